@@ -1,0 +1,203 @@
+"""Matrix products callable from inside cached Numba code, using the BLAS that numpy already ships.
+
+Why this file exists: Numba's own ``np.dot`` needs SciPy, and SciPy is not a dependency. numpy's wheels
+ship OpenBLAS (``numpy.libs/libscipy_openblas64_-*.so`` on Linux, ``numpy/.dylibs/`` on macOS,
+``numpy.libs/*.dll`` on Windows) with 64-bit-integer CBLAS entry points such as
+``scipy_cblas_sgemm64_``. We find that library, look up its gemm, and register the address with LLVM
+under a fixed name of our own (``tinygrad_rnn_sgemm`` / ``tinygrad_rnn_dgemm``). Compiled kernels
+refer to the function by that *name*, never by a baked-in address, so ``cache=True`` works: a second
+process loads the cached machine code and LLVM resolves the name against the address registered at
+import time here.
+
+If no such library is found (another numpy build, an unusual layout), the same names are bound to
+a plain Numba loop gemm instead (slow but correct), and ``BLAS_SOURCE`` says so. The environment
+variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
+
+Public, all usable from njit code and from Python:
+    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays.
+"""
+import ctypes
+import glob
+import os
+
+import numba
+import numpy as np
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+SYMBOLS = {np.float32: "tinygrad_rnn_sgemm", np.float64: "tinygrad_rnn_dgemm"}
+
+# CBLAS constants (cblas.h): row-major order, no transpose, transpose.
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+# Below this many multiply-adds (m*n*k) a plain loop beats a BLAS call (measured: call overhead and
+# OpenBLAS's thread hand-off dominate tiny products such as the batch-1 recurrent step).
+SMALL_GEMM_FLOPS = 32 * 1024
+
+
+def _candidate_libraries():
+    """Paths where numpy's wheel keeps its OpenBLAS, most likely first."""
+    np_dir = os.path.dirname(np.__file__)
+    site = os.path.dirname(np_dir)
+    patterns = [
+        os.path.join(site, "numpy.libs", "*openblas*"),   # Linux manylinux wheels, Windows (delvewheel)
+        os.path.join(np_dir, ".dylibs", "*openblas*"),     # macOS wheels
+        os.path.join(np_dir, "..", "numpy.libs", "*openblas*"),
+    ]
+    found = []
+    for pattern in patterns:
+        found += sorted(glob.glob(pattern))
+    return found
+
+
+def _find_openblas_gemm():
+    """Return ({dtype: address}, description) for an ILP64 CBLAS gemm, or (None, reason)."""
+    names = {np.float32: ["scipy_cblas_sgemm64_", "cblas_sgemm64_"],
+             np.float64: ["scipy_cblas_dgemm64_", "cblas_dgemm64_"]}
+    for path in _candidate_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        addresses = {}
+        for dtype, candidates in names.items():
+            for name in candidates:
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    addresses[dtype] = ctypes.cast(fn, ctypes.c_void_p).value
+                    break
+        if len(addresses) == 2:
+            return addresses, path
+    return None, "no ILP64 OpenBLAS found next to numpy in " + os.path.dirname(np.__file__)
+
+
+# --- the fallback: a Numba loop with the CBLAS signature --------------------------------------------
+
+@numba.njit(cache=True)
+def _loop_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """C[i, j] = alpha * sum_p op(A)[i, p] op(B)[p, j] + beta * C[i, j] on flat row-major buffers.
+
+    Loop nest i, p, j so that the innermost loop runs along a row of C (and of B when not transposed).
+    """
+    zero = c.dtype.type(0)
+    for i in range(m):
+        for j in range(n):
+            c[i * ldc + j] = zero if beta == zero else beta * c[i * ldc + j]
+        for p in range(k):
+            a_ip = a[p * lda + i] if trans_a == _TRANS else a[i * lda + p]
+            a_ip = alpha * a_ip
+            for j in range(n):
+                b_pj = b[j * ldb + p] if trans_b == _TRANS else b[p * ldb + j]
+                c[i * ldc + j] += a_ip * b_pj
+
+
+def _make_loop_cfunc(nbtype):
+    ptr = types.CPointer(nbtype)
+    sig = types.void(types.int32, types.int32, types.int32, types.int64, types.int64, types.int64, nbtype, ptr,
+                     types.int64, ptr, types.int64, nbtype, ptr, types.int64)
+
+    @numba.cfunc(sig, cache=True)
+    def loop_gemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        # Only row-major calls are made by this package; `order` is accepted for the CBLAS signature.
+        a_rows = k if trans_a == _TRANS else m
+        b_rows = n if trans_b == _TRANS else k
+        _loop_gemm(trans_a, trans_b, m, n, k, alpha, numba.carray(a, a_rows * lda), lda,
+                   numba.carray(b, b_rows * ldb), ldb, beta, numba.carray(c, m * ldc), ldc)
+    return loop_gemm
+
+
+def _register():
+    addresses, where = (None, "forced by TINYGRAD_RNN_BLAS=numba")
+    if os.environ.get("TINYGRAD_RNN_BLAS", "").lower() != "numba":
+        addresses, where = _find_openblas_gemm()
+    if addresses is None:
+        global _fallback_cfuncs   # keep the compiled cfuncs alive for as long as the process runs
+        _fallback_cfuncs = {np.float32: _make_loop_cfunc(types.float32), np.float64: _make_loop_cfunc(types.float64)}
+        addresses = {dt: cf.address for dt, cf in _fallback_cfuncs.items()}
+        where = "Numba loop gemm (" + where + ")"
+    for dtype, address in addresses.items():
+        llvm.add_symbol(SYMBOLS[dtype], address)
+    return where
+
+
+BLAS_SOURCE = _register()
+
+
+# --- the call, as an LLVM declaration of the fixed symbol name -------------------------------------
+
+@intrinsic
+def _cblas_gemm(typingctx, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """cblas_?gemm(RowMajor, NoTrans, trans_b, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) on array data."""
+    if not (isinstance(c, types.Array) and c.dtype in (types.float32, types.float64)
+            and a.dtype == c.dtype and b.dtype == c.dtype):
+        return None
+    name = SYMBOLS[np.float32 if c.dtype == types.float32 else np.float64]
+    sig = types.void(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+    def codegen(context, builder, signature, args):
+        fty = context.get_value_type(c.dtype)
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, fty, fty.as_pointer(), i64,
+                                               fty.as_pointer(), i64, fty, fty.as_pointer(), i64])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        t_b, m_, n_, k_, a_, lda_, b_, ldb_, beta_, c_, ldc_ = args
+        targs = signature.args
+
+        def data(val, ty):
+            return context.make_array(ty)(context, builder, val).data
+
+        def as_int(val, ty, width):
+            return context.cast(builder, val, ty, width)
+
+        builder.call(fn, [
+            ir.Constant(i32, _ROW_MAJOR), ir.Constant(i32, _NO_TRANS), as_int(t_b, targs[0], types.int32),
+            as_int(m_, targs[1], types.int64), as_int(n_, targs[2], types.int64), as_int(k_, targs[3], types.int64),
+            ir.Constant(fty, 1.0), data(a_, targs[4]), as_int(lda_, targs[5], types.int64),
+            data(b_, targs[6]), as_int(ldb_, targs[7], types.int64),
+            context.cast(builder, beta_, targs[8], c.dtype), data(c_, targs[9]), as_int(ldc_, targs[10], types.int64)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(cache=True)
+def _small_gemm(a, b, c, beta):
+    """C = A @ B + beta*C by loops i, p, j (the j loop runs along rows of B and C, so it vectorizes)."""
+    m, k = a.shape
+    n = b.shape[1]
+    zero = c.dtype.type(0)
+    for i in range(m):
+        ci = c[i]
+        if beta == zero:
+            ci[:] = zero
+        elif beta != c.dtype.type(1):
+            ci *= beta
+        for p in range(k):
+            a_ip = a[i, p]
+            bp = b[p]
+            for j in range(n):
+                ci[j] += a_ip * bp[j]
+
+
+@numba.njit(cache=True)
+def gemm(a, b, c, beta):
+    """C = A @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (k,n), (m,n)).
+
+    beta is 0 (overwrite C) or any other value (accumulate); it is cast to C's dtype.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm: shapes do not match")
+    if m == 0 or n == 0:
+        return
+    beta_ = c.dtype.type(beta)
+    if k == 0:
+        _small_gemm(a, b, c, beta_)
+    elif m * n * k <= SMALL_GEMM_FLOPS:
+        _small_gemm(a, b, c, beta_)
+    else:
+        _cblas_gemm(_NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
