@@ -1,0 +1,287 @@
+"""Measurement: thread pinning, worker processes, step timing, peak memory, GEMM peak.
+
+Each (peer, cell, shape) lives in its own fresh worker process (`python -m bench.measure SPEC`),
+so libraries never share a process: torch's OpenMP pool, XLA's threads and Numba's never meet,
+and one library's allocator caches cannot hide another's memory. The parent keeps all workers
+of one (cell, shape) alive and asks them in turn for a few timed steps (round-robin), so slow
+drifts of a noisy machine hit every peer alike. An idle worker blocks on a pipe read: it costs
+no CPU while another one is timed.
+
+A worker speaks JSON lines on a private copy of its stdout (fd 1 itself is pointed at stderr,
+so a library that prints cannot corrupt the protocol):
+  -> {"built": ..., "compile_s": ...}          after imports and setup
+  -> {"ready": ..., "warmup_s", "step_s", "mem_bytes", ...}  after warm-up + memory step
+  <- "run N"   -> {"times": [N seconds]}
+  <- "quit"
+"""
+import ctypes
+import gc
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+# ----------------------------------------------------------------------------- threads
+def usable_cpus():
+    return sorted(os.sched_getaffinity(0))
+
+
+def thread_env(threads):
+    """Environment that sizes every library's thread pool to `threads`; set before any import.
+
+    OpenBLAS (numpy), MKL and OpenMP (torch), Numba's pool and XLA's Eigen pool each read their
+    own variable. XLA has no flag for its pool size: it sizes it from the CPU affinity mask,
+    which the worker sets too (`pin`); with one thread we also turn Eigen's threading off.
+    """
+    env = {name: str(threads) for name in (
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+    env["JAX_PLATFORMS"] = "cpu"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    if threads == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+    return env
+
+
+def pin(threads):
+    """Restrict this process to the first `threads` usable CPUs (every library respects that)."""
+    os.sched_setaffinity(0, usable_cpus()[:threads])
+
+
+# ----------------------------------------------------------------------------- memory
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _malloc_trim():
+    """Give memory that glibc keeps on its free lists back to the OS (no-op if not glibc)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def measure_peak(fn):
+    """(seconds, peak RSS growth in bytes) of one call of fn.
+
+    Linux only: writing "5" to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current
+    RSS; after the call VmHWM is the highest RSS reached during it. Freed memory that the
+    allocator kept from earlier steps is first returned to the OS (gc + malloc_trim), otherwise
+    the measured step would reuse it without raising the RSS and look free.
+    """
+    gc.collect()
+    _malloc_trim()
+    before = _status_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    peak = _status_kb("VmHWM")
+    return seconds, (peak - before) * 1024
+
+
+# ----------------------------------------------------------------------------- worker side
+def _gemm_worker(spec, send):
+    """Best-of-N GFLOP/s of an n x n float32 matmul in numpy or torch: this machine's peak."""
+    import numpy as np
+    n = spec["n"]
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    if spec["lib"] == "torch":
+        import torch
+        torch.set_num_threads(spec["threads"])
+        a = torch.from_numpy(a)
+    matmul = (lambda: a @ a)
+    matmul()  # warm-up: thread pool start, first-touch of the output
+    best = float("inf")
+    for _ in range(spec["repeats"]):
+        start = time.perf_counter()
+        matmul()
+        best = min(best, time.perf_counter() - start)
+    send({"gflops": 2 * n ** 3 / best / 1e9, "seconds": best})
+
+
+def _peer_worker(spec, send, recv):
+    from . import peers
+    module, build = peers.load(spec["peer"])  # ImportError: reported by the caller
+    if "torch" in sys.modules:  # env vars size MKL/OpenMP; torch wants its own call too
+        import torch
+        torch.set_num_threads(spec["threads"])
+        torch.set_num_interop_threads(1)
+    T, B, I, H = spec["shape"]
+    weights, x = peers.make_inputs(spec["cell"], T, B, I, H, seed=spec["seed"])
+    start = time.perf_counter()
+    runner = build(spec["cell"], weights, x)
+    send({"built": time.perf_counter() - start, "compile_s": runner.compile_s})
+
+    # First step: lazy JIT compiles (Numba), thread pools and first-touch of buffers happen here.
+    start = time.perf_counter()
+    runner.step()
+    warmup_s = time.perf_counter() - start
+    if warmup_s > spec["cap_s"] + spec["jit_allowance_s"]:
+        send({"too_slow": warmup_s})
+        return
+    step_s, mem = measure_peak(runner.step)
+    send({"ready": True, "warmup_s": warmup_s, "step_s": step_s, "mem_bytes": mem})
+    if step_s > spec["cap_s"]:
+        return
+    for line in recv:
+        cmd = line.split()
+        if cmd[0] == "quit":
+            return
+        times = []
+        for _ in range(int(cmd[1])):
+            start = time.perf_counter()
+            runner.step()
+            times.append(time.perf_counter() - start)
+        send({"times": times})
+
+
+def worker_main(spec_json):
+    spec = json.loads(spec_json)
+    pin(spec["threads"])
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # stray prints of any library go to stderr, not into the protocol
+
+    def send(msg):
+        channel.write(json.dumps(msg) + "\n")
+        channel.flush()
+
+    try:
+        if spec["kind"] == "gemm":
+            _gemm_worker(spec, send)
+        else:
+            _peer_worker(spec, send, sys.stdin)
+    except ImportError as e:
+        send({"missing": str(e)})
+    except Exception as e:  # report, don't hang the parent
+        send({"error": f"{type(e).__name__}: {e}"})
+        raise
+
+
+# ----------------------------------------------------------------------------- parent side
+class Worker:
+    """A worker process and its JSON-lines channel, with a timeout on every answer."""
+
+    def __init__(self, spec, threads):
+        env = dict(os.environ, **thread_env(threads))
+        self.log = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.measure", json.dumps(dict(spec, threads=threads))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def recv(self, timeout):
+        """The next message, or {"timeout": ...}/{"died": ...} (the worker is then stopped)."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if line:
+            return json.loads(line)
+        if not ready:
+            self.close(kill=True)
+            return {"timeout": timeout}
+        self.proc.wait()
+        return {"died": self.stderr_tail()}
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def stderr_tail(self, n=300):
+        self.log.seek(0)
+        return self.log.read()[-n:].strip()
+
+    def close(self, kill=False):
+        if self.proc.poll() is None:
+            if kill:
+                self.proc.kill()
+            else:
+                try:
+                    self.send("quit")
+                except BrokenPipeError:
+                    pass
+            self.proc.wait()
+        self.log.close()
+
+
+SETUP_TIMEOUT_S = 300      # imports + build (JAX compiles here); generous, a noisy machine is slow
+JIT_ALLOWANCE_S = 120      # the first step may JIT-compile (Numba); not held against the time cap
+
+
+def _failure(msg):
+    if "missing" in msg:
+        return f"not installed ({msg['missing']})"
+    if "timeout" in msg:
+        return f"no answer within {msg['timeout']:.0f} s"
+    return msg.get("error") or f"worker died: {msg.get('died', msg)}"
+
+
+def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s, seed=0, log=print):
+    """Time one (cell, shape) for every peer: {peer: result dict}.
+
+    A result has `times` (every timed step, seconds), `mem_bytes`, `compile_s`, `warmup_s`, and
+    `note`; or only `skipped` (why it has no numbers). Each round asks every live worker, in an
+    order rotated by one each round, for up to `repeats` steps; a peer whose step is slow gets
+    fewer per round so that it spends about `budget_s` in total. A peer whose one step exceeds
+    `cap_s` keeps that single step as its only sample.
+    """
+    results, workers = {}, {}
+    spec = {"kind": "peer", "cell": cell, "shape": list(shape), "seed": seed,
+            "cap_s": cap_s, "jit_allowance_s": JIT_ALLOWANCE_S}
+    for name in peer_names:  # start and warm up one at a time: never two busy workers at once
+        w = Worker(dict(spec, peer=name), threads)
+        msg = w.recv(timeout=SETUP_TIMEOUT_S)
+        if "built" in msg:
+            compile_s = msg["compile_s"]
+            msg = w.recv(timeout=cap_s + JIT_ALLOWANCE_S + 30)
+        if "too_slow" in msg or "timeout" in msg:
+            msg = {"skipped": f"one step > {cap_s:g} s (time cap)"}
+        if "ready" not in msg:
+            results[name] = {"skipped": msg.get("skipped") or _failure(msg)}
+            log(f"  {name}: skipped: {results[name]['skipped']}")
+            w.close(kill=True)
+            continue
+        results[name] = {"times": [], "mem_bytes": msg["mem_bytes"], "compile_s": compile_s,
+                         "warmup_s": msg["warmup_s"], "first_step_s": msg["step_s"], "note": ""}
+        if msg["step_s"] > cap_s:
+            results[name].update(times=[msg["step_s"]], note=f"1 sample: one step > {cap_s:g} s cap")
+            w.close()
+        else:
+            workers[name] = w
+
+    for r in range(rounds):
+        live = list(workers)
+        for name in live[r % len(live):] + live[:r % len(live)] if live else []:
+            res, w = results[name], workers[name]
+            step_s = min(res["times"]) if res["times"] else res["first_step_s"]
+            n = max(1, min(repeats, int(budget_s / rounds / max(step_s, 1e-9))))
+            w.send(f"run {n}")
+            msg = w.recv(timeout=n * (2 * cap_s) + 60)
+            if "times" in msg:
+                res["times"] += msg["times"]
+            else:
+                res["note"] = f"stopped in round {r + 1}: {_failure(msg)}"
+                w.close(kill=True)
+                del workers[name]
+    for w in workers.values():
+        w.close()
+    return results
+
+
+def gemm_peak(lib, threads, n=2048, repeats=5):
+    """GFLOP/s of a large float32 matmul via `lib` ('numpy' or 'torch'), or None if missing."""
+    w = Worker({"kind": "gemm", "lib": lib, "n": n, "repeats": repeats}, threads)
+    msg = w.recv(timeout=300)
+    w.close()
+    return msg.get("gflops")
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1])
