@@ -1,0 +1,213 @@
+"""Every primitive's gradient against central finite differences, over hypothesis-drawn shapes
+(broadcasting, size-1 and empty dimensions) and values, in float64."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn import functional as F
+
+F64 = np.float64
+
+
+def values(shape, lo=-2.0, hi=2.0, unique=False):
+    if unique:  # on a grid of step 1/16: distinct values stay far apart compared with gradcheck's eps
+        return hnp.arrays(F64, shape, elements=st.integers(int(lo * 16), int(hi * 16)).map(lambda i: i / 16), unique=True)
+    return hnp.arrays(F64, shape, elements=st.floats(lo, hi, allow_nan=False, width=64))
+
+
+def away_from_zero(shape, lo=0.2, hi=2.0):
+    """Values with |x| in [lo, hi]: away from the kinks of relu/abs and the pole of 1/x."""
+    return st.tuples(values(shape, lo, hi), hnp.arrays(np.bool_, shape)).map(lambda p: np.where(p[1], p[0], -p[0]))
+
+
+def leaf(a):
+    return tr.Tensor(np.array(a, dtype=F64), requires_grad=True)
+
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
+nonempty = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+pair_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=3)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "radd", "rsub", "rmul", "rdiv"])
+@given(data=st.data())
+def test_binary_ops_broadcast(op, data):
+    sa, sb = data.draw(pair_shapes).input_shapes
+    a = leaf(data.draw(values(sa)))
+    b = leaf(data.draw(away_from_zero(sb)))  # b is the divisor in div
+    fns = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+           "div": lambda a, b: a / b}
+    if op.startswith("r"):  # a numpy array on the left: the reflected operator
+        const = data.draw(away_from_zero(sa))
+        fn = {"radd": lambda b: const + b, "rsub": lambda b: const - b, "rmul": lambda b: const * b,
+              "rdiv": lambda b: const / b}[op]
+        assert tr.gradcheck(fn, [b])
+        assert np.allclose(fn(b).data, fns[op[1:]](tr.Tensor(const, dtype=F64), b).data)
+    else:
+        assert tr.gradcheck(fns[op], [a, b])
+
+
+@given(x=shapes.flatmap(values))
+def test_neg_exp_tanh_sigmoid(x):
+    t = leaf(x)
+    for fn in (lambda t: -t, lambda t: t.exp(), lambda t: t.tanh(), lambda t: t.sigmoid(),
+               lambda t: tr.exp(t) * tr.tanh(t)):
+        assert tr.gradcheck(fn, [t])
+
+
+@given(x=shapes.flatmap(lambda s: values(s, 0.3, 3.0)), p=st.sampled_from([2, 3, 0.5, -1.0, 1.7]))
+def test_log_pow_sqrt(x, p):
+    t = leaf(x)
+    assert tr.gradcheck(lambda t: t.log(), [t])
+    assert tr.gradcheck(lambda t: t ** p, [t])
+    assert tr.gradcheck(lambda t: t.sqrt(), [t])
+    assert tr.gradcheck(lambda t: 2.0 ** t, [t])
+
+
+@given(data=st.data())
+def test_tensor_exponent(data):
+    sa, sb = data.draw(pair_shapes).input_shapes
+    a, b = leaf(data.draw(values(sa, 0.3, 3.0))), leaf(data.draw(values(sb)))
+    assert tr.gradcheck(lambda a, b: a ** b, [a, b])
+
+
+@given(x=shapes.flatmap(away_from_zero))
+def test_relu_abs_clip(x):
+    t = leaf(x)
+    assert tr.gradcheck(lambda t: t.relu(), [t])
+    assert tr.gradcheck(lambda t: t.abs(), [t])
+    # clip bounds at +-1.1 and the values are drawn from a grid that avoids them
+    assert tr.gradcheck(lambda t: t.clip(-1.1, 1.1), [t])
+    assert tr.gradcheck(lambda t: tr.clip(t, min=-1.1), [t])
+
+
+@given(data=st.data())
+def test_matmul(data):
+    m, k, n = (data.draw(st.integers(1, 4)) for _ in range(3))
+    batch_a, batch_b = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
+    a = leaf(data.draw(values(batch_a + (m, k))))
+    b = leaf(data.draw(values(batch_b + (k, n))))
+    assert tr.gradcheck(lambda a, b: a @ b, [a, b])
+    assert np.allclose((a @ b).data, a.data @ b.data)
+    v = leaf(data.draw(values((k,))))
+    assert tr.gradcheck(lambda a, v: a @ v, [a, v])  # matrix @ vector
+    assert tr.gradcheck(lambda v, b: v @ b, [v, b])  # vector @ matrix
+    assert tr.gradcheck(lambda v: v @ v, [v])  # vector @ vector, the same tensor twice
+    assert tr.gradcheck(lambda a: a @ b.data, [a])  # a constant ndarray operand
+
+
+@given(data=st.data())
+def test_sum_mean_max(data):
+    shape = data.draw(nonempty)
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    keepdims = data.draw(st.booleans())
+    t = leaf(data.draw(values(shape, -8, 8, unique=True)))  # unique: max has no ties
+    assert tr.gradcheck(lambda t: t.sum(axis, keepdims), [t])
+    assert tr.gradcheck(lambda t: t.mean(axis, keepdims), [t])
+    assert tr.gradcheck(lambda t: t.max(axis, keepdims), [t])
+    assert np.allclose(t.mean(axis, keepdims).data, t.data.mean(axis=axis, keepdims=keepdims))
+    if len(shape) >= 2:
+        assert tr.gradcheck(lambda t: t.sum(axis=(0, -1)), [t])
+
+
+def test_max_ties_share_gradient():
+    t = leaf([1.0, 3.0, 3.0])
+    t.max().backward()
+    assert np.allclose(t.grad, [0, 0.5, 0.5])
+
+
+@given(data=st.data())
+def test_reshape_transpose(data):
+    shape = data.draw(shapes)
+    t = leaf(data.draw(values(shape)))
+    assert tr.gradcheck(lambda t: t.reshape(-1), [t])
+    perm = data.draw(st.permutations(range(len(shape))))
+    assert tr.gradcheck(lambda t: t.transpose(tuple(perm)), [t])
+    assert tr.gradcheck(lambda t: t.T, [t])
+    assert np.array_equal(t.transpose(tuple(perm)).data, t.data.transpose(perm))
+
+
+@given(data=st.data())
+def test_getitem(data):
+    shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4))
+    t = leaf(data.draw(values(shape)))
+    index = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    assert tr.gradcheck(lambda t: t[index], [t])
+    assert np.array_equal(t[index].data, t.data[index])
+    # integer-array indices with repeats: the gradient must accumulate
+    idx = np.array(data.draw(st.lists(st.integers(0, shape[1] - 1), min_size=1, max_size=6)))
+    assert tr.gradcheck(lambda t: t[:, idx], [t])
+    assert tr.gradcheck(lambda t: t[idx % shape[0]], [t])
+
+
+@given(data=st.data())
+def test_concatenate_stack_split_chunk(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    a, b = leaf(data.draw(values(shape))), leaf(data.draw(values(shape)))
+    assert tr.gradcheck(lambda a, b: tr.concatenate([a, b, a], axis=axis), [a, b])
+    assert tr.gradcheck(lambda a, b: tr.stack([a, b], axis=axis), [a, b])
+    n = shape[axis]
+    size = data.draw(st.integers(1, n))
+    # only some pieces used: the others get no gradient, the split must still give the right one
+    assert tr.gradcheck(lambda a: a.split(size, axis)[-1] * 2 + a.split(size, axis)[0].sum(), [a])
+    pieces = tr.chunk(a, data.draw(st.integers(1, n)), axis)
+    assert np.array_equal(tr.concatenate(pieces, axis).data, a.data)
+    assert tr.gradcheck(lambda a: [p.tanh() for p in a.unbind(axis)][0], [a])
+
+
+@given(data=st.data())
+def test_where(data):
+    sa, sb, sc = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)).input_shapes
+    a, b = leaf(data.draw(values(sa))), leaf(data.draw(values(sb)))
+    cond = data.draw(hnp.arrays(np.bool_, sc))
+    assert tr.gradcheck(lambda a, b: tr.where(cond, a, b), [a, b])
+    assert tr.gradcheck(lambda a: tr.where(cond, a, 0.0), [a])
+
+
+@given(data=st.data())
+def test_softmax_family(data):
+    shape = data.draw(nonempty)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    t = leaf(data.draw(values(shape, -4, 4)))
+    assert tr.gradcheck(lambda t: t.softmax(axis), [t])
+    assert tr.gradcheck(lambda t: tr.log_softmax(t, axis), [t])
+    ref = np.exp(t.data) / np.exp(t.data).sum(axis=axis, keepdims=True)
+    assert np.allclose(t.softmax(axis).data, ref)
+
+
+@given(data=st.data())
+def test_losses(data):
+    n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    logits = leaf(data.draw(values((n, c), -4, 4)))
+    targets = np.array(data.draw(st.lists(st.sampled_from(list(range(c)) + [-100]), min_size=n, max_size=n)))
+    for reduction in ("sum", "none"):
+        assert tr.gradcheck(lambda l: F.cross_entropy(l, targets, reduction=reduction), [logits])
+    if np.any(targets != -100):
+        assert tr.gradcheck(lambda l: F.cross_entropy(l, targets), [logits])
+    target = data.draw(values((n, c)))
+    assert tr.gradcheck(lambda l: F.mse_loss(l, target), [logits])
+    # plain numpy reference for the value
+    valid = targets != -100
+    lp = logits.data - np.log(np.exp(logits.data).sum(1, keepdims=True))
+    expected = -lp[np.arange(n)[valid], targets[valid]].sum()
+    assert np.isclose(F.cross_entropy(logits, targets, reduction="sum").item(), expected)
+
+
+@given(data=st.data())
+def test_embedding_accumulates_repeats(data):
+    v, d = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 4))
+    w = leaf(data.draw(values((v, d))))
+    idx = np.array(data.draw(st.lists(st.integers(0, v - 1), min_size=1, max_size=8))).reshape(-1, 1)
+    assert tr.gradcheck(lambda w: F.embedding(idx, w), [w])
+    F.embedding(idx, w).sum().backward()
+    assert np.allclose(w.grad[:, 0], np.bincount(idx.ravel(), minlength=v))
+
+
+def test_cross_entropy_sequence_layout():
+    rng = np.random.default_rng(0)
+    logits = leaf(rng.standard_normal((2, 3, 4)))  # (N, C, d) as torch
+    targets = np.array([[0, 2, 1, -100], [1, 1, 0, 2]])
+    assert tr.gradcheck(lambda l: F.cross_entropy(l, targets), [logits])

@@ -1,0 +1,102 @@
+"""The Tensor's surface: construction and dtype rules, properties, repr, errors."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_kept_through_every_op(dtype):
+    rng = np.random.default_rng(0)
+    x = tr.Tensor(rng.standard_normal((3, 4)).astype(dtype), requires_grad=True)
+    w = tr.Tensor(rng.standard_normal((4, 2)).astype(dtype), requires_grad=True)
+    y = ((x @ w).tanh().sigmoid() * 2.5 + 1 - 0.5 / (x.sum(1, keepdims=True) ** 2 + 1)).exp().log()
+    y = tr.concatenate([y, y.relu()], axis=1).softmax(-1).log_softmax().mean()
+    assert y.dtype == dtype
+    y.backward()
+    assert x.grad.dtype == dtype and w.grad.dtype == dtype
+    assert x.grad.shape == x.shape
+
+
+def test_construction_rules():
+    assert tr.Tensor([1, 2]).dtype == np.float32  # lists and ints: the float32 default
+    assert tr.Tensor(1.5).dtype == np.float32
+    assert tr.Tensor(np.ones(2)).dtype == np.float64  # float64 arrays stay float64
+    assert tr.Tensor(np.ones(2, np.float32)).dtype == np.float32
+    assert tr.Tensor([1.0], dtype=np.float64).dtype == np.float64
+    assert tr.Tensor(np.array([1, 2], dtype=np.int64)).dtype == np.float32
+    a = np.ones(3)
+    assert tr.Tensor(a).data is a  # no copy
+    with pytest.raises(TypeError, match="float32 or float64.*float16"):
+        tr.Tensor(np.ones(2, np.float16))
+    with pytest.raises(TypeError, match="dtype object"):
+        tr.Tensor(np.array([object()]))
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        tr.Tensor([1.0], dtype=np.int32)
+
+
+def test_mixed_dtypes_are_refused_scalars_and_arrays_adopt_the_tensor_dtype():
+    x32 = tr.Tensor(np.ones(2, np.float32))
+    x64 = tr.Tensor(np.ones(2, np.float64))
+    with pytest.raises(TypeError, match="float32 and float64.*astype"):
+        x32 + x64
+    assert (x32 * np.ones(2, np.float64)).dtype == np.float32
+    assert (np.ones(2, np.float64) * x32).dtype == np.float32
+    assert (x32 * 3.0).dtype == np.float32
+    assert (x32 + x64.astype(np.float32)).dtype == np.float32
+    y = tr.Tensor(np.ones(2, np.float32), requires_grad=True)
+    y.astype(np.float64).sum().backward()
+    assert y.grad.dtype == np.float32
+
+
+def test_properties_and_repr():
+    x = tr.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.numpy() is x.data and x.is_leaf and x.grad is None
+    assert x.sum().item() == 15.0
+    r = repr(x * 2.0)
+    assert "Tensor(" in r and "float64" in r and "requires_grad=True" in r and "op=Mul" in r
+    assert x.T.shape == (3, 2)
+
+
+def test_shape_errors_name_both_shapes():
+    a, b = tr.Tensor(np.ones((2, 3))), tr.Tensor(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"\(2, 3\) @ \(4, 5\)"):
+        a @ b
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
+        a + b
+    with pytest.raises(ValueError, match="cannot reshape"):
+        a.reshape(4, 2)
+    with pytest.raises(IndexError, match="shape \\(2, 3\\)"):
+        a[5]
+
+
+def test_numerical_stability_at_extreme_logits():
+    import warnings
+    from tinygrad_rnn.nn import functional as F
+    for dtype in (np.float32, np.float64):
+        x = tr.Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype=dtype), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an overflow warning fails the test
+            outs = [x.sigmoid().sum(), x.softmax(-1).max(), x.log_softmax(-1).sum() * 1e-4,
+                    F.cross_entropy(x, np.array([1, 0]))]
+            for out in outs:
+                assert np.isfinite(out.data).all()
+                x.grad = None
+                out.backward()
+                assert np.isfinite(x.grad).all()
+        assert np.allclose(x.sigmoid().data, [[1, 0, 0.5], [0, 0, 1]])
+
+
+def test_gradcheck_reports_the_worst_element():
+    x = tr.Tensor(np.array([0.3, -0.2, 0.5]), requires_grad=True)
+
+    def wrong(t):  # a broken "op": forward x^2, backward claims 3x (via detach trick)
+        return t * t.detach() * 1.5 + (t * t - t * t.detach() * 1.5).detach()
+
+    with pytest.raises(tr.GradcheckError) as info:
+        tr.gradcheck(wrong, {"x": x})
+    msg = str(info.value)
+    assert "x" in msg and "analytic" in msg and "numeric" in msg and "tolerance" in msg and "element (2,)" in msg
+    with pytest.raises(TypeError, match="float64"):
+        tr.gradcheck(lambda t: t, [tr.Tensor([1.0], requires_grad=True)])

@@ -1,0 +1,12 @@
+"""tinygrad_rnn: an autograd mini-framework for recurrent neural networks on the CPU.
+
+The engine (read it in this order): primitives.py (each operation's forward and backward),
+tensor.py (Tensor, the tape, the backward walk), gradcheck.py. Everything in nn/ and optim.py is
+built on it; the Numba kernels in kernels/ are fast twins of compositions the tape can also run.
+"""
+from .tensor import (Tensor, tensor, zeros, ones, zeros_like, no_grad, is_grad_enabled, where, concatenate, cat,
+                     stack, split, chunk, exp, log, tanh, sigmoid, relu, softmax, log_softmax, clip, apply, Node)
+from .gradcheck import gradcheck, GradcheckError
+from . import nn
+
+__version__ = "0.1.0"

@@ -1,0 +1,90 @@
+"""gradcheck: hold analytic gradients (the tape's) against central finite differences.
+
+Public API: users call it on their own cells. The function's outputs are reduced to one scalar
+by a fixed random projection L = sum_k <out_k, r_k>, so one backward gives every input's gradient
+and a non-scalar output is checked in every direction that matters, not only through a sum.
+"""
+import numpy as np
+
+from .tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """Raised when an analytic gradient disagrees with finite differences."""
+
+
+def _flatten(out):
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flatten(o)]
+    if out is None:
+        return []
+    raise TypeError(f"gradcheck: fn must return a Tensor or a (nested) tuple of Tensors, got {type(out).__name__}")
+
+
+def _projected_loss(fn, inputs, projections):
+    outs = _flatten(fn(*inputs))
+    if projections is None:  # first call: draw the projection once, reproducibly
+        rng = np.random.default_rng(0)
+        projections = [rng.standard_normal(o.shape) for o in outs]
+    total = None
+    for o, r in zip(outs, projections):
+        term = (o * r).sum()
+        total = term if total is None else total + term
+    return total, projections
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, names=None):
+    """Check d fn(*inputs) / d input for every input that requires grad. Returns True or raises.
+
+    inputs: float64 Tensors (a dict name -> Tensor names them in messages). Inputs that do not
+    require grad are held constant. A Module's parameters can be listed as inputs too: they are
+    perturbed in place and restored.
+    """
+    if isinstance(inputs, dict):
+        names, inputs = list(inputs.keys()), list(inputs.values())
+    inputs = list(inputs)
+    names = names or [f"input {i}" for i in range(len(inputs))]
+    for name, t in zip(names, inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"gradcheck: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype != np.float64:
+            raise TypeError(f"gradcheck: {name} has dtype {t.dtype}; finite differences need float64 "
+                            "(build the inputs and the module with dtype=np.float64)")
+    checked = [i for i, t in enumerate(inputs) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+
+    saved_grads = [t.grad for t in inputs]
+    for t in inputs:
+        t.grad = None
+    loss, projections = _projected_loss(fn, inputs, None)
+    if loss is not None and loss.requires_grad:
+        loss.backward()
+    analytic = [np.zeros_like(t.data) if t.grad is None else t.grad for t in inputs]
+    for t, g in zip(inputs, saved_grads):
+        t.grad = g
+
+    with no_grad():
+        for i in checked:
+            x = inputs[i].data
+            numeric = np.zeros_like(x)
+            for k in np.ndindex(x.shape):  # x is perturbed in place, so captured parameters see it
+                orig = x[k]
+                x[k] = orig + eps
+                plus = _projected_loss(fn, inputs, projections)[0].item()
+                x[k] = orig - eps
+                minus = _projected_loss(fn, inputs, projections)[0].item()
+                x[k] = orig
+                numeric[k] = (plus - minus) / (2 * eps)
+            error = np.abs(analytic[i] - numeric)
+            allowed = atol + rtol * np.abs(numeric)
+            if not np.all(error <= allowed):
+                worst = np.unravel_index(np.argmax(error - allowed), x.shape) if x.ndim else ()
+                raise GradcheckError(
+                    f"gradcheck failed for {names[i]} (shape {x.shape}) at element {tuple(int(w) for w in worst)}: "
+                    f"analytic {analytic[i][worst]:.10g}, numeric {numeric[worst]:.10g}, difference "
+                    f"{error[worst]:.3g} > tolerance atol + rtol*|numeric| = {allowed[worst]:.3g} "
+                    f"(atol={atol}, rtol={rtol}, eps={eps})")
+    return True

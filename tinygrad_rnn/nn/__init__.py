@@ -1,0 +1,2 @@
+"""Neural-network building blocks on top of the engine."""
+from . import functional

@@ -1,0 +1,380 @@
+"""The primitives: every differentiable operation, its forward and its backward side by side.
+
+Each primitive is a small class with two static methods and no state:
+
+    forward(*arrays, **attrs) -> (out, saved)
+        numpy in, numpy out. `out` is one array (or a tuple of arrays for the few primitives
+        with several outputs, flagged by `n_out`). `saved` is whatever backward needs, kept on
+        the tape until backward has used it.
+    backward(g, saved, needs, **attrs) -> tuple with one gradient (or None) per input
+        `g` is the cotangent of the output (a list, one entry per output, for multi-output
+        primitives; an entry is None where that output got no gradient). `needs[i]` says whether
+        input i wants a gradient, so expensive ones (a matmul's) are skipped when nobody asks.
+
+Two rules keep the backward rules short:
+  * A gradient may come back in the *broadcast* shape of the output. The tape walk sums it back
+    to the input's own shape (`unbroadcast` in tensor.py) - broadcasting's adjoint lives there,
+    once, not in every binary primitive here.
+  * This file knows nothing about Tensors or the tape. It is the table of vector-Jacobian
+    products; tensor.py records calls to it and walks them backwards.
+
+Everything else the library offers (mean, softmax's users, losses, cells) is composed from these
+primitives and has no backward of its own.
+"""
+import numpy as np
+
+
+class Primitive:
+    n_out = 1  # number of outputs; >1 only for split-like primitives and fused layers
+
+    @staticmethod
+    def forward(*arrays, **attrs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(g, saved, needs, **attrs):
+        raise NotImplementedError
+
+
+def _swap_last(a):
+    """The transpose of the last two axes (a view), for matmul's backward."""
+    return np.swapaxes(a, -1, -2)
+
+
+# ----------------------------------------------------------------------------- elementwise, binary
+class Add(Primitive):
+    @staticmethod
+    def forward(a, b):
+        return a + b, None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        return g, g
+
+
+class Sub(Primitive):
+    @staticmethod
+    def forward(a, b):
+        return a - b, None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        return g, (-g if needs[1] else None)
+
+
+class Mul(Primitive):
+    @staticmethod
+    def forward(a, b):
+        return a * b, (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+
+class Div(Primitive):
+    @staticmethod
+    def forward(a, b):
+        out = a / b
+        return out, (b, out)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        b, out = saved
+        ga = g / b
+        # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
+        return (ga if needs[0] else None), (-ga * out if needs[1] else None)
+
+
+class Where(Primitive):
+    """where(cond, a, b): the masking primitive (padded time steps, relu-like selections)."""
+
+    @staticmethod
+    def forward(a, b, cond):
+        return np.where(cond, a, b), None
+
+    @staticmethod
+    def backward(g, saved, needs, cond):
+        zero = np.zeros((), dtype=g.dtype)
+        return (np.where(cond, g, zero) if needs[0] else None), (np.where(cond, zero, g) if needs[1] else None)
+
+
+# ----------------------------------------------------------------------------- elementwise, unary
+class Neg(Primitive):
+    @staticmethod
+    def forward(a):
+        return -a, None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        return (-g,)
+
+
+class Pow(Primitive):
+    """a ** p for a constant exponent p (a tensor exponent is composed as exp(p * log a))."""
+
+    @staticmethod
+    def forward(a, p):
+        return a ** p, a
+
+    @staticmethod
+    def backward(g, a, needs, p):
+        return (g * p * a ** (p - 1),)
+
+
+class Exp(Primitive):
+    @staticmethod
+    def forward(a):
+        out = np.exp(a)
+        return out, out  # exp is its own derivative: save the output, not the input
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * out,)
+
+
+class Log(Primitive):
+    @staticmethod
+    def forward(a):
+        return np.log(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g / a,)
+
+
+class Tanh(Primitive):
+    @staticmethod
+    def forward(a):
+        out = np.tanh(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * (1 - out * out),)
+
+
+class Sigmoid(Primitive):
+    @staticmethod
+    def forward(a):
+        # sigmoid(a) = (1 + tanh(a/2)) / 2: no exp, so no overflow at a = -1e4 (1/(1+exp(-a))
+        # overflows there), and tanh is one fast numpy call. Python scalars keep a's dtype.
+        out = np.tanh(a * 0.5)
+        out += 1
+        out *= 0.5
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * out * (1 - out),)
+
+
+class Relu(Primitive):
+    @staticmethod
+    def forward(a):
+        out = np.maximum(a, 0)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * (out > 0),)
+
+
+class Clip(Primitive):
+    """clip(a, lo, hi); the gradient passes where a lies inside [lo, hi] (ties included)."""
+
+    @staticmethod
+    def forward(a, lo, hi):
+        return np.clip(a, lo, hi), a
+
+    @staticmethod
+    def backward(g, a, needs, lo, hi):
+        inside = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        return (g * inside,)
+
+
+class Cast(Primitive):
+    """Change the float dtype on purpose (the only way float32 and float64 meet)."""
+
+    @staticmethod
+    def forward(a, dtype):
+        return a.astype(dtype), a.dtype
+
+    @staticmethod
+    def backward(g, in_dtype, needs, dtype):
+        return (g.astype(in_dtype),)
+
+
+# ----------------------------------------------------------------------------- linear algebra
+class Matmul(Primitive):
+    """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands)."""
+
+    @staticmethod
+    def forward(a, b):
+        return a @ b, (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        return (g @ _swap_last(b) if needs[0] else None), (_swap_last(a) @ g if needs[1] else None)
+
+
+# ----------------------------------------------------------------------------- reductions
+def _expand_reduced(g, shape, axis, keepdims):
+    """Put back the axes a reduction removed, so g broadcasts against the input."""
+    if axis is None or keepdims:
+        return g if axis is not None else np.reshape(g, (1,) * len(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
+
+
+class Sum(Primitive):
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.sum(a, axis=axis, keepdims=keepdims), a.shape
+
+    @staticmethod
+    def backward(g, shape, needs, axis, keepdims):
+        return (np.broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape),)
+
+
+class Max(Primitive):
+    """max over axes; ties share the gradient equally (so it is the derivative of a symmetric max)."""
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        out = np.max(a, axis=axis, keepdims=keepdims)
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs, axis, keepdims):
+        a, out = saved
+        out = _expand_reduced(out, a.shape, axis, keepdims)
+        winners = (a == out).astype(a.dtype)
+        winners /= np.sum(winners, axis=axis, keepdims=True)
+        return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
+
+
+# ----------------------------------------------------------------------------- shape and indexing
+class Reshape(Primitive):
+    @staticmethod
+    def forward(a, shape):
+        return np.reshape(a, shape), a.shape
+
+    @staticmethod
+    def backward(g, in_shape, needs, shape):
+        return (np.reshape(g, in_shape),)
+
+
+class Transpose(Primitive):
+    @staticmethod
+    def forward(a, axes):
+        return np.transpose(a, axes), None
+
+    @staticmethod
+    def backward(g, saved, needs, axes):
+        return (np.transpose(g, np.argsort(axes)),)
+
+
+def is_basic_index(index):
+    """True for numpy 'basic' indexing (ints, slices, None, Ellipsis): the result is a view and
+    every input element is picked at most once, so backward can assign instead of accumulate."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class GetItem(Primitive):
+    """a[index]: basic slices give views; integer arrays gather (an embedding lookup is a[idx])."""
+
+    @staticmethod
+    def forward(a, index):
+        return a[index], (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(g, saved, needs, index):
+        shape, dtype = saved
+        ga = np.zeros(shape, dtype=dtype)
+        if is_basic_index(index):
+            ga[index] = g
+        else:
+            # a repeated index (the same word twice in a batch) must add up, not overwrite
+            np.add.at(ga, index, g)
+        return (ga,)
+
+
+class Concatenate(Primitive):
+    @staticmethod
+    def forward(*arrays, axis):
+        sizes = [a.shape[axis] for a in arrays]
+        return np.concatenate(arrays, axis=axis), sizes
+
+    @staticmethod
+    def backward(g, sizes, needs, axis):
+        return tuple(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+
+
+class Stack(Primitive):
+    """Stack along a new axis: how an unrolled layer gathers its per-step outputs into one."""
+
+    @staticmethod
+    def forward(*arrays, axis):
+        return np.stack(arrays, axis=axis), len(arrays)
+
+    @staticmethod
+    def backward(g, n, needs, axis):
+        return tuple(np.take(g, i, axis=axis) if needs[i] else None for i in range(n))
+
+
+class Split(Primitive):
+    """Split into pieces along an axis: one node with several outputs, so backward writes one
+    gradient buffer instead of one full-size zero array per piece (chunking LSTM gates, or
+    unbinding a sequence into T steps, would otherwise cost O(pieces) copies of the input)."""
+
+    n_out = None  # varies per call: the number of pieces
+
+    @staticmethod
+    def forward(a, sizes, axis):
+        bounds = np.cumsum(sizes)[:-1]
+        return tuple(np.split(a, bounds, axis=axis)), (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(gs, saved, needs, sizes, axis):
+        shape, dtype = saved
+        ga = np.empty(shape, dtype=dtype)
+        start = 0
+        for size, g in zip(sizes, gs):
+            piece = (slice(None),) * (axis % len(shape)) + (slice(start, start + size),)
+            ga[piece] = 0 if g is None else g
+            start += size
+        return (ga,)
+
+
+# ----------------------------------------------------------------------------- softmax family
+class LogSoftmax(Primitive):
+    @staticmethod
+    def forward(a, axis):
+        # subtracting the max keeps exp() <= 1: finite at logits of +-1e4
+        shifted = a - np.max(a, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs, axis):
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+
+class Softmax(Primitive):
+    @staticmethod
+    def forward(a, axis):
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs, axis):
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
