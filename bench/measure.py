@@ -11,7 +11,7 @@ A worker speaks JSON lines on a private copy of its stdout (fd 1 itself is point
 so a library that prints cannot corrupt the protocol):
   -> {"built": ..., "compile_s": ...}          after imports and setup
   -> {"ready": ..., "warmup_s", "step_s", "mem_bytes", ...}  after warm-up + memory step
-  <- "run N"   -> {"times": [N seconds]}
+  <- "run N W" -> {"times": [N seconds]}      (after W untimed steps)
   <- "quit"
 """
 import ctypes
@@ -136,6 +136,8 @@ def _peer_worker(spec, send, recv):
         cmd = line.split()
         if cmd[0] == "quit":
             return
+        for _ in range(int(cmd[2])):  # untimed: re-warm caches and thread pools after the switch
+            runner.step()
         times = []
         for _ in range(int(cmd[1])):
             start = time.perf_counter()
@@ -262,8 +264,11 @@ def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s,
             res, w = results[name], workers[name]
             step_s = min(res["times"]) if res["times"] else res["first_step_s"]
             n = max(1, min(repeats, int(budget_s / rounds / max(step_s, 1e-9))))
-            w.send(f"run {n}")
-            msg = w.recv(timeout=n * (2 * cap_s) + 60)
+            # The first step after another peer ran is slower (cold caches, sleeping threads):
+            # a fast peer gets one untimed step first; for a step over a second it does not matter.
+            rewarm = 1 if step_s < 1.0 else 0
+            w.send(f"run {n} {rewarm}")
+            msg = w.recv(timeout=(n + rewarm) * (2 * cap_s) + 60)
             if "times" in msg:
                 res["times"] += msg["times"]
             else:
