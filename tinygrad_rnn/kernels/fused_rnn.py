@@ -1,0 +1,399 @@
+"""Whole-sequence fused forward and BPTT for one layer, one direction of RNN (tanh, relu), GRU and LSTM.
+
+    out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
+    dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n)
+
+Equations and gate orders are torch.nn's (see shared/CELLS.md): LSTM gates i, f, g, o; GRU gates r, z, n
+with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); G = 1, 1, 3, 4 gates of H rows each.
+
+How the work is split (the invariant every function below keeps):
+  * Everything that does not depend on the recurrence is one big matrix product outside the time loop:
+    the input projections of all T*B rows before it (X @ W_ih^T), and after BPTT the input-side
+    gradients dX = dA @ W_ih, dW_ih = dA^T X, and dW_hh = sum_t dA_h[t]^T h_prev[t] (also one product,
+    over the time-shifted outputs), where dA are the gradients of the gate pre-activations.
+  * The time loop, forward and backward, is one compiled Numba function per mode. Each step does one
+    recurrent product for the whole batch (blas.gemm) and then one fused pass over the step's gates:
+    nonlinearities, state update and the stores the backward needs. Nothing is allocated per step.
+  * Arrays are time-major and indexed by real time t. Processing step s of batch element b touches
+    t = s (forward) or t = lengths[b]-1-s (reverse), only while s < lengths[b] (PyTorch's packed-sequence
+    semantics: padded steps leave the state alone, output exactly 0, and their dout is never read).
+  * Gradient arrays are zero at padded (t, b), so the after-the-loop products need no masking.
+
+Saved for the backward (the LSTM keeps 5H numbers per valid (t, b) besides its output: the four gate
+activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN only its output).
+The output array is saved by reference: do not modify it in place before the backward.
+"""
+from typing import NamedTuple, Optional
+
+import numba
+import numpy as np
+
+from .blas import gemm
+from .vecmath import sigmoid, tanh
+
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+
+# error_model='numpy': float division without a zero check, so the gate loops vectorize (see vecmath).
+jit = numba.njit(cache=True, error_model="numpy")
+
+
+class Saved(NamedTuple):
+    mode: str
+    reverse: bool
+    lengths: np.ndarray          # (B,) int64, all T when the caller passed None
+    padded: bool                 # some sequence is shorter than T
+    x: np.ndarray                # (T, B, I) as given (for dW_ih)
+    h0: np.ndarray               # (B, H)
+    c0: Optional[np.ndarray]     # (B, H), LSTM only
+    w_ih: np.ndarray             # (G*H, I)
+    w_hh: np.ndarray             # (G*H, H), C-contiguous
+    b_hh: np.ndarray             # (G*H,)
+    out: np.ndarray              # (T, B, H): h_t at valid steps, 0 elsewhere
+    gates: Optional[np.ndarray]  # (T, B, G*H) gate activations (LSTM i,f,g,o; GRU r,z,n); None for RNN
+    extra: Optional[np.ndarray]  # (T, B, H): LSTM c_t; GRU W_hn h_prev + b_hn; None for RNN
+
+
+@jit
+def _step_time(s, length, reverse):
+    """Real time index of processing step s for a sequence of this length."""
+    return length - 1 - s if reverse else s
+
+
+# --- forward loops --------------------------------------------------------------------------------
+
+@jit
+def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out):
+    """Elman RNN over the sequence. pre (T,B,H) holds x W_ih^T + b_ih + b_hh (overwritten as scratch).
+
+    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
+        for b valid at s, t = time(s, b):  for j < H:  h[b,j] = out[t,b,j] = act(pre[t,b,j] + a[b,j])
+    """
+    n_steps, batch, hidden = pre.shape
+    zero = pre.dtype.type(0)
+    rec = np.empty((batch, hidden), pre.dtype)
+    for s in range(lengths.max()):
+        gemm(h, w_hh_t, rec, 0)
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            p, a, hb, ob = pre[t, b], rec[b], h[b], out[t, b]
+            for j in range(hidden):
+                v = p[j] + a[j]
+                if relu:
+                    v = zero if v < zero else v      # keeps NaN, like torch.relu
+                else:
+                    v = tanh(v)
+                hb[j] = v
+                ob[j] = v
+
+
+@jit
+def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn):
+    """GRU over the sequence. gates (T,B,3H) holds x W_ih^T + b_ih on entry, r, z, n on exit.
+
+    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows; b_hh added below)
+        for b valid at s, t = time(s, b):  for j < H:
+            r = sig(gx_r + a_r + b_hr), z = sig(gx_z + a_z + b_hz), hn = a_n + b_hn, n = tanh(gx_n + r*hn)
+            h = (1-z)*n + z*h   (written n + z*(h-n), as torch does)
+    """
+    n_steps, batch, g3 = gates.shape
+    hidden = g3 // 3
+    rec = np.empty((batch, g3), gates.dtype)
+    for s in range(lengths.max()):
+        gemm(h, w_hh_t, rec, 0)
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            g, a, hb, ob, hnb = gates[t, b], rec[b], h[b], out[t, b], hn[t, b]
+            for j in range(hidden):
+                r = sigmoid(g[j] + a[j] + b_hh[j])
+                z = sigmoid(g[hidden + j] + a[hidden + j] + b_hh[hidden + j])
+                an = a[2 * hidden + j] + b_hh[2 * hidden + j]
+                n = tanh(g[2 * hidden + j] + r * an)
+                hnew = n + z * (hb[j] - n)
+                g[j], g[hidden + j], g[2 * hidden + j] = r, z, n
+                hnb[j] = an
+                hb[j] = hnew
+                ob[j] = hnew
+
+
+@jit
+def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs):
+    """LSTM over the sequence. gates (T,B,4H) holds x W_ih^T + b_ih + b_hh on entry, i, f, g, o on exit.
+
+    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
+        for b valid at s, t = time(s, b):  for j < H:
+            i, f, g, o = sig, sig, tanh, sig of (gates + a);  c = f*c + i*g;  h = o*tanh(c);  cs[t,b] = c
+    """
+    n_steps, batch, g4 = gates.shape
+    hidden = g4 // 4
+    rec = np.empty((batch, g4), gates.dtype)
+    for s in range(lengths.max()):
+        gemm(h, w_hh_t, rec, 0)
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            g, a, hb, cb, ob, csb = gates[t, b], rec[b], h[b], c[b], out[t, b], cs[t, b]
+            for j in range(hidden):
+                i = sigmoid(g[j] + a[j])
+                f = sigmoid(g[hidden + j] + a[hidden + j])
+                gg = tanh(g[2 * hidden + j] + a[2 * hidden + j])
+                o = sigmoid(g[3 * hidden + j] + a[3 * hidden + j])
+                g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j] = i, f, gg, o
+                cnew = f * cb[j] + i * gg
+                hnew = o * tanh(cnew)
+                cb[j] = cnew
+                csb[j] = cnew
+                hb[j] = hnew
+                ob[j] = hnew
+
+
+# --- backward loops -------------------------------------------------------------------------------
+# Shared shape: dh (B,H) carries dL/dh of the state entering the current step from the later steps.
+# For each valid b the fused pass adds dout[t,b], forms the gate pre-activation gradients dA[t,b]
+# (stored for the products after the loop, and copied into the (B, G*H) buffer `rec`), and sets dh[b]
+# to the part of dL/dh_prev that does not go through W_hh (0 for RNN/LSTM, dh*z for GRU); then one
+# gemm dh += rec @ W_hh finishes dL/dh_prev. Rows of `rec` for sequences not yet valid are still zero
+# (validity only grows as s decreases), so those rows of dh pass through unchanged, as they must.
+
+@jit
+def _rnn_backward_loop(relu, out, w_hh, lengths, reverse, dout, has_dout, dh, dpre):
+    """for s from last to first:  for valid b:  dpre[t,b] = (dh[b] + dout[t,b]) * act'(h_t);  dh = dpre @ W_hh"""
+    n_steps, batch, hidden = out.shape
+    zero, one = out.dtype.type(0), out.dtype.type(1)
+    rec = np.zeros((batch, hidden), out.dtype)
+    for s in range(lengths.max() - 1, -1, -1):
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            hb, db, rb, pb = out[t, b], dh[b], rec[b], dpre[t, b]
+            do = dout[t, b] if has_dout else dout[0, 0]
+            for j in range(hidden):
+                d = db[j] + do[j]
+                if relu:
+                    d = d if hb[j] > zero else zero
+                else:
+                    d = d * (one - hb[j] * hb[j])
+                pb[j] = d
+                rb[j] = d
+                db[j] = zero
+        gemm(rec, w_hh, dh, 1)
+
+
+@jit
+def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dout, dh, dgx, dhn):
+    """for s from last to first:  for valid b (h_prev = h0[b] at the first step, else out at the previous step):
+        dn = dh*(1-z), dz = dh*(h_prev-n), dA_n = dn*(1-n^2), dA_r = dA_n*hn*r*(1-r), dA_z = dz*z*(1-z)
+        dgx[t,b] = dA_r, dA_z, dA_n (input side);  dhn[t,b] = dA_n*r (the W_hn side);  dh[b] = dh*z
+      dh += [dA_r, dA_z, dA_n*r] @ W_hh
+    """
+    n_steps, batch, g3 = gates.shape
+    hidden = g3 // 3
+    zero, one = gates.dtype.type(0), gates.dtype.type(1)
+    rec = np.zeros((batch, g3), gates.dtype)
+    for s in range(lengths.max() - 1, -1, -1):
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            hp = h0[b] if s == 0 else out[_step_time(s - 1, lengths[b], reverse), b]
+            g, anb, db, rb, dgb, dhnb = gates[t, b], hn[t, b], dh[b], rec[b], dgx[t, b], dhn[t, b]
+            do = dout[t, b] if has_dout else dout[0, 0]
+            for j in range(hidden):
+                d = db[j] + do[j]
+                r, z, n = g[j], g[hidden + j], g[2 * hidden + j]
+                dan = d * (one - z) * (one - n * n)
+                dar = dan * anb[j] * r * (one - r)
+                daz = d * (hp[j] - n) * z * (one - z)
+                dgb[j], dgb[hidden + j], dgb[2 * hidden + j] = dar, daz, dan
+                dhnb[j] = dan * r
+                rb[j], rb[hidden + j], rb[2 * hidden + j] = dar, daz, dan * r
+                db[j] = d * z
+        gemm(rec, w_hh, dh, 1)
+
+
+@jit
+def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, dh, dc, dgates):
+    """for s from last to first:  for valid b (c_prev = c0[b] at the first step, else cs at the previous step):
+        dh += dout;  tc = tanh(c);  dc += dh*o*(1-tc^2)
+        dA = (dc*g*i(1-i), dc*c_prev*f(1-f), dc*i*(1-g^2), dh*tc*o(1-o));  dc = dc*f;  dh[b] = 0
+      dh += dA @ W_hh
+    """
+    n_steps, batch, g4 = gates.shape
+    hidden = g4 // 4
+    zero, one = gates.dtype.type(0), gates.dtype.type(1)
+    rec = np.zeros((batch, g4), gates.dtype)
+    for s in range(lengths.max() - 1, -1, -1):
+        for b in range(batch):
+            if s >= lengths[b]:
+                continue
+            t = _step_time(s, lengths[b], reverse)
+            cp = c0[b] if s == 0 else cs[_step_time(s - 1, lengths[b], reverse), b]
+            g, cb, db, dcb, rb, dgb = gates[t, b], cs[t, b], dh[b], dc[b], rec[b], dgates[t, b]
+            do = dout[t, b] if has_dout else dout[0, 0]
+            for j in range(hidden):
+                d = db[j] + do[j]
+                i, f, gg, o = g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j]
+                tc = tanh(cb[j])
+                dcj = dcb[j] + d * o * (one - tc * tc)
+                dai = dcj * gg * i * (one - i)
+                daf = dcj * cp[j] * f * (one - f)
+                dag = dcj * i * (one - gg * gg)
+                dao = d * tc * o * (one - o)
+                dgb[j], dgb[hidden + j], dgb[2 * hidden + j], dgb[3 * hidden + j] = dai, daf, dag, dao
+                rb[j], rb[hidden + j], rb[2 * hidden + j], rb[3 * hidden + j] = dai, daf, dag, dao
+                dcb[j] = dcj * f
+                db[j] = zero
+        gemm(rec, w_hh, dh, 1)
+
+
+# --- the Python boundary --------------------------------------------------------------------------
+
+def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
+    if mode not in GATES:
+        raise ValueError(f"mode must be one of {sorted(GATES)}, got {mode!r}")
+    if x.ndim != 3 or h0.ndim != 2:
+        raise ValueError("x must be (T, B, I) and h0 (B, H)")
+    n_steps, batch, n_in = x.shape
+    hidden = h0.shape[1]
+    gh = GATES[mode] * hidden
+    dtype = x.dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"float32 or float64 only, got {dtype}")
+    expected = {"h0": (h0, (batch, hidden)), "w_ih": (w_ih, (gh, n_in)), "w_hh": (w_hh, (gh, hidden)),
+                "b_ih": (b_ih, (gh,)), "b_hh": (b_hh, (gh,))}
+    if mode == "lstm":
+        if c0 is None:
+            raise ValueError("lstm needs c0")
+        expected["c0"] = (c0, (batch, hidden))
+    for name, (arr, shape) in expected.items():
+        if arr.shape != shape:
+            raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+        if arr.dtype != dtype:
+            raise TypeError(f"{name} is {arr.dtype} but x is {dtype}: all arrays must share one dtype")
+    if n_steps < 1 or batch < 1:
+        raise ValueError("need T >= 1 and B >= 1")
+    if lengths is None:
+        return np.full(batch, n_steps, np.int64), False
+    lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+    if lengths.shape != (batch,) or lengths.min() < 1 or lengths.max() > n_steps:
+        raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")
+    return lengths, bool(lengths.min() < n_steps)
+
+
+def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
+    """Run one layer, one direction over the whole sequence.
+
+    Returns out (T,B,H) (0 at padded steps), h_n (B,H), c_n (B,H) for LSTM else None, and `saved`,
+    the opaque record rnn_backward needs.
+    """
+    lengths, padded = _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths)
+    n_steps, batch, n_in = x.shape
+    hidden = h0.shape[1]
+    gh = GATES[mode] * hidden
+    reverse = bool(reverse)
+    w_hh = np.ascontiguousarray(w_hh)
+    w_hh_t = np.ascontiguousarray(w_hh.T)                  # the per-step product h @ W_hh^T reads it row-wise
+    b_hh = np.ascontiguousarray(b_hh)
+
+    # All input projections at once; the loop then adds the recurrent part in place.
+    pre = (x.reshape(n_steps * batch, n_in) @ w_ih.T).reshape(n_steps, batch, gh)
+    pre += b_ih if mode == "gru" else b_ih + b_hh          # the GRU's b_hn must stay inside r * (...)
+    h = np.array(h0, order="C", copy=True)
+    out = (np.zeros if padded else np.empty)((n_steps, batch, hidden), x.dtype)
+    c = None
+    gates = extra = None
+    if mode == "lstm":
+        c = np.array(c0, order="C", copy=True)
+        extra = np.empty((n_steps, batch, hidden), x.dtype)
+        _lstm_forward_loop(pre, h, c, w_hh_t, lengths, reverse, out, extra)
+        gates = pre
+    elif mode == "gru":
+        extra = np.empty((n_steps, batch, hidden), x.dtype)
+        _gru_forward_loop(pre, h, w_hh_t, b_hh, lengths, reverse, out, extra)
+        gates = pre
+    else:
+        _rnn_forward_loop(mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out)
+        del pre                                            # the Elman backward needs only the outputs
+    saved = Saved(mode, reverse, lengths, padded, x, h0, c0, w_ih, w_hh, b_hh, out, gates, extra)
+    return out, h, c, saved
+
+
+def _recurrent_weight_grad(da, saved):
+    """sum over valid (t, b) of da[t,b]^T h_prev[t,b], as one product over the time-shifted outputs.
+
+    h_prev is out at the previous processing step, or h0 at the first. Shifting `out` by one step in
+    the processing direction gives h_prev at every non-first step; at a sequence's first step the
+    shifted row is 0 (padding, or outside the array), so its h0 term is added by a second, B-row product.
+    """
+    out, h0, lengths = saved.out, saved.h0, saved.lengths
+    n_steps, batch, gh = da.shape
+    hidden = out.shape[2]
+    if saved.reverse:
+        first = da[lengths - 1, np.arange(batch)]          # (B, gh): each sequence's first processed step
+        da_later, h_prev = da[:-1], out[1:]
+    else:
+        first = da[0]
+        da_later, h_prev = da[1:], out[:-1]
+    dw = first.T @ h0
+    if n_steps > 1:
+        dw += da_later.reshape(-1, gh).T @ h_prev.reshape(-1, hidden)
+    return dw
+
+
+def _input_grads(da, x, w_ih):
+    """dx = dA @ W_ih, dW_ih = dA^T X, db = sum of dA: each one product over all T*B rows."""
+    n_steps, batch, n_in = x.shape
+    da2 = da.reshape(n_steps * batch, -1)
+    x2 = x.reshape(n_steps * batch, n_in)
+    return (da2 @ w_ih).reshape(n_steps, batch, n_in), da2.T @ x2, da2.sum(axis=0)
+
+
+def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
+    """Backpropagate through the whole sequence. dout (T,B,H), dh_n, dc_n (B,H) may be None (zeros).
+
+    Returns dx, dh0, dc0 (None unless LSTM), dw_ih, dw_hh, db_ih, db_hh.
+    """
+    if mode != saved.mode:
+        raise ValueError(f"saved is from mode {saved.mode!r}, not {mode!r}")
+    out = saved.out
+    n_steps, batch, hidden = out.shape
+    dtype = out.dtype
+    has_dout = dout is not None
+    dout = np.ascontiguousarray(dout, dtype=dtype) if has_dout else np.zeros((1, 1, hidden), dtype)
+    if has_dout and dout.shape != out.shape:
+        raise ValueError(f"dout has shape {dout.shape}, expected {out.shape}")
+    dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
+    new = np.zeros if saved.padded else np.empty           # gradients stay 0 at padded steps
+    gh = GATES[mode] * hidden
+    dc = None
+    if mode == "lstm":
+        dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
+        da = new((n_steps, batch, gh), dtype)
+        _lstm_backward_loop(saved.gates, saved.extra, np.ascontiguousarray(saved.c0), saved.w_hh, saved.lengths,
+                            saved.reverse, dout, has_dout, dh, dc, da)
+        dw_hh = _recurrent_weight_grad(da, saved)
+        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+        db_hh = db_ih.copy()
+    elif mode == "gru":
+        da = new((n_steps, batch, gh), dtype)
+        da_hn = new((n_steps, batch, hidden), dtype)
+        _gru_backward_loop(saved.gates, saved.extra, out, np.ascontiguousarray(saved.h0), saved.w_hh,
+                           saved.lengths, saved.reverse, dout, has_dout, dh, da, da_hn)
+        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+        # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows.
+        dw_hh = np.concatenate([_recurrent_weight_grad(da[:, :, :2 * hidden], saved),
+                                _recurrent_weight_grad(da_hn, saved)])
+        db_hh = np.concatenate([db_ih[:2 * hidden], da_hn.reshape(-1, hidden).sum(axis=0)])
+    else:
+        da = new((n_steps, batch, hidden), dtype)
+        _rnn_backward_loop(mode == "rnn_relu", out, saved.w_hh, saved.lengths, saved.reverse, dout, has_dout,
+                           dh, da)
+        dw_hh = _recurrent_weight_grad(da, saved)
+        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+        db_hh = db_ih.copy()
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
