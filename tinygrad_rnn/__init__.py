@@ -7,6 +7,7 @@ built on it; the Numba kernels in kernels/ are fast twins of compositions the ta
 from .tensor import (Tensor, tensor, zeros, ones, zeros_like, no_grad, is_grad_enabled, where, concatenate, cat,
                      stack, split, chunk, exp, log, tanh, sigmoid, relu, softmax, log_softmax, clip, apply, Node)
 from .gradcheck import gradcheck, GradcheckError
+from .random import manual_seed
 from . import nn
 
 __version__ = "0.1.0"

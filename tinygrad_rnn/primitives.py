@@ -354,6 +354,25 @@ class Split(Primitive):
         return (ga,)
 
 
+class Unstack(Primitive):
+    """The slices along an axis as separate outputs (views, no copies): how an unrolled layer
+    reads its input one time step at a time. Backward stacks the steps' gradients once."""
+
+    n_out = None  # one output per slice
+
+    @staticmethod
+    def forward(a, axis):
+        return tuple(np.moveaxis(a, axis, 0)), (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(gs, saved, needs, axis):
+        shape, dtype = saved
+        ga = np.empty(np.moveaxis(np.empty(shape, dtype=bool), axis, 0).shape, dtype=dtype)
+        for i, g in enumerate(gs):
+            ga[i] = 0 if g is None else g
+        return (np.moveaxis(ga, 0, axis),)
+
+
 # ----------------------------------------------------------------------------- softmax family
 class LogSoftmax(Primitive):
     @staticmethod

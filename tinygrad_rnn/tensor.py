@@ -467,8 +467,9 @@ class Tensor:
 
     def unbind(self, axis=0):
         """The slices along `axis` (e.g. a sequence's time steps), each without that axis."""
-        shape = self.shape[:axis % self.ndim] + self.shape[axis % self.ndim + 1:]
-        return [piece.reshape(shape) for piece in self.split(1, axis)]
+        if self.ndim == 0:
+            raise ValueError("unbind needs at least a 1-D tensor")
+        return list(apply(P.Unstack, self, axis=axis % self.ndim))
 
     # -- softmax family
     def softmax(self, axis=-1): return apply(P.Softmax, self, axis=axis)

@@ -1,0 +1,230 @@
+"""The recurrent cells, each a few lines of Tensor operations with no backward and no loop.
+
+Every built-in cell splits its step in two, as the fast kernels do:
+    xw = W_ih x_t + b_ih                      the input side: no dependence on the past, so an
+                                              unrolled layer computes it for all T steps at once
+    state_t = recurrence(xw, state_{t-1})     the recurrent side: the part that must loop
+The equations, shapes and gate orders are those of torch.nn (see shared/CELLS.md), so weights
+port one to one. A user's cell only needs `forward(x, state) -> new state` (see RecurrentCell).
+"""
+import numpy as np
+
+from ..tensor import DEFAULT_DTYPE, Tensor, zeros
+from .module import Module, check_dtype, uniform
+
+
+# ----------------------------------------------------------------------------- the recurrences
+# Each takes the precomputed input side `xw` and the transposed recurrent weight (transposed once
+# per sequence by the layer, not once per step).
+
+def rnn_recurrence(xw, h, w_hhT, b_hh, nonlinearity="tanh"):
+    pre = xw + h @ w_hhT
+    if b_hh is not None:
+        pre = pre + b_hh
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def lstm_recurrence(xw, state, w_hhT, b_hh):
+    h, c = state
+    gates = xw + h @ w_hhT
+    if b_hh is not None:
+        gates = gates + b_hh
+    i, f, g, o = gates.chunk(4, axis=-1)  # torch's gate order
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+    return h, c
+
+
+def gru_recurrence(xw, h, w_hhT, b_hh):
+    hw = h @ w_hhT
+    if b_hh is not None:
+        hw = hw + b_hh
+    x_r, x_z, x_n = xw.chunk(3, axis=-1)
+    h_r, h_z, h_n = hw.chunk(3, axis=-1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()  # r gates the *projected* state W_hn h + b_hn, as torch and cuDNN
+    return n + z * (h - n)  # = (1 - z) * n + z * h, one operation fewer
+
+
+def peephole_lstm_recurrence(xw, state, w_hhT, b_hh, w_ci, w_cf, w_co):
+    h, c = state
+    gates = xw + h @ w_hhT
+    if b_hh is not None:
+        gates = gates + b_hh
+    i, f, g, o = gates.chunk(4, axis=-1)
+    i = (i + w_ci * c).sigmoid()  # input and forget gates peek at the old cell state...
+    f = (f + w_cf * c).sigmoid()
+    c = f * c + i * g.tanh()
+    o = (o + w_co * c).sigmoid()  # ...the output gate at the new one
+    return o * c.tanh(), c
+
+
+def jordan_recurrence(xw, y, w_yhT, b_yh, w_hyT, b_hy, output_activation=None):
+    h = xw + y @ w_yhT  # the previous *output* feeds back, not the hidden state
+    if b_yh is not None:
+        h = h + b_yh
+    y = h.tanh() @ w_hyT
+    if b_hy is not None:
+        y = y + b_hy
+    return y.tanh() if output_activation == "tanh" else y
+
+
+# ----------------------------------------------------------------------------- cell modules
+class RecurrentCell(Module):
+    """Base class of cells. A subclass sets `input_size`, `hidden_size` (and `output_size` when the
+    state is not the hidden state) and defines `forward(x, state) -> new state`, where a state is
+    one Tensor (B, size) or a tuple of them; the cell's output is the state (or its first part).
+
+    `initial_state` gives zeros; `state_sizes` (default: one part of hidden_size) shapes it.
+    Built-in cells also define `project_input(x)` and `recurrence(xw, state)` so a layer can hoist
+    the input side out of the time loop; a user's cell need not.
+    """
+
+    state_sizes = None  # e.g. (H, H) for (h, c); None means (hidden_size,)
+
+    def sizes(self):
+        return self.state_sizes or (self.hidden_size,)
+
+    @property
+    def output_size(self):
+        return self.sizes()[0]
+
+    def initial_state(self, batch_size, dtype):
+        parts = tuple(zeros(batch_size, n, dtype=dtype) for n in self.sizes())
+        return parts if len(parts) > 1 else parts[0]
+
+    def __call__(self, x, state=None):
+        """Accepts unbatched (1-D) input and a missing state, as torch's cells do."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
+                             f"got shape {x.shape}")
+        unbatched = x.ndim == 1
+        if unbatched:
+            x = x.reshape(1, -1)
+            if state is not None:
+                state = _map_state(state, lambda s: s.reshape(1, -1))
+        if state is None:
+            state = self.initial_state(x.shape[0], x.dtype)
+        new = self.forward(x, state)
+        return _map_state(new, lambda s: s.reshape(-1)) if unbatched else new
+
+
+def _map_state(state, fn):
+    return tuple(fn(s) for s in state) if isinstance(state, (tuple, list)) else fn(state)
+
+
+class _TorchStyleCell(RecurrentCell):
+    """Shared by the built-in cells: torch's weight names, shapes and initialisation."""
+
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
+        dtype = check_dtype(dtype)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        G, H, bound = self.gates, hidden_size, 1.0 / np.sqrt(hidden_size)
+        self.weight_ih = uniform((G * H, input_size), bound, dtype)
+        self.weight_hh = uniform((G * H, H), bound, dtype)
+        self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
+        self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
+
+    def project_input(self, x):
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
+                             f"{self.input_size}, got {x.shape[-1]}")
+        if x.dtype != self.weight_ih.dtype:
+            raise TypeError(f"{type(self).__name__}: input dtype {x.dtype} does not match the parameters' "
+                            f"{self.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
+        xw = x @ self.weight_ih.T
+        return xw + self.bias_ih if self.bias else xw
+
+    def forward(self, x, state):
+        return self.recurrence(self.project_input(x), state)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_TorchStyleCell):
+    """Elman: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=DEFAULT_DTYPE):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def recurrence(self, xw, h):
+        return rnn_recurrence(xw, h, self.weight_hh.T, self.bias_hh, self.nonlinearity)
+
+
+class LSTMCell(_TorchStyleCell):
+    """LSTM, gate order i, f, g, o; the state is (h, c)."""
+
+    gates = 4
+    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+
+    def recurrence(self, xw, state):
+        return lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh)
+
+
+class GRUCell(_TorchStyleCell):
+    """GRU, gate order r, z, n; r multiplies W_hn h + b_hn."""
+
+    gates = 3
+
+    def recurrence(self, xw, h):
+        return gru_recurrence(xw, h, self.weight_hh.T, self.bias_hh)
+
+
+class PeepholeLSTMCell(_TorchStyleCell):
+    """LSTM with peepholes (Gers, Schraudolph & Schmidhuber 2002): diagonal weights weight_ci,
+    weight_cf (on c_{t-1}) and weight_co (on c_t), initialised like the others."""
+
+    gates = 4
+    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
+        super().__init__(input_size, hidden_size, bias, dtype)
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.weight_ci = uniform((hidden_size,), bound, self.weight_ih.dtype)
+        self.weight_cf = uniform((hidden_size,), bound, self.weight_ih.dtype)
+        self.weight_co = uniform((hidden_size,), bound, self.weight_ih.dtype)
+
+    def recurrence(self, xw, state):
+        return peephole_lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh,
+                                        self.weight_ci, self.weight_cf, self.weight_co)
+
+
+class JordanCell(RecurrentCell):
+    """Jordan (1986): h_t = tanh(W_ih x + b_ih + W_yh y_{t-1} + b_yh), y_t = act(W_hy h_t + b_hy).
+
+    The state is the previous output y (size output_size, default hidden_size); act is the
+    identity or 'tanh'."""
+
+    def __init__(self, input_size, hidden_size, output_size=None, bias=True, output_activation=None,
+                 dtype=DEFAULT_DTYPE):
+        if output_activation not in (None, "tanh"):
+            raise ValueError(f"output_activation must be None or 'tanh', got {output_activation!r}")
+        dtype = check_dtype(dtype)
+        O = output_size or hidden_size
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.output_activation = output_activation
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.weight_ih = uniform((hidden_size, input_size), bound, dtype)
+        self.weight_yh = uniform((hidden_size, O), bound, dtype)
+        self.weight_hy = uniform((O, hidden_size), bound, dtype)
+        self.bias_ih = uniform((hidden_size,), bound, dtype) if bias else None
+        self.bias_yh = uniform((hidden_size,), bound, dtype) if bias else None
+        self.bias_hy = uniform((O,), bound, dtype) if bias else None
+        self.state_sizes = (O,)
+
+    project_input = _TorchStyleCell.project_input
+
+    def recurrence(self, xw, y):
+        return jordan_recurrence(xw, y, self.weight_yh.T, self.bias_yh, self.weight_hy.T, self.bias_hy,
+                                 self.output_activation)
+
+    forward = _TorchStyleCell.forward

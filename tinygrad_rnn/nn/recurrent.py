@@ -1,0 +1,354 @@
+"""Unrolled recurrent layers: any cell, stacked, bidirectional, with variable lengths.
+
+`unroll` is the whole idea: call the cell's step T times, recording T copies of its operations on
+the tape. Backpropagation through time is then the tape's ordinary backward over that graph; there
+is no BPTT code here. Everything else in this file is bookkeeping that torch.nn.RNN users expect:
+time-major or batch-first input, unbatched input, initial states, stacked layers with dropout
+between them, a reverse direction, and `lengths=` with the meaning of packed sequences:
+
+  * padded steps neither change the state nor produce output (the output there is 0),
+  * h_n is each sequence's state after its own last valid step,
+  * the reverse direction starts at each sequence's own last valid step.
+
+`RNN`, `GRU` and `LSTM` keep torch's flat parameter names (weight_ih_l0, ..._reverse) so a torch
+state_dict loads; `Recurrent` wraps any cell class, a user's included.
+"""
+import numpy as np
+
+from .. import random
+from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
+from . import cells as C
+from . import functional as F
+from .module import Module, check_dtype, uniform
+
+
+# ----------------------------------------------------------------------------- one direction
+def reverse_within_lengths(x, lengths):
+    """x (T, B, ...) with each sequence's valid steps reversed in place; padded steps stay put.
+    Applying it twice gives x back, so the same call restores the output order."""
+    T = x.shape[0]
+    if lengths is None:
+        return x[::-1]
+    t = np.arange(T)[:, None]
+    src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, B)
+    return x[src, np.arange(len(lengths))[None, :]]
+
+
+def unroll(step, inputs, state, lengths=None, retain_states=None):
+    """Run `state = step(inputs[t], state)` for t = 0..T-1 and stack the outputs.
+
+    inputs: a list of T Tensors (B, ...); state: a Tensor or tuple of Tensors (B, size).
+    With lengths, steps t >= lengths[b] keep sequence b's state and output 0 there.
+    retain_states: a list to which each step's state is appended, with retain_grad() on, so a
+    learner can read dL/dh_t after backward. Returns (outputs (T, B, out), final state).
+    """
+    outputs = []
+    for t, x_t in enumerate(inputs):
+        new = step(x_t, state)
+        if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
+            valid = (t < lengths)[:, None]
+            new = _zip_state(lambda n, s: where(valid, n, s), new, state)
+            out = where(valid, _first(new), 0.0)
+        else:
+            out = _first(new)
+        state = new
+        if retain_states is not None:
+            retain_states.append(_zip_state(lambda s, _: s.retain_grad(), state, state))
+        outputs.append(out)
+    return stack(outputs), state
+
+
+def _first(state):
+    return state[0] if isinstance(state, tuple) else state
+
+
+def _zip_state(fn, a, b):
+    return tuple(fn(x, y) for x, y in zip(a, b)) if isinstance(a, tuple) else fn(a, b)
+
+
+# ----------------------------------------------------------------------------- the stacked layer
+class _StackedRecurrent(Module):
+    """What every unrolled layer shares; a subclass says how one (layer, direction) runs.
+
+    Subclasses set self.state_count and define output_size and
+    _run(layer, direction, x (T, B, F), state tuple, lengths, retain) -> (out (T, B, H), state tuple).
+    """
+
+    def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
+        if not isinstance(input_size, (int, np.integer)) or input_size < 1:
+            raise ValueError(f"input_size must be a positive int, got {input_size!r}")
+        if not isinstance(hidden_size, (int, np.integer)) or hidden_size < 1:
+            raise ValueError(f"hidden_size must be a positive int, got {hidden_size!r}")
+        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"dropout must be in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.dtype = check_dtype(dtype)
+        self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
+
+    def _layer_input_size(self, layer):
+        return self.input_size if layer == 0 else self.output_size * self.num_directions
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
+                             f"input_size) or 2-D unbatched (seq, input_size), got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
+                             f"got {input.shape[-1]}")
+        if input.dtype != self.dtype:
+            raise TypeError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
+                            f"build the layer with dtype={input.dtype} or cast the input with .astype()")
+        unbatched = input.ndim == 2
+        x = input.reshape(input.shape[0], 1, input.shape[1]) if unbatched else input
+        if self.batch_first and not unbatched:
+            x = x.transpose(1, 0, 2)
+        T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: the input sequence is empty (seq length 0)")
+        lengths = self._check_lengths(lengths, T, B, unbatched)
+        states = self._check_hx(hx, B, unbatched)
+
+        finals, self.states = [], ({} if retain_states else None)
+        layer_input = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                i = layer * self.num_directions + d
+                state = tuple(s[i] for s in states) if states is not None else None
+                retain = self.states.setdefault((layer, d), []) if retain_states else None
+                out, final = self._run(layer, d, layer_input, state, lengths, retain)
+                outs.append(out)
+                finals.append(final)
+            layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True, random.generator())
+
+        output = layer_input
+        if self.batch_first and not unbatched:
+            output = output.transpose(1, 0, 2)
+        h_n = tuple(stack([f[k] for f in finals]) for k in range(self.state_count))
+        if unbatched:
+            output = output.reshape(T, -1)
+            h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
+        return output, (h_n if self.state_count > 1 else h_n[0])
+
+    def _check_lengths(self, lengths, T, B, unbatched):
+        if lengths is None:
+            return None
+        name = type(self).__name__
+        arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        if arr.ndim == 0 and unbatched:
+            arr = arr.reshape(1)
+        if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "iu" or arr.ndim != 1:
+            raise TypeError(f"{name}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
+        if arr.shape[0] != B:
+            raise ValueError(f"{name}: lengths must have one entry per batch element: expected {B}, got {arr.shape[0]}")
+        if np.any(arr < 1) or np.any(arr > T):
+            bad = arr[(arr < 1) | (arr > T)][0]
+            raise ValueError(f"{name}: every length must be in [1, {T}] (the sequence length), got {bad}")
+        return None if np.all(arr == T) else arr.astype(np.int64)
+
+    def _check_hx(self, hx, B, unbatched):
+        if hx is None:
+            return None
+        name = type(self).__name__
+        parts = hx if isinstance(hx, (tuple, list)) else (hx,)
+        if len(parts) != self.state_count:
+            raise ValueError(f"{name}: hx must be {'a tuple of ' + str(self.state_count) + ' tensors' if self.state_count > 1 else 'one tensor'}, "
+                             f"got {len(parts)}")
+        out = []
+        LD = self.num_layers * self.num_directions
+        for k, (p, size) in enumerate(zip(parts, self.state_sizes())):
+            label = "hx" if self.state_count == 1 else f"hx[{k}]"
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+            expected = (LD, size) if unbatched else (LD, B, size)
+            if p.shape != expected:
+                raise ValueError(f"{name}: {label} must have shape (num_layers * num_directions, "
+                                 f"{'' if unbatched else 'batch, '}hidden) = {expected}, got {p.shape}")
+            if p.dtype != self.dtype:
+                raise TypeError(f"{name}: {label} dtype {p.dtype} does not match the parameters' {self.dtype}")
+            out.append(p.reshape(LD, 1, size) if unbatched else p)
+        # one indexing node per state part; each (layer, direction) takes its slice of it
+        return tuple(p.unbind(0) for p in out)
+
+    def state_sizes(self):
+        return (self.output_size,) * self.state_count
+
+    def _zero_state(self, B):
+        return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+def _run_hoisted(project, recurrence, x, state, lengths, retain, reverse):
+    """One direction of a cell that separates its input side: one matmul for all T steps."""
+    if reverse:
+        x = reverse_within_lengths(x, lengths)
+    T, B = x.shape[0], x.shape[1]
+    xw = project(x.reshape(T * B, x.shape[2]))
+    steps = xw.reshape(T, B, xw.shape[-1]).unbind(0)
+    out, final = unroll(recurrence, steps, state, lengths, retain)
+    if reverse:
+        out = reverse_within_lengths(out, lengths)
+    return out, final
+
+
+class Recurrent(_StackedRecurrent):
+    """Any cell as a layer: `tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2,
+    bidirectional=True)` builds `MyCell(in, hidden_size, **cell_kwargs)` per layer and direction
+    (layer l > 0 reads the previous layer's output, both directions concatenated). Cells that
+    define `project_input` and `recurrence` get their input side hoisted out of the time loop.
+
+    forward(input, hx=None, lengths=None, retain_states=False) -> (output, h_n) with torch's
+    shapes; when the cell's state is a tuple, h_n (and hx) are tuples of stacked parts.
+    """
+
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=DEFAULT_DTYPE, **cell_kwargs):
+        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        if not bias:
+            cell_kwargs["bias"] = False
+        made = []
+        for layer in range(num_layers):
+            for _ in range(self.num_directions):
+                in_size = input_size if layer == 0 else made[0].output_size * self.num_directions
+                made.append(cell(in_size, hidden_size, dtype=self.dtype, **cell_kwargs))
+        self.cells = made
+        self.state_count = len(made[0].sizes())
+
+    @property
+    def output_size(self):
+        return self.cells[0].output_size
+
+    def state_sizes(self):
+        return tuple(self.cells[0].sizes())
+
+    def _run(self, layer, direction, x, state, lengths, retain):
+        cell = self.cells[layer * self.num_directions + direction]
+        B = x.shape[1]
+        if state is None:
+            state = self._zero_state(B)
+        state = state if self.state_count > 1 else state[0]
+        if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
+            out, final = _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
+        else:
+            xs = reverse_within_lengths(x, lengths) if direction == 1 else x
+            out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain)
+            if direction == 1:
+                out = reverse_within_lengths(out, lengths)
+        return out, (final if isinstance(final, tuple) else (final,))
+
+
+class _TorchRecurrent(_StackedRecurrent):
+    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path."""
+
+    gates = 1
+    state_count = 1
+    mode = None  # 'rnn_tanh', 'rnn_relu', 'gru', 'lstm': what the fused kernels call it
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self.fused = bool(fused)
+        G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                in_size = self._layer_input_size(layer)
+                setattr(self, "weight_ih" + sfx, uniform((G * H, in_size), bound, self.dtype))
+                setattr(self, "weight_hh" + sfx, uniform((G * H, H), bound, self.dtype))
+                if bias:
+                    setattr(self, "bias_ih" + sfx, uniform((G * H,), bound, self.dtype))
+                    setattr(self, "bias_hh" + sfx, uniform((G * H,), bound, self.dtype))
+
+    @property
+    def output_size(self):
+        return self.hidden_size
+
+    def weights(self, layer, direction):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
+        sfx = f"_l{layer}" + ("_reverse" if direction else "")
+        return (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx),
+                getattr(self, "bias_ih" + sfx, None), getattr(self, "bias_hh" + sfx, None))
+
+    def _run(self, layer, direction, x, state, lengths, retain):
+        w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
+        if state is None:
+            state = self._zero_state(x.shape[1])
+        if self.fused and retain is None and fused_available():
+            return fused_direction(self.mode, x, state, w_ih, w_hh, b_ih, b_hh, lengths, direction == 1)
+
+        def project(x2d):
+            xw = x2d @ w_ih.T
+            return xw + b_ih if b_ih is not None else xw
+
+        w_hhT = w_hh.T  # once per sequence, not once per step
+        step = self._recurrence(w_hhT, b_hh)
+        out, final = _run_hoisted(project, step, x, state if self.state_count > 1 else state[0],
+                                  lengths, retain, direction == 1)
+        return out, (final if isinstance(final, tuple) else (final,))
+
+
+class RNN(_TorchRecurrent):
+    """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu')."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self.mode = "rnn_" + nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+
+    def _recurrence(self, w_hhT, b_hh):
+        return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
+
+
+class GRU(_TorchRecurrent):
+    """GRU layer, as torch.nn.GRU (gate order r, z, n)."""
+
+    gates, mode = 3, "gru"
+
+    def _recurrence(self, w_hhT, b_hh):
+        return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
+
+
+class LSTM(_TorchRecurrent):
+    """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples."""
+
+    gates, state_count, mode = 4, 2, "lstm"
+
+    def _recurrence(self, w_hhT, b_hh):
+        return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
+
+
+# ----------------------------------------------------------------------------- the fused path
+def fused_available():
+    return False
+
+
+def fused_direction(*args):
+    raise NotImplementedError
