@@ -1,0 +1,449 @@
+"""Optimizers: SGD, Adam, AdamW and Adagrad, with PyTorch 2.x's update rules.
+
+An optimizer sees only objects with `.data` (a float32/float64 ndarray) and `.grad` (an ndarray of
+the same shape and dtype, or None). It knows nothing of the tape.
+
+The invariants every optimizer here keeps:
+  * `step()` updates each `p.data` in place: the array keeps its identity, shape and dtype
+    (a float32 parameter stays float32; hyperparameters are used as Python floats, which numpy
+    casts to the array's dtype instead of upcasting it).
+  * `p.grad` is only read, never written: it may be shared, or still be needed by the caller.
+  * A parameter whose grad is None is skipped, and its state does not advance.
+  * The per-parameter state (moment buffers, step counts) lives in arrays this module allocated,
+    so it is updated in place. `state_dict()` hands out copies of it and `load_state_dict()` takes
+    copies in, so a checkpoint written mid-run and loaded later resumes bit-exactly.
+
+Each update follows torch's single-tensor ("foreach=False") implementation operation by
+operation, so float64 results agree with torch to rounding (torch's vectorised kernels use fused
+multiply-adds where numpy does not, hence "to rounding" rather than bit-exactly).
+"""
+import numbers
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
+
+
+# ----------------------------------------------------------------------------- argument checks
+def _number(name, value):
+    """`value` as a Python float (so it cannot upcast a float32 array), or a TypeError naming it."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # what np.savez makes of a number
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _at_least(name, value, low):
+    value = _number(name, value)
+    if not value >= low:  # written this way so nan is refused too
+        raise ValueError(f"{name} must be >= {low:g}, got {value:g}")
+    return value
+
+
+def _unit_interval(name, value):
+    value = _number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value:g}")
+    return value
+
+
+def _flag(name, value):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _as_param_list(params, where):
+    """A group's params as a list of leaf tensors, with errors that say what was passed instead."""
+    if hasattr(params, "data") and hasattr(params, "grad"):  # a single tensor: torch accepts it too
+        params = [params]
+    elif isinstance(params, (set, frozenset)):
+        raise TypeError(f"{where} must be an ordered collection (a list), not a set: a set's order changes "
+                        "between runs, and state_dict() refers to parameters by position")
+    elif hasattr(params, "parameters") and callable(params.parameters):
+        raise TypeError(f"{where} got a {type(params).__name__}; pass its parameters: model.parameters()")
+    else:
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{where} must be an iterable of Tensors, got {type(params).__name__}") from None
+    for i, p in enumerate(params):
+        if not (hasattr(p, "data") and hasattr(p, "grad")):
+            raise TypeError(f"{where}[{i}] must be a Tensor (with .data and .grad), got {type(p).__name__}")
+        if not (isinstance(p.data, np.ndarray) and p.data.dtype in (np.float32, np.float64)):
+            raise TypeError(f"{where}[{i}].data must be a float32 or float64 ndarray, got "
+                            f"{getattr(p.data, 'dtype', type(p.data).__name__)}")
+        if not getattr(p, "is_leaf", True):
+            raise ValueError(f"{where}[{i}] is not a leaf tensor (it was computed from others): an optimizer "
+                             "updates leaves; pass the parameters themselves, or .detach() a copy")
+    return params
+
+
+def _grad_of(p, index):
+    """p.grad after checking it can update p.data without a silent cast or broadcast."""
+    g = p.grad
+    if g.shape != p.data.shape or g.dtype != p.data.dtype:
+        raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
+                         f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
+    return g
+
+
+# ----------------------------------------------------------------------------- the base class
+class Optimizer:
+    """Holds `param_groups` (a list of dicts: 'params' plus the hyperparameters) and `state`
+    (a dict from parameter to its buffers). Subclasses define `defaults`, `_check_group` and
+    `_update(p, grad, state, group)`."""
+
+    _state_keys = ()  # names of the state entries a subclass keeps (checked on load)
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = {}  # keyed by the parameter object itself (hashed by identity), as in torch
+        self.param_groups = []
+        if hasattr(params, "data") and hasattr(params, "grad"):
+            raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor; "
+                            "wrap it in a list: [tensor]")
+        groups, as_dicts = _as_param_list_or_groups(params)
+        if not groups:
+            raise ValueError("params is empty: the optimizer got no parameters to optimize")
+        for group in groups:
+            self._add_group(group, as_dicts)
+
+    def add_param_group(self, param_group):
+        """Add a dict {'params': [...], <hyperparameter>: value, ...}; missing hyperparameters take
+        the optimizer's defaults."""
+        self._add_group(param_group, True)
+
+    def _add_group(self, param_group, is_dict):
+        # errors about a user's group dict say which group; errors about plain arguments do not
+        prefix = f"param_groups[{len(self.param_groups)}]" if is_dict else ""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{prefix or 'param_group'} must have a 'params' entry")
+        group = {"params": _as_param_list(param_group["params"], prefix + "['params']" if is_dict else "params")}
+        for key, value in param_group.items():
+            if key != "params":
+                group[key] = value
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        try:
+            self._check_group(group)
+        except (TypeError, ValueError) as e:
+            if not is_dict:
+                raise
+            raise type(e)(f"{prefix}: {e}") from None
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in group["params"]:
+            if id(p) in seen:
+                # torch only warns about a duplicate within a group, but such a parameter would be
+                # updated twice per step(): refuse both kinds
+                raise ValueError("a parameter appears twice among the optimizer's parameters; "
+                                 "list each parameter once (model.parameters() does)")
+            seen.add(id(p))
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate and normalise a group's hyperparameters in place (subclasses)."""
+        raise NotImplementedError
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every gradient (set_to_none=True), or give each parameter a fresh array of zeros.
+        Zeros are a new array rather than the old one zeroed, since that one may be shared."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad = None if set_to_none else np.zeros_like(p.grad)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. `closure`, if given, is called first (it
+        should recompute the loss and gradients) and its result returned."""
+        loss = closure() if closure is not None else None
+        index = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, _grad_of(p, index), self.state.setdefault(p, {}), group)
+                index += 1
+        return loss
+
+    def _update(self, p, grad, state, group):
+        raise NotImplementedError
+
+    # -- checkpoints
+    def state_dict(self):
+        """A plain dict a checkpoint can save: {'state': {index: {name: ndarray or number}},
+        'param_groups': [{hyperparameter: value, 'params': [index, ...]}]}. Parameters are referred
+        to by their position across all groups, as in torch. Arrays are copies."""
+        index_of, groups = {}, []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index_of[id(p)] = len(index_of)
+                packed["params"].append(index_of[id(p)])
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index_of[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                              for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and state saved by state_dict() for the same parameters (same
+        groups, same order, same shapes). Arrays are copied in and cast to each parameter's dtype.
+        Integer-like string keys (what JSON makes of the indices) are accepted."""
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"state_dict must be a dict with keys 'state' and 'param_groups', got {got}")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has "
+                             f"{len(self.param_groups)}")
+        params, new_groups = [], []
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
+                                 f"{len(group['params'])} in this optimizer")
+            new = {k: v for k, v in saved.items() if k != "params"}
+            new["params"] = group["params"]
+            self._check_group(new)
+            new_groups.append(new)
+            params.extend(group["params"])
+        new_state = {}
+        for key, entry in state_dict["state"].items():
+            index = int(key)
+            if not 0 <= index < len(params):
+                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, but there are "
+                                 f"only {len(params)} parameters")
+            unknown = set(entry) - set(self._state_keys)
+            if unknown:
+                raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
+                                 f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
+            p, loaded = params[index], {}
+            for name, value in entry.items():
+                if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
+                    value = int(np.asarray(value).item())
+                elif isinstance(value, np.ndarray):
+                    if value.shape != p.data.shape:
+                        raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
+                                         f"the parameter has shape {p.data.shape}")
+                    value = np.array(value, dtype=p.data.dtype, copy=True)
+                loaded[name] = value
+            new_state[p] = loaded
+        self.param_groups[:] = new_groups
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
+        return "\n".join(lines) + "\n)"
+
+
+def _as_param_list_or_groups(params):
+    """The constructor's `params`: an iterable of tensors (one group) or of group dicts."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("params must be an ordered collection (a list), not a set: a set's order changes "
+                        "between runs, and state_dict() refers to parameters by position")
+    if hasattr(params, "parameters") and callable(params.parameters):
+        raise TypeError(f"params got a {type(params).__name__}; pass its parameters: model.parameters()")
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(f"params must be an iterable of Tensors or of dicts, got {type(params).__name__}") from None
+    if items and all(isinstance(item, dict) for item in items):
+        return items, True
+    if any(isinstance(item, dict) for item in items):
+        raise TypeError("params must be all Tensors or all param-group dicts, not a mixture")
+    return ([{"params": items}] if items else []), False
+
+
+# ----------------------------------------------------------------------------- SGD
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, as torch.optim.SGD.
+
+    With g the gradient (negated if maximize), per step:
+        g <- g + weight_decay * p                      (if weight_decay != 0)
+        b <- g on the first step, else momentum * b + (1 - dampening) * g   (if momentum != 0)
+        g <- g + momentum * b if nesterov else b       (if momentum != 0)
+        p <- p - lr * g
+    """
+
+    _state_keys = ("momentum_buffer",)
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _check_group(self, group):
+        group["lr"] = _at_least("lr", group["lr"], 0)
+        group["momentum"] = _at_least("momentum", group["momentum"], 0)
+        group["dampening"] = _number("dampening", group["dampening"])
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["nesterov"] = _flag("nesterov", group["nesterov"])
+        group["maximize"] = _flag("maximize", group["maximize"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                             f"{group['momentum']:g} and dampening={group['dampening']:g}")
+
+    def _update(self, p, grad, state, group):
+        # float() again: a scheduler may have stored a numpy scalar in the group since it was checked
+        lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        g = -grad if group["maximize"] else grad
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, copy=True)  # g may be p.grad itself
+            else:
+                buf *= momentum
+                buf += (1 - float(group["dampening"])) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= lr * g
+
+
+# ----------------------------------------------------------------------------- Adam and AdamW
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as torch.optim.Adam; with decoupled_weight_decay=True it is AdamW.
+
+    With g the gradient (negated if maximize) and t the parameter's step count (from 1), per step:
+        p <- p * (1 - lr * weight_decay)                          (AdamW)
+        g <- g + weight_decay * p                                 (Adam, if weight_decay != 0)
+        m <- m + (1 - beta1) * (g - m)                            (torch's lerp)
+        v <- beta2 * v + (1 - beta2) * g * g
+        v_hat <- max(v_hat, v), and use v_hat for v below         (if amsgrad)
+        p <- p - (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+    """
+
+    _state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_group(self, group):
+        group["lr"] = _at_least("lr", group["lr"], 0)
+        betas = group["betas"]
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        group["betas"] = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
+        group["eps"] = _at_least("eps", group["eps"], 0)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["amsgrad"] = _flag("amsgrad", group["amsgrad"])
+        group["maximize"] = _flag("maximize", group["maximize"])
+        group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] = step = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+
+        g = -grad if group["maximize"] else grad
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.data *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p.data
+
+        # torch's lerp(m, g, w): m + w * (g - m) for small w, else g - (g - m) * (1 - w), the form
+        # that is exact at w = 1
+        w = 1 - beta1
+        if abs(w) < 0.5:
+            m += w * (g - m)
+        else:
+            m[...] = g - (g - m) * (1 - w)
+        v *= beta2
+        v += (1 - beta2) * g * g
+
+        # the bias corrections are Python floats (float64), as in torch, whatever p's dtype
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        step_size = lr / bias_correction1
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        update = -step_size * m
+        update /= denom
+        p.data += update
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: the parameter
+    shrinks by a factor (1 - lr * weight_decay) before the Adam step, and the decay never enters
+    the moments. Note the default weight_decay is 1e-2, as in torch."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def _check_group(self, group):
+        group["decoupled_weight_decay"] = True  # a loaded Adam state dict must not turn AdamW into Adam
+        super()._check_group(group)
+
+
+# ----------------------------------------------------------------------------- Adagrad
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), as torch.optim.Adagrad.
+
+    With g the gradient (negated if maximize), t the parameter's step count (from 1), and the
+    accumulator s starting at initial_accumulator_value, per step:
+        g <- g + weight_decay * p                          (if weight_decay != 0)
+        s <- s + g * g
+        p <- p - (lr / (1 + (t - 1) * lr_decay)) * g / (sqrt(s) + eps)
+    """
+
+    _state_keys = ("step", "sum")
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        group["lr"] = _at_least("lr", group["lr"], 0)
+        group["lr_decay"] = _at_least("lr_decay", group["lr_decay"], 0)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["initial_accumulator_value"] = _at_least("initial_accumulator_value",
+                                                       group["initial_accumulator_value"], 0)
+        group["eps"] = _at_least("eps", group["eps"], 0)
+        group["maximize"] = _flag("maximize", group["maximize"])
+
+    def _update(self, p, grad, state, group):
+        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+        state["step"] = step = state["step"] + 1
+        g = -grad if group["maximize"] else grad
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        clr = lr / (1 + (step - 1) * float(group["lr_decay"]))
+        s = state["sum"]
+        s += g * g
+        std = np.sqrt(s)
+        std += float(group["eps"])
+        update = -clr * g
+        update /= std
+        p.data += update
