@@ -1,0 +1,137 @@
+"""Layers and cells against torch.nn after loading torch's weights: outputs, final states and every
+gradient, in float64. Skipped cleanly where torch is not installed."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygrad_rnn as tr
+
+torch = pytest.importorskip("torch")
+
+KINDS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
+
+
+def load_from_torch(ours, theirs):
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+
+
+def run_torch(tm, x, h0, lengths, batch_first):
+    if lengths is None:
+        return tm(x, h0)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first,
+                                                     enforce_sorted=False)
+    out, hn = tm(packed, h0)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=x.shape[1 if batch_first else 0])
+    return out, hn
+
+
+@settings(max_examples=30)
+@given(kind=st.sampled_from(list(KINDS)), layers=st.integers(1, 3), bidirectional=st.booleans(),
+       batch_first=st.booleans(), bias=st.booleans(), relu=st.booleans(), with_hx=st.booleans(),
+       T=st.integers(1, 5), B=st.integers(1, 4), I=st.integers(1, 4), H=st.integers(1, 4),
+       use_lengths=st.booleans(), fused=st.booleans(), data=st.data())
+def test_layer_matches_torch(kind, layers, bidirectional, batch_first, bias, relu, with_hx, T, B, I, H,
+                             use_lengths, fused, data):
+    kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+    if kind == "RNN":
+        kwargs["nonlinearity"] = "relu" if relu else "tanh"
+    tm = KINDS[kind](I, H, **kwargs).double()
+    ours = getattr(tr.nn, kind)(I, H, dtype=np.float64, fused=fused, **kwargs)
+    load_from_torch(ours, tm)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
+    lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))) if use_lengths else None
+    D = 2 if bidirectional else 1
+    h0 = [rng.standard_normal((layers * D, B, H)) for _ in range(2 if kind == "LSTM" else 1)] if with_hx else None
+
+    xt = torch.tensor(x, requires_grad=True)
+    h0t = [torch.tensor(h, requires_grad=True) for h in h0] if h0 else None
+    out_t, hn_t = run_torch(tm, xt, (tuple(h0t) if kind == "LSTM" else h0t[0]) if h0 else None, lengths, batch_first)
+    xx = tr.Tensor(x, requires_grad=True)
+    h0s = [tr.Tensor(h, requires_grad=True) for h in h0] if h0 else None
+    out, hn = ours(xx, (tuple(h0s) if kind == "LSTM" else h0s[0]) if h0 else None, lengths=lengths)
+
+    hn_t = list(hn_t) if kind == "LSTM" else [hn_t]
+    hn = list(hn) if kind == "LSTM" else [hn]
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(hn, hn_t):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    # one projected loss through every output, so every gradient path is exercised
+    r_out = rng.standard_normal(out.shape)
+    r_h = [rng.standard_normal(h.shape) for h in hn]
+    loss = (out * r_out).sum() + sum(((h * r).sum() for h, r in zip(hn, r_h)), tr.Tensor(0.0, dtype=np.float64))
+    loss.backward()
+    loss_t = (out_t * torch.tensor(r_out)).sum() + sum((h * torch.tensor(r)).sum() for h, r in zip(hn_t, r_h))
+    loss_t.backward()
+    np.testing.assert_allclose(xx.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
+    if h0:
+        for a, b in zip(h0s, h0t):
+            np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-9, atol=1e-11)
+    theirs = dict(tm.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, theirs[name].grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_cells_match_torch(kind, unbatched):
+    rng = np.random.default_rng(3)
+    I, H, B = 3, 4, 2
+    tc = getattr(torch.nn, kind)(I, H).double()
+    ours = getattr(tr.nn, kind)(I, H, dtype=np.float64)
+    load_from_torch(ours, tc)
+    x = rng.standard_normal((I,) if unbatched else (B, I))
+    h = rng.standard_normal((H,) if unbatched else (B, H))
+    xt, ht = torch.tensor(x, requires_grad=True), torch.tensor(h, requires_grad=True)
+    xx, hh = tr.Tensor(x, requires_grad=True), tr.Tensor(h, requires_grad=True)
+    if kind == "LSTMCell":
+        out_t = tc(xt, (ht, ht * 0.5))[1]
+        out = ours(xx, (hh, hh * 0.5))[1]
+    else:
+        out_t, out = tc(xt, ht), ours(xx, hh)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(xx.grad, xt.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(hh.grad, ht.grad.numpy(), rtol=1e-10)
+    theirs = dict(tc.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, theirs[name].grad.numpy(), rtol=1e-10, err_msg=name)
+    # without a state: zeros, as torch
+    np.testing.assert_allclose(_first(ours(xx)).data, _first(tc(xt)).detach().numpy(), rtol=1e-12)
+
+
+def _first(s):
+    return s[0] if isinstance(s, tuple) else s
+
+
+def test_unbatched_layer_matches_torch():
+    tm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    ours = tr.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
+    load_from_torch(ours, tm)
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    out_t, (h_t, c_t) = tm(torch.tensor(x))
+    out, (h, c) = ours(tr.Tensor(x))
+    assert out.shape == tuple(out_t.shape) and h.shape == tuple(h_t.shape) == (4, 4)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c.data, c_t.detach().numpy(), rtol=1e-12)
+
+
+def test_float32_layer_matches_torch_float32():
+    tm = torch.nn.GRU(8, 16, num_layers=2)
+    ours = tr.nn.GRU(8, 16, num_layers=2)
+    load_from_torch(ours, tm)  # a float32 torch state_dict loads as-is
+    x = np.random.default_rng(0).standard_normal((10, 4, 8)).astype(np.float32)
+    out, h = ours(tr.Tensor(x))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, tm(torch.tensor(x))[0].detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_initialisation_matches_torch_bounds():
+    layer = tr.nn.LSTM(10, 25, num_layers=2)
+    bound = 1 / np.sqrt(25)
+    for name, p in layer.named_parameters():
+        assert p.dtype == np.float32
+        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.8 * bound, name
+    assert sorted(n for n, _ in layer.named_parameters()) == sorted(torch.nn.LSTM(10, 25, num_layers=2).state_dict())
