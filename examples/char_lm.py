@@ -1,0 +1,305 @@
+"""A character language model: Embedding -> LSTM (or GRU / Elman RNN) -> Linear, trained with
+truncated backpropagation through time.
+
+Truncated BPTT: the corpus is cut into `--batch` parallel streams; each step reads the next
+`--seq-len` characters of every stream, starting from the state the previous step ended in. That
+state is `.detach()`ed first, so gradients flow back at most seq-len steps while the model still
+sees an unbroken text. Loss is cross-entropy per character (perplexity = exp(loss)); Adam with
+gradient-norm clipping updates the weights.
+
+Checkpoints (--checkpoint PATH, --resume) hold the weights, Adam's moments, the step, the carried
+hidden state and the vocabulary in one .npz, written atomically (temp file + os.replace). A resumed
+run continues with exactly the losses an uninterrupted one would have had.
+
+    python examples/char_lm.py                       # 2 minutes on the Python docs (pydoc_data.topics)
+    python examples/char_lm.py --text book.txt --minutes 10 --cell gru
+    python examples/char_lm.py --resume --steps 0 --prime "The " --temperature 0.5   # only sample
+"""
+import argparse
+import json
+import os
+import time
+import zlib
+
+import numpy as np
+
+import example_utils as U
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn import functional as F
+
+CELLS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN}
+DEFAULT_CHECKPOINT = os.path.join("checkpoints", "char_lm.npz")
+
+
+# ----------------------------------------------------------------------------- data
+def load_corpus(path=None):
+    """The text of `path`, or by default the Python documentation's topic pages that ship with the
+    standard library (pydoc_data.topics: about 465,000 characters of English prose and code)."""
+    if path is not None:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    from pydoc_data.topics import topics
+    return "\n\n".join(topics[k] for k in sorted(topics))
+
+
+class Vocab:
+    """Characters <-> ids, in sorted order (so the same text always gives the same ids)."""
+
+    def __init__(self, chars):
+        self.chars = "".join(chars)
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(sorted(set(text)))
+
+    def __len__(self):
+        return len(self.chars)
+
+    def encode(self, text):
+        missing = sorted(set(text) - set(self.index))
+        if missing:
+            raise ValueError(f"characters not in the vocabulary: {''.join(missing)!r}")
+        return np.array([self.index[c] for c in text], dtype=np.int64)
+
+    def decode(self, ids):
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def stream_batch(data, step, batch, seq_len):
+    """Inputs and targets (seq_len, batch) for training step `step`, and whether the carried state
+    must be reset (a new pass over the text). Stream b reads data[b * L : (b + 1) * L]."""
+    L = (len(data) - 1) // batch
+    per_epoch = (L - 1) // seq_len
+    if per_epoch < 1:
+        raise ValueError(f"the text ({len(data)} characters) is too short for batch={batch} x seq_len={seq_len}")
+    k = step % per_epoch
+    starts = np.arange(batch) * L + k * seq_len
+    idx = starts[None, :] + np.arange(seq_len)[:, None]
+    return data[idx], data[idx + 1], k == 0
+
+
+# ----------------------------------------------------------------------------- model
+class CharLM(tr.nn.Module):
+    def __init__(self, vocab_size, cell="lstm", embed=32, hidden=128, layers=1):
+        self.cell = cell
+        self.embed = tr.nn.Embedding(vocab_size, embed)
+        self.rnn = CELLS[cell](embed, hidden, num_layers=layers)
+        self.head = tr.nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids, state=None):
+        """ids (T, B) ints -> logits (T * B, vocab), final state (h_n, or (h_n, c_n) for the LSTM)."""
+        out, state = self.rnn(self.embed(ids), state)
+        T, B, H = out.shape
+        return self.head(out.reshape(T * B, H)), state
+
+
+def detach_state(state):
+    if state is None:
+        return None
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def state_arrays(state):
+    if state is None:
+        return []
+    return [s.data for s in state] if isinstance(state, tuple) else [state.data]
+
+
+@tr.no_grad()
+def sample(model, vocab, length=200, prime="\n", temperature=0.8, rng=None):
+    """`prime` followed by `length` sampled characters. temperature -> 0 approaches greedy
+    decoding; 1 samples the model's own distribution; higher is more random."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    rng = rng if rng is not None else np.random.default_rng()
+    prime = prime or "\n"
+    ids = vocab.encode(prime)
+    logits, state = model(ids.reshape(-1, 1))
+    out = []
+    for _ in range(length):
+        z = logits.data[-1].astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        nxt = int(rng.choice(len(p), p=p / p.sum()))
+        out.append(nxt)
+        logits, state = model(np.array([[nxt]]), state)
+    return prime + vocab.decode(out)
+
+
+@tr.no_grad()
+def evaluate(model, data, seq_len=100, batch=16):
+    """Mean cross-entropy per character on `data` (carrying state across chunks, as in training)."""
+    if len(data) < batch * 2 + 1:
+        batch = 1
+    steps = max(((len(data) - 1) // batch - 1) // seq_len, 0)
+    total, state = 0.0, None
+    for k in range(steps):
+        x, y, _ = stream_batch(data, k, batch, seq_len)
+        logits, state = model(x, state)
+        total += F.cross_entropy(logits, y.reshape(-1)).item()
+    return total / steps if steps else float("nan")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path, model, optimizer, step, vocab, state, config, losses, text_crc):
+    arrays = {"model/" + k: v for k, v in model.state_dict().items()}
+    arrays.update(U.pack_optimizer(optimizer.state_dict()))
+    for i, s in enumerate(state_arrays(state)):
+        arrays[f"carried/{i}"] = s
+    arrays.update(step=np.array(step), vocab=np.array(vocab.chars), config=np.array(json.dumps(config)),
+                  losses=np.asarray(losses, dtype=np.float64), text_crc=np.array(text_crc, dtype=np.int64))
+    return U.save_npz_atomic(path, arrays)
+
+
+def load_checkpoint(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _restore(ckpt, model, optimizer):
+    model.load_state_dict({k[len("model/"):]: v for k, v in ckpt.items() if k.startswith("model/")})
+    optimizer.load_state_dict(U.unpack_optimizer(ckpt))
+    parts = [tr.Tensor(ckpt[f"carried/{i}"]) for i in range(2) if f"carried/{i}" in ckpt]
+    return None if not parts else (tuple(parts) if len(parts) > 1 else parts[0])
+
+
+# ----------------------------------------------------------------------------- training
+def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, batch=32, lr=3e-3, clip=1.0,
+          steps=None, minutes=2.0, checkpoint=None, resume=False, save_every=200, log_every=50, seed=0,
+          valid_fraction=0.02, sample_length=300, prime="The ", temperature=0.7, progress=True, verbose=True):
+    """Train (or continue training) a character LM. Stops after `steps` total steps or `minutes` of
+    training, whichever comes first (None disables either). Returns a dict with the model, the
+    vocabulary, per-step losses (including those before a resume), the validation loss and a sample."""
+    say = print if verbose else (lambda *a, **k: None)
+    U.limit_blas_threads()
+    text = load_corpus() if text is None else text
+    text_crc = zlib.crc32(text.encode("utf-8"))
+    ckpt = None
+    if resume:
+        if checkpoint is None or not os.path.exists(checkpoint):
+            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+        ckpt = load_checkpoint(checkpoint)
+        config = json.loads(str(ckpt["config"]))
+        cell, embed, hidden, layers = config["cell"], config["embed"], config["hidden"], config["layers"]
+        seq_len, batch = config["seq_len"], config["batch"]
+        vocab = Vocab(str(ckpt["vocab"]))
+        if int(ckpt["text_crc"]) != text_crc:
+            say("note: the text differs from the one the checkpoint was trained on")
+    else:
+        vocab = Vocab.from_text(text)
+    config = dict(cell=cell, embed=embed, hidden=hidden, layers=layers, seq_len=seq_len, batch=batch)
+
+    data = vocab.encode(text)
+    n_valid = int(len(data) * valid_fraction)
+    train_data, valid_data = (data[:-n_valid], data[-n_valid:]) if n_valid > seq_len else (data, None)
+
+    tr.manual_seed(seed)
+    model = CharLM(len(vocab), cell, embed, hidden, layers)
+    optimizer = U.optim().Adam(model.parameters(), lr=lr)
+    step, losses, state = 0, [], None
+    if ckpt is not None:
+        state = _restore(ckpt, model, optimizer)
+        step, losses = int(ckpt["step"]), list(ckpt["losses"])
+        say(f"resumed from {checkpoint} at step {step}")
+
+    n_params = sum(p.size for p in model.parameters())
+    say(f"{cell.upper()} {layers}x{hidden}, {n_params:,} parameters; {len(train_data):,} training characters, "
+        f"vocabulary of {len(vocab)}; batch {batch} x {seq_len} steps of BPTT")
+    budget = None if minutes is None else 60.0 * minutes
+    bar = U.progress(total=max(steps - step, 0) if steps is not None else None, desc="char-lm", enabled=progress)
+    start = time.time()
+    window = []
+    saved_at = None
+    while (steps is None or step < steps) and (budget is None or time.time() - start < budget):
+        x, y, new_epoch = stream_batch(train_data, step, batch, seq_len)
+        if new_epoch:
+            state = None  # streams jump back to their start: the carried state no longer applies
+        logits, state = model(x, detach_state(state))  # detach: truncate BPTT at the batch boundary
+        loss = F.cross_entropy(logits, y.reshape(-1))
+        model.zero_grad()
+        loss.backward()
+        U.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        state = detach_state(state)
+        step += 1
+        losses.append(loss.item())
+        window.append(losses[-1])
+        bar.update(1)
+        if step % 10 == 0:
+            avg = float(np.mean(window[-50:]))
+            bar.set_postfix_str(f"loss {avg:.3f} ppl {np.exp(avg):.1f}")
+        if log_every and step % log_every == 0 and not progress:
+            avg = float(np.mean(window))
+            say(f"step {step:5d}  loss {avg:.3f}  perplexity {np.exp(avg):6.2f}  [{time.time() - start:.0f}s]")
+            window = []
+        if checkpoint and save_every and step % save_every == 0:
+            saved_at = save_checkpoint(checkpoint, model, optimizer, step, vocab, state, config, losses, text_crc)
+    bar.close()
+    elapsed = time.time() - start
+    if checkpoint and (saved_at is None or step % save_every):
+        saved_at = save_checkpoint(checkpoint, model, optimizer, step, vocab, state, config, losses, text_crc)
+
+    result = dict(model=model, vocab=vocab, losses=losses, step=step, elapsed=elapsed, checkpoint=saved_at,
+                  optimizer=optimizer, state=state)
+    if losses:
+        say(loss_curve(losses))
+    if valid_data is not None and step:
+        result["valid_loss"] = evaluate(model, valid_data[:20000], seq_len=100, batch=16)
+        say(f"held-out loss {result['valid_loss']:.3f}, perplexity {np.exp(result['valid_loss']):.2f} "
+            f"(a uniform guess over {len(vocab)} characters: perplexity {len(vocab)})")
+    if sample_length:
+        result["sample"] = sample(model, vocab, sample_length, prime, temperature, np.random.default_rng(seed))
+        say(f"\n--- sample (temperature {temperature}) ---\n{result['sample']}\n---")
+    if saved_at:
+        say(f"checkpoint: {saved_at} (continue with --resume --checkpoint {saved_at})")
+    return result
+
+
+def loss_curve(losses, points=8):
+    """A few lines summarising the training loss: the mean over equal slices of the run."""
+    n = len(losses)
+    edges = np.linspace(0, n, min(points, n) + 1).astype(int)
+    lines = ["training loss (mean over each slice of steps):"]
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = float(np.mean(losses[a:b]))
+        lines.append(f"  steps {a + 1:5d}-{b:5d}: loss {m:.3f}  perplexity {np.exp(m):7.2f}")
+    return "\n".join(lines)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--text", metavar="FILE", help="train on this UTF-8 text file (default: pydoc_data.topics)")
+    p.add_argument("--cell", choices=sorted(CELLS), default="lstm")
+    p.add_argument("--embed", type=int, default=32, help="embedding size (default 32)")
+    p.add_argument("--hidden", type=int, default=128, help="hidden size (default 128)")
+    p.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
+    p.add_argument("--seq-len", type=int, default=64, help="BPTT truncation length (default 64)")
+    p.add_argument("--batch", type=int, default=32, help="parallel text streams (default 32)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--clip", type=float, default=1.0, help="clip_grad_norm_ max norm (default 1.0)")
+    p.add_argument("--steps", type=int, default=None, help="stop after this many steps in total (default: none)")
+    p.add_argument("--minutes", type=float, default=2.0, help="training time budget (default 2; 0 = no limit)")
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, metavar="PATH",
+                   help=f"where to save (default {DEFAULT_CHECKPOINT}); '' to disable")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    p.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--length", type=int, default=300, help="characters to sample at the end (default 300)")
+    p.add_argument("--prime", default="The ", help="text the sample starts from (default 'The ')")
+    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
+    p.add_argument("--no-progress", action="store_true", help="print a line every 50 steps instead of a bar")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    text = load_corpus(args.text)
+    return train(text=text, cell=args.cell, embed=args.embed, hidden=args.hidden, layers=args.layers,
+                 seq_len=args.seq_len, batch=args.batch, lr=args.lr, clip=args.clip, steps=args.steps,
+                 minutes=args.minutes or None, checkpoint=args.checkpoint or None, resume=args.resume,
+                 save_every=args.save_every, seed=args.seed, sample_length=args.length, prime=args.prime,
+                 temperature=args.temperature, progress=not args.no_progress)
+
+
+if __name__ == "__main__":
+    main()

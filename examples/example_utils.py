@@ -1,0 +1,152 @@
+"""What the examples share: BLAS threads, a progress bar that degrades to prints, the optimiser
+and clipping imports, and atomic .npz checkpoints (model + optimiser state in plain arrays).
+
+Kept out of the library on purpose: none of this is autodiff.
+"""
+import ctypes
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+EXAMPLES_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(EXAMPLES_DIR)
+if REPO_DIR not in sys.path:  # `python examples/x.py` from a clone without `pip install -e .`
+    sys.path.insert(1, REPO_DIR)
+
+import tinygrad_rnn as tr  # noqa: E402
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+def limit_blas_threads(n=None):
+    """Give numpy's OpenBLAS `n` threads (default: $OPENBLAS_NUM_THREADS, else 1). Returns n or None.
+
+    Why: the examples multiply small matrices (batch 32 x hidden 128). On this 2-core machine, with
+    anything else running, OpenBLAS's default 2 threads made such a product 300x slower (75 us ->
+    23 ms, measured) because the threads spin waiting for a core; one thread is also never slower
+    at these sizes. The setting is applied through numpy's bundled OpenBLAS with ctypes, so it works
+    even when numpy is already imported (as under pytest)."""
+    if n is None:
+        n = int(os.environ.get("OPENBLAS_NUM_THREADS", "1") or 1)
+    np_dir = os.path.dirname(np.__file__)
+    libs = glob.glob(os.path.join(os.path.dirname(np_dir), "numpy.libs", "*openblas*")) + \
+        glob.glob(os.path.join(np_dir, ".dylibs", "*openblas*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                return n
+    return None
+
+
+# ----------------------------------------------------------------------------- optimisers
+def optim():
+    """tr.optim once the package exposes it, else the module itself."""
+    if hasattr(tr, "optim"):
+        return tr.optim
+    import tinygrad_rnn.optim as o
+    return o
+
+
+def clip_grad_norm_(params, max_norm):
+    try:
+        from tinygrad_rnn.nn.utils import clip_grad_norm_ as clip
+    except ImportError:  # the teammate's file not there yet: the same rule, written out
+        def clip(params, max_norm):
+            params = [p for p in params if p.grad is not None]
+            total = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params)))
+            coef = max_norm / (total + 1e-6)
+            if coef < 1:
+                for p in params:
+                    p.grad = p.grad * np.asarray(coef, dtype=p.grad.dtype)
+            return total
+    return float(clip(params, max_norm))
+
+
+# ----------------------------------------------------------------------------- progress
+class _PlainBar:
+    """tqdm's few methods the examples use, as occasional prints (no tqdm installed, or not a tty)."""
+
+    def __init__(self, total, desc, every_s=5.0):
+        self.total, self.desc, self.n, self.every = total, desc, 0, every_s
+        self.postfix, self.start, self.last = "", time.time(), 0.0
+
+    def update(self, k=1):
+        self.n += k
+        now = time.time()
+        if now - self.last >= self.every or self.n == self.total:
+            self.last = now
+            tot = f"/{self.total}" if self.total else ""
+            print(f"{self.desc}: {self.n}{tot} [{now - self.start:.0f}s] {self.postfix}", flush=True)
+
+    def set_postfix_str(self, s):
+        self.postfix = s
+
+    def close(self):
+        pass
+
+
+def progress(total=None, desc="", enabled=True):
+    """A progress bar with .update(), .set_postfix_str(), .close(): tqdm if installed, else prints."""
+    if not enabled:
+        bar = _PlainBar(total, desc, every_s=float("inf"))
+        bar.update = lambda k=1: None
+        return bar
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _PlainBar(total, desc)
+    return tqdm(total=total, desc=desc, dynamic_ncols=True, leave=True)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_npz_atomic(path, arrays):
+    """np.savez to a temporary file in the same directory, then os.replace: a reader (or a crash)
+    never sees a half-written checkpoint."""
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def pack_optimizer(state_dict, prefix="optim/"):
+    """An optimiser's state_dict as flat arrays for np.savez: one array per buffer, and the
+    hyperparameters (numbers, tuples, flags) as a JSON string. Nothing needs pickle."""
+    out = {prefix + "param_groups": np.array(json.dumps(state_dict["param_groups"]))}
+    for index, entry in state_dict["state"].items():
+        for name, value in entry.items():
+            out[f"{prefix}state/{index}/{name}"] = np.asarray(value)
+    return out
+
+
+def unpack_optimizer(arrays, prefix="optim/"):
+    groups = json.loads(str(arrays[prefix + "param_groups"]))
+    for g in groups:  # JSON turned tuples (Adam's betas) into lists
+        for k, v in g.items():
+            if k != "params" and isinstance(v, list):
+                g[k] = tuple(v)
+    state = {}
+    for key in arrays:
+        if key.startswith(prefix + "state/"):
+            index, name = key[len(prefix + "state/"):].split("/", 1)
+            value = arrays[key]
+            state.setdefault(int(index), {})[name] = value.item() if value.ndim == 0 else value.copy()
+    return {"state": state, "param_groups": groups}
