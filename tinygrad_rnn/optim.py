@@ -210,6 +210,10 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
                                  f"{len(group['params'])} in this optimizer")
+            missing = sorted(set(self.defaults) - set(saved))
+            if missing:
+                raise ValueError(f"state_dict's param_groups[{i}] lacks {missing}, which {type(self).__name__} "
+                                 "needs (a state dict from another optimizer?)")
             new = {k: v for k, v in saved.items() if k != "params"}
             new["params"] = group["params"]
             self._check_group(new)

@@ -90,8 +90,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"{fn}: norm_type must be > 0 (or inf), got {norm_type:g}")
     if not params:
         return 0.0
-    norms = [_norm(p.grad, norm_type) for p in params]
-    total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
+    with np.errstate(over="ignore"):  # an overflow makes the norm inf, which is handled below
+        norms = [_norm(p.grad, norm_type) for p in params]
+        total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
     if not np.isfinite(total):
         if error_if_nonfinite:
             raise RuntimeError(
@@ -102,9 +103,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     # computed in total's dtype, so float32 grads are clipped by a float32 coefficient as in torch
     coef = np.minimum(max_norm / (total + 1e-6), 1.0)
     if not coef >= 1.0:  # scale when coef < 1, and when it is nan (as torch)
-        for p in params:
-            # np.asarray: numpy turns a 0-d result into a scalar; a grad stays an ndarray
-            p.grad = np.asarray(p.grad * coef.astype(p.grad.dtype))
+        with np.errstate(invalid="ignore"):  # inf * 0 = nan for an inf norm: documented above
+            for p in params:
+                # np.asarray: numpy turns a 0-d result into a scalar; a grad stays an ndarray
+                p.grad = np.asarray(p.grad * coef.astype(p.grad.dtype))
     return float(total)
 
 

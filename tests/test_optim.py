@@ -1,0 +1,553 @@
+"""Optimizers and gradient clipping: against closed forms in plain numpy, and against torch where
+it is installed (the same random parameters and gradients fed to both, every parameter compared).
+"""
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from tinygrad_rnn import Tensor
+from tinygrad_rnn import optim
+from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_
+
+SHAPES = [(3, 4), (5,), ()]  # a matrix, a vector and a 0-d parameter
+STEPS = 5
+
+
+def make_problem(seed, dtype, steps=STEPS, skip=False):
+    """Initial values and a gradient per step per parameter; with skip, parameter 1 has no
+    gradient at step 2 (so it must be skipped, and its state must not advance)."""
+    rng = np.random.default_rng(seed)
+    x0 = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(steps)]
+    if skip:
+        grads[2][1] = None
+    return x0, grads
+
+
+def run_ours(cls, kwargs, x0, grads, groups=None):
+    params = [Tensor(x.copy(), requires_grad=True) for x in x0]
+    opt = cls(groups(params) if groups else params, **kwargs)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = None if g is None else g.copy()
+        opt.step()
+    return params, opt
+
+
+def run_torch(torch, name, kwargs, x0, grads, groups=None):
+    params = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
+    # foreach=False: torch's single-tensor loop, whose operation order optim.py follows
+    opt = getattr(torch.optim, name)(groups(params) if groups else params, foreach=False, **kwargs)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = None if g is None else torch.tensor(g.copy())
+        opt.step()
+    return [p.detach().numpy() for p in params]
+
+
+def assert_matches_torch(name, kwargs, seed, skip, dtype=np.float64, groups=None):
+    torch = pytest.importorskip("torch")
+    x0, grads = make_problem(seed, dtype, skip=skip)
+    ours, _ = run_ours(getattr(optim, name), kwargs, x0, grads, groups)
+    theirs = run_torch(torch, name, kwargs, x0, grads, groups)
+    for p, t in zip(ours, theirs):
+        assert p.data.dtype == dtype
+        if dtype == np.float64:
+            np.testing.assert_allclose(p.data, t, rtol=1e-12, atol=1e-14)
+        else:
+            np.testing.assert_allclose(p.data, t, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- vs torch, float64
+lrs = st.floats(1e-4, 1.0)
+decays = st.one_of(st.just(0.0), st.floats(1e-4, 0.5))
+seeds = st.integers(0, 2**16)
+
+
+@st.composite
+def sgd_settings(draw):
+    nesterov = draw(st.booleans())
+    momentum = draw(st.floats(0.05, 0.99)) if nesterov else draw(st.sampled_from([0.0, 0.5, 0.9]))
+    dampening = 0.0 if nesterov else draw(st.sampled_from([0.0, 0.1, 0.5]))
+    return dict(lr=draw(lrs), momentum=momentum, dampening=dampening, weight_decay=draw(decays),
+                nesterov=nesterov, maximize=draw(st.booleans()))
+
+
+@given(sgd_settings(), seeds, st.booleans())
+def test_sgd_matches_torch(kwargs, seed, skip):
+    assert_matches_torch("SGD", kwargs, seed, skip)
+
+
+betas = st.tuples(st.sampled_from([0.0, 0.5, 0.9]) | st.floats(0.0, 0.99),
+                  st.sampled_from([0.0, 0.9, 0.999]) | st.floats(0.0, 0.9999))
+
+
+@given(lrs, betas, st.sampled_from([1e-8, 1e-3]), decays, st.booleans(), st.booleans(), st.booleans(), seeds,
+       st.booleans())
+def test_adam_and_adamw_match_torch(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, seed, skip):
+    kwargs = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+    assert_matches_torch("AdamW" if decoupled else "Adam", kwargs, seed, skip)
+
+
+@given(lrs, decays, decays, st.sampled_from([0.0, 0.1, 1.0]), st.sampled_from([1e-10, 1e-3]), st.booleans(),
+       seeds, st.booleans())
+def test_adagrad_matches_torch(lr, lr_decay, weight_decay, init, eps, maximize, seed, skip):
+    kwargs = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, initial_accumulator_value=init, eps=eps,
+                  maximize=maximize)
+    assert_matches_torch("Adagrad", kwargs, seed, skip)
+
+
+def test_param_groups_match_torch():
+    # the groups' own lr and weight_decay override the defaults; the others take them
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.3}, {"params": ps[1:], "weight_decay": 0.1}]
+
+    assert_matches_torch("SGD", dict(lr=0.1, momentum=0.9), 0, False, groups=groups)
+    assert_matches_torch("Adam", dict(lr=0.01, amsgrad=True), 1, True, groups=groups)
+    assert_matches_torch("Adagrad", dict(lr=0.05), 2, False, groups=groups)
+
+
+# ----------------------------------------------------------------------------- float32
+FLOAT32_CASES = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", FLOAT32_CASES)
+def test_float32_matches_torch(name, kwargs):
+    assert_matches_torch(name, kwargs, 7, True, dtype=np.float32)
+
+
+@pytest.mark.parametrize("name,kwargs", FLOAT32_CASES)
+def test_float32_stays_float32_in_place(name, kwargs):
+    # numpy scalars as hyperparameters are the classic upcasting trap (np.float64 * float32 array
+    # is float64 under NEP 50): the optimizer must turn them into Python floats
+    kwargs = {k: (np.float64(v) if isinstance(v, float) else v) for k, v in kwargs.items()}
+    x0, grads = make_problem(3, np.float32)
+    params = [Tensor(x.copy(), requires_grad=True) for x in x0]
+    arrays = [p.data for p in params]
+    opt = getattr(optim, name)(params, **kwargs)
+    opt.param_groups[0]["lr"] = np.float64(0.05)  # as a scheduler might set it
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = g
+        opt.step()
+    for p, a, x in zip(params, arrays, x0):
+        assert p.data is a and p.data.dtype == np.float32
+        assert not np.array_equal(p.data, x)
+    for entry in opt.state.values():
+        for v in entry.values():
+            assert not isinstance(v, np.ndarray) or v.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- closed forms, no torch
+def test_sgd_momentum_nesterov_weight_decay_closed_form():
+    lr, mu, wd = 0.1, 0.9, 0.01
+    x0, grads = make_problem(0, np.float64, steps=3)
+    params, _ = run_ours(optim.SGD, dict(lr=lr, momentum=mu, weight_decay=wd, nesterov=True), x0, grads)
+    for i, x in enumerate(x0):
+        x, buf = x.copy(), None
+        for gs in grads:
+            g = gs[i] + wd * x
+            buf = g if buf is None else mu * buf + g
+            x = x - lr * (g + mu * buf)
+        np.testing.assert_allclose(params[i].data, x, rtol=1e-14, atol=1e-15)
+
+
+def test_sgd_dampening_closed_form():
+    p = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    opt = optim.SGD([p], lr=0.5, momentum=0.5, dampening=0.5)
+    p.grad = np.array([1.0, 1.0])
+    opt.step()  # buf = g = 1 (no dampening on the first step, as torch): p = x - 0.5
+    np.testing.assert_array_equal(p.data, [0.5, -2.5])
+    p.grad = np.array([2.0, 0.0])
+    opt.step()  # buf = 0.5 * 1 + 0.5 * g = [1.5, 0.5]
+    np.testing.assert_array_equal(p.data, [0.5 - 0.75, -2.5 - 0.25])
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW, optim.Adagrad])
+def test_first_step_has_magnitude_lr(cls):
+    # Adam's first step is lr * g / (|g| + eps) after bias correction (m_hat = g, v_hat = g^2),
+    # and so is Adagrad's from a zero accumulator: lr per element, whatever the gradient's scale
+    lr, eps = 0.01, 1e-8
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(100)
+    g = rng.choice([-1.0, 1.0], 100) * 10.0 ** rng.uniform(-2, 3, 100)  # |g| >= 0.01 >> eps
+    p = Tensor(x.copy(), requires_grad=True)
+    opt = cls([p], lr=lr, eps=eps, **({"weight_decay": 0.0} if cls is optim.AdamW else {}))
+    p.grad = g
+    opt.step()
+    np.testing.assert_allclose(x - p.data, lr * g / (np.abs(g) + eps), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(x - p.data), lr, rtol=2e-6)
+
+
+def test_adamw_decay_is_decoupled():
+    # with a zero gradient Adam's moments stay 0, so AdamW only shrinks p by (1 - lr * wd)
+    p = Tensor(np.array([2.0, -4.0]), requires_grad=True)
+    opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    p.grad = np.zeros(2)
+    opt.step()
+    np.testing.assert_allclose(p.data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name,kwargs", FLOAT32_CASES)
+def test_grad_is_read_not_written_and_none_is_skipped(name, kwargs):
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    shared = np.array([0.5, -1.0, 2.0])
+    a.grad = b.grad = shared  # one array, two parameters
+    c = Tensor(np.ones(2), requires_grad=True)  # no grad: untouched, and no state
+    opt = getattr(optim, name)([a, b, c], **kwargs)
+    opt.step()
+    np.testing.assert_array_equal(shared, [0.5, -1.0, 2.0])
+    assert a.grad is shared and b.grad is shared
+    np.testing.assert_array_equal(a.data, b.data)  # same grad, same update
+    np.testing.assert_array_equal(c.data, np.ones(2))
+    assert not opt.state.get(c)
+
+
+def test_zero_grad():
+    a, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([a, b], lr=0.1)
+    shared = np.ones(2)
+    a.grad = b.grad = shared
+    opt.zero_grad(set_to_none=False)  # fresh zeros: the shared array is left alone
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0])
+    assert a.grad is not shared and a.grad is not b.grad
+    np.testing.assert_array_equal(shared, [1.0, 1.0])
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+def test_trains_a_model_through_the_tape():
+    # least squares, gradients from backward(): every optimizer reaches the solution
+    rng = np.random.default_rng(0)
+    X, w_true = rng.standard_normal((32, 3)), np.array([1.0, -2.0, 0.5])
+    y = X @ w_true
+    for cls, kwargs in [(optim.SGD, dict(lr=0.1, momentum=0.5)), (optim.Adam, dict(lr=0.1)),
+                        (optim.Adagrad, dict(lr=0.5))]:
+        w = Tensor(np.zeros(3), requires_grad=True)
+        opt = cls([w], **kwargs)
+        for _ in range(300):
+            opt.zero_grad()
+            r = Tensor(X) @ w - Tensor(y)
+            (r * r).mean().backward()
+            opt.step()
+        np.testing.assert_allclose(w.data, w_true, atol=1e-3, err_msg=cls.__name__)
+
+
+def test_step_returns_the_closure_loss():
+    p = Tensor(np.array([3.0]), requires_grad=True)
+    opt = optim.SGD([p], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 9.0
+    np.testing.assert_array_equal(p.data, [3.0 - 0.25 * 6.0])
+
+
+# ----------------------------------------------------------------------------- state dicts
+ROUND_TRIP_CASES = FLOAT32_CASES + [("SGD", dict(lr=0.1)), ("Adam", dict(lr=0.1, betas=(0.5, 0.6)))]
+
+
+@pytest.mark.parametrize("name,kwargs", ROUND_TRIP_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_state_dict_round_trip_resumes_bit_exactly(name, kwargs, dtype):
+    cls = getattr(optim, name)
+    x0, grads = make_problem(11, dtype, steps=5, skip=True)
+    straight, _ = run_ours(cls, kwargs, x0, grads)
+
+    first, opt = run_ours(cls, kwargs, x0, grads[:2])
+    checkpoint = pickle.loads(pickle.dumps(
+        {"params": [p.data.copy() for p in first], "optim": opt.state_dict()}))
+    for p in first:  # state_dict() handed out copies: more steps must not change the checkpoint
+        p.grad = np.ones_like(p.data)
+    opt.step()
+
+    params = [Tensor(x, requires_grad=True) for x in checkpoint["params"]]
+    resumed = cls(params, **kwargs)
+    resumed.load_state_dict(checkpoint["optim"])
+    for gs in grads[2:]:
+        for p, g in zip(params, gs):
+            p.grad = None if g is None else g.copy()
+        resumed.step()
+    for p, q in zip(params, straight):
+        np.testing.assert_array_equal(p.data, q.data)
+        assert p.data.dtype == dtype
+
+
+def test_state_dict_layout_and_hyperparameters():
+    a, b = Tensor(np.zeros(2), requires_grad=True), Tensor(np.zeros(3), requires_grad=True)
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    a.grad = np.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
+    assert sd["param_groups"][1]["lr"] == 0.5 and sd["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert set(sd["state"]) == {0}  # b had no grad, so no state
+    assert sd["state"][0]["step"] == 1 and isinstance(sd["state"][0]["step"], int)
+
+    sd["param_groups"][0]["lr"] = 0.01
+    sd["state"] = {str(k): v for k, v in sd["state"].items()}  # what JSON makes of the keys
+    sd["state"]["0"]["step"] = np.array(1.0)  # and np.savez of a number
+    fresh = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["lr"] == 0.01 and fresh.param_groups[0]["params"][0] is a
+    assert fresh.state[a]["step"] == 1 and type(fresh.state[a]["step"]) is int
+    sd["state"]["0"]["exp_avg"][:] = 7.0  # loaded arrays are copies
+    assert not np.any(fresh.state[a]["exp_avg"] == 7.0)
+
+
+def test_load_state_dict_errors():
+    a, b = Tensor(np.zeros(2), requires_grad=True), Tensor(np.zeros(3), requires_grad=True)
+    sgd = optim.SGD([a, b], lr=0.1, momentum=0.9)
+    a.grad = np.ones(2)
+    sgd.step()
+    adam = optim.Adam([a, b])
+    with pytest.raises(ValueError, match=r"param_groups\[0\] lacks \['amsgrad', 'betas', .*\], which Adam needs"):
+        adam.load_state_dict(sgd.state_dict())
+    mixed = adam.state_dict()
+    mixed["state"] = sgd.state_dict()["state"]
+    with pytest.raises(ValueError, match=r"\[0\] has entries \['momentum_buffer'\] that Adam does not keep"):
+        adam.load_state_dict(mixed)
+    with pytest.raises(ValueError, match="state_dict has 1 parameter groups, this optimizer has 2"):
+        optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(sgd.state_dict())
+    with pytest.raises(ValueError, match=r"param_groups\[0\] has 2 parameters in the state_dict, 1 in this"):
+        optim.SGD([a], lr=0.1).load_state_dict(sgd.state_dict())
+    with pytest.raises(ValueError, match=r"has shape \(2,\), the parameter has shape \(3,\)"):
+        optim.SGD([b, a], lr=0.1, momentum=0.9).load_state_dict(sgd.state_dict())
+    with pytest.raises(ValueError, match="keys 'state' and 'param_groups'"):
+        sgd.load_state_dict({"state": {}})
+    bad = sgd.state_dict()
+    bad["param_groups"][0]["lr"] = -1.0
+    with pytest.raises(ValueError, match="lr must be >= 0, got -1"):
+        sgd.load_state_dict(bad)
+
+
+def test_adamw_stays_decoupled_after_loading_an_adam_state_dict():
+    p = Tensor(np.ones(2), requires_grad=True)
+    adamw = optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    adamw.load_state_dict(optim.Adam([p], lr=0.1, weight_decay=0.5).state_dict())
+    assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+
+
+# ----------------------------------------------------------------------------- argument errors
+def p2():
+    return [Tensor(np.zeros(2), requires_grad=True)]
+
+
+@pytest.mark.parametrize("make,error,message", [
+    (lambda: optim.SGD(p2(), lr=-1), ValueError, "lr must be >= 0, got -1"),
+    (lambda: optim.SGD(p2(), lr="0.1"), TypeError, "lr must be a number, got str"),
+    (lambda: optim.SGD(p2(), lr=float("nan")), ValueError, "lr must be >= 0, got nan"),
+    (lambda: optim.SGD(p2(), momentum=-0.5), ValueError, "momentum must be >= 0, got -0.5"),
+    (lambda: optim.SGD(p2(), weight_decay=-1e-3), ValueError, "weight_decay must be >= 0, got -0.001"),
+    (lambda: optim.SGD(p2(), nesterov=True), ValueError, "nesterov=True needs momentum > 0 and dampening = 0"),
+    (lambda: optim.SGD(p2(), momentum=0.9, dampening=0.1, nesterov=True), ValueError, "dampening=0.1"),
+    (lambda: optim.SGD(p2(), nesterov="yes"), TypeError, "nesterov must be True or False, got 'yes'"),
+    (lambda: optim.Adam(p2(), betas=(1.5, 0.9)), ValueError, r"betas\[0\] must be in \[0, 1\), got 1.5"),
+    (lambda: optim.Adam(p2(), betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in \[0, 1\), got 1"),
+    (lambda: optim.Adam(p2(), betas=0.9), TypeError, r"betas must be a pair \(beta1, beta2\), got 0.9"),
+    (lambda: optim.Adam(p2(), eps=-1e-8), ValueError, "eps must be >= 0, got -1e-08"),
+    (lambda: optim.AdamW(p2(), weight_decay=-1), ValueError, "weight_decay must be >= 0, got -1"),
+    (lambda: optim.Adam(p2(), amsgrad=1), TypeError, "amsgrad must be True or False, got 1"),
+    (lambda: optim.Adagrad(p2(), lr_decay=-1), ValueError, "lr_decay must be >= 0, got -1"),
+    (lambda: optim.Adagrad(p2(), initial_accumulator_value=-1), ValueError,
+     "initial_accumulator_value must be >= 0, got -1"),
+    (lambda: optim.SGD([], lr=0.1), ValueError, "params is empty"),
+    (lambda: optim.Adam(iter([])), ValueError, "params is empty"),
+    (lambda: optim.SGD(p2()[0], lr=0.1), TypeError, "got a single Tensor; wrap it in a list"),
+    (lambda: optim.SGD(set(p2()), lr=0.1), TypeError, "not a set"),
+    (lambda: optim.SGD([np.zeros(2)], lr=0.1), TypeError, r"params\[0\] must be a Tensor"),
+    (lambda: optim.SGD(p2() + [1.0], lr=0.1), TypeError, r"params\[1\] must be a Tensor .* got float"),
+    (lambda: optim.SGD([p2()[0] * 2], lr=0.1), ValueError, r"params\[0\] is not a leaf tensor"),
+    (lambda: optim.SGD([{"params": p2()}, {"params": p2(), "lr": -2}], lr=0.1), ValueError,
+     r"param_groups\[1\]: lr must be >= 0, got -2"),
+    (lambda: optim.SGD([{"params": p2()}, {"lr": 2}], lr=0.1), ValueError,
+     r"param_groups\[1\] must have a 'params' entry"),
+    (lambda: optim.SGD([{"params": p2()}, p2()[0]], lr=0.1), TypeError, "not a mixture"),
+])
+def test_argument_errors_name_the_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_duplicate_parameters_are_refused():
+    p = p2()[0]
+    with pytest.raises(ValueError, match="a parameter appears twice"):
+        optim.SGD([p, p], lr=0.1)
+    opt = optim.SGD([p], lr=0.1)
+    with pytest.raises(ValueError, match="a parameter appears twice"):
+        opt.add_param_group({"params": [p], "lr": 0.5})
+
+
+def test_grad_of_the_wrong_shape_or_dtype_is_refused():
+    p = Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
+    opt = optim.Adam([p])
+    p.grad = np.zeros(2, dtype=np.float64)  # would silently run the update in float64
+    with pytest.raises(ValueError, match=r"parameter 0: grad must match data, expected shape \(2,\) dtype "
+                                         r"float32, got shape \(2,\) dtype float64"):
+        opt.step()
+    p.grad = np.zeros(3, dtype=np.float32)
+    with pytest.raises(ValueError, match="got shape"):
+        opt.step()
+
+
+# ----------------------------------------------------------------------------- gradient clipping
+def with_grads(grads):
+    params = []
+    for g in grads:
+        p = Tensor(np.zeros(np.shape(g), dtype=np.asarray(g).dtype), requires_grad=True)
+        p.grad = np.array(g)
+        params.append(p)
+    return params
+
+
+def test_clip_grad_norm_closed_form():
+    grads = [np.array([3.0, 0.0]), np.array([[4.0]])]
+    params = with_grads(grads)
+    total = clip_grad_norm_(params + [Tensor(np.zeros(1))], max_norm=1.0)  # a grad of None is skipped
+    assert type(total) is float and total == 5.0
+    coef = 1.0 / (5.0 + 1e-6)
+    np.testing.assert_allclose(params[0].grad, [3.0 * coef, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(params[1].grad, [[4.0 * coef]], rtol=1e-15)
+
+    params = with_grads(grads)
+    assert clip_grad_norm_(params, max_norm=10.0) == 5.0  # under the limit: grads unchanged
+    np.testing.assert_array_equal(params[0].grad, grads[0])
+
+    params = with_grads([np.array([3.0, -7.0], dtype=np.float32), np.array([5.0], dtype=np.float32)])
+    assert clip_grad_norm_(params, max_norm=1.0, norm_type="inf") == 7.0
+    np.testing.assert_allclose(params[0].grad, np.array([3.0, -7.0]) / (7.0 + 1e-6), rtol=1e-6)
+    assert params[0].grad.dtype == np.float32
+
+    assert clip_grad_norm_([], 1.0) == 0.0
+    single = with_grads([np.array([6.0, 8.0])])[0]
+    assert clip_grad_norm_(single, 5.0) == 10.0  # a single tensor, not in a list
+    np.testing.assert_allclose(np.linalg.norm(single.grad), 5.0, rtol=1e-6)
+
+
+def test_clip_grad_norm_shared_grad_array_is_clipped_once():
+    shared = np.array([3.0, 4.0])
+    a, b = with_grads([shared, shared])
+    a.grad = b.grad = shared
+    total = clip_grad_norm_([a, b, a], max_norm=1.0)  # a listed twice counts once
+    assert total == pytest.approx(np.sqrt(50.0), rel=1e-15)
+    expected = shared / (np.sqrt(50.0) + 1e-6)
+    np.testing.assert_allclose(a.grad, expected, rtol=1e-15)
+    np.testing.assert_allclose(b.grad, expected, rtol=1e-15)
+    np.testing.assert_array_equal(shared, [3.0, 4.0])  # the original array is untouched
+
+
+def test_clip_grad_norm_nonfinite():
+    params = with_grads([np.array([1.0, np.nan]), np.array([3.0])])
+    with pytest.raises(RuntimeError, match=r"total norm of order 2 of the gradients is nan.*error_if_nonfinite=False"):
+        clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    np.testing.assert_array_equal(params[1].grad, [3.0])  # nothing changed
+    assert np.isnan(clip_grad_norm_(params, 1.0))
+    assert np.all(np.isnan(params[0].grad)) and np.all(np.isnan(params[1].grad))
+
+    params = with_grads([np.array([1.0, np.inf]), np.array([3.0])])
+    with pytest.raises(RuntimeError, match="is inf"):
+        clip_grad_norm_(params, 1.0, norm_type=np.inf, error_if_nonfinite=True)
+    assert clip_grad_norm_(params, 1.0) == np.inf
+    np.testing.assert_array_equal(params[0].grad, [0.0, np.nan])  # coef 0: inf * 0 is nan
+    np.testing.assert_array_equal(params[1].grad, [0.0])
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda p: clip_grad_norm_(p, -1.0), ValueError, "clip_grad_norm_: max_norm must be >= 0, got -1"),
+    (lambda p: clip_grad_norm_(p, 1.0, norm_type=0), ValueError, r"norm_type must be > 0 \(or inf\), got 0"),
+    (lambda p: clip_grad_norm_(p, 1.0, norm_type="two"), TypeError, "norm_type must be a number or 'inf'"),
+    (lambda p: clip_grad_norm_(p, None), TypeError, "max_norm must be a number, got NoneType"),
+    (lambda p: clip_grad_norm_([np.ones(2)], 1.0), TypeError, r"parameters\[0\] must be a Tensor"),
+    (lambda p: clip_grad_value_(p, -0.5), ValueError, "clip_grad_value_: clip_value must be >= 0, got -0.5"),
+    (lambda p: clip_grad_value_(3, 0.5), TypeError, "must be a Tensor or an iterable of Tensors, got int"),
+])
+def test_clip_argument_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call(with_grads([np.ones(2)]))
+
+
+def test_clip_grad_value_closed_form():
+    params = with_grads([np.array([-3.0, 0.2, np.nan], dtype=np.float32), np.array(5.0)])
+    clip_grad_value_(params, 1.0)
+    np.testing.assert_array_equal(params[0].grad, np.array([-1.0, 0.2, np.nan], dtype=np.float32))
+    assert params[0].grad.dtype == np.float32
+    assert isinstance(params[1].grad, np.ndarray) and params[1].grad == 1.0
+
+
+@given(st.floats(0.0, 20.0), st.sampled_from([2.0, np.inf, 1.0, 3.0]), st.sampled_from([np.float32, np.float64]),
+       seeds)
+def test_clip_grad_norm_matches_torch(max_norm, norm_type, dtype, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    ours = with_grads(grads)
+    theirs = [torch.zeros(s, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True) for s in SHAPES]
+    for t, g in zip(theirs, grads):
+        t.grad = torch.tensor(g)
+    total = clip_grad_norm_(ours, max_norm, norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type).item()
+    tol = dict(rtol=1e-12, atol=0) if dtype == np.float64 else dict(rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(total, expected, **tol)
+    for p, t in zip(ours, theirs):
+        assert p.grad.dtype == dtype
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("norm_type", [2.0, np.inf])
+def test_clip_grad_norm_nonfinite_matches_torch(bad, norm_type):
+    torch = pytest.importorskip("torch")
+    grads = [np.array([1.0, bad, -2.0], dtype=np.float32), np.array([3.0], dtype=np.float32)]
+    ours, theirs = with_grads(grads), [torch.zeros(len(g), requires_grad=True) for g in grads]
+    for t, g in zip(theirs, grads):
+        t.grad = torch.tensor(g)
+    np.testing.assert_array_equal(clip_grad_norm_(ours, 1.0, norm_type),
+                                  torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type).item())
+    for p, t in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad, t.grad.numpy())  # nan where torch has nan
+
+
+@given(st.floats(0.0, 2.0), st.sampled_from([np.float32, np.float64]), seeds)
+def test_clip_grad_value_matches_torch(clip_value, dtype, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    ours = with_grads(grads)
+    theirs = [torch.zeros(s, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True) for s in SHAPES]
+    for t, g in zip(theirs, grads):
+        t.grad = torch.tensor(g)
+    clip_grad_value_(ours, clip_value)
+    torch.nn.utils.clip_grad_value_(theirs, clip_value)
+    for p, t in zip(ours, theirs):
+        assert p.grad.dtype == dtype
+        np.testing.assert_array_equal(p.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("grads", [
+    [np.array([1e20, -1e20], dtype=np.float32)],  # finite, but the float32 norm overflows to inf
+    [np.array([3.0], dtype=np.float32), np.array([4.0, 0.5])],  # mixed dtypes: the norm is float64
+])
+def test_clip_grad_norm_overflow_and_mixed_dtypes_match_torch(grads):
+    torch = pytest.importorskip("torch")
+    ours = with_grads(grads)
+    theirs = [torch.zeros(g.shape, dtype=getattr(torch, g.dtype.name), requires_grad=True) for g in grads]
+    for t, g in zip(theirs, grads):
+        t.grad = torch.tensor(g)
+    np.testing.assert_allclose(clip_grad_norm_(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0).item(),
+                               rtol=1e-7)
+    for p, t, g in zip(ours, theirs, grads):
+        assert p.grad.dtype == g.dtype
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-7)
