@@ -233,11 +233,13 @@ class Optimizer:
             for name, value in entry.items():
                 if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
                     value = int(np.asarray(value).item())
-                elif isinstance(value, np.ndarray):
+                else:
+                    # a buffer, as our own array in p's dtype: updates write into it in place, so
+                    # it may not stay a number (what a format may make of a 0-d parameter's buffer)
+                    value = np.array(value, dtype=p.data.dtype, copy=True)
                     if value.shape != p.data.shape:
                         raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
                                          f"the parameter has shape {p.data.shape}")
-                    value = np.array(value, dtype=p.data.dtype, copy=True)
                 loaded[name] = value
             new_state[p] = loaded
         self.param_groups[:] = new_groups
