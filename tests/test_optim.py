@@ -352,6 +352,10 @@ def test_load_state_dict_errors():
     with pytest.raises(ValueError, match="keys 'state' and 'param_groups'"):
         sgd.load_state_dict({"state": {}})
     bad = sgd.state_dict()
+    bad["state"][5] = bad["state"][0]
+    with pytest.raises(ValueError, match="an entry for parameter 5, which no group of the state_dict lists"):
+        sgd.load_state_dict(bad)
+    bad = sgd.state_dict()
     bad["param_groups"][0]["lr"] = -1.0
     with pytest.raises(ValueError, match="lr must be >= 0, got -1"):
         sgd.load_state_dict(bad)

@@ -205,7 +205,7 @@ class Optimizer:
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has "
                              f"{len(self.param_groups)}")
-        params, new_groups = [], []
+        param_of, new_groups = {}, []  # saved index -> parameter, pairing the groups in order (as torch)
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
@@ -218,18 +218,18 @@ class Optimizer:
             new["params"] = group["params"]
             self._check_group(new)
             new_groups.append(new)
-            params.extend(group["params"])
+            param_of.update(zip((int(k) for k in saved["params"]), group["params"]))
         new_state = {}
         for key, entry in state_dict["state"].items():
             index = int(key)
-            if not 0 <= index < len(params):
-                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, but there are "
-                                 f"only {len(params)} parameters")
+            if index not in param_of:
+                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
+                                 "the state_dict lists")
             unknown = set(entry) - set(self._state_keys)
             if unknown:
                 raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
                                  f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
-            p, loaded = params[index], {}
+            p, loaded = param_of[index], {}
             for name, value in entry.items():
                 if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
                     value = int(np.asarray(value).item())
