@@ -38,8 +38,8 @@ def parse_args(argv):
                    help="seconds of timed steps per peer and case; slow peers get fewer repeats (default 20)")
     p.add_argument("--cap", type=float, default=20.0,
                    help="a peer whose one step takes longer is not repeated: 1 sample, noted (default 20 s)")
-    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                   help="threads for every library (default: all usable CPUs, %(default)s here)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for every library (default 1: see bench/README.md)")
     p.add_argument("--quick", action="store_true", help="two small shapes, 2 rounds x 2 repeats, no files written")
     p.add_argument("--check", action="store_true", help="only compare every peer's gradients with torch.nn's")
     p.add_argument("--out", help="markdown report (default bench/RESULTS.md; none with --quick)")

@@ -20,11 +20,21 @@ def _param(layer, name):
     raise AttributeError(f"tinygrad_rnn layer has no parameter {name!r} (nor {name}_l0)")
 
 
+def _fused_kernels_available():
+    try:
+        from tinygrad_rnn.nn.fused import fused_available
+    except ImportError:  # no such probe in this version: trust the layer
+        return True
+    return fused_available()
+
+
 def build(cell, weights, x, fused):
     I, H = weights["weight_ih"].shape[1], weights["weight_hh"].shape[1]
     kwargs = {"nonlinearity": "tanh"} if cell == "rnn" else {}
     if not hasattr(tr.nn, _LAYERS[cell]):  # not written yet: skip like a missing library
         raise ImportError(f"tinygrad_rnn.nn has no {_LAYERS[cell]} yet")
+    if fused and not _fused_kernels_available():  # the layer would quietly run the tape instead
+        raise ImportError("tinygrad_rnn's fused kernels are unavailable here")
     layer = getattr(tr.nn, _LAYERS[cell])(I, H, dtype=np.float32, fused=fused, **kwargs)
     for name, w in weights.items():
         _param(layer, name).data[...] = w
