@@ -19,6 +19,7 @@ from .. import random
 from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
 from . import cells as C
 from . import functional as F
+from .fused import fused_available, fused_direction
 from .module import Module, check_dtype, uniform
 
 
@@ -344,11 +345,3 @@ class LSTM(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh):
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
 
-
-# ----------------------------------------------------------------------------- the fused path
-def fused_available():
-    return False
-
-
-def fused_direction(*args):
-    raise NotImplementedError

@@ -1,0 +1,86 @@
+"""The fused Numba path and the generic tape give the same numbers: outputs, final states and every
+gradient, over drawn sizes, layers, directions, lengths and dtypes. Each path checks the other."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn.fused import fused_available
+
+pytestmark = pytest.mark.skipif(not fused_available(), reason="numba kernels unavailable")
+
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=2e-5)}
+
+
+def run(layer, x, hx, lengths, r_out, r_h):
+    x = tr.Tensor(x, requires_grad=True)
+    hx = tuple(tr.Tensor(h, requires_grad=True) for h in hx) if hx is not None else None
+    layer.zero_grad()
+    out, h_n = layer(x, (hx if len(hx) > 1 else hx[0]) if hx else None, lengths=lengths)
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    loss = (out * r_out).sum()
+    for h, r in zip(h_n, r_h):
+        loss = loss + (h * r).sum()
+    loss.backward()
+    grads = {"x": x.grad, **{f"hx{k}": h.grad for k, h in enumerate(hx or ())}}
+    grads.update({n: p.grad for n, p in layer.named_parameters()})
+    return [out.data] + [h.data for h in h_n], grads
+
+
+@settings(max_examples=40)
+@given(kind=st.sampled_from(["LSTM", "GRU", "RNN-tanh", "RNN-relu"]), dtype=st.sampled_from([np.float64, np.float32]),
+       layers=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(), bias=st.booleans(),
+       T=st.integers(1, 7), B=st.integers(1, 5), I=st.integers(1, 6), H=st.integers(1, 9),
+       use_lengths=st.booleans(), with_hx=st.booleans(), data=st.data())
+def test_fused_equals_tape(kind, dtype, layers, bidirectional, batch_first, bias, T, B, I, H, use_lengths, with_hx, data):
+    name, _, nonlin = kind.partition("-")
+    kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, dtype=dtype)
+    if nonlin:
+        kwargs["nonlinearity"] = nonlin
+    seed = data.draw(st.integers(0, 2**16))
+    tr.manual_seed(seed)
+    fused = getattr(tr.nn, name)(I, H, fused=True, **kwargs)
+    tape = getattr(tr.nn, name)(I, H, fused=False, **kwargs)
+    tape.load_state_dict(fused.state_dict())
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I)).astype(dtype)
+    D = 2 if bidirectional else 1
+    n_state = 2 if name == "LSTM" else 1
+    hx = [rng.standard_normal((layers * D, B, H)).astype(dtype) for _ in range(n_state)] if with_hx else None
+    lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))) if use_lengths else None
+    r_out = rng.standard_normal((B, T, D * H) if batch_first else (T, B, D * H)).astype(dtype)
+    r_h = [rng.standard_normal((layers * D, B, H)).astype(dtype) for _ in range(n_state)]
+
+    outs_f, grads_f = run(fused, x, hx, lengths, r_out, r_h)
+    outs_t, grads_t = run(tape, x, hx, lengths, r_out, r_h)
+    for a, b in zip(outs_f, outs_t):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    assert grads_f.keys() == grads_t.keys()
+    for k in grads_f:
+        assert grads_f[k].dtype == dtype, k
+        np.testing.assert_allclose(grads_f[k], grads_t[k], err_msg=k, **TOL[dtype])
+
+
+def test_fused_layer_is_one_node_per_direction():
+    layer = tr.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    out, _ = layer(tr.Tensor(np.ones((6, 2, 3), np.float32)))
+    kinds = []
+    stack = [out.node]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        kinds.append(node.name)
+        stack.extend(e[0] for e in node.parents if type(e) is tuple)
+    assert kinds.count("FusedRecurrence") == 4  # 2 layers x 2 directions, no per-step nodes
+    assert len(kinds) < 12
+
+
+def test_retain_states_uses_the_tape_by_documented_rule():
+    layer = tr.nn.GRU(2, 3)
+    out, _ = layer(tr.Tensor(np.ones((5, 1, 2), np.float32)), retain_states=True)
+    assert len(layer.states[(0, 0)]) == 5  # per-step tensors exist only on the generic path
+    assert out.node.name != "FusedRecurrence"
