@@ -62,6 +62,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    usable_cpus = len(os.sched_getaffinity(0))  # before pin() narrows it
     from bench import measure
     os.environ.update(measure.thread_env(args.threads))  # before numpy is imported below
     measure.pin(args.threads)
@@ -78,7 +79,7 @@ def main(argv=None):
     print("  " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in by_lib.items() if v), flush=True)
     data = {
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": report.machine_info(args.threads),
+        "machine": report.machine_info(args.threads, usable_cpus),
         "peak": {"gflops": best, "by_lib": by_lib, "n": n, "repeats": repeats},
         "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
         "cases": [],

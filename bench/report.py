@@ -18,7 +18,7 @@ from . import peers
 LIBRARIES = ("numpy", "torch", "jax", "jaxlib", "autograd", "numba", "tinygrad_rnn", "matplotlib")
 
 
-def machine_info(threads):
+def machine_info(threads, usable_cpus):
     """What the numbers were measured on (read without importing the libraries)."""
     model = "unknown"
     if os.path.exists("/proc/cpuinfo"):
@@ -41,9 +41,15 @@ def machine_info(threads):
                                 cwd=os.path.dirname(__file__)).stdout.strip()
     except OSError:
         commit = ""
+    try:  # numbers of a tinygrad_rnn with uncommitted changes should say so
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "tinygrad_rnn"], capture_output=True,
+                               text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+        commit += " + uncommitted changes to tinygrad_rnn/" if dirty.strip() else ""
+    except OSError:
+        pass
     return {
         "cpu": model, "cpu_flags": flags, "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)), "memory_gib": round(mem_gib, 1),
+        "usable_cpus": usable_cpus, "memory_gib": round(mem_gib, 1),
         "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
         "versions": versions, "threads": threads, "git_commit": commit,
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -98,6 +104,21 @@ def markdown_table(case, peak_gflops):
     return "\n".join(lines)
 
 
+def summary_table(data):
+    """One line per case, one column per peer: median ms and, in brackets, × torch.nn's time."""
+    names = [p for p in peers.PEERS if any(p in case["results"] for case in data["cases"])]
+    lines = ["| case | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for case in data["cases"]:
+        rows = {r["peer"]: r for r in summarize(case, data["peak"]["gflops"])}
+        cells = []
+        for name in names:
+            r = rows.get(name, {})
+            cells.append("–" if "ms" not in r else f"{r['ms']:.3g} ms ({_fmt(r['ratio'], '.2f')}×)")
+        T, B, I, H = case["shape"]
+        lines.append(f"| {case['cell'].upper()} {T}×{B}×{I}×{H} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(data):
     m, peak = data["machine"], data["peak"]
     v = m["versions"]
@@ -127,6 +148,8 @@ def markdown(data):
         "",
         "Peers: " + "; ".join(f"**{p}** — {d}" for p, d in peers.DESCRIPTIONS.items()) + ".",
     ]
+    out += ["", "## Summary: median ms per step (× torch.nn's time)", "", "Case = cell T×B×I×H.", "",
+            summary_table(data)]
     for case in data["cases"]:
         out += ["", f"## {case_title(case)}", "", markdown_table(case, peak["gflops"])]
     return "\n".join(out) + "\n"
@@ -163,8 +186,9 @@ def plot(data, path):
         ax.set_title(f"{cell.upper()}: forward + backward, float32, {data['machine']['threads']} thread(s) "
                      "(lower is better)")
         ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0, 0].legend(fontsize=8, ncol=4, loc="upper left")
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(names), 4), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / len(cells)))  # room for the legend above the panels
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
