@@ -141,13 +141,22 @@ def _edge(t):
 
 
 def apply(prim, *inputs, **attrs):
-    """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad."""
+    """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad.
+
+    This runs once per operation, T times per cell operation in an unrolled layer: it is kept to
+    the few steps it needs (the tape's per-op overhead is what the generic path pays)."""
     out, saved = prim.forward(*[t.data for t in inputs], **attrs)
-    record = _grad_mode.enabled and any(t.requires_grad for t in inputs)
-    multi = isinstance(out, tuple)
+    record = False
+    if _grad_mode.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                record = True
+                break
+    multi = type(out) is tuple
     # numpy turns 0-d results into scalars (np.float64); keep every Tensor's data an ndarray
-    outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in (out if multi else (out,)))
-    tensors = tuple(Tensor._make(o, record) for o in outs)
+    outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out) if multi else \
+        (out if type(out) is np.ndarray else np.asarray(out),)
+    tensors = [Tensor._make(o, record) for o in outs]
     if record:
         node = Node(prim, tuple(_edge(t) for t in inputs), attrs, saved,
                     tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
@@ -158,7 +167,7 @@ def apply(prim, *inputs, **attrs):
     elif _forward_checks:
         for check in _forward_checks:
             check(None, outs, prim)
-    return tensors if multi else tensors[0]
+    return tuple(tensors) if multi else tensors[0]
 
 
 def unbroadcast(g, shape):
@@ -305,22 +314,24 @@ class Tensor:
     # -- conversion of the other operand of a binary op
     def _operand(self, other):
         if isinstance(other, Tensor):
-            if other.dtype != self.dtype:
+            if other.data.dtype != self.data.dtype:
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
                                 "upcast silently): convert one with .astype()")
             return other
+        if type(other) is float or type(other) is int:  # the common case, kept cheap
+            return Tensor._make(np.array(other, dtype=self.data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
-
-    def _check_broadcast(self, other, op):
-        try:
-            np.broadcast_shapes(self.shape, other.shape)
-        except ValueError:
-            raise ValueError(f"operands of {op} do not broadcast: shapes {self.shape} and {other.shape}") from None
 
     def _binary(self, prim, other, symbol, reflected=False):
         other = self._operand(other)
-        self._check_broadcast(other, symbol)
-        return apply(prim, other, self) if reflected else apply(prim, self, other)
+        a, b = (other, self) if reflected else (self, other)
+        try:
+            return apply(prim, a, b)
+        except ValueError:
+            if a.shape == b.shape:
+                raise
+            # numpy's own message does not say which operation; ours names both shapes
+            raise ValueError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
     def __add__(self, o): return self._binary(P.Add, o, "+")
     def __radd__(self, o): return self._binary(P.Add, o, "+", reflected=True)
