@@ -188,7 +188,7 @@ def plot(data, path):
         ax.grid(axis="y", which="both", alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=min(len(names), 4), fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / len(cells)))  # room for the legend above the panels
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.6 / fig.get_figheight()))  # ~0.6 inch for the legend above
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
