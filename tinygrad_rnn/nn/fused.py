@@ -8,6 +8,8 @@ weight, through stacked and bidirectional layers, with lengths.
 Its slow twin is the generic path in recurrent.py (the cell's Tensor code unrolled over T steps);
 tests/test_fused_vs_tape.py holds the two together.
 """
+import warnings
+
 import numpy as np
 
 from ..primitives import Primitive
@@ -22,7 +24,16 @@ except Exception as e:  # numba missing or broken: the generic tape still works
 
 
 def fused_available():
+    """True when the kernels imported; if not, warn once (with the reason) instead of hiding it."""
+    global _warned
+    if rnn_forward is None and not _warned:
+        _warned = True
+        warnings.warn(f"fused=True but the Numba kernels could not be imported ({_IMPORT_ERROR!r}); "
+                      "running the generic tape instead", RuntimeWarning, stacklevel=3)
     return rnn_forward is not None
+
+
+_warned = False
 
 
 class FusedRecurrence(Primitive):
