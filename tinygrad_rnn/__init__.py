@@ -8,6 +8,7 @@ from .tensor import (Tensor, tensor, zeros, ones, zeros_like, no_grad, is_grad_e
                      stack, split, chunk, exp, log, tanh, sigmoid, relu, softmax, log_softmax, clip, apply, Node)
 from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
+from .checkpoint import save, load, CheckpointError
 from . import nn, optim
 
 __version__ = "0.1.0"

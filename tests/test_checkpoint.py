@@ -1,0 +1,174 @@
+"""tr.save / tr.load: bit-exact round trips, atomic writes, clear errors, identical resumed training."""
+import os
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import checkpoint as ckpt_module
+from tinygrad_rnn import nn, optim
+
+
+def assert_same(a, b, where="obj"):
+    """Same structure, same types, same bytes."""
+    assert type(a) is type(b), f"{where}: {type(a)} vs {type(b)}"
+    if isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            assert type(k) is type(list(b)[list(a).index(k)])
+            assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), where
+    elif isinstance(a, np.generic):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), where
+    elif isinstance(a, tr.Tensor):
+        assert a.requires_grad == b.requires_grad
+        assert_same(a.data, b.data, where)
+    elif isinstance(a, float):
+        assert np.array([a]).tobytes() == np.array([b]).tobytes(), where  # nan, -0.0 too
+    else:
+        assert a == b, where
+
+
+def test_round_trip_is_bit_exact_and_keeps_types(tmp_path, rng):
+    obj = {
+        "model": {"w": rng.standard_normal((3, 4)).astype(np.float32), "b": np.float64(rng.standard_normal())},
+        "ints": np.arange(5, dtype=np.int16), "mask": np.array([True, False]), "empty": np.zeros((0, 3)),
+        "scalar32": np.float32(1.1), "state": {0: {"step": 3, "m": np.ones(2)}, 7: {}},
+        "betas": (0.9, 0.999), "floats": [float("nan"), float("inf"), -0.0, 1e-310, 0.1],
+        "vocab": ["a", "\u00e9", "\n"], "flag": True, "none": None, "big": 2 ** 70,
+        "tricky": {"__array__": "not a marker"}, "t": tr.Tensor([1.0, 2.0], requires_grad=True),
+        "p": nn.Parameter(np.ones(2, dtype=np.float64)), "mixed_keys": {1.5: "x", None: "y", True: "z"},
+    }
+    path = tmp_path / "c.npz"
+    tr.save(obj, path)
+    assert_same(obj, tr.load(path))
+    assert os.listdir(tmp_path) == ["c.npz"]  # no temporary file left, no '.npz' appended twice
+
+
+def test_unsavable_objects_are_refused_before_touching_the_file(tmp_path):
+    path = tmp_path / "c.npz"
+    tr.save({"ok": 1}, path)
+    with pytest.raises(TypeError, match=r"obj\['f'\] is a function"):
+        tr.save({"f": lambda: 0}, path)
+    with pytest.raises(TypeError, match="dtype object"):
+        tr.save({"a": np.array([None])}, path)
+    with pytest.raises(TypeError, match="key of type"):
+        tr.save({(1, 2): 0}, path)
+    assert tr.load(path) == {"ok": 1}
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    tr.save({"w": np.arange(4.0), "step": 1}, path)
+
+    def half_write(f, **arrays):  # writes some bytes, then the disk fills up / the process dies
+        f.write(b"PK\x03\x04 partial zip")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(ckpt_module.np, "savez", half_write)
+    with pytest.raises(OSError, match="No space"):
+        tr.save({"w": np.zeros(4), "step": 2}, path)
+    monkeypatch.undo()
+    back = tr.load(path)
+    assert back["step"] == 1 and np.array_equal(back["w"], np.arange(4.0))
+    assert os.listdir(tmp_path) == ["c.npz"]
+
+    def failing_fsync(fd):  # everything written but not yet durable: still the old file at path
+        raise OSError("I/O error")
+
+    monkeypatch.setattr(ckpt_module.os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="I/O error"):
+        tr.save({"w": np.zeros(4), "step": 3}, path)
+    monkeypatch.undo()
+    assert tr.load(path)["step"] == 1
+    assert os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_truncated_or_corrupted_files_give_a_clear_error(tmp_path, rng):
+    path = tmp_path / "c.npz"
+    tr.save({"w": rng.standard_normal(1000), "step": 5}, path)
+    data = path.read_bytes()
+    for name, damaged in [("truncated", data[: len(data) // 2]), ("empty", b""),
+                          ("flipped", data[:600] + bytes([data[600] ^ 0xFF]) + data[601:]),
+                          ("garbage", b"hello, not a zip file" * 10)]:
+        bad = tmp_path / f"{name}.npz"
+        bad.write_bytes(damaged)
+        with pytest.raises(ckpt_module.CheckpointError, match=r"checkpoint file .* is truncated or corrupted"):
+            tr.load(bad)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, w=np.ones(3))
+    with pytest.raises(ValueError, match="not a tinygrad_rnn checkpoint"):
+        tr.load(plain)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        tr.load(tmp_path / "missing.npz")
+
+
+def test_pickled_arrays_are_not_loaded(tmp_path):
+    path = tmp_path / "p.npz"
+    np.savez(path, __checkpoint__=np.frombuffer(b'{"format": "tinygrad_rnn.checkpoint", "version": 1, '
+                                                 b'"root": {"__array__": "a0"}}', dtype=np.uint8),
+             a0=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(ValueError, match="truncated or corrupted"):
+        tr.load(path)
+
+
+def test_load_state_dict_lists_what_differs(tmp_path):
+    tr.manual_seed(0)
+    model = nn.LSTM(3, 4)
+    state = model.state_dict()
+    state["weight_hh_l0"] = state["weight_hh_l0"][:, :3]
+    state["bias_ih_l0"] = state["bias_ih_l0"].astype(np.float64)
+    del state["bias_hh_l0"]
+    state["extra"] = np.zeros(1)
+    tr.save({"model": state}, tmp_path / "c.npz")
+    with pytest.raises(ValueError) as e:
+        model.load_state_dict(tr.load(tmp_path / "c.npz")["model"])
+    msg = str(e.value)
+    for words in ["missing keys: ['bias_hh_l0']", "unexpected keys: ['extra']",
+                  "weight_hh_l0: shape expected (16, 4), got (16, 3)", "bias_ih_l0: dtype expected float32, got float64"]:
+        assert words in msg
+
+
+def _train(model, opt, xs, ys, steps):
+    losses = []
+    for x, y in zip(xs[:steps], ys[:steps]):
+        out, _ = model(tr.Tensor(x))
+        loss = nn.functional.mse_loss(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_training_resumes_identically(tmp_path, rng, fused):
+    T, B, I, H, steps, cut = 5, 2, 3, 4, 6, 3
+    xs = [rng.standard_normal((T, B, I)).astype(np.float32) for _ in range(steps)]
+    ys = [rng.standard_normal((T, B, H)).astype(np.float32) for _ in range(steps)]
+
+    def fresh(seed):
+        tr.manual_seed(seed)
+        model = nn.LSTM(I, H, num_layers=2, fused=fused)
+        model.fused = fused
+        model.zero_grad()
+        return model, optim.Adam(model.parameters(), lr=1e-2)
+
+    model, opt = fresh(0)
+    straight = _train(model, opt, xs, ys, steps)
+
+    model, opt = fresh(0)
+    first = _train(model, opt, xs, ys, cut)
+    tr.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": cut, "vocab": ["x"]},
+            tmp_path / "c.npz")
+    model, opt = fresh(1)  # different weights, fresh optimizer: everything must come from the file
+    ckpt = tr.load(tmp_path / "c.npz")
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    rest = _train(model, opt, xs[ckpt["step"]:], ys[ckpt["step"]:], steps - cut)
+    assert first + rest == straight  # bit-exact
