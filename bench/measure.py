@@ -243,8 +243,8 @@ def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s,
         if "built" in msg:
             compile_s = msg["compile_s"]
             msg = w.recv(timeout=cap_s + JIT_ALLOWANCE_S + 30)
-        if "too_slow" in msg or "timeout" in msg:
-            msg = {"skipped": f"one step > {cap_s:g} s (time cap)"}
+            if "too_slow" in msg or "timeout" in msg:  # the warm-up or the memory step overran
+                msg = {"skipped": f"one step > {cap_s:g} s (time cap)"}
         if "ready" not in msg:
             results[name] = {"skipped": msg.get("skipped") or _failure(msg)}
             log(f"  {name}: skipped: {results[name]['skipped']}")
@@ -260,7 +260,8 @@ def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s,
 
     for r in range(rounds):
         live = list(workers)
-        for name in live[r % len(live):] + live[:r % len(live)] if live else []:
+        shift = r % len(live) if live else 0
+        for name in live[shift:] + live[:shift]:  # a different peer goes first each round
             res, w = results[name], workers[name]
             step_s = min(res["times"]) if res["times"] else res["first_step_s"]
             n = max(1, min(repeats, int(budget_s / rounds / max(step_s, 1e-9))))

@@ -53,6 +53,7 @@ def machine_info(threads, usable_cpus):
         "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
         "versions": versions, "threads": threads, "git_commit": commit,
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load_start": os.getloadavg(),  # other work on the machine while it was measured
     }
 
 
@@ -135,8 +136,12 @@ def markdown(data):
         f"{m['memory_gib']} GiB RAM; {m['os']}",
         f"- Threads: **{m['threads']}** for every peer (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, "
         "torch.set_num_threads, CPU affinity of each worker process)",
+        "- Load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in m["load_start"])
+        + (", at the end: " + ", ".join(f"{x:.1f}" for x in m["load_end"]) if m.get("load_end") else "")
+        + f" (other processes on these {m['logical_cpus']} CPUs; every peer shares the disturbance, round-robin)",
         "- Versions: python " + m["python"] + ", " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- GEMM peak (float32 {peak['n']}×{peak['n']} matmul, best of {peak['repeats']}): "
+        f"- GEMM peak (float32 {peak['n']}×{peak['n']} matmul, best of {peak['repeats']}, measured "
+        f"{peak.get('measurements', 1)} times during the run, the best kept): "
         + ", ".join(f"{lib} {_fmt(g, '.1f')} GFLOP/s" for lib, g in peak["by_lib"].items())
         + f"; **peak = {_fmt(peak['gflops'], '.1f')} GFLOP/s** (the highest), used for '% of GEMM peak'",
         f"- Rounds: {data['options']['rounds']} round-robin rounds × up to {data['options']['repeats']} steps "
