@@ -196,6 +196,7 @@ def _reachable_nodes(root):
 def backward_from(root, slot, grad, retain_graph=False):
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
     cotangents = {root: {slot: grad}}
+    owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     for node in _reachable_nodes(root):
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
@@ -224,7 +225,13 @@ def backward_from(root, slot, grad, retain_graph=False):
                 parent, pslot = edge
                 gi = unbroadcast(gi, parent.shapes[pslot] if parent.multi else parent.shapes)
                 slots = cotangents.setdefault(parent, {})
-                slots[pslot] = gi if pslot not in slots else slots[pslot] + gi
+                if pslot not in slots:
+                    slots[pslot] = gi  # may be shared with other consumers: never written into
+                elif (parent, pslot) in owned:
+                    slots[pslot] += gi  # a weight used at every step: no new buffer per step
+                else:
+                    slots[pslot] = slots[pslot] + gi
+                    owned.add((parent, pslot))
             else:  # a leaf: accumulate into .grad, in a buffer we own (gi may be shared or a view)
                 gi = unbroadcast(gi, edge.data.shape)
                 if edge.grad is None:
