@@ -1,0 +1,69 @@
+"""Spot checks of operations and losses against PyTorch (skipped where torch is not installed).
+One lambda runs on both libraries (tinygrad's helper_test_op idea); outputs and every gradient
+must agree in float64."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def check(fn_ours, fn_torch, *shapes, positive=False, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    if positive:
+        arrays = [np.abs(a) + 0.5 for a in arrays]
+    ours = [tr.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, out_t = fn_ours(*ours), fn_torch(*theirs)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    r = rng.standard_normal(out.shape)
+    (out * r).sum().backward()
+    (out_t * torch.tensor(r)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, ours, theirs, shapes", [
+    ("broadcast mul-add", lambda a, b, c: a * b + c, lambda a, b, c: a * b + c, [(3, 1, 4), (5, 1), (4,)]),
+    ("div", lambda a, b: a / b, lambda a, b: a / b, [(2, 3), (3,)]),
+    ("batched matmul", lambda a, b: a @ b, lambda a, b: a @ b, [(2, 3, 4), (4, 5)]),
+    ("tanh sigmoid relu", lambda a: a.tanh() * a.sigmoid() + a.relu(), lambda a: a.tanh() * a.sigmoid() + a.relu(), [(4, 5)]),
+    ("sum mean max", lambda a: a.sum(0) + a.mean(1, keepdims=True) + a.max(1, keepdims=True),
+     lambda a: a.sum(0) + a.mean(1, keepdim=True) + a.amax(1, keepdim=True), [(3, 3)]),
+    ("softmax", lambda a: a.softmax(-1), lambda a: torch.softmax(a, -1), [(3, 6)]),
+    ("log_softmax", lambda a: a.log_softmax(0), lambda a: torch.log_softmax(a, 0), [(3, 6)]),
+    ("transpose reshape", lambda a: a.transpose(2, 0, 1).reshape(4, -1), lambda a: a.permute(2, 0, 1).reshape(4, -1), [(2, 3, 4)]),
+    ("getitem", lambda a: a[1:, [0, 2, 2]], lambda a: a[1:, [0, 2, 2]], [(3, 4)]),
+    ("concatenate stack", lambda a, b: tr.stack([tr.concatenate([a, b], 1), tr.concatenate([b, a], 1)]),
+     lambda a, b: torch.stack([torch.cat([a, b], 1), torch.cat([b, a], 1)]), [(2, 3), (2, 3)]),
+    ("chunk", lambda a: a.chunk(3, axis=1)[1] * a.chunk(3, axis=1)[2], lambda a: a.chunk(3, 1)[1] * a.chunk(3, 1)[2], [(2, 6)]),
+    ("where", lambda a, b: tr.where(a.data > 0, a, b), lambda a, b: torch.where(a > 0, a, b), [(3, 4), (3, 4)]),
+    ("clip", lambda a: a.clip(-0.5, 0.7), lambda a: a.clamp(-0.5, 0.7), [(5, 5)]),
+])
+def test_ops_match_torch(name, ours, theirs, shapes):
+    check(ours, theirs, *shapes)
+
+
+def test_pow_log_exp_match_torch():
+    check(lambda a: (a ** 1.5).log() + a.exp(), lambda a: (a ** 1.5).log() + a.exp(), (3, 4), positive=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_matches_torch(reduction):
+    targets = np.array([0, 3, -100, 2, 3])
+    check(lambda l: F.cross_entropy(l, targets, reduction=reduction),
+          lambda l: TF.cross_entropy(l, torch.tensor(targets), reduction=reduction), (5, 4))
+    seq_targets = np.array([[1, 0, 2], [-100, 1, 1]])  # (N, d) targets for (N, C, d) logits
+    check(lambda l: F.cross_entropy(l, seq_targets, reduction=reduction),
+          lambda l: TF.cross_entropy(l, torch.tensor(seq_targets), reduction=reduction), (2, 3, 3))
+
+
+def test_mse_and_embedding_match_torch():
+    target = np.random.default_rng(5).standard_normal((3, 4))
+    check(lambda a: F.mse_loss(a, target), lambda a: TF.mse_loss(a, torch.tensor(target)), (3, 4))
+    idx = np.array([[0, 2], [2, 2]])
+    check(lambda w: F.embedding(idx, w), lambda w: TF.embedding(torch.tensor(idx), w), (4, 3))
