@@ -1,0 +1,177 @@
+"""A compiled cell on the tape: one layer-direction as ONE multi-output node, like nn/fused.py.
+
+    kernel = get_kernel(cell, dtype)              # trace -> lower -> generate -> load, cached
+    out, *final = run_compiled(cell, x, state, lengths)
+
+CompiledRecurrence's inputs are x (T, B, I), each initial state part (B, n) and every parameter of
+the cell; its outputs are the output sequence (T, B, n_0) (0 at padded steps) and each final state
+part. Its backward returns one gradient per input, so the tape sends them on as for any primitive.
+Around the generated loop (codegen.py) it does the products that need no loop: the input
+projections before it, and after it dx, the projections' weight gradients and every recurrent
+weight's gradient (sum over steps of A_t^T dC_t), one matrix product each.
+"""
+import threading
+
+import numpy as np
+
+from ..primitives import Primitive
+from ..tensor import apply
+from .codegen import Generator, load_module
+from .lower import lower
+from .trace import graph_key, trace_cell
+
+_cache = {}
+_lock = threading.Lock()
+
+
+class Kernel:
+    """The generated forward/backward of one (cell structure, sizes, dtype) and how to call them."""
+
+    def __init__(self, prog, source, module, compile_seconds=None):
+        self.prog, self.source, self.module = prog, source, module
+        gen = Generator(prog)
+        self.forward_args, self.backward_args = gen.forward_args(), gen.backward_args()
+        self.compile_seconds = compile_seconds
+
+    # -- the forward: projections, then the loop
+    def forward(self, x, states, params, lengths):
+        p = self.prog
+        T, B, I = x.shape
+        dt = p.dtype
+        x = np.ascontiguousarray(x)
+        padded = lengths is not None
+        lens = np.full(B, T, np.int64) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+        arrays = {"lengths": lens, "X": x}
+        for k, (n, s) in enumerate(zip(p.state_sizes, states)):
+            S = np.empty((T + 1, B, n), dt)
+            S[0] = s
+            arrays[f"S{k}"] = S
+        x2 = x.reshape(T * B, I)
+        weights = {}
+        for pr in p.projections:
+            w = params[pr.param].T if pr.transposed else params[pr.param]
+            weights[f"XW{pr.index}"] = w
+            arrays[f"XW{pr.index}"] = (x2 @ w).reshape(T, B, pr.N)
+        for g in p.gemms:
+            w = params[g.param].T if g.transposed else params[g.param]
+            arrays[f"Wt{g.index}"] = np.ascontiguousarray(w)
+            arrays[f"C{g.index}"] = np.empty((T, B, g.N), dt)
+            if g.a_state is None:   # zeros at padded rows: they enter dW = A^T dC as 0 * 0
+                arrays[f"GA{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.K), dt)
+        for m, n in enumerate(p.mats):
+            arrays[f"M{m}"] = np.empty((T, B, n.width), dt)
+        for i, _ in p.vec_params:
+            arrays[f"V{i}"] = np.ascontiguousarray(params[i].reshape(-1))
+        for k, c in p.consts.items():
+            arrays[f"K{k}"] = c
+        self.module.forward(*[arrays[a] for a in self.forward_args])
+        S0 = arrays["S0"]
+        out = S0[1:]
+        if padded:
+            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
+        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(len(p.state_sizes)))
+        saved = (arrays, weights, [params[g.param] for g in p.gemms], padded)
+        return out, finals, saved
+
+    # -- the backward: the loop, then the weight products
+    def backward(self, saved, dout, dfinals, params, needs_params):
+        p = self.prog
+        arrays, weights, gemm_params, padded = saved
+        x = arrays["X"]
+        T, B, I = x.shape
+        dt = p.dtype
+        args = dict(arrays)
+        for g, P_ in zip(p.gemms, gemm_params):
+            # the product is A @ Wt with Wt = P.T (transposed) or P; dA = dC @ Wt^T
+            args[f"P{g.index}"] = np.ascontiguousarray(P_ if g.transposed else P_.T)
+        args["dOut"] = np.zeros((T, B, p.state_sizes[0]), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        for k, n in enumerate(p.state_sizes):
+            d = dfinals[k]
+            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d, dtype=dt, order="C", copy=True)
+        for pr in p.projections:
+            args[f"dXW{pr.index}"] = np.zeros((T, B, pr.N), dt)
+        for g in p.gemms:
+            args[f"dC{g.index}"] = np.zeros((T, B, g.N), dt)
+        args["dX"] = np.zeros((T, B, I) if p.uses_x else (1, 1, 1), dt)
+        for i, n in p.vec_params:
+            args[f"dV{i}"] = np.zeros(n, dt)
+        dstates = self.module.backward(*[args[a] for a in self.backward_args])
+
+        dx = args["dX"] if p.uses_x else np.zeros((T, B, I), dt)
+        x2 = x.reshape(T * B, I)
+        dx2 = dx.reshape(T * B, I)
+        dparams = [None] * len(params)
+
+        def add(i, g):
+            g = g.reshape(params[i].shape)
+            dparams[i] = g if dparams[i] is None else dparams[i] + g
+
+        for pr in p.projections:
+            dxw = args[f"dXW{pr.index}"].reshape(T * B, pr.N)
+            dx2 += dxw @ weights[f"XW{pr.index}"].T
+            if needs_params[pr.param]:
+                dw = x2.T @ dxw          # (I, N): the gradient of W_eff
+                add(pr.param, dw.T if pr.transposed else dw)
+        for g in p.gemms:
+            if not needs_params[g.param]:
+                continue
+            a = arrays[f"S{g.a_state}"][:T] if g.a_state is not None else arrays[f"GA{g.index}"]
+            dc = args[f"dC{g.index}"].reshape(T * B, g.N)
+            if g.transposed:
+                add(g.param, dc.T @ a.reshape(T * B, g.K))
+            else:
+                add(g.param, a.reshape(T * B, g.K).T @ dc)
+        for i, _ in p.vec_params:
+            add(i, args[f"dV{i}"])
+        for i, d in enumerate(dparams):
+            if d is None and needs_params[i]:
+                dparams[i] = np.zeros_like(params[i])
+        return dx, tuple(dstates), dparams
+
+
+def get_kernel(cell, dtype):
+    """The kernel for this cell's structure, sizes and dtype: traced every call (cheap), generated and
+    compiled once per process (and once per machine, through Numba's disk cache)."""
+    import time
+    graph = trace_cell(cell, dtype)
+    key = graph_key(graph, dtype)
+    kernel = _cache.get(key)
+    if kernel is None:
+        with _lock:
+            kernel = _cache.get(key)
+            if kernel is None:
+                start = time.perf_counter()
+                prog = lower(graph, dtype)
+                source = Generator(prog).module_source()
+                module = load_module(source)
+                kernel = Kernel(prog, source, module)
+                kernel.warm_up = start  # compile happens on first call; see CompiledCell.compile
+                _cache[key] = kernel
+    return kernel, graph
+
+
+class CompiledRecurrence(Primitive):
+    """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction."""
+
+    n_out = None
+
+    @staticmethod
+    def forward(x, *rest, kernel, n_states, lengths):
+        states, params = rest[:n_states], rest[n_states:]
+        out, finals, saved = kernel.forward(x, states, params, lengths)
+        return (out,) + finals, (saved, params)
+
+    @staticmethod
+    def backward(gs, saved, needs, kernel, n_states, lengths):
+        saved, params = saved
+        dout, dfinals = gs[0], gs[1:]
+        dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:])
+        return (dx,) + tuple(dstates) + tuple(dparams)
+
+
+def run_compiled(cell, x, state, lengths=None):
+    """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors) as one tape node.
+    Returns (output (T, B, n_0), final state tuple)."""
+    kernel, graph = get_kernel(cell, x.dtype)
+    outs = apply(CompiledRecurrence, x, *state, *graph.params, kernel=kernel, n_states=len(state), lengths=lengths)
+    return outs[0], tuple(outs[1:])

@@ -1,0 +1,58 @@
+"""The scalar rules: per primitive, its forward and its vector-Jacobian products as one-element expressions.
+
+This is the one table the code generator reads. Each row is the scalar twin of a class in
+primitives.py (whose numpy forward/backward stay the reference); tests/test_compile.py evaluates every
+row both with numpy and inside a Numba function and holds it to primitives.py, which is what keeps the
+two tables in sync. Add a row here and the compiler supports the operation, backward included.
+
+Names inside an expression:
+    a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
+    g           the cotangent of out                            p     a constant attribute (pow's exponent)
+    one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts)
+Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), relu, select(cond, x, y).
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import primitives as P
+
+
+class Rule(NamedTuple):
+    forward: str       # expression for out
+    vjps: tuple        # one expression per differentiable input, for its cotangent contribution
+    inputs: tuple      # the names of the inputs, in the primitive's argument order
+
+
+RULES = {
+    P.Add:     Rule("a + b",          ("g", "g"),                                   ("a", "b")),
+    P.Sub:     Rule("a - b",          ("g", "-g"),                                  ("a", "b")),
+    P.Mul:     Rule("a * b",          ("g * b", "g * a"),                           ("a", "b")),
+    P.Div:     Rule("a / b",          ("g / b", "-(g / b) * out"),                  ("a", "b")),
+    P.Neg:     Rule("-a",             ("-g",),                                      ("a",)),
+    P.Pow:     Rule("a ** p",         ("g * p * a ** (p - one)",),                  ("a",)),
+    P.Exp:     Rule("exp(a)",         ("g * out",),                                 ("a",)),
+    P.Log:     Rule("log(a)",         ("g / a",),                                   ("a",)),
+    P.Tanh:    Rule("tanh(a)",        ("g * (one - out * out)",),                   ("a",)),
+    P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
+    P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
+    P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
+}
+
+# Not a primitive: the copy the compiler inserts where a value must land in a buffer unchanged.
+COPY = Rule("a", ("g",), ("a",))
+
+
+# ----------------------------------------------------------------------------- the helper functions
+def numpy_namespace(dtype):
+    """The functions and constants an expression needs, evaluated on numpy arrays (for the tests)."""
+    dt = np.dtype(dtype).type
+    return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
+                relu=lambda a: np.maximum(a, 0), select=np.where, one=dt(1), zero=dt(0))
+
+
+def substitute(expr, names):
+    """expr with each name of `names` replaced by its (parenthesised) text: a scalar line of code."""
+    import re
+    return re.sub(r"\b(a|b|c|g|out|p)\b", lambda m: "(" + names[m.group(1)] + ")" if m.group(1) in names
+                  else m.group(1), expr)

@@ -1,0 +1,25 @@
+"""The functions a generated kernel calls per element (rules.py names them), and the blas gemm.
+
+sigmoid, tanh, exp come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); log is
+libm's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
+"""
+import numba
+import numpy as np
+
+from ..kernels.blas import gemm  # noqa: F401  (re-exported for generated code)
+from ..kernels.vecmath import exp, sigmoid, tanh  # noqa: F401
+
+
+@numba.njit(inline="always")
+def relu(a):
+    return a if not a < 0 else a * 0  # a*0 keeps the dtype and gives -0.0/0.0 like np.maximum for 0
+
+
+@numba.njit(inline="always")
+def select(cond, x, y):
+    return x if cond else y
+
+
+@numba.njit(inline="always")
+def log(a):
+    return np.log(a)

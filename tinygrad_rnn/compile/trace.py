@@ -1,0 +1,156 @@
+"""Trace a cell: run its forward once on placeholder leaves and keep the operations it recorded.
+
+    graph = trace_cell(cell, dtype)
+
+The cell's own Tensor code runs unchanged (x of shape (TRACE_BATCH, input_size), one placeholder
+per state part, the cell's real parameters). While it runs, `tensor.apply` is wrapped so that every
+call is also written down with its operand Tensors: the tape's Nodes say which primitive ran on
+which earlier results, and the operands add what a Node drops on purpose - the values of constants
+(the 1 in `1 - z`), which the tape does not need but a kernel does.
+
+A graph is a flat list of Ops in recording order (so already topologically sorted: each op's
+arguments were made before it). An argument is a Ref:
+    ("x",)               the step's input                ("state", k)   state part k
+    ("param", i)         the cell's i-th parameter       ("const", i)   graph.consts[i], an ndarray
+    ("op", n, slot)      output `slot` of op n
+Tracing twice with different placeholder values must give the same graph; a difference means the
+cell's operations depend on the data (a where() on a data mask, abs()), which a kernel cannot bake in.
+"""
+import os
+import sys
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+import importlib
+from ..tensor import Tensor
+
+_tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
+
+TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
+_lock = threading.Lock()
+_HERE = (os.path.dirname(os.path.abspath(__file__)), os.path.abspath(_tensor.__file__))
+
+
+class CompileError(Exception):
+    """An operation of the cell cannot be compiled; the message names it and the line that used it."""
+
+
+class Op(NamedTuple):
+    prim: type          # the Primitive subclass
+    args: tuple         # Refs
+    attrs: tuple        # sorted (name, value) pairs of the primitive's attributes
+    shapes: tuple       # one output shape per slot
+    where: str          # "file:line in function" of the user code that called the operation
+
+
+class Graph(NamedTuple):
+    ops: list
+    consts: list        # constant arrays the cell combined with its values
+    outputs: tuple      # one Ref per state part of the new state
+    params: list        # the parameter Tensors, in ("param", i) order
+    param_names: list
+    state_sizes: tuple
+    input_size: int
+
+
+def _call_site():
+    """The innermost frame outside the engine and this package: the line of the cell that did it."""
+    f = sys._getframe(2)
+    while f is not None:
+        name = os.path.abspath(f.f_code.co_filename)
+        if not (name == _HERE[1] or name.startswith(_HERE[0])):
+            return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+        f = f.f_back
+    return "<unknown>"
+
+
+def _freeze(value):
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (tuple, list)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _record(cell, x, state, params):
+    ops, consts, refs = [], [], {}
+    for i, p in enumerate(params):
+        refs[id(p)] = ("param", i)
+    refs[id(x)] = ("x",)
+    for k, s in enumerate(state):
+        refs[id(s)] = ("state", k)
+    keep = []  # keep every traced Tensor alive so that id() stays unique during the trace
+    original = _tensor.apply
+
+    def ref_of(t):
+        r = refs.get(id(t))
+        if r is None:  # a Tensor the cell made itself: a constant
+            consts.append(np.array(t.data))
+            r = refs[id(t)] = ("const", len(consts) - 1)
+            keep.append(t)
+        return r
+
+    def recording_apply(prim, *inputs, **attrs):
+        out = original(prim, *inputs, **attrs)
+        outs = out if isinstance(out, tuple) else (out,)
+        n = len(ops)
+        ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
+                      tuple(o.shape for o in outs), _call_site()))
+        for slot, o in enumerate(outs):
+            refs[id(o)] = ("op", n, slot)
+            keep.append(o)
+        return out
+
+    with _lock:
+        _tensor.apply = recording_apply
+        try:
+            new = cell.forward(x, state if len(state) > 1 else state[0])
+        finally:
+            _tensor.apply = original
+    new = new if isinstance(new, (tuple, list)) else (new,)
+    outputs = []
+    for k, t in enumerate(new):
+        if not isinstance(t, Tensor):
+            raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
+        outputs.append(ref_of(t))
+    return ops, consts, tuple(outputs)
+
+
+def trace_cell(cell, dtype):
+    """The graph of one step of `cell` in `dtype` (see the module docstring)."""
+    dtype = np.dtype(dtype)
+    names, params = [], []
+    for name, p in cell.named_parameters():
+        names.append(name)
+        params.append(p)
+    sizes = tuple(int(n) for n in cell.sizes())
+    I = int(cell.input_size)
+    graphs = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        x = Tensor(rng.uniform(-1, 1, (TRACE_BATCH, I)).astype(dtype), requires_grad=True)
+        state = tuple(Tensor(rng.uniform(-1, 1, (TRACE_BATCH, n)).astype(dtype), requires_grad=True) for n in sizes)
+        graphs.append(_record(cell, x, state, params))
+    (ops, consts, outputs), (ops2, consts2, outputs2) = graphs
+    if (_key(ops, consts, outputs) != _key(ops2, consts2, outputs2)):
+        raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see (two traces with "
+                           "different inputs recorded different operations or constants, e.g. a where() on a mask "
+                           "computed from the data, or abs()); such a cell runs on the generic tape only")
+    if len(outputs) != len(sizes):
+        raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
+                           f"has {len(sizes)}")
+    return Graph(ops, consts, outputs, params, names, sizes, I)
+
+
+def _key(ops, consts, outputs):
+    return (tuple((op.prim.__name__, op.args, _freeze(op.attrs), op.shapes) for op in ops),
+            tuple(_freeze(c) for c in consts), outputs)
+
+
+def graph_key(graph, dtype):
+    """Everything the generated kernel depends on: the structure, sizes, constants and dtype (not the
+    parameters' values)."""
+    return (np.dtype(dtype).str, graph.state_sizes, graph.input_size,
+            tuple(p.shape for p in graph.params)) + _key(graph.ops, graph.consts, graph.outputs)
