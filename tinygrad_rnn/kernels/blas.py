@@ -13,9 +13,13 @@ If no such library is found (another numpy build, an unusual layout), the same n
 a plain Numba loop gemm instead (slow but correct), and ``BLAS_SOURCE`` says so. The environment
 variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
 
-Public, all usable from njit code and from Python:
-    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays.
+Public:
+    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
+    num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
+    single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
+                          that runs its own threads (the setting is process-wide while it lasts).
 """
+import contextlib
 import ctypes
 import glob
 import os
@@ -53,6 +57,9 @@ def _candidate_libraries():
     return found
 
 
+_THREADS = {}   # 'get' / 'set': ctypes functions of the OpenBLAS found, if any
+
+
 def _find_openblas_gemm():
     """Return ({dtype: address}, description) for an ILP64 CBLAS gemm, or (None, reason)."""
     names = {np.float32: ["scipy_cblas_sgemm64_", "cblas_sgemm64_"],
@@ -70,6 +77,12 @@ def _find_openblas_gemm():
                     addresses[dtype] = ctypes.cast(fn, ctypes.c_void_p).value
                     break
         if len(addresses) == 2:
+            for key, name in [("get", "scipy_openblas_get_num_threads64_"), ("set", "scipy_openblas_set_num_threads64_"),
+                              ("get", "openblas_get_num_threads64_"), ("set", "openblas_set_num_threads64_")]:
+                if key not in _THREADS and getattr(lib, name, None) is not None:
+                    _THREADS[key] = getattr(lib, name)
+                    _THREADS[key].restype = ctypes.c_int if key == "get" else None
+                    _THREADS[key].argtypes = [] if key == "get" else [ctypes.c_int]
             return addresses, path
     return None, "no ILP64 OpenBLAS found next to numpy in " + os.path.dirname(np.__file__)
 
@@ -124,6 +137,25 @@ def _register():
 
 
 BLAS_SOURCE = _register()
+
+
+def num_threads():
+    if "get" in _THREADS:
+        return max(1, int(_THREADS["get"]()))
+    return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def single_threaded():
+    if "get" not in _THREADS or "set" not in _THREADS:
+        yield
+        return
+    before = _THREADS["get"]()
+    _THREADS["set"](1)
+    try:
+        yield
+    finally:
+        _THREADS["set"](before)
 
 
 # --- the call, as an LLVM declaration of the fixed symbol name -------------------------------------

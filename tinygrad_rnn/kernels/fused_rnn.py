@@ -23,11 +23,13 @@ Saved for the backward (the LSTM keeps 5H numbers per valid (t, b) besides its o
 activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN only its output).
 The output array is saved by reference: do not modify it in place before the backward.
 """
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 import numba
 import numpy as np
 
+from . import blas
 from .blas import gemm
 from .vecmath import sigmoid, tanh
 
@@ -35,6 +37,33 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 
 # error_model='numpy': float division without a zero check, so the gate loops vectorize (see vecmath).
 jit = numba.njit(cache=True, error_model="numpy")
+# The time loops also release the GIL: independent blocks of the batch run on parallel threads.
+loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+# Sequences in a batch never interact, so the time loops split the batch into one block per BLAS thread
+# (each block at least this many rows), each block on its own thread with single-threaded BLAS calls.
+# Measured on 2 cores: per-step products of a half batch on one thread each beat OpenBLAS's own
+# two-thread split of the whole product, and the gate loops run in parallel too.
+MIN_ROWS_PER_THREAD = 4
+_pool = None
+
+
+def _run_on_batch_blocks(loop, batch, *args):
+    """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
+    global _pool
+    n_blocks = min(blas.num_threads(), batch // MIN_ROWS_PER_THREAD)
+    if n_blocks <= 1:
+        loop(*args, 0, batch)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, (blas.num_threads() or 2) - 1),
+                                   thread_name_prefix="tinygrad_rnn_kernels")
+    edges = [batch * k // n_blocks for k in range(n_blocks + 1)]
+    with blas.single_threaded():
+        others = [_pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
+        loop(*args, edges[0], edges[1])
+        for f in others:
+            f.result()
 
 
 class Saved(NamedTuple):
@@ -59,10 +88,22 @@ def _step_time(s, length, reverse):
     return length - 1 - s if reverse else s
 
 
-# --- forward loops --------------------------------------------------------------------------------
+@jit
+def _split3(row, hidden):
+    """The three gate blocks of a (3H,) row as separate views (LLVM vectorizes the gate loops only when
+    each block is its own array; indexing one row at j, H+j, ... was measured 5x slower)."""
+    return row[:hidden], row[hidden:2 * hidden], row[2 * hidden:]
+
 
 @jit
-def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out):
+def _split4(row, hidden):
+    return row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
+
+
+# --- forward loops --------------------------------------------------------------------------------
+
+@loop_jit
+def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out, b0, b1):
     """Elman RNN over the sequence. pre (T,B,H) holds x W_ih^T + b_ih + b_hh (overwritten as scratch).
 
     for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
@@ -70,14 +111,14 @@ def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out):
     """
     n_steps, batch, hidden = pre.shape
     zero = pre.dtype.type(0)
-    rec = np.empty((batch, hidden), pre.dtype)
-    for s in range(lengths.max()):
-        gemm(h, w_hh_t, rec, 0)
-        for b in range(batch):
+    rec = np.empty((b1 - b0, hidden), pre.dtype)
+    for s in range(lengths[b0:b1].max()):
+        gemm(h[b0:b1], w_hh_t, rec, 0)
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
-            p, a, hb, ob = pre[t, b], rec[b], h[b], out[t, b]
+            p, a, hb, ob = pre[t, b], rec[b - b0], h[b], out[t, b]
             for j in range(hidden):
                 v = p[j] + a[j]
                 if relu:
@@ -88,8 +129,8 @@ def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out):
                 ob[j] = v
 
 
-@jit
-def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn):
+@loop_jit
+def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn, b0, b1):
     """GRU over the sequence. gates (T,B,3H) holds x W_ih^T + b_ih on entry, r, z, n on exit.
 
     for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows; b_hh added below)
@@ -99,28 +140,31 @@ def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn):
     """
     n_steps, batch, g3 = gates.shape
     hidden = g3 // 3
-    rec = np.empty((batch, g3), gates.dtype)
-    for s in range(lengths.max()):
-        gemm(h, w_hh_t, rec, 0)
-        for b in range(batch):
+    rec = np.empty((b1 - b0, g3), gates.dtype)
+    for s in range(lengths[b0:b1].max()):
+        gemm(h[b0:b1], w_hh_t, rec, 0)
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
-            g, a, hb, ob, hnb = gates[t, b], rec[b], h[b], out[t, b], hn[t, b]
+            gr, gz, gn = _split3(gates[t, b], hidden)
+            ar, az, an_ = _split3(rec[b - b0], hidden)
+            br, bz, bn = _split3(b_hh, hidden)
+            hb, ob, hnb = h[b], out[t, b], hn[t, b]
             for j in range(hidden):
-                r = sigmoid(g[j] + a[j] + b_hh[j])
-                z = sigmoid(g[hidden + j] + a[hidden + j] + b_hh[hidden + j])
-                an = a[2 * hidden + j] + b_hh[2 * hidden + j]
-                n = tanh(g[2 * hidden + j] + r * an)
+                r = sigmoid(gr[j] + ar[j] + br[j])
+                z = sigmoid(gz[j] + az[j] + bz[j])
+                an = an_[j] + bn[j]
+                n = tanh(gn[j] + r * an)
                 hnew = n + z * (hb[j] - n)
-                g[j], g[hidden + j], g[2 * hidden + j] = r, z, n
+                gr[j], gz[j], gn[j] = r, z, n
                 hnb[j] = an
                 hb[j] = hnew
                 ob[j] = hnew
 
 
-@jit
-def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs):
+@loop_jit
+def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs, b0, b1):
     """LSTM over the sequence. gates (T,B,4H) holds x W_ih^T + b_ih + b_hh on entry, i, f, g, o on exit.
 
     for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
@@ -129,21 +173,23 @@ def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs):
     """
     n_steps, batch, g4 = gates.shape
     hidden = g4 // 4
-    rec = np.empty((batch, g4), gates.dtype)
-    for s in range(lengths.max()):
-        gemm(h, w_hh_t, rec, 0)
-        for b in range(batch):
+    rec = np.empty((b1 - b0, g4), gates.dtype)
+    for s in range(lengths[b0:b1].max()):
+        gemm(h[b0:b1], w_hh_t, rec, 0)
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
-            g, a, hb, cb, ob, csb = gates[t, b], rec[b], h[b], c[b], out[t, b], cs[t, b]
+            gi, gf, gg, go = _split4(gates[t, b], hidden)
+            ai, af, ag, ao = _split4(rec[b - b0], hidden)
+            hb, cb, ob, csb = h[b], c[b], out[t, b], cs[t, b]
             for j in range(hidden):
-                i = sigmoid(g[j] + a[j])
-                f = sigmoid(g[hidden + j] + a[hidden + j])
-                gg = tanh(g[2 * hidden + j] + a[2 * hidden + j])
-                o = sigmoid(g[3 * hidden + j] + a[3 * hidden + j])
-                g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j] = i, f, gg, o
-                cnew = f * cb[j] + i * gg
+                i = sigmoid(gi[j] + ai[j])
+                f = sigmoid(gf[j] + af[j])
+                g = tanh(gg[j] + ag[j])
+                o = sigmoid(go[j] + ao[j])
+                gi[j], gf[j], gg[j], go[j] = i, f, g, o
+                cnew = f * cb[j] + i * g
                 hnew = o * tanh(cnew)
                 cb[j] = cnew
                 csb[j] = cnew
@@ -159,18 +205,18 @@ def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs):
 # gemm dh += rec @ W_hh finishes dL/dh_prev. Rows of `rec` for sequences not yet valid are still zero
 # (validity only grows as s decreases), so those rows of dh pass through unchanged, as they must.
 
-@jit
-def _rnn_backward_loop(relu, out, w_hh, lengths, reverse, dout, has_dout, dh, dpre):
+@loop_jit
+def _rnn_backward_loop(relu, out, w_hh, lengths, reverse, dout, has_dout, dh, dpre, b0, b1):
     """for s from last to first:  for valid b:  dpre[t,b] = (dh[b] + dout[t,b]) * act'(h_t);  dh = dpre @ W_hh"""
     n_steps, batch, hidden = out.shape
     zero, one = out.dtype.type(0), out.dtype.type(1)
-    rec = np.zeros((batch, hidden), out.dtype)
-    for s in range(lengths.max() - 1, -1, -1):
-        for b in range(batch):
+    rec = np.zeros((b1 - b0, hidden), out.dtype)
+    for s in range(lengths[b0:b1].max() - 1, -1, -1):
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
-            hb, db, rb, pb = out[t, b], dh[b], rec[b], dpre[t, b]
+            hb, db, rb, pb = out[t, b], dh[b], rec[b - b0], dpre[t, b]
             do = dout[t, b] if has_dout else dout[0, 0]
             for j in range(hidden):
                 d = db[j] + do[j]
@@ -181,11 +227,11 @@ def _rnn_backward_loop(relu, out, w_hh, lengths, reverse, dout, has_dout, dh, dp
                 pb[j] = d
                 rb[j] = d
                 db[j] = zero
-        gemm(rec, w_hh, dh, 1)
+        gemm(rec, w_hh, dh[b0:b1], 1)
 
 
-@jit
-def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dout, dh, dgx, dhn):
+@loop_jit
+def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dout, dh, dgx, dhn, b0, b1):
     """for s from last to first:  for valid b (h_prev = h0[b] at the first step, else out at the previous step):
         dn = dh*(1-z), dz = dh*(h_prev-n), dA_n = dn*(1-n^2), dA_r = dA_n*hn*r*(1-r), dA_z = dz*z*(1-z)
         dgx[t,b] = dA_r, dA_z, dA_n (input side);  dhn[t,b] = dA_n*r (the W_hn side);  dh[b] = dh*z
@@ -194,30 +240,33 @@ def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dou
     n_steps, batch, g3 = gates.shape
     hidden = g3 // 3
     zero, one = gates.dtype.type(0), gates.dtype.type(1)
-    rec = np.zeros((batch, g3), gates.dtype)
-    for s in range(lengths.max() - 1, -1, -1):
-        for b in range(batch):
+    rec = np.zeros((b1 - b0, g3), gates.dtype)
+    for s in range(lengths[b0:b1].max() - 1, -1, -1):
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
             hp = h0[b] if s == 0 else out[_step_time(s - 1, lengths[b], reverse), b]
-            g, anb, db, rb, dgb, dhnb = gates[t, b], hn[t, b], dh[b], rec[b], dgx[t, b], dhn[t, b]
+            gr, gz, gn = _split3(gates[t, b], hidden)
+            dar_, daz_, dan_ = _split3(dgx[t, b], hidden)
+            rr, rz, rn = _split3(rec[b - b0], hidden)
+            anb, db, dhnb = hn[t, b], dh[b], dhn[t, b]
             do = dout[t, b] if has_dout else dout[0, 0]
             for j in range(hidden):
                 d = db[j] + do[j]
-                r, z, n = g[j], g[hidden + j], g[2 * hidden + j]
+                r, z, n = gr[j], gz[j], gn[j]
                 dan = d * (one - z) * (one - n * n)
                 dar = dan * anb[j] * r * (one - r)
                 daz = d * (hp[j] - n) * z * (one - z)
-                dgb[j], dgb[hidden + j], dgb[2 * hidden + j] = dar, daz, dan
+                dar_[j], daz_[j], dan_[j] = dar, daz, dan
                 dhnb[j] = dan * r
-                rb[j], rb[hidden + j], rb[2 * hidden + j] = dar, daz, dan * r
+                rr[j], rz[j], rn[j] = dar, daz, dan * r
                 db[j] = d * z
-        gemm(rec, w_hh, dh, 1)
+        gemm(rec, w_hh, dh[b0:b1], 1)
 
 
-@jit
-def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, dh, dc, dgates):
+@loop_jit
+def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, dh, dc, dgates, b0, b1):
     """for s from last to first:  for valid b (c_prev = c0[b] at the first step, else cs at the previous step):
         dh += dout;  tc = tanh(c);  dc += dh*o*(1-tc^2)
         dA = (dc*g*i(1-i), dc*c_prev*f(1-f), dc*i*(1-g^2), dh*tc*o(1-o));  dc = dc*f;  dh[b] = 0
@@ -226,29 +275,32 @@ def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, d
     n_steps, batch, g4 = gates.shape
     hidden = g4 // 4
     zero, one = gates.dtype.type(0), gates.dtype.type(1)
-    rec = np.zeros((batch, g4), gates.dtype)
-    for s in range(lengths.max() - 1, -1, -1):
-        for b in range(batch):
+    rec = np.zeros((b1 - b0, g4), gates.dtype)
+    for s in range(lengths[b0:b1].max() - 1, -1, -1):
+        for b in range(b0, b1):
             if s >= lengths[b]:
                 continue
             t = _step_time(s, lengths[b], reverse)
             cp = c0[b] if s == 0 else cs[_step_time(s - 1, lengths[b], reverse), b]
-            g, cb, db, dcb, rb, dgb = gates[t, b], cs[t, b], dh[b], dc[b], rec[b], dgates[t, b]
+            gi, gf, gg, go = _split4(gates[t, b], hidden)
+            dai_, daf_, dag_, dao_ = _split4(dgates[t, b], hidden)
+            ri, rf, rg, ro = _split4(rec[b - b0], hidden)
+            cb, db, dcb = cs[t, b], dh[b], dc[b]
             do = dout[t, b] if has_dout else dout[0, 0]
             for j in range(hidden):
                 d = db[j] + do[j]
-                i, f, gg, o = g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j]
+                i, f, g, o = gi[j], gf[j], gg[j], go[j]
                 tc = tanh(cb[j])
                 dcj = dcb[j] + d * o * (one - tc * tc)
-                dai = dcj * gg * i * (one - i)
+                dai = dcj * g * i * (one - i)
                 daf = dcj * cp[j] * f * (one - f)
-                dag = dcj * i * (one - gg * gg)
+                dag = dcj * i * (one - g * g)
                 dao = d * tc * o * (one - o)
-                dgb[j], dgb[hidden + j], dgb[2 * hidden + j], dgb[3 * hidden + j] = dai, daf, dag, dao
-                rb[j], rb[hidden + j], rb[2 * hidden + j], rb[3 * hidden + j] = dai, daf, dag, dao
+                dai_[j], daf_[j], dag_[j], dao_[j] = dai, daf, dag, dao
+                ri[j], rf[j], rg[j], ro[j] = dai, daf, dag, dao
                 dcb[j] = dcj * f
                 db[j] = zero
-        gemm(rec, w_hh, dh, 1)
+        gemm(rec, w_hh, dh[b0:b1], 1)
 
 
 # --- the Python boundary --------------------------------------------------------------------------
@@ -310,14 +362,14 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     if mode == "lstm":
         c = np.array(c0, order="C", copy=True)
         extra = np.empty((n_steps, batch, hidden), x.dtype)
-        _lstm_forward_loop(pre, h, c, w_hh_t, lengths, reverse, out, extra)
+        _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra)
         gates = pre
     elif mode == "gru":
         extra = np.empty((n_steps, batch, hidden), x.dtype)
-        _gru_forward_loop(pre, h, w_hh_t, b_hh, lengths, reverse, out, extra)
+        _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra)
         gates = pre
     else:
-        _rnn_forward_loop(mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out)
+        _run_on_batch_blocks(_rnn_forward_loop, batch, mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out)
         del pre                                            # the Elman backward needs only the outputs
     saved = Saved(mode, reverse, lengths, padded, x, h0, c0, w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
@@ -374,7 +426,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
     if mode == "lstm":
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
         da = new((n_steps, batch, gh), dtype)
-        _lstm_backward_loop(saved.gates, saved.extra, np.ascontiguousarray(saved.c0), saved.w_hh, saved.lengths,
+        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, np.ascontiguousarray(saved.c0), saved.w_hh, saved.lengths,
                             saved.reverse, dout, has_dout, dh, dc, da)
         dw_hh = _recurrent_weight_grad(da, saved)
         dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
@@ -382,7 +434,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
     elif mode == "gru":
         da = new((n_steps, batch, gh), dtype)
         da_hn = new((n_steps, batch, hidden), dtype)
-        _gru_backward_loop(saved.gates, saved.extra, out, np.ascontiguousarray(saved.h0), saved.w_hh,
+        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, np.ascontiguousarray(saved.h0), saved.w_hh,
                            saved.lengths, saved.reverse, dout, has_dout, dh, da, da_hn)
         dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows.
@@ -391,7 +443,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
         db_hh = np.concatenate([db_ih[:2 * hidden], da_hn.reshape(-1, hidden).sum(axis=0)])
     else:
         da = new((n_steps, batch, hidden), dtype)
-        _rnn_backward_loop(mode == "rnn_relu", out, saved.w_hh, saved.lengths, saved.reverse, dout, has_dout,
+        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, saved.lengths, saved.reverse, dout, has_dout,
                            dh, da)
         dw_hh = _recurrent_weight_grad(da, saved)
         dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
