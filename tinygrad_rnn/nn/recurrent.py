@@ -217,6 +217,22 @@ def _run_hoisted(project, recurrence, x, state, lengths, retain, reverse):
     return out, final
 
 
+def _run_compiled(cell, x, state, lengths, reverse, mode):
+    """One direction as one compiled node (tinygrad_rnn/compile); None when mode is 'auto' and the
+    cell cannot be compiled (a warning names the operation), so the caller runs the generic tape."""
+    from ..compile import CompileError, run_compiled
+    try:
+        xs = reverse_within_lengths(x, lengths) if reverse else x
+        out, final = run_compiled(cell, xs, tuple(state), lengths)
+    except CompileError as e:
+        if mode != "auto":
+            raise
+        import warnings
+        warnings.warn(f"compile='auto': running {type(cell).__name__} on the generic tape: {e}", stacklevel=4)
+        return None
+    return (reverse_within_lengths(out, lengths) if reverse else out), final
+
+
 class Recurrent(_StackedRecurrent):
     """Any cell as a layer: `tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2,
     bidirectional=True)` builds `MyCell(in, hidden_size, **cell_kwargs)` per layer and direction
@@ -225,11 +241,19 @@ class Recurrent(_StackedRecurrent):
 
     forward(input, hx=None, lengths=None, retain_states=False) -> (output, h_n) with torch's
     shapes; when the cell's state is a tuple, h_n (and hx) are tuples of stacked parts.
+
+    compile=True runs each layer-direction as one generated Numba kernel (tinygrad_rnn/compile:
+    traced from the cell's own Tensor code, forward and BPTT); an operation it cannot compile raises
+    CompileError naming it and its line. compile='auto' falls back to the tape with a warning instead.
+    retain_states=True always uses the tape (it needs each step's state as a Tensor).
     """
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, **cell_kwargs):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, **cell_kwargs):
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        if compile not in (False, True, "auto"):
+            raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
+        self.compile = compile
         if not bias:
             cell_kwargs["bias"] = False
         made = []
@@ -252,6 +276,10 @@ class Recurrent(_StackedRecurrent):
         B = x.shape[1]
         if state is None:
             state = self._zero_state(B)
+        if self.compile and retain is None:
+            compiled = _run_compiled(cell, x, state, lengths, direction == 1, self.compile)
+            if compiled is not None:
+                return compiled
         state = state if self.state_count > 1 else state[0]
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             out, final = _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
