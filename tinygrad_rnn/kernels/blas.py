@@ -77,8 +77,8 @@ def _find_openblas_gemm():
                     addresses[dtype] = ctypes.cast(fn, ctypes.c_void_p).value
                     break
         if len(addresses) == 2:
-            for key, name in [("get", "scipy_openblas_get_num_threads64_"), ("set", "scipy_openblas_set_num_threads64_"),
-                              ("get", "openblas_get_num_threads64_"), ("set", "openblas_set_num_threads64_")]:
+            for key, name in [("get", "scipy_openblas_get_num_threads64_"), ("get", "openblas_get_num_threads64_"),
+                              ("set", "scipy_openblas_set_num_threads64_"), ("set", "openblas_set_num_threads64_")]:
                 if key not in _THREADS and getattr(lib, name, None) is not None:
                     _THREADS[key] = getattr(lib, name)
                     _THREADS[key].restype = ctypes.c_int if key == "get" else None

@@ -72,8 +72,8 @@ class Saved(NamedTuple):
     lengths: np.ndarray          # (B,) int64, all T when the caller passed None
     padded: bool                 # some sequence is shorter than T
     x: np.ndarray                # (T, B, I) as given (for dW_ih)
-    h0: np.ndarray               # (B, H)
-    c0: Optional[np.ndarray]     # (B, H), LSTM only
+    h0: np.ndarray               # (B, H), C-contiguous
+    c0: Optional[np.ndarray]     # (B, H), C-contiguous, LSTM only
     w_ih: np.ndarray             # (G*H, I)
     w_hh: np.ndarray             # (G*H, H), C-contiguous
     b_hh: np.ndarray             # (G*H,)
@@ -371,7 +371,8 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     else:
         _run_on_batch_blocks(_rnn_forward_loop, batch, mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out)
         del pre                                            # the Elman backward needs only the outputs
-    saved = Saved(mode, reverse, lengths, padded, x, h0, c0, w_ih, w_hh, b_hh, out, gates, extra)
+    saved = Saved(mode, reverse, lengths, padded, x, np.ascontiguousarray(h0),
+                  None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
 
 
@@ -422,30 +423,29 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
     new = np.zeros if saved.padded else np.empty           # gradients stay 0 at padded steps
     gh = GATES[mode] * hidden
+    steps = (saved.lengths, saved.reverse, dout, has_dout, dh)   # what every backward loop takes
+    da = new((n_steps, batch, gh), dtype)                          # dL/d(gate pre-activations), input side
     dc = None
     if mode == "lstm":
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
-        da = new((n_steps, batch, gh), dtype)
-        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, np.ascontiguousarray(saved.c0), saved.w_hh, saved.lengths,
-                            saved.reverse, dout, has_dout, dh, dc, da)
+        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, saved.c0, saved.w_hh, *steps,
+                             dc, da)
         dw_hh = _recurrent_weight_grad(da, saved)
-        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
-        db_hh = db_ih.copy()
+        db_hh = None
     elif mode == "gru":
-        da = new((n_steps, batch, gh), dtype)
         da_hn = new((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, np.ascontiguousarray(saved.h0), saved.w_hh,
-                           saved.lengths, saved.reverse, dout, has_dout, dh, da, da_hn)
-        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, saved.h0, saved.w_hh, *steps,
+                             da, da_hn)
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows.
         dw_hh = np.concatenate([_recurrent_weight_grad(da[:, :, :2 * hidden], saved),
                                 _recurrent_weight_grad(da_hn, saved)])
-        db_hh = np.concatenate([db_ih[:2 * hidden], da_hn.reshape(-1, hidden).sum(axis=0)])
+        db_hh = np.concatenate([da[:, :, :2 * hidden].reshape(-1, 2 * hidden).sum(axis=0),
+                                da_hn.reshape(-1, hidden).sum(axis=0)])
     else:
-        da = new((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, saved.lengths, saved.reverse, dout, has_dout,
-                           dh, da)
+        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, *steps, da)
         dw_hh = _recurrent_weight_grad(da, saved)
-        dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+        db_hh = None
+    dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+    if db_hh is None:                                              # b_ih and b_hh enter as one sum
         db_hh = db_ih.copy()
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
