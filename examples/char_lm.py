@@ -8,15 +8,15 @@ sees an unbroken text. Loss is cross-entropy per character (perplexity = exp(los
 gradient-norm clipping updates the weights.
 
 Checkpoints (--checkpoint PATH, --resume) hold the weights, Adam's moments, the step, the carried
-hidden state and the vocabulary in one .npz, written atomically (temp file + os.replace). A resumed
-run continues with exactly the losses an uninterrupted one would have had.
+hidden state and the vocabulary in one .npz written by tr.save (np.savez into a temporary file in
+the same directory, then os.replace: a crash never leaves half a checkpoint). A resumed run
+continues with exactly the losses an uninterrupted one would have had.
 
     python examples/char_lm.py                       # 2 minutes on the Python docs (pydoc_data.topics)
     python examples/char_lm.py --text book.txt --minutes 10 --cell gru
     python examples/char_lm.py --resume --steps 0 --prime "The " --temperature 0.5   # only sample
 """
 import argparse
-import json
 import os
 import time
 import zlib
@@ -142,24 +142,23 @@ def evaluate(model, data, seq_len=100, batch=16):
 
 # ----------------------------------------------------------------------------- checkpoints
 def save_checkpoint(path, model, optimizer, step, vocab, state, config, losses, text_crc):
-    arrays = {"model/" + k: v for k, v in model.state_dict().items()}
-    arrays.update(U.pack_optimizer(optimizer.state_dict()))
-    for i, s in enumerate(state_arrays(state)):
-        arrays[f"carried/{i}"] = s
-    arrays.update(step=np.array(step), vocab=np.array(vocab.chars), config=np.array(json.dumps(config)),
-                  losses=np.asarray(losses, dtype=np.float64), text_crc=np.array(text_crc, dtype=np.int64))
-    return U.save_npz_atomic(path, arrays)
+    """Everything a bit-exact resume needs, through tr.save (np.savez to a temp file, then os.replace)."""
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tr.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+             "vocab": vocab.chars, "carried": state_arrays(state), "config": config,
+             "losses": np.asarray(losses, dtype=np.float64), "text_crc": text_crc}, path)
+    return path
 
 
 def load_checkpoint(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    return tr.load(path)
 
 
 def _restore(ckpt, model, optimizer):
-    model.load_state_dict({k[len("model/"):]: v for k, v in ckpt.items() if k.startswith("model/")})
-    optimizer.load_state_dict(U.unpack_optimizer(ckpt))
-    parts = [tr.Tensor(ckpt[f"carried/{i}"]) for i in range(2) if f"carried/{i}" in ckpt]
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    parts = [tr.Tensor(a) for a in ckpt["carried"]]
     return None if not parts else (tuple(parts) if len(parts) > 1 else parts[0])
 
 
@@ -179,10 +178,10 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
         if checkpoint is None or not os.path.exists(checkpoint):
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
         ckpt = load_checkpoint(checkpoint)
-        config = json.loads(str(ckpt["config"]))
+        config = ckpt["config"]
         cell, embed, hidden, layers = config["cell"], config["embed"], config["hidden"], config["layers"]
         seq_len, batch = config["seq_len"], config["batch"]
-        vocab = Vocab(str(ckpt["vocab"]))
+        vocab = Vocab(ckpt["vocab"])
         if int(ckpt["text_crc"]) != text_crc:
             say("note: the text differs from the one the checkpoint was trained on")
     else:
@@ -199,7 +198,7 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     step, losses, state = 0, [], None
     if ckpt is not None:
         state = _restore(ckpt, model, optimizer)
-        step, losses = int(ckpt["step"]), list(ckpt["losses"])
+        step, losses = int(ckpt["step"]), [float(v) for v in ckpt["losses"]]
         say(f"resumed from {checkpoint} at step {step}")
 
     n_params = sum(p.size for p in model.parameters())

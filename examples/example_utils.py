@@ -1,14 +1,12 @@
 """What the examples share: BLAS threads, a progress bar that degrades to prints, the optimiser
-and clipping imports, and atomic .npz checkpoints (model + optimiser state in plain arrays).
+and clipping imports.
 
 Kept out of the library on purpose: none of this is autodiff.
 """
 import ctypes
 import glob
-import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -106,47 +104,3 @@ def progress(total=None, desc="", enabled=True):
     except ImportError:
         return _PlainBar(total, desc)
     return tqdm(total=total, desc=desc, dynamic_ncols=True, leave=True)
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def save_npz_atomic(path, arrays):
-    """np.savez to a temporary file in the same directory, then os.replace: a reader (or a crash)
-    never sees a half-written checkpoint."""
-    path = os.path.abspath(path)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def pack_optimizer(state_dict, prefix="optim/"):
-    """An optimiser's state_dict as flat arrays for np.savez: one array per buffer, and the
-    hyperparameters (numbers, tuples, flags) as a JSON string. Nothing needs pickle."""
-    out = {prefix + "param_groups": np.array(json.dumps(state_dict["param_groups"]))}
-    for index, entry in state_dict["state"].items():
-        for name, value in entry.items():
-            out[f"{prefix}state/{index}/{name}"] = np.asarray(value)
-    return out
-
-
-def unpack_optimizer(arrays, prefix="optim/"):
-    groups = json.loads(str(arrays[prefix + "param_groups"]))
-    for g in groups:  # JSON turned tuples (Adam's betas) into lists
-        for k, v in g.items():
-            if k != "params" and isinstance(v, list):
-                g[k] = tuple(v)
-    state = {}
-    for key in arrays:
-        if key.startswith(prefix + "state/"):
-            index, name = key[len(prefix + "state/"):].split("/", 1)
-            value = arrays[key]
-            state.setdefault(int(index), {})[name] = value.item() if value.ndim == 0 else value.copy()
-    return {"state": state, "param_groups": groups}
