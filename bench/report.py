@@ -85,6 +85,11 @@ def _fmt(value, spec, missing="–"):
     return missing if value is None else format(value, spec)
 
 
+def _num(x):
+    """Three significant digits without exponents: 0.214, 21.4, 2140."""
+    return f"{x:.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def case_title(case):
     T, B, I, H = case["shape"]
     gf = peers.train_step_flops(case["cell"], *case["shape"]) / 1e9
@@ -100,7 +105,7 @@ def markdown_table(case, peak_gflops):
             lines.append(f"| {r['peer']} | – | – | – | – | – | – | – | {r['note']} |")
             continue
         lines.append(
-            f"| {r['peer']} | {r['ms']:.3g} | {r['p25']:.3g}–{r['p75']:.3g} | {r['n']} | {r['gflops']:.3g} "
+            f"| {r['peer']} | {_num(r['ms'])} | {_num(r['p25'])}–{_num(r['p75'])} | {r['n']} | {_num(r['gflops'])} "
             f"| {_fmt(r['pct_peak'], '.1f')} | {_fmt(r['ratio'], '.2f')} | {r['mem_mb']:.1f} | {r['note']} |")
     return "\n".join(lines)
 
@@ -114,7 +119,7 @@ def summary_table(data):
         cells = []
         for name in names:
             r = rows.get(name, {})
-            cells.append("–" if "ms" not in r else f"{r['ms']:.3g} ms ({_fmt(r['ratio'], '.2f')}×)")
+            cells.append("–" if "ms" not in r else f"{_num(r['ms'])} ms ({_fmt(r['ratio'], '.2f')}×)")
         T, B, I, H = case["shape"]
         lines.append(f"| {case['cell'].upper()} {T}×{B}×{I}×{H} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -136,7 +141,7 @@ def markdown(data):
         f"{m['memory_gib']} GiB RAM; {m['os']}",
         f"- Threads: **{m['threads']}** for every peer (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, "
         "torch.set_num_threads, CPU affinity of each worker process)",
-        "- Load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in m["load_start"])
+        "- Load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in m.get("load_start", ()))
         + (", at the end: " + ", ".join(f"{x:.1f}" for x in m["load_end"]) if m.get("load_end") else "")
         + f" (other processes on these {m['logical_cpus']} CPUs; every peer shares the disturbance, round-robin)",
         "- Versions: python " + m["python"] + ", " + ", ".join(f"{k} {val}" for k, val in v.items()),
