@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_rnn.kernels import blas
+from tinygrad_rnn.kernels import blas, fused_rnn
 from tinygrad_rnn.kernels.fused_rnn import GATES, rnn_backward, rnn_forward
 
 MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
@@ -233,6 +233,8 @@ def torch_run(p, cot):
 @example(fixed("lstm", 1, 1, np.float32, reverse=True))
 @example(fixed("lstm", 6, 4, np.float64, lengths=[6, 2, 1, 4], reverse=True))
 @example(fixed("gru", 6, 4, np.float32, lengths=[3, 6, 1, 4]))
+@example(make_problem("lstm", 5, 11, 3, 4, np.float64, [5, 1, 2, 5, 3, 4, 4, 1, 5, 2, 3], True, 3))   # 2 batch blocks
+@example(make_problem("rnn_tanh", 3, 9, 2, 3, np.float32, None, False, 4))
 def test_matches_torch(prob):
     p, cot = prob
     ref_outs, ref_grads = torch_run(p, cot)
@@ -299,6 +301,24 @@ def test_non_contiguous_inputs(mode):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_batch_blocks_on_threads_agree_with_one_block(mode, monkeypatch):
+    """The time loops split the batch into blocks run on parallel threads: 1, 2 and 3 blocks (and
+    blocks of one row) must give the same numbers."""
+    p, cot = make_problem(mode, 6, 7, 3, 5, np.float64, [6, 2, 1, 6, 3, 5, 4], True, 11)
+    results = []
+    for threads, min_rows in [(1, 1), (2, 4), (3, 1), (7, 1)]:
+        monkeypatch.setattr(fused_rnn.blas, "num_threads", lambda: threads)
+        monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
+        monkeypatch.setattr(fused_rnn, "_pool", None)
+        out, h_n, c_n, saved = forward(p)
+        grads = rnn_backward(mode, saved, cot["dout"], cot["dh_n"], cot["dc_n"])
+        results.append([a for a in (out, h_n, c_n, *grads) if a is not None])
+    for other in results[1:]:
+        for a, b in zip(other, results[0]):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
 def test_rejects_bad_arguments():
     p, _ = fixed("lstm", 3, 2, np.float32)
     with pytest.raises(ValueError):
@@ -315,7 +335,7 @@ def test_rejects_bad_arguments():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (64, 128, 96)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (1, 128, 512), (8, 64, 256), (64, 128, 96)])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
 def test_gemm(dtype, shape, beta):
     m, k, n = shape
