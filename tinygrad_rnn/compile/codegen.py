@@ -220,7 +220,7 @@ class Generator:
         for ph, (gemm_ids, groups) in enumerate(p.phases):
             body(2, f"# phase {ph}")
             for i in gemm_ids:
-                g = p.gemms[i]
+                g = next(g for g in p.gemms if g.index == i)
                 a = f"S{g.a_state}[t]" if g.a_state is not None else f"GA{i}[t]"
                 body(2, f"gemm({a}, Wt{i}, C{i}[t], 0)")
             if groups:
@@ -266,7 +266,7 @@ class Generator:
                 for width, members in reversed(groups):
                     self._group(body, 3, width, members, backward=True)
             for i in reversed(gemm_ids):
-                g = p.gemms[i]
+                g = next(g for g in p.gemms if g.index == i)
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{i}"
                 body(2, f"gemm(dC{i}[t], P{i}, {target}, 1)")
         body(2, "for b in range(batch):   # padded steps pass the state's gradient through")

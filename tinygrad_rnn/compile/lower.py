@@ -394,5 +394,7 @@ def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used
     used_k = {k: v for k, v in consts_used.items()
               if any(isinstance(e, Leaf) and e.src == f"K{k}" for n in nodes.values() for e in n.args)}
     uses_x = any(isinstance(e, Leaf) and e.src == "X" for n in nodes.values() for e in n.args)
+    read = {e.src for n in nodes.values() for e in n.args if isinstance(e, Leaf)}
+    projections = [pr for pr in projections if f"XW{pr.index}" in read]   # unread ones: no product, no gradient
     return Program(dtype, graph.input_size, graph.state_sizes, outputs, projections,
-                   [g for g in gemms], phases, mats, [(i, vec_params[i]) for i in used_v], used_k, uses_x)
+                   [g for g in gemms if g.index in gemm_needed], phases, mats, [(i, vec_params[i]) for i in used_v], used_k, uses_x)

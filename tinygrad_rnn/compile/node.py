@@ -123,9 +123,8 @@ class Kernel:
                 add(g.param, a.reshape(T * B, g.K).T @ dc)
         for i, _ in p.vec_params:
             add(i, args[f"dV{i}"])
-        for i, d in enumerate(dparams):
-            if d is None and needs_params[i]:
-                dparams[i] = np.zeros_like(params[i])
+        if not (p.uses_x or p.projections):
+            dx = None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
         return dx, tuple(dstates), dparams
 
 

@@ -69,6 +69,8 @@ def _call_site():
 def _freeze(value):
     if isinstance(value, np.ndarray):
         return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, slice):   # not hashable before Python 3.12
+        return ("slice", value.start, value.stop, value.step)
     if isinstance(value, (tuple, list)):
         return tuple(_freeze(v) for v in value)
     return value

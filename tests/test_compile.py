@@ -1,0 +1,260 @@
+"""Compiled cells (tinygrad_rnn/compile) equal the generic tape: outputs, final states and every
+gradient, for the built-in cells compiled from their plain Tensor code and for randomly generated
+cells; with lengths, both directions and two layers. And each scalar rule of compile/rules.py agrees
+with its primitive's numpy forward and backward - the test that keeps the two tables in sync.
+
+Compile time is the budget here (a few seconds per new kernel): sizes are fixed and small, and
+I = 2H with bidirectional layers makes every layer of a stack share one kernel.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import primitives as P
+from tinygrad_rnn.compile import CompileError, compile_cell
+from tinygrad_rnn.compile.rules import RULES, numpy_namespace, substitute
+from tinygrad_rnn.nn.cells import RecurrentCell
+from tinygrad_rnn.nn.module import uniform
+
+numba = pytest.importorskip("numba")
+
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=2e-5)}
+
+
+# ----------------------------------------------------------------------------- the rule table
+def _rule_inputs(prim, rng, n=64):
+    a = rng.uniform(0.5, 2.0, n) * rng.choice([-1, 1], n)
+    b = rng.uniform(0.5, 2.0, n) * rng.choice([-1, 1], n)
+    if prim is P.Log:
+        a = np.abs(a)
+    c = rng.uniform(size=n) < 0.5
+    return a, b, c
+
+
+def _reference(prim, a, b, c, g):
+    args = {P.Where: ((a, b), dict(cond=c)), P.Pow: ((np.abs(a),), dict(p=1.7))}.get(prim)
+    if args is None:
+        args = ((a, b), {}) if len(RULES[prim].inputs) == 2 else ((a,), {})
+    arrays, attrs = args
+    out, saved = prim.forward(*arrays, **attrs)
+    grads = prim.backward(g, saved, (True,) * len(arrays), **attrs)
+    return arrays, out, grads
+
+
+@pytest.mark.parametrize("prim", list(RULES), ids=lambda p: p.__name__)
+def test_rule_matches_primitive_numpy(prim):
+    rng = np.random.default_rng(0)
+    a, b, c = _rule_inputs(prim, rng)
+    g = rng.standard_normal(a.shape)
+    arrays, out, grads = _reference(prim, a, b, c, g)
+    rule = RULES[prim]
+    env = numpy_namespace(np.float64)
+    names = dict(zip(rule.inputs, ("a", "b")), c="c", p="p")
+    values = dict(zip(rule.inputs, arrays), c=c, p=1.7)
+    fwd = eval(substitute(rule.forward, names), env, values)
+    np.testing.assert_allclose(fwd, out, rtol=1e-14, atol=1e-15)
+    for vjp, ref in zip(rule.vjps, grads):
+        got = eval(substitute(vjp, names), env, dict(values, out=out, g=g))
+        np.testing.assert_allclose(np.broadcast_to(got, ref.shape), ref, rtol=1e-14, atol=1e-15)
+
+
+def test_rules_match_primitives_in_numba():
+    """Every row, compiled as the kernels compile it (one generated function, float64 and float32)."""
+    lines = ["def rules(a, b, c, g, p, out):", "    for j in range(a.shape[0]):"]
+    order = list(RULES)
+    for k, prim in enumerate(order):
+        rule = RULES[prim]
+        names = dict(zip(rule.inputs, ("a[j]", "b[j]")), c="c[j]", p="p")
+        lines.append(f"        o = {substitute(rule.forward, names)}")
+        lines.append(f"        out[{k}, 0, j] = o")
+        for i, vjp in enumerate(rule.vjps):
+            lines.append(f"        out[{k}, {i + 1}, j] = {substitute(vjp, dict(names, out='o', g='g[j]'))}")
+    from tinygrad_rnn.compile import scalar
+    for dtype in (np.float64, np.float32):
+        env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select")}
+        env.update(one=dtype(1), zero=dtype(0))
+        exec("\n".join(lines), env)
+        fn = numba.njit(error_model="numpy")(env["rules"])
+        rng = np.random.default_rng(1)
+        for prim in order:
+            a, b, c = (x.astype(dtype) if x.dtype != bool else x for x in _rule_inputs(prim, rng))
+            if prim is P.Pow:
+                a = np.abs(a)
+            g = rng.standard_normal(a.shape).astype(dtype)
+            out = np.full((len(order), 3, a.shape[0]), np.nan, dtype)
+            fn(a, b, c, g, dtype(1.7), out)
+            arrays, ref_out, ref_grads = _reference(prim, a, b, c, g)
+            k = order.index(prim)
+            tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=3e-6, atol=1e-6)
+            np.testing.assert_allclose(out[k, 0], ref_out, **tol, err_msg=f"{prim.__name__} forward")
+            for i, ref in enumerate(ref_grads):
+                np.testing.assert_allclose(out[k, i + 1], np.broadcast_to(ref, a.shape), **tol,
+                                           err_msg=f"{prim.__name__} vjp {i}")
+
+
+# ----------------------------------------------------------------------------- compiled vs tape
+def run_layer(layer, xd, lengths, compiled, seed=1):
+    layer.compile = compiled
+    layer.zero_grad()
+    x = tr.Tensor(xd, requires_grad=True)
+    out, h_n = layer(x, lengths=lengths)
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    rng = np.random.default_rng(seed)
+    loss = (out * rng.standard_normal(out.shape).astype(xd.dtype)).sum()
+    for h in h_n:
+        loss = loss + (h * rng.standard_normal(h.shape).astype(xd.dtype)).sum()
+    loss.backward()
+    grads = {"x": x.grad, **{n: p.grad for n, p in layer.named_parameters()}}
+    return [out.data] + [h.data for h in h_n], grads
+
+
+def assert_same(layer, xd, lengths, dtype):
+    values_tape, grads_tape = run_layer(layer, xd, lengths, False)
+    values_comp, grads_comp = run_layer(layer, xd, lengths, True)
+    for a, b in zip(values_comp, values_tape):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    assert grads_comp.keys() == grads_tape.keys()
+    for name in grads_tape:
+        if grads_tape[name] is None:
+            assert grads_comp[name] is None, name
+            continue
+        np.testing.assert_allclose(grads_comp[name], grads_tape[name], **TOL[dtype], err_msg=name)
+
+
+CELLS = {"rnn": tr.nn.RNNCell, "gru": tr.nn.GRUCell, "lstm": tr.nn.LSTMCell,
+         "peephole": tr.nn.PeepholeLSTMCell, "jordan": tr.nn.JordanCell}
+H = 4
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_builtin_cell_compiled_equals_tape(name, dtype):
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(CELLS[name], 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype)
+    rng = np.random.default_rng(2)
+    T, B = 6, 3
+    xd = rng.standard_normal((T, B, 2 * H)).astype(dtype)
+    assert_same(layer, xd, None, dtype)
+    assert_same(layer, xd, np.array([6, 2, 4]), dtype)
+
+
+def test_relu_rnn_and_no_bias():
+    tr.manual_seed(1)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, bias=False, nonlinearity="relu", dtype=np.float64)
+    xd = np.random.default_rng(3).standard_normal((5, 2, 2 * H))
+    assert_same(layer, xd, np.array([3, 5]), np.float64)
+
+
+# ----------------------------------------------------------------------------- random cells
+UNARY = ["tanh", "sigmoid", "relu", "exp_bounded", "log_positive", "neg", "square"]
+BINARY = ["add", "sub", "mul", "div_safe", "where", "concat_split"]
+
+
+class RandomCell(RecurrentCell):
+    """A cell composed from a drawn recipe: the input and state projections, chunked into gates,
+    then a list of elementwise operations on a pool of values; optionally a second recurrent
+    product (Jordan-like) and a second state part."""
+
+    def __init__(self, input_size, hidden_size, recipe, dtype=np.float64):
+        self.input_size, self.hidden_size, self.recipe = input_size, hidden_size, recipe
+        G, Hh, bound = recipe["gates"], hidden_size, 1.0 / np.sqrt(hidden_size)
+        self.state_sizes = (Hh, Hh) if recipe["two_states"] else None
+        self.weight_ih = uniform((G * Hh, input_size), bound, dtype)
+        self.weight_hh = uniform((G * Hh, Hh), bound, dtype)
+        self.bias = uniform((G * Hh,), bound, dtype)
+        self.peep = uniform((Hh,), bound, dtype)
+        self.scale = uniform((1,), 1.0, dtype)
+        self.weight_2 = uniform((Hh, Hh), bound, dtype)
+        self.mask = np.arange(Hh) % 2 == 0
+
+    def forward(self, x, state):
+        r = self.recipe
+        h, c = state if r["two_states"] else (state, None)
+        gates = x @ self.weight_ih.T + h @ self.weight_hh.T
+        if r["bias"]:
+            gates = gates + self.bias
+        pool = list(gates.chunk(r["gates"], axis=-1)) + [h] + ([c] if c is not None else [])
+        for kind, i, j in r["ops"]:
+            a, b = pool[i % len(pool)], pool[j % len(pool)]
+            pool.append(self._op(kind, a, b))
+        if r["second_matmul"]:
+            pool.append((pool[-1].tanh() @ self.weight_2.T) * self.scale)
+        new_h = (pool[-1] + pool[-2] * self.peep).tanh()
+        if c is None:
+            return new_h
+        return new_h, (pool[-3].sigmoid() * c + pool[-1].tanh())
+
+    def _op(self, kind, a, b):
+        if kind == "tanh": return a.tanh()
+        if kind == "sigmoid": return a.sigmoid()
+        if kind == "relu": return (a + 0.25).relu()
+        if kind == "exp_bounded": return a.tanh().exp()
+        if kind == "log_positive": return (a.sigmoid() + 1.0).log()
+        if kind == "neg": return -a
+        if kind == "square": return a * a * 0.5
+        if kind == "add": return a + b
+        if kind == "sub": return 1.0 - a + b
+        if kind == "mul": return a * b
+        if kind == "div_safe": return a / (b.sigmoid() + 0.5)
+        if kind == "where": return tr.where(self.mask, a, b * 2.0)
+        if kind == "concat_split":
+            both = tr.concatenate([a, b], axis=-1)
+            return both[:, 1:1 + a.shape[1]]
+        raise ValueError(kind)
+
+
+recipes = st.fixed_dictionaries(dict(
+    gates=st.integers(1, 4), two_states=st.booleans(), bias=st.booleans(), second_matmul=st.booleans(),
+    ops=st.lists(st.tuples(st.sampled_from(UNARY + BINARY), st.integers(0, 9), st.integers(0, 9)),
+                 min_size=1, max_size=6)))
+
+
+@settings(max_examples=6)
+@given(recipe=recipes, dtype=st.sampled_from([np.float64, np.float32]), use_lengths=st.booleans(),
+       seed=st.integers(0, 100))
+def test_random_cell_compiled_equals_tape(recipe, dtype, use_lengths, seed):
+    tr.manual_seed(seed)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
+    rng = np.random.default_rng(seed)
+    T, B = 5, 3
+    xd = rng.standard_normal((T, B, 2 * H)).astype(dtype)
+    assert_same(layer, xd, np.array([5, 1, 3]) if use_lengths else None, dtype)
+
+
+# ----------------------------------------------------------------------------- errors and the API
+class SoftmaxCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        return (x @ self.weight.T + h).softmax(-1)   # the line the error must name
+
+
+def test_unsupported_operation_is_named_with_its_line():
+    cell = SoftmaxCell(3, 4)
+    with pytest.raises(CompileError, match=r"Softmax.*test_compile\.py:\d+ in forward"):
+        compile_cell(cell)
+
+
+def test_auto_falls_back_with_a_warning():
+    layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, compile="auto")
+    x = tr.Tensor(np.ones((2, 1, 3)), requires_grad=True)
+    with pytest.warns(UserWarning, match="Softmax"):
+        out, _ = layer(x)
+    assert out.shape == (2, 1, 4)
+    layer.compile = True
+    with pytest.raises(CompileError):
+        layer(x)
+
+
+def test_compile_cell_source_and_call():
+    tr.manual_seed(0)
+    cell = tr.nn.GRUCell(2 * H, H, dtype=np.float64)
+    cc = tr.compile_cell(cell)
+    assert "def forward(" in cc.source and "def backward(" in cc.source and "gemm(" in cc.source
+    x = tr.Tensor(np.random.default_rng(0).standard_normal((4, 2, 2 * H)), requires_grad=True)
+    out, h = cc(x)
+    assert out.shape == (4, 2, H) and h.shape == (2, H)
+    np.testing.assert_allclose(out.data[-1], h.data)
