@@ -63,7 +63,7 @@ def test_mse(model, T, n=1000, seed=12345):
     return float(F.mse_loss(model(x), y).item())
 
 
-def train_one(cell, T, steps=1000, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=0, stop_below=0.005, progress=True):
+def train_one(cell, T, steps=1500, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=0, stop_below=0.005, progress=True):
     """Train one model for up to `steps` steps, stopping early once the training MSE (mean of the
     last 50 steps) is below `stop_below` (solved: 3% of the baseline). Returns (model, per-step
     training losses, test MSE on 1,000 fresh sequences)."""
@@ -91,7 +91,7 @@ def train_one(cell, T, steps=1000, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=
     return model, losses, test_mse(model, T)
 
 
-def run(cells=("rnn", "gru", "lstm"), lengths=(50, 100, 200), steps=1000, batch=64, hidden=32, lr=2e-2, seed=0,
+def run(cells=("rnn", "gru", "lstm"), lengths=(50, 100, 200), steps=1500, batch=64, hidden=32, lr=2e-2, seed=0,
         stop_below=0.005, progress=True, verbose=True):
     """Train every (cell, length) pair; returns {(cell, T): test MSE} and prints the table."""
     results = {}
@@ -122,7 +122,7 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=["rnn", "gru", "lstm"])
     p.add_argument("--lengths", nargs="+", type=int, default=[50, 100, 200], help="sequence lengths T")
-    p.add_argument("--steps", type=int, default=1000, help="most training steps per (cell, T) (default 1000)")
+    p.add_argument("--steps", type=int, default=1500, help="most training steps per (cell, T) (default 1500)")
     p.add_argument("--stop-below", type=float, default=0.005,
                    help="stop a run early once its training MSE is below this (default 0.005; 0 = never)")
     p.add_argument("--batch", type=int, default=64)

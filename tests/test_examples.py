@@ -1,0 +1,87 @@
+"""Every example runs here in a tiny configuration and must show what it claims (in seconds, not minutes)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+sys.path.insert(0, EXAMPLES)
+
+import tinygrad_rnn as tr  # noqa: E402
+
+TINY_TEXT = "the cat sat on the mat. the dog sat on the log. " * 40
+
+
+# ----------------------------------------------------------------------------- char LM
+def _char_lm(**kw):
+    import char_lm
+    args = dict(text=TINY_TEXT, embed=8, hidden=24, seq_len=12, batch=4, lr=1e-2, minutes=None, checkpoint=None,
+                sample_length=0, valid_fraction=0.0, progress=False, verbose=False)
+    args.update(kw)
+    return char_lm.train(**args)
+
+
+def test_char_lm_loss_falls_and_samples_from_the_alphabet():
+    import char_lm
+    r = _char_lm(steps=60, sample_length=40, prime="the ")
+    losses = r["losses"]
+    assert len(losses) == 60
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.5
+    s = r["sample"]
+    assert s.startswith("the ") and len(s) == 4 + 40
+    assert set(s) <= set(TINY_TEXT)
+    assert char_lm.build_parser().parse_args([]).minutes == 2.0
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_char_lm_other_cells_train(cell):
+    r = _char_lm(steps=15, cell=cell)
+    assert np.mean(r["losses"][-5:]) < r["losses"][0]
+
+
+def test_char_lm_checkpoint_round_trips_and_resume_matches(tmp_path):
+    full, half = str(tmp_path / "full.npz"), str(tmp_path / "half.npz")
+    a = _char_lm(steps=16, checkpoint=full, save_every=8)
+    _char_lm(steps=8, checkpoint=half, save_every=8)
+    b = _char_lm(steps=16, checkpoint=half, resume=True, save_every=8)
+    # the resumed run repeats the uninterrupted run's losses exactly (weights, Adam state, carried
+    # hidden state and data position all restored)
+    assert b["losses"] == a["losses"]
+    for (n, p), (_, q) in zip(a["model"].named_parameters(), b["model"].named_parameters()):
+        assert np.array_equal(p.data, q.data), n
+    # bit for bit: both runs' final checkpoints hold identical arrays
+    ca, cb = tr.load(full), tr.load(half)
+    for name in ca["model"]:
+        assert ca["model"][name].tobytes() == cb["model"][name].tobytes()
+    for i, entry in ca["optimizer"]["state"].items():
+        for k, v in entry.items():
+            assert np.asarray(v).tobytes() == np.asarray(cb["optimizer"]["state"][i][k]).tobytes()
+    assert ca["step"] == cb["step"] == 16 and ca["vocab"] == cb["vocab"]
+    assert [x.tobytes() for x in ca["carried"]] == [x.tobytes() for x in cb["carried"]]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temp files left behind
+
+
+def test_char_lm_cli_help():
+    import char_lm
+    with pytest.raises(SystemExit) as e:
+        char_lm.main(["--help"])
+    assert e.value.code == 0
+
+
+# ----------------------------------------------------------------------------- adding problem
+def test_adding_data_targets_are_the_marked_sums():
+    import adding_problem as A
+    x, y = A.adding_batch(20, 64, np.random.default_rng(0))
+    assert x.shape == (20, 64, 2) and y.shape == (64, 1)
+    assert np.all(x[:, :, 1].sum(0) == 2)
+    assert np.all(x[:10, :, 1].sum(0) == 1)  # one marker in each half
+    assert np.allclose((x[:, :, 0] * x[:, :, 1]).sum(0), y[:, 0])
+
+
+def test_adding_gru_beats_the_baseline():
+    import adding_problem as A
+    _, losses, mse = A.train_one("gru", T=10, steps=150, batch=32, hidden=16, lr=2e-2, progress=False)
+    assert mse < A.BASELINE / 3, mse
+    res = A.run(cells=("rnn",), lengths=(5,), steps=3, batch=8, hidden=4, progress=False, verbose=False)
+    assert set(res) == {("rnn", 5)}
