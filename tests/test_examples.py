@@ -85,3 +85,15 @@ def test_adding_gru_beats_the_baseline():
     assert mse < A.BASELINE / 3, mse
     res = A.run(cells=("rnn",), lengths=(5,), steps=3, batch=8, hidden=4, progress=False, verbose=False)
     assert set(res) == {("rnn", 5)}
+
+
+# ----------------------------------------------------------------------------- tape walkthrough
+def test_tape_walkthrough_matches_manual_bptt(tmp_path):
+    import tape_walkthrough as W
+    r = W.walkthrough(T=3, out=str(tmp_path / "tape.dot"), verbose=False)
+    for name in ("W_hh", "W_ih", "b"):
+        np.testing.assert_allclose(r["grads"][name], r["manual"][name], rtol=1e-10)
+    assert len(r["order"]) == 3 * 10 - 1  # ten ops per step, minus the first step's loss Add
+    from tinygrad_rnn import viz
+    ids, edges = viz.parse_dot(open(r["path"]).read())
+    assert len(ids) == 29 + 3  # nodes + three leaves
