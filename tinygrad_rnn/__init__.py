@@ -9,7 +9,7 @@ from .tensor import (Tensor, tensor, zeros, ones, zeros_like, no_grad, is_grad_e
 from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
 from .checkpoint import save, load, CheckpointError
-from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
+from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError, InplaceModificationError
 from . import nn, optim
 from .compile import compile_cell, CompileError
 

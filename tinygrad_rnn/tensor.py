@@ -19,6 +19,11 @@ The invariants the walk relies on:
     input back, sums each back to its input's shape (broadcasting's adjoint, in one place:
     `unbroadcast`), and adds it to the input's cotangent.
 
+Saved values are the inputs' arrays themselves, not copies: writing into a Tensor's `.data` (or
+stepping an optimizer) between forward and backward would silently give wrong gradients. Under
+`tr.detect_anomaly()` (anomaly.py) each node also records a checksum of its inputs, and backward
+verifies it, raising an error that names the modified tensor and the operation that read it.
+
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
 dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
 otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
@@ -66,8 +71,9 @@ def is_grad_enabled():
     return _grad_mode.enabled
 
 
-# Hooks that the optional anomaly mode (anomaly.py) installs: called on every recorded node and
-# every computed gradient. Empty lists cost one truth test per op.
+# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs,
+# node) after every operation (node is None when it was not recorded) and check(node, g, grads)
+# after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
 
@@ -157,16 +163,14 @@ def apply(prim, *inputs, **attrs):
     outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out) if multi else \
         (out if type(out) is np.ndarray else np.asarray(out),)
     tensors = [Tensor._make(o, record) for o in outs]
+    node = None
     if record:
         node = Node(prim, tuple(_edge(t) for t in inputs), attrs, saved,
                     tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
         for slot, t in enumerate(tensors):
             t._node, t._slot = node, slot
-        for check in _forward_checks:
-            check(node, outs)
-    elif _forward_checks:
-        for check in _forward_checks:
-            check(None, outs, prim)
+    for check in _forward_checks:
+        check(prim, inputs, outs, node)
     return tuple(tensors) if multi else tensors[0]
 
 
@@ -215,7 +219,7 @@ def backward_from(root, slot, grad, retain_graph=False):
         needs = tuple(edge is not None for edge in node.parents)
         input_grads = node.prim.backward(g, node.saved, needs, **node.attrs)
         for check in _backward_checks:
-            check(node, input_grads)
+            check(node, g, input_grads)
         if not retain_graph:
             node.saved = _FREED
         for edge, gi in zip(node.parents, input_grads):
