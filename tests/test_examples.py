@@ -97,3 +97,21 @@ def test_tape_walkthrough_matches_manual_bptt(tmp_path):
     from tinygrad_rnn import viz
     ids, edges = viz.parse_dot(open(r["path"]).read())
     assert len(ids) == 29 + 3  # nodes + three leaves
+
+
+# ----------------------------------------------------------------------------- bidirectional tagging
+def test_tagging_labels_are_the_next_symbol():
+    import bidirectional_tagging as BT
+    x, y, lengths = BT.tagging_batch(16, np.random.default_rng(0))
+    for b in range(16):
+        for t in range(lengths[b]):
+            later = [s for s in x[t + 1:lengths[b], b] if s]
+            assert y[t, b] == (later[0] if later else 0)
+        assert np.all(y[lengths[b]:, b] == BT.IGNORE)
+
+
+def test_bidirectional_sees_the_future_forward_cannot():
+    import bidirectional_tagging as BT
+    res = BT.run(steps=40, batch=16, hidden=16, progress=False, verbose=False, max_len=12)
+    assert res["bidirectional"] > 0.8, res
+    assert res["forward-only"] < 0.5, res
