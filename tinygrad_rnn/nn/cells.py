@@ -101,7 +101,12 @@ class RecurrentCell(Module):
         if x.ndim not in (1, 2):
             raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
                              f"got shape {x.shape}")
+        if getattr(self, "input_size", None) is not None and x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
+                             f"{self.input_size}, got {x.shape[-1]}")
         unbatched = x.ndim == 1
+        if state is not None:
+            _check_state(self, state, x, unbatched)
         if unbatched:
             x = x.reshape(1, -1)
             if state is not None:
@@ -110,6 +115,29 @@ class RecurrentCell(Module):
             state = self.initial_state(x.shape[0], x.dtype)
         new = self.forward(x, state)
         return _map_state(new, lambda s: s.reshape(-1)) if unbatched else new
+
+
+def _check_state(cell, state, x, unbatched):
+    """A state given to a cell: one Tensor (or a tuple of them, one per part) of shape (batch, size)
+    ((size,) for unbatched input) in the input's dtype."""
+    name, sizes = type(cell).__name__, tuple(cell.sizes())
+    multi = isinstance(state, (tuple, list))
+    if len(sizes) > 1 and (not multi or len(state) != len(sizes)):
+        got = f"a {type(state).__name__} of {len(state)}" if multi else f"one {type(state).__name__}"
+        raise ValueError(f"{name}: state must be a tuple of {len(sizes)} Tensors (e.g. (h, c)), got {got}")
+    parts = state if multi else (state,)
+    if len(sizes) == 1 and len(parts) != 1:
+        raise ValueError(f"{name}: state must be one Tensor, got a {type(state).__name__} of {len(parts)}")
+    for k, (p, size) in enumerate(zip(parts, sizes)):
+        label = "state" if len(sizes) == 1 else f"state[{k}]"
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+        expected = (size,) if unbatched else (x.shape[0], size)
+        if p.shape != expected:
+            raise ValueError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "
+                             f"expected {expected}, got {p.shape}")
+        if p.dtype != x.dtype:
+            raise TypeError(f"{name}: {label} dtype {p.dtype} does not match the input's {x.dtype}")
 
 
 def _map_state(state, fn):

@@ -153,6 +153,8 @@ class Linear(Module):
         self.bias = uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
         if x.shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
                              f"got {x.shape[-1] if x.ndim else 'a scalar'}")
