@@ -115,3 +115,37 @@ def test_bidirectional_sees_the_future_forward_cannot():
     res = BT.run(steps=40, batch=16, hidden=16, progress=False, verbose=False, max_len=12)
     assert res["bidirectional"] > 0.8, res
     assert res["forward-only"] < 0.5, res
+
+
+# ----------------------------------------------------------------------------- custom cell
+def test_custom_cell_gradchecks_and_trains_stacked_bidirectional():
+    import custom_cell as C
+    assert C.check_gradients(verbose=False)
+    _, losses, acc = C.train_tagger(steps=40, batch=16, hidden=16, progress=False, max_len=12)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
+    assert acc > 0.6
+
+
+# ----------------------------------------------------------------------------- seq2seq dates
+def test_seq2seq_data_formats_and_targets():
+    import datetime as dt
+    import seq2seq_dates as S
+    d = dt.date(2026, 11, 23)
+    written = [f(d) for f in S.FORMATS]
+    for s in ("23 Nov 2026", "Monday, November 23, 2026", "11/23/26", "23.11.2026"):
+        assert s in written
+    rng = np.random.default_rng(0)
+    train, test = set(S.dates("train", 300, rng)), set(S.dates("test", 300, rng))
+    assert not train & test  # held-out dates are never trained on
+    x, lengths, y, texts = S.encode_batch(sorted(test)[:5], rng)
+    assert x.shape == (max(lengths), 5) and y.shape == (10, 5)
+    assert [S.decode_text(y[:, b]) for b in range(5)] == [t.isoformat() for t in sorted(test)[:5]]
+
+
+def test_seq2seq_trains_and_decodes_greedily():
+    import seq2seq_dates as S
+    model, losses = S.train(steps=40, batch=16, embed=8, hidden=16, lr=1e-2, progress=False, verbose=False)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
+    acc, examples = S.accuracy(model, n=20)
+    assert 0.0 <= acc <= 1.0 and len(examples) == 20
+    assert all(len(got) == 10 and set(got) <= set(S.OUT_CHARS) for _, got, _ in examples)
