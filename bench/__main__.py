@@ -90,7 +90,7 @@ def main(argv=None):
         print("GEMM peak so far: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in by_lib.items()), flush=True)
 
     data = {
-        "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
         "machine": report.machine_info(args.threads, usable_cpus),
         "peak": {"gflops": None, "by_lib": by_lib, "n": n, "repeats": repeats, "measurements": 0},
         "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
