@@ -27,7 +27,7 @@ def parse_shape(text):
 
 def parse_args(argv):
     from bench import peers  # stdlib-only until make_inputs is called: safe before pinning
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0].split(": ", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", help="comma-separated TxBxIxH (default: the five of the issue)")
     p.add_argument("--cells", default=",".join(peers.CELLS), help="comma-separated, of: " + ", ".join(peers.CELLS))
