@@ -149,3 +149,30 @@ def test_seq2seq_trains_and_decodes_greedily():
     acc, examples = S.accuracy(model, n=20)
     assert 0.0 <= acc <= 1.0 and len(examples) == 20
     assert all(len(got) == 10 and set(got) <= set(S.OUT_CHARS) for _, got, _ in examples)
+
+
+# ----------------------------------------------------------------------------- gradient flow
+def test_gradient_flow_vanishing_and_open_forget_gate():
+    import gradient_flow as G
+    rnn = G.gradient_norms("rnn", T=40, hidden=16, batch=2)
+    lstm_open = G.gradient_norms("lstm", T=40, hidden=16, batch=2, forget_bias=3.0)
+    assert rnn.shape == (40,) and np.all(rnn > 0)
+    assert rnn[0] / rnn[-1] < 1e-4  # vanished over 40 steps
+    assert lstm_open[0] / lstm_open[-1] > 1e-2  # the open forget gate carries it
+
+
+def test_gradient_flow_plot(tmp_path):
+    import gradient_flow as G
+    pytest.importorskip("matplotlib")
+    path = G.plot_flow({"RNN": np.geomspace(1e-10, 1, 20)}, str(tmp_path / "flow.png"))
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clipping_tames_exploding_gradients():
+    import gradient_flow as G
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = G.exploding_run(None, steps=25, T=30, hidden=16)
+        clipped = G.exploding_run(1.0, steps=25, T=30, hidden=16)
+    assert max(r[1] for r in plain) > 1e6 or not all(np.isfinite(r[0]) for r in plain)
+    assert all(np.isfinite(r[0]) and r[0] < 10 for r in clipped)
+    assert all(r[2] <= 1.0 + 1e-5 for r in clipped) and max(r[1] for r in clipped) > 1.0
