@@ -176,3 +176,19 @@ def test_clipping_tames_exploding_gradients():
     assert max(r[1] for r in plain) > 1e6 or not all(np.isfinite(r[0]) for r in plain)
     assert all(np.isfinite(r[0]) and r[0] < 10 for r in clipped)
     assert all(r[2] <= 1.0 + 1e-5 for r in clipped) and max(r[1] for r in clipped) > 1.0
+
+
+# ----------------------------------------------------------------------------- without the extras
+def test_examples_degrade_without_tqdm_and_matplotlib(monkeypatch, capsys):
+    import example_utils as U
+    import gradient_flow as G
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    bar = U.progress(total=2, desc="x")
+    assert isinstance(bar, U._PlainBar)
+    bar.set_postfix_str("loss 1.0")
+    bar.update(1)
+    bar.update(1)
+    bar.close()
+    assert "x: 2/2" in capsys.readouterr().out
+    assert G.plot_flow({"RNN": np.ones(3)}, "unused.png") is None
