@@ -31,6 +31,7 @@ class Kernel:
         self.prog, self.source, self.module = prog, source, module
         gen = Generator(prog)
         self.forward_args, self.backward_args = gen.forward_args(), gen.backward_args()
+        self.plan = gen.plan
         self.compile_seconds = compile_seconds
 
     # -- the forward: projections, then the loop
@@ -73,6 +74,22 @@ class Kernel:
         saved = (arrays, weights, [params[g.param] for g in p.gemms], padded)
         return out, finals, saved
 
+    def _vector_sums(self, args, rows):
+        """The vector parameters' gradients the loop left out (codegen.SumPlan): sums over all rows."""
+        T = args["X"].shape[0]
+        done = {}
+        for i, off, w, grad, goff, factor in self.plan.sums:
+            key = (grad, goff, w, factor)
+            if key not in done:
+                g = args[grad].reshape(rows, -1)[:, goff:goff + w]
+                if factor is None:
+                    done[key] = g.sum(0)
+                else:
+                    name, shift, foff = factor
+                    a = args[name][shift:shift + T].reshape(rows, -1)[:, foff:foff + w]
+                    done[key] = np.einsum("rj,rj->j", g, a)
+            args[f"dV{i}"][off:off + w] += done[key]
+
     # -- the backward: the loop, then the weight products
     def backward(self, saved, dout, dfinals, params, needs_params):
         p = self.prog
@@ -88,14 +105,16 @@ class Kernel:
         for k, n in enumerate(p.state_sizes):
             d = dfinals[k]
             args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d, dtype=dt, order="C", copy=True)
-        for pr in p.projections:
-            args[f"dXW{pr.index}"] = np.zeros((T, B, pr.N), dt)
         for g in p.gemms:
             args[f"dC{g.index}"] = np.zeros((T, B, g.N), dt)
+        for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
+            j = self.plan.alias.get(pr.index)
+            args[f"dXW{pr.index}"] = np.zeros((T, B, pr.N), dt) if j is None else args[f"dC{j}"]
         args["dX"] = np.zeros((T, B, I) if p.uses_x else (1, 1, 1), dt)
         for i, n in p.vec_params:
             args[f"dV{i}"] = np.zeros(n, dt)
         dstates = self.module.backward(*[args[a] for a in self.backward_args])
+        self._vector_sums(args, T * B)
 
         dx = args["dX"] if p.uses_x else np.zeros((T, B, I), dt)
         x2 = x.reshape(T * B, I)
