@@ -109,8 +109,6 @@ def test_cells_linear_embedding_losses(data):
         np.testing.assert_allclose(mse.data, np.mean(logits.data ** 2), equal_nan=True)
 
 
-@pytest.mark.xfail(strict=False, reason="found bugs, not yet fixed: concatenate of 0-d tensors raises IndexError "
-                   "from inside; an op on a 0-d tensor raises ZeroDivisionError (integer modulo by zero)")
 @given(data=st.data())
 def test_core_ops(data):
     d = data.draw

@@ -75,10 +75,10 @@ def test_tensor_exponent(data):
 
 @given(x=shapes.flatmap(away_from_zero))
 def test_relu_abs_clip(x):
+    x = np.where(np.abs(np.abs(x) - 1.1) < 1e-3, 0.5, x)  # clip has no derivative at its bounds
     t = leaf(x)
     assert tr.gradcheck(lambda t: t.relu(), [t])
     assert tr.gradcheck(lambda t: t.abs(), [t])
-    # clip bounds at +-1.1 and the values are drawn from a grid that avoids them
     assert tr.gradcheck(lambda t: t.clip(-1.1, 1.1), [t])
     assert tr.gradcheck(lambda t: tr.clip(t, min=-1.1), [t])
 

@@ -448,9 +448,9 @@ class Tensor:
             axes = tuple(reversed(range(self.ndim)))
         elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        if len(axes) != self.ndim or sorted(_axis(tuple(axes), self.ndim)) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of a {self.ndim}-D tensor's axes")
-        return apply(P.Transpose, self, axes=tuple(a % self.ndim for a in axes))
+        return apply(P.Transpose, self, axes=_axis(tuple(axes), self.ndim))
 
     T = property(lambda self: self.transpose())
 
@@ -469,6 +469,7 @@ class Tensor:
 
     def split(self, split_size_or_sections, axis=0):
         """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
+        axis = _axis(axis, self.ndim)
         n = self.shape[axis]
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections <= 0:
@@ -484,6 +485,9 @@ class Tensor:
 
     def chunk(self, chunks, axis=0):
         """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
+        if not isinstance(chunks, (int, np.integer)) or chunks < 1:
+            raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+        axis = _axis(axis, self.ndim)
         n = self.shape[axis]
         return self.split(max(-(-n // chunks), 1), axis)
 
@@ -491,11 +495,11 @@ class Tensor:
         """The slices along `axis` (e.g. a sequence's time steps), each without that axis."""
         if self.ndim == 0:
             raise ValueError("unbind needs at least a 1-D tensor")
-        return list(apply(P.Unstack, self, axis=axis % self.ndim))
+        return list(apply(P.Unstack, self, axis=_axis(axis, self.ndim)))
 
     # -- softmax family
-    def softmax(self, axis=-1): return apply(P.Softmax, self, axis=axis)
-    def log_softmax(self, axis=-1): return apply(P.LogSoftmax, self, axis=axis)
+    def softmax(self, axis=-1): return apply(P.Softmax, self, axis=_axis(axis, self.ndim) if self.ndim else None)
+    def log_softmax(self, axis=-1): return apply(P.LogSoftmax, self, axis=_axis(axis, self.ndim) if self.ndim else None)
 
 
 def _raw(x):
@@ -503,13 +507,14 @@ def _raw(x):
 
 
 def _axis(axis, ndim):
+    """Normalise an axis (or tuple of axes) to non-negative ints, refusing out-of-range ones."""
     if axis is None:
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a {ndim}-D tensor")
-    return tuple(a % ndim for a in axes) if isinstance(axis, (tuple, list)) else axis % max(ndim, 1)
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ValueError(f"axis {a!r} is out of range for a {ndim}-D tensor")
+    return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
 
 
 def _index(index):
@@ -566,8 +571,11 @@ def _same_dtype_tensors(tensors, fn):
 def concatenate(tensors, axis=0):
     tensors, _ = _same_dtype_tensors(tensors, "concatenate")
     ref = tensors[0].shape
+    if not ref:
+        raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
+    axis = _axis(axis, len(ref))
     for i, t in enumerate(tensors):
-        if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis % len(ref)):
+        if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
             raise ValueError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
                              f"shape {ref} outside axis {axis}")
     return apply(P.Concatenate, *tensors, axis=axis)
