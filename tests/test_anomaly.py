@@ -78,11 +78,11 @@ def test_optimizer_step_between_forward_and_backward_is_caught(fused):
         loss = lstm(x)[0].sum()
         for p in lstm.parameters():
             p.grad = np.ones_like(p.data)
-        opt.step()  # the bug: weights change under the recorded graph
+        opt.step()  # the bug: weights change under the recorded graph (caught with or without anomaly mode)
         with pytest.raises(tr.InplaceModificationError) as e:
             loss.backward()
     msg = str(e.value)
-    assert "modified in place" in msg and "a leaf that requires grad" in msg and "call backward() first" in msg
+    assert "modified in place" in msg and "call backward() first" in msg
 
 
 def test_writing_input_data_in_place_is_caught_and_correct_use_is_not():

@@ -147,3 +147,16 @@ def test_multi_output_node_gets_gradient_from_each_used_output():
     a, b, c = x.split(2)
     (a * 2.0 + c * 3.0).sum().backward()  # b unused
     assert np.allclose(x.grad, [2, 2, 0, 0, 3, 3])
+
+
+def test_optimizer_step_before_backward_is_refused_by_name():
+    w = tr.Tensor(np.array([[0.5, -0.2], [0.1, 0.3]]), requires_grad=True)
+    x = tr.Tensor(np.ones((1, 2)))
+    loss = (x @ w).tanh().sum()
+    w.grad = np.ones_like(w.data)
+    tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph
+    with pytest.raises(RuntimeError, match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
+        loss.backward()
+    loss = (x @ w).tanh().sum()  # a fresh forward pass is fine
+    loss.backward()
+    assert w.grad is not None

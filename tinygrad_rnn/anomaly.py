@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from .tensor import _backward_checks, _forward_checks
+from .tensor import InplaceModificationError, _backward_checks, _forward_checks
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _lock = threading.Lock()
@@ -34,10 +34,6 @@ _depth = 0
 
 class AnomalyError(FloatingPointError):
     """A NaN or Inf appeared in a forward result or a gradient while detect_anomaly() was on."""
-
-
-class InplaceModificationError(RuntimeError):
-    """An array a recorded operation read was modified in place before backward used it."""
 
 
 def _checksum(a):

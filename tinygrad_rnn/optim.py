@@ -167,6 +167,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, _grad_of(p, index), self.state.setdefault(p, {}), group)
+                    p.bump_version()  # a graph recorded before this step can no longer backpropagate
                 index += 1
         return loss
 

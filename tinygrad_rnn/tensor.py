@@ -19,10 +19,12 @@ The invariants the walk relies on:
     input back, sums each back to its input's shape (broadcasting's adjoint, in one place:
     `unbroadcast`), and adds it to the input's cotangent.
 
-Saved values are the inputs' arrays themselves, not copies: writing into a Tensor's `.data` (or
-stepping an optimizer) between forward and backward would silently give wrong gradients. Under
-`tr.detect_anomaly()` (anomaly.py) each node also records a checksum of its inputs, and backward
-verifies it, raising an error that names the modified tensor and the operation that read it.
+Saved values are the inputs' arrays themselves, not copies, so an array changed in place between
+forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
+step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
+inputs and backward refuses, naming the tensor, if one has moved on. Raw writes into `.data`
+bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those too, by a
+checksum of every input verified in backward.
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
 dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
@@ -109,6 +111,10 @@ def as_float_array(data, dtype=None, name="data"):
 
 
 # ----------------------------------------------------------------------------- the tape
+class InplaceModificationError(RuntimeError):
+    """An array a recorded operation read was modified in place before backward used it."""
+
+
 _sequence = itertools.count()
 _FREED = object()  # marks a node whose saved values were released by backward
 
@@ -116,11 +122,13 @@ _FREED = object()  # marks a node whose saved values were released by backward
 class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
-    __slots__ = ("prim", "parents", "attrs", "saved", "shapes", "multi", "seq", "retained", "where", "__weakref__")
+    __slots__ = ("prim", "parents", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained", "where",
+                 "__weakref__")
 
     def __init__(self, prim, parents, attrs, saved, shapes, multi):
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
+        self.versions = None  # per input: its version counter when recorded (see Tensor.bump_version)
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
         self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
@@ -167,6 +175,7 @@ def apply(prim, *inputs, **attrs):
     if record:
         node = Node(prim, tuple(_edge(t) for t in inputs), attrs, saved,
                     tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
+        node.versions = tuple(t._version for t in inputs)
         for slot, t in enumerate(tensors):
             t._node, t._slot = node, slot
     for check in _forward_checks:
@@ -215,6 +224,13 @@ def backward_from(root, slot, grad, retain_graph=False):
             for s, t in node.retained.items():
                 if s in gs:
                     t.grad = gs[s]
+        for i, (edge, version) in enumerate(zip(node.parents, node.versions)):
+            if edge is not None and type(edge) is not tuple and edge._version != version:
+                raise InplaceModificationError(
+                    f"a tensor that backward needs was modified in place after the forward pass recorded it: "
+                    f"input {i} of {node.name}, a {type(edge).__name__} of shape {edge.shape} (changed by an "
+                    "optimizer step or load_state_dict): call backward() first, before optimizer.step(), or run "
+                    "the forward pass again.")
         g = [gs.get(s) for s in range(len(node.shapes))] if node.multi else gs[0]
         needs = tuple(edge is not None for edge in node.parents)
         input_grads = node.prim.backward(g, node.saved, needs, **node.attrs)
@@ -255,13 +271,19 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
+        self._version = 0  # bumped by the library's in-place writes (optimizer steps, load_state_dict)
 
     @classmethod
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t.grad, t._node, t._slot = data, requires_grad, None, None, 0
+        t.data, t.requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
         return t
+
+    def bump_version(self):
+        """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
+        through this tensor (their saved values no longer match). Optimizers call it after a step."""
+        self._version += 1
 
     # -- the basics users expect
     shape = property(lambda self: self.data.shape)

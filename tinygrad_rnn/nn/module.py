@@ -119,6 +119,7 @@ class Module:
             raise ValueError(f"load_state_dict for {type(self).__name__} failed: " + "; ".join(problems))
         for name, value in arrays.items():
             own[name].data[...] = value
+            own[name].bump_version()
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     def __repr__(self):
