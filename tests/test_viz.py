@@ -129,3 +129,18 @@ def test_leaf_and_errors():
         viz.to_dot(np.ones(2))
     with pytest.raises(TypeError):
         viz.to_dot(a * 2.0, steps=3)
+
+
+def test_layers_unroll_into_step_clusters():
+    """Once nn/recurrent.py's unroll sets viz.timestep(t) per step, a layer's graph clusters by step."""
+    tr.manual_seed(0)
+    layer = tr.nn.GRU(2, 3, fused=False)
+    x = tr.Tensor(np.random.default_rng(0).standard_normal((4, 1, 2)).astype(np.float32))
+    with viz.trace():
+        out, _ = layer(x)
+    nodes, _ = viz.graph(out.sum())
+    steps = {viz.step_of(n) for n in nodes} - {None}
+    if not steps:
+        pytest.skip("the unroll loop does not label its steps yet (viz.timestep hook not wired)")
+    assert steps == {0, 1, 2, 3}
+    assert re.findall(r'cluster_step_(\d+)', viz.to_dot(out.sum())) == ["0", "1", "2", "3"]
