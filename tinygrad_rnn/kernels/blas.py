@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import glob
 import os
+import threading
 
 import numba
 import numpy as np
@@ -149,17 +150,27 @@ def num_threads():
     return os.cpu_count() or 1
 
 
+_single = {"depth": 0, "before": 1}
+_single_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def single_threaded():
     if "get" not in _THREADS or "set" not in _THREADS:
         yield
         return
-    before = _THREADS["get"]()
-    _THREADS["set"](1)
+    with _single_lock:          # counted, so overlapping uses from several Python threads restore once
+        if _single["depth"] == 0:
+            _single["before"] = _THREADS["get"]()
+            _THREADS["set"](1)
+        _single["depth"] += 1
     try:
         yield
     finally:
-        _THREADS["set"](before)
+        with _single_lock:
+            _single["depth"] -= 1
+            if _single["depth"] == 0:
+                _THREADS["set"](_single["before"])
 
 
 # --- the call, as an LLVM declaration of the fixed symbol name -------------------------------------

@@ -10,8 +10,9 @@ The one building block is expm1 by the textbook method (kept readable, fastmath 
     expm1(r)       by its Taylor polynomial (degree 7 in float32, 13 in float64; the first omitted
                    term is below half an ulp)
     2**k           by writing k + bias into the exponent bits (a bitcast, see _to_bits/_from_bits)
-    expm1(x) = 2**k * expm1(r) + (2**k - 1),   exp(x) = 2**k * expm1(r) + 2**k
-Arguments are clamped so that 2**k stays a normal number; NaN passes through (comparisons are false).
+    expm1(x) = 2**k * expm1(r) + (2**k - 1),   exp(x) = 2**k * (1 + expm1(r))
+Arguments are clamped so that 2**k stays a normal number or, at the top, exactly +inf; NaN passes
+through (comparisons with NaN are false).
     sigmoid(x) = 1 / (1 + exp(-x))
     tanh(x)    = sign(x) * (-e / (e + 2)),  e = expm1(-2|x|) in (-1, 0]   (no cancellation near 0)
 
@@ -54,11 +55,11 @@ def _constants(dt):
     if dt == np.float32:
         int_t, mant, bias, degree = np.int32, 23, 127, 7
         ln2_hi, ln2_lo = np.float32(0.693359375), np.float32(-2.12194440e-4)   # ln2_hi has 8 trailing zero bits
-        lo, hi = -87.0, 88.0
+        lo, hi = -87.0, 89.0
     else:
         int_t, mant, bias, degree = np.int64, 52, 1023, 13
         ln2_hi, ln2_lo = np.float64(6.93147180369123816490e-01), np.float64(1.90821492927058770002e-10)  # fdlibm
-        lo, hi = -708.0, 709.0
+        lo, hi = -708.0, 710.0
     shift = dt(1.5 * 2.0 ** mant)
     inv_fact = [dt(1.0 / np.prod(np.arange(1, n + 1, dtype=np.float64))) for n in range(2, degree + 1)]
     return dict(one=dt(1), two=dt(2), zero=dt(0), lo=dt(lo), hi=dt(hi), log2e=dt(1.4426950408889634),
@@ -78,7 +79,8 @@ def _make_expm1_parts(dt):
 
     @numba.njit
     def expm1_parts(x):
-        """(s, p) with s = 2**k exactly and p = expm1(r), so that expm1(x) = s*p + (s-1), exp(x) = s*p + s."""
+        """(s, p) with s = 2**k exactly and p = expm1(r), so that expm1(x) = s*p + (s-1), exp(x) = s*(1+p).
+        At the upper clamp k reaches the all-ones exponent, so s (and exp) is exactly +inf."""
         x = lo if x < lo else x
         x = hi if x > hi else x
         kf = x * log2e + shift                  # rounds x*log2e to an integer, kept in the low mantissa bits
@@ -113,7 +115,7 @@ def _make_functions(dt):
 
     def sigmoid(x):
         s, p = expm1_parts(-x)
-        return one / (one + (s * p + s))
+        return one / (one + s * (one + p))       # exp(-x) = inf far left, so sigmoid is exactly 0 there
 
     def tanh(x):
         ax = x if x >= zero else -x
@@ -122,11 +124,7 @@ def _make_functions(dt):
         t = -e / (e + two)
         return t if x > zero else (-t if x < zero else x)   # tanh(+-0) = +-0, NaN stays NaN
 
-    def exp(x):
-        s, p = expm1_parts(x)
-        return s * p + s
-
-    return sigmoid, tanh, exp
+    return sigmoid, tanh
 
 
 _IMPLS = {types.float32: _make_functions(np.float32), types.float64: _make_functions(np.float64)}
@@ -141,10 +139,6 @@ def tanh(x):
     return np.tanh(x)
 
 
-def exp(x):
-    return np.exp(x)
-
-
 @overload(sigmoid)
 def _ov_sigmoid(x):
     return _IMPLS[x][0] if x in _IMPLS else None
@@ -153,8 +147,3 @@ def _ov_sigmoid(x):
 @overload(tanh)
 def _ov_tanh(x):
     return _IMPLS[x][1] if x in _IMPLS else None
-
-
-@overload(exp)
-def _ov_exp(x):
-    return _IMPLS[x][2] if x in _IMPLS else None
