@@ -9,7 +9,7 @@ previous character. Testing uses greedy decoding: it reads its *own* previous pr
 must be right from the first character on. The data are generated with the standard library's
 datetime; the test dates are never seen in training (every seventh day is held out).
 
-    python examples/seq2seq_dates.py                    # ~2-3 minutes, then accuracy and examples
+    python examples/seq2seq_dates.py                    # a few minutes, then accuracy and examples
     python examples/seq2seq_dates.py --steps 3000 --hidden 128
 """
 import argparse
