@@ -15,7 +15,7 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
 import numpy as np
 
-from .. import random
+from .. import random, viz
 from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
 from . import cells as C
 from . import functional as F
@@ -45,7 +45,8 @@ def unroll(step, inputs, state, lengths=None, retain_states=None):
     """
     outputs = []
     for t, x_t in enumerate(inputs):
-        new = step(x_t, state)
+        with viz.timestep(t):  # labels this step's nodes for tr.viz's per-step clusters (else a no-op)
+            new = step(x_t, state)
         if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
             valid = (t < lengths)[:, None]
             new = _zip_state(lambda n, s: where(valid, n, s), new, state)
