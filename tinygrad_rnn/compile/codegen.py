@@ -268,19 +268,27 @@ class Generator:
                                    "M": (f"M{idx}", "t, b, ")}[kind]
                     inner.append(f"{view(arr, prefix, s, w)}[j] = v{n.id}")
         else:
-            for n in local:
-                inner.append(f"g{n.id} = zero")
+            # each cotangent is assigned once, as the sum of what its users (visited first: they were
+            # made after it) and its stores pass back; each leaf's gradient buffer is added to once
+            terms = {n.id: [] for n in local}
             for n in members:
                 for kind, idx, s, w in self.stores.get(n.id, ()):
                     if kind == "S":
-                        inner.append(f"g{n.id} += {view(f'dS{idx}', 'b, ', s, w)}[j]")
+                        terms[n.id].append(f"{view(f'dS{idx}', 'b, ', s, w)}[j]")
                         if idx == 0:
-                            inner.append(f"g{n.id} += {view('dOut', 't, b, ', s, w)}[j]")
+                            terms[n.id].append(f"{view('dOut', 't, b, ', s, w)}[j]")
                     elif kind == "GA":
-                        inner.append(f"g{n.id} += {view(f'dGA{idx}', 'b, ', s, w)}[j]")
+                        terms[n.id].append(f"{view(f'dGA{idx}', 'b, ', s, w)}[j]")
                     else:
-                        inner.append(f"g{n.id} += {view(f'dM{idx}', 'b, ', 0, w)}[j]")
+                        terms[n.id].append(f"{view(f'dM{idx}', 'b, ', 0, w)}[j]")
+            leaf_terms, gname = {}, {}
             for n in reversed(local):
+                ts = terms.pop(n.id)
+                if len(ts) == 1 and ts[0].startswith("(g") and ts[0][2:-1].isdigit():
+                    gname[n.id] = ts[0][1:-1]       # passed on unchanged (an add): no copy
+                else:
+                    gname[n.id] = f"g{n.id}"
+                    inner.append(f"g{n.id} = " + (" + ".join(ts) or "zero"))
                 for i, vjp in enumerate(n.rule.vjps):
                     a = n.args[i]
                     if (n.id, i) in self.plan.skip:
@@ -289,10 +297,16 @@ class Generator:
                     if target is None:
                         continue
                     names = {name: read(x) for name, x in zip(n.rule.inputs + ("c",), n.args)}
-                    names.update(out=f"v{n.id}", g=f"g{n.id}")
+                    names.update(out=f"v{n.id}", g=gname[n.id])
                     if n.p is not None:
                         names["p"] = _lit(n.p)
-                    inner.append(f"{target} += " + substitute(vjp, names))
+                    term = substitute(vjp, names)
+                    if isinstance(a, Node) and a.id in local_ids:
+                        terms[a.id].append(term)
+                    else:
+                        leaf_terms.setdefault(target, []).append(term)
+            for target, ts in leaf_terms.items():
+                inner.append(f"{target} += " + " + ".join(ts))
         for name in accs.values():
             body(indent, f"{name} = zero")
         body(indent, f"for j in range({width}):")

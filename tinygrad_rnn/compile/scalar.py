@@ -1,13 +1,13 @@
 """The functions a generated kernel calls per element (rules.py names them), and the blas gemm.
 
-sigmoid, tanh, exp come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); log is
-libm's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
+sigmoid and tanh come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); exp and
+log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
 """
 import numba
 import numpy as np
 
 from ..kernels.blas import gemm  # noqa: F401  (re-exported for generated code)
-from ..kernels.vecmath import exp, sigmoid, tanh  # noqa: F401
+from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
 
 @numba.njit(inline="always")
@@ -18,6 +18,11 @@ def relu(a):
 @numba.njit(inline="always")
 def select(cond, x, y):
     return x if cond else y
+
+
+@numba.njit(inline="always")
+def exp(a):
+    return np.exp(a)
 
 
 @numba.njit(inline="always")
