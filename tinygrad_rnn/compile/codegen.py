@@ -315,6 +315,15 @@ class Generator:
         for (arr, prefix, off), name in accs.items():
             body(indent, f"{arr}[{prefix}{off}] += {name}")
 
+    def _rows(self, body):
+        """The gemms of step t run on rows [0, rows): up to the last sequence still running (with lengths
+        sorted longest first, as packed sequences are, exactly the running ones)."""
+        if self.prog.gemms:
+            body(2, "rows = 0")
+            body(2, "for b in range(batch):")
+            body(3, "if t < lengths[b]:")
+            body(4, "rows = b + 1")
+
     # -- the kernels
     def forward_source(self):
         p = self.prog
@@ -324,12 +333,13 @@ class Generator:
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "batch = S0.shape[1]")
         body(1, "for t in range(n_steps):")
+        self._rows(body)
         for ph, (gemm_ids, groups) in enumerate(p.phases):
             body(2, f"# phase {ph}")
             for i in gemm_ids:
                 g = next(g for g in p.gemms if g.index == i)
-                a = f"S{g.a_state}[t]" if g.a_state is not None else f"GA{i}[t]"
-                body(2, f"gemm({a}, Wt{i}, C{i}[t], 0)")
+                a = f"S{g.a_state}[t, :rows]" if g.a_state is not None else f"GA{i}[t, :rows]"
+                body(2, f"gemm({a}, Wt{i}, C{i}[t, :rows], 0)")
             if groups:
                 body(2, "for b in range(batch):")
                 body(3, "if t >= lengths[b]:")
@@ -361,6 +371,7 @@ class Generator:
             body(1, f"dM{m} = np.zeros((batch, {n.width}), S0.dtype)")
             scratch.append(f"dM{m}")
         body(1, "for t in range(n_steps - 1, -1, -1):")
+        self._rows(body)
         for name in scratch:
             body(2, f"{name}[:] = zero")
         for ph in range(len(p.phases) - 1, -1, -1):
@@ -375,7 +386,7 @@ class Generator:
             for i in reversed(gemm_ids):
                 g = next(g for g in p.gemms if g.index == i)
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{i}"
-                body(2, f"gemm(dC{i}[t], P{i}, {target}, 1)")
+                body(2, f"gemm(dC{i}[t, :rows], P{i}, {target}[:rows], 1)")
         body(2, "for b in range(batch):   # padded steps pass the state's gradient through")
         body(3, "if t >= lengths[b]:")
         for k in range(K):

@@ -56,7 +56,8 @@ class Kernel:
         for g in p.gemms:
             w = params[g.param].T if g.transposed else params[g.param]
             arrays[f"Wt{g.index}"] = np.ascontiguousarray(w)
-            arrays[f"C{g.index}"] = np.empty((T, B, g.N), dt)
+            arrays[f"C{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.N), dt)   # rows after the
+            # last running one are not computed: zeros, as SumPlan may multiply them by a zero gradient
             if g.a_state is None:   # zeros at padded rows: they enter dW = A^T dC as 0 * 0
                 arrays[f"GA{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.K), dt)
         for m, n in enumerate(p.mats):
