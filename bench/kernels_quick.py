@@ -76,9 +76,9 @@ def main():
                 t_ours.append(t1 - t0)
                 t_torch.append(t2 - t1)
             mo, mt, do, dt = min(t_ours), min(t_torch), np.median(t_ours), np.median(t_torch)
-            print(f"{cell:8s} {str(shape):20s} min ours {mo * 1e3:9.3f} ms  torch {mt * 1e3:9.3f} ms  ratio {mo / mt:5.2f}"
-                  f"  | median ours {do * 1e3:9.3f}  torch {dt * 1e3:9.3f}  ratio {do / dt:5.2f}  (n={len(t_ours)})",
-                  flush=True)
+            print(f"{cell:8s} {str(shape):20s} min ours {mo * 1e3:9.3f} ms  torch {mt * 1e3:9.3f} ms  "
+                  f"ratio {mo / mt:5.2f}  | median ours {do * 1e3:9.3f}  torch {dt * 1e3:9.3f}  "
+                  f"ratio {do / dt:5.2f}  (n={len(t_ours)})", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ How the work is split (the invariant every function below keeps):
     gradients dX = dA @ W_ih, dW_ih = dA^T X, and dW_hh = sum_t dA_h[t]^T h_prev[t] (also one product,
     over the time-shifted outputs), where dA are the gradients of the gate pre-activations.
   * The time loop, forward and backward, is one compiled Numba function per mode. Each step does one
-    recurrent product for the whole batch (blas.gemm) and then one fused pass over the step's gates:
-    nonlinearities, state update and the stores the backward needs. Nothing is allocated per step.
+    recurrent product for its rows b0 <= b < b1 of the batch (blas.gemm) and then one fused pass over
+    the step's gates: nonlinearities, state update and the stores the backward needs. Nothing is
+    allocated per step. Sequences never interact, so blocks of rows run on parallel threads.
   * Arrays are time-major and indexed by real time t. Processing step s of batch element b touches
     t = s (forward) or t = lengths[b]-1-s (reverse), only while s < lengths[b] (PyTorch's packed-sequence
     semantics: padded steps leave the state alone, output exactly 0, and their dout is never read).
@@ -41,9 +42,11 @@ jit = numba.njit(cache=True, error_model="numpy")
 loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 # Sequences in a batch never interact, so the time loops split the batch into one block per BLAS thread
-# (each block at least this many rows), each block on its own thread with single-threaded BLAS calls.
-# Measured on 2 cores: per-step products of a half batch on one thread each beat OpenBLAS's own
-# two-thread split of the whole product, and the gate loops run in parallel too.
+# (each block at least this many rows), each block on its own thread with single-threaded BLAS calls:
+# the gate loops run in parallel too, and there is no barrier per step. Measured on 2 cores shared with
+# other work (LSTM step, min ms, split vs one block with OpenBLAS's own 2 threads): (50,32,64,128) 53 vs
+# 164, (100,64,256,512) 1253 vs 2934, (1000,8,32,64) 122 vs 126. OpenBLAS's threads wait on each other
+# at every small product, which collapses when a core is busy elsewhere.
 MIN_ROWS_PER_THREAD = 4
 _pool = None
 
@@ -106,7 +109,7 @@ def _split4(row, hidden):
 def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out, rec, b0, b1):
     """Elman RNN over the sequence. pre (T,B,H) holds x W_ih^T + b_ih + b_hh (overwritten as scratch).
 
-    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
+    for s in steps:  a = h @ W_hh^T                      (one gemm over rows b0..b1)
         for b valid at s, t = time(s, b):  for j < H:  h[b,j] = out[t,b,j] = act(pre[t,b,j] + a[b,j])
     """
     n_steps, batch, hidden = pre.shape
@@ -132,7 +135,7 @@ def _rnn_forward_loop(relu, pre, h, w_hh_t, lengths, reverse, out, rec, b0, b1):
 def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn, rec, b0, b1):
     """GRU over the sequence. gates (T,B,3H) holds x W_ih^T + b_ih on entry, r, z, n on exit.
 
-    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows; b_hh added below)
+    for s in steps:  a = h @ W_hh^T                      (one gemm over rows b0..b1; b_hh added below)
         for b valid at s, t = time(s, b):  for j < H:
             r = sig(gx_r + a_r + b_hr), z = sig(gx_z + a_z + b_hz), hn = a_n + b_hn, n = tanh(gx_n + r*hn)
             h = (1-z)*n + z*h   (written n + z*(h-n), as torch does)
@@ -165,7 +168,7 @@ def _gru_forward_loop(gates, h, w_hh_t, b_hh, lengths, reverse, out, hn, rec, b0
 def _lstm_forward_loop(gates, h, c, w_hh_t, lengths, reverse, out, cs, rec, b0, b1):
     """LSTM over the sequence. gates (T,B,4H) holds x W_ih^T + b_ih + b_hh on entry, i, f, g, o on exit.
 
-    for s in steps:  a = h @ W_hh^T                      (one gemm, all B rows)
+    for s in steps:  a = h @ W_hh^T                      (one gemm over rows b0..b1)
         for b valid at s, t = time(s, b):  for j < H:
             i, f, g, o = sig, sig, tanh, sig of (gates + a);  c = f*c + i*g;  h = o*tanh(c);  cs[t,b] = c
     """
