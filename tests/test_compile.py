@@ -151,6 +151,32 @@ def test_relu_rnn_and_no_bias():
     assert_same(layer, xd, np.array([3, 5]), np.float64)
 
 
+class RowGateCell(RecurrentCell):
+    """(batch, 1) values broadcast across the features: a computed per-row gate (a gemm with one output
+    column, then sigmoid, times an input projection with one column) and single columns of the state."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.weight_ih = uniform((hidden_size, input_size), bound, dtype)
+        self.weight_hh = uniform((hidden_size, hidden_size), bound, dtype)
+        self.weight_g = uniform((hidden_size, 1), bound, dtype)
+        self.weight_x = uniform((input_size, 1), bound, dtype)
+
+    def forward(self, x, h):
+        gate = (h @ self.weight_g).sigmoid() * (x @ self.weight_x)
+        return (x @ self.weight_ih.T + gate * (h @ self.weight_hh.T) + h[:, :1] * h + 0.5 * h[:, 1:2]).tanh()
+
+
+def test_row_broadcast_and_sorted_lengths():
+    """(batch, 1) operands; lengths sorted longest first, so each step's gemms run on a prefix of rows."""
+    tr.manual_seed(2)
+    layer = tr.nn.Recurrent(RowGateCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=np.float64)
+    xd = np.random.default_rng(4).standard_normal((5, 3, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    assert_same(layer, xd, np.array([5, 3, 1]), np.float64)
+
+
 # ----------------------------------------------------------------------------- random cells
 UNARY = ["tanh", "sigmoid", "relu", "exp_bounded", "log_positive", "neg", "square"]
 BINARY = ["add", "sub", "mul", "div_safe", "where", "concat_split"]

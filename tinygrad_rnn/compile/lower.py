@@ -22,7 +22,9 @@ What the kernel needs to know about one step of the cell, and how this file find
 
 Leaf names: S<k> state part k at the step's start; X; XW<i>; C<i>; V<i> parameter i (a vector,
 flattened); K<i> constant i (flattened); M<m> a stored value. A leaf read broadcasting one element
-over all columns (a size-1 parameter or constant) has bcast=True.
+over all columns (a size-1 parameter or constant, or one column of a (batch, n) leaf) has bcast=True.
+A computed (batch, 1) value that wider ones read is a Bcast: it is stored per step (an M) by its own
+width-1 group, and each wider group reads its row's element once, before its column loop.
 """
 from typing import NamedTuple, Optional
 
@@ -39,6 +41,10 @@ class Leaf(NamedTuple):
     off: int
     width: Optional[int]   # None: a broadcast read of element `off`
     bcast: bool = False
+
+
+class Bcast(NamedTuple):
+    node: object           # a width-1 (batch, 1) Node, read as one element per row by a wider Node
 
 
 class Lit(NamedTuple):
@@ -105,7 +111,7 @@ class _Cutter:
 
     def cut(self, e, start, width):
         """Columns [start, start+width) of expression e."""
-        if isinstance(e, Lit) or (isinstance(e, Leaf) and e.bcast):
+        if isinstance(e, (Lit, Bcast)) or (isinstance(e, Leaf) and e.bcast):
             return e
         if isinstance(e, Leaf):
             return e if (start == 0 and width == e.width) else Leaf(e.src, e.off + start, width)
@@ -118,7 +124,7 @@ class _Cutter:
 
     def bcast(self, e):
         """A width-1 expression as a broadcast one (every read at a fixed element)."""
-        if isinstance(e, Lit):
+        if isinstance(e, (Lit, Bcast)):
             return e
         if isinstance(e, Leaf):
             return e if e.bcast else Leaf(e.src, e.off, None, True)
@@ -212,9 +218,12 @@ def lower(graph, dtype):
         pieces = []
         for v in operands:
             if v.width != width:
-                if v.width != 1 or v.kind == "tile":
+                if v.width != 1:
                     fail(op, f"operands of widths {[w.width for w in operands]} do not broadcast column-wise")
-                pieces.append(("b", cutter.bcast(v.segs[0][2])))
+                e = v.segs[0][2]
+                if v.kind == "tile" and isinstance(e, Node):   # (batch, 1), computed: stored, read per row
+                    e = Bcast(e if e.width is not None else Node(COPY, [e], 1, None, "copy", op.where))
+                pieces.append(("b", cutter.bcast(e)))
             else:
                 pieces.append(("s", v.segs))
         bounds = {0, width}
@@ -338,6 +347,9 @@ def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used
     nodes = {}
     while stack:
         e = stack.pop()
+        if isinstance(e, Bcast):
+            stack.append(e.node)
+            continue
         if isinstance(e, Leaf):
             if e.src.startswith("C"):
                 i = int(e.src[1:])
@@ -356,6 +368,8 @@ def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used
     def node_phase(e):
         if isinstance(e, Lit):
             return 0
+        if isinstance(e, Bcast):
+            return node_phase(e.node)
         if isinstance(e, Leaf):
             return gemm_phase(int(e.src[1:])) if e.src.startswith("C") else 0
         if e.id not in phase:
@@ -381,6 +395,8 @@ def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used
     mats, mat_ids = [], set()
     for n in nodes.values():
         for a in n.args:
+            if isinstance(a, Bcast):   # read from its M by the wider group (same phase: width 1 runs first)
+                a = a.node
             if isinstance(a, Node) and a.width is not None and n.width is not None and group_of[a.id] != group_of[n.id]:
                 if a.id not in mat_ids:
                     mat_ids.add(a.id)
