@@ -38,3 +38,17 @@ bench: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+
+.PHONY: bench-quick bench-check bench-compiled
+bench-quick: $(VENV)/.dev-installed
+	$(PIP) install --quiet -e ".[bench]"
+	$(BIN)/python -m bench --quick
+
+bench-check: $(VENV)/.dev-installed
+	$(PIP) install --quiet -e ".[bench]"
+	$(BIN)/python -m bench --check
+
+# compiled cells: the compiled LSTMCell vs the hand-fused LSTM, a compiled peephole LSTM vs torch.nn.LSTM
+bench-compiled: $(VENV)/.dev-installed
+	$(PIP) install --quiet -e ".[bench]"
+	$(BIN)/python bench/compiled_cells.py
