@@ -269,6 +269,22 @@ def test_unsupported_operation_is_named_with_its_line():
         compile_cell(cell)
 
 
+class DataMaskCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        return tr.where(h.data > 0, x @ self.weight.T, h)   # a mask from the data: not one structure
+
+
+def test_data_dependent_cell_is_refused_every_call():
+    cell = DataMaskCell(3, 4)
+    for _ in range(2):   # no kernel is ever made, so every call checks again
+        with pytest.raises(CompileError, match="depend on the values"):
+            compile_cell(cell)
+
+
 def test_auto_falls_back_with_a_warning():
     layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, compile="auto")
     x = tr.Tensor(np.ones((2, 1, 3)), requires_grad=True)

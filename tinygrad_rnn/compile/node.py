@@ -149,16 +149,18 @@ class Kernel:
 
 
 def get_kernel(cell, dtype):
-    """The kernel for this cell's structure, sizes and dtype: traced every call (cheap), generated and
-    compiled once per process (and once per machine, through Numba's disk cache)."""
+    """The kernel for this cell's structure, sizes and dtype: traced every call (once; twice, to check
+    the structure, before a new kernel is made), generated and compiled once per process (and once per
+    machine, through Numba's disk cache)."""
     import time
-    graph = trace_cell(cell, dtype)
+    graph = trace_cell(cell, dtype, check=False)
     key = graph_key(graph, dtype)
     kernel = _cache.get(key)
     if kernel is None:
         with _lock:
             kernel = _cache.get(key)
             if kernel is None:
+                graph = trace_cell(cell, dtype)   # raises if the operations depend on the data
                 start = time.perf_counter()
                 prog = lower(graph, dtype)
                 source = Generator(prog).module_source()
