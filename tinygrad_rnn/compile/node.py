@@ -78,13 +78,15 @@ class Kernel:
     def _vector_sums(self, args, rows):
         """The vector parameters' gradients the loop left out (codegen.SumPlan): sums over all rows."""
         T = args["X"].shape[0]
-        done = {}
+        done, column_sums = {}, {}
         for i, off, w, grad, goff, factor in self.plan.sums:
             key = (grad, goff, w, factor)
             if key not in done:
                 g = args[grad].reshape(rows, -1)[:, goff:goff + w]
-                if factor is None:
-                    done[key] = g.sum(0)
+                if factor is None:   # every column of the buffer at once: one pass over it (BLAS gemv)
+                    if grad not in column_sums:
+                        column_sums[grad] = np.ones(rows, g.dtype) @ args[grad].reshape(rows, -1)
+                    done[key] = column_sums[grad][goff:goff + w]
                 else:
                     name, shift, foff = factor
                     a = args[name][shift:shift + T].reshape(rows, -1)[:, foff:foff + w]
