@@ -14,6 +14,9 @@ What the kernel needs to know about one step of the cell, and how this file find
     expression cuts each of its leaves at the same offset (`cut`), so `gates.chunk(4)` of
     `xw + h @ W.T + b` becomes four width-H expressions reading XW, C and the bias at offsets
     0, H, 2H, 3H - and the LSTM's whole step is one loop over H columns.
+  * Biases. A vector parameter added (through a chain of additions) to an input projection's
+    columns is added to XW<i> once, before the loop, as the fused kernels do (`_fold_biases`): the
+    loop then reads XW and C only; the bias's gradient is a column sum of dXW after it.
   * Phases. A gemm can run only after its left operand exists, so the step runs as phases: phase p
     first runs its gemms, then its elementwise loops, one per width ("group"). An expression's phase
     is the latest phase of the gemm results it reads. A value one group computes and another reads
@@ -102,6 +105,8 @@ class Program(NamedTuple):
     vec_params: list       # parameter indices read as vectors (V<i>) with their flat sizes
     consts: dict           # K<i>: flattened constant arrays that are read
     uses_x: bool
+    folds: tuple = ()      # (projection, its offset, parameter, its offset, width): vector slices added
+                           # into the projection before the loop (see _fold_biases)
 
 
 # ----------------------------------------------------------------------------- cutting expressions
@@ -341,7 +346,67 @@ def lower(graph, dtype):
 
 
 # ----------------------------------------------------------------------------- phases and groups
+def _fold_biases(outputs, gemms):
+    """Turn each `XW slice + V slice` inside a chain of additions into the XW slice alone (the addition
+    becomes a copy), when that XW slice is read by nothing else. Returns the folds for Program.folds."""
+    add = RULES[P.Add]
+    uses, nodes, stack = {}, {}, [e for segs in outputs for _, _, e in segs]
+    stack += [e for g in gemms for _, _, e in g.a_segs]
+    for e in stack:                       # a stored value counts as one more use: never folded through
+        if isinstance(e, Node):
+            uses[e.id] = uses.get(e.id, 0) + 1
+    reads, one_column = {}, set()
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Bcast):
+            e = e.node
+        if not isinstance(e, Node) or e.id in nodes:
+            continue
+        nodes[e.id] = e
+        for a in e.args:
+            a = a.node if isinstance(a, Bcast) else a
+            if isinstance(a, Node):
+                uses[a.id] = uses.get(a.id, 0) + 1
+                stack.append(a)
+            elif isinstance(a, Leaf) and a.src.startswith("XW"):
+                if a.bcast:
+                    one_column.add(a.src)
+                else:
+                    reads.setdefault(a.src, []).append((a.off, a.width))
+
+    def alone(leaf):   # this XW slice is read once, and no other read overlaps it
+        return (leaf.src not in one_column and
+                [r for r in reads[leaf.src] if r[0] < leaf.off + leaf.width and leaf.off < r[0] + r[1]]
+                == [(leaf.off, leaf.width)])
+
+    def in_chain(a, width):
+        return isinstance(a, Node) and a.rule is add and a.width == width and uses.get(a.id) == 1
+
+    folds = []
+    children = {a.id for n in nodes.values() if n.rule is add for a in n.args if in_chain(a, n.width)}
+    for root in sorted(nodes.values(), key=lambda n: n.id):
+        if root.rule is not add or root.width is None or root.id in children:
+            continue
+        chain, terms, todo = [], [], [root]
+        while todo:
+            n = todo.pop()
+            chain.append(n)
+            for a in n.args:
+                (todo if in_chain(a, root.width) else terms).append(a)
+        xw = [a for a in terms if isinstance(a, Leaf) and a.src.startswith("XW") and not a.bcast]
+        if len(xw) != 1 or not alone(xw[0]):
+            continue
+        for n in chain:
+            vs = [k for k, a in enumerate(n.args) if isinstance(a, Leaf) and a.src[0] == "V" and not a.bcast]
+            if len(vs) == 1:
+                v = n.args[vs[0]]
+                folds.append((int(xw[0].src[2:]), xw[0].off, int(v.src[1:]), v.off, v.width))
+                n.rule, n.args, n.name = COPY, (n.args[1 - vs[0]],), "copy"
+    return tuple(folds)
+
+
 def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used):
+    folds = _fold_biases(outputs, gemms)
     # what is reachable from the new state (gemms only when their result is read)
     needed, gemm_needed, stack = set(), set(), [e for segs in outputs for _, _, e in segs]
     nodes = {}
@@ -413,4 +478,5 @@ def _schedule(dtype, graph, outputs, projections, gemms, vec_params, consts_used
     read = {e.src for n in nodes.values() for e in n.args if isinstance(e, Leaf)}
     projections = [pr for pr in projections if f"XW{pr.index}" in read]   # unread ones: no product, no gradient
     return Program(dtype, graph.input_size, graph.state_sizes, outputs, projections,
-                   [g for g in gemms if g.index in gemm_needed], phases, mats, [(i, vec_params[i]) for i in used_v], used_k, uses_x)
+                   [g for g in gemms if g.index in gemm_needed], phases, mats, [(i, vec_params[i]) for i in used_v], used_k, uses_x,
+                   folds)

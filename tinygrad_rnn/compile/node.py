@@ -52,7 +52,14 @@ class Kernel:
         for pr in p.projections:
             w = params[pr.param].T if pr.transposed else params[pr.param]
             weights[f"XW{pr.index}"] = w
-            arrays[f"XW{pr.index}"] = (x2 @ w).reshape(T, B, pr.N)
+            xw = x2 @ w
+            folded = [f for f in p.folds if f[0] == pr.index]
+            if folded:   # the biases the loop does not add (lower._fold_biases)
+                bias = np.zeros(pr.N, dt)
+                for _, off, i, voff, width in folded:
+                    bias[off:off + width] += params[i].reshape(-1)[voff:voff + width]
+                xw += bias
+            arrays[f"XW{pr.index}"] = xw.reshape(T, B, pr.N)
         for g in p.gemms:
             w = params[g.param].T if g.transposed else params[g.param]
             arrays[f"Wt{g.index}"] = np.ascontiguousarray(w)
@@ -75,23 +82,34 @@ class Kernel:
         saved = (arrays, weights, [params[g.param] for g in p.gemms], padded)
         return out, finals, saved
 
-    def _vector_sums(self, args, rows):
-        """The vector parameters' gradients the loop left out (codegen.SumPlan): sums over all rows."""
+    def _vector_sums(self, args, rows, params):
+        """The vector parameters' gradients the loop left out (codegen.SumPlan, and the biases folded into
+        the projections): sums over all rows. Returns the folded ones as {parameter index: gradient}."""
         T = args["X"].shape[0]
         done, column_sums = {}, {}
+
+        def column_sum(grad):
+            if grad not in column_sums:   # every column of the buffer at once: one pass (a BLAS gemv)
+                a = args[grad].reshape(rows, -1)
+                column_sums[grad] = np.ones(rows, a.dtype) @ a
+            return column_sums[grad]
+
+        folded = {}
+        for pi, off, i, voff, w in self.prog.folds:   # a folded bias: its XW columns' gradient
+            folded.setdefault(i, np.zeros(params[i].size, args["X"].dtype))[voff:voff + w] += \
+                column_sum(f"dXW{pi}")[off:off + w]
         for i, off, w, grad, goff, factor in self.plan.sums:
             key = (grad, goff, w, factor)
             if key not in done:
                 g = args[grad].reshape(rows, -1)[:, goff:goff + w]
-                if factor is None:   # every column of the buffer at once: one pass over it (BLAS gemv)
-                    if grad not in column_sums:
-                        column_sums[grad] = np.ones(rows, g.dtype) @ args[grad].reshape(rows, -1)
-                    done[key] = column_sums[grad][goff:goff + w]
+                if factor is None:
+                    done[key] = column_sum(grad)[goff:goff + w]
                 else:
                     name, shift, foff = factor
                     a = args[name][shift:shift + T].reshape(rows, -1)[:, foff:foff + w]
                     done[key] = np.einsum("rj,rj->j", g, a)
             args[f"dV{i}"][off:off + w] += done[key]
+        return folded
 
     # -- the backward: the loop, then the weight products
     def backward(self, saved, dout, dfinals, params, needs_params):
@@ -117,7 +135,7 @@ class Kernel:
         for i, n in p.vec_params:
             args[f"dV{i}"] = np.zeros(n, dt)
         dstates = self.module.backward(*[args[a] for a in self.backward_args])
-        self._vector_sums(args, T * B)
+        folded = self._vector_sums(args, T * B, params)
 
         dx = args["dX"] if p.uses_x else np.zeros((T, B, I), dt)
         x2 = x.reshape(T * B, I)
@@ -145,6 +163,8 @@ class Kernel:
                 add(g.param, a.reshape(T * B, g.K).T @ dc)
         for i, _ in p.vec_params:
             add(i, args[f"dV{i}"])
+        for i, g in folded.items():
+            add(i, g)
         if not (p.uses_x or p.projections):
             dx = None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
         return dx, tuple(dstates), dparams
