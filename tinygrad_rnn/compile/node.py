@@ -7,8 +7,9 @@ CompiledRecurrence's inputs are x (T, B, I), each initial state part (B, n) and 
 the cell; its outputs are the output sequence (T, B, n_0) (0 at padded steps) and each final state
 part. Its backward returns one gradient per input, so the tape sends them on as for any primitive.
 Around the generated loop (codegen.py) it does the products that need no loop: the input
-projections before it, and after it dx, the projections' weight gradients and every recurrent
-weight's gradient (sum over steps of A_t^T dC_t), one matrix product each.
+projections (plus the biases folded into them) before it, and after it dx, the projections' weight
+gradients and every recurrent weight's gradient (sum over steps of A_t^T dC_t), one matrix product
+each, and the vector parameters' gradients that codegen.SumPlan moved out of the loop (column sums).
 """
 import threading
 
