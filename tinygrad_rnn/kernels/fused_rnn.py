@@ -45,9 +45,10 @@ loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 # (each block at least this many rows), each block on its own thread with single-threaded BLAS calls:
 # the gate loops run in parallel too, and there is no barrier per step. Measured on 2 cores shared with
 # other work (LSTM step, min ms, split vs one block with OpenBLAS's own 2 threads): (50,32,64,128) 53 vs
-# 164, (100,64,256,512) 1253 vs 2934, (1000,8,32,64) 122 vs 126. OpenBLAS's threads wait on each other
-# at every small product, which collapses when a core is busy elsewhere.
-MIN_ROWS_PER_THREAD = 4
+# 164, (100,64,256,512) 1253 vs 2934: OpenBLAS's threads wait on each other at every small product,
+# which collapses when a core is busy elsewhere. Blocks of fewer than 8 rows gained nothing (B=8:
+# 35 vs 29 ms): a 4-row product costs 65% of an 8-row one, and the slower thread sets the pace.
+MIN_ROWS_PER_THREAD = 8
 _pool = None
 
 
