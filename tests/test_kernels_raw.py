@@ -233,7 +233,8 @@ def torch_run(p, cot):
 @example(fixed("lstm", 1, 1, np.float32, reverse=True))
 @example(fixed("lstm", 6, 4, np.float64, lengths=[6, 2, 1, 4], reverse=True))
 @example(fixed("gru", 6, 4, np.float32, lengths=[3, 6, 1, 4]))
-@example(make_problem("lstm", 5, 11, 3, 4, np.float64, [5, 1, 2, 5, 3, 4, 4, 1, 5, 2, 3], True, 3))   # 2 batch blocks
+@example(make_problem("lstm", 5, 17, 3, 4, np.float64, [5, 1, 2, 5, 3, 4, 4, 1, 5, 2, 3, 1, 1, 5, 5, 2, 4], True, 3))
+@example(make_problem("gru", 4, 16, 3, 4, np.float32, None, False, 5))           # 2 batch blocks when 2 threads
 @example(make_problem("rnn_tanh", 3, 9, 2, 3, np.float32, None, False, 4))
 def test_matches_torch(prob):
     p, cot = prob
