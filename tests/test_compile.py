@@ -153,25 +153,33 @@ def test_relu_rnn_and_no_bias():
 
 class RowGateCell(RecurrentCell):
     """(batch, 1) values broadcast across the features: a computed per-row gate (a gemm with one output
-    column, then sigmoid, times an input projection with one column) and single columns of the state."""
+    column, then sigmoid, times a column of a biased projection), single columns of the state, and a
+    column of a projection read in place while the whole projection also gets a bias."""
 
-    def __init__(self, input_size, hidden_size, dtype=np.float64):
-        self.input_size, self.hidden_size = input_size, hidden_size
+    def __init__(self, input_size, hidden_size, dtype=np.float64, gate_column=True):
+        self.input_size, self.hidden_size, self.gate_column = input_size, hidden_size, gate_column
         bound = 1.0 / np.sqrt(hidden_size)
         self.weight_ih = uniform((hidden_size, input_size), bound, dtype)
         self.weight_hh = uniform((hidden_size, hidden_size), bound, dtype)
         self.weight_g = uniform((hidden_size, 1), bound, dtype)
-        self.weight_x = uniform((input_size, 1), bound, dtype)
+        self.weight_x = uniform((input_size, hidden_size), bound, dtype)
+        self.bias_x = uniform((hidden_size,), bound, dtype)
 
     def forward(self, x, h):
-        gate = (h @ self.weight_g).sigmoid() * (x @ self.weight_x)
-        return (x @ self.weight_ih.T + gate * (h @ self.weight_hh.T) + h[:, :1] * h + 0.5 * h[:, 1:2]).tanh()
+        p = x @ self.weight_x                # read whole, one column in place, and one column in a gate:
+        q = (p + self.bias_x).tanh()         # bias_x's gradient is not dXW's column sum
+        gate = (h @ self.weight_g).sigmoid() * (q[:, 1:2] if self.gate_column else 1.0)
+        return (x @ self.weight_ih.T + gate * (h @ self.weight_hh.T) + h[:, :1] * h + p[:, :1] * h
+                + 0.5 * h[:, 1:2] + q).tanh()
 
 
-def test_row_broadcast_and_sorted_lengths():
-    """(batch, 1) operands; lengths sorted longest first, so each step's gemms run on a prefix of rows."""
+@pytest.mark.parametrize("gate_column", [True, False])
+def test_row_broadcast_and_sorted_lengths(gate_column):
+    """(batch, 1) operands; lengths sorted longest first, so each step's gemms run on a prefix of rows.
+    Without the gate column, the only other read of the biased projection is the in-place column."""
     tr.manual_seed(2)
-    layer = tr.nn.Recurrent(RowGateCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=np.float64)
+    layer = tr.nn.Recurrent(RowGateCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=np.float64,
+                            gate_column=gate_column)
     xd = np.random.default_rng(4).standard_normal((5, 3, 2 * H))
     assert_same(layer, xd, None, np.float64)
     assert_same(layer, xd, np.array([5, 3, 1]), np.float64)

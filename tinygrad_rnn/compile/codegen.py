@@ -109,8 +109,9 @@ class SumPlan:
                         contrib.setdefault((a.src, a.off, a.width), []).append((n, i))
         kept = {}   # class -> (buffer, offset): a dC / dXW slice that holds exactly its cotangent
         for (src, off, w), lst in sorted(contrib.items(), key=lambda kv: kv[0][0][0] != "C"):
-            if any(off <= o < off + w for o in one_column.get(src, ())):
-                continue
+            if any(off <= o < off + w for o in one_column.get(src, ())) or any(
+                    k[0] == src and k != (src, off, w) and k[1] < off + w and off < k[1] + k[2] for k in contrib):
+                continue   # another read of these columns adds to the same gradient elements
             if src[0] != "V" and len(lst) == 1 and lst[0][0].rule.vjps[lst[0][1]] == "g":
                 kept.setdefault(cls[lst[0][0].id], ("d" + src, off))
         for pr in prog.projections:
