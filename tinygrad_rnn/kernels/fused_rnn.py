@@ -22,7 +22,8 @@ How the work is split (the invariant every function below keeps):
 
 Saved for the backward (the LSTM keeps 5H numbers per valid (t, b) besides its output: the four gate
 activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN only its output).
-The output array is saved by reference: do not modify it in place before the backward.
+The output array, x and the weights are saved by reference, not copied: do not modify them in place
+between the forward and its backward. The backward does not consume `saved`; it may run more than once.
 """
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
