@@ -87,4 +87,7 @@ def test_truncated_bptt_over_a_million_steps_runs_in_constant_memory():
         tracemalloc.stop()
     assert np.isfinite(loss)
     early, late = max(peaks[10:110]), max(peaks[-100:])
-    assert late <= early * 1.05 + 64 * 1024, (early, late)
+    # Holding the graph across chunks would add about a chunk's worth of saved activations per chunk
+    # (hundreds of KB), i.e. hundreds of MB by the end. Allocator and gc timing in a long pytest run
+    # move one chunk's peak by a few hundred KB, so "constant" is asserted with that much slack.
+    assert late <= 2 * early, (early, late)
