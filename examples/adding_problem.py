@@ -71,7 +71,7 @@ def train_one(cell, T, steps=1500, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = AddingModel(cell, hidden)
-    opt = U.optim().Adam(model.parameters(), lr=lr)
+    opt = tr.optim.Adam(model.parameters(), lr=lr)
     losses = []
     bar = U.progress(total=steps, desc=f"{cell.upper():4s} T={T}", enabled=progress)
     for step in range(steps):
@@ -79,7 +79,7 @@ def train_one(cell, T, steps=1500, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=
         loss = F.mse_loss(model(x), y)
         model.zero_grad()
         loss.backward()
-        U.clip_grad_norm_(model.parameters(), clip)
+        tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         losses.append(loss.item())
         bar.update(1)

@@ -66,7 +66,7 @@ def train(bidirectional, steps=300, batch=32, symbols=4, hidden=32, lr=1e-2, see
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Tagger(symbols, bidirectional, hidden=hidden)
-    opt = U.optim().Adam(model.parameters(), lr=lr)
+    opt = tr.optim.Adam(model.parameters(), lr=lr)
     losses = []
     bar = U.progress(total=steps, desc="bidirectional" if bidirectional else "forward-only", enabled=progress)
     for step in range(steps):
@@ -74,7 +74,7 @@ def train(bidirectional, steps=300, batch=32, symbols=4, hidden=32, lr=1e-2, see
         loss = F.cross_entropy(model(x, lengths), y.reshape(-1), ignore_index=IGNORE)
         model.zero_grad()
         loss.backward()
-        U.clip_grad_norm_(model.parameters(), 1.0)
+        tr.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
         bar.update(1)

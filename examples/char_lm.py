@@ -194,7 +194,7 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
 
     tr.manual_seed(seed)
     model = CharLM(len(vocab), cell, embed, hidden, layers)
-    optimizer = U.optim().Adam(model.parameters(), lr=lr)
+    optimizer = tr.optim.Adam(model.parameters(), lr=lr)
     step, losses, state = 0, [], None
     if ckpt is not None:
         state = _restore(ckpt, model, optimizer)
@@ -217,7 +217,7 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
         loss = F.cross_entropy(logits, y.reshape(-1))
         model.zero_grad()
         loss.backward()
-        U.clip_grad_norm_(model.parameters(), clip)
+        tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         state = detach_state(state)
         step += 1

@@ -71,7 +71,7 @@ def train_tagger(steps=200, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, pro
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = MGUTagger(symbols, hidden=hidden)
-    opt = U.optim().Adam(model.parameters(), lr=lr)
+    opt = tr.optim.Adam(model.parameters(), lr=lr)
     losses = []
     bar = U.progress(total=steps, desc="MGU tagger", enabled=progress)
     for step in range(steps):
@@ -79,7 +79,7 @@ def train_tagger(steps=200, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, pro
         loss = F.cross_entropy(model(x, lengths), y.reshape(-1), ignore_index=BT.IGNORE)
         model.zero_grad()
         loss.backward()
-        U.clip_grad_norm_(model.parameters(), 1.0)
+        tr.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
         bar.update(1)

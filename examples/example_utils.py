@@ -1,15 +1,11 @@
-"""What the examples share: BLAS threads, a progress bar that degrades to prints, the optimiser
-and clipping imports.
+"""What the examples share: BLAS threads and a progress bar that degrades to prints.
 
 Kept out of the library on purpose: none of this is autodiff.
 """
-import ctypes
-import glob
 import os
 import sys
 import time
 
-import numpy as np
 
 EXAMPLES_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(EXAMPLES_DIR)
@@ -21,53 +17,15 @@ import tinygrad_rnn as tr  # noqa: E402
 
 # ----------------------------------------------------------------------------- BLAS threads
 def limit_blas_threads(n=None):
-    """Give numpy's OpenBLAS `n` threads (default: $OPENBLAS_NUM_THREADS, else 1). Returns n or None.
+    """Give numpy's OpenBLAS (and the fused kernels) `n` threads: default $OPENBLAS_NUM_THREADS, else 1.
 
     Why: the examples multiply small matrices (batch 32 x hidden 128). On this 2-core machine, with
     anything else running, OpenBLAS's default 2 threads made such a product 300x slower (75 us ->
     23 ms, measured) because the threads spin waiting for a core; one thread is also never slower
-    at these sizes. The setting is applied through numpy's bundled OpenBLAS with ctypes, so it works
-    even when numpy is already imported (as under pytest)."""
+    at these sizes."""
     if n is None:
         n = int(os.environ.get("OPENBLAS_NUM_THREADS", "1") or 1)
-    np_dir = os.path.dirname(np.__file__)
-    libs = glob.glob(os.path.join(os.path.dirname(np_dir), "numpy.libs", "*openblas*")) + \
-        glob.glob(os.path.join(np_dir, ".dylibs", "*openblas*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(ctypes.c_int(n))
-                return n
-    return None
-
-
-# ----------------------------------------------------------------------------- optimisers
-def optim():
-    """tr.optim once the package exposes it, else the module itself."""
-    if hasattr(tr, "optim"):
-        return tr.optim
-    import tinygrad_rnn.optim as o
-    return o
-
-
-def clip_grad_norm_(params, max_norm):
-    try:
-        from tinygrad_rnn.nn.utils import clip_grad_norm_ as clip
-    except ImportError:  # the teammate's file not there yet: the same rule, written out
-        def clip(params, max_norm):
-            params = [p for p in params if p.grad is not None]
-            total = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params)))
-            coef = max_norm / (total + 1e-6)
-            if coef < 1:
-                for p in params:
-                    p.grad = p.grad * np.asarray(coef, dtype=p.grad.dtype)
-            return total
-    return float(clip(params, max_norm))
+    return n if tr.set_num_threads(n) else None
 
 
 # ----------------------------------------------------------------------------- progress

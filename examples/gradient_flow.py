@@ -93,7 +93,7 @@ def exploding_run(clip=None, steps=100, T=50, hidden=32, gain=1.5, lr=0.2, batch
     model = A.AddingModel("rnn", hidden)
     q, _ = np.linalg.qr(rng.standard_normal((hidden, hidden)))
     model.rnn.weight_hh_l0.data[...] = (gain * q).astype(np.float32)
-    opt = U.optim().SGD(model.parameters(), lr=lr)
+    opt = tr.optim.SGD(model.parameters(), lr=lr)
     rows = []
     for _ in range(steps):
         x, y = A.adding_batch(T, batch, rng)
@@ -102,7 +102,7 @@ def exploding_run(clip=None, steps=100, T=50, hidden=32, gain=1.5, lr=0.2, batch
         loss.backward()
         before = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in model.parameters())))
         if clip is not None:
-            U.clip_grad_norm_(model.parameters(), clip)
+            tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
         after = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in model.parameters())))
         opt.step()
         rows.append((loss.item(), before, after))

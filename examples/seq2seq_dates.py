@@ -141,7 +141,7 @@ def train(steps=1500, batch=64, embed=32, hidden=64, lr=5e-3, clip=1.0, seed=0, 
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Seq2Seq(embed, hidden)
-    opt = U.optim().Adam(model.parameters(), lr=lr)
+    opt = tr.optim.Adam(model.parameters(), lr=lr)
     losses = []
     bar = U.progress(total=steps, desc="seq2seq", enabled=progress)
     start = time.time()
@@ -152,7 +152,7 @@ def train(steps=1500, batch=64, embed=32, hidden=64, lr=5e-3, clip=1.0, seed=0, 
         loss = F.cross_entropy(model(x, lengths, y), y.reshape(-1))
         model.zero_grad()
         loss.backward()
-        U.clip_grad_norm_(model.parameters(), clip)
+        tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         losses.append(loss.item())
         bar.update(1)

@@ -14,5 +14,6 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
 from .tensor import InplaceModificationError
 from . import nn, optim, viz
 from .compile import compile_cell, CompileError
+from .kernels.blas import set_num_threads, num_threads as get_num_threads
 
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
 Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
     num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
+    set_num_threads(n)    set it (tr.set_num_threads).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
 """
@@ -148,6 +149,17 @@ def num_threads():
     if "get" in _THREADS:
         return max(1, int(_THREADS["get"]()))
     return os.cpu_count() or 1
+
+
+def set_num_threads(n):
+    """Give numpy's OpenBLAS `n` threads; the fused kernels split a batch into at most that many
+    blocks too, so this is the one knob for both. Returns False where it cannot be set."""
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    if "set" not in _THREADS:
+        return False
+    _THREADS["set"](int(n))
+    return True
 
 
 _single = {"depth": 0, "before": 1}
