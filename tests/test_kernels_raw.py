@@ -320,6 +320,49 @@ def test_batch_blocks_on_threads_agree_with_one_block(mode, monkeypatch):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_workspace_reuses_only_arrays_nobody_holds(mode, monkeypatch):
+    """With every array pooled (MIN_BYTES = 0), a second forward/backward must not touch the outputs and
+    the `saved` of a first one that the caller still holds, and the numbers must equal the unpooled ones."""
+    p, cot = fixed(mode, 5, 3, np.float64, lengths=[5, 2, 4], reverse=True)
+    q, cot_q = fixed(mode, 5, 3, np.float64, lengths=[3, 5, 1])
+    q["x"] = q["x"] + 1.0
+    ref_out = forward(p)
+    ref_grads = rnn_backward(mode, ref_out[3], cot["dout"], cot["dh_n"], cot["dc_n"])
+    monkeypatch.setattr(fused_rnn.workspace, "MIN_BYTES", 0)
+    fused_rnn.workspace.clear()
+    try:
+        first = forward(p)
+        for _ in range(3):                       # reuse whatever the pool holds free, several times
+            other = forward(q)
+            rnn_backward(mode, other[3], cot_q["dout"], cot_q["dh_n"], cot_q["dc_n"])
+            del other
+        grads = rnn_backward(mode, first[3], cot["dout"], cot["dh_n"], cot["dc_n"])
+        rnn_backward(mode, forward(q)[3], cot_q["dout"], cot_q["dh_n"], cot_q["dc_n"])
+        for a, b in zip(first[:3] + grads, ref_out[:3] + ref_grads):
+            if b is not None:
+                np.testing.assert_array_equal(a, b)
+    finally:
+        fused_rnn.workspace.clear()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_broadcast_dout_and_no_dx(mode):
+    """dout broadcast over time and batch (out.sum()'s VJP) is read as one row; need_dx=False skips dx only."""
+    p, cot = fixed(mode, 4, 3, np.float64, lengths=[4, 1, 3])
+    _, _, _, saved = forward(p)
+    row = cot["dout"][0, 0]
+    full = rnn_backward(mode, saved, np.ascontiguousarray(np.broadcast_to(row, (4, 3, 5))), cot["dh_n"], cot["dc_n"])
+    bcast = rnn_backward(mode, saved, np.broadcast_to(row, (4, 3, 5)), cot["dh_n"], cot["dc_n"])
+    no_dx = rnn_backward(mode, saved, np.broadcast_to(row, (4, 3, 5)), cot["dh_n"], cot["dc_n"], need_dx=False)
+    assert no_dx[0] is None
+    for a, b, c in zip(full, bcast, no_dx):
+        if a is not None:
+            np.testing.assert_array_equal(b, a)
+            if c is not None:
+                np.testing.assert_array_equal(c, a)
+
+
 def test_rejects_bad_arguments():
     p, _ = fixed("lstm", 3, 2, np.float32)
     with pytest.raises(ValueError):

@@ -31,7 +31,7 @@ from typing import NamedTuple, Optional
 import numba
 import numpy as np
 
-from . import blas
+from . import blas, workspace
 from .blas import gemm
 from .vecmath import sigmoid, tanh
 
@@ -352,10 +352,12 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     b_hh = np.ascontiguousarray(b_hh)
 
     # All input projections at once; the loop then adds the recurrent part in place.
-    pre = (x.reshape(n_steps * batch, n_in) @ w_ih.T).reshape(n_steps, batch, gh)
+    # The large arrays come from the workspace: reused across steps, see workspace.py.
+    pre = workspace.empty((n_steps, batch, gh), x.dtype)
+    np.matmul(x.reshape(n_steps * batch, n_in), w_ih.T, out=pre.reshape(n_steps * batch, gh))
     pre += b_ih if mode == "gru" else b_ih + b_hh          # the GRU's b_hn must stay inside r * (...)
     h = np.array(h0, order="C", copy=True)
-    out = (np.zeros if padded else np.empty)((n_steps, batch, hidden), x.dtype)
+    out = (workspace.zeros if padded else workspace.empty)((n_steps, batch, hidden), x.dtype)
     # Per-step scratch for h @ W_hh^T, allocated here rather than inside the loop function: with a
     # buffer allocated inside, LLVM vectorized the gate loops far worse (measured 2.6x slower).
     rec = np.empty((batch, gh), x.dtype)
@@ -363,11 +365,11 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     gates = extra = None
     if mode == "lstm":
         c = np.array(c0, order="C", copy=True)
-        extra = np.empty((n_steps, batch, hidden), x.dtype)
+        extra = workspace.empty((n_steps, batch, hidden), x.dtype)
         _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra, rec)
         gates = pre
     elif mode == "gru":
-        extra = np.empty((n_steps, batch, hidden), x.dtype)
+        extra = workspace.empty((n_steps, batch, hidden), x.dtype)
         _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra, rec)
         gates = pre
     else:
@@ -400,30 +402,41 @@ def _recurrent_weight_grad(da, saved):
     return dw
 
 
-def _input_grads(da, x, w_ih):
-    """dx = dA @ W_ih, dW_ih = dA^T X, db = sum of dA: each one product over all T*B rows."""
+def _input_grads(da, x, w_ih, need_dx):
+    """dx = dA @ W_ih (None unless need_dx), dW_ih = dA^T X, db = sum of dA: each one product over all T*B rows."""
     n_steps, batch, n_in = x.shape
     da2 = da.reshape(n_steps * batch, -1)
     x2 = x.reshape(n_steps * batch, n_in)
-    return (da2 @ w_ih).reshape(n_steps, batch, n_in), da2.T @ x2, da2.sum(axis=0)
+    dx = None
+    if need_dx:
+        dx = workspace.empty((n_steps, batch, n_in), da.dtype)
+        np.matmul(da2, w_ih, out=dx.reshape(n_steps * batch, n_in))
+    return dx, da2.T @ x2, da2.sum(axis=0)
 
 
-def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
+def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     """Backpropagate through the whole sequence. dout (T,B,H), dh_n, dc_n (B,H) may be None (zeros).
 
-    Returns dx, dh0, dc0 (None unless LSTM), dw_ih, dw_hh, db_ih, db_hh.
+    Returns dx (None when not need_dx), dh0, dc0 (None unless LSTM), dw_ih, dw_hh, db_ih, db_hh.
     """
     if mode != saved.mode:
         raise ValueError(f"saved is from mode {saved.mode!r}, not {mode!r}")
     out = saved.out
     n_steps, batch, hidden = out.shape
     dtype = out.dtype
+    # The loops read dout[t, b] when has_dout, else dout[0, 0] at every (t, b): a None dout is one zero
+    # row, and a dout broadcast over time and batch (the VJP of out.sum()) one row, not a (T,B,H) copy.
     has_dout = dout is not None
-    dout = np.ascontiguousarray(dout, dtype=dtype) if has_dout else np.zeros((1, 1, hidden), dtype)
     if has_dout and dout.shape != out.shape:
         raise ValueError(f"dout has shape {dout.shape}, expected {out.shape}")
+    if not has_dout:
+        dout = np.zeros((1, 1, hidden), dtype)
+    elif dout.strides[0] == 0 and dout.strides[1] == 0:
+        dout, has_dout = np.ascontiguousarray(dout[:1, :1], dtype=dtype), False
+    else:
+        dout = np.ascontiguousarray(dout, dtype=dtype)
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
-    new = np.zeros if saved.padded else np.empty           # gradients stay 0 at padded steps
+    new = workspace.zeros if saved.padded else workspace.empty   # gradients stay 0 at padded steps
     gh = GATES[mode] * hidden
     steps = (saved.lengths, saved.reverse, dout, has_dout, dh)   # what every backward loop takes
     da = new((n_steps, batch, gh), dtype)                          # dL/d(gate pre-activations), input side
@@ -448,7 +461,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None):
         _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, *steps, da, rec)
         dw_hh = _recurrent_weight_grad(da, saved)
         db_hh = None
-    dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih)
+    dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih, need_dx)
     if db_hh is None:                                              # b_ih and b_hh enter as one sum
         db_hh = db_ih.copy()
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh

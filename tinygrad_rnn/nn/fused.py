@@ -51,7 +51,7 @@ class FusedRecurrence(Primitive):
     def backward(gs, saved, needs, mode, lengths, reverse):
         dout, dh_n = gs[0], gs[1]
         dc_n = gs[2] if mode == "lstm" else None
-        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n)
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n, need_dx=needs[0])
         states = (dh0, dc0) if mode == "lstm" else (dh0,)
         return (dx,) + states + (dw_ih, dw_hh, db_ih, db_hh)
 
