@@ -56,6 +56,9 @@ _pool = None
 def _run_on_batch_blocks(loop, batch, *args):
     """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
     global _pool
+    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking OpenBLAS (a ctypes call)
+        loop(*args, 0, batch)
+        return
     n_blocks = min(blas.num_threads(), batch // MIN_ROWS_PER_THREAD)
     if n_blocks <= 1:
         loop(*args, 0, batch)
@@ -232,10 +235,10 @@ def _rnn_backward_loop(relu, out, w_hh, lengths, reverse, dout, has_dout, dh, dp
 
 
 @loop_jit
-def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dout, dh, dgx, dhn, rec, b0, b1):
+def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dout, dh, dgx, dgh, rec, b0, b1):
     """for s from last to first:  for valid b (h_prev = h0[b] at the first step, else out at the previous step):
         dn = dh*(1-z), dz = dh*(h_prev-n), dA_n = dn*(1-n^2), dA_r = dA_n*hn*r*(1-r), dA_z = dz*z*(1-z)
-        dgx[t,b] = dA_r, dA_z, dA_n (input side);  dhn[t,b] = dA_n*r (the W_hn side);  dh[b] = dh*z
+        dgx[t,b] = dA_r, dA_z, dA_n (input side);  dgh[t,b] = dA_r, dA_z, dA_n*r (the W_hh side);  dh[b] = dh*z
       dh += [dA_r, dA_z, dA_n*r] @ W_hh
     """
     n_steps, batch, g3 = gates.shape
@@ -250,7 +253,8 @@ def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dou
             gr, gz, gn = _split3(gates[t, b], hidden)
             dar_, daz_, dan_ = _split3(dgx[t, b], hidden)
             rr, rz, rn = _split3(rec[b], hidden)
-            anb, db, dhnb = hn[t, b], dh[b], dhn[t, b]
+            hr, hz, hn_ = _split3(dgh[t, b], hidden)
+            anb, db = hn[t, b], dh[b]
             do = dout[t, b] if has_dout else dout[0, 0]
             for j in range(hidden):
                 d = db[j] + do[j]
@@ -259,7 +263,7 @@ def _gru_backward_loop(gates, hn, out, h0, w_hh, lengths, reverse, dout, has_dou
                 dar = dan * anb[j] * r * (one - r)
                 daz = d * (hp[j] - n) * z * (one - z)
                 dar_[j], daz_[j], dan_[j] = dar, daz, dan
-                dhnb[j] = dan * r
+                hr[j], hz[j], hn_[j] = dar, daz, dan * r
                 rr[j], rz[j], rn[j] = dar, daz, dan * r
                 db[j] = d * z
         gemm(rec[b0:b1], w_hh, dh[b0:b1], 1)
@@ -449,14 +453,13 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         dw_hh = _recurrent_weight_grad(da, saved)
         db_hh = None
     elif mode == "gru":
-        da_hn = new((n_steps, batch, hidden), dtype)
+        # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
+        # (T, B, 3H) array, so that dW_hh and db_hh are each one pass over contiguous rows.
+        da_h = new((n_steps, batch, gh), dtype)
         _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, saved.h0, saved.w_hh, *steps,
-                             da, da_hn, rec)
-        # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows.
-        dw_hh = np.concatenate([_recurrent_weight_grad(da[:, :, :2 * hidden], saved),
-                                _recurrent_weight_grad(da_hn, saved)])
-        db_hh = np.concatenate([da[:, :, :2 * hidden].reshape(-1, 2 * hidden).sum(axis=0),
-                                da_hn.reshape(-1, hidden).sum(axis=0)])
+                             da, da_h, rec)
+        dw_hh = _recurrent_weight_grad(da_h, saved)
+        db_hh = da_h.reshape(-1, gh).sum(axis=0)
     else:
         _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, *steps, da, rec)
         dw_hh = _recurrent_weight_grad(da, saved)
