@@ -15,6 +15,7 @@ variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
 
 Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
+    gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
     num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
     set_num_threads(n)    set it (tr.set_num_threads).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
@@ -258,3 +259,25 @@ def gemm(a, b, c, beta):
         _small_gemm(a, b, c, beta_)
     else:
         _cblas_gemm(_NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
+
+
+@numba.njit(cache=True)
+def gemm_nt(a, b, c, beta):
+    """C = A @ B^T + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (n,k), (m,n)).
+
+    For the products outside the time loops, where B is a weight as stored ((G*H, I) for W_ih): no
+    transposed copy, and one compiled call instead of numpy's matmul dispatch (which costs several
+    microseconds, the whole budget of a tiny layer)."""
+    m, k = a.shape
+    n = b.shape[0]
+    if b.shape[1] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm_nt: shapes do not match")
+    if m == 0 or n == 0:
+        return
+    beta_ = c.dtype.type(beta)
+    if k == 0:                          # an empty sum: only beta * C remains
+        for i in range(m):
+            for j in range(n):
+                c[i, j] = c.dtype.type(0) if beta_ == c.dtype.type(0) else beta_ * c[i, j]
+    else:
+        _cblas_gemm(_TRANS, m, n, k, a, k, b, k, beta_, c, n)

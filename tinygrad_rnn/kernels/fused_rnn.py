@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from . import blas, workspace
-from .blas import gemm
+from .blas import gemm, gemm_nt
 from .vecmath import sigmoid, tanh
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
@@ -106,6 +106,20 @@ def _split3(row, hidden):
 @jit
 def _split4(row, hidden):
     return row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
+
+
+@jit
+def _input_projection(x2, w_ih, b_ih, b_hh, add_b_hh, pre2):
+    """pre2 = x2 @ W_ih^T + b_ih (+ b_hh when add_b_hh): all T*B rows in one product, then one pass for the bias."""
+    gemm_nt(x2, w_ih, pre2, 0)
+    for r in range(pre2.shape[0]):
+        row = pre2[r]
+        if add_b_hh:
+            for j in range(row.shape[0]):
+                row[j] += b_ih[j] + b_hh[j]
+        else:
+            for j in range(row.shape[0]):
+                row[j] += b_ih[j]
 
 
 # --- forward loops --------------------------------------------------------------------------------
@@ -309,23 +323,24 @@ def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, d
 # --- the Python boundary --------------------------------------------------------------------------
 
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
-    if mode not in GATES:
+    """Validate the arguments; return (lengths as (B,) int64, whether some sequence is shorter than T).
+    Kept to plain comparisons: at tiny sizes this runs once per step and every microsecond shows."""
+    gates = GATES.get(mode)
+    if gates is None:
         raise ValueError(f"mode must be one of {sorted(GATES)}, got {mode!r}")
     if x.ndim != 3 or h0.ndim != 2:
         raise ValueError("x must be (T, B, I) and h0 (B, H)")
     n_steps, batch, n_in = x.shape
     hidden = h0.shape[1]
-    gh = GATES[mode] * hidden
+    gh = gates * hidden
     dtype = x.dtype
-    if dtype not in (np.float32, np.float64):
+    if dtype != np.float32 and dtype != np.float64:
         raise TypeError(f"float32 or float64 only, got {dtype}")
-    expected = {"h0": (h0, (batch, hidden)), "w_ih": (w_ih, (gh, n_in)), "w_hh": (w_hh, (gh, hidden)),
-                "b_ih": (b_ih, (gh,)), "b_hh": (b_hh, (gh,))}
-    if mode == "lstm":
-        if c0 is None:
-            raise ValueError("lstm needs c0")
-        expected["c0"] = (c0, (batch, hidden))
-    for name, (arr, shape) in expected.items():
+    if mode == "lstm" and c0 is None:
+        raise ValueError("lstm needs c0")
+    arrays = (h0, w_ih, w_hh, b_ih, b_hh) + ((c0,) if mode == "lstm" else ())
+    shapes = ((batch, hidden), (gh, n_in), (gh, hidden), (gh,), (gh,), (batch, hidden))
+    for name, arr, shape in zip(("h0", "w_ih", "w_hh", "b_ih", "b_hh", "c0"), arrays, shapes):
         if arr.shape != shape:
             raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
         if arr.dtype != dtype:
@@ -358,8 +373,9 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     # All input projections at once; the loop then adds the recurrent part in place.
     # The large arrays come from the workspace: reused across steps, see workspace.py.
     pre = workspace.empty((n_steps, batch, gh), x.dtype)
-    np.matmul(x.reshape(n_steps * batch, n_in), w_ih.T, out=pre.reshape(n_steps * batch, gh))
-    pre += b_ih if mode == "gru" else b_ih + b_hh          # the GRU's b_hn must stay inside r * (...)
+    _input_projection(np.ascontiguousarray(x).reshape(n_steps * batch, n_in), np.ascontiguousarray(w_ih),
+                      np.ascontiguousarray(b_ih), b_hh, mode != "gru",   # the GRU's b_hn stays inside r * (...)
+                      pre.reshape(n_steps * batch, gh))
     h = np.array(h0, order="C", copy=True)
     out = (workspace.zeros if padded else workspace.empty)((n_steps, batch, hidden), x.dtype)
     # Per-step scratch for h @ W_hh^T, allocated here rather than inside the loop function: with a
