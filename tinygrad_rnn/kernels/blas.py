@@ -16,6 +16,7 @@ variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
 Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
     gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
+    gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
     num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
     set_num_threads(n)    set it (tr.set_num_threads).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
@@ -189,13 +190,13 @@ def single_threaded():
 # --- the call, as an LLVM declaration of the fixed symbol name -------------------------------------
 
 @intrinsic
-def _cblas_gemm(typingctx, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-    """cblas_?gemm(RowMajor, NoTrans, trans_b, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) on array data."""
+def _cblas_gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """cblas_?gemm(RowMajor, trans_a, trans_b, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) on array data."""
     if not (isinstance(c, types.Array) and c.dtype in (types.float32, types.float64)
             and a.dtype == c.dtype and b.dtype == c.dtype):
         return None
     name = SYMBOLS[np.float32 if c.dtype == types.float32 else np.float64]
-    sig = types.void(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+    sig = types.void(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
     def codegen(context, builder, signature, args):
         fty = context.get_value_type(c.dtype)
@@ -203,7 +204,7 @@ def _cblas_gemm(typingctx, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
         fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, fty, fty.as_pointer(), i64,
                                                fty.as_pointer(), i64, fty, fty.as_pointer(), i64])
         fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        t_b, m_, n_, k_, a_, lda_, b_, ldb_, beta_, c_, ldc_ = args
+        t_a, t_b, m_, n_, k_, a_, lda_, b_, ldb_, beta_, c_, ldc_ = args
         targs = signature.args
 
         def data(val, ty):
@@ -213,11 +214,11 @@ def _cblas_gemm(typingctx, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
             return context.cast(builder, val, ty, width)
 
         builder.call(fn, [
-            ir.Constant(i32, _ROW_MAJOR), ir.Constant(i32, _NO_TRANS), as_int(t_b, targs[0], types.int32),
-            as_int(m_, targs[1], types.int64), as_int(n_, targs[2], types.int64), as_int(k_, targs[3], types.int64),
-            ir.Constant(fty, 1.0), data(a_, targs[4]), as_int(lda_, targs[5], types.int64),
-            data(b_, targs[6]), as_int(ldb_, targs[7], types.int64),
-            context.cast(builder, beta_, targs[8], c.dtype), data(c_, targs[9]), as_int(ldc_, targs[10], types.int64)])
+            ir.Constant(i32, _ROW_MAJOR), as_int(t_a, targs[0], types.int32), as_int(t_b, targs[1], types.int32),
+            as_int(m_, targs[2], types.int64), as_int(n_, targs[3], types.int64), as_int(k_, targs[4], types.int64),
+            ir.Constant(fty, 1.0), data(a_, targs[5]), as_int(lda_, targs[6], types.int64),
+            data(b_, targs[7]), as_int(ldb_, targs[8], types.int64),
+            context.cast(builder, beta_, targs[9], c.dtype), data(c_, targs[10]), as_int(ldc_, targs[11], types.int64)])
         return context.get_dummy_value()
 
     return sig, codegen
@@ -258,7 +259,7 @@ def gemm(a, b, c, beta):
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
         _small_gemm(a, b, c, beta_)
     else:
-        _cblas_gemm(_NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
+        _cblas_gemm(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
 
 
 @numba.njit(cache=True)
@@ -280,4 +281,23 @@ def gemm_nt(a, b, c, beta):
             for j in range(n):
                 c[i, j] = c.dtype.type(0) if beta_ == c.dtype.type(0) else beta_ * c[i, j]
     else:
-        _cblas_gemm(_TRANS, m, n, k, a, k, b, k, beta_, c, n)
+        _cblas_gemm(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, beta_, c, n)
+
+
+@numba.njit(cache=True)
+def gemm_tn(a, b, c, beta):
+    """C = A^T @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (k,m), (k,n), (m,n)):
+    the weight gradients dW = dA^T X, summed over all T*B rows."""
+    k, m = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm_tn: shapes do not match")
+    if m == 0 or n == 0:
+        return
+    beta_ = c.dtype.type(beta)
+    if k == 0:                          # an empty sum: only beta * C remains
+        for i in range(m):
+            for j in range(n):
+                c[i, j] = c.dtype.type(0) if beta_ == c.dtype.type(0) else beta_ * c[i, j]
+    else:
+        _cblas_gemm(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, beta_, c, n)

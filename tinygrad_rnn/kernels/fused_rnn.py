@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from . import blas, workspace
-from .blas import gemm, gemm_nt
+from .blas import gemm, gemm_nt, gemm_tn
 from .vecmath import sigmoid, tanh
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
@@ -79,10 +79,10 @@ class Saved(NamedTuple):
     reverse: bool
     lengths: np.ndarray          # (B,) int64, all T when the caller passed None
     padded: bool                 # some sequence is shorter than T
-    x: np.ndarray                # (T, B, I) as given (for dW_ih)
+    x: np.ndarray                # (T, B, I), C-contiguous (for dW_ih)
     h0: np.ndarray               # (B, H), C-contiguous
     c0: Optional[np.ndarray]     # (B, H), C-contiguous, LSTM only
-    w_ih: np.ndarray             # (G*H, I)
+    w_ih: np.ndarray             # (G*H, I), C-contiguous
     w_hh: np.ndarray             # (G*H, H), C-contiguous
     b_hh: np.ndarray             # (G*H,)
     out: np.ndarray              # (T, B, H): h_t at valid steps, 0 elsewhere
@@ -373,9 +373,9 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     # All input projections at once; the loop then adds the recurrent part in place.
     # The large arrays come from the workspace: reused across steps, see workspace.py.
     pre = workspace.empty((n_steps, batch, gh), x.dtype)
-    _input_projection(np.ascontiguousarray(x).reshape(n_steps * batch, n_in), np.ascontiguousarray(w_ih),
-                      np.ascontiguousarray(b_ih), b_hh, mode != "gru",   # the GRU's b_hn stays inside r * (...)
-                      pre.reshape(n_steps * batch, gh))
+    x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
+    _input_projection(x.reshape(n_steps * batch, n_in), w_ih, np.ascontiguousarray(b_ih), b_hh,
+                      mode != "gru", pre.reshape(n_steps * batch, gh))   # the GRU's b_hn stays inside r * (...)
     h = np.array(h0, order="C", copy=True)
     out = (workspace.zeros if padded else workspace.empty)((n_steps, batch, hidden), x.dtype)
     # Per-step scratch for h @ W_hh^T, allocated here rather than inside the loop function: with a
@@ -400,38 +400,50 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     return out, h, c, saved
 
 
-def _recurrent_weight_grad(da, saved):
-    """sum over valid (t, b) of da[t,b]^T h_prev[t,b], as one product over the time-shifted outputs.
+@jit
+def _column_sums(a2, out):
+    """out[j] = sum over the rows of a2 (row by row, as numpy's sum(axis=0) adds a C-contiguous array)."""
+    out[:] = 0
+    for r in range(a2.shape[0]):
+        row = a2[r]
+        for j in range(out.shape[0]):
+            out[j] += row[j]
 
-    h_prev is out at the previous processing step, or h0 at the first. Shifting `out` by one step in
-    the processing direction gives h_prev at every non-first step; at a sequence's first step the
-    shifted row is 0 (padding, or outside the array), so its h0 term is added by a second, B-row product.
+
+@jit
+def _weight_grads(da, da_h, own_da_h, x, out, h0, w_ih, lengths, reverse, need_dx, dx, dw_ih, dw_hh, db_ih, db_hh):
+    """After BPTT, every product over all T*B rows at once, in one compiled call:
+
+        dW_ih = dA^T X,  db_ih = sum of dA,  dx = dA W_ih (if need_dx)       dA = da, the input side
+        dW_hh = sum over valid (t, b) of dA_h[t,b]^T h_prev[t,b],  db_hh = sum of dA_h   (the W_hh side:
+                 own_da_h is False when da_h is da itself; only the GRU's differs: its n rows see dA_n * r)
+    h_prev is out at the previous processing step, or h0 at a sequence's first step. Shifting `out` by one
+    step in the processing direction gives h_prev at every non-first step; at a sequence's first step the
+    shifted row is 0 (padding, or outside the array), so its h0 term is one more, B-row, product.
     """
-    out, h0, lengths = saved.out, saved.h0, saved.lengths
     n_steps, batch, gh = da.shape
-    hidden = out.shape[2]
-    if saved.reverse:
-        first = da[lengths - 1, np.arange(batch)]          # (B, gh): each sequence's first processed step
-        da_later, h_prev = da[:-1], out[1:]
-    else:
-        first = da[0]
-        da_later, h_prev = da[1:], out[:-1]
-    dw = first.T @ h0
-    if n_steps > 1:
-        dw += da_later.reshape(-1, gh).T @ h_prev.reshape(-1, hidden)
-    return dw
-
-
-def _input_grads(da, x, w_ih, need_dx):
-    """dx = dA @ W_ih (None unless need_dx), dW_ih = dA^T X, db = sum of dA: each one product over all T*B rows."""
-    n_steps, batch, n_in = x.shape
-    da2 = da.reshape(n_steps * batch, -1)
-    x2 = x.reshape(n_steps * batch, n_in)
-    dx = None
+    n_in, hidden = x.shape[2], out.shape[2]
+    rows = n_steps * batch
+    da2 = da.reshape(rows, gh)
+    gemm_tn(da2, x.reshape(rows, n_in), dw_ih, 0)
     if need_dx:
-        dx = workspace.empty((n_steps, batch, n_in), da.dtype)
-        np.matmul(da2, w_ih, out=dx.reshape(n_steps * batch, n_in))
-    return dx, da2.T @ x2, da2.sum(axis=0)
+        gemm(da2, w_ih, dx.reshape(rows, n_in), 0)
+    _column_sums(da2, db_ih)
+    dah2 = da_h.reshape(rows, gh)
+    if own_da_h:
+        _column_sums(dah2, db_hh)
+    else:
+        db_hh[:] = db_ih
+    first = np.empty((batch, gh), da.dtype)            # each sequence's first processed step
+    for b in range(batch):
+        first[b] = da_h[_step_time(0, lengths[b], reverse), b]
+    gemm_tn(first, h0, dw_hh, 0)
+    if n_steps > 1:
+        out2 = out.reshape(rows, hidden)
+        if reverse:      # t = 0 .. T-2 take h_prev = out[t+1]
+            gemm_tn(dah2[:rows - batch], out2[batch:], dw_hh, 1)
+        else:            # t = 1 .. T-1 take h_prev = out[t-1]
+            gemm_tn(dah2[batch:], out2[:rows - batch], dw_hh, 1)
 
 
 def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
@@ -466,21 +478,21 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
         _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, saved.c0, saved.w_hh, *steps,
                              dc, da, rec)
-        dw_hh = _recurrent_weight_grad(da, saved)
-        db_hh = None
+        da_h = da
     elif mode == "gru":
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
         # (T, B, 3H) array, so that dW_hh and db_hh are each one pass over contiguous rows.
         da_h = new((n_steps, batch, gh), dtype)
         _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, saved.h0, saved.w_hh, *steps,
                              da, da_h, rec)
-        dw_hh = _recurrent_weight_grad(da_h, saved)
-        db_hh = da_h.reshape(-1, gh).sum(axis=0)
     else:
         _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, *steps, da, rec)
-        dw_hh = _recurrent_weight_grad(da, saved)
-        db_hh = None
-    dx, dw_ih, db_ih = _input_grads(da, saved.x, saved.w_ih, need_dx)
-    if db_hh is None:                                              # b_ih and b_hh enter as one sum
-        db_hh = db_ih.copy()
+        da_h = da
+    x, w_ih = saved.x, saved.w_ih
+    n_in = x.shape[2]
+    dx = workspace.empty((n_steps, batch, n_in), dtype) if need_dx else None
+    dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
+    db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
+    _weight_grads(da, da_h, mode == "gru", x, out, saved.h0, w_ih, saved.lengths, saved.reverse, need_dx,
+                  dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
