@@ -74,9 +74,15 @@ def measure_peak(fn):
     Linux only: writing "5" to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current
     RSS; after the call VmHWM is the highest RSS reached during it. Freed memory that the
     allocator kept from earlier steps is first returned to the OS (gc + malloc_trim), otherwise
-    the measured step would reuse it without raising the RSS and look free.
+    the measured step would reuse it without raising the RSS and look free. For the same reason a
+    library's own buffer pool is emptied first (tinygrad_rnn's kernels reuse their large arrays
+    across steps: without this its step would look almost free).
     """
     gc.collect()
+    workspace = sys.modules.get("tinygrad_rnn.kernels.workspace")
+    if workspace is not None:
+        workspace.clear()
+        gc.collect()
     _malloc_trim()
     before = _status_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
