@@ -3,8 +3,8 @@
 Each primitive is a small class with two static methods and no state:
 
     forward(*arrays, **attrs) -> (out, saved)
-        numpy in, numpy out. `out` is one array (or a tuple of arrays for the few primitives
-        with several outputs, flagged by `n_out`). `saved` is whatever backward needs, kept on
+        numpy in, numpy out. `out` is one array, or a tuple of arrays for the few primitives
+        with several outputs (the tape tells them apart by that type). `saved` is whatever backward needs, kept on
         the tape until backward has used it.
     backward(g, saved, needs, **attrs) -> tuple with one gradient (or None) per input
         `g` is the cotangent of the output (a list, one entry per output, for multi-output
@@ -25,8 +25,6 @@ import numpy as np
 
 
 class Primitive:
-    n_out = 1  # number of outputs; >1 only for split-like primitives and fused layers
-
     @staticmethod
     def forward(*arrays, **attrs):
         raise NotImplementedError
@@ -335,8 +333,6 @@ class Split(Primitive):
     gradient buffer instead of one full-size zero array per piece (chunking LSTM gates, or
     unbinding a sequence into T steps, would otherwise cost O(pieces) copies of the input)."""
 
-    n_out = None  # varies per call: the number of pieces
-
     @staticmethod
     def forward(a, sizes, axis):
         bounds = np.cumsum(sizes)[:-1]
@@ -357,8 +353,6 @@ class Split(Primitive):
 class Unstack(Primitive):
     """The slices along an axis as separate outputs (views, no copies): how an unrolled layer
     reads its input one time step at a time. Backward stacks the steps' gradients once."""
-
-    n_out = None  # one output per slice
 
     @staticmethod
     def forward(a, axis):

@@ -586,12 +586,11 @@ def _same_dtype_tensors(tensors, fn):
     if not tensors:
         raise ValueError(f"{fn} needs at least one tensor")
     first = next((t for t in tensors if isinstance(t, Tensor)), None)
-    dtype = first.dtype if first is not None else None
-    return [first._operand(t) if first is not None else Tensor(t) for t in tensors], dtype
+    return [first._operand(t) if first is not None else Tensor(t) for t in tensors]
 
 
 def concatenate(tensors, axis=0):
-    tensors, _ = _same_dtype_tensors(tensors, "concatenate")
+    tensors = _same_dtype_tensors(tensors, "concatenate")
     ref = tensors[0].shape
     if not ref:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
@@ -607,7 +606,7 @@ cat = concatenate
 
 
 def stack(tensors, axis=0):
-    tensors, _ = _same_dtype_tensors(tensors, "stack")
+    tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")

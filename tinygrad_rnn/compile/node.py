@@ -197,8 +197,6 @@ def get_kernel(cell, dtype):
 class CompiledRecurrence(Primitive):
     """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction."""
 
-    n_out = None
-
     @staticmethod
     def forward(x, *rest, kernel, n_states, lengths):
         states, params = rest[:n_states], rest[n_states:]

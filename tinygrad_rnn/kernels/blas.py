@@ -263,6 +263,15 @@ def gemm(a, b, c, beta):
 
 
 @numba.njit(cache=True)
+def _scale(c, beta):
+    """C = beta * C, what a product over an empty inner dimension leaves (beta 0 clears NaNs too, as BLAS)."""
+    zero = c.dtype.type(0)
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            c[i, j] = zero if beta == zero else beta * c[i, j]
+
+
+@numba.njit(cache=True)
 def gemm_nt(a, b, c, beta):
     """C = A @ B^T + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (n,k), (m,n)).
 
@@ -276,10 +285,8 @@ def gemm_nt(a, b, c, beta):
     if m == 0 or n == 0:
         return
     beta_ = c.dtype.type(beta)
-    if k == 0:                          # an empty sum: only beta * C remains
-        for i in range(m):
-            for j in range(n):
-                c[i, j] = c.dtype.type(0) if beta_ == c.dtype.type(0) else beta_ * c[i, j]
+    if k == 0:
+        _scale(c, beta_)
     else:
         _cblas_gemm(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, beta_, c, n)
 
@@ -295,9 +302,7 @@ def gemm_tn(a, b, c, beta):
     if m == 0 or n == 0:
         return
     beta_ = c.dtype.type(beta)
-    if k == 0:                          # an empty sum: only beta * C remains
-        for i in range(m):
-            for j in range(n):
-                c[i, j] = c.dtype.type(0) if beta_ == c.dtype.type(0) else beta_ * c[i, j]
+    if k == 0:
+        _scale(c, beta_)
     else:
         _cblas_gemm(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, beta_, c, n)

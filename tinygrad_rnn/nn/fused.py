@@ -39,8 +39,6 @@ _warned = False
 class FusedRecurrence(Primitive):
     """(x, h0, [c0,] w_ih, w_hh, b_ih, b_hh) -> (output, h_n[, c_n]) for one layer and direction."""
 
-    n_out = None  # 3 for the LSTM, 2 for the others
-
     @staticmethod
     def forward(x, h0, *rest, mode, lengths, reverse):
         c0, weights = (rest[0], rest[1:]) if mode == "lstm" else (None, rest)
