@@ -157,29 +157,38 @@ def _edge(t):
 def apply(prim, *inputs, **attrs):
     """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad.
 
-    This runs once per operation, T times per cell operation in an unrolled layer: it is kept to
-    the few steps it needs (the tape's per-op overhead is what the generic path pays)."""
-    out, saved = prim.forward(*[t.data for t in inputs], **attrs)
-    record = False
-    if _grad_mode.enabled:
-        for t in inputs:
-            if t.requires_grad:
-                record = True
-                break
+    This runs once per operation, T times per cell operation in an unrolled layer, so it is one
+    plain loop over the inputs and no more (the tape's per-op overhead is what the generic path
+    pays, and what a tiny fused layer pays per call)."""
+    arrays, record = [], False
+    for t in inputs:
+        arrays.append(t.data)
+        if t.requires_grad:
+            record = True
+    out, saved = prim.forward(*arrays, **attrs)
+    if record and not _grad_mode.enabled:
+        record = False
     multi = type(out) is tuple
     # numpy turns 0-d results into scalars (np.float64); keep every Tensor's data an ndarray
-    outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out) if multi else \
-        (out if type(out) is np.ndarray else np.asarray(out),)
+    if multi:
+        outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
+    else:
+        outs = (out if type(out) is np.ndarray else np.asarray(out),)
     tensors = [Tensor._make(o, record) for o in outs]
     node = None
     if record:
-        node = Node(prim, tuple(_edge(t) for t in inputs), attrs, saved,
-                    tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
-        node.versions = tuple(t._version for t in inputs)
+        parents, versions = [], []
+        for t in inputs:
+            parents.append(_edge(t))
+            versions.append(t._version)
+        node = Node(prim, tuple(parents), attrs, saved, tuple(o.shape for o in outs) if multi else outs[0].shape,
+                    multi)
+        node.versions = tuple(versions)
         for slot, t in enumerate(tensors):
             t._node, t._slot = node, slot
-    for check in _forward_checks:
-        check(prim, inputs, outs, node)
+    if _forward_checks:
+        for check in _forward_checks:
+            check(prim, inputs, outs, node)
     return tuple(tensors) if multi else tensors[0]
 
 

@@ -37,27 +37,36 @@ _warned = False
 
 
 class FusedRecurrence(Primitive):
-    """(x, h0, [c0,] w_ih, w_hh, b_ih, b_hh) -> (output, h_n[, c_n]) for one layer and direction."""
+    """(x, w_ih, w_hh, b_ih, b_hh[, h0[, c0]]) -> (output, h_n[, c_n]) for one layer and direction.
+
+    Without initial states the sequence starts from zeros (nothing to differentiate, no zero
+    tensors made per call). h_n and c_n come out as (1, B, H), the layer-direction's slice of the
+    layer's h_n, so a one-layer, one-direction layer returns them as they are."""
 
     @staticmethod
-    def forward(x, h0, *rest, mode, lengths, reverse):
-        c0, weights = (rest[0], rest[1:]) if mode == "lstm" else (None, rest)
-        out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, *weights, lengths, reverse)
-        return ((out, h_n, c_n) if mode == "lstm" else (out, h_n)), saved
+    def forward(x, w_ih, w_hh, b_ih, b_hh, *state, mode, lengths, reverse):
+        h0 = state[0] if state else np.zeros((x.shape[1], w_hh.shape[1]), x.dtype)
+        c0 = (state[1] if state else h0) if mode == "lstm" else None
+        out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
+        finals = (h_n[None], c_n[None]) if mode == "lstm" else (h_n[None],)
+        return (out,) + finals, (saved, len(state))
 
     @staticmethod
     def backward(gs, saved, needs, mode, lengths, reverse):
+        saved, n_state = saved
         dout, dh_n = gs[0], gs[1]
         dc_n = gs[2] if mode == "lstm" else None
-        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n, need_dx=needs[0])
-        states = (dh0, dc0) if mode == "lstm" else (dh0,)
-        return (dx,) + states + (dw_ih, dw_hh, db_ih, db_hh)
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(
+            mode, saved, dout, None if dh_n is None else dh_n[0], None if dc_n is None else dc_n[0],
+            need_dx=needs[0])
+        return (dx, dw_ih, dw_hh, db_ih, db_hh) + (dh0, dc0)[:n_state]
 
 
 def fused_direction(mode, x, state, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
-    """Run one direction; returns (output (T, B, H), final state tuple) like the generic path."""
+    """Run one direction; returns (output (T, B, H), final state tuple of (1, B, H)) like the generic path.
+    state: the initial state tuple ((h0,) or (h0, c0), each (B, H)), or () to start from zeros."""
     if b_ih is None:  # bias=False: the kernels take zero biases, held constant (no gradient)
         zero = Tensor(np.zeros(w_ih.shape[0], dtype=w_ih.dtype))
         b_ih = b_hh = zero
-    outs = apply(FusedRecurrence, x, *state, w_ih, w_hh, b_ih, b_hh, mode=mode, lengths=lengths, reverse=reverse)
-    return outs[0], tuple(outs[1:])
+    outs = apply(FusedRecurrence, x, w_ih, w_hh, b_ih, b_hh, *state, mode=mode, lengths=lengths, reverse=reverse)
+    return outs[0], outs[1:]

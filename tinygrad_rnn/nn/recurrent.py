@@ -73,7 +73,9 @@ class _StackedRecurrent(Module):
     """What every unrolled layer shares; a subclass says how one (layer, direction) runs.
 
     Subclasses set self.state_count and define output_size and
-    _run(layer, direction, x (T, B, F), state tuple, lengths, retain) -> (out (T, B, H), state tuple).
+    _run(layer, direction, x (T, B, F), state tuple or None, lengths, retain) -> (out (T, B, H), final),
+    where final holds each state part as (1, B, n): this layer-direction's slice of h_n, so that a
+    one-layer, one-direction h_n is that tensor itself (no stacking op on the tape per call).
     """
 
     def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
@@ -136,7 +138,8 @@ class _StackedRecurrent(Module):
         output = layer_input
         if self.batch_first and not unbatched:
             output = output.transpose(1, 0, 2)
-        h_n = tuple(stack([f[k] for f in finals]) for k in range(self.state_count))
+        h_n = tuple(finals[0][k] if len(finals) == 1 else concatenate([f[k] for f in finals], axis=0)
+                    for k in range(self.state_count))
         if unbatched:
             output = output.reshape(T, -1)
             h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
@@ -215,7 +218,13 @@ def _run_hoisted(project, recurrence, x, state, lengths, retain, reverse):
     out, final = unroll(recurrence, steps, state, lengths, retain)
     if reverse:
         out = reverse_within_lengths(out, lengths)
-    return out, final
+    return out, _as_h_n_slices(final)
+
+
+def _as_h_n_slices(final):
+    """A final state (a Tensor or tuple of Tensors (B, n)) as the tuple of (1, B, n) slices of h_n."""
+    parts = final if isinstance(final, tuple) else (final,)
+    return tuple(p.reshape(1, *p.shape) for p in parts)
 
 
 def _run_compiled(cell, x, state, lengths, reverse, mode):
@@ -231,7 +240,7 @@ def _run_compiled(cell, x, state, lengths, reverse, mode):
         import warnings
         warnings.warn(f"compile='auto': running {type(cell).__name__} on the generic tape: {e}", stacklevel=4)
         return None
-    return (reverse_within_lengths(out, lengths) if reverse else out), final
+    return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
 
 class Recurrent(_StackedRecurrent):
@@ -283,13 +292,12 @@ class Recurrent(_StackedRecurrent):
                 return compiled
         state = state if self.state_count > 1 else state[0]
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
-            out, final = _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
-        else:
-            xs = reverse_within_lengths(x, lengths) if direction == 1 else x
-            out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain)
-            if direction == 1:
-                out = reverse_within_lengths(out, lengths)
-        return out, (final if isinstance(final, tuple) else (final,))
+            return _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
+        xs = reverse_within_lengths(x, lengths) if direction == 1 else x
+        out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain)
+        if direction == 1:
+            out = reverse_within_lengths(out, lengths)
+        return out, _as_h_n_slices(final)
 
 
 class _TorchRecurrent(_StackedRecurrent):
@@ -326,10 +334,10 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
+        if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
+            return fused_direction(self.mode, x, state or (), w_ih, w_hh, b_ih, b_hh, lengths, direction == 1)
         if state is None:
             state = self._zero_state(x.shape[1])
-        if self.fused and retain is None and fused_available():
-            return fused_direction(self.mode, x, state, w_ih, w_hh, b_ih, b_hh, lengths, direction == 1)
 
         def project(x2d):
             xw = x2d @ w_ih.T
@@ -337,9 +345,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
         w_hhT = w_hh.T  # once per sequence, not once per step
         step = self._recurrence(w_hhT, b_hh)
-        out, final = _run_hoisted(project, step, x, state if self.state_count > 1 else state[0],
-                                  lengths, retain, direction == 1)
-        return out, (final if isinstance(final, tuple) else (final,))
+        return _run_hoisted(project, step, x, state if self.state_count > 1 else state[0],
+                            lengths, retain, direction == 1)
 
 
 class RNN(_TorchRecurrent):
