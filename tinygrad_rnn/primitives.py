@@ -226,19 +226,31 @@ class Matmul(Primitive):
 def _expand_reduced(g, shape, axis, keepdims):
     """Put back the axes a reduction removed, so g broadcasts against the input."""
     if axis is None or keepdims:
-        return g if axis is not None else np.reshape(g, (1,) * len(shape))
+        return g if axis is not None else g.reshape((1,) * len(shape))
     axes = (axis,) if isinstance(axis, int) else axis
     return np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
+
+
+def _repeated(g, shape):
+    """g broadcast to `shape` as a read-only view (no copy: a loss.sum() over a long sequence gives
+    every element the same gradient). One value to repeat, the common case of a summed loss, is
+    a view with all strides 0, made directly: np.broadcast_to's argument handling costs more
+    than the rest of a small step's Sum."""
+    if g.size == 1 and type(g) is np.ndarray and g.flags.c_contiguous:
+        view = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(g, shape)
 
 
 class Sum(Primitive):
     @staticmethod
     def forward(a, axis, keepdims):
-        return np.sum(a, axis=axis, keepdims=keepdims), a.shape
+        return np.add.reduce(a, axis=axis, keepdims=keepdims), a.shape
 
     @staticmethod
     def backward(g, shape, needs, axis, keepdims):
-        return (np.broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape),)
+        return (_repeated(_expand_reduced(g, shape, axis, keepdims), shape),)
 
 
 class Max(Primitive):

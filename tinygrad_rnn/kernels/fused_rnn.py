@@ -327,9 +327,13 @@ def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, d
 
 # --- the Python boundary --------------------------------------------------------------------------
 
+_ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding, made once (nothing writes it)
+
+
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     """Validate the arguments; return (lengths as (B,) int64, whether some sequence is shorter than T).
-    Kept to plain comparisons: at tiny sizes this runs once per step and every microsecond shows."""
+    At tiny sizes this runs once per step and every microsecond shows: all shapes and dtypes are
+    compared at once, and only a mismatch looks for which argument it was."""
     gates = GATES.get(mode)
     if gates is None:
         raise ValueError(f"mode must be one of {sorted(GATES)}, got {mode!r}")
@@ -337,23 +341,29 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
         raise ValueError("x must be (T, B, I) and h0 (B, H)")
     n_steps, batch, n_in = x.shape
     hidden = h0.shape[1]
-    gh = gates * hidden
     dtype = x.dtype
     if dtype != np.float32 and dtype != np.float64:
         raise TypeError(f"float32 or float64 only, got {dtype}")
     if mode == "lstm" and c0 is None:
         raise ValueError("lstm needs c0")
-    arrays = (h0, w_ih, w_hh, b_ih, b_hh) + ((c0,) if mode == "lstm" else ())
+    arrays = (h0, w_ih, w_hh, b_ih, b_hh, c0 if mode == "lstm" else h0)
+    gh = gates * hidden
     shapes = ((batch, hidden), (gh, n_in), (gh, hidden), (gh,), (gh,), (batch, hidden))
-    for name, arr, shape in zip(("h0", "w_ih", "w_hh", "b_ih", "b_hh", "c0"), arrays, shapes):
-        if arr.shape != shape:
-            raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
-        if arr.dtype != dtype:
-            raise TypeError(f"{name} is {arr.dtype} but x is {dtype}: all arrays must share one dtype")
+    if tuple(a.shape for a in arrays) != shapes or any(a.dtype != dtype for a in arrays):
+        for name, arr, shape in zip(("h0", "w_ih", "w_hh", "b_ih", "b_hh", "c0"), arrays, shapes):
+            if arr.shape != shape:
+                raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+            if arr.dtype != dtype:
+                raise TypeError(f"{name} is {arr.dtype} but x is {dtype}: all arrays must share one dtype")
     if n_steps < 1 or batch < 1:
         raise ValueError("need T >= 1 and B >= 1")
     if lengths is None:
-        return np.full(batch, n_steps, np.int64), False
+        full = _ALL_STEPS.get((batch, n_steps))
+        if full is None:
+            full = np.full(batch, n_steps, np.int64)
+            if len(_ALL_STEPS) < 64:
+                _ALL_STEPS[(batch, n_steps)] = full
+        return full, False
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
     if lengths.shape != (batch,) or lengths.min() < 1 or lengths.max() > n_steps:
         raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")

@@ -32,6 +32,9 @@ def uniform(shape, bound, dtype):
     return Parameter(random.generator().uniform(-bound, bound, size=shape).astype(dtype))
 
 
+_SETTINGS = frozenset((int, float, bool, str, type(None)))  # attribute types that hold no parameters
+
+
 class Module:
     training = True
 
@@ -41,29 +44,43 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    # -- discovery: attributes that are Parameters, Modules, or lists/tuples of Modules
-    def named_children(self):
+    # -- discovery: attributes that are Parameters, Modules, or lists/tuples of Modules.
+    # zero_grad() walks this every training step, so the walk is one pass over each module's
+    # attributes into a list (no nested generators), and plain settings are skipped at a glance.
+    def _members(self):
+        """(own parameters, children) as lists of (name, value), in attribute order."""
+        params, children = [], []
         for name, value in vars(self).items():
-            if isinstance(value, Module):
-                yield name, value
+            if type(value) in _SETTINGS:
+                continue
+            if isinstance(value, Parameter):
+                params.append((name, value))
+            elif isinstance(value, Module):
+                children.append((name, value))
             elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
-                for i, v in enumerate(value):
-                    yield f"{name}.{i}", v
+                children.extend((f"{name}.{i}", v) for i, v in enumerate(value))
+        return params, children
+
+    def named_children(self):
+        return iter(self._members()[1])
 
     def children(self):
-        return [m for _, m in self.named_children()]
+        return [m for _, m in self._members()[1]]
 
     def named_parameters(self, prefix=""):
-        seen = set()
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter) and id(value) not in seen:
-                seen.add(id(value))
-                yield prefix + name, value
-        for name, child in self.named_children():
-            for sub, p in child.named_parameters(prefix + name + "."):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    yield sub, p
+        """(dotted name, Parameter) for this module's parameters, then each child's; each Parameter once."""
+        found = []
+        self._collect_parameters(prefix, found, set())
+        return iter(found)
+
+    def _collect_parameters(self, prefix, found, seen):
+        params, children = self._members()
+        for name, p in params:
+            if id(p) not in seen:
+                seen.add(id(p))
+                found.append((prefix + name, p))
+        for name, child in children:
+            child._collect_parameters(prefix + name + ".", found, seen)
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
@@ -74,7 +91,7 @@ class Module:
             yield from child.modules()
 
     def zero_grad(self):
-        for p in self.parameters():
+        for _, p in self.named_parameters():
             p.grad = None
 
     def train(self, mode=True):
