@@ -25,6 +25,11 @@ import numpy as np
 
 
 class Primitive:
+    # True when every array backward returns is new and referenced nowhere else (a kernel's output
+    # buffers): the tape may then keep it as a leaf's .grad instead of copying it. False by default,
+    # because most VJPs return g itself or views of it (Add's backward returns g twice).
+    fresh_grads = False
+
     @staticmethod
     def forward(*arrays, **attrs):
         raise NotImplementedError

@@ -233,21 +233,22 @@ def backward_from(root, slot, grad, retain_graph=False):
             for s, t in node.retained.items():
                 if s in gs:
                     t.grad = gs[s]
-        for i, (edge, version) in enumerate(zip(node.parents, node.versions)):
+        parents = node.parents
+        needs = []
+        for edge, version in zip(parents, node.versions):
+            needs.append(edge is not None)
             if edge is not None and type(edge) is not tuple and edge._version != version:
-                raise InplaceModificationError(
-                    f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-                    f"input {i} of {node.name}, a {type(edge).__name__} of shape {edge.shape} (changed by an "
-                    "optimizer step or load_state_dict): call backward() first, before optimizer.step(), or run "
-                    "the forward pass again.")
+                raise _modified_in_place(node, len(needs) - 1, edge)
         g = [gs.get(s) for s in range(len(node.shapes))] if node.multi else gs[0]
-        needs = tuple(edge is not None for edge in node.parents)
+        needs = tuple(needs)
         input_grads = node.prim.backward(g, node.saved, needs, **node.attrs)
-        for check in _backward_checks:
-            check(node, g, input_grads)
+        if _backward_checks:
+            for check in _backward_checks:
+                check(node, g, input_grads)
         if not retain_graph:
             node.saved = _FREED
-        for edge, gi in zip(node.parents, input_grads):
+        fresh = node.prim.fresh_grads
+        for edge, gi in zip(parents, input_grads):
             if edge is None or gi is None:
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
@@ -263,10 +264,20 @@ def backward_from(root, slot, grad, retain_graph=False):
                     owned.add((parent, pslot))
             else:  # a leaf: accumulate into .grad, in a buffer we own (gi may be shared or a view)
                 gi = unbroadcast(gi, edge.data.shape)
-                if edge.grad is None:
-                    edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
-                else:
+                if edge.grad is not None:
                     edge.grad += gi
+                elif fresh and gi.dtype == edge.data.dtype and gi.base is None:
+                    edge.grad = gi  # the primitive made this array for us alone: keep it, no copy
+                else:
+                    edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
+
+
+def _modified_in_place(node, i, edge):
+    return InplaceModificationError(
+        f"a tensor that backward needs was modified in place after the forward pass recorded it: "
+        f"input {i} of {node.name}, a {type(edge).__name__} of shape {edge.shape} (changed by an "
+        "optimizer step or load_state_dict): call backward() first, before optimizer.step(), or run "
+        "the forward pass again.")
 
 
 # ----------------------------------------------------------------------------- Tensor

@@ -43,6 +43,8 @@ class FusedRecurrence(Primitive):
     tensors made per call). h_n and c_n come out as (1, B, H), the layer-direction's slice of the
     layer's h_n, so a one-layer, one-direction layer returns them as they are."""
 
+    fresh_grads = True  # rnn_backward allocates every gradient it returns
+
     @staticmethod
     def forward(x, w_ih, w_hh, b_ih, b_hh, *state, mode, lengths, reverse):
         h0 = state[0] if state else np.zeros((x.shape[1], w_hh.shape[1]), x.dtype)

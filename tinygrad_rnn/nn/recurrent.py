@@ -98,27 +98,21 @@ class _StackedRecurrent(Module):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
-        name = type(self).__name__
         if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
-                             f"input_size) or 2-D unbatched (seq, input_size), got shape {input.shape}")
-        if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
-                             f"got {input.shape[-1]}")
-        if input.dtype != self.dtype:
-            raise TypeError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
-                            f"build the layer with dtype={input.dtype} or cast the input with .astype()")
-        unbatched = input.ndim == 2
-        x = input.reshape(input.shape[0], 1, input.shape[1]) if unbatched else input
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
+        shape = input.shape
+        if len(shape) not in (2, 3) or shape[-1] != self.input_size or input.dtype != self.dtype:
+            self._refuse_input(input)
+        unbatched = len(shape) == 2
+        x = input.reshape(shape[0], 1, shape[1]) if unbatched else input
         if self.batch_first and not unbatched:
             x = x.transpose(1, 0, 2)
         T, B = x.shape[0], x.shape[1]
         if T == 0:
-            raise ValueError(f"{name}: the input sequence is empty (seq length 0)")
-        lengths = self._check_lengths(lengths, T, B, unbatched)
-        states = self._check_hx(hx, B, unbatched)
+            raise ValueError(f"{type(self).__name__}: the input sequence is empty (seq length 0)")
+        if lengths is not None:
+            lengths = self._check_lengths(lengths, T, B, unbatched)
+        states = None if hx is None else self._check_hx(hx, B, unbatched)
 
         finals, self.states = [], ({} if retain_states else None)
         layer_input = x
@@ -145,9 +139,20 @@ class _StackedRecurrent(Module):
             h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
         return output, (h_n if self.state_count > 1 else h_n[0])
 
+    def _refuse_input(self, input):
+        """Raise the error that says what is wrong with `input` (forward calls it only when something is)."""
+        name = type(self).__name__
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
+                             f"input_size) or 2-D unbatched (seq, input_size), got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
+                             f"got {input.shape[-1]}")
+        if input.dtype != self.dtype:
+            raise TypeError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
+                            f"build the layer with dtype={input.dtype} or cast the input with .astype()")
+
     def _check_lengths(self, lengths, T, B, unbatched):
-        if lengths is None:
-            return None
         name = type(self).__name__
         arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
         if arr.ndim == 0 and unbatched:
@@ -164,8 +169,6 @@ class _StackedRecurrent(Module):
         return None if np.all(arr == T) else arr.astype(np.int64)
 
     def _check_hx(self, hx, B, unbatched):
-        if hx is None:
-            return None
         name = type(self).__name__
         parts = hx if isinstance(hx, (tuple, list)) else (hx,)
         if len(parts) != self.state_count:
