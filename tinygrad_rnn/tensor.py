@@ -253,7 +253,9 @@ def backward_from(root, slot, grad, retain_graph=False):
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 parent, pslot = edge
-                gi = unbroadcast(gi, parent.shapes[pslot] if parent.multi else parent.shapes)
+                shape = parent.shapes[pslot] if parent.multi else parent.shapes
+                if gi.shape != shape:
+                    gi = unbroadcast(gi, shape)
                 slots = cotangents.setdefault(parent, {})
                 if pslot not in slots:
                     slots[pslot] = gi  # may be shared with other consumers: never written into
@@ -263,7 +265,8 @@ def backward_from(root, slot, grad, retain_graph=False):
                     slots[pslot] = slots[pslot] + gi
                     owned.add((parent, pslot))
             else:  # a leaf: accumulate into .grad, in a buffer we own (gi may be shared or a view)
-                gi = unbroadcast(gi, edge.data.shape)
+                if gi.shape != edge.data.shape:
+                    gi = unbroadcast(gi, edge.data.shape)
                 if edge.grad is not None:
                     edge.grad += gi
                 elif fresh and gi.dtype == edge.data.dtype and gi.base is None:

@@ -333,7 +333,7 @@ _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding,
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     """Validate the arguments; return (lengths as (B,) int64, whether some sequence is shorter than T).
     At tiny sizes this runs once per step and every microsecond shows: all shapes and dtypes are
-    compared at once, and only a mismatch looks for which argument it was."""
+    compared in one condition, and only a mismatch looks for which argument it was."""
     gates = GATES.get(mode)
     if gates is None:
         raise ValueError(f"mode must be one of {sorted(GATES)}, got {mode!r}")
@@ -346,10 +346,13 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
         raise TypeError(f"float32 or float64 only, got {dtype}")
     if mode == "lstm" and c0 is None:
         raise ValueError("lstm needs c0")
-    arrays = (h0, w_ih, w_hh, b_ih, b_hh, c0 if mode == "lstm" else h0)
+    c0 = c0 if mode == "lstm" else h0
     gh = gates * hidden
-    shapes = ((batch, hidden), (gh, n_in), (gh, hidden), (gh,), (gh,), (batch, hidden))
-    if tuple(a.shape for a in arrays) != shapes or any(a.dtype != dtype for a in arrays):
+    if (w_ih.shape != (gh, n_in) or w_hh.shape != (gh, hidden) or b_ih.shape != (gh,) or b_hh.shape != (gh,)
+            or c0.shape != h0.shape or w_ih.dtype != dtype or w_hh.dtype != dtype or b_ih.dtype != dtype
+            or b_hh.dtype != dtype or h0.dtype != dtype or c0.dtype != dtype or h0.shape[0] != batch):
+        arrays = (h0, w_ih, w_hh, b_ih, b_hh, c0)
+        shapes = ((batch, hidden), (gh, n_in), (gh, hidden), (gh,), (gh,), (batch, hidden))
         for name, arr, shape in zip(("h0", "w_ih", "w_hh", "b_ih", "b_hh", "c0"), arrays, shapes):
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -478,8 +481,8 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         raise ValueError(f"dout has shape {dout.shape}, expected {out.shape}")
     if not has_dout:
         dout = np.zeros((1, 1, hidden), dtype)
-    elif dout.strides[0] == 0 and dout.strides[1] == 0:
-        dout, has_dout = np.ascontiguousarray(dout[:1, :1], dtype=dtype), False
+    elif dout.strides[0] == 0 and dout.strides[1] == 0 and dout.dtype == dtype:
+        dout, has_dout = dout[:1, :1].copy(), False
     else:
         dout = np.ascontiguousarray(dout, dtype=dtype)
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)

@@ -16,6 +16,7 @@ uses the memory. Nothing is freed or reused behind a live array.
     empty(shape, dtype)   like np.empty, from the pool when a free buffer of that size exists
     zeros(shape, dtype)   like np.zeros, the same way
 """
+import math
 import sys
 import threading
 
@@ -34,9 +35,7 @@ _UNUSED_REFS = 3
 
 def empty(shape, dtype):
     dtype = np.dtype(dtype)
-    size = 1
-    for n in shape:
-        size *= n
+    size = math.prod(shape)
     nbytes = size * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)

@@ -303,6 +303,9 @@ class Recurrent(_StackedRecurrent):
         return out, _as_h_n_slices(final)
 
 
+_WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
+
+
 class _TorchRecurrent(_StackedRecurrent):
     """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path."""
 
@@ -331,9 +334,13 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def weights(self, layer, direction):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
-        sfx = f"_l{layer}" + ("_reverse" if direction else "")
-        return (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx),
-                getattr(self, "bias_ih" + sfx, None), getattr(self, "bias_hh" + sfx, None))
+        names = _WEIGHT_NAMES.get((layer, direction))
+        if names is None:
+            sfx = f"_l{layer}" + ("_reverse" if direction else "")
+            names = tuple(w + sfx for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            _WEIGHT_NAMES[layer, direction] = names
+        d = vars(self)
+        return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
 
     def _run(self, layer, direction, x, state, lengths, retain):
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
