@@ -31,6 +31,37 @@ def test_named_parameters_state_dict_round_trip():
     assert [c for c in m.children()][0] is m.embed
 
 
+def test_parameter_discovery_follows_every_change_of_attributes():
+    """Modules remember which attributes may hold parameters (so zero_grad does not scan settings);
+    that record must follow assignment, replacement, deletion, list appends and copies."""
+    import copy
+
+    class Model(tr.nn.Module):
+        def __init__(self):
+            self.a = tr.nn.Linear(2, 2)
+            self.blocks = []
+            self.scale = tr.nn.Parameter(np.ones(1, np.float32))
+
+    def names(m):
+        return [n for n, _ in m.named_parameters()]
+
+    m = Model()
+    assert names(m) == ["scale", "a.weight", "a.bias"]  # own parameters first, then children, in order
+    m.blocks.append(tr.nn.Linear(2, 1))  # a list mutated in place after it was assigned
+    assert names(m) == ["scale", "a.weight", "a.bias", "blocks.0.weight", "blocks.0.bias"]
+    m.scale = None  # a parameter replaced by a setting
+    assert "scale" not in names(m)
+    m.scale = tr.nn.Parameter(np.ones(1, np.float32))
+    del m.a
+    assert names(m) == ["scale", "blocks.0.weight", "blocks.0.bias"]
+    c = copy.deepcopy(m)
+    assert names(c) == names(m) and all(p is not q for p, q in zip(c.parameters(), m.parameters()))
+    for p in m.parameters():
+        p.grad = np.ones_like(p.data)
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
 def test_load_state_dict_lists_every_difference():
     m = tr.nn.GRU(3, 4)
     sd = m.state_dict()

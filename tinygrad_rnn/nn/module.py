@@ -32,9 +32,6 @@ def uniform(shape, bound, dtype):
     return Parameter(random.generator().uniform(-bound, bound, size=shape).astype(dtype))
 
 
-_SETTINGS = frozenset((int, float, bool, str, type(None)))  # attribute types that hold no parameters
-
-
 class Module:
     training = True
 
@@ -45,19 +42,35 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # -- discovery: attributes that are Parameters, Modules, or lists/tuples of Modules.
-    # zero_grad() walks this every training step, so the walk is one pass over each module's
-    # attributes into a list (no nested generators), and plain settings are skipped at a glance.
+    # zero_grad() walks them every training step, so each module keeps the names of its attributes
+    # that may hold any (set by __setattr__) and the walk never scans plain settings. A list or
+    # tuple is looked into at walk time, so appending a Module to a registered list is seen.
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        holders = self.__dict__.get("_holders")
+        if holders is None:
+            holders = {}
+            object.__setattr__(self, "_holders", holders)
+        if isinstance(value, (Parameter, Module, list, tuple)):
+            holders[name] = None  # a dict as an ordered set: attribute order, as vars() has it
+        elif name in holders:
+            del holders[name]
+
+    def __delattr__(self, name):
+        object.__delattr__(self, name)
+        self.__dict__.get("_holders", {}).pop(name, None)
+
     def _members(self):
         """(own parameters, children) as lists of (name, value), in attribute order."""
         params, children = [], []
-        for name, value in vars(self).items():
-            if type(value) in _SETTINGS:
-                continue
+        attrs = self.__dict__
+        for name in attrs.get("_holders", ()):
+            value = attrs[name]
             if isinstance(value, Parameter):
                 params.append((name, value))
             elif isinstance(value, Module):
                 children.append((name, value))
-            elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
+            elif value and all(isinstance(v, Module) for v in value):
                 children.extend((f"{name}.{i}", v) for i, v in enumerate(value))
         return params, children
 
