@@ -122,13 +122,14 @@ _FREED = object()  # marks a node whose saved values were released by backward
 class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
-    __slots__ = ("prim", "parents", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained", "where",
-                 "__weakref__")
+    __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
+                 "where", "__weakref__")
 
-    def __init__(self, prim, parents, attrs, saved, shapes, multi):
+    def __init__(self, prim, parents, needs, versions, attrs, saved, shapes, multi):
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
-        self.versions = None  # per input: its version counter when recorded (see Tensor.bump_version)
+        self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
+        self.versions = versions  # per input: a leaf's version counter when recorded (see Tensor.bump_version), else None
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
         self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
@@ -143,15 +144,6 @@ class Node:
 
     def __repr__(self):
         return f"<Node #{self.seq} {self.name} -> {self.shapes}>"
-
-
-def _edge(t):
-    """What a node records about one input Tensor."""
-    if not t.requires_grad:
-        return None
-    if t._node is None:
-        return t
-    return (t._node, t._slot)
 
 
 def apply(prim, *inputs, **attrs):
@@ -176,14 +168,20 @@ def apply(prim, *inputs, **attrs):
         outs = (out if type(out) is np.ndarray else np.asarray(out),)
     tensors = [Tensor._make(o, record) for o in outs]
     node = None
-    if record:
-        parents, versions = [], []
+    if record:  # per input: the edge the walk follows, whether it needs a gradient, a leaf's version
+        parents, needs, versions = [], [], []
         for t in inputs:
-            parents.append(_edge(t))
-            versions.append(t._version)
-        node = Node(prim, tuple(parents), attrs, saved, tuple(o.shape for o in outs) if multi else outs[0].shape,
-                    multi)
-        node.versions = tuple(versions)
+            if not t.requires_grad:
+                edge, version = None, None
+            elif t._node is None:  # a leaf: backward checks that it was not changed in place since
+                edge, version = t, t._version
+            else:
+                edge, version = (t._node, t._slot), None
+            parents.append(edge)
+            needs.append(edge is not None)
+            versions.append(version)
+        node = Node(prim, tuple(parents), tuple(needs), tuple(versions), attrs, saved,
+                    tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
         for slot, t in enumerate(tensors):
             t._node, t._slot = node, slot
     if _forward_checks:
@@ -234,14 +232,11 @@ def backward_from(root, slot, grad, retain_graph=False):
                 if s in gs:
                     t.grad = gs[s]
         parents = node.parents
-        needs = []
         for edge, version in zip(parents, node.versions):
-            needs.append(edge is not None)
-            if edge is not None and type(edge) is not tuple and edge._version != version:
-                raise _modified_in_place(node, len(needs) - 1, edge)
+            if version is not None and edge._version != version:  # a leaf changed since it was recorded
+                raise _modified_in_place(node, edge)
         g = [gs.get(s) for s in range(len(node.shapes))] if node.multi else gs[0]
-        needs = tuple(needs)
-        input_grads = node.prim.backward(g, node.saved, needs, **node.attrs)
+        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
         if _backward_checks:
             for check in _backward_checks:
                 check(node, g, input_grads)
@@ -275,7 +270,8 @@ def backward_from(root, slot, grad, retain_graph=False):
                     edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
 
 
-def _modified_in_place(node, i, edge):
+def _modified_in_place(node, edge):
+    i = next(i for i, e in enumerate(node.parents) if e is edge)
     return InplaceModificationError(
         f"a tensor that backward needs was modified in place after the forward pass recorded it: "
         f"input {i} of {node.name}, a {type(edge).__name__} of shape {edge.shape} (changed by an "
