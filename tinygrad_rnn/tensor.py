@@ -32,6 +32,7 @@ otherwise; other dtypes are refused. Python scalars and ndarrays combined with a
 Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`.
 """
 import itertools
+import operator
 import threading
 
 import numpy as np
@@ -210,7 +211,10 @@ def _reachable_nodes(root):
             if type(edge) is tuple and edge[0] not in seen:
                 seen.add(edge[0])
                 stack.append(edge[0])
-    return sorted(seen, key=lambda n: n.seq, reverse=True)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = operator.attrgetter("seq")
 
 
 def backward_from(root, slot, grad, retain_graph=False):

@@ -114,7 +114,9 @@ class _StackedRecurrent(Module):
             lengths = self._check_lengths(lengths, T, B, unbatched)
         states = None if hx is None else self._check_hx(hx, B, unbatched)
 
-        finals, self.states = [], ({} if retain_states else None)
+        finals = []
+        if retain_states or self.states is not None:  # (an attribute write is not free: Module.__setattr__)
+            self.states = {} if retain_states else None
         layer_input = x
         for layer in range(self.num_layers):
             outs = []
@@ -132,8 +134,10 @@ class _StackedRecurrent(Module):
         output = layer_input
         if self.batch_first and not unbatched:
             output = output.transpose(1, 0, 2)
-        h_n = tuple(finals[0][k] if len(finals) == 1 else concatenate([f[k] for f in finals], axis=0)
-                    for k in range(self.state_count))
+        if len(finals) == 1:  # one layer, one direction: its final state slices are h_n as they are
+            h_n = finals[0]
+        else:
+            h_n = tuple(concatenate([f[k] for f in finals], axis=0) for k in range(self.state_count))
         if unbatched:
             output = output.reshape(T, -1)
             h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
