@@ -165,9 +165,10 @@ def apply(prim, *inputs, **attrs):
     # numpy turns 0-d results into scalars (np.float64); keep every Tensor's data an ndarray
     if multi:
         outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
+        tensors = [Tensor._make(o, record) for o in outs]
     else:
         outs = (out if type(out) is np.ndarray else np.asarray(out),)
-    tensors = [Tensor._make(o, record) for o in outs]
+        tensors = [Tensor._make(outs[0], record)]
     node = None
     if record:  # per input: the edge the walk follows, whether it needs a gradient, a leaf's version
         parents, needs, versions = [], [], []
@@ -239,7 +240,12 @@ def backward_from(root, slot, grad, retain_graph=False):
         for edge, version in zip(parents, node.versions):
             if version is not None and edge._version != version:  # a leaf changed since it was recorded
                 raise _modified_in_place(node, edge)
-        g = [gs.get(s) for s in range(len(node.shapes))] if node.multi else gs[0]
+        if node.multi:  # one cotangent per output slot, None where no gradient arrived
+            g = [None] * len(node.shapes)
+            for s, gs_s in gs.items():
+                g[s] = gs_s
+        else:
+            g = gs[0]
         input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
         if _backward_checks:
             for check in _backward_checks:

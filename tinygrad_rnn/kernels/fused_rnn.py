@@ -390,12 +390,15 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
 
     # All input projections at once; the loop then adds the recurrent part in place.
     # The large arrays come from the workspace: reused across steps, see workspace.py.
-    pre = workspace.empty((n_steps, batch, gh), x.dtype)
+    empty = workspace.allocator(n_steps * batch * gh, x.dtype)
+    pre = empty((n_steps, batch, gh), x.dtype)
     x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
     _input_projection(x.reshape(n_steps * batch, n_in), w_ih, np.ascontiguousarray(b_ih), b_hh,
                       mode != "gru", pre.reshape(n_steps * batch, gh))   # the GRU's b_hn stays inside r * (...)
     h = np.array(h0, order="C", copy=True)
-    out = (workspace.zeros if padded else workspace.empty)((n_steps, batch, hidden), x.dtype)
+    out = empty((n_steps, batch, hidden), x.dtype)
+    if padded:
+        out.fill(0)
     # Per-step scratch for h @ W_hh^T, allocated here rather than inside the loop function: with a
     # buffer allocated inside, LLVM vectorized the gate loops far worse (measured 2.6x slower).
     rec = np.empty((batch, gh), x.dtype)
@@ -403,11 +406,11 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     gates = extra = None
     if mode == "lstm":
         c = np.array(c0, order="C", copy=True)
-        extra = workspace.empty((n_steps, batch, hidden), x.dtype)
+        extra = empty((n_steps, batch, hidden), x.dtype)
         _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra, rec)
         gates = pre
     elif mode == "gru":
-        extra = workspace.empty((n_steps, batch, hidden), x.dtype)
+        extra = empty((n_steps, batch, hidden), x.dtype)
         _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra, rec)
         gates = pre
     else:
@@ -486,8 +489,15 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     else:
         dout = np.ascontiguousarray(dout, dtype=dtype)
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
-    new = workspace.zeros if saved.padded else workspace.empty   # gradients stay 0 at padded steps
     gh = GATES[mode] * hidden
+    empty = workspace.allocator(n_steps * batch * max(gh, saved.x.shape[2]), dtype)   # da (G*H wide) or dx (I wide)
+
+    def new(shape, dtype):  # gradients stay 0 at padded steps
+        a = empty(shape, dtype)
+        if saved.padded:
+            a.fill(0)
+        return a
+
     steps = (saved.lengths, saved.reverse, dout, has_dout, dh)   # what every backward loop takes
     da = new((n_steps, batch, gh), dtype)                          # dL/d(gate pre-activations), input side
     rec = np.zeros((batch, gh), dtype)       # per-step dA rows for dh += rec @ W_hh; zero rows = not yet valid
@@ -508,7 +518,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         da_h = da
     x, w_ih = saved.x, saved.w_ih
     n_in = x.shape[2]
-    dx = workspace.empty((n_steps, batch, n_in), dtype) if need_dx else None
+    dx = empty((n_steps, batch, n_in), dtype) if need_dx else None
     dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
     db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
     _weight_grads(da, da_h, mode == "gru", x, out, saved.h0, w_ih, saved.lengths, saved.reverse, need_dx,

@@ -15,6 +15,7 @@ uses the memory. Nothing is freed or reused behind a live array.
 
     empty(shape, dtype)   like np.empty, from the pool when a free buffer of that size exists
     zeros(shape, dtype)   like np.zeros, the same way
+    allocator(n, dtype)   empty, or plain np.empty when arrays of at most n elements are too small to pool
 """
 import math
 import sys
@@ -51,6 +52,13 @@ def empty(shape, dtype):
         owners.append(buf)
         _total[0] += nbytes
         return buf.reshape(shape)
+
+
+def allocator(largest_size, dtype):
+    """`empty` when an array of `largest_size` elements is big enough to pool, else np.empty: a call
+    that allocates several arrays, none bigger than that, decides once (a tiny layer's step is short
+    enough for the pool's bookkeeping to show)."""
+    return empty if largest_size * np.dtype(dtype).itemsize >= MIN_BYTES else np.empty
 
 
 def zeros(shape, dtype):
