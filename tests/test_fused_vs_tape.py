@@ -84,3 +84,33 @@ def test_retain_states_uses_the_tape_by_documented_rule():
     out, _ = layer(tr.Tensor(np.ones((5, 1, 2), np.float32)), retain_states=True)
     assert len(layer.states[(0, 0)]) == 5  # per-step tensors exist only on the generic path
     assert out.node.name != "FusedRecurrence"
+
+
+def test_fused_gradients_are_kept_without_copies_and_still_accumulate():
+    """The fused node's backward makes every gradient array afresh (Primitive.fresh_grads), so the tape
+    keeps them as the weights' .grad without copying: each must still be its own array, and a second
+    backward must add into it, not replace it or write into another weight's gradient."""
+    import itertools
+
+    tr.manual_seed(0)
+    layer = tr.nn.LSTM(3, 4)
+    x = tr.Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32))
+    layer(x)[0].sum().backward()
+    once = {n: p.grad.copy() for n, p in layer.named_parameters()}
+    for (_, p), (_, q) in itertools.combinations(layer.named_parameters(), 2):
+        assert not np.shares_memory(p.grad, q.grad)
+    layer(x)[0].sum().backward()
+    for n, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad, 2 * once[n], rtol=1e-6, err_msg=n)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_weight_changed_between_forward_and_backward_is_named_without_anomaly_mode(fused):
+    layer = tr.nn.GRU(3, 4, fused=fused)
+    loss = layer(tr.Tensor(np.ones((4, 2, 3), np.float32)))[0].sum()
+    layer.weight_hh_l0.bump_version()  # what an optimizer step does
+    with pytest.raises(tr.InplaceModificationError) as e:
+        loss.backward()
+    assert "Parameter of shape (12, 4)" in str(e.value)
+    if fused:  # inputs of the fused node: x, weight_ih, weight_hh, bias_ih, bias_hh
+        assert "input 2 of FusedRecurrence" in str(e.value)

@@ -160,3 +160,14 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     loss = (x @ w).tanh().sum()  # a fresh forward pass is fine
     loss.backward()
     assert w.grad is not None
+
+
+def test_leaf_gradients_never_share_a_buffer():
+    """Add's backward hands the same cotangent to both inputs; the leaves' .grad must be separate
+    arrays (a later += on one must not change the other)."""
+    a = tr.Tensor(np.ones(3), requires_grad=True)
+    b = tr.Tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 1
+    np.testing.assert_array_equal(b.grad, np.ones(3))
