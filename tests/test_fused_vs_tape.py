@@ -114,3 +114,18 @@ def test_weight_changed_between_forward_and_backward_is_named_without_anomaly_mo
     assert "Parameter of shape (12, 4)" in str(e.value)
     if fused:  # inputs of the fused node: x, weight_ih, weight_hh, bias_ih, bias_hh
         assert "input 2 of FusedRecurrence" in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_a_batch_of_no_sequences_is_accepted_by_both_paths(kind):
+    """B = 0 (an empty last batch, say): both paths give empty outputs and zero weight gradients."""
+    for fused in (True, False):
+        layer = getattr(tr.nn, kind)(3, 4, num_layers=2, bidirectional=True, fused=fused)
+        x = tr.Tensor(np.zeros((5, 0, 3), np.float32), requires_grad=True)
+        out, h = layer(x, lengths=[])
+        assert out.shape == (5, 0, 8)
+        assert (h[0] if kind == "LSTM" else h).shape == (4, 0, 4)
+        out.sum().backward()
+        assert x.grad.shape == (5, 0, 3)
+        for name, p in layer.named_parameters():
+            assert p.grad is not None and not p.grad.any(), (fused, name)

@@ -346,6 +346,31 @@ def test_workspace_reuses_only_arrays_nobody_holds(mode, monkeypatch):
         fused_rnn.workspace.clear()
 
 
+def test_workspace_hands_a_buffer_out_again_once_nothing_holds_it(monkeypatch):
+    """The pool's whole point (a training step reuses the last step's memory) rests on reading the
+    reference count right on this interpreter: a dropped array's buffer comes back, a held one never."""
+    from tinygrad_rnn.kernels import workspace
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+    workspace.clear()
+    try:
+        def address(a):
+            return a.__array_interface__["data"][0]
+        a = workspace.empty((10, 10), np.float64)
+        first = address(a)
+        del a
+        b = workspace.empty((100,), np.float64)        # same size: the dropped buffer, reshaped
+        assert address(b) == first
+        c = workspace.zeros((10, 10), np.float64)      # b still holds it: a different buffer
+        assert address(c) != first and not c.any()
+        view = b[3:]
+        del b
+        assert address(workspace.empty((100,), np.float64)) != first   # a view keeps its buffer in use
+        del view
+        assert address(workspace.empty((100,), np.float64)) == first
+    finally:
+        workspace.clear()
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_broadcast_dout_and_no_dx(mode):
     """dout broadcast over time and batch (out.sum()'s VJP) is read as one row; need_dx=False skips dx only."""

@@ -61,6 +61,8 @@ _pool = None
 def _run_on_batch_blocks(loop, batch, *args):
     """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
     global _pool
+    if batch == 0:                                         # no sequences: nothing to run
+        return
     if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking OpenBLAS (a ctypes call)
         loop(*args, 0, batch)
         return
@@ -358,8 +360,8 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
             if arr.dtype != dtype:
                 raise TypeError(f"{name} is {arr.dtype} but x is {dtype}: all arrays must share one dtype")
-    if n_steps < 1 or batch < 1:
-        raise ValueError("need T >= 1 and B >= 1")
+    if n_steps < 1:
+        raise ValueError("need T >= 1 (a batch of 0 sequences is fine)")
     if lengths is None:
         full = _ALL_STEPS.get((batch, n_steps))
         if full is None:
@@ -368,9 +370,9 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
                 _ALL_STEPS[(batch, n_steps)] = full
         return full, False
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
-    if lengths.shape != (batch,) or lengths.min() < 1 or lengths.max() > n_steps:
+    if lengths.shape != (batch,) or (batch and (lengths.min() < 1 or lengths.max() > n_steps)):
         raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")
-    return lengths, bool(lengths.min() < n_steps)
+    return lengths, bool(batch and lengths.min() < n_steps)
 
 
 def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
