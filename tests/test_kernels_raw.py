@@ -346,6 +346,29 @@ def test_workspace_reuses_only_arrays_nobody_holds(mode, monkeypatch):
         fused_rnn.workspace.clear()
 
 
+def test_cache_entries_are_dropped_when_inlined_sources_change(tmp_path):
+    """Numba's cache watches only a function's own file; fused_rnn.py's entries must go when blas.py or
+    vecmath.py (inlined into them) change, and stay while they do not."""
+    from types import SimpleNamespace
+    from tinygrad_rnn.kernels import drop_stale_cache
+    fake = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(tmp_path)))
+    entries = ["fused_rnn._lstm_forward_loop-192.py311.nbi", "fused_rnn._lstm_forward_loop-192.py311.1.nbc"]
+    for name in entries + ["blas.gemm-200.py311.nbi"]:
+        (tmp_path / name).write_text("x")
+    assert drop_stale_cache(fake, "fused_rnn", "aaaa")            # no stamp yet: dropped, stamp written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blas.gemm-200.py311.nbi", "fused_rnn.deps"]
+    for name in entries:
+        (tmp_path / name).write_text("x")
+    assert not drop_stale_cache(fake, "fused_rnn", "aaaa")        # same sources: the cache stays
+    assert all((tmp_path / name).exists() for name in entries)
+    assert drop_stale_cache(fake, "fused_rnn", "bbbb")            # a source changed: dropped again
+    assert not any((tmp_path / name).exists() for name in entries)
+    from tinygrad_rnn.kernels import fused_rnn, source_digest
+    stamp = os.path.join(fused_rnn._rnn_forward_loop._cache._cache_path, "fused_rnn.deps")
+    with open(stamp) as f:                                        # and the real module keeps its stamp
+        assert f.read() == source_digest("blas.py", "vecmath.py")
+
+
 def test_workspace_hands_a_buffer_out_again_once_nothing_holds_it(monkeypatch):
     """The pool's whole point (a training step reuses the last step's memory) rests on reading the
     reference count right on this interpreter: a dropped array's buffer comes back, a held one never."""

@@ -526,3 +526,9 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     _weight_grads(da, da_h, mode == "gru", x, out, saved.h0, w_ih, saved.lengths, saved.reverse, need_dx,
                   dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+
+
+# The loops above inline blas.py's gemm and vecmath.py's sigmoid/tanh; Numba's cache watches this file only.
+from . import drop_stale_cache, source_digest  # noqa: E402
+
+drop_stale_cache(_rnn_forward_loop, "fused_rnn", source_digest("blas.py", "vecmath.py"))
