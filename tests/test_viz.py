@@ -140,7 +140,25 @@ def test_layers_unroll_into_step_clusters():
         out, _ = layer(x)
     nodes, _ = viz.graph(out.sum())
     steps = {viz.step_of(n) for n in nodes} - {None}
-    if not steps:
-        pytest.skip("the unroll loop does not label its steps yet (viz.timestep hook not wired)")
     assert steps == {0, 1, 2, 3}
     assert re.findall(r'cluster_step_(\d+)', viz.to_dot(out.sum())) == ["0", "1", "2", "3"]
+
+
+def test_reverse_direction_steps_are_labelled_by_the_time_they_read():
+    """A bidirectional layer's reverse direction processes time T-1 first: its clusters must not merge
+    with the forward direction's, and each is named by the real time step it reads."""
+    tr.manual_seed(0)
+    layer = tr.nn.RNN(2, 3, bidirectional=True, fused=False)
+    x = tr.Tensor(np.random.default_rng(0).standard_normal((3, 1, 2)).astype(np.float32))
+    with viz.trace():
+        out, _ = layer(x)
+    nodes, _ = viz.graph(out.sum())
+    steps = {viz.step_of(n) for n in nodes} - {None}
+    assert steps == {0, 1, 2, ("reverse", 0), ("reverse", 1), ("reverse", 2)}
+    first_reverse = min((n for n in nodes if isinstance(viz.step_of(n), tuple)), key=lambda n: n.seq)
+    assert viz.step_of(first_reverse) == ("reverse", 2)  # processing starts at the last time step
+    assert "t = reverse 2" in viz.to_dot(out.sum())
+    with viz.trace():
+        out, _ = layer(x, lengths=[2])  # with lengths the reverse step reads a different time per sequence
+    steps = {viz.step_of(n) for n in viz.graph(out.sum())[0]} - {None}
+    assert ("reverse step", 0) in steps and ("reverse", 2) not in steps

@@ -220,7 +220,8 @@ def to_dot(tensor, names=None, steps=None, title=None):
         indent = "  "
         if s is not None:
             out.append(f"  subgraph {_quote('cluster_step_' + str(s))} {{")
-            out.append(f"    label={_quote('t = ' + str(s))}; style=rounded; color=gray;")
+            shown = " ".join(map(str, s)) if isinstance(s, tuple) else str(s)   # ('reverse', 3) -> reverse 3
+            out.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
             indent = "    "
         for n in clusters[s]:
             label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"

@@ -35,17 +35,18 @@ def reverse_within_lengths(x, lengths):
     return x[src, np.arange(len(lengths))[None, :]]
 
 
-def unroll(step, inputs, state, lengths=None, retain_states=None):
+def unroll(step, inputs, state, lengths=None, retain_states=None, labels=None):
     """Run `state = step(inputs[t], state)` for t = 0..T-1 and stack the outputs.
 
     inputs: a list of T Tensors (B, ...); state: a Tensor or tuple of Tensors (B, size).
     With lengths, steps t >= lengths[b] keep sequence b's state and output 0 there.
     retain_states: a list to which each step's state is appended, with retain_grad() on, so a
-    learner can read dL/dh_t after backward. Returns (outputs (T, B, out), final state).
+    learner can read dL/dh_t after backward. labels: tr.viz's name for each step (default t).
+    Returns (outputs (T, B, out), final state).
     """
     outputs = []
     for t, x_t in enumerate(inputs):
-        with viz.timestep(t):  # labels this step's nodes for tr.viz's per-step clusters (else a no-op)
+        with viz.timestep(t if labels is None else labels[t]):  # tr.viz's per-step clusters (else a no-op)
             new = step(x_t, state)
         if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
             valid = (t < lengths)[:, None]
@@ -58,6 +59,14 @@ def unroll(step, inputs, state, lengths=None, retain_states=None):
             retain_states.append(_zip_state(lambda s, _: s.retain_grad(), state, state))
         outputs.append(out)
     return stack(outputs), state
+
+
+def _reverse_labels(T, lengths):
+    """tr.viz labels of the reverse direction's steps: ('reverse', t) with t the real time step s
+    reads (T-1-s); with lengths, step s reads a different time in each sequence, so ('reverse step', s)."""
+    if lengths is None:
+        return [("reverse", T - 1 - s) for s in range(T)]
+    return [("reverse step", s) for s in range(T)]
 
 
 def _first(state):
@@ -222,7 +231,7 @@ def _run_hoisted(project, recurrence, x, state, lengths, retain, reverse):
     T, B = x.shape[0], x.shape[1]
     xw = project(x.reshape(T * B, x.shape[2]))
     steps = xw.reshape(T, B, xw.shape[-1]).unbind(0)
-    out, final = unroll(recurrence, steps, state, lengths, retain)
+    out, final = unroll(recurrence, steps, state, lengths, retain, _reverse_labels(T, lengths) if reverse else None)
     if reverse:
         out = reverse_within_lengths(out, lengths)
     return out, _as_h_n_slices(final)
@@ -301,7 +310,8 @@ class Recurrent(_StackedRecurrent):
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
         xs = reverse_within_lengths(x, lengths) if direction == 1 else x
-        out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain)
+        labels = _reverse_labels(x.shape[0], lengths) if direction == 1 else None
+        out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain, labels)
         if direction == 1:
             out = reverse_within_lengths(out, lengths)
         return out, _as_h_n_slices(final)
