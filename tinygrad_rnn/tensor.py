@@ -17,7 +17,9 @@ The invariants the walk relies on:
     `saved`) needs it.
   * The walk knows no primitive. It hands a node its output cotangent, gets one gradient per
     input back, sums each back to its input's shape (broadcasting's adjoint, in one place:
-    `unbroadcast`), and adds it to the input's cotangent.
+    `unbroadcast`), and adds it to the input's cotangent. A leaf's first gradient is copied into
+    a buffer of its own (VJPs return shared arrays and views), unless the primitive declares
+    `fresh_grads`: arrays made for this call alone, which the leaf may keep as they are.
 
 Saved values are the inputs' arrays themselves, not copies, so an array changed in place between
 forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
