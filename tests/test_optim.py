@@ -440,6 +440,16 @@ def with_grads(grads):
     return params
 
 
+def torch_with_grads(torch, grads):
+    """with_grads' twin in torch: zero parameters of the grads' shapes and dtypes holding those grads."""
+    params = []
+    for g in grads:
+        p = torch.zeros(g.shape, dtype=getattr(torch, g.dtype.name), requires_grad=True)
+        p.grad = torch.tensor(g)
+        params.append(p)
+    return params
+
+
 def test_clip_grad_norm_closed_form():
     grads = [np.array([3.0, 0.0]), np.array([[4.0]])]
     params = with_grads(grads)
@@ -521,9 +531,7 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type, dtype, seed):
     rng = np.random.default_rng(seed)
     grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
     ours = with_grads(grads)
-    theirs = [torch.zeros(s, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True) for s in SHAPES]
-    for t, g in zip(theirs, grads):
-        t.grad = torch.tensor(g)
+    theirs = torch_with_grads(torch, grads)
     total = clip_grad_norm_(ours, max_norm, norm_type)
     expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type).item()
     tol = dict(rtol=1e-12, atol=0) if dtype == np.float64 else dict(rtol=1e-6, atol=1e-7)
@@ -538,9 +546,7 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type, dtype, seed):
 def test_clip_grad_norm_nonfinite_matches_torch(bad, norm_type):
     torch = pytest.importorskip("torch")
     grads = [np.array([1.0, bad, -2.0], dtype=np.float32), np.array([3.0], dtype=np.float32)]
-    ours, theirs = with_grads(grads), [torch.zeros(len(g), requires_grad=True) for g in grads]
-    for t, g in zip(theirs, grads):
-        t.grad = torch.tensor(g)
+    ours, theirs = with_grads(grads), torch_with_grads(torch, grads)
     np.testing.assert_array_equal(clip_grad_norm_(ours, 1.0, norm_type),
                                   torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type).item())
     for p, t in zip(ours, theirs):
@@ -553,9 +559,7 @@ def test_clip_grad_value_matches_torch(clip_value, dtype, seed):
     rng = np.random.default_rng(seed)
     grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
     ours = with_grads(grads)
-    theirs = [torch.zeros(s, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True) for s in SHAPES]
-    for t, g in zip(theirs, grads):
-        t.grad = torch.tensor(g)
+    theirs = torch_with_grads(torch, grads)
     clip_grad_value_(ours, clip_value)
     torch.nn.utils.clip_grad_value_(theirs, clip_value)
     for p, t in zip(ours, theirs):
@@ -570,9 +574,7 @@ def test_clip_grad_value_matches_torch(clip_value, dtype, seed):
 def test_clip_grad_norm_overflow_and_mixed_dtypes_match_torch(grads):
     torch = pytest.importorskip("torch")
     ours = with_grads(grads)
-    theirs = [torch.zeros(g.shape, dtype=getattr(torch, g.dtype.name), requires_grad=True) for g in grads]
-    for t, g in zip(theirs, grads):
-        t.grad = torch.tensor(g)
+    theirs = torch_with_grads(torch, grads)
     np.testing.assert_allclose(clip_grad_norm_(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0).item(),
                                rtol=1e-7)
     for p, t, g in zip(ours, theirs, grads):

@@ -493,15 +493,10 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
     gh = GATES[mode] * hidden
     empty = workspace.allocator(n_steps * batch * max(gh, saved.x.shape[2]), dtype)   # da (G*H wide) or dx (I wide)
-
-    def new(shape, dtype):  # gradients stay 0 at padded steps
-        a = empty(shape, dtype)
-        if saved.padded:
-            a.fill(0)
-        return a
-
     steps = (saved.lengths, saved.reverse, dout, has_dout, dh)   # what every backward loop takes
-    da = new((n_steps, batch, gh), dtype)                          # dL/d(gate pre-activations), input side
+    da = empty((n_steps, batch, gh), dtype)                        # dL/d(gate pre-activations), input side
+    if saved.padded:
+        da.fill(0)                                                 # gradients stay 0 at padded steps
     rec = np.zeros((batch, gh), dtype)       # per-step dA rows for dh += rec @ W_hh; zero rows = not yet valid
     dc = None
     if mode == "lstm":
@@ -512,7 +507,9 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     elif mode == "gru":
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
         # (T, B, 3H) array, so that dW_hh and db_hh are each one pass over contiguous rows.
-        da_h = new((n_steps, batch, gh), dtype)
+        da_h = empty((n_steps, batch, gh), dtype)
+        if saved.padded:
+            da_h.fill(0)
         _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, saved.h0, saved.w_hh, *steps,
                              da, da_h, rec)
     else:

@@ -224,14 +224,17 @@ class _StackedRecurrent(Module):
         return s
 
 
-def _run_hoisted(project, recurrence, x, state, lengths, retain, reverse):
-    """One direction of a cell that separates its input side: one matmul for all T steps."""
+def _run_unrolled(step, x, state, lengths, retain, reverse, project=None):
+    """One direction on the generic tape: `unroll(step)` over x (T, B, F), in reverse within lengths
+    when `reverse`. With `project` (a cell's input side, separated out), the input projections of all
+    T steps are one matmul before the loop and `step` reads each step's slice of its result."""
     if reverse:
         x = reverse_within_lengths(x, lengths)
     T, B = x.shape[0], x.shape[1]
-    xw = project(x.reshape(T * B, x.shape[2]))
-    steps = xw.reshape(T, B, xw.shape[-1]).unbind(0)
-    out, final = unroll(recurrence, steps, state, lengths, retain, _reverse_labels(T, lengths) if reverse else None)
+    if project is not None:
+        xw = project(x.reshape(T * B, x.shape[2]))
+        x = xw.reshape(T, B, xw.shape[-1])
+    out, final = unroll(step, x.unbind(0), state, lengths, retain, _reverse_labels(T, lengths) if reverse else None)
     if reverse:
         out = reverse_within_lengths(out, lengths)
     return out, _as_h_n_slices(final)
@@ -308,13 +311,8 @@ class Recurrent(_StackedRecurrent):
                 return compiled
         state = state if self.state_count > 1 else state[0]
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
-            return _run_hoisted(cell.project_input, cell.recurrence, x, state, lengths, retain, direction == 1)
-        xs = reverse_within_lengths(x, lengths) if direction == 1 else x
-        labels = _reverse_labels(x.shape[0], lengths) if direction == 1 else None
-        out, final = unroll(cell.forward, xs.unbind(0), state, lengths, retain, labels)
-        if direction == 1:
-            out = reverse_within_lengths(out, lengths)
-        return out, _as_h_n_slices(final)
+            return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
+        return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
 
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
@@ -369,8 +367,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
         w_hhT = w_hh.T  # once per sequence, not once per step
         step = self._recurrence(w_hhT, b_hh)
-        return _run_hoisted(project, step, x, state if self.state_count > 1 else state[0],
-                            lengths, retain, direction == 1)
+        return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain, direction == 1,
+                             project)
 
 
 class RNN(_TorchRecurrent):
