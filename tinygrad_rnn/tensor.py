@@ -132,7 +132,7 @@ class Node:
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
         self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        self.versions = versions  # per input: a leaf's version counter when recorded (see Tensor.bump_version), else None
+        self.versions = versions  # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no leaf
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
         self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
@@ -152,45 +152,52 @@ class Node:
 def apply(prim, *inputs, **attrs):
     """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad.
 
-    This runs once per operation, T times per cell operation in an unrolled layer, so it is one
-    plain loop over the inputs and no more (the tape's per-op overhead is what the generic path
-    pays, and what a tiny fused layer pays per call)."""
-    arrays, record = [], False
-    for t in inputs:
-        arrays.append(t.data)
-        if t.requires_grad:
-            record = True
-    out, saved = prim.forward(*arrays, **attrs)
-    if record and not _grad_mode.enabled:
-        record = False
-    multi = type(out) is tuple
-    # numpy turns 0-d results into scalars (np.float64); keep every Tensor's data an ndarray
-    if multi:
-        outs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
-        tensors = [Tensor._make(o, record) for o in outs]
-    else:
-        outs = (out if type(out) is np.ndarray else np.asarray(out),)
-        tensors = [Tensor._make(outs[0], record)]
-    node = None
-    if record:  # per input: the edge the walk follows, whether it needs a gradient, a leaf's version
+    This runs once per operation, T times per cell operation in an unrolled layer, so it is kept
+    to plain loops (the tape's per-op overhead is what the generic path pays, and what a tiny
+    fused layer pays per call): while grad mode is on, one pass over the inputs collects both the
+    arrays for the forward and, per input, the edge the walk will follow, whether it needs a
+    gradient and, for a leaf, the version backward checks (Tensor.bump_version)."""
+    arrays = []
+    if _grad_mode.enabled:
         parents, needs, versions = [], [], []
         for t in inputs:
+            arrays.append(t.data)
             if not t.requires_grad:
-                edge, version = None, None
-            elif t._node is None:  # a leaf: backward checks that it was not changed in place since
-                edge, version = t, t._version
+                parents.append(None)
+                needs.append(False)
+                versions.append(None)
+            elif t._node is None:  # a leaf
+                parents.append(t)
+                needs.append(True)
+                versions.append(t._version)
             else:
-                edge, version = (t._node, t._slot), None
-            parents.append(edge)
-            needs.append(edge is not None)
-            versions.append(version)
-        node = Node(prim, tuple(parents), tuple(needs), tuple(versions), attrs, saved,
-                    tuple(o.shape for o in outs) if multi else outs[0].shape, multi)
-        for slot, t in enumerate(tensors):
+                parents.append((t._node, t._slot))
+                needs.append(True)
+                versions.append(None)
+        record = True in needs
+    else:
+        for t in inputs:
+            arrays.append(t.data)
+        record = False
+    out, saved = prim.forward(*arrays, **attrs)
+    multi = type(out) is tuple
+    tensors = []
+    for o in (out if multi else (out,)):
+        if type(o) is not np.ndarray:  # numpy turns 0-d results into scalars (np.float64): keep ndarrays
+            o = np.asarray(o)
+        tensors.append(Tensor._make(o, record))
+    node = None
+    if record:
+        shapes = tuple([t.data.shape for t in tensors]) if multi else tensors[0].data.shape
+        leaf_versions = tuple(versions) if versions.count(None) < len(versions) else None  # None: no leaf input
+        node = Node(prim, tuple(parents), tuple(needs), leaf_versions, attrs, saved, shapes, multi)
+        slot = 0
+        for t in tensors:
             t._node, t._slot = node, slot
+            slot += 1
     if _forward_checks:
         for check in _forward_checks:
-            check(prim, inputs, outs, node)
+            check(prim, inputs, tuple(t.data for t in tensors), node)
     return tuple(tensors) if multi else tensors[0]
 
 
@@ -239,9 +246,10 @@ def backward_from(root, slot, grad, retain_graph=False):
                 if s in gs:
                     t.grad = gs[s]
         parents = node.parents
-        for edge, version in zip(parents, node.versions):
-            if version is not None and edge._version != version:  # a leaf changed since it was recorded
-                raise _modified_in_place(node, edge)
+        if node.versions is not None:
+            for edge, version in zip(parents, node.versions):
+                if version is not None and edge._version != version:  # a leaf changed since it was recorded
+                    raise _modified_in_place(node, edge)
         if node.multi:  # one cotangent per output slot, None where no gradient arrived
             g = [None] * len(node.shapes)
             for s, gs_s in gs.items():
@@ -316,11 +324,11 @@ class Tensor:
         through this tensor (their saved values no longer match). Optimizers call it after a step."""
         self._version += 1
 
-    # -- the basics users expect
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    # -- the basics users expect (attrgetters: read in C, no Python frame per access)
+    shape = property(operator.attrgetter("data.shape"))
+    dtype = property(operator.attrgetter("data.dtype"))
+    ndim = property(operator.attrgetter("data.ndim"))
+    size = property(operator.attrgetter("data.size"))
     is_leaf = property(lambda self: self._node is None)
     node = property(lambda self: self._node, doc="the Node that produced this tensor (None for a leaf)")
 

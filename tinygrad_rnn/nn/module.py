@@ -104,8 +104,19 @@ class Module:
             yield from child.modules()
 
     def zero_grad(self):
-        for _, p in self.named_parameters():
-            p.grad = None
+        """Set every parameter's .grad to None. Once per training step, so it walks the registered
+        attributes directly instead of building named_parameters' list (a parameter shared by two
+        modules is visited twice, which is harmless here)."""
+        attrs = self.__dict__
+        for name in attrs.get("_holders", ()):
+            value = attrs[name]
+            if isinstance(value, Parameter):
+                value.grad = None
+            elif isinstance(value, Module):
+                value.zero_grad()
+            elif value and all(isinstance(v, Module) for v in value):  # a list of modules, as _members reads it
+                for child in value:
+                    child.zero_grad()
 
     def train(self, mode=True):
         for m in self.modules():
