@@ -270,6 +270,28 @@ def test_none_cotangents_are_zeros(mode):
         np.testing.assert_array_equal(u, w)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n_steps", [1, 4])
+def test_no_initial_state_is_the_same_as_zero_states(mode, n_steps):
+    """h0 = c0 = None starts from zeros without making them: the same numbers as explicit zero states,
+    and the backward (which then skips the h0 term of dW_hh) still returns dh0 and dc0."""
+    p, cot = fixed(mode, n_steps, 3, np.float64, lengths=[n_steps, 1, n_steps], reverse=True)
+    p["h0"] = np.zeros_like(p["h0"])
+    p["c0"] = None if p["c0"] is None else np.zeros_like(p["c0"])
+    ref = forward(p)
+    ref_grads = rnn_backward(mode, ref[3], cot["dout"], cot["dh_n"], cot["dc_n"])
+    got = forward(dict(p, h0=None, c0=None))
+    assert got[3].h0 is None and got[3].c0 is None
+    for a, b in zip(got[:3], ref[:3]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(rnn_backward(mode, got[3], cot["dout"], cot["dh_n"], cot["dc_n"]), ref_grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_backward_can_run_twice_and_ignores_padded_dout():
     p, cot = fixed("lstm", 5, 3, np.float64, lengths=[5, 2, 3])
     _, _, _, saved = forward(p)

@@ -87,8 +87,8 @@ class Saved(NamedTuple):
     lengths: np.ndarray          # (B,) int64, all T when the caller passed None
     padded: bool                 # some sequence is shorter than T
     x: np.ndarray                # (T, B, I), C-contiguous (for dW_ih)
-    h0: np.ndarray               # (B, H), C-contiguous
-    c0: Optional[np.ndarray]     # (B, H), C-contiguous, LSTM only
+    h0: Optional[np.ndarray]     # (B, H), C-contiguous; None: the sequence started from zeros
+    c0: Optional[np.ndarray]     # (B, H), C-contiguous, LSTM only; None as h0
     w_ih: np.ndarray             # (G*H, I), C-contiguous
     w_hh: np.ndarray             # (G*H, H), C-contiguous
     b_hh: np.ndarray             # (G*H,)
@@ -339,23 +339,26 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     gates = GATES.get(mode)
     if gates is None:
         raise ValueError(f"mode must be one of {sorted(GATES)}, got {mode!r}")
-    if x.ndim != 3 or h0.ndim != 2:
-        raise ValueError("x must be (T, B, I) and h0 (B, H)")
+    if x.ndim != 3 or w_hh.ndim != 2:
+        raise ValueError("x must be (T, B, I) and w_hh (G*H, H)")
     n_steps, batch, n_in = x.shape
-    hidden = h0.shape[1]
+    hidden = w_hh.shape[1]
     dtype = x.dtype
-    if dtype != np.float32 and dtype != np.float64:
+    if dtype != _F32 and dtype != _F64:
         raise TypeError(f"float32 or float64 only, got {dtype}")
-    if mode == "lstm" and c0 is None:
-        raise ValueError("lstm needs c0")
-    c0 = c0 if mode == "lstm" else h0
+    if mode == "lstm" and (c0 is None) != (h0 is None):
+        raise ValueError("lstm needs both h0 and c0, or neither (start from zeros)")
     gh = gates * hidden
-    if (w_ih.shape != (gh, n_in) or w_hh.shape != (gh, hidden) or b_ih.shape != (gh,) or b_hh.shape != (gh,)
-            or c0.shape != h0.shape or w_ih.dtype != dtype or w_hh.dtype != dtype or b_ih.dtype != dtype
-            or b_hh.dtype != dtype or h0.dtype != dtype or c0.dtype != dtype or h0.shape[0] != batch):
-        arrays = (h0, w_ih, w_hh, b_ih, b_hh, c0)
-        shapes = ((batch, hidden), (gh, n_in), (gh, hidden), (gh,), (gh,), (batch, hidden))
-        for name, arr, shape in zip(("h0", "w_ih", "w_hh", "b_ih", "b_hh", "c0"), arrays, shapes):
+    state = (batch, hidden)
+    if (w_ih.shape != (gh, n_in) or w_hh.shape[0] != gh or b_ih.shape != (gh,) or b_hh.shape != (gh,)
+            or w_ih.dtype != dtype or w_hh.dtype != dtype or b_ih.dtype != dtype or b_hh.dtype != dtype
+            or (h0 is not None and (h0.shape != state or h0.dtype != dtype))
+            or (c0 is not None and (c0.shape != state or c0.dtype != dtype))):
+        named = (("h0", h0, state), ("c0", c0, state), ("w_ih", w_ih, (gh, n_in)), ("w_hh", w_hh, (gh, hidden)),
+                 ("b_ih", b_ih, (gh,)), ("b_hh", b_hh, (gh,)))
+        for name, arr, shape in named:
+            if arr is None:
+                continue
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
             if arr.dtype != dtype:
@@ -375,16 +378,26 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     return lengths, bool(batch and lengths.min() < n_steps)
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _state_copy(state, shape, dtype):
+    """A C-contiguous copy of an initial state the loops update in place; zeros when it is None."""
+    return np.zeros(shape, dtype) if state is None else np.array(state, order="C", copy=True)
+
+
 def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     """Run one layer, one direction over the whole sequence.
 
-    Returns out (T,B,H) (0 at padded steps), h_n (B,H), c_n (B,H) for LSTM else None, and `saved`,
-    the opaque record rnn_backward needs.
+    h0 and c0 (LSTM) are the initial states, (B, H); None for both starts from zeros (nothing is made
+    for them, and the backward skips their terms). Returns out (T,B,H) (0 at padded steps), h_n (B,H),
+    c_n (B,H) for LSTM else None, and `saved`, the opaque record rnn_backward needs.
     """
     lengths, padded = _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths)
     n_steps, batch, n_in = x.shape
-    hidden = h0.shape[1]
-    gh = GATES[mode] * hidden
+    hidden = w_hh.shape[1]
+    gh = w_hh.shape[0]
+    dtype = x.dtype
     reverse = bool(reverse)
     w_hh = np.ascontiguousarray(w_hh)
     w_hh_t = np.ascontiguousarray(w_hh.T)                  # the per-step product h @ W_hh^T reads it row-wise
@@ -392,33 +405,33 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
 
     # All input projections at once; the loop then adds the recurrent part in place.
     # The large arrays come from the workspace: reused across steps, see workspace.py.
-    empty = workspace.allocator(n_steps * batch * gh, x.dtype)
-    pre = empty((n_steps, batch, gh), x.dtype)
+    empty = workspace.allocator(n_steps * batch * gh, dtype)
+    pre = empty((n_steps, batch, gh), dtype)
     x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
     _input_projection(x.reshape(n_steps * batch, n_in), w_ih, np.ascontiguousarray(b_ih), b_hh,
                       mode != "gru", pre.reshape(n_steps * batch, gh))   # the GRU's b_hn stays inside r * (...)
-    h = np.array(h0, order="C", copy=True)
-    out = empty((n_steps, batch, hidden), x.dtype)
+    h = _state_copy(h0, (batch, hidden), dtype)
+    out = empty((n_steps, batch, hidden), dtype)
     if padded:
         out.fill(0)
     # Per-step scratch for h @ W_hh^T, allocated here rather than inside the loop function: with a
     # buffer allocated inside, LLVM vectorized the gate loops far worse (measured 2.6x slower).
-    rec = np.empty((batch, gh), x.dtype)
+    rec = np.empty((batch, gh), dtype)
     c = None
     gates = extra = None
     if mode == "lstm":
-        c = np.array(c0, order="C", copy=True)
-        extra = empty((n_steps, batch, hidden), x.dtype)
+        c = _state_copy(c0, (batch, hidden), dtype)
+        extra = empty((n_steps, batch, hidden), dtype)
         _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra, rec)
         gates = pre
     elif mode == "gru":
-        extra = empty((n_steps, batch, hidden), x.dtype)
+        extra = empty((n_steps, batch, hidden), dtype)
         _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra, rec)
         gates = pre
     else:
         _run_on_batch_blocks(_rnn_forward_loop, batch, mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out, rec)
         del pre                                            # the Elman backward needs only the outputs
-    saved = Saved(mode, reverse, lengths, padded, x, np.ascontiguousarray(h0),
+    saved = Saved(mode, reverse, lengths, padded, x, None if h0 is None else np.ascontiguousarray(h0),
                   None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
 
@@ -434,7 +447,8 @@ def _column_sums(a2, out):
 
 
 @jit
-def _weight_grads(da, da_h, own_da_h, x, out, h0, w_ih, lengths, reverse, need_dx, dx, dw_ih, dw_hh, db_ih, db_hh):
+def _weight_grads(da, da_h, own_da_h, x, out, h0, has_h0, w_ih, lengths, reverse, need_dx, dx, dw_ih, dw_hh, db_ih,
+                  db_hh):
     """After BPTT, every product over all T*B rows at once, in one compiled call:
 
         dW_ih = dA^T X,  db_ih = sum of dA,  dx = dA W_ih (if need_dx)       dA = da, the input side
@@ -442,7 +456,8 @@ def _weight_grads(da, da_h, own_da_h, x, out, h0, w_ih, lengths, reverse, need_d
                  own_da_h is False when da_h is da itself; only the GRU's differs: its n rows see dA_n * r)
     h_prev is out at the previous processing step, or h0 at a sequence's first step. Shifting `out` by one
     step in the processing direction gives h_prev at every non-first step; at a sequence's first step the
-    shifted row is 0 (padding, or outside the array), so its h0 term is one more, B-row, product.
+    shifted row is 0 (padding, or outside the array), so its h0 term is one more, B-row, product, skipped
+    when the sequence started from zeros (has_h0 False; h0 is then any (B, H) array, never read).
     """
     n_steps, batch, gh = da.shape
     n_in, hidden = x.shape[2], out.shape[2]
@@ -457,22 +472,28 @@ def _weight_grads(da, da_h, own_da_h, x, out, h0, w_ih, lengths, reverse, need_d
         _column_sums(dah2, db_hh)
     else:
         db_hh[:] = db_ih
-    first = np.empty((batch, gh), da.dtype)            # each sequence's first processed step
-    for b in range(batch):
-        first[b] = da_h[_step_time(0, lengths[b], reverse), b]
-    gemm_tn(first, h0, dw_hh, 0)
+    beta = 0
+    if has_h0:
+        first = np.empty((batch, gh), da.dtype)            # each sequence's first processed step
+        for b in range(batch):
+            first[b] = da_h[_step_time(0, lengths[b], reverse), b]
+        gemm_tn(first, h0, dw_hh, 0)
+        beta = 1
     if n_steps > 1:
         out2 = out.reshape(rows, hidden)
         if reverse:      # t = 0 .. T-2 take h_prev = out[t+1]
-            gemm_tn(dah2[:rows - batch], out2[batch:], dw_hh, 1)
+            gemm_tn(dah2[:rows - batch], out2[batch:], dw_hh, beta)
         else:            # t = 1 .. T-1 take h_prev = out[t-1]
-            gemm_tn(dah2[batch:], out2[:rows - batch], dw_hh, 1)
+            gemm_tn(dah2[batch:], out2[:rows - batch], dw_hh, beta)
+    elif not has_h0:
+        dw_hh[:] = 0
 
 
 def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     """Backpropagate through the whole sequence. dout (T,B,H), dh_n, dc_n (B,H) may be None (zeros).
 
     Returns dx (None when not need_dx), dh0, dc0 (None unless LSTM), dw_ih, dw_hh, db_ih, db_hh.
+    dh0 and dc0 are returned also when the forward started from zeros (h0 None).
     """
     if mode != saved.mode:
         raise ValueError(f"saved is from mode {saved.mode!r}, not {mode!r}")
@@ -491,18 +512,20 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     else:
         dout = np.ascontiguousarray(dout, dtype=dtype)
     dh = np.zeros((batch, hidden), dtype) if dh_n is None else np.array(dh_n, dtype=dtype, order="C", copy=True)
-    gh = GATES[mode] * hidden
-    empty = workspace.allocator(n_steps * batch * max(gh, saved.x.shape[2]), dtype)   # da (G*H wide) or dx (I wide)
-    steps = (saved.lengths, saved.reverse, dout, has_dout, dh)   # what every backward loop takes
+    w_hh, x = saved.w_hh, saved.x
+    gh = w_hh.shape[0]
+    empty = workspace.allocator(n_steps * batch * max(gh, x.shape[2]), dtype)   # da (G*H wide) or dx (I wide)
     da = empty((n_steps, batch, gh), dtype)                        # dL/d(gate pre-activations), input side
     if saved.padded:
         da.fill(0)                                                 # gradients stay 0 at padded steps
     rec = np.zeros((batch, gh), dtype)       # per-step dA rows for dh += rec @ W_hh; zero rows = not yet valid
+    lengths, reverse = saved.lengths, saved.reverse
     dc = None
     if mode == "lstm":
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
-        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, saved.c0, saved.w_hh, *steps,
-                             dc, da, rec)
+        c0 = saved.c0 if saved.c0 is not None else np.zeros((batch, hidden), dtype)
+        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, c0, w_hh, lengths, reverse,
+                             dout, has_dout, dh, dc, da, rec)
         da_h = da
     elif mode == "gru":
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
@@ -510,18 +533,20 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         da_h = empty((n_steps, batch, gh), dtype)
         if saved.padded:
             da_h.fill(0)
-        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, saved.h0, saved.w_hh, *steps,
-                             da, da_h, rec)
+        h0 = saved.h0 if saved.h0 is not None else np.zeros((batch, hidden), dtype)
+        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, h0, w_hh, lengths, reverse,
+                             dout, has_dout, dh, da, da_h, rec)
     else:
-        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, saved.w_hh, *steps, da, rec)
+        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, w_hh, lengths, reverse,
+                             dout, has_dout, dh, da, rec)
         da_h = da
-    x, w_ih = saved.x, saved.w_ih
     n_in = x.shape[2]
     dx = empty((n_steps, batch, n_in), dtype) if need_dx else None
     dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
     db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
-    _weight_grads(da, da_h, mode == "gru", x, out, saved.h0, w_ih, saved.lengths, saved.reverse, need_dx,
-                  dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
+    has_h0 = saved.h0 is not None
+    _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths, reverse,
+                  need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 

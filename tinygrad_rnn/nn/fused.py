@@ -47,8 +47,7 @@ class FusedRecurrence(Primitive):
 
     @staticmethod
     def forward(x, w_ih, w_hh, b_ih, b_hh, *state, mode, lengths, reverse):
-        h0 = state[0] if state else np.zeros((x.shape[1], w_hh.shape[1]), x.dtype)
-        c0 = (state[1] if state else h0) if mode == "lstm" else None
+        h0, c0 = (state + (None, None))[:2]  # None, None: the kernels start from zeros
         out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
         finals = (h_n[None], c_n[None]) if mode == "lstm" else (h_n[None],)
         return (out,) + finals, (saved, len(state))
