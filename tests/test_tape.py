@@ -130,6 +130,19 @@ def test_retain_grad_gives_per_step_gradients():
         delta = delta * w.data * (1 - hs[t].data[0] ** 2)
 
 
+def test_retained_grads_are_arrays_of_their_own():
+    """The walk hands one cotangent to several places (Add's backward returns g twice; Sum's is a
+    stride-0 view of one number): a retained .grad must still be a plain array the user may write into."""
+    x = leaf([1.0, 2.0, 3.0])
+    a, b = (x * 2.0).retain_grad(), (x * 3.0).retain_grad()
+    (a + b).sum().backward()
+    np.testing.assert_array_equal(a.grad, np.ones(3))
+    a.grad[0] = 7.0  # writes into one gradient only
+    np.testing.assert_array_equal(b.grad, np.ones(3))
+    np.testing.assert_array_equal(a.grad, [7.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, np.full(3, 5.0))
+
+
 def test_backward_errors_say_what_to_do():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="scalar.*shape \\(2,\\).*grad="):

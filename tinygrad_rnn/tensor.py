@@ -243,8 +243,8 @@ def backward_from(root, slot, grad, retain_graph=False):
             )
         if node.retained:
             for s, t in node.retained.items():
-                if s in gs:
-                    t.grad = gs[s]
+                if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
+                    t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
         parents = node.parents
         if node.versions is not None:
             for edge, version in zip(parents, node.versions):

@@ -507,7 +507,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         raise ValueError(f"dout has shape {dout.shape}, expected {out.shape}")
     if not has_dout:
         dout = np.zeros((1, 1, hidden), dtype)
-    elif dout.strides[0] == 0 and dout.strides[1] == 0 and dout.dtype == dtype:
+    elif dout.strides[:2] == (0, 0) and dout.dtype == dtype:
         dout, has_dout = dout[:1, :1].copy(), False
     else:
         dout = np.ascontiguousarray(dout, dtype=dtype)
