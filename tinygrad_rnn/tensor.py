@@ -373,8 +373,8 @@ class Tensor:
                 raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
                                    f"has shape {self.shape}. Pass grad= an array of that shape, or reduce first "
                                    "(e.g. loss.sum() or loss.mean())")
-            grad = np.empty(self.shape, dtype=self.dtype)
-            grad.fill(1)  # np.ones, without its Python-level wrapper (a tiny step feels every microsecond)
+            # ones of the tensor's shape, (1,) * ndim: one C call (np.ones is a Python-level wrapper)
+            grad = np.array(1, dtype=self.data.dtype, ndmin=self.data.ndim)
         else:
             grad = as_float_array(grad, self.dtype, name="grad")
             if grad.shape != self.shape:
