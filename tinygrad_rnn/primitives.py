@@ -239,9 +239,10 @@ def _expand_reduced(g, shape, axis, keepdims):
 def _repeated(g, shape):
     """g broadcast to `shape` as a view, no copy (a loss.sum() over a long sequence gives every element
     the same gradient). One value to repeat, the common case of a summed loss, is a view with all
-    strides 0, made directly: np.broadcast_to's argument handling costs more than the rest of a small
-    step's Sum. Such a view is writable, but nothing writes into it: the tape adds only into buffers
-    it allocated and gives users copies (tensor.py), and no backward here writes into its g."""
+    strides 0 made directly from g's single element (no reshape first: np.broadcast_to's argument
+    handling costs more than the rest of a small step's Sum). Such a view is writable, but nothing
+    writes into it: the tape adds only into buffers it allocated and gives users copies (tensor.py),
+    and no backward here writes into its g."""
     if g.size == 1 and type(g) is np.ndarray:  # a one-element array is contiguous whatever its strides
         return np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
     return np.broadcast_to(g, shape)
@@ -254,7 +255,7 @@ class Sum(Primitive):
 
     @staticmethod
     def backward(g, shape, needs, axis, keepdims):
-        return (_repeated(_expand_reduced(g, shape, axis, keepdims), shape),)
+        return (_repeated(g if g.size == 1 else _expand_reduced(g, shape, axis, keepdims), shape),)
 
 
 class Max(Primitive):

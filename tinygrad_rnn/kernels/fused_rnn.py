@@ -116,9 +116,16 @@ def _split4(row, hidden):
 
 
 @jit
-def _input_projection(x2, w_ih, b_ih, b_hh, add_b_hh, pre2):
-    """pre2 = x2 @ W_ih^T + b_ih (+ b_hh when add_b_hh): all T*B rows in one product, then one pass for the bias."""
-    gemm_nt(x2, w_ih, pre2, 0)
+def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
+    """Everything the time loop needs prepared, in one compiled call (each call from Python costs
+    microseconds at tiny sizes):
+        pre = x @ W_ih^T + b_ih (+ b_hh when add_b_hh)   all T*B rows of x (T,B,I) in one product, then
+                                                          one pass for the bias; pre is (T,B,G*H)
+        w_hh_t = W_hh^T                                   the per-step product h @ W_hh^T reads it row-wise
+    """
+    n_steps, batch, n_in = x.shape
+    pre2 = pre.reshape(n_steps * batch, pre.shape[2])
+    gemm_nt(x.reshape(n_steps * batch, n_in), w_ih, pre2, 0)
     for r in range(pre2.shape[0]):
         row = pre2[r]
         if add_b_hh:
@@ -127,6 +134,10 @@ def _input_projection(x2, w_ih, b_ih, b_hh, add_b_hh, pre2):
         else:
             for j in range(row.shape[0]):
                 row[j] += b_ih[j]
+    for j in range(w_hh_t.shape[0]):
+        row = w_hh_t[j]
+        for i in range(row.shape[0]):
+            row[i] = w_hh[i, j]
 
 
 # --- forward loops --------------------------------------------------------------------------------
@@ -399,17 +410,16 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     gh = w_hh.shape[0]
     dtype = x.dtype
     reverse = bool(reverse)
-    w_hh = np.ascontiguousarray(w_hh)
-    w_hh_t = np.ascontiguousarray(w_hh.T)                  # the per-step product h @ W_hh^T reads it row-wise
-    b_hh = np.ascontiguousarray(b_hh)
+    w_hh, b_hh = np.ascontiguousarray(w_hh), np.ascontiguousarray(b_hh)
+    x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
 
     # All input projections at once; the loop then adds the recurrent part in place.
     # The large arrays come from the workspace: reused across steps, see workspace.py.
     empty = workspace.allocator(n_steps * batch * gh, dtype)
     pre = empty((n_steps, batch, gh), dtype)
-    x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
-    _input_projection(x.reshape(n_steps * batch, n_in), w_ih, np.ascontiguousarray(b_ih), b_hh,
-                      mode != "gru", pre.reshape(n_steps * batch, gh))   # the GRU's b_hn stays inside r * (...)
+    w_hh_t = np.empty((hidden, gh), dtype)
+    _input_projection(x, w_ih, np.ascontiguousarray(b_ih), b_hh, mode != "gru", pre,   # the GRU's b_hn stays
+                      w_hh, w_hh_t)                                                   # inside r * (...)
     h = _state_copy(h0, (batch, hidden), dtype)
     out = empty((n_steps, batch, hidden), dtype)
     if padded:
