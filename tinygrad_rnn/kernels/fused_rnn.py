@@ -341,6 +341,7 @@ def _lstm_backward_loop(gates, cs, c0, w_hh, lengths, reverse, dout, has_dout, d
 # --- the Python boundary --------------------------------------------------------------------------
 
 _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding, made once (nothing writes it)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
@@ -387,9 +388,6 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     if lengths.shape != (batch,) or (batch and (lengths.min() < 1 or lengths.max() > n_steps)):
         raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")
     return lengths, bool(batch and lengths.min() < n_steps)
-
-
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _state_copy(state, shape, dtype):
