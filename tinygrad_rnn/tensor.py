@@ -212,6 +212,9 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
+_by_seq = operator.attrgetter("seq")
+
+
 def _reachable_nodes(root):
     """All nodes the root depends on, newest first (a reverse topological order), iteratively."""
     seen, stack = {root}, [root]
@@ -222,9 +225,6 @@ def _reachable_nodes(root):
                 seen.add(edge[0])
                 stack.append(edge[0])
     return sorted(seen, key=_by_seq, reverse=True)
-
-
-_by_seq = operator.attrgetter("seq")
 
 
 def backward_from(root, slot, grad, retain_graph=False):

@@ -284,6 +284,19 @@ def _scale(c, beta):
 
 
 @numba.njit(cache=True)
+def _blas_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, beta):
+    """What gemm_nt and gemm_tn do once their shapes are checked: C (m, n) = op(A) @ op(B) + beta * C
+    by one BLAS call, or C = beta * C when the inner dimension k is empty (BLAS is not called then)."""
+    if m == 0 or n == 0:
+        return
+    beta_ = c.dtype.type(beta)
+    if k == 0:
+        _scale(c, beta_)
+    else:
+        _cblas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta_, c, n)
+
+
+@numba.njit(cache=True)
 def gemm_nt(a, b, c, beta):
     """C = A @ B^T + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (n,k), (m,n)).
 
@@ -294,13 +307,7 @@ def gemm_nt(a, b, c, beta):
     n = b.shape[0]
     if b.shape[1] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_nt: shapes do not match")
-    if m == 0 or n == 0:
-        return
-    beta_ = c.dtype.type(beta)
-    if k == 0:
-        _scale(c, beta_)
-    else:
-        _cblas_gemm(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, beta_, c, n)
+    _blas_product(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, c, beta)
 
 
 @numba.njit(cache=True)
@@ -311,10 +318,4 @@ def gemm_tn(a, b, c, beta):
     n = b.shape[1]
     if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_tn: shapes do not match")
-    if m == 0 or n == 0:
-        return
-    beta_ = c.dtype.type(beta)
-    if k == 0:
-        _scale(c, beta_)
-    else:
-        _cblas_gemm(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, beta_, c, n)
+    _blas_product(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, c, beta)

@@ -32,6 +32,11 @@ def uniform(shape, bound, dtype):
     return Parameter(random.generator().uniform(-bound, bound, size=shape).astype(dtype))
 
 
+def _is_module_list(value):
+    """Whether a list or tuple attribute holds children: only when every item is a Module."""
+    return bool(value) and all(isinstance(v, Module) for v in value)
+
+
 class Module:
     training = True
 
@@ -70,7 +75,7 @@ class Module:
                 params.append((name, value))
             elif isinstance(value, Module):
                 children.append((name, value))
-            elif value and all(isinstance(v, Module) for v in value):
+            elif _is_module_list(value):
                 children.extend((f"{name}.{i}", v) for i, v in enumerate(value))
         return params, children
 
@@ -114,7 +119,7 @@ class Module:
                 value.grad = None
             elif isinstance(value, Module):
                 value.zero_grad()
-            elif value and all(isinstance(v, Module) for v in value):  # a list of modules, as _members reads it
+            elif _is_module_list(value):
                 for child in value:
                     child.zero_grad()
 
