@@ -20,6 +20,7 @@ from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
 from . import cells as C
 from . import functional as F
 from .fused import fused_available, fused_direction
+from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, check_dtype, uniform
 
 
@@ -48,6 +49,8 @@ def unroll(step, inputs, state, lengths=None, retain_states=None, labels=None):
     for t, x_t in enumerate(inputs):
         with viz.timestep(t if labels is None else labels[t]):  # tr.viz's per-step clusters (else a no-op)
             new = step(x_t, state)
+        if t == 0:  # a user's cell: its state's structure, checked once (not per step)
+            C.check_new_state(type(getattr(step, "__self__", step)).__name__, state, new)
         if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
             valid = (t < lengths)[:, None]
             new = _zip_state(lambda n, s: where(valid, n, s), new, state)
@@ -88,17 +91,14 @@ class _StackedRecurrent(Module):
     """
 
     def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
-        if not isinstance(input_size, (int, np.integer)) or input_size < 1:
-            raise ValueError(f"input_size must be a positive int, got {input_size!r}")
-        if not isinstance(hidden_size, (int, np.integer)) or hidden_size < 1:
-            raise ValueError(f"hidden_size must be a positive int, got {hidden_size!r}")
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"dropout must be in [0, 1], got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
-        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional = bool(bidirectional)
+        name = type(self).__name__  # every argument checked (nn/checks.py): a wrong type is never reinterpreted
+        self.input_size = check_int(name, "input_size", input_size, 1)
+        self.hidden_size = check_int(name, "hidden_size", hidden_size, 1)
+        self.num_layers = check_int(name, "num_layers", num_layers, 1)
+        self.bias = check_bool(name, "bias", bias)
+        self.batch_first = check_bool(name, "batch_first", batch_first)
+        self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
@@ -279,6 +279,10 @@ class Recurrent(_StackedRecurrent):
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, **cell_kwargs):
+        if isinstance(cell, Module) or not callable(cell):
+            got = f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else repr(cell)
+            raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (Recurrent builds one "
+                            f"cell per layer and direction), got {got}; pass the class and its arguments instead")
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         if compile not in (False, True, "auto"):
             raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
@@ -324,6 +328,7 @@ class _TorchRecurrent(_StackedRecurrent):
     gates = 1
     state_count = 1
     mode = None  # 'rnn_tanh', 'rnn_relu', 'gru', 'lstm': what the fused kernels call it
+    proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
@@ -335,14 +340,16 @@ class _TorchRecurrent(_StackedRecurrent):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 in_size = self._layer_input_size(layer)
                 setattr(self, "weight_ih" + sfx, uniform((G * H, in_size), bound, self.dtype))
-                setattr(self, "weight_hh" + sfx, uniform((G * H, H), bound, self.dtype))
+                setattr(self, "weight_hh" + sfx, uniform((G * H, self.output_size), bound, self.dtype))
                 if bias:
                     setattr(self, "bias_ih" + sfx, uniform((G * H,), bound, self.dtype))
                     setattr(self, "bias_hh" + sfx, uniform((G * H,), bound, self.dtype))
+                if self.proj_size:  # torch's order: each layer-direction's weight_hr after its biases
+                    setattr(self, "weight_hr" + sfx, uniform((self.proj_size, H), bound, self.dtype))
 
     @property
     def output_size(self):
-        return self.hidden_size
+        return self.proj_size or self.hidden_size
 
     def weights(self, layer, direction):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
@@ -366,7 +373,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return xw + b_ih if b_ih is not None else xw
 
         w_hhT = w_hh.T  # once per sequence, not once per step
-        step = self._recurrence(w_hhT, b_hh)
+        step = self._recurrence(w_hhT, b_hh, layer, direction)
         return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain, direction == 1,
                              project)
 
@@ -376,13 +383,11 @@ class RNN(_TorchRecurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         self.mode = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
 
-    def _recurrence(self, w_hhT, b_hh):
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
 
 
@@ -391,15 +396,44 @@ class GRU(_TorchRecurrent):
 
     gates, mode = 3, "gru"
 
-    def _recurrence(self, w_hhT, b_hh):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
 
 
 class LSTM(_TorchRecurrent):
-    """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples."""
+    """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples.
+
+    proj_size > 0 (torch's LSTMP): h_t = W_hr (o * tanh(c_t)), with weight_hr_l{k} (proj_size,
+    hidden_size); h, the output and weight_hh's columns have proj_size, c keeps hidden_size. The
+    fused kernels do not project yet, so such a layer runs on the generic tape (fused=True warns once)."""
 
     gates, state_count, mode = 4, 2, "lstm"
 
-    def _recurrence(self, w_hhT, b_hh):
-        return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, dtype=DEFAULT_DTYPE, fused=True):
+        self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
+        if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
+            raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+        if self.proj_size and self.fused:
+            import warnings
+            warnings.warn("LSTM: the fused kernels do not support proj_size yet; this layer runs on the generic "
+                          "tape (pass fused=False to silence this warning)", RuntimeWarning, stacklevel=2)
+            self.fused = False
+
+    def state_sizes(self):
+        return (self.output_size, self.hidden_size)  # (h, c): h is projected, c is not
+
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
+        if not self.proj_size:
+            return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
+        w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
+        return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
+
+    def extra_repr(self):
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 

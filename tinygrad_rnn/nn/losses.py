@@ -1,0 +1,51 @@
+"""Loss modules: each holds its keyword arguments and calls the function of the same name in
+nn.functional, as torch.nn.CrossEntropyLoss calls F.cross_entropy. The arguments are whatever
+that function takes (checked against its signature when the module is built, so a misspelt
+argument fails at once, not at the first batch)."""
+import inspect
+
+from . import functional as F
+from .module import Module
+
+
+class _Loss(Module):
+    function = None  # the nn.functional function's name
+
+    def __init__(self, **kwargs):
+        fn = getattr(F, self.function)
+        try:
+            inspect.signature(fn).bind(None, None, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{type(self).__name__}: {e} (the arguments are those of F.{self.function}: "
+                            f"{inspect.signature(fn)})") from None
+        self.kwargs = kwargs
+
+    def forward(self, input, target):
+        return getattr(F, self.function)(input, target, **self.kwargs)
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+
+
+class CrossEntropyLoss(_Loss):
+    function = "cross_entropy"
+
+
+class NLLLoss(_Loss):
+    function = "nll_loss"
+
+
+class MSELoss(_Loss):
+    function = "mse_loss"
+
+
+class L1Loss(_Loss):
+    function = "l1_loss"
+
+
+class BCELoss(_Loss):
+    function = "binary_cross_entropy"
+
+
+class BCEWithLogitsLoss(_Loss):
+    function = "binary_cross_entropy_with_logits"
