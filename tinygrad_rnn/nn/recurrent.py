@@ -22,6 +22,7 @@ from . import functional as F
 from .fused import fused_available, fused_direction
 from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, check_dtype, uniform
+from .sequences import PackedSequence
 
 
 # ----------------------------------------------------------------------------- one direction
@@ -107,6 +108,8 @@ class _StackedRecurrent(Module):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
+        if isinstance(input, PackedSequence):  # torch's packed input: a padded batch and its lengths
+            return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
         shape = input.shape
@@ -151,6 +154,14 @@ class _StackedRecurrent(Module):
             output = output.reshape(T, -1)
             h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
         return output, (h_n if self.state_count > 1 else h_n[0])
+
+    def _forward_packed(self, packed, hx, lengths, retain_states):
+        """A PackedSequence in, a PackedSequence out (nn/sequences.py), as torch's layers do."""
+        if lengths is not None:
+            raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
+        x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
+        output, h_n = self.forward(x, hx, packed.lengths, retain_states)
+        return PackedSequence(output.swapaxes(0, 1) if self.batch_first else output, packed.lengths), h_n
 
     def _refuse_input(self, input):
         """Raise the error that says what is wrong with `input` (forward calls it only when something is)."""
