@@ -186,6 +186,14 @@ def test_errors_do_not_leak_internal_names():
     assert "_TorchRecurrent" not in str(info.value)
     with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got an instance of LSTMCell"):
         nn.Recurrent(nn.LSTMCell(3, 4), 3, 4)
+    with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got the class Linear, not a RecurrentCell"):
+        nn.Recurrent(nn.Linear, 3, 4)
+    with pytest.raises(TypeError, match="Recurrent: cell must build a tr.nn.RecurrentCell, got Linear"):
+        nn.Recurrent(lambda i, h, dtype: nn.Linear(i, h, dtype=dtype), 3, 4)
+    with pytest.raises(TypeError, match="LSTM: dtype must be float32 or float64, got 'flot'"):
+        nn.LSTM(3, 4, dtype="flot")  # not numpy's "data type 'flot' not understood"
+    with pytest.raises(TypeError, match="GRUCell: dtype must be float32 or float64, got int64"):
+        nn.GRUCell(3, 4, dtype=np.int64)
 
 
 class _TwoPartCell(nn.RecurrentCell):

@@ -46,7 +46,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n, 0) for n in shape)
         self.eps = check_float("LayerNorm", "eps", eps, 0)
         self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
-        bias, dtype = check_bool("LayerNorm", "bias", bias), check_dtype(dtype)
+        bias, dtype = check_bool("LayerNorm", "bias", bias), check_dtype(dtype, "LayerNorm")
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
 

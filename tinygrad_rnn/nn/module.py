@@ -22,11 +22,16 @@ class Parameter(Tensor):
         return "Parameter(" + super().__repr__()[len("Tensor("):]
 
 
-def check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+def check_dtype(dtype, owner=None):
+    """np.float32 or np.float64 (or their names) as a numpy dtype; anything else a TypeError."""
+    prefix = f"{owner}: " if owner else ""
+    try:
+        as_dtype = np.dtype(dtype)
+    except TypeError:  # numpy's own "data type 'x' not understood"
+        raise TypeError(f"{prefix}dtype must be float32 or float64, got {dtype!r}") from None
+    if as_dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{prefix}dtype must be float32 or float64, got {as_dtype}")
+    return as_dtype
 
 
 def uniform(shape, bound, dtype):
@@ -501,7 +506,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, dtype=DEFAULT_DTYPE):
         in_features = check_int("Linear", "in_features", in_features, 0)
         out_features = check_int("Linear", "out_features", out_features, 0)
-        bias, dtype = check_bool("Linear", "bias", bias), check_dtype(dtype)
+        bias, dtype = check_bool("Linear", "bias", bias), check_dtype(dtype, "Linear")
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / np.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = uniform((out_features, in_features), bound, dtype)

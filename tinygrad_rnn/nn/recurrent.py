@@ -101,7 +101,7 @@ class _StackedRecurrent(Module):
         self.dropout = check_float(name, "dropout", dropout, 0, 1)
         self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
-        self.dtype = check_dtype(dtype)
+        self.dtype = check_dtype(dtype, name)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
 
     def _layer_input_size(self, layer):
@@ -290,10 +290,12 @@ class Recurrent(_StackedRecurrent):
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, **cell_kwargs):
-        if isinstance(cell, Module) or not callable(cell):
-            got = f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else repr(cell)
-            raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (Recurrent builds one "
-                            f"cell per layer and direction), got {got}; pass the class and its arguments instead")
+        not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
+        if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
+            got = (f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else
+                   f"the class {cell.__name__}, not a RecurrentCell" if isinstance(cell, type) else repr(cell))
+            raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (a subclass of "
+                            f"tr.nn.RecurrentCell; Recurrent builds one per layer and direction), got {got}")
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         if compile not in (False, True, "auto"):
             raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
@@ -305,6 +307,8 @@ class Recurrent(_StackedRecurrent):
             for _ in range(self.num_directions):
                 in_size = input_size if layer == 0 else made[0].output_size * self.num_directions
                 made.append(cell(in_size, hidden_size, dtype=self.dtype, **cell_kwargs))
+                if not isinstance(made[-1], C.RecurrentCell):  # a factory function's product
+                    raise TypeError(f"Recurrent: cell must build a tr.nn.RecurrentCell, got {type(made[-1]).__name__}")
         self.cells = made
         self.state_count = len(made[0].sizes())
 
