@@ -234,3 +234,40 @@ def test_zero_sized_hidden_and_batch_as_torch():
             out, h_n = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)(T(5, 0, 3))
             h_n = h_n[0] if cls is nn.LSTM else h_n
             assert out.shape == (5, 0, 8) and h_n.shape == (4, 0, 4)
+
+
+# every typed argument of every layer, cell and module, each given values of the wrong type
+_LAYER_ARGS = dict(ints=["input_size", "hidden_size", "num_layers"], bools=["bias", "batch_first", "bidirectional"],
+                   floats=["dropout"])
+_CELL_ARGS = dict(ints=["input_size", "hidden_size"], bools=["bias"], floats=[])
+SIGNATURES = [
+    (lambda **kw: nn.RNN(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.GRU(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.LSTM(**{"input_size": 3, "hidden_size": 4, **kw}),
+     dict(_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
+    (lambda **kw: nn.Recurrent(nn.GRUCell, **{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.GRUCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.PeepholeLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.JordanCell(**{"input_size": 3, "hidden_size": 4, **kw}),
+     dict(_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["output_size"])),
+    (lambda **kw: nn.Linear(**{"in_features": 3, "out_features": 4, **kw}),
+     dict(ints=["in_features", "out_features"], bools=["bias"], floats=[])),
+    (lambda **kw: nn.Dropout(**kw), dict(ints=[], bools=[], floats=["p"])),
+    (lambda **kw: nn.LayerNorm(**{"normalized_shape": 4, **kw}),
+     dict(ints=[], bools=["elementwise_affine", "bias"], floats=["eps"])),
+]
+WRONG = dict(ints=[("3", "str"), (3.0, "float"), (True, "bool"), (None, "NoneType")],
+             bools=[("True", "str"), (1, "int"), (None, "NoneType"), (1.0, "float")],
+             floats=[("0.5", "str"), (True, "bool"), (None, "NoneType")])
+EXPECTED = dict(ints="an int", bools="True or False", floats="a number")
+TYPED_CASES = [(make, arg, kind, value, got) for make, args in SIGNATURES for kind in ("ints", "bools", "floats")
+               for arg in args[kind] for value, got in WRONG[kind]
+               if not (arg == "output_size" and value is None)]  # JordanCell: None means hidden_size
+
+
+@pytest.mark.parametrize("make,arg,kind,value,got", TYPED_CASES)
+def test_every_typed_argument_refuses_every_wrong_type(make, arg, kind, value, got):
+    with pytest.raises(TypeError, match=rf": {arg} must be {EXPECTED[kind]}, got {got} "):
+        make(**{arg: value})
