@@ -229,6 +229,10 @@ def test_zero_sized_hidden_and_batch_as_torch():
     h = nn.RNNCell(10, 0)(T(3, 10))
     assert h.shape == (3, 0)
     assert nn.GRUCell(0, 4)(T(3, 0)).shape == (3, 4)
+    for cls in CELLS:  # a batch of 0
+        new = cls(3, 4)(T(0, 3))
+        assert all(s.shape == (0, 4) for s in (new if isinstance(new, tuple) else (new,)))
+    np.testing.assert_array_equal(nn.Linear(0, 3)(T(2, 0)).data, np.zeros((2, 3)))  # torch: bias bound 0 too
     for cls in (nn.RNN, nn.GRU, nn.LSTM):
         for fused in (True, False):
             out, h_n = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)(T(5, 0, 3))
