@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, OneCycleLR,
-                                             ReduceLROnPlateau, StepLR)
+from tinygrad_rnn.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 
 torch = pytest.importorskip("torch")
 

@@ -180,7 +180,8 @@ class _TorchStyleCell(RecurrentCell):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
         name = type(self).__name__  # sizes of 0 are allowed, as in torch: an empty state
-        input_size, hidden_size = check_int(name, "input_size", input_size, 0), check_int(name, "hidden_size", hidden_size, 0)
+        input_size = check_int(name, "input_size", input_size, 0)
+        hidden_size = check_int(name, "hidden_size", hidden_size, 0)
         bias, dtype = check_bool(name, "bias", bias), check_dtype(dtype, name)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)

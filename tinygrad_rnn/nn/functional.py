@@ -136,7 +136,7 @@ def dropout(x, p=0.5, training=True, rng=None):
 
 
 # ----------------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
-from ..tensor import DEFAULT_DTYPE, concatenate, where  # noqa: E402 (this section's own imports)
+from ..tensor import DEFAULT_DTYPE, concatenate, where  # noqa: E402, F811 (this section's own imports)
 
 
 def relu(input):
@@ -264,22 +264,24 @@ def pad(input, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: pad has {len(pad) // 2} (left, right) pairs, the input only {input.ndim} dimensions")
     x = input
     for k in range(len(pad) // 2):
-        axis = x.ndim - 1 - k
-        left, right = int(pad[2 * k]), int(pad[2 * k + 1])
-        n = x.shape[axis]
-        if n + left + right < 0 or (left < 0 and -left > n) or (right < 0 and -right > n):
-            raise ValueError(f"pad: padding ({left}, {right}) of dimension {axis} (size {n}) leaves a negative size")
-        if left < 0 or right < 0:  # negative padding crops
-            index = [slice(None)] * x.ndim
-            index[axis] = slice(max(-left, 0), n - max(-right, 0))
-            x = x[tuple(index)]
-        pieces = []
-        for amount in (max(left, 0), None, max(right, 0)):
-            if amount is None:
-                pieces.append(x)
-            elif amount:
-                shape = list(x.shape)
-                shape[axis] = amount
-                pieces.append(Tensor(np.full(shape, value, dtype=x.dtype)))
-        x = concatenate(pieces, axis=axis) if len(pieces) > 1 else x
+        x = _pad_axis(x, x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1]), value)
     return x
+
+
+def _pad_axis(x, axis, left, right, value):
+    """x with `left` constants before and `right` after along axis (a negative amount crops)."""
+    n = x.shape[axis]
+    if n + left + right < 0 or -left > n or -right > n:
+        raise ValueError(f"pad: padding ({left}, {right}) of dimension {axis} (size {n}) leaves a negative size")
+    if left < 0 or right < 0:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(max(-left, 0), n - max(-right, 0))
+        x = x[tuple(index)]
+
+    def block(amount):
+        shape = list(x.shape)
+        shape[axis] = amount
+        return Tensor(np.full(shape, value, dtype=x.dtype))
+
+    pieces = ([block(left)] if left > 0 else []) + [x] + ([block(right)] if right > 0 else [])
+    return concatenate(pieces, axis=axis) if len(pieces) > 1 else x

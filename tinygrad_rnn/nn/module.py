@@ -241,18 +241,9 @@ class Module:
         objects stay the same, so build the optimizer after (its state keeps the old dtype, as in
         torch). Accepts torch's forms: to(dtype), to(device), to(device, dtype), to(tensor),
         to(dtype=...). The only device is 'cpu'."""
-        for a in args:
-            if isinstance(a, str):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                dtype = a
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"{type(self).__name__}.to: tinygrad_rnn runs on the CPU only, got device {device!r}")
+        dtype = _to_dtype(type(self).__name__ + ".to", args, dtype, device)
         if dtype is None:
             return self
-        dtype = check_dtype(dtype)
         for p in self.parameters() + self.buffers():
             if p.dtype != dtype:
                 p.data = p.data.astype(dtype)
@@ -331,6 +322,18 @@ class Module:
 
     def extra_repr(self):
         return ""
+
+
+def _to_dtype(fn, args, dtype, device):
+    """The dtype that Module.to's arguments name (None for none), checking the device is the CPU."""
+    for a in args:  # positional: a device string, a tensor (its dtype), or a dtype
+        if isinstance(a, str):
+            device = a
+        else:
+            dtype = a.dtype if isinstance(a, Tensor) else a
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{fn}: tinygrad_rnn runs on the CPU only, got device {device!r}")
+    return None if dtype is None else check_dtype(dtype, fn)
 
 
 def _is_plain_tensor(value):

@@ -54,7 +54,8 @@ def _check_lengths(fn, lengths, T, B):
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
         raise TypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
     if arr.shape[0] != B:
-        raise ValueError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, got {arr.shape[0]}")
+        raise ValueError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
+                         f"got {arr.shape[0]}")
     if np.any(arr < 1) or np.any(arr > T):
         bad = arr[(arr < 1) | (arr > T)][0]
         raise ValueError(f"{fn}: every length must be in [1, {T}] (the padded length), got {bad}")
