@@ -275,3 +275,18 @@ TYPED_CASES = [(make, arg, kind, value, got) for make, args in SIGNATURES for ki
 def test_every_typed_argument_refuses_every_wrong_type(make, arg, kind, value, got):
     with pytest.raises(TypeError, match=rf": {arg} must be {EXPECTED[kind]}, got {got} "):
         make(**{arg: value})
+
+
+def test_call_errors_name_the_public_class():
+    """A misspelt keyword in a layer's call, or a loss called with one argument: the error names the
+    class the user wrote, not a private base class."""
+    x = T(5, 2, 3)
+    for layer in (nn.RNN(3, 4), nn.GRU(3, 4), nn.LSTM(3, 4), nn.Recurrent(nn.GRUCell, 3, 4)):
+        with pytest.raises(TypeError) as info:
+            layer(x, lenghts=[5, 2])
+        assert f"{type(layer).__name__}.forward() got an unexpected keyword argument 'lenghts'" in str(info.value)
+    with pytest.raises(TypeError, match=r"MSELoss: call it with \(input, target\), got \(Tensor\)"):
+        nn.MSELoss()(x)
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss: call it with \(input, target\), got \(Tensor, ndarray, "
+                                        r"reduction=\); other arguments of F.cross_entropy go to the constructor"):
+        nn.CrossEntropyLoss()(T(2, 3), np.array([0, 1]), reduction="sum")

@@ -20,8 +20,13 @@ class _Loss(Module):
                             f"{inspect.signature(fn)})") from None
         self.kwargs = kwargs
 
-    def forward(self, input, target):
-        return getattr(F, self.function)(input, target, **self.kwargs)
+    def forward(self, *args, **kwargs):
+        # (input, target) checked here rather than by the signature, so the error names the loss
+        if kwargs or len(args) != 2:
+            given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
+            raise TypeError(f"{type(self).__name__}: call it with (input, target), got ({', '.join(given)}); other "
+                            f"arguments of F.{self.function} go to the constructor")
+        return getattr(F, self.function)(*args, **self.kwargs)
 
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())

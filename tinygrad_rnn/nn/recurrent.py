@@ -107,7 +107,9 @@ class _StackedRecurrent(Module):
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def _forward(self, input, hx, lengths, retain_states):
+        """What each layer's forward(input, hx=None, lengths=None, retain_states=False) does (each
+        layer defines forward itself, so that a misspelt argument's error names that layer)."""
         if isinstance(input, PackedSequence):  # torch's packed input: a padded batch and its lengths
             return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
@@ -160,7 +162,7 @@ class _StackedRecurrent(Module):
         if lengths is not None:
             raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
         x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
-        output, h_n = self.forward(x, hx, packed.lengths, retain_states)
+        output, h_n = self._forward(x, hx, packed.lengths, retain_states)
         return PackedSequence(output.swapaxes(0, 1) if self.batch_first else output, packed.lengths), h_n
 
     def _refuse_input(self, input):
@@ -312,6 +314,9 @@ class Recurrent(_StackedRecurrent):
         self.cells = made
         self.state_count = len(made[0].sizes())
 
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
+
     @property
     def output_size(self):
         return self.cells[0].output_size
@@ -402,6 +407,9 @@ class RNN(_TorchRecurrent):
         self.mode = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
 
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
+
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
 
@@ -414,6 +422,9 @@ class GRU(_TorchRecurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
@@ -439,6 +450,9 @@ class LSTM(_TorchRecurrent):
             warnings.warn("LSTM: the fused kernels do not support proj_size yet; this layer runs on the generic "
                           "tape (pass fused=False to silence this warning)", RuntimeWarning, stacklevel=2)
             self.fused = False
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
 
     def state_sizes(self):
         return (self.output_size, self.hidden_size)  # (h, c): h is projected, c is not
