@@ -2,6 +2,8 @@
 comparing the output and the gradient of every differentiable input (float64, so to rounding)."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn import functional as F
@@ -117,3 +119,34 @@ def test_pad_errors():
         F.pad(tr.Tensor(X), (1,))
     with pytest.raises(ValueError, match="3 dimensions"):
         F.pad(tr.Tensor(X), (1,) * 8)
+
+
+# ----------------------------------------------------------------------------- drawn shapes and edge values
+EDGES = [0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 0.5]
+shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+
+
+@st.composite
+def arrays(draw, shape=None):
+    shape = shape or draw(shapes)
+    n = int(np.prod(shape))
+    values = draw(st.lists(st.one_of(st.sampled_from(EDGES), st.floats(-4, 4)), min_size=n, max_size=n))
+    return np.array(values, dtype=np.float64).reshape(shape)
+
+
+@given(data=st.data())
+def test_drawn_shapes_and_edge_values_match_torch(data):
+    x = data.draw(arrays())
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    compare(lambda a: F.softmax(a, dim), lambda a: TF.softmax(a, dim), [x], rtol=1e-9, atol=1e-12)
+    compare(lambda a: F.log_softmax(a, dim), lambda a: TF.log_softmax(a, dim), [x], rtol=1e-9, atol=1e-12)
+    compare(F.relu, TF.relu, [x])
+    t = data.draw(arrays(x.shape))
+    probs = 1 / (1 + np.exp(-t))  # targets in (0, 1); edge targets 0 and 1 below
+    probs[t == 30.0], probs[t == -30.0] = 1.0, 0.0
+    compare(F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, [x, probs], grad=(0, 1),
+            rtol=1e-9, atol=1e-12)
+    compare(F.l1_loss, TF.l1_loss, [x, t], grad=(0, 1))
+    n_pairs = data.draw(st.integers(1, x.ndim))
+    pad = tuple(data.draw(st.integers(-(x.shape[x.ndim - 1 - k // 2] // 2), 2)) for k in range(2 * n_pairs))
+    compare(lambda a: F.pad(a, pad, value=-1.0), lambda a: TF.pad(a, pad, value=-1.0), [x])

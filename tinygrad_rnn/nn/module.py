@@ -122,7 +122,7 @@ class Module:
         return [m for _, m in self._members()[1]]
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        """(dotted name, module) for this module ("" ) and every descendant, depth first; each once."""
+        """(dotted name, module) for this module (name "") and every descendant, depth first; each once."""
         memo = set() if memo is None else memo
         if remove_duplicate:
             if id(self) in memo:
