@@ -344,6 +344,8 @@ def test_activation_modules_and_loss_modules_call_functional():
     np.testing.assert_array_equal(tr.nn.ReLU()(x).data, np.maximum(x.data, 0))
     np.testing.assert_allclose(tr.nn.Tanh()(x).data, np.tanh(x.data), rtol=1e-6)
     np.testing.assert_allclose(tr.nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)), rtol=1e-6)
+    np.testing.assert_array_equal(tr.nn.Softmax(dim=0)(x).data, tr.nn.functional.softmax(x, 0).data)
+    np.testing.assert_array_equal(tr.nn.LogSoftmax(1)(x).data, tr.nn.functional.log_softmax(x, 1).data)
     F = tr.nn.functional
     targets = np.array([0, 2])
     assert tr.nn.CrossEntropyLoss()(x, targets).item() == F.cross_entropy(x, targets).item()

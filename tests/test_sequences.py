@@ -96,3 +96,13 @@ def test_errors():
         pad_sequence([tr.Tensor(np.ones((2, 2))), tr.Tensor(np.ones((2, 3)))])
     with pytest.raises(TypeError, match="sequences must be a list of Tensors"):
         pad_sequence(x)
+
+
+def test_unpad_and_unpack_invert_pad_and_pack():
+    seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in LENGTHS]
+    for batch_first in (False, True):
+        back = tr.nn.utils.rnn.unpad_sequence(pad_sequence(seqs, batch_first), LENGTHS, batch_first)
+        assert all(np.array_equal(a.data, b.data) for a, b in zip(back, seqs))
+    back = tr.nn.utils.rnn.unpack_sequence(pack_sequence(seqs, enforce_sorted=False))
+    theirs = R.unpack_sequence(R.pack_sequence([torch.tensor(s.data) for s in seqs], enforce_sorted=False))
+    assert all(np.array_equal(a.data, b.numpy()) for a, b in zip(back, theirs))

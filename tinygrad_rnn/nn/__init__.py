@@ -1,14 +1,14 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
 from . import functional, init, utils
 from .module import Module, Parameter, Sequential, ModuleList, ModuleDict, Linear, Embedding, Dropout
-from .layers import Identity, LayerNorm, ReLU, Tanh, Sigmoid
+from .layers import Identity, LayerNorm, ReLU, Tanh, Sigmoid, Softmax, LogSoftmax
 from .losses import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss
 from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell
 from .recurrent import Recurrent, RNN, GRU, LSTM, unroll, reverse_within_lengths
 
 __all__ = ["functional", "init", "utils",
            "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
-           "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid",
+           "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
            "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell",
            "Recurrent", "RNN", "GRU", "LSTM", "unroll", "reverse_within_lengths"]

@@ -1,10 +1,11 @@
-"""Small stateless or per-feature layers: LayerNorm, Identity and the activations as modules.
+"""Small stateless or per-feature layers: LayerNorm, Identity, and activations and softmax as modules.
 
 Each is a few Tensor operations; the tape differentiates them (no backward of their own).
 """
 import numpy as np
 
 from ..tensor import DEFAULT_DTYPE, Tensor
+from . import functional as F
 from .checks import check_bool, check_float, check_int
 from .module import Module, Parameter, check_dtype
 
@@ -32,6 +33,27 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return x.sigmoid()
+
+
+class Softmax(Module):
+    """softmax along dim, as torch.nn.Softmax (dim=None only for inputs of at most 2 dimensions: see
+    F.softmax)."""
+
+    def __init__(self, dim=None):
+        self.dim = dim if dim is None else check_int("Softmax", "dim", dim)
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log_softmax along dim, as torch.nn.LogSoftmax."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
 
 
 class LayerNorm(Module):

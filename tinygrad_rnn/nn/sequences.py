@@ -21,7 +21,8 @@ import numpy as np
 
 from ..tensor import Tensor, concatenate, stack, where
 
-__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence"]
+__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
+           "unpad_sequence", "unpack_sequence"]
 
 
 class PackedSequence(NamedTuple):
@@ -135,3 +136,21 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         fill = Tensor(np.full((total_length - T,) + padded.shape[1:], padding_value, dtype=padded.dtype))
         padded = concatenate([padded, fill], axis=0)
     return (padded.swapaxes(0, 1) if batch_first else padded), lengths.copy()
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The list of sequences (L_i, *) that pad_sequence padded: the inverse of pad_sequence."""
+    fn = "unpad_sequence"
+    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+        raise TypeError(f"{fn}: padded_sequences must be a Tensor of at least 2 dimensions, got "
+                        f"{type(padded_sequences).__name__}")
+    x = padded_sequences if batch_first else padded_sequences.swapaxes(0, 1)  # (B, T, *)
+    lengths = _check_lengths(fn, lengths, x.shape[1], x.shape[0])
+    return [x[b, :n] for b, n in enumerate(lengths)]
+
+
+def unpack_sequence(packed_sequences):
+    """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type(packed_sequences).__name__}")
+    return unpad_sequence(packed_sequences.padded, packed_sequences.lengths)
