@@ -296,22 +296,22 @@ def test_buffers_are_state_but_not_parameters():
             self.register_buffer("running_mean", torch.zeros(2))
             self.register_buffer("scratch", torch.zeros(3), persistent=False)
 
-    ours = tr.nn.Sequential(tr.nn.Linear(2, 2), Norm())
-    theirs = torch.nn.Sequential(torch.nn.Linear(2, 2), TNorm())
+    ours = tr.nn.Sequential(Norm(), tr.nn.Linear(2, 2), Norm())  # buffers, then parameters, then buffers
+    theirs = torch.nn.Sequential(TNorm(), torch.nn.Linear(2, 2), TNorm())
     assert list(ours.state_dict()) == list(theirs.state_dict())  # persistent buffers only, torch's order
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
-    assert len(ours.parameters()) == 3 and len(ours.buffers()) == 2
+    assert len(ours.parameters()) == 4 and len(ours.buffers()) == 4
     sd = ours.state_dict()
-    sd["1.running_mean"] = np.array([1.0, 2.0], np.float32)
-    buf = ours[1].running_mean
+    sd["2.running_mean"] = np.array([1.0, 2.0], np.float32)
+    buf = ours[2].running_mean
     ours.load_state_dict(sd)
     np.testing.assert_array_equal(buf.data, [1.0, 2.0])  # loaded in place
     ours.double()
-    assert ours[1].running_mean.dtype == np.float64
+    assert ours[2].running_mean.dtype == np.float64
     with pytest.raises(TypeError, match="cannot assign a int to buffer 'running_mean'"):
-        ours[1].running_mean = 3
-    ours[1].running_mean = None  # allowed, as torch: then it is not in the state dict
-    assert "1.running_mean" not in ours.state_dict()
+        ours[2].running_mean = 3
+    ours[2].running_mean = None  # allowed, as torch: then it is not in the state dict
+    assert "2.running_mean" not in ours.state_dict()
 
 
 # ----------------------------------------------------------------------------- small layers and losses

@@ -267,13 +267,13 @@ class Module:
     # -- state
     def _named_state(self):
         """name -> Tensor for the parameters (each once) and persistent buffers, in torch's order."""
-        own = dict(self.named_parameters())
-        seen = {id(p) for p in own.values()}
-        for mname, m in self.named_modules():
-            for n, b in m._own_buffers(persistent_only=True):
-                if id(b) not in seen:
-                    seen.add(id(b))
-                    own[(mname + "." if mname else "") + n] = b
+        own, seen = {}, set()
+        for mname, m in self.named_modules():  # each module's parameters, then its buffers, depth first
+            prefix = mname + "." if mname else ""
+            for n, t in m._members()[0] + m._own_buffers(persistent_only=True):
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    own[prefix + n] = t
         return own
 
     def state_dict(self):
