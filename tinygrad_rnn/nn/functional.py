@@ -124,8 +124,7 @@ def embedding(indices, weight):
 
 def dropout(x, p=0.5, training=True, rng=None):
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
+    p, training = check_float("dropout", "p", p, 0, 1), check_bool("dropout", "training", training)
     if not training or p == 0:
         return x
     if p == 1:
@@ -137,6 +136,7 @@ def dropout(x, p=0.5, training=True, rng=None):
 
 # ----------------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
 from ..tensor import DEFAULT_DTYPE, concatenate, where  # noqa: E402, F811 (this section's own imports)
+from .checks import check_bool, check_float  # noqa: E402 (also used by dropout above)
 
 
 def relu(input):
