@@ -102,6 +102,8 @@ def mse_loss(input, target, reduction="mean"):
     """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly)."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not isinstance(input, Tensor):  # an ndarray would run through numpy and return an ndarray, off the tape
+        raise TypeError(f"mse_loss: input must be a Tensor, got {type(input).__name__}")
     target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
     if tuple(target_shape) != input.shape:
         raise ValueError(f"mse_loss: input shape {input.shape} and target shape {tuple(target_shape)} must match")
