@@ -22,6 +22,7 @@ too early.
     allocator(n, dtype)   empty, or plain np.empty when arrays of at most n elements are too small to pool
 """
 import math
+import os
 import threading
 
 import numpy as np
@@ -35,6 +36,15 @@ _free = {}                     # (nbytes, dtype) -> list of 1-D buffers no array
 _owned = {}                    # (nbytes, dtype) -> how many buffers of that key the pool owns (free or leased)
 _total = [0]                   # bytes owned
 _generation = [0]              # bumped by clear(): leases from before it do not give their buffer back
+
+
+def _new_lock_after_fork():
+    """A fork()ed child may have copied the lock held by one of the parent's other threads."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 class _Lease:
