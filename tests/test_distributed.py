@@ -172,6 +172,36 @@ def test_ranks_with_different_models_get_a_clear_error(tmp_path):
     assert "rnn.weight_ih_l0: rank 0 has shape (24, 3) dtype float64, rank 1 has shape (28, 3)" in proc.stderr
 
 
+def test_char_lm_on_two_processes_resumes_a_one_process_checkpoint_and_follows_its_run(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "examples"))
+    import char_lm
+    text = "the cat sat on the mat. the dog sat on the log. " * 40
+    (tmp_path / "text.txt").write_text(text)
+    config = dict(embed=8, hidden=24, seq_len=12, batch=4, lr=1e-2)
+    kw = dict(text=text, minutes=None, sample_length=0, progress=False, verbose=False, **config)  # as the CLI
+    dist.destroy_process_group()
+    try:
+        whole = char_lm.train(steps=6, **kw)  # one process, uninterrupted
+        char_lm.train(steps=3, checkpoint=str(tmp_path / "ckpt.npz"), save_every=3, **kw)
+    finally:
+        dist.destroy_process_group()
+    args = [os.path.join(REPO, "examples", "char_lm.py"), "--text", str(tmp_path / "text.txt"), "--steps", "6",
+            "--resume", "--checkpoint", str(tmp_path / "ckpt.npz"), "--minutes", "0", "--length", "10",
+            "--prime", "the ", "--no-progress"]
+    proc = launch(args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("--- sample") == 1 and proc.stdout.count("resumed from") == 1, proc.stdout  # rank 0 only
+    assert "2 streams on each of 2 processes" in proc.stdout
+    ckpt = tr.load(tmp_path / "ckpt.npz")
+    assert ckpt["step"] == 6
+    # the same run up to float32 rounding (the ranks sum their halves' gradients in another order)
+    np.testing.assert_allclose(ckpt["losses"], whole["losses"], rtol=1e-5)
+    for name, value in whole["model"].state_dict().items():
+        np.testing.assert_allclose(ckpt["model"][name], value, rtol=0, atol=1e-5, err_msg=name)
+    for got, expected in zip(ckpt["carried"], char_lm.state_arrays(whole["state"])):  # all 4 streams' state
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
 # ----------------------------------------------------------------------------- one process
 def test_one_process_world(world):
     assert dist.is_initialized() and dist.get_rank() == 0 and dist.get_world_size() == 1
