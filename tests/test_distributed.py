@@ -5,6 +5,7 @@ Without mpiexec: the one-process world, the data shards, and the errors. With `m
 file is also the script the ranks run (`python tests/test_distributed.py SCENARIO OUTDIR`), and the
 tests compare what the ranks wrote against one process doing the same work on the full batch.
 """
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -61,6 +62,18 @@ def train(model, rows):
     return weights
 
 
+def accumulate(model, rows, mode):
+    """The gradients after backward() on two micro-batches (steps 0 and 1 of batches()); with
+    mode="no_sync" the first forward runs under ddp.no_sync(), so only the second backward averages."""
+    xs, ys = batches()
+    model.zero_grad()
+    for i in range(2):
+        with model.no_sync() if mode == "no_sync" and i == 0 else contextlib.nullcontext():
+            loss = ((model(tr.Tensor(xs[i][:, rows])) - ys[i][:, rows]) ** 2).mean()
+        loss.backward()
+    return {name: p.grad.copy() for name, p in model.module.named_parameters()}
+
+
 # ----------------------------------------------------------------------------- what the ranks run
 def scenario_train(outdir):
     dist.init_process_group()
@@ -83,6 +96,9 @@ def scenario_train(outdir):
     for step, w in enumerate(train(ddp, dist.shard_batch(B))):
         for name, value in w.items():
             results[f"{step}/{name}"] = value
+    for mode in ("no_sync", "sync"):  # two micro-batches' gradients accumulated, averaged once or twice
+        for name, grad in accumulate(ddp, dist.shard_batch(B), mode).items():
+            results[f"{mode}/{name}"] = grad
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **results)
 
 
@@ -135,7 +151,7 @@ def world():
 
 
 # ----------------------------------------------------------------------------- two ranks
-def test_two_ranks_on_half_batches_equal_one_process_on_the_full_batch(tmp_path):
+def test_two_ranks_on_half_batches_equal_one_process_on_the_full_batch(tmp_path, world):
     proc = run_scenario("train", tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ranks = [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(2)]
@@ -153,6 +169,15 @@ def test_two_ranks_on_half_batches_equal_one_process_on_the_full_batch(tmp_path)
             for r, got in enumerate(ranks):
                 np.testing.assert_allclose(got[f"{step}/{name}"], value, rtol=1e-10, atol=0,
                                            err_msg=f"rank {r}, {name} after step {step}")
+    # gradient accumulation: with or without no_sync(), the average of the two micro-batches' sums
+    final = Net()
+    final.load_state_dict(reference[-1])
+    wrapped = DistributedDataParallel(final)  # a one-process world here: the reference is the plain module
+    for mode in ("no_sync", "sync"):
+        for name, grad in accumulate(wrapped, slice(0, B), mode).items():
+            for r, got in enumerate(ranks):
+                np.testing.assert_allclose(got[f"{mode}/{name}"], grad, rtol=1e-10, atol=0,
+                                           err_msg=f"rank {r}, {mode}, {name}")
     # the broadcast replaced rank 1's own (seed 101) initialisation by rank 0's
     tr.manual_seed(101)
     own = Net().state_dict()
