@@ -265,6 +265,10 @@ def test_collectives_refuse_bad_arguments(world):
         dist.broadcast(np.zeros((3, 2))[:, 0])
     with pytest.raises(ValueError, match="src must be a rank in 0..0"):
         dist.broadcast(np.zeros(2), src=1)
+    with pytest.raises(ValueError, match="array_list must be a list of 1 arrays .one per rank., got a list of 2"):
+        dist.all_gather([np.zeros(2), np.zeros(2)], np.zeros(2))
+    with pytest.raises(ValueError, match=r"array_list\[0\] must have array's shape \(2,\)"):
+        dist.all_gather([np.zeros(3)], np.zeros(2))
     with pytest.raises(RuntimeError, match="already called"):
         dist.init_process_group()
     with pytest.raises(TypeError, match="must be a tr.nn.Module"):

@@ -203,8 +203,8 @@ def all_gather(array_list, array):
     world = _get_world("all_gather")
     data = _buffer(array, "all_gather")
     if not isinstance(array_list, list) or len(array_list) != world.size:
-        raise ValueError(f"all_gather: array_list must be a list of {world.size} arrays (one per rank), got "
-                         f"{type(array_list).__name__} of length {len(array_list) if hasattr(array_list, '__len__') else '?'}")
+        got = f"a list of {len(array_list)}" if isinstance(array_list, list) else type(array_list).__name__
+        raise ValueError(f"all_gather: array_list must be a list of {world.size} arrays (one per rank), got {got}")
     outs = [_buffer(a, "all_gather", name=f"array_list[{i}]") for i, a in enumerate(array_list)]
     for i, out in enumerate(outs):
         if out.shape != data.shape or out.dtype != data.dtype:
@@ -225,8 +225,9 @@ def all_gather_object(object_list, obj):
     """Fill `object_list` (length world_size) with every rank's picklable `obj`, in rank order."""
     world = _get_world("all_gather_object")
     if not isinstance(object_list, list) or len(object_list) != world.size:
-        raise ValueError(f"all_gather_object: object_list must be a list of length {world.size} (one entry per "
-                         f"rank), got {type(object_list).__name__}")
+        got = f"a list of {len(object_list)}" if isinstance(object_list, list) else type(object_list).__name__
+        raise ValueError(f"all_gather_object: object_list must be a list of {world.size} (one entry per rank), "
+                         f"got {got}")
     object_list[:] = [obj] if world.comm is None else world.comm.allgather(obj)
 
 
