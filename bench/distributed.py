@@ -13,9 +13,10 @@ Each run is a fresh process (or pair): warm-up steps untimed (Numba's cache load
 then --steps timed steps between two barriers. Runs are interleaved, the order rotated every
 round, so a busy phase of a shared machine hits every configuration alike; the table gives the
 median over rounds of sequences per second (global batch x steps / seconds), the scaling
-efficiency of two processes (throughput / (2 x one process's)), and for 2p the share of rank 0's
-step time spent in all_reduce (the gradient average and the loss), waiting for the slower rank
-included.
+efficiency (throughput / (processes x threads x one process's)), the median step time, and for
+2p the share of rank 0's step time spent in all_reduce (the gradient average and the loss),
+waiting for the slower rank included, beside the bare cost of one gradient-sized all_reduce with
+the ranks in step (after a barrier).
 
     python bench/distributed.py                     # 5 rounds x 150 steps (about 2 minutes)
     python bench/distributed.py --rounds 3 --steps 60
@@ -86,9 +87,24 @@ def worker(steps, warmup, threads):
         step(k)
     tr.distributed.barrier()
     elapsed = time.perf_counter() - start
+    bare = bare_all_reduce(tr, model) if world > 1 else float("nan")
     if rank == 0:
         print(json.dumps({"world": world, "threads": threads, "seconds": elapsed, "comm_seconds": comm_time[0],
+                          "bare_all_reduce_s": bare, "step_s": elapsed / steps,
                           "sequences_per_s": batch * steps / elapsed}), flush=True)
+
+
+def bare_all_reduce(tr, model, calls=50):
+    """Median seconds of one all_reduce of a buffer as large as the gradients, the ranks in step
+    (a barrier before each call): the cost of the message itself, without waiting for a slower rank."""
+    buf = np.zeros(sum(p.size for p in model.parameters()) + len(model.parameters()), dtype=np.float32)
+    times = []
+    for _ in range(calls):
+        tr.distributed.barrier()
+        t0 = time.perf_counter()
+        tr.distributed.all_reduce(buf)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 # ----------------------------------------------------------------------------- the comparison
@@ -129,16 +145,19 @@ def compare(rounds, steps, warmup):
     median = {name: statistics.median(x["sequences_per_s"] for x in results[name]) for name in names}
     base = median["1p x 1t"]
     print(f"\nchar LM (LSTM 1x128, batch 32 x 64), {rounds} rounds x {steps} timed steps, medians:\n")
-    print("| configuration | sequences/s (median) | min-max | vs 1p x 1t | scaling efficiency | all_reduce share |")
-    print("|---|---|---|---|---|---|")
+    print("| configuration | sequences/s (median) | min-max | vs 1p x 1t | scaling efficiency | step (ms) "
+          "| in all_reduce | bare all_reduce (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in names:
         processes, threads = CONFIGS[name]
         xs = [x["sequences_per_s"] for x in results[name]]
+        step_ms = 1e3 * statistics.median(x["step_s"] for x in results[name])
         comm = statistics.median(x["comm_seconds"] / x["seconds"] for x in results[name])
+        bare = 1e3 * statistics.median(x["bare_all_reduce_s"] for x in results[name])
         eff = f"{median[name] / (processes * threads * base):.0%}" if processes * threads > 1 else "-"
-        share = f"{comm:.0%}" if processes > 1 else "-"
+        share, bare = (f"{comm:.0%}", f"{bare:.2f}") if processes > 1 else ("-", "-")
         print(f"| {name} | {median[name]:.0f} | {min(xs):.0f}-{max(xs):.0f} | {median[name] / base:.2f}x | {eff} "
-              f"| {share} |")
+              f"| {step_ms:.1f} | {share} | {bare} |")
 
 
 def main(argv=None):
