@@ -18,7 +18,7 @@ efficiency (throughput / (processes x threads x one process's)), the median step
 waiting for the slower rank included, beside the bare cost of one gradient-sized all_reduce with
 the ranks in step (after a barrier).
 
-    python bench/distributed.py                     # 5 rounds x 150 steps (about 2 minutes)
+    python bench/distributed.py                     # 5 rounds x 150 steps (8 minutes on the loaded 2-core machine)
     python bench/distributed.py --rounds 3 --steps 60
 """
 import argparse
