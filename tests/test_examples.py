@@ -129,6 +129,7 @@ def test_custom_cell_gradchecks_and_trains_stacked_bidirectional():
 # ----------------------------------------------------------------------------- seq2seq dates
 def test_seq2seq_data_formats_and_targets():
     import datetime as dt
+
     import seq2seq_dates as S
     d = dt.date(2026, 11, 23)
     written = [f(d) for f in S.FORMATS]
