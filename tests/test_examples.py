@@ -1,5 +1,7 @@
 """Every example runs here in a tiny configuration and must show what it claims (in seconds, not minutes)."""
 import os
+import re
+import subprocess
 import sys
 
 import numpy as np
@@ -177,6 +179,39 @@ def test_clipping_tames_exploding_gradients():
     assert max(r[1] for r in plain) > 1e6 or not all(np.isfinite(r[0]) for r in plain)
     assert all(np.isfinite(r[0]) and r[0] < 10 for r in clipped)
     assert all(r[2] <= 1.0 + 1e-5 for r in clipped) and max(r[1] for r in clipped) > 1.0
+
+
+# ----------------------------------------------------------------------------- compiled cell
+def test_compiled_cell_matches_the_tape(capsys):
+    import compiled_cell as CC
+    loss_c, loss_t, worst = CC.run(T=6, B=3, I=3, H=4, show_source=True)
+    assert abs(loss_c - loss_t) < 1e-5 and worst < 1e-4
+    out = capsys.readouterr().out
+    assert "def forward(" in out and "def backward(" in out  # the generated source was printed
+
+
+def test_compiled_cell_refuses_a_batch_of_one():
+    import compiled_cell as CC
+    with pytest.raises(SystemExit, match="at least 2"):
+        CC.main(["--batch", "1"])
+
+
+# ----------------------------------------------------------------------------- every example
+SCRIPTS = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py") and f != "example_utils.py")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_example_answers_help_at_once(script):
+    """--help parses arguments and exits before any work (no training, no compiling)."""
+    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--help"], capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, PYTHONPATH=os.path.dirname(EXAMPLES)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage:"), r.stdout[:200]
+
+
+def test_every_example_is_listed_in_examples_readme():
+    listed = set(re.findall(r"`(\w+\.py)`", open(os.path.join(EXAMPLES, "README.md"), encoding="utf-8").read()))
+    assert set(SCRIPTS) - {"demo.py"} <= listed, set(SCRIPTS) - listed
 
 
 # ----------------------------------------------------------------------------- without the extras
