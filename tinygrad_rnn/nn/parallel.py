@@ -113,7 +113,7 @@ class DistributedDataParallel(Module):
                                "kept in sync (build the same model on every rank):\n  " + "\n  ".join(problems))
 
     def _broadcast_parameters(self):
-        for dtype, params in self._groups:
+        for _, params in self._groups:
             flat = np.concatenate([p.data.ravel() for p in params])
             dist.broadcast(flat, src=0)
             for p, part in zip(params, _split(flat, params)):
