@@ -5,8 +5,9 @@ from .layers import Identity, LayerNorm, ReLU, Tanh, Sigmoid, Softmax, LogSoftma
 from .losses import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss
 from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell
 from .recurrent import Recurrent, RNN, GRU, LSTM, unroll, reverse_within_lengths
+from . import parallel
 
-__all__ = ["functional", "init", "utils",
+__all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
