@@ -226,7 +226,7 @@ class _TwoPartCell(nn.RecurrentCell):
 def test_tuple_state_without_state_sizes_is_refused_with_the_fix():
     words = r"_TwoPartCell: forward was given one Tensor .* returned a tuple of 2.*set.* state_sizes"
     with pytest.raises(ValueError, match=words):
-        nn.Recurrent(_TwoPartCell, 3, 4)(T(5, 2, 3))
+        nn.Recurrent(_TwoPartCell, 3, 4)  # at construction, whichever path would run the cell
     with pytest.raises(ValueError, match=words):
         _TwoPartCell(3, 4)(T(2, 3))
     _TwoPartCell.state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))

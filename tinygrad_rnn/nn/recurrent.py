@@ -275,6 +275,16 @@ def _run_compiled(cell, x, state, lengths, reverse, mode):
     return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
 
+def _try_cell(cell, input_size, dtype):
+    """Run a user's cell once on zeros, unrecorded, so that a state of the wrong structure (e.g. a
+    tuple state without state_sizes) is reported now, naming the cell, whichever path later runs
+    it. A batch of 2, so that a cell unpacking one Tensor as `h, c = state` gets through to the
+    check instead of failing inside its own code."""
+    from ..tensor import no_grad
+    with no_grad():
+        cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
+
+
 class Recurrent(_StackedRecurrent):
     """Any cell as a layer: `tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2,
     bidirectional=True)` builds `MyCell(in, hidden_size, **cell_kwargs)` per layer and direction
@@ -311,6 +321,7 @@ class Recurrent(_StackedRecurrent):
                 made.append(cell(in_size, hidden_size, dtype=self.dtype, **cell_kwargs))
                 if not isinstance(made[-1], C.RecurrentCell):  # a factory function's product
                     raise TypeError(f"Recurrent: cell must build a tr.nn.RecurrentCell, got {type(made[-1]).__name__}")
+        _try_cell(made[0], input_size, self.dtype)
         self.cells = made
         self.state_count = len(made[0].sizes())
 
