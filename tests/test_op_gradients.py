@@ -106,7 +106,11 @@ def test_sum_mean_max(data):
     t = leaf(data.draw(values(shape, -8, 8, unique=True)))  # unique: max has no ties
     assert tr.gradcheck(lambda t: t.sum(axis, keepdims), [t])
     assert tr.gradcheck(lambda t: t.mean(axis, keepdims), [t])
-    assert tr.gradcheck(lambda t: t.max(axis, keepdims), [t])
+    assert tr.gradcheck(lambda t: t.amax(axis, keepdims), [t])
+    if axis is not None:  # torch's max(dim): (values, indices), the gradient to the index
+        assert tr.gradcheck(lambda t: t.max(axis, keepdims).values, [t])
+        assert tr.gradcheck(lambda t: t.min(dim=axis, keepdim=keepdims)[0], [t])
+        assert np.array_equal(t.max(axis).indices.data, t.data.argmax(axis))
     assert np.allclose(t.mean(axis, keepdims).data, t.data.mean(axis=axis, keepdims=keepdims))
     if len(shape) >= 2:
         assert tr.gradcheck(lambda t: t.sum(axis=(0, -1)), [t])
