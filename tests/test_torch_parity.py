@@ -110,23 +110,24 @@ def abs(draw):
 
 @case
 def square_sqrt_rsqrt_log(draw):  # negative and zero inputs too: nan and inf where torch has them
-    # sqrt is x ** 0.5, and IEEE pow(-0.0, 0.5) is +0.0 where torch's sqrt(-0.0) is -0.0 (so rsqrt gives +inf,
-    # torch -inf): the one difference left, listed in docs/torch_api.md; -0.0 is not drawn here
-    no_minus_zero = st.one_of(st.sampled_from([e for e in EDGES if not (e == 0 and np.signbit(e))]),
-                              st.floats(-3, 3, width=64).map(lambda v: v + 0.0))
-    return [draw(values(draw(shapes()), no_minus_zero))], lambda lib, x: (x.square(), x.sqrt(), x.rsqrt(), x.log())
+    # at -0.0 the gradient of sqrt is +inf here and -inf in torch (docs/torch_api.md): -0.0 becomes 0.0
+    return [draw(values(draw(shapes()))) + 0.0], lambda lib, x: (x.square(), x.sqrt(), x.rsqrt(), x.log())
 
 
 @case
 def pow_tensor_exponent(draw):  # 0 ** 0, negative bases to integer powers, 0 ** x
     ints = st.sampled_from([0.0, -0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5])
-    return _binary_arrays(draw, ints), lambda lib, a, b: a ** b
+    # ANY_ZERO: numpy takes (-0.0) ** 0.5 as sqrt(-0.0) = -0.0 for a 0-d exponent, torch as pow() = 0.0
+    return _binary_arrays(draw, ints), lambda lib, a, b: a ** b, ANY_ZERO
 
 
 @case
 def pow_constant_exponent(draw):
     p = draw(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, 0.5, 2.5]))
-    return [draw(values(draw(shapes())))], lambda lib, x: (x ** p, x.pow(p))
+    # d/dx x ** 0.5 at -0.0: torch's is -inf (1 / (2 sqrt(-0.0))), ours 0.5 * pow(-0.0, -0.5) = +inf (listed in
+    # docs/torch_api.md), so -0.0 is drawn only for the other exponents
+    x = draw(values(draw(shapes())))
+    return [x if p != 0.5 else x + 0.0], lambda lib, x: (x ** p, x.pow(p))
 
 
 @case

@@ -241,7 +241,10 @@ class Clip(Primitive):
 
     @staticmethod
     def forward(a, lo, hi):
-        return np.clip(a, lo, hi), a
+        # where, not np.clip: a value inside keeps its own bits (clip(-0.0, -1, 0) is -0.0, as torch; np.clip
+        # gives 0.0), and nan stays nan
+        out = a if lo is None else np.where(a < lo, a.dtype.type(lo), a)
+        return (out if hi is None else np.where(out > hi, a.dtype.type(hi), out)), a
 
     @staticmethod
     def backward(g, a, needs, lo, hi):

@@ -31,7 +31,15 @@ checksum of every input verified in backward.
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
 dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
 otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
-Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`.
+Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
+Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
+int64 indices (argmax, max(dim)); arithmetic reads them as numbers in the other operand's dtype.
+
+Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
+table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
+orders dims as torch. numpy's spellings that collide with nothing keep working (axis=, keepdims=, .T,
+x.size as a count); a call that would mean different things in the two is an error (sum(dim=1, axis=0),
+var(axis=1) without saying the correction).
 """
 import itertools
 import operator
@@ -508,7 +516,7 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] == "cpu":
+            elif isinstance(a, str) and a not in ("float32", "float64"):  # a device name
                 device = a
             elif dtype is None:
                 dtype = a
@@ -649,7 +657,7 @@ class Tensor:
     def sigmoid(self): return apply(P.Sigmoid, self)
     def relu(self): return apply(P.Relu, self)
     def sqrt(self): return self ** 0.5
-    def rsqrt(self): return self ** -0.5
+    def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: pow(-0.0, -0.5) is +inf, torch's rsqrt -inf
     def square(self): return self * self
     def abs(self): return apply(P.Abs, self)
 
@@ -778,8 +786,10 @@ class Tensor:
         axes = _reduce_axis(dim, self.ndim)
         n = _reduced_count(self.shape, axes)
         # the mean is a constant here: its own gradient term is sum(x - mean) * ... = 0, so leaving it out
-        # changes nothing but the rounding, and gives torch's 2 (x - mean) / (N - correction) exactly
-        centred = self - self.mean(dim, keepdim=True).detach()
+        # changes nothing but the rounding, and gives torch's 2 (x - mean) / (N - correction) exactly. numpy's
+        # mean divides by N, so equal values give a mean equal to them and a variance of exactly 0
+        mean = np.mean(self.data, axis=axes, keepdims=True) if n else np.zeros((), self.data.dtype)
+        centred = self - Tensor._make(mean.astype(self.data.dtype, copy=False), False)
         total = (centred * centred).sum(dim, keepdim)
         return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
 
@@ -1191,7 +1201,8 @@ def stack(tensors, dim=None, *, axis=None):
 
 
 def where(cond, a, b):
-    """Elementwise `a if cond else b`; cond is a boolean array (or a Tensor, read as cond != 0)."""
+    """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
+    cond != 0."""
     cond = np.asarray(cond.data != 0 if isinstance(cond, Tensor) else cond, dtype=bool)
     ref = a if isinstance(a, Tensor) else b
     if not isinstance(ref, Tensor):
