@@ -22,6 +22,9 @@ def test_eq_and_ne_are_elementwise_masks():
         assert np.array_equal(mask.data, expected)
     assert np.array_equal(x.masked_fill(x == 0, -1.0).data, [-1, 1, -1, 2])
     assert np.array_equal(x[x != 0].data, [1, 2])  # a mask indexes by position, not as the ints 0 and 1
+    mask = tr.tensor([True, False, False, True])  # as torch.tensor: a mask (tr.Tensor, as torch.Tensor: floats)
+    assert mask.dtype == np.bool_ and np.array_equal(x[mask].data, [0, 2])
+    assert tr.Tensor([True, False]).dtype == np.float32
 
 
 def test_tensors_hash_by_identity_and_refuse_ambiguous_truth():
@@ -142,3 +145,22 @@ def test_dim_and_axis_are_one_argument():
 def test_size_is_both_numpys_count_and_torchs_shape():
     x = tr.Tensor(np.zeros((2, 3)))
     assert x.size == 6 and x.size() == (2, 3) and x.size(-1) == 3 and x.numel() == 6 and x.dim() == 2
+
+
+def test_in_place_updates_change_the_tensor_itself():
+    w = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    params = [w]
+    (w * w).sum().backward()
+    with tr.no_grad():
+        for p in params:  # the manual SGD step of a torch tutorial: it rebound the name p and left w unchanged
+            p -= 0.1 * tr.Tensor(p.grad)
+    assert params[0] is w and np.allclose(w.data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
+    with pytest.raises(RuntimeError, match="requires grad is not recorded.*no_grad"):
+        w += 1.0
+    c = tr.Tensor(np.array([3.0, 4.0]))
+    y = w * c
+    c *= 10.0  # the graph saved c's old values; they are not written into
+    y.sum().backward()
+    assert np.allclose(w.grad, np.array([2.0, 4.0]) + [3.0, 4.0]) and np.allclose(c.data, [30, 40])
+    with pytest.raises(ValueError, match="must keep its shape"):
+        c += np.ones((2, 2))

@@ -567,6 +567,30 @@ class Tensor:
     def __rtruediv__(self, o): return self._binary(P.Div, o, "/", reflected=True)
     def __neg__(self): return apply(P.Neg, self)
 
+    def _update(self, fn, other, symbol):
+        """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
+        updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local name).
+        The result goes into a new array, so a graph that saved the old values keeps them intact; the
+        version is bumped, so such a graph refuses backward through this tensor all the same, as torch's."""
+        if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
+                               f"parameters inside `with tr.no_grad():` (as torch requires), or write "
+                               f"x = x {symbol[0]} y to record a new tensor")
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{symbol} needs a float tensor, got dtype {self.dtype}")
+        new = fn(self.data, self._operand(other).data)
+        if new.shape != self.shape:
+            raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "
+                             f"{new.shape}; in place, x must keep its shape")
+        self.data = new
+        self.bump_version()
+        return self
+
+    def __iadd__(self, o): return self._update(np.add, o, "+=")
+    def __isub__(self, o): return self._update(np.subtract, o, "-=")
+    def __imul__(self, o): return self._update(np.multiply, o, "*=")
+    def __itruediv__(self, o): return self._update(np.true_divide, o, "/=")
+
     def __pow__(self, p):
         if isinstance(p, Tensor):
             return self._binary(P.Power, p, "**")
@@ -1079,6 +1103,17 @@ def _ints_first(index):
 
 # ----------------------------------------------------------------------------- functions
 def tensor(data, *, requires_grad=False, dtype=None):
+    """As torch.tensor: numbers become a float Tensor by the module docstring's rules, and booleans a
+    boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives float32)."""
+    if dtype is None and not isinstance(data, Tensor):
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError):
+            arr = None  # Tensor() says what is wrong with it
+        if arr is not None and arr.dtype == bool:
+            if requires_grad:
+                raise RuntimeError("only float tensors can require grad; this one holds booleans")
+            return Tensor._make(np.array(arr), False)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
