@@ -48,6 +48,19 @@ def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
     assert np.array_equal((~(x > 0) | (x > 2.5)).data, [True, False, True])
 
 
+def test_math_on_a_mask_reads_it_as_float32():
+    mask = tr.Tensor([-1.0, 0.0, 2.0]) > 0
+    ones = tr.Tensor([0.0, 0.0, 1.0])
+    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.relu(),
+               lambda t: t.abs(), lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7),
+               lambda t: t.softmax(0), lambda t: t.log_softmax(0), lambda t: t.var(), lambda t: t.std(),
+               lambda t: t.norm(), lambda t: t.logsumexp(0), lambda t: t.mean(), lambda t: t.square()):
+        with np.errstate(divide="ignore"):
+            out, expected = op(mask), op(ones)
+        assert out.dtype == np.float32 and not out.requires_grad  # numpy would give float16 (exp) or float64 (**)
+        assert np.array_equal(out.data, expected.data)
+
+
 def test_transpose_swaps_two_dims_as_torch():
     a = np.arange(6.0).reshape(2, 3)
     assert np.array_equal(tr.Tensor(a).transpose(0, 1).data, a.T)  # was the identity (numpy's permutation)

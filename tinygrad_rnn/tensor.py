@@ -539,6 +539,10 @@ class Tensor:
             return Tensor._make(np.array(other, dtype=self.data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
 
+    def _numeric(self):
+        """self, or for a mask or index tensor its values as float32 numbers (off the tape)."""
+        return self if self.data.dtype.kind == "f" else Tensor._make(self.data.astype(DEFAULT_DTYPE), False)
+
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
         dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
@@ -596,7 +600,7 @@ class Tensor:
             return self._binary(P.Power, p, "**")
         if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
-        return apply(P.Pow, self, p=float(p))
+        return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base):
         if np.isscalar(base) and not isinstance(base, (str, bytes)) and base > 0:
@@ -675,15 +679,16 @@ class Tensor:
         return Tensor._make(np.asarray(np.all(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
 
     # -- elementwise
-    def exp(self): return apply(P.Exp, self)
-    def log(self): return apply(P.Log, self)
-    def tanh(self): return apply(P.Tanh, self)
-    def sigmoid(self): return apply(P.Sigmoid, self)
-    def relu(self): return apply(P.Relu, self)
+    # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)
+    def exp(self): return apply(P.Exp, self._numeric())
+    def log(self): return apply(P.Log, self._numeric())
+    def tanh(self): return apply(P.Tanh, self._numeric())
+    def sigmoid(self): return apply(P.Sigmoid, self._numeric())
+    def relu(self): return apply(P.Relu, self._numeric())
     def sqrt(self): return self ** 0.5
     def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: pow(-0.0, -0.5) is +inf, torch's rsqrt -inf
     def square(self): return self * self
-    def abs(self): return apply(P.Abs, self)
+    def abs(self): return apply(P.Abs, self._numeric())
 
     def maximum(self, other): return self._binary(P.Maximum, other, "maximum")
     def minimum(self, other): return -((-self).maximum(-self._operand(other)))
@@ -695,7 +700,7 @@ class Tensor:
             if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
                 raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
                                 "bound use maximum()/minimum())")
-        return apply(P.Clip, self, lo=min, hi=max)
+        return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
 
@@ -717,7 +722,7 @@ class Tensor:
 
     def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
-        x = self if self.data.dtype.kind == "f" else self._as_number(None)
+        x = self._numeric()
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
         return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
 
@@ -807,6 +812,8 @@ class Tensor:
             correction = 1 if unbiased else 0
         correction = 1 if correction is None and ddof is None else (correction if ddof is None else ddof)
         dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
+        if self.data.dtype.kind != "f":
+            return self._numeric().var(dim, keepdim=keepdim, correction=correction)
         axes = _reduce_axis(dim, self.ndim)
         n = _reduced_count(self.shape, axes)
         # the mean is a constant here: its own gradient term is sum(x - mean) * ... = 0, so leaving it out
@@ -825,6 +832,8 @@ class Tensor:
     def norm(self, p="fro", dim=None, keepdim=False):
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
         -inf or any positive number. The gradient at a zero vector is 0, as torch."""
+        if self.data.dtype.kind != "f":
+            return self._numeric().norm(p, dim, keepdim)
         if p == "fro":
             p = 2
         if isinstance(p, str) or not np.isscalar(p):
@@ -842,6 +851,8 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
+        if self.data.dtype.kind != "f":
+            return self._numeric().logsumexp(dim, keepdim)
         axes = _reduce_axis(dim, self.ndim)
         if _reduced_count(self.shape, axes) == 0:
             shift = np.zeros((), self.dtype)
@@ -986,11 +997,11 @@ class Tensor:
     # -- softmax family
     def softmax(self, dim=None, *, axis=None):
         dim = _one_dim("softmax", dim, axis, -1)
-        return apply(P.Softmax, self, axis=_axis(dim, self.ndim) if self.ndim else None)
+        return apply(P.Softmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
 
     def log_softmax(self, dim=None, *, axis=None):
         dim = _one_dim("log_softmax", dim, axis, -1)
-        return apply(P.LogSoftmax, self, axis=_axis(dim, self.ndim) if self.ndim else None)
+        return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
 
 
 def _raw(x):
