@@ -280,9 +280,10 @@ def test_torch_surface_gradients(name, data):
 def test_surface_keeps_float32():
     x = tr.Tensor(np.linspace(0.5, 2.0, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
     outs = [x ** x, 2.0 ** x, (-2.0) ** x, x.maximum(1.0), x.minimum(x.T.T), x.clamp(0.6, 1.2), x.square(),
-            x.rsqrt(), x.abs(), x.prod(1), x.var(0), x.std(), x.norm(), x.norm(3, 1), x.logsumexp(1), x.max(1).values,
-            x.amin(0), x.mean(dim=0), x.masked_fill(x > 1, 0.0), x.expand(2, 3, 4), x.flip(0), x.clone(), x.unsqueeze(1),
-            x.flatten(), x.view(4, 3), x.permute(1, 0), x.transpose(0, 1), x.to(np.float64).float(), x.max(x.T.T)]
+            x.rsqrt(), x.abs(), x.prod(1), x.var(0), x.std(), x.norm(), x.norm(3, 1), x.logsumexp(1),
+            x.max(1).values, x.amin(0), x.mean(dim=0), x.masked_fill(x > 1, 0.0), x.expand(2, 3, 4), x.flip(0),
+            x.clone(), x.unsqueeze(1), x.flatten(), x.view(4, 3), x.permute(1, 0), x.transpose(0, 1),
+            x.to(np.float64).float(), x.max(x.T.T)]
     for out in outs:
         assert out.dtype == np.float32, out
         x.grad = None

@@ -129,6 +129,11 @@ def test_grad_mode_switches():
     with pytest.raises(TypeError, match="mode must be a bool"):
         tr.set_grad_enabled("no")
 
+    @tr.no_grad  # torch 2 allows the decorator without parentheses
+    def g(t):
+        return t * 2
+    assert not g(x).requires_grad and tr.is_grad_enabled() and g.__name__ == "g"
+
 
 def test_creation_functions():
     tr.manual_seed(3)
@@ -138,7 +143,8 @@ def test_creation_functions():
     u = tr.rand(1000, dtype=np.float64)
     assert u.dtype == np.float64 and 0 <= u.data.min() and u.data.max() < 1
     assert tr.randn(4, requires_grad=True).requires_grad
-    assert np.array_equal(tr.arange(5).data, np.arange(5)) and np.allclose(tr.arange(1, 2, 0.25).data, [1, 1.25, 1.5, 1.75])
+    assert np.array_equal(tr.arange(5).data, np.arange(5))
+    assert np.allclose(tr.arange(1, 2, 0.25).data, [1, 1.25, 1.5, 1.75])
     arr = np.zeros(3, np.float32)
     t = tr.from_numpy(arr)
     arr[0] = 7  # shares memory, as torch.from_numpy

@@ -64,8 +64,13 @@ _grad_mode = _GradMode()
 
 class _GradModeContext:
     """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
-    when used as a decorator: `@tr.no_grad()`."""
+    when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""
     mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls in (no_grad, enable_grad, inference_mode):
+            return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = _grad_mode.enabled
@@ -717,7 +722,8 @@ class Tensor:
     def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
         if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch
-            return Tensor._make(np.asarray(np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+            count = np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
+            return Tensor._make(np.asarray(count), False)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
     def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
@@ -894,7 +900,7 @@ class Tensor:
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
+            raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
         return self.transpose()
 
     def swapaxes(self, a, b):
@@ -912,11 +918,9 @@ class Tensor:
 
     def squeeze(self, dim=None):
         """Drop size-1 dims (all of them, or those of dim among them; others are left, as torch)."""
-        if dim is None:
-            dims = [d for d, n in enumerate(self.shape) if n == 1]
-        else:
-            dims = _reduce_axis(dim, self.ndim)
-            dims = [] if dims is None else [d for d in (dims if isinstance(dims, tuple) else (dims,)) if self.shape[d] == 1]
+        dims = range(self.ndim) if dim is None else _reduce_axis(dim, self.ndim)
+        dims = () if dims is None else (dims if isinstance(dims, (tuple, range)) else (dims,))
+        dims = [d for d in dims if self.shape[d] == 1]
         return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in dims))
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -1147,11 +1151,13 @@ def _shape_args(fn, shape):
 
 
 def zeros(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    return Tensor(np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros")), requires_grad=requires_grad)
+    data = np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros"))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    return Tensor(np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones")), requires_grad=requires_grad)
+    data = np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones"))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def full(shape, fill_value, *, dtype=DEFAULT_DTYPE, requires_grad=False):
