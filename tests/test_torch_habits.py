@@ -46,6 +46,10 @@ def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
     masked.sum().backward()
     assert np.array_equal(x.grad, [0, 1, 1])
     assert np.array_equal((~(x > 0) | (x > 2.5)).data, [True, False, True])
+    assert tr.where(x > 0, x > 2.5, x).dtype == np.float32  # a mask beside a float operand takes its dtype
+    y = tr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    (y * 2).backward(gradient=np.ones(3, np.float32))  # torch's name of backward's argument
+    assert np.array_equal(y.grad, [2, 2, 2])
 
 
 def test_math_on_a_mask_reads_it_as_float32():

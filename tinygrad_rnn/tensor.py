@@ -485,8 +485,13 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad."""
+    def backward(self, grad=None, retain_graph=False, *, gradient=None):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
+        of grad)."""
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: got grad and gradient, two names of one argument; pass one")
+            grad = gradient
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no input of its "
                                "computation requires grad (or it was computed under no_grad())")
@@ -1256,9 +1261,9 @@ def where(cond, a, b):
     """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
     cond != 0."""
     cond = np.asarray(cond.data != 0 if isinstance(cond, Tensor) else cond, dtype=bool)
-    ref = a if isinstance(a, Tensor) else b
-    if not isinstance(ref, Tensor):
-        ref = Tensor(a)
+    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
+    if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
+        ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
     a, b = ref._operand(a), ref._operand(b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
