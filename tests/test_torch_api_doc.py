@@ -64,3 +64,13 @@ def test_each_torch_name_exists(torch_cell, ours, difference):
     t = torch.tensor([1.0])
     for space, name in names(torch_cell, "torch"):
         assert hasattr(torch if space == "lib" else t, name), f"torch has no {name}"
+
+
+def test_what_the_doc_says_is_missing_is_missing():
+    with open(DOC) as f:
+        text = f.read()
+    section = text[text.index("## Not here"):text.index("\n## ", text.index("## Not here") + 1)]
+    missing = [m.group(1) for m in re.finditer(r"`(\w+)(?:\(\))?`", section)]
+    assert len(missing) >= 10
+    for name in missing:
+        assert not hasattr(tr.Tensor, name), f"the doc says Tensor.{name} is missing, but it exists: update the table"
