@@ -27,6 +27,14 @@ def test_eq_and_ne_are_elementwise_masks():
     assert tr.Tensor([True, False]).dtype == np.float32
 
 
+def test_numpy_reads_tensors_and_masks_as_arrays():
+    x = tr.Tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+    assert np.array_equal(np.where(x > 0, 1, 0), [1, 0, 1])  # was an element-by-element walk over 0-d Tensors
+    assert np.asarray(x).dtype == np.float32 and np.asarray(x) is x.data
+    y = np.ones(3, np.float32) * x  # numpy still hands arithmetic to the Tensor: recorded, float32
+    assert isinstance(y, tr.Tensor) and y.requires_grad and y.dtype == np.float32
+
+
 def test_tensors_hash_by_identity_and_refuse_ambiguous_truth():
     x, y = tr.Tensor([1.0, 2.0]), tr.Tensor([1.0, 2.0])
     table = {x: "x", y: "y"}  # equal values, two keys, as in torch

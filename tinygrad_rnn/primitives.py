@@ -342,9 +342,15 @@ class Max(Primitive):
         return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
 
 
+def _exclusive_cumprod(rows):
+    """Along the last axis, the product of the entries before each one: 1, r0, r0 r1, ..."""
+    shifted = np.concatenate([np.ones_like(rows[..., :1]), rows[..., :-1]], axis=-1)
+    return np.cumprod(shifted, axis=-1)
+
+
 class Prod(Primitive):
-    """The product over axes. Its gradient is, per element, the product of the others: exclusive cumulative
-    products from both ends, so zeros in the input give exact gradients (out / a would divide by zero)."""
+    """The product over axes. Its gradient is, per element, the product of the others (those before it
+    times those after it), so zeros in the input give exact gradients (out / a would divide by zero)."""
 
     @staticmethod
     def forward(a, axis, keepdims):
@@ -352,15 +358,12 @@ class Prod(Primitive):
 
     @staticmethod
     def backward(g, a, needs, axis, keepdims):
-        axes = tuple(range(a.ndim)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
-        kept = [d for d in range(a.ndim) if d not in axes]
-        n_reduced = int(np.prod([a.shape[d] for d in axes]))
-        rows = np.transpose(a, kept + list(axes)).reshape([a.shape[d] for d in kept] + [n_reduced])
-        n, ones = n_reduced, np.ones(rows.shape[:-1] + (1,), dtype=a.dtype)
-        before = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)[..., :n]
-        after = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., n - 1::-1] if n else before
-        others = (before * after).reshape([a.shape[d] for d in kept + list(axes)])
-        others = np.transpose(others, np.argsort(kept + list(axes)))
+        axes = list(range(a.ndim)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
+        order = [d for d in range(a.ndim) if d not in axes] + axes  # the reduced axes last, as one row each
+        kept_shape, n = [a.shape[d] for d in order[:a.ndim - len(axes)]], int(np.prod([a.shape[d] for d in axes]))
+        rows = np.transpose(a, order).reshape(kept_shape + [n])
+        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
+        others = np.transpose(others.reshape([a.shape[d] for d in order]), np.argsort(order))
         return (others * _expand_reduced(g, a.shape, axis, keepdims),)
 
 

@@ -452,6 +452,12 @@ class Tensor:
     def numpy(self):
         return self.data
 
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(x), np.where(x > 0, ...): the values, as for a torch tensor (else numpy would build an
+        object array of 0-d Tensors, element by element)."""
+        out = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return out.copy() if copy and out is self.data else out
+
     def item(self):
         return self.data.item()
 
