@@ -161,7 +161,8 @@ def test_conversions():
     x = tr.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x.tolist() == [[0, 1, 2], [3, 4, 5]] and x.argmax().tolist() == 5 and type(x.argmax().item()) is int
     assert x.float().dtype == np.float32 and x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
-    assert x.double() is x and x.to(tr.Tensor([1.0])).dtype == np.float32
+    assert x.double() is x and x.to(tr.Tensor([1.0])).dtype == np.float32 and x.type_as(x.float()).dtype == np.float32
+    assert x.detach().cpu().numpy() is x.data and x.transpose(0, 1).contiguous().view(-1).shape == (6,)
     with pytest.raises(ValueError, match="device must be 'cpu'"):
         x.to("cuda")
     y = x.clone()

@@ -49,6 +49,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import primitives as P
+from .random import generator as _default_generator
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -526,6 +527,9 @@ class Tensor:
 
     def float(self): return self.astype(np.float32)
     def double(self): return self.astype(np.float64)
+    def type_as(self, other): return self.astype(other.dtype)
+    def cpu(self): return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
+    def contiguous(self): return self  # numpy copies where a reshape needs it: nothing to do
 
     def to(self, *args, dtype=None, device=None):
         """to(dtype), to("cpu"), to(other_tensor) (its dtype) or to(device, dtype), as torch on the CPU."""
@@ -1187,16 +1191,14 @@ def ones_like(t, *, dtype=None, requires_grad=False):
 def randn(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
-    from .random import generator as default_generator
-    rng = generator if generator is not None else default_generator()
+    rng = generator if generator is not None else _default_generator()
     data = rng.standard_normal(_shape_args("randn", shape), dtype=_float_dtype(dtype, "randn"))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
     """Uniform samples in [0, 1), as randn draws them."""
-    from .random import generator as default_generator
-    rng = generator if generator is not None else default_generator()
+    rng = generator if generator is not None else _default_generator()
     data = rng.random(_shape_args("rand", shape), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
 
