@@ -295,6 +295,25 @@ def getitem_ints_beside_arrays(draw):
 
 
 @case
+def getitem_mixed(draw):  # ints, slices, None and index arrays in any order: torch's result order
+    x = draw(values(draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3))))
+    n_index = draw(st.integers(1, 3))
+    index = []
+    for size in x.shape:
+        kind = draw(st.sampled_from(["int", "slice", "array", "none"]))
+        if kind == "none":
+            index.append(None)
+        if kind == "int":
+            index.append(draw(st.integers(-size, size - 1)))
+        elif kind == "array":
+            index.append(np.array(draw(st.lists(st.integers(0, size - 1), min_size=n_index, max_size=n_index))))
+        else:
+            index.append(slice(draw(st.integers(0, size)), None))
+    index = tuple(index)
+    return [x], lambda lib, x: x[tuple(lib.tensor(i) if isinstance(i, np.ndarray) else i for i in index)]
+
+
+@case
 def cat_stack(draw):
     shape = draw(shapes(min_dims=1))
     a, b = draw(values(shape)), draw(values(shape))
