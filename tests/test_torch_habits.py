@@ -161,6 +161,9 @@ def test_dim_and_axis_are_one_argument():
         x.sum(1, axis=0)
     with pytest.raises(TypeError, match="keepdim=True and keepdims=False"):
         x.mean(0, keepdim=True, keepdims=False)
+    assert x.sum(dim=()).shape == () and x.mean(dim=[]).item() == 2.5  # torch: an empty dim list is all dims
+    with pytest.raises(TypeError, match=r"axis=\(\) reduces no axis in numpy"):
+        x.sum(axis=())
     with pytest.raises(TypeError, match="numpy divides by N"):
         x.var(axis=1)  # numpy's var(axis) divides by N, torch's by N - 1: which one is asked for must be said
     assert np.allclose(x.var(axis=1, ddof=0).data, x.data.var(axis=1))

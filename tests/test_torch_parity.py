@@ -177,8 +177,9 @@ def _reduction(draw, unique=False, min_side=0, elements=None):
 
 
 @case
-def sum_mean(draw):  # empty axes: sum 0, mean nan
+def sum_mean(draw):  # empty axes: sum 0, mean nan; dim=() means all dims
     x, dim, keep = _reduction(draw)
+    dim = () if draw(st.integers(0, 9)) == 0 else dim
     if dim is None:
         return [x], lambda lib, x: (x.sum(), x.mean())
     return [x], lambda lib, x: (x.sum(dim, keepdim=keep), x.mean(dim=dim, keepdim=keep))

@@ -1049,7 +1049,10 @@ def _axis(axis, ndim):
 
 
 def _reduce_axis(dim, ndim):
-    """A reduction's dim(s) as _axis gives them; a 0-d tensor takes dim 0 or -1 as 'all' (None), as torch."""
+    """A reduction's dim(s) as _axis gives them; dim=() and a 0-d tensor's dim 0 or -1 mean 'all' (None),
+    as torch."""
+    if isinstance(dim, (tuple, list)) and not dim:  # torch: an empty dim list reduces over all dims
+        return None
     if ndim == 0 and dim is not None:
         for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
             if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d not in (0, -1):
@@ -1068,6 +1071,9 @@ def _dim_args(fn, dim, keepdim, axis, keepdims):
     """torch's dim=/keepdim= and numpy's axis=/keepdims= name the same two arguments: take either spelling,
     refuse both at once (which one was meant would be a guess)."""
     if axis is not None:
+        if isinstance(axis, (tuple, list)) and not axis:
+            raise TypeError(f"{fn}: axis=() reduces no axis in numpy, but dim=() reduces all of them in torch; "
+                            "pass dim=() or dim=None to reduce all, or skip the reduction")
         if dim is not None:
             raise TypeError(f"{fn}: got dim={dim!r} and axis={axis!r}, torch's and numpy's names of one argument; "
                             "pass one")
