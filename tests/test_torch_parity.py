@@ -38,7 +38,8 @@ GRID = st.one_of(st.just(-0.0), st.integers(-24, 24).map(lambda i: i / 8))
 def values(shape, elements=None, unique=False):
     if unique:  # distinct values on a grid: no ties for argmax-like ops
         return hnp.arrays(np.float64, shape, elements=st.integers(-64, 64).map(lambda i: i / 8), unique=True)
-    elements = elements or st.one_of(st.sampled_from(EDGES), st.floats(-3, 3, width=64))
+    if elements is None:
+        elements = st.one_of(st.sampled_from(EDGES), st.floats(-3, 3, width=64))
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
