@@ -25,9 +25,6 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 
-# Nav entries written on other branches (listed in mkdocs.yml so they appear once merged); until
-# then mkdocs only notes their absence. Remove a name here once its page is in the repository.
-PAGES_FROM_OTHER_BRANCHES = {"torch_api.md", "distributed.md"}
 
 
 def _pages():
@@ -128,8 +125,6 @@ def test_page_references_exist_in_the_repository(page):
     for kind, target in _references(page):
         if "*" in target or target.endswith("/"):  # a pattern or a folder named in prose
             target = target.split("*")[0].rstrip("/") or "."
-        if os.path.basename(target) in PAGES_FROM_OTHER_BRANCHES:
-            continue
         assert not target.startswith(".."), f"{page}: {kind} {target!r} leaves the repository"
         assert os.path.exists(os.path.join(ROOT, target)), f"{page}: {kind} {target!r} does not exist"
 
@@ -163,7 +158,7 @@ def test_every_page_is_in_the_nav_and_every_nav_entry_exists():
     nav = _nav_files()
     pages = {os.path.relpath(p, "docs") for p in PAGES if p.startswith("docs/")}
     assert pages - set(nav) == set(), "pages missing from mkdocs.yml's nav"
-    missing = {n for n in nav if not os.path.exists(os.path.join(DOCS, n))} - PAGES_FROM_OTHER_BRANCHES
+    missing = {n for n in nav if not os.path.exists(os.path.join(DOCS, n))}
     assert not missing, f"nav entries without a page: {missing}"
 
 

@@ -5,7 +5,8 @@ hypothesis-drawn shapes and values, edge values included (0, -0.0, negative base
 in float64; where torch raises, tinygrad_rnn must raise too. Skipped without torch."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tr

@@ -243,7 +243,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0))."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     target = _check_pair("binary_cross_entropy_with_logits", input, target)
-    softplus_neg = (1.0 + (-input.abs()).exp()).log() + (-input).relu()  # log(1 + exp(-x)), never overflowing
+    # log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), never overflowing. |x| is written x + 2 max(-x, 0)
+    # so that both kinks at x = 0 take the same one-sided derivative: they cancel, as in the smooth function
+    # (abs()'s own gradient at 0 is 0, torch's choice, which would leave the sum's gradient off by 1/2 there).
+    negative_part = (-input).relu()
+    softplus_neg = (1.0 + (-(input + 2.0 * negative_part)).exp()).log() + negative_part
     log_weight = 1.0 if pos_weight is None else (pos_weight - 1.0) * target + 1.0
     losses = (1.0 - target) * input + log_weight * softplus_neg
     if weight is not None:
