@@ -11,6 +11,7 @@ from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
 from .checkpoint import save, load, CheckpointError
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
+from .recompute import checkpoint
 from .tensor import InplaceModificationError
 from . import nn, optim, viz
 from .compile import compile_cell, CompileError
