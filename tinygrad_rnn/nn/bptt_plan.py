@@ -137,8 +137,14 @@ class _LeafCosts(NamedTuple):
     flat_steps: list
 
 
+# Among plans that run as many steps, the one with fewer pieces: each piece costs a few calls (a kernel
+# launch, a tape node) whatever its length. A tie-break only: far below one step for any plan.
+PIECE_COST = 1e-4
+
+
 def _flat_cost(t, K):
-    return plan_cost(uniform_plan(t, K)) if t else 0
+    plan = uniform_plan(t, K)
+    return plan_cost(plan) + PIECE_COST * len(plan) if t else 0
 
 
 def _solve(n_blocks, units, us, leaf):
@@ -159,7 +165,7 @@ def _solve(n_blocks, units, us, leaf):
             left = cost[1:n]  # y = 1..n-1 blocks recomputed, with the same memory
             right = np.full((n - 1, units + 1), inf)
             right[:, us:] = cost[n - 1:0:-1, :units + 1 - us]  # n - y blocks after one more kept state
-            total = left + right + (np.arange(1, n) * leaf.block)[:, None]
+            total = left + right + (np.arange(1, n) * leaf.block + PIECE_COST)[:, None]
             best = total.argmin(axis=0)
             split = total[best, u_range]
             better = split < row
