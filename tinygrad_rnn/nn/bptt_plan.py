@@ -101,11 +101,11 @@ def _flat_minimum(t, state_bytes, step_bytes):
 
 
 @functools.lru_cache(maxsize=64)
-def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_block=16):
+def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_block=16, max_units=4096):
     """The cheapest plan (fewest steps run forward) whose memory stays within `budget` bytes.
 
-    Plans over at most max_blocks blocks of consecutive steps; memory is counted in units of 1/16 of
-    a block (rounded up). Besides storing a run of blocks, a run may be a flat checkpoint=K chain
+    Plans over at most max_blocks blocks of consecutive steps; memory is counted in units (sizes
+    rounded up) of a state's size, but at most 1/16 of a block and at least budget / max_units. Besides storing a run of blocks, a run may be a flat checkpoint=K chain
     (the K that keeps the least), so budgets smaller than one block's steps still find a plan.
     Raises ValueError when no plan fits, naming the least memory a flat plan needs."""
     T, budget = int(T), int(budget)
@@ -114,7 +114,7 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     n_blocks = min(T, max_blocks)
     bounds = [i * T // n_blocks for i in range(n_blocks + 1)]  # block i: steps bounds[i]..bounds[i+1]-1
     block = -(-T // n_blocks)  # the longest block's steps: memory and cost are counted with it
-    unit = max(1.0, block * step_bytes / units_per_block)
+    unit = max(1.0, min(block * step_bytes / units_per_block, max(budget / max_units, state_bytes)))
     units = int(budget // unit)
     flat = [_flat_minimum(n * block, state_bytes, step_bytes) for n in range(n_blocks + 1)]
     leaf = _LeafCosts(block, math.ceil(block * step_bytes / unit),
