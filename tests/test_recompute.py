@@ -203,3 +203,16 @@ def test_peak_memory_of_a_long_chain_is_lower_when_segments_are_checkpointed(rng
     # 36 recorded steps (each keeps a 128 KB activation, some two) against 6 stored inputs plus one
     # segment's 6 steps in the backward: below half, with a wide margin for allocator noise
     assert checkpointed < 0.5 * plain, (checkpointed, plain)
+
+
+def test_backward_called_under_no_grad_still_recomputes_with_recording(rng):
+    lin = nn.Linear(3, 3, dtype=np.float64)
+    x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    loss = tr.checkpoint(lambda a: lin(a).tanh(), x).sum()
+    with tr.no_grad():
+        loss.backward()
+    got = [x.grad.copy(), lin.weight.grad.copy()]
+    x.grad = lin.weight.grad = lin.bias.grad = None
+    lin(x).tanh().sum().backward()
+    for g, e in zip(got, [x.grad, lin.weight.grad]):
+        np.testing.assert_allclose(g, e, rtol=RTOL)

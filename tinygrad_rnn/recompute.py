@@ -40,7 +40,7 @@ import numpy as np
 
 from . import random
 from .primitives import Primitive
-from .tensor import Tensor, _forward_checks, apply, backward_from, no_grad, is_grad_enabled
+from .tensor import Tensor, _forward_checks, _grad_mode, apply, backward_from, no_grad, is_grad_enabled
 
 __all__ = ["checkpoint"]
 
@@ -74,9 +74,10 @@ class Recompute(Primitive):
         args = list(call.args)
         for slot, leaf in zip(call.tensor_slots, leaves):
             args[slot] = leaf
-        with _rng_restored(call.rng_state):
-            outs = _as_tuple(call.fn(*args), call.n_outputs)
-        _backward_through(outs, gs)
+        with _recording():
+            with _rng_restored(call.rng_state):
+                outs = _as_tuple(call.fn(*args), call.n_outputs)
+            _backward_through(outs, gs)
         n_params = len(needs) - len(leaves)
         return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
 
@@ -101,6 +102,16 @@ def _backward_through(outs, cotangents):
     outs, cotangents = zip(*live)
     root = apply(_Seed, *outs, cotangents=tuple(cotangents))
     backward_from(root._node, 0, np.ones((), dtype=root.data.dtype))
+
+
+class _recording:
+    """Grad mode on, whatever the caller of backward() had (backward inside no_grad() still recomputes)."""
+
+    def __enter__(self):
+        self.prev, _grad_mode.enabled = _grad_mode.enabled, True
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self.prev
 
 
 class _rng_restored:

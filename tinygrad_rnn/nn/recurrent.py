@@ -18,7 +18,7 @@ import numpy as np
 from .. import random, viz
 from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_enabled
 from . import cells as C
-from . import bptt_plan
+from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from . import functional as F
 from .fused import fused_available, fused_direction
 from .module import Module, check_dtype, uniform
@@ -228,10 +228,10 @@ class _StackedRecurrent(Module):
         every step is stored. memory_budget is shared equally by the layers and directions."""
         if self.memory_budget is not None:
             share = int(self.memory_budget // (self.num_layers * self.num_directions))
-            return bptt_plan.budget_plan(T, share, *self._bptt_bytes(layer, B))
+            return budget_plan(T, share, *self._bptt_bytes(layer, B))
         if self.checkpoint is True:
-            return bptt_plan.sqrt_plan(T)
-        return None if self.checkpoint is None else bptt_plan.uniform_plan(T, int(self.checkpoint))
+            return sqrt_plan(T)
+        return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
 
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
@@ -255,14 +255,14 @@ class _StackedRecurrent(Module):
             raise ValueError(f"{type(self).__name__}: retain_states=True needs every step recorded; it cannot be "
                              "combined with checkpoint= or memory_budget=")
         plan = self.bptt_plan(x.shape[0], x.shape[1], layer)
-        if plan is None or type(plan[0]) is bptt_plan.Stored:
+        if plan is None or type(plan[0]) is Stored:
             return self._run(layer, direction, x, state, lengths, retain)
 
         def run(chunk, chunk_state, chunk_lengths):
             out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
             return out, tuple(f.reshape(f.shape[1:]) for f in final)
 
-        out, final = bptt_plan.run_planned(run, x, state, lengths, direction == 1, plan)
+        out, final = run_planned(run, x, state, lengths, direction == 1, plan)
         return out, _as_h_n_slices(final)
 
     def _zero_state(self, B):
@@ -280,6 +280,10 @@ class _StackedRecurrent(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.checkpoint is not None:
+            s += f", checkpoint={self.checkpoint}"
+        if self.memory_budget is not None:
+            s += f", memory_budget={self.memory_budget}"
         return s
 
 
@@ -334,6 +338,10 @@ class Recurrent(_StackedRecurrent):
     traced from the cell's own Tensor code, forward and BPTT); an operation it cannot compile raises
     CompileError naming it and its line. compile='auto' falls back to the tape with a warning instead.
     retain_states=True always uses the tape (it needs each step's state as a Tensor).
+
+    checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
+    (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
+    (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
@@ -380,7 +388,9 @@ _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made o
 
 
 class _TorchRecurrent(_StackedRecurrent):
-    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path."""
+    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path.
+
+    checkpoint=K / True and memory_budget= trade time for memory in BPTT as in Recurrent."""
 
     gates = 1
     state_count = 1
