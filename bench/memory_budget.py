@@ -2,7 +2,8 @@
 
 Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32):
   kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
-           (tracemalloc) after the forward, minus the output (target: checkpointed <= 10% of full)
+           (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
+           holds idle for reuse (target: checkpointed <= 10% of full)
   peak     the whole training step's peak (forward, loss, backward): tracemalloc's peak of numpy's
            allocations, and the process's peak RSS (ru_maxrss) for reference (target <= 40%)
   time     the step's median time, full and checkpointed runs interleaved in one process, at 1 and
@@ -17,7 +18,7 @@ full (T, B, H) array, as a real loss's is.
 
     python bench/memory_budget.py                       # both parts (the long one takes minutes)
     python bench/memory_budget.py --part step --repeats 7
-    python bench/memory_budget.py --part long --long-T 100000 --budget-mib 256
+    python bench/memory_budget.py --part long --long-T 100000 --budget-mib 128
 """
 import argparse
 import json
@@ -62,7 +63,8 @@ def child_memory(T, B, I, H, policy):
     workspace.clear()
     tracemalloc.start()
     out, _ = layer(x)
-    kept = tracemalloc.get_traced_memory()[0] - out.data.nbytes
+    idle = sum(b.nbytes for free in workspace._free.values() for b in free)  # the kernels' pool: reusable, not kept
+    kept = tracemalloc.get_traced_memory()[0] - out.data.nbytes - idle
     (out * w).sum().backward()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -122,7 +124,7 @@ def part_step(args):
         a = float(np.median([m[0][key] for m in mem]))
         b = float(np.median([m[1][key] for m in mem]))
         print(f"  {label:<38} full {a / MiB:8.1f} MiB   checkpoint=True {b / MiB:8.1f} MiB   ratio {b / a:6.3f}")
-    for threads in (1, 2):
+    for threads in () if args.no_time else (1, 2):
         t = _in_child("child_time", threads=threads, T=T, B=B, I=I, H=H, policies=[full, ckpt],
                       repeats=args.repeats, n_threads=threads)
         a, b = t["median_s"]
@@ -134,8 +136,10 @@ def part_long(args):
     T, B, I, H = args.long_T, 8, 64, 256
     budget = args.budget_mib * MiB
     r = _in_child("child_long", T=T, B=B, I=I, H=H, budget=budget)
-    print(f"fused LSTM, full BPTT through T={T:,} steps, B={B} I={I} H={H} float32, memory_budget={args.budget_mib} MiB:")
-    print(f"  process peak RSS {r['maxrss'] / 2 ** 30:.2f} GiB (target < 3 GiB), one step {r['seconds']:.1f} s, 1 thread")
+    print(f"fused LSTM, full BPTT through T={T:,} steps, B={B} I={I} H={H} float32, "
+          f"memory_budget={args.budget_mib} MiB:")
+    print(f"  process peak RSS {r['maxrss'] / 2 ** 30:.2f} GiB (target < 3 GiB), "
+          f"one step {r['seconds']:.1f} s, 1 thread")
     print(f"  plan: {r['plan_pieces']} top-level pieces, nesting depth {r['plan_depth']}, "
           f"{r['plan_cost_steps'] / T:.2f} T steps run forward; the layer keeps about "
           f"{r['plan_memory'] / MiB:.0f} MiB for the backward (the planner's model)")
@@ -149,8 +153,9 @@ def main():
     ap.add_argument("--part", choices=["step", "long", "all"], default="all")
     ap.add_argument("--repeats", type=int, default=7, help="timed steps per policy (medians)")
     ap.add_argument("--memory-repeats", type=int, default=3, help="processes per memory figure (medians)")
+    ap.add_argument("--no-time", action="store_true", help="part step: memory only")
     ap.add_argument("--long-T", type=int, default=100_000)
-    ap.add_argument("--budget-mib", type=int, default=256, help="memory_budget of the long run, MiB")
+    ap.add_argument("--budget-mib", type=int, default=128, help="memory_budget of the long run, MiB")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

@@ -117,7 +117,8 @@ def table(rows):
     for r in rows:
         f = full[r["T"]]
         lines.append(f"| {r['T']:,} | {r['policy']} | {r['peak_mib']:.1f} | {r['seconds']:.2f} | "
-                     f"{r['forward_steps']:.2f} T | {r['peak_mib'] / f['peak_mib']:.3f} | {r['seconds'] / f['seconds']:.2f} |")
+                     f"{r['forward_steps']:.2f} T | {r['peak_mib'] / f['peak_mib']:.3f} | "
+                     f"{r['seconds'] / f['seconds']:.2f} |")
     return "\n".join(lines)
 
 

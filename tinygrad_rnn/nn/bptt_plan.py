@@ -105,8 +105,9 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     """The cheapest plan (fewest steps run forward) whose memory stays within `budget` bytes.
 
     Plans over at most max_blocks blocks of consecutive steps; memory is counted in units (sizes
-    rounded up) of a state's size, but at most 1/16 of a block and at least budget / max_units. Besides storing a run of blocks, a run may be a flat checkpoint=K chain
-    (the K that keeps the least), so budgets smaller than one block's steps still find a plan.
+    rounded up) of a state's size, but at most 1/16 of a block and at least budget / max_units.
+    Besides storing a run of blocks, a run may be a flat checkpoint=K chain (the K that keeps the
+    least), so budgets smaller than one block's steps still find a plan.
     Raises ValueError when no plan fits, naming the least memory a flat plan needs."""
     T, budget = int(T), int(budget)
     if T * step_bytes <= budget:
@@ -117,8 +118,8 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     unit = max(1.0, min(block * step_bytes / units_per_block, max(budget / max_units, state_bytes)))
     units = int(budget // unit)
     flat = [_flat_minimum(n * block, state_bytes, step_bytes) for n in range(n_blocks + 1)]
-    leaf = _LeafCosts(block, math.ceil(block * step_bytes / unit),
-                      [math.ceil(m / unit) for m, _ in flat], [_flat_cost(n * block, k) for n, (_, k) in enumerate(flat)])
+    leaf = _LeafCosts(block, math.ceil(block * step_bytes / unit), [math.ceil(m / unit) for m, _ in flat],
+                      [_flat_cost(n * block, k) for n, (_, k) in enumerate(flat)])
     cost, choice = _solve(n_blocks, units, math.ceil(state_bytes / unit), leaf)
     if not np.isfinite(cost[n_blocks, units]):
         least, K = _flat_minimum(T, state_bytes, step_bytes)
