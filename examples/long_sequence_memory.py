@@ -7,15 +7,18 @@ One full (untruncated) BPTT training step of a fused LSTM, at T = 1,000 ... 100,
     budget f        memory_budget = f x what storing every step keeps: the planner (Gruslys et al.
                     2016's dynamic program, tinygrad_rnn/nn/bptt_plan.py) picks what to keep
 
-For each it measures the step's peak memory (tracemalloc: numpy's allocations, the pool of the fused
-kernels emptied first) and its time (a second, untraced run), and checks that the gradients equal the
-full-storage ones. It prints a table and, if matplotlib is installed, draws memory against time.
+For each it measures the step's peak memory (tracemalloc: numpy's allocations) and its time (a second,
+untraced run), and checks that the gradients equal the full-storage ones. It prints a table and, if
+matplotlib is installed, draws memory against time. While memory is measured, the fused kernels' buffer
+pool (kernels/workspace.py: idle buffers kept for the next step, per exact size, up to 512 MiB) is off,
+so that the peak is what the step needs rather than what the pool caches.
 
     python examples/long_sequence_memory.py                      # T = 1,000, 10,000, 100,000
     python examples/long_sequence_memory.py --T 1000 5000 --budgets 0.5 0.1
     python examples/long_sequence_memory.py --tiny               # seconds: what the test suite runs
 """
 import argparse
+import contextlib
 import gc
 import sys
 import time
@@ -63,6 +66,20 @@ def policies(args, layer, T):
     return out
 
 
+@contextlib.contextmanager
+def pool_off():
+    """No buffer kept idle by the kernels' pool while measuring (see the module docstring)."""
+    saved = getattr(workspace, "MAX_BYTES", None)
+    workspace.clear()
+    if saved is not None:
+        workspace.MAX_BYTES = 0
+    try:
+        yield
+    finally:
+        if saved is not None:
+            workspace.MAX_BYTES = saved
+
+
 def one_step(layer, x, w):
     layer.zero_grad()
     out, _ = layer(x)
@@ -76,13 +93,12 @@ def measure(args, T, kwargs, x, w):
     tr.manual_seed(0)
     layer = tr.nn.LSTM(args.input_size, args.hidden, dtype=dtype, **kwargs)
     plan = layer.bptt_plan(T, args.batch) or (bptt_plan.Stored(T),)
-    workspace.clear()
     gc.collect()
-    tracemalloc.start()
-    grads = one_step(layer, x, w)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    workspace.clear()
+    with pool_off():
+        tracemalloc.start()
+        grads = one_step(layer, x, w)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
     t0 = time.perf_counter()
     one_step(layer, x, w)
     return peak, time.perf_counter() - t0, grads, plan

@@ -112,9 +112,11 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     T, budget = int(T), int(budget)
     if T * step_bytes <= budget:
         return (Stored(T),)
-    n_blocks = min(T, max_blocks)
-    bounds = [i * T // n_blocks for i in range(n_blocks + 1)]  # block i: steps bounds[i]..bounds[i+1]-1
-    block = -(-T // n_blocks)  # the longest block's steps: memory and cost are counted with it
+    # Blocks of equal length (the last one shorter): pieces then come in few distinct lengths, and the
+    # fused kernels' buffer pool (kernels/workspace.py), which keeps idle buffers per exact size, few sizes.
+    block = -(-T // min(T, max_blocks))  # memory and cost are counted with this length
+    n_blocks = -(-T // block)
+    bounds = [min(i * block, T) for i in range(n_blocks + 1)]  # block i: steps bounds[i]..bounds[i+1]-1
     unit = max(1.0, min(block * step_bytes / units_per_block, max(budget / max_units, state_bytes)))
     units = int(budget // unit)
     flat = [_flat_minimum(n * block, state_bytes, step_bytes) for n in range(n_blocks + 1)]
