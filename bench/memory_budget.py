@@ -17,6 +17,7 @@ and ru_maxrss start clean). The loss is (out * w).sum() with w of shape (H,): it
 full (T, B, H) array, as a real loss's is.
 
     python bench/memory_budget.py                       # both parts (the long one takes minutes)
+    python bench/memory_budget.py --part plan           # the planner's model only, instant
     python bench/memory_budget.py --part step --repeats 7
     python bench/memory_budget.py --part long --long-T 100000 --budget-mib 128
 """
@@ -132,6 +133,25 @@ def part_step(args):
               f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}")
 
 
+def part_plan(args):
+    """The planner's model, no run: steps run forward and memory kept, sqrt(T) against budgets."""
+    T, B, I, H = 1000, 32, 256, 256
+    layer = tr.nn.LSTM(I, H, dtype=np.float32)
+    state, step = layer._bptt_bytes(0, B)
+    full = T * step
+    root = bptt_plan.sqrt_plan(T)
+    root_memory = bptt_plan.plan_memory(root, state, step)
+    print(f"planner model, fused LSTM T={T} B={B} I={I} H={H} float32 (memory as a fraction of storing every step):")
+    rows = [("checkpoint=True", root)] + [
+        (label, bptt_plan.budget_plan(T, int(m), state, step)) for label, m in
+        [("budget = sqrt(T)'s memory", root_memory), ("budget = 1/2 of full", full / 2),
+         ("budget = 1/10 of full", full / 10), ("budget = 1/2 of sqrt(T)'s", root_memory / 2),
+         ("budget = 1/3 of sqrt(T)'s", root_memory / 3)]]
+    for label, plan in rows:
+        print(f"  {label:<28} memory {bptt_plan.plan_memory(plan, state, step) / full:6.3f}   steps run forward "
+              f"{bptt_plan.plan_cost(plan) / T:5.2f} T   pieces {len(plan):3d}   depth {bptt_plan.plan_depth(plan)}")
+
+
 def part_long(args):
     T, B, I, H = args.long_T, 8, 64, 256
     budget = args.budget_mib * MiB
@@ -150,7 +170,7 @@ def part_long(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--part", choices=["step", "long", "all"], default="all")
+    ap.add_argument("--part", choices=["step", "long", "plan", "all"], default="all")
     ap.add_argument("--repeats", type=int, default=7, help="timed steps per policy (medians)")
     ap.add_argument("--memory-repeats", type=int, default=3, help="processes per memory figure (medians)")
     ap.add_argument("--no-time", action="store_true", help="part step: memory only")
@@ -163,6 +183,8 @@ def main():
         print(json.dumps(globals()[spec["fn"]](**spec["kwargs"])))
         return
     print("Shared 2-core machine: other jobs run at the same time, so timings are noisy (interleaved, medians).")
+    if args.part in ("plan", "all"):
+        part_plan(args)
     if args.part in ("step", "all"):
         part_step(args)
     if args.part in ("long", "all"):

@@ -7,8 +7,8 @@ One full (untruncated) BPTT training step of a fused LSTM, at T = 1,000 ... 100,
     budget f        memory_budget = f x what storing every step keeps: the planner (Gruslys et al.
                     2016's dynamic program, tinygrad_rnn/nn/bptt_plan.py) picks what to keep
 
-For each it measures the step's peak memory (tracemalloc: numpy's allocations) and its time (a second,
-untraced run), and checks that the gradients equal the full-storage ones. It prints a table and, if
+For each it measures the step's peak memory (tracemalloc: numpy's allocations) and its time (the
+median of --repeats untraced runs), and checks that the gradients equal the full-storage ones. It prints a table and, if
 matplotlib is installed, draws memory against time. While memory is measured, the fused kernels' buffer
 pool (kernels/workspace.py: idle buffers kept for the next step, per exact size, up to 512 MiB) is off,
 so that the peak is what the step needs rather than what the pool caches.
@@ -44,13 +44,14 @@ def parse_args(argv=None):
     ap.add_argument("--budgets", type=float, nargs="+", default=[0.3, 0.1, 0.03],
                     help="memory budgets as fractions of what storing every step keeps")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--repeats", type=int, default=3, help="timed steps per policy (the median is shown)")
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default $OPENBLAS_NUM_THREADS or 1)")
     ap.add_argument("--plot", default="long_sequence_memory.png", help="PNG to draw (needs matplotlib)")
     ap.add_argument("--tiny", action="store_true", help="a few seconds' configuration (used by the tests)")
     args = ap.parse_args(argv)
     if args.tiny:
         args.T, args.batch, args.input_size, args.hidden, args.budgets = [60, 300], 2, 3, 8, [0.3, 0.1]
-        args.dtype = "float64"
+        args.dtype, args.repeats = "float64", 1
     return args
 
 
@@ -99,9 +100,12 @@ def measure(args, T, kwargs, x, w):
         grads = one_step(layer, x, w)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    t0 = time.perf_counter()
-    one_step(layer, x, w)
-    return peak, time.perf_counter() - t0, grads, plan
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        one_step(layer, x, w)
+        times.append(time.perf_counter() - t0)
+    return peak, float(np.median(times)), grads, plan
 
 
 def run(args):
@@ -169,7 +173,7 @@ def main(argv=None):
     args = parse_args(argv)
     threads = U.limit_blas_threads(args.threads)
     print(f"fused LSTM, B={args.batch} I={args.input_size} H={args.hidden} {args.dtype}, "
-          f"{threads or 'default'} BLAS thread(s); loss (out * w).sum()")
+          f"{threads or 'default'} BLAS thread(s); loss (out * w).sum(); step time: median of {args.repeats}")
     rows = run(args)
     print()
     print(table(rows))
