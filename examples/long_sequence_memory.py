@@ -152,7 +152,7 @@ def plot(rows, path):
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for T in sorted({r["T"] for r in rows}):
-        pts = [r for r in rows if r["T"] == T]
+        pts = sorted((r for r in rows if r["T"] == T), key=lambda r: r["peak_mib"])  # a line from least memory up
         ax.plot([r["peak_mib"] for r in pts], [r["seconds"] for r in pts], "o-", label=f"T = {T:,}")
         for r in pts:
             ax.annotate(r["policy"], (r["peak_mib"], r["seconds"]), fontsize=7, xytext=(3, 3),
