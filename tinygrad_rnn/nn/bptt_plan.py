@@ -164,7 +164,7 @@ def _solve(n_blocks, units, us, leaf):
         stored = np.where(u_range >= n * leaf.store_units, float(n * leaf.block), inf)
         row = np.minimum(stored, flat)
         choice[n] = np.where(stored <= flat, 0, -1)
-        if n > 1:
+        if n > 1 and us <= units:  # (a budget below one kept state allows no split)
             left = cost[1:n]  # y = 1..n-1 blocks recomputed, with the same memory
             right = np.full((n - 1, units + 1), inf)
             right[:, us:] = cost[n - 1:0:-1, :units + 1 - us]  # n - y blocks after one more kept state
