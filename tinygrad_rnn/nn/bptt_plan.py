@@ -108,7 +108,7 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     rounded up) of a state's size, but at most 1/16 of a block and at least budget / max_units.
     Besides storing a run of blocks, a run may be a flat checkpoint=K chain (the K that keeps the
     least), so budgets smaller than one block's steps still find a plan.
-    Raises ValueError when no plan fits, naming the least memory a flat plan needs."""
+    Raises ValueError only when not even the flat plan that keeps the least fits (it names that least)."""
     T, budget = int(T), int(budget)
     if T * step_bytes <= budget:
         return (Stored(T),)
@@ -125,6 +125,8 @@ def budget_plan(T, budget, state_bytes, step_bytes, max_blocks=128, units_per_bl
     cost, choice = _solve(n_blocks, units, math.ceil(state_bytes / unit), leaf)
     if not np.isfinite(cost[n_blocks, units]):
         least, K = _flat_minimum(T, state_bytes, step_bytes)
+        if least <= budget:  # lost to rounding in the units: the flat plan, counted exactly, fits
+            return uniform_plan(T, K)
         raise ValueError(f"memory_budget={budget} bytes is too small for T={T} steps (a state takes {state_bytes} "
                          f"bytes, a recorded step {step_bytes}): no plan fits; the flat plan that keeps the least "
                          f"(checkpoint={K}) needs {least} bytes")
