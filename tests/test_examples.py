@@ -243,3 +243,15 @@ def test_examples_degrade_without_tqdm_and_matplotlib(monkeypatch, capsys):
     bar.close()
     assert "x: 2/2" in capsys.readouterr().out
     assert G.plot_flow({"RNN": np.ones(3)}, "unused.png") is None
+
+
+# ----------------------------------------------------------------------------- BPTT under a memory budget
+def test_long_sequence_memory_keeps_gradients_and_saves_memory(tmp_path, capsys):
+    import long_sequence_memory
+    rows = long_sequence_memory.main(["--tiny", "--plot", str(tmp_path / "m.png")])
+    assert rows and all(r["grad_error"] < 1e-10 for r in rows)
+    largest = max(r["T"] for r in rows)
+    at_largest = {r["policy"]: r for r in rows if r["T"] == largest}
+    sqrt_policy = next(name for name in at_largest if "T" in name and name != "full")
+    assert at_largest[sqrt_policy]["peak_mib"] < 0.7 * at_largest["full"]["peak_mib"]
+    assert "peak memory" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
 from .checkpoint import save, load, CheckpointError
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
+from .recompute import checkpoint
 from . import nn, optim, viz
 from . import distributed
 from .compile import compile_cell, CompileError
@@ -34,6 +35,8 @@ __all__ = [
     "InplaceModificationError",
     # randomness, checkpoints, threads
     "manual_seed", "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
+    # recomputation: trade memory for time in the backward pass
+    "checkpoint",
     # subpackages
-    "nn", "optim", "viz", "compile_cell", "CompileError",
+    "nn", "optim", "viz", "distributed", "compile_cell", "CompileError",
 ]

@@ -16,8 +16,9 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 import numpy as np
 
 from .. import random, viz
-from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
+from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_enabled
 from . import cells as C
+from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from . import functional as F
 from .fused import fused_available, fused_direction
 from .checks import check_bool, check_choice, check_float, check_int
@@ -138,7 +139,7 @@ class _StackedRecurrent(Module):
                 i = layer * self.num_directions + d
                 state = tuple(s[i] for s in states) if states is not None else None
                 retain = self.states.setdefault((layer, d), []) if retain_states else None
-                out, final = self._run(layer, d, layer_input, state, lengths, retain)
+                out, final = self._run_by_plan(layer, d, layer_input, state, lengths, retain)
                 outs.append(out)
                 finals.append(final)
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
@@ -219,6 +220,64 @@ class _StackedRecurrent(Module):
     def state_sizes(self):
         return (self.output_size,) * self.state_count
 
+    # -- checkpointing: checkpoint=K / True, memory_budget= (the plans are in bptt_plan.py)
+    def _set_bptt_policy(self, checkpoint, memory_budget):
+        name = type(self).__name__
+        if checkpoint is not None and not isinstance(checkpoint, bool) and (
+                not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1):
+            raise ValueError(f"{name}: checkpoint must be None/False (store every step), True (every ~sqrt(T) "
+                             f"steps) or a positive int K (every K steps), got {checkpoint!r}")
+        if memory_budget is not None and (isinstance(memory_budget, bool) or not isinstance(
+                memory_budget, (int, float, np.integer, np.floating)) or not memory_budget > 0):
+            raise ValueError(f"{name}: memory_budget must be a positive number of bytes, got {memory_budget!r}")
+        if memory_budget is not None and checkpoint not in (None, False):
+            raise ValueError(f"{name}: give checkpoint= or memory_budget=, not both (got checkpoint={checkpoint!r}, "
+                             f"memory_budget={memory_budget!r})")
+        self.checkpoint = None if checkpoint is False else checkpoint
+        self.memory_budget = memory_budget
+
+    def bptt_plan(self, T, B, layer=0):
+        """The plan (bptt_plan.py) one layer-direction runs by for T steps of B sequences; None when
+        every step is stored. memory_budget is shared equally by the layers and directions."""
+        if self.memory_budget is not None:
+            share = int(self.memory_budget // (self.num_layers * self.num_directions))
+            return budget_plan(T, share, *self._bptt_bytes(layer, B))
+        if self.checkpoint is True:
+            return sqrt_plan(T)
+        return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
+
+    def _bptt_bytes(self, layer, B):
+        """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
+        keeps until its backward (an estimate). The fused kernels keep the gates, the cell state and the
+        output and make gate gradients and dx in the backward; the tape keeps several arrays per operation."""
+        item = np.dtype(self.dtype).itemsize
+        sizes = self.state_sizes()
+        state = B * sum(sizes) * item
+        H, G, I = sizes[0], getattr(self, "gates", 1), self._layer_input_size(layer)
+        if getattr(self, "fused", False) and fused_available():
+            per_row = (2 * G + 2 + (G if getattr(self, "mode", None) == "gru" else 0)) * H + I
+        else:
+            per_row = (4 * G + 8) * sum(sizes) + I
+        return state, B * per_row * item
+
+    def _run_by_plan(self, layer, direction, x, state, lengths, retain):
+        """_run, or _run piece by piece under tr.checkpoint when a checkpointing policy is set."""
+        if self.checkpoint is None and self.memory_budget is None or not is_grad_enabled():
+            return self._run(layer, direction, x, state, lengths, retain)
+        if retain is not None:
+            raise ValueError(f"{type(self).__name__}: retain_states=True needs every step recorded; it cannot be "
+                             "combined with checkpoint= or memory_budget=")
+        plan = self.bptt_plan(x.shape[0], x.shape[1], layer)
+        if plan is None or type(plan[0]) is Stored:
+            return self._run(layer, direction, x, state, lengths, retain)
+
+        def run(chunk, chunk_state, chunk_lengths):
+            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
+            return out, tuple(f.reshape(f.shape[1:]) for f in final)
+
+        out, final = run_planned(run, x, state, lengths, direction == 1, plan)
+        return out, _as_h_n_slices(final)
+
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
 
@@ -234,6 +293,10 @@ class _StackedRecurrent(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.checkpoint is not None:
+            s += f", checkpoint={self.checkpoint}"
+        if self.memory_budget is not None:
+            s += f", memory_budget={self.memory_budget}"
         return s
 
 
@@ -298,10 +361,15 @@ class Recurrent(_StackedRecurrent):
     traced from the cell's own Tensor code, forward and BPTT); an operation it cannot compile raises
     CompileError naming it and its line. compile='auto' falls back to the tape with a warning instead.
     retain_states=True always uses the tape (it needs each step's state as a Tensor).
+
+    checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
+    (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
+    (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, **cell_kwargs):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, checkpoint=None, memory_budget=None,
+                 **cell_kwargs):
         not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
         if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
             got = (f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else
@@ -309,6 +377,7 @@ class Recurrent(_StackedRecurrent):
             raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (a subclass of "
                             f"tr.nn.RecurrentCell; Recurrent builds one per layer and direction), got {got}")
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._set_bptt_policy(checkpoint, memory_budget)
         if compile not in (False, True, "auto"):
             raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
         self.compile = compile
@@ -354,7 +423,9 @@ _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made o
 
 
 class _TorchRecurrent(_StackedRecurrent):
-    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path."""
+    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path.
+
+    checkpoint=K / True and memory_budget= trade time for memory in BPTT as in Recurrent."""
 
     gates = 1
     state_count = 1
@@ -362,8 +433,9 @@ class _TorchRecurrent(_StackedRecurrent):
     proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._set_bptt_policy(checkpoint, memory_budget)
         self.fused = bool(fused)
         G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
         for layer in range(self.num_layers):
@@ -413,10 +485,12 @@ class RNN(_TorchRecurrent):
     """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu')."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
+                 memory_budget=None):
         self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         self.mode = "rnn_" + nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
         return self._forward(input, hx, lengths, retain_states)
@@ -431,8 +505,9 @@ class GRU(_TorchRecurrent):
     gates, mode = 3, "gru"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
         return self._forward(input, hx, lengths, retain_states)
@@ -451,11 +526,13 @@ class LSTM(_TorchRecurrent):
     gates, state_count, mode = 4, 2, "lstm"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=DEFAULT_DTYPE, fused=True):
+                 bidirectional=False, proj_size=0, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
+                 memory_budget=None):
         self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
             raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
         if self.proj_size and self.fused:
             import warnings
             warnings.warn("LSTM: the fused kernels do not support proj_size yet; this layer runs on the generic "
