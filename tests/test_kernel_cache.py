@@ -19,7 +19,7 @@ from tinygrad_rnn import kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tr.__file__)))
 
-# Runs the layers named in argv[1] fused and on the tape, float64, padded lengths, both directions;
+# Runs the layers named in argv[1] fused (or compiled: "compiled GRUCell") and on the tape, float64, padded lengths, both directions;
 # prints what ran and every number, and every warning raised from the import on.
 LAYERS = r"""
 import json, sys, warnings
@@ -35,7 +35,11 @@ with warnings.catch_warnings(record=True) as caught:
     for name in sys.argv[1].split(","):
         for use_fused in (True, False):
             tr.manual_seed(0)
-            layer = getattr(tr.nn, name)(3, 4, bidirectional=True, dtype=np.float64, fused=use_fused)
+            if name.startswith("compiled "):   # a generated kernel (tinygrad_rnn.compile) or the tape
+                layer = tr.nn.Recurrent(getattr(tr.nn, name.split()[1]), 3, 4, bidirectional=True, dtype=np.float64)
+                layer.compile = use_fused
+            else:
+                layer = getattr(tr.nn, name)(3, 4, bidirectional=True, dtype=np.float64, fused=use_fused)
             x = tr.Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)), requires_grad=True)
             out, _ = layer(x, lengths=[5, 3])
             (out * out).sum().backward()
@@ -58,7 +62,8 @@ def run_layers(names, env_changes, path=ROOT):
 
 
 def assert_fused_matches_tape(report, names):
-    assert len(report["fused_calls"]) == 2 * len(names.split(","))   # each direction ran the kernels
+    fused_layers = [name for name in names.split(",") if not name.startswith("compiled ")]
+    assert len(report["fused_calls"]) == 2 * len(fused_layers)   # each direction ran the kernels
     for name in names.split(","):
         fused, tape = report["results"][f"{name} fused=True"], report["results"][f"{name} fused=False"]
         for a, b in zip(fused, tape):
@@ -87,9 +92,11 @@ def test_import_without_any_writable_cache_location_compiles_in_memory(tmp_path)
     assert "NUMBA_CACHE_DIR" in message and "compiled in memory" in message
 
 
-def test_numba_disable_jit_runs_every_kernel_as_python():
-    report = run_layers("RNN,GRU,LSTM", {"NUMBA_DISABLE_JIT": "1"})
-    assert_fused_matches_tape(report, "RNN,GRU,LSTM")
+def test_numba_disable_jit_runs_every_kernel_as_python(tmp_path):
+    names = "RNN,GRU,LSTM,compiled GRUCell"
+    report = run_layers(names, {"NUMBA_DISABLE_JIT": "1", "TINYGRAD_RNN_CACHE": str(tmp_path)})
+    assert_fused_matches_tape(report, names)
+    assert list((tmp_path / "compiled").glob("tinygrad_rnn_cell_*.py"))   # the generated kernel ran
     assert cache_warnings(report) == []
 
 
