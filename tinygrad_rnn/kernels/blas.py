@@ -11,7 +11,9 @@ import time here.
 
 If no such library is found (another numpy build, an unusual layout), the same names are bound to
 a plain Numba loop gemm instead (slow but correct), and ``BLAS_SOURCE`` says so. The environment
-variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
+variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests). Under
+``NUMBA_DISABLE_JIT=1`` the functions here run as Python and the BLAS call is numpy's matmul
+(``_numpy_gemm``): an intrinsic has no Python form.
 
 Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
