@@ -1,6 +1,7 @@
 """The kernels wherever they are installed: no writable cache location, Numba's cache files damaged,
 NUMBA_DISABLE_JIT=1. Each case runs in its own Python process (the cache is read at import and at a
-kernel's first call), where a tiny fused layer's forward and backward are held against the tape's."""
+kernel's first call), where a tiny fused layer's forward (and backward) is held against the tape's.
+Each cold compile of the kernels costs seconds, so the cache cases run the forward only."""
 import importlib.util
 import json
 import os
@@ -42,18 +43,19 @@ with warnings.catch_warnings(record=True) as caught:
                 layer = getattr(tr.nn, name)(3, 4, bidirectional=True, dtype=np.float64, fused=use_fused)
             x = tr.Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)), requires_grad=True)
             out, _ = layer(x, lengths=[5, 3])
-            (out * out).sum().backward()
-            results[f"{name} fused={use_fused}"] = [out.data.tolist(), x.grad.tolist()] + [
-                p.grad.tolist() for p in layer.parameters()]
+            results[f"{name} fused={use_fused}"] = [out.data.tolist()]
+            if sys.argv[2] == "backward":
+                (out * out).sum().backward()
+                results[f"{name} fused={use_fused}"] += [x.grad.tolist()] + [p.grad.tolist() for p in layer.parameters()]
 print(json.dumps({"package": tr.__file__, "fused_calls": calls, "results": results,
                   "warnings": [[w.category.__name__, str(w.message)] for w in caught]}))
 """
 
 
-def run_layers(names, env_changes, path=ROOT):
+def run_layers(names, env_changes, path=ROOT, backward=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(env_changes, PYTHONPATH=path)
-    proc = subprocess.run([sys.executable, "-c", LAYERS, names], env=env, cwd=path, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", LAYERS, names, "backward" if backward else "forward"], env=env, cwd=path, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -94,7 +96,7 @@ def test_import_without_any_writable_cache_location_compiles_in_memory(tmp_path)
 
 def test_numba_disable_jit_runs_every_kernel_as_python(tmp_path):
     names = "RNN,GRU,LSTM,compiled GRUCell"
-    report = run_layers(names, {"NUMBA_DISABLE_JIT": "1", "TINYGRAD_RNN_CACHE": str(tmp_path)})
+    report = run_layers(names, {"NUMBA_DISABLE_JIT": "1", "TINYGRAD_RNN_CACHE": str(tmp_path)}, backward=True)
     assert_fused_matches_tape(report, names)
     assert list((tmp_path / "compiled").glob("tinygrad_rnn_cell_*.py"))   # the generated kernel ran
     assert cache_warnings(report) == []
@@ -156,19 +158,20 @@ def warm_cache(tmp_path_factory):
 
 
 def _loaded_indexes(directory):
-    """The index files of the kernels the RNN layer calls from Python (the ones read at a first call)."""
-    names = ["_input_projection", "_rnn_forward_loop", "_rnn_backward_loop", "_weight_grads"]
+    """The index files of the kernels the RNN layer's forward calls from Python (read at a first call)."""
+    names = ["_input_projection", "_rnn_forward_loop"]
     found = sorted(p for p in directory.rglob("fused_rnn.*.nbi") if p.name.split("-")[0][len("fused_rnn."):] in names)
     assert len(found) == len(names), found
     return found
 
 
 def test_damaged_cache_files_of_the_layer_kernels_are_discarded_and_rebuilt(warm_cache, tmp_path):
-    """End to end: four kernels' cache files damaged four ways, then a new process runs the layer."""
+    """End to end: the forward kernels' cache files damaged (an index, a data file), then a new process
+    runs the layer. (Every kind of damage on both kinds of file: the in-process test below.)"""
     warm, clean = warm_cache
     directory = tmp_path / "cache"
     shutil.copytree(warm, directory)
-    plan = [("index", "truncated"), ("index", "wrong pickle"), ("data", "random bytes"), ("data", "zero length")]
+    plan = [("index", "truncated"), ("data", "random bytes")]
     for index, (which, kind) in zip(_loaded_indexes(directory), plan):
         target = index if which == "index" else index.with_name(index.name[:-len(".nbi")] + ".1.nbc")
         target.write_bytes((INDEX_DAMAGE if which == "index" else DATA_DAMAGE)[kind](target.read_bytes()))
