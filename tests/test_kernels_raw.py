@@ -34,7 +34,7 @@ def _sigmoid(v):
 
 
 def ref_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """One step of one sequence, straight from shared/CELLS.md. Returns (h, c)."""
+    """One step of one sequence, straight from docs/learn/cells.md. Returns (h, c)."""
     gi = w_ih @ x + b_ih
     gh = w_hh @ h + b_hh
     if mode == "rnn_tanh":
@@ -392,8 +392,8 @@ def test_cache_entries_are_dropped_when_inlined_sources_change(tmp_path):
 
 
 def test_workspace_hands_a_buffer_out_again_once_nothing_holds_it(monkeypatch):
-    """The pool's whole point (a training step reuses the last step's memory) rests on reading the
-    reference count right on this interpreter: a dropped array's buffer comes back, a held one never."""
+    """The pool's whole point (a training step reuses the last step's memory) rests on knowing when
+    nothing uses a buffer: a dropped array's buffer comes back, a held one (or a view of it) never."""
     from tinygrad_rnn.kernels import workspace
     monkeypatch.setattr(workspace, "MIN_BYTES", 0)
     workspace.clear()

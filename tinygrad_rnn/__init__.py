@@ -13,6 +13,7 @@ from .checkpoint import save, load, CheckpointError
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
 from .tensor import InplaceModificationError
 from . import nn, optim, viz
+from . import distributed
 from .compile import compile_cell, CompileError
 from .kernels.blas import set_num_threads, num_threads as get_num_threads
 

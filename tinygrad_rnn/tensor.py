@@ -81,6 +81,10 @@ def is_grad_enabled():
 # after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
+# Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
+# the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
+# here, as torch's DDP queues a callback for the end of its backward pass.
+_backward_end_hooks = []
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -381,8 +385,10 @@ class Tensor:
                 raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
         if self._node is None:  # a leaf: d(self)/d(self) = grad
             self.grad = grad.copy() if self.grad is None else self.grad + grad
-            return
-        backward_from(self._node, self._slot, grad, retain_graph)
+        else:
+            backward_from(self._node, self._slot, grad, retain_graph)
+        for hook in _backward_end_hooks:
+            hook()
 
     # -- conversion of the other operand of a binary op
     def _operand(self, other):

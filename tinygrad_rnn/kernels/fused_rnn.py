@@ -3,7 +3,7 @@
     out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
     dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n)
 
-Equations and gate orders are torch.nn's (see shared/CELLS.md): LSTM gates i, f, g, o; GRU gates r, z, n
+Equations and gate orders are torch.nn's (see docs/learn/cells.md): LSTM gates i, f, g, o; GRU gates r, z, n
 with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); G = 1, 1, 3, 4 gates of H rows each.
 
 How the work is split (the invariant every function below keeps):
@@ -30,6 +30,7 @@ activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN 
 The output array, x and the weights are saved by reference, not copied: do not modify them in place
 between the forward and its backward. The backward does not consume `saved`; it may run more than once.
 """
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
@@ -55,6 +56,16 @@ loop_jit = njit(error_model="numpy", nogil=True)
 # 35 vs 29 ms): a 4-row product costs 65% of an 8-row one, and the slower thread sets the pace.
 MIN_ROWS_PER_THREAD = 8
 _pool = None
+
+
+def _forget_pool_after_fork():
+    """A fork()ed child has the parent's pool object but none of its worker threads: submitting to it
+    would wait forever. The child starts a pool of its own when it first needs one."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _run_on_batch_blocks(loop, batch, *args):

@@ -3,3 +3,4 @@ from . import functional, utils
 from .module import Module, Parameter, Sequential, Linear, Embedding, Dropout
 from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell
 from .recurrent import Recurrent, RNN, GRU, LSTM, unroll, reverse_within_lengths
+from . import parallel

@@ -4,7 +4,7 @@ Every built-in cell splits its step in two, as the fast kernels do:
     xw = W_ih x_t + b_ih                      the input side: no dependence on the past, so an
                                               unrolled layer computes it for all T steps at once
     state_t = recurrence(xw, state_{t-1})     the recurrent side: the part that must loop
-The equations, shapes and gate orders are those of torch.nn (see shared/CELLS.md), so weights
+The equations, shapes and gate orders are those of torch.nn (see docs/learn/cells.md), so weights
 port one to one. A user's cell only needs `forward(x, state) -> new state` (see RecurrentCell).
 """
 import numpy as np
