@@ -3,7 +3,8 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import checkpoint as ckpt_module
@@ -337,7 +338,7 @@ def test_a_killed_save_leaves_one_temporary_file_which_the_next_save_removes(tmp
     import sys
     path = tmp_path / "c.npz"
     tr.save({"step": 1}, path)
-    for kill in range(3):
+    for _ in range(3):   # three kills in a row
         proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(path)], capture_output=True, timeout=300,
                               env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(tr.__file__))})
         assert proc.returncode == -9, proc.stderr

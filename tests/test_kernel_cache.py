@@ -20,8 +20,9 @@ from tinygrad_rnn import kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tr.__file__)))
 
-# Runs the layers named in argv[1] fused (or compiled: "compiled GRUCell") and on the tape, float64, padded lengths, both directions;
-# prints what ran and every number, and every warning raised from the import on.
+# Runs the layers named in argv[1] fused (or compiled: "compiled GRUCell") and on the tape, float64,
+# padded lengths, both directions, forward (and backward if argv[2] says so); prints what ran, every
+# number, and every warning raised from the import on.
 LAYERS = r"""
 import json, sys, warnings
 with warnings.catch_warnings(record=True) as caught:
@@ -46,7 +47,8 @@ with warnings.catch_warnings(record=True) as caught:
             results[f"{name} fused={use_fused}"] = [out.data.tolist()]
             if sys.argv[2] == "backward":
                 (out * out).sum().backward()
-                results[f"{name} fused={use_fused}"] += [x.grad.tolist()] + [p.grad.tolist() for p in layer.parameters()]
+                grads = [x.grad] + [p.grad for p in layer.parameters()]
+                results[f"{name} fused={use_fused}"] += [g.tolist() for g in grads]
 print(json.dumps({"package": tr.__file__, "fused_calls": calls, "results": results,
                   "warnings": [[w.category.__name__, str(w.message)] for w in caught]}))
 """
@@ -55,8 +57,8 @@ print(json.dumps({"package": tr.__file__, "fused_calls": calls, "results": resul
 def run_layers(names, env_changes, path=ROOT, backward=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(env_changes, PYTHONPATH=path)
-    proc = subprocess.run([sys.executable, "-c", LAYERS, names, "backward" if backward else "forward"], env=env, cwd=path, capture_output=True, text=True,
-                          timeout=600)
+    command = [sys.executable, "-c", LAYERS, names, "backward" if backward else "forward"]
+    proc = subprocess.run(command, env=env, cwd=path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["package"].startswith(path)
