@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import nn, optim
@@ -175,3 +177,176 @@ def test_training_resumes_identically(tmp_path, rng, fused):
     opt.load_state_dict(ckpt["optimizer"])
     rest = _train(model, opt, xs[ckpt["step"]:], ys[ckpt["step"]:], steps - cut)
     assert first + rest == straight  # bit-exact
+
+
+# ----------------------------------------------------------------------------- foreign, hostile and damaged files
+def _npz_with(path, entries):
+    """A hand-made .npz: {entry name: raw bytes of its .npy}, stored as np.savez stores them."""
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, data in entries.items():
+            z.writestr(name + ".npy", data)
+
+
+def _npy_bytes(array=None, header=None, data=b""):
+    """The .npy bytes of an array, or of a header dict followed by `data`."""
+    import io
+    f = io.BytesIO()
+    if array is not None:
+        np.save(f, array)
+    else:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(data)
+    return f.getvalue()
+
+
+def _header_entry(root_json):
+    text = '{"format": "tinygrad_rnn.checkpoint", "version": 1, "root": ' + root_json + "}"
+    return _npy_bytes(np.frombuffer(text.encode(), dtype=np.uint8))
+
+
+def test_what_is_not_a_checkpoint_raises_checkpoint_error_naming_it(tmp_path):
+    cases = {}
+    cases["array.npy"] = lambda p: np.save(p, np.ones(3))                       # np.save appends nothing to .npy
+    cases["a_directory"] = lambda p: p.mkdir()
+    cases["deep.npz"] = lambda p: _npz_with(p, {"__checkpoint__": _header_entry("[" * 100_000 + "]" * 100_000)})
+    cases["deep_dicts.npz"] = lambda p: _npz_with(p, {"__checkpoint__": _header_entry(
+        '{"__tuple__": [' * 5000 + "]}" * 5000)})
+    cases["huge_shape.npz"] = lambda p: _npz_with(p, {        # 8e13 bytes claimed, 16 held: never allocated
+        "__checkpoint__": _header_entry('{"__array__": "a0"}'),
+        "a0": _npy_bytes(header={"descr": "<f8", "fortran_order": False, "shape": (10**13,)}, data=b"\0" * 16)})
+    cases["negative_shape.npz"] = lambda p: _npz_with(p, {
+        "__checkpoint__": _header_entry('{"__array__": "a0"}'),
+        "a0": _npy_bytes(header={"descr": "<f8", "fortran_order": False, "shape": (-2,)}, data=b"\0" * 16)})
+    cases["object_array.npz"] = lambda p: np.savez(p, __checkpoint__=np.frombuffer(
+        b'{"format": "tinygrad_rnn.checkpoint", "version": 1, "root": {"__array__": "a0"}}', np.uint8),
+        a0=np.array([{"evil": 1}], dtype=object))
+    cases["missing_entry.npz"] = lambda p: _npz_with(p, {"__checkpoint__": _header_entry('{"__array__": "a7"}')})
+    cases["header_is_a_list.npz"] = lambda p: _npz_with(p, {"__checkpoint__": _npy_bytes(
+        np.frombuffer(b"[1, 2]", np.uint8))})
+    cases["compressed.npz"] = lambda p: np.savez_compressed(p, __checkpoint__=np.frombuffer(
+        b'{"format": "tinygrad_rnn.checkpoint", "version": 1, "root": 1}', np.uint8))
+    for name, make in cases.items():
+        path = tmp_path / name
+        make(path)
+        with pytest.raises(ckpt_module.CheckpointError) as e:
+            tr.load(path)
+        assert str(path) in str(e.value), name
+    assert "directory" in str(pytest.raises(ckpt_module.CheckpointError, tr.load, tmp_path / "a_directory").value)
+    assert "np.load" in str(pytest.raises(ckpt_module.CheckpointError, tr.load, tmp_path / "array.npy").value)
+
+
+_SAMPLE = {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "step": 7, "betas": (0.9, 0.999),
+           "state": {0: {"m": np.ones(2)}}, "name": "lstm"}
+
+
+def test_every_single_damaged_byte_raises_checkpoint_error_or_loads_unchanged(tmp_path):
+    """Each byte of a small checkpoint in turn, all its bits flipped (zip headers, .npy headers, the JSON,
+    the data, the central directory): CheckpointError naming the file, or exactly what was saved."""
+    path = tmp_path / "c.npz"
+    tr.save(_SAMPLE, path)
+    good = path.read_bytes()
+    for at in range(len(good)):
+        path.write_bytes(good[:at] + bytes([good[at] ^ 0xFF]) + good[at + 1:])
+        try:
+            back = tr.load(path)
+        except ckpt_module.CheckpointError as e:
+            assert str(path) in str(e)
+        else:
+            assert_same(_SAMPLE, back, f"byte {at}")
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_damaged_bytes_anywhere_raise_checkpoint_error_or_load_unchanged(tmp_path_factory, data):
+    """Flipped bits, cut, overwritten, inserted or deleted bytes anywhere: load either raises
+    CheckpointError naming the file or returns exactly what was saved (damage in zip metadata that
+    does not matter, e.g. a timestamp). Never another exception, never different data."""
+    directory = tmp_path_factory.mktemp("damaged")
+    path = directory / "c.npz"
+    tr.save(_SAMPLE, path)
+    good = bytearray(path.read_bytes())
+    damaged = bytearray(good)
+    for _ in range(data.draw(st.integers(1, 3), label="damages")):
+        kind = data.draw(st.sampled_from(["flip", "truncate", "overwrite", "insert", "delete"]), label="kind")
+        at = data.draw(st.integers(0, max(0, len(damaged) - 1)), label="at")
+        if kind == "flip" and damaged:
+            damaged[at] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+        elif kind == "truncate":
+            del damaged[at:]
+        elif kind == "overwrite":
+            chunk = data.draw(st.binary(min_size=1, max_size=16), label="bytes")
+            damaged[at:at + len(chunk)] = chunk
+        elif kind == "insert":
+            damaged[at:at] = data.draw(st.binary(min_size=1, max_size=16), label="bytes")
+        elif kind == "delete":
+            del damaged[at:at + data.draw(st.integers(1, 16), label="count")]
+    path.write_bytes(bytes(damaged))
+    try:
+        back = tr.load(path)
+    except ckpt_module.CheckpointError as e:
+        assert str(path) in str(e)
+    else:
+        assert_same(_SAMPLE, back)
+
+
+# ----------------------------------------------------------------------------- how save writes
+def test_save_gives_the_mode_of_a_new_file_under_the_umask(tmp_path):
+    for umask in (0o022, 0o077, 0o002):
+        old = os.umask(umask)
+        try:
+            tr.save({"x": 1}, tmp_path / f"c{umask}.npz")
+            with open(tmp_path / f"plain{umask}", "w"):
+                pass
+        finally:
+            os.umask(old)
+        mode = os.stat(tmp_path / f"c{umask}.npz").st_mode & 0o777
+        assert mode == os.stat(tmp_path / f"plain{umask}").st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(tmp_path / "c18.npz", 0o640)       # an existing checkpoint keeps its mode, as when overwritten
+    tr.save({"x": 2}, tmp_path / "c18.npz")
+    assert os.stat(tmp_path / "c18.npz").st_mode & 0o777 == 0o640 and tr.load(tmp_path / "c18.npz") == {"x": 2}
+
+
+def test_save_through_a_symlink_writes_its_target(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "ckpt-100.npz"
+    link = tmp_path / "latest.npz"
+    tr.save({"step": 100}, target)
+    link.symlink_to(target)
+    tr.save({"step": 200}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert tr.load(target) == {"step": 200} and tr.load(link) == {"step": 200}
+    assert sorted(os.listdir(tmp_path)) == ["latest.npz", "runs"] and os.listdir(tmp_path / "runs") == ["ckpt-100.npz"]
+
+
+_KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+import tinygrad_rnn as tr
+from tinygrad_rnn import checkpoint
+
+def savez_then_die(f, **arrays):        # half the bytes written, then the process is killed
+    f.write(b"PK\\x03\\x04" + b"x" * 100000)
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+checkpoint.np.savez = savez_then_die
+tr.save({"w": np.zeros(10)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and the pid check are POSIX")
+def test_a_killed_save_leaves_one_temporary_file_which_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "c.npz"
+    tr.save({"step": 1}, path)
+    for _ in range(3):   # three kills in a row
+        proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(path)], capture_output=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(tr.__file__))})
+        assert proc.returncode == -9, proc.stderr
+        leftovers = [f for f in os.listdir(tmp_path) if f != "c.npz"]
+        assert len(leftovers) == 1 and leftovers[0].startswith(".c.npz.tmp-"), leftovers   # at most one
+        assert tr.load(path) == {"step": 1}                      # the previous checkpoint is intact
+    tr.save({"step": 2}, path)
+    assert os.listdir(tmp_path) == ["c.npz"] and tr.load(path) == {"step": 2}

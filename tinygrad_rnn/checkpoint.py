@@ -21,15 +21,23 @@ The guarantees:
     and -0.0 included), a Tensor as a Tensor (a Parameter as a Parameter) with its requires_grad.
   * Saving is atomic: the data goes to a temporary file in the destination's directory, is
     fsync'ed, and only then renamed over `path` (os.replace). A crash or an exception mid-save
-    leaves the previous checkpoint at `path` intact, and the temporary file is removed.
-  * Loading never unpickles (allow_pickle=False), and a truncated or corrupted file raises
-    CheckpointError (a ValueError) naming the file, not a zipfile or numpy traceback.
+    leaves the previous checkpoint at `path` intact, and the temporary file is removed; a killed
+    save leaves its temporary `.NAME.tmp-PID-...`, which the next save to the same path deletes
+    (once that process is gone). A path that is a symlink keeps it: its target is replaced. The
+    file gets the mode a new file gets under the umask (an existing checkpoint keeps its own).
+  * Loading never unpickles, and anything that is not a valid checkpoint (truncated, damaged
+    anywhere, an .npy, a plain .npz, a directory, a header that lies about sizes or nests without
+    end) raises CheckpointError (a ValueError) naming the file, not a zipfile, numpy or json
+    traceback; an entry's claimed size is checked against the file's before anything is allocated.
   * `load` returns plain data; checking it against a model is `Module.load_state_dict`'s job,
     which lists every missing or unexpected name and every shape or dtype that differs.
 """
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
+import struct
 import zipfile
 
 import numpy as np
@@ -122,17 +130,23 @@ def _decode(desc, arrays):
     return dec(desc)
 
 
-# ----------------------------------------------------------------------------- save and load
+# ----------------------------------------------------------------------------- save
 def save(obj, path):
     """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(os.fspath(path))   # through a symlink: replace its target, keep the link
+    directory, name = os.path.split(path)
     desc, arrays = _encode(obj)  # before touching the disk: an unsavable object changes nothing
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": desc})
     arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    _remove_abandoned_temporaries(directory, name)
+    tmp = os.path.join(directory, f"{_temporary_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}")
+    # O_EXCL with mode 0o666: the kernel applies the umask, so the file gets a new file's usual mode
+    # (mkstemp's would be 0600); an existing checkpoint keeps its own mode, as when overwritten in place.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
+            if os.path.exists(path):
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
@@ -153,15 +167,63 @@ def save(obj, path):
         pass
 
 
+def _temporary_prefix(name):
+    """Temporary files of a save to `name` are `.{name}.tmp-{pid}-{random}` in the same directory."""
+    return f".{name}.tmp-"
+
+
+def _remove_abandoned_temporaries(directory, name):
+    """Delete what saves to the same path left when their process was killed (a finished or failed
+    save removes its own): temporaries whose process no longer runs. Checked by pid, so only on POSIX
+    (os.kill(pid, 0) would end the process on Windows) and only for this host's processes."""
+    if os.name != "posix":
+        return
+    prefix = _temporary_prefix(name)
+    try:
+        leftovers = [f for f in os.listdir(directory) if f.startswith(prefix)]
+    except OSError:
+        return
+    for leftover in leftovers:
+        pid = leftover[len(prefix):].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_runs(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, leftover))
+        except OSError:
+            pass
+
+
+def _process_runs(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process (or not a pid): leave its file alone
+        return True
+    return True
+
+
+# ----------------------------------------------------------------------------- load
+# What reading a damaged file can raise from zipfile, numpy's .npy header parser, json and our decoder:
+# all of them mean "not a valid checkpoint". (MemoryError is not here: sizes are checked before any
+# allocation, so it can only mean a real shortage.)
+_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError, IndexError,
+           TypeError, AttributeError, NotImplementedError, OverflowError, struct.error, RecursionError)
+
+
 def load(path):
     """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint path {path} is a {'directory' if os.path.isdir(path) else 'special file'}, "
+                              "not a checkpoint file")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {name: f[name] for name in f.files}  # read everything now: zip CRCs are checked on read
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as e:
+        arrays = _read_arrays(path)
+    except CheckpointError:
+        raise
+    except _DAMAGE as e:
         raise CheckpointError(f"checkpoint file {path} is truncated or corrupted ({type(e).__name__}: {e}); "
                               "load an earlier checkpoint, or save again") from None
     if HEADER not in arrays:
@@ -177,6 +239,50 @@ def load(path):
         return _decode(header["root"], arrays)
     except CheckpointError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+    except _DAMAGE as e:   # RecursionError: a header nested deeper than any save could have written
         raise CheckpointError(f"checkpoint file {path} is truncated or corrupted (its header cannot be read: "
                               f"{type(e).__name__}: {e})") from None
+
+
+def _read_arrays(path):
+    """{entry name: array} of the .npz at path, each entry's claimed size checked against what the file
+    holds before anything is allocated, every byte's zip CRC checked, no pickle."""
+    with open(path, "rb") as f:
+        if f.read(6) == b"\x93NUMPY":
+            raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
+                                  "array); read it with np.load")
+    file_size = os.path.getsize(path)
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise ValueError(f"entry {info.filename!r} is not an array")
+            # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
+                    or info.file_size > file_size:
+                raise ValueError(f"entry {info.filename!r} claims {info.file_size} bytes, compressed "
+                                 f"{info.compress_size} (method {info.compress_type}) in a file of {file_size}")
+            with archive.open(info) as member:
+                arrays[info.filename[:-len(".npy")]] = _read_npy(member, info)
+    return arrays
+
+
+def _read_npy(member, info):
+    """One .npy entry: its header, then exactly the bytes it announces (a shape claiming more than the
+    entry holds is refused before allocating); reading to the end makes zipfile check the CRC."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    version = np.lib.format.read_magic(member)
+    if version not in readers:
+        raise ValueError(f"entry {info.filename!r} has .npy format version {version}")
+    shape, fortran_order, dtype = readers[version](member)
+    if dtype.hasobject or dtype.kind not in "biufc" or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ValueError(f"entry {info.filename!r} holds a {dtype} array of shape {shape}; a checkpoint holds "
+                         "numeric and bool arrays only")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes != info.file_size - member.tell():
+        raise ValueError(f"entry {info.filename!r} claims shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                         f"{info.file_size - member.tell()} bytes")
+    flat = np.empty(math.prod(shape), dtype)
+    if member.readinto(memoryview(flat.view(np.uint8))) != nbytes or member.read(1) != b"":
+        raise ValueError(f"entry {info.filename!r} is shorter than its header says")
+    return flat.reshape(shape, order="F" if fortran_order else "C")

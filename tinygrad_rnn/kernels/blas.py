@@ -11,7 +11,9 @@ import time here.
 
 If no such library is found (another numpy build, an unusual layout), the same names are bound to
 a plain Numba loop gemm instead (slow but correct), and ``BLAS_SOURCE`` says so. The environment
-variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests).
+variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests). Under
+``NUMBA_DISABLE_JIT=1`` the functions here run as Python and the BLAS call is numpy's matmul
+(``_numpy_gemm``): an intrinsic has no Python form.
 
 Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
@@ -35,6 +37,8 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from . import cfunc, njit
 
 SYMBOLS = {np.float32: "tinygrad_rnn_sgemm", np.float64: "tinygrad_rnn_dgemm"}
 
@@ -97,7 +101,7 @@ def _find_openblas_gemm():
 
 # --- the fallback: a Numba loop with the CBLAS signature --------------------------------------------
 
-@numba.njit(cache=True)
+@njit()
 def _loop_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """C[i, j] = alpha * sum_p op(A)[i, p] op(B)[p, j] + beta * C[i, j] on flat row-major buffers.
 
@@ -120,7 +124,7 @@ def _make_loop_cfunc(nbtype):
     sig = types.void(types.int32, types.int32, types.int32, types.int64, types.int64, types.int64, nbtype, ptr,
                      types.int64, ptr, types.int64, nbtype, ptr, types.int64)
 
-    @numba.cfunc(sig, cache=True)
+    @cfunc(sig)
     def loop_gemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
         # Only row-major calls are made by this package; `order` is accepted for the CBLAS signature.
         a_rows = k if trans_a == _TRANS else m
@@ -131,6 +135,8 @@ def _make_loop_cfunc(nbtype):
 
 
 def _register():
+    if numba.config.DISABLE_JIT:   # nothing compiled refers to the symbols: gemm calls _numpy_gemm
+        return "numpy's matmul (NUMBA_DISABLE_JIT=1)"
     addresses, where = (None, "forced by TINYGRAD_RNN_BLAS=numba")
     if os.environ.get("TINYGRAD_RNN_BLAS", "").lower() != "numba":
         addresses, where = _find_openblas_gemm()
@@ -224,7 +230,23 @@ def _cblas_gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, l
     return sig, codegen
 
 
-@numba.njit(cache=True)
+def _numpy_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """_cblas_gemm's plain-numpy twin, for NUMBA_DISABLE_JIT=1 (an intrinsic cannot run as Python).
+    a, b and c are the C-contiguous 2-D arrays whose data the BLAS call would get (rows of lda, ldb, ldc
+    numbers, as every caller passes), so op(A) is a or its transpose."""
+    op_a = a.T if trans_a == _TRANS else a
+    op_b = b.T if trans_b == _TRANS else b
+    if beta == 0:                  # as BLAS: beta 0 overwrites C, NaNs included
+        c[...] = op_a @ op_b
+    else:
+        c[...] = op_a @ op_b + beta * c
+
+
+if numba.config.DISABLE_JIT:
+    _cblas_gemm = _numpy_gemm  # noqa: F811
+
+
+@njit()
 def _small_gemm(a, b, c, beta):
     """C = A @ B + beta*C by loops i, p, j: the j loop runs along rows of B and C, so it vectorizes.
     Four rows of B go into each pass over C's row: at the sizes this serves (one sequence, H = 20:
@@ -255,7 +277,7 @@ def _small_gemm(a, b, c, beta):
             p += 1
 
 
-@numba.njit(cache=True)
+@njit()
 def gemm(a, b, c, beta):
     """C = A @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (k,n), (m,n)).
 
@@ -274,7 +296,7 @@ def gemm(a, b, c, beta):
         _cblas_gemm(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
 
 
-@numba.njit(cache=True)
+@njit()
 def _scale(c, beta):
     """C = beta * C, what a product over an empty inner dimension leaves (beta 0 clears NaNs too, as BLAS)."""
     zero = c.dtype.type(0)
@@ -283,7 +305,7 @@ def _scale(c, beta):
             c[i, j] = zero if beta == zero else beta * c[i, j]
 
 
-@numba.njit(cache=True)
+@njit()
 def _blas_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, beta):
     """What gemm_nt and gemm_tn do once their shapes are checked: C (m, n) = op(A) @ op(B) + beta * C
     by one BLAS call, or C = beta * C when the inner dimension k is empty (BLAS is not called then)."""
@@ -296,7 +318,7 @@ def _blas_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, beta):
         _cblas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta_, c, n)
 
 
-@numba.njit(cache=True)
+@njit()
 def gemm_nt(a, b, c, beta):
     """C = A @ B^T + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (n,k), (m,n)).
 
@@ -310,7 +332,7 @@ def gemm_nt(a, b, c, beta):
     _blas_product(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, c, beta)
 
 
-@numba.njit(cache=True)
+@njit()
 def gemm_tn(a, b, c, beta):
     """C = A^T @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (k,m), (k,n), (m,n)):
     the weight gradients dW = dA^T X, summed over all T*B rows."""

@@ -34,19 +34,18 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
-import numba
 import numpy as np
 
-from . import blas, workspace
+from . import blas, njit, workspace
 from .blas import gemm, gemm_nt, gemm_tn
 from .vecmath import sigmoid, tanh
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 
 # error_model='numpy': float division without a zero check, so the gate loops vectorize (see vecmath).
-jit = numba.njit(cache=True, error_model="numpy")
+jit = njit(error_model="numpy")        # numba.njit(cache=True, ...), see kernels/__init__.py
 # The time loops also release the GIL: independent blocks of the batch run on parallel threads.
-loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+loop_jit = njit(error_model="numpy", nogil=True)
 
 # Sequences in a batch never interact, so the time loops split the batch into one block per BLAS thread
 # (each block at least this many rows), each block on its own thread with single-threaded BLAS calls:
