@@ -11,7 +11,7 @@ import tinygrad_rnn as tr
 from tinygrad_rnn import nn, optim
 
 # tr.checkpoint is the recomputing function (torch's name); the save/load module by its full name:
-ckpt_module = importlib.import_module("tinygrad_rnn.checkpoint")
+ckpt_module = importlib.import_module("tinygrad_rnn.serialization")
 
 
 def assert_same(a, b, where="obj"):
@@ -323,7 +323,7 @@ _KILLED_SAVE = """
 import os, signal, sys
 import numpy as np
 import tinygrad_rnn as tr
-from tinygrad_rnn import checkpoint
+from tinygrad_rnn import serialization as checkpoint
 
 def savez_then_die(f, **arrays):        # half the bytes written, then the process is killed
     f.write(b"PK\\x03\\x04" + b"x" * 100000)

@@ -12,7 +12,7 @@ from .tensor import (Tensor, tensor, from_numpy, zeros, ones, full, zeros_like, 
                      maximum, minimum, softmax, log_softmax, clip, clamp, apply, Node, InplaceModificationError)
 from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
-from .checkpoint import save, load, CheckpointError
+from .serialization import save, load, CheckpointError
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
 from .recompute import checkpoint
 from . import nn, optim, viz

@@ -1,5 +1,8 @@
 """Checkpoints: `tr.save(obj, path)` and `tr.load(path)`, safe to use from a training loop.
 
+(Named as torch's module for the same job; `tr.checkpoint`, recomputation in the backward pass,
+lives in recompute.py.)
+
     tr.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
              "vocab": vocab}, "ckpt.npz")
     ckpt = tr.load("ckpt.npz")
