@@ -17,10 +17,17 @@ Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
     gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
     gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
-    num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
-    set_num_threads(n)    set it (tr.set_num_threads).
+    num_threads()         how many threads the library uses (tr.get_num_threads), see below.
+    set_num_threads(n)    set it, for the fused kernels and numpy's OpenBLAS alike (tr.set_num_threads).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
+
+Threads. One number sizes both the fused kernels' own threads and numpy's OpenBLAS: `tr.set_num_threads(n)`
+if called, else the smallest of OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and NUMBA_NUM_THREADS that is set,
+else the number of CPUs this process may run on (its affinity mask). When one of those variables is set,
+OpenBLAS is given the same number at import (numpy's OpenBLAS reads only the first two itself). While the
+fused kernels run their own threads, OpenBLAS is held to one thread (`single_threaded`): two pools that
+each want every core would otherwise fight over them, and OpenBLAS's threads spin while they wait.
 """
 import contextlib
 import ctypes
@@ -147,21 +154,50 @@ def _register():
 BLAS_SOURCE = _register()
 
 
+_ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _threads_from_env():
+    """The smallest positive count among the usual thread variables that are set, or None."""
+    counts = []
+    for name in _ENV_THREADS:
+        try:
+            value = int(os.environ.get(name, "").split(",")[0])   # OMP allows a list per nesting level
+        except ValueError:
+            continue
+        if value >= 1:
+            counts.append(value)
+    return min(counts) if counts else None
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not Linux
+        return os.cpu_count() or 1
+
+
+_threads = {"n": _threads_from_env()}   # None: every usable CPU
+
+
 def num_threads():
-    if "get" in _THREADS:
-        return max(1, int(_THREADS["get"]()))
-    return os.cpu_count() or 1
+    """Threads the library uses: tr.set_num_threads's value, else the environment's, else every usable CPU."""
+    return _threads["n"] or _usable_cpus()
 
 
 def set_num_threads(n):
-    """Give numpy's OpenBLAS `n` threads; the fused kernels split a batch into at most that many
-    blocks too, so this is the one knob for both. Returns False where it cannot be set."""
-    if not isinstance(n, (int, np.integer)) or n < 1:
+    """Use `n` threads: the fused kernels split their work over at most n, and numpy's OpenBLAS gets n
+    (where it was found; otherwise only the kernels follow). Returns True."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
-    if "set" not in _THREADS:
-        return False
-    _THREADS["set"](int(n))
+    _threads["n"] = int(n)
+    if "set" in _THREADS:
+        _THREADS["set"](int(n))
     return True
+
+
+if _threads["n"] is not None and "set" in _THREADS:   # NUMBA_NUM_THREADS=1 alone also means one BLAS thread
+    _THREADS["set"](_threads["n"])
 
 
 _single = {"depth": 0, "before": 1}

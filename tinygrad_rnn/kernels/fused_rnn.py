@@ -48,15 +48,31 @@ jit = numba.njit(cache=True, error_model="numpy")
 # The time loops also release the GIL: independent blocks of the batch run on parallel threads.
 loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
-# Sequences in a batch never interact, so the time loops split the batch into one block per BLAS thread
-# (each block at least this many rows), each block on its own thread with single-threaded BLAS calls:
-# the gate loops run in parallel too, and there is no barrier per step. Measured on 2 cores shared with
-# other work (LSTM step, min ms, split vs one block with OpenBLAS's own 2 threads): (50,32,64,128) 53 vs
-# 164, (100,64,256,512) 1253 vs 2934: OpenBLAS's threads wait on each other at every small product,
-# which collapses when a core is busy elsewhere. Blocks of fewer than 8 rows gained nothing (B=8:
-# 35 vs 29 ms): a 4-row product costs 65% of an 8-row one, and the slower thread sets the pace.
+# How the loops use several threads (blas.num_threads(): tr.set_num_threads, the usual environment
+# variables, or every usable CPU), in two ways that combine:
+#
+#  * Batch blocks. Sequences in a batch never interact, so a time loop can run on blocks of rows, each
+#    on its own thread with single-threaded BLAS calls: no barrier per step. But each block's per-step
+#    product packs all of W_hh again, so half the rows cost about two thirds of the time (LSTM
+#    (100,32,128,256) forward loop, one thread: 16 rows 19.4 ms, 32 rows 29.2 ms), and two blocks of
+#    16 rows gain little. Blocks therefore need at least MIN_ROWS_PER_THREAD rows each.
+#  * A pipeline over time chunks. About half of a step is the big products outside the time loops
+#    (input projection; weight gradients and dx), which need not wait for the whole loop: the loop runs
+#    chunk by chunk on the calling thread while workers project the inputs of the chunks ahead
+#    (forward), or form the weight gradients of the chunks behind (backward). Only where no sequence is
+#    padded (a chunk is then the same time slice for every row). The loop then runs as one block:
+#    with 2 threads the pipeline gains more than two blocks do (it adds no work, blocks add packing).
+#    With 3 or more threads and enough rows for 3 blocks, batch blocks are used instead (a prediction,
+#    not measured on the 2 cores here: see bench/README.md).
+#
+# OpenBLAS is held to one thread meanwhile (blas.single_threaded): its own threads would compete with
+# these for the same cores, and they spin while they wait.
 MIN_ROWS_PER_THREAD = 8
+PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
+PIPELINE_MIN_MACS = 4 * 1024 * 1024  # below this many multiply-adds in the input projection, handing
+#                                      chunks to a worker (tens of microseconds each) costs more than it saves
 _pool = None
+_pool_size = 0
 
 
 def _forget_pool_after_fork():
@@ -69,26 +85,108 @@ def _forget_pool_after_fork():
 os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
-def _run_on_batch_blocks(loop, batch, *args):
-    """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
-    global _pool
+def _workers(n):
+    """The kernels' thread pool with at least n workers (made again when the thread count grew)."""
+    global _pool, _pool_size
+    if _pool is None or _pool_size < n:
+        _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="tinygrad_rnn_kernels")
+        _pool_size = n
+    return _pool
+
+
+def _block_edges(batch, threads):
+    """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
+    n_blocks = max(1, min(threads, batch // MIN_ROWS_PER_THREAD))
+    return [batch * k // n_blocks for k in range(n_blocks + 1)]
+
+
+def _run_blocks(loop, batch, threads, args):
+    """loop(*args, b0, b1) over the batch blocks for `threads` threads, the first on the calling thread."""
     if batch == 0:                                         # no sequences: nothing to run
         return
-    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking OpenBLAS (a ctypes call)
+    edges = _block_edges(batch, threads)
+    if len(edges) == 2:
         loop(*args, 0, batch)
         return
-    n_blocks = min(blas.num_threads(), batch // MIN_ROWS_PER_THREAD)
-    if n_blocks <= 1:
-        loop(*args, 0, batch)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, (blas.num_threads() or 2) - 1),
-                                   thread_name_prefix="tinygrad_rnn_kernels")
-    edges = [batch * k // n_blocks for k in range(n_blocks + 1)]
+    pool = _workers(threads - 1)
     with blas.single_threaded():
-        others = [_pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
+        others = [pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
         loop(*args, edges[0], edges[1])
         for f in others:
+            f.result()
+
+
+def _run_on_batch_blocks(loop, batch, *args):
+    """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
+    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking for the thread count
+        if batch:
+            loop(*args, 0, batch)
+        return
+    _run_blocks(loop, batch, blas.num_threads(), args)
+
+
+def _pipeline_threads(padded, n_steps, batch, n_in, gh):
+    """How many threads a pipelined run may use, or 0 when it is not worth it (or not possible)."""
+    if padded or n_steps < 2:
+        return 0
+    threads = blas.num_threads()
+    if threads < 2 or n_steps * batch * n_in * gh < PIPELINE_MIN_MACS:
+        return 0
+    if threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD:
+        return 0
+    return threads
+
+
+def _time_chunks(n_steps, reverse):
+    """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
+    step before each (None for the first): in a batch without padding, processing step s is real time s
+    (or T-1-s for a reverse direction) for every row."""
+    n = min(PIPELINE_CHUNKS, n_steps)
+    edges = [n_steps * k // n for k in range(n + 1)]
+    chunks = []
+    for s0, s1 in zip(edges, edges[1:]):
+        a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
+        prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
+        chunks.append((a, b, prev))
+    return chunks
+
+
+def _forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
+    """The forward loop chunk by chunk on this thread, while threads-1 workers project the inputs of
+    later chunks: project(a, b) fills pre[a:b] (each chunk's rows are its own: no two tasks write the
+    same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
+    what the loop needs (W_hh^T), done here while the workers start."""
+    pool = _workers(threads - 1)
+    with blas.single_threaded():
+        ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
+        prepare()
+        project(*chunks[0][:2])
+        for k, (a, b, prev) in enumerate(chunks):
+            if k:
+                ahead[k - 1].result()
+            loop(*args_of(a, b, prev), 0, batch)
+
+
+def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
+    """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
+    take the products of the finished chunks: finish(a, b, slot) adds chunk [a, b)'s share into the
+    accumulators of `slot`. A slot's chunks run one after another (each waits for the one before), so
+    no accumulator is written by two threads; the caller sums the slots."""
+    n_slots = threads - 1
+    pool = _workers(n_slots)
+    pending = []
+
+    def after(previous, a, b, slot):
+        if previous is not None:
+            previous.result()
+        finish(a, b, slot)
+
+    with blas.single_threaded():
+        for k, (a, b, prev) in enumerate(reversed(chunks)):
+            loop(*args_of(a, b, prev), 0, batch)
+            slot = k % n_slots
+            pending.append(pool.submit(after, pending[-n_slots] if len(pending) >= n_slots else None, a, b, slot))
+        for f in pending:
             f.result()
 
 
@@ -134,6 +232,21 @@ def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
                                                           one pass for the bias; pre is (T,B,G*H)
         w_hh_t = W_hh^T                                   the per-step product h @ W_hh^T reads it row-wise
     """
+    _project(x, w_ih, b_ih, b_hh, add_b_hh, pre)
+    _transpose_into(w_hh, w_hh_t)
+
+
+@jit
+def _transpose_into(w_hh, w_hh_t):
+    for j in range(w_hh_t.shape[0]):
+        row = w_hh_t[j]
+        for i in range(row.shape[0]):
+            row[i] = w_hh[i, j]
+
+
+@jit
+def _project(x, w_ih, b_ih, b_hh, add_b_hh, pre):
+    """pre = x @ W_ih^T + b_ih (+ b_hh when add_b_hh) for x (T', B, I), pre (T', B, G*H): any time slice."""
     n_steps, batch, n_in = x.shape
     pre2 = pre.reshape(n_steps * batch, pre.shape[2])
     gemm_nt(x.reshape(n_steps * batch, n_in), w_ih, pre2, 0)
@@ -145,10 +258,6 @@ def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
         else:
             for j in range(row.shape[0]):
                 row[j] += b_ih[j]
-    for j in range(w_hh_t.shape[0]):
-        row = w_hh_t[j]
-        for i in range(row.shape[0]):
-            row[i] = w_hh[i, j]
 
 
 # --- forward loops --------------------------------------------------------------------------------
@@ -355,6 +464,16 @@ _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding,
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
+def _all_steps(batch, n_steps):
+    """The (B,) lengths of a batch without padding (made once per shape; nothing writes it)."""
+    full = _ALL_STEPS.get((batch, n_steps))
+    if full is None:
+        full = np.full(batch, n_steps, np.int64)
+        if len(_ALL_STEPS) < 64:
+            _ALL_STEPS[(batch, n_steps)] = full
+    return full
+
+
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     """Validate the arguments; return (lengths as (B,) int64, whether some sequence is shorter than T).
     At tiny sizes this runs once per step and every microsecond shows: all shapes and dtypes are
@@ -389,12 +508,7 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     if n_steps < 1:
         raise ValueError("need T >= 1 (a batch of 0 sequences is fine)")
     if lengths is None:
-        full = _ALL_STEPS.get((batch, n_steps))
-        if full is None:
-            full = np.full(batch, n_steps, np.int64)
-            if len(_ALL_STEPS) < 64:
-                _ALL_STEPS[(batch, n_steps)] = full
-        return full, False
+        return _all_steps(batch, n_steps), False
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
     if lengths.shape != (batch,) or (batch and (lengths.min() < 1 or lengths.max() > n_steps)):
         raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")
@@ -422,13 +536,16 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     w_hh, b_hh = np.ascontiguousarray(w_hh), np.ascontiguousarray(b_hh)
     x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
 
-    # All input projections at once; the loop then adds the recurrent part in place.
-    # The large arrays come from the workspace: reused across steps, see workspace.py.
+    # All input projections at once (or chunk by chunk, see _forward_pipelined); the loop then adds the
+    # recurrent part in place. The large arrays come from the workspace: reused across steps, see workspace.py.
     empty = workspace.allocator(n_steps * batch * gh, dtype)
     pre = empty((n_steps, batch, gh), dtype)
     w_hh_t = np.empty((hidden, gh), dtype)
-    _input_projection(x, w_ih, np.ascontiguousarray(b_ih), b_hh, mode != "gru", pre,   # the GRU's b_hn stays
-                      w_hh, w_hh_t)                                                   # inside r * (...)
+    b_ih = np.ascontiguousarray(b_ih)
+    add_b_hh = mode != "gru"                               # the GRU's b_hn stays inside r * (...)
+    threads = _pipeline_threads(padded, n_steps, batch, n_in, gh)
+    if not threads:
+        _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t)
     h = _state_copy(h0, (batch, hidden), dtype)
     out = empty((n_steps, batch, hidden), dtype)
     if padded:
@@ -441,15 +558,27 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     if mode == "lstm":
         c = _state_copy(c0, (batch, hidden), dtype)
         extra = empty((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra, rec)
-        gates = pre
+        loop, gates = _lstm_forward_loop, pre
+
+        def args_of(a, b, lens):
+            return pre[a:b], h, c, w_hh_t, lens, reverse, out[a:b], extra[a:b], rec
     elif mode == "gru":
         extra = empty((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra, rec)
-        gates = pre
+        loop, gates = _gru_forward_loop, pre
+
+        def args_of(a, b, lens):
+            return pre[a:b], h, w_hh_t, b_hh, lens, reverse, out[a:b], extra[a:b], rec
     else:
-        _run_on_batch_blocks(_rnn_forward_loop, batch, mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out, rec)
-        del pre                                            # the Elman backward needs only the outputs
+        loop, relu = _rnn_forward_loop, mode == "rnn_relu"   # gates stay None: the backward needs only out
+
+        def args_of(a, b, lens):
+            return relu, pre[a:b], h, w_hh_t, lens, reverse, out[a:b], rec
+    if threads:
+        _forward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, _all_steps(batch, b - a)),
+                           lambda a, b: _project(x[a:b], w_ih, b_ih, b_hh, add_b_hh, pre[a:b]),
+                           lambda: _transpose_into(w_hh, w_hh_t), _time_chunks(n_steps, reverse))
+    else:
+        _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, lengths))
     saved = Saved(mode, reverse, lengths, padded, x, None if h0 is None else np.ascontiguousarray(h0),
                   None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
@@ -508,6 +637,39 @@ def _weight_grads(da, da_h, own_da_h, x, out, h0, has_h0, w_ih, lengths, reverse
         dw_hh[:] = 0
 
 
+@jit
+def _add_column_sums(a2, out):
+    """out[j] += the sum over the rows of a2."""
+    for r in range(a2.shape[0]):
+        row = a2[r]
+        for j in range(out.shape[0]):
+            out[j] += row[j]
+
+
+@jit
+def _weight_grads_chunk(da, da_h, own_da_h, x, out, w_ih, a, b, reverse, need_dx, dx, dw_ih, dw_hh, db_ih, db_hh):
+    """What real times a <= t < b add to _weight_grads's products, for a batch without padding: dW_ih, db_ih,
+    dW_hh (except the h0 term of each sequence's first step) and db_hh (when own_da_h) are accumulated,
+    dx[a:b] is written (if need_dx)."""
+    n_steps, batch, gh = da.shape
+    n_in, hidden = x.shape[2], out.shape[2]
+    rows = n_steps * batch
+    r0, r1 = a * batch, b * batch
+    da2 = da.reshape(rows, gh)[r0:r1]
+    gemm_tn(da2, x.reshape(rows, n_in)[r0:r1], dw_ih, 1)
+    if need_dx:
+        gemm(da2, w_ih, dx.reshape(rows, n_in)[r0:r1], 0)
+    _add_column_sums(da2, db_ih)
+    dah2 = da_h.reshape(rows, gh)
+    if own_da_h:
+        _add_column_sums(dah2[r0:r1], db_hh)
+    # h_prev at real time t is out[t - 1] (forward) or out[t + 1] (reverse); t = 0 (T - 1) has h0 instead
+    lo, hi, shift = (a, min(b, n_steps - 1), 1) if reverse else (max(a, 1), b, -1)
+    if hi > lo:
+        out2 = out.reshape(rows, hidden)
+        gemm_tn(dah2[lo * batch:hi * batch], out2[(lo + shift) * batch:(hi + shift) * batch], dw_hh, 1)
+
+
 def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     """Backpropagate through the whole sequence. dout (T,B,H), dh_n, dc_n (B,H) may be None (zeros).
 
@@ -540,12 +702,17 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     rec = np.zeros((batch, gh), dtype)       # per-step dA rows for dh += rec @ W_hh; zero rows = not yet valid
     lengths, reverse = saved.lengths, saved.reverse
     dc = None
+    # Each loop's arguments for the real-time slice [a, b), `prev` the real time of the step before it
+    # (None: the sequence's start, where the initial state stands in), `lens` the slice's lengths.
+    pick = (lambda a, b: dout[a:b]) if has_dout else (lambda a, b: dout)
     if mode == "lstm":
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
         c0 = saved.c0 if saved.c0 is not None else np.zeros((batch, hidden), dtype)
-        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, c0, w_hh, lengths, reverse,
-                             dout, has_dout, dh, dc, da, rec)
-        da_h = da
+        loop, da_h, gates, cs = _lstm_backward_loop, da, saved.gates, saved.extra
+
+        def args_of(a, b, prev, lens):
+            return (gates[a:b], cs[a:b], c0 if prev is None else cs[prev], w_hh, lens, reverse, pick(a, b), has_dout,
+                    dh, dc, da[a:b], rec)
     elif mode == "gru":
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
         # (T, B, 3H) array, so that dW_hh and db_hh are each one pass over contiguous rows.
@@ -553,19 +720,50 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         if saved.padded:
             da_h.fill(0)
         h0 = saved.h0 if saved.h0 is not None else np.zeros((batch, hidden), dtype)
-        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, h0, w_hh, lengths, reverse,
-                             dout, has_dout, dh, da, da_h, rec)
+        loop, gates, hn = _gru_backward_loop, saved.gates, saved.extra
+
+        def args_of(a, b, prev, lens):
+            return (gates[a:b], hn[a:b], out[a:b], h0 if prev is None else out[prev], w_hh, lens, reverse, pick(a, b),
+                    has_dout, dh, da[a:b], da_h[a:b], rec)
     else:
-        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, w_hh, lengths, reverse,
-                             dout, has_dout, dh, da, rec)
-        da_h = da
+        loop, da_h, relu = _rnn_backward_loop, da, mode == "rnn_relu"
+
+        def args_of(a, b, prev, lens):
+            return relu, out[a:b], w_hh, lens, reverse, pick(a, b), has_dout, dh, da[a:b], rec
     n_in = x.shape[2]
     dx = empty((n_steps, batch, n_in), dtype) if need_dx else None
     dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
     db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
     has_h0 = saved.h0 is not None
-    _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths, reverse,
-                  need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
+    threads = _pipeline_threads(saved.padded, n_steps, batch, n_in, gh)
+    if not threads:
+        _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, None, lengths))
+        _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths,
+                      reverse, need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
+        return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+
+    # Pipelined: each worker slot sums its chunks' shares into accumulators of its own; slot 0's are the
+    # results, the others are added to them in slot order at the end.
+    sums = [(dw_ih, dw_hh, db_ih, db_hh)] + [tuple(np.empty_like(a) for a in (dw_ih, dw_hh, db_ih, db_hh))
+                                             for _ in range(threads - 2)]
+    for acc in sums:
+        for a in acc:
+            a.fill(0)
+
+    def finish(a, b, slot):
+        _weight_grads_chunk(da, da_h, mode == "gru", x, out, saved.w_ih, a, b, reverse, need_dx,
+                            dx if need_dx else da, *sums[slot])
+
+    _backward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, prev, _all_steps(batch, b - a)),
+                        finish, _time_chunks(n_steps, reverse))
+    for acc in sums[1:]:
+        for total, part in zip(sums[0], acc):
+            total += part
+    if has_h0:   # each sequence's first step (the same real time for every row: no padding) saw h0
+        with blas.single_threaded():                 # a small product: not worth waking OpenBLAS's threads
+            gemm_tn(da_h[n_steps - 1 if reverse else 0], saved.h0, dw_hh, 1)
+    if mode != "gru":
+        db_hh[:] = db_ih
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 

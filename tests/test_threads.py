@@ -1,0 +1,126 @@
+"""Threads: the fused kernels give the same numbers on any number of threads, and the thread count
+follows tr.set_num_threads and the usual environment variables.
+
+With several threads the kernels split the batch into blocks and/or pipeline the time loop against
+the big products (kernels/fused_rnn.py). Sums may then be added in another order, so float64 results
+are compared to 1e-12 relative, never exactly; they must not drift further.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.kernels import blas, fused_rnn
+from tinygrad_rnn.kernels.fused_rnn import rnn_backward, rnn_forward
+
+MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rel_err(a, ref):
+    return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-300)) if a.size else 0.0
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Set the kernels' thread count (and force every split on tiny problems); restored afterwards."""
+    before = blas.num_threads()
+    monkeypatch.setattr(fused_rnn, "PIPELINE_MIN_MACS", 0)
+
+    def set_threads(n, min_rows=1):
+        monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
+        tr.set_num_threads(n)
+
+    yield set_threads
+    tr.set_num_threads(before)
+
+
+def run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed):
+    rng = np.random.default_rng(seed)
+    g, n_in, hidden = fused_rnn.GATES[mode], 3, 5
+
+    def u(*shape):
+        return rng.uniform(-1, 1, shape)
+
+    x, w_ih, w_hh, b_ih, b_hh = u(n_steps, batch, n_in), u(g * hidden, n_in), u(g * hidden, hidden), u(g * hidden), \
+        u(g * hidden)
+    h0 = u(batch, hidden) if with_state else None
+    c0 = u(batch, hidden) if with_state and mode == "lstm" else None
+    dout, dh_n, dc_n = u(n_steps, batch, hidden), u(batch, hidden), u(batch, hidden) if mode == "lstm" else None
+    out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
+    grads = rnn_backward(mode, saved, dout, dh_n, dc_n)
+    return [a for a in (out, h_n, c_n, *grads) if a is not None]
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
+@given(mode=st.sampled_from(MODES), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
+       padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
+       min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
+def test_kernels_agree_with_one_thread(threads, mode, n_steps, batch, padded, reverse, with_state, n_threads,
+                                       min_rows, seed):
+    """Batch sizes that split evenly into blocks and that do not, both directions, with and without
+    padding (padding turns the time pipeline off), lengths from 1 step up."""
+    lengths = None
+    if padded:
+        lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
+    threads(1)
+    ref = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    threads(n_threads, min_rows)
+    got = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    for a, r in zip(got, ref):
+        assert a.shape == r.shape
+        assert rel_err(a, r) <= 1e-12
+
+
+@pytest.mark.parametrize("mode, bidirectional, layers", [("LSTM", True, 2), ("GRU", False, 3), ("RNN", True, 1)])
+def test_layers_agree_with_one_thread(threads, mode, bidirectional, layers):
+    """Stacked and bidirectional layers through the tape: outputs and every gradient, float64."""
+    results = []
+    for n in (1, 2, 3):
+        threads(n, 2)
+        tr.manual_seed(0)
+        layer = getattr(tr.nn, mode)(4, 6, num_layers=layers, bidirectional=bidirectional, dtype=np.float64,
+                                     fused=True)
+        x = tr.Tensor(np.random.default_rng(1).standard_normal((9, 7, 4)), requires_grad=True)
+        out = layer(x)[0]
+        (out * out).sum().backward()
+        results.append([out.data, x.grad] + [p.grad for p in layer.parameters()])
+    for other in results[1:]:
+        for a, r in zip(other, results[0]):
+            assert rel_err(a, r) <= 1e-12
+
+
+def test_set_num_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, "2", True, None):
+        with pytest.raises(ValueError, match="positive int"):
+            tr.set_num_threads(bad)
+
+
+def test_set_num_threads_sets_the_count(threads):
+    threads(3)
+    assert tr.get_num_threads() == 3
+    if "get" in blas._THREADS:           # numpy's OpenBLAS follows
+        assert blas._THREADS["get"]() == 3
+
+
+def _count_in_child(env):
+    code = "import tinygrad_rnn as tr, tinygrad_rnn.kernels.blas as b; " \
+           "print(tr.get_num_threads(), b._THREADS['get']() if 'get' in b._THREADS else -1)"
+    clean = {k: v for k, v in os.environ.items() if k not in blas._ENV_THREADS}
+    out = subprocess.run([sys.executable, "-c", code], env=dict(clean, PYTHONPATH=ROOT, **env), check=True,
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def test_thread_count_follows_the_environment():
+    """Any of the usual variables sets the count (the smallest wins), OpenBLAS's included; none set:
+    every CPU this process may use."""
+    usable = len(os.sched_getaffinity(0))
+    assert _count_in_child({})[0] == usable
+    ours, openblas = _count_in_child({"NUMBA_NUM_THREADS": "1"})
+    assert ours == 1 and openblas in (1, -1)
+    assert _count_in_child({"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "2"})[0] == 2
