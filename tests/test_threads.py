@@ -29,7 +29,7 @@ def rel_err(a, ref):
 def threads(monkeypatch):
     """Set the kernels' thread count (and force every split on tiny problems); restored afterwards."""
     before = blas.num_threads()
-    monkeypatch.setattr(fused_rnn, "PIPELINE_MIN_MACS", 0)
+    monkeypatch.setattr(fused_rnn, "PARALLEL_MIN_MACS", 0)
 
     def set_threads(n, min_rows=1):
         monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)

@@ -48,29 +48,35 @@ jit = numba.njit(cache=True, error_model="numpy")
 # The time loops also release the GIL: independent blocks of the batch run on parallel threads.
 loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
-# How the loops use several threads (blas.num_threads(): tr.set_num_threads, the usual environment
-# variables, or every usable CPU), in two ways that combine:
+# How a layer uses several threads (blas.num_threads(): tr.set_num_threads, the usual environment
+# variables, or every usable CPU). A step has two kinds of work: the time loops (per step a small
+# product h @ W_hh^T and the gate math, inherently serial in t) and the big products outside them (the
+# input projection before the forward loop; the weight gradients and dx after the backward loop).
 #
-#  * Batch blocks. Sequences in a batch never interact, so a time loop can run on blocks of rows, each
-#    on its own thread with single-threaded BLAS calls: no barrier per step. But each block's per-step
-#    product packs all of W_hh again, so half the rows cost about two thirds of the time (LSTM
-#    (100,32,128,256) forward loop, one thread: 16 rows 19.4 ms, 32 rows 29.2 ms), and two blocks of
-#    16 rows gain little. Blocks therefore need at least MIN_ROWS_PER_THREAD rows each.
-#  * A pipeline over time chunks. About half of a step is the big products outside the time loops
-#    (input projection; weight gradients and dx), which need not wait for the whole loop: the loop runs
-#    chunk by chunk on the calling thread while workers project the inputs of the chunks ahead
-#    (forward), or form the weight gradients of the chunks behind (backward). Only where no sequence is
-#    padded (a chunk is then the same time slice for every row). The loop then runs as one block:
-#    with 2 threads the pipeline gains more than two blocks do (it adds no work, blocks add packing).
-#    With 3 or more threads and enough rows for 3 blocks, batch blocks are used instead (a prediction,
-#    not measured on the 2 cores here: see bench/README.md).
+#  * Batch blocks. Sequences never interact, so a loop can run on blocks of rows, each on its own
+#    thread: no barrier per step. But every block's per-step product packs all of W_hh again, so half
+#    the rows cost about two thirds of the time (LSTM (100,32,128,256), forward loop, one thread: 16
+#    rows 19.4 ms, 32 rows 29.2 ms). Each block needs at least MIN_ROWS_PER_THREAD rows.
+#  * A pipeline over time chunks. The loop runs chunk by chunk on the calling thread while workers do
+#    the big products of finished chunks: the backward's weight gradients of chunk k while the loop
+#    runs chunk k-1 (they cost about as much as the loop itself, so they hide almost entirely), or the
+#    forward's projections of the chunks ahead. Only without padding (a chunk is then the same time
+#    slice for every row).
+#  * The big products, when not pipelined, are split by time into one part per thread (each part a
+#    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
-# OpenBLAS is held to one thread meanwhile (blas.single_threaded): its own threads would compete with
-# these for the same cores, and they spin while they wait.
+# Which: the forward uses batch blocks when there are rows for two (its projection is too small next
+# to the loop for the pipeline to hide much), else the pipeline; the backward uses the pipeline where
+# it can, else batch blocks. Measured: see bench/README.md.
+#
+# OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
+# multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
+# (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
+# need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: handing work to a thread
+# costs tens of microseconds.
 MIN_ROWS_PER_THREAD = 8
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
-PIPELINE_MIN_MACS = 4 * 1024 * 1024  # below this many multiply-adds in the input projection, handing
-#                                      chunks to a worker (tens of microseconds each) costs more than it saves
+PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
 _pool = None
 _pool_size = 0
 
@@ -125,26 +131,40 @@ def _run_on_batch_blocks(loop, batch, *args):
     _run_blocks(loop, batch, blas.num_threads(), args)
 
 
-def _pipeline_threads(padded, n_steps, batch, n_in, gh):
-    """How many threads a pipelined run may use, or 0 when it is not worth it (or not possible)."""
-    if padded or n_steps < 2:
-        return 0
+def _threads_for(n_steps, batch, n_in, gh):
+    """How many threads a layer's forward and backward may use: 1 when the work is too small to share."""
     threads = blas.num_threads()
-    if threads < 2 or n_steps * batch * n_in * gh < PIPELINE_MIN_MACS:
-        return 0
-    if threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD:
-        return 0
+    if threads < 2 or n_steps * batch * n_in * gh < PARALLEL_MIN_MACS:
+        return 1
     return threads
+
+
+def _pipelines(padded, n_steps, batch, threads):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
+    return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
+
+
+def _time_parts(n_steps, parts):
+    """[(a, b), ...]: real time split into at most `parts` nonempty slices."""
+    n = max(1, min(parts, n_steps))
+    edges = [n_steps * k // n for k in range(n + 1)]
+    return list(zip(edges, edges[1:]))
+
+
+def _on_threads(task, parts):
+    """task(a, b, k) for every part k, part 0 on the calling thread; returns when all are done."""
+    others = [_workers(len(parts) - 1).submit(task, a, b, k) for k, (a, b) in enumerate(parts) if k]
+    task(*parts[0], 0)
+    for f in others:
+        f.result()
 
 
 def _time_chunks(n_steps, reverse):
     """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
     step before each (None for the first): in a batch without padding, processing step s is real time s
     (or T-1-s for a reverse direction) for every row."""
-    n = min(PIPELINE_CHUNKS, n_steps)
-    edges = [n_steps * k // n for k in range(n + 1)]
     chunks = []
-    for s0, s1 in zip(edges, edges[1:]):
+    for s0, s1 in _time_parts(n_steps, PIPELINE_CHUNKS):
         a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
         prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
         chunks.append((a, b, prev))
@@ -157,14 +177,13 @@ def _forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
     same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
     what the loop needs (W_hh^T), done here while the workers start."""
     pool = _workers(threads - 1)
-    with blas.single_threaded():
-        ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
-        prepare()
-        project(*chunks[0][:2])
-        for k, (a, b, prev) in enumerate(chunks):
-            if k:
-                ahead[k - 1].result()
-            loop(*args_of(a, b, prev), 0, batch)
+    ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
+    prepare()
+    project(*chunks[0][:2])
+    for k, (a, b, prev) in enumerate(chunks):
+        if k:
+            ahead[k - 1].result()
+        loop(*args_of(a, b, prev), 0, batch)
 
 
 def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
@@ -181,13 +200,12 @@ def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
             previous.result()
         finish(a, b, slot)
 
-    with blas.single_threaded():
-        for k, (a, b, prev) in enumerate(reversed(chunks)):
-            loop(*args_of(a, b, prev), 0, batch)
-            slot = k % n_slots
-            pending.append(pool.submit(after, pending[-n_slots] if len(pending) >= n_slots else None, a, b, slot))
-        for f in pending:
-            f.result()
+    for k, (a, b, prev) in enumerate(reversed(chunks)):
+        loop(*args_of(a, b, prev), 0, batch)
+        slot = k % n_slots
+        pending.append(pool.submit(after, pending[-n_slots] if len(pending) >= n_slots else None, a, b, slot))
+    for f in pending:
+        f.result()
 
 
 class Saved(NamedTuple):
@@ -543,8 +561,8 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     w_hh_t = np.empty((hidden, gh), dtype)
     b_ih = np.ascontiguousarray(b_ih)
     add_b_hh = mode != "gru"                               # the GRU's b_hn stays inside r * (...)
-    threads = _pipeline_threads(padded, n_steps, batch, n_in, gh)
-    if not threads:
+    threads = _threads_for(n_steps, batch, n_in, gh)
+    if threads == 1:
         _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t)
     h = _state_copy(h0, (batch, hidden), dtype)
     out = empty((n_steps, batch, hidden), dtype)
@@ -573,12 +591,20 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
 
         def args_of(a, b, lens):
             return relu, pre[a:b], h, w_hh_t, lens, reverse, out[a:b], rec
-    if threads:
-        _forward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, _all_steps(batch, b - a)),
-                           lambda a, b: _project(x[a:b], w_ih, b_ih, b_hh, add_b_hh, pre[a:b]),
-                           lambda: _transpose_into(w_hh, w_hh_t), _time_chunks(n_steps, reverse))
-    else:
+    if threads == 1:
         _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, lengths))
+    else:
+        def project(a, b, part=None):
+            _project(x[a:b], w_ih, b_ih, b_hh, add_b_hh, pre[a:b])
+
+        with blas.single_threaded():
+            if batch < 2 * MIN_ROWS_PER_THREAD and _pipelines(padded, n_steps, batch, threads):
+                _forward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, _all_steps(batch, b - a)),
+                                   project, lambda: _transpose_into(w_hh, w_hh_t), _time_chunks(n_steps, reverse))
+            else:
+                _transpose_into(w_hh, w_hh_t)
+                _on_threads(project, _time_parts(n_steps, threads))
+                _run_blocks(loop, batch, threads, args_of(0, n_steps, lengths))
     saved = Saved(mode, reverse, lengths, padded, x, None if h0 is None else np.ascontiguousarray(h0),
                   None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
@@ -735,17 +761,18 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
     db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
     has_h0 = saved.h0 is not None
-    threads = _pipeline_threads(saved.padded, n_steps, batch, n_in, gh)
-    if not threads:
+    threads = _threads_for(n_steps, batch, n_in, gh)
+    if threads == 1:
         _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, None, lengths))
         _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths,
                       reverse, need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
         return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
-    # Pipelined: each worker slot sums its chunks' shares into accumulators of its own; slot 0's are the
-    # results, the others are added to them in slot order at the end.
+    # Several threads: the products are taken per time part, each part's shares summed into accumulators
+    # of its slot (slot 0's are the results; the others are added to them in slot order at the end).
+    n_slots = threads - 1 if _pipelines(saved.padded, n_steps, batch, threads) else threads
     sums = [(dw_ih, dw_hh, db_ih, db_hh)] + [tuple(np.empty_like(a) for a in (dw_ih, dw_hh, db_ih, db_hh))
-                                             for _ in range(threads - 2)]
+                                             for _ in range(n_slots - 1)]
     for acc in sums:
         for a in acc:
             a.fill(0)
@@ -754,14 +781,19 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         _weight_grads_chunk(da, da_h, mode == "gru", x, out, saved.w_ih, a, b, reverse, need_dx,
                             dx if need_dx else da, *sums[slot])
 
-    _backward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, prev, _all_steps(batch, b - a)),
-                        finish, _time_chunks(n_steps, reverse))
-    for acc in sums[1:]:
-        for total, part in zip(sums[0], acc):
-            total += part
-    if has_h0:   # each sequence's first step (the same real time for every row: no padding) saw h0
-        with blas.single_threaded():                 # a small product: not worth waking OpenBLAS's threads
-            gemm_tn(da_h[n_steps - 1 if reverse else 0], saved.h0, dw_hh, 1)
+    with blas.single_threaded():
+        if n_slots == threads - 1:
+            _backward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, prev, _all_steps(batch, b - a)),
+                                finish, _time_chunks(n_steps, reverse))
+        else:
+            _run_blocks(loop, batch, threads, args_of(0, n_steps, None, lengths))
+            _on_threads(finish, _time_parts(n_steps, n_slots))
+        for acc in sums[1:]:
+            for total, part in zip(sums[0], acc):
+                total += part
+        if has_h0:   # each sequence's first processed step saw h0 (the chunks' products left it out)
+            first = lengths - 1 if reverse else np.zeros(batch, np.int64)
+            gemm_tn(np.ascontiguousarray(da_h[first, np.arange(batch)]), saved.h0, dw_hh, 1)
     if mode != "gru":
         db_hh[:] = db_ih
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
