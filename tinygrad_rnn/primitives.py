@@ -23,6 +23,8 @@ primitives and has no backward of its own.
 """
 import numpy as np
 
+from .kernels.blas import matmul
+
 
 class Primitive:
     # True when every array backward returns is new and referenced nowhere else (a kernel's output
@@ -215,16 +217,17 @@ class Cast(Primitive):
 
 # ----------------------------------------------------------------------------- linear algebra
 class Matmul(Primitive):
-    """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands)."""
+    """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands).
+    matmul is numpy's @, with big 2-D products split over the library's threads (kernels/blas.py)."""
 
     @staticmethod
     def forward(a, b):
-        return a @ b, (a, b)
+        return matmul(a, b), (a, b)
 
     @staticmethod
     def backward(g, saved, needs):
         a, b = saved
-        return (g @ _swap_last(b) if needs[0] else None), (_swap_last(a) @ g if needs[1] else None)
+        return (matmul(g, _swap_last(b)) if needs[0] else None), (matmul(_swap_last(a), g) if needs[1] else None)
 
 
 # ----------------------------------------------------------------------------- reductions

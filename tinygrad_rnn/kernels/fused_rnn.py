@@ -30,8 +30,6 @@ activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN 
 The output array, x and the weights are saved by reference, not copied: do not modify them in place
 between the forward and its backward. The backward does not consume `saved`; it may run more than once.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 import numba
@@ -77,28 +75,6 @@ loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 MIN_ROWS_PER_THREAD = 8
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
 PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
-_pool = None
-_pool_size = 0
-
-
-def _forget_pool_after_fork():
-    """A fork()ed child has the parent's pool object but none of its worker threads: submitting to it
-    would wait forever. The child starts a pool of its own when it first needs one."""
-    global _pool
-    _pool = None
-
-
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
-
-
-def _workers(n):
-    """The kernels' thread pool with at least n workers (made again when the thread count grew)."""
-    global _pool, _pool_size
-    if _pool is None or _pool_size < n:
-        _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="tinygrad_rnn_kernels")
-        _pool_size = n
-    return _pool
-
 
 def _block_edges(batch, threads):
     """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
@@ -114,7 +90,7 @@ def _run_blocks(loop, batch, threads, args):
     if len(edges) == 2:
         loop(*args, 0, batch)
         return
-    pool = _workers(threads - 1)
+    pool = blas.workers(threads - 1)
     with blas.single_threaded():
         others = [pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
         loop(*args, edges[0], edges[1])
@@ -151,14 +127,6 @@ def _time_parts(n_steps, parts):
     return list(zip(edges, edges[1:]))
 
 
-def _on_threads(task, parts):
-    """task(a, b, k) for every part k, part 0 on the calling thread; returns when all are done."""
-    others = [_workers(len(parts) - 1).submit(task, a, b, k) for k, (a, b) in enumerate(parts) if k]
-    task(*parts[0], 0)
-    for f in others:
-        f.result()
-
-
 def _time_chunks(n_steps, reverse):
     """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
     step before each (None for the first): in a batch without padding, processing step s is real time s
@@ -176,7 +144,7 @@ def _forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
     later chunks: project(a, b) fills pre[a:b] (each chunk's rows are its own: no two tasks write the
     same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
     what the loop needs (W_hh^T), done here while the workers start."""
-    pool = _workers(threads - 1)
+    pool = blas.workers(threads - 1)
     ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
     prepare()
     project(*chunks[0][:2])
@@ -192,7 +160,7 @@ def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
     accumulators of `slot`. A slot's chunks run one after another (each waits for the one before), so
     no accumulator is written by two threads; the caller sums the slots."""
     n_slots = threads - 1
-    pool = _workers(n_slots)
+    pool = blas.workers(n_slots)
     pending = []
 
     def after(previous, a, b, slot):
@@ -603,7 +571,7 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
                                    project, lambda: _transpose_into(w_hh, w_hh_t), _time_chunks(n_steps, reverse))
             else:
                 _transpose_into(w_hh, w_hh_t)
-                _on_threads(project, _time_parts(n_steps, threads))
+                blas.on_threads(project, _time_parts(n_steps, threads))
                 _run_blocks(loop, batch, threads, args_of(0, n_steps, lengths))
     saved = Saved(mode, reverse, lengths, padded, x, None if h0 is None else np.ascontiguousarray(h0),
                   None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
@@ -787,7 +755,7 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
                                 finish, _time_chunks(n_steps, reverse))
         else:
             _run_blocks(loop, batch, threads, args_of(0, n_steps, None, lengths))
-            _on_threads(finish, _time_parts(n_steps, n_slots))
+            blas.on_threads(finish, _time_parts(n_steps, n_slots))
         for acc in sums[1:]:
             for total, part in zip(sums[0], acc):
                 total += part
