@@ -158,7 +158,9 @@ def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
     """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
     take the products of the finished chunks: finish(a, b, slot) adds chunk [a, b)'s share into the
     accumulators of `slot`. A slot's chunks run one after another (each waits for the one before), so
-    no accumulator is written by two threads; the caller sums the slots."""
+    no accumulator is written by two threads; the caller sums the slots (threads of them). The last
+    chunk's products this thread takes itself, into slot threads-1, instead of waiting idle: the products
+    cost about as much as the loop (LSTM (100,32,128,256), CPU ms: 28.3 vs 24.4), so both end together."""
     n_slots = threads - 1
     pool = blas.workers(n_slots)
     pending = []
@@ -168,10 +170,13 @@ def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
             previous.result()
         finish(a, b, slot)
 
-    for k, (a, b, prev) in enumerate(reversed(chunks)):
+    order = list(reversed(chunks))
+    for k, (a, b, prev) in enumerate(order):
         loop(*args_of(a, b, prev), 0, batch)
-        slot = k % n_slots
-        pending.append(pool.submit(after, pending[-n_slots] if len(pending) >= n_slots else None, a, b, slot))
+        if k < len(order) - 1:
+            slot = k % n_slots
+            pending.append(pool.submit(after, pending[-n_slots] if len(pending) >= n_slots else None, a, b, slot))
+    finish(*order[-1][:2], n_slots)
     for f in pending:
         f.result()
 
@@ -738,9 +743,8 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
 
     # Several threads: the products are taken per time part, each part's shares summed into accumulators
     # of its slot (slot 0's are the results; the others are added to them in slot order at the end).
-    n_slots = threads - 1 if _pipelines(saved.padded, n_steps, batch, threads) else threads
     sums = [(dw_ih, dw_hh, db_ih, db_hh)] + [tuple(np.empty_like(a) for a in (dw_ih, dw_hh, db_ih, db_hh))
-                                             for _ in range(n_slots - 1)]
+                                             for _ in range(threads - 1)]
     for acc in sums:
         for a in acc:
             a.fill(0)
@@ -750,12 +754,12 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
                             dx if need_dx else da, *sums[slot])
 
     with blas.single_threaded():
-        if n_slots == threads - 1:
+        if _pipelines(saved.padded, n_steps, batch, threads):
             _backward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, prev, _all_steps(batch, b - a)),
                                 finish, _time_chunks(n_steps, reverse))
         else:
             _run_blocks(loop, batch, threads, args_of(0, n_steps, None, lengths))
-            blas.on_threads(finish, _time_parts(n_steps, n_slots))
+            blas.on_threads(finish, _time_parts(n_steps, threads))
         for acc in sums[1:]:
             for total, part in zip(sums[0], acc):
                 total += part
