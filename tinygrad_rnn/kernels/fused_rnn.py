@@ -52,9 +52,10 @@ loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 # input projection before the forward loop; the weight gradients and dx after the backward loop).
 #
 #  * Batch blocks. Sequences never interact, so a loop can run on blocks of rows, each on its own
-#    thread: no barrier per step. But every block's per-step product packs all of W_hh again, so half
-#    the rows cost about two thirds of the time (LSTM (100,32,128,256), forward loop, one thread: 16
-#    rows 19.4 ms, 32 rows 29.2 ms). Each block needs at least MIN_ROWS_PER_THREAD rows.
+#    thread: no barrier per step. But every block's per-step product streams all of W_hh again, so
+#    once W_hh outgrows a core's L2, half the rows cost about two thirds of the time (LSTM
+#    (100,32,128,256), forward loop, one thread, CPU: 16 rows 0.65-0.68 of 32 rows' time; at H=128,
+#    0.50). Each block needs at least MIN_ROWS_PER_THREAD rows.
 #  * A pipeline over time chunks. The loop runs chunk by chunk on the calling thread while workers do
 #    the big products of finished chunks: the backward's weight gradients of chunk k while the loop
 #    runs chunk k-1 (they cost about as much as the loop itself, so they hide almost entirely), or the
@@ -75,6 +76,7 @@ loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 MIN_ROWS_PER_THREAD = 8
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
 PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+
 
 def _block_edges(batch, threads):
     """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
