@@ -152,7 +152,11 @@ def main(argv=None):
             print(report.e2e_table(data, [case]), flush=True)
             save()
     for what in args.scaling:  # 1, 2, ... all threads for torch.nn and the fused path
+        measured = (what in args.models if isinstance(what, str)
+                    else what[0] in args.cells and tuple(what[1]) in map(tuple, args.shapes))
         for threads in range(1, args.max_threads + 1):
+            if measured and threads in args.threads:   # the main run has it already
+                continue
             if isinstance(what, str):
                 case = {"model": what, "threads": threads}
                 case["results"] = measure.run_model_case(what, ["tinygrad_rnn", "torch"], threads, *opts, log=log)
@@ -163,7 +167,7 @@ def main(argv=None):
             print(f"\nscaling: {report.case_title(case)}", flush=True)
             data["scaling"].append(case)
             save()
-    if data["scaling"]:
+    if args.scaling:
         print(report.scaling_table(data), flush=True)
     measure_peak(args.threads[0])
     data["machine"]["load_end"] = os.getloadavg()

@@ -142,13 +142,21 @@ def e2e_table(data, cases=None):
     return "\n".join(lines)
 
 
+SCALING_PEERS = ("tinygrad_rnn-fused", "torch-nn", "jax-scan", "tinygrad_rnn", "torch", "jax")
+
+
+def _key(case):
+    return case.get("model") or f"{case['cell'].upper()} {'×'.join(map(str, case['shape']))}"
+
+
 def scaling_table(data):
     """Thread scaling: per case and peer, the median ms at 1, 2, ... threads and the speed-up over 1 thread."""
-    groups = {}
-    for c in data.get("scaling", []):
-        key = c.get("model") or f"{c['cell'].upper()} {'×'.join(map(str, c['shape']))}"
-        groups.setdefault(key, {})[c["threads"]] = c["results"]
-    counts = sorted({c["threads"] for c in data.get("scaling", [])})
+    groups = {}  # the scaling runs and the main runs' cases, for every case measured at several counts
+    for c in data.get("scaling", []) + data["cases"] + data.get("e2e", []):
+        groups.setdefault(_key(c), {}).setdefault(_threads_of(c, data), {}).update(
+            {name: res for name, res in c["results"].items() if name in SCALING_PEERS})
+    groups = {key: by_threads for key, by_threads in groups.items() if len(by_threads) > 1}
+    counts = sorted({t for by_threads in groups.values() for t in by_threads})
     lines = ["| case | peer | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in counts) + " |",
              "|---|---|" + "---:|" * len(counts)]
     for key, by_threads in groups.items():
@@ -238,7 +246,7 @@ def markdown(data):
                 "modules, loss and optimizer (bench/models.py); each library in its own process, round-robin.", "",
                 "\n".join(f"- **{name}**: {models.describe(name)}" for name in
                           dict.fromkeys(c["model"] for c in data["e2e"])), "", e2e_table(data)]
-    if data.get("scaling"):
+    if len(scaling_table(data).splitlines()) > 2:
         out += ["", "## Thread scaling (median ms, speed-up over 1 thread)", "", scaling_table(data)]
     for case in data["cases"]:
         out += ["", f"## {case_title(case)}", "", markdown_table(case, peak_for(data, _threads_of(case, data)))]
