@@ -140,3 +140,21 @@ def test_thread_count_follows_the_environment():
     ours, openblas = _count_in_child({"NUMBA_NUM_THREADS": "1"})
     assert ours == 1 and openblas in (1, -1)          # -1: no OpenBLAS found (the loop-gemm fallback)
     assert _count_in_child({"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "2"}) in ((2, 1), (2, -1))
+
+
+def test_tape_matmul_on_threads_agrees_with_one_thread(threads, monkeypatch):
+    """The tape's Matmul (forward and both adjoints) through the row-split product: a Linear layer's
+    output and gradients on 3 threads equal one thread's."""
+    monkeypatch.setattr(blas, "MATMUL_MIN_MACS", 0)
+    monkeypatch.setattr(blas, "MATMUL_MIN_ROWS", 2)
+    results = []
+    for n in (1, 3):
+        threads(n)
+        tr.manual_seed(0)
+        lin = tr.nn.Linear(6, 5, dtype=np.float64)
+        x = tr.Tensor(np.random.default_rng(2).standard_normal((19, 6)), requires_grad=True)
+        y = lin(x)
+        (y * y).sum().backward()
+        results.append([y.data, x.grad, lin.weight.grad, lin.bias.grad])
+    for a, r in zip(results[1], results[0]):
+        assert rel_err(a, r) <= 1e-12
