@@ -44,7 +44,8 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 
 # error_model='numpy': float division without a zero check, so the gate loops vectorize (see vecmath).
 jit = numba.njit(cache=True, error_model="numpy")
-# The time loops also release the GIL: independent blocks of the batch run on parallel threads.
+# The time loops, and whatever else runs on the pool's threads, release the GIL: a function compiled
+# without nogil holds it while it runs, so the calling thread could not even start its next loop.
 loop_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 # How a layer uses several threads (blas.num_threads(): tr.set_num_threads, the usual environment
@@ -238,7 +239,7 @@ def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
     _transpose_into(w_hh, w_hh_t)
 
 
-@jit
+@loop_jit
 def _transpose_into(w_hh, w_hh_t):
     for j in range(w_hh_t.shape[0]):
         row = w_hh_t[j]
@@ -246,7 +247,7 @@ def _transpose_into(w_hh, w_hh_t):
             row[i] = w_hh[i, j]
 
 
-@jit
+@loop_jit
 def _project(x, w_ih, b_ih, b_hh, add_b_hh, pre):
     """pre = x @ W_ih^T + b_ih (+ b_hh when add_b_hh) for x (T', B, I), pre (T', B, G*H): any time slice."""
     n_steps, batch, n_in = x.shape
@@ -656,7 +657,7 @@ def _add_column_sums(a2, out):
             out[j] += row[j]
 
 
-@jit
+@loop_jit
 def _weight_grads_chunk(da, da_h, own_da_h, x, out, w_ih, a, b, reverse, need_dx, dx, dw_ih, dw_hh, db_ih, db_hh):
     """What real times a <= t < b add to _weight_grads's products, for a batch without padding: dW_ih, db_ih,
     dW_hh (except the h0 term of each sequence's first step) and db_hh (when own_da_h) are accumulated,
