@@ -118,6 +118,11 @@ def main(argv=None):
             if g:
                 by_lib[lib] = max(by_lib.get(lib, 0.0), g)
         data["peak"]["measurements"] += 1
+        if threads > 1:
+            control = measure.parallel_control(threads)
+            if control:
+                data.setdefault("control", {}).setdefault(str(threads), []).append(round(control, 2))
+                print(f"parallel control at {threads} threads: {control:.2f}x", flush=True)
         if threads == args.threads[0]:   # the back-compatible fields: the first (smallest) count
             data["peak"]["by_lib"], data["peak"]["gflops"] = by_lib, max(by_lib.values(), default=None)
         print(f"GEMM peak so far at {threads} thread(s): " + ", ".join(f"{k} {v:.1f} GFLOP/s"

@@ -114,6 +114,35 @@ def _gemm_worker(spec, send):
     send({"gflops": 2 * n ** 3 / best / 1e9, "seconds": best})
 
 
+def _control_worker(spec, send):
+    """How much faster a perfectly parallel job runs on `threads` threads than on one, here and now: the
+    yardstick for every thread-scaling number of the run. numpy's exp over a large array, split into one
+    part per thread (numpy releases the GIL), best of a few. On an idle machine about `threads`; when other
+    work keeps the CPUs busy, Linux shares them per session (autogroup), and it can fall to 1."""
+    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
+    threads = spec["threads"]
+    a = np.random.default_rng(0).standard_normal(1 << 22)
+    out = np.empty_like(a)
+    pool = ThreadPoolExecutor(max(threads - 1, 1))
+
+    def run(parts):
+        edges = [len(a) * k // parts for k in range(parts + 1)]
+        for _ in range(10):
+            futures = [pool.submit(np.exp, a[lo:hi], out[lo:hi]) for lo, hi in zip(edges[1:-1], edges[2:])]
+            np.exp(a[:edges[1]], out[:edges[1]])
+            for f in futures:
+                f.result()
+
+    best = {}
+    for _ in range(3):
+        for parts in (1, threads):
+            start = time.perf_counter()
+            run(parts)
+            best[parts] = min(best.get(parts, float("inf")), time.perf_counter() - start)
+    send({"speedup": best[1] / best[threads]})
+
+
 def _set_torch_threads(threads):
     if "torch" in sys.modules:  # env vars size MKL/OpenMP; torch wants its own call too
         import torch
@@ -185,6 +214,8 @@ def worker_main(spec_json):
     try:
         if spec["kind"] == "gemm":
             _gemm_worker(spec, send)
+        elif spec["kind"] == "control":
+            _control_worker(spec, send)
         elif spec["kind"] == "model":
             _model_worker(spec, send, sys.stdin)
         else:
@@ -320,6 +351,14 @@ def _round_robin(specs, threads, rounds, repeats, cap_s, budget_s, log):
     for w in workers.values():
         w.close()
     return results
+
+
+def parallel_control(threads):
+    """Speed-up of a perfectly parallel job at `threads` threads over 1 (see _control_worker), or None."""
+    w = Worker({"kind": "control"}, threads)
+    msg = w.recv(timeout=300)
+    w.close()
+    return msg.get("speedup")
 
 
 def gemm_peak(lib, threads, n=2048, repeats=5):

@@ -227,7 +227,11 @@ def markdown(data):
         + ", ".join(f"{lib} {_fmt(g, '.1f')} GFLOP/s" for lib, g in peak["by_lib"].items())
         + f"; **peak = {_fmt(peak['gflops'], '.1f')} GFLOP/s** (the highest), used for '% of GEMM peak'"
         + "".join(f"; at {t} threads: " + ", ".join(f"{lib} {_fmt(g, '.1f')}" for lib, g in by.items())
-                  for t, by in peak.get("by_threads", {}).items() if str(t) != str(_thread_counts(data)[0])),
+                  for t, by in peak.get("by_threads", {}).items() if str(t) != str(_thread_counts(data)[0]))
+        + "".join(f"\n- **Parallel control at {t} threads: {', '.join(f'{x:.2f}×' for x in xs)}** (a perfectly "
+                  "parallel job, numpy's exp split over the threads, against 1 thread, measured with every GEMM "
+                  f"peak; {t}× on an idle machine; near 1× means other work held the CPUs and no thread-scaling "
+                  "number of this run can show more)" for t, xs in data.get("control", {}).items()),
         f"- Rounds: {data['options']['rounds']} round-robin rounds × up to {data['options']['repeats']} steps "
         f"per peer; time cap {data['options']['cap_s']:g} s per step; date {m['date']}, git {m['git_commit']}",
         "",
