@@ -158,3 +158,12 @@ def test_tape_matmul_on_threads_agrees_with_one_thread(threads, monkeypatch):
         results.append([y.data, x.grad, lin.weight.grad, lin.bias.grad])
     for a, r in zip(results[1], results[0]):
         assert rel_err(a, r) <= 1e-12
+
+
+@pytest.mark.parametrize("name", ["_project", "_transpose_into", "_weight_grads_chunk", "_lstm_forward_loop",
+                                  "_lstm_backward_loop", "_gru_forward_loop", "_gru_backward_loop",
+                                  "_rnn_forward_loop", "_rnn_backward_loop"])
+def test_what_runs_on_the_pool_releases_the_gil(name):
+    """A compiled function that holds the GIL while a pool thread runs it stalls the calling thread too
+    (it cannot start its next loop chunk): every function handed to the pool is compiled nogil."""
+    assert getattr(fused_rnn, name).targetoptions.get("nogil") is True
