@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test test-thorough bench env env-demo clean
+.PHONY: demo test test-thorough bench env env-demo clean docs docs-serve
 
 # The environment with the test tools; rebuilt when pyproject.toml changes.
 $(VENV)/.dev-installed: pyproject.toml
@@ -26,6 +26,7 @@ demo: $(VENV)/.demo-installed
 
 # The CI profile bounds hypothesis's examples so the suite stays within minutes on 2 cores.
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -q
 
 # The same suite with hypothesis searching harder.
@@ -36,8 +37,20 @@ bench: $(VENV)/.dev-installed
 	$(PIP) install --quiet -e ".[bench]"
 	$(BIN)/python -m bench
 
+# The documentation site: MkDocs builds docs/ into site/, warnings as errors. The pages' code blocks run
+# during the build (markdown-exec), so the numbers they show are computed, never typed.
+$(VENV)/.docs-installed: $(VENV)/.dev-installed
+	$(PIP) install --quiet -e ".[dev,docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build site *.egg-info
 
 .PHONY: bench-quick bench-check bench-compiled
 bench-quick: $(VENV)/.dev-installed

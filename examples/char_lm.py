@@ -15,6 +15,13 @@ continues with exactly the losses an uninterrupted one would have had.
     python examples/char_lm.py                       # 2 minutes on the Python docs (pydoc_data.topics)
     python examples/char_lm.py --text book.txt --minutes 10 --cell gru
     python examples/char_lm.py --resume --steps 0 --prime "The " --temperature 0.5   # only sample
+    mpiexec -n 2 python examples/char_lm.py          # one model, two processes (pip install -e ".[distributed]")
+
+Under mpiexec each of the N processes takes --batch / N of the streams (the global batch stays
+--batch, which must divide by N), DistributedDataParallel averages the gradients, and every
+process makes the same update: N processes follow the run of one up to float rounding. Only rank 0
+prints, draws the bar, writes checkpoints and samples. A checkpoint holds the global state (all
+streams' carried hidden state), so --resume works under any number of processes.
 """
 import argparse
 import os
@@ -142,11 +149,15 @@ def evaluate(model, data, seq_len=100, batch=16):
 
 # ----------------------------------------------------------------------------- checkpoints
 def save_checkpoint(path, model, optimizer, step, vocab, state, config, losses, text_crc):
-    """Everything a bit-exact resume needs, through tr.save (np.savez to a temp file, then os.replace)."""
+    """Everything a bit-exact resume needs, through tr.save (np.savez to a temp file, then os.replace).
+    Every rank calls it (it gathers the carried state); rank 0 writes."""
     path = os.path.abspath(path)
+    carried = _global_state(state)
+    if not U.is_main_process():
+        return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tr.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-             "vocab": vocab.chars, "carried": state_arrays(state), "config": config,
+             "vocab": vocab.chars, "carried": carried, "config": config,
              "losses": np.asarray(losses, dtype=np.float64), "text_crc": text_crc}, path)
     return path
 
@@ -155,11 +166,26 @@ def load_checkpoint(path):
     return tr.load(path)
 
 
-def _restore(ckpt, model, optimizer):
+def _restore(ckpt, model, optimizer, rows=slice(None)):
+    """Weights, Adam's state, and the carried state of this process's streams `rows`."""
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
-    parts = [tr.Tensor(a) for a in ckpt["carried"]]
+    parts = [tr.Tensor(np.ascontiguousarray(a[:, rows])) for a in ckpt["carried"]]  # (layers, batch, hidden)
     return None if not parts else (tuple(parts) if len(parts) > 1 else parts[0])
+
+
+def _global_state(state):
+    """The carried state of all streams, for a checkpoint: every rank's share, concatenated in rank
+    order along the batch axis (a collective: every rank calls it)."""
+    arrays = state_arrays(state)
+    if tr.distributed.get_world_size() == 1:
+        return arrays
+    whole = []
+    for a in arrays:
+        parts = [np.empty_like(a) for _ in range(tr.distributed.get_world_size())]
+        tr.distributed.all_gather(parts, np.ascontiguousarray(a))
+        whole.append(np.concatenate(parts, axis=1))
+    return whole
 
 
 # ----------------------------------------------------------------------------- training
@@ -168,16 +194,20 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
           valid_fraction=0.02, sample_length=300, prime="The ", temperature=0.7, progress=True, verbose=True):
     """Train (or continue training) a character LM. Stops after `steps` total steps or `minutes` of
     training, whichever comes first (None disables either). Returns a dict with the model, the
-    vocabulary, per-step losses (including those before a resume), the validation loss and a sample."""
-    say = print if verbose else (lambda *a, **k: None)
+    vocabulary, per-step losses (including those before a resume), the validation loss and a sample.
+    Under mpiexec every process calls it; rank 0's result alone has the validation loss and sample."""
+    rank, world = U.init_distributed()
+    say = print if verbose and rank == 0 else (lambda *a, **k: None)
     U.limit_blas_threads()
     text = load_corpus() if text is None else text
     text_crc = zlib.crc32(text.encode("utf-8"))
     ckpt = None
     if resume:
-        if checkpoint is None or not os.path.exists(checkpoint):
+        if rank == 0 and (checkpoint is None or not os.path.exists(checkpoint)):
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
-        ckpt = load_checkpoint(checkpoint)
+        ckpt = [load_checkpoint(checkpoint) if rank == 0 else None]
+        tr.distributed.broadcast_object_list(ckpt)  # rank 0 reads the file: other machines need not see it
+        ckpt = ckpt[0]
         config = ckpt["config"]
         cell, embed, hidden, layers = config["cell"], config["embed"], config["hidden"], config["layers"]
         seq_len, batch = config["seq_len"], config["batch"]
@@ -187,6 +217,11 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     else:
         vocab = Vocab.from_text(text)
     config = dict(cell=cell, embed=embed, hidden=hidden, layers=layers, seq_len=seq_len, batch=batch)
+    try:
+        rows = tr.distributed.shard_batch(batch)  # this process's streams
+    except ValueError:
+        raise ValueError(f"--batch {batch} must be a multiple of the number of processes ({world}): each "
+                         "process takes an equal share of the streams") from None
 
     data = vocab.encode(text)
     n_valid = int(len(data) * valid_fraction)
@@ -197,31 +232,41 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     optimizer = tr.optim.Adam(model.parameters(), lr=lr)
     step, losses, state = 0, [], None
     if ckpt is not None:
-        state = _restore(ckpt, model, optimizer)
+        state = _restore(ckpt, model, optimizer, rows)
         step, losses = int(ckpt["step"]), [float(v) for v in ckpt["losses"]]
         say(f"resumed from {checkpoint} at step {step}")
 
+    trainer = tr.nn.parallel.DistributedDataParallel(model)  # with one process: the model itself
+
     n_params = sum(p.size for p in model.parameters())
     say(f"{cell.upper()} {layers}x{hidden}, {n_params:,} parameters; {len(train_data):,} training characters, "
-        f"vocabulary of {len(vocab)}; batch {batch} x {seq_len} steps of BPTT")
+        f"vocabulary of {len(vocab)}; batch {batch} x {seq_len} steps of BPTT"
+        + (f", {batch // world} streams on each of {world} processes" if world > 1 else ""))
     budget = None if minutes is None else 60.0 * minutes
     bar = U.progress(total=max(steps - step, 0) if steps is not None else None, desc="char-lm", enabled=progress)
     start = time.time()
     window = []
     saved_at = None
-    while (steps is None or step < steps) and (budget is None or time.time() - start < budget):
+    out_of_time = budget is not None and budget <= 0
+    while (steps is None or step < steps) and not out_of_time:
         x, y, new_epoch = stream_batch(train_data, step, batch, seq_len)
+        x, y = x[:, rows], y[:, rows]
         if new_epoch:
             state = None  # streams jump back to their start: the carried state no longer applies
-        logits, state = model(x, detach_state(state))  # detach: truncate BPTT at the batch boundary
+        logits, state = trainer(x, detach_state(state))  # detach: truncate BPTT at the batch boundary
         loss = F.cross_entropy(logits, y.reshape(-1))
         model.zero_grad()
-        loss.backward()
+        loss.backward()  # under mpiexec: ends with the gradients averaged over the processes
         tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         state = detach_state(state)
         step += 1
-        losses.append(loss.item())
+        # one small message: the global loss (mean of equal shards' means), and whether any rank's
+        # clock ran out (all ranks must stop at the same step, or the others wait forever)
+        shared = np.array([loss.item(), budget is not None and time.time() - start >= budget], dtype=np.float64)
+        tr.distributed.all_reduce(shared)
+        out_of_time = shared[1] > 0
+        losses.append(float(shared[0]) / world)
         window.append(losses[-1])
         bar.update(1)
         if step % 10 == 0:
@@ -242,6 +287,8 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
                   optimizer=optimizer, state=state)
     if losses:
         say(loss_curve(losses))
+    if rank != 0:
+        return result
     if valid_data is not None and step:
         result["valid_loss"] = evaluate(model, valid_data[:20000], seq_len=100, batch=16)
         say(f"held-out loss {result['valid_loss']:.3f}, perplexity {np.exp(result['valid_loss']):.2f} "

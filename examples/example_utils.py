@@ -1,4 +1,5 @@
-"""What the examples share: BLAS threads and a progress bar that degrades to prints.
+"""What the examples share: BLAS threads, a progress bar that degrades to prints, and the few
+things training under `mpiexec -n N` needs (join the MPI world; only rank 0 talks).
 
 Kept out of the library on purpose: none of this is autodiff.
 """
@@ -28,6 +29,20 @@ def limit_blas_threads(n=None):
     return n if tr.set_num_threads(n) else None
 
 
+# ----------------------------------------------------------------------------- several processes
+def init_distributed():
+    """Join the processes mpiexec started (a world of one process without mpiexec), once; returns
+    (rank, world_size). See tinygrad_rnn/distributed.py."""
+    if not tr.distributed.is_initialized():
+        tr.distributed.init_process_group()
+    return tr.distributed.get_rank(), tr.distributed.get_world_size()
+
+
+def is_main_process():
+    """Rank 0, the one that prints, draws the progress bar and writes files (or the only process)."""
+    return not tr.distributed.is_initialized() or tr.distributed.get_rank() == 0
+
+
 # ----------------------------------------------------------------------------- progress
 class _PlainBar:
     """tqdm's few methods the examples use, as occasional prints (no tqdm installed, or not a tty)."""
@@ -52,8 +67,9 @@ class _PlainBar:
 
 
 def progress(total=None, desc="", enabled=True):
-    """A progress bar with .update(), .set_postfix_str(), .close(): tqdm if installed, else prints."""
-    if not enabled:
+    """A progress bar with .update(), .set_postfix_str(), .close(): tqdm if installed, else prints.
+    Silent on every rank but 0 (one bar per job, not one per process)."""
+    if not enabled or not is_main_process():
         bar = _PlainBar(total, desc, every_s=float("inf"))
         bar.update = lambda k=1: None
         return bar

@@ -1,6 +1,6 @@
 """Walk through the tape of a 3-step Elman RNN: what forward records, the order backward visits it,
 and the gradients it produces, checked against backpropagation through time written out by hand
-(the formulas of shared/CELLS.md).
+(the formulas of docs/learn/bptt.md).
 
     h_t = tanh(x_t W_ih^T + h_{t-1} W_hh^T + b),   L = sum_t <r_t, h_t>   (r_t fixed random weights)
 
@@ -89,7 +89,7 @@ def walkthrough(T=3, out="tape.dot", verbose=True):
 
     loss.backward()
     manual, deltas = manual_bptt(p, x, r, hs)
-    say("\n3. THE GRADIENTS, AGAINST BPTT BY HAND (shared/CELLS.md).")
+    say("\n3. THE GRADIENTS, AGAINST BPTT BY HAND (docs/learn/bptt.md).")
     for t in reversed(range(T)):
         err = np.max(np.abs(hs[t].grad - deltas[t]))
         say(f"   dL/dh_{t}: tape (retain_grad) vs delta_{t} by hand: max |difference| = {err:.1e}")

@@ -1,12 +1,15 @@
 """tr.save / tr.load: bit-exact round trips, atomic writes, clear errors, identical resumed training."""
+import importlib
 import os
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
-from tinygrad_rnn import checkpoint as ckpt_module
 from tinygrad_rnn import nn, optim
+
+# tr.checkpoint is the recomputing function (torch's name); the save/load module by its full name:
+ckpt_module = importlib.import_module("tinygrad_rnn.checkpoint")
 
 
 def assert_same(a, b, where="obj"):

@@ -130,3 +130,176 @@ def test_backward_errors_say_what_to_do():
         y.backward()
     with pytest.raises(RuntimeError, match="does not require grad"):
         tr.Tensor(np.ones(1)).sum().backward()
+
+
+# ----------------------------------------------------------------------------- constructor arguments
+# Every bool, int, float and str argument of the layers, cells and modules is checked: a wrong type
+# is a TypeError naming the class, the argument, what was expected and the value given (torch
+# raises TypeError for batch_first="False" and bias=0, which would otherwise be read as truthy/falsy).
+BAD_ARGUMENTS = [
+    (lambda: nn.GRU(3, 5, batch_first="False"), TypeError, "GRU: batch_first must be True or False, got str 'False'"),
+    (lambda: nn.GRU(3, 5, bias=0), TypeError, "GRU: bias must be True or False, got int 0"),
+    (lambda: nn.LSTM(3, 4, dropout="0.5"), TypeError, "LSTM: dropout must be a number, got str '0.5'"),
+    (lambda: nn.LSTM(3, 4, dropout=True), TypeError, "LSTM: dropout must be a number, got bool True"),
+    (lambda: nn.LSTM(3, 4, dropout=1.5), ValueError, r"LSTM: dropout must be in \[0, 1\], got 1.5"),
+    (lambda: nn.RNN(3, 4, bidirectional=1), TypeError, "RNN: bidirectional must be True or False, got int 1"),
+    (lambda: nn.RNN(3.0, 4), TypeError, "RNN: input_size must be an int, got float 3.0"),
+    (lambda: nn.RNN(3, "4"), TypeError, "RNN: hidden_size must be an int, got str '4'"),
+    (lambda: nn.RNN(3, 0), ValueError, "RNN: hidden_size must be >= 1, got 0"),
+    (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be >= 1, got 0"),
+    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, "RNN: nonlinearity must be one of 'tanh', 'relu', got str 'sigmoid'"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), ValueError, r"LSTM: proj_size must be smaller than hidden_size \(4\), got 4"),
+    (lambda: nn.LSTM(3, 4, proj_size=-1), ValueError, "LSTM: proj_size must be >= 0, got -1"),
+    (lambda: nn.LSTM(3, 4, proj_size=True), TypeError, "LSTM: proj_size must be an int, got bool True"),
+    (lambda: nn.Recurrent(nn.GRUCell, 3, 4, batch_first=1), TypeError, "Recurrent: batch_first must be True or False"),
+    (lambda: nn.RNNCell(3, 4, bias="yes"), TypeError, "RNNCell: bias must be True or False, got str 'yes'"),
+    (lambda: nn.LSTMCell(3, 4.5), TypeError, "LSTMCell: hidden_size must be an int, got float 4.5"),
+    (lambda: nn.GRUCell(-1, 4), ValueError, "GRUCell: input_size must be >= 0, got -1"),
+    (lambda: nn.RNNCell(3, 4, nonlinearity="Tanh"), ValueError, "RNNCell: nonlinearity must be one of 'tanh', 'relu'"),
+    (lambda: nn.JordanCell(3, 4, output_size="2"), TypeError, "JordanCell: output_size must be an int, got str '2'"),
+    (lambda: nn.JordanCell(3, 4, output_activation="relu"), ValueError, "JordanCell: output_activation must be one of None, 'tanh'"),
+    (lambda: nn.Linear(3, 4, bias=None), TypeError, "Linear: bias must be True or False, got NoneType None"),
+    (lambda: nn.Linear("3", 4), TypeError, "Linear: in_features must be an int, got str '3'"),
+    (lambda: nn.Dropout("0.1"), TypeError, "Dropout: p must be a number, got str '0.1'"),
+    (lambda: nn.Dropout(2), ValueError, r"Dropout: p must be in \[0, 1\], got 2"),
+    (lambda: F.dropout(T(2), "0.5"), TypeError, "dropout: p must be a number, got str '0.5'"),
+    (lambda: F.dropout(T(2), 0.5, training="yes"), TypeError, "dropout: training must be True or False, got str"),
+    (lambda: F.dropout(T(2), 1.5), ValueError, r"dropout: p must be in \[0, 1\], got 1.5"),
+    (lambda: F.mse_loss(np.ones(2), T(2)), TypeError, "mse_loss: input must be a Tensor, got ndarray"),
+    (lambda: F.l1_loss(np.ones(2), T(2)), TypeError, "l1_loss: input must be a Tensor, got ndarray"),
+    (lambda: F.l1_loss(T(2), T(3)), ValueError, r"l1_loss: target shape \(3,\) must equal input shape \(2,\)"),
+    (lambda: F.binary_cross_entropy(T(2), T(2, dtype=np.float64)), TypeError,
+     "binary_cross_entropy: target dtype float64 does not match input dtype float32"),
+    (lambda: F.binary_cross_entropy_with_logits(T(2), T(2), reduction="avg"), ValueError,
+     "binary_cross_entropy_with_logits: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+    (lambda: F.one_hot([0, 1], num_classes=2.0), TypeError, "one_hot: num_classes must be an int, got float 2.0"),
+    (lambda: F.linear(T(2, 3), np.ones((4, 3))), TypeError, "linear: weight must be a Tensor, got ndarray"),
+    (lambda: F.softmax(T(2, 3), dim=1, axis=1), TypeError, "softmax: pass dim or axis, not both"),
+    (lambda: nn.LayerNorm(4, eps="1e-5"), TypeError, "LayerNorm: eps must be a number, got str '1e-5'"),
+    (lambda: nn.LayerNorm("4"), TypeError, "LayerNorm: normalized_shape must be an int or a sequence of ints"),
+    (lambda: nn.LayerNorm(4, elementwise_affine=1), TypeError, "LayerNorm: elementwise_affine must be True or False"),
+    (lambda: nn.Sequential(nn.Linear(2, 2), "relu"), TypeError, "Sequential: argument 1 must be a Module, got str"),
+    (lambda: nn.ModuleList([nn.Linear(2, 2), 3]), TypeError, "ModuleList: item 1 must be a Module, got int"),
+    (lambda: nn.Linear(2, 2).train("False"), TypeError, "mode must be True or False, got str 'False'"),
+    (lambda: nn.CrossEntropyLoss(smoothing=0.1), TypeError, "CrossEntropyLoss: .*smoothing"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(BAD_ARGUMENTS)))
+def test_constructor_arguments_are_type_checked(index):
+    make, exc, words = BAD_ARGUMENTS[index]
+    with pytest.raises(exc, match=words):
+        make()
+
+
+def test_errors_do_not_leak_internal_names():
+    with pytest.raises(TypeError) as info:
+        nn.GRU(3, 4, proj_size=2)  # LSTM takes proj_size; GRU does not, and the error says GRU
+    assert "GRU.__init__() got an unexpected keyword argument 'proj_size'" in str(info.value)
+    assert "_TorchRecurrent" not in str(info.value)
+    with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got an instance of LSTMCell"):
+        nn.Recurrent(nn.LSTMCell(3, 4), 3, 4)
+    with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got the class Linear, not a RecurrentCell"):
+        nn.Recurrent(nn.Linear, 3, 4)
+    with pytest.raises(TypeError, match="Recurrent: cell must build a tr.nn.RecurrentCell, got Linear"):
+        nn.Recurrent(lambda i, h, dtype: nn.Linear(i, h, dtype=dtype), 3, 4)
+    with pytest.raises(TypeError, match="LSTM: dtype must be float32 or float64, got 'flot'"):
+        nn.LSTM(3, 4, dtype="flot")  # not numpy's "data type 'flot' not understood"
+    with pytest.raises(TypeError, match="GRUCell: dtype must be float32 or float64, got int64"):
+        nn.GRUCell(3, 4, dtype=np.int64)
+
+
+class _TwoPartCell(nn.RecurrentCell):
+    """A cell whose state is (h, c) but which forgot to set state_sizes: it is handed one Tensor,
+    and `h, c = state` would split it along the batch and run on, silently wrong."""
+
+    def __init__(self, input_size, hidden_size, dtype=F32):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.lin = nn.Linear(input_size, hidden_size, dtype=dtype)
+
+    def forward(self, x, state):
+        h, c = state
+        c = c + self.lin(x)
+        return c.tanh(), c
+
+
+def test_tuple_state_without_state_sizes_is_refused_with_the_fix():
+    words = r"_TwoPartCell: forward was given one Tensor .* returned a tuple of 2.*set.* state_sizes"
+    with pytest.raises(ValueError, match=words):
+        nn.Recurrent(_TwoPartCell, 3, 4)  # at construction, whichever path would run the cell
+    with pytest.raises(ValueError, match=words):
+        _TwoPartCell(3, 4)(T(2, 3))
+    _TwoPartCell.state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+    try:  # with state_sizes set, the same cell runs
+        out, (h, c) = nn.Recurrent(_TwoPartCell, 3, 4)(T(5, 2, 3))
+        assert out.shape == (5, 2, 4) and c.shape == (1, 2, 4)
+    finally:
+        del _TwoPartCell.state_sizes
+
+
+def test_zero_sized_hidden_and_batch_as_torch():
+    """torch: a cell with hidden_size 0 returns an empty state; a batch of 0 runs every layer."""
+    h = nn.RNNCell(10, 0)(T(3, 10))
+    assert h.shape == (3, 0)
+    assert nn.GRUCell(0, 4)(T(3, 0)).shape == (3, 4)
+    for cls in CELLS:  # a batch of 0
+        new = cls(3, 4)(T(0, 3))
+        assert all(s.shape == (0, 4) for s in (new if isinstance(new, tuple) else (new,)))
+    np.testing.assert_array_equal(nn.Linear(0, 3)(T(2, 0)).data, np.zeros((2, 3)))  # torch: bias bound 0 too
+    for cls in (nn.RNN, nn.GRU, nn.LSTM):
+        for fused in (True, False):
+            out, h_n = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)(T(5, 0, 3))
+            h_n = h_n[0] if cls is nn.LSTM else h_n
+            assert out.shape == (5, 0, 8) and h_n.shape == (4, 0, 4)
+
+
+# every typed argument of every layer, cell and module, each given values of the wrong type
+_LAYER_ARGS = dict(ints=["input_size", "hidden_size", "num_layers"], bools=["bias", "batch_first", "bidirectional"],
+                   floats=["dropout"])
+_CELL_ARGS = dict(ints=["input_size", "hidden_size"], bools=["bias"], floats=[])
+SIGNATURES = [
+    (lambda **kw: nn.RNN(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.GRU(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.LSTM(**{"input_size": 3, "hidden_size": 4, **kw}),
+     dict(_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
+    (lambda **kw: nn.Recurrent(nn.GRUCell, **{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.GRUCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.PeepholeLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.JordanCell(**{"input_size": 3, "hidden_size": 4, **kw}),
+     dict(_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["output_size"])),
+    (lambda **kw: nn.Linear(**{"in_features": 3, "out_features": 4, **kw}),
+     dict(ints=["in_features", "out_features"], bools=["bias"], floats=[])),
+    (lambda **kw: nn.Dropout(**kw), dict(ints=[], bools=[], floats=["p"])),
+    (lambda **kw: nn.LayerNorm(**{"normalized_shape": 4, **kw}),
+     dict(ints=[], bools=["elementwise_affine", "bias"], floats=["eps"])),
+]
+WRONG = dict(ints=[("3", "str"), (3.0, "float"), (True, "bool"), (None, "NoneType")],
+             bools=[("True", "str"), (1, "int"), (None, "NoneType"), (1.0, "float")],
+             floats=[("0.5", "str"), (True, "bool"), (None, "NoneType")])
+EXPECTED = dict(ints="an int", bools="True or False", floats="a number")
+TYPED_CASES = [(make, arg, kind, value, got) for make, args in SIGNATURES for kind in ("ints", "bools", "floats")
+               for arg in args[kind] for value, got in WRONG[kind]
+               if not (arg == "output_size" and value is None)]  # JordanCell: None means hidden_size
+
+
+@pytest.mark.parametrize("make,arg,kind,value,got", TYPED_CASES)
+def test_every_typed_argument_refuses_every_wrong_type(make, arg, kind, value, got):
+    with pytest.raises(TypeError, match=rf": {arg} must be {EXPECTED[kind]}, got {got} "):
+        make(**{arg: value})
+
+
+def test_call_errors_name_the_public_class():
+    """A misspelt keyword in a layer's call, or a loss called with one argument: the error names the
+    class the user wrote, not a private base class."""
+    x = T(5, 2, 3)
+    for layer in (nn.RNN(3, 4), nn.GRU(3, 4), nn.LSTM(3, 4), nn.Recurrent(nn.GRUCell, 3, 4)):
+        with pytest.raises(TypeError) as info:
+            layer(x, lenghts=[5, 2])
+        assert f"{type(layer).__name__}.forward() got an unexpected keyword argument 'lenghts'" in str(info.value)
+    with pytest.raises(TypeError, match=r"MSELoss: call it with \(input, target\), got \(Tensor\)"):
+        nn.MSELoss()(x)
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss: call it with \(input, target\), got \(Tensor, ndarray, "
+                                        r"reduction=\); other arguments of F.cross_entropy go to the constructor"):
+        nn.CrossEntropyLoss()(T(2, 3), np.array([0, 1]), reduction="sum")

@@ -1,5 +1,7 @@
 """Every example runs here in a tiny configuration and must show what it claims (in seconds, not minutes)."""
 import os
+import re
+import subprocess
 import sys
 
 import numpy as np
@@ -60,6 +62,18 @@ def test_char_lm_checkpoint_round_trips_and_resume_matches(tmp_path):
     assert ca["step"] == cb["step"] == 16 and ca["vocab"] == cb["vocab"]
     assert [x.tobytes() for x in ca["carried"]] == [x.tobytes() for x in cb["carried"]]
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temp files left behind
+
+
+def test_demo_runs_char_lm_with_its_arguments(tmp_path, capsys):
+    """make demo's script is char_lm's command line: a tiny run through it trains, reports and samples."""
+    import demo
+    text = tmp_path / "tiny.txt"
+    text.write_text(TINY_TEXT)
+    r = demo.main(["--text", str(text), "--steps", "4", "--batch", "2", "--seq-len", "8", "--hidden", "8",
+                   "--embed", "4", "--checkpoint", "", "--length", "10", "--prime", "the ", "--no-progress"])
+    assert r["step"] == 4 and len(r["sample"]) == len("the ") + 10
+    out = capsys.readouterr().out
+    assert "training loss" in out and "held-out loss" in out and "--- sample" in out
 
 
 def test_char_lm_cli_help():
@@ -129,6 +143,7 @@ def test_custom_cell_gradchecks_and_trains_stacked_bidirectional():
 # ----------------------------------------------------------------------------- seq2seq dates
 def test_seq2seq_data_formats_and_targets():
     import datetime as dt
+
     import seq2seq_dates as S
     d = dt.date(2026, 11, 23)
     written = [f(d) for f in S.FORMATS]
@@ -178,6 +193,42 @@ def test_clipping_tames_exploding_gradients():
     assert all(r[2] <= 1.0 + 1e-5 for r in clipped) and max(r[1] for r in clipped) > 1.0
 
 
+# ----------------------------------------------------------------------------- compiled cell
+def test_compiled_cell_matches_the_tape(capsys):
+    import compiled_cell as CC
+    loss_c, loss_t, worst = CC.run(T=6, B=3, I=3, H=4, show_source=True)
+    assert abs(loss_c - loss_t) < 1e-5 and worst < 1e-4
+    out = capsys.readouterr().out
+    assert "def forward(" in out and "def backward(" in out  # the generated source was printed
+
+
+def test_compiled_cell_refuses_a_batch_of_one():
+    import compiled_cell as CC
+    with pytest.raises(SystemExit, match="at least 2"):
+        CC.main(["--batch", "1"])
+
+
+# ----------------------------------------------------------------------------- every example
+SCRIPTS = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py") and f != "example_utils.py")
+
+
+def test_every_example_answers_help_at_once():
+    """--help parses arguments and exits before any work (no training, no compiling). The scripts run
+    side by side, each in its own process, as a user would start them."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(EXAMPLES))
+    procs = {s: subprocess.Popen([sys.executable, os.path.join(EXAMPLES, s), "--help"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env) for s in SCRIPTS}
+    for script, p in procs.items():
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, f"{script}: {err}"
+        assert out.startswith("usage:"), f"{script}: {out[:200]}"
+
+
+def test_every_example_is_listed_in_examples_readme():
+    listed = set(re.findall(r"`(\w+\.py)`", open(os.path.join(EXAMPLES, "README.md"), encoding="utf-8").read()))
+    assert set(SCRIPTS) - {"demo.py"} <= listed, set(SCRIPTS) - listed
+
+
 # ----------------------------------------------------------------------------- without the extras
 def test_examples_degrade_without_tqdm_and_matplotlib(monkeypatch, capsys):
     import example_utils as U
@@ -192,3 +243,15 @@ def test_examples_degrade_without_tqdm_and_matplotlib(monkeypatch, capsys):
     bar.close()
     assert "x: 2/2" in capsys.readouterr().out
     assert G.plot_flow({"RNN": np.ones(3)}, "unused.png") is None
+
+
+# ----------------------------------------------------------------------------- BPTT under a memory budget
+def test_long_sequence_memory_keeps_gradients_and_saves_memory(tmp_path, capsys):
+    import long_sequence_memory
+    rows = long_sequence_memory.main(["--tiny", "--plot", str(tmp_path / "m.png")])
+    assert rows and all(r["grad_error"] < 1e-10 for r in rows)
+    largest = max(r["T"] for r in rows)
+    at_largest = {r["policy"]: r for r in rows if r["T"] == largest}
+    sqrt_policy = next(name for name in at_largest if "T" in name and name != "full")
+    assert at_largest[sqrt_policy]["peak_mib"] < 0.7 * at_largest["full"]["peak_mib"]
+    assert "peak memory" in capsys.readouterr().out

@@ -34,7 +34,7 @@ def _sigmoid(v):
 
 
 def ref_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """One step of one sequence, straight from shared/CELLS.md. Returns (h, c)."""
+    """One step of one sequence, straight from docs/learn/cells.md. Returns (h, c)."""
     gi = w_ih @ x + b_ih
     gh = w_hh @ h + b_hh
     if mode == "rnn_tanh":

@@ -199,3 +199,214 @@ def test_per_step_state_gradients_vanish_in_rnn_survive_in_lstm():
         norms[kind] = [np.linalg.norm((s[1] if kind == "LSTM" else s).grad) for s in states]
     assert norms["RNN"][0] < 1e-4 * norms["RNN"][-1]  # vanished across 60 steps
     assert norms["LSTM"][0] > 1e-2 * norms["LSTM"][-1]  # the cell state carries it back
+
+
+# ----------------------------------------------------------------------------- containers and Module API
+def test_a_dict_of_modules_is_registered_like_a_list():
+    """torch ignores a plain dict of Modules silently (its parameters never train); here a dict whose
+    values are all Modules is registered as a list is, its keys naming the children."""
+    class Model(tr.nn.Module):
+        def __init__(self):
+            self.heads = {"a": tr.nn.Linear(2, 3), "b": tr.nn.Linear(2, 1, bias=False)}
+            self.settings = {"lr": 0.1}  # not Modules: not a holder of children
+
+    m = Model()
+    assert [n for n, _ in m.named_parameters()] == ["heads.a.weight", "heads.a.bias", "heads.b.weight"]
+    assert set(m.state_dict()) == {"heads.a.weight", "heads.a.bias", "heads.b.weight"}
+    for p in m.parameters():
+        p.grad = np.ones_like(p.data)
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    m.heads["c"] = tr.nn.Linear(2, 2)  # a dict changed in place after assignment is seen
+    assert "heads.c.bias" in dict(m.named_parameters())
+    assert [n for n, _ in m.named_modules()] == ["", "heads.a", "heads.b", "heads.c"]
+
+
+def test_containers_follow_torch_names_and_methods():
+    torch = pytest.importorskip("torch")
+    ours = tr.nn.Sequential(tr.nn.Linear(3, 4), tr.nn.Tanh(), tr.nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # "0.weight", ...: torch's checkpoints load
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(ours(tr.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert len(ours) == 3 and ours[-1] is list(ours)[2] and isinstance(ours[1], tr.nn.Tanh)
+    assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict())  # a slice keeps the names: ["2.weight", ...]
+
+    ml = tr.nn.ModuleList([tr.nn.Linear(2, 2)])
+    ml.append(tr.nn.Linear(2, 3)).extend([tr.nn.ReLU()])
+    ml.insert(0, tr.nn.Identity())
+    tl = torch.nn.ModuleList([torch.nn.Identity(), torch.nn.Linear(2, 2), torch.nn.Linear(2, 3), torch.nn.ReLU()])
+    assert list(ml.state_dict()) == list(tl.state_dict())
+    del ml[0]
+    del tl[0]
+    assert list(ml.state_dict()) == list(tl.state_dict()) and len(ml) == 3
+
+    md = tr.nn.ModuleDict({"enc": tr.nn.Linear(2, 2)})
+    md["dec"] = tr.nn.Linear(2, 1)
+    td = torch.nn.ModuleDict({"enc": torch.nn.Linear(2, 2), "dec": torch.nn.Linear(2, 1)})
+    assert list(md.state_dict()) == list(td.state_dict()) and md.dec is md["dec"] and list(md) == ["enc", "dec"]
+
+    class Net(tr.nn.Module):
+        def __init__(self):
+            self.blocks = tr.nn.ModuleList([tr.nn.Linear(2, 2), tr.nn.Linear(2, 2)])
+
+    assert [n for n, _ in Net().named_parameters()] == ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                                                        "blocks.1.bias"]
+
+
+def test_module_methods_to_apply_modules_requires_grad():
+    tr.manual_seed(0)
+    m = tr.nn.Sequential(tr.nn.Linear(3, 4), tr.nn.LSTM(4, 5, fused=False))
+    params = m.parameters()
+    m.double()
+    assert all(p.dtype == np.float64 for p in m.parameters()) and m.parameters() == params  # same objects
+    out = m[1](m[0](tr.Tensor(np.ones((2, 1, 3)))))[0]  # the LSTM now takes float64 input
+    assert out.dtype == np.float64
+    m.to(np.float32)
+    assert all(p.dtype == np.float32 for p in m.parameters()) and m[1].dtype == np.float32
+    assert m.to("cpu") is m
+    with pytest.raises(ValueError, match="CPU only"):
+        m.to("cuda")
+
+    seen = []
+    assert m.apply(lambda mod: seen.append(type(mod).__name__)) is m
+    assert seen == ["Linear", "LSTM", "Sequential"]  # children first, as torch
+    assert [n for n, _ in m.named_modules()] == ["", "0", "1"] and len(list(m.modules())) == 3
+
+    m.requires_grad_(False)
+    assert not any(p.requires_grad for p in m.parameters())
+    m[0].requires_grad_()
+    assert [p.requires_grad for p in m.parameters()][:2] == [True, True]
+
+
+def test_buffers_are_state_but_not_parameters():
+    torch = pytest.importorskip("torch")
+
+    class Norm(tr.nn.Module):
+        def __init__(self):
+            self.scale = tr.nn.Parameter(np.ones(2, np.float32))
+            self.register_buffer("running_mean", tr.zeros(2))
+            self.register_buffer("scratch", tr.zeros(3), persistent=False)
+
+    class TNorm(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(2))
+            self.register_buffer("running_mean", torch.zeros(2))
+            self.register_buffer("scratch", torch.zeros(3), persistent=False)
+
+    ours = tr.nn.Sequential(Norm(), tr.nn.Linear(2, 2), Norm())  # buffers, then parameters, then buffers
+    theirs = torch.nn.Sequential(TNorm(), torch.nn.Linear(2, 2), TNorm())
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # persistent buffers only, torch's order
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert len(ours.parameters()) == 4 and len(ours.buffers()) == 4
+    sd = ours.state_dict()
+    sd["2.running_mean"] = np.array([1.0, 2.0], np.float32)
+    buf = ours[2].running_mean
+    ours.load_state_dict(sd)
+    np.testing.assert_array_equal(buf.data, [1.0, 2.0])  # loaded in place
+    ours.double()
+    assert ours[2].running_mean.dtype == np.float64
+    with pytest.raises(TypeError, match="cannot assign a int to buffer 'running_mean'"):
+        ours[2].running_mean = 3
+    ours[2].running_mean = None  # allowed, as torch: then it is not in the state dict
+    assert "2.running_mean" not in ours.state_dict()
+
+
+# ----------------------------------------------------------------------------- small layers and losses
+def test_layer_norm_against_torch_values_and_gradients():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for shape, normalized in [((4, 6), 6), ((2, 3, 4), (3, 4))]:
+        ours = tr.nn.LayerNorm(normalized, dtype=F64)
+        theirs = torch.nn.LayerNorm(normalized, dtype=torch.float64)
+        for p in ours.parameters():
+            p.data[...] = rng.standard_normal(p.shape)
+        theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+        x = rng.standard_normal(shape)
+        xt = torch.tensor(x, requires_grad=True)
+        w = rng.standard_normal(shape)
+        xo = tr.Tensor(x, requires_grad=True)
+        (ours(xo) * w).sum().backward()
+        (theirs(xt) * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(ours(xo).data, theirs(xt).detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-9, atol=1e-11)
+    assert tr.nn.LayerNorm(3, elementwise_affine=False).parameters() == []
+    assert [n for n, _ in tr.nn.LayerNorm(3, bias=False).named_parameters()] == ["weight"]
+
+
+def test_activation_modules_and_loss_modules_call_functional():
+    x = tr.Tensor(np.linspace(-2, 2, 6).reshape(2, 3))
+    assert tr.nn.Identity(5, any=1)(x) is x
+    np.testing.assert_array_equal(tr.nn.ReLU()(x).data, np.maximum(x.data, 0))
+    np.testing.assert_allclose(tr.nn.Tanh()(x).data, np.tanh(x.data), rtol=1e-6)
+    np.testing.assert_allclose(tr.nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)), rtol=1e-6)
+    np.testing.assert_array_equal(tr.nn.Softmax(dim=0)(x).data, tr.nn.functional.softmax(x, 0).data)
+    np.testing.assert_array_equal(tr.nn.LogSoftmax(1)(x).data, tr.nn.functional.log_softmax(x, 1).data)
+    F = tr.nn.functional
+    targets = np.array([0, 2])
+    assert tr.nn.CrossEntropyLoss()(x, targets).item() == F.cross_entropy(x, targets).item()
+    summed = F.cross_entropy(x, targets, reduction="sum").item()
+    assert tr.nn.CrossEntropyLoss(reduction="sum")(x, targets).item() == summed
+    logp = x.log_softmax(1)
+    assert tr.nn.NLLLoss(ignore_index=2)(logp, targets).item() == F.nll_loss(logp, targets, ignore_index=2).item()
+    assert tr.nn.MSELoss(reduction="none")(x, x * 2).shape == (2, 3)
+    assert tr.nn.L1Loss()(x, x * 0).item() == pytest.approx(np.abs(x.data).mean())
+
+
+# ----------------------------------------------------------------------------- nn.init
+def test_init_follows_torch_scales_and_is_seeded():
+    torch = pytest.importorskip("torch")
+    init = tr.nn.init
+    for nl, param in [("linear", None), ("tanh", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
+                      ("selu", None), ("sigmoid", None)]:
+        assert init.calculate_gain(nl, param) == pytest.approx(torch.nn.init.calculate_gain(nl, param))
+    shape = (300, 200)
+    fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    p = tr.nn.Parameter(np.zeros(shape, np.float32))
+    data = p.data
+
+    def check_uniform(bound):
+        assert p.data is data and p.dtype == np.float32  # in place, dtype kept
+        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.99 * bound
+        assert p.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
+
+    init.xavier_uniform_(p, gain=2.0)
+    check_uniform(2.0 * np.sqrt(6.0 / (fan_in + fan_out)))
+    init.kaiming_uniform_(p, a=np.sqrt(5))  # what torch's Linear uses: bound 1/sqrt(fan_in)
+    check_uniform(1 / np.sqrt(fan_in))
+    init.kaiming_uniform_(p, mode="fan_out", nonlinearity="relu")
+    check_uniform(np.sqrt(2) * np.sqrt(3.0 / fan_out))
+    init.uniform_(p, -0.5, 0.25)
+    assert p.data.min() >= -0.5 and p.data.max() <= 0.25 and p.data.mean() == pytest.approx(-0.125, abs=0.01)
+    for fn, std in [(lambda: init.xavier_normal_(p), np.sqrt(2.0 / (fan_in + fan_out))),
+                    (lambda: init.kaiming_normal_(p, nonlinearity="tanh"), 5 / 3 / np.sqrt(fan_in)),
+                    (lambda: init.normal_(p, 1.0, 0.1), 0.1)]:
+        fn()
+        assert p.data.std() == pytest.approx(std, rel=0.02)
+    assert p.data.mean() == pytest.approx(1.0, abs=0.01)
+    for qshape in [(4, 6), (6, 4), (3, 2, 5)]:
+        q = tr.nn.Parameter(np.zeros(qshape))
+        init.orthogonal_(q, gain=1.5)
+        flat = q.data.reshape(q.shape[0], -1)
+        small = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
+        np.testing.assert_allclose(small, 2.25 * np.eye(len(small)), atol=1e-10)
+    init.zeros_(p), init.ones_(q), init.constant_(q, 0.5)
+    assert not p.data.any() and np.all(q.data == 0.5)
+    tr.manual_seed(3)
+    a = init.normal_(tr.nn.Parameter(np.zeros(5))).data.copy()
+    tr.manual_seed(3)
+    assert np.array_equal(init.normal_(tr.nn.Parameter(np.zeros(5))).data, a)
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        init.xavier_uniform_(tr.nn.Parameter(np.zeros(3)))
+    with pytest.raises(TypeError, match="tensor must be a Tensor"):
+        init.zeros_(np.zeros(3))
+    # in place after a forward: the graph recorded before refuses to backpropagate (stale weights)
+    lin = tr.nn.Linear(2, 2)
+    y = lin(tr.Tensor(np.ones((1, 2), np.float32))).sum()
+    init.zeros_(lin.weight)
+    with pytest.raises(tr.InplaceModificationError):
+        y.backward()

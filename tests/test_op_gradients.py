@@ -106,7 +106,11 @@ def test_sum_mean_max(data):
     t = leaf(data.draw(values(shape, -8, 8, unique=True)))  # unique: max has no ties
     assert tr.gradcheck(lambda t: t.sum(axis, keepdims), [t])
     assert tr.gradcheck(lambda t: t.mean(axis, keepdims), [t])
-    assert tr.gradcheck(lambda t: t.max(axis, keepdims), [t])
+    assert tr.gradcheck(lambda t: t.amax(axis, keepdims), [t])
+    if axis is not None:  # torch's max(dim): (values, indices), the gradient to the index
+        assert tr.gradcheck(lambda t: t.max(axis, keepdims).values, [t])
+        assert tr.gradcheck(lambda t: t.min(dim=axis, keepdim=keepdims)[0], [t])
+        assert np.array_equal(t.max(axis).indices.data, t.data.argmax(axis))
     assert np.allclose(t.mean(axis, keepdims).data, t.data.mean(axis=axis, keepdims=keepdims))
     if len(shape) >= 2:
         assert tr.gradcheck(lambda t: t.sum(axis=(0, -1)), [t])
@@ -211,3 +215,81 @@ def test_cross_entropy_sequence_layout():
     logits = leaf(rng.standard_normal((2, 3, 4)))  # (N, C, d) as torch
     targets = np.array([[0, 2, 1, -100], [1, 1, 0, 2]])
     assert tr.gradcheck(lambda l: F.cross_entropy(l, targets), [logits])
+
+
+# the torch surface (issue 14): each op's gradient against finite differences, away from kinks and ties
+# (the values at the kinks, where torch picks a subgradient, are held to PyTorch in test_torch_parity.py)
+def _dim(data, ndim):
+    return data.draw(st.integers(-max(ndim, 1), max(ndim, 1) - 1))
+
+
+def surface_op(data, name, t):  # noqa: C901 - one short branch per op, read as a table
+    """The op `name` as a function of one tensor like t, its dims and constants drawn once here."""
+    d, d2 = _dim(data, t.ndim), _dim(data, t.ndim)
+    if name == "pow_tensor":
+        e = leaf(data.draw(values(t.shape, -2, 2)))
+        return lambda a: a ** e
+    if name == "rpow":
+        ints = leaf(np.round(t.data))
+        return lambda a: 2.0 ** a + (-2.0) ** ints * a
+    if name == "maximum_minimum":
+        other = data.draw(away_from_zero(t.shape, 0.3, 2.0)) * 0.5  # a multiple of 0.5 apart: no ties
+        return lambda a: a.maximum(other + 0.01) + tr.minimum(a, tr.Tensor(other - 0.01))
+    if name == "square_rsqrt_abs":
+        return lambda a: a.square() + (a * a + 1).rsqrt() + a.abs()
+    if name == "clamp_masked_fill":
+        return lambda a: a.clamp(-1.23, 1.37) + a.masked_fill(a > 0, 2.0)
+    if name == "prod":
+        return lambda a: a.prod(d, keepdim=True).sum() + a.prod()
+    if name == "var_std":
+        spread = np.arange(t.size).reshape(t.shape) * 10.0  # distinct values: the std is not at its kink 0
+        return lambda a: (a.var(d, correction=0), (a + spread).std(correction=0),
+                          (a + spread).std(d2) if t.shape[d2] > 1 else a.std(d2, correction=0))
+    if name == "norm":
+        return lambda a: (a.norm(), a.norm(1, d), a.norm(3))
+    if name == "logsumexp":
+        return lambda a: a.logsumexp(d)
+    if name == "max_min_dim":
+        return lambda a: (a.max(d)[0], a.min(d2, keepdim=True).values, a.amin(), a.max())
+    if name == "shape":
+        return lambda a: (a.unsqueeze(d).squeeze(d).flatten().view(-1), a.flip(d).clone(),
+                          a.permute(*reversed(range(a.ndim))).transpose(d, d2))
+    if name == "expand":
+        return lambda a: a.reshape((1,) + a.shape).expand(3, *a.shape) * 1.5
+    raise KeyError(name)
+
+
+SURFACE = ["pow_tensor", "rpow", "maximum_minimum", "square_rsqrt_abs", "clamp_masked_fill", "prod", "var_std",
+           "norm", "logsumexp", "max_min_dim", "shape", "expand"]
+
+
+@pytest.mark.parametrize("name", SURFACE)
+@given(data=st.data())
+def test_torch_surface_gradients(name, data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+    if name == "max_min_dim":  # distinct values: no ties
+        x = data.draw(values(shape, -2, 2, unique=True))
+    elif name == "pow_tensor":  # a positive base: a negative one has no real power of a non-integer exponent
+        x = data.draw(values(shape, 0.3, 2.0))
+    else:
+        x = data.draw(away_from_zero(shape, 0.3, 2.0))
+    t = leaf(x)
+    assert tr.gradcheck(surface_op(data, name, t), [t])
+
+
+def test_surface_keeps_float32():
+    x = tr.Tensor(np.linspace(0.5, 2.0, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    outs = [x ** x, 2.0 ** x, (-2.0) ** x, x.maximum(1.0), x.minimum(x.T.T), x.clamp(0.6, 1.2), x.square(),
+            x.rsqrt(), x.abs(), x.prod(1), x.var(0), x.std(), x.norm(), x.norm(3, 1), x.logsumexp(1),
+            x.max(1).values, x.amin(0), x.mean(dim=0), x.masked_fill(x > 1, 0.0), x.expand(2, 3, 4), x.flip(0),
+            x.clone(), x.unsqueeze(1), x.flatten(), x.view(4, 3), x.permute(1, 0), x.transpose(0, 1),
+            x.to(np.float64).float(), x.max(x.T.T)]
+    for out in outs:
+        assert out.dtype == np.float32, out
+        x.grad = None
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+    for make in (tr.randn, tr.rand, tr.zeros, tr.ones):
+        assert make(2, 3).dtype == np.float32 and make(2, 3, dtype=np.float64).dtype == np.float64
+    assert tr.arange(5).dtype == np.float32 and tr.full((2,), 1.5).dtype == np.float32
+    assert x.argmax().dtype == np.int64 and (x > 1).dtype == np.bool_ and (x > 1).sum().dtype == np.int64

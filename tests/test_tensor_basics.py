@@ -100,3 +100,74 @@ def test_gradcheck_reports_the_worst_element():
     assert "x" in msg and "analytic" in msg and "numeric" in msg and "tolerance" in msg and "element (2,)" in msg
     with pytest.raises(TypeError, match="float64"):
         tr.gradcheck(lambda t: t, [tr.Tensor([1.0], requires_grad=True)])
+
+
+def test_grad_mode_switches():
+    x = tr.Tensor([1.0], requires_grad=True)
+    with tr.no_grad():
+        assert not (x * 2).requires_grad
+        with tr.enable_grad():
+            assert (x * 2).requires_grad
+        assert not tr.is_grad_enabled()
+    with tr.inference_mode():
+        assert not (x * 2).requires_grad
+    with tr.inference_mode(False):
+        assert (x * 2).requires_grad
+    tr.set_grad_enabled(False)  # called, it switches at once (as torch)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        tr.set_grad_enabled(True)
+    with tr.set_grad_enabled(False):
+        assert not tr.is_grad_enabled()
+    assert tr.is_grad_enabled()
+
+    @tr.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+    assert tr.is_grad_enabled() and not f(x).requires_grad and tr.is_grad_enabled()
+    with pytest.raises(TypeError, match="mode must be a bool"):
+        tr.set_grad_enabled("no")
+
+    @tr.no_grad  # torch 2 allows the decorator without parentheses
+    def g(t):
+        return t * 2
+    assert not g(x).requires_grad and tr.is_grad_enabled() and g.__name__ == "g"
+
+
+def test_creation_functions():
+    tr.manual_seed(3)
+    a = tr.randn(2, 3)
+    tr.manual_seed(3)
+    assert np.array_equal(a.data, tr.randn((2, 3)).data) and a.shape == (2, 3)
+    u = tr.rand(1000, dtype=np.float64)
+    assert u.dtype == np.float64 and 0 <= u.data.min() and u.data.max() < 1
+    assert tr.randn(4, requires_grad=True).requires_grad
+    assert np.array_equal(tr.arange(5).data, np.arange(5))
+    assert np.allclose(tr.arange(1, 2, 0.25).data, [1, 1.25, 1.5, 1.75])
+    arr = np.zeros(3, np.float32)
+    t = tr.from_numpy(arr)
+    arr[0] = 7  # shares memory, as torch.from_numpy
+    assert t.data[0] == 7
+    with pytest.raises(TypeError, match="float32 or float64.*int64"):
+        tr.from_numpy(np.arange(3))
+    assert np.array_equal(tr.full((2, 2), 1.5).data, np.full((2, 2), 1.5, np.float32))
+    assert tr.ones_like(a).shape == a.shape and tr.zeros_like(a, dtype=np.float64).dtype == np.float64
+    with pytest.raises(TypeError, match="non-negative ints"):
+        tr.zeros(2, -1)
+
+
+def test_conversions():
+    x = tr.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5]] and x.argmax().tolist() == 5 and type(x.argmax().item()) is int
+    assert x.float().dtype == np.float32 and x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
+    assert x.double() is x and x.to(tr.Tensor([1.0])).dtype == np.float32 and x.type_as(x.float()).dtype == np.float32
+    assert x.detach().cpu().numpy() is x.data and x.transpose(0, 1).contiguous().view(-1).shape == (6,)
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        x.to("cuda")
+    y = x.clone()
+    assert y.data is not x.data and np.array_equal(y.data, x.data) and y.requires_grad
+    (y * 2).sum().backward()
+    assert np.array_equal(x.grad, np.full((2, 3), 2.0))
+    with pytest.raises(RuntimeError, match="only float tensors can require grad"):
+        (x > 1).requires_grad_()

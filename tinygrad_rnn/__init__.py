@@ -4,16 +4,39 @@ The engine (read it in this order): primitives.py (each operation's forward and 
 tensor.py (Tensor, the tape, the backward walk), gradcheck.py. Everything in nn/ and optim.py is
 built on it; the Numba kernels in kernels/ are fast twins of compositions the tape can also run,
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
+docs/torch_api.md maps torch's Tensor API onto this one.
 """
-from .tensor import (Tensor, tensor, zeros, ones, zeros_like, no_grad, is_grad_enabled, where, concatenate, cat,
-                     stack, split, chunk, exp, log, tanh, sigmoid, relu, softmax, log_softmax, clip, apply, Node)
+from .tensor import (Tensor, tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, randn, rand, arange,
+                     no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                     where, concatenate, cat, stack, split, chunk, exp, log, tanh, sigmoid, relu, abs, sqrt,
+                     maximum, minimum, softmax, log_softmax, clip, clamp, apply, Node, InplaceModificationError)
 from .gradcheck import gradcheck, GradcheckError
 from .random import manual_seed
 from .checkpoint import save, load, CheckpointError
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
-from .tensor import InplaceModificationError
+from .recompute import checkpoint
 from . import nn, optim, viz
+from . import distributed
 from .compile import compile_cell, CompileError
 from .kernels.blas import set_num_threads, num_threads as get_num_threads
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # tensors and their making
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+    # grad mode
+    "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+    # operations as functions
+    "where", "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
+    "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp",
+    # the tape, checking and debugging
+    "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+    "InplaceModificationError",
+    # randomness, checkpoints, threads
+    "manual_seed", "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
+    # recomputation: trade memory for time in the backward pass
+    "checkpoint",
+    # subpackages
+    "nn", "optim", "viz", "distributed", "compile_cell", "CompileError",
+]

@@ -1,4 +1,5 @@
-"""Optimizers: SGD, Adam, AdamW and Adagrad, with PyTorch 2.x's update rules.
+"""Optimizers: SGD, Adam, AdamW, Adagrad and RMSprop, with PyTorch 2.x's update rules (learning-rate
+schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler).
 
 An optimizer sees only objects with `.data` (a float32/float64 ndarray) and `.grad` (an ndarray of
 the same shape and dtype, or None). It knows nothing of the tape.
@@ -454,3 +455,88 @@ class Adagrad(Optimizer):
         update = -clr * g
         update /= std
         p.data += update
+
+
+# ----------------------------------------------------------------------------- RMSprop
+def _lerp_(a, b, w):
+    """a <- torch.lerp(a, b, w) in place: a + w * (b - a) for small w, else b - (b - a) * (1 - w),
+    the form that is exact at w = 1 (as in Adam above)."""
+    if abs(w) < 0.5:
+        a += w * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - w)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as torch.optim.RMSprop.
+
+    With g the gradient (negated if maximize), per step:
+        g <- g + weight_decay * p                          (if weight_decay != 0)
+        v <- alpha * v + (1 - alpha) * g * g
+        avg <- sqrt(v - m * m) + eps, with m <- lerp(m, g, 1 - alpha)   (centered)
+        avg <- sqrt(v) + eps                                            (otherwise)
+        b <- momentum * b + g / avg;  p <- p - lr * b      (if momentum > 0)
+        p <- p - lr * g / avg                              (otherwise)
+    """
+
+    _state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered, maximize=maximize))
+
+    def _check_group(self, group):
+        group["lr"] = _at_least("lr", group["lr"], 0)
+        group["alpha"] = _at_least("alpha", group["alpha"], 0)
+        group["eps"] = _at_least("eps", group["eps"], 0)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["momentum"] = _at_least("momentum", group["momentum"], 0)
+        group["centered"] = _flag("centered", group["centered"])
+        group["maximize"] = _flag("maximize", group["maximize"])
+
+    def _update(self, p, grad, state, group):
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p.data)
+        if momentum > 0 and "momentum_buffer" not in state:  # (switched on mid-run: the buffer starts here)
+            state["momentum_buffer"] = np.zeros_like(p.data)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        g = -grad if group["maximize"] else grad
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * g * g
+        if group["centered"]:
+            m = state["grad_avg"]
+            _lerp_(m, g, 1 - alpha)
+            avg = np.sqrt(v - m * m)
+        else:
+            avg = np.sqrt(v)
+        avg += eps
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += g / avg
+            p.data -= lr * buf
+        else:
+            update = -lr * g
+            update /= avg
+            p.data += update
+
+
+__all__ += ["RMSprop", "lr_scheduler"]
+
+# torch users write `from torch.optim.lr_scheduler import StepLR`: the schedulers live in
+# optim_lr_scheduler.py, reachable as tr.optim.lr_scheduler, and registered under that dotted name
+# so the `from ... import` form finds it too (optim is a module, not a package).
+import sys  # noqa: E402
+
+from . import optim_lr_scheduler as lr_scheduler  # noqa: E402 (needs Optimizer, defined above)
+
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

@@ -92,6 +92,43 @@ class Div(Primitive):
         return (ga if needs[0] else None), (-ga * out if needs[1] else None)
 
 
+class Power(Primitive):
+    """a ** b with a tensor exponent (or a tensor base below a constant one). At the edges as torch: 0 ** 0 = 1,
+    a negative base to an integer power is real, d/da is 0 where b = 0, and d/db is 0 where a = 0 and b >= 0
+    (the limit of out * log(a), which numpy would give as 0 * -inf = nan)."""
+
+    @staticmethod
+    def forward(a, b):
+        out = a ** b
+        return out, (a, b, out)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b, out = saved
+        zero = np.zeros((), dtype=g.dtype)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and log of a negative base: inf, nan as torch
+            if needs[0]:
+                ga = np.where(b == 0, zero, g * b * a ** (b - 1))
+            if needs[1]:
+                gb = np.where((a == 0) & (b >= 0), zero, g * out * np.log(a))
+        return ga, gb
+
+
+class Maximum(Primitive):
+    """Elementwise max(a, b); at a tie each input gets half the gradient, as torch (minimum is -max(-a, -b))."""
+
+    @staticmethod
+    def forward(a, b):
+        return np.maximum(a, b), (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        half = (a == b) * g.dtype.type(0.5)
+        return (g * ((a > b) + half) if needs[0] else None), (g * ((a < b) + half) if needs[1] else None)
+
+
 class Where(Primitive):
     """where(cond, a, b): the masking primitive (padded time steps, relu-like selections)."""
 
@@ -117,7 +154,8 @@ class Neg(Primitive):
 
 
 class Pow(Primitive):
-    """a ** p for a constant exponent p (a tensor exponent is composed as exp(p * log a))."""
+    """a ** p for a constant exponent p (a tensor exponent is Power). x ** 0 is the constant 1, so its
+    gradient is 0 everywhere, at x = 0 too (where p * x ** (p - 1) would be 0 * inf), as in torch."""
 
     @staticmethod
     def forward(a, p):
@@ -125,7 +163,21 @@ class Pow(Primitive):
 
     @staticmethod
     def backward(g, a, needs, p):
+        if p == 0:
+            return (np.zeros(np.broadcast_shapes(g.shape, a.shape), dtype=g.dtype),)
         return (g * p * a ** (p - 1),)
+
+
+class Abs(Primitive):
+    """|a|, with torch's gradient sign(a): 0 at a = 0 (the subgradient torch picks), and abs(-0.0) = 0.0."""
+
+    @staticmethod
+    def forward(a):
+        return np.abs(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g * np.sign(a),)
 
 
 class Exp(Primitive):
@@ -191,7 +243,10 @@ class Clip(Primitive):
 
     @staticmethod
     def forward(a, lo, hi):
-        return np.clip(a, lo, hi), a
+        # where, not np.clip: a value inside keeps its own bits (clip(-0.0, -1, 0) is -0.0, as torch; np.clip
+        # gives 0.0), and nan stays nan
+        out = a if lo is None else np.where(a < lo, a.dtype.type(lo), a)
+        return (out if hi is None else np.where(out > hi, a.dtype.type(hi), out)), a
 
     @staticmethod
     def backward(g, a, needs, lo, hi):
@@ -201,6 +256,18 @@ class Clip(Primitive):
         if hi is not None:
             inside &= a <= hi
         return (g * inside,)
+
+
+class Copy(Primitive):
+    """A copy of a (Tensor.clone): the values in a new array, the gradient passed through."""
+
+    @staticmethod
+    def forward(a):
+        return a.copy(), None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        return (g,)
 
 
 class Cast(Primitive):
@@ -278,6 +345,31 @@ class Max(Primitive):
         return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
 
 
+def _exclusive_cumprod(rows):
+    """Along the last axis, the product of the entries before each one: 1, r0, r0 r1, ..."""
+    shifted = np.concatenate([np.ones_like(rows[..., :1]), rows[..., :-1]], axis=-1)
+    return np.cumprod(shifted, axis=-1)
+
+
+class Prod(Primitive):
+    """The product over axes. Its gradient is, per element, the product of the others (those before it
+    times those after it), so zeros in the input give exact gradients (out / a would divide by zero)."""
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.prod(a, axis=axis, keepdims=keepdims), a
+
+    @staticmethod
+    def backward(g, a, needs, axis, keepdims):
+        axes = list(range(a.ndim)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
+        order = [d for d in range(a.ndim) if d not in axes] + axes  # the reduced axes last, as one row each
+        kept_shape, n = [a.shape[d] for d in order[:a.ndim - len(axes)]], int(np.prod([a.shape[d] for d in axes]))
+        rows = np.transpose(a, order).reshape(kept_shape + [n])
+        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
+        others = np.transpose(others.reshape([a.shape[d] for d in order]), np.argsort(order))
+        return (others * _expand_reduced(g, a.shape, axis, keepdims),)
+
+
 # ----------------------------------------------------------------------------- shape and indexing
 class Reshape(Primitive):
     @staticmethod
@@ -287,6 +379,19 @@ class Reshape(Primitive):
     @staticmethod
     def backward(g, in_shape, needs, shape):
         return (np.reshape(g, in_shape),)
+
+
+class Expand(Primitive):
+    """a broadcast to `shape` (a read-only view, as torch's expand is a view). Its backward is g itself: summing
+    g back to a's shape is broadcasting's adjoint, which the tape walk applies to every gradient (unbroadcast)."""
+
+    @staticmethod
+    def forward(a, shape):
+        return np.broadcast_to(a, shape), None
+
+    @staticmethod
+    def backward(g, saved, needs, shape):
+        return (g,)
 
 
 class Transpose(Primitive):
@@ -392,7 +497,7 @@ class LogSoftmax(Primitive):
     @staticmethod
     def forward(a, axis):
         # subtracting the max keeps exp() <= 1: finite at logits of +-1e4
-        shifted = a - np.max(a, axis=axis, keepdims=True)
+        shifted = a - np.max(a, axis=axis, keepdims=True, initial=-np.inf)  # initial: an empty axis is no error
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         return out, out
 
@@ -404,7 +509,7 @@ class LogSoftmax(Primitive):
 class Softmax(Primitive):
     @staticmethod
     def forward(a, axis):
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
         out = e / np.sum(e, axis=axis, keepdims=True)
         return out, out
 

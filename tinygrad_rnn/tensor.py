@@ -31,15 +31,25 @@ checksum of every input verified in backward.
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
 dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
 otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
-Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`.
+Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
+Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
+int64 indices (argmax, max(dim)); arithmetic reads them as numbers in the other operand's dtype.
+
+Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
+table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
+orders dims as torch. numpy's spellings that collide with nothing keep working (axis=, keepdims=, .T,
+x.size as a count); a call that would mean different things in the two is an error (sum(dim=1, axis=0),
+var(axis=1) without saying the correction).
 """
 import itertools
 import operator
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
 from . import primitives as P
+from .random import generator as _default_generator
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -53,23 +63,86 @@ class _GradMode(threading.local):
 _grad_mode = _GradMode()
 
 
-class no_grad:
-    """`with tr.no_grad():` (or as a decorator) runs operations without recording them."""
+class _GradModeContext:
+    """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
+    when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""
+    mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls in (no_grad, enable_grad, inference_mode):
+            return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = _grad_mode.enabled
-        _grad_mode.enabled = False
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc):
         _grad_mode.enabled = self._prev
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)._fresh(self):
                 return fn(*args, **kwargs)
 
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
+
+    def _fresh(self):  # a decorated function may recurse or run in threads: one context per call
+        return type(self)()
+
+
+class no_grad(_GradModeContext):
+    """`with tr.no_grad():` (or as a decorator) runs operations without recording them."""
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """`with tr.enable_grad():` records operations again inside a no_grad() block."""
+    mode = True
+
+
+class inference_mode(_GradModeContext):
+    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors);
+    inference_mode(False) leaves grad mode as it is."""
+
+    def __init__(self, mode=True):
+        _check_bool(mode, "inference_mode: mode")
+        self.on = bool(mode)
+
+    def __enter__(self):
+        self._prev = _grad_mode.enabled
+        if self.on:
+            _grad_mode.enabled = False
+
+    def _fresh(self):
+        return inference_mode(self.on)
+
+
+class set_grad_enabled(_GradModeContext):
+    """As torch: `tr.set_grad_enabled(False)` switches recording off at once; used as a context manager
+    (or decorator) it restores the previous mode on exit."""
+
+    def __init__(self, mode):
+        _check_bool(mode, "set_grad_enabled: mode")
+        self.mode = bool(mode)
+        self._prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self):  # the mode was set (and the previous one saved) when this was made
+        pass
+
+    def __call__(self, fn):  # as a decorator: only calls run with the mode, so undo the switch made above
+        _grad_mode.enabled = self._prev
+        return super().__call__(fn)
+
+    def _fresh(self):
+        return set_grad_enabled(self.mode)
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
 
 
 def is_grad_enabled():
@@ -81,6 +154,10 @@ def is_grad_enabled():
 # after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
+# Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
+# the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
+# here, as torch's DDP queues a callback for the end of its backward pass.
+_backward_end_hooks = []
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -300,12 +377,37 @@ def _modified_in_place(node, edge):
 
 
 # ----------------------------------------------------------------------------- Tensor
+class ValuesIndices(NamedTuple):
+    """What max(dim)/min(dim) return, as torch.return_types.max: the values and their int64 indices."""
+    values: "Tensor"
+    indices: "Tensor"
+
+
+class _Size(int):
+    """`x.size` is numpy's element count (an int) and `x.size()` / `x.size(dim)` torch's shape: both spellings
+    work, and neither silently means the other (a method alone would make `x.size == 0` quietly False)."""
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[_axis(dim, len(self.shape))]
+
+
 class Tensor:
-    """A float32/float64 array that records the operations applied to it (see module docstring)."""
+    """A float32/float64 array that records the operations applied to it (see module docstring).
+
+    Comparisons (== != < <= > >=) give boolean mask Tensors and argmax/argmin int64 index Tensors, as in
+    torch. Neither requires grad; arithmetic reads them as numbers in the other operand's float dtype."""
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
+    __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data, *args, requires_grad=False, dtype=None):
+        if args:  # torch.Tensor(3, 4) makes a 3x4 tensor; here the only positional argument is the data
+            raise TypeError(f"Tensor(data, *, requires_grad=False, dtype=None) takes the data as its only positional "
+                            f"argument, got {1 + len(args)} ({', '.join(repr(a) for a in (data,) + args)}); "
+                            "requires_grad and dtype are keyword-only. For a tensor of a given shape use "
+                            "tr.zeros(3, 4) or tr.randn(3, 4)")
         self.data = as_float_array(data, dtype)
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -328,25 +430,56 @@ class Tensor:
     shape = property(operator.attrgetter("data.shape"))
     dtype = property(operator.attrgetter("data.dtype"))
     ndim = property(operator.attrgetter("data.ndim"))
-    size = property(operator.attrgetter("data.size"))
     is_leaf = property(lambda self: self._node is None)
     node = property(lambda self: self._node, doc="the Node that produced this tensor (None for a leaf)")
+
+    @property
+    def size(self):
+        size = _Size(self.data.size)
+        size.shape = self.data.shape
+        return size
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
 
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous: "
+                               "use .any() or .all()")
+        return bool(self.data)
+
     def numpy(self):
         return self.data
 
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(x), np.where(x > 0, ...): the values, as for a torch tensor (else numpy would build an
+        object array of 0-d Tensors, element by element)."""
+        out = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return out.copy() if copy and out is self.data else out
+
     def item(self):
         return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
 
     def detach(self):
         """The same values, cut off the tape (how truncated BPTT carries state across batches)."""
         return Tensor._make(self.data, False)
 
-    def requires_grad_(self, flag=True):
-        self.requires_grad = bool(flag)
+    def clone(self):
+        return apply(P.Copy, self)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
@@ -363,8 +496,13 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad."""
+    def backward(self, grad=None, retain_graph=False, *, gradient=None):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
+        of grad)."""
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: got grad and gradient, two names of one argument; pass one")
+            grad = gradient
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no input of its "
                                "computation requires grad (or it was computed under no_grad())")
@@ -381,13 +519,45 @@ class Tensor:
                 raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
         if self._node is None:  # a leaf: d(self)/d(self) = grad
             self.grad = grad.copy() if self.grad is None else self.grad + grad
-            return
-        backward_from(self._node, self._slot, grad, retain_graph)
+        else:
+            backward_from(self._node, self._slot, grad, retain_graph)
+        for hook in _backward_end_hooks:
+            hook()
 
-    # -- conversion of the other operand of a binary op
+    # -- dtype conversion
+    def astype(self, dtype):
+        dtype = _float_dtype(dtype, "astype")
+        if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, off the tape
+            return Tensor._make(self.data.astype(dtype), False)
+        return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
+
+    def float(self): return self.astype(np.float32)
+    def double(self): return self.astype(np.float64)
+    def type_as(self, other): return self.astype(other.dtype)
+    def cpu(self): return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
+    def contiguous(self): return self  # numpy copies where a reshape needs it: nothing to do
+
+    def to(self, *args, dtype=None, device=None):
+        """to(dtype), to("cpu"), to(other_tensor) (its dtype) or to(device, dtype), as torch on the CPU."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a not in ("float32", "float64"):  # a device name
+                device = a
+            elif dtype is None:
+                dtype = a
+            else:
+                raise TypeError(f"to: unexpected argument {a!r} (expected a dtype, 'cpu' or a Tensor)")
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"to: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
+        return self if dtype is None else self.astype(dtype)
+
+    # -- the operators
     def _operand(self, other):
         if isinstance(other, Tensor):
             if other.data.dtype != self.data.dtype:
+                if other.data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
+                    return Tensor._make(other.data.astype(self.data.dtype), False)
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
                                 "upcast silently): convert one with .astype()")
             return other
@@ -395,7 +565,18 @@ class Tensor:
             return Tensor._make(np.array(other, dtype=self.data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
 
+    def _numeric(self):
+        """self, or for a mask or index tensor its values as float32 numbers (off the tape)."""
+        return self if self.data.dtype.kind == "f" else Tensor._make(self.data.astype(DEFAULT_DTYPE), False)
+
+    def _as_number(self, other):
+        """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
+        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
+        return Tensor._make(self.data.astype(dtype), False)
+
     def _binary(self, prim, other, symbol, reflected=False):
+        if self.data.dtype.kind != "f":
+            return self._as_number(other)._binary(prim, other, symbol, reflected)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
@@ -416,15 +597,43 @@ class Tensor:
     def __rtruediv__(self, o): return self._binary(P.Div, o, "/", reflected=True)
     def __neg__(self): return apply(P.Neg, self)
 
+    def _update(self, fn, other, symbol):
+        """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
+        updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local name).
+        The result goes into a new array, so a graph that saved the old values keeps them intact; the
+        version is bumped, so such a graph refuses backward through this tensor all the same, as torch's."""
+        if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
+                               f"parameters inside `with tr.no_grad():` (as torch requires), or write "
+                               f"x = x {symbol[0]} y to record a new tensor")
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{symbol} needs a float tensor, got dtype {self.dtype}")
+        new = fn(self.data, self._operand(other).data)
+        if new.shape != self.shape:
+            raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "
+                             f"{new.shape}; in place, x must keep its shape")
+        self.data = new
+        self.bump_version()
+        return self
+
+    def __iadd__(self, o): return self._update(np.add, o, "+=")
+    def __isub__(self, o): return self._update(np.subtract, o, "-=")
+    def __imul__(self, o): return self._update(np.multiply, o, "*=")
+    def __itruediv__(self, o): return self._update(np.true_divide, o, "/=")
+
     def __pow__(self, p):
-        if isinstance(p, Tensor):  # a tensor exponent: compose, no primitive of its own
-            return (self.log() * p).exp()
-        if not np.isscalar(p):
+        if isinstance(p, Tensor):
+            return self._binary(P.Power, p, "**")
+        if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
-        return apply(P.Pow, self, p=float(p))
+        return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base):
-        return (self * float(np.log(base))).exp()  # base ** x = exp(x log base)
+        if np.isscalar(base) and not isinstance(base, (str, bytes)) and base > 0:
+            return (self * float(np.log(base))).exp()  # base ** x = exp(x log base), exact for a positive base
+        return self._binary(P.Power, base, "**", reflected=True)  # 0 ** x and (-2) ** x need Power's edge rules
+
+    def pow(self, exponent): return self ** exponent
 
     def __matmul__(self, other):
         other = self._operand(other)
@@ -455,71 +664,316 @@ class Tensor:
     def __rmatmul__(self, other):
         return self._operand(other).__matmul__(self)
 
-    # comparisons give plain boolean arrays: masks for where(), not differentiable values
-    def __lt__(self, o): return self.data < _raw(o)
-    def __le__(self, o): return self.data <= _raw(o)
-    def __gt__(self, o): return self.data > _raw(o)
-    def __ge__(self, o): return self.data >= _raw(o)
+    # comparisons give boolean mask Tensors (for where(), masked_fill(), indexing), never recorded
+    def __eq__(self, o): return Tensor._make(np.asarray(self.data == _raw(o)), False)
+    def __ne__(self, o): return Tensor._make(np.asarray(self.data != _raw(o)), False)
+    def __lt__(self, o): return Tensor._make(np.asarray(self.data < _raw(o)), False)
+    def __le__(self, o): return Tensor._make(np.asarray(self.data <= _raw(o)), False)
+    def __gt__(self, o): return Tensor._make(np.asarray(self.data > _raw(o)), False)
+    def __ge__(self, o): return Tensor._make(np.asarray(self.data >= _raw(o)), False)
+
+    # logical operators, on masks (and index tensors, bitwise) as in torch
+    def _logical(self, fn, other, symbol):
+        a, b = self.data, _raw(other)
+        for x in (a, b):
+            if np.asarray(x).dtype.kind == "f":
+                raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
+                                "compare first (e.g. (x > 0) & (x < 1))")
+        return Tensor._make(np.asarray(fn(a, b)), False)
+
+    def __and__(self, o): return self._logical(np.bitwise_and, o, "&")
+    def __rand__(self, o): return self._logical(np.bitwise_and, o, "&")
+    def __or__(self, o): return self._logical(np.bitwise_or, o, "|")
+    def __ror__(self, o): return self._logical(np.bitwise_or, o, "|")
+    def __xor__(self, o): return self._logical(np.bitwise_xor, o, "^")
+    def __rxor__(self, o): return self._logical(np.bitwise_xor, o, "^")
+
+    def __invert__(self):
+        if self.data.dtype.kind == "f":
+            raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
+        return Tensor._make(~self.data, False)
+
+    def logical_not(self):
+        return Tensor._make(np.logical_not(self.data), False)
+
+    def any(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
+        return Tensor._make(np.asarray(np.any(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+
+    def all(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("all", dim, keepdim, axis, keepdims)
+        return Tensor._make(np.asarray(np.all(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
 
     # -- elementwise
-    def exp(self): return apply(P.Exp, self)
-    def log(self): return apply(P.Log, self)
-    def tanh(self): return apply(P.Tanh, self)
-    def sigmoid(self): return apply(P.Sigmoid, self)
-    def relu(self): return apply(P.Relu, self)
+    # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)
+    def exp(self): return apply(P.Exp, self._numeric())
+    def log(self): return apply(P.Log, self._numeric())
+    def tanh(self): return apply(P.Tanh, self._numeric())
+    def sigmoid(self): return apply(P.Sigmoid, self._numeric())
+    def relu(self): return apply(P.Relu, self._numeric())
     def sqrt(self): return self ** 0.5
-    def abs(self): return where(self.data >= 0, self, -self)
+    def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: pow(-0.0, -0.5) is +inf, torch's rsqrt -inf
+    def square(self): return self * self
+    def abs(self): return apply(P.Abs, self._numeric())
+
+    def maximum(self, other): return self._binary(P.Maximum, other, "maximum")
+    def minimum(self, other): return -((-self).maximum(-self._operand(other)))
 
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip needs min or max (or both)")
-        return apply(P.Clip, self, lo=min, hi=max)
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
+                raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
+                                "bound use maximum()/minimum())")
+        return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
-    def astype(self, dtype):
-        dtype = np.dtype(dtype)
-        if dtype not in FLOAT_DTYPES:
-            raise TypeError(f"astype: dtype must be float32 or float64, got {dtype}")
-        return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
+    clamp = clip
 
-    # -- reductions
-    def sum(self, axis=None, keepdims=False):
-        return apply(P.Sum, self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+    def masked_fill(self, mask, value):
+        """`value` where the boolean `mask` is True, self elsewhere (the two broadcast together, as torch)."""
+        cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if cond.dtype != bool:
+            raise TypeError(f"masked_fill: mask must be a boolean tensor (e.g. x == 0), got dtype {cond.dtype}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        return where(cond, value, self)
 
-    def mean(self, axis=None, keepdims=False):
-        axis = _axis(axis, self.ndim)
-        axes = range(self.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-        count = int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axis, keepdims) * (1.0 / max(count, 1))
+    # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
+    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
+        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch
+            count = np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
+            return Tensor._make(np.asarray(count), False)
+        return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
-    def max(self, axis=None, keepdims=False):
-        if self.size == 0:
-            raise ValueError(f"max of an empty tensor (shape {self.shape}) is undefined")
-        return apply(P.Max, self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
+        x = self._numeric()
+        count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
+        return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
+
+    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("prod", dim, keepdim, axis, keepdims)
+        return apply(P.Prod, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
+
+    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The largest values over dim (all if None); ties share the gradient equally, as torch.amax."""
+        dim, keepdim = _dim_args("amax", dim, keepdim, axis, keepdims)
+        axes = _reduce_axis(dim, self.ndim)
+        if _reduced_count(self.shape, axes) == 0:
+            raise ValueError(f"max over no elements (shape {self.shape}, dim {dim}) is undefined")
+        return apply(P.Max, self, axis=axes, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("amin", dim, keepdim, axis, keepdims)
+        return -(-self).amax(dim, keepdim)
+
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """As torch: max() the largest value (ties share its gradient); max(dim) the values and indices
+        along dim (the gradient goes to the index); max(other_tensor) is maximum()."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        dim, keepdim = _dim_args("max", dim, keepdim, axis, keepdims)
+        if dim is None:
+            return self.amax(None, keepdim)
+        return self._select(np.argmax, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """As max(), for the smallest values."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        dim, keepdim = _dim_args("min", dim, keepdim, axis, keepdims)
+        if dim is None:
+            return self.amin(None, keepdim)
+        return self._select(np.argmin, dim, keepdim, "min")
+
+    def _select(self, arg, dim, keepdim, fn):
+        """(values, indices) of max(dim)/min(dim): the values are gathered at the indices (so is the gradient)."""
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{fn}(dim): dim must be an int, got {dim!r} (for several dims use amax/amin)")
+        d = _reduce_axis(dim, self.ndim)
+        if d is None:  # a 0-d tensor: its value, at index 0
+            return ValuesIndices(self.clone(), Tensor._make(np.zeros((), np.int64), False))
+        if self.shape[d] == 0:
+            raise ValueError(f"{fn} over dim {dim}, which is empty (shape {self.shape}), is undefined")
+        idx = arg(self.data, axis=d, keepdims=True)
+        grid = tuple(idx if k == d else np.arange(n).reshape([-1 if j == k else 1 for j in range(self.ndim)])
+                     for k, n in enumerate(self.shape))
+        values = apply(P.GetItem, self, index=grid)
+        if not keepdim:
+            idx = np.squeeze(idx, d)
+            values = values.reshape(idx.shape)
+        return ValuesIndices(values, Tensor._make(idx.astype(np.int64), False))
+
+    def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("argmax", dim, keepdim, axis, keepdims)
+        return self._arg(np.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        dim, keepdim = _dim_args("argmin", dim, keepdim, axis, keepdims)
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, arg, dim, keepdim):
+        if self.data.size == 0:
+            raise ValueError(f"argmax/argmin of an empty tensor (shape {self.shape}) is undefined")
+        d = _reduce_axis(dim, self.ndim)
+        if d is None:  # over all elements: the index into the flattened tensor, as torch
+            out = np.asarray(arg(self.data))
+            out = out.reshape((1,) * self.ndim) if keepdim else out
+        else:
+            out = arg(self.data, axis=d, keepdims=keepdim)
+        return Tensor._make(np.asarray(out, dtype=np.int64), False)
+
+    def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None, keepdims=None):
+        """torch.var: divides by N - correction, correction=1 by default (unbiased). numpy's var divides by
+        N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=."""
+        given = [n for n, v in (("unbiased", unbiased), ("correction", correction), ("ddof", ddof)) if v is not None]
+        if len(given) > 1:
+            raise TypeError(f"var/std: got {' and '.join(given)}; pass one of them")
+        if not given and (axis is not None or keepdims is not None):
+            raise TypeError("var/std with numpy's axis=/keepdims=: numpy divides by N (ddof=0), torch by N - 1 "
+                            "(correction=1); say which with correction= or ddof=, or use dim=/keepdim=")
+        if unbiased is not None:
+            _check_bool(unbiased, "var/std: unbiased")
+            correction = 1 if unbiased else 0
+        correction = 1 if correction is None and ddof is None else (correction if ddof is None else ddof)
+        dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
+        if self.data.dtype.kind != "f":
+            return self._numeric().var(dim, keepdim=keepdim, correction=correction)
+        axes = _reduce_axis(dim, self.ndim)
+        n = _reduced_count(self.shape, axes)
+        # the mean is a constant here: its own gradient term is sum(x - mean) * ... = 0, so leaving it out
+        # changes nothing but the rounding, and gives torch's 2 (x - mean) / (N - correction) exactly. numpy's
+        # mean divides by N, so equal values give a mean equal to them and a variance of exactly 0
+        mean = np.mean(self.data, axis=axes, keepdims=True) if n else np.zeros((), self.data.dtype)
+        centred = self - Tensor._make(mean.astype(self.data.dtype, copy=False), False)
+        total = (centred * centred).sum(dim, keepdim)
+        return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
+
+    def std(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None, keepdims=None):
+        """The square root of var() (same arguments); its gradient is 0 where the std is 0, as torch."""
+        return _sqrt_zero_safe(self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                                        keepdims=keepdims))
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
+        -inf or any positive number. The gradient at a zero vector is 0, as torch."""
+        if self.data.dtype.kind != "f":
+            return self._numeric().norm(p, dim, keepdim)
+        if p == "fro":
+            p = 2
+        if isinstance(p, str) or not np.isscalar(p):
+            raise ValueError(f"norm: p must be 'fro' or a number, got {p!r} (matrix norms are not supported)")
+        if p == np.inf:
+            return self.abs().amax(dim, keepdim)
+        if p == -np.inf:
+            return self.abs().amin(dim, keepdim)
+        if p <= 0:
+            raise ValueError(f"norm: p must be positive (or +-inf), got {p}")
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        powered = (self * self) if p == 2 else self.abs() ** p
+        return _root_zero_safe(powered.sum(dim, keepdim), 1.0 / p)
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
+        if self.data.dtype.kind != "f":
+            return self._numeric().logsumexp(dim, keepdim)
+        axes = _reduce_axis(dim, self.ndim)
+        if _reduced_count(self.shape, axes) == 0:
+            shift = np.zeros((), self.dtype)
+        else:
+            shift = np.max(self.data, axis=axes, keepdims=True)
+            shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
+        out = (self - shift).exp().sum(dim, keepdim=True).log() + shift
+        return out if keepdim else out.reshape(np.sum(self.data, axis=axes).shape)
 
     # -- shape
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
-        except ValueError:
+        except (ValueError, TypeError):
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
-    def transpose(self, *axes):
-        if not axes:
-            axes = tuple(reversed(range(self.ndim)))
-        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) != self.ndim or sorted(_axis(tuple(axes), self.ndim)) != list(range(self.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of a {self.ndim}-D tensor's axes")
-        return apply(P.Transpose, self, axes=_axis(tuple(axes), self.ndim))
+    view = reshape  # torch's view asks for contiguity; a numpy reshape copies where it must
+
+    def transpose(self, *dims):
+        """transpose(dim0, dim1) swaps two dims, as torch. numpy's other spellings, which torch does not have,
+        keep their meaning: transpose() reverses all dims (as .T), transpose(perm) or transpose(*perm) with
+        all of a tensor's dims permutes (prefer permute()). On a 2-D tensor two dims always mean a swap."""
+        if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+            perm = list(range(self.ndim))
+            a, b = (_axis(d, self.ndim) for d in dims)
+            perm[a], perm[b] = perm[b], perm[a]
+            return self.permute(perm)
+        if not dims:
+            return self.permute(tuple(reversed(range(self.ndim))))
+        perm = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        if len(perm) != self.ndim:
+            raise ValueError(f"transpose{dims}: give two dims to swap (as torch), or a permutation of all "
+                             f"{self.ndim} dims (use permute)")
+        return self.permute(perm)
 
     T = property(lambda self: self.transpose())
 
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
+        return self.transpose()
+
     def swapaxes(self, a, b):
-        axes = list(range(self.ndim))
-        axes[a], axes[b] = axes[b], axes[a]
-        return self.transpose(axes)
+        return self.transpose(a, b)
+
+    def permute(self, *dims):
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
+        return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
+
+    def unsqueeze(self, dim):
+        d = _axis(dim, self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim=None):
+        """Drop size-1 dims (all of them, or those of dim among them; others are left, as torch)."""
+        dims = range(self.ndim) if dim is None else _reduce_axis(dim, self.ndim)
+        dims = () if dims is None else (dims if isinstance(dims, (tuple, range)) else (dims,))
+        dims = [d for d in dims if self.shape[d] == 1]
+        return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in dims))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            _reduce_axis(start_dim, 0), _reduce_axis(end_dim, 0)
+            return self.reshape(1)
+        a, b = _axis(start_dim, self.ndim), _axis(end_dim, self.ndim)
+        if a > b:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
+
+    def expand(self, *sizes):
+        """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        if not sizes:
+            raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
+        extra = len(sizes) - self.ndim
+        if extra < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
+        shape = tuple(self.shape[i - extra] if n == -1 and i >= extra else n for i, n in enumerate(sizes))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != shape[i + extra]:
+                raise ValueError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
+                                 f"has size {n}, not 1)")
+        if any(n < 0 for n in shape):
+            raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
+        return self if shape == self.shape else apply(P.Expand, self, shape=shape)
+
+    def flip(self, *dims):
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        dims = _axis(dims, self.ndim) if self.ndim else ()
+        return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
 
     def __getitem__(self, index):
         index = _index(index)
@@ -527,11 +981,15 @@ class Tensor:
             np.empty(self.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+        ints_first = _ints_first(index)
+        if ints_first is not None:  # x[1, :, idx]: torch applies the int first (see _ints_first)
+            return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
 
-    def split(self, split_size_or_sections, axis=0):
+    def split(self, split_size_or_sections, dim=None, *, axis=None):
         """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
-        axis = _axis(axis, self.ndim)
+        dim = _one_dim("split", dim, axis, 0)
+        axis = _axis(dim, self.ndim)
         n = self.shape[axis]
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections <= 0:
@@ -545,27 +1003,44 @@ class Tensor:
                 raise ValueError(f"split sizes {sizes} must add up to the axis length {n}")
         return list(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
 
-    def chunk(self, chunks, axis=0):
+    def chunk(self, chunks, dim=None, *, axis=None):
         """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
         if not isinstance(chunks, (int, np.integer)) or chunks < 1:
             raise ValueError(f"chunks must be a positive int, got {chunks!r}")
-        axis = _axis(axis, self.ndim)
+        dim = _one_dim("chunk", dim, axis, 0)
+        axis = _axis(dim, self.ndim)
         n = self.shape[axis]
         return self.split(max(-(-n // chunks), 1), axis)
 
-    def unbind(self, axis=0):
-        """The slices along `axis` (e.g. a sequence's time steps), each without that axis."""
+    def unbind(self, dim=None, *, axis=None):
+        """The slices along `dim` (e.g. a sequence's time steps), each without that dim."""
         if self.ndim == 0:
             raise ValueError("unbind needs at least a 1-D tensor")
-        return list(apply(P.Unstack, self, axis=_axis(axis, self.ndim)))
+        dim = _one_dim("unbind", dim, axis, 0)
+        return list(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
 
     # -- softmax family
-    def softmax(self, axis=-1): return apply(P.Softmax, self, axis=_axis(axis, self.ndim) if self.ndim else None)
-    def log_softmax(self, axis=-1): return apply(P.LogSoftmax, self, axis=_axis(axis, self.ndim) if self.ndim else None)
+    def softmax(self, dim=None, *, axis=None):
+        dim = _one_dim("softmax", dim, axis, -1)
+        return apply(P.Softmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+
+    def log_softmax(self, dim=None, *, axis=None):
+        dim = _one_dim("log_softmax", dim, axis, -1)
+        return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
 
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _float_dtype(dtype, fn):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype}")
+    return dtype
 
 
 def _axis(axis, ndim):
@@ -574,39 +1049,181 @@ def _axis(axis, ndim):
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < ndim:
             raise ValueError(f"axis {a!r} is out of range for a {ndim}-D tensor")
     return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
 
 
+def _reduce_axis(dim, ndim):
+    """A reduction's dim(s) as _axis gives them; dim=() and a 0-d tensor's dim 0 or -1 mean 'all' (None),
+    as torch."""
+    if isinstance(dim, (tuple, list)) and not dim:  # torch: an empty dim list reduces over all dims
+        return None
+    if ndim == 0 and dim is not None:
+        for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+            if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d not in (0, -1):
+                raise ValueError(f"dim {d!r} is out of range for a 0-d tensor (0 or -1)")
+        return None
+    return _axis(tuple(dim) if isinstance(dim, list) else dim, ndim)
+
+
+def _reduced_count(shape, axes):
+    """How many elements each output of a reduction over `axes` (None: all) combines."""
+    axes = range(len(shape)) if axes is None else (axes if isinstance(axes, tuple) else (axes,))
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def _dim_args(fn, dim, keepdim, axis, keepdims):
+    """torch's dim=/keepdim= and numpy's axis=/keepdims= name the same two arguments: take either spelling,
+    refuse both at once (which one was meant would be a guess)."""
+    if axis is not None:
+        if isinstance(axis, (tuple, list)) and not axis:
+            raise TypeError(f"{fn}: axis=() reduces no axis in numpy, but dim=() reduces all of them in torch; "
+                            "pass dim=() or dim=None to reduce all, or skip the reduction")
+        if dim is not None:
+            raise TypeError(f"{fn}: got dim={dim!r} and axis={axis!r}, torch's and numpy's names of one argument; "
+                            "pass one")
+        dim = axis
+    if keepdims is not None:
+        if keepdim is not None:
+            raise TypeError(f"{fn}: got keepdim={keepdim!r} and keepdims={keepdims!r}, torch's and numpy's names of "
+                            "one argument; pass one")
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _one_dim(fn, dim, axis, default):
+    """The one dim of split/chunk/unbind/softmax/cat/stack, as dim= or axis=; `default` if neither."""
+    dim, _ = _dim_args(fn, dim, None, axis, None)
+    return default if dim is None else dim
+
+
+def _root_zero_safe(x, power):
+    """x ** power with a gradient of 0 (not 0 * inf) where x is 0, as torch's norm and std backward."""
+    nonzero = x.data != 0
+    return where(nonzero, where(nonzero, x, 1.0) ** power, 0.0)
+
+
+def _sqrt_zero_safe(x):
+    return _root_zero_safe(x, 0.5)
+
+
 def _index(index):
-    """Tensors and lists inside an index become integer arrays (a float Tensor of ids is allowed)."""
+    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed)."""
     def convert(i):
         if isinstance(i, Tensor):
-            return i.data.astype(np.intp)
+            return i.data if i.data.dtype.kind in "biu" else i.data.astype(np.intp)
         if isinstance(i, list):
             return np.asarray(i)
         return i
     return tuple(convert(i) for i in index) if isinstance(index, tuple) else convert(index)
 
 
+def _is_int(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _ints_first(index):
+    """numpy and torch order x[1, :, idx] differently: numpy counts the int as an advanced index, and since a
+    slice separates it from idx, puts idx's dimension first; torch applies ints first, as basic indexing, so
+    the result is x[1][:, idx]. For an index with both ints and arrays, returns (the ints, the rest), applied
+    one after the other; else None."""
+    if not isinstance(index, tuple) or not any(_is_int(i) for i in index):
+        return None
+    if not any(isinstance(i, np.ndarray) for i in index):
+        return None
+    first = []
+    for i in index:
+        if _is_int(i) or i is Ellipsis:
+            first.append(i)
+        elif isinstance(i, np.ndarray) and i.dtype == bool:
+            first.extend([slice(None)] * max(i.ndim, 1))
+        elif i is not None:
+            first.append(slice(None))
+    return tuple(first), tuple(i for i in index if not _is_int(i))
+
+
 # ----------------------------------------------------------------------------- functions
-def tensor(data, requires_grad=False, dtype=None):
+def tensor(data, *, requires_grad=False, dtype=None):
+    """As torch.tensor: numbers become a float Tensor by the module docstring's rules, and booleans a
+    boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives float32)."""
+    if dtype is None and not isinstance(data, Tensor):
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError):
+            arr = None  # Tensor() says what is wrong with it
+        if arr is not None and arr.dtype == bool:
+            if requires_grad:
+                raise RuntimeError("only float tensors can require grad; this one holds booleans")
+            return Tensor._make(np.array(arr), False)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def from_numpy(array):
+    """A Tensor sharing `array`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    if array.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
+                        f"{array.dtype}; use tr.tensor(array) to convert a copy")
+    return Tensor(array)
+
+
+def _shape_args(fn, shape):
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise TypeError(f"{fn}: sizes must be non-negative ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
 def zeros(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+    data = np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros"))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+    data = np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones"))
+    return Tensor(data, requires_grad=requires_grad)
 
 
-def zeros_like(t, requires_grad=False):
-    return Tensor(np.zeros_like(_raw(t)), requires_grad=requires_grad)
+def full(shape, fill_value, *, dtype=DEFAULT_DTYPE, requires_grad=False):
+    shape = _shape_args("full", (shape,) if isinstance(shape, (tuple, list)) else (shape,))
+    return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
+
+
+def zeros_like(t, *, dtype=None, requires_grad=False):
+    return Tensor(np.zeros_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(t, *, dtype=None, requires_grad=False):
+    return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
+    """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
+    (a numpy Generator), drawn in `dtype` directly."""
+    rng = generator if generator is not None else _default_generator()
+    data = rng.standard_normal(_shape_args("randn", shape), dtype=_float_dtype(dtype, "randn"))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
+    """Uniform samples in [0, 1), as randn draws them."""
+    rng = generator if generator is not None else _default_generator()
+    data = rng.random(_shape_args("rand", shape), dtype=_float_dtype(dtype, "rand"))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=DEFAULT_DTYPE, requires_grad=False):
+    """start, start + step, ... below end (arange(n): 0 .. n-1), as torch. Tensors hold floats, so the
+    values are float32 (torch gives int64 for int arguments)."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),
+                  requires_grad=requires_grad)
 
 
 def exp(x): return x.exp()
@@ -614,11 +1231,16 @@ def log(x): return x.log()
 def tanh(x): return x.tanh()
 def sigmoid(x): return x.sigmoid()
 def relu(x): return x.relu()
-def softmax(x, axis=-1): return x.softmax(axis)
-def log_softmax(x, axis=-1): return x.log_softmax(axis)
+def abs(x): return x.abs()
+def sqrt(x): return x.sqrt()
+def maximum(a, b): return a.maximum(b)
+def minimum(a, b): return a.minimum(b)
+def softmax(x, dim=None, *, axis=None): return x.softmax(dim, axis=axis)
+def log_softmax(x, dim=None, *, axis=None): return x.log_softmax(dim, axis=axis)
 def clip(x, min=None, max=None): return x.clip(min, max)
-def split(x, split_size_or_sections, axis=0): return x.split(split_size_or_sections, axis)
-def chunk(x, chunks, axis=0): return x.chunk(chunks, axis)
+clamp = clip
+def split(x, split_size_or_sections, dim=None, *, axis=None): return x.split(split_size_or_sections, dim, axis=axis)
+def chunk(x, chunks, dim=None, *, axis=None): return x.chunk(chunks, dim, axis=axis)
 
 
 def _same_dtype_tensors(tensors, fn):
@@ -629,7 +1251,8 @@ def _same_dtype_tensors(tensors, fn):
     return [first._operand(t) if first is not None else Tensor(t) for t in tensors]
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, dim=None, *, axis=None):
+    axis = _one_dim("concatenate", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "concatenate")
     ref = tensors[0].shape
     if not ref:
@@ -645,7 +1268,8 @@ def concatenate(tensors, axis=0):
 cat = concatenate
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=None, *, axis=None):
+    axis = _one_dim("stack", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
@@ -654,11 +1278,12 @@ def stack(tensors, axis=0):
 
 
 def where(cond, a, b):
-    """Elementwise `a if cond else b`; cond is a boolean array (or a Tensor, read as cond != 0)."""
+    """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
+    cond != 0."""
     cond = np.asarray(cond.data != 0 if isinstance(cond, Tensor) else cond, dtype=bool)
-    ref = a if isinstance(a, Tensor) else b
-    if not isinstance(ref, Tensor):
-        ref = Tensor(a)
+    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
+    if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
+        ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
     a, b = ref._operand(a), ref._operand(b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)

@@ -7,7 +7,7 @@ Every peer module has
 
 and raises ImportError at import time when its library is not installed, so the benchmark can
 skip it with a note. `weights` is a dict of float32 arrays in torch.nn's layout and gate order
-(weight_ih (G*H, I), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,); see shared/CELLS.md),
+(weight_ih (G*H, I), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,); see docs/learn/cells.md),
 `x` is the input sequence (T, B, I). Everyone starts from h0 = 0 (and c0 = 0) and differentiates
 the same loss, the sum of the output sequence, with respect to the four weights only (x does not
 need a gradient, so nobody pays for dL/dx).

@@ -3,7 +3,7 @@
     out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
     dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(mode, saved, dout, dh_n, dc_n)
 
-Equations and gate orders are torch.nn's (see shared/CELLS.md): LSTM gates i, f, g, o; GRU gates r, z, n
+Equations and gate orders are torch.nn's (see docs/learn/cells.md): LSTM gates i, f, g, o; GRU gates r, z, n
 with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); G = 1, 1, 3, 4 gates of H rows each.
 
 How the work is split (the invariant every function below keeps):

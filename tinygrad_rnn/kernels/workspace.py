@@ -28,7 +28,7 @@ import threading
 import numpy as np
 
 MIN_BYTES = 64 * 1024          # smaller arrays come from malloc's free lists anyway (no page faults)
-MAX_PER_SIZE = 6               # buffers owned per (bytes, dtype); beyond, plain np.empty (e.g. outputs kept by a caller)
+MAX_PER_SIZE = 6               # buffers owned per (bytes, dtype); beyond: plain np.empty (outputs kept by callers)
 MAX_BYTES = 512 * 1024 * 1024  # all pooled buffers together
 
 _lock = threading.Lock()       # guards the counts below; giving a buffer back needs no lock (list.append)

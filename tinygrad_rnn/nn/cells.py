@@ -4,13 +4,19 @@ Every built-in cell splits its step in two, as the fast kernels do:
     xw = W_ih x_t + b_ih                      the input side: no dependence on the past, so an
                                               unrolled layer computes it for all T steps at once
     state_t = recurrence(xw, state_{t-1})     the recurrent side: the part that must loop
-The equations, shapes and gate orders are those of torch.nn (see shared/CELLS.md), so weights
+The equations, shapes and gate orders are those of torch.nn (see docs/learn/cells.md), so weights
 port one to one. A user's cell only needs `forward(x, state) -> new state` (see RecurrentCell).
 """
 import numpy as np
 
 from ..tensor import DEFAULT_DTYPE, Tensor, zeros
+from .checks import check_bool, check_choice, check_int
 from .module import Module, check_dtype, uniform
+
+
+def _init_bound(hidden_size):
+    """torch's U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)); 0 for a zero-sized hidden state (as torch)."""
+    return 1.0 / np.sqrt(hidden_size) if hidden_size > 0 else 0.0
 
 
 # ----------------------------------------------------------------------------- the recurrences
@@ -24,7 +30,7 @@ def rnn_recurrence(xw, h, w_hhT, b_hh, nonlinearity="tanh"):
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def lstm_recurrence(xw, state, w_hhT, b_hh):
+def lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT=None):
     h, c = state
     gates = xw + h @ w_hhT
     if b_hh is not None:
@@ -32,6 +38,8 @@ def lstm_recurrence(xw, state, w_hhT, b_hh):
     i, f, g, o = gates.chunk(4, axis=-1)  # torch's gate order
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
+    if w_hrT is not None:  # torch's proj_size: h is projected to a smaller size before it recurs
+        h = h @ w_hrT
     return h, c
 
 
@@ -114,7 +122,28 @@ class RecurrentCell(Module):
         if state is None:
             state = self.initial_state(x.shape[0], x.dtype)
         new = self.forward(x, state)
+        check_new_state(type(self).__name__, state, new)
         return _map_state(new, lambda s: s.reshape(-1)) if unbatched else new
+
+
+def _describe_state(state):
+    if isinstance(state, (tuple, list)):
+        return f"a {type(state).__name__} of {len(state)} (shapes {[getattr(s, 'shape', None) for s in state]})"
+    return f"one {type(state).__name__} (shape {getattr(state, 'shape', None)})"
+
+
+def check_new_state(owner, state, new):
+    """The state a cell's forward returns must have the parts and shapes of the one it was given:
+    otherwise a cell whose state is a tuple but does not say so in state_sizes would get one
+    Tensor, unpack it along the batch (`h, c = state`) and run on, silently wrong."""
+    multi = isinstance(state, (tuple, list))
+    parts, new_parts = (state if multi else (state,)), (new if isinstance(new, (tuple, list)) else (new,))
+    if (multi != isinstance(new, (tuple, list)) or len(parts) != len(new_parts)
+            or any(not isinstance(n, Tensor) or n.shape != p.shape for p, n in zip(parts, new_parts))):
+        raise ValueError(f"{owner}: forward was given {_describe_state(state)} as the state and returned "
+                         f"{_describe_state(new)}; the new state must have the same parts and shapes. A cell whose "
+                         "state has several parts sets state_sizes (e.g. state_sizes = (hidden_size, hidden_size) "
+                         "for (h, c)), and its initial state is made from it")
 
 
 def _check_state(cell, state, x, unbatched):
@@ -150,9 +179,12 @@ class _TorchStyleCell(RecurrentCell):
     gates = 1
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
-        dtype = check_dtype(dtype)
+        name = type(self).__name__  # sizes of 0 are allowed, as in torch: an empty state
+        input_size = check_int(name, "input_size", input_size, 0)
+        hidden_size = check_int(name, "hidden_size", hidden_size, 0)
+        bias, dtype = check_bool(name, "bias", bias), check_dtype(dtype, name)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        G, H, bound = self.gates, hidden_size, 1.0 / np.sqrt(hidden_size)
+        G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((G * H, input_size), bound, dtype)
         self.weight_hh = uniform((G * H, H), bound, dtype)
         self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
@@ -179,8 +211,7 @@ class RNNCell(_TorchStyleCell):
     """Elman: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=DEFAULT_DTYPE):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
 
@@ -216,7 +247,7 @@ class PeepholeLSTMCell(_TorchStyleCell):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
         super().__init__(input_size, hidden_size, bias, dtype)
-        bound = 1.0 / np.sqrt(hidden_size)
+        bound = _init_bound(hidden_size)
         self.weight_ci = uniform((hidden_size,), bound, self.weight_ih.dtype)
         self.weight_cf = uniform((hidden_size,), bound, self.weight_ih.dtype)
         self.weight_co = uniform((hidden_size,), bound, self.weight_ih.dtype)
@@ -234,13 +265,14 @@ class JordanCell(RecurrentCell):
 
     def __init__(self, input_size, hidden_size, output_size=None, bias=True, output_activation=None,
                  dtype=DEFAULT_DTYPE):
-        if output_activation not in (None, "tanh"):
-            raise ValueError(f"output_activation must be None or 'tanh', got {output_activation!r}")
-        dtype = check_dtype(dtype)
-        O = output_size or hidden_size
+        check_choice("JordanCell", "output_activation", output_activation, (None, "tanh"))
+        input_size = check_int("JordanCell", "input_size", input_size, 0)
+        hidden_size = check_int("JordanCell", "hidden_size", hidden_size, 0)
+        O = hidden_size if output_size is None else check_int("JordanCell", "output_size", output_size, 0)
+        bias, dtype = check_bool("JordanCell", "bias", bias), check_dtype(dtype, "JordanCell")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.output_activation = output_activation
-        bound = 1.0 / np.sqrt(hidden_size)
+        bound = _init_bound(hidden_size)
         self.weight_ih = uniform((hidden_size, input_size), bound, dtype)
         self.weight_yh = uniform((hidden_size, O), bound, dtype)
         self.weight_hy = uniform((O, hidden_size), bound, dtype)

@@ -1,4 +1,5 @@
-"""Module and Parameter, and the simple layers: Linear, Embedding, Dropout.
+"""Module and Parameter, the containers (ModuleList, ModuleDict, Sequential), and the simple layers:
+Linear, Embedding, Dropout.
 
 A Module finds its parameters and children by looking at its attributes (as torch.nn does), so a
 user's cell is a class with a few Parameters and a forward: nothing to register by hand.
@@ -8,6 +9,7 @@ import numpy as np
 from .. import random
 from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor
 from . import functional as F
+from .checks import check_bool, check_float, check_int
 
 
 class Parameter(Tensor):
@@ -20,11 +22,16 @@ class Parameter(Tensor):
         return "Parameter(" + super().__repr__()[len("Tensor("):]
 
 
-def check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+def check_dtype(dtype, owner=None):
+    """np.float32 or np.float64 (or their names) as a numpy dtype; anything else a TypeError."""
+    prefix = f"{owner}: " if owner else ""
+    try:
+        as_dtype = np.dtype(dtype)
+    except TypeError:  # numpy's own "data type 'x' not understood"
+        raise TypeError(f"{prefix}dtype must be float32 or float64, got {dtype!r}") from None
+    if as_dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{prefix}dtype must be float32 or float64, got {as_dtype}")
+    return as_dtype
 
 
 def uniform(shape, bound, dtype):
@@ -37,7 +44,33 @@ def _is_module_list(value):
     return bool(value) and all(isinstance(v, Module) for v in value)
 
 
+def _is_module_dict(value):
+    """Whether a dict attribute holds children: only when every key is a str and every value a Module.
+    (torch ignores a plain dict of Modules, silently; here it is registered as a list is, with the
+    keys as names, so a model written `self.heads = {"a": Linear(...)}` trains all its heads.)"""
+    return bool(value) and all(isinstance(k, str) and isinstance(v, Module) for k, v in value.items())
+
+
+def _children_of(name, value):
+    """The (dotted name, Module) pairs an attribute holds: itself, or a list's / dict's items."""
+    if isinstance(value, Module):
+        return [(name, value)]
+    if isinstance(value, (list, tuple)) and _is_module_list(value):
+        return [(f"{name}.{i}", v) for i, v in enumerate(value)]
+    if isinstance(value, dict) and _is_module_dict(value):
+        return [(f"{name}.{k}", v) for k, v in value.items()]
+    return []
+
+
 class Module:
+    """Base class of layers, cells and models.
+
+    Parameters and children are found by looking at attributes: a Parameter, a Module, or a list,
+    tuple or dict whose items are all Modules (a dict's keys become the children's names, as
+    nn.ModuleDict's do). Buffers (tensors that are state but not parameters, e.g. running
+    statistics) are declared with register_buffer and saved in state_dict, as in torch.
+    """
+
     training = True
 
     def forward(self, *args, **kwargs):
@@ -46,17 +79,21 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    # -- discovery: attributes that are Parameters, Modules, or lists/tuples of Modules.
+    # -- discovery: attributes that are Parameters, Modules, or lists/tuples/dicts of Modules.
     # zero_grad() walks them every training step, so each module keeps the names of its attributes
-    # that may hold any (set by __setattr__) and the walk never scans plain settings. A list or
-    # tuple is looked into at walk time, so appending a Module to a registered list is seen.
+    # that may hold any (set by __setattr__) and the walk never scans plain settings. A list, tuple
+    # or dict is looked into at walk time, so appending a Module to a registered list is seen.
     def __setattr__(self, name, value):
+        buffers = self.__dict__.get("_buffer_names")
+        if buffers is not None and name in buffers and not (value is None or _is_plain_tensor(value)):
+            raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer {name!r} "
+                            "(a Tensor or None expected)")
         object.__setattr__(self, name, value)
         holders = self.__dict__.get("_holders")
         if holders is None:
             holders = {}
             object.__setattr__(self, "_holders", holders)
-        if isinstance(value, (Parameter, Module, list, tuple)):
+        if isinstance(value, (Parameter, Module, list, tuple, dict)):
             holders[name] = None  # a dict as an ordered set: attribute order, as vars() has it
         elif name in holders:
             del holders[name]
@@ -64,6 +101,7 @@ class Module:
     def __delattr__(self, name):
         object.__delattr__(self, name)
         self.__dict__.get("_holders", {}).pop(name, None)
+        self.__dict__.get("_buffer_names", {}).pop(name, None)
 
     def _members(self):
         """(own parameters, children) as lists of (name, value), in attribute order."""
@@ -73,10 +111,8 @@ class Module:
             value = attrs[name]
             if isinstance(value, Parameter):
                 params.append((name, value))
-            elif isinstance(value, Module):
-                children.append((name, value))
-            elif _is_module_list(value):
-                children.extend((f"{name}.{i}", v) for i, v in enumerate(value))
+            else:
+                children.extend(_children_of(name, value))
         return params, children
 
     def named_children(self):
@@ -85,28 +121,74 @@ class Module:
     def children(self):
         return [m for _, m in self._members()[1]]
 
-    def named_parameters(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module (name "") and every descendant, depth first; each once."""
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._members()[1]:
+            yield from child.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix="", recurse=True):
         """(dotted name, Parameter) for this module's parameters, then each child's; each Parameter once."""
         found = []
-        self._collect_parameters(prefix, found, set())
+        self._collect_parameters(prefix, found, set(), recurse)
         return iter(found)
 
-    def _collect_parameters(self, prefix, found, seen):
+    def _collect_parameters(self, prefix, found, seen, recurse=True):
         params, children = self._members()
         for name, p in params:
             if id(p) not in seen:
                 seen.add(id(p))
                 found.append((prefix + name, p))
-        for name, child in children:
-            child._collect_parameters(prefix + name + ".", found, seen)
+        if recurse:
+            for name, child in children:
+                child._collect_parameters(prefix + name + ".", found, seen)
 
-    def parameters(self):
-        return [p for _, p in self.named_parameters()]
+    def parameters(self, recurse=True):
+        return [p for _, p in self.named_parameters(recurse=recurse)]
 
-    def modules(self):
-        yield self
-        for child in self.children():
-            yield from child.modules()
+    # -- buffers
+    def register_buffer(self, name, tensor, persistent=True):
+        """Declare `name` a buffer: a Tensor (or None) that belongs to the module's state but is not a
+        parameter (no gradient, not in parameters()). Persistent buffers are saved in state_dict and
+        cast by to(); as torch.nn.Module.register_buffer."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: buffer name must be a non-empty str without '.', got {name!r}")
+        if name in self.__dict__ and name not in self.__dict__.get("_buffer_names", {}):
+            raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists")
+        if not (tensor is None or _is_plain_tensor(tensor)):
+            raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor (not a Parameter) or None, "
+                            f"got {type(tensor).__name__}")
+        if "_buffer_names" not in self.__dict__:
+            object.__setattr__(self, "_buffer_names", {})
+        self._buffer_names[name] = bool(persistent)  # name -> persistent, in registration order
+        setattr(self, name, tensor)
+
+    def _own_buffers(self, persistent_only=False):
+        names = self.__dict__.get("_buffer_names", {})
+        return [(n, self.__dict__[n]) for n, keep in names.items()
+                if self.__dict__.get(n) is not None and (keep or not persistent_only)]
+
+    def named_buffers(self, prefix="", recurse=True):
+        seen, found = set(), []
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mname, m in modules:
+            for n, b in m._own_buffers():
+                if id(b) not in seen:
+                    seen.add(id(b))
+                    found.append(((mname + "." if mname else "") + n, b))
+        return iter(found)
+
+    def buffers(self, recurse=True):
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     def zero_grad(self):
         """Set every parameter's .grad to None. Once per training step, so it walks the registered
@@ -119,11 +201,16 @@ class Module:
                 value.grad = None
             elif isinstance(value, Module):
                 value.zero_grad()
+            elif isinstance(value, dict):
+                if _is_module_dict(value):
+                    for child in value.values():
+                        child.zero_grad()
             elif _is_module_list(value):
                 for child in value:
                     child.zero_grad()
 
     def train(self, mode=True):
+        mode = check_bool(type(self).__name__ + ".train", "mode", mode)
         for m in self.modules():
             m.training = mode
         return self
@@ -131,17 +218,75 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def requires_grad_(self, requires_grad=True):
+        """Switch gradient recording on or off for every parameter (e.g. to freeze a part of a model)."""
+        flag = check_bool(type(self).__name__ + ".requires_grad_", "requires_grad", requires_grad)
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def apply(self, fn):
+        """Call fn(module) on every child (recursively), then on this module, as torch: e.g.
+        `model.apply(init_weights)`. Returns self."""
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be callable, got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # -- dtype
+    def to(self, *args, dtype=None, device=None):
+        """Cast every parameter and buffer (and their grads) to `dtype`, in place: the Parameter
+        objects stay the same, so build the optimizer after (its state keeps the old dtype, as in
+        torch). Accepts torch's forms: to(dtype), to(device), to(device, dtype), to(tensor),
+        to(dtype=...). The only device is 'cpu'."""
+        dtype = _to_dtype(type(self).__name__ + ".to", args, dtype, device)
+        if dtype is None:
+            return self
+        for p in self.parameters() + self.buffers():
+            if p.dtype != dtype:
+                p.data = p.data.astype(dtype)
+                if p.grad is not None:
+                    p.grad = p.grad.astype(dtype)
+                p.bump_version()  # a graph recorded before the cast must not backpropagate into it
+        for m in self.modules():  # layers that check their input's dtype keep it as `dtype`
+            if isinstance(m.__dict__.get("dtype"), np.dtype):
+                m.dtype = dtype
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def cpu(self):
+        return self
+
     # -- state
+    def _named_state(self):
+        """name -> Tensor for the parameters (each once) and persistent buffers, in torch's order."""
+        own, seen = {}, set()
+        for mname, m in self.named_modules():  # each module's parameters, then its buffers, depth first
+            prefix = mname + "." if mname else ""
+            for n, t in m._members()[0] + m._own_buffers(persistent_only=True):
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    own[prefix + n] = t
+        return own
+
     def state_dict(self):
-        """name -> a copy of the parameter's array (a checkpoint must not change under training)."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """name -> a copy of the parameter's (or persistent buffer's) array (a checkpoint must not
+        change under training)."""
+        return {name: p.data.copy() for name, p in self._named_state().items()}
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays into the parameters in place (optimisers keep their references).
+        """Copy arrays into the parameters and buffers in place (optimisers keep their references).
 
         Checks names (all of them if strict), shapes and dtypes, and reports every difference at
         once. Accepts anything array-like as values (torch tensors converted with .numpy())."""
-        own = dict(self.named_parameters())
+        own = self._named_state()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         problems = []
@@ -179,21 +324,192 @@ class Module:
         return ""
 
 
-class Sequential(Module):
-    def __init__(self, *layers):
-        self.layers = list(layers)
+def _to_dtype(fn, args, dtype, device):
+    """The dtype that Module.to's arguments name (None for none), checking the device is the CPU."""
+    for a in args:  # positional: a device string, a tensor (its dtype), or a dtype
+        if isinstance(a, str):
+            device = a
+        else:
+            dtype = a.dtype if isinstance(a, Tensor) else a
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{fn}: tinygrad_rnn runs on the CPU only, got device {device!r}")
+    return None if dtype is None else check_dtype(dtype, fn)
+
+
+def _is_plain_tensor(value):
+    return isinstance(value, Tensor) and not isinstance(value, Parameter)
+
+
+# ----------------------------------------------------------------------------- containers
+class _Container(Module):
+    """Children kept in one ordered dict `_modules` (name -> Module), named as torch names them:
+    "0", "1", ... in a ModuleList or Sequential, the keys in a ModuleDict."""
+
+    def _members(self):
+        params, children = Module._members(self)  # a subclass's own attributes count too
+        return params, list(self._modules.items()) + [(n, m) for n, m in children if not n.startswith("_modules.")]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def _check_module(self, value, where):
+        if not isinstance(value, Module):
+            raise TypeError(f"{type(self).__name__}: {where} must be a Module, got {type(value).__name__}")
+        return value
+
+
+class _ModuleSequence(_Container):
+    """What ModuleList and Sequential share: indexing, slicing, len, iteration, append."""
+
+    def __init__(self, modules=()):
+        self._modules = {}
+        for m in modules:
+            self.append(m)
+
+    def _index(self, idx):
+        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__} indices must be ints or slices, got {type(idx).__name__}")
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {int(idx)} is out of range for a {type(self).__name__} of length {n}")
+        return int(idx) % n
+
+    def __getitem__(self, idx):
+        items = list(self._modules.values())
+        if isinstance(idx, slice):  # as torch: a Sequential's slice keeps the names, a ModuleList's renumbers
+            return Sequential(dict(list(self._modules.items())[idx])) if isinstance(self, Sequential) \
+                else type(self)(items[idx])
+        return items[self._index(idx)]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[self._index(idx)]
+        self._modules[key] = self._check_module(module, f"item {idx}")
+
+    def __delitem__(self, idx):
+        items = list(self._modules.values())
+        if isinstance(idx, slice):
+            del items[idx]
+        else:
+            del items[self._index(idx)]
+        self._modules = {str(i): m for i, m in enumerate(items)}  # renumbered, as torch does
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
+
+    def append(self, module):
+        self._modules[str(len(self._modules))] = self._check_module(module, f"item {len(self._modules)}")
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, self._check_module(module, "the inserted item"))
+        self._modules = {str(i): m for i, m in enumerate(items)}
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+
+class ModuleList(_ModuleSequence):
+    """A list of Modules whose parameters the owner sees, as torch.nn.ModuleList (a plain list of
+    Modules is registered too; ModuleList adds the torch names and methods)."""
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward(): iterate over it and call its modules")
+
+
+class Sequential(_ModuleSequence):
+    """Modules called in order, each on the previous one's output, as torch.nn.Sequential:
+    Sequential(m0, m1, ...) names them "0", "1", ...; Sequential(OrderedDict(name=module)) uses the names."""
+
+    def __init__(self, *modules):
+        self._modules = {}
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for key, m in modules[0].items():
+                if not isinstance(key, str):
+                    raise TypeError(f"Sequential: module names must be str, got {type(key).__name__}")
+                self._modules[key] = self._check_module(m, f"module {key!r}")
+        else:
+            for i, m in enumerate(modules):
+                self._modules[str(i)] = self._check_module(m, f"argument {i}")
+
+    @property
+    def layers(self):
+        """The modules as a list (the name this class used before it took torch's)."""
+        return list(self._modules.values())
 
     def forward(self, x):
-        for layer in self.layers:
+        for layer in self._modules.values():
             x = layer(x)
         return x
+
+
+class ModuleDict(_Container):
+    """Modules by name, as torch.nn.ModuleDict: md["name"], md.name, keys/values/items, update."""
+
+    def __init__(self, modules=None):
+        self._modules = {}
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
+        self._modules[key] = self._check_module(module, f"value of {key!r}")
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __iter__(self):
+        return iter(list(self._modules))
+
+    def __getattr__(self, name):  # only called when normal lookup fails: md.name for md["name"]
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules:
+            return modules[name]
+        raise AttributeError(f"'ModuleDict' object has no attribute or key {name!r}")
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key):
+        return self._modules.pop(key)
+
+    def clear(self):
+        self._modules.clear()
+
+    def update(self, modules):
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, m in pairs:
+            self[key] = m
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict has no forward(): call the modules it holds")
 
 
 class Linear(Module):
     """y = x W^T + b, W (out_features, in_features); torch's initialisation U(-1/sqrt(in), 1/sqrt(in))."""
 
     def __init__(self, in_features, out_features, bias=True, dtype=DEFAULT_DTYPE):
-        dtype = check_dtype(dtype)
+        in_features = check_int("Linear", "in_features", in_features, 0)
+        out_features = check_int("Linear", "out_features", out_features, 0)
+        bias, dtype = check_bool("Linear", "bias", bias), check_dtype(dtype, "Linear")
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / np.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = uniform((out_features, in_features), bound, dtype)
@@ -236,9 +552,7 @@ class Embedding(Module):
 
 class Dropout(Module):
     def __init__(self, p=0.5):
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = check_float("Dropout", "p", p, 0, 1)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, random.generator())

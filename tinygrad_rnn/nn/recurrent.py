@@ -16,11 +16,14 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 import numpy as np
 
 from .. import random, viz
-from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where
+from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_enabled
 from . import cells as C
+from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from . import functional as F
 from .fused import fused_available, fused_direction
+from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, check_dtype, uniform
+from .sequences import PackedSequence
 
 
 # ----------------------------------------------------------------------------- one direction
@@ -48,6 +51,8 @@ def unroll(step, inputs, state, lengths=None, retain_states=None, labels=None):
     for t, x_t in enumerate(inputs):
         with viz.timestep(t if labels is None else labels[t]):  # tr.viz's per-step clusters (else a no-op)
             new = step(x_t, state)
+        if t == 0:  # a user's cell: its state's structure, checked once (not per step)
+            C.check_new_state(type(getattr(step, "__self__", step)).__name__, state, new)
         if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
             valid = (t < lengths)[:, None]
             new = _zip_state(lambda n, s: where(valid, n, s), new, state)
@@ -88,25 +93,26 @@ class _StackedRecurrent(Module):
     """
 
     def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
-        if not isinstance(input_size, (int, np.integer)) or input_size < 1:
-            raise ValueError(f"input_size must be a positive int, got {input_size!r}")
-        if not isinstance(hidden_size, (int, np.integer)) or hidden_size < 1:
-            raise ValueError(f"hidden_size must be a positive int, got {hidden_size!r}")
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"dropout must be in [0, 1], got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
-        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional = bool(bidirectional)
+        name = type(self).__name__  # every argument checked (nn/checks.py): a wrong type is never reinterpreted
+        self.input_size = check_int(name, "input_size", input_size, 1)
+        self.hidden_size = check_int(name, "hidden_size", hidden_size, 1)
+        self.num_layers = check_int(name, "num_layers", num_layers, 1)
+        self.bias = check_bool(name, "bias", bias)
+        self.batch_first = check_bool(name, "batch_first", batch_first)
+        self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
-        self.dtype = check_dtype(dtype)
+        self.dtype = check_dtype(dtype, name)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
 
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def _forward(self, input, hx, lengths, retain_states):
+        """What each layer's forward(input, hx=None, lengths=None, retain_states=False) does (each
+        layer defines forward itself, so that a misspelt argument's error names that layer)."""
+        if isinstance(input, PackedSequence):  # torch's packed input: a padded batch and its lengths
+            return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
         shape = input.shape
@@ -133,7 +139,7 @@ class _StackedRecurrent(Module):
                 i = layer * self.num_directions + d
                 state = tuple(s[i] for s in states) if states is not None else None
                 retain = self.states.setdefault((layer, d), []) if retain_states else None
-                out, final = self._run(layer, d, layer_input, state, lengths, retain)
+                out, final = self._run_by_plan(layer, d, layer_input, state, lengths, retain)
                 outs.append(out)
                 finals.append(final)
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
@@ -151,6 +157,14 @@ class _StackedRecurrent(Module):
             output = output.reshape(T, -1)
             h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
         return output, (h_n if self.state_count > 1 else h_n[0])
+
+    def _forward_packed(self, packed, hx, lengths, retain_states):
+        """A PackedSequence in, a PackedSequence out (nn/sequences.py), as torch's layers do."""
+        if lengths is not None:
+            raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
+        x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
+        output, h_n = self._forward(x, hx, packed.lengths, retain_states)
+        return PackedSequence(output.swapaxes(0, 1) if self.batch_first else output, packed.lengths), h_n
 
     def _refuse_input(self, input):
         """Raise the error that says what is wrong with `input` (forward calls it only when something is)."""
@@ -206,6 +220,64 @@ class _StackedRecurrent(Module):
     def state_sizes(self):
         return (self.output_size,) * self.state_count
 
+    # -- checkpointing: checkpoint=K / True, memory_budget= (the plans are in bptt_plan.py)
+    def _set_bptt_policy(self, checkpoint, memory_budget):
+        name = type(self).__name__
+        if checkpoint is not None and not isinstance(checkpoint, bool) and (
+                not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1):
+            raise ValueError(f"{name}: checkpoint must be None/False (store every step), True (every ~sqrt(T) "
+                             f"steps) or a positive int K (every K steps), got {checkpoint!r}")
+        if memory_budget is not None and (isinstance(memory_budget, bool) or not isinstance(
+                memory_budget, (int, float, np.integer, np.floating)) or not memory_budget > 0):
+            raise ValueError(f"{name}: memory_budget must be a positive number of bytes, got {memory_budget!r}")
+        if memory_budget is not None and checkpoint not in (None, False):
+            raise ValueError(f"{name}: give checkpoint= or memory_budget=, not both (got checkpoint={checkpoint!r}, "
+                             f"memory_budget={memory_budget!r})")
+        self.checkpoint = None if checkpoint is False else checkpoint
+        self.memory_budget = memory_budget
+
+    def bptt_plan(self, T, B, layer=0):
+        """The plan (bptt_plan.py) one layer-direction runs by for T steps of B sequences; None when
+        every step is stored. memory_budget is shared equally by the layers and directions."""
+        if self.memory_budget is not None:
+            share = int(self.memory_budget // (self.num_layers * self.num_directions))
+            return budget_plan(T, share, *self._bptt_bytes(layer, B))
+        if self.checkpoint is True:
+            return sqrt_plan(T)
+        return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
+
+    def _bptt_bytes(self, layer, B):
+        """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
+        keeps until its backward (an estimate). The fused kernels keep the gates, the cell state and the
+        output and make gate gradients and dx in the backward; the tape keeps several arrays per operation."""
+        item = np.dtype(self.dtype).itemsize
+        sizes = self.state_sizes()
+        state = B * sum(sizes) * item
+        H, G, I = sizes[0], getattr(self, "gates", 1), self._layer_input_size(layer)
+        if getattr(self, "fused", False) and fused_available():
+            per_row = (2 * G + 2 + (G if getattr(self, "mode", None) == "gru" else 0)) * H + I
+        else:
+            per_row = (4 * G + 8) * sum(sizes) + I
+        return state, B * per_row * item
+
+    def _run_by_plan(self, layer, direction, x, state, lengths, retain):
+        """_run, or _run piece by piece under tr.checkpoint when a checkpointing policy is set."""
+        if self.checkpoint is None and self.memory_budget is None or not is_grad_enabled():
+            return self._run(layer, direction, x, state, lengths, retain)
+        if retain is not None:
+            raise ValueError(f"{type(self).__name__}: retain_states=True needs every step recorded; it cannot be "
+                             "combined with checkpoint= or memory_budget=")
+        plan = self.bptt_plan(x.shape[0], x.shape[1], layer)
+        if plan is None or type(plan[0]) is Stored:
+            return self._run(layer, direction, x, state, lengths, retain)
+
+        def run(chunk, chunk_state, chunk_lengths):
+            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
+            return out, tuple(f.reshape(f.shape[1:]) for f in final)
+
+        out, final = run_planned(run, x, state, lengths, direction == 1, plan)
+        return out, _as_h_n_slices(final)
+
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
 
@@ -221,6 +293,10 @@ class _StackedRecurrent(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.checkpoint is not None:
+            s += f", checkpoint={self.checkpoint}"
+        if self.memory_budget is not None:
+            s += f", memory_budget={self.memory_budget}"
         return s
 
 
@@ -262,6 +338,16 @@ def _run_compiled(cell, x, state, lengths, reverse, mode):
     return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
 
+def _try_cell(cell, input_size, dtype):
+    """Run a user's cell once on zeros, unrecorded, so that a state of the wrong structure (e.g. a
+    tuple state without state_sizes) is reported now, naming the cell, whichever path later runs
+    it. A batch of 2, so that a cell unpacking one Tensor as `h, c = state` gets through to the
+    check instead of failing inside its own code."""
+    from ..tensor import no_grad
+    with no_grad():
+        cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
+
+
 class Recurrent(_StackedRecurrent):
     """Any cell as a layer: `tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2,
     bidirectional=True)` builds `MyCell(in, hidden_size, **cell_kwargs)` per layer and direction
@@ -275,11 +361,23 @@ class Recurrent(_StackedRecurrent):
     traced from the cell's own Tensor code, forward and BPTT); an operation it cannot compile raises
     CompileError naming it and its line. compile='auto' falls back to the tape with a warning instead.
     retain_states=True always uses the tape (it needs each step's state as a Tensor).
+
+    checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
+    (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
+    (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, **cell_kwargs):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, checkpoint=None, memory_budget=None,
+                 **cell_kwargs):
+        not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
+        if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
+            got = (f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else
+                   f"the class {cell.__name__}, not a RecurrentCell" if isinstance(cell, type) else repr(cell))
+            raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (a subclass of "
+                            f"tr.nn.RecurrentCell; Recurrent builds one per layer and direction), got {got}")
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._set_bptt_policy(checkpoint, memory_budget)
         if compile not in (False, True, "auto"):
             raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
         self.compile = compile
@@ -290,8 +388,14 @@ class Recurrent(_StackedRecurrent):
             for _ in range(self.num_directions):
                 in_size = input_size if layer == 0 else made[0].output_size * self.num_directions
                 made.append(cell(in_size, hidden_size, dtype=self.dtype, **cell_kwargs))
+                if not isinstance(made[-1], C.RecurrentCell):  # a factory function's product
+                    raise TypeError(f"Recurrent: cell must build a tr.nn.RecurrentCell, got {type(made[-1]).__name__}")
+        _try_cell(made[0], input_size, self.dtype)
         self.cells = made
         self.state_count = len(made[0].sizes())
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
 
     @property
     def output_size(self):
@@ -319,15 +423,19 @@ _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made o
 
 
 class _TorchRecurrent(_StackedRecurrent):
-    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path."""
+    """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path.
+
+    checkpoint=K / True and memory_budget= trade time for memory in BPTT as in Recurrent."""
 
     gates = 1
     state_count = 1
     mode = None  # 'rnn_tanh', 'rnn_relu', 'gru', 'lstm': what the fused kernels call it
+    proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._set_bptt_policy(checkpoint, memory_budget)
         self.fused = bool(fused)
         G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
         for layer in range(self.num_layers):
@@ -335,14 +443,16 @@ class _TorchRecurrent(_StackedRecurrent):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 in_size = self._layer_input_size(layer)
                 setattr(self, "weight_ih" + sfx, uniform((G * H, in_size), bound, self.dtype))
-                setattr(self, "weight_hh" + sfx, uniform((G * H, H), bound, self.dtype))
+                setattr(self, "weight_hh" + sfx, uniform((G * H, self.output_size), bound, self.dtype))
                 if bias:
                     setattr(self, "bias_ih" + sfx, uniform((G * H,), bound, self.dtype))
                     setattr(self, "bias_hh" + sfx, uniform((G * H,), bound, self.dtype))
+                if self.proj_size:  # torch's order: each layer-direction's weight_hr after its biases
+                    setattr(self, "weight_hr" + sfx, uniform((self.proj_size, H), bound, self.dtype))
 
     @property
     def output_size(self):
-        return self.hidden_size
+        return self.proj_size or self.hidden_size
 
     def weights(self, layer, direction):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
@@ -366,7 +476,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return xw + b_ih if b_ih is not None else xw
 
         w_hhT = w_hh.T  # once per sequence, not once per step
-        step = self._recurrence(w_hhT, b_hh)
+        step = self._recurrence(w_hhT, b_hh, layer, direction)
         return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain, direction == 1,
                              project)
 
@@ -375,14 +485,17 @@ class RNN(_TorchRecurrent):
     """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu')."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
+                 memory_budget=None):
+        self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         self.mode = "rnn_" + nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
 
-    def _recurrence(self, w_hhT, b_hh):
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
+
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
 
 
@@ -391,15 +504,53 @@ class GRU(_TorchRecurrent):
 
     gates, mode = 3, "gru"
 
-    def _recurrence(self, w_hhT, b_hh):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
+
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
 
 
 class LSTM(_TorchRecurrent):
-    """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples."""
+    """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples.
+
+    proj_size > 0 (torch's LSTMP): h_t = W_hr (o * tanh(c_t)), with weight_hr_l{k} (proj_size,
+    hidden_size); h, the output and weight_hh's columns have proj_size, c keeps hidden_size. The
+    fused kernels do not project yet, so such a layer runs on the generic tape (fused=True warns once)."""
 
     gates, state_count, mode = 4, 2, "lstm"
 
-    def _recurrence(self, w_hhT, b_hh):
-        return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
+                 memory_budget=None):
+        self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
+        if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
+            raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
+                         checkpoint, memory_budget)
+        if self.proj_size and self.fused:
+            import warnings
+            warnings.warn("LSTM: the fused kernels do not support proj_size yet; this layer runs on the generic "
+                          "tape (pass fused=False to silence this warning)", RuntimeWarning, stacklevel=2)
+            self.fused = False
+
+    def forward(self, input, hx=None, lengths=None, retain_states=False):
+        return self._forward(input, hx, lengths, retain_states)
+
+    def state_sizes(self):
+        return (self.output_size, self.hidden_size)  # (h, c): h is projected, c is not
+
+    def _recurrence(self, w_hhT, b_hh, layer, direction):
+        if not self.proj_size:
+            return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
+        w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
+        return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
+
+    def extra_repr(self):
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 

@@ -119,3 +119,13 @@ def clip_grad_value_(parameters, clip_value):
     for p in params:
         # Python float bounds take the grad's dtype, so float32 stays float32
         p.grad = np.asarray(np.clip(p.grad, -clip_value, clip_value))
+
+
+# torch users write `from torch.nn.utils.rnn import pad_sequence`: the helpers live in
+# nn/sequences.py, reachable as tr.nn.utils.rnn, and registered under that dotted name so the
+# `from ... import` form finds it too (utils is a module, not a package).
+import sys  # noqa: E402
+
+from . import sequences as rnn  # noqa: E402
+
+sys.modules[__name__ + ".rnn"] = rnn

@@ -1,0 +1,195 @@
+"""BPTT under a memory budget (issue 17): what checkpointing saves and what it costs, fused LSTM.
+
+Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32):
+  kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
+           (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
+           holds idle for reuse (target: checkpointed <= 10% of full)
+  peak     the whole training step's peak (forward, loss, backward): tracemalloc's peak of numpy's
+           allocations, and the process's peak RSS (ru_maxrss) for reference (target <= 40%)
+  time     the step's median time, full and checkpointed runs interleaved in one process, at 1 and
+           at 2 threads (target <= 1.4x)
+Part "long": a full (untruncated) BPTT gradient through T=100,000 steps, B=8, I=64, H=256, with
+memory_budget=, in its own process: the process's peak RSS (target < 3 GiB) and what storing every
+step would have kept (the planner's model).
+
+Every memory measurement runs in a fresh subprocess (the workspace pool, the allocator's free lists
+and ru_maxrss start clean). The loss is (out * w).sum() with w of shape (H,): its gradient is a
+full (T, B, H) array, as a real loss's is.
+
+    python bench/memory_budget.py                       # both parts (the long one takes minutes)
+    python bench/memory_budget.py --part plan           # the planner's model only, instant
+    python bench/memory_budget.py --part step --repeats 7
+    python bench/memory_budget.py --part long --long-T 100000 --budget-mib 128
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tinygrad_rnn as tr  # noqa: E402
+from tinygrad_rnn.kernels import workspace  # noqa: E402
+from tinygrad_rnn.nn import bptt_plan  # noqa: E402
+
+MiB = 2 ** 20
+
+
+def _layer_and_data(T, B, I, H, policy):
+    tr.manual_seed(0)
+    layer = tr.nn.LSTM(I, H, dtype=np.float32, **policy)
+    rng = np.random.default_rng(0)
+    x = tr.Tensor(rng.standard_normal((T, B, I), dtype=np.float32))
+    w = tr.Tensor(rng.standard_normal(H, dtype=np.float32))
+    return layer, x, w
+
+
+def _step(layer, x, w):
+    layer.zero_grad()
+    out, _ = layer(x)
+    (out * w).sum().backward()
+
+
+def child_memory(T, B, I, H, policy):
+    """One step under tracemalloc: bytes kept after the forward (beyond the output) and the peak."""
+    layer, x, w = _layer_and_data(T, B, I, H, policy)
+    _step(layer, x, w)  # compile and warm up, then start clean
+    layer.zero_grad()
+    workspace.clear()
+    tracemalloc.start()
+    out, _ = layer(x)
+    idle = sum(b.nbytes for free in workspace._free.values() for b in free)  # the kernels' pool: reusable, not kept
+    kept = tracemalloc.get_traced_memory()[0] - out.data.nbytes - idle
+    (out * w).sum().backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert all(np.isfinite(p.grad).all() for p in layer.parameters())
+    return {"kept": kept, "peak": peak, "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+def child_time(T, B, I, H, policies, repeats, n_threads):
+    """Median step time of each policy, the policies interleaved (the machine's load hits all alike)."""
+    tr.set_num_threads(n_threads)
+    runs = [_layer_and_data(T, B, I, H, p) for p in policies]
+    for r in runs:
+        _step(*r)
+    times = [[] for _ in runs]
+    for _ in range(repeats):
+        for r, ts in zip(runs, times):
+            t0 = time.perf_counter()
+            _step(*r)
+            ts.append(time.perf_counter() - t0)
+    return {"median_s": [float(np.median(ts)) for ts in times], "threads": n_threads}
+
+
+def child_long(T, B, I, H, budget):
+    """A full BPTT gradient through T steps under memory_budget; the process's peak RSS."""
+    layer, x, w = _layer_and_data(T, B, I, H, {"memory_budget": budget})
+    plan = layer.bptt_plan(T, B)
+    t0 = time.perf_counter()
+    _step(layer, x, w)
+    seconds = time.perf_counter() - t0
+    assert all(np.isfinite(p.grad).all() for p in layer.parameters())
+    state, step = layer._bptt_bytes(0, B)
+    return {"seconds": seconds, "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "plan_pieces": len(plan), "plan_depth": bptt_plan.plan_depth(plan),
+            "plan_cost_steps": bptt_plan.plan_cost(plan), "plan_memory": bptt_plan.plan_memory(plan, state, step),
+            "full_model_bytes": T * step, "gates_and_states_bytes": T * B * 5 * H * 4,
+            "grad_norm_w_hh": float(np.linalg.norm(layer.weight_hh_l0.grad))}
+
+
+def _in_child(fn, threads=1, **kwargs):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps({"fn": fn, "kwargs": kwargs})]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"child {fn} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def part_step(args):
+    T, B, I, H = 1000, 32, 256, 256
+    full, ckpt = {}, {"checkpoint": True}
+    print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps every "
+          f"{int(np.ceil(np.sqrt(T)))} steps. Each memory figure from its own process.")
+    mem = [[_in_child("child_memory", T=T, B=B, I=I, H=H, policy=p) for p in (full, ckpt)]
+           for _ in range(args.memory_repeats)]
+    for key, label in [("kept", "kept for backward beyond the output"), ("peak", "step peak (tracemalloc)"),
+                       ("maxrss", "step process peak RSS")]:
+        a = float(np.median([m[0][key] for m in mem]))
+        b = float(np.median([m[1][key] for m in mem]))
+        print(f"  {label:<38} full {a / MiB:8.1f} MiB   checkpoint=True {b / MiB:8.1f} MiB   ratio {b / a:6.3f}")
+    for threads in () if args.no_time else (1, 2):
+        t = _in_child("child_time", threads=threads, T=T, B=B, I=I, H=H, policies=[full, ckpt],
+                      repeats=args.repeats, n_threads=threads)
+        a, b = t["median_s"]
+        print(f"  step time, {threads} thread{'s' if threads > 1 else ''}, median of {args.repeats} (interleaved): "
+              f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}")
+
+
+def part_plan(args):
+    """The planner's model, no run: steps run forward and memory kept, sqrt(T) against budgets."""
+    T, B, I, H = 1000, 32, 256, 256
+    layer = tr.nn.LSTM(I, H, dtype=np.float32)
+    state, step = layer._bptt_bytes(0, B)
+    full = T * step
+    root = bptt_plan.sqrt_plan(T)
+    root_memory = bptt_plan.plan_memory(root, state, step)
+    print(f"planner model, fused LSTM T={T} B={B} I={I} H={H} float32 (memory as a fraction of storing every step):")
+    rows = [("checkpoint=True", root)] + [
+        (label, bptt_plan.budget_plan(T, int(m), state, step)) for label, m in
+        [("budget = sqrt(T)'s memory", root_memory), ("budget = 1/2 of full", full / 2),
+         ("budget = 1/10 of full", full / 10), ("budget = 1/2 of sqrt(T)'s", root_memory / 2),
+         ("budget = 1/3 of sqrt(T)'s", root_memory / 3)]]
+    for label, plan in rows:
+        print(f"  {label:<28} memory {bptt_plan.plan_memory(plan, state, step) / full:6.3f}   steps run forward "
+              f"{bptt_plan.plan_cost(plan) / T:5.2f} T   pieces {len(plan):3d}   depth {bptt_plan.plan_depth(plan)}")
+
+
+def part_long(args):
+    T, B, I, H = args.long_T, 8, 64, 256
+    budget = args.budget_mib * MiB
+    r = _in_child("child_long", T=T, B=B, I=I, H=H, budget=budget)
+    print(f"fused LSTM, full BPTT through T={T:,} steps, B={B} I={I} H={H} float32, "
+          f"memory_budget={args.budget_mib} MiB:")
+    print(f"  process peak RSS {r['maxrss'] / 2 ** 30:.2f} GiB (target < 3 GiB), "
+          f"one step {r['seconds']:.1f} s, 1 thread")
+    print(f"  plan: {r['plan_pieces']} top-level pieces, nesting depth {r['plan_depth']}, "
+          f"{r['plan_cost_steps'] / T:.2f} T steps run forward; the layer keeps about "
+          f"{r['plan_memory'] / MiB:.0f} MiB for the backward (the planner's model)")
+    print(f"  storing every step would keep {r['gates_and_states_bytes'] / 2 ** 30:.1f} GiB of gates and cell "
+          f"states ({r['full_model_bytes'] / 2 ** 30:.1f} GiB with the backward's gate gradients, the model's count)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--part", choices=["step", "long", "plan", "all"], default="all")
+    ap.add_argument("--repeats", type=int, default=7, help="timed steps per policy (medians)")
+    ap.add_argument("--memory-repeats", type=int, default=3, help="processes per memory figure (medians)")
+    ap.add_argument("--no-time", action="store_true", help="part step: memory only")
+    ap.add_argument("--long-T", type=int, default=100_000)
+    ap.add_argument("--budget-mib", type=int, default=128, help="memory_budget of the long run, MiB")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(globals()[spec["fn"]](**spec["kwargs"])))
+        return
+    print("Shared 2-core machine: other jobs run at the same time, so timings are noisy (interleaved, medians).")
+    if args.part in ("plan", "all"):
+        part_plan(args)
+    if args.part in ("step", "all"):
+        part_step(args)
+    if args.part in ("long", "all"):
+        part_long(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""BPTT under a memory budget: the planner's plans stay within their budget (property tests), and
+every checkpointing policy of every recurrent layer gives the gradients of storing every step
+(float64, 1e-12 relative), on the fused path and the generic tape; peak memory drops (tracemalloc)."""
+import gc
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import nn
+from tinygrad_rnn.kernels import workspace
+from tinygrad_rnn.nn import bptt_plan as bp
+
+RTOL = 1e-12
+
+
+# ----------------------------------------------------------------------------- the planner
+def _covers(plan, T):
+    assert sum(p.steps for p in plan) == T and all(p.steps >= 1 for p in plan)
+    assert all(type(p) is bp.Recomputed for p in plan[:-1])
+    for p in plan:
+        if type(p) is bp.Recomputed:
+            _covers(p.inner, p.steps)
+
+
+@given(T=st.integers(1, 3000), state=st.integers(1, 5000), step=st.integers(1, 20000),
+       fraction=st.floats(0.0, 1.2), data=st.data())
+def test_a_budget_plan_never_exceeds_its_budget_and_covers_the_sequence(T, state, step, fraction, data):
+    budget = max(1, int(fraction * T * step))
+    blocks = data.draw(st.sampled_from([16, 128]))
+    try:
+        plan = bp.budget_plan(T, budget, state, step, max_blocks=blocks)
+    except ValueError as e:
+        assert "too small" in str(e)
+        assert budget < bp._flat_minimum(T, state, step)[0]  # refused only when no flat plan fits either
+        return
+    _covers(plan, T)
+    assert bp.plan_memory(plan, state, step) <= budget
+    if T * step <= budget:  # enough for everything: everything is stored, nothing recomputed
+        assert plan == (bp.Stored(T),) and bp.plan_cost(plan) == T
+
+
+@given(T=st.integers(2, 60), state=st.integers(1, 3), step=st.integers(1, 4), K=st.integers(1, 60))
+def test_the_dynamic_program_is_no_costlier_than_checkpoint_K_at_its_memory(T, state, step, K):
+    """Single-step blocks and 1-byte units (small sizes): the DP is exact, and checkpoint=K's plan is
+    one of those it searches, so at that plan's memory it must cost no more."""
+    flat = bp.uniform_plan(T, K)
+    _covers(flat, T)
+    memory = bp.plan_memory(flat, state, step)
+    plan = bp.budget_plan(T, memory, state, step, max_blocks=64, units_per_block=16)
+    assert bp.plan_memory(plan, state, step) <= memory
+    assert bp.plan_cost(plan) <= bp.plan_cost(flat)
+
+
+def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
+    T, state, step = 1000, 64 * 1024, 360 * 1024  # a fused LSTM at B=32, H=I=256, float32
+    root = bp.sqrt_plan(T)
+    assert bp.stored_states(root) == math.ceil(T / math.ceil(math.sqrt(T))) - 1
+    assert bp.plan_memory(root, state, step) < 0.05 * T * step  # ~sqrt(T) states and steps
+    assert bp.plan_cost(root) < 2 * T  # one more forward pass, less the last piece
+    half = bp.budget_plan(T, T * step // 2, state, step)
+    assert bp.plan_cost(half) < 1.55 * T  # half the memory: about half the sequence recomputed
+    tight = bp.budget_plan(T, bp.plan_memory(root, state, step) // 3, state, step)
+    assert bp.plan_depth(tight) >= 2 and bp.plan_memory(tight, state, step) <= bp.plan_memory(root, state, step) // 3
+
+
+# ----------------------------------------------------------------------------- gradients of the layers
+CELLS = [nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell, nn.JordanCell]
+TORCH_LAYERS = [(nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}), (nn.GRU, {}), (nn.LSTM, {})]
+
+
+def _make(kind, policy, layers, bidirectional, dtype, fused):
+    tr.manual_seed(3)
+    common = dict(num_layers=layers, bidirectional=bidirectional, dtype=dtype, **policy)
+    if isinstance(kind, tuple):
+        cls, extra = kind
+        return cls(3, 4, fused=fused, **extra, **common)
+    return nn.Recurrent(kind, 3, 4, **common)
+
+
+def _gradients(layer, x, hx, lengths, seed=5):
+    for p in layer.parameters():
+        p.grad = None
+    x.grad = None
+    for h in hx or ():
+        h.grad = None
+    out, h_n = layer(x, None if hx is None else (hx if len(hx) > 1 else hx[0]), lengths=lengths)
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    w = np.random.default_rng(seed).normal(size=out.shape).astype(out.dtype)
+    loss = (out * w).sum() + sum((h * h).sum() for h in h_n)
+    loss.backward()
+    return [x.grad] + [h.grad for h in hx or ()] + [p.grad for p in layer.parameters()]
+
+
+def _assert_close(got, want, rtol):
+    assert len(got) == len(want)
+    for g, e in zip(got, want):
+        assert g.dtype == e.dtype
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=rtol * max(np.abs(e).max(), 1e-300))
+
+
+@given(kind=st.sampled_from(TORCH_LAYERS + CELLS), fused=st.booleans(), T=st.integers(1, 9),
+       B=st.integers(1, 3), layers=st.integers(1, 2), bidirectional=st.booleans(),
+       policy=st.one_of(st.integers(1, 10).map(lambda k: {"checkpoint": k}), st.just({"checkpoint": True}),
+                        st.floats(0.3, 1.0).map(lambda f: {"memory_budget": f})),
+       with_lengths=st.booleans(), with_hx=st.booleans(), data=st.data())
+def test_every_policy_gives_the_gradients_of_storing_every_step(kind, fused, T, B, layers, bidirectional, policy,
+                                                               with_lengths, with_hx, data):
+    rng = np.random.default_rng(T * 100 + B)
+    plain = _make(kind, {}, layers, bidirectional, np.float64, fused)
+    if "memory_budget" in policy:  # a fraction of what storing every step takes, above the least plan
+        state, step = plain._bptt_bytes(1, B)
+        LD = layers * (2 if bidirectional else 1)
+        least = bp._flat_minimum(T, state, step)[0]
+        policy = {"memory_budget": LD * max(least, int(policy["memory_budget"] * T * step))}
+    ckpt = _make(kind, policy, layers, bidirectional, np.float64, fused)
+    x = tr.Tensor(rng.normal(size=(T, B, 3)), requires_grad=True)
+    lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))) if with_lengths else None
+    hx = None
+    if with_hx:
+        LD = layers * (2 if bidirectional else 1)
+        hx = tuple(tr.Tensor(rng.normal(size=(LD, B, n)), requires_grad=True) for n in plain.state_sizes())
+    _assert_close(_gradients(ckpt, x, hx, lengths), _gradients(plain, x, hx, lengths), RTOL)
+
+
+def test_segments_that_do_and_do_not_divide_T_nested_plans_and_float32():
+    rng = np.random.default_rng(0)
+    for dtype, rtol in [(np.float64, RTOL), (np.float32, 2e-5)]:
+        x = tr.Tensor(rng.normal(size=(12, 2, 3)).astype(dtype), requires_grad=True)
+        want = _gradients(_make((nn.LSTM, {}), {}, 1, True, dtype, True), x, None, np.array([12, 7]))
+        for policy in [{"checkpoint": 4}, {"checkpoint": 5}, {"checkpoint": True}]:
+            layer = _make((nn.LSTM, {}), policy, 1, True, dtype, True)
+            _assert_close(_gradients(layer, x, None, np.array([12, 7])), want, rtol)
+        layer = _make((nn.LSTM, {}), {}, 1, True, dtype, True)
+        state, step = layer._bptt_bytes(0, 2)
+        budget = min(b for b in range(step, 12 * step, 64) if _depth_or_0(12, b, state, step) >= 2)
+        layer = _make((nn.LSTM, {}), {"memory_budget": 2 * budget}, 1, True, dtype, True)  # 2 directions
+        _assert_close(_gradients(layer, x, None, np.array([12, 7])), want, rtol)
+
+
+def _depth_or_0(T, budget, state, step):
+    try:
+        return bp.plan_depth(bp.budget_plan(T, budget, state, step))
+    except ValueError:
+        return 0
+
+
+def test_truncated_bptt_and_anomaly_mode_compose():
+    rng = np.random.default_rng(1)
+    chunks = [rng.normal(size=(6, 2, 3)) for _ in range(2)]
+
+    def run(policy):
+        layer = _make((nn.GRU, {}), policy, 2, False, np.float64, True)
+        h = None
+        with tr.detect_anomaly():
+            for c in chunks:  # truncated BPTT: the state crosses chunks, detached
+                out, h = layer(tr.Tensor(c), h)
+                out.sum().backward()
+                h = h.detach()
+        return [p.grad for p in layer.parameters()]
+
+    _assert_close(run({"checkpoint": 4}), run({}), RTOL)
+
+
+def test_policies_are_checked_and_retain_states_is_refused():
+    with pytest.raises(ValueError, match="checkpoint must be None/False.*got 0"):
+        nn.LSTM(3, 4, checkpoint=0)
+    with pytest.raises(ValueError, match="memory_budget must be a positive number of bytes, got -1"):
+        nn.GRU(3, 4, memory_budget=-1)
+    with pytest.raises(ValueError, match="not both"):
+        nn.Recurrent(nn.RNNCell, 3, 4, checkpoint=2, memory_budget=1e6)
+    layer = nn.LSTM(3, 4, checkpoint=2)
+    with pytest.raises(ValueError, match="retain_states=True needs every step recorded"):
+        layer(tr.Tensor(np.zeros((5, 1, 3), np.float32)), retain_states=True)
+    with pytest.raises(ValueError, match="memory_budget=10 bytes is too small"):
+        nn.LSTM(3, 4, memory_budget=10)(tr.Tensor(np.zeros((5, 1, 3), np.float32)))
+    tr.manual_seed(0)
+    plain = nn.LSTM(3, 4)
+    tr.manual_seed(0)
+    checkpointed = nn.LSTM(3, 4, checkpoint=2)
+    x = tr.Tensor(np.random.default_rng(0).normal(size=(5, 1, 3)).astype(np.float32))
+    with tr.no_grad():  # inference: nothing to recompute, the layer runs as without a policy
+        np.testing.assert_array_equal(checkpointed(x)[0].data, plain(x)[0].data)
+
+
+# ----------------------------------------------------------------------------- memory
+def _peak_bytes(layer, x):
+    workspace.clear()  # no pooled buffer from an earlier run: every run allocates what it needs
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out, _ = layer(tr.Tensor(x, requires_grad=True))
+        out.sum().backward()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        workspace.clear()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_checkpointing_lowers_the_peak_memory_of_a_training_step(fused):
+    T, B, H = (400, 16, 64) if fused else (100, 8, 32)
+    x = np.random.default_rng(2).normal(size=(T, B, 8)).astype(np.float32)
+    tr.manual_seed(0)
+    full = _peak_bytes(nn.LSTM(8, H, fused=fused), x)
+    tr.manual_seed(0)
+    sqrt_t = _peak_bytes(nn.LSTM(8, H, fused=fused, checkpoint=True), x)
+    # storing every step keeps ~5H per step for the backward (fused) or a dozen arrays (tape); sqrt(T)
+    # keeps ~sqrt(T) states and one segment: well below half the full peak, stable against noise
+    assert sqrt_t < 0.5 * full, (sqrt_t, full)

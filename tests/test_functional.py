@@ -1,0 +1,152 @@
+"""nn.functional against PyTorch: each function run on the same values in both libraries,
+comparing the output and the gradient of every differentiable input (float64, so to rounding)."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def compare(ours_fn, torch_fn, arrays, grad=(0,), rtol=1e-10, atol=1e-12):
+    """Run both on `arrays` (float64); compare outputs, then the gradients of the inputs in `grad`
+    of sum(output * w) for a random w (so every output element's gradient counts)."""
+    ours_in = [tr.Tensor(a, requires_grad=i in grad) for i, a in enumerate(arrays)]
+    theirs_in = [torch.tensor(a, requires_grad=i in grad) for i, a in enumerate(arrays)]
+    out, ref = ours_fn(*ours_in), torch_fn(*theirs_in)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
+    if grad:
+        w = np.random.default_rng(99).standard_normal(out.shape)
+        (out * w).sum().backward()
+        (ref * torch.tensor(w)).sum().backward()
+        for i in grad:
+            np.testing.assert_allclose(ours_in[i].grad, theirs_in[i].grad.numpy(), rtol=rtol, atol=atol)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((3, 4, 5))
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid"])
+def test_activations(name):
+    compare(getattr(F, name), getattr(TF, name) if name == "relu" else getattr(torch, name), [X])
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_softmax_and_log_softmax_with_dim(dim):
+    compare(lambda x: F.softmax(x, dim=dim), lambda x: TF.softmax(x, dim=dim), [X])
+    compare(lambda x: F.log_softmax(x, dim), lambda x: TF.log_softmax(x, dim), [X])
+
+
+def test_softmax_without_dim_does_not_guess_where_torch_would_differ():
+    x2 = X[0]
+    compare(F.softmax, lambda x: TF.softmax(x, dim=-1), [x2])  # 2-D: torch's implicit dim is 1 = -1
+    with pytest.raises(ValueError, match="pass dim= for a 3-D input"):
+        F.softmax(tr.Tensor(X))
+
+
+def test_linear():
+    w, b = RNG.standard_normal((6, 5)), RNG.standard_normal(6)
+    compare(F.linear, TF.linear, [X, w, b], grad=(0, 1, 2))
+    compare(F.linear, TF.linear, [X, w], grad=(0, 1))
+    with pytest.raises(ValueError, match="linear: expected input"):
+        F.linear(tr.Tensor(X), tr.Tensor(w.T))
+
+
+def test_one_hot():
+    idx = np.array([[0, 3], [2, 1]])
+    np.testing.assert_array_equal(F.one_hot(idx).data, TF.one_hot(torch.tensor(idx)).numpy())
+    np.testing.assert_array_equal(F.one_hot(idx, 6).data, TF.one_hot(torch.tensor(idx), 6).numpy())
+    assert F.one_hot(idx).dtype == np.float32 and F.one_hot(idx, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="smaller than num_classes=3"):
+        F.one_hot(idx, 3)
+    with pytest.raises(ValueError, match="non-negative"):
+        F.one_hot([-1, 0])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_regression_losses(reduction):
+    t = RNG.standard_normal(X.shape)
+    t.flat[:3] = X.flat[:3]  # l1's gradient at input == target is 0, as torch's
+    compare(lambda x, t: F.l1_loss(x, t, reduction=reduction), lambda x, t: TF.l1_loss(x, t, reduction=reduction),
+            [X, t], grad=(0, 1))
+    compare(lambda x, t: F.mse_loss(x, t, reduction=reduction), lambda x, t: TF.mse_loss(x, t, reduction=reduction),
+            [X, t], grad=(0, 1))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy(reduction):
+    p = 1 / (1 + np.exp(-X))
+    t = RNG.uniform(size=X.shape)
+    w = RNG.uniform(size=X.shape[-1:])
+    compare(lambda p, t: F.binary_cross_entropy(p, t, reduction=reduction),
+            lambda p, t: TF.binary_cross_entropy(p, t, reduction=reduction), [p, t], grad=(0, 1))
+    compare(lambda p, t: F.binary_cross_entropy(p, t, weight=w, reduction=reduction),
+            lambda p, t: TF.binary_cross_entropy(p, t, weight=torch.tensor(w), reduction=reduction), [p, t])
+    # probabilities of exactly 0 and 1: each log clamped at -100, as torch
+    edge, te = np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0, 0.0])
+    compare(lambda p, t: F.binary_cross_entropy(p, t, reduction=reduction),
+            lambda p, t: TF.binary_cross_entropy(p, t, reduction=reduction), [edge, te], grad=())
+    with pytest.raises(ValueError, match=r"probability in \[0, 1\]"):
+        F.binary_cross_entropy(tr.Tensor(X), tr.Tensor(t))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_with_logits(reduction):
+    x = X * 20  # large logits: the stable form must not overflow
+    t = RNG.uniform(size=X.shape)
+    pw = RNG.uniform(0.5, 2, size=X.shape[-1:])
+    compare(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+            lambda x, t: TF.binary_cross_entropy_with_logits(x, t, reduction=reduction), [x, t], grad=(0, 1))
+    compare(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction, pos_weight=pw, weight=pw),
+            lambda x, t: TF.binary_cross_entropy_with_logits(x, t, reduction=reduction, pos_weight=torch.tensor(pw),
+                                                             weight=torch.tensor(pw)), [x, t], grad=(0, 1))
+
+
+@pytest.mark.parametrize("pad", [(1, 2), (0, 0, 2, 1), (1, 1, 0, 2, 3, 0), (-1, 2), (2, -2, -1, 0)])
+def test_pad_constant(pad):
+    compare(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5), [X])
+
+
+def test_pad_errors():
+    with pytest.raises(NotImplementedError, match="only mode='constant'"):
+        F.pad(tr.Tensor(X), (1, 1), mode="reflect")
+    with pytest.raises(TypeError, match="even number of ints"):
+        F.pad(tr.Tensor(X), (1,))
+    with pytest.raises(ValueError, match="3 dimensions"):
+        F.pad(tr.Tensor(X), (1,) * 8)
+
+
+# ----------------------------------------------------------------------------- drawn shapes and edge values
+EDGES = [0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 0.5]
+shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+
+
+@st.composite
+def arrays(draw, shape=None):
+    shape = shape or draw(shapes)
+    n = int(np.prod(shape))
+    values = draw(st.lists(st.one_of(st.sampled_from(EDGES), st.floats(-4, 4)), min_size=n, max_size=n))
+    return np.array(values, dtype=np.float64).reshape(shape)
+
+
+@given(data=st.data())
+def test_drawn_shapes_and_edge_values_match_torch(data):
+    x = data.draw(arrays())
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    compare(lambda a: F.softmax(a, dim), lambda a: TF.softmax(a, dim), [x], rtol=1e-9, atol=1e-12)
+    compare(lambda a: F.log_softmax(a, dim), lambda a: TF.log_softmax(a, dim), [x], rtol=1e-9, atol=1e-12)
+    compare(F.relu, TF.relu, [x])
+    t = data.draw(arrays(x.shape))
+    probs = 1 / (1 + np.exp(-t))  # targets in (0, 1); edge targets 0 and 1 below
+    probs[t == 30.0], probs[t == -30.0] = 1.0, 0.0
+    compare(F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, [x, probs], grad=(0, 1),
+            rtol=1e-9, atol=1e-12)
+    compare(F.l1_loss, TF.l1_loss, [x, t], grad=(0, 1))
+    n_pairs = data.draw(st.integers(1, x.ndim))
+    pad = tuple(data.draw(st.integers(-(x.shape[x.ndim - 1 - k // 2] // 2), 2)) for k in range(2 * n_pairs))
+    compare(lambda a: F.pad(a, pad, value=-1.0), lambda a: TF.pad(a, pad, value=-1.0), [x])

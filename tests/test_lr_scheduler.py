@@ -1,0 +1,160 @@
+"""Learning-rate schedulers against torch.optim.lr_scheduler: the same schedule on both sides,
+the learning rate of every param group (and OneCycleLR's momentum) compared after every step,
+and a state_dict taken mid-run resuming the same sequence."""
+import pickle
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
+
+torch = pytest.importorskip("torch")
+
+STEPS = 30
+
+
+def _warmup(epoch):
+    return min(1.0, (epoch + 1) / 5) * 0.95 ** epoch
+
+
+class Warmup:  # a callable object: its attributes travel in LambdaLR's state_dict
+    def __init__(self):
+        self.scale = 1.0
+
+    def __call__(self, epoch):
+        return self.scale / (1 + epoch)
+
+
+CASES = [
+    ("StepLR", dict(step_size=4, gamma=0.5)),
+    ("StepLR", dict(step_size=1)),
+    ("ExponentialLR", dict(gamma=0.9)),
+    ("CosineAnnealingLR", dict(T_max=10)),  # 30 steps: past T_max it rises again
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
+    ("LambdaLR", dict(lr_lambda=_warmup)),
+    ("OneCycleLR", dict(max_lr=[0.5, 1.0], total_steps=STEPS)),
+    ("OneCycleLR", dict(max_lr=0.5, epochs=3, steps_per_epoch=10, anneal_strategy="linear", three_phase=True)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=STEPS, pct_start=0.5, cycle_momentum=False)),
+]
+OPTIMIZERS = [("SGD", dict(momentum=0.9)), ("Adam", dict()), ("RMSprop", dict(momentum=0.5))]
+
+
+def make(lib, opt_name, opt_kwargs, sched_name, sched_kwargs):
+    p0, p1 = (lib.zeros(2, requires_grad=True), lib.zeros(3, requires_grad=True))
+    groups = [{"params": [p0]}, {"params": [p1], "lr": 0.05}]
+    opt = getattr(lib.optim, opt_name)(groups, lr=0.1, **opt_kwargs)
+    return opt, getattr(lib.optim.lr_scheduler, sched_name)(opt, **sched_kwargs)
+
+
+def momenta(opt):
+    return [g["betas"][0] if "betas" in g else g.get("momentum") for g in opt.param_groups]
+
+
+def assert_same(ours, theirs):
+    (o_opt, o_sched), (t_opt, t_sched) = ours, theirs
+    np.testing.assert_allclose(o_sched.get_last_lr(), t_sched.get_last_lr(), rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose([g["lr"] for g in o_opt.param_groups], [g["lr"] for g in t_opt.param_groups],
+                               rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(momenta(o_opt), momenta(t_opt), rtol=1e-13)
+
+
+@pytest.mark.parametrize("opt_name,opt_kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("sched_name,sched_kwargs", CASES)
+def test_schedule_matches_torch_step_for_step(opt_name, opt_kwargs, sched_name, sched_kwargs):
+    ours = make(tr, opt_name, opt_kwargs, sched_name, sched_kwargs)
+    theirs = make(torch, opt_name, opt_kwargs, sched_name, sched_kwargs)
+    assert_same(ours, theirs)
+    n = STEPS - 1 if sched_name == "OneCycleLR" else STEPS
+    for _ in range(n):
+        ours[0].step(), theirs[0].step()
+        ours[1].step(), theirs[1].step()
+        assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("sched_name,sched_kwargs", CASES + [("LambdaLR", dict(lr_lambda=Warmup()))])
+def test_state_dict_resumes_the_schedule(sched_name, sched_kwargs):
+    opt, sched = make(tr, "SGD", dict(momentum=0.9), sched_name, sched_kwargs)
+    for _ in range(12):
+        opt.step(), sched.step()
+    saved = pickle.loads(pickle.dumps({"opt": opt.state_dict(), "sched": sched.state_dict()}))
+    expected = []
+    for _ in range(8):
+        opt.step(), sched.step()
+        expected.append(sched.get_last_lr())
+
+    opt2, sched2 = make(tr, "SGD", dict(momentum=0.9), sched_name, sched_kwargs)
+    opt2.load_state_dict(saved["opt"])
+    sched2.load_state_dict(saved["sched"])
+    resumed = []
+    for _ in range(8):
+        opt2.step(), sched2.step()
+        resumed.append(sched2.get_last_lr())
+    assert resumed == expected
+
+
+def test_lambda_lr_keeps_a_callable_objects_attributes():
+    fn = Warmup()
+    opt, sched = make(tr, "SGD", {}, "LambdaLR", dict(lr_lambda=fn))
+    fn.scale = 3.0
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"scale": 3.0}, {"scale": 3.0}]
+    fn.scale = 1.0
+    sched.load_state_dict(state)
+    assert fn.scale == 3.0
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(mode="max", threshold_mode="abs", threshold=0.1, cooldown=2,
+                                             patience=1, factor=0.5, min_lr=[0.01, 0.02])])
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    rng = np.random.default_rng(0)
+    metrics = np.concatenate([np.linspace(1, 0.5, 5), 0.5 + 0.05 * rng.standard_normal(40)])
+    ours = make(tr, "SGD", {}, "ReduceLROnPlateau", kwargs)
+    theirs = make(torch, "SGD", {}, "ReduceLROnPlateau", kwargs)
+    for k, m in enumerate(metrics):
+        ours[1].step(tr.Tensor(m) if k % 2 else float(m))  # a one-element Tensor is a metric too
+        theirs[1].step(float(m))
+        assert_same(ours, theirs)
+    assert ours[1].get_last_lr() != [0.1, 0.05]  # the schedule did reduce
+
+
+@pytest.mark.parametrize("make_it,error,message", [
+    (lambda opt: StepLR(opt, step_size=0), ValueError, "StepLR: step_size must be >= 1, got 0"),
+    (lambda opt: StepLR(opt, step_size=2.5), TypeError, "StepLR: step_size must be an int, got float 2.5"),
+    (lambda opt: ExponentialLR(opt, gamma="0.9"), TypeError, "ExponentialLR: gamma must be a number"),
+    (lambda opt: CosineAnnealingLR(opt, T_max=0), ValueError, "T_max must be > 0"),
+    (lambda opt: LambdaLR(opt, lr_lambda=0.5), TypeError, "lr_lambda must be callable"),
+    (lambda opt: LambdaLR(opt, lr_lambda=[_warmup] * 3), ValueError, "expected 2 lr_lambdas"),
+    (lambda opt: OneCycleLR(opt, max_lr=1.0), ValueError, "pass total_steps, or epochs and steps_per_epoch"),
+    (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=5, anneal_strategy="cosine"), ValueError,
+     "anneal_strategy must be one of 'cos', 'linear'"),
+    (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, "factor must be < 1"),
+    (lambda opt: ReduceLROnPlateau(opt, mode="minimum"), ValueError, "mode must be one of 'min', 'max'"),
+    (lambda opt: StepLR("sgd", 2), TypeError, "optimizer must be a tr.optim optimizer, got str"),
+    (lambda opt: StepLR(opt, 2, last_epoch=3), KeyError, "no 'initial_lr'"),
+])
+def test_argument_errors(make_it, error, message):
+    opt = tr.optim.SGD([{"params": [tr.zeros(2, requires_grad=True)]}, {"params": [tr.zeros(1, requires_grad=True)]}],
+                       lr=0.1)
+    with pytest.raises(error, match=message):
+        make_it(opt)
+
+
+def test_one_cycle_refuses_steps_past_the_end():
+    opt, sched = make(tr, "SGD", {}, "OneCycleLR", dict(max_lr=1.0, total_steps=3))
+    t_opt, t_sched = make(torch, "SGD", {}, "OneCycleLR", dict(max_lr=1.0, total_steps=3))
+    for _ in range(3):  # torch accepts one step past the last value too
+        opt.step(), t_opt.step(), sched.step(), t_sched.step()
+    with pytest.raises(ValueError, match="stepped 4 times, but total_steps is 3"):
+        sched.step()
+    with pytest.raises(ValueError, match="Tried to step 4 times"):
+        t_sched.step()
+    with pytest.raises(ValueError, match="cycle_momentum=True needs an optimizer with momentum or betas"):
+        OneCycleLR(tr.optim.Adagrad([tr.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=3)

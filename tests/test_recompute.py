@@ -1,0 +1,218 @@
+"""tr.checkpoint: gradients equal the uncheckpointed ones (inputs and closed-over parameters), with
+several outputs, nesting, retain_graph, no_grad, anomaly mode, dropout's random numbers, and the
+errors; and the recomputed inside is not kept (fewer nodes, fewer bytes)."""
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import nn
+from tinygrad_rnn.nn import functional as F
+
+RTOL = 1e-12
+
+
+def _block(lin1, lin2):
+    def fn(x, h):
+        a = (lin1(x) + h).tanh()
+        return lin2(a).sigmoid() * a, a.sum(axis=-1)
+    return fn
+
+
+def _grads(params, loss):
+    for p in params:
+        p.grad = None
+    loss.backward()
+    return [np.copy(p.grad) for p in params]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradients_equal_the_plain_call_inputs_and_parameters(rng, dtype):
+    tr.manual_seed(0)
+    lin1, lin2 = nn.Linear(5, 4, dtype=dtype), nn.Linear(4, 4, dtype=dtype)
+    x = tr.Tensor(rng.normal(size=(3, 5)).astype(dtype), requires_grad=True)
+    h = tr.Tensor(rng.normal(size=(3, 4)).astype(dtype), requires_grad=True)
+    w = tr.Tensor(rng.normal(size=(3, 4)).astype(dtype))
+    fn = _block(lin1, lin2)
+    params = [x, h] + list(lin1.parameters()) + list(lin2.parameters())
+
+    def loss(call):
+        y, s = call(fn, x * 2.0, h)  # x * 2.0: the checkpoint's input is an intermediate of the outer graph
+        return (y * w).sum() + (s * s).sum() + (lin1.weight * lin1.weight).sum()  # weight also used outside
+
+    want = _grads(params, loss(lambda f, *a: f(*a)))
+    got = _grads(params, loss(tr.checkpoint))
+    tol = RTOL if dtype == np.float64 else 1e-5
+    for g, e in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol * np.abs(e).max())
+
+
+def test_the_inside_is_not_recorded_and_backward_recomputes_it(rng):
+    lin = nn.Linear(8, 8, dtype=np.float64)
+    calls = []
+
+    def fn(x):
+        calls.append(tr.is_grad_enabled())
+        for _ in range(5):
+            x = lin(x).tanh()
+        return x
+
+    x = tr.Tensor(rng.normal(size=(2, 8)), requires_grad=True)
+    y = tr.checkpoint(fn, x)
+    assert y._node.name == "Recompute" and all(e is x or not isinstance(e, tuple) for e in y._node.parents)
+    assert calls == [False]
+    y.sum().backward()
+    assert calls == [False, True]
+    assert x.grad is not None and lin.weight.grad is not None
+
+
+def test_parameters_get_gradients_when_no_argument_requires_grad(rng):
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    x = tr.Tensor(rng.normal(size=(4, 3)))  # data: no grad
+    tr.checkpoint(lambda x: lin(x).tanh(), x).sum().backward()
+    got = lin.weight.grad.copy()
+    lin.weight.grad = None
+    lin(x).tanh().sum().backward()
+    np.testing.assert_allclose(got, lin.weight.grad, rtol=RTOL)
+
+
+def test_nested_checkpoints_and_retain_graph(rng):
+    lin = nn.Linear(4, 4, dtype=np.float64)
+    x = tr.Tensor(rng.normal(size=(2, 4)), requires_grad=True)
+
+    def inner(a):
+        return lin(a).tanh()
+
+    def outer(a):
+        return tr.checkpoint(inner, tr.checkpoint(inner, a)) * 2.0
+
+    params = [x, lin.weight, lin.bias]
+    want = _grads(params, (inner(inner(x)) * 2.0).sum())
+    y = tr.checkpoint(outer, x).sum()
+    for p in params:
+        p.grad = None
+    y.backward(retain_graph=True)
+    got1 = [p.grad.copy() for p in params]
+    y.backward()  # second time: the retained graph recomputes again, gradients add up
+    for g1, g2, e in zip(got1, [p.grad for p in params], want):
+        np.testing.assert_allclose(g1, e, rtol=RTOL)
+        np.testing.assert_allclose(g2, 2 * e, rtol=RTOL)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_under_no_grad_it_is_the_plain_call(rng):
+    lin = nn.Linear(3, 3)
+    x = tr.Tensor(rng.normal(size=(2, 3)).astype(np.float32), requires_grad=True)
+    with tr.no_grad():
+        y = tr.checkpoint(lambda a: lin(a).relu(), x)
+    assert not y.requires_grad
+    np.testing.assert_array_equal(y.data, lin(x).relu().data)
+
+
+def test_dropout_inside_sees_the_same_mask_and_the_stream_is_unchanged(rng):
+    x = tr.Tensor(rng.normal(size=(50, 20)), requires_grad=True)
+    fn = lambda a: F.dropout(a.tanh(), 0.5, True, tr.random.generator())  # noqa: E731
+
+    tr.manual_seed(7)
+    fn(x).sum().backward()
+    want, after_plain = x.grad.copy(), tr.random.generator().random()
+    x.grad = None
+    tr.manual_seed(7)
+    y = tr.checkpoint(fn, x)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, want)  # the recomputation drew the forward's mask again
+    assert tr.random.generator().random() == after_plain  # and put the caller's stream back
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_anomaly_mode_sees_inside_the_recomputation(rng):
+    x = tr.Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    with tr.detect_anomaly():
+        loss = tr.checkpoint(lambda a: a.sqrt() * 1.0, x).sum()
+        with pytest.raises(tr.AnomalyError, match="backward of Pow produced inf"):
+            loss.backward()
+    ok = tr.Tensor(np.array([4.0, 1.0]), requires_grad=True)
+    with tr.detect_anomaly():
+        tr.checkpoint(lambda a: a.sqrt(), ok).sum().backward()
+    np.testing.assert_allclose(ok.grad, [0.25, 0.5])
+
+
+def test_an_optimizer_step_before_backward_is_refused(rng):
+    lin = nn.Linear(3, 3, dtype=np.float64)
+    opt = tr.optim.SGD(lin.parameters(), lr=0.1)
+    x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    loss = tr.checkpoint(lambda a: lin(a).tanh(), x).sum()
+    lin.weight.grad = np.ones_like(lin.weight.data)
+    lin.bias.grad = np.ones_like(lin.bias.data)
+    opt.step()
+    with pytest.raises(tr.InplaceModificationError):
+        loss.backward()
+
+
+def test_bad_uses_are_refused_with_a_clear_error(rng):
+    x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        tr.checkpoint(3, x)
+    with pytest.raises(TypeError, match="Tensor or a non-empty tuple of Tensors"):
+        tr.checkpoint(lambda a: a.data, x)
+    hidden = x * 2.0
+    with pytest.raises(ValueError, match=r"shape \(2, 3\).*pass it to checkpoint\(\) as an argument"):
+        tr.checkpoint(lambda a: a + hidden, x)
+
+
+def test_non_tensor_arguments_and_a_tensor_returned_as_is(rng):
+    x = tr.Tensor(rng.normal(size=(3,)), requires_grad=True)
+    y, same = tr.checkpoint(lambda a, k, b: (a * k, b), x, 3.0, x)
+    (y.sum() + (same * same).sum()).backward()
+    np.testing.assert_allclose(x.grad, 3.0 + 2 * x.data, rtol=RTOL)
+
+
+def _peak_bytes(run):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_of_a_long_chain_is_lower_when_segments_are_checkpointed(rng):
+    lin = nn.Linear(32, 32, dtype=np.float64)
+    x0 = rng.normal(size=(512, 32))
+
+    def segment(a):
+        for _ in range(6):
+            a = lin(a).tanh()
+        return a
+
+    def run(call):
+        x = tr.Tensor(x0, requires_grad=True)
+        a = x
+        for _ in range(6):
+            a = call(segment, a)
+        a.sum().backward()
+        return x.grad
+
+    plain = _peak_bytes(lambda: run(lambda f, a: f(a)))
+    checkpointed = _peak_bytes(lambda: run(tr.checkpoint))
+    # 36 recorded steps (each keeps a 128 KB activation, some two) against 6 stored inputs plus one
+    # segment's 6 steps in the backward: below half, with a wide margin for allocator noise
+    assert checkpointed < 0.5 * plain, (checkpointed, plain)
+
+
+def test_backward_called_under_no_grad_still_recomputes_with_recording(rng):
+    lin = nn.Linear(3, 3, dtype=np.float64)
+    x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    loss = tr.checkpoint(lambda a: lin(a).tanh(), x).sum()
+    with tr.no_grad():
+        loss.backward()
+    got = [x.grad.copy(), lin.weight.grad.copy()]
+    x.grad = lin.weight.grad = lin.bias.grad = None
+    lin(x).tanh().sum().backward()
+    for g, e in zip(got, [x.grad, lin.weight.grad]):
+        np.testing.assert_allclose(g, e, rtol=RTOL)

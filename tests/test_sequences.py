@@ -1,0 +1,108 @@
+"""tr.nn.utils.rnn against torch.nn.utils.rnn: padding, packing, a layer run on a packed batch,
+unpacking; values, lengths and gradients."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
+
+torch = pytest.importorskip("torch")
+R = torch.nn.utils.rnn
+RNG = np.random.default_rng(0)
+LENGTHS = [3, 5, 1, 5]  # unsorted, with a tie
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_pad_sequence_values_and_gradients(batch_first, padding_side):
+    arrays = [RNG.standard_normal((n, 2)) for n in LENGTHS]
+    ours = [tr.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = pad_sequence(ours, batch_first=batch_first, padding_value=-1.5, padding_side=padding_side)
+    ref = R.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5, padding_side=padding_side)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    w = RNG.standard_normal(out.shape)
+    (out * w).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad, b.grad.numpy())
+
+
+def test_packed_layout_matches_torch():
+    x = RNG.standard_normal((5, 4, 3))
+    ours = pack_padded_sequence(tr.Tensor(x), LENGTHS, enforce_sorted=False)
+    theirs = R.pack_padded_sequence(torch.tensor(x), torch.tensor(LENGTHS), enforce_sorted=False)
+    np.testing.assert_array_equal(ours.batch_sizes, theirs.batch_sizes.numpy())
+    np.testing.assert_array_equal(ours.sorted_indices, theirs.sorted_indices.numpy())
+    np.testing.assert_array_equal(ours.data.data, theirs.data.numpy())
+    seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in (4, 2, 2)]
+    packed = pack_sequence(seqs)
+    ref = R.pack_sequence([torch.tensor(s.data) for s in seqs])
+    np.testing.assert_array_equal(packed.data.data, ref.data.numpy())
+
+
+@pytest.mark.parametrize("kind,fused", [("LSTM", True), ("GRU", False), ("RNN", True)])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_layer_on_a_packed_batch_matches_torch(kind, fused, batch_first):
+    T, B, I, H = 6, 4, 3, 5  # T > max(LENGTHS): packing drops the extra step, total_length restores it
+    tm = getattr(torch.nn, kind)(I, H, num_layers=2, bidirectional=True, batch_first=batch_first).double()
+    ours = getattr(tr.nn, kind)(I, H, num_layers=2, bidirectional=True, batch_first=batch_first, fused=fused,
+                                dtype=np.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    x = RNG.standard_normal((B, T, I) if batch_first else (T, B, I))
+    xo, xt = tr.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+    po = pack_padded_sequence(xo, LENGTHS, batch_first=batch_first, enforce_sorted=False)
+    pt = R.pack_padded_sequence(xt, torch.tensor(LENGTHS), batch_first=batch_first, enforce_sorted=False)
+    out_o, h_o = ours(po)
+    out_t, h_t = tm(pt)
+    assert isinstance(out_o, PackedSequence)
+    np.testing.assert_allclose(out_o.data.data, out_t.data.detach().numpy(), rtol=1e-10, atol=1e-12)
+    pad_o, len_o = pad_packed_sequence(out_o, batch_first=batch_first, padding_value=0.25, total_length=T)
+    pad_t, len_t = R.pad_packed_sequence(out_t, batch_first=batch_first, padding_value=0.25, total_length=T)
+    np.testing.assert_array_equal(len_o, len_t.numpy())
+    np.testing.assert_allclose(pad_o.data, pad_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    h_o, h_t = (h_o[0], h_t[0]) if kind == "LSTM" else (h_o, h_t)
+    np.testing.assert_allclose(h_o.data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    w = RNG.standard_normal(pad_o.shape)
+    ((pad_o * w).sum() + h_o.sum()).backward()
+    ((pad_t * torch.tensor(w)).sum() + h_t.sum()).backward()
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
+    theirs = dict(tm.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, theirs[name].grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+def test_errors():
+    x = tr.Tensor(np.ones((5, 4, 3)))
+    with pytest.raises(ValueError, match="sorted in decreasing order with enforce_sorted=True"):
+        pack_padded_sequence(x, LENGTHS)
+    with pytest.raises(ValueError, match=r"every length must be in \[1, 5\].*got 6"):
+        pack_padded_sequence(x, [6, 5, 1, 1])
+    with pytest.raises(ValueError, match="one entry per sequence in the batch: expected 4, got 2"):
+        pack_padded_sequence(x, [5, 1])
+    with pytest.raises(ValueError, match="pass lengths= or a PackedSequence, not both"):
+        tr.nn.GRU(3, 2)(pack_padded_sequence(x, [5, 5, 1, 1]), lengths=[5, 5, 1, 1])
+    with pytest.raises(ValueError, match="total_length must be at least the longest length 5, got 4"):
+        pad_packed_sequence(pack_padded_sequence(x, [5, 5, 1, 1]), total_length=4)
+    with pytest.raises(ValueError, match=r"sequences\[1\] has shape \(2, 3\)"):
+        pad_sequence([tr.Tensor(np.ones((2, 2))), tr.Tensor(np.ones((2, 3)))])
+    with pytest.raises(TypeError, match="sequences must be a list of Tensors"):
+        pad_sequence(x)
+
+
+def test_unpad_and_unpack_invert_pad_and_pack():
+    seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in LENGTHS]
+    for batch_first in (False, True):
+        back = tr.nn.utils.rnn.unpad_sequence(pad_sequence(seqs, batch_first), LENGTHS, batch_first)
+        assert all(np.array_equal(a.data, b.data) for a, b in zip(back, seqs))
+    back = tr.nn.utils.rnn.unpack_sequence(pack_sequence(seqs, enforce_sorted=False))
+    theirs = R.unpack_sequence(R.pack_sequence([torch.tensor(s.data) for s in seqs], enforce_sorted=False))
+    assert all(np.array_equal(a.data, b.numpy()) for a, b in zip(back, theirs))

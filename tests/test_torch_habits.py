@@ -1,0 +1,194 @@
+"""PyTorch habits that used to give silently wrong results (issue 14): each test here failed on the code
+before the fix. The references are plain numpy or the math itself; tests/test_torch_parity.py holds the
+same cases against PyTorch where it is installed."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+
+def leaf(a, dtype=np.float64):
+    return tr.Tensor(np.array(a, dtype=dtype), requires_grad=True)
+
+
+def test_eq_and_ne_are_elementwise_masks():
+    x = tr.Tensor([0.0, 1.0, 0.0, 2.0])
+    a, b = tr.Tensor([1.0, 1.0, 1.0, 1.0]), tr.Tensor([5.0, 6.0, 7.0, 8.0])
+    assert np.array_equal(tr.where(x == 0, a, b).data, [1, 6, 1, 8])
+    assert np.array_equal(tr.where(x != 0, a, b).data, [5, 1, 7, 1])
+    for mask, expected in ((x == 0, x.data == 0), (x != 0, x.data != 0), (x == x, np.ones(4, bool)),
+                           (0 == x, x.data == 0), (x < 1, x.data < 1), (x >= 1, x.data >= 1)):
+        assert isinstance(mask, tr.Tensor) and mask.dtype == np.bool_ and not mask.requires_grad
+        assert np.array_equal(mask.data, expected)
+    assert np.array_equal(x.masked_fill(x == 0, -1.0).data, [-1, 1, -1, 2])
+    assert np.array_equal(x[x != 0].data, [1, 2])  # a mask indexes by position, not as the ints 0 and 1
+    mask = tr.tensor([True, False, False, True])  # as torch.tensor: a mask (tr.Tensor, as torch.Tensor: floats)
+    assert mask.dtype == np.bool_ and np.array_equal(x[mask].data, [0, 2])
+    assert tr.Tensor([True, False]).dtype == np.float32
+
+
+def test_numpy_reads_tensors_and_masks_as_arrays():
+    x = tr.Tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+    assert np.array_equal(np.where(x > 0, 1, 0), [1, 0, 1])  # was an element-by-element walk over 0-d Tensors
+    assert np.asarray(x).dtype == np.float32 and np.asarray(x) is x.data
+    y = np.ones(3, np.float32) * x  # numpy still hands arithmetic to the Tensor: recorded, float32
+    assert isinstance(y, tr.Tensor) and y.requires_grad and y.dtype == np.float32
+
+
+def test_tensors_hash_by_identity_and_refuse_ambiguous_truth():
+    x, y = tr.Tensor([1.0, 2.0]), tr.Tensor([1.0, 2.0])
+    table = {x: "x", y: "y"}  # equal values, two keys, as in torch
+    assert table[x] == "x" and table[y] == "y" and len({x, y, x}) == 2
+    with pytest.raises(RuntimeError, match="ambiguous.*any.*all"):
+        bool(x == y)
+    assert (x == y).all() and not (x != y).any()
+    assert bool(tr.Tensor(3.0) == 3.0) and not bool(tr.Tensor([0.0]))
+
+
+def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
+    x = tr.Tensor(np.array([-1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    masked = x * (x > 0)
+    assert masked.dtype == np.float32 and np.array_equal(masked.data, [0, 2, 3])
+    assert ((x > 0) * 2.0).dtype == np.float32 and np.array_equal(((x > 0) * 2.0).data, [0, 2, 2])
+    assert (x > 0).sum().item() == 2 and (x > 0).float().mean().item() == pytest.approx(2 / 3)
+    masked.sum().backward()
+    assert np.array_equal(x.grad, [0, 1, 1])
+    assert np.array_equal((~(x > 0) | (x > 2.5)).data, [True, False, True])
+    assert tr.where(x > 0, x > 2.5, x).dtype == np.float32  # a mask beside a float operand takes its dtype
+    y = tr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    (y * 2).backward(gradient=np.ones(3, np.float32))  # torch's name of backward's argument
+    assert np.array_equal(y.grad, [2, 2, 2])
+
+
+def test_math_on_a_mask_reads_it_as_float32():
+    mask = tr.Tensor([-1.0, 0.0, 2.0]) > 0
+    ones = tr.Tensor([0.0, 0.0, 1.0])
+    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.relu(),
+               lambda t: t.abs(), lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7),
+               lambda t: t.softmax(0), lambda t: t.log_softmax(0), lambda t: t.var(), lambda t: t.std(),
+               lambda t: t.norm(), lambda t: t.logsumexp(0), lambda t: t.mean(), lambda t: t.square()):
+        with np.errstate(divide="ignore"):
+            out, expected = op(mask), op(ones)
+        assert out.dtype == np.float32 and not out.requires_grad  # numpy would give float16 (exp) or float64 (**)
+        assert np.array_equal(out.data, expected.data)
+
+
+def test_transpose_swaps_two_dims_as_torch():
+    a = np.arange(6.0).reshape(2, 3)
+    assert np.array_equal(tr.Tensor(a).transpose(0, 1).data, a.T)  # was the identity (numpy's permutation)
+    assert np.array_equal(tr.Tensor(a).transpose(1, 0).data, a.T)
+    b = np.arange(24.0).reshape(2, 3, 4)
+    assert np.array_equal(tr.Tensor(b).transpose(0, 2).data, np.swapaxes(b, 0, 2))  # used to raise
+    assert np.array_equal(tr.Tensor(b).transpose(-1, 1).data, np.swapaxes(b, -1, 1))
+    assert np.array_equal(tr.Tensor(b).permute(2, 0, 1).data, b.transpose(2, 0, 1))
+    assert np.array_equal(tr.Tensor(b).permute((1, 2, 0)).data, b.transpose(1, 2, 0))
+    assert np.array_equal(tr.Tensor(b).transpose(1, 0, 2).data, b.transpose(1, 0, 2))  # numpy's, no collision
+    with pytest.raises(ValueError, match="two dims to swap.*permute"):
+        tr.Tensor(b).transpose(0, 1, 2, 0)
+
+
+def test_requires_grad_is_keyword_only():
+    with pytest.raises(TypeError, match=r"only positional argument.*\(3, 4\).*keyword-only.*tr.zeros\(3, 4\)"):
+        tr.Tensor(3, 4)
+    with pytest.raises(TypeError, match="keyword-only"):
+        tr.Tensor([1.0], True)
+    with pytest.raises(TypeError):
+        tr.tensor([1.0], True)
+    assert tr.Tensor(3.0, requires_grad=True).requires_grad
+
+
+def test_int_beside_an_index_array_orders_dims_as_torch():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    d = np.array([0, 3, 3])
+    t = leaf(x)
+    for index, reference in (((1, slice(None), d), x[1][:, d]),
+                             ((1, slice(None), d, 2), x[1][:, d, 2]),
+                             ((slice(None), 0, slice(None), d), x[:, 0][:, :, d]),
+                             ((1, d % 3), x[1, d % 3])):
+        out = t[index]
+        assert out.shape == reference.shape and np.array_equal(out.data, reference)
+    assert tr.gradcheck(lambda t: t[1, :, d], [t])
+
+
+def test_mean_over_an_empty_axis_is_nan():
+    out = tr.Tensor(np.zeros((3, 0))).mean(axis=1)  # 0 / 0, as numpy and torch (it was 0)
+    assert out.shape == (3,) and np.isnan(out.data).all()
+    assert np.isnan(tr.Tensor(np.zeros((0,))).mean().item())
+
+
+def test_pow_at_its_edges():
+    zero = leaf(0.0)
+    out = zero ** leaf(0.0)
+    assert out.item() == 1.0  # exp(0 * log 0) was nan
+    base, expo = leaf([-2.0, -2.0, -2.0, 0.0]), leaf([2.0, 3.0, -1.0, 2.0])
+    out = base ** expo
+    assert np.array_equal(out.data, [4.0, -8.0, -0.5, 0.0])
+    out.sum().backward()
+    assert np.allclose(base.grad, expo.data * base.data ** (expo.data - 1))  # d/da = b a^(b-1), real for a < 0
+    assert expo.grad[3] == 0  # d/db at a = 0, b >= 0: 0, not 0 * log 0 = nan
+    x = leaf([0.0, 1.0, 2.0])
+    (0.0 ** x).sum().backward()
+    assert np.array_equal(x.grad, [0.0, 0.0, 0.0])  # 0 ** x is 1, 0, 0: constant away from x = 0, 0 as torch there
+    x = leaf([0.0, 2.0])
+    (x ** 0.0).sum().backward()
+    assert np.array_equal(x.grad, [0.0, 0.0])  # x ** 0 is the constant 1: was 0 * 0 ** -1 = nan at 0
+    x = leaf([1.0, 2.0, 3.0])
+    assert np.allclose(((-2.0) ** x).data, [-2.0, 4.0, -8.0])
+
+
+def test_abs_at_zero():
+    x = leaf([0.0, -0.0, -1.5, 2.0])
+    y = x.abs()
+    assert not np.signbit(y.data).any()  # abs(-0.0) was -0.0
+    y.sum().backward()
+    assert np.array_equal(x.grad, [0.0, 0.0, -1.0, 1.0])  # the gradient at 0 was 1
+
+
+def test_reductions_of_a_zero_dim_tensor_take_dim_0():
+    x = tr.Tensor(1.0, requires_grad=True)
+    assert x.sum(0).item() == 1.0 and x.sum(0).shape == () and x.mean(-1).item() == 1.0
+    assert x.sum(dim=0, keepdim=True).shape == ()
+    x.sum(0).backward()
+    assert x.grad == 1.0
+    with pytest.raises(ValueError, match="out of range for a 0-d tensor"):
+        x.sum(1)
+
+
+def test_dim_and_axis_are_one_argument():
+    x = tr.Tensor(np.arange(6.0).reshape(2, 3))
+    assert np.array_equal(x.sum(dim=1, keepdim=True).data, x.sum(axis=1, keepdims=True).data)
+    with pytest.raises(TypeError, match="dim=1 and axis=0"):
+        x.sum(1, axis=0)
+    with pytest.raises(TypeError, match="keepdim=True and keepdims=False"):
+        x.mean(0, keepdim=True, keepdims=False)
+    assert x.sum(dim=()).shape == () and x.mean(dim=[]).item() == 2.5  # torch: an empty dim list is all dims
+    with pytest.raises(TypeError, match=r"axis=\(\) reduces no axis in numpy"):
+        x.sum(axis=())
+    with pytest.raises(TypeError, match="numpy divides by N"):
+        x.var(axis=1)  # numpy's var(axis) divides by N, torch's by N - 1: which one is asked for must be said
+    assert np.allclose(x.var(axis=1, ddof=0).data, x.data.var(axis=1))
+    assert np.allclose(x.var(1).data, x.data.var(axis=1, ddof=1))
+
+
+def test_size_is_both_numpys_count_and_torchs_shape():
+    x = tr.Tensor(np.zeros((2, 3)))
+    assert x.size == 6 and x.size() == (2, 3) and x.size(-1) == 3 and x.numel() == 6 and x.dim() == 2
+
+
+def test_in_place_updates_change_the_tensor_itself():
+    w = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    params = [w]
+    (w * w).sum().backward()
+    with tr.no_grad():
+        for p in params:  # the manual SGD step of a torch tutorial: it rebound the name p and left w unchanged
+            p -= 0.1 * tr.Tensor(p.grad)
+    assert params[0] is w and np.allclose(w.data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
+    with pytest.raises(RuntimeError, match="requires grad is not recorded.*no_grad"):
+        w += 1.0
+    c = tr.Tensor(np.array([3.0, 4.0]))
+    y = w * c
+    c *= 10.0  # the graph saved c's old values; they are not written into
+    y.sum().backward()
+    assert np.allclose(w.grad, np.array([2.0, 4.0]) + [3.0, 4.0]) and np.allclose(c.data, [30, 40])
+    with pytest.raises(ValueError, match="must keep its shape"):
+        c += np.ones((2, 2))

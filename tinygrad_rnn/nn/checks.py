@@ -1,0 +1,50 @@
+"""Checks of constructor arguments, shared by every layer, cell and module.
+
+Each raises in the library's style, naming the owner, the argument, what was expected and what was
+given: TypeError for a value of the wrong type, ValueError for one out of range (as torch splits
+them). A wrong type is refused rather than converted: `batch_first="False"` is truthy, `bias=0`
+would be read as False, `dropout='0.5'` is a typo of 0.5 - each would silently mean something the
+caller did not intend.
+"""
+import numbers
+
+import numpy as np
+
+
+def _got(value):
+    return f"{type(value).__name__} {value!r}"
+
+
+def check_int(owner, name, value, low=None):
+    """An int (Python or numpy; not a bool) >= low, returned as a Python int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {_got(value)}")
+    if low is not None and value < low:
+        raise ValueError(f"{owner}: {name} must be >= {low}, got {int(value)}")
+    return int(value)
+
+
+def check_bool(owner, name, value):
+    """True or False (a numpy bool too); an int or a string is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {_got(value)}")
+    return bool(value)
+
+
+def check_float(owner, name, value, low=None, high=None):
+    """A real number (not a bool) in [low, high], returned as a Python float (nan refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {_got(value)}")
+    value = float(value)
+    if (low is not None and not value >= low) or (high is not None and not value <= high) or value != value:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{owner}: {name} must be in [{lo}, {hi}], got {value:g}")
+    return value
+
+
+def check_choice(owner, name, value, choices):
+    """One of `choices` (compared by ==, so a string argument must be spelled exactly)."""
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(f"{owner}: {name} must be one of {', '.join(repr(c) for c in choices)}, got {_got(value)}")
+    return value

@@ -1,0 +1,95 @@
+"""Small stateless or per-feature layers: LayerNorm, Identity, and activations and softmax as modules.
+
+Each is a few Tensor operations; the tape differentiates them (no backward of their own).
+"""
+import numpy as np
+
+from ..tensor import DEFAULT_DTYPE, Tensor
+from . import functional as F
+from .checks import check_bool, check_float, check_int
+from .module import Module, Parameter, check_dtype
+
+
+class Identity(Module):
+    """Returns its input; accepts (and ignores) any constructor arguments, as torch.nn.Identity."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, x):
+        return x
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return x.relu()
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return x.tanh()
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class Softmax(Module):
+    """softmax along dim, as torch.nn.Softmax (dim=None only for inputs of at most 2 dimensions: see
+    F.softmax)."""
+
+    def __init__(self, dim=None):
+        self.dim = dim if dim is None else check_int("Softmax", "dim", dim)
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log_softmax along dim, as torch.nn.LogSoftmax."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dimensions,
+    as torch.nn.LayerNorm: var is the biased variance (divided by n), weight starts at 1 and bias at 0."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=DEFAULT_DTYPE):
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a sequence of ints, got "
+                            f"{type(normalized_shape).__name__} {normalized_shape!r}")
+        self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n, 0) for n in shape)
+        self.eps = check_float("LayerNorm", "eps", eps, 0)
+        self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
+        bias, dtype = check_bool("LayerNorm", "bias", bias), check_dtype(dtype, "LayerNorm")
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"LayerNorm: input must be a Tensor, got {type(x).__name__}")
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
+            raise ValueError(f"LayerNorm: the input's last {k} dimension(s) must be normalized_shape "
+                             f"{self.normalized_shape}, got input shape {x.shape}")
+        if self.weight is not None and x.dtype != self.weight.dtype:
+            raise TypeError(f"LayerNorm: input dtype {x.dtype} does not match the parameters' {self.weight.dtype}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        centred = x - x.mean(axes, keepdims=True)
+        var = (centred * centred).mean(axes, keepdims=True)
+        y = centred * (var + self.eps) ** -0.5
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine}"

@@ -1,0 +1,156 @@
+"""Batches of sequences of different lengths, as torch.nn.utils.rnn (reachable as
+tr.nn.utils.rnn): pad_sequence, pack_padded_sequence, pack_sequence, pad_packed_sequence.
+
+Here a recurrent layer takes a padded batch and `lengths=` (with packed-sequence semantics: see
+nn/recurrent.py), so packing is only a pairing: a PackedSequence holds the padded batch, time-major
+(T, B, *) with T the longest length, and the lengths. Every layer accepts one in place of its input
+and returns its output as one, as torch's do, so torch code that packs, runs and unpacks works
+unchanged:
+
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, h_n = lstm(packed)
+    out, lengths = pad_packed_sequence(out, batch_first=True)
+
+Differences from torch: the lengths come back as an int64 numpy array (a Tensor holds floats), and
+the sequences are never reordered (sorted_indices are not needed). `.data` and `.batch_sizes` give
+torch's packed layout (valid steps, time-major, longest sequences first) for code that reads them.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor, concatenate, stack, where
+
+__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
+           "unpad_sequence", "unpack_sequence"]
+
+
+class PackedSequence(NamedTuple):
+    padded: Tensor  # (T, B, *), time-major; steps t >= lengths[b] of sequence b are padding
+    lengths: np.ndarray  # (B,) int64, each in [1, T], max(lengths) == T
+
+    @property
+    def sorted_indices(self):
+        """The batch order of torch's packed layout: longest first, ties in input order."""
+        return np.argsort(-self.lengths, kind="stable")
+
+    @property
+    def batch_sizes(self):
+        """How many sequences are still running at each time step (torch's batch_sizes)."""
+        return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
+
+    @property
+    def data(self):
+        """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable)."""
+        order = self.sorted_indices
+        t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(self.batch_sizes)])
+        b_idx = np.concatenate([order[:n] for n in self.batch_sizes])
+        return self.padded[t_idx, b_idx]
+
+
+def _check_lengths(fn, lengths, T, B):
+    arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise TypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
+    if arr.shape[0] != B:
+        raise ValueError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
+                         f"got {arr.shape[0]}")
+    if np.any(arr < 1) or np.any(arr > T):
+        bad = arr[(arr < 1) | (arr > T)][0]
+        raise ValueError(f"{fn}: every length must be in [1, {T}] (the padded length), got {bad}")
+    return arr.astype(np.int64)
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """Stack Tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with
+    padding_value after each sequence (padding_side='left': before). Differentiable."""
+    fn = "pad_sequence"
+    if isinstance(sequences, Tensor) or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError(f"{fn}: sequences is empty")
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor) or s.ndim < 1:
+            raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got "
+                            f"{type(s).__name__}{' of shape ' + str(s.shape) if isinstance(s, Tensor) else ''}")
+        if s.shape[1:] != sequences[0].shape[1:] or s.dtype != sequences[0].dtype:
+            raise ValueError(f"{fn}: sequences[{i}] has shape {s.shape} and dtype {s.dtype}; every sequence must "
+                             f"match sequences[0] ({sequences[0].shape[1:]} after the length, {sequences[0].dtype})")
+    T = max(s.shape[0] for s in sequences)
+    rows = []
+    for s in sequences:
+        if s.shape[0] == T:
+            rows.append(s)
+            continue
+        fill = Tensor(np.full((T - s.shape[0],) + s.shape[1:], padding_value, dtype=s.dtype))
+        rows.append(concatenate([s, fill] if padding_side == "right" else [fill, s], axis=0))
+    return stack(rows, axis=0 if batch_first else 1)
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Pair a padded batch (T, B, *) (or (B, T, *)) with its lengths, for a recurrent layer.
+    As torch, enforce_sorted=True requires lengths in decreasing order (pass False otherwise);
+    steps past the longest length are dropped."""
+    fn = "pack_padded_sequence"
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type(input).__name__}")
+    if batch_first:
+        input = input.swapaxes(0, 1)
+    T, B = input.shape[0], input.shape[1]
+    lengths = _check_lengths(fn, lengths, T, B)
+    if enforce_sorted and np.any(np.diff(lengths) > 0):
+        raise ValueError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
+                         f"{lengths.tolist()}; pass enforce_sorted=False to pack sequences in any order")
+    longest = int(lengths.max())
+    return PackedSequence(input[:longest] if longest < T else input, lengths)
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    """pack_padded_sequence(pad_sequence(sequences), their lengths)."""
+    lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    """(padded Tensor (T, B, *) or (B, T, *), lengths as an int64 array) from a PackedSequence:
+    padding steps hold padding_value; T is the longest length, or total_length if given."""
+    fn = "pad_packed_sequence"
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type(sequence).__name__}")
+    padded, lengths = sequence
+    T = padded.shape[0]
+    if total_length is not None:
+        if isinstance(total_length, bool) or not isinstance(total_length, (int, np.integer)):
+            raise TypeError(f"{fn}: total_length must be an int, got {type(total_length).__name__}")
+        if total_length < T:
+            raise ValueError(f"{fn}: total_length must be at least the longest length {T}, got {total_length}")
+    valid = (np.arange(T)[:, None] < lengths[None, :]).reshape((T, len(lengths)) + (1,) * (padded.ndim - 2))
+    if padding_value != 0 or not np.all(valid):
+        padded = where(valid, padded, float(padding_value))
+    if total_length is not None and total_length > T:
+        fill = Tensor(np.full((total_length - T,) + padded.shape[1:], padding_value, dtype=padded.dtype))
+        padded = concatenate([padded, fill], axis=0)
+    return (padded.swapaxes(0, 1) if batch_first else padded), lengths.copy()
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The list of sequences (L_i, *) that pad_sequence padded: the inverse of pad_sequence."""
+    fn = "unpad_sequence"
+    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+        raise TypeError(f"{fn}: padded_sequences must be a Tensor of at least 2 dimensions, got "
+                        f"{type(padded_sequences).__name__}")
+    x = padded_sequences if batch_first else padded_sequences.swapaxes(0, 1)  # (B, T, *)
+    lengths = _check_lengths(fn, lengths, x.shape[1], x.shape[0])
+    return [x[b, :n] for b, n in enumerate(lengths)]
+
+
+def unpack_sequence(packed_sequences):
+    """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type(packed_sequences).__name__}")
+    return unpad_sequence(packed_sequences.padded, packed_sequences.lengths)

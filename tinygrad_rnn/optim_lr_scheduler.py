@@ -1,0 +1,322 @@
+"""Learning-rate schedulers, as torch.optim.lr_scheduler (import them as tr.optim.lr_scheduler.X):
+LambdaLR, StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
+
+A scheduler writes each param group's 'lr' (OneCycleLR also its momentum or beta1). As in torch,
+building one sets every group's lr to the schedule's value at step 0 and records 'initial_lr' in
+the groups; each step() (called once per epoch, or per batch for OneCycleLR, after
+optimizer.step()) moves to the next value. The update rules are torch's, operation for operation
+(most are written recursively, from the group's current lr), so the sequence of learning rates
+matches torch's to rounding; state_dict()/load_state_dict() carry a schedule across a checkpoint
+(save the optimizer's state too: the current lr lives in its param groups).
+
+Differences from torch: step(epoch) (deprecated there) is not accepted, and nothing warns when
+step() is called before optimizer.step().
+"""
+import math
+import numbers
+import types
+
+from .nn.checks import check_bool, check_choice, check_float, check_int
+from .optim import Optimizer
+
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
+           "ReduceLROnPlateau"]
+
+
+def _check_optimizer(owner, optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: optimizer must be a tr.optim optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _per_group(owner, name, value, optimizer, check):
+    """One value per param group: a list/tuple of that length, or one value for all (as torch)."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{owner}: {name} must have one value per param group ({n}), got {len(value)}")
+        return [check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    return [check(name, value)] * n
+
+
+class LRScheduler:
+    """Base class: a subclass defines get_lr(), the groups' next learning rates, from
+    self.last_epoch (the step count, 0 at construction) and the groups' current values."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        owner = type(self).__name__
+        self.optimizer = _check_optimizer(owner, optimizer)
+        last_epoch = check_int(owner, "last_epoch", last_epoch, -1)
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"{owner}: param_groups[{i}] has no 'initial_lr', which resuming with last_epoch="
+                                   f"{last_epoch} needs: load the optimizer's state_dict first (or use last_epoch=-1)")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True  # the first step (below) only records the starting lr
+        self.step()
+        self._is_initial = False
+
+    def get_lr(self):
+        raise NotImplementedError
+
+    def step(self):
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        """The learning rates (one per param group) set by the latest step."""
+        return list(self._last_lr)
+
+    def _current_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    # -- checkpoints
+    _not_state = ("optimizer",)
+
+    def state_dict(self):
+        """Every attribute but the optimizer (and functions): plain numbers and lists, as torch."""
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items() if k not in self._not_state}
+
+    def load_state_dict(self, state_dict):
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        unknown = sorted(set(state_dict) - set(self.state_dict()))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected keys {unknown} (a state dict of "
+                             "another scheduler?)")
+        for k, v in state_dict.items():
+            setattr(self, k, list(v) if isinstance(v, list) else v)
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr * lr_lambda(epoch); one function for all groups or a list with one per group.
+    state_dict() keeps a callable object's attributes, not a plain function (as torch)."""
+
+    _not_state = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer("LambdaLR", optimizer)
+        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * len(optimizer.param_groups)
+        if len(fns) != len(optimizer.param_groups):
+            raise ValueError(f"LambdaLR: expected {len(optimizer.param_groups)} lr_lambdas (one per param group), "
+                             f"got {len(fns)}")
+        for i, fn in enumerate(fns):
+            if not callable(fn):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable (or a list of callables), got "
+                                f"{type(fn).__name__} at position {i}")
+        self.lr_lambdas = fns
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn)) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas", None)
+        super().load_state_dict(state)
+        for fn, saved in zip(self.lr_lambdas, lambdas or ()):
+            if saved is not None:
+                vars(fn).update(saved)
+
+
+class StepLR(LRScheduler):
+    """lr *= gamma every step_size steps."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = check_int("StepLR", "step_size", step_size, 1)
+        self.gamma = check_float("StepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class ExponentialLR(LRScheduler):
+    """lr *= gamma every step."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = check_float("ExponentialLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr follows eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2, computed (as
+    torch) recursively from the current lr; past T_max it rises again (a cosine of period 2 T_max)."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = check_float("CosineAnnealingLR", "T_max", T_max, 0)
+        if self.T_max == 0:
+            raise ValueError("CosineAnnealingLR: T_max must be > 0, got 0")
+        self.T_max = T_max if isinstance(T_max, int) else self.T_max
+        self.eta_min = check_float("CosineAnnealingLR", "eta_min", eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if self._step_count == 1 and e > 0:  # resumed: the closed form
+            return [lo + (base - lo) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:  # the trough: the recursive form would divide by 0
+            return [lr + (base - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for base, lr in zip(self.base_lrs, self._current_lrs())]
+        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
+                for lr in self._current_lrs()]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin 2018), stepped once per batch: lr rises from
+    max_lr / div_factor to max_lr over pct_start of total_steps, then anneals to
+    initial_lr / final_div_factor (three_phase: back to initial_lr first); the momentum (SGD,
+    RMSprop) or beta1 (Adam) moves the other way between max_momentum and base_momentum."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        owner = "OneCycleLR"
+        _check_optimizer(owner, optimizer)
+        if total_steps is not None:
+            self.total_steps = check_int(owner, "total_steps", total_steps, 1)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = check_int(owner, "epochs", epochs, 1) * check_int(owner, "steps_per_epoch",
+                                                                                 steps_per_epoch, 1)
+        else:
+            raise ValueError(f"{owner}: pass total_steps, or epochs and steps_per_epoch")
+        pct_start = check_float(owner, "pct_start", pct_start, 0, 1)
+        self.anneal_strategy = check_choice(owner, "anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.cycle_momentum = check_bool(owner, "cycle_momentum", cycle_momentum)
+        div_factor = check_float(owner, "div_factor", div_factor)
+        final_div_factor = check_float(owner, "final_div_factor", final_div_factor)
+        three_phase = check_bool(owner, "three_phase", three_phase)
+        n = self.total_steps
+        # each phase: (last step, lr from, lr to, momentum from, momentum to), names of group entries
+        if three_phase:
+            self.phases = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                           (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self.phases = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        number = lambda name, v: check_float(owner, name, v)  # noqa: E731
+        max_lrs = _per_group(owner, "max_lr", max_lr, optimizer, number)
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{owner}: cycle_momentum=True needs an optimizer with momentum or betas "
+                                 f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            tops = _per_group(owner, "max_momentum", max_momentum, optimizer, number)
+            bases = _per_group(owner, "base_momentum", base_momentum, optimizer, number)
+            if last_epoch == -1:
+                for group, top, base in zip(optimizer.param_groups, tops, bases):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, base
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value,) + tuple(group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
+                if step <= end or i == len(self.phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                    break
+                start = end
+        return lrs
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by factor when a metric has not improved for `patience` steps:
+    step(metric) once per epoch with, e.g., the validation loss."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0, eps=1e-8):
+        owner = "ReduceLROnPlateau"
+        self.optimizer = _check_optimizer(owner, optimizer)
+        self.mode = check_choice(owner, "mode", mode, ("min", "max"))
+        self.factor = check_float(owner, "factor", factor, 0)
+        if self.factor >= 1.0:
+            raise ValueError(f"{owner}: factor must be < 1, got {self.factor:g}")
+        self.patience = check_int(owner, "patience", patience, 0)
+        self.threshold = check_float(owner, "threshold", threshold, 0)
+        self.threshold_mode = check_choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
+        self.cooldown = check_int(owner, "cooldown", cooldown, 0)
+        self.min_lrs = _per_group(owner, "min_lr", min_lr, optimizer, lambda n, v: check_float(owner, n, v, 0))
+        self.eps = check_float(owner, "eps", eps, 0)
+        self.last_epoch = 0
+        self._last_lr = self._current_lrs()
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def _is_better(self, a, best):
+        if self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold) if self.mode == "min" else a > best * (self.threshold + 1.0)
+        return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
+
+    def step(self, metrics):
+        value = metrics.item() if hasattr(metrics, "item") else metrics
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element Tensor), got "
+                            f"{type(metrics).__name__}")
+        current = float(value)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            for group, low in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, low)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current_lrs()

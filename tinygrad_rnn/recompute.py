@@ -1,0 +1,205 @@
+"""Gradient checkpointing: trade compute for memory by recomputing a function in the backward pass.
+
+    out = tr.checkpoint(fn, x, h)      # as torch.utils.checkpoint.checkpoint(fn, x, h)
+
+The forward runs `fn` under no_grad, so nothing inside it is recorded and none of its intermediate
+arrays is kept. On the tape the call is ONE node, `Recompute`, whose inputs are the tensor arguments
+(and the parameters fn reads, see below) and whose outputs are fn's results. Its backward:
+
+  1. runs fn again with recording on, on fresh leaf copies of the inputs (same arrays, the same
+     requires_grad), with tr.random's state as it was at the forward (so dropout draws the same mask);
+  2. backpropagates the incoming cotangents through that recomputed graph with the ordinary walk
+     (tensor.backward_from; it keeps its state in local variables, so a walk may run inside another
+     walk's node: the outer walk is paused in this node's backward while the inner one runs);
+  3. returns the input copies' gradients as this node's input gradients.
+
+Parameters fn reads without receiving them (a module's weights, closed over) are leaves: the inner
+walk adds their gradients into their `.grad` directly, as torch's reentrant checkpoint does, so
+they are summed with every other use of the weights. To know them, the no_grad forward watches
+the operations fn runs (the tape's forward hook list, in this thread only) and collects every leaf
+that requires grad; they become inputs of the node too (gradient None: the inner walk delivered
+it). That records the node even when no argument requires grad, checks the weights' versions
+(an optimizer step between forward and backward is refused) and, in anomaly mode, their checksums.
+
+A tensor fn reads that requires grad but is itself computed (not a leaf) must be passed as an
+argument: its gradient has to reach the outer graph through this node, and a closed-over one
+would be walked by the inner pass into the outer graph. checkpoint() refuses it, naming its shape.
+
+Random numbers: tr.random's generator state is saved at the forward and restored around the
+recomputation (preserve_rng_state=True, as torch does), then put back, so code drawing from it
+inside fn (dropout) sees the same numbers twice and the caller's stream is unchanged. A generator
+of your own (np.random.default_rng) is not covered: draw its numbers outside fn and pass them in.
+
+Costs: fn runs twice (once more per nesting level when checkpoints nest), its inside is kept only
+while this node's backward runs.
+"""
+import threading
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import random
+from .primitives import Primitive
+from .tensor import Tensor, _forward_checks, _grad_mode, apply, backward_from, is_grad_enabled, no_grad
+
+__all__ = ["checkpoint"]
+
+
+class _Call(NamedTuple):
+    """What Recompute's forward and backward need besides the arrays (a node attribute)."""
+    fn: Any
+    args: tuple  # fn's arguments, with None where a tensor argument goes (filled from the arrays)
+    tensor_slots: tuple  # positions in args of the tensor arguments, in input order
+    grad_flags: tuple  # per tensor argument: did it require grad
+    rng_state: Any  # tr.random's generator state before the forward, or None
+    n_outputs: int  # 0: fn returned one Tensor; k: a tuple of k Tensors
+    first_outputs: list  # one-shot: the no_grad forward's results, handed to the node by forward()
+
+
+class Recompute(Primitive):
+    """(tensor args..., parameters...) -> fn's outputs; backward recomputes fn (module docstring)."""
+
+    fresh_grads = True  # the input gradients are the .grad buffers of leaf copies made for this call
+
+    @staticmethod
+    def forward(*arrays, call):
+        outs = tuple(call.first_outputs)  # computed by checkpoint() before recording: see there
+        call.first_outputs.clear()  # the node must not keep its outputs alive
+        return (outs if call.n_outputs else outs[0]), arrays[:len(call.tensor_slots)]
+
+    @staticmethod
+    def backward(g, saved, needs, call):
+        gs = list(g) if call.n_outputs else [g]
+        leaves = [Tensor._make(a, flag) for a, flag in zip(saved, call.grad_flags)]
+        args = list(call.args)
+        for slot, leaf in zip(call.tensor_slots, leaves):
+            args[slot] = leaf
+        with _recording():
+            with _rng_restored(call.rng_state):
+                outs = _as_tuple(call.fn(*args), call.n_outputs)
+            _backward_through(outs, gs)
+        n_params = len(needs) - len(leaves)
+        return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
+
+
+class _Seed(Primitive):
+    """The recomputed outputs joined into one scalar root whose backward hands each output its
+    cotangent: one backward_from seeds every output at once (the walk takes one root)."""
+
+    @staticmethod
+    def forward(*arrays, cotangents):
+        return np.zeros((), dtype=arrays[0].dtype), None
+
+    @staticmethod
+    def backward(g, saved, needs, cotangents):
+        return cotangents
+
+
+def _backward_through(outs, cotangents):
+    live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad and c is not None]
+    if not live:
+        return
+    outs, cotangents = zip(*live)
+    root = apply(_Seed, *outs, cotangents=tuple(cotangents))
+    backward_from(root._node, 0, np.ones((), dtype=root.data.dtype))
+
+
+class _recording:
+    """Grad mode on, whatever the caller of backward() had (backward inside no_grad() still recomputes)."""
+
+    def __enter__(self):
+        self.prev, _grad_mode.enabled = _grad_mode.enabled, True
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self.prev
+
+
+class _rng_restored:
+    """Run with tr.random's generator set to `state`, then put back the state it had."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __enter__(self):
+        if self.state is not None:
+            self.bits = random.generator().bit_generator
+            self.now = self.bits.state
+            self.bits.state = self.state
+
+    def __exit__(self, *exc):
+        if self.state is not None:
+            self.bits.state = self.now
+
+
+class _LeafCollector:
+    """A forward hook (tensor._forward_checks) gathering the leaves that require grad which the
+    operations of this thread read while it is installed; nested collectors each see everything."""
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+        self.leaves = {}  # id -> Tensor, in first-use order
+        self.computed = None  # a non-leaf tensor requiring grad that fn read, if any
+
+    def __call__(self, prim, inputs, outs, node):
+        if threading.get_ident() != self.thread:
+            return
+        for t in inputs:
+            if t.requires_grad:
+                if t._node is None:
+                    self.leaves.setdefault(id(t), t)
+                elif self.computed is None:
+                    self.computed = t
+
+    def __enter__(self):
+        _forward_checks.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _forward_checks.remove(self)
+
+
+def _as_tuple(result, n_outputs):
+    return tuple(result) if n_outputs else (result,)
+
+
+def _check_outputs(result):
+    """0 when fn returned a Tensor, k for a tuple of k Tensors; anything else is refused."""
+    if isinstance(result, Tensor):
+        return 0
+    if isinstance(result, (tuple, list)) and result and all(isinstance(r, Tensor) for r in result):
+        return len(result)
+    kind = type(result).__name__ if not isinstance(result, (tuple, list)) else \
+        f"a {type(result).__name__} of {[type(r).__name__ for r in result]}"
+    raise TypeError(f"checkpoint: fn must return a Tensor or a non-empty tuple of Tensors, got {kind}")
+
+
+def checkpoint(fn, *args, preserve_rng_state=True):
+    """fn(*args) without keeping its intermediates: they are recomputed in the backward pass.
+
+    Gradients equal those of fn(*args) itself. Non-Tensor arguments are passed through as they are.
+    Under no_grad (or when nothing fn reads requires grad) this is just fn(*args)."""
+    if not callable(fn):
+        raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
+    if not is_grad_enabled():
+        return fn(*args)
+    slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    tensors = [args[i] for i in slots]
+    rng_state = random.generator().bit_generator.state if preserve_rng_state else None
+    detached = list(args)
+    for i, t in zip(slots, tensors):  # fn sees leaves without history: nothing upstream is read
+        detached[i] = Tensor._make(t.data, False)
+    with no_grad(), _LeafCollector() as seen:
+        result = fn(*detached)
+    n_outputs = _check_outputs(result)
+    if seen.computed is not None:
+        raise ValueError(f"checkpoint: fn reads a tensor of shape {seen.computed.shape} that requires grad and is "
+                         "computed outside fn (not a leaf); pass it to checkpoint() as an argument so that its "
+                         "gradient reaches the graph it came from")
+    params = [p for p in seen.leaves.values() if not any(p is t for t in tensors)]
+    if not params and not any(t.requires_grad for t in tensors):
+        return result  # nothing to differentiate: the no_grad result is the answer
+    outs = _as_tuple(result, n_outputs)
+    args_template = tuple(None if i in slots else a for i, a in enumerate(args))
+    call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
+                 [o.data for o in outs])
+    return apply(Recompute, *tensors, *params, call=call)
