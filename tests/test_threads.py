@@ -167,3 +167,29 @@ def test_what_runs_on_the_pool_releases_the_gil(name):
     """A compiled function that holds the GIL while a pool thread runs it stalls the calling thread too
     (it cannot start its next loop chunk): every function handed to the pool is compiled nogil."""
     assert getattr(fused_rnn, name).targetoptions.get("nogil") is True
+
+
+def test_layers_on_several_python_threads_at_once(threads):
+    """Two Python threads training layers at the same time share the one pool (blocks queue behind
+    pipelines): no deadlock, and each gets the numbers it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+    threads(2, 2)
+
+    def make(seed):   # made here, one after the other: the initialisation draws from one global generator
+        tr.manual_seed(seed)
+        layer = tr.nn.LSTM(3, 5, num_layers=2, bidirectional=True, dtype=np.float64, fused=True)
+        return layer, tr.Tensor(np.random.default_rng(seed).standard_normal((7, 6, 3)))
+
+    def run(layer, x):
+        layer.zero_grad()
+        out = layer(x)[0]
+        (out * out).sum().backward()
+        return [out.data] + [p.grad for p in layer.parameters()]
+
+    problems = [make(seed) for seed in (1, 2)]
+    alone = [run(*p) for p in problems]
+    with ThreadPoolExecutor(2) as users:
+        together = [f.result(timeout=120) for f in [users.submit(run, *p) for p in problems]]
+    for got, want in zip(together, alone):
+        for a, r in zip(got, want):
+            assert rel_err(a, r) <= 1e-12
