@@ -144,3 +144,7 @@ def test_embedding_module_padding_row():
         tr.nn.Embedding(5, 2, padding_idx=5)
     with pytest.raises(TypeError, match="padding_idx must be an int"):
         tr.nn.Embedding(5, 2, padding_idx=1.0)
+    with pytest.raises(TypeError, match="Embedding: embedding_dim must be an int, got"):
+        tr.nn.Embedding(5, 2.0)
+    with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 0"):
+        tr.nn.Embedding(-1, 2)

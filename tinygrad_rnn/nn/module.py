@@ -536,6 +536,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype=DEFAULT_DTYPE):
         dtype = check_dtype(dtype)
+        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
+        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
