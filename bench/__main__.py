@@ -100,7 +100,9 @@ def main(argv=None):
     n, repeats = 2048, 5
     data = {
         "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": report.machine_info(args.threads, usable_cpus),
+        # machine.threads stays one number (the first count) for readers of older results.json files;
+        # each case says its own count, and thread_counts lists them all
+        "machine": dict(report.machine_info(args.threads[0], usable_cpus), thread_counts=args.threads),
         "peak": {"gflops": None, "by_lib": {}, "by_threads": {}, "n": n, "repeats": repeats, "measurements": 0},
         "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
         "cases": [], "e2e": [], "scaling": [],
