@@ -1,6 +1,7 @@
 """python -m bench: time one RNN training step for every peer, write RESULTS.md and results.png.
 
-    python -m bench                      the full benchmark (5 shapes x 3 cells x 7 peers)
+    python -m bench                      the full benchmark (5 shapes x 3 cells x 7 peers, 2 char-LM models,
+                                         at 1 thread and at all cores, then thread scaling)
     python -m bench --quick              two small shapes, few repeats, prints only
     python -m bench --check              gradients of every peer vs torch.nn, no timing
     python -m bench --cells lstm --shapes 100x32x128x256 --peers torch-nn,jax-scan
@@ -38,8 +39,15 @@ def parse_args(argv):
                    help="seconds of timed steps per peer and case; slow peers get fewer repeats (default 20)")
     p.add_argument("--cap", type=float, default=20.0,
                    help="a peer whose one step takes longer is not repeated: 1 sample, noted (default 20 s)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads for every library (default 1: see bench/README.md)")
+    p.add_argument("--threads", default="1,all",
+                   help="comma-separated thread counts; each is a run with every peer at that count "
+                        "('all' = every usable CPU; default 1,all: see bench/README.md)")
+    p.add_argument("--models", default="charlm-demo,charlm-2x512",
+                   help="end-to-end cases, the char-LM training step (bench/models.py), or 'none'")
+    p.add_argument("--libraries", default="tinygrad_rnn,torch,jax", help="libraries of the end-to-end cases")
+    p.add_argument("--scaling", default="lstm:100x32x128x256,charlm-demo",
+                   help="thread-scaling cases, timed at 1, 2, ... all threads for torch.nn and the fused path: "
+                        "cell:TxBxIxH or a model name, comma-separated, or 'none'")
     p.add_argument("--quick", action="store_true", help="two small shapes, 2 rounds x 2 repeats, no files written")
     p.add_argument("--check", action="store_true", help="only compare every peer's gradients with torch.nn's")
     p.add_argument("--out", help="markdown report (default bench/RESULTS.md; none with --quick)")
@@ -55,6 +63,23 @@ def parse_args(argv):
         args.rounds, args.repeats, args.budget, args.cap = 2, 2, 3.0, 5.0
     args.shapes = ([parse_shape(s) for s in args.shapes.split(",")] if args.shapes
                    else QUICK_SHAPES if args.quick else SHAPES)
+    usable = len(os.sched_getaffinity(0))
+    try:
+        args.threads = sorted({usable if t == "all" else int(t) for t in args.threads.split(",")})
+    except ValueError:
+        p.error(f"--threads: comma-separated positive ints or 'all', got {args.threads!r}")
+    if args.threads[0] < 1:
+        p.error("--threads: counts must be >= 1")
+    from bench import models
+    none = ("", "none")
+    args.models = [] if args.models in none or args.quick else args.models.split(",")
+    args.libraries = args.libraries.split(",")
+    args.scaling = [] if args.scaling in none or args.quick else args.scaling.split(",")
+    for name in args.models + [c for c in args.scaling if ":" not in c]:
+        if name not in models.MODELS:
+            p.error(f"unknown model {name!r}; known: {', '.join(models.MODELS)}")
+    args.scaling = [(c.split(":")[0], parse_shape(c.split(":")[1])) if ":" in c else c for c in args.scaling]
+    args.max_threads = usable
     if args.out is None and not args.quick:
         args.out = os.path.join(HERE, "RESULTS.md")
     return args
@@ -64,8 +89,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     usable_cpus = len(os.sched_getaffinity(0))  # before pin() narrows it
     from bench import measure
-    os.environ.update(measure.thread_env(args.threads))  # before numpy is imported below
-    measure.pin(args.threads)
+    os.environ.update(measure.thread_env(max(args.threads)))  # before numpy is imported below
+    measure.pin(max(args.threads))
     from bench import check, report
 
     if args.check:
@@ -73,48 +98,87 @@ def main(argv=None):
 
     started = time.time()
     n, repeats = 2048, 5
-    by_lib = {}
+    data = {
+        "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
+        # machine.threads stays one number (the first count) for readers of older results.json files;
+        # each case says its own count, and thread_counts lists them all
+        "machine": dict(report.machine_info(args.threads[0], usable_cpus), thread_counts=args.threads),
+        "peak": {"gflops": None, "by_lib": {}, "by_threads": {}, "n": n, "repeats": repeats, "measurements": 0},
+        "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
+        "cases": [], "e2e": [], "scaling": [],
+    }
 
-    def measure_peak():
-        """GEMM peak, again before every shape and at the end: the best seen is the machine's.
+    def measure_peak(threads):
+        """GEMM peak at this thread count, again before every shape: the best seen is the machine's.
 
         On a shared machine one measurement may land in a busy moment; the maximum over the whole
         run is the fairest denominator for '% of peak' (a momentary dip would inflate every %).
         """
+        by_lib = data["peak"]["by_threads"].setdefault(str(threads), {})
         for lib in ("numpy", "torch"):
-            g = measure.gemm_peak(lib, args.threads, n, repeats)
+            g = measure.gemm_peak(lib, threads, n, repeats)
             if g:
                 by_lib[lib] = max(by_lib.get(lib, 0.0), g)
-        data["peak"]["by_lib"], data["peak"]["gflops"] = by_lib, max(by_lib.values(), default=None)
         data["peak"]["measurements"] += 1
-        print("GEMM peak so far: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in by_lib.items()), flush=True)
+        if threads > 1:
+            control = measure.parallel_control(threads)
+            if control:
+                data.setdefault("control", {}).setdefault(str(threads), []).append(round(control, 2))
+                print(f"parallel control at {threads} threads: {control:.2f}x", flush=True)
+        if threads == args.threads[0]:   # the back-compatible fields: the first (smallest) count
+            data["peak"]["by_lib"], data["peak"]["gflops"] = by_lib, max(by_lib.values(), default=None)
+        print(f"GEMM peak so far at {threads} thread(s): " + ", ".join(f"{k} {v:.1f} GFLOP/s"
+                                                                  for k, v in by_lib.items()), flush=True)
 
-    data = {
-        "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": report.machine_info(args.threads, usable_cpus),
-        "peak": {"gflops": None, "by_lib": by_lib, "n": n, "repeats": repeats, "measurements": 0},
-        "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
-        "cases": [],
-    }
     out_dir = os.path.dirname(os.path.abspath(args.out)) if args.out else None
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
-    for shape in args.shapes:
-        measure_peak()
-        for cell in args.cells:
-            case = {"cell": cell, "shape": list(shape)}
+
+    def save(png=False):  # after every case, so a long run that is stopped keeps what it measured
+        if args.out:
+            report.write(data, args.out, os.path.join(out_dir, "results.json"),
+                         os.path.join(out_dir, "results.png") if png and not args.no_plot else None)
+
+    opts = (args.rounds, args.repeats, args.cap, args.budget)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    for threads in args.threads:
+        for shape in args.shapes:
+            measure_peak(threads)
+            for cell in args.cells:
+                case = {"cell": cell, "shape": list(shape), "threads": threads}
+                print(f"\n{report.case_title(case)}", flush=True)
+                case["results"] = measure.run_case(cell, shape, args.peers, threads, *opts, log=log)
+                data["cases"].append(case)
+                print(report.markdown_table(case, report.peak_for(data, threads)), flush=True)
+                save()
+        for model in args.models:
+            case = {"model": model, "threads": threads}
             print(f"\n{report.case_title(case)}", flush=True)
-            case["results"] = measure.run_case(cell, shape, args.peers, args.threads, args.rounds, args.repeats,
-                                               args.cap, args.budget, log=lambda s: print(s, flush=True))
-            data["cases"].append(case)
-            print(report.markdown_table(case, data["peak"]["gflops"]), flush=True)
-            if args.out:  # after every case, so a long run that is stopped keeps what it measured
-                report.write(data, args.out, os.path.join(out_dir, "results.json"))
-    measure_peak()
+            case["results"] = measure.run_model_case(model, args.libraries, threads, *opts, log=log)
+            data["e2e"].append(case)
+            print(report.e2e_table(data, [case]), flush=True)
+            save()
+    for what in args.scaling:  # 1, 2, ... all threads for torch.nn and the fused path
+        measured = (what in args.models if isinstance(what, str)
+                    else what[0] in args.cells and tuple(what[1]) in map(tuple, args.shapes))
+        for threads in range(1, args.max_threads + 1):
+            if measured and threads in args.threads:   # the main run has it already
+                continue
+            if isinstance(what, str):
+                case = {"model": what, "threads": threads}
+                case["results"] = measure.run_model_case(what, ["tinygrad_rnn", "torch"], threads, *opts, log=log)
+            else:
+                case = {"cell": what[0], "shape": list(what[1]), "threads": threads}
+                case["results"] = measure.run_case(what[0], what[1], ["tinygrad_rnn-fused", "torch-nn"], threads,
+                                                   *opts, log=log)
+            print(f"\nscaling: {report.case_title(case)}", flush=True)
+            data["scaling"].append(case)
+            save()
+    if args.scaling:
+        print(report.scaling_table(data), flush=True)
+    measure_peak(args.threads[0])
     data["machine"]["load_end"] = os.getloadavg()
-    if args.out:
-        report.write(data, args.out, os.path.join(out_dir, "results.json"),
-                     None if args.no_plot else os.path.join(out_dir, "results.png"))
+    save(png=True)
     print(f"\ndone in {time.time() - started:.0f} s" + (f"; wrote {args.out}" if args.out else ""))
     return 0
 

@@ -114,19 +114,68 @@ def _gemm_worker(spec, send):
     send({"gflops": 2 * n ** 3 / best / 1e9, "seconds": best})
 
 
+def _control_worker(spec, send):
+    """How much faster a perfectly parallel job runs on `threads` threads than on one, here and now: the
+    yardstick for every thread-scaling number of the run. numpy's exp over a large array, split into one
+    part per thread (numpy releases the GIL), best of a few. On an idle machine about `threads`; when other
+    work keeps the CPUs busy, Linux shares them per session (autogroup), and it can fall to 1."""
+    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
+    threads = spec["threads"]
+    a = np.random.default_rng(0).standard_normal(1 << 22)
+    out = np.empty_like(a)
+    pool = ThreadPoolExecutor(max(threads - 1, 1))
+
+    def run(parts):
+        edges = [len(a) * k // parts for k in range(parts + 1)]
+        for _ in range(10):
+            futures = [pool.submit(np.exp, a[lo:hi], out[lo:hi]) for lo, hi in zip(edges[1:-1], edges[2:])]
+            np.exp(a[:edges[1]], out[:edges[1]])
+            for f in futures:
+                f.result()
+
+    best = {}
+    for _ in range(3):
+        for parts in (1, threads):
+            start = time.perf_counter()
+            run(parts)
+            best[parts] = min(best.get(parts, float("inf")), time.perf_counter() - start)
+    send({"speedup": best[1] / best[threads]})
+
+
+def _set_torch_threads(threads):
+    if "torch" in sys.modules:  # env vars size MKL/OpenMP; torch wants its own call too
+        import torch
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(1)
+
+
 def _peer_worker(spec, send, recv):
     from . import peers
     module, build = peers.load(spec["peer"])  # ImportError: reported by the caller
-    if "torch" in sys.modules:  # env vars size MKL/OpenMP; torch wants its own call too
-        import torch
-        torch.set_num_threads(spec["threads"])
-        torch.set_num_interop_threads(1)
+    _set_torch_threads(spec["threads"])
     T, B, I, H = spec["shape"]
     weights, x = peers.make_inputs(spec["cell"], T, B, I, H, seed=spec["seed"])
     start = time.perf_counter()
     runner = build(spec["cell"], weights, x)
     send({"built": time.perf_counter() - start, "compile_s": runner.compile_s})
+    _serve(runner, spec, send, recv)
 
+
+def _model_worker(spec, send, recv):
+    """An end-to-end case (bench/models.py): one library's whole char-LM training step."""
+    from . import models
+    model = models.MODELS[spec["model"]]
+    weights, ids, targets = models.make_inputs(model, seed=spec["seed"])
+    start = time.perf_counter()
+    runner = models.LIBRARIES[spec["peer"]](model, weights, ids, targets)  # ImportError: reported by the caller
+    _set_torch_threads(spec["threads"])
+    send({"built": time.perf_counter() - start, "compile_s": runner.compile_s})
+    _serve(runner, spec, send, recv)
+
+
+def _serve(runner, spec, send, recv):
+    """Warm up, measure memory, then answer "run N W" requests until "quit"."""
     # First step: lazy JIT compiles (Numba), thread pools and first-touch of buffers happen here.
     start = time.perf_counter()
     runner.step()
@@ -165,6 +214,10 @@ def worker_main(spec_json):
     try:
         if spec["kind"] == "gemm":
             _gemm_worker(spec, send)
+        elif spec["kind"] == "control":
+            _control_worker(spec, send)
+        elif spec["kind"] == "model":
+            _model_worker(spec, send, sys.stdin)
         else:
             _peer_worker(spec, send, sys.stdin)
     except ImportError as e:
@@ -240,11 +293,24 @@ def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s,
     fewer per round so that it spends about `budget_s` in total. A peer whose one step exceeds
     `cap_s` keeps that single step as its only sample.
     """
-    results, workers = {}, {}
     spec = {"kind": "peer", "cell": cell, "shape": list(shape), "seed": seed,
             "cap_s": cap_s, "jit_allowance_s": JIT_ALLOWANCE_S}
-    for name in peer_names:  # start and warm up one at a time: never two busy workers at once
-        w = Worker(dict(spec, peer=name), threads)
+    return _round_robin({name: dict(spec, peer=name) for name in peer_names}, threads, rounds, repeats, cap_s,
+                        budget_s, log)
+
+
+def run_model_case(model, libraries, threads, rounds, repeats, cap_s, budget_s, seed=0, log=print):
+    """Time one end-to-end case (bench/models.py) for every library, as run_case does a layer."""
+    spec = {"kind": "model", "model": model, "seed": seed, "cap_s": cap_s, "jit_allowance_s": JIT_ALLOWANCE_S}
+    return _round_robin({lib: dict(spec, peer=lib) for lib in libraries}, threads, rounds, repeats, cap_s,
+                        budget_s, log)
+
+
+def _round_robin(specs, threads, rounds, repeats, cap_s, budget_s, log):
+    """Start a worker per spec ({name: spec}), then time them in turns: {name: result dict} (see run_case)."""
+    results, workers = {}, {}
+    for name, spec in specs.items():  # start and warm up one at a time: never two busy workers at once
+        w = Worker(spec, threads)
         msg = w.recv(timeout=SETUP_TIMEOUT_S)
         if "built" in msg:
             compile_s = msg["compile_s"]
@@ -285,6 +351,14 @@ def run_case(cell, shape, peer_names, threads, rounds, repeats, cap_s, budget_s,
     for w in workers.values():
         w.close()
     return results
+
+
+def parallel_control(threads):
+    """Speed-up of a perfectly parallel job at `threads` threads over 1 (see _control_worker), or None."""
+    w = Worker({"kind": "control"}, threads)
+    msg = w.recv(timeout=300)
+    w.close()
+    return msg.get("speedup")
 
 
 def gemm_peak(lib, threads, n=2048, repeats=5):

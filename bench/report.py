@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from . import peers
+from . import models, peers
 
 LIBRARIES = ("numpy", "torch", "jax", "jaxlib", "autograd", "numba", "tinygrad_rnn", "matplotlib")
 
@@ -90,10 +90,85 @@ def _num(x):
     return f"{x:.0f}" if x >= 100 else f"{x:.3g}"
 
 
+def _threads_of(case, data=None):
+    """A case's thread count (results.json files from before per-case counts had one for the whole run)."""
+    if "threads" in case:
+        return case["threads"]
+    threads = data["machine"]["threads"] if data else 1
+    return threads[0] if isinstance(threads, list) else threads
+
+
+def _thread_counts(data):
+    return sorted({_threads_of(c, data) for c in data["cases"] + data.get("e2e", [])})
+
+
+def peak_for(data, threads):
+    """GEMM peak (GFLOP/s) measured at this thread count, else the run's single peak."""
+    by_lib = data["peak"].get("by_threads", {}).get(str(threads))
+    return max(by_lib.values()) if by_lib else data["peak"]["gflops"]
+
+
 def case_title(case):
+    threads = f", {case['threads']} thread{'s' if case['threads'] > 1 else ''}" if "threads" in case else ""
+    if "model" in case:
+        from . import models
+        return models.describe(case["model"]) + threads
     T, B, I, H = case["shape"]
     gf = peers.train_step_flops(case["cell"], *case["shape"]) / 1e9
-    return f"{case['cell'].upper()} (T, B, I, H) = ({T}, {B}, {I}, {H}) — {gf:.3g} GFLOP per step"
+    return f"{case['cell'].upper()} (T, B, I, H) = ({T}, {B}, {I}, {H}) — {gf:.3g} GFLOP per step{threads}"
+
+
+def _median_ms(res):
+    return float(np.median(res["times"])) * 1e3 if res.get("times") else None
+
+
+def e2e_table(data, cases=None):
+    """End-to-end cases: one line per (model, threads), one column per library: ms (× torch's time)."""
+    cases = data.get("e2e", []) if cases is None else cases
+    libs = [lib for lib in ("tinygrad_rnn", "torch", "jax") if any(lib in c["results"] for c in cases)]
+    lines = ["| model | threads | " + " | ".join(libs) + " |", "|---|---:|" + "---:|" * len(libs)]
+    for c in cases:
+        ref = _median_ms(c["results"].get("torch", {}))
+        cells = []
+        for lib in libs:
+            res = c["results"].get(lib, {})
+            ms = _median_ms(res)
+            if ms is None:
+                cells.append(res.get("skipped", "–"))
+                continue
+            spread = f" [{_num(np.percentile(res['times'], 25) * 1e3)}–{_num(np.percentile(res['times'], 75) * 1e3)}]"
+            cells.append(f"{_num(ms)} ms{spread} ({_fmt(ms / ref if ref else None, '.2f')}×)")
+        lines.append(f"| {c['model']} | {c['threads']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SCALING_PEERS = ("tinygrad_rnn-fused", "torch-nn", "jax-scan", "tinygrad_rnn", "torch", "jax")
+
+
+def _key(case):
+    return case.get("model") or f"{case['cell'].upper()} {'×'.join(map(str, case['shape']))}"
+
+
+def scaling_table(data):
+    """Thread scaling: per case and peer, the median ms at 1, 2, ... threads and the speed-up over 1 thread."""
+    groups = {}  # the scaling runs and the main runs' cases, for every case measured at several counts
+    for c in data.get("scaling", []) + data["cases"] + data.get("e2e", []):
+        groups.setdefault(_key(c), {}).setdefault(_threads_of(c, data), {}).update(
+            {name: res for name, res in c["results"].items() if name in SCALING_PEERS})
+    groups = {key: by_threads for key, by_threads in groups.items() if len(by_threads) > 1}
+    counts = sorted({t for by_threads in groups.values() for t in by_threads})
+    lines = ["| case | peer | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in counts) + " |",
+             "|---|---|" + "---:|" * len(counts)]
+    for key, by_threads in groups.items():
+        names = sorted({name for r in by_threads.values() for name in r})
+        for name in names:
+            one = _median_ms(by_threads.get(1, {}).get(name, {}))
+            cells = []
+            for t in counts:
+                ms = _median_ms(by_threads.get(t, {}).get(name, {}))
+                cells.append("–" if ms is None else f"{_num(ms)} ms" + (f" ({one / ms:.2f}×)" if one and t > 1 else ""))
+            lines.append(f"| {key} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(case, peak_gflops):
@@ -110,12 +185,13 @@ def markdown_table(case, peak_gflops):
     return "\n".join(lines)
 
 
-def summary_table(data):
+def summary_table(data, threads=None):
     """One line per case, one column per peer: median ms and, in brackets, × torch.nn's time."""
-    names = [p for p in peers.PEERS if any(p in case["results"] for case in data["cases"])]
+    cases = [c for c in data["cases"] if threads is None or _threads_of(c, data) == threads]
+    names = [p for p in peers.PEERS if any(p in case["results"] for case in cases)]
     lines = ["| case | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for case in data["cases"]:
-        rows = {r["peer"]: r for r in summarize(case, data["peak"]["gflops"])}
+    for case in cases:
+        rows = {r["peer"]: r for r in summarize(case, peak_for(data, _threads_of(case, data)))}
         cells = []
         for name in names:
             r = rows.get(name, {})
@@ -139,8 +215,9 @@ def markdown(data):
         "",
         f"- CPU: {m['cpu']} ({m['cpu_flags']}); {m['logical_cpus']} logical CPUs, {m['usable_cpus']} usable; "
         f"{m['memory_gib']} GiB RAM; {m['os']}",
-        f"- Threads: **{m['threads']}** for every peer (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, "
-        "torch.set_num_threads, CPU affinity of each worker process)",
+        f"- Threads: **{', '.join(map(str, _thread_counts(data)))}**, each count a run of its own with every peer at "
+        "that count (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, torch.set_num_threads, CPU affinity of each worker "
+        "process)",
         "- Load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in m.get("load_start", ()))
         + (", at the end: " + ", ".join(f"{x:.1f}" for x in m["load_end"]) if m.get("load_end") else "")
         + f" (other processes on these {m['logical_cpus']} CPUs; every peer shares the disturbance, round-robin)",
@@ -148,7 +225,13 @@ def markdown(data):
         f"- GEMM peak (float32 {peak['n']}×{peak['n']} matmul, best of {peak['repeats']}, measured "
         f"{peak.get('measurements', 1)} times during the run, the best kept): "
         + ", ".join(f"{lib} {_fmt(g, '.1f')} GFLOP/s" for lib, g in peak["by_lib"].items())
-        + f"; **peak = {_fmt(peak['gflops'], '.1f')} GFLOP/s** (the highest), used for '% of GEMM peak'",
+        + f"; **peak = {_fmt(peak['gflops'], '.1f')} GFLOP/s** (the highest), used for '% of GEMM peak'"
+        + "".join(f"; at {t} threads: " + ", ".join(f"{lib} {_fmt(g, '.1f')}" for lib, g in by.items())
+                  for t, by in peak.get("by_threads", {}).items() if str(t) != str(_thread_counts(data)[0]))
+        + "".join(f"\n- **Parallel control at {t} threads: {', '.join(f'{x:.2f}×' for x in xs)}** (a perfectly "
+                  "parallel job, numpy's exp split over the threads, against 1 thread, measured with every GEMM "
+                  f"peak; {t}× on an idle machine; near 1× means other work held the CPUs and no thread-scaling "
+                  "number of this run can show more)" for t, xs in data.get("control", {}).items()),
         f"- Rounds: {data['options']['rounds']} round-robin rounds × up to {data['options']['repeats']} steps "
         f"per peer; time cap {data['options']['cap_s']:g} s per step; date {m['date']}, git {m['git_commit']}",
         "",
@@ -158,10 +241,19 @@ def markdown(data):
         "",
         "Peers: " + "; ".join(f"**{p}** — {d}" for p, d in peers.DESCRIPTIONS.items()) + ".",
     ]
-    out += ["", "## Summary: median ms per step (× torch.nn's time)", "", "Case = cell T×B×I×H.", "",
-            summary_table(data)]
+    for threads in _thread_counts(data):
+        out += ["", f"## Summary at {threads} thread{'s' if threads > 1 else ''}: median ms per step "
+                "(× torch.nn's time)", "", "Case = cell T×B×I×H.", "", summary_table(data, threads)]
+    if data.get("e2e"):
+        out += ["", "## End to end: the char-LM training step (median ms [p25–p75], × torch's time)", "",
+                "Embedding → LSTM → Linear → cross_entropy → clip_grad_norm_ → Adam, each library's own "
+                "modules, loss and optimizer (bench/models.py); each library in its own process, round-robin.", "",
+                "\n".join(f"- **{name}**: {models.describe(name)}" for name in
+                          dict.fromkeys(c["model"] for c in data["e2e"])), "", e2e_table(data)]
+    if len(scaling_table(data).splitlines()) > 2:
+        out += ["", "## Thread scaling (median ms, speed-up over 1 thread)", "", scaling_table(data)]
     for case in data["cases"]:
-        out += ["", f"## {case_title(case)}", "", markdown_table(case, peak["gflops"])]
+        out += ["", f"## {case_title(case)}", "", markdown_table(case, peak_for(data, _threads_of(case, data)))]
     return "\n".join(out) + "\n"
 
 
@@ -174,13 +266,14 @@ def plot(data, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    cells = [c for c in peers.CELLS if any(case["cell"] == c for case in data["cases"])]
+    cells = [(c, t) for t in _thread_counts(data) for c in peers.CELLS
+             if any(case["cell"] == c and _threads_of(case, data) == t for case in data["cases"])]
     names = [p for p in peers.PEERS if any(case["results"].get(p, {}).get("times") for case in data["cases"])]
     fig, axes = plt.subplots(len(cells), 1, figsize=(11, 3.6 * len(cells)), squeeze=False)
     width = 0.8 / max(len(names), 1)
     colors = plt.get_cmap("tab10")
-    for ax, cell in zip(axes[:, 0], cells):
-        cases = [c for c in data["cases"] if c["cell"] == cell]
+    for ax, (cell, threads) in zip(axes[:, 0], cells):
+        cases = [c for c in data["cases"] if c["cell"] == cell and _threads_of(c, data) == threads]
         for j, peer in enumerate(names):
             xs, ms = [], []
             for i, case in enumerate(cases):
@@ -193,7 +286,7 @@ def plot(data, path):
         ax.set_ylabel("ms per training step")
         ax.set_xticks(range(len(cases)))
         ax.set_xticklabels(["T={} B={}\nI={} H={}".format(*c["shape"]) for c in cases])
-        ax.set_title(f"{cell.upper()}: forward + backward, float32, {data['machine']['threads']} thread(s) "
+        ax.set_title(f"{cell.upper()}: forward + backward, float32, {threads} thread(s) "
                      "(lower is better)")
         ax.grid(axis="y", which="both", alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()

@@ -91,9 +91,9 @@ def test_linear_embedding_losses():
         emb(["a"])
     with pytest.raises(TypeError, match="non-integer floats"):
         emb([1.5])
-    with pytest.raises(ValueError, match=r"targets must have shape \(2,\) for logits of shape \(2, 3\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"target must have shape \(2,\) for input of shape \(2, 3\), got \(3,\)"):
         F.cross_entropy(T(2, 3), [0, 1, 2])
-    with pytest.raises(ValueError, match=r"targets must lie in \[0, 3\).*got 3"):
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 3\).*got 3"):
         F.cross_entropy(T(2, 3), [0, 3])
     with pytest.raises(ValueError, match=r"mse_loss: input shape \(3,\) and target shape \(2,\) must match"):
         F.mse_loss(T(3), T(2))

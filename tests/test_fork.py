@@ -23,10 +23,10 @@ def _run_layer(seed):
 def test_a_child_process_runs_the_layers_after_the_parent_did(method, monkeypatch):
     if method not in mp.get_all_start_methods():
         pytest.skip(f"start method {method!r} not available here")
-    from tinygrad_rnn.kernels import blas, fused_rnn
+    from tinygrad_rnn.kernels import blas
     monkeypatch.setattr(blas, "num_threads", lambda: 2)    # make the parent start its thread pool
     expected = _run_layer(1)
-    assert fused_rnn._pool is not None, "the parent should have used its thread pool"
+    assert blas._pool["executor"] is not None, "the parent should have used its thread pool"
     with mp.get_context(method).Pool(1) as pool:
         result = pool.apply_async(_run_layer, (1,))
         got = result.get(timeout=TIMEOUT)

@@ -333,7 +333,7 @@ def test_batch_blocks_on_threads_agree_with_one_block(mode, monkeypatch):
     for threads, min_rows in [(1, 1), (2, 4), (3, 1), (7, 1)]:
         monkeypatch.setattr(fused_rnn.blas, "num_threads", lambda: threads)
         monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
-        monkeypatch.setattr(fused_rnn, "_pool", None)
+        monkeypatch.setitem(fused_rnn.blas._pool, "executor", None)
         out, h_n, c_n, saved = forward(p)
         grads = rnn_backward(mode, saved, cot["dout"], cot["dh_n"], cot["dc_n"])
         results.append([a for a in (out, h_n, c_n, *grads) if a is not None])

@@ -19,16 +19,31 @@ Public:
     gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
     gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
     gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
-    num_threads()         how many threads OpenBLAS uses (os.cpu_count() under the fallback).
+    num_threads()         how many threads the library uses (tr.get_num_threads), see below.
     set_num_threads(n)    set it (tr.set_num_threads).
+    workers(n), on_threads(task, parts)   the library's thread pool, and running parts of a task on it.
+    matmul(a, b)          a @ b, big 2-D products split by rows over the pool (the tape's Matmul).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
+
+Threads. The library runs its parallel work on one pool of its own (`workers`): the fused kernels' batch
+blocks and pipelines, and big products of the tape's Matmul (`matmul`). How many threads: `tr.set_num_threads(n)`
+if called, else the smallest of OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and NUMBA_NUM_THREADS that is set,
+else the number of CPUs this process may run on (its affinity mask).
+
+numpy's OpenBLAS is set to one thread when this module is imported, and every BLAS call of the library is
+single-threaded. Why: after a multi-threaded call, OpenBLAS's worker threads spin for tens of milliseconds
+waiting for more work (measured: 8 ms of CPU during a 10 ms sleep after one 2-thread product; the char-LM
+step at 2 threads burned 50.8 ms of CPU for 20.5 ms of work), on exactly the cores the library's own threads
+need next. Code of your own that wants a multi-threaded numpy can raise it again (e.g. threadpoolctl); the
+library still holds it to one thread (`single_threaded`) around its own calls.
 """
 import contextlib
 import ctypes
 import glob
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -153,21 +168,103 @@ def _register():
 BLAS_SOURCE = _register()
 
 
+_ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _threads_from_env():
+    """The smallest positive count among the usual thread variables that are set, or None."""
+    counts = []
+    for name in _ENV_THREADS:
+        try:
+            value = int(os.environ.get(name, "").split(",")[0])   # OMP allows a list per nesting level
+        except ValueError:
+            continue
+        if value >= 1:
+            counts.append(value)
+    return min(counts) if counts else None
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not Linux
+        return os.cpu_count() or 1
+
+
+_threads = {"n": _threads_from_env()}   # None: every usable CPU
+
+
 def num_threads():
-    if "get" in _THREADS:
-        return max(1, int(_THREADS["get"]()))
-    return os.cpu_count() or 1
+    """Threads the library uses: tr.set_num_threads's value, else the environment's, else every usable CPU."""
+    return _threads["n"] or _usable_cpus()
 
 
 def set_num_threads(n):
-    """Give numpy's OpenBLAS `n` threads; the fused kernels split a batch into at most that many
-    blocks too, so this is the one knob for both. Returns False where it cannot be set."""
-    if not isinstance(n, (int, np.integer)) or n < 1:
+    """Use `n` threads for the library's parallel work (its own pool; OpenBLAS stays at one). Returns True."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
-    if "set" not in _THREADS:
-        return False
-    _THREADS["set"](int(n))
+    _threads["n"] = int(n)
     return True
+
+
+if "set" in _THREADS:   # see "Threads" above: the library's own pool does the parallel work
+    _THREADS["set"](1)
+
+
+# --- the library's threads ------------------------------------------------------------------------
+
+_pool = {"executor": None, "size": 0}
+
+
+def _forget_pool_after_fork():
+    """A fork()ed child has the parent's pool object but none of its worker threads: submitting to it
+    would wait forever. The child starts a pool of its own when it first needs one."""
+    _pool["executor"], _pool["size"] = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def workers(n):
+    """The library's thread pool, with at least n workers (made again when more are needed). Idle
+    workers block on a queue: unlike OpenBLAS's, they take no CPU while they wait."""
+    if _pool["executor"] is None or _pool["size"] < n:
+        _pool["executor"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="tinygrad_rnn")
+        _pool["size"] = n
+    return _pool["executor"]
+
+
+def on_threads(task, parts):
+    """task(a, b, k) for every part k = (a, b), part 0 on the calling thread; returns when all are done."""
+    others = [workers(len(parts) - 1).submit(task, a, b, k) for k, (a, b) in enumerate(parts) if k]
+    task(*parts[0], 0)
+    for f in others:
+        f.result()
+
+
+MATMUL_MIN_MACS = 4 * 1024 * 1024   # below, one thread: a hand-off costs tens of microseconds
+MATMUL_MIN_ROWS = 16                 # rows per thread, at least
+
+
+def matmul(a, b):
+    """a @ b, numpy's result, with a 2-D product of many rows split by rows over the library's threads,
+    each part one single-threaded BLAS call (numpy releases the GIL in it). The tape's Matmul uses this
+    so that OpenBLAS's own threads never start (see single_threaded); other shapes go to numpy as they are."""
+    threads = num_threads()
+    if threads < 2 or a.ndim != 2 or b.ndim != 2 or a.shape[0] < 2 * MATMUL_MIN_ROWS \
+            or a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_MIN_MACS or a.dtype != b.dtype:
+        with single_threaded():
+            return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    n = min(threads, a.shape[0] // MATMUL_MIN_ROWS)
+    edges = [a.shape[0] * k // n for k in range(n + 1)]
+
+    def part(r0, r1, k):
+        np.matmul(a[r0:r1], b, out=out[r0:r1])
+
+    with single_threaded():
+        on_threads(part, list(zip(edges, edges[1:])))
+    return out
 
 
 _single = {"depth": 0, "before": 1}

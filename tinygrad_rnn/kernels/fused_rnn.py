@@ -30,8 +30,7 @@ activations and c_t; the GRU keeps 4H: r, z, n and W_hn h + b_hn; the Elman RNN 
 The output array, x and the weights are saved by reference, not copied: do not modify them in place
 between the forward and its backward. The backward does not consume `saved`; it may run more than once.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -44,50 +43,152 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 
 # error_model='numpy': float division without a zero check, so the gate loops vectorize (see vecmath).
 jit = njit(error_model="numpy")        # numba.njit(cache=True, ...), see kernels/__init__.py
-# The time loops also release the GIL: independent blocks of the batch run on parallel threads.
+# The time loops, and whatever else runs on the pool's threads, release the GIL: a function compiled
+# without nogil holds it while it runs, so the calling thread could not even start its next loop.
 loop_jit = njit(error_model="numpy", nogil=True)
 
-# Sequences in a batch never interact, so the time loops split the batch into one block per BLAS thread
-# (each block at least this many rows), each block on its own thread with single-threaded BLAS calls:
-# the gate loops run in parallel too, and there is no barrier per step. Measured on 2 cores shared with
-# other work (LSTM step, min ms, split vs one block with OpenBLAS's own 2 threads): (50,32,64,128) 53 vs
-# 164, (100,64,256,512) 1253 vs 2934: OpenBLAS's threads wait on each other at every small product,
-# which collapses when a core is busy elsewhere. Blocks of fewer than 8 rows gained nothing (B=8:
-# 35 vs 29 ms): a 4-row product costs 65% of an 8-row one, and the slower thread sets the pace.
+# How a layer uses several threads (blas.num_threads(): tr.set_num_threads, the usual environment
+# variables, or every usable CPU). A step has two kinds of work: the time loops (per step a small
+# product h @ W_hh^T and the gate math, inherently serial in t) and the big products outside them (the
+# input projection before the forward loop; the weight gradients and dx after the backward loop).
+#
+#  * Batch blocks. Sequences never interact, so a loop can run on blocks of rows, each on its own
+#    thread: no barrier per step. But every block's per-step product streams all of W_hh again, so
+#    once W_hh outgrows a core's L2, half the rows cost about two thirds of the time (LSTM
+#    (100,32,128,256), forward loop, one thread, CPU: 16 rows 0.65-0.68 of 32 rows' time; at H=128,
+#    0.50). Each block needs at least MIN_ROWS_PER_THREAD rows.
+#  * A pipeline over time chunks. The loop runs chunk by chunk on the calling thread while workers do
+#    the big products of finished chunks: the backward's weight gradients of chunk k while the loop
+#    runs chunk k-1 (they cost about as much as the loop itself, so they hide almost entirely), or the
+#    forward's projections of the chunks ahead. Only without padding (a chunk is then the same time
+#    slice for every row).
+#  * The big products, when not pipelined, are split by time into one part per thread (each part a
+#    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
+#
+# Which: the forward uses batch blocks when there are rows for two (its projection is too small next
+# to the loop for the pipeline to hide much), else the pipeline; the backward uses the pipeline where
+# it can, else batch blocks. Measured: see bench/README.md.
+#
+# OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
+# multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
+# (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
+# need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: handing work to a thread
+# costs tens of microseconds.
 MIN_ROWS_PER_THREAD = 8
-_pool = None
+PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
+PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
 
 
-def _forget_pool_after_fork():
-    """A fork()ed child has the parent's pool object but none of its worker threads: submitting to it
-    would wait forever. The child starts a pool of its own when it first needs one."""
-    global _pool
-    _pool = None
+def _block_edges(batch, threads):
+    """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
+    n_blocks = max(1, min(threads, batch // MIN_ROWS_PER_THREAD))
+    return [batch * k // n_blocks for k in range(n_blocks + 1)]
 
 
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
+def _run_blocks(loop, batch, threads, args):
+    """loop(*args, b0, b1) over the batch blocks for `threads` threads, the first on the calling thread."""
+    if batch == 0:                                         # no sequences: nothing to run
+        return
+    edges = _block_edges(batch, threads)
+    if len(edges) == 2:
+        loop(*args, 0, batch)
+        return
+    pool = blas.workers(threads - 1)
+    with blas.single_threaded():
+        others = [pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
+        loop(*args, edges[0], edges[1])
+        for f in others:
+            f.result()
 
 
 def _run_on_batch_blocks(loop, batch, *args):
     """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
-    global _pool
-    if batch == 0:                                         # no sequences: nothing to run
+    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking for the thread count
+        if batch:
+            loop(*args, 0, batch)
         return
-    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking OpenBLAS (a ctypes call)
-        loop(*args, 0, batch)
-        return
-    n_blocks = min(blas.num_threads(), batch // MIN_ROWS_PER_THREAD)
-    if n_blocks <= 1:
-        loop(*args, 0, batch)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, (blas.num_threads() or 2) - 1),
-                                   thread_name_prefix="tinygrad_rnn_kernels")
-    edges = [batch * k // n_blocks for k in range(n_blocks + 1)]
-    with blas.single_threaded():
-        others = [_pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
-        loop(*args, edges[0], edges[1])
-        for f in others:
+    _run_blocks(loop, batch, blas.num_threads(), args)
+
+
+def _threads_for(n_steps, batch, n_in, gh):
+    """How many threads a layer's forward and backward may use: 1 when the work is too small to share."""
+    threads = blas.num_threads()
+    if threads < 2 or n_steps * batch * n_in * gh < PARALLEL_MIN_MACS:
+        return 1
+    return threads
+
+
+def _pipelines(padded, n_steps, batch, threads):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
+    return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
+
+
+def _time_parts(n_steps, parts):
+    """[(a, b), ...]: real time split into at most `parts` nonempty slices."""
+    n = max(1, min(parts, n_steps))
+    edges = [n_steps * k // n for k in range(n + 1)]
+    return list(zip(edges, edges[1:]))
+
+
+def _time_chunks(n_steps, reverse):
+    """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
+    step before each (None for the first): in a batch without padding, processing step s is real time s
+    (or T-1-s for a reverse direction) for every row."""
+    chunks = []
+    for s0, s1 in _time_parts(n_steps, PIPELINE_CHUNKS):
+        a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
+        prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
+        chunks.append((a, b, prev))
+    return chunks
+
+
+def _forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
+    """The forward loop chunk by chunk on this thread, while threads-1 workers project the inputs of
+    later chunks: project(a, b) fills pre[a:b] (each chunk's rows are its own: no two tasks write the
+    same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
+    what the loop needs (W_hh^T), done here while the workers start."""
+    pool = blas.workers(threads - 1)
+    ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
+    prepare()
+    project(*chunks[0][:2])
+    for k, (a, b, prev) in enumerate(chunks):
+        if k:
+            ahead[k - 1].result()
+        loop(*args_of(a, b, prev), 0, batch)
+
+
+def _backward_pipelined(loop, batch, threads, args_of, finish, chunks):
+    """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
+    take the products of the finished chunks from a queue: finish(a, b, slot) adds chunk [a, b)'s share
+    into the accumulators of `slot`, one slot per thread (worker k: slot k; this thread: slot threads-1),
+    so no accumulator is written by two threads; the caller sums the slots. Once its loop is done, this
+    thread takes the chunks still queued itself: the products cost about as much as the loop, or more
+    (LSTM CPU ms, loop vs products: (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
+    todo = queue.SimpleQueue()
+
+    def drain(slot):
+        while True:
+            chunk = todo.get()
+            if chunk is None:
+                return
+            finish(*chunk, slot)
+
+    pool = blas.workers(threads - 1)
+    helpers = [pool.submit(drain, slot) for slot in range(threads - 1)]
+    try:
+        for a, b, prev in reversed(chunks):
+            loop(*args_of(a, b, prev), 0, batch)
+            todo.put((a, b))
+        while True:
+            try:
+                chunk = todo.get_nowait()
+            except queue.Empty:
+                break
+            finish(*chunk, threads - 1)
+    finally:
+        for _ in helpers:
+            todo.put(None)
+        for f in helpers:
             f.result()
 
 
@@ -133,6 +234,21 @@ def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
                                                           one pass for the bias; pre is (T,B,G*H)
         w_hh_t = W_hh^T                                   the per-step product h @ W_hh^T reads it row-wise
     """
+    _project(x, w_ih, b_ih, b_hh, add_b_hh, pre)
+    _transpose_into(w_hh, w_hh_t)
+
+
+@loop_jit
+def _transpose_into(w_hh, w_hh_t):
+    for j in range(w_hh_t.shape[0]):
+        row = w_hh_t[j]
+        for i in range(row.shape[0]):
+            row[i] = w_hh[i, j]
+
+
+@loop_jit
+def _project(x, w_ih, b_ih, b_hh, add_b_hh, pre):
+    """pre = x @ W_ih^T + b_ih (+ b_hh when add_b_hh) for x (T', B, I), pre (T', B, G*H): any time slice."""
     n_steps, batch, n_in = x.shape
     pre2 = pre.reshape(n_steps * batch, pre.shape[2])
     gemm_nt(x.reshape(n_steps * batch, n_in), w_ih, pre2, 0)
@@ -144,10 +260,6 @@ def _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t):
         else:
             for j in range(row.shape[0]):
                 row[j] += b_ih[j]
-    for j in range(w_hh_t.shape[0]):
-        row = w_hh_t[j]
-        for i in range(row.shape[0]):
-            row[i] = w_hh[i, j]
 
 
 # --- forward loops --------------------------------------------------------------------------------
@@ -354,6 +466,16 @@ _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding,
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
+def _all_steps(batch, n_steps):
+    """The (B,) lengths of a batch without padding (made once per shape; nothing writes it)."""
+    full = _ALL_STEPS.get((batch, n_steps))
+    if full is None:
+        full = np.full(batch, n_steps, np.int64)
+        if len(_ALL_STEPS) < 64:
+            _ALL_STEPS[(batch, n_steps)] = full
+    return full
+
+
 def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     """Validate the arguments; return (lengths as (B,) int64, whether some sequence is shorter than T).
     At tiny sizes this runs once per step and every microsecond shows: all shapes and dtypes are
@@ -388,12 +510,7 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
     if n_steps < 1:
         raise ValueError("need T >= 1 (a batch of 0 sequences is fine)")
     if lengths is None:
-        full = _ALL_STEPS.get((batch, n_steps))
-        if full is None:
-            full = np.full(batch, n_steps, np.int64)
-            if len(_ALL_STEPS) < 64:
-                _ALL_STEPS[(batch, n_steps)] = full
-        return full, False
+        return _all_steps(batch, n_steps), False
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
     if lengths.shape != (batch,) or (batch and (lengths.min() < 1 or lengths.max() > n_steps)):
         raise ValueError(f"lengths must be (B,) = ({batch},) with 1 <= length <= T = {n_steps}")
@@ -421,13 +538,16 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     w_hh, b_hh = np.ascontiguousarray(w_hh), np.ascontiguousarray(b_hh)
     x, w_ih = np.ascontiguousarray(x), np.ascontiguousarray(w_ih)
 
-    # All input projections at once; the loop then adds the recurrent part in place.
-    # The large arrays come from the workspace: reused across steps, see workspace.py.
+    # All input projections at once (or chunk by chunk, see _forward_pipelined); the loop then adds the
+    # recurrent part in place. The large arrays come from the workspace: reused across steps, see workspace.py.
     empty = workspace.allocator(n_steps * batch * gh, dtype)
     pre = empty((n_steps, batch, gh), dtype)
     w_hh_t = np.empty((hidden, gh), dtype)
-    _input_projection(x, w_ih, np.ascontiguousarray(b_ih), b_hh, mode != "gru", pre,   # the GRU's b_hn stays
-                      w_hh, w_hh_t)                                                   # inside r * (...)
+    b_ih = np.ascontiguousarray(b_ih)
+    add_b_hh = mode != "gru"                               # the GRU's b_hn stays inside r * (...)
+    threads = _threads_for(n_steps, batch, n_in, gh)
+    if threads == 1:
+        _input_projection(x, w_ih, b_ih, b_hh, add_b_hh, pre, w_hh, w_hh_t)
     h = _state_copy(h0, (batch, hidden), dtype)
     out = empty((n_steps, batch, hidden), dtype)
     if padded:
@@ -440,15 +560,35 @@ def rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=F
     if mode == "lstm":
         c = _state_copy(c0, (batch, hidden), dtype)
         extra = empty((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_lstm_forward_loop, batch, pre, h, c, w_hh_t, lengths, reverse, out, extra, rec)
-        gates = pre
+        loop, gates = _lstm_forward_loop, pre
+
+        def args_of(a, b, lens):
+            return pre[a:b], h, c, w_hh_t, lens, reverse, out[a:b], extra[a:b], rec
     elif mode == "gru":
         extra = empty((n_steps, batch, hidden), dtype)
-        _run_on_batch_blocks(_gru_forward_loop, batch, pre, h, w_hh_t, b_hh, lengths, reverse, out, extra, rec)
-        gates = pre
+        loop, gates = _gru_forward_loop, pre
+
+        def args_of(a, b, lens):
+            return pre[a:b], h, w_hh_t, b_hh, lens, reverse, out[a:b], extra[a:b], rec
     else:
-        _run_on_batch_blocks(_rnn_forward_loop, batch, mode == "rnn_relu", pre, h, w_hh_t, lengths, reverse, out, rec)
-        del pre                                            # the Elman backward needs only the outputs
+        loop, relu = _rnn_forward_loop, mode == "rnn_relu"   # gates stay None: the backward needs only out
+
+        def args_of(a, b, lens):
+            return relu, pre[a:b], h, w_hh_t, lens, reverse, out[a:b], rec
+    if threads == 1:
+        _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, lengths))
+    else:
+        def project(a, b, part=None):
+            _project(x[a:b], w_ih, b_ih, b_hh, add_b_hh, pre[a:b])
+
+        with blas.single_threaded():
+            if batch < 2 * MIN_ROWS_PER_THREAD and _pipelines(padded, n_steps, batch, threads):
+                _forward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, _all_steps(batch, b - a)),
+                                   project, lambda: _transpose_into(w_hh, w_hh_t), _time_chunks(n_steps, reverse))
+            else:
+                _transpose_into(w_hh, w_hh_t)
+                blas.on_threads(project, _time_parts(n_steps, threads))
+                _run_blocks(loop, batch, threads, args_of(0, n_steps, lengths))
     saved = Saved(mode, reverse, lengths, padded, x, None if h0 is None else np.ascontiguousarray(h0),
                   None if c0 is None else np.ascontiguousarray(c0), w_ih, w_hh, b_hh, out, gates, extra)
     return out, h, c, saved
@@ -507,6 +647,39 @@ def _weight_grads(da, da_h, own_da_h, x, out, h0, has_h0, w_ih, lengths, reverse
         dw_hh[:] = 0
 
 
+@jit
+def _add_column_sums(a2, out):
+    """out[j] += the sum over the rows of a2."""
+    for r in range(a2.shape[0]):
+        row = a2[r]
+        for j in range(out.shape[0]):
+            out[j] += row[j]
+
+
+@loop_jit
+def _weight_grads_chunk(da, da_h, own_da_h, x, out, w_ih, a, b, reverse, need_dx, dx, dw_ih, dw_hh, db_ih, db_hh):
+    """What real times a <= t < b add to _weight_grads's products, for a batch without padding: dW_ih, db_ih,
+    dW_hh (except the h0 term of each sequence's first step) and db_hh (when own_da_h) are accumulated,
+    dx[a:b] is written (if need_dx)."""
+    n_steps, batch, gh = da.shape
+    n_in, hidden = x.shape[2], out.shape[2]
+    rows = n_steps * batch
+    r0, r1 = a * batch, b * batch
+    da2 = da.reshape(rows, gh)[r0:r1]
+    gemm_tn(da2, x.reshape(rows, n_in)[r0:r1], dw_ih, 1)
+    if need_dx:
+        gemm(da2, w_ih, dx.reshape(rows, n_in)[r0:r1], 0)
+    _add_column_sums(da2, db_ih)
+    dah2 = da_h.reshape(rows, gh)
+    if own_da_h:
+        _add_column_sums(dah2[r0:r1], db_hh)
+    # h_prev at real time t is out[t - 1] (forward) or out[t + 1] (reverse); t = 0 (T - 1) has h0 instead
+    lo, hi, shift = (a, min(b, n_steps - 1), 1) if reverse else (max(a, 1), b, -1)
+    if hi > lo:
+        out2 = out.reshape(rows, hidden)
+        gemm_tn(dah2[lo * batch:hi * batch], out2[(lo + shift) * batch:(hi + shift) * batch], dw_hh, 1)
+
+
 def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     """Backpropagate through the whole sequence. dout (T,B,H), dh_n, dc_n (B,H) may be None (zeros).
 
@@ -539,12 +712,17 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
     rec = np.zeros((batch, gh), dtype)       # per-step dA rows for dh += rec @ W_hh; zero rows = not yet valid
     lengths, reverse = saved.lengths, saved.reverse
     dc = None
+    # Each loop's arguments for the real-time slice [a, b), `prev` the real time of the step before it
+    # (None: the sequence's start, where the initial state stands in), `lens` the slice's lengths.
+    pick = (lambda a, b: dout[a:b]) if has_dout else (lambda a, b: dout)
     if mode == "lstm":
         dc = np.zeros((batch, hidden), dtype) if dc_n is None else np.array(dc_n, dtype=dtype, order="C", copy=True)
         c0 = saved.c0 if saved.c0 is not None else np.zeros((batch, hidden), dtype)
-        _run_on_batch_blocks(_lstm_backward_loop, batch, saved.gates, saved.extra, c0, w_hh, lengths, reverse,
-                             dout, has_dout, dh, dc, da, rec)
-        da_h = da
+        loop, da_h, gates, cs = _lstm_backward_loop, da, saved.gates, saved.extra
+
+        def args_of(a, b, prev, lens):
+            return (gates[a:b], cs[a:b], c0 if prev is None else cs[prev], w_hh, lens, reverse, pick(a, b), has_dout,
+                    dh, dc, da[a:b], rec)
     elif mode == "gru":
         # The W_hh side sees dA_r, dA_z as the input side does, but dA_n * r for the n rows: its own
         # (T, B, 3H) array, so that dW_hh and db_hh are each one pass over contiguous rows.
@@ -552,19 +730,55 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
         if saved.padded:
             da_h.fill(0)
         h0 = saved.h0 if saved.h0 is not None else np.zeros((batch, hidden), dtype)
-        _run_on_batch_blocks(_gru_backward_loop, batch, saved.gates, saved.extra, out, h0, w_hh, lengths, reverse,
-                             dout, has_dout, dh, da, da_h, rec)
+        loop, gates, hn = _gru_backward_loop, saved.gates, saved.extra
+
+        def args_of(a, b, prev, lens):
+            return (gates[a:b], hn[a:b], out[a:b], h0 if prev is None else out[prev], w_hh, lens, reverse, pick(a, b),
+                    has_dout, dh, da[a:b], da_h[a:b], rec)
     else:
-        _run_on_batch_blocks(_rnn_backward_loop, batch, mode == "rnn_relu", out, w_hh, lengths, reverse,
-                             dout, has_dout, dh, da, rec)
-        da_h = da
+        loop, da_h, relu = _rnn_backward_loop, da, mode == "rnn_relu"
+
+        def args_of(a, b, prev, lens):
+            return relu, out[a:b], w_hh, lens, reverse, pick(a, b), has_dout, dh, da[a:b], rec
     n_in = x.shape[2]
     dx = empty((n_steps, batch, n_in), dtype) if need_dx else None
     dw_ih, dw_hh = np.empty((gh, n_in), dtype), np.empty((gh, hidden), dtype)
     db_ih, db_hh = np.empty(gh, dtype), np.empty(gh, dtype)      # equal for RNN/LSTM: b_ih, b_hh enter as one sum
     has_h0 = saved.h0 is not None
-    _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths, reverse,
-                  need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
+    threads = _threads_for(n_steps, batch, n_in, gh)
+    if threads == 1:
+        _run_on_batch_blocks(loop, batch, *args_of(0, n_steps, None, lengths))
+        _weight_grads(da, da_h, mode == "gru", x, out, saved.h0 if has_h0 else dh, has_h0, saved.w_ih, lengths,
+                      reverse, need_dx, dx if need_dx else da, dw_ih, dw_hh, db_ih, db_hh)
+        return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+
+    # Several threads: the products are taken per time part, each part's shares summed into accumulators
+    # of its slot (slot 0's are the results; the others are added to them in slot order at the end).
+    sums = [(dw_ih, dw_hh, db_ih, db_hh)] + [tuple(np.empty_like(a) for a in (dw_ih, dw_hh, db_ih, db_hh))
+                                             for _ in range(threads - 1)]
+    for acc in sums:
+        for a in acc:
+            a.fill(0)
+
+    def finish(a, b, slot):
+        _weight_grads_chunk(da, da_h, mode == "gru", x, out, saved.w_ih, a, b, reverse, need_dx,
+                            dx if need_dx else da, *sums[slot])
+
+    with blas.single_threaded():
+        if _pipelines(saved.padded, n_steps, batch, threads):
+            _backward_pipelined(loop, batch, threads, lambda a, b, prev: args_of(a, b, prev, _all_steps(batch, b - a)),
+                                finish, _time_chunks(n_steps, reverse))
+        else:
+            _run_blocks(loop, batch, threads, args_of(0, n_steps, None, lengths))
+            blas.on_threads(finish, _time_parts(n_steps, threads))
+        for acc in sums[1:]:
+            for total, part in zip(sums[0], acc):
+                total += part
+        if has_h0:   # each sequence's first processed step saw h0 (the chunks' products left it out)
+            first = lengths - 1 if reverse else np.zeros(batch, np.int64)
+            gemm_tn(np.ascontiguousarray(da_h[first, np.arange(batch)]), saved.h0, dw_hh, 1)
+    if mode != "gru":
+        db_hh[:] = db_ih
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 

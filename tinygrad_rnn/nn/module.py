@@ -531,18 +531,25 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch."""
+    """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch.
+    padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to."""
 
-    def __init__(self, num_embeddings, embedding_dim, dtype=DEFAULT_DTYPE):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype=DEFAULT_DTYPE):
         dtype = check_dtype(dtype)
+        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
+        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
-        return F.embedding(indices, self.weight)
+        return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (
+            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
 class Dropout(Module):

@@ -1,0 +1,151 @@
+"""cross_entropy, nll_loss and embedding against PyTorch: values and gradients, float64.
+
+Drawn over torch's whole surface: (C,), (N, C) and (N, C, d1, d2) inputs, class weights, ignored
+targets (including all of them), the three reductions, label smoothing, class-probability targets;
+embedding with repeated indices and padding_idx.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+IGNORE = 2   # an ignore_index that is also a class, so ignoring must not depend on it being out of range
+
+
+def close(a, b, what):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=what)
+
+
+@st.composite
+def loss_problems(draw):
+    shape = draw(st.sampled_from([(5,), (4, 5), (3, 4, 2), (2, 3, 2, 2), (0, 3)]))
+    class_axis = 0 if len(shape) == 1 else 1
+    n_classes = shape[class_axis]
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal(shape) * draw(st.sampled_from([1.0, 30.0]))
+    target_shape = shape[:class_axis] + shape[class_axis + 1:]
+    targets = rng.integers(0, n_classes, target_shape)
+    if draw(st.booleans()):
+        targets = np.where(rng.random(target_shape) < 0.3, IGNORE, targets)
+    if draw(st.booleans()):
+        targets = np.full(target_shape, IGNORE)            # nothing left to average over
+    weight = rng.uniform(0.1, 2.0, n_classes) if draw(st.booleans()) else None
+    return dict(logits=logits, targets=targets, weight=weight, reduction=draw(st.sampled_from(["mean", "sum", "none"])),
+                smoothing=draw(st.sampled_from([0.0, 0.1, 1.0])), seed=seed)
+
+
+def run_ours(fn, logits, upstream, **kwargs):
+    x = tr.Tensor(logits, requires_grad=True)
+    out = fn(x, **kwargs)
+    out.backward(upstream(out.shape))
+    return out.data, x.grad
+
+
+def run_torch(fn, logits, upstream, **kwargs):
+    x = torch.tensor(logits, requires_grad=True)
+    out = fn(x, **kwargs)
+    out.backward(torch.tensor(upstream(tuple(out.shape))))
+    return out.detach().numpy(), x.grad.numpy()
+
+
+def upstream_for(seed):
+    return lambda shape: np.random.default_rng(seed + 1).standard_normal(shape)
+
+
+@settings(max_examples=60)
+@given(loss_problems())
+def test_cross_entropy_matches_torch(p):
+    up = upstream_for(p["seed"])
+    kwargs = dict(ignore_index=IGNORE, reduction=p["reduction"], label_smoothing=p["smoothing"])
+    ours = run_ours(lambda x, **k: F.cross_entropy(x, p["targets"], p["weight"], **k), p["logits"], up, **kwargs)
+    w = None if p["weight"] is None else torch.tensor(p["weight"])
+    ref = run_torch(lambda x, **k: TF.cross_entropy(x, torch.tensor(p["targets"]), w, **k), p["logits"], up, **kwargs)
+    close(ours[0], ref[0], "loss")
+    close(ours[1], ref[1], "dlogits")
+
+
+@settings(max_examples=40)
+@given(loss_problems())
+def test_cross_entropy_with_probability_targets_matches_torch(p):
+    if p["logits"].shape[0] == 0:
+        return
+    probs = np.random.default_rng(p["seed"]).dirichlet(np.ones(p["logits"].shape[p["logits"].ndim > 1]),
+                                                       p["targets"].shape)
+    probs = np.moveaxis(probs, -1, 0 if p["logits"].ndim == 1 else 1)
+    up = upstream_for(p["seed"])
+    kwargs = dict(reduction=p["reduction"], label_smoothing=p["smoothing"])
+    ours = run_ours(lambda x, **k: F.cross_entropy(x, probs, p["weight"], **k), p["logits"], up, **kwargs)
+    w = None if p["weight"] is None else torch.tensor(p["weight"])
+    ref = run_torch(lambda x, **k: TF.cross_entropy(x, torch.tensor(probs), w, **k), p["logits"], up, **kwargs)
+    close(ours[0], ref[0], "loss")
+    close(ours[1], ref[1], "dlogits")
+
+
+@settings(max_examples=40)
+@given(loss_problems())
+def test_nll_loss_matches_torch(p):
+    up = upstream_for(p["seed"])
+    kwargs = dict(ignore_index=IGNORE, reduction=p["reduction"])
+    ours = run_ours(lambda x, **k: F.nll_loss(x, p["targets"], p["weight"], **k), p["logits"], up, **kwargs)
+    w = None if p["weight"] is None else torch.tensor(p["weight"])
+    ref = run_torch(lambda x, **k: TF.nll_loss(x, torch.tensor(p["targets"]), w, **k), p["logits"], up, **kwargs)
+    close(ours[0], ref[0], "loss")
+    close(ours[1], ref[1], "dinput")
+
+
+def test_cross_entropy_float32_stays_float32():
+    x = tr.Tensor(np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, [0, 1, 2, 3, 0, 1], np.ones(4), label_smoothing=0.2)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_cross_entropy_argument_errors():
+    x = tr.Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="weight must be a 1-D float array of C = 3"):
+        F.cross_entropy(x, [0, 1], np.ones(2))
+    with pytest.raises(ValueError, match="label_smoothing must be a number in"):
+        F.cross_entropy(x, [0, 1], label_smoothing=1.5)
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.nll_loss(x, [0, 1], reduction="avg")
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, 3, -1])
+def test_embedding_matches_torch(padding_idx):
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((6, 3))
+    idx = np.array([[1, 3, 3, 5], [0, 3, 1, 1], [5, 5, 5, 2]])       # repeats: gradients add up
+    up = rng.standard_normal(idx.shape + (3,))
+    w = tr.Tensor(table, requires_grad=True)
+    out = F.embedding(idx, w, padding_idx)
+    out.backward(up)
+    tw = torch.tensor(table, requires_grad=True)
+    tout = TF.embedding(torch.tensor(idx), tw, padding_idx)
+    tout.backward(torch.tensor(up))
+    close(out.data, tout.detach().numpy(), "rows")
+    close(w.grad, tw.grad.numpy(), "dweight")
+
+
+def test_embedding_module_padding_row():
+    torch.manual_seed(0)
+    tr.manual_seed(0)
+    ours, ref = tr.nn.Embedding(5, 2, padding_idx=-2), torch.nn.Embedding(5, 2, padding_idx=-2)
+    assert ours.padding_idx == ref.padding_idx == 3
+    assert np.all(ours.weight.data[3] == 0)
+    ours(np.array([3, 3, 1])).sum().backward()
+    assert np.all(ours.weight.grad[3] == 0) and np.all(ours.weight.grad[1] == 1)
+    with pytest.raises(ValueError, match="padding_idx must be within num_embeddings"):
+        tr.nn.Embedding(5, 2, padding_idx=5)
+    with pytest.raises(TypeError, match="padding_idx must be an int"):
+        tr.nn.Embedding(5, 2, padding_idx=1.0)
+    with pytest.raises(TypeError, match="Embedding: embedding_dim must be an int, got"):
+        tr.nn.Embedding(5, 2.0)
+    with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 0"):
+        tr.nn.Embedding(-1, 2)

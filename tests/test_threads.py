@@ -1,0 +1,196 @@
+"""Threads: the fused kernels give the same numbers on any number of threads, and the thread count
+follows tr.set_num_threads and the usual environment variables.
+
+With several threads the kernels split the batch into blocks and/or pipeline the time loop against
+the big products (kernels/fused_rnn.py). Sums may then be added in another order, so float64 results
+are compared to 1e-12 relative, never exactly; they must not drift further.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.kernels import blas, fused_rnn
+from tinygrad_rnn.kernels.fused_rnn import rnn_backward, rnn_forward
+
+MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rel_err(a, ref):
+    return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-300)) if a.size else 0.0
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Set the kernels' thread count (and force every split on tiny problems); restored afterwards."""
+    before = blas.num_threads()
+    monkeypatch.setattr(fused_rnn, "PARALLEL_MIN_MACS", 0)
+
+    def set_threads(n, min_rows=1):
+        monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
+        tr.set_num_threads(n)
+
+    yield set_threads
+    tr.set_num_threads(before)
+
+
+def run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed):
+    rng = np.random.default_rng(seed)
+    g, n_in, hidden = fused_rnn.GATES[mode], 3, 5
+
+    def u(*shape):
+        return rng.uniform(-1, 1, shape)
+
+    x, w_ih, w_hh, b_ih, b_hh = u(n_steps, batch, n_in), u(g * hidden, n_in), u(g * hidden, hidden), u(g * hidden), \
+        u(g * hidden)
+    h0 = u(batch, hidden) if with_state else None
+    c0 = u(batch, hidden) if with_state and mode == "lstm" else None
+    dout, dh_n, dc_n = u(n_steps, batch, hidden), u(batch, hidden), u(batch, hidden) if mode == "lstm" else None
+    out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
+    grads = rnn_backward(mode, saved, dout, dh_n, dc_n)
+    return [a for a in (out, h_n, c_n, *grads) if a is not None]
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
+@given(mode=st.sampled_from(MODES), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
+       padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
+       min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
+def test_kernels_agree_with_one_thread(threads, mode, n_steps, batch, padded, reverse, with_state, n_threads,
+                                       min_rows, seed):
+    """Batch sizes that split evenly into blocks and that do not, both directions, with and without
+    padding (padding turns the time pipeline off), lengths from 1 step up."""
+    lengths = None
+    if padded:
+        lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
+    threads(1)
+    ref = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    threads(n_threads, min_rows)
+    got = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    for a, r in zip(got, ref):
+        assert a.shape == r.shape
+        assert rel_err(a, r) <= 1e-12
+
+
+@pytest.mark.parametrize("mode, bidirectional, layers", [("LSTM", True, 2), ("GRU", False, 3), ("RNN", True, 1)])
+def test_layers_agree_with_one_thread(threads, mode, bidirectional, layers):
+    """Stacked and bidirectional layers through the tape: outputs and every gradient, float64."""
+    results = []
+    for n in (1, 2, 3):
+        threads(n, 2)
+        tr.manual_seed(0)
+        layer = getattr(tr.nn, mode)(4, 6, num_layers=layers, bidirectional=bidirectional, dtype=np.float64,
+                                     fused=True)
+        x = tr.Tensor(np.random.default_rng(1).standard_normal((9, 7, 4)), requires_grad=True)
+        out = layer(x)[0]
+        (out * out).sum().backward()
+        results.append([out.data, x.grad] + [p.grad for p in layer.parameters()])
+    for other in results[1:]:
+        for a, r in zip(other, results[0]):
+            assert rel_err(a, r) <= 1e-12
+
+
+def test_set_num_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, "2", True, None):
+        with pytest.raises(ValueError, match="positive int"):
+            tr.set_num_threads(bad)
+
+
+def test_set_num_threads_sets_the_count_and_openblas_stays_at_one(threads):
+    threads(3)
+    assert tr.get_num_threads() == 3
+    if "get" in blas._THREADS:           # the library's own pool does the parallel work
+        assert blas._THREADS["get"]() == 1
+
+
+@pytest.mark.parametrize("m, k, n", [(33, 7, 5), (64, 64, 64), (100, 3, 1), (31, 2, 2)])
+def test_matmul_split_by_rows_equals_numpy(threads, monkeypatch, m, k, n):
+    """Row blocks that split evenly and unevenly, transposed (non-contiguous) operands, both dtypes."""
+    monkeypatch.setattr(blas, "MATMUL_MIN_MACS", 0)
+    monkeypatch.setattr(blas, "MATMUL_MIN_ROWS", 4)
+    rng = np.random.default_rng(m)
+    for dtype in (np.float32, np.float64):
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((n, k)).astype(dtype).T
+        for n_threads in (1, 2, 3):
+            threads(n_threads)
+            got = blas.matmul(a, b)
+            assert got.dtype == dtype and got.shape == (m, n)
+            np.testing.assert_allclose(got, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-13)
+            np.testing.assert_allclose(blas.matmul(a.T.copy().T, b), a @ b, rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+def _count_in_child(env):
+    code = "import tinygrad_rnn as tr, tinygrad_rnn.kernels.blas as b; " \
+           "print(tr.get_num_threads(), b._THREADS['get']() if 'get' in b._THREADS else -1)"
+    clean = {k: v for k, v in os.environ.items() if k not in blas._ENV_THREADS}
+    out = subprocess.run([sys.executable, "-c", code], env=dict(clean, PYTHONPATH=ROOT, **env), check=True,
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def test_thread_count_follows_the_environment():
+    """Any of the usual variables sets the count (the smallest wins); none set: every CPU this process
+    may use. OpenBLAS runs one thread whatever they say (the library parallelizes on its own pool)."""
+    usable = len(os.sched_getaffinity(0))
+    assert _count_in_child({})[0] == usable
+    ours, openblas = _count_in_child({"NUMBA_NUM_THREADS": "1"})
+    assert ours == 1 and openblas in (1, -1)          # -1: no OpenBLAS found (the loop-gemm fallback)
+    assert _count_in_child({"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "2"}) in ((2, 1), (2, -1))
+
+
+def test_tape_matmul_on_threads_agrees_with_one_thread(threads, monkeypatch):
+    """The tape's Matmul (forward and both adjoints) through the row-split product: a Linear layer's
+    output and gradients on 3 threads equal one thread's."""
+    monkeypatch.setattr(blas, "MATMUL_MIN_MACS", 0)
+    monkeypatch.setattr(blas, "MATMUL_MIN_ROWS", 2)
+    results = []
+    for n in (1, 3):
+        threads(n)
+        tr.manual_seed(0)
+        lin = tr.nn.Linear(6, 5, dtype=np.float64)
+        x = tr.Tensor(np.random.default_rng(2).standard_normal((19, 6)), requires_grad=True)
+        y = lin(x)
+        (y * y).sum().backward()
+        results.append([y.data, x.grad, lin.weight.grad, lin.bias.grad])
+    for a, r in zip(results[1], results[0]):
+        assert rel_err(a, r) <= 1e-12
+
+
+@pytest.mark.parametrize("name", ["_project", "_transpose_into", "_weight_grads_chunk", "_lstm_forward_loop",
+                                  "_lstm_backward_loop", "_gru_forward_loop", "_gru_backward_loop",
+                                  "_rnn_forward_loop", "_rnn_backward_loop"])
+def test_what_runs_on_the_pool_releases_the_gil(name):
+    """A compiled function that holds the GIL while a pool thread runs it stalls the calling thread too
+    (it cannot start its next loop chunk): every function handed to the pool is compiled nogil."""
+    assert getattr(fused_rnn, name).targetoptions.get("nogil") is True
+
+
+def test_layers_on_several_python_threads_at_once(threads):
+    """Two Python threads training layers at the same time share the one pool (blocks queue behind
+    pipelines): no deadlock, and each gets the numbers it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+    threads(2, 2)
+
+    def make(seed):   # made here, one after the other: the initialisation draws from one global generator
+        tr.manual_seed(seed)
+        layer = tr.nn.LSTM(3, 5, num_layers=2, bidirectional=True, dtype=np.float64, fused=True)
+        return layer, tr.Tensor(np.random.default_rng(seed).standard_normal((7, 6, 3)))
+
+    def run(layer, x):
+        layer.zero_grad()
+        out = layer(x)[0]
+        (out * out).sum().backward()
+        return [out.data] + [p.grad for p in layer.parameters()]
+
+    problems = [make(seed) for seed in (1, 2)]
+    alone = [run(*p) for p in problems]
+    with ThreadPoolExecutor(2) as users:
+        together = [f.result(timeout=120) for f in [users.submit(run, *p) for p in problems]]
+    for got, want in zip(together, alone):
+        for a, r in zip(got, want):
+            assert rel_err(a, r) <= 1e-12
