@@ -33,7 +33,8 @@ def _rule_inputs(prim, rng, n=64):
 
 
 def _reference(prim, a, b, c, g):
-    args = {P.Where: ((a, b), dict(cond=c)), P.Pow: ((np.abs(a),), dict(p=1.7))}.get(prim)
+    args = {P.Where: ((a, b), dict(cond=c)), P.Pow: ((np.abs(a),), dict(p=1.7)),
+            P.Clip: ((a,), dict(lo=-0.8, hi=1.2))}.get(prim)
     if args is None:
         args = ((a, b), {}) if len(RULES[prim].inputs) == 2 else ((a,), {})
     arrays, attrs = args
@@ -50,8 +51,8 @@ def test_rule_matches_primitive_numpy(prim):
     arrays, out, grads = _reference(prim, a, b, c, g)
     rule = RULES[prim]
     env = numpy_namespace(np.float64)
-    names = dict(zip(rule.inputs, ("a", "b")), c="c", p="p")
-    values = dict(zip(rule.inputs, arrays), c=c, p=1.7)
+    names = dict(zip(rule.inputs, ("a", "b")), c="c", p="p", lo="lo", hi="hi")
+    values = dict(zip(rule.inputs, arrays), c=c, p=1.7, lo=-0.8, hi=1.2)
     fwd = eval(substitute(rule.forward, names), env, values)
     np.testing.assert_allclose(fwd, out, rtol=1e-14, atol=1e-15)
     for vjp, ref in zip(rule.vjps, grads):
@@ -61,11 +62,11 @@ def test_rule_matches_primitive_numpy(prim):
 
 def test_rules_match_primitives_in_numba():
     """Every row, compiled as the kernels compile it (one generated function, float64 and float32)."""
-    lines = ["def rules(a, b, c, g, p, out):", "    for j in range(a.shape[0]):"]
+    lines = ["def rules(a, b, c, g, p, lo, hi, out):", "    for j in range(a.shape[0]):"]
     order = list(RULES)
     for k, prim in enumerate(order):
         rule = RULES[prim]
-        names = dict(zip(rule.inputs, ("a[j]", "b[j]")), c="c[j]", p="p")
+        names = dict(zip(rule.inputs, ("a[j]", "b[j]")), c="c[j]", p="p", lo="lo", hi="hi")
         lines.append(f"        o = {substitute(rule.forward, names)}")
         lines.append(f"        out[{k}, 0, j] = o")
         for i, vjp in enumerate(rule.vjps):
@@ -83,7 +84,7 @@ def test_rules_match_primitives_in_numba():
                 a = np.abs(a)
             g = rng.standard_normal(a.shape).astype(dtype)
             out = np.full((len(order), 3, a.shape[0]), np.nan, dtype)
-            fn(a, b, c, g, dtype(1.7), out)
+            fn(a, b, c, g, dtype(1.7), dtype(-0.8), dtype(1.2), out)
             arrays, ref_out, ref_grads = _reference(prim, a, b, c, g)
             k = order.index(prim)
             tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=3e-6, atol=1e-6)

@@ -6,11 +6,11 @@
     print(cc.source)                                        # the generated forward and BPTT
 
 How (one file per stage): trace.py runs the cell's forward once on placeholders and keeps the
-recorded operations; lower.py finds the input projections (hoisted before the time loop), the
-recurrent matrix products (a gemm per step) and rewrites everything between them as scalar
-expressions over feature columns; codegen.py writes the forward and the BPTT loops from the scalar
-rules of rules.py (each primitive's forward and VJP, side by side); node.py records the run as one
-node on the tape. Kernels are cached per (structure, sizes, dtype) in the process and on disk.
+recorded operations; lower.py turns each into typed expressions over feature columns (ir.py), one
+lowering function per primitive, beside rules.py's scalar forward and VJP of each; schedule.py orders
+them into phases of gemms and column loops; codegen.py writes the forward and the BPTT loops (sumplan.py
+moves what it can of the vector parameters' gradients out of the loop); node.py records the run as
+one node on the tape. Kernels are cached per (structure, sizes, dtype) in the process and on disk.
 
 The tape stays the reference: tests/test_compile.py holds compiled cells - built-in and randomly
 generated ones - to the generic unrolled layer, outputs and every gradient.

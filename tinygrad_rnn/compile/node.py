@@ -9,7 +9,7 @@ part. Its backward returns one gradient per input, so the tape sends them on as 
 Around the generated loop (codegen.py) it does the products that need no loop: the input
 projections (plus the biases folded into them) before it, and after it dx, the projections' weight
 gradients and every recurrent weight's gradient (sum over steps of A_t^T dC_t), one matrix product
-each, and the vector parameters' gradients that codegen.SumPlan moved out of the loop (column sums).
+each, and the vector parameters' gradients that sumplan.SumPlan moved out of the loop (column sums).
 """
 import threading
 
@@ -18,6 +18,7 @@ import numpy as np
 from ..primitives import Primitive
 from ..tensor import apply
 from .codegen import Generator, load_module
+from .ir import stored_width
 from .lower import lower
 from .trace import graph_key, trace_cell
 
@@ -54,11 +55,11 @@ class Kernel:
             w = params[pr.param].T if pr.transposed else params[pr.param]
             weights[f"XW{pr.index}"] = w
             xw = x2 @ w
-            folded = [f for f in p.folds if f[0] == pr.index]
-            if folded:   # the biases the loop does not add (lower._fold_biases)
+            folded = [f for f in p.folds if f.projection == pr.index]
+            if folded:   # the biases the loop does not add (schedule.fold_biases)
                 bias = np.zeros(pr.N, dt)
-                for _, off, i, voff, width in folded:
-                    bias[off:off + width] += params[i].reshape(-1)[voff:voff + width]
+                for f in folded:
+                    bias[f.off:f.off + f.width] += params[f.param].reshape(-1)[f.param_off:f.param_off + f.width]
                 xw += bias
             arrays[f"XW{pr.index}"] = xw.reshape(T, B, pr.N)
         for g in p.gemms:
@@ -68,8 +69,8 @@ class Kernel:
             # last running one are not computed: zeros, as SumPlan may multiply them by a zero gradient
             if g.a_state is None:   # zeros at padded rows: they enter dW = A^T dC as 0 * 0
                 arrays[f"GA{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.K), dt)
-        for m, n in enumerate(p.mats):
-            arrays[f"M{m}"] = np.empty((T, B, n.width), dt)
+        for m, n in enumerate(p.stored):
+            arrays[f"M{m}"] = np.empty((T, B, stored_width(n)), dt)
         for i, _ in p.vec_params:
             arrays[f"V{i}"] = np.ascontiguousarray(params[i].reshape(-1))
         for k, c in p.consts.items():
@@ -84,7 +85,7 @@ class Kernel:
         return out, finals, saved
 
     def _vector_sums(self, args, rows, params):
-        """The vector parameters' gradients the loop left out (codegen.SumPlan, and the biases folded into
+        """The vector parameters' gradients the loop left out (sumplan.SumPlan, and the biases folded into
         the projections): sums over all rows. Returns the folded ones as {parameter index: gradient}."""
         T = args["X"].shape[0]
         done, column_sums = {}, {}
@@ -96,20 +97,21 @@ class Kernel:
             return column_sums[grad]
 
         folded = {}
-        for pi, off, i, voff, w in self.prog.folds:   # a folded bias: its XW columns' gradient
-            folded.setdefault(i, np.zeros(params[i].size, args["X"].dtype))[voff:voff + w] += \
-                column_sum(f"dXW{pi}")[off:off + w]
-        for i, off, w, grad, goff, factor in self.plan.sums:
-            key = (grad, goff, w, factor)
+        for f in self.prog.folds:   # a folded bias: its XW columns' gradient
+            folded.setdefault(f.param, np.zeros(params[f.param].size, args["X"].dtype))[
+                f.param_off:f.param_off + f.width] += column_sum(f"dXW{f.projection}")[f.off:f.off + f.width]
+        for s in self.plan.sums:
+            grad, goff, w = s.grad.source.grad_array, s.grad.off, s.width
+            key = (grad, goff, w, s.factor)
             if key not in done:
                 g = args[grad].reshape(rows, -1)[:, goff:goff + w]
-                if factor is None:
+                if s.factor is None:
                     done[key] = column_sum(grad)[goff:goff + w]
                 else:
-                    name, shift, foff = factor
-                    a = args[name][shift:shift + T].reshape(rows, -1)[:, foff:foff + w]
+                    f = s.factor
+                    a = args[f.source.array][f.shift:f.shift + T].reshape(rows, -1)[:, f.off:f.off + w]
                     done[key] = np.einsum("rj,rj->j", g, a)
-            args[f"dV{i}"][off:off + w] += done[key]
+            args[f"dV{s.param}"][s.off:s.off + w] += done[key]
         return folded
 
     # -- the backward: the loop, then the weight products
