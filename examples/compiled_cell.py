@@ -54,7 +54,7 @@ def main():
     target = tr.Tensor(rng.standard_normal((T, B, H)).astype(np.float32))
 
     tr.manual_seed(0)
-    layer = tr.nn.Recurrent(MGUCell, I, H, dtype=np.float32, compile=True)
+    layer = tr.nn.Recurrent(MGUCell, I, H, dtype=np.float32)   # fused=True: generated kernels
     t0 = time.perf_counter()
     loss_c, grads_c = train_step(layer, x, target)
     print(f"first compiled step (traces, generates and compiles; cached on disk afterwards): "
@@ -62,7 +62,7 @@ def main():
     t0 = time.perf_counter()
     loss_c, grads_c = train_step(layer, x, target)
     t_comp = time.perf_counter() - t0
-    layer.compile = False
+    layer.fused = False
     t0 = time.perf_counter()
     loss_t, grads_t = train_step(layer, x, target)
     t_tape = time.perf_counter() - t0

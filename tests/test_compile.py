@@ -96,7 +96,7 @@ def test_rules_match_primitives_in_numba():
 
 # ----------------------------------------------------------------------------- compiled vs tape
 def run_layer(layer, xd, lengths, compiled, seed=1):
-    layer.compile = compiled
+    layer.fused = compiled
     layer.zero_grad()
     x = tr.Tensor(xd, requires_grad=True)
     out, h_n = layer(x, lengths=lengths)
@@ -294,15 +294,59 @@ def test_data_dependent_cell_is_refused_every_call():
             compile_cell(cell)
 
 
-def test_auto_falls_back_with_a_warning():
-    layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, compile="auto")
+def test_default_fused_refuses_at_construction_naming_the_line():
+    with pytest.raises(CompileError, match=r"Softmax.*test_compile\.py:\d+ in forward"):
+        tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64)
+
+
+def test_auto_falls_back_with_one_warning_per_layer():
+    import warnings
+    with pytest.warns(RuntimeWarning, match="Softmax"):
+        layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, fused="auto")
     x = tr.Tensor(np.ones((2, 1, 3)), requires_grad=True)
-    with pytest.warns(UserWarning, match="Softmax"):
-        out, _ = layer(x)
-    assert out.shape == (2, 1, 4)
-    layer.compile = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no warning per call
+        for _ in range(2):
+            out, _ = layer(x)
+    assert out.shape == (2, 1, 4) and layer.fused is False
     with pytest.raises(CompileError):
-        layer(x)
+        layer.fused = True
+
+
+def test_compile_argument_is_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="fused"):
+        layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64, compile=False)
+    assert layer.fused is False
+    with pytest.raises(ValueError, match="fused"):
+        tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64, fused="yes")
+
+
+def test_retain_states_warns_once_and_uses_the_tape():
+    import warnings
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64)
+    x = tr.Tensor(np.ones((3, 2, 2 * H)))
+    with pytest.warns(RuntimeWarning, match="retain_states"):
+        layer(x, retain_states=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, retain_states=True)
+    assert len(layer.states[(0, 0)]) == 3
+
+
+def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
+    from tinygrad_rnn.compile.node import get_kernel
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(tr.nn.GRUCell, 2 * H, H, dtype=np.float64)
+    src = layer.kernel_source()
+    assert "def forward(" in src and "def backward(" in src
+    kernel = get_kernel(layer.cells[0], np.float64)[0]
+    for T, B in [(3, 2), (5, 1), (2, 7)]:
+        x = tr.Tensor(np.random.default_rng(T).standard_normal((T, B, 2 * H)), requires_grad=True)
+        out, _ = layer(x, lengths=np.arange(T, T - B, -1).clip(1) if B <= T else None)
+        out.sum().backward()
+    assert len(kernel.module.forward.signatures) == 1 and len(kernel.module.backward.signatures) == 1
+    lstm = tr.nn.LSTM(3, 4)
+    assert "def _lstm_backward_loop" in lstm.kernel_source()
 
 
 def test_compile_cell_source_and_call():

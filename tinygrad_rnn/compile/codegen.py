@@ -427,28 +427,32 @@ def _source_file(source, digest, name):
     directory = cache_dir()
     path = os.path.join(directory, name + ".py")
     if _intact(path, digest):
-        return path
+        return path, False
     try:
         if os.path.exists(path):
             warnings.warn(f"tinygrad_rnn: the cached generated kernel {path} is damaged (its content does not "
                           "match its hash); discarding it and generating it again", RuntimeWarning, stacklevel=4)
         os.makedirs(directory, exist_ok=True)
         _write_atomically(path, source)
-        return path
+        return path, True
     except OSError:   # read-only cache: a temporary directory, still a real file for Numba
         path = os.path.join(tempfile.mkdtemp(prefix="tinygrad_rnn_"), name + ".py")
         _write_atomically(path, source)
-        return path
+        return path, True
 
 
-def load_module(source):
+def load_module(source, what="a cell"):
     """Import generated source from a file named by its hash (written once, atomically, and checked
-    against that hash whenever it is read)."""
+    against that hash whenever it is read). A new file means Numba compiles it at its first call:
+    that is announced in one line (`what` names the cell)."""
     digest = _digest(source)
     name = f"tinygrad_rnn_cell_{digest}"
     if name in sys.modules:
         return sys.modules[name]
-    path = _source_file(source, digest, name)
+    path, new = _source_file(source, digest, name)
+    if new:
+        print(f"tinygrad_rnn: compiling the forward and BPTT kernels of {what} at first use, once "
+              f"(cached in {os.path.dirname(path)})", file=sys.stderr)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

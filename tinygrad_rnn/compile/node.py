@@ -189,7 +189,8 @@ def get_kernel(cell, dtype):
                 start = time.perf_counter()
                 prog = lower(graph, dtype)
                 source = Generator(prog).module_source()
-                module = load_module(source)
+                what = f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, state {graph.state_sizes})"
+                module = load_module(source, what)
                 kernel = Kernel(prog, source, module)
                 kernel.warm_up = start  # compile happens on first call; see CompiledCell.compile
                 _cache[key] = kernel
