@@ -238,6 +238,12 @@ class RandomCell(RecurrentCell):
         if kind == "mul": return a * b
         if kind == "div_safe": return a / (b.sigmoid() + 0.5)
         if kind == "where": return tr.where(self.mask, a, b * 2.0)
+        if kind == "layernorm":
+            centred = a - a.mean(-1, keepdims=True)
+            return centred * ((centred * centred).mean(-1, keepdims=True) + 1e-3) ** -0.5
+        if kind == "rmsnorm": return a * ((a * a).mean(-1, keepdims=True) + 1e-3) ** -0.5
+        if kind == "max_shift": return (a - a.max(-1, keepdims=True)).exp()
+        if kind == "sum_gate": return (a.sum(-1, keepdims=True) * 0.3).tanh() * b
         if kind == "concat_split":
             both = tr.concatenate([a, b], axis=-1)
             return both[:, 1:1 + a.shape[1]]
@@ -260,6 +266,39 @@ def test_random_cell_compiled_equals_tape(recipe, dtype, use_lengths, seed):
     T, B = 5, 3
     xd = rng.standard_normal((T, B, 2 * H)).astype(dtype)
     assert_same(layer, xd, np.array([5, 1, 3]) if use_lengths else None, dtype)
+
+
+REDUCING = ["layernorm", "rmsnorm", "max_shift", "sum_gate"]
+reducing_recipes = st.fixed_dictionaries(dict(
+    gates=st.integers(1, 4), two_states=st.booleans(), bias=st.booleans(), second_matmul=st.booleans(),
+    ops=st.lists(st.tuples(st.sampled_from(UNARY + BINARY + REDUCING * 2), st.integers(0, 9), st.integers(0, 9)),
+                 min_size=2, max_size=6).filter(lambda ops: any(k in REDUCING for k, _, _ in ops))))
+
+
+def assert_close_at_scale(layer, xd, lengths, dtype):
+    """float32 with reductions: normalising divides by a spread that rounding perturbs, so each array is
+    compared at its own scale (its largest element), not element by element."""
+    values_tape, grads_tape = run_layer(layer, xd, lengths, False)
+    values_comp, grads_comp = run_layer(layer, xd, lengths, True)
+    pairs = list(zip(values_comp, values_tape)) + [(grads_comp[n], grads_tape[n]) for n in grads_tape
+                                                   if grads_tape[n] is not None]
+    for a, b in pairs:
+        assert np.abs(a - b).max() <= 1e-5 * max(np.abs(b).max(), 1.0)
+
+
+@settings(max_examples=4)   # each example is a new structure: a new kernel to compile
+@given(recipe=reducing_recipes, dtype=st.sampled_from([np.float64, np.float32]), use_lengths=st.booleans(),
+       seed=st.integers(0, 100))
+def test_random_cell_with_reductions_compiled_equals_tape(recipe, dtype, use_lengths, seed):
+    tr.manual_seed(seed)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
+    rng = np.random.default_rng(seed)
+    xd = rng.standard_normal((5, 3, 2 * H)).astype(dtype)
+    lengths = np.array([5, 1, 3]) if use_lengths else None
+    if dtype == np.float64:
+        assert_same(layer, xd, lengths, dtype)
+    else:
+        assert_close_at_scale(layer, xd, lengths, dtype)
 
 
 # ----------------------------------------------------------------------------- errors and the API
@@ -364,3 +403,22 @@ def test_compile_cell_source_and_call():
     out, h = cc(x)
     assert out.shape == (4, 2, H) and h.shape == (2, H)
     np.testing.assert_allclose(out.data[-1], h.data)
+
+
+@pytest.mark.parametrize("cell", [tr.nn.LSTMCell, tr.nn.PeepholeLSTMCell])
+def test_batch_blocks_on_two_threads_equal_the_tape(cell):
+    """B = 19 splits into two blocks of rows run on parallel threads (uneven, with lengths): the same
+    numbers as the tape, vector-parameter gradients included (one row per sequence, summed after)."""
+    from tinygrad_rnn.kernels import blas
+    before = blas.num_threads()
+    if not blas.set_num_threads(2):
+        pytest.skip("OpenBLAS's thread count cannot be set here")
+    try:
+        tr.manual_seed(3)
+        layer = tr.nn.Recurrent(cell, 2 * H, H, bidirectional=True, dtype=np.float64)
+        rng = np.random.default_rng(5)
+        xd = rng.standard_normal((4, 19, 2 * H))
+        assert_same(layer, xd, None, np.float64)
+        assert_same(layer, xd, rng.integers(1, 5, 19), np.float64)
+    finally:
+        blas.set_num_threads(before)

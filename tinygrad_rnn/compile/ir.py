@@ -20,7 +20,7 @@ array in the generated code, and how they are indexed:
     Input()        the step's input x_t                 X[t, b]         dX[t, b]
     Projected(i)   x_t @ W of projection i (hoisted)    XW<i>[t, b]     dXW<i>[t, b]
     Product(i)     the recurrent product i at step t    C<i>[t, b]      dC<i>[t, b]
-    Param(i)       vector parameter i, flattened        V<i>            dV<i>
+    Param(i)       vector parameter i, flattened        V<i>            dV<i>[b]
     Const(i)       a constant array, flattened          K<i>            (none)
 
 A Program (lower.py builds it, schedule.py orders it) says which products run, and in which phases.
@@ -64,7 +64,7 @@ class Param:
     i: int
     array = property(lambda self: f"V{self.i}")
     grad_array = property(lambda self: f"dV{self.i}")
-    at, grad_at = "", ""
+    at, grad_at = "", "b, "      # the gradient has a row per sequence (blocks of rows run on parallel threads)
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,8 @@ class Program(NamedTuple):
     consts: dict           # Const index -> flattened array
     uses_x: bool
     folds: tuple = ()
+    saved: tuple = ()      # Nodes whose values the forward keeps per step (A<m>) so the backward reads
+                           # them instead of recomputing them (the transcendental functions)
 
 
 def stored_width(node):
@@ -190,6 +192,12 @@ class Operand:
 @dataclass(frozen=True)
 class Stored:
     """The per-step buffer M<m> of Program.stored[m]."""
+    m: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The per-step buffer A<m> of Program.saved[m]: written by the forward, read by the backward."""
     m: int
 
 

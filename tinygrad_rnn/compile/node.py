@@ -15,6 +15,8 @@ import threading
 
 import numpy as np
 
+from ..kernels import workspace
+from ..kernels.fused_rnn import _run_on_batch_blocks
 from ..primitives import Primitive
 from ..tensor import apply
 from .codegen import Generator, load_module
@@ -40,49 +42,72 @@ class Kernel:
     def forward(self, x, states, params, lengths):
         p = self.prog
         T, B, I = x.shape
-        dt = p.dtype
-        x = np.ascontiguousarray(x)
         padded = lengths is not None
         lens = np.full(B, T, np.int64) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        arrays = {"lengths": lens, "X": x}
+        empty = workspace.allocator(T * B * max(self._widths(I)), p.dtype)
+        arrays = {"lengths": lens, "X": np.ascontiguousarray(x)}
         for k, (n, s) in enumerate(zip(p.state_sizes, states)):
-            S = np.empty((T + 1, B, n), dt)
+            S = arrays[f"S{k}"] = empty((T + 1, B, n), p.dtype)
             S[0] = s
-            arrays[f"S{k}"] = S
-        x2 = x.reshape(T * B, I)
+        weights = self._projections(arrays, params, empty)
+        self._step_buffers(arrays, params, empty, T, B, padded)
+        _run_on_batch_blocks(self.module.forward, B, *[arrays[a] for a in self.forward_args])
+        out = arrays["S0"][1:]
+        if padded:
+            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
+        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(len(p.state_sizes)))
+        return out, finals, (arrays, weights, [params[g.param] for g in p.gemms], padded)
+
+    def _widths(self, I):
+        """The widths of the per-step arrays: how big the largest one is, for the workspace."""
+        p = self.prog
+        return ([I, 1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [g.N for g in p.gemms]
+                + [g.K for g in p.gemms] + [stored_width(n) for n in p.stored])
+
+    def _projections(self, arrays, params, empty):
+        """XW<i> = x @ W (+ the biases folded into it), all T*B rows in one product each."""
+        p = self.prog
+        x = arrays["X"]
+        T, B, I = x.shape
         weights = {}
         for pr in p.projections:
             w = params[pr.param].T if pr.transposed else params[pr.param]
-            weights[f"XW{pr.index}"] = w
-            xw = x2 @ w
+            weights[pr.index] = w
+            xw = empty((T, B, pr.N), p.dtype)
+            np.matmul(x.reshape(T * B, I), w, out=xw.reshape(T * B, pr.N))
             folded = [f for f in p.folds if f.projection == pr.index]
             if folded:   # the biases the loop does not add (schedule.fold_biases)
-                bias = np.zeros(pr.N, dt)
+                bias = np.zeros(pr.N, p.dtype)
                 for f in folded:
                     bias[f.off:f.off + f.width] += params[f.param].reshape(-1)[f.param_off:f.param_off + f.width]
                 xw += bias
-            arrays[f"XW{pr.index}"] = xw.reshape(T, B, pr.N)
+            arrays[f"XW{pr.index}"] = xw
+        return weights
+
+    def _step_buffers(self, arrays, params, empty, T, B, padded):
+        """The recurrent products' weights and results, gemm operands, stored values, vectors, constants."""
+        p = self.prog
+
+        def buffer(shape):   # rows after the last running one are not computed: zeros, as SumPlan may
+            a = empty(shape, p.dtype)   # multiply them by a zero gradient (and they enter dW = A^T dC)
+            if padded:
+                a.fill(0)
+            return a
+
         for g in p.gemms:
             w = params[g.param].T if g.transposed else params[g.param]
             arrays[f"Wt{g.index}"] = np.ascontiguousarray(w)
-            arrays[f"C{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.N), dt)   # rows after the
-            # last running one are not computed: zeros, as SumPlan may multiply them by a zero gradient
-            if g.a_state is None:   # zeros at padded rows: they enter dW = A^T dC as 0 * 0
-                arrays[f"GA{g.index}"] = (np.zeros if padded else np.empty)((T, B, g.K), dt)
+            arrays[f"C{g.index}"] = buffer((T, B, g.N))
+            if g.a_state is None:
+                arrays[f"GA{g.index}"] = buffer((T, B, g.K))
         for m, n in enumerate(p.stored):
-            arrays[f"M{m}"] = np.empty((T, B, stored_width(n)), dt)
+            arrays[f"M{m}"] = empty((T, B, stored_width(n)), p.dtype)
+        for m, n in enumerate(p.saved):
+            arrays[f"A{m}"] = empty((T, B, n.width), p.dtype)
         for i, _ in p.vec_params:
             arrays[f"V{i}"] = np.ascontiguousarray(params[i].reshape(-1))
         for k, c in p.consts.items():
             arrays[f"K{k}"] = c
-        self.module.forward(*[arrays[a] for a in self.forward_args])
-        S0 = arrays["S0"]
-        out = S0[1:]
-        if padded:
-            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
-        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(len(p.state_sizes)))
-        saved = (arrays, weights, [params[g.param] for g in p.gemms], padded)
-        return out, finals, saved
 
     def _vector_sums(self, args, rows, params):
         """The vector parameters' gradients the loop left out (sumplan.SumPlan, and the biases folded into
@@ -118,44 +143,76 @@ class Kernel:
     def backward(self, saved, dout, dfinals, params, needs_params):
         p = self.prog
         arrays, weights, gemm_params, padded = saved
-        x = arrays["X"]
-        T, B, I = x.shape
-        dt = p.dtype
-        args = dict(arrays)
-        for g, P_ in zip(p.gemms, gemm_params):
-            # the product is A @ Wt with Wt = P.T (transposed) or P; dA = dC @ Wt^T
-            args[f"P{g.index}"] = np.ascontiguousarray(P_ if g.transposed else P_.T)
-        args["dOut"] = np.zeros((T, B, p.state_sizes[0]), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
-        for k, n in enumerate(p.state_sizes):
-            d = dfinals[k]
-            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d, dtype=dt, order="C", copy=True)
-        for g in p.gemms:
-            args[f"dC{g.index}"] = np.zeros((T, B, g.N), dt)
-        for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
-            j = self.plan.alias.get(pr.index)
-            args[f"dXW{pr.index}"] = np.zeros((T, B, pr.N), dt) if j is None else args[f"dC{j}"]
-        args["dX"] = np.zeros((T, B, I) if p.uses_x else (1, 1, 1), dt)
-        for i, n in p.vec_params:
-            args[f"dV{i}"] = np.zeros(n, dt)
-        dstates = self.module.backward(*[args[a] for a in self.backward_args])
+        T, B, I = arrays["X"].shape
+        args = self._gradient_buffers(arrays, gemm_params, dout, dfinals)
+        _run_on_batch_blocks(self.module.backward, B, *[args[a] for a in self.backward_args])
+        for i, _ in p.vec_params:   # the kernel keeps one row per sequence (threads never share a row)
+            args[f"dV{i}"] = args[f"dV{i}"].sum(axis=0)
         folded = self._vector_sums(args, T * B, params)
-
-        dx = args["dX"] if p.uses_x else np.zeros((T, B, I), dt)
-        x2 = x.reshape(T * B, I)
-        dx2 = dx.reshape(T * B, I)
         dparams = [None] * len(params)
 
         def add(i, g):
             g = g.reshape(params[i].shape)
             dparams[i] = g if dparams[i] is None else dparams[i] + g
 
+        dx = self._input_side(args, weights, needs_params, add)
+        self._recurrent_weights(arrays, args, needs_params, add)
+        for i, _ in p.vec_params:
+            add(i, args[f"dV{i}"])
+        for i, g in folded.items():
+            add(i, g)
+        return dx, tuple(args[f"dS{k}"] for k in range(len(p.state_sizes))), dparams
+
+    def _gradient_buffers(self, arrays, gemm_params, dout, dfinals):
+        p = self.prog
+        T, B, I = arrays["X"].shape
+        dt = p.dtype
+        empty = workspace.allocator(T * B * max(self._widths(I)), dt)
+
+        def zeros(shape):
+            a = empty(shape, dt)
+            a.fill(0)
+            return a
+
+        args = dict(arrays)
+        for g, P_ in zip(p.gemms, gemm_params):
+            # the product is A @ Wt with Wt = P.T (transposed) or P; dA = dC @ Wt^T
+            args[f"P{g.index}"] = np.ascontiguousarray(P_ if g.transposed else P_.T)
+        args["dOut"] = zeros((T, B, p.state_sizes[0])) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        for k, n in enumerate(p.state_sizes):   # in: the final state's gradient; out: the initial state's
+            d = dfinals[k]
+            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d, dtype=dt, order="C", copy=True)
+        for g in p.gemms:
+            args[f"dC{g.index}"] = zeros((T, B, g.N))
+        for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
+            j = self.plan.alias.get(pr.index)
+            args[f"dXW{pr.index}"] = zeros((T, B, pr.N)) if j is None else args[f"dC{j}"]
+        args["dX"] = zeros((T, B, I)) if p.uses_x else np.zeros((1, 1, 1), dt)
+        for i, n in p.vec_params:
+            args[f"dV{i}"] = np.zeros((B, n), dt)
+        return args
+
+    def _input_side(self, args, weights, needs_params, add):
+        """dx (the loop's direct part plus dXW W^T per projection) and the projections' weight gradients."""
+        p = self.prog
+        x = args["X"]
+        T, B, I = x.shape
+        if not (p.uses_x or p.projections):
+            return None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
+        dx = args["dX"] if p.uses_x else np.zeros((T, B, I), p.dtype)
+        x2, dx2 = x.reshape(T * B, I), dx.reshape(T * B, I)
         for pr in p.projections:
             dxw = args[f"dXW{pr.index}"].reshape(T * B, pr.N)
-            dx2 += dxw @ weights[f"XW{pr.index}"].T
+            dx2 += dxw @ weights[pr.index].T
             if needs_params[pr.param]:
                 dw = x2.T @ dxw          # (I, N): the gradient of W_eff
                 add(pr.param, dw.T if pr.transposed else dw)
-        for g in p.gemms:
+        return dx
+
+    def _recurrent_weights(self, arrays, args, needs_params, add):
+        """Each recurrent weight's gradient: the sum over steps of A_t^T dC_t, one product over T*B rows."""
+        T, B, _ = arrays["X"].shape
+        for g in self.prog.gemms:
             if not needs_params[g.param]:
                 continue
             a = arrays[f"S{g.a_state}"][:T] if g.a_state is not None else arrays[f"GA{g.index}"]
@@ -164,13 +221,6 @@ class Kernel:
                 add(g.param, dc.T @ a.reshape(T * B, g.K))
             else:
                 add(g.param, a.reshape(T * B, g.K).T @ dc)
-        for i, _ in p.vec_params:
-            add(i, args[f"dV{i}"])
-        for i, g in folded.items():
-            add(i, g)
-        if not (p.uses_x or p.projections):
-            dx = None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
-        return dx, tuple(dstates), dparams
 
 
 def get_kernel(cell, dtype):

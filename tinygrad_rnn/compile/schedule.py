@@ -9,7 +9,8 @@
     expression's phase is the latest phase of what it reads: a gemm's result counts in the gemm's phase,
     a stored per-row scalar (Bcast) in the phase after the one that computed it.
   * Stored values. A value one group computes and another reads is stored per step in M<m>, which the
-    backward reads too (it recomputes everything else of a group from its leaves instead of saving it).
+    backward reads too. The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
+    which recomputes everything else of a group from its leaves.
 """
 from .. import primitives as P
 from .ir import Bcast, Const, Fold, Group, Input, Lit, Node, Param, Phase, Product, Program, Projected, Read
@@ -168,11 +169,23 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     phases = tuple(Phase(tuple(gemms[i] for i in sorted(gemm_ids) if gemm_phase[i] == p),
                          tuple(Group(w, tuple(ms)) for (ph, w), ms in sorted(groups.items()) if ph == p))
                    for p in range(n_phases))
+    stored = _stored(nodes, group_of)
     reads = {a for n in nodes.values() for a in n.args if isinstance(a, Read)}
     sources = {r.source for r in reads}
     return Program(dtype, graph.input_size, graph.state_sizes, outputs,
                    tuple(pr for pr in projections if Projected(pr.index) in sources),  # unread: no product
-                   tuple(gemms[i] for i in sorted(gemm_ids)), phases, _stored(nodes, group_of),
+                   tuple(gemms[i] for i in sorted(gemm_ids)), phases, stored,
                    tuple((i, vec_params[i]) for i in sorted(vec_params) if Param(i) in sources),
                    {k: v for k, v in consts.items() if Const(k) in sources},
-                   Input() in sources, folds)
+                   Input() in sources, folds, _saved(nodes, stored))
+
+
+# Rules whose VJP reads their own output and whose value costs far more to recompute than to load.
+_SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp])
+
+
+def _saved(nodes, stored):
+    """Nodes the forward keeps per step for the backward (not those stored anyway)."""
+    ids = {n.id for n in stored}
+    return tuple(n for n in sorted(nodes.values(), key=lambda n: n.id)
+                 if n.width is not None and n.rule in _SAVE and n.id not in ids)
