@@ -422,3 +422,16 @@ def test_batch_blocks_on_two_threads_equal_the_tape(cell):
         assert_same(layer, xd, rng.integers(1, 5, 19), np.float64)
     finally:
         blas.set_num_threads(before)
+
+
+def test_a_changed_cell_setting_is_traced_again():
+    """Kernels are reused per cell without tracing while its parameters and settings stay; changing a
+    setting that changes the structure (tanh -> relu) must not run the old kernel."""
+    tr.manual_seed(4)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64)
+    xd = np.random.default_rng(6).standard_normal((4, 2, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    layer.cells[0].nonlinearity = "relu"
+    assert_same(layer, xd, None, np.float64)
+    out, _ = layer(tr.Tensor(xd))
+    assert np.all(out.data >= 0)

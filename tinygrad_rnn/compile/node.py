@@ -12,17 +12,19 @@ gradients and every recurrent weight's gradient (sum over steps of A_t^T dC_t), 
 each, and the vector parameters' gradients that sumplan.SumPlan moved out of the loop (column sums).
 """
 import threading
+import weakref
 
 import numpy as np
 
 from ..kernels import workspace
+from ..kernels.blas import gemm, gemm_nt, gemm_tn
 from ..kernels.fused_rnn import _run_on_batch_blocks
 from ..primitives import Primitive
-from ..tensor import apply
+from ..tensor import Tensor, apply
 from .codegen import Generator, load_module
 from .ir import stored_width
 from .lower import lower
-from .trace import graph_key, trace_cell
+from .trace import _freeze, graph_key, trace_cell
 
 _cache = {}
 _lock = threading.Lock()
@@ -71,10 +73,9 @@ class Kernel:
         T, B, I = x.shape
         weights = {}
         for pr in p.projections:
-            w = params[pr.param].T if pr.transposed else params[pr.param]
-            weights[pr.index] = w
+            w = weights[pr.index] = np.ascontiguousarray(params[pr.param])
             xw = empty((T, B, pr.N), p.dtype)
-            np.matmul(x.reshape(T * B, I), w, out=xw.reshape(T * B, pr.N))
+            (gemm_nt if pr.transposed else gemm)(x.reshape(T * B, I), w, xw.reshape(T * B, pr.N), 0)
             folded = [f for f in p.folds if f.projection == pr.index]
             if folded:   # the biases the loop does not add (schedule.fold_biases)
                 bias = np.zeros(pr.N, p.dtype)
@@ -140,7 +141,7 @@ class Kernel:
         return folded
 
     # -- the backward: the loop, then the weight products
-    def backward(self, saved, dout, dfinals, params, needs_params):
+    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
         p = self.prog
         arrays, weights, gemm_params, padded = saved
         T, B, I = arrays["X"].shape
@@ -155,7 +156,7 @@ class Kernel:
             g = g.reshape(params[i].shape)
             dparams[i] = g if dparams[i] is None else dparams[i] + g
 
-        dx = self._input_side(args, weights, needs_params, add)
+        dx = self._input_side(args, weights, needs_params, add, need_dx)
         self._recurrent_weights(arrays, args, needs_params, add)
         for i, _ in p.vec_params:
             add(i, args[f"dV{i}"])
@@ -192,41 +193,86 @@ class Kernel:
             args[f"dV{i}"] = np.zeros((B, n), dt)
         return args
 
-    def _input_side(self, args, weights, needs_params, add):
-        """dx (the loop's direct part plus dXW W^T per projection) and the projections' weight gradients."""
+    def _input_side(self, args, weights, needs_params, add, need_dx):
+        """dx (the loop's direct part plus dXW W^T per projection) and the projections' weight gradients,
+        one BLAS call each (blas.py: no transposed copies)."""
         p = self.prog
         x = args["X"]
         T, B, I = x.shape
         if not (p.uses_x or p.projections):
             return None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
-        dx = args["dX"] if p.uses_x else np.zeros((T, B, I), p.dtype)
-        x2, dx2 = x.reshape(T * B, I), dx.reshape(T * B, I)
-        for pr in p.projections:
+        if p.uses_x or not need_dx:
+            dx = args["dX"]      # (1, 1, 1) when the loop does not read x: then unused
+        else:
+            dx = workspace.allocator(T * B * I, p.dtype)((T, B, I), p.dtype)
+        beta = 1 if p.uses_x else 0      # the loop's own part is in dX already
+        x2, dx2 = x.reshape(T * B, I), (dx.reshape(T * B, I) if need_dx else None)
+        for pr in p.projections:      # x @ W.T (transposed, W (N, I)) or x @ W (W (I, N))
             dxw = args[f"dXW{pr.index}"].reshape(T * B, pr.N)
-            dx2 += dxw @ weights[pr.index].T
+            w = weights[pr.index]
+            if need_dx:
+                (gemm if pr.transposed else gemm_nt)(dxw, w, dx2, beta)
+                beta = 1
             if needs_params[pr.param]:
-                dw = x2.T @ dxw          # (I, N): the gradient of W_eff
-                add(pr.param, dw.T if pr.transposed else dw)
-        return dx
+                dw = np.empty(w.shape, p.dtype)
+                if pr.transposed:
+                    gemm_tn(dxw, x2, dw, 0)
+                else:
+                    gemm_tn(x2, dxw, dw, 0)
+                add(pr.param, dw)
+        return dx if need_dx else None
 
     def _recurrent_weights(self, arrays, args, needs_params, add):
-        """Each recurrent weight's gradient: the sum over steps of A_t^T dC_t, one product over T*B rows."""
+        """Each recurrent weight's gradient: the sum over steps of A_t^T dC_t, one BLAS call over T*B rows."""
         T, B, _ = arrays["X"].shape
         for g in self.prog.gemms:
             if not needs_params[g.param]:
                 continue
             a = arrays[f"S{g.a_state}"][:T] if g.a_state is not None else arrays[f"GA{g.index}"]
-            dc = args[f"dC{g.index}"].reshape(T * B, g.N)
-            if g.transposed:
-                add(g.param, dc.T @ a.reshape(T * B, g.K))
-            else:
-                add(g.param, a.reshape(T * B, g.K).T @ dc)
+            a2, dc = a.reshape(T * B, g.K), args[f"dC{g.index}"].reshape(T * B, g.N)
+            if g.transposed:   # A @ P.T with P (N, K)
+                dw = np.empty((g.N, g.K), self.prog.dtype)
+                gemm_tn(dc, a2, dw, 0)
+            else:              # A @ P with P (K, N)
+                dw = np.empty((g.K, g.N), self.prog.dtype)
+                gemm_tn(a2, dc, dw, 0)
+            add(g.param, dw)
+
+
+_by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}
+
+
+def _settings_key(cell, dtype):
+    """What a cell's structure can depend on besides its code: its parameters (identity and shape) and
+    its other attributes (nonlinearity, sizes, flags). None when some attribute cannot be compared."""
+    params = tuple((name, id(p), p.shape, p.dtype.str) for name, p in cell.named_parameters())
+    others = tuple(sorted((k, _freeze(v)) for k, v in vars(cell).items()
+                          if not isinstance(v, (Tensor, np.ndarray)) and not k.startswith("_")))
+    key = (np.dtype(dtype).str, params, others)
+    try:
+        hash(key)
+    except TypeError:   # e.g. a dict attribute: trace every call instead
+        return None
+    return key
 
 
 def get_kernel(cell, dtype):
-    """The kernel for this cell's structure, sizes and dtype: traced every call (once; twice, to check
-    the structure, before a new kernel is made), generated and compiled once per process (and once per
-    machine, through Numba's disk cache)."""
+    """The kernel for this cell's structure, sizes and dtype. A cell whose parameters and settings are
+    unchanged since its last call reuses its kernel without tracing (a small layer's step is short
+    enough for a trace to show); otherwise it is traced (twice, to check the structure, before a new
+    kernel is made), and the kernel is generated and compiled once per process (and once per machine,
+    through Numba's disk cache)."""
+    key = _settings_key(cell, dtype)
+    known = _by_cell.get(cell, {}).get(key) if key is not None else None
+    if known is not None:
+        return known
+    found = _traced_kernel(cell, dtype)
+    if key is not None:
+        _by_cell.setdefault(cell, {})[key] = found
+    return found
+
+
+def _traced_kernel(cell, dtype):
     import time
     graph = trace_cell(cell, dtype, check=False)
     key = graph_key(graph, dtype)
@@ -260,7 +306,7 @@ class CompiledRecurrence(Primitive):
     def backward(gs, saved, needs, kernel, n_states, lengths):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
-        dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:])
+        dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
         return (dx,) + tuple(dstates) + tuple(dparams)
 
 

@@ -172,20 +172,20 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     stored = _stored(nodes, group_of)
     reads = {a for n in nodes.values() for a in n.args if isinstance(a, Read)}
     sources = {r.source for r in reads}
+    in_state = {s.expr.id for segs in outputs for s in segs}   # the backward reads those from S<k>[t + 1]
     return Program(dtype, graph.input_size, graph.state_sizes, outputs,
                    tuple(pr for pr in projections if Projected(pr.index) in sources),  # unread: no product
                    tuple(gemms[i] for i in sorted(gemm_ids)), phases, stored,
                    tuple((i, vec_params[i]) for i in sorted(vec_params) if Param(i) in sources),
                    {k: v for k, v in consts.items() if Const(k) in sources},
-                   Input() in sources, folds, _saved(nodes, stored))
+                   Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state))
 
 
 # Rules whose VJP reads their own output and whose value costs far more to recompute than to load.
-_SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp])
+SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp])
 
 
-def _saved(nodes, stored):
-    """Nodes the forward keeps per step for the backward (not those stored anyway)."""
-    ids = {n.id for n in stored}
+def _saved(nodes, ids):
+    """Nodes the forward keeps per step for the backward (not those stored anyway: `ids`)."""
     return tuple(n for n in sorted(nodes.values(), key=lambda n: n.id)
-                 if n.width is not None and n.rule in _SAVE and n.id not in ids)
+                 if n.width is not None and n.rule in SAVE and n.id not in ids)
