@@ -1,9 +1,9 @@
 """Compiled cells: a cell written in Tensor operations runs as one generated Numba kernel.
 
-    layer = tr.nn.Recurrent(MyCell, I, H, compile=True)     # every layer/direction compiled
+    layer = tr.nn.Recurrent(MyCell, I, H)                   # fused=True: every layer/direction generated
+    print(layer.kernel_source())                            # the generated forward and BPTT
     cc = tr.compile_cell(cell)                              # or one cell by hand
     out, final = cc(x, state, lengths=None)                 # x (T, B, I): one node on the tape
-    print(cc.source)                                        # the generated forward and BPTT
 
 How (one file per stage): trace.py runs the cell's forward once on placeholders and keeps the
 recorded operations; lower.py turns each into typed expressions over feature columns (ir.py), one

@@ -9,7 +9,12 @@ part. Its backward returns one gradient per input, so the tape sends them on as 
 Around the generated loop (codegen.py) it does the products that need no loop: the input
 projections (plus the biases folded into them) before it, and after it dx, the projections' weight
 gradients and every recurrent weight's gradient (sum over steps of A_t^T dC_t), one matrix product
-each, and the vector parameters' gradients that sumplan.SumPlan moved out of the loop (column sums).
+each (blas.py's gemm/gemm_nt/gemm_tn: one BLAS call, no transposed copies), and the vector parameters'
+gradients that sumplan.SumPlan moved out of the loop (column sums).
+
+The runtime is the hand-written kernels' (kernels/fused_rnn.py): the loops run on blocks of batch rows
+through fused_rnn._run_on_batch_blocks (in parallel on several cores; the kernels release the GIL and
+write only their own rows), and the large per-step arrays come from kernels/workspace.py.
 """
 import threading
 import weakref
@@ -33,12 +38,11 @@ _lock = threading.Lock()
 class Kernel:
     """The generated forward/backward of one (cell structure, sizes, dtype) and how to call them."""
 
-    def __init__(self, prog, source, module, compile_seconds=None):
+    def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
         gen = Generator(prog)
         self.forward_args, self.backward_args = gen.forward_args(), gen.backward_args()
         self.plan = gen.plan
-        self.compile_seconds = compile_seconds
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths):
@@ -273,7 +277,6 @@ def get_kernel(cell, dtype):
 
 
 def _traced_kernel(cell, dtype):
-    import time
     graph = trace_cell(cell, dtype, check=False)
     key = graph_key(graph, dtype)
     kernel = _cache.get(key)
@@ -282,13 +285,11 @@ def _traced_kernel(cell, dtype):
             kernel = _cache.get(key)
             if kernel is None:
                 graph = trace_cell(cell, dtype)   # raises if the operations depend on the data
-                start = time.perf_counter()
                 prog = lower(graph, dtype)
                 source = Generator(prog).module_source()
                 what = f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, state {graph.state_sizes})"
                 module = load_module(source, what)
                 kernel = Kernel(prog, source, module)
-                kernel.warm_up = start  # compile happens on first call; see CompiledCell.compile
                 _cache[key] = kernel
     return kernel, graph
 
