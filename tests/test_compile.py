@@ -435,3 +435,24 @@ def test_a_changed_cell_setting_is_traced_again():
     assert_same(layer, xd, None, np.float64)
     out, _ = layer(tr.Tensor(xd))
     assert np.all(out.data >= 0)
+
+
+class MaskCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+        self.shift = np.linspace(-1, 1, hidden_size)       # a constant array, not a parameter
+
+    def forward(self, x, h):
+        return (x @ self.weight.T + h * 0.5 + self.shift).tanh()
+
+
+def test_a_constant_array_changed_in_place_is_traced_again():
+    """A cell's constant array edited in place: the kernel (reused per cell while its settings stay)
+    must see the new values."""
+    tr.manual_seed(5)
+    layer = tr.nn.Recurrent(MaskCell, 2 * H, H, dtype=np.float64)
+    xd = np.random.default_rng(7).standard_normal((3, 2, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    layer.cells[0].shift *= -3.0
+    assert_same(layer, xd, None, np.float64)

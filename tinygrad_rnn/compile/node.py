@@ -248,10 +248,11 @@ _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, g
 
 def _settings_key(cell, dtype):
     """What a cell's structure can depend on besides its code: its parameters (identity and shape) and
-    its other attributes (nonlinearity, sizes, flags). None when some attribute cannot be compared."""
+    its other attributes (nonlinearity, sizes, flags, constant arrays by value). None when some
+    attribute cannot be compared."""
     params = tuple((name, id(p), p.shape, p.dtype.str) for name, p in cell.named_parameters())
-    others = tuple(sorted((k, _freeze(v)) for k, v in vars(cell).items()
-                          if not isinstance(v, (Tensor, np.ndarray)) and not k.startswith("_")))
+    others = tuple(sorted((k, _freeze(v.data if isinstance(v, Tensor) else v)) for k, v in vars(cell).items()
+                          if not (isinstance(v, Tensor) and v.requires_grad) and not k.startswith("_")))
     key = (np.dtype(dtype).str, params, others)
     try:
         hash(key)
