@@ -1,114 +1,104 @@
-"""Compiled cells against the hand-fused kernel and torch.nn, side by side in one run.
+"""Generated kernels against the hand-written ones (and other cells against tr.nn.LSTM), side by side.
 
-    python bench/compiled_cells.py                      # (T, B, I, H) = (100, 32, 128, 256), float32
-    python bench/compiled_cells.py --shape 50x16x64x128 --rounds 5 --repeats 3 --cold
+    python bench/compiled_cells.py                                  # every cell at the `python -m bench` shapes
+    python bench/compiled_cells.py --threads 2 --cells lstm --shapes 100x32x128x256 --rounds 7
+    python bench/compiled_cells.py --others                          # peephole, Jordan, layer-norm LSTM vs tr.nn.LSTM
 
-One training step per measurement: forward over the whole sequence from zero state, loss = sum of
-the outputs, backward to every weight (the input needs no gradient), as the rest of bench/ does.
-Peers (each built once, all in this process, one thread each: OMP/OpenBLAS/torch set to 1):
-    fused      tr.nn.LSTM(fused=True): the hand-written Numba LSTM kernel
-    compiled   tr.nn.Recurrent(tr.nn.LSTMCell, compile=True): the plain-Tensor LSTMCell, compiled
-    peephole   tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, compile=True)
-    torch      torch.nn.LSTM (no peephole LSTM exists in torch; it is the reference the issue names)
-Round-robin: each round runs `repeats` steps of every peer in a rotated order (after one untimed
-step), so a noisy machine's slow phases hit all alike. Prints medians, p25-p75, and the two ratios
-the issue asks for; nothing is asserted. Compile time (first call: trace, codegen, Numba) is reported
-apart; --cold uses an empty kernel cache directory so it includes Numba's compilation.
+One training step per measurement, float32: forward over the whole sequence from zero state, loss = sum
+of the outputs, backward to every weight (the input needs no gradient), as the rest of bench/ does.
+    hand     tr.nn.RNN / GRU / LSTM (fused=True): the hand-written Numba kernels (kernels/fused_rnn.py)
+    gen      tr.nn.Recurrent(tr.nn.RNNCell / GRUCell / LSTMCell): kernels generated from the cell's code,
+             with the same weights
+Both run in this process with --threads threads (OMP/OpenBLAS/Numba set before numpy is imported).
+Round-robin: each round runs `repeats` steps of each peer in a rotated order (after one untimed step),
+so a noisy machine's slow phases hit all alike. Prints medians, p25-p75 and gen/hand; asserts nothing.
 """
 import argparse
 import os
 import sys
-import tempfile
 import time
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+
+def parse():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shapes", default="50x32x64x128,100x32x128x256,100x64x256x512,20x1x10x20,1000x8x32x64")
+    ap.add_argument("--cells", default="rnn_tanh,rnn_relu,gru,lstm")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--others", action="store_true", help="peephole/Jordan/layer-norm LSTM vs tr.nn.LSTM instead")
+    return ap.parse_args()
+
+
+ARGS = parse()
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tinygrad_rnn as tr  # noqa: E402
+
+
+def step_of(layer, x):
+    def step():
+        layer.zero_grad()
+        out, _ = layer(x)
+        out.sum().backward()
+    return step
+
+
+def pair(cell, I, H):
+    """(hand-written layer, generated layer) with the same weights."""
+    dt = np.float32
+    if cell.startswith("rnn"):
+        hand = tr.nn.RNN(I, H, nonlinearity=cell[4:], dtype=dt)
+        gen = tr.nn.Recurrent(tr.nn.RNNCell, I, H, nonlinearity=cell[4:], dtype=dt)
+    else:
+        hand = {"gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[cell](I, H, dtype=dt)
+        gen = tr.nn.Recurrent({"gru": tr.nn.GRUCell, "lstm": tr.nn.LSTMCell}[cell], I, H, dtype=dt)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(gen.cells[0], name).data[...] = getattr(hand, name + "_l0").data
+    return hand, gen
+
+
+def others(I, H):
+    dt = np.float32
+    return {"lstm": tr.nn.LSTM(I, H, dtype=dt),
+            "peephole": tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=dt),
+            "jordan": tr.nn.Recurrent(tr.nn.JordanCell, I, H, dtype=dt),
+            "layernorm": tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, dtype=dt)}
+
+
+def measure(steps):
+    for step in steps.values():   # the first call compiles and warms up
+        step()
+    samples = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(ARGS.rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            steps[name]()
+            for _ in range(ARGS.repeats):
+                t0 = time.perf_counter()
+                steps[name]()
+                samples[name].append(time.perf_counter() - t0)
+    return {name: np.array(s) * 1e3 for name, s in samples.items()}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shape", default="100x32x128x256", help="TxBxIxH")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--cold", action="store_true", help="compile into an empty cache directory")
-    ap.add_argument("--no-torch", action="store_true")
-    args = ap.parse_args()
-    if args.cold:
-        os.environ["TINYGRAD_RNN_CACHE"] = tempfile.mkdtemp(prefix="tinygrad_rnn_bench_")
-    import tinygrad_rnn as tr
-
-    T, B, I, H = (int(v) for v in args.shape.split("x"))
-    dt = np.float32
-    x_np = np.random.default_rng(0).standard_normal((T, B, I)).astype(dt)
-    x = tr.Tensor(x_np)
-
-    def tr_step(layer):
-        def step():
-            layer.zero_grad()
-            out, _ = layer(x)
-            out.sum().backward()
-        return step
-
-    peers = {}
-    tr.manual_seed(0)
-    fused = tr.nn.LSTM(I, H, dtype=dt, fused=True)
-    compiled = tr.nn.Recurrent(tr.nn.LSTMCell, I, H, dtype=dt, compile=True)
-    peephole = tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=dt, compile=True)
-    cell = compiled.cells[0]   # the same weights as the fused layer
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(cell, name).data[...] = getattr(fused, name + "_l0").data
-    peers["fused"] = tr_step(fused)
-    peers["compiled"] = tr_step(compiled)
-    peers["peephole"] = tr_step(peephole)
-    if not args.no_torch:
-        try:
-            import torch
-            torch.set_num_threads(1)
-            tl = torch.nn.LSTM(I, H)
-            xt = torch.from_numpy(x_np)
-
-            def torch_step():
-                tl.zero_grad()
-                out, _ = tl(xt)
-                out.sum().backward()
-            peers["torch"] = torch_step
-        except ImportError:
-            print("torch not installed: no torch.nn.LSTM column")
-
-    first = {}
-    for name, step in peers.items():   # the first call compiles (for the compiled peers) and warms up
-        t0 = time.perf_counter()
-        step()
-        first[name] = time.perf_counter() - t0
-    samples = {name: [] for name in peers}
-    names = list(peers)
-    for r in range(args.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            peers[name]()   # untimed: the first step after a switch runs on cold caches
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                peers[name]()
-                samples[name].append(time.perf_counter() - t0)
-
-    print(f"one training step, LSTM (T, B, I, H) = ({T}, {B}, {I}, {H}) float32, 1 thread, "
-          f"{args.rounds} rounds x {args.repeats} steps")
-    med = {}
-    for name in names:
-        s = np.array(samples[name]) * 1e3
-        med[name] = np.median(s)
-        print(f"  {name:9s} median {med[name]:8.1f} ms   p25-p75 {np.percentile(s, 25):7.1f}-{np.percentile(s, 75):7.1f}"
-              f"   first call {first[name]:6.2f} s")
-    print(f"compiled LSTMCell / hand-fused LSTM: {med['compiled'] / med['fused']:.2f}x  (target <= 1.3)")
-    if "torch" in med:
-        print(f"compiled peephole LSTM / torch.nn.LSTM: {med['peephole'] / med['torch']:.2f}x  (target <= 1.5)")
-    from tinygrad_rnn.compile.codegen import cache_dir
-    print(f"compile time = first call minus a step ({'cold: empty cache ' if args.cold else 'cache '}{cache_dir()}): "
-          f"LSTMCell {first['compiled'] - med['compiled'] / 1e3:.2f} s, peephole {first['peephole'] - med['peephole'] / 1e3:.2f} s")
+    print(f"one training step, float32, {ARGS.threads} thread(s), {ARGS.rounds} rounds x {ARGS.repeats} steps, "
+          "medians (p25-p75) in ms")
+    for shape in ARGS.shapes.split(","):
+        T, B, I, H = (int(v) for v in shape.split("x"))
+        x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
+        groups = [("vs lstm", others(I, H))] if ARGS.others else [(c, dict(zip(("hand", "gen"), pair(c, I, H))))
+                                                                   for c in ARGS.cells.split(",")]
+        for label, layers in groups:
+            res = measure({name: step_of(layer, x) for name, layer in layers.items()})
+            base = np.median(res["lstm" if ARGS.others else "hand"])
+            cols = "  ".join(f"{n} {np.median(s):8.2f} ({np.percentile(s, 25):.2f}-{np.percentile(s, 75):.2f})"
+                             f" {np.median(s) / base:.2f}x" for n, s in res.items())
+            print(f"{shape:>16s} {label:9s} {cols}", flush=True)
 
 
 if __name__ == "__main__":

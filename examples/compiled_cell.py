@@ -78,7 +78,7 @@ def run(T=50, B=2, I=16, H=32, show_source=True):
     target = tr.Tensor(rng.standard_normal((T, B, H)).astype(np.float32))
 
     tr.manual_seed(0)
-    layer = tr.nn.Recurrent(MGUCell, I, H, dtype=np.float32, compile=True)
+    layer = tr.nn.Recurrent(MGUCell, I, H, dtype=np.float32)   # fused=True: generated kernels
     t0 = time.perf_counter()
     loss_c, grads_c = train_step(layer, x, target)
     print(f"first compiled step (traces, generates and compiles; cached on disk afterwards): "
@@ -86,7 +86,7 @@ def run(T=50, B=2, I=16, H=32, show_source=True):
     t0 = time.perf_counter()
     loss_c, grads_c = train_step(layer, x, target)
     t_comp = time.perf_counter() - t0
-    layer.compile = False
+    layer.fused = False
     t0 = time.perf_counter()
     loss_t, grads_t = train_step(layer, x, target)
     t_tape = time.perf_counter() - t0

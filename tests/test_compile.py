@@ -33,7 +33,8 @@ def _rule_inputs(prim, rng, n=64):
 
 
 def _reference(prim, a, b, c, g):
-    args = {P.Where: ((a, b), dict(cond=c)), P.Pow: ((np.abs(a),), dict(p=1.7))}.get(prim)
+    args = {P.Where: ((a, b), dict(cond=c)), P.Pow: ((np.abs(a),), dict(p=1.7)),
+            P.Clip: ((a,), dict(lo=-0.8, hi=1.2))}.get(prim)
     if args is None:
         args = ((a, b), {}) if len(RULES[prim].inputs) == 2 else ((a,), {})
     arrays, attrs = args
@@ -50,8 +51,8 @@ def test_rule_matches_primitive_numpy(prim):
     arrays, out, grads = _reference(prim, a, b, c, g)
     rule = RULES[prim]
     env = numpy_namespace(np.float64)
-    names = dict(zip(rule.inputs, ("a", "b")), c="c", p="p")
-    values = dict(zip(rule.inputs, arrays), c=c, p=1.7)
+    names = dict(zip(rule.inputs, ("a", "b")), c="c", p="p", lo="lo", hi="hi")
+    values = dict(zip(rule.inputs, arrays), c=c, p=1.7, lo=-0.8, hi=1.2)
     fwd = eval(substitute(rule.forward, names), env, values)
     np.testing.assert_allclose(fwd, out, rtol=1e-14, atol=1e-15)
     for vjp, ref in zip(rule.vjps, grads):
@@ -61,11 +62,11 @@ def test_rule_matches_primitive_numpy(prim):
 
 def test_rules_match_primitives_in_numba():
     """Every row, compiled as the kernels compile it (one generated function, float64 and float32)."""
-    lines = ["def rules(a, b, c, g, p, out):", "    for j in range(a.shape[0]):"]
+    lines = ["def rules(a, b, c, g, p, lo, hi, out):", "    for j in range(a.shape[0]):"]
     order = list(RULES)
     for k, prim in enumerate(order):
         rule = RULES[prim]
-        names = dict(zip(rule.inputs, ("a[j]", "b[j]")), c="c[j]", p="p")
+        names = dict(zip(rule.inputs, ("a[j]", "b[j]")), c="c[j]", p="p", lo="lo", hi="hi")
         lines.append(f"        o = {substitute(rule.forward, names)}")
         lines.append(f"        out[{k}, 0, j] = o")
         for i, vjp in enumerate(rule.vjps):
@@ -83,7 +84,7 @@ def test_rules_match_primitives_in_numba():
                 a = np.abs(a)
             g = rng.standard_normal(a.shape).astype(dtype)
             out = np.full((len(order), 3, a.shape[0]), np.nan, dtype)
-            fn(a, b, c, g, dtype(1.7), out)
+            fn(a, b, c, g, dtype(1.7), dtype(-0.8), dtype(1.2), out)
             arrays, ref_out, ref_grads = _reference(prim, a, b, c, g)
             k = order.index(prim)
             tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=3e-6, atol=1e-6)
@@ -95,7 +96,7 @@ def test_rules_match_primitives_in_numba():
 
 # ----------------------------------------------------------------------------- compiled vs tape
 def run_layer(layer, xd, lengths, compiled, seed=1):
-    layer.compile = compiled
+    layer.fused = compiled
     layer.zero_grad()
     x = tr.Tensor(xd, requires_grad=True)
     out, h_n = layer(x, lengths=lengths)
@@ -237,6 +238,12 @@ class RandomCell(RecurrentCell):
         if kind == "mul": return a * b
         if kind == "div_safe": return a / (b.sigmoid() + 0.5)
         if kind == "where": return tr.where(self.mask, a, b * 2.0)
+        if kind == "layernorm":
+            centred = a - a.mean(-1, keepdims=True)
+            return centred * ((centred * centred).mean(-1, keepdims=True) + 1e-3) ** -0.5
+        if kind == "rmsnorm": return a * ((a * a).mean(-1, keepdims=True) + 1e-3) ** -0.5
+        if kind == "max_shift": return (a - a.max(-1, keepdims=True)).exp()
+        if kind == "sum_gate": return (a.sum(-1, keepdims=True) * 0.3).tanh() * b
         if kind == "concat_split":
             both = tr.concatenate([a, b], axis=-1)
             return both[:, 1:1 + a.shape[1]]
@@ -259,6 +266,39 @@ def test_random_cell_compiled_equals_tape(recipe, dtype, use_lengths, seed):
     T, B = 5, 3
     xd = rng.standard_normal((T, B, 2 * H)).astype(dtype)
     assert_same(layer, xd, np.array([5, 1, 3]) if use_lengths else None, dtype)
+
+
+REDUCING = ["layernorm", "rmsnorm", "max_shift", "sum_gate"]
+reducing_recipes = st.fixed_dictionaries(dict(
+    gates=st.integers(1, 4), two_states=st.booleans(), bias=st.booleans(), second_matmul=st.booleans(),
+    ops=st.lists(st.tuples(st.sampled_from(UNARY + BINARY + REDUCING * 2), st.integers(0, 9), st.integers(0, 9)),
+                 min_size=2, max_size=6).filter(lambda ops: any(k in REDUCING for k, _, _ in ops))))
+
+
+def assert_close_at_scale(layer, xd, lengths, dtype):
+    """float32 with reductions: normalising divides by a spread that rounding perturbs, so each array is
+    compared at its own scale (its largest element), not element by element."""
+    values_tape, grads_tape = run_layer(layer, xd, lengths, False)
+    values_comp, grads_comp = run_layer(layer, xd, lengths, True)
+    pairs = list(zip(values_comp, values_tape)) + [(grads_comp[n], grads_tape[n]) for n in grads_tape
+                                                   if grads_tape[n] is not None]
+    for a, b in pairs:
+        assert np.abs(a - b).max() <= 1e-5 * max(np.abs(b).max(), 1.0)
+
+
+@settings(max_examples=4)   # each example is a new structure: a new kernel to compile
+@given(recipe=reducing_recipes, dtype=st.sampled_from([np.float64, np.float32]), use_lengths=st.booleans(),
+       seed=st.integers(0, 100))
+def test_random_cell_with_reductions_compiled_equals_tape(recipe, dtype, use_lengths, seed):
+    tr.manual_seed(seed)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
+    rng = np.random.default_rng(seed)
+    xd = rng.standard_normal((5, 3, 2 * H)).astype(dtype)
+    lengths = np.array([5, 1, 3]) if use_lengths else None
+    if dtype == np.float64:
+        assert_same(layer, xd, lengths, dtype)
+    else:
+        assert_close_at_scale(layer, xd, lengths, dtype)
 
 
 # ----------------------------------------------------------------------------- errors and the API
@@ -293,15 +333,59 @@ def test_data_dependent_cell_is_refused_every_call():
             compile_cell(cell)
 
 
-def test_auto_falls_back_with_a_warning():
-    layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, compile="auto")
+def test_default_fused_refuses_at_construction_naming_the_line():
+    with pytest.raises(CompileError, match=r"Softmax.*test_compile\.py:\d+ in forward"):
+        tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64)
+
+
+def test_auto_falls_back_with_one_warning_per_layer():
+    import warnings
+    with pytest.warns(RuntimeWarning, match="Softmax"):
+        layer = tr.nn.Recurrent(SoftmaxCell, 3, 4, dtype=np.float64, fused="auto")
     x = tr.Tensor(np.ones((2, 1, 3)), requires_grad=True)
-    with pytest.warns(UserWarning, match="Softmax"):
-        out, _ = layer(x)
-    assert out.shape == (2, 1, 4)
-    layer.compile = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no warning per call
+        for _ in range(2):
+            out, _ = layer(x)
+    assert out.shape == (2, 1, 4) and layer.fused is False
     with pytest.raises(CompileError):
-        layer(x)
+        layer.fused = True
+
+
+def test_compile_argument_is_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="fused"):
+        layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64, compile=False)
+    assert layer.fused is False
+    with pytest.raises(ValueError, match="fused"):
+        tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64, fused="yes")
+
+
+def test_retain_states_warns_once_and_uses_the_tape():
+    import warnings
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64)
+    x = tr.Tensor(np.ones((3, 2, 2 * H)))
+    with pytest.warns(RuntimeWarning, match="retain_states"):
+        layer(x, retain_states=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, retain_states=True)
+    assert len(layer.states[(0, 0)]) == 3
+
+
+def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
+    from tinygrad_rnn.compile.node import get_kernel
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(tr.nn.GRUCell, 2 * H, H, dtype=np.float64)
+    src = layer.kernel_source()
+    assert "def forward(" in src and "def backward(" in src
+    kernel = get_kernel(layer.cells[0], np.float64)[0]
+    for T, B in [(3, 2), (5, 1), (2, 7)]:
+        x = tr.Tensor(np.random.default_rng(T).standard_normal((T, B, 2 * H)), requires_grad=True)
+        out, _ = layer(x, lengths=np.arange(T, T - B, -1).clip(1) if B <= T else None)
+        out.sum().backward()
+    assert len(kernel.module.forward.signatures) == 1 and len(kernel.module.backward.signatures) == 1
+    lstm = tr.nn.LSTM(3, 4)
+    assert "def _lstm_backward_loop" in lstm.kernel_source()
 
 
 def test_compile_cell_source_and_call():
@@ -319,3 +403,56 @@ def test_compile_cell_source_and_call():
     out, h = cc(x)
     assert out.shape == (4, 2, H) and h.shape == (2, H)
     np.testing.assert_allclose(out.data[-1], h.data)
+
+
+@pytest.mark.parametrize("cell", [tr.nn.LSTMCell, tr.nn.PeepholeLSTMCell])
+def test_batch_blocks_on_two_threads_equal_the_tape(cell):
+    """B = 19 splits into two blocks of rows run on parallel threads (uneven, with lengths): the same
+    numbers as the tape, vector-parameter gradients included (one row per sequence, summed after)."""
+    from tinygrad_rnn.kernels import blas
+    before = blas.num_threads()
+    if not blas.set_num_threads(2):
+        pytest.skip("OpenBLAS's thread count cannot be set here")
+    try:
+        tr.manual_seed(3)
+        layer = tr.nn.Recurrent(cell, 2 * H, H, bidirectional=True, dtype=np.float64)
+        rng = np.random.default_rng(5)
+        xd = rng.standard_normal((4, 19, 2 * H))
+        assert_same(layer, xd, None, np.float64)
+        assert_same(layer, xd, rng.integers(1, 5, 19), np.float64)
+    finally:
+        blas.set_num_threads(before)
+
+
+def test_a_changed_cell_setting_is_traced_again():
+    """Kernels are reused per cell without tracing while its parameters and settings stay; changing a
+    setting that changes the structure (tanh -> relu) must not run the old kernel."""
+    tr.manual_seed(4)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 2 * H, H, dtype=np.float64)
+    xd = np.random.default_rng(6).standard_normal((4, 2, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    layer.cells[0].nonlinearity = "relu"
+    assert_same(layer, xd, None, np.float64)
+    out, _ = layer(tr.Tensor(xd))
+    assert np.all(out.data >= 0)
+
+
+class MaskCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+        self.shift = np.linspace(-1, 1, hidden_size)       # a constant array, not a parameter
+
+    def forward(self, x, h):
+        return (x @ self.weight.T + h * 0.5 + self.shift).tanh()
+
+
+def test_a_constant_array_changed_in_place_is_traced_again():
+    """A cell's constant array edited in place: the kernel (reused per cell while its settings stay)
+    must see the new values."""
+    tr.manual_seed(5)
+    layer = tr.nn.Recurrent(MaskCell, 2 * H, H, dtype=np.float64)
+    xd = np.random.default_rng(7).standard_normal((3, 2, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    layer.cells[0].shift *= -3.0
+    assert_same(layer, xd, None, np.float64)

@@ -192,3 +192,15 @@ def test_in_place_updates_change_the_tensor_itself():
     assert np.allclose(w.grad, np.array([2.0, 4.0]) + [3.0, 4.0]) and np.allclose(c.data, [30, 40])
     with pytest.raises(ValueError, match="must keep its shape"):
         c += np.ones((2, 2))
+
+
+def test_max_in_numpy_spelling_gives_values_and_a_tuple_is_never_an_operand():
+    """max(dim) is torch's (values, indices); max(axis=..)/max(.., keepdims=..) is numpy's and gives the
+    values. Subtracting the tuple by mistake once broadcast it silently into a (2, B, n) result."""
+    a = tr.Tensor(np.arange(8.0).reshape(2, 4))
+    np.testing.assert_array_equal(a.max(-1, keepdims=True).numpy(), [[3.0], [7.0]])
+    np.testing.assert_array_equal(a.min(axis=0).numpy(), [0.0, 1.0, 2.0, 3.0])
+    values, indices = a.max(1)
+    np.testing.assert_array_equal(indices.numpy(), [3, 3])
+    with pytest.raises(TypeError, match="values, indices"):
+        a - a.max(1)

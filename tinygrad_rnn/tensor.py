@@ -181,6 +181,11 @@ def as_float_array(data, dtype=None, name="data"):
             f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
             f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
         )
+    if isinstance(data, (tuple, list)) and any(isinstance(d, Tensor) for d in data):
+        # e.g. the (values, indices) of max(dim) where a Tensor was meant: never broadcast it silently
+        raise TypeError(f"{name}: expected a Tensor, an array or numbers, got a {type(data).__name__} holding "
+                        "Tensors (use tr.stack to make one Tensor of several; max(dim)/min(dim) return "
+                        "(values, indices): take .values)")
     try:
         arr = np.asarray(data)
     except (ValueError, TypeError) as e:  # ragged lists and the like
@@ -771,9 +776,12 @@ class Tensor:
 
     def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         """As torch: max() the largest value (ties share its gradient); max(dim) the values and indices
-        along dim (the gradient goes to the index); max(other_tensor) is maximum()."""
+        along dim (the gradient goes to the index); max(other_tensor) is maximum(). A call in numpy's
+        spelling (axis= or keepdims=) means what it means in numpy: the values alone, as amax()."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
+        if axis is not None or keepdims is not None:
+            return self.amax(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("max", dim, keepdim, axis, keepdims)
         if dim is None:
             return self.amax(None, keepdim)
@@ -783,6 +791,8 @@ class Tensor:
         """As max(), for the smallest values."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
+        if axis is not None or keepdims is not None:
+            return self.amin(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("min", dim, keepdim, axis, keepdims)
         if dim is None:
             return self.amin(None, keepdim)

@@ -1,16 +1,16 @@
 """Compiled cells: a cell written in Tensor operations runs as one generated Numba kernel.
 
-    layer = tr.nn.Recurrent(MyCell, I, H, compile=True)     # every layer/direction compiled
+    layer = tr.nn.Recurrent(MyCell, I, H)                   # fused=True: every layer/direction generated
+    print(layer.kernel_source())                            # the generated forward and BPTT
     cc = tr.compile_cell(cell)                              # or one cell by hand
     out, final = cc(x, state, lengths=None)                 # x (T, B, I): one node on the tape
-    print(cc.source)                                        # the generated forward and BPTT
 
 How (one file per stage): trace.py runs the cell's forward once on placeholders and keeps the
-recorded operations; lower.py finds the input projections (hoisted before the time loop), the
-recurrent matrix products (a gemm per step) and rewrites everything between them as scalar
-expressions over feature columns; codegen.py writes the forward and the BPTT loops from the scalar
-rules of rules.py (each primitive's forward and VJP, side by side); node.py records the run as one
-node on the tape. Kernels are cached per (structure, sizes, dtype) in the process and on disk.
+recorded operations; lower.py turns each into typed expressions over feature columns (ir.py), one
+lowering function per primitive, beside rules.py's scalar forward and VJP of each; schedule.py orders
+them into phases of gemms and column loops; codegen.py writes the forward and the BPTT loops (sumplan.py
+moves what it can of the vector parameters' gradients out of the loop); node.py records the run as
+one node on the tape. Kernels are cached per (structure, sizes, dtype) in the process and on disk.
 
 The tape stays the reference: tests/test_compile.py holds compiled cells - built-in and randomly
 generated ones - to the generic unrolled layer, outputs and every gradient.
@@ -41,18 +41,60 @@ class CompiledCell:
         return self.kernel.source
 
     def __call__(self, x, state=None, lengths=None):
-        """x: (T, B, input_size) Tensor; state: a Tensor or tuple (B, n) (zeros if None).
+        """x: (T, B, input_size) Tensor of the cell's dtype; state: a Tensor or tuple of Tensors (B, n) as
+        the cell's sizes() (zeros if None); lengths: B ints in [1, T] (packed-sequence semantics).
         Returns (output (T, B, n_0), final state) with the state shaped as the cell's."""
+        self._check_x(x)
         T, B = x.shape[0], x.shape[1]
-        if state is None:
-            state = tuple(Tensor(np.zeros((B, n), dtype=x.dtype)) for n in self.cell.sizes())
-        parts = tuple(state) if isinstance(state, (tuple, list)) else (state,)
-        if lengths is not None:
-            lengths = np.asarray(lengths, dtype=np.int64)
-            if np.all(lengths == T):
-                lengths = None
+        parts = self._check_state(state, B)
+        lengths = self._check_lengths(lengths, T, B)
         out, final = run_compiled(self.cell, x, parts, lengths)
         return out, (final if len(final) > 1 else final[0])
+
+    def _name(self):
+        return f"compile_cell({type(self.cell).__name__})"
+
+    def _check_x(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self._name()}: x must be a Tensor, got {type(x).__name__}")
+        I = int(self.cell.input_size)
+        if x.ndim != 3 or x.shape[2] != I or x.shape[0] < 1:
+            raise ValueError(f"{self._name()}: x must have shape (T >= 1, batch, input_size={I}), got {x.shape}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self._name()}: x has dtype {x.dtype}, expected the cell's {self.dtype}")
+
+    def _check_state(self, state, B):
+        sizes = tuple(int(n) for n in self.cell.sizes())
+        if state is None:
+            return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in sizes)
+        parts = tuple(state) if isinstance(state, (tuple, list)) else (state,)
+        if len(parts) != len(sizes):
+            raise ValueError(f"{self._name()}: state must have {len(sizes)} part(s) of sizes {sizes}, got {len(parts)}")
+        for k, (p, n) in enumerate(zip(parts, sizes)):
+            label = "state" if len(sizes) == 1 else f"state[{k}]"
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{self._name()}: {label} must be a Tensor, got {type(p).__name__}")
+            if p.shape != (B, n):
+                raise ValueError(f"{self._name()}: {label} must have shape (batch, {n}) = {(B, n)}, got {p.shape}")
+            if p.dtype != self.dtype:
+                raise TypeError(f"{self._name()}: {label} has dtype {p.dtype}, expected the cell's {self.dtype}")
+        return parts
+
+    def _check_lengths(self, lengths, T, B):
+        """lengths as a (B,) int64 array, or None when every sequence runs all T steps."""
+        if lengths is None:
+            return None
+        arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        if arr.dtype.kind not in "iu" or arr.ndim != 1:
+            raise TypeError(f"{self._name()}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of "
+                            f"shape {arr.shape}")
+        if arr.shape[0] != B:
+            raise ValueError(f"{self._name()}: lengths must have one entry per batch element: expected {B}, "
+                             f"got {arr.shape[0]}")
+        bad = arr[(arr < 1) | (arr > T)]
+        if bad.size:
+            raise ValueError(f"{self._name()}: every length must be in [1, {T}] (the sequence length), got {bad[0]}")
+        return None if np.all(arr == T) else arr.astype(np.int64)
 
 
 def compile_cell(cell, dtype=None):

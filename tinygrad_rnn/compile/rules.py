@@ -7,8 +7,8 @@ two tables in sync. Add a row here and the compiler supports the operation, back
 
 Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
-    g           the cotangent of out                            p     a constant attribute (pow's exponent)
-    one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts)
+    g           the cotangent of out                            p     pow's exponent; lo, hi: clip's bounds
+    one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); ninf: -infinity
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), relu, select(cond, x, y).
 """
 from typing import NamedTuple
@@ -37,6 +37,29 @@ RULES = {
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
     P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
+    P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
+                    ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
+}
+
+
+class Reduction(NamedTuple):
+    """A reduction over the feature columns of one row: accumulators start at `start` and take each
+    column's value a in turn by the `update` assignments (in order); the first accumulator is the
+    result, `out`. `vjp` is a column's cotangent, from g (the row's) and its accumulators."""
+    name: str
+    accumulators: tuple
+    start: tuple
+    update: tuple          # (accumulator, expression) pairs
+    vjp: str
+
+
+REDUCTIONS = {
+    P.Sum: Reduction("sum", ("acc",), ("zero",), (("acc", "acc + a"),), "g"),
+    # ties share the gradient equally, as primitives.Max does: count is how many columns attained it
+    P.Max: Reduction("max", ("acc", "count"), ("ninf", "zero"),
+                     (("count", "select(a > acc, one, select(a == acc, count + one, count))"),
+                      ("acc", "select(a > acc, a, acc)")),
+                     "select(a == out, g / count, zero)"),
 }
 
 # Not a primitive: the copy the compiler inserts where a value must land in a buffer unchanged.
@@ -48,11 +71,11 @@ def numpy_namespace(dtype):
     """The functions and constants an expression needs, evaluated on numpy arrays (for the tests)."""
     dt = np.dtype(dtype).type
     return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
-                relu=lambda a: np.maximum(a, 0), select=np.where, one=dt(1), zero=dt(0))
+                relu=lambda a: np.maximum(a, 0), select=np.where, one=dt(1), zero=dt(0), ninf=dt(-np.inf))
 
 
 def substitute(expr, names):
     """expr with each name of `names` replaced by its (parenthesised) text: a scalar line of code."""
     import re
-    return re.sub(r"\b(a|b|c|g|out|p)\b", lambda m: "(" + names[m.group(1)] + ")" if m.group(1) in names
+    return re.sub(r"\b(a|b|c|g|out|p|lo|hi|acc|count)\b", lambda m: "(" + names[m.group(1)] + ")" if m.group(1) in names
                   else m.group(1), expr)

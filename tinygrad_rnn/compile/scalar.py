@@ -28,3 +28,20 @@ def exp(a):
 @numba.njit(inline="always")
 def log(a):
     return np.log(a)
+
+
+@numba.njit(cache=True)
+def copy_row(dst, src):
+    """dst[:] = src for 1-D arrays, as a loop: Numba's slice assignment compiles a shape-mismatch error
+    path that cost seconds of every kernel's first compile."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@numba.njit(cache=True)
+def fill_zero(a):
+    """a[...] = 0 for a 2-D array, as a loop (see copy_row)."""
+    zero = a.dtype.type(0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] = zero

@@ -3,7 +3,7 @@ from . import functional, init, utils
 from .module import Module, Parameter, Sequential, ModuleList, ModuleDict, Linear, Embedding, Dropout
 from .layers import Identity, LayerNorm, ReLU, Tanh, Sigmoid, Softmax, LogSoftmax
 from .losses import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss
-from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell
+from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell, LayerNormLSTMCell
 from .recurrent import Recurrent, RNN, GRU, LSTM, unroll, reverse_within_lengths
 from . import parallel
 
@@ -11,5 +11,5 @@ __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-           "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell",
+           "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell", "LayerNormLSTMCell",
            "Recurrent", "RNN", "GRU", "LSTM", "unroll", "reverse_within_lengths"]

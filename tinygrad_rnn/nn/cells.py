@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import DEFAULT_DTYPE, Tensor, zeros
 from .checks import check_bool, check_choice, check_int
-from .module import Module, check_dtype, uniform
+from .module import Module, Parameter, check_dtype, uniform
 
 
 def _init_bound(hidden_size):
@@ -66,6 +66,26 @@ def peephole_lstm_recurrence(xw, state, w_hhT, b_hh, w_ci, w_cf, w_co):
     c = f * c + i * g.tanh()
     o = (o + w_co * c).sigmoid()  # ...the output gate at the new one
     return o * c.tanh(), c
+
+
+def layer_norm(z, gain, bias=None, eps=1e-5):
+    """gain * (z - mean) / sqrt(var + eps) + bias over the last axis (the hidden units), per row."""
+    mean = z.mean(-1, keepdims=True)
+    centred = z - mean
+    var = (centred * centred).mean(-1, keepdims=True)
+    out = centred * (var + eps) ** -0.5 * gain
+    return out + bias if bias is not None else out
+
+
+def layer_norm_lstm_recurrence(xw, state, w_hhT, bias, gain_ih, gain_hh, gain_c, bias_c, eps=1e-5):
+    h, c = state
+    gates = layer_norm(xw, gain_ih) + layer_norm(h @ w_hhT, gain_hh)  # each side normalised on its own
+    if bias is not None:
+        gates = gates + bias
+    i, f, g, o = gates.chunk(4, axis=-1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * layer_norm(c, gain_c, bias_c, eps).tanh()
+    return h, c
 
 
 def jordan_recurrence(xw, y, w_yhT, b_yh, w_hyT, b_hy, output_activation=None):
@@ -255,6 +275,47 @@ class PeepholeLSTMCell(_TorchStyleCell):
     def recurrence(self, xw, state):
         return peephole_lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh,
                                         self.weight_ci, self.weight_cf, self.weight_co)
+
+
+class LayerNormLSTMCell(RecurrentCell):
+    """LSTM with layer normalisation (Ba, Kiros & Hinton 2016, section 6), gate order i, f, g, o:
+
+        gates = LN(W_ih x_t; gain_ih) + LN(W_hh h_{t-1}; gain_hh) + bias        (4H: i, f, g, o)
+        c_t   = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
+        h_t   = sigmoid(o) * tanh(LN(c_t; gain_c, bias_c))
+        LN(z; gain, beta) = gain * (z - mean(z)) / sqrt(var(z) + eps) + beta   over z's hidden units
+
+    The input side and the recurrent side are normalised separately, each over all 4H units, as in the
+    paper; their two shifts and the LSTM bias enter only as a sum, so they are one parameter, `bias`.
+    Gains start at 1 and shifts at 0 (the paper's and torch.nn.LayerNorm's initialisation); the weights
+    as LSTMCell's. The state is (h, c)."""
+
+    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+
+    def __init__(self, input_size, hidden_size, bias=True, eps=1e-5, dtype=DEFAULT_DTYPE):
+        dtype = check_dtype(dtype)
+        self.input_size, self.hidden_size, self.eps = input_size, hidden_size, float(eps)
+        H, bound = hidden_size, 1.0 / np.sqrt(hidden_size)
+        self.weight_ih = uniform((4 * H, input_size), bound, dtype)
+        self.weight_hh = uniform((4 * H, H), bound, dtype)
+        self.bias = Parameter(np.zeros(4 * H, dtype)) if bias else None
+        self.gain_ih = Parameter(np.ones(4 * H, dtype))
+        self.gain_hh = Parameter(np.ones(4 * H, dtype))
+        self.gain_c = Parameter(np.ones(H, dtype))
+        self.bias_c = Parameter(np.zeros(H, dtype))
+
+    def project_input(self, x):
+        return x @ self.weight_ih.T
+
+    def recurrence(self, xw, state):
+        return layer_norm_lstm_recurrence(xw, state, self.weight_hh.T, self.bias, self.gain_ih, self.gain_hh,
+                                          self.gain_c, self.bias_c, self.eps)
+
+    def forward(self, x, state):
+        return self.recurrence(self.project_input(x), state)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias is not None else ", bias=False")
 
 
 class JordanCell(RecurrentCell):

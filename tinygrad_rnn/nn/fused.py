@@ -7,6 +7,11 @@ weight, through stacked and bidirectional layers, with lengths.
 
 Its slow twin is the generic path in recurrent.py (the cell's Tensor code unrolled over T steps);
 tests/test_fused_vs_tape.py holds the two together.
+
+Every other cell (tr.nn.Recurrent: PeepholeLSTMCell, JordanCell, LayerNormLSTMCell, a user's) runs as
+kernels generated from its own Tensor code (tinygrad_rnn/compile), on the same runtime. RNN, GRU and
+LSTM keep these hand-written kernels until the generated ones are as fast at every benchmark shape
+(bench/compiled_cells.py measures both side by side).
 """
 import warnings
 

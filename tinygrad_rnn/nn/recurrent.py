@@ -13,6 +13,8 @@ between them, a reverse direction, and `lengths=` with the meaning of packed seq
 `RNN`, `GRU` and `LSTM` keep torch's flat parameter names (weight_ih_l0, ..._reverse) so a torch
 state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
+import warnings
+
 import numpy as np
 
 from .. import random, viz
@@ -322,19 +324,11 @@ def _as_h_n_slices(final):
     return tuple(p.reshape(1, *p.shape) for p in parts)
 
 
-def _run_compiled(cell, x, state, lengths, reverse, mode):
-    """One direction as one compiled node (tinygrad_rnn/compile); None when mode is 'auto' and the
-    cell cannot be compiled (a warning names the operation), so the caller runs the generic tape."""
-    from ..compile import CompileError, run_compiled
-    try:
-        xs = reverse_within_lengths(x, lengths) if reverse else x
-        out, final = run_compiled(cell, xs, tuple(state), lengths)
-    except CompileError as e:
-        if mode != "auto":
-            raise
-        import warnings
-        warnings.warn(f"compile='auto': running {type(cell).__name__} on the generic tape: {e}", stacklevel=4)
-        return None
+def _run_generated(cell, x, state, lengths, reverse):
+    """One direction as one node running the kernels generated from the cell's code (tinygrad_rnn/compile)."""
+    from ..compile import run_compiled
+    xs = reverse_within_lengths(x, lengths) if reverse else x
+    out, final = run_compiled(cell, xs, tuple(state), lengths)
     return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
 
@@ -348,19 +342,37 @@ def _try_cell(cell, input_size, dtype):
         cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
 
 
+def _check_fused(name, fused, compile):
+    """The one switch, fused=; compile= is its deprecated alias."""
+    if compile is not None:
+        warnings.warn(f"{name}(compile=...) is deprecated: use fused= (True: generated kernels, the default; "
+                      "False: the generic tape; 'auto': the tape, with one warning, for a cell that cannot be "
+                      "compiled)", DeprecationWarning, stacklevel=3)
+        fused = compile
+    if fused not in (False, True, "auto"):
+        raise ValueError(f"{name}: fused must be True, False or 'auto', got {fused!r}")
+    return fused
+
+
 class Recurrent(_StackedRecurrent):
     """Any cell as a layer: `tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2,
     bidirectional=True)` builds `MyCell(in, hidden_size, **cell_kwargs)` per layer and direction
-    (layer l > 0 reads the previous layer's output, both directions concatenated). Cells that
-    define `project_input` and `recurrence` get their input side hoisted out of the time loop.
+    (layer l > 0 reads the previous layer's output, both directions concatenated).
 
     forward(input, hx=None, lengths=None, retain_states=False) -> (output, h_n) with torch's
     shapes; when the cell's state is a tuple, h_n (and hx) are tuples of stacked parts.
 
-    compile=True runs each layer-direction as one generated Numba kernel (tinygrad_rnn/compile:
-    traced from the cell's own Tensor code, forward and BPTT); an operation it cannot compile raises
-    CompileError naming it and its line. compile='auto' falls back to the tape with a warning instead.
-    retain_states=True always uses the tape (it needs each step's state as a Tensor).
+    fused=True (the default): each layer-direction runs as one node whose forward and BPTT are Numba
+    kernels generated from the cell's own Tensor code (tinygrad_rnn/compile), compiled once per cell
+    structure and cached on disk; a new batch size or sequence length reuses them. A cell using an
+    operation the generator cannot compile raises CompileError here, at construction, naming the
+    operation and the line of the cell that used it. fused=False runs the generic tape (the cell's
+    step unrolled over T; cells that define `project_input` and `recurrence` get their input side
+    hoisted out of the loop); fused='auto' runs the tape, with one warning, for a cell the generator
+    cannot compile. retain_states=True runs the tape (it needs each step's state as a Tensor), with one
+    warning per layer when fused. `compile=` is a deprecated alias of `fused=`.
+
+    `layer.kernel_source(layer=0, direction=0)` returns the generated forward and BPTT (Python source).
 
     checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
     (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
@@ -368,19 +380,17 @@ class Recurrent(_StackedRecurrent):
     """
 
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, compile=False, checkpoint=None, memory_budget=None,
-                 **cell_kwargs):
+                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, compile=None, checkpoint=None,
+                 memory_budget=None, **cell_kwargs):
         not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
         if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
             got = (f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else
                    f"the class {cell.__name__}, not a RecurrentCell" if isinstance(cell, type) else repr(cell))
             raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (a subclass of "
                             f"tr.nn.RecurrentCell; Recurrent builds one per layer and direction), got {got}")
+        fused = _check_fused("Recurrent", fused, compile)
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
-        if compile not in (False, True, "auto"):
-            raise ValueError(f"compile must be False, True or 'auto', got {compile!r}")
-        self.compile = compile
         if not bias:
             cell_kwargs["bias"] = False
         made = []
@@ -393,6 +403,48 @@ class Recurrent(_StackedRecurrent):
         _try_cell(made[0], input_size, self.dtype)
         self.cells = made
         self.state_count = len(made[0].sizes())
+        self._warned_tape = False
+        self.fused = fused
+
+    @property
+    def fused(self):
+        return self._fused
+
+    @fused.setter
+    def fused(self, value):
+        """Setting True traces every cell now: an operation that cannot be compiled raises here."""
+        value = _check_fused("Recurrent", value, None)
+        self.__dict__["_fused"] = value
+        if value:
+            self._prepare_kernels(value)
+
+    @property
+    def compile(self):
+        warnings.warn("Recurrent.compile is deprecated: use .fused", DeprecationWarning, stacklevel=2)
+        return self._fused
+
+    @compile.setter
+    def compile(self, value):
+        warnings.warn("Recurrent.compile is deprecated: use .fused", DeprecationWarning, stacklevel=2)
+        self.fused = value
+
+    def _prepare_kernels(self, mode):
+        from ..compile import CompileError
+        from ..compile.node import get_kernel
+        try:
+            for cell in self.cells:
+                get_kernel(cell, self.dtype)
+        except CompileError as e:
+            if mode != "auto":
+                raise
+            warnings.warn(f"Recurrent(fused='auto'): {type(self.cells[0]).__name__} runs on the generic tape: {e}",
+                          RuntimeWarning, stacklevel=4)
+            self.__dict__["_fused"] = False
+
+    def kernel_source(self, layer=0, direction=0):
+        """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction."""
+        from ..compile.node import get_kernel
+        return get_kernel(self.cells[layer * self.num_directions + direction], self.dtype)[0].source
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
         return self._forward(input, hx, lengths, retain_states)
@@ -409,14 +461,20 @@ class Recurrent(_StackedRecurrent):
         B = x.shape[1]
         if state is None:
             state = self._zero_state(B)
-        if self.compile and retain is None:
-            compiled = _run_compiled(cell, x, state, lengths, direction == 1, self.compile)
-            if compiled is not None:
-                return compiled
+        if self._fused:
+            if retain is None:
+                return _run_generated(cell, x, state, lengths, direction == 1)
+            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         state = state if self.state_count > 1 else state[0]
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
         return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+
+    def _warn_tape_once(self, why):
+        if not self._warned_tape:
+            self._warned_tape = True
+            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
+                          RuntimeWarning, stacklevel=5)
 
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
@@ -453,6 +511,15 @@ class _TorchRecurrent(_StackedRecurrent):
     @property
     def output_size(self):
         return self.proj_size or self.hidden_size
+
+    def kernel_source(self, layer=0, direction=0):
+        """The forward and BPTT kernels this layer runs when fused (every layer and direction runs the
+        same ones): today the hand-written Numba loops of tinygrad_rnn/kernels/fused_rnn.py."""
+        import inspect
+        from ..kernels import fused_rnn
+        kind = "rnn" if self.mode.startswith("rnn") else self.mode
+        loops = [getattr(fused_rnn, f"_{kind}_{side}_loop") for side in ("forward", "backward")]
+        return "\n\n".join(inspect.getsource(f) for f in loops)
 
     def weights(self, layer, direction):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
