@@ -34,8 +34,8 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["init_process_group", "destroy_process_group", "is_initialized", "is_available", "get_rank",
-           "get_world_size", "barrier", "all_reduce", "broadcast", "all_gather", "all_gather_object",
+__all__ = ["CollectiveError", "init_process_group", "destroy_process_group", "is_initialized", "is_available",
+           "get_rank", "get_world_size", "barrier", "all_reduce", "broadcast", "all_gather", "all_gather_object",
            "broadcast_object_list", "shard_batch", "DistributedSampler", "launched_by_mpi"]
 
 # Variables an MPI launcher sets in every process it starts: MPICH/Hydra and Intel MPI (PMI_*),
@@ -124,14 +124,24 @@ def get_world_size():
     return _get_world("get_world_size").size
 
 
+class CollectiveError(RuntimeError):
+    """An error that every rank raises alike (e.g. ranks whose models differ, found by a collective
+    check): no rank is left waiting, so each exits with it normally instead of aborting the job."""
+
+
 def _install_abort_on_exception(world):
     """An uncaught exception on one rank would leave the others waiting in a collective: print it
-    and abort the whole job (mpiexec then stops every rank and exits non-zero)."""
+    and abort the whole job (mpiexec then stops every rank and exits non-zero). A CollectiveError is
+    printed and ends its rank normally: an abort could kill the launcher before it forwarded the
+    message, and every rank has the same one to give."""
     previous = sys.excepthook
 
     def abort(kind, value, tb):
         text = "".join(traceback.format_exception(kind, value, tb))
         sys.stderr.write("".join(f"[rank {world.rank}] {line}\n" for line in text.rstrip("\n").split("\n")))
+        if issubclass(kind, CollectiveError):
+            sys.stderr.flush()
+            return
         sys.stderr.write(f"[rank {world.rank}] aborting all {world.size} ranks\n")
         sys.stderr.flush()
         if kind is KeyboardInterrupt:

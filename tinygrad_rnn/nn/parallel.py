@@ -109,8 +109,9 @@ class DistributedDataParallel(Module):
         problems = [_describe_difference(everyone[0], other, rank) for rank, other in enumerate(everyone)
                     if other != everyone[0]]
         if problems:  # every rank sees the same lists, so every rank raises the same error
-            raise RuntimeError("DistributedDataParallel: the ranks' models differ, so their parameters cannot be "
-                               "kept in sync (build the same model on every rank):\n  " + "\n  ".join(problems))
+            raise dist.CollectiveError("DistributedDataParallel: the ranks' models differ, so their parameters "
+                                       "cannot be kept in sync (build the same model on every rank):\n  "
+                                       + "\n  ".join(problems))
 
     def _broadcast_parameters(self):
         for _, params in self._groups:
