@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 
@@ -89,3 +91,38 @@ def test_damaged_generated_source_is_rebuilt_with_one_warning(tmp_path, monkeypa
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # an intact file loads without a word
         assert codegen.load_module(source).VALUE == 42
+
+
+@given(T=st.integers(1, 5), B=st.integers(1, 6), data=st.data(),
+       wrong=st.sampled_from([None, "length_count", "length_value", "state_batch", "state_dtype", "x_dtype"]))
+def test_drawn_inputs_are_computed_like_the_tape_or_refused_by_name(cc, T, B, data, wrong):
+    """Drawn shapes, lengths and states, as the layers are driven: a valid call equals the cell unrolled
+    on the generic tape (row by row, each over its own length); a call with one thing wrong raises
+    ValueError/TypeError naming that argument, never an error from inside the kernel."""
+    lengths = data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))
+    x, state = _x(T, B), _state(B)
+    name = {"length_count": "lengths", "length_value": "length", "state_batch": "state",
+            "state_dtype": "state", "x_dtype": "x"}.get(wrong)
+    if wrong == "length_count":
+        lengths = lengths + [1]
+    elif wrong == "length_value":
+        lengths[data.draw(st.integers(0, B - 1))] = data.draw(st.sampled_from([0, -1, T + 1]))
+    elif wrong == "state_batch":
+        state = _state(B + 1)
+    elif wrong == "state_dtype":
+        state = _state(B, dtype=np.float32)
+    elif wrong == "x_dtype":
+        x = _x(T, B, dtype=np.float32)
+    if wrong is not None:
+        with pytest.raises((ValueError, TypeError), match=name):
+            cc(x, state, lengths=lengths)
+        return
+    out, (h, c) = cc(x, state, lengths=lengths)
+    for b, L in enumerate(lengths):
+        hb, cb = state[0][b:b + 1], state[1][b:b + 1]
+        for t in range(L):
+            hb, cb = cc.cell(x[t, b:b + 1], (hb, cb))
+            np.testing.assert_allclose(out.data[t, b], hb.data[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h.data[b], hb.data[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c.data[b], cb.data[0], rtol=1e-10, atol=1e-12)
+        assert np.all(out.data[L:, b] == 0)
