@@ -204,3 +204,20 @@ def test_max_in_numpy_spelling_gives_values_and_a_tuple_is_never_an_operand():
     np.testing.assert_array_equal(indices.numpy(), [3, 3])
     with pytest.raises(TypeError, match="values, indices"):
         a - a.max(1)
+
+
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "RNNCell", "PeepholeLSTMCell"])
+def test_cells_with_a_zero_sized_state_run_as_torch(cell):
+    """torch runs a cell of hidden size 0 (its state is (batch, 0)); chunk on an empty axis gives the
+    requested number of empty pieces, as torch's chunk does, so the gates still unpack."""
+    assert [p.shape for p in tr.zeros(2, 0).chunk(4, dim=1)] == [(2, 0)] * 4
+    layer = getattr(tr.nn, cell)(10, 0)
+    x = tr.Tensor(np.ones((3, 10), np.float32), requires_grad=True)
+    state = layer(x)
+    parts = state if isinstance(state, tuple) else (state,)
+    assert all(p.shape == (3, 0) for p in parts)
+    torch = pytest.importorskip("torch")
+    if hasattr(torch.nn, cell):
+        ref = getattr(torch.nn, cell)(10, 0)(torch.ones(3, 10))
+        ref_parts = ref if isinstance(ref, tuple) else (ref,)
+        assert [tuple(p.shape) for p in ref_parts] == [p.shape for p in parts]

@@ -1020,7 +1020,10 @@ class Tensor:
         dim = _one_dim("chunk", dim, axis, 0)
         axis = _axis(dim, self.ndim)
         n = self.shape[axis]
-        return self.split(max(-(-n // chunks), 1), axis)
+        if n == 0:  # torch: `chunks` empty pieces (a zero-sized LSTM state still has its 4 gates)
+            empty = (slice(None),) * axis + (slice(0, 0),)
+            return [self[empty] for _ in range(chunks)]
+        return self.split(-(-n // chunks), axis)
 
     def unbind(self, dim=None, *, axis=None):
         """The slices along `dim` (e.g. a sequence's time steps), each without that dim."""
