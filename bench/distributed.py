@@ -31,7 +31,8 @@ import time
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 CONFIGS = {"1p x 1t": (1, 1), "2p x 1t": (2, 1), "1p x 2t": (1, 2)}  # name: (processes, threads each)
 
 
@@ -143,12 +144,23 @@ def compare(rounds, steps, warmup):
             results[name].append(run(name, steps, warmup))
             print(f"round {r + 1}/{rounds} {name}: {results[name][-1]['sequences_per_s']:.0f} sequences/s",
                   file=sys.stderr, flush=True)
+    table = scaling_table(results, names)
+    print(f"\nchar LM (LSTM 1x128, batch 32 x 64), {rounds} rounds x {steps} timed steps, medians:\n")
+    print(table)
+    section = (f"## Data-parallel scaling\n\n`python bench/distributed.py --rounds {rounds} --steps {steps}` on "
+               f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f} at the end of the run: "
+               "training throughput of the demo's character model (LSTM 1x128, global batch 32 x 64), each "
+               "configuration a fresh process (or `mpiexec -n 2` pair), interleaved, medians. What limits the "
+               "scaling: bench/README.md, \"Data-parallel scaling\".\n\n" + table + "\n")
+    write_section(os.path.join(HERE, "RESULTS.md"), section)
+    print(f"\n(written to {os.path.join(HERE, 'RESULTS.md')})")
+
+
+def scaling_table(results, names):
     median = {name: statistics.median(x["sequences_per_s"] for x in results[name]) for name in names}
     base = median["1p x 1t"]
-    print(f"\nchar LM (LSTM 1x128, batch 32 x 64), {rounds} rounds x {steps} timed steps, medians:\n")
-    print("| configuration | sequences/s (median) | min-max | vs 1p x 1t | scaling efficiency | step (ms) "
-          "| in all_reduce | bare all_reduce (ms) |")
-    print("|---|---|---|---|---|---|---|---|")
+    lines = ["| configuration | sequences/s (median) | min-max | vs 1p x 1t | scaling efficiency | step (ms) "
+             "| in all_reduce | bare all_reduce (ms) |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
         processes, threads = CONFIGS[name]
         xs = [x["sequences_per_s"] for x in results[name]]
@@ -157,8 +169,19 @@ def compare(rounds, steps, warmup):
         bare = 1e3 * statistics.median(x["bare_all_reduce_s"] for x in results[name])
         eff = f"{median[name] / (processes * threads * base):.0%}" if processes * threads > 1 else "-"
         share, bare = (f"{comm:.0%}", f"{bare:.2f}") if processes > 1 else ("-", "-")
-        print(f"| {name} | {median[name]:.0f} | {min(xs):.0f}-{max(xs):.0f} | {median[name] / base:.2f}x | {eff} "
-              f"| {step_ms:.1f} | {share} | {bare} |")
+        lines.append(f"| {name} | {median[name]:.0f} | {min(xs):.0f}-{max(xs):.0f} | {median[name] / base:.2f}x | "
+                     f"{eff} | {step_ms:.1f} | {share} | {bare} |")
+    return "\n".join(lines)
+
+
+def write_section(md_path, section):
+    """Put `section` into RESULTS.md between its markers (replacing an older one); `python -m bench`
+    rewrites the rest of the file and keeps this part (bench/report.py)."""
+    from sections import SECTION_END, SECTION_START, split_section  # bench/ is this script's directory
+    text = open(md_path).read() if os.path.exists(md_path) else ""
+    rest, _ = split_section(text)
+    with open(md_path, "w") as f:
+        f.write(rest.rstrip("\n") + "\n\n" + SECTION_START + "\n" + section + SECTION_END + "\n")
 
 
 def main(argv=None):

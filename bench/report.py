@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from . import models, peers
+from .sections import split_section
 
 LIBRARIES = ("numpy", "torch", "jax", "jaxlib", "autograd", "numba", "tinygrad_rnn", "matplotlib")
 
@@ -302,8 +303,12 @@ def write(data, md_path=None, json_path=None, png_path=None):
         with open(json_path, "w") as f:
             json.dump(data, f, indent=1)
     if md_path:
+        kept = ""
+        if os.path.exists(md_path):  # bench/distributed.py's section: measured apart, carried over
+            with open(md_path) as f:
+                kept = split_section(f.read())[1]
         with open(md_path, "w") as f:
-            f.write(markdown(data))
+            f.write(markdown(data) + ("\n" + kept + "\n" if kept else ""))
     if png_path:
         plot(data, png_path)
 
