@@ -257,7 +257,9 @@ def test_step_returns_the_closure_loss():
 
 
 # ----------------------------------------------------------------------------- state dicts
-ROUND_TRIP_CASES = FLOAT32_CASES + [("SGD", dict(lr=0.1)), ("Adam", dict(lr=0.1, betas=(0.5, 0.6)))]
+RMSPROP_CASES = [("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+                 ("RMSprop", dict(lr=0.01))]
+ROUND_TRIP_CASES = FLOAT32_CASES + [("SGD", dict(lr=0.1)), ("Adam", dict(lr=0.1, betas=(0.5, 0.6)))] + RMSPROP_CASES
 
 
 @pytest.mark.parametrize("name,kwargs", ROUND_TRIP_CASES)
@@ -594,9 +596,6 @@ def test_rmsprop_matches_torch(lr, alpha, eps, weight_decay, momentum, centered,
     assert_matches_torch("RMSprop", kwargs, seed, skip)
 
 
-RMSPROP_CASES = [("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
-                 ("RMSprop", dict(lr=0.01))]
-
 
 @pytest.mark.parametrize("name,kwargs", RMSPROP_CASES)
 def test_rmsprop_float32_matches_torch_and_stays_float32(name, kwargs):
@@ -608,22 +607,13 @@ def test_rmsprop_float32_matches_torch_and_stays_float32(name, kwargs):
 
 
 @pytest.mark.parametrize("kwargs", [RMSPROP_CASES[0][1], RMSPROP_CASES[1][1]])
-def test_rmsprop_state_dict_round_trip_resumes_bit_exactly(kwargs):
+def test_rmsprop_state_dict_holds_torch_keys(kwargs):
+    """Resuming from RMSprop's state dict is tested with every optimizer (ROUND_TRIP_CASES); here its keys."""
     x0, grads = make_problem(11, np.float64, steps=5, skip=True)
-    straight, _ = run_ours(optim.RMSprop, kwargs, x0, grads)
-    first, opt = run_ours(optim.RMSprop, kwargs, x0, grads[:2])
-    checkpoint = pickle.loads(pickle.dumps({"params": [p.data.copy() for p in first], "optim": opt.state_dict()}))
+    _, opt = run_ours(optim.RMSprop, kwargs, x0, grads[:2])
+    checkpoint = pickle.loads(pickle.dumps({"optim": opt.state_dict()}))
     assert set(checkpoint["optim"]["state"][0]) == {"step", "square_avg"} | (
         {"momentum_buffer", "grad_avg"} if kwargs.get("centered") else set())
-    params = [Tensor(x, requires_grad=True) for x in checkpoint["params"]]
-    resumed = optim.RMSprop(params, **kwargs)
-    resumed.load_state_dict(checkpoint["optim"])
-    for gs in grads[2:]:
-        for p, g in zip(params, gs):
-            p.grad = None if g is None else g.copy()
-        resumed.step()
-    for p, q in zip(params, straight):
-        np.testing.assert_array_equal(p.data, q.data)
 
 
 @pytest.mark.parametrize("kwargs,error,message", [
