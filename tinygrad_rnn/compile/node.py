@@ -18,161 +18,198 @@ write only their own rows), and the large per-step arrays come from kernels/work
 """
 import threading
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import workspace
-from ..kernels.blas import gemm, gemm_nt, gemm_tn
-from ..kernels.fused_rnn import _run_on_batch_blocks
+from ..kernels import blas, workspace
+from ..kernels.fused_rnn import (
+    MIN_ROWS_PER_THREAD,
+    _all_steps,
+    _backward_pipelined,
+    _forward_pipelined,
+    _pipelines,
+    _run_blocks,
+    _run_on_batch_blocks,
+    _threads_for,
+    _time_chunks,
+    _time_parts,
+)
 from ..primitives import Primitive
 from ..tensor import Tensor, apply
 from .codegen import Generator, load_module
 from .ir import stored_width
 from .lower import lower
+from .outside import OutsideWriter
 from .trace import _freeze, graph_key, trace_cell
 
 _cache = {}
 _lock = threading.Lock()
 
 
+class _Arg(NamedTuple):
+    """How a generated function's argument is sliced for a time slice [a, b) of the sequence."""
+    name: str
+    timed: int     # 0: not by time; 1: rows a..b-1; 2: a state's rows a..b (its T + 1 rows overlap by one)
+
+
+def _args(names):
+    return tuple(_Arg(n, 2 if n[0] == "S" else 1 if n in _TIMED or n.rstrip("0123456789") in _TIMED_KINDS else 0)
+                 for n in names)
+
+
+_TIMED = {"X", "dX", "dOut"}
+_TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC"}
+
+
+def _bind(args, arrays, a=None, b=None, lengths=None):
+    """The arrays for a generated function's arguments, sliced to real times [a, b) when a is given."""
+    if a is None:
+        return [arrays[x.name] for x in args]
+    out = []
+    for x in args:
+        arr = lengths if x.name == "lengths" else arrays[x.name]
+        out.append(arr[a:b + 1] if x.timed == 2 else arr[a:b] if x.timed == 1 else arr)
+    return out
+
+
 class Kernel:
-    """The generated forward/backward of one (cell structure, sizes, dtype) and how to call them."""
+    """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
+    forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads as
+    the hand-written kernels' is (kernels/fused_rnn.py: batch blocks, or a pipeline over time chunks)."""
 
     def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
         gen = Generator(prog)
-        self.forward_args, self.backward_args = gen.forward_args(), gen.backward_args()
+        outside = OutsideWriter(prog, gen.plan)
         self.plan = gen.plan
+        self.forward_args, self.backward_args = _args(gen.forward_args()), _args(gen.backward_args())
+        self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
+        p = prog
+        self.n_states = len(p.state_sizes)
+        self.per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms]
+                         + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
+                         + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
+                         + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
+        self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
+        self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
+        # the parameters the kernels read: the others get no gradient (None), as on the tape
+        self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
+                     | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths):
         p = self.prog
         T, B, I = x.shape
         padded = lengths is not None
-        lens = np.full(B, T, np.int64) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = workspace.allocator(T * B * max(self._widths(I)), p.dtype)
-        arrays = {"lengths": lens, "X": np.ascontiguousarray(x)}
+        lens = _all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+        empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
+        arrays = self._parameters(params)
+        arrays["lengths"], arrays["X"] = lens, np.ascontiguousarray(x)
         for k, (n, s) in enumerate(zip(p.state_sizes, states)):
             S = arrays[f"S{k}"] = empty((T + 1, B, n), p.dtype)
             S[0] = s
-        weights = self._projections(arrays, params, empty)
-        self._step_buffers(arrays, params, empty, T, B, padded)
-        _run_on_batch_blocks(self.module.forward, B, *[arrays[a] for a in self.forward_args])
+        for pr in p.projections:
+            arrays[f"XW{pr.index}"] = empty((T, B, pr.N), p.dtype)
+        for name, width, zeroed in self.per_step:
+            a = arrays[name] = empty((T, B, width), p.dtype)
+            if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
+                a.fill(0)
+        self._run_forward(arrays, T, B, I, padded)
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
-        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(len(p.state_sizes)))
-        return out, finals, (arrays, weights, [params[g.param] for g in p.gemms], padded)
+        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(self.n_states))
+        return out, finals, (arrays, padded)
 
-    def _widths(self, I):
-        """The widths of the per-step arrays: how big the largest one is, for the workspace."""
+    def _parameters(self, params):
+        """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
         p = self.prog
-        return ([I, 1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [g.N for g in p.gemms]
-                + [g.K for g in p.gemms] + [stored_width(n) for n in p.stored])
-
-    def _projections(self, arrays, params, empty):
-        """XW<i> = x @ W (+ the biases folded into it), all T*B rows in one product each."""
-        p = self.prog
-        x = arrays["X"]
-        T, B, I = x.shape
-        weights = {}
-        for pr in p.projections:
-            w = weights[pr.index] = np.ascontiguousarray(params[pr.param])
-            xw = empty((T, B, pr.N), p.dtype)
-            (gemm_nt if pr.transposed else gemm)(x.reshape(T * B, I), w, xw.reshape(T * B, pr.N), 0)
-            folded = [f for f in p.folds if f.projection == pr.index]
-            if folded:   # the biases the loop does not add (schedule.fold_biases)
-                bias = np.zeros(pr.N, p.dtype)
-                for f in folded:
-                    bias[f.off:f.off + f.width] += params[f.param].reshape(-1)[f.param_off:f.param_off + f.width]
-                xw += bias
-            arrays[f"XW{pr.index}"] = xw
-        return weights
-
-    def _step_buffers(self, arrays, params, empty, T, B, padded):
-        """The recurrent products' weights and results, gemm operands, stored values, vectors, constants."""
-        p = self.prog
-
-        def buffer(shape):   # rows after the last running one are not computed: zeros, as SumPlan may
-            a = empty(shape, p.dtype)   # multiply them by a zero gradient (and they enter dW = A^T dC)
-            if padded:
-                a.fill(0)
-            return a
-
+        arrays = {f"par{i}": np.ascontiguousarray(w) for i, w in enumerate(params)}
+        for i in range(len(params)):
+            arrays[f"V{i}"] = arrays[f"par{i}"].reshape(-1)
         for g in p.gemms:
-            w = params[g.param].T if g.transposed else params[g.param]
-            arrays[f"Wt{g.index}"] = np.ascontiguousarray(w)
-            arrays[f"C{g.index}"] = buffer((T, B, g.N))
-            if g.a_state is None:
-                arrays[f"GA{g.index}"] = buffer((T, B, g.K))
-        for m, n in enumerate(p.stored):
-            arrays[f"M{m}"] = empty((T, B, stored_width(n)), p.dtype)
-        for m, n in enumerate(p.saved):
-            arrays[f"A{m}"] = empty((T, B, n.width), p.dtype)
-        for i, _ in p.vec_params:
-            arrays[f"V{i}"] = np.ascontiguousarray(params[i].reshape(-1))
+            w = arrays[f"par{g.param}"]
+            arrays[f"Wt{g.index}"] = np.ascontiguousarray(w.T) if g.transposed else w
+            arrays[f"P{g.index}"] = w if g.transposed else np.ascontiguousarray(w.T)
         for k, c in p.consts.items():
             arrays[f"K{k}"] = c
+        return arrays
 
-    def _vector_sums(self, args, rows, params):
-        """The vector parameters' gradients the loop left out (sumplan.SumPlan, and the biases folded into
-        the projections): sums over all rows. Returns the folded ones as {parameter index: gradient}."""
-        T = args["X"].shape[0]
-        done, column_sums = {}, {}
+    def _run_forward(self, arrays, T, B, I, padded):
+        m = self.module
+        threads = _threads_for(T, B, I, self.widest)
+        if threads == 1:
+            m.project(*_bind(self.project_args, arrays), 0, T)
+            _run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
+            return
 
-        def column_sum(grad):
-            if grad not in column_sums:   # every column of the buffer at once: one pass (a BLAS gemv)
-                a = args[grad].reshape(rows, -1)
-                column_sums[grad] = np.ones(rows, a.dtype) @ a
-            return column_sums[grad]
+        def project(a, b):
+            m.project(*_bind(self.project_args, arrays), a, b)
 
-        folded = {}
-        for f in self.prog.folds:   # a folded bias: its XW columns' gradient
-            folded.setdefault(f.param, np.zeros(params[f.param].size, args["X"].dtype))[
-                f.param_off:f.param_off + f.width] += column_sum(f"dXW{f.projection}")[f.off:f.off + f.width]
-        for s in self.plan.sums:
-            grad, goff, w = s.grad.source.grad_array, s.grad.off, s.width
-            key = (grad, goff, w, s.factor)
-            if key not in done:
-                g = args[grad].reshape(rows, -1)[:, goff:goff + w]
-                if s.factor is None:
-                    done[key] = column_sum(grad)[goff:goff + w]
-                else:
-                    f = s.factor
-                    a = args[f.source.array][f.shift:f.shift + T].reshape(rows, -1)[:, f.off:f.off + w]
-                    done[key] = np.einsum("rj,rj->j", g, a)
-            args[f"dV{s.param}"][s.off:s.off + w] += done[key]
-        return folded
+        with blas.single_threaded():
+            if B < 2 * MIN_ROWS_PER_THREAD and _pipelines(padded, T, B, threads):
+                chunk_args = lambda a, b, prev: _bind(self.forward_args, arrays, a, b, _all_steps(B, b - a))  # noqa: E731
+                _forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, _time_chunks(T, False))
+            else:
+                blas.on_threads(project, _time_parts(T, threads))
+                _run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
 
-    # -- the backward: the loop, then the weight products
+    # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
         p = self.prog
-        arrays, weights, gemm_params, padded = saved
+        arrays, padded = saved
         T, B, I = arrays["X"].shape
-        args = self._gradient_buffers(arrays, gemm_params, dout, dfinals)
-        _run_on_batch_blocks(self.module.backward, B, *[args[a] for a in self.backward_args])
-        for i, _ in p.vec_params:   # the kernel keeps one row per sequence (threads never share a row)
-            args[f"dV{i}"] = args[f"dV{i}"].sum(axis=0)
-        folded = self._vector_sums(args, T * B, params)
-        dparams = [None] * len(params)
+        args = self._gradient_buffers(arrays, dout, dfinals, need_dx)
+        needs_params = [n and i in self.read for i, n in enumerate(needs_params)]
+        need = np.array(needs_params, dtype=np.bool_)
+        accs = self._accumulators(params, needs_params)
+        threads = _threads_for(T, B, I, self.widest)
+        m = self.module
+        if threads == 1:
+            _run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
+            m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
+        else:
+            self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
+        dparams = [accs[f"g{i}"] if n else None for i, n in enumerate(needs_params)]
+        dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
+        return dx, tuple(args[f"dS{k}"] for k in range(self.n_states)), dparams
 
-        def add(i, g):
-            g = g.reshape(params[i].shape)
-            dparams[i] = g if dparams[i] is None else dparams[i] + g
+    def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
+        """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
+        accumulators of its own (slot), summed in slot order at the end."""
+        T, B, _ = args["X"].shape
+        m = self.module
+        slots = [accs] + [self._accumulators(params, needs_params) for _ in range(threads - 1)]
 
-        dx = self._input_side(args, weights, needs_params, add, need_dx)
-        self._recurrent_weights(arrays, args, needs_params, add)
-        for i, _ in p.vec_params:
-            add(i, args[f"dV{i}"])
-        for i, g in folded.items():
-            add(i, g)
-        return dx, tuple(args[f"dS{k}"] for k in range(len(p.state_sizes))), dparams
+        def finish(a, b, slot):
+            m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
 
-    def _gradient_buffers(self, arrays, gemm_params, dout, dfinals):
+        with blas.single_threaded():
+            if _pipelines(padded, T, B, threads):
+                _backward_pipelined(m.backward, B, threads, lambda a, b, prev: _bind(
+                    self.backward_args, args, a, b, _all_steps(B, b - a)), finish, _time_chunks(T, False))
+            else:
+                _run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
+                blas.on_threads(finish, _time_parts(T, threads))
+        for slot in slots[1:]:
+            for i, n in enumerate(needs_params):
+                if n:
+                    accs[f"g{i}"] += slot[f"g{i}"]
+
+    def _accumulators(self, params, needs_params):
+        """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
+        accs = {}
+        for i, (w, n) in enumerate(zip(params, needs_params)):
+            g = accs[f"g{i}"] = np.zeros(w.shape if n else (0,) * w.ndim, self.prog.dtype)
+            accs[f"gV{i}"] = g.reshape(-1)
+        return accs
+
+    def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
         p = self.prog
         T, B, I = arrays["X"].shape
         dt = p.dtype
-        empty = workspace.allocator(T * B * max(self._widths(I)), dt)
+        empty = workspace.allocator(T * B * max(self.widest, I), dt)
 
         def zeros(shape):
             a = empty(shape, dt)
@@ -180,9 +217,6 @@ class Kernel:
             return a
 
         args = dict(arrays)
-        for g, P_ in zip(p.gemms, gemm_params):
-            # the product is A @ Wt with Wt = P.T (transposed) or P; dA = dC @ Wt^T
-            args[f"P{g.index}"] = np.ascontiguousarray(P_ if g.transposed else P_.T)
         args["dOut"] = zeros((T, B, p.state_sizes[0])) if dout is None else np.ascontiguousarray(dout, dtype=dt)
         for k, n in enumerate(p.state_sizes):   # in: the final state's gradient; out: the initial state's
             d = dfinals[k]
@@ -190,57 +224,17 @@ class Kernel:
         for g in p.gemms:
             args[f"dC{g.index}"] = zeros((T, B, g.N))
         for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
-            j = self.plan.alias.get(pr.index)
-            args[f"dXW{pr.index}"] = zeros((T, B, pr.N)) if j is None else args[f"dC{j}"]
-        args["dX"] = zeros((T, B, I)) if p.uses_x else np.zeros((1, 1, 1), dt)
+            name = f"dXW{pr.index}"
+            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, pr.N))
+        if p.uses_x:
+            args["dX"] = zeros((T, B, I))
+        elif need_dx and p.projections:
+            args["dX"] = empty((T, B, I), dt)
+        else:
+            args["dX"] = np.zeros((1, 1, 1), dt)
         for i, n in p.vec_params:
             args[f"dV{i}"] = np.zeros((B, n), dt)
         return args
-
-    def _input_side(self, args, weights, needs_params, add, need_dx):
-        """dx (the loop's direct part plus dXW W^T per projection) and the projections' weight gradients,
-        one BLAS call each (blas.py: no transposed copies)."""
-        p = self.prog
-        x = args["X"]
-        T, B, I = x.shape
-        if not (p.uses_x or p.projections):
-            return None   # the cell never reads x: no gradient, as on the tape (so too for unread parameters)
-        if p.uses_x or not need_dx:
-            dx = args["dX"]      # (1, 1, 1) when the loop does not read x: then unused
-        else:
-            dx = workspace.allocator(T * B * I, p.dtype)((T, B, I), p.dtype)
-        beta = 1 if p.uses_x else 0      # the loop's own part is in dX already
-        x2, dx2 = x.reshape(T * B, I), (dx.reshape(T * B, I) if need_dx else None)
-        for pr in p.projections:      # x @ W.T (transposed, W (N, I)) or x @ W (W (I, N))
-            dxw = args[f"dXW{pr.index}"].reshape(T * B, pr.N)
-            w = weights[pr.index]
-            if need_dx:
-                (gemm if pr.transposed else gemm_nt)(dxw, w, dx2, beta)
-                beta = 1
-            if needs_params[pr.param]:
-                dw = np.empty(w.shape, p.dtype)
-                if pr.transposed:
-                    gemm_tn(dxw, x2, dw, 0)
-                else:
-                    gemm_tn(x2, dxw, dw, 0)
-                add(pr.param, dw)
-        return dx if need_dx else None
-
-    def _recurrent_weights(self, arrays, args, needs_params, add):
-        """Each recurrent weight's gradient: the sum over steps of A_t^T dC_t, one BLAS call over T*B rows."""
-        T, B, _ = arrays["X"].shape
-        for g in self.prog.gemms:
-            if not needs_params[g.param]:
-                continue
-            a = arrays[f"S{g.a_state}"][:T] if g.a_state is not None else arrays[f"GA{g.index}"]
-            a2, dc = a.reshape(T * B, g.K), args[f"dC{g.index}"].reshape(T * B, g.N)
-            if g.transposed:   # A @ P.T with P (N, K)
-                dw = np.empty((g.N, g.K), self.prog.dtype)
-                gemm_tn(dc, a2, dw, 0)
-            else:              # A @ P with P (K, N)
-                dw = np.empty((g.K, g.N), self.prog.dtype)
-                gemm_tn(a2, dc, dw, 0)
-            add(g.param, dw)
 
 
 _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}

@@ -6,7 +6,7 @@ log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; sele
 import numba
 import numpy as np
 
-from ..kernels.blas import gemm  # noqa: F401  (re-exported for generated code)
+from ..kernels.blas import gemm, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
 from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
 
@@ -45,3 +45,54 @@ def fill_zero(a):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             a[i, j] = zero
+
+
+# --- what the generated work outside the loop calls (outside.py)
+@numba.njit(inline="always")
+def time_rows(arr, a, b):
+    """Rows of time steps [a, b) of a C-contiguous (T, B, n) array as a 2-D ((b - a) * B, n) view."""
+    batch = arr.shape[1]
+    return arr.reshape(arr.shape[0] * batch, arr.shape[2])[a * batch:b * batch]
+
+
+@numba.njit(cache=True)
+def add_slice(dst, dst_off, src, src_off, width):
+    """dst[dst_off:dst_off + width] += src[src_off:src_off + width] (1-D)."""
+    for j in range(width):
+        dst[dst_off + j] += src[src_off + j]
+
+
+@numba.njit(cache=True)
+def add_row(a2, row):
+    """Every row of the 2-D a2 += row (a bias)."""
+    for r in range(a2.shape[0]):
+        ar = a2[r]
+        for j in range(row.shape[0]):
+            ar[j] += row[j]
+
+
+@numba.njit(cache=True)
+def add_rows(a2, out):
+    """out += the sum of the rows of the 2-D a2."""
+    for r in range(a2.shape[0]):
+        ar = a2[r]
+        for j in range(out.shape[0]):
+            out[j] += ar[j]
+
+
+@numba.njit(cache=True)
+def column_sum(a2, off, width, out):
+    """out[j] += sum over the rows of a2[:, off + j], j < width."""
+    for r in range(a2.shape[0]):
+        ar = a2[r]
+        for j in range(width):
+            out[j] += ar[off + j]
+
+
+@numba.njit(cache=True)
+def column_dot(a2, off, f2, foff, width, out):
+    """out[j] += sum over the rows of a2[:, off + j] * f2[:, foff + j], j < width."""
+    for r in range(a2.shape[0]):
+        ar, fr = a2[r], f2[r]
+        for j in range(width):
+            out[j] += ar[off + j] * fr[foff + j]

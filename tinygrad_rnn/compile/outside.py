@@ -1,0 +1,162 @@
+"""Generate the compiled work outside the time loop: the input projections before it, the weight
+gradients after it. codegen.py writes the loops; this file writes the two functions around them.
+
+    project(X, <weights>, <folded biases>, <XW outputs>, a, b)
+        XW<i>[a:b] = x[a:b] @ W (one product over all rows of the time slice) + the biases folded into it
+    grads(<forward arrays>, <gradient buffers>, <gradient accumulators>, need, need_dx, a, b)
+        for the time slice [a, b): dx (the loop's own part plus dXW<i> W^T), each projection's weight
+        gradient dXW^T x, each recurrent weight's sum over steps of A_t^T dC_t, and the vector parameters'
+        gradients the loop left out (the folded biases' and sumplan.SumPlan's column sums); the loop's own
+        per-row vector gradients dV<i> are added once (by the slice that starts at 0).
+
+Why generated and not a Python loop over the program's products: a tiny layer's whole step costs tens of
+microseconds, and every numpy call from Python costs a few; here each is a compiled call. Why per time
+slice: node.py runs them on several threads, a slice each, or pipelined against the loop (as the
+loops run on blocks of rows). Accumulators are added to (beta 1), so slices may come in any order;
+each thread gets accumulators of its own (node.py sums them).
+
+Names: par<i> is parameter i as the cell holds it (any shape), V<i> its flat view, g<i> and gV<i> its
+gradient's accumulator as a matrix and as a flat view; need[i] says whether parameter i needs one.
+"""
+from .ir import Projected
+
+
+class _Source:
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, indent, text):
+        self.lines.append("    " * indent + text)
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"
+
+
+def _dedupe(names):
+    seen = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+class OutsideWriter:
+    """The source of `project` and `grads` for one Program and its SumPlan."""
+
+    def __init__(self, prog, plan):
+        self.prog, self.plan = prog, plan
+
+    # ------------------------------------------------------------------ before the loop
+    def project_args(self):
+        p = self.prog
+        return _dedupe(["X"] + [f"par{pr.param}" for pr in p.projections] + [f"V{f.param}" for f in p.folds]
+                       + [f"XW{pr.index}" for pr in p.projections])
+
+    def project_source(self):
+        p, src = self.prog, _Source()
+        src(0, "@numba.njit(cache=True, error_model='numpy', nogil=True)")
+        src(0, f"def project({', '.join(self.project_args())}, a, b):")
+        if not p.projections:
+            src(1, "return")
+            return src.text()
+        src(1, "x2 = time_rows(X, a, b)")
+        for pr in p.projections:
+            src(1, f"xw = time_rows(XW{pr.index}, a, b)")
+            src(1, f"{'gemm_nt' if pr.transposed else 'gemm'}(x2, par{pr.param}, xw, 0)")
+            folds = [f for f in p.folds if f.projection == pr.index]
+            if folds:
+                src(1, f"bias = np.zeros({pr.N}, X.dtype)")
+                for f in folds:
+                    src(1, f"add_slice(bias, {f.off}, V{f.param}, {f.param_off}, {f.width})")
+                src(1, "add_row(xw, bias)")
+        return src.text()
+
+    # ------------------------------------------------------------------ after the loop
+    def _grad_name(self, source):
+        """The array holding the gradient of a Product's or Projected's values (dXW<i> may be dC<j>)."""
+        if isinstance(source, Projected) and source.i in self.plan.alias:
+            return f"dC{self.plan.alias[source.i]}"
+        return source.grad_array
+
+    def grads_args(self):
+        p = self.prog
+        names = ["X", "dX"]
+        for pr in p.projections:
+            names += [self._grad_name(Projected(pr.index)), f"par{pr.param}", f"g{pr.param}"]
+        for g in p.gemms:
+            names += [f"S{g.a_state}" if g.a_state is not None else f"GA{g.index}", f"dC{g.index}", f"g{g.param}"]
+        for f in p.folds:
+            names += [self._grad_name(Projected(f.projection)), f"gV{f.param}"]
+        for s in self.plan.sums:
+            names += [self._grad_name(s.grad.source), f"gV{s.param}"]
+            if s.factor is not None:
+                names.append(self._factor_array(s.factor))
+        for i, _ in p.vec_params:
+            names += [f"dV{i}", f"gV{i}"]
+        return _dedupe(names)
+
+    @staticmethod
+    def _factor_array(f):
+        return f.source.array
+
+    def grads_source(self):
+        src = _Source()
+        src(0, "@numba.njit(cache=True, error_model='numpy', nogil=True)")
+        src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, a, b):")
+        src(1, "x2 = time_rows(X, a, b)")
+        self._input_side(src)
+        self._recurrent_weights(src)
+        self._column_sums(src)
+        src(1, "if a == 0:   # the loop's per-row gradients of the vector parameters, added once")
+        for i, _ in self.prog.vec_params:
+            src(2, f"if need[{i}]:")
+            src(3, f"add_rows(dV{i}, gV{i})")
+        src(2, "pass")
+        return src.text()
+
+    def _input_side(self, src):
+        p = self.prog
+        beta = "1" if p.uses_x else "0"     # the loop's own part of dx is in dX already
+        if p.projections:
+            src(1, "if need_dx:")
+            src(2, "dx2 = time_rows(dX, a, b)")
+            for pr in p.projections:
+                dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
+                src(2, f"{'gemm' if pr.transposed else 'gemm_nt'}({dxw}, par{pr.param}, dx2, {beta})")
+                beta = "1"
+        for pr in p.projections:
+            dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
+            src(1, f"if need[{pr.param}]:")
+            src(2, f"gemm_tn({dxw}, x2, g{pr.param}, 1)" if pr.transposed else f"gemm_tn(x2, {dxw}, g{pr.param}, 1)")
+
+    def _recurrent_weights(self, src):
+        for g in self.prog.gemms:
+            a = f"time_rows(S{g.a_state}, a, b)" if g.a_state is not None else f"time_rows(GA{g.index}, a, b)"
+            dc = f"time_rows(dC{g.index}, a, b)"
+            src(1, f"if need[{g.param}]:")
+            src(2, f"gemm_tn({dc}, {a}, g{g.param}, 1)" if g.transposed else f"gemm_tn({a}, {dc}, g{g.param}, 1)")
+
+    def _column_sums(self, src):
+        """Each distinct (gradient columns, factor) is summed once into a local array, then added to every
+        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one)."""
+        sums = {}
+        for f in self.prog.folds:
+            key = (self._grad_name(Projected(f.projection)), f.off, f.width, None)
+            sums.setdefault(key, []).append((f.param, f.param_off))
+        for s in self.plan.sums:
+            factor = None if s.factor is None else (self._factor_array(s.factor), s.factor.shift, s.factor.off)
+            key = (self._grad_name(s.grad.source), s.grad.off, s.width, factor)
+            sums.setdefault(key, []).append((s.param, s.off))
+        for (grad, off, width, factor), targets in sums.items():
+            src(1, f"if {' or '.join(f'need[{param}]' for param, _ in targets)}:")
+            src(2, f"cs = np.zeros({width}, X.dtype)")
+            if factor is None:
+                src(2, f"column_sum(time_rows({grad}, a, b), {off}, {width}, cs)")
+            else:
+                arr, shift, foff = factor
+                src(2, f"column_dot(time_rows({grad}, a, b), {off}, time_rows({arr}, a + {shift}, b + {shift}), "
+                       f"{foff}, {width}, cs)")
+            for param, poff in targets:
+                src(2, f"if need[{param}]:")
+                src(3, f"add_slice(gV{param}, {poff}, cs, 0, {width})")
+
