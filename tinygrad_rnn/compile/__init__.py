@@ -49,6 +49,7 @@ class CompiledCell:
         parts = self._check_state(state, B)
         lengths = self._check_lengths(lengths, T, B)
         out, final = run_compiled(self.cell, x, parts, lengths)
+        final = tuple(f.reshape(f.shape[1:]) for f in final)
         return out, (final if len(final) > 1 else final[0])
 
     def _name(self):

@@ -106,9 +106,9 @@ class Kernel:
         empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, np.ascontiguousarray(x)
-        for k, (n, s) in enumerate(zip(p.state_sizes, states)):
+        for k, n in enumerate(p.state_sizes):   # no states given: the sequence starts from zeros
             S = arrays[f"S{k}"] = empty((T + 1, B, n), p.dtype)
-            S[0] = s
+            S[0] = states[k] if states else 0
         for pr in p.projections:
             arrays[f"XW{pr.index}"] = empty((T, B, pr.N), p.dtype)
         for name, width, zeroed in self.per_step:
@@ -119,7 +119,7 @@ class Kernel:
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
-        finals = tuple(arrays[f"S{k}"][T].copy() for k in range(self.n_states))
+        finals = tuple(arrays[f"S{k}"][T:].copy() for k in range(self.n_states))   # (1, B, n): a slice of h_n
         return out, finals, (arrays, padded)
 
     def _parameters(self, params):
@@ -219,8 +219,8 @@ class Kernel:
         args = dict(arrays)
         args["dOut"] = zeros((T, B, p.state_sizes[0])) if dout is None else np.ascontiguousarray(dout, dtype=dt)
         for k, n in enumerate(p.state_sizes):   # in: the final state's gradient; out: the initial state's
-            d = dfinals[k]
-            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d, dtype=dt, order="C", copy=True)
+            d = dfinals[k]   # (1, B, n)
+            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
         for g in p.gemms:
             args[f"dC{g.index}"] = zeros((T, B, g.N))
         for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
@@ -291,7 +291,11 @@ def _traced_kernel(cell, dtype):
 
 
 class CompiledRecurrence(Primitive):
-    """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction."""
+    """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction.
+    Without state parts the sequence starts from zeros (nothing to differentiate, no zero tensors made
+    per call). The final state parts come out as (1, B, n), the layer-direction's slice of h_n."""
+
+    fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
     def forward(x, *rest, kernel, n_states, lengths):
@@ -304,12 +308,12 @@ class CompiledRecurrence(Primitive):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
         dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
-        return (dx,) + tuple(dstates) + tuple(dparams)
+        return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
 
 
-def run_compiled(cell, x, state, lengths=None):
-    """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors) as one tape node.
-    Returns (output (T, B, n_0), final state tuple)."""
+def run_compiled(cell, x, state=(), lengths=None):
+    """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
+    node. Returns (output (T, B, n_0), final state tuple of (1, B, n))."""
     kernel, graph = get_kernel(cell, x.dtype)
     outs = apply(CompiledRecurrence, x, *state, *graph.params, kernel=kernel, n_states=len(state), lengths=lengths)
-    return outs[0], tuple(outs[1:])
+    return outs[0], outs[1:]

@@ -325,11 +325,12 @@ def _as_h_n_slices(final):
 
 
 def _run_generated(cell, x, state, lengths, reverse):
-    """One direction as one node running the kernels generated from the cell's code (tinygrad_rnn/compile)."""
+    """One direction as one node running the kernels generated from the cell's code (tinygrad_rnn/compile).
+    state: a tuple of (B, n) Tensors, or () to start from zeros. Returns the final state as (1, B, n) slices."""
     from ..compile import run_compiled
     xs = reverse_within_lengths(x, lengths) if reverse else x
     out, final = run_compiled(cell, xs, tuple(state), lengths)
-    return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
+    return (reverse_within_lengths(out, lengths) if reverse else out), final
 
 
 def _try_cell(cell, input_size, dtype):
@@ -458,13 +459,12 @@ class Recurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         cell = self.cells[layer * self.num_directions + direction]
-        B = x.shape[1]
-        if state is None:
-            state = self._zero_state(B)
         if self._fused:
             if retain is None:
-                return _run_generated(cell, x, state, lengths, direction == 1)
+                return _run_generated(cell, x, state or (), lengths, direction == 1)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
+        if state is None:
+            state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
