@@ -242,6 +242,7 @@ def test_zero_sized_hidden_and_batch_as_torch():
     h = nn.RNNCell(10, 0)(T(3, 10))
     assert h.shape == (3, 0)
     assert nn.GRUCell(0, 4)(T(3, 0)).shape == (3, 4)
+    assert [s.shape for s in nn.LayerNormLSTMCell(2, 0)(T(3, 2))] == [(3, 0), (3, 0)]  # its init bound divided by 0
     for cls in CELLS:  # a batch of 0
         new = cls(3, 4)(T(0, 3))
         assert all(s.shape == (0, 4) for s in (new if isinstance(new, tuple) else (new,)))
@@ -264,7 +265,9 @@ SIGNATURES = [
      dict(_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
     (lambda **kw: nn.Recurrent(nn.GRUCell, **{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
     (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
-    (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}),
+     dict(_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["proj_size"])),
+    (lambda **kw: nn.LayerNormLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), dict(_CELL_ARGS, floats=["eps"])),
     (lambda **kw: nn.GRUCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
     (lambda **kw: nn.PeepholeLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
     (lambda **kw: nn.JordanCell(**{"input_size": 3, "hidden_size": 4, **kw}),
@@ -272,6 +275,8 @@ SIGNATURES = [
     (lambda **kw: nn.Linear(**{"in_features": 3, "out_features": 4, **kw}),
      dict(ints=["in_features", "out_features"], bools=["bias"], floats=[])),
     (lambda **kw: nn.Dropout(**kw), dict(ints=[], bools=[], floats=["p"])),
+    (lambda **kw: nn.Embedding(**{"num_embeddings": 5, "embedding_dim": 3, **kw}),
+     dict(ints=["num_embeddings", "embedding_dim"], bools=[], floats=[])),
     (lambda **kw: nn.LayerNorm(**{"normalized_shape": 4, **kw}),
      dict(ints=[], bools=["elementwise_affine", "bias"], floats=["eps"])),
 ]

@@ -1,7 +1,8 @@
 """LSTM(proj_size=) against torch.nn.LSTM after loading its state_dict (weight_hr_l{k} included):
 outputs, (h_n, c_n) and every gradient, in float64, stacked, bidirectional, batch-first, with
-initial states and lengths. The fused kernels do not project yet: fused=True runs the generic path
-with a warning, checked below."""
+initial states and lengths. tr.nn.LSTM's hand-written fused kernels do not project: fused=True runs
+the generic path with a warning, checked below. The projected cell, tr.nn.LSTMCell(proj_size=), compiles
+to generated kernels: tr.nn.Recurrent(tr.nn.LSTMCell, ..., proj_size=) fused, against the tape and torch."""
 import warnings
 
 import numpy as np
@@ -72,3 +73,99 @@ def test_fused_projection_falls_back_with_a_warning():
         out, (h, c) = layer(tr.Tensor(np.ones((5, 2, 3))))  # and the forward itself does not warn again
     assert out.shape == (5, 2, 2) and h.shape == (1, 2, 2) and c.shape == (1, 2, 4)
     assert "proj_size=2" in repr(layer)
+
+
+# ----------------------------------------------------------------------------- the projected cell, fused
+# tr.nn.LSTMCell(proj_size=P) in tr.nn.Recurrent: the generated kernels (fused=True) against the tape and
+# against torch.nn.LSTM(proj_size=P) with the same weights. Sizes are fixed (each new size compiles a
+# kernel); T, B, lengths, the initial state and the values are drawn.
+I_, H_, P_ = 3, 5, 2
+TOLERANCES = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-4, atol=2e-5)}
+
+
+def _torch_to_cells(tm, layer, D):
+    """torch.nn.LSTM's weight_ih_l{k}[_reverse]... as Recurrent's cells.{k * D + d}.weight_ih..."""
+    state = {}
+    for name, p in tm.named_parameters():
+        base, _, rest = name.rpartition("_l")
+        k, reverse = int(rest.split("_")[0]), rest.endswith("_reverse")
+        state[f"cells.{k * D + int(reverse)}.{base}"] = p.detach().numpy()
+    layer.load_state_dict(state)
+
+
+def _run(layer, x, hx, lengths):
+    xo = tr.Tensor(x, requires_grad=True)
+    hxo = tuple(tr.Tensor(h, requires_grad=True) for h in hx) if hx else None
+    out, (h, c) = layer(xo, hxo, lengths=lengths)
+    return xo, hxo, out, h, c
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=6)
+@given(layers=st.integers(1, 2), bidirectional=st.booleans(), with_hx=st.booleans(), use_lengths=st.booleans(),
+       T=st.integers(1, 5), B=st.integers(1, 4), data=st.data())
+def test_projected_cell_fused_matches_the_tape_and_torch(dtype, layers, bidirectional, with_hx, use_lengths, T, B,
+                                                         data):
+    D = 2 if bidirectional else 1
+    kwargs = dict(num_layers=layers, bidirectional=bidirectional, proj_size=P_, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to the tape: the cell compiles
+        ours = tr.nn.Recurrent(tr.nn.LSTMCell, I_, H_, **kwargs)
+    assert ours.fused is True
+    tm = torch.nn.LSTM(I_, H_, num_layers=layers, bidirectional=bidirectional, proj_size=P_).to(
+        torch.float64 if dtype == np.float64 else torch.float32)
+    _torch_to_cells(tm, ours, D)
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((T, B, I_)).astype(dtype)
+    hx = (rng.standard_normal((layers * D, B, P_)).astype(dtype),
+          rng.standard_normal((layers * D, B, H_)).astype(dtype)) if with_hx else None
+    lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))) if use_lengths else None
+    ws = [rng.standard_normal(s).astype(dtype) for s in ((T, B, D * P_), (layers * D, B, P_), (layers * D, B, H_))]
+
+    runs = []
+    for fused in (True, False):
+        ours.fused = fused
+        ours.zero_grad()
+        xo, hxo, out, h, c = _run(ours, x, hx, lengths)
+        assert out.dtype == dtype and h.shape == (layers * D, B, P_) and c.shape == (layers * D, B, H_)
+        ((out * ws[0]).sum() + (h * ws[1]).sum() + (c * ws[2]).sum()).backward()
+        grads = [xo.grad] + ([t.grad for t in hxo] if hx else []) + [p.grad.copy() for p in ours.parameters()]
+        runs.append(([out.data, h.data, c.data], grads))
+
+    xt = torch.tensor(x, requires_grad=True)
+    hxt = tuple(torch.tensor(t, requires_grad=True) for t in hx) if hx else None
+    if lengths is None:
+        out_t, (h_t, c_t) = tm(xt, hxt)
+    else:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), enforce_sorted=False)
+        out_t, (h_t, c_t) = tm(packed, hxt)
+        out_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t, total_length=T)
+    sum((a * torch.tensor(w)).sum() for a, w in zip((out_t, h_t, c_t), ws)).backward()
+    theirs = dict(tm.named_parameters())
+    torch_grads = [xt.grad.numpy()] + ([t.grad.numpy() for t in hxt] if hx else [])
+    for name, _ in ours.named_parameters():  # cells.{k * D + d}.weight_ih -> weight_ih_l{k}[_reverse]
+        i, base = int(name.split(".")[1]), name.split(".")[2]
+        torch_grads.append(theirs[f"{base}_l{i // D}" + ("_reverse" if i % D else "")].grad.numpy())
+    reference = ([t.detach().numpy() for t in (out_t, h_t, c_t)], torch_grads)
+
+    tol = TOLERANCES[dtype]
+    for what, other in (("the tape", runs[1]), ("torch", reference)):
+        for k, (a, b) in enumerate(zip(runs[0][0] + runs[0][1], other[0] + other[1])):
+            np.testing.assert_allclose(a, b, **tol, err_msg=f"fused vs {what}, value/gradient {k}")
+
+
+def test_projected_cell_arguments():
+    cell = tr.nn.LSTMCell(3, 5, proj_size=2)
+    assert cell.sizes() == (2, 5) and cell.weight_hh.shape == (20, 2) and cell.weight_hr.shape == (2, 5)
+    assert [n for n, _ in cell.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"]
+    assert np.abs(cell.weight_hr.data).max() <= 1 / np.sqrt(5)  # torch's U(-1/sqrt(H), 1/sqrt(H))
+    assert "proj_size=2" in repr(cell) and "weight_hr" not in dict(tr.nn.LSTMCell(3, 5).named_parameters())
+    with pytest.raises(ValueError, match=r"LSTMCell: proj_size must be smaller than hidden_size \(5\), got 5"):
+        tr.nn.LSTMCell(3, 5, proj_size=5)
+    with pytest.raises(TypeError, match="LSTMCell: proj_size must be an int, got bool True"):
+        tr.nn.LSTMCell(3, 5, proj_size=True)
+    with pytest.raises(ValueError, match="LSTMCell: proj_size must be >= 0, got -1"):
+        tr.nn.LSTMCell(3, 5, proj_size=-1)
+    with pytest.raises(TypeError):  # keyword only: torch's LSTMCell has no proj_size to take a position from
+        tr.nn.LSTMCell(3, 5, True, np.float32, 2)

@@ -136,6 +136,19 @@ def test_pow_at_its_edges():
     assert np.allclose(((-2.0) ** x).data, [-2.0, 4.0, -8.0])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's divide-by-zero: the infinities are the point
+def test_sqrt_at_signed_zeros():
+    for dtype in (np.float64, np.float32):
+        x = leaf([-0.0, 0.0], dtype)
+        y = x.sqrt()
+        assert np.signbit(y.data).tolist() == [True, False] and y.dtype == dtype  # sqrt(-0.0) = -0.0 (IEEE)
+        y.sum().backward()
+        assert x.grad.tolist() == [-np.inf, np.inf]  # 0.5 / sqrt(-0.0) = 0.5 / -0.0: was +inf at -0.0
+        x = leaf([-0.0, 0.0], dtype)
+        (x ** -0.5).sum().backward()  # x ** -0.5 is 1 / sqrt(x): -inf at -0.0 (pow() would give +inf)
+        assert (x ** -0.5).data.tolist() == [-np.inf, np.inf] and x.grad.tolist() == [-np.inf, -np.inf]
+
+
 def test_abs_at_zero():
     x = leaf([0.0, -0.0, -1.5, 2.0])
     y = x.abs()
@@ -221,3 +234,60 @@ def test_cells_with_a_zero_sized_state_run_as_torch(cell):
         ref = getattr(torch.nn, cell)(10, 0)(torch.ones(3, 10))
         ref_parts = ref if isinstance(ref, tuple) else (ref,)
         assert [tuple(p.shape) for p in ref_parts] == [p.shape for p in parts]
+
+
+# A flag, a dim, a size or an index of the wrong type: refused (TypeError naming the argument, expected and got),
+# as torch refuses it - never read as truthy (keepdim="False"), truncated (split([2.7, 1.2])) or matched against
+# nothing (ignore_index=1.5 ignored no target).
+def _targets(lib):
+    return lib.tensor(np.array([0, 2]))
+
+
+WRONG_TYPES = [
+    (lambda lib, x: x.sum(1, keepdim="False"), "sum: keepdim must be True or False, got str 'False'"),
+    (lambda lib, x: x.mean(dim=1, keepdim=0), "mean: keepdim must be True or False, got int 0"),
+    (lambda lib, x: x.argmax(1, keepdim="True"), "argmax: keepdim must be True or False, got str 'True'"),
+    (lambda lib, x: x.max(1, "True"), "max: keepdim must be True or False, got str 'True'"),
+    (lambda lib, x: x.logsumexp(1, keepdim="no"), "logsumexp: keepdim must be True or False, got str 'no'"),
+    (lambda lib, x: x.norm(2, 1, keepdim="no"), "norm: keepdim must be True or False, got str 'no'"),
+    (lambda lib, x: x.sum(dim=1.0), "dim must be an int .*, got float 1.0"),
+    (lambda lib, x: x.transpose(0.0, 1), "dim must be an int .*, got float 0.0"),
+    (lambda lib, x: x.std(1, correction="1"), "var/std: correction must be a number, got str '1'"),
+    (lambda lib, x: x.expand(2, 3.0), r"expand: sizes must be ints, got float 3.0"),
+    (lambda lib, x: x.split([1.5, 0.5]), "split: split_size_or_sections must be an int or a list of ints, got list"),
+    (lambda lib, x: x.split(2.0), "split: split_size_or_sections must be an int or a list of ints, got float 2.0"),
+    (lambda lib, x: x.chunk(2.0), "chunk: chunks must be an int, got float 2.0"),
+    (lambda lib, x: lib.tensor(np.ones(2), requires_grad="False"), "requires_grad must be True or False, got str"),
+    (lambda lib, x: lib.zeros(2, requires_grad=1), "requires_grad must be True or False, got int 1"),
+    (lambda lib, x: lib.randn(2, requires_grad="yes"), "requires_grad must be True or False, got str 'yes'"),
+    (lambda lib, x: x.detach().requires_grad_("False"), "requires_grad_: requires_grad must be True or False"),
+    (lambda lib, x: lib.nn.functional.cross_entropy(x, _targets(lib), ignore_index=1.5),
+     "cross_entropy: ignore_index must be an int, got float 1.5"),
+    (lambda lib, x: lib.nn.CrossEntropyLoss(ignore_index="1")(x, _targets(lib)),
+     "cross_entropy: ignore_index must be an int, got str '1'"),
+    (lambda lib, x: lib.nn.functional.nll_loss(x, _targets(lib), ignore_index=True),
+     "nll_loss: ignore_index must be an int, got bool True"),
+    (lambda lib, x: lib.nn.functional.pad(x, (1, 1), value="0"), "pad: value must be a number, got str '0'"),
+    (lambda lib, x: lib.nn.utils.rnn.pad_sequence([x, x[:1]], batch_first="False"),
+     "pad_sequence: batch_first must be True or False, got str 'False'"),
+    (lambda lib, x: lib.nn.utils.rnn.pad_sequence([x, x[:1]], padding_value="0"),
+     "pad_sequence: padding_value must be a number, got str '0'"),
+    (lambda lib, x: lib.nn.utils.rnn.pack_padded_sequence(x.unsqueeze(2), [2, 1, 1], batch_first="False"),
+     "pack_padded_sequence: batch_first must be True or False, got str 'False'"),
+    (lambda lib, x: lib.nn.utils.rnn.pad_packed_sequence(
+        lib.nn.utils.rnn.pack_padded_sequence(x.unsqueeze(2), [2, 1, 1]), batch_first=1),
+     "pad_packed_sequence: batch_first must be True or False, got int 1"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(WRONG_TYPES)))
+def test_arguments_of_the_wrong_type_are_refused_as_torch_does(k):
+    call, message = WRONG_TYPES[k]
+    with pytest.raises(TypeError, match=message):
+        call(tr, leaf(np.ones((2, 3))))
+    try:
+        import torch
+    except ImportError:
+        return
+    with pytest.raises((TypeError, RuntimeError)):  # the habit comes from torch, which refuses it too
+        call(torch, torch.ones(2, 3, dtype=torch.float64, requires_grad=True))

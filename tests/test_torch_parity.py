@@ -116,9 +116,8 @@ def abs(draw):
 
 
 @case
-def square_sqrt_rsqrt_log(draw):  # negative and zero inputs too: nan and inf where torch has them
-    # at -0.0 the gradient of sqrt is +inf here and -inf in torch (docs/torch_api.md): -0.0 becomes 0.0
-    return [draw(values(draw(shapes()))) + 0.0], lambda lib, x: (x.square(), x.sqrt(), x.rsqrt(), x.log())
+def square_sqrt_rsqrt_log(draw):  # negative and zero inputs, -0.0 included: nan and inf where torch has them
+    return [draw(values(draw(shapes())))], lambda lib, x: (x.square(), x.sqrt(), x.rsqrt(), x.log())
 
 
 @case
@@ -130,11 +129,8 @@ def pow_tensor_exponent(draw):  # 0 ** 0, negative bases to integer powers, 0 **
 
 @case
 def pow_constant_exponent(draw):
-    p = draw(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, 0.5, 2.5]))
-    # d/dx x ** 0.5 at -0.0: torch's is -inf (1 / (2 sqrt(-0.0))), ours 0.5 * pow(-0.0, -0.5) = +inf (listed in
-    # docs/torch_api.md), so -0.0 is drawn only for the other exponents
-    x = draw(values(draw(shapes())))
-    return [x if p != 0.5 else x + 0.0], lambda lib, x: (x ** p, x.pow(p))
+    p = draw(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5, 1.5, -1.5, 2.5]))
+    return [draw(values(draw(shapes())))], lambda lib, x: (x ** p, x.pow(p))
 
 
 @case
@@ -338,3 +334,20 @@ def split_chunk_unbind(draw):
 def test_op_matches_torch(name, data):
     arrays, op, *options = CASES[name](data.draw)
     helper_test_op(arrays, op, **(options[0] if options else {}))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sqrt", "rsqrt", "pow 0.5", "pow -0.5", "pow 1.5", "pow -1.5"])
+def test_roots_at_signed_zeros_match_torch(name, dtype):
+    """Exactly at -0.0 and 0.0 (hypothesis may not draw them): values, the signs of zeros and infinities, and
+    gradients. sqrt(-0.0) = -0.0, so torch's sqrt'(-0.0) = 0.5 / -0.0 = -inf."""
+    op = {"sqrt": lambda x: x.sqrt(), "rsqrt": lambda x: x.rsqrt()}.get(name)
+    op = op or (lambda x: x ** float(name.split()[1]))
+    x = tr.Tensor(np.array([-0.0, 0.0], dtype), requires_grad=True)
+    xt = torch.tensor([-0.0, 0.0], dtype=getattr(torch, dtype.__name__), requires_grad=True)
+    y, yt = op(x), op(xt)
+    y.sum().backward()
+    yt.sum().backward()
+    assert y.dtype == dtype and x.grad.dtype == dtype
+    for ours, theirs in ((y.data, yt.detach().numpy()), (x.grad, xt.grad.numpy())):
+        assert ours.tolist() == theirs.tolist() and np.signbit(ours).tolist() == np.signbit(theirs).tolist()

@@ -153,19 +153,31 @@ class Neg(Primitive):
         return (-g,)
 
 
+def _torch_pow(a, p):
+    """a ** p as torch computes it for a constant p: as sqrt(a) for p = 0.5 and 1 / sqrt(a) for p = -0.5.
+    They differ from pow() only in the sign at -0.0: sqrt(-0.0) = -0.0, 1 / sqrt(-0.0) = -inf (pow gives
+    +inf), so sqrt's gradient 0.5 * (-0.0) ** -0.5 at -0.0 is -inf, as torch's."""
+    if p == 0.5:
+        return np.sqrt(a)
+    if p == -0.5:
+        return 1 / np.sqrt(a)
+    return a ** p
+
+
 class Pow(Primitive):
-    """a ** p for a constant exponent p (a tensor exponent is Power). x ** 0 is the constant 1, so its
-    gradient is 0 everywhere, at x = 0 too (where p * x ** (p - 1) would be 0 * inf), as in torch."""
+    """a ** p for a constant exponent p (a tensor exponent is Power); x.sqrt() is x ** 0.5. x ** 0 is the
+    constant 1, so its gradient is 0 everywhere, at x = 0 too (where p * x ** (p - 1) would be 0 * inf),
+    as in torch."""
 
     @staticmethod
     def forward(a, p):
-        return a ** p, a
+        return _torch_pow(a, p), a
 
     @staticmethod
     def backward(g, a, needs, p):
         if p == 0:
             return (np.zeros(np.broadcast_shapes(g.shape, a.shape), dtype=g.dtype),)
-        return (g * p * a ** (p - 1),)
+        return (g * p * _torch_pow(a, p - 1),)
 
 
 class Abs(Primitive):

@@ -414,7 +414,7 @@ class Tensor:
                             "requires_grad and dtype are keyword-only. For a tensor of a given shape use "
                             "tr.zeros(3, 4) or tr.randn(3, 4)")
         self.data = as_float_array(data, dtype)
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = _check_requires_grad("Tensor", requires_grad)
         self.grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
         self._version = 0  # bumped by the library's in-place writes (optimizer steps, load_state_dict)
@@ -482,9 +482,10 @@ class Tensor:
         return apply(P.Copy, self)
 
     def requires_grad_(self, requires_grad=True):
+        requires_grad = _check_requires_grad("requires_grad_", requires_grad)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     def retain_grad(self):
@@ -717,7 +718,7 @@ class Tensor:
     def sigmoid(self): return apply(P.Sigmoid, self._numeric())
     def relu(self): return apply(P.Relu, self._numeric())
     def sqrt(self): return self ** 0.5
-    def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: pow(-0.0, -0.5) is +inf, torch's rsqrt -inf
+    def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self): return self * self
     def abs(self): return apply(P.Abs, self._numeric())
 
@@ -848,6 +849,9 @@ class Tensor:
             _check_bool(unbiased, "var/std: unbiased")
             correction = 1 if unbiased else 0
         correction = 1 if correction is None and ddof is None else (correction if ddof is None else ddof)
+        if isinstance(correction, (bool, np.bool_)) or not isinstance(correction, (int, float, np.integer, np.floating)):
+            name = "ddof" if ddof is not None else "correction"
+            raise TypeError(f"var/std: {name} must be a number, got {type(correction).__name__} {correction!r}")
         dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
         if self.data.dtype.kind != "f":
             return self._numeric().var(dim, keepdim=keepdim, correction=correction)
@@ -871,6 +875,7 @@ class Tensor:
         -inf or any positive number. The gradient at a zero vector is 0, as torch."""
         if self.data.dtype.kind != "f":
             return self._numeric().norm(p, dim, keepdim)
+        dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
         if isinstance(p, str) or not np.isscalar(p):
@@ -890,6 +895,7 @@ class Tensor:
         """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
         if self.data.dtype.kind != "f":
             return self._numeric().logsumexp(dim, keepdim)
+        dim, keepdim = _dim_args("logsumexp", dim, keepdim, None, None)
         axes = _reduce_axis(dim, self.ndim)
         if _reduced_count(self.shape, axes) == 0:
             shift = np.zeros((), self.dtype)
@@ -968,6 +974,9 @@ class Tensor:
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         if not sizes:
             raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
+        bad = [n for n in sizes if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_))]
+        if bad:
+            raise TypeError(f"expand: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
         extra = len(sizes) - self.ndim
         if extra < 0:
             raise ValueError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
@@ -1000,23 +1009,28 @@ class Tensor:
         """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
-        n = self.shape[axis]
-        if isinstance(split_size_or_sections, int):
-            if split_size_or_sections <= 0:
-                raise ValueError(f"split size must be positive, got {split_size_or_sections}")
-            sizes = [split_size_or_sections] * (n // split_size_or_sections)
-            if n % split_size_or_sections:
-                sizes.append(n % split_size_or_sections)
-        else:
-            sizes = [int(s) for s in split_size_or_sections]
+        n, size = self.shape[axis], split_size_or_sections
+        if _is_int(size):
+            if size <= 0:
+                raise ValueError(f"split size must be positive, got {size}")
+            sizes = [int(size)] * (n // size)
+            if n % size:
+                sizes.append(int(n % size))
+        elif isinstance(size, (tuple, list)) and all(_is_int(s) for s in size):
+            sizes = [int(s) for s in size]
             if sum(sizes) != n:
                 raise ValueError(f"split sizes {sizes} must add up to the axis length {n}")
+        else:  # sizes [2.7, 1.2] would have been cut to [2, 1]
+            raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
+                            f"{type(size).__name__} {size!r}")
         return list(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
 
     def chunk(self, chunks, dim=None, *, axis=None):
         """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
-        if not isinstance(chunks, (int, np.integer)) or chunks < 1:
-            raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+        if not _is_int(chunks):
+            raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
+        if chunks < 1:
+            raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
         dim = _one_dim("chunk", dim, axis, 0)
         axis = _axis(dim, self.ndim)
         n = self.shape[axis]
@@ -1056,13 +1070,22 @@ def _float_dtype(dtype, fn):
     return dtype
 
 
+def _check_requires_grad(fn, value):
+    """requires_grad as a bool: a string "False" (truthy) or 0/1 is refused, as torch does."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: requires_grad must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _axis(axis, ndim):
     """Normalise an axis (or tuple of axes) to non-negative ints, refusing out-of-range ones."""
     if axis is None:
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < ndim:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
+            raise TypeError(f"dim must be an int (or a tuple of ints), got {type(a).__name__} {a!r}")
+        if not -ndim <= a < ndim:
             raise ValueError(f"axis {a!r} is out of range for a {ndim}-D tensor")
     return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
 
@@ -1102,6 +1125,8 @@ def _dim_args(fn, dim, keepdim, axis, keepdims):
             raise TypeError(f"{fn}: got keepdim={keepdim!r} and keepdims={keepdims!r}, torch's and numpy's names of "
                             "one argument; pass one")
         keepdim = keepdims
+    if keepdim is not None and not isinstance(keepdim, (bool, np.bool_)):  # keepdim="False" is truthy
+        raise TypeError(f"{fn}: keepdim must be True or False, got {type(keepdim).__name__} {keepdim!r}")
     return dim, bool(keepdim)
 
 

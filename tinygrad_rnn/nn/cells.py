@@ -10,7 +10,7 @@ port one to one. A user's cell only needs `forward(x, state) -> new state` (see 
 import numpy as np
 
 from ..tensor import DEFAULT_DTYPE, Tensor, zeros
-from .checks import check_bool, check_choice, check_int
+from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -206,7 +206,7 @@ class _TorchStyleCell(RecurrentCell):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((G * H, input_size), bound, dtype)
-        self.weight_hh = uniform((G * H, H), bound, dtype)
+        self.weight_hh = uniform((G * H, self.output_size), bound, dtype)  # what recurs: the state's first part
         self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
 
@@ -240,13 +240,31 @@ class RNNCell(_TorchStyleCell):
 
 
 class LSTMCell(_TorchStyleCell):
-    """LSTM, gate order i, f, g, o; the state is (h, c)."""
+    """LSTM, gate order i, f, g, o; the state is (h, c).
+
+    proj_size=P > 0 (keyword only; our extension: torch has it on nn.LSTM, not on LSTMCell) is torch's
+    LSTMP: h_t = W_hr (o * tanh(c_t)), with weight_hr (P, hidden_size); h and weight_hh's columns have
+    size P, c keeps hidden_size. So `tr.nn.Recurrent(tr.nn.LSTMCell, I, H, proj_size=P)` is
+    torch.nn.LSTM(I, H, proj_size=P), fused kernels included."""
 
     gates = 4
-    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+    state_sizes = property(lambda self: (self.proj_size or self.hidden_size, self.hidden_size))
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE, *, proj_size=0):
+        self.proj_size = check_int("LSTMCell", "proj_size", proj_size, 0)
+        if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
+            raise ValueError(f"LSTMCell: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
+        super().__init__(input_size, hidden_size, bias, dtype)
+        if self.proj_size:  # after the biases, in torch's order
+            self.weight_hr = uniform((self.proj_size, self.hidden_size), _init_bound(self.hidden_size),
+                                     self.weight_ih.dtype)
 
     def recurrence(self, xw, state):
-        return lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh)
+        return lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh,
+                               self.weight_hr.T if self.proj_size else None)
+
+    def extra_repr(self):
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
 class GRUCell(_TorchStyleCell):
@@ -293,9 +311,12 @@ class LayerNormLSTMCell(RecurrentCell):
     state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
 
     def __init__(self, input_size, hidden_size, bias=True, eps=1e-5, dtype=DEFAULT_DTYPE):
-        dtype = check_dtype(dtype)
-        self.input_size, self.hidden_size, self.eps = input_size, hidden_size, float(eps)
-        H, bound = hidden_size, 1.0 / np.sqrt(hidden_size)
+        name = "LayerNormLSTMCell"  # every argument checked, as the other cells'
+        input_size = check_int(name, "input_size", input_size, 0)
+        hidden_size = check_int(name, "hidden_size", hidden_size, 0)
+        bias, eps, dtype = check_bool(name, "bias", bias), check_float(name, "eps", eps, 0), check_dtype(dtype, name)
+        self.input_size, self.hidden_size, self.eps = input_size, hidden_size, eps
+        H, bound = hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((4 * H, input_size), bound, dtype)
         self.weight_hh = uniform((4 * H, H), bound, dtype)
         self.bias = Parameter(np.zeros(4 * H, dtype)) if bias else None

@@ -81,6 +81,9 @@ def _rows_by_class(fn, input, targets):
 
 def _class_targets(fn, targets, n_classes, ignore_index):
     """(safe targets (ignored ones replaced by 0), valid mask) after checking the range."""
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        # 1.5 or "1" would match no target and silently ignore nothing
+        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__} {ignore_index!r}")
     valid = targets != ignore_index
     bad = valid & ((targets < 0) | (targets >= n_classes))
     if bad.any():
@@ -358,6 +361,8 @@ def pad(input, pad, mode="constant", value=0.0):
     if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or len(pad) % 2 or \
             not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"pad: pad must be a sequence of an even number of ints, got {pad!r}")
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value):
+        raise TypeError(f"pad: value must be a number, got {type(value).__name__} {value!r}")
     if len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: pad has {len(pad) // 2} (left, right) pairs, the input only {input.ndim} dimensions")
     x = input

@@ -15,11 +15,13 @@ Differences from torch: the lengths come back as an int64 numpy array (a Tensor 
 the sequences are never reordered (sorted_indices are not needed). `.data` and `.batch_sizes` give
 torch's packed layout (valid steps, time-major, longest sequences first) for code that reads them.
 """
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from ..tensor import Tensor, concatenate, stack, where
+from .checks import check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence"]
@@ -63,6 +65,13 @@ def _check_lengths(fn, lengths, T, B):
     return arr.astype(np.int64)
 
 
+def _check_padding_value(fn, value):
+    """A number (nan and infinities included, as torch's padding values), not a string or a bool."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: padding_value must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stack Tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with
     padding_value after each sequence (padding_side='left': before). Differentiable."""
@@ -74,6 +83,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         raise ValueError(f"{fn}: sequences is empty")
     if padding_side not in ("right", "left"):
         raise ValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
+    batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     for i, s in enumerate(sequences):
         if not isinstance(s, Tensor) or s.ndim < 1:
             raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got "
@@ -99,6 +109,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     fn = "pack_padded_sequence"
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type(input).__name__}")
+    batch_first = check_bool(fn, "batch_first", batch_first)  # "False" is truthy: never read as True
+    enforce_sorted = check_bool(fn, "enforce_sorted", enforce_sorted)
     if batch_first:
         input = input.swapaxes(0, 1)
     T, B = input.shape[0], input.shape[1]
@@ -122,6 +134,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     fn = "pad_packed_sequence"
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type(sequence).__name__}")
+    batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     padded, lengths = sequence
     T = padded.shape[0]
     if total_length is not None:
