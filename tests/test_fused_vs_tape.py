@@ -75,7 +75,7 @@ def test_fused_layer_is_one_node_per_direction():
         seen.add(node)
         kinds.append(node.name)
         stack.extend(e[0] for e in node.parents if type(e) is tuple)
-    assert kinds.count("FusedRecurrence") == 4  # 2 layers x 2 directions, no per-step nodes
+    assert kinds.count("CompiledRecurrence") == 4  # 2 layers x 2 directions, no per-step nodes
     assert len(kinds) < 12
 
 
@@ -83,7 +83,7 @@ def test_retain_states_uses_the_tape_by_documented_rule():
     layer = tr.nn.GRU(2, 3)
     out, _ = layer(tr.Tensor(np.ones((5, 1, 2), np.float32)), retain_states=True)
     assert len(layer.states[(0, 0)]) == 5  # per-step tensors exist only on the generic path
-    assert out.node.name != "FusedRecurrence"
+    assert out.node.name != "CompiledRecurrence"
 
 
 def test_fused_gradients_are_kept_without_copies_and_still_accumulate():
@@ -113,7 +113,7 @@ def test_weight_changed_between_forward_and_backward_is_named_without_anomaly_mo
         loss.backward()
     assert "Parameter of shape (12, 4)" in str(e.value)
     if fused:  # inputs of the fused node: x, weight_ih, weight_hh, bias_ih, bias_hh
-        assert "input 2 of FusedRecurrence" in str(e.value)
+        assert "input 2 of CompiledRecurrence" in str(e.value)
 
 
 @pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])

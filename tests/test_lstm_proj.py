@@ -1,7 +1,7 @@
 """LSTM(proj_size=) against torch.nn.LSTM after loading its state_dict (weight_hr_l{k} included):
 outputs, (h_n, c_n) and every gradient, in float64, stacked, bidirectional, batch-first, with
-initial states and lengths. tr.nn.LSTM's hand-written fused kernels do not project: fused=True runs
-the generic path with a warning, checked below. The projected cell, tr.nn.LSTMCell(proj_size=), compiles
+initial states and lengths; the fused layer (kernels generated from LSTMCell(proj_size=)) against the
+generic one. The projected cell, tr.nn.LSTMCell(proj_size=), compiles
 to generated kernels: tr.nn.Recurrent(tr.nn.LSTMCell, ..., proj_size=) fused, against the tape and torch."""
 import warnings
 
@@ -63,16 +63,30 @@ def test_projected_lstm_matches_torch(layers, bidirectional, batch_first, bias, 
         np.testing.assert_allclose(p.grad, theirs[name].grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
 
 
-def test_fused_projection_falls_back_with_a_warning():
-    with pytest.warns(RuntimeWarning, match="fused kernels do not support proj_size yet"):
-        layer = tr.nn.LSTM(3, 4, proj_size=2, dtype=np.float64)
-    assert not layer.fused
+def test_fused_projected_lstm_equals_the_generic_path():
+    """tr.nn.LSTM(proj_size=) fused (kernels generated from LSTMCell(proj_size=)) against fused=False with
+    the same weights: outputs, states and every gradient, stacked, bidirectional, lengths, initial state;
+    no warning (nothing falls back)."""
+    kwargs = dict(num_layers=2, bidirectional=True, proj_size=2, dtype=np.float64)
+    generic = tr.nn.LSTM(3, 4, fused=False, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr.nn.LSTM(3, 4, proj_size=2, fused=False)  # asked for the generic path: no warning
-        out, (h, c) = layer(tr.Tensor(np.ones((5, 2, 3))))  # and the forward itself does not warn again
-    assert out.shape == (5, 2, 2) and h.shape == (1, 2, 2) and c.shape == (1, 2, 4)
-    assert "proj_size=2" in repr(layer)
+        fused = tr.nn.LSTM(3, 4, **kwargs)
+    assert fused.fused
+    fused.load_state_dict(generic.state_dict())
+    rng = np.random.default_rng(3)
+    x, lengths = rng.standard_normal((5, 3, 3)), np.array([5, 2, 4])
+    hx = (rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 4)))
+    results = []
+    for layer in (fused, generic):
+        xo, hxo = tr.Tensor(x, requires_grad=True), tuple(tr.Tensor(h, requires_grad=True) for h in hx)
+        out, (h, c) = layer(xo, hxo, lengths=lengths)
+        (out.sum() + (h * h).sum() + c.sum()).backward()
+        results.append([out.data, h.data, c.data, xo.grad, *[t.grad for t in hxo]]
+                       + [p.grad for _, p in layer.named_parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert "proj_size=2" in repr(fused)
 
 
 # ----------------------------------------------------------------------------- the projected cell, fused

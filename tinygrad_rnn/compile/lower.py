@@ -232,15 +232,24 @@ def _lower_where(lw, op, attrs):
 
 
 # ----------------------------------------------------------------------------- products
+def _operand(lw, op, k):
+    """Argument k of op; a 2-D parameter as a matrix even when it has one row (leaf() takes a (1, n)
+    parameter for a row of numbers, e.g. a gain; under a transpose or matmul it is a weight of one row)."""
+    ref = op.args[k]
+    if ref[0] == "param" and lw.graph.params[ref[1]].ndim == 2:
+        return Val("matrix", param=ref[1])
+    return lw.get(ref, op)
+
+
 def _lower_transpose(lw, op, attrs):
-    v = lw.get(op.args[0], op)
+    v = _operand(lw, op, 0)
     if v.kind != "matrix":
         fail(op, "transpose of anything but a 2-D parameter (for x @ W.T)")
     return (v._replace(transposed=not v.transposed),)
 
 
 def _lower_matmul(lw, op, attrs):
-    a, w = lw.get(op.args[0], op), lw.get(op.args[1], op)
+    a, w = lw.get(op.args[0], op), _operand(lw, op, 1)
     if w.kind != "matrix":
         fail(op, "the right operand must be a parameter matrix W or W.T")
     if a.kind != "tile":

@@ -73,6 +73,21 @@ def _bind(args, arrays, a=None, b=None, lengths=None):
     return out
 
 
+def _in_time_order(a, lengths, padded, reverse):
+    """a (T, B, n) as the kernels read it: as it is, or for a reverse direction each sequence reversed
+    within its length (padded steps stay where they are). Its own inverse: it also turns the kernels'
+    output (and the input's gradient) back into real time. Inside the node, so a reverse direction is
+    one node on the tape like a forward one."""
+    if not reverse:
+        return np.ascontiguousarray(a)
+    if not padded:
+        return np.ascontiguousarray(a[::-1])
+    T, B = a.shape[0], a.shape[1]
+    t = np.arange(T)[:, None]
+    source = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+    return a[source, np.arange(B)[None, :]]
+
+
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads as
@@ -97,15 +112,21 @@ class Kernel:
         self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
                      | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
 
+    def kept_per_row(self, input_size):
+        """Numbers the forward keeps for the backward per (step, sequence): the states, the projections,
+        the per-step buffers, and x (referenced)."""
+        p = self.prog
+        return sum(p.state_sizes) + sum(pr.N for pr in p.projections) + sum(w for _, w, _ in self.per_step) + input_size
+
     # -- the forward: projections, then the loop
-    def forward(self, x, states, params, lengths):
+    def forward(self, x, states, params, lengths, reverse=False):
         p = self.prog
         T, B, I = x.shape
         padded = lengths is not None
         lens = _all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
         empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
         arrays = self._parameters(params)
-        arrays["lengths"], arrays["X"] = lens, np.ascontiguousarray(x)
+        arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
         for k, n in enumerate(p.state_sizes):   # no states given: the sequence starts from zeros
             S = arrays[f"S{k}"] = empty((T + 1, B, n), p.dtype)
             S[0] = states[k] if states else 0
@@ -120,7 +141,7 @@ class Kernel:
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
         finals = tuple(arrays[f"S{k}"][T:].copy() for k in range(self.n_states))   # (1, B, n): a slice of h_n
-        return out, finals, (arrays, padded)
+        return _in_time_order(out, lens, padded, reverse), finals, (arrays, padded, reverse)
 
     def _parameters(self, params):
         """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
@@ -144,7 +165,7 @@ class Kernel:
             _run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
             return
 
-        def project(a, b):
+        def project(a, b, part=None):
             m.project(*_bind(self.project_args, arrays), a, b)
 
         with blas.single_threaded():
@@ -158,8 +179,10 @@ class Kernel:
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
         p = self.prog
-        arrays, padded = saved
+        arrays, padded, reverse = saved
         T, B, I = arrays["X"].shape
+        if dout is not None and reverse:
+            dout = _in_time_order(dout, arrays["lengths"], padded, True)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx)
         needs_params = [n and i in self.read for i, n in enumerate(needs_params)]
         need = np.array(needs_params, dtype=np.bool_)
@@ -173,6 +196,8 @@ class Kernel:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dparams = [accs[f"g{i}"] if n else None for i, n in enumerate(needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
+        if dx is not None and reverse:
+            dx = _in_time_order(dx, arrays["lengths"], padded, True)
         return dx, tuple(args[f"dS{k}"] for k in range(self.n_states)), dparams
 
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
@@ -298,22 +323,24 @@ class CompiledRecurrence(Primitive):
     fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
-    def forward(x, *rest, kernel, n_states, lengths):
+    def forward(x, *rest, kernel, n_states, lengths, reverse):
         states, params = rest[:n_states], rest[n_states:]
-        out, finals, saved = kernel.forward(x, states, params, lengths)
+        out, finals, saved = kernel.forward(x, states, params, lengths, reverse)
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, kernel, n_states, lengths):
+    def backward(gs, saved, needs, kernel, n_states, lengths, reverse):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
         dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
         return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
 
 
-def run_compiled(cell, x, state=(), lengths=None):
+def run_compiled(cell, x, state=(), lengths=None, reverse=False):
     """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
-    node. Returns (output (T, B, n_0), final state tuple of (1, B, n))."""
+    node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
+    (T, B, n_0) in real time, final state tuple of (1, B, n))."""
     kernel, graph = get_kernel(cell, x.dtype)
-    outs = apply(CompiledRecurrence, x, *state, *graph.params, kernel=kernel, n_states=len(state), lengths=lengths)
+    outs = apply(CompiledRecurrence, x, *state, *graph.params, kernel=kernel, n_states=len(state), lengths=lengths,
+                 reverse=reverse)
     return outs[0], outs[1:]

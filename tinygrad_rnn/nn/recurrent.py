@@ -22,7 +22,7 @@ from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_e
 from . import cells as C
 from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from . import functional as F
-from .fused import fused_available, fused_direction
+from .fused import fused_available, run_fused
 from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
@@ -250,14 +250,16 @@ class _StackedRecurrent(Module):
 
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
-        keeps until its backward (an estimate). The fused kernels keep the gates, the cell state and the
-        output and make gate gradients and dx in the backward; the tape keeps several arrays per operation."""
+        keeps until its backward (an estimate). The fused kernels say what they keep per row (the states, the
+        projections, the gates' values); the tape keeps several arrays per operation."""
         item = np.dtype(self.dtype).itemsize
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
-        H, G, I = sizes[0], getattr(self, "gates", 1), self._layer_input_size(layer)
+        G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
         if getattr(self, "fused", False) and fused_available():
-            per_row = (2 * G + 2 + (G if getattr(self, "mode", None) == "gru" else 0)) * H + I
+            from ..compile.node import get_kernel
+            cell = self._cell(min(layer, self.num_layers - 1), 0)   # what it keeps per row does not depend on I
+            per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
         return state, B * per_row * item
@@ -322,15 +324,6 @@ def _as_h_n_slices(final):
     """A final state (a Tensor or tuple of Tensors (B, n)) as the tuple of (1, B, n) slices of h_n."""
     parts = final if isinstance(final, tuple) else (final,)
     return tuple(p.reshape(1, *p.shape) for p in parts)
-
-
-def _run_generated(cell, x, state, lengths, reverse):
-    """One direction as one node running the kernels generated from the cell's code (tinygrad_rnn/compile).
-    state: a tuple of (B, n) Tensors, or () to start from zeros. Returns the final state as (1, B, n) slices."""
-    from ..compile import run_compiled
-    xs = reverse_within_lengths(x, lengths) if reverse else x
-    out, final = run_compiled(cell, xs, tuple(state), lengths)
-    return (reverse_within_lengths(out, lengths) if reverse else out), final
 
 
 def _try_cell(cell, input_size, dtype):
@@ -458,10 +451,10 @@ class Recurrent(_StackedRecurrent):
         return tuple(self.cells[0].sizes())
 
     def _run(self, layer, direction, x, state, lengths, retain):
-        cell = self.cells[layer * self.num_directions + direction]
+        cell = self._cell(layer, direction)
         if self._fused:
             if retain is None:
-                return _run_generated(cell, x, state or (), lengths, direction == 1)
+                return run_fused(cell, x, state or (), lengths, direction == 1)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         if state is None:
             state = self._zero_state(x.shape[1])
@@ -469,6 +462,9 @@ class Recurrent(_StackedRecurrent):
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
         return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+
+    def _cell(self, layer, direction):
+        return self.cells[layer * self.num_directions + direction]
 
     def _warn_tape_once(self, why):
         if not self._warned_tape:
@@ -513,13 +509,25 @@ class _TorchRecurrent(_StackedRecurrent):
         return self.proj_size or self.hidden_size
 
     def kernel_source(self, layer=0, direction=0):
-        """The forward and BPTT kernels this layer runs when fused (every layer and direction runs the
-        same ones): today the hand-written Numba loops of tinygrad_rnn/kernels/fused_rnn.py."""
-        import inspect
-        from ..kernels import fused_rnn
-        kind = "rnn" if self.mode.startswith("rnn") else self.mode
-        loops = [getattr(fused_rnn, f"_{kind}_{side}_loop") for side in ("forward", "backward")]
-        return "\n\n".join(inspect.getsource(f) for f in loops)
+        """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:
+        generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
+        from ..compile.node import get_kernel
+        return get_kernel(self._cell(layer, direction), self.dtype)[0].source
+
+    def _cell(self, layer, direction):
+        """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
+        LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
+        or a load that replaces them is seen). Kept out of the module's registered attributes: the
+        parameters belong to the layer, under torch's names."""
+        cells = self.__dict__.setdefault("_fused_cells", {})
+        cell = cells.get((layer, direction))
+        if cell is None:
+            cell = cells[layer, direction] = self._new_cell(self._layer_input_size(layer))
+        held = cell.__dict__
+        held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
+        if self.proj_size:
+            held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
+        return cell
 
     def weights(self, layer, direction):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
@@ -532,9 +540,9 @@ class _TorchRecurrent(_StackedRecurrent):
         return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
 
     def _run(self, layer, direction, x, state, lengths, retain):
-        w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
-            return fused_direction(self.mode, x, state or (), w_ih, w_hh, b_ih, b_hh, lengths, direction == 1)
+            return run_fused(self._cell(layer, direction), x, state or (), lengths, direction == 1)
+        w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
 
@@ -565,6 +573,9 @@ class RNN(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
 
+    def _new_cell(self, input_size):
+        return C.RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity, self.dtype)
+
 
 class GRU(_TorchRecurrent):
     """GRU layer, as torch.nn.GRU (gate order r, z, n)."""
@@ -582,13 +593,15 @@ class GRU(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
 
+    def _new_cell(self, input_size):
+        return C.GRUCell(input_size, self.hidden_size, self.bias, self.dtype)
+
 
 class LSTM(_TorchRecurrent):
     """LSTM layer, as torch.nn.LSTM (gate order i, f, g, o); hx and h_n are (h, c) tuples.
 
     proj_size > 0 (torch's LSTMP): h_t = W_hr (o * tanh(c_t)), with weight_hr_l{k} (proj_size,
-    hidden_size); h, the output and weight_hh's columns have proj_size, c keeps hidden_size. The
-    fused kernels do not project yet, so such a layer runs on the generic tape (fused=True warns once)."""
+    hidden_size); h, the output and weight_hh's columns have proj_size, c keeps hidden_size."""
 
     gates, state_count, mode = 4, 2, "lstm"
 
@@ -600,11 +613,6 @@ class LSTM(_TorchRecurrent):
             raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
-        if self.proj_size and self.fused:
-            import warnings
-            warnings.warn("LSTM: the fused kernels do not support proj_size yet; this layer runs on the generic "
-                          "tape (pass fused=False to silence this warning)", RuntimeWarning, stacklevel=2)
-            self.fused = False
 
     def forward(self, input, hx=None, lengths=None, retain_states=False):
         return self._forward(input, hx, lengths, retain_states)
@@ -617,6 +625,9 @@ class LSTM(_TorchRecurrent):
             return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
         w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
+
+    def _new_cell(self, input_size):
+        return C.LSTMCell(input_size, self.hidden_size, self.bias, self.dtype, proj_size=self.proj_size)
 
     def extra_repr(self):
         return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
