@@ -6,9 +6,10 @@
 
 One training step per measurement, float32: forward over the whole sequence from zero state, loss = sum
 of the outputs, backward to every weight (the input needs no gradient), as the rest of bench/ does.
-    hand     tr.nn.RNN / GRU / LSTM (fused=True): the hand-written Numba kernels (kernels/fused_rnn.py)
-    gen      tr.nn.Recurrent(tr.nn.RNNCell / GRUCell / LSTMCell): kernels generated from the cell's code,
-             with the same weights
+    hand     the hand-written Numba kernels tinygrad_rnn 0.1 ran for tr.nn.RNN / GRU / LSTM, kept as a peer
+             (bench/peers/handwritten_kernels.py), on the weights of the layer below
+    gen      tr.nn.RNN / GRU / LSTM (fused=True): the kernels generated from nn/cells.py's RNNCell / GRUCell /
+             LSTMCell (what the library runs)
 Both run in this process with --threads threads (OMP/OpenBLAS/Numba set before numpy is imported).
 Round-robin: each round runs `repeats` steps of each peer in a rotated order (after one untimed step),
 so a noisy machine's slow phases hit all alike. Prints medians, p25-p75 and gen/hand; asserts nothing.
@@ -38,28 +39,23 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
+from bench.peers import handwritten_kernels as handwritten  # noqa: E402
 
 
-def step_of(layer, x):
+def step_of(layer, x, mode=None):
+    """One training step; with `mode`, on the hand-written peer's kernels with the layer's weights."""
     def step():
         layer.zero_grad()
-        out, _ = layer(x)
+        out = layer(x)[0] if mode is None else handwritten.run_layer(mode, layer, x)[0]
         out.sum().backward()
     return step
 
 
-def pair(cell, I, H):
-    """(hand-written layer, generated layer) with the same weights."""
+def layer_of(cell, I, H):
     dt = np.float32
     if cell.startswith("rnn"):
-        hand = tr.nn.RNN(I, H, nonlinearity=cell[4:], dtype=dt)
-        gen = tr.nn.Recurrent(tr.nn.RNNCell, I, H, nonlinearity=cell[4:], dtype=dt)
-    else:
-        hand = {"gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[cell](I, H, dtype=dt)
-        gen = tr.nn.Recurrent({"gru": tr.nn.GRUCell, "lstm": tr.nn.LSTMCell}[cell], I, H, dtype=dt)
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(gen.cells[0], name).data[...] = getattr(hand, name + "_l0").data
-    return hand, gen
+        return tr.nn.RNN(I, H, nonlinearity=cell[4:], dtype=dt)
+    return {"gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[cell](I, H, dtype=dt)
 
 
 def others(I, H):
@@ -91,10 +87,13 @@ def main():
     for shape in ARGS.shapes.split(","):
         T, B, I, H = (int(v) for v in shape.split("x"))
         x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
-        groups = [("vs lstm", others(I, H))] if ARGS.others else [(c, dict(zip(("hand", "gen"), pair(c, I, H))))
-                                                                   for c in ARGS.cells.split(",")]
-        for label, layers in groups:
-            res = measure({name: step_of(layer, x) for name, layer in layers.items()})
+        if ARGS.others:
+            groups = [("vs lstm", {name: step_of(layer, x) for name, layer in others(I, H).items()})]
+        else:
+            groups = [(c, {"hand": step_of(layer, x, c), "gen": step_of(layer, x)})
+                      for c, layer in ((c, layer_of(c, I, H)) for c in ARGS.cells.split(","))]
+        for label, steps in groups:
+            res = measure(steps)
             base = np.median(res["lstm" if ARGS.others else "hand"])
             cols = "  ".join(f"{n} {np.median(s):8.2f} ({np.percentile(s, 25):.2f}-{np.percentile(s, 75):.2f})"
                              f" {np.median(s) / base:.2f}x" for n, s in res.items())

@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tinygrad_rnn as tr  # noqa: E402
-from tinygrad_rnn.kernels.fused_rnn import rnn_backward, rnn_forward  # noqa: E402
+from bench.peers.handwritten_kernels import rnn_backward, rnn_forward  # noqa: E402
 
 LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN}
 

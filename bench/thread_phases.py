@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
-from tinygrad_rnn.kernels import fused_rnn as K  # noqa: E402
+from bench.peers import handwritten_kernels as K  # noqa: E402
 
 PHASES = ["_input_projection", "_project", "_transpose_into", "_lstm_forward_loop", "_lstm_backward_loop",
           "_weight_grads", "_weight_grads_chunk"]

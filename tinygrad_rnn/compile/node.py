@@ -1,20 +1,19 @@
-"""A compiled cell on the tape: one layer-direction as ONE multi-output node, like nn/fused.py.
+"""A compiled cell on the tape: one layer-direction as ONE multi-output node (what nn/fused.py runs).
 
     kernel = get_kernel(cell, dtype)              # trace -> lower -> generate -> load, cached
-    out, *final = run_compiled(cell, x, state, lengths)
+    out, *final = run_compiled(cell, x, state, lengths, reverse)
 
-CompiledRecurrence's inputs are x (T, B, I), each initial state part (B, n) and every parameter of
-the cell; its outputs are the output sequence (T, B, n_0) (0 at padded steps) and each final state
-part. Its backward returns one gradient per input, so the tape sends them on as for any primitive.
-Around the generated loop (codegen.py) it does the products that need no loop: the input
-projections (plus the biases folded into them) before it, and after it dx, the projections' weight
-gradients and every recurrent weight's gradient (sum over steps of A_t^T dC_t), one matrix product
-each (blas.py's gemm/gemm_nt/gemm_tn: one BLAS call, no transposed copies), and the vector parameters'
-gradients that sumplan.SumPlan moved out of the loop (column sums).
+CompiledRecurrence's inputs are x (T, B, I), each initial state part (B, n) (none: zeros) and every
+parameter of the cell; its outputs are the output sequence (T, B, n_0) (0 at padded steps) and each
+final state part as (1, B, n). Its backward returns one gradient per input, so the tape sends them on
+as for any primitive.
 
-The runtime is the hand-written kernels' (kernels/fused_rnn.py): the loops run on blocks of batch rows
-through fused_rnn._run_on_batch_blocks (in parallel on several cores; the kernels release the GIL and
-write only their own rows), and the large per-step arrays come from kernels/workspace.py.
+A Kernel calls four generated functions (codegen.py, outside.py): `project` (the input projections of
+all T*B rows, one matrix product each, and the biases folded into them), the `forward` loop, the
+`backward` loop, and `grads` (dx, every weight's gradient as one product over all rows, the vector
+parameters' column sums). Arrays are bound to their arguments by name. With several threads
+(kernels/runtime.py) the loops run on blocks of batch rows, or chunk by chunk against `project` and
+`grads` of other chunks on the other threads; the large per-step arrays come from kernels/workspace.py.
 """
 import threading
 import weakref
@@ -23,18 +22,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import blas, workspace
-from ..kernels.fused_rnn import (
-    MIN_ROWS_PER_THREAD,
-    _all_steps,
-    _backward_pipelined,
-    _forward_pipelined,
-    _pipelines,
-    _run_blocks,
-    _run_on_batch_blocks,
-    _threads_for,
-    _time_chunks,
-    _time_parts,
-)
+from ..kernels.runtime import (MIN_ROWS_PER_THREAD, all_steps, backward_pipelined, forward_pipelined, pipelines,
+                               run_blocks, run_on_batch_blocks, threads_for, time_chunks, time_parts)
 from ..primitives import Primitive
 from ..tensor import Tensor, apply
 from .codegen import Generator, load_module
@@ -90,8 +79,8 @@ def _in_time_order(a, lengths, padded, reverse):
 
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
-    forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads as
-    the hand-written kernels' is (kernels/fused_rnn.py: batch blocks, or a pipeline over time chunks)."""
+    forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
+    kernels/runtime.py: batch blocks, or a pipeline over time chunks."""
 
     def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
@@ -123,7 +112,7 @@ class Kernel:
         p = self.prog
         T, B, I = x.shape
         padded = lengths is not None
-        lens = _all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+        lens = all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
         empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
@@ -159,22 +148,22 @@ class Kernel:
 
     def _run_forward(self, arrays, T, B, I, padded):
         m = self.module
-        threads = _threads_for(T, B, I, self.widest)
+        threads = threads_for(T, B, I, self.widest)
         if threads == 1:
             m.project(*_bind(self.project_args, arrays), 0, T)
-            _run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
+            run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
             return
 
         def project(a, b, part=None):
             m.project(*_bind(self.project_args, arrays), a, b)
 
         with blas.single_threaded():
-            if B < 2 * MIN_ROWS_PER_THREAD and _pipelines(padded, T, B, threads):
-                chunk_args = lambda a, b, prev: _bind(self.forward_args, arrays, a, b, _all_steps(B, b - a))  # noqa: E731
-                _forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, _time_chunks(T, False))
+            if B < 2 * MIN_ROWS_PER_THREAD and pipelines(padded, T, B, threads):
+                chunk_args = lambda a, b, prev: _bind(self.forward_args, arrays, a, b, all_steps(B, b - a))  # noqa: E731
+                forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, time_chunks(T, False))
             else:
-                blas.on_threads(project, _time_parts(T, threads))
-                _run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
+                blas.on_threads(project, time_parts(T, threads))
+                run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
@@ -187,10 +176,10 @@ class Kernel:
         needs_params = [n and i in self.read for i, n in enumerate(needs_params)]
         need = np.array(needs_params, dtype=np.bool_)
         accs = self._accumulators(params, needs_params)
-        threads = _threads_for(T, B, I, self.widest)
+        threads = threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:
-            _run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
+            run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
             m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
@@ -211,12 +200,12 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
 
         with blas.single_threaded():
-            if _pipelines(padded, T, B, threads):
-                _backward_pipelined(m.backward, B, threads, lambda a, b, prev: _bind(
-                    self.backward_args, args, a, b, _all_steps(B, b - a)), finish, _time_chunks(T, False))
+            if pipelines(padded, T, B, threads):
+                backward_pipelined(m.backward, B, threads, lambda a, b, prev: _bind(
+                    self.backward_args, args, a, b, all_steps(B, b - a)), finish, time_chunks(T, False))
             else:
-                _run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
-                blas.on_threads(finish, _time_parts(T, threads))
+                run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
+                blas.on_threads(finish, time_parts(T, threads))
         for slot in slots[1:]:
             for i, n in enumerate(needs_params):
                 if n:

@@ -1,4 +1,5 @@
-"""Numba kernels: whole-sequence fused RNN/GRU/LSTM forward and BPTT (fused_rnn.py), on numpy's BLAS (blas.py).
+"""What the generated kernels (tinygrad_rnn/compile) run on: numpy's BLAS from compiled code (blas.py), the
+vectorizable sigmoid/tanh (vecmath.py), the buffer pool (workspace.py) and the thread splitting (runtime.py).
 
 They are plain array functions; they import numpy, numba and llvmlite only, never the rest of tinygrad_rnn.
 
@@ -14,11 +15,11 @@ Every kernel is compiled through `njit` below, which is numba.njit with the pack
     debugger), as numba.njit makes them.
 
 Numba's disk cache keys a file's compiled functions on that file's own contents, not on the files whose
-functions they inline: fused_rnn.py's loops and the kernels tinygrad_rnn.compile generates carry
-blas.py's gemm and vecmath.py's sigmoid/tanh inside their machine code. After an edit of those (or an
-upgrade), the cached code would be stale and still run. `source_digest` names what the code depends
-on, so that both can tell: fused_rnn.py drops its cache entries when the digest moves
-(`drop_stale_cache`), and generated kernels carry it in their source, hence in their file name.
+functions they inline: the kernels tinygrad_rnn.compile generates carry blas.py's gemm and vecmath.py's
+sigmoid/tanh inside their machine code. After an edit of those (or an upgrade), the cached code would
+be stale and still run. `source_digest` names what the code depends on: generated kernels carry it in
+their source, hence in their file name; a hand-written module can drop its cache entries when the
+digest moves (`drop_stale_cache`, used by the benchmark's peer of the 0.1 kernels).
 """
 import glob
 import hashlib

@@ -1,0 +1,171 @@
+"""How the generated kernels' work is split over the library's threads (compile/node.py drives them).
+
+A layer-direction's work is of two kinds: the time loops (per step a small product h @ W^T and the
+cell's column loops, inherently serial in t: compile/codegen.py writes them) and the big products
+outside them (the input projections before the forward loop; dx and the weight gradients after the
+backward loop: compile/outside.py writes them). Both kinds take a block of batch rows [b0, b1) or a
+time slice [a, b), so that this file can hand them to threads without knowing what they compute.
+"""
+import queue
+
+import numpy as np
+
+from . import blas
+
+# How a layer uses several threads (blas.num_threads(): tr.set_num_threads, the usual environment
+# variables, or every usable CPU). A step has two kinds of work: the time loops (per step a small
+# product h @ W_hh^T and the gate math, inherently serial in t) and the big products outside them (the
+# input projection before the forward loop; the weight gradients and dx after the backward loop).
+#
+#  * Batch blocks. Sequences never interact, so a loop can run on blocks of rows, each on its own
+#    thread: no barrier per step. But every block's per-step product streams all of W_hh again, so
+#    once W_hh outgrows a core's L2, half the rows cost about two thirds of the time (LSTM
+#    (100,32,128,256), forward loop, one thread, CPU: 16 rows 0.65-0.68 of 32 rows' time; at H=128,
+#    0.50). Each block needs at least MIN_ROWS_PER_THREAD rows.
+#  * A pipeline over time chunks. The loop runs chunk by chunk on the calling thread while workers do
+#    the big products of finished chunks: the backward's weight gradients of chunk k while the loop
+#    runs chunk k-1 (they cost about as much as the loop itself, so they hide almost entirely), or the
+#    forward's projections of the chunks ahead. Only without padding (a chunk is then the same time
+#    slice for every row).
+#  * The big products, when not pipelined, are split by time into one part per thread (each part a
+#    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
+#
+# Which: the forward uses batch blocks when there are rows for two (its projection is too small next
+# to the loop for the pipeline to hide much), else the pipeline; the backward uses the pipeline where
+# it can, else batch blocks. Measured: see bench/README.md.
+#
+# OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
+# multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
+# (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
+# need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: handing work to a thread
+# costs tens of microseconds.
+MIN_ROWS_PER_THREAD = 8
+PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
+PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+
+
+def block_edges(batch, threads):
+    """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
+    n_blocks = max(1, min(threads, batch // MIN_ROWS_PER_THREAD))
+    return [batch * k // n_blocks for k in range(n_blocks + 1)]
+
+
+def run_blocks(loop, batch, threads, args):
+    """loop(*args, b0, b1) over the batch blocks for `threads` threads, the first on the calling thread."""
+    if batch == 0:                                         # no sequences: nothing to run
+        return
+    edges = block_edges(batch, threads)
+    if len(edges) == 2:
+        loop(*args, 0, batch)
+        return
+    pool = blas.workers(threads - 1)
+    with blas.single_threaded():
+        others = [pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
+        loop(*args, edges[0], edges[1])
+        for f in others:
+            f.result()
+
+
+def run_on_batch_blocks(loop, batch, *args):
+    """loop(*args, b0, b1) for blocks [b0, b1) covering the batch, in parallel when worth it."""
+    if batch < 2 * MIN_ROWS_PER_THREAD:                    # one block: skip asking for the thread count
+        if batch:
+            loop(*args, 0, batch)
+        return
+    run_blocks(loop, batch, blas.num_threads(), args)
+
+
+def threads_for(n_steps, batch, n_in, gh):
+    """How many threads a layer's forward and backward may use: 1 when the work is too small to share."""
+    threads = blas.num_threads()
+    if threads < 2 or n_steps * batch * n_in * gh < PARALLEL_MIN_MACS:
+        return 1
+    return threads
+
+
+def pipelines(padded, n_steps, batch, threads):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
+    return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
+
+
+def time_parts(n_steps, parts):
+    """[(a, b), ...]: real time split into at most `parts` nonempty slices."""
+    n = max(1, min(parts, n_steps))
+    edges = [n_steps * k // n for k in range(n + 1)]
+    return list(zip(edges, edges[1:]))
+
+
+def time_chunks(n_steps, reverse):
+    """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
+    step before each (None for the first): in a batch without padding, processing step s is real time s
+    (or T-1-s for a reverse direction) for every row."""
+    chunks = []
+    for s0, s1 in time_parts(n_steps, PIPELINE_CHUNKS):
+        a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
+        prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
+        chunks.append((a, b, prev))
+    return chunks
+
+
+def forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
+    """The forward loop chunk by chunk on this thread, while threads-1 workers project the inputs of
+    later chunks: project(a, b) fills pre[a:b] (each chunk's rows are its own: no two tasks write the
+    same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
+    what the loop needs (W_hh^T), done here while the workers start."""
+    pool = blas.workers(threads - 1)
+    ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
+    prepare()
+    project(*chunks[0][:2])
+    for k, (a, b, prev) in enumerate(chunks):
+        if k:
+            ahead[k - 1].result()
+        loop(*args_of(a, b, prev), 0, batch)
+
+
+def backward_pipelined(loop, batch, threads, args_of, finish, chunks):
+    """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
+    take the products of the finished chunks from a queue: finish(a, b, slot) adds chunk [a, b)'s share
+    into the accumulators of `slot`, one slot per thread (worker k: slot k; this thread: slot threads-1),
+    so no accumulator is written by two threads; the caller sums the slots. Once its loop is done, this
+    thread takes the chunks still queued itself: the products cost about as much as the loop, or more
+    (LSTM CPU ms, loop vs products: (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
+    todo = queue.SimpleQueue()
+
+    def drain(slot):
+        while True:
+            chunk = todo.get()
+            if chunk is None:
+                return
+            finish(*chunk, slot)
+
+    pool = blas.workers(threads - 1)
+    helpers = [pool.submit(drain, slot) for slot in range(threads - 1)]
+    try:
+        for a, b, prev in reversed(chunks):
+            loop(*args_of(a, b, prev), 0, batch)
+            todo.put((a, b))
+        while True:
+            try:
+                chunk = todo.get_nowait()
+            except queue.Empty:
+                break
+            finish(*chunk, threads - 1)
+    finally:
+        for _ in helpers:
+            todo.put(None)
+        for f in helpers:
+            f.result()
+
+
+
+_ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding, made once (nothing writes it)
+
+
+def all_steps(batch, n_steps):
+    """The (B,) lengths of a batch without padding (made once per shape; nothing writes it)."""
+    full = _ALL_STEPS.get((batch, n_steps))
+    if full is None:
+        full = np.full(batch, n_steps, np.int64)
+        if len(_ALL_STEPS) < 64:
+            _ALL_STEPS[(batch, n_steps)] = full
+    return full
