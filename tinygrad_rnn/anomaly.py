@@ -17,15 +17,20 @@ when each node is recorded: that walk, and an isfinite() over every result, are 
 costs time, and why it is off unless asked for. It works through the tape's two hook lists in
 tensor.py, which are empty otherwise.
 """
+from __future__ import annotations
+
 import linecache
 import os
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
 from .tensor import InplaceModificationError, _backward_checks, _forward_checks
+
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _lock = threading.Lock()
@@ -40,7 +45,7 @@ def _checksum(a):
     return zlib.crc32(np.ascontiguousarray(a).view(np.uint8)) if a.size else 0
 
 
-def creation_site():
+def creation_site() -> tuple[str, str | None]:
     """(user's 'file:line in function: code', innermost library function or None) of the caller."""
     frame = sys._getframe(1)
     library = None
@@ -118,7 +123,7 @@ class detect_anomaly:
     """Context manager (or decorator) turning NaN/Inf in any forward result or gradient into an
     AnomalyError that names the operation and where it was created. Nestable; process-wide."""
 
-    def __enter__(self):
+    def __enter__(self) -> detect_anomaly:
         global _depth
         with _lock:
             if _depth == 0:
@@ -127,7 +132,7 @@ class detect_anomaly:
             _depth += 1
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         global _depth
         with _lock:
             _depth -= 1
@@ -135,7 +140,7 @@ class detect_anomaly:
                 _forward_checks.remove(_forward_check)
                 _backward_checks.remove(_backward_check)
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args, **kwargs):
             with detect_anomaly():
                 return fn(*args, **kwargs)
@@ -144,5 +149,5 @@ class detect_anomaly:
         return wrapper
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     return _depth > 0

@@ -4,9 +4,16 @@ Public API: users call it on their own cells. The function's outputs are reduced
 by a fixed random projection L = sum_k <out_k, r_k>, so one backward gives every input's gradient
 and a non-scalar output is checked in every direction that matters, not only through a sum.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .tensor import Tensor, no_grad
+
+__all__ = ["gradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -35,7 +42,8 @@ def _projected_loss(fn, inputs, projections):
     return total, projections
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, names=None):
+def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | dict[str, Tensor], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, names: Sequence[str] | None = None) -> bool:
     """Check d fn(*inputs) / d input for every input that requires grad. Returns True or raises.
 
     inputs: float64 Tensors (a dict name -> Tensor names them in messages). Inputs that do not

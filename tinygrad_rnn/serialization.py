@@ -35,6 +35,8 @@ The guarantees:
   * `load` returns plain data; checking it against a model is `Module.load_state_dict`'s job,
     which lists every missing or unexpected name and every shape or dtype that differs.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
@@ -42,6 +44,7 @@ import secrets
 import stat
 import struct
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +137,7 @@ def _decode(desc, arrays):
 
 
 # ----------------------------------------------------------------------------- save
-def save(obj, path):
+def save(obj: Any, path: str | os.PathLike) -> None:
     """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
     path = os.path.realpath(os.fspath(path))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
@@ -214,7 +217,7 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
            TypeError, AttributeError, NotImplementedError, OverflowError, struct.error, RecursionError)
 
 
-def load(path):
+def load(path: str | os.PathLike) -> Any:
     """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
     path = os.fspath(path)
     if not os.path.exists(path):
