@@ -5,8 +5,8 @@ ZeroDivisionError) fails the test."""
 import warnings
 
 import numpy as np
-import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import nn

@@ -69,7 +69,10 @@ def test_numpy_bptt_matches_finite_differences():
 
 def _forward_sum(cell, x, w):
     """sum_t h_t, written from docs/learn/cells.md independently of the peers (float64)."""
-    sig = lambda a: 1 / (1 + np.exp(-a))
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
     T, B, _ = x.shape
     H = w["weight_hh"].shape[1]
     h, c, total = np.zeros((B, H)), np.zeros((B, H)), 0.0

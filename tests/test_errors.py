@@ -25,10 +25,12 @@ def test_layer_input_errors(cls, fused):
         (lambda: m(T(5, 2, 10, 1)), ValueError, r"input must be 3-D .* got shape \(5, 2, 10, 1\)"),
         (lambda: m(T(0, 2, 10)), ValueError, "sequence is empty"),
         (lambda: m(np.ones((5, 2, 10), F32)), TypeError, "input must be a Tensor, got ndarray"),
-        (lambda: m(T(5, 2, 10, dtype=np.float64)), TypeError, "input dtype float64 does not match the parameters' float32"),
+        (lambda: m(T(5, 2, 10, dtype=np.float64)), TypeError,
+         "input dtype float64 does not match the parameters' float32"),
         (lambda: m(x, lengths=[0, 3]), ValueError, r"every length must be in \[1, 5\].*got 0"),
         (lambda: m(x, lengths=[6, 3]), ValueError, r"every length must be in \[1, 5\].*got 6"),
-        (lambda: m(x, lengths=[1, 2, 3]), ValueError, "lengths must have one entry per batch element: expected 2, got 3"),
+        (lambda: m(x, lengths=[1, 2, 3]), ValueError,
+         "lengths must have one entry per batch element: expected 2, got 3"),
         (lambda: m(x, lengths=[1.5, 2]), TypeError, "lengths must be a 1-D sequence of ints"),
         (lambda: m(x, lengths=[[1, 2]]), TypeError, "lengths must be a 1-D sequence of ints"),
     ]
@@ -63,14 +65,19 @@ def test_cell_input_and_state_errors(cls):
         (lambda: cell(T(2, 2, 10)), ValueError, r"input must be 1-D .* or 2-D .* got shape \(2, 2, 10\)"),
         (lambda: cell(np.ones((2, 10), F32)), TypeError, "input must be a Tensor, got ndarray"),
         (lambda: cell(T(2, 10, dtype=np.float64)), TypeError, "dtype float64 does not match"),
-        (lambda: cell(x, state(2, 5)), ValueError, label + r".shape must be \(batch, hidden\): expected \(2, 4\), got \(2, 5\)"),
-        (lambda: cell(x, state(3, 4)), ValueError, label + r".shape must be \(batch, hidden\): expected \(2, 4\), got \(3, 4\)"),
-        (lambda: cell(x, state(2, 4, dtype=np.float64)), TypeError, label + " dtype float64 does not match the input's float32"),
-        (lambda: cell(T(10), state(1, 4)), ValueError, label + r".shape must be \(hidden,\): expected \(4,\), got \(1, 4\)"),
+        (lambda: cell(x, state(2, 5)), ValueError,
+         label + r".shape must be \(batch, hidden\): expected \(2, 4\), got \(2, 5\)"),
+        (lambda: cell(x, state(3, 4)), ValueError,
+         label + r".shape must be \(batch, hidden\): expected \(2, 4\), got \(3, 4\)"),
+        (lambda: cell(x, state(2, 4, dtype=np.float64)), TypeError,
+         label + " dtype float64 does not match the input's float32"),
+        (lambda: cell(T(10), state(1, 4)), ValueError,
+         label + r".shape must be \(hidden,\): expected \(4,\), got \(1, 4\)"),
         (lambda: cell(x, (T(2, 4),) * 3), ValueError, "got a tuple of 3"),
     ]
     if two:
-        cases.append((lambda: cell(x, T(2, 4)), ValueError, r"state must be a tuple of 2 Tensors \(e.g. \(h, c\)\), got one Tensor"))
+        cases.append((lambda: cell(x, T(2, 4)), ValueError,
+                      r"state must be a tuple of 2 Tensors \(e.g. \(h, c\)\), got one Tensor"))
     else:
         cases.append((lambda: cell(x, np.ones((2, 4), F32)), TypeError, "state must be a Tensor, got ndarray"))
     for call, exc, words in cases:
@@ -147,7 +154,8 @@ BAD_ARGUMENTS = [
     (lambda: nn.RNN(3, "4"), TypeError, "RNN: hidden_size must be an int, got str '4'"),
     (lambda: nn.RNN(3, 0), ValueError, "RNN: hidden_size must be >= 1, got 0"),
     (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be >= 1, got 0"),
-    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, "RNN: nonlinearity must be one of 'tanh', 'relu', got str 'sigmoid'"),
+    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError,
+     "RNN: nonlinearity must be one of 'tanh', 'relu', got str 'sigmoid'"),
     (lambda: nn.LSTM(3, 4, proj_size=4), ValueError, r"LSTM: proj_size must be smaller than hidden_size \(4\), got 4"),
     (lambda: nn.LSTM(3, 4, proj_size=-1), ValueError, "LSTM: proj_size must be >= 0, got -1"),
     (lambda: nn.LSTM(3, 4, proj_size=True), TypeError, "LSTM: proj_size must be an int, got bool True"),
@@ -157,7 +165,8 @@ BAD_ARGUMENTS = [
     (lambda: nn.GRUCell(-1, 4), ValueError, "GRUCell: input_size must be >= 0, got -1"),
     (lambda: nn.RNNCell(3, 4, nonlinearity="Tanh"), ValueError, "RNNCell: nonlinearity must be one of 'tanh', 'relu'"),
     (lambda: nn.JordanCell(3, 4, output_size="2"), TypeError, "JordanCell: output_size must be an int, got str '2'"),
-    (lambda: nn.JordanCell(3, 4, output_activation="relu"), ValueError, "JordanCell: output_activation must be one of None, 'tanh'"),
+    (lambda: nn.JordanCell(3, 4, output_activation="relu"), ValueError,
+     "JordanCell: output_activation must be one of None, 'tanh'"),
     (lambda: nn.Linear(3, 4, bias=None), TypeError, "Linear: bias must be True or False, got NoneType None"),
     (lambda: nn.Linear("3", 4), TypeError, "Linear: in_features must be an int, got str '3'"),
     (lambda: nn.Dropout("0.1"), TypeError, "Dropout: p must be a number, got str '0.1'"),
@@ -199,7 +208,8 @@ def test_errors_do_not_leak_internal_names():
     assert "_TorchRecurrent" not in str(info.value)
     with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got an instance of LSTMCell"):
         nn.Recurrent(nn.LSTMCell(3, 4), 3, 4)
-    with pytest.raises(TypeError, match=r"Recurrent: cell must be a cell class .* got the class Linear, not a RecurrentCell"):
+    with pytest.raises(TypeError,
+                       match=r"Recurrent: cell must be a cell class .* got the class Linear, not a RecurrentCell"):
         nn.Recurrent(nn.Linear, 3, 4)
     with pytest.raises(TypeError, match="Recurrent: cell must build a tr.nn.RecurrentCell, got Linear"):
         nn.Recurrent(lambda i, h, dtype: nn.Linear(i, h, dtype=dtype), 3, 4)

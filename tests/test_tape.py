@@ -1,7 +1,8 @@
 """Properties of the tape itself: fan-out, diamonds, long chains, freeing, no_grad, detach."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 
@@ -91,7 +92,7 @@ def test_truncated_bptt_style_state_carry():
     w = leaf(0.5)
     h = tr.Tensor(np.array(1.0))
     grads = []
-    for chunk in range(3):
+    for _chunk in range(3):
         h = h.detach()
         for _ in range(4):
             h = (h * w).tanh()
@@ -168,7 +169,8 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     loss = (x @ w).tanh().sum()
     w.grad = np.ones_like(w.data)
     tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph
-    with pytest.raises(RuntimeError, match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
+    with pytest.raises(RuntimeError,
+                       match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
         loss.backward()
     loss = (x @ w).tanh().sum()  # a fresh forward pass is fine
     loss.backward()

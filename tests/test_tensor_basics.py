@@ -73,6 +73,7 @@ def test_shape_errors_name_both_shapes():
 
 def test_numerical_stability_at_extreme_logits():
     import warnings
+
     from tinygrad_rnn.nn import functional as F
     for dtype in (np.float32, np.float64):
         x = tr.Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype=dtype), requires_grad=True)

@@ -12,9 +12,10 @@ in the loss).
 The mode also catches saved values changed under the tape: each recorded node keeps a CRC-32 of
 each input's array, and backward recomputes it before using the node, so writing into a Tensor's
 `.data` (or an optimizer step) between forward and backward raises InplaceModificationError, naming
-the tensor and the operation that read it, instead of giving silently wrong gradients. Creation sites are found by walking the Python stack past tinygrad_rnn's own frames
-when each node is recorded: that walk, and an isfinite() over every result, are why this mode
-costs time, and why it is off unless asked for. It works through the tape's two hook lists in
+the tensor and the operation that read it, instead of giving silently wrong gradients. Creation
+sites are found by walking the Python stack past tinygrad_rnn's own frames when each node is
+recorded: that walk, and an isfinite() over every result, are why this mode costs time, and why it
+is off unless asked for. It works through the tape's two hook lists in
 tensor.py, which are empty otherwise.
 """
 from __future__ import annotations

@@ -209,11 +209,24 @@ class Optimizer:
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"state_dict must be a dict with keys 'state' and 'param_groups', got {got}")
-        saved_groups = state_dict["param_groups"]
+        new_groups, param_of = self._loaded_groups(state_dict["param_groups"])
+        new_state = {}
+        for key, entry in state_dict["state"].items():
+            index = int(key)
+            if index not in param_of:
+                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
+                                 "the state_dict lists")
+            new_state[param_of[index]] = self._loaded_state(entry, index, param_of[index])
+        self.param_groups[:] = new_groups
+        self.state = new_state
+
+    def _loaded_groups(self, saved_groups):
+        """The param groups of a state dict, checked, with this optimizer's parameters, and the map from a
+        saved parameter index to the parameter (pairing the groups in order, as torch)."""
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has "
                              f"{len(self.param_groups)}")
-        param_of, new_groups = {}, []  # saved index -> parameter, pairing the groups in order (as torch)
+        param_of, new_groups = {}, []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
@@ -227,31 +240,27 @@ class Optimizer:
             self._check_group(new)
             new_groups.append(new)
             param_of.update(zip((int(k) for k in saved["params"]), group["params"]))
-        new_state = {}
-        for key, entry in state_dict["state"].items():
-            index = int(key)
-            if index not in param_of:
-                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
-                                 "the state_dict lists")
-            unknown = set(entry) - set(self._state_keys)
-            if unknown:
-                raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
-                                 f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
-            p, loaded = param_of[index], {}
-            for name, value in entry.items():
-                if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
-                    value = int(np.asarray(value).item())
-                else:
-                    # a buffer, as our own array in p's dtype: updates write into it in place, so
-                    # it may not stay a number (what a format may make of a 0-d parameter's buffer)
-                    value = np.array(value, dtype=p.data.dtype, copy=True)
-                    if value.shape != p.data.shape:
-                        raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
-                                         f"the parameter has shape {p.data.shape}")
-                loaded[name] = value
-            new_state[p] = loaded
-        self.param_groups[:] = new_groups
-        self.state = new_state
+        return new_groups, param_of
+
+    def _loaded_state(self, entry, index, p):
+        """One parameter's saved state, checked against p: the step an int, each buffer p's dtype and shape."""
+        unknown = set(entry) - set(self._state_keys)
+        if unknown:
+            raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
+                             f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
+        loaded = {}
+        for name, value in entry.items():
+            if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
+                value = int(np.asarray(value).item())
+            else:
+                # a buffer, as our own array in p's dtype: updates write into it in place, so
+                # it may not stay a number (what a format may make of a 0-d parameter's buffer)
+                value = np.array(value, dtype=p.data.dtype, copy=True)
+                if value.shape != p.data.shape:
+                    raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
+                                     f"the parameter has shape {p.data.shape}")
+            loaded[name] = value
+        return loaded
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -142,7 +142,8 @@ class set_grad_enabled(_GradModeContext):
     def __enter__(self):  # the mode was set (and the previous one saved) when this was made
         pass
 
-    def __call__(self, fn: Callable) -> Callable:  # as a decorator: only calls run with the mode, so undo the switch made above
+    def __call__(self, fn: Callable) -> Callable:
+        # as a decorator: only calls run with the mode, so undo the switch made above
         _grad_mode.enabled = self._prev
         return super().__call__(fn)
 
@@ -182,15 +183,7 @@ def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = N
     if isinstance(data, np.generic):  # a numpy scalar keeps its dtype, like an array
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
-        kind = data.dtype.kind
-        if kind == "f" and data.dtype in FLOAT_DTYPES:
-            return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-        if kind in "biu":
-            return data.astype(dtype or DEFAULT_DTYPE)
-        raise TypeError(
-            f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
-            f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
-        )
+        return _float_ndarray(data, dtype, name)
     if isinstance(data, (tuple, list)) and any(isinstance(d, Tensor) for d in data):
         # e.g. the (values, indices) of max(dim) where a Tensor was meant: never broadcast it silently
         raise TypeError(f"{name}: expected a Tensor, an array or numbers, got a {type(data).__name__} holding "
@@ -203,6 +196,19 @@ def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = N
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numbers, got {type(data).__name__} of dtype {arr.dtype}")
     return arr.astype(dtype or DEFAULT_DTYPE)
+
+
+def _float_ndarray(data, dtype, name):
+    """An ndarray keeps its float dtype (cast only if dtype= says so); ints and bools become float."""
+    kind = data.dtype.kind
+    if kind == "f" and data.dtype in FLOAT_DTYPES:
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if kind in "biu":
+        return data.astype(dtype or DEFAULT_DTYPE)
+    raise TypeError(
+        f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
+        f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
+    )
 
 
 # ----------------------------------------------------------------------------- the tape
@@ -225,7 +231,8 @@ class Node:
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
         self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        self.versions = versions  # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no leaf
+        # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no input is a leaf
+        self.versions = versions
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
         self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
@@ -250,27 +257,11 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     fused layer pays per call): while grad mode is on, one pass over the inputs collects both the
     arrays for the forward and, per input, the edge the walk will follow, whether it needs a
     gradient and, for a leaf, the version backward checks (Tensor.bump_version)."""
-    arrays = []
     if _grad_mode.enabled:
-        parents, needs, versions = [], [], []
-        for t in inputs:
-            arrays.append(t.data)
-            if not t.requires_grad:
-                parents.append(None)
-                needs.append(False)
-                versions.append(None)
-            elif t._node is None:  # a leaf
-                parents.append(t)
-                needs.append(True)
-                versions.append(t._version)
-            else:
-                parents.append((t._node, t._slot))
-                needs.append(True)
-                versions.append(None)
+        arrays, parents, needs, versions = _edges(inputs)
         record = True in needs
     else:
-        for t in inputs:
-            arrays.append(t.data)
+        arrays = [t.data for t in inputs]
         record = False
     out, saved = prim.forward(*arrays, **attrs)
     multi = type(out) is tuple
@@ -292,6 +283,27 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         for check in _forward_checks:
             check(prim, inputs, tuple(t.data for t in tensors), node)
     return tuple(tensors) if multi else tensors[0]
+
+
+def _edges(inputs):
+    """apply's one pass over the inputs in grad mode: their arrays and, per input, its edge (None, a leaf
+    Tensor or (node, slot)), whether it needs a gradient, and a leaf's version (else None)."""
+    arrays, parents, needs, versions = [], [], [], []
+    for t in inputs:
+        arrays.append(t.data)
+        if not t.requires_grad:
+            parents.append(None)
+            needs.append(False)
+            versions.append(None)
+        elif t._node is None:  # a leaf
+            parents.append(t)
+            needs.append(True)
+            versions.append(t._version)
+        else:
+            parents.append((t._node, t._slot))
+            needs.append(True)
+            versions.append(None)
+    return arrays, parents, needs, versions
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -328,59 +340,79 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
-        if node.saved is _FREED:
-            raise RuntimeError(
-                f"backward through the graph a second time: the saved values of {node.name} were freed by "
-                "the first backward(). Pass retain_graph=True to the first backward() if you need to "
-                "call it twice, or recompute the forward pass."
-            )
-        if node.retained:
-            for s, t in node.retained.items():
-                if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
-                    t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
-        parents = node.parents
-        if node.versions is not None:
-            for edge, version in zip(parents, node.versions):
-                if version is not None and edge._version != version:  # a leaf changed since it was recorded
-                    raise _modified_in_place(node, edge)
-        if node.multi:  # one cotangent per output slot, None where no gradient arrived
-            g = [None] * len(node.shapes)
-            for s, gs_s in gs.items():
-                g[s] = gs_s
-        else:
-            g = gs[0]
-        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
-        if _backward_checks:
-            for check in _backward_checks:
-                check(node, g, input_grads)
-        if not retain_graph:
-            node.saved = _FREED
+        input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
-        for edge, gi in zip(parents, input_grads):
+        for edge, gi in zip(node.parents, input_grads):
             if edge is None or gi is None:
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-                parent, pslot = edge
-                shape = parent.shapes[pslot] if parent.multi else parent.shapes
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape)
-                slots = cotangents.setdefault(parent, {})
-                if pslot not in slots:
-                    slots[pslot] = gi  # may be shared with other consumers: never written into
-                elif (parent, pslot) in owned:
-                    slots[pslot] += gi  # a weight used at every step: no new buffer per step
-                else:
-                    slots[pslot] = slots[pslot] + gi
-                    owned.add((parent, pslot))
-            else:  # a leaf: accumulate into .grad, in a buffer we own (gi may be shared or a view)
-                if gi.shape != edge.data.shape:
-                    gi = unbroadcast(gi, edge.data.shape)
-                if edge.grad is not None:
-                    edge.grad += gi
-                elif fresh and gi.dtype == edge.data.dtype and gi.base is None:
-                    edge.grad = gi  # the primitive made this array for us alone: keep it, no copy
-                else:
-                    edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
+                _add_cotangent(cotangents, owned, edge, gi)
+            else:
+                _accumulate_leaf_grad(edge, gi, fresh)
+
+
+def _node_backward(node, gs, retain_graph):
+    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
+    _check_saved_values(node)
+    if node.retained:
+        for s, t in node.retained.items():
+            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
+                t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
+    if node.multi:  # one cotangent per output slot, None where no gradient arrived
+        g = [None] * len(node.shapes)
+        for s, gs_s in gs.items():
+            g[s] = gs_s
+    else:
+        g = gs[0]
+    input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
+    for check in _backward_checks:
+        check(node, g, input_grads)
+    if not retain_graph:
+        node.saved = _FREED
+    return input_grads
+
+
+def _check_saved_values(node):
+    """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
+    if node.saved is _FREED:
+        raise RuntimeError(
+            f"backward through the graph a second time: the saved values of {node.name} were freed by "
+            "the first backward(). Pass retain_graph=True to the first backward() if you need to "
+            "call it twice, or recompute the forward pass."
+        )
+    if node.versions is not None:
+        for edge, version in zip(node.parents, node.versions):
+            if version is not None and edge._version != version:  # a leaf changed since it was recorded
+                raise _modified_in_place(node, edge)
+
+
+def _add_cotangent(cotangents, owned, edge, gi):
+    """Add gradient gi into the cotangent of output slot edge = (node, slot), summed to its shape."""
+    parent, pslot = edge
+    shape = parent.shapes[pslot] if parent.multi else parent.shapes
+    if gi.shape != shape:
+        gi = unbroadcast(gi, shape)
+    slots = cotangents.setdefault(parent, {})
+    if pslot not in slots:
+        slots[pslot] = gi  # may be shared with other consumers: never written into
+    elif edge in owned:
+        slots[pslot] += gi  # a weight used at every step: no new buffer per step
+    else:
+        slots[pslot] = slots[pslot] + gi
+        owned.add(edge)
+
+
+def _accumulate_leaf_grad(leaf, gi, fresh):
+    """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view), unless the
+    primitive declared its gradients fresh (made for this call alone)."""
+    if gi.shape != leaf.data.shape:
+        gi = unbroadcast(gi, leaf.data.shape)
+    if leaf.grad is not None:
+        leaf.grad += gi
+    elif fresh and gi.dtype == leaf.data.dtype and gi.base is None:
+        leaf.grad = gi  # the primitive made this array for us alone: keep it, no copy
+    else:
+        leaf.grad = np.array(gi, dtype=leaf.data.dtype, copy=True)
 
 
 def _modified_in_place(node, edge):

@@ -214,26 +214,37 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Ten
     for l in leaves:
         out.append(f"  {leaf_id[id(l)]} [shape=ellipse, style=filled, fillcolor=lightblue, "
                    f"label={_quote(names_of[id(l)] + chr(10) + str(l.shape))}];")
-    clusters, order = {}, []
+    clusters = {}  # step -> its nodes, the steps in order of first appearance (dicts keep insertion order)
     for n in nodes:
-        s = step(n)
-        if s not in clusters:
-            clusters[s] = []
-            order.append(s)
-        clusters[s].append(n)
-    for s in order:
-        indent = "  "
-        if s is not None:
-            out.append(f"  subgraph {_quote('cluster_step_' + str(s))} {{")
-            shown = " ".join(map(str, s)) if isinstance(s, tuple) else str(s)   # ('reverse', 3) -> reverse 3
-            out.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
-            indent = "    "
-        for n in clusters[s]:
-            label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"
-            periph = ", peripheries=2" if n is root else ""
-            out.append(f"{indent}N{n.seq} [shape=box{periph}, label={_quote(label)}];")
-        if s is not None:
-            out.append("  }")
+        clusters.setdefault(step(n), []).append(n)
+    for s, members in clusters.items():
+        out.extend(_dot_cluster(s, members, root))
+    out.extend(_dot_edges(nodes, leaf_id))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _dot_cluster(s, nodes, root):
+    """The DOT lines of one timestep's nodes: a subgraph labelled with the step, or loose for step None."""
+    indent, lines = "  ", []
+    if s is not None:
+        lines.append(f"  subgraph {_quote('cluster_step_' + str(s))} {{")
+        shown = " ".join(map(str, s)) if isinstance(s, tuple) else str(s)   # ('reverse', 3) -> reverse 3
+        lines.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
+        indent = "    "
+    for n in nodes:
+        label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"
+        periph = ", peripheries=2" if n is root else ""
+        lines.append(f"{indent}N{n.seq} [shape=box{periph}, label={_quote(label)}];")
+    if s is not None:
+        lines.append("  }")
+    return lines
+
+
+def _dot_edges(nodes, leaf_id):
+    """An edge per input of every node: from the node that made it (labelled with the output slot of a
+    multi-output op) or from the leaf."""
+    lines = []
     for n in nodes:
         for edge in n.parents:
             if edge is None:
@@ -241,11 +252,10 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Ten
             if type(edge) is tuple:
                 parent, slot = edge
                 attr = f" [label={_quote(slot)}]" if parent.multi else ""
-                out.append(f"  N{parent.seq} -> N{n.seq}{attr};")
+                lines.append(f"  N{parent.seq} -> N{n.seq}{attr};")
             else:
-                out.append(f"  {leaf_id[id(edge)]} -> N{n.seq};")
-    out.append("}")
-    return "\n".join(out) + "\n"
+                lines.append(f"  {leaf_id[id(edge)]} -> N{n.seq};")
+    return lines
 
 
 def parse_dot(dot: str) -> tuple[list[str], list[tuple[str, str]]]:

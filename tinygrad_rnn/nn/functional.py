@@ -240,7 +240,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Gen
     return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
-# ----------------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
+# ------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
 
 
 def relu(input: Tensor) -> Tensor:
