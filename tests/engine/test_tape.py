@@ -1,14 +1,11 @@
 """Properties of the tape itself: fan-out, diamonds, long chains, freeing, no_grad, detach."""
 import numpy as np
 import pytest
+from conftest import leaf
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
-
-
-def leaf(a, dtype=np.float64):
-    return tr.Tensor(np.array(a, dtype=dtype), requires_grad=True)
 
 
 @given(st.floats(-3, 3), st.floats(-3, 3))
@@ -186,3 +183,17 @@ def test_leaf_gradients_never_share_a_buffer():
     assert not np.shares_memory(a.grad, b.grad)
     a.grad += 1
     np.testing.assert_array_equal(b.grad, np.ones(3))
+
+
+def test_backward_errors_say_how_to_reduce_and_retain():
+    x = tr.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"needs a scalar .* shape \(3,\).*loss.sum\(\)"):
+        (x * 2).backward()
+    with pytest.raises(ValueError, match=r"grad must have the tensor's shape: expected \(3,\), got \(2,\)"):
+        (x * 2).backward(np.ones(2))
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tr.Tensor(np.ones(1)).sum().backward()

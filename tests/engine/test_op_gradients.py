@@ -2,6 +2,7 @@
 (broadcasting, size-1 and empty dimensions) and values, in float64."""
 import numpy as np
 import pytest
+from conftest import leaf
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -22,10 +23,6 @@ def values(shape, lo=-2.0, hi=2.0, unique=False):
 def away_from_zero(shape, lo=0.2, hi=2.0):
     """Values with |x| in [lo, hi]: away from the kinks of relu/abs and the pole of 1/x."""
     return st.tuples(values(shape, lo, hi), hnp.arrays(np.bool_, shape)).map(lambda p: np.where(p[1], p[0], -p[0]))
-
-
-def leaf(a):
-    return tr.Tensor(np.array(a, dtype=F64), requires_grad=True)
 
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
