@@ -22,6 +22,7 @@ from typing import Any
 
 from .nn.checks import check_bool, check_choice, check_float, check_int
 from .optim import Optimizer
+from .tensor import Tensor
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
            "ReduceLROnPlateau"]
@@ -305,7 +306,7 @@ class ReduceLROnPlateau(LRScheduler):
             return a < best * (1.0 - self.threshold) if self.mode == "min" else a > best * (self.threshold + 1.0)
         return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
 
-    def step(self, metrics: float | Any) -> None:
+    def step(self, metrics: float | Tensor) -> None:
         value = metrics.item() if hasattr(metrics, "item") else metrics
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element Tensor), got "
