@@ -85,8 +85,111 @@ def parse_args(argv):
     return args
 
 
+class Run:
+    """One benchmark run: the options, the results as they accumulate (`data`, what results.json holds)
+    and where they are written. measure and report are the bench modules, imported once the thread
+    count is fixed."""
+
+    def __init__(self, args, argv, usable_cpus, measure, report):
+        self.args, self.measure, self.report = args, measure, report
+        n, repeats = 2048, 5
+        self.data = {
+            "command": " ".join(["python -m bench", *argv]),
+            # machine.threads stays one number (the first count) for readers of older results.json files;
+            # each case says its own count, and thread_counts lists them all
+            "machine": dict(report.machine_info(args.threads[0], usable_cpus), thread_counts=args.threads),
+            "peak": {"gflops": None, "by_lib": {}, "by_threads": {}, "n": n, "repeats": repeats, "measurements": 0},
+            "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
+            "cases": [], "e2e": [], "scaling": [],
+        }
+        self.opts = (args.rounds, args.repeats, args.cap, args.budget)
+        self.out_dir = os.path.dirname(os.path.abspath(args.out)) if args.out else None
+        if self.out_dir:
+            os.makedirs(self.out_dir, exist_ok=True)
+
+    @staticmethod
+    def log(s):
+        print(s, flush=True)
+
+    def measure_peak(self, threads):
+        """GEMM peak at this thread count, again before every shape: the best seen is the machine's.
+
+        On a shared machine one measurement may land in a busy moment; the maximum over the whole
+        run is the fairest denominator for '% of peak' (a momentary dip would inflate every %).
+        """
+        data, peak = self.data, self.data["peak"]
+        by_lib = peak["by_threads"].setdefault(str(threads), {})
+        for lib in ("numpy", "torch"):
+            g = self.measure.gemm_peak(lib, threads, peak["n"], peak["repeats"])
+            if g:
+                by_lib[lib] = max(by_lib.get(lib, 0.0), g)
+        peak["measurements"] += 1
+        if threads > 1:
+            control = self.measure.parallel_control(threads)
+            if control:
+                data.setdefault("control", {}).setdefault(str(threads), []).append(round(control, 2))
+                print(f"parallel control at {threads} threads: {control:.2f}x", flush=True)
+        if threads == self.args.threads[0]:   # the back-compatible fields: the first (smallest) count
+            peak["by_lib"], peak["gflops"] = by_lib, max(by_lib.values(), default=None)
+        print(f"GEMM peak so far at {threads} thread(s): " + ", ".join(f"{k} {v:.1f} GFLOP/s"
+                                                                  for k, v in by_lib.items()), flush=True)
+
+    def save(self, png=False):  # after every case, so a long run that is stopped keeps what it measured
+        if self.args.out:
+            self.report.write(self.data, self.args.out, os.path.join(self.out_dir, "results.json"),
+                              os.path.join(self.out_dir, "results.png") if png and not self.args.no_plot else None)
+
+    def cases(self, threads):
+        """Every cell at every shape, then the end-to-end models, at one thread count."""
+        args, measure, report, data = self.args, self.measure, self.report, self.data
+        for shape in args.shapes:
+            self.measure_peak(threads)
+            for cell in args.cells:
+                case = {"cell": cell, "shape": list(shape), "threads": threads}
+                print(f"\n{report.case_title(case)}", flush=True)
+                case["results"] = measure.run_case(cell, shape, args.peers, threads, *self.opts, log=self.log)
+                data["cases"].append(case)
+                print(report.markdown_table(case, report.peak_for(data, threads)), flush=True)
+                self.save()
+        for model in args.models:
+            case = {"model": model, "threads": threads}
+            print(f"\n{report.case_title(case)}", flush=True)
+            case["results"] = measure.run_model_case(model, args.libraries, threads, *self.opts, log=self.log)
+            data["e2e"].append(case)
+            print(report.e2e_table(data, [case]), flush=True)
+            self.save()
+
+    def scaling(self):
+        """1, 2, ... all threads for torch.nn and the fused path, skipping counts the main run measured."""
+        args = self.args
+        for what in args.scaling:
+            measured = (what in args.models if isinstance(what, str)
+                        else what[0] in args.cells and tuple(what[1]) in map(tuple, args.shapes))
+            for threads in range(1, args.max_threads + 1):
+                if measured and threads in args.threads:   # the main run has it already
+                    continue
+                self._scaling_case(what, threads)
+        if args.scaling:
+            print(self.report.scaling_table(self.data), flush=True)
+
+    def _scaling_case(self, what, threads):
+        measure = self.measure
+        if isinstance(what, str):
+            case = {"model": what, "threads": threads}
+            case["results"] = measure.run_model_case(what, ["tinygrad_rnn", "torch"], threads, *self.opts,
+                                                     log=self.log)
+        else:
+            case = {"cell": what[0], "shape": list(what[1]), "threads": threads}
+            case["results"] = measure.run_case(what[0], what[1], ["tinygrad_rnn-fused", "torch-nn"], threads,
+                                               *self.opts, log=self.log)
+        print(f"\nscaling: {self.report.case_title(case)}", flush=True)
+        self.data["scaling"].append(case)
+        self.save()
+
+
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     usable_cpus = len(os.sched_getaffinity(0))  # before pin() narrows it
     from bench import measure
     os.environ.update(measure.thread_env(max(args.threads)))  # before numpy is imported below
@@ -97,88 +200,13 @@ def main(argv=None):
         return 0 if check.run_check(args.cells, args.peers) else 1
 
     started = time.time()
-    n, repeats = 2048, 5
-    data = {
-        "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
-        # machine.threads stays one number (the first count) for readers of older results.json files;
-        # each case says its own count, and thread_counts lists them all
-        "machine": dict(report.machine_info(args.threads[0], usable_cpus), thread_counts=args.threads),
-        "peak": {"gflops": None, "by_lib": {}, "by_threads": {}, "n": n, "repeats": repeats, "measurements": 0},
-        "options": {"rounds": args.rounds, "repeats": args.repeats, "cap_s": args.cap, "budget_s": args.budget},
-        "cases": [], "e2e": [], "scaling": [],
-    }
-
-    def measure_peak(threads):
-        """GEMM peak at this thread count, again before every shape: the best seen is the machine's.
-
-        On a shared machine one measurement may land in a busy moment; the maximum over the whole
-        run is the fairest denominator for '% of peak' (a momentary dip would inflate every %).
-        """
-        by_lib = data["peak"]["by_threads"].setdefault(str(threads), {})
-        for lib in ("numpy", "torch"):
-            g = measure.gemm_peak(lib, threads, n, repeats)
-            if g:
-                by_lib[lib] = max(by_lib.get(lib, 0.0), g)
-        data["peak"]["measurements"] += 1
-        if threads > 1:
-            control = measure.parallel_control(threads)
-            if control:
-                data.setdefault("control", {}).setdefault(str(threads), []).append(round(control, 2))
-                print(f"parallel control at {threads} threads: {control:.2f}x", flush=True)
-        if threads == args.threads[0]:   # the back-compatible fields: the first (smallest) count
-            data["peak"]["by_lib"], data["peak"]["gflops"] = by_lib, max(by_lib.values(), default=None)
-        print(f"GEMM peak so far at {threads} thread(s): " + ", ".join(f"{k} {v:.1f} GFLOP/s"
-                                                                  for k, v in by_lib.items()), flush=True)
-
-    out_dir = os.path.dirname(os.path.abspath(args.out)) if args.out else None
-    if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-
-    def save(png=False):  # after every case, so a long run that is stopped keeps what it measured
-        if args.out:
-            report.write(data, args.out, os.path.join(out_dir, "results.json"),
-                         os.path.join(out_dir, "results.png") if png and not args.no_plot else None)
-
-    opts = (args.rounds, args.repeats, args.cap, args.budget)
-    log = lambda s: print(s, flush=True)  # noqa: E731
+    run = Run(args, argv, usable_cpus, measure, report)
     for threads in args.threads:
-        for shape in args.shapes:
-            measure_peak(threads)
-            for cell in args.cells:
-                case = {"cell": cell, "shape": list(shape), "threads": threads}
-                print(f"\n{report.case_title(case)}", flush=True)
-                case["results"] = measure.run_case(cell, shape, args.peers, threads, *opts, log=log)
-                data["cases"].append(case)
-                print(report.markdown_table(case, report.peak_for(data, threads)), flush=True)
-                save()
-        for model in args.models:
-            case = {"model": model, "threads": threads}
-            print(f"\n{report.case_title(case)}", flush=True)
-            case["results"] = measure.run_model_case(model, args.libraries, threads, *opts, log=log)
-            data["e2e"].append(case)
-            print(report.e2e_table(data, [case]), flush=True)
-            save()
-    for what in args.scaling:  # 1, 2, ... all threads for torch.nn and the fused path
-        measured = (what in args.models if isinstance(what, str)
-                    else what[0] in args.cells and tuple(what[1]) in map(tuple, args.shapes))
-        for threads in range(1, args.max_threads + 1):
-            if measured and threads in args.threads:   # the main run has it already
-                continue
-            if isinstance(what, str):
-                case = {"model": what, "threads": threads}
-                case["results"] = measure.run_model_case(what, ["tinygrad_rnn", "torch"], threads, *opts, log=log)
-            else:
-                case = {"cell": what[0], "shape": list(what[1]), "threads": threads}
-                case["results"] = measure.run_case(what[0], what[1], ["tinygrad_rnn-fused", "torch-nn"], threads,
-                                                   *opts, log=log)
-            print(f"\nscaling: {report.case_title(case)}", flush=True)
-            data["scaling"].append(case)
-            save()
-    if args.scaling:
-        print(report.scaling_table(data), flush=True)
-    measure_peak(args.threads[0])
-    data["machine"]["load_end"] = os.getloadavg()
-    save(png=True)
+        run.cases(threads)
+    run.scaling()
+    run.measure_peak(args.threads[0])
+    run.data["machine"]["load_end"] = os.getloadavg()
+    run.save(png=True)
     print(f"\ndone in {time.time() - started:.0f} s" + (f"; wrote {args.out}" if args.out else ""))
     return 0
 

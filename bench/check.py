@@ -1,7 +1,7 @@
 """Correctness of the peers: each one's weight gradients against torch.nn's, same weights.
 
 A peer that is fast because it computes the wrong thing would make the benchmark a lie, so
-`python -m bench --check` (and tests/test_bench_peers.py) runs every installed peer on a tiny
+`python -m bench --check` (and tests/tools/test_bench_peers.py) runs every installed peer on a tiny
 shape and compares its four gradients with those of the reference layer (torch.nn; the numpy
 BPTT when torch is missing). Runs in one process: this is about values, not speed.
 """

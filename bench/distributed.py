@@ -40,7 +40,6 @@ CONFIGS = {"1p x 1t": (1, 1), "2p x 1t": (2, 1), "1p x 2t": (1, 2)}  # name: (pr
 def worker(steps, warmup, threads):
     sys.path.insert(0, os.path.join(REPO, "examples"))
     import char_lm
-
     import tinygrad_rnn as tr
     from tinygrad_rnn.nn import functional as F
 

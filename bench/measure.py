@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 
+
 # ----------------------------------------------------------------------------- threads
 def usable_cpus():
     return sorted(os.sched_getaffinity(0))
@@ -104,7 +105,10 @@ def _gemm_worker(spec, send):
         import torch
         torch.set_num_threads(spec["threads"])
         a = torch.from_numpy(a)
-    matmul = (lambda: a @ a)
+
+    def matmul():
+        return a @ a
+
     matmul()  # warm-up: thread pool start, first-touch of the output
     best = float("inf")
     for _ in range(spec["repeats"]):
@@ -120,6 +124,7 @@ def _control_worker(spec, send):
     part per thread (numpy releases the GIL), best of a few. On an idle machine about `threads`; when other
     work keeps the CPUs busy, Linux shares them per session (autogroup), and it can fall to 1."""
     from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
     threads = spec["threads"]
     a = np.random.default_rng(0).standard_normal(1 << 22)

@@ -119,7 +119,8 @@ def table(results, cells, lengths):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=["rnn", "gru", "lstm"])
     p.add_argument("--lengths", nargs="+", type=int, default=[50, 100, 200], help="sequence lengths T")
     p.add_argument("--steps", type=int, default=1500, help="most training steps per (cell, T) (default 1500)")

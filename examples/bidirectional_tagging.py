@@ -101,7 +101,8 @@ def run(steps=300, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, progress=Tru
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300, help="training steps per model (default 300)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--symbols", type=int, default=4, help="distinct non-blank symbols (default 4)")

@@ -201,13 +201,8 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     U.limit_blas_threads()
     text = load_corpus() if text is None else text
     text_crc = zlib.crc32(text.encode("utf-8"))
-    ckpt = None
-    if resume:
-        if rank == 0 and (checkpoint is None or not os.path.exists(checkpoint)):
-            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
-        ckpt = [load_checkpoint(checkpoint) if rank == 0 else None]
-        tr.distributed.broadcast_object_list(ckpt)  # rank 0 reads the file: other machines need not see it
-        ckpt = ckpt[0]
+    ckpt = _read_checkpoint(checkpoint, rank) if resume else None
+    if ckpt is not None:
         config = ckpt["config"]
         cell, embed, hidden, layers = config["cell"], config["embed"], config["hidden"], config["layers"]
         seq_len, batch = config["seq_len"], config["batch"]
@@ -217,11 +212,7 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     else:
         vocab = Vocab.from_text(text)
     config = dict(cell=cell, embed=embed, hidden=hidden, layers=layers, seq_len=seq_len, batch=batch)
-    try:
-        rows = tr.distributed.shard_batch(batch)  # this process's streams
-    except ValueError:
-        raise ValueError(f"--batch {batch} must be a multiple of the number of processes ({world}): each "
-                         "process takes an equal share of the streams") from None
+    rows = _my_streams(batch, world)
 
     data = vocab.encode(text)
     n_valid = int(len(data) * valid_fraction)
@@ -250,32 +241,18 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     out_of_time = budget is not None and budget <= 0
     while (steps is None or step < steps) and not out_of_time:
         x, y, new_epoch = stream_batch(train_data, step, batch, seq_len)
-        x, y = x[:, rows], y[:, rows]
         if new_epoch:
             state = None  # streams jump back to their start: the carried state no longer applies
-        logits, state = trainer(x, detach_state(state))  # detach: truncate BPTT at the batch boundary
-        loss = F.cross_entropy(logits, y.reshape(-1))
-        model.zero_grad()
-        loss.backward()  # under mpiexec: ends with the gradients averaged over the processes
-        tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        state = detach_state(state)
+        loss, state = _train_step(model, trainer, optimizer, x[:, rows], y[:, rows], state, clip)
         step += 1
         # one small message: the global loss (mean of equal shards' means), and whether any rank's
         # clock ran out (all ranks must stop at the same step, or the others wait forever)
-        shared = np.array([loss.item(), budget is not None and time.time() - start >= budget], dtype=np.float64)
+        shared = np.array([loss, budget is not None and time.time() - start >= budget], dtype=np.float64)
         tr.distributed.all_reduce(shared)
         out_of_time = shared[1] > 0
         losses.append(float(shared[0]) / world)
         window.append(losses[-1])
-        bar.update(1)
-        if step % 10 == 0:
-            avg = float(np.mean(window[-50:]))
-            bar.set_postfix_str(f"loss {avg:.3f} ppl {np.exp(avg):.1f}")
-        if log_every and step % log_every == 0 and not progress:
-            avg = float(np.mean(window))
-            say(f"step {step:5d}  loss {avg:.3f}  perplexity {np.exp(avg):6.2f}  [{time.time() - start:.0f}s]")
-            window = []
+        window = _show_progress(bar, say, window, step, log_every if not progress else 0, start)
         if checkpoint and save_every and step % save_every == 0:
             saved_at = save_checkpoint(checkpoint, model, optimizer, step, vocab, state, config, losses, text_crc)
     bar.close()
@@ -287,9 +264,58 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
                   optimizer=optimizer, state=state)
     if losses:
         say(loss_curve(losses))
-    if rank != 0:
-        return result
-    if valid_data is not None and step:
+    if rank == 0:
+        _evaluate_and_sample(result, valid_data, sample_length, prime, temperature, seed, say)
+    return result
+
+
+def _my_streams(batch, world):
+    """This process's share of the batch's parallel text streams (all of them without mpiexec)."""
+    try:
+        return tr.distributed.shard_batch(batch)
+    except ValueError:
+        raise ValueError(f"--batch {batch} must be a multiple of the number of processes ({world}): each "
+                         "process takes an equal share of the streams") from None
+
+
+def _read_checkpoint(checkpoint, rank):
+    """The checkpoint to resume from, on every rank: rank 0 reads the file (other machines need not see it)."""
+    if rank == 0 and (checkpoint is None or not os.path.exists(checkpoint)):
+        raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+    ckpt = [load_checkpoint(checkpoint) if rank == 0 else None]
+    tr.distributed.broadcast_object_list(ckpt)
+    return ckpt[0]
+
+
+def _train_step(model, trainer, optimizer, x, y, state, clip):
+    """One step of truncated BPTT: (this rank's loss, the state to carry, detached)."""
+    logits, state = trainer(x, detach_state(state))  # detach: truncate BPTT at the batch boundary
+    loss = F.cross_entropy(logits, y.reshape(-1))
+    model.zero_grad()
+    loss.backward()  # under mpiexec: ends with the gradients averaged over the processes
+    tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item(), detach_state(state)
+
+
+def _show_progress(bar, say, window, step, log_every, start):
+    """The progress bar's loss every 10 steps, and a log line every log_every steps (0: never), after which
+    the window of recent losses starts afresh. Returns the window."""
+    bar.update(1)
+    if step % 10 == 0:
+        avg = float(np.mean(window[-50:]))
+        bar.set_postfix_str(f"loss {avg:.3f} ppl {np.exp(avg):.1f}")
+    if log_every and step % log_every == 0:
+        avg = float(np.mean(window))
+        say(f"step {step:5d}  loss {avg:.3f}  perplexity {np.exp(avg):6.2f}  [{time.time() - start:.0f}s]")
+        return []
+    return window
+
+
+def _evaluate_and_sample(result, valid_data, sample_length, prime, temperature, seed, say):
+    """Rank 0's end of training: the held-out loss and a sample, into `result` and printed."""
+    model, vocab, saved_at = result["model"], result["vocab"], result["checkpoint"]
+    if valid_data is not None and result["step"]:
         result["valid_loss"] = evaluate(model, valid_data[:20000], seq_len=100, batch=16)
         say(f"held-out loss {result['valid_loss']:.3f}, perplexity {np.exp(result['valid_loss']):.2f} "
             f"(a uniform guess over {len(vocab)} characters: perplexity {len(vocab)})")
@@ -298,7 +324,6 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
         say(f"\n--- sample (temperature {temperature}) ---\n{result['sample']}\n---")
     if saved_at:
         say(f"checkpoint: {saved_at} (continue with --resume --checkpoint {saved_at})")
-    return result
 
 
 def loss_curve(losses, points=8):
@@ -313,7 +338,8 @@ def loss_curve(losses, points=8):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--text", metavar="FILE", help="train on this UTF-8 text file (default: pydoc_data.topics)")
     p.add_argument("--cell", choices=sorted(CELLS), default="lstm")
     p.add_argument("--embed", type=int, default=32, help="embedding size (default 32)")

@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
+import bidirectional_tagging as BT
 import example_utils as U
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn import functional as F
-import bidirectional_tagging as BT
 
 
 class MGUCell(tr.nn.RecurrentCell):
@@ -90,7 +90,8 @@ def train_tagger(steps=200, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, pro
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200, help="training steps on the tagging task (default 200)")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--no-progress", action="store_true")

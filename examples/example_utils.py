@@ -7,7 +7,6 @@ import os
 import sys
 import time
 
-
 EXAMPLES_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(EXAMPLES_DIR)
 if REPO_DIR not in sys.path:  # `python examples/x.py` from a clone without `pip install -e .`

@@ -23,10 +23,10 @@ import argparse
 
 import numpy as np
 
+import adding_problem as A
 import example_utils as U
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn import functional as F
-import adding_problem as A
 
 CELLS = {"rnn": tr.nn.RNN, "gru": tr.nn.GRU, "lstm": tr.nn.LSTM}
 
@@ -119,11 +119,14 @@ def exploding_table(plain, clipped, every=10):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--length", type=int, default=200, help="sequence length for part 1 (default 200)")
     ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--out", default="gradient_flow.png", help="PNG for part 1 (default gradient_flow.png; '' for none)")
-    ap.add_argument("--gain", type=float, default=1.5, help="part 2: recurrent weights = gain x orthogonal (default 1.5)")
+    ap.add_argument("--out", default="gradient_flow.png",
+                    help="PNG for part 1 (default gradient_flow.png; '' for none)")
+    ap.add_argument("--gain", type=float, default=1.5,
+                    help="part 2: recurrent weights = gain x orthogonal (default 1.5)")
     ap.add_argument("--lr", type=float, default=0.2, help="part 2: SGD learning rate (default 0.2)")
     ap.add_argument("--max-norm", type=float, default=1.0, help="part 2: clip_grad_norm_'s max norm (default 1)")
     ap.add_argument("--steps", type=int, default=100, help="part 2: SGD steps (default 100)")
@@ -151,7 +154,8 @@ def main(argv=None):
     diverged = next((i + 1 for i, r in enumerate(plain) if not np.isfinite(r[0])), None)
     print(f"\nwithout clipping: largest finite gradient norm {max(finite):.3g}; "
           + (f"the loss is inf/nan from step {diverged} on" if diverged else "the loss stayed finite"))
-    print(f"with clip_grad_norm_(max_norm={a.max_norm}): every update's norm is at most {max(r[2] for r in clipped):.3g}; "
+    print(f"with clip_grad_norm_(max_norm={a.max_norm}): every update's norm is at most "
+          f"{max(r[2] for r in clipped):.3g}; "
           f"final loss {np.mean([r[0] for r in clipped[-10:]]):.3f} (baseline {A.BASELINE:.3f})")
     return norms, plain, clipped
 

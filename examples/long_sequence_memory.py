@@ -24,9 +24,9 @@ import sys
 import time
 import tracemalloc
 
-import example_utils as U  # (also puts the repository on sys.path)
 import numpy as np
 
+import example_utils as U  # (also puts the repository on sys.path)
 import tinygrad_rnn as tr
 from tinygrad_rnn.kernels import workspace
 from tinygrad_rnn.nn import bptt_plan

@@ -165,7 +165,8 @@ def train(steps=1500, batch=64, embed=32, hidden=64, lr=5e-3, clip=1.0, seed=0, 
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=1500, help="training steps (default 1500)")
     ap.add_argument("--minutes", type=float, default=0, help="stop training after this long (default: no limit)")
     ap.add_argument("--batch", type=int, default=64)

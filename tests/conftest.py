@@ -1,11 +1,29 @@
+"""What the whole suite shares (tests/README.md maps the features to their tests).
+
+  * the hypothesis profiles: HYPOTHESIS_PROFILE=ci (the default) or thorough;
+  * REPO, the repository's root, put on sys.path so that `import bench` works from every test folder;
+  * the `rng` fixture, a seeded numpy Generator;
+  * small helpers the test modules import by name (`from conftest import leaf`): pytest puts this
+    folder on sys.path before it collects the tests below it.
+"""
 import os
+import sys
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
 
 # "ci": bounded examples so `make test` stays within minutes on 2 cores; no deadline, because a
-# Numba kernel's first call compiles. "thorough": the same tests searching harder.
+# Numba kernel's first call compiles. "thorough": the same tests searching harder. ci derandomizes:
+# each test's examples are drawn from a seed made from its source, so editing a test's body draws others.
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", max_examples=300, deadline=None,
@@ -16,3 +34,40 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# ----------------------------------------------------------------------------- tensors
+def leaf(a, dtype=np.float64):
+    """A leaf Tensor that requires grad (float64 by default: what finite differences need)."""
+    return tr.Tensor(np.array(a, dtype=dtype), requires_grad=True)
+
+
+def T(*shape, dtype=np.float32):
+    """A Tensor of ones: the input of tests where only its shape and dtype matter (bad-input checks)."""
+    return tr.Tensor(np.ones(shape, dtype=dtype))
+
+
+# ----------------------------------------------------------------------------- fuzzing the public API
+# Drawn calls either give the right result or raise a clean ValueError/TypeError
+# (tests/nn/test_checks.py, tests/engine/test_tensor_basics.py).
+DTYPES = [np.float32, np.float64, np.float16, np.int64, np.bool_]
+
+
+def clean(fn):
+    """fn() or None if it raised ValueError/TypeError; any other exception propagates (fails)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                return fn()
+    except (ValueError, TypeError):
+        return None
+
+
+def arrays(draw, shape, dtype):
+    """An array of the shape and dtype from drawn values, sometimes with an inf, nan or 0 first."""
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    a = rng.standard_normal(shape) * 2
+    if draw(st.booleans()) and a.size:
+        a.flat[0] = draw(st.sampled_from([np.inf, -np.inf, np.nan, 0.0]))
+    return a.astype(dtype) if np.dtype(dtype).kind in "fc" else np.nan_to_num(a).astype(dtype)

@@ -6,19 +6,55 @@ built on it; the Numba kernels in kernels/ are fast twins of compositions the ta
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
 """
-from .tensor import (Tensor, tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, randn, rand, arange,
-                     no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
-                     where, concatenate, cat, stack, split, chunk, exp, log, tanh, sigmoid, relu, abs, sqrt,
-                     maximum, minimum, softmax, log_softmax, clip, clamp, apply, Node, InplaceModificationError)
-from .gradcheck import gradcheck, GradcheckError
+from . import distributed, nn, optim, viz
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .compile import CompileError, compile_cell
+from .gradcheck import GradcheckError, gradcheck
+from .kernels.blas import num_threads as get_num_threads
+from .kernels.blas import set_num_threads
 from .random import manual_seed
-from .serialization import save, load, CheckpointError
-from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
 from .recompute import checkpoint
-from . import nn, optim, viz
-from . import distributed
-from .compile import compile_cell, CompileError
-from .kernels.blas import set_num_threads, num_threads as get_num_threads
+from .serialization import CheckpointError, load, save
+from .tensor import (
+    InplaceModificationError,
+    Node,
+    Tensor,
+    abs,
+    apply,
+    arange,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    concatenate,
+    enable_grad,
+    exp,
+    from_numpy,
+    full,
+    inference_mode,
+    is_grad_enabled,
+    log,
+    log_softmax,
+    maximum,
+    minimum,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    relu,
+    set_grad_enabled,
+    sigmoid,
+    softmax,
+    split,
+    sqrt,
+    stack,
+    tanh,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 
 __version__ = "0.1.0"
 

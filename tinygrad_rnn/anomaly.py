@@ -12,20 +12,26 @@ in the loss).
 The mode also catches saved values changed under the tape: each recorded node keeps a CRC-32 of
 each input's array, and backward recomputes it before using the node, so writing into a Tensor's
 `.data` (or an optimizer step) between forward and backward raises InplaceModificationError, naming
-the tensor and the operation that read it, instead of giving silently wrong gradients. Creation sites are found by walking the Python stack past tinygrad_rnn's own frames
-when each node is recorded: that walk, and an isfinite() over every result, are why this mode
-costs time, and why it is off unless asked for. It works through the tape's two hook lists in
+the tensor and the operation that read it, instead of giving silently wrong gradients. Creation
+sites are found by walking the Python stack past tinygrad_rnn's own frames when each node is
+recorded: that walk, and an isfinite() over every result, are why this mode costs time, and why it
+is off unless asked for. It works through the tape's two hook lists in
 tensor.py, which are empty otherwise.
 """
+from __future__ import annotations
+
 import linecache
 import os
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
 from .tensor import InplaceModificationError, _backward_checks, _forward_checks
+
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _lock = threading.Lock()
@@ -40,7 +46,7 @@ def _checksum(a):
     return zlib.crc32(np.ascontiguousarray(a).view(np.uint8)) if a.size else 0
 
 
-def creation_site():
+def creation_site() -> tuple[str, str | None]:
     """(user's 'file:line in function: code', innermost library function or None) of the caller."""
     frame = sys._getframe(1)
     library = None
@@ -118,7 +124,7 @@ class detect_anomaly:
     """Context manager (or decorator) turning NaN/Inf in any forward result or gradient into an
     AnomalyError that names the operation and where it was created. Nestable; process-wide."""
 
-    def __enter__(self):
+    def __enter__(self) -> detect_anomaly:
         global _depth
         with _lock:
             if _depth == 0:
@@ -127,7 +133,7 @@ class detect_anomaly:
             _depth += 1
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         global _depth
         with _lock:
             _depth -= 1
@@ -135,7 +141,7 @@ class detect_anomaly:
                 _forward_checks.remove(_forward_check)
                 _backward_checks.remove(_backward_check)
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args, **kwargs):
             with detect_anomaly():
                 return fn(*args, **kwargs)
@@ -144,5 +150,5 @@ class detect_anomaly:
         return wrapper
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     return _depth > 0

@@ -25,10 +25,14 @@ the rank) and then calls MPI Abort: mpiexec stops every rank and exits non-zero.
 Arrays, not Tensors, are what travels: the collectives take a numpy array (or a Tensor, whose
 .data is used) and write the result into it in place, as torch's do.
 """
+from __future__ import annotations
+
 import dataclasses
 import os
 import sys
 import traceback
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -58,20 +62,20 @@ class World:
 _world = None
 
 
-def launched_by_mpi(environ=None):
+def launched_by_mpi(environ: Mapping[str, str] | None = None) -> bool:
     """Whether an MPI launcher (mpiexec, mpirun, srun with PMI) started this process."""
     environ = os.environ if environ is None else environ
     return any(name in environ for name in LAUNCHER_VARIABLES)
 
 
-def is_available():
+def is_available() -> bool:
     """Whether mpi4py can be imported (it does not initialise MPI to find out)."""
     import importlib.util
     return importlib.util.find_spec("mpi4py") is not None
 
 
 # ----------------------------------------------------------------------------- the process group
-def init_process_group(backend="mpi"):
+def init_process_group(backend: str = "mpi") -> None:
     """Join the world mpiexec started (or a world of one process without it); call once, first.
 
     Raises RuntimeError if called twice, or if an MPI launcher started this process but mpi4py
@@ -99,13 +103,13 @@ def init_process_group(backend="mpi"):
         _install_abort_on_exception(_world)
 
 
-def destroy_process_group():
+def destroy_process_group() -> None:
     """Leave the process group (MPI itself stays initialised until the interpreter exits)."""
     global _world
     _world = None
 
 
-def is_initialized():
+def is_initialized() -> bool:
     return _world is not None
 
 
@@ -116,11 +120,11 @@ def _get_world(fn):
     return _world
 
 
-def get_rank():
+def get_rank() -> int:
     return _get_world("get_rank").rank
 
 
-def get_world_size():
+def get_world_size() -> int:
     return _get_world("get_world_size").size
 
 
@@ -171,14 +175,14 @@ def _written(array):
         array.bump_version()  # graphs recorded before the write must not backpropagate through it
 
 
-def barrier():
+def barrier() -> None:
     """Wait until every rank has reached this call."""
     world = _get_world("barrier")
     if world.comm is not None:
         world.comm.Barrier()
 
 
-def all_reduce(array, op="sum"):
+def all_reduce(array: np.ndarray | Tensor, op: str = "sum") -> None:
     """Replace `array` on every rank, in place, by the elementwise sum (op="sum") or mean
     (op="mean") of it over all ranks. Shapes and dtypes must be the same on every rank."""
     world = _get_world("all_reduce")
@@ -197,7 +201,7 @@ def all_reduce(array, op="sum"):
     _written(array)
 
 
-def broadcast(array, src=0):
+def broadcast(array: np.ndarray | Tensor, src: int = 0) -> None:
     """Overwrite `array` on every rank, in place, with rank `src`'s."""
     world = _get_world("broadcast")
     _check_src("broadcast", src, world)
@@ -207,7 +211,7 @@ def broadcast(array, src=0):
         _written(array)
 
 
-def all_gather(array_list, array):
+def all_gather(array_list: list[np.ndarray | Tensor], array: np.ndarray | Tensor) -> None:
     """Fill `array_list` (one array per rank, each shaped like `array`) with every rank's `array`,
     in rank order (torch's argument order)."""
     world = _get_world("all_gather")
@@ -231,7 +235,7 @@ def all_gather(array_list, array):
         _written(a)
 
 
-def all_gather_object(object_list, obj):
+def all_gather_object(object_list: list[Any], obj: Any) -> None:
     """Fill `object_list` (length world_size) with every rank's picklable `obj`, in rank order."""
     world = _get_world("all_gather_object")
     if not isinstance(object_list, list) or len(object_list) != world.size:
@@ -241,7 +245,7 @@ def all_gather_object(object_list, obj):
     object_list[:] = [obj] if world.comm is None else world.comm.allgather(obj)
 
 
-def broadcast_object_list(object_list, src=0):
+def broadcast_object_list(object_list: list[Any], src: int = 0) -> None:
     """Replace the entries of `object_list` (the same length on every rank) by rank `src`'s."""
     world = _get_world("broadcast_object_list")
     _check_src("broadcast_object_list", src, world)
@@ -269,7 +273,7 @@ def _rank_and_size(rank, world_size, fn):
     return int(rank), int(world_size)
 
 
-def shard_batch(global_batch, rank=None, world_size=None):
+def shard_batch(global_batch: int, rank: int | None = None, world_size: int | None = None) -> slice:
     """The slice of a batch of `global_batch` items (e.g. the character LM's parallel text streams)
     that `rank` computes: contiguous, the same size on every rank, the global batch unchanged.
 
@@ -301,7 +305,8 @@ class DistributedSampler:
             for batch in np.array_split(np.fromiter(sampler, int), n_batches): ...
     """
 
-    def __init__(self, dataset_size, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+    def __init__(self, dataset_size: int, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if hasattr(dataset_size, "__len__"):
             dataset_size = len(dataset_size)
         if not isinstance(dataset_size, (int, np.integer)) or dataset_size < 0:
@@ -314,10 +319,10 @@ class DistributedSampler:
         self.num_samples = int(np.floor(per_rank) if drop_last else np.ceil(per_rank))
         self.total_size = self.num_samples * self.num_replicas
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def indices(self):
+    def indices(self) -> np.ndarray:
         """This rank's indices for the current epoch, as an int64 array."""
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.dataset_size)
@@ -328,8 +333,8 @@ class DistributedSampler:
         order = order[:self.total_size]
         return order[self.rank::self.num_replicas].astype(np.int64)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples

@@ -4,9 +4,16 @@ Public API: users call it on their own cells. The function's outputs are reduced
 by a fixed random projection L = sum_k <out_k, r_k>, so one backward gives every input's gradient
 and a non-scalar output is checked in every direction that matters, not only through a sum.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .tensor import Tensor, no_grad
+
+__all__ = ["gradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -35,13 +42,28 @@ def _projected_loss(fn, inputs, projections):
     return total, projections
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, names=None):
+def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | dict[str, Tensor], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, names: Sequence[str] | None = None) -> bool:
     """Check d fn(*inputs) / d input for every input that requires grad. Returns True or raises.
 
     inputs: float64 Tensors (a dict name -> Tensor names them in messages). Inputs that do not
     require grad are held constant. A Module's parameters can be listed as inputs too: they are
     perturbed in place and restored.
     """
+    names, inputs = _checked_inputs(inputs, names)
+    checked = [i for i, t in enumerate(inputs) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    analytic, projections = _analytic_grads(fn, inputs)
+    with no_grad():
+        for i in checked:
+            numeric = _numeric_grad(fn, inputs, projections, inputs[i].data, eps)
+            _compare(names[i], analytic[i], numeric, atol, rtol, eps)
+    return True
+
+
+def _checked_inputs(inputs, names):
+    """(names, inputs as a list), each input a float64 Tensor; a dict gives both."""
     if isinstance(inputs, dict):
         names, inputs = list(inputs.keys()), list(inputs.values())
     inputs = list(inputs)
@@ -52,10 +74,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, names=None):
         if t.dtype != np.float64:
             raise TypeError(f"gradcheck: {name} has dtype {t.dtype}; finite differences need float64 "
                             "(build the inputs and the module with dtype=np.float64)")
-    checked = [i for i, t in enumerate(inputs) if t.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    return names, inputs
 
+
+def _analytic_grads(fn, inputs):
+    """The backward pass's gradient of the projected loss for every input (zeros where none arrived), and
+    the projections drawn; the inputs' own .grad are left as they were."""
     saved_grads = [t.grad for t in inputs]
     for t in inputs:
         t.grad = None
@@ -65,26 +89,30 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, names=None):
     analytic = [np.zeros_like(t.data) if t.grad is None else t.grad for t in inputs]
     for t, g in zip(inputs, saved_grads):
         t.grad = g
+    return analytic, projections
 
-    with no_grad():
-        for i in checked:
-            x = inputs[i].data
-            numeric = np.zeros_like(x)
-            for k in np.ndindex(x.shape):  # x is perturbed in place, so captured parameters see it
-                orig = x[k]
-                x[k] = orig + eps
-                plus = _projected_loss(fn, inputs, projections)[0].item()
-                x[k] = orig - eps
-                minus = _projected_loss(fn, inputs, projections)[0].item()
-                x[k] = orig
-                numeric[k] = (plus - minus) / (2 * eps)
-            error = np.abs(analytic[i] - numeric)
-            allowed = atol + rtol * np.abs(numeric)
-            if not np.all(error <= allowed):
-                worst = np.unravel_index(np.argmax(error - allowed), x.shape) if x.ndim else ()
-                raise GradcheckError(
-                    f"gradcheck failed for {names[i]} (shape {x.shape}) at element {tuple(int(w) for w in worst)}: "
-                    f"analytic {analytic[i][worst]:.10g}, numeric {numeric[worst]:.10g}, difference "
-                    f"{error[worst]:.3g} > tolerance atol + rtol*|numeric| = {allowed[worst]:.3g} "
-                    f"(atol={atol}, rtol={rtol}, eps={eps})")
-    return True
+
+def _numeric_grad(fn, inputs, projections, x, eps):
+    """Central differences of the projected loss with respect to each element of the array x."""
+    numeric = np.zeros_like(x)
+    for k in np.ndindex(x.shape):  # x is perturbed in place, so captured parameters see it
+        orig = x[k]
+        x[k] = orig + eps
+        plus = _projected_loss(fn, inputs, projections)[0].item()
+        x[k] = orig - eps
+        minus = _projected_loss(fn, inputs, projections)[0].item()
+        x[k] = orig
+        numeric[k] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _compare(name, analytic, numeric, atol, rtol, eps):
+    error = np.abs(analytic - numeric)
+    allowed = atol + rtol * np.abs(numeric)
+    if not np.all(error <= allowed):
+        worst = np.unravel_index(np.argmax(error - allowed), numeric.shape) if numeric.ndim else ()
+        raise GradcheckError(
+            f"gradcheck failed for {name} (shape {numeric.shape}) at element {tuple(int(w) for w in worst)}: "
+            f"analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}, difference "
+            f"{error[worst]:.3g} > tolerance atol + rtol*|numeric| = {allowed[worst]:.3g} "
+            f"(atol={atol}, rtol={rtol}, eps={eps})")

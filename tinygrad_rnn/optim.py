@@ -18,9 +18,15 @@ Each update follows torch's single-tensor ("foreach=False") implementation opera
 operation, so float64 results agree with torch to rounding (torch's vectorised kernels use fused
 multiply-adds where numpy does not, hence "to rounding" rather than bit-exactly).
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+
+from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
 
@@ -100,7 +106,7 @@ class Optimizer:
 
     _state_keys = ()  # names of the state entries a subclass keeps (checked on load)
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state = {}  # keyed by the parameter object itself (hashed by identity), as in torch
         self.param_groups = []
@@ -113,7 +119,7 @@ class Optimizer:
         for group in groups:
             self._add_group(group, as_dicts)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a dict {'params': [...], <hyperparameter>: value, ...}; missing hyperparameters take
         the optimizer's defaults."""
         self._add_group(param_group, True)
@@ -151,7 +157,7 @@ class Optimizer:
         """Validate and normalise a group's hyperparameters in place (subclasses)."""
         raise NotImplementedError
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every gradient (set_to_none=True), or give each parameter a fresh array of zeros.
         Zeros are a new array rather than the old one zeroed, since that one may be shared."""
         for group in self.param_groups:
@@ -159,7 +165,7 @@ class Optimizer:
                 if p.grad is not None:
                     p.grad = None if set_to_none else np.zeros_like(p.grad)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
         should recompute the loss and gradients) and its result returned."""
         loss = closure() if closure is not None else None
@@ -176,7 +182,7 @@ class Optimizer:
         raise NotImplementedError
 
     # -- checkpoints
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A plain dict a checkpoint can save: {'state': {index: {name: ndarray or number}},
         'param_groups': [{hyperparameter: value, 'params': [index, ...]}]}. Parameters are referred
         to by their position across all groups, as in torch. Arrays are copies."""
@@ -196,18 +202,31 @@ class Optimizer:
                                               for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state saved by state_dict() for the same parameters (same
         groups, same order, same shapes). Arrays are copied in and cast to each parameter's dtype.
         Integer-like string keys (what JSON makes of the indices) are accepted."""
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"state_dict must be a dict with keys 'state' and 'param_groups', got {got}")
-        saved_groups = state_dict["param_groups"]
+        new_groups, param_of = self._loaded_groups(state_dict["param_groups"])
+        new_state = {}
+        for key, entry in state_dict["state"].items():
+            index = int(key)
+            if index not in param_of:
+                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
+                                 "the state_dict lists")
+            new_state[param_of[index]] = self._loaded_state(entry, index, param_of[index])
+        self.param_groups[:] = new_groups
+        self.state = new_state
+
+    def _loaded_groups(self, saved_groups):
+        """The param groups of a state dict, checked, with this optimizer's parameters, and the map from a
+        saved parameter index to the parameter (pairing the groups in order, as torch)."""
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has "
                              f"{len(self.param_groups)}")
-        param_of, new_groups = {}, []  # saved index -> parameter, pairing the groups in order (as torch)
+        param_of, new_groups = {}, []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
@@ -221,31 +240,27 @@ class Optimizer:
             self._check_group(new)
             new_groups.append(new)
             param_of.update(zip((int(k) for k in saved["params"]), group["params"]))
-        new_state = {}
-        for key, entry in state_dict["state"].items():
-            index = int(key)
-            if index not in param_of:
-                raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
-                                 "the state_dict lists")
-            unknown = set(entry) - set(self._state_keys)
-            if unknown:
-                raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
-                                 f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
-            p, loaded = param_of[index], {}
-            for name, value in entry.items():
-                if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
-                    value = int(np.asarray(value).item())
-                else:
-                    # a buffer, as our own array in p's dtype: updates write into it in place, so
-                    # it may not stay a number (what a format may make of a 0-d parameter's buffer)
-                    value = np.array(value, dtype=p.data.dtype, copy=True)
-                    if value.shape != p.data.shape:
-                        raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
-                                         f"the parameter has shape {p.data.shape}")
-                loaded[name] = value
-            new_state[p] = loaded
-        self.param_groups[:] = new_groups
-        self.state = new_state
+        return new_groups, param_of
+
+    def _loaded_state(self, entry, index, p):
+        """One parameter's saved state, checked against p: the step an int, each buffer p's dtype and shape."""
+        unknown = set(entry) - set(self._state_keys)
+        if unknown:
+            raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
+                             f"{type(self).__name__} does not keep (a state dict from another optimizer?)")
+        loaded = {}
+        for name, value in entry.items():
+            if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
+                value = int(np.asarray(value).item())
+            else:
+                # a buffer, as our own array in p's dtype: updates write into it in place, so
+                # it may not stay a number (what a format may make of a 0-d parameter's buffer)
+                value = np.array(value, dtype=p.data.dtype, copy=True)
+                if value.shape != p.data.shape:
+                    raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
+                                     f"the parameter has shape {p.data.shape}")
+            loaded[name] = value
+        return loaded
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -286,8 +301,9 @@ class SGD(Optimizer):
 
     _state_keys = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
-                 maximize=False):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
@@ -334,8 +350,9 @@ class Adam(Optimizer):
 
     _state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
@@ -400,8 +417,9 @@ class AdamW(Adam):
     shrinks by a factor (1 - lr * weight_decay) before the Adam step, and the decay never enters
     the moments. Note the default weight_decay is 1e-2, as in torch."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
 
@@ -423,8 +441,9 @@ class Adagrad(Optimizer):
 
     _state_keys = ("step", "sum")
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10, *, maximize=False):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
                                       maximize=maximize))
@@ -481,8 +500,9 @@ class RMSprop(Optimizer):
 
     _state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
-                 maximize=False):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
 

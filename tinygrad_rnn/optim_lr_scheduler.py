@@ -12,12 +12,17 @@ matches torch's to rounding; state_dict()/load_state_dict() carry a schedule acr
 Differences from torch: step(epoch) (deprecated there) is not accepted, and nothing warns when
 step() is called before optimizer.step().
 """
+from __future__ import annotations
+
 import math
 import numbers
 import types
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .nn.checks import check_bool, check_choice, check_float, check_int
 from .optim import Optimizer
+from .tensor import Tensor
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
            "ReduceLROnPlateau"]
@@ -43,7 +48,7 @@ class LRScheduler:
     """Base class: a subclass defines get_lr(), the groups' next learning rates, from
     self.last_epoch (the step count, 0 at construction) and the groups' current values."""
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         owner = type(self).__name__
         self.optimizer = _check_optimizer(owner, optimizer)
         last_epoch = check_int(owner, "last_epoch", last_epoch, -1)
@@ -62,17 +67,17 @@ class LRScheduler:
         self.step()
         self._is_initial = False
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         raise NotImplementedError
 
-    def step(self):
+    def step(self) -> None:
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The learning rates (one per param group) set by the latest step."""
         return list(self._last_lr)
 
@@ -82,11 +87,11 @@ class LRScheduler:
     # -- checkpoints
     _not_state = ("optimizer",)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer (and functions): plain numbers and lists, as torch."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items() if k not in self._not_state}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not isinstance(state_dict, dict):
             raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict, got {type(state_dict).__name__}")
         unknown = sorted(set(state_dict) - set(self.state_dict()))
@@ -103,7 +108,8 @@ class LambdaLR(LRScheduler):
 
     _not_state = ("optimizer", "lr_lambdas")
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         _check_optimizer("LambdaLR", optimizer)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * len(optimizer.param_groups)
         if len(fns) != len(optimizer.param_groups):
@@ -116,15 +122,15 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn)) for fn in self.lr_lambdas]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state = dict(state_dict)
         lambdas = state.pop("lr_lambdas", None)
         super().load_state_dict(state)
@@ -136,12 +142,12 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """lr *= gamma every step_size steps."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = check_int("StepLR", "step_size", step_size, 1)
         self.gamma = check_float("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -150,11 +156,11 @@ class StepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """lr *= gamma every step."""
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = check_float("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -164,7 +170,7 @@ class CosineAnnealingLR(LRScheduler):
     """lr follows eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2, computed (as
     torch) recursively from the current lr; past T_max it rises again (a cosine of period 2 T_max)."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = check_float("CosineAnnealingLR", "T_max", T_max, 0)
         if self.T_max == 0:
             raise ValueError("CosineAnnealingLR: T_max must be > 0, got 0")
@@ -172,7 +178,7 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = check_float("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -191,9 +197,12 @@ class OneCycleLR(LRScheduler):
     initial_lr / final_div_factor (three_phase: back to initial_lr first); the momentum (SGD,
     RMSprop) or beta1 (Adam) moves the other way between max_momentum and base_momentum."""
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85, max_momentum: float | Sequence[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         owner = "OneCycleLR"
         _check_optimizer(owner, optimizer)
         if total_steps is not None:
@@ -249,7 +258,7 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")
@@ -271,8 +280,9 @@ class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by factor when a metric has not improved for `patience` steps:
     step(metric) once per epoch with, e.g., the validation loss."""
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
         owner = "ReduceLROnPlateau"
         self.optimizer = _check_optimizer(owner, optimizer)
         self.mode = check_choice(owner, "mode", mode, ("min", "max"))
@@ -296,7 +306,7 @@ class ReduceLROnPlateau(LRScheduler):
             return a < best * (1.0 - self.threshold) if self.mode == "min" else a > best * (self.threshold + 1.0)
         return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
 
-    def step(self, metrics):
+    def step(self, metrics: float | Tensor) -> None:
         value = metrics.item() if hasattr(metrics, "item") else metrics
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element Tensor), got "

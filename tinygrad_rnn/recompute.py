@@ -33,7 +33,10 @@ of your own (np.random.default_rng) is not covered: draw its numbers outside fn 
 Costs: fn runs twice (once more per nesting level when checkpoints nest), its inside is kept only
 while this node's backward runs.
 """
+from __future__ import annotations
+
 import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -173,7 +176,8 @@ def _check_outputs(result):
     raise TypeError(f"checkpoint: fn must return a Tensor or a non-empty tuple of Tensors, got {kind}")
 
 
-def checkpoint(fn, *args, preserve_rng_state=True):
+def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any,
+               preserve_rng_state: bool = True) -> Tensor | tuple[Tensor, ...]:
     """fn(*args) without keeping its intermediates: they are recomputed in the backward pass.
 
     Gradients equal those of fn(*args) itself. Non-Tensor arguments are passed through as they are.

@@ -35,6 +35,8 @@ The guarantees:
   * `load` returns plain data; checking it against a model is `Module.load_state_dict`'s job,
     which lists every missing or unexpected name and every shape or dtype that differs.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
@@ -42,6 +44,7 @@ import secrets
 import stat
 import struct
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -62,50 +65,61 @@ class CheckpointError(ValueError):
 # ----------------------------------------------------------------------------- encoding
 def _encode(obj):
     """(JSON-able description of obj, {entry name: ndarray})."""
-    arrays = {}
+    encoder = _Encoder()
+    return encoder.encode(obj, "obj"), encoder.arrays
 
-    def put(arr):
-        name = f"a{len(arrays)}"
-        arrays[name] = arr
-        return name
 
-    def array(arr, where):
-        if arr.dtype.kind not in "biufc" or arr.dtype.hasobject:
-            raise TypeError(f"save: {where} is an array of dtype {arr.dtype}; a checkpoint holds numeric and "
-                            "bool arrays only (no pickle)")
-        return arr
+class _Encoder:
+    """Walks an object: arrays go into `arrays` under a name, the rest becomes JSON that names them.
+    `where` is the path to the value in the object, for error messages (obj['model'][2])."""
 
-    def key(k, where):
-        if k is None or isinstance(k, (str, bool, int, float)) and not isinstance(k, np.generic):
-            return k
-        raise TypeError(f"save: {where} has a key of type {type(k).__name__}; dict keys must be str, int, "
-                        "float, bool or None")
+    def __init__(self):
+        self.arrays = {}
 
-    def enc(x, where):
-        if isinstance(x, Tensor):
-            from .nn.module import Parameter  # nn sits above the engine; checkpoint above both
-            kind = "parameter" if isinstance(x, Parameter) else "tensor"
-            return {"__tensor__": put(array(x.data, where)), "kind": kind, "requires_grad": x.requires_grad}
-        if isinstance(x, np.ndarray):
-            return {"__array__": put(array(x, where))}
-        if isinstance(x, np.generic):  # before float: np.float64 is a float subclass
-            return {"__scalar__": put(array(np.asarray(x), where))}
+    def encode(self, x, where):
+        if isinstance(x, (Tensor, np.ndarray, np.generic)):  # np.generic before float: np.float64 is a float
+            return self._array_entry(x, where)
         if x is None or isinstance(x, (bool, int, str)):
             return x
         if isinstance(x, float):
             return x  # json writes nan/inf as NaN/Infinity and repr() round-trips every float
         if isinstance(x, list):
-            return [enc(v, f"{where}[{i}]") for i, v in enumerate(x)]
+            return [self.encode(v, f"{where}[{i}]") for i, v in enumerate(x)]
         if isinstance(x, tuple):
-            return {"__tuple__": [enc(v, f"{where}[{i}]") for i, v in enumerate(x)]}
+            return {"__tuple__": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(x)]}
         if isinstance(x, dict):
-            if all(type(k) is str for k in x) and not any(m in x for m in _MARKERS):
-                return {k: enc(v, f"{where}[{k!r}]") for k, v in x.items()}
-            return {"__dict__": [[key(k, where), enc(v, f"{where}[{k!r}]")] for k, v in x.items()]}
+            return self._dict(x, where)
         raise TypeError(f"save: {where} is a {type(x).__name__}; a checkpoint holds arrays, Tensors, numbers, "
                         "strings, bools, None and dicts/lists/tuples of them (no pickle)")
 
-    return enc(obj, "obj"), arrays
+    def _array_entry(self, x, where):
+        if isinstance(x, Tensor):
+            from .nn.module import Parameter  # nn sits above the engine; checkpoint above both
+            kind = "parameter" if isinstance(x, Parameter) else "tensor"
+            return {"__tensor__": self._put(x.data, where), "kind": kind, "requires_grad": x.requires_grad}
+        if isinstance(x, np.ndarray):
+            return {"__array__": self._put(x, where)}
+        return {"__scalar__": self._put(np.asarray(x), where)}
+
+    def _put(self, arr, where):
+        if arr.dtype.kind not in "biufc" or arr.dtype.hasobject:
+            raise TypeError(f"save: {where} is an array of dtype {arr.dtype}; a checkpoint holds numeric and "
+                            "bool arrays only (no pickle)")
+        name = f"a{len(self.arrays)}"
+        self.arrays[name] = arr
+        return name
+
+    def _dict(self, x, where):
+        if all(type(k) is str for k in x) and not any(m in x for m in _MARKERS):
+            return {k: self.encode(v, f"{where}[{k!r}]") for k, v in x.items()}
+        return {"__dict__": [[_key(k, where), self.encode(v, f"{where}[{k!r}]")] for k, v in x.items()]}
+
+
+def _key(k, where):
+    if k is None or isinstance(k, (str, bool, int, float)) and not isinstance(k, np.generic):
+        return k
+    raise TypeError(f"save: {where} has a key of type {type(k).__name__}; dict keys must be str, int, "
+                    "float, bool or None")
 
 
 def _decode(desc, arrays):
@@ -134,7 +148,7 @@ def _decode(desc, arrays):
 
 
 # ----------------------------------------------------------------------------- save
-def save(obj, path):
+def save(obj: Any, path: str | os.PathLike) -> None:
     """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
     path = os.path.realpath(os.fspath(path))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
@@ -214,7 +228,7 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
            TypeError, AttributeError, NotImplementedError, OverflowError, struct.error, RecursionError)
 
 
-def load(path):
+def load(path: str | os.PathLike) -> Any:
     """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
     path = os.fspath(path)
     if not os.path.exists(path):

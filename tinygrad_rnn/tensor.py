@@ -41,15 +41,25 @@ orders dims as torch. numpy's spellings that collide with nothing keep working (
 x.size as a count); a call that would mean different things in the two is an error (sum(dim=1, axis=0),
 var(axis=1) without saying the correction).
 """
+from __future__ import annotations
+
 import itertools
 import operator
 import threading
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from . import primitives as P
 from .random import generator as _default_generator
+
+__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
+           "arange", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "where",
+           "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
+           "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
+           "InplaceModificationError", "ValuesIndices"]
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -73,14 +83,14 @@ class _GradModeContext:
             return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
         return super().__new__(cls)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = _grad_mode.enabled
         _grad_mode.enabled = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _grad_mode.enabled = self._prev
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args, **kwargs):
             with type(self)._fresh(self):
                 return fn(*args, **kwargs)
@@ -106,7 +116,7 @@ class inference_mode(_GradModeContext):
     """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors);
     inference_mode(False) leaves grad mode as it is."""
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         _check_bool(mode, "inference_mode: mode")
         self.on = bool(mode)
 
@@ -123,7 +133,7 @@ class set_grad_enabled(_GradModeContext):
     """As torch: `tr.set_grad_enabled(False)` switches recording off at once; used as a context manager
     (or decorator) it restores the previous mode on exit."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         _check_bool(mode, "set_grad_enabled: mode")
         self.mode = bool(mode)
         self._prev = _grad_mode.enabled
@@ -132,7 +142,8 @@ class set_grad_enabled(_GradModeContext):
     def __enter__(self):  # the mode was set (and the previous one saved) when this was made
         pass
 
-    def __call__(self, fn):  # as a decorator: only calls run with the mode, so undo the switch made above
+    def __call__(self, fn: Callable) -> Callable:
+        # as a decorator: only calls run with the mode, so undo the switch made above
         _grad_mode.enabled = self._prev
         return super().__call__(fn)
 
@@ -145,7 +156,7 @@ def _check_bool(value, name):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
@@ -161,7 +172,7 @@ _backward_end_hooks = []
 
 
 # ----------------------------------------------------------------------------- dtype handling
-def as_float_array(data, dtype=None, name="data"):
+def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = None, name: str = "data") -> np.ndarray:
     """Convert user data to a float32/float64 ndarray by the module docstring's rules."""
     if dtype is not None:
         dtype = np.dtype(dtype)
@@ -172,15 +183,7 @@ def as_float_array(data, dtype=None, name="data"):
     if isinstance(data, np.generic):  # a numpy scalar keeps its dtype, like an array
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
-        kind = data.dtype.kind
-        if kind == "f" and data.dtype in FLOAT_DTYPES:
-            return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-        if kind in "biu":
-            return data.astype(dtype or DEFAULT_DTYPE)
-        raise TypeError(
-            f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
-            f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
-        )
+        return _float_ndarray(data, dtype, name)
     if isinstance(data, (tuple, list)) and any(isinstance(d, Tensor) for d in data):
         # e.g. the (values, indices) of max(dim) where a Tensor was meant: never broadcast it silently
         raise TypeError(f"{name}: expected a Tensor, an array or numbers, got a {type(data).__name__} holding "
@@ -193,6 +196,19 @@ def as_float_array(data, dtype=None, name="data"):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numbers, got {type(data).__name__} of dtype {arr.dtype}")
     return arr.astype(dtype or DEFAULT_DTYPE)
+
+
+def _float_ndarray(data, dtype, name):
+    """An ndarray keeps its float dtype (cast only if dtype= says so); ints and bools become float."""
+    kind = data.dtype.kind
+    if kind == "f" and data.dtype in FLOAT_DTYPES:
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if kind in "biu":
+        return data.astype(dtype or DEFAULT_DTYPE)
+    raise TypeError(
+        f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
+        f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
+    )
 
 
 # ----------------------------------------------------------------------------- the tape
@@ -210,11 +226,13 @@ class Node:
     __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
                  "where", "__weakref__")
 
-    def __init__(self, prim, parents, needs, versions, attrs, saved, shapes, multi):
+    def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
+                 saved: Any, shapes: tuple, multi: bool) -> None:
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
         self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        self.versions = versions  # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no leaf
+        # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no input is a leaf
+        self.versions = versions
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
         self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
@@ -224,14 +242,14 @@ class Node:
         self.where = None  # creation site, recorded in anomaly mode only
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.prim.__name__
 
     def __repr__(self):
         return f"<Node #{self.seq} {self.name} -> {self.shapes}>"
 
 
-def apply(prim, *inputs, **attrs):
+def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, ...]:
     """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad.
 
     This runs once per operation, T times per cell operation in an unrolled layer, so it is kept
@@ -239,27 +257,11 @@ def apply(prim, *inputs, **attrs):
     fused layer pays per call): while grad mode is on, one pass over the inputs collects both the
     arrays for the forward and, per input, the edge the walk will follow, whether it needs a
     gradient and, for a leaf, the version backward checks (Tensor.bump_version)."""
-    arrays = []
     if _grad_mode.enabled:
-        parents, needs, versions = [], [], []
-        for t in inputs:
-            arrays.append(t.data)
-            if not t.requires_grad:
-                parents.append(None)
-                needs.append(False)
-                versions.append(None)
-            elif t._node is None:  # a leaf
-                parents.append(t)
-                needs.append(True)
-                versions.append(t._version)
-            else:
-                parents.append((t._node, t._slot))
-                needs.append(True)
-                versions.append(None)
+        arrays, parents, needs, versions = _edges(inputs)
         record = True in needs
     else:
-        for t in inputs:
-            arrays.append(t.data)
+        arrays = [t.data for t in inputs]
         record = False
     out, saved = prim.forward(*arrays, **attrs)
     multi = type(out) is tuple
@@ -283,7 +285,28 @@ def apply(prim, *inputs, **attrs):
     return tuple(tensors) if multi else tensors[0]
 
 
-def unbroadcast(g, shape):
+def _edges(inputs):
+    """apply's one pass over the inputs in grad mode: their arrays and, per input, its edge (None, a leaf
+    Tensor or (node, slot)), whether it needs a gradient, and a leaf's version (else None)."""
+    arrays, parents, needs, versions = [], [], [], []
+    for t in inputs:
+        arrays.append(t.data)
+        if not t.requires_grad:
+            parents.append(None)
+            needs.append(False)
+            versions.append(None)
+        elif t._node is None:  # a leaf
+            parents.append(t)
+            needs.append(True)
+            versions.append(t._version)
+        else:
+            parents.append((t._node, t._slot))
+            needs.append(True)
+            versions.append(None)
+    return arrays, parents, needs, versions
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a gradient of a broadcast result back to the operand's own shape."""
     if g.shape == shape:
         return g
@@ -309,7 +332,7 @@ def _reachable_nodes(root):
     return sorted(seen, key=_by_seq, reverse=True)
 
 
-def backward_from(root, slot, grad, retain_graph=False):
+def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
@@ -317,59 +340,79 @@ def backward_from(root, slot, grad, retain_graph=False):
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
-        if node.saved is _FREED:
-            raise RuntimeError(
-                f"backward through the graph a second time: the saved values of {node.name} were freed by "
-                "the first backward(). Pass retain_graph=True to the first backward() if you need to "
-                "call it twice, or recompute the forward pass."
-            )
-        if node.retained:
-            for s, t in node.retained.items():
-                if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
-                    t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
-        parents = node.parents
-        if node.versions is not None:
-            for edge, version in zip(parents, node.versions):
-                if version is not None and edge._version != version:  # a leaf changed since it was recorded
-                    raise _modified_in_place(node, edge)
-        if node.multi:  # one cotangent per output slot, None where no gradient arrived
-            g = [None] * len(node.shapes)
-            for s, gs_s in gs.items():
-                g[s] = gs_s
-        else:
-            g = gs[0]
-        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
-        if _backward_checks:
-            for check in _backward_checks:
-                check(node, g, input_grads)
-        if not retain_graph:
-            node.saved = _FREED
+        input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
-        for edge, gi in zip(parents, input_grads):
+        for edge, gi in zip(node.parents, input_grads):
             if edge is None or gi is None:
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-                parent, pslot = edge
-                shape = parent.shapes[pslot] if parent.multi else parent.shapes
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape)
-                slots = cotangents.setdefault(parent, {})
-                if pslot not in slots:
-                    slots[pslot] = gi  # may be shared with other consumers: never written into
-                elif (parent, pslot) in owned:
-                    slots[pslot] += gi  # a weight used at every step: no new buffer per step
-                else:
-                    slots[pslot] = slots[pslot] + gi
-                    owned.add((parent, pslot))
-            else:  # a leaf: accumulate into .grad, in a buffer we own (gi may be shared or a view)
-                if gi.shape != edge.data.shape:
-                    gi = unbroadcast(gi, edge.data.shape)
-                if edge.grad is not None:
-                    edge.grad += gi
-                elif fresh and gi.dtype == edge.data.dtype and gi.base is None:
-                    edge.grad = gi  # the primitive made this array for us alone: keep it, no copy
-                else:
-                    edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
+                _add_cotangent(cotangents, owned, edge, gi)
+            else:
+                _accumulate_leaf_grad(edge, gi, fresh)
+
+
+def _node_backward(node, gs, retain_graph):
+    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
+    _check_saved_values(node)
+    if node.retained:
+        for s, t in node.retained.items():
+            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
+                t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
+    if node.multi:  # one cotangent per output slot, None where no gradient arrived
+        g = [None] * len(node.shapes)
+        for s, gs_s in gs.items():
+            g[s] = gs_s
+    else:
+        g = gs[0]
+    input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
+    for check in _backward_checks:
+        check(node, g, input_grads)
+    if not retain_graph:
+        node.saved = _FREED
+    return input_grads
+
+
+def _check_saved_values(node):
+    """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
+    if node.saved is _FREED:
+        raise RuntimeError(
+            f"backward through the graph a second time: the saved values of {node.name} were freed by "
+            "the first backward(). Pass retain_graph=True to the first backward() if you need to "
+            "call it twice, or recompute the forward pass."
+        )
+    if node.versions is not None:
+        for edge, version in zip(node.parents, node.versions):
+            if version is not None and edge._version != version:  # a leaf changed since it was recorded
+                raise _modified_in_place(node, edge)
+
+
+def _add_cotangent(cotangents, owned, edge, gi):
+    """Add gradient gi into the cotangent of output slot edge = (node, slot), summed to its shape."""
+    parent, pslot = edge
+    shape = parent.shapes[pslot] if parent.multi else parent.shapes
+    if gi.shape != shape:
+        gi = unbroadcast(gi, shape)
+    slots = cotangents.setdefault(parent, {})
+    if pslot not in slots:
+        slots[pslot] = gi  # may be shared with other consumers: never written into
+    elif edge in owned:
+        slots[pslot] += gi  # a weight used at every step: no new buffer per step
+    else:
+        slots[pslot] = slots[pslot] + gi
+        owned.add(edge)
+
+
+def _accumulate_leaf_grad(leaf, gi, fresh):
+    """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view), unless the
+    primitive declared its gradients fresh (made for this call alone)."""
+    if gi.shape != leaf.data.shape:
+        gi = unbroadcast(gi, leaf.data.shape)
+    if leaf.grad is not None:
+        leaf.grad += gi
+    elif fresh and gi.dtype == leaf.data.dtype and gi.base is None:
+        leaf.grad = gi  # the primitive made this array for us alone: keep it, no copy
+    else:
+        leaf.grad = np.array(gi, dtype=leaf.data.dtype, copy=True)
 
 
 def _modified_in_place(node, edge):
@@ -392,7 +435,7 @@ class _Size(int):
     """`x.size` is numpy's element count (an int) and `x.size()` / `x.size(dim)` torch's shape: both spellings
     work, and neither silently means the other (a method alone would make `x.size == 0` quietly False)."""
 
-    def __call__(self, dim=None):
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self.shape
         return self.shape[_axis(dim, len(self.shape))]
@@ -407,7 +450,8 @@ class Tensor:
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
-    def __init__(self, data, *args, requires_grad=False, dtype=None):
+    def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
+                 dtype: npt.DTypeLike | None = None) -> None:
         if args:  # torch.Tensor(3, 4) makes a 3x4 tensor; here the only positional argument is the data
             raise TypeError(f"Tensor(data, *, requires_grad=False, dtype=None) takes the data as its only positional "
                             f"argument, got {1 + len(args)} ({', '.join(repr(a) for a in (data,) + args)}); "
@@ -426,7 +470,7 @@ class Tensor:
         t.data, t.requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
         return t
 
-    def bump_version(self):
+    def bump_version(self) -> None:
         """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
         through this tensor (their saved values no longer match). Optimizers call it after a step."""
         self._version += 1
@@ -435,60 +479,68 @@ class Tensor:
     shape = property(operator.attrgetter("data.shape"))
     dtype = property(operator.attrgetter("data.dtype"))
     ndim = property(operator.attrgetter("data.ndim"))
-    is_leaf = property(lambda self: self._node is None)
-    node = property(lambda self: self._node, doc="the Node that produced this tensor (None for a leaf)")
 
     @property
-    def size(self):
+    def is_leaf(self) -> bool:
+        """Whether no recorded operation made this tensor (a user's input or a parameter)."""
+        return self._node is None
+
+    @property
+    def node(self) -> Node | None:
+        """The Node that produced this tensor (None for a leaf)."""
+        return self._node
+
+    @property
+    def size(self) -> int:
         size = _Size(self.data.size)
         size.shape = self.data.shape
         return size
 
-    def numel(self):
+    def numel(self) -> int:
         return self.data.size
 
-    def dim(self):
+    def dim(self) -> int:
         return self.data.ndim
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous: "
                                "use .any() or .all()")
         return bool(self.data)
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """np.asarray(x), np.where(x > 0, ...): the values, as for a torch tensor (else numpy would build an
         object array of 0-d Tensors, element by element)."""
         out = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return out.copy() if copy and out is self.data else out
 
-    def item(self):
+    def item(self) -> float:
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> list | float:
         return self.data.tolist()
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """The same values, cut off the tape (how truncated BPTT carries state across batches)."""
         return Tensor._make(self.data, False)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         return apply(P.Copy, self)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         requires_grad = _check_requires_grad("requires_grad_", requires_grad)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
         self.requires_grad = requires_grad
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> Tensor:
         """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step)."""
         if self._node is not None:
             if self._node.retained is None:
@@ -496,13 +548,14 @@ class Tensor:
             self._node.retained[self._slot] = self
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.name}" if self._node is not None else ""
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
-    def backward(self, grad=None, retain_graph=False, *, gradient=None):
+    def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, *,
+                 gradient: npt.ArrayLike | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
         of grad)."""
         if gradient is not None:
@@ -531,19 +584,19 @@ class Tensor:
             hook()
 
     # -- dtype conversion
-    def astype(self, dtype):
+    def astype(self, dtype: npt.DTypeLike) -> Tensor:
         dtype = _float_dtype(dtype, "astype")
         if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, off the tape
             return Tensor._make(self.data.astype(dtype), False)
         return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
 
-    def float(self): return self.astype(np.float32)
-    def double(self): return self.astype(np.float64)
-    def type_as(self, other): return self.astype(other.dtype)
-    def cpu(self): return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
-    def contiguous(self): return self  # numpy copies where a reshape needs it: nothing to do
+    def float(self) -> Tensor: return self.astype(np.float32)
+    def double(self) -> Tensor: return self.astype(np.float64)
+    def type_as(self, other: Tensor) -> Tensor: return self.astype(other.dtype)
+    def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
+    def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: str | None = None) -> Tensor:
         """to(dtype), to("cpu"), to(other_tensor) (its dtype) or to(device, dtype), as torch on the CPU."""
         for a in args:
             if isinstance(a, Tensor):
@@ -593,15 +646,15 @@ class Tensor:
             # numpy's own message does not say which operation; ours names both shapes
             raise ValueError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
-    def __add__(self, o): return self._binary(P.Add, o, "+")
-    def __radd__(self, o): return self._binary(P.Add, o, "+", reflected=True)
-    def __sub__(self, o): return self._binary(P.Sub, o, "-")
-    def __rsub__(self, o): return self._binary(P.Sub, o, "-", reflected=True)
-    def __mul__(self, o): return self._binary(P.Mul, o, "*")
-    def __rmul__(self, o): return self._binary(P.Mul, o, "*", reflected=True)
-    def __truediv__(self, o): return self._binary(P.Div, o, "/")
-    def __rtruediv__(self, o): return self._binary(P.Div, o, "/", reflected=True)
-    def __neg__(self): return apply(P.Neg, self)
+    def __add__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+")
+    def __radd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+", reflected=True)
+    def __sub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Sub, o, "-")
+    def __rsub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Sub, o, "-", reflected=True)
+    def __mul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Mul, o, "*")
+    def __rmul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Mul, o, "*", reflected=True)
+    def __truediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/")
+    def __rtruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/", reflected=True)
+    def __neg__(self) -> Tensor: return apply(P.Neg, self)
 
     def _update(self, fn, other, symbol):
         """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
@@ -622,26 +675,26 @@ class Tensor:
         self.bump_version()
         return self
 
-    def __iadd__(self, o): return self._update(np.add, o, "+=")
-    def __isub__(self, o): return self._update(np.subtract, o, "-=")
-    def __imul__(self, o): return self._update(np.multiply, o, "*=")
-    def __itruediv__(self, o): return self._update(np.true_divide, o, "/=")
+    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.add, o, "+=")
+    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.subtract, o, "-=")
+    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.multiply, o, "*=")
+    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.true_divide, o, "/=")
 
-    def __pow__(self, p):
+    def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
             return self._binary(P.Power, p, "**")
         if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
         return apply(P.Pow, self._numeric(), p=float(p))
 
-    def __rpow__(self, base):
+    def __rpow__(self, base: float) -> Tensor:
         if np.isscalar(base) and not isinstance(base, (str, bytes)) and base > 0:
             return (self * float(np.log(base))).exp()  # base ** x = exp(x log base), exact for a positive base
         return self._binary(P.Power, base, "**", reflected=True)  # 0 ** x and (-2) ** x need Power's edge rules
 
-    def pow(self, exponent): return self ** exponent
+    def pow(self, exponent: float | Tensor) -> Tensor: return self ** exponent
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Tensor | npt.ArrayLike) -> Tensor:
         other = self._operand(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
@@ -667,16 +720,16 @@ class Tensor:
             shape.pop(-1 if b_vector else -2)
         return out.reshape(tuple(shape)) if (a_vector or b_vector) else out
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: npt.ArrayLike) -> Tensor:
         return self._operand(other).__matmul__(self)
 
     # comparisons give boolean mask Tensors (for where(), masked_fill(), indexing), never recorded
-    def __eq__(self, o): return Tensor._make(np.asarray(self.data == _raw(o)), False)
-    def __ne__(self, o): return Tensor._make(np.asarray(self.data != _raw(o)), False)
-    def __lt__(self, o): return Tensor._make(np.asarray(self.data < _raw(o)), False)
-    def __le__(self, o): return Tensor._make(np.asarray(self.data <= _raw(o)), False)
-    def __gt__(self, o): return Tensor._make(np.asarray(self.data > _raw(o)), False)
-    def __ge__(self, o): return Tensor._make(np.asarray(self.data >= _raw(o)), False)
+    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data == _raw(o)), False)
+    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data != _raw(o)), False)
+    def __lt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data < _raw(o)), False)
+    def __le__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data <= _raw(o)), False)
+    def __gt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data > _raw(o)), False)
+    def __ge__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data >= _raw(o)), False)
 
     # logical operators, on masks (and index tensors, bitwise) as in torch
     def _logical(self, fn, other, symbol):
@@ -687,45 +740,47 @@ class Tensor:
                                 "compare first (e.g. (x > 0) & (x < 1))")
         return Tensor._make(np.asarray(fn(a, b)), False)
 
-    def __and__(self, o): return self._logical(np.bitwise_and, o, "&")
-    def __rand__(self, o): return self._logical(np.bitwise_and, o, "&")
-    def __or__(self, o): return self._logical(np.bitwise_or, o, "|")
-    def __ror__(self, o): return self._logical(np.bitwise_or, o, "|")
-    def __xor__(self, o): return self._logical(np.bitwise_xor, o, "^")
-    def __rxor__(self, o): return self._logical(np.bitwise_xor, o, "^")
+    def __and__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
+    def __rand__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
+    def __or__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
+    def __ror__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
+    def __xor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
+    def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         if self.data.dtype.kind == "f":
             raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
         return Tensor._make(~self.data, False)
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         return Tensor._make(np.logical_not(self.data), False)
 
-    def any(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
         return Tensor._make(np.asarray(np.any(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
 
-    def all(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def all(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("all", dim, keepdim, axis, keepdims)
         return Tensor._make(np.asarray(np.all(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
 
     # -- elementwise
     # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)
-    def exp(self): return apply(P.Exp, self._numeric())
-    def log(self): return apply(P.Log, self._numeric())
-    def tanh(self): return apply(P.Tanh, self._numeric())
-    def sigmoid(self): return apply(P.Sigmoid, self._numeric())
-    def relu(self): return apply(P.Relu, self._numeric())
-    def sqrt(self): return self ** 0.5
-    def rsqrt(self): return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
-    def square(self): return self * self
-    def abs(self): return apply(P.Abs, self._numeric())
+    def exp(self) -> Tensor: return apply(P.Exp, self._numeric())
+    def log(self) -> Tensor: return apply(P.Log, self._numeric())
+    def tanh(self) -> Tensor: return apply(P.Tanh, self._numeric())
+    def sigmoid(self) -> Tensor: return apply(P.Sigmoid, self._numeric())
+    def relu(self) -> Tensor: return apply(P.Relu, self._numeric())
+    def sqrt(self) -> Tensor: return self ** 0.5
+    def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
+    def square(self) -> Tensor: return self * self
+    def abs(self) -> Tensor: return apply(P.Abs, self._numeric())
 
-    def maximum(self, other): return self._binary(P.Maximum, other, "maximum")
-    def minimum(self, other): return -((-self).maximum(-self._operand(other)))
+    def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
+    def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor: return -((-self).maximum(-self._operand(other)))
 
-    def clip(self, min=None, max=None):
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clip needs min or max (or both)")
         for name, bound in (("min", min), ("max", max)):
@@ -736,7 +791,7 @@ class Tensor:
 
     clamp = clip
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask: Tensor | np.ndarray, value: float) -> Tensor:
         """`value` where the boolean `mask` is True, self elsewhere (the two broadcast together, as torch)."""
         cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
         if cond.dtype != bool:
@@ -746,24 +801,28 @@ class Tensor:
         return where(cond, value, self)
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
-    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
         if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch
             count = np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
             return Tensor._make(np.asarray(count), False)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
-    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
         x = self._numeric()
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
         return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
 
-    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("prod", dim, keepdim, axis, keepdims)
         return apply(P.Prod, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
-    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         """The largest values over dim (all if None); ties share the gradient equally, as torch.amax."""
         dim, keepdim = _dim_args("amax", dim, keepdim, axis, keepdims)
         axes = _reduce_axis(dim, self.ndim)
@@ -771,11 +830,13 @@ class Tensor:
             raise ValueError(f"max over no elements (shape {self.shape}, dim {dim}) is undefined")
         return apply(P.Max, self, axis=axes, keepdims=keepdim)
 
-    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("amin", dim, keepdim, axis, keepdims)
         return -(-self).amax(dim, keepdim)
 
-    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def max(self, dim: int | Sequence[int] | Tensor | None = None, keepdim: bool | None = None, *,
+            axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor | ValuesIndices:
         """As torch: max() the largest value (ties share its gradient); max(dim) the values and indices
         along dim (the gradient goes to the index); max(other_tensor) is maximum(). A call in numpy's
         spelling (axis= or keepdims=) means what it means in numpy: the values alone, as amax()."""
@@ -788,7 +849,8 @@ class Tensor:
             return self.amax(None, keepdim)
         return self._select(np.argmax, dim, keepdim, "max")
 
-    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def min(self, dim: int | Sequence[int] | Tensor | None = None, keepdim: bool | None = None, *,
+            axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor | ValuesIndices:
         """As max(), for the smallest values."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
@@ -817,11 +879,13 @@ class Tensor:
             values = values.reshape(idx.shape)
         return ValuesIndices(values, Tensor._make(idx.astype(np.int64), False))
 
-    def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def argmax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmax", dim, keepdim, axis, keepdims)
         return self._arg(np.argmax, dim, keepdim)
 
-    def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    def argmin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmin", dim, keepdim, axis, keepdims)
         return self._arg(np.argmin, dim, keepdim)
 
@@ -836,7 +900,9 @@ class Tensor:
             out = arg(self.data, axis=d, keepdims=keepdim)
         return Tensor._make(np.asarray(out, dtype=np.int64), False)
 
-    def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None, keepdims=None):
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
+            *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
+            keepdims: bool | None = None) -> Tensor:
         """torch.var: divides by N - correction, correction=1 by default (unbiased). numpy's var divides by
         N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=."""
         given = [n for n, v in (("unbiased", unbiased), ("correction", correction), ("ddof", ddof)) if v is not None]
@@ -849,7 +915,8 @@ class Tensor:
             _check_bool(unbiased, "var/std: unbiased")
             correction = 1 if unbiased else 0
         correction = 1 if correction is None and ddof is None else (correction if ddof is None else ddof)
-        if isinstance(correction, (bool, np.bool_)) or not isinstance(correction, (int, float, np.integer, np.floating)):
+        if isinstance(correction, (bool, np.bool_)) or not isinstance(correction, (int, float, np.integer,
+                                                                                   np.floating)):
             name = "ddof" if ddof is not None else "correction"
             raise TypeError(f"var/std: {name} must be a number, got {type(correction).__name__} {correction!r}")
         dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
@@ -865,12 +932,14 @@ class Tensor:
         total = (centred * centred).sum(dim, keepdim)
         return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
 
-    def std(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None, keepdims=None):
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
+            *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
+            keepdims: bool | None = None) -> Tensor:
         """The square root of var() (same arguments); its gradient is 0 where the std is 0, as torch."""
         return _sqrt_zero_safe(self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
                                         keepdims=keepdims))
 
-    def norm(self, p="fro", dim=None, keepdim=False):
+    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
         -inf or any positive number. The gradient at a zero vector is 0, as torch."""
         if self.data.dtype.kind != "f":
@@ -891,7 +960,7 @@ class Tensor:
         powered = (self * self) if p == 2 else self.abs() ** p
         return _root_zero_safe(powered.sum(dim, keepdim), 1.0 / p)
 
-    def logsumexp(self, dim, keepdim=False):
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
         if self.data.dtype.kind != "f":
             return self._numeric().logsumexp(dim, keepdim)
@@ -906,7 +975,7 @@ class Tensor:
         return out if keepdim else out.reshape(np.sum(self.data, axis=axes).shape)
 
     # -- shape
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
@@ -916,7 +985,7 @@ class Tensor:
 
     view = reshape  # torch's view asks for contiguity; a numpy reshape copies where it must
 
-    def transpose(self, *dims):
+    def transpose(self, *dims: int) -> Tensor:
         """transpose(dim0, dim1) swaps two dims, as torch. numpy's other spellings, which torch does not have,
         keep their meaning: transpose() reverses all dims (as .T), transpose(perm) or transpose(*perm) with
         all of a tensor's dims permutes (prefer permute()). On a 2-D tensor two dims always mean a swap."""
@@ -933,34 +1002,37 @@ class Tensor:
                              f"{self.ndim} dims (use permute)")
         return self.permute(perm)
 
-    T = property(lambda self: self.transpose())
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed, as numpy's .T."""
+        return self.transpose()
 
-    def t(self):
+    def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
         return self.transpose()
 
-    def swapaxes(self, a, b):
+    def swapaxes(self, a: int, b: int) -> Tensor:
         return self.transpose(a, b)
 
-    def permute(self, *dims):
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim: int) -> Tensor:
         d = _axis(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """Drop size-1 dims (all of them, or those of dim among them; others are left, as torch)."""
         dims = range(self.ndim) if dim is None else _reduce_axis(dim, self.ndim)
         dims = () if dims is None else (dims if isinstance(dims, (tuple, range)) else (dims,))
         dims = [d for d in dims if self.shape[d] == 1]
         return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in dims))
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
             _reduce_axis(start_dim, 0), _reduce_axis(end_dim, 0)
             return self.reshape(1)
@@ -969,7 +1041,7 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
 
-    def expand(self, *sizes):
+    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         if not sizes:
@@ -989,12 +1061,12 @@ class Tensor:
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
 
-    def flip(self, *dims):
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
         return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         index = _index(index)
         try:
             np.empty(self.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
@@ -1005,7 +1077,8 @@ class Tensor:
             return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
 
-    def split(self, split_size_or_sections, dim=None, *, axis=None):
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+              axis: int | None = None) -> list[Tensor]:
         """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
@@ -1025,7 +1098,7 @@ class Tensor:
                             f"{type(size).__name__} {size!r}")
         return list(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
 
-    def chunk(self, chunks, dim=None, *, axis=None):
+    def chunk(self, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
         """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
         if not _is_int(chunks):
             raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
@@ -1039,7 +1112,7 @@ class Tensor:
             return [self[empty] for _ in range(chunks)]
         return self.split(-(-n // chunks), axis)
 
-    def unbind(self, dim=None, *, axis=None):
+    def unbind(self, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
         """The slices along `dim` (e.g. a sequence's time steps), each without that dim."""
         if self.ndim == 0:
             raise ValueError("unbind needs at least a 1-D tensor")
@@ -1047,11 +1120,11 @@ class Tensor:
         return list(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
 
     # -- softmax family
-    def softmax(self, dim=None, *, axis=None):
+    def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         dim = _one_dim("softmax", dim, axis, -1)
         return apply(P.Softmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
 
-    def log_softmax(self, dim=None, *, axis=None):
+    def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         dim = _one_dim("log_softmax", dim, axis, -1)
         return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
 
@@ -1182,7 +1255,7 @@ def _ints_first(index):
 
 
 # ----------------------------------------------------------------------------- functions
-def tensor(data, *, requires_grad=False, dtype=None):
+def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
     """As torch.tensor: numbers become a float Tensor by the module docstring's rules, and booleans a
     boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives float32)."""
     if dtype is None and not isinstance(data, Tensor):
@@ -1197,7 +1270,7 @@ def tensor(data, *, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> Tensor:
     """A Tensor sharing `array`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
@@ -1215,30 +1288,32 @@ def _shape_args(fn, shape):
     return tuple(int(n) for n in shape)
 
 
-def zeros(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
+def zeros(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     data = np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
+def ones(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     data = np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def full(shape, fill_value, *, dtype=DEFAULT_DTYPE, requires_grad=False):
+def full(shape: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+         requires_grad: bool = False) -> Tensor:
     shape = _shape_args("full", (shape,) if isinstance(shape, (tuple, list)) else (shape,))
     return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
 
 
-def zeros_like(t, *, dtype=None, requires_grad=False):
+def zeros_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(t, *, dtype=None, requires_grad=False):
+def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
+def randn(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
     rng = generator if generator is not None else _default_generator()
@@ -1246,14 +1321,16 @@ def randn(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
+def rand(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
+         generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
     rng = generator if generator is not None else _default_generator()
     data = rng.random(_shape_args("rand", shape), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=DEFAULT_DTYPE, requires_grad=False):
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+           requires_grad: bool = False) -> Tensor:
     """start, start + step, ... below end (arange(n): 0 .. n-1), as torch. Tensors hold floats, so the
     values are float32 (torch gives int64 for int arguments)."""
     if end is None:
@@ -1264,21 +1341,25 @@ def arange(start, end=None, step=1, *, dtype=DEFAULT_DTYPE, requires_grad=False)
                   requires_grad=requires_grad)
 
 
-def exp(x): return x.exp()
-def log(x): return x.log()
-def tanh(x): return x.tanh()
-def sigmoid(x): return x.sigmoid()
-def relu(x): return x.relu()
-def abs(x): return x.abs()
-def sqrt(x): return x.sqrt()
-def maximum(a, b): return a.maximum(b)
-def minimum(a, b): return a.minimum(b)
-def softmax(x, dim=None, *, axis=None): return x.softmax(dim, axis=axis)
-def log_softmax(x, dim=None, *, axis=None): return x.log_softmax(dim, axis=axis)
-def clip(x, min=None, max=None): return x.clip(min, max)
+def exp(x: Tensor) -> Tensor: return x.exp()
+def log(x: Tensor) -> Tensor: return x.log()
+def tanh(x: Tensor) -> Tensor: return x.tanh()
+def sigmoid(x: Tensor) -> Tensor: return x.sigmoid()
+def relu(x: Tensor) -> Tensor: return x.relu()
+def abs(x: Tensor) -> Tensor: return x.abs()
+def sqrt(x: Tensor) -> Tensor: return x.sqrt()
+def maximum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.maximum(b)
+def minimum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.minimum(b)
+def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor: return x.softmax(dim, axis=axis)
+def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    return x.log_softmax(dim, axis=axis)
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor: return x.clip(min, max)
 clamp = clip
-def split(x, split_size_or_sections, dim=None, *, axis=None): return x.split(split_size_or_sections, dim, axis=axis)
-def chunk(x, chunks, dim=None, *, axis=None): return x.chunk(chunks, dim, axis=axis)
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+          axis: int | None = None) -> list[Tensor]:
+    return x.split(split_size_or_sections, dim, axis=axis)
+def chunk(x: Tensor, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
+    return x.chunk(chunks, dim, axis=axis)
 
 
 def _same_dtype_tensors(tensors, fn):
@@ -1289,7 +1370,7 @@ def _same_dtype_tensors(tensors, fn):
     return [first._operand(t) if first is not None else Tensor(t) for t in tensors]
 
 
-def concatenate(tensors, dim=None, *, axis=None):
+def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None = None) -> Tensor:
     axis = _one_dim("concatenate", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "concatenate")
     ref = tensors[0].shape
@@ -1306,7 +1387,7 @@ def concatenate(tensors, dim=None, *, axis=None):
 cat = concatenate
 
 
-def stack(tensors, dim=None, *, axis=None):
+def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None = None) -> Tensor:
     axis = _one_dim("stack", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
@@ -1315,7 +1396,7 @@ def stack(tensors, dim=None, *, axis=None):
     return apply(P.Stack, *tensors, axis=axis)
 
 
-def where(cond, a, b):
+def where(cond: Tensor | np.ndarray, a: Tensor | npt.ArrayLike, b: Tensor | npt.ArrayLike) -> Tensor:
     """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
     cond != 0."""
     cond = np.asarray(cond.data != 0 if isinstance(cond, Tensor) else cond, dtype=bool)

@@ -23,11 +23,14 @@ function from Node to step (None: outside any step).
 Everything here walks the graph with an explicit stack, never recursion: an unrolled sequence
 makes graphs of hundreds of thousands of nodes.
 """
+from __future__ import annotations
+
 import contextlib
 import os
 import shutil
 import subprocess
 import weakref
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 
 from .tensor import Node, Tensor, _forward_checks
 
@@ -52,7 +55,7 @@ def _label_hook(*args):
 
 
 @contextlib.contextmanager
-def trace():
+def trace() -> Iterator[None]:
     """Label every node recorded inside with the step set by `timestep` (nestable)."""
     if _tracing[0] == 0:
         _forward_checks.append(_label_hook)
@@ -66,7 +69,7 @@ def trace():
 
 
 @contextlib.contextmanager
-def timestep(t):
+def timestep(t: Hashable) -> Iterator[None]:
     """Operations recorded inside belong to step `t` (any hashable label: 0, 1, ... or ("enc", 3))."""
     previous, _current[0] = _current[0], t
     try:
@@ -75,11 +78,11 @@ def timestep(t):
         _current[0] = previous
 
 
-def current_step():
+def current_step() -> Hashable:
     return _current[0]
 
 
-def step_of(node):
+def step_of(node: Node) -> Hashable | None:
     """The step `node` was labelled with under trace(), or None."""
     return _labels.get(node)
 
@@ -91,7 +94,7 @@ def _root_node(t):
     return t.node
 
 
-def graph(tensor):
+def graph(tensor: Tensor) -> tuple[list[Node], list[Tensor]]:
     """(nodes, leaves) that `tensor` depends on: the recorded Nodes in recording order (increasing
     seq) and the leaf Tensors that require grad, in order of first use."""
     root = _root_node(tensor)
@@ -118,7 +121,7 @@ def graph(tensor):
     return nodes, leaves
 
 
-def backward_order(tensor):
+def backward_order(tensor: Tensor) -> list[Node]:
     """The nodes in the order `tensor.backward()` visits them: newest first (see tensor.py)."""
     return list(reversed(graph(tensor)[0]))
 
@@ -161,7 +164,8 @@ def _step_fn(steps):
 
 
 # ----------------------------------------------------------------------------- text
-def to_text(tensor, names=None, steps=None):
+def to_text(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+            steps: Mapping[Node, Hashable] | Callable[[Node], Hashable] | None = None) -> str:
     """One line per recorded operation, in recording order:
     `#seq  Op  output shape  <- inputs  [t=step]`, inputs being #seq of the node that made them
     (#seq.slot for a multi-output node) or a leaf's name. The last line is the tensor itself."""
@@ -192,7 +196,8 @@ def _quote(s):
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor, names=None, steps=None, title=None):
+def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+           steps: Mapping[Node, Hashable] | Callable[[Node], Hashable] | None = None, title: str | None = None) -> str:
     """Graphviz DOT text of the graph behind `tensor`: a box per recorded operation (its name, output
     shape and sequence number), an ellipse per leaf, an edge from each input to its user (labelled
     with the output slot of a multi-output op), and one cluster per timestep (see the module
@@ -209,26 +214,37 @@ def to_dot(tensor, names=None, steps=None, title=None):
     for l in leaves:
         out.append(f"  {leaf_id[id(l)]} [shape=ellipse, style=filled, fillcolor=lightblue, "
                    f"label={_quote(names_of[id(l)] + chr(10) + str(l.shape))}];")
-    clusters, order = {}, []
+    clusters = {}  # step -> its nodes, the steps in order of first appearance (dicts keep insertion order)
     for n in nodes:
-        s = step(n)
-        if s not in clusters:
-            clusters[s] = []
-            order.append(s)
-        clusters[s].append(n)
-    for s in order:
-        indent = "  "
-        if s is not None:
-            out.append(f"  subgraph {_quote('cluster_step_' + str(s))} {{")
-            shown = " ".join(map(str, s)) if isinstance(s, tuple) else str(s)   # ('reverse', 3) -> reverse 3
-            out.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
-            indent = "    "
-        for n in clusters[s]:
-            label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"
-            periph = ", peripheries=2" if n is root else ""
-            out.append(f"{indent}N{n.seq} [shape=box{periph}, label={_quote(label)}];")
-        if s is not None:
-            out.append("  }")
+        clusters.setdefault(step(n), []).append(n)
+    for s, members in clusters.items():
+        out.extend(_dot_cluster(s, members, root))
+    out.extend(_dot_edges(nodes, leaf_id))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _dot_cluster(s, nodes, root):
+    """The DOT lines of one timestep's nodes: a subgraph labelled with the step, or loose for step None."""
+    indent, lines = "  ", []
+    if s is not None:
+        lines.append(f"  subgraph {_quote('cluster_step_' + str(s))} {{")
+        shown = " ".join(map(str, s)) if isinstance(s, tuple) else str(s)   # ('reverse', 3) -> reverse 3
+        lines.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
+        indent = "    "
+    for n in nodes:
+        label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"
+        periph = ", peripheries=2" if n is root else ""
+        lines.append(f"{indent}N{n.seq} [shape=box{periph}, label={_quote(label)}];")
+    if s is not None:
+        lines.append("  }")
+    return lines
+
+
+def _dot_edges(nodes, leaf_id):
+    """An edge per input of every node: from the node that made it (labelled with the output slot of a
+    multi-output op) or from the leaf."""
+    lines = []
     for n in nodes:
         for edge in n.parents:
             if edge is None:
@@ -236,14 +252,13 @@ def to_dot(tensor, names=None, steps=None, title=None):
             if type(edge) is tuple:
                 parent, slot = edge
                 attr = f" [label={_quote(slot)}]" if parent.multi else ""
-                out.append(f"  N{parent.seq} -> N{n.seq}{attr};")
+                lines.append(f"  N{parent.seq} -> N{n.seq}{attr};")
             else:
-                out.append(f"  {leaf_id[id(edge)]} -> N{n.seq};")
-    out.append("}")
-    return "\n".join(out) + "\n"
+                lines.append(f"  {leaf_id[id(edge)]} -> N{n.seq};")
+    return lines
 
 
-def parse_dot(dot):
+def parse_dot(dot: str) -> tuple[list[str], list[tuple[str, str]]]:
     """(node ids, edges) of DOT text that to_dot wrote: a small regex reader, for tests and for
     checking a picture without Graphviz. Not a general DOT parser."""
     import re
@@ -254,7 +269,7 @@ def parse_dot(dot):
     return node_ids, edges
 
 
-def render(dot, path):
+def render(dot: str, path: str | os.PathLike) -> str:
     """Draw DOT text to `path` (.svg, .png or .pdf) with Graphviz's `dot` program if it is installed;
     otherwise write the DOT text itself next to it (same name, .dot). Returns the path written."""
     path = os.fspath(path)

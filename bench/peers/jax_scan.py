@@ -5,10 +5,9 @@ its own and never counted in the step time.
 """
 import time
 
-import numpy as np
-
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import Runner
 

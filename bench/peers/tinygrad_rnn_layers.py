@@ -4,6 +4,7 @@ Everything that depends on tinygrad_rnn's API is in this file, in the two helper
 `build`, so an API change is fixed here and nowhere else.
 """
 import numpy as np
+
 import tinygrad_rnn as tr
 
 from . import Runner

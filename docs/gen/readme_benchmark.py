@@ -2,7 +2,7 @@
 
     python docs/gen/readme_benchmark.py          # rewrites the part of README.md between the two markers
 
-tests/test_docs.py fails when README.md's part differs from what this script would write: after a new
+tests/tools/test_docs.py fails when README.md's part differs from what this script would write: after a new
 `python -m bench` run, run this script and commit both.
 """
 import json

@@ -1,11 +1,10 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
-from . import functional, init, utils
-from .module import Module, Parameter, Sequential, ModuleList, ModuleDict, Linear, Embedding, Dropout
-from .layers import Identity, LayerNorm, ReLU, Tanh, Sigmoid, Softmax, LogSoftmax
-from .losses import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss
-from .cells import RecurrentCell, RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, JordanCell, LayerNormLSTMCell
-from .recurrent import Recurrent, RNN, GRU, LSTM, unroll, reverse_within_lengths
-from . import parallel
+from . import functional, init, parallel, utils
+from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
+from .layers import Identity, LayerNorm, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
 __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",

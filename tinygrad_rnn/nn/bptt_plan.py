@@ -26,7 +26,7 @@ sequence of t steps after y steps under a budget m gives Gruslys et al.'s recurr
 solved by dynamic programming (budget_plan). To stay fast at T = 100,000 it plans over at most
 `max_blocks` blocks of consecutive steps and counts memory in at most `max_units` units, rounding
 each block's and each state's size up: a plan it returns therefore never exceeds the budget in the
-model above (tests/test_bptt_memory.py checks this over drawn budgets and T).
+model above (tests/nn/test_bptt_memory.py checks this over drawn budgets and T).
 
 `uniform_plan(T, K)` is checkpoint=K: a piece every K steps, each recomputed once (Chen et al.
 2016; K = ceil(sqrt(T)) gives O(sqrt(T)) memory for one extra forward pass).

@@ -4,10 +4,20 @@ Most are compositions the tape differentiates; the two hot spots of a language m
 primitive of their own in primitives.py: the embedding lookup (a scatter-add backward) and the
 cross-entropy of index targets (softmax, log and gather fused).
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import primitives as P
-from ..tensor import Tensor, apply
+from ..tensor import DEFAULT_DTYPE, Tensor, apply, concatenate, where
+from .checks import check_bool, check_float
+
+__all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
+           "one_hot", "pad"]
 
 
 def _int_array(x, name):
@@ -38,12 +48,12 @@ def _softmax_dim(fn, input, dim, axis):
     return dim
 
 
-def log_softmax(input, dim=None, *, axis=None):
+def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log(softmax(input)) along dim, computed stably, as torch.nn.functional.log_softmax."""
     return input.log_softmax(_softmax_dim("log_softmax", input, dim, axis))
 
 
-def softmax(input, dim=None, *, axis=None):
+def softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, as torch.nn.functional.softmax (see _softmax_dim for dim=None)."""
     return input.softmax(_softmax_dim("softmax", input, dim, axis))
 
@@ -92,7 +102,8 @@ def _class_targets(fn, targets, n_classes, ignore_index):
     return np.where(valid, targets, 0), valid
 
 
-def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
+                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits, as torch.nn.functional.cross_entropy.
 
     input (C,), (N, C) or (N, C, d1, ...) logits. target either class indices of shape (), (N,) or
@@ -150,7 +161,8 @@ def _cross_entropy_probabilities(input, probs, weight, reduction, eps):
     return total / float(losses.size) if losses.size else total * float("nan")   # mean over N * d1 * ...
 
 
-def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss.
 
     input (C,), (N, C) or (N, C, d1, ...); target class indices (), (N,) or (N, d1, ...); weight (C,).
@@ -177,7 +189,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     return total / divisor if divisor else total * 0.0 + float("nan")
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean") -> Tensor:
     """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly)."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -193,7 +205,7 @@ def mse_loss(input, target, reduction="mean"):
     return sq.sum() if reduction == "sum" else sq.mean()
 
 
-def embedding(indices, weight, padding_idx=None):
+def embedding(indices: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` (num_embeddings, dim) picked by integer `indices` (any shape), as
     torch.nn.functional.embedding: repeated indices add up their gradients; the row at padding_idx
     (negative counts from the end) gets no gradient."""
@@ -219,7 +231,7 @@ def _padding_index(padding_idx, n):
     return int(padding_idx) % n
 
 
-def dropout(x, p=0.5, training=True, rng=None):
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
     p, training = check_float("dropout", "p", p, 0, 1), check_bool("dropout", "training", training)
     if not training or p == 0:
@@ -231,24 +243,22 @@ def dropout(x, p=0.5, training=True, rng=None):
     return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
-# ----------------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
-from ..tensor import DEFAULT_DTYPE, concatenate, where  # noqa: E402, F811 (this section's own imports)
-from .checks import check_bool, check_float  # noqa: E402 (also used by dropout above)
+# ------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
 
 
-def relu(input):
+def relu(input: Tensor) -> Tensor:
     return input.relu()
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, as torch.nn.functional.linear (weight (out, in), bias (out,))."""
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
@@ -260,7 +270,7 @@ def linear(input, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def one_hot(tensor, num_classes=-1, *, dtype=None):
+def one_hot(tensor: Tensor | npt.ArrayLike, num_classes: int = -1, *, dtype: npt.DTypeLike | None = None) -> Tensor:
     """(..., num_classes) with 1 at each index, as torch.nn.functional.one_hot. torch returns int64;
     a Tensor here holds floats, so this is float32 (or dtype=) of 0s and 1s. num_classes=-1 means
     max(index) + 1."""
@@ -303,7 +313,7 @@ def _check_pair(fn, input, target):
     return target
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced, as torch.nn.functional.l1_loss. The gradient at input == target
     is 0 (sign(0)), as torch's."""
     _check_reduction("l1_loss", reduction)
@@ -319,7 +329,8 @@ def _clamped_log(x):
     return where(positive, where(positive, x, 1.0).log(), -100.0).clip(min=-100.0)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), as torch.nn.functional.binary_cross_entropy: input holds
     probabilities in [0, 1], and each log is clamped at -100 (so x = 0 or 1 gives a finite loss)."""
     _check_reduction("binary_cross_entropy", reduction)
@@ -333,7 +344,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce("binary_cross_entropy", losses, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
+                                     weight: Tensor | npt.ArrayLike | None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits, as torch:
     (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0))."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
@@ -350,7 +363,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce("binary_cross_entropy_with_logits", losses, reduction)
 
 
-def pad(input, pad, mode="constant", value=0.0):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) // 2 dimensions, as
     torch.nn.functional.pad: pad = (last_left, last_right, second_last_left, ...). Only
     mode='constant' is implemented."""

@@ -6,6 +6,8 @@ Each function writes into `tensor.data` (the array keeps its identity and dtype,
 holding the parameter sees the new values), marks the tensor as changed (a graph recorded before
 refuses to backpropagate), and returns the tensor.
 """
+from __future__ import annotations
+
 import math
 import numbers
 
@@ -36,7 +38,7 @@ def _number(fn, name, value):
     return float(value)
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity, as torch: 1 for linear and sigmoid, 5/3 for tanh,
     sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope param, default 0.01), 3/4 for selu."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -65,7 +67,7 @@ def _fans(fn, tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     fn = "uniform_"
     _tensor(fn, tensor)
     a, b = _number(fn, "a", a), _number(fn, "b", b)
@@ -74,7 +76,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     return _write(fn, tensor, random.generator().uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     fn = "normal_"
     _tensor(fn, tensor)
     mean, std = _number(fn, "mean", mean), _number(fn, "std", std)
@@ -83,19 +85,19 @@ def normal_(tensor, mean=0.0, std=1.0):
     return _write(fn, tensor, random.generator().normal(mean, std, size=tensor.shape))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     return _write("constant_", _tensor("constant_", tensor), _number("constant_", "val", val))
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     return _write("zeros_", _tensor("zeros_", tensor), 0.0)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     return _write("ones_", _tensor("ones_", tensor), 1.0)
 
 
-def eye_(tensor):
+def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (ones on the diagonal) into a 2-D tensor."""
     _tensor("eye_", tensor)
     if tensor.ndim != 2:
@@ -103,7 +105,7 @@ def eye_(tensor):
     return _write("eye_", tensor, np.eye(*tensor.shape))
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fn = "xavier_uniform_"
     fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
@@ -112,7 +114,7 @@ def xavier_uniform_(tensor, gain=1.0):
     return _write(fn, tensor, random.generator().uniform(-a, a, size=tensor.shape))
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fn = "xavier_normal_"
     fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
@@ -128,7 +130,7 @@ def _kaiming_std(fn, tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """U(-bound, bound), bound = gain * sqrt(3 / fan) (He et al. 2015); `a` is leaky_relu's slope."""
     fn = "kaiming_uniform_"
     if _tensor(fn, tensor).size == 0:
@@ -137,7 +139,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     return _write(fn, tensor, random.generator().uniform(-bound, bound, size=tensor.shape))
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """N(0, std^2), std = gain / sqrt(fan)."""
     fn = "kaiming_normal_"
     if _tensor(fn, tensor).size == 0:
@@ -146,7 +148,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     return _write(fn, tensor, random.generator().normal(0.0, std, size=tensor.shape))
 
 
-def orthogonal_(tensor, gain=1.0):
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """A (semi-)orthogonal matrix (Saxe et al. 2013), as torch: the tensor viewed as
     (size(0), rest); Q of the QR decomposition of a standard normal matrix, signs fixed by R's
     diagonal so that the distribution is uniform; times gain."""

@@ -2,36 +2,44 @@
 
 Each is a few Tensor operations; the tape differentiates them (no backward of their own).
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import DEFAULT_DTYPE, Tensor
 from . import functional as F
 from .checks import check_bool, check_float, check_int
 from .module import Module, Parameter, check_dtype
 
+__all__ = ["Identity", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "LayerNorm"]
+
 
 class Identity(Module):
     """Returns its input; accepts (and ignores) any constructor arguments, as torch.nn.Identity."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
 class ReLU(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x.relu()
 
 
 class Tanh(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x.tanh()
 
 
 class Sigmoid(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid()
 
 
@@ -39,20 +47,20 @@ class Softmax(Module):
     """softmax along dim, as torch.nn.Softmax (dim=None only for inputs of at most 2 dimensions: see
     F.softmax)."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         self.dim = dim if dim is None else check_int("Softmax", "dim", dim)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.softmax(x, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
     """log_softmax along dim, as torch.nn.LogSoftmax."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.dim)
 
 
@@ -60,7 +68,8 @@ class LayerNorm(Module):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dimensions,
     as torch.nn.LayerNorm: var is the biased variance (divided by n), weight starts at 1 and bias at 0."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=DEFAULT_DTYPE):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
         if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
             raise TypeError(f"LayerNorm: normalized_shape must be an int or a sequence of ints, got "
@@ -72,7 +81,7 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
             raise TypeError(f"LayerNorm: input must be a Tensor, got {type(x).__name__}")
         k = len(self.normalized_shape)
@@ -91,5 +100,5 @@ class LayerNorm(Module):
             y = y + self.bias
         return y
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine}"

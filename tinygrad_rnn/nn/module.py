@@ -4,25 +4,33 @@ Linear, Embedding, Dropout.
 A Module finds its parameters and children by looking at its attributes (as torch.nn does), so a
 user's cell is a class with a few Parameters and a forward: nothing to register by hand.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import random
 from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor
 from . import functional as F
 from .checks import check_bool, check_float, check_int
 
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout"]
+
 
 class Parameter(Tensor):
     """A Tensor that requires grad and that a Module reports in parameters()."""
 
-    def __init__(self, data, dtype=None):
+    def __init__(self, data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = None) -> None:
         super().__init__(data, requires_grad=True, dtype=dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("Tensor("):]
 
 
-def check_dtype(dtype, owner=None):
+def check_dtype(dtype: npt.DTypeLike, owner: str | None = None) -> np.dtype:
     """np.float32 or np.float64 (or their names) as a numpy dtype; anything else a TypeError."""
     prefix = f"{owner}: " if owner else ""
     try:
@@ -34,7 +42,7 @@ def check_dtype(dtype, owner=None):
     return as_dtype
 
 
-def uniform(shape, bound, dtype):
+def uniform(shape: tuple[int, ...], bound: float, dtype: npt.DTypeLike) -> Parameter:
     """U(-bound, bound) from the library's generator (tr.manual_seed makes it reproducible)."""
     return Parameter(random.generator().uniform(-bound, bound, size=shape).astype(dtype))
 
@@ -73,10 +81,10 @@ class Module:
 
     training = True
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # -- discovery: attributes that are Parameters, Modules, or lists/tuples/dicts of Modules.
@@ -115,13 +123,14 @@ class Module:
                 children.extend(_children_of(name, value))
         return params, children
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         return iter(self._members()[1])
 
-    def children(self):
+    def children(self) -> list[Module]:
         return [m for _, m in self._members()[1]]
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module (name "") and every descendant, depth first; each once."""
         memo = set() if memo is None else memo
         if remove_duplicate:
@@ -132,11 +141,11 @@ class Module:
         for name, child in self._members()[1]:
             yield from child.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for this module's parameters, then each child's; each Parameter once."""
         found = []
         self._collect_parameters(prefix, found, set(), recurse)
@@ -152,11 +161,11 @@ class Module:
             for name, child in children:
                 child._collect_parameters(prefix + name + ".", found, seen)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> list[Parameter]:
         return [p for _, p in self.named_parameters(recurse=recurse)]
 
     # -- buffers
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Declare `name` a buffer: a Tensor (or None) that belongs to the module's state but is not a
         parameter (no gradient, not in parameters()). Persistent buffers are saved in state_dict and
         cast by to(); as torch.nn.Module.register_buffer."""
@@ -177,7 +186,7 @@ class Module:
         return [(n, self.__dict__[n]) for n, keep in names.items()
                 if self.__dict__.get(n) is not None and (keep or not persistent_only)]
 
-    def named_buffers(self, prefix="", recurse=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen, found = set(), []
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mname, m in modules:
@@ -187,10 +196,10 @@ class Module:
                     found.append(((mname + "." if mname else "") + n, b))
         return iter(found)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> list[Tensor]:
         return [b for _, b in self.named_buffers(recurse=recurse)]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's .grad to None. Once per training step, so it walks the registered
         attributes directly instead of building named_parameters' list (a parameter shared by two
         modules is visited twice, which is harmless here)."""
@@ -209,23 +218,23 @@ class Module:
                 for child in value:
                     child.zero_grad()
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         mode = check_bool(type(self).__name__ + ".train", "mode", mode)
         for m in self.modules():
             m.training = mode
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Switch gradient recording on or off for every parameter (e.g. to freeze a part of a model)."""
         flag = check_bool(type(self).__name__ + ".requires_grad_", "requires_grad", requires_grad)
         for p in self.parameters():
             p.requires_grad_(flag)
         return self
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call fn(module) on every child (recursively), then on this module, as torch: e.g.
         `model.apply(init_weights)`. Returns self."""
         if not callable(fn):
@@ -236,7 +245,7 @@ class Module:
         return self
 
     # -- dtype
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: str | None = None) -> Module:
         """Cast every parameter and buffer (and their grads) to `dtype`, in place: the Parameter
         objects stay the same, so build the optimizer after (its state keeps the old dtype, as in
         torch). Accepts torch's forms: to(dtype), to(device), to(device, dtype), to(tensor),
@@ -255,13 +264,13 @@ class Module:
                 m.dtype = dtype
         return self
 
-    def double(self):
+    def double(self) -> Module:
         return self.to(np.float64)
 
-    def float(self):
+    def float(self) -> Module:
         return self.to(np.float32)
 
-    def cpu(self):
+    def cpu(self) -> Module:
         return self
 
     # -- state
@@ -276,12 +285,12 @@ class Module:
                     own[prefix + n] = t
         return own
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """name -> a copy of the parameter's (or persistent buffer's) array (a checkpoint must not
         change under training)."""
         return {name: p.data.copy() for name, p in self._named_state().items()}
 
-    def load_state_dict(self, state, strict=True):
+    def load_state_dict(self, state: Mapping[str, npt.ArrayLike], strict: bool = True) -> dict[str, list[str]]:
         """Copy arrays into the parameters and buffers in place (optimisers keep their references).
 
         Checks names (all of them if strict), shapes and dtypes, and reports every difference at
@@ -313,14 +322,14 @@ class Module:
             own[name].bump_version()
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}({extra}\n" + "\n".join(lines) + "\n)"
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
 
@@ -349,7 +358,7 @@ class _Container(Module):
         params, children = Module._members(self)  # a subclass's own attributes count too
         return params, list(self._modules.items()) + [(n, m) for n, m in children if not n.startswith("_modules.")]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
     def _check_module(self, value, where):
@@ -361,7 +370,7 @@ class _Container(Module):
 class _ModuleSequence(_Container):
     """What ModuleList and Sequential share: indexing, slicing, len, iteration, append."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
         self._modules = {}
         for m in modules:
             self.append(m)
@@ -393,19 +402,19 @@ class _ModuleSequence(_Container):
             del items[self._index(idx)]
         self._modules = {str(i): m for i, m in enumerate(items)}  # renumbered, as torch does
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(list(self._modules.values()))
 
-    def append(self, module):
+    def append(self, module: Module) -> Module:
         self._modules[str(len(self._modules))] = self._check_module(module, f"item {len(self._modules)}")
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Module:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> None:
         items = list(self._modules.values())
         items.insert(index, self._check_module(module, "the inserted item"))
         self._modules = {str(i): m for i, m in enumerate(items)}
@@ -418,7 +427,7 @@ class ModuleList(_ModuleSequence):
     """A list of Modules whose parameters the owner sees, as torch.nn.ModuleList (a plain list of
     Modules is registered too; ModuleList adds the torch names and methods)."""
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward(): iterate over it and call its modules")
 
 
@@ -426,7 +435,7 @@ class Sequential(_ModuleSequence):
     """Modules called in order, each on the previous one's output, as torch.nn.Sequential:
     Sequential(m0, m1, ...) names them "0", "1", ...; Sequential(OrderedDict(name=module)) uses the names."""
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         self._modules = {}
         if len(modules) == 1 and isinstance(modules[0], dict):
             for key, m in modules[0].items():
@@ -438,11 +447,11 @@ class Sequential(_ModuleSequence):
                 self._modules[str(i)] = self._check_module(m, f"argument {i}")
 
     @property
-    def layers(self):
+    def layers(self) -> list[Module]:
         """The modules as a list (the name this class used before it took torch's)."""
         return list(self._modules.values())
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for layer in self._modules.values():
             x = layer(x)
         return x
@@ -451,7 +460,7 @@ class Sequential(_ModuleSequence):
 class ModuleDict(_Container):
     """Modules by name, as torch.nn.ModuleDict: md["name"], md.name, keys/values/items, update."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         self._modules = {}
         if modules is not None:
             self.update(modules)
@@ -479,34 +488,35 @@ class ModuleDict(_Container):
             return modules[name]
         raise AttributeError(f"'ModuleDict' object has no attribute or key {name!r}")
 
-    def keys(self):
+    def keys(self) -> Iterable[str]:
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> Iterable[Module]:
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
 
-    def pop(self, key):
+    def pop(self, key: str) -> Module:
         return self._modules.pop(key)
 
-    def clear(self):
+    def clear(self) -> None:
         self._modules.clear()
 
-    def update(self, modules):
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         pairs = modules.items() if hasattr(modules, "items") else modules
         for key, m in pairs:
             self[key] = m
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(): call the modules it holds")
 
 
 class Linear(Module):
     """y = x W^T + b, W (out_features, in_features); torch's initialisation U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=DEFAULT_DTYPE):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         in_features = check_int("Linear", "in_features", in_features, 0)
         out_features = check_int("Linear", "out_features", out_features, 0)
         bias, dtype = check_bool("Linear", "bias", bias), check_dtype(dtype, "Linear")
@@ -515,7 +525,7 @@ class Linear(Module):
         self.weight = uniform((out_features, in_features), bound, dtype)
         self.bias = uniform((out_features,), bound, dtype) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
             raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
         if x.shape[-1:] != (self.in_features,):
@@ -526,7 +536,7 @@ class Linear(Module):
         y = x @ self.weight.T
         return y + self.bias if self.bias is not None else y
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -534,7 +544,8 @@ class Embedding(Module):
     """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch.
     padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype=DEFAULT_DTYPE):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         dtype = check_dtype(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
         embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
@@ -544,20 +555,20 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
-    def forward(self, indices):
+    def forward(self, indices: Tensor | npt.ArrayLike) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + (
             f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
 class Dropout(Module):
-    def __init__(self, p=0.5):
+    def __init__(self, p: float = 0.5) -> None:
         self.p = check_float("Dropout", "p", p, 0, 1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, random.generator())
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -39,14 +39,21 @@ an equally large shard (tr.distributed.shard_batch insists on that). With unequa
 each rank's loss by its shard size / the mean shard size, or use a sum loss divided by the global
 batch size times the world size.
 """
+from __future__ import annotations
+
 import contextlib
 import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import distributed as dist
 from ..tensor import _backward_end_hooks, is_grad_enabled
 from .module import Module
+
+__all__ = ["DistributedDataParallel"]
 
 _live = []  # weak references to every multi-process DDP, in construction order (the same on every rank)
 
@@ -64,7 +71,7 @@ def _average_pending_gradients():
 
 
 class DistributedDataParallel(Module):
-    def __init__(self, module):
+    def __init__(self, module: Module) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: module must be a tr.nn.Module, got {type(module).__name__}")
         world = dist._get_world("DistributedDataParallel")
@@ -80,13 +87,13 @@ class DistributedDataParallel(Module):
                 _backward_end_hooks.append(_average_pending_gradients)
             _live.append(weakref.ref(self))
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         if is_grad_enabled():
             self._sync_pending = self._sync_enabled
         return self.module(*args, **kwargs)
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Forwards inside do not arm gradient averaging: backward() then only accumulates locally."""
         previous = self._sync_enabled
         self._sync_enabled = False
@@ -95,10 +102,10 @@ class DistributedDataParallel(Module):
         finally:
             self._sync_enabled = previous
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return self.module.state_dict()
 
-    def load_state_dict(self, state, strict=True):
+    def load_state_dict(self, state: Mapping[str, npt.ArrayLike], strict: bool = True) -> dict[str, list[str]]:
         return self.module.load_state_dict(state, strict)
 
     # -- construction: agree on the parameters, then take rank 0's values
@@ -122,7 +129,7 @@ class DistributedDataParallel(Module):
                 p.bump_version()  # graphs recorded before hold the old values
 
     # -- the averaging
-    def sync_gradients(self):
+    def sync_gradients(self) -> None:
         """Replace every parameter's .grad by its average over the ranks (one message per dtype)."""
         if self.world_size == 1:
             return

@@ -15,10 +15,14 @@ Differences from torch: the lengths come back as an int64 numpy array (a Tensor 
 the sequences are never reordered (sorted_indices are not needed). `.data` and `.batch_sizes` give
 torch's packed layout (valid steps, time-major, longest sequences first) for code that reads them.
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor, concatenate, stack, where
 from .checks import check_bool
@@ -32,17 +36,17 @@ class PackedSequence(NamedTuple):
     lengths: np.ndarray  # (B,) int64, each in [1, T], max(lengths) == T
 
     @property
-    def sorted_indices(self):
+    def sorted_indices(self) -> np.ndarray:
         """The batch order of torch's packed layout: longest first, ties in input order."""
         return np.argsort(-self.lengths, kind="stable")
 
     @property
-    def batch_sizes(self):
+    def batch_sizes(self) -> np.ndarray:
         """How many sequences are still running at each time step (torch's batch_sizes)."""
         return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable)."""
         order = self.sorted_indices
         t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(self.batch_sizes)])
@@ -72,7 +76,8 @@ def _check_padding_value(fn, value):
     return float(value)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Tensor:
     """Stack Tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with
     padding_value after each sequence (padding_side='left': before). Differentiable."""
     fn = "pad_sequence"
@@ -102,7 +107,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return stack(rows, axis=0 if batch_first else 1)
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """Pair a padded batch (T, B, *) (or (B, T, *)) with its lengths, for a recurrent layer.
     As torch, enforce_sorted=True requires lengths in decreasing order (pass False otherwise);
     steps past the longest length are dropped."""
@@ -122,13 +128,14 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(input[:longest] if longest < T else input, lengths)
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """pack_padded_sequence(pad_sequence(sequences), their lengths)."""
     lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, np.ndarray]:
     """(padded Tensor (T, B, *) or (B, T, *), lengths as an int64 array) from a PackedSequence:
     padding steps hold padding_value; T is the longest length, or total_length if given."""
     fn = "pad_packed_sequence"
@@ -151,7 +158,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return (padded.swapaxes(0, 1) if batch_first else padded), lengths.copy()
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | npt.ArrayLike,
+                   batch_first: bool = False) -> list[Tensor]:
     """The list of sequences (L_i, *) that pad_sequence padded: the inverse of pad_sequence."""
     fn = "unpad_sequence"
     if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
@@ -162,7 +170,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
     return [x[b, :n] for b, n in enumerate(lengths)]
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
     if not isinstance(packed_sequences, PackedSequence):
         raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type(packed_sequences).__name__}")

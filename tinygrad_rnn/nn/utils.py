@@ -9,9 +9,16 @@ user may have assigned the same array to both), and scaling it in place once per
 scale it twice. The old array is left untouched: code holding a reference to it keeps the unclipped
 values, so read `p.grad` again after clipping.
 """
+from __future__ import annotations
+
 import numbers
+import sys
+from collections.abc import Iterable
 
 import numpy as np
+
+from ..tensor import Tensor
+from . import sequences as rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -59,7 +66,8 @@ def _norm(g, norm_type):
     return np.sum(np.abs(g) ** norm_type) ** (1 / norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so that their global norm is at most max_norm.
 
     The global norm is that of all grads concatenated into one vector: with n_i the norm_type-norm
@@ -110,7 +118,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return float(total)
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value] (nan entries stay nan).
     Each parameter with a grad gets a new, clamped array (see the module docstring)."""
     fn = "clip_grad_value_"
@@ -124,8 +132,4 @@ def clip_grad_value_(parameters, clip_value):
 # torch users write `from torch.nn.utils.rnn import pad_sequence`: the helpers live in
 # nn/sequences.py, reachable as tr.nn.utils.rnn, and registered under that dotted name so the
 # `from ... import` form finds it too (utils is a module, not a package).
-import sys  # noqa: E402
-
-from . import sequences as rnn  # noqa: E402
-
 sys.modules[__name__ + ".rnn"] = rnn

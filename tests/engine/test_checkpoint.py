@@ -135,7 +135,8 @@ def test_load_state_dict_lists_what_differs(tmp_path):
         model.load_state_dict(tr.load(tmp_path / "c.npz")["model"])
     msg = str(e.value)
     for words in ["missing keys: ['bias_hh_l0']", "unexpected keys: ['extra']",
-                  "weight_hh_l0: shape expected (16, 4), got (16, 3)", "bias_ih_l0: dtype expected float32, got float64"]:
+                  "weight_hh_l0: shape expected (16, 4), got (16, 3)",
+                  "bias_ih_l0: dtype expected float32, got float64"]:
         assert words in msg
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import tinygrad_rnn as tr
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from bench.peers import numpy_manual_bptt as textbook  # noqa: E402
 
 pytest.importorskip("numba")

@@ -4,16 +4,10 @@ Each installed peer runs one training step on a tiny shape with the same weights
 reference layer; a peer whose library is not installed is skipped. Also checks that the
 comparison itself catches a wrong gradient, and that the memory probe sees a known allocation.
 """
-import os
-import sys
-
 import numpy as np
 import pytest
 
-# bench/ is a top-level folder, not part of the installed package: make it importable under a
-# bare `pytest` too (python -m pytest would put the working directory on sys.path anyway).
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench import check, measure, peers  # noqa: E402
+from bench import check, measure, peers  # bench/ is not in the package: conftest puts the repository on sys.path
 
 
 @pytest.fixture(scope="module", params=peers.CELLS)
@@ -69,7 +63,10 @@ def test_numpy_bptt_matches_finite_differences():
 
 def _forward_sum(cell, x, w):
     """sum_t h_t, written from docs/learn/cells.md independently of the peers (float64)."""
-    sig = lambda a: 1 / (1 + np.exp(-a))
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
     T, B, _ = x.shape
     H = w["weight_hh"].shape[1]
     h, c, total = np.zeros((B, H)), np.zeros((B, H)), 0.0

@@ -3,8 +3,9 @@ twice replaces it, and the rest of the file is left as it was."""
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+from conftest import REPO
+
+sys.path.insert(0, os.path.join(REPO, "bench"))
 
 import distributed  # noqa: E402  (bench/distributed.py)
 from sections import SECTION_END, SECTION_START, split_section  # noqa: E402

@@ -1,13 +1,11 @@
 """Properties of the tape itself: fan-out, diamonds, long chains, freeing, no_grad, detach."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from conftest import leaf
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
-
-
-def leaf(a, dtype=np.float64):
-    return tr.Tensor(np.array(a, dtype=dtype), requires_grad=True)
 
 
 @given(st.floats(-3, 3), st.floats(-3, 3))
@@ -91,7 +89,7 @@ def test_truncated_bptt_style_state_carry():
     w = leaf(0.5)
     h = tr.Tensor(np.array(1.0))
     grads = []
-    for chunk in range(3):
+    for _chunk in range(3):
         h = h.detach()
         for _ in range(4):
             h = (h * w).tanh()
@@ -168,7 +166,8 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     loss = (x @ w).tanh().sum()
     w.grad = np.ones_like(w.data)
     tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph
-    with pytest.raises(RuntimeError, match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
+    with pytest.raises(RuntimeError,
+                       match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
         loss.backward()
     loss = (x @ w).tanh().sum()  # a fresh forward pass is fine
     loss.backward()
@@ -184,3 +183,17 @@ def test_leaf_gradients_never_share_a_buffer():
     assert not np.shares_memory(a.grad, b.grad)
     a.grad += 1
     np.testing.assert_array_equal(b.grad, np.ones(3))
+
+
+def test_backward_errors_say_how_to_reduce_and_retain():
+    x = tr.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"needs a scalar .* shape \(3,\).*loss.sum\(\)"):
+        (x * 2).backward()
+    with pytest.raises(ValueError, match=r"grad must have the tensor's shape: expected \(3,\), got \(2,\)"):
+        (x * 2).backward(np.ones(2))
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tr.Tensor(np.ones(1)).sum().backward()

@@ -25,7 +25,7 @@ from bench.peers.handwritten_kernels import GATES, rnn_backward, rnn_forward
 MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 1e-5, np.float64: 1e-10}   # max-norm relative error allowed against a reference
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 # --- the numpy reference: one sequence, one step at a time ------------------------------------------

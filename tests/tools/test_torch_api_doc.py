@@ -4,10 +4,11 @@ import os
 import re
 
 import pytest
+from conftest import REPO
 
 import tinygrad_rnn as tr
 
-DOC = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "torch_api.md")
+DOC = os.path.join(REPO, "docs", "torch_api.md")
 OPERATORS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__",
              "==": "__eq__", "!=": "__ne__", "<=": "__le__", ">=": "__ge__", "<": "__lt__", ">": "__gt__",
              "**": "__pow__", "+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "@": "__matmul__",

@@ -2,7 +2,7 @@
 
 Without mpiexec: the one-process world, the data shards, and the errors. With `mpiexec -n 2`
 (skipped when mpi4py or mpiexec is missing; `pip install -e ".[distributed]"` brings both): this
-file is also the script the ranks run (`python tests/test_distributed.py SCENARIO OUTDIR`), and the
+file is also the script the ranks run (`python tests/tools/test_distributed.py SCENARIO OUTDIR`), and the
 tests compare what the ranks wrote against one process doing the same work on the full batch.
 """
 import contextlib
@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if REPO not in sys.path:  # run as a script by mpiexec
     sys.path.insert(0, REPO)
 

@@ -1,14 +1,11 @@
 """PyTorch habits that used to give silently wrong results (issue 14): each test here failed on the code
-before the fix. The references are plain numpy or the math itself; tests/test_torch_parity.py holds the
+before the fix. The references are plain numpy or the math itself; tests/engine/test_torch_parity.py holds the
 same cases against PyTorch where it is installed."""
 import numpy as np
 import pytest
+from conftest import leaf
 
 import tinygrad_rnn as tr
-
-
-def leaf(a, dtype=np.float64):
-    return tr.Tensor(np.array(a, dtype=dtype), requires_grad=True)
 
 
 def test_eq_and_ne_are_elementwise_masks():

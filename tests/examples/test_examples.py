@@ -6,8 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+EXAMPLES = os.path.join(REPO, "examples")
 sys.path.insert(0, EXAMPLES)
 
 import tinygrad_rnn as tr  # noqa: E402

@@ -5,10 +5,10 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tinygrad_rnn import Tensor
-from tinygrad_rnn import optim
+from tinygrad_rnn import Tensor, optim
 from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_
 
 SHAPES = [(3, 4), (5,), ()]  # a matrix, a vector and a 0-d parameter

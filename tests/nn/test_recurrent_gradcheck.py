@@ -1,8 +1,8 @@
 """Every cell and layer configuration through tr.gradcheck in float64: outputs and final states,
 with respect to the input, the initial state and every parameter (finite differences, no torch)."""
 import numpy as np
-import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 
@@ -48,7 +48,10 @@ def test_peephole_matches_its_equations():
     rng = np.random.default_rng(0)
     cell = tr.nn.PeepholeLSTMCell(3, 4, dtype=F64)
     x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
-    sig = lambda a: 1 / (1 + np.exp(-a))
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
     g = x @ cell.weight_ih.data.T + cell.bias_ih.data + h @ cell.weight_hh.data.T + cell.bias_hh.data
     gi, gf, gg, go = np.split(g, 4, axis=1)
     i = sig(gi + cell.weight_ci.data * c)

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO as ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = """
 import json, sys
 from bench import models

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO as ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from tinygrad_rnn.kernels import blas, fused_rnn
 from tinygrad_rnn.kernels.fused_rnn import rnn_backward, rnn_forward
 
 MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def rel_err(a, ref):

@@ -1,6 +1,9 @@
 """The Tensor's surface: construction and dtype rules, properties, repr, errors."""
 import numpy as np
 import pytest
+from conftest import DTYPES, T, arrays, clean
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 
@@ -73,6 +76,7 @@ def test_shape_errors_name_both_shapes():
 
 def test_numerical_stability_at_extreme_logits():
     import warnings
+
     from tinygrad_rnn.nn import functional as F
     for dtype in (np.float32, np.float64):
         x = tr.Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype=dtype), requires_grad=True)
@@ -171,3 +175,64 @@ def test_conversions():
     assert np.array_equal(x.grad, np.full((2, 3), 2.0))
     with pytest.raises(RuntimeError, match="only float tensors can require grad"):
         (x > 1).requires_grad_()
+
+
+def test_tensor_operation_errors():
+    with pytest.raises(ValueError, match=r"matmul shape mismatch: \(2, 3\) @ \(4, 5\)"):
+        T(2, 3) @ T(4, 5)
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        T(2, 3) + T(4)
+    with pytest.raises(TypeError, match="cannot combine tensors of dtype float32 and float64"):
+        T(2) + T(2, dtype=np.float64)
+    # the documented conversion rule: ints/bools -> float32 (or dtype=), other dtypes refused
+    assert tr.Tensor(np.arange(3)).dtype == np.float32 and tr.Tensor([True]).dtype == np.float32
+    assert tr.Tensor(np.arange(3), dtype=np.float64).dtype == np.float64
+    for bad, words in [(np.array(["a"]), "got dtype <U1"), (np.array([1 + 2j]), "complex128"),
+                       (np.array([None]), "dtype object"), (np.ones(2, np.float16), "float16"),
+                       ([[1, 2], [3]], "cannot make a tensor"), ("abc", "expected numbers")]:
+        with pytest.raises(TypeError, match=words):
+            tr.Tensor(bad)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):
+        tr.Tensor([1], dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- fuzzed
+# Drawn shapes (wrong ones too), dtypes and values: every operation returns numpy's result or raises a clean
+# ValueError/TypeError, and its backward gives gradients of the inputs' shapes.
+@given(data=st.data())
+def test_core_ops(data):
+    d = data.draw
+    sa = d(st.lists(st.integers(0, 3), max_size=3).map(tuple))
+    sb = d(st.sampled_from([sa, sa[1:], sa[::-1], (d(st.integers(1, 3)),), ()]))
+    a_np, b_np = arrays(d, sa, d(st.sampled_from(DTYPES))), arrays(d, sb, d(st.sampled_from(DTYPES)))
+    a = clean(lambda: tr.Tensor(a_np, requires_grad=True))
+    b = clean(lambda: tr.Tensor(b_np, dtype=a.dtype if a is not None else None, requires_grad=True))
+    if a is None or b is None:
+        return
+    for op, ref in [(lambda u, v: u + v, np.add), (lambda u, v: u * v, np.multiply), (lambda u, v: u / v, np.divide),
+                    (lambda u, v: u @ v, np.matmul), (lambda u, v: tr.where(u.data > 0, u, v), None),
+                    (lambda u, v: tr.concatenate([u, v], axis=0), None), (lambda u, v: tr.stack([u, v]), np.stack)]:
+        out = clean(lambda: op(a, b))
+        if out is None:
+            continue
+        if ref is np.stack:
+            expected = np.stack([a.data, b.data])
+        elif ref is not None:
+            expected = ref(a.data, b.data)
+        else:
+            expected = None
+        if expected is not None:
+            assert out.shape == np.shape(expected)
+            with np.errstate(all="ignore"):
+                np.testing.assert_allclose(out.data, expected, rtol=1e-5, equal_nan=True)
+        clean(lambda: out.sum().backward())
+        for t in (a, b):
+            assert t.grad is None or t.grad.shape == t.shape
+            t.grad = None
+    for unary in (lambda t: t.log(), lambda t: t.exp(), lambda t: t.sum(axis=d(st.integers(-3, 3))),
+                  lambda t: t.reshape(d(st.integers(-1, 6))),                   lambda t: t.max(), lambda t: t.softmax(axis=-1), lambda t: t.transpose()):
+        out = clean(lambda: unary(a))
+        if out is not None:
+            clean(lambda: out.sum().backward())
+            assert a.grad is None or a.grad.shape == a.shape
+            a.grad = None

@@ -2,7 +2,8 @@
 gradient, in float64. Skipped cleanly where torch is not installed."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 
@@ -21,7 +22,8 @@ def run_torch(tm, x, h0, lengths, batch_first):
     packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first,
                                                      enforce_sorted=False)
     out, hn = tm(packed, h0)
-    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=x.shape[1 if batch_first else 0])
+    total = x.shape[1 if batch_first else 0]
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=total)
     return out, hn
 
 
