@@ -1,5 +1,5 @@
-"""Quick check of the hand-written kernels of 0.1 (bench/peers/handwritten_kernels.py) against torch.nn, one training step
-(forward over the sequence + backward to every weight and the input), float32, same thread count.
+"""Quick check of the hand-written kernels of 0.1 (bench/peers/handwritten_kernels.py) against torch.nn, one
+training step (forward over the sequence + backward to every weight and the input), float32, same thread count.
 
     python bench/kernels_quick.py                      # wall time, all cells and shapes, interleaved
     python bench/kernels_quick.py --cells lstm --shapes 0,4 --seconds 5
@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tinygrad_rnn.kernels import blas  # noqa: E402
 from bench.peers.handwritten_kernels import rnn_backward, rnn_forward  # noqa: E402
+from tinygrad_rnn.kernels import blas  # noqa: E402
 
 SHAPES = [(50, 32, 64, 128), (100, 32, 128, 256), (100, 64, 256, 512), (20, 1, 10, 20), (1000, 8, 32, 64)]
 

@@ -1,4 +1,7 @@
-"""The fused Numba kernels (tinygrad_rnn/kernels) as plain array functions, against their slow twins:
+"""The hand-written Numba kernels of 0.1 (bench/peers/handwritten_kernels.py, the peer bench/compiled_cells.py
+measures the generated kernels against: it must compute the same thing) and the runtime the generated
+kernels share (tinygrad_rnn/kernels: blas, vecmath, workspace, the cache) as plain array functions,
+against their slow twins:
 
   * a per-step numpy reference of the same equations, written here as plainly as possible;
   * central finite differences of the kernel itself, in float64, along random directions per argument;
@@ -18,7 +21,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_rnn.kernels import blas
+from tinygrad_rnn.kernels import blas, runtime
 from bench.peers import handwritten_kernels as fused_rnn
 from bench.peers.handwritten_kernels import GATES, rnn_backward, rnn_forward
 
@@ -334,6 +337,7 @@ def test_batch_blocks_on_threads_agree_with_one_block(mode, monkeypatch):
     for threads, min_rows in [(1, 1), (2, 4), (3, 1), (7, 1)]:
         monkeypatch.setattr(fused_rnn.blas, "num_threads", lambda: threads)
         monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
+        monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", min_rows)
         monkeypatch.setitem(fused_rnn.blas._pool, "executor", None)
         out, h_n, c_n, saved = forward(p)
         grads = rnn_backward(mode, saved, cot["dout"], cot["dh_n"], cot["dc_n"])
@@ -495,7 +499,7 @@ def test_gemm(dtype, shape, beta):
 
 _CHILD = r"""
 import json, sys, numpy as np
-from tinygrad_rnn.kernels import blas
+from tinygrad_rnn.kernels import blas, runtime
 from bench.peers import handwritten_kernels as fused_rnn
 out = {}
 for mode in ["rnn_tanh", "rnn_relu", "gru", "lstm"]:

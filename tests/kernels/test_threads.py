@@ -1,9 +1,10 @@
 """Threads: the fused kernels give the same numbers on any number of threads, and the thread count
 follows tr.set_num_threads and the usual environment variables.
 
-With several threads the kernels split the batch into blocks and/or pipeline the time loop against
-the big products (kernels/fused_rnn.py). Sums may then be added in another order, so float64 results
-are compared to 1e-12 relative, never exactly; they must not drift further.
+With several threads the generated kernels (compile/node.py) run on blocks of batch rows, or chunk by
+chunk with the input projections and the weight gradients of other chunks on the other threads
+(kernels/runtime.py). Sums may then be added in another order, so float64 results are compared to
+1e-12 relative, never exactly; they must not drift further.
 """
 import os
 import subprocess
@@ -11,15 +12,16 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO as ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.kernels import blas, fused_rnn
-from tinygrad_rnn.kernels.fused_rnn import rnn_backward, rnn_forward
+from tinygrad_rnn.kernels import blas, runtime
+from tinygrad_rnn.nn.fused import run_fused
 
-MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
+KINDS = {"rnn_tanh": (tr.nn.RNN, {"nonlinearity": "tanh"}), "rnn_relu": (tr.nn.RNN, {"nonlinearity": "relu"}),
+         "gru": (tr.nn.GRU, {}), "lstm": (tr.nn.LSTM, {}), "peephole": (tr.nn.Recurrent, {"cell": "peephole"})}
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def rel_err(a, ref):
@@ -30,48 +32,55 @@ def rel_err(a, ref):
 def threads(monkeypatch):
     """Set the kernels' thread count (and force every split on tiny problems); restored afterwards."""
     before = blas.num_threads()
-    monkeypatch.setattr(fused_rnn, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
 
     def set_threads(n, min_rows=1):
-        monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
+        monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", min_rows)
         tr.set_num_threads(n)
 
     yield set_threads
     tr.set_num_threads(before)
 
 
-def run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed):
+def make_layer(kind, n_in, hidden):
+    cls, kwargs = KINDS[kind]
+    tr.manual_seed(0)
+    if cls is tr.nn.Recurrent:
+        return tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, n_in, hidden, dtype=np.float64)
+    return cls(n_in, hidden, dtype=np.float64, **kwargs)
+
+
+def run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed):
+    """One direction of the layer's fused path (nn/fused.run_fused, its reverse direction too): outputs,
+    final states and every gradient."""
     rng = np.random.default_rng(seed)
-    g, n_in, hidden = fused_rnn.GATES[mode], 3, 5
-
-    def u(*shape):
-        return rng.uniform(-1, 1, shape)
-
-    x, w_ih, w_hh, b_ih, b_hh = u(n_steps, batch, n_in), u(g * hidden, n_in), u(g * hidden, hidden), u(g * hidden), \
-        u(g * hidden)
-    h0 = u(batch, hidden) if with_state else None
-    c0 = u(batch, hidden) if with_state and mode == "lstm" else None
-    dout, dh_n, dc_n = u(n_steps, batch, hidden), u(batch, hidden), u(batch, hidden) if mode == "lstm" else None
-    out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
-    grads = rnn_backward(mode, saved, dout, dh_n, dc_n)
-    return [a for a in (out, h_n, c_n, *grads) if a is not None]
+    x = tr.Tensor(rng.uniform(-1, 1, (n_steps, batch, 3)), requires_grad=True)
+    state = tuple(tr.Tensor(rng.uniform(-1, 1, (batch, n)), requires_grad=True) for n in layer.state_sizes()) \
+        if with_state else ()
+    layer.zero_grad()
+    out, finals = run_fused(layer._cell(0, 0), x, state, lengths, reverse)
+    results = (out, *finals)
+    sum((t * tr.Tensor(rng.uniform(-1, 1, t.shape))).sum() for t in results).backward()
+    return [t.data for t in results] + [x.grad] + [s.grad for s in state] + [p.grad for p in layer.parameters()]
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
-@given(mode=st.sampled_from(MODES), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
+@given(kind=st.sampled_from(sorted(KINDS)), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
        padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
        min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
-def test_kernels_agree_with_one_thread(threads, mode, n_steps, batch, padded, reverse, with_state, n_threads,
+def test_kernels_agree_with_one_thread(threads, kind, n_steps, batch, padded, reverse, with_state, n_threads,
                                        min_rows, seed):
     """Batch sizes that split evenly into blocks and that do not, both directions, with and without
-    padding (padding turns the time pipeline off), lengths from 1 step up."""
+    padding (padding turns the time pipeline off), lengths from 1 step up; the built-in cells and one
+    that only tr.nn.Recurrent runs."""
     lengths = None
     if padded:
         lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
+    layer = make_layer(kind, 3, 5)
     threads(1)
-    ref = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    ref = run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed)
     threads(n_threads, min_rows)
-    got = run_kernels(mode, n_steps, batch, lengths, reverse, with_state, seed)
+    got = run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed)
     for a, r in zip(got, ref):
         assert a.shape == r.shape
         assert rel_err(a, r) <= 1e-12
@@ -161,13 +170,13 @@ def test_tape_matmul_on_threads_agrees_with_one_thread(threads, monkeypatch):
         assert rel_err(a, r) <= 1e-12
 
 
-@pytest.mark.parametrize("name", ["_project", "_transpose_into", "_weight_grads_chunk", "_lstm_forward_loop",
-                                  "_lstm_backward_loop", "_gru_forward_loop", "_gru_backward_loop",
-                                  "_rnn_forward_loop", "_rnn_backward_loop"])
-def test_what_runs_on_the_pool_releases_the_gil(name):
+def test_what_runs_on_the_pool_releases_the_gil():
     """A compiled function that holds the GIL while a pool thread runs it stalls the calling thread too
-    (it cannot start its next loop chunk): every function handed to the pool is compiled nogil."""
-    assert getattr(fused_rnn, name).targetoptions.get("nogil") is True
+    (it cannot start its next loop chunk): every generated function handed to the pool is compiled nogil."""
+    from tinygrad_rnn.compile.node import get_kernel
+    module = get_kernel(tr.nn.LSTMCell(3, 4, dtype=np.float64), np.float64)[0].module
+    for name in ("project", "forward", "backward", "grads"):
+        assert getattr(module, name).targetoptions.get("nogil") is True, name
 
 
 def test_layers_on_several_python_threads_at_once(threads):

@@ -21,9 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import blas, workspace
-from ..kernels.runtime import (MIN_ROWS_PER_THREAD, all_steps, backward_pipelined, forward_pipelined, pipelines,
-                               run_blocks, run_on_batch_blocks, threads_for, time_chunks, time_parts)
+from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tensor import Tensor, apply
 from .codegen import Generator, load_module
@@ -112,7 +110,7 @@ class Kernel:
         p = self.prog
         T, B, I = x.shape
         padded = lengths is not None
-        lens = all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+        lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
         empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
@@ -148,22 +146,25 @@ class Kernel:
 
     def _run_forward(self, arrays, T, B, I, padded):
         m = self.module
-        threads = threads_for(T, B, I, self.widest)
+        threads = runtime.threads_for(T, B, I, self.widest)
         if threads == 1:
             m.project(*_bind(self.project_args, arrays), 0, T)
-            run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
+            runtime.run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
             return
 
         def project(a, b, part=None):
             m.project(*_bind(self.project_args, arrays), a, b)
 
         with blas.single_threaded():
-            if B < 2 * MIN_ROWS_PER_THREAD and pipelines(padded, T, B, threads):
-                chunk_args = lambda a, b, prev: _bind(self.forward_args, arrays, a, b, all_steps(B, b - a))  # noqa: E731
-                forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, time_chunks(T, False))
+            if B < 2 * runtime.MIN_ROWS_PER_THREAD and runtime.pipelines(padded, T, B, threads):
+                def chunk_args(a, b, prev):
+                    return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
+
+                chunks = runtime.time_chunks(T, False)
+                runtime.forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, chunks)
             else:
-                blas.on_threads(project, time_parts(T, threads))
-                run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
+                blas.on_threads(project, runtime.time_parts(T, threads))
+                runtime.run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
@@ -176,10 +177,10 @@ class Kernel:
         needs_params = [n and i in self.read for i, n in enumerate(needs_params)]
         need = np.array(needs_params, dtype=np.bool_)
         accs = self._accumulators(params, needs_params)
-        threads = threads_for(T, B, I, self.widest)
+        threads = runtime.threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:
-            run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
+            runtime.run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
             m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
@@ -200,12 +201,14 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
 
         with blas.single_threaded():
-            if pipelines(padded, T, B, threads):
-                backward_pipelined(m.backward, B, threads, lambda a, b, prev: _bind(
-                    self.backward_args, args, a, b, all_steps(B, b - a)), finish, time_chunks(T, False))
+            if runtime.pipelines(padded, T, B, threads):
+                def chunk_args(a, b, prev):
+                    return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
+
+                runtime.backward_pipelined(m.backward, B, threads, chunk_args, finish, runtime.time_chunks(T, False))
             else:
-                run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
-                blas.on_threads(finish, time_parts(T, threads))
+                runtime.run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
+                blas.on_threads(finish, runtime.time_parts(T, threads))
         for slot in slots[1:]:
             for i, n in enumerate(needs_params):
                 if n:
