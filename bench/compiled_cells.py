@@ -42,11 +42,10 @@ import tinygrad_rnn as tr  # noqa: E402
 from bench.peers import handwritten_kernels as handwritten  # noqa: E402
 
 
-def step_of(layer, x, mode=None):
-    """One training step; with `mode`, on the hand-written peer's kernels with the layer's weights."""
+def step_of(layer, x):
     def step():
         layer.zero_grad()
-        out = layer(x)[0] if mode is None else handwritten.run_layer(mode, layer, x)[0]
+        out, _ = layer(x)
         out.sum().backward()
     return step
 
@@ -90,8 +89,8 @@ def main():
         if ARGS.others:
             groups = [("vs lstm", {name: step_of(layer, x) for name, layer in others(I, H).items()})]
         else:
-            groups = [(c, {"hand": step_of(layer, x, c), "gen": step_of(layer, x)})
-                      for c, layer in ((c, layer_of(c, I, H)) for c in ARGS.cells.split(","))]
+            groups = [(c, {"hand": step_of(handwritten.use_handwritten(layer_of(c, I, H), c), x),
+                           "gen": step_of(layer_of(c, I, H), x)}) for c in ARGS.cells.split(",")]
         for label, steps in groups:
             res = measure(steps)
             base = np.median(res["lstm" if ARGS.others else "hand"])

@@ -641,29 +641,38 @@ def rnn_backward(mode, saved, dout=None, dh_n=None, dc_n=None, need_dx=True):
 
 
 class HandwrittenRecurrence(Primitive):
-    """(x, w_ih, w_hh, b_ih, b_hh) -> (output, h_n[, c_n]): one layer-direction from zeros as one tape node,
-    as tr.nn.RNN/GRU/LSTM ran it in 0.1 (so the benchmark compares like with like)."""
+    """(x, w_ih, w_hh, b_ih, b_hh[, h0[, c0]]) -> (output, h_n[, c_n]) for one layer and direction, as
+    tr.nn.RNN/GRU/LSTM ran it in 0.1 (nn/fused.py's FusedRecurrence then)."""
 
-    fresh_grads = True
+    fresh_grads = True  # rnn_backward allocates every gradient it returns
 
     @staticmethod
-    def forward(x, w_ih, w_hh, b_ih, b_hh, mode):
-        out, h_n, c_n, saved = rnn_forward(mode, x, None, None, w_ih, w_hh, b_ih, b_hh)
+    def forward(x, w_ih, w_hh, b_ih, b_hh, *state, mode, lengths, reverse):
+        h0, c0 = (state + (None, None))[:2]  # None, None: the kernels start from zeros
+        out, h_n, c_n, saved = rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
         finals = (h_n[None], c_n[None]) if mode == "lstm" else (h_n[None],)
-        return (out,) + finals, saved
+        return (out,) + finals, (saved, len(state))
 
     @staticmethod
-    def backward(gs, saved, needs, mode):
+    def backward(gs, saved, needs, mode, lengths, reverse):
+        saved, n_state = saved
+        dout, dh_n = gs[0], gs[1]
         dc_n = gs[2] if mode == "lstm" else None
-        dx, _, _, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(
-            mode, saved, gs[0], None if gs[1] is None else gs[1][0], None if dc_n is None else dc_n[0],
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = rnn_backward(
+            mode, saved, dout, None if dh_n is None else dh_n[0], None if dc_n is None else dc_n[0],
             need_dx=needs[0])
-        return dx, dw_ih, dw_hh, db_ih, db_hh
+        return (dx, dw_ih, dw_hh, db_ih, db_hh) + (dh0, dc0)[:n_state]
 
 
-def run_layer(mode, layer, x):
-    """tr.nn.RNN/GRU/LSTM `layer` (one layer, one direction, with biases) over x from zeros, on these kernels."""
-    return apply(HandwrittenRecurrence, x, *layer.weights(0, 0), mode=mode)
+def use_handwritten(layer, mode):
+    """Make tr.nn.RNN/GRU/LSTM `layer` (with biases) run its directions on these kernels, through its own
+    forward as in 0.1 (so the benchmark compares like with like, the layer's Python included)."""
+    def run(l, d, x, state, lengths, retain):
+        outs = apply(HandwrittenRecurrence, x, *layer.weights(l, d), *(state or ()), mode=mode, lengths=lengths,
+                     reverse=d == 1)
+        return outs[0], outs[1:]
+    layer._run = run
+    return layer
 
 
 # The loops above inline blas.py's gemm and vecmath.py's sigmoid/tanh; Numba's cache watches this file only.

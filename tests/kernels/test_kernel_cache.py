@@ -31,8 +31,8 @@ with warnings.catch_warnings(record=True) as caught:
     import tinygrad_rnn as tr
     from tinygrad_rnn.nn import fused
     calls = []
-    kernel = fused.rnn_forward
-    fused.rnn_forward = lambda *args: calls.append(args[0]) or kernel(*args)
+    kernel = fused._run_compiled
+    fused._run_compiled = lambda *args: calls.append(type(args[0]).__name__) or kernel(*args)
     results = {}
     for name in sys.argv[1].split(","):
         for use_fused in (True, False):
@@ -66,8 +66,7 @@ def run_layers(names, env_changes, path=ROOT, backward=False):
 
 
 def assert_fused_matches_tape(report, names):
-    fused_layers = [name for name in names.split(",") if not name.startswith("compiled ")]
-    assert len(report["fused_calls"]) == 2 * len(fused_layers)   # each direction ran the kernels
+    assert len(report["fused_calls"]) == 2 * len(names.split(","))   # each direction ran the kernels
     for name in names.split(","):
         fused, tape = report["results"][f"{name} fused=True"], report["results"][f"{name} fused=False"]
         for a, b in zip(fused, tape):
@@ -160,9 +159,10 @@ def warm_cache(tmp_path_factory):
 
 
 def _loaded_indexes(directory):
-    """The index files of the kernels the RNN layer's forward calls from Python (read at a first call)."""
-    names = ["_input_projection", "_rnn_forward_loop"]
-    found = sorted(p for p in directory.rglob("fused_rnn.*.nbi") if p.name.split("-")[0][len("fused_rnn."):] in names)
+    """The index files of the kernels the RNN layer's forward calls from Python (read at a first call):
+    the generated module's input projection and forward loop."""
+    names = ["project", "forward"]
+    found = sorted(p for p in directory.rglob("tinygrad_rnn_cell_*.nbi") if p.name.split("-")[0].split(".")[-1] in names)
     assert len(found) == len(names), found
     return found
 

@@ -75,6 +75,10 @@ def _in_time_order(a, lengths, padded, reverse):
     return a[source, np.arange(B)[None, :]]
 
 
+# parameter i's names in the generated functions (outside.py): as held, flat, its gradient, flat
+_PAR, _VEC, _GRAD, _GRAD_VEC = ([f"{prefix}{i}" for i in range(256)] for prefix in ("par", "V", "g", "gV"))
+
+
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
@@ -98,6 +102,16 @@ class Kernel:
         # the parameters the kernels read: the others get no gradient (None), as on the tape
         self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
                      | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
+        self._names(p)
+
+    def _names(self, p):
+        """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
+        self.states = tuple((f"S{k}", f"dS{k}", n) for k, n in enumerate(p.state_sizes))
+        self.projected = tuple((f"XW{pr.index}", f"dXW{pr.index}", pr.N) for pr in p.projections)
+        self.products = tuple((f"Wt{g.index}", f"P{g.index}", g.param, g.transposed, f"dC{g.index}", g.N)
+                              for g in p.gemms)
+        self.vector_grads = tuple((f"dV{i}", n) for i, n in p.vec_params)
+        self.constants = {f"K{k}": c for k, c in p.consts.items()}
 
     def kept_per_row(self, input_size):
         """Numbers the forward keeps for the backward per (step, sequence): the states, the projections,
@@ -114,11 +128,11 @@ class Kernel:
         empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
-        for k, n in enumerate(p.state_sizes):   # no states given: the sequence starts from zeros
-            S = arrays[f"S{k}"] = empty((T + 1, B, n), p.dtype)
+        for k, (name, _, n) in enumerate(self.states):   # no states given: the sequence starts from zeros
+            S = arrays[name] = empty((T + 1, B, n), p.dtype)
             S[0] = states[k] if states else 0
-        for pr in p.projections:
-            arrays[f"XW{pr.index}"] = empty((T, B, pr.N), p.dtype)
+        for name, _, n in self.projected:
+            arrays[name] = empty((T, B, n), p.dtype)
         for name, width, zeroed in self.per_step:
             a = arrays[name] = empty((T, B, width), p.dtype)
             if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
@@ -127,21 +141,19 @@ class Kernel:
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
-        finals = tuple(arrays[f"S{k}"][T:].copy() for k in range(self.n_states))   # (1, B, n): a slice of h_n
+        finals = tuple(arrays[name][T:].copy() for name, _, _ in self.states)   # (1, B, n): a slice of h_n
         return _in_time_order(out, lens, padded, reverse), finals, (arrays, padded, reverse)
 
     def _parameters(self, params):
         """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
-        p = self.prog
-        arrays = {f"par{i}": np.ascontiguousarray(w) for i, w in enumerate(params)}
-        for i in range(len(params)):
-            arrays[f"V{i}"] = arrays[f"par{i}"].reshape(-1)
-        for g in p.gemms:
-            w = arrays[f"par{g.param}"]
-            arrays[f"Wt{g.index}"] = np.ascontiguousarray(w.T) if g.transposed else w
-            arrays[f"P{g.index}"] = w if g.transposed else np.ascontiguousarray(w.T)
-        for k, c in p.consts.items():
-            arrays[f"K{k}"] = c
+        arrays = dict(self.constants)
+        held = [np.ascontiguousarray(w) for w in params]
+        for i, w in enumerate(held):
+            arrays[_PAR[i]], arrays[_VEC[i]] = w, w.reshape(-1)
+        for wt, P_, i, transposed, _, _ in self.products:
+            w = held[i]
+            arrays[wt] = np.ascontiguousarray(w.T) if transposed else w
+            arrays[P_] = w if transposed else np.ascontiguousarray(w.T)
         return arrays
 
     def _run_forward(self, arrays, T, B, I, padded):
@@ -184,11 +196,11 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
-        dparams = [accs[f"g{i}"] if n else None for i, n in enumerate(needs_params)]
+        dparams = [accs[_GRAD[i]] if n else None for i, n in enumerate(needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
             dx = _in_time_order(dx, arrays["lengths"], padded, True)
-        return dx, tuple(args[f"dS{k}"] for k in range(self.n_states)), dparams
+        return dx, tuple(args[name] for _, name, _ in self.states), dparams
 
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
         """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
@@ -212,14 +224,14 @@ class Kernel:
         for slot in slots[1:]:
             for i, n in enumerate(needs_params):
                 if n:
-                    accs[f"g{i}"] += slot[f"g{i}"]
+                    accs[_GRAD[i]] += slot[_GRAD[i]]
 
     def _accumulators(self, params, needs_params):
         """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
-        accs = {}
+        accs, dt = {}, self.prog.dtype
         for i, (w, n) in enumerate(zip(params, needs_params)):
-            g = accs[f"g{i}"] = np.zeros(w.shape if n else (0,) * w.ndim, self.prog.dtype)
-            accs[f"gV{i}"] = g.reshape(-1)
+            g = accs[_GRAD[i]] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
+            accs[_GRAD_VEC[i]] = g.reshape(-1)
         return accs
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
@@ -235,22 +247,20 @@ class Kernel:
 
         args = dict(arrays)
         args["dOut"] = zeros((T, B, p.state_sizes[0])) if dout is None else np.ascontiguousarray(dout, dtype=dt)
-        for k, n in enumerate(p.state_sizes):   # in: the final state's gradient; out: the initial state's
-            d = dfinals[k]   # (1, B, n)
-            args[f"dS{k}"] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
-        for g in p.gemms:
-            args[f"dC{g.index}"] = zeros((T, B, g.N))
-        for pr in p.projections:   # dXW is dC where the plan proved them equal (the kernel skips it)
-            name = f"dXW{pr.index}"
-            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, pr.N))
+        for (_, name, n), d in zip(self.states, dfinals):   # dS: in, the final state's gradient; out, the initial's
+            args[name] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
+        for _, _, _, _, name, n in self.products:
+            args[name] = zeros((T, B, n))
+        for _, name, n in self.projected:   # dXW is dC where the plan proved them equal (the kernel skips it)
+            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, n))
         if p.uses_x:
             args["dX"] = zeros((T, B, I))
         elif need_dx and p.projections:
             args["dX"] = empty((T, B, I), dt)
         else:
             args["dX"] = np.zeros((1, 1, 1), dt)
-        for i, n in p.vec_params:
-            args[f"dV{i}"] = np.zeros((B, n), dt)
+        for name, n in self.vector_grads:
+            args[name] = np.zeros((B, n), dt)
         return args
 
 
@@ -307,6 +317,11 @@ def _traced_kernel(cell, dtype):
     return kernel, graph
 
 
+def _kernel_and_params(cell, dtype):
+    kernel, graph = get_kernel(cell, dtype)
+    return kernel, graph.params
+
+
 class CompiledRecurrence(Primitive):
     """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction.
     Without state parts the sequence starts from zeros (nothing to differentiate, no zero tensors made
@@ -328,11 +343,13 @@ class CompiledRecurrence(Primitive):
         return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
 
 
-def run_compiled(cell, x, state=(), lengths=None, reverse=False):
+def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None):
     """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
     node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
-    (T, B, n_0) in real time, final state tuple of (1, B, n))."""
-    kernel, graph = get_kernel(cell, x.dtype)
-    outs = apply(CompiledRecurrence, x, *state, *graph.params, kernel=kernel, n_states=len(state), lengths=lengths,
+    (T, B, n_0) in real time, final state tuple of (1, B, n)). known: (kernel, the cell's parameters in
+    named_parameters order) from a caller that knows the cell's structure has not changed (the built-in
+    layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call."""
+    kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
+    outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
                  reverse=reverse)
     return outs[0], outs[1:]

@@ -54,7 +54,7 @@ class OutsideWriter:
 
     def project_source(self):
         p, src = self.prog, _Source()
-        src(0, "@numba.njit(cache=True, error_model='numpy', nogil=True)")
+        src(0, "@njit(error_model='numpy', nogil=True)")
         src(0, f"def project({', '.join(self.project_args())}, a, b):")
         if not p.projections:
             src(1, "return")
@@ -101,7 +101,7 @@ class OutsideWriter:
 
     def grads_source(self):
         src = _Source()
-        src(0, "@numba.njit(cache=True, error_model='numpy', nogil=True)")
+        src(0, "@njit(error_model='numpy', nogil=True)")
         src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, a, b):")
         src(1, "x2 = time_rows(X, a, b)")
         self._input_side(src)

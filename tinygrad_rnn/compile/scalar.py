@@ -6,6 +6,7 @@ log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; sele
 import numba
 import numpy as np
 
+from ..kernels import njit
 from ..kernels.blas import gemm, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
 from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
@@ -30,7 +31,7 @@ def log(a):
     return np.log(a)
 
 
-@numba.njit(cache=True)
+@njit()   # numba.njit(cache=True) with the package's checked cache
 def copy_row(dst, src):
     """dst[:] = src for 1-D arrays, as a loop: Numba's slice assignment compiles a shape-mismatch error
     path that cost seconds of every kernel's first compile."""
@@ -38,7 +39,7 @@ def copy_row(dst, src):
         dst[j] = src[j]
 
 
-@numba.njit(cache=True)
+@njit()   # numba.njit(cache=True) with the package's checked cache
 def fill_zero(a):
     """a[...] = 0 for a 2-D array, as a loop (see copy_row)."""
     zero = a.dtype.type(0)
@@ -47,7 +48,8 @@ def fill_zero(a):
             a[i, j] = zero
 
 
-# --- what the generated work outside the loop calls (outside.py)
+# --- what the generated work outside the loop calls (outside.py). Inlined: they are called with
+# literal offsets and widths, for which Numba would compile (and cache) one specialization each.
 @numba.njit(inline="always")
 def time_rows(arr, a, b):
     """Rows of time steps [a, b) of a C-contiguous (T, B, n) array as a 2-D ((b - a) * B, n) view."""
@@ -55,14 +57,14 @@ def time_rows(arr, a, b):
     return arr.reshape(arr.shape[0] * batch, arr.shape[2])[a * batch:b * batch]
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def add_slice(dst, dst_off, src, src_off, width):
     """dst[dst_off:dst_off + width] += src[src_off:src_off + width] (1-D)."""
     for j in range(width):
         dst[dst_off + j] += src[src_off + j]
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def add_row(a2, row):
     """Every row of the 2-D a2 += row (a bias)."""
     for r in range(a2.shape[0]):
@@ -71,7 +73,7 @@ def add_row(a2, row):
             ar[j] += row[j]
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def add_rows(a2, out):
     """out += the sum of the rows of the 2-D a2."""
     for r in range(a2.shape[0]):
@@ -80,7 +82,7 @@ def add_rows(a2, out):
             out[j] += ar[j]
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def column_sum(a2, off, width, out):
     """out[j] += sum over the rows of a2[:, off + j], j < width."""
     for r in range(a2.shape[0]):
@@ -89,7 +91,7 @@ def column_sum(a2, off, width, out):
             out[j] += ar[off + j]
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def column_dot(a2, off, f2, foff, width, out):
     """out[j] += sum over the rows of a2[:, off + j] * f2[:, foff + j], j < width."""
     for r in range(a2.shape[0]):

@@ -35,8 +35,9 @@ def fused_available():
     return _run_compiled is not None
 
 
-def run_fused(cell, x, state, lengths, reverse):
+def run_fused(cell, x, state, lengths, reverse, known=None):
     """One direction as one node. state: a tuple of (B, n) Tensors, or () to start from zeros (no zero
     tensors made per call). Returns (output (T, B, n_0), final state as a tuple of (1, B, n) slices of h_n).
-    The reverse direction runs over each sequence from its last valid step back to its first."""
-    return _run_compiled(cell, x, tuple(state), lengths, reverse)
+    The reverse direction runs over each sequence from its last valid step back to its first. known: see
+    compile/node.run_compiled."""
+    return _run_compiled(cell, x, tuple(state), lengths, reverse, known)

@@ -514,6 +514,20 @@ class _TorchRecurrent(_StackedRecurrent):
         from ..compile.node import get_kernel
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
 
+    def _known_kernel(self, cell, dtype):
+        """(kernel, parameters) for compile/node.run_compiled: a built-in cell's structure is fixed by its
+        class, its settings (fixed at construction) and its weights' shapes, so the kernel is looked up by
+        those here instead of re-checking every attribute of the cell on every call."""
+        params = tuple(p for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh,
+                                   getattr(cell, "weight_hr", None)) if p is not None)
+        key = (id(cell), np.dtype(dtype).str) + tuple(p.shape for p in params) + tuple(p.dtype.str for p in params)
+        kernels = self.__dict__.setdefault("_fused_kernels", {})
+        kernel = kernels.get(key)
+        if kernel is None:
+            from ..compile.node import get_kernel
+            kernel = kernels[key] = get_kernel(cell, dtype)[0]
+        return kernel, params
+
     def _cell(self, layer, direction):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
@@ -541,7 +555,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
-            return run_fused(self._cell(layer, direction), x, state or (), lengths, direction == 1)
+            cell = self._cell(layer, direction)
+            return run_fused(cell, x, state or (), lengths, direction == 1, self._known_kernel(cell, x.dtype))
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
