@@ -30,7 +30,7 @@ RULES = {
     P.Mul:     Rule("a * b",          ("g * b", "g * a"),                           ("a", "b")),
     P.Div:     Rule("a / b",          ("g / b", "-(g / b) * out"),                  ("a", "b")),
     P.Neg:     Rule("-a",             ("-g",),                                      ("a",)),
-    P.Pow:     Rule("a ** p",         ("g * p * a ** (p - one)",),                  ("a",)),
+    P.Pow:     Rule("power(a, p, one)", ("select(p == zero, zero, g * p * power(a, p - one, one))",), ("a",)),
     P.Exp:     Rule("exp(a)",         ("g * out",),                                 ("a",)),
     P.Log:     Rule("log(a)",         ("g / a",),                                   ("a",)),
     P.Tanh:    Rule("tanh(a)",        ("g * (one - out * out)",),                   ("a",)),

@@ -22,6 +22,17 @@ def select(cond, x, y):
 
 
 @numba.njit(inline="always")
+def power(a, p, one):
+    """a ** p for a constant p, as the tape's Pow computes it (primitives._torch_pow, torch's choice):
+    sqrt(a) for p = 0.5 and one / sqrt(a) for p = -0.5, which differ from pow only in the sign at -0.0."""
+    if p == 0.5:
+        return np.sqrt(a)
+    if p == -0.5:
+        return one / np.sqrt(a)
+    return a ** p
+
+
+@numba.njit(inline="always")
 def exp(a):
     return np.exp(a)
 
