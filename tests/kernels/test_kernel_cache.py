@@ -162,7 +162,8 @@ def _loaded_indexes(directory):
     """The index files of the kernels the RNN layer's forward calls from Python (read at a first call):
     the generated module's input projection and forward loop."""
     names = ["project", "forward"]
-    found = sorted(p for p in directory.rglob("tinygrad_rnn_cell_*.nbi") if p.name.split("-")[0].split(".")[-1] in names)
+    found = sorted(p for p in directory.rglob("tinygrad_rnn_cell_*.nbi")
+                   if p.name.split("-")[0].split(".")[-1] in names)
     assert len(found) == len(names), found
     return found
 
