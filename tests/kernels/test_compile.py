@@ -73,7 +73,7 @@ def test_rules_match_primitives_in_numba():
             lines.append(f"        out[{k}, {i + 1}, j] = {substitute(vjp, dict(names, out='o', g='g[j]'))}")
     from tinygrad_rnn.compile import scalar
     for dtype in (np.float64, np.float32):
-        env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select")}
+        env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select", "power")}
         env.update(one=dtype(1), zero=dtype(0))
         exec("\n".join(lines), env)
         fn = numba.njit(error_model="numpy")(env["rules"])

@@ -27,10 +27,12 @@ def run(layer, x, hx, lengths, r_out, r_h):
     return [out.data] + [h.data for h in h_n], grads
 
 
+# Sizes from small sets: each (cell, input size, hidden size, dtype) is a kernel of its own, compiled once
+# (seconds); what varies freely is what a kernel takes at run time (T, B, lengths, states).
 @settings(max_examples=40)
 @given(kind=st.sampled_from(["LSTM", "GRU", "RNN-tanh", "RNN-relu"]), dtype=st.sampled_from([np.float64, np.float32]),
        layers=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(), bias=st.booleans(),
-       T=st.integers(1, 7), B=st.integers(1, 5), I=st.integers(1, 6), H=st.integers(1, 9),
+       T=st.integers(1, 7), B=st.integers(1, 5), I=st.sampled_from([1, 4]), H=st.sampled_from([1, 5]),
        use_lengths=st.booleans(), with_hx=st.booleans(), data=st.data())
 def test_fused_equals_tape(kind, dtype, layers, bidirectional, batch_first, bias, T, B, I, H, use_lengths, with_hx, data):
     name, _, nonlin = kind.partition("-")

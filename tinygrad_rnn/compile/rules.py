@@ -71,7 +71,8 @@ def numpy_namespace(dtype):
     """The functions and constants an expression needs, evaluated on numpy arrays (for the tests)."""
     dt = np.dtype(dtype).type
     return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
-                relu=lambda a: np.maximum(a, 0), select=np.where, one=dt(1), zero=dt(0), ninf=dt(-np.inf))
+                relu=lambda a: np.maximum(a, 0), select=np.where, power=lambda a, p, one: P._torch_pow(a, p),
+                one=dt(1), zero=dt(0), ninf=dt(-np.inf))
 
 
 def substitute(expr, names):
