@@ -2,6 +2,7 @@
 
   * the embedding's scatter-add (kernels/scatter.py) against np.add.at: the same additions in the same
     order, so the same bits;
+  * the softmax's shift by the row maximum (kernels/softmax.py) against numpy's max and subtraction;
   * the fused optimizer updates (kernels/optimizers.py, fused=True, the default) against optim.py's numpy
     code (fused=False) over torch's options, also split over threads: the same bits (against torch
     itself: tests/test_optim.py);
@@ -17,6 +18,7 @@ import tinygrad_rnn as tr
 from tinygrad_rnn import optim
 from tinygrad_rnn.kernels import blas, workspace
 from tinygrad_rnn.kernels.scatter import scatter_add_rows
+from tinygrad_rnn.kernels.softmax import shift_by_row_max
 
 DTYPES = [np.float32, np.float64]
 
@@ -131,3 +133,27 @@ def test_a_kept_large_result_is_not_handed_out_again():
         loss = ((a * 3.0 - a) * a).sum()                     # results of the same size, made and dropped
         loss.backward()
     assert np.all(kept.data == 2)
+
+
+# ----------------------------------------------------------------------------- softmax's shift
+@given(st.integers(0, 6), st.integers(1, 20), st.sampled_from(DTYPES), st.booleans(), st.integers(0, 2 ** 16))
+def test_shift_by_row_max_equals_numpy(rows, cols, dtype, specials, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, cols)) * 30).astype(dtype)
+    if specials and x.size:                                  # infinities, and a row of -inf
+        x[rng.random(x.shape) < 0.2] = np.inf
+        x[rng.random(x.shape) < 0.2] = -np.inf
+        x[0] = -np.inf
+    out = np.empty_like(x)
+    with np.errstate(invalid="ignore"):                      # inf - inf
+        shift_by_row_max(x, out)
+        want = x - np.max(x, axis=1, keepdims=True)
+    assert np.array_equal(out, want, equal_nan=True)
+
+
+def test_a_nan_logit_makes_its_row_of_the_loss_and_gradient_nan():
+    x = tr.Tensor(np.array([[1.0, np.nan, 2.0], [0.5, 1.0, -1.0]]), requires_grad=True)
+    loss = tr.nn.functional.cross_entropy(x, [0, 2], reduction="none")
+    loss.sum().backward()
+    assert np.isnan(loss.data[0]) and np.all(np.isnan(x.grad[0]))
+    assert np.all(np.isfinite(loss.data[1])) and np.all(np.isfinite(x.grad[1]))

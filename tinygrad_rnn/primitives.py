@@ -26,6 +26,7 @@ import numpy as np
 from .kernels import workspace
 from .kernels.blas import matmul
 from .kernels.scatter import scatter_add_rows
+from .kernels.softmax import shift_by_row_max
 
 
 class Primitive:
@@ -575,7 +576,8 @@ class SoftmaxCrossEntropy(Primitive):
     @staticmethod
     def forward(x, targets, scale, smooth, valid, divisor):
         # Each row shifted by its max (exp <= 1, no overflow): lse - x_c is the same for the shifted row.
-        e = np.subtract(x, np.max(x, axis=1, keepdims=True), out=workspace.empty(x.shape, x.dtype))  # _big_result
+        e = workspace.empty(x.shape, x.dtype)   # see _big_result
+        shift_by_row_max(x, e)                  # x - np.max(x, axis=1, keepdims=True), in one compiled pass
         shifted_target = e[np.arange(x.shape[0]), targets]
         smoothed = None if smooth is None else e @ smooth
         np.exp(e, out=e)
