@@ -117,6 +117,15 @@ def test_a_non_contiguous_parameter_takes_the_numpy_code():
     assert np.array_equal(results[0], results[1]) and not np.array_equal(results[0], base[:, ::2])
 
 
+def test_a_transposed_gradient_takes_the_fused_kernel(monkeypatch):
+    calls = []
+    monkeypatch.setattr(optim.kernels, "adam_update", lambda *args: calls.append(args))
+    p = tr.Tensor(np.ones((3, 2)), requires_grad=True)
+    p.grad = np.arange(6.0).reshape(2, 3).T                  # F-ordered, as a transpose's gradient
+    optim.Adam([p], lr=0.1).step()
+    assert len(calls) == 1 and np.array_equal(calls[0][1], p.grad.reshape(-1))
+
+
 def test_fused_argument_is_checked():
     p = tr.Tensor(np.ones(2), requires_grad=True)
     with pytest.raises(TypeError, match="fused must be True or False"):

@@ -108,12 +108,13 @@ def _fused_flag(value):
 FUSED_SPLIT_SIZE = 1 << 18   # elements per thread, at least, before a fused update is split over threads
 
 
-def _flat(arrays):
-    """1-D views of the arrays for a fused kernel, or None when one is not C-contiguous (the numpy code
-    then runs: a flat copy would be updated instead of the array)."""
-    if not all(a.flags.c_contiguous for a in arrays):
+def _flat(p, grad, state):
+    """1-D views of p, grad and the state buffers for a fused kernel, or None when p or a buffer is not
+    C-contiguous (the numpy code then runs: a flat copy would be updated instead of the array). The grad is
+    only read: a C-ordered copy of it will do (a transpose's gradient comes in the other order)."""
+    if not all(a.flags.c_contiguous for a in [p] + state):
         return None
-    return [a.reshape(-1) for a in arrays]
+    return [a.reshape(-1) for a in [p, np.ascontiguousarray(grad)] + state]
 
 
 def _run_fused(update, flat, args):
@@ -366,7 +367,7 @@ class SGD(Optimizer):
             kind = kernels.MOMENTUM if buf is not None else kernels.FIRST_MOMENTUM
             if buf is None:
                 buf = np.empty_like(p.data)
-        flat = _flat([p.data, grad, buf])
+        flat = _flat(p.data, grad, [buf])
         if flat is None:
             return False
         if kind == kernels.FIRST_MOMENTUM:
@@ -458,7 +459,7 @@ class Adam(Optimizer):
     def _fused_update(self, p, grad, state, group, step):
         """The update above as one compiled pass (kernels.adam_update); False if the arrays do not allow it."""
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        flat = _flat([p.data, grad, m, v, state.get("max_exp_avg_sq", v)])
+        flat = _flat(p.data, grad, [m, v, state.get("max_exp_avg_sq", v)])
         if flat is None:
             return False
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

@@ -375,7 +375,7 @@ def backward_from(root, slot, grad, retain_graph=False):
                 elif fresh and gi.dtype == edge.data.dtype and gi.base is None:
                     edge.grad = gi  # the primitive made this array for us alone: keep it, no copy
                 else:
-                    edge.grad = np.array(gi, dtype=edge.data.dtype, copy=True)
+                    edge.grad = np.array(gi, dtype=edge.data.dtype, order="C")   # (a transpose's gi is not)
 
 
 def _modified_in_place(node, edge):
