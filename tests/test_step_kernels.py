@@ -6,8 +6,8 @@
   * the fused optimizer updates (kernels/optimizers.py, fused=True, the default) against optim.py's numpy
     code (fused=False) over torch's options, also split over threads: the same bits (against torch
     itself: tests/test_optim.py);
-  * the large results that primitives take from the buffer pool: a result kept by its user is never
-    handed out again.
+  * the tape's products take their results from the buffer pool: one kept by its user is never handed
+    out again.
 """
 import numpy as np
 import pytest
@@ -133,15 +133,17 @@ def test_fused_argument_is_checked():
 
 
 # ----------------------------------------------------------------------------- pooled results
-def test_a_kept_large_result_is_not_handed_out_again():
-    n = workspace.MIN_BYTES // 4 + 1                         # float32: just big enough to be pooled
-    a = tr.Tensor(np.ones(n, np.float32), requires_grad=True)
-    kept = a + a
+def test_a_kept_large_product_is_not_handed_out_again():
+    """The tape's products take their results from the buffer pool (blas.matmul): one that its user keeps
+    must not be reused while other products of its size come and go."""
+    n = workspace.MIN_BYTES // 4                             # float32 rows of (n/64, 64): just big enough
+    a = tr.Tensor(np.ones((n // 64, 64), np.float32), requires_grad=True)
+    w = tr.Tensor(np.eye(64, dtype=np.float32), requires_grad=True)
+    kept = a @ w
     assert isinstance(kept.data.base, workspace._Lease)      # it did come from the pool
     for _ in range(2 * workspace.MAX_PER_SIZE):
-        loss = ((a * 3.0 - a) * a).sum()                     # results of the same size, made and dropped
-        loss.backward()
-    assert np.all(kept.data == 2)
+        ((a * 3.0) @ w).sum().backward()                     # products of the same size, made and dropped
+    assert np.all(kept.data == 1)
 
 
 # ----------------------------------------------------------------------------- softmax's shift

@@ -49,22 +49,11 @@ def _swap_last(a):
     return np.swapaxes(a, -1, -2)
 
 
-def _big_result(a, b):
-    """Where the elementwise result of a and b goes: for a large one (of workspace.MIN_BYTES or more) a
-    buffer of the kernels' pool (kernels/workspace.py), else None (numpy allocates). Why: a training step
-    makes the same large arrays step after step, and glibc gives their pages back to the OS between
-    steps, so each step would fault them in again (measured: about 3 us per 4 KiB page on this machine,
-    200 pages for the demo's (2048, 103) logits)."""
-    if (a.nbytes < workspace.MIN_BYTES and b.nbytes < workspace.MIN_BYTES) or a.dtype != b.dtype:
-        return None
-    return workspace.empty(a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape), a.dtype)
-
-
 # ----------------------------------------------------------------------------- elementwise, binary
 class Add(Primitive):
     @staticmethod
     def forward(a, b):
-        return np.add(a, b, out=_big_result(a, b)), None
+        return a + b, None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -74,7 +63,7 @@ class Add(Primitive):
 class Sub(Primitive):
     @staticmethod
     def forward(a, b):
-        return np.subtract(a, b, out=_big_result(a, b)), None
+        return a - b, None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -84,7 +73,7 @@ class Sub(Primitive):
 class Mul(Primitive):
     @staticmethod
     def forward(a, b):
-        return np.multiply(a, b, out=_big_result(a, b)), (a, b)
+        return a * b, (a, b)
 
     @staticmethod
     def backward(g, saved, needs):
@@ -571,12 +560,13 @@ class SoftmaxCrossEntropy(Primitive):
     One exp per logit, and e = exp(x - max) and 1 / sum(e) kept from the forward (p = e / sum(e) is formed
     only inside the backward's one pass over dx): no log_softmax array, gather, scatter or mask on the tape.
     The row sums are matrix-vector products (e @ ones): a reduction along rows of a hundred numbers costs
-    numpy several times more."""
+    numpy several times more. e and dx come from the kernels' buffer pool (kernels/workspace.py): a training
+    step makes them at the same size step after step, and fresh pages would fault in every time."""
 
     @staticmethod
     def forward(x, targets, scale, smooth, valid, divisor):
         # Each row shifted by its max (exp <= 1, no overflow): lse - x_c is the same for the shifted row.
-        e = workspace.empty(x.shape, x.dtype)   # see _big_result
+        e = workspace.empty(x.shape, x.dtype)   # from the pool: see above
         shift_by_row_max(x, e)                  # x - np.max(x, axis=1, keepdims=True), in one compiled pass
         shifted_target = e[np.arange(x.shape[0]), targets]
         smoothed = None if smooth is None else e @ smooth
@@ -601,7 +591,7 @@ class SoftmaxCrossEntropy(Primitive):
             row_coef = (coef + g_valid * np.sum(smooth)) * inv_total
         else:
             row_coef = coef * inv_total
-        dx = np.multiply(e, row_coef[:, None], out=workspace.empty(e.shape, e.dtype))   # see _big_result
+        dx = np.multiply(e, row_coef[:, None], out=workspace.empty(e.shape, e.dtype))
         if smooth is not None:
             dx -= g_valid[:, None] * smooth[None, :]
         dx[np.arange(e.shape[0]), targets] -= coef
