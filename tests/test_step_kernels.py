@@ -168,3 +168,25 @@ def test_a_nan_logit_makes_its_row_of_the_loss_and_gradient_nan():
     loss.sum().backward()
     assert np.isnan(loss.data[0]) and np.all(np.isnan(x.grad[0]))
     assert np.all(np.isfinite(loss.data[1])) and np.all(np.isfinite(x.grad[1]))
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(reduction="sum", label_smoothing=0.1),
+                                    dict(reduction="none", ignore_index=3, weight=True)])
+def test_cross_entropy_float32_at_the_demos_size_matches_torch(kwargs):
+    """The demo's (2048, 103) logits in float32 (the row sums are matrix-vector products here, torch sums
+    its own way): loss and gradient agree to float32 rounding."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    logits = (rng.standard_normal((2048, 103)) * 3).astype(np.float32)
+    targets = rng.integers(0, 103, 2048)
+    weight = rng.uniform(0.5, 2, 103).astype(np.float32) if kwargs.pop("weight", False) else None
+    x = tr.Tensor(logits, requires_grad=True)
+    loss = tr.nn.functional.cross_entropy(x, targets, weight, **kwargs)
+    loss.backward(np.ones(loss.shape, np.float32))
+    tx = torch.tensor(logits, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(targets), None if weight is None else
+                                              torch.tensor(weight), **kwargs)
+    tloss.backward(torch.ones(tloss.shape))
+    assert loss.dtype == x.grad.dtype == np.float32
+    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-7)
