@@ -320,6 +320,8 @@ class SGD(Optimizer):
         b <- g on the first step, else momentum * b + (1 - dampening) * g   (if momentum != 0)
         g <- g + momentum * b if nesterov else b       (if momentum != 0)
         p <- p - lr * g
+    fused (None or True, the default; or False): one compiled pass per parameter, or the numpy code below
+    (the same numbers, bit for bit; see the module docstring).
     """
 
     _state_keys = ("momentum_buffer",)
@@ -389,6 +391,8 @@ class Adam(Optimizer):
         v <- beta2 * v + (1 - beta2) * g * g
         v_hat <- max(v_hat, v), and use v_hat for v below         (if amsgrad)
         p <- p - (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+    fused (None or True, the default; or False): one compiled pass per parameter, or the numpy code below
+    (the same numbers, bit for bit; see the module docstring).
     """
 
     _state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
