@@ -10,6 +10,10 @@ is one jitted function (as a JAX user writes it), compiled ahead of time and tim
 
     MODELS[name] = Model(V, E, H, L, T, B)
     LIBRARIES[lib](model, weights, ids, targets) -> Runner       (imports the library: ImportError if missing)
+
+The tinygrad_rnn and torch steps take `mark=`, a function called with a phase's name as each phase of the
+step ends (forward, zero_grad, backward, clipping, optimizer): how bench/step_phases.py times the phases of
+the very code that is benchmarked. The benchmark passes none.
 """
 import time
 from typing import NamedTuple
@@ -61,7 +65,11 @@ def make_inputs(model, seed=0):
 
 
 # ----------------------------------------------------------------------------- tinygrad_rnn
-def tinygrad_rnn_step(model, weights, ids, targets):
+def _no_mark(phase):
+    pass
+
+
+def tinygrad_rnn_step(model, weights, ids, targets, mark=_no_mark):
     import tinygrad_rnn as tr
     from tinygrad_rnn.nn import functional as F
 
@@ -77,20 +85,29 @@ def tinygrad_rnn_step(model, weights, ids, targets):
     flat_targets = targets.reshape(-1)
 
     def step():
-        out, _ = rnn(emb(ids))
+        x = emb(ids)
+        mark("embedding")
+        out, _ = rnn(x)
+        mark("recurrent layer")
         logits = head(out.reshape(m.steps * m.batch, m.hidden))
+        mark("linear")
         loss = F.cross_entropy(logits, flat_targets)
+        mark("cross_entropy")
         opt.zero_grad()
+        mark("zero_grad")
         loss.backward()
+        mark("backward")
         tr.nn.utils.clip_grad_norm_(params, CLIP)
+        mark("clip_grad_norm_")
         opt.step()
+        mark("optimizer")
         return loss.item()
 
     return Runner(step=step, grads=lambda: {})
 
 
 # ----------------------------------------------------------------------------- PyTorch
-def torch_step(model, weights, ids, targets):
+def torch_step(model, weights, ids, targets, mark=_no_mark):
     import torch
 
     m = model
@@ -107,12 +124,25 @@ def torch_step(model, weights, ids, targets):
     x, y = torch.from_numpy(ids), torch.from_numpy(targets.reshape(-1))
 
     def step():
-        out, _ = rnn(emb(x))
-        loss = torch.nn.functional.cross_entropy(head(out.reshape(m.steps * m.batch, m.hidden)), y)
+        e = emb(x)
+        mark("embedding")
+        out, _ = rnn(e)
+        mark("recurrent layer")
+        logits = head(out.reshape(m.steps * m.batch, m.hidden))
+        mark("linear")
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        mark("cross_entropy")
         opt.zero_grad(set_to_none=True)
+        mark("zero_grad")
+        if mark is not _no_mark:   # the recurrent layer's share of backward: from dL/d(out) to dL/d(e)
+            out.register_hook(lambda g: mark("backward: to the recurrent layer"))
+            e.register_hook(lambda g: mark("backward: recurrent layer"))
         loss.backward()
+        mark("backward")
         torch.nn.utils.clip_grad_norm_(params, CLIP)
+        mark("clip_grad_norm_")
         opt.step()
+        mark("optimizer")
         return loss.item()
 
     return Runner(step=step, grads=lambda: {})

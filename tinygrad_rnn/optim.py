@@ -17,6 +17,11 @@ The invariants every optimizer here keeps:
 Each update follows torch's single-tensor ("foreach=False") implementation operation by
 operation, so float64 results agree with torch to rounding (torch's vectorised kernels use fused
 multiply-adds where numpy does not, hence "to rounding" rather than bit-exactly).
+
+SGD and Adam/AdamW take torch's `fused=` argument: by default (None, or True) each parameter's update is one
+compiled pass over its elements (kernels/optimizers.py), large parameters split over the library's threads;
+fused=False runs the numpy code below, the kernels' slow twin, which they match bit for bit
+(tests/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import blas
+from .kernels import optimizers as kernels
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
@@ -96,6 +103,36 @@ def _grad_of(p, index):
         raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
                          f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
     return g
+
+
+def _fused_flag(value):
+    """torch's fused= argument: None (the default, here: fused) or a bool."""
+    return True if value is None else _flag("fused", value)
+
+
+FUSED_SPLIT_SIZE = 1 << 18   # elements per thread, at least, before a fused update is split over threads
+
+
+def _flat(p, grad, state):
+    """1-D views of p, grad and the state buffers for a fused kernel, or None when p or a buffer is not
+    C-contiguous (the numpy code then runs: a flat copy would be updated instead of the array). The grad is
+    only read: a C-ordered copy of it will do (a transpose's gradient comes in the other order)."""
+    if not all(a.flags.c_contiguous for a in [p] + state):
+        return None
+    return [a.reshape(-1) for a in [p, np.ascontiguousarray(grad)] + state]
+
+
+def _run_fused(update, flat, args):
+    """update(*flat, *args) over all elements: on the calling thread, or for a large parameter on slices,
+    one per thread of the library's pool (the kernels release the GIL)."""
+    size = flat[0].shape[0]
+    parts = min(blas.num_threads(), size // FUSED_SPLIT_SIZE)
+    if parts < 2:
+        update(*flat, *args)
+        return
+    edges = [size * k // parts for k in range(parts + 1)]
+    blas.on_threads(lambda start, stop, _: update(*[a[start:stop] for a in flat], *args),
+                    list(zip(edges, edges[1:])))
 
 
 # ----------------------------------------------------------------------------- the base class
@@ -297,13 +334,16 @@ class SGD(Optimizer):
         b <- g on the first step, else momentum * b + (1 - dampening) * g   (if momentum != 0)
         g <- g + momentum * b if nesterov else b       (if momentum != 0)
         p <- p - lr * g
+    fused (None or True, the default; or False): one compiled pass per parameter, or the numpy code below
+    (the same numbers, bit for bit; see the module docstring).
     """
 
     _state_keys = ("momentum_buffer",)
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, fused: bool | None = None) -> None:
+        self.fused = _fused_flag(fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
@@ -321,6 +361,8 @@ class SGD(Optimizer):
     def _update(self, p, grad, state, group):
         # float() again: a scheduler may have stored a numpy scalar in the group since it was checked
         lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        if self.fused and self._fused_update(p, grad, state, group, lr, momentum, weight_decay):
+            return
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
             g = g + weight_decay * p.data
@@ -334,6 +376,24 @@ class SGD(Optimizer):
             g = g + momentum * buf if group["nesterov"] else buf
         p.data -= lr * g
 
+    def _fused_update(self, p, grad, state, group, lr, momentum, weight_decay):
+        """The update above as one compiled pass (kernels.sgd_update); False if the arrays do not allow it."""
+        kind, buf = kernels.NO_MOMENTUM, p.data   # without momentum the kernel never reads buf
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            kind = kernels.MOMENTUM if buf is not None else kernels.FIRST_MOMENTUM
+            if buf is None:
+                buf = np.empty_like(p.data)
+        flat = _flat(p.data, grad, [buf])
+        if flat is None:
+            return False
+        if kind == kernels.FIRST_MOMENTUM:
+            state["momentum_buffer"] = buf
+        dt = p.data.dtype.type
+        h = (dt(lr), dt(weight_decay), dt(momentum), dt(1 - float(group["dampening"])))
+        _run_fused(kernels.sgd_update, flat, (h, group["maximize"], weight_decay != 0, kind, group["nesterov"]))
+        return True
+
 
 # ----------------------------------------------------------------------------- Adam and AdamW
 class Adam(Optimizer):
@@ -346,13 +406,17 @@ class Adam(Optimizer):
         v <- beta2 * v + (1 - beta2) * g * g
         v_hat <- max(v_hat, v), and use v_hat for v below         (if amsgrad)
         p <- p - (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+    fused (None or True, the default; or False): one compiled pass per parameter, or the numpy code below
+    (the same numbers, bit for bit; see the module docstring).
     """
 
     _state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
+                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False,
+                 fused: bool | None = None) -> None:
+        self.fused = _fused_flag(fused)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
@@ -376,6 +440,10 @@ class Adam(Optimizer):
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] = step = state["step"] + 1
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        if self.fused and self._fused_update(p, grad, state, group, step):
+            return
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
         g = -grad if group["maximize"] else grad
@@ -400,8 +468,6 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         step_size = lr / bias_correction1
         if group["amsgrad"]:
-            if "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         denom = np.sqrt(v)
@@ -411,6 +477,24 @@ class Adam(Optimizer):
         update /= denom
         p.data += update
 
+    def _fused_update(self, p, grad, state, group, step):
+        """The update above as one compiled pass (kernels.adam_update); False if the arrays do not allow it."""
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        flat = _flat(p.data, grad, [m, v, state.get("max_exp_avg_sq", v)])
+        if flat is None:
+            return False
+        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        kind = kernels.NO_DECAY if weight_decay == 0 else \
+            kernels.DECOUPLED_DECAY if group["decoupled_weight_decay"] else kernels.L2_DECAY
+        w = 1 - beta1
+        # the same Python floats as the numpy code above, each cast to p's dtype as numpy would cast it
+        dt = p.data.dtype.type
+        h = (dt(1 - lr * weight_decay), dt(weight_decay), dt(w), dt(1 - w), dt(beta2), dt(1 - beta2),
+             dt(-(lr / (1 - beta1 ** step))), dt((1 - beta2 ** step) ** 0.5), dt(eps))
+        _run_fused(kernels.adam_update, flat, (h, group["maximize"], kind, group["amsgrad"], abs(w) < 0.5))
+        return True
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: the parameter
@@ -419,9 +503,9 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, maximize: bool = False) -> None:
+                 amsgrad: bool = False, *, maximize: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         decoupled_weight_decay=True, fused=fused)
 
     def _check_group(self, group):
         group["decoupled_weight_decay"] = True  # a loaded Adam state dict must not turn AdamW into Adam

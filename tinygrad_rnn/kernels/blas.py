@@ -53,7 +53,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import cfunc, njit
+from . import cfunc, njit, workspace
 
 SYMBOLS = {np.float32: "tinygrad_rnn_sgemm", np.float64: "tinygrad_rnn_dgemm"}
 
@@ -250,12 +250,16 @@ def matmul(a, b):
     """a @ b, numpy's result, with a 2-D product of many rows split by rows over the library's threads,
     each part one single-threaded BLAS call (numpy releases the GIL in it). The tape's Matmul uses this
     so that OpenBLAS's own threads never start (see single_threaded); other shapes go to numpy as they are."""
-    threads = num_threads()
-    if threads < 2 or a.ndim != 2 or b.ndim != 2 or a.shape[0] < 2 * MATMUL_MIN_ROWS \
-            or a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_MIN_MACS or a.dtype != b.dtype:
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype:
         with single_threaded():
             return a @ b
-    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    # the result from the buffer pool: a training step's products are the same sizes step after step, and
+    # fresh pages fault in at every step (workspace.py); small ones come from np.empty as before
+    out = workspace.empty((a.shape[0], b.shape[1]), a.dtype)
+    threads = num_threads()
+    if threads < 2 or a.shape[0] < 2 * MATMUL_MIN_ROWS or a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_MIN_MACS:
+        with single_threaded():
+            return np.matmul(a, b, out=out)
     n = min(threads, a.shape[0] // MATMUL_MIN_ROWS)
     edges = [a.shape[0] * k // n for k in range(n + 1)]
 

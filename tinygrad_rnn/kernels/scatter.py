@@ -1,0 +1,19 @@
+"""Scatter-add of rows: the backward of an embedding lookup (primitives.Embedding).
+
+    scatter_add_rows(out, index, rows)    out[index[n]] += rows[n] for n = 0, 1, ... in order
+
+Its slow twin is numpy's `np.add.at(out, index, rows)`, which does the same additions in the same order
+(so the two agree bit for bit: tests/test_step_kernels.py) but one element at a time through a generic
+ufunc loop: 0.6 ms for the demo's 2048 rows of 32, against 8 us here (one thread, float32).
+"""
+from . import njit
+
+
+@njit(nogil=True)
+def scatter_add_rows(out, index, rows):
+    """out (V, D), index (N,) of ints in [0, V) (checked by the caller), rows (N, D): out[index[n]] += rows[n].
+    A repeated index adds up, in the order the indices come."""
+    for n in range(index.shape[0]):
+        target, row = out[index[n]], rows[n]
+        for d in range(row.shape[0]):
+            target[d] += row[d]
