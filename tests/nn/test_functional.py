@@ -150,3 +150,15 @@ def test_drawn_shapes_and_edge_values_match_torch(data):
     n_pairs = data.draw(st.integers(1, x.ndim))
     pad = tuple(data.draw(st.integers(-(x.shape[x.ndim - 1 - k // 2] // 2), 2)) for k in range(2 * n_pairs))
     compare(lambda a: F.pad(a, pad, value=-1.0), lambda a: TF.pad(a, pad, value=-1.0), [x])
+
+
+def test_bce_with_logits_takes_pos_weight_as_numbers_and_refuses_other_things():
+    """pos_weight as a list means the Tensor of those numbers (it used to fail inside `list - float`);
+    anything that is not numbers is a TypeError naming pos_weight."""
+    x = tr.Tensor(np.array([[0.5, -1.0], [2.0, 0.1]], np.float64), requires_grad=True)
+    t = tr.Tensor(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    as_list = F.binary_cross_entropy_with_logits(x, t, pos_weight=[2.0, 3.0])
+    as_tensor = F.binary_cross_entropy_with_logits(x, t, pos_weight=tr.Tensor(np.array([2.0, 3.0])))
+    np.testing.assert_allclose(as_list.data, as_tensor.data, rtol=1e-15)
+    with pytest.raises(TypeError, match="pos_weight must be a Tensor or numbers"):
+        F.binary_cross_entropy_with_logits(x, t, pos_weight="2")

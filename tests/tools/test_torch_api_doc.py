@@ -1,5 +1,5 @@
-"""docs/torch_api.md is true: every tinygrad_rnn name in its tables exists (on tr or on a Tensor), and so
-does the torch name beside it (checked where torch is installed)."""
+"""docs/torch_api.md (and the README's excerpt of its table) is true: every tinygrad_rnn name in its tables
+exists (on tr or on a Tensor), and so does the torch name beside it (checked where torch is installed)."""
 import os
 import re
 
@@ -16,7 +16,13 @@ OPERATORS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itru
 
 
 def table_rows():
-    with open(DOC) as f:
+    """The rows of docs/torch_api.md's tables and of the README's excerpt of them."""
+    for path in (DOC, os.path.join(REPO, "README.md")):
+        yield from _rows(path)
+
+
+def _rows(path):
+    with open(path) as f:
         for line in f:
             if line.startswith("| `"):
                 cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]

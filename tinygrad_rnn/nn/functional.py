@@ -344,6 +344,16 @@ def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: 
     return _reduce("binary_cross_entropy", losses, reduction)
 
 
+def _weight_tensor(fn, name, w, input):
+    """A weight given as a Tensor, or as numbers (a list, an array) read in the input's dtype; None stays."""
+    if w is None or isinstance(w, Tensor):
+        return w
+    arr = np.asarray(w)
+    if arr.dtype.kind not in "iuf":   # not strings (numpy would parse "2"), not objects
+        raise TypeError(f"{fn}: {name} must be a Tensor or numbers, got {type(w).__name__} {w!r}")
+    return Tensor(arr.astype(input.dtype))
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
                                      weight: Tensor | npt.ArrayLike | None = None, reduction: str = "mean",
                                      pos_weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
@@ -356,6 +366,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLi
     # (abs()'s own gradient at 0 is 0, torch's choice, which would leave the sum's gradient off by 1/2 there).
     negative_part = (-input).relu()
     softplus_neg = (1.0 + (-(input + 2.0 * negative_part)).exp()).log() + negative_part
+    pos_weight = _weight_tensor("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input)
     log_weight = 1.0 if pos_weight is None else (pos_weight - 1.0) * target + 1.0
     losses = (1.0 - target) * input + log_weight * softplus_neg
     if weight is not None:
