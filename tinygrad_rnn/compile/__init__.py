@@ -15,7 +15,12 @@ one node on the tape. Kernels are cached per (structure, sizes, dtype) in the pr
 The tape stays the reference: tests/test_compile.py holds compiled cells - built-in and randomly
 generated ones - to the generic unrolled layer, outputs and every gradient.
 """
+from __future__ import annotations
+
+from typing import Any, Optional
+
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from .node import get_kernel, run_compiled
@@ -27,7 +32,7 @@ __all__ = ["compile_cell", "CompiledCell", "CompileError"]
 class CompiledCell:
     """A cell bound to its compiled kernels. Calling it runs a whole sequence as one tape node."""
 
-    def __init__(self, cell, dtype=None):
+    def __init__(self, cell: Any, dtype: Optional[npt.DTypeLike] = None) -> None:
         self.cell = cell
         if dtype is None:
             params = list(cell.parameters())
@@ -36,11 +41,12 @@ class CompiledCell:
         self.kernel, _ = get_kernel(cell, self.dtype)   # raises CompileError early, naming the operation
 
     @property
-    def source(self):
+    def source(self) -> str:
         """The generated kernels' Python source (forward, then backward)."""
         return self.kernel.source
 
-    def __call__(self, x, state=None, lengths=None):
+    def __call__(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None,
+                 lengths: Any = None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
         """x: (T, B, input_size) Tensor of the cell's dtype; state: a Tensor or tuple of Tensors (B, n) as
         the cell's sizes() (zeros if None); lengths: B ints in [1, T] (packed-sequence semantics).
         Returns (output (T, B, n_0), final state) with the state shaped as the cell's."""
@@ -98,6 +104,6 @@ class CompiledCell:
         return None if np.all(arr == T) else arr.astype(np.int64)
 
 
-def compile_cell(cell, dtype=None):
+def compile_cell(cell: Any, dtype: Optional[npt.DTypeLike] = None) -> CompiledCell:
     """Compile `cell` (any RecurrentCell whose forward uses supported operations); see CompiledCell."""
     return CompiledCell(cell, dtype)

@@ -7,7 +7,12 @@ Every built-in cell splits its step in two, as the fast kernels do:
 The equations, shapes and gate orders are those of torch.nn (see docs/learn/cells.md), so weights
 port one to one. A user's cell only needs `forward(x, state) -> new state` (see RecurrentCell).
 """
+from __future__ import annotations
+
+from typing import Optional
+
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import DEFAULT_DTYPE, Tensor, zeros
 from .checks import check_bool, check_choice, check_float, check_int
@@ -23,14 +28,15 @@ def _init_bound(hidden_size):
 # Each takes the precomputed input side `xw` and the transposed recurrent weight (transposed once
 # per sequence by the layer, not once per step).
 
-def rnn_recurrence(xw, h, w_hhT, b_hh, nonlinearity="tanh"):
+def rnn_recurrence(xw: Tensor, h: Tensor, w_hhT: Tensor, b_hh: Optional[Tensor], nonlinearity: str = "tanh") -> Tensor:
     pre = xw + h @ w_hhT
     if b_hh is not None:
         pre = pre + b_hh
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT=None):
+def lstm_recurrence(xw: Tensor, state: tuple[Tensor, Tensor], w_hhT: Tensor, b_hh: Optional[Tensor],
+                    w_hrT: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = xw + h @ w_hhT
     if b_hh is not None:
@@ -43,7 +49,7 @@ def lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT=None):
     return h, c
 
 
-def gru_recurrence(xw, h, w_hhT, b_hh):
+def gru_recurrence(xw: Tensor, h: Tensor, w_hhT: Tensor, b_hh: Optional[Tensor]) -> Tensor:
     hw = h @ w_hhT
     if b_hh is not None:
         hw = hw + b_hh
@@ -55,7 +61,8 @@ def gru_recurrence(xw, h, w_hhT, b_hh):
     return n + z * (h - n)  # = (1 - z) * n + z * h, one operation fewer
 
 
-def peephole_lstm_recurrence(xw, state, w_hhT, b_hh, w_ci, w_cf, w_co):
+def peephole_lstm_recurrence(xw: Tensor, state: tuple[Tensor, Tensor], w_hhT: Tensor, b_hh: Optional[Tensor],
+                             w_ci: Tensor, w_cf: Tensor, w_co: Tensor) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = xw + h @ w_hhT
     if b_hh is not None:
@@ -68,7 +75,7 @@ def peephole_lstm_recurrence(xw, state, w_hhT, b_hh, w_ci, w_cf, w_co):
     return o * c.tanh(), c
 
 
-def layer_norm(z, gain, bias=None, eps=1e-5):
+def layer_norm(z: Tensor, gain: Tensor, bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """gain * (z - mean) / sqrt(var + eps) + bias over the last axis (the hidden units), per row."""
     mean = z.mean(-1, keepdims=True)
     centred = z - mean
@@ -77,7 +84,9 @@ def layer_norm(z, gain, bias=None, eps=1e-5):
     return out + bias if bias is not None else out
 
 
-def layer_norm_lstm_recurrence(xw, state, w_hhT, bias, gain_ih, gain_hh, gain_c, bias_c, eps=1e-5):
+def layer_norm_lstm_recurrence(xw: Tensor, state: tuple[Tensor, Tensor], w_hhT: Tensor, bias: Optional[Tensor],
+                               gain_ih: Tensor, gain_hh: Tensor, gain_c: Tensor, bias_c: Tensor,
+                               eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = layer_norm(xw, gain_ih) + layer_norm(h @ w_hhT, gain_hh)  # each side normalised on its own
     if bias is not None:
@@ -88,7 +97,8 @@ def layer_norm_lstm_recurrence(xw, state, w_hhT, bias, gain_ih, gain_hh, gain_c,
     return h, c
 
 
-def jordan_recurrence(xw, y, w_yhT, b_yh, w_hyT, b_hy, output_activation=None):
+def jordan_recurrence(xw: Tensor, y: Tensor, w_yhT: Tensor, b_yh: Optional[Tensor], w_hyT: Tensor,
+                      b_hy: Optional[Tensor], output_activation: Optional[str] = None) -> Tensor:
     h = xw + y @ w_yhT  # the previous *output* feeds back, not the hidden state
     if b_yh is not None:
         h = h + b_yh
@@ -111,18 +121,18 @@ class RecurrentCell(Module):
 
     state_sizes = None  # e.g. (H, H) for (h, c); None means (hidden_size,)
 
-    def sizes(self):
+    def sizes(self) -> tuple[int, ...]:
         return self.state_sizes or (self.hidden_size,)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.sizes()[0]
 
-    def initial_state(self, batch_size, dtype):
+    def initial_state(self, batch_size: int, dtype: npt.DTypeLike) -> Tensor | tuple[Tensor, ...]:
         parts = tuple(zeros(batch_size, n, dtype=dtype) for n in self.sizes())
         return parts if len(parts) > 1 else parts[0]
 
-    def __call__(self, x, state=None):
+    def __call__(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
         """Accepts unbatched (1-D) input and a missing state, as torch's cells do."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
@@ -152,7 +162,7 @@ def _describe_state(state):
     return f"one {type(state).__name__} (shape {getattr(state, 'shape', None)})"
 
 
-def check_new_state(owner, state, new):
+def check_new_state(owner: str, state: Tensor | tuple[Tensor, ...], new: Tensor | tuple[Tensor, ...]) -> None:
     """The state a cell's forward returns must have the parts and shapes of the one it was given:
     otherwise a cell whose state is a tuple but does not say so in state_sizes would get one
     Tensor, unpack it along the batch (`h, c = state`) and run on, silently wrong."""
@@ -198,7 +208,8 @@ class _TorchStyleCell(RecurrentCell):
 
     gates = 1
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         name = type(self).__name__  # sizes of 0 are allowed, as in torch: an empty state
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
@@ -210,7 +221,7 @@ class _TorchStyleCell(RecurrentCell):
         self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
 
-    def project_input(self, x):
+    def project_input(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
                              f"{self.input_size}, got {x.shape[-1]}")
@@ -220,22 +231,23 @@ class _TorchStyleCell(RecurrentCell):
         xw = x @ self.weight_ih.T
         return xw + self.bias_ih if self.bias else xw
 
-    def forward(self, x, state):
+    def forward(self, x: Tensor, state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
         return self.recurrence(self.project_input(x), state)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
 class RNNCell(_TorchStyleCell):
     """Elman: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=DEFAULT_DTYPE):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
 
-    def recurrence(self, xw, h):
+    def recurrence(self, xw: Tensor, h: Tensor) -> Tensor:
         return rnn_recurrence(xw, h, self.weight_hh.T, self.bias_hh, self.nonlinearity)
 
 
@@ -248,9 +260,12 @@ class LSTMCell(_TorchStyleCell):
     torch.nn.LSTM(I, H, proj_size=P), fused kernels included."""
 
     gates = 4
-    state_sizes = property(lambda self: (self.proj_size or self.hidden_size, self.hidden_size))
+    @property
+    def state_sizes(self) -> tuple[int, int]:
+        return (self.proj_size or self.hidden_size, self.hidden_size)   # (h, c): h is projected, c is not
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE, *, proj_size=0):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: npt.DTypeLike = DEFAULT_DTYPE, *,
+                 proj_size: int = 0) -> None:
         self.proj_size = check_int("LSTMCell", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
             raise ValueError(f"LSTMCell: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
@@ -259,11 +274,11 @@ class LSTMCell(_TorchStyleCell):
             self.weight_hr = uniform((self.proj_size, self.hidden_size), _init_bound(self.hidden_size),
                                      self.weight_ih.dtype)
 
-    def recurrence(self, xw, state):
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         return lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh,
                                self.weight_hr.T if self.proj_size else None)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
@@ -272,7 +287,7 @@ class GRUCell(_TorchStyleCell):
 
     gates = 3
 
-    def recurrence(self, xw, h):
+    def recurrence(self, xw: Tensor, h: Tensor) -> Tensor:
         return gru_recurrence(xw, h, self.weight_hh.T, self.bias_hh)
 
 
@@ -281,16 +296,19 @@ class PeepholeLSTMCell(_TorchStyleCell):
     weight_cf (on c_{t-1}) and weight_co (on c_t), initialised like the others."""
 
     gates = 4
-    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+    @property
+    def state_sizes(self) -> tuple[int, int]:
+        return (self.hidden_size, self.hidden_size)
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=DEFAULT_DTYPE):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         bound = _init_bound(hidden_size)
         self.weight_ci = uniform((hidden_size,), bound, self.weight_ih.dtype)
         self.weight_cf = uniform((hidden_size,), bound, self.weight_ih.dtype)
         self.weight_co = uniform((hidden_size,), bound, self.weight_ih.dtype)
 
-    def recurrence(self, xw, state):
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         return peephole_lstm_recurrence(xw, state, self.weight_hh.T, self.bias_hh,
                                         self.weight_ci, self.weight_cf, self.weight_co)
 
@@ -308,9 +326,12 @@ class LayerNormLSTMCell(RecurrentCell):
     Gains start at 1 and shifts at 0 (the paper's and torch.nn.LayerNorm's initialisation); the weights
     as LSTMCell's. The state is (h, c)."""
 
-    state_sizes = property(lambda self: (self.hidden_size, self.hidden_size))
+    @property
+    def state_sizes(self) -> tuple[int, int]:
+        return (self.hidden_size, self.hidden_size)
 
-    def __init__(self, input_size, hidden_size, bias=True, eps=1e-5, dtype=DEFAULT_DTYPE):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, eps: float = 1e-5,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         name = "LayerNormLSTMCell"  # every argument checked, as the other cells'
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
@@ -325,17 +346,17 @@ class LayerNormLSTMCell(RecurrentCell):
         self.gain_c = Parameter(np.ones(H, dtype))
         self.bias_c = Parameter(np.zeros(H, dtype))
 
-    def project_input(self, x):
+    def project_input(self, x: Tensor) -> Tensor:
         return x @ self.weight_ih.T
 
-    def recurrence(self, xw, state):
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         return layer_norm_lstm_recurrence(xw, state, self.weight_hh.T, self.bias, self.gain_ih, self.gain_hh,
                                           self.gain_c, self.bias_c, self.eps)
 
-    def forward(self, x, state):
+    def forward(self, x: Tensor, state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
         return self.recurrence(self.project_input(x), state)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias is not None else ", bias=False")
 
 
@@ -345,8 +366,8 @@ class JordanCell(RecurrentCell):
     The state is the previous output y (size output_size, default hidden_size); act is the
     identity or 'tanh'."""
 
-    def __init__(self, input_size, hidden_size, output_size=None, bias=True, output_activation=None,
-                 dtype=DEFAULT_DTYPE):
+    def __init__(self, input_size: int, hidden_size: int, output_size: Optional[int] = None, bias: bool = True,
+                 output_activation: Optional[str] = None, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         check_choice("JordanCell", "output_activation", output_activation, (None, "tanh"))
         input_size = check_int("JordanCell", "input_size", input_size, 0)
         hidden_size = check_int("JordanCell", "hidden_size", hidden_size, 0)
@@ -365,7 +386,7 @@ class JordanCell(RecurrentCell):
 
     project_input = _TorchStyleCell.project_input
 
-    def recurrence(self, xw, y):
+    def recurrence(self, xw: Tensor, y: Tensor) -> Tensor:
         return jordan_recurrence(xw, y, self.weight_yh.T, self.bias_yh, self.weight_hy.T, self.bias_hy,
                                  self.output_activation)
 

@@ -10,7 +10,15 @@ every parameter, through stacked and bidirectional layers, with lengths.
 Its slow twin is the generic path in recurrent.py (the cell's Tensor code unrolled over T steps);
 tests/test_fused_vs_tape.py and tests/test_compile.py hold the two together.
 """
+from __future__ import annotations
+
 import warnings
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import numpy as np
+
+from ..tensor import Tensor
 
 
 def _import_compiler():
@@ -25,7 +33,7 @@ _run_compiled, _IMPORT_ERROR = _import_compiler()
 _warned = False
 
 
-def fused_available():
+def fused_available() -> bool:
     """True when the kernels can be generated; if not, warn once (with the reason) instead of hiding it."""
     global _warned
     if _run_compiled is None and not _warned:
@@ -35,7 +43,8 @@ def fused_available():
     return _run_compiled is not None
 
 
-def run_fused(cell, x, state, lengths, reverse, known=None):
+def run_fused(cell: Any, x: Tensor, state: Sequence[Tensor], lengths: Optional[np.ndarray], reverse: bool,
+              known: Optional[tuple] = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One direction as one node. state: a tuple of (B, n) Tensors, or () to start from zeros (no zero
     tensors made per call). Returns (output (T, B, n_0), final state as a tuple of (1, B, n) slices of h_n).
     The reverse direction runs over each sequence from its last valid step back to its first. known: see

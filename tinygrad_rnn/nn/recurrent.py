@@ -13,9 +13,14 @@ between them, a reverse direction, and `lengths=` with the meaning of packed seq
 `RNN`, `GRU` and `LSTM` keep torch's flat parameter names (weight_ih_l0, ..._reverse) so a torch
 state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import random, viz
 from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_enabled
@@ -29,7 +34,7 @@ from .sequences import PackedSequence
 
 
 # ----------------------------------------------------------------------------- one direction
-def reverse_within_lengths(x, lengths):
+def reverse_within_lengths(x: Tensor, lengths: Optional[np.ndarray]) -> Tensor:
     """x (T, B, ...) with each sequence's valid steps reversed in place; padded steps stay put.
     Applying it twice gives x back, so the same call restores the output order."""
     T = x.shape[0]
@@ -40,7 +45,8 @@ def reverse_within_lengths(x, lengths):
     return x[src, np.arange(len(lengths))[None, :]]
 
 
-def unroll(step, inputs, state, lengths=None, retain_states=None, labels=None):
+def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tensor, ...], lengths: Optional[Sequence[int] | np.ndarray] = None,
+           retain_states: Optional[list] = None, labels: Optional[Sequence] = None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
     """Run `state = step(inputs[t], state)` for t = 0..T-1 and stack the outputs.
 
     inputs: a list of T Tensors (B, ...); state: a Tensor or tuple of Tensors (B, size).
@@ -219,7 +225,7 @@ class _StackedRecurrent(Module):
         # one indexing node per state part; each (layer, direction) takes its slice of it
         return tuple(p.unbind(0) for p in out)
 
-    def state_sizes(self):
+    def state_sizes(self) -> tuple[int, ...]:
         return (self.output_size,) * self.state_count
 
     # -- checkpointing: checkpoint=K / True, memory_budget= (the plans are in bptt_plan.py)
@@ -238,7 +244,7 @@ class _StackedRecurrent(Module):
         self.checkpoint = None if checkpoint is False else checkpoint
         self.memory_budget = memory_budget
 
-    def bptt_plan(self, T, B, layer=0):
+    def bptt_plan(self, T: int, B: int, layer: int = 0) -> Optional[tuple]:
         """The plan (bptt_plan.py) one layer-direction runs by for T steps of B sequences; None when
         every step is stored. memory_budget is shared equally by the layers and directions."""
         if self.memory_budget is not None:
@@ -285,7 +291,7 @@ class _StackedRecurrent(Module):
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
@@ -373,9 +379,11 @@ class Recurrent(_StackedRecurrent):
     (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
-    def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, compile=None, checkpoint=None,
-                 memory_budget=None, **cell_kwargs):
+    def __init__(self, cell: type | Callable[..., C.RecurrentCell], input_size: int, hidden_size: int,
+                 num_layers: int = 1, bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool | str = True,
+                 compile: bool | str | None = None, checkpoint: bool | int | None = None,
+                 memory_budget: float | None = None, **cell_kwargs: Any) -> None:
         not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
         if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
             got = (f"an instance of {type(cell).__name__}" if isinstance(cell, Module) else
@@ -401,11 +409,11 @@ class Recurrent(_StackedRecurrent):
         self.fused = fused
 
     @property
-    def fused(self):
+    def fused(self) -> bool | str:
         return self._fused
 
     @fused.setter
-    def fused(self, value):
+    def fused(self, value: bool | str) -> None:
         """Setting True traces every cell now: an operation that cannot be compiled raises here."""
         value = _check_fused("Recurrent", value, None)
         self.__dict__["_fused"] = value
@@ -413,12 +421,12 @@ class Recurrent(_StackedRecurrent):
             self._prepare_kernels(value)
 
     @property
-    def compile(self):
+    def compile(self) -> bool | str:
         warnings.warn("Recurrent.compile is deprecated: use .fused", DeprecationWarning, stacklevel=2)
         return self._fused
 
     @compile.setter
-    def compile(self, value):
+    def compile(self, value: bool | str) -> None:
         warnings.warn("Recurrent.compile is deprecated: use .fused", DeprecationWarning, stacklevel=2)
         self.fused = value
 
@@ -435,19 +443,20 @@ class Recurrent(_StackedRecurrent):
                           RuntimeWarning, stacklevel=4)
             self.__dict__["_fused"] = False
 
-    def kernel_source(self, layer=0, direction=0):
+    def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction."""
         from ..compile.node import get_kernel
         return get_kernel(self.cells[layer * self.num_directions + direction], self.dtype)[0].source
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
+                retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.cells[0].output_size
 
-    def state_sizes(self):
+    def state_sizes(self) -> tuple[int, ...]:
         return tuple(self.cells[0].sizes())
 
     def _run(self, layer, direction, x, state, lengths, retain):
@@ -486,8 +495,10 @@ class _TorchRecurrent(_StackedRecurrent):
     mode = None  # 'rnn_tanh', 'rnn_relu', 'gru', 'lstm': what the fused kernels call it
     proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
         self.fused = bool(fused)
@@ -505,10 +516,10 @@ class _TorchRecurrent(_StackedRecurrent):
                     setattr(self, "weight_hr" + sfx, uniform((self.proj_size, H), bound, self.dtype))
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.proj_size or self.hidden_size
 
-    def kernel_source(self, layer=0, direction=0):
+    def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:
         generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
         from ..compile.node import get_kernel
@@ -543,7 +554,7 @@ class _TorchRecurrent(_StackedRecurrent):
             held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
         return cell
 
-    def weights(self, layer, direction):
+    def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
         names = _WEIGHT_NAMES.get((layer, direction))
         if names is None:
@@ -574,15 +585,17 @@ class _TorchRecurrent(_StackedRecurrent):
 class RNN(_TorchRecurrent):
     """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu')."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
-                 memory_budget=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         self.mode = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
+                retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
@@ -597,12 +610,15 @@ class GRU(_TorchRecurrent):
 
     gates, mode = 3, "gru"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None, memory_budget=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
+                retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
@@ -620,19 +636,21 @@ class LSTM(_TorchRecurrent):
 
     gates, state_count, mode = 4, 2, "lstm"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=DEFAULT_DTYPE, fused=True, checkpoint=None,
-                 memory_budget=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
             raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input, hx=None, lengths=None, retain_states=False):
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
+                retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
-    def state_sizes(self):
+    def state_sizes(self) -> tuple[int, ...]:
         return (self.output_size, self.hidden_size)  # (h, c): h is projected, c is not
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
@@ -644,6 +662,6 @@ class LSTM(_TorchRecurrent):
     def _new_cell(self, input_size):
         return C.LSTMCell(input_size, self.hidden_size, self.bias, self.dtype, proj_size=self.proj_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
