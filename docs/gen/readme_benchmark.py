@@ -21,31 +21,33 @@ PEERS = ("tinygrad_rnn-fused", "torch-nn", "jax-scan")
 
 
 def render(data):
-    """The headline: the machine and thread count, one row per cell at SHAPE, and the win count."""
+    """The headline: the machine, one table per thread count with a row per cell at SHAPE (each number
+    names its thread count), and the win counts per thread count."""
     m = data["machine"]
-    rows = {}
-    wins = {"torch-nn": 0, "jax-scan": 0}
-    for case in data["cases"]:
-        by_peer = {r["peer"]: r for r in report.summarize(case, data["peak"]["gflops"])}
-        fused = by_peer.get("tinygrad_rnn-fused", {}).get("ms")
-        for peer in wins:
-            other = by_peer.get(peer, {}).get("ms")
-            wins[peer] += fused is not None and other is not None and fused < other
-        if case["shape"] == SHAPE:
-            rows[case["cell"]] = by_peer
+    counts = sorted({case.get("threads", m["threads"]) for case in data["cases"]})
     T, B, I, H = SHAPE
     lines = [f"One training step (forward over T={T} steps, backward to every weight; batch {B}, input {I}, "
-             f"hidden {H}, float32), median ms, measured by `{data['command']}` with **{m['threads']} thread"
-             f"{'s' if m['threads'] != 1 else ''}** for every library on a {m['logical_cpus']}-core {m['cpu']} "
-             f"({m['date']}):", "",
-             "| cell | " + " | ".join(PEERS) + " |", "|---|" + "---:|" * len(PEERS)]
-    for cell, by_peer in rows.items():
-        cells = [f"{by_peer[p]['ms']:.3g}" if "ms" in by_peer.get(p, {}) else "–" for p in PEERS]
-        lines.append(f"| {cell.upper()} | " + " | ".join(cells) + " |")
-    n = len(data["cases"])
-    lines += ["", f"Over all {n} cases of that run the fused kernels were faster than torch.nn in {wins['torch-nn']} "
-              f"and than JAX in {wins['jax-scan']}. Every case, the other peers and how to read them: "
-              "`bench/RESULTS.md` and [Speed: reading the benchmark](docs/learn/speed.md)."]
+             f"hidden {H}, float32), median ms, measured by `{data['command']}` on a {m['logical_cpus']}-core "
+             f"{m['cpu']} ({m['date']}), every library at the same thread count, each in its own process:", "",
+             "| cell | threads | " + " | ".join(PEERS) + " |", "|---|---:|" + "---:|" * len(PEERS)]
+    summary = []
+    for threads in counts:
+        cases = [c for c in data["cases"] if c.get("threads", m["threads"]) == threads]
+        wins = {"torch-nn": 0, "jax-scan": 0}
+        for case in cases:
+            by_peer = {r["peer"]: r for r in report.summarize(case, data["peak"]["gflops"])}
+            fused = by_peer.get("tinygrad_rnn-fused", {}).get("ms")
+            for peer in wins:
+                other = by_peer.get(peer, {}).get("ms")
+                wins[peer] += fused is not None and other is not None and fused < other
+            if case["shape"] == SHAPE:
+                cells = [f"{by_peer[p]['ms']:.3g}" if "ms" in by_peer.get(p, {}) else "–" for p in PEERS]
+                lines.append(f"| {case['cell'].upper()} | {threads} | " + " | ".join(cells) + " |")
+        summary.append(f"at {threads} thread{'s' if threads != 1 else ''} faster than torch.nn in "
+                       f"{wins['torch-nn']} of {len(cases)} cases and than JAX in {wins['jax-scan']}")
+    lines += ["", "The fused kernels were " + "; ".join(summary) + ". Every case, the end-to-end char-LM step, "
+              "the other peers and how to read them: `bench/RESULTS.md` and "
+              "[Speed: reading the benchmark](docs/learn/speed.md)."]
     return "\n".join(lines)
 
 
