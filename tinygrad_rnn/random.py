@@ -10,8 +10,16 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the library's generator, as torch.manual_seed takes a seed: anything int() reads (a numeric
+    string, a float, a bool), a negative one wrapped to 64 bits; the numbers drawn are numpy's, not torch's."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    try:
+        value = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} {seed!r}") from None
+    if not -2 ** 63 <= value < 2 ** 64:
+        raise ValueError(f"manual_seed: seed must fit in 64 bits, got {value}")
+    _generator = np.random.default_rng(value % 2 ** 64)
     return _generator
 
 

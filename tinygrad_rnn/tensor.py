@@ -464,7 +464,7 @@ class Tensor:
                             "requires_grad and dtype are keyword-only. For a tensor of a given shape use "
                             "tr.zeros(3, 4) or tr.randn(3, 4)")
         self.data = as_float_array(data, dtype)
-        self.requires_grad = _check_requires_grad("Tensor", requires_grad)
+        self._requires_grad = _check_requires_grad("Tensor", requires_grad)
         self.grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
         self._version = 0  # bumped by the library's in-place writes (optimizer steps, load_state_dict)
@@ -473,8 +473,17 @@ class Tensor:
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
+        t.data, t._requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
         return t
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (recorded operations on it are kept)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:   # x.requires_grad = "False" is refused, as in torch
+        self.requires_grad_(value)
 
     def bump_version(self) -> None:
         """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
@@ -543,7 +552,7 @@ class Tensor:
         requires_grad = _check_requires_grad("requires_grad_", requires_grad)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
-        self.requires_grad = requires_grad
+        self._requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> Tensor:

@@ -236,3 +236,22 @@ def test_core_ops(data):
             clean(lambda: out.sum().backward())
             assert a.grad is None or a.grad.shape == a.shape
             a.grad = None
+
+
+def test_manual_seed_takes_what_torch_takes_and_names_the_rest():
+    """torch.manual_seed reads its seed with int(): "3" and 3.0 seed as 3; a seed int() cannot read is a
+    TypeError naming seed (it used to be numpy's error from inside default_rng); negative seeds wrap."""
+    draws = []
+    for seed in (3, "3", 3.0):
+        tr.manual_seed(seed)
+        draws.append(tr.randn(4).data)
+    for d in draws[1:]:
+        np.testing.assert_array_equal(d, draws[0])
+    tr.manual_seed(-1)
+    a = tr.randn(3).data
+    tr.manual_seed(2 ** 64 - 1)
+    np.testing.assert_array_equal(tr.randn(3).data, a)
+    with pytest.raises(TypeError, match="manual_seed: seed must be an int, got str 'x'"):
+        tr.manual_seed("x")
+    with pytest.raises(ValueError, match="64 bits"):
+        tr.manual_seed(2 ** 70)

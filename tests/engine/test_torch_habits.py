@@ -288,3 +288,16 @@ def test_arguments_of_the_wrong_type_are_refused_as_torch_does(k):
         return
     with pytest.raises((TypeError, RuntimeError)):  # the habit comes from torch, which refuses it too
         call(torch, torch.ones(2, 3, dtype=torch.float64, requires_grad=True))
+
+
+def test_assigning_requires_grad_is_checked_as_the_keyword_is():
+    """x.requires_grad = "False" was kept as a truthy string (torch raises); the assignment is checked as
+    requires_grad_() is, and a bool assignment works as before."""
+    x = tr.Tensor(np.ones(3))
+    x.requires_grad = True
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * np.ones(3))
+    with pytest.raises(TypeError, match="requires_grad must be True or False"):
+        x.requires_grad = "False"
+    x.requires_grad = False
+    assert x.requires_grad is False
