@@ -192,4 +192,8 @@ def test_readme_benchmark_headline_is_generated_from_results_json():
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     assert gen.section(readme) == gen.render(data), \
         "README.md's benchmark headline is stale: run python docs/gen/readme_benchmark.py"
-    assert f"**{data['machine']['threads']} thread" in gen.render(data)  # the thread count is always named
+    rows = [line for line in gen.render(data).splitlines() if line.startswith("| ") and "threads" not in line]
+    counts = sorted({case["threads"] for case in data["cases"]})
+    for threads in counts:   # every number names its thread count: one row per cell and count
+        assert sum(line.split("|")[2].strip() == str(threads) for line in rows) == 3, (threads, rows)
+        assert f"at {threads} thread" in gen.render(data)

@@ -208,7 +208,8 @@ def elementwise(lw, op, rule, operands, attrs=None):
     width = max(v.width for v in operands)
     kind = "tile" if any(v.kind == "tile" for v in operands) else "vec"
     pieces = _operand_pieces(lw, op, operands, width)
-    bounds = sorted({0, width} | {b for mode, x in pieces if mode == "segs" for s in x for b in (s.start, s.start + s.width)})
+    bounds = sorted({0, width} | {b for mode, x in pieces if mode == "segs"
+                                  for s in x for b in (s.start, s.start + s.width)})
     segs = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         args = [x if mode == "one" else lw.cutter.slice(x, lo, hi)[0].expr for mode, x in pieces]
@@ -221,7 +222,8 @@ def _lower_rule(lw, op, attrs):
     args = [lw.get(r, op) for r in op.args]
     extra = {k: attrs[k] for k in ("p",) if k in attrs}
     if op.prim is P.Clip:
-        extra = {"lo": -np.inf if attrs["lo"] is None else attrs["lo"], "hi": np.inf if attrs["hi"] is None else attrs["hi"]}
+        extra = {"lo": -np.inf if attrs["lo"] is None else attrs["lo"],
+                 "hi": np.inf if attrs["hi"] is None else attrs["hi"]}
     return (elementwise(lw, op, RULES[op.prim], args, extra or None),)
 
 

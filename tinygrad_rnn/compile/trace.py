@@ -16,6 +16,7 @@ arguments were made before it). An argument is a Ref:
 Tracing twice with different placeholder values must give the same graph; a difference means the
 cell's operations depend on the data (a where() on a data mask, abs()), which a kernel cannot bake in.
 """
+import importlib
 import os
 import sys
 import threading
@@ -23,7 +24,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-import importlib
 from ..tensor import Tensor
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
@@ -113,7 +113,7 @@ def _record(cell, x, state, params):
             _tensor.apply = original
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
-    for k, t in enumerate(new):
+    for t in new:
         if not isinstance(t, Tensor):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))

@@ -32,6 +32,8 @@ from numba.core.caching import FunctionCache
 from numba.core.ccallback import CFunc
 from numba.core.dispatcher import Dispatcher
 
+__all__ = ["njit", "cfunc", "source_digest", "drop_stale_cache", "KernelCacheWarning"]
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 

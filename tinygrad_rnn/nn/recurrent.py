@@ -23,12 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random, viz
-from ..tensor import DEFAULT_DTYPE, Tensor, stack, concatenate, where, is_grad_enabled
+from ..tensor import DEFAULT_DTYPE, Tensor, concatenate, is_grad_enabled, stack, where
 from . import cells as C
-from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from . import functional as F
-from .fused import fused_available, run_fused
+from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import check_bool, check_choice, check_float, check_int
+from .fused import fused_available, run_fused
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -45,8 +45,9 @@ def reverse_within_lengths(x: Tensor, lengths: Optional[np.ndarray]) -> Tensor:
     return x[src, np.arange(len(lengths))[None, :]]
 
 
-def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tensor, ...], lengths: Optional[Sequence[int] | np.ndarray] = None,
-           retain_states: Optional[list] = None, labels: Optional[Sequence] = None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
+def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tensor, ...],
+           lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: Optional[list] = None,
+           labels: Optional[Sequence] = None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
     """Run `state = step(inputs[t], state)` for t = 0..T-1 and stack the outputs.
 
     inputs: a list of T Tensors (B, ...); state: a Tensor or tuple of Tensors (B, size).
@@ -63,7 +64,7 @@ def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tenso
             C.check_new_state(type(getattr(step, "__self__", step)).__name__, state, new)
         if lengths is not None and t >= lengths.min():  # some sequences have ended: mask them
             valid = (t < lengths)[:, None]
-            new = _zip_state(lambda n, s: where(valid, n, s), new, state)
+            new = _zip_state(lambda n, s, valid=valid: where(valid, n, s), new, state)
             out = where(valid, _first(new), 0.0)
         else:
             out = _first(new)
@@ -137,6 +138,21 @@ class _StackedRecurrent(Module):
             lengths = self._check_lengths(lengths, T, B, unbatched)
         states = None if hx is None else self._check_hx(hx, B, unbatched)
 
+        output, finals = self._run_layers(x, states, lengths, retain_states)
+        if self.batch_first and not unbatched:
+            output = output.transpose(1, 0, 2)
+        if len(finals) == 1:  # one layer, one direction: its final state slices are h_n as they are
+            h_n = finals[0]
+        else:
+            h_n = tuple(concatenate([f[k] for f in finals], axis=0) for k in range(self.state_count))
+        if unbatched:
+            output = output.reshape(T, -1)
+            h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
+        return output, (h_n if self.state_count > 1 else h_n[0])
+
+    def _run_layers(self, x, states, lengths, retain_states):
+        """Every layer and direction over x (T, B, F), time-major: (the last layer's output, the final
+        state slices of each layer-direction in h_n's order)."""
         finals = []
         if retain_states or self.states is not None:  # (an attribute write is not free: Module.__setattr__)
             self.states = {} if retain_states else None
@@ -153,18 +169,7 @@ class _StackedRecurrent(Module):
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True, random.generator())
-
-        output = layer_input
-        if self.batch_first and not unbatched:
-            output = output.transpose(1, 0, 2)
-        if len(finals) == 1:  # one layer, one direction: its final state slices are h_n as they are
-            h_n = finals[0]
-        else:
-            h_n = tuple(concatenate([f[k] for f in finals], axis=0) for k in range(self.state_count))
-        if unbatched:
-            output = output.reshape(T, -1)
-            h_n = tuple(h.reshape(h.shape[0], -1) for h in h_n)
-        return output, (h_n if self.state_count > 1 else h_n[0])
+        return layer_input, finals
 
     def _forward_packed(self, packed, hx, lengths, retain_states):
         """A PackedSequence in, a PackedSequence out (nn/sequences.py), as torch's layers do."""
@@ -195,7 +200,8 @@ class _StackedRecurrent(Module):
         if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         if arr.dtype.kind not in "iu" or arr.ndim != 1:
-            raise TypeError(f"{name}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
+            raise TypeError(f"{name}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape "
+                            f"{arr.shape}")
         if arr.shape[0] != B:
             raise ValueError(f"{name}: lengths must have one entry per batch element: expected {B}, got {arr.shape[0]}")
         if np.any(arr < 1) or np.any(arr > T):
@@ -207,8 +213,8 @@ class _StackedRecurrent(Module):
         name = type(self).__name__
         parts = hx if isinstance(hx, (tuple, list)) else (hx,)
         if len(parts) != self.state_count:
-            raise ValueError(f"{name}: hx must be {'a tuple of ' + str(self.state_count) + ' tensors' if self.state_count > 1 else 'one tensor'}, "
-                             f"got {len(parts)}")
+            expected = f"a tuple of {self.state_count} tensors" if self.state_count > 1 else "one tensor"
+            raise ValueError(f"{name}: hx must be {expected}, got {len(parts)}")
         out = []
         LD = self.num_layers * self.num_directions
         for k, (p, size) in enumerate(zip(parts, self.state_sizes())):
@@ -448,8 +454,8 @@ class Recurrent(_StackedRecurrent):
         from ..compile.node import get_kernel
         return get_kernel(self.cells[layer * self.num_directions + direction], self.dtype)[0].source
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
-                retain_states: bool = False) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
+                lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     @property
@@ -594,8 +600,8 @@ class RNN(_TorchRecurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
-                retain_states: bool = False) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
+                lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
@@ -617,8 +623,8 @@ class GRU(_TorchRecurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
-                retain_states: bool = False) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
+                lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
@@ -646,8 +652,8 @@ class LSTM(_TorchRecurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Optional[Sequence[int] | np.ndarray] = None,
-                retain_states: bool = False) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
+                lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def state_sizes(self) -> tuple[int, ...]:
