@@ -212,7 +212,7 @@ def test_core_ops(data):
     for op, ref in [(lambda u, v: u + v, np.add), (lambda u, v: u * v, np.multiply), (lambda u, v: u / v, np.divide),
                     (lambda u, v: u @ v, np.matmul), (lambda u, v: tr.where(u.data > 0, u, v), None),
                     (lambda u, v: tr.concatenate([u, v], axis=0), None), (lambda u, v: tr.stack([u, v]), np.stack)]:
-        out = clean(lambda: op(a, b))
+        out = clean(lambda op=op: op(a, b))
         if out is None:
             continue
         if ref is np.stack:
@@ -225,15 +225,16 @@ def test_core_ops(data):
             assert out.shape == np.shape(expected)
             with np.errstate(all="ignore"):
                 np.testing.assert_allclose(out.data, expected, rtol=1e-5, equal_nan=True)
-        clean(lambda: out.sum().backward())
+        clean(lambda out=out: out.sum().backward())
         for t in (a, b):
             assert t.grad is None or t.grad.shape == t.shape
             t.grad = None
     for unary in (lambda t: t.log(), lambda t: t.exp(), lambda t: t.sum(axis=d(st.integers(-3, 3))),
-                  lambda t: t.reshape(d(st.integers(-1, 6))),                   lambda t: t.max(), lambda t: t.softmax(axis=-1), lambda t: t.transpose()):
-        out = clean(lambda: unary(a))
+                  lambda t: t.reshape(d(st.integers(-1, 6))), lambda t: t.max(), lambda t: t.softmax(axis=-1),
+                  lambda t: t.transpose()):
+        out = clean(lambda unary=unary: unary(a))
         if out is not None:
-            clean(lambda: out.sum().backward())
+            clean(lambda out=out: out.sum().backward())
             assert a.grad is None or a.grad.shape == a.shape
             a.grad = None
 

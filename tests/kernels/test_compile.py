@@ -8,7 +8,8 @@ I = 2H with bidirectional layers makes every layer of a stack share one kernel.
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import primitives as P

@@ -2,7 +2,8 @@
 gradient, over drawn sizes, layers, directions, lengths and dtypes. Each path checks the other."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn.fused import fused_available
@@ -34,7 +35,8 @@ def run(layer, x, hx, lengths, r_out, r_h):
        layers=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(), bias=st.booleans(),
        T=st.integers(1, 7), B=st.integers(1, 5), I=st.sampled_from([1, 4]), H=st.sampled_from([1, 5]),
        use_lengths=st.booleans(), with_hx=st.booleans(), data=st.data())
-def test_fused_equals_tape(kind, dtype, layers, bidirectional, batch_first, bias, T, B, I, H, use_lengths, with_hx, data):
+def test_fused_equals_tape(kind, dtype, layers, bidirectional, batch_first, bias, T, B, I, H, use_lengths, with_hx,
+                           data):
     name, _, nonlin = kind.partition("-")
     kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, dtype=dtype)
     if nonlin:

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_rnn.kernels import blas, runtime
 from bench.peers import handwritten_kernels as fused_rnn
 from bench.peers.handwritten_kernels import GATES, rnn_backward, rnn_forward
+from tinygrad_rnn.kernels import blas, runtime
 
 MODES = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
 DTYPES = [np.float32, np.float64]
@@ -335,7 +335,7 @@ def test_batch_blocks_on_threads_agree_with_one_block(mode, monkeypatch):
     p, cot = make_problem(mode, 6, 7, 3, 5, np.float64, [6, 2, 1, 6, 3, 5, 4], True, 11)
     results = []
     for threads, min_rows in [(1, 1), (2, 4), (3, 1), (7, 1)]:
-        monkeypatch.setattr(fused_rnn.blas, "num_threads", lambda: threads)
+        monkeypatch.setattr(fused_rnn.blas, "num_threads", lambda threads=threads: threads)
         monkeypatch.setattr(fused_rnn, "MIN_ROWS_PER_THREAD", min_rows)
         monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", min_rows)
         monkeypatch.setitem(fused_rnn.blas._pool, "executor", None)
@@ -377,6 +377,7 @@ def test_cache_entries_are_dropped_when_inlined_sources_change(tmp_path):
     """Numba's cache watches only a function's own file; fused_rnn.py's entries must go when blas.py or
     vecmath.py (inlined into them) change, and stay while they do not."""
     from types import SimpleNamespace
+
     from tinygrad_rnn.kernels import drop_stale_cache
     fake = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(tmp_path)))
     entries = ["fused_rnn._lstm_forward_loop-192.py311.nbi", "fused_rnn._lstm_forward_loop-192.py311.1.nbc"]
@@ -458,6 +459,7 @@ def test_vectorizable_sigmoid_and_tanh_are_accurate(dtype):
     """The kernels' own sigmoid/tanh (plain arithmetic so loops vectorize) stay within 2 ulp of the
     float64 truth, keep the dtype, and pass NaN and infinities through as numpy does."""
     import numba
+
     from tinygrad_rnn.kernels.vecmath import sigmoid, tanh
 
     @numba.njit(error_model="numpy")

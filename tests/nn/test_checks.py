@@ -313,7 +313,7 @@ def test_layers_fused_and_tape(data):
         x = clean(lambda: tr.Tensor(x_np))
         if x is None:
             return  # float16 or the like: refused when the Tensor is made
-        out = clean(lambda: m(x, lengths=lengths))
+        out = clean(lambda m=m, x=x: m(x, lengths=lengths))
         if out is not None:
             out[0].sum().backward()
             results.append((out[0].data, [p.grad for p in m.parameters()]))
