@@ -75,8 +75,15 @@ def _in_time_order(a, lengths, padded, reverse):
     return a[source, np.arange(B)[None, :]]
 
 
-# parameter i's names in the generated functions (outside.py): as held, flat, its gradient, flat
-_PAR, _VEC, _GRAD, _GRAD_VEC = ([f"{prefix}{i}" for i in range(256)] for prefix in ("par", "V", "g", "gV"))
+_NAMES = []   # parameter i's names in the generated functions (outside.py): as held, flat, gradient, flat
+
+
+def _parameter_names(n):
+    """(par<i>, V<i>, g<i>, gV<i>) for i < n, made once and reused (formatting them costs at every call)."""
+    while len(_NAMES) < n:
+        i = len(_NAMES)
+        _NAMES.append((f"par{i}", f"V{i}", f"g{i}", f"gV{i}"))
+    return _NAMES
 
 
 class Kernel:
@@ -148,8 +155,8 @@ class Kernel:
         """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
         arrays = dict(self.constants)
         held = [np.ascontiguousarray(w) for w in params]
-        for i, w in enumerate(held):
-            arrays[_PAR[i]], arrays[_VEC[i]] = w, w.reshape(-1)
+        for (par, vec, _, _), w in zip(_parameter_names(len(held)), held):
+            arrays[par], arrays[vec] = w, w.reshape(-1)
         for wt, P_, i, transposed, _, _ in self.products:
             w = held[i]
             arrays[wt] = np.ascontiguousarray(w.T) if transposed else w
@@ -196,7 +203,7 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
-        dparams = [accs[_GRAD[i]] if n else None for i, n in enumerate(needs_params)]
+        dparams = [accs[names[2]] if n else None for names, n in zip(_NAMES, needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
             dx = _in_time_order(dx, arrays["lengths"], padded, True)
@@ -224,14 +231,15 @@ class Kernel:
         for slot in slots[1:]:
             for i, n in enumerate(needs_params):
                 if n:
-                    accs[_GRAD[i]] += slot[_GRAD[i]]
+                    accs[_NAMES[i][2]] += slot[_NAMES[i][2]]
 
     def _accumulators(self, params, needs_params):
         """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
         accs, dt = {}, self.prog.dtype
         for i, (w, n) in enumerate(zip(params, needs_params)):
-            g = accs[_GRAD[i]] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
-            accs[_GRAD_VEC[i]] = g.reshape(-1)
+            _, _, grad, flat = _parameter_names(i + 1)[i]
+            g = accs[grad] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
+            accs[flat] = g.reshape(-1)
         return accs
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
