@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import math
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -95,6 +96,10 @@ def _stores(prog):
     return stores
 
 
+_ASSIGNED = re.compile(r"\s*(v\d+) = ")          # a value line: `v12 = ...`
+_NAMES = re.compile(r"\b(v\d+|_r\d+|_s\d+)\b")    # the values, views and reads a line mentions
+
+
 class _GroupWriter:
     """The code of one group at one (t, b): views of the arrays it touches (made before its column
     loop), the loop's lines, and per-row accumulators of gradients that many columns add to."""
@@ -104,11 +109,13 @@ class _GroupWriter:
         self.members, self.local = members, _local_nodes(members)
         self.local_ids = {n.id for n in self.local}
         self.views, self.scalars, self.accs, self.inner = {}, {}, {}, []
+        self.view_lines = []   # (index in body.lines, name) of each view and scalar read made before the loop
 
     def view(self, arr, prefix, off, w):
         key = (arr, prefix, off, w)
         if key not in self.views:
             self.views[key] = name = f"_r{len(self.views)}"
+            self.view_lines.append((len(self.body.lines), name))
             self.body(self.indent, f"{name} = {arr}[{prefix}{off}:{off + w}]")
         return self.views[key]
 
@@ -116,8 +123,26 @@ class _GroupWriter:
         key = (arr, prefix, off)
         if key not in self.scalars:
             self.scalars[key] = name = f"_s{len(self.scalars)}"
+            self.view_lines.append((len(self.body.lines), name))
             self.body(self.indent, f"{name} = {arr}[{prefix}{off}]")
         return self.scalars[key]
+
+    def drop_unread(self):
+        """Drop the values no later line reads, then the views and reads only those used. The backward
+        recomputes a group's values from its leaves, but a value whose VJPs need only its saved output
+        (sigmoid, tanh) or nothing (a sum) is never read: left in, it would keep its leaves' arrays (the
+        input projection, the recurrent product) alive from the forward to the backward for nothing."""
+        used, kept = set(), []
+        for line in reversed(self.inner):
+            assigned = _ASSIGNED.match(line)
+            if assigned and assigned.group(1) not in used:
+                continue
+            kept.append(line)
+            used.update(_NAMES.findall(line))
+        self.inner = kept[::-1]
+        for index, name in reversed(self.view_lines):
+            if name not in used:
+                del self.body.lines[index]
 
     def acc(self, arr, prefix, off):
         return self.accs.setdefault((arr, prefix, off), f"_a{len(self.accs)}")
@@ -267,6 +292,7 @@ def backward_group(gen, body, indent, group):
             else:
                 leaf_terms.setdefault(target, []).append(term)
     w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
+    w.drop_unread()
     w.finish(group.width)
 
 
@@ -301,6 +327,7 @@ class Generator:
         self.stores = _stores(prog)
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
+        self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
 
     def forward_args(self):
         """Names of the arrays the forward takes (node.py binds arrays to them)."""
@@ -312,12 +339,16 @@ class Generator:
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
 
     def backward_args(self):
+        """The arrays the backward reads or writes (forward arrays it does not read are not passed, so the
+        node need not keep them: see drop_unread)."""
         p = self.prog
         fwd = [a for a in self.forward_args() if not a.startswith("Wt")]
-        return (fwd + [f"P{g.index}" for g in p.gemms] + ["dOut"] + [f"dS{k}" for k in range(len(p.state_sizes))]
-                + [f"dXW{i.index}" for i in p.projections if i.index not in self.plan.alias]
-                + [f"dC{g.index}" for g in p.gemms] + ["dX"]
-                + [f"dV{i}" for i, _ in p.vec_params])
+        names = (fwd + [f"P{g.index}" for g in p.gemms] + ["dOut"] + [f"dS{k}" for k in range(len(p.state_sizes))]
+                 + [f"dXW{i.index}" for i in p.projections if i.index not in self.plan.alias]
+                 + [f"dC{g.index}" for g in p.gemms] + ["dX"]
+                 + [f"dV{i}" for i, _ in p.vec_params])
+        body = "\n".join(self._backward_body())
+        return [n for n in names if n in ("lengths", "S0") or re.search(rf"\b{n}\b", body)]
 
     def _rows(self, body):
         """The gemms of step t run on rows [b0, rows): up to the block's last sequence still running (with
@@ -372,10 +403,17 @@ class Generator:
         return names
 
     def backward_source(self):
+        head = ["@njit(error_model='numpy', nogil=True)", f"def backward({', '.join(self.backward_args())}, b0, b1):"]
+        return "\n".join(head + self._backward_body()) + "\n"
+
+    def _backward_body(self):
+        if self._body_lines is None:
+            self._body_lines = self._write_backward_body()
+        return self._body_lines
+
+    def _write_backward_body(self):
         p = self.prog
         body = _Body()
-        body(0, "@njit(error_model='numpy', nogil=True)")
-        body(0, f"def backward({', '.join(self.backward_args())}, b0, b1):")
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "batch = S0.shape[1]")
         K = len(p.state_sizes)
@@ -404,7 +442,7 @@ class Generator:
         body(2, "for b in range(b0, b1):")
         for k in range(K):
             body(3, f"copy_row(dSo{k}[b], dS{k}[b])")
-        return "\n".join(body.lines) + "\n"
+        return body.lines
 
     def module_source(self):
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)

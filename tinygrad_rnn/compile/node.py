@@ -110,6 +110,8 @@ class Kernel:
         self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
                      | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
         self._names(p)
+        # what the node keeps from the forward for the backward: what the backward loop or grads read
+        self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
@@ -124,7 +126,8 @@ class Kernel:
         """Numbers the forward keeps for the backward per (step, sequence): the states, the projections,
         the per-step buffers, and x (referenced)."""
         p = self.prog
-        return sum(p.state_sizes) + sum(pr.N for pr in p.projections) + sum(w for _, w, _ in self.per_step) + input_size
+        return (sum(p.state_sizes) + sum(n for name, _, n in self.projected if name in self.kept)
+                + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False):
@@ -149,7 +152,8 @@ class Kernel:
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
         finals = tuple(arrays[name][T:].copy() for name, _, _ in self.states)   # (1, B, n): a slice of h_n
-        return _in_time_order(out, lens, padded, reverse), finals, (arrays, padded, reverse)
+        kept = {name: a for name, a in arrays.items() if name in self.kept}   # the rest goes back to the pool
+        return _in_time_order(out, lens, padded, reverse), finals, (kept, padded, reverse)
 
     def _parameters(self, params):
         """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
