@@ -40,15 +40,15 @@ def run_worker(model_name, library, steps, cpu):
 
     layer_backward = []
     if library == "tinygrad_rnn":   # the recurrent layer's share of backward: its node's backward, timed
-        from tinygrad_rnn.nn import fused
-        kernel_backward = fused.FusedRecurrence.backward
+        from tinygrad_rnn.compile import node
+        kernel_backward = node.CompiledRecurrence.backward
 
         def timed_backward(*args, **kwargs):
             start = clock()
             result = kernel_backward(*args, **kwargs)
             layer_backward[-1] += (clock() - start) * 1e3
             return result
-        fused.FusedRecurrence.backward = staticmethod(timed_backward)
+        node.CompiledRecurrence.backward = staticmethod(timed_backward)
     runner = models.LIBRARIES[library](model, weights, ids, targets, mark=mark)
     for n in range(5 + steps):
         if n == 5:

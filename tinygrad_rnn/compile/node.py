@@ -15,6 +15,7 @@ parameters' column sums). Arrays are bound to their arguments by name. With seve
 (kernels/runtime.py) the loops run on blocks of batch rows, or chunk by chunk against `project` and
 `grads` of other chunks on the other threads; the large per-step arrays come from kernels/workspace.py.
 """
+import operator
 import threading
 import weakref
 from typing import NamedTuple
@@ -40,9 +41,20 @@ class _Arg(NamedTuple):
     timed: int     # 0: not by time; 1: rows a..b-1; 2: a state's rows a..b (its T + 1 rows overlap by one)
 
 
+class _ArgList(tuple):
+    """A generated function's arguments (_Arg each), with `pick`: their arrays from a dict by name, as a
+    tuple, made once (a tiny layer's step calls four generated functions; a comprehension showed)."""
+
+    def __new__(cls, args):
+        self = super().__new__(cls, args)
+        names = [x.name for x in self]
+        self.pick = operator.itemgetter(*names) if len(names) > 1 else lambda arrays: tuple(arrays[n] for n in names)
+        return self
+
+
 def _args(names):
-    return tuple(_Arg(n, 2 if n[0] == "S" else 1 if n in _TIMED or n.rstrip("0123456789") in _TIMED_KINDS else 0)
-                 for n in names)
+    return _ArgList(_Arg(n, 2 if n[0] == "S" else 1 if n in _TIMED or n.rstrip("0123456789") in _TIMED_KINDS else 0)
+                    for n in names)
 
 
 _TIMED = {"X", "dX", "dOut"}
@@ -52,7 +64,7 @@ _TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC"}
 def _bind(args, arrays, a=None, b=None, lengths=None):
     """The arrays for a generated function's arguments, sliced to real times [a, b) when a is given."""
     if a is None:
-        return [arrays[x.name] for x in args]
+        return args.pick(arrays)
     out = []
     for x in args:
         arr = lengths if x.name == "lengths" else arrays[x.name]
@@ -75,6 +87,15 @@ def _in_time_order(a, lengths, padded, reverse):
     return a[source, np.arange(B)[None, :]]
 
 
+def _in_real_time(a, lengths, padded, reverse):
+    """The kernels' output (or the input's gradient) in real time, as _in_time_order, but without padding
+    a reversed view instead of a copy: whoever reads it next copies it if they need it contiguous (a
+    bidirectional layer concatenates its directions anyway, and the tape adds gradients as they are)."""
+    if reverse and not padded:
+        return a[::-1]
+    return _in_time_order(a, lengths, padded, reverse)
+
+
 _NAMES = []   # parameter i's names in the generated functions (outside.py): as held, flat, gradient, flat
 
 
@@ -93,6 +114,7 @@ class Kernel:
 
     def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
+        self.dtype = np.dtype(prog.dtype)   # a dtype object: np.empty(shape, np.float32) costs twice as much
         gen = Generator(prog)
         outside = OutsideWriter(prog, gen.plan)
         self.plan = gen.plan
@@ -131,41 +153,73 @@ class Kernel:
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False):
-        p = self.prog
+        dt = self.dtype
         T, B, I = x.shape
         padded = lengths is not None
         lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = workspace.allocator(T * B * max(self.widest, I), p.dtype)
+        empty = workspace.allocator(T * B * max(self.widest, I), dt)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
         for k, (name, _, n) in enumerate(self.states):   # no states given: the sequence starts from zeros
-            S = arrays[name] = empty((T + 1, B, n), p.dtype)
-            S[0] = states[k] if states else 0
+            if states or empty is not np.empty:
+                S = arrays[name] = empty((T + 1, B, n), dt)
+                S[0] = states[k] if states else 0
+            else:   # small: np.zeros costs less than writing row 0 of an empty array
+                arrays[name] = np.zeros((T + 1, B, n), dt)
         for name, _, n in self.projected:
-            arrays[name] = empty((T, B, n), p.dtype)
+            arrays[name] = empty((T, B, n), dt)
         for name, width, zeroed in self.per_step:
-            a = arrays[name] = empty((T, B, width), p.dtype)
+            a = arrays[name] = empty((T, B, width), dt)
             if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
                 a.fill(0)
         self._run_forward(arrays, T, B, I, padded)
         out = arrays["S0"][1:]
         if padded:
-            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(p.dtype)
-        finals = tuple(arrays[name][T:].copy() for name, _, _ in self.states)   # (1, B, n): a slice of h_n
-        kept = {name: a for name, a in arrays.items() if name in self.kept}   # the rest goes back to the pool
-        return _in_time_order(out, lens, padded, reverse), finals, (kept, padded, reverse)
+            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
+        finals = tuple([arrays[name][T:].copy() for name, _, _ in self.states])   # (1, B, n): a slice of h_n
+        kept = {name: arrays[name] for name in self._kept_names(arrays)}   # the rest goes back to the pool
+        return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
+
+    def _kept_names(self, arrays):
+        """The names of `arrays` in self.kept: the same every call (the arrays' names are fixed by the
+        kernel and its number of parameters), so listed once."""
+        names = self.__dict__.get("_kept_list")
+        if names is None or len(names[0]) != len(arrays):
+            names = self._kept_list = (tuple(arrays), tuple(n for n in arrays if n in self.kept))
+        return names[1]
 
     def _parameters(self, params):
-        """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products."""
+        """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products.
+        The views of the same parameter arrays as last call are reused (they see in-place changes); the
+        transposed copies are made every call (a copy would not)."""
+        arrays = self._parameter_views(params)
+        for wt, P_, i, transposed, _, _ in self.products:
+            w = arrays[_NAMES[i][0]]
+            if transposed:
+                arrays[wt] = np.ascontiguousarray(w.T)
+            else:
+                arrays[P_] = np.ascontiguousarray(w.T)
+        return arrays
+
+    def _parameter_views(self, params):
+        """A new dict of the constants, par<i> and V<i> (views of the parameters, no copies), and the
+        products' operands that are the parameter itself; cached for the same arrays of the same shapes."""
+        last = self.__dict__.get("_last_views")   # (the arrays, their shapes, the dict): one per kernel
+        if last is not None and len(last[0]) == len(params):
+            for a, b, shape in zip(params, last[0], last[1]):
+                if a is not b or a.shape != shape:
+                    break
+            else:
+                return dict(last[2])
         arrays = dict(self.constants)
         held = [np.ascontiguousarray(w) for w in params]
         for (par, vec, _, _), w in zip(_parameter_names(len(held)), held):
             arrays[par], arrays[vec] = w, w.reshape(-1)
         for wt, P_, i, transposed, _, _ in self.products:
-            w = held[i]
-            arrays[wt] = np.ascontiguousarray(w.T) if transposed else w
-            arrays[P_] = w if transposed else np.ascontiguousarray(w.T)
-        return arrays
+            arrays[P_ if transposed else wt] = held[i]
+        if all(h is w for h, w in zip(held, params)):   # no copy among them: safe to reuse
+            self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
+        return dict(arrays)
 
     def _run_forward(self, arrays, T, B, I, padded):
         m = self.module
@@ -197,21 +251,21 @@ class Kernel:
         if dout is not None and reverse:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx)
-        needs_params = [n and i in self.read for i, n in enumerate(needs_params)]
-        need = np.array(needs_params, dtype=np.bool_)
+        needs_params, need = self._needs(needs_params)
         accs = self._accumulators(params, needs_params)
         threads = runtime.threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:
             runtime.run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
-            m.grads(*_bind(self.grads_args, {**args, **accs}), need, need_dx, 0, T)
+            args.update(accs)   # (the names differ: g<i>, gV<i>)
+            m.grads(*_bind(self.grads_args, args), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dparams = [accs[names[2]] if n else None for names, n in zip(_NAMES, needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
-            dx = _in_time_order(dx, arrays["lengths"], padded, True)
-        return dx, tuple(args[name] for _, name, _ in self.states), dparams
+            dx = _in_real_time(dx, arrays["lengths"], padded, True)
+        return dx, tuple([args[name] for _, name, _ in self.states]), dparams
 
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
         """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
@@ -237,22 +291,39 @@ class Kernel:
                 if n:
                     accs[_NAMES[i][2]] += slot[_NAMES[i][2]]
 
+    def _needs(self, needs_params):
+        """(which parameters get a gradient: asked for and read by the kernels, as a list and as the kernels'
+        bool array), made once per pattern."""
+        made = self.__dict__.setdefault("_needs_made", {})
+        key = tuple(needs_params)
+        found = made.get(key)
+        if found is None:
+            listed = [bool(n) and i in self.read for i, n in enumerate(needs_params)]
+            found = made[key] = (listed, np.array(listed, dtype=np.bool_))
+        return found
+
     def _accumulators(self, params, needs_params):
         """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
-        accs, dt = {}, self.prog.dtype
+        accs, dt = {}, self.dtype
+        flats = self.__dict__.get("_flat_grads")
+        if flats is None:   # the gV<i> grads reads (the others are not made)
+            flats = self._flat_grads = frozenset(x.name for x in self.grads_args)
         for i, (w, n) in enumerate(zip(params, needs_params)):
             _, _, grad, flat = _parameter_names(i + 1)[i]
             g = accs[grad] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
-            accs[flat] = g.reshape(-1)
+            if flat in flats:
+                accs[flat] = g.reshape(-1)
         return accs
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
         p = self.prog
         T, B, I = arrays["X"].shape
-        dt = p.dtype
+        dt = self.dtype
         empty = workspace.allocator(T * B * max(self.widest, I), dt)
 
         def zeros(shape):
+            if empty is np.empty:   # small: not pooled
+                return np.zeros(shape, dt)
             a = empty(shape, dt)
             a.fill(0)
             return a

@@ -545,6 +545,30 @@ class _TorchRecurrent(_StackedRecurrent):
             kernel = kernels[key] = get_kernel(cell, dtype)[0]
         return kernel, params
 
+    def _fused_call(self, layer, direction, dtype):
+        """(cell, (kernel, parameters)) for one layer-direction's fused call. Kept from the last call while
+        the layer holds the same parameter Tensors, holding the same arrays of the same shapes, and the
+        dtype is the same: what the kernel depends on (the cell's settings are fixed at construction). An
+        optimizer's in-place update keeps the arrays (the kernels read them as they are now); a .to(), a
+        load that rebinds .data, or new Parameters are a miss, looked up again (a tiny layer's whole
+        step is tens of microseconds: the lookup showed)."""
+        now = self.weights(layer, direction)
+        if self.proj_size:
+            now = now + (vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")],)
+        last = self.__dict__.setdefault("_fused_last", {}).get((layer, direction))
+        if last is not None and last[0] == dtype:
+            for p, q, data, shape in zip(now, last[1], last[2], last[3]):
+                if p is not q or (p is not None and (p.data is not data or data.shape != shape)):
+                    break
+            else:
+                return last[4], last[5]
+        cell = self._cell(layer, direction)
+        known = self._known_kernel(cell, dtype)
+        datas = tuple(None if p is None else p.data for p in now)
+        shapes = tuple(None if d is None else d.shape for d in datas)
+        self._fused_last[layer, direction] = (np.dtype(dtype), now, datas, shapes, cell, known)
+        return cell, known
+
     def _cell(self, layer, direction):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
@@ -572,8 +596,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
-            cell = self._cell(layer, direction)
-            return run_fused(cell, x, state or (), lengths, direction == 1, self._known_kernel(cell, x.dtype))
+            cell, known = self._fused_call(layer, direction, x.dtype)
+            return run_fused(cell, x, state or (), lengths, direction == 1, known)
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])

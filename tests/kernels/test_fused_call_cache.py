@@ -1,0 +1,93 @@
+"""The fused path keeps what does not change between calls (the layer's kernel and parameters, the
+kernel's views of the parameter arrays): after every way of changing the weights it must still give the
+generic tape's numbers (outputs, final states, every gradient)."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn.fused import fused_available
+
+pytestmark = pytest.mark.skipif(not fused_available(), reason="numba kernels unavailable")
+
+
+def step(layer, x, fused):
+    """Outputs and gradients of one step on the fused path or on the tape (the same layer)."""
+    layer.fused = fused
+    layer.zero_grad()
+    xt = tr.Tensor(x, requires_grad=True)
+    out, h_n = layer(xt)
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    loss = (out * out).sum() + sum((h * h).sum() for h in h_n)
+    loss.backward()
+    layer.fused = True
+    return [out.data, xt.grad] + [h.data for h in h_n] + [p.grad for p in layer.parameters()]
+
+
+def check(layer, x):
+    fused, tape = step(layer, x, True), step(layer, x, False)
+    assert len(fused) == len(tape)
+    for a, b in zip(fused, tape):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def changes(layer, make):
+    """Ways a user changes a layer's weights between steps, each applied in turn."""
+    first = layer.parameters()[0]
+    second = [n for n, _ in layer.named_parameters()][1]
+
+    def in_place():
+        first.data[...] += 0.25   # the kernels must read the new values
+
+    def rebind():
+        first.data = first.data * 0.5 + 0.1   # a new array in the same Parameter
+
+    def rebind_fortran():
+        first.data = np.asfortranarray(first.data + 0.05)   # not C-contiguous: the kernel makes a copy,
+        check(layer, X64)
+        first.data[...] += 0.25                              # which must not be kept
+
+    def load():
+        layer.load_state_dict(make().state_dict())
+
+    def new_parameter():
+        setattr(layer, second, tr.nn.Parameter(vars(layer)[second].data * -1.5))
+
+    def adam_step():
+        opt = tr.optim.Adam(layer.parameters(), lr=0.1)
+        step(layer, X64, True)
+        opt.step()
+
+    return [in_place, rebind, rebind_fortran, load, new_parameter, adam_step]
+
+
+X64 = np.random.default_rng(0).standard_normal((5, 3, 4))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "LSTM-proj", "GRU", "RNN"])
+@pytest.mark.parametrize("bidirectional", [False, True])   # (one kernel per structure: directions alternate)
+def test_fused_equals_tape_after_every_change(kind, bidirectional):
+    name, _, proj = kind.partition("-")
+    args = dict(input_size=4, hidden_size=5, num_layers=1 + bidirectional, bidirectional=bidirectional,
+                dtype=np.float64)
+    if proj:
+        args["proj_size"] = 3
+    tr.manual_seed(1)
+    layer = getattr(tr.nn, name)(**args)
+    twin = getattr(tr.nn, name)(**args)   # the same structure: shares the kernel, alternates with `layer`
+    check(layer, X64)
+    for change in changes(layer, lambda: getattr(tr.nn, name)(**args)):
+        change()
+        check(layer, X64)
+        check(twin, X64)
+        check(layer, X64)
+
+
+def test_fused_equals_tape_after_to_float64():
+    tr.manual_seed(2)
+    layer = tr.nn.LSTM(4, 5, bidirectional=True, dtype=np.float32)
+    layer(tr.Tensor(X64.astype(np.float32)))[0].sum().backward()   # the float32 kernels are cached first
+    layer.to(np.float64)
+    check(layer, X64)
+    layer.to(np.float32).to(np.float64)   # new arrays again, of the same dtype as last call
+    check(layer, X64)
