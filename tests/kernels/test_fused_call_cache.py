@@ -1,6 +1,9 @@
 """The fused path keeps what does not change between calls (the layer's kernel and parameters, the
 kernel's views of the parameter arrays): after every way of changing the weights it must still give the
 generic tape's numbers (outputs, final states, every gradient)."""
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -91,3 +94,15 @@ def test_fused_equals_tape_after_to_float64():
     check(layer, X64)
     layer.to(np.float32).to(np.float64)   # new arrays again, of the same dtype as last call
     check(layer, X64)
+
+
+def test_a_used_layer_copies_and_pickles():
+    """The caches hold compiled kernels, which cannot be copied: a copy leaves them out and makes its own."""
+    tr.manual_seed(3)
+    layer = tr.nn.GRU(4, 5, bidirectional=True, dtype=np.float64)
+    check(layer, X64)
+    for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        check(twin, X64)
+        np.testing.assert_array_equal(step(twin, X64, True)[0], step(layer, X64, True)[0])
+        twin.weight_ih_l0.data[...] += 1.0   # its own parameters: the original's output does not change
+        assert not np.allclose(step(twin, X64, True)[0], step(layer, X64, True)[0])

@@ -488,6 +488,7 @@ class Recurrent(_StackedRecurrent):
                           RuntimeWarning, stacklevel=5)
 
 
+_FUSED_CACHES = ("_fused_kernels", "_fused_cells", "_fused_last")  # kept in a layer's __dict__ by the fused path
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
 
@@ -530,6 +531,11 @@ class _TorchRecurrent(_StackedRecurrent):
         generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
         from ..compile.node import get_kernel
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
+
+    def __getstate__(self):
+        """Copies and pickles leave out the fused path's caches (the kernels hold compiled modules, which
+        cannot be copied); a copy makes its own at its first call."""
+        return {k: v for k, v in self.__dict__.items() if k not in _FUSED_CACHES}
 
     def _known_kernel(self, cell, dtype):
         """(kernel, parameters) for compile/node.run_compiled: a built-in cell's structure is fixed by its
