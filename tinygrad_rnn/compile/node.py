@@ -305,13 +305,14 @@ class Kernel:
     def _accumulators(self, params, needs_params):
         """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
         accs, dt = {}, self.dtype
-        flats = self.__dict__.get("_flat_grads")
-        if flats is None:   # the gV<i> grads reads (the others are not made)
-            flats = self._flat_grads = frozenset(x.name for x in self.grads_args)
-        for i, (w, n) in enumerate(zip(params, needs_params)):
-            _, _, grad, flat = _parameter_names(i + 1)[i]
+        names = self.__dict__.get("_grad_names")
+        if names is None or len(names) != len(params):   # (g<i>, gV<i> if grads reads it else None), once
+            used = {x.name for x in self.grads_args}
+            names = self._grad_names = [(g, flat if flat in used else None)
+                                        for _, _, g, flat in _parameter_names(len(params))[:len(params)]]
+        for (grad, flat), w, n in zip(names, params, needs_params):
             g = accs[grad] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
-            if flat in flats:
+            if flat is not None:
                 accs[flat] = g.reshape(-1)
         return accs
 
