@@ -167,18 +167,18 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
                for (_, _, n), d in zip(kernel.states, dfinals))
     grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
                       np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
-    _backward_pieces(seq, kept, grad, top=True)
+    _backward_pieces(seq, kept, grad)
     dparams = [grad.accs[names[2]] if n else None for names, n in zip(_parameter_names(len(params)), needs_params)]
     if not (need_dx and (p.uses_x or p.projections)):
         return None, ds, dparams
     return _in_time_order(dx, seq.lens, seq.padded, True) if seq.reverse else dx, ds, dparams
 
 
-def _backward_pieces(seq, kept, grad, top=False):
-    """The backward of pieces `kept` (as _forward_pieces left them), last first. An inner plan's list is
-    emptied as it goes, so each piece's arrays go back to the pool once its backward has run."""
-    for i in range(len(kept) - 1, -1, -1):
-        piece = kept[i] if top else kept.pop()
+def _backward_pieces(seq, kept, grad):
+    """The backward of pieces `kept` (as _forward_pieces left them), last first. A stored piece's arrays
+    are dropped as soon as its backward has read them: they go back to the pool before the pieces
+    before it are recomputed (the planner's model counts them freed)."""
+    for piece in reversed(kept):
         if type(piece) is _Keep:
             arrays = dict(piece.arrays)
             piece.arrays.clear()
