@@ -277,7 +277,8 @@ class _StackedRecurrent(Module):
         return state, B * per_row * item
 
     def _run_by_plan(self, layer, direction, x, state, lengths, retain):
-        """_run, or _run piece by piece under tr.checkpoint when a checkpointing policy is set."""
+        """_run, or by the policy's plan: the fused path as one node that recomputes inside compiled code
+        (compile/segments.py), the generic tape piece by piece under tr.checkpoint (run_planned)."""
         if self.checkpoint is None and self.memory_budget is None or not is_grad_enabled():
             return self._run(layer, direction, x, state, lengths, retain)
         if retain is not None:
