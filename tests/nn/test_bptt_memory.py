@@ -7,7 +7,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
@@ -142,11 +142,94 @@ def test_segments_that_do_and_do_not_divide_T_nested_plans_and_float32():
         _assert_close(_gradients(layer, x, None, np.array([12, 7])), want, rtol)
 
 
+def _plans(T, budget, state, step):
+    try:
+        return bp.budget_plan(T, budget, state, step) is not None
+    except ValueError:
+        return False
+
+
 def _depth_or_0(T, budget, state, step):
     try:
         return bp.plan_depth(bp.budget_plan(T, budget, state, step))
     except ValueError:
         return 0
+
+
+# ----------------------------------------------------------------------------- the fused path's own recomputation
+FUSED_KINDS = [(nn.RNN, {}), (nn.GRU, {}), (nn.LSTM, {}), nn.PeepholeLSTMCell]
+
+
+@pytest.fixture
+def in_the_node(monkeypatch):
+    """Counts the fused path's plan-driven node calls (compile/segments.py); the Python-level piece
+    runner (run_planned, the generic tape's) must not run. Sets the kernels' thread count, with every
+    split forced on tiny problems (as tests/kernels/test_threads.py does); restored afterwards."""
+    from tinygrad_rnn.compile import segments
+    from tinygrad_rnn.kernels import blas, runtime
+    calls = []
+    forward = segments.forward_by_plan
+    monkeypatch.setattr(segments, "forward_by_plan", lambda *a: (calls.append(a[-1]), forward(*a))[1])
+    monkeypatch.setattr(nn.recurrent, "run_planned", lambda *a: pytest.fail("the fused path ran run_planned"))
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
+    before = blas.num_threads()
+    yield calls
+    tr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("policy", ["K", "sqrt", "nested"])
+@pytest.mark.parametrize("kind", FUSED_KINDS, ids=lambda k: k.__name__ if isinstance(k, type) else k[0].__name__)
+@settings(max_examples=3, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(T=st.integers(4, 13), B=st.integers(1, 4), layers=st.integers(1, 2), bidirectional=st.booleans(),
+       with_lengths=st.booleans(), with_hx=st.booleans(), data=st.data())
+def test_the_fused_path_recomputes_inside_one_node_per_layer_direction(in_the_node, kind, policy, threads, T, B,
+                                                                        layers, bidirectional, with_lengths,
+                                                                        with_hx, data):
+    """Gradients of x, the initial state and every weight equal storing every step's (float64, 1e-12), on 1
+    and 2 threads (batch blocks with lengths, the time pipeline without), with plans of segments that do
+    and do not divide T and budget plans nested two deep."""
+    tr.set_num_threads(threads)
+    plain = _make(kind, {}, layers, bidirectional, np.float64, True)
+    LD = layers * (2 if bidirectional else 1)
+    if policy == "K":
+        policy = {"checkpoint": data.draw(st.integers(1, T - 1))}
+    elif policy == "sqrt":
+        policy = {"checkpoint": True}
+    else:   # a budget (per layer-direction) whose plan nests and that every layer can plan by
+        sizes = [plain._bptt_bytes(layer, B) for layer in range(layers)]
+        step = sizes[0][1]
+        nested = [b for b in range(step, T * step, max(1, step // 8)) if _depth_or_0(T, b, *sizes[0]) >= 2
+                  and all(_plans(T, b, *s) for s in sizes)]
+        fallback = max(max(bp._flat_minimum(T, *s)[0] for s in sizes), T * step // 2)
+        policy = {"memory_budget": LD * (data.draw(st.sampled_from(nested)) if nested else fallback)}
+    ckpt = _make(kind, policy, layers, bidirectional, np.float64, True)
+    rng = np.random.default_rng(T * 10 + B)
+    x = tr.Tensor(rng.normal(size=(T, B, 3)), requires_grad=True)
+    lengths = rng.integers(1, T + 1, B) if with_lengths else None
+    hx = tuple(tr.Tensor(rng.normal(size=(LD, B, n)), requires_grad=True) for n in plain.state_sizes()) \
+        if with_hx else None
+    want = _gradients(plain, x, hx, lengths)
+    plans = [ckpt.bptt_plan(T, B, layer) for layer in range(layers)]
+    del in_the_node[:]
+    _assert_close(_gradients(ckpt, x, hx, lengths), want, RTOL)
+    checkpointed = [p for p in plans if p is not None and type(p[0]) is bp.Recomputed]
+    assert len(in_the_node) == len(checkpointed) * (2 if bidirectional else 1)
+    assert sorted(map(repr, in_the_node)) == sorted(repr(p) for p in checkpointed for _ in range(LD // layers))
+
+
+def test_a_second_backward_recomputes_what_the_first_freed():
+    """The node frees its last piece's arrays once its backward has read them; with retain_graph=True a
+    second backward runs that piece again: the gradients add up to twice the first's."""
+    layer = _make((nn.LSTM, {}), {"checkpoint": 3}, 1, True, np.float64, True)
+    x = tr.Tensor(np.random.default_rng(4).normal(size=(8, 2, 3)), requires_grad=True)
+    out, _ = layer(x, lengths=[8, 5])
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    once = [x.grad.copy()] + [p.grad.copy() for p in layer.parameters()]
+    loss.backward()
+    _assert_close([x.grad] + [p.grad for p in layer.parameters()], [2 * g for g in once], RTOL)
 
 
 def test_truncated_bptt_and_anomaly_mode_compose():

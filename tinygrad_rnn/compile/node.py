@@ -414,26 +414,40 @@ class CompiledRecurrence(Primitive):
     fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
-    def forward(x, *rest, kernel, n_states, lengths, reverse):
+    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None):
         states, params = rest[:n_states], rest[n_states:]
-        out, finals, saved = kernel.forward(x, states, params, lengths, reverse)
+        if plan is not None:   # checkpointed: pieces, recomputed in the backward (segments.py)
+            from .segments import forward_by_plan
+            out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan)
+        else:
+            out, finals, saved = kernel.forward(x, states, params, lengths, reverse)
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, kernel, n_states, lengths, reverse):
+    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
-        dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
+        if plan is not None:
+            from .segments import backward_by_plan
+            dx, dstates, dparams = backward_by_plan(kernel, saved, dout, dfinals, params, needs[1 + n_states:],
+                                                    needs[0])
+        else:
+            dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
         return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
 
 
-def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None):
+def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, plan=None):
     """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
     node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
     (T, B, n_0) in real time, final state tuple of (1, B, n)). known: (kernel, the cell's parameters in
     named_parameters order) from a caller that knows the cell's structure has not changed (the built-in
-    layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call."""
+    layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call.
+    plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
     kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
+    if plan is not None:
+        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
+                     reverse=reverse, plan=plan)
+        return outs[0], outs[1:]
     outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
                  reverse=reverse)
     return outs[0], outs[1:]

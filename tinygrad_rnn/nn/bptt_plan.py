@@ -1,8 +1,9 @@
 """Which steps of a sequence BPTT keeps, and how a layer runs a sequence by such a plan.
 
 Storing every step's activations makes backpropagation through time's memory grow with T. A plan
-keeps the state at a few steps and recomputes the rest in the backward pass (tr.checkpoint does
-the recomputing). A plan is a tuple of pieces covering the sequence in processing order:
+keeps the state at a few steps and recomputes the rest in the backward pass (on the generic tape
+run_planned below, with tr.checkpoint doing the recomputing; the fused kernels run a plan inside their
+one node, compile/segments.py). A plan is a tuple of pieces covering the sequence in processing order:
 
     Recomputed(steps, inner)   run under tr.checkpoint: only the state entering it is kept; its
                                backward reruns it, recording it by the plan `inner` (nesting)

@@ -44,9 +44,10 @@ def fused_available() -> bool:
 
 
 def run_fused(cell: Any, x: Tensor, state: Sequence[Tensor], lengths: Optional[np.ndarray], reverse: bool,
-              known: Optional[tuple] = None) -> tuple[Tensor, tuple[Tensor, ...]]:
+              known: Optional[tuple] = None, plan: Optional[tuple] = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One direction as one node. state: a tuple of (B, n) Tensors, or () to start from zeros (no zero
     tensors made per call). Returns (output (T, B, n_0), final state as a tuple of (1, B, n) slices of h_n).
     The reverse direction runs over each sequence from its last valid step back to its first. known: see
-    compile/node.run_compiled."""
-    return _run_compiled(cell, x, tuple(state), lengths, reverse, known)
+    compile/node.run_compiled. plan: a checkpointing plan (nn/bptt_plan.py) the node runs by, recomputing
+    inside compiled code in the backward (compile/segments.py)."""
+    return _run_compiled(cell, x, tuple(state), lengths, reverse, known, plan)

@@ -277,7 +277,8 @@ class _StackedRecurrent(Module):
         return state, B * per_row * item
 
     def _run_by_plan(self, layer, direction, x, state, lengths, retain):
-        """_run, or _run piece by piece under tr.checkpoint when a checkpointing policy is set."""
+        """_run, or by the policy's plan: the fused path as one node that recomputes inside compiled code
+        (compile/segments.py), the generic tape piece by piece under tr.checkpoint (run_planned)."""
         if self.checkpoint is None and self.memory_budget is None or not is_grad_enabled():
             return self._run(layer, direction, x, state, lengths, retain)
         if retain is not None:
@@ -286,6 +287,9 @@ class _StackedRecurrent(Module):
         plan = self.bptt_plan(x.shape[0], x.shape[1], layer)
         if plan is None or type(plan[0]) is Stored:
             return self._run(layer, direction, x, state, lengths, retain)
+        fused = self._fused_cell(layer, direction, x.dtype)
+        if fused is not None:   # one node that recomputes inside compiled code (compile/segments.py)
+            return run_fused(fused[0], x, state or (), lengths, direction == 1, fused[1], plan)
 
         def run(chunk, chunk_state, chunk_lengths):
             out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
@@ -293,6 +297,10 @@ class _StackedRecurrent(Module):
 
         out, final = run_planned(run, x, state, lengths, direction == 1, plan)
         return out, _as_h_n_slices(final)
+
+    def _fused_cell(self, layer, direction, dtype):
+        """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
+        return None
 
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
@@ -481,6 +489,9 @@ class Recurrent(_StackedRecurrent):
     def _cell(self, layer, direction):
         return self.cells[layer * self.num_directions + direction]
 
+    def _fused_cell(self, layer, direction, dtype):
+        return (self._cell(layer, direction), None) if self._fused else None
+
     def _warn_tape_once(self, why):
         if not self._warned_tape:
             self._warned_tape = True
@@ -599,6 +610,12 @@ class _TorchRecurrent(_StackedRecurrent):
             _WEIGHT_NAMES[layer, direction] = names
         d = vars(self)
         return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
+
+    def _fused_cell(self, layer, direction, dtype):
+        if not (self.fused and fused_available()):
+            return None
+        cell = self._cell(layer, direction)
+        return cell, self._known_kernel(cell, dtype)
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0

@@ -1,0 +1,223 @@
+"""Checkpointed BPTT inside the compiled node: one layer-direction run piece by piece by a plan.
+
+    out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan)
+    dx, dstates, dparams = backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx)
+
+A plan (nn/bptt_plan.py) is a tuple of pieces, Recomputed(steps, inner) or Stored(steps), in processing
+order: here the kernels' own time order (node.py's _in_time_order; a reverse direction's step 0 is each
+sequence's last valid step), so a piece is the same time slice [a, a + L) of every sequence and, with
+lengths, each sequence's valid steps in it are clip(length - a, 0, L) (0: it keeps its state there).
+
+Forward: each piece runs node.Kernel's own `project` + forward loop (its threads included) on buffers
+of the piece's size from kernels/workspace.py, given back before the next piece takes the same sizes.
+Its output rows go into the full output; the forward keeps only the state entering each Recomputed
+piece and, of the last (Stored) piece, what the backward loop and `grads` read (Kernel.kept).
+
+Backward: pieces last first. A Stored piece runs the backward loop and `grads` on what it kept; a
+Recomputed piece first reruns its forward from its entering state by its inner plan (keeping that
+plan's entering states and last piece, recursively), then the same. The state gradients dS carry from
+piece to piece in place (the loop reads the final state's gradient from dS and leaves the initial
+state's there); the weight gradients accumulate over pieces (`grads` adds into them, beta 1); the loop's
+per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
+the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import runtime, workspace
+from ..nn.bptt_plan import Stored
+from .node import _bind, _in_time_order, _parameter_names
+
+
+class _Sequence(NamedTuple):
+    """What every piece of one call reads."""
+    kernel: object
+    base: dict        # the parameters as the kernels read them (Kernel._parameters); None while saved
+    x: np.ndarray     # (T, B, I) in real time
+    lens: np.ndarray  # (B,) each sequence's length (all T without padding)
+    padded: bool
+    reverse: bool
+
+
+class _Recompute(NamedTuple):
+    """A Recomputed piece as the forward leaves it: the state entering it, and the plan to rerun it by."""
+    start: int
+    steps: int
+    inner: tuple
+    entering: tuple
+
+
+class _Keep(NamedTuple):
+    """A Stored piece: what its backward reads (emptied by the backward that reads it; a second backward,
+    retain_graph=True, recomputes it from the state entering it), and whether a sequence ends in it."""
+    start: int
+    steps: int
+    arrays: dict
+    padded: bool
+    entering: tuple
+
+
+class _Gradients(NamedTuple):
+    """What every piece's backward adds into or reads: full-length dOut and dX in kernel time order, the
+    state gradients (B, n) carried in place, the weight gradients' accumulators."""
+    dout: np.ndarray  # None: no gradient reached the output
+    dx: np.ndarray    # None: nothing writes it
+    ds: tuple
+    accs: dict
+    need: np.ndarray
+    need_dx: bool
+    params: tuple
+    needs_params: list
+
+
+# ----------------------------------------------------------------------------- forward
+def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
+    """As Kernel.forward, by `plan`: (out (T, B, n_0) in real time, finals as (1, B, n), saved)."""
+    T, B, _ = x.shape
+    dt = kernel.prog.dtype
+    padded = lengths is not None
+    lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+    seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse)
+    entering = tuple(states) if states else tuple(np.zeros((B, n), dt) for _, _, n in kernel.states)
+    out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
+    kept, final = _forward_pieces(seq, plan, 0, entering, out)
+    if padded:   # the loop copies the state through padded steps; the output there is 0
+        out[np.arange(T)[:, None] >= lens[None, :]] = 0
+    finals = tuple(f.reshape(1, *f.shape) for f in final)
+    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None))
+
+
+def _forward_pieces(seq, plan, a, entering, out):
+    """Run `plan`'s pieces from kernel time a and state `entering`, writing the outputs into out[a:] when
+    out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
+    k = seq.kernel
+    kept = []
+    for piece in plan:
+        L = piece.steps
+        arrays, padded = _run_piece(seq, a, L, entering)
+        if out is not None:
+            out[a:a + L] = arrays["S0"][1:]
+        if type(piece) is Stored:
+            kept.append(_Keep(a, L, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering))
+        else:
+            kept.append(_Recompute(a, L, piece.inner, entering))
+        entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
+        del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
+        a += L
+    return kept, entering
+
+
+def _run_piece(seq, a, L, entering):
+    """Kernel time [a, a + L) forward from state `entering`: the piece's arrays (as Kernel.forward makes
+    them for a whole sequence) and whether a sequence ends inside it."""
+    k, p = seq.kernel, seq.kernel.prog
+    B, I = seq.x.shape[1], seq.x.shape[2]
+    if seq.padded:
+        lens = np.clip(seq.lens - a, 0, L)
+        padded = bool((lens < L).any())
+    else:
+        lens, padded = runtime.all_steps(B, L), False
+    empty = workspace.allocator(L * B * max(k.widest, I), p.dtype)
+    arrays = dict(seq.base)
+    arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
+    for (name, _, n), s in zip(k.states, entering):
+        S = arrays[name] = empty((L + 1, B, n), p.dtype)
+        S[0] = s
+    for name, _, n in k.projected:
+        arrays[name] = empty((L, B, n), p.dtype)
+    for name, width, zeroed in k.per_step:
+        buf = arrays[name] = empty((L, B, width), p.dtype)
+        if zeroed and padded:   # rows after a sequence's end are not computed, yet enter dW = A^T dC
+            buf.fill(0)
+    k._run_forward(arrays, L, B, I, padded)
+    return arrays, padded
+
+
+def _piece_x(seq, a, L):
+    """The input of kernel time [a, a + L): a view in a forward direction, gathered in a reverse one
+    (kernel step t of a sequence of length n is its real step n - 1 - t)."""
+    x = seq.x
+    if not seq.reverse:
+        return x[a:a + L]
+    T, B = x.shape[0], x.shape[1]
+    if not seq.padded:
+        return np.ascontiguousarray(x[T - a - L:T - a][::-1])
+    t = np.arange(a, a + L)[:, None]
+    source = np.where(t < seq.lens[None, :], seq.lens[None, :] - 1 - t, t)
+    return x[source, np.arange(B)[None, :]]
+
+
+# ----------------------------------------------------------------------------- backward
+def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx=True):
+    """As Kernel.backward, for what forward_by_plan saved: (dx, state gradients (B, n), parameter gradients)."""
+    kept, seq = saved
+    seq = seq._replace(base=kernel._parameters(params))
+    p, dt = kernel.prog, kernel.prog.dtype
+    T, B, I = seq.x.shape
+    if dout is not None:
+        dout = np.ascontiguousarray(_in_time_order(dout, seq.lens, seq.padded, seq.reverse), dtype=dt)
+    needs_params = [n and i in kernel.read for i, n in enumerate(needs_params)]
+    dx = None   # (T, B, I) when the loop or grads writes it
+    if p.uses_x:   # the loop adds its own part of dx into dX
+        dx = np.zeros((T, B, I), dt)
+    elif need_dx and p.projections:
+        dx = np.empty((T, B, I), dt)
+    ds = tuple(np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
+               for (_, _, n), d in zip(kernel.states, dfinals))
+    grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
+                      np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
+    _backward_pieces(seq, kept, grad)
+    dparams = [grad.accs[names[2]] if n else None for names, n in zip(_parameter_names(len(params)), needs_params)]
+    if not (need_dx and (p.uses_x or p.projections)):
+        return None, ds, dparams
+    return _in_time_order(dx, seq.lens, seq.padded, True) if seq.reverse else dx, ds, dparams
+
+
+def _backward_pieces(seq, kept, grad):
+    """The backward of pieces `kept` (as _forward_pieces left them), last first. A stored piece's arrays
+    are dropped as soon as its backward has read them: they go back to the pool before the pieces
+    before it are recomputed (the planner's model counts them freed)."""
+    for piece in reversed(kept):
+        if type(piece) is _Keep:
+            arrays = dict(piece.arrays)
+            piece.arrays.clear()
+            padded = piece.padded
+            if not arrays:   # freed by an earlier backward (retain_graph=True): run it again
+                arrays, padded = _run_piece(seq, piece.start, piece.steps, piece.entering)
+            _backward_piece(seq, piece.start, piece.steps, arrays, padded, grad)
+            del arrays
+        else:
+            inner, _ = _forward_pieces(seq, piece.inner, piece.start, piece.entering, None)
+            _backward_pieces(seq, inner, grad)
+
+
+def _backward_piece(seq, a, L, arrays, padded, grad):
+    """The backward loop and grads over kernel time [a, a + L), as Kernel.backward does for a whole sequence."""
+    k, p = seq.kernel, seq.kernel.prog
+    dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
+    empty = workspace.allocator(L * B * max(k.widest, I), dt)
+
+    def zeros(shape):
+        buf = empty(shape, dt)
+        buf.fill(0)
+        return buf
+
+    args = dict(arrays)
+    args["dOut"] = zeros((L, B, p.state_sizes[0])) if grad.dout is None else grad.dout[a:a + L]
+    for (_, name, _), d in zip(k.states, grad.ds):
+        args[name] = d
+    for _, _, _, _, name, n in k.products:
+        args[name] = zeros((L, B, n))
+    for _, name, n in k.projected:   # dXW is dC where the plan proved them equal
+        args[name] = args[k.aliased[name]] if name in k.aliased else zeros((L, B, n))
+    args["dX"] = np.zeros((1, 1, 1), dt) if grad.dx is None else grad.dx[a:a + L]
+    for name, n in k.vector_grads:   # fresh per piece: grads adds them once, in the call that starts at step 0
+        args[name] = np.zeros((B, n), dt)
+    threads = runtime.threads_for(L, B, I, k.widest)
+    m = k.module
+    if threads == 1:
+        runtime.run_on_batch_blocks(m.backward, B, *_bind(k.backward_args, args))
+        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
+    else:
+        k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
