@@ -67,12 +67,14 @@ def run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed):
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
 @given(kind=st.sampled_from(sorted(KINDS)), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
        padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
-       min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
-def test_kernels_agree_with_one_thread(threads, kind, n_steps, batch, padded, reverse, with_state, n_threads,
-                                       min_rows, seed):
+       min_rows=st.integers(1, 3), blocks_fit=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_kernels_agree_with_one_thread(threads, monkeypatch, kind, n_steps, batch, padded, reverse, with_state,
+                                       n_threads, min_rows, blocks_fit, seed):
     """Batch sizes that split evenly into blocks and that do not, both directions, with and without
-    padding (padding turns the time pipeline off), lengths from 1 step up; the built-in cells and one
-    that only tr.nn.Recurrent runs."""
+    padding (padding turns the time pipeline off), lengths from 1 step up, the backward on batch blocks
+    (small recurrent weights: blocks_fit) or pipelined; the built-in cells and one that only
+    tr.nn.Recurrent runs."""
+    monkeypatch.setattr(runtime, "BLOCKS_FIT_BYTES", 1 << 30 if blocks_fit else 0)
     lengths = None
     if padded:
         lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
@@ -102,6 +104,56 @@ def test_layers_agree_with_one_thread(threads, mode, bidirectional, layers):
     for other in results[1:]:
         for a, r in zip(other, results[0]):
             assert rel_err(a, r) <= 1e-12
+
+
+def _held_pool(at_least):
+    """Occupy every worker of the library's pool (at least `at_least` of them) until the returned Event is
+    set: as a pool whose threads have not got a core yet."""
+    import threading
+    release, started = threading.Event(), []
+    pool = blas.workers(at_least)
+    for _ in range(blas._pool["size"]):
+        started.append(threading.Event())
+        pool.submit(lambda s=started[-1]: (s.set(), release.wait(60)))
+    for s in started:
+        assert s.wait(60)
+    return release
+
+
+def test_parts_run_on_the_calling_thread_when_no_worker_starts():
+    """With every worker busy elsewhere, run_parts, on_threads and both pipelines finish on the calling
+    thread alone (no waiting for a worker that has not started), every part exactly once."""
+    import threading
+    release = _held_pool(2)
+    try:
+        ran = []
+        blas.run_parts(lambda k: ran.append((k, threading.current_thread())), 5, 3)
+        assert sorted(k for k, _ in ran) == list(range(5))
+        assert all(t is threading.main_thread() for _, t in ran)
+        parts = []
+        blas.on_threads(lambda a, b, k: parts.append((a, b, k)), [(0, 2), (2, 3)])
+        assert sorted(parts) == [(0, 2, 0), (2, 3, 1)]
+        chunks = runtime.time_chunks(7, False)
+        projected, looped = [], []
+        runtime.forward_pipelined(lambda *args: looped.append(args), 4, 2, lambda a, b, prev: (a, b),
+                                  lambda a, b: projected.append((a, b)), lambda: None, chunks)
+        assert sorted(projected) == [c[:2] for c in chunks] and [x[:2] for x in looped] == [c[:2] for c in chunks]
+        finished = []
+        runtime.backward_pipelined(lambda *args: None, 4, 3, lambda a, b, prev: (), lambda a, b, slot:
+                                   finished.append((a, b, slot)), chunks)
+        assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
+        assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
+    finally:
+        release.set()
+
+
+def test_a_workers_exception_reaches_the_caller():
+    def task(k):
+        if k == 1:
+            raise ArithmeticError("part 1")
+    for _ in range(3):   # whichever thread runs part 1
+        with pytest.raises(ArithmeticError, match="part 1"):
+            blas.run_parts(task, 2, 2)
 
 
 def test_set_num_threads_checks_its_argument():

@@ -43,6 +43,7 @@ from . import blas
 MIN_ROWS_PER_THREAD = 8
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
 PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+BLOCKS_FIT_BYTES = 256 * 1024        # per-step weights up to this size: batch blocks for the backward loop too
 
 
 def block_edges(batch, threads):
@@ -81,9 +82,16 @@ def threads_for(n_steps, batch, n_in, gh):
     return threads
 
 
-def pipelines(padded, n_steps, batch, threads):
-    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
-    return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
+def pipelines(padded, n_steps, batch, threads, recurrent_bytes=None):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above).
+    recurrent_bytes: the size of the loop's per-step weights (W_hh); while they fit BLOCKS_FIT_BYTES, a
+    block of B/N rows costs about 1/N of the loop, and blocks then the products split N ways beat the
+    pipeline, whose loop runs on one thread."""
+    if padded or n_steps < 2:
+        return False
+    if recurrent_bytes is not None and recurrent_bytes <= BLOCKS_FIT_BYTES and batch >= 2 * MIN_ROWS_PER_THREAD:
+        return False
+    return not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
 
 
 def time_parts(n_steps, parts):
