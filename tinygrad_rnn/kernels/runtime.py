@@ -32,8 +32,15 @@ from . import blas
 #    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
 # Which: the forward uses batch blocks when there are rows for two (its projection is too small next
-# to the loop for the pipeline to hide much), else the pipeline; the backward uses the pipeline where
-# it can, else batch blocks. Measured: see bench/README.md.
+# to the loop for the pipeline to hide much), else the pipeline. The backward uses batch blocks while
+# W_hh fits BLOCKS_FIT_BYTES (a block of B/N rows then costs about 1/N of the loop: (64,32,32,128) LSTM,
+# backward loop CPU 4.14 ms on all rows, 2.40 + 2.28 on two blocks) and with 3+ threads; else the
+# pipeline where it can (no padding), else blocks. Measured: see bench/README.md ("Threads").
+#
+# Every split hands out its parts by claims (blas.Claims): the calling thread takes the parts no worker
+# has started, and waits only for parts a worker is running. On a shared machine a worker often starts
+# late (milliseconds: its core is running another process), and a caller that waited for it would be
+# slower than one thread.
 #
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
 # multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
