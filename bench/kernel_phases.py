@@ -7,8 +7,12 @@ Times the generated kernels' four functions (compile/node.py's Kernel: `project`
 `backward` loop, `grads`) on every thread that calls them, wall and CPU time (time.thread_time), and the
 rest of the step: the node's own Python around them (allocation, zero fills, binding, waiting for the
 pool: "forward other" / "backward other" = the node's wall time minus the calling thread's kernel calls)
-and everything outside the node (the tape, the loss, zero_grad). The thread counts take turns, one step
-each, for --rounds rounds of --steps steps (after warm-up steps); printed: medians per step, ms.
+and everything outside the node (the tape, the loss, zero_grad); the hand-off (a pool task's wait from
+submit to start) and the calling thread's CPU. "<function>: calls per step, CPU per call" shows how each
+function's work was split (the wall column holds the count) and one part's CPU time, whichever thread ran
+it: on a machine shared with other work these are the bricks to build a critical path from. The thread
+counts take turns, one step each, for --rounds rounds of --steps steps (after warm-up steps); printed:
+medians per step, ms, and the bound max(calling thread's CPU, all CPU / N) for N idle cores.
 
 The step is python -m bench's: zero the gradients, the layer over the whole sequence, loss = the sum of the
 outputs, backward (float32; the input needs no gradient). CPU time counts only what a thread ran; on a
@@ -102,16 +106,21 @@ def summarize(events, wall, cpu, main_cpu):
     """{row: (wall ms, cpu ms)} of one step."""
     rows = collections.defaultdict(lambda: [0.0, 0.0])
     main_kernel = {"forward": 0.0, "backward": 0.0}
+    calls = collections.defaultdict(list)
     for name, who, w, c in events:
         if name.startswith("node"):
             rows[name][0] += w
             continue
+        if name in FUNCTIONS:
+            calls[name].append(c)
         rows[f"{name} ({who})"][0] += w
         rows[f"{name} ({who})"][1] += c
         if who == "main":
             main_kernel["forward" if name in ("project", "forward") else "backward"] += w
     for part in ("forward", "backward"):
         rows[f"node {part}: other (main)"][0] = rows[f"node {part}"][0] - main_kernel[part]
+    for name, cs in calls.items():   # one part's work, whichever thread ran it: the critical path's bricks
+        rows[f"{name}: calls per step, CPU per call"] = [len(cs) / 1e3, float(np.median(cs))]
     rows["outside the node (main)"][0] = wall - rows["node forward"][0] - rows["node backward"][0]
     rows["step"] = [wall, cpu]
     rows["step: calling thread's CPU"] = [0.0, main_cpu]

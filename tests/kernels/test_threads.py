@@ -67,14 +67,13 @@ def run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed):
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
 @given(kind=st.sampled_from(sorted(KINDS)), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
        padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
-       min_rows=st.integers(1, 3), blocks_fit=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
-def test_kernels_agree_with_one_thread(threads, monkeypatch, kind, n_steps, batch, padded, reverse, with_state,
-                                       n_threads, min_rows, blocks_fit, seed):
+       min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
+def test_kernels_agree_with_one_thread(threads, kind, n_steps, batch, padded, reverse, with_state, n_threads,
+                                       min_rows, seed):
     """Batch sizes that split evenly into blocks and that do not, both directions, with and without
-    padding (padding turns the time pipeline off), lengths from 1 step up, the backward on batch blocks
-    (small recurrent weights: blocks_fit) or pipelined; the built-in cells and one that only
-    tr.nn.Recurrent runs."""
-    monkeypatch.setattr(runtime, "BLOCKS_FIT_BYTES", 1 << 30 if blocks_fit else 0)
+    padding (padding turns the time pipeline off), lengths from 1 step up, the backward pipelined or on
+    batch blocks (3+ threads with rows for them); the built-in cells and one that only tr.nn.Recurrent
+    runs."""
     lengths = None
     if padded:
         lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)

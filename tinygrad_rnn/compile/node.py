@@ -104,7 +104,6 @@ class Kernel:
                          + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
                          + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
                          + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
-        self.recurrent_bytes = sum(g.K * g.N for g in p.gemms) * np.dtype(p.dtype).itemsize   # W_hh: runtime.pipelines
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
         # the parameters the kernels read: the others get no gradient (None), as on the tape
@@ -225,7 +224,7 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
 
         with blas.single_threaded():
-            if runtime.pipelines(padded, T, B, threads, self.recurrent_bytes):
+            if runtime.pipelines(padded, T, B, threads):
                 def chunk_args(a, b, prev):
                     return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
 

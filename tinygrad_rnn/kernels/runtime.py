@@ -32,10 +32,13 @@ from . import blas
 #    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
 # Which: the forward uses batch blocks when there are rows for two (its projection is too small next
-# to the loop for the pipeline to hide much), else the pipeline. The backward uses batch blocks while
-# W_hh fits BLOCKS_FIT_BYTES (a block of B/N rows then costs about 1/N of the loop: (64,32,32,128) LSTM,
-# backward loop CPU 4.14 ms on all rows, 2.40 + 2.28 on two blocks) and with 3+ threads; else the
-# pipeline where it can (no padding), else blocks. Measured: see bench/README.md ("Threads").
+# to the loop for the pipeline to hide much), else the pipeline. The backward uses the pipeline where it
+# can (no padding) unless there are rows for 3+ blocks and threads for them, else batch blocks. At 2
+# threads, blocks then the products split in two cost the calling thread about what the pipeline does
+# (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM (50,32,64,
+# 128) 3.2 + 0.5 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait for a
+# worker. With more threads the blocks keep splitting and the pipeline's loop does not. Measured: see
+# bench/README.md ("Threads").
 #
 # Every split hands out its parts by claims (blas.Claims): the calling thread takes the parts no worker
 # has started, and waits only for parts a worker is running. On a shared machine a worker often starts
@@ -50,7 +53,6 @@ from . import blas
 MIN_ROWS_PER_THREAD = 8
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
 PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
-BLOCKS_FIT_BYTES = 256 * 1024        # per-step weights up to this size: batch blocks for the backward loop too
 
 
 def block_edges(batch, threads):
@@ -89,16 +91,9 @@ def threads_for(n_steps, batch, n_in, gh):
     return threads
 
 
-def pipelines(padded, n_steps, batch, threads, recurrent_bytes=None):
-    """Whether the loop runs pipelined against the big products (else batch blocks, see above).
-    recurrent_bytes: the size of the loop's per-step weights (W_hh); while they fit BLOCKS_FIT_BYTES, a
-    block of B/N rows costs about 1/N of the loop, and blocks then the products split N ways beat the
-    pipeline, whose loop runs on one thread."""
-    if padded or n_steps < 2:
-        return False
-    if recurrent_bytes is not None and recurrent_bytes <= BLOCKS_FIT_BYTES and batch >= 2 * MIN_ROWS_PER_THREAD:
-        return False
-    return not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
+def pipelines(padded, n_steps, batch, threads):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
+    return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
 
 
 def time_parts(n_steps, parts):
