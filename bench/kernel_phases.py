@@ -2,6 +2,8 @@
 
     python bench/kernel_phases.py lstm 100x32x128x256 --threads 1,2
     python bench/kernel_phases.py rnn 50x32x64x128 --threads 1,2 --steps 30 --rounds 5
+    python bench/kernel_phases.py lstm 50x32x64x128 --torch     # torch.nn's same step, wall and CPU, beside
+    python bench/kernel_phases.py lstm 50x32x64x128 --handoff   # how long a sleeping pool worker takes to start
 
 Times the generated kernels' four functions (compile/node.py's Kernel: `project`, the `forward` loop, the
 `backward` loop, `grads`) on every thread that calls them, wall and CPU time (time.thread_time), and the
@@ -150,6 +152,47 @@ def measure(cell, shape, thread_counts, steps, rounds, warmup=5):
     return per
 
 
+def torch_times(cell, shape, thread_counts, steps):
+    """torch.nn's same step at each thread count, taking turns: {n: (wall ms, process CPU ms)} medians."""
+    import torch
+    T, B, I, H = shape
+    torch.manual_seed(0)
+    layer = getattr(torch.nn, cell.upper())(I, H)
+    x = torch.randn(T, B, I)
+
+    def step():
+        layer.zero_grad()
+        layer(x)[0].sum().backward()
+
+    times = {n: [] for n in thread_counts}
+    for n in thread_counts:
+        torch.set_num_threads(n)
+        for _ in range(5):
+            step()
+    for _ in range(steps):
+        for n in thread_counts:
+            torch.set_num_threads(n)
+            w0, c0 = time.perf_counter(), time.process_time()
+            step()
+            times[n].append((time.perf_counter() - w0, time.process_time() - c0))
+    return {n: tuple(np.median(np.array(v), axis=0) * 1e3) for n, v in times.items()}
+
+
+def handoff_latency(idles=(0.0001, 0.001, 0.01), repeats=150):
+    """Median and 90th percentile microseconds from submitting a task to the pool to its start, after
+    the worker slept for each idle time."""
+    pool = blas.workers(1)
+    result = {}
+    for idle in idles:
+        lat = []
+        for _ in range(repeats):
+            time.sleep(idle)
+            t0 = time.perf_counter()
+            lat.append(pool.submit(lambda t0=t0: time.perf_counter() - t0).result())
+        result[idle] = (np.median(lat) * 1e6, np.percentile(lat, 90) * 1e6)
+    return result
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("cell", choices=sorted(LAYERS))
@@ -157,9 +200,21 @@ def main():
     p.add_argument("--threads", default="1,2", help="thread counts, taking turns step by step")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--torch", action="store_true", help="time torch.nn's same step instead")
+    p.add_argument("--handoff", action="store_true", help="time the pool's hand-off instead")
     args = p.parse_args()
     shape = tuple(int(d) for d in args.shape.split("x"))
     counts = [int(n) for n in args.threads.split(",")]
+    if args.handoff:
+        for idle, (median, p90) in handoff_latency().items():
+            print(f"worker idle {idle * 1e3:g} ms: submit to start median {median:.0f} us, p90 {p90:.0f} us")
+        print(f"load {os.getloadavg()[0]:.2f}")
+        return
+    if args.torch:
+        for n, (wall, cpu) in torch_times(args.cell, shape, counts, args.steps * args.rounds).items():
+            print(f"torch.nn {args.cell} {args.shape}, {n} thread(s): {wall:.2f} ms wall, {cpu:.2f} ms CPU (medians)")
+        print(f"load {os.getloadavg()[0]:.2f}")
+        return
     per = measure(args.cell, shape, counts, args.steps, args.rounds)
     rows = sorted({row for n in counts for row in per[n]}, key=lambda r: (r.startswith("step"), r))
     print(f"{args.cell} {args.shape}, ms per step, medians of {args.steps * args.rounds}; load {os.getloadavg()[0]:.2f}")
