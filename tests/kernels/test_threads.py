@@ -146,6 +146,24 @@ def test_parts_run_on_the_calling_thread_when_no_worker_starts():
         release.set()
 
 
+@pytest.mark.parametrize("n_threads, batch, lengths", [(2, 6, None), (3, 9, None), (2, 7, [7, 3, 5, 1, 7, 2, 6])])
+def test_layer_on_the_calling_thread_alone_agrees(threads, n_threads, batch, lengths):
+    """Every part of a multi-threaded split run by the calling thread (no worker starts): the slots and
+    parts it takes over give one thread's numbers (pipelined, blocks, padded)."""
+    threads(1)
+    layer = make_layer("lstm", 3, 5)
+    lens = None if lengths is None else np.array(lengths)
+    ref = run_layer(layer, 7, batch, lens, True, True, 5)
+    threads(n_threads, 2)
+    release = _held_pool(n_threads)
+    try:
+        got = run_layer(layer, 7, batch, lens, True, True, 5)
+    finally:
+        release.set()
+    for a, r in zip(got, ref):
+        assert rel_err(a, r) <= 1e-12
+
+
 def test_a_workers_exception_reaches_the_caller():
     def task(k):
         if k == 1:
