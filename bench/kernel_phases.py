@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
 from tinygrad_rnn.compile import node  # noqa: E402
-from tinygrad_rnn.kernels import blas, runtime  # noqa: E402
+from tinygrad_rnn.kernels import blas  # noqa: E402
 
 FUNCTIONS = ("project", "forward", "backward", "grads")
 LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN}
@@ -217,7 +217,8 @@ def main():
         return
     per = measure(args.cell, shape, counts, args.steps, args.rounds)
     rows = sorted({row for n in counts for row in per[n]}, key=lambda r: (r.startswith("step"), r))
-    print(f"{args.cell} {args.shape}, ms per step, medians of {args.steps * args.rounds}; load {os.getloadavg()[0]:.2f}")
+    print(f"{args.cell} {args.shape}, ms per step, medians of {args.steps * args.rounds}; "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'':34s}" + "".join(f"{f'{n} thr wall':>12s}{f'{n} thr cpu':>12s}" for n in counts))
     for row in rows:
         cells = []
