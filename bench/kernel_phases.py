@@ -14,7 +14,7 @@ submit to start) and the calling thread's CPU. "<function>: calls per step, CPU 
 function's work was split (the wall column holds the count) and one part's CPU time, whichever thread ran
 it: on a machine shared with other work these are the bricks to build a critical path from. The thread
 counts take turns, one step each, for --rounds rounds of --steps steps (after warm-up steps); printed:
-medians per step, ms, and the bound max(calling thread's CPU, all CPU / N) for N idle cores.
+medians per step, ms, and the estimate max(calling thread's CPU, all CPU / N) for N idle cores.
 
 The step is python -m bench's: zero the gradients, the layer over the whole sequence, loss = the sum of the
 outputs, backward (float32; the input needs no gradient). CPU time counts only what a thread ran; on a
@@ -215,10 +215,13 @@ def main():
             print(f"torch.nn {args.cell} {args.shape}, {n} thread(s): {wall:.2f} ms wall, {cpu:.2f} ms CPU (medians)")
         print(f"load {os.getloadavg()[0]:.2f}")
         return
-    per = measure(args.cell, shape, counts, args.steps, args.rounds)
+    report(args.cell, args.shape, counts, measure(args.cell, shape, counts, args.steps, args.rounds),
+           args.steps * args.rounds)
+
+
+def report(cell, shape_text, counts, per, n_steps):
     rows = sorted({row for n in counts for row in per[n]}, key=lambda r: (r.startswith("step"), r))
-    print(f"{args.cell} {args.shape}, ms per step, medians of {args.steps * args.rounds}; "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(f"{cell} {shape_text}, ms per step, medians of {n_steps}; load {os.getloadavg()[0]:.2f}")
     print(f"{'':34s}" + "".join(f"{f'{n} thr wall':>12s}{f'{n} thr cpu':>12s}" for n in counts))
     for row in rows:
         cells = []
@@ -226,10 +229,12 @@ def main():
             w, c = per[n].get(row, ([0.0], [0.0]))
             cells.append(f"{np.median(w) * 1e3:12.2f}{np.median(c) * 1e3:12.2f}")
         print(f"{row:34s}" + "".join(cells))
-    for n in counts:   # on n idle cores a step takes about the larger of these (plus waits the CPU times miss)
+    # On n idle cores a step takes about the larger of these, plus the waits CPU times miss; under load the
+    # calling thread also runs the parts of workers that start late, so its share is then an overestimate.
+    for n in counts:
         main, total = np.median(per[n]["step: calling thread's CPU"][1]), np.median(per[n]["step"][1])
         print(f"{n} thread(s): CPU per step {total * 1e3:.2f} ms, of which the calling thread {main * 1e3:.2f}; "
-              f"bound on {n} idle cores: max(calling thread, all / {n}) = {max(main, total / n) * 1e3:.2f} ms")
+              f"estimate on {n} idle cores: max(calling thread, all / {n}) = {max(main, total / n) * 1e3:.2f} ms")
     base = np.median(per[counts[0]]["step"][0])
     print("speed-up vs", counts[0], "thread(s):", ", ".join(f"{n}: {base / np.median(per[n]['step'][0]):.2f}x"
                                                         for n in counts))
