@@ -105,49 +105,54 @@ def test_layers_agree_with_one_thread(threads, mode, bidirectional, layers):
             assert rel_err(a, r) <= 1e-12
 
 
-def _held_pool(at_least):
-    """Occupy every worker of the library's pool (at least `at_least` of them) until the returned Event is
-    set: as a pool whose threads have not got a core yet."""
-    import threading
-    release, started = threading.Event(), []
-    pool = blas.workers(at_least)
-    for _ in range(blas._pool["size"]):
-        started.append(threading.Event())
-        pool.submit(lambda s=started[-1]: (s.set(), release.wait(60)))
-    for s in started:
-        assert s.wait(60)
-    return release
+class _NeverStarts:
+    """A pool whose workers never start a task: as workers that have not got a core yet."""
+
+    def submit(self, fn, *args):
+        return None
 
 
-def test_parts_run_on_the_calling_thread_when_no_worker_starts():
-    """With every worker busy elsewhere, run_parts, on_threads and both pipelines finish on the calling
-    thread alone (no waiting for a worker that has not started), every part exactly once."""
+def test_parts_run_on_the_calling_thread_when_no_worker_starts(monkeypatch):
+    """With no worker starting, run_parts, on_threads and both pipelines finish on the calling thread
+    alone (no waiting for a worker that has not started), every part exactly once."""
     import threading
-    release = _held_pool(2)
-    try:
-        ran = []
-        blas.run_parts(lambda k: ran.append((k, threading.current_thread())), 5, 3)
-        assert sorted(k for k, _ in ran) == list(range(5))
-        assert all(t is threading.main_thread() for _, t in ran)
-        parts = []
-        blas.on_threads(lambda a, b, k: parts.append((a, b, k)), [(0, 2), (2, 3)])
-        assert sorted(parts) == [(0, 2, 0), (2, 3, 1)]
-        chunks = runtime.time_chunks(7, False)
-        projected, looped = [], []
-        runtime.forward_pipelined(lambda *args: looped.append(args), 4, 2, lambda a, b, prev: (a, b),
-                                  lambda a, b: projected.append((a, b)), lambda: None, chunks)
-        assert sorted(projected) == [c[:2] for c in chunks] and [x[:2] for x in looped] == [c[:2] for c in chunks]
-        finished = []
-        runtime.backward_pipelined(lambda *args: None, 4, 3, lambda a, b, prev: (), lambda a, b, slot:
-                                   finished.append((a, b, slot)), chunks)
-        assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
-        assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
-    finally:
-        release.set()
+    monkeypatch.setattr(blas, "workers", lambda n: _NeverStarts())
+    ran = []
+    blas.run_parts(lambda k: ran.append((k, threading.current_thread())), 5, 3)
+    assert sorted(k for k, _ in ran) == list(range(5))
+    assert all(t is threading.main_thread() for _, t in ran)
+    parts = []
+    blas.on_threads(lambda a, b, k: parts.append((a, b, k)), [(0, 2), (2, 3)])
+    assert sorted(parts) == [(0, 2, 0), (2, 3, 1)]
+    chunks = runtime.time_chunks(7, False)
+    projected, looped = [], []
+    runtime.forward_pipelined(lambda *args: looped.append(args), 4, 2, lambda a, b, prev: (a, b),
+                              lambda a, b: projected.append((a, b)), lambda: None, chunks)
+    assert sorted(projected) == [c[:2] for c in chunks] and [x[:2] for x in looped] == [c[:2] for c in chunks]
+    finished = []
+    runtime.backward_pipelined(lambda *args: None, 4, 3, lambda a, b, prev: (), lambda a, b, slot:
+                               finished.append((a, b, slot)), chunks)
+    assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
+    assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
+
+
+def test_workers_do_run_parts():
+    """Part 0 waits until part 1 has run: whichever thread claims part 0, another one must run part 1."""
+    import threading
+    done = threading.Event()
+    waited = []
+
+    def task(k):
+        if k == 0:
+            waited.append(done.wait(60))
+        else:
+            done.set()
+    blas.run_parts(task, 2, 2)
+    assert waited == [True]
 
 
 @pytest.mark.parametrize("n_threads, batch, lengths", [(2, 6, None), (3, 9, None), (2, 7, [7, 3, 5, 1, 7, 2, 6])])
-def test_layer_on_the_calling_thread_alone_agrees(threads, n_threads, batch, lengths):
+def test_layer_on_the_calling_thread_alone_agrees(threads, monkeypatch, n_threads, batch, lengths):
     """Every part of a multi-threaded split run by the calling thread (no worker starts): the slots and
     parts it takes over give one thread's numbers (pipelined, blocks, padded)."""
     threads(1)
@@ -155,11 +160,8 @@ def test_layer_on_the_calling_thread_alone_agrees(threads, n_threads, batch, len
     lens = None if lengths is None else np.array(lengths)
     ref = run_layer(layer, 7, batch, lens, True, True, 5)
     threads(n_threads, 2)
-    release = _held_pool(n_threads)
-    try:
-        got = run_layer(layer, 7, batch, lens, True, True, 5)
-    finally:
-        release.set()
+    monkeypatch.setattr(blas, "workers", lambda n: _NeverStarts())
+    got = run_layer(layer, 7, batch, lens, True, True, 5)
     for a, r in zip(got, ref):
         assert rel_err(a, r) <= 1e-12
 
