@@ -71,8 +71,9 @@ def run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed):
 def test_kernels_agree_with_one_thread(threads, kind, n_steps, batch, padded, reverse, with_state, n_threads,
                                        min_rows, seed):
     """Batch sizes that split evenly into blocks and that do not, both directions, with and without
-    padding (padding turns the time pipeline off), lengths from 1 step up; the built-in cells and one
-    that only tr.nn.Recurrent runs."""
+    padding (padding turns the time pipeline off), lengths from 1 step up, the backward pipelined or on
+    batch blocks (3+ threads with rows for them); the built-in cells and one that only tr.nn.Recurrent
+    runs."""
     lengths = None
     if padded:
         lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
@@ -102,6 +103,76 @@ def test_layers_agree_with_one_thread(threads, mode, bidirectional, layers):
     for other in results[1:]:
         for a, r in zip(other, results[0]):
             assert rel_err(a, r) <= 1e-12
+
+
+class _NeverStarts:
+    """A pool whose workers never start a task: as workers that have not got a core yet."""
+
+    def submit(self, fn, *args):
+        return None
+
+
+def test_parts_run_on_the_calling_thread_when_no_worker_starts(monkeypatch):
+    """With no worker starting, run_parts, on_threads and both pipelines finish on the calling thread
+    alone (no waiting for a worker that has not started), every part exactly once."""
+    import threading
+    monkeypatch.setattr(blas, "workers", lambda n: _NeverStarts())
+    ran = []
+    blas.run_parts(lambda k: ran.append((k, threading.current_thread())), 5, 3)
+    assert sorted(k for k, _ in ran) == list(range(5))
+    assert all(t is threading.main_thread() for _, t in ran)
+    parts = []
+    blas.on_threads(lambda a, b, k: parts.append((a, b, k)), [(0, 2), (2, 3)])
+    assert sorted(parts) == [(0, 2, 0), (2, 3, 1)]
+    chunks = runtime.time_chunks(7, False)
+    projected, looped = [], []
+    runtime.forward_pipelined(lambda *args: looped.append(args), 4, 2, lambda a, b, prev: (a, b),
+                              lambda a, b: projected.append((a, b)), lambda: None, chunks)
+    assert sorted(projected) == [c[:2] for c in chunks] and [x[:2] for x in looped] == [c[:2] for c in chunks]
+    finished = []
+    runtime.backward_pipelined(lambda *args: None, 4, 3, lambda a, b, prev: (), lambda a, b, slot:
+                               finished.append((a, b, slot)), chunks)
+    assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
+    assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
+
+
+def test_workers_do_run_parts():
+    """Part 0 waits until part 1 has run: whichever thread claims part 0, another one must run part 1."""
+    import threading
+    done = threading.Event()
+    waited = []
+
+    def task(k):
+        if k == 0:
+            waited.append(done.wait(60))
+        else:
+            done.set()
+    blas.run_parts(task, 2, 2)
+    assert waited == [True]
+
+
+@pytest.mark.parametrize("n_threads, batch, lengths", [(2, 6, None), (3, 9, None), (2, 7, [7, 3, 5, 1, 7, 2, 6])])
+def test_layer_on_the_calling_thread_alone_agrees(threads, monkeypatch, n_threads, batch, lengths):
+    """Every part of a multi-threaded split run by the calling thread (no worker starts): the slots and
+    parts it takes over give one thread's numbers (pipelined, blocks, padded)."""
+    threads(1)
+    layer = make_layer("lstm", 3, 5)
+    lens = None if lengths is None else np.array(lengths)
+    ref = run_layer(layer, 7, batch, lens, True, True, 5)
+    threads(n_threads, 2)
+    monkeypatch.setattr(blas, "workers", lambda n: _NeverStarts())
+    got = run_layer(layer, 7, batch, lens, True, True, 5)
+    for a, r in zip(got, ref):
+        assert rel_err(a, r) <= 1e-12
+
+
+def test_a_workers_exception_reaches_the_caller():
+    def task(k):
+        if k == 1:
+            raise ArithmeticError("part 1")
+    for _ in range(3):   # whichever thread runs part 1
+        with pytest.raises(ArithmeticError, match="part 1"):
+            blas.run_parts(task, 2, 2)
 
 
 def test_set_num_threads_checks_its_argument():

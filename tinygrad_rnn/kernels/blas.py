@@ -21,7 +21,8 @@ Public:
     gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
     num_threads()         how many threads the library uses (tr.get_num_threads), see below.
     set_num_threads(n)    set it (tr.set_num_threads).
-    workers(n), on_threads(task, parts)   the library's thread pool, and running parts of a task on it.
+    workers(n), run_parts(task, n, threads), on_threads(task, parts)   the library's thread pool, and
+                          running the parts of a task on it (claimed by whichever thread is free: Claims).
     matmul(a, b)          a @ b, big 2-D products split by rows over the pool (the tape's Matmul).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
@@ -234,12 +235,82 @@ def workers(n):
     return _pool["executor"]
 
 
+class Claims:
+    """Parts 0..n-1 of one parallel task, each run once by whichever thread claims it first, in order.
+
+    Why claims rather than one fixed part per thread: a worker may start late (woken from sleep, or its
+    core held by another process: on a shared machine a 2-thread process often gets one core's worth),
+    and a caller that waited for it would run no faster than one thread, plus the hand-off. With claims
+    the calling thread goes on to the parts nobody has started and waits only for parts a worker is
+    actually running; a worker that starts after everything is claimed returns at once."""
+
+    def __init__(self, n):
+        self.n, self.next = n, 0
+        self.lock = threading.Lock()
+        self.running = {}   # part -> Event set when the worker running it is done
+        self.errors = []
+
+    def claim(self, by_worker, upto=None):
+        """The next unclaimed part (at most `upto`), or None; a worker's claim gets an Event to wait on."""
+        with self.lock:
+            k = self.next
+            if k >= self.n or (upto is not None and k > upto):
+                return None
+            self.next = k + 1
+            if by_worker:
+                self.running[k] = threading.Event()
+            return k
+
+    def run_worker(self, task):
+        """On a worker: task(k) for every part it can still claim."""
+        while True:
+            k = self.claim(True)
+            if k is None:
+                return
+            try:
+                task(k)
+            except BaseException as e:   # raised again on the calling thread (wait)
+                self.errors.append(e)
+            finally:
+                self.running[k].set()
+
+    def run_caller(self, task, upto=None):
+        """On the calling thread: task(k) for every part it can still claim (up to `upto`)."""
+        while True:
+            k = self.claim(False, upto)
+            if k is None:
+                return
+            task(k)
+
+    def wait(self, upto=None):
+        """Until every part (up to `upto`) a worker claimed is done; a worker's exception is raised here."""
+        with self.lock:
+            events = [e for k, e in self.running.items() if upto is None or k <= upto]
+        for e in events:
+            e.wait()
+        if self.errors:
+            raise self.errors[0]
+
+
+def run_parts(task, n, threads):
+    """task(k) for k in range(n) on the calling thread and up to threads-1 workers (Claims); returns
+    when all are done. Part 0 is usually the calling thread's: it claims before any worker wakes."""
+    if n <= 1 or threads < 2:
+        for k in range(n):
+            task(k)
+        return
+    claims = Claims(n)
+    pool = workers(min(threads, n) - 1)
+    for _ in range(min(threads, n) - 1):
+        pool.submit(claims.run_worker, task)
+    claims.run_caller(task)
+    claims.wait()
+
+
 def on_threads(task, parts):
-    """task(a, b, k) for every part k = (a, b), part 0 on the calling thread; returns when all are done."""
-    others = [workers(len(parts) - 1).submit(task, a, b, k) for k, (a, b) in enumerate(parts) if k]
-    task(*parts[0], 0)
-    for f in others:
-        f.result()
+    """task(a, b, k) for every part k = (a, b), on the calling thread and len(parts)-1 workers, whichever
+    claims it first (Claims); returns when all are done."""
+    run_parts(lambda k: task(*parts[k], k), len(parts), len(parts))
 
 
 MATMUL_MIN_MACS = 4 * 1024 * 1024   # below, one thread: a hand-off costs tens of microseconds

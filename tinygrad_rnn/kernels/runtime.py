@@ -6,7 +6,8 @@ outside them (the input projections before the forward loop; dx and the weight g
 backward loop: compile/outside.py writes them). Both kinds take a block of batch rows [b0, b1) or a
 time slice [a, b), so that this file can hand them to threads without knowing what they compute.
 """
-import queue
+import collections
+import threading
 
 import numpy as np
 
@@ -31,8 +32,18 @@ from . import blas
 #    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
 # Which: the forward uses batch blocks when there are rows for two (its projection is too small next
-# to the loop for the pipeline to hide much), else the pipeline; the backward uses the pipeline where
-# it can, else batch blocks. Measured: see bench/README.md.
+# to the loop for the pipeline to hide much), else the pipeline. The backward uses the pipeline where it
+# can (no padding) unless there are rows for 3+ blocks and threads for them, else batch blocks. At 2
+# threads, blocks then the products split in two cost the calling thread about what the pipeline does
+# (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM (50,32,64,
+# 128) 3.2 + 0.4 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait for a
+# worker. With more threads the blocks keep splitting and the pipeline's loop does not. Measured: see
+# bench/README.md ("Threads").
+#
+# Every split hands out its parts by claims (blas.Claims): the calling thread takes the parts no worker
+# has started, and waits only for parts a worker is running. On a shared machine a worker often starts
+# late (milliseconds: its core is running another process), and a caller that waited for it would be
+# slower than one thread.
 #
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
 # multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
@@ -51,19 +62,16 @@ def block_edges(batch, threads):
 
 
 def run_blocks(loop, batch, threads, args):
-    """loop(*args, b0, b1) over the batch blocks for `threads` threads, the first on the calling thread."""
+    """loop(*args, b0, b1) over the batch blocks for `threads` threads, claimed by whichever thread is free
+    (blas.Claims: a worker that starts late leaves its block to the calling thread)."""
     if batch == 0:                                         # no sequences: nothing to run
         return
     edges = block_edges(batch, threads)
     if len(edges) == 2:
         loop(*args, 0, batch)
         return
-    pool = blas.workers(threads - 1)
     with blas.single_threaded():
-        others = [pool.submit(loop, *args, b0, b1) for b0, b1 in zip(edges[1:-1], edges[2:])]
-        loop(*args, edges[0], edges[1])
-        for f in others:
-            f.result()
+        blas.run_parts(lambda k: loop(*args, edges[k], edges[k + 1]), len(edges) - 1, threads)
 
 
 def run_on_batch_blocks(loop, batch, *args):
@@ -111,51 +119,98 @@ def forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
     """The forward loop chunk by chunk on this thread, while threads-1 workers project the inputs of
     later chunks: project(a, b) fills pre[a:b] (each chunk's rows are its own: no two tasks write the
     same memory); args_of(a, b, prev) are the loop's arguments for one chunk; prepare() is the rest of
-    what the loop needs (W_hh^T), done here while the workers start."""
+    what the loop needs (W_hh^T), done here while the workers start. The projections are claimed in
+    order (blas.Claims): before each loop chunk this thread projects what nobody has started up to it,
+    and waits only for a projection a worker is running."""
+    claims = blas.Claims(len(chunks))
+
+    def project_chunk(k):
+        project(*chunks[k][:2])
+
     pool = blas.workers(threads - 1)
-    ahead = [pool.submit(project, a, b) for a, b, _ in chunks[1:]]
+    for _ in range(min(threads - 1, len(chunks) - 1)):
+        pool.submit(claims.run_worker, project_chunk)
     prepare()
-    project(*chunks[0][:2])
     for k, (a, b, prev) in enumerate(chunks):
-        if k:
-            ahead[k - 1].result()
+        claims.run_caller(project_chunk, upto=k)
+        claims.wait(upto=k)
         loop(*args_of(a, b, prev), 0, batch)
+    claims.wait()
+
+
+class _Handoff:
+    """The backward pipeline's queue of finished chunks: workers take chunks while the loop runs; at its
+    end the calling thread takes what is left, then waits only for the chunks a worker is running (a
+    worker that never got a core before then has nothing to do and returns)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.todo = collections.deque()
+        self.closed, self.running, self.errors = False, 0, []
+
+    def put(self, chunk):
+        with self.cond:
+            self.todo.append(chunk)
+            self.cond.notify()
+
+    def take(self, by_worker):
+        """The next chunk, or None: a worker waits for one until the pipeline closes; the caller does not."""
+        with self.cond:
+            while by_worker and not self.todo and not self.closed:
+                self.cond.wait()
+            if not self.todo:
+                return None
+            self.running += by_worker
+            return self.todo.popleft()
+
+    def drain(self, finish, slot):
+        """On a worker: finish(a, b, slot) for every chunk it takes."""
+        while True:
+            chunk = self.take(True)
+            if chunk is None:
+                return
+            try:
+                finish(*chunk, slot)
+            except BaseException as e:   # raised again on the calling thread (close)
+                self.errors.append(e)
+            finally:
+                with self.cond:
+                    self.running -= 1
+                    self.cond.notify_all()
+
+    def close(self):
+        """No more chunks: wake the waiting workers and wait for the chunks being finished."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+            while self.running:
+                self.cond.wait()
+        if self.errors:
+            raise self.errors[0]
 
 
 def backward_pipelined(loop, batch, threads, args_of, finish, chunks):
     """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
-    take the products of the finished chunks from a queue: finish(a, b, slot) adds chunk [a, b)'s share
+    take the products of the finished chunks (_Handoff): finish(a, b, slot) adds chunk [a, b)'s share
     into the accumulators of `slot`, one slot per thread (worker k: slot k; this thread: slot threads-1),
     so no accumulator is written by two threads; the caller sums the slots. Once its loop is done, this
     thread takes the chunks still queued itself: the products cost about as much as the loop, or more
     (LSTM CPU ms, loop vs products: (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
-    todo = queue.SimpleQueue()
-
-    def drain(slot):
-        while True:
-            chunk = todo.get()
-            if chunk is None:
-                return
-            finish(*chunk, slot)
-
+    handoff = _Handoff()
     pool = blas.workers(threads - 1)
-    helpers = [pool.submit(drain, slot) for slot in range(threads - 1)]
+    for slot in range(threads - 1):
+        pool.submit(handoff.drain, finish, slot)
     try:
         for a, b, prev in reversed(chunks):
             loop(*args_of(a, b, prev), 0, batch)
-            todo.put((a, b))
+            handoff.put((a, b))
         while True:
-            try:
-                chunk = todo.get_nowait()
-            except queue.Empty:
+            chunk = handoff.take(False)
+            if chunk is None:
                 break
             finish(*chunk, threads - 1)
     finally:
-        for _ in helpers:
-            todo.put(None)
-        for f in helpers:
-            f.result()
-
+        handoff.close()
 
 
 _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding, made once (nothing writes it)
