@@ -109,6 +109,7 @@ class _GroupWriter:
         self.members, self.local = members, _local_nodes(members)
         self.local_ids = {n.id for n in self.local}
         self.views, self.scalars, self.accs, self.inner = {}, {}, {}, []
+        self.pre, self.post = [], []   # per-row lines before and after the column loop
         self.view_lines = []   # (index in body.lines, name) of each view and scalar read made before the loop
 
     def view(self, arr, prefix, off, w):
@@ -132,14 +133,8 @@ class _GroupWriter:
         recomputes a group's values from its leaves, but a value whose VJPs need only its saved output
         (sigmoid, tanh) or nothing (a sum) is never read: left in, it would keep its leaves' arrays (the
         input projection, the recurrent product) alive from the forward to the backward for nothing."""
-        used, kept = set(), []
-        for line in reversed(self.inner):
-            assigned = _ASSIGNED.match(line)
-            if assigned and assigned.group(1) not in used:
-                continue
-            kept.append(line)
-            used.update(_NAMES.findall(line))
-        self.inner = kept[::-1]
+        used = set()
+        self.post, self.inner, self.pre = (_live(part, used) for part in (self.post, self.inner, self.pre))
         for index, name in reversed(self.view_lines):
             if name not in used:
                 del self.body.lines[index]
@@ -177,6 +172,14 @@ class _GroupWriter:
             return self.acc(a.source.grad_array, a.source.grad_at, a.off)
         return self.view(a.source.grad_array, a.source.grad_at, a.off, a.width) + "[j]"
 
+    def row_grad_target(self, a):
+        """Like grad_target, for a per-row scalar leaf's gradient added to once after the column loop."""
+        if isinstance(a, Bcast):
+            return f"dM{self.gen.stored_index[a.node.id]}[b, 0]"
+        if isinstance(a, Lit) or a.source.grad_array is None:
+            return None
+        return f"{a.source.grad_array}[{a.source.grad_at}{a.off}]"
+
     def names(self, n):
         """The rule's names bound to the code of n's arguments and attributes."""
         names = {name: self.read(x) for name, x in zip(n.rule.inputs + ("c",), n.args)}
@@ -187,7 +190,10 @@ class _GroupWriter:
         return f"v{n.id} = " + substitute(n.rule.forward, self.names(n))
 
     def finish(self, width):
-        """Emit the accumulators, the column loop and the accumulators' adds (the views are out already)."""
+        """Emit the per-row values, the accumulators, the column loop, the accumulators' adds and the
+        per-row gradients (the views are out already)."""
+        for line in self.pre:
+            self.body(self.indent, line)
         for name in self.accs.values():
             self.body(self.indent, f"{name} = zero")
         self.body(self.indent, f"for j in range({width}):")
@@ -195,6 +201,21 @@ class _GroupWriter:
             self.body(self.indent + 1, line)
         for (arr, prefix, off), name in self.accs.items():
             self.body(self.indent, f"{arr}[{prefix}{off}] += {name}")
+        for line in self.post:
+            self.body(self.indent, line)
+
+
+def _live(lines, used):
+    """lines without the value assignments nothing in `used` (the names read by later lines) reads;
+    adds the names the kept lines read to `used`."""
+    kept = []
+    for line in reversed(lines):
+        assigned = _ASSIGNED.match(line)
+        if assigned and assigned.group(1) not in used:
+            continue
+        kept.append(line)
+        used.update(_NAMES.findall(line))
+    return kept[::-1]
 
 
 def _target_view(w, store, backward):
@@ -222,8 +243,8 @@ def forward_group(gen, body, indent, group):
         if isinstance(n, Reduce):
             names = dict(_reduce_names(n, w), a=w.read(n.args[0]))
             w.inner += [f"{names[acc]} = " + substitute(expr, names) for acc, expr in n.rule.update]
-        else:
-            w.inner.append(w.value_line(n))
+        else:   # a per-row value (a layer norm's 1 / sqrt(var + eps)) once per row, before the loop
+            (w.pre if n.width is None else w.inner).append(w.value_line(n))
     for n in group.nodes:
         if not isinstance(n, Reduce):
             w.inner += [f"{_target_view(w, s, False)} = v{n.id}" for s in gen.stores.get(n.id, ())]
@@ -270,10 +291,13 @@ def backward_group(gen, body, indent, group):
         if kept is not None:
             w.inner.append(f"v{n.id} = {kept}")
         elif not isinstance(n, Reduce):
-            w.inner.append(w.value_line(n))
-    terms, leaf_terms, gname = _seed_terms(gen, w, group), {}, {}
+            (w.pre if n.width is None else w.inner).append(w.value_line(n))
+    terms, leaf_terms, gname, row_terms = _seed_terms(gen, w, group), {}, {}, {}
     for n in reversed(w.local):
         ts = terms.pop(n.id)
+        if n.width is None:
+            _row_vjps(gen, w, n, ts, row_terms)
+            continue
         if isinstance(n, Reduce):
             contributions = [(n.args[0], _reduce_vjp(gen, w, n))]
         else:
@@ -294,6 +318,27 @@ def backward_group(gen, body, indent, group):
     w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
     w.drop_unread()
     w.finish(group.width)
+
+
+def _row_vjps(gen, w, n, column_terms, row_terms):
+    """A per-row node's cotangent is the sum over the columns of what its users in the loop pass it, so
+    the loop only adds those up (gs<id>); its own VJPs (a layer norm's d(var + eps) ** -0.5) run once,
+    after the loop, into per-row values and gradients."""
+    parts = row_terms.pop(n.id, [])
+    if column_terms:
+        w.pre.append(f"gs{n.id} = zero")
+        w.inner.append(f"gs{n.id} += " + " + ".join(column_terms))
+        parts = [f"gs{n.id}"] + parts
+    if not parts:
+        return
+    w.post.append(f"g{n.id} = " + " + ".join(parts))
+    for a, term in _node_vjps(gen, w, n, f"g{n.id}"):
+        if isinstance(a, Node) and a.id in w.local_ids:   # another per-row node (its users come first)
+            row_terms.setdefault(a.id, []).append(term)
+            continue
+        target = w.row_grad_target(a)
+        if target is not None:
+            w.post.append(f"{target} += {term}")
 
 
 def _kept_value(gen, w, n):
@@ -319,6 +364,19 @@ def _node_vjps(gen, w, n, g):
 
 
 # ----------------------------------------------------------------------------- the two kernels
+def _row_runs(phases):
+    """Phases as runs that share one loop over the batch rows: a run starts at a phase with gemms (which
+    need every row's operand first) and takes the following phases without gemms. Everything else a
+    phase reads of an earlier one is of the same row, so a row's passes follow each other while its
+    numbers are still in cache (a layer norm's mean, variance and output passes)."""
+    runs = []
+    for ph, phase in enumerate(phases):
+        if phase.gemms or not runs:
+            runs.append([])
+        runs[-1].append(ph)
+    return runs
+
+
 class Generator:
     def __init__(self, prog):
         self.prog = prog
@@ -372,15 +430,16 @@ class Generator:
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "for t in range(n_steps):")
         self._rows(body)
-        for ph, phase in enumerate(p.phases):
-            body(2, f"# phase {ph}")
-            for g in phase.gemms:
+        for run in _row_runs(p.phases):
+            for g in p.phases[run[0]].gemms:
                 a = f"S{g.a_state}[t, b0:rows]" if g.a_state is not None else f"GA{g.index}[t, b0:rows]"
                 body(2, f"gemm({a}, Wt{g.index}, C{g.index}[t, b0:rows], 0)")
-            if phase.groups:
+            if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
-                for group in phase.groups:
-                    forward_group(self, body, 3, group)
+                for ph in run:
+                    body(3, f"# phase {ph}")
+                    for group in p.phases[ph].groups:
+                        forward_group(self, body, 3, group)
         body(2, "for b in range(b0, b1):   # padded steps keep the state")
         body(3, "if t >= lengths[b]:")
         for k in range(len(p.state_sizes)):
@@ -422,14 +481,14 @@ class Generator:
         self._rows(body)
         for name in scratch:
             body(2, f"fill_zero({name}[b0:b1])")
-        for ph in range(len(p.phases) - 1, -1, -1):
-            phase = p.phases[ph]
-            body(2, f"# phase {ph}")
-            if phase.groups:
+        for run in reversed(_row_runs(p.phases)):
+            if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
-                for group in reversed(phase.groups):
-                    backward_group(self, body, 3, group)
-            for g in reversed(phase.gemms):
+                for ph in reversed(run):
+                    body(3, f"# phase {ph}")
+                    for group in reversed(p.phases[ph].groups):
+                        backward_group(self, body, 3, group)
+            for g in reversed(p.phases[run[0]].gemms):
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
                 body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
         body(2, "for b in range(b0, b1):   # padded steps pass the state's gradient through")
