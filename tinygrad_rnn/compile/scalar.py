@@ -17,6 +17,19 @@ def relu(a):
 
 
 @numba.njit(inline="always")
+def maximum(a, b):
+    """np.maximum: NaN when either is NaN (a plain comparison would drop it)."""
+    if a != a:
+        return a
+    return a if a >= b else b
+
+
+@numba.njit(inline="always")
+def isnan(a):
+    return a != a
+
+
+@numba.njit(inline="always")
 def select(cond, x, y):
     return x if cond else y
 
