@@ -306,16 +306,7 @@ def backward_group(gen, body, indent, group):
         if n.width is None:
             _row_vjps(gen, w, n, ts, row_terms)
             continue
-        if isinstance(n, Reduce):
-            contributions = [(n.args[0], _reduce_vjp(gen, w, n))]
-        else:
-            if len(ts) == 1 and ts[0] in gname.values():
-                gname[n.id] = ts[0]          # passed on unchanged (an add): no copy
-            else:
-                gname[n.id] = f"g{n.id}"
-                w.inner.append(f"g{n.id} = " + (" + ".join(ts) or "zero"))
-            contributions = _node_vjps(gen, w, n, gname[n.id])
-        for a, term in contributions:
+        for a, term in _column_vjps(gen, w, n, ts, gname):
             target = w.grad_target(a)
             if target is None:
                 continue
@@ -326,6 +317,19 @@ def backward_group(gen, body, indent, group):
     w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
     w.drop_unread()
     w.finish(group.width)
+
+
+def _column_vjps(gen, w, n, ts, gname):
+    """The (argument, term) pairs a column node passes back, once its cotangent (the sum of the terms
+    `ts`) has a name: gname[n.id], the one term itself when that is already a name (an add's)."""
+    if isinstance(n, Reduce):
+        return [(n.args[0], _reduce_vjp(gen, w, n))]
+    if len(ts) == 1 and ts[0] in gname.values():
+        gname[n.id] = ts[0]          # passed on unchanged (an add): no copy
+    else:
+        gname[n.id] = f"g{n.id}"
+        w.inner.append(f"g{n.id} = " + (" + ".join(ts) or "zero"))
+    return _node_vjps(gen, w, n, gname[n.id])
 
 
 def _row_vjps(gen, w, n, column_terms, row_terms):
@@ -403,7 +407,8 @@ class Generator:
         p = self.prog
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
-                + [f"GA{g.index}" for g in p.gemms if g.a_state is None] + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state]
+                + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
+                + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state]
                 + [f"A{m}" for m in range(len(p.saved))]
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
 

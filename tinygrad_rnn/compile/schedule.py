@@ -208,7 +208,6 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     for n in sorted(nodes.values(), key=lambda n: n.id):
         if n.width is not None and n.id not in inline:
             groups.setdefault((phase[n.id], n.width), []).append(n)
-    group_of = {n.id: key for key, members in groups.items() for n in members}
     n_phases = max(list(phase.values()) + list(gemm_phase.values()) + [0]) + 1
     phases = tuple(Phase(tuple(gemms[i] for i in sorted(gemm_ids) if gemm_phase[i] == p),
                          tuple(Group(w, tuple(ms)) for (ph, w), ms in sorted(groups.items()) if ph == p))
