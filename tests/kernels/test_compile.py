@@ -74,8 +74,9 @@ def test_rules_match_primitives_in_numba():
             lines.append(f"        out[{k}, {i + 1}, j] = {substitute(vjp, dict(names, out='o', g='g[j]'))}")
     from tinygrad_rnn.compile import scalar
     for dtype in (np.float64, np.float32):
-        env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select", "power")}
-        env.update(one=dtype(1), zero=dtype(0))
+        env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select", "power",
+                                                        "maximum", "isnan")}
+        env.update(one=dtype(1), zero=dtype(0), half=dtype(0.5))
         exec("\n".join(lines), env)
         fn = numba.njit(error_model="numpy")(env["rules"])
         rng = np.random.default_rng(1)
@@ -300,6 +301,28 @@ def test_random_cell_with_reductions_compiled_equals_tape(recipe, dtype, use_len
         assert_same(layer, xd, lengths, dtype)
     else:
         assert_close_at_scale(layer, xd, lengths, dtype)
+
+
+class MaxMinCell(RecurrentCell):
+    """Elementwise maximum/minimum and a max over the features, fed a NaN: the tape propagates it."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_hh = uniform((hidden_size, hidden_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        m = x.maximum(h @ self.weight_hh.T).minimum(x * 0.5 + 0.3)
+        return (m - m.max(-1, keepdims=True)).tanh() + m.tanh()
+
+
+def test_maximum_minimum_and_max_propagate_nan_as_the_tape():
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(MaxMinCell, H, H, dtype=np.float64)
+    xd = np.random.default_rng(5).standard_normal((4, 3, H))
+    xd[1, 0, 2] = np.nan   # row 0 turns NaN from step 1 on; rows 1 and 2 stay finite
+    values, _ = run_layer(layer, xd, None, False)
+    assert np.isnan(values[0][1:, 0]).all() and np.isfinite(values[0][:, 1:]).all()
+    assert_same(layer, xd, None, np.float64)   # NaN where the tape has NaN (assert_allclose: equal_nan)
 
 
 # ----------------------------------------------------------------------------- errors and the API

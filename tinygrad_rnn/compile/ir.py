@@ -173,6 +173,8 @@ class Program(NamedTuple):
     folds: tuple = ()
     saved: tuple = ()      # Nodes whose values the forward keeps per step (A<m>) so the backward reads
                            # them instead of recomputing them (the transcendental functions)
+    inline: frozenset = frozenset()   # ids of cheap Nodes every group that reads them computes itself
+                                      # (no group of their own, nothing stored): schedule.inline_nodes
 
 
 def stored_width(node):

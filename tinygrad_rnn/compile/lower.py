@@ -31,8 +31,8 @@ from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, "
-             "clip, sum/mean/max over the feature axis (keepdims=True), chunk/split/slices/concatenate along "
-             "the feature axis, where with a constant mask")
+             "clip, maximum/minimum, sum/mean/max over the feature axis (keepdims=True), chunk/split/slices/"
+             "concatenate along the feature axis, where with a constant mask")
 
 
 class Val(NamedTuple):

@@ -8,8 +8,10 @@ two tables in sync. Add a row here and the compiler supports the operation, back
 Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
     g           the cotangent of out                            p     pow's exponent; lo, hi: clip's bounds
-    one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); ninf: -infinity
-Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), relu, select(cond, x, y).
+    one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
+Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), relu, select(cond, x, y),
+maximum(a, b) (NaN if either is NaN, as np.maximum), isnan.
+NaN propagates as on the tape: a comparison with NaN is false, so maximum and max say so explicitly.
 """
 from typing import NamedTuple
 
@@ -37,6 +39,9 @@ RULES = {
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
     P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
+    # ties share the gradient, as primitives.Maximum; g times a mask as there, so a NaN g stays NaN
+    P.Maximum: Rule("maximum(a, b)",  ("g * (select(a > b, one, zero) + select(a == b, half, zero))",
+                                       "g * (select(a < b, one, zero) + select(a == b, half, zero))"), ("a", "b")),
     P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
                     ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
 }
@@ -55,11 +60,13 @@ class Reduction(NamedTuple):
 
 REDUCTIONS = {
     P.Sum: Reduction("sum", ("acc",), ("zero",), (("acc", "acc + a"),), "g"),
-    # ties share the gradient equally, as primitives.Max does: count is how many columns attained it
+    # ties share the gradient equally, as primitives.Max does: count is how many columns attained it.
+    # A NaN makes the max NaN and count 0 from there on (nothing equals NaN), so every column's gradient
+    # is 0 / 0 = NaN, as the tape's winners / sum(winners).
     P.Max: Reduction("max", ("acc", "count"), ("ninf", "zero"),
-                     (("count", "select(a > acc, one, select(a == acc, count + one, count))"),
-                      ("acc", "select(a > acc, a, acc)")),
-                     "select(a == out, g / count, zero)"),
+                     (("count", "select(isnan(a), zero, select(a > acc, one, select(a == acc, count + one, count)))"),
+                      ("acc", "select((a > acc) | isnan(a), a, acc)")),
+                     "(select(a == out, one, zero) / count) * g"),
 }
 
 # Not a primitive: the copy the compiler inserts where a value must land in a buffer unchanged.
@@ -72,7 +79,7 @@ def numpy_namespace(dtype):
     dt = np.dtype(dtype).type
     return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
                 relu=lambda a: np.maximum(a, 0), select=np.where, power=lambda a, p, one: P._torch_pow(a, p),
-                one=dt(1), zero=dt(0), ninf=dt(-np.inf))
+                maximum=np.maximum, isnan=np.isnan, one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
 
 
 def substitute(expr, names):

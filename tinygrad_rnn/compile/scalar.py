@@ -17,6 +17,19 @@ def relu(a):
 
 
 @numba.njit(inline="always")
+def maximum(a, b):
+    """np.maximum: NaN when either is NaN (a plain comparison would drop it)."""
+    if a != a:
+        return a
+    return a if a >= b else b
+
+
+@numba.njit(inline="always")
+def isnan(a):
+    return a != a
+
+
+@numba.njit(inline="always")
 def select(cond, x, y):
     return x if cond else y
 
@@ -59,9 +72,10 @@ def fill_zero(a):
             a[i, j] = zero
 
 
-# --- what the generated work outside the loop calls (outside.py). Inlined: they are called with
-# literal offsets and widths, for which Numba would compile (and cache) one specialization each.
-@numba.njit(inline="always")
+# --- what the generated work outside the loop calls (outside.py). Those called with literal offsets and
+# widths are inlined (else Numba would compile and cache one specialization per literal); the others are
+# compiled once per dtype and cached with the package (inlining each call site costs compile time).
+@njit()
 def time_rows(arr, a, b):
     """Rows of time steps [a, b) of a C-contiguous (T, B, n) array as a 2-D ((b - a) * B, n) view."""
     batch = arr.shape[1]
@@ -75,7 +89,7 @@ def add_slice(dst, dst_off, src, src_off, width):
         dst[dst_off + j] += src[src_off + j]
 
 
-@numba.njit(inline="always")
+@njit()
 def add_row(a2, row):
     """Every row of the 2-D a2 += row (a bias)."""
     for r in range(a2.shape[0]):
@@ -84,7 +98,7 @@ def add_row(a2, row):
             ar[j] += row[j]
 
 
-@numba.njit(inline="always")
+@njit()
 def add_rows(a2, out):
     """out += the sum of the rows of the 2-D a2."""
     for r in range(a2.shape[0]):

@@ -8,6 +8,9 @@
     as phases: each first runs its gemms, then its column loops, one per width (a Group). An
     expression's phase is the latest phase of what it reads: a gemm's result counts in the gemm's phase,
     a stored per-row scalar (Bcast) in the phase after the one that computed it.
+  * Recomputed values. A cheap value (one addition or product of leaves, e.g. a layer norm's z - mean)
+    is computed by every group that reads it rather than stored by one and loaded by the others: a
+    store, a load and their gradients' traffic cost more than an operation (`inline_nodes`).
   * Stored values. A value one group computes and another reads is stored per step in M<m>, which the
     backward reads too. The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
     which recomputes everything else of a group from its leaves.
@@ -143,42 +146,81 @@ def _phases(nodes, gemms):
     return phase, gemm_phase
 
 
-def _stored(nodes, group_of):
-    """Nodes stored per step: per-row scalars read through Bcast, and values read by another group."""
+def local_nodes(members, inline):
+    """A group's nodes plus the per-row nodes and the cheap nodes (`inline`) it computes itself, in
+    creation order."""
+    seen, stack = {n.id: n for n in members}, list(members)
+    while stack:
+        for a in stack.pop().args:
+            if isinstance(a, Node) and (a.width is None or a.id in inline) and a.id not in seen:
+                seen[a.id] = a
+                stack.append(a)
+    return sorted(seen.values(), key=lambda n: n.id)
+
+
+def _stored(nodes, groups, inline):
+    """Nodes stored per step: per-row scalars read through Bcast, and values a group reads but another
+    computes."""
     stored = {}
     for n in nodes.values():
         for a in n.args:
             if isinstance(a, Bcast):
                 stored[a.node.id] = a.node
-            elif (isinstance(a, Node) and a.width is not None and n.width is not None
-                  and group_of[a.id] != group_of[n.id]):
-                stored[a.id] = a
+    for members in groups.values():
+        ids = {n.id for n in members}
+        for n in local_nodes(members, inline):
+            for a in n.args:
+                if isinstance(a, Node) and a.width is not None and a.id not in inline and a.id not in ids:
+                    stored[a.id] = a
     return tuple(sorted(stored.values(), key=lambda n: n.id))
+
+
+# Rules cheap enough to compute again in every group that reads them.
+CHEAP = (RULES[P.Add], RULES[P.Sub], RULES[P.Mul], RULES[P.Neg], COPY)
+
+
+def inline_nodes(nodes, kept, in_state):
+    """Ids of the Nodes computed where they are read: one cheap operation on leaves, per-row values, the
+    new state (`in_state`: readable at S<k>[t + 1] anywhere) or other such nodes (at most two operations
+    in all), not stored anywhere (`kept`: the new state, gemm operands, values read through Bcast)."""
+    cost = {}
+    for n in sorted(nodes.values(), key=lambda n: n.id):
+        if n.width is None or n.rule not in CHEAP or n.id in kept:
+            continue
+        total = 1
+        for a in n.args:
+            if isinstance(a, Node) and a.width is not None and a.id not in in_state:
+                total = total + cost[a.id] if a.id in cost else 99
+        if total <= 2:
+            cost[n.id] = total
+    return frozenset(cost)
 
 
 def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     folds = fold_biases(outputs, gemms)
     nodes, gemm_ids = _needed(outputs, gemms)
     phase, gemm_phase = _phases(nodes, gemms)
+    kept = ({s.expr.id for segs in outputs for s in segs} | {s.expr.id for g in gemms for s in g.a_segs}
+            | {a.node.id for n in nodes.values() for a in n.args if isinstance(a, Bcast)})
+    in_state = {s.expr.id for segs in outputs for s in segs}   # the backward reads those from S<k>[t + 1]
+    inline = inline_nodes(nodes, kept, in_state)
     groups = {}
     for n in sorted(nodes.values(), key=lambda n: n.id):
-        if n.width is not None:
+        if n.width is not None and n.id not in inline:
             groups.setdefault((phase[n.id], n.width), []).append(n)
-    group_of = {n.id: key for key, members in groups.items() for n in members}
     n_phases = max(list(phase.values()) + list(gemm_phase.values()) + [0]) + 1
     phases = tuple(Phase(tuple(gemms[i] for i in sorted(gemm_ids) if gemm_phase[i] == p),
                          tuple(Group(w, tuple(ms)) for (ph, w), ms in sorted(groups.items()) if ph == p))
                    for p in range(n_phases))
-    stored = _stored(nodes, group_of)
+    stored = _stored(nodes, groups, inline)
     reads = {a for n in nodes.values() for a in n.args if isinstance(a, Read)}
     sources = {r.source for r in reads}
-    in_state = {s.expr.id for segs in outputs for s in segs}   # the backward reads those from S<k>[t + 1]
     return Program(dtype, graph.input_size, graph.state_sizes, outputs,
                    tuple(pr for pr in projections if Projected(pr.index) in sources),  # unread: no product
                    tuple(gemms[i] for i in sorted(gemm_ids)), phases, stored,
                    tuple((i, vec_params[i]) for i in sorted(vec_params) if Param(i) in sources),
                    {k: v for k, v in consts.items() if Const(k) in sources},
-                   Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state))
+                   Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state), inline)
 
 
 # Rules whose VJP reads their own output and whose value costs far more to recompute than to load.

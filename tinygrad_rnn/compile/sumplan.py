@@ -60,7 +60,9 @@ class SumPlan:
 
     def __init__(self, prog, stores):
         self.skip, self.sums, self.alias = set(), [], {}
-        members = [n for ph in prog.phases for g in ph.groups for n in g.nodes]
+        # every column node some loop computes (a cheap node no group owns included: schedule.inline_nodes)
+        members = [n for n in all_nodes([n for ph in prog.phases for g in ph.groups for n in g.nodes])
+                   if n.width is not None]
         cls = self._classes(members, stores)
         contrib, one_column = self._contributions(members)
         kept = self._kept(contrib, one_column, cls)
