@@ -121,11 +121,14 @@ class Kernel:
         self.forward_args, self.backward_args = _args(gen.forward_args()), _args(gen.backward_args())
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog
-        self.n_states = len(p.state_sizes)
-        self.per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms]
-                         + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
-                         + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
-                         + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
+        per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms]
+                    + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
+                    + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
+                    + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
+        # only the buffers a generated function reads or writes (a stored value that is also the new
+        # state is read from S<k>: its M<m> is never passed)
+        used = {a.name for a in self.forward_args + self.backward_args + self.project_args + self.grads_args}
+        self.per_step = [buf for buf in per_step if buf[0] in used]
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
         # the parameters the kernels read: the others get no gradient (None), as on the tape
@@ -444,10 +447,6 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call.
     plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
     kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
-    if plan is not None:
-        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, plan=plan)
-        return outs[0], outs[1:]
     outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                 reverse=reverse)
+                 reverse=reverse, plan=plan)
     return outs[0], outs[1:]
