@@ -4,8 +4,12 @@ Each (peer, cell, shape) lives in its own fresh worker process (`python -m bench
 so libraries never share a process: torch's OpenMP pool, XLA's threads and Numba's never meet,
 and one library's allocator caches cannot hide another's memory. The parent keeps all workers
 of one (cell, shape) alive and asks them in turn for a few timed steps (round-robin), so slow
-drifts of a noisy machine hit every peer alike. An idle worker blocks on a pipe read: it costs
-no CPU while another one is timed.
+drifts of a noisy machine hit every peer alike. An idle worker blocks on a pipe read, but its
+library's threads may not be idle yet: OpenBLAS's workers spin after a multi-threaded product
+(measured: about 100 ms of CPU in the 200 ms after one 2-thread 512x512 product, numpy 2.4.6),
+taking a core from the next peer's turn; a short step at 2 threads then runs on about one core.
+So before each turn the parent waits until the previous worker's process has stopped using the
+CPU (`settle`).
 
 A worker speaks JSON lines on a private copy of its stdout (fd 1 itself is pointed at stderr,
 so a library that prints cannot corrupt the protocol):
@@ -311,6 +315,36 @@ def run_model_case(model, libraries, threads, rounds, repeats, cap_s, budget_s, 
                         budget_s, log)
 
 
+SETTLE_WINDOW_S = 0.05   # a worker counts as settled when it used < 1 clock tick of CPU in such a window
+SETTLE_MAX_S = 1.0
+
+
+def _cpu_ticks(pid):
+    """utime + stime of a process in clock ticks (Linux /proc), or None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def settle(worker):
+    """Wait (at most SETTLE_MAX_S) until `worker`'s process uses no CPU: its library's threads may spin
+    after its turn (module docstring). Without /proc: a fixed pause of SETTLE_MAX_S / 4."""
+    last = _cpu_ticks(worker.proc.pid)
+    if last is None:
+        time.sleep(SETTLE_MAX_S / 4)
+        return
+    deadline = time.monotonic() + SETTLE_MAX_S
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_WINDOW_S)
+        now = _cpu_ticks(worker.proc.pid)
+        if now is None or now == last:
+            return
+        last = now
+
+
 def _round_robin(specs, threads, rounds, repeats, cap_s, budget_s, log):
     """Start a worker per spec ({name: spec}), then time them in turns: {name: result dict} (see run_case)."""
     results, workers = {}, {}
@@ -349,6 +383,7 @@ def _round_robin(specs, threads, rounds, repeats, cap_s, budget_s, log):
             msg = w.recv(timeout=(n + rewarm) * (2 * cap_s) + 60)
             if "times" in msg:
                 res["times"] += msg["times"]
+                settle(w)   # the next peer's turn starts on idle cores
             else:
                 res["note"] = f"stopped in round {r + 1}: {_failure(msg)}"
                 w.close(kill=True)

@@ -99,3 +99,31 @@ def test_memory_probe_sees_a_transient_allocation():
     step()  # as in the benchmark: a warm-up step first
     _, grew = measure.measure_peak(step)
     assert 0.9 * size < grew < 1.3 * size
+
+
+def test_settle_reads_a_workers_cpu_time_and_waits_for_it_to_stop():
+    """The round-robin's settle() reads a process's CPU time from /proc: for this process it agrees with
+    os.times(), and for a worker that spins, then sleeps, settle returns only once the spinning is over
+    (the worker reports through a pipe when it starts sleeping: no time is asserted)."""
+    import os
+    import subprocess
+    import sys
+    import types
+
+    if measure._cpu_ticks(os.getpid()) is None:
+        pytest.skip("no /proc: settle() falls back to a fixed pause")
+    np.ones(10 ** 7).sum()
+    tick = os.sysconf("SC_CLK_TCK")
+    t = os.times()
+    assert abs(measure._cpu_ticks(os.getpid()) - (t.user + t.system) * tick) <= 2
+    spin = ("import sys, time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+            "print('idle', flush=True)\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
+    try:
+        measure.settle(types.SimpleNamespace(proc=proc))
+        ticks = measure._cpu_ticks(proc.pid)
+        assert ticks >= 0.3 * tick - 2   # it returned after the spinning, not during it
+        assert proc.stdout.readline().strip() == "idle"
+    finally:
+        proc.kill()
+        proc.wait()
