@@ -614,8 +614,7 @@ class _TorchRecurrent(_StackedRecurrent):
     def _fused_cell(self, layer, direction, dtype):
         if not (self.fused and fused_available()):
             return None
-        cell = self._cell(layer, direction)
-        return cell, self._known_kernel(cell, dtype)
+        return self._fused_call(layer, direction, dtype)
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
