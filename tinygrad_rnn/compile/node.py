@@ -163,6 +163,19 @@ class Kernel:
         empty = workspace.allocator(T * B * max(self.widest, I), dt)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
+        self.forward_buffers(arrays, T, B, states, padded, empty)
+        self._run_forward(arrays, T, B, I, padded)
+        out = arrays["S0"][1:]
+        if padded:
+            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
+        finals = tuple([arrays[name][T:].copy() for name, _, _ in self.states])   # (1, B, n): a slice of h_n
+        kept = {name: arrays[name] for name in self._kept_names(arrays)}   # the rest goes back to the pool
+        return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
+
+    def forward_buffers(self, arrays, T, B, states, padded, empty):
+        """Put the forward's buffers for T steps into `arrays`: the states (row 0 from `states`; none
+        given: zeros), the projections and the per-step buffers, from the allocator `empty`."""
+        dt = self.dtype
         for k, (name, _, n) in enumerate(self.states):   # no states given: the sequence starts from zeros
             if states or empty is not np.empty:
                 S = arrays[name] = empty((T + 1, B, n), dt)
@@ -175,13 +188,6 @@ class Kernel:
             a = arrays[name] = empty((T, B, width), dt)
             if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
                 a.fill(0)
-        self._run_forward(arrays, T, B, I, padded)
-        out = arrays["S0"][1:]
-        if padded:
-            out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
-        finals = tuple([arrays[name][T:].copy() for name, _, _ in self.states])   # (1, B, n): a slice of h_n
-        kept = {name: arrays[name] for name in self._kept_names(arrays)}   # the rest goes back to the pool
-        return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
 
     def _kept_names(self, arrays):
         """The names of `arrays` in self.kept: the same every call (the arrays' names are fixed by the

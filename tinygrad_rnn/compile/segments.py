@@ -121,15 +121,7 @@ def _run_piece(seq, a, L, entering):
     empty = workspace.allocator(L * B * max(k.widest, I), p.dtype)
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
-    for (name, _, n), s in zip(k.states, entering):
-        S = arrays[name] = empty((L + 1, B, n), p.dtype)
-        S[0] = s
-    for name, _, n in k.projected:
-        arrays[name] = empty((L, B, n), p.dtype)
-    for name, width, zeroed in k.per_step:
-        buf = arrays[name] = empty((L, B, width), p.dtype)
-        if zeroed and padded:   # rows after a sequence's end are not computed, yet enter dW = A^T dC
-            buf.fill(0)
+    k.forward_buffers(arrays, L, B, entering, padded, empty)
     k._run_forward(arrays, L, B, I, padded)
     return arrays, padded
 
