@@ -2,7 +2,7 @@
 
     python bench/compiled_cells.py                                  # every cell at the `python -m bench` shapes
     python bench/compiled_cells.py --threads 2 --cells lstm --shapes 100x32x128x256 --rounds 7
-    python bench/compiled_cells.py --others                          # peephole, Jordan, layer-norm LSTM vs tr.nn.LSTM
+    python bench/compiled_cells.py --others     # a user's LSTM, peephole, Jordan, layer-norm LSTM vs tr.nn.LSTM
 
 One training step per measurement, float32: forward over the whole sequence from zero state, loss = sum
 of the outputs, backward to every weight (the input needs no gradient), as the rest of bench/ does.
@@ -27,7 +27,8 @@ def parse():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--others", action="store_true", help="peephole/Jordan/layer-norm LSTM vs tr.nn.LSTM instead")
+    ap.add_argument("--others", action="store_true",
+                    help="a user's plain-Tensor LSTM, peephole/Jordan/layer-norm LSTM vs tr.nn.LSTM instead")
     return ap.parse_args()
 
 
@@ -57,9 +58,30 @@ def layer_of(cell, I, H):
     return {"gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[cell](I, H, dtype=dt)
 
 
+class UserLSTMCell(tr.nn.RecurrentCell):
+    """The LSTM as a user would write it from the textbook: plain Tensor code, no project_input/recurrence
+    split (issue 12: within 1.05x of tr.nn.LSTM). Gate order i, f, g, o as torch's."""
+
+    state_sizes = None
+
+    def __init__(self, input_size, hidden_size, dtype=np.float32):
+        self.input_size, self.hidden_size, self.state_sizes = input_size, hidden_size, (hidden_size, hidden_size)
+        k = 1.0 / np.sqrt(hidden_size)
+        init = lambda *shape: tr.nn.Parameter(tr.random.generator().uniform(-k, k, shape).astype(dtype))  # noqa: E731
+        self.W, self.U = init(4 * hidden_size, input_size), init(4 * hidden_size, hidden_size)
+        self.b = init(4 * hidden_size)
+
+    def forward(self, x, state):
+        h, c = state
+        i, f, g, o = (x @ self.W.T + h @ self.U.T + self.b).chunk(4, dim=-1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+
+
 def others(I, H):
     dt = np.float32
     return {"lstm": tr.nn.LSTM(I, H, dtype=dt),
+            "user-lstm": tr.nn.Recurrent(UserLSTMCell, I, H, dtype=dt),
             "peephole": tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=dt),
             "jordan": tr.nn.Recurrent(tr.nn.JordanCell, I, H, dtype=dt),
             "layernorm": tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, dtype=dt)}
