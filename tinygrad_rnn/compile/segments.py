@@ -21,11 +21,13 @@ state's there); the weight gradients accumulate over pieces (`grads` adds into t
 per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
 the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
 """
+import collections
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import runtime, workspace
+from ..kernels import blas, runtime, workspace
 from ..nn.bptt_plan import Stored
 from .node import _bind, _in_time_order, _parameter_names
 
@@ -108,9 +110,10 @@ def _forward_pieces(seq, plan, a, entering, out):
     return kept, entering
 
 
-def _run_piece(seq, a, L, entering):
+def _run_piece(seq, a, L, entering, single=False):
     """Kernel time [a, a + L) forward from state `entering`: the piece's arrays (as Kernel.forward makes
-    them for a whole sequence) and whether a sequence ends inside it."""
+    them for a whole sequence) and whether a sequence ends inside it. single: on this thread only (a
+    worker of the overlapped backward), else split over the threads as Kernel.forward does."""
     k, p = seq.kernel, seq.kernel.prog
     B, I = seq.x.shape[1], seq.x.shape[2]
     if seq.padded:
@@ -122,7 +125,11 @@ def _run_piece(seq, a, L, entering):
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
     k.forward_buffers(arrays, L, B, entering, padded, empty)
-    k._run_forward(arrays, L, B, I, padded)
+    if single:
+        k.module.project(*_bind(k.project_args, arrays), 0, L)
+        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+    else:
+        k._run_forward(arrays, L, B, I, padded)
     return arrays, padded
 
 
@@ -159,7 +166,11 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
                for (_, _, n), d in zip(kernel.states, dfinals))
     grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
                       np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
-    _backward_pieces(seq, kept, grad)
+    threads = runtime.threads_for(kept[0].steps, B, I, kernel.widest)
+    if threads > 1 and all(type(piece) is _Keep or _flat(piece) for piece in kept):
+        _backward_overlapped(seq, kept, grad, threads)
+    else:
+        _backward_pieces(seq, kept, grad)
     dparams = [grad.accs[names[2]] if n else None for names, n in zip(_parameter_names(len(params)), needs_params)]
     if not (need_dx and (p.uses_x or p.projections)):
         return None, ds, dparams
@@ -186,6 +197,20 @@ def _backward_pieces(seq, kept, grad):
 
 def _backward_piece(seq, a, L, arrays, padded, grad):
     """The backward loop and grads over kernel time [a, a + L), as Kernel.backward does for a whole sequence."""
+    k = seq.kernel
+    args = _piece_gradient_args(seq, a, L, arrays, grad)
+    threads = runtime.threads_for(L, seq.x.shape[1], seq.x.shape[2], k.widest)
+    m = k.module
+    if threads == 1:
+        runtime.run_on_batch_blocks(m.backward, seq.x.shape[1], *_bind(k.backward_args, args))
+        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
+    else:
+        k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
+
+
+def _piece_gradient_args(seq, a, L, arrays, grad):
+    """The backward loop's and grads' arrays for kernel time [a, a + L): the piece's forward arrays, its
+    slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients."""
     k, p = seq.kernel, seq.kernel.prog
     dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
     empty = workspace.allocator(L * B * max(k.widest, I), dt)
@@ -206,10 +231,138 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
     args["dX"] = np.zeros((1, 1, 1), dt) if grad.dx is None else grad.dx[a:a + L]
     for name, n in k.vector_grads:   # fresh per piece: grads adds them once, in the call that starts at step 0
         args[name] = np.zeros((B, n), dt)
-    threads = runtime.threads_for(L, B, I, k.widest)
-    m = k.module
-    if threads == 1:
-        runtime.run_on_batch_blocks(m.backward, B, *_bind(k.backward_args, args))
-        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
-    else:
-        k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
+    return args
+
+
+# ----------------------------------------------------------------------------- the backward on several threads
+def _flat(piece):
+    """A Recomputed piece whose rerun is one stored piece (every piece of checkpoint=K's plan)."""
+    return len(piece.inner) == 1 and type(piece.inner[0]) is Stored
+
+
+def _backward_overlapped(seq, kept, grad, threads):
+    """_backward_pieces on `threads` threads, for pieces that each rerun as one piece: while this thread
+    runs piece i's backward loop (the serial chain: dS goes from piece to piece), a worker reruns the
+    forward of piece i-1 (it needs only its entering state), and the grads of piece i are split by time
+    into parts that either thread takes (_Tasks, in order: the rerun first). Every task runs the
+    generated functions on one thread over the whole batch; each thread adds its grads parts into
+    accumulators of its own (slot), summed in slot order at the end. At most three pieces' arrays are
+    alive at once (one whose grads are still running, one in its loop, one being rerun) where one
+    thread holds one."""
+    k, B = seq.kernel, seq.x.shape[1]
+    slots = [grad.accs] + [k._accumulators(grad.params, grad.needs_params) for _ in range(threads - 1)]
+    pieces = list(reversed(kept))
+    tasks = _Tasks()
+    with blas.single_threaded():
+        pool = blas.workers(threads - 1)
+        for slot in range(1, threads):
+            pool.submit(tasks.drain, slot)
+        try:
+            ahead = tasks.put(lambda slot: _piece_arrays(seq, pieces[0]))
+            for i, piece in enumerate(pieces):
+                arrays, padded = tasks.result(ahead)
+                if i + 1 < len(pieces):
+                    ahead = tasks.put(lambda slot, before=pieces[i + 1]: _piece_arrays(seq, before))
+                args = _piece_gradient_args(seq, piece.start, piece.steps, arrays, grad)
+                del arrays
+                k.module.backward(*_bind(k.backward_args, args), 0, B)
+                for a, b in runtime.time_parts(piece.steps, 2 * threads):
+                    tasks.put(lambda slot, a=a, b=b, args=args: k.module.grads(
+                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b))
+                del args
+        finally:
+            tasks.close()
+    for slot in slots[1:]:
+        for name, acc in slot.items():
+            if name[0] == "g" and name[1:].isdigit() and acc.size:
+                grad.accs[name] += acc
+
+
+def _piece_arrays(seq, piece):
+    """A piece's forward arrays for its backward, on this thread only: what the forward kept (a Stored
+    piece, handed over and dropped from `piece`), else its forward rerun from its entering state."""
+    if type(piece) is _Keep and piece.arrays:
+        arrays = dict(piece.arrays)
+        piece.arrays.clear()
+        return arrays, piece.padded
+    return _run_piece(seq, piece.start, piece.steps, piece.entering, single=True)
+
+
+class _Task:
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn):
+        self.fn, self.done, self.result, self.error = fn, False, None, None
+
+
+class _Tasks:
+    """Tasks in order, each run once by whichever thread takes it first: the workers (drain) and the
+    calling thread (result, close). The caller never waits for a task nobody has started: it runs it
+    itself, and while a worker runs the one it needs it takes the next ones (a worker that starts late
+    on a busy machine leaves everything to the caller rather than holding it up)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.todo = collections.deque()
+        self.pending, self.closed, self.errors = 0, False, []
+
+    def put(self, fn):
+        task = _Task(fn)
+        with self.cond:
+            self.todo.append(task)
+            self.pending += 1
+            self.cond.notify()
+        return task
+
+    def _run(self, task, slot):
+        fn, task.fn = task.fn, None   # what it holds (a piece's arrays) goes once it has run
+        try:
+            task.result = fn(slot)
+        except BaseException as e:   # raised again on the calling thread (result, close)
+            task.error = e
+            self.errors.append(e)
+        del fn
+        with self.cond:
+            task.done = True
+            self.pending -= 1
+            self.cond.notify_all()
+
+    def drain(self, slot):
+        """On a worker: run tasks as they come until close."""
+        while True:
+            with self.cond:
+                while not self.todo and not self.closed:
+                    self.cond.wait()
+                if not self.todo:
+                    return
+                task = self.todo.popleft()
+            self._run(task, slot)
+
+    def result(self, task, slot=0, until_idle=False):
+        """On the calling thread: task's result, running queued tasks (in order) until it is done."""
+        while True:
+            with self.cond:
+                if task is not None and task.done or until_idle and not self.pending:
+                    break
+                mine = self.todo.popleft() if self.todo else None
+                if mine is None:
+                    self.cond.wait()
+                    continue
+            self._run(mine, slot)
+        if task is None:
+            return None
+        if task.error is not None:
+            raise task.error
+        result, task.result = task.result, None
+        return result
+
+    def close(self):
+        """Run or wait for every task left, stop the workers; a task's exception is raised here."""
+        try:
+            self.result(None, until_idle=True)
+        finally:
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+        if self.errors:
+            raise self.errors[0]
