@@ -83,7 +83,11 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
     seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse)
     entering = tuple(states) if states else tuple(np.zeros((B, n), dt) for _, _, n in kernel.states)
     out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
-    kept, final = _forward_pieces(seq, plan, 0, entering, out)
+    threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
+    if threads > 1 and len(plan) > 1:
+        kept, final = _forward_overlapped(seq, plan, entering, out, threads)
+    else:
+        kept, final = _forward_pieces(seq, plan, 0, entering, out)
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
@@ -100,13 +104,55 @@ def _forward_pieces(seq, plan, a, entering, out):
         arrays, padded = _run_piece(seq, a, L, entering)
         if out is not None:
             out[a:a + L] = arrays["S0"][1:]
-        if type(piece) is Stored:
-            kept.append(_Keep(a, L, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering))
-        else:
-            kept.append(_Recompute(a, L, piece.inner, entering))
+        kept.append(_kept(k, piece, a, arrays, padded, entering))
         entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
+    return kept, entering
+
+
+def _kept(k, piece, a, arrays, padded, entering):
+    """What the forward leaves of a piece for the backward: a Stored piece's arrays the backward reads, or
+    a Recomputed piece's entering state."""
+    if type(piece) is Stored:
+        return _Keep(a, piece.steps, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering)
+    return _Recompute(a, piece.steps, piece.inner, entering)
+
+
+def _forward_overlapped(seq, plan, entering, out, threads):
+    """_forward_pieces (from time 0) on `threads` threads: this thread runs each piece's forward loop over
+    the whole batch while a worker makes the next piece's buffers and projects its inputs (it needs
+    nothing from the piece before; _Tasks: this thread does it itself if no worker has started it).
+    Two pieces' buffers are alive at once where one thread holds one."""
+    k, B = seq.kernel, seq.x.shape[1]
+    starts = np.cumsum([0] + [piece.steps for piece in plan]).tolist()
+
+    def prepare(i):
+        arrays, padded = _piece_buffers(seq, starts[i], plan[i].steps, ())
+        k.module.project(*_bind(k.project_args, arrays), 0, plan[i].steps)
+        return arrays, padded
+
+    kept, tasks = [], _Tasks()
+    with blas.single_threaded():
+        pool = blas.workers(threads - 1)
+        for slot in range(1, threads):
+            pool.submit(tasks.drain, slot)
+        try:
+            ahead = tasks.put(lambda slot: prepare(0))
+            for i, piece in enumerate(plan):
+                arrays, padded = tasks.result(ahead)
+                if i + 1 < len(plan):
+                    ahead = tasks.put(lambda slot, j=i + 1: prepare(j))
+                for (name, _, _), state in zip(k.states, entering):
+                    arrays[name][0] = state
+                k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+                a, L = starts[i], piece.steps
+                out[a:a + L] = arrays["S0"][1:]
+                kept.append(_kept(k, piece, a, arrays, padded, entering))
+                entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
+                del arrays
+        finally:
+            tasks.close()
     return kept, entering
 
 
@@ -114,6 +160,20 @@ def _run_piece(seq, a, L, entering, single=False):
     """Kernel time [a, a + L) forward from state `entering`: the piece's arrays (as Kernel.forward makes
     them for a whole sequence) and whether a sequence ends inside it. single: on this thread only (a
     worker of the overlapped backward), else split over the threads as Kernel.forward does."""
+    k = seq.kernel
+    arrays, padded = _piece_buffers(seq, a, L, entering)
+    B, I = seq.x.shape[1], seq.x.shape[2]
+    if single:
+        k.module.project(*_bind(k.project_args, arrays), 0, L)
+        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+    else:
+        k._run_forward(arrays, L, B, I, padded)
+    return arrays, padded
+
+
+def _piece_buffers(seq, a, L, entering):
+    """The forward's arrays for kernel time [a, a + L) before anything runs (from the pool; the states'
+    row 0 from `entering`, () for zeros), and whether a sequence ends inside the piece."""
     k, p = seq.kernel, seq.kernel.prog
     B, I = seq.x.shape[1], seq.x.shape[2]
     if seq.padded:
@@ -125,11 +185,6 @@ def _run_piece(seq, a, L, entering, single=False):
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
     k.forward_buffers(arrays, L, B, entering, padded, empty)
-    if single:
-        k.module.project(*_bind(k.project_args, arrays), 0, L)
-        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
-    else:
-        k._run_forward(arrays, L, B, I, padded)
     return arrays, padded
 
 
