@@ -321,6 +321,8 @@ def _backward_overlapped(seq, kept, grad, threads):
                 args = _piece_gradient_args(seq, piece.start, piece.steps, arrays, grad)
                 del arrays
                 k.module.backward(*_bind(k.backward_args, args), 0, B)
+                # grads' parts hold only what grads reads: the loop's own buffers go back to the pool now
+                args = {arg.name: args[arg.name] for arg in k.grads_args if arg.name in args}
                 for a, b in runtime.time_parts(piece.steps, 2 * threads):
                     tasks.put(lambda slot, a=a, b=b, args=args: k.module.grads(
                         *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b))
