@@ -20,6 +20,12 @@ piece to piece in place (the loop reads the final state's gradient from dS and l
 state's there); the weight gradients accumulate over pieces (`grads` adds into them, beta 1); the loop's
 per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
 the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
+
+Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
+nothing overlapping), the pieces overlap (_Tasks): in the forward a worker projects piece i+1 while
+this thread runs piece i's loop; in the backward a worker reruns piece i-1 while this thread runs piece
+i's backward loop, and piece i's grads are split by time between the threads. Plans that nest keep the
+per-piece split in their backward (the overlap holds one more piece than their planner counted).
 """
 import collections
 import threading
