@@ -90,7 +90,7 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
     entering = tuple(states) if states else tuple(np.zeros((B, n), dt) for _, _, n in kernel.states)
     out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
     threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
-    if threads > 1 and len(plan) > 1:
+    if _overlaps(threads, B) and len(plan) > 1:
         kept, final = _forward_overlapped(seq, plan, entering, out, threads)
     else:
         kept, final = _forward_pieces(seq, plan, 0, entering, out)
@@ -228,7 +228,7 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
     grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
                       np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
     threads = runtime.threads_for(kept[0].steps, B, I, kernel.widest)
-    if threads > 1 and all(type(piece) is _Keep or _flat(piece) for piece in kept):
+    if _overlaps(threads, B) and all(type(piece) is _Keep or _flat(piece) for piece in kept):
         _backward_overlapped(seq, kept, grad, threads)
     else:
         _backward_pieces(seq, kept, grad)
@@ -296,6 +296,14 @@ def _piece_gradient_args(seq, a, L, arrays, grad):
 
 
 # ----------------------------------------------------------------------------- the backward on several threads
+def _overlaps(threads, batch):
+    """Whether the pieces overlap (below) rather than each being split over the threads. Overlapping runs
+    each loop on one thread over the whole batch, as runtime.py's pipeline does, so it is chosen where
+    that is: with 3+ threads and rows for 3+ batch blocks the per-piece split keeps splitting the loops
+    and overlapping does not (measured only at 2 threads: this machine has 2 cores)."""
+    return threads == 2 or threads > 2 and batch < 3 * runtime.MIN_ROWS_PER_THREAD
+
+
 def _flat(piece):
     """A Recomputed piece whose rerun is one stored piece (every piece of checkpoint=K's plan)."""
     return len(piece.inner) == 1 and type(piece.inner[0]) is Stored
