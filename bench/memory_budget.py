@@ -7,7 +7,7 @@ Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=Tr
   peak     the whole training step's peak (forward, loss, backward): tracemalloc's peak of numpy's
            allocations, and the process's peak RSS (ru_maxrss) for reference (target <= 40%)
   time     the step's median time, full and checkpointed runs interleaved in one process, at 1 and
-           at 2 threads (target <= 1.4x)
+           at 2 threads (target <= 1.4x); the process's CPU time per step alongside
 Part "long": a full (untruncated) BPTT gradient through T=100,000 steps, B=8, I=64, H=256, with
 memory_budget=, in its own process: the process's peak RSS (target < 3 GiB) and what storing every
 step would have kept (the planner's model).
@@ -79,13 +79,15 @@ def child_time(T, B, I, H, policies, repeats, n_threads):
     runs = [_layer_and_data(T, B, I, H, p) for p in policies]
     for r in runs:
         _step(*r)
-    times = [[] for _ in runs]
+    times, cpus = [[] for _ in runs], [[] for _ in runs]
     for _ in range(repeats):
-        for r, ts in zip(runs, times):
-            t0 = time.perf_counter()
+        for r, ts, cs in zip(runs, times, cpus):
+            t0, c0 = time.perf_counter(), time.process_time()
             _step(*r)
             ts.append(time.perf_counter() - t0)
-    return {"median_s": [float(np.median(ts)) for ts in times], "threads": n_threads}
+            cs.append(time.process_time() - c0)
+    return {"median_s": [float(np.median(ts)) for ts in times], "cpu_s": [float(np.median(cs)) for cs in cpus],
+            "threads": n_threads}
 
 
 def child_long(T, B, I, H, budget):
@@ -129,8 +131,10 @@ def part_step(args):
         t = _in_child("child_time", threads=threads, T=T, B=B, I=I, H=H, policies=[full, ckpt],
                       repeats=args.repeats, n_threads=threads)
         a, b = t["median_s"]
+        ca, cb = t["cpu_s"]
         print(f"  step time, {threads} thread{'s' if threads > 1 else ''}, median of {args.repeats} (interleaved): "
-              f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}")
+              f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}   "
+              f"(process CPU: {ca * 1e3:7.1f} ms, {cb * 1e3:7.1f} ms)")
 
 
 def part_plan(args):

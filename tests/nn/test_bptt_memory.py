@@ -219,6 +219,40 @@ def test_the_fused_path_recomputes_inside_one_node_per_layer_direction(in_the_no
     assert sorted(map(repr, in_the_node)) == sorted(repr(p) for p in checkpointed for _ in range(LD // layers))
 
 
+class _NoWorkers:
+    """A thread pool whose workers never start (a worker late on a busy machine, at its extreme)."""
+
+    def submit(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("worker", ["runs", "never starts", "raises"])
+def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypatch, worker):
+    """On 2 threads the node overlaps pieces (segments._Tasks): the forward loop with the next piece's
+    projection, the backward loop with the previous piece's rerun and the grads. The gradients equal
+    storing every step's whether a worker takes tasks or never starts (this thread then runs them all);
+    an exception in a task reaches the caller, and the next step runs normally."""
+    from tinygrad_rnn.compile import segments
+    ran = []
+    for name in ("_forward_overlapped", "_backward_overlapped"):
+        monkeypatch.setattr(segments, name, lambda *a, f=getattr(segments, name), n=name: (ran.append(n), f(*a))[1])
+    if worker == "never starts":
+        monkeypatch.setattr(segments.blas, "workers", lambda n: _NoWorkers())
+    tr.set_num_threads(2)
+    x = tr.Tensor(np.random.default_rng(6).normal(size=(11, 5, 3)), requires_grad=True)
+    plain = _make((nn.LSTM, {}), {}, 1, True, np.float64, True)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": 3}, 1, True, np.float64, True)
+    want = _gradients(plain, x, None, [11, 4, 9, 11, 1])
+    if worker == "raises":
+        run_piece = segments._run_piece
+        monkeypatch.setattr(segments, "_run_piece", lambda *a, single=False: 1 / 0 if single else run_piece(*a))
+        with pytest.raises(ZeroDivisionError):
+            _gradients(ckpt, x, None, [11, 4, 9, 11, 1])
+        monkeypatch.setattr(segments, "_run_piece", run_piece)
+    _assert_close(_gradients(ckpt, x, None, [11, 4, 9, 11, 1]), want, RTOL)
+    assert ran.count("_forward_overlapped") >= 2 and ran.count("_backward_overlapped") >= 2
+
+
 def test_a_second_backward_recomputes_what_the_first_freed():
     """The node frees its last piece's arrays once its backward has read them; with retain_graph=True a
     second backward runs that piece again: the gradients add up to twice the first's."""

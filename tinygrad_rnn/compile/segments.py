@@ -20,12 +20,20 @@ piece to piece in place (the loop reads the final state's gradient from dS and l
 state's there); the weight gradients accumulate over pieces (`grads` adds into them, beta 1); the loop's
 per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
 the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
+
+Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
+nothing overlapping), the pieces overlap (_Tasks): in the forward a worker projects piece i+1 while
+this thread runs piece i's loop; in the backward a worker reruns piece i-1 while this thread runs piece
+i's backward loop, and piece i's grads are split by time between the threads. Plans that nest keep the
+per-piece split in their backward (the overlap holds one more piece than their planner counted).
 """
+import collections
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import runtime, workspace
+from ..kernels import blas, runtime, workspace
 from ..nn.bptt_plan import Stored
 from .node import _bind, _in_time_order, _parameter_names
 
@@ -81,7 +89,11 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
     seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse)
     entering = tuple(states) if states else tuple(np.zeros((B, n), dt) for _, _, n in kernel.states)
     out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
-    kept, final = _forward_pieces(seq, plan, 0, entering, out)
+    threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
+    if _overlaps(threads, B) and len(plan) > 1:
+        kept, final = _forward_overlapped(seq, plan, entering, out, threads)
+    else:
+        kept, final = _forward_pieces(seq, plan, 0, entering, out)
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
@@ -98,19 +110,76 @@ def _forward_pieces(seq, plan, a, entering, out):
         arrays, padded = _run_piece(seq, a, L, entering)
         if out is not None:
             out[a:a + L] = arrays["S0"][1:]
-        if type(piece) is Stored:
-            kept.append(_Keep(a, L, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering))
-        else:
-            kept.append(_Recompute(a, L, piece.inner, entering))
+        kept.append(_kept(k, piece, a, arrays, padded, entering))
         entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
 
 
-def _run_piece(seq, a, L, entering):
+def _kept(k, piece, a, arrays, padded, entering):
+    """What the forward leaves of a piece for the backward: a Stored piece's arrays the backward reads, or
+    a Recomputed piece's entering state."""
+    if type(piece) is Stored:
+        return _Keep(a, piece.steps, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering)
+    return _Recompute(a, piece.steps, piece.inner, entering)
+
+
+def _forward_overlapped(seq, plan, entering, out, threads):
+    """_forward_pieces (from time 0) on `threads` threads: this thread runs each piece's forward loop over
+    the whole batch while a worker makes the next piece's buffers and projects its inputs (it needs
+    nothing from the piece before; _Tasks: this thread does it itself if no worker has started it).
+    Two pieces' buffers are alive at once where one thread holds one."""
+    k, B = seq.kernel, seq.x.shape[1]
+    starts = np.cumsum([0] + [piece.steps for piece in plan]).tolist()
+
+    def prepare(i):
+        arrays, padded = _piece_buffers(seq, starts[i], plan[i].steps, ())
+        k.module.project(*_bind(k.project_args, arrays), 0, plan[i].steps)
+        return arrays, padded
+
+    kept, tasks = [], _Tasks()
+    with blas.single_threaded():
+        pool = blas.workers(threads - 1)
+        for slot in range(1, threads):
+            pool.submit(tasks.drain, slot)
+        try:
+            ahead = tasks.put(lambda slot: prepare(0))
+            for i, piece in enumerate(plan):
+                arrays, padded = tasks.result(ahead)
+                if i + 1 < len(plan):
+                    ahead = tasks.put(lambda slot, j=i + 1: prepare(j))
+                for (name, _, _), state in zip(k.states, entering):
+                    arrays[name][0] = state
+                k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+                a, L = starts[i], piece.steps
+                out[a:a + L] = arrays["S0"][1:]
+                kept.append(_kept(k, piece, a, arrays, padded, entering))
+                entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
+                del arrays
+        finally:
+            tasks.close()
+    return kept, entering
+
+
+def _run_piece(seq, a, L, entering, single=False):
     """Kernel time [a, a + L) forward from state `entering`: the piece's arrays (as Kernel.forward makes
-    them for a whole sequence) and whether a sequence ends inside it."""
+    them for a whole sequence) and whether a sequence ends inside it. single: on this thread only (a
+    worker of the overlapped backward), else split over the threads as Kernel.forward does."""
+    k = seq.kernel
+    arrays, padded = _piece_buffers(seq, a, L, entering)
+    B, I = seq.x.shape[1], seq.x.shape[2]
+    if single:
+        k.module.project(*_bind(k.project_args, arrays), 0, L)
+        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+    else:
+        k._run_forward(arrays, L, B, I, padded)
+    return arrays, padded
+
+
+def _piece_buffers(seq, a, L, entering):
+    """The forward's arrays for kernel time [a, a + L) before anything runs (from the pool; the states'
+    row 0 from `entering`, () for zeros), and whether a sequence ends inside the piece."""
     k, p = seq.kernel, seq.kernel.prog
     B, I = seq.x.shape[1], seq.x.shape[2]
     if seq.padded:
@@ -122,7 +191,6 @@ def _run_piece(seq, a, L, entering):
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
     k.forward_buffers(arrays, L, B, entering, padded, empty)
-    k._run_forward(arrays, L, B, I, padded)
     return arrays, padded
 
 
@@ -159,7 +227,11 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
                for (_, _, n), d in zip(kernel.states, dfinals))
     grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
                       np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
-    _backward_pieces(seq, kept, grad)
+    threads = runtime.threads_for(kept[0].steps, B, I, kernel.widest)
+    if _overlaps(threads, B) and all(type(piece) is _Keep or _flat(piece) for piece in kept):
+        _backward_overlapped(seq, kept, grad, threads)
+    else:
+        _backward_pieces(seq, kept, grad)
     dparams = [grad.accs[names[2]] if n else None for names, n in zip(_parameter_names(len(params)), needs_params)]
     if not (need_dx and (p.uses_x or p.projections)):
         return None, ds, dparams
@@ -186,6 +258,20 @@ def _backward_pieces(seq, kept, grad):
 
 def _backward_piece(seq, a, L, arrays, padded, grad):
     """The backward loop and grads over kernel time [a, a + L), as Kernel.backward does for a whole sequence."""
+    k = seq.kernel
+    args = _piece_gradient_args(seq, a, L, arrays, grad)
+    threads = runtime.threads_for(L, seq.x.shape[1], seq.x.shape[2], k.widest)
+    m = k.module
+    if threads == 1:
+        runtime.run_on_batch_blocks(m.backward, seq.x.shape[1], *_bind(k.backward_args, args))
+        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
+    else:
+        k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
+
+
+def _piece_gradient_args(seq, a, L, arrays, grad):
+    """The backward loop's and grads' arrays for kernel time [a, a + L): the piece's forward arrays, its
+    slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients."""
     k, p = seq.kernel, seq.kernel.prog
     dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
     empty = workspace.allocator(L * B * max(k.widest, I), dt)
@@ -206,10 +292,148 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
     args["dX"] = np.zeros((1, 1, 1), dt) if grad.dx is None else grad.dx[a:a + L]
     for name, n in k.vector_grads:   # fresh per piece: grads adds them once, in the call that starts at step 0
         args[name] = np.zeros((B, n), dt)
-    threads = runtime.threads_for(L, B, I, k.widest)
-    m = k.module
-    if threads == 1:
-        runtime.run_on_batch_blocks(m.backward, B, *_bind(k.backward_args, args))
-        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
-    else:
-        k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
+    return args
+
+
+# ----------------------------------------------------------------------------- the backward on several threads
+def _overlaps(threads, batch):
+    """Whether the pieces overlap (below) rather than each being split over the threads. Overlapping runs
+    each loop on one thread over the whole batch, as runtime.py's pipeline does, so it is chosen where
+    that is: with 3+ threads and rows for 3+ batch blocks the per-piece split keeps splitting the loops
+    and overlapping does not (measured only at 2 threads: this machine has 2 cores)."""
+    return threads == 2 or threads > 2 and batch < 3 * runtime.MIN_ROWS_PER_THREAD
+
+
+def _flat(piece):
+    """A Recomputed piece whose rerun is one stored piece (every piece of checkpoint=K's plan)."""
+    return len(piece.inner) == 1 and type(piece.inner[0]) is Stored
+
+
+def _backward_overlapped(seq, kept, grad, threads):
+    """_backward_pieces on `threads` threads, for pieces that each rerun as one piece: while this thread
+    runs piece i's backward loop (the serial chain: dS goes from piece to piece), a worker reruns the
+    forward of piece i-1 (it needs only its entering state), and the grads of piece i are split by time
+    into parts that either thread takes (_Tasks, in order: the rerun first). Every task runs the
+    generated functions on one thread over the whole batch; each thread adds its grads parts into
+    accumulators of its own (slot), summed in slot order at the end. At most three pieces' arrays are
+    alive at once (one whose grads are still running, one in its loop, one being rerun) where one
+    thread holds one."""
+    k, B = seq.kernel, seq.x.shape[1]
+    slots = [grad.accs] + [k._accumulators(grad.params, grad.needs_params) for _ in range(threads - 1)]
+    pieces = list(reversed(kept))
+    tasks = _Tasks()
+    with blas.single_threaded():
+        pool = blas.workers(threads - 1)
+        for slot in range(1, threads):
+            pool.submit(tasks.drain, slot)
+        try:
+            ahead = tasks.put(lambda slot: _piece_arrays(seq, pieces[0]))
+            for i, piece in enumerate(pieces):
+                arrays, padded = tasks.result(ahead)
+                if i + 1 < len(pieces):
+                    ahead = tasks.put(lambda slot, before=pieces[i + 1]: _piece_arrays(seq, before))
+                args = _piece_gradient_args(seq, piece.start, piece.steps, arrays, grad)
+                del arrays
+                k.module.backward(*_bind(k.backward_args, args), 0, B)
+                # grads' parts hold only what grads reads: the loop's own buffers go back to the pool now
+                args = {arg.name: args[arg.name] for arg in k.grads_args if arg.name in args}
+                for a, b in runtime.time_parts(piece.steps, 2 * threads):
+                    tasks.put(lambda slot, a=a, b=b, args=args: k.module.grads(
+                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b))
+                del args
+        finally:
+            tasks.close()
+    for slot in slots[1:]:
+        for name, acc in slot.items():
+            if name[0] == "g" and name[1:].isdigit() and acc.size:
+                grad.accs[name] += acc
+
+
+def _piece_arrays(seq, piece):
+    """A piece's forward arrays for its backward, on this thread only: what the forward kept (a Stored
+    piece, handed over and dropped from `piece`), else its forward rerun from its entering state."""
+    if type(piece) is _Keep and piece.arrays:
+        arrays = dict(piece.arrays)
+        piece.arrays.clear()
+        return arrays, piece.padded
+    return _run_piece(seq, piece.start, piece.steps, piece.entering, single=True)
+
+
+class _Task:
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn):
+        self.fn, self.done, self.result, self.error = fn, False, None, None
+
+
+class _Tasks:
+    """Tasks in order, each run once by whichever thread takes it first: the workers (drain) and the
+    calling thread (result, close). The caller never waits for a task nobody has started: it runs it
+    itself, and while a worker runs the one it needs it takes the next ones (a worker that starts late
+    on a busy machine leaves everything to the caller rather than holding it up)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.todo = collections.deque()
+        self.pending, self.closed, self.errors = 0, False, []
+
+    def put(self, fn):
+        task = _Task(fn)
+        with self.cond:
+            self.todo.append(task)
+            self.pending += 1
+            self.cond.notify()
+        return task
+
+    def _run(self, task, slot):
+        fn, task.fn = task.fn, None   # what it holds (a piece's arrays) goes once it has run
+        try:
+            task.result = fn(slot)
+        except BaseException as e:   # raised again on the calling thread (result, close)
+            task.error = e
+            self.errors.append(e)
+        del fn
+        with self.cond:
+            task.done = True
+            self.pending -= 1
+            self.cond.notify_all()
+
+    def drain(self, slot):
+        """On a worker: run tasks as they come until close."""
+        while True:
+            with self.cond:
+                while not self.todo and not self.closed:
+                    self.cond.wait()
+                if not self.todo:
+                    return
+                task = self.todo.popleft()
+            self._run(task, slot)
+
+    def result(self, task, slot=0, until_idle=False):
+        """On the calling thread: task's result, running queued tasks (in order) until it is done."""
+        while True:
+            with self.cond:
+                if task is not None and task.done or until_idle and not self.pending:
+                    break
+                mine = self.todo.popleft() if self.todo else None
+                if mine is None:
+                    self.cond.wait()
+                    continue
+            self._run(mine, slot)
+        if task is None:
+            return None
+        if task.error is not None:
+            raise task.error
+        result, task.result = task.result, None
+        return result
+
+    def close(self):
+        """Run or wait for every task left, stop the workers; a task's exception is raised here."""
+        try:
+            self.result(None, until_idle=True)
+        finally:
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+        if self.errors:
+            raise self.errors[0]
