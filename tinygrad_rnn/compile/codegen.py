@@ -117,6 +117,7 @@ class _GroupWriter:
         self.view_lines = []   # (index in body.lines, name) of each view and scalar read made before the loop
 
     def view(self, arr, prefix, off, w):
+        prefix = self.gen.row_prefix(arr, prefix)
         key = (arr, prefix, off, w)
         if key not in self.views:
             self.views[key] = name = f"_r{len(self.views)}"
@@ -125,6 +126,7 @@ class _GroupWriter:
         return self.views[key]
 
     def scalar(self, arr, prefix, off):
+        prefix = self.gen.row_prefix(arr, prefix)
         key = (arr, prefix, off)
         if key not in self.scalars:
             self.scalars[key] = name = f"_s{len(self.scalars)}"
@@ -401,6 +403,24 @@ class Generator:
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
+        self._step_only = None
+
+    def step_only(self):
+        """The recurrent products whose values C<i> only the same step's forward reads (the backward and
+        grads do not: an LSTM's): C<i> is then one (B, N) buffer, rewritten every step, instead of (T, B, N).
+        It stays in cache between the product that writes it and the loop that reads it, and the T * B * N
+        numbers are neither written to memory nor kept."""
+        if self._step_only is None:
+            self._step_only = set()   # (the backward's body is written with every C<i> per step)
+            read = set(self.backward_args()) | set(OutsideWriter(self.prog, self.plan).grads_args())
+            self._step_only = {f"C{g.index}" for g in self.prog.gemms if f"C{g.index}" not in read}
+        return self._step_only
+
+    def row_prefix(self, arr, prefix):
+        """The index prefix of array `arr` at (t, b): without t for a product kept for one step only."""
+        if prefix == "t, b, " and self._step_only and arr in self._step_only:
+            return "b, "
+        return prefix
 
     def forward_args(self):
         """Names of the arrays the forward takes (node.py binds arrays to them)."""
@@ -447,6 +467,7 @@ class Generator:
 
     def forward_source(self):
         p = self.prog
+        step_only = self.step_only()
         body = _Body()
         body(0, self._decorator())
         body(0, f"def forward({', '.join(self.forward_args())}, b0, b1):")
@@ -456,7 +477,8 @@ class Generator:
         for run in _row_runs(p.phases):
             for g in p.phases[run[0]].gemms:
                 a = f"S{g.a_state}[t, b0:rows]" if g.a_state is not None else f"GA{g.index}[t, b0:rows]"
-                body(2, f"gemm({a}, Wt{g.index}, C{g.index}[t, b0:rows], 0)")
+                c = f"C{g.index}[b0:rows]" if f"C{g.index}" in step_only else f"C{g.index}[t, b0:rows]"
+                body(2, f"gemm({a}, Wt{g.index}, {c}, 0)")
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
                 for ph in run:
