@@ -52,8 +52,10 @@ class _ArgList(tuple):
         return self
 
 
-def _args(names):
-    return _ArgList(_Arg(n, 2 if n[0] == "S" else 1 if n in _TIMED or n.rstrip("0123456789") in _TIMED_KINDS else 0)
+def _args(names, untimed=()):
+    """untimed: names of kinds sliced by time that are one step's buffer here (codegen: step_only)."""
+    return _ArgList(_Arg(n, 2 if n[0] == "S" else 0 if n in untimed
+                         else 1 if n in _TIMED or n.rstrip("0123456789") in _TIMED_KINDS else 0)
                     for n in names)
 
 
@@ -118,10 +120,12 @@ class Kernel:
         gen = Generator(prog)
         outside = OutsideWriter(prog, gen.plan)
         self.plan = gen.plan
-        self.forward_args, self.backward_args = _args(gen.forward_args()), _args(gen.backward_args())
+        step_only = gen.step_only()
+        self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog
-        per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms]
+        self.one_step = [(f"C{g.index}", g.N) for g in p.gemms if f"C{g.index}" in step_only]   # (B, N) each
+        per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms if f"C{g.index}" not in step_only]
                     + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
                     + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
                     + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
@@ -188,6 +192,8 @@ class Kernel:
             a = arrays[name] = empty((T, B, width), dt)
             if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
                 a.fill(0)
+        for name, width in self.one_step:   # rewritten at every step, read by the same step only
+            arrays[name] = empty((B, width), dt)
 
     def _kept_names(self, arrays):
         """The names of `arrays` in self.kept: the same every call (the arrays' names are fixed by the
