@@ -51,8 +51,21 @@ from . import blas
 # need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: handing work to a thread
 # costs tens of microseconds.
 MIN_ROWS_PER_THREAD = 8
-PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
-PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
+PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+
+# How many time chunks a pipeline uses. More chunks balance its end better: when the loop ends, the
+# calling thread and the workers share the chunks still queued, and they finish up to one chunk apart
+# (the backward's products cost more than its loop at every shape of python -m bench, so that tail
+# is always there: about G / (2 n) for products G in n chunks). But each chunk costs the calling thread
+# a loop call and a product call (Numba's dispatch of some 40 arrays, the slicing: c ~ 40 us). The sum
+# G / (2 n) + n c is least at n = sqrt(G / 2c). G is estimated from the input projection's
+# multiply-adds (measured, one core: G ~ 1 ms per 15 M of them, LSTM (100,32,128,256) to (100,64,256,
+# 512), RNN (100,32,128,256)); so n = sqrt(macs / CHUNK_MACS): 9 chunks for RNN (100,32,128,256), 19 for
+# LSTM (100,32,128,256), 32 (the cap) for LSTM (100,64,256,512), where 8 left ~13 ms of a 350 ms step.
+CHUNK_MACS = 1.2e6
+MAX_PIPELINE_CHUNKS = 32
+MIN_CHUNK_STEPS = 2                   # steps per chunk, at least
 
 
 def block_edges(batch, threads):
@@ -103,12 +116,18 @@ def time_parts(n_steps, parts):
     return list(zip(edges, edges[1:]))
 
 
-def time_chunks(n_steps, reverse):
-    """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
-    step before each (None for the first): in a batch without padding, processing step s is real time s
-    (or T-1-s for a reverse direction) for every row."""
+def pipeline_chunks(n_steps, batch, n_in, gh):
+    """How many time chunks a pipelined loop over (n_steps, batch) uses (see CHUNK_MACS above)."""
+    best = int(round((n_steps * batch * n_in * gh / CHUNK_MACS) ** 0.5))
+    return max(PIPELINE_CHUNKS, min(best, MAX_PIPELINE_CHUNKS, n_steps // MIN_CHUNK_STEPS))
+
+
+def time_chunks(n_steps, reverse, n_chunks=PIPELINE_CHUNKS):
+    """Real-time slices [a, b) of the pipeline's `n_chunks` chunks (fewer when n_steps is smaller), in
+    processing order, and the real time of the step before each (None for the first): in a batch without
+    padding, processing step s is real time s (or T-1-s for a reverse direction) for every row."""
     chunks = []
-    for s0, s1 in time_parts(n_steps, PIPELINE_CHUNKS):
+    for s0, s1 in time_parts(n_steps, n_chunks):
         a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
         prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
         chunks.append((a, b, prev))
