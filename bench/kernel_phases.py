@@ -12,7 +12,9 @@ pool: "forward other" / "backward other" = the node's wall time minus the callin
 and everything outside the node (the tape, the loss, zero_grad); "node forward: blocked (main)" (both
 columns): how long the calling thread slept inside the node, waiting for the pool (its wall time minus its
 time on a CPU and its time waiting for one, from /proc/thread-self/schedstat: unlike wall time this does
-not grow when other processes take the cores, so it shows a split's waits on a shared machine); the hand-off (a pool task's wait from
+not grow when other processes take the cores, so it shows a split's waits on a shared machine); "wall less
+CPU waits": the node's wall time minus the calling thread's waits for a CPU (its CPU time plus its sleep:
+what the node would take if this thread never lost its core; the workers' lost time still shows); the hand-off (a pool task's wait from
 submit to start) and the calling thread's CPU. "<function>: calls per step, CPU per call" shows how each
 function's work was split (the wall column holds the count) and one part's CPU time, whichever thread ran
 it: on a machine shared with other work these are the bricks to build a critical path from. The thread
@@ -114,6 +116,7 @@ def instrument(events):
             events.append((f"node {_name}", "main", wall, 0.0))
             if s0 is not None:   # wall minus time on a CPU minus time waiting for one: time asleep
                 events.append((f"node {_name}: blocked (main)", "main", wall - cpu - (s1 - s0), 0.0))
+                events.append((f"node {_name}: wall less CPU waits (main)", "main", wall - (s1 - s0), 0.0))
             return result
         setattr(node.Kernel, method, timed)
     workers = blas.workers
