@@ -149,6 +149,36 @@ def test_pipeline_chunks_follow_the_cost_model():
     assert runtime.pipeline_chunks(20, 64, 256, 2048) == 20 // runtime.MIN_CHUNK_STEPS
 
 
+@pytest.mark.parametrize("n_threads, batch", [(2, 16), (3, 25), (4, 8)])
+def test_forward_blocks_run_each_part_after_its_projection(threads, n_threads, batch):
+    """forward_blocks_pipelined: every (block, time part) runs once, each only after that part's projection
+    (whichever thread projected it); a failing projection reaches the caller."""
+    import threading
+    threads(n_threads, 2)
+    parts = runtime.time_parts(10, n_threads)
+    projected, ran, lock = set(), [], threading.Lock()
+
+    def project(a, b):
+        with lock:
+            projected.add((a, b))
+
+    def loop(a, b, b0, b1):
+        with lock:
+            ran.append(((a, b) in projected, a, b, b0, b1))
+
+    runtime.forward_blocks_pipelined(loop, batch, n_threads, lambda a, b, prev: (a, b), project, parts)
+    edges = runtime.block_edges(batch, n_threads)
+    assert sorted(r[1:] for r in ran) == sorted((a, b, b0, b1) for a, b in parts for b0, b1 in zip(edges, edges[1:]))
+    assert all(r[0] for r in ran)
+
+    def failing(a, b):
+        if a > 0:
+            raise ArithmeticError("projection")
+    with pytest.raises(ArithmeticError, match="projection"):
+        runtime.forward_blocks_pipelined(lambda *args: None, batch, n_threads, lambda a, b, prev: (a, b), failing,
+                                         parts)
+
+
 def test_workers_do_run_parts():
     """Part 0 waits until part 1 has run: whichever thread claims part 0, another one must run part 1."""
     import threading

@@ -248,6 +248,12 @@ class Kernel:
 
                 chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
                 runtime.forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, chunks)
+            elif not padded and T >= 2:
+                def chunk_args(a, b, prev):
+                    return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
+
+                runtime.forward_blocks_pipelined(m.forward, B, threads, chunk_args, project,
+                                                 runtime.time_parts(T, threads))
             else:
                 blas.on_threads(project, runtime.time_parts(T, threads))
                 runtime.run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))

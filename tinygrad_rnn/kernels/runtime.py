@@ -161,6 +161,43 @@ def forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
     claims.wait()
 
 
+def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts):
+    """The input projection in time parts, then the forward loop on batch blocks, with one hand-off and
+    no barrier between them: each thread, the calling one included, projects the parts it can claim,
+    then claims a block and runs its loop part by part, each part once its projection is done (claiming
+    it if nobody has: blas.Claims). Before, the projection and the blocks were two splits, so every step
+    waited twice for a worker to wake (tens of microseconds each, milliseconds on a busy core) and the
+    blocks waited for the slower projection part. args_of(a, b, prev) are the loop's arguments for time
+    slice [a, b) of a batch without padding; project(a, b) fills pre[a:b]."""
+    edges = block_edges(batch, threads)
+    projections, blocks = blas.Claims(len(parts)), blas.Claims(len(edges) - 1)
+
+    def project_part(k):
+        project(*parts[k])
+
+    def block(j):
+        for k, (a, b) in enumerate(parts):
+            projections.run_caller(project_part, upto=k)   # (here only a worker that starts very late)
+            projections.wait(upto=k)
+            loop(*args_of(a, b, None), edges[j], edges[j + 1])
+
+    def work():
+        projections.run_worker(project_part)
+        blocks.run_worker(block)
+
+    pool = blas.workers(threads - 1)
+    for _ in range(min(threads, max(len(parts), len(edges) - 1)) - 1):
+        pool.submit(work)
+    try:
+        projections.run_caller(project_part)
+        blocks.run_caller(block)
+    except BaseException:   # a part failed here: let the workers' blocks end before the arrays go back
+        blocks.wait(raise_errors=False)
+        raise
+    blocks.wait()
+    projections.wait()
+
+
 class _Handoff:
     """The backward pipeline's queue of finished chunks: workers take chunks while the loop runs; at its
     end the calling thread takes what is left, then waits only for the chunks a worker is running (a
