@@ -9,7 +9,12 @@ Times the generated kernels' four functions (compile/node.py's Kernel: `project`
 `backward` loop, `grads`) on every thread that calls them, wall and CPU time (time.thread_time), and the
 rest of the step: the node's own Python around them (allocation, zero fills, binding, waiting for the
 pool: "forward other" / "backward other" = the node's wall time minus the calling thread's kernel calls)
-and everything outside the node (the tape, the loss, zero_grad); the hand-off (a pool task's wait from
+and everything outside the node (the tape, the loss, zero_grad); "node forward: blocked (main)" (both
+columns): how long the calling thread slept inside the node, waiting for the pool (its wall time minus its
+time on a CPU and its time waiting for one, from /proc/thread-self/schedstat: unlike wall time this does
+not grow when other processes take the cores, so it shows a split's waits on a shared machine); "wall less
+CPU waits": the node's wall time minus the calling thread's waits for a CPU (its CPU time plus its sleep:
+what the node would take if this thread never lost its core; the workers' lost time still shows); the hand-off (a pool task's wait from
 submit to start) and the calling thread's CPU. "<function>: calls per step, CPU per call" shows how each
 function's work was split (the wall column holds the count) and one part's CPU time, whichever thread ran
 it: on a machine shared with other work these are the bricks to build a critical path from. The thread
@@ -72,6 +77,17 @@ class _TimedPool:
         return self.pool.submit(run)
 
 
+def _run_delay():
+    """Seconds the calling thread has been runnable but waiting for a CPU (Linux schedstat), or None.
+    The node's wall time minus its CPU time minus this is the time the calling thread slept: waiting
+    for a pool worker. Unlike wall time, this does not grow when other processes take the cores."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) * 1e-9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def make_step(cell, shape):
     T, B, I, H = shape
     tr.manual_seed(0)
@@ -94,9 +110,13 @@ def instrument(events):
         def timed(self, *args, _fn=fn, _name=method, **kwargs):
             if not isinstance(self.module, _Timed):
                 self.module = _Timed(self.module, events)
-            w0 = time.perf_counter()
+            w0, c0, s0 = time.perf_counter(), time.thread_time(), _run_delay()
             result = _fn(self, *args, **kwargs)
-            events.append((f"node {_name}", "main", time.perf_counter() - w0, 0.0))
+            wall, cpu, s1 = time.perf_counter() - w0, time.thread_time() - c0, _run_delay()
+            events.append((f"node {_name}", "main", wall, 0.0))
+            if s0 is not None:   # wall minus time on a CPU minus time waiting for one: time asleep
+                events.append((f"node {_name}: blocked (main)", "main", wall - cpu - (s1 - s0), 0.0))
+                events.append((f"node {_name}: wall less CPU waits (main)", "main", wall - (s1 - s0), 0.0))
             return result
         setattr(node.Kernel, method, timed)
     workers = blas.workers
@@ -112,6 +132,8 @@ def summarize(events, wall, cpu, main_cpu):
     for name, who, w, c in events:
         if name.startswith("node"):
             rows[name][0] += w
+            if name.endswith("(main)"):
+                rows[name][1] += w
             continue
         if name in FUNCTIONS:
             calls[name].append(c)
@@ -121,6 +143,7 @@ def summarize(events, wall, cpu, main_cpu):
             main_kernel["forward" if name in ("project", "forward") else "backward"] += w
     for part in ("forward", "backward"):
         rows[f"node {part}: other (main)"][0] = rows[f"node {part}"][0] - main_kernel[part]
+        rows[f"node {part}: blocked (main)"][0] += 0.0   # (both columns: the time, not CPU)
     for name, cs in calls.items():   # one part's work, whichever thread ran it: the critical path's bricks
         rows[f"{name}: calls per step, CPU per call"] = [len(cs) / 1e3, float(np.median(cs))]
     rows["outside the node (main)"][0] = wall - rows["node forward"][0] - rows["node backward"][0]

@@ -67,13 +67,16 @@ def run_layer(layer, n_steps, batch, lengths, reverse, with_state, seed):
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # set on every call
 @given(kind=st.sampled_from(sorted(KINDS)), n_steps=st.integers(1, 11), batch=st.integers(1, 9),
        padded=st.booleans(), reverse=st.booleans(), with_state=st.booleans(), n_threads=st.integers(2, 4),
-       min_rows=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
-def test_kernels_agree_with_one_thread(threads, kind, n_steps, batch, padded, reverse, with_state, n_threads,
-                                       min_rows, seed):
+       min_rows=st.integers(1, 3), one_step_chunks=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_kernels_agree_with_one_thread(threads, monkeypatch, kind, n_steps, batch, padded, reverse, with_state,
+                                       n_threads, min_rows, one_step_chunks, seed):
     """Batch sizes that split evenly into blocks and that do not, both directions, with and without
     padding (padding turns the time pipeline off), lengths from 1 step up, the backward pipelined or on
-    batch blocks (3+ threads with rows for them); the built-in cells and one that only tr.nn.Recurrent
+    batch blocks (3+ threads with rows for them), pipelines of the default 8 chunks or of as many as
+    the cost model allows (here: one step each); the built-in cells and one that only tr.nn.Recurrent
     runs."""
+    monkeypatch.setattr(runtime, "CHUNK_MACS", 1e-9 if one_step_chunks else 1e30)
+    monkeypatch.setattr(runtime, "MIN_CHUNK_STEPS", 1)
     lengths = None
     if padded:
         lengths = np.random.default_rng(seed).integers(1, n_steps + 1, batch)
@@ -125,6 +128,7 @@ def test_parts_run_on_the_calling_thread_when_no_worker_starts(monkeypatch):
     blas.on_threads(lambda a, b, k: parts.append((a, b, k)), [(0, 2), (2, 3)])
     assert sorted(parts) == [(0, 2, 0), (2, 3, 1)]
     chunks = runtime.time_chunks(7, False)
+    assert [c[:2] for c in runtime.time_chunks(5, True, 2)] == [(3, 5), (0, 3)]
     projected, looped = [], []
     runtime.forward_pipelined(lambda *args: looped.append(args), 4, 2, lambda a, b, prev: (a, b),
                               lambda a, b: projected.append((a, b)), lambda: None, chunks)
@@ -134,6 +138,45 @@ def test_parts_run_on_the_calling_thread_when_no_worker_starts(monkeypatch):
                                finished.append((a, b, slot)), chunks)
     assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
     assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
+
+
+def test_pipeline_chunks_follow_the_cost_model():
+    """At least PIPELINE_CHUNKS, more for more work (about sqrt(macs / CHUNK_MACS)), at most
+    MAX_PIPELINE_CHUNKS and never under MIN_CHUNK_STEPS steps each."""
+    assert runtime.pipeline_chunks(50, 32, 64, 128) == runtime.PIPELINE_CHUNKS
+    mid, big = runtime.pipeline_chunks(100, 32, 128, 1024), runtime.pipeline_chunks(100, 64, 256, 2048)
+    assert runtime.PIPELINE_CHUNKS < mid < big == runtime.MAX_PIPELINE_CHUNKS
+    assert runtime.pipeline_chunks(20, 64, 256, 2048) == 20 // runtime.MIN_CHUNK_STEPS
+
+
+@pytest.mark.parametrize("n_threads, batch", [(2, 16), (3, 25), (4, 8)])
+def test_forward_blocks_run_each_part_after_its_projection(threads, n_threads, batch):
+    """forward_blocks_pipelined: every (block, time part) runs once, each only after that part's projection
+    (whichever thread projected it); a failing projection reaches the caller."""
+    import threading
+    threads(n_threads, 2)
+    parts = runtime.time_parts(10, n_threads)
+    projected, ran, lock = set(), [], threading.Lock()
+
+    def project(a, b):
+        with lock:
+            projected.add((a, b))
+
+    def loop(a, b, b0, b1):
+        with lock:
+            ran.append(((a, b) in projected, a, b, b0, b1))
+
+    runtime.forward_blocks_pipelined(loop, batch, n_threads, lambda a, b, prev: (a, b), project, parts)
+    edges = runtime.block_edges(batch, n_threads)
+    assert sorted(r[1:] for r in ran) == sorted((a, b, b0, b1) for a, b in parts for b0, b1 in zip(edges, edges[1:]))
+    assert all(r[0] for r in ran)
+
+    def failing(a, b):
+        if a > 0:
+            raise ArithmeticError("projection")
+    with pytest.raises(ArithmeticError, match="projection"):
+        runtime.forward_blocks_pipelined(lambda *args: None, batch, n_threads, lambda a, b, prev: (a, b), failing,
+                                         parts)
 
 
 def test_workers_do_run_parts():

@@ -252,8 +252,14 @@ class Kernel:
                 def chunk_args(a, b, prev):
                     return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
 
-                chunks = runtime.time_chunks(T, False)
+                chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
                 runtime.forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, chunks)
+            elif not padded and T >= 2:
+                def chunk_args(a, b, prev):
+                    return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
+
+                runtime.forward_blocks_pipelined(m.forward, B, threads, chunk_args, project,
+                                                 runtime.time_parts(T, threads))
             else:
                 blas.on_threads(project, runtime.time_parts(T, threads))
                 runtime.run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
@@ -285,7 +291,7 @@ class Kernel:
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
         """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
         accumulators of its own (slot), summed in slot order at the end."""
-        T, B, _ = args["X"].shape
+        T, B, I = args["X"].shape
         m = self.module
         slots = [accs] + [self._accumulators(params, needs_params) for _ in range(threads - 1)]
 
@@ -297,7 +303,8 @@ class Kernel:
                 def chunk_args(a, b, prev):
                     return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
 
-                runtime.backward_pipelined(m.backward, B, threads, chunk_args, finish, runtime.time_chunks(T, False))
+                chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
+                runtime.backward_pipelined(m.backward, B, threads, chunk_args, finish, chunks)
             else:
                 runtime.run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
                 blas.on_threads(finish, runtime.time_parts(T, threads))

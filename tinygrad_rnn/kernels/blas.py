@@ -247,18 +247,18 @@ class Claims:
     def __init__(self, n):
         self.n, self.next = n, 0
         self.lock = threading.Lock()
-        self.running = {}   # part -> Event set when the worker running it is done
+        self.running = {}   # part -> Event set when the thread running it is done
         self.errors = []
 
     def claim(self, by_worker, upto=None):
-        """The next unclaimed part (at most `upto`), or None; a worker's claim gets an Event to wait on."""
+        """The next unclaimed part (at most `upto`), or None. Every claim gets an Event to wait on: a part
+        one thread runs may be what another one needs next (runtime.forward_blocks_pipelined)."""
         with self.lock:
             k = self.next
             if k >= self.n or (upto is not None and k > upto):
                 return None
             self.next = k + 1
-            if by_worker:
-                self.running[k] = threading.Event()
+            self.running[k] = threading.Event()
             return k
 
     def run_worker(self, task):
@@ -280,15 +280,18 @@ class Claims:
             k = self.claim(False, upto)
             if k is None:
                 return
-            task(k)
+            try:
+                task(k)
+            finally:
+                self.running[k].set()
 
-    def wait(self, upto=None):
-        """Until every part (up to `upto`) a worker claimed is done; a worker's exception is raised here."""
+    def wait(self, upto=None, raise_errors=True):
+        """Until every claimed part (up to `upto`) is done; a worker's exception is raised here."""
         with self.lock:
             events = [e for k, e in self.running.items() if upto is None or k <= upto]
         for e in events:
             e.wait()
-        if self.errors:
+        if self.errors and raise_errors:
             raise self.errors[0]
 
 

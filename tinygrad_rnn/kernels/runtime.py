@@ -32,7 +32,9 @@ from . import blas
 #    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
 # Which: the forward uses batch blocks when there are rows for two (its projection is too small next
-# to the loop for the pipeline to hide much), else the pipeline. The backward uses the pipeline where it
+# to the loop for the pipeline to hide much), else the pipeline. Without padding the blocks and the
+# projection's time parts are one split with one hand-off (forward_blocks_pipelined: a block's loop runs
+# part by part, each once its projection is done), not two splits with a barrier between them. The backward uses the pipeline where it
 # can (no padding) unless there are rows for 3+ blocks and threads for them, else batch blocks. At 2
 # threads, blocks then the products split in two cost the calling thread about what the pipeline does
 # (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM (50,32,64,
@@ -48,11 +50,28 @@ from . import blas
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
 # multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
 # (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
-# need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: handing work to a thread
-# costs tens of microseconds.
+# need. Problems below PARALLEL_MIN_MACS run on the calling thread alone: each hand-off costs tens of
+# microseconds (a sleeping worker starts 20-80 us after the submit on an idle core, milliseconds when its
+# core is busy), a split step has three of them, and the pipeline calls each generated function once per
+# chunk. Measured in python -m bench (2026-11-30 17:44): RNN (50,32,64,128), 13 M multiply-adds in the
+# projection, 2.83 -> 3.06 ms from 1 to 2 threads; RNN (1000,8,32,64), 16 M, 6.66 -> 6.87; GRU
+# (50,32,64,128), 39 M, 9.19 -> 9.04 (flat); LSTM (1000,8,32,64), 65 M, 1.5x faster.
 MIN_ROWS_PER_THREAD = 8
-PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop (fewer when T is smaller)
-PARALLEL_MIN_MACS = 4 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
+PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
+
+# How many time chunks a pipeline uses. More chunks balance its end better: when the loop ends, the
+# calling thread and the workers share the chunks still queued, and they finish up to one chunk apart
+# (the backward's products cost more than its loop at every shape of python -m bench, so that tail
+# is always there: about G / (2 n) for products G in n chunks). But each chunk costs the calling thread
+# a loop call and a product call (Numba's dispatch of some 40 arrays, the slicing: c ~ 40 us). The sum
+# G / (2 n) + n c is least at n = sqrt(G / 2c). G is estimated from the input projection's
+# multiply-adds (measured, one core: G ~ 1 ms per 15 M of them, LSTM (100,32,128,256) to (100,64,256,
+# 512), RNN (100,32,128,256)); so n = sqrt(macs / CHUNK_MACS): 9 chunks for RNN (100,32,128,256), 19 for
+# LSTM (100,32,128,256), 32 (the cap) for LSTM (100,64,256,512), where 8 left ~13 ms of a 350 ms step.
+CHUNK_MACS = 1.2e6
+MAX_PIPELINE_CHUNKS = 32
+MIN_CHUNK_STEPS = 2                   # steps per chunk, at least
 
 
 def block_edges(batch, threads):
@@ -103,12 +122,18 @@ def time_parts(n_steps, parts):
     return list(zip(edges, edges[1:]))
 
 
-def time_chunks(n_steps, reverse):
-    """Real-time slices [a, b) of the pipeline's chunks, in processing order, and the real time of the
-    step before each (None for the first): in a batch without padding, processing step s is real time s
-    (or T-1-s for a reverse direction) for every row."""
+def pipeline_chunks(n_steps, batch, n_in, gh):
+    """How many time chunks a pipelined loop over (n_steps, batch) uses (see CHUNK_MACS above)."""
+    best = int(round((n_steps * batch * n_in * gh / CHUNK_MACS) ** 0.5))
+    return max(PIPELINE_CHUNKS, min(best, MAX_PIPELINE_CHUNKS, n_steps // MIN_CHUNK_STEPS))
+
+
+def time_chunks(n_steps, reverse, n_chunks=PIPELINE_CHUNKS):
+    """Real-time slices [a, b) of the pipeline's `n_chunks` chunks (fewer when n_steps is smaller), in
+    processing order, and the real time of the step before each (None for the first): in a batch without
+    padding, processing step s is real time s (or T-1-s for a reverse direction) for every row."""
     chunks = []
-    for s0, s1 in time_parts(n_steps, PIPELINE_CHUNKS):
+    for s0, s1 in time_parts(n_steps, n_chunks):
         a, b = (n_steps - s1, n_steps - s0) if reverse else (s0, s1)
         prev = None if s0 == 0 else (n_steps - s0 if reverse else s0 - 1)
         chunks.append((a, b, prev))
@@ -136,6 +161,43 @@ def forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
         claims.wait(upto=k)
         loop(*args_of(a, b, prev), 0, batch)
     claims.wait()
+
+
+def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts):
+    """The input projection in time parts, then the forward loop on batch blocks, with one hand-off and
+    no barrier between them: each thread, the calling one included, projects the parts it can claim,
+    then claims a block and runs its loop part by part, each part once its projection is done (claiming
+    it if nobody has: blas.Claims). Before, the projection and the blocks were two splits, so every step
+    waited twice for a worker to wake (tens of microseconds each, milliseconds on a busy core) and the
+    blocks waited for the slower projection part. args_of(a, b, prev) are the loop's arguments for time
+    slice [a, b) of a batch without padding; project(a, b) fills pre[a:b]."""
+    edges = block_edges(batch, threads)
+    projections, blocks = blas.Claims(len(parts)), blas.Claims(len(edges) - 1)
+
+    def project_part(k):
+        project(*parts[k])
+
+    def block(j):
+        for k, (a, b) in enumerate(parts):
+            projections.run_caller(project_part, upto=k)   # (here only a worker that starts very late)
+            projections.wait(upto=k)
+            loop(*args_of(a, b, None), edges[j], edges[j + 1])
+
+    def work():
+        projections.run_worker(project_part)
+        blocks.run_worker(block)
+
+    pool = blas.workers(threads - 1)
+    for _ in range(min(threads, max(len(parts), len(edges) - 1)) - 1):
+        pool.submit(work)
+    try:
+        projections.run_caller(project_part)
+        blocks.run_caller(block)
+    except BaseException:   # a part failed here: let the workers' blocks end before the arrays go back
+        blocks.wait(raise_errors=False)
+        raise
+    blocks.wait()
+    projections.wait()
 
 
 class _Handoff:
