@@ -329,9 +329,27 @@ def _cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def _runnable(pid):
+    """Whether any thread of a process is running or waiting for a CPU (state R in /proc): a spinning
+    thread that the scheduler has set aside uses no CPU for a while, yet it has not settled."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "R":
+                    return True
+        except OSError:   # the thread ended meanwhile
+            continue
+    return False
+
+
 def settle(worker):
-    """Wait (at most SETTLE_MAX_S) until `worker`'s process uses no CPU: its library's threads may spin
-    after its turn (module docstring). Without /proc: a fixed pause of SETTLE_MAX_S / 4."""
+    """Wait (at most SETTLE_MAX_S) until `worker`'s process uses no CPU and no thread of it waits for one:
+    its library's threads may spin after its turn (module docstring). Without /proc: a fixed pause of
+    SETTLE_MAX_S / 4."""
     last = _cpu_ticks(worker.proc.pid)
     if last is None:
         time.sleep(SETTLE_MAX_S / 4)
@@ -340,7 +358,7 @@ def settle(worker):
     while time.monotonic() < deadline:
         time.sleep(SETTLE_WINDOW_S)
         now = _cpu_ticks(worker.proc.pid)
-        if now is None or now == last:
+        if now is None or (now == last and not _runnable(worker.proc.pid)):
             return
         last = now
 
