@@ -16,9 +16,10 @@ nothing. The issue's targets: cold at most 5 s, cached under 1 s.
 
 --breakdown: per function Numba compiled in the cold process (the generated module's project, forward,
 backward, grads; the helpers they call; Numba's own np.zeros and the like), the CPU seconds spent
-compiling it, excluding the functions it made Numba compile on the way, and of those how many under
-Numba's LLVM lock (LLVM's optimisation and machine-code generation; the rest is Numba's bytecode
-analysis, typing and lowering to LLVM IR). Read from Numba's event API (numba.core.event), medians.
+compiling it, excluding the functions it made Numba compile on the way, and of those how many inside
+LLVM (Numba's "numba:llvm_lock" event brackets every call into llvmlite's library: parsing the IR Numba
+wrote, the optimisation passes, machine code; the rest is Numba's Python: bytecode analysis, type
+inference, lowering to LLVM IR). Read from Numba's event API (numba.core.event); medians over the rounds.
 """
 import argparse
 import os
