@@ -53,7 +53,7 @@ from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the packag
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, fill_zero
 from tinygrad_rnn.compile.scalar import maximum, isnan
 from tinygrad_rnn.compile.scalar import gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
-from tinygrad_rnn.compile.scalar import add_rows_times
+from tinygrad_rnn.compile.scalar import column_sum, column_dot
 
 _dt = np.{dtype}
 one = _dt(1)

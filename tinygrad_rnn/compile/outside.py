@@ -144,13 +144,12 @@ class OutsideWriter:
         parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one)."""
         for s in _merged(self._sum_blocks()):
             src(1, f"if {' or '.join(f'need[{param}]' for param, _ in s.targets)}:")
-            src(2, f"g2 = time_rows({s.grad}, a, b)[:, {s.off}:{s.off + s.width}]")
-            src(2, "cs = zeros_row(g2)")
+            src(2, f"cs = np.zeros({s.width}, X.dtype)")
             if s.factor is None:
-                src(2, "add_rows(g2, cs)")
+                src(2, f"column_sum(time_rows({s.grad}, a, b), {s.off}, {s.width}, cs)")
             else:
-                f2 = f"time_rows({s.factor}, a + {s.shift}, b + {s.shift})[:, {s.foff}:{s.foff + s.width}]"
-                src(2, f"add_rows_times(g2, {f2}, cs)")
+                src(2, f"column_dot(time_rows({s.grad}, a, b), {s.off}, time_rows({s.factor}, a + {s.shift}, "
+                       f"b + {s.shift}), {s.foff}, {s.width}, cs)")
             for param, poff in s.targets:
                 src(2, f"if need[{param}]:")
                 src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], cs)")
