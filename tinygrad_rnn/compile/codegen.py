@@ -48,7 +48,7 @@ import numpy as np
 from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the package's checked cache
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, fill_zero
 from tinygrad_rnn.compile.scalar import maximum, isnan
-from tinygrad_rnn.compile.scalar import gemm_nt, gemm_tn, time_rows, add_slice, add_row, add_rows
+from tinygrad_rnn.compile.scalar import gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
 from tinygrad_rnn.compile.scalar import column_sum, column_dot
 
 _dt = np.{dtype}
