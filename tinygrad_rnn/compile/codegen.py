@@ -23,6 +23,8 @@ Vectorising. A group's column loop reads and writes many arrays (a layer-norm LS
 projections, the gains, the saved values, the gradients); LLVM vectorises it behind runtime checks that
 they do not overlap. No LLVM option is needed for that: the machine code of the built-in and layer-norm
 cells' loops is the same with LLVM's vectorize-memory-check-threshold raised to 256 as without it.
+A backward loop that would need more checks than LLVM makes writes its gradients to scratch rows instead
+(see _leaf_adds).
 """
 import hashlib
 import importlib.util
@@ -309,9 +311,44 @@ def backward_group(gen, body, indent, group):
                 terms[a.id].append(term)
             else:
                 leaf_terms.setdefault(target, []).append(term)
-    w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
+    _leaf_adds(gen, w, leaf_terms, group.width)
     w.drop_unread()
     w.finish(group.width)
+
+
+# LLVM's limit on the runtime overlap checks of a loop it vectorises (vectorize-memory-check-threshold)
+MEMORY_CHECKS = 128
+
+
+def _leaf_adds(gen, w, leaf_terms, width):
+    """Each leaf gradient's `+=` of its column terms. LLVM vectorises a column loop behind runtime checks
+    that no view it writes overlaps another view it reads or writes; past MEMORY_CHECKS checks it runs
+    the loop scalar (a layer-norm LSTM's gate loop writes 21 gradient views and reads 26: 756 checks).
+    Then the loop writes the terms to two scratch rows at fixed offsets (one view each: twice as many
+    checks as views read): a vector parameter's per-row gradient (dV) accumulates in dGV[b] over all
+    steps and is added to dV once, after the time loop; the others go to dG[b], and each gradient adds
+    its part right after the column loop (add_slice: one check, vectorised)."""
+    columns = [target for target in leaf_terms if target.endswith("[j]")]
+    written, read = len(columns), len(w.views) - len(columns)
+    if written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
+        w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
+        return
+    w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items() if target not in columns]
+    keys = {name + "[j]": key for key, name in w.views.items()}
+    per_row = [target for target in columns if keys[target][0].startswith("dV")]
+    per_step = [target for target in columns if target not in per_row]
+    if per_step:
+        scratch = w.view("dG", "b, ", 0, len(per_step) * width)
+        gen.scratch_width = max(gen.scratch_width, len(per_step) * width)
+        for k, target in enumerate(per_step):
+            w.inner.append(f"{scratch}[{k * width} + j] = " + " + ".join(leaf_terms[target]))
+            w.post.insert(k, f"add_slice({target[:-3]}, 0, {scratch}, {k * width}, {width})")
+    if per_row:
+        start = len(gen.per_row_grads) * width
+        row = w.view("dGV", "b, ", start, len(per_row) * width)
+        for k, target in enumerate(per_row):
+            gen.per_row_grads.append(keys[target][::2] + (start + k * width, width))   # (arr, off, slot, w)
+            w.inner.append(f"{row}[{k * width} + j] += " + " + ".join(leaf_terms[target]))
 
 
 def _column_vjps(gen, w, n, ts, gname):
@@ -395,6 +432,8 @@ class Generator:
         self.in_state = {n.id: s for n in prog.stored for s in self.stores[n.id] if isinstance(s.target, State)}
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
+        self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
+        self.per_row_grads = []   # (dV array, offset, offset in dGV, width) (see _leaf_adds)
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
 
@@ -515,20 +554,12 @@ class Generator:
         body(1, "batch = S0.shape[1]")
         K = len(p.state_sizes)
         scratch = self._scratch(body)
+        at = len(body.lines)   # dG, the column loops' scratch rows (see _leaf_adds), once its width is known
         body(1, "for t in range(n_steps - 1, -1, -1):")
         self._rows(body)
         for name in scratch:
             body(2, f"fill_zero({name}[b0:b1])")
-        for run in reversed(_row_runs(p.phases)):
-            if any(p.phases[ph].groups for ph in run):
-                self._valid_rows(body)
-                for ph in reversed(run):
-                    body(3, f"# phase {ph}")
-                    for group in reversed(p.phases[ph].groups):
-                        backward_group(self, body, 3, group)
-            for g in reversed(p.phases[run[0]].gemms):
-                target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
-                body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
+        self._backward_runs(body)
         body(2, "for b in range(b0, b1):   # padded steps pass the state's gradient through")
         body(3, "if t >= lengths[b]:")
         for k in range(K):
@@ -539,7 +570,33 @@ class Generator:
         body(2, "for b in range(b0, b1):")
         for k in range(K):
             body(3, f"copy_row(dSo{k}[b], dS{k}[b])")
+        self._per_row_grads(body, at)
+        if self.scratch_width:
+            body.lines.insert(at, f"    dG = np.empty((batch, {self.scratch_width}), S0.dtype)")
         return body.lines
+
+    def _per_row_grads(self, body, at):
+        """dGV, the vector parameters' per-row gradients gathered over the steps (see _leaf_adds), into dV."""
+        if not self.per_row_grads:
+            return
+        width = sum(w for *_, w in self.per_row_grads)
+        body.lines.insert(at, f"    dGV = np.zeros((batch, {width}), S0.dtype)")
+        body(1, "for b in range(b0, b1):")
+        for arr, off, slot, w in self.per_row_grads:
+            body(2, f"add_slice({arr}[b], {off}, dGV[b], {slot}, {w})")
+
+    def _backward_runs(self, body):
+        p = self.prog
+        for run in reversed(_row_runs(p.phases)):
+            if any(p.phases[ph].groups for ph in run):
+                self._valid_rows(body)
+                for ph in reversed(run):
+                    body(3, f"# phase {ph}")
+                    for group in reversed(p.phases[ph].groups):
+                        backward_group(self, body, 3, group)
+            for g in reversed(p.phases[run[0]].gemms):
+                target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
+                body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
 
     def module_source(self):
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)
