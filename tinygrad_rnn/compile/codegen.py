@@ -107,7 +107,7 @@ class _GroupWriter:
         self.gen, self.body, self.indent = gen, body, indent
         self.members, self.local = members, local_nodes(members, gen.prog.inline)
         self.local_ids = {n.id for n in self.local}
-        self.scalars, self.accs, self.inner = {}, {}, []
+        self.refs, self.scalars, self.accs, self.inner = {}, {}, {}, []   # refs: code -> (array, prefix, off)
         self.pre, self.post = [], []   # per-row lines before and after the column loop
         self.read_lines = []   # (index in body.lines, name) of each per-row read made before the loop
 
@@ -115,7 +115,9 @@ class _GroupWriter:
         """Column j of the row `arr[prefix]` from column `off` on, indexed in place: a view per row
         (`r = XW0[t, b, 128:256]`, then `r[j]`) runs as fast but costs a quarter more compile time."""
         prefix = self.gen.row_prefix(arr, prefix)
-        return f"{arr}[{prefix}{off} + j]" if off else f"{arr}[{prefix}j]"
+        code = f"{arr}[{prefix}{off} + j]" if off else f"{arr}[{prefix}j]"
+        self.refs[code] = (arr, prefix, off)
+        return code
 
     def scalar(self, arr, prefix, off):
         prefix = self.gen.row_prefix(arr, prefix)
@@ -322,30 +324,28 @@ def _leaf_adds(gen, w, leaf_terms, width):
     that no view it writes overlaps another view it reads or writes; past MEMORY_CHECKS checks it runs
     the loop scalar (a layer-norm LSTM's gate loop writes 21 gradient views and reads 26: 756 checks).
     Then the loop writes the terms to two scratch rows at fixed offsets (one view each: twice as many
-    checks as views read): a vector parameter's per-row gradient (dV) accumulates in dGV[b] over all
+    checks as arrays read): a vector parameter's per-row gradient (dV) accumulates in dGV[b] over all
     steps and is added to dV once, after the time loop; the others go to dG[b], and each gradient adds
-    its part right after the column loop (add_slice: one check, vectorised)."""
-    columns = [target for target in leaf_terms if target.endswith("[j]")]
-    written, read = len(columns), len(w.views) - len(columns)
+    its part right after the column loop (add_to: one check, vectorised)."""
+    columns = [target for target in leaf_terms if target in w.refs]
+    written, read = len(columns), len(w.refs) - len(columns)
     if written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
         w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
         return
     w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items() if target not in columns]
-    keys = {name + "[j]": key for key, name in w.views.items()}
-    per_row = [target for target in columns if keys[target][0].startswith("dV")]
+    refs = dict(w.refs)
+    per_row = [target for target in columns if refs[target][0].startswith("dV")]
     per_step = [target for target in columns if target not in per_row]
-    if per_step:
-        scratch = w.view("dG", "b, ", 0, len(per_step) * width)
-        gen.scratch_width = max(gen.scratch_width, len(per_step) * width)
-        for k, target in enumerate(per_step):
-            w.inner.append(f"{scratch}[{k * width} + j] = " + " + ".join(leaf_terms[target]))
-            w.post.insert(k, f"add_slice({target[:-3]}, 0, {scratch}, {k * width}, {width})")
-    if per_row:
-        start = len(gen.per_row_grads) * width
-        row = w.view("dGV", "b, ", start, len(per_row) * width)
-        for k, target in enumerate(per_row):
-            gen.per_row_grads.append(keys[target][::2] + (start + k * width, width))   # (arr, off, slot, w)
-            w.inner.append(f"{row}[{k * width} + j] += " + " + ".join(leaf_terms[target]))
+    gen.scratch_width = max(gen.scratch_width, len(per_step) * width)
+    for k, target in enumerate(per_step):
+        arr, prefix, off = refs[target]
+        w.inner.append(f"{w.at('dG', 'b, ', k * width)} = " + " + ".join(leaf_terms[target]))
+        w.post.insert(k, f"add_to({arr}[{prefix}{off}:{off + width}], dG[b, {k * width}:{(k + 1) * width}])")
+    start = len(gen.per_row_grads) * width
+    for k, target in enumerate(per_row):
+        arr, _, off = refs[target]
+        gen.per_row_grads.append((arr, off, start + k * width, width))   # (dV array, off, slot, width)
+        w.inner.append(f"{w.at('dGV', 'b, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
 
 
 def _column_vjps(gen, w, n, ts, gname):
@@ -580,7 +580,7 @@ class Generator:
         body.lines.insert(at, f"    dGV = np.zeros((batch, {width}), S0.dtype)")
         body(1, "for b in range(b0, b1):")
         for arr, off, slot, w in self.per_row_grads:
-            body(2, f"add_slice({arr}[b], {off}, dGV[b], {slot}, {w})")
+            body(2, f"add_to({arr}[b, {off}:{off + w}], dGV[b, {slot}:{slot + w}])")
 
     def _backward_runs(self, body):
         p = self.prog
