@@ -245,7 +245,8 @@ def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypat
     want = _gradients(plain, x, None, [11, 4, 9, 11, 1])
     if worker == "raises":
         run_piece = segments._run_piece
-        monkeypatch.setattr(segments, "_run_piece", lambda *a, single=False, **kw: 1 / 0 if single else run_piece(*a, **kw))
+        monkeypatch.setattr(segments, "_run_piece",
+                            lambda *a, single=False, **kw: 1 / 0 if single else run_piece(*a, **kw))
         with pytest.raises(ZeroDivisionError):
             _gradients(ckpt, x, None, [11, 4, 9, 11, 1])
         monkeypatch.setattr(segments, "_run_piece", run_piece)
