@@ -169,7 +169,7 @@ def in_the_node(monkeypatch):
     from tinygrad_rnn.kernels import blas, runtime
     calls = []
     forward = segments.forward_by_plan
-    monkeypatch.setattr(segments, "forward_by_plan", lambda *a: (calls.append(a[-1]), forward(*a))[1])
+    monkeypatch.setattr(segments, "forward_by_plan", lambda *a: (calls.append(a[6]), forward(*a))[1])
     monkeypatch.setattr(nn.recurrent, "run_planned", lambda *a: pytest.fail("the fused path ran run_planned"))
     monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
     monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
@@ -245,7 +245,8 @@ def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypat
     want = _gradients(plain, x, None, [11, 4, 9, 11, 1])
     if worker == "raises":
         run_piece = segments._run_piece
-        monkeypatch.setattr(segments, "_run_piece", lambda *a, single=False: 1 / 0 if single else run_piece(*a))
+        monkeypatch.setattr(segments, "_run_piece",
+                            lambda *a, single=False, **kw: 1 / 0 if single else run_piece(*a, **kw))
         with pytest.raises(ZeroDivisionError):
             _gradients(ckpt, x, None, [11, 4, 9, 11, 1])
         monkeypatch.setattr(segments, "_run_piece", run_piece)

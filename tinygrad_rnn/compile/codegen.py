@@ -9,6 +9,8 @@ written from the scalar rules of rules.py. The loop nest (see schedule.py for ph
                                             scalar (a reduction accumulates across the loop); stores of
                                             the new state, gemm operands and stored values (M)
         padded rows keep their state
+    forward_states: the same loop without the saved values' stores (A<m>), for a forward no backward
+        reads (inference, a checkpointed piece's first run); Numba compiles it only if it is called
     backward(t = T-1 .. 0):  the same phases in reverse order; each group's loop first recomputes its
         values from its leaves (state at t, XW, C, M) and then walks its expressions backwards with the
         rules' VJPs, adding into the leaves' gradient buffers; then each gemm passes dC @ W back to its
@@ -239,7 +241,9 @@ def _reduce_names(n, w):
     return {acc: f"r{n.id}_{acc}" for acc in n.rule.accumulators}
 
 
-def forward_group(gen, body, indent, group):
+def forward_group(gen, body, indent, group, states_only=False):
+    """states_only: without the stores of saved values (A<m>), for a forward no backward reads, and
+    without the values then left unread."""
     w = _GroupWriter(gen, body, indent, group.nodes)
     reduces = [n for n in w.local if isinstance(n, Reduce)]
     for n in w.local:
@@ -251,7 +255,10 @@ def forward_group(gen, body, indent, group):
     for n in group.nodes:
         if not isinstance(n, Reduce):
             w.inner += [f"{_target_at(w, s, False)} = v{n.id}" for s in gen.stores.get(n.id, ())
-                        if not (isinstance(s.target, Stored) and n.id in gen.in_state)]
+                        if not (isinstance(s.target, Stored) and n.id in gen.in_state
+                                or states_only and isinstance(s.target, Saved))]
+    if states_only:
+        w.drop_unread()
     for n in reduces:
         for acc, start in zip(n.rule.accumulators, n.rule.start):
             body(indent, f"r{n.id}_{acc} = {start}")
@@ -322,7 +329,7 @@ MEMORY_CHECKS = 128
 def _leaf_adds(gen, w, leaf_terms, width):
     """Each leaf gradient's `+=` of its column terms. LLVM vectorises a column loop behind runtime checks
     that no view it writes overlaps another view it reads or writes; past MEMORY_CHECKS checks it runs
-    the loop scalar (a layer-norm LSTM's gate loop writes 21 gradient views and reads 26: 756 checks).
+    the loop scalar (a layer-norm LSTM's gate loop writes 21 gradient columns and reads 26: 756 checks).
     Then the loop writes the terms to two scratch rows at fixed offsets (one view each: twice as many
     checks as arrays read): a vector parameter's per-row gradient (dV) accumulates in dGV[b] over all
     steps and is added to dV once, after the time loop; the others go to dG[b], and each gradient adds
@@ -451,14 +458,15 @@ class Generator:
             return "b, "
         return prefix
 
-    def forward_args(self):
-        """Names of the arrays the forward takes (node.py binds arrays to them)."""
+    def forward_args(self, states_only=False):
+        """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
+        forward_states, which takes no saved values A<m>."""
         p = self.prog
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
                 + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state]
-                + [f"A{m}" for m in range(len(p.saved))]
+                + ([] if states_only else [f"A{m}" for m in range(len(p.saved))])
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
 
     def backward_args(self):
@@ -494,12 +502,17 @@ class Generator:
         body(3, "if t >= lengths[b]:")
         body(4, "continue")
 
-    def forward_source(self):
+    def forward_source(self, states_only=False):
+        """The forward loop; states_only: `forward_states`, the same loop without writing the saved values
+        A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
+        which keeps only the state entering it). Numba compiles a function at its first call, so a
+        kernel never run that way pays nothing for it."""
         p = self.prog
         step_only = self.step_only()
         body = _Body()
         body(0, self._decorator())
-        body(0, f"def forward({', '.join(self.forward_args())}, b0, b1):")
+        name = "forward_states" if states_only else "forward"
+        body(0, f"def {name}({', '.join(self.forward_args(states_only))}, b0, b1):")
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "for t in range(n_steps):")
         self._rows(body)
@@ -513,7 +526,7 @@ class Generator:
                 for ph in run:
                     body(3, f"# phase {ph}")
                     for group in p.phases[ph].groups:
-                        forward_group(self, body, 3, group)
+                        forward_group(self, body, 3, group, states_only)
         body(2, "for b in range(b0, b1):   # padded steps keep the state")
         body(3, "if t >= lengths[b]:")
         for k in range(len(p.state_sizes)):
@@ -599,7 +612,7 @@ class Generator:
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)
         outside = OutsideWriter(self.prog, self.plan)
         return "\n\n".join([header, outside.project_source(), self.forward_source(), self.backward_source(),
-                            outside.grads_source()])
+                            outside.grads_source(), self.forward_source(states_only=True)])
 
 
 # ----------------------------------------------------------------------------- loading, with a disk cache

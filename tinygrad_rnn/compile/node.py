@@ -24,7 +24,7 @@ import numpy as np
 
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, is_grad_enabled
 from .codegen import Generator, load_module
 from .ir import stored_width
 from .lower import lower
@@ -122,6 +122,8 @@ class Kernel:
         self.plan = gen.plan
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
+        self.states_args = _args(gen.forward_args(states_only=True), step_only)   # forward_states'
+        self.saved = {f"A{m}" for m in range(len(prog.saved))}   # what forward_states does not write
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog
         self.one_step = [(f"C{g.index}", g.N) for g in p.gemms if f"C{g.index}" in step_only]   # (B, N) each
@@ -159,7 +161,9 @@ class Kernel:
                 + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
 
     # -- the forward: projections, then the loop
-    def forward(self, x, states, params, lengths, reverse=False):
+    def forward(self, x, states, params, lengths, reverse=False, states_only=False):
+        """states_only: for a forward no backward follows (inference): the loop writes no saved values (A<m>),
+        and nothing is kept."""
         dt = self.dtype
         T, B, I = x.shape
         padded = lengths is not None
@@ -167,18 +171,20 @@ class Kernel:
         empty = workspace.allocator(T * B * max(self.widest, I), dt)
         arrays = self._parameters(params)
         arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
-        self.forward_buffers(arrays, T, B, states, padded, empty)
-        self._run_forward(arrays, T, B, I, padded)
+        self.forward_buffers(arrays, T, B, states, padded, empty, states_only)
+        self._run_forward(arrays, T, B, I, padded, states_only)
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
         finals = tuple([arrays[name][T:].copy() for name, _, _ in self.states])   # (1, B, n): a slice of h_n
-        kept = {name: arrays[name] for name in self._kept_names(arrays)}   # the rest goes back to the pool
+        # the rest goes back to the pool (all of it when no backward follows)
+        kept = {} if states_only else {name: arrays[name] for name in self._kept_names(arrays)}
         return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
 
-    def forward_buffers(self, arrays, T, B, states, padded, empty):
+    def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False):
         """Put the forward's buffers for T steps into `arrays`: the states (row 0 from `states`; none
-        given: zeros), the projections and the per-step buffers, from the allocator `empty`."""
+        given: zeros), the projections and the per-step buffers, from the allocator `empty`. states_only:
+        those of forward_states (no saved values A<m>)."""
         dt = self.dtype
         for k, (name, _, n) in enumerate(self.states):   # no states given: the sequence starts from zeros
             if states or empty is not np.empty:
@@ -189,6 +195,8 @@ class Kernel:
         for name, _, n in self.projected:
             arrays[name] = empty((T, B, n), dt)
         for name, width, zeroed in self.per_step:
+            if states_only and name in self.saved:
+                continue
             a = arrays[name] = empty((T, B, width), dt)
             if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
                 a.fill(0)
@@ -236,12 +244,13 @@ class Kernel:
             self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
         return dict(arrays)
 
-    def _run_forward(self, arrays, T, B, I, padded):
+    def _run_forward(self, arrays, T, B, I, padded, states_only=False):
         m = self.module
+        loop, loop_args = (m.forward_states, self.states_args) if states_only else (m.forward, self.forward_args)
         threads = runtime.threads_for(T, B, I, self.widest)
         if threads == 1:
             m.project(*_bind(self.project_args, arrays), 0, T)
-            runtime.run_on_batch_blocks(m.forward, B, *_bind(self.forward_args, arrays))
+            runtime.run_on_batch_blocks(loop, B, *_bind(loop_args, arrays))
             return
 
         def project(a, b, part=None):
@@ -250,19 +259,19 @@ class Kernel:
         with blas.single_threaded():
             if B < 2 * runtime.MIN_ROWS_PER_THREAD and runtime.pipelines(padded, T, B, threads):
                 def chunk_args(a, b, prev):
-                    return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
+                    return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
 
                 chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
-                runtime.forward_pipelined(m.forward, B, threads, chunk_args, project, lambda: None, chunks)
+                runtime.forward_pipelined(loop, B, threads, chunk_args, project, lambda: None, chunks)
             elif not padded and T >= 2:
                 def chunk_args(a, b, prev):
-                    return _bind(self.forward_args, arrays, a, b, runtime.all_steps(B, b - a))
+                    return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
 
-                runtime.forward_blocks_pipelined(m.forward, B, threads, chunk_args, project,
+                runtime.forward_blocks_pipelined(loop, B, threads, chunk_args, project,
                                                  runtime.time_parts(T, threads))
             else:
                 blas.on_threads(project, runtime.time_parts(T, threads))
-                runtime.run_blocks(m.forward, B, threads, _bind(self.forward_args, arrays))
+                runtime.run_blocks(loop, B, threads, _bind(loop_args, arrays))
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
@@ -431,22 +440,24 @@ def _kernel_and_params(cell, dtype):
 class CompiledRecurrence(Primitive):
     """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction.
     Without state parts the sequence starts from zeros (nothing to differentiate, no zero tensors made
-    per call). The final state parts come out as (1, B, n), the layer-direction's slice of h_n."""
+    per call). The final state parts come out as (1, B, n), the layer-direction's slice of h_n.
+    states_only: no backward will follow (the tape does not record the node), so the forward writes and
+    keeps nothing for one (Kernel.forward)."""
 
     fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
-    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None):
+    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None, states_only=False):
         states, params = rest[:n_states], rest[n_states:]
         if plan is not None:   # checkpointed: pieces, recomputed in the backward (segments.py)
             from .segments import forward_by_plan
-            out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan)
+            out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only)
         else:
-            out, finals, saved = kernel.forward(x, states, params, lengths, reverse)
+            out, finals, saved = kernel.forward(x, states, params, lengths, reverse, states_only)
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None):
+    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None, states_only=False):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
         if plan is not None:
@@ -458,6 +469,15 @@ class CompiledRecurrence(Primitive):
         return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
 
 
+def _recorded(x, state, params):
+    """Whether apply will record the node (tensor.py: grad mode on and an input that requires grad)."""
+    if not is_grad_enabled():
+        return False
+    if x.requires_grad:
+        return True
+    return any(t.requires_grad for t in state) or any(t.requires_grad for t in params)
+
+
 def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, plan=None):
     """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
     node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
@@ -467,5 +487,5 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
     kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
     outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                 reverse=reverse, plan=plan)
+                 reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))
     return outs[0], outs[1:]

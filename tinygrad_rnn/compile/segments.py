@@ -11,7 +11,9 @@ lengths, each sequence's valid steps in it are clip(length - a, 0, L) (0: it kee
 Forward: each piece runs node.Kernel's own `project` + forward loop (its threads included) on buffers
 of the piece's size from kernels/workspace.py, given back before the next piece takes the same sizes.
 Its output rows go into the full output; the forward keeps only the state entering each Recomputed
-piece and, of the last (Stored) piece, what the backward loop and `grads` read (Kernel.kept).
+piece and, of the last (Stored) piece, what the backward loop and `grads` read (Kernel.kept). A
+Recomputed piece's run (and every piece's, when no backward follows) is the loop that writes no saved
+values (codegen: forward_states): nothing reads them before the piece is rerun.
 
 Backward: pieces last first. A Stored piece runs the backward loop and `grads` on what it kept; a
 Recomputed piece first reruns its forward from its entering state by its inner plan (keeping that
@@ -80,8 +82,9 @@ class _Gradients(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- forward
-def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
-    """As Kernel.forward, by `plan`: (out (T, B, n_0) in real time, finals as (1, B, n), saved)."""
+def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only=False):
+    """As Kernel.forward, by `plan`: (out (T, B, n_0) in real time, finals as (1, B, n), saved).
+    states_only: no backward follows (every piece runs forward_states)."""
     T, B, _ = x.shape
     dt = kernel.prog.dtype
     padded = lengths is not None
@@ -91,23 +94,23 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan):
     out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
     threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
     if _overlaps(threads, B) and len(plan) > 1:
-        kept, final = _forward_overlapped(seq, plan, entering, out, threads)
+        kept, final = _forward_overlapped(seq, plan, entering, out, threads, states_only)
     else:
-        kept, final = _forward_pieces(seq, plan, 0, entering, out)
+        kept, final = _forward_pieces(seq, plan, 0, entering, out, states_only)
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
     return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None))
 
 
-def _forward_pieces(seq, plan, a, entering, out):
+def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     """Run `plan`'s pieces from kernel time a and state `entering`, writing the outputs into out[a:] when
     out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
     k = seq.kernel
     kept = []
     for piece in plan:
         L = piece.steps
-        arrays, padded = _run_piece(seq, a, L, entering)
+        arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
         if out is not None:
             out[a:a + L] = arrays["S0"][1:]
         kept.append(_kept(k, piece, a, arrays, padded, entering))
@@ -115,6 +118,12 @@ def _forward_pieces(seq, plan, a, entering, out):
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
+
+
+def _states_only(piece, no_backward):
+    """Whether a piece's forward need not write the saved values: nothing reads them before it is rerun
+    (a Recomputed piece), or at all."""
+    return no_backward or type(piece) is not Stored
 
 
 def _kept(k, piece, a, arrays, padded, entering):
@@ -125,7 +134,7 @@ def _kept(k, piece, a, arrays, padded, entering):
     return _Recompute(a, piece.steps, piece.inner, entering)
 
 
-def _forward_overlapped(seq, plan, entering, out, threads):
+def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
     """_forward_pieces (from time 0) on `threads` threads: this thread runs each piece's forward loop over
     the whole batch while a worker makes the next piece's buffers and projects its inputs (it needs
     nothing from the piece before; _Tasks: this thread does it itself if no worker has started it).
@@ -134,7 +143,7 @@ def _forward_overlapped(seq, plan, entering, out, threads):
     starts = np.cumsum([0] + [piece.steps for piece in plan]).tolist()
 
     def prepare(i):
-        arrays, padded = _piece_buffers(seq, starts[i], plan[i].steps, ())
+        arrays, padded = _piece_buffers(seq, starts[i], plan[i].steps, (), _states_only(plan[i], states_only))
         k.module.project(*_bind(k.project_args, arrays), 0, plan[i].steps)
         return arrays, padded
 
@@ -151,7 +160,7 @@ def _forward_overlapped(seq, plan, entering, out, threads):
                     ahead = tasks.put(lambda slot, j=i + 1: prepare(j))
                 for (name, _, _), state in zip(k.states, entering):
                     arrays[name][0] = state
-                k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+                _loop(k, arrays, B, _states_only(piece, states_only))
                 a, L = starts[i], piece.steps
                 out[a:a + L] = arrays["S0"][1:]
                 kept.append(_kept(k, piece, a, arrays, padded, entering))
@@ -162,22 +171,31 @@ def _forward_overlapped(seq, plan, entering, out, threads):
     return kept, entering
 
 
-def _run_piece(seq, a, L, entering, single=False):
+def _run_piece(seq, a, L, entering, single=False, states_only=False):
     """Kernel time [a, a + L) forward from state `entering`: the piece's arrays (as Kernel.forward makes
     them for a whole sequence) and whether a sequence ends inside it. single: on this thread only (a
-    worker of the overlapped backward), else split over the threads as Kernel.forward does."""
+    worker of the overlapped backward), else split over the threads as Kernel.forward does. states_only:
+    by forward_states (no saved values)."""
     k = seq.kernel
-    arrays, padded = _piece_buffers(seq, a, L, entering)
+    arrays, padded = _piece_buffers(seq, a, L, entering, states_only)
     B, I = seq.x.shape[1], seq.x.shape[2]
     if single:
         k.module.project(*_bind(k.project_args, arrays), 0, L)
-        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+        _loop(k, arrays, B, states_only)
     else:
-        k._run_forward(arrays, L, B, I, padded)
+        k._run_forward(arrays, L, B, I, padded, states_only)
     return arrays, padded
 
 
-def _piece_buffers(seq, a, L, entering):
+def _loop(k, arrays, B, states_only):
+    """The forward loop over the whole batch on this thread: forward, or forward_states."""
+    if states_only:
+        k.module.forward_states(*_bind(k.states_args, arrays), 0, B)
+    else:
+        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+
+
+def _piece_buffers(seq, a, L, entering, states_only=False):
     """The forward's arrays for kernel time [a, a + L) before anything runs (from the pool; the states'
     row 0 from `entering`, () for zeros), and whether a sequence ends inside the piece."""
     k, p = seq.kernel, seq.kernel.prog
@@ -190,7 +208,7 @@ def _piece_buffers(seq, a, L, entering):
     empty = workspace.allocator(L * B * max(k.widest, I), p.dtype)
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
-    k.forward_buffers(arrays, L, B, entering, padded, empty)
+    k.forward_buffers(arrays, L, B, entering, padded, empty, states_only)
     return arrays, padded
 
 
