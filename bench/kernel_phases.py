@@ -7,19 +7,20 @@
 
 Times the generated kernels' four functions (compile/node.py's Kernel: `project`, the `forward` loop, the
 `backward` loop, `grads`) on every thread that calls them, wall and CPU time (time.thread_time), and the
-rest of the step: the node's own Python around them (allocation, zero fills, binding, waiting for the
-pool: "forward other" / "backward other" = the node's wall time minus the calling thread's kernel calls)
-and everything outside the node (the tape, the loss, zero_grad); "node forward: blocked (main)" (both
-columns): how long the calling thread slept inside the node, waiting for the pool (its wall time minus its
-time on a CPU and its time waiting for one, from /proc/thread-self/schedstat: unlike wall time this does
-not grow when other processes take the cores, so it shows a split's waits on a shared machine); "wall less
-CPU waits": the node's wall time minus the calling thread's waits for a CPU (its CPU time plus its sleep:
-what the node would take if this thread never lost its core; the workers' lost time still shows); the hand-off (a pool task's wait from
-submit to start) and the calling thread's CPU. "<function>: calls per step, CPU per call" shows how each
-function's work was split (the wall column holds the count) and one part's CPU time, whichever thread ran
-it: on a machine shared with other work these are the bricks to build a critical path from. The thread
-counts take turns, one step each, for --rounds rounds of --steps steps (after warm-up steps); printed:
-medians per step, ms, and the estimate max(calling thread's CPU, all CPU / N) for N idle cores.
+rest of the step: the node's own Python around them (allocation, zero fills, binding, waiting for the pool:
+"forward other" / "backward other" = the node's wall time minus the calling thread's kernel calls) and
+everything outside the node (the tape, the loss, zero_grad); "node forward: blocked (main)" (both columns):
+how long the calling thread slept inside the node, waiting for the pool (its wall time minus its time on a
+CPU and its time waiting for one, from /proc/thread-self/schedstat: unlike wall time this does not grow when
+other processes take the cores, so it shows a split's waits on a shared machine); "wall less CPU waits": the
+node's wall time minus the calling thread's waits for a CPU (its CPU time plus its sleep: what the node
+would take if this thread never lost its core; the workers' lost time still shows); the hand-off (a pool
+task's wait from submit to start) and the calling thread's CPU. "<function>: calls per step, CPU per call"
+shows how each function's work was split (the wall column holds the count) and one part's CPU time,
+whichever thread ran it: on a machine shared with other work these are the bricks to build a critical path
+from. The thread counts take turns, one step each, for --rounds rounds of --steps steps (after warm-up
+steps); printed: medians per step, ms, and the estimate max(calling thread's CPU, all CPU / N) for N idle
+cores.
 
 The step is python -m bench's: zero the gradients, the layer over the whole sequence, loss = the sum of the
 outputs, backward (float32; the input needs no gradient). CPU time counts only what a thread ran; on a

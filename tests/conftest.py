@@ -2,7 +2,7 @@
 
   * the hypothesis profiles: HYPOTHESIS_PROFILE=ci (the default) or thorough;
   * REPO, the repository's root, put on sys.path so that `import bench` works from every test folder;
-  * the `rng` fixture, a seeded numpy Generator;
+  * the `rng` fixture, a seeded numpy Generator; `split_everything`, every thread split forced;
   * small helpers the test modules import by name (`from conftest import leaf`): pytest puts this
     folder on sys.path before it collects the tests below it.
 """
@@ -34,6 +34,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """The kernels split work over threads even on tiny problems (their size thresholds off), so a test
+    that sets tr.set_num_threads(n) reaches every thread path; the thread count is restored afterwards."""
+    from tinygrad_rnn.kernels import blas, runtime
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
+    yield
+    tr.set_num_threads(before)
 
 
 # ----------------------------------------------------------------------------- tensors

@@ -7,7 +7,6 @@ import pytest
 import tinygrad_rnn as tr
 from tinygrad_rnn import nn
 from tinygrad_rnn.compile import node
-from tinygrad_rnn.kernels import blas, runtime
 
 CELLS = {"LSTM": lambda: nn.LSTM(3, 4, dtype=np.float64), "GRU": lambda: nn.GRU(3, 4, dtype=np.float64),
          "RNN": lambda: nn.RNN(3, 4, dtype=np.float64),
@@ -16,9 +15,9 @@ CELLS = {"LSTM": lambda: nn.LSTM(3, 4, dtype=np.float64), "GRU": lambda: nn.GRU(
 
 
 @pytest.fixture
-def forwards(monkeypatch):
+def forwards(monkeypatch, split_everything):
     """Records, per Kernel.forward_buffers call, (steps, states_only, the saved-value names it allocated);
-    forces every thread split on tiny problems (as tests/kernels/test_threads.py does)."""
+    every thread split is forced (conftest)."""
     calls = []
     made = node.Kernel.forward_buffers
 
@@ -26,11 +25,7 @@ def forwards(monkeypatch):
         made(self, arrays, T, B, states, padded, empty, states_only)
         calls.append((T, states_only, sorted(self.saved & set(arrays))))
     monkeypatch.setattr(node.Kernel, "forward_buffers", spy)
-    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
-    before = blas.num_threads()
-    yield calls
-    tr.set_num_threads(before)
+    return calls
 
 
 @pytest.mark.parametrize("threads", [1, 2])

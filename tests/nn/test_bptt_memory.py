@@ -161,21 +161,15 @@ FUSED_KINDS = [(nn.RNN, {}), (nn.GRU, {}), (nn.LSTM, {}), nn.PeepholeLSTMCell]
 
 
 @pytest.fixture
-def in_the_node(monkeypatch):
+def in_the_node(monkeypatch, split_everything):
     """Counts the fused path's plan-driven node calls (compile/segments.py); the Python-level piece
-    runner (run_planned, the generic tape's) must not run. Sets the kernels' thread count, with every
-    split forced on tiny problems (as tests/kernels/test_threads.py does); restored afterwards."""
+    runner (run_planned, the generic tape's) must not run. Every thread split is forced (conftest)."""
     from tinygrad_rnn.compile import segments
-    from tinygrad_rnn.kernels import blas, runtime
     calls = []
     forward = segments.forward_by_plan
     monkeypatch.setattr(segments, "forward_by_plan", lambda *a: (calls.append(a[6]), forward(*a))[1])
     monkeypatch.setattr(nn.recurrent, "run_planned", lambda *a: pytest.fail("the fused path ran run_planned"))
-    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
-    before = blas.num_threads()
-    yield calls
-    tr.set_num_threads(before)
+    return calls
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -234,8 +228,10 @@ def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypat
     an exception in a task reaches the caller, and the next step runs normally."""
     from tinygrad_rnn.compile import segments
     ran = []
+    def recording(name, run):
+        return lambda *a: (ran.append(name), run(*a))[1]
     for name in ("_forward_overlapped", "_backward_overlapped"):
-        monkeypatch.setattr(segments, name, lambda *a, f=getattr(segments, name), n=name: (ran.append(n), f(*a))[1])
+        monkeypatch.setattr(segments, name, recording(name, getattr(segments, name)))
     if worker == "never starts":
         monkeypatch.setattr(segments.blas, "workers", lambda n: _NoWorkers())
     tr.set_num_threads(2)

@@ -31,15 +31,15 @@ from . import blas
 #  * The big products, when not pipelined, are split by time into one part per thread (each part a
 #    single-threaded BLAS call; the weight gradients summed per part, then the parts added in order).
 #
-# Which: the forward uses batch blocks when there are rows for two (its projection is too small next
-# to the loop for the pipeline to hide much), else the pipeline. Without padding the blocks and the
-# projection's time parts are one split with one hand-off (forward_blocks_pipelined: a block's loop runs
-# part by part, each once its projection is done), not two splits with a barrier between them. The backward uses the pipeline where it
-# can (no padding) unless there are rows for 3+ blocks and threads for them, else batch blocks. At 2
-# threads, blocks then the products split in two cost the calling thread about what the pipeline does
-# (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM (50,32,64,
-# 128) 3.2 + 0.4 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait for a
-# worker. With more threads the blocks keep splitting and the pipeline's loop does not. Measured: see
+# Which: the forward uses batch blocks when there are rows for two (its projection is too small next to the
+# loop for the pipeline to hide much), else the pipeline. Without padding the blocks and the projection's
+# time parts are one split with one hand-off (forward_blocks_pipelined: a block's loop runs part by part,
+# each once its projection is done), not two splits with a barrier between them. The backward uses the
+# pipeline where it can (no padding) unless there are rows for 3+ blocks and threads for them, else batch
+# blocks. At 2 threads, blocks then the products split in two cost the calling thread about what the
+# pipeline does (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM
+# (50,32,64, 128) 3.2 + 0.4 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait
+# for a worker. With more threads the blocks keep splitting and the pipeline's loop does not. Measured: see
 # bench/README.md ("Threads").
 #
 # Every split hands out its parts by claims (blas.Claims): the calling thread takes the parts no worker
