@@ -256,17 +256,14 @@ class Kernel:
         def project(a, b, part=None):
             m.project(*_bind(self.project_args, arrays), a, b)
 
+        def chunk_args(a, b, prev):   # the loop over time steps [a, b)
+            return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
+
         with blas.single_threaded():
             if B < 2 * runtime.MIN_ROWS_PER_THREAD and runtime.pipelines(padded, T, B, threads):
-                def chunk_args(a, b, prev):
-                    return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
-
                 chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
                 runtime.forward_pipelined(loop, B, threads, chunk_args, project, lambda: None, chunks)
             elif not padded and T >= 2:
-                def chunk_args(a, b, prev):
-                    return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
-
                 runtime.forward_blocks_pipelined(loop, B, threads, chunk_args, project,
                                                  runtime.time_parts(T, threads))
             else:
