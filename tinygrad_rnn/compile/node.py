@@ -244,9 +244,15 @@ class Kernel:
             self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
         return dict(arrays)
 
+    def loop(self, states_only):
+        """The forward loop and its arguments: forward, or forward_states (no saved values written)."""
+        if states_only:
+            return self.module.forward_states, self.states_args
+        return self.module.forward, self.forward_args
+
     def _run_forward(self, arrays, T, B, I, padded, states_only=False):
         m = self.module
-        loop, loop_args = (m.forward_states, self.states_args) if states_only else (m.forward, self.forward_args)
+        loop, loop_args = self.loop(states_only)
         threads = runtime.threads_for(T, B, I, self.widest)
         if threads == 1:
             m.project(*_bind(self.project_args, arrays), 0, T)
@@ -314,7 +320,12 @@ class Kernel:
             else:
                 runtime.run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
                 blas.on_threads(finish, runtime.time_parts(T, threads))
-        for slot in slots[1:]:
+        self.add_slots(accs, slots[1:], needs_params)
+
+    @staticmethod
+    def add_slots(accs, slots, needs_params):
+        """Add the other threads' gradient accumulators (slots, in order) into `accs`."""
+        for slot in slots:
             for i, n in enumerate(needs_params):
                 if n:
                     accs[_NAMES[i][2]] += slot[_NAMES[i][2]]

@@ -189,10 +189,8 @@ def _run_piece(seq, a, L, entering, single=False, states_only=False):
 
 def _loop(k, arrays, B, states_only):
     """The forward loop over the whole batch on this thread: forward, or forward_states."""
-    if states_only:
-        k.module.forward_states(*_bind(k.states_args, arrays), 0, B)
-    else:
-        k.module.forward(*_bind(k.forward_args, arrays), 0, B)
+    loop, args = k.loop(states_only)
+    loop(*_bind(args, arrays), 0, B)
 
 
 def _piece_buffers(seq, a, L, entering, states_only=False):
@@ -361,10 +359,7 @@ def _backward_overlapped(seq, kept, grad, threads):
                 del args
         finally:
             tasks.close()
-    for slot in slots[1:]:
-        for name, acc in slot.items():
-            if name[0] == "g" and name[1:].isdigit() and acc.size:
-                grad.accs[name] += acc
+    k.add_slots(grad.accs, slots[1:], grad.needs_params)
 
 
 def _piece_arrays(seq, piece):
