@@ -38,7 +38,7 @@ from . import blas
 # pipeline where it can (no padding) unless there are rows for 3+ blocks and threads for them, else batch
 # blocks. At 2 threads, blocks then the products split in two cost the calling thread about what the
 # pipeline does (CPU ms per step, backward loop + products on the calling thread, pipeline vs blocks: LSTM
-# (50,32,64, 128) 3.2 + 0.4 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait
+# (50,32,64,128) 3.2 + 0.4 vs 1.8 + 1.9; RNN (100,32,128,256) 5.5 + 0.9 vs 3.2 + 3.6), with one more wait
 # for a worker. With more threads the blocks keep splitting and the pipeline's loop does not. Measured: see
 # bench/README.md ("Threads").
 #
