@@ -445,6 +445,57 @@ def _kernel_and_params(cell, dtype):
     return kernel, graph.params
 
 
+def _checked_by_identity(value):
+    """Whether an attribute's contents cannot change while it stays the same object, as far as the kernel
+    can tell (_settings_key compares anything else by value: arrays, constant Tensors, lists; a submodule
+    holds parameters and settings of its own)."""
+    if isinstance(value, Tensor):
+        return value.requires_grad   # a parameter: its array's shape and dtype are checked apart
+    if isinstance(value, tuple):
+        return all(_checked_by_identity(v) for v in value)
+    return not isinstance(value, (np.ndarray, list, dict, set)) and not hasattr(value, "named_parameters")
+
+
+class CellSnapshot(NamedTuple):
+    """A cell's kernel and parameters as last looked up by get_kernel, and what that lookup depended on,
+    in a form checked by identity: the cell's attributes (the same objects, in the same order) and its
+    parameters' arrays' shapes and dtypes. A layer keeps one per layer-direction so that a call whose
+    cell is unchanged skips _settings_key (which walks the parameters and freezes every attribute: a
+    tiny layer's step, 20x1x10x20, spent a fifth of its time there). `values` is None when some attribute
+    can change without being rebound (an array, a list, a constant Tensor, a submodule): then every call
+    looks the kernel up, as before."""
+    dtype: np.dtype
+    values: tuple     # vars(cell).values() when taken, or None
+    params: tuple     # (parameter, its array's shape, its array's dtype) for each parameter
+    known: tuple      # (kernel, the cell's parameters): what run_compiled takes as `known`
+
+    @classmethod
+    def take(cls, cell, dtype):
+        kernel, graph = get_kernel(cell, dtype)
+        values = tuple(vars(cell).values())
+        direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
+        if direct != {id(p) for p in graph.params} or not all(
+                _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
+            values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
+        params = tuple((p, p.data.shape, p.data.dtype) for p in graph.params)
+        return cls(np.dtype(dtype), values, params, (kernel, graph.params))
+
+    def holds(self, cell, dtype):
+        """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one)."""
+        if self.values is None or dtype != self.dtype:
+            return False
+        now = vars(cell)
+        if len(now) != len(self.values):
+            return False
+        for a, b in zip(now.values(), self.values):
+            if a is not b:
+                return False
+        for p, shape, dt in self.params:
+            if p.data.shape != shape or p.data.dtype != dt:
+                return False
+        return True
+
+
 class CompiledRecurrence(Primitive):
     """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction.
     Without state parts the sequence starts from zeros (nothing to differentiate, no zero tensors made

@@ -474,11 +474,12 @@ class Recurrent(_StackedRecurrent):
         return tuple(self.cells[0].sizes())
 
     def _run(self, layer, direction, x, state, lengths, retain):
-        cell = self._cell(layer, direction)
         if self._fused:
             if retain is None:
-                return run_fused(cell, x, state or (), lengths, direction == 1)
+                cell, known = self._fused_call(layer, direction, x.dtype)
+                return run_fused(cell, x, state or (), lengths, direction == 1, known)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
+        cell = self._cell(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
@@ -490,7 +491,24 @@ class Recurrent(_StackedRecurrent):
         return self.cells[layer * self.num_directions + direction]
 
     def _fused_cell(self, layer, direction, dtype):
-        return (self._cell(layer, direction), None) if self._fused else None
+        return self._fused_call(layer, direction, dtype) if self._fused else None
+
+    def _fused_call(self, layer, direction, dtype):
+        """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
+        the cell holds the same attributes and its parameters' arrays the same shapes and dtypes
+        (compile/node.CellSnapshot), else looked up again (node.get_kernel: traced when the cell's settings
+        changed). A tiny layer's step is tens of microseconds: checking every setting by value showed."""
+        cell = self._cell(layer, direction)
+        calls = self.__dict__.setdefault("_fused_last", {})
+        last = calls.get((layer, direction))
+        if last is None or not last.holds(cell, dtype):
+            from ..compile.node import CellSnapshot
+            last = calls[layer, direction] = CellSnapshot.take(cell, dtype)
+        return cell, last.known
+
+    def __getstate__(self):
+        """Copies and pickles leave out the kept kernels (compiled modules cannot be copied)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_fused_last"}
 
     def _warn_tape_once(self, why):
         if not self._warned_tape:
