@@ -1,6 +1,7 @@
 """The fused path keeps what does not change between calls (the layer's kernel and parameters, the
-kernel's views of the parameter arrays): after every way of changing the weights it must still give the
-generic tape's numbers (outputs, final states, every gradient)."""
+kernel's views of the parameter arrays, a Recurrent cell's snapshot, the buffer shapes per sequence
+shape): after every way of changing the weights, the shapes or the dtype it must still give the generic
+tape's numbers (outputs, final states, every gradient)."""
 import copy
 import pickle
 
@@ -53,8 +54,12 @@ def changes(layer, make):
     def load():
         layer.load_state_dict(make().state_dict())
 
-    def new_parameter():
-        setattr(layer, second, tr.nn.Parameter(vars(layer)[second].data * -1.5))
+    def new_parameter():   # on the module that holds it (a Recurrent's cell: "cells.0.weight_hh")
+        *path, name = second.split(".")
+        owner = layer
+        for part in path:
+            owner = owner[int(part)] if part.isdigit() else getattr(owner, part)
+        setattr(owner, name, tr.nn.Parameter(vars(owner)[name].data * -1.5))
 
     def adam_step():
         opt = tr.optim.Adam(layer.parameters(), lr=0.1)
@@ -106,3 +111,34 @@ def test_a_used_layer_copies_and_pickles():
         np.testing.assert_array_equal(step(twin, X64, True)[0], step(layer, X64, True)[0])
         twin.weight_ih_l0.data[...] += 1.0   # its own parameters: the original's output does not change
         assert not np.allclose(step(twin, X64, True)[0], step(layer, X64, True)[0])
+
+
+RECURRENT_CELLS = {"peephole": tr.nn.PeepholeLSTMCell, "jordan": tr.nn.JordanCell, "gru": tr.nn.GRUCell}
+
+
+@pytest.mark.parametrize("cell", list(RECURRENT_CELLS))
+def test_recurrent_fused_equals_tape_after_every_change(cell):
+    """tr.nn.Recurrent keeps each layer-direction's kernel while its cell is unchanged (node.CellSnapshot)."""
+    def make():
+        return tr.nn.Recurrent(RECURRENT_CELLS[cell], 4, 5, bidirectional=True, dtype=np.float64)
+    tr.manual_seed(6)
+    layer = make()
+    check(layer, X64)
+    for change in changes(layer, make):
+        change()
+        check(layer, X64)
+
+
+def test_recurrent_fused_equals_tape_after_new_shapes_and_dtypes():
+    """New sequence lengths and batch sizes (the buffer shapes made once per shape), a float32 -> float64
+    move of the parameters, and a setting changed on the cell: each call still the tape's numbers."""
+    tr.manual_seed(7)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 4, 5, dtype=np.float32)
+    layer(tr.Tensor(X64.astype(np.float32)))[0].sum().backward()   # the float32 kernel is kept first
+    layer.to(np.float64)
+    layer.dtype = np.dtype(np.float64)
+    rng = np.random.default_rng(8)
+    for T, B in [(5, 3), (2, 1), (7, 4), (5, 3)]:
+        check(layer, rng.standard_normal((T, B, 4)))
+    layer.cells[0].nonlinearity = "relu"
+    check(layer, X64)

@@ -143,6 +143,7 @@ class Kernel:
         self._names(p)
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
+        self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
@@ -176,9 +177,18 @@ class Kernel:
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
-        finals = tuple([arrays[name][T:].copy() for name, _, _ in self.states])   # (1, B, n): a slice of h_n
-        # the rest goes back to the pool (all of it when no backward follows)
-        kept = {} if states_only else {name: arrays[name] for name in self._kept_names(arrays)}
+        small = empty is np.empty   # no array is pooled (each is smaller than workspace.MIN_BYTES)
+        # the final states (1, B, n), slices of h_n: copies, so that a caller keeping them (the next step's
+        # initial state) does not keep whole pooled buffers; views when small (a copy costs more than it frees)
+        finals = tuple([arrays[name][T:] if small else arrays[name][T:].copy() for name, _, _ in self.states])
+        # the rest goes back to the pool (all of it when no backward follows); small arrays are all kept
+        # (sorting them out would cost more than it frees)
+        if states_only:
+            kept = {}
+        elif small:
+            kept = arrays
+        else:
+            kept = {name: arrays[name] for name in self._kept_names(arrays)}
         return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
 
     def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False):
@@ -186,22 +196,36 @@ class Kernel:
         given: zeros), the projections and the per-step buffers, from the allocator `empty`. states_only:
         those of forward_states (no saved values A<m>)."""
         dt = self.dtype
-        for k, (name, _, n) in enumerate(self.states):   # no states given: the sequence starts from zeros
+        state_shapes, shapes, zeroed = self._buffer_shapes(T, B, states_only)
+        for k, (name, shape) in enumerate(state_shapes):   # no states given: the sequence starts from zeros
             if states or empty is not np.empty:
-                S = arrays[name] = empty((T + 1, B, n), dt)
+                S = arrays[name] = empty(shape, dt)
                 S[0] = states[k] if states else 0
             else:   # small: np.zeros costs less than writing row 0 of an empty array
-                arrays[name] = np.zeros((T + 1, B, n), dt)
-        for name, _, n in self.projected:
-            arrays[name] = empty((T, B, n), dt)
-        for name, width, zeroed in self.per_step:
-            if states_only and name in self.saved:
-                continue
-            a = arrays[name] = empty((T, B, width), dt)
-            if zeroed and padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
-                a.fill(0)
-        for name, width in self.one_step:   # rewritten at every step, read by the same step only
-            arrays[name] = empty((B, width), dt)
+                arrays[name] = np.zeros(shape, dt)
+        for name, shape in shapes:
+            arrays[name] = empty(shape, dt)
+        if padded:   # rows after the last running one are not computed, yet enter dW = A^T dC
+            for name in zeroed:
+                arrays[name].fill(0)
+
+    def _buffer_shapes(self, T, B, states_only):
+        """forward_buffers' (name, shape) lists for T steps of B rows: (the states (T + 1, B, n), the other
+        buffers, the names of those zeroed when padded). The same every call of a shape, so made once per
+        shape (a tiny layer's whole step is tens of microseconds)."""
+        known = self.__dict__.setdefault("_shapes", {})
+        found = known.get((T, B, states_only))
+        if found is None:
+            if len(known) >= 64:   # (many shapes: the lists are cheap to make again)
+                known.clear()
+            per_step = [buf for buf in self.per_step if not (states_only and buf[0] in self.saved)]
+            found = known[T, B, states_only] = (
+                tuple((name, (T + 1, B, n)) for name, _, n in self.states),
+                tuple((name, (T, B, n)) for name, _, n in self.projected)
+                + tuple((name, (T, B, width)) for name, width, _ in per_step)
+                + tuple((name, (B, width)) for name, width in self.one_step),   # rewritten at every step
+                tuple(name for name, _, zeroed in per_step if zeroed))
+        return found
 
     def _kept_names(self, arrays):
         """The names of `arrays` in self.kept: the same every call (the arrays' names are fixed by the
@@ -255,8 +279,8 @@ class Kernel:
         loop, loop_args = self.loop(states_only)
         threads = runtime.threads_for(T, B, I, self.widest)
         if threads == 1:
-            m.project(*_bind(self.project_args, arrays), 0, T)
-            runtime.run_on_batch_blocks(loop, B, *_bind(loop_args, arrays))
+            m.project(*self.project_args.pick(arrays), 0, T)
+            runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
             return
 
         def project(a, b, part=None):
@@ -289,9 +313,9 @@ class Kernel:
         threads = runtime.threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:
-            runtime.run_on_batch_blocks(m.backward, B, *_bind(self.backward_args, args))
+            runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             args.update(accs)   # (the names differ: g<i>, gV<i>)
-            m.grads(*_bind(self.grads_args, args), need, need_dx, 0, T)
+            m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dparams = [accs[names[2]] if n else None for names, n in zip(_NAMES, needs_params)]
@@ -352,7 +376,7 @@ class Kernel:
         for (grad, flat), w, n in zip(names, params, needs_params):
             g = accs[grad] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
             if flat is not None:
-                accs[flat] = g.reshape(-1)
+                accs[flat] = g if g.ndim == 1 else g.reshape(-1)
         return accs
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
@@ -380,8 +404,8 @@ class Kernel:
             args["dX"] = zeros((T, B, I))
         elif need_dx and p.projections:
             args["dX"] = empty((T, B, I), dt)
-        else:
-            args["dX"] = np.zeros((1, 1, 1), dt)
+        else:   # nothing writes it: one placeholder per kernel
+            args["dX"] = self.no_dx
         for name, n in self.vector_grads:
             args[name] = np.zeros((B, n), dt)
         return args
@@ -532,9 +556,10 @@ def _recorded(x, state, params):
     """Whether apply will record the node (tensor.py: grad mode on and an input that requires grad)."""
     if not is_grad_enabled():
         return False
-    if x.requires_grad:
-        return True
-    return any(t.requires_grad for t in state) or any(t.requires_grad for t in params)
+    for t in (x, *state, *params):   # (a loop: any() over a generator cost more than the rest of this check)
+        if t.requires_grad:
+            return True
+    return False
 
 
 def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, plan=None):
