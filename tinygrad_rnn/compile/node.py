@@ -490,7 +490,7 @@ class CellSnapshot(NamedTuple):
     looks the kernel up, as before."""
     dtype: np.dtype
     values: tuple     # vars(cell).values() when taken, or None
-    params: tuple     # (parameter, its array's shape, its array's dtype) for each parameter
+    params: tuple     # (parameter, its array, the array's shape, its dtype) for each parameter
     known: tuple      # (kernel, the cell's parameters): what run_compiled takes as `known`
 
     @classmethod
@@ -501,12 +501,12 @@ class CellSnapshot(NamedTuple):
         if direct != {id(p) for p in graph.params} or not all(
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
-        params = tuple((p, p.data.shape, p.data.dtype) for p in graph.params)
+        params = tuple((p, p.data, p.data.shape, p.data.dtype) for p in graph.params)
         return cls(np.dtype(dtype), values, params, (kernel, graph.params))
 
     def holds(self, cell, dtype):
         """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one)."""
-        if self.values is None or dtype != self.dtype:
+        if self.values is None or (dtype is not self.dtype and dtype != self.dtype):
             return False
         now = vars(cell)
         if len(now) != len(self.values):
@@ -514,8 +514,9 @@ class CellSnapshot(NamedTuple):
         for a, b in zip(now.values(), self.values):
             if a is not b:
                 return False
-        for p, shape, dt in self.params:
-            if p.data.shape != shape or p.data.dtype != dt:
+        for p, data, shape, dt in self.params:   # (an array's dtype is compared only when it is a new one)
+            now = p.data
+            if now.shape != shape or (now is not data and now.dtype != dt):
                 return False
         return True
 

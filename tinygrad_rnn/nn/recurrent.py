@@ -591,7 +591,7 @@ class _TorchRecurrent(_StackedRecurrent):
         if self.proj_size:
             now = now + (vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")],)
         last = self.__dict__.setdefault("_fused_last", {}).get((layer, direction))
-        if last is not None and last[0] == dtype:
+        if last is not None and (last[0] is dtype or last[0] == dtype):   # (dtypes are mostly the same object)
             for p, q, data, shape in zip(now, last[1], last[2], last[3]):
                 if p is not q or (p is not None and (p.data is not data or data.shape != shape)):
                     break
