@@ -515,8 +515,8 @@ class CellSnapshot(NamedTuple):
             if a is not b:
                 return False
         for p, data, shape, dt in self.params:   # (an array's dtype is compared only when it is a new one)
-            now = p.data
-            if now.shape != shape or (now is not data and now.dtype != dt):
+            array = p.data
+            if array.shape != shape or (array is not data and array.dtype != dt):
                 return False
         return True
 
