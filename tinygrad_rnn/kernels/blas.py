@@ -16,7 +16,8 @@ variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests). U
 (``_numpy_gemm``): an intrinsic has no Python form.
 
 Public:
-    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
+    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python);
+                          the time loops' recurrent product (a few rows times a weight: see SPLIT_GEMM).
     gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
     gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
     num_threads()         how many threads the library uses (tr.get_num_threads), see below.
@@ -86,6 +87,17 @@ def _candidate_libraries():
 
 
 _THREADS = {}   # 'get' / 'set': ctypes functions of the OpenBLAS found, if any
+_OPENBLAS_CORE = {"name": ""}   # the kernels OpenBLAS chose for this CPU ("SkylakeX", "Haswell", ...)
+
+
+def _core_name(lib):
+    """OpenBLAS's name for the kernels it runs on this CPU, or "" when the library does not say."""
+    for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype, fn.argtypes = ctypes.c_char_p, []
+            return (fn() or b"").decode(errors="replace").strip()
+    return ""
 
 
 def _find_openblas_gemm():
@@ -105,6 +117,7 @@ def _find_openblas_gemm():
                     addresses[dtype] = ctypes.cast(fn, ctypes.c_void_p).value
                     break
         if len(addresses) == 2:
+            _OPENBLAS_CORE["name"] = _core_name(lib)
             for key, name in [("get", "scipy_openblas_get_num_threads64_"), ("get", "openblas_get_num_threads64_"),
                               ("set", "scipy_openblas_set_num_threads64_"), ("set", "openblas_set_num_threads64_")]:
                 if key not in _THREADS and getattr(lib, name, None) is not None:
@@ -167,6 +180,22 @@ def _register():
 
 
 BLAS_SOURCE = _register()
+
+# Rows per BLAS call in `gemm`. OpenBLAS's SkylakeX kernels (its choice for AVX-512 CPUs, Intel's and AMD's;
+# Cooperlake and SapphireRapids reuse them) compute a small product straight from the operands; above about
+# a million multiply-adds they first copy ("pack") the whole of B into a buffer, at every call. In the time
+# loops B is the recurrent weight and A a block of batch rows, so a 16-row product paid for packing the whole
+# weight again at every step. Calls of at most SPLIT_GEMM_MACS multiply-adds (and 4 to SPLIT_GEMM_MAX_ROWS
+# rows) stay on the direct path. Measured with bench/step_product.py (1 thread, us per call, one call vs
+# calls of at most r rows; float32, float64 alike):
+#   (16,128,512) 32.2 -> 18.5   (32,128,512) 55 -> 38   (64,128,512) 99 -> 76   (64,64,256) 23 -> 19
+#   (16,256,768) 84 -> 57 (r=4)  (64,256,256) 90 -> 76   (m,128,512) in calls of 14 or 15 rows: slower than 12;
+#   calls of 1 to 3 rows lose to one packed call, so B of more than SPLIT_GEMM_MACS / 4 (256x1024, 512x512)
+#   is not split. Other OpenBLAS kernels were not measured, so they get one call, as before. The choice is
+#   compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
+SPLIT_GEMM = _OPENBLAS_CORE["name"] in ("SkylakeX", "Cooperlake", "SapphireRapids")
+SPLIT_GEMM_MACS = 12 * 128 * 512
+SPLIT_GEMM_MAX_ROWS = 16
 
 
 _ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -468,7 +497,30 @@ def gemm(a, b, c, beta):
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
         _small_gemm(a, b, c, beta_)
     else:
-        _cblas_gemm(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
+        _gemm_rows(a, b, c, beta_, _rows_per_call(m, n, k, SPLIT_GEMM))
+
+
+@njit()
+def _rows_per_call(m, n, k, split):
+    """How many rows of A one BLAS call of gemm takes (see SPLIT_GEMM): all m, or a multiple of 4."""
+    if not split:
+        return m
+    rows = min(SPLIT_GEMM_MAX_ROWS, SPLIT_GEMM_MACS // (n * k)) // 4 * 4
+    return rows if rows >= 4 else m
+
+
+@njit()
+def _gemm_rows(a, b, c, beta, rows):
+    """C = A @ B + beta * C (beta of C's dtype) by one BLAS call per `rows` rows of A and C. The last
+    call may have fewer; one or two go to the loop, as in gemm."""
+    m, k = a.shape
+    n = b.shape[1]
+    for i0 in range(0, m, rows):
+        i1 = min(i0 + rows, m)
+        if i1 - i0 <= SMALL_GEMM_ROWS:
+            _small_gemm(a[i0:i1], b, c[i0:i1], beta)
+        else:
+            _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, n, k, a[i0:i1], k, b, n, beta, c[i0:i1], n)
 
 
 @njit()
