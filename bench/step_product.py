@@ -10,8 +10,8 @@ gemm(dC[t, b0:rows], P, dS[b0:rows], 1), the same with K and N swapped. This tim
 process on the core does not count), median per call in microseconds:
 
   one call   every step one BLAS call on all M rows (what gemm did before SPLIT_GEMM)
-  gemm       blas.gemm as it is: on OpenBLAS's SkylakeX kernels, calls of at most a few rows (SPLIT_GEMM);
-             "rows" says how many per call ("loop": gemm's own loop for tiny products, not BLAS)
+  gemm       blas.gemm as it is: on OpenBLAS's SkylakeX kernels, calls on tiles of C (SPLIT_GEMM);
+             "tile": rows x columns of C per call, at most ("loop": gemm's own loop for tiny products)
 
 The shapes: (K, N) of the forward and backward products of LSTM H = 64, 128, 256, GRU H = 256 and
 RNN H = 256, 512 (python -m bench's layers). One thread: the library's BLAS calls are single-threaded.
@@ -33,7 +33,7 @@ SHAPES = ["64x256", "256x64", "128x512", "512x128", "256x1024", "1024x256", "256
 @njit()
 def _loop_one_call(S, W, C, beta):
     for t in range(S.shape[0]):
-        blas._gemm_rows(S[t], W, C, C.dtype.type(beta), S.shape[1])
+        blas._gemm_tiles(S[t], W, C, C.dtype.type(beta), S.shape[1], W.shape[1])
 
 
 @njit()
@@ -73,7 +73,7 @@ def main():
     rng = np.random.default_rng(0)
     print(f"OpenBLAS kernels: {blas._OPENBLAS_CORE['name'] or '?'}; SPLIT_GEMM = {blas.SPLIT_GEMM}; 1 thread; "
           f"CPU us per call, median of {args.repeats} x {args.steps} steps")
-    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'rows':>5} {'speed-up':>8}")
+    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'tile':>8} {'speed-up':>8}")
     for dtype in args.dtype.split(","):
         for shape in args.shapes.split(","):
             k, n = (int(v) for v in shape.split("x"))
@@ -81,8 +81,8 @@ def main():
             for m in (int(v) for v in args.rows.split(",")):
                 one, ours = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
-                rows = "loop" if small else blas._rows_per_call(m, n, k, blas.SPLIT_GEMM)
-                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {rows:>5} {one / ours:7.2f}x",
+                tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, blas.SPLIT_GEMM)
+                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x",
                       flush=True)
 
 

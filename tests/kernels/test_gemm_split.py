@@ -1,9 +1,9 @@
-"""blas.gemm's recurrent product in calls of a few rows (blas.SPLIT_GEMM), held to numpy's matmul.
+"""blas.gemm's recurrent product in tiles of C (blas.SPLIT_GEMM), held to numpy's matmul.
 
-The kernels' time loops call gemm on row slices of bigger arrays (S[t, b0:rows], C[b0:rows]); gemm splits
-those rows into calls of at most a few rows on OpenBLAS's SkylakeX kernels. `_gemm_rows` (the split, with
-any rows per call) is tested here on every machine, whatever OpenBLAS it has, and so is the rule choosing
-the rows (`_rows_per_call`); gemm itself on the shapes the rule splits. The reference is numpy's product in
+The kernels' time loops call gemm on row slices of bigger arrays (S[t, b0:rows], C[b0:rows]); on OpenBLAS's
+SkylakeX kernels gemm computes a big product as tiles of C, one BLAS call each. `_gemm_tiles` (the split,
+with any tile) is tested here on every machine, whatever OpenBLAS it has, and so is the rule choosing the
+tile (`_tile`); gemm itself on the shapes the rule splits. The reference is numpy's product in
 float64, and the bound the classic one for a sum of k products: (k + 2) eps (|A| @ |B| + |beta C|).
 """
 import numpy as np
@@ -43,29 +43,31 @@ def _check(a, w, c_before, c_after, beta, b0):
 
 @given(dtype=st.sampled_from(DTYPES), m=st.integers(1, 40), k=st.integers(1, 70), n=st.integers(1, 70),
        data=st.data(), beta=st.sampled_from([0, 1]), b0=st.integers(0, 3), seed=st.integers(0, 2**16))
-def test_gemm_rows_matches_matmul(dtype, m, k, n, data, beta, b0, seed):
-    """Any rows per call, remainders of one or two rows (the loop) included, on row slices."""
+def test_gemm_tiles_match_matmul(dtype, m, k, n, data, beta, b0, seed):
+    """Any tile, remainders of one or two whole rows (the loop) and partial tiles included, on row slices."""
     rows = data.draw(st.integers(1, m), label="rows")
+    cols = data.draw(st.sampled_from([n, 1, max(1, n // 2), max(1, n // 3)]), label="cols")
     a, w, C = _operands(np.random.default_rng(seed), dtype, m, k, n, b0, beta)
     before = C.copy()
-    blas._gemm_rows(a, w, C[b0:b0 + m], C.dtype.type(beta), rows)
+    blas._gemm_tiles(a, w, C[b0:b0 + m], C.dtype.type(beta), rows, cols)
     _check(a, w, before, C, beta, b0)
 
 
-def test_rows_per_call_rule():
-    """Calls of at most SPLIT_GEMM_MACS multiply-adds, a multiple of 4 rows (at most 16); one call when
-    that would leave fewer than 4 rows, or when the split is off."""
-    assert blas.SPLIT_GEMM_MACS == 12 * 128 * 512 and blas.SPLIT_GEMM_MAX_ROWS == 16
-    assert blas._rows_per_call(16, 512, 128, True) == 12      # LSTM H=128, forward (n=512, k=128)
-    assert blas._rows_per_call(32, 128, 512, True) == 12      # and backward
-    assert blas._rows_per_call(32, 768, 256, True) == 4       # GRU H=256
-    assert blas._rows_per_call(64, 256, 64, True) == 16       # LSTM H=64: at most 16 rows
-    assert blas._rows_per_call(32, 1024, 256, True) == 32     # LSTM H=256: 3 rows per call would lose
-    assert blas._rows_per_call(16, 512, 128, False) == 16
+def test_tile_rule():
+    """Products above SPLIT_GEMM_MACS multiply-adds in tiles of 8 rows and a multiple of 64 columns under it
+    (whole rows when they fit); one call when the split is off or k is too long for 64 columns."""
+    assert blas.SPLIT_GEMM_MACS == 12 * 128 * 512 and blas.SPLIT_GEMM_ROWS == 8
+    assert blas._tile(12, 512, 128, True) == (12, 512)        # small enough for one call
+    assert blas._tile(16, 512, 128, True) == (8, 512)         # LSTM H=128, forward (n=512, k=128)
+    assert blas._tile(32, 128, 512, True) == (8, 128)         # and backward
+    assert blas._tile(16, 1024, 256, True) == (8, 384)        # LSTM H=256
+    assert blas._tile(64, 256, 1024, True) == (8, 64)         # its backward
+    assert blas._tile(64, 512, 2048, True) == (64, 512)       # k > 1536
+    assert blas._tile(16, 512, 128, False) == (16, 512)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(16, 128, 512), (13, 512, 128), (33, 256, 256), (9, 256, 768), (64, 64, 256)])
+@pytest.mark.parametrize("shape", [(16, 128, 512), (13, 512, 128), (33, 256, 256), (9, 256, 1000), (9, 1024, 100)])
 @pytest.mark.parametrize("beta", [0, 1])
 def test_gemm_on_recurrent_shapes(dtype, shape, beta):
     """gemm itself where the rule splits (on SkylakeX kernels) or not (elsewhere): numpy's result."""

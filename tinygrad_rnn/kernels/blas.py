@@ -181,21 +181,22 @@ def _register():
 
 BLAS_SOURCE = _register()
 
-# Rows per BLAS call in `gemm`. OpenBLAS's SkylakeX kernels (its choice for AVX-512 CPUs, Intel's and AMD's;
+# How `gemm` calls BLAS. OpenBLAS's SkylakeX kernels (its choice for AVX-512 CPUs, Intel's and AMD's;
 # Cooperlake and SapphireRapids reuse them) compute a small product straight from the operands; above about
 # a million multiply-adds they first copy ("pack") the whole of B into a buffer, at every call. In the time
-# loops B is the recurrent weight and A a block of batch rows, so a 16-row product paid for packing the whole
-# weight again at every step. Calls of at most SPLIT_GEMM_MACS multiply-adds (and 4 to SPLIT_GEMM_MAX_ROWS
-# rows) stay on the direct path. Measured with bench/step_product.py (1 thread, us per call, one call vs
-# calls of at most r rows; float32, float64 alike):
-#   (16,128,512) 32.2 -> 18.5   (32,128,512) 55 -> 38   (64,128,512) 99 -> 76   (64,64,256) 23 -> 19
-#   (16,256,768) 84 -> 57 (r=4)  (64,256,256) 90 -> 76   (m,128,512) in calls of 14 or 15 rows: slower than 12;
-#   calls of 1 to 3 rows lose to one packed call, so B of more than SPLIT_GEMM_MACS / 4 (256x1024, 512x512)
-#   is not split. Other OpenBLAS kernels were not measured, so they get one call, as before. The choice is
-#   compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
+# loops B is the recurrent weight and A a block of batch rows: a 16-row product packed the whole weight again
+# at every step. So on these kernels a product above SPLIT_GEMM_MACS multiply-adds is computed in tiles of C
+# of SPLIT_GEMM_ROWS rows and as many columns (a multiple of 64) as keep each call under it, all on the
+# direct path. Measured with bench/step_product.py (1 thread, us per call, one call -> tiles):
+#   float32 (16,128,512) 27.3 -> 18.5  (32,128,512) 55 -> 38  (16,256,1024) 130 -> 81  (32,256,1024) 252 -> 157
+#           (16,1024,256) 122 -> 77  (16,256,768) 88 -> 59  (64,128,512) 97 -> 78
+#   float64 (16,128,512) 56 -> 40  (32,256,1024) 392 -> 349  (16,512,512) 237 -> 172
+# Tiles of 4 to 16 rows and 64 to 768 columns measured alike; calls of 14 or 15 rows of 128x512 were slower
+# than 12 (over the limit). Other OpenBLAS kernels were not measured, so they get one call, as before. The
+# choice is compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
 SPLIT_GEMM = _OPENBLAS_CORE["name"] in ("SkylakeX", "Cooperlake", "SapphireRapids")
 SPLIT_GEMM_MACS = 12 * 128 * 512
-SPLIT_GEMM_MAX_ROWS = 16
+SPLIT_GEMM_ROWS = 8
 
 
 _ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -497,30 +498,36 @@ def gemm(a, b, c, beta):
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
         _small_gemm(a, b, c, beta_)
     else:
-        _gemm_rows(a, b, c, beta_, _rows_per_call(m, n, k, SPLIT_GEMM))
+        rows, cols = _tile(m, n, k, SPLIT_GEMM)
+        _gemm_tiles(a, b, c, beta_, rows, cols)
 
 
 @njit()
-def _rows_per_call(m, n, k, split):
-    """How many rows of A one BLAS call of gemm takes (see SPLIT_GEMM): all m, or a multiple of 4."""
-    if not split:
-        return m
-    rows = min(SPLIT_GEMM_MAX_ROWS, SPLIT_GEMM_MACS // (n * k)) // 4 * 4
-    return rows if rows >= 4 else m
+def _tile(m, n, k, split):
+    """(rows, columns) of C that one BLAS call of gemm computes (see SPLIT_GEMM); (m, n): one call."""
+    if not split or m * n * k <= SPLIT_GEMM_MACS:
+        return m, n
+    cols = SPLIT_GEMM_MACS // (SPLIT_GEMM_ROWS * k) // 64 * 64
+    if cols < 64:          # a long inner dimension (k > 1536): not measured
+        return m, n
+    return SPLIT_GEMM_ROWS, min(cols, n)
 
 
 @njit()
-def _gemm_rows(a, b, c, beta, rows):
-    """C = A @ B + beta * C (beta of C's dtype) by one BLAS call per `rows` rows of A and C. The last
-    call may have fewer; one or two go to the loop, as in gemm."""
+def _gemm_tiles(a, b, c, beta, rows, cols):
+    """C = A @ B + beta * C (beta of C's dtype) by one BLAS call per tile of C of `rows` x `cols` (the last
+    ones may be smaller). Whole rows of one or two go to the loop, as in gemm."""
     m, k = a.shape
     n = b.shape[1]
-    for i0 in range(0, m, rows):
-        i1 = min(i0 + rows, m)
-        if i1 - i0 <= SMALL_GEMM_ROWS:
-            _small_gemm(a[i0:i1], b, c[i0:i1], beta)
-        else:
-            _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, n, k, a[i0:i1], k, b, n, beta, c[i0:i1], n)
+    for j0 in range(0, n, cols):
+        j1 = min(j0 + cols, n)
+        for i0 in range(0, m, rows):
+            i1 = min(i0 + rows, m)
+            if i1 - i0 <= SMALL_GEMM_ROWS and j1 - j0 == n:
+                _small_gemm(a[i0:i1], b, c[i0:i1], beta)
+            else:   # a tile: B's and C's rows stay n apart
+                _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, j1 - j0, k, a[i0:i1], k, b[:, j0:j1], n, beta,
+                            c[i0:i1, j0:j1], n)
 
 
 @njit()
