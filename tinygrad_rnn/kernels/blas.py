@@ -16,7 +16,8 @@ variable ``TINYGRAD_RNN_BLAS=numba`` forces that fallback (used by the tests). U
 (``_numpy_gemm``): an intrinsic has no Python form.
 
 Public:
-    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python).
+    gemm(A, B, C, beta)   C = A @ B + beta * C for C-contiguous 2-D float32/float64 arrays (njit or Python);
+                          the time loops' recurrent product (a few rows times a weight: see SPLIT_GEMM).
     gemm_nt(A, B, C, beta)  C = A @ B^T + beta * C, the same but B is (n, k): always the BLAS call.
     gemm_tn(A, B, C, beta)  C = A^T @ B + beta * C, A is (k, m): always the BLAS call.
     num_threads()         how many threads the library uses (tr.get_num_threads), see below.
@@ -86,6 +87,17 @@ def _candidate_libraries():
 
 
 _THREADS = {}   # 'get' / 'set': ctypes functions of the OpenBLAS found, if any
+_OPENBLAS_CORE = {"name": ""}   # the kernels OpenBLAS chose for this CPU ("SkylakeX", "Haswell", ...)
+
+
+def _core_name(lib):
+    """OpenBLAS's name for the kernels it runs on this CPU, or "" when the library does not say."""
+    for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype, fn.argtypes = ctypes.c_char_p, []
+            return (fn() or b"").decode(errors="replace").strip()
+    return ""
 
 
 def _find_openblas_gemm():
@@ -105,6 +117,7 @@ def _find_openblas_gemm():
                     addresses[dtype] = ctypes.cast(fn, ctypes.c_void_p).value
                     break
         if len(addresses) == 2:
+            _OPENBLAS_CORE["name"] = _core_name(lib)
             for key, name in [("get", "scipy_openblas_get_num_threads64_"), ("get", "openblas_get_num_threads64_"),
                               ("set", "scipy_openblas_set_num_threads64_"), ("set", "openblas_set_num_threads64_")]:
                 if key not in _THREADS and getattr(lib, name, None) is not None:
@@ -167,6 +180,23 @@ def _register():
 
 
 BLAS_SOURCE = _register()
+
+# How `gemm` calls BLAS. OpenBLAS's SkylakeX kernels (its choice for AVX-512 CPUs, Intel's and AMD's;
+# Cooperlake and SapphireRapids reuse them) compute a small product straight from the operands; above about
+# a million multiply-adds they first copy ("pack") the whole of B into a buffer, at every call. In the time
+# loops B is the recurrent weight and A a block of batch rows: a 16-row product packed the whole weight again
+# at every step. So on these kernels a product above SPLIT_GEMM_MACS multiply-adds is computed in tiles of C
+# of SPLIT_GEMM_ROWS rows and as many columns (a multiple of 64) as keep each call under it, all on the
+# direct path. Measured with bench/step_product.py (1 thread, us per call, one call -> tiles):
+#   float32 (16,128,512) 27.3 -> 18.5  (32,128,512) 55 -> 38  (16,256,1024) 130 -> 81  (32,256,1024) 252 -> 157
+#           (16,1024,256) 122 -> 77  (16,256,768) 88 -> 59  (64,128,512) 97 -> 78
+#   float64 (16,128,512) 56 -> 40  (32,256,1024) 392 -> 349  (16,512,512) 237 -> 172
+# Tiles of 4 to 16 rows and 64 to 768 columns measured alike; calls of 14 or 15 rows of 128x512 were slower
+# than 12 (over the limit). Other OpenBLAS kernels were not measured, so they get one call, as before. The
+# choice is compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
+SPLIT_GEMM = _OPENBLAS_CORE["name"] in ("SkylakeX", "Cooperlake", "SapphireRapids")
+SPLIT_GEMM_MACS = 12 * 128 * 512
+SPLIT_GEMM_ROWS = 8
 
 
 _ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -468,7 +498,36 @@ def gemm(a, b, c, beta):
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
         _small_gemm(a, b, c, beta_)
     else:
-        _cblas_gemm(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, beta_, c, n)
+        rows, cols = _tile(m, n, k, SPLIT_GEMM)
+        _gemm_tiles(a, b, c, beta_, rows, cols)
+
+
+@njit()
+def _tile(m, n, k, split):
+    """(rows, columns) of C that one BLAS call of gemm computes (see SPLIT_GEMM); (m, n): one call."""
+    if not split or m * n * k <= SPLIT_GEMM_MACS:
+        return m, n
+    cols = SPLIT_GEMM_MACS // (SPLIT_GEMM_ROWS * k) // 64 * 64
+    if cols < 64:          # a long inner dimension (k > 1536): not measured
+        return m, n
+    return SPLIT_GEMM_ROWS, min(cols, n)
+
+
+@njit()
+def _gemm_tiles(a, b, c, beta, rows, cols):
+    """C = A @ B + beta * C (beta of C's dtype) by one BLAS call per tile of C of `rows` x `cols` (the last
+    ones may be smaller). Whole rows of one or two go to the loop, as in gemm."""
+    m, k = a.shape
+    n = b.shape[1]
+    for j0 in range(0, n, cols):
+        j1 = min(j0 + cols, n)
+        for i0 in range(0, m, rows):
+            i1 = min(i0 + rows, m)
+            if i1 - i0 <= SMALL_GEMM_ROWS and j1 - j0 == n:
+                _small_gemm(a[i0:i1], b, c[i0:i1], beta)
+            else:   # a tile: B's and C's rows stay n apart
+                _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, j1 - j0, k, a[i0:i1], k, b[:, j0:j1], n, beta,
+                            c[i0:i1, j0:j1], n)
 
 
 @njit()

@@ -1,0 +1,90 @@
+"""The time loops' recurrent product, one BLAS call per step against blas.gemm's calls of a few rows each.
+
+    python bench/step_product.py                      # every shape below, float32 and float64
+    python bench/step_product.py --dtype float32 --rows 16,32 --shapes 128x512,512x128
+
+Every generated forward loop runs, per time step, gemm(S[t, b0:rows], Wt, C[b0:rows], 0): (M, K) batch
+rows of the state times the (K, N) weight, N = G*H (G = 4 LSTM, 3 GRU, 1 RNN, K = H); the backward loop
+gemm(dC[t, b0:rows], P, dS[b0:rows], 1), the same with K and N swapped. This times such a loop over T steps
+(compiled, as in the kernels) two ways, taking turns, CPU time of this thread (time.thread_time, so another
+process on the core does not count), median per call in microseconds:
+
+  one call   every step one BLAS call on all M rows (what gemm did before SPLIT_GEMM)
+  gemm       blas.gemm as it is: on OpenBLAS's SkylakeX kernels, calls on tiles of C (SPLIT_GEMM);
+             "tile": rows x columns of C per call, at most ("loop": gemm's own loop for tiny products)
+
+The shapes: (K, N) of the forward and backward products of LSTM H = 64, 128, 256, GRU H = 256 and
+RNN H = 256, 512 (python -m bench's layers). One thread: the library's BLAS calls are single-threaded.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tinygrad_rnn.kernels import blas, njit  # noqa: E402
+
+SHAPES = ["64x256", "256x64", "128x512", "512x128", "256x1024", "1024x256", "256x768", "768x256",
+          "256x256", "512x512"]
+
+
+@njit()
+def _loop_one_call(S, W, C, beta):
+    for t in range(S.shape[0]):
+        blas._gemm_tiles(S[t], W, C, C.dtype.type(beta), S.shape[1], W.shape[1])
+
+
+@njit()
+def _loop_gemm(S, W, C, beta):
+    for t in range(S.shape[0]):
+        blas.gemm(S[t], W, C, beta)
+
+
+def _cpu(fn, *args):
+    t0 = time.thread_time()
+    fn(*args)
+    return time.thread_time() - t0
+
+
+def measure(dtype, m, k, n, beta, steps, repeats, rng):
+    """Medians (one call, gemm) in microseconds per call, the two taking turns."""
+    S = rng.standard_normal((steps, m, k)).astype(dtype)
+    W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    C = np.zeros((m, n), dtype)
+    _loop_one_call(S, W, C, beta)   # compile, and touch every page
+    _loop_gemm(S, W, C, beta)
+    one, ours = [], []
+    for _ in range(repeats):
+        one.append(_cpu(_loop_one_call, S, W, C, beta))
+        ours.append(_cpu(_loop_gemm, S, W, C, beta))
+    return np.median(one) / steps * 1e6, np.median(ours) / steps * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dtype", default="float32,float64")
+    ap.add_argument("--rows", default="1,4,8,16,32,64")
+    ap.add_argument("--shapes", default=",".join(SHAPES), help="KxN of B, comma-separated")
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"OpenBLAS kernels: {blas._OPENBLAS_CORE['name'] or '?'}; SPLIT_GEMM = {blas.SPLIT_GEMM}; 1 thread; "
+          f"CPU us per call, median of {args.repeats} x {args.steps} steps")
+    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'tile':>8} {'speed-up':>8}")
+    for dtype in args.dtype.split(","):
+        for shape in args.shapes.split(","):
+            k, n = (int(v) for v in shape.split("x"))
+            beta = 0 if n >= k else 1     # the forward's product overwrites, the backward's adds
+            for m in (int(v) for v in args.rows.split(",")):
+                one, ours = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng)
+                small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
+                tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, blas.SPLIT_GEMM)
+                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
