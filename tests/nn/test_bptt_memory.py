@@ -377,3 +377,18 @@ def test_checkpointing_lowers_the_peak_memory_of_a_training_step(fused):
     # storing every step keeps ~5H per step for the backward (fused) or a dozen arrays (tape); sqrt(T)
     # keeps ~sqrt(T) states and one segment: well below half the full peak, stable against noise
     assert sqrt_t < 0.5 * full, (sqrt_t, full)
+
+
+def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy():
+    """Forward without lengths the fused node's pieces write the output rows in place, so the stored last
+    piece's states are the output itself (as storing every step's are) and the output is the full run's."""
+    from tinygrad_rnn.compile import segments
+    x = tr.Tensor(np.random.default_rng(7).normal(size=(20, 2, 3)))
+    plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, False, np.float64, True)
+    out, _ = ckpt(x)
+    np.testing.assert_array_equal(out.data, plain(x)[0].data)
+    kept, _ = out._node.saved[0]
+    stored = [piece for piece in kept if type(piece) is segments._Keep]
+    assert len(stored) == 1 and stored[0].steps == 2 * math.ceil(math.sqrt(20))
+    assert np.shares_memory(stored[0].arrays["S0"], out.data)
