@@ -1,13 +1,15 @@
 """BPTT under a memory budget (issue 17): what checkpointing saves and what it costs, fused LSTM.
 
-Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32):
+Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32, the
+last 64 steps stored):
   kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
            (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
            holds idle for reuse (target: checkpointed <= 10% of full)
   peak     the whole training step's peak (forward, loss, backward): tracemalloc's peak of numpy's
            allocations, and the process's peak RSS (ru_maxrss) for reference (target <= 40%)
-  time     the step's median time, full and checkpointed runs interleaved in one process, at 1 and
-           at 2 threads (target <= 1.4x); the process's CPU time per step alongside
+  time     the step's median time, full and checkpointed steps taking turns, each policy in a process
+           of its own (within one, each layer's arrays cost the other page faults), at 1 and at 2
+           threads (target <= 1.4x); the process's CPU time per step alongside
 Part "long": a full (untruncated) BPTT gradient through T=100,000 steps, B=8, I=64, H=256, with
 memory_budget=, in its own process: the process's peak RSS (target < 3 GiB) and what storing every
 step would have kept (the planner's model).
@@ -73,21 +75,52 @@ def child_memory(T, B, I, H, policy):
     return {"kept": kept, "peak": peak, "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-def child_time(T, B, I, H, policies, repeats, n_threads):
-    """Median step time of each policy, the policies interleaved (the machine's load hits all alike)."""
+def child_stepper(T, B, I, H, policy, n_threads):
+    """A worker of time_policies, one policy in its own process: a step per line read ("step"), its wall
+    and CPU seconds written back, until stdin closes. Each policy gets a process of its own because
+    the layers' memory interferes within one: after a full-storage step, the checkpointed step's
+    (T, B, H) arrays no longer find free pages in the heap (glibc gives the top back) and it pays
+    about 2,000 page faults per step that it does not pay alone."""
     tr.set_num_threads(n_threads)
-    runs = [_layer_and_data(T, B, I, H, p) for p in policies]
-    for r in runs:
-        _step(*r)
-    times, cpus = [[] for _ in runs], [[] for _ in runs]
-    for _ in range(repeats):
-        for r, ts, cs in zip(runs, times, cpus):
-            t0, c0 = time.perf_counter(), time.process_time()
-            _step(*r)
-            ts.append(time.perf_counter() - t0)
-            cs.append(time.process_time() - c0)
-    return {"median_s": [float(np.median(ts)) for ts in times], "cpu_s": [float(np.median(cs)) for cs in cpus],
-            "threads": n_threads}
+    run = _layer_and_data(T, B, I, H, policy)
+    _step(*run)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "step":
+            break
+        t0, c0 = time.perf_counter(), time.process_time()
+        _step(*run)
+        print(json.dumps([time.perf_counter() - t0, time.process_time() - c0]), flush=True)
+    return {}
+
+
+def time_policies(T, B, I, H, policies, repeats, threads):
+    """Median step time of each policy, each in its own process (child_stepper), the policies taking turns
+    step by step (the machine's load hits all alike; the order alternates)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    workers = []
+    try:
+        for policy in policies:
+            spec = json.dumps({"fn": "child_stepper", "kwargs": dict(T=T, B=B, I=I, H=H, policy=policy,
+                                                                       n_threads=threads)})
+            workers.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", spec], env=env,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for w in workers:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("a timing worker failed to start (its error is above)")
+        times = [[] for _ in workers]
+        for r in range(repeats):
+            order = range(len(workers)) if r % 2 == 0 else reversed(range(len(workers)))
+            for i in order:
+                workers[i].stdin.write("step\n")
+                workers[i].stdin.flush()
+                times[i].append(json.loads(workers[i].stdout.readline()))
+    finally:
+        for w in workers:
+            w.stdin.close()
+            w.wait()
+    return {"median_s": [float(np.median([t[0] for t in ts])) for ts in times],
+            "cpu_s": [float(np.median([t[1] for t in ts])) for ts in times], "threads": threads}
 
 
 def child_long(T, B, I, H, budget):
@@ -118,8 +151,9 @@ def _in_child(fn, threads=1, **kwargs):
 def part_step(args):
     T, B, I, H = 1000, 32, 256, 256
     full, ckpt = {}, {"checkpoint": True}
-    print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps every "
-          f"{int(np.ceil(np.sqrt(T)))} steps. Each memory figure from its own process.")
+    plan = bptt_plan.sqrt_plan(T)
+    print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps every {int(np.ceil(np.sqrt(T)))} "
+          f"steps and stores the last {plan[-1].steps}. Each memory figure from its own process.")
     mem = [[_in_child("child_memory", T=T, B=B, I=I, H=H, policy=p) for p in (full, ckpt)]
            for _ in range(args.memory_repeats)]
     for key, label in [("kept", "kept for backward beyond the output"), ("peak", "step peak (tracemalloc)"),
@@ -128,8 +162,7 @@ def part_step(args):
         b = float(np.median([m[1][key] for m in mem]))
         print(f"  {label:<38} full {a / MiB:8.1f} MiB   checkpoint=True {b / MiB:8.1f} MiB   ratio {b / a:6.3f}")
     for threads in () if args.no_time else (1, 2):
-        t = _in_child("child_time", threads=threads, T=T, B=B, I=I, H=H, policies=[full, ckpt],
-                      repeats=args.repeats, n_threads=threads)
+        t = time_policies(T, B, I, H, [full, ckpt], args.repeats, threads)
         a, b = t["median_s"]
         ca, cb = t["cpu_s"]
         print(f"  step time, {threads} thread{'s' if threads > 1 else ''}, median of {args.repeats} (interleaved): "

@@ -56,16 +56,38 @@ def test_the_dynamic_program_is_no_costlier_than_checkpoint_K_at_its_memory(T, s
     assert bp.plan_cost(plan) <= bp.plan_cost(flat)
 
 
+@given(T=st.integers(1, 3000), K=st.integers(1, 80), stored=st.integers(1, 4),
+       state=st.integers(1, 5000), step=st.integers(1, 20000))
+def test_a_uniform_plan_stores_its_whole_last_pieces_and_its_model_is_the_planners(T, K, stored, state, step):
+    """checkpoint=K (and True, which stores more pieces): pieces of K, the short one first, the last
+    `stored` pieces one Stored piece; its memory in the model is what the planner's flat chains count
+    (_flat_minimum), and every step not in the tail is rerun once."""
+    plan = bp.uniform_plan(T, K, stored)
+    _covers(plan, T)
+    tail = min(T, stored * K)
+    assert plan[-1] == bp.Stored(tail)
+    assert all(p.steps == K for p in plan[1:-1]) and 1 <= plan[0].steps <= max(K, tail)
+    assert bp.plan_cost(plan) == 2 * T - tail
+    n = -(-T // K)
+    if stored == 1:
+        assert bp.plan_memory(plan, state, step) == (n - 1) * state + min(K, T) * step
+    else:
+        assert bp.plan_memory(plan, state, step) == max(0, len(plan) - 1) * state + tail * step
+
+
 def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
     T, state, step = 1000, 64 * 1024, 360 * 1024  # a fused LSTM at B=32, H=I=256, float32
     root = bp.sqrt_plan(T)
-    assert bp.stored_states(root) == math.ceil(T / math.ceil(math.sqrt(T))) - 1
-    assert bp.plan_memory(root, state, step) < 0.05 * T * step  # ~sqrt(T) states and steps
-    assert bp.plan_cost(root) < 2 * T  # one more forward pass, less the last piece
+    K = math.ceil(math.sqrt(T))
+    assert bp.stored_states(root) == math.ceil(T / K) - bp.SQRT_STORED_PIECES
+    assert root[-1] == bp.Stored(bp.SQRT_STORED_PIECES * K)  # the last pieces stored: never rerun
+    assert bp.plan_memory(root, state, step) < 0.1 * T * step  # ~sqrt(T) states and 2 sqrt(T) steps
+    assert bp.plan_cost(root) == 2 * T - bp.SQRT_STORED_PIECES * K  # one more forward pass, less the tail
     half = bp.budget_plan(T, T * step // 2, state, step)
     assert bp.plan_cost(half) < 1.55 * T  # half the memory: about half the sequence recomputed
-    tight = bp.budget_plan(T, bp.plan_memory(root, state, step) // 3, state, step)
-    assert bp.plan_depth(tight) >= 2 and bp.plan_memory(tight, state, step) <= bp.plan_memory(root, state, step) // 3
+    least = bp.plan_memory(bp.uniform_plan(T, K), state, step)  # about the least a flat plan keeps
+    tight = bp.budget_plan(T, least // 3, state, step)  # below it plans nest
+    assert bp.plan_depth(tight) >= 2 and bp.plan_memory(tight, state, step) <= least // 3
 
 
 # ----------------------------------------------------------------------------- gradients of the layers
@@ -213,6 +235,35 @@ def test_the_fused_path_recomputes_inside_one_node_per_layer_direction(in_the_no
     assert sorted(map(repr, in_the_node)) == sorted(repr(p) for p in checkpointed for _ in range(LD // layers))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(T=st.integers(5, 40), stored=st.integers(1, 4), fused=st.booleans(), bidirectional=st.booleans(),
+       with_lengths=st.booleans(), data=st.data())
+def test_checkpoint_true_stores_its_last_pieces_and_gives_the_gradients_of_storing_every_step(
+        monkeypatch, split_everything, threads, T, stored, fused, bidirectional, with_lengths, data):
+    """checkpoint=True runs its last pieces as one stored piece whose saved values the backward reads
+    (not rerun): gradients equal storing every step's (float64, 1e-12) for drawn T, numbers of stored
+    pieces, directions and lengths, on both paths and 1 and 2 threads; the fused node gets that plan."""
+    from tinygrad_rnn.compile import segments
+    monkeypatch.setattr(bp, "SQRT_STORED_PIECES", stored)
+    tr.set_num_threads(threads)
+    plans = []
+    forward = segments.forward_by_plan
+    monkeypatch.setattr(segments, "forward_by_plan", lambda *a, **kw: (plans.append(a[6]), forward(*a, **kw))[1])
+    K = math.ceil(math.sqrt(T))
+    plan = bp.sqrt_plan(T)
+    assert plan[-1] == bp.Stored(min(T, stored * K)) and bp.plan_cost(plan) == 2 * T - plan[-1].steps
+    plain = _make((nn.LSTM, {}), {}, 1, bidirectional, np.float64, fused)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, bidirectional, np.float64, fused)
+    rng = np.random.default_rng(T * 10 + stored)
+    x = tr.Tensor(rng.normal(size=(T, 3, 3)), requires_grad=True)
+    lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=3, max_size=3))) if with_lengths else None
+    want = _gradients(plain, x, None, lengths)
+    _assert_close(_gradients(ckpt, x, None, lengths), want, RTOL)
+    recomputes = type(plan[0]) is bp.Recomputed
+    assert plans == ([plan] * (2 if bidirectional else 1) if fused and recomputes else [])
+
+
 class _NoWorkers:
     """A thread pool whose workers never start (a worker late on a busy machine, at its extreme)."""
 
@@ -326,3 +377,18 @@ def test_checkpointing_lowers_the_peak_memory_of_a_training_step(fused):
     # storing every step keeps ~5H per step for the backward (fused) or a dozen arrays (tape); sqrt(T)
     # keeps ~sqrt(T) states and one segment: well below half the full peak, stable against noise
     assert sqrt_t < 0.5 * full, (sqrt_t, full)
+
+
+def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy():
+    """Forward without lengths the fused node's pieces write the output rows in place, so the stored last
+    piece's states are the output itself (as storing every step's are) and the output is the full run's."""
+    from tinygrad_rnn.compile import segments
+    x = tr.Tensor(np.random.default_rng(7).normal(size=(20, 2, 3)))
+    plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, False, np.float64, True)
+    out, _ = ckpt(x)
+    np.testing.assert_array_equal(out.data, plain(x)[0].data)
+    kept, _ = out._node.saved[0]
+    stored = [piece for piece in kept if type(piece) is segments._Keep]
+    assert len(stored) == 1 and stored[0].steps == 2 * math.ceil(math.sqrt(20))
+    assert np.shares_memory(stored[0].arrays["S0"], out.data)

@@ -10,8 +10,11 @@ lengths, each sequence's valid steps in it are clip(length - a, 0, L) (0: it kee
 
 Forward: each piece runs node.Kernel's own `project` + forward loop (its threads included) on buffers
 of the piece's size from kernels/workspace.py, given back before the next piece takes the same sizes.
-Its output rows go into the full output; the forward keeps only the state entering each Recomputed
-piece and, of the last (Stored) piece, what the backward loop and `grads` read (Kernel.kept). A
+Its output rows go into the full output (where the output is returned as the loop writes it, forward
+and without lengths, the loop writes them there itself: a piece's S0 is a view of the output, as the
+whole sequence's is in Kernel.forward, so the stored piece keeps no second copy); the forward keeps
+only the state entering each Recomputed piece and, of the last (Stored) piece, what the backward loop
+and `grads` read (Kernel.kept). A
 Recomputed piece's run (and every piece's, when no backward follows) is the loop that writes no saved
 values (codegen: forward_states): nothing reads them before the piece is rerun.
 
@@ -48,6 +51,8 @@ class _Sequence(NamedTuple):
     lens: np.ndarray  # (B,) each sequence's length (all T without padding)
     padded: bool
     reverse: bool
+    history: np.ndarray = None  # (T + 1, B, n_0) in the forward when the output is returned as the kernels
+                                # write it: row 0 the state entering, rows 1.. the output (None otherwise)
 
 
 class _Recompute(NamedTuple):
@@ -89,9 +94,15 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     dt = kernel.prog.dtype
     padded = lengths is not None
     lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-    seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse)
     entering = tuple(states) if states else tuple(np.zeros((B, n), dt) for _, _, n in kernel.states)
-    out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
+    history = None
+    if not (padded or reverse):   # the output is returned as the loop writes it: each piece writes it in place
+        history = np.empty((T + 1, B, kernel.prog.state_sizes[0]), dt)
+        history[0] = entering[0]
+        out = history[1:]
+    else:
+        out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
+    seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse, history)
     threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
     if _overlaps(threads, B) and len(plan) > 1:
         kept, final = _forward_overlapped(seq, plan, entering, out, threads, states_only)
@@ -100,7 +111,7 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
-    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None))
+    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None))
 
 
 def _forward_pieces(seq, plan, a, entering, out, states_only=False):
@@ -111,7 +122,7 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     for piece in plan:
         L = piece.steps
         arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
-        if out is not None:
+        if out is not None and seq.history is None:
             out[a:a + L] = arrays["S0"][1:]
         kept.append(_kept(k, piece, a, arrays, padded, entering))
         entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
@@ -162,7 +173,8 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
                     arrays[name][0] = state
                 _loop(k, arrays, B, _states_only(piece, states_only))
                 a, L = starts[i], piece.steps
-                out[a:a + L] = arrays["S0"][1:]
+                if seq.history is None:
+                    out[a:a + L] = arrays["S0"][1:]
                 kept.append(_kept(k, piece, a, arrays, padded, entering))
                 entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
                 del arrays
@@ -207,6 +219,8 @@ def _piece_buffers(seq, a, L, entering, states_only=False):
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
     k.forward_buffers(arrays, L, B, entering, padded, empty, states_only)
+    if seq.history is not None:   # the output rows themselves: no copy, and a stored piece keeps no second one
+        arrays["S0"] = seq.history[a:a + L + 1]   # row 0, the state entering, written by the piece before
     return arrays, padded
 
 
