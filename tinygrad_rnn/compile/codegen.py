@@ -378,7 +378,7 @@ class _RowScratch:
         mine = {}
         for arr, _, off, _ in items:
             mine.setdefault(arr, []).append(set(range(off, off + width)))
-        zeroed = set()
+        zeroed = {arr: set() for arr in mine}
         for arr, prefix, off, terms in items:
             slot, cols, before = self._slot(arr, prefix), set(range(off, off + width)), self.covered[arr]
             alone = sum(1 for other in mine[arr] if other & cols) == 1   # no other target of this loop overlaps
@@ -388,9 +388,9 @@ class _RowScratch:
                 op = "="
             else:   # partly written before, or overlapped by another target of this loop: zero the rest first
                 op = "+="
-                for lo, hi in _column_runs(cols - before - zeroed):
+                for lo, hi in _column_runs(cols - before - zeroed[arr]):
                     w.pre += [f"for j in range({hi - lo}):", f"    dG[0, {slot + lo} + j] = zero"]
-                zeroed |= cols - before
+                zeroed[arr] |= cols - before
             w.inner.append(f"{w.at('dG', '0, ', slot + off)} {op} {terms}")
         for arr, sets in mine.items():
             for cols in sets:
