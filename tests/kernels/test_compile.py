@@ -303,6 +303,19 @@ def test_random_cell_with_reductions_compiled_equals_tape(recipe, dtype, use_len
         assert_close_at_scale(layer, xd, lengths, dtype)
 
 
+def test_shifted_column_loops_of_different_widths_and_a_reduction():
+    """Found by a longer run of the test above: a reduction splits the backward into several column loops
+    (3 and 1 columns), which read a projection at overlapping column offsets (0 and 1) and the vector
+    parameters in both: the loops' scratch rows must give each vector parameter's columns their own slots
+    (the bias and peephole gradients were wrong) and zero what two overlapping targets add to."""
+    recipe = {"gates": 2, "bias": True, "second_matmul": False, "two_states": True,
+              "ops": [("concat_split", 0, 0), ("mul", 0, 9), ("sum_gate", 0, 0), ("concat_split", 0, 0),
+                      ("tanh", 0, 0), ("tanh", 5, 0)]}
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, dtype=np.float64, recipe=recipe)
+    assert_same(layer, np.random.default_rng(0).standard_normal((5, 3, 2 * H)), None, np.float64)
+
+
 class MaxMinCell(RecurrentCell):
     """Elementwise maximum/minimum and a max over the features, fed a NaN: the tape propagates it."""
 

@@ -330,29 +330,91 @@ def _leaf_adds(gen, w, leaf_terms, width):
     """Each leaf gradient's `+=` of its column terms. LLVM vectorises a column loop behind runtime checks
     that no view it writes overlaps another view it reads or writes; past MEMORY_CHECKS checks it runs
     the loop scalar (a layer-norm LSTM's gate loop writes 21 gradient columns and reads 26: 756 checks).
-    Then the loop writes the terms to two scratch rows at fixed offsets (one view each: twice as many
-    checks as arrays read): a vector parameter's per-row gradient (dV) accumulates in dGV[b] over all
-    steps and is added to dV once, after the time loop; the others go to dG[b], and each gradient adds
-    its part right after the column loop (add_to: one check, vectorised)."""
+    Such a loop, and every loop of a run of phases with several groups (a layer norm's passes: each
+    would read and write the same gradient rows again), writes its terms to scratch rows instead: a
+    vector parameter's gradient (dV) accumulates in dGV[0] over all rows and steps and is added to dV
+    once, after the time loop; the step's gradients (dXW, dC, dSo, dX) go to the row dG[0] (_RowScratch),
+    added to their arrays once per row, after the run's last group."""
     columns = [target for target in leaf_terms if target in w.refs]
     written, read = len(columns), len(w.refs) - len(columns)
-    if written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
+    scratch = gen.run_scratch
+    if not scratch.shared and written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
         w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
         return
-    w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items() if target not in columns]
     refs = dict(w.refs)
+    direct = [t for t in leaf_terms if t not in columns or refs[t][0].startswith("dM")]   # (dM: read in the run)
+    w.inner += [f"{target} += " + " + ".join(leaf_terms[target]) for target in direct]
     per_row = [target for target in columns if refs[target][0].startswith("dV")]
-    per_step = [target for target in columns if target not in per_row]
-    gen.scratch_width = max(gen.scratch_width, len(per_step) * width)
-    for k, target in enumerate(per_step):
-        arr, prefix, off = refs[target]
-        w.inner.append(f"{w.at('dG', 'b, ', k * width)} = " + " + ".join(leaf_terms[target]))
-        w.post.insert(k, f"add_to({arr}[{prefix}{off}:{off + width}], dG[b, {k * width}:{(k + 1) * width}])")
-    start = len(gen.per_row_grads) * width
+    scratch.add(w, [(*refs[t], " + ".join(leaf_terms[t])) for t in columns if t not in per_row and t not in direct],
+                width)
+    start = sum(w for *_, w in gen.per_row_grads)
     for k, target in enumerate(per_row):
         arr, _, off = refs[target]
         gen.per_row_grads.append((arr, off, start + k * width, width))   # (dV array, off, slot, width)
-        w.inner.append(f"{w.at('dGV', 'b, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
+        w.inner.append(f"{w.at('dGV', '0, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
+
+
+class _RowScratch:
+    """The backward's scratch row dG[0] for one row of one run of phases (a run shares one loop over the
+    rows; schedule.py). Each gradient array the run's groups write (dXW<i>, dC<i>, dSo<k>, dX) has a slot
+    as wide as its row; a group's loop assigns its terms to columns no earlier group wrote (`=`) and adds
+    to the others, and after the run's last group each written run of columns is added to its array by one
+    loop. So the gradient arrays, which hold T * B rows and are mostly out of cache, are read and written
+    once per row, and each column loop writes one array besides its own: few overlap checks (see
+    _leaf_adds). shared: the run has several groups (else only a loop past MEMORY_CHECKS uses it)."""
+
+    def __init__(self, gen, shared):
+        self.gen, self.shared = gen, shared
+        self.slots, self.covered, self.prefixes, self.width = {}, {}, {}, 0
+
+    def _slot(self, arr, prefix):
+        if arr not in self.slots:
+            self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), prefix
+            self.width += self.gen.grad_row_width(arr)
+        return self.slots[arr]
+
+    def add(self, w, items, width):
+        """items: (array, row prefix, column offset, terms) of one group's loop of `width` columns."""
+        mine = {}
+        for arr, _, off, _ in items:
+            mine.setdefault(arr, []).append(set(range(off, off + width)))
+        zeroed = {arr: set() for arr in mine}
+        for arr, prefix, off, terms in items:
+            slot, cols, before = self._slot(arr, prefix), set(range(off, off + width)), self.covered[arr]
+            alone = sum(1 for other in mine[arr] if other & cols) == 1   # no other target of this loop overlaps
+            if cols <= before:
+                op = "+="
+            elif alone and not cols & before:
+                op = "="
+            else:   # partly written before, or overlapped by another target of this loop: zero the rest first
+                op = "+="
+                for lo, hi in _column_runs(cols - before - zeroed[arr]):
+                    w.pre += [f"for j in range({hi - lo}):", f"    dG[0, {slot + lo} + j] = zero"]
+                zeroed[arr] |= cols - before
+            w.inner.append(f"{w.at('dG', '0, ', slot + off)} {op} {terms}")
+        for arr, sets in mine.items():
+            for cols in sets:
+                self.covered[arr] |= cols
+
+    def flush(self, body, indent):
+        """Add the written columns to their arrays (at the end of the run's row)."""
+        for arr, slot in self.slots.items():
+            for lo, hi in _column_runs(self.covered[arr]):
+                dst = f"{arr}[{self.prefixes[arr]}{lo} + j]" if lo else f"{arr}[{self.prefixes[arr]}j]"
+                body(indent, f"for j in range({hi - lo}):")
+                body(indent + 1, f"{dst} += dG[0, {slot + lo} + j]" if slot + lo else f"{dst} += dG[0, j]")
+        self.gen.scratch_width = max(self.gen.scratch_width, self.width)
+
+
+def _column_runs(columns):
+    """[(lo, hi), ...]: the maximal runs of consecutive integers in `columns`, in order."""
+    runs = []
+    for c in sorted(columns):
+        if runs and runs[-1][1] == c:
+            runs[-1][1] = c + 1
+        else:
+            runs.append([c, c + 1])
+    return [tuple(r) for r in runs]
 
 
 def _column_vjps(gen, w, n, ts, gname):
@@ -391,13 +453,17 @@ def _row_vjps(gen, w, n, column_terms, row_terms):
 
 def _kept_value(gen, w, n):
     """Code reading a transcendental node's forward value where the forward left it (its saved buffer,
-    or the new state it became), or None: the backward recomputes it."""
+    the new state it became, or its stored buffer M when a later phase reads it: schedule.py saves no
+    second copy then), or None: the backward recomputes it. Recomputing a layer-norm LSTM's output
+    gate there cost an exp per column (1000x8x32x64: 0.6 of 10 ms of the backward loop, CPU)."""
     if n.id in gen.saved_index:
         return w.at(f"A{gen.saved_index[n.id]}", "t, b, ", 0)
     if getattr(n, "rule", None) in _KEEP:
         for s in gen.stores.get(n.id, ()):
             if isinstance(s.target, State):
                 return w.at(f"S{s.target.k}", "t + 1, b, ", s.start)
+        if n.id in gen.stored_index and n.width is not None:
+            return w.at(f"M{gen.stored_index[n.id]}", "t, b, ", 0)
     return None
 
 
@@ -438,6 +504,7 @@ class Generator:
         self.plan = SumPlan(prog, unsaved)
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
         self.per_row_grads = []   # (dV array, offset, offset in dGV, width) (see _leaf_adds)
+        self.run_scratch = None   # the _RowScratch of the backward run being written
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
 
@@ -451,6 +518,17 @@ class Generator:
             read = set(self.backward_args()) | set(OutsideWriter(self.prog, self.plan).grads_args())
             self._step_only = {f"C{g.index}" for g in self.prog.gemms if f"C{g.index}" not in read}
         return self._step_only
+
+    def grad_row_width(self, arr):
+        """Columns of a row of gradient array dXW<i>, dC<i>, dSo<k> or dX."""
+        p, index = self.prog, int(arr.lstrip("dXWCSo") or 0)
+        if arr.startswith("dXW"):
+            return next(pr.N for pr in p.projections if pr.index == index)
+        if arr.startswith("dC"):
+            return next(g.N for g in p.gemms if g.index == index)
+        if arr.startswith("dSo"):
+            return p.state_sizes[index]
+        return p.input_size
 
     def row_prefix(self, arr, prefix):
         """The index prefix of array `arr` at (t, b): without t for a product kept for one step only."""
@@ -582,28 +660,32 @@ class Generator:
             body(3, f"copy_row(dSo{k}[b], dS{k}[b])")
         self._per_row_grads(body, at)
         if self.scratch_width:
-            body.lines.insert(at, f"    dG = np.empty((batch, {self.scratch_width}), S0.dtype)")
+            body.lines.insert(at, f"    dG = np.empty((1, {self.scratch_width}), S0.dtype)")
         return body.lines
 
     def _per_row_grads(self, body, at):
-        """dGV, the vector parameters' per-row gradients gathered over the steps (see _leaf_adds), into dV."""
+        """dGV, the vector parameters' gradients gathered over this block's rows and steps (see _leaf_adds),
+        into dV's row b0 (node.py sums dV's rows; each block owns its rows). One row for all the block's
+        rows, not one per row: it stays in L1 (1000x8x32x64: 0.25 ms less per backward loop, CPU)."""
         if not self.per_row_grads:
             return
         width = sum(w for *_, w in self.per_row_grads)
-        body.lines.insert(at, f"    dGV = np.zeros((batch, {width}), S0.dtype)")
-        body(1, "for b in range(b0, b1):")
+        body.lines.insert(at, f"    dGV = np.zeros((1, {width}), S0.dtype)")
+        body(1, "if b1 > b0:")
         for arr, off, slot, w in self.per_row_grads:
-            body(2, f"add_to({arr}[b, {off}:{off + w}], dGV[b, {slot}:{slot + w}])")
+            body(2, f"add_to({arr}[b0, {off}:{off + w}], dGV[0, {slot}:{slot + w}])")
 
     def _backward_runs(self, body):
         p = self.prog
         for run in reversed(_row_runs(p.phases)):
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
+                self.run_scratch = _RowScratch(self, sum(len(p.phases[ph].groups) for ph in run) > 1)
                 for ph in reversed(run):
                     body(3, f"# phase {ph}")
                     for group in reversed(p.phases[ph].groups):
                         backward_group(self, body, 3, group)
+                self.run_scratch.flush(body, 3)
             for g in reversed(p.phases[run[0]].gemms):
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
                 body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
