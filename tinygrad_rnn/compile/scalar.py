@@ -82,6 +82,12 @@ def zeros2(rows, cols, like):
     return np.zeros((rows, cols), like.dtype)
 
 
+@njit()
+def zeros1(n, like):
+    """np.zeros(n, like.dtype), compiled once with the package (see zeros2; pass n as np.int64(n))."""
+    return np.zeros(n, like.dtype)
+
+
 # --- what the generated work outside the loop calls (outside.py). Compiled once per dtype and layout and
 # cached with the package, except the column sums (inlined); none of the compiled ones takes an offset or
 # a width: outside.py passes slices (a[64:128]), since Numba compiles a function once per literal value it
