@@ -144,7 +144,7 @@ class OutsideWriter:
         parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one)."""
         for s in _merged(self._sum_blocks()):
             src(1, f"if {' or '.join(f'need[{param}]' for param, _ in s.targets)}:")
-            src(2, f"cs = np.zeros({s.width}, X.dtype)")
+            src(2, f"cs = zeros1(np.int64({s.width}), X)")
             if s.factor is None:
                 src(2, f"column_sum(time_rows({s.grad}, a, b), {s.off}, {s.width}, cs)")
             else:

@@ -63,13 +63,29 @@ def copy_row(dst, src):
         dst[j] = src[j]
 
 
-@njit()   # numba.njit(cache=True) with the package's checked cache
-def fill_zero(a):
-    """a[...] = 0 for a 2-D array, as a loop (see copy_row)."""
+@njit()
+def zero_rows(a, b0, b1):
+    """a[b0:b1] = 0 for a 2-D array, as a loop (see copy_row); the rows are passed as numbers, not as a
+    slice: a view costs the generated kernel's compile more than the call."""
     zero = a.dtype.type(0)
-    for i in range(a.shape[0]):
+    for i in range(b0, b1):
         for j in range(a.shape[1]):
             a[i, j] = zero
+
+
+@njit()
+def zeros2(rows, cols, like):
+    """np.zeros((rows, cols), like.dtype), compiled once with the package: a generated kernel that called
+    np.zeros (np.zeros_like, np.empty) itself would compile Numba's implementations of them in every new
+    process. Callers pass cols as np.int64(c): Numba compiles a function again for each literal value
+    it is called with."""
+    return np.zeros((rows, cols), like.dtype)
+
+
+@njit()
+def zeros1(n, like):
+    """np.zeros(n, like.dtype), compiled once with the package (see zeros2; pass n as np.int64(n))."""
+    return np.zeros(n, like.dtype)
 
 
 # --- what the generated work outside the loop calls (outside.py). Compiled once per dtype and layout and
