@@ -4,10 +4,9 @@
     python bench/idle_gap.py --torch --gaps 0,0.3  # the same step in torch.nn
 
 Runs warm training steps, then `--rounds` times: sleep `gap` seconds, run 6 steps; prints the median wall
-time of each of the 6 positions per gap. On a machine whose idle CPUs halt (a VM's guest `haltpoll`
-cpuidle driver, /sys/devices/system/cpu/cpuidle/current_driver), a thread pool that sleeps between its
-hand-offs pays a slow wake-up for each of them until the idle governor adapts again; one whose threads
-spin for a while (OpenMP's default) does not. Asserts nothing.
+time of each of the 6 positions per gap. Here tinygrad_rnn's 2-thread steps are slow for about
+50 ms of work after a pause of 0.3 s or more, torch.nn's hardly; the cause is open (bench/README.md,
+"Why short 2-thread steps vary"). Asserts nothing.
 """
 import argparse
 import os
