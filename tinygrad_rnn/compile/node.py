@@ -144,6 +144,7 @@ class Kernel:
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
+        self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
@@ -213,7 +214,7 @@ class Kernel:
         """forward_buffers' (name, shape) lists for T steps of B rows: (the states (T + 1, B, n), the other
         buffers, the names of those zeroed when padded). The same every call of a shape, so made once per
         shape (a tiny layer's whole step is tens of microseconds)."""
-        known = self.__dict__.setdefault("_shapes", {})
+        known = self._shapes
         found = known.get((T, B, states_only))
         if found is None:
             if len(known) >= 64:   # (many shapes: the lists are cheap to make again)
