@@ -13,16 +13,15 @@ from tinygrad_rnn.kernels import blas, runtime
 pytest.importorskip("numba")
 
 
-@pytest.mark.parametrize("size", [(32, 64), (64, 128)])
-def test_layer_norm_lstm_is_loop_heavy_and_the_built_in_cells_are_not(size):
-    n_in, hidden = size
+def test_layer_norm_lstm_is_loop_heavy_and_the_built_in_cells_are_not():
+    n_in, hidden = 32, 64   # python -m bench's 1000x8x32x64
     ratios = {}
     for cls in (tr.nn.LSTMCell, tr.nn.GRUCell, tr.nn.RNNCell, tr.nn.LayerNormLSTMCell):
         kernel, _ = node.get_kernel(cls(n_in, hidden), np.float32)
         ratios[cls.__name__] = (node.loop_cost_ratio(kernel.prog), kernel.loop_heavy)
     assert ratios["LayerNormLSTMCell"][1], ratios
     assert not any(heavy for name, (_, heavy) in ratios.items() if name != "LayerNormLSTMCell"), ratios
-    assert ratios["LayerNormLSTMCell"][0] > 1.3 * ratios["LSTMCell"][0]
+    assert ratios["LayerNormLSTMCell"][0] > 1.5 * ratios["LSTMCell"][0]
 
 
 def _run(layer, x, h0, lengths):
