@@ -39,7 +39,22 @@ import warnings
 from typing import NamedTuple
 
 from ..kernels import source_digest
-from .ir import Bcast, Lit, Node, Operand, Param, Product, Projected, Reduce, Saved, State, Store, Stored, stored_width
+from .ir import (
+    Bcast,
+    Lit,
+    Node,
+    Operand,
+    Param,
+    Product,
+    Projected,
+    Reduce,
+    Saved,
+    State,
+    Store,
+    Stored,
+    joined_runs,
+    stored_width,
+)
 from .outside import OutsideWriter
 from .rules import substitute
 from .schedule import SAVE as _KEEP
@@ -366,7 +381,7 @@ def _leaf_adds(gen, w, leaf_terms, width):
     start = sum(w for *_, w in gen.per_row_grads)
     for k, target in enumerate(per_row):
         ref = refs[target]
-        gen.per_row_grads.append((ref.array, ref.off, start + k * width, width))   # (dV array, off, slot, width)
+        gen.per_row_grads.append(_RowGrad(ref.array, ref.off, start + k * width, width))
         w.inner.append(f"{w.at('dGV', '0, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
 
 
@@ -435,17 +450,20 @@ def _column_runs(columns):
     return [tuple(r) for r in runs]
 
 
-def _merged(blocks):
-    """(array, offset, slot, width) blocks with each run that continues one another both in the array and
-    in the scratch row joined into one: each add_to is a loop LLVM inlines and vectorises on its own, so
-    fewer of them compile faster (21 were a third of a layer-norm LSTM's backward compile)."""
-    out = []
-    for arr, off, slot, w in blocks:
-        if out and out[-1][0] == arr and out[-1][1] + out[-1][3] == off and out[-1][2] + out[-1][3] == slot:
-            out[-1] = (arr, out[-1][1], out[-1][2], out[-1][3] + w)
-        else:
-            out.append((arr, off, slot, w))
-    return out
+class _RowGrad(NamedTuple):
+    """Columns [off, +width) of a vector parameter's per-row gradient `arr` (dV<i>), gathered in the
+    backward's row dGV from column `slot` (see _leaf_adds)."""
+    arr: str
+    off: int
+    slot: int
+    width: int
+
+
+def _row_grad_continues(a, b):
+    """Whether b continues a both in the array and in dGV: joined (ir.joined_runs), as each add_to is a
+    loop LLVM inlines and vectorises on its own, so fewer of them compile faster (21 were a third of a
+    layer-norm LSTM's backward compile)."""
+    return b.arr == a.arr and b.off == a.off + a.width and b.slot == a.slot + a.width
 
 
 def _column_vjps(gen, w, n, ts, gname):
@@ -534,7 +552,7 @@ class Generator:
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
-        self.per_row_grads = []   # (dV array, offset, offset in dGV, width) (see _leaf_adds)
+        self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
         self.run_scratch = None   # the _RowScratch of the backward run being written
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
@@ -706,7 +724,7 @@ class Generator:
         width = sum(w for *_, w in self.per_row_grads)
         body.lines.insert(at, f"    dGV = zeros2(np.int64(1), np.int64({width}), S0)")
         body(1, "if b1 > b0:")
-        for arr, off, slot, w in _merged(self.per_row_grads):
+        for arr, off, slot, w in joined_runs(self.per_row_grads, _row_grad_continues):
             body(2, f"add_to({arr}[b0, {off}:{off + w}], dGV[0, {slot}:{slot + w}])")
 
 

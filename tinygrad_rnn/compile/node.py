@@ -513,15 +513,17 @@ class CellSnapshot(NamedTuple):
     known: tuple      # (kernel, the cell's parameters): what run_compiled takes as `known`
 
     @classmethod
-    def take(cls, cell, dtype):
-        kernel, graph = get_kernel(cell, dtype)
+    def take(cls, cell, dtype, known=None):
+        """known: (kernel, parameters) when the caller looks the kernel up itself (the built-in layers, by
+        their weights' shapes: nn/recurrent._TorchRecurrent._known_kernel); else get_kernel."""
+        kernel, params = known if known is not None else _kernel_and_params(cell, dtype)
         values = tuple(vars(cell).values())
         direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
-        if direct != {id(p) for p in graph.params} or not all(
+        if direct != {id(p) for p in params} or not all(
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
-        params = tuple((p, p.data, p.data.shape, p.data.dtype) for p in graph.params)
-        return cls(np.dtype(dtype), values, params, (kernel, graph.params))
+        arrays = tuple((p, p.data, p.data.shape, p.data.dtype) for p in params)
+        return cls(np.dtype(dtype), values, arrays, (kernel, params))
 
     def holds(self, cell, dtype):
         """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one)."""
