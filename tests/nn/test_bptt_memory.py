@@ -354,6 +354,9 @@ def test_policies_are_checked_and_retain_states_is_refused():
 
 # ----------------------------------------------------------------------------- memory
 def _peak_bytes(layer, x):
+    out, _ = layer(tr.Tensor(x, requires_grad=True))   # compiled (or loaded from the disk cache) before tracing
+    out.sum().backward()
+    del out
     workspace.clear()  # no pooled buffer from an earlier run: every run allocates what it needs
     gc.collect()
     tracemalloc.start()
