@@ -285,7 +285,7 @@ def forward_group(gen, body, indent, group, states_only=False):
     for n in reduces:
         for acc, start in zip(n.rule.accumulators, n.rule.start):
             body(indent, f"r{n.id}_{acc} = {start}")
-    w.finish(group.width, gen.columns(group.width))
+    w.finish(group.width, gen.columns(group))
     for n in reduces:
         m = gen.stored_index[n.id]
         for col, acc in enumerate(n.rule.accumulators):
@@ -556,16 +556,17 @@ class Generator:
             self._step_only = {f"C{g.index}" for g in self.prog.gemms if f"C{g.index}" not in read}
         return self._step_only
 
-    def columns(self, width):
-        """The bound of a forward column loop of `width` columns, as code: a narrow loop (under
-        NARROW_COLUMNS) as wide as a state part runs to that part's width read from its array, not to the
-        literal. With the literal, LLVM unrolls a narrow loop with a short body completely and does not
-        vectorize it: the Elman RNN's forward loop at H = 20 (tanh on 20 columns per step) took 5.0 us
-        against 2.9 us with the width from the array, as the hand-written loop's (20x1x10x20, float32, CPU
-        time; bench/small_step.py --loops). Wider loops keep the literal: their code does not change."""
-        if width < NARROW_COLUMNS:
+    def columns(self, group):
+        """The bound of a forward column loop as code: a narrow group's (under NARROW_COLUMNS) as wide as a
+        state part runs to that part's width read from its array, not to the literal. With the literal,
+        LLVM unrolls a narrow loop with a short body completely and does not vectorize it: the Elman RNN's
+        forward loop at H = 20 (tanh on 20 columns per step) took 5.0 us against 2.9 us with the width
+        from the array, as the hand-written loop's (20x1x10x20, float32, CPU time; bench/small_step.py
+        --loops). A group with a reduction keeps the literal: the layer-norm LSTM's forward loop took
+        19-20 us without it against 11 us with it. Wider loops keep the literal: their code does not change."""
+        if group.width < NARROW_COLUMNS and not any(isinstance(n, Reduce) for n in group.nodes):
             for k, n in enumerate(self.prog.state_sizes):
-                if n == width:
+                if n == group.width:
                     return f"S{k}.shape[2]"
         return None
 
