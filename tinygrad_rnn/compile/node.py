@@ -285,6 +285,13 @@ class Kernel:
             self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
         return dict(arrays)
 
+    def threads(self, T, B, I):
+        """runtime.threads_for, without asking for the thread count (os.sched_getaffinity, about 0.7 us)
+        when the work is too small to share at any count."""
+        if T * B * I * self.widest < runtime.PARALLEL_MIN_MACS:
+            return 1
+        return runtime.threads_for(T, B, I, self.widest)
+
     def loop(self, states_only):
         """The forward loop and its arguments: forward, or forward_states (no saved values written)."""
         if states_only:
@@ -294,7 +301,7 @@ class Kernel:
     def _run_forward(self, arrays, T, B, I, padded, states_only=False):
         m = self.module
         loop, loop_args = self.loop(states_only)
-        threads = runtime.threads_for(T, B, I, self.widest)
+        threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
             runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
@@ -328,7 +335,7 @@ class Kernel:
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx)
         needs_params, need = self._needs(needs_params)
         accs = self._accumulators(params, needs_params)
-        threads = runtime.threads_for(T, B, I, self.widest)
+        threads = self.threads(T, B, I)
         m = self.module
         if threads == 1:
             runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
