@@ -2,6 +2,7 @@
 
     python bench/kernel_phases.py lstm 100x32x128x256 --threads 1,2
     python bench/kernel_phases.py rnn 50x32x64x128 --threads 1,2 --steps 30 --rounds 5
+    python bench/kernel_phases.py layernorm 1000x8x32x64 --threads 1   # tr.nn.LayerNormLSTMCell in Recurrent
     python bench/kernel_phases.py lstm 50x32x64x128 --torch     # torch.nn's same step, wall and CPU, beside
     python bench/kernel_phases.py lstm 50x32x64x128 --handoff   # how long a sleeping pool worker takes to start
 
@@ -41,7 +42,8 @@ from tinygrad_rnn.compile import node  # noqa: E402
 from tinygrad_rnn.kernels import blas  # noqa: E402
 
 FUNCTIONS = ("project", "forward", "backward", "grads")
-LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN}
+LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN,
+          "layernorm": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, **kw)}
 
 
 class _Timed:

@@ -6,8 +6,8 @@ on random blocks, without compiling anything.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_rnn.compile.ir import Fold
-from tinygrad_rnn.compile.outside import _merged, _merged_folds, _SumBlock
+from tinygrad_rnn.compile.ir import Fold, joined_runs
+from tinygrad_rnn.compile.outside import _merged_folds, _sum_continues, _SumBlock
 
 
 def _columns(blocks):
@@ -45,14 +45,14 @@ def _blocks(draw):
 @settings(max_examples=200)   # no compiling here: many examples cost milliseconds
 @given(_blocks())
 def test_merged_sums_add_the_same_columns(blocks):
-    merged = _merged(blocks)
+    merged = joined_runs(blocks, _sum_continues)
     assert _columns(merged) == _columns(blocks)
     assert len(merged) <= len(blocks)
 
 
 def test_lstm_gate_sums_become_one():
     gates = [_SumBlock("dC0", 64 * k, 64, None, 0, 0, [(3, 64 * k), (2, 64 * k)]) for k in range(4)]
-    assert _merged(gates) == [_SumBlock("dC0", 0, 256, None, 0, 0, [(3, 0), (2, 0)])]
+    assert joined_runs(gates, _sum_continues) == [_SumBlock("dC0", 0, 256, None, 0, 0, [(3, 0), (2, 0)])]
 
 
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=6))

@@ -36,9 +36,25 @@ import re
 import sys
 import tempfile
 import warnings
+from typing import NamedTuple
 
 from ..kernels import source_digest
-from .ir import Bcast, Lit, Node, Operand, Reduce, Saved, State, Store, Stored, stored_width
+from .ir import (
+    Bcast,
+    Lit,
+    Node,
+    Operand,
+    Param,
+    Product,
+    Projected,
+    Reduce,
+    Saved,
+    State,
+    Store,
+    Stored,
+    joined_runs,
+    stored_width,
+)
 from .outside import OutsideWriter
 from .rules import substitute
 from .schedule import SAVE as _KEEP
@@ -97,6 +113,17 @@ def _stores(prog):
     return stores
 
 
+class _Ref(NamedTuple):
+    """What a column loop's array reference points to: row `prefix` of `array`, from column `off` on. `of`
+    says what the array holds (the ir source or store target it belongs to: State, Input, Projected,
+    Product, Param, Stored), so that nothing decodes it from the name; None where nothing asks (a new
+    state row, saved values, the scratch rows)."""
+    array: str
+    prefix: str
+    off: int
+    of: object = None
+
+
 _ASSIGNED = re.compile(r"\s*(v\d+) = ")          # a value line: `v12 = ...`
 _NAMES = re.compile(r"\b(v\d+|_s\d+)\b")    # the values and per-row reads a line mentions
 
@@ -109,20 +136,21 @@ class _GroupWriter:
         self.gen, self.body, self.indent = gen, body, indent
         self.members, self.local = members, local_nodes(members, gen.prog.inline)
         self.local_ids = {n.id for n in self.local}
-        self.refs, self.scalars, self.accs, self.inner = {}, {}, {}, []   # refs: code -> (array, prefix, off)
+        self.refs, self.scalars, self.accs, self.inner = {}, {}, {}, []   # refs: code -> _Ref
         self.pre, self.post = [], []   # per-row lines before and after the column loop
         self.read_lines = []   # (index in body.lines, name) of each per-row read made before the loop
 
-    def at(self, arr, prefix, off):
+    def at(self, arr, prefix, off, of=None):
         """Column j of the row `arr[prefix]` from column `off` on, indexed in place: a view per row
-        (`r = XW0[t, b, 128:256]`, then `r[j]`) runs as fast but costs a quarter more compile time."""
-        prefix = self.gen.row_prefix(arr, prefix)
+        (`r = XW0[t, b, 128:256]`, then `r[j]`) runs as fast but costs a quarter more compile time.
+        of: what the array holds (_Ref)."""
+        prefix = self.gen.row_prefix(of, prefix)
         code = f"{arr}[{prefix}{off} + j]" if off else f"{arr}[{prefix}j]"
-        self.refs[code] = (arr, prefix, off)
+        self.refs[code] = _Ref(arr, prefix, off, of)
         return code
 
-    def scalar(self, arr, prefix, off):
-        prefix = self.gen.row_prefix(arr, prefix)
+    def scalar(self, arr, prefix, off, of=None):
+        prefix = self.gen.row_prefix(of, prefix)
         key = (arr, prefix, off)
         if key not in self.scalars:
             self.scalars[key] = name = f"_s{len(self.scalars)}"
@@ -158,8 +186,8 @@ class _GroupWriter:
                 return self.at(f"S{state.target.k}", "t + 1, b, ", state.start)
             return self.at(f"M{self.gen.stored_index[a.id]}", "t, b, ", 0)
         if a.bcast:
-            return self.scalar(a.source.array, a.source.at, a.off)
-        return self.at(a.source.array, a.source.at, a.off)
+            return self.scalar(a.source.array, a.source.at, a.off, a.source)
+        return self.at(a.source.array, a.source.at, a.off, a.source)
 
     def grad_target(self, a):
         """Code to which `+= contribution` applies, or None (constants)."""
@@ -170,12 +198,13 @@ class _GroupWriter:
         if isinstance(a, Node):
             if a.id in self.local_ids:
                 return f"g{a.id}"
-            return self.at(f"dM{self.gen.stored_index[a.id]}", "b, ", 0)
+            m = self.gen.stored_index[a.id]
+            return self.at(f"dM{m}", "b, ", 0, Stored(m))
         if a.source.grad_array is None:
             return None
         if a.bcast:
             return self.acc(a.source.grad_array, a.source.grad_at, a.off)
-        return self.at(a.source.grad_array, a.source.grad_at, a.off)
+        return self.at(a.source.grad_array, a.source.grad_at, a.off, a.source)
 
     def row_grad_target(self, a):
         """Like grad_target, for a per-row scalar leaf's gradient added to once after the column loop."""
@@ -343,17 +372,18 @@ def _leaf_adds(gen, w, leaf_terms, width):
         gen.note_writes(w, leaf_terms, width)
         return
     refs = dict(w.refs)
-    direct = [t for t in leaf_terms if t not in columns or refs[t][0].startswith("dM")]   # (dM: read in the run)
+    direct = [t for t in leaf_terms if t not in columns or isinstance(refs[t].of, Stored)]   # (dM: read in the run)
     w.inner += [f"{target} += " + " + ".join(leaf_terms[target]) for target in direct]
     gen.note_writes(w, direct, width)
     # (sorted by array and column: a gate block's neighbours are neighbours in dGV too, added back as one)
-    per_row = sorted((target for target in columns if refs[target][0].startswith("dV")), key=lambda t: refs[t])
-    scratch.add(w, [(*refs[t], " + ".join(leaf_terms[t])) for t in columns if t not in per_row and t not in direct],
+    per_row = sorted((target for target in columns if isinstance(refs[target].of, Param)),
+                     key=lambda t: refs[t][:3])
+    scratch.add(w, [(refs[t], " + ".join(leaf_terms[t])) for t in columns if t not in per_row and t not in direct],
                 width)
     start = sum(w for *_, w in gen.per_row_grads)
     for k, target in enumerate(per_row):
-        arr, _, off = refs[target]
-        gen.per_row_grads.append((arr, off, start + k * width, width))   # (dV array, off, slot, width)
+        ref = refs[target]
+        gen.per_row_grads.append(_RowGrad(ref.array, ref.off, start + k * width, width))
         w.inner.append(f"{w.at('dGV', '0, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
 
 
@@ -370,20 +400,22 @@ class _RowScratch:
         self.gen, self.shared = gen, shared
         self.slots, self.covered, self.prefixes, self.width = {}, {}, {}, 0
 
-    def _slot(self, arr, prefix):
+    def _slot(self, ref):
+        arr = ref.array
         if arr not in self.slots:
-            self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), prefix
-            self.width += self.gen.grad_row_width(arr)
+            self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), ref.prefix
+            self.width += self.gen.grad_row_width(ref.of)
         return self.slots[arr]
 
     def add(self, w, items, width):
-        """items: (array, row prefix, column offset, terms) of one group's loop of `width` columns."""
+        """items: (_Ref, terms) of one group's loop of `width` columns."""
         mine = {}
-        for arr, _, off, _ in items:
-            mine.setdefault(arr, []).append(set(range(off, off + width)))
+        for ref, _ in items:
+            mine.setdefault(ref.array, []).append(set(range(ref.off, ref.off + width)))
         zeroed = {arr: set() for arr in mine}
-        for arr, prefix, off, terms in items:
-            slot, cols, before = self._slot(arr, prefix), set(range(off, off + width)), self.covered[arr]
+        for ref, terms in items:
+            arr, off = ref.array, ref.off
+            slot, cols, before = self._slot(ref), set(range(off, off + width)), self.covered[arr]
             alone = sum(1 for other in mine[arr] if other & cols) == 1   # no other target of this loop overlaps
             if cols <= before:
                 op = "+="
@@ -421,17 +453,20 @@ def _column_runs(columns):
     return [tuple(r) for r in runs]
 
 
-def _merged(blocks):
-    """(array, offset, slot, width) blocks with each run that continues one another both in the array and
-    in the scratch row joined into one: each add_to is a loop LLVM inlines and vectorises on its own, so
-    fewer of them compile faster (21 were a third of a layer-norm LSTM's backward compile)."""
-    out = []
-    for arr, off, slot, w in blocks:
-        if out and out[-1][0] == arr and out[-1][1] + out[-1][3] == off and out[-1][2] + out[-1][3] == slot:
-            out[-1] = (arr, out[-1][1], out[-1][2], out[-1][3] + w)
-        else:
-            out.append((arr, off, slot, w))
-    return out
+class _RowGrad(NamedTuple):
+    """Columns [off, +width) of a vector parameter's per-row gradient `arr` (dV<i>), gathered in the
+    backward's row dGV from column `slot` (see _leaf_adds)."""
+    arr: str
+    off: int
+    slot: int
+    width: int
+
+
+def _row_grad_continues(a, b):
+    """Whether b continues a both in the array and in dGV: joined (ir.joined_runs), as each add_to is a
+    loop LLVM inlines and vectorises on its own, so fewer of them compile faster (21 were a third of a
+    layer-norm LSTM's backward compile)."""
+    return b.arr == a.arr and b.off == a.off + a.width and b.slot == a.slot + a.width
 
 
 def _column_vjps(gen, w, n, ts, gname):
@@ -522,12 +557,13 @@ class Generator:
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
-        self.per_row_grads = []   # (dV array, offset, offset in dGV, width) (see _leaf_adds)
+        self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
         self.run_scratch = None   # the _RowScratch of the backward run being written
         self.grad_writes = []     # (array, first column, end column, target code) of each column add (note_writes)
         self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_assign_once)
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
+        self._step_only_products = set()   # the indices of step_only's products (row_prefix)
 
     def step_only(self):
         """The recurrent products whose values C<i> only the same step's forward reads (the backward and
@@ -538,22 +574,24 @@ class Generator:
             self._step_only = set()   # (the backward's body is written with every C<i> per step)
             read = set(self.backward_args()) | set(OutsideWriter(self.prog, self.plan).grads_args())
             self._step_only = {f"C{g.index}" for g in self.prog.gemms if f"C{g.index}" not in read}
+            self._step_only_products = {g.index for g in self.prog.gemms if f"C{g.index}" not in read}
         return self._step_only
 
-    def grad_row_width(self, arr):
-        """Columns of a row of gradient array dXW<i>, dC<i>, dSo<k> or dX."""
-        p, index = self.prog, int(arr.lstrip("dXWCSo") or 0)
-        if arr.startswith("dXW"):
-            return next(pr.N for pr in p.projections if pr.index == index)
-        if arr.startswith("dC"):
-            return next(g.N for g in p.gemms if g.index == index)
-        if arr.startswith("dSo"):
-            return p.state_sizes[index]
-        return p.input_size
+    def grad_row_width(self, of):
+        """Columns of a row of the gradient array of `of` (_Ref.of): dXW<i>, dC<i>, dSo<k> or dX."""
+        p = self.prog
+        if isinstance(of, Projected):
+            return next(pr.N for pr in p.projections if pr.index == of.i)
+        if isinstance(of, Product):
+            return next(g.N for g in p.gemms if g.index == of.i)
+        if isinstance(of, State):
+            return p.state_sizes[of.k]
+        return p.input_size   # Input(): dX
 
-    def row_prefix(self, arr, prefix):
-        """The index prefix of array `arr` at (t, b): without t for a product kept for one step only."""
-        if prefix == "t, b, " and self._step_only and arr in self._step_only:
+    def row_prefix(self, of, prefix):
+        """The index prefix at (t, b) of an array holding `of` (_Ref.of): without t for a product kept for
+        one step only."""
+        if prefix == "t, b, " and isinstance(of, Product) and of.i in self._step_only_products:
             return "b, "
         return prefix
 
@@ -731,7 +769,7 @@ class Generator:
         width = sum(w for *_, w in self.per_row_grads)
         body.lines.insert(at, f"    dGV = zeros2(np.int64(1), np.int64({width}), S0)")
         body(1, "if b1 > b0:")
-        for arr, off, slot, w in _merged(self.per_row_grads):
+        for arr, off, slot, w in joined_runs(self.per_row_grads, _row_grad_continues):
             body(2, f"add_to({arr}[b0, {off}:{off + w}], dGV[0, {slot}:{slot + w}])")
 
 

@@ -29,6 +29,7 @@ from .codegen import Generator, load_module
 from .ir import stored_width
 from .lower import lower
 from .outside import OutsideWriter
+from .schedule import local_nodes
 from .trace import _freeze, graph_key, trace_cell
 
 _cache = {}
@@ -124,6 +125,20 @@ def _parameter_names(n):
     return _NAMES
 
 
+def loop_cost_ratio(prog):
+    """The time loops' estimated cost per row and step over the big products' (runtime.LOOP_HEAVY): the
+    loops' two small products (K * N multiply-adds each) and their column work (each elementwise
+    operation of the forward, counted twice for the backward, at 5.6 multiply-adds: one core, float32,
+    LSTM (1000,8,32,64)); the products are the input projection, dx and its weight gradient (3 I N each)
+    and the recurrent weights' gradients. Measured loop / products, one core: LSTM 9.6 / 8.4 ms (estimate
+    1.17), layer-norm LSTM 16 / 8 ms (estimate 2.36)."""
+    columns = sum(g.width * sum(1 for n in local_nodes(g.nodes, prog.inline) if n.width is not None)
+                  for ph in prog.phases for g in ph.groups)
+    gemms = sum(g.K * g.N for g in prog.gemms)
+    products = 3 * prog.input_size * sum(pr.N for pr in prog.projections) + gemms
+    return (2 * gemms + 2 * 5.6 * columns) / max(products, 1)
+
+
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
@@ -161,6 +176,7 @@ class Kernel:
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
+        self.loop_heavy = loop_cost_ratio(p) >= runtime.LOOP_HEAVY
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
@@ -306,16 +322,17 @@ class Kernel:
         def chunk_args(a, b, prev):   # the loop over time steps [a, b)
             return _bind(loop_args, arrays, a, b, runtime.all_steps(B, b - a))
 
+        rows = runtime.min_rows(self.loop_heavy)
         with blas.single_threaded():
-            if B < 2 * runtime.MIN_ROWS_PER_THREAD and runtime.pipelines(padded, T, B, threads):
+            if B < 2 * rows and runtime.pipelines(padded, T, B, threads, self.loop_heavy):
                 chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
                 runtime.forward_pipelined(loop, B, threads, chunk_args, project, lambda: None, chunks)
             elif not padded and T >= 2:
                 runtime.forward_blocks_pipelined(loop, B, threads, chunk_args, project,
-                                                 runtime.time_parts(T, threads))
+                                                 runtime.time_parts(T, threads), rows)
             else:
                 blas.on_threads(project, runtime.time_parts(T, threads))
-                runtime.run_blocks(loop, B, threads, _bind(loop_args, arrays))
+                runtime.run_blocks(loop, B, threads, _bind(loop_args, arrays), rows)
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
@@ -354,14 +371,15 @@ class Kernel:
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
 
         with blas.single_threaded():
-            if runtime.pipelines(padded, T, B, threads):
+            if runtime.pipelines(padded, T, B, threads, self.loop_heavy):
                 def chunk_args(a, b, prev):
                     return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
 
                 chunks = runtime.time_chunks(T, False, runtime.pipeline_chunks(T, B, I, self.widest))
                 runtime.backward_pipelined(m.backward, B, threads, chunk_args, finish, chunks)
             else:
-                runtime.run_blocks(m.backward, B, threads, _bind(self.backward_args, args))
+                runtime.run_blocks(m.backward, B, threads, _bind(self.backward_args, args),
+                                   runtime.min_rows(self.loop_heavy))
                 blas.on_threads(finish, runtime.time_parts(T, threads))
         self.add_slots(accs, slots[1:], needs_params)
 
@@ -516,15 +534,17 @@ class CellSnapshot(NamedTuple):
     known: tuple      # (kernel, the cell's parameters): what run_compiled takes as `known`
 
     @classmethod
-    def take(cls, cell, dtype):
-        kernel, graph = get_kernel(cell, dtype)
+    def take(cls, cell, dtype, known=None):
+        """known: (kernel, parameters) when the caller looks the kernel up itself (the built-in layers, by
+        their weights' shapes: nn/recurrent._TorchRecurrent._known_kernel); else get_kernel."""
+        kernel, params = known if known is not None else _kernel_and_params(cell, dtype)
         values = tuple(vars(cell).values())
         direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
-        if direct != {id(p) for p in graph.params} or not all(
+        if direct != {id(p) for p in params} or not all(
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
-        params = tuple((p, p.data, p.data.shape, p.data.dtype) for p in graph.params)
-        return cls(np.dtype(dtype), values, params, (kernel, graph.params))
+        arrays = tuple((p, p.data, p.data.shape, p.data.dtype) for p in params)
+        return cls(np.dtype(dtype), values, arrays, (kernel, params))
 
     def holds(self, cell, dtype):
         """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one)."""

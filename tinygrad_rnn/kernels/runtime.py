@@ -57,6 +57,19 @@ from . import blas
 # projection, 2.83 -> 3.06 ms from 1 to 2 threads; RNN (1000,8,32,64), 16 M, 6.66 -> 6.87; GRU
 # (50,32,64,128), 39 M, 9.19 -> 9.04 (flat); LSTM (1000,8,32,64), 65 M, 1.5x faster.
 MIN_ROWS_PER_THREAD = 8
+#
+# Loop-heavy cells. For most cells the time loops cost about what the big products do (estimated per row
+# and step: the loop's two small products, K * N multiply-adds each, and its column work, 5.6
+# multiply-adds' worth per elementwise operation, both measured on one core; the products 3 I N_x + K N),
+# and the pipeline hides the products behind the loop. A cell whose column work is large (a layer-norm
+# LSTM's six reductions and normalisations: 2.4 times its products' cost at (I, H) = (32, 64), where the
+# LSTM's is 1.2) would leave the loop alone on the calling thread: such a cell (estimate at least
+# LOOP_HEAVY) splits its loops over batch blocks in the forward and the backward, and with half as many
+# rows per block. Measured at 2 threads, layer-norm LSTM (1000,8,32,64), calling thread's CPU per step:
+# pipeline 19.3 ms, two blocks of 4 rows 15.8 ms (bench/kernel_phases.py layernorm 1000x8x32x64). At
+# (64, 128) (estimate 1.58; measured loops 8.0 ms, products 5.3) blocks and pipeline came out even, so
+# the bar is set where blocks clearly win.
+LOOP_HEAVY = 2.0
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
 PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
 
@@ -74,18 +87,24 @@ MAX_PIPELINE_CHUNKS = 32
 MIN_CHUNK_STEPS = 2                   # steps per chunk, at least
 
 
-def block_edges(batch, threads):
-    """Row boundaries of the batch blocks for `threads` threads: [0, ..., batch]."""
-    n_blocks = max(1, min(threads, batch // MIN_ROWS_PER_THREAD))
+def min_rows(loop_heavy=False):
+    """Rows a batch block needs at least: half as many for a loop-heavy cell (see LOOP_HEAVY)."""
+    return max(1, MIN_ROWS_PER_THREAD // 2) if loop_heavy else MIN_ROWS_PER_THREAD
+
+
+def block_edges(batch, threads, rows=None):
+    """Row boundaries of the batch blocks for `threads` threads, each of at least `rows` rows (None:
+    MIN_ROWS_PER_THREAD): [0, ..., batch]."""
+    n_blocks = max(1, min(threads, batch // (rows or MIN_ROWS_PER_THREAD)))
     return [batch * k // n_blocks for k in range(n_blocks + 1)]
 
 
-def run_blocks(loop, batch, threads, args):
+def run_blocks(loop, batch, threads, args, rows=None):
     """loop(*args, b0, b1) over the batch blocks for `threads` threads, claimed by whichever thread is free
     (blas.Claims: a worker that starts late leaves its block to the calling thread)."""
     if batch == 0:                                         # no sequences: nothing to run
         return
-    edges = block_edges(batch, threads)
+    edges = block_edges(batch, threads, rows)
     if len(edges) == 2:
         loop(*args, 0, batch)
         return
@@ -110,8 +129,11 @@ def threads_for(n_steps, batch, n_in, gh):
     return threads
 
 
-def pipelines(padded, n_steps, batch, threads):
-    """Whether the loop runs pipelined against the big products (else batch blocks, see above)."""
+def pipelines(padded, n_steps, batch, threads, loop_heavy=False):
+    """Whether the loop runs pipelined against the big products (else batch blocks, see above): not for a
+    loop-heavy cell with rows for two blocks."""
+    if loop_heavy and batch >= 2 * min_rows(True):
+        return False
     return not padded and n_steps >= 2 and not (threads >= 3 and batch >= 3 * MIN_ROWS_PER_THREAD)
 
 
@@ -163,15 +185,15 @@ def forward_pipelined(loop, batch, threads, args_of, project, prepare, chunks):
     claims.wait()
 
 
-def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts):
+def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts, rows=None):
     """The input projection in time parts, then the forward loop on batch blocks, with one hand-off and
     no barrier between them: each thread, the calling one included, projects the parts it can claim,
     then claims a block and runs its loop part by part, each part once its projection is done (claiming
     it if nobody has: blas.Claims). Before, the projection and the blocks were two splits, so every step
     waited twice for a worker to wake (tens of microseconds each, milliseconds on a busy core) and the
     blocks waited for the slower projection part. args_of(a, b, prev) are the loop's arguments for time
-    slice [a, b) of a batch without padding; project(a, b) fills pre[a:b]."""
-    edges = block_edges(batch, threads)
+    slice [a, b) of a batch without padding; project(a, b) fills pre[a:b]; rows: block_edges'."""
+    edges = block_edges(batch, threads, rows)
     projections, blocks = blas.Claims(len(parts)), blas.Claims(len(edges) - 1)
 
     def project_part(k):

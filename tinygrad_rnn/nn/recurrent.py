@@ -92,6 +92,9 @@ def _zip_state(fn, a, b):
 
 
 # ----------------------------------------------------------------------------- the stacked layer
+_FUSED_CACHES = ("_fused_kernels", "_fused_cells", "_fused_last")  # kept in a layer's __dict__ by the fused path
+
+
 class _StackedRecurrent(Module):
     """What every unrolled layer shares; a subclass says how one (layer, direction) runs.
 
@@ -302,6 +305,31 @@ class _StackedRecurrent(Module):
         """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
         return None
 
+    def _fused_call(self, layer, direction, dtype):
+        """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
+        the cell holds the same attributes and its parameters' arrays the same shapes and dtypes
+        (compile/node.CellSnapshot), else looked up again (_known_kernel). An optimizer's in-place update
+        keeps the arrays (the kernels read them as they are at each call); a .to(), a load that rebinds
+        .data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
+        setting by value per call showed."""
+        cell = self._cell(layer, direction)
+        calls = self.__dict__.setdefault("_fused_last", {})
+        last = calls.get((layer, direction))
+        if last is None or not last.holds(cell, dtype):
+            from ..compile.node import CellSnapshot
+            last = calls[layer, direction] = CellSnapshot.take(cell, dtype, self._known_kernel(cell, dtype))
+        return cell, last.known
+
+    def _known_kernel(self, cell, dtype):
+        """(kernel, parameters) for `cell`, or None: then node.get_kernel looks it up by the cell's settings
+        (traced when they changed)."""
+        return None
+
+    def __getstate__(self):
+        """Copies and pickles leave out the fused path's caches (the kernels hold compiled modules, which
+        cannot be copied); a copy makes its own at its first call."""
+        return {k: v for k, v in self.__dict__.items() if k not in _FUSED_CACHES}
+
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
 
@@ -493,23 +521,6 @@ class Recurrent(_StackedRecurrent):
     def _fused_cell(self, layer, direction, dtype):
         return self._fused_call(layer, direction, dtype) if self._fused else None
 
-    def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
-        the cell holds the same attributes and its parameters' arrays the same shapes and dtypes
-        (compile/node.CellSnapshot), else looked up again (node.get_kernel: traced when the cell's settings
-        changed). A tiny layer's step is tens of microseconds: checking every setting by value showed."""
-        cell = self._cell(layer, direction)
-        calls = self.__dict__.setdefault("_fused_last", {})
-        last = calls.get((layer, direction))
-        if last is None or not last.holds(cell, dtype):
-            from ..compile.node import CellSnapshot
-            last = calls[layer, direction] = CellSnapshot.take(cell, dtype)
-        return cell, last.known
-
-    def __getstate__(self):
-        """Copies and pickles leave out the kept kernels (compiled modules cannot be copied)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_fused_last"}
-
     def _warn_tape_once(self, why):
         if not self._warned_tape:
             self._warned_tape = True
@@ -517,7 +528,6 @@ class Recurrent(_StackedRecurrent):
                           RuntimeWarning, stacklevel=5)
 
 
-_FUSED_CACHES = ("_fused_kernels", "_fused_cells", "_fused_last")  # kept in a layer's __dict__ by the fused path
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
 
@@ -561,11 +571,6 @@ class _TorchRecurrent(_StackedRecurrent):
         from ..compile.node import get_kernel
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
 
-    def __getstate__(self):
-        """Copies and pickles leave out the fused path's caches (the kernels hold compiled modules, which
-        cannot be copied); a copy makes its own at its first call."""
-        return {k: v for k, v in self.__dict__.items() if k not in _FUSED_CACHES}
-
     def _known_kernel(self, cell, dtype):
         """(kernel, parameters) for compile/node.run_compiled: a built-in cell's structure is fixed by its
         class, its settings (fixed at construction) and its weights' shapes, so the kernel is looked up by
@@ -579,30 +584,6 @@ class _TorchRecurrent(_StackedRecurrent):
             from ..compile.node import get_kernel
             kernel = kernels[key] = get_kernel(cell, dtype)[0]
         return kernel, params
-
-    def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters)) for one layer-direction's fused call. Kept from the last call while
-        the layer holds the same parameter Tensors, holding the same arrays of the same shapes, and the
-        dtype is the same: what the kernel depends on (the cell's settings are fixed at construction). An
-        optimizer's in-place update keeps the arrays (the kernels read them as they are now); a .to(), a
-        load that rebinds .data, or new Parameters are a miss, looked up again (a tiny layer's whole
-        step is tens of microseconds: the lookup showed)."""
-        now = self.weights(layer, direction)
-        if self.proj_size:
-            now = now + (vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")],)
-        last = self.__dict__.setdefault("_fused_last", {}).get((layer, direction))
-        if last is not None and (last[0] is dtype or last[0] == dtype):   # (dtypes are mostly the same object)
-            for p, q, data, shape in zip(now, last[1], last[2], last[3]):
-                if p is not q or (p is not None and (p.data is not data or data.shape != shape)):
-                    break
-            else:
-                return last[4], last[5]
-        cell = self._cell(layer, direction)
-        known = self._known_kernel(cell, dtype)
-        datas = tuple(None if p is None else p.data for p in now)
-        shapes = tuple(None if d is None else d.shape for d in datas)
-        self._fused_last[layer, direction] = (np.dtype(dtype), now, datas, shapes, cell, known)
-        return cell, known
 
     def _cell(self, layer, direction):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /

@@ -1,0 +1,61 @@
+"""Loop-heavy cells (kernels/runtime.py, LOOP_HEAVY): a cell whose column loops cost much more than its big
+products (the layer-norm LSTM) runs its forward and backward loops on batch blocks of half the usual rows,
+instead of pipelined on the calling thread. The split must give one block's numbers (float64, 1e-12
+relative: sums may be added in another order), and the built-in cells must keep their split.
+"""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.compile import node
+from tinygrad_rnn.kernels import blas, runtime
+
+pytest.importorskip("numba")
+
+
+def test_layer_norm_lstm_is_loop_heavy_and_the_built_in_cells_are_not():
+    n_in, hidden = 32, 64   # python -m bench's 1000x8x32x64
+    ratios = {}
+    for cls in (tr.nn.LSTMCell, tr.nn.GRUCell, tr.nn.RNNCell, tr.nn.LayerNormLSTMCell):
+        kernel, _ = node.get_kernel(cls(n_in, hidden), np.float32)
+        ratios[cls.__name__] = (node.loop_cost_ratio(kernel.prog), kernel.loop_heavy)
+    assert ratios["LayerNormLSTMCell"][1], ratios
+    assert not any(heavy for name, (_, heavy) in ratios.items() if name != "LayerNormLSTMCell"), ratios
+    assert ratios["LayerNormLSTMCell"][0] > 1.5 * ratios["LSTMCell"][0]
+
+
+def _run(layer, x, h0, lengths):
+    layer.zero_grad()
+    x.grad = None
+    out, (h, c) = layer(x, h0, lengths=lengths)
+    w = np.random.default_rng(3).standard_normal(out.shape)
+    ((out * tr.Tensor(w)).sum() + h.sum() * 0.5 + c.sum() * 0.25).backward()
+    return [out.data.copy(), h.data.copy(), c.data.copy(), x.grad.copy()] + \
+        [p.grad.copy() for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("lengths", [None, [9, 9, 7, 6, 5, 3, 2, 1]], ids=["full", "padded"])
+def test_layer_norm_lstm_on_two_blocks_of_four_rows_equals_one_block(monkeypatch, lengths):
+    """8 rows at 2 threads: two blocks of 4 rows (pipelined forward projection, blocks in the backward;
+    padded: the projection then the blocks) against 1 thread, every output and gradient."""
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    edges = []
+    block_edges = runtime.block_edges
+    monkeypatch.setattr(runtime, "block_edges", lambda *a: edges.append(block_edges(*a)) or edges[-1])
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, 5, 6, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    x = tr.Tensor(rng.standard_normal((9, 8, 5)), requires_grad=True)
+    h0 = tuple(tr.Tensor(rng.standard_normal((1, 8, 6)), requires_grad=True) for _ in range(2))
+    try:
+        tr.set_num_threads(1)
+        one = _run(layer, x, h0, lengths)
+        assert edges == []
+        tr.set_num_threads(2)
+        two = _run(layer, x, h0, lengths)
+    finally:
+        tr.set_num_threads(before)
+    assert [0, 4, 8] in edges, edges      # the loops did run on two blocks of 4 rows
+    for a, b in zip(two, one):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(b)))
