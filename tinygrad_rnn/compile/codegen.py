@@ -41,6 +41,7 @@ from typing import NamedTuple
 from ..kernels import source_digest
 from .ir import (
     Bcast,
+    Input,
     Lit,
     Node,
     Operand,
@@ -405,6 +406,7 @@ class _RowScratch:
         if arr not in self.slots:
             self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), ref.prefix
             self.width += self.gen.grad_row_width(ref.of)
+            self.gen.grad_rows[arr] = ref.of
         return self.slots[arr]
 
     def add(self, w, items, width):
@@ -438,7 +440,8 @@ class _RowScratch:
                 dst = f"{arr}[{self.prefixes[arr]}{lo} + j]" if lo else f"{arr}[{self.prefixes[arr]}j]"
                 body(indent, f"for j in range({hi - lo}):")
                 body(indent + 1, f"{dst} += dG[0, {slot + lo} + j]" if slot + lo else f"{dst} += dG[0, j]")
-                self.gen.grad_writes.append((arr, lo, hi, dst))
+                if isinstance(self.gen.grad_rows[arr], (Projected, Product, Input)):
+                    self.gen.grad_writes.append((arr, lo, hi, dst))
         self.gen.scratch_width = max(self.gen.scratch_width, self.width)
 
 
@@ -561,6 +564,7 @@ class Generator:
         self.run_scratch = None   # the _RowScratch of the backward run being written
         self.grad_writes = []     # (array, first column, end column, target code) of each column add (note_writes)
         self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_assign_once)
+        self.grad_rows = {}       # gradient array -> what it holds (_Ref.of), of those note_writes records
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
         self._step_only_products = set()   # the indices of step_only's products (row_prefix)
@@ -730,8 +734,9 @@ class Generator:
         """Record the column adds to the per-step gradient arrays (dXW<i>, dC<i>, dX) among `targets`."""
         for target in targets:
             ref = w.refs.get(target)
-            if ref is not None and ref[1] == "t, b, " and ref[0].startswith(("dXW", "dC", "dX")):
-                self.grad_writes.append((ref[0], ref[2], ref[2] + width, target))
+            if ref is not None and ref.prefix == "t, b, " and isinstance(ref.of, (Projected, Product, Input)):
+                self.grad_rows[ref.array] = ref.of
+                self.grad_writes.append((ref.array, ref.off, ref.off + width, target))
 
     def _assign_once(self, body):
         """The gradient arrays each of whose columns one line of the step adds to, once, and which no other
@@ -745,7 +750,7 @@ class Generator:
         assigned = set()
         for arr, runs in spans.items():
             runs.sort()
-            ends = [lo for lo, _ in runs[1:]] + [self.grad_row_width(arr)]
+            ends = [lo for lo, _ in runs[1:]] + [self.grad_row_width(self.grad_rows[arr])]
             if runs[0][0] != 0 or any(hi != nxt for (_, hi), nxt in zip(runs, ends)):
                 continue   # a column added to twice, or not at all
             word = re.compile(rf"\b{arr}\b")
