@@ -527,3 +527,19 @@ def test_a_constant_array_changed_in_place_is_traced_again():
     assert_same(layer, xd, None, np.float64)
     layer.cells[0].shift *= -3.0
     assert_same(layer, xd, None, np.float64)
+
+
+def test_the_backward_reads_saved_values_not_the_products_or_projections():
+    """The GRU's W_hn h + b_hn, which r * (...)'s VJP reads, is saved (A) narrower than its product, so the
+    product is one step's buffer (schedule.products_saved); a relu that is the new state is read from it,
+    so the RNN's backward reads neither x W^T nor h W^T; each of their gradient columns is assigned once
+    (codegen._assign_once). The generated kernels' values are held to the tape elsewhere (test_fused_vs_tape)."""
+    from tinygrad_rnn.compile.codegen import Generator
+    from tinygrad_rnn.compile.node import get_kernel
+    gru = get_kernel(tr.nn.GRUCell(3, 4, dtype=np.float64), np.float64)[0]
+    assert "C0" in Generator(gru.prog).step_only()
+    assert [n.rule for n in gru.prog.saved].count(RULES[P.Add]) == 1
+    assert {"dC0", "dXW0"} <= gru.assigned
+    relu = get_kernel(tr.nn.RNNCell(3, 4, nonlinearity="relu", dtype=np.float64), np.float64)[0]
+    assert not {"XW0", "C0"} & set(Generator(relu.prog).backward_args())
+    assert "dC0" in relu.assigned

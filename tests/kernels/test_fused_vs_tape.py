@@ -133,3 +133,35 @@ def test_a_batch_of_no_sequences_is_accepted_by_both_paths(kind):
         assert x.grad.shape == (5, 0, 3)
         for name, p in layer.named_parameters():
             assert p.grad is not None and not p.grad.any(), (fused, name)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN-relu"])
+@pytest.mark.parametrize("loss", ["sum", "sum over time", "sum over batch"])
+def test_broadcast_output_gradients_equal_the_tape(kind, loss):
+    """The gradient of out.sum() reaches the layer as one row broadcast over time and batch (of a sum over
+    one axis, broadcast over that axis): the kernels read it in place (node._one_row), with lengths, in
+    both directions, as the tape does with the full array."""
+    name, _, nonlin = kind.partition("-")
+    kwargs = dict(bidirectional=True, dtype=np.float64, **({"nonlinearity": nonlin} if nonlin else {}))
+    tr.manual_seed(3)
+    fused = getattr(tr.nn, name)(4, 5, fused=True, **kwargs)
+    tape = getattr(tr.nn, name)(4, 5, fused=False, **kwargs)
+    tape.load_state_dict(fused.state_dict())
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 3, 4))
+    r = {"sum": None, "sum over time": rng.standard_normal((3, 10)), "sum over batch": rng.standard_normal((6, 10))}
+    results = []
+    for layer in (fused, tape):
+        for lengths in (None, np.array([6, 2, 4])):
+            xt = tr.Tensor(x, requires_grad=True)
+            layer.zero_grad()
+            out, _ = layer(xt, lengths=lengths)
+            if loss == "sum":
+                total = out.sum()
+            else:
+                total = (out.sum(dim=0 if loss == "sum over time" else 1) * tr.Tensor(r[loss])).sum()
+            total.backward()
+            results.append([xt.grad] + [p.grad for p in layer.parameters()])
+    for a, b in zip(results[:2], results[2:]):
+        for ga, gb in zip(a, b):
+            np.testing.assert_allclose(ga, gb, **TOL[np.float64])

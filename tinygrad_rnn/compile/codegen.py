@@ -41,6 +41,7 @@ from typing import NamedTuple
 from ..kernels import source_digest
 from .ir import (
     Bcast,
+    Input,
     Lit,
     Node,
     Operand,
@@ -332,7 +333,7 @@ def _seed_terms(gen, w, group):
                 continue
             terms[n.id].append(_target_at(w, s, True))
             if isinstance(s.target, State) and s.target.k == 0:   # the output sequence is state part 0
-                terms[n.id].append(w.at("dOut", "t, b, ", s.start))
+                terms[n.id].append(w.at("dOut", "t * ot, b * ob, ", s.start))
     return terms
 
 
@@ -392,10 +393,12 @@ def _leaf_adds(gen, w, leaf_terms, width):
     scratch = gen.run_scratch
     if not scratch.shared and written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
         w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
+        gen.note_writes(w, leaf_terms, width)
         return
     refs = dict(w.refs)
     direct = [t for t in leaf_terms if t not in columns or isinstance(refs[t].of, Stored)]   # (dM: read in the run)
     w.inner += [f"{target} += " + " + ".join(leaf_terms[target]) for target in direct]
+    gen.note_writes(w, direct, width)
     # (sorted by array and column: a gate block's neighbours are neighbours in dGV too, added back as one)
     per_row = sorted((target for target in columns if isinstance(refs[target].of, Param)),
                      key=lambda t: refs[t][:3])
@@ -426,6 +429,7 @@ class _RowScratch:
         if arr not in self.slots:
             self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), ref.prefix
             self.width += self.gen.grad_row_width(ref.of)
+            self.gen.grad_rows[arr] = ref.of
         return self.slots[arr]
 
     def add(self, w, items, width):
@@ -459,6 +463,8 @@ class _RowScratch:
                 dst = f"{arr}[{self.prefixes[arr]}{lo} + j]" if lo else f"{arr}[{self.prefixes[arr]}j]"
                 body(indent, f"for j in range({hi - lo}):")
                 body(indent + 1, f"{dst} += dG[0, {slot + lo} + j]" if slot + lo else f"{dst} += dG[0, j]")
+                if isinstance(self.gen.grad_rows[arr], (Projected, Product, Input)):
+                    self.gen.grad_writes.append((arr, lo, hi, dst))
         self.gen.scratch_width = max(self.gen.scratch_width, self.width)
 
 
@@ -524,16 +530,18 @@ def _row_vjps(gen, w, n, column_terms, row_terms):
 
 
 def _kept_value(gen, w, n):
-    """Code reading a transcendental node's forward value where the forward left it (its saved buffer,
-    the new state it became, or its stored buffer M when a later phase reads it: schedule.py saves no
-    second copy then), or None: the backward recomputes it. Recomputing a layer-norm LSTM's output
+    """Code reading a node's forward value where the forward left it (its saved buffer; the new state it
+    became, whatever its rule: one load, and a relu's leaves then go unread; for a transcendental node its
+    stored buffer M when a later phase reads it: schedule.py saves no second copy then), or None: the
+    backward recomputes it. Recomputing a layer-norm LSTM's output
     gate there cost an exp per column (1000x8x32x64: 0.6 of 10 ms of the backward loop, CPU)."""
     if n.id in gen.saved_index:
         return w.at(f"A{gen.saved_index[n.id]}", "t, b, ", 0)
-    if getattr(n, "rule", None) in _KEEP:
-        for s in gen.stores.get(n.id, ()):
+    if n.width is not None and not isinstance(n, Reduce):
+        for s in gen.stores.get(n.id, ()):   # any new state part: one load, and its leaves go unread (a relu's)
             if isinstance(s.target, State):
                 return w.at(f"S{s.target.k}", "t + 1, b, ", s.start)
+    if getattr(n, "rule", None) in _KEEP:
         if n.id in gen.stored_index and n.width is not None:
             return w.at(f"M{gen.stored_index[n.id]}", "t, b, ", 0)
     return None
@@ -577,6 +585,9 @@ class Generator:
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
         self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
         self.run_scratch = None   # the _RowScratch of the backward run being written
+        self.grad_writes = []     # (array, first column, end column, target code) of each column add (note_writes)
+        self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_assign_once)
+        self.grad_rows = {}       # gradient array -> what it holds (_Ref.of), of those note_writes records
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
         self._step_only_products = set()   # the indices of step_only's products (row_prefix)
@@ -729,6 +740,9 @@ class Generator:
         body = _Body()
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "batch = S0.shape[1]")
+        # dOut may be one row for every step or sequence (node.py: the gradient of out.sum() is one row
+        # broadcast, read in place of T * B copies of it): its index is then 0 along that axis
+        body(1, "ot, ob = min(dOut.shape[0], 2) - 1, min(dOut.shape[1], 2) - 1")
         K = len(p.state_sizes)
         scratch = self._scratch(body)
         at = len(body.lines)   # dG, the column loops' scratch rows (see _leaf_adds), once its width is known
@@ -748,9 +762,45 @@ class Generator:
         for k in range(K):
             body(3, f"copy_row(dSo{k}[b], dS{k}[b])")
         self._per_row_grads(body, at)
+        self._assign_once(body)
         if self.scratch_width:
             body.lines.insert(at, f"    dG = zeros2(np.int64(1), np.int64({self.scratch_width}), S0)")
         return body.lines
+
+    def note_writes(self, w, targets, width):
+        """Record the column adds to the per-step gradient arrays (dXW<i>, dC<i>, dX) among `targets`."""
+        for target in targets:
+            ref = w.refs.get(target)
+            if ref is not None and ref.prefix == "t, b, " and isinstance(ref.of, (Projected, Product, Input)):
+                self.grad_rows[ref.array] = ref.of
+                self.grad_writes.append((ref.array, ref.off, ref.off + width, target))
+
+    def _assign_once(self, body):
+        """The gradient arrays each of whose columns one line of the step adds to, once, and which no other
+        line mentions but the per-step product reading them: those lines assign (`=`) instead of adding, so
+        node.py need not zero the arrays first (without padding every (t, b) runs; T * B rows of each, a
+        pass over memory and a read per add saved, as the hand-written kernels assigned their dA)."""
+        spans, targets = {}, {}
+        for arr, lo, hi, target in self.grad_writes:
+            spans.setdefault(arr, []).append((lo, hi))
+            targets.setdefault(arr, set()).add(target)
+        assigned = set()
+        for arr, runs in spans.items():
+            runs.sort()
+            ends = [lo for lo, _ in runs[1:]] + [self.grad_row_width(self.grad_rows[arr])]
+            if runs[0][0] != 0 or any(hi != nxt for (_, hi), nxt in zip(runs, ends)):
+                continue   # a column added to twice, or not at all
+            word = re.compile(rf"\b{arr}\b")
+            adds = {f"{t} += " for t in targets[arr]}
+            if all(line.lstrip().startswith(("gemm(", *adds)) for line in body.lines if word.search(line)):
+                assigned.add(arr)
+        for k, line in enumerate(body.lines):
+            stripped = line.lstrip()
+            for arr, _, _, target in self.grad_writes:
+                if arr in assigned and stripped.startswith(f"{target} += "):
+                    body.lines[k] = line.replace(f"{target} += ", f"{target} = ", 1)
+                    break
+        self.assigned = frozenset(assigned)
 
     def _per_row_grads(self, body, at):
         """dGV, the vector parameters' gradients gathered over this block's rows and steps (see _leaf_adds),

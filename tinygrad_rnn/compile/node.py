@@ -71,7 +71,8 @@ def _bind(args, arrays, a=None, b=None, lengths=None):
     out = []
     for x in args:
         arr = lengths if x.name == "lengths" else arrays[x.name]
-        out.append(arr[a:b + 1] if x.timed == 2 else arr[a:b] if x.timed == 1 else arr)
+        # (an array of one step, the same at every step (dOut, see _one_row), is not sliced)
+        out.append(arr[a:b + 1] if x.timed == 2 else arr[a:b] if x.timed == 1 and arr.shape[0] != 1 else arr)
     return out
 
 
@@ -97,6 +98,20 @@ def _in_real_time(a, lengths, padded, reverse):
     if reverse and not padded:
         return a[::-1]
     return _in_time_order(a, lengths, padded, reverse)
+
+
+def _one_row(dout, keep_batch):
+    """dout (T, B, n) with each axis along which it is broadcast (stride 0: the gradient of out.sum() is
+    one row for every step and sequence) cut to one step or sequence: the backward loop reads it at
+    index 0 along such an axis, instead of a (T, B, n) copy made and read from memory. keep_batch: a
+    padded reverse direction reorders each sequence's steps, so a batch axis stays whole."""
+    if dout.ndim != 3 or dout.size == 0:
+        return dout
+    if dout.strides[0] == 0:
+        dout = dout[:1]
+    if dout.strides[1] == 0 and not (keep_batch and dout.shape[0] > 1):
+        dout = dout[:, :1]
+    return dout
 
 
 _NAMES = []   # parameter i's names in the generated functions (outside.py): as held, flat, gradient, flat
@@ -152,6 +167,7 @@ class Kernel:
         self.per_step = [buf for buf in per_step if buf[0] in used]
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
+        self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels read: the others get no gradient (None), as on the tape
         self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
                      | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
@@ -330,9 +346,11 @@ class Kernel:
         p = self.prog
         arrays, padded, reverse = saved
         T, B, I = arrays["X"].shape
-        if dout is not None and reverse:
+        if dout is not None:
+            dout = _one_row(dout, padded and reverse)
+        if dout is not None and reverse and dout.shape[0] > 1:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
-        args = self._gradient_buffers(arrays, dout, dfinals, need_dx)
+        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, padded)
         needs_params, need = self._needs(needs_params)
         accs = self._accumulators(params, needs_params)
         threads = self.threads(T, B, I)
@@ -405,13 +423,16 @@ class Kernel:
                 accs[flat] = g if g.ndim == 1 else g.reshape(-1)
         return accs
 
-    def _gradient_buffers(self, arrays, dout, dfinals, need_dx):
+    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, padded=True):
         p = self.prog
         T, B, I = arrays["X"].shape
         dt = self.dtype
         empty = workspace.allocator(T * B * max(self.widest, I), dt)
+        assigned = () if padded else self.assigned   # (padded steps are not run: their rows must be 0)
 
-        def zeros(shape):
+        def zeros(shape, name=None):
+            if name in assigned:   # the loop writes every (t, b) row whole
+                return empty(shape, dt)
             if empty is np.empty:   # small: not pooled
                 return np.zeros(shape, dt)
             a = empty(shape, dt)
@@ -419,15 +440,15 @@ class Kernel:
             return a
 
         args = dict(arrays)
-        args["dOut"] = zeros((T, B, p.state_sizes[0])) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        args["dOut"] = np.zeros((1, 1, p.state_sizes[0]), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
         for (_, name, n), d in zip(self.states, dfinals):   # dS: in, the final state's gradient; out, the initial's
             args[name] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
         for _, _, _, _, name, n in self.products:
-            args[name] = zeros((T, B, n))
+            args[name] = zeros((T, B, n), name)
         for _, name, n in self.projected:   # dXW is dC where the plan proved them equal (the kernel skips it)
-            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, n))
+            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, n), name)
         if p.uses_x:
-            args["dX"] = zeros((T, B, I))
+            args["dX"] = zeros((T, B, I), "dX")
         elif need_dx and p.projections:
             args["dX"] = empty((T, B, I), dt)
         else:   # nothing writes it: one placeholder per kernel

@@ -141,18 +141,35 @@ class OutsideWriter:
 
     def _column_sums(self, src):
         """Each distinct (gradient columns, factor) is summed once into a local array, then added to every
-        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one)."""
-        for s in joined_runs(self._sum_blocks(), _sum_continues):
-            src(1, f"if {' or '.join(f'need[{param}]' for param, _ in s.targets)}:")
-            src(2, f"cs = zeros1(np.int64({s.width}), X)")
-            if s.factor is None:
-                src(2, f"column_sum(time_rows({s.grad}, a, b), {s.off}, {s.width}, cs)")
-            else:
-                src(2, f"column_dot(time_rows({s.grad}, a, b), {s.off}, time_rows({s.factor}, a + {s.shift}, "
-                       f"b + {s.shift}), {s.foff}, {s.width}, cs)")
-            for param, poff in s.targets:
-                src(2, f"if need[{param}]:")
-                src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], cs)")
+        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one). The plain sums of one
+        gradient array are one pass over its rows (_spans): the GRU's three sums of dXW0's and dC0's
+        column blocks were three passes over the rows, 0.74 ms against 0.28 ms for two (1000x8x32x64)."""
+        for span, blocks in _spans(joined_runs(self._sum_blocks(), _sum_continues)):
+            if span is None:
+                self._column_sum(src, blocks[0])
+                continue
+            grad, lo, width = span
+            targets = [param for s in blocks for param, _ in s.targets]
+            src(1, f"if {' or '.join(f'need[{param}]' for param in _dedupe(targets))}:")
+            src(2, f"cs = zeros1(np.int64({width}), X)")
+            src(2, f"column_sum(time_rows({grad}, a, b), {lo}, {width}, cs)")
+            for s in blocks:
+                for param, poff in s.targets:
+                    src(2, f"if need[{param}]:")
+                    src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], cs[{s.off - lo}:{s.off - lo + s.width}])")
+
+    def _column_sum(self, src, s):
+        """One column sum (with a factor: a column dot) and its adds."""
+        src(1, f"if {' or '.join(f'need[{param}]' for param, _ in s.targets)}:")
+        src(2, f"cs = zeros1(np.int64({s.width}), X)")
+        if s.factor is None:
+            src(2, f"column_sum(time_rows({s.grad}, a, b), {s.off}, {s.width}, cs)")
+        else:
+            src(2, f"column_dot(time_rows({s.grad}, a, b), {s.off}, time_rows({s.factor}, a + {s.shift}, "
+                   f"b + {s.shift}), {s.foff}, {s.width}, cs)")
+        for param, poff in s.targets:
+            src(2, f"if need[{param}]:")
+            src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], cs)")
 
     def _sum_blocks(self):
         """The distinct column sums, in order: one per fold's bias and per SumPlan sum, with their targets."""
@@ -166,6 +183,31 @@ class OutsideWriter:
             key = (self._grad_name(s.grad.source), s.grad.off, s.width) + factor
             blocks.setdefault(key, []).append((s.param, s.off))
         return [_SumBlock(*key, targets) for key, targets in blocks.items()]
+
+
+def _spans(blocks):
+    """[(span, blocks)]: the plain column sums (no factor) of each gradient array gathered into one span
+    (array, first column, width) that one pass over the rows sums, when they cover at least half of it;
+    (None, [block]) for each of the others, in order."""
+    plain = {}
+    for s in blocks:
+        if s.factor is None:
+            plain.setdefault(s.grad, []).append(s)
+    out, done = [], set()
+    for s in blocks:
+        group = plain.get(s.grad) if s.factor is None else None
+        if group is None or len(group) == 1:
+            out.append((None, [s]))
+            continue
+        if s.grad in done:
+            continue
+        lo, hi = min(b.off for b in group), max(b.off + b.width for b in group)
+        if 2 * sum(b.width for b in group) < hi - lo:
+            out += [(None, [b]) for b in group]
+        else:
+            out.append(((s.grad, lo, hi - lo), group))
+        done.add(s.grad)
+    return out
 
 
 def _merged_folds(folds):

@@ -15,8 +15,10 @@
     backward reads too. The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
     which recomputes everything else of a group from its leaves.
 """
+import re
+
 from .. import primitives as P
-from .ir import Bcast, Const, Fold, Group, Input, Lit, Node, Param, Phase, Product, Program, Projected, Read
+from .ir import Bcast, Const, Fold, Group, Input, Lit, Node, Param, Phase, Product, Program, Projected, Read, Reduce
 from .rules import COPY, RULES
 
 
@@ -203,7 +205,8 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     kept = ({s.expr.id for segs in outputs for s in segs} | {s.expr.id for g in gemms for s in g.a_segs}
             | {a.node.id for n in nodes.values() for a in n.args if isinstance(a, Bcast)})
     in_state = {s.expr.id for segs in outputs for s in segs}   # the backward reads those from S<k>[t + 1]
-    inline = inline_nodes(nodes, kept, in_state)
+    products = products_saved(nodes, in_state, {g.index: g.N for g in gemms})
+    inline = inline_nodes(nodes, kept, in_state) - products
     groups = {}
     for n in sorted(nodes.values(), key=lambda n: n.id):
         if n.width is not None and n.id not in inline:
@@ -220,14 +223,62 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
                    tuple(gemms[i] for i in sorted(gemm_ids)), phases, stored,
                    tuple((i, vec_params[i]) for i in sorted(vec_params) if Param(i) in sources),
                    {k: v for k, v in consts.items() if Const(k) in sources},
-                   Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state), inline)
+                   Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state, products), inline)
 
 
 # Rules whose VJP reads their own output and whose value costs far more to recompute than to load.
 SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp])
 
 
-def _saved(nodes, ids):
-    """Nodes the forward keeps per step for the backward (not those stored anyway: `ids`)."""
+def _saved(nodes, ids, products=frozenset()):
+    """Nodes the forward keeps per step for the backward (not those stored anyway: `ids`): the
+    transcendental values, and `products` (products_saved)."""
     return tuple(n for n in sorted(nodes.values(), key=lambda n: n.id)
-                 if n.width is not None and n.rule in SAVE and n.id not in ids)
+                 if n.width is not None and (n.rule in SAVE or n.id in products) and n.id not in ids)
+
+
+def read_in_backward(nodes, available):
+    """Ids of the Nodes whose values the backward reads: an argument a user's VJP names (a product's other
+    factor), a node whose VJP names its own output, and the arguments of every such value it recomputes
+    (all but `available`: the new state and the saved transcendental values, read where the forward left
+    them). Users come after their arguments (larger ids), so one pass from the last node decides."""
+    needed = set()
+    for n in sorted(nodes.values(), key=lambda n: -n.id):
+        if isinstance(n, Reduce):
+            names, vjps = ("a",), (n.rule.vjp,)
+        else:
+            names, vjps = n.rule.inputs + ("c",), n.rule.vjps
+        named = {w for v in vjps for w in _WORD.findall(v)}
+        if "out" in named and not isinstance(n, Reduce):   # (a reduction's output is stored: M)
+            needed.add(n.id)
+        for name, a in zip(names, n.args):
+            if isinstance(a, Node) and name in named:
+                needed.add(a.id)
+        if n.id in needed and n.id not in available:   # recomputed from its arguments
+            needed.update(a.id for a in n.args if isinstance(a, Node))
+    return needed
+
+
+def products_saved(nodes, in_state, widths):
+    """Ids of the values that read a recurrent product's result C<i> and that the backward reads: saved per
+    step (A<m>), so that the backward does not read C<i> and C<i> is one step's (B, N) buffer, rewritten
+    every step in cache, instead of T * B * N numbers written to memory and kept (codegen.step_only).
+    The GRU's W_hn h + b_hn (read by r * (...)'s VJP): H numbers saved instead of 3H kept, as the
+    hand-written kernel kept it. Only where every such value is a column value and they are narrower
+    than the product together."""
+    available = set(in_state) | {n.id for n in nodes.values() if n.width is not None and n.rule in SAVE}
+    needed = read_in_backward(nodes, available)
+    per_product = {}
+    for n in nodes.values():
+        for a in n.args:
+            if isinstance(a, Read) and isinstance(a.source, Product) and n.id in needed and n.id not in available:
+                per_product.setdefault(a.source.i, {})[n.id] = n
+    saved = set()
+    for i, readers in per_product.items():
+        if all(n.width is not None and not isinstance(n, Reduce) for n in readers.values()) and \
+                sum(n.width for n in readers.values()) < widths[i]:
+            saved.update(readers)
+    return frozenset(saved)
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
