@@ -21,6 +21,7 @@ so a library that prints cannot corrupt the protocol):
 import ctypes
 import gc
 import json
+import math
 import os
 import select
 import subprocess
@@ -283,6 +284,8 @@ class Worker:
 
 SETUP_TIMEOUT_S = 300      # imports + build (JAX compiles here); generous, a noisy machine is slow
 JIT_ALLOWANCE_S = 120      # the first step may JIT-compile (Numba); not held against the time cap
+REWARM_S = 0.2            # untimed steps before each turn (see compare: sleeping threads wake slowly)
+REWARM_MAX_STEPS = 200
 
 
 def _failure(msg):
@@ -394,9 +397,11 @@ def _round_robin(specs, threads, rounds, repeats, cap_s, budget_s, log):
             res, w = results[name], workers[name]
             step_s = min(res["times"]) if res["times"] else res["first_step_s"]
             n = max(1, min(repeats, int(budget_s / rounds / max(step_s, 1e-9))))
-            # The first step after another peer ran is slower (cold caches, sleeping threads):
-            # a fast peer gets one untimed step first; for a step over a second it does not matter.
-            rewarm = 1 if step_s < 1.0 else 0
+            # The first steps after another peer ran are slower (cold caches, sleeping threads, and on a
+            # virtual machine idle virtual CPUs that wake slowly: bench/idle_gap.py): every peer runs
+            # REWARM_S of untimed steps first (at least one), so a turn measures steps run back to back,
+            # as a training loop runs them; for a step over a second it does not matter.
+            rewarm = min(REWARM_MAX_STEPS, max(1, math.ceil(REWARM_S / max(step_s, 1e-9)))) if step_s < 1.0 else 0
             w.send(f"run {n} {rewarm}")
             msg = w.recv(timeout=(n + rewarm) * (2 * cap_s) + 60)
             if "times" in msg:
