@@ -219,7 +219,8 @@ class _GroupWriter:
             return self.at(f"dM{m}", "b, ", 0, Stored(m))
         if a.source.grad_array is None:
             return None
-        if a.bcast:
+        if a.bcast:   # (a per-row sum added after the loop: its array is not written column by column)
+            self.gen.writes.other(a.source.grad_array)
             return self.acc(a.source.grad_array, a.source.grad_at, a.off)
         return self.at(a.source.grad_array, a.source.grad_at, a.off, a.source)
 
@@ -229,6 +230,7 @@ class _GroupWriter:
             return f"dM{self.gen.stored_index[a.node.id]}[b, 0]"
         if isinstance(a, Lit) or a.source.grad_array is None:
             return None
+        self.gen.writes.other(a.source.grad_array)
         return f"{a.source.grad_array}[{a.source.grad_at}{a.off}]"
 
     def names(self, n):
@@ -392,13 +394,11 @@ def _leaf_adds(gen, w, leaf_terms, width):
     written, read = len(columns), len(w.refs) - len(columns)
     scratch = gen.run_scratch
     if not scratch.shared and written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
-        w.inner += [f"{target} += " + " + ".join(ts) for target, ts in leaf_terms.items()]
-        gen.note_writes(w, leaf_terms, width)
+        w.inner += [f"{target} {gen.add_op(w, target, width)} " + " + ".join(ts) for target, ts in leaf_terms.items()]
         return
     refs = dict(w.refs)
     direct = [t for t in leaf_terms if t not in columns or isinstance(refs[t].of, Stored)]   # (dM: read in the run)
-    w.inner += [f"{target} += " + " + ".join(leaf_terms[target]) for target in direct]
-    gen.note_writes(w, direct, width)
+    w.inner += [f"{target} {gen.add_op(w, target, width)} " + " + ".join(leaf_terms[target]) for target in direct]
     # (sorted by array and column: a gate block's neighbours are neighbours in dGV too, added back as one)
     per_row = sorted((target for target in columns if isinstance(refs[target].of, Param)),
                      key=lambda t: refs[t][:3])
@@ -422,14 +422,13 @@ class _RowScratch:
 
     def __init__(self, gen, shared):
         self.gen, self.shared = gen, shared
-        self.slots, self.covered, self.prefixes, self.width = {}, {}, {}, 0
+        self.slots, self.covered, self.refs, self.width = {}, {}, {}, 0   # refs: array -> a _Ref of it
 
     def _slot(self, ref):
         arr = ref.array
         if arr not in self.slots:
-            self.slots[arr], self.covered[arr], self.prefixes[arr] = self.width, set(), ref.prefix
+            self.slots[arr], self.covered[arr], self.refs[arr] = self.width, set(), ref
             self.width += self.gen.grad_row_width(ref.of)
-            self.gen.grad_rows[arr] = ref.of
         return self.slots[arr]
 
     def add(self, w, items, width):
@@ -459,13 +458,49 @@ class _RowScratch:
     def flush(self, body, indent):
         """Add the written columns to their arrays (at the end of the run's row)."""
         for arr, slot in self.slots.items():
+            ref = self.refs[arr]
             for lo, hi in _column_runs(self.covered[arr]):
-                dst = f"{arr}[{self.prefixes[arr]}{lo} + j]" if lo else f"{arr}[{self.prefixes[arr]}j]"
+                dst = f"{arr}[{ref.prefix}{lo} + j]" if lo else f"{arr}[{ref.prefix}j]"
+                op = self.gen.writes.column(ref._replace(off=lo), hi - lo, self.gen.assigned)
                 body(indent, f"for j in range({hi - lo}):")
-                body(indent + 1, f"{dst} += dG[0, {slot + lo} + j]" if slot + lo else f"{dst} += dG[0, j]")
-                if isinstance(self.gen.grad_rows[arr], (Projected, Product, Input)):
-                    self.gen.grad_writes.append((arr, lo, hi, dst))
+                body(indent + 1, f"{dst} {op} dG[0, {slot + lo} + j]" if slot + lo else f"{dst} {op} dG[0, j]")
         self.gen.scratch_width = max(self.gen.scratch_width, self.width)
+
+
+class _GradWrites:
+    """The backward's column writes to the per-step gradient arrays (dXW<i>, dC<i>, dX: T * B rows each),
+    by array, and the arrays also written otherwise (a per-row sum added after a loop). An array each of
+    whose columns one line writes, once, and nothing else writes, is assigned (`=`) instead of added to,
+    so node.py need not zero it first (without padding every (t, b) runs: a pass over memory and a read
+    per add saved, as the hand-written kernels assigned their dA). That is known only once the whole
+    backward is written, so Generator writes it twice: the first time every line adds and records its
+    writes here, the second assigns to the arrays found so (Generator._backward_body)."""
+
+    def __init__(self):
+        self.runs, self.of, self.mixed = {}, {}, set()   # array -> [(lo, hi)], what it holds, {array}
+
+    def column(self, ref, width, assigned):
+        """Record a line writing columns [ref.off, + width) of the row `ref`; its operator, `=` for an
+        array in `assigned`."""
+        if ref.prefix != "t, b, " or not isinstance(ref.of, (Projected, Product, Input)):
+            return "+="
+        self.runs.setdefault(ref.array, []).append((ref.off, ref.off + width))
+        self.of[ref.array] = ref.of
+        return "=" if ref.array in assigned else "+="
+
+    def other(self, array):
+        self.mixed.add(array)
+
+    def assigned(self, row_width):
+        """The arrays whose rows the recorded lines write whole, each column once, and nothing else
+        writes; row_width: an array's row width from what it holds (Generator.grad_row_width)."""
+        whole = set()
+        for arr, runs in self.runs.items():
+            runs = sorted(runs)
+            ends = [lo for lo, _ in runs[1:]] + [row_width(self.of[arr])]
+            if arr not in self.mixed and runs[0][0] == 0 and all(hi == nxt for (_, hi), nxt in zip(runs, ends)):
+                whole.add(arr)
+        return frozenset(whole)
 
 
 def _column_runs(columns):
@@ -585,9 +620,8 @@ class Generator:
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
         self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
         self.run_scratch = None   # the _RowScratch of the backward run being written
-        self.grad_writes = []     # (array, first column, end column, target code) of each column add (note_writes)
-        self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_assign_once)
-        self.grad_rows = {}       # gradient array -> what it holds (_Ref.of), of those note_writes records
+        self.writes = _GradWrites()   # of the backward being written
+        self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_GradWrites)
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
         self._step_only = None
         self._step_only_products = set()   # the indices of step_only's products (row_prefix)
@@ -731,12 +765,17 @@ class Generator:
         return "\n".join(head + self._backward_body()) + "\n"
 
     def _backward_body(self):
+        """Written twice when some gradient array is assigned: see _GradWrites."""
         if self._body_lines is None:
             self._body_lines = self._write_backward_body()
+            self.assigned = self.writes.assigned(self.grad_row_width)
+            if self.assigned:
+                self._body_lines = self._write_backward_body()
         return self._body_lines
 
     def _write_backward_body(self):
         p = self.prog
+        self.scratch_width, self.per_row_grads, self.writes = 0, [], _GradWrites()
         body = _Body()
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "batch = S0.shape[1]")
@@ -762,45 +801,15 @@ class Generator:
         for k in range(K):
             body(3, f"copy_row(dSo{k}[b], dS{k}[b])")
         self._per_row_grads(body, at)
-        self._assign_once(body)
         if self.scratch_width:
             body.lines.insert(at, f"    dG = zeros2(np.int64(1), np.int64({self.scratch_width}), S0)")
         return body.lines
 
-    def note_writes(self, w, targets, width):
-        """Record the column adds to the per-step gradient arrays (dXW<i>, dC<i>, dX) among `targets`."""
-        for target in targets:
-            ref = w.refs.get(target)
-            if ref is not None and ref.prefix == "t, b, " and isinstance(ref.of, (Projected, Product, Input)):
-                self.grad_rows[ref.array] = ref.of
-                self.grad_writes.append((ref.array, ref.off, ref.off + width, target))
-
-    def _assign_once(self, body):
-        """The gradient arrays each of whose columns one line of the step adds to, once, and which no other
-        line mentions but the per-step product reading them: those lines assign (`=`) instead of adding, so
-        node.py need not zero the arrays first (without padding every (t, b) runs; T * B rows of each, a
-        pass over memory and a read per add saved, as the hand-written kernels assigned their dA)."""
-        spans, targets = {}, {}
-        for arr, lo, hi, target in self.grad_writes:
-            spans.setdefault(arr, []).append((lo, hi))
-            targets.setdefault(arr, set()).add(target)
-        assigned = set()
-        for arr, runs in spans.items():
-            runs.sort()
-            ends = [lo for lo, _ in runs[1:]] + [self.grad_row_width(self.grad_rows[arr])]
-            if runs[0][0] != 0 or any(hi != nxt for (_, hi), nxt in zip(runs, ends)):
-                continue   # a column added to twice, or not at all
-            word = re.compile(rf"\b{arr}\b")
-            adds = {f"{t} += " for t in targets[arr]}
-            if all(line.lstrip().startswith(("gemm(", *adds)) for line in body.lines if word.search(line)):
-                assigned.add(arr)
-        for k, line in enumerate(body.lines):
-            stripped = line.lstrip()
-            for arr, _, _, target in self.grad_writes:
-                if arr in assigned and stripped.startswith(f"{target} += "):
-                    body.lines[k] = line.replace(f"{target} += ", f"{target} = ", 1)
-                    break
-        self.assigned = frozenset(assigned)
+    def add_op(self, w, target, width):
+        """The operator of a gradient line of `width` columns writing `target` (code): `=` where the whole
+        backward writes its array's columns once each (_GradWrites, which records the write), else `+=`."""
+        ref = w.refs.get(target)
+        return "+=" if ref is None else self.writes.column(ref, width, self.assigned)
 
     def _per_row_grads(self, body, at):
         """dGV, the vector parameters' gradients gathered over this block's rows and steps (see _leaf_adds),
