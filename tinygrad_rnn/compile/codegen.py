@@ -143,6 +143,9 @@ class _GroupWriter:
         self.pre, self.post = [], []   # per-row lines before and after the column loop
         self.read_lines = []   # (index in body.lines, name) of each per-row read made before the loop
         self.views = None      # {(array, prefix, off): name} when the loop reads and writes through views
+        self.readers = {}      # view key -> ids of the nodes whose value lines read it (None: a line always kept)
+        self.reading_for = None   # the node whose value line is being written (value_line)
+        self.kept = None       # ids of the nodes whose value lines drop_unread kept (None: all)
 
     def at(self, arr, prefix, off, of=None):
         """Column j of the row `arr[prefix]` from column `off` on, indexed in place: a view per row
@@ -152,6 +155,7 @@ class _GroupWriter:
         prefix = self.gen.row_prefix(of, prefix)
         if self.views is not None:
             code = self.views.setdefault((arr, prefix, off), f"_r{len(self.views)}") + "[j]"
+            self.readers.setdefault((arr, prefix, off), set()).add(self.reading_for)
         else:
             code = f"{arr}[{prefix}{off} + j]" if off else f"{arr}[{prefix}j]"
         self.refs[code] = _Ref(arr, prefix, off, of)
@@ -182,6 +186,7 @@ class _GroupWriter:
         input projection, the recurrent product) alive from the forward to the backward for nothing."""
         used = set()
         self.post, self.inner, self.pre = (_live(part, used) for part in (self.post, self.inner, self.pre))
+        self.kept = {n.id for n in self.local if f"v{n.id}" in used}
         for index, name in reversed(self.read_lines):
             if name not in used:
                 del self.body.lines[index]
@@ -240,17 +245,23 @@ class _GroupWriter:
         return names
 
     def value_line(self, n):
-        return f"v{n.id} = " + substitute(n.rule.forward, self.names(n))
+        """n's value; the views it reads are made before the loop only if the line is kept (finish)."""
+        self.reading_for = n.id
+        line = f"v{n.id} = " + substitute(n.rule.forward, self.names(n))
+        self.reading_for = None
+        return line
+
+    def view_read(self, key):
+        """Whether a kept line reads the view `key` (only a value line drop_unread dropped may not)."""
+        return any(n is None or self.kept is None or n in self.kept for n in self.readers[key])
 
     def finish(self, width, cols=None):
         """Emit the per-row values, the accumulators, the column loop, the accumulators' adds and the
         per-row gradients (the per-row reads are out already). cols: the loop's bound as code, when not
         the literal width (see Generator.columns)."""
-        if self.views:   # (only those the lines left read)
-            text = "\n".join(self.pre + self.inner + self.post)
-            for (arr, prefix, off), name in self.views.items():
-                if re.search(rf"\b{name}\b", text):
-                    self.body(self.indent, f"{name} = {arr}[{prefix}{off}:{off + width}]")
+        for (arr, prefix, off), name in (self.views or {}).items():
+            if self.view_read((arr, prefix, off)):
+                self.body(self.indent, f"{name} = {arr}[{prefix}{off}:{off + width}]")
         for line in self.pre:
             self.body(self.indent, line)
         for name in self.accs.values():
