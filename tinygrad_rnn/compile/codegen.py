@@ -701,6 +701,10 @@ class Generator:
                  + [f"dXW{i.index}" for i in p.projections if i.index not in self.plan.alias]
                  + [f"dC{g.index}" for g in p.gemms] + ["dX"]
                  + [f"dV{i}" for i, _ in p.vec_params])
+        # By name in the body's text, deliberately: an array is passed exactly when a line of the body
+        # mentions it. Those lines come from many places (leaf reads, recomputed values, the gemms, the
+        # scratch rows, the per-row gradients) and drop_unread removes some afterwards; a typed record
+        # kept beside every one of them would say the same thing at more cost and risk.
         body = "\n".join(self._backward_body())
         return [n for n in names if n in ("lengths", "S0") or re.search(rf"\b{n}\b", body)]
 
