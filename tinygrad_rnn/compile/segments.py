@@ -40,7 +40,7 @@ import numpy as np
 
 from ..kernels import blas, runtime, workspace
 from ..nn.bptt_plan import Stored
-from .node import _bind, _in_time_order, _parameter_names
+from .node import _bind, _in_time_order, _one_row, _parameter_names
 
 
 class _Sequence(NamedTuple):
@@ -245,8 +245,11 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
     seq = seq._replace(base=kernel._parameters(params))
     p, dt = kernel.prog, kernel.prog.dtype
     T, B, I = seq.x.shape
-    if dout is not None:
-        dout = np.ascontiguousarray(_in_time_order(dout, seq.lens, seq.padded, seq.reverse), dtype=dt)
+    if dout is not None:   # a broadcast dOut (from out.sum()) stays one row, as in Kernel.backward
+        dout = _one_row(dout, seq.padded and seq.reverse)
+        if seq.reverse and dout.shape[0] > 1:
+            dout = _in_time_order(dout, seq.lens, seq.padded, True)
+        dout = np.ascontiguousarray(dout, dtype=dt)
     needs_params = [n and i in kernel.read for i, n in enumerate(needs_params)]
     dx = None   # (T, B, I) when the loop or grads writes it
     if p.uses_x:   # the loop adds its own part of dx into dX
@@ -312,7 +315,9 @@ def _piece_gradient_args(seq, a, L, arrays, grad):
         return buf
 
     args = dict(arrays)
-    args["dOut"] = zeros((L, B, p.state_sizes[0])) if grad.dout is None else grad.dout[a:a + L]
+    # (one step of dOut, the same at every step (_one_row; none reached the output: zeros), is not sliced)
+    dout = np.zeros((1, 1, p.state_sizes[0]), dt) if grad.dout is None else grad.dout
+    args["dOut"] = dout if dout.shape[0] == 1 else dout[a:a + L]
     for (_, name, _), d in zip(k.states, grad.ds):
         args[name] = d
     for _, _, _, _, name, n in k.products:
