@@ -9,7 +9,10 @@ last 64 steps stored):
            allocations, and the process's peak RSS (ru_maxrss) for reference (target <= 40%)
   time     the step's median time, full and checkpointed steps taking turns, each policy in a process
            of its own (within one, each layer's arrays cost the other page faults), at 1 and at 2
-           threads (target <= 1.4x); the process's CPU time per step alongside
+           threads (target <= 1.4x); the process's CPU time per step alongside. Under it, the floor
+           of that ratio: the backward reruns every step but the stored tail's as a forward that keeps
+           nothing (the projection and the loop), timed here as the layer's forward under no_grad
+           (also interleaved): floor = 1 + (T - stored) / T x that forward / the full step
 Part "long": a full (untruncated) BPTT gradient through T=100,000 steps, B=8, I=64, H=256, with
 memory_budget=, in its own process: the process's peak RSS (target < 3 GiB) and what storing every
 step would have kept (the planner's model).
@@ -86,20 +89,27 @@ def child_stepper(T, B, I, H, policy, n_threads):
     _step(*run)
     print("ready", flush=True)
     for line in sys.stdin:
-        if line.strip() != "step":
+        if line.strip() not in ("step", "forward"):
             break
         t0, c0 = time.perf_counter(), time.process_time()
-        _step(*run)
+        if line.strip() == "step":
+            _step(*run)
+        else:   # what a checkpointed backward reruns per step: the projection and the loop, no saved values
+            with tr.no_grad():
+                run[0](run[1])
         print(json.dumps([time.perf_counter() - t0, time.process_time() - c0]), flush=True)
     return {}
 
 
 def time_policies(T, B, I, H, policies, repeats, threads):
     """Median step time of each policy, each in its own process (child_stepper), the policies taking turns
-    step by step (the machine's load hits all alike; the order alternates)."""
+    step by step (the machine's load hits all alike; the order alternates). A policy given as
+    (policy, "forward") times the layer's forward under no_grad instead of a step."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     workers = []
     try:
+        commands = [p[1] if isinstance(p, tuple) else "step" for p in policies]
+        policies = [p[0] if isinstance(p, tuple) else p for p in policies]
         for policy in policies:
             spec = json.dumps({"fn": "child_stepper", "kwargs": dict(T=T, B=B, I=I, H=H, policy=policy,
                                                                        n_threads=threads)})
@@ -112,7 +122,7 @@ def time_policies(T, B, I, H, policies, repeats, threads):
         for r in range(repeats):
             order = range(len(workers)) if r % 2 == 0 else reversed(range(len(workers)))
             for i in order:
-                workers[i].stdin.write("step\n")
+                workers[i].stdin.write(commands[i] + "\n")
                 workers[i].stdin.flush()
                 times[i].append(json.loads(workers[i].stdout.readline()))
     finally:
@@ -162,12 +172,17 @@ def part_step(args):
         b = float(np.median([m[1][key] for m in mem]))
         print(f"  {label:<38} full {a / MiB:8.1f} MiB   checkpoint=True {b / MiB:8.1f} MiB   ratio {b / a:6.3f}")
     for threads in () if args.no_time else (1, 2):
-        t = time_policies(T, B, I, H, [full, ckpt], args.repeats, threads)
-        a, b = t["median_s"]
-        ca, cb = t["cpu_s"]
+        t = time_policies(T, B, I, H, [full, ckpt, (full, "forward")], args.repeats, threads)
+        a, b, f = t["median_s"]
+        ca, cb, cf = t["cpu_s"]
         print(f"  step time, {threads} thread{'s' if threads > 1 else ''}, median of {args.repeats} (interleaved): "
               f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}   "
               f"(process CPU: {ca * 1e3:7.1f} ms, {cb * 1e3:7.1f} ms)")
+        # the rerun is a forward without saved values over every step but the stored tail's: the ratio no
+        # rerun of that work can go below (what the checkpointed path does besides it, the full step does)
+        rerun = (T - plan[-1].steps) / T
+        print(f"    its floor: 1 + {rerun:.3f} x no-grad forward ({f * 1e3:.1f} ms, CPU {cf * 1e3:.1f} ms) / full "
+              f"step = {1 + rerun * f / a:5.2f} (CPU {1 + rerun * cf / ca:5.2f})")
 
 
 def part_plan(args):

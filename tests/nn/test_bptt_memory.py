@@ -301,6 +301,23 @@ def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypat
     assert ran.count("_forward_overlapped") >= 2 and ran.count("_backward_overlapped") >= 2
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("lengths", [None, [7, 6, 5]])
+def test_every_buffer_a_piece_takes_from_the_pool_is_written_or_zeroed(in_the_node, monkeypatch, threads, lengths):
+    """A piece's gradient arrays the backward loop writes whole are not zeroed where no sequence ends in
+    the piece (segments._piece_gradient_args). With every pooled buffer handed out full of NaN, any row
+    read before being written would reach the gradients: they equal storing every step's. Pieces of 2
+    steps over 7: with these lengths, sequences end only in the last piece."""
+    from tinygrad_rnn.compile import segments
+    tr.set_num_threads(threads)
+    x = tr.Tensor(np.random.default_rng(8).normal(size=(7, 3, 3)), requires_grad=True)
+    want = _gradients(_make((nn.LSTM, {}), {}, 1, False, np.float64, True), x, None, lengths)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": 2}, 1, False, np.float64, True)
+    monkeypatch.setattr(segments.workspace, "allocator", lambda n, dtype: lambda shape, dt: np.full(shape, np.nan, dt))
+    _assert_close(_gradients(ckpt, x, None, lengths), want, RTOL)
+    assert in_the_node   # the node ran the pieces
+
+
 def test_a_second_backward_recomputes_what_the_first_freed():
     """The node frees its last piece's arrays once its backward has read them; with retain_graph=True a
     second backward runs that piece again: the gradients add up to twice the first's."""

@@ -292,7 +292,7 @@ def _backward_pieces(seq, kept, grad):
 def _backward_piece(seq, a, L, arrays, padded, grad):
     """The backward loop and grads over kernel time [a, a + L), as Kernel.backward does for a whole sequence."""
     k = seq.kernel
-    args = _piece_gradient_args(seq, a, L, arrays, grad)
+    args = _piece_gradient_args(seq, a, L, arrays, grad, padded)
     threads = runtime.threads_for(L, seq.x.shape[1], seq.x.shape[2], k.widest)
     m = k.module
     if threads == 1:
@@ -302,16 +302,20 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
         k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
 
 
-def _piece_gradient_args(seq, a, L, arrays, grad):
+def _piece_gradient_args(seq, a, L, arrays, grad, padded):
     """The backward loop's and grads' arrays for kernel time [a, a + L): the piece's forward arrays, its
-    slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients."""
+    slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients. As Kernel._gradient_buffers,
+    those the loop assigns whole (Kernel.assigned) are not zeroed where no sequence ends in the piece
+    (a padded step is not run: its rows must be 0)."""
     k, p = seq.kernel, seq.kernel.prog
     dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
     empty = workspace.allocator(L * B * max(k.widest, I), dt)
+    assigned = () if padded else k.assigned
 
-    def zeros(shape):
+    def zeros(shape, name=None):
         buf = empty(shape, dt)
-        buf.fill(0)
+        if name not in assigned:
+            buf.fill(0)
         return buf
 
     args = dict(arrays)
@@ -321,9 +325,9 @@ def _piece_gradient_args(seq, a, L, arrays, grad):
     for (_, name, _), d in zip(k.states, grad.ds):
         args[name] = d
     for _, _, _, _, name, n in k.products:
-        args[name] = zeros((L, B, n))
+        args[name] = zeros((L, B, n), name)
     for _, name, n in k.projected:   # dXW is dC where the plan proved them equal
-        args[name] = args[k.aliased[name]] if name in k.aliased else zeros((L, B, n))
+        args[name] = args[k.aliased[name]] if name in k.aliased else zeros((L, B, n), name)
     args["dX"] = np.zeros((1, 1, 1), dt) if grad.dx is None else grad.dx[a:a + L]
     for name, n in k.vector_grads:   # fresh per piece: grads adds them once, in the call that starts at step 0
         args[name] = np.zeros((B, n), dt)
@@ -367,7 +371,7 @@ def _backward_overlapped(seq, kept, grad, threads):
                 arrays, padded = tasks.result(ahead)
                 if i + 1 < len(pieces):
                     ahead = tasks.put(lambda slot, before=pieces[i + 1]: _piece_arrays(seq, before))
-                args = _piece_gradient_args(seq, piece.start, piece.steps, arrays, grad)
+                args = _piece_gradient_args(seq, piece.start, piece.steps, arrays, grad, padded)
                 del arrays
                 k.module.backward(*_bind(k.backward_args, args), 0, B)
                 # grads' parts hold only what grads reads: the loop's own buffers go back to the pool now
