@@ -534,32 +534,36 @@ _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made o
 class _WeightsSnapshot(NamedTuple):
     """A built-in layer-direction's fused call as last looked up (_TorchRecurrent._fused_call) and what it
     depended on: the Tensors the layer held under the direction's parameter names (None: no bias) and
-    their arrays' shapes and dtypes. While holds() is true the cell (pointed at those Tensors by _cell)
-    and its kernel are the same; an optimizer's in-place update keeps the arrays (the kernels read them as
-    they are at each call); a .to(), a load that rebinds .data or a new Parameter is a miss."""
-    names: tuple     # the layer's attribute names of the parameters
-    tensors: tuple   # what the layer held under them
-    arrays: tuple    # (array, its shape, its dtype) of each Tensor's data (None for a None)
+    their arrays, with the arrays' shapes and dtypes. While holds() is true the cell (pointed at those
+    Tensors by _cell) and its kernel are the same; an optimizer's in-place update keeps the arrays (the
+    kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter
+    is a miss."""
+    held: tuple      # (name, the Tensor under it or None, its array, the array's shape, its dtype) each
     dtype: np.dtype
     cell: Any
     known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
 
     @classmethod
-    def take(cls, held, names, dtype, cell, known):
-        tensors = tuple(held.get(name) for name in names)
-        arrays = tuple(None if t is None else (t.data, t.data.shape, t.data.dtype) for t in tensors)
-        return cls(names, tensors, arrays, np.dtype(dtype), cell, known)
+    def take(cls, layer_dict, names, dtype, cell, known):
+        held = []
+        for name in names:
+            tensor = layer_dict.get(name)
+            if tensor is None:   # bias=False
+                held.append((name, None, None, None, None))
+            else:
+                held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
+        return cls(tuple(held), np.dtype(dtype), cell, known)
 
-    def holds(self, held, dtype):
-        """Whether the layer (its __dict__ `held`) still has these parameters, for `dtype`."""
+    def holds(self, layer_dict, dtype):
+        """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
         if dtype is not self.dtype and dtype != self.dtype:
             return False
-        for name, tensor, array in zip(self.names, self.tensors, self.arrays):
-            if held.get(name) is not tensor:
+        for name, tensor, data, shape, dt in self.held:
+            if layer_dict.get(name) is not tensor:
                 return False
             if tensor is not None:   # (an array's dtype is compared only when it is a new one)
-                data = tensor.data
-                if data.shape != array[1] or (data is not array[0] and data.dtype != array[2]):
+                now = tensor.data
+                if now.shape != shape or (now is not data and now.dtype != dt):
                     return False
         return True
 
