@@ -75,8 +75,9 @@ X64 = np.random.default_rng(0).standard_normal((5, 3, 4))
 @pytest.mark.parametrize("kind", ["LSTM", "LSTM-proj", "GRU", "GRU-nobias", "RNN"])
 @pytest.mark.parametrize("bidirectional", [False, True])   # (one kernel per structure: directions alternate)
 def test_fused_equals_tape_after_every_change(kind, bidirectional):
-    """The built-in layers keep each layer-direction's kernel as Recurrent does (node.CellSnapshot of the
-    cell that holds the layer's parameters, rebound per call; bias=False: None in its bias attributes)."""
+    """The built-in layers keep each layer-direction's kernel while the layer holds the same Tensors under
+    that direction's names, their arrays of the same shapes and dtypes (nn/recurrent._WeightsSnapshot;
+    bias=False: None under the bias names)."""
     name, _, variant = kind.partition("-")
     args = dict(input_size=4, hidden_size=5, num_layers=1 + bidirectional, bidirectional=bidirectional,
                 dtype=np.float64)
