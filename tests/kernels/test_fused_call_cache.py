@@ -75,8 +75,9 @@ X64 = np.random.default_rng(0).standard_normal((5, 3, 4))
 @pytest.mark.parametrize("kind", ["LSTM", "LSTM-proj", "GRU", "GRU-nobias", "RNN"])
 @pytest.mark.parametrize("bidirectional", [False, True])   # (one kernel per structure: directions alternate)
 def test_fused_equals_tape_after_every_change(kind, bidirectional):
-    """The built-in layers keep each layer-direction's kernel as Recurrent does (node.CellSnapshot of the
-    cell that holds the layer's parameters, rebound per call; bias=False: None in its bias attributes)."""
+    """The built-in layers keep each layer-direction's kernel while the layer holds the same Tensors under
+    that direction's names, their arrays of the same shapes and dtypes (nn/recurrent._WeightsSnapshot;
+    bias=False: None under the bias names)."""
     name, _, variant = kind.partition("-")
     args = dict(input_size=4, hidden_size=5, num_layers=1 + bidirectional, bidirectional=bidirectional,
                 dtype=np.float64)
@@ -146,3 +147,45 @@ def test_recurrent_fused_equals_tape_after_new_shapes_and_dtypes():
         check(layer, rng.standard_normal((T, B, 4)))
     layer.cells[0].nonlinearity = "relu"
     check(layer, X64)
+
+
+def step_with(layer, x, fused, lengths=None, retain_twice=False):
+    """step() with lengths= and, retain_twice: backward twice through one graph (retain_graph=True), so the
+    second backward runs on the saved values the first one ran on."""
+    layer.fused = fused
+    layer.zero_grad()
+    xt = tr.Tensor(x, requires_grad=True)
+    out, (h, c) = layer(xt, lengths=lengths)
+    loss = (out * out).sum() + (h * h).sum() + (c * c).sum()
+    loss.backward(retain_graph=retain_twice)
+    if retain_twice:
+        loss.backward()
+    layer.fused = True
+    return [out.data, xt.grad, h.data, c.data] + [p.grad for p in layer.parameters()]
+
+
+def test_fused_equals_tape_across_batches_lengths_frozen_weights_and_retained_graphs():
+    """One layer called in turn with new batch sizes, lengths= given then not, a weight frozen and thawed
+    (requires_grad toggled: its gradient None on both paths), weights changed in place, and a graph
+    backpropagated twice: the per-call caches (kernel, parameter views, buffer shapes, the saved values
+    the backward writes its gradients into) must give the tape's numbers every time."""
+    tr.manual_seed(9)
+    layer = tr.nn.LSTM(4, 5, bidirectional=True, dtype=np.float64)
+    rng = np.random.default_rng(10)
+    calls = [dict(B=3), dict(B=1), dict(B=3, lengths=[5, 2, 4]), dict(B=3), dict(B=2, frozen=True),
+             dict(B=2, lengths=[3, 5], frozen=True), dict(B=2), dict(B=1, retain_twice=True),
+             dict(B=3, lengths=[1, 5, 3], retain_twice=True), dict(B=3, in_place=True)]
+    for call in calls:
+        layer.weight_hh_l0.requires_grad = not call.get("frozen", False)
+        if call.get("in_place"):
+            layer.weight_ih_l0_reverse.data[...] *= -0.5
+        x = rng.standard_normal((5, call["B"], 4))
+        kwargs = dict(lengths=call.get("lengths"), retain_twice=call.get("retain_twice", False))
+        fused, tape = step_with(layer, x, True, **kwargs), step_with(layer, x, False, **kwargs)
+        for a, b in zip(fused, tape, strict=True):
+            if b is None:
+                assert a is None
+                continue
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    assert layer.weight_hh_l0.grad is not None   # thawed again: the last call's gradient came through

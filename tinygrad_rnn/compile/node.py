@@ -95,7 +95,9 @@ def _in_real_time(a, lengths, padded, reverse):
     """The kernels' output (or the input's gradient) in real time, as _in_time_order, but without padding
     a reversed view instead of a copy: whoever reads it next copies it if they need it contiguous (a
     bidirectional layer concatenates its directions anyway, and the tape adds gradients as they are)."""
-    if reverse and not padded:
+    if not reverse:   # (as it is: the caller's array, contiguous or not, is what _in_time_order gave)
+        return a
+    if not padded:
         return a[::-1]
     return _in_time_order(a, lengths, padded, reverse)
 
@@ -439,7 +441,11 @@ class Kernel:
             a.fill(0)
             return a
 
-        args = dict(arrays)
+        # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
+        # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
+        # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
+        # gradient buffers go back to the pool when this backward ends.
+        args = arrays if empty is np.empty else dict(arrays)
         args["dOut"] = np.zeros((1, 1, p.state_sizes[0]), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
         for (_, name, n), d in zip(self.states, dfinals):   # dS: in, the final state's gradient; out, the initial's
             args[name] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -531,6 +531,43 @@ class Recurrent(_StackedRecurrent):
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
 
+class _WeightsSnapshot(NamedTuple):
+    """A built-in layer-direction's fused call as last looked up (_TorchRecurrent._fused_call) and what it
+    depended on: the Tensors the layer held under the direction's parameter names (None: no bias) and
+    their arrays, with the arrays' shapes and dtypes. While holds() is true the cell (pointed at those
+    Tensors by _cell) and its kernel are the same; an optimizer's in-place update keeps the arrays (the
+    kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter
+    is a miss."""
+    held: tuple      # (name, the Tensor under it or None, its array, the array's shape, its dtype) each
+    dtype: np.dtype
+    cell: Any
+    known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
+
+    @classmethod
+    def take(cls, layer_dict, names, dtype, cell, known):
+        held = []
+        for name in names:
+            tensor = layer_dict.get(name)
+            if tensor is None:   # bias=False
+                held.append((name, None, None, None, None))
+            else:
+                held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
+        return cls(tuple(held), np.dtype(dtype), cell, known)
+
+    def holds(self, layer_dict, dtype):
+        """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
+        if dtype is not self.dtype and dtype != self.dtype:
+            return False
+        for name, tensor, data, shape, dt in self.held:
+            if layer_dict.get(name) is not tensor:
+                return False
+            if tensor is not None:   # (an array's dtype is compared only when it is a new one)
+                now = tensor.data
+                if now.shape != shape or (now is not data and now.dtype != dt):
+                    return False
+        return True
+
+
 class _TorchRecurrent(_StackedRecurrent):
     """RNN, GRU and LSTM: torch's flat parameters and names, and the fused fast path.
 
@@ -585,6 +622,28 @@ class _TorchRecurrent(_StackedRecurrent):
             kernel = kernels[key] = get_kernel(cell, dtype)[0]
         return kernel, params
 
+    def _fused_call(self, layer, direction, dtype):
+        """(cell, (kernel, parameters)) for one layer-direction's fused call, kept from the last call while
+        the layer holds the same Tensors under that direction's names and their arrays the same shapes and
+        dtypes (_WeightsSnapshot): the cell is the layer's own and its settings are fixed at construction,
+        so nothing else can change its kernel. Cheaper per call than Recurrent's check of every attribute of
+        the cell (CellSnapshot), which a 20x1x10x20 step showed."""
+        calls = self.__dict__.setdefault("_fused_last", {})
+        last = calls.get((layer, direction))
+        if last is not None and last.holds(vars(self), dtype):
+            return last.cell, last.known
+        cell = self._cell(layer, direction)
+        last = calls[layer, direction] = _WeightsSnapshot.take(
+            vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype))
+        return last.cell, last.known
+
+    def _parameter_names(self, layer, direction):
+        """The names of one layer-direction's parameters, in the order the fused cell holds them."""
+        names = self._weight_names(layer, direction)
+        if self.proj_size:
+            names += (f"weight_hr_l{layer}" + ("_reverse" if direction else ""),)
+        return names
+
     def _cell(self, layer, direction):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
@@ -602,13 +661,19 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
+        names = self._weight_names(layer, direction)
+        d = vars(self)
+        return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
+
+    @staticmethod
+    def _weight_names(layer, direction):
+        """torch's names of (weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction."""
         names = _WEIGHT_NAMES.get((layer, direction))
         if names is None:
             sfx = f"_l{layer}" + ("_reverse" if direction else "")
             names = tuple(w + sfx for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
             _WEIGHT_NAMES[layer, direction] = names
-        d = vars(self)
-        return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
+        return names
 
     def _fused_cell(self, layer, direction, dtype):
         if not (self.fused and fused_available()):
