@@ -43,7 +43,9 @@ from tinygrad_rnn.kernels import blas  # noqa: E402
 
 FUNCTIONS = ("project", "forward", "backward", "grads")
 LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN,
-          "layernorm": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, **kw)}
+          "layernorm": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, **kw),
+          "peephole": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, **kw),
+          "jordan": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.JordanCell, I, H, **kw)}
 
 
 class _Timed:

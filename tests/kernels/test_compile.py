@@ -495,6 +495,45 @@ def test_batch_blocks_on_two_threads_equal_the_tape(cell):
         blas.set_num_threads(before)
 
 
+class MixedVectorCell(RecurrentCell):
+    """Vector weights of both kinds: products with the old c, with h and with the new c whose gradients
+    are column dots after the loop, sharing dC0 with the bias's sum (outside.py's one pass over its rows,
+    two factor arrays, shifts 0 and 1), and two (w_t, w_h) whose gradients the loop gathers per row (dV)."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.weight_ih = uniform((4 * hidden_size, input_size), bound, dtype)
+        self.weight_hh = uniform((4 * hidden_size, hidden_size), bound, dtype)
+        self.bias = uniform((4 * hidden_size,), bound, dtype)
+        self.w_c, self.w_h, self.w_new, self.w_t, self.w_h2 = (uniform((hidden_size,), bound, dtype)
+                                                                for _ in range(5))
+
+    @property
+    def state_sizes(self):
+        return (self.hidden_size, self.hidden_size)
+
+    def forward(self, x, state):
+        h, c = state
+        i, f, g, o = (x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias).chunk(4, axis=-1)
+        c = (f + self.w_c * c).sigmoid() * c + (i + self.w_h * h).sigmoid() * g.tanh()
+        o = (o + self.w_new * c).sigmoid()
+        return o * (c * self.w_t).tanh() + self.w_h2 * h * h, c
+
+
+def test_vector_weights_summed_in_one_pass_or_in_the_loop_equal_the_tape():
+    from tinygrad_rnn.compile.node import get_kernel
+    tr.manual_seed(5)
+    layer = tr.nn.Recurrent(MixedVectorCell, 2 * H, H, bidirectional=True, dtype=np.float64)
+    kernel, _ = get_kernel(layer.cells[0], np.float64)
+    in_loop = {i for i, _ in kernel.loop_grads}
+    assert in_loop and in_loop < {i for i, _ in kernel.prog.vec_params}   # both kinds are exercised
+    assert "fac1 = time_rows(" in kernel.source   # the dots read two factor arrays in one pass
+    xd = np.random.default_rng(7).standard_normal((5, 3, 2 * H))
+    assert_same(layer, xd, None, np.float64)
+    assert_same(layer, xd, np.array([5, 2, 4]), np.float64)
+
+
 def test_a_changed_cell_setting_is_traced_again():
     """Kernels are reused per cell without tracing while its parameters and settings stay; changing a
     setting that changes the structure (tanh -> relu) must not run the old kernel."""

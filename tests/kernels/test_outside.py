@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_rnn.compile.ir import Fold, joined_runs
-from tinygrad_rnn.compile.outside import _merged_folds, _sum_continues, _SumBlock
+from tinygrad_rnn.compile.outside import _merged_folds, _passes, _spans, _sum_continues, _SumBlock
 
 
 def _columns(blocks):
@@ -48,6 +48,26 @@ def test_merged_sums_add_the_same_columns(blocks):
     merged = joined_runs(blocks, _sum_continues)
     assert _columns(merged) == _columns(blocks)
     assert len(merged) <= len(blocks)
+
+
+@settings(max_examples=200)
+@given(_blocks())
+def test_passes_keep_every_sum(blocks):
+    """The passes (one per gradient array) hold every column sum once, each under its own array, spans
+    inside their bounds and without factors."""
+    passes = _passes(_spans(joined_runs(blocks, _sum_continues)))
+    assert len({grad for grad, _ in passes}) == len(passes)
+    held = []
+    for grad, parts in passes:
+        for span, group in parts:
+            assert all(s.grad == grad for s in group)
+            if span is not None:
+                assert span[0] == grad and all(s.factor is None and span[1] <= s.off and
+                                               s.off + s.width <= span[1] + span[2] for s in group)
+            held += group
+    def unordered(columns):
+        return {k: sorted(v, key=repr) for k, v in columns.items()}
+    assert unordered(_columns(held)) == unordered(_columns(blocks))
 
 
 def test_lstm_gate_sums_become_one():

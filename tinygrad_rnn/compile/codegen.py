@@ -854,9 +854,19 @@ class Generator:
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
                 body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
 
+    def loop_vector_grads(self):
+        """(i, size) of the vector parameters whose per-row gradient dV<i> the backward loop writes: the
+        others' gradients are all column sums after the loop (sumplan.py), so they need no dV<i>."""
+        written = set(self.backward_args())
+        return tuple((i, n) for i, n in self.prog.vec_params if f"dV{i}" in written)
+
+    def outside(self):
+        """The OutsideWriter of `project` and `grads` around these loops."""
+        return OutsideWriter(self.prog, self.plan, self.loop_vector_grads())
+
     def module_source(self):
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)
-        outside = OutsideWriter(self.prog, self.plan)
+        outside = self.outside()
         return "\n\n".join([header, outside.project_source(), self.forward_source(), self.backward_source(),
                             outside.grads_source(), self.forward_source(states_only=True)])
 

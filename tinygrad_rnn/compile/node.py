@@ -28,7 +28,6 @@ from ..tensor import Tensor, apply, is_grad_enabled
 from .codegen import Generator, load_module
 from .ir import stored_width
 from .lower import lower
-from .outside import OutsideWriter
 from .schedule import local_nodes
 from .trace import _freeze, graph_key, trace_cell
 
@@ -150,7 +149,8 @@ class Kernel:
         self.prog, self.source, self.module = prog, source, module
         self.dtype = np.dtype(prog.dtype)   # a dtype object: np.empty(shape, np.float32) costs twice as much
         gen = Generator(prog)
-        outside = OutsideWriter(prog, gen.plan)
+        outside = gen.outside()
+        self.loop_grads = outside.loop_grads   # (i, size) of the dV<i> the backward loop writes
         self.plan = gen.plan
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
@@ -186,7 +186,7 @@ class Kernel:
         self.projected = tuple((f"XW{pr.index}", f"dXW{pr.index}", pr.N) for pr in p.projections)
         self.products = tuple((f"Wt{g.index}", f"P{g.index}", g.param, g.transposed, f"dC{g.index}", g.N)
                               for g in p.gemms)
-        self.vector_grads = tuple((f"dV{i}", n) for i, n in p.vec_params)
+        self.vector_grads = tuple((f"dV{i}", n) for i, n in self.loop_grads)
         self.constants = {f"K{k}": c for k, c in p.consts.items()}
 
     def kept_per_row(self, input_size):
