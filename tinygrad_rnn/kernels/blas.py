@@ -24,6 +24,7 @@ Public:
     set_num_threads(n)    set it (tr.set_num_threads).
     workers(n), run_parts(task, n, threads), on_threads(task, parts)   the library's thread pool, and
                           running the parts of a task on it (claimed by whichever thread is free: Claims).
+    wake(threads)         start the pool's workers ahead of the parts they will be handed (a layer calls it).
     matmul(a, b)          a @ b, big 2-D products split by rows over the pool (the tape's Matmul).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
@@ -45,6 +46,7 @@ import ctypes
 import glob
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -245,6 +247,30 @@ if "set" in _THREADS:   # see "Threads" above: the library's own pool does the p
 # --- the library's threads ------------------------------------------------------------------------
 
 _pool = {"executor": None, "size": 0}
+_submits = np.zeros(1, np.int64)   # counts the pool's real tasks: a standing-by worker watches it (wake)
+
+
+class _Pool(ThreadPoolExecutor):
+    """ThreadPoolExecutor whose submit also counts the task (_submits), after it is queued: a worker that
+    stands by (wake) then takes it from the queue without blocking."""
+
+    def __init__(self, max_workers, thread_name_prefix):
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self.standing = 0   # workers standing by (wake), or about to
+        self.standing_lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        _submits[0] += 1
+        return future
+
+    def stand_by(self, n, seen, rounds):
+        """Queue _stand_by for as many of n workers as are not standing by already (not a counted task)."""
+        with self.standing_lock:
+            more = max(0, n - self.standing)
+            self.standing += more
+        for _ in range(more):
+            super().submit(_stand_by, self, seen, rounds)
 
 
 def _forget_pool_after_fork():
@@ -258,11 +284,84 @@ os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 def workers(n):
     """The library's thread pool, with at least n workers (made again when more are needed). Idle
-    workers block on a queue: unlike OpenBLAS's, they take no CPU while they wait."""
+    workers block on a queue: unlike OpenBLAS's, they take no CPU while they wait (but see wake)."""
+    return _own_pool(n)
+
+
+def _own_pool(n):
+    """workers(n), for wake: a test may replace `workers` by a pool whose workers never start."""
     if _pool["executor"] is None or _pool["size"] < n:
-        _pool["executor"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="tinygrad_rnn")
+        _pool["executor"] = _Pool(max_workers=n, thread_name_prefix="tinygrad_rnn")
         _pool["size"] = n
     return _pool["executor"]
+
+
+# Waking the workers ahead of their parts. A worker blocked in the queue lets its CPU go idle, and the time
+# from handing it a part to its start is about 60 us when steps run back to back but 1-2 ms in the first
+# steps after the process paused for ~0.5 s (this 2-core KVM machine; bench/idle_gap.py --probe): the
+# hypervisor parks an idle virtual CPU deeper. Claims then gives every part to the calling thread, and the
+# step takes the 1-thread time. wake(threads), called where a layer's forward or backward begins (before its
+# Python setup and buffers), starts the workers then, so that their wake-up overlaps work the calling thread
+# does anyway; each stands by, watching _submits in compiled code without the GIL, until the next task is
+# queued or WAKE_SECONDS pass, then goes back to blocking. Watching is bounded (not a spinning pool: the
+# branch spin13 watched after every wait, and lost on a busy machine) and off when the threads would
+# outnumber the CPUs this process may use (a watching worker would take a core another thread needs).
+WAKE_SECONDS = 0.002
+_wake = {"on": True, "rounds_per_second": None}
+
+
+@intrinsic
+def _load_acquire(typingctx, counter):
+    """counter[0], read as an atomic load: LLVM may not hoist it out of the watching loop."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.load_atomic(data, "acquire", 8)
+
+    return types.int64(counter), codegen
+
+
+@njit(nogil=True)
+def _watch(counter, seen, rounds):
+    """True as soon as counter[0] != seen, False after `rounds` reads (the GIL is released meanwhile)."""
+    for _ in range(rounds):
+        if _load_acquire(counter) != seen:
+            return True
+    return False
+
+
+def _watch_rounds(seconds):
+    """How many reads of _watch take `seconds` here (measured once per process, on its first use)."""
+    if _wake["rounds_per_second"] is None:
+        counter = np.zeros(1, np.int64)
+        _watch(counter, 0, 1000)   # compiles (or loads from the cache) outside the timing
+        n, best = 200_000, float("inf")
+        for _ in range(3):   # the fastest of three: a run the scheduler interrupted reads too few per second
+            start = time.perf_counter()
+            _watch(counter, 0, n)
+            best = min(best, time.perf_counter() - start)
+        _wake["rounds_per_second"] = n / max(best, 1e-6)
+    return int(_wake["rounds_per_second"] * seconds)
+
+
+def _stand_by(pool, seen, rounds):
+    """On a worker: return once a task is queued after `seen` (or after `rounds` reads): the worker then
+    takes it without blocking, or blocks again when none came."""
+    try:
+        _watch(_submits, seen, rounds)
+    finally:
+        with pool.standing_lock:
+            pool.standing -= 1
+
+
+def wake(threads):
+    """Start the threads-1 workers a parallel task of `threads` threads will hand parts to (see above)."""
+    if threads < 2 or not _wake["on"] or numba.config.DISABLE_JIT or threads > _usable_cpus():
+        return
+    seen = _submits[0]
+    _own_pool(threads - 1).stand_by(threads - 1, seen, _watch_rounds(WAKE_SECONDS))
 
 
 class Claims:
