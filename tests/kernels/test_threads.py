@@ -238,13 +238,6 @@ def test_a_wake_with_or_without_a_part_following_leaves_the_pool_working(threads
     assert sorted(ran) == [0, 1, 2, 3]
 
 
-def test_watch_sees_the_counter_move_or_gives_up():
-    counter = np.zeros(1, np.int64)
-    assert not blas._watch(counter, 0, 1000)
-    counter[0] = 3
-    assert blas._watch(counter, 0, 10**12)   # returns at its first read, not after the rounds
-
-
 def test_a_forked_child_wakes_and_runs_parts(threads):
     """A child fork()ed while its parent's worker stood by (blas.wake) has no such worker: its own wake and
     parts must not wait for it."""

@@ -247,7 +247,7 @@ if "set" in _THREADS:   # see "Threads" above: the library's own pool does the p
 # --- the library's threads ------------------------------------------------------------------------
 
 _pool = {"executor": None, "size": 0}
-_submits = np.zeros(1, np.int64)   # counts the pool's real tasks: a standing-by worker watches it (wake)
+_submits = [0]   # counts the pool's real tasks: a standing-by worker checks it (wake)
 
 
 class _Pool(ThreadPoolExecutor):
@@ -264,13 +264,13 @@ class _Pool(ThreadPoolExecutor):
         _submits[0] += 1
         return future
 
-    def stand_by(self, n, seen, rounds):
+    def stand_by(self, n, seen):
         """Queue _stand_by for as many of n workers as are not standing by already (not a counted task)."""
         with self.standing_lock:
             more = max(0, n - self.standing)
             self.standing += more
         for _ in range(more):
-            super().submit(_stand_by, self, seen, rounds)
+            super().submit(_stand_by, self, seen)
 
 
 def _forget_pool_after_fork():
@@ -302,55 +302,25 @@ def _own_pool(n):
 # hypervisor parks an idle virtual CPU deeper. Claims then gives every part to the calling thread, and the
 # step takes the 1-thread time. wake(threads), called where a layer's forward or backward begins (before its
 # Python setup and buffers), starts the workers then, so that their wake-up overlaps work the calling thread
-# does anyway; each stands by, watching _submits in compiled code without the GIL, until the next task is
-# queued or WAKE_SECONDS pass, then goes back to blocking. Watching is bounded (not a spinning pool: the
-# branch spin13 watched after every wait, and lost on a busy machine) and off when the threads would
-# outnumber the CPUs this process may use (a watching worker would take a core another thread needs).
+# does anyway; each stands by until the next task is queued (it counts in _submits) or WAKE_SECONDS pass,
+# then goes back to blocking. Standing by is napping: sleeps of NAP_SECONDS, each a check of the counter.
+# The CPU idles between naps but only briefly, and a napping thread, unlike a spinning one, takes almost no
+# CPU and keeps the scheduler's preference for a thread that wakes: watching the counter without a pause
+# (in compiled code, the GIL released) let the worker start 3-10 ms after a submit on a busy machine, napping
+# 0.1 ms, blocking 1-7 ms (bench/README.md, "Why short 2-thread steps vary"). Off when the threads would
+# outnumber the CPUs this process may use.
 WAKE_SECONDS = 0.002
-_wake = {"on": True, "rounds_per_second": None}
+NAP_SECONDS = 5e-5
+_wake = {"on": True}
 
 
-@intrinsic
-def _load_acquire(typingctx, counter):
-    """counter[0], read as an atomic load: LLVM may not hoist it out of the watching loop."""
-    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.load_atomic(data, "acquire", 8)
-
-    return types.int64(counter), codegen
-
-
-@njit(nogil=True)
-def _watch(counter, seen, rounds):
-    """True as soon as counter[0] != seen, False after `rounds` reads (the GIL is released meanwhile)."""
-    for _ in range(rounds):
-        if _load_acquire(counter) != seen:
-            return True
-    return False
-
-
-def _watch_rounds(seconds):
-    """How many reads of _watch take `seconds` here (measured once per process, on its first use)."""
-    if _wake["rounds_per_second"] is None:
-        counter = np.zeros(1, np.int64)
-        _watch(counter, 0, 1000)   # compiles (or loads from the cache) outside the timing
-        n, best = 200_000, float("inf")
-        for _ in range(3):   # the fastest of three: a run the scheduler interrupted reads too few per second
-            start = time.perf_counter()
-            _watch(counter, 0, n)
-            best = min(best, time.perf_counter() - start)
-        _wake["rounds_per_second"] = n / max(best, 1e-6)
-    return int(_wake["rounds_per_second"] * seconds)
-
-
-def _stand_by(pool, seen, rounds):
-    """On a worker: return once a task is queued after `seen` (or after `rounds` reads): the worker then
-    takes it without blocking, or blocks again when none came."""
+def _stand_by(pool, seen):
+    """On a worker: return once a task is queued after `seen` (the worker then takes it from the queue
+    without blocking), or after WAKE_SECONDS (the worker blocks again)."""
     try:
-        _watch(_submits, seen, rounds)
+        end = time.perf_counter() + WAKE_SECONDS
+        while _submits[0] == seen and time.perf_counter() < end:
+            time.sleep(NAP_SECONDS)
     finally:
         with pool.standing_lock:
             pool.standing -= 1
@@ -358,10 +328,9 @@ def _stand_by(pool, seen, rounds):
 
 def wake(threads):
     """Start the threads-1 workers a parallel task of `threads` threads will hand parts to (see above)."""
-    if threads < 2 or not _wake["on"] or numba.config.DISABLE_JIT or threads > _usable_cpus():
+    if threads < 2 or not _wake["on"] or threads > _usable_cpus():
         return
-    seen = _submits[0]
-    _own_pool(threads - 1).stand_by(threads - 1, seen, _watch_rounds(WAKE_SECONDS))
+    _own_pool(threads - 1).stand_by(threads - 1, _submits[0])
 
 
 class Claims:
