@@ -4,12 +4,15 @@
     python bench/idle_gap.py --torch --gaps 0,0.3  # the same step in torch.nn
     python bench/idle_gap.py --cell rnn --shape 100x32x128x256 --gaps 0,0.5 --ab   # blas.wake on / off
     python bench/idle_gap.py --probe               # also: how long the pool's workers take to start
+    python bench/idle_gap.py --handoff --gaps 0.001,0.5   # the pool alone: wake, 0.5 ms of work, a task
 
 Runs warm training steps, then `--rounds` times: sleep `gap` seconds, run 6 steps; prints the median wall
 time of each of the 6 positions per gap, and p25-p75 of the first three. --ab takes turns round by round
 with blas.wake switched on and off (one process, so both see the same machine). --probe prints, per
 position, the median time from submitting a task to the pool to its start (blas.wake's stand-by
-excluded). See bench/README.md, "Why short 2-thread steps vary". Asserts nothing.
+excluded). --handoff times the pool alone: after each pause, blas.wake (on and off by turns), 0.5 ms of
+the caller's work, then a task; median submit-to-start. See bench/README.md, "Why short 2-thread steps
+vary". Asserts nothing.
 """
 import argparse
 import os
@@ -25,6 +28,7 @@ ap.add_argument("--rounds", type=int, default=30)
 ap.add_argument("--torch", action="store_true", help="time torch.nn's layer instead")
 ap.add_argument("--ab", action="store_true", help="rounds take turns: blas.wake on, off")
 ap.add_argument("--probe", action="store_true", help="also time the pool's submit-to-start")
+ap.add_argument("--handoff", action="store_true", help="time the pool's hand-off alone, wake on and off")
 ARGS = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
@@ -75,7 +79,34 @@ def arms():
     return [("wake on", lambda: blas._wake.update(on=True)), ("wake off", lambda: blas._wake.update(on=False))]
 
 
+def handoff():
+    """Per pause: wake (on, off by turns), 0.5 ms of the caller's work, a task; ms from submit to start."""
+    from tinygrad_rnn.kernels import blas
+    blas.set_num_threads(ARGS.threads)
+    pool = blas.workers(ARGS.threads - 1)
+    print(f"pool hand-off, {ARGS.threads} threads, {ARGS.rounds} rounds: ms from submit to start, "
+          f"median (p25-p75); load {os.getloadavg()[0]:.2f}")
+    for gap in (float(g) for g in ARGS.gaps.split(",")):
+        lat = {True: [], False: []}
+        for r in range(2 * ARGS.rounds):
+            on = r % 2 == 0
+            blas._wake["on"] = on
+            time.sleep(gap)
+            blas.wake(ARGS.threads)
+            end = time.perf_counter() + 0.0005
+            while time.perf_counter() < end:   # the caller's setup before its first hand-off
+                pass
+            t0 = time.perf_counter()
+            lat[on].append(pool.submit(lambda t0=t0: time.perf_counter() - t0).result() * 1e3)
+        print(f"  pause {gap:5.3f} s: " + "   ".join(
+            f"wake {'on' if on else 'off'} {np.median(v):.3f} ({np.percentile(v, 25):.3f}-{np.percentile(v, 75):.3f})"
+            for on, v in lat.items()))
+    print(f"load {os.getloadavg()[0]:.2f}")
+
+
 def main():
+    if ARGS.handoff:
+        return handoff()
     step = make_step(*(int(v) for v in ARGS.shape.split("x")))
     if ARGS.probe and not ARGS.torch:
         probe_pool()
