@@ -209,54 +209,6 @@ def test_layer_on_the_calling_thread_alone_agrees(threads, monkeypatch, n_thread
         assert rel_err(a, r) <= 1e-12
 
 
-def test_a_wake_with_or_without_a_part_following_leaves_the_pool_working(threads):
-    """blas.wake stands the workers by: a part handed over next is run by a worker (part 0 waits for part 1
-    on another thread); a wake no part follows ends its watch by itself (no worker left standing by), and
-    the pool runs parts afterwards. Several wakes in a row stand each worker by once."""
-    import threading
-    import time
-    threads(2)
-    for _ in range(3):
-        blas.wake(2)
-    assert blas._own_pool(1).standing <= 1
-    done, waited = threading.Event(), []
-
-    def task(k):
-        if k == 0:
-            waited.append(done.wait(60))
-        else:
-            done.set()
-    blas.run_parts(task, 2, 2)
-    assert waited == [True]
-    blas.wake(2)
-    deadline = time.monotonic() + 60   # a liveness bound (the watch lasts blas.WAKE_SECONDS), not a timing
-    while blas._own_pool(1).standing and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert blas._own_pool(1).standing == 0
-    ran = []
-    blas.run_parts(ran.append, 4, 2)
-    assert sorted(ran) == [0, 1, 2, 3]
-
-
-def test_a_forked_child_wakes_and_runs_parts(threads):
-    """A child fork()ed while its parent's worker stood by (blas.wake) has no such worker: its own wake and
-    parts must not wait for it."""
-    import multiprocessing as mp
-    if "fork" not in mp.get_all_start_methods():
-        pytest.skip("no fork here")
-    threads(2)
-    blas.wake(2)
-    with mp.get_context("fork").Pool(1) as pool:
-        assert pool.apply_async(_wake_and_run_parts).get(timeout=120) == [0, 1, 2, 3]
-
-
-def _wake_and_run_parts():
-    blas.wake(2)
-    ran = []
-    blas.run_parts(ran.append, 4, 2)
-    return sorted(ran)
-
-
 def test_a_workers_exception_reaches_the_caller():
     def task(k):
         if k == 1:

@@ -200,7 +200,6 @@ class Kernel:
         and nothing is kept."""
         dt = self.dtype
         T, B, I = x.shape
-        blas.wake(self.threads(T, B, I))   # the workers' wake-up overlaps the setup below (blas.wake)
         padded = lengths is not None
         lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
         empty = workspace.allocator(T * B * max(self.widest, I), dt)
@@ -347,7 +346,6 @@ class Kernel:
         p = self.prog
         arrays, padded, reverse = saved
         T, B, I = arrays["X"].shape
-        blas.wake(self.threads(T, B, I))   # (as in forward)
         if dout is not None:
             dout = _one_row(dout, padded and reverse)
         if dout is not None and reverse and dout.shape[0] > 1:

@@ -24,7 +24,6 @@ Public:
     set_num_threads(n)    set it (tr.set_num_threads).
     workers(n), run_parts(task, n, threads), on_threads(task, parts)   the library's thread pool, and
                           running the parts of a task on it (claimed by whichever thread is free: Claims).
-    wake(threads)         start the pool's workers ahead of the parts they will be handed (a layer calls it).
     matmul(a, b)          a @ b, big 2-D products split by rows over the pool (the tape's Matmul).
     single_threaded()     context manager: OpenBLAS runs each call on the calling thread only, for code
                           that runs its own threads (the setting is process-wide while it lasts).
@@ -46,7 +45,6 @@ import ctypes
 import glob
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -247,30 +245,6 @@ if "set" in _THREADS:   # see "Threads" above: the library's own pool does the p
 # --- the library's threads ------------------------------------------------------------------------
 
 _pool = {"executor": None, "size": 0}
-_submits = [0]   # counts the pool's real tasks: a standing-by worker checks it (wake)
-
-
-class _Pool(ThreadPoolExecutor):
-    """ThreadPoolExecutor whose submit also counts the task (_submits), after it is queued: a worker that
-    stands by (wake) then takes it from the queue without blocking."""
-
-    def __init__(self, max_workers, thread_name_prefix):
-        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
-        self.standing = 0   # workers standing by (wake), or about to
-        self.standing_lock = threading.Lock()
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = super().submit(fn, *args, **kwargs)
-        _submits[0] += 1
-        return future
-
-    def stand_by(self, n, seen):
-        """Queue _stand_by for as many of n workers as are not standing by already (not a counted task)."""
-        with self.standing_lock:
-            more = max(0, n - self.standing)
-            self.standing += more
-        for _ in range(more):
-            super().submit(_stand_by, self, seen)
 
 
 def _forget_pool_after_fork():
@@ -284,53 +258,11 @@ os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 def workers(n):
     """The library's thread pool, with at least n workers (made again when more are needed). Idle
-    workers block on a queue: unlike OpenBLAS's, they take no CPU while they wait (but see wake)."""
-    return _own_pool(n)
-
-
-def _own_pool(n):
-    """workers(n), for wake: a test may replace `workers` by a pool whose workers never start."""
+    workers block on a queue: unlike OpenBLAS's, they take no CPU while they wait."""
     if _pool["executor"] is None or _pool["size"] < n:
-        _pool["executor"] = _Pool(max_workers=n, thread_name_prefix="tinygrad_rnn")
+        _pool["executor"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="tinygrad_rnn")
         _pool["size"] = n
     return _pool["executor"]
-
-
-# Waking the workers ahead of their parts. A worker blocked in the queue lets its CPU go idle, and the time
-# from handing it a part to its start is about 60 us when steps run back to back but 1-2 ms in the first
-# steps after the process paused for ~0.5 s (this 2-core KVM machine; bench/idle_gap.py --probe): the
-# hypervisor parks an idle virtual CPU deeper. Claims then gives every part to the calling thread, and the
-# step takes the 1-thread time. wake(threads), called where a layer's forward or backward begins (before its
-# Python setup and buffers), starts the workers then, so that their wake-up overlaps work the calling thread
-# does anyway; each stands by until the next task is queued (it counts in _submits) or WAKE_SECONDS pass,
-# then goes back to blocking. Standing by is napping: sleeps of NAP_SECONDS, each a check of the counter.
-# The CPU idles between naps but only briefly, and a napping thread, unlike a spinning one, takes almost no
-# CPU and keeps the scheduler's preference for a thread that wakes: watching the counter without a pause
-# (in compiled code, the GIL released) let the worker start 3-10 ms after a submit on a busy machine, napping
-# 0.1 ms, blocking 1-7 ms (bench/README.md, "Why short 2-thread steps vary"). Off when the threads would
-# outnumber the CPUs this process may use.
-WAKE_SECONDS = 0.002
-NAP_SECONDS = 5e-5
-_wake = {"on": True}
-
-
-def _stand_by(pool, seen):
-    """On a worker: return once a task is queued after `seen` (the worker then takes it from the queue
-    without blocking), or after WAKE_SECONDS (the worker blocks again)."""
-    try:
-        end = time.perf_counter() + WAKE_SECONDS
-        while _submits[0] == seen and time.perf_counter() < end:
-            time.sleep(NAP_SECONDS)
-    finally:
-        with pool.standing_lock:
-            pool.standing -= 1
-
-
-def wake(threads):
-    """Start the threads-1 workers a parallel task of `threads` threads will hand parts to (see above)."""
-    if threads < 2 or not _wake["on"] or threads > _usable_cpus():
-        return
-    _own_pool(threads - 1).stand_by(threads - 1, _submits[0])
 
 
 class Claims:
