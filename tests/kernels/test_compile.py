@@ -582,3 +582,20 @@ def test_the_backward_reads_saved_values_not_the_products_or_projections():
     relu = get_kernel(tr.nn.RNNCell(3, 4, nonlinearity="relu", dtype=np.float64), np.float64)[0]
     assert not {"XW0", "C0"} & set(Generator(relu.prog).backward_args())
     assert "dC0" in relu.assigned
+
+
+def test_add_slots_adds_each_run_into_its_array():
+    """scalar.add_slots, which adds a backward's gathered vector-parameter gradients (dGV) into dV: each run
+    (column, slot, width) into its own array's row, the same array twice, other rows and columns untouched."""
+    from tinygrad_rnn.compile.scalar import add_slots
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((3, 6)), rng.standard_normal((3, 4))
+    src = rng.standard_normal((1, 9))
+    slots = np.array([[2, 0, 3], [0, 3, 4], [0, 7, 2]], dtype=np.int64)
+    want_a, want_b = a.copy(), b.copy()
+    want_a[1, 2:5] += src[0, 0:3]
+    want_b[1, 0:4] += src[0, 3:7]
+    want_a[1, 0:2] += src[0, 7:9]
+    add_slots((a, b, a), slots, src, 1)
+    np.testing.assert_array_equal(a, want_a)
+    np.testing.assert_array_equal(b, want_b)

@@ -70,7 +70,7 @@ from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the packag
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, zero_rows
 from tinygrad_rnn.compile.scalar import maximum, isnan, zeros1, zeros2
 from tinygrad_rnn.compile.scalar import gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
-from tinygrad_rnn.compile.scalar import column_sum, column_dot
+from tinygrad_rnn.compile.scalar import column_sum, column_dot, add_slots
 
 _dt = np.{dtype}
 one = _dt(1)
@@ -535,9 +535,7 @@ class _RowGrad(NamedTuple):
 
 
 def _row_grad_continues(a, b):
-    """Whether b continues a both in the array and in dGV: joined (ir.joined_runs), as each add_to is a
-    loop LLVM inlines and vectorises on its own, so fewer of them compile faster (21 were a third of a
-    layer-norm LSTM's backward compile)."""
+    """Whether b continues a both in the array and in dGV: joined (ir.joined_runs), fewer runs for add_slots."""
     return b.arr == a.arr and b.off == a.off + a.width and b.slot == a.slot + a.width
 
 
@@ -630,6 +628,7 @@ class Generator:
         self.plan = SumPlan(prog, unsaved)
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
         self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
+        self.row_slots = ()       # their runs, added into dV by one call (_per_row_grads)
         self.run_scratch = None   # the _RowScratch of the backward run being written
         self.writes = _GradWrites()   # of the backward being written
         self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_GradWrites)
@@ -776,8 +775,12 @@ class Generator:
         return names
 
     def backward_source(self):
+        body = self._backward_body()
         head = [self._decorator(), f"def backward({', '.join(self.backward_args())}, b0, b1):"]
-        return "\n".join(head + self._backward_body()) + "\n"
+        if self.row_slots:   # a constant of the compiled code (Numba freezes a global array)
+            head.insert(0, f"ROW_SLOTS = np.array({[list(r) for r in self.row_slots]}, dtype=np.int64)"
+                           "   # dGV's runs: (column of dV, slot in dGV, width)\n\n")
+        return "\n".join(head + body) + "\n"
 
     def _backward_body(self):
         """Written twice when some gradient array is assigned: see _GradWrites."""
@@ -834,9 +837,10 @@ class Generator:
             return
         width = sum(w for *_, w in self.per_row_grads)
         body.lines.insert(at, f"    dGV = zeros2(np.int64(1), np.int64({width}), S0)")
+        runs = joined_runs(self.per_row_grads, _row_grad_continues)
+        self.row_slots = tuple((off, slot, w) for _, off, slot, w in runs)
         body(1, "if b1 > b0:")
-        for arr, off, slot, w in joined_runs(self.per_row_grads, _row_grad_continues):
-            body(2, f"add_to({arr}[b0, {off}:{off + w}], dGV[0, {slot}:{slot + w}])")
+        body(2, f"add_slots(({', '.join(arr for arr, *_ in runs)},), ROW_SLOTS, dGV, b0)")
 
 
     def _backward_runs(self, body):
