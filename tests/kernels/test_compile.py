@@ -599,3 +599,37 @@ def test_add_slots_adds_each_run_into_its_array():
     add_slots((a, b, a), slots, src, 1)
     np.testing.assert_array_equal(a, want_a)
     np.testing.assert_array_equal(b, want_b)
+
+
+class WholeCell(RecurrentCell):
+    """Chunks a wide expression of many operations (computed whole, read in slices: ir.Whole) and reads its
+    pieces every way a value is read: as a new state part, as a gemm's operand, one column broadcast over the
+    others, under a reduction; the whole value is also read unsplit."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size, self.state_sizes = input_size, hidden_size, (hidden_size, hidden_size)
+        self.weight_ih = uniform((4 * hidden_size, input_size), 0.5, dtype)
+        self.weight_hh = uniform((4 * hidden_size, hidden_size), 0.5, dtype)
+        self.weight_2 = uniform((hidden_size, hidden_size), 0.5, dtype)
+        self.gain = uniform((4 * hidden_size,), 1.0, dtype)
+
+    def forward(self, x, state):
+        h, c = state
+        z = x @ self.weight_ih.T + h @ self.weight_hh.T
+        wide = ((z - 0.1) * self.gain + z * z * 0.25).tanh() * 0.9 - 0.05   # 7 operations: computed whole
+        a, b, g, d = wide.chunk(4, axis=-1)
+        c = a.sigmoid() * c + b * (g @ self.weight_2.T) + d[:, :1] * wide.sum(-1, keepdims=True) * 0.01
+        return (c.tanh() * d + a.mean(-1, keepdims=True)), c
+
+
+def test_a_chunked_wide_expression_is_computed_whole_and_equals_the_tape():
+    from tinygrad_rnn.compile.ir import Whole
+    from tinygrad_rnn.compile.node import get_kernel
+    tr.manual_seed(2)
+    layer = tr.nn.Recurrent(WholeCell, 2 * H, H, bidirectional=True, dtype=np.float64)
+    prog = get_kernel(layer.cells[0], np.float64)[0].prog
+    reads = [a for ph in prog.phases for g in ph.groups for n in g.nodes for a in n.args]
+    assert any(isinstance(getattr(a, "source", None), Whole) for a in reads)
+    xd = np.random.default_rng(4).standard_normal((4, 3, 2 * H))
+    assert_same(layer, xd, np.array([4, 2, 3]), np.float64)
+    assert_same(tr.nn.Recurrent(WholeCell, 2 * H, H, dtype=np.float32), xd.astype(np.float32), None, np.float32)

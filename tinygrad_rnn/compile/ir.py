@@ -22,6 +22,8 @@ array in the generated code, and how they are indexed:
     Product(i)     the recurrent product i at step t    C<i>[t, b]      dC<i>[t, b]
     Param(i)       vector parameter i, flattened        V<i>            dV<i>[b]
     Const(i)       a constant array, flattened          K<i>            (none)
+    Whole(node)    a wide value computed by one loop    M<m>[t, b]      dM<m>[b]
+                   and stored (schedule.py), read in slices (the gates of a layer-norm LSTM)
 
 A Program (lower.py builds it, schedule.py orders it) says which products run, and in which phases.
 """
@@ -72,6 +74,15 @@ class Const:
     i: object   # the trace's constant index, or a Where's mask name
     array = property(lambda self: f"K{self.i}")
     grad_array, at, grad_at = None, "", ""
+
+
+@dataclass(frozen=True)
+class Whole:
+    """The columns of a Node that one loop computes over all its columns and stores (M<m>, whose index
+    schedule.py decides: codegen.py names the arrays), read by later expressions in slices. lower.py
+    makes one where a wide expression of many operations is chunked: cut per chunk, its code would be
+    written once per chunk in every loop that computes it. Equal when their nodes are the same node."""
+    node: object
 
 
 # ----------------------------------------------------------------------------- expressions

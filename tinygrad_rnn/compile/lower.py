@@ -25,7 +25,23 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import primitives as P
-from .ir import Bcast, Const, Gemm, Input, Lit, Node, Param, Product, Projected, Projection, Read, Reduce, Seg, State
+from .ir import (
+    Bcast,
+    Const,
+    Gemm,
+    Input,
+    Lit,
+    Node,
+    Param,
+    Product,
+    Projected,
+    Projection,
+    Read,
+    Reduce,
+    Seg,
+    State,
+    Whole,
+)
 from .rules import COPY, REDUCTIONS, RULES
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
@@ -302,13 +318,44 @@ def _feature_axis(v, axis):
     return v.kind != "matrix" and axis in (-1, (1 if v.kind == "tile" else 0))
 
 
+# A chunked expression of at least this many column operations is computed whole (Whole), not cut per chunk.
+WHOLE_FROM = 4
+
+
+def _cut_copies(e):
+    """How many Nodes cutting the columns of expression e makes (Cutter.cut copies every column Node)."""
+    seen, stack = set(), [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Node) and x.width is not None and x.id not in seen:
+            seen.add(x.id)
+            stack.extend(x.args)
+    return len(seen)
+
+
+def _whole(v, n_pieces):
+    """The Node of v when it is to be computed whole and read in slices (a layer-norm LSTM's normalised
+    gates: 8 operations per chunk, written four times in the gate loop and its backward otherwise; whole,
+    one loop over all 4H columns computes them and the gate loop reads its slices), else None. The
+    built-in cells' gates (x W + h U + b: one or two operations) are cut: a store and a load would cost
+    more there than they save."""
+    e = v.segs[0].expr if v.kind == "tile" and len(v.segs) == 1 else None
+    if n_pieces > 1 and isinstance(e, Node) and e.width == v.width and _cut_copies(e) >= WHOLE_FROM:
+        return e
+    return None
+
+
 def _lower_split(lw, op, attrs):
     v = lw.get(op.args[0], op)
     if not _feature_axis(v, attrs["axis"]):
         fail(op, f"split along axis {attrs['axis']}: only the feature (last) axis")
+    whole = _whole(v, len(attrs["sizes"]))
     out, start = [], 0
     for size in attrs["sizes"]:
-        out.append(Val(v.kind, size, lw.cutter.slice(v.segs, start, start + size)))
+        if whole is not None:
+            out.append(Val(v.kind, size, (Seg(0, size, Read(Whole(whole), start, size)),)))
+        else:
+            out.append(Val(v.kind, size, lw.cutter.slice(v.segs, start, start + size)))
         start += size
     return tuple(out)
 

@@ -12,23 +12,48 @@
     is computed by every group that reads it rather than stored by one and loaded by the others: a
     store, a load and their gradients' traffic cost more than an operation (`inline_nodes`).
   * Stored values. A value one group computes and another reads is stored per step in M<m>, which the
-    backward reads too. The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
+    backward reads too. So is a value read in slices (ir.Whole: lower.py's chunked wide expressions), which
+    counts, as a per-row scalar, in the phase after the one that computed it: its own loop runs first.
+    The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
     which recomputes everything else of a group from its leaves.
 """
 import re
 
 from .. import primitives as P
-from .ir import Bcast, Const, Fold, Group, Input, Lit, Node, Param, Phase, Product, Program, Projected, Read, Reduce
+from .ir import (
+    Bcast,
+    Const,
+    Fold,
+    Group,
+    Input,
+    Lit,
+    Node,
+    Param,
+    Phase,
+    Product,
+    Program,
+    Projected,
+    Read,
+    Reduce,
+    Whole,
+)
 from .rules import COPY, RULES
 
 
+def _through(e):
+    """The Node an expression reads through (a Bcast's, a Whole's), else the expression itself."""
+    if isinstance(e, Bcast):
+        return e.node
+    if isinstance(e, Read) and isinstance(e.source, Whole):
+        return e.source.node
+    return e
+
+
 def _walk(roots):
-    """Every Node reachable from the expressions `roots` (through args and Bcast), by id."""
+    """Every Node reachable from the expressions `roots` (through args, Bcast and Whole), by id."""
     nodes, stack = {}, list(roots)
     while stack:
-        e = stack.pop()
-        if isinstance(e, Bcast):
-            e = e.node
+        e = _through(stack.pop())
         if isinstance(e, Node) and e.id not in nodes:
             nodes[e.id] = e
             stack.extend(e.args)
@@ -56,7 +81,7 @@ def _projection_reads(nodes):
 def _use_counts(nodes, roots):
     uses = {}
     for e in roots + [a for n in nodes.values() for a in n.args]:   # a root counts as one more use
-        e = e.node if isinstance(e, Bcast) else e
+        e = _through(e)
         if isinstance(e, Node):
             uses[e.id] = uses.get(e.id, 0) + 1
     return uses
@@ -113,9 +138,7 @@ def _needed(outputs, gemms):
     nodes, gemm_ids = {}, set()
     stack = [s.expr for segs in outputs for s in segs]
     while stack:
-        e = stack.pop()
-        if isinstance(e, Bcast):
-            e = e.node
+        e = _through(stack.pop())
         if isinstance(e, Read) and isinstance(e.source, Product) and e.source.i not in gemm_ids:
             gemm_ids.add(e.source.i)
             stack += [s.expr for s in gemms[e.source.i].a_segs]
@@ -133,8 +156,8 @@ def _phases(nodes, gemms):
     def of(e):
         if isinstance(e, Lit):
             return 0
-        if isinstance(e, Bcast):
-            return phase[e.node.id] + 1
+        if isinstance(e, Bcast) or isinstance(e, Read) and isinstance(e.source, Whole):
+            return phase[_through(e).id] + 1
         if isinstance(e, Read):
             return gemm_phase[e.source.i] if isinstance(e.source, Product) else 0
         return phase[e.id]
@@ -166,8 +189,8 @@ def _stored(nodes, groups, inline):
     stored = {}
     for n in nodes.values():
         for a in n.args:
-            if isinstance(a, Bcast):
-                stored[a.node.id] = a.node
+            if _through(a) is not a:
+                stored[_through(a).id] = _through(a)
     for members in groups.values():
         ids = {n.id for n in members}
         for n in local_nodes(members, inline):
@@ -203,7 +226,7 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
     nodes, gemm_ids = _needed(outputs, gemms)
     phase, gemm_phase = _phases(nodes, gemms)
     kept = ({s.expr.id for segs in outputs for s in segs} | {s.expr.id for g in gemms for s in g.a_segs}
-            | {a.node.id for n in nodes.values() for a in n.args if isinstance(a, Bcast)})
+            | {_through(a).id for n in nodes.values() for a in n.args if _through(a) is not a})
     in_state = {s.expr.id for segs in outputs for s in segs}   # the backward reads those from S<k>[t + 1]
     products = products_saved(nodes, in_state, {g.index: g.N for g in gemms})
     inline = inline_nodes(nodes, kept, in_state) - products
