@@ -156,7 +156,7 @@ def _phases(nodes, gemms):
     def of(e):
         if isinstance(e, Lit):
             return 0
-        if isinstance(e, Bcast) or isinstance(e, Read) and isinstance(e.source, Whole):
+        if _through(e) is not e:   # a Bcast's or a Whole's node: computed in a phase before
             return phase[_through(e).id] + 1
         if isinstance(e, Read):
             return gemm_phase[e.source.i] if isinstance(e.source, Product) else 0
@@ -189,8 +189,9 @@ def _stored(nodes, groups, inline):
     stored = {}
     for n in nodes.values():
         for a in n.args:
-            if _through(a) is not a:
-                stored[_through(a).id] = _through(a)
+            read = _through(a)
+            if read is not a:
+                stored[read.id] = read
     for members in groups.values():
         ids = {n.id for n in members}
         for n in local_nodes(members, inline):
