@@ -189,3 +189,109 @@ def test_fused_equals_tape_across_batches_lengths_frozen_weights_and_retained_gr
             assert a.dtype == b.dtype and a.shape == b.shape
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
     assert layer.weight_hh_l0.grad is not None   # thawed again: the last call's gradient came through
+
+
+
+def run_or_error(layer, x):
+    """One step's outputs, input gradient, final states and parameter gradients, or the type of the error
+    it raised (a change the tape refuses must be refused on the fused path too, not run on a kernel kept
+    from before). No switching of layer.fused here: its setter traces the cells, which would catch a
+    change before the snapshot is asked."""
+    layer.zero_grad()
+    xt = tr.Tensor(x, requires_grad=True)
+    try:
+        out, (h, c) = layer(xt)
+        ((out * out).sum() + (h * h).sum() + (c * c).sum()).backward()
+    except (TypeError, ValueError) as e:
+        return type(e)
+    return [out.data, xt.grad, h.data, c.data] + [p.grad for p in layer.parameters()]
+
+
+def same_or_both_refused(fused, tape):
+    if isinstance(tape, type) or isinstance(fused, type):
+        assert fused is tape
+        return
+    for a, b in zip(fused, tape, strict=True):
+        if b is None:   # a frozen parameter: no gradient on either path
+            assert a is None
+            continue
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+def cell_changes(cell):
+    """Changes to a Recurrent's cell between calls that its snapshot (node.CellSnapshot: the attributes by
+    identity, each parameter's array, shape and dtype) must see. Each returns a function that undoes it."""
+    name, p = list(cell.named_parameters())[-1]
+    H = cell.hidden_size
+
+    def setting():   # a plain setting rebound: a new kernel (LayerNormLSTMCell's eps enters its code)
+        old = cell.eps
+        cell.eps = 0.25
+        return lambda: setattr(cell, "eps", old)
+
+    def new_attribute():   # one more attribute: the snapshot's length differs
+        cell.note = "x"
+        return lambda: delattr(cell, "note")
+
+    def reordered():   # the same attributes in another order: looked up again, same numbers
+        value = vars(cell).pop("hidden_size")
+        cell.hidden_size = value
+        return lambda: None
+
+    def replaced():   # a new Parameter under the same name
+        old = getattr(cell, name)
+        setattr(cell, name, tr.nn.Parameter(old.data * -0.5 + 0.1))
+        return lambda: setattr(cell, name, old)
+
+    def new_array():   # a new array of the same shape in the same Parameter
+        old = p.data
+        p.data = old * 1.5
+        return lambda: setattr(p, "data", old)
+
+    def resized_in_place():   # the same array object, another shape: the tape refuses it, so must this
+        p.data.shape = (p.data.size // H, H) if p.data.size > H else (1, H)
+        return lambda: setattr(p.data, "shape", (p.data.size,))
+
+    def other_dtype():   # one parameter in float32 among float64 ones: refused on both paths
+        old = p.data
+        p.data = old.astype(np.float32)
+        return lambda: setattr(p, "data", old)
+
+    def frozen():   # requires_grad toggled: no gradient on either path
+        p.requires_grad = False
+        return lambda: setattr(p, "requires_grad", True)
+
+    return [setting, new_attribute, reordered, replaced, new_array, resized_in_place, other_dtype, frozen]
+
+
+@pytest.mark.parametrize("cell", ["layernorm", "peephole"])
+def test_recurrent_snapshot_sees_every_change_to_its_cell(cell):
+    """After each change the fused layer gives the tape's numbers (or refuses as the tape does), and once
+    the change is undone, the numbers from before it (the kernel and parameters kept before the change
+    are not confused with those of the changed cell). The tape runs a twin layer holding the same cells."""
+    kinds = {"layernorm": tr.nn.LayerNormLSTMCell, "peephole": tr.nn.PeepholeLSTMCell}
+    tr.manual_seed(12)
+    layer = tr.nn.Recurrent(kinds[cell], 4, 5, dtype=np.float64)
+    tape = tr.nn.Recurrent(kinds[cell], 4, 5, dtype=np.float64, fused=False)
+    tape.cells = layer.cells
+    before = run_or_error(layer, X64)
+    same_or_both_refused(before, run_or_error(tape, X64))
+    for change in cell_changes(layer.cells[0]):
+        if change.__name__ == "setting" and cell != "layernorm":
+            continue
+        undo = change()
+        same_or_both_refused(run_or_error(layer, X64), run_or_error(tape, X64))
+        undo()
+        now = run_or_error(layer, X64)
+        same_or_both_refused(now, run_or_error(tape, X64))
+        if change.__name__ != "replaced":   # (a new Parameter's values differ from the old one's)
+            same_or_both_refused(now, before)
+
+
+def test_recurrent_snapshot_after_to_float64():
+    """A Recurrent of a many-parameter cell moved float32 -> float64 (every array new, another dtype)."""
+    tr.manual_seed(13)
+    layer = tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, 4, 5, dtype=np.float32)
+    layer(tr.Tensor(X64.astype(np.float32)))[0].sum().backward()
+    layer.to(np.float64)
+    check(layer, X64)

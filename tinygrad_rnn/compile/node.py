@@ -560,15 +560,14 @@ class CellSnapshot(NamedTuple):
         return cls(np.dtype(dtype), values, arrays, (kernel, params))
 
     def holds(self, cell, dtype):
-        """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one)."""
+        """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one). Every call
+        of a layer asks: the attributes' identities are compared by one map() in C, not a Python loop (a
+        tiny step showed the loop); the parameters' arrays in a loop (a map over their shapes was slower)."""
         if self.values is None or (dtype is not self.dtype and dtype != self.dtype):
             return False
         now = vars(cell)
-        if len(now) != len(self.values):
+        if len(now) != len(self.values) or not all(map(operator.is_, now.values(), self.values)):
             return False
-        for a, b in zip(now.values(), self.values):
-            if a is not b:
-                return False
         for p, data, shape, dt in self.params:   # (an array's dtype is compared only when it is a new one)
             array = p.data
             if array.shape != shape or (array is not data and array.dtype != dt):

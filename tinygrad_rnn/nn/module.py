@@ -48,15 +48,22 @@ def uniform(shape: tuple[int, ...], bound: float, dtype: npt.DTypeLike) -> Param
 
 
 def _is_module_list(value):
-    """Whether a list or tuple attribute holds children: only when every item is a Module."""
-    return bool(value) and all(isinstance(v, Module) for v in value)
+    """Whether a list or tuple attribute holds children: only when every item is a Module. (A loop:
+    zero_grad asks every training step, and all() over a generator cost four times as much.)"""
+    for v in value:
+        if not isinstance(v, Module):
+            return False
+    return bool(value)
 
 
 def _is_module_dict(value):
     """Whether a dict attribute holds children: only when every key is a str and every value a Module.
     (torch ignores a plain dict of Modules, silently; here it is registered as a list is, with the
     keys as names, so a model written `self.heads = {"a": Linear(...)}` trains all its heads.)"""
-    return bool(value) and all(isinstance(k, str) and isinstance(v, Module) for k, v in value.items())
+    for k, v in value.items():
+        if not (isinstance(k, str) and isinstance(v, Module)):
+            return False
+    return bool(value)
 
 
 def _children_of(name, value):
