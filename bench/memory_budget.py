@@ -1,7 +1,7 @@
 """BPTT under a memory budget (issue 17): what checkpointing saves and what it costs, fused LSTM.
 
 Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32, the
-last 64 steps stored):
+last 88 steps stored):
   kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
            (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
            holds idle for reuse (target: checkpointed <= 10% of full)

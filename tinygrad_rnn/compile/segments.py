@@ -119,16 +119,26 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
     k = seq.kernel
     kept = []
-    for piece in plan:
+    for i, piece in enumerate(plan):
         L = piece.steps
         arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
         if out is not None and seq.history is None:
             out[a:a + L] = arrays["S0"][1:]
         kept.append(_kept(k, piece, a, arrays, padded, entering))
-        entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
+        entering = _leaving(seq, arrays, L, i + 1 == len(plan))
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
+
+
+def _leaving(seq, arrays, L, last):
+    """The state leaving a piece of L steps (the next one's entering state), as (B, n) arrays: copies of
+    its buffers' last rows (they go back to the pool), but where the output is the history the loop
+    writes, its output part is a view of the output's row: the output is kept anyway, so a kept state
+    costs only its other parts (an LSTM's c, not h). The final state is a copy: whoever keeps it (the
+    next batch's initial state) must not keep the whole output."""
+    return tuple(arrays[name][L] if k == 0 and seq.history is not None and not last else arrays[name][L].copy()
+                 for k, (name, _, _) in enumerate(seq.kernel.states))
 
 
 def _states_only(piece, no_backward):
@@ -176,7 +186,7 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
                 if seq.history is None:
                     out[a:a + L] = arrays["S0"][1:]
                 kept.append(_kept(k, piece, a, arrays, padded, entering))
-                entering = tuple(arrays[name][L].copy() for name, _, _ in k.states)
+                entering = _leaving(seq, arrays, L, i + 1 == len(plan))
                 del arrays
         finally:
             tasks.close()
