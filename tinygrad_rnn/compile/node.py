@@ -204,9 +204,10 @@ class Kernel:
         T, B, I = x.shape
         padded = lengths is not None
         lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = workspace.allocator(T * B * max(self.widest, I), dt)
+        empty = self._allocator(T * B * max(self.widest, I))
         arrays = self._parameters(params)
-        arrays["lengths"], arrays["X"] = lens, _in_time_order(x, lens, padded, reverse)
+        arrays["lengths"] = lens
+        arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only)
         self._run_forward(arrays, T, B, I, padded, states_only)
         out = arrays["S0"][1:]
@@ -224,7 +225,9 @@ class Kernel:
             kept = arrays
         else:
             kept = {name: arrays[name] for name in self._kept_names(arrays)}
-        return _in_real_time(out, lens, padded, reverse), finals, (kept, padded, reverse)
+        if reverse:
+            out = _in_real_time(out, lens, padded, True)
+        return out, finals, (kept, padded, reverse)
 
     def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False):
         """Put the forward's buffers for T steps into `arrays`: the states (row 0 from `states`; none
@@ -303,6 +306,10 @@ class Kernel:
             self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
         return dict(arrays)
 
+    def _allocator(self, largest_size):
+        """workspace.allocator for this kernel's dtype, without making a dtype object per call."""
+        return workspace.empty if largest_size * self.dtype.itemsize >= workspace.MIN_BYTES else np.empty
+
     def threads(self, T, B, I):
         """runtime.threads_for, without asking for the thread count (os.sched_getaffinity, about 0.7 us)
         when the work is too small to share at any count."""
@@ -318,11 +325,17 @@ class Kernel:
 
     def _run_forward(self, arrays, T, B, I, padded, states_only=False):
         m = self.module
-        loop, loop_args = self.loop(states_only)
+        if states_only:   # (self.loop, written out: a tiny layer's step pays for every call)
+            loop, loop_args = m.forward_states, self.states_args
+        else:
+            loop, loop_args = m.forward, self.forward_args
         threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
-            runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
+            if 0 < B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block (run_on_batch_blocks' test): called here
+                loop(*loop_args.pick(arrays), 0, B)       # (a tiny layer's step pays for every Python call)
+            else:
+                runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
             return
 
         def project(a, b, part=None):
@@ -358,7 +371,10 @@ class Kernel:
         threads = self.threads(T, B, I)
         m = self.module
         if threads == 1:
-            runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
+            if 0 < B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block: called here (see _run_forward)
+                m.backward(*self.backward_args.pick(args), 0, B)
+            else:
+                runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             args.update(accs)   # (the names differ: g<i>, gV<i>)
             m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
@@ -403,7 +419,9 @@ class Kernel:
     def _needs(self, needs_params):
         """(which parameters get a gradient: asked for and read by the kernels, as a list and as the kernels'
         bool array), made once per pattern."""
-        made = self.__dict__.setdefault("_needs_made", {})
+        made = self.__dict__.get("_needs_made")
+        if made is None:   # (not setdefault: its default {} would be made every call)
+            made = self._needs_made = {}
         key = tuple(needs_params)
         found = made.get(key)
         if found is None:
@@ -429,7 +447,7 @@ class Kernel:
         p = self.prog
         T, B, I = arrays["X"].shape
         dt = self.dtype
-        empty = workspace.allocator(T * B * max(self.widest, I), dt)
+        empty = self._allocator(T * B * max(self.widest, I))
         assigned = () if padded else self.assigned   # (padded steps are not run: their rows must be 0)
 
         def zeros(shape, name=None):
@@ -611,7 +629,14 @@ def _recorded(x, state, params):
     """Whether apply will record the node (tensor.py: grad mode on and an input that requires grad)."""
     if not is_grad_enabled():
         return False
-    for t in (x, *state, *params):   # (a loop: any() over a generator cost more than the rest of this check)
+    # the parameters first: in training the first one answers (loops: any() over a generator, or one
+    # tuple of all the inputs, cost more than the rest of this check)
+    for t in params:
+        if t.requires_grad:
+            return True
+    if x.requires_grad:
+        return True
+    for t in state:
         if t.requires_grad:
             return True
     return False
@@ -625,6 +650,15 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call.
     plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
     kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
-    outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                 reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))
+    # plan and states_only are passed only when set: the node keeps its attributes and its backward gets
+    # them as keywords again (a tiny layer's step is tens of microseconds; each keyword costs in both)
+    if plan is not None:
+        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
+                     reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))
+    elif _recorded(x, state, params):
+        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
+                     reverse=reverse)
+    else:
+        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
+                     reverse=reverse, states_only=True)
     return outs[0], outs[1:]

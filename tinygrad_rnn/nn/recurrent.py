@@ -628,12 +628,15 @@ class _TorchRecurrent(_StackedRecurrent):
         dtypes (_WeightsSnapshot): the cell is the layer's own and its settings are fixed at construction,
         so nothing else can change its kernel. Cheaper per call than Recurrent's check of every attribute of
         the cell (CellSnapshot), which a 20x1x10x20 step showed."""
-        calls = self.__dict__.setdefault("_fused_last", {})
-        last = calls.get((layer, direction))
-        if last is not None and last.holds(vars(self), dtype):
+        held = self.__dict__
+        calls = held.get("_fused_last")   # (not setdefault: its default {} would be made every call)
+        if calls is None:
+            calls = held["_fused_last"] = {}
+        last = calls.get(2 * layer + direction)   # (an int key: no tuple made per call)
+        if last is not None and last.holds(held, dtype):
             return last.cell, last.known
         cell = self._cell(layer, direction)
-        last = calls[layer, direction] = _WeightsSnapshot.take(
+        last = calls[2 * layer + direction] = _WeightsSnapshot.take(
             vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype))
         return last.cell, last.known
 
