@@ -178,6 +178,8 @@ class Kernel:
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
+        self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
+        self.dout_width = p.state_sizes[0]
         self.loop_heavy = loop_cost_ratio(p) >= runtime.LOOP_HEAVY
 
     def _names(self, p):
@@ -444,42 +446,64 @@ class Kernel:
         return accs
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, padded=True):
-        p = self.prog
+        """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
+        gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added."""
         T, B, I = arrays["X"].shape
         dt = self.dtype
         empty = self._allocator(T * B * max(self.widest, I))
-        assigned = () if padded else self.assigned   # (padded steps are not run: their rows must be 0)
-
-        def zeros(shape, name=None):
-            if name in assigned:   # the loop writes every (t, b) row whole
-                return empty(shape, dt)
-            if empty is np.empty:   # small: not pooled
-                return np.zeros(shape, dt)
-            a = empty(shape, dt)
-            a.fill(0)
-            return a
-
+        made = self._gradient_shapes(T, B, I, need_dx, padded)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
         # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
         # gradient buffers go back to the pool when this backward ends.
-        args = arrays if empty is np.empty else dict(arrays)
-        args["dOut"] = np.zeros((1, 1, p.state_sizes[0]), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
-        for (_, name, n), d in zip(self.states, dfinals):   # dS: in, the final state's gradient; out, the initial's
-            args[name] = np.zeros((B, n), dt) if d is None else np.array(d[0], dtype=dt, order="C", copy=True)
-        for _, _, _, _, name, n in self.products:
-            args[name] = zeros((T, B, n), name)
-        for _, name, n in self.projected:   # dXW is dC where the plan proved them equal (the kernel skips it)
-            args[name] = args[self.aliased[name]] if name in self.aliased else zeros((T, B, n), name)
-        if p.uses_x:
-            args["dX"] = zeros((T, B, I), "dX")
-        elif need_dx and p.projections:
-            args["dX"] = empty((T, B, I), dt)
-        else:   # nothing writes it: one placeholder per kernel
+        if empty is np.empty:
+            args = arrays
+            for name, shape, zeroed in made:
+                args[name] = np.zeros(shape, dt) if zeroed else np.empty(shape, dt)
+        else:
+            args = dict(arrays)
+            for name, shape, zeroed in made:
+                if len(shape) == 2:   # dS<k>, dV<i>: a row per sequence, not pooled (dS goes to the caller)
+                    args[name] = np.zeros(shape, dt)
+                    continue
+                a = args[name] = empty(shape, dt)
+                if zeroed:
+                    a.fill(0)
+        args["dOut"] = np.zeros((1, 1, self.dout_width), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
+            if d is not None:
+                args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
+        for name, alias in self.aliased.items():   # dXW is dC where the plan proved them equal (the kernel skips it)
+            args[name] = args[alias]
+        p = self.prog
+        if not p.uses_x and not (need_dx and p.projections):   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
-        for name, n in self.vector_grads:
-            args[name] = np.zeros((B, n), dt)
         return args
+
+    def _gradient_shapes(self, T, B, I, need_dx, padded):
+        """(name, shape, zeroed) of each gradient buffer _gradient_buffers makes, listed once per (T, B, I,
+        need_dx, padded). dS<k> zeroed: the final states' gradients when none arrives; a buffer the loop
+        writes whole on every (t, b) row is not zeroed, unless padded: padded steps are not run and their
+        rows must be 0."""
+        known = self._grad_shapes
+        key = (T, B, I, need_dx, padded)
+        found = known.get(key)
+        if found is not None:
+            return found
+        if len(known) >= 64:   # (many shapes: the lists are cheap to make again)
+            known.clear()
+        p = self.prog
+        assigned = () if padded else self.assigned
+        made = [(name, (B, n), True) for _, name, n in self.states]
+        made += [(name, (T, B, n), name not in assigned) for _, _, _, _, name, n in self.products]
+        made += [(name, (T, B, n), name not in assigned) for _, name, n in self.projected if name not in self.aliased]
+        if p.uses_x:
+            made.append(("dX", (T, B, I), "dX" not in assigned))
+        elif need_dx and p.projections:
+            made.append(("dX", (T, B, I), False))
+        made += [(name, (B, n), True) for name, n in self.vector_grads]
+        known[key] = tuple(made)
+        return known[key]
 
 
 _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}

@@ -542,9 +542,11 @@ class _WeightsSnapshot(NamedTuple):
     dtype: np.dtype
     cell: Any
     known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
+    run: Callable    # compile/node.run_compiled: called by _TorchRecurrent._run without run_fused's frame
 
     @classmethod
     def take(cls, layer_dict, names, dtype, cell, known):
+        from ..compile.node import run_compiled  # (only on a miss: the kernels are importable, see fused.py)
         held = []
         for name in names:
             tensor = layer_dict.get(name)
@@ -552,7 +554,7 @@ class _WeightsSnapshot(NamedTuple):
                 held.append((name, None, None, None, None))
             else:
                 held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
-        return cls(tuple(held), np.dtype(dtype), cell, known)
+        return cls(tuple(held), np.dtype(dtype), cell, known, run_compiled)
 
     def holds(self, layer_dict, dtype):
         """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
@@ -623,7 +625,12 @@ class _TorchRecurrent(_StackedRecurrent):
         return kernel, params
 
     def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters)) for one layer-direction's fused call, kept from the last call while
+        """(cell, (kernel, parameters)) for one layer-direction's fused call (_fused_snapshot)."""
+        last = self._fused_snapshot(layer, direction, dtype)
+        return last.cell, last.known
+
+    def _fused_snapshot(self, layer, direction, dtype):
+        """The _WeightsSnapshot of one layer-direction's fused call, kept from the last call while
         the layer holds the same Tensors under that direction's names and their arrays the same shapes and
         dtypes (_WeightsSnapshot): the cell is the layer's own and its settings are fixed at construction,
         so nothing else can change its kernel. Cheaper per call than Recurrent's check of every attribute of
@@ -634,11 +641,11 @@ class _TorchRecurrent(_StackedRecurrent):
             calls = held["_fused_last"] = {}
         last = calls.get(2 * layer + direction)   # (an int key: no tuple made per call)
         if last is not None and last.holds(held, dtype):
-            return last.cell, last.known
+            return last
         cell = self._cell(layer, direction)
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
             vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype))
-        return last.cell, last.known
+        return last
 
     def _parameter_names(self, layer, direction):
         """The names of one layer-direction's parameters, in the order the fused cell holds them."""
@@ -685,8 +692,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
-            cell, known = self._fused_call(layer, direction, x.dtype)
-            return run_fused(cell, x, state or (), lengths, direction == 1, known)
+            last = self._fused_snapshot(layer, direction, x.dtype)   # (what run_fused does, one call less)
+            return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
