@@ -295,3 +295,30 @@ def test_recurrent_snapshot_after_to_float64():
     layer(tr.Tensor(X64.astype(np.float32)))[0].sum().backward()
     layer.to(np.float64)
     check(layer, X64)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_fused_equals_tape_when_the_input_gradient_comes_and_goes(kind):
+    """The gradient buffers' shapes are listed once per (T, B, I, need_dx, padded) (node.Kernel.
+    _gradient_shapes): one layer called with an input that requires grad, then one that does not, with
+    and without lengths, must give the tape's numbers every time (dx None where none is asked for)."""
+    tr.manual_seed(11)
+    layer = getattr(tr.nn, kind)(4, 5, bidirectional=True, dtype=np.float64)
+    rng = np.random.default_rng(12)
+    for needs_dx, lengths in [(True, None), (False, None), (True, None), (False, [5, 2, 4]), (True, [5, 2, 4]),
+                              (False, None), (True, [3, 5, 1])]:
+        x = rng.standard_normal((5, 3, 4))
+        results = []
+        for fused in (True, False):
+            layer.fused = fused
+            layer.zero_grad()
+            xt = tr.Tensor(x, requires_grad=needs_dx)
+            out, _ = layer(xt, lengths=lengths)
+            (out * out).sum().backward()
+            results.append([out.data, xt.grad] + [p.grad for p in layer.parameters()])
+        layer.fused = True
+        for a, b in zip(*results, strict=True):
+            if b is None:
+                assert a is None
+                continue
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
