@@ -369,17 +369,17 @@ class Kernel:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, padded)
         needs_params, need = self._needs(needs_params)
-        accs = self._accumulators(params, needs_params)
         threads = self.threads(T, B, I)
         m = self.module
         if threads == 1:
+            accs = self._accumulators(params, needs_params, args)   # (into args: the names differ, g<i>, gV<i>)
             if 0 < B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block: called here (see _run_forward)
                 m.backward(*self.backward_args.pick(args), 0, B)
             else:
                 runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
-            args.update(accs)   # (the names differ: g<i>, gV<i>)
             m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
+            accs = self._accumulators(params, needs_params)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dparams = [accs[names[2]] if n else None for names, n in zip(_NAMES, needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
@@ -431,9 +431,12 @@ class Kernel:
             found = made[key] = (listed, np.array(listed, dtype=np.bool_))
         return found
 
-    def _accumulators(self, params, needs_params):
-        """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed."""
-        accs, dt = {}, self.dtype
+    def _accumulators(self, params, needs_params, accs=None):
+        """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed. Put
+        into `accs` when given (one thread: the backward's own arrays, no dict made and merged per call)."""
+        dt = self.dtype
+        if accs is None:
+            accs = {}
         names = self.__dict__.get("_grad_names")
         if names is None or len(names) != len(params):   # (g<i>, gV<i> if grads reads it else None), once
             used = {x.name for x in self.grads_args}
