@@ -28,7 +28,7 @@ from . import cells as C
 from . import functional as F
 from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import check_bool, check_choice, check_float, check_int
-from .fused import fused_available, run_fused
+from .fused import compiled_runner, fused_available, run_fused
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -542,11 +542,10 @@ class _WeightsSnapshot(NamedTuple):
     dtype: np.dtype
     cell: Any
     known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
-    run: Callable    # compile/node.run_compiled: called by _TorchRecurrent._run without run_fused's frame
+    run: Callable    # what run_fused calls (fused.compiled_runner): called by _TorchRecurrent._run directly
 
     @classmethod
     def take(cls, layer_dict, names, dtype, cell, known):
-        from ..compile.node import run_compiled  # (only on a miss: the kernels are importable, see fused.py)
         held = []
         for name in names:
             tensor = layer_dict.get(name)
@@ -554,7 +553,7 @@ class _WeightsSnapshot(NamedTuple):
                 held.append((name, None, None, None, None))
             else:
                 held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
-        return cls(tuple(held), np.dtype(dtype), cell, known, run_compiled)
+        return cls(tuple(held), np.dtype(dtype), cell, known, compiled_runner())
 
     def holds(self, layer_dict, dtype):
         """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
