@@ -96,14 +96,10 @@ class OutsideWriter:
         for s in self.plan.sums:
             names += [self._grad_name(s.grad.source), f"gV{s.param}"]
             if s.factor is not None:
-                names.append(self._factor_array(s.factor))
+                names.append(s.factor.source.array)
         for i, _ in self.loop_grads:
             names += [f"dV{i}", f"gV{i}"]
         return _dedupe(names)
-
-    @staticmethod
-    def _factor_array(f):
-        return f.source.array
 
     def grads_source(self):
         src = _Source()
@@ -156,11 +152,34 @@ class OutsideWriter:
             key = (self._grad_name(Projected(f.projection)), f.off, f.width, None, 0, 0)
             blocks.setdefault(key, []).append((f.param, f.param_off))
         for s in self.plan.sums:
-            factor = (None, 0, 0) if s.factor is None else (self._factor_array(s.factor), s.factor.shift,
-                                                             s.factor.off)
+            f = s.factor
+            factor = (None, 0, 0) if f is None else (f.source.array, f.shift, f.off)
             key = (self._grad_name(s.grad.source), s.grad.off, s.width) + factor
             blocks.setdefault(key, []).append((s.param, s.off))
         return [_SumBlock(*key, targets) for key, targets in blocks.items()]
+
+
+class _SumBlock(NamedTuple):
+    """targets[i] (param, offset) += the sum over rows of grad[:, off:off + width] (times factor's columns
+    foff:foff + width at time step shift later, when factor is not None)."""
+    grad: str
+    off: int
+    width: int
+    factor: Optional[str]
+    shift: int
+    foff: int
+    targets: list
+
+
+def _sum_continues(a, b):
+    """Whether column sum b continues a in every column (the LSTM's bias gradient is four per-gate sums
+    of 64 columns: one of 256)."""
+    if (a.grad, a.factor, a.shift) != (b.grad, b.factor, b.shift) or b.off != a.off + a.width:
+        return False
+    if a.factor is not None and b.foff != a.foff + a.width:
+        return False
+    return [p for p, _ in a.targets] == [p for p, _ in b.targets] and all(
+        tb == ta + a.width for (_, ta), (_, tb) in zip(a.targets, b.targets))
 
 
 class _Sum(NamedTuple):
@@ -259,26 +278,3 @@ def _merged_folds(folds):
 
 def _fold_continues(a, b):
     return (b.param, b.off, b.param_off) == (a.param, a.off + a.width, a.param_off + a.width)
-
-
-class _SumBlock(NamedTuple):
-    """targets[i] (param, offset) += the sum over rows of grad[:, off:off + width] (times factor's columns
-    foff:foff + width at time step shift later, when factor is not None)."""
-    grad: str
-    off: int
-    width: int
-    factor: Optional[str]
-    shift: int
-    foff: int
-    targets: list
-
-
-def _sum_continues(a, b):
-    """Whether column sum b continues a in every column (the LSTM's bias gradient is four per-gate sums
-    of 64 columns: one of 256)."""
-    if (a.grad, a.factor, a.shift) != (b.grad, b.factor, b.shift) or b.off != a.off + a.width:
-        return False
-    if a.factor is not None and b.foff != a.foff + a.width:
-        return False
-    return [p for p, _ in a.targets] == [p for p, _ in b.targets] and all(
-        tb == ta + a.width for (_, ta), (_, tb) in zip(a.targets, b.targets))
