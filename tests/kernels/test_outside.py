@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_rnn.compile.ir import Fold, joined_runs
-from tinygrad_rnn.compile.outside import _merged_folds, _passes, _spans, _sum_continues, _SumBlock
+from tinygrad_rnn.compile.outside import _merged_folds, _passes, _sum_continues, _SumBlock
 
 
 def _columns(blocks):
@@ -53,18 +53,22 @@ def test_merged_sums_add_the_same_columns(blocks):
 @settings(max_examples=200)
 @given(_blocks())
 def test_passes_keep_every_sum(blocks):
-    """The passes (one per gradient array) hold every column sum once, each under its own array, spans
-    inside their bounds and without factors."""
-    passes = _passes(_spans(joined_runs(blocks, _sum_continues)))
-    assert len({grad for grad, _ in passes}) == len(passes)
+    """The passes (one per gradient array) hold every column sum once, each under its own array; a sum
+    with a factor is one block's, with its factor; a span of plain sums holds only plain blocks, inside it."""
+    passes = _passes(joined_runs(blocks, _sum_continues))
+    assert len({p.grad for p in passes}) == len(passes)
     held = []
-    for grad, parts in passes:
-        for span, group in parts:
-            assert all(s.grad == grad for s in group)
-            if span is not None:
-                assert span[0] == grad and all(s.factor is None and span[1] <= s.off and
-                                               s.off + s.width <= span[1] + span[2] for s in group)
-            held += group
+    for p in passes:
+        for s in p.sums:
+            assert all(b.grad == p.grad for b in s.blocks)
+            if s.factor is not None:
+                (b,) = s.blocks
+                assert (b.off, b.width, b.factor, b.shift, b.foff) == (s.off, s.width, s.factor, s.shift, s.foff)
+            else:
+                assert all(b.factor is None and s.off <= b.off and b.off + b.width <= s.off + s.width
+                           for b in s.blocks)
+            held += s.blocks
+
     def unordered(columns):
         return {k: sorted(v, key=repr) for k, v in columns.items()}
     assert unordered(_columns(held)) == unordered(_columns(blocks))

@@ -96,14 +96,10 @@ class OutsideWriter:
         for s in self.plan.sums:
             names += [self._grad_name(s.grad.source), f"gV{s.param}"]
             if s.factor is not None:
-                names.append(self._factor_array(s.factor))
+                names.append(s.factor.source.array)
         for i, _ in self.loop_grads:
             names += [f"dV{i}", f"gV{i}"]
         return _dedupe(names)
-
-    @staticmethod
-    def _factor_array(f):
-        return f.source.array
 
     def grads_source(self):
         src = _Source()
@@ -144,74 +140,10 @@ class OutsideWriter:
 
     def _column_sums(self, src):
         """Each distinct (gradient columns, factor) is summed once into a local array, then added to every
-        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one). The plain sums of one
-        gradient array are one span (_spans): the GRU's three sums of dXW0's and dC0's column blocks were
-        three passes over the rows, 0.74 ms against 0.28 ms for two (1000x8x32x64). All the sums of one
-        gradient array, plain or with a factor, are one pass over its rows (_fused_pass)."""
-        for grad, parts in _passes(_spans(joined_runs(self._sum_blocks(), _sum_continues))):
-            if len(parts) > 1:
-                self._fused_pass(src, grad, parts)
-            elif parts[0][0] is None:
-                self._column_sum(src, parts[0][1][0])
-            else:
-                self._span_sum(src, *parts[0])
-
-    def _span_sum(self, src, span, blocks):
-        """One pass summing the columns of a span (several plain sums of one gradient array), and its adds."""
-        grad, lo, width = span
-        src(1, f"if {_any_need(blocks)}:")
-        src(2, f"cs = zeros1(np.int64({width}), X)")
-        src(2, f"column_sum(time_rows({grad}, a, b), {lo}, {width}, cs)")
-        self._adds(src, blocks, "cs", lo)
-
-    def _fused_pass(self, src, grad, parts):
-        """Several sums over the rows of one gradient array (a peephole LSTM's bias span and its three
-        column dots with c, all over dC0) in ONE pass: each row is read once, while it is in cache. Separate
-        passes read the T * B rows, mostly out of cache, once per sum: 1000x8x32x64's peephole grads took
-        0.6 ms for its three dots, 0.2 ms in one pass with the bias sum (CPU, one core)."""
-        src(1, f"if {_any_need([b for _, blocks in parts for b in blocks])}:")
-        src(2, f"rows = time_rows({grad}, a, b)")
-        factors = _dedupe([(s.factor, s.shift) for span, blocks in parts if span is None for s in blocks
-                           if s.factor is not None])
-        for m, (factor, shift) in enumerate(factors):
-            src(2, f"fac{m} = time_rows({factor}, a + {shift}, b + {shift})")
-        for k, (span, blocks) in enumerate(parts):
-            src(2, f"cs{k} = zeros1(np.int64({span[2] if span else blocks[0].width}), X)")
-        src(2, "for r in range(rows.shape[0]):   # (each loop's width a literal: LLVM vectorises it whole)")
-        src(3, "row = rows[r]")
-        for k, (span, blocks) in enumerate(parts):
-            s = blocks[0]
-            lo, width = (span[1], span[2]) if span else (s.off, s.width)
-            src(3, f"for j in range({width}):")
-            if s.factor is None:
-                src(4, f"cs{k}[j] += row[{_plus(lo, 'j')}]")
-            else:
-                m = factors.index((s.factor, s.shift))
-                src(4, f"cs{k}[j] += row[{_plus(lo, 'j')}] * fac{m}[r, {_plus(s.foff, 'j')}]")
-        for k, (span, blocks) in enumerate(parts):
-            self._adds(src, blocks, f"cs{k}", span[1] if span else blocks[0].off)
-
-    @staticmethod
-    def _adds(src, blocks, cs, lo):
-        """Each block's sum (columns of `cs`, which starts at gradient column lo) added to its targets."""
-        for s in blocks:
-            for param, poff in s.targets:
-                src(2, f"if need[{param}]:")
-                part = cs if (s.off == lo and len(blocks) == 1) else f"{cs}[{s.off - lo}:{s.off - lo + s.width}]"
-                src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], {part})")
-
-    def _column_sum(self, src, s):
-        """One column sum (with a factor: a column dot) and its adds."""
-        src(1, f"if {' or '.join(f'need[{param}]' for param, _ in s.targets)}:")
-        src(2, f"cs = zeros1(np.int64({s.width}), X)")
-        if s.factor is None:
-            src(2, f"column_sum(time_rows({s.grad}, a, b), {s.off}, {s.width}, cs)")
-        else:
-            src(2, f"column_dot(time_rows({s.grad}, a, b), {s.off}, time_rows({s.factor}, a + {s.shift}, "
-                   f"b + {s.shift}), {s.foff}, {s.width}, cs)")
-        for param, poff in s.targets:
-            src(2, f"if need[{param}]:")
-            src(3, f"add_to(gV{param}[{poff}:{poff + s.width}], cs)")
+        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one). All the sums of one
+        gradient array are one pass over its rows (_passes)."""
+        for one in _passes(joined_runs(self._sum_blocks(), _sum_continues)):
+            _emit_pass(src, one)
 
     def _sum_blocks(self):
         """The distinct column sums, in order: one per fold's bias and per SumPlan sum, with their targets."""
@@ -220,63 +152,11 @@ class OutsideWriter:
             key = (self._grad_name(Projected(f.projection)), f.off, f.width, None, 0, 0)
             blocks.setdefault(key, []).append((f.param, f.param_off))
         for s in self.plan.sums:
-            factor = (None, 0, 0) if s.factor is None else (self._factor_array(s.factor), s.factor.shift,
-                                                             s.factor.off)
+            f = s.factor
+            factor = (None, 0, 0) if f is None else (f.source.array, f.shift, f.off)
             key = (self._grad_name(s.grad.source), s.grad.off, s.width) + factor
             blocks.setdefault(key, []).append((s.param, s.off))
         return [_SumBlock(*key, targets) for key, targets in blocks.items()]
-
-
-def _spans(blocks):
-    """[(span, blocks)]: the plain column sums (no factor) of each gradient array, joined where they
-    continue each other in column order, gathered into one span (array, first column, width) that one
-    pass over the rows sums, when they cover at least half of it; (None, [block]) for each of the others,
-    in order (a gradient array's plain sums where its first one was)."""
-    plain = {}
-    for s in blocks:
-        if s.factor is None:
-            plain.setdefault(s.grad, []).append(s)
-    out, done = [], set()
-    for s in blocks:
-        if s.factor is not None:
-            out.append((None, [s]))
-            continue
-        if s.grad in done:
-            continue
-        done.add(s.grad)
-        group = joined_runs(sorted(plain[s.grad], key=lambda b: b.off), _sum_continues)
-        lo, hi = min(b.off for b in group), max(b.off + b.width for b in group)
-        if len(group) == 1 or 2 * sum(b.width for b in group) < hi - lo:
-            out += [(None, [b]) for b in group]
-        else:
-            out.append(((s.grad, lo, hi - lo), group))
-    return out
-
-
-def _passes(spans):
-    """_spans' entries grouped by their gradient array, in order of first appearance: [(grad, parts)]."""
-    passes = {}
-    for span, blocks in spans:
-        passes.setdefault(blocks[0].grad, []).append((span, blocks))
-    return list(passes.items())
-
-
-def _any_need(blocks):
-    """The condition that any of the blocks' targets needs a gradient (need[i] or ...)."""
-    return " or ".join(f"need[{param}]" for param in _dedupe([p for s in blocks for p, _ in s.targets]))
-
-
-def _plus(off, name):
-    return f"{off} + {name}" if off else name
-
-
-def _merged_folds(folds):
-    """One fold per parameter where its pieces continue each other (the LSTM's b_ih is folded per gate)."""
-    return joined_runs(sorted(folds, key=lambda f: (f.param, f.param_off)), _fold_continues)
-
-
-def _fold_continues(a, b):
-    return (b.param, b.off, b.param_off) == (a.param, a.off + a.width, a.param_off + a.width)
 
 
 class _SumBlock(NamedTuple):
@@ -300,3 +180,101 @@ def _sum_continues(a, b):
         return False
     return [p for p, _ in a.targets] == [p for p, _ in b.targets] and all(
         tb == ta + a.width for (_, ta), (_, tb) in zip(a.targets, b.targets))
+
+
+class _Sum(NamedTuple):
+    """One sum of a pass over a gradient array's rows: cs[j] += row[off + j] (times the factor array's
+    column foff + j, `shift` steps later, when factor is not None), j < width. blocks: the _SumBlocks it
+    holds, each added to its targets from column block.off - off of cs (several plain ones in a span)."""
+    off: int
+    width: int
+    factor: Optional[str]
+    shift: int
+    foff: int
+    blocks: list
+
+
+class _Pass(NamedTuple):
+    """All the sums over the rows of one gradient array."""
+    grad: str
+    sums: list
+
+
+def _passes(blocks):
+    """One _Pass per gradient array, in order of first appearance. Its plain sums (no factor) are one
+    span from the first's first column to the last's last, where they cover at least half of it: the
+    GRU's three sums of dXW0's and dC0's column blocks took 0.74 ms as three loops, 0.28 ms as two
+    (1000x8x32x64); each sum with a factor is one of its own."""
+    by_grad = {}
+    for s in blocks:
+        by_grad.setdefault(s.grad, []).append(s)
+    return [_Pass(grad, _plain_sums([s for s in group if s.factor is None])
+                  + [_Sum(s.off, s.width, s.factor, s.shift, s.foff, [s]) for s in group if s.factor is not None])
+            for grad, group in by_grad.items()]
+
+
+def _plain_sums(blocks):
+    """The _Sums of one gradient array's plain blocks: one span, or one per block when they are sparse."""
+    if not blocks:
+        return []
+    group = joined_runs(sorted(blocks, key=lambda b: b.off), _sum_continues)
+    lo, hi = group[0].off, max(b.off + b.width for b in group)
+    if len(group) == 1 or 2 * sum(b.width for b in group) >= hi - lo:
+        return [_Sum(lo, hi - lo, None, 0, 0, group)]
+    return [_Sum(b.off, b.width, None, 0, 0, [b]) for b in group]
+
+
+def _emit_pass(src, one):
+    """Every sum of one gradient array (a peephole LSTM's bias span and its three column dots with c, all
+    over dC0) in ONE pass over its rows: each row is read once, while it is in cache. Separate passes read
+    the T * B rows, mostly out of cache, once per sum: 1000x8x32x64's peephole grads took 0.6 ms for its
+    three dots, 0.2 ms in one pass with the bias sum (CPU, one core). Each sum's loop has its width as a
+    literal: LLVM vectorises it without a remainder (4x faster than a width read at run time)."""
+    src(1, f"if {_any_need([b for s in one.sums for b in s.blocks])}:")
+    src(2, f"rows = time_rows({one.grad}, a, b)")
+    factors = _dedupe([(s.factor, s.shift) for s in one.sums if s.factor is not None])
+    for m, (factor, shift) in enumerate(factors):
+        src(2, f"fac{m} = time_rows({factor}, {_plus('a', shift)}, {_plus('b', shift)})")
+    for k, s in enumerate(one.sums):
+        src(2, f"cs{k} = zeros1(np.int64({s.width}), X)")
+    src(2, "for r in range(rows.shape[0]):   # (each loop's width a literal: LLVM vectorises it whole)")
+    src(3, "row = rows[r]")
+    for k, s in enumerate(one.sums):
+        src(3, f"for j in range({s.width}):")
+        term = f"row[{_plus(s.off, 'j')}]"
+        if s.factor is not None:
+            term += f" * fac{factors.index((s.factor, s.shift))}[r, {_plus(s.foff, 'j')}]"
+        src(4, f"cs{k}[j] += {term}")
+    for k, s in enumerate(one.sums):
+        for block in s.blocks:
+            _adds(src, block, f"cs{k}", s)
+
+
+def _adds(src, block, cs, s):
+    """A block's columns of `cs` (the array of sum s) added to each of its targets."""
+    lo = block.off - s.off
+    part = cs if (block.off, block.width) == (s.off, s.width) else f"{cs}[{lo}:{lo + block.width}]"
+    for param, poff in block.targets:
+        src(2, f"if need[{param}]:")
+        src(3, f"add_to(gV{param}[{poff}:{poff + block.width}], {part})")
+
+
+def _any_need(blocks):
+    """The condition that any of the blocks' targets needs a gradient (need[i] or ...)."""
+    return " or ".join(f"need[{param}]" for param in _dedupe([p for s in blocks for p, _ in s.targets]))
+
+
+def _plus(a, b):
+    """The code a + b, where one of them is a literal number that may be 0."""
+    if not a or not b:
+        return str(b or a)
+    return f"{a} + {b}"
+
+
+def _merged_folds(folds):
+    """One fold per parameter where its pieces continue each other (the LSTM's b_ih is folded per gate)."""
+    return joined_runs(sorted(folds, key=lambda f: (f.param, f.param_off)), _fold_continues)
+
+
+def _fold_continues(a, b):
+    return (b.param, b.off, b.param_off) == (a.param, a.off + a.width, a.param_off + a.width)

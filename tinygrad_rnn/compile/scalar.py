@@ -89,9 +89,9 @@ def zeros1(n, like):
 
 
 # --- what the generated work outside the loop calls (outside.py). Compiled once per dtype and layout and
-# cached with the package, except the column sums (inlined); none of the compiled ones takes an offset or
-# a width: outside.py passes slices (a[64:128]), since Numba compiles a function once per literal value it
-# is called with (add(x, 64) and add(x, 128) would be two compiles in every generated kernel).
+# cached with the package (the column sums are loops in the generated code: outside._emit_pass). None
+# takes an offset or a width: outside.py passes slices (a[64:128]), since Numba compiles a function once
+# per literal value it is called with (add(x, 64) and add(x, 128) would be two compiles in every kernel).
 @njit()
 def time_rows(arr, a, b):
     """Rows of time steps [a, b) of a C-contiguous (T, B, n) array as a 2-D ((b - a) * B, n) view."""
@@ -129,26 +129,6 @@ def add_rows(a2, out):
         ar = a2[r]
         for j in range(out.shape[0]):
             out[j] += ar[j]
-
-
-@numba.njit(inline="always")
-def column_sum(a2, off, width, out):
-    """out[j] += sum over the rows of a2[:, off + j], j < width. Inlined, so that width is a literal there:
-    LLVM then vectorizes the row's loop without a remainder (measured 4x faster than a compiled helper
-    with the width as a variable, or one taking the column slice a2[:, off:off + width])."""
-    for r in range(a2.shape[0]):
-        ar = a2[r]
-        for j in range(width):
-            out[j] += ar[off + j]
-
-
-@numba.njit(inline="always")
-def column_dot(a2, off, f2, foff, width, out):
-    """out[j] += sum over the rows of a2[:, off + j] * f2[:, foff + j], j < width (inlined: see column_sum)."""
-    for r in range(a2.shape[0]):
-        ar, fr = a2[r], f2[r]
-        for j in range(width):
-            out[j] += ar[off + j] * fr[foff + j]
 
 
 @njit()
