@@ -1,8 +1,11 @@
-"""A/B of the loop-heavy split (kernels/runtime.py, LOOP_HEAVY): a layer-norm LSTM's training step with its
-loops on batch blocks (the default for a loop-heavy cell) against the pipeline it had before, and the plain
-LSTM beside them, at 2 threads, in one process, alternating; median wall ms.
+"""A/B of the loop-heavy split (kernels/runtime.py, LOOP_HEAVY): a cell's training step (tr.nn.Recurrent, by
+default over the layer-norm LSTM) with its loops on batch blocks (what a loop-heavy cell gets) against the
+pipeline (what any other cell gets), whichever the cell's estimate (compile/node.loop_cost_ratio) picks, and
+tr.nn.LSTM as the library runs it beside them, at 2 threads, in one process, alternating; median wall ms.
+For a cell near the bar: does its estimate pick the faster split?
 
-    python bench/loop_heavy.py [--shape 1000x8x32x64] [--threads 2] [--rounds 8]
+    python bench/loop_heavy.py [--shape 1000x8x32x64] [--threads 2] [--rounds 8] [--cell LayerNormLSTMCell]
+    python bench/loop_heavy.py --shape 1000x32x10x20 --cell LSTMCell    # a built-in cell at small sizes
 
 Asserts nothing.
 """
@@ -15,6 +18,7 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument("--shape", default="1000x8x32x64", help="T x B x I x H")
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--rounds", type=int, default=8)
+ap.add_argument("--cell", default="LayerNormLSTMCell", help="a cell class of tr.nn, run by tr.nn.Recurrent")
 ARGS = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
@@ -23,18 +27,23 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
+from tinygrad_rnn.compile.node import get_kernel, loop_cost_ratio  # noqa: E402
 from tinygrad_rnn.kernels import runtime  # noqa: E402
 
 _pipelines, _min_rows = runtime.pipelines, runtime.min_rows
-SPLIT = {"on": True}   # False: a loop-heavy cell runs as any other (the pipeline)
+SPLIT = {"blocks": None}   # True: every cell runs as a loop-heavy one; False: as any other; None: its estimate
+
+
+def _heavy(loop_heavy):
+    return loop_heavy if SPLIT["blocks"] is None else SPLIT["blocks"]
 
 
 def pipelines(padded, n_steps, batch, threads, loop_heavy=False):
-    return _pipelines(padded, n_steps, batch, threads, loop_heavy and SPLIT["on"])
+    return _pipelines(padded, n_steps, batch, threads, _heavy(loop_heavy))
 
 
 def min_rows(loop_heavy=False):
-    return _min_rows(loop_heavy and SPLIT["on"])
+    return _min_rows(_heavy(loop_heavy))
 
 
 runtime.pipelines, runtime.min_rows = pipelines, min_rows
@@ -43,7 +52,7 @@ runtime.pipelines, runtime.min_rows = pipelines, min_rows
 def main():
     T, B, I, H = (int(v) for v in ARGS.shape.split("x"))
     x = tr.Tensor(np.random.rand(T, B, I).astype(np.float32))
-    ln, lstm = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H), tr.nn.LSTM(I, H)
+    ln, lstm = tr.nn.Recurrent(getattr(tr.nn, ARGS.cell), I, H), tr.nn.LSTM(I, H)
 
     def step(layer):
         layer.zero_grad()
@@ -55,17 +64,20 @@ def main():
         step(lstm)
     times = {}
     for _ in range(ARGS.rounds):
-        for name, layer, split in (("layer-norm, blocks", ln, True), ("layer-norm, pipeline", ln, False),
-                                   ("lstm", lstm, True)):
-            SPLIT["on"] = split
+        for name, layer, split in ((f"{ARGS.cell}, blocks", ln, True), (f"{ARGS.cell}, pipeline", ln, False),
+                                   ("lstm", lstm, None)):
+            SPLIT["blocks"] = split
             step(layer)   # untimed: the first step after a switch
             for _ in range(3):
                 start = time.perf_counter()
                 step(layer)
                 times.setdefault(name, []).append((time.perf_counter() - start) * 1e3)
-    print(f"training step {ARGS.shape}, float32, {ARGS.threads} thread(s), median wall ms:")
+    kernel = get_kernel(ln.cells[0], np.float32)[0]
+    print(f"training step {ARGS.shape}, float32, {ARGS.threads} thread(s), median wall ms; {ARGS.cell}'s "
+          f"loop-cost estimate {loop_cost_ratio(kernel.prog):.2f} (LOOP_HEAVY {runtime.LOOP_HEAVY}): "
+          f"{'blocks' if kernel.loop_heavy else 'pipeline'}")
     for name, t in times.items():
-        print(f"  {name:22s} {np.median(t):8.2f}   x lstm {np.median(t) / np.median(times['lstm']):.2f}")
+        print(f"  {name:30s} {np.median(t):8.2f}   x lstm {np.median(t) / np.median(times['lstm']):.2f}")
 
 
 if __name__ == "__main__":
