@@ -181,7 +181,10 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
                     ahead = tasks.put(lambda slot, j=i + 1: prepare(j))
                 for (name, _, _), state in zip(k.states, entering):
                     arrays[name][0] = state
-                _loop(k, arrays, B, _states_only(piece, states_only))
+                if i + 1 < len(plan):
+                    _loop(k, arrays, B, _states_only(piece, states_only))
+                else:   # nothing left to project: the workers share the last loop
+                    _loop_on_blocks(tasks, k, arrays, B, _states_only(piece, states_only), threads)
                 a, L = starts[i], piece.steps
                 if seq.history is None:
                     out[a:a + L] = arrays["S0"][1:]
@@ -191,6 +194,20 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
         finally:
             tasks.close()
     return kept, entering
+
+
+def _loop_on_blocks(tasks, k, arrays, B, states_only, threads):
+    """The forward loop split over batch blocks, as Kernel.forward splits a whole sequence's: the blocks
+    after the first queued for the workers (_Tasks), the first run here. For the overlapped forward's
+    last piece, which no projection of a next piece overlaps: alone on this thread it would leave the
+    workers idle for the whole piece (the stored tail, 88 steps at T = 1000)."""
+    loop, args = k.loop(states_only)
+    bound = _bind(args, arrays)
+    edges = runtime.block_edges(B, threads, runtime.min_rows(k.loop_heavy))
+    parts = [tasks.put(lambda slot, b0=b0, b1=b1: loop(*bound, b0, b1)) for b0, b1 in zip(edges[1:-1], edges[2:])]
+    loop(*bound, edges[0], edges[1])
+    for part in parts:
+        tasks.result(part)
 
 
 def _run_piece(seq, a, L, entering, single=False, states_only=False):
