@@ -334,10 +334,7 @@ class Kernel:
         threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
-            if 0 < B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block (run_on_batch_blocks' test): called here
-                loop(*loop_args.pick(arrays), 0, B)       # (a tiny layer's step pays for every Python call)
-            else:
-                runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
+            runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
             return
 
         def project(a, b, part=None):
@@ -373,10 +370,7 @@ class Kernel:
         m = self.module
         if threads == 1:
             accs = self._accumulators(params, needs_params, args)   # (into args: the names differ, g<i>, gV<i>)
-            if 0 < B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block: called here (see _run_forward)
-                m.backward(*self.backward_args.pick(args), 0, B)
-            else:
-                runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
+            runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
             accs = self._accumulators(params, needs_params)
