@@ -12,6 +12,12 @@ process on the core does not count), median per call in microseconds:
   one call   every step one BLAS call on all M rows (what gemm did before SPLIT_GEMM)
   gemm       blas.gemm as it is: on OpenBLAS's SkylakeX kernels, calls on tiles of C (SPLIT_GEMM);
              "tile": rows x columns of C per call, at most ("loop": gemm's own loop for tiny products)
+  all steps  (--all-steps) the T steps' products at once, blas.gemm on all T * M rows: what a loop could do
+             if it knew every step's left operand beforehand (a checkpointed backward's rerun knows every
+             h_{t-1}: they are the recorded output). On SkylakeX kernels it measured no faster than `gemm`
+             (us per step, 32 steps, M = 32, 256x1024, three runs: float32 174 163 179 by gemm against
+             199 175 206 at once; float64 403 357 341 against 426 372 367), so the reruns keep the per-step
+             product (issue 17; bench/README.md, "A rerun's products at once")
 
 The shapes: (K, N) of the forward and backward products of LSTM H = 64, 128, 256, GRU H = 256 and
 RNN H = 256, 512 (python -m bench's layers). One thread: the library's BLAS calls are single-threaded.
@@ -42,24 +48,33 @@ def _loop_gemm(S, W, C, beta):
         blas.gemm(S[t], W, C, beta)
 
 
+def _all_steps(S, W, C_all, beta):
+    blas.gemm(S.reshape(-1, S.shape[2]), W, C_all.reshape(-1, C_all.shape[2]), beta)
+
+
 def _cpu(fn, *args):
     t0 = time.thread_time()
     fn(*args)
     return time.thread_time() - t0
 
 
-def measure(dtype, m, k, n, beta, steps, repeats, rng):
-    """Medians (one call, gemm) in microseconds per call, the two taking turns."""
+def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False):
+    """Medians (one call, gemm, all steps or None) in microseconds per step, taking turns."""
     S = rng.standard_normal((steps, m, k)).astype(dtype)
     W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
     C = np.zeros((m, n), dtype)
+    C_all = np.zeros((steps, m, n), dtype)
     _loop_one_call(S, W, C, beta)   # compile, and touch every page
     _loop_gemm(S, W, C, beta)
-    one, ours = [], []
+    _all_steps(S, W, C_all, beta)
+    one, ours, every = [], [], []
     for _ in range(repeats):
         one.append(_cpu(_loop_one_call, S, W, C, beta))
         ours.append(_cpu(_loop_gemm, S, W, C, beta))
-    return np.median(one) / steps * 1e6, np.median(ours) / steps * 1e6
+        if all_steps:
+            every.append(_cpu(_all_steps, S, W, C_all, beta))
+    return (np.median(one) / steps * 1e6, np.median(ours) / steps * 1e6,
+            np.median(every) / steps * 1e6 if all_steps else None)
 
 
 def main():
@@ -69,21 +84,24 @@ def main():
     ap.add_argument("--shapes", default=",".join(SHAPES), help="KxN of B, comma-separated")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--all-steps", action="store_true", help="also every step's product as one call")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"OpenBLAS kernels: {blas._OPENBLAS_CORE['name'] or '?'}; SPLIT_GEMM = {blas.SPLIT_GEMM}; 1 thread; "
           f"CPU us per call, median of {args.repeats} x {args.steps} steps")
-    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'tile':>8} {'speed-up':>8}")
+    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'tile':>8} {'speed-up':>8}"
+          + (f" {'all steps':>9}" if args.all_steps else ""))
     for dtype in args.dtype.split(","):
         for shape in args.shapes.split(","):
             k, n = (int(v) for v in shape.split("x"))
             beta = 0 if n >= k else 1     # the forward's product overwrites, the backward's adds
             for m in (int(v) for v in args.rows.split(",")):
-                one, ours = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng)
+                one, ours, every = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng,
+                                           args.all_steps)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
                 tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, blas.SPLIT_GEMM)
-                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x",
-                      flush=True)
+                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x"
+                      + (f" {every:9.1f}" if every is not None else ""), flush=True)
 
 
 if __name__ == "__main__":
