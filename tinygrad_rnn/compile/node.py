@@ -129,12 +129,13 @@ def _parameter_names(n):
 # What one column of the time loops costs, in multiply-adds of the big products (one core, float32): an
 # elementwise operation's (LSTM (1000,8,32,64)), and a reduction's (a Reduce over W columns is W columns).
 # A reduction costs no more than an elementwise column: bench/loop_cost_probe.py (2026-12-01, 1 thread, CPU
-# time, 8 cells x 4 sizes, least squares) put it at 1.8 against 7.2 for an elementwise column; an Elman
-# cell with its pre-activation layer-normalised (two reductions) and its twin reading the mean and
-# variance from the state instead (no reduction) ran their loops in the same time (1.08 vs 1.24 ms at
-# (32, 64), 10.5 vs 10.9 at (128, 256)). So both count alike; the layer-norm LSTM's estimate is off by
-# its size, not its reductions (measured loops / products 1.66, 1.51, 1.32 at H = 64, 128, 256; estimate
-# 2.36, 1.58, 1.19).
+# time, 8 cells x 4 sizes, least squares; three runs on a loaded machine) put a reduction column at 0.2-1.9
+# against 5.5-7.2 for an elementwise one; an Elman cell with its pre-activation layer-normalised (two
+# reductions) ran its loops in the time of its twin that reads the mean and variance from the state (no
+# reduction): 1.05 vs 1.20 ms at (32, 64), 10.8 vs 11.1 at (128, 256). Both are counted alike (counted at
+# the measured ~2, the layer-norm LSTM's estimate would drop, 1.58 -> 1.48 at (64, 128), and no split
+# would change at the shapes checked). The layer-norm LSTM's estimate errs by its size, not its reductions:
+# measured loops / products 1.61-1.66, 1.41-1.53, 1.27-1.38 at H = 64, 128, 256; estimate 2.36, 1.58, 1.19.
 ELEMENTWISE_MACS = 5.6
 REDUCTION_MACS = ELEMENTWISE_MACS
 
