@@ -2,7 +2,10 @@
 default over the layer-norm LSTM) with its loops on batch blocks (what a loop-heavy cell gets) against the
 pipeline (what any other cell gets), whichever the cell's estimate (compile/node.loop_cost_ratio) picks, and
 tr.nn.LSTM as the library runs it beside them, at 2 threads, in one process, alternating; median wall ms.
-For a cell near the bar: does its estimate pick the faster split?
+For a cell near the bar: does its estimate pick the faster split? Beside the wall time, for a machine shared
+with other work (where wall time counts what others ran on our cores): "idle cores", the median of
+max(the calling thread's CPU, the process's CPU / threads), what the step would take on idle cores if the
+threads kept busy (it misses waits between the threads: a pipeline's tail, a late worker).
 
     python bench/loop_heavy.py [--shape 1000x8x32x64] [--threads 2] [--rounds 8] [--cell LayerNormLSTMCell]
     python bench/loop_heavy.py --shape 1000x32x10x20 --cell LSTMCell    # a built-in cell at small sizes
@@ -62,22 +65,27 @@ def main():
     for _ in range(3):
         step(ln)
         step(lstm)
-    times = {}
+    times, idle = {}, {}
     for _ in range(ARGS.rounds):
         for name, layer, split in ((f"{ARGS.cell}, blocks", ln, True), (f"{ARGS.cell}, pipeline", ln, False),
                                    ("lstm", lstm, None)):
             SPLIT["blocks"] = split
             step(layer)   # untimed: the first step after a switch
             for _ in range(3):
-                start = time.perf_counter()
+                start, main, cpu = time.perf_counter(), time.thread_time(), time.process_time()
                 step(layer)
                 times.setdefault(name, []).append((time.perf_counter() - start) * 1e3)
+                idle.setdefault(name, []).append(max(time.thread_time() - main,
+                                                     (time.process_time() - cpu) / ARGS.threads) * 1e3)
     kernel = get_kernel(ln.cells[0], np.float32)[0]
     print(f"training step {ARGS.shape}, float32, {ARGS.threads} thread(s), median wall ms; {ARGS.cell}'s "
           f"loop-cost estimate {loop_cost_ratio(kernel.prog):.2f} (LOOP_HEAVY {runtime.LOOP_HEAVY}): "
           f"{'blocks' if kernel.loop_heavy else 'pipeline'}")
+    print(f"  {'':30s} {'wall':>8s} {'x lstm':>8s} {'idle cores':>11s} {'x lstm':>8s}")
     for name, t in times.items():
-        print(f"  {name:30s} {np.median(t):8.2f}   x lstm {np.median(t) / np.median(times['lstm']):.2f}")
+        c = idle[name]
+        print(f"  {name:30s} {np.median(t):8.2f} {np.median(t) / np.median(times['lstm']):8.2f} "
+              f"{np.median(c):11.2f} {np.median(c) / np.median(idle['lstm']):8.2f}")
 
 
 if __name__ == "__main__":

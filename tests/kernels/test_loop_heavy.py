@@ -59,3 +59,21 @@ def test_layer_norm_lstm_on_two_blocks_of_four_rows_equals_one_block(monkeypatch
     assert [0, 4, 8] in edges, edges      # the loops did run on two blocks of 4 rows
     for a, b in zip(two, one):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(b)))
+
+
+def test_the_estimate_counts_each_reduction_column_at_reduction_macs(monkeypatch):
+    """loop_cost_ratio counts a Reduce over W columns as W columns at node.REDUCTION_MACS (measured by
+    bench/loop_cost_probe.py): the layer-norm LSTM's six reductions (the mean and variance of both 4H-wide
+    gate sums and of the H-wide cell) are 18 H columns per row and step, forward and backward, over its
+    products (3 I 4H + H 4H multiply-adds). Fails if the reductions go uncounted or are counted as
+    something else."""
+    n_in, hidden = 32, 64
+    prog = node.get_kernel(tr.nn.LayerNormLSTMCell(n_in, hidden), np.float32)[0].prog
+    elementwise, reduction = node.loop_columns(prog)
+    assert reduction == 18 * hidden and elementwise > reduction, (elementwise, reduction)
+    products = 3 * n_in * 4 * hidden + hidden * 4 * hidden
+    base = node.loop_cost_ratio(prog)
+    monkeypatch.setattr(node, "REDUCTION_MACS", node.REDUCTION_MACS + 10.0)
+    assert node.loop_cost_ratio(prog) - base == pytest.approx(2 * 10.0 * 18 * hidden / products, rel=1e-12)
+    monkeypatch.setattr(node, "ELEMENTWISE_MACS", node.ELEMENTWISE_MACS + 10.0)   # the rest moves apart
+    assert node.loop_cost_ratio(prog) - base == pytest.approx(2 * 10.0 * (18 * hidden + elementwise) / products)

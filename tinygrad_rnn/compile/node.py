@@ -26,7 +26,7 @@ from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tensor import Tensor, apply, is_grad_enabled
 from .codegen import Generator, load_module
-from .ir import stored_width
+from .ir import Reduce, stored_width
 from .lower import lower
 from .schedule import local_nodes
 from .trace import _freeze, graph_key, trace_cell
@@ -126,18 +126,45 @@ def _parameter_names(n):
     return _NAMES
 
 
+# What one column of the time loops costs, in multiply-adds of the big products (one core, float32): an
+# elementwise operation's (LSTM (1000,8,32,64)), and a reduction's (a Reduce over W columns is W columns).
+# A reduction costs no more than an elementwise column: bench/loop_cost_probe.py (2026-12-01, 1 thread, CPU
+# time, 8 cells x 4 sizes, least squares; three runs on a loaded machine) put a reduction column at 0.2-1.9
+# against 5.5-7.2 for an elementwise one; an Elman cell with its pre-activation layer-normalised (two
+# reductions) ran its loops in the time of its twin that reads the mean and variance from the state (no
+# reduction): 1.05 vs 1.20 ms at (32, 64), 10.8 vs 11.1 at (128, 256). Both are counted alike (counted at
+# the measured ~2, the layer-norm LSTM's estimate would drop, 1.58 -> 1.48 at (64, 128), and no split
+# would change at the shapes checked). The layer-norm LSTM's estimate errs by its size, not its reductions:
+# measured loops / products 1.61-1.66, 1.41-1.53, 1.27-1.38 at H = 64, 128, 256; estimate 2.36, 1.58, 1.19.
+ELEMENTWISE_MACS = 5.6
+REDUCTION_MACS = ELEMENTWISE_MACS
+
+
+def loop_columns(prog):
+    """(elementwise columns, reduction columns) of one step's forward, per row."""
+    elementwise = reduction = 0
+    for ph in prog.phases:
+        for g in ph.groups:
+            for n in local_nodes(g.nodes, prog.inline):
+                if n.width is not None:
+                    if isinstance(n, Reduce):
+                        reduction += g.width
+                    else:
+                        elementwise += g.width
+    return elementwise, reduction
+
+
 def loop_cost_ratio(prog):
     """The time loops' estimated cost per row and step over the big products' (runtime.LOOP_HEAVY): the
-    loops' two small products (K * N multiply-adds each) and their column work (each elementwise
-    operation of the forward, counted twice for the backward, at 5.6 multiply-adds: one core, float32,
-    LSTM (1000,8,32,64)); the products are the input projection, dx and its weight gradient (3 I N each)
-    and the recurrent weights' gradients. Measured loop / products, one core: LSTM 9.6 / 8.4 ms (estimate
-    1.17), layer-norm LSTM 16 / 8 ms (estimate 2.36)."""
-    columns = sum(g.width * sum(1 for n in local_nodes(g.nodes, prog.inline) if n.width is not None)
-                  for ph in prog.phases for g in ph.groups)
+    loops' two small products (K * N multiply-adds each) and their column work (each column of the
+    forward, counted twice for the backward, at ELEMENTWISE_MACS or REDUCTION_MACS multiply-adds); the
+    products are the input projection, dx and its weight gradient (3 I N each) and the recurrent weights'
+    gradients. Measured loop / products, one core: LSTM 9.6 / 8.4 ms (estimate 1.17), layer-norm LSTM
+    16 / 8 ms (estimate 2.36)."""
+    elementwise, reduction = loop_columns(prog)
     gemms = sum(g.K * g.N for g in prog.gemms)
     products = 3 * prog.input_size * sum(pr.N for pr in prog.projections) + gemms
-    return (2 * gemms + 2 * 5.6 * columns) / max(products, 1)
+    return (2 * gemms + 2 * (ELEMENTWISE_MACS * elementwise + REDUCTION_MACS * reduction)) / max(products, 1)
 
 
 class Kernel:
