@@ -36,7 +36,7 @@ import re
 import sys
 import tempfile
 import warnings
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from ..kernels import source_digest
 from .ir import (
@@ -59,7 +59,7 @@ from .ir import (
     stored_width,
 )
 from .outside import OutsideWriter
-from .rules import substitute
+from .rules import names_in, substitute
 from .schedule import SAVE as _KEEP
 from .schedule import local_nodes
 from .sumplan import SumPlan, all_nodes
@@ -131,8 +131,6 @@ class _Ref(NamedTuple):
 
 _ASSIGNED = re.compile(r"\s*(v\d+|g\d+) = ")    # a value or cotangent line: `v12 = ...`, `g12 = ...`
 _NAMES = re.compile(r"\b(v\d+|g\d+|_s\d+)\b")    # the values, cotangents and per-row reads a line mentions
-_DEFINED = re.compile(r"(\w+) = (.*)$")          # a loop line assigning a local name
-_LOCAL = re.compile(r"\b(v\d+|g\d+|gs\d+)\b")   # the loop's local names a line may mention
 
 
 class _GroupWriter:
@@ -150,6 +148,7 @@ class _GroupWriter:
         self.readers = {}      # view key -> ids of the nodes whose value lines read it (None: a line always kept)
         self.reading_for = None   # the node whose value line is being written (value_line)
         self.kept = None       # ids of the nodes whose value lines drop_unread kept (None: all)
+        self.values = {}       # the backward's: node id -> the Term reading its value in the loop
 
     def at(self, arr, prefix, off, of=None):
         """Column j of the row `arr[prefix]` from column `off` on, indexed in place: a view per row
@@ -305,31 +304,6 @@ class _GroupWriter:
             self.body(self.indent, line)
 
 
-def _row_constant(inner, expr):
-    """`expr` (code in a column loop whose lines are `inner`) as code free of the loop's names, when it
-    is the same at every column (it reads no column and no value that does: a layer norm's mean
-    gradient, one per-row number added to every column); else None."""
-    consts, varying = {}, set()
-
-    def expand(code):
-        if "j]" in code or any(name in varying for name in _LOCAL.findall(code)):
-            return None
-        return _LOCAL.sub(lambda m: f"({consts[m.group(1)]})" if m.group(1) in consts else m.group(1), code)
-
-    for line in inner:
-        defined = _DEFINED.match(line)
-        if defined is None:   # an accumulation (`gs3 += ...`): its name runs over the columns
-            varying.update(re.findall(r"^(\w+) \+= ", line))
-        else:
-            name, code = defined.groups()
-            value = expand(code)
-            if value is None:
-                varying.add(name)
-            else:
-                consts[name] = value
-    return expand(expr)
-
-
 def _live(lines, used):
     """lines without the value assignments nothing in `used` (the names read by later lines) reads;
     adds the names the kept lines read to `used`."""
@@ -390,6 +364,71 @@ def forward_group(gen, body, indent, group, states_only=False):
             body(indent, f"M{m}[t, b, {col}] = r{n.id}_{acc}")
 
 
+class Term(NamedTuple):
+    """A number in a backward column loop: a value, a cotangent, or an addend of one or of a leaf's
+    gradient. code: it at column j. row: the same number as code outside the loop when it is the same
+    at every column (it reads only per-row numbers, literals and loop values made of those alone: a
+    layer norm's mean gradient; those values written out in it), else None (it reads a column, or a
+    value that does). _RowScratch._defer adds a row-constant term once per row instead of per column."""
+    code: str
+    row: Optional[str] = None
+
+
+def _sum(terms):
+    """The terms added up ("zero" for none)."""
+    if not terms:
+        return Term("zero", "zero")
+    rows = [t.row for t in terms]
+    return Term(" + ".join(t.code for t in terms), None if None in rows else " + ".join(rows))
+
+
+def _named(name, value):
+    """The Term of the loop's local `name`, assigned the Term `value`."""
+    return Term(name, None if value.row is None else f"({value.row})")
+
+
+def _row_code(w, x, code):
+    """Term.row of leaf or node x, read as `code` in the backward's column loop."""
+    if isinstance(x, Node):   # a value of this loop, else a column of its stored buffer
+        return w.values[x.id].row if x.id in w.local_ids else None
+    if isinstance(x, (Lit, Bcast)) or x.bcast:   # (per-row reads, before the loop: `_s<n>`)
+        return code
+    return None
+
+
+def _row_names(w, n, names):
+    """n's names (w.names: its arguments' code, its attributes' literals) as code outside the loop."""
+    return dict(names, **{name: _row_code(w, x, names[name]) for name, x in zip(n.rule.inputs + ("c",), n.args)})
+
+
+def _rule_term(expr, names, rows):
+    """A rule's expression as a Term: its code with `names`; its row with `rows`, the same names' code
+    outside the loop (None for one that differs per column: the Term's row is then None if the
+    expression reads it; a name in neither is left as it is, as substitute does)."""
+    if any(rows.get(name, name) is None for name in names_in(expr)):
+        return Term(substitute(expr, names))
+    return Term(substitute(expr, names), substitute(expr, rows))
+
+
+def _backward_value(gen, w, n):
+    """n's value line in the backward's loop (a per-row node's before it) and its Term (w.values)."""
+    name = f"v{n.id}"
+    kept = _kept_value(gen, w, n)
+    if kept is not None:
+        w.inner.append(f"{name} = {kept}")
+        w.values[n.id] = Term(name)
+    elif isinstance(n, Reduce):   # its value is its stored row, read through a Bcast
+        return
+    elif n.width is None:
+        w.pre.append(w.value_line(n))
+        w.values[n.id] = Term(name, name)
+    else:
+        names = w.names(n)
+        value = _rule_term(n.rule.forward, names, _row_names(w, n, names))
+        w.inner.append(f"{name} = {value.code}")
+        w.values[n.id] = _named(name, value)
+
+
 def _seed_terms(gen, w, group):
     """Each member's cotangent terms from where the forward stored it (later users add theirs)."""
     terms = {n.id: [] for n in w.local}
@@ -399,9 +438,9 @@ def _seed_terms(gen, w, group):
         for s in gen.stores.get(n.id, ()):
             if isinstance(s.target, Saved):
                 continue
-            terms[n.id].append(_target_at(w, s, True))
+            terms[n.id].append(Term(_target_at(w, s, True)))
             if isinstance(s.target, State) and s.target.k == 0:   # the output sequence is state part 0
-                terms[n.id].append(w.at("dOut", "t * ot, b * ob, ", s.start))
+                terms[n.id].append(Term(w.at("dOut", "t * ot, b * ob, ", s.start)))
     return terms
 
 
@@ -411,7 +450,7 @@ def _reduce_vjp(gen, w, n):
     names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(f"M{m}", "t, b, ", 0), "a": w.read(n.args[0])}
     if "count" in n.rule.accumulators:
         names["count"] = w.scalar(f"M{m}", "t, b, ", 1)
-    return substitute(n.rule.vjp, names)
+    return _rule_term(n.rule.vjp, names, dict(names, a=_row_code(w, n.args[0], names["a"])))
 
 
 def backward_group(gen, body, indent, group):
@@ -419,11 +458,7 @@ def backward_group(gen, body, indent, group):
     after it) and its stores pass back; each leaf's gradient buffer is added to once per column."""
     w = _GroupWriter(gen, body, indent, group.nodes)
     for n in w.local:
-        kept = _kept_value(gen, w, n)
-        if kept is not None:
-            w.inner.append(f"v{n.id} = {kept}")
-        elif not isinstance(n, Reduce):
-            (w.pre if n.width is None else w.inner).append(w.value_line(n))
+        _backward_value(gen, w, n)
     terms, leaf_terms, gname, row_terms = _seed_terms(gen, w, group), {}, {}, {}
     for n in reversed(w.local):
         ts = terms.pop(n.id)
@@ -460,21 +495,21 @@ def _leaf_adds(gen, w, leaf_terms, width):
     written, read = len(columns), len(w.refs) - len(columns)
     scratch = gen.run_scratch
     if not scratch.shared and written * read + written * (written - 1) // 2 <= MEMORY_CHECKS:
-        w.inner += [f"{target} {gen.add_op(w, target, width)} " + " + ".join(ts) for target, ts in leaf_terms.items()]
+        w.inner += [f"{target} {gen.add_op(w, target, width)} {_sum(ts).code}" for target, ts in leaf_terms.items()]
         return
     refs = dict(w.refs)
     direct = [t for t in leaf_terms if t not in columns or isinstance(refs[t].of, Stored)]   # (dM: read in the run)
-    w.inner += [f"{target} {gen.add_op(w, target, width)} " + " + ".join(leaf_terms[target]) for target in direct]
+    w.inner += [f"{target} {gen.add_op(w, target, width)} {_sum(leaf_terms[target]).code}" for target in direct]
     # (sorted by array and column: a gate block's neighbours are neighbours in dGV too, added back as one)
     per_row = sorted((target for target in columns if isinstance(refs[target].of, Param)),
                      key=lambda t: refs[t][:3])
-    scratch.add(w, [(refs[t], " + ".join(leaf_terms[t])) for t in columns if t not in per_row and t not in direct],
+    scratch.add(w, [(refs[t], _sum(leaf_terms[t])) for t in columns if t not in per_row and t not in direct],
                 width)
     start = sum(w for *_, w in gen.per_row_grads)
     for k, target in enumerate(per_row):
         ref = refs[target]
         gen.per_row_grads.append(_RowGrad(ref.array, ref.off, start + k * width, width))
-        w.inner.append(f"{w.at('dGV', '0, ', start + k * width)} += " + " + ".join(leaf_terms[target]))
+        w.inner.append(f"{w.at('dGV', '0, ', start + k * width)} += {_sum(leaf_terms[target]).code}")
 
 
 class _RowScratch:
@@ -499,7 +534,7 @@ class _RowScratch:
         return self.slots[arr]
 
     def add(self, w, items, width):
-        """items: (_Ref, terms) of one group's loop of `width` columns."""
+        """items: (_Ref, Term: the sum of its terms) of one group's loop of `width` columns."""
         mine = {}
         for ref, _ in items:
             mine.setdefault(ref.array, []).append(set(range(ref.off, ref.off + width)))
@@ -510,7 +545,7 @@ class _RowScratch:
             alone = sum(1 for other in mine[arr] if other & cols) == 1   # no other target of this loop overlaps
             if cols <= before:
                 op = "+="
-                if self._defer(w, ref, terms, width):
+                if self._defer(w, ref, terms.row, width):
                     continue
             elif alone and not cols & before:
                 op = "="
@@ -519,17 +554,16 @@ class _RowScratch:
                 for lo, hi in _column_runs(cols - before - zeroed[arr]):
                     w.pre += [f"for j in range({hi - lo}):", f"    dG[0, {slot + lo} + j] = zero"]
                 zeroed[arr] |= cols - before
-            w.inner.append(f"{w.at('dG', '0, ', slot + off)} {op} {terms}")
+            w.inner.append(f"{w.at('dG', '0, ', slot + off)} {op} {terms.code}")
         for arr, sets in mine.items():
             for cols in sets:
                 self.covered[arr] |= cols
 
-    def _defer(self, w, ref, terms, width):
-        """Leave to the flush a term the same at every column, added to columns written before: one
-        per-row number (`_k<n>`, computed after the loop) added as the columns go to their array, so
-        the loop (a layer norm's mean gradient, the last pass of its backward) need not pass over the
-        row once more. Returns whether it did."""
-        constant = _row_constant(w.inner, terms)
+    def _defer(self, w, ref, constant, width):
+        """Leave to the flush a term the same at every column (`constant`: its Term.row, else None),
+        added to columns written before: one per-row number (`_k<n>`, computed after the loop) added as
+        the columns go to their array, so the loop (a layer norm's mean gradient, the last pass of its
+        backward) need not pass over the row once more. Returns whether it did."""
         if constant is None:
             return False
         name = f"_k{len(self.constants)}"
@@ -638,8 +672,9 @@ def _column_vjps(gen, w, n, ts, gname):
     if len(ts) == 1 and ts[0] in gname.values():
         gname[n.id] = ts[0]          # passed on unchanged (an add): no copy
     else:
-        gname[n.id] = f"g{n.id}"
-        w.inner.append(f"g{n.id} = " + (" + ".join(ts) or "zero"))
+        total = _sum(ts)
+        w.inner.append(f"g{n.id} = {total.code}")
+        gname[n.id] = _named(f"g{n.id}", total)
     return _node_vjps(gen, w, n, gname[n.id])
 
 
@@ -650,18 +685,18 @@ def _row_vjps(gen, w, n, column_terms, row_terms):
     parts = row_terms.pop(n.id, [])
     if column_terms:
         w.pre.append(f"gs{n.id} = zero")
-        w.inner.append(f"gs{n.id} += " + " + ".join(column_terms))
+        w.inner.append(f"gs{n.id} += " + _sum(column_terms).code)
         parts = [f"gs{n.id}"] + parts
     if not parts:
         return
     w.post.append(f"g{n.id} = " + " + ".join(parts))
-    for a, term in _node_vjps(gen, w, n, f"g{n.id}"):
+    for a, term in _node_vjps(gen, w, n, Term(f"g{n.id}", f"g{n.id}")):
         if isinstance(a, Node) and a.id in w.local_ids:   # another per-row node (its users come first)
-            row_terms.setdefault(a.id, []).append(term)
+            row_terms.setdefault(a.id, []).append(term.code)
             continue
         target = w.row_grad_target(a)
         if target is not None:
-            w.post.append(f"{target} += {term}")
+            w.post.append(f"{target} += {term.code}")
 
 
 def _kept_value(gen, w, n):
@@ -683,12 +718,14 @@ def _kept_value(gen, w, n):
 
 
 def _node_vjps(gen, w, n, g):
+    """The (argument, Term) pairs n passes back from its cotangent, the Term g."""
     out = []
     for i, vjp in enumerate(n.rule.vjps):
         if (n.id, i) in gen.plan.skip:
             continue
-        names = dict(w.names(n), out=f"v{n.id}", g=g)
-        out.append((n.args[i], g if vjp == "g" else substitute(vjp, names)))
+        names = dict(w.names(n), out=f"v{n.id}", g=g.code)
+        rows = dict(_row_names(w, n, names), out=w.values[n.id].row, g=g.row)
+        out.append((n.args[i], g if vjp == "g" else _rule_term(vjp, names, rows)))
     return out
 
 

@@ -13,6 +13,7 @@ Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), 
 maximum(a, b) (NaN if either is NaN, as np.maximum), isnan.
 NaN propagates as on the tape: a comparison with NaN is false, so maximum and max say so explicitly.
 """
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -82,8 +83,14 @@ def numpy_namespace(dtype):
                 maximum=np.maximum, isnan=np.isnan, one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
 
 
+_NAME = re.compile(r"\b(a|b|c|g|out|p|lo|hi|acc|count)\b")   # the names an expression of this table may use
+
+
 def substitute(expr, names):
     """expr with each name of `names` replaced by its (parenthesised) text: a scalar line of code."""
-    import re
-    return re.sub(r"\b(a|b|c|g|out|p|lo|hi|acc|count)\b", lambda m: "(" + names[m.group(1)] + ")" if m.group(1) in names
-                  else m.group(1), expr)
+    return _NAME.sub(lambda m: "(" + names[m.group(1)] + ")" if m.group(1) in names else m.group(1), expr)
+
+
+def names_in(expr):
+    """The names (above) an expression of this table uses: what a rule's forward or VJP reads."""
+    return frozenset(_NAME.findall(expr))
