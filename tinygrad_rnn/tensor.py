@@ -232,7 +232,7 @@ class Node:
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
         self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        # per input: a leaf's version when recorded (Tensor.bump_version) or None; None if no input is a leaf
+        # (leaf, its version when recorded (Tensor.bump_version)) for each leaf input; None if there is none
         self.versions = versions
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
@@ -259,7 +259,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     arrays for the forward and, per input, the edge the walk will follow, whether it needs a
     gradient and, for a leaf, the version backward checks (Tensor.bump_version)."""
     if _grad_mode.enabled:
-        arrays, parents, needs, versions = _edges(inputs)
+        arrays, parents, needs, leaves = _edges(inputs)
         record = True in needs
     else:
         arrays = [t.data for t in inputs]
@@ -274,8 +274,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     node = None
     if record:
         shapes = tuple([t.data.shape for t in tensors]) if multi else tensors[0].data.shape
-        leaf_versions = tuple(versions) if versions.count(None) < len(versions) else None  # None: no leaf input
-        node = Node(prim, tuple(parents), tuple(needs), leaf_versions, attrs, saved, shapes, multi)
+        node = Node(prim, tuple(parents), tuple(needs), tuple(leaves) if leaves else None, attrs, saved, shapes, multi)
         slot = 0
         for t in tensors:
             t._node, t._slot = node, slot
@@ -288,23 +287,22 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
 
 def _edges(inputs):
     """apply's one pass over the inputs in grad mode: their arrays and, per input, its edge (None, a leaf
-    Tensor or (node, slot)), whether it needs a gradient, and a leaf's version (else None)."""
-    arrays, parents, needs, versions = [], [], [], []
+    Tensor or (node, slot)) and whether it needs a gradient; and (leaf, its version) for each leaf input
+    (only those: the backward's check of versions then walks the leaves alone, not every input)."""
+    arrays, parents, needs, leaves = [], [], [], []
     for t in inputs:
         arrays.append(t.data)
         if not t._requires_grad:  # (the attribute, not the property: a call per input, a third of this loop)
             parents.append(None)
             needs.append(False)
-            versions.append(None)
         elif t._node is None:  # a leaf
             parents.append(t)
             needs.append(True)
-            versions.append(t._version)
+            leaves.append((t, t._version))
         else:
             parents.append((t._node, t._slot))
             needs.append(True)
-            versions.append(None)
-    return arrays, parents, needs, versions
+    return arrays, parents, needs, leaves
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -353,6 +351,9 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
+            elif fresh and edge.grad is None and gi.base is None and gi.shape == edge.data.shape and \
+                    gi.dtype == edge.data.dtype:
+                edge.grad = gi  # _accumulate_leaf_grad's first case, inline: a fused layer's every parameter
             else:
                 _accumulate_leaf_grad(edge, gi, fresh)
 
@@ -387,9 +388,9 @@ def _check_saved_values(node):
             "call it twice, or recompute the forward pass."
         )
     if node.versions is not None:
-        for edge, version in zip(node.parents, node.versions):
-            if version is not None and edge._version != version:  # a leaf changed since it was recorded
-                raise _modified_in_place(node, edge)
+        for leaf, version in node.versions:
+            if leaf._version != version:  # a leaf changed since it was recorded
+                raise _modified_in_place(node, leaf)
 
 
 def _add_cotangent(cotangents, owned, edge, gi):

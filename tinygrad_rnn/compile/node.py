@@ -167,6 +167,31 @@ def loop_cost_ratio(prog):
     return (2 * gemms + 2 * (ELEMENTWISE_MACS * elementwise + REDUCTION_MACS * reduction)) / max(products, 1)
 
 
+class _AccumulatorPlan(NamedTuple):
+    """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
+    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view) for each needed one
+    placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
+    grads: tuple         # g<i> for each parameter, None where no gradient is needed
+    all_needed: bool
+    pick: object         # operator.itemgetter over every g<i> (when all_needed)
+
+    @classmethod
+    def of(cls, params, needs_params, used, dtype):
+        made, placeholders, grads = [], {}, []
+        for (_, _, grad, flat), w, n in zip(_parameter_names(len(params)), params, needs_params):
+            flat = flat if flat in used else None
+            grads.append(grad if n else None)
+            if n:
+                made.append((grad, w.shape, flat, w.ndim != 1))
+                continue
+            g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
+            if flat is not None:
+                placeholders[flat] = g.reshape(-1)
+        names = [g for g in grads if g]
+        pick = operator.itemgetter(*names) if len(names) > 1 else lambda accs: tuple(accs[n] for n in names)
+        return cls(tuple(made), placeholders, tuple(grads), len(names) == len(grads), pick)
+
+
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
@@ -395,14 +420,15 @@ class Kernel:
         needs_params, need = self._needs(needs_params)
         threads = self.threads(T, B, I)
         m = self.module
-        if threads == 1:
-            accs = self._accumulators(params, needs_params, args)   # (into args: the names differ, g<i>, gV<i>)
+        plan = self._accumulator_plan(params, needs_params)
+        if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
+            dparams = self._fill_accumulators(plan, args)
             runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
-            accs = self._accumulators(params, needs_params)
+            accs = {}
+            dparams = self._fill_accumulators(plan, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
-        dparams = [accs[names[2]] if n else None for names, n in zip(_NAMES, needs_params)]
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
@@ -455,19 +481,36 @@ class Kernel:
     def _accumulators(self, params, needs_params, accs=None):
         """Zeroed gradient accumulators g<i> (and the flat views gV<i>); size 0 where none is needed. Put
         into `accs` when given (one thread: the backward's own arrays, no dict made and merged per call)."""
-        dt = self.dtype
         if accs is None:
             accs = {}
-        names = self.__dict__.get("_grad_names")
-        if names is None or len(names) != len(params):   # (g<i>, gV<i> if grads reads it else None), once
-            used = {x.name for x in self.grads_args}
-            names = self._grad_names = [(g, flat if flat in used else None)
-                                        for _, _, g, flat in _parameter_names(len(params))[:len(params)]]
-        for (grad, flat), w, n in zip(names, params, needs_params):
-            g = accs[grad] = np.zeros(w.shape if n else (0,) * w.ndim, dt)
-            if flat is not None:
-                accs[flat] = g if g.ndim == 1 else g.reshape(-1)
+        self._fill_accumulators(self._accumulator_plan(params, needs_params), accs)
         return accs
+
+    def _fill_accumulators(self, plan, accs):
+        """Put plan's accumulators into `accs`; returns the gradients (None where none is needed), in
+        parameter order, as the tape takes them."""
+        dt = self.dtype
+        for grad, shape, flat, flat_view in plan.made:
+            g = accs[grad] = np.zeros(shape, dt)
+            if flat is not None:
+                accs[flat] = g.reshape(-1) if flat_view else g
+        accs.update(plan.placeholders)
+        return list(plan.pick(accs)) if plan.all_needed else [accs[g] if g else None for g in plan.grads]
+
+    def _accumulator_plan(self, params, needs_params):
+        """What _fill_accumulators makes for a pattern of needs, listed once per pattern: a kernel's
+        parameters' shapes are fixed (trace.graph_key holds them), so a tiny layer's backward pays only
+        for the np.zeros of each gradient it returns, not for the names, shapes and checks of each
+        parameter (peephole's 7 parameters against LSTM's 4 showed). Where no gradient is needed, a
+        size-0 array made once stands in (the kernels skip it: need[i] is False)."""
+        made = self.__dict__.get("_plans")
+        if made is None:   # (not setdefault: its default {} would be made every call)
+            made = self._plans = {}
+        key = tuple(needs_params)
+        plan = made.get(key)
+        if plan is None:
+            plan = made[key] = _AccumulatorPlan.of(params, needs_params, {x.name for x in self.grads_args}, self.dtype)
+        return plan
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, padded=True):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'

@@ -313,12 +313,24 @@ class _StackedRecurrent(Module):
         .data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
         setting by value per call showed."""
         cell = self._cell(layer, direction)
-        calls = self.__dict__.setdefault("_fused_last", {})
-        last = calls.get((layer, direction))
-        if last is None or not last.holds(cell, dtype):
+        snapshot, _ = self._cell_snapshot(cell, layer, direction, dtype)
+        return cell, snapshot.known
+
+    def _cell_snapshot(self, cell, layer, direction, dtype):
+        """(compile/node.CellSnapshot of `cell`, what run_fused calls (fused.compiled_runner)) for one
+        layer-direction, kept from the last call while the snapshot holds. A plain pair under an int key
+        in the layer's __dict__: no dict or tuple made per call, and Recurrent._run calls the runner
+        directly, as the built-in layers do (_WeightsSnapshot.run)."""
+        held = self.__dict__
+        calls = held.get("_fused_last")   # (not setdefault: its default {} would be made every call)
+        if calls is None:
+            calls = held["_fused_last"] = {}
+        last = calls.get(2 * layer + direction)
+        if last is None or not last[0].holds(cell, dtype):
             from ..compile.node import CellSnapshot
-            last = calls[layer, direction] = CellSnapshot.take(cell, dtype, self._known_kernel(cell, dtype))
-        return cell, last.known
+            last = calls[2 * layer + direction] = (
+                CellSnapshot.take(cell, dtype, self._known_kernel(cell, dtype)), compiled_runner())
+        return last
 
     def _known_kernel(self, cell, dtype):
         """(kernel, parameters) for `cell`, or None: then node.get_kernel looks it up by the cell's settings
@@ -503,9 +515,10 @@ class Recurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self._fused:
-            if retain is None:
-                cell, known = self._fused_call(layer, direction, x.dtype)
-                return run_fused(cell, x, state or (), lengths, direction == 1, known)
+            if retain is None:   # (what run_fused does, one call less)
+                cell = self.cells[layer * self.num_directions + direction]
+                snapshot, run = self._cell_snapshot(cell, layer, direction, x.dtype)
+                return run(cell, x, state or (), lengths, direction == 1, snapshot.known)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         cell = self._cell(layer, direction)
         if state is None:
