@@ -351,9 +351,6 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
-            elif fresh and edge.grad is None and gi.base is None and gi.shape == edge.data.shape and \
-                    gi.dtype == edge.data.dtype:
-                edge.grad = gi  # _accumulate_leaf_grad's first case, inline: a fused layer's every parameter
             else:
                 _accumulate_leaf_grad(edge, gi, fresh)
 
