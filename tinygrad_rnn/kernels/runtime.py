@@ -47,6 +47,12 @@ from . import blas
 # late (milliseconds: its core is running another process), and a caller that waited for it would be
 # slower than one thread.
 #
+# Claims decide only who runs a part, never what is summed with what: a part's result is its own rows,
+# or, for the weight gradients (sums over time), an accumulator slot fixed by the part's number (slot =
+# part for a time split; chunk number mod threads in the pipeline, a slot's chunks run in order: see
+# _Handoff). So at a given thread count a step's gradients are bitwise the same from run to run, as
+# PyTorch's CPU RNNs are (tests/kernels/test_determinism.py; bench/determinism_probe.py shows it).
+#
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
 # multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
 # (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
