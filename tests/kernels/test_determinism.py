@@ -1,7 +1,7 @@
 """Determinism: at a fixed thread count a training step's gradients are bitwise the same from run to run.
 
-With 2 threads the weight gradients are sums over time chunks split between the calling thread and a
-worker (kernels/runtime.backward_pipelined; compile/segments._backward_overlapped for checkpointed
+With several threads the weight gradients are sums over time chunks split between the calling thread
+and the workers (kernels/runtime.backward_pipelined; compile/segments._backward_overlapped for checkpointed
 layers), each thread taking whichever chunk is free. Which thread takes which chunk depends on timing;
 the sums must not. The oracle: the same step with the work forced onto the calling thread alone (a
 worker that never starts), with a worker that takes every chunk as soon as it is ready (the calling
@@ -65,13 +65,14 @@ def _step(layer, x):
     return [p.grad.copy() for p in layer.parameters()]
 
 
+@pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("checkpoint", [None, True], ids=["stored", "checkpointed"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("kind", list(LAYERS))
-def test_two_thread_gradients_do_not_depend_on_which_thread_takes_a_chunk(monkeypatch, kind, dtype, checkpoint):
+def test_gradients_do_not_depend_on_which_thread_takes_a_chunk(monkeypatch, kind, dtype, checkpoint, n_threads):
     before = blas.num_threads()
     monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)   # split even this small problem
-    tr.set_num_threads(2)
+    tr.set_num_threads(n_threads)
     try:
         tr.manual_seed(0)
         layer = LAYERS[kind](I, H, dtype, checkpoint)
@@ -92,4 +93,5 @@ def test_two_thread_gradients_do_not_depend_on_which_thread_takes_a_chunk(monkey
     names = [n for n, _ in layer.named_parameters()]
     for how, grads in runs.items():
         for name, g, ref in zip(names, grads, reference):
-            np.testing.assert_array_equal(g, ref, err_msg=f"{kind} {np.dtype(dtype).name} {name}: {how}")
+            np.testing.assert_array_equal(
+                g, ref, err_msg=f"{kind} {np.dtype(dtype).name}, {n_threads} threads, {name}: {how}")
