@@ -137,7 +137,8 @@ def test_parts_run_on_the_calling_thread_when_no_worker_starts(monkeypatch):
     runtime.backward_pipelined(lambda *args: None, 4, 3, lambda a, b, prev: (), lambda a, b, slot:
                                finished.append((a, b, slot)), chunks)
     assert sorted(f[:2] for f in finished) == sorted(c[:2] for c in chunks)
-    assert {f[2] for f in finished} == {2}   # the calling thread's slot: threads - 1
+    # the slot is the chunk's number (in processing order: last chunk first) mod threads, whoever runs it
+    assert finished == [(a, b, k % 3) for k, (a, b, _) in enumerate(reversed(chunks))]
 
 
 def test_pipeline_chunks_follow_the_cost_model():

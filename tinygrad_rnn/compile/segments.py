@@ -171,8 +171,8 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
     kept, tasks = [], _Tasks()
     with blas.single_threaded():
         pool = blas.workers(threads - 1)
-        for slot in range(1, threads):
-            pool.submit(tasks.drain, slot)
+        for _ in range(1, threads):
+            pool.submit(tasks.drain)
         try:
             ahead = tasks.put(lambda slot: prepare(0))
             for i, piece in enumerate(plan):
@@ -380,18 +380,19 @@ def _backward_overlapped(seq, kept, grad, threads):
     runs piece i's backward loop (the serial chain: dS goes from piece to piece), a worker reruns the
     forward of piece i-1 (it needs only its entering state), and the grads of piece i are split by time
     into parts that either thread takes (_Tasks, in order: the rerun first). Every task runs the
-    generated functions on one thread over the whole batch; each thread adds its grads parts into
-    accumulators of its own (slot), summed in slot order at the end. At most three pieces' arrays are
-    alive at once (one whose grads are still running, one in its loop, one being rerun) where one
-    thread holds one."""
+    generated functions on one thread over the whole batch; grads part j of a piece adds into the
+    accumulators of slot j % threads, whichever thread runs it (_Tasks runs a slot's parts one at a time,
+    in order: the sums do not depend on timing), and the slots are summed in order at the end.
+    At most three pieces' arrays are alive at once (one whose grads are still running, one in its loop,
+    one being rerun) where one thread holds one."""
     k, B = seq.kernel, seq.x.shape[1]
     slots = [grad.accs] + [k._accumulators(grad.params, grad.needs_params) for _ in range(threads - 1)]
     pieces = list(reversed(kept))
-    tasks = _Tasks()
+    tasks = _Tasks(threads)
     with blas.single_threaded():
         pool = blas.workers(threads - 1)
-        for slot in range(1, threads):
-            pool.submit(tasks.drain, slot)
+        for _ in range(1, threads):
+            pool.submit(tasks.drain)
         try:
             ahead = tasks.put(lambda slot: _piece_arrays(seq, pieces[0]))
             for i, piece in enumerate(pieces):
@@ -403,9 +404,10 @@ def _backward_overlapped(seq, kept, grad, threads):
                 k.module.backward(*_bind(k.backward_args, args), 0, B)
                 # grads' parts hold only what grads reads: the loop's own buffers go back to the pool now
                 args = {arg.name: args[arg.name] for arg in k.grads_args if arg.name in args}
-                for a, b in runtime.time_parts(piece.steps, 2 * threads):
+                for j, (a, b) in enumerate(runtime.time_parts(piece.steps, 2 * threads)):
                     tasks.put(lambda slot, a=a, b=b, args=args: k.module.grads(
-                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b))
+                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b),
+                        j % threads)
                 del args
         finally:
             tasks.close()
@@ -423,66 +425,86 @@ def _piece_arrays(seq, piece):
 
 
 class _Task:
-    __slots__ = ("fn", "done", "result", "error")
+    __slots__ = ("fn", "slot", "done", "result", "error")
 
-    def __init__(self, fn):
-        self.fn, self.done, self.result, self.error = fn, False, None, None
+    def __init__(self, fn, slot):
+        self.fn, self.slot, self.done, self.result, self.error = fn, slot, False, None, None
 
 
 class _Tasks:
     """Tasks in order, each run once by whichever thread takes it first: the workers (drain) and the
     calling thread (result, close). The caller never waits for a task nobody has started: it runs it
     itself, and while a worker runs the one it needs it takes the next ones (a worker that starts late
-    on a busy machine leaves everything to the caller rather than holding it up)."""
+    on a busy machine leaves everything to the caller rather than holding it up).
 
-    def __init__(self):
+    A task put with a slot (a grads part: it adds into that slot's accumulators) runs only when no other
+    task of its slot is running, and a slot's tasks run in the order they were put: whichever thread
+    runs them, every slot sums the same parts in the same order, so the gradients are bitwise the same
+    from run to run. A thread skips a task whose slot is busy and takes the next one it may run."""
+
+    def __init__(self, slots=0):
         self.cond = threading.Condition()
         self.todo = collections.deque()
+        self.busy = [False] * slots
         self.pending, self.closed, self.errors = 0, False, []
 
-    def put(self, fn):
-        task = _Task(fn)
+    def put(self, fn, slot=None):
+        """Queue fn(slot); slot None: a task that writes no accumulator (fn gets 0)."""
+        task = _Task(fn, slot)
         with self.cond:
             self.todo.append(task)
             self.pending += 1
             self.cond.notify()
         return task
 
-    def _run(self, task, slot):
+    def _take(self):
+        """(Under the lock) the first queued task whose slot is free, taken off the queue; or None."""
+        for i, task in enumerate(self.todo):
+            if task.slot is None or not self.busy[task.slot]:
+                del self.todo[i]
+                if task.slot is not None:
+                    self.busy[task.slot] = True
+                return task
+        return None
+
+    def _run(self, task):
         fn, task.fn = task.fn, None   # what it holds (a piece's arrays) goes once it has run
         try:
-            task.result = fn(slot)
+            task.result = fn(0 if task.slot is None else task.slot)
         except BaseException as e:   # raised again on the calling thread (result, close)
             task.error = e
             self.errors.append(e)
         del fn
         with self.cond:
             task.done = True
+            if task.slot is not None:
+                self.busy[task.slot] = False
             self.pending -= 1
             self.cond.notify_all()
 
-    def drain(self, slot):
+    def drain(self):
         """On a worker: run tasks as they come until close."""
         while True:
             with self.cond:
-                while not self.todo and not self.closed:
+                task = self._take()
+                while task is None and not (self.closed and not self.todo):
                     self.cond.wait()
-                if not self.todo:
+                    task = self._take()
+                if task is None:
                     return
-                task = self.todo.popleft()
-            self._run(task, slot)
+            self._run(task)
 
-    def result(self, task, slot=0, until_idle=False):
+    def result(self, task, until_idle=False):
         """On the calling thread: task's result, running queued tasks (in order) until it is done."""
         while True:
             with self.cond:
                 if task is not None and task.done or until_idle and not self.pending:
                     break
-                mine = self.todo.popleft() if self.todo else None
+                mine = self._take()
                 if mine is None:
                     self.cond.wait()
                     continue
-            self._run(mine, slot)
+            self._run(mine)
         if task is None:
             return None
         if task.error is not None:

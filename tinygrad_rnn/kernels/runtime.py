@@ -47,6 +47,12 @@ from . import blas
 # late (milliseconds: its core is running another process), and a caller that waited for it would be
 # slower than one thread.
 #
+# Claims decide only who runs a part, never what is summed with what: a part's result is its own rows,
+# or, for the weight gradients (sums over time), an accumulator slot fixed by the part's number (slot =
+# part for a time split; chunk number mod threads in the pipeline, a slot's chunks run in order: see
+# _Handoff). So at a given thread count a step's gradients are bitwise the same from run to run, as
+# PyTorch's CPU RNNs are (tests/kernels/test_determinism.py; bench/determinism_probe.py shows it).
+#
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
 # multi-threaded: after a multi-threaded call its worker threads spin for tens of milliseconds
 # (measured: 8 ms of CPU in a 10 ms sleep after one 2-thread product), taking the core these threads
@@ -225,42 +231,68 @@ def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts, rows
 class _Handoff:
     """The backward pipeline's queue of finished chunks: workers take chunks while the loop runs; at its
     end the calling thread takes what is left, then waits only for the chunks a worker is running (a
-    worker that never got a core before then has nothing to do and returns)."""
+    worker that never got a core before then has nothing to do and returns).
 
-    def __init__(self):
+    Chunk k's weight gradients go into accumulator slot k % slots, whichever thread runs it, and a
+    slot's chunks run one at a time in the order they came (a chunk whose slot is busy waits; a later
+    chunk of a free slot is taken first). So every slot sums the same chunks in the same order on every
+    run: the gradients are bitwise the same from run to run at a given thread count. (Before, a chunk
+    went into the slot of the thread that took it, and which thread that was depended on timing.)"""
+
+    def __init__(self, slots):
         self.cond = threading.Condition()
-        self.todo = collections.deque()
-        self.closed, self.running, self.errors = False, 0, []
+        self.todo = collections.deque()   # (a, b, slot) in the order they came
+        self.busy = [False] * slots
+        self.count, self.closed, self.running, self.errors = 0, False, 0, []
 
-    def put(self, chunk):
+    def put(self, a, b):
         with self.cond:
-            self.todo.append(chunk)
+            self.todo.append((a, b, self.count % len(self.busy)))
+            self.count += 1
             self.cond.notify()
 
-    def take(self, by_worker):
-        """The next chunk, or None: a worker waits for one until the pipeline closes; the caller does not."""
-        with self.cond:
-            while by_worker and not self.todo and not self.closed:
-                self.cond.wait()
-            if not self.todo:
-                return None
-            self.running += by_worker
-            return self.todo.popleft()
+    def _first_free(self):
+        """Index in todo of the first chunk whose slot no thread is running, or None."""
+        for i, (_, _, slot) in enumerate(self.todo):
+            if not self.busy[slot]:
+                return i
+        return None
 
-    def drain(self, finish, slot):
+    def take(self, by_worker):
+        """The next chunk (a, b, slot) whose slot is free, or None once none is left. A worker waits for one
+        until the pipeline closes; the caller waits only while the chunks left have busy slots."""
+        with self.cond:
+            while True:
+                i = self._first_free()
+                if i is not None:
+                    break
+                if not self.todo and (self.closed or not by_worker):
+                    return None
+                self.cond.wait()
+            chunk = self.todo[i]
+            del self.todo[i]
+            self.busy[chunk[2]] = True
+            self.running += 1
+            return chunk
+
+    def done(self, slot):
+        with self.cond:
+            self.busy[slot] = False
+            self.running -= 1
+            self.cond.notify_all()
+
+    def drain(self, finish):
         """On a worker: finish(a, b, slot) for every chunk it takes."""
         while True:
             chunk = self.take(True)
             if chunk is None:
                 return
             try:
-                finish(*chunk, slot)
+                finish(*chunk)
             except BaseException as e:   # raised again on the calling thread (close)
                 self.errors.append(e)
             finally:
-                with self.cond:
-                    self.running -= 1
-                    self.cond.notify_all()
+                self.done(chunk[2])
 
     def close(self):
         """No more chunks: wake the waiting workers and wait for the chunks being finished."""
@@ -276,23 +308,27 @@ class _Handoff:
 def backward_pipelined(loop, batch, threads, args_of, finish, chunks):
     """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
     take the products of the finished chunks (_Handoff): finish(a, b, slot) adds chunk [a, b)'s share
-    into the accumulators of `slot`, one slot per thread (worker k: slot k; this thread: slot threads-1),
-    so no accumulator is written by two threads; the caller sums the slots. Once its loop is done, this
-    thread takes the chunks still queued itself: the products cost about as much as the loop, or more
-    (LSTM CPU ms, loop vs products: (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
-    handoff = _Handoff()
+    into the accumulators of `slot` (slot = the chunk's number mod threads, see _Handoff: no accumulator
+    is written by two threads at once, and each sums the same chunks in the same order on every run);
+    the caller sums the slots in order. Once its loop is done, this thread takes the chunks still queued
+    itself: the products cost about as much as the loop, or more (LSTM CPU ms, loop vs products:
+    (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
+    handoff = _Handoff(threads)
     pool = blas.workers(threads - 1)
-    for slot in range(threads - 1):
-        pool.submit(handoff.drain, finish, slot)
+    for _ in range(threads - 1):
+        pool.submit(handoff.drain, finish)
     try:
         for a, b, prev in reversed(chunks):
             loop(*args_of(a, b, prev), 0, batch)
-            handoff.put((a, b))
+            handoff.put(a, b)
         while True:
             chunk = handoff.take(False)
             if chunk is None:
                 break
-            finish(*chunk, threads - 1)
+            try:
+                finish(*chunk)
+            finally:
+                handoff.done(chunk[2])
     finally:
         handoff.close()
 
