@@ -182,7 +182,7 @@ class Program(NamedTuple):
     consts: dict           # Const index -> flattened array
     uses_x: bool
     folds: tuple = ()
-    saved: tuple = ()      # Nodes whose values the forward keeps per step (in A) so the backward reads
+    saved: tuple = ()      # Nodes whose values the forward keeps per step (A<m>) so the backward reads
                            # them instead of recomputing them (the transcendental functions)
     inline: frozenset = frozenset()   # ids of cheap Nodes every group that reads them computes itself
                                       # (no group of their own, nothing stored): schedule.inline_nodes
@@ -224,8 +224,8 @@ class Stored:
 
 @dataclass(frozen=True)
 class Saved:
-    """Program.saved[m]'s columns of the per-step buffer A (codegen: Generator.saved_at): written by the
-    forward, read by the backward."""
+    """The per-step buffer A<m> of Program.saved[m], or its columns of the one buffer A that narrow saved
+    values share (codegen: Generator.saved_at): written by the forward, read by the backward."""
     m: int
 
 

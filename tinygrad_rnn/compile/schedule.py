@@ -14,7 +14,7 @@
   * Stored values. A value one group computes and another reads is stored per step in M<m>, which the
     backward reads too. So is a value read in slices (ir.Whole: lower.py's chunked wide expressions), which
     counts, as a per-row scalar, in the phase after the one that computed it: its own loop runs first.
-    The values of tanh, sigmoid and exp are saved per step (A) for the backward,
+    The values of tanh, sigmoid and exp are saved per step (A<m>) for the backward,
     which recomputes everything else of a group from its leaves.
 """
 import re
@@ -285,7 +285,7 @@ def read_in_backward(nodes, available):
 
 def products_saved(nodes, in_state, widths):
     """Ids of the values that read a recurrent product's result C<i> and that the backward reads: saved per
-    step (A), so that the backward does not read C<i> and C<i> is one step's (B, N) buffer, rewritten
+    step (A<m>), so that the backward does not read C<i> and C<i> is one step's (B, N) buffer, rewritten
     every step in cache, instead of T * B * N numbers written to memory and kept (codegen.step_only).
     The GRU's W_hn h + b_hn (read by r * (...)'s VJP): H numbers saved instead of 3H kept, as the
     hand-written kernel kept it. Only where every such value is a column value and they are narrower
