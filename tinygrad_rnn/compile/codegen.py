@@ -837,10 +837,9 @@ class Generator:
 
     def forward_args(self, states_only=False):
         """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
-        forward_states, which takes no saved values (A, A<m>). X only when the loop reads it (each argument of a
-        compiled call costs at every call)."""
+        forward_states, which takes no saved values (A or A<m>)."""
         p = self.prog
-        return (["lengths"] + (["X"] if p.uses_x else []) + [f"S{k}" for k in range(len(p.state_sizes))]
+        return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
                 + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state and m not in self._row_only]
