@@ -885,7 +885,7 @@ class Generator:
 
     def forward_source(self, states_only=False):
         """The forward loop; states_only: `forward_states`, the same loop without writing the saved values
-        A, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
+        A or A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
         which keeps only the state entering it). Numba compiles a function at its first call, so a
         kernel never run that way pays nothing for it."""
         p = self.prog
