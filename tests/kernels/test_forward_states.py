@@ -1,6 +1,6 @@
 """forward_states (codegen.py): the forward loop without the saved values' stores, run where no backward
 reads them: inference (no_grad, or nothing requires grad) and a checkpointed piece's first run. Its
-outputs and final states are the normal forward's, and it allocates no saved-value buffers (A<m>)."""
+outputs and final states are the normal forward's, and it allocates no saved-value buffers (A or A<m>)."""
 import numpy as np
 import pytest
 

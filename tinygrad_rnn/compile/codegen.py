@@ -9,7 +9,7 @@ written from the scalar rules of rules.py. The loop nest (see schedule.py for ph
                                             scalar (a reduction accumulates across the loop); stores of
                                             the new state, gemm operands and stored values (M)
         padded rows keep their state
-    forward_states: the same loop without the saved values' stores (A<m>), for a forward no backward
+    forward_states: the same loop without the saved values' stores (A or A<m>), for a forward no backward
         reads (inference, a checkpointed piece's first run); Numba compiles it only if it is called
     backward(t = T-1 .. 0):  the same phases in reverse order; each group's loop first recomputes its
         values from its leaves (state at t, XW, C, M) and then walks its expressions backwards with the
@@ -324,8 +324,9 @@ def _target_at(w, store, backward):
         arr, prefix = (f"dS{t.k}", "b, ") if backward else (f"S{t.k}", "t + 1, b, ")
     elif isinstance(t, Operand):
         arr, prefix = (f"dGA{t.i}", "b, ") if backward else (f"GA{t.i}", "t, b, ")
-    elif isinstance(t, Saved):
-        arr, prefix = f"A{t.m}", "t, b, "     # the backward reads the value itself
+    elif isinstance(t, Saved):   # the backward reads the value itself
+        arr, off = w.gen.saved_at[t.m]
+        return w.at(arr, "t, b, ", off + store.start)
     else:
         arr, prefix = (f"dM{t.m}", w.gen.dm_prefix) if backward else (f"M{t.m}", "t, b, ")
     return w.at(arr, prefix, store.start, t if isinstance(t, Stored) and not backward else None)
@@ -336,7 +337,7 @@ def _reduce_names(n, w):
 
 
 def forward_group(gen, body, indent, group, states_only=False):
-    """states_only: without the stores of saved values (A<m>), for a forward no backward reads, and
+    """states_only: without the stores of saved values (A or A<m>), for a forward no backward reads, and
     without the values then left unread."""
     w = _GroupWriter(gen, body, indent, group.nodes)
     w.use_views(group.width)
@@ -706,7 +707,8 @@ def _kept_value(gen, w, n):
     backward recomputes it. Recomputing a layer-norm LSTM's output
     gate there cost an exp per column (1000x8x32x64: 0.6 of 10 ms of the backward loop, CPU)."""
     if n.id in gen.saved_index:
-        return w.at(f"A{gen.saved_index[n.id]}", "t, b, ", 0)
+        arr, off = gen.saved_at[gen.saved_index[n.id]]
+        return w.at(arr, "t, b, ", off)
     if n.width is not None and not isinstance(n, Reduce):
         for s in gen.stores.get(n.id, ()):   # any new state part: one load, and its leaves go unread (a relu's)
             if isinstance(s.target, State):
@@ -748,6 +750,15 @@ class Generator:
         self.prog = prog
         self.stored_index = {n.id: m for m, n in enumerate(prog.stored)}
         self.saved_index = {n.id: m for m, n in enumerate(prog.saved)}
+        # narrow saved values (each under NARROW_COLUMNS: a small step, whose fixed costs count) share one
+        # per-step buffer A, each at its own columns: one array to allocate and one argument to pass instead of
+        # one per value (a 20x1x10x20 LSTM saves five). Wider ones keep a buffer A<m> each: from one buffer
+        # the backward loop ran slower at 50x32x64x128 (LSTM and GRU, bench/small_step.py --loops).
+        packed = all(n.width < NARROW_COLUMNS for n in prog.saved)
+        widths = [n.width for n in prog.saved]
+        self.saved_at = [("A", sum(widths[:m])) if packed else (f"A{m}", 0) for m in range(len(widths))]
+        self.saved_buffers = ([("A", sum(widths))] if packed and widths else   # (name, width) of each
+                              [(f"A{m}", width) for m, width in enumerate(widths)])
         self.stores = _stores(prog)
         # stored nodes that are also a new state part: other groups read them from S<k>[t + 1], and only
         # their gradient has a buffer of its own (dM)
@@ -826,13 +837,13 @@ class Generator:
 
     def forward_args(self, states_only=False):
         """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
-        forward_states, which takes no saved values A<m>."""
+        forward_states, which takes no saved values (A or A<m>)."""
         p = self.prog
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
                 + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state and m not in self._row_only]
-                + ([] if states_only else [f"A{m}" for m in range(len(p.saved))])
+                + ([] if states_only else [name for name, _ in self.saved_buffers])
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
 
     def backward_args(self):
@@ -874,7 +885,7 @@ class Generator:
 
     def forward_source(self, states_only=False):
         """The forward loop; states_only: `forward_states`, the same loop without writing the saved values
-        A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
+        A or A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
         which keeps only the state entering it). Numba compiles a function at its first call, so a
         kernel never run that way pays nothing for it."""
         p = self.prog

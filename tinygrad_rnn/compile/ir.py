@@ -224,7 +224,8 @@ class Stored:
 
 @dataclass(frozen=True)
 class Saved:
-    """The per-step buffer A<m> of Program.saved[m]: written by the forward, read by the backward."""
+    """The per-step buffer A<m> of Program.saved[m], or its columns of the one buffer A that narrow saved
+    values share (codegen: Generator.saved_at): written by the forward, read by the backward."""
     m: int
 
 

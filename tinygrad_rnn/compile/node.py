@@ -207,14 +207,14 @@ class Kernel:
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
         self.states_args = _args(gen.forward_args(states_only=True), step_only)   # forward_states'
-        self.saved = {f"A{m}" for m in range(len(prog.saved))}   # what forward_states does not write
+        self.saved = {name for name, _ in gen.saved_buffers}   # what forward_states does not write
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog
         self.one_step = [(f"C{g.index}", g.N) for g in p.gemms if f"C{g.index}" in step_only]   # (B, N) each
         per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms if f"C{g.index}" not in step_only]
                     + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
                     + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
-                    + [(f"A{m}", n.width, False) for m, n in enumerate(p.saved)])
+                    + [(name, width, False) for name, width in gen.saved_buffers])
         # only the buffers a generated function reads or writes (a stored value that is also the new
         # state is read from S<k>: its M<m> is never passed)
         used = {a.name for a in self.forward_args + self.backward_args + self.project_args + self.grads_args}
@@ -252,7 +252,7 @@ class Kernel:
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False, states_only=False):
-        """states_only: for a forward no backward follows (inference): the loop writes no saved values (A<m>),
+        """states_only: for a forward no backward follows (inference): the loop writes no saved values (A or A<m>),
         and nothing is kept."""
         dt = self.dtype
         T, B, I = x.shape
@@ -286,7 +286,7 @@ class Kernel:
     def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False):
         """Put the forward's buffers for T steps into `arrays`: the states (row 0 from `states`; none
         given: zeros), the projections and the per-step buffers, from the allocator `empty`. states_only:
-        those of forward_states (no saved values A<m>)."""
+        those of forward_states (no saved values A or A<m>)."""
         dt = self.dtype
         state_shapes, shapes, zeroed = self._buffer_shapes(T, B, states_only)
         for k, (name, shape) in enumerate(state_shapes):   # no states given: the sequence starts from zeros
