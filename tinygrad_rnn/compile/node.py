@@ -200,6 +200,7 @@ class Kernel:
     def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
         self.dtype = np.dtype(prog.dtype)   # a dtype object: np.empty(shape, np.float32) costs twice as much
+        self._needs_made, self._plans = {}, {}   # per pattern of needed gradients: _needs, _accumulator_plan
         gen = Generator(prog)
         outside = gen.outside()
         self.loop_grads = outside.loop_grads   # (i, size) of the dV<i> the backward loop writes
@@ -468,14 +469,11 @@ class Kernel:
     def _needs(self, needs_params):
         """(which parameters get a gradient: asked for and read by the kernels, as a list and as the kernels'
         bool array), made once per pattern."""
-        made = self.__dict__.get("_needs_made")
-        if made is None:   # (not setdefault: its default {} would be made every call)
-            made = self._needs_made = {}
         key = tuple(needs_params)
-        found = made.get(key)
+        found = self._needs_made.get(key)
         if found is None:
             listed = [bool(n) and i in self.read for i, n in enumerate(needs_params)]
-            found = made[key] = (listed, np.array(listed, dtype=np.bool_))
+            found = self._needs_made[key] = (listed, np.array(listed, dtype=np.bool_))
         return found
 
     def _accumulators(self, params, needs_params, accs=None):
@@ -503,13 +501,11 @@ class Kernel:
         for the np.zeros of each gradient it returns, not for the names, shapes and checks of each
         parameter (peephole's 7 parameters against LSTM's 4 showed). Where no gradient is needed, a
         size-0 array made once stands in (the kernels skip it: need[i] is False)."""
-        made = self.__dict__.get("_plans")
-        if made is None:   # (not setdefault: its default {} would be made every call)
-            made = self._plans = {}
         key = tuple(needs_params)
-        plan = made.get(key)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = made[key] = _AccumulatorPlan.of(params, needs_params, {x.name for x in self.grads_args}, self.dtype)
+            plan = self._plans[key] = _AccumulatorPlan.of(params, needs_params, {x.name for x in self.grads_args},
+                                                          self.dtype)
         return plan
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, padded=True):
