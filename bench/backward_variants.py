@@ -15,7 +15,6 @@ Prints the median and p25 CPU time (time.thread_time) of one call, and the large
 the call wrote from the generated module's: 0 when a variant computes exactly the same numbers. A variant
 that drops work (to see what it costs) shows how much it changes. Asserts nothing.
 """
-import argparse
 import importlib.util
 import os
 import sys
@@ -29,7 +28,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
-from bench.kernel_phases import LAYERS  # noqa: E402
+from bench.kernel_phases import LAYERS, cell_shape_parser  # noqa: E402
 from tinygrad_rnn.compile import node  # noqa: E402
 
 
@@ -66,9 +65,7 @@ def load(path, k):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("cell", choices=sorted(LAYERS))
-    p.add_argument("shape", help="TxBxIxH")
+    p = cell_shape_parser(__doc__)
     p.add_argument("variants", nargs="*", help="edited copies of the generated module")
     p.add_argument("--dump", help="write the generated module's source here and exit")
     p.add_argument("--rounds", type=int, default=15)

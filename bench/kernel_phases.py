@@ -48,6 +48,15 @@ LAYERS = {"lstm": tr.nn.LSTM, "gru": tr.nn.GRU, "rnn": tr.nn.RNN,
           "jordan": lambda I, H, **kw: tr.nn.Recurrent(tr.nn.JordanCell, I, H, **kw)}
 
 
+def cell_shape_parser(doc):
+    """The command line both per-cell probes (this one, backward_variants.py) start from: a cell of LAYERS
+    and its shape, TxBxIxH; each adds its own options."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("cell", choices=sorted(LAYERS))
+    p.add_argument("shape", help="TxBxIxH")
+    return p
+
+
 class _Timed:
     """Stands in for a Kernel's module: each generated function timed on the thread that calls it."""
 
@@ -222,9 +231,7 @@ def handoff_latency(idles=(0.0001, 0.001, 0.01), repeats=150):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("cell", choices=sorted(LAYERS))
-    p.add_argument("shape", help="TxBxIxH")
+    p = cell_shape_parser(__doc__)
     p.add_argument("--threads", default="1,2", help="thread counts, taking turns step by step")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)

@@ -274,7 +274,7 @@ class _NoWorkers:
 
 @pytest.mark.parametrize("worker", ["runs", "never starts", "raises"])
 def test_two_threads_overlap_the_pieces_whoever_runs_them(in_the_node, monkeypatch, worker):
-    """On 2 threads the node overlaps pieces (segments._Tasks): the forward loop with the next piece's
+    """On 2 threads the node overlaps pieces (runtime.TaskQueue): the forward loop with the next piece's
     projection, the backward loop with the previous piece's rerun and the grads. The gradients equal
     storing every step's whether a worker takes tasks or never starts (this thread then runs them all);
     an exception in a task reaches the caller, and the next step runs normally."""

@@ -27,13 +27,11 @@ per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once pe
 the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
 
 Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
-nothing overlapping), the pieces overlap (_Tasks): in the forward a worker projects piece i+1 while
-this thread runs piece i's loop; in the backward a worker reruns piece i-1 while this thread runs piece
-i's backward loop, and piece i's grads are split by time between the threads. Plans that nest keep the
+nothing overlapping), the pieces overlap (runtime.TaskQueue): in the forward a worker projects piece
+i+1 while this thread runs piece i's loop; in the backward a worker reruns piece i-1 while this thread
+runs piece i's backward loop, and piece i's grads are split by time between the threads. Plans that nest keep the
 per-piece split in their backward (the overlap holds one more piece than their planner counted).
 """
-import collections
-import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -158,8 +156,8 @@ def _kept(k, piece, a, arrays, padded, entering):
 def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
     """_forward_pieces (from time 0) on `threads` threads: this thread runs each piece's forward loop over
     the whole batch while a worker makes the next piece's buffers and projects its inputs (it needs
-    nothing from the piece before; _Tasks: this thread does it itself if no worker has started it).
-    Two pieces' buffers are alive at once where one thread holds one."""
+    nothing from the piece before; runtime.TaskQueue: this thread does it itself if no worker has started
+    it). Two pieces' buffers are alive at once where one thread holds one."""
     k, B = seq.kernel, seq.x.shape[1]
     starts = np.cumsum([0] + [piece.steps for piece in plan]).tolist()
 
@@ -168,7 +166,7 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
         k.module.project(*_bind(k.project_args, arrays), 0, plan[i].steps)
         return arrays, padded
 
-    kept, tasks = [], _Tasks()
+    kept, tasks = [], runtime.TaskQueue()
     with blas.single_threaded():
         pool = blas.workers(threads - 1)
         for _ in range(1, threads):
@@ -198,9 +196,11 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
 
 def _loop_on_blocks(tasks, k, arrays, B, states_only, threads):
     """The forward loop split over batch blocks, as Kernel.forward splits a whole sequence's: the blocks
-    after the first queued for the workers (_Tasks), the first run here. For the overlapped forward's
-    last piece, which no projection of a next piece overlaps: alone on this thread it would leave the
-    workers idle for the whole piece (the stored tail, 88 steps at T = 1000)."""
+    after the first queued for the workers (runtime.TaskQueue), the first run here. For the overlapped
+    forward's last piece, which no projection of a next piece overlaps: alone on this thread it would
+    leave the workers idle for the whole piece (the stored tail, 88 steps at T = 1000). Not
+    runtime.run_blocks: that hands the blocks to new pool tasks, and here the workers are busy draining
+    `tasks` until it closes, so this thread would run every block itself."""
     loop, args = k.loop(states_only)
     bound = _bind(args, arrays)
     edges = runtime.block_edges(B, threads, runtime.min_rows(k.loop_heavy))
@@ -379,16 +379,16 @@ def _backward_overlapped(seq, kept, grad, threads):
     """_backward_pieces on `threads` threads, for pieces that each rerun as one piece: while this thread
     runs piece i's backward loop (the serial chain: dS goes from piece to piece), a worker reruns the
     forward of piece i-1 (it needs only its entering state), and the grads of piece i are split by time
-    into parts that either thread takes (_Tasks, in order: the rerun first). Every task runs the
-    generated functions on one thread over the whole batch; grads part j of a piece adds into the
-    accumulators of slot j % threads, whichever thread runs it (_Tasks runs a slot's parts one at a time,
-    in order: the sums do not depend on timing), and the slots are summed in order at the end.
+    into parts that either thread takes (runtime.TaskQueue, in order: the rerun first). Every task runs
+    the generated functions on one thread over the whole batch; grads part j of a piece adds into the
+    accumulators of slot j % threads, whichever thread runs it (runtime.TaskQueue runs a slot's parts one
+    at a time, in order: the sums do not depend on timing), and the slots are summed in order at the end.
     At most three pieces' arrays are alive at once (one whose grads are still running, one in its loop,
     one being rerun) where one thread holds one."""
     k, B = seq.kernel, seq.x.shape[1]
     slots = [grad.accs] + [k._accumulators(grad.params, grad.needs_params) for _ in range(threads - 1)]
     pieces = list(reversed(kept))
-    tasks = _Tasks(threads)
+    tasks = runtime.TaskQueue(threads)
     with blas.single_threaded():
         pool = blas.workers(threads - 1)
         for _ in range(1, threads):
@@ -422,103 +422,3 @@ def _piece_arrays(seq, piece):
         piece.arrays.clear()
         return arrays, piece.padded
     return _run_piece(seq, piece.start, piece.steps, piece.entering, single=True)
-
-
-class _Task:
-    __slots__ = ("fn", "slot", "done", "result", "error")
-
-    def __init__(self, fn, slot):
-        self.fn, self.slot, self.done, self.result, self.error = fn, slot, False, None, None
-
-
-class _Tasks:
-    """Tasks in order, each run once by whichever thread takes it first: the workers (drain) and the
-    calling thread (result, close). The caller never waits for a task nobody has started: it runs it
-    itself, and while a worker runs the one it needs it takes the next ones (a worker that starts late
-    on a busy machine leaves everything to the caller rather than holding it up).
-
-    A task put with a slot (a grads part: it adds into that slot's accumulators) runs only when no other
-    task of its slot is running, and a slot's tasks run in the order they were put: whichever thread
-    runs them, every slot sums the same parts in the same order, so the gradients are bitwise the same
-    from run to run. A thread skips a task whose slot is busy and takes the next one it may run."""
-
-    def __init__(self, slots=0):
-        self.cond = threading.Condition()
-        self.todo = collections.deque()
-        self.busy = [False] * slots
-        self.pending, self.closed, self.errors = 0, False, []
-
-    def put(self, fn, slot=None):
-        """Queue fn(slot); slot None: a task that writes no accumulator (fn gets 0)."""
-        task = _Task(fn, slot)
-        with self.cond:
-            self.todo.append(task)
-            self.pending += 1
-            self.cond.notify()
-        return task
-
-    def _take(self):
-        """(Under the lock) the first queued task whose slot is free, taken off the queue; or None."""
-        for i, task in enumerate(self.todo):
-            if task.slot is None or not self.busy[task.slot]:
-                del self.todo[i]
-                if task.slot is not None:
-                    self.busy[task.slot] = True
-                return task
-        return None
-
-    def _run(self, task):
-        fn, task.fn = task.fn, None   # what it holds (a piece's arrays) goes once it has run
-        try:
-            task.result = fn(0 if task.slot is None else task.slot)
-        except BaseException as e:   # raised again on the calling thread (result, close)
-            task.error = e
-            self.errors.append(e)
-        del fn
-        with self.cond:
-            task.done = True
-            if task.slot is not None:
-                self.busy[task.slot] = False
-            self.pending -= 1
-            self.cond.notify_all()
-
-    def drain(self):
-        """On a worker: run tasks as they come until close."""
-        while True:
-            with self.cond:
-                task = self._take()
-                while task is None and not (self.closed and not self.todo):
-                    self.cond.wait()
-                    task = self._take()
-                if task is None:
-                    return
-            self._run(task)
-
-    def result(self, task, until_idle=False):
-        """On the calling thread: task's result, running queued tasks (in order) until it is done."""
-        while True:
-            with self.cond:
-                if task is not None and task.done or until_idle and not self.pending:
-                    break
-                mine = self._take()
-                if mine is None:
-                    self.cond.wait()
-                    continue
-            self._run(mine)
-        if task is None:
-            return None
-        if task.error is not None:
-            raise task.error
-        result, task.result = task.result, None
-        return result
-
-    def close(self):
-        """Run or wait for every task left, stop the workers; a task's exception is raised here."""
-        try:
-            self.result(None, until_idle=True)
-        finally:
-            with self.cond:
-                self.closed = True
-                self.cond.notify_all()
-        if self.errors:
-            raise self.errors[0]

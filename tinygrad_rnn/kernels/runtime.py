@@ -50,7 +50,7 @@ from . import blas
 # Claims decide only who runs a part, never what is summed with what: a part's result is its own rows,
 # or, for the weight gradients (sums over time), an accumulator slot fixed by the part's number (slot =
 # part for a time split; chunk number mod threads in the pipeline, a slot's chunks run in order: see
-# _Handoff). So at a given thread count a step's gradients are bitwise the same from run to run, as
+# TaskQueue). So at a given thread count a step's gradients are bitwise the same from run to run, as
 # PyTorch's CPU RNNs are (tests/kernels/test_determinism.py; bench/determinism_probe.py shows it).
 #
 # OpenBLAS runs single-threaded all the while (blas.single_threaded), and the kernels never call it
@@ -228,109 +228,131 @@ def forward_blocks_pipelined(loop, batch, threads, args_of, project, parts, rows
     projections.wait()
 
 
-class _Handoff:
-    """The backward pipeline's queue of finished chunks: workers take chunks while the loop runs; at its
-    end the calling thread takes what is left, then waits only for the chunks a worker is running (a
-    worker that never got a core before then has nothing to do and returns).
+class _Task:
+    """One queued call fn(slot), run once by whichever thread takes it first; then its result or error."""
+    __slots__ = ("fn", "slot", "done", "result", "error")
 
-    Chunk k's weight gradients go into accumulator slot k % slots, whichever thread runs it, and a
-    slot's chunks run one at a time in the order they came (a chunk whose slot is busy waits; a later
-    chunk of a free slot is taken first). So every slot sums the same chunks in the same order on every
-    run: the gradients are bitwise the same from run to run at a given thread count. (Before, a chunk
-    went into the slot of the thread that took it, and which thread that was depended on timing.)"""
+    def __init__(self, fn, slot):
+        self.fn, self.slot, self.done, self.result, self.error = fn, slot, False, None, None
 
-    def __init__(self, slots):
+
+class TaskQueue:
+    """Tasks in order, each run once by whichever thread takes it first: the workers (drain) and the
+    calling thread (result, close). The caller never waits for a task nobody has started: it runs it
+    itself, and while a worker runs the one it needs it takes the next ones (a worker that starts late
+    on a busy machine leaves everything to the caller rather than holding it up). Used by the stored
+    backward's pipeline (backward_pipelined) and the checkpointed pieces' overlap (compile/segments.py).
+
+    Why slots: a weight gradient is a sum over time parts, and floating-point addition is not
+    associative. Had each thread summed the parts it happened to take, which parts were added together,
+    and in what order, would depend on timing, and the gradients' last bits would change from run to
+    run. So a task that adds into accumulators names a slot (its part's number mod threads, whichever
+    thread runs it); a slot's tasks run one at a time, in the order they were put (a thread skips a task
+    whose slot is busy and takes the next one it may run); the caller sums the slots in order at the
+    end. Every slot then sums the same parts in the same order on every run: at a fixed thread count
+    the gradients are bitwise the same from run to run (tests/kernels/test_determinism.py), as PyTorch's
+    CPU RNNs are. Another thread count has other slots, so other last bits."""
+
+    def __init__(self, slots=0):
         self.cond = threading.Condition()
-        self.todo = collections.deque()   # (a, b, slot) in the order they came
+        self.todo = collections.deque()
         self.busy = [False] * slots
-        self.count, self.closed, self.running, self.errors = 0, False, 0, []
+        self.pending, self.closed, self.errors = 0, False, []
 
-    def put(self, a, b):
+    def put(self, fn, slot=None):
+        """Queue fn(slot); slot None: a task that writes no accumulator (fn gets 0)."""
+        task = _Task(fn, slot)
         with self.cond:
-            self.todo.append((a, b, self.count % len(self.busy)))
-            self.count += 1
+            self.todo.append(task)
+            self.pending += 1
             self.cond.notify()
+        return task
 
-    def _first_free(self):
-        """Index in todo of the first chunk whose slot no thread is running, or None."""
-        for i, (_, _, slot) in enumerate(self.todo):
-            if not self.busy[slot]:
-                return i
+    def _take(self):
+        """(Under the lock) the first queued task whose slot is free, taken off the queue; or None."""
+        for i, task in enumerate(self.todo):
+            if task.slot is None or not self.busy[task.slot]:
+                del self.todo[i]
+                if task.slot is not None:
+                    self.busy[task.slot] = True
+                return task
         return None
 
-    def take(self, by_worker):
-        """The next chunk (a, b, slot) whose slot is free, or None once none is left. A worker waits for one
-        until the pipeline closes; the caller waits only while the chunks left have busy slots."""
+    def _run(self, task):
+        fn, task.fn = task.fn, None   # what it holds (a piece's arrays) goes once it has run
+        try:
+            task.result = fn(0 if task.slot is None else task.slot)
+        except BaseException as e:   # raised again on the calling thread (result, close)
+            task.error = e
+            self.errors.append(e)
+        del fn
         with self.cond:
-            while True:
-                i = self._first_free()
-                if i is not None:
-                    break
-                if not self.todo and (self.closed or not by_worker):
-                    return None
-                self.cond.wait()
-            chunk = self.todo[i]
-            del self.todo[i]
-            self.busy[chunk[2]] = True
-            self.running += 1
-            return chunk
-
-    def done(self, slot):
-        with self.cond:
-            self.busy[slot] = False
-            self.running -= 1
+            task.done = True
+            if task.slot is not None:
+                self.busy[task.slot] = False
+            self.pending -= 1
             self.cond.notify_all()
 
-    def drain(self, finish):
-        """On a worker: finish(a, b, slot) for every chunk it takes."""
+    def drain(self):
+        """On a worker: run tasks as they come until close."""
         while True:
-            chunk = self.take(True)
-            if chunk is None:
-                return
-            try:
-                finish(*chunk)
-            except BaseException as e:   # raised again on the calling thread (close)
-                self.errors.append(e)
-            finally:
-                self.done(chunk[2])
+            with self.cond:
+                task = self._take()
+                while task is None and not (self.closed and not self.todo):
+                    self.cond.wait()
+                    task = self._take()
+                if task is None:
+                    return
+            self._run(task)
+
+    def result(self, task, until_idle=False):
+        """On the calling thread: task's result, running queued tasks (in order) until it is done."""
+        while True:
+            with self.cond:
+                if task is not None and task.done or until_idle and not self.pending:
+                    break
+                mine = self._take()
+                if mine is None:
+                    self.cond.wait()
+                    continue
+            self._run(mine)
+        if task is None:
+            return None
+        if task.error is not None:
+            raise task.error
+        result, task.result = task.result, None
+        return result
 
     def close(self):
-        """No more chunks: wake the waiting workers and wait for the chunks being finished."""
-        with self.cond:
-            self.closed = True
-            self.cond.notify_all()
-            while self.running:
-                self.cond.wait()
+        """Run or wait for every task left, stop the workers; a task's exception is raised here."""
+        try:
+            self.result(None, until_idle=True)
+        finally:
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
         if self.errors:
             raise self.errors[0]
 
 
 def backward_pipelined(loop, batch, threads, args_of, finish, chunks):
     """The backward loop chunk by chunk (last processed first) on this thread, while threads-1 workers
-    take the products of the finished chunks (_Handoff): finish(a, b, slot) adds chunk [a, b)'s share
-    into the accumulators of `slot` (slot = the chunk's number mod threads, see _Handoff: no accumulator
+    take the products of the finished chunks (TaskQueue): finish(a, b, slot) adds chunk [a, b)'s share
+    into the accumulators of `slot` (slot = the chunk's number mod threads, see TaskQueue: no accumulator
     is written by two threads at once, and each sums the same chunks in the same order on every run);
     the caller sums the slots in order. Once its loop is done, this thread takes the chunks still queued
-    itself: the products cost about as much as the loop, or more (LSTM CPU ms, loop vs products:
+    itself (close): the products cost about as much as the loop, or more (LSTM CPU ms, loop vs products:
     (100,32,128,256) 24.4 vs 28.3; (64,64,512,512) 106 vs 176)."""
-    handoff = _Handoff(threads)
+    tasks = TaskQueue(threads)
     pool = blas.workers(threads - 1)
     for _ in range(threads - 1):
-        pool.submit(handoff.drain, finish)
+        pool.submit(tasks.drain)
     try:
-        for a, b, prev in reversed(chunks):
+        for j, (a, b, prev) in enumerate(reversed(chunks)):
             loop(*args_of(a, b, prev), 0, batch)
-            handoff.put(a, b)
-        while True:
-            chunk = handoff.take(False)
-            if chunk is None:
-                break
-            try:
-                finish(*chunk)
-            finally:
-                handoff.done(chunk[2])
+            tasks.put(lambda slot, a=a, b=b: finish(a, b, slot), j % threads)
     finally:
-        handoff.close()
+        tasks.close()
 
 
 _ALL_STEPS = {}   # (B, T) -> the (B,) lengths array of a batch without padding, made once (nothing writes it)
