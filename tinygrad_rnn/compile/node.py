@@ -466,6 +466,7 @@ class Kernel:
             dout = _one_row(dout, padded and reverse)
         if dout is not None and reverse and dout.shape[0] > 1:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
+        needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
         plan = self._backward_plans.get((T, B, I, need_dx, padded, needs_params))
         if plan is None:
             plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
