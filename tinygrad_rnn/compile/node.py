@@ -33,7 +33,6 @@ from .trace import _freeze, graph_key, trace_cell
 
 _cache = {}
 _lock = threading.Lock()
-_SHAPE = operator.attrgetter("shape")
 
 
 class _Arg(NamedTuple):
@@ -263,7 +262,6 @@ class Kernel:
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
-        self._last_views = None   # _parameter_views' last (arrays, shapes, dict)
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
         self._forward_plans = {}   # (T, B, I, padded, states_only) -> _ForwardPlan
@@ -393,11 +391,13 @@ class Kernel:
     def _parameter_views(self, params):
         """A new dict of the constants, par<i> and V<i> (views of the parameters, no copies), and the
         products' operands that are the parameter itself; cached for the same arrays of the same shapes."""
-        last = self._last_views   # (the arrays, their shapes, the dict): one per kernel
-        # (compared by map() in C: a loop over the parameters was a few percent of a tiny step's Python)
-        if (last is not None and len(last[0]) == len(params) and all(map(operator.is_, params, last[0]))
-                and tuple(map(_SHAPE, params)) == last[1]):
-            return dict(last[2])
+        last = self.__dict__.get("_last_views")   # (the arrays, their shapes, the dict): one per kernel
+        if last is not None and len(last[0]) == len(params):
+            for a, b, shape in zip(params, last[0], last[1]):
+                if a is not b or a.shape != shape:
+                    break
+            else:
+                return dict(last[2])
         arrays = dict(self.constants)
         held = [np.ascontiguousarray(w) for w in params]
         for (par, vec, _, _), w in zip(_parameter_names(len(held)), held):

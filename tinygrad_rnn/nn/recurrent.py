@@ -15,7 +15,6 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
 from __future__ import annotations
 
-import operator
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Optional
@@ -552,12 +551,7 @@ class _WeightsSnapshot(NamedTuple):
     Tensors by _cell) and its kernel are the same; an optimizer's in-place update keeps the arrays (the
     kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter
     is a miss."""
-    names: tuple     # the direction's parameter names, in the cell's order
-    tensors: tuple   # the Tensor under each name (None: bias=False)
-    arrays: tuple    # each present Tensor's array, its shape, its dtype: in `present` order
-    shapes: tuple
-    dtypes: tuple
-    present: tuple   # the Tensors of `tensors` that are not None
+    held: tuple      # (name, the Tensor under it or None, its array, the array's shape, its dtype) each
     dtype: np.dtype
     cell: Any
     known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
@@ -565,29 +559,27 @@ class _WeightsSnapshot(NamedTuple):
 
     @classmethod
     def take(cls, layer_dict, names, dtype, cell, known):
-        tensors = tuple(layer_dict.get(name) for name in names)
-        present = tuple(t for t in tensors if t is not None)
-        arrays = tuple(t.data for t in present)
-        return cls(tuple(names), tensors, arrays, tuple(a.shape for a in arrays), tuple(a.dtype for a in arrays),
-                   present, np.dtype(dtype), cell, known, compiled_runner())
+        held = []
+        for name in names:
+            tensor = layer_dict.get(name)
+            if tensor is None:   # bias=False
+                held.append((name, None, None, None, None))
+            else:
+                held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
+        return cls(tuple(held), np.dtype(dtype), cell, known, compiled_runner())
 
     def holds(self, layer_dict, dtype):
-        """Whether the layer (its __dict__) still has these parameters, for `dtype`. Asked at every call, so
-        each comparison is one map() in C over the few parameters (a Python loop over them was a tenth of a
-        tiny step's Python: bench/step_opcodes.py)."""
+        """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
         if dtype is not self.dtype and dtype != self.dtype:
             return False
-        if not all(map(operator.is_, map(layer_dict.get, self.names), self.tensors)):
-            return False
-        arrays = tuple(map(_DATA, self.present))
-        if tuple(map(_SHAPE, arrays)) != self.shapes:   # (numpy lets an array's shape be set in place)
-            return False
-        # a new array of the same shape: its dtype must be the same too (a same array's dtype cannot change
-        # without a new shape unless set in place to one of the same size, which numpy deprecates)
-        return all(map(operator.is_, arrays, self.arrays)) or tuple(map(_DTYPE, arrays)) == self.dtypes
-
-
-_DATA, _SHAPE, _DTYPE = operator.attrgetter("data"), operator.attrgetter("shape"), operator.attrgetter("dtype")
+        for name, tensor, data, shape, dt in self.held:
+            if layer_dict.get(name) is not tensor:
+                return False
+            if tensor is not None:   # (an array's dtype is compared only when it is a new one)
+                now = tensor.data
+                if now.shape != shape or (now is not data and now.dtype != dt):
+                    return False
+        return True
 
 
 class _TorchRecurrent(_StackedRecurrent):
