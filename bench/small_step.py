@@ -83,7 +83,8 @@ def loop_calls(cell, kernel, params, x):
     kernel.forward_buffers(arrays, T, B, (), False, np.empty)
     kernel.module.project(*kernel.project_args.pick(arrays), 0, T)
     kernel.module.forward(*kernel.forward_args.pick(arrays), 0, B)
-    grads = kernel._gradient_buffers(arrays, np.ones((T, B, H), np.float32), [None] * len(kernel.states), False)
+    plan = kernel._backward_plan(params, T, B, x.shape[2], False, False, (True,) * len(params))
+    grads = kernel._gradient_buffers(arrays, np.ones((T, B, H), np.float32), [None] * len(kernel.states), False, plan)
     fwd, bwd = kernel.forward_args.pick(arrays), kernel.backward_args.pick(grads)
     m = kernel.module
     G = {"lstm": 4, "gru": 3}.get(cell, 1)

@@ -21,8 +21,8 @@ def forwards(monkeypatch, split_everything):
     calls = []
     made = node.Kernel.forward_buffers
 
-    def spy(self, arrays, T, B, states, padded, empty, states_only=False):
-        made(self, arrays, T, B, states, padded, empty, states_only)
+    def spy(self, arrays, T, B, states, padded, empty, states_only=False, shapes=None):
+        made(self, arrays, T, B, states, padded, empty, states_only, shapes)
         calls.append((T, states_only, sorted(self.saved & set(arrays))))
     monkeypatch.setattr(node.Kernel, "forward_buffers", spy)
     return calls

@@ -322,3 +322,46 @@ def test_fused_equals_tape_when_the_input_gradient_comes_and_goes(kind):
                 assert a is None
                 continue
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_call_plans_at_one_shape_follow_inference_and_the_size_thresholds(monkeypatch):
+    """node.Kernel keeps one call plan per shape (_ForwardPlan, _BackwardPlan); what the plan cannot know is
+    read at each call: an inference forward (no_grad) between training steps of the same shape, and the
+    allocator's and the thread split's size thresholds changed after the plans were made (workspace.MIN_BYTES,
+    runtime.PARALLEL_MIN_MACS). Each call must give the tape's numbers, and the changed thresholds must be
+    followed (the pool and the threads used by the fused step), not the ones the plan was made under."""
+    from tinygrad_rnn.compile import node
+    from tinygrad_rnn.kernels import blas, runtime, workspace
+    tr.manual_seed(13)
+    layer = tr.nn.GRU(4, 5, dtype=np.float64)
+    x = np.random.default_rng(14).standard_normal((6, 3, 4))
+    check(layer, x)                              # the plans of this shape are made here
+    with tr.no_grad():                           # an inference forward: its own plan (states_only)
+        out, h = layer(tr.Tensor(x))
+    np.testing.assert_allclose(out.data, step(layer, x, False)[0], rtol=1e-9, atol=1e-11)
+    check(layer, x)
+
+    pooled, split = [], []
+    empty, split_backward = workspace.empty, node.Kernel._backward_threads
+    monkeypatch.setattr(workspace, "empty", lambda *a, **k: pooled.append(a) or empty(*a, **k))
+    monkeypatch.setattr(node.Kernel, "_backward_threads", lambda *a: split.append(a) or split_backward(*a))
+
+    def fused_step_uses():
+        """(pooled buffers, backward split over threads) in a fused step, then the tape's numbers checked."""
+        pooled.clear(), split.clear()
+        step(layer, x, True)
+        used = (bool(pooled), bool(split))
+        check(layer, x)
+        return used
+
+    before = blas.num_threads()
+    try:
+        tr.set_num_threads(2)
+        assert fused_step_uses() == (False, False)   # small: malloc'd, one thread
+        monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+        assert fused_step_uses() == (True, False)    # the plan's sizes compared with the new threshold
+        monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+        monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
+        assert fused_step_uses() == (True, True)     # and now split over the two threads
+    finally:
+        tr.set_num_threads(before)

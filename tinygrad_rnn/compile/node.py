@@ -192,6 +192,38 @@ class _AccumulatorPlan(NamedTuple):
         return cls(tuple(made), placeholders, tuple(grads), len(names) == len(grads), pick)
 
 
+class _ForwardPlan(NamedTuple):
+    """What Kernel.forward does at one (T, B, I, padded, states_only), worked out once by the general code
+    (Kernel._forward_plan) and carried out by every call of that shape (a tiny layer's step looked up each
+    of these apart, a function call each). The sizes that choose the allocator and the thread count are
+    compared with workspace.MIN_BYTES and runtime.PARALLEL_MIN_MACS at each call, not decided here."""
+    buffers: tuple       # forward_buffers' shapes (_buffer_shapes)
+    lens: np.ndarray     # the lengths of a batch without padding (runtime.all_steps; nothing writes it)
+    largest: int         # the largest buffer's bytes: pooled from the workspace when >= workspace.MIN_BYTES
+    work: int            # multiply-adds of the input projection, as Kernel.threads counts them
+
+
+class _BackwardPlan(NamedTuple):
+    """What Kernel.backward does at one (T, B, I, need_dx, padded, needed parameter gradients): as
+    _ForwardPlan, made once by Kernel._backward_plan from the per-part memos, carried out by every call."""
+    made: tuple          # _gradient_buffers' (name, shape, zeroed) (_gradient_shapes)
+    needs: list          # which parameters get a gradient, and as the kernels' bool array (_needs)
+    need: np.ndarray
+    accumulators: "_AccumulatorPlan"
+    largest: int
+    work: int
+
+
+def _plan_threads(plan, T, B, I, widest):
+    """Kernel.threads, the size test read from a call plan (a _ForwardPlan or a _BackwardPlan)."""
+    return 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, widest)
+
+
+def _plan_allocator(plan):
+    """Kernel._allocator, the size read from a call plan."""
+    return workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
+
+
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
@@ -232,6 +264,8 @@ class Kernel:
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
+        self._forward_plans = {}   # (T, B, I, padded, states_only) -> _ForwardPlan
+        self._backward_plans = {}   # (T, B, I, need_dx, padded, needs_params) -> _BackwardPlan
         self.dout_width = p.state_sizes[0]
         self.loop_heavy = loop_cost_ratio(p) >= runtime.LOOP_HEAVY
 
@@ -258,13 +292,16 @@ class Kernel:
         dt = self.dtype
         T, B, I = x.shape
         padded = lengths is not None
-        lens = runtime.all_steps(B, T) if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = self._allocator(T * B * max(self.widest, I))
+        plan = self._forward_plans.get((T, B, I, padded, states_only))
+        if plan is None:
+            plan = self._forward_plan(T, B, I, padded, states_only)
+        lens = plan.lens if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+        empty = _plan_allocator(plan)
         arrays = self._parameters(params)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
-        self.forward_buffers(arrays, T, B, states, padded, empty, states_only)
-        self._run_forward(arrays, T, B, I, padded, states_only)
+        self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
+        self._run_forward(arrays, T, B, I, padded, states_only, _plan_threads(plan, T, B, I, self.widest))
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
@@ -284,12 +321,22 @@ class Kernel:
             out = _in_real_time(out, lens, padded, True)
         return out, finals, (kept, padded, reverse)
 
-    def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False):
+    def _forward_plan(self, T, B, I, padded, states_only):
+        """The _ForwardPlan of a shape: made by the general code (the memos below), kept per shape."""
+        plans = self._forward_plans
+        if len(plans) >= 64:   # (many shapes: the plans are cheap to make again)
+            plans.clear()
+        plan = plans[T, B, I, padded, states_only] = _ForwardPlan(
+            self._buffer_shapes(T, B, states_only), runtime.all_steps(B, T),
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest)
+        return plan
+
+    def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False, shapes=None):
         """Put the forward's buffers for T steps into `arrays`: the states (row 0 from `states`; none
         given: zeros), the projections and the per-step buffers, from the allocator `empty`. states_only:
-        those of forward_states (no saved values A or A<m>)."""
+        those of forward_states (no saved values A or A<m>). shapes: _buffer_shapes' (a call plan's)."""
         dt = self.dtype
-        state_shapes, shapes, zeroed = self._buffer_shapes(T, B, states_only)
+        state_shapes, shapes, zeroed = shapes or self._buffer_shapes(T, B, states_only)
         for k, (name, shape) in enumerate(state_shapes):   # no states given: the sequence starts from zeros
             if states or empty is not np.empty:
                 S = arrays[name] = empty(shape, dt)
@@ -378,13 +425,15 @@ class Kernel:
             return self.module.forward_states, self.states_args
         return self.module.forward, self.forward_args
 
-    def _run_forward(self, arrays, T, B, I, padded, states_only=False):
+    def _run_forward(self, arrays, T, B, I, padded, states_only=False, threads=None):
+        """threads: the call plan's count (else Kernel.threads)."""
         m = self.module
         if states_only:   # (self.loop, written out: a tiny layer's step pays for every call)
             loop, loop_args = m.forward_states, self.states_args
         else:
             loop, loop_args = m.forward, self.forward_args
-        threads = self.threads(T, B, I)
+        if threads is None:
+            threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
             runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
@@ -417,18 +466,21 @@ class Kernel:
             dout = _one_row(dout, padded and reverse)
         if dout is not None and reverse and dout.shape[0] > 1:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
-        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, padded)
-        needs_params, need = self._needs(needs_params)
-        threads = self.threads(T, B, I)
+        needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
+        plan = self._backward_plans.get((T, B, I, need_dx, padded, needs_params))
+        if plan is None:
+            plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
+        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
+        needs_params, need = plan.needs, plan.need
+        threads = _plan_threads(plan, T, B, I, self.widest)
         m = self.module
-        plan = self._accumulator_plan(params, needs_params)
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
-            dparams = self._fill_accumulators(plan, args)
+            dparams = self._fill_accumulators(plan.accumulators, args)
             runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
         else:
             accs = {}
-            dparams = self._fill_accumulators(plan, accs)
+            dparams = self._fill_accumulators(plan.accumulators, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
@@ -508,13 +560,24 @@ class Kernel:
                                                           self.dtype)
         return plan
 
-    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, padded=True):
+    def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params):
+        """The _BackwardPlan of a shape and pattern of needs: made by the general code (the memos below),
+        kept per key. needs_params: a tuple (the tape's)."""
+        plans = self._backward_plans
+        if len(plans) >= 64:   # (many shapes: the plans are cheap to make again)
+            plans.clear()
+        needs, need = self._needs(needs_params)
+        plan = plans[T, B, I, need_dx, padded, needs_params] = _BackwardPlan(
+            self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest)
+        return plan
+
+    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
-        gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added."""
-        T, B, I = arrays["X"].shape
+        gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
+        _BackwardPlan lists them."""
         dt = self.dtype
-        empty = self._allocator(T * B * max(self.widest, I))
-        made = self._gradient_shapes(T, B, I, need_dx, padded)
+        empty, made = _plan_allocator(plan), plan.made
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
         # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
