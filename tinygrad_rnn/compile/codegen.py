@@ -202,7 +202,7 @@ class _GroupWriter:
         if isinstance(a, Lit):
             return _lit(a.value)
         if isinstance(a, Bcast):
-            return self.scalar(*self.gen.stored_column(self.gen.stored_index[a.node.id], 0))
+            return self.scalar(f"M{self.gen.stored_index[a.node.id]}", "t, b, ", 0)
         if isinstance(a, Node):
             if a.id in self.local_ids:
                 return f"v{a.id}"
@@ -210,7 +210,7 @@ class _GroupWriter:
             if state is not None:   # a new state part: read where the forward wrote it, S<k>[t + 1]
                 return self.at(f"S{state.target.k}", "t + 1, b, ", state.start)
             m = self.gen.stored_index[a.id]
-            return self.at(*self.gen.stored_column(m, 0), Stored(m))
+            return self.at(f"M{m}", "t, b, ", 0, Stored(m))
         if isinstance(a.source, Whole):
             return self.whole(a)
         if a.bcast:
@@ -228,8 +228,7 @@ class _GroupWriter:
         elif state is not None:
             arr, prefix, off, of = f"S{state.target.k}", "t + 1, b, ", state.start + a.off, None
         else:
-            arr, prefix, off = self.gen.stored_column(m, a.off)
-            of = Stored(m)
+            arr, prefix, off, of = f"M{m}", "t, b, ", a.off, Stored(m)
         if a.bcast:
             return self.acc(arr, prefix, off) if grad else self.scalar(arr, prefix, off)
         return self.at(arr, prefix, off, of)
@@ -330,11 +329,9 @@ def _target_at(w, store, backward):
     elif isinstance(t, Saved):   # the backward reads the value itself
         arr, off = w.gen.saved_at[t.m]
         return w.at(arr, "t, b, ", off + store.start)
-    elif backward:
-        return w.at(f"dM{t.m}", w.gen.dm_prefix, store.start)
     else:
-        return w.at(*w.gen.stored_column(t.m, store.start), t)
-    return w.at(arr, prefix, store.start)
+        arr, prefix = (f"dM{t.m}", w.gen.dm_prefix) if backward else (f"M{t.m}", "t, b, ")
+    return w.at(arr, prefix, store.start, t if isinstance(t, Stored) and not backward else None)
 
 
 def _reduce_names(n, w):
@@ -366,9 +363,8 @@ def forward_group(gen, body, indent, group, states_only=False):
     w.finish(group.width, gen.columns(group))
     for n in reduces:
         m = gen.stored_index[n.id]
-        arr, prefix, off = gen.stored_column(m, 0)
         for col, acc in enumerate(n.rule.accumulators):
-            body(indent, f"{arr}[{prefix}{off + col}] = r{n.id}_{acc}")
+            body(indent, f"M{m}[t, b, {col}] = r{n.id}_{acc}")
 
 
 class Term(NamedTuple):
@@ -454,10 +450,9 @@ def _seed_terms(gen, w, group):
 def _reduce_vjp(gen, w, n):
     """The term a Reduce passes to its argument: its row's cotangent (and value, count) read first."""
     m = gen.stored_index[n.id]
-    names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(*gen.stored_column(m, 0)),
-             "a": w.read(n.args[0])}
+    names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(f"M{m}", "t, b, ", 0), "a": w.read(n.args[0])}
     if "count" in n.rule.accumulators:
-        names["count"] = w.scalar(*gen.stored_column(m, 1))
+        names["count"] = w.scalar(f"M{m}", "t, b, ", 1)
     return _rule_term(n.rule.vjp, names, dict(names, a=_row_code(w, n.args[0], names["a"])))
 
 
@@ -722,7 +717,7 @@ def _kept_value(gen, w, n):
                 return w.at(f"S{s.target.k}", "t + 1, b, ", s.start)
     if getattr(n, "rule", None) in _KEEP:
         if n.id in gen.stored_index and n.width is not None:
-            return w.at(*gen.stored_column(gen.stored_index[n.id], 0))
+            return w.at(f"M{gen.stored_index[n.id]}", "t, b, ", 0)
     return None
 
 
@@ -766,14 +761,6 @@ class Generator:
         self.saved_at = [("A", sum(widths[:m])) if packed else (f"A{m}", 0) for m in range(len(widths))]
         self.saved_buffers = ([("A", sum(widths))] if packed and widths else   # (name, width) of each
                               [(f"A{m}", width) for m, width in enumerate(widths)])
-        # the per-row sums of reductions (a layer norm's mean and variance: one or two columns each) share one
-        # per-step buffer M, each at its own columns, for the same reason (a layer-norm LSTM stores six);
-        # other stored values keep a buffer M<m> each (_rows_only keeps some of those one row)
-        widths = [stored_width(n) if isinstance(n, Reduce) else 0 for n in prog.stored]
-        self.stored_at = [("M", sum(widths[:m])) if isinstance(n, Reduce) else (f"M{m}", 0)
-                          for m, n in enumerate(prog.stored)]
-        self.stored_buffers = ([("M", sum(widths))] if any(widths) else []) + [
-            (f"M{m}", stored_width(n)) for m, n in enumerate(prog.stored) if not isinstance(n, Reduce)]
         self.dv_at = vector_grad_columns(prog.vec_params)   # each vector parameter's columns of dV
         self.dv_written = set()   # the vector parameters whose gradient the backward loop writes (grad_column)
         self.stores = _stores(prog)
@@ -816,7 +803,7 @@ class Generator:
         whole = {a.source.node.id for a in args if isinstance(a, Read) and isinstance(a.source, Whole)}
         bcast = {a.node.id for a in args if isinstance(a, Bcast)}
         return {m for m, n in enumerate(self.prog.stored) if n.id in whole and n.id not in bcast | set(self.in_state)
-                and not isinstance(n, Reduce) and n.width is not None and f"M{m}" not in read}
+                and n.width is not None and f"M{m}" not in read}
 
     def columns(self, group):
         """The bound of a forward column loop as code: a narrow group's (under NARROW_COLUMNS) as wide as a
@@ -831,12 +818,6 @@ class Generator:
                 if n == group.width:
                     return f"S{k}.shape[2]"
         return None
-
-    def stored_column(self, m, col):
-        """(array, index prefix at (t, b), column) of column `col` of stored value m (its M<m>, or its columns
-        of the shared M: stored_at)."""
-        arr, off = self.stored_at[m]
-        return arr, "t, b, ", off + col
 
     def grad_column(self, source, off):
         """(array, index prefix at (t, b), column) of column `off` of a leaf source's gradient: a vector
@@ -873,8 +854,7 @@ class Generator:
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
-                + list(dict.fromkeys(self.stored_at[m][0] for m, n in enumerate(p.stored)
-                                     if n.id not in self.in_state and m not in self._row_only))
+                + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state and m not in self._row_only]
                 + ([] if states_only else [name for name, _ in self.saved_buffers])
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
 
