@@ -58,7 +58,7 @@ from .ir import (
     joined_runs,
     stored_width,
 )
-from .outside import OutsideWriter
+from .outside import OutsideWriter, vector_grad_columns
 from .rules import names_in, substitute
 from .schedule import SAVE as _KEEP
 from .schedule import local_nodes
@@ -248,10 +248,11 @@ class _GroupWriter:
             return self.whole(a, grad=True)
         if a.source.grad_array is None:
             return None
+        arr, prefix, off = self.gen.grad_column(a.source, a.off)
         if a.bcast:   # (a per-row sum added after the loop: its array is not written column by column)
-            self.gen.writes.other(a.source.grad_array)
-            return self.acc(a.source.grad_array, a.source.grad_at, a.off)
-        return self.at(a.source.grad_array, a.source.grad_at, a.off, a.source)
+            self.gen.writes.other(arr)
+            return self.acc(arr, prefix, off)
+        return self.at(arr, prefix, off, a.source)
 
     def row_grad_target(self, a):
         """Like grad_target, for a per-row scalar leaf's gradient added to once after the column loop."""
@@ -263,8 +264,9 @@ class _GroupWriter:
             return f"dM{self.gen.stored_index[a.source.node.id]}[{self.gen.dm_prefix}{a.off}]"
         if a.source.grad_array is None:
             return None
-        self.gen.writes.other(a.source.grad_array)
-        return f"{a.source.grad_array}[{a.source.grad_at}{a.off}]"
+        arr, prefix, off = self.gen.grad_column(a.source, a.off)
+        self.gen.writes.other(arr)
+        return f"{arr}[{prefix}{off}]"
 
     def names(self, n):
         """The rule's names bound to the code of n's arguments and attributes."""
@@ -759,6 +761,8 @@ class Generator:
         self.saved_at = [("A", sum(widths[:m])) if packed else (f"A{m}", 0) for m in range(len(widths))]
         self.saved_buffers = ([("A", sum(widths))] if packed and widths else   # (name, width) of each
                               [(f"A{m}", width) for m, width in enumerate(widths)])
+        self.dv_at = vector_grad_columns(prog.vec_params)   # each vector parameter's columns of dV
+        self.dv_written = set()   # the vector parameters whose gradient the backward loop writes (grad_column)
         self.stores = _stores(prog)
         # stored nodes that are also a new state part: other groups read them from S<k>[t + 1], and only
         # their gradient has a buffer of its own (dM)
@@ -815,6 +819,14 @@ class Generator:
                     return f"S{k}.shape[2]"
         return None
 
+    def grad_column(self, source, off):
+        """(array, index prefix at (t, b), column) of column `off` of a leaf source's gradient: a vector
+        parameter's is at its columns of the shared dV (dv_at), which records that the loop writes it."""
+        if isinstance(source, Param):
+            self.dv_written.add(source.i)
+            return "dV", source.grad_at, self.dv_at[source.i] + off
+        return source.grad_array, source.grad_at, off
+
     def grad_row_width(self, of):
         """Columns of a row of the gradient array of `of` (_Ref.of): dXW<i>, dC<i>, dSo<k> or dX."""
         p = self.prog
@@ -854,7 +866,7 @@ class Generator:
         names = (fwd + [f"P{g.index}" for g in p.gemms] + ["dOut"] + [f"dS{k}" for k in range(len(p.state_sizes))]
                  + [f"dXW{i.index}" for i in p.projections if i.index not in self.plan.alias]
                  + [f"dC{g.index}" for g in p.gemms] + ["dX"]
-                 + [f"dV{i}" for i, _ in p.vec_params])
+                 + ["dV"])
         # By name in the body's text, deliberately: an array is passed exactly when a line of the body
         # mentions it. Those lines come from many places (leaf reads, recomputed values, the gemms, the
         # scratch rows, the per-row gradients) and drop_unread removes some afterwards; a typed record
@@ -1031,10 +1043,10 @@ class Generator:
                 body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
 
     def loop_vector_grads(self):
-        """(i, size) of the vector parameters whose per-row gradient dV<i> the backward loop writes: the
-        others' gradients are all column sums after the loop (sumplan.py), so they need no dV<i>."""
-        written = set(self.backward_args())
-        return tuple((i, n) for i, n in self.prog.vec_params if f"dV{i}" in written)
+        """(i, size) of the vector parameters whose per-row gradient (columns of dV) the backward loop writes:
+        the others' gradients are all column sums after the loop (sumplan.py), so grads adds nothing of dV."""
+        self._backward_body()   # (records them: grad_column)
+        return tuple((i, n) for i, n in self.prog.vec_params if i in self.dv_written)
 
     def outside(self):
         """The OutsideWriter of `project` and `grads` around these loops."""

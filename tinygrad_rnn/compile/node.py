@@ -235,7 +235,8 @@ class Kernel:
         self._needs_made, self._plans = {}, {}   # per pattern of needed gradients: _needs, _accumulator_plan
         gen = Generator(prog)
         outside = gen.outside()
-        self.loop_grads = outside.loop_grads   # (i, size) of the dV<i> the backward loop writes
+        self.loop_grads = outside.loop_grads   # (i, size) of the vector gradients the backward loop writes
+        self.dv_width = outside.dv_width
         self.plan = gen.plan
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
@@ -275,7 +276,7 @@ class Kernel:
         self.projected = tuple((f"XW{pr.index}", f"dXW{pr.index}", pr.N) for pr in p.projections)
         self.products = tuple((f"Wt{g.index}", f"P{g.index}", g.param, g.transposed, f"dC{g.index}", g.N)
                               for g in p.gemms)
-        self.vector_grads = tuple((f"dV{i}", n) for i, n in self.loop_grads)
+        self.vector_grads = (("dV", self.dv_width),) if self.loop_grads else ()   # all in one (outside.py)
         self.constants = {f"K{k}": c for k, c in p.consts.items()}
 
     def kept_per_row(self, input_size):

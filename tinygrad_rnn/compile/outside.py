@@ -7,7 +7,7 @@ gradients after it. codegen.py writes the loops; this file writes the two functi
         for the time slice [a, b): dx (the loop's own part plus dXW<i> W^T), each projection's weight
         gradient dXW^T x, each recurrent weight's sum over steps of A_t^T dC_t, and the vector parameters'
         gradients the loop left out (the folded biases' and sumplan.SumPlan's column sums); the loop's own
-        per-row vector gradients dV<i> are added once (by the slice that starts at 0).
+        per-row vector gradients (their columns of dV) are added once (by the slice that starts at 0).
 
 Why generated and not a Python loop over the program's products: a tiny layer's whole step costs tens of
 microseconds, and every numpy call from Python costs a few; here each is a compiled call. Why per time
@@ -34,6 +34,16 @@ class _Source:
         return "\n".join(self.lines) + "\n"
 
 
+def vector_grad_columns(vec_params):
+    """{i: its first column} of the vector parameters' per-row gradients in the one buffer dV (B, their
+    columns together) that the backward loop writes and grads sums: one array to allocate and one argument
+    to pass instead of one dV<i> each (a layer-norm LSTM's loop writes five)."""
+    columns, off = {}, 0
+    for i, n in vec_params:
+        columns[i], off = off, off + n
+    return columns
+
+
 def _dedupe(names):
     seen = []
     for n in names:
@@ -50,6 +60,8 @@ class OutsideWriter:
         writes (Generator.loop_vector_grads); None: all of prog.vec_params."""
         self.prog, self.plan = prog, plan
         self.loop_grads = prog.vec_params if loop_grads is None else loop_grads
+        self.dv_at = vector_grad_columns(prog.vec_params)
+        self.dv_width = sum(n for _, n in prog.vec_params)   # dV's columns (node.py makes it)
 
     # ------------------------------------------------------------------ before the loop
     def project_args(self):
@@ -98,7 +110,7 @@ class OutsideWriter:
             if s.factor is not None:
                 names.append(s.factor.source.array)
         for i, _ in self.loop_grads:
-            names += [f"dV{i}", f"gV{i}"]
+            names += ["dV", f"gV{i}"]
         return _dedupe(names)
 
     def grads_source(self):
@@ -111,9 +123,9 @@ class OutsideWriter:
         self._column_sums(src)
         if self.loop_grads:
             src(1, "if a == 0:   # the loop's per-row gradients of the vector parameters, added once")
-            for i, _ in self.loop_grads:
+            for i, n in self.loop_grads:
                 src(2, f"if need[{i}]:")
-                src(3, f"add_rows(dV{i}, gV{i})")
+                src(3, f"add_rows(dV[:, {self.dv_at[i]}:{self.dv_at[i] + n}], gV{i})")
         return src.text()
 
     def _input_side(self, src):
