@@ -1,7 +1,7 @@
 """Paired A/B of compile/node.py's Kernel wrappers in ONE process: another copy of node.py against this one.
 
     python bench/kernel_wrapper_ab.py ../main/tinygrad_rnn/compile/node.py          # 1 thread
-    python bench/kernel_wrapper_ab.py /work/main/tinygrad_rnn/compile/node.py --threads 2 --new-first
+    python bench/kernel_wrapper_ab.py ../main/tinygrad_rnn/compile/node.py --threads 2 --new-first
 
 A developer's probe for changes to the Python around the generated kernels (Kernel.forward and
 Kernel.backward: buffers, views, call plans), where a tiny step's microsecond is lost in the noise of
