@@ -45,6 +45,9 @@ def power(a, p, one):
     return a ** p
 
 
+sqrt = np.sqrt   # the ufunc itself: Numba types it directly (rules.pow_rule's one / sqrt(a))
+
+
 @numba.njit(inline="always")
 def exp(a):
     return np.exp(a)
