@@ -71,7 +71,7 @@ import numpy as np
 from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the package's checked cache
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, zero_rows
 from tinygrad_rnn.compile.scalar import maximum, isnan, sqrt, zeros1, zeros2
-from tinygrad_rnn.compile.scalar import gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
+from tinygrad_rnn.compile.scalar import gemm_nn, gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
 from tinygrad_rnn.compile.scalar import add_slots
 
 _dt = np.{dtype}

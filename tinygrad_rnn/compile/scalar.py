@@ -7,7 +7,7 @@ import numba
 import numpy as np
 
 from ..kernels import njit
-from ..kernels.blas import gemm, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
+from ..kernels.blas import gemm, gemm_nn, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
 from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
 

@@ -567,6 +567,19 @@ def gemm_nt(a, b, c, beta):
 
 
 @njit()
+def gemm_nn(a, b, c, beta):
+    """C = A @ B + beta * C by one BLAS call, all C-contiguous 2-D arrays of one float dtype (shapes (m,k),
+    (k,n), (m,n)): gemm without its loop for a few rows and its tiles, for the products outside the time
+    loops (over T * B rows). Each function that calls gemm compiles gemm's loops into its own machine code
+    again (Numba links its callees' code into every caller): a tenth of a second of a kernel's cold compile."""
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm_nn: shapes do not match")
+    _blas_product(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, c, beta)
+
+
+@njit()
 def gemm_tn(a, b, c, beta):
     """C = A^T @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (k,m), (k,n), (m,n)):
     the weight gradients dW = dA^T X, summed over all T*B rows."""
