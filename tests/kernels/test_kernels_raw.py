@@ -487,9 +487,10 @@ def test_vectorizable_sigmoid_and_tanh_are_accurate(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (1, 128, 512), (8, 64, 256), (64, 128, 96)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (1, 128, 512), (8, 64, 256), (64, 128, 96),
+                                   (3, 0, 5), (43, 256, 520)])   # k = 0; ragged tiles where blas.SPLIT_GEMM
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
-@pytest.mark.parametrize("name", ["gemm", "gemm_nn"])   # gemm_nn: one BLAS call at every size
+@pytest.mark.parametrize("name", ["gemm", "gemm_nn"])   # gemm_nn: BLAS calls only, no loop for a few rows
 def test_gemm(dtype, shape, beta, name):
     m, k, n = shape
     rng = np.random.default_rng(3)
