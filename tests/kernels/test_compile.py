@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tr
 from tinygrad_rnn import primitives as P
 from tinygrad_rnn.compile import CompileError, compile_cell
-from tinygrad_rnn.compile.rules import RULES, numpy_namespace, substitute
+from tinygrad_rnn.compile.rules import RULES, numpy_namespace, pow_rule, substitute
 from tinygrad_rnn.nn.cells import RecurrentCell
 from tinygrad_rnn.nn.module import uniform
 
@@ -94,6 +94,39 @@ def test_rules_match_primitives_in_numba():
             for i, ref in enumerate(ref_grads):
                 np.testing.assert_allclose(out[k, i + 1], np.broadcast_to(ref, a.shape), **tol,
                                            err_msg=f"{prim.__name__} vjp {i}")
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, 1.5, 2.0, 1.0, -1.0, 1.7, 0.0])
+def test_pow_rule_for_its_exponent_matches_primitive(p):
+    """rules.pow_rule(p), the Pow row written for one constant exponent (sqrt forms, no select), gives the
+    tape's Pow forward and backward: with numpy, and compiled by Numba in float64 and float32, at -0.0, 0
+    and inf too, where sqrt's and pow's signs and infinities differ."""
+    rule = pow_rule(p)
+    names = dict(a="a[j]", p="p", g="g[j]")
+    fwd, vjp = substitute(rule.forward, names), substitute(rule.vjps[0], dict(names, out="o"))
+    lines = ["def pw(a, g, p, one, zero, out):", "    for j in range(a.shape[0]):",
+             f"        o = {fwd}", "        out[0, j] = o", f"        out[1, j] = {vjp}"]
+    from tinygrad_rnn.compile import scalar
+    a = np.concatenate([np.random.default_rng(2).uniform(0.1, 3.0, 32), [0.0, -0.0, np.inf]])
+    g = np.random.default_rng(3).standard_normal(a.shape)
+    for dtype in (np.float64, np.float32):
+        ad, gd = a.astype(dtype), g.astype(dtype)
+        tol = dict(rtol=1e-14) if dtype == np.float64 else dict(rtol=3e-7)   # the tape's p is a Python float
+        out, saved = P.Pow.forward(ad, p=p)
+        (ref,) = P.Pow.backward(gd, saved, (True,), p=p)
+        env = dict(numpy_namespace(dtype), a=ad, g=gd, p=dtype(p))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.testing.assert_array_equal(eval(substitute(rule.forward, {}), env), out)
+            np.testing.assert_allclose(eval(substitute(rule.vjps[0], {}), dict(env, out=out)),
+                                       np.broadcast_to(ref, a.shape), **tol)
+        env = {name: getattr(scalar, name) for name in ("sqrt", "power", "select")}
+        exec("\n".join(lines), env)
+        got = np.full((2, a.shape[0]), np.nan, dtype)
+        numba.njit(error_model="numpy")(env["pw"])(ad, gd, dtype(p), dtype(1), dtype(0), got)
+        tol = dict(rtol=1e-12) if dtype == np.float64 else dict(rtol=3e-6)   # libm's pow, not numpy's
+        np.testing.assert_allclose(got[0], out, **tol)
+        np.testing.assert_allclose(got[1], np.broadcast_to(ref, a.shape), **tol)
+        assert np.array_equal(np.signbit(got[0]), np.signbit(out))   # sqrt(-0.0) = -0.0, as torch
 
 
 # ----------------------------------------------------------------------------- compiled vs tape

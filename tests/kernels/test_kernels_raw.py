@@ -487,14 +487,16 @@ def test_vectorizable_sigmoid_and_tanh_are_accurate(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (1, 128, 512), (8, 64, 256), (64, 128, 96)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 300, 7), (1, 128, 512), (8, 64, 256), (64, 128, 96),
+                                   (3, 0, 5), (43, 256, 520)])   # k = 0; ragged tiles where blas.SPLIT_GEMM
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
-def test_gemm(dtype, shape, beta):
+@pytest.mark.parametrize("name", ["gemm", "gemm_nn"])   # gemm_nn: BLAS calls only, no loop for a few rows
+def test_gemm(dtype, shape, beta, name):
     m, k, n = shape
     rng = np.random.default_rng(3)
     a, b, c = (rng.standard_normal(s).astype(dtype) for s in [(m, k), (k, n), (m, n)])
     c0 = c.copy()
-    blas.gemm(a, b, c, beta)
+    getattr(blas, name)(a, b, c, beta)
     np.testing.assert_allclose(c, a @ b + beta * c0, rtol=TOL[dtype] * 100, atol=TOL[dtype] * 100 * k)
     assert c.dtype == dtype
 

@@ -42,7 +42,7 @@ from .ir import (
     State,
     Whole,
 )
-from .rules import COPY, REDUCTIONS, RULES
+from .rules import COPY, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
@@ -240,7 +240,8 @@ def _lower_rule(lw, op, attrs):
     if op.prim is P.Clip:
         extra = {"lo": -np.inf if attrs["lo"] is None else attrs["lo"],
                  "hi": np.inf if attrs["hi"] is None else attrs["hi"]}
-    return (elementwise(lw, op, RULES[op.prim], args, extra or None),)
+    rule = pow_rule(attrs["p"]) if op.prim is P.Pow else RULES[op.prim]   # written for its constant exponent
+    return (elementwise(lw, op, rule, args, extra or None),)
 
 
 def _lower_where(lw, op, attrs):

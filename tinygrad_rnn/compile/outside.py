@@ -79,7 +79,7 @@ class OutsideWriter:
         src(1, "x2 = time_rows(X, a, b)")
         for pr in p.projections:
             src(1, f"xw = time_rows(XW{pr.index}, a, b)")
-            src(1, f"{'gemm_nt' if pr.transposed else 'gemm'}(x2, par{pr.param}, xw, 0)")
+            src(1, f"{'gemm_nt' if pr.transposed else 'gemm_nn'}(x2, par{pr.param}, xw, 0)")
             folds = _merged_folds(f for f in p.folds if f.projection == pr.index)
             if folds:
                 src(1, "bias = zeros_row(xw)")
@@ -136,7 +136,7 @@ class OutsideWriter:
             src(2, "dx2 = time_rows(dX, a, b)")
             for pr in p.projections:
                 dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
-                src(2, f"{'gemm' if pr.transposed else 'gemm_nt'}({dxw}, par{pr.param}, dx2, {beta})")
+                src(2, f"{'gemm_nn' if pr.transposed else 'gemm_nt'}({dxw}, par{pr.param}, dx2, {beta})")
                 beta = "1"
         for pr in p.projections:
             dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"

@@ -9,10 +9,11 @@ Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
     g           the cotangent of out                            p     pow's exponent; lo, hi: clip's bounds
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
-Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), relu, select(cond, x, y),
+Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
 maximum(a, b) (NaN if either is NaN, as np.maximum), isnan.
 NaN propagates as on the tape: a comparison with NaN is false, so maximum and max say so explicitly.
 """
+import functools
 import re
 from typing import NamedTuple
 
@@ -70,6 +71,29 @@ REDUCTIONS = {
                      "(select(a == out, one, zero) / count) * g"),
 }
 
+
+@functools.lru_cache(maxsize=None)
+def pow_rule(p):
+    """RULES[P.Pow] written for one constant exponent p (the generator knows it): layer and RMS norms'
+    (var + eps) ** -0.5 as one / sqrt, and no select on p == 0 in the VJP. The same numbers as the general
+    row (scalar.power computes them so), but Numba need not type and lower power's three branches and the
+    select at every use: a quarter of a second of a layer-norm LSTM's cold compile. p == 0 keeps the
+    general row. One Rule per p (cached), so that equal exponents give equal rules."""
+    general = RULES[P.Pow]
+    if p == 0:
+        return general
+    return Rule(_power_of_a(p, "p"), (f"g * p * {_power_of_a(p - 1, '(p - one)')}",), general.inputs)
+
+
+def _power_of_a(value, exponent):
+    """a ** value as scalar.power computes it (torch's sqrt forms for +-0.5); `exponent`: value as code."""
+    if value == 0.5:
+        return "sqrt(a)"
+    if value == -0.5:
+        return "one / sqrt(a)"
+    return f"a ** {exponent}"
+
+
 # Not a primitive: the copy the compiler inserts where a value must land in a buffer unchanged.
 COPY = Rule("a", ("g",), ("a",))
 
@@ -79,8 +103,9 @@ def numpy_namespace(dtype):
     """The functions and constants an expression needs, evaluated on numpy arrays (for the tests)."""
     dt = np.dtype(dtype).type
     return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
-                relu=lambda a: np.maximum(a, 0), select=np.where, power=lambda a, p, one: P._torch_pow(a, p),
-                maximum=np.maximum, isnan=np.isnan, one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
+                relu=lambda a: np.maximum(a, 0), select=np.where, sqrt=np.sqrt,
+                power=lambda a, p, one: P._torch_pow(a, p), maximum=np.maximum, isnan=np.isnan,
+                one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
 
 
 _NAME = re.compile(r"\b(a|b|c|g|out|p|lo|hi|acc|count)\b")   # the names an expression of this table may use

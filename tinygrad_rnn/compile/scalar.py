@@ -7,7 +7,7 @@ import numba
 import numpy as np
 
 from ..kernels import njit
-from ..kernels.blas import gemm, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
+from ..kernels.blas import gemm, gemm_nn, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
 from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
 
@@ -43,6 +43,9 @@ def power(a, p, one):
     if p == -0.5:
         return one / np.sqrt(a)
     return a ** p
+
+
+sqrt = np.sqrt   # the ufunc itself: Numba types it directly (rules.pow_rule's one / sqrt(a))
 
 
 @numba.njit(inline="always")

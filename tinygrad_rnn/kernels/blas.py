@@ -567,6 +567,30 @@ def gemm_nt(a, b, c, beta):
 
 
 @njit()
+def gemm_nn(a, b, c, beta):
+    """C = A @ B + beta * C as gemm computes it, but by BLAS calls only (in gemm's tiles where it would tile):
+    all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (k,n), (m,n)). For the products outside
+    the time loops (over T * B rows). Numba compiles every callee's code into each caller again: without
+    gemm's loop for a few rows (_small_gemm, vectorized loops), a caller's cold compile is about 0.13 s
+    shorter (bench/compile_time.py's grads), and one BLAS call beats that loop on the rare tiny product."""
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm_nn: shapes do not match")
+    rows, cols = _tile(m, n, k, SPLIT_GEMM)
+    if k == 0 or (rows == m and cols == n):
+        _blas_product(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, c, beta)
+        return
+    beta_ = c.dtype.type(beta)
+    for j0 in range(0, n, cols):
+        j1 = min(j0 + cols, n)
+        for i0 in range(0, m, rows):
+            i1 = min(i0 + rows, m)
+            _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, j1 - j0, k, a[i0:i1], k, b[:, j0:j1], n, beta_,
+                        c[i0:i1, j0:j1], n)
+
+
+@njit()
 def gemm_tn(a, b, c, beta):
     """C = A^T @ B + beta * C, all C-contiguous 2-D arrays of one float dtype (shapes (k,m), (k,n), (m,n)):
     the weight gradients dW = dA^T X, summed over all T*B rows."""
