@@ -494,6 +494,26 @@ def test_retain_states_warns_once_and_uses_the_tape():
     assert len(layer.states[(0, 0)]) == 3
 
 
+@pytest.mark.parametrize("cls", [tr.nn.RNN, tr.nn.GRU, tr.nn.LSTM])
+def test_builtin_layers_check_fused_and_warn_once_for_retain_states(cls):
+    """The one switch means the same on every layer: a value that is not True/False/'auto' is refused
+    (bool() took 'no' for True), and the tape fallback retain_states=True asks for is said once."""
+    import warnings
+    for bad in ("no", None, 2):
+        with pytest.raises(ValueError, match=f"{cls.__name__}: fused must be True, False or 'auto', got"):
+            cls(3, 4, fused=bad)
+    assert cls(3, 4, fused="auto").fused is True and cls(3, 4, fused=False).fused is False
+    layer = cls(3, 4, dtype=np.float64)
+    x = tr.Tensor(np.ones((3, 2, 3)))
+    with pytest.warns(RuntimeWarning, match="retain_states"):
+        layer(x, retain_states=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, retain_states=True)
+        cls(3, 4, dtype=np.float64, fused=False)(x, retain_states=True)   # asked for the tape: nothing to say
+    assert len(layer.states[(0, 0)]) == 3
+
+
 def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
     from tinygrad_rnn.compile.node import get_kernel
     tr.manual_seed(0)

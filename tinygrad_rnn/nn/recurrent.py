@@ -116,6 +116,7 @@ class _StackedRecurrent(Module):
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
+        self._warned_tape = False
 
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
@@ -305,6 +306,13 @@ class _StackedRecurrent(Module):
         """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
         return None
 
+    def _warn_tape_once(self, why):
+        """A fallback the user asked for (retain_states=True on a fused layer) is said once per layer."""
+        if not self._warned_tape:
+            self._warned_tape = True
+            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
+                          RuntimeWarning, stacklevel=5)
+
     def _fused_call(self, layer, direction, dtype):
         """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
         the cell holds the same attributes and its parameters' arrays the same shapes and dtypes
@@ -459,7 +467,6 @@ class Recurrent(_StackedRecurrent):
         _try_cell(made[0], input_size, self.dtype)
         self.cells = made
         self.state_count = len(made[0].sizes())
-        self._warned_tape = False
         self.fused = fused
 
     @property
@@ -534,12 +541,6 @@ class Recurrent(_StackedRecurrent):
     def _fused_cell(self, layer, direction, dtype):
         return self._fused_call(layer, direction, dtype) if self._fused else None
 
-    def _warn_tape_once(self, why):
-        if not self._warned_tape:
-            self._warned_tape = True
-            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
-                          RuntimeWarning, stacklevel=5)
-
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
@@ -598,7 +599,7 @@ class _TorchRecurrent(_StackedRecurrent):
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
-        self.fused = bool(fused)
+        self.fused = bool(_check_fused(type(self).__name__, fused, None))   # 'auto': True, every built-in compiles
         G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
@@ -706,6 +707,8 @@ class _TorchRecurrent(_StackedRecurrent):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
             last = self._fused_snapshot(layer, direction, x.dtype)   # (what run_fused does, one call less)
             return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
+        if retain is not None and self.fused:
+            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
