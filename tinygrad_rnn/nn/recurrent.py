@@ -246,8 +246,9 @@ class _StackedRecurrent(Module):
             raise ValueError(f"{name}: checkpoint must be None/False (store every step), True (every ~sqrt(T) "
                              f"steps) or a positive int K (every K steps), got {checkpoint!r}")
         if memory_budget is not None and (isinstance(memory_budget, bool) or not isinstance(
-                memory_budget, (int, float, np.integer, np.floating)) or not memory_budget > 0):
-            raise ValueError(f"{name}: memory_budget must be a positive number of bytes, got {memory_budget!r}")
+                memory_budget, (int, float, np.integer, np.floating)) or not 0 < memory_budget < np.inf):
+            raise ValueError(f"{name}: memory_budget must be a positive number of bytes (finite: None stores every "
+                             f"step), got {memory_budget!r}")
         if memory_budget is not None and checkpoint not in (None, False):
             raise ValueError(f"{name}: give checkpoint= or memory_budget=, not both (got checkpoint={checkpoint!r}, "
                              f"memory_budget={memory_budget!r})")
