@@ -93,7 +93,7 @@ def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
 
 
 # ----------------------------------------------------------------------------- gradients of the layers
-CELLS = [nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell, nn.JordanCell]
+CELLS = [nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell, nn.JordanCell, nn.LayerNormLSTMCell]
 TORCH_LAYERS = [(nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}), (nn.GRU, {}), (nn.LSTM, {})]
 
 
@@ -103,7 +103,7 @@ def _make(kind, policy, layers, bidirectional, dtype, fused):
     if isinstance(kind, tuple):
         cls, extra = kind
         return cls(3, 4, fused=fused, **extra, **common)
-    return nn.Recurrent(kind, 3, 4, **common)
+    return nn.Recurrent(kind, 3, 4, fused=fused, **common)   # fused=False: the cell's step on the tape
 
 
 def _gradients(layer, x, hx, lengths, seed=5):
