@@ -531,6 +531,33 @@ def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
     assert lstm.kernel_source() == tr.nn.Recurrent(tr.nn.LSTMCell, 3, 4).kernel_source()
 
 
+def test_kernel_source_arguments_are_checked():
+    """(layer 0, direction 1) of a one-direction stack of two once printed layer 1's kernel."""
+    stack = tr.nn.Recurrent(tr.nn.RNNCell, H, H, num_layers=2, dtype=np.float64)
+    with pytest.raises(ValueError, match="Recurrent: direction must be < num_directions = 1, got 1"):
+        stack.kernel_source(0, 1)
+    with pytest.raises(ValueError, match="GRU: layer must be < num_layers = 1, got 5"):
+        tr.nn.GRU(3, 4).kernel_source(5)
+    with pytest.raises(TypeError, match="LSTM: layer must be an int"):
+        tr.nn.LSTM(3, 4).kernel_source(0.0)
+
+
+class NoInputSizeCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.hidden_size = hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        return (x @ self.weight.T + h).tanh()
+
+
+def test_a_cell_without_input_size_is_told_so():
+    with pytest.raises(CompileError, match="NoInputSizeCell has no input_size: a cell sets self.input_size"):
+        tr.nn.Recurrent(NoInputSizeCell, 3, 4, dtype=np.float64)
+    out, _ = tr.nn.Recurrent(NoInputSizeCell, 3, 4, dtype=np.float64, fused=False)(tr.Tensor(np.ones((2, 1, 3))))
+    assert out.shape == (2, 1, 4)   # the tape never needed it
+
+
 def test_compile_cell_source_and_call():
     tr.manual_seed(0)
     cell = tr.nn.GRUCell(2 * H, H, dtype=np.float64)

@@ -130,6 +130,10 @@ def trace_cell(cell, dtype, check=True):
         names.append(name)
         params.append(p)
     sizes = tuple(int(n) for n in cell.sizes())
+    if getattr(cell, "input_size", None) is None:   # the tape never needs it; the placeholder input does
+        raise CompileError(f"{type(cell).__name__} has no input_size: a cell sets self.input_size (and "
+                           "self.hidden_size) in __init__, as tr.nn.RecurrentCell says, so that its step can be "
+                           "traced for the fused kernels")
     I = int(cell.input_size)
     graphs = []
     for seed in ((1, 2) if check else (1,)):

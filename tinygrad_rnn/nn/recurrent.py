@@ -307,6 +307,13 @@ class _StackedRecurrent(Module):
         """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
         return None
 
+    def _check_layer_direction(self, layer, direction):
+        """kernel_source's arguments: in range, so that (0, 1) of a one-direction stack is not layer 1's."""
+        name = type(self).__name__
+        for what, value, count in (("layer", layer, self.num_layers), ("direction", direction, self.num_directions)):
+            if check_int(name, what, value, 0) >= count:
+                raise ValueError(f"{name}: {what} must be < num_{what}s = {count}, got {value}")
+
     def _warn_tape_once(self, why):
         """A fallback the user asked for (retain_states=True on a fused layer) is said once per layer."""
         if not self._warned_tape:
@@ -508,6 +515,7 @@ class Recurrent(_StackedRecurrent):
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction."""
         from ..compile.node import get_kernel
+        self._check_layer_direction(layer, direction)
         return get_kernel(self.cells[layer * self.num_directions + direction], self.dtype)[0].source
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
@@ -622,6 +630,7 @@ class _TorchRecurrent(_StackedRecurrent):
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:
         generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
         from ..compile.node import get_kernel
+        self._check_layer_direction(layer, direction)
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
 
     def _known_kernel(self, cell, dtype):
