@@ -236,4 +236,5 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     args_template = tuple(None if i in slots else a for i, a in enumerate(args))
     call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
                  [o.data for o in outs])
-    return apply(Recompute, *tensors, *params, call=call)
+    outs = apply(Recompute, *tensors, *params, call=call)
+    return list(outs) if isinstance(result, list) else outs   # fn's own container, as torch and as under no_grad

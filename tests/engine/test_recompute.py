@@ -246,3 +246,14 @@ def test_torch_keywords_keyword_arguments_to_fn_and_their_errors(rng):
     for name in ("context_fn", "determinism_check", "debug"):
         with pytest.raises(ValueError, match=f"{name} is not supported"):
             tr.checkpoint(fn, x, w, **{name: None})
+
+
+def test_a_list_returned_by_fn_stays_a_list(rng):
+    """As torch.utils.checkpoint (and as the plain call under no_grad): fn's container is kept."""
+    x = tr.Tensor(rng.normal(size=(3,)), requires_grad=True)
+    out = tr.checkpoint(lambda a: [a * 2.0, a * a], x)
+    assert type(out) is list and len(out) == 2
+    (out[0].sum() + out[1].sum()).backward()
+    np.testing.assert_allclose(x.grad, 2.0 + 2 * x.data, rtol=RTOL)
+    with tr.no_grad():
+        assert type(tr.checkpoint(lambda a: [a * 2.0, a * a], x)) is list
