@@ -35,6 +35,7 @@ while this node's backward runs.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -165,6 +166,25 @@ def _as_tuple(result, n_outputs):
     return tuple(result) if n_outputs else (result,)
 
 
+_TORCH_ONLY = ("context_fn", "determinism_check", "debug")   # torch.utils.checkpoint's, not fn's
+
+
+def _check_torch_keywords(use_reentrant, preserve_rng_state, kwargs):
+    """torch.utils.checkpoint's own keywords either mean here what they mean there, or are refused."""
+    if use_reentrant is not None and not isinstance(use_reentrant, bool):
+        raise TypeError(f"checkpoint: use_reentrant must be None, True or False, got {use_reentrant!r}")
+    if use_reentrant:
+        raise ValueError("checkpoint: use_reentrant=True is not supported: tr.checkpoint computes the gradients of "
+                         "torch's use_reentrant=False (parameters fn reads get gradients even when no argument "
+                         "requires grad); pass use_reentrant=False or leave it out")
+    if not isinstance(preserve_rng_state, bool):
+        raise TypeError(f"checkpoint: preserve_rng_state must be True or False, got {preserve_rng_state!r}")
+    unsupported = [k for k in _TORCH_ONLY if k in kwargs]
+    if unsupported:
+        raise ValueError(f"checkpoint: torch.utils.checkpoint's {', '.join(unsupported)} is not supported here (it "
+                         "would be passed to fn as its own keyword argument)")
+
+
 def _check_outputs(result):
     """0 when fn returned a Tensor, k for a tuple of k Tensors; anything else is refused."""
     if isinstance(result, Tensor):
@@ -176,14 +196,24 @@ def _check_outputs(result):
     raise TypeError(f"checkpoint: fn must return a Tensor or a non-empty tuple of Tensors, got {kind}")
 
 
-def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any,
-               preserve_rng_state: bool = True) -> Tensor | tuple[Tensor, ...]:
-    """fn(*args) without keeping its intermediates: they are recomputed in the backward pass.
+def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_reentrant: bool | None = None,
+               preserve_rng_state: bool = True, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
+    """fn(*args, **kwargs) without keeping its intermediates: they are recomputed in the backward pass.
 
-    Gradients equal those of fn(*args) itself. Non-Tensor arguments are passed through as they are.
-    Under no_grad (or when nothing fn reads requires grad) this is just fn(*args)."""
+    Gradients equal those of fn(*args, **kwargs) itself. Non-Tensor arguments are passed through as they
+    are; keyword arguments go to fn, as torch's use_reentrant=False does (a Tensor among them is read like a
+    closed-over one: a leaf is fine, a computed Tensor that requires grad must be positional). Under no_grad
+    (or when nothing fn reads requires grad) this is just fn(*args, **kwargs).
+
+    torch's keywords: use_reentrant=None or False is this function (parameters get their gradients even
+    when no argument requires grad, as torch's non-reentrant checkpoint); use_reentrant=True, whose
+    gradients differ there, is refused rather than silently meaning False. context_fn, determinism_check
+    and debug are refused too: they would otherwise reach fn as its own keyword arguments."""
     if not callable(fn):
         raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
+    _check_torch_keywords(use_reentrant, preserve_rng_state, kwargs)
+    if kwargs:
+        fn = functools.partial(fn, **kwargs)
     if not is_grad_enabled():
         return fn(*args)
     slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
@@ -206,4 +236,5 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any,
     args_template = tuple(None if i in slots else a for i, a in enumerate(args))
     call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
                  [o.data for o in outs])
-    return apply(Recompute, *tensors, *params, call=call)
+    outs = apply(Recompute, *tensors, *params, call=call)
+    return list(outs) if isinstance(result, list) else outs   # fn's own container, as torch and as under no_grad

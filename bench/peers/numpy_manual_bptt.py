@@ -30,6 +30,11 @@ def _weight_grads(da_ih, da_hh, x, hs, w):
 
 
 def lstm(x, w):
+    return _weight_grads(*lstm_bptt(x, w), w)
+
+
+def lstm_bptt(x, w):
+    """(da_ih, da_hh, x, hs): the gate pre-activations' gradients and what the weight gradients multiply."""
     T, B, _ = x.shape
     H = w["weight_hh"].shape[1]
     W_hh_T = w["weight_hh"].T
@@ -60,10 +65,15 @@ def lstm(x, w):
         da[t, :, 3 * H:] = dh * tc * o * (1 - o)
         dc_next = dc * f
         dh_next = da[t] @ w["weight_hh"]
-    return _weight_grads(da, da, x, hs, w)
+    return da, da, x, hs
 
 
 def gru(x, w):
+    return _weight_grads(*gru_bptt(x, w), w)
+
+
+def gru_bptt(x, w):
+    """As lstm_bptt (da_ih and da_hh differ in the n gate: times r)."""
     T, B, _ = x.shape
     H = w["weight_hh"].shape[1]
     W_hh_T = w["weight_hh"].T
@@ -92,10 +102,15 @@ def gru(x, w):
         da_hh[t, :, :2 * H] = da_ih[t, :, :2 * H]
         da_hh[t, :, 2 * H:] = dn * r
         dh_next = dh * z + da_hh[t] @ w["weight_hh"]
-    return _weight_grads(da_ih, da_hh, x, hs, w)
+    return da_ih, da_hh, x, hs
 
 
 def rnn(x, w):
+    return _weight_grads(*rnn_bptt(x, w), w)
+
+
+def rnn_bptt(x, w):
+    """As lstm_bptt."""
     T, B, _ = x.shape
     H = w["weight_hh"].shape[1]
     W_hh_T = w["weight_hh"].T
@@ -109,10 +124,21 @@ def rnn(x, w):
     for t in reversed(range(T)):
         da[t] = (1 + dh_next) * (1 - hs[t + 1] * hs[t + 1])
         dh_next = da[t] @ w["weight_hh"]
-    return _weight_grads(da, da, x, hs, w)
+    return da, da, x, hs
 
 
 CELLS = {"lstm": lstm, "gru": gru, "rnn": rnn}
+BPTT = {"lstm": lstm_bptt, "gru": gru_bptt, "rnn": rnn_bptt}
+
+
+def reference(cell, x, w):
+    """The test's oracle (not timed): the output sequence h_1..h_T, and the gradients of loss = sum of
+    every h_t with respect to the input and the four weights."""
+    parts = BPTT[cell](x, w)
+    da_ih, hs = parts[0], parts[3]
+    grads = _weight_grads(*parts, w)
+    grads["input"] = da_ih @ w["weight_ih"]   # dL/dx_t = da_ih,t W_ih, for every step at once
+    return hs[1:], grads
 
 
 def build(cell, weights, x):

@@ -216,3 +216,44 @@ def test_backward_called_under_no_grad_still_recomputes_with_recording(rng):
     lin(x).tanh().sum().backward()
     for g, e in zip(got, [x.grad, lin.weight.grad]):
         np.testing.assert_allclose(g, e, rtol=RTOL)
+
+
+def test_torch_keywords_keyword_arguments_to_fn_and_their_errors(rng):
+    """torch.utils.checkpoint's keywords mean the same here or are refused; keyword arguments reach fn, as
+    torch's use_reentrant=False passes them, with torch's gradients (checked against torch itself)."""
+    torch = pytest.importorskip("torch")
+    xd, wd = rng.normal(size=(2, 3)), rng.normal(size=(3, 3))
+
+    def fn(a, w, scale=1.0):
+        return (a @ w * scale).tanh()
+
+    x, w = tr.Tensor(xd, requires_grad=True), tr.Tensor(wd, requires_grad=True)
+    for use_reentrant in (None, False):
+        x.grad = w.grad = None
+        (tr.checkpoint(fn, x, use_reentrant=use_reentrant, preserve_rng_state=False, scale=0.5, w=w) ** 2).sum() \
+            .backward()
+        tx, tw = torch.tensor(xd, requires_grad=True), torch.tensor(wd, requires_grad=True)
+        (torch.utils.checkpoint.checkpoint(lambda a, w, scale: torch.tanh(a @ w * scale), tx, tw, use_reentrant=False,
+                                           scale=0.5) ** 2).sum().backward()
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=RTOL)
+        np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=RTOL)
+    with pytest.raises(ValueError, match="use_reentrant=True is not supported.*use_reentrant=False"):
+        tr.checkpoint(fn, x, w, use_reentrant=True)
+    with pytest.raises(TypeError, match="use_reentrant must be None, True or False, got 'no'"):
+        tr.checkpoint(fn, x, w, use_reentrant="no")
+    with pytest.raises(TypeError, match="preserve_rng_state must be True or False, got 0"):
+        tr.checkpoint(fn, x, w, preserve_rng_state=0)
+    for name in ("context_fn", "determinism_check", "debug"):
+        with pytest.raises(ValueError, match=f"{name} is not supported"):
+            tr.checkpoint(fn, x, w, **{name: None})
+
+
+def test_a_list_returned_by_fn_stays_a_list(rng):
+    """As torch.utils.checkpoint (and as the plain call under no_grad): fn's container is kept."""
+    x = tr.Tensor(rng.normal(size=(3,)), requires_grad=True)
+    out = tr.checkpoint(lambda a: [a * 2.0, a * a], x)
+    assert type(out) is list and len(out) == 2
+    (out[0].sum() + out[1].sum()).backward()
+    np.testing.assert_allclose(x.grad, 2.0 + 2 * x.data, rtol=RTOL)
+    with tr.no_grad():
+        assert type(tr.checkpoint(lambda a: [a * 2.0, a * a], x)) is list

@@ -387,6 +387,42 @@ def test_maximum_minimum_and_max_propagate_nan_as_the_tape():
     assert_same(layer, xd, None, np.float64)   # NaN where the tape has NaN (assert_allclose: equal_nan)
 
 
+class AbsCell(RecurrentCell):
+    """abs() (and sqrt, clip) as a user writes them: the issue's list of what compiles."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = uniform((hidden_size, input_size), 0.5, dtype)
+        self.weight_hh = uniform((hidden_size, hidden_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        z = x @ self.weight_ih.T + h @ self.weight_hh.T
+        return (z.abs() - 0.3).tanh() * (z * z + 1.0).sqrt().clip(0.0, 1.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_abs_compiles_and_equals_the_tape(dtype):
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(AbsCell, H, H, dtype=dtype)
+    xd = np.random.default_rng(3).standard_normal((5, 3, H)).astype(dtype)
+    xd[2, 1] = 0.0   # with h = 0 at step 0 of a zero row: abs at 0, gradient sign(0) = 0
+    assert_same(layer, xd, np.array([5, 3, 4]), dtype)
+
+
+def test_abs_rule_at_zero_negative_zero_and_nan():
+    """The rows' inputs above never hit sign's special points: 0 (gradient 0), -0.0 (abs gives +0.0), NaN."""
+    a = np.array([0.0, -0.0, np.nan, -2.0, 3.0])
+    g = np.array([1.0, 2.0, 3.0, np.nan, 0.5])
+    out, saved = P.Abs.forward(a)
+    (want,) = P.Abs.backward(g, saved, (True,))
+    env = numpy_namespace(np.float64)
+    got = eval(substitute(RULES[P.Abs].forward, {"a": "a"}), env, dict(a=a))
+    np.testing.assert_array_equal(got, out)
+    assert not np.signbit(got[1])
+    np.testing.assert_array_equal(eval(substitute(RULES[P.Abs].vjps[0], {"a": "a"}), env, dict(a=a, g=g, out=out)),
+                                  want)
+
+
 # ----------------------------------------------------------------------------- errors and the API
 class SoftmaxCell(RecurrentCell):
     def __init__(self, input_size, hidden_size, dtype=np.float64):
@@ -432,8 +468,24 @@ class DataMaskCell(RecurrentCell):
 def test_data_dependent_cell_is_refused_every_call():
     cell = DataMaskCell(3, 4)
     for _ in range(2):   # no kernel is ever made, so every call checks again
-        with pytest.raises(CompileError, match="depend on the values"):
+        with pytest.raises(CompileError, match=r"depend on the values.*Where, used at .*test_compile\.py:\d+ in fo"):
             compile_cell(cell)
+
+
+class TorchVarianceCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        z = x @ self.weight.T + h
+        return z / (z.var(dim=-1, keepdim=True) + 1.0).sqrt()   # var's mean is a numpy constant: the line named
+
+
+def test_a_data_dependent_operation_is_named_with_its_line():
+    with pytest.raises(CompileError, match=r"depend on the values they see \(first at Sub, used at "
+                                           r".*test_compile\.py:\d+ in forward\)"):
+        compile_cell(TorchVarianceCell(3, 4))
 
 
 def test_default_fused_refuses_at_construction_naming_the_line():
@@ -475,6 +527,26 @@ def test_retain_states_warns_once_and_uses_the_tape():
     assert len(layer.states[(0, 0)]) == 3
 
 
+@pytest.mark.parametrize("cls", [tr.nn.RNN, tr.nn.GRU, tr.nn.LSTM])
+def test_builtin_layers_check_fused_and_warn_once_for_retain_states(cls):
+    """The one switch means the same on every layer: a value that is not True/False/'auto' is refused
+    (bool() took 'no' for True), and the tape fallback retain_states=True asks for is said once."""
+    import warnings
+    for bad in ("no", None, 2):
+        with pytest.raises(ValueError, match=f"{cls.__name__}: fused must be True, False or 'auto', got"):
+            cls(3, 4, fused=bad)
+    assert cls(3, 4, fused="auto").fused is True and cls(3, 4, fused=False).fused is False
+    layer = cls(3, 4, dtype=np.float64)
+    x = tr.Tensor(np.ones((3, 2, 3)))
+    with pytest.warns(RuntimeWarning, match="retain_states"):
+        layer(x, retain_states=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, retain_states=True)
+        cls(3, 4, dtype=np.float64, fused=False)(x, retain_states=True)   # asked for the tape: nothing to say
+    assert len(layer.states[(0, 0)]) == 3
+
+
 def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
     from tinygrad_rnn.compile.node import get_kernel
     tr.manual_seed(0)
@@ -490,6 +562,33 @@ def test_kernel_source_of_a_layer_and_no_recompile_for_new_sizes():
         assert len(getattr(kernel.module, name).signatures) == 1, name
     lstm = tr.nn.LSTM(3, 4)   # the built-in layers run kernels generated from nn/cells.py's cells
     assert lstm.kernel_source() == tr.nn.Recurrent(tr.nn.LSTMCell, 3, 4).kernel_source()
+
+
+def test_kernel_source_arguments_are_checked():
+    """(layer 0, direction 1) of a one-direction stack of two once printed layer 1's kernel."""
+    stack = tr.nn.Recurrent(tr.nn.RNNCell, H, H, num_layers=2, dtype=np.float64)
+    with pytest.raises(ValueError, match="Recurrent: direction must be < num_directions = 1, got 1"):
+        stack.kernel_source(0, 1)
+    with pytest.raises(ValueError, match="GRU: layer must be < num_layers = 1, got 5"):
+        tr.nn.GRU(3, 4).kernel_source(5)
+    with pytest.raises(TypeError, match="LSTM: layer must be an int"):
+        tr.nn.LSTM(3, 4).kernel_source(0.0)
+
+
+class NoInputSizeCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.hidden_size = hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        return (x @ self.weight.T + h).tanh()
+
+
+def test_a_cell_without_input_size_is_told_so():
+    with pytest.raises(CompileError, match="NoInputSizeCell has no input_size: a cell sets self.input_size"):
+        tr.nn.Recurrent(NoInputSizeCell, 3, 4, dtype=np.float64)
+    out, _ = tr.nn.Recurrent(NoInputSizeCell, 3, 4, dtype=np.float64, fused=False)(tr.Tensor(np.ones((2, 1, 3))))
+    assert out.shape == (2, 1, 4)   # the tape never needed it
 
 
 def test_compile_cell_source_and_call():

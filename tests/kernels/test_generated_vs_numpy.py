@@ -1,6 +1,7 @@
 """The kernels generated from RNNCell, GRUCell and LSTMCell against the textbook BPTT written by hand in
-plain numpy (bench/peers/numpy_manual_bptt.py): every weight's gradient, float64. The generator derives
-its BPTT from the tape's rules; this holds it to the hand derivation, which shares no code with it."""
+plain numpy (bench/peers/numpy_manual_bptt.py): the outputs, the input's and every weight's gradient,
+float64. The generator derives its BPTT from the tape's rules; this holds it to the hand derivation,
+which shares no code with it."""
 import os
 import sys
 
@@ -22,11 +23,14 @@ def test_generated_kernels_equal_textbook_bptt(name):
     T, B, I, H = 6, 3, 4, 5
     layer = tr.nn.Recurrent(CELLS[name], I, H, dtype=np.float64)
     assert layer.fused is True
-    x = np.random.default_rng(8).standard_normal((T, B, I))
-    out, _ = layer(tr.Tensor(x))
+    x = tr.Tensor(np.random.default_rng(8).standard_normal((T, B, I)), requires_grad=True)
+    out, _ = layer(x)
     out.sum().backward()                         # the textbook's loss: the sum of every h_t
     cell = layer.cells[0]
-    weights = {n: getattr(cell, n).data for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    expected = textbook.CELLS[name](x, weights)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    values, expected = textbook.reference(name, x.data, {n: getattr(cell, n).data for n in names})
+    np.testing.assert_allclose(out.data, values, rtol=1e-12, atol=1e-14)
+    got = dict({n: getattr(cell, n).grad for n in names}, input=x.grad)
+    assert got.keys() == expected.keys()         # every gradient the layer has is compared
     for n, g in expected.items():
-        np.testing.assert_allclose(getattr(cell, n).grad, g, rtol=1e-10, atol=1e-12, err_msg=n)
+        np.testing.assert_allclose(got[n], g, rtol=1e-10, atol=1e-12, err_msg=n)

@@ -233,3 +233,34 @@ def test_a_garbled_dependency_stamp_only_drops_the_cache(tmp_path):
     assert kernels.drop_stale_cache(Dispatcher, "fused_rnn", "0123abcd")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blas.gemm-1.py311.nbi", "fused_rnn.deps"]
     assert not kernels.drop_stale_cache(Dispatcher, "fused_rnn", "0123abcd")   # now current
+
+
+# A fused RNN's step; prints Numba's cache hits and misses of the generated forward and backward loops.
+FIRST_USE = r"""
+import json
+import numpy as np, tinygrad_rnn as tr
+from tinygrad_rnn.compile.node import get_kernel
+layer = tr.nn.RNN(3, 4, bidirectional=True, dtype=np.float64)
+x = tr.Tensor(np.ones((5, 2, 3)), requires_grad=True)
+layer(x)[0].sum().backward()
+module = get_kernel(layer._cell(0, 0), np.float64)[0].module
+print(json.dumps({n: [sum(getattr(module, n).stats.cache_hits.values()),
+                      sum(getattr(module, n).stats.cache_misses.values())] for n in ("forward", "backward")}))
+"""
+
+
+def test_first_use_is_announced_in_one_line_and_a_second_process_loads_from_the_disk_cache(tmp_path):
+    """Issue 12: the first use of a kernel prints one line (what, once, where the cache is); a second
+    process prints nothing and Numba reads the machine code from disk (cache hits, no misses)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=ROOT, TINYGRAD_RNN_CACHE=str(tmp_path / "tr"))
+    runs = [subprocess.run([sys.executable, "-c", FIRST_USE], env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=600) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-3000:]
+    first, second = ([line for line in r.stderr.splitlines() if line.startswith("tinygrad_rnn:")] for r in runs)
+    assert first == [f"tinygrad_rnn: compiling the forward and BPTT kernels of RNNCell (float64, input 3, state (4,)) "
+                     f"at first use, once (cached in {tmp_path / 'tr' / 'compiled'})"]   # both directions: one
+    assert second == []
+    cold, warm = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert all(hits == 0 and misses >= 1 for hits, misses in cold.values()), cold
+    assert all(hits >= 1 and misses == 0 for hits, misses in warm.values()), warm

@@ -3,6 +3,7 @@ every checkpointing policy of every recurrent layer gives the gradients of stori
 (float64, 1e-12 relative), on the fused path and the generic tape; peak memory drops (tracemalloc)."""
 import gc
 import math
+import re
 import tracemalloc
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
 
 
 # ----------------------------------------------------------------------------- gradients of the layers
-CELLS = [nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell, nn.JordanCell]
+CELLS = [nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell, nn.JordanCell, nn.LayerNormLSTMCell]
 TORCH_LAYERS = [(nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}), (nn.GRU, {}), (nn.LSTM, {})]
 
 
@@ -102,7 +103,7 @@ def _make(kind, policy, layers, bidirectional, dtype, fused):
     if isinstance(kind, tuple):
         cls, extra = kind
         return cls(3, 4, fused=fused, **extra, **common)
-    return nn.Recurrent(kind, 3, 4, **common)
+    return nn.Recurrent(kind, 3, 4, fused=fused, **common)   # fused=False: the cell's step on the tape
 
 
 def _gradients(layer, x, hx, lengths, seed=5):
@@ -352,8 +353,14 @@ def test_truncated_bptt_and_anomaly_mode_compose():
 def test_policies_are_checked_and_retain_states_is_refused():
     with pytest.raises(ValueError, match="checkpoint must be None/False.*got 0"):
         nn.LSTM(3, 4, checkpoint=0)
-    with pytest.raises(ValueError, match="memory_budget must be a positive number of bytes, got -1"):
+    with pytest.raises(ValueError, match=r"memory_budget must be a positive number of bytes .*got -1"):
         nn.GRU(3, 4, memory_budget=-1)
+    for bad in (float("inf"), float("nan"), "1e6", True):   # inf once reached the planner: 'cannot convert NaN'
+        with pytest.raises(ValueError, match=r"Recurrent: memory_budget must be a positive number of bytes"):
+            nn.Recurrent(nn.GRUCell, 3, 4, memory_budget=bad)
+    for bad in (0, -3, 2.5, "2", np.float64(2.0)):
+        with pytest.raises(ValueError, match=f"RNN: checkpoint must be None/False.*got {re.escape(repr(bad))}"):
+            nn.RNN(3, 4, checkpoint=bad)
     with pytest.raises(ValueError, match="not both"):
         nn.Recurrent(nn.RNNCell, 3, 4, checkpoint=2, memory_budget=1e6)
     layer = nn.LSTM(3, 4, checkpoint=2)

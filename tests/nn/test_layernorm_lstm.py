@@ -130,3 +130,16 @@ def test_layer_norm_lstm_gradcheck(layers, bidirectional, use_lengths):
         layer.fused = fused
         assert tr.gradcheck(lambda x, h, c, *params: layer(x, (h, c), lengths=lengths),
                             [x] + hx + layer.parameters())
+
+
+@pytest.mark.parametrize("extra", [dict(bias=False), dict(checkpoint=2), dict(checkpoint=3)], ids=str)
+@pytest.mark.parametrize("fused", [True, False])
+def test_layer_norm_lstm_gradcheck_without_bias_and_checkpointed(extra, fused):
+    """The configurations the test above leaves out: no bias (another kernel), and BPTT recomputing its
+    segments (issue 17: K dividing T and not, on both paths)."""
+    layer = _perturbed_layer(F64, I=2, H=2, fused=fused, **extra)
+    rng = np.random.default_rng(5)
+    x = tr.Tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
+    hx = [tr.Tensor(rng.standard_normal((1, 2, 2)) * 0.5, requires_grad=True) for _ in range(2)]
+    assert tr.gradcheck(lambda x, h, c, *params: layer(x, (h, c), lengths=np.array([4, 3])),
+                        [x] + hx + layer.parameters())

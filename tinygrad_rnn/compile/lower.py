@@ -46,7 +46,7 @@ from .rules import COPY, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
-SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, "
+SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
              "clip, maximum/minimum, sum/mean/max over the feature axis (keepdims=True), chunk/split/slices/"
              "concatenate along the feature axis, where with a constant mask")
 

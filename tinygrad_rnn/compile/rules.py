@@ -40,6 +40,9 @@ RULES = {
     P.Tanh:    Rule("tanh(a)",        ("g * (one - out * out)",),                   ("a",)),
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
     P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
+    # sign(a) as primitives.Abs: 0 at a = 0, NaN at NaN; zero - a, not -a, so that abs(-0.0) is 0.0 as np.abs
+    P.Abs:     Rule("select(a > zero, a, zero - a)",
+                    ("g * select(a > zero, one, select(a < zero, -one, select(isnan(a), a, zero)))",), ("a",)),
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
     # ties share the gradient, as primitives.Maximum; g times a mask as there, so a NaN g stays NaN
     P.Maximum: Rule("maximum(a, b)",  ("g * (select(a > b, one, zero) + select(a == b, half, zero))",

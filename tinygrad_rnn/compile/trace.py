@@ -14,7 +14,7 @@ arguments were made before it). An argument is a Ref:
     ("param", i)         the cell's i-th parameter       ("const", i)   graph.consts[i], an ndarray
     ("op", n, slot)      output `slot` of op n
 Tracing twice with different placeholder values must give the same graph; a difference means the
-cell's operations depend on the data (a where() on a data mask, abs()), which a kernel cannot bake in.
+cell's operations depend on the data (a where() on a data mask, max(dim)'s indices), which a kernel cannot bake in.
 """
 import importlib
 import os
@@ -130,6 +130,10 @@ def trace_cell(cell, dtype, check=True):
         names.append(name)
         params.append(p)
     sizes = tuple(int(n) for n in cell.sizes())
+    if getattr(cell, "input_size", None) is None:   # the tape never needs it; the placeholder input does
+        raise CompileError(f"{type(cell).__name__} has no input_size: a cell sets self.input_size (and "
+                           "self.hidden_size) in __init__, as tr.nn.RecurrentCell says, so that its step can be "
+                           "traced for the fused kernels")
     I = int(cell.input_size)
     graphs = []
     for seed in ((1, 2) if check else (1,)):
@@ -139,13 +143,32 @@ def trace_cell(cell, dtype, check=True):
         graphs.append(_record(cell, x, state, params))
     ops, consts, outputs = graphs[0]
     if check and _key(*graphs[0]) != _key(*graphs[1]):
-        raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see (two traces with "
+        op = _first_difference(graphs[0], graphs[1])
+        at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
+        raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
                            "different inputs recorded different operations or constants, e.g. a where() on a mask "
-                           "computed from the data, or abs()); such a cell runs on the generic tape only")
+                           "computed from the data, max(dim)'s indices or var()'s mean taken outside the tape; such a "
+                           "cell runs on the generic tape only")
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
     return Graph(ops, consts, outputs, params, names, sizes, I)
+
+
+def _first_difference(first, second):
+    """The first Op of `first` whose primitive, operands, attributes, shapes or constant operands' values
+    differ in `second` (the user's line that made the cell data-dependent), or None."""
+    (ops, consts, _), (other_ops, other_consts, _) = first, second
+
+    def seen(op, values):
+        return (op.prim, op.args, _freeze(op.attrs), op.shapes,
+                tuple(_freeze(values[a[1]]) for a in op.args if a[0] == "const"))
+
+    for op, other in zip(ops, other_ops):
+        if seen(op, consts) != seen(other, other_consts):
+            return op
+    longer = ops if len(ops) > len(other_ops) else other_ops
+    return longer[min(len(ops), len(other_ops))] if len(ops) != len(other_ops) else None
 
 
 def _key(ops, consts, outputs):

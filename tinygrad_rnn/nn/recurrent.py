@@ -116,6 +116,7 @@ class _StackedRecurrent(Module):
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
+        self._warned_tape = False
 
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
@@ -245,8 +246,9 @@ class _StackedRecurrent(Module):
             raise ValueError(f"{name}: checkpoint must be None/False (store every step), True (every ~sqrt(T) "
                              f"steps) or a positive int K (every K steps), got {checkpoint!r}")
         if memory_budget is not None and (isinstance(memory_budget, bool) or not isinstance(
-                memory_budget, (int, float, np.integer, np.floating)) or not memory_budget > 0):
-            raise ValueError(f"{name}: memory_budget must be a positive number of bytes, got {memory_budget!r}")
+                memory_budget, (int, float, np.integer, np.floating)) or not 0 < memory_budget < np.inf):
+            raise ValueError(f"{name}: memory_budget must be a positive number of bytes (finite: None stores every "
+                             f"step), got {memory_budget!r}")
         if memory_budget is not None and checkpoint not in (None, False):
             raise ValueError(f"{name}: give checkpoint= or memory_budget=, not both (got checkpoint={checkpoint!r}, "
                              f"memory_budget={memory_budget!r})")
@@ -304,6 +306,20 @@ class _StackedRecurrent(Module):
     def _fused_cell(self, layer, direction, dtype):
         """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
         return None
+
+    def _check_layer_direction(self, layer, direction):
+        """kernel_source's arguments: in range, so that (0, 1) of a one-direction stack is not layer 1's."""
+        name = type(self).__name__
+        for what, value, count in (("layer", layer, self.num_layers), ("direction", direction, self.num_directions)):
+            if check_int(name, what, value, 0) >= count:
+                raise ValueError(f"{name}: {what} must be < num_{what}s = {count}, got {value}")
+
+    def _warn_tape_once(self, why):
+        """A fallback the user asked for (retain_states=True on a fused layer) is said once per layer."""
+        if not self._warned_tape:
+            self._warned_tape = True
+            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
+                          RuntimeWarning, stacklevel=5)
 
     def _fused_call(self, layer, direction, dtype):
         """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
@@ -459,7 +475,6 @@ class Recurrent(_StackedRecurrent):
         _try_cell(made[0], input_size, self.dtype)
         self.cells = made
         self.state_count = len(made[0].sizes())
-        self._warned_tape = False
         self.fused = fused
 
     @property
@@ -500,6 +515,7 @@ class Recurrent(_StackedRecurrent):
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction."""
         from ..compile.node import get_kernel
+        self._check_layer_direction(layer, direction)
         return get_kernel(self.cells[layer * self.num_directions + direction], self.dtype)[0].source
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
@@ -533,12 +549,6 @@ class Recurrent(_StackedRecurrent):
 
     def _fused_cell(self, layer, direction, dtype):
         return self._fused_call(layer, direction, dtype) if self._fused else None
-
-    def _warn_tape_once(self, why):
-        if not self._warned_tape:
-            self._warned_tape = True
-            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
-                          RuntimeWarning, stacklevel=5)
 
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
@@ -598,7 +608,7 @@ class _TorchRecurrent(_StackedRecurrent):
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
-        self.fused = bool(fused)
+        self.fused = bool(_check_fused(type(self).__name__, fused, None))   # 'auto': True, every built-in compiles
         G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
@@ -620,6 +630,7 @@ class _TorchRecurrent(_StackedRecurrent):
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:
         generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
         from ..compile.node import get_kernel
+        self._check_layer_direction(layer, direction)
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
 
     def _known_kernel(self, cell, dtype):
@@ -706,6 +717,8 @@ class _TorchRecurrent(_StackedRecurrent):
         if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
             last = self._fused_snapshot(layer, direction, x.dtype)   # (what run_fused does, one call less)
             return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
+        if retain is not None and self.fused:
+            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         if state is None:
             state = self._zero_state(x.shape[1])
