@@ -118,10 +118,17 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     """Run `plan`'s pieces from kernel time a and state `entering`, writing the outputs into out[a:] when
     out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
     k = seq.kernel
-    kept = []
+    kept, frame = [], None   # frame: (steps, buffers) of the last states-only piece, reused (_states_serial)
     for i, piece in enumerate(plan):
         L = piece.steps
-        arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
+        if type(piece) is not Stored and _one_thread(seq, L):
+            if frame is None or frame[0] != L:
+                frame = None   # (its buffers back to the pool first)
+                frame = (L, _piece_buffers(seq, 0, L, (), states_only=True)[0])
+            arrays, padded = _states_serial(seq, a, L, entering, frame[1]), False
+        else:
+            frame = None
+            arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
         if out is not None and seq.history is None:
             out[a:a + L] = arrays["S0"][1:]
         kept.append(_kept(k, piece, a, arrays, padded, entering))
@@ -129,6 +136,26 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
+
+
+def _one_thread(seq, L):
+    """Whether a piece of L steps runs on this thread alone, without padding: it can run in buffers kept
+    from the piece before (_states_serial, _rerun_serial)."""
+    return not seq.padded and runtime.threads_for(L, seq.x.shape[1], seq.x.shape[2], seq.kernel.widest) == 1
+
+
+def _states_serial(seq, a, L, entering, arrays):
+    """A Recomputed piece's forward_states over kernel time [a, a + L) in the buffers `arrays` of the
+    piece before (as _run_piece does in fresh ones: the same calls, the same results); returns them.
+    Why: Python per piece, run between kernels that have emptied the caches, costs a good part of a
+    millisecond (issue 17's step: 29 pieces forward, 29 in the backward)."""
+    arrays["X"] = _piece_x(seq, a, L)
+    if seq.history is not None:
+        arrays["S0"] = seq.history[a:a + L + 1]
+    for (name, _, _), state in zip(seq.kernel.states, entering):
+        arrays[name][0] = state
+    seq.kernel._run_forward(arrays, L, seq.x.shape[1], seq.x.shape[2], False, states_only=True)
+    return arrays
 
 
 def _leaving(seq, arrays, L, last):
@@ -302,7 +329,15 @@ def _backward_pieces(seq, kept, grad):
     """The backward of pieces `kept` (as _forward_pieces left them), last first. A stored piece's arrays
     are dropped as soon as its backward has read them: they go back to the pool before the pieces
     before it are recomputed (the planner's model counts them freed)."""
+    frame = None   # the last rerun's buffers on one thread (_rerun_serial): reused by the next
     for piece in reversed(kept):
+        if _serial(seq, piece):
+            if frame is None or frame.steps != piece.steps:
+                frame = None   # (its buffers back to the pool first)
+                frame = _Frame.of(seq, piece.steps, grad)
+            _rerun_serial(seq, piece, frame, grad)
+            continue
+        frame = None
         if type(piece) is _Keep:
             arrays = dict(piece.arrays)
             piece.arrays.clear()
@@ -314,6 +349,56 @@ def _backward_pieces(seq, kept, grad):
         else:
             inner, _ = _forward_pieces(seq, piece.inner, piece.start, piece.entering, None)
             _backward_pieces(seq, inner, grad)
+
+
+def _serial(seq, piece):
+    """Whether a piece is a flat rerun (one Stored piece inside) that runs on this thread alone, without
+    padding: _rerun_serial's case (every piece of checkpoint=True's plan at one thread)."""
+    return (type(piece) is _Recompute and len(piece.inner) == 1 and type(piece.inner[0]) is Stored
+            and _one_thread(seq, piece.steps))
+
+
+class _Frame(NamedTuple):
+    """The arrays of a rerun piece of `steps` steps and its backward (forward buffers, gradient buffers,
+    the weight gradients' accumulators), made once for every piece of that length (_rerun_serial), and
+    the gradient buffers to zero before each piece: those the backward loop does not assign whole."""
+    steps: int
+    args: dict
+    zeroed: tuple
+
+    @classmethod
+    def of(cls, seq, L, grad):
+        k = seq.kernel
+        arrays, padded = _piece_buffers(seq, 0, L, ())
+        names = [name for _, _, _, _, name, _ in k.products] + [name for _, name, _ in k.projected
+                                                                   if name not in k.aliased]
+        return cls(L, {**_piece_gradient_args(seq, 0, L, arrays, grad, padded), **grad.accs},
+                   tuple(name for name in names if name not in k.assigned))
+
+
+def _rerun_serial(seq, piece, frame, grad):
+    """A flat rerun piece's forward and backward on this thread, in the buffers of `frame` (_Frame), as
+    _forward_pieces + _backward_piece do, with the same calls in the same order (the same results): only
+    what differs from piece to piece is set (the input and gradient slices, the entering state, the
+    vector gradients zeroed). Why: Python per piece, run between kernels that have emptied the caches,
+    cost about half a millisecond a piece (issue 17's step: 29 pieces, some 15 ms of 1.3 s)."""
+    k, m, args = seq.kernel, seq.kernel.module, frame.args
+    a, L, B = piece.start, piece.steps, seq.x.shape[1]
+    args["X"] = _piece_x(seq, a, L)
+    for (name, _, _), state in zip(k.states, piece.entering):
+        args[name][0] = state
+    if grad.dout is not None and grad.dout.shape[0] != 1:
+        args["dOut"] = grad.dout[a:a + L]
+    if grad.dx is not None:
+        args["dX"] = grad.dx[a:a + L]
+    for name in frame.zeroed:
+        args[name].fill(0)
+    for name, _ in k.vector_grads:
+        args[name].fill(0)
+    m.project(*k.project_args.pick(args), 0, L)
+    runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
+    runtime.run_on_batch_blocks(m.backward, B, *k.backward_args.pick(args))
+    m.grads(*k.grads_args.pick(args), grad.need, grad.need_dx, 0, L)
 
 
 def _backward_piece(seq, a, L, arrays, padded, grad):
