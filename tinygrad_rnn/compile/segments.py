@@ -361,7 +361,11 @@ def _serial(seq, piece):
 class _Frame(NamedTuple):
     """The arrays of a rerun piece of `steps` steps and its backward (forward buffers, gradient buffers,
     the weight gradients' accumulators), made once for every piece of that length (_rerun_serial), and
-    the gradient buffers to zero before each piece: those the backward loop does not assign whole."""
+    the gradient buffers to zero after each piece's forward: those the backward loop does not assign
+    whole. A gradient buffer is a buffer that only the forward uses (kernels' `kept` does not list it:
+    the projection, an LSTM's XW0) where one has its shape: it is dead once the forward loop has read it,
+    as the pool made it before (the forward's buffers went back before the backward's were taken), so
+    the piece holds no more memory than then."""
     steps: int
     args: dict
     zeroed: tuple
@@ -370,10 +374,21 @@ class _Frame(NamedTuple):
     def of(cls, seq, L, grad):
         k = seq.kernel
         arrays, padded = _piece_buffers(seq, 0, L, ())
+        spare = [arrays[name] for name, _, _ in k.projected if name not in k.kept]
+        spare += [arrays[name] for name, _, _ in k.per_step if name in arrays and name not in k.kept]
+        pooled = workspace.allocator(L * seq.x.shape[1] * max(k.widest, seq.x.shape[2]), k.prog.dtype)
+
+        def empty(shape, dtype):   # a spare buffer of that shape, else one from the pool
+            for buf in spare:
+                if buf.shape == shape and buf.dtype == dtype:
+                    spare.remove(buf)
+                    return buf
+            return pooled(shape, dtype)
+
+        args = {**_piece_gradient_args(seq, 0, L, arrays, grad, padded, empty), **grad.accs}
         names = [name for _, _, _, _, name, _ in k.products] + [name for _, name, _ in k.projected
                                                                    if name not in k.aliased]
-        return cls(L, {**_piece_gradient_args(seq, 0, L, arrays, grad, padded), **grad.accs},
-                   tuple(name for name in names if name not in k.assigned))
+        return cls(L, args, tuple(names))
 
 
 def _rerun_serial(seq, piece, frame, grad):
@@ -391,12 +406,13 @@ def _rerun_serial(seq, piece, frame, grad):
         args["dOut"] = grad.dout[a:a + L]
     if grad.dx is not None:
         args["dX"] = grad.dx[a:a + L]
-    for name in frame.zeroed:
-        args[name].fill(0)
     for name, _ in k.vector_grads:
         args[name].fill(0)
     m.project(*k.project_args.pick(args), 0, L)
     runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
+    for name in frame.zeroed:   # (after the forward: a gradient buffer may be one the forward used)
+        if name not in k.assigned:
+            args[name].fill(0)
     runtime.run_on_batch_blocks(m.backward, B, *k.backward_args.pick(args))
     m.grads(*k.grads_args.pick(args), grad.need, grad.need_dx, 0, L)
 
@@ -414,14 +430,15 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
         k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
 
 
-def _piece_gradient_args(seq, a, L, arrays, grad, padded):
+def _piece_gradient_args(seq, a, L, arrays, grad, padded, empty=None):
     """The backward loop's and grads' arrays for kernel time [a, a + L): the piece's forward arrays, its
     slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients. As Kernel._gradient_buffers,
     those the loop assigns whole (Kernel.assigned) are not zeroed where no sequence ends in the piece
-    (a padded step is not run: its rows must be 0)."""
+    (a padded step is not run: its rows must be 0). empty: what the gate gradients come from (None: the
+    pool)."""
     k, p = seq.kernel, seq.kernel.prog
     dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
-    empty = workspace.allocator(L * B * max(k.widest, I), dt)
+    empty = empty or workspace.allocator(L * B * max(k.widest, I), dt)
     assigned = () if padded else k.assigned
 
     def zeros(shape, name=None):
