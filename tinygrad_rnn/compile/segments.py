@@ -24,7 +24,10 @@ plan's entering states and last piece, recursively), then the same. The state gr
 piece to piece in place (the loop reads the final state's gradient from dS and leaves the initial
 state's there); the weight gradients accumulate over pieces (`grads` adds into them, beta 1); the loop's
 per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
-the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
+the piece's step 0. Python runs once per piece, never per step: every step is compiled code. On one
+thread without lengths, pieces of one length run in one set of buffers kept from piece to piece (_Frame,
+_rerun_serial; forward_states pieces: _states_serial), so that what Python does per piece is a few
+assignments: it runs between kernels that have emptied the caches, where each call costs microseconds.
 
 Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
 nothing overlapping), the pieces overlap (_Tasks): in the forward a worker projects piece i+1 while
