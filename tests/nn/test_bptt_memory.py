@@ -237,6 +237,35 @@ def test_the_fused_path_recomputes_inside_one_node_per_layer_direction(in_the_no
     assert sorted(map(repr, in_the_node)) == sorted(repr(p) for p in checkpointed for _ in range(LD // layers))
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("kind", FUSED_KINDS + [nn.LayerNormLSTMCell],
+                         ids=lambda k: k.__name__ if isinstance(k, type) else k[0].__name__)
+def test_one_thread_reruns_pieces_in_one_set_of_buffers(in_the_node, monkeypatch, kind, bidirectional):
+    """At one thread without lengths, a checkpointed layer's pieces of one length run in buffers kept from
+    the piece before (segments._Frame: _states_serial forward, _rerun_serial backward; its gate gradients
+    may be a buffer only the forward reads). Pieces of two lengths (T = 11, K = 3: 2, 3, 3 rerun and 3
+    stored), every pooled buffer handed out full of NaN: the gradients of x, the initial state and every
+    weight equal storing every step's (float64, 1e-12)."""
+    from tinygrad_rnn.compile import segments
+    tr.set_num_threads(1)
+    ran = []
+    for name in ("_rerun_serial", "_states_serial"):
+        fn = getattr(segments, name)
+        monkeypatch.setattr(segments, name, lambda *a, fn=fn, name=name: (ran.append(name), fn(*a))[1])
+    rng = np.random.default_rng(11)
+    x = tr.Tensor(rng.normal(size=(11, 3, 3)), requires_grad=True)
+    plain = _make(kind, {}, 1, bidirectional, np.float64, True)
+    hx = tuple(tr.Tensor(rng.normal(size=((2 if bidirectional else 1), 3, n)), requires_grad=True)
+               for n in plain.state_sizes())
+    want = _gradients(plain, x, hx, None)
+    ckpt = _make(kind, {"checkpoint": 3}, 1, bidirectional, np.float64, True)
+    monkeypatch.setattr(segments.workspace, "allocator", lambda n, dtype: lambda shape, dt: np.full(shape, np.nan, dt))
+    _assert_close(_gradients(ckpt, x, hx, None), want, RTOL)
+    directions = 2 if bidirectional else 1
+    assert ran.count("_rerun_serial") == ran.count("_states_serial") == 3 * directions
+    assert len(in_the_node) == directions
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(T=st.integers(5, 40), stored=st.integers(1, 4), fused=st.booleans(), bidirectional=st.booleans(),

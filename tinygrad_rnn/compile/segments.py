@@ -24,7 +24,10 @@ plan's entering states and last piece, recursively), then the same. The state gr
 piece to piece in place (the loop reads the final state's gradient from dS and leaves the initial
 state's there); the weight gradients accumulate over pieces (`grads` adds into them, beta 1); the loop's
 per-row vector gradients dV<i> are fresh per piece, as `grads` adds them once per call that starts at
-the piece's step 0. Python runs once per piece, never per step: every step is compiled code.
+the piece's step 0. Python runs once per piece, never per step: every step is compiled code. On one
+thread without lengths, pieces of one length run in one set of buffers kept from piece to piece (_Frame,
+_rerun_serial; forward_states pieces: _states_serial), so that what Python does per piece is a few
+assignments: it runs between kernels that have emptied the caches, where each call costs microseconds.
 
 Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
 nothing overlapping), the pieces overlap (runtime.TaskQueue): in the forward a worker projects piece
@@ -116,10 +119,17 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     """Run `plan`'s pieces from kernel time a and state `entering`, writing the outputs into out[a:] when
     out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
     k = seq.kernel
-    kept = []
+    kept, frame = [], None   # frame: (steps, buffers) of the last states-only piece, reused (_states_serial)
     for i, piece in enumerate(plan):
         L = piece.steps
-        arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
+        if type(piece) is not Stored and _one_thread(seq, L):
+            if frame is None or frame[0] != L:
+                frame = None   # (its buffers back to the pool first)
+                frame = (L, _piece_buffers(seq, 0, L, (), states_only=True)[0])
+            arrays, padded = _states_serial(seq, a, L, entering, frame[1]), False
+        else:
+            frame = None
+            arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
         if out is not None and seq.history is None:
             out[a:a + L] = arrays["S0"][1:]
         kept.append(_kept(k, piece, a, arrays, padded, entering))
@@ -127,6 +137,26 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
+
+
+def _one_thread(seq, L):
+    """Whether a piece of L steps runs on this thread alone, without padding: it can run in buffers kept
+    from the piece before (_states_serial, _rerun_serial)."""
+    return not seq.padded and runtime.threads_for(L, seq.x.shape[1], seq.x.shape[2], seq.kernel.widest) == 1
+
+
+def _states_serial(seq, a, L, entering, arrays):
+    """A Recomputed piece's forward_states over kernel time [a, a + L) in the buffers `arrays` of the
+    piece before (as _run_piece does in fresh ones: the same calls, the same results); returns them.
+    Why: Python per piece, run between kernels that have emptied the caches, costs a good part of a
+    millisecond (issue 17's step: 29 pieces forward, 29 in the backward)."""
+    arrays["X"] = _piece_x(seq, a, L)
+    if seq.history is not None:
+        arrays["S0"] = seq.history[a:a + L + 1]
+    for (name, _, _), state in zip(seq.kernel.states, entering):
+        arrays[name][0] = state
+    seq.kernel._run_forward(arrays, L, seq.x.shape[1], seq.x.shape[2], False, states_only=True)
+    return arrays
 
 
 def _leaving(seq, arrays, L, last):
@@ -302,7 +332,15 @@ def _backward_pieces(seq, kept, grad):
     """The backward of pieces `kept` (as _forward_pieces left them), last first. A stored piece's arrays
     are dropped as soon as its backward has read them: they go back to the pool before the pieces
     before it are recomputed (the planner's model counts them freed)."""
+    frame = None   # the last rerun's buffers on one thread (_rerun_serial): reused by the next
     for piece in reversed(kept):
+        if _serial(seq, piece):
+            if frame is None or frame.steps != piece.steps:
+                frame = None   # (its buffers back to the pool first)
+                frame = _Frame.of(seq, piece.steps, grad)
+            _rerun_serial(seq, piece, frame, grad)
+            continue
+        frame = None
         if type(piece) is _Keep:
             arrays = dict(piece.arrays)
             piece.arrays.clear()
@@ -314,6 +352,72 @@ def _backward_pieces(seq, kept, grad):
         else:
             inner, _ = _forward_pieces(seq, piece.inner, piece.start, piece.entering, None)
             _backward_pieces(seq, inner, grad)
+
+
+def _serial(seq, piece):
+    """Whether a piece is a flat rerun (one Stored piece inside) that runs on this thread alone, without
+    padding: _rerun_serial's case (every piece of checkpoint=True's plan at one thread)."""
+    return (type(piece) is _Recompute and len(piece.inner) == 1 and type(piece.inner[0]) is Stored
+            and _one_thread(seq, piece.steps))
+
+
+class _Frame(NamedTuple):
+    """The arrays of a rerun piece of `steps` steps and its backward (forward buffers, gradient buffers,
+    the weight gradients' accumulators), made once for every piece of that length (_rerun_serial), and
+    the gradient buffers to zero after each piece's forward: those the backward loop does not assign
+    whole. A gradient buffer is a buffer that only the forward uses (kernels' `kept` does not list it:
+    the projection, an LSTM's XW0) where one has its shape: it is dead once the forward loop has read it,
+    as the pool made it before (the forward's buffers went back before the backward's were taken), so
+    the piece holds no more memory than then."""
+    steps: int
+    args: dict
+    zeroed: tuple
+
+    @classmethod
+    def of(cls, seq, L, grad):
+        k = seq.kernel
+        arrays, padded = _piece_buffers(seq, 0, L, ())
+        spare = [arrays[name] for name, _, _ in k.projected if name not in k.kept]
+        spare += [arrays[name] for name, _, _ in k.per_step if name in arrays and name not in k.kept]
+        pooled = workspace.allocator(L * seq.x.shape[1] * max(k.widest, seq.x.shape[2]), k.prog.dtype)
+
+        def empty(shape, dtype):   # a spare buffer of that shape, else one from the pool
+            for buf in spare:
+                if buf.shape == shape and buf.dtype == dtype:
+                    spare.remove(buf)
+                    return buf
+            return pooled(shape, dtype)
+
+        args = {**_piece_gradient_args(seq, 0, L, arrays, grad, padded, empty), **grad.accs}
+        names = [name for _, _, _, _, name, _ in k.products] + [name for _, name, _ in k.projected
+                                                                   if name not in k.aliased]
+        return cls(L, args, tuple(names))
+
+
+def _rerun_serial(seq, piece, frame, grad):
+    """A flat rerun piece's forward and backward on this thread, in the buffers of `frame` (_Frame), as
+    _forward_pieces + _backward_piece do, with the same calls in the same order (the same results): only
+    what differs from piece to piece is set (the input and gradient slices, the entering state, the
+    vector gradients zeroed). Why: Python per piece, run between kernels that have emptied the caches,
+    cost about half a millisecond a piece (issue 17's step: 29 pieces, some 15 ms of 1.3 s)."""
+    k, m, args = seq.kernel, seq.kernel.module, frame.args
+    a, L, B = piece.start, piece.steps, seq.x.shape[1]
+    args["X"] = _piece_x(seq, a, L)
+    for (name, _, _), state in zip(k.states, piece.entering):
+        args[name][0] = state
+    if grad.dout is not None and grad.dout.shape[0] != 1:
+        args["dOut"] = grad.dout[a:a + L]
+    if grad.dx is not None:
+        args["dX"] = grad.dx[a:a + L]
+    for name, _ in k.vector_grads:
+        args[name].fill(0)
+    m.project(*k.project_args.pick(args), 0, L)
+    runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
+    for name in frame.zeroed:   # (after the forward: a gradient buffer may be one the forward used)
+        if name not in k.assigned:
+            args[name].fill(0)
+    runtime.run_on_batch_blocks(m.backward, B, *k.backward_args.pick(args))
+    m.grads(*k.grads_args.pick(args), grad.need, grad.need_dx, 0, L)
 
 
 def _backward_piece(seq, a, L, arrays, padded, grad):
@@ -329,14 +433,15 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
         k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
 
 
-def _piece_gradient_args(seq, a, L, arrays, grad, padded):
+def _piece_gradient_args(seq, a, L, arrays, grad, padded, empty=None):
     """The backward loop's and grads' arrays for kernel time [a, a + L): the piece's forward arrays, its
     slices of dOut and dX, the carried dS, and fresh (pooled) gate gradients. As Kernel._gradient_buffers,
     those the loop assigns whole (Kernel.assigned) are not zeroed where no sequence ends in the piece
-    (a padded step is not run: its rows must be 0)."""
+    (a padded step is not run: its rows must be 0). empty: what the gate gradients come from (None: the
+    pool)."""
     k, p = seq.kernel, seq.kernel.prog
     dt, B, I = p.dtype, seq.x.shape[1], seq.x.shape[2]
-    empty = workspace.allocator(L * B * max(k.widest, I), dt)
+    empty = empty or workspace.allocator(L * B * max(k.widest, I), dt)
     assigned = () if padded else k.assigned
 
     def zeros(shape, name=None):
