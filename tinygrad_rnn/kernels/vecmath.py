@@ -94,6 +94,9 @@ def _constants(dt):
 # per-process id) would be compiled again in every process.
 _F32 = _constants(np.float32)
 _F64 = _constants(np.float64)
+# fastmath=False stated, not left unset: Numba would otherwise inherit the first caller's flags (the generated
+# reductions use fastmath={'reassoc'}, which may regroup the Cody-Waite step), and cache whatever it got.
+_OPTIONS = dict(error_model="numpy", fastmath=False)
 
 
 @intrinsic
@@ -106,7 +109,7 @@ def _constants_for(typingctx, x, c32, c64):
     return None
 
 
-@njit(error_model="numpy")
+@njit(**_OPTIONS)
 def expm1_parts(x):
     """(s, p) with s = 2**k exactly and p = expm1(r), so that expm1(x) = s*p + (s-1), exp(x) = s*(1+p).
     At the upper clamp k reaches the all-ones exponent, so s (and exp) is exactly +inf."""
@@ -138,14 +141,14 @@ def expm1_parts(x):
     return s, p
 
 
-@njit(error_model="numpy")
+@njit(**_OPTIONS)
 def _sigmoid(x):
     c = _constants_for(x, _F32, _F64)
     s, p = expm1_parts(-x)
     return c.one / (c.one + s * (c.one + p))    # exp(-x) = inf far left, so sigmoid is exactly 0 there
 
 
-@njit(error_model="numpy")
+@njit(**_OPTIONS)
 def _tanh(x):
     c = _constants_for(x, _F32, _F64)
     ax = x if x >= c.zero else -x
