@@ -16,9 +16,13 @@ through (comparisons with NaN are false).
     sigmoid(x) = 1 / (1 + exp(-x))
     tanh(x)    = sign(x) * (-e / (e + 2)),  e = expm1(-2|x|) in (-1, 0]   (no cancellation near 0)
 
-Every function keeps its argument's dtype (float32 stays float32): each constant is made in that dtype.
-Callers must compile with ``error_model='numpy'``: with Numba's default ('python') every float division
-gets a zero check and a branch, and the loop no longer vectorizes (measured: 8x slower).
+Every function keeps its argument's dtype (float32 stays float32): each constant is made in that dtype,
+and an intrinsic picks the float32 or float64 set while Numba types the call.
+They are compiled with ``error_model='numpy'``, and so must the loops calling them be: with Numba's
+default ('python') every float division gets a zero check and a branch, and the loop no longer vectorizes
+(measured: 8x slower). They are plain module-level functions in Numba's disk cache (kernels.njit): a
+process compiling a new kernel loads them, and LLVM inlines them into the kernel's loops from the
+bitcode Numba keeps in the cache.
 """
 from typing import NamedTuple
 
