@@ -264,3 +264,33 @@ def test_first_use_is_announced_in_one_line_and_a_second_process_loads_from_the_
     cold, warm = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
     assert all(hits == 0 and misses >= 1 for hits, misses in cold.values()), cold
     assert all(hits >= 1 and misses == 0 for hits, misses in warm.values()), warm
+
+
+# --- the helpers the generated kernels call are themselves in the disk cache ---------------------------
+
+_VECMATH_CALLS = r"""
+import json, numba, numpy as np
+from tinygrad_rnn.kernels import vecmath
+@numba.njit(error_model="numpy")
+def apply(x):
+    return vecmath.sigmoid(x) + vecmath.tanh(x)
+for dtype in (np.float32, np.float64):
+    apply(dtype(0.5))
+print(json.dumps({f.__name__: [sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values())]
+                  for f in (vecmath.sigmoid, vecmath.tanh, vecmath.expm1_parts)}))
+"""
+
+
+def test_vecmath_functions_are_loaded_from_the_disk_cache_by_a_second_process(tmp_path):
+    """A process compiling a new kernel must not compile sigmoid/tanh again (issue 12: they are in every
+    cold compile). A closure over a dispatcher is never found in Numba's cache: this fails for one."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", _VECMATH_CALLS], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert runs[0]["_sigmoid"] == [0, 2] and runs[0]["_tanh"] == [0, 2]   # compiled for float32 and float64
+    assert runs[1]["_sigmoid"] == [2, 0] and runs[1]["_tanh"] == [2, 0]   # loaded, both dtypes
+    assert runs[1]["expm1_parts"] == [0, 0]   # linked in from the callers' cache entries, not compiled

@@ -979,8 +979,10 @@ class Generator:
         body(1, "n_steps = S0.shape[0] - 1")
         body(1, "batch = S0.shape[1]")
         # dOut may be one row for every step or sequence (node.py: the gradient of out.sum() is one row
-        # broadcast, read in place of T * B copies of it): its index is then 0 along that axis
-        body(1, "ot, ob = min(dOut.shape[0], 2) - 1, min(dOut.shape[1], 2) - 1")
+        # broadcast, read in place of T * B copies of it): its index is then 0 along that axis. Written as
+        # min(n, 2) - 1 without min(): Numba compiles its min overload afresh in every process (not cached).
+        body(1, "ot = 1 if dOut.shape[0] > 1 else dOut.shape[0] - 1")
+        body(1, "ob = 1 if dOut.shape[1] > 1 else dOut.shape[1] - 1")
         K = len(p.state_sizes)
         scratch = self._scratch(body)
         at = len(body.lines)   # dG, the column loops' scratch rows (see _leaf_adds), once its width is known
