@@ -1230,9 +1230,9 @@ def _centred(x, axes):
 
 
 def _traced_centred(x, axes):
-    """_centred as recorded operations (a sum, a scale by 1 / N, a subtraction) that the code generator
-    compiles; the mean's gradient term is then kept, which is 0 up to rounding."""
-    return x - x.mean(axes, keepdim=True)
+    """_centred as recorded operations (a sum, a division by N as numpy's mean, a subtraction) that the
+    code generator compiles; the mean's gradient term is then kept, which is 0 up to rounding."""
+    return x - x.sum(axes, keepdim=True) / _reduced_count(x.shape, axes)
 
 
 def _root_zero_safe(x, power):

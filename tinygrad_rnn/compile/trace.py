@@ -31,7 +31,7 @@ _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the pack
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
 _lock = threading.Lock()
-untraced_centred = _tensor._centred
+_untraced_centred = _tensor._centred
 _HERE = (os.path.dirname(os.path.abspath(__file__)), os.path.abspath(_tensor.__file__))
 
 
@@ -118,7 +118,7 @@ def _record(cell, x, state, params):
             new = cell.forward(x, state if len(state) > 1 else state[0])
         finally:
             _tensor.apply = original
-            _tensor._centred = untraced_centred
+            _tensor._centred = _untraced_centred
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
