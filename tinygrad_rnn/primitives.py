@@ -183,6 +183,22 @@ class Pow(Primitive):
         return (g * p * _torch_pow(a, p - 1),)
 
 
+class Root(Primitive):
+    """a ** p for a constant p > 0 (a >= 0: a variance, a sum of |x| ** q) with a gradient of 0 where a is 0,
+    not p * 0 ** (p - 1) = inf: torch's std and norm backward. Its own primitive, not a where() on the mask
+    a != 0, so that the mask is not a constant of the data when a cell is traced (compile/rules.py)."""
+
+    @staticmethod
+    def forward(a, p):
+        with np.errstate(divide="ignore"):
+            return np.where(a == 0, np.zeros((), a.dtype), _torch_pow(a, p)), a
+
+    @staticmethod
+    def backward(g, a, needs, p):
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** (p - 1): inf, masked out
+            return (np.where(a == 0, np.zeros((), g.dtype), g * p * _torch_pow(a, p - 1)),)
+
+
 class Abs(Primitive):
     """|a|, with torch's gradient sign(a): 0 at a = 0 (the subgradient torch picks), and abs(-0.0) = 0.0."""
 

@@ -937,11 +937,7 @@ class Tensor:
             return self._numeric().var(dim, keepdim=keepdim, correction=correction)
         axes = _reduce_axis(dim, self.ndim)
         n = _reduced_count(self.shape, axes)
-        # the mean is a constant here: its own gradient term is sum(x - mean) * ... = 0, so leaving it out
-        # changes nothing but the rounding, and gives torch's 2 (x - mean) / (N - correction) exactly. numpy's
-        # mean divides by N, so equal values give a mean equal to them and a variance of exactly 0
-        mean = np.mean(self.data, axis=axes, keepdims=True) if n else np.zeros((), self.data.dtype)
-        centred = self - Tensor._make(mean.astype(self.data.dtype, copy=False), False)
+        centred = _centred(self, axes)
         total = (centred * centred).sum(dim, keepdim)
         return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
 
@@ -1222,10 +1218,26 @@ def _one_dim(fn, dim, axis, default):
     return default if dim is None else dim
 
 
+def _centred(x, axes):
+    """x minus its mean over axes, for var(). The mean is a constant here: its own gradient term is
+    sum(x - mean) * ... = 0, so leaving it out changes nothing but the rounding, and gives torch's
+    2 (x - mean) / (N - correction) exactly. numpy's mean divides by N, so equal values give a mean equal
+    to them and a variance of exactly 0. A constant taken from the data cannot be compiled, so the cell
+    tracer (compile/trace.py) swaps in _traced_centred while it records a cell's step."""
+    n = _reduced_count(x.shape, axes)
+    mean = np.mean(x.data, axis=axes, keepdims=True) if n else np.zeros((), x.data.dtype)
+    return x - Tensor._make(mean.astype(x.data.dtype, copy=False), False)
+
+
+def _traced_centred(x, axes):
+    """_centred as recorded operations (a sum, a division by N as numpy's mean, a subtraction) that the
+    code generator compiles; the mean's gradient term is then kept, which is 0 up to rounding."""
+    return x - x.sum(axes, keepdim=True) / _reduced_count(x.shape, axes)
+
+
 def _root_zero_safe(x, power):
     """x ** power with a gradient of 0 (not 0 * inf) where x is 0, as torch's norm and std backward."""
-    nonzero = x.data != 0
-    return where(nonzero, where(nonzero, x, 1.0) ** power, 0.0)
+    return apply(P.Root, x, p=float(power))
 
 
 def _sqrt_zero_safe(x):

@@ -17,6 +17,7 @@ What each traced value becomes, a `Val`:
     width-H expressions reading XW, C and the bias at offsets 0, H, 2H, 3H.
   * Reductions along the feature axis (sum, max; mean and variance are composed of them) become a
     Reduce per Seg of their argument, combined per row; the result is a per-row scalar, read as Bcast.
+    With keepdim=False it is a (batch,) value (Val.rows) until unsqueeze(-1) gives it its axis back.
 
 schedule.py then decides phases, loops and stored values.
 """
@@ -47,7 +48,7 @@ from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
-             "clip, maximum/minimum, sum/mean/max over the feature axis (keepdims=True), chunk/split/slices/"
+             "clip, maximum/minimum, sum/mean/max/var/std over the feature axis, chunk/split/slices/"
              "concatenate along the feature axis, where with a constant mask")
 
 
@@ -58,6 +59,8 @@ class Val(NamedTuple):
     param: int = None      # matrix: the parameter's index
     transposed: bool = False
     is_x: bool = False     # the step's raw input, unchanged
+    rows: bool = False     # a (batch,) value: one number per row without a feature axis (a reduction's
+                           # keepdim=False result), a width-1 tile until unsqueeze(-1) gives it the axis back
 
 
 def fail(op, why):
@@ -133,6 +136,9 @@ class Lowerer:
             lower_op = LOWERING.get(op.prim)
             if lower_op is None:
                 fail(op, "no scalar rule for this primitive")
+            if op.prim not in TAKES_ROWS and any(r[0] == "op" and self.get(r, op).rows for r in op.args):
+                fail(op, "a (batch,) value, e.g. a reduction with keepdim=False: only elementwise operations on it, "
+                         "and unsqueeze(-1) or reshape to (batch, 1)")
             results = lower_op(self, op, dict(op.attrs))
             for slot, v in enumerate(results):
                 self.vals[(n, slot)] = v
@@ -142,7 +148,7 @@ class Lowerer:
     def output(self, k, ref):
         v = self.vals.get((ref[1], ref[2])) if ref[0] == "op" else self.leaf(ref, None)
         n = self.graph.state_sizes[k]
-        if v is None or v.kind != "tile" or v.width != n:
+        if v is None or v.kind != "tile" or v.width != n or v.rows:
             raise CompileError(f"state part {k} of the new state must be a (batch, {n}) value")
         return tuple(Seg(s.start, s.width, as_node(s.expr, s.width)) for s in v.segs)
 
@@ -219,8 +225,21 @@ def _operand_pieces(lw, op, operands, width):
     return pieces
 
 
+def _rows_operands(op, operands):
+    """True if the operands are (batch,) values and numbers: the result is a (batch,) value too. A (batch,)
+    value beside a (batch, n) value or a feature vector broadcasts along the features in numpy, not
+    along the batch: refused, as a kernel would have to guess."""
+    if not any(v.rows for v in operands):
+        return False
+    if not all(v.rows or (v.kind == "vec" and v.width == 1) for v in operands):
+        fail(op, "a (batch,) value (e.g. a reduction with keepdim=False) with a (batch, n) value or a feature "
+                 "vector: numpy would pair it with the features; write keepdim=True or unsqueeze(-1)")
+    return True
+
+
 def elementwise(lw, op, rule, operands, attrs=None):
     """A Val whose Segs apply `rule` column by column (cut where any operand's Segs change)."""
+    rows = _rows_operands(op, operands)
     width = max(v.width for v in operands)
     kind = "tile" if any(v.kind == "tile" for v in operands) else "vec"
     pieces = _operand_pieces(lw, op, operands, width)
@@ -231,7 +250,7 @@ def elementwise(lw, op, rule, operands, attrs=None):
         args = [x if mode == "one" else lw.cutter.slice(x, lo, hi)[0].expr for mode, x in pieces]
         w = None if (width == 1 and all(_scalar_like(a) for a in args)) else hi - lo
         segs.append(Seg(lo, hi - lo, Node(rule, args, w, attrs, op.prim.__name__, op.where)))
-    return Val(kind, width, tuple(segs))
+    return Val(kind, width, tuple(segs), rows=rows)
 
 
 def _lower_rule(lw, op, attrs):
@@ -293,16 +312,15 @@ def _lower_matmul(lw, op, attrs):
 
 # ----------------------------------------------------------------------------- reductions
 def _lower_reduce(lw, op, attrs):
-    """sum/max over the feature axis with keepdims: one Reduce per Seg, the partial results combined
-    per row (a sum of partial sums; a max only over a value that is one Seg)."""
+    """sum/max over the feature axis: one Reduce per Seg, the partial results combined per row (a sum
+    of partial sums; a max only over a value that is one Seg). Without keepdims, a (batch,) value."""
     v = lw.get(op.args[0], op)
     axis = attrs["axis"]
     if v.kind != "tile" or axis not in (-1, 1, (-1,), (1,)):
         fail(op, f"a reduction over axis {axis} of a {v.kind}: only over the feature axis of a (batch, n) value")
-    if not attrs["keepdims"]:
-        fail(op, "a reduction without keepdims=True: write x.sum(-1, keepdims=True) (a (batch, 1) value)")
+    rows = not attrs["keepdims"]
     if v.width == 1:
-        return (v,)
+        return (v._replace(rows=rows),)
     rule = REDUCTIONS[op.prim]
     if rule.name == "max" and len(v.segs) > 1:
         fail(op, "max over a value assembled from several pieces (e.g. a concatenation)")
@@ -311,7 +329,7 @@ def _lower_reduce(lw, op, attrs):
     total = parts[0]
     for p in parts[1:]:
         total = Node(RULES[P.Add], [total, p], None, None, "Add", op.where)
-    return (Val("tile", 1, (Seg(0, 1, total),)),)
+    return (Val("tile", 1, (Seg(0, 1, total),), rows=rows),)
 
 
 # ----------------------------------------------------------------------------- moving columns
@@ -373,6 +391,8 @@ def _column_slice(v, index):
 
 def _lower_getitem(lw, op, attrs):
     v = lw.get(op.args[0], op)
+    if v.rows and attrs["index"] in ((slice(None), None), (Ellipsis, None)):   # v[:, None]: (batch, 1)
+        return (v._replace(rows=False),)
     sl = _column_slice(v, attrs["index"])
     if sl is None:
         fail(op, f"index {attrs['index']!r}: only a slice of columns, e.g. h[:, a:b]")
@@ -395,6 +415,8 @@ def _lower_concatenate(lw, op, attrs):
 
 def _lower_reshape(lw, op, attrs):
     v = lw.get(op.args[0], op)
+    if v.kind == "tile" and v.width == 1 and tuple(attrs["shape"]) in ((TRACE_BATCH,), (TRACE_BATCH, 1)):
+        return (v._replace(rows=len(attrs["shape"]) == 1),)   # unsqueeze(-1) of a (batch,) value, or squeeze
     kind, width = shape_kind(attrs["shape"])
     if v.kind == "matrix" or kind != v.kind or width != v.width:
         fail(op, f"reshape to {attrs['shape']}: only between (n,) and (1, n)")
@@ -413,3 +435,5 @@ LOWERING.update({
     P.Concatenate: _lower_concatenate,
     P.Reshape: _lower_reshape,
 })
+# The operations that accept a (batch,) value (Val.rows); the others refuse it, naming the line.
+TAKES_ROWS = frozenset(LOWERING) - {P.Transpose, P.Matmul, P.Sum, P.Max, P.Split, P.Concatenate}

@@ -41,6 +41,9 @@ RULES = {
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
     P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
     # sign(a) as primitives.Abs: 0 at a = 0, NaN at NaN; zero - a, not -a, so that abs(-0.0) is 0.0 as np.abs
+    # as primitives.Root: 0 ** p is 0 and its gradient 0 (torch's std and norm), not p * 0 ** (p - 1)
+    P.Root:    Rule("select(a == zero, zero, power(a, p, one))",
+                    ("select(a == zero, zero, g * p * power(a, p - one, one))",),   ("a",)),
     P.Abs:     Rule("select(a > zero, a, zero - a)",
                     ("g * select(a > zero, one, select(a < zero, -one, select(isnan(a), a, zero)))",), ("a",)),
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),

@@ -24,12 +24,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import primitives as P
 from ..tensor import Tensor
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
 _lock = threading.Lock()
+_untraced_centred = _tensor._centred
 _HERE = (os.path.dirname(os.path.abspath(__file__)), os.path.abspath(_tensor.__file__))
 
 
@@ -95,6 +97,10 @@ def _record(cell, x, state, params):
         return r
 
     def recording_apply(prim, *inputs, **attrs):
+        if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
+            raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: e.g. max(dim) or "
+                               "min(dim), whose values are gathered at indices taken from the data (the gradient "
+                               "goes to one index); amax(dim, keepdim) and amin compile (ties share the gradient)")
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
@@ -107,10 +113,12 @@ def _record(cell, x, state, params):
 
     with _lock:
         _tensor.apply = recording_apply
+        _tensor._centred = _tensor._traced_centred   # var()'s mean: recorded, not a constant of the data
         try:
             new = cell.forward(x, state if len(state) > 1 else state[0])
         finally:
             _tensor.apply = original
+            _tensor._centred = _untraced_centred
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
@@ -118,6 +126,12 @@ def _record(cell, x, state, params):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))
     return ops, consts, tuple(outputs)
+
+
+def _indexes_with_arrays(index):
+    """True for an index that gathers (an array or list in it): its positions may come from the data."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in parts)
 
 
 def trace_cell(cell, dtype, check=True):
@@ -147,7 +161,7 @@ def trace_cell(cell, dtype, check=True):
         at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
         raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
                            "different inputs recorded different operations or constants, e.g. a where() on a mask "
-                           "computed from the data, max(dim)'s indices or var()'s mean taken outside the tape; such a "
+                           "computed from the data or max(dim)'s indices; such a "
                            "cell runs on the generic tape only")
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
