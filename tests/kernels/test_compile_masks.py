@@ -58,6 +58,7 @@ class MaskCell(RecurrentCell):
         self.weight_ih = uniform((hidden_size, input_size), bound * 3, dtype)
         self.weight_hh = uniform((hidden_size, hidden_size), bound * 3, dtype)
         self.bias = uniform((hidden_size,), bound, dtype)
+        self.weight_2 = uniform((hidden_size, hidden_size), bound * 3, dtype)
 
     def forward(self, x, h):
         z = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias
@@ -73,11 +74,17 @@ class MaskCell(RecurrentCell):
             return tr.where(z.sigmoid() == 0.5, h, m).tanh()
         if k == "row":        # a per-row mask, broadcast over the columns
             return tr.where(z.sum(-1, keepdims=True) > 0, z.tanh(), -h)
+        if k == "param":      # a mask of a parameter vector: the same for every row
+            return tr.where(self.bias > 0, z.tanh(), h * 0.5)
+        if k == "stored":     # a mask read again after a second product (a later phase): kept per step
+            m = z > 0
+            z2 = tr.where(m, z, 0.0).tanh() @ self.weight_2.T
+            return tr.where(m, z2, -h).tanh()
         raise ValueError(k)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kind", ["leaky", "clipped", "gated", "row"])
+@pytest.mark.parametrize("kind", ["leaky", "clipped", "gated", "row", "param", "stored"])
 def test_data_masked_cell_compiled_equals_tape(kind, dtype):
     tr.manual_seed(0)
     layer = tr.nn.Recurrent(MaskCell, 3, 4, num_layers=2, bidirectional=True, dtype=dtype, kind=kind)
