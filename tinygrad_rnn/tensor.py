@@ -744,8 +744,11 @@ class Tensor:
             # an array or a numpy scalar keeps its own, and numpy promotes the comparison as torch does
             weak = self.data.dtype.kind == "f" and type(other) in (int, float, bool)
             other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
-        with no_grad():
+        enabled, _grad_mode.enabled = _grad_mode.enabled, False   # (no_grad()'s work, without its object)
+        try:
             return apply(P.Compare, self, other, op=op)
+        finally:
+            _grad_mode.enabled = enabled
 
     def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "eq")
     def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ne")
