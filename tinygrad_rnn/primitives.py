@@ -133,16 +133,34 @@ class Maximum(Primitive):
 
 
 class Where(Primitive):
-    """where(cond, a, b): the masking primitive (padded time steps, relu-like selections)."""
+    """where(cond, a, b): the masking primitive (padded time steps, relu-like selections, leaky or clipped
+    state updates). cond is an input, a boolean array (a comparison's result or a constant mask): the
+    compiler then sees where it comes from. It gets no gradient; a gets g where cond is true, b where false."""
 
     @staticmethod
     def forward(a, b, cond):
-        return np.where(cond, a, b), None
+        return np.where(cond, a, b), cond
 
     @staticmethod
-    def backward(g, saved, needs, cond):
+    def backward(g, saved, needs):
         zero = np.zeros((), dtype=g.dtype)
-        return (np.where(cond, g, zero) if needs[0] else None), (np.where(cond, zero, g) if needs[1] else None)
+        return (np.where(saved, g, zero) if needs[0] else None), (np.where(saved, zero, g) if needs[1] else None), None
+
+
+class Compare(Primitive):
+    """a == != < <= > >= b (`op`: "eq", "ne", "lt", "le", "gt", "ge"): a boolean mask with no gradient, as
+    torch's comparisons. A primitive (recorded off the tape, tensor.py) so that a traced cell's mask is an
+    operation of the data, which the compiler computes per element, not a constant it bakes in."""
+    OPS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+           "ge": np.greater_equal}
+
+    @staticmethod
+    def forward(a, b, op):
+        return np.asarray(Compare.OPS[op](a, b)), None
+
+    @staticmethod
+    def backward(g, saved, needs, op):
+        return None, None
 
 
 # ----------------------------------------------------------------------------- elementwise, unary

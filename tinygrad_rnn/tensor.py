@@ -736,13 +736,26 @@ class Tensor:
     def __rmatmul__(self, other: npt.ArrayLike) -> Tensor:
         return self._operand(other).__matmul__(self)
 
-    # comparisons give boolean mask Tensors (for where(), masked_fill(), indexing), never recorded
-    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data == _raw(o)), False)
-    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data != _raw(o)), False)
-    def __lt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data < _raw(o)), False)
-    def __le__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data <= _raw(o)), False)
-    def __gt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data > _raw(o)), False)
-    def __ge__(self, o: Tensor | npt.ArrayLike) -> Tensor: return Tensor._make(np.asarray(self.data >= _raw(o)), False)
+    # comparisons give boolean mask Tensors (for where(), masked_fill(), indexing) that need no gradient, as
+    # in torch; applied off the tape, but as a primitive, so that a compiled cell's trace sees them
+    def _compare(self, other, op):
+        if not isinstance(other, Tensor):
+            # a Python number takes this tensor's float dtype (torch's and numpy's rule for a scalar);
+            # an array or a numpy scalar keeps its own, and numpy promotes the comparison as torch does
+            weak = self.data.dtype.kind == "f" and type(other) in (int, float, bool)
+            other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
+        enabled, _grad_mode.enabled = _grad_mode.enabled, False   # (no_grad()'s work, without its object)
+        try:
+            return apply(P.Compare, self, other, op=op)
+        finally:
+            _grad_mode.enabled = enabled
+
+    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "eq")
+    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ne")
+    def __lt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "lt")
+    def __le__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "le")
+    def __gt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "gt")
+    def __ge__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ge")
 
     # logical operators, on masks (and index tensors, bitwise) as in torch
     def _logical(self, fn, other, symbol):
@@ -1424,7 +1437,10 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
 def where(cond: Tensor | np.ndarray, a: Tensor | npt.ArrayLike, b: Tensor | npt.ArrayLike) -> Tensor:
     """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
     cond != 0."""
-    cond = np.asarray(cond.data != 0 if isinstance(cond, Tensor) else cond, dtype=bool)
+    if not isinstance(cond, Tensor):
+        cond = Tensor._make(np.asarray(cond, dtype=bool), False)
+    elif cond.data.dtype != bool:
+        cond = cond != 0
     ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
     if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
         ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
@@ -1433,4 +1449,4 @@ def where(cond: Tensor | np.ndarray, a: Tensor | npt.ArrayLike, b: Tensor | npt.
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
         raise ValueError(f"where: cond {cond.shape}, a {a.shape} and b {b.shape} do not broadcast") from None
-    return apply(P.Where, a, b, cond=cond)
+    return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from

@@ -43,13 +43,14 @@ from .ir import (
     State,
     Whole,
 )
-from .rules import COPY, REDUCTIONS, RULES, pow_rule
+from .rules import COMPARISONS, COPY, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
              "clip, maximum/minimum, sum/mean/max/var/std over the feature axis, chunk/split/slices/"
-             "concatenate along the feature axis, where with a constant mask")
+             "concatenate along the feature axis, comparisons (== != < <= > >=) and where on their masks or "
+             "a constant mask")
 
 
 class Val(NamedTuple):
@@ -264,9 +265,14 @@ def _lower_rule(lw, op, attrs):
 
 
 def _lower_where(lw, op, attrs):
-    a, b = lw.get(op.args[0], op), lw.get(op.args[1], op)
-    cond = lw.constant(f"c{lw.op_index}", np.asarray(attrs["cond"]), op)
+    """select per element; the mask is a comparison's value or a constant (leaf() keeps it boolean)."""
+    a, b, cond = (lw.get(r, op) for r in op.args)
     return (elementwise(lw, op, RULES[P.Where], [a, b, cond]),)
+
+
+def _lower_compare(lw, op, attrs):
+    args = [lw.get(r, op) for r in op.args]
+    return (elementwise(lw, op, COMPARISONS[attrs["op"]], args),)
 
 
 # ----------------------------------------------------------------------------- products
@@ -426,6 +432,7 @@ def _lower_reshape(lw, op, attrs):
 LOWERING = {prim: _lower_rule for prim in RULES if prim is not P.Where}
 LOWERING.update({
     P.Where: _lower_where,
+    P.Compare: _lower_compare,
     P.Transpose: _lower_transpose,
     P.Matmul: _lower_matmul,
     P.Sum: _lower_reduce,

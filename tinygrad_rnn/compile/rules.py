@@ -46,6 +46,7 @@ RULES = {
                     ("select(a == zero, zero, g * p * power(a, p - one, one))",),   ("a",)),
     P.Abs:     Rule("select(a > zero, a, zero - a)",
                     ("g * select(a > zero, one, select(a < zero, -one, select(isnan(a), a, zero)))",), ("a",)),
+    # c: the per-element mask (a comparison's Node or a constant), an input without a VJP
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
     # ties share the gradient, as primitives.Maximum; g times a mask as there, so a NaN g stays NaN
     P.Maximum: Rule("maximum(a, b)",  ("g * (select(a > b, one, zero) + select(a == b, half, zero))",
@@ -53,6 +54,12 @@ RULES = {
     P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
                     ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
 }
+
+
+# P.Compare, one row per attribute `op`: a boolean value (a where's mask), no VJP (torch's comparisons have
+# no gradient). Python's operators on two floats give numpy's answers, NaN included (only != is true).
+COMPARISONS = {op: Rule(f"a {symbol} b", (), ("a", "b")) for op, symbol in
+               (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))}
 
 
 class Reduction(NamedTuple):

@@ -39,8 +39,9 @@ class ColumnSum(NamedTuple):
 
 
 def passes_g(user, i):
-    """True when `user` passes its cotangent to argument i unchanged (and with the same columns)."""
-    return not isinstance(user, Reduce) and user.rule.vjps[i] == "g"
+    """True when `user` passes its cotangent to argument i unchanged (and with the same columns); not to an
+    argument without a VJP (a where's mask, a comparison's operands)."""
+    return not isinstance(user, Reduce) and i < len(user.rule.vjps) and user.rule.vjps[i] == "g"
 
 
 def all_nodes(members):

@@ -14,7 +14,8 @@ arguments were made before it). An argument is a Ref:
     ("param", i)         the cell's i-th parameter       ("const", i)   graph.consts[i], an ndarray
     ("op", n, slot)      output `slot` of op n
 Tracing twice with different placeholder values must give the same graph; a difference means the
-cell's operations depend on the data (a where() on a data mask, max(dim)'s indices), which a kernel cannot bake in.
+cell's operations depend on the data (a where() on a mask made in numpy from .data, not by a Tensor comparison,
+which the trace records as an operation; max(dim)'s indices), which a kernel cannot bake in.
 """
 import importlib
 import os
@@ -160,8 +161,8 @@ def trace_cell(cell, dtype, check=True):
         op = _first_difference(graphs[0], graphs[1])
         at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
         raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
-                           "different inputs recorded different operations or constants, e.g. a where() on a mask "
-                           "computed from the data or max(dim)'s indices; such a "
+                           "different inputs recorded different operations or constants, e.g. a where() on a "
+                           "numpy mask (x.data > 0, not x > 0) computed from the data or max(dim)'s indices; such a "
                            "cell runs on the generic tape only")
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
