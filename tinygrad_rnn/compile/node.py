@@ -214,13 +214,14 @@ class _BackwardPlan(NamedTuple):
     work: int
 
 
-def _plan_threads(plan, T, B, I, widest):
-    """Kernel.threads, the size test read from a call plan (a _ForwardPlan or a _BackwardPlan)."""
-    return 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, widest)
+def _threads(work, T, B, I, widest):
+    """runtime.threads_for, without asking for the thread count (os.sched_getaffinity, about 0.7 us)
+    when the work (multiply-adds: a call plan's, or Kernel.threads') is too small to share at any count."""
+    return 1 if work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, widest)
 
 
 def _plan_allocator(plan):
-    """Kernel._allocator, the size read from a call plan."""
+    """The workspace's pool for a call whose largest buffer is big enough to be worth pooling, else np.empty."""
     return workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
 
 
@@ -302,7 +303,7 @@ class Kernel:
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
-        self._run_forward(arrays, T, B, I, padded, states_only, _plan_threads(plan, T, B, I, self.widest))
+        self._run_forward(arrays, T, B, I, padded, states_only, _threads(plan.work, T, B, I, self.widest))
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
@@ -409,16 +410,9 @@ class Kernel:
             self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
         return dict(arrays)
 
-    def _allocator(self, largest_size):
-        """workspace.allocator for this kernel's dtype, without making a dtype object per call."""
-        return workspace.empty if largest_size * self.dtype.itemsize >= workspace.MIN_BYTES else np.empty
-
     def threads(self, T, B, I):
-        """runtime.threads_for, without asking for the thread count (os.sched_getaffinity, about 0.7 us)
-        when the work is too small to share at any count."""
-        if T * B * I * self.widest < runtime.PARALLEL_MIN_MACS:
-            return 1
-        return runtime.threads_for(T, B, I, self.widest)
+        """The thread count for T steps of B sequences of I inputs (_threads)."""
+        return _threads(T * B * I * self.widest, T, B, I, self.widest)
 
     def loop(self, states_only):
         """The forward loop and its arguments: forward, or forward_states (no saved values written)."""
@@ -473,7 +467,7 @@ class Kernel:
             plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
-        threads = _plan_threads(plan, T, B, I, self.widest)
+        threads = _threads(plan.work, T, B, I, self.widest)
         m = self.module
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
             dparams = self._fill_accumulators(plan.accumulators, args)
