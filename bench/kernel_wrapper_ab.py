@@ -37,11 +37,13 @@ def load_other(path):
 
 
 def one_step(kernel, x, params, dout):
-    """Kernel.forward then Kernel.backward as a training step of out.sum() calls them (no dx asked for)."""
+    """Kernel.forward then Kernel.backward as a training step of out.sum() calls them (no dx asked for),
+    with the parameter views a layer's snapshot keeps where the kernel takes them (Kernel.parameter_views)."""
     needs, no_finals = (True,) * len(params), (None,) * len(kernel.states)
+    kept = {"views": kernel.parameter_views(params)} if hasattr(kernel, "parameter_views") else {}
 
     def step():
-        _, _, saved = kernel.forward(x, (), params, None)
+        _, _, saved = kernel.forward(x, (), params, None, **kept)
         kernel.backward(saved, dout, no_finals, params, needs, False)
     return step
 

@@ -7,7 +7,8 @@ hand-written kernels of 0.1 (hand: bench/peers/handwritten_kernels.py, through t
 
   step     what `python -m bench` times: zero_grad, the layer's forward, out.sum(), backward
   kernels  the kernels alone on the same arrays, their Python wrappers included (checks, allocation,
-           Numba dispatch), no Module, no tape: gen Kernel.forward + Kernel.backward (compile/node.py),
+           Numba dispatch), no Module, no tape: gen Kernel.forward (with the parameter views the layer's
+           snapshot keeps) + Kernel.backward (compile/node.py),
            hand rnn_forward + rnn_backward
   --loops  also the bare time loops: gen the generated `forward` and `backward` (compile/codegen.py),
            hand _<cell>_forward_loop and _<cell>_backward_loop, on arrays made once
@@ -63,8 +64,10 @@ def kernel_calls(cell, gen, x):
     dout = np.broadcast_to(np.ones((), np.float32), (x.shape[0], x.shape[1], gen.hidden_size))  # out.sum()'s
     n_finals = 2 if cell == "lstm" else 1
 
+    views = kernel.parameter_views(params)   # as the layer's snapshot keeps them
+
     def gen_kernels():
-        _, _, saved = kernel.forward(x.data, (), params, None)
+        _, _, saved = kernel.forward(x.data, (), params, None, views=views)
         kernel.backward(saved, dout, [None] * n_finals, params, [True] * len(params), False)
 
     def hand_kernels():

@@ -288,9 +288,10 @@ class Kernel:
                 + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
 
     # -- the forward: projections, then the loop
-    def forward(self, x, states, params, lengths, reverse=False, states_only=False):
+    def forward(self, x, states, params, lengths, reverse=False, states_only=False, views=None):
         """states_only: for a forward no backward follows (inference): the loop writes no saved values (A or A<m>),
-        and nothing is kept."""
+        and nothing is kept. views: parameter_views(params) as a caller kept it (a layer's snapshot, which
+        checks every call that its parameters' arrays are still those); None: made here."""
         dt = self.dtype
         T, B, I = x.shape
         padded = lengths is not None
@@ -299,7 +300,7 @@ class Kernel:
             plan = self._forward_plan(T, B, I, padded, states_only)
         lens = plan.lens if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
         empty = _plan_allocator(plan)
-        arrays = self._parameters(params)
+        arrays = self._parameters(params, views)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
@@ -377,11 +378,11 @@ class Kernel:
             names = self._kept_list = (tuple(arrays), tuple(n for n in arrays if n in self.kept))
         return names[1]
 
-    def _parameters(self, params):
+    def _parameters(self, params, views=None):
         """Each parameter as the kernels read it: par<i> as held, V<i> flat, Wt<g>/P<g> for the products.
-        The views of the same parameter arrays as last call are reused (they see in-place changes); the
-        transposed copies are made every call (a copy would not)."""
-        arrays = self._parameter_views(params)
+        views: parameter_views(params), kept by the caller; None: made now. The transposed copies are made
+        every call (a kept copy would not see an in-place change)."""
+        arrays = dict(views) if views is not None else self._views_of(params)[0]
         for wt, P_, i, transposed, _, _ in self.products:
             w = arrays[_NAMES[i][0]]
             if transposed:
@@ -390,25 +391,25 @@ class Kernel:
                 arrays[P_] = np.ascontiguousarray(w.T)
         return arrays
 
-    def _parameter_views(self, params):
-        """A new dict of the constants, par<i> and V<i> (views of the parameters, no copies), and the
-        products' operands that are the parameter itself; cached for the same arrays of the same shapes."""
-        last = self.__dict__.get("_last_views")   # (the arrays, their shapes, the dict): one per kernel
-        if last is not None and len(last[0]) == len(params):
-            for a, b, shape in zip(params, last[0], last[1]):
-                if a is not b or a.shape != shape:
-                    break
-            else:
-                return dict(last[2])
+    def parameter_views(self, params):
+        """What a caller may keep for forward(views=) while `params` stay the same arrays of the same
+        shapes: the constants, par<i> and V<i> and the products' operands that are the parameter itself,
+        all views (they see in-place changes). None when some array is not C-contiguous: the kernels read a
+        copy of it, which must be made again every call. A layer keeps these per layer-direction in its
+        snapshot (nn/recurrent.py, CellSnapshot), which checks the arrays every call anyway: one check,
+        and no miss when layer-directions of one structure share this kernel."""
+        arrays, all_views = self._views_of(params)
+        return arrays if all_views else None
+
+    def _views_of(self, params):
+        """(the dict of parameter_views, whether it holds no copy)."""
         arrays = dict(self.constants)
         held = [np.ascontiguousarray(w) for w in params]
         for (par, vec, _, _), w in zip(_parameter_names(len(held)), held):
             arrays[par], arrays[vec] = w, w.reshape(-1)
         for wt, P_, i, transposed, _, _ in self.products:
             arrays[P_ if transposed else wt] = held[i]
-        if all(h is w for h, w in zip(held, params)):   # no copy among them: safe to reuse
-            self._last_views = (tuple(params), tuple(w.shape for w in params), arrays)
-        return dict(arrays)
+        return arrays, all(h is w for h, w in zip(held, params))
 
     def threads(self, T, B, I):
         """The thread count for T steps of B sequences of I inputs (_threads)."""
@@ -681,8 +682,9 @@ def _traced_kernel(cell, dtype):
 
 
 def _kernel_and_params(cell, dtype):
+    """run_compiled's `known` for a cell looked up now: no views kept (made by the kernel for this call)."""
     kernel, graph = get_kernel(cell, dtype)
-    return kernel, graph.params
+    return kernel, graph.params, None
 
 
 def _checked_by_identity(value):
@@ -699,43 +701,51 @@ def _checked_by_identity(value):
 class CellSnapshot(NamedTuple):
     """A cell's kernel and parameters as last looked up by get_kernel, and what that lookup depended on,
     in a form checked by identity: the cell's attributes (the same objects, in the same order) and its
-    parameters' arrays' shapes and dtypes. A layer keeps one per layer-direction so that a call whose
-    cell is unchanged skips _settings_key (which walks the parameters and freezes every attribute: a
-    tiny layer's step, 20x1x10x20, spent a fifth of its time there). `values` is None when some attribute
-    can change without being rebound (an array, a list, a constant Tensor, a submodule): then every call
-    looks the kernel up, as before."""
+    parameters' arrays (the same objects, of the same shapes). A layer keeps one per layer-direction so
+    that a call whose cell is unchanged skips _settings_key (which walks the parameters and freezes every
+    attribute: a tiny layer's step, 20x1x10x20, spent a fifth of its time there), and the kernel reads the
+    arrays through the views kept here (Kernel.parameter_views) without checking them again. `values` is
+    None when some attribute can change without being rebound (an array, a list, a constant Tensor, a
+    submodule): then every call looks the kernel up, as before."""
     dtype: np.dtype
     values: tuple     # vars(cell).values() when taken, or None
-    params: tuple     # (parameter, its array, the array's shape, its dtype) for each parameter
-    known: tuple      # (kernel, the cell's parameters): what run_compiled takes as `known`
+    params: tuple     # (parameter, its array, the array's shape) for each parameter
+    known: tuple      # (kernel, the cell's parameters, the kernel's views of their arrays or None): run_compiled's
 
     @classmethod
     def take(cls, cell, dtype, known=None):
         """known: (kernel, parameters) when the caller looks the kernel up itself (the built-in layers, by
         their weights' shapes: nn/recurrent._TorchRecurrent._known_kernel); else get_kernel."""
-        kernel, params = known if known is not None else _kernel_and_params(cell, dtype)
+        kernel, params = known if known is not None else _kernel_and_params(cell, dtype)[:2]
         values = tuple(vars(cell).values())
         direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
         if direct != {id(p) for p in params} or not all(
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
-        arrays = tuple((p, p.data, p.data.shape, p.data.dtype) for p in params)
-        return cls(np.dtype(dtype), values, arrays, (kernel, params))
+        arrays = tuple((p, p.data, p.data.shape) for p in params)
+        return cls(np.dtype(dtype), values, arrays, known_with_views(kernel, params))
 
     def holds(self, cell, dtype):
-        """Whether this snapshot's kernel is still the cell's for `dtype` (else take a new one). Every call
-        of a layer asks: the attributes' identities are compared by one map() in C, not a Python loop (a
-        tiny step showed the loop); the parameters' arrays in a loop (a map over their shapes was slower)."""
+        """Whether this snapshot's kernel and views are still the cell's for `dtype` (else take a new one).
+        Every call of a layer asks: the attributes' identities are compared by one map() in C, not a Python
+        loop (a tiny step showed the loop); the parameters' arrays in a loop (a map over their shapes was
+        slower). A parameter whose .data was rebound is a miss even at the same shape: the views are of
+        the old array."""
         if self.values is None or (dtype is not self.dtype and dtype != self.dtype):
             return False
         now = vars(cell)
         if len(now) != len(self.values) or not all(map(operator.is_, now.values(), self.values)):
             return False
-        for p, data, shape, dt in self.params:   # (an array's dtype is compared only when it is a new one)
+        for p, data, shape in self.params:
             array = p.data
-            if array.shape != shape or (array is not data and array.dtype != dt):
+            if array is not data or array.shape != shape:   # (shape: an array's can be set in place)
                 return False
         return True
+
+
+def known_with_views(kernel, params):
+    """run_compiled's `known` for a snapshot: (kernel, params, the kernel's views of their arrays now)."""
+    return kernel, params, kernel.parameter_views([p.data for p in params])
 
 
 class CompiledRecurrence(Primitive):
@@ -748,17 +758,17 @@ class CompiledRecurrence(Primitive):
     fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
-    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None, states_only=False):
+    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None, states_only=False, views=None):
         states, params = rest[:n_states], rest[n_states:]
         if plan is not None:   # checkpointed: pieces, recomputed in the backward (segments.py)
             from .segments import forward_by_plan
             out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only)
         else:
-            out, finals, saved = kernel.forward(x, states, params, lengths, reverse, states_only)
+            out, finals, saved = kernel.forward(x, states, params, lengths, reverse, states_only, views)
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None, states_only=False):
+    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None, states_only=False, views=None):
         saved, params = saved
         dout, dfinals = gs[0], gs[1:]
         if plan is not None:
@@ -791,19 +801,20 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     """Run `cell` over x (T, B, I) Tensor from `state` (tuple of (B, n) Tensors; () for zeros) as one tape
     node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
     (T, B, n_0) in real time, final state tuple of (1, B, n)). known: (kernel, the cell's parameters in
-    named_parameters order) from a caller that knows the cell's structure has not changed (the built-in
-    layers: their cells' structure is fixed by the weights' shapes), so that nothing is checked per call.
+    named_parameters order, Kernel.parameter_views of their arrays or None) from a caller that knows the
+    cell's structure has not changed and its parameters hold the same arrays (the layers' snapshots:
+    CellSnapshot, nn/recurrent._WeightsSnapshot), so that nothing is checked again per call.
     plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
-    kernel, params = known if known is not None else _kernel_and_params(cell, x.dtype)
+    kernel, params, views = known if known is not None else _kernel_and_params(cell, x.dtype)
     # plan and states_only are passed only when set: the node keeps its attributes and its backward gets
     # them as keywords again (a tiny layer's step is tens of microseconds; each keyword costs in both)
     if plan is not None:
         outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))
+                     reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))   # (no views: pieces)
     elif _recorded(x, state, params):
         outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse)
+                     reverse=reverse, views=views)
     else:
         outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, states_only=True)
+                     reverse=reverse, states_only=True, views=views)
     return outs[0], outs[1:]

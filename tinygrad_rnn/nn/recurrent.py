@@ -557,37 +557,39 @@ _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made o
 class _WeightsSnapshot(NamedTuple):
     """A built-in layer-direction's fused call as last looked up (_TorchRecurrent._fused_call) and what it
     depended on: the Tensors the layer held under the direction's parameter names (None: no bias) and
-    their arrays, with the arrays' shapes and dtypes. While holds() is true the cell (pointed at those
-    Tensors by _cell) and its kernel are the same; an optimizer's in-place update keeps the arrays (the
-    kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter
-    is a miss."""
-    held: tuple      # (name, the Tensor under it or None, its array, the array's shape, its dtype) each
+    their arrays, with the arrays' shapes. While holds() is true the cell (pointed at those Tensors by
+    _cell), its kernel and the kernel's views of the arrays (known[2], compile/node.Kernel.parameter_views)
+    are the same; an optimizer's in-place update keeps the arrays (the kernels read them as they are at
+    each call); a .to(), a load that rebinds .data or a new Parameter is a miss."""
+    held: tuple      # (name, the Tensor under it or None, its array, the array's shape) each
     dtype: np.dtype
     cell: Any
-    known: tuple     # (kernel, parameters): what compile/node.run_compiled takes as `known`
+    known: tuple     # (kernel, parameters, views): what compile/node.run_compiled takes as `known`
     run: Callable    # what run_fused calls (fused.compiled_runner): called by _TorchRecurrent._run directly
 
     @classmethod
     def take(cls, layer_dict, names, dtype, cell, known):
+        from ..compile.node import known_with_views
         held = []
         for name in names:
             tensor = layer_dict.get(name)
             if tensor is None:   # bias=False
-                held.append((name, None, None, None, None))
+                held.append((name, None, None, None))
             else:
-                held.append((name, tensor, tensor.data, tensor.data.shape, tensor.data.dtype))
-        return cls(tuple(held), np.dtype(dtype), cell, known, compiled_runner())
+                held.append((name, tensor, tensor.data, tensor.data.shape))
+        return cls(tuple(held), np.dtype(dtype), cell, known_with_views(*known), compiled_runner())
 
     def holds(self, layer_dict, dtype):
-        """Whether the layer (its __dict__) still has these parameters, for `dtype`."""
+        """Whether the layer (its __dict__) still has these parameters and arrays, for `dtype`. (A loop: a
+        map() over the names and Tensors runs half the bytecodes and took half as long again.)"""
         if dtype is not self.dtype and dtype != self.dtype:
             return False
-        for name, tensor, data, shape, dt in self.held:
+        for name, tensor, data, shape in self.held:
             if layer_dict.get(name) is not tensor:
                 return False
-            if tensor is not None:   # (an array's dtype is compared only when it is a new one)
+            if tensor is not None:   # (shape: an array's can be set in place)
                 now = tensor.data
-                if now.shape != shape or (now is not data and now.dtype != dt):
+                if now is not data or now.shape != shape:
                     return False
         return True
 
@@ -654,8 +656,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _fused_snapshot(self, layer, direction, dtype):
         """The _WeightsSnapshot of one layer-direction's fused call, kept from the last call while
-        the layer holds the same Tensors under that direction's names and their arrays the same shapes and
-        dtypes (_WeightsSnapshot): the cell is the layer's own and its settings are fixed at construction,
+        the layer holds the same Tensors under that direction's names, with the same arrays of the same
+        shapes (_WeightsSnapshot): the cell is the layer's own and its settings are fixed at construction,
         so nothing else can change its kernel. Cheaper per call than Recurrent's check of every attribute of
         the cell (CellSnapshot), which a 20x1x10x20 step showed."""
         held = self.__dict__
