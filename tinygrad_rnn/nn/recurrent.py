@@ -322,8 +322,8 @@ class _StackedRecurrent(Module):
                           RuntimeWarning, stacklevel=5)
 
     def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters)) for one layer-direction's fused call: kept from the last call while
-        the cell holds the same attributes and its parameters' arrays the same shapes and dtypes
+        """(cell, (kernel, parameters, views)) for one layer-direction's fused call: kept from the last call
+        while the cell holds the same attributes and its parameters the same arrays of the same shapes
         (compile/node.CellSnapshot), else looked up again (_known_kernel). An optimizer's in-place update
         keeps the arrays (the kernels read them as they are at each call); a .to(), a load that rebinds
         .data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
@@ -569,6 +569,7 @@ class _WeightsSnapshot(NamedTuple):
 
     @classmethod
     def take(cls, layer_dict, names, dtype, cell, known):
+        """known: (kernel, parameters) from _TorchRecurrent._known_kernel; the kernel's views are made here."""
         from ..compile.node import known_with_views
         held = []
         for name in names:
@@ -650,7 +651,7 @@ class _TorchRecurrent(_StackedRecurrent):
         return kernel, params
 
     def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters)) for one layer-direction's fused call (_fused_snapshot)."""
+        """(cell, (kernel, parameters, views)) for one layer-direction's fused call (_fused_snapshot)."""
         last = self._fused_snapshot(layer, direction, dtype)
         return last.cell, last.known
 
