@@ -846,8 +846,9 @@ class Generator:
     def invariant_view(self, arr, off, width):
         """The name of the view arr[off:off + width] of a parameter or constant (no row index: the same at
         every step) that a narrow forward loop reads through, made once before the time loop: made per
-        (t, b) as the rows' views are, a peephole LSTM's three (H,) weights cost its forward loop about 8%
-        (0.55 us of 7 us at 20x1x10x20, float32; Numba does not hoist the slicing out of the loop)."""
+        (t, b) as the rows' views are, a peephole LSTM's three (H,) weights cost its forward loop a tenth
+        (0.8 us of 7.3 us at 20x1x10x20, float32, 1 thread: bench/kernel_source_ab.py; Numba does not hoist
+        the slicing out of the loop)."""
         return self.invariant_views.setdefault((arr, off, width), f"_{arr}_{off}_{off + width}")
 
     def row_prefix(self, of, prefix):
