@@ -163,6 +163,21 @@ class Compare(Primitive):
         return None, None
 
 
+class Logical(Primitive):
+    """a & | ^ b (`op`: "and", "or", "xor") on masks (logical) or indices (bitwise), and ~a (`op`: "not",
+    one input): no gradient. A primitive, as Compare, so that a traced cell's (x > 0) & (h < 1) is an
+    operation of the data."""
+    OPS = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+
+    @staticmethod
+    def forward(*arrays, op):
+        return np.asarray(np.invert(arrays[0]) if op == "not" else Logical.OPS[op](*arrays)), None
+
+    @staticmethod
+    def backward(g, saved, needs, op):
+        return (None,) * len(needs)
+
+
 # ----------------------------------------------------------------------------- elementwise, unary
 class Neg(Primitive):
     @staticmethod

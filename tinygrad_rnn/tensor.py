@@ -760,21 +760,24 @@ class Tensor:
             if np.asarray(x).dtype.kind == "f":
                 raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
                                 "compare first (e.g. (x > 0) & (x < 1))")
-        return Tensor._make(np.asarray(fn(a, b)), False)
+        other = other if isinstance(other, Tensor) else Tensor._make(np.asarray(b), False)
+        return _off_tape(P.Logical, self, other, op=fn)   # traced as Compare is: (x > 0) & (h < 1) in a cell
 
-    def __and__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
-    def __rand__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
-    def __or__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
-    def __ror__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
-    def __xor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
-    def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
+    def __and__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("and", o, "&")
+    def __rand__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("and", o, "&")
+    def __or__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("or", o, "|")
+    def __ror__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("or", o, "|")
+    def __xor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
+    def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
 
     def __invert__(self) -> Tensor:
         if self.data.dtype.kind == "f":
             raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
-        return Tensor._make(~self.data, False)
+        return _off_tape(P.Logical, self, op="not")
 
     def logical_not(self) -> Tensor:
+        if self.data.dtype == bool:
+            return ~self
         return Tensor._make(np.logical_not(self.data), False)
 
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,

@@ -14,7 +14,7 @@ import pytest
 import tinygrad_rnn as tr
 from tinygrad_rnn import primitives as P
 from tinygrad_rnn.compile import compile_cell
-from tinygrad_rnn.compile.rules import COMPARISONS, MASK_AS_NUMBER, numpy_namespace, substitute
+from tinygrad_rnn.compile.rules import COMPARISONS, LOGICAL, MASK_AS_NUMBER, numpy_namespace, substitute
 from tinygrad_rnn.compile.trace import CompileError, trace_cell
 from tinygrad_rnn.nn.cells import RecurrentCell
 from tinygrad_rnn.nn.module import uniform
@@ -46,6 +46,22 @@ def test_comparison_rows_match_primitive_in_numpy_and_numba(dtype):
     numba.njit(env["rows"])(a, b, out)
     for k, (op, rule) in enumerate(COMPARISONS.items()):
         ref, _ = P.Compare.forward(a, b, op=op)
+        assert ref.dtype == bool and rule.vjps == ()
+        np.testing.assert_array_equal(out[k], ref, err_msg=op)
+        np.testing.assert_array_equal(eval(substitute(rule.forward, dict(a="a", b="b")), {}, dict(a=a, b=b)), ref)
+
+
+def test_logical_rows_match_primitive_in_numpy_and_numba():
+    a, b = (m.ravel() for m in np.meshgrid([True, False], [True, False]))
+    lines = ["def rows(a, b, out):", "    for j in range(a.shape[0]):"]
+    for k, rule in enumerate(LOGICAL.values()):
+        lines.append(f"        out[{k}, j] = {substitute(rule.forward, dict(a='a[j]', b='b[j]'))}")
+    env = {}
+    exec("\n".join(lines), env)
+    out = np.zeros((len(LOGICAL), a.size), bool)
+    numba.njit(env["rows"])(a, b, out)
+    for k, (op, rule) in enumerate(LOGICAL.items()):
+        ref, _ = P.Logical.forward(*((a,) if op == "not" else (a, b)), op=op)
         assert ref.dtype == bool and rule.vjps == ()
         np.testing.assert_array_equal(out[k], ref, err_msg=op)
         np.testing.assert_array_equal(eval(substitute(rule.forward, dict(a="a", b="b")), {}, dict(a=a, b=b)), ref)
@@ -95,25 +111,34 @@ class MaskCell(RecurrentCell):
             return tr.where(z.sum(-1, keepdims=True) > 0, z.tanh(), -h)
         if k == "param":      # a mask of a parameter vector: the same for every row
             return tr.where(self.bias > 0, z.tanh(), h * 0.5)
-        if k == "mask_mul":   # masks as numbers, on either side, and 1 - mask (bool promoted to the dtype)
-            return (z * (z > 0) + (h < 0.2) * h * 0.5).tanh() + (1.0 - (z > 0.5).to(z.dtype)) * 0.1
-        if k == "mask_cast":  # type_as, to(dtype), and the dtype's own method
-            own = (z < -0.3).float() if z.dtype == np.float32 else (z < -0.3).double()
-            return ((z > 0).type_as(z) * z + (h > 0).to(h.dtype) * 0.5 - own * h).tanh()
-        if k == "max_values": # max(dim).values at ties (clipped): the gradient to the first index only
-            c = z.clip(-0.5, 0.5)
-            m = c.max(dim=-1, keepdim=True).values
-            return (c - m).tanh() + c.min(dim=1).values.unsqueeze(-1) * h + c.amax(-1, keepdim=True) * 0.5
+        if k in ("mask_mul", "mask_cast", "logical", "max_values"):
+            return self._numbers(k, z, h)
         if k == "stored":     # a mask read again after a second product (a later phase): kept per step
             m = z > 0
             z2 = tr.where(m, z, 0.0).tanh() @ self.weight_2.T
             return tr.where(m, z2, -h).tanh()
         raise ValueError(k)
 
+    def _numbers(self, k, z, h):
+        """Masks as numbers and max(dim).values."""
+        if k == "mask_mul":   # masks as numbers, on either side, and 1 - mask (bool promoted to the dtype)
+            return (z * (z > 0) + (h < 0.2) * h * 0.5).tanh() + (1.0 - (z > 0.5).to(z.dtype)) * 0.1
+        if k == "mask_cast":  # type_as, to(dtype), and the dtype's own method
+            own = (z < -0.3).float() if z.dtype == np.float32 else (z < -0.3).double()
+            return ((z > 0).type_as(z) * z + (h > 0).to(h.dtype) * 0.5 - own * h).tanh()
+        if k == "logical":    # masks combined by & | ^ ~, then selected by and used as numbers
+            m = ((z > 0) & (h < 0.5)) | ~(z > 1)
+            return tr.where(m ^ (h > 0), z, h * 0.5).tanh() + (m & (z < 2)).type_as(z) * h
+        if k == "max_values": # max(dim).values at ties (clipped): the gradient to the first index only
+            c = z.clip(-0.5, 0.5)
+            m = c.max(dim=-1, keepdim=True).values
+            return (c - m).tanh() + c.min(dim=1).values.unsqueeze(-1) * h + c.amax(-1, keepdim=True) * 0.5
+        raise ValueError(k)
+
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kind", ["leaky", "clipped", "gated", "row", "param", "stored", "mask_mul", "mask_cast",
-                                  "max_values"])
+                                  "logical", "max_values"])
 def test_data_masked_cell_compiled_equals_tape(kind, dtype):
     tr.manual_seed(0)
     layer = tr.nn.Recurrent(MaskCell, 3, 4, num_layers=2, bidirectional=True, dtype=dtype, kind=kind)
@@ -212,6 +237,8 @@ def test_max_values_cell_meets_ties_and_masks_are_traced_as_casts():
     assert ((c == c.max(-1, keepdims=True)).sum(-1) > 1).any()
     graph = trace_cell(cell, np.float64)
     assert sum(op.prim is P.FirstMax for op in graph.ops) == 2 and any(op.prim is P.Max for op in graph.ops)
+    graph = trace_cell(MaskCell(3, 4, "logical"), np.float64)
+    assert sum(op.prim is P.Logical for op in graph.ops) == 5
     graph = trace_cell(MaskCell(3, 4, "mask_mul"), np.float64)
     casts = [op for op in graph.ops if op.prim is P.Cast]
     assert len(casts) == 3 and all(graph.ops[op.args[0][1]].prim is P.Compare for op in casts)
@@ -316,3 +343,16 @@ def test_where_refuses_a_condition_that_is_not_boolean_as_torch(cond):
         torch.where(torch.tensor(cond), torch.ones(3), torch.zeros(3))
     np.testing.assert_array_equal(tr.where(tr.Tensor(cond) != 0, a, b).data, [1, 0, 1])
     np.testing.assert_array_equal(tr.where(condition=cond != 0, input=a, other=b).data, [1, 0, 1])
+
+
+def test_logical_operators_on_masks_match_torch():
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for lib, a, b in ((tr, tr.Tensor(x), tr.Tensor(y)), (torch, torch.tensor(x), torch.tensor(y))):
+        m, n = a > 0, b < 0.3
+        got = [m & n, m | n, m ^ n, ~m, m.logical_not(), m & True, lib.where(~m | n, a, b)]
+        if lib is tr:
+            ours = got
+    for o, t in zip(ours, got):
+        assert np.dtype(o.dtype) == np.dtype(str(t.dtype).replace("torch.", ""))
+        np.testing.assert_array_equal(o.data, t.numpy())

@@ -43,14 +43,15 @@ from .ir import (
     State,
     Whole,
 )
-from .rules import COMPARISONS, COPY, MASK_AS_NUMBER, REDUCTIONS, RULES, pow_rule
+from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
              "clip, maximum/minimum, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
-             "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=), where on "
-             "their masks or a constant mask, and a mask as numbers (h * (x > 0), mask.to(x.dtype))")
+             "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=) and "
+             "& | ^ ~ of them, where on their masks or a constant mask, and a mask as numbers (h * (x > 0), "
+             "mask.to(x.dtype))")
 
 
 class Val(NamedTuple):
@@ -295,6 +296,13 @@ def _lower_cast(lw, op, attrs):
     fail(op, f"a cast of a {source} value: only a mask (a comparison) or a constant")
 
 
+def _lower_logical(lw, op, attrs):
+    """& | ^ ~ of masks; of indices (bitwise, integers) refused: a kernel's values are floats or masks."""
+    if np.dtype(op.dtypes[0]) != np.bool_:
+        fail(op, f"a bitwise operation on {op.dtypes[0]} values: only on masks (comparisons)")
+    return (elementwise(lw, op, LOGICAL[attrs["op"]], [lw.get(r, op) for r in op.args]),)
+
+
 def _lower_argmax(lw, op, attrs):
     """max(dim)'s indices: made whenever max(dim) runs, refused only where something reads them (get)."""
     return (Val("indices"),)
@@ -463,6 +471,7 @@ LOWERING = {prim: _lower_rule for prim in RULES if prim is not P.Where}
 LOWERING.update({
     P.Where: _lower_where,
     P.Compare: _lower_compare,
+    P.Logical: _lower_logical,
     P.Transpose: _lower_transpose,
     P.Matmul: _lower_matmul,
     P.Sum: _lower_reduce,

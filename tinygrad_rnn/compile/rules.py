@@ -62,6 +62,12 @@ RULES = {
 COMPARISONS = {op: Rule(f"a {symbol} b", (), ("a", "b")) for op, symbol in
                (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))}
 
+# P.Logical on masks, one row per attribute `op`: & | ^ of two booleans and "not" of one (a ^ True: `not a`
+# does not apply to numpy's arrays, ~ turns a Python bool into an int). No VJP.
+LOGICAL = {op: Rule(expr, (), inputs) for op, expr, inputs in
+           (("and", "a & b", ("a", "b")), ("or", "a | b", ("a", "b")), ("xor", "a ^ b", ("a", "b")),
+            ("not", "a ^ True", ("a",)))}
+
 # P.Cast of a boolean value (a comparison's mask, a constant mask): 1 or 0 in the kernel's dtype, as
 # torch promotes bool (h * (x > 0), mask.to(x.dtype)). No VJP: a mask has no gradient.
 MASK_AS_NUMBER = Rule("select(a, one, zero)", (), ("a",))
