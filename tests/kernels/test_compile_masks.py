@@ -17,7 +17,7 @@ from tinygrad_rnn.compile import compile_cell
 from tinygrad_rnn.compile.rules import COMPARISONS, LOGICAL, MASK_AS_NUMBER, numpy_namespace, substitute
 from tinygrad_rnn.compile.trace import CompileError, trace_cell
 from tinygrad_rnn.nn.cells import RecurrentCell
-from tinygrad_rnn.nn.module import uniform
+from tinygrad_rnn.nn.module import Parameter, uniform
 
 numba = pytest.importorskip("numba")
 
@@ -94,6 +94,8 @@ class MaskCell(RecurrentCell):
         self.weight_hh = uniform((hidden_size, hidden_size), bound * 3, dtype)
         self.bias = uniform((hidden_size,), bound, dtype)
         self.weight_2 = uniform((hidden_size, hidden_size), bound * 3, dtype)
+        if kind == "max_values":   # equal entries: the columns above it tie, each with its own gradient
+            self.ceiling = Parameter(np.full((hidden_size,), 0.3, dtype))
 
     def forward(self, x, h):
         z = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias
@@ -129,10 +131,10 @@ class MaskCell(RecurrentCell):
         if k == "logical":    # masks combined by & | ^ ~, then selected by and used as numbers
             m = ((z > 0) & (h < 0.5)) | ~(z > 1)
             return tr.where(m ^ (h > 0), z, h * 0.5).tanh() + (m & (z < 2)).type_as(z) * h
-        if k == "max_values": # max(dim).values at ties (clipped): the gradient to the first index only
-            c = z.clip(-0.5, 0.5)
+        if k == "max_values": # max(dim).values at ties: the gradient to the first index only (of `ceiling`)
+            c, d = z.minimum(self.ceiling), z.maximum(-self.ceiling)
             m = c.max(dim=-1, keepdim=True).values
-            return (c - m).tanh() + c.min(dim=1).values.unsqueeze(-1) * h + c.amax(-1, keepdim=True) * 0.5
+            return (c - m).tanh() + d.min(dim=1).values.unsqueeze(-1) * h + c.amax(-1, keepdim=True) * 0.5
         raise ValueError(k)
 
 
@@ -228,13 +230,13 @@ def test_where_on_a_comparison_matches_torch(case, dtype):
 
 # ----------------------------------------------------------------------------- masks as numbers, max(dim)
 def test_max_values_cell_meets_ties_and_masks_are_traced_as_casts():
-    """The max_values cell above can fail: its clipped rows tie for the max (so a shared gradient, amax's,
-    would differ from the first index's), and the masks as numbers are Casts of comparisons in the trace,
-    not constants of the data the trace saw."""
+    """The max_values cell above can fail: its rows tie for the max at `ceiling`, whose entries get the
+    gradient (so a shared gradient, amax's, would differ from the first index's: checked by swapping the
+    rule), and the masks as numbers are Casts of comparisons in the trace, not constants of the data."""
     cell = MaskCell(3, 4, "max_values")
     x = tr.Tensor(np.random.default_rng(1).standard_normal((50, 3)) * 2)
-    c = (x @ cell.weight_ih.T + cell.bias).clip(-0.5, 0.5).data
-    assert ((c == c.max(-1, keepdims=True)).sum(-1) > 1).any()
+    c = (x @ cell.weight_ih.T + cell.bias).minimum(cell.ceiling).data
+    assert ((c == c.max(-1, keepdims=True)).sum(-1) > 1).mean() > 0.2
     graph = trace_cell(cell, np.float64)
     assert sum(op.prim is P.FirstMax for op in graph.ops) == 2 and any(op.prim is P.Max for op in graph.ops)
     graph = trace_cell(MaskCell(3, 4, "logical"), np.float64)
