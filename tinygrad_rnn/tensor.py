@@ -829,9 +829,8 @@ class Tensor:
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
-        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch
-            count = np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
-            return Tensor._make(np.asarray(count), False)
+        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
+            return _off_tape(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,

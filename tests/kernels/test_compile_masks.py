@@ -113,7 +113,7 @@ class MaskCell(RecurrentCell):
             return tr.where(z.sum(-1, keepdims=True) > 0, z.tanh(), -h)
         if k == "param":      # a mask of a parameter vector: the same for every row
             return tr.where(self.bias > 0, z.tanh(), h * 0.5)
-        if k in ("mask_mul", "mask_cast", "logical", "max_values"):
+        if k in ("mask_mul", "mask_cast", "logical", "count", "max_values"):
             return self._numbers(k, z, h)
         if k == "stored":     # a mask read again after a second product (a later phase): kept per step
             m = z > 0
@@ -131,6 +131,9 @@ class MaskCell(RecurrentCell):
         if k == "logical":    # masks combined by & | ^ ~, then selected by and used as numbers
             m = ((z > 0) & (h < 0.5)) | ~(z > 1)
             return tr.where(m ^ (h > 0), z, h * 0.5).tanh() + (m & (z < 2)).type_as(z) * h
+        if k == "count":      # a count of a mask (int64 on the tape, as torch), per row, kept or not
+            many = (z < 0).sum(dim=1) > 1
+            return (z * (z > 0).sum(-1, keepdim=True).type_as(z) * 0.3 + h * many.type_as(h).unsqueeze(-1)).tanh()
         if k == "max_values": # max(dim).values at ties: the gradient to the first index only (of `ceiling`)
             c, d = z.minimum(self.ceiling), z.maximum(-self.ceiling)
             m = c.max(dim=-1, keepdim=True).values
@@ -140,7 +143,7 @@ class MaskCell(RecurrentCell):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kind", ["leaky", "clipped", "gated", "row", "param", "stored", "mask_mul", "mask_cast",
-                                  "logical", "max_values"])
+                                  "logical", "count", "max_values"])
 def test_data_masked_cell_compiled_equals_tape(kind, dtype):
     tr.manual_seed(0)
     layer = tr.nn.Recurrent(MaskCell, 3, 4, num_layers=2, bidirectional=True, dtype=dtype, kind=kind)
@@ -239,6 +242,8 @@ def test_max_values_cell_meets_ties_and_masks_are_traced_as_casts():
     assert ((c == c.max(-1, keepdims=True)).sum(-1) > 1).mean() > 0.2
     graph = trace_cell(cell, np.float64)
     assert sum(op.prim is P.FirstMax for op in graph.ops) == 2 and any(op.prim is P.Max for op in graph.ops)
+    graph = trace_cell(MaskCell(3, 4, "count"), np.float64)
+    assert sum(op.prim is P.Sum and op.dtypes == (np.dtype(np.int64),) for op in graph.ops) == 2
     graph = trace_cell(MaskCell(3, 4, "logical"), np.float64)
     assert sum(op.prim is P.Logical for op in graph.ops) == 5
     graph = trace_cell(MaskCell(3, 4, "mask_mul"), np.float64)
@@ -352,7 +357,8 @@ def test_logical_operators_on_masks_match_torch():
     x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     for lib, a, b in ((tr, tr.Tensor(x), tr.Tensor(y)), (torch, torch.tensor(x), torch.tensor(y))):
         m, n = a > 0, b < 0.3
-        got = [m & n, m | n, m ^ n, ~m, m.logical_not(), m & True, lib.where(~m | n, a, b)]
+        got = [m & n, m | n, m ^ n, ~m, m.logical_not(), m & True, lib.where(~m | n, a, b), m.sum(-1),
+               (m | n).sum(dim=0, keepdim=True), m.sum()]
         if lib is tr:
             ours = got
     for o, t in zip(ours, got):

@@ -286,14 +286,20 @@ def _lower_cast(lw, op, attrs):
         fail(op, f"a cast to {np.dtype(attrs['dtype'])} in a {lw.dtype} cell: a kernel computes in one dtype; "
                  "convert with .to(x.dtype) or .type_as(x)")
     ref = op.args[0]
-    v = lw.get(ref, op)
-    source = lw.graph.ops[ref[1]].dtypes[ref[2]] if ref[0] == "op" else (
-        lw.graph.consts[ref[1]].dtype if ref[0] == "const" else lw.dtype)
-    if np.dtype(source) == np.bool_:
+    v = lw.get(ref, op)   # (refuses max(dim)'s indices)
+    source = _dtype_of(lw, ref)
+    if source == np.bool_:
         return (elementwise(lw, op, MASK_AS_NUMBER, [v]),)
-    if ref[0] == "const":
-        return (v,)
-    fail(op, f"a cast of a {source} value: only a mask (a comparison) or a constant")
+    # a constant has the cell's dtype already (leaf); an integer computed in the cell is a count of a mask,
+    # which the kernel computes in its dtype (exact: whole numbers far below 2 ** 24)
+    return (v,)
+
+
+def _dtype_of(lw, ref):
+    """The dtype a traced value has on the tape."""
+    if ref[0] == "op":
+        return np.dtype(lw.graph.ops[ref[1]].dtypes[ref[2]])
+    return np.dtype(lw.graph.consts[ref[1]].dtype) if ref[0] == "const" else lw.dtype
 
 
 def _lower_logical(lw, op, attrs):
@@ -359,6 +365,8 @@ def _lower_reduce(lw, op, attrs):
     """sum/amax/max(dim).values over the feature axis: one Reduce per Seg, the partial results combined per
     row (a sum of partial sums; a max only over a value that is one Seg). Without keepdims, a (batch,) value."""
     v = lw.get(op.args[0], op)
+    if _dtype_of(lw, op.args[0]) == np.bool_:   # a count of a mask (int64 on the tape): its 0/1 summed
+        v = elementwise(lw, op, MASK_AS_NUMBER, [v])
     axis = attrs["axis"]
     if v.kind != "tile" or axis not in (-1, 1, (-1,), (1,)):
         fail(op, f"a reduction over axis {axis} of a {v.kind}: only over the feature axis of a (batch, n) value")
