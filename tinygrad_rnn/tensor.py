@@ -783,12 +783,13 @@ class Tensor:
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.any(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+        # as a count of the nonzero elements (NaN is nonzero, as np.any), so that a traced cell computes it
+        return (self if self.data.dtype == bool else self != 0).sum(dim, keepdim) > 0
 
     def all(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("all", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.all(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+        return (~self if self.data.dtype == bool else self == 0).sum(dim, keepdim) == 0   # no zero element
 
     # -- elementwise
     # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)

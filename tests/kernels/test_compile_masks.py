@@ -133,7 +133,8 @@ class MaskCell(RecurrentCell):
             return tr.where(m ^ (h > 0), z, h * 0.5).tanh() + (m & (z < 2)).type_as(z) * h
         if k == "count":      # a count of a mask (int64 on the tape, as torch), per row, kept or not
             many = (z < 0).sum(dim=1) > 1
-            return (z * (z > 0).sum(-1, keepdim=True).type_as(z) * 0.3 + h * many.type_as(h).unsqueeze(-1)).tanh()
+            keep = tr.where((h > 0.5).any(-1, keepdim=True) & (z > -2).all(-1, keepdim=True), h, -h)
+            return (z * (z > 0).sum(-1, keepdim=True).type_as(z) * 0.3 + keep * many.type_as(h).unsqueeze(-1)).tanh()
         if k == "max_values": # max(dim).values at ties: the gradient to the first index only (of `ceiling`)
             c, d = z.minimum(self.ceiling), z.maximum(-self.ceiling)
             m = c.max(dim=-1, keepdim=True).values
@@ -243,7 +244,7 @@ def test_max_values_cell_meets_ties_and_masks_are_traced_as_casts():
     graph = trace_cell(cell, np.float64)
     assert sum(op.prim is P.FirstMax for op in graph.ops) == 2 and any(op.prim is P.Max for op in graph.ops)
     graph = trace_cell(MaskCell(3, 4, "count"), np.float64)
-    assert sum(op.prim is P.Sum and op.dtypes == (np.dtype(np.int64),) for op in graph.ops) == 2
+    assert sum(op.prim is P.Sum and op.dtypes == (np.dtype(np.int64),) for op in graph.ops) == 4   # any, all too
     graph = trace_cell(MaskCell(3, 4, "logical"), np.float64)
     assert sum(op.prim is P.Logical for op in graph.ops) == 5
     graph = trace_cell(MaskCell(3, 4, "mask_mul"), np.float64)
@@ -364,3 +365,19 @@ def test_logical_operators_on_masks_match_torch():
     for o, t in zip(ours, got):
         assert np.dtype(o.dtype) == np.dtype(str(t.dtype).replace("torch.", ""))
         np.testing.assert_array_equal(o.data, t.numpy())
+
+
+@pytest.mark.parametrize("case", ["mask", "float_nan", "empty"])
+def test_any_all_match_torch(case):
+    """any/all are counts of the nonzero elements now (traced in a cell): NaN is nonzero, over nothing any is
+    False and all True, keepdim, dims, as torch."""
+    arr = {"mask": np.random.default_rng(0).standard_normal((3, 4)), "empty": np.zeros((0, 3)),
+           "float_nan": np.array([[0.0, np.nan, 1.0], [0.0, 0.0, 0.0]])}[case]
+    ours, theirs = tr.Tensor(arr), torch.tensor(arr)
+    if case == "mask":
+        ours, theirs = ours > 0, theirs > 0
+    for args in [(), (0,), (1,), (-1, True)]:
+        for fn in ("any", "all"):
+            o, p = getattr(ours, fn)(*args), getattr(theirs, fn)(*args)
+            assert o.dtype == np.bool_ and o.shape == tuple(p.shape) and not o.requires_grad
+            np.testing.assert_array_equal(o.data, p.numpy(), err_msg=f"{fn}{args}")
