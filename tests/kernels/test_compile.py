@@ -368,6 +368,17 @@ def test_shifted_column_loops_of_different_widths_and_a_reduction():
     assert_same(layer, np.random.default_rng(0).standard_normal((5, 3, 2 * H)), None, np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_random_cell_with_masks_as_numbers_and_max_values(dtype):
+    """The generator's mask_mul and max_values kinds every run (the draws above meet them only sometimes)."""
+    recipe = {"gates": 3, "bias": True, "second_matmul": True, "two_states": True,
+              "ops": [("mask_mul", 0, 1), ("max_values", 2, 5), ("mask_mul", 6, 3), ("max_values", 7, 0)]}
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
+    xd = np.random.default_rng(0).standard_normal((5, 3, 2 * H)).astype(dtype)
+    (assert_same if dtype == np.float64 else assert_close_at_scale)(layer, xd, np.array([5, 1, 3]), dtype)
+
+
 class MaxMinCell(RecurrentCell):
     """Elementwise maximum/minimum and a max over the features, fed a NaN: the tape propagates it."""
 
