@@ -272,6 +272,17 @@ def test_indices_used_as_data_are_refused_naming_the_line(kind):
     compile_cell(IndicesCell(3, 4, "values"))
 
 
+class OtherDtypeCell(MaskCell):
+    def forward(self, x, h):
+        z = x @ self.weight_ih.T + h @ self.weight_hh.T
+        return (z.double() * 2.0).float()   # a float32 cell computing in float64 for a while: not in a kernel
+
+
+def test_a_cast_to_the_other_float_dtype_is_refused_naming_the_line():
+    with pytest.raises(CompileError, match=r"Cast \(a cast to float64 in a float32 cell.*test_compile_masks\.py:\d+"):
+        compile_cell(OtherDtypeCell(3, 4, dtype=np.float32))
+
+
 torch = pytest.importorskip("torch")
 
 
