@@ -163,6 +163,21 @@ class Compare(Primitive):
         return None, None
 
 
+class Logical(Primitive):
+    """a & | ^ b (`op`: "and", "or", "xor") on masks (logical) or indices (bitwise), and ~a (`op`: "not",
+    one input): no gradient. A primitive, as Compare, so that a traced cell's (x > 0) & (h < 1) is an
+    operation of the data."""
+    OPS = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+
+    @staticmethod
+    def forward(*arrays, op):
+        return np.asarray(np.invert(arrays[0]) if op == "not" else Logical.OPS[op](*arrays)), None
+
+    @staticmethod
+    def backward(g, saved, needs, op):
+        return (None,) * len(needs)
+
+
 # ----------------------------------------------------------------------------- elementwise, unary
 class Neg(Primitive):
     @staticmethod
@@ -320,7 +335,9 @@ class Copy(Primitive):
 
 
 class Cast(Primitive):
-    """Change the float dtype on purpose (the only way float32 and float64 meet)."""
+    """Change the float dtype on purpose (the only way float32 and float64 meet), or read a mask (bool) or
+    indices (int) as numbers: those need no gradient (tensor.py applies it off the tape), and a traced
+    cell sees the conversion as an operation of its data (x > 0 as 0/1 in the cell's dtype)."""
 
     @staticmethod
     def forward(a, dtype):
@@ -392,6 +409,39 @@ class Max(Primitive):
         winners = (a == out).astype(a.dtype)
         winners /= np.sum(winners, axis=axis, keepdims=True)
         return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
+
+
+class FirstMax(Primitive):
+    """max(dim)'s values: the largest value along `axis`; the gradient goes to its first index only
+    (np.argmax's, torch.max(dim)'s choice on ties; a NaN is the largest, at its first index)."""
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        idx = np.argmax(a, axis=axis, keepdims=True)
+        out = np.take_along_axis(a, idx, axis=axis)
+        return (out if keepdims else np.squeeze(out, axis)), (idx, a.shape)
+
+    @staticmethod
+    def backward(g, saved, needs, axis, keepdims):
+        idx, shape = saved
+        grad = np.zeros(shape, dtype=g.dtype)
+        np.put_along_axis(grad, idx, g if keepdims else np.expand_dims(g, axis), axis=axis)
+        return (grad,)
+
+
+class ArgMax(Primitive):
+    """The first index of the largest (`op` "max") or smallest ("min") value along `axis`, as int64: data
+    without a gradient. A primitive (applied off the tape, tensor.py) so that a traced cell names the line
+    that used max(dim)'s indices, which a kernel cannot bake in."""
+
+    @staticmethod
+    def forward(a, axis, keepdims, op):
+        fn = np.argmax if op == "max" else np.argmin
+        return np.asarray(fn(a, axis=axis, keepdims=keepdims), dtype=np.int64), None
+
+    @staticmethod
+    def backward(g, saved, needs, axis, keepdims, op):
+        return (None,)
 
 
 def _exclusive_cumprod(rows):

@@ -599,8 +599,8 @@ class Tensor:
     # -- dtype conversion
     def astype(self, dtype: npt.DTypeLike) -> Tensor:
         dtype = _float_dtype(dtype, "astype")
-        if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, off the tape
-            return Tensor._make(self.data.astype(dtype), False)
+        if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
+            return _as_numbers(self, dtype)
         return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
 
     def float(self) -> Tensor: return self.astype(np.float32)
@@ -629,7 +629,7 @@ class Tensor:
         if isinstance(other, Tensor):
             if other.data.dtype != self.data.dtype:
                 if other.data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
-                    return Tensor._make(other.data.astype(self.data.dtype), False)
+                    return _as_numbers(other, self.data.dtype)
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
                                 "upcast silently): convert one with .astype()")
             return other
@@ -638,13 +638,13 @@ class Tensor:
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
 
     def _numeric(self):
-        """self, or for a mask or index tensor its values as float32 numbers (off the tape)."""
-        return self if self.data.dtype.kind == "f" else Tensor._make(self.data.astype(DEFAULT_DTYPE), False)
+        """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
+        return self if self.data.dtype.kind == "f" else _as_numbers(self, DEFAULT_DTYPE)
 
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
         dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
-        return Tensor._make(self.data.astype(dtype), False)
+        return _as_numbers(self, dtype)
 
     def _binary(self, prim, other, symbol, reflected=False):
         if self.data.dtype.kind != "f":
@@ -744,11 +744,7 @@ class Tensor:
             # an array or a numpy scalar keeps its own, and numpy promotes the comparison as torch does
             weak = self.data.dtype.kind == "f" and type(other) in (int, float, bool)
             other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
-        enabled, _grad_mode.enabled = _grad_mode.enabled, False   # (no_grad()'s work, without its object)
-        try:
-            return apply(P.Compare, self, other, op=op)
-        finally:
-            _grad_mode.enabled = enabled
+        return _off_tape(P.Compare, self, other, op=op)
 
     def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "eq")
     def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ne")
@@ -764,32 +760,36 @@ class Tensor:
             if np.asarray(x).dtype.kind == "f":
                 raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
                                 "compare first (e.g. (x > 0) & (x < 1))")
-        return Tensor._make(np.asarray(fn(a, b)), False)
+        other = other if isinstance(other, Tensor) else Tensor._make(np.asarray(b), False)
+        return _off_tape(P.Logical, self, other, op=fn)   # traced as Compare is: (x > 0) & (h < 1) in a cell
 
-    def __and__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
-    def __rand__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_and, o, "&")
-    def __or__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
-    def __ror__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_or, o, "|")
-    def __xor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
-    def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical(np.bitwise_xor, o, "^")
+    def __and__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("and", o, "&")
+    def __rand__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("and", o, "&")
+    def __or__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("or", o, "|")
+    def __ror__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("or", o, "|")
+    def __xor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
+    def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
 
     def __invert__(self) -> Tensor:
         if self.data.dtype.kind == "f":
             raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
-        return Tensor._make(~self.data, False)
+        return _off_tape(P.Logical, self, op="not")
 
     def logical_not(self) -> Tensor:
+        if self.data.dtype == bool:
+            return ~self
         return Tensor._make(np.logical_not(self.data), False)
 
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.any(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+        # as a count of the nonzero elements (NaN is nonzero, as np.any), so that a traced cell computes it
+        return (self if self.data.dtype == bool else self != 0).sum(dim, keepdim) > 0
 
     def all(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("all", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.all(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)), False)
+        return (~self if self.data.dtype == bool else self == 0).sum(dim, keepdim) == 0   # no zero element
 
     # -- elementwise
     # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)
@@ -830,9 +830,8 @@ class Tensor:
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
-        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch
-            count = np.sum(self.data, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
-            return Tensor._make(np.asarray(count), False)
+        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
+            return _off_tape(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
@@ -873,7 +872,7 @@ class Tensor:
         dim, keepdim = _dim_args("max", dim, keepdim, axis, keepdims)
         if dim is None:
             return self.amax(None, keepdim)
-        return self._select(np.argmax, dim, keepdim, "max")
+        return self._select(dim, keepdim, "max")
 
     def min(self, dim: int | Sequence[int] | Tensor | None = None, keepdim: bool | None = None, *,
             axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor | ValuesIndices:
@@ -885,10 +884,11 @@ class Tensor:
         dim, keepdim = _dim_args("min", dim, keepdim, axis, keepdims)
         if dim is None:
             return self.amin(None, keepdim)
-        return self._select(np.argmin, dim, keepdim, "min")
+        return self._select(dim, keepdim, "min")
 
-    def _select(self, arg, dim, keepdim, fn):
-        """(values, indices) of max(dim)/min(dim): the values are gathered at the indices (so is the gradient)."""
+    def _select(self, dim, keepdim, fn):
+        """(values, indices) of max(dim)/min(dim): the gradient goes to the first index of the extreme value
+        (torch's choice on ties; amax/amin share it). min's values are -max(-x)'s (the same first index)."""
         if not isinstance(dim, (int, np.integer)):
             raise TypeError(f"{fn}(dim): dim must be an int, got {dim!r} (for several dims use amax/amin)")
         d = _reduce_axis(dim, self.ndim)
@@ -896,14 +896,14 @@ class Tensor:
             return ValuesIndices(self.clone(), Tensor._make(np.zeros((), np.int64), False))
         if self.shape[d] == 0:
             raise ValueError(f"{fn} over dim {dim}, which is empty (shape {self.shape}), is undefined")
-        idx = arg(self.data, axis=d, keepdims=True)
-        grid = tuple(idx if k == d else np.arange(n).reshape([-1 if j == k else 1 for j in range(self.ndim)])
-                     for k, n in enumerate(self.shape))
-        values = apply(P.GetItem, self, index=grid)
-        if not keepdim:
-            idx = np.squeeze(idx, d)
-            values = values.reshape(idx.shape)
-        return ValuesIndices(values, Tensor._make(idx.astype(np.int64), False))
+        indices = _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=fn)
+        if self.data.dtype.kind != "f":  # a mask's or indices' own values (bool stays bool), no gradient
+            at = indices.data if keepdim else np.expand_dims(indices.data, d)
+            values = np.take_along_axis(self.data, at, axis=d)
+            return ValuesIndices(Tensor._make(values if keepdim else np.squeeze(values, d), False), indices)
+        if fn == "max":
+            return ValuesIndices(apply(P.FirstMax, self, axis=d, keepdims=keepdim), indices)
+        return ValuesIndices(-apply(P.FirstMax, -self, axis=d, keepdims=keepdim), indices)
 
     def argmax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
@@ -922,9 +922,8 @@ class Tensor:
         if d is None:  # over all elements: the index into the flattened tensor, as torch
             out = np.asarray(arg(self.data))
             out = out.reshape((1,) * self.ndim) if keepdim else out
-        else:
-            out = arg(self.data, axis=d, keepdims=keepdim)
-        return Tensor._make(np.asarray(out, dtype=np.int64), False)
+            return Tensor._make(np.asarray(out, dtype=np.int64), False)
+        return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op="max" if arg is np.argmax else "min")
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
@@ -1153,6 +1152,23 @@ class Tensor:
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _off_tape(prim, *inputs, **attrs):
+    """apply() with grad mode off (no_grad()'s work, without its object): a result without a gradient
+    (a mask, indices) that is still an operation, so that a traced cell sees where it comes from."""
+    enabled, _grad_mode.enabled = _grad_mode.enabled, False
+    try:
+        return apply(prim, *inputs, **attrs)
+    finally:
+        _grad_mode.enabled = enabled
+
+
+def _as_numbers(t, dtype):
+    """A mask (bool) or index (int) tensor's values as numbers of the float `dtype` (torch's promotion,
+    1.0 for True): no gradient, as torch's masks and indices have none. A Cast, not a constant, so that
+    `h * (x > 0)` in a compiled cell is computed from the data at every step."""
+    return _off_tape(P.Cast, t, dtype=np.dtype(dtype))
 
 
 def _float_dtype(dtype, fn):
@@ -1434,13 +1450,14 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
     return apply(P.Stack, *tensors, axis=axis)
 
 
-def where(cond: Tensor | np.ndarray, a: Tensor | npt.ArrayLike, b: Tensor | npt.ArrayLike) -> Tensor:
-    """Elementwise `a if cond else b`; cond is a boolean mask (x > 0), a boolean array, or a Tensor read as
-    cond != 0."""
-    if not isinstance(cond, Tensor):
-        cond = Tensor._make(np.asarray(cond, dtype=bool), False)
-    elif cond.data.dtype != bool:
-        cond = cond != 0
+def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: Tensor | npt.ArrayLike) -> Tensor:
+    """Elementwise `input if condition else other`, as torch.where: condition is a boolean mask (x > 0) or
+    a boolean array; any other dtype is refused as torch refuses it (write condition != 0 for "nonzero")."""
+    cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition), False)
+    if cond.data.dtype != bool:
+        raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
+                        f"{cond.data.dtype}; for its nonzero elements write condition != 0")
+    a, b = input, other
     ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
     if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
         ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
@@ -1448,5 +1465,6 @@ def where(cond: Tensor | np.ndarray, a: Tensor | npt.ArrayLike, b: Tensor | npt.
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: cond {cond.shape}, a {a.shape} and b {b.shape} do not broadcast") from None
+        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+            from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from

@@ -223,7 +223,7 @@ def test_row_broadcast_and_sorted_lengths(gate_column):
 
 # ----------------------------------------------------------------------------- random cells
 UNARY = ["tanh", "sigmoid", "relu", "exp_bounded", "log_positive", "neg", "square"]
-BINARY = ["add", "sub", "mul", "div_safe", "where", "where_compare", "concat_split"]
+BINARY = ["add", "sub", "mul", "div_safe", "where", "where_compare", "mask_mul", "concat_split"]
 
 
 class RandomCell(RecurrentCell):
@@ -274,11 +274,13 @@ class RandomCell(RecurrentCell):
         if kind == "div_safe": return a / (b.sigmoid() + 0.5)
         if kind == "where": return tr.where(self.mask, a, b * 2.0)
         if kind == "where_compare": return tr.where(a > b, a, b * 0.5)   # a mask computed from the data
+        if kind == "mask_mul": return a * (b > 0) + (a < b).type_as(a) * 0.5   # masks as 0/1 numbers
         if kind == "layernorm":
             centred = a - a.mean(-1, keepdims=True)
             return centred * ((centred * centred).mean(-1, keepdims=True) + 1e-3) ** -0.5
         if kind == "rmsnorm": return a * ((a * a).mean(-1, keepdims=True) + 1e-3) ** -0.5
         if kind == "max_shift": return (a - a.max(-1, keepdims=True)).exp()
+        if kind == "max_values": return (a - a.max(dim=-1, keepdim=True).values).exp() * b   # first index's gradient
         if kind == "sum_gate": return (a.sum(-1, keepdims=True) * 0.3).tanh() * b
         if kind == "concat_split":
             both = tr.concatenate([a, b], axis=-1)
@@ -304,7 +306,7 @@ def test_random_cell_compiled_equals_tape(recipe, dtype, use_lengths, seed):
     assert_same(layer, xd, np.array([5, 1, 3]) if use_lengths else None, dtype)
 
 
-REDUCING = ["layernorm", "rmsnorm", "max_shift", "sum_gate"]
+REDUCING = ["layernorm", "rmsnorm", "max_shift", "max_values", "sum_gate"]
 
 
 def max_over_pieces(recipe):
@@ -314,9 +316,9 @@ def max_over_pieces(recipe):
     pieces = [False] * (recipe["gates"] + 1 + recipe["two_states"])   # gates, h, c: each one source
     for kind, i, j in recipe["ops"]:
         a, b = pieces[i % len(pieces)], pieces[j % len(pieces)]
-        if kind == "max_shift" and a:
+        if kind in ("max_shift", "max_values") and a:
             return True
-        pieces.append(kind == "concat_split" or a or (kind in BINARY + ["sum_gate"] and b))
+        pieces.append(kind == "concat_split" or a or (kind in BINARY + ["sum_gate", "max_values"] and b))
     return False
 
 
@@ -364,6 +366,17 @@ def test_shifted_column_loops_of_different_widths_and_a_reduction():
     tr.manual_seed(0)
     layer = tr.nn.Recurrent(RandomCell, 2 * H, H, dtype=np.float64, recipe=recipe)
     assert_same(layer, np.random.default_rng(0).standard_normal((5, 3, 2 * H)), None, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_random_cell_with_masks_as_numbers_and_max_values(dtype):
+    """The generator's mask_mul and max_values kinds every run (the draws above meet them only sometimes)."""
+    recipe = {"gates": 3, "bias": True, "second_matmul": True, "two_states": True,
+              "ops": [("mask_mul", 0, 1), ("max_values", 2, 5), ("mask_mul", 6, 3), ("max_values", 7, 0)]}
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
+    xd = np.random.default_rng(0).standard_normal((5, 3, 2 * H)).astype(dtype)
+    (assert_same if dtype == np.float64 else assert_close_at_scale)(layer, xd, np.array([5, 1, 3]), dtype)
 
 
 class MaxMinCell(RecurrentCell):
@@ -474,20 +487,26 @@ def test_data_dependent_cell_is_refused_every_call():
 
 
 class MaxValuesCell(RecurrentCell):
-    def __init__(self, input_size, hidden_size, dtype=np.float64):
-        self.input_size, self.hidden_size = input_size, hidden_size
+    def __init__(self, input_size, hidden_size, dtype=np.float64, gather=False):
+        self.input_size, self.hidden_size, self.gather = input_size, hidden_size, gather
         self.weight = uniform((hidden_size, input_size), 0.5, dtype)
 
     def forward(self, x, h):
         z = x @ self.weight.T + h
-        return z - z.max(dim=-1, keepdim=True).values   # gathered at data-dependent indices: the line named
+        if self.gather:
+            return z[:, [3, 2, 1, 0]]                   # indexing with an array: positions a kernel cannot know
+        return z - z.max(dim=-1, keepdim=True).values   # the gradient to the first arg-max (FirstMax)
 
 
-def test_max_dim_values_are_refused_naming_the_line_and_amax():
-    """Refused at the gather itself, not by comparing two traces (whose argmax may happen to agree)."""
+def test_max_dim_values_compile_and_an_array_index_is_refused_naming_the_line():
+    """max(dim).values is a reduction of its own (test_compile_masks.py holds it at ties); indexing with an
+    array is refused at the gather itself, not by comparing two traces (whose positions may agree)."""
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(MaxValuesCell, 3, 4, dtype=np.float64)
+    assert_same(layer, np.random.default_rng(1).standard_normal((4, 3, 3)), None, np.float64)
     with pytest.raises(CompileError, match=r"indexing with an array, used at .*test_compile\.py:\d+ in forward: "
-                                           r"e\.g\. max\(dim\).*amax"):
-        compile_cell(MaxValuesCell(3, 4))
+                                           r".*max\(dim, keepdim\)\.values.*amax"):
+        compile_cell(MaxValuesCell(3, 4, gather=True))
 
 
 def test_default_fused_refuses_at_construction_naming_the_line():

@@ -19,12 +19,12 @@ def _run_reduction(rule, a, g, dtype):
     """The row evaluated as the kernels do: accumulate column by column, then each column's VJP."""
     env = numpy_namespace(dtype)
     acc = {name: np.full(a.shape[0], eval(start, env), dtype) for name, start in zip(rule.accumulators, rule.start)}
+    names = {k: k for k in ("g", "a", "out", "col", *acc)}   # col: the column's index in the dtype (codegen.COLUMN)
     for j in range(a.shape[1]):
         for name, expr in rule.update:
-            acc[name] = eval(substitute(expr, {"a": "a", **{k: k for k in acc}}), env, dict(acc, a=a[:, j]))
+            acc[name] = eval(substitute(expr, names), env, dict(acc, a=a[:, j], col=dtype(j)))
     out = acc[rule.accumulators[0]]
-    names = {"g": "g", "a": "a", "out": "out", "count": "count"}
-    grads = np.stack([eval(substitute(rule.vjp, names), env, dict(g=g, a=a[:, j], out=out, count=acc.get("count")))
+    grads = np.stack([eval(substitute(rule.vjp, names), env, dict(acc, g=g, a=a[:, j], out=out, col=dtype(j)))
                       for j in range(a.shape[1])], axis=1)
     return out[:, None], grads
 
@@ -34,12 +34,14 @@ def _run_reduction(rule, a, g, dtype):
 def test_reduction_rows_match_primitives(prim, dtype):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((6, 9)).astype(dtype)
-    a[1, 3] = a[1, 7] = a[1].max() + 1          # a tie for the max: the gradient is shared
+    a[1, 3] = a[1, 7] = a[1].max() + 1          # a tie for the max: the gradient is shared (FirstMax: to 3)
     a[2] = 0.5                                   # all tied
+    a[3, 4] = a[3, 6] = np.nan                   # NaN is the max, at its first column (FirstMax: 4)
     g = rng.standard_normal(6).astype(dtype)
-    out, saved = prim.forward(a, axis=1, keepdims=True)
-    (ref,) = prim.backward(g[:, None], saved, (True,), axis=1, keepdims=True)
-    got_out, got_grad = _run_reduction(REDUCTIONS[prim], a, g, dtype)
+    with np.errstate(invalid="ignore"):   # the NaN row: amax's gradient is 0 / 0 there, on the tape as well
+        out, saved = prim.forward(a, axis=1, keepdims=True)
+        (ref,) = prim.backward(g[:, None], saved, (True,), axis=1, keepdims=True)
+        got_out, got_grad = _run_reduction(REDUCTIONS[prim], a, g, dtype)
     tol = dict(rtol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got_out, out, **tol)
     np.testing.assert_allclose(got_grad, np.broadcast_to(ref, a.shape), **tol)

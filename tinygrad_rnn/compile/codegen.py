@@ -338,6 +338,10 @@ def _target_at(w, store, backward):
     return w.at(arr, prefix, store.start, t if isinstance(t, Stored) and not backward else None)
 
 
+# rules.py's `col` in a column loop: the column's index in the kernel's dtype (the accumulators' type)
+COLUMN = "_dt(j)"
+
+
 def _reduce_names(n, w):
     return {acc: f"r{n.id}_{acc}" for acc in n.rule.accumulators}
 
@@ -350,7 +354,7 @@ def forward_group(gen, body, indent, group, states_only=False):
     reduces = [n for n in w.local if isinstance(n, Reduce)]
     for n in w.local:
         if isinstance(n, Reduce):
-            names = dict(_reduce_names(n, w), a=w.read(n.args[0]))
+            names = dict(_reduce_names(n, w), a=w.read(n.args[0]), col=COLUMN)
             w.inner += [f"{names[acc]} = " + substitute(expr, names) for acc, expr in n.rule.update]
         else:   # a per-row value (a layer norm's 1 / sqrt(var + eps)) once per row, before the loop
             (w.pre if n.width is None else w.inner).append(w.value_line(n))
@@ -454,10 +458,11 @@ def _seed_terms(gen, w, group):
 def _reduce_vjp(gen, w, n):
     """The term a Reduce passes to its argument: its row's cotangent (and value, count) read first."""
     m = gen.stored_index[n.id]
-    names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(f"M{m}", "t, b, ", 0), "a": w.read(n.args[0])}
-    if "count" in n.rule.accumulators:
-        names["count"] = w.scalar(f"M{m}", "t, b, ", 1)
-    return _rule_term(n.rule.vjp, names, dict(names, a=_row_code(w, n.args[0], names["a"])))
+    names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(f"M{m}", "t, b, ", 0), "a": w.read(n.args[0]),
+             "col": COLUMN}
+    for k, acc in enumerate(n.rule.accumulators[1:], 1):   # a max's count, max(dim)'s first column
+        names[acc] = w.scalar(f"M{m}", "t, b, ", k)
+    return _rule_term(n.rule.vjp, names, dict(names, a=_row_code(w, n.args[0], names["a"]), col=None))
 
 
 def backward_group(gen, body, indent, group):

@@ -10,7 +10,7 @@ columns j. An expression is a tree of:
                                width None: a per-row scalar, computed inside each user's column loop
     Bcast(node)                a per-row scalar that another loop computed and stored: a width-1 Node,
                                or a Reduce
-    Reduce(rule, arg, width)   a sum or max over the `width` columns of arg (rules.REDUCTIONS): one
+    Reduce(rule, arg, width)   a sum or max (amax; max(dim).values) over the `width` columns of arg (REDUCTIONS): one
                                number per row, read by later expressions through Bcast
 
 A source says where a leaf's numbers live; each knows the names of its array and of its gradient's
@@ -189,9 +189,10 @@ class Program(NamedTuple):
 
 
 def stored_width(node):
-    """Columns of a stored node's M buffer: a max also keeps how many columns attained it."""
+    """Columns of a stored node's M buffer: a reduction's accumulators (a max also keeps how many columns
+    attained it; max(dim).values which column did first)."""
     if isinstance(node, Reduce):
-        return 2 if node.rule.name == "max" else 1
+        return len(node.rule.accumulators)
     return node.width
 
 

@@ -43,18 +43,19 @@ from .ir import (
     State,
     Whole,
 )
-from .rules import COMPARISONS, COPY, REDUCTIONS, RULES, pow_rule
+from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
-             "clip, maximum/minimum, sum/mean/max/var/std over the feature axis, chunk/split/slices/"
-             "concatenate along the feature axis, comparisons (== != < <= > >=) and where on their masks or "
-             "a constant mask")
+             "clip, maximum/minimum, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
+             "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=) and "
+             "& | ^ ~ of them, where on their masks or a constant mask, and a mask as numbers (h * (x > 0), "
+             "mask.to(x.dtype))")
 
 
 class Val(NamedTuple):
-    kind: str              # 'tile', 'vec' or 'matrix'
+    kind: str              # 'tile', 'vec', 'matrix' or 'indices' (max(dim)'s: refused as an operand)
     width: int = None
     segs: tuple = ()
     param: int = None      # matrix: the parameter's index
@@ -149,6 +150,9 @@ class Lowerer:
     def output(self, k, ref):
         v = self.vals.get((ref[1], ref[2])) if ref[0] == "op" else self.leaf(ref, None)
         n = self.graph.state_sizes[k]
+        if v is not None and v.kind == "indices":
+            raise CompileError(f"state part {k} of the new state is the indices of max(dim) or argmax (made at "
+                               f"{self.graph.ops[ref[1]].where}): a state is a (batch, {n}) float value")
         if v is None or v.kind != "tile" or v.width != n or v.rows:
             raise CompileError(f"state part {k} of the new state must be a (batch, {n}) value")
         return tuple(Seg(s.start, s.width, as_node(s.expr, s.width)) for s in v.segs)
@@ -158,6 +162,11 @@ class Lowerer:
             v = self.vals.get((ref[1], ref[2]))
             if v is None:
                 fail(self.graph.ops[ref[1]], "this operation is not supported")
+            if v.kind == "indices":
+                made = self.graph.ops[ref[1]]
+                raise CompileError(f"cannot compile the indices of max(dim)/min(dim) or argmax/argmin (made at "
+                                   f"{made.where}) used as data, at {op.where} ({op.prim.__name__}): positions taken "
+                                   "from the data cannot be baked into a kernel; max(dim).values and amax compile")
             return v
         return self.leaf(ref, op)
 
@@ -270,6 +279,41 @@ def _lower_where(lw, op, attrs):
     return (elementwise(lw, op, RULES[P.Where], [a, b, cond]),)
 
 
+def _lower_cast(lw, op, attrs):
+    """A mask (bool) as 0/1 in the cell's dtype; a constant (leaf() gives it the cell's dtype already)
+    unchanged. A cast to the other float dtype is refused: a kernel computes in one dtype."""
+    if np.dtype(attrs["dtype"]) != lw.dtype:
+        fail(op, f"a cast to {np.dtype(attrs['dtype'])} in a {lw.dtype} cell: a kernel computes in one dtype; "
+                 "convert with .to(x.dtype) or .type_as(x)")
+    ref = op.args[0]
+    v = lw.get(ref, op)   # (refuses max(dim)'s indices)
+    source = _dtype_of(lw, ref)
+    if source == np.bool_:
+        return (elementwise(lw, op, MASK_AS_NUMBER, [v]),)
+    # a constant has the cell's dtype already (leaf); an integer computed in the cell is a count of a mask,
+    # which the kernel computes in its dtype (exact: whole numbers far below 2 ** 24)
+    return (v,)
+
+
+def _dtype_of(lw, ref):
+    """The dtype a traced value has on the tape."""
+    if ref[0] == "op":
+        return np.dtype(lw.graph.ops[ref[1]].dtypes[ref[2]])
+    return np.dtype(lw.graph.consts[ref[1]].dtype) if ref[0] == "const" else lw.dtype
+
+
+def _lower_logical(lw, op, attrs):
+    """& | ^ ~ of masks; of indices (bitwise, integers) refused: a kernel's values are floats or masks."""
+    if np.dtype(op.dtypes[0]) != np.bool_:
+        fail(op, f"a bitwise operation on {op.dtypes[0]} values: only on masks (comparisons)")
+    return (elementwise(lw, op, LOGICAL[attrs["op"]], [lw.get(r, op) for r in op.args]),)
+
+
+def _lower_argmax(lw, op, attrs):
+    """max(dim)'s indices: made whenever max(dim) runs, refused only where something reads them (get)."""
+    return (Val("indices"),)
+
+
 def _lower_compare(lw, op, attrs):
     args = [lw.get(r, op) for r in op.args]
     return (elementwise(lw, op, COMPARISONS[attrs["op"]], args),)
@@ -318,9 +362,11 @@ def _lower_matmul(lw, op, attrs):
 
 # ----------------------------------------------------------------------------- reductions
 def _lower_reduce(lw, op, attrs):
-    """sum/max over the feature axis: one Reduce per Seg, the partial results combined per row (a sum
-    of partial sums; a max only over a value that is one Seg). Without keepdims, a (batch,) value."""
+    """sum/amax/max(dim).values over the feature axis: one Reduce per Seg, the partial results combined per
+    row (a sum of partial sums; a max only over a value that is one Seg). Without keepdims, a (batch,) value."""
     v = lw.get(op.args[0], op)
+    if _dtype_of(lw, op.args[0]) == np.bool_:   # a count of a mask (int64 on the tape): its 0/1 summed
+        v = elementwise(lw, op, MASK_AS_NUMBER, [v])
     axis = attrs["axis"]
     if v.kind != "tile" or axis not in (-1, 1, (-1,), (1,)):
         fail(op, f"a reduction over axis {axis} of a {v.kind}: only over the feature axis of a (batch, n) value")
@@ -328,7 +374,7 @@ def _lower_reduce(lw, op, attrs):
     if v.width == 1:
         return (v._replace(rows=rows),)
     rule = REDUCTIONS[op.prim]
-    if rule.name == "max" and len(v.segs) > 1:
+    if rule.name != "sum" and len(v.segs) > 1:
         fail(op, "max over a value assembled from several pieces (e.g. a concatenation)")
     parts = [Bcast(Reduce(rule, [as_node(s.expr, s.width, op.where)], s.width, None, rule.name, op.where))
              for s in v.segs]
@@ -433,14 +479,18 @@ LOWERING = {prim: _lower_rule for prim in RULES if prim is not P.Where}
 LOWERING.update({
     P.Where: _lower_where,
     P.Compare: _lower_compare,
+    P.Logical: _lower_logical,
     P.Transpose: _lower_transpose,
     P.Matmul: _lower_matmul,
     P.Sum: _lower_reduce,
     P.Max: _lower_reduce,
+    P.FirstMax: _lower_reduce,
+    P.Cast: _lower_cast,
+    P.ArgMax: _lower_argmax,
     P.Split: _lower_split,
     P.GetItem: _lower_getitem,
     P.Concatenate: _lower_concatenate,
     P.Reshape: _lower_reshape,
 })
 # The operations that accept a (batch,) value (Val.rows); the others refuse it, naming the line.
-TAKES_ROWS = frozenset(LOWERING) - {P.Transpose, P.Matmul, P.Sum, P.Max, P.Split, P.Concatenate}
+TAKES_ROWS = frozenset(LOWERING) - {P.Transpose, P.Matmul, P.Sum, P.Max, P.FirstMax, P.Split, P.Concatenate}

@@ -8,6 +8,7 @@ two tables in sync. Add a row here and the compiler supports the operation, back
 Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
     g           the cotangent of out                            p     pow's exponent; lo, hi: clip's bounds
+    col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
 maximum(a, b) (NaN if either is NaN, as np.maximum), isnan.
@@ -61,6 +62,16 @@ RULES = {
 COMPARISONS = {op: Rule(f"a {symbol} b", (), ("a", "b")) for op, symbol in
                (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))}
 
+# P.Logical on masks, one row per attribute `op`: & | ^ of two booleans and "not" of one (a ^ True: `not a`
+# does not apply to numpy's arrays, ~ turns a Python bool into an int). No VJP.
+LOGICAL = {op: Rule(expr, (), inputs) for op, expr, inputs in
+           (("and", "a & b", ("a", "b")), ("or", "a | b", ("a", "b")), ("xor", "a ^ b", ("a", "b")),
+            ("not", "a ^ True", ("a",)))}
+
+# P.Cast of a boolean value (a comparison's mask, a constant mask): 1 or 0 in the kernel's dtype, as
+# torch promotes bool (h * (x > 0), mask.to(x.dtype)). No VJP: a mask has no gradient.
+MASK_AS_NUMBER = Rule("select(a, one, zero)", (), ("a",))
+
 
 class Reduction(NamedTuple):
     """A reduction over the feature columns of one row: accumulators start at `start` and take each
@@ -82,6 +93,12 @@ REDUCTIONS = {
                      (("count", "select(isnan(a), zero, select(a > acc, one, select(a == acc, count + one, count)))"),
                       ("acc", "select((a > acc) | isnan(a), a, acc)")),
                      "(select(a == out, one, zero) / count) * g"),
+    # max(dim).values: the gradient goes to the first column that attained the max only (np.argmax's,
+    # torch's choice); a NaN is the max at its first column (the first NaN keeps both accumulators).
+    P.FirstMax: Reduction("first_max", ("acc", "first"), ("ninf", "zero"),
+                          (("first", "select(isnan(acc), first, select((a > acc) | isnan(a), col, first))"),
+                           ("acc", "select(isnan(acc), acc, select((a > acc) | isnan(a), a, acc))")),
+                          "select(col == first, g, zero)"),
 }
 
 
@@ -127,7 +144,7 @@ def numpy_namespace(dtype):
                 one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
 
 
-_NAME = re.compile(r"\b(a|b|c|g|out|p|lo|hi|acc|count)\b")   # the names an expression of this table may use
+_NAME = re.compile(r"\b(a|b|c|g|out|p|lo|hi|acc|count|first|col)\b")   # the names an expression of this table may use
 
 
 def substitute(expr, names):

@@ -15,7 +15,7 @@ arguments were made before it). An argument is a Ref:
     ("op", n, slot)      output `slot` of op n
 Tracing twice with different placeholder values must give the same graph; a difference means the
 cell's operations depend on the data (a where() on a mask made in numpy from .data, not by a Tensor comparison,
-which the trace records as an operation; max(dim)'s indices), which a kernel cannot bake in.
+which the trace records as an operation), which a kernel cannot bake in.
 """
 import importlib
 import os
@@ -45,6 +45,7 @@ class Op(NamedTuple):
     args: tuple         # Refs
     attrs: tuple        # sorted (name, value) pairs of the primitive's attributes
     shapes: tuple       # one output shape per slot
+    dtypes: tuple       # one output dtype per slot (a comparison's is bool, max(dim)'s indices' int64)
     where: str          # "file:line in function" of the user code that called the operation
 
 
@@ -99,14 +100,14 @@ def _record(cell, x, state, params):
 
     def recording_apply(prim, *inputs, **attrs):
         if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
-            raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: e.g. max(dim) or "
-                               "min(dim), whose values are gathered at indices taken from the data (the gradient "
-                               "goes to one index); amax(dim, keepdim) and amin compile (ties share the gradient)")
+            raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
+                               "come from the data; for the largest value along the features use "
+                               "max(dim, keepdim).values (the gradient to its first index) or amax (ties share it)")
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
         ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
-                      tuple(o.shape for o in outs), _call_site()))
+                      tuple(o.shape for o in outs), tuple(o.data.dtype for o in outs), _call_site()))
         for slot, o in enumerate(outs):
             refs[id(o)] = ("op", n, slot)
             keep.append(o)
@@ -162,7 +163,7 @@ def trace_cell(cell, dtype, check=True):
         at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
         raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
                            "different inputs recorded different operations or constants, e.g. a where() on a "
-                           "numpy mask (x.data > 0, not x > 0) computed from the data or max(dim)'s indices; such a "
+                           "numpy mask (x.data > 0, not x > 0) computed from the data; such a "
                            "cell runs on the generic tape only")
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
