@@ -1,13 +1,17 @@
 """Where issue 17's checkpointed step spends its time: CPU time per generated function and outside them.
 
-Fused LSTM, T=1000, B=32, I=H=256, float32, one thread; the full step and checkpoint=True each in a
-process of its own (as bench/memory_budget.py times them). Each of the kernel's generated functions
-(project, forward, forward_states, backward, grads) is wrapped to add its thread CPU time, split by
-whether it ran in the layer's forward or in the backward; "outside" is the rest of each half (Python,
-the pool, numpy around the kernels). Medians over --repeats steps.
+Fused LSTM, T=1000, B=32, I=H=256, float32, --threads threads (1 by default); the full step and
+checkpoint=True each in a process of its own (as bench/memory_budget.py times them). Each of the
+kernel's generated functions (project, forward, forward_states, backward, grads) is wrapped to add its
+thread CPU time, split by whether it ran in the layer's forward or in the backward; "outside" is the
+rest of each half (Python, the pool, numpy around the kernels). With 2+ threads each row is split
+into the calling thread's ("main") and the workers' share, and "waiting" is the wall time the thread
+spent blocked in runtime.TaskQueue for a task another thread was running (the calling thread's waiting
+lengthens the step; a worker's is idle capacity). Medians over --repeats steps. On a loaded machine
+the waits also hold the time the other thread was not scheduled: compare them side by side.
 
-    python bench/ckpt_phases.py                 # both policies
-    python bench/ckpt_phases.py --repeats 9
+    python bench/ckpt_phases.py                 # both policies, 1 thread
+    python bench/ckpt_phases.py --repeats 9 --threads 2
 """
 import argparse
 import collections
@@ -15,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -23,13 +28,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tinygrad_rnn as tr  # noqa: E402
 from tinygrad_rnn.compile import node  # noqa: E402
+from tinygrad_rnn.kernels import runtime  # noqa: E402
 
 KERNELS = ("project", "forward", "forward_states", "backward", "grads")
 
 
+def _who():
+    return "main" if threading.current_thread() is threading.main_thread() else "workers"
+
+
 def _wrap_kernels(spent, phase):
     """Replace every compiled kernel's generated functions by ones that add their CPU time into
-    spent[(name, phase[0])]."""
+    spent[(name, phase[0], thread)]."""
     for by_settings in node._by_cell.values():
         for kernel, _ in by_settings.values():
             for name in KERNELS:
@@ -40,12 +50,34 @@ def _wrap_kernels(spent, phase):
                     try:
                         return fn(*args)
                     finally:
-                        spent[name, phase[0]] += time.thread_time() - t0
+                        spent[name, phase[0], _who()] += time.thread_time() - t0
                 setattr(kernel.module, name, timed)
 
 
-def child(policy, repeats):
-    tr.set_num_threads(1)
+class _TimedCondition(threading.Condition):
+    """A TaskQueue's lock whose waits add their wall time into spent[("waiting", phase, thread)]."""
+    spent, phase = None, None
+
+    def wait(self, timeout=None):
+        t0 = time.perf_counter()
+        try:
+            return super().wait(timeout)
+        finally:
+            self.spent["waiting", self.phase[0], _who()] += time.perf_counter() - t0
+
+
+def _time_waits(spent, phase):
+    _TimedCondition.spent, _TimedCondition.phase = spent, phase
+    made = runtime.TaskQueue.__init__
+
+    def init(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        self.cond = _TimedCondition()
+    runtime.TaskQueue.__init__ = init
+
+
+def child(policy, repeats, threads):
+    tr.set_num_threads(threads)
     T, B, I, H = 1000, 32, 256, 256
     tr.manual_seed(0)
     layer = tr.nn.LSTM(I, H, dtype=np.float32, **policy)
@@ -54,51 +86,66 @@ def child(policy, repeats):
     w = tr.Tensor(rng.standard_normal(H, dtype=np.float32))
     spent, phase = collections.Counter(), ["forward"]
 
-    def step():
+    def step():   # each half's CPU time: (this thread's, the process's)
         layer.zero_grad()
         phase[0] = "forward"
-        t0 = time.thread_time()
+        t0, p0 = time.thread_time(), time.process_time()
         out, _ = layer(x)
-        t1 = time.thread_time()
+        t1, p1 = time.thread_time(), time.process_time()
         phase[0] = "backward"
         (out * w).sum().backward()
-        return t1 - t0, time.thread_time() - t1
+        return (t1 - t0, p1 - p0), (time.thread_time() - t1, time.process_time() - p1)
 
     step()   # compiles, fills the pool
     _wrap_kernels(spent, phase)
+    _time_waits(spent, phase)
     step()
     rows = collections.defaultdict(list)
     for _ in range(repeats):
         spent.clear()
-        halves = dict(zip(("forward", "backward"), step()))
-        for half, total in halves.items():
-            inside = 0.0
-            for name in KERNELS:
-                if (name, half) in spent:
-                    rows[f"{half}: {name}"].append(spent[name, half])
-                    inside += spent[name, half]
-            rows[f"{half}: outside the kernels"].append(total - inside)
-            rows[f"{half}: total"].append(total)
+        for half, (mine, everyone) in zip(("forward", "backward"), step()):
+            _add_rows(rows, spent, half, {"main": mine, "workers": everyone - mine}, threads)
     return {name: float(np.median(v)) for name, v in rows.items()}
+
+
+def _add_rows(rows, spent, half, totals, threads):
+    """One step's rows of one half: per generated function, outside them, waiting, total; per thread
+    (main, workers) with 2+ threads."""
+    for who, total in totals.items():
+        if threads == 1 and who == "workers":
+            continue
+        tag = f" [{who}]" if threads > 1 else ""
+        inside = 0.0
+        for name in KERNELS:
+            if (name, half, who) in spent:
+                rows[f"{half}: {name}{tag}"].append(spent[name, half, who])
+                inside += spent[name, half, who]
+        rows[f"{half}: outside the kernels{tag}"].append(total - inside)
+        if threads > 1:
+            rows[f"{half}: waiting (wall){tag}"].append(spent["waiting", half, who])
+        rows[f"{half}: total{tag}"].append(total)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(json.loads(args.child), args.repeats)))
+        print(json.dumps(child(json.loads(args.child), args.repeats, args.threads)))
         return
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     results = {}
     for label, policy in (("full", {}), ("checkpoint=True", {"checkpoint": True})):
         done = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(policy),
-                               "--repeats", str(args.repeats)], env=env, capture_output=True, text=True, check=True)
+                               "--repeats", str(args.repeats), "--threads", str(args.threads)],
+                              env=env, capture_output=True, text=True, check=True)
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
-    names = sorted(set(results["full"]) | set(results["checkpoint=True"]), key=lambda n: (n.split(":")[0] != "forward",
-                                                                                          n.endswith("total"), n))
-    print(f"fused LSTM T=1000 B=32 I=H=256 float32, 1 thread: CPU ms per step, median of {args.repeats}")
+    names = sorted(set(results["full"]) | set(results["checkpoint=True"]),
+                   key=lambda n: (n.split(":")[0] != "forward", "[workers]" in n, "total" in n, n))
+    print(f"fused LSTM T=1000 B=32 I=H=256 float32, {args.threads} thread{'s' * (args.threads > 1)}: CPU ms per step "
+          f"(waiting: wall ms), median of {args.repeats}")
     print(f"  {'':34s} {'full':>9s} {'checkpoint=True':>16s}")
     for name in names:
         cells = [f"{results[label][name] * 1e3:9.1f}" if name in results[label] else f"{'-':>9s}"
