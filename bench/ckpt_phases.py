@@ -144,8 +144,8 @@ def main():
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
     names = sorted(set(results["full"]) | set(results["checkpoint=True"]),
                    key=lambda n: (n.split(":")[0] != "forward", "[workers]" in n, "total" in n, n))
-    print(f"fused LSTM T=1000 B=32 I=H=256 float32, {args.threads} thread{'s' * (args.threads > 1)}: CPU ms per step "
-          f"(waiting: wall ms), median of {args.repeats}")
+    print(f"fused LSTM T=1000 B=32 I=H=256 float32, {args.threads} thread{'s' * (args.threads > 1)}: CPU ms per step"
+          f"{' (waiting: wall ms)' * (args.threads > 1)}, median of {args.repeats}")
     print(f"  {'':34s} {'full':>9s} {'checkpoint=True':>16s}")
     for name in names:
         cells = [f"{results[label][name] * 1e3:9.1f}" if name in results[label] else f"{'-':>9s}"
