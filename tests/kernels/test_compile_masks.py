@@ -34,16 +34,22 @@ def _edge_values(dtype):
     return np.concatenate([a.ravel(), r]), np.concatenate([b.ravel(), rng.integers(-2, 3, 64).astype(dtype)])
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_comparison_rows_match_primitive_in_numpy_and_numba(dtype):
-    a, b = _edge_values(dtype)
+def _rows_in_numba(rules, a, b):
+    """Each rule's forward applied to a[j], b[j] in one compiled loop: out[k] is rule k's row (bool)."""
     lines = ["def rows(a, b, out):", "    for j in range(a.shape[0]):"]
-    for k, rule in enumerate(COMPARISONS.values()):
+    for k, rule in enumerate(rules.values()):
         lines.append(f"        out[{k}, j] = {substitute(rule.forward, dict(a='a[j]', b='b[j]'))}")
     env = {}
     exec("\n".join(lines), env)
-    out = np.zeros((len(COMPARISONS), a.size), bool)
+    out = np.zeros((len(rules), a.size), bool)
     numba.njit(env["rows"])(a, b, out)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_comparison_rows_match_primitive_in_numpy_and_numba(dtype):
+    a, b = _edge_values(dtype)
+    out = _rows_in_numba(COMPARISONS, a, b)
     for k, (op, rule) in enumerate(COMPARISONS.items()):
         ref, _ = P.Compare.forward(a, b, op=op)
         assert ref.dtype == bool and rule.vjps == ()
@@ -53,13 +59,7 @@ def test_comparison_rows_match_primitive_in_numpy_and_numba(dtype):
 
 def test_logical_rows_match_primitive_in_numpy_and_numba():
     a, b = (m.ravel() for m in np.meshgrid([True, False], [True, False]))
-    lines = ["def rows(a, b, out):", "    for j in range(a.shape[0]):"]
-    for k, rule in enumerate(LOGICAL.values()):
-        lines.append(f"        out[{k}, j] = {substitute(rule.forward, dict(a='a[j]', b='b[j]'))}")
-    env = {}
-    exec("\n".join(lines), env)
-    out = np.zeros((len(LOGICAL), a.size), bool)
-    numba.njit(env["rows"])(a, b, out)
+    out = _rows_in_numba(LOGICAL, a, b)
     for k, (op, rule) in enumerate(LOGICAL.items()):
         ref, _ = P.Logical.forward(*((a,) if op == "not" else (a, b)), op=op)
         assert ref.dtype == bool and rule.vjps == ()
