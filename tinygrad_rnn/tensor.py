@@ -648,7 +648,9 @@ class Tensor:
 
     def _binary(self, prim, other, symbol, reflected=False):
         if self.data.dtype.kind != "f":
-            return self._as_number(other)._binary(prim, other, symbol, reflected)
+            return self._mask_or_index_binary(prim, other, symbol, reflected)
+        if prim is P.Sub and isinstance(other, Tensor) and other.data.dtype == bool:
+            raise TypeError(_MASK_SUBTRACTION)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
@@ -659,6 +661,17 @@ class Tensor:
             # numpy's own message does not say which operation; ours names both shapes
             raise ValueError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
+    def _mask_or_index_binary(self, prim, other, symbol, reflected):
+        """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
+        (1 - mask reads as an inversion torch does not perform); a mask plus / times a mask stays a mask
+        (True + True is True, not 2); otherwise the values as numbers."""
+        if self.data.dtype == bool:
+            if prim is P.Sub:
+                raise TypeError(_MASK_SUBTRACTION)
+            if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
+                return self._logical(_MASK_LOGIC[prim], other, symbol)
+        return self._as_number(other)._binary(prim, other, symbol, reflected)
+
     def __add__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+")
     def __radd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+", reflected=True)
     def __sub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Sub, o, "-")
@@ -667,7 +680,13 @@ class Tensor:
     def __rmul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Mul, o, "*", reflected=True)
     def __truediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/")
     def __rtruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/", reflected=True)
-    def __neg__(self) -> Tensor: return apply(P.Neg, self)
+    def __abs__(self) -> Tensor: return self.abs()
+
+    def __neg__(self) -> Tensor:
+        if self.data.dtype == bool:
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                            "to invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
+        return apply(P.Neg, self)
 
     def _update(self, fn, other, symbol):
         """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
@@ -800,7 +819,9 @@ class Tensor:
     def relu(self) -> Tensor: return apply(P.Relu, self._numeric())
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
-    def square(self) -> Tensor: return self * self
+    def square(self) -> Tensor:
+        x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
+        return x * x
     def abs(self) -> Tensor: return apply(P.Abs, self._numeric())
 
     def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
@@ -1148,6 +1169,11 @@ class Tensor:
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         dim = _one_dim("log_softmax", dim, axis, -1)
         return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+
+
+_MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                     "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
+_MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
 
 
 def _raw(x):

@@ -301,3 +301,21 @@ def test_assigning_requires_grad_is_checked_as_the_keyword_is():
         x.requires_grad = "False"
     x.requires_grad = False
     assert x.requires_grad is False
+
+
+def test_mask_arithmetic_follows_torch():
+    x = tr.Tensor([-1.0, 0.0, 2.0])
+    m, n = x > 0, x < 1
+    # a mask plus / times a mask is a mask, as in torch: True + True is True (was the float 2.0)
+    for out, expected in ((m + n, m.data | n.data), (m * n, m.data & n.data), (m + True, np.ones(3, bool)),
+                          (False * m, np.zeros(3, bool))):
+        assert out.dtype == np.bool_ and np.array_equal(out.data, expected)
+    # subtracting with a mask and negating one are refused (numpy and torch refuse both), pointing to ~
+    for bad in (lambda: 1 - m, lambda: m - 1, lambda: m - n, lambda: x - m, lambda: m - x, lambda: -m):
+        with pytest.raises(TypeError, match="bool tensor is not supported.*`~`"):
+            bad()
+    assert np.array_equal((~m).float().data, 1 - m.data.astype(np.float32))  # what 1 - m was meant to say
+    # with numbers or float tensors a mask is numbers
+    assert (m * 2.0).dtype == np.float32 and np.array_equal((m * 2.0).data, [0, 0, 2])
+    assert m.square().dtype == np.float32 and np.array_equal(m.square().data, [0, 0, 1])
+    assert np.array_equal(abs(tr.Tensor([-1.0, 2.0])).data, [1, 2])  # abs(t), as torch

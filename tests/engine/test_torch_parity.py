@@ -351,3 +351,23 @@ def test_roots_at_signed_zeros_match_torch(name, dtype):
     assert y.dtype == dtype and x.grad.dtype == dtype
     for ours, theirs in ((y.data, yt.detach().numpy()), (x.grad, xt.grad.numpy())):
         assert ours.tolist() == theirs.tolist() and np.signbit(ours).tolist() == np.signbit(theirs).tolist()
+
+
+@pytest.mark.parametrize("expression", ["m + n", "m * n", "m + True", "m * 2.0", "x * m", "m / 2.0",
+                                        "1 - m", "m - 1", "m - n", "x - m", "m - x", "-m", "~m", "m & n"])
+def test_mask_arithmetic_as_torch(expression):
+    values = np.array([-1.0, 0.0, 2.0], np.float32)
+    results = []
+    for lib in (tr, torch):
+        x = lib.tensor(values)
+        names = {"x": x, "m": x > 0, "n": x < 1}
+        try:
+            out = eval(expression, {}, names)  # noqa: S307 - the expressions above, on either library
+        except (TypeError, RuntimeError):
+            out = None  # refused
+        results.append(out)
+    ours, theirs = results
+    assert (ours is None) == (theirs is None), f"{expression}: one library refused, the other gave a value"
+    if ours is not None:
+        assert (ours.dtype == np.bool_) == (theirs.dtype == torch.bool)
+        np.testing.assert_array_equal(np.asarray(ours.data, np.float64), theirs.double().numpy())
