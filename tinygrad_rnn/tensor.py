@@ -939,11 +939,7 @@ class Tensor:
     def _arg(self, arg, dim, keepdim):
         if self.data.size == 0:
             raise ValueError(f"argmax/argmin of an empty tensor (shape {self.shape}) is undefined")
-        d = _reduce_axis(dim, self.ndim)
-        if d is None:  # over all elements: the index into the flattened tensor, as torch
-            out = np.asarray(arg(self.data))
-            out = out.reshape((1,) * self.ndim) if keepdim else out
-            return Tensor._make(np.asarray(out, dtype=np.int64), False)
+        d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
         return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op="max" if arg is np.argmax else "min")
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,

@@ -260,13 +260,15 @@ class IndicesCell(MaskCell):
             return z.max(-1, keepdim=True).values * h          # compiles: the indices are made, never read
         if self.kind == "argmax":
             return z * z.argmax(-1, keepdim=True)
+        if self.kind == "argmax_all":
+            return z * z.argmax()                              # over every element (was a constant, baked in)
         return z * z.max(dim=-1, keepdim=True).indices         # the indices used as numbers
 
 
-@pytest.mark.parametrize("kind", ["indices", "argmax"])
+@pytest.mark.parametrize("kind", ["indices", "argmax", "argmax_all"])
 def test_indices_used_as_data_are_refused_naming_the_line(kind):
     import inspect
-    line = inspect.getsourcelines(IndicesCell.forward)[1] + (5 if kind == "argmax" else 6)
+    line = inspect.getsourcelines(IndicesCell.forward)[1] + {"argmax": 5, "argmax_all": 7, "indices": 8}[kind]
     with pytest.raises(CompileError, match=rf"indices of max\(dim\).* used as data, at .*:{line} in forward"):
         compile_cell(IndicesCell(3, 4, kind))
     compile_cell(IndicesCell(3, 4, "values"))
