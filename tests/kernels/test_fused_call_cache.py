@@ -365,3 +365,19 @@ def test_call_plans_at_one_shape_follow_inference_and_the_size_thresholds(monkey
         assert fused_step_uses() == (True, True)     # and now split over the two threads
     finally:
         tr.set_num_threads(before)
+
+
+def test_built_in_layer_without_kernels_runs_the_tape(monkeypatch):
+    """A built-in layer whose kernels cannot be imported (nn/fused.py's import failed) runs the generic tape,
+    warned once, with the tape's numbers; no snapshot is taken for it (_TorchRecurrent._run)."""
+    from tinygrad_rnn.nn import fused
+    tr.manual_seed(7)
+    layer = tr.nn.GRU(4, 5, dtype=np.float64)
+    expected = step(layer, X64, False)
+    monkeypatch.setattr(fused, "_run_compiled", None)
+    monkeypatch.setattr(fused, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="could not be imported"):
+        got = step(layer, X64, True)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    assert not vars(layer).get("_fused_last")

@@ -108,10 +108,11 @@ def _one_row(dout, keep_batch):
     padded reverse direction reorders each sequence's steps, so a batch axis stays whole."""
     if dout.ndim != 3 or dout.size == 0:
         return dout
-    if dout.strides[0] == 0:
-        dout = dout[:1]
-    if dout.strides[1] == 0 and not (keep_batch and dout.shape[0] > 1):
-        dout = dout[:, :1]
+    by_time, by_batch = dout.strides[:2]
+    if by_time == 0:   # (broadcast along both, as out.sum()'s: one slice, one view made)
+        return dout[:1, :1] if by_batch == 0 else dout[:1]
+    if by_batch == 0 and not (keep_batch and dout.shape[0] > 1):
+        return dout[:, :1]
     return dout
 
 

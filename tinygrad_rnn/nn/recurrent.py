@@ -533,7 +533,12 @@ class Recurrent(_StackedRecurrent):
         if self._fused:
             if retain is None:   # (what run_fused does, one call less)
                 cell = self.cells[layer * self.num_directions + direction]
-                snapshot, run = self._cell_snapshot(cell, layer, direction, x.dtype)
+                # the last call's snapshot looked up here, a new one taken by _cell_snapshot (a frame less)
+                calls = self.__dict__.get("_fused_last")
+                last = calls.get(2 * layer + direction) if calls is not None else None
+                if last is None or not last[0].holds(cell, x.dtype):
+                    last = self._cell_snapshot(cell, layer, direction, x.dtype)
+                snapshot, run = last
                 return run(cell, x, state or (), lengths, direction == 1, snapshot.known)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         cell = self._cell(layer, direction)
@@ -668,6 +673,8 @@ class _TorchRecurrent(_StackedRecurrent):
         last = calls.get(2 * layer + direction)   # (an int key: no tuple made per call)
         if last is not None and last.holds(held, dtype):
             return last
+        if not fused_available():   # (warns once)
+            return None
         cell = self._cell(layer, direction)
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
             vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype))
@@ -717,9 +724,15 @@ class _TorchRecurrent(_StackedRecurrent):
         return self._fused_call(layer, direction, dtype)
 
     def _run(self, layer, direction, x, state, lengths, retain):
-        if self.fused and retain is None and fused_available():  # no state given: the kernels start from 0
-            last = self._fused_snapshot(layer, direction, x.dtype)   # (what run_fused does, one call less)
-            return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
+        if self.fused and retain is None:   # no state given: the kernels start from 0
+            # the last call's snapshot looked up here, the rest in _fused_snapshot (a tiny step pays per frame)
+            held = self.__dict__
+            calls = held.get("_fused_last")
+            last = calls.get(2 * layer + direction) if calls is not None else None
+            if last is None or not last.holds(held, x.dtype):
+                last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
+            if last is not None:   # (what run_fused does, one call less)
+                return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
         if retain is not None and self.fused:
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
