@@ -533,12 +533,7 @@ class Recurrent(_StackedRecurrent):
         if self._fused:
             if retain is None:   # (what run_fused does, one call less)
                 cell = self.cells[layer * self.num_directions + direction]
-                # the last call's snapshot looked up here, a new one taken by _cell_snapshot (a frame less)
-                calls = self.__dict__.get("_fused_last")
-                last = calls.get(2 * layer + direction) if calls is not None else None
-                if last is None or not last[0].holds(cell, x.dtype):
-                    last = self._cell_snapshot(cell, layer, direction, x.dtype)
-                snapshot, run = last
+                snapshot, run = self._cell_snapshot(cell, layer, direction, x.dtype)
                 return run(cell, x, state or (), lengths, direction == 1, snapshot.known)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         cell = self._cell(layer, direction)
