@@ -703,7 +703,7 @@ def _traced_kernel(cell, dtype):
 
 
 def _compile_elsewhere(kernel, params):
-    """A new module's backward compiled by a worker process where that is worth it (worker.py)."""
+    """A new module compiled half by a worker process where that is worth it (worker.py)."""
     from . import worker  # (not at import: `python -m tinygrad_rnn.compile.worker` imports this package)
     if worker.worth_it(kernel.module):
         worker.start(kernel.module, kernel.example_calls(params))

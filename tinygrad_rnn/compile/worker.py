@@ -1,25 +1,30 @@
-"""Compile a new generated module's backward in a second process while this one compiles the rest.
+"""Compile half of a new generated module in a second process while this one compiles the other half.
 
-A cold compile of a layer-norm LSTM cell is about 4 s of Numba, half of it the backward loop, and Numba
-compiles one function at a time, holding the GIL (threads do not help). So when the machine gives this
-process two or more CPUs (os.sched_getaffinity: `taskset -c 0` makes it one), a new module's backward is
-compiled by a worker process (`python -m tinygrad_rnn.compile.worker`), which writes Numba's disk cache,
-while this process compiles project and forward and runs the forward. The first call of the backward
-waits for the worker (compiling grads meanwhile) and Numba then loads the worker's machine code from
-the cache. With one CPU nothing changes: the worker's import (numba and the package, about 0.5 s of
-CPU) would only add to the compile. The library's thread setting is not asked: it is how many threads
-the kernels run on; the compile is a one-off of a few seconds.
+A cold compile of a layer-norm LSTM cell is about 4 s of Numba (the backward loop 2.1 s, the forward loop
+1.1, grads 0.5, project 0.1), and Numba compiles one function at a time, holding the GIL (threads do not
+help). So when the machine gives this process two or more CPUs (os.sched_getaffinity: `taskset -c 0`
+makes it one), a new module's forward and grads are compiled by a worker process (`python -m
+tinygrad_rnn.compile.worker`), which writes them to Numba's disk cache one after the other, while this
+process compiles project (at its call) and the backward (at the forward's first call, eagerly): the
+worker's start (numba and the package imported, about 0.8 s) overlaps the largest function. The first
+call of the forward (of grads) then waits until the worker has cached it, and Numba loads it from the
+cache. With one CPU nothing changes: the worker's import would only add to the compile. The library's
+thread setting is not asked: it is how many threads the kernels run on, and the compile is a one-off.
+A forward without a backward (inference: forward_states) is compiled here, at its call, as before; the
+worker's work then only fills the cache for a later training step.
 
-The worker compiles the exact signatures this process will call with (Kernel.call_signatures: the same
+The worker compiles the exact signatures this process then calls with (Kernel.example_calls: the same
 buffers, made for one step of one sequence); a signature that still differs (a read-only input array)
 is compiled here at its call, as without a worker. A worker that fails or cannot start costs nothing
-but its time: the function is then compiled here.
+but its time: what it did not cache is compiled here.
 """
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
+import time
 
 import numba
 from numba.core.caching import FunctionCache
@@ -28,18 +33,18 @@ from numba.core.dispatcher import Dispatcher
 from ..kernels import blas
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_TIMEOUT = 600   # s: a worker that takes longer is stopped and the function compiled here
-ELSEWHERE = ("backward",)   # the functions a worker compiles: the largest (about half the compile time)
-HERE = ("grads",)           # compiled here while the first backward call waits (project and forward: at their call)
+_TIMEOUT = 300   # s: a worker silent for longer is stopped, and what it had left is compiled here
+ELSEWHERE = ("forward", "grads")   # what the worker compiles, in this order
+HERE = ("backward",)   # compiled here at the first forward call, while the worker compiles the forward
 
 
 def worth_it(module):
     """Whether to compile in a worker: two or more usable CPUs, and Numba's disk cache (the worker's only
     way back) in use for the module (not NUMBA_DISABLE_JIT, not a cache-less install)."""
-    if blas._usable_cpus() < 2:
+    if os.name != "posix" or blas._usable_cpus() < 2:   # (select on a pipe: POSIX)
         return False
-    fn = getattr(module, ELSEWHERE[0], None)
-    return isinstance(fn, Dispatcher) and isinstance(getattr(fn, "_cache", None), FunctionCache)
+    return all(isinstance(fn, Dispatcher) and isinstance(getattr(fn, "_cache", None), FunctionCache)
+               for fn in (getattr(module, name, None) for name in ELSEWHERE + HERE))
 
 
 def start(module, examples):
@@ -48,42 +53,47 @@ def start(module, examples):
     first call. Returns the _Job, or None when the worker could not be started (everything is then
     compiled here, as without one)."""
     signatures = {name: tuple(numba.typeof(a) for a in args) for name, args in examples.items()}
-    job = {name: signatures[name] for name in ELSEWHERE if name in signatures}
+    job = {name: signatures[name] for name in ELSEWHERE}
     path = os.environ.get("PYTHONPATH")   # this very package first, whatever the working directory
     env = dict(os.environ, PYTHONPATH=_PACKAGE_ROOT + (os.pathsep + path if path else ""))
     try:
         proc = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn.compile.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         proc.stdin.write(pickle.dumps((module.__file__, module.__name__, job)))
         proc.stdin.close()
     except (OSError, pickle.PicklingError):
         return None
-    waiting = _Job(proc, module, {name: signatures[name] for name in HERE if name in signatures})
+    waiting = _Job(proc, module, {name: signatures[name] for name in HERE})
     for name in job:
         setattr(module, name, _CompiledElsewhere(module, name, getattr(module, name), waiting))
     return waiting
 
 
 class _Job:
-    """The worker process, waited for once (by whichever thread calls first)."""
+    """The worker process, and what this process compiles meanwhile (at the first wait, by whichever
+    thread calls first). The worker writes each function's name when Numba has cached it."""
 
     def __init__(self, proc, module, here):
         self.proc, self.module, self.here = proc, module, here
         self.lock = threading.Lock()
-        self.done = False
+        self.ready, self.ended = set(), False
 
-    def wait(self):
+    def wait_for(self, name):
         with self.lock:
-            if self.done:
-                return
-            for name, sig in self.here.items():   # this process's share, while the worker finishes
-                getattr(self.module, name).compile(sig)
-            try:
-                self.proc.wait(_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.done = True
+            for fn, sig in self.here.items():   # this process's share, while the worker compiles
+                getattr(self.module, fn).compile(sig)
+            self.here = {}
+            deadline = time.monotonic() + _TIMEOUT
+            while name not in self.ready and not self.ended:
+                if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                    self.proc.kill()   # silent too long: what is left is compiled here
+                line = self.proc.stdout.readline()
+                if line:
+                    self.ready.add(line.decode().strip())
+                else:   # the worker ended (done, failed or killed)
+                    self.proc.wait()
+                    self.proc.stdout.close()
+                    self.ended = True
 
 
 class _CompiledElsewhere:
@@ -94,7 +104,7 @@ class _CompiledElsewhere:
         self.module, self.name, self.dispatcher, self.job = module, name, dispatcher, job
 
     def __call__(self, *args):
-        self.job.wait()
+        self.job.wait_for(self.name)
         setattr(self.module, self.name, self.dispatcher)
         return self.dispatcher(*args)
 
@@ -108,7 +118,8 @@ def _compile(path, name, signatures):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     for fn, sig in signatures.items():
-        getattr(module, fn).compile(sig)
+        getattr(module, fn).compile(sig)   # (and written to Numba's disk cache)
+        print(fn, flush=True)
 
 
 if __name__ == "__main__":
