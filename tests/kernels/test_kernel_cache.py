@@ -250,8 +250,9 @@ print(json.dumps({n: [sum(getattr(module, n).stats.cache_hits.values()),
 
 
 def test_first_use_is_announced_in_one_line_and_a_second_process_loads_from_the_disk_cache(tmp_path):
-    """Issue 12: the first use of a kernel prints one line (what, once, where the cache is); a second
-    process prints nothing and Numba reads the machine code from disk (cache hits, no misses)."""
+    """Issue 12: the first use of a kernel prints one line (what, once, where the cache is), whether or not a
+    compile worker ran; a second process prints nothing and Numba reads the machine code from disk (cache
+    hits, no misses)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(PYTHONPATH=ROOT, TINYGRAD_RNN_CACHE=str(tmp_path / "tr"))
     runs = [subprocess.run([sys.executable, "-c", FIRST_USE], env=env, cwd=ROOT, capture_output=True, text=True,
@@ -262,7 +263,11 @@ def test_first_use_is_announced_in_one_line_and_a_second_process_loads_from_the_
                      f"at first use, once (cached in {tmp_path / 'tr' / 'compiled'})"]   # both directions: one
     assert second == []
     cold, warm = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
-    assert all(hits == 0 and misses >= 1 for hits, misses in cold.values()), cold
+    # the cold process compiled the backward; the forward too, or with two CPUs its compile worker did
+    # (compile/worker.py), and it was loaded from the cache the worker wrote
+    worker = len(os.sched_getaffinity(0)) >= 2
+    assert cold["backward"][0] == 0 and cold["backward"][1] >= 1, cold
+    assert cold["forward"] == [1, 0] if worker else (cold["forward"][0] == 0 and cold["forward"][1] >= 1), cold
     assert all(hits >= 1 and misses == 0 for hits, misses in warm.values()), warm
 
 

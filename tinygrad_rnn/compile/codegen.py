@@ -1149,10 +1149,15 @@ def load_module(source, what="a cell"):
     """Import generated source from a file named by its hash (written once, atomically, and checked
     against that hash whenever it is read). A new file means Numba compiles it at its first call:
     that is announced in one line (`what` names the cell)."""
+    return import_module(source, what)[0]
+
+
+def import_module(source, what="a cell"):
+    """load_module's (module, whether its file is new: nothing of it is in Numba's disk cache yet)."""
     digest = _digest(source)
     name = f"tinygrad_rnn_cell_{digest}"
     if name in sys.modules:
-        return sys.modules[name]
+        return sys.modules[name], False
     path, new = _source_file(source, digest, name)
     if new:
         print(f"tinygrad_rnn: compiling the forward and BPTT kernels of {what} at first use, once "
@@ -1161,4 +1166,4 @@ def load_module(source, what="a cell"):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module
+    return module, new

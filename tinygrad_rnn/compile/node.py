@@ -25,7 +25,7 @@ import numpy as np
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tensor import Tensor, apply, is_grad_enabled
-from .codegen import Generator, load_module
+from .codegen import Generator, import_module
 from .ir import Reduce, stored_width
 from .lower import lower
 from .schedule import local_nodes
@@ -629,6 +629,25 @@ class Kernel:
         return known[key]
 
 
+    def example_calls(self, params):
+        """{generated function: example arguments} of the calls a training step makes, for one step of one
+        sequence, made by the same code as the real buffers (so of the same dtypes, dimensions and layouts:
+        what Numba compiles a function for). worker.py compiles the backward from them in another process."""
+        T, B, I = 1, 1, self.prog.input_size
+        arrays = self._parameters(params)
+        arrays["lengths"] = runtime.all_steps(B, T)
+        arrays["X"] = np.empty((T, B, I), self.dtype)
+        self.forward_buffers(arrays, T, B, (), False, np.empty)
+        plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0)
+        args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
+        self._fill_accumulators(plan.accumulators, args)
+        return {"project": (*self.project_args.pick(arrays), 0, T),
+                "forward": (*self.forward_args.pick(arrays), 0, B),
+                "backward": (*self.backward_args.pick(args), 0, B),
+                "grads": (*self.grads_args.pick(args), plan.need, True, 0, T)}
+
+
 _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}
 
 
@@ -676,10 +695,19 @@ def _traced_kernel(cell, dtype):
                 source = Generator(prog).module_source()
                 what = (f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, "
                         f"state {graph.state_sizes})")
-                module = load_module(source, what)
+                module, new = import_module(source, what)
                 kernel = Kernel(prog, source, module)
+                if new:
+                    _compile_elsewhere(kernel, [p.data for p in graph.params])
                 _cache[key] = kernel
     return kernel, graph
+
+
+def _compile_elsewhere(kernel, params):
+    """A new module compiled half by a worker process where that is worth it (worker.py)."""
+    from . import worker  # (not at import: `python -m tinygrad_rnn.compile.worker` imports this package)
+    if worker.worth_it(kernel.module):
+        worker.start(kernel.module, kernel.example_calls(params))
 
 
 def _kernel_and_params(cell, dtype):
