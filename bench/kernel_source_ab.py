@@ -9,11 +9,20 @@ run on the same arguments (those of the function's first call in one training st
 float32, 1 thread; bench/kernel_calls.py captures them). Paired: each round times A, B, B, A (--calls calls
 each, CPU time of this thread), and the median of the rounds' differences B - A is printed with its
 quartiles, so that a busy machine's slow phases hit both alike. The two functions must take the same
-arguments (a change that adds or drops one cannot be compared so).
+arguments, unless --own-args: for a change that adds, drops or merges arguments, each function then runs
+on the arguments its own checkout's layer passes it (both captured alike, in a subprocess with that
+checkout's path, on the same input; the layer's parameters are drawn from the same seed: arrays captured in
+this process instead ran the same function 0.5 us faster at 20x1x10x20 than ones from a subprocess).
+
+--layout-control: B is A's own function with a never-taken branch at its top: the same work, its machine
+code placed elsewhere. At 20x1x10x20 (float32, 1 thread) that alone made the layer-norm LSTM's backward 1.6 us
+slower (of 10; its forward +0.1 us), and the forward with the per-row sums in one buffer M 0.9 us faster (of 9):
+a difference of that size between two sources need not be the code's doing (compare whole steps too).
 """
 import argparse
 import importlib.util
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -26,7 +35,12 @@ ap.add_argument("--function", default="forward", choices=("project", "forward", 
 ap.add_argument("--shape", default="20x1x10x20", help="TxBxIxH")
 ap.add_argument("--rounds", type=int, default=60)
 ap.add_argument("--calls", type=int, default=500)
+ap.add_argument("--own-args", action="store_true",
+                help="each function on its own checkout's arguments (for a change to the argument list)")
+ap.add_argument("--layout-control", action="store_true",
+                help="B is A's function with a never-taken branch first (the noise of code placement)")
 ARGS = ap.parse_args()
+ARGS.own_args = ARGS.own_args or ARGS.layout_control   # (A runs on its own checkout's arguments)
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = "1"
 
@@ -48,6 +62,42 @@ print(({make}).kernel_source())
 """
 
 
+CAPTURE = """import sys, pickle
+sys.path.insert(0, {root!r})
+sys.argv[1:] = []
+import numpy as np
+import tinygrad_rnn as tr
+from bench.kernel_calls import captured_calls
+T, B, I, H = {shape}
+np.random.seed(0)
+x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
+_, args = captured_calls({make}, x)[{function!r}]
+with open({path!r}, "wb") as f:
+    pickle.dump(tuple(args), f)
+"""
+
+
+def args_of(root, shape, folder):
+    """The --function's arguments in one training step of the layer as the checkout at `root` runs it."""
+    path = os.path.join(folder, "args.pickle")
+    code = CAPTURE.format(root=root, shape=shape, make=MAKE[ARGS.layer], function=ARGS.function, path=path)
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ, PYTHONPATH=root))
+    with open(path, "rb") as f:
+        return tuple(aligned(a) for a in pickle.load(f))
+
+
+def aligned(a, to=64):
+    """A copy of array `a` starting at a multiple of `to` bytes, as the workspace's buffers do (kernels/workspace.py);
+    unpickled arrays start anywhere, and where the vector loads start moves a loop's time by tenths of a us."""
+    if not isinstance(a, np.ndarray):
+        return a
+    raw = np.empty(a.nbytes + to, np.uint8)
+    start = -raw.ctypes.data % to
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 def source_of(root, I, H):
     """The layer's generated source as the checkout at `root` writes it (a fresh process: its own package)."""
     code = SOURCE.format(root=root, I=I, H=H, make=MAKE[ARGS.layer])
@@ -67,6 +117,13 @@ def compiled(source, folder, name):
     return getattr(module, ARGS.function)
 
 
+def shifted(source):
+    """source with a never-taken branch at the top of --function: the same work, the code after it moved."""
+    start = source.index(f"def {ARGS.function}(")
+    end = source.index("\n", start) + 1
+    return source[:end] + "    if b1 < -1:   # (never: --layout-control)\n        raise ValueError(b1)\n" + source[end:]
+
+
 def per_call_us(fn, args):
     t0 = time.thread_time_ns()
     for _ in range(ARGS.calls):
@@ -79,14 +136,25 @@ def main():
     from bench.kernel_calls import captured_calls
     T, B, I, H = (int(v) for v in ARGS.shape.split("x"))
     x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
+    np.random.seed(0)
     _, args = captured_calls(eval(MAKE[ARGS.layer]), x)[ARGS.function]
+    args_b = args_a = args
     with tempfile.TemporaryDirectory() as folder:
-        a = compiled(source_of(os.path.abspath(ARGS.against), I, H), folder, "kernel_a")
-        b = compiled(source_of(HERE, I, H), folder, "kernel_b")
-        a(*args), b(*args)   # (compiles both)
+        if ARGS.own_args:
+            args_a = args_of(os.path.abspath(ARGS.against), (T, B, I, H), folder)
+            args_b = args_of(HERE, (T, B, I, H), folder)
+        source_a = source_of(os.path.abspath(ARGS.against), I, H)
+        if ARGS.layout_control:
+            source_b, args_b = shifted(source_a), args_a
+        else:
+            source_b = source_of(HERE, I, H)
+        a = compiled(source_a, folder, "kernel_a")
+        b = compiled(source_b, folder, "kernel_b")
+        a(*args_a), b(*args_b)   # (compiles both)
         ta, tb = [], []
         for _ in range(ARGS.rounds):
-            a1, b1, b2, a2 = per_call_us(a, args), per_call_us(b, args), per_call_us(b, args), per_call_us(a, args)
+            a1, b1 = per_call_us(a, args_a), per_call_us(b, args_b)
+            b2, a2 = per_call_us(b, args_b), per_call_us(a, args_a)
             ta.append((a1 + a2) / 2)
             tb.append((b1 + b2) / 2)
     diff = sorted(q - p for p, q in zip(ta, tb))

@@ -119,6 +119,14 @@ def _stores(prog):
     return stores
 
 
+class _StoredSlot(NamedTuple):
+    """Where stored value M<m> lives: its columns from `off` on of the per-step buffer `array`, and of the
+    backward's gradient rows `grad_array` (Generator.stored_at)."""
+    array: str
+    grad_array: str
+    off: int
+
+
 class _Ref(NamedTuple):
     """What a column loop's array reference points to: row `prefix` of `array`, from column `off` on. `of`
     says what the array holds (the ir source or store target it belongs to: State, Input, Projected,
@@ -206,7 +214,8 @@ class _GroupWriter:
         if isinstance(a, Lit):
             return _lit(a.value)
         if isinstance(a, Bcast):
-            return self.scalar(f"M{self.gen.stored_index[a.node.id]}", "t, b, ", 0)
+            m = self.gen.stored_index[a.node.id]
+            return self.scalar(self.gen.stored_at[m].array, "t, b, ", self.gen.stored_at[m].off, Stored(m))
         if isinstance(a, Node):
             if a.id in self.local_ids:
                 return f"v{a.id}"
@@ -214,7 +223,7 @@ class _GroupWriter:
             if state is not None:   # a new state part: read where the forward wrote it, S<k>[t + 1]
                 return self.at(f"S{state.target.k}", "t + 1, b, ", state.start)
             m = self.gen.stored_index[a.id]
-            return self.at(f"M{m}", "t, b, ", 0, Stored(m))
+            return self.at(self.gen.stored_at[m].array, "t, b, ", self.gen.stored_at[m].off, Stored(m))
         if isinstance(a.source, Whole):
             return self.whole(a)
         if a.bcast:
@@ -227,12 +236,13 @@ class _GroupWriter:
         by all)."""
         node = a.source.node
         m, state = self.gen.stored_index[node.id], self.gen.in_state.get(node.id)
+        slot = self.gen.stored_at[m]
         if grad:
-            arr, prefix, off, of = f"dM{m}", self.gen.dm_prefix, a.off, Stored(m)
+            arr, prefix, off, of = slot.grad_array, self.gen.dm_prefix, slot.off + a.off, Stored(m)
         elif state is not None:
             arr, prefix, off, of = f"S{state.target.k}", "t + 1, b, ", state.start + a.off, None
         else:
-            arr, prefix, off, of = f"M{m}", "t, b, ", a.off, Stored(m)
+            arr, prefix, off, of = slot.array, "t, b, ", slot.off + a.off, Stored(m)
         if a.bcast:
             return self.acc(arr, prefix, off) if grad else self.scalar(arr, prefix, off)
         return self.at(arr, prefix, off, of)
@@ -242,12 +252,13 @@ class _GroupWriter:
         if isinstance(a, Lit):
             return None
         if isinstance(a, Bcast):
-            return self.acc(f"dM{self.gen.stored_index[a.node.id]}", self.gen.dm_prefix, 0)
+            slot = self.gen.stored_at[self.gen.stored_index[a.node.id]]
+            return self.acc(slot.grad_array, self.gen.dm_prefix, slot.off)
         if isinstance(a, Node):
             if a.id in self.local_ids:
                 return f"g{a.id}"
             m = self.gen.stored_index[a.id]
-            return self.at(f"dM{m}", self.gen.dm_prefix, 0, Stored(m))
+            return self.at(self.gen.stored_at[m].grad_array, self.gen.dm_prefix, self.gen.stored_at[m].off, Stored(m))
         if isinstance(a.source, Whole):
             return self.whole(a, grad=True)
         if a.source.grad_array is None:
@@ -261,11 +272,13 @@ class _GroupWriter:
     def row_grad_target(self, a):
         """Like grad_target, for a per-row scalar leaf's gradient added to once after the column loop."""
         if isinstance(a, Bcast):
-            return f"dM{self.gen.stored_index[a.node.id]}[{self.gen.dm_prefix}0]"
+            slot = self.gen.stored_at[self.gen.stored_index[a.node.id]]
+            return f"{slot.grad_array}[{self.gen.dm_prefix}{slot.off}]"
         if isinstance(a, Lit):
             return None
         if isinstance(a.source, Whole):
-            return f"dM{self.gen.stored_index[a.source.node.id]}[{self.gen.dm_prefix}{a.off}]"
+            slot = self.gen.stored_at[self.gen.stored_index[a.source.node.id]]
+            return f"{slot.grad_array}[{self.gen.dm_prefix}{slot.off + a.off}]"
         if a.source.grad_array is None:
             return None
         arr, prefix, off = self.gen.grad_column(a.source, a.off)
@@ -334,8 +347,10 @@ def _target_at(w, store, backward):
         arr, off = w.gen.saved_at[t.m]
         return w.at(arr, "t, b, ", off + store.start)
     else:
-        arr, prefix = (f"dM{t.m}", w.gen.dm_prefix) if backward else (f"M{t.m}", "t, b, ")
-    return w.at(arr, prefix, store.start, t if isinstance(t, Stored) and not backward else None)
+        slot = w.gen.stored_at[t.m]
+        arr, prefix = (slot.grad_array, w.gen.dm_prefix) if backward else (slot.array, "t, b, ")
+        return w.at(arr, prefix, slot.off + store.start, None if backward else t)
+    return w.at(arr, prefix, store.start)
 
 
 # rules.py's `col` in a column loop: the column's index in the kernel's dtype (the accumulators' type)
@@ -370,9 +385,9 @@ def forward_group(gen, body, indent, group, states_only=False):
             body(indent, f"r{n.id}_{acc} = {start}")
     w.finish(group.width, gen.columns(group))
     for n in reduces:
-        m = gen.stored_index[n.id]
+        slot = gen.stored_at[gen.stored_index[n.id]]
         for col, acc in enumerate(n.rule.accumulators):
-            body(indent, f"M{m}[t, b, {col}] = r{n.id}_{acc}")
+            body(indent, f"{slot.array}[t, b, {slot.off + col}] = r{n.id}_{acc}")
 
 
 class Term(NamedTuple):
@@ -457,11 +472,11 @@ def _seed_terms(gen, w, group):
 
 def _reduce_vjp(gen, w, n):
     """The term a Reduce passes to its argument: its row's cotangent (and value, count) read first."""
-    m = gen.stored_index[n.id]
-    names = {"g": w.scalar(f"dM{m}", gen.dm_prefix, 0), "out": w.scalar(f"M{m}", "t, b, ", 0), "a": w.read(n.args[0]),
-             "col": COLUMN}
+    slot = gen.stored_at[gen.stored_index[n.id]]
+    names = {"g": w.scalar(slot.grad_array, gen.dm_prefix, slot.off), "out": w.scalar(slot.array, "t, b, ", slot.off),
+             "a": w.read(n.args[0]), "col": COLUMN}
     for k, acc in enumerate(n.rule.accumulators[1:], 1):   # a max's count, max(dim)'s first column
-        names[acc] = w.scalar(f"M{m}", "t, b, ", k)
+        names[acc] = w.scalar(slot.array, "t, b, ", slot.off + k)
     return _rule_term(n.rule.vjp, names, dict(names, a=_row_code(w, n.args[0], names["a"]), col=None))
 
 
@@ -726,7 +741,8 @@ def _kept_value(gen, w, n):
                 return w.at(f"S{s.target.k}", "t + 1, b, ", s.start)
     if getattr(n, "rule", None) in _KEEP:
         if n.id in gen.stored_index and n.width is not None:
-            return w.at(f"M{gen.stored_index[n.id]}", "t, b, ", 0)
+            slot = gen.stored_at[gen.stored_index[n.id]]
+            return w.at(slot.array, "t, b, ", slot.off)
     return None
 
 
@@ -743,6 +759,24 @@ def _node_vjps(gen, w, n, g):
 
 
 # ----------------------------------------------------------------------------- the two kernels
+def _stored_slots(prog, in_state):
+    """Where each stored value lives (_StoredSlot per m) and the width of the shared buffer. The per-row
+    scalars read through Bcast (a layer norm's sums and sums of squares: six of a layer-norm LSTM's) share
+    one per-step buffer M and one gradient row dM, each at its own columns: one argument, one allocation
+    and one zeroing per row instead of one per value. The wider values keep M<m> and dM<m> each (a
+    row-only one is not passed at all: Generator._rows_only)."""
+    nodes = all_nodes([n for ph in prog.phases for g in ph.groups for n in g.nodes])
+    bcast = {a.node.id for n in nodes for a in n.args if isinstance(a, Bcast)}
+    slots, width = [], 0
+    for m, n in enumerate(prog.stored):
+        if n.id in bcast and n.id not in in_state:
+            slots.append(_StoredSlot("M", "dM", width))
+            width += stored_width(n)
+        else:
+            slots.append(_StoredSlot(f"M{m}", f"dM{m}", 0))
+    return slots, width
+
+
 def _row_runs(phases):
     """Phases as runs that share one loop over the batch rows: a run starts at a phase with gemms (which
     need every row's operand first) and takes the following phases without gemms. Everything else a
@@ -776,6 +810,7 @@ class Generator:
         # stored nodes that are also a new state part: other groups read them from S<k>[t + 1], and only
         # their gradient has a buffer of its own (dM)
         self.in_state = {n.id: s for n in prog.stored for s in self.stores[n.id] if isinstance(s.target, State)}
+        self.stored_at, self.packed_width = _stored_slots(prog, self.in_state)
         unsaved = {k: [s for s in v if not isinstance(s.target, Saved)] for k, v in self.stores.items()}
         self.plan = SumPlan(prog, unsaved)
         self.scratch_width = 0    # of the backward's scratch rows dG (see _leaf_adds)
@@ -872,9 +907,17 @@ class Generator:
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
-                + [f"M{m}" for m, n in enumerate(p.stored) if n.id not in self.in_state and m not in self._row_only]
+                + [name for name, _ in self.stored_buffers()]
                 + ([] if states_only else [name for name, _ in self.saved_buffers])
                 + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
+
+    def stored_buffers(self):
+        """(name, width) of each per-step buffer of stored values the forward writes: M, the shared one
+        (_stored_slots), then M<m> of each other value neither a new state part nor kept one row."""
+        p = self.prog
+        packed = [("M", self.packed_width)] if self.packed_width else []
+        return packed + [(f"M{m}", stored_width(n)) for m, n in enumerate(p.stored) if self.stored_at[m].array != "M"
+                         and n.id not in self.in_state and m not in self._row_only]
 
     def backward_args(self):
         """The arrays the backward reads or writes (forward arrays it does not read are not passed, so the
@@ -961,11 +1004,17 @@ class Generator:
                 body(1, f"dGA{g.index} = zeros2(batch, np.int64({g.K}), S0)")
                 names.append(f"dGA{g.index}")
         rows = "np.int64(1)" if self.dm_prefix == "0, " else "batch"
-        for m, n in enumerate(p.stored):
-            body(1, f"dM{m} = zeros2({rows}, np.int64({stored_width(n)}), S0)")
+        for name, width in self.grad_stored_buffers():
+            body(1, f"{name} = zeros2({rows}, np.int64({width}), S0)")
         if self.dm_prefix == "b, ":
-            names += [f"dM{m}" for m in range(len(p.stored))]
+            names += [name for name, _ in self.grad_stored_buffers()]
         return names
+
+    def grad_stored_buffers(self):
+        """(name, width) of the backward's gradient rows of the stored values: dM (_stored_slots), dM<m>."""
+        packed = [("dM", self.packed_width)] if self.packed_width else []
+        return packed + [(f"dM{m}", stored_width(n)) for m, n in enumerate(self.prog.stored)
+                         if self.stored_at[m].grad_array != "dM"]
 
     @property
     def dm_prefix(self):
@@ -1054,8 +1103,8 @@ class Generator:
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
                 if self.dm_prefix == "0, ":
-                    for m in range(len(p.stored)):
-                        body(3, f"zero_rows(dM{m}, 0, 1)")
+                    for name, _ in self.grad_stored_buffers():
+                        body(3, f"zero_rows({name}, 0, 1)")
                 self.run_scratch = _RowScratch(self, sum(len(p.phases[ph].groups) for ph in run) > 1)
                 for ph in reversed(run):
                     body(3, f"# phase {ph}")

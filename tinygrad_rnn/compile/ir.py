@@ -219,7 +219,8 @@ class Operand:
 
 @dataclass(frozen=True)
 class Stored:
-    """The per-step buffer M<m> of Program.stored[m]."""
+    """The per-step buffer M<m> of Program.stored[m], or its columns of the one buffer M that the per-row
+    scalars read through Bcast share (codegen: Generator.stored_at)."""
     m: int
 
 

@@ -26,7 +26,7 @@ from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tensor import Tensor, apply, is_grad_enabled
 from .codegen import Generator, import_module
-from .ir import Reduce, stored_width
+from .ir import Reduce
 from .lower import lower
 from .schedule import local_nodes
 from .trace import _freeze, graph_key, trace_cell
@@ -249,7 +249,7 @@ class Kernel:
         self.one_step = [(f"C{g.index}", g.N) for g in p.gemms if f"C{g.index}" in step_only]   # (B, N) each
         per_step = ([(f"C{g.index}", g.N, True) for g in p.gemms if f"C{g.index}" not in step_only]
                     + [(f"GA{g.index}", g.K, True) for g in p.gemms if g.a_state is None]
-                    + [(f"M{m}", stored_width(n), False) for m, n in enumerate(p.stored)]
+                    + [(name, width, False) for name, width in gen.stored_buffers()]
                     + [(name, width, False) for name, width in gen.saved_buffers])
         # only the buffers a generated function reads or writes (a stored value that is also the new
         # state is read from S<k>: its M<m> is never passed)
