@@ -128,10 +128,11 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False, group_steps=
         group = _states_group(seq, plan, i, group_steps)
         if group:
             L = sum(piece.steps for piece in group)
-            if frame is None or frame[0] != L:
+            size = max(L, group_steps)   # grouped: one set of buffers for every group, the longest piece's
+            if frame is None or frame[0] != size:
                 frame = None   # (its buffers back to the pool first)
-                frame = (L, _piece_buffers(seq, 0, L, (), states_only=True)[0])
-            arrays, padded = _states_serial(seq, a, L, entering, frame[1]), False
+                frame = (size, _piece_buffers(seq, 0, size, (), states_only=True)[0])
+            arrays, padded = _states_serial(seq, a, L, entering, _first_steps(k, frame[1], size, L)), False
         else:
             group, L = plan[i:i + 1], plan[i].steps
             frame = None
@@ -165,6 +166,25 @@ def _states_group(seq, plan, i, group_steps):
         group.append(piece)
         steps += piece.steps
     return tuple(group)
+
+
+def _first_steps(k, arrays, size, L):
+    """forward_states' buffers `arrays` for `size` steps as buffers for the first L of them: the arrays
+    with a time axis sliced (views). Why one size for every group: the pool keeps each size it has
+    handed out, so groups of other lengths would each add their buffers to the step's peak; the
+    longest piece's are those the stored piece's run takes next."""
+    if L == size:
+        return arrays
+    B = arrays["lengths"].shape[0]
+    states, others, _ = k._buffer_shapes(size, B, True)
+    view = dict(arrays)
+    view["lengths"] = runtime.all_steps(B, L)
+    for name, _ in states:
+        view[name] = arrays[name][:L + 1]
+    for name, shape in others:
+        if len(shape) == 3:   # (steps, B, n); a (B, n) buffer is rewritten at every step
+            view[name] = arrays[name][:L]
+    return view
 
 
 def _one_thread(seq, L):
