@@ -28,12 +28,15 @@ the piece's step 0. Python runs once per piece, never per step: every step is co
 thread without lengths, pieces of one length run in one set of buffers kept from piece to piece (_Frame,
 _rerun_serial; forward_states pieces: _states_serial), so that what Python does per piece is a few
 assignments: it runs between kernels that have emptied the caches, where each call costs microseconds.
+The first forward runs consecutive Recomputed pieces as one run of up to the plan's longest piece
+(_states_group): it keeps only their entering states, rows of that run's states.
 
-Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece,
-nothing overlapping), the pieces overlap (runtime.TaskQueue): in the forward a worker projects piece
-i+1 while this thread runs piece i's loop; in the backward a worker reruns piece i-1 while this thread
-runs piece i's backward loop, and piece i's grads are split by time between the threads. Plans that nest keep the
-per-piece split in their backward (the overlap holds one more piece than their planner counted).
+Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece, nothing
+overlapping), the pieces overlap (runtime.TaskQueue): in the forward a worker projects piece i+1 while this
+thread runs piece i's loop; in the backward a worker reruns pieces i-1 and i-2 (queued two ahead:
+RERUNS_AHEAD) while this thread runs piece i's backward loop, and piece i's grads are split by time between
+the threads. Plans that nest keep the per-piece split in their backward (the overlap holds two more pieces than
+their planner counted).
 """
 from typing import NamedTuple
 
