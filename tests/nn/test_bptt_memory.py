@@ -266,33 +266,6 @@ def test_one_thread_reruns_pieces_in_one_set_of_buffers(in_the_node, monkeypatch
     assert len(in_the_node) == directions
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_one_thread_first_forward_runs_consecutive_pieces_as_one_run(in_the_node, monkeypatch, bidirectional):
-    """At one thread, the first forward runs consecutive Recomputed pieces as one forward_states call of
-    at most the plan's longest piece (segments._states_group), in one set of buffers of that length
-    (shorter runs in its first steps): checkpoint=True at T = 40 (pieces 7, 7, 7 rerun, 19 stored) runs
-    7 + 7 and 7 in a 19-step set. Every pooled buffer handed out full of NaN: the gradients of x, the
-    initial state and every weight equal storing every step's (float64, 1e-12); each piece's entering
-    state is a row of its run's states."""
-    from tinygrad_rnn.compile import segments
-    tr.set_num_threads(1)
-    runs = []
-    serial = segments._states_serial
-    monkeypatch.setattr(segments, "_states_serial",
-                        lambda seq, a, L, *rest: (runs.append(L), serial(seq, a, L, *rest))[1])
-    rng = np.random.default_rng(12)
-    x = tr.Tensor(rng.normal(size=(40, 3, 3)), requires_grad=True)
-    plain = _make((nn.LSTM, {}), {}, 1, bidirectional, np.float64, True)
-    hx = tuple(tr.Tensor(rng.normal(size=((2 if bidirectional else 1), 3, n)), requires_grad=True)
-               for n in plain.state_sizes())
-    want = _gradients(plain, x, hx, None)
-    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, bidirectional, np.float64, True)
-    monkeypatch.setattr(segments.workspace, "allocator", lambda n, dtype: lambda shape, dt: np.full(shape, np.nan, dt))
-    _assert_close(_gradients(ckpt, x, hx, None), want, RTOL)
-    assert runs == [14, 7] * (2 if bidirectional else 1)
-    assert len(in_the_node) == (2 if bidirectional else 1)
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(T=st.integers(5, 40), stored=st.integers(1, 4), fused=st.booleans(), bidirectional=st.booleans(),

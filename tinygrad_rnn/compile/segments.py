@@ -28,8 +28,6 @@ the piece's step 0. Python runs once per piece, never per step: every step is co
 thread without lengths, pieces of one length run in one set of buffers kept from piece to piece (_Frame,
 _rerun_serial; forward_states pieces: _states_serial), so that what Python does per piece is a few
 assignments: it runs between kernels that have emptied the caches, where each call costs microseconds.
-The first forward runs consecutive Recomputed pieces as one run of up to the plan's longest piece
-(_states_group): it keeps only their entering states, rows of that run's states.
 
 Threads: rather than split each piece over the threads on its own (its hand-offs paid once per piece, nothing
 overlapping), the pieces overlap (runtime.TaskQueue): in the forward a worker projects piece i+1 while this
@@ -111,83 +109,35 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     if _overlaps(threads, B) and len(plan) > 1:
         kept, final = _forward_overlapped(seq, plan, entering, out, threads, states_only)
     else:
-        kept, final = _forward_pieces(seq, plan, 0, entering, out, states_only,
-                                      max(piece.steps for piece in plan))
+        kept, final = _forward_pieces(seq, plan, 0, entering, out, states_only)
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
     return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None))
 
 
-def _forward_pieces(seq, plan, a, entering, out, states_only=False, group_steps=0):
+def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     """Run `plan`'s pieces from kernel time a and state `entering`, writing the outputs into out[a:] when
-    out is given. Returns (what each piece leaves for the backward, the final state parts (B, n)).
-    group_steps: consecutive Recomputed pieces on one thread run as one call of up to that many steps
-    (_states_group; 0: each alone)."""
+    out is given. Returns (what each piece leaves for the backward, the final state parts (B, n))."""
     k = seq.kernel
-    kept, frame = [], None   # frame: (steps, buffers) of the last states-only run, reused (_states_serial)
-    i = 0
-    while i < len(plan):
-        group = _states_group(seq, plan, i, group_steps)
-        if group:
-            L = sum(piece.steps for piece in group)
-            size = max(L, group_steps)   # grouped: one set of buffers for every group, the longest piece's
-            if frame is None or frame[0] != size:
+    kept, frame = [], None   # frame: (steps, buffers) of the last states-only piece, reused (_states_serial)
+    for i, piece in enumerate(plan):
+        L = piece.steps
+        if type(piece) is not Stored and _one_thread(seq, L):
+            if frame is None or frame[0] != L:
                 frame = None   # (its buffers back to the pool first)
-                frame = (size, _piece_buffers(seq, 0, size, (), states_only=True)[0])
-            arrays, padded = _states_serial(seq, a, L, entering, _first_steps(k, frame[1], size, L)), False
+                frame = (L, _piece_buffers(seq, 0, L, (), states_only=True)[0])
+            arrays, padded = _states_serial(seq, a, L, entering, frame[1]), False
         else:
-            group, L = plan[i:i + 1], plan[i].steps
             frame = None
-            arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(plan[i], states_only))
+            arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
         if out is not None and seq.history is None:
             out[a:a + L] = arrays["S0"][1:]
-        row = 0   # each piece's entering state is the row of the run's states where it starts
-        for piece in group:
-            kept.append(_kept(k, piece, a + row, arrays, padded, entering))
-            row += piece.steps
-            i += 1
-            entering = _leaving(seq, arrays, row, i == len(plan))
+        kept.append(_kept(k, piece, a, arrays, padded, entering))
+        entering = _leaving(seq, arrays, L, i + 1 == len(plan))
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
-
-
-def _states_group(seq, plan, i, group_steps):
-    """The pieces from plan[i] on that run as one forward_states call on this thread in kept buffers
-    (_states_serial): Recomputed pieces, as many as fit in group_steps steps (at least one); () where
-    plan[i] is not such a piece. Why group: the first forward keeps only the states entering its
-    Recomputed pieces, which are rows of one longer run's states; a run of 64 steps rather than 32 costs
-    measurably less (the projection's product over twice the rows, half the calls). The forward's
-    caller bounds group_steps by the plan's longest piece: the backward takes that much anyway."""
-    group, steps = [], 0
-    for piece in plan[i:]:
-        if type(piece) is Stored or not _one_thread(seq, steps + piece.steps):
-            break
-        if group and steps + piece.steps > group_steps:
-            break
-        group.append(piece)
-        steps += piece.steps
-    return tuple(group)
-
-
-def _first_steps(k, arrays, size, L):
-    """forward_states' buffers `arrays` for `size` steps as buffers for the first L of them: the arrays
-    with a time axis sliced (views). Why one size for every group: the pool keeps each size it has
-    handed out, so groups of other lengths would each add their buffers to the step's peak; the
-    longest piece's are those the stored piece's run takes next."""
-    if L == size:
-        return arrays
-    B = arrays["lengths"].shape[0]
-    states, others, _ = k._buffer_shapes(size, B, True)
-    view = dict(arrays)
-    view["lengths"] = runtime.all_steps(B, L)
-    for name, _ in states:
-        view[name] = arrays[name][:L + 1]
-    for name, shape in others:
-        if len(shape) == 3:   # (steps, B, n); a (B, n) buffer is rewritten at every step
-            view[name] = arrays[name][:L]
-    return view
 
 
 def _one_thread(seq, L):
