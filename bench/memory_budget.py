@@ -129,8 +129,12 @@ def time_policies(T, B, I, H, policies, repeats, threads):
         for w in workers:
             w.stdin.close()
             w.wait()
+    # each policy's step over the first's, step by step (the steps of one round ran seconds apart, under
+    # the same load): steadier than the ratio of medians when the load changes during the run
+    ratios = [float(np.median([t[0] / f[0] for t, f in zip(ts, times[0])])) for ts in times]
     return {"median_s": [float(np.median([t[0] for t in ts])) for ts in times],
-            "cpu_s": [float(np.median([t[1] for t in ts])) for ts in times], "threads": threads}
+            "cpu_s": [float(np.median([t[1] for t in ts])) for ts in times], "threads": threads,
+            "step_ratios": ratios}
 
 
 def child_long(T, B, I, H, budget):
@@ -178,6 +182,7 @@ def part_step(args):
         print(f"  step time, {threads} thread{'s' if threads > 1 else ''}, median of {args.repeats} (interleaved): "
               f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}   "
               f"(process CPU: {ca * 1e3:7.1f} ms, {cb * 1e3:7.1f} ms)")
+        print(f"    per round (the two steps taken in turn): median ratio {t['step_ratios'][1]:5.2f}")
         # the rerun is a forward without saved values over every step but the stored tail's: the ratio no
         # rerun of that work can go below (what the checkpointed path does besides it, the full step does)
         rerun = (T - plan[-1].steps) / T
