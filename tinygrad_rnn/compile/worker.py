@@ -18,6 +18,7 @@ buffers, made for one step of one sequence); a signature that still differs (a r
 is compiled here at its call, as without a worker. A worker that fails or cannot start costs nothing
 but its time: what it did not cache is compiled here.
 """
+import atexit
 import os
 import pickle
 import select
@@ -36,6 +37,9 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
 _TIMEOUT = 300   # s: a worker silent for longer is stopped, and what it had left is compiled here
 ELSEWHERE = ("forward", "grads")   # what the worker compiles, in this order
 HERE = ("backward",)   # compiled here at the first forward call, while the worker compiles the forward
+# How the worker is started (a module constant, so that a driver can start another program in its place:
+# tests/kernels/test_compile_worker_failures.py starts ones that crash, cannot start, or stay silent).
+COMMAND = (sys.executable, "-m", "tinygrad_rnn.compile.worker")
 
 
 def worth_it(module):
@@ -56,17 +60,31 @@ def start(module, examples):
     job = {name: signatures[name] for name in ELSEWHERE}
     path = os.environ.get("PYTHONPATH")   # this very package first, whatever the working directory
     env = dict(os.environ, PYTHONPATH=_PACKAGE_ROOT + (os.pathsep + path if path else ""))
+    try:   # (bufsize=0: unbuffered, so that select sees every line the worker wrote: none waits in a buffer)
+        proc = subprocess.Popen(COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env, bufsize=0)
+    except OSError:
+        return None
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn.compile.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         proc.stdin.write(pickle.dumps((module.__file__, module.__name__, job)))
         proc.stdin.close()
-    except (OSError, pickle.PicklingError):
+    except (OSError, pickle.PicklingError):   # e.g. the worker exited at once (a broken pipe)
+        _end(proc, kill=True)
         return None
     waiting = _Job(proc, module, {name: signatures[name] for name in HERE})
     for name in job:
         setattr(module, name, _CompiledElsewhere(module, name, getattr(module, name), waiting))
+    _running[waiting] = os.getpid()
     return waiting
+
+
+def _end(proc, kill):
+    """Wait for a worker (killed first if `kill`) and close its pipes: no zombie process is left."""
+    if kill:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        pipe.close()
 
 
 class _Job:
@@ -84,16 +102,23 @@ class _Job:
                 getattr(self.module, fn).compile(sig)
             self.here = {}
             deadline = time.monotonic() + _TIMEOUT
-            while name not in self.ready and not self.ended:
-                if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                    self.proc.kill()   # silent too long: what is left is compiled here
-                line = self.proc.stdout.readline()
-                if line:
-                    self.ready.add(line.decode().strip())
-                else:   # the worker ended (done, failed or killed)
-                    self.proc.wait()
-                    self.proc.stdout.close()
-                    self.ended = True
+            # Past the last name, read on to the worker's end (it exits right after) and wait for it: else
+            # it stays a zombie process until the garbage collector happens to find its Popen.
+            while not self.ended and (name not in self.ready or self.ready >= set(ELSEWHERE)):
+                self._read(deadline)
+
+    def _read(self, deadline):
+        """The worker's next line (a function it has cached), or its end: done, failed, or killed here when
+        silent past the deadline (what it had left is then compiled here, at each function's call)."""
+        if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            self.proc.kill()
+        line = self.proc.stdout.readline()
+        if line:
+            self.ready.add(line.decode().strip())
+        else:
+            _end(self.proc, kill=False)
+            self.ended = True
+            _running.pop(self, None)
 
 
 class _CompiledElsewhere:
@@ -108,6 +133,19 @@ class _CompiledElsewhere:
         if getattr(self.module, self.name) is self:   # (not if a caller has wrapped it since: bench/ckpt_phases)
             setattr(self.module, self.name, self.dispatcher)
         return self.dispatcher(*args)
+
+
+_running = {}   # {_Job whose worker has not ended: the process that started it}
+
+
+@atexit.register
+def _stop_workers():
+    """At this process's exit, a worker still compiling is stopped: it would otherwise run on for seconds
+    after the process it works for has gone (and fail at its next line, on a pipe nobody reads). Not by a
+    fork()ed child that exits: the worker is its parent's."""
+    for job, pid in list(_running.items()):
+        if pid == os.getpid():
+            _end(job.proc, kill=True)
 
 
 def _compile(path, name, signatures):
