@@ -2,9 +2,11 @@
 silent past the timeout, or two threads make the first call together. Each case is a fresh process with an
 empty kernel cache (so the module is new and a worker is started), and each must give the tape's outputs
 and gradients, leave no worker process behind (ended and waited for: no zombie) and not hang. Nothing is
-timed: a hang fails by the subprocess timeout."""
+timed: a hang fails by the subprocess timeout. Each process's stderr must hold the package's one line only
+(no ResourceWarning of a Popen or a pipe left behind)."""
 import json
 import os
+import resource
 import subprocess
 import sys
 
@@ -19,11 +21,11 @@ pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
                                 reason="a worker is started only with two CPUs or more")
 
 # A fresh process: argv[1] picks what stands in for the worker (worker.COMMAND) before the first use of a
-# GRU layer (float64, 3 -> 5); "threads": two threads run the first training step together, each on a
-# layer of its own (same parameters, one kernel); "exit-early": the kernel is made (the worker started)
-# and the process exits at once. Prints JSON: the fused and the tape's outputs and gradients, per
-# generated function (its type, signatures, Numba's cache hits and misses here: a miss is a compile
-# here), and per worker started whether it has ended and been waited for.
+# GRU layer (float64, 3 -> 5); "many-files": 1100 files are open first; "threads": two threads run the
+# first training step together, each on a layer of its own (same parameters, one kernel); "exit-early":
+# the kernel is made (the worker started) and the process exits at once. Prints JSON: the fused and the
+# tape's outputs and gradients, per generated function (its type, signatures, Numba's cache hits and
+# misses here: a miss is a compile here), and per worker started whether it has ended and been waited for.
 DRIVER = r"""
 import json, os, subprocess, sys, threading
 import numpy as np
@@ -38,6 +40,11 @@ elif mode == "no-start":
 elif mode == "silent":
     worker.COMMAND = (sys.executable, "-c", "import time; time.sleep(600)")
     worker._TIMEOUT = 0.5
+elif mode == "many-files":   # descriptors past select()'s limit (FD_SETSIZE, 1024): so is the worker's pipe
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
 workers = []   # every worker process started (none when Popen raises); kept, so that no Popen.__del__ reaps it
 class RecordingPopen(subprocess.Popen):
     def __init__(self, *args, **kwargs):
@@ -97,9 +104,12 @@ print(json.dumps({"fused": results, "tape": tape, "compiled": compiled, "workers
 def run_driver(tmp_path, mode):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(TINYGRAD_RNN_CACHE=str(tmp_path), PYTHONPATH=ROOT)
-    proc = subprocess.run([sys.executable, "-c", DRIVER, mode], env=env, capture_output=True, text=True,
-                          timeout=300)
+    # (ResourceWarnings shown: a Popen dropped while its process runs, or a pipe left open, would print one)
+    proc = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", DRIVER, mode], env=env,
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()   # the package's one line at first use, nothing else
+    assert len(lines) == 1 and "compiling" in lines[0], proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -131,6 +141,14 @@ def test_a_worker_that_fails_leaves_everything_compiled_here(tmp_path, mode, sta
     check_equal_to_the_tape(report)
     assert all(c == HERE for c in report["compiled"].values()), report["compiled"]
     assert report["workers"] == started
+
+
+@pytest.mark.skipif(resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 2048, reason="needs 2048 open files")
+def test_a_process_with_many_open_files(tmp_path):
+    report = run_driver(tmp_path, "many-files")
+    check_equal_to_the_tape(report)
+    assert report["compiled"]["forward"] == report["compiled"]["grads"] == LOADED
+    assert report["workers"] == ["waited for"]
 
 
 def test_two_threads_making_the_first_call_together(tmp_path):

@@ -45,7 +45,7 @@ COMMAND = (sys.executable, "-m", "tinygrad_rnn.compile.worker")
 def worth_it(module):
     """Whether to compile in a worker: two or more usable CPUs, and Numba's disk cache (the worker's only
     way back) in use for the module (not NUMBA_DISABLE_JIT, not a cache-less install)."""
-    if os.name != "posix" or blas._usable_cpus() < 2:   # (select on a pipe: POSIX)
+    if os.name != "posix" or blas._usable_cpus() < 2:   # (poll on a pipe: POSIX)
         return False
     return all(isinstance(fn, Dispatcher) and isinstance(getattr(fn, "_cache", None), FunctionCache)
                for fn in (getattr(module, name, None) for name in ELSEWHERE + HERE))
@@ -60,7 +60,7 @@ def start(module, examples):
     job = {name: signatures[name] for name in ELSEWHERE}
     path = os.environ.get("PYTHONPATH")   # this very package first, whatever the working directory
     env = dict(os.environ, PYTHONPATH=_PACKAGE_ROOT + (os.pathsep + path if path else ""))
-    try:   # (bufsize=0: unbuffered, so that select sees every line the worker wrote: none waits in a buffer)
+    try:   # (bufsize=0: unbuffered, so that poll sees every line the worker wrote: none waits in a buffer)
         proc = subprocess.Popen(COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=env, bufsize=0)
     except OSError:
@@ -110,7 +110,10 @@ class _Job:
     def _read(self, deadline):
         """The worker's next line (a function it has cached), or its end: done, failed, or killed here when
         silent past the deadline (what it had left is then compiled here, at each function's call)."""
-        if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        # (poll, not select: select raises for a descriptor past 1024, as in a process with many files open)
+        poller = select.poll()
+        poller.register(self.proc.stdout, select.POLLIN)
+        if not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):   # (ms)
             self.proc.kill()
         line = self.proc.stdout.readline()
         if line:
