@@ -83,3 +83,15 @@ def arrays(draw, shape, dtype):
     if draw(st.booleans()) and a.size:
         a.flat[0] = draw(st.sampled_from([np.inf, -np.inf, np.nan, 0.0]))
     return a.astype(dtype) if np.dtype(dtype).kind in "fc" else np.nan_to_num(a).astype(dtype)
+
+
+# For a driver script run in a fresh process (tests/kernels/test_compile_worker*.py): after the one
+# generated kernel module ran, `compiled` = {function: [type, signatures, Numba cache hits, misses]},
+# which says where each function's machine code came from (a miss is a compile in that process).
+COMPILED_FUNCTIONS = """(kernel,) = node._cache.values()
+compiled = {}
+for name in ("project", "forward", "backward", "grads"):
+    fn = getattr(kernel.module, name)
+    compiled[name] = [type(fn).__name__, len(fn.signatures), sum(fn.stats.cache_hits.values()),
+                      sum(fn.stats.cache_misses.values())]
+"""

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import COMPILED_FUNCTIONS
 
 import tinygrad_rnn as tr
 
@@ -91,12 +92,7 @@ for i in results:
     layer = make_layer()
     layer.compile = False
     tape[i] = step(layer, i)
-(kernel,) = node._cache.values()
-compiled = {}
-for name in ("project", "forward", "backward", "grads"):
-    fn = getattr(kernel.module, name)
-    compiled[name] = [type(fn).__name__, len(fn.signatures), sum(fn.stats.cache_hits.values()),
-                      sum(fn.stats.cache_misses.values())]
+""" + COMPILED_FUNCTIONS + r"""
 print(json.dumps({"fused": results, "tape": tape, "compiled": compiled, "workers": [ended(w.pid) for w in workers]}))
 """
 
