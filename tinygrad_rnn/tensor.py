@@ -699,6 +699,8 @@ class Tensor:
                                f"x = x {symbol[0]} y to record a new tensor")
         if self.data.dtype.kind != "f":
             raise TypeError(f"{symbol} needs a float tensor, got dtype {self.dtype}")
+        if fn is np.subtract and np.asarray(_raw(other)).dtype == bool:
+            raise TypeError(_MASK_SUBTRACTION)   # as x - mask
         new = fn(self.data, self._operand(other).data)
         if new.shape != self.shape:
             raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "

@@ -311,7 +311,8 @@ def test_mask_arithmetic_follows_torch():
                           (False * m, np.zeros(3, bool))):
         assert out.dtype == np.bool_ and np.array_equal(out.data, expected)
     # subtracting with a mask and negating one are refused (numpy and torch refuse both), pointing to ~
-    for bad in (lambda: 1 - m, lambda: m - 1, lambda: m - n, lambda: x - m, lambda: m - x, lambda: -m):
+    for bad in (lambda: 1 - m, lambda: m - 1, lambda: m - n, lambda: x - m, lambda: m - x, lambda: -m,
+                lambda: x.__isub__(m)):
         with pytest.raises(TypeError, match="bool tensor is not supported.*`~`"):
             bad()
     assert np.array_equal((~m).float().data, 1 - m.data.astype(np.float32))  # what 1 - m was meant to say
