@@ -931,18 +931,18 @@ class Tensor:
     def argmax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmax", dim, keepdim, axis, keepdims)
-        return self._arg(np.argmax, dim, keepdim)
+        return self._arg("max", dim, keepdim)
 
     def argmin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmin", dim, keepdim, axis, keepdims)
-        return self._arg(np.argmin, dim, keepdim)
+        return self._arg("min", dim, keepdim)
 
-    def _arg(self, arg, dim, keepdim):
+    def _arg(self, op, dim, keepdim):
         if self.data.size == 0:
             raise ValueError(f"argmax/argmin of an empty tensor (shape {self.shape}) is undefined")
         d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
-        return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op="max" if arg is np.argmax else "min")
+        return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=op)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,

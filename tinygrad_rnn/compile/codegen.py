@@ -1211,8 +1211,13 @@ def import_module(source, what="a cell"):
     if new:
         print(f"tinygrad_rnn: compiling the forward and BPTT kernels of {what} at first use, once "
               f"(cached in {os.path.dirname(path)})", file=sys.stderr)
+    return exec_file(name, path), new
+
+
+def exec_file(name, path):
+    """Import the generated module at `path` as `name` (here, and in a compile worker: worker.py)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module, new
+    return module

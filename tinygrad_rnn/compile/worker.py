@@ -152,13 +152,10 @@ def _stop_workers():
 
 
 def _compile(path, name, signatures):
-    """The worker: import the generated module from `path` as `name` (as codegen.load_module does) and
-    compile each function's signatures, which Numba writes to its disk cache."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    """The worker: import the generated module from `path` as `name` (as this package does) and compile
+    each function's signatures, which Numba writes to its disk cache."""
+    from .codegen import exec_file
+    module = exec_file(name, path)
     for fn, sig in signatures.items():
         getattr(module, fn).compile(sig)   # (and written to Numba's disk cache)
         print(fn, flush=True)

@@ -720,12 +720,7 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None:   # no state given: the kernels start from 0
-            # the last call's snapshot looked up here, the rest in _fused_snapshot (a tiny step pays per frame)
-            held = self.__dict__
-            calls = held.get("_fused_last")
-            last = calls.get(2 * layer + direction) if calls is not None else None
-            if last is None or not last.holds(held, x.dtype):
-                last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
+            last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
             if last is not None:   # (what run_fused does, one call less)
                 return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
         if retain is not None and self.fused:
