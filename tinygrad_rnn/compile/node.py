@@ -170,7 +170,8 @@ def loop_cost_ratio(prog):
 
 class _AccumulatorPlan(NamedTuple):
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
-    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view) for each needed one
+    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view, whether grads writes
+                         # it (then np.empty serves where grads assigns: Kernel.backward at one thread)) per needed one
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
     grads: tuple         # g<i> for each parameter, None where no gradient is needed
     all_needed: bool
@@ -183,7 +184,7 @@ class _AccumulatorPlan(NamedTuple):
             flat = flat if flat in used else None
             grads.append(grad if n else None)
             if n:
-                made.append((grad, w.shape, flat, w.ndim != 1))
+                made.append((grad, w.shape, flat, w.ndim != 1, flat is not None or grad in used))
                 continue
             g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
             if flat is not None:
@@ -472,9 +473,10 @@ class Kernel:
         threads = _threads(plan.work, T, B, I, self.widest)
         m = self.module
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
-            dparams = self._fill_accumulators(plan.accumulators, args)
+            # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
+            dparams = self._fill_accumulators(plan.accumulators, args, np.empty)
             runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
-            m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
+            m.grads(*self.grads_args.pick(args), need, need_dx, True, 0, T)
         else:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
@@ -492,7 +494,7 @@ class Kernel:
         slots = [accs] + [self._accumulators(params, needs_params) for _ in range(threads - 1)]
 
         def finish(a, b, slot):
-            m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
+            m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, False, a, b)
 
         with blas.single_threaded():
             if runtime.pipelines(padded, T, B, threads, self.loop_heavy):
@@ -533,12 +535,13 @@ class Kernel:
         self._fill_accumulators(self._accumulator_plan(params, needs_params), accs)
         return accs
 
-    def _fill_accumulators(self, plan, accs):
+    def _fill_accumulators(self, plan, accs, written=np.zeros):
         """Put plan's accumulators into `accs`; returns the gradients (None where none is needed), in
-        parameter order, as the tape takes them."""
+        parameter order, as the tape takes them. written: the allocator of those grads writes (np.empty when
+        its call assigns them); the others are zeros."""
         dt = self.dtype
-        for grad, shape, flat, flat_view in plan.made:
-            g = accs[grad] = np.zeros(shape, dt)
+        for grad, shape, flat, flat_view, by_grads in plan.made:
+            g = accs[grad] = written(shape, dt) if by_grads else np.zeros(shape, dt)
             if flat is not None:
                 accs[flat] = g.reshape(-1) if flat_view else g
         accs.update(plan.placeholders)
@@ -645,7 +648,7 @@ class Kernel:
         return {"project": (*self.project_args.pick(arrays), 0, T),
                 "forward": (*self.forward_args.pick(arrays), 0, B),
                 "backward": (*self.backward_args.pick(args), 0, B),
-                "grads": (*self.grads_args.pick(args), plan.need, True, 0, T)}
+                "grads": (*self.grads_args.pick(args), plan.need, True, False, 0, T)}
 
 
 _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}
