@@ -41,6 +41,15 @@ class _Arg(NamedTuple):
     timed: int     # 0: not by time; 1: rows a..b-1; 2: a state's rows a..b (its T + 1 rows overlap by one)
 
 
+def _picker(names):
+    """A function of a dict giving the tuple of its values at `names` (one C call, operator.itemgetter, for
+    several; a comprehension or a generator costs a function of its own at every call)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda arrays: (arrays[name],)
+    return operator.itemgetter(*names) if names else lambda arrays: ()
+
+
 class _ArgList(tuple):
     """A generated function's arguments (_Arg each), with `pick`: their arrays from a dict by name, as a
     tuple, made once (a tiny layer's step calls four generated functions; a comprehension showed)."""
@@ -48,7 +57,7 @@ class _ArgList(tuple):
     def __new__(cls, args):
         self = super().__new__(cls, args)
         names = [x.name for x in self]
-        self.pick = operator.itemgetter(*names) if len(names) > 1 else lambda arrays: tuple(arrays[n] for n in names)
+        self.pick = _picker(names)
         return self
 
 
@@ -190,7 +199,7 @@ class _AccumulatorPlan(NamedTuple):
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
         names = [g for g in grads if g]
-        pick = operator.itemgetter(*names) if len(names) > 1 else lambda accs: tuple(accs[n] for n in names)
+        pick = _picker(names)
         return cls(tuple(made), placeholders, tuple(grads), len(names) == len(grads), pick)
 
 
@@ -276,6 +285,8 @@ class Kernel:
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
         self.states = tuple((f"S{k}", f"dS{k}", n) for k, n in enumerate(p.state_sizes))
+        self.pick_states = _picker([name for name, _, _ in self.states])
+        self.pick_dstates = _picker([name for _, name, _ in self.states])
         self.projected = tuple((f"XW{pr.index}", f"dXW{pr.index}", pr.N) for pr in p.projections)
         self.products = tuple((f"Wt{g.index}", f"P{g.index}", g.param, g.transposed, f"dC{g.index}", g.N)
                               for g in p.gemms)
@@ -313,7 +324,10 @@ class Kernel:
         small = empty is np.empty   # no array is pooled (each is smaller than workspace.MIN_BYTES)
         # the final states (1, B, n), slices of h_n: copies, so that a caller keeping them (the next step's
         # initial state) does not keep whole pooled buffers; views when small (a copy costs more than it frees)
-        finals = tuple([arrays[name][T:] if small else arrays[name][T:].copy() for name, _, _ in self.states])
+        finals = []   # (a loop, not a comprehension: that is a function call of its own, 0.2 us of a tiny step)
+        for state in self.pick_states(arrays):
+            finals.append(state[T:] if small else state[T:].copy())
+        finals = tuple(finals)
         # the rest goes back to the pool (all of it when no backward follows); small arrays are all kept
         # (sorting them out would cost more than it frees)
         if states_only:
@@ -484,7 +498,7 @@ class Kernel:
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
-        return dx, tuple([args[name] for _, name, _ in self.states]), dparams
+        return dx, self.pick_dstates(args), dparams
 
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
         """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
