@@ -448,7 +448,11 @@ class Kernel:
             threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
-            runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
+            if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block: runtime.run_on_batch_blocks written out
+                if B:                                   # (a call and a re-packed *args less per loop)
+                    loop(*loop_args.pick(arrays), 0, B)
+            else:
+                runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
             return
 
         def project(a, b, part=None):
@@ -489,7 +493,11 @@ class Kernel:
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
             # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
             dparams = self._fill_accumulators(plan.accumulators, args, np.empty)
-            runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
+            if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # (as in _run_forward)
+                if B:
+                    m.backward(*self.backward_args.pick(args), 0, B)
+            else:
+                runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
             m.grads(*self.grads_args.pick(args), need, need_dx, True, 0, T)
         else:
             accs = {}
