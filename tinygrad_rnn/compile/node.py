@@ -231,11 +231,6 @@ def _threads(work, T, B, I, widest):
     return 1 if work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, widest)
 
 
-def _plan_allocator(plan):
-    """The workspace's pool for a call whose largest buffer is big enough to be worth pooling, else np.empty."""
-    return workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
-
-
 class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
@@ -312,12 +307,15 @@ class Kernel:
         if plan is None:
             plan = self._forward_plan(T, B, I, padded, states_only)
         lens = plan.lens if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = _plan_allocator(plan)
+        # the workspace's pool when the largest buffer is big enough to be worth pooling, else np.empty
+        empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
         arrays = self._parameters(params, views)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
-        self._run_forward(arrays, T, B, I, padded, states_only, _threads(plan.work, T, B, I, self.widest))
+        # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
+        threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
+        self._run_forward(arrays, T, B, I, padded, states_only, threads)
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
@@ -488,7 +486,7 @@ class Kernel:
             plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
-        threads = _threads(plan.work, T, B, I, self.widest)
+        threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
             # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
@@ -599,7 +597,8 @@ class Kernel:
         gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
         _BackwardPlan lists them."""
         dt = self.dtype
-        empty, made = _plan_allocator(plan), plan.made
+        made = plan.made
+        empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty   # (as in forward)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
         # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
@@ -617,7 +616,9 @@ class Kernel:
                 a = args[name] = empty(shape, dt)
                 if zeroed:
                     a.fill(0)
-        args["dOut"] = np.zeros((1, 1, self.dout_width), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        # (no dtype= when dout's is dt already: the keyword alone cost 0.1 us)
+        args["dOut"] = (np.zeros((1, 1, self.dout_width), dt) if dout is None
+                        else np.ascontiguousarray(dout) if dout.dtype == dt else dout.astype(dt, order="C"))
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
