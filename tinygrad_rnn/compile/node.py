@@ -41,6 +41,15 @@ class _Arg(NamedTuple):
     timed: int     # 0: not by time; 1: rows a..b-1; 2: a state's rows a..b (its T + 1 rows overlap by one)
 
 
+def _picker(names):
+    """A function of a dict giving the tuple of its values at `names` (one C call, operator.itemgetter, for
+    several; a comprehension or a generator costs a function of its own at every call)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda arrays: (arrays[name],)
+    return operator.itemgetter(*names) if names else lambda arrays: ()
+
+
 class _ArgList(tuple):
     """A generated function's arguments (_Arg each), with `pick`: their arrays from a dict by name, as a
     tuple, made once (a tiny layer's step calls four generated functions; a comprehension showed)."""
@@ -48,7 +57,7 @@ class _ArgList(tuple):
     def __new__(cls, args):
         self = super().__new__(cls, args)
         names = [x.name for x in self]
-        self.pick = operator.itemgetter(*names) if len(names) > 1 else lambda arrays: tuple(arrays[n] for n in names)
+        self.pick = _picker(names)
         return self
 
 
@@ -170,7 +179,8 @@ def loop_cost_ratio(prog):
 
 class _AccumulatorPlan(NamedTuple):
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
-    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view) for each needed one
+    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view, whether grads writes
+                         # it (then np.empty serves where grads assigns: Kernel.backward at one thread)) per needed one
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
     grads: tuple         # g<i> for each parameter, None where no gradient is needed
     all_needed: bool
@@ -183,13 +193,13 @@ class _AccumulatorPlan(NamedTuple):
             flat = flat if flat in used else None
             grads.append(grad if n else None)
             if n:
-                made.append((grad, w.shape, flat, w.ndim != 1))
+                made.append((grad, w.shape, flat, w.ndim != 1, flat is not None or grad in used))
                 continue
             g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
         names = [g for g in grads if g]
-        pick = operator.itemgetter(*names) if len(names) > 1 else lambda accs: tuple(accs[n] for n in names)
+        pick = _picker(names)
         return cls(tuple(made), placeholders, tuple(grads), len(names) == len(grads), pick)
 
 
@@ -219,11 +229,6 @@ def _threads(work, T, B, I, widest):
     """runtime.threads_for, without asking for the thread count (os.sched_getaffinity, about 0.7 us)
     when the work (multiply-adds: a call plan's, or Kernel.threads') is too small to share at any count."""
     return 1 if work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, widest)
-
-
-def _plan_allocator(plan):
-    """The workspace's pool for a call whose largest buffer is big enough to be worth pooling, else np.empty."""
-    return workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
 
 
 class Kernel:
@@ -275,6 +280,8 @@ class Kernel:
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
         self.states = tuple((f"S{k}", f"dS{k}", n) for k, n in enumerate(p.state_sizes))
+        self.pick_states = _picker([name for name, _, _ in self.states])
+        self.pick_dstates = _picker([name for _, name, _ in self.states])
         self.projected = tuple((f"XW{pr.index}", f"dXW{pr.index}", pr.N) for pr in p.projections)
         self.products = tuple((f"Wt{g.index}", f"P{g.index}", g.param, g.transposed, f"dC{g.index}", g.N)
                               for g in p.gemms)
@@ -300,19 +307,25 @@ class Kernel:
         if plan is None:
             plan = self._forward_plan(T, B, I, padded, states_only)
         lens = plan.lens if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-        empty = _plan_allocator(plan)
+        # the workspace's pool when the largest buffer is big enough to be worth pooling, else np.empty
+        empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty
         arrays = self._parameters(params, views)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
-        self._run_forward(arrays, T, B, I, padded, states_only, _threads(plan.work, T, B, I, self.widest))
+        # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
+        threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
+        self._run_forward(arrays, T, B, I, padded, states_only, threads)
         out = arrays["S0"][1:]
         if padded:
             out = out * (np.arange(T)[:, None] < lens[None, :])[:, :, None].astype(dt)
         small = empty is np.empty   # no array is pooled (each is smaller than workspace.MIN_BYTES)
         # the final states (1, B, n), slices of h_n: copies, so that a caller keeping them (the next step's
         # initial state) does not keep whole pooled buffers; views when small (a copy costs more than it frees)
-        finals = tuple([arrays[name][T:] if small else arrays[name][T:].copy() for name, _, _ in self.states])
+        finals = []   # (a loop, not a comprehension: that is a function call of its own, 0.2 us of a tiny step)
+        for state in self.pick_states(arrays):
+            finals.append(state[T:] if small else state[T:].copy())
+        finals = tuple(finals)
         # the rest goes back to the pool (all of it when no backward follows); small arrays are all kept
         # (sorting them out would cost more than it frees)
         if states_only:
@@ -433,7 +446,11 @@ class Kernel:
             threads = self.threads(T, B, I)
         if threads == 1:
             m.project(*self.project_args.pick(arrays), 0, T)
-            runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
+            if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # one block: runtime.run_on_batch_blocks written out
+                if B:                                   # (a call and a re-packed *args less per loop)
+                    loop(*loop_args.pick(arrays), 0, B)
+            else:
+                runtime.run_on_batch_blocks(loop, B, *loop_args.pick(arrays))
             return
 
         def project(a, b, part=None):
@@ -469,12 +486,17 @@ class Kernel:
             plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
-        threads = _threads(plan.work, T, B, I, self.widest)
+        threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
         m = self.module
         if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
-            dparams = self._fill_accumulators(plan.accumulators, args)
-            runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
-            m.grads(*self.grads_args.pick(args), need, need_dx, 0, T)
+            # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
+            dparams = self._fill_accumulators(plan.accumulators, args, np.empty)
+            if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # (as in _run_forward)
+                if B:
+                    m.backward(*self.backward_args.pick(args), 0, B)
+            else:
+                runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
+            m.grads(*self.grads_args.pick(args), need, need_dx, True, 0, T)
         else:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
@@ -482,7 +504,7 @@ class Kernel:
         dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
-        return dx, tuple([args[name] for _, name, _ in self.states]), dparams
+        return dx, self.pick_dstates(args), dparams
 
     def _backward_threads(self, args, accs, need, need_dx, params, needs_params, threads, padded):
         """The loop on batch blocks or pipelined against grads of finished chunks; each thread adds into
@@ -492,7 +514,7 @@ class Kernel:
         slots = [accs] + [self._accumulators(params, needs_params) for _ in range(threads - 1)]
 
         def finish(a, b, slot):
-            m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, a, b)
+            m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, False, a, b)
 
         with blas.single_threaded():
             if runtime.pipelines(padded, T, B, threads, self.loop_heavy):
@@ -533,12 +555,13 @@ class Kernel:
         self._fill_accumulators(self._accumulator_plan(params, needs_params), accs)
         return accs
 
-    def _fill_accumulators(self, plan, accs):
+    def _fill_accumulators(self, plan, accs, written=np.zeros):
         """Put plan's accumulators into `accs`; returns the gradients (None where none is needed), in
-        parameter order, as the tape takes them."""
+        parameter order, as the tape takes them. written: the allocator of those grads writes (np.empty when
+        its call assigns them); the others are zeros."""
         dt = self.dtype
-        for grad, shape, flat, flat_view in plan.made:
-            g = accs[grad] = np.zeros(shape, dt)
+        for grad, shape, flat, flat_view, by_grads in plan.made:
+            g = accs[grad] = written(shape, dt) if by_grads else np.zeros(shape, dt)
             if flat is not None:
                 accs[flat] = g.reshape(-1) if flat_view else g
         accs.update(plan.placeholders)
@@ -574,7 +597,8 @@ class Kernel:
         gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
         _BackwardPlan lists them."""
         dt = self.dtype
-        empty, made = _plan_allocator(plan), plan.made
+        made = plan.made
+        empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty   # (as in forward)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
         # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
@@ -592,7 +616,9 @@ class Kernel:
                 a = args[name] = empty(shape, dt)
                 if zeroed:
                     a.fill(0)
-        args["dOut"] = np.zeros((1, 1, self.dout_width), dt) if dout is None else np.ascontiguousarray(dout, dtype=dt)
+        # (no dtype= when dout's is dt already: the keyword alone cost 0.1 us)
+        args["dOut"] = (np.zeros((1, 1, self.dout_width), dt) if dout is None
+                        else np.ascontiguousarray(dout) if dout.dtype == dt else dout.astype(dt, order="C"))
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
@@ -645,7 +671,7 @@ class Kernel:
         return {"project": (*self.project_args.pick(arrays), 0, T),
                 "forward": (*self.forward_args.pick(arrays), 0, B),
                 "backward": (*self.backward_args.pick(args), 0, B),
-                "grads": (*self.grads_args.pick(args), plan.need, True, 0, T)}
+                "grads": (*self.grads_args.pick(args), plan.need, True, False, 0, T)}
 
 
 _by_cell = weakref.WeakKeyDictionary()   # cell -> {its settings key: (kernel, graph)}

@@ -3,7 +3,7 @@ gradients after it. codegen.py writes the loops; this file writes the two functi
 
     project(X, <weights>, <folded biases>, <XW outputs>, a, b)
         XW<i>[a:b] = x[a:b] @ W (one product over all rows of the time slice) + the biases folded into it
-    grads(<forward arrays>, <gradient buffers>, <gradient accumulators>, need, need_dx, a, b)
+    grads(<forward arrays>, <gradient buffers>, <gradient accumulators>, need, need_dx, assign, a, b)
         for the time slice [a, b): dx (the loop's own part plus dXW<i> W^T), each projection's weight
         gradient dXW^T x, each recurrent weight's sum over steps of A_t^T dC_t, and the vector parameters'
         gradients the loop left out (the folded biases' and sumplan.SumPlan's column sums); the loop's own
@@ -13,7 +13,11 @@ Why generated and not a Python loop over the program's products: a tiny layer's 
 microseconds, and every numpy call from Python costs a few; here each is a compiled call. Why per time
 slice: node.py runs them on several threads, a slice each, or pipelined against the loop (as the
 loops run on blocks of rows). Accumulators are added to (beta 1), so slices may come in any order;
-each thread gets accumulators of its own (node.py sums them).
+each thread gets accumulators of its own (node.py sums them). assign: one call covers every row and the
+accumulators are uninitialised (np.empty): a parameter whose gradient is ONE product is assigned by it
+(beta 0), every other accumulator grads writes is zeroed first. A tiny layer's one-thread step then makes
+its weight gradients with np.empty, as 0.1's kernels did (np.zeros of a (20, 20) float32 cost about 0.15 us
+more, each of the RNN's four gradients).
 
 Names: par<i> is parameter i as the cell holds it (any shape), V<i> its flat view, g<i> and gV<i> its
 gradient's accumulator as a matrix and as a flat view; need[i] says whether parameter i needs one.
@@ -116,8 +120,9 @@ class OutsideWriter:
     def grads_source(self):
         src = _Source()
         src(0, "@njit(error_model='numpy', nogil=True)")
-        src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, a, b):")
+        src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, assign, a, b):")
         src(1, "x2 = time_rows(X, a, b)")
+        self._assign_start(src)
         self._input_side(src)
         self._recurrent_weights(src)
         self._column_sums(src)
@@ -127,6 +132,33 @@ class OutsideWriter:
                 src(2, f"if need[{i}]:")
                 src(3, f"add_rows(dV[:, {self.dv_at[i]}:{self.dv_at[i] + n}], gV{i})")
         return src.text()
+
+    def _writes(self):
+        """{parameter: how many times grads writes its accumulator} and the parameters whose one write is a
+        product (projection or recurrent weight): those are assigned (beta 0) when `assign`."""
+        p = self.prog
+        counts = {}
+        for i in ([pr.param for pr in p.projections] + [g.param for g in p.gemms]
+                  + [param for b in self._sum_blocks() for param, _ in b.targets] + [i for i, _ in self.loop_grads]):
+            counts[i] = counts.get(i, 0) + 1
+        products = {pr.param for pr in p.projections} | {g.param for g in p.gemms}
+        return counts, {i for i, n in counts.items() if n == 1 and i in products}
+
+    def _assign_start(self, src):
+        """With `assign`: beta of the assigned products, and the other accumulators grads writes zeroed."""
+        counts, assigned = self._writes()
+        if assigned:
+            src(1, "beta = 0 if assign else 1   # (assign: the accumulators are np.empty)")
+        others = sorted(set(counts) - assigned)
+        if others:
+            src(1, "if assign:   # the accumulators added to, from 0")
+            flat = set(self.grads_args())
+            for i in others:
+                src(2, f"zero_flat(gV{i})" if f"gV{i}" in flat else f"zero_rows(g{i}, 0, g{i}.shape[0])")
+
+    def _beta(self, param):
+        """The beta of the product that writes `param`'s accumulator (_writes)."""
+        return "beta" if param in self._writes()[1] else "1"
 
     def _input_side(self, src):
         p = self.prog
@@ -141,14 +173,18 @@ class OutsideWriter:
         for pr in p.projections:
             dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
             src(1, f"if need[{pr.param}]:")
-            src(2, f"gemm_tn({dxw}, x2, g{pr.param}, 1)" if pr.transposed else f"gemm_tn(x2, {dxw}, g{pr.param}, 1)")
+            beta = self._beta(pr.param)
+            src(2, f"gemm_tn({dxw}, x2, g{pr.param}, {beta})" if pr.transposed
+                else f"gemm_tn(x2, {dxw}, g{pr.param}, {beta})")
 
     def _recurrent_weights(self, src):
         for g in self.prog.gemms:
             a = f"time_rows(S{g.a_state}, a, b)" if g.a_state is not None else f"time_rows(GA{g.index}, a, b)"
             dc = f"time_rows(dC{g.index}, a, b)"
             src(1, f"if need[{g.param}]:")
-            src(2, f"gemm_tn({dc}, {a}, g{g.param}, 1)" if g.transposed else f"gemm_tn({a}, {dc}, g{g.param}, 1)")
+            beta = self._beta(g.param)
+            src(2, f"gemm_tn({dc}, {a}, g{g.param}, {beta})" if g.transposed
+                else f"gemm_tn({a}, {dc}, g{g.param}, {beta})")
 
     def _column_sums(self, src):
         """Each distinct (gradient columns, factor) is summed once into a local array, then added to every

@@ -77,6 +77,14 @@ def zero_rows(a, b0, b1):
 
 
 @njit()
+def zero_flat(a):
+    """a[:] = 0 for a 1-D array, as a loop (see copy_row): grads' accumulators when they come uninitialised."""
+    zero = a.dtype.type(0)
+    for j in range(a.shape[0]):
+        a[j] = zero
+
+
+@njit()
 def zeros2(rows, cols, like):
     """np.zeros((rows, cols), like.dtype), compiled once with the package: a generated kernel that called
     np.zeros (np.zeros_like, np.empty) itself would compile Numba's implementations of them in every new

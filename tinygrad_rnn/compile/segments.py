@@ -418,7 +418,7 @@ def _rerun_serial(seq, piece, frame, grad):
         if name not in k.assigned:
             args[name].fill(0)
     runtime.run_on_batch_blocks(m.backward, B, *k.backward_args.pick(args))
-    m.grads(*k.grads_args.pick(args), grad.need, grad.need_dx, 0, L)
+    m.grads(*k.grads_args.pick(args), grad.need, grad.need_dx, False, 0, L)
 
 
 def _backward_piece(seq, a, L, arrays, padded, grad):
@@ -429,7 +429,7 @@ def _backward_piece(seq, a, L, arrays, padded, grad):
     m = k.module
     if threads == 1:
         runtime.run_on_batch_blocks(m.backward, seq.x.shape[1], *_bind(k.backward_args, args))
-        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, 0, L)
+        m.grads(*_bind(k.grads_args, {**args, **grad.accs}), grad.need, grad.need_dx, False, 0, L)
     else:
         k._backward_threads(args, grad.accs, grad.need, grad.need_dx, grad.params, grad.needs_params, threads, padded)
 
@@ -518,7 +518,7 @@ def _backward_overlapped(seq, kept, grad, threads):
                 args = {arg.name: args[arg.name] for arg in k.grads_args if arg.name in args}
                 for j, (a, b) in enumerate(runtime.time_parts(piece.steps, 2 * threads)):
                     tasks.put(lambda slot, a=a, b=b, args=args: k.module.grads(
-                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, a, b),
+                        *_bind(k.grads_args, {**args, **slots[slot]}), grad.need, grad.need_dx, False, a, b),
                         j % threads)
                 del args
         finally:
