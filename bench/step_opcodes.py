@@ -69,7 +69,8 @@ def main():
     dt = np.float32
     layers = {"lstm": tr.nn.LSTM(I, H, dtype=dt), "rec-lstm": tr.nn.Recurrent(tr.nn.LSTMCell, I, H, dtype=dt),
               "user-lstm": tr.nn.Recurrent(UserLSTMCell, I, H, dtype=dt),
-              "peephole": tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=dt)}
+              "peephole": tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=dt),
+              "jordan": tr.nn.Recurrent(tr.nn.JordanCell, I, H, dtype=dt)}
     x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(dt))
     counts = {}
     for name, layer in layers.items():

@@ -126,7 +126,9 @@ def _run_fused(update, flat, args):
     """update(*flat, *args) over all elements: on the calling thread, or for a large parameter on slices,
     one per thread of the library's pool (the kernels release the GIL)."""
     size = flat[0].shape[0]
-    parts = min(blas.num_threads(), size // FUSED_SPLIT_SIZE)
+    parts = size // FUSED_SPLIT_SIZE
+    if parts >= 2:   # (the thread count is asked only then: a small parameter's update is a few microseconds)
+        parts = min(blas.num_threads(), parts)
     if parts < 2:
         update(*flat, *args)
         return
@@ -208,6 +210,7 @@ class Optimizer:
         loss = closure() if closure is not None else None
         index = 0
         for group in self.param_groups:
+            self._stepping = {}   # what the group's parameters share at this step (_group_constants)
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, _grad_of(p, index), self.state.setdefault(p, {}), group)
@@ -390,9 +393,26 @@ class SGD(Optimizer):
         if kind == kernels.FIRST_MOMENTUM:
             state["momentum_buffer"] = buf
         dt = p.data.dtype.type
-        h = (dt(lr), dt(weight_decay), dt(momentum), dt(1 - float(group["dampening"])))
+        h = _group_constants(self, dt, _sgd_constants, lr, weight_decay, momentum, float(group["dampening"]), dt)
         _run_fused(kernels.sgd_update, flat, (h, group["maximize"], weight_decay != 0, kind, group["nesterov"]))
         return True
+
+
+def _sgd_constants(lr, weight_decay, momentum, dampening, dt):
+    """sgd_update's h, each cast to p's dtype as numpy would cast the Python float."""
+    return dt(lr), dt(weight_decay), dt(momentum), dt(1 - dampening)
+
+
+def _group_constants(optimizer, key, make, *values):
+    """make(*values) for the group being stepped, made once per key (the dtype, and for Adam the step
+    count) for all of its parameters: the kernels' hyperparameters as numpy scalars of p's dtype are the
+    same for each, and making them was about half of a small parameter's update. Optimizer.step starts an
+    empty memo for each group (its hyperparameters cannot change within one step())."""
+    memo = optimizer._stepping
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = make(*values)
+    return found
 
 
 # ----------------------------------------------------------------------------- Adam and AdamW
@@ -488,12 +508,18 @@ class Adam(Optimizer):
         kind = kernels.NO_DECAY if weight_decay == 0 else \
             kernels.DECOUPLED_DECAY if group["decoupled_weight_decay"] else kernels.L2_DECAY
         w = 1 - beta1
-        # the same Python floats as the numpy code above, each cast to p's dtype as numpy would cast it
         dt = p.data.dtype.type
-        h = (dt(1 - lr * weight_decay), dt(weight_decay), dt(w), dt(1 - w), dt(beta2), dt(1 - beta2),
-             dt(-(lr / (1 - beta1 ** step))), dt((1 - beta2 ** step) ** 0.5), dt(eps))
+        h = _group_constants(self, (step, dt), _adam_constants, lr, eps, weight_decay, beta1, beta2, step, dt)
         _run_fused(kernels.adam_update, flat, (h, group["maximize"], kind, group["amsgrad"], abs(w) < 0.5))
         return True
+
+
+def _adam_constants(lr, eps, weight_decay, beta1, beta2, step, dt):
+    """adam_update's h: the same Python floats as the numpy code above, each cast to p's dtype as numpy
+    would cast it."""
+    w = 1 - beta1
+    return (dt(1 - lr * weight_decay), dt(weight_decay), dt(w), dt(1 - w), dt(beta2), dt(1 - beta2),
+            dt(-(lr / (1 - beta1 ** step))), dt((1 - beta2 ** step) ** 0.5), dt(eps))
 
 
 class AdamW(Adam):

@@ -31,8 +31,9 @@ from .kernels.softmax import shift_by_row_max
 
 class Primitive:
     # True when every array backward returns is new and referenced nowhere else (a kernel's output
-    # buffers): the tape may then keep it as a leaf's .grad instead of copying it. False by default,
-    # because most VJPs return g itself or views of it (Add's backward returns g twice).
+    # buffers), C-ordered and of its input's shape and dtype: the tape then keeps it as a leaf's first
+    # .grad as it is, without a copy or a check (a fused layer's step does that once per parameter).
+    # False by default, because most VJPs return g itself or views of it (Add's backward returns g twice).
     fresh_grads = False
 
     @staticmethod

@@ -19,7 +19,8 @@ The invariants the walk relies on:
     input back, sums each back to its input's shape (broadcasting's adjoint, in one place:
     `unbroadcast`), and adds it to the input's cotangent. A leaf's first gradient is copied into
     a buffer of its own (VJPs return shared arrays and views), unless the primitive declares
-    `fresh_grads`: arrays made for this call alone, which the leaf may keep as they are.
+    `fresh_grads`: arrays made for this call alone, each of its input's shape and dtype, which the
+    leaf keeps as they are, unchecked (tests/engine/test_tape.py holds the primitives to that).
 
 Saved values are the inputs' arrays themselves, not copies, so an array changed in place between
 forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
@@ -351,8 +352,10 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
+            elif fresh and edge.grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+                edge.grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
-                _accumulate_leaf_grad(edge, gi, fresh)
+                _accumulate_leaf_grad(edge, gi)
 
 
 def _node_backward(node, gs, retain_graph):
@@ -406,15 +409,13 @@ def _add_cotangent(cotangents, owned, edge, gi):
         owned.add(edge)
 
 
-def _accumulate_leaf_grad(leaf, gi, fresh):
-    """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view), unless the
-    primitive declared its gradients fresh (made for this call alone)."""
+def _accumulate_leaf_grad(leaf, gi):
+    """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
+    gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf.data.shape:
         gi = unbroadcast(gi, leaf.data.shape)
     if leaf.grad is not None:
         leaf.grad += gi
-    elif fresh and gi.dtype == leaf.data.dtype and gi.base is None:
-        leaf.grad = gi  # the primitive made this array for us alone: keep it, no copy
     else:
         leaf.grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 

@@ -197,3 +197,46 @@ def test_backward_errors_say_how_to_reduce_and_retain():
         y.backward()
     with pytest.raises(RuntimeError, match="does not require grad"):
         tr.Tensor(np.ones(1)).sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fresh_gradients_are_of_their_inputs_shape_and_dtype_and_owned(dtype):
+    """A primitive with fresh_grads hands the tape arrays that a leaf keeps as its .grad unchecked
+    (backward_from): each must be a new C-ordered array of its input's shape and dtype, shared with
+    nothing. Checked on every node of a fused layer (a cell with vector parameters, in pieces by a
+    checkpointing plan too), an embedding and a recomputed block."""
+    from tinygrad_rnn.tensor import _backward_checks
+    seen = []
+
+    def check(node, g, input_grads):
+        if not node.prim.fresh_grads:
+            return
+        seen.append(node.name)
+        for edge, gi in zip(node.parents, input_grads):
+            if edge is None or gi is None:
+                continue
+            shape, want = (edge.shape, edge.dtype) if not isinstance(edge, tuple) else (
+                edge[0].shapes[edge[1]] if edge[0].multi else edge[0].shapes, gi.dtype)
+            assert gi.shape == shape and gi.dtype == want and gi.base is None and gi.flags.c_contiguous
+            assert all(other is not gi for other in input_grads if other is not None and other is not gi) \
+                and sum(other is gi for other in input_grads) == 1
+
+    _backward_checks.append(check)
+    try:
+        _fresh_primitives_backward(dtype)
+    finally:
+        _backward_checks.remove(check)
+    assert {"CompiledRecurrence", "Embedding", "Recompute"} <= set(seen)
+
+
+def _fresh_primitives_backward(dtype):
+    rng = np.random.default_rng(0)
+    x = tr.Tensor(rng.standard_normal((6, 2, 3)).astype(dtype))
+    for layer in (tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, 3, 4, dtype=dtype), tr.nn.LSTM(3, 4, dtype=dtype),
+                  tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, 3, 4, dtype=dtype, checkpoint=2)):
+        layer(x)[0].sum().backward()
+    emb = tr.nn.Embedding(5, 3, dtype=dtype)
+    emb(np.array([[0, 1], [1, 4]])).sum().backward()
+    w = tr.nn.Parameter(rng.standard_normal((3, 3)).astype(dtype))
+    tr.checkpoint(lambda a: (a @ w).tanh(), tr.Tensor(rng.standard_normal((2, 3)).astype(dtype),
+                                                   requires_grad=True)).sum().backward()

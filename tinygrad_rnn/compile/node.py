@@ -42,8 +42,8 @@ class _Arg(NamedTuple):
 
 
 def _picker(names):
-    """A function of a dict giving the tuple of its values at `names` (one C call, operator.itemgetter, for
-    several; a comprehension or a generator costs a function of its own at every call)."""
+    """A function of a dict (or a list) giving the tuple of its values at `names` (keys or indices; one C call,
+    operator.itemgetter, for several; a comprehension or a generator costs a function of its own at every call)."""
     if len(names) == 1:
         name = names[0]
         return lambda arrays: (arrays[name],)
@@ -179,28 +179,38 @@ def loop_cost_ratio(prog):
 
 class _AccumulatorPlan(NamedTuple):
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
-    made: tuple          # (g<i>, shape, gV<i> or None, whether gV<i> is a reshaped view, whether grads writes
-                         # it (then np.empty serves where grads assigns: Kernel.backward at one thread)) per needed one
+    shapes: tuple        # the shape of g<i> for each needed parameter, in parameter order
+    by_grads: tuple      # whether grads writes that g<i> (then np.empty serves where grads assigns: at one thread)
+    names: tuple         # g<i> of each needed one, and gV<i> after it where the kernels read it flat as it is
+    spread: object       # made (one array per needed parameter) -> the arrays for `names`, in that order
+    reshaped: tuple      # (gV<i>, index in made) where the flat view is a reshape (a matrix read flat)
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
     grads: tuple         # g<i> for each parameter, None where no gradient is needed
     all_needed: bool
-    pick: object         # operator.itemgetter over every g<i> (when all_needed)
 
     @classmethod
     def of(cls, params, needs_params, used, dtype):
-        made, placeholders, grads = [], {}, []
+        shapes, by_grads, names, take, reshaped, placeholders, grads = [], [], [], [], [], {}, []
         for (_, _, grad, flat), w, n in zip(_parameter_names(len(params)), params, needs_params):
             flat = flat if flat in used else None
             grads.append(grad if n else None)
             if n:
-                made.append((grad, w.shape, flat, w.ndim != 1, flat is not None or grad in used))
+                k = len(shapes)
+                shapes.append(w.shape)
+                by_grads.append(flat is not None or grad in used)
+                names.append(grad)
+                take.append(k)
+                if flat is not None and w.ndim == 1:
+                    names.append(flat)
+                    take.append(k)
+                elif flat is not None:
+                    reshaped.append((flat, k))
                 continue
             g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
-        names = [g for g in grads if g]
-        pick = _picker(names)
-        return cls(tuple(made), placeholders, tuple(grads), len(names) == len(grads), pick)
+        return cls(tuple(shapes), tuple(by_grads), tuple(names), _picker(take), tuple(reshaped), placeholders,
+                   tuple(grads), all(needs_params))
 
 
 class _ForwardPlan(NamedTuple):
@@ -560,12 +570,13 @@ class Kernel:
         parameter order, as the tape takes them. written: the allocator of those grads writes (np.empty when
         its call assigns them); the others are zeros."""
         dt = self.dtype
-        for grad, shape, flat, flat_view, by_grads in plan.made:
-            g = accs[grad] = written(shape, dt) if by_grads else np.zeros(shape, dt)
-            if flat is not None:
-                accs[flat] = g.reshape(-1) if flat_view else g
+        made = [written(shape, dt) if by_grads else np.zeros(shape, dt)   # (a loop over the parameters,
+                for shape, by_grads in zip(plan.shapes, plan.by_grads)]   # not a loop body)
+        accs.update(zip(plan.names, plan.spread(made)))
+        for flat, k in plan.reshaped:
+            accs[flat] = made[k].reshape(-1)
         accs.update(plan.placeholders)
-        return list(plan.pick(accs)) if plan.all_needed else [accs[g] if g else None for g in plan.grads]
+        return made if plan.all_needed else [accs[g] if g else None for g in plan.grads]
 
     def _accumulator_plan(self, params, needs_params):
         """What _fill_accumulators makes for a pattern of needs, listed once per pattern: a kernel's
