@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
-from tinygrad_rnn.compile.node import get_kernel, loop_cost_ratio  # noqa: E402
+from tinygrad_rnn.compile.node import get_kernel, loop_cost_ratio, loop_row_macs  # noqa: E402
 from tinygrad_rnn.kernels import runtime  # noqa: E402
 
 _pipelines, _min_rows = runtime.pipelines, runtime.min_rows
@@ -79,8 +79,9 @@ def main():
                                                      (time.process_time() - cpu) / ARGS.threads) * 1e3)
     kernel = get_kernel(ln.cells[0], np.float32)[0]
     print(f"training step {ARGS.shape}, float32, {ARGS.threads} thread(s), median wall ms; {ARGS.cell}'s "
-          f"loop-cost estimate {loop_cost_ratio(kernel.prog):.2f} (LOOP_HEAVY {runtime.LOOP_HEAVY}): "
-          f"{'blocks' if kernel.loop_heavy else 'pipeline'}")
+          f"loop-cost estimate {loop_cost_ratio(kernel.prog):.2f} (LOOP_HEAVY {runtime.LOOP_HEAVY}), work per "
+          f"row and step {loop_row_macs(kernel.prog) / 1e3:.1f}k (LOOP_HEAVY_ROW_MACS "
+          f"{runtime.LOOP_HEAVY_ROW_MACS / 1e3:.0f}k): {'blocks' if kernel.loop_heavy else 'pipeline'}")
     print(f"  {'':30s} {'wall':>8s} {'x lstm':>8s} {'idle cores':>11s} {'x lstm':>8s}")
     for name, t in times.items():
         c = idle[name]

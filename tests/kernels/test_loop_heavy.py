@@ -24,6 +24,37 @@ def test_layer_norm_lstm_is_loop_heavy_and_the_built_in_cells_are_not():
     assert ratios["LayerNormLSTMCell"][0] > 1.5 * ratios["LSTMCell"][0]
 
 
+# Which split each built-in cell gets, as measured fastest at 2 threads (bench/loop_heavy.py; the table in
+# kernels/runtime.py above LOOP_HEAVY): blocks only for the layer-norm LSTM at (32, 64) and (64, 128). At
+# (10, 20) every cell's ratio is high (1.7-5.8: the peephole LSTM's and the layer-norm LSTM's above
+# LOOP_HEAVY), yet its loop is too narrow for a block of half the rows to take half the time.
+_SPLITS = [((32, 64), {"LayerNormLSTMCell"}), ((64, 128), {"LayerNormLSTMCell"}), ((128, 256), set()),
+           ((10, 20), set())]
+
+
+@pytest.mark.parametrize("sizes, heavy", _SPLITS, ids=[f"{i}x{h}" for (i, h), _ in _SPLITS])
+def test_the_rule_picks_the_split_measured_fastest_for_the_built_in_cells(sizes, heavy):
+    cells = (tr.nn.LSTMCell, tr.nn.GRUCell, tr.nn.RNNCell, tr.nn.PeepholeLSTMCell, tr.nn.JordanCell,
+             tr.nn.LayerNormLSTMCell)
+    picked = {}
+    for cls in cells:
+        prog = node.get_kernel(cls(*sizes), np.float32)[0].prog
+        picked[cls.__name__] = (node.is_loop_heavy(prog), round(node.loop_cost_ratio(prog), 2),
+                                round(node.loop_row_macs(prog)))
+    assert {name for name, (h, _, _) in picked.items() if h} == heavy, picked
+
+
+def test_a_high_ratio_on_a_narrow_loop_is_not_heavy():
+    """The peephole LSTM at (10, 20): its ratio clears LOOP_HEAVY, its work per row does not (measured:
+    blocks 1.26x tr.nn.LSTM, pipeline 1.07x at (1000, 32, 10, 20)); the layer-norm LSTM at (64, 128) the
+    other way round against the old bar of 2.0 (blocks faster)."""
+    narrow = node.get_kernel(tr.nn.PeepholeLSTMCell(10, 20), np.float32)[0].prog
+    assert node.loop_cost_ratio(narrow) >= runtime.LOOP_HEAVY
+    assert node.loop_row_macs(narrow) < runtime.LOOP_HEAVY_ROW_MACS and not node.is_loop_heavy(narrow)
+    wide = node.get_kernel(tr.nn.LayerNormLSTMCell(64, 128), np.float32)[0].prog
+    assert runtime.LOOP_HEAVY <= node.loop_cost_ratio(wide) < 2.0 and node.is_loop_heavy(wide)
+
+
 def _run(layer, x, h0, lengths):
     layer.zero_grad()
     x.grad = None
@@ -36,7 +67,8 @@ def _run(layer, x, h0, lengths):
 
 @pytest.mark.parametrize("lengths", [None, [9, 9, 7, 6, 5, 3, 2, 1]], ids=["full", "padded"])
 def test_layer_norm_lstm_on_two_blocks_of_four_rows_equals_one_block(monkeypatch, lengths):
-    """8 rows at 2 threads: two blocks of 4 rows (pipelined forward projection, blocks in the backward;
+    """8 rows at 2 threads: two blocks of 4 rows (H = 48: a loop wide enough to be heavy; pipelined forward
+    projection, blocks in the backward;
     padded: the projection then the blocks) against 1 thread, every output and gradient."""
     before = blas.num_threads()
     monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
@@ -44,10 +76,10 @@ def test_layer_norm_lstm_on_two_blocks_of_four_rows_equals_one_block(monkeypatch
     block_edges = runtime.block_edges
     monkeypatch.setattr(runtime, "block_edges", lambda *a: edges.append(block_edges(*a)) or edges[-1])
     tr.manual_seed(0)
-    layer = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, 5, 6, dtype=np.float64)
+    layer = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, 5, 48, dtype=np.float64)
     rng = np.random.default_rng(0)
     x = tr.Tensor(rng.standard_normal((9, 8, 5)), requires_grad=True)
-    h0 = tuple(tr.Tensor(rng.standard_normal((1, 8, 6)), requires_grad=True) for _ in range(2))
+    h0 = tuple(tr.Tensor(rng.standard_normal((1, 8, 48)), requires_grad=True) for _ in range(2))
     try:
         tr.set_num_threads(1)
         one = _run(layer, x, h0, lengths)

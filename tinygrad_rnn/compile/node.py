@@ -164,17 +164,29 @@ def loop_columns(prog):
     return elementwise, reduction
 
 
-def loop_cost_ratio(prog):
-    """The time loops' estimated cost per row and step over the big products' (runtime.LOOP_HEAVY): the
-    loops' two small products (K * N multiply-adds each) and their column work (each column of the
-    forward, counted twice for the backward, at ELEMENTWISE_MACS or REDUCTION_MACS multiply-adds); the
-    products are the input projection, dx and its weight gradient (3 I N each) and the recurrent weights'
-    gradients. Measured loop / products, one core: LSTM 9.6 / 8.4 ms (estimate 1.17), layer-norm LSTM
-    16 / 8 ms (estimate 2.36)."""
+def loop_row_macs(prog):
+    """The time loops' estimated cost per row and step, in multiply-adds of the big products: their two
+    small products (K * N multiply-adds each) and their column work (each column of the forward, counted
+    twice for the backward, at ELEMENTWISE_MACS or REDUCTION_MACS multiply-adds)."""
     elementwise, reduction = loop_columns(prog)
     gemms = sum(g.K * g.N for g in prog.gemms)
+    return 2 * gemms + 2 * (ELEMENTWISE_MACS * elementwise + REDUCTION_MACS * reduction)
+
+
+def loop_cost_ratio(prog):
+    """loop_row_macs over the big products' multiply-adds per row and step (runtime.LOOP_HEAVY): the input
+    projection, dx and its weight gradient (3 I N each) and the recurrent weights' gradients. Measured
+    loop / products, one core: LSTM 9.6 / 8.4 ms (estimate 1.17), layer-norm LSTM 16 / 8 ms (estimate 2.36)."""
+    gemms = sum(g.K * g.N for g in prog.gemms)
     products = 3 * prog.input_size * sum(pr.N for pr in prog.projections) + gemms
-    return (2 * gemms + 2 * (ELEMENTWISE_MACS * elementwise + REDUCTION_MACS * reduction)) / max(products, 1)
+    return loop_row_macs(prog) / max(products, 1)
+
+
+def is_loop_heavy(prog):
+    """Whether the loops run on batch blocks rather than pipelined against the products (runtime.LOOP_HEAVY,
+    runtime.LOOP_HEAVY_ROW_MACS): loops that cost well over the products, and enough work per row for a
+    block of half the rows to take about half the time."""
+    return loop_cost_ratio(prog) >= runtime.LOOP_HEAVY and loop_row_macs(prog) >= runtime.LOOP_HEAVY_ROW_MACS
 
 
 class _AccumulatorPlan(NamedTuple):
@@ -285,7 +297,7 @@ class Kernel:
         self._forward_plans = {}   # (T, B, I, padded, states_only) -> _ForwardPlan
         self._backward_plans = {}   # (T, B, I, need_dx, padded, needs_params) -> _BackwardPlan
         self.dout_width = p.state_sizes[0]
-        self.loop_heavy = loop_cost_ratio(p) >= runtime.LOOP_HEAVY
+        self.loop_heavy = is_loop_heavy(p)
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""

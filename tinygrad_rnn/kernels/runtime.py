@@ -73,9 +73,22 @@ MIN_ROWS_PER_THREAD = 8
 # LOOP_HEAVY) splits its loops over batch blocks in the forward and the backward, and with half as many
 # rows per block. Measured at 2 threads, layer-norm LSTM (1000,8,32,64), calling thread's CPU per step:
 # pipeline 19.3 ms, two blocks of 4 rows 15.8 ms (bench/kernel_phases.py layernorm 1000x8x32x64). At
-# (64, 128) (estimate 1.58; measured loops 8.0 ms, products 5.3) blocks and pipeline came out even, so
-# the bar is set where blocks clearly win.
-LOOP_HEAVY = 2.0
+# (64, 128) (estimate 1.58; measured loops 8.0 ms, products 5.3) blocks and pipeline came out even in that
+# probe, but whole training steps side by side put blocks ahead (below), so the bar is 1.5, not 2.0.
+# The ratio alone mis-sorts narrow loops: a step of a block has a cost that halving its rows does not
+# halve (the step's small products on few columns, its bookkeeping), which at small H is most of a row's
+# loop, so a block of half the rows takes well over half the time and the pipeline, which takes the
+# products off the calling thread whole, wins though the ratio is high. So a loop is heavy when its
+# ratio is at least LOOP_HEAVY AND its estimated work per row and step (node.loop_row_macs) is at least
+# LOOP_HEAVY_ROW_MACS. Measured whole training steps (bench/loop_heavy.py, 2 threads, x tr.nn.LSTM,
+# blocks / pipeline; the runs are listed in bench/README.md): at (I, H) = (10, 20), B = 32, where every
+# built-in cell's ratio is 1.7-5.8 but its row work 1.7k-23k, the pipeline is as fast or faster: LSTM
+# 1.18 / 1.04, GRU 1.01 / 0.84, peephole LSTM 1.26 / 1.07, Jordan and RNN even, layer-norm LSTM even
+# (and 1.34 / 1.12 at B = 8). The layer-norm LSTM at (64, 128) (ratio 1.58, row work 259k): blocks
+# 1.19 / 1.28 and 1.22 / 1.37 on a quiet machine, ahead by a median 0.04 in 7 runs on a loaded one; at
+# (32, 64) (2.36, 97k) blocks, as before; at (128, 256) its ratio is 1.19: pipelined, measured faster.
+LOOP_HEAVY = 1.5
+LOOP_HEAVY_ROW_MACS = 48_000
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
 PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
 
