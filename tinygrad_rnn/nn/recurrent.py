@@ -446,8 +446,8 @@ class Recurrent(_StackedRecurrent):
     `layer.kernel_source(layer=0, direction=0)` returns the generated forward and BPTT (Python source).
 
     checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
-    (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
-    (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
+    (checkpoint=True: K = ceil(sqrt(T)), 2 ceil(sqrt(T)) on one thread); memory_budget=bytes lets a
+    planner choose what to keep (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
     def __init__(self, cell: type | Callable[..., C.RecurrentCell], input_size: int, hidden_size: int,
