@@ -1,7 +1,7 @@
 """BPTT under a memory budget (issue 17): what checkpointing saves and what it costs, fused LSTM.
 
-Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (K = 32, the
-last 88 steps stored):
+Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (the last 88 steps
+stored; the state kept every 64 steps on one thread, every 32 on two: bptt_plan.SERIAL_SPAN):
   kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
            (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
            holds idle for reuse (target: checkpointed <= 10% of full)
@@ -166,8 +166,10 @@ def part_step(args):
     T, B, I, H = 1000, 32, 256, 256
     full, ckpt = {}, {"checkpoint": True}
     plan = bptt_plan.sqrt_plan(T)
-    print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps every {int(np.ceil(np.sqrt(T)))} "
-          f"steps and stores the last {plan[-1].steps}. Each memory figure from its own process.")
+    K = int(np.ceil(np.sqrt(T)))
+    print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps the state every "
+          f"{bptt_plan.SERIAL_SPAN * K} steps on 1 thread (memory below), every {K} on 2, and stores the last "
+          f"{plan[-1].steps}. Each memory figure from its own process.")
     mem = [[_in_child("child_memory", T=T, B=B, I=I, H=H, policy=p) for p in (full, ckpt)]
            for _ in range(args.memory_repeats)]
     for key, label in [("kept", "kept for backward beyond the output"), ("peak", "step peak (tracemalloc)"),

@@ -31,8 +31,8 @@ model above (tests/nn/test_bptt_memory.py checks this over drawn budgets and T).
 
 `uniform_plan(T, K)` is checkpoint=K: a piece every K steps, each recomputed once but the last (Chen
 et al. 2016; K = ceil(sqrt(T)) gives O(sqrt(T)) memory for one extra forward pass). checkpoint=True
-(sqrt_plan) keeps the state every K = ceil(sqrt(T)) steps and stores its last floor(2.75 K) steps as
-one Stored piece: they are not rerun.
+(sqrt_plan) keeps the state every K = ceil(sqrt(T)) steps (every 2 K on one thread: SERIAL_SPAN) and
+stores its last floor(2.75 K) steps as one Stored piece: they are not rerun.
 """
 import functools
 import math
@@ -59,7 +59,12 @@ def uniform_plan(T, K, stored=1):
     of them (floor(stored * K) steps: `stored` may be a fraction) run as one Stored piece. The short
     piece comes first so that the stored tail is whole: the backward starts there and never reruns it,
     so a longer tail is a longer stretch not recomputed."""
-    tail = min(T, max(1, math.floor(stored * K)))
+    return _uniform(T, K, min(T, max(1, math.floor(stored * K))))
+
+
+def _uniform(T, K, tail):
+    """Pieces of K steps after the first (shorter if K does not divide T - tail), the last `tail` steps
+    one Stored piece."""
     if tail == T:
         return (Stored(T),)
     head = T - tail
@@ -76,10 +81,24 @@ def uniform_plan(T, K, stored=1):
 # would keep 10.1%.
 SQRT_STORED_PIECES = 2.75
 
+# checkpoint=True's pieces are SERIAL_SPAN * ceil(sqrt(T)) steps long where the backward runs one piece at a
+# time (the library on one thread: layers.bptt_plan): half the pieces, so half the per-piece costs (a
+# 1024-row projection call is about 8% slower per row than one over the whole sequence, and Python runs
+# between kernels that have emptied the caches), for half the kept states and one rerun piece of twice
+# the steps alive at a time. Issue 17's step at 1 thread (T = 1000, pieces of 64 steps against 32, the
+# same 88-step tail): 0.98 of the CPU time, in one process alternating (bench/serial_span_ab.py; across
+# processes the noise was as large), step peak 0.324 of full storage's against 0.302, kept 0.092
+# against 0.094. Not on several threads: there
+# the backward holds four pieces at once (compile/segments.py RERUNS_AHEAD) and 64-step pieces peak at
+# 0.46 of full storage (0.40 with one rerun ahead), over issue 17's 0.40.
+SERIAL_SPAN = 2
 
-def sqrt_plan(T):
-    """checkpoint=True: K = ceil(sqrt(T)), the last floor(SQRT_STORED_PIECES * K) steps stored."""
-    return uniform_plan(T, max(1, math.ceil(math.sqrt(T))), SQRT_STORED_PIECES)
+
+def sqrt_plan(T, span=1):
+    """checkpoint=True: the state kept every span * K steps, K = ceil(sqrt(T)) (span: 1, or SERIAL_SPAN
+    where the backward runs one piece at a time), the last floor(SQRT_STORED_PIECES * K) steps stored."""
+    K = max(1, math.ceil(math.sqrt(T)))
+    return _uniform(T, span * K, min(T, max(1, math.floor(SQRT_STORED_PIECES * K))))
 
 
 def plan_memory(plan, state_bytes, step_bytes):

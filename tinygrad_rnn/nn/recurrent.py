@@ -23,10 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random, viz
+from ..kernels.blas import num_threads as get_num_threads
 from ..tensor import DEFAULT_DTYPE, Tensor, concatenate, is_grad_enabled, stack, where
 from . import cells as C
 from . import functional as F
-from .bptt_plan import Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
+from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import check_bool, check_choice, check_float, check_int
 from .fused import compiled_runner, fused_available, run_fused
 from .module import Module, check_dtype, uniform
@@ -261,8 +262,8 @@ class _StackedRecurrent(Module):
         if self.memory_budget is not None:
             share = int(self.memory_budget // (self.num_layers * self.num_directions))
             return budget_plan(T, share, *self._bptt_bytes(layer, B))
-        if self.checkpoint is True:
-            return sqrt_plan(T)
+        if self.checkpoint is True:   # (one thread: the backward runs one piece at a time)
+            return sqrt_plan(T, SERIAL_SPAN if get_num_threads() == 1 else 1)
         return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
 
     def _bptt_bytes(self, layer, B):
@@ -445,8 +446,8 @@ class Recurrent(_StackedRecurrent):
     `layer.kernel_source(layer=0, direction=0)` returns the generated forward and BPTT (Python source).
 
     checkpoint=K keeps the state every K steps and recomputes the segments in the backward pass
-    (checkpoint=True: K = ceil(sqrt(T))); memory_budget=bytes lets a planner choose what to keep
-    (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
+    (checkpoint=True: K = ceil(sqrt(T)), 2 ceil(sqrt(T)) on one thread); memory_budget=bytes lets a
+    planner choose what to keep (Gruslys et al. 2016). Gradients are unchanged; see bptt_plan.py and docs/memory.md.
     """
 
     def __init__(self, cell: type | Callable[..., C.RecurrentCell], input_size: int, hidden_size: int,
