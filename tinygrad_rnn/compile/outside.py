@@ -122,9 +122,9 @@ class OutsideWriter:
         src(0, "@njit(error_model='numpy', nogil=True)")
         src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, assign, a, b):")
         src(1, "x2 = time_rows(X, a, b)")
-        self._assign_start(src)
-        self._input_side(src)
-        self._recurrent_weights(src)
+        assigned = self._assign_start(src)
+        self._input_side(src, assigned)
+        self._recurrent_weights(src, assigned)
         self._column_sums(src)
         if self.loop_grads:
             src(1, "if a == 0:   # the loop's per-row gradients of the vector parameters, added once")
@@ -145,7 +145,8 @@ class OutsideWriter:
         return counts, {i for i, n in counts.items() if n == 1 and i in products}
 
     def _assign_start(self, src):
-        """With `assign`: beta of the assigned products, and the other accumulators grads writes zeroed."""
+        """With `assign`: beta of the assigned products, and the other accumulators grads writes zeroed.
+        Returns the assigned parameters (_writes)."""
         counts, assigned = self._writes()
         if assigned:
             src(1, "beta = 0 if assign else 1   # (assign: the accumulators are np.empty)")
@@ -155,12 +156,9 @@ class OutsideWriter:
             flat = set(self.grads_args())
             for i in others:
                 src(2, f"zero_flat(gV{i})" if f"gV{i}" in flat else f"zero_rows(g{i}, 0, g{i}.shape[0])")
+        return assigned
 
-    def _beta(self, param):
-        """The beta of the product that writes `param`'s accumulator (_writes)."""
-        return "beta" if param in self._writes()[1] else "1"
-
-    def _input_side(self, src):
+    def _input_side(self, src, assigned):
         p = self.prog
         beta = "1" if p.uses_x else "0"     # the loop's own part of dx is in dX already
         if p.projections:
@@ -173,16 +171,16 @@ class OutsideWriter:
         for pr in p.projections:
             dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
             src(1, f"if need[{pr.param}]:")
-            beta = self._beta(pr.param)
+            beta = "beta" if pr.param in assigned else "1"
             src(2, f"gemm_tn({dxw}, x2, g{pr.param}, {beta})" if pr.transposed
                 else f"gemm_tn(x2, {dxw}, g{pr.param}, {beta})")
 
-    def _recurrent_weights(self, src):
+    def _recurrent_weights(self, src, assigned):
         for g in self.prog.gemms:
             a = f"time_rows(S{g.a_state}, a, b)" if g.a_state is not None else f"time_rows(GA{g.index}, a, b)"
             dc = f"time_rows(dC{g.index}, a, b)"
             src(1, f"if need[{g.param}]:")
-            beta = self._beta(g.param)
+            beta = "beta" if g.param in assigned else "1"
             src(2, f"gemm_tn({dc}, {a}, g{g.param}, {beta})" if g.transposed
                 else f"gemm_tn({a}, {dc}, g{g.param}, {beta})")
 
