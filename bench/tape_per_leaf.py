@@ -7,7 +7,7 @@ Issue 12 compares PeepholeLSTMCell (7 parameters) and JordanCell (6) with tr.nn.
 the step is tens of microseconds. This probe isolates what the tape (tensor.py: apply and _edges, the
 backward walk, the leaf-version check, the leaves' first .grad) pays per leaf input: one node of a stand-in
 primitive with `fresh_grads` (as compile/node.CompiledRecurrence) taking x (no grad) and N parameters, whose
-forward returns three preallocated-shape outputs and whose backward returns N ready gradients, then
+forward returns three new zeroed outputs of a layer's shapes and whose backward returns N ready gradients, then
 out.sum() and backward(), after setting every .grad to None. The generated kernels, their wrappers and the
 layer's own Python are not in it (bench/cell_step_phases.py and bench/step_opcodes.py cover those).
 
@@ -47,7 +47,8 @@ class StandIn(Primitive):
 
     @staticmethod
     def forward(x, *params, grads):
-        outs = (np.empty((T, B, H), np.float32), np.empty((1, B, H), np.float32), np.empty((1, B, H), np.float32))
+        # zeros, not empty: out.sum() reads the output (garbage could overflow, and warn)
+        outs = (np.zeros((T, B, H), np.float32), np.zeros((1, B, H), np.float32), np.zeros((1, B, H), np.float32))
         return outs, None
 
     @staticmethod
