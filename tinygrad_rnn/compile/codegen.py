@@ -502,7 +502,7 @@ def backward_group(gen, body, indent, group):
                 leaf_terms.setdefault(target, []).append(term)
     _leaf_adds(gen, w, leaf_terms, group.width)
     w.drop_unread()
-    w.finish(group.width)
+    w.finish(group.width, gen.backward_columns(group))
 
 
 # LLVM's limit on the runtime overlap checks of a loop it vectorises (vectorize-memory-check-threshold)
@@ -856,12 +856,42 @@ class Generator:
         LLVM unrolls a narrow loop with a short body completely and does not vectorize it: the Elman RNN's
         forward loop at H = 20 (tanh on 20 columns per step) took 5.0 us against 2.9 us with the width
         from the array, as the hand-written loop's (20x1x10x20, float32, CPU time; bench/small_step.py
-        --loops). A group with a reduction keeps the literal: the layer-norm LSTM's forward loop took
-        19-20 us without it against 11 us with it. Wider loops keep the literal: their code does not change."""
-        if group.width < NARROW_COLUMNS and not any(isinstance(n, Reduce) for n in group.nodes):
-            for k, n in enumerate(self.prog.state_sizes):
-                if n == group.width:
-                    return f"S{k}.shape[2]"
+        --loops). A group with a reduction keeps the literal, unless it only sums (_sums_only): the
+        layer-norm LSTM's forward loop took 19-20 us without it against 11 us with it (its gates' group,
+        which also sums c: 1.6-2.1x with the width from the array), while its group that only sums
+        (c - mean)^2 ran 0.93-0.98x (20x1x10x20, 100x8x10x20). Wider loops keep the literal: their code
+        does not change."""
+        if group.width < NARROW_COLUMNS and (self._sums_only(group)
+                                             or not any(isinstance(n, Reduce) for n in group.nodes)):
+            return self._state_width(group.width)
+        return None
+
+    def backward_columns(self, group):
+        """The bound of a backward column loop as code: the array's width (as columns') for a narrow group
+        that only sums (_sums_only), else the literal. The layer-norm LSTM's backward at H = 20 with the loop
+        of its (c - mean)^2 group so (float32, one core, CPU time, old and new alternating in one process):
+        0.865 of the whole backward's time at 20x1x10x20, 0.94 at 100x8x10x20 and 50x32x10x20, even at
+        1000x8x10x20. On every narrow backward loop the width from the array was slower: GRU 1.25-1.28,
+        LSTM 1.05-1.11, peephole LSTM 1.04-1.18; the layer-norm LSTM's gates' group even."""
+        if group.width < NARROW_COLUMNS and self._sums_only(group):
+            return self._state_width(group.width)
+        return None
+
+    def _sums_only(self, group):
+        """Whether a group reduces and stores nothing per column: its loop's only work is its sums."""
+        reduces = False
+        for n in group.nodes:
+            if isinstance(n, Reduce):
+                reduces = True
+            elif self.stores.get(n.id):
+                return False
+        return reduces
+
+    def _state_width(self, width):
+        """The width of the state part `width` columns wide, as code read from its array (None: none is)."""
+        for k, n in enumerate(self.prog.state_sizes):
+            if n == width:
+                return f"S{k}.shape[2]"
         return None
 
     def grad_column(self, source, off):
