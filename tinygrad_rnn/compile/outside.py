@@ -186,8 +186,9 @@ class OutsideWriter:
 
     def _column_sums(self, src):
         """Each distinct (gradient columns, factor) is summed once into a local array, then added to every
-        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one). All the sums of one
-        gradient array are one pass over its rows (_passes)."""
+        parameter slice it is the gradient of (the LSTM's b_ih and b_hh share one), or straight into the one
+        slice it is the gradient of (_direct_target). All the sums of one gradient array are one pass over
+        its rows (_passes)."""
         for one in _passes(joined_runs(self._sum_blocks(), _sum_continues)):
             _emit_pass(src, one)
 
