@@ -786,3 +786,20 @@ def test_a_chunked_wide_expression_is_computed_whole_and_equals_the_tape():
     xd = np.random.default_rng(4).standard_normal((4, 3, 2 * H))
     assert_same(layer, xd, np.array([4, 2, 3]), np.float64)
     assert_same(tr.nn.Recurrent(WholeCell, 2 * H, H, dtype=np.float32), xd.astype(np.float32), None, np.float32)
+
+
+def test_a_cells_source_does_not_depend_on_what_was_lowered_before():
+    """The generated source names values by Node ids (v<id>). Numbered per program, a cell's source, and so
+    its module in the kernel cache, is the same whatever was lowered first; counted over the process, a
+    cell lowered after another was compiled again instead of loaded from the disk cache."""
+    from tinygrad_rnn.compile.codegen import Generator
+    from tinygrad_rnn.compile.lower import lower
+    from tinygrad_rnn.compile.trace import trace_cell
+
+    def source(cell):
+        return Generator(lower(trace_cell(cell, np.float64), np.float64)).module_source()
+
+    cell = tr.nn.LayerNormLSTMCell(3, 4, dtype=np.float64)
+    alone = source(cell)
+    source(tr.nn.PeepholeLSTMCell(3, 4, dtype=np.float64))
+    assert source(cell) == alone

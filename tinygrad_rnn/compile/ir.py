@@ -115,6 +115,16 @@ class Node:
         return f"{type(self).__name__}#{self.id}({self.name}, w={self.width})"
 
 
+def restart_ids():
+    """Number the next program's Nodes from 1 again (lower.Lowerer, under node.py's compile lock). A Node's
+    id names its value in the generated source (v<id>), so ids counted over the whole process made a
+    cell's source, and with it its file in the kernel cache, depend on what was lowered before it: a
+    layer-norm LSTM lowered after a peephole LSTM compiled again (6.4 s) instead of loading its module
+    from the disk cache (0.4 s). Ids only order the Nodes of one program (creation order: arguments
+    first), which numbering from 1 keeps."""
+    Node._count = 0
+
+
 class Reduce(Node):
     """rule is a rules.REDUCTIONS row; args is (arg,), a Node of `width` columns."""
     __slots__ = ()

@@ -42,6 +42,7 @@ from .ir import (
     Seg,
     State,
     Whole,
+    restart_ids,
 )
 from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, RULES, pow_rule
 from .schedule import schedule
@@ -127,6 +128,7 @@ class Lowerer:
     """Walks the graph's ops in order; `vals` maps each (op, slot) to its Val."""
 
     def __init__(self, graph, dtype):
+        restart_ids()   # the same cell, the same source, whatever was lowered before (ir.restart_ids)
         self.graph, self.dtype = graph, np.dtype(dtype)
         self.cutter = Cutter()
         self.vals, self.projections, self.gemms = {}, [], []
