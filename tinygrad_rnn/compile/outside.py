@@ -285,8 +285,9 @@ def _emit_pass(src, one):
     direct = _accumulators(src, one.sums)
     _row_loop(src, one.sums, factors)
     for k, s in enumerate(one.sums):
-        for block in s.blocks if direct[k] is None else ():
-            _adds(src, block, f"cs{k}", s)
+        if direct[k] is None:   # (a direct sum is already in its target)
+            for block in s.blocks:
+                _adds(src, block, f"cs{k}", s)
 
 
 def _accumulators(src, sums):
