@@ -79,11 +79,7 @@ def layer_norm(z: Tensor, gain: Tensor, bias: Optional[Tensor] = None, eps: floa
     """gain * (z - mean) / sqrt(var + eps) + bias over the last axis (the hidden units), per row."""
     mean = z.mean(-1, keepdims=True)
     centred = z - mean
-    # The variance reads the mean detached: its gradient through the mean is exactly zero (d var / d mean =
-    # -2 mean(z - mean) = 0), so cutting that path changes no value and no gradient (up to rounding), and
-    # the backward (the tape's, the generated kernels') skips its work: a sum over the H units per norm.
-    spread = z - mean.detach()
-    var = (spread * spread).mean(-1, keepdims=True)
+    var = (centred * centred).mean(-1, keepdims=True)
     out = centred * (var + eps) ** -0.5 * gain
     return out + bias if bias is not None else out
 
