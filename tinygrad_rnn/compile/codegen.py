@@ -693,8 +693,8 @@ def _row_grad_continues(a, b):
 
 def takes_no_cotangent(a):
     """True for an argument whose cotangent nobody reads: a Node without VJPs (a detach, a comparison, a mask
-    as numbers) passes nothing on, so its users write it no term (a layer norm's variance with its mean
-    detached: no sum of the column terms into the mean's cotangent, per row and step)."""
+    as numbers) passes nothing on, so its users write it no term (`x - mean.detach()`: no per-row sum of
+    the column terms into the detached mean's cotangent, which would be dead code)."""
     node = a.node if isinstance(a, Bcast) else a
     return isinstance(node, Node) and not isinstance(node, Reduce) and not node.rule.vjps
 
