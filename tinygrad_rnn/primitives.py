@@ -349,6 +349,21 @@ class Cast(Primitive):
         return (g.astype(in_dtype),)
 
 
+class Detach(Primitive):
+    """x.detach(): the same array (no copy, as torch's detach shares the storage), through which no gradient
+    flows. tensor.py applies it off the tape, so the result has no history; it is still an operation, so
+    that a traced cell sees a stop-gradient of its data (compile/rules.py: the value, no VJP), not a
+    constant taken from the data."""
+
+    @staticmethod
+    def forward(a):
+        return a, None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        return (None,)
+
+
 # ----------------------------------------------------------------------------- linear algebra
 class Matmul(Primitive):
     """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands).

@@ -541,8 +541,9 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same values, cut off the tape (how truncated BPTT carries state across batches)."""
-        return Tensor._make(self.data, False)
+        """The same values, cut off the tape (how truncated BPTT carries state across batches). An operation
+        off the tape (_off_tape), not a new leaf, so that a compiled cell sees it: a stop-gradient there."""
+        return _off_tape(P.Detach, self)
 
     def clone(self) -> Tensor:
         return apply(P.Copy, self)

@@ -223,7 +223,7 @@ def test_row_broadcast_and_sorted_lengths(gate_column):
 
 # ----------------------------------------------------------------------------- random cells
 UNARY = ["tanh", "sigmoid", "relu", "exp_bounded", "log_positive", "neg", "square"]
-BINARY = ["add", "sub", "mul", "div_safe", "where", "where_compare", "mask_mul", "concat_split"]
+BINARY = ["add", "sub", "mul", "div_safe", "where", "where_compare", "mask_mul", "concat_split", "detach"]
 
 
 class RandomCell(RecurrentCell):
@@ -275,10 +275,12 @@ class RandomCell(RecurrentCell):
         if kind == "where": return tr.where(self.mask, a, b * 2.0)
         if kind == "where_compare": return tr.where(a > b, a, b * 0.5)   # a mask computed from the data
         if kind == "mask_mul": return a * (b > 0) + (a < b).type_as(a) * 0.5   # masks as 0/1 numbers
+        if kind == "detach": return a * b.detach() + a.detach() * 0.5   # no gradient to b, half of a's cut
         if kind == "layernorm":
             centred = a - a.mean(-1, keepdims=True)
             return centred * ((centred * centred).mean(-1, keepdims=True) + 1e-3) ** -0.5
         if kind == "rmsnorm": return a * ((a * a).mean(-1, keepdims=True) + 1e-3) ** -0.5
+        if kind == "detached_shift": return (a - a.mean(-1, keepdims=True).detach()) * b   # a per-row value cut
         if kind == "max_shift": return (a - a.max(-1, keepdims=True)).exp()
         if kind == "max_values": return (a - a.max(dim=-1, keepdim=True).values).exp() * b   # first index's gradient
         if kind == "sum_gate": return (a.sum(-1, keepdims=True) * 0.3).tanh() * b
@@ -306,7 +308,7 @@ def test_random_cell_compiled_equals_tape(recipe, dtype, use_lengths, seed):
     assert_same(layer, xd, np.array([5, 1, 3]) if use_lengths else None, dtype)
 
 
-REDUCING = ["layernorm", "rmsnorm", "max_shift", "max_values", "sum_gate"]
+REDUCING = ["layernorm", "rmsnorm", "max_shift", "max_values", "sum_gate", "detached_shift"]
 
 
 def max_over_pieces(recipe):
@@ -377,6 +379,37 @@ def test_random_cell_with_masks_as_numbers_and_max_values(dtype):
     layer = tr.nn.Recurrent(RandomCell, 2 * H, H, num_layers=2, bidirectional=True, dtype=dtype, recipe=recipe)
     xd = np.random.default_rng(0).standard_normal((5, 3, 2 * H)).astype(dtype)
     (assert_same if dtype == np.float64 else assert_close_at_scale)(layer, xd, np.array([5, 1, 3]), dtype)
+
+
+class DetachCell(RecurrentCell):
+    """detach() of each kind of value a cell has: a (batch, n) value, a per-row mean, a (batch,) sum, a
+    mask, a vector parameter and the state itself: the same values, and no gradient through the cut."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = uniform((hidden_size, input_size), 0.5, dtype)
+        self.weight_hh = uniform((hidden_size, hidden_size), 0.5, dtype)
+        self.gain = uniform((hidden_size,), 1.0, dtype)
+
+    def forward(self, x, h):
+        z = x @ self.weight_ih.T + h @ self.weight_hh.T
+        spread = z - z.mean(-1, keepdims=True).detach()                 # a per-row value cut
+        total = z.sum(-1).detach().unsqueeze(-1) * 0.1                  # a (batch,) value cut
+        mask = (z > 0).detach().type_as(z)
+        return (spread * z.tanh().detach() + total * mask + self.gain.detach() * h.detach() * h).tanh()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_detach_compiles_and_equals_the_tape(dtype):
+    """The tape's detach is an operation off the tape (no history): the generated kernels must cut the
+    same paths, or the gradients differ (x's, the weights', the state's through h.detach() * h)."""
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(DetachCell, H, H, num_layers=2, dtype=dtype)
+    xd = np.random.default_rng(6).standard_normal((5, 3, H)).astype(dtype)
+    assert_same(layer, xd, np.array([5, 2, 4]), dtype)
+    grads = run_layer(layer, xd, None, True)[1]
+    assert grads["cells.0.gain"] is None   # read only detached: no gradient, None as on the tape
+    assert np.any(grads["cells.0.weight_hh"] != 0)
 
 
 class MaxMinCell(RecurrentCell):

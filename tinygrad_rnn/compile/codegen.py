@@ -493,7 +493,7 @@ def backward_group(gen, body, indent, group):
             _row_vjps(gen, w, n, ts, row_terms)
             continue
         for a, term in _column_vjps(gen, w, n, ts, gname):
-            target = w.grad_target(a)
+            target = None if takes_no_cotangent(a) else w.grad_target(a)
             if target is None:
                 continue
             if isinstance(a, Node) and a.id in w.local_ids:
@@ -691,6 +691,14 @@ def _row_grad_continues(a, b):
     return b.arr == a.arr and b.off == a.off + a.width and b.slot == a.slot + a.width
 
 
+def takes_no_cotangent(a):
+    """True for an argument whose cotangent nobody reads: a Node without VJPs (a detach, a comparison, a mask
+    as numbers) passes nothing on, so its users write it no term (`x - mean.detach()`: no per-row sum of
+    the column terms into the detached mean's cotangent, which would be dead code)."""
+    node = a.node if isinstance(a, Bcast) else a
+    return isinstance(node, Node) and not isinstance(node, Reduce) and not node.rule.vjps
+
+
 def _column_vjps(gen, w, n, ts, gname):
     """The (argument, term) pairs a column node passes back, once its cotangent (the sum of the terms
     `ts`) has a name: gname[n.id], the one term itself when that is already a name (an add's)."""
@@ -718,6 +726,8 @@ def _row_vjps(gen, w, n, column_terms, row_terms):
         return
     w.post.append(f"g{n.id} = " + " + ".join(parts))
     for a, term in _node_vjps(gen, w, n, Term(f"g{n.id}", f"g{n.id}")):
+        if takes_no_cotangent(a):
+            continue
         if isinstance(a, Node) and a.id in w.local_ids:   # another per-row node (its users come first)
             row_terms.setdefault(a.id, []).append(term.code)
             continue

@@ -49,7 +49,7 @@ from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
 SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
-             "clip, maximum/minimum, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
+             "clip, maximum/minimum, detach, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
              "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=) and "
              "& | ^ ~ of them, where on their masks or a constant mask, and a mask as numbers (h * (x > 0), "
              "mask.to(x.dtype))")

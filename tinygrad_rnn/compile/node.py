@@ -285,9 +285,10 @@ class Kernel:
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
-        # the parameters the kernels read: the others get no gradient (None), as on the tape
+        # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
+        # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
         self.read = ({pr.param for pr in p.projections} | {g.param for g in p.gemms} | {f.param for f in p.folds}
-                     | {i for i, _ in p.vec_params} | {s.param for s in self.plan.sums})
+                     | {i for i, _ in self.loop_grads} | {s.param for s in self.plan.sums})
         self._names(p)
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}

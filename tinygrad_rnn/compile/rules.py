@@ -54,6 +54,8 @@ RULES = {
                                        "g * (select(a < b, one, zero) + select(a == b, half, zero))"), ("a", "b")),
     P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
                     ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
+    # x.detach(): the value, and no VJP, so its argument gets no cotangent from here (a stop-gradient)
+    P.Detach:  Rule("a",              (),                                           ("a",)),
 }
 
 
