@@ -57,17 +57,19 @@ def _ln(z, gain, bias=0.0, eps=1e-5):
     return gain * (z - mu) / np.sqrt(z.var(-1, keepdims=True) + eps) + bias
 
 
-def test_layer_norm_lstm_matches_its_equations():
+@pytest.mark.parametrize("eps", [1e-5, 0.5])
+def test_layer_norm_lstm_matches_its_equations(eps):
+    # eps = 0.5: every one of the three norms must use the cell's eps (the two gate norms once kept 1e-5)
     rng = np.random.default_rng(0)
-    cell = tr.nn.LayerNormLSTMCell(3, 4, dtype=F64)
+    cell = tr.nn.LayerNormLSTMCell(3, 4, eps=eps, dtype=F64)
     for p in cell.parameters():
         p.data[...] += rng.uniform(-0.3, 0.3, p.shape)
     x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
-    gates = (_ln(x @ cell.weight_ih.data.T, cell.gain_ih.data) + _ln(h @ cell.weight_hh.data.T, cell.gain_hh.data)
-             + cell.bias.data)
+    gates = (_ln(x @ cell.weight_ih.data.T, cell.gain_ih.data, eps=eps)
+             + _ln(h @ cell.weight_hh.data.T, cell.gain_hh.data, eps=eps) + cell.bias.data)
     i, f, g, o = np.split(gates, 4, axis=1)
     c2 = _sig(f) * c + _sig(i) * np.tanh(g)
-    h2 = _sig(o) * np.tanh(_ln(c2, cell.gain_c.data, cell.bias_c.data))
+    h2 = _sig(o) * np.tanh(_ln(c2, cell.gain_c.data, cell.bias_c.data, eps))
     hh, cc = cell(tr.Tensor(x), (tr.Tensor(h), tr.Tensor(c)))
     np.testing.assert_allclose(hh.data, h2, rtol=1e-12)
     np.testing.assert_allclose(cc.data, c2, rtol=1e-12)

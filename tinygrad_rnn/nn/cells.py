@@ -88,7 +88,7 @@ def layer_norm_lstm_recurrence(xw: Tensor, state: tuple[Tensor, Tensor], w_hhT: 
                                gain_ih: Tensor, gain_hh: Tensor, gain_c: Tensor, bias_c: Tensor,
                                eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     h, c = state
-    gates = layer_norm(xw, gain_ih) + layer_norm(h @ w_hhT, gain_hh)  # each side normalised on its own
+    gates = layer_norm(xw, gain_ih, None, eps) + layer_norm(h @ w_hhT, gain_hh, None, eps)  # each side on its own
     if bias is not None:
         gates = gates + bias
     i, f, g, o = gates.chunk(4, axis=-1)
