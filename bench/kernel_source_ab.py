@@ -30,7 +30,7 @@ import time
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--against", required=True, help="the other checkout's root (A); this one is B")
-ap.add_argument("--layer", default="peephole", choices=("lstm", "peephole", "layernorm"))
+ap.add_argument("--layer", default="peephole", choices=("rnn", "lstm", "peephole", "layernorm"))
 ap.add_argument("--function", default="forward", choices=("project", "forward", "backward", "grads"))
 ap.add_argument("--shape", default="20x1x10x20", help="TxBxIxH")
 ap.add_argument("--rounds", type=int, default=60)
@@ -50,7 +50,8 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 import tinygrad_rnn as tr  # noqa: E402
 
-MAKE = {"lstm": "tr.nn.LSTM(I, H, dtype=np.float32)",
+MAKE = {"rnn": "tr.nn.RNN(I, H, dtype=np.float32)",
+        "lstm": "tr.nn.LSTM(I, H, dtype=np.float32)",
         "peephole": "tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, I, H, dtype=np.float32)",
         "layernorm": "tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, dtype=np.float32)"}
 SOURCE = """import sys
