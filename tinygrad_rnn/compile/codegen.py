@@ -942,7 +942,13 @@ class Generator:
 
     def forward_args(self, states_only=False):
         """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
-        forward_states, which takes no saved values (A or A<m>)."""
+        forward_states, which takes no saved values (A or A<m>). x only when a value of the loop reads it
+        (uses_x): Numba's dispatch costs about 60 ns per array argument (bench/kernel_calls.py)."""
+        return [n for n in self._loop_arrays(states_only) if n != "X" or self.prog.uses_x]
+
+    def _loop_arrays(self, states_only=False):
+        """The arrays a forward loop may name, in argument order (forward_args takes those it reads; the
+        backward's candidates are these too, less the products' operands Wt<i>)."""
         p = self.prog
         return (["lengths", "X"] + [f"S{k}" for k in range(len(p.state_sizes))]
                 + [f"XW{i.index}" for i in p.projections] + [f"C{g.index}" for g in p.gemms]
@@ -963,7 +969,7 @@ class Generator:
         """The arrays the backward reads or writes (forward arrays it does not read are not passed, so the
         node need not keep them: see drop_unread)."""
         p = self.prog
-        fwd = [a for a in self.forward_args() if not a.startswith("Wt")]
+        fwd = [a for a in self._loop_arrays() if not a.startswith("Wt")]
         names = (fwd + [f"P{g.index}" for g in p.gemms] + ["dOut"] + [f"dS{k}" for k in range(len(p.state_sizes))]
                  + [f"dXW{i.index}" for i in p.projections if i.index not in self.plan.alias]
                  + [f"dC{g.index}" for g in p.gemms] + ["dX"]
