@@ -18,6 +18,7 @@ parameters' column sums). Arrays are bound to their arguments by name. With seve
 import operator
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -189,7 +190,10 @@ def is_loop_heavy(prog):
     return loop_cost_ratio(prog) >= runtime.LOOP_HEAVY and loop_row_macs(prog) >= runtime.LOOP_HEAVY_ROW_MACS
 
 
-class _AccumulatorPlan(NamedTuple):
+# The call plans below are frozen slotted dataclasses, not NamedTuples: each call of a kernel reads about twenty of
+# their fields, and a NamedTuple's field is a descriptor call, about three times a slot's read (a tiny step showed).
+@dataclass(frozen=True, slots=True)
+class _AccumulatorPlan:
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
     shapes: tuple        # the shape of g<i> for each needed parameter, in parameter order
     by_grads: tuple      # whether grads writes that g<i> (then np.empty serves where grads assigns: at one thread)
@@ -225,7 +229,8 @@ class _AccumulatorPlan(NamedTuple):
                    tuple(grads), all(needs_params))
 
 
-class _ForwardPlan(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _ForwardPlan:
     """What Kernel.forward does at one (T, B, I, padded, states_only), worked out once by the general code
     (Kernel._forward_plan) and carried out by every call of that shape (a tiny layer's step looked up each
     of these apart, a function call each). The sizes that choose the allocator and the thread count are
@@ -236,7 +241,8 @@ class _ForwardPlan(NamedTuple):
     work: int            # multiply-adds of the input projection, as Kernel.threads counts them
 
 
-class _BackwardPlan(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _BackwardPlan:
     """What Kernel.backward does at one (T, B, I, need_dx, padded, needed parameter gradients): as
     _ForwardPlan, made once by Kernel._backward_plan from the per-part memos, carried out by every call."""
     made: tuple          # _gradient_buffers' (name, shape, zeroed) (_gradient_shapes)
