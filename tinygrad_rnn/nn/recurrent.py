@@ -557,20 +557,19 @@ class _WeightsSnapshot:
     (pointed at those Tensors by _cell), its kernel and the kernel's views of the arrays (call.views,
     compile/node.Kernel.parameter_views) are the same; an optimizer's in-place update keeps the arrays (the
     kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter is a
-    miss. (Slots, not a NamedTuple: every call reads three of its fields, and a NamedTuple's field is a
+    miss. (Slots, not a NamedTuple: every call reads each of its fields, and a NamedTuple's field is a
     descriptor call, three times a slot's read.)"""
 
-    __slots__ = ("held", "absent", "dtype", "cell", "call")
+    __slots__ = ("held", "absent", "dtype", "call")
 
-    def __init__(self, held, absent, dtype, cell, call):
+    def __init__(self, held, absent, dtype, call):
         self.held = held       # (name, the Tensor under it, its array, the array's shape) each
         self.absent = absent   # the names under which the layer held no Tensor
         self.dtype = dtype     # np.dtype
-        self.cell = cell
         self.call = call       # compile/node.KernelCall: what _TorchRecurrent._run calls
 
     @classmethod
-    def take(cls, layer_dict, names, dtype, cell, known, reverse):
+    def take(cls, layer_dict, names, dtype, known, reverse):
         """known: (kernel, parameters) from _TorchRecurrent._known_kernel; the kernel's views are made here."""
         from ..compile.node import KernelCall
         held, absent = [], []
@@ -582,7 +581,7 @@ class _WeightsSnapshot:
                 held.append((name, tensor, tensor.data, tensor.data.shape))
         kernel, params = known
         views = kernel.parameter_views([p.data for p in params])
-        return cls(tuple(held), tuple(absent), np.dtype(dtype), cell, KernelCall(kernel, params, views, reverse))
+        return cls(tuple(held), tuple(absent), np.dtype(dtype), KernelCall(kernel, params, views, reverse))
 
     def holds(self, layer_dict, dtype):
         """Whether the layer (its __dict__) still has these parameters and arrays, for `dtype`. (A loop: a
@@ -674,8 +673,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return None
         cell = self._cell(layer, direction)
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
-            vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype),
-            direction == 1)
+            vars(self), self._parameter_names(layer, direction), dtype, self._known_kernel(cell, dtype), direction == 1)
         return last
 
     def _parameter_names(self, layer, direction):
