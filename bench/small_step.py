@@ -12,6 +12,8 @@ hand-written kernels of 0.1 (hand: bench/peers/handwritten_kernels.py, through t
            hand rnn_forward + rnn_backward
   --loops  also the bare time loops: gen the generated `forward` and `backward` (compile/codegen.py),
            hand _<cell>_forward_loop and _<cell>_backward_loop, on arrays made once
+  --split  also the kernels' forward and backward apart (each backward on one forward's saved values, as
+           retain_graph=True would): where gen's wrappers cost more or less than hand's
 
 step - kernels is the Python path around the kernels: the layer's forward, the tape's apply and
 backward walk, zero_grad, the sum and its gradient.
@@ -77,6 +79,20 @@ def kernel_calls(cell, gen, x):
     return gen_kernels, hand_kernels, kernel, params
 
 
+def split_calls(cell, kernel, params, x):
+    """The kernels' forward and backward of kernel_calls apart: each backward on one forward's saved values."""
+    dout = np.broadcast_to(np.ones((), np.float32), (x.shape[0], x.shape[1], kernel.dout_width))
+    n_finals = len(kernel.states)
+    views = kernel.parameter_views(params)
+    _, _, saved = kernel.forward(x.data, (), params, None, views=views)
+    _, _, _, hand_saved = hw.rnn_forward(cell, x.data, None, None, *params)
+    needs = (True,) * len(params)
+    return {"gen forward": lambda: kernel.forward(x.data, (), params, None, views=views),
+            "hand forward": lambda: hw.rnn_forward(cell, x.data, None, None, *params),
+            "gen backward": lambda: kernel.backward(saved, dout, (None,) * n_finals, params, needs, False),
+            "hand backward": lambda: hw.rnn_backward(cell, hand_saved, dout, None, None, need_dx=False)}
+
+
 def loop_calls(cell, kernel, params, x):
     """The bare time loops, generated and hand-written, on arrays made once."""
     T, B, _ = x.shape
@@ -135,6 +151,7 @@ def main():
     p.add_argument("--batches", type=int, default=40)
     p.add_argument("--calls", type=int, default=200, help="calls per timed batch")
     p.add_argument("--loops", action="store_true", help="also the bare time loops")
+    p.add_argument("--split", action="store_true", help="also the kernels' forward and backward apart")
     p.add_argument("--threads", type=int, default=None, help="tr.set_num_threads (default: the library's)")
     args = p.parse_args()
     if args.threads:
@@ -150,6 +167,8 @@ def main():
                "gen kernels": gen_kernels, "hand kernels": hand_kernels}
         if args.loops:
             fns.update(loop_calls(cell, kernel, params, x))
+        if args.split:
+            fns.update(split_calls(cell, kernel, params, x))
         m = measure(fns, args.batches, args.calls)
         print(f"{cell:9s} step gen {m['gen step']:6.1f} hand {m['hand step']:6.1f} "
               f"gen/hand {m['gen step'] / m['hand step']:.3f} | kernels gen {m['gen kernels']:6.1f} "
@@ -158,6 +177,10 @@ def main():
         if args.loops:
             print(f"{'':9s} loops: forward gen {m['gen forward loop']:5.2f} hand {m['hand forward loop']:5.2f}"
                   f" | backward gen {m['gen backward loop']:5.2f} hand {m['hand backward loop']:5.2f}")
+        if args.split:
+            print(f"{'':9s} kernels: forward gen {m['gen forward']:5.2f} hand {m['hand forward']:5.2f} "
+                  f"gen/hand {m['gen forward'] / m['hand forward']:.3f} | backward gen {m['gen backward']:5.2f} "
+                  f"hand {m['hand backward']:5.2f} gen/hand {m['gen backward'] / m['hand backward']:.3f}")
 
 
 if __name__ == "__main__":

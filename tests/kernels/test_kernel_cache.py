@@ -29,10 +29,11 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import numpy as np
     import tinygrad_rnn as tr
-    from tinygrad_rnn.nn import fused
-    calls = []
-    kernel = fused._run_compiled
-    fused._run_compiled = lambda *args: calls.append(type(args[0]).__name__) or kernel(*args)
+    from tinygrad_rnn.compile import node
+    calls = []   # one per fused node run: what each direction's kernels ran for
+    forward = node.CompiledRecurrence.forward
+    node.CompiledRecurrence.forward = staticmethod(
+        lambda *args, call, **kw: calls.append(repr(call)) or forward(*args, call=call, **kw))
     results = {}
     for name in sys.argv[1].split(","):
         for use_fused in (True, False):

@@ -18,6 +18,7 @@ parameters' column sums). Arrays are bound to their arguments by name. With seve
 import operator
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -189,7 +190,10 @@ def is_loop_heavy(prog):
     return loop_cost_ratio(prog) >= runtime.LOOP_HEAVY and loop_row_macs(prog) >= runtime.LOOP_HEAVY_ROW_MACS
 
 
-class _AccumulatorPlan(NamedTuple):
+# The call plans below are frozen slotted dataclasses, not NamedTuples: each call of a kernel reads about twenty of
+# their fields, and a NamedTuple's field is a descriptor call, about three times a slot's read (a tiny step showed).
+@dataclass(frozen=True, slots=True)
+class _AccumulatorPlan:
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
     shapes: tuple        # the shape of g<i> for each needed parameter, in parameter order
     by_grads: tuple      # whether grads writes that g<i> (then np.empty serves where grads assigns: at one thread)
@@ -225,7 +229,8 @@ class _AccumulatorPlan(NamedTuple):
                    tuple(grads), all(needs_params))
 
 
-class _ForwardPlan(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _ForwardPlan:
     """What Kernel.forward does at one (T, B, I, padded, states_only), worked out once by the general code
     (Kernel._forward_plan) and carried out by every call of that shape (a tiny layer's step looked up each
     of these apart, a function call each). The sizes that choose the allocator and the thread count are
@@ -236,7 +241,8 @@ class _ForwardPlan(NamedTuple):
     work: int            # multiply-adds of the input projection, as Kernel.threads counts them
 
 
-class _BackwardPlan(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _BackwardPlan:
     """What Kernel.backward does at one (T, B, I, need_dx, padded, needed parameter gradients): as
     _ForwardPlan, made once by Kernel._backward_plan from the per-part memos, carried out by every call."""
     made: tuple          # _gradient_buffers' (name, shape, zeroed) (_gradient_shapes)
@@ -789,12 +795,12 @@ class CellSnapshot(NamedTuple):
     dtype: np.dtype
     values: tuple     # vars(cell).values() when taken, or None
     params: tuple     # (parameter, its array, the array's shape) for each parameter
-    known: tuple      # (kernel, the cell's parameters, the kernel's views of their arrays or None): run_compiled's
+    call: "KernelCall"   # the kernel, the cell's parameters and the kernel's views of their arrays, the direction
 
     @classmethod
-    def take(cls, cell, dtype, known=None):
-        """known: (kernel, parameters) when the caller looks the kernel up itself (the built-in layers, by
-        their weights' shapes: nn/recurrent._TorchRecurrent._known_kernel); else get_kernel."""
+    def take(cls, cell, dtype, reverse=False, known=None):
+        """reverse: the direction the call runs. known: (kernel, parameters) when the caller looks the kernel
+        up itself; else get_kernel."""
         kernel, params = known if known is not None else _kernel_and_params(cell, dtype)[:2]
         values = tuple(vars(cell).values())
         direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
@@ -802,7 +808,8 @@ class CellSnapshot(NamedTuple):
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
         arrays = tuple((p, p.data, p.data.shape) for p in params)
-        return cls(np.dtype(dtype), values, arrays, known_with_views(kernel, params))
+        views = kernel.parameter_views([p.data for p in params])
+        return cls(np.dtype(dtype), values, arrays, KernelCall(kernel, params, views, reverse))
 
     def holds(self, cell, dtype):
         """Whether this snapshot's kernel and views are still the cell's for `dtype` (else take a new one).
@@ -822,41 +829,83 @@ class CellSnapshot(NamedTuple):
         return True
 
 
-def known_with_views(kernel, params):
-    """run_compiled's `known` for a snapshot: (kernel, params, the kernel's views of their arrays now)."""
-    return kernel, params, kernel.parameter_views([p.data for p in params])
+class KernelCall:
+    """One layer-direction's fused call, as a caller keeps it between calls: the kernel, the cell's parameters
+    (Tensors, in named_parameters order), the kernel's views of their arrays (Kernel.parameter_views; None: made
+    per call), the direction, and for a checkpointed call its plan. Calling it runs x from a state as one
+    CompiledRecurrence node, whose one attribute it is: the node's forward and backward read the kernel and
+    the settings from it, instead of five keywords packed by apply, kept on the node and unpacked again for
+    each (a tiny layer's step, 20x1x10x20, is tens of microseconds; the keywords showed). A caller keeping
+    one checks itself that the parameters still hold the arrays the views are of (the layers' snapshots:
+    CellSnapshot, nn/recurrent._WeightsSnapshot)."""
+
+    __slots__ = ("kernel", "params", "views", "reverse", "plan", "states_only", "inference")
+
+    def __init__(self, kernel, params, views, reverse, plan=None, states_only=False):
+        self.kernel, self.params, self.views, self.reverse, self.plan = kernel, tuple(params), views, reverse, plan
+        self.states_only = states_only
+        # the same call for a forward no backward follows (grad mode off, or nothing requires grad): the loop
+        # writes and keeps nothing for a backward (Kernel.forward's states_only)
+        self.inference = self if states_only else KernelCall(kernel, params, views, reverse, plan, True)
+
+    def __call__(self, x, state=(), lengths=None):
+        """(output (T, B, n_0) in real time, final state tuple of (1, B, n)) of x (T, B, I) from `state` (a
+        tuple of (B, n) Tensors; () for zeros), as one tape node (see run_compiled)."""
+        call = self if _recorded(x, state, self.params) else self.inference
+        if lengths is None:   # (lengths only when given: one keyword less for the node to keep and pass on)
+            outs = apply(CompiledRecurrence, x, *state, *self.params, call=call)
+        else:
+            outs = apply(CompiledRecurrence, x, *state, *self.params, call=call, lengths=lengths)
+        return outs[0], outs[1:]
+
+    def by_plan(self, plan):
+        """This call checkpointed by `plan` (nn/bptt_plan.py): the node runs and recomputes by it inside
+        compiled code (segments.py). No views: the pieces make their own."""
+        return KernelCall(self.kernel, self.params, None, self.reverse, plan)
+
+    def __repr__(self):   # (tr.viz prints a node's attributes)
+        p = self.kernel.prog
+        return (f"KernelCall(input {p.input_size}, states {tuple(p.state_sizes)}, {np.dtype(p.dtype).name}"
+                f"{', reverse' if self.reverse else ''}{', checkpointed' if self.plan is not None else ''}"
+                f"{', no backward' if self.states_only else ''})")
 
 
 class CompiledRecurrence(Primitive):
-    """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction.
-    Without state parts the sequence starts from zeros (nothing to differentiate, no zero tensors made
-    per call). The final state parts come out as (1, B, n), the layer-direction's slice of h_n.
-    states_only: no backward will follow (the tape does not record the node), so the forward writes and
-    keeps nothing for one (Kernel.forward)."""
+    """(x, state parts..., params...) -> (output, final state parts...) for one layer and direction, as
+    `call` (a KernelCall) runs it. Without state parts the sequence starts from zeros (nothing to
+    differentiate, no zero tensors made per call). The final state parts come out as (1, B, n), the
+    layer-direction's slice of h_n. call.states_only: no backward will follow (the tape does not record
+    the node), so the forward writes and keeps nothing for one (Kernel.forward)."""
 
     fresh_grads = True   # the kernels allocate every gradient they return
 
     @staticmethod
-    def forward(x, *rest, kernel, n_states, lengths, reverse, plan=None, states_only=False, views=None):
+    def forward(x, *rest, call, lengths=None):
+        n_states = len(rest) - len(call.params)
         states, params = rest[:n_states], rest[n_states:]
-        if plan is not None:   # checkpointed: pieces, recomputed in the backward (segments.py)
+        if call.plan is not None:   # checkpointed: pieces, recomputed in the backward (segments.py)
             from .segments import forward_by_plan
-            out, finals, saved = forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only)
+            out, finals, saved = forward_by_plan(call.kernel, x, states, params, lengths, call.reverse, call.plan,
+                                                 call.states_only)
         else:
-            out, finals, saved = kernel.forward(x, states, params, lengths, reverse, states_only, views)
+            out, finals, saved = call.kernel.forward(x, states, params, lengths, call.reverse, call.states_only,
+                                                     call.views)
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, kernel, n_states, lengths, reverse, plan=None, states_only=False, views=None):
+    def backward(gs, saved, needs, call, lengths=None):
         saved, params = saved
+        n_states = len(needs) - 1 - len(params)
         dout, dfinals = gs[0], gs[1:]
-        if plan is not None:
+        if call.plan is not None:
             from .segments import backward_by_plan
-            dx, dstates, dparams = backward_by_plan(kernel, saved, dout, dfinals, params, needs[1 + n_states:],
+            dx, dstates, dparams = backward_by_plan(call.kernel, saved, dout, dfinals, params, needs[1 + n_states:],
                                                     needs[0])
         else:
-            dx, dstates, dparams = kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
-        return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
+            dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
+        if n_states:
+            return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
+        return (dx, *dparams)
 
 
 def _recorded(x, state, params):
@@ -864,14 +913,15 @@ def _recorded(x, state, params):
     if not is_grad_enabled():
         return False
     # the parameters first: in training the first one answers (loops: any() over a generator, or one
-    # tuple of all the inputs, cost more than the rest of this check)
+    # tuple of all the inputs, cost more than the rest of this check). The attribute, not the property,
+    # as apply's _edges reads it: a Python call less per input.
     for t in params:
-        if t.requires_grad:
+        if t._requires_grad:
             return True
-    if x.requires_grad:
+    if x._requires_grad:
         return True
     for t in state:
-        if t.requires_grad:
+        if t._requires_grad:
             return True
     return False
 
@@ -881,19 +931,8 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     node; `reverse`: over each sequence from its last valid step back to its first. Returns (output
     (T, B, n_0) in real time, final state tuple of (1, B, n)). known: (kernel, the cell's parameters in
     named_parameters order, Kernel.parameter_views of their arrays or None) from a caller that knows the
-    cell's structure has not changed and its parameters hold the same arrays (the layers' snapshots:
-    CellSnapshot, nn/recurrent._WeightsSnapshot), so that nothing is checked again per call.
-    plan: a checkpointing plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py)."""
+    cell's structure has not changed and its parameters hold the same arrays (the layers' snapshots), so
+    that nothing is checked again; a caller calling often keeps a KernelCall instead. plan: a checkpointing
+    plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py; no views: pieces)."""
     kernel, params, views = known if known is not None else _kernel_and_params(cell, x.dtype)
-    # plan and states_only are passed only when set: the node keeps its attributes and its backward gets
-    # them as keywords again (a tiny layer's step is tens of microseconds; each keyword costs in both)
-    if plan is not None:
-        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, plan=plan, states_only=not _recorded(x, state, params))   # (no views: pieces)
-    elif _recorded(x, state, params):
-        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, views=views)
-    else:
-        outs = apply(CompiledRecurrence, x, *state, *params, kernel=kernel, n_states=len(state), lengths=lengths,
-                     reverse=reverse, states_only=True, views=views)
-    return outs[0], outs[1:]
+    return KernelCall(kernel, params, None if plan is not None else views, reverse, plan)(x, state, lengths)

@@ -51,11 +51,3 @@ def run_fused(cell: Any, x: Tensor, state: Sequence[Tensor], lengths: Optional[n
     compile/node.run_compiled. plan: a checkpointing plan (nn/bptt_plan.py) the node runs by, recomputing
     inside compiled code in the backward (compile/segments.py)."""
     return _run_compiled(cell, x, tuple(state), lengths, reverse, known, plan)
-
-
-def compiled_runner() -> Any:
-    """What run_fused calls (compile/node.run_compiled; None when the kernels could not be imported), for a
-    caller that keeps it across calls: the built-in layers (nn/recurrent._TorchRecurrent) call it directly
-    each step, a tiny layer's step paying for run_fused's frame. Looked up when they take a snapshot, so
-    whatever run_fused would call then (a test's spy too) is what they call."""
-    return _run_compiled

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import check_bool, check_choice, check_float, check_int
-from .fused import compiled_runner, fused_available, run_fused
+from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -293,9 +293,9 @@ class _StackedRecurrent(Module):
         plan = self.bptt_plan(x.shape[0], x.shape[1], layer)
         if plan is None or type(plan[0]) is Stored:
             return self._run(layer, direction, x, state, lengths, retain)
-        fused = self._fused_cell(layer, direction, x.dtype)
-        if fused is not None:   # one node that recomputes inside compiled code (compile/segments.py)
-            return run_fused(fused[0], x, state or (), lengths, direction == 1, fused[1], plan)
+        call = self._fused_cell(layer, direction, x.dtype)
+        if call is not None:   # one node that recomputes inside compiled code (compile/segments.py)
+            return call.by_plan(plan)(x, state or (), lengths)
 
         def run(chunk, chunk_state, chunk_lengths):
             out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
@@ -305,7 +305,7 @@ class _StackedRecurrent(Module):
         return out, _as_h_n_slices(final)
 
     def _fused_cell(self, layer, direction, dtype):
-        """(cell, known) when this layer-direction runs on the fused path (see run_fused), else None."""
+        """The compile/node.KernelCall of this layer-direction when it runs on the fused path, else None."""
         return None
 
     def _check_layer_direction(self, layer, direction):
@@ -323,30 +323,26 @@ class _StackedRecurrent(Module):
                           RuntimeWarning, stacklevel=5)
 
     def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters, views)) for one layer-direction's fused call: kept from the last call
-        while the cell holds the same attributes and its parameters the same arrays of the same shapes
+        """The compile/node.KernelCall of one layer-direction's fused call: kept from the last call while
+        the cell holds the same attributes and its parameters the same arrays of the same shapes
         (compile/node.CellSnapshot), else looked up again (_known_kernel). An optimizer's in-place update
         keeps the arrays (the kernels read them as they are at each call); a .to(), a load that rebinds
         .data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
         setting by value per call showed."""
-        cell = self._cell(layer, direction)
-        snapshot, _ = self._cell_snapshot(cell, layer, direction, dtype)
-        return cell, snapshot.known
+        return self._cell_snapshot(self._cell(layer, direction), layer, direction, dtype).call
 
     def _cell_snapshot(self, cell, layer, direction, dtype):
-        """(compile/node.CellSnapshot of `cell`, what run_fused calls (fused.compiled_runner)) for one
-        layer-direction, kept from the last call while the snapshot holds. A plain pair under an int key
-        in the layer's __dict__: no dict or tuple made per call, and Recurrent._run calls the runner
-        directly, as the built-in layers do (_WeightsSnapshot.run)."""
+        """The compile/node.CellSnapshot of `cell` for one layer-direction, kept from the last call while it
+        holds, under an int key in the layer's __dict__ (no tuple made per call)."""
         held = self.__dict__
         calls = held.get("_fused_last")   # (not setdefault: its default {} would be made every call)
         if calls is None:
             calls = held["_fused_last"] = {}
         last = calls.get(2 * layer + direction)
-        if last is None or not last[0].holds(cell, dtype):
+        if last is None or not last.holds(cell, dtype):
             from ..compile.node import CellSnapshot
-            last = calls[2 * layer + direction] = (
-                CellSnapshot.take(cell, dtype, self._known_kernel(cell, dtype)), compiled_runner())
+            last = calls[2 * layer + direction] = CellSnapshot.take(cell, dtype, direction == 1,
+                                                                    self._known_kernel(cell, dtype))
         return last
 
     def _known_kernel(self, cell, dtype):
@@ -532,10 +528,9 @@ class Recurrent(_StackedRecurrent):
 
     def _run(self, layer, direction, x, state, lengths, retain):
         if self._fused:
-            if retain is None:   # (what run_fused does, one call less)
+            if retain is None:   # (what run_fused does, its kernel and views kept: CellSnapshot)
                 cell = self.cells[layer * self.num_directions + direction]
-                snapshot, run = self._cell_snapshot(cell, layer, direction, x.dtype)
-                return run(cell, x, state or (), lengths, direction == 1, snapshot.known)
+                return self._cell_snapshot(cell, layer, direction, x.dtype).call(x, state or (), lengths)
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         cell = self._cell(layer, direction)
         if state is None:
@@ -555,44 +550,50 @@ class Recurrent(_StackedRecurrent):
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
 
-class _WeightsSnapshot(NamedTuple):
-    """A built-in layer-direction's fused call as last looked up (_TorchRecurrent._fused_call) and what it
-    depended on: the Tensors the layer held under the direction's parameter names (None: no bias) and
-    their arrays, with the arrays' shapes. While holds() is true the cell (pointed at those Tensors by
-    _cell), its kernel and the kernel's views of the arrays (known[2], compile/node.Kernel.parameter_views)
-    are the same; an optimizer's in-place update keeps the arrays (the kernels read them as they are at
-    each call); a .to(), a load that rebinds .data or a new Parameter is a miss."""
-    held: tuple      # (name, the Tensor under it or None, its array, the array's shape) each
-    dtype: np.dtype
-    cell: Any
-    known: tuple     # (kernel, parameters, views): what compile/node.run_compiled takes as `known`
-    run: Callable    # what run_fused calls (fused.compiled_runner): called by _TorchRecurrent._run directly
+class _WeightsSnapshot:
+    """A built-in layer-direction's fused call as last looked up (_TorchRecurrent._fused_snapshot) and what it
+    depended on: the Tensors the layer held under the direction's parameter names and their arrays, with the
+    arrays' shapes, and the names under which it held none (bias=False). While holds() is true the cell
+    (pointed at those Tensors by _cell), its kernel and the kernel's views of the arrays (call.views,
+    compile/node.Kernel.parameter_views) are the same; an optimizer's in-place update keeps the arrays (the
+    kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter is a
+    miss. (Slots, not a NamedTuple: every call reads each of its fields, and a NamedTuple's field is a
+    descriptor call, three times a slot's read.)"""
+
+    __slots__ = ("held", "absent", "dtype", "call")
+
+    def __init__(self, held, absent, dtype, call):
+        self.held = held       # (name, the Tensor under it, its array, the array's shape) each
+        self.absent = absent   # the names under which the layer held no Tensor
+        self.dtype = dtype     # np.dtype
+        self.call = call       # compile/node.KernelCall: what _TorchRecurrent._run calls
 
     @classmethod
-    def take(cls, layer_dict, names, dtype, cell, known):
+    def take(cls, layer_dict, names, dtype, known, reverse):
         """known: (kernel, parameters) from _TorchRecurrent._known_kernel; the kernel's views are made here."""
-        from ..compile.node import known_with_views
-        held = []
+        from ..compile.node import KernelCall
+        held, absent = [], []
         for name in names:
             tensor = layer_dict.get(name)
             if tensor is None:   # bias=False
-                held.append((name, None, None, None))
+                absent.append(name)
             else:
                 held.append((name, tensor, tensor.data, tensor.data.shape))
-        return cls(tuple(held), np.dtype(dtype), cell, known_with_views(*known), compiled_runner())
+        kernel, params = known
+        views = kernel.parameter_views([p.data for p in params])
+        return cls(tuple(held), tuple(absent), np.dtype(dtype), KernelCall(kernel, params, views, reverse))
 
     def holds(self, layer_dict, dtype):
         """Whether the layer (its __dict__) still has these parameters and arrays, for `dtype`. (A loop: a
         map() over the names and Tensors runs half the bytecodes and took half as long again.)"""
         if dtype is not self.dtype and dtype != self.dtype:
             return False
-        for name, tensor, data, shape in self.held:
-            if layer_dict.get(name) is not tensor:
+        for name, tensor, data, shape in self.held:   # (shape: an array's can be set in place)
+            if layer_dict.get(name) is not tensor or tensor.data is not data or data.shape != shape:
                 return False
-            if tensor is not None:   # (shape: an array's can be set in place)
-                now = tensor.data
-                if now is not data or now.shape != shape:
-                    return False
+        for name in self.absent:
+            if layer_dict.get(name) is not None:
+                return False
         return True
 
 
@@ -638,7 +639,7 @@ class _TorchRecurrent(_StackedRecurrent):
         return get_kernel(self._cell(layer, direction), self.dtype)[0].source
 
     def _known_kernel(self, cell, dtype):
-        """(kernel, parameters) for compile/node.run_compiled: a built-in cell's structure is fixed by its
+        """(kernel, parameters) for compile/node.KernelCall: a built-in cell's structure is fixed by its
         class, its settings (fixed at construction) and its weights' shapes, so the kernel is looked up by
         those here instead of re-checking every attribute of the cell on every call."""
         params = tuple(p for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh,
@@ -652,9 +653,8 @@ class _TorchRecurrent(_StackedRecurrent):
         return kernel, params
 
     def _fused_call(self, layer, direction, dtype):
-        """(cell, (kernel, parameters, views)) for one layer-direction's fused call (_fused_snapshot)."""
-        last = self._fused_snapshot(layer, direction, dtype)
-        return last.cell, last.known
+        """The compile/node.KernelCall of one layer-direction's fused call (_fused_snapshot)."""
+        return self._fused_snapshot(layer, direction, dtype).call
 
     def _fused_snapshot(self, layer, direction, dtype):
         """The _WeightsSnapshot of one layer-direction's fused call, kept from the last call while
@@ -673,7 +673,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return None
         cell = self._cell(layer, direction)
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
-            vars(self), self._parameter_names(layer, direction), dtype, cell, self._known_kernel(cell, dtype))
+            vars(self), self._parameter_names(layer, direction), dtype, self._known_kernel(cell, dtype), direction == 1)
         return last
 
     def _parameter_names(self, layer, direction):
@@ -722,8 +722,8 @@ class _TorchRecurrent(_StackedRecurrent):
     def _run(self, layer, direction, x, state, lengths, retain):
         if self.fused and retain is None:   # no state given: the kernels start from 0
             last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
-            if last is not None:   # (what run_fused does, one call less)
-                return last.run(last.cell, x, state or (), lengths, direction == 1, last.known)
+            if last is not None:   # (what run_fused does, its kernel and views kept)
+                return last.call(x, state or (), lengths)
         if retain is not None and self.fused:
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
