@@ -691,12 +691,23 @@ class _TorchRecurrent(_StackedRecurrent):
         cells = self.__dict__.setdefault("_fused_cells", {})
         cell = cells.get((layer, direction))
         if cell is None:
-            cell = cells[layer, direction] = self._new_cell(self._layer_input_size(layer))
+            cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
         held = cell.__dict__
         held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
         if self.proj_size:
             held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
         return cell
+
+    def _new_cell_unseeded(self, input_size):
+        """_new_cell without moving the library's generator: the cell's own random weights are replaced by the
+        layer's at once, and drawing them at the first fused call would change every later draw (dropout masks,
+        the next module's initialisation), so the same seed would give fused=True and fused=False other numbers."""
+        gen = random.generator().bit_generator
+        seeded = gen.state
+        try:
+            return self._new_cell(input_size)
+        finally:
+            gen.state = seeded
 
     def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
