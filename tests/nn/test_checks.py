@@ -3,6 +3,8 @@ clear ValueError/TypeError naming the argument, what was expected and what was g
 drives them with drawn shapes (wrong ones too), dtypes and values: every call either returns the right result
 (vs numpy, or the fused layer vs the generic tape) or raises a clean ValueError/TypeError; anything else (a
 Numba error, an IndexError or AttributeError from inside, a ZeroDivisionError) fails the test."""
+import warnings
+
 import numpy as np
 import pytest
 from conftest import DTYPES, T, arrays, clean
@@ -170,6 +172,19 @@ def test_constructor_arguments_are_type_checked(index):
     make, exc, words = BAD_ARGUMENTS[index]
     with pytest.raises(exc, match=words):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda **kw: nn.LSTM(3, 4, fused=False, **kw),
+                                  lambda **kw: nn.Recurrent(nn.GRUCell, 3, 4, fused=False, **kw)])
+def test_dropout_with_one_layer_warns_as_torch(make):
+    """dropout acts between stacked layers only: with one layer it does nothing, which torch says."""
+    with pytest.warns(UserWarning, match="dropout=0.5 with num_layers=1 does nothing") as caught:
+        make(dropout=0.5)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make(dropout=0.5, num_layers=2)
+        make(dropout=0.0)
 
 
 def test_errors_do_not_leak_internal_names():

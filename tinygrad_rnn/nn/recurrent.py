@@ -113,6 +113,10 @@ class _StackedRecurrent(Module):
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
         self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
+            warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
+                          f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
+                          stacklevel=3 if isinstance(self, Recurrent) else 4)   # (the caller's line)
         self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
