@@ -291,6 +291,20 @@ def test_every_typed_argument_refuses_every_wrong_type(make, arg, kind, value, g
         make(**{arg: value})
 
 
+@pytest.mark.parametrize("value,got", WRONG["bools"])
+def test_retain_states_refuses_a_value_that_is_not_a_bool(value, got):
+    """retain_states="False" was read as True (the tape run and every state kept), 0 as False."""
+    for layer in (nn.GRU(3, 4), nn.Recurrent(nn.GRUCell, 3, 4)):
+        with pytest.raises(TypeError, match=rf"{type(layer).__name__}: retain_states must be True or False, got {got}"):
+            layer(T(5, 2, 3), retain_states=value)
+
+
+def test_the_tape_fallback_warning_points_at_the_callers_line():
+    with pytest.warns(RuntimeWarning, match="running the generic tape") as caught:
+        nn.GRU(3, 4)(T(5, 2, 3), retain_states=True)
+    assert caught[0].filename == __file__
+
+
 def test_call_errors_name_the_public_class():
     """A misspelt keyword in a layer's call, or a loss called with one argument: the error names the
     class the user wrote, not a private base class."""

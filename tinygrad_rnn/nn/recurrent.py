@@ -162,6 +162,8 @@ class _StackedRecurrent(Module):
     def _run_layers(self, x, states, lengths, retain_states):
         """Every layer and direction over x (T, B, F), time-major: (the last layer's output, the final
         state slices of each layer-direction in h_n's order)."""
+        if retain_states is not False and retain_states is not True:   # "False" is truthy: never read as True
+            retain_states = check_bool(type(self).__name__, "retain_states", retain_states)
         finals = []
         if retain_states or self.states is not None:  # (an attribute write is not free: Module.__setattr__)
             self.states = {} if retain_states else None
@@ -324,7 +326,8 @@ class _StackedRecurrent(Module):
         if not self._warned_tape:
             self._warned_tape = True
             warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
-                          RuntimeWarning, stacklevel=5)
+                          RuntimeWarning, stacklevel=8)   # the caller's line: through _run, _run_by_plan,
+            # _run_layers, _forward, forward and Module.__call__
 
     def _fused_call(self, layer, direction, dtype):
         """(cell, (kernel, parameters, views)) for one layer-direction's fused call: kept from the last call
