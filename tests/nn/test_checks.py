@@ -305,6 +305,16 @@ def test_the_tape_fallback_warning_points_at_the_callers_line():
     assert caught[0].filename == __file__
 
 
+def test_unroll_takes_lengths_as_a_list_as_its_signature_says():
+    """unroll(lengths=[3, 1]) raised AttributeError ('list' object has no attribute 'min')."""
+    cell = nn.GRUCell(2, 3)
+    xs = [tr.Tensor(np.random.default_rng(t).standard_normal((2, 2)).astype(np.float32)) for t in range(3)]
+    got = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=[3, 1])
+    want = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=np.array([3, 1]))
+    np.testing.assert_array_equal(got[0].data, want[0].data)
+    np.testing.assert_array_equal(got[1].data, want[1].data)
+
+
 def test_call_errors_name_the_public_class():
     """A misspelt keyword in a layer's call, or a loss called with one argument: the error names the
     class the user wrote, not a private base class."""

@@ -57,6 +57,8 @@ def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tenso
     learner can read dL/dh_t after backward. labels: tr.viz's name for each step (default t).
     Returns (outputs (T, B, out), final state).
     """
+    if lengths is not None and not isinstance(lengths, np.ndarray):   # a list, as the signature allows
+        lengths = np.asarray(lengths)
     outputs = []
     for t, x_t in enumerate(inputs):
         with viz.timestep(t if labels is None else labels[t]):  # tr.viz's per-step clusters (else a no-op)
