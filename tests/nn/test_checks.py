@@ -305,7 +305,7 @@ def test_the_tape_fallback_warning_points_at_the_callers_line():
     assert caught[0].filename == __file__
 
 
-def test_unroll_takes_lengths_as_a_list_as_its_signature_says():
+def test_unroll_and_reverse_take_lengths_as_a_list():
     """unroll(lengths=[3, 1]) raised AttributeError ('list' object has no attribute 'min')."""
     cell = nn.GRUCell(2, 3)
     xs = [tr.Tensor(np.random.default_rng(t).standard_normal((2, 2)).astype(np.float32)) for t in range(3)]
@@ -313,6 +313,9 @@ def test_unroll_takes_lengths_as_a_list_as_its_signature_says():
     want = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=np.array([3, 1]))
     np.testing.assert_array_equal(got[0].data, want[0].data)
     np.testing.assert_array_equal(got[1].data, want[1].data)
+    x = tr.Tensor(np.arange(6, dtype=np.float32).reshape(3, 2))   # reverse_within_lengths too (it raised TypeError)
+    np.testing.assert_array_equal(nn.reverse_within_lengths(x, [3, 1]).data,
+                                  nn.reverse_within_lengths(x, np.array([3, 1])).data)
 
 
 def test_call_errors_name_the_public_class():

@@ -35,12 +35,13 @@ from .sequences import PackedSequence
 
 
 # ----------------------------------------------------------------------------- one direction
-def reverse_within_lengths(x: Tensor, lengths: Optional[np.ndarray]) -> Tensor:
+def reverse_within_lengths(x: Tensor, lengths: Optional[Sequence[int] | np.ndarray]) -> Tensor:
     """x (T, B, ...) with each sequence's valid steps reversed in place; padded steps stay put.
     Applying it twice gives x back, so the same call restores the output order."""
     T = x.shape[0]
     if lengths is None:
         return x[::-1]
+    lengths = np.asarray(lengths)   # (a list too: the function is public)
     t = np.arange(T)[:, None]
     src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, B)
     return x[src, np.arange(len(lengths))[None, :]]
