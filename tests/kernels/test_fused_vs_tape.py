@@ -165,3 +165,19 @@ def test_broadcast_output_gradients_equal_the_tape(kind, loss):
     for a, b in zip(results[:2], results[2:]):
         for ga, gb in zip(a, b):
             np.testing.assert_allclose(ga, gb, **TOL[np.float64])
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_the_same_seed_gives_both_paths_the_same_dropout_and_later_draws(kind):
+    """The fused path's first call builds each layer-direction's cell, whose own random weights are
+    replaced by the layer's: drawing them moved the library's generator, so under one seed fused=True
+    and fused=False drew other dropout masks and initialised the next module differently."""
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    got = {}
+    for fused in (True, False):
+        tr.manual_seed(0)
+        layer = getattr(tr.nn, kind)(3, 4, num_layers=2, dropout=0.5, dtype=np.float64, fused=fused)
+        outs = [layer(tr.Tensor(x))[0].data for _ in range(2)]
+        got[fused] = outs + [tr.nn.Linear(3, 3).weight.data]
+    for a, b in zip(got[True], got[False]):
+        np.testing.assert_allclose(a, b, **TOL[np.float64])

@@ -3,6 +3,8 @@ clear ValueError/TypeError naming the argument, what was expected and what was g
 drives them with drawn shapes (wrong ones too), dtypes and values: every call either returns the right result
 (vs numpy, or the fused layer vs the generic tape) or raises a clean ValueError/TypeError; anything else (a
 Numba error, an IndexError or AttributeError from inside, a ZeroDivisionError) fails the test."""
+import warnings
+
 import numpy as np
 import pytest
 from conftest import DTYPES, T, arrays, clean
@@ -172,6 +174,19 @@ def test_constructor_arguments_are_type_checked(index):
         make()
 
 
+@pytest.mark.parametrize("make", [lambda **kw: nn.LSTM(3, 4, fused=False, **kw),
+                                  lambda **kw: nn.Recurrent(nn.GRUCell, 3, 4, fused=False, **kw)])
+def test_dropout_with_one_layer_warns_as_torch(make):
+    """dropout acts between stacked layers only: with one layer it does nothing, which torch says."""
+    with pytest.warns(UserWarning, match="dropout=0.5 with num_layers=1 does nothing") as caught:
+        make(dropout=0.5)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make(dropout=0.5, num_layers=2)
+        make(dropout=0.0)
+
+
 def test_errors_do_not_leak_internal_names():
     with pytest.raises(TypeError) as info:
         nn.GRU(3, 4, proj_size=2)  # LSTM takes proj_size; GRU does not, and the error says GRU
@@ -274,6 +289,33 @@ TYPED_CASES = [(make, arg, kind, value, got) for make, args in SIGNATURES for ki
 def test_every_typed_argument_refuses_every_wrong_type(make, arg, kind, value, got):
     with pytest.raises(TypeError, match=rf": {arg} must be {EXPECTED[kind]}, got {got} "):
         make(**{arg: value})
+
+
+@pytest.mark.parametrize("value,got", WRONG["bools"])
+def test_retain_states_refuses_a_value_that_is_not_a_bool(value, got):
+    """retain_states="False" was read as True (the tape run and every state kept), 0 as False."""
+    for layer in (nn.GRU(3, 4), nn.Recurrent(nn.GRUCell, 3, 4)):
+        with pytest.raises(TypeError, match=rf"{type(layer).__name__}: retain_states must be True or False, got {got}"):
+            layer(T(5, 2, 3), retain_states=value)
+
+
+def test_the_tape_fallback_warning_points_at_the_callers_line():
+    with pytest.warns(RuntimeWarning, match="running the generic tape") as caught:
+        nn.GRU(3, 4)(T(5, 2, 3), retain_states=True)
+    assert caught[0].filename == __file__
+
+
+def test_unroll_and_reverse_take_lengths_as_a_list():
+    """unroll(lengths=[3, 1]) raised AttributeError ('list' object has no attribute 'min')."""
+    cell = nn.GRUCell(2, 3)
+    xs = [tr.Tensor(np.random.default_rng(t).standard_normal((2, 2)).astype(np.float32)) for t in range(3)]
+    got = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=[3, 1])
+    want = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=np.array([3, 1]))
+    np.testing.assert_array_equal(got[0].data, want[0].data)
+    np.testing.assert_array_equal(got[1].data, want[1].data)
+    x = tr.Tensor(np.arange(6, dtype=np.float32).reshape(3, 2))   # reverse_within_lengths too (it raised TypeError)
+    np.testing.assert_array_equal(nn.reverse_within_lengths(x, [3, 1]).data,
+                                  nn.reverse_within_lengths(x, np.array([3, 1])).data)
 
 
 def test_call_errors_name_the_public_class():

@@ -107,6 +107,30 @@ def test_binary_cross_entropy_with_logits(reduction):
                                                              weight=torch.tensor(pw)), [x, t], grad=(0, 1))
 
 
+def test_dropout_draws_from_the_seeded_generator():
+    """F.dropout without rng= drew from a fresh unseeded generator: tr.manual_seed did not make it
+    reproducible (torch's F.dropout draws from the generator torch.manual_seed seeds), unlike nn.Dropout."""
+    x = tr.ones(50, 40)
+    masks = []
+    for _ in range(2):
+        tr.manual_seed(7)
+        masks.append([F.dropout(x, 0.5).data, tr.nn.Dropout(0.5)(x).data])
+    np.testing.assert_array_equal(masks[0][0], masks[1][0])
+    np.testing.assert_array_equal(masks[0][1], masks[1][1])
+    assert set(np.unique(masks[0][0])) == {0.0, 2.0}   # still dropout: zeros and kept elements times 1/(1-p)
+
+
+def test_dropout_under_checkpoint_recomputes_the_forwards_mask():
+    """tr.checkpoint restores the library's generator for the recomputation: F.dropout, drawing from a
+    fresh generator of its own, got another mask there, so the gradient was of another function."""
+    rng = np.random.default_rng(0)
+    x = tr.Tensor(rng.uniform(1, 2, (40, 30)), requires_grad=True)   # no zeros: out != 0 is the forward's mask
+    r = rng.standard_normal((40, 30))
+    out = tr.checkpoint(lambda a: F.dropout(a, 0.5), x)
+    (out * r).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.where(out.data != 0, 2.0 * r, 0.0))
+
+
 @pytest.mark.parametrize("pad", [(1, 2), (0, 0, 2, 1), (1, 1, 0, 2, 3, 0), (-1, 2), (2, -2, -1, 0)])
 def test_pad_constant(pad):
     compare(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5), [X])

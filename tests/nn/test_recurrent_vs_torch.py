@@ -139,3 +139,10 @@ def test_initialisation_matches_torch_bounds():
         assert p.dtype == np.float32
         assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.8 * bound, name
     assert sorted(n for n, _ in layer.named_parameters()) == sorted(torch.nn.LSTM(10, 25, num_layers=2).state_dict())
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_cell_repr_matches_torch(nonlinearity):
+    """A relu cell printed as a tanh one (the nonlinearity was left out of the repr)."""
+    kw = dict(nonlinearity=nonlinearity, bias=False)
+    assert repr(tr.nn.RNNCell(3, 4, **kw)) == repr(torch.nn.RNNCell(3, 4, **kw))

@@ -250,6 +250,9 @@ class RNNCell(_TorchStyleCell):
     def recurrence(self, xw: Tensor, h: Tensor) -> Tensor:
         return rnn_recurrence(xw, h, self.weight_hh.T, self.bias_hh, self.nonlinearity)
 
+    def extra_repr(self) -> str:  # as torch's: a relu cell says so
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}")
+
 
 class LSTMCell(_TorchStyleCell):
     """LSTM, gate order i, f, g, o; the state is (h, c).

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import primitives as P
+from .. import random
 from ..tensor import DEFAULT_DTYPE, Tensor, apply, concatenate, where
 from .checks import check_bool, check_float
 
@@ -232,13 +233,14 @@ def _padding_index(padding_idx, n):
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout). The mask is
+    drawn from `rng`, by default the library's generator (tr.manual_seed seeds it, as torch's seeds torch's)."""
     p, training = check_float("dropout", "p", p, 0, 1), check_bool("dropout", "training", training)
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0.0
-    rng = rng if rng is not None else np.random.default_rng()
+    rng = rng if rng is not None else random.generator()
     keep = rng.random(x.shape) >= p
     return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 

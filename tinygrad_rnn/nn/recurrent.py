@@ -35,12 +35,13 @@ from .sequences import PackedSequence
 
 
 # ----------------------------------------------------------------------------- one direction
-def reverse_within_lengths(x: Tensor, lengths: Optional[np.ndarray]) -> Tensor:
+def reverse_within_lengths(x: Tensor, lengths: Optional[Sequence[int] | np.ndarray]) -> Tensor:
     """x (T, B, ...) with each sequence's valid steps reversed in place; padded steps stay put.
     Applying it twice gives x back, so the same call restores the output order."""
     T = x.shape[0]
     if lengths is None:
         return x[::-1]
+    lengths = np.asarray(lengths)   # (a list too: the function is public)
     t = np.arange(T)[:, None]
     src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, B)
     return x[src, np.arange(len(lengths))[None, :]]
@@ -57,6 +58,8 @@ def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tenso
     learner can read dL/dh_t after backward. labels: tr.viz's name for each step (default t).
     Returns (outputs (T, B, out), final state).
     """
+    if lengths is not None and not isinstance(lengths, np.ndarray):   # a list, as the signature allows
+        lengths = np.asarray(lengths)
     outputs = []
     for t, x_t in enumerate(inputs):
         with viz.timestep(t if labels is None else labels[t]):  # tr.viz's per-step clusters (else a no-op)
@@ -113,6 +116,10 @@ class _StackedRecurrent(Module):
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
         self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
+            warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
+                          f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
+                          stacklevel=3 if isinstance(self, Recurrent) else 4)   # (the caller's line)
         self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
@@ -158,6 +165,8 @@ class _StackedRecurrent(Module):
     def _run_layers(self, x, states, lengths, retain_states):
         """Every layer and direction over x (T, B, F), time-major: (the last layer's output, the final
         state slices of each layer-direction in h_n's order)."""
+        if retain_states is not False and retain_states is not True:   # "False" is truthy: never read as True
+            retain_states = check_bool(type(self).__name__, "retain_states", retain_states)
         finals = []
         if retain_states or self.states is not None:  # (an attribute write is not free: Module.__setattr__)
             self.states = {} if retain_states else None
@@ -320,7 +329,8 @@ class _StackedRecurrent(Module):
         if not self._warned_tape:
             self._warned_tape = True
             warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
-                          RuntimeWarning, stacklevel=5)
+                          RuntimeWarning, stacklevel=8)   # the caller's line: through _run, _run_by_plan,
+            # _run_layers, _forward, forward and Module.__call__
 
     def _fused_call(self, layer, direction, dtype):
         """The compile/node.KernelCall of one layer-direction's fused call: kept from the last call while
@@ -691,12 +701,23 @@ class _TorchRecurrent(_StackedRecurrent):
         cells = self.__dict__.setdefault("_fused_cells", {})
         cell = cells.get((layer, direction))
         if cell is None:
-            cell = cells[layer, direction] = self._new_cell(self._layer_input_size(layer))
+            cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
         held = cell.__dict__
         held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
         if self.proj_size:
             held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
         return cell
+
+    def _new_cell_unseeded(self, input_size):
+        """_new_cell without moving the library's generator: the cell's own random weights are replaced by the
+        layer's at once, and drawing them at the first fused call would change every later draw (dropout masks,
+        the next module's initialisation), so the same seed would give fused=True and fused=False other numbers."""
+        gen = random.generator().bit_generator
+        seeded = gen.state
+        try:
+            return self._new_cell(input_size)
+        finally:
+            gen.state = seeded
 
     def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
