@@ -115,7 +115,7 @@ def test_under_no_grad_it_is_the_plain_call(rng):
 
 def test_dropout_inside_sees_the_same_mask_and_the_stream_is_unchanged(rng):
     x = tr.Tensor(rng.normal(size=(50, 20)), requires_grad=True)
-    fn = lambda a: F.dropout(a.tanh(), 0.5, True, tr.random.generator())  # noqa: E731
+    fn = lambda a: F.dropout(a.tanh(), 0.5, True, rng=tr.random.generator())  # noqa: E731
 
     tr.manual_seed(7)
     fn(x).sum().backward()

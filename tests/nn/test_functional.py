@@ -1,5 +1,7 @@
 """nn.functional against PyTorch: each function run on the same values in both libraries,
 comparing the output and the gradient of every differentiable input (float64, so to rounding)."""
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -129,6 +131,26 @@ def test_dropout_under_checkpoint_recomputes_the_forwards_mask():
     out = tr.checkpoint(lambda a: F.dropout(a, 0.5), x)
     (out * r).sum().backward()
     np.testing.assert_array_equal(x.grad, np.where(out.data != 0, 2.0 * r, 0.0))
+
+
+def test_dropout_takes_torchs_arguments_in_torchs_order():
+    """torch's F.dropout(input, p, training, inplace): the fourth positional argument is inplace (it was a
+    generator here: F.dropout(x, 0.5, True, False) failed deep inside); inplace=True is refused by name."""
+    x = tr.ones(30, 20)
+    tr.manual_seed(3)
+    a = F.dropout(x, 0.5, True, False).data
+    tr.manual_seed(3)
+    b = F.dropout(x, p=0.5, training=True, rng=tr.random.generator()).data
+    np.testing.assert_array_equal(a, b)
+    ours, theirs = inspect.signature(F.dropout).parameters, inspect.signature(TF.dropout).parameters
+    assert list(ours)[:4] == list(theirs)[:4] == ["input", "p", "training", "inplace"]
+    with pytest.raises(ValueError, match="dropout: inplace=True is not supported"):
+        F.dropout(x, 0.5, True, True)
+    with pytest.raises(ValueError, match="Dropout: inplace=True is not supported"):
+        tr.nn.Dropout(0.5, inplace=True)
+    with pytest.raises(TypeError, match="inplace must be True or False"):
+        F.dropout(x, 0.5, True, "no")
+    assert tr.nn.Dropout(0.5, inplace=False)(x).shape == (30, 20)
 
 
 @pytest.mark.parametrize("pad", [(1, 2), (0, 0, 2, 1), (1, 1, 0, 2, 3, 0), (-1, 2), (2, -2, -1, 0)])

@@ -232,10 +232,17 @@ def _padding_index(padding_idx, n):
     return int(padding_idx) % n
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout). The mask is
-    drawn from `rng`, by default the library's generator (tr.manual_seed seeds it, as torch's seeds torch's)."""
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout), torch's
+    arguments in torch's order. The mask is drawn from `rng` (keyword only: torch's fourth argument is
+    `inplace`), by default the library's generator (tr.manual_seed seeds it, as torch's seeds torch's).
+    inplace=True is refused: the tape may keep the input for a backward, so it is never overwritten."""
     p, training = check_float("dropout", "p", p, 0, 1), check_bool("dropout", "training", training)
+    if check_bool("dropout", "inplace", inplace):
+        raise ValueError("dropout: inplace=True is not supported (the tape may keep the input for the backward); "
+                         "use the returned tensor: x = F.dropout(x, p)")
+    x = input
     if not training or p == 0:
         return x
     if p == 1:

@@ -571,11 +571,14 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         self.p = check_float("Dropout", "p", p, 0, 1)
+        if check_bool("Dropout", "inplace", inplace):   # (as F.dropout: the tape may keep the input)
+            raise ValueError("Dropout: inplace=True is not supported (the tape may keep the input for the "
+                             "backward); the module returns a new tensor")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, random.generator())
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -182,7 +182,7 @@ class _StackedRecurrent(Module):
                 finals.append(final)
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True, random.generator())
+                layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
 
     def _forward_packed(self, packed, hx, lengths, retain_states):
