@@ -327,7 +327,8 @@ class LayerNormLSTMCell(RecurrentCell):
     The input side and the recurrent side are normalised separately, each over all 4H units, as in the
     paper; their two shifts and the LSTM bias enter only as a sum, so they are one parameter, `bias`.
     Gains start at 1 and shifts at 0 (the paper's and torch.nn.LayerNorm's initialisation); the weights
-    as LSTMCell's. The state is (h, c)."""
+    as LSTMCell's. bias=False drops `bias` only: bias_c is the c norm's own shift and stays. The state is
+    (h, c)."""
 
     @property
     def state_sizes(self) -> tuple[int, int]:
