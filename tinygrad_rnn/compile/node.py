@@ -255,6 +255,7 @@ class _BackwardPlan:
     accumulators: "_AccumulatorPlan"
     largest: int
     work: int
+    dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
 
 
 def _threads(work, T, B, I, widest):
@@ -294,6 +295,7 @@ class Kernel:
         self.per_step = [buf for buf in per_step if buf[0] in used]
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
+        self.alias_pairs = tuple(self.aliased.items())
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
         # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
@@ -625,7 +627,11 @@ class Kernel:
         needs, need = self._needs(needs_params)
         return _BackwardPlan(
             self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
-            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest)
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx))
+
+    def _no_dx(self, need_dx):
+        """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
+        return not self.prog.uses_x and not (need_dx and self.prog.projections)
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
@@ -657,10 +663,9 @@ class Kernel:
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
-        for name, alias in self.aliased.items():   # dXW is dC where the plan proved them equal (the kernel skips it)
+        for name, alias in self.alias_pairs:   # dXW is dC where the plan proved them equal (the kernel skips it)
             args[name] = args[alias]
-        p = self.prog
-        if not p.uses_x and not (need_dx and p.projections):   # nothing writes dX: one placeholder per kernel
+        if plan.dx_placeholder:   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
         return args
 
@@ -700,7 +705,7 @@ class Kernel:
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
-                             self._accumulator_plan(params, (True,) * len(params)), 0, 0)
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True))
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
