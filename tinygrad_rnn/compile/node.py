@@ -256,6 +256,7 @@ class _BackwardPlan:
     largest: int
     work: int
     dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
+    returns_dx: bool       # dx asked for and x reaches the cell's output (read, or projected)
 
 
 def _threads(work, T, B, I, widest):
@@ -507,7 +508,6 @@ class Kernel:
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
-        p = self.prog
         arrays, padded, reverse, forward_plan = saved
         T, B, I = arrays["X"].shape
         if dout is not None:
@@ -536,7 +536,7 @@ class Kernel:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
-        dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
+        dx = args["dX"] if plan.returns_dx else None
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
         return dx, self.pick_dstates(args), dparams
@@ -627,7 +627,8 @@ class Kernel:
         needs, need = self._needs(needs_params)
         return _BackwardPlan(
             self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
-            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx))
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx),
+            need_dx and (self.prog.uses_x or bool(self.prog.projections)))
 
     def _no_dx(self, need_dx):
         """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
@@ -705,7 +706,7 @@ class Kernel:
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
-                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True))
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True)
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
