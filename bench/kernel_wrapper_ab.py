@@ -32,6 +32,7 @@ CELLS = {"rnn": lambda I, H: tr.nn.RNN(I, H, dtype=np.float32)._cell(0, 0),
 def load_other(path):
     spec = importlib.util.spec_from_file_location("tinygrad_rnn.compile.node_other", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # (dataclasses look their module up there while the class is made)
     spec.loader.exec_module(module)
     return module
 

@@ -196,9 +196,11 @@ def is_loop_heavy(prog):
 class _AccumulatorPlan:
     """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
     shapes: tuple        # the shape of g<i> for each needed parameter, in parameter order
+    dtypes: tuple        # the kernel's dtype, once per needed parameter (for map(np.empty, shapes, dtypes))
     by_grads: tuple      # whether grads writes that g<i> (then np.empty serves where grads assigns: at one thread)
-    names: tuple         # g<i> of each needed one, and gV<i> after it where the kernels read it flat as it is
-    spread: object       # made (one array per needed parameter) -> the arrays for `names`, in that order
+    all_by_grads: bool
+    spread: tuple        # (g<i>, index in made) of each needed one, and (gV<i>, index) where the kernels read
+                         # it flat as it is (a 1-D one): a loop over these pairs cost less than zip + update
     reshaped: tuple      # (gV<i>, index in made) where the flat view is a reshape (a matrix read flat)
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
     grads: tuple         # g<i> for each parameter, None where no gradient is needed
@@ -206,7 +208,7 @@ class _AccumulatorPlan:
 
     @classmethod
     def of(cls, params, needs_params, used, dtype):
-        shapes, by_grads, names, take, reshaped, placeholders, grads = [], [], [], [], [], {}, []
+        shapes, by_grads, spread, reshaped, placeholders, grads = [], [], [], [], {}, []
         for (_, _, grad, flat), w, n in zip(_parameter_names(len(params)), params, needs_params):
             flat = flat if flat in used else None
             grads.append(grad if n else None)
@@ -214,19 +216,17 @@ class _AccumulatorPlan:
                 k = len(shapes)
                 shapes.append(w.shape)
                 by_grads.append(flat is not None or grad in used)
-                names.append(grad)
-                take.append(k)
+                spread.append((grad, k))
                 if flat is not None and w.ndim == 1:
-                    names.append(flat)
-                    take.append(k)
+                    spread.append((flat, k))
                 elif flat is not None:
                     reshaped.append((flat, k))
                 continue
             g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
-        return cls(tuple(shapes), tuple(by_grads), tuple(names), _picker(take), tuple(reshaped), placeholders,
-                   tuple(grads), all(needs_params))
+        return cls(tuple(shapes), (dtype,) * len(shapes), tuple(by_grads), all(by_grads), tuple(spread),
+                   tuple(reshaped), placeholders, tuple(grads), all(needs_params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +239,10 @@ class _ForwardPlan:
     lens: np.ndarray     # the lengths of a batch without padding (runtime.all_steps; nothing writes it)
     largest: int         # the largest buffer's bytes: pooled from the workspace when >= workspace.MIN_BYTES
     work: int            # multiply-adds of the input projection, as Kernel.threads counts them
+    # the _BackwardPlans of this shape, per (need_dx, needed parameter gradients): the forward hands its plan
+    # to the backward in `saved`, so the backward looks its own up by the two things only it knows (a key of
+    # all six, T, B, I and padded too, was built and hashed at every call of a tiny step)
+    backward: dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +255,8 @@ class _BackwardPlan:
     accumulators: "_AccumulatorPlan"
     largest: int
     work: int
+    dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
+    returns_dx: bool       # dx asked for and x reaches the cell's output (read, or projected)
 
 
 def _threads(work, T, B, I, widest):
@@ -290,6 +296,7 @@ class Kernel:
         self.per_step = [buf for buf in per_step if buf[0] in used]
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
+        self.alias_pairs = tuple(self.aliased.items())
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
         # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
@@ -302,7 +309,6 @@ class Kernel:
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
         self._forward_plans = {}   # (T, B, I, padded, states_only) -> _ForwardPlan
-        self._backward_plans = {}   # (T, B, I, need_dx, padded, needs_params) -> _BackwardPlan
         self.dout_width = p.state_sizes[0]
         self.loop_heavy = is_loop_heavy(p)
 
@@ -365,7 +371,7 @@ class Kernel:
             kept = {name: arrays[name] for name in self._kept_names(arrays)}
         if reverse:
             out = _in_real_time(out, lens, padded, True)
-        return out, finals, (kept, padded, reverse)
+        return out, finals, (kept, padded, reverse, plan)
 
     def _forward_plan(self, T, B, I, padded, states_only):
         """The _ForwardPlan of a shape: made by the general code (the memos below), kept per shape."""
@@ -374,7 +380,7 @@ class Kernel:
             plans.clear()
         plan = plans[T, B, I, padded, states_only] = _ForwardPlan(
             self._buffer_shapes(T, B, states_only), runtime.all_steps(B, T),
-            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest)
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, {})
         return plan
 
     def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False, shapes=None):
@@ -502,17 +508,17 @@ class Kernel:
 
     # -- the backward: the loop, then the products (grads)
     def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
-        p = self.prog
-        arrays, padded, reverse = saved
+        arrays, padded, reverse, forward_plan = saved
         T, B, I = arrays["X"].shape
         if dout is not None:
             dout = _one_row(dout, padded and reverse)
         if dout is not None and reverse and dout.shape[0] > 1:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
         needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
-        plan = self._backward_plans.get((T, B, I, need_dx, padded, needs_params))
+        plan = forward_plan.backward.get((need_dx, needs_params))
         if plan is None:
-            plan = self._backward_plan(params, T, B, I, need_dx, padded, needs_params)
+            plan = forward_plan.backward[need_dx, needs_params] = self._backward_plan(params, T, B, I, need_dx,
+                                                                                      padded, needs_params)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -530,7 +536,7 @@ class Kernel:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
-        dx = args["dX"] if (need_dx and (p.uses_x or p.projections)) else None
+        dx = args["dX"] if plan.returns_dx else None
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
         return dx, self.pick_dstates(args), dparams
@@ -588,13 +594,18 @@ class Kernel:
         """Put plan's accumulators into `accs`; returns the gradients (None where none is needed), in
         parameter order, as the tape takes them. written: the allocator of those grads writes (np.empty when
         its call assigns them); the others are zeros."""
-        dt = self.dtype
-        made = [written(shape, dt) if by_grads else np.zeros(shape, dt)   # (a loop over the parameters,
-                for shape, by_grads in zip(plan.shapes, plan.by_grads)]   # not a loop body)
-        accs.update(zip(plan.names, plan.spread(made)))
+        # (map over the allocators, not a comprehension: that is a function call of its own per call)
+        if written is np.zeros or plan.all_by_grads:
+            made = list(map(written, plan.shapes, plan.dtypes))
+        else:
+            made = [written(shape, dt) if by_grads else np.zeros(shape, dt)
+                    for shape, by_grads, dt in zip(plan.shapes, plan.by_grads, plan.dtypes)]
+        for name, k in plan.spread:
+            accs[name] = made[k]
         for flat, k in plan.reshaped:
             accs[flat] = made[k].reshape(-1)
-        accs.update(plan.placeholders)
+        if plan.placeholders:
+            accs.update(plan.placeholders)
         return made if plan.all_needed else [accs[g] if g else None for g in plan.grads]
 
     def _accumulator_plan(self, params, needs_params):
@@ -612,15 +623,16 @@ class Kernel:
 
     def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params):
         """The _BackwardPlan of a shape and pattern of needs: made by the general code (the memos below),
-        kept per key. needs_params: a tuple (the tape's)."""
-        plans = self._backward_plans
-        if len(plans) >= 64:   # (many shapes: the plans are cheap to make again)
-            plans.clear()
+        kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's)."""
         needs, need = self._needs(needs_params)
-        plan = plans[T, B, I, need_dx, padded, needs_params] = _BackwardPlan(
+        return _BackwardPlan(
             self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
-            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest)
-        return plan
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx),
+            need_dx and (self.prog.uses_x or bool(self.prog.projections)))
+
+    def _no_dx(self, need_dx):
+        """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
+        return not self.prog.uses_x and not (need_dx and self.prog.projections)
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
@@ -652,10 +664,9 @@ class Kernel:
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
-        for name, alias in self.aliased.items():   # dXW is dC where the plan proved them equal (the kernel skips it)
+        for name, alias in self.alias_pairs:   # dXW is dC where the plan proved them equal (the kernel skips it)
             args[name] = args[alias]
-        p = self.prog
-        if not p.uses_x and not (need_dx and p.projections):   # nothing writes dX: one placeholder per kernel
+        if plan.dx_placeholder:   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
         return args
 
@@ -695,7 +706,7 @@ class Kernel:
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
-                             self._accumulator_plan(params, (True,) * len(params)), 0, 0)
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True)
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
