@@ -1198,6 +1198,8 @@ def _as_numbers(t, dtype):
 
 
 def _float_dtype(dtype, fn):
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(DEFAULT_DTYPE)
     try:
         dtype = np.dtype(dtype)
     except TypeError:

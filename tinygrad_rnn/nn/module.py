@@ -31,8 +31,11 @@ class Parameter(Tensor):
 
 
 def check_dtype(dtype: npt.DTypeLike, owner: str | None = None) -> np.dtype:
-    """np.float32 or np.float64 (or their names) as a numpy dtype; anything else a TypeError."""
+    """np.float32 or np.float64 (or their names) as a numpy dtype, None the default (float32); anything else
+    a TypeError."""
     prefix = f"{owner}: " if owner else ""
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(DEFAULT_DTYPE)
     try:
         as_dtype = np.dtype(dtype)
     except TypeError:  # numpy's own "data type 'x' not understood"
