@@ -388,7 +388,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLi
     return _reduce("binary_cross_entropy_with_logits", losses, reduction)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) // 2 dimensions, as
     torch.nn.functional.pad: pad = (last_left, last_right, second_last_left, ...). Only
     mode='constant' is implemented."""
@@ -399,6 +399,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or len(pad) % 2 or \
             not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"pad: pad must be a sequence of an even number of ints, got {pad!r}")
+    value = 0.0 if value is None else value   # torch's default, None, pads with zeros
     if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__} {value!r}")
     if len(pad) // 2 > input.ndim:
