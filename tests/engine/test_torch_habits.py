@@ -333,3 +333,11 @@ def test_dtype_none_is_the_default_float32_as_torch(make):
     # torch reads dtype=None (and Linear's positional device=None) as the default dtype; numpy reads
     # np.dtype(None) as float64, which made these silently float64
     assert make().dtype == np.float32
+
+
+def test_astype_none_is_refused_rather_than_a_silent_cast():
+    # np.dtype(None) is float64: astype(None) upcast float32 silently; read as the default it would
+    # downcast float64. torch's .to(None) keeps the dtype, as .to(None) does here.
+    with pytest.raises(TypeError, match="astype: dtype must be float32 or float64, got None"):
+        tr.zeros(2).astype(None)
+    assert tr.zeros(2, dtype=np.float64).to(None).dtype == np.float64
