@@ -600,6 +600,8 @@ class Tensor:
 
     # -- dtype conversion
     def astype(self, dtype: npt.DTypeLike) -> Tensor:
+        if dtype is None:  # numpy's astype(None) means float64, torch's to(None) no change: say which
+            raise TypeError("astype: dtype must be float32 or float64, got None (to keep the dtype, leave it)")
         dtype = _float_dtype(dtype, "astype")
         if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
             return _as_numbers(self, dtype)
@@ -1198,6 +1200,8 @@ def _as_numbers(t, dtype):
 
 
 def _float_dtype(dtype, fn):
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(DEFAULT_DTYPE)
     try:
         dtype = np.dtype(dtype)
     except TypeError:

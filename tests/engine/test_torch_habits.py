@@ -320,3 +320,24 @@ def test_mask_arithmetic_follows_torch():
     assert (m * 2.0).dtype == np.float32 and np.array_equal((m * 2.0).data, [0, 0, 2])
     assert m.square().dtype == np.float32 and np.array_equal(m.square().data, [0, 0, 1])
     assert np.array_equal(abs(tr.Tensor([-1.0, 2.0])).data, [1, 2])  # abs(t), as torch
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tr.zeros(2, dtype=None), lambda: tr.ones(2, dtype=None), lambda: tr.full((2,), 1.0, dtype=None),
+    lambda: tr.randn(2, dtype=None), lambda: tr.rand(2, dtype=None), lambda: tr.arange(3, dtype=None),
+    lambda: tr.nn.Linear(3, 2, dtype=None).weight, lambda: tr.nn.Linear(3, 2, True, None).bias,
+    lambda: tr.nn.LayerNorm(3, dtype=None).weight, lambda: tr.nn.Embedding(4, 2, dtype=None).weight,
+    lambda: tr.nn.GRUCell(3, 2, dtype=None).weight_ih, lambda: tr.nn.LSTM(3, 2, dtype=None).weight_ih_l0,
+])
+def test_dtype_none_is_the_default_float32_as_torch(make):
+    # torch reads dtype=None (and Linear's positional device=None) as the default dtype; numpy reads
+    # np.dtype(None) as float64, which made these silently float64
+    assert make().dtype == np.float32
+
+
+def test_astype_none_is_refused_rather_than_a_silent_cast():
+    # np.dtype(None) is float64: astype(None) upcast float32 silently; read as the default it would
+    # downcast float64. torch's .to(None) keeps the dtype, as .to(None) does here.
+    with pytest.raises(TypeError, match="astype: dtype must be float32 or float64, got None"):
+        tr.zeros(2).astype(None)
+    assert tr.zeros(2, dtype=np.float64).to(None).dtype == np.float64

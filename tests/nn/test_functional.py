@@ -158,6 +158,11 @@ def test_pad_constant(pad):
     compare(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5), [X])
 
 
+def test_pad_value_none_pads_with_zeros_as_torch():
+    # torch's default value is None (zeros): it was refused here as "not a number"
+    compare(lambda x: F.pad(x, (1, 2), "constant", None), lambda x: TF.pad(x, (1, 2), "constant", None), [X])
+
+
 def test_pad_errors():
     with pytest.raises(NotImplementedError, match="only mode='constant'"):
         F.pad(tr.Tensor(X), (1, 1), mode="reflect")

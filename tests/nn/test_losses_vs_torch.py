@@ -149,3 +149,18 @@ def test_embedding_module_padding_row():
         tr.nn.Embedding(5, 2.0)
     with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 0"):
         tr.nn.Embedding(-1, 2)
+
+
+@pytest.mark.parametrize("name,extra", [("mse_loss", ()), ("l1_loss", ()), ("binary_cross_entropy", (None,)),
+                                        ("binary_cross_entropy_with_logits", (None,))])
+def test_reduction_is_not_taken_positionally_where_torch_has_size_average(name, extra):
+    # torch's third (or fourth, after weight) positional argument is the legacy size_average: there
+    # F.mse_loss(x, y, "sum") is a MEAN. Taking it as reduction would silently differ, so it is refused.
+    x = np.full(4, 0.25)
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    with pytest.warns(UserWarning):
+        expected = getattr(TF, name)(torch.tensor(x), torch.tensor(y), *extra, "sum").item()
+    assert expected == pytest.approx(getattr(TF, name)(torch.tensor(x), torch.tensor(y)).item())  # the mean
+    with pytest.raises(TypeError, match="positional"):
+        getattr(F, name)(tr.Tensor(x), y, *extra, "sum")
+    assert getattr(F, name)(tr.Tensor(x), y, *extra, reduction="sum").item() == pytest.approx(4 * expected)

@@ -410,3 +410,20 @@ def test_init_follows_torch_scales_and_is_seeded():
     init.zeros_(lin.weight)
     with pytest.raises(tr.InplaceModificationError):
         y.backward()
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_module_zero_grad_takes_set_to_none_as_torch(set_to_none):
+    torch = pytest.importorskip("torch")
+    ours, theirs = tr.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    for m, lib in ((ours, tr), (theirs, torch)):
+        m(lib.ones(4, 3)).sum().backward()   # bias and weight get grads
+        m.zero_grad(set_to_none=set_to_none)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        if set_to_none:
+            assert p.grad is None and q.grad is None, name
+        else:
+            assert p.grad.dtype == np.float32
+            np.testing.assert_array_equal(p.grad, q.grad.numpy())   # zeros, of the parameter's shape
+    with pytest.raises(TypeError, match="set_to_none must be True or False"):
+        ours.zero_grad("no")

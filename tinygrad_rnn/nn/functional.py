@@ -190,8 +190,10 @@ def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt
     return total / divisor if divisor else total * 0.0 + float("nan")
 
 
-def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean") -> Tensor:
-    """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly)."""
+def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean") -> Tensor:
+    """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly). reduction is
+    keyword-only: torch's third positional argument is the legacy size_average, so a positional
+    "sum" there means a mean; refusing it beats silently differing."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if not isinstance(input, Tensor):  # an ndarray would run through numpy and return an ndarray, off the tape
@@ -322,9 +324,10 @@ def _check_pair(fn, input, target):
     return target
 
 
-def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced, as torch.nn.functional.l1_loss. The gradient at input == target
-    is 0 (sign(0)), as torch's."""
+    is 0 (sign(0)), as torch's. reduction is keyword-only (torch's third positional is size_average:
+    see mse_loss)."""
     _check_reduction("l1_loss", reduction)
     target = _check_pair("l1_loss", input, target)
     diff = input - target
@@ -339,9 +342,10 @@ def _clamped_log(x):
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None,
-                         reduction: str = "mean") -> Tensor:
+                         *, reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), as torch.nn.functional.binary_cross_entropy: input holds
-    probabilities in [0, 1], and each log is clamped at -100 (so x = 0 or 1 gives a finite loss)."""
+    probabilities in [0, 1], and each log is clamped at -100 (so x = 0 or 1 gives a finite loss).
+    reduction is keyword-only (torch's fourth positional is size_average: see mse_loss)."""
     _check_reduction("binary_cross_entropy", reduction)
     target = _check_pair("binary_cross_entropy", input, target)
     if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
@@ -364,10 +368,11 @@ def _weight_tensor(fn, name, w, input):
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
-                                     weight: Tensor | npt.ArrayLike | None = None, reduction: str = "mean",
+                                     weight: Tensor | npt.ArrayLike | None = None, *, reduction: str = "mean",
                                      pos_weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits, as torch:
-    (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0))."""
+    (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0)). reduction and pos_weight
+    are keyword-only (torch's fourth positional is size_average: see mse_loss)."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     target = _check_pair("binary_cross_entropy_with_logits", input, target)
     # log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), never overflowing. |x| is written x + 2 max(-x, 0)
@@ -383,7 +388,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLi
     return _reduce("binary_cross_entropy_with_logits", losses, reduction)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) // 2 dimensions, as
     torch.nn.functional.pad: pad = (last_left, last_right, second_last_left, ...). Only
     mode='constant' is implemented."""
@@ -394,6 +399,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or len(pad) % 2 or \
             not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"pad: pad must be a sequence of an even number of ints, got {pad!r}")
+    value = 0.0 if value is None else value   # torch's default, None, pads with zeros
     if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__} {value!r}")
     if len(pad) // 2 > input.ndim:

@@ -31,8 +31,11 @@ class Parameter(Tensor):
 
 
 def check_dtype(dtype: npt.DTypeLike, owner: str | None = None) -> np.dtype:
-    """np.float32 or np.float64 (or their names) as a numpy dtype; anything else a TypeError."""
+    """np.float32 or np.float64 (or their names) as a numpy dtype, None the default (float32); anything else
+    a TypeError."""
     prefix = f"{owner}: " if owner else ""
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(DEFAULT_DTYPE)
     try:
         as_dtype = np.dtype(dtype)
     except TypeError:  # numpy's own "data type 'x' not understood"
@@ -206,24 +209,31 @@ class Module:
     def buffers(self, recurse: bool = True) -> list[Tensor]:
         return [b for _, b in self.named_buffers(recurse=recurse)]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's .grad to None. Once per training step, so it walks the registered
-        attributes directly instead of building named_parameters' list (a parameter shared by two
-        modules is visited twice, which is harmless here)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's .grad to None, or with set_to_none=False give each existing grad a
+        fresh array of zeros (a new array, as the optimizers' zero_grad: the old one may be shared).
+        Once per training step, so it walks the registered attributes directly instead of building
+        named_parameters' list (a parameter shared by two modules is visited twice, which is harmless)."""
+        if not isinstance(set_to_none, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.zero_grad: set_to_none must be True or False, got {set_to_none!r}")
+        self._zero_grads(bool(set_to_none))
+
+    def _zero_grads(self, set_to_none):
         attrs = self.__dict__
         for name in attrs.get("_holders", ()):
             value = attrs[name]
             if isinstance(value, Parameter):
-                value.grad = None
+                if value.grad is not None:
+                    value.grad = None if set_to_none else np.zeros_like(value.grad)
             elif isinstance(value, Module):
-                value.zero_grad()
+                value._zero_grads(set_to_none)
             elif isinstance(value, dict):
                 if _is_module_dict(value):
                     for child in value.values():
-                        child.zero_grad()
+                        child._zero_grads(set_to_none)
             elif _is_module_list(value):
                 for child in value:
-                    child.zero_grad()
+                    child._zero_grads(set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         mode = check_bool(type(self).__name__ + ".train", "mode", mode)
