@@ -552,6 +552,9 @@ class Tensor:
         requires_grad = _check_requires_grad("requires_grad_", requires_grad)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
+        if not requires_grad and self._node is not None:  # would silently cut the gradient to what made it
+            raise RuntimeError("requires_grad_: only a leaf's flag can be turned off (as in torch); "
+                               "to use a computed tensor without its gradient write x.detach()")
         self._requires_grad = requires_grad
         return self
 
@@ -1300,10 +1303,15 @@ def _sqrt_zero_safe(x):
 
 
 def _index(index):
-    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed)."""
+    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
+    tr.tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
     def convert(i):
         if isinstance(i, Tensor):
-            return i.data if i.data.dtype.kind in "biu" else i.data.astype(np.intp)
+            if i.data.dtype.kind in "biu":
+                return i.data
+            if not np.all(np.mod(i.data, 1) == 0):
+                raise IndexError(f"index: a float Tensor used as indices must hold whole numbers, got {i.data!r}")
+            return i.data.astype(np.intp)
         if isinstance(i, list):
             return np.asarray(i)
         return i

@@ -320,3 +320,28 @@ def test_mask_arithmetic_follows_torch():
     assert (m * 2.0).dtype == np.float32 and np.array_equal((m * 2.0).data, [0, 0, 2])
     assert m.square().dtype == np.float32 and np.array_equal(m.square().data, [0, 0, 1])
     assert np.array_equal(abs(tr.Tensor([-1.0, 2.0])).data, [1, 2])  # abs(t), as torch
+
+
+def test_turning_off_requires_grad_of_a_computed_tensor_is_refused():
+    """y = x * 2; y.requires_grad_(False) silently cut y off the tape, so x.grad lost y's share (torch
+    raises: only a leaf's flag can be changed); a leaf's flag still turns off, and True on y is harmless."""
+    x = tr.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    for turn_off in (lambda: y.requires_grad_(False), lambda: setattr(y, "requires_grad", False)):
+        with pytest.raises(RuntimeError, match="only a leaf's flag.*detach"):
+            turn_off()
+    assert y.requires_grad_(True) is y and y.requires_grad
+    (y * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 4 * x.data)  # d(2x^2)/dx, y's share included
+    assert x.requires_grad_(False).requires_grad is False
+
+
+def test_a_float_tensor_of_ids_must_hold_whole_numbers():
+    """tr.tensor([0, 2]) is float32, so a float Tensor indexes by its values; 0.7 was truncated to row 0
+    (torch refuses float indices; numpy refuses a float array), now an IndexError."""
+    x = tr.Tensor(np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(x[tr.tensor([0, 2])].data, x.data[[0, 2]])
+    np.testing.assert_array_equal(x[:, tr.tensor([3.0, -1.0])].data, x.data[:, [3, -1]])
+    for bad in ([0.7, 1.9], [0.0, np.nan]):
+        with pytest.raises(IndexError, match="whole numbers"):
+            x[tr.Tensor(bad)]
