@@ -537,6 +537,18 @@ class Tensor:
     def item(self) -> float:
         return self.data.item()
 
+    def __float__(self) -> float:  # float(loss), int(x.argmax()): one element only, as torch
+        return float(self._one_element("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_element("int"))
+
+    def _one_element(self, fn):
+        if self.data.size != 1:
+            raise ValueError(f"{fn}(): only a one-element tensor converts to a Python number, this one has "
+                             f"shape {self.shape}")
+        return self.data.item()
+
     def tolist(self) -> list | float:
         return self.data.tolist()
 

@@ -345,3 +345,17 @@ def test_a_float_tensor_of_ids_must_hold_whole_numbers():
     for bad in ([0.7, 1.9], [0.0, np.nan]):
         with pytest.raises(IndexError, match="whole numbers"):
             x[tr.Tensor(bad)]
+
+
+def test_float_and_int_of_a_one_element_tensor():
+    """float(loss) and int(x.argmax()) raised numpy-free TypeErrors ("argument must be a real number");
+    torch converts one-element tensors (int truncates toward zero) and refuses more elements."""
+    x = tr.Tensor([[-2.75]], requires_grad=True)
+    assert float(x) == -2.75 and type(float(x)) is float
+    assert int(x) == -2 and type(int(x)) is int
+    assert int(tr.Tensor([1.0, 5.0, 3.0]).argmax()) == 1
+    assert float(tr.Tensor([3.0]) > 1.5) == 1.0  # a one-element mask, as torch
+    with pytest.raises(ValueError, match=r"one-element tensor.*shape \(2,\)"):
+        float(tr.Tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="one-element"):
+        int(tr.zeros(0))
