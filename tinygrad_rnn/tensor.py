@@ -1032,7 +1032,8 @@ class Tensor:
         return out if keepdim else out.reshape(np.sum(self.data, axis=axes).shape)
 
     # -- shape
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+    def reshape(self, *sizes: int | Sequence[int], shape: Sequence[int] | None = None) -> Tensor:
+        shape = _args_or_keyword("reshape", sizes, "shape", shape)
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
@@ -1040,12 +1041,19 @@ class Tensor:
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
-    view = reshape  # torch's view asks for contiguity; a numpy reshape copies where it must
+    def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
+        """As reshape: torch's view asks for contiguity; a numpy reshape copies where it must."""
+        return self.reshape(*_args_or_keyword("view", sizes, "size", size))
 
-    def transpose(self, *dims: int) -> Tensor:
+    def transpose(self, *dims: int, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """transpose(dim0, dim1) swaps two dims, as torch. numpy's other spellings, which torch does not have,
         keep their meaning: transpose() reverses all dims (as .T), transpose(perm) or transpose(*perm) with
         all of a tensor's dims permutes (prefer permute()). On a 2-D tensor two dims always mean a swap."""
+        if dim0 is not None or dim1 is not None:
+            if dims or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give both dim0= and dim1= (or the two dims positionally), got "
+                                f"{dims} and dim0={dim0!r}, dim1={dim1!r}")
+            dims = (dim0, dim1)
         if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
             perm = list(range(self.ndim))
             a, b = (_axis(d, self.ndim) for d in dims)
@@ -1069,10 +1077,11 @@ class Tensor:
             raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
         return self.transpose()
 
-    def swapaxes(self, a: int, b: int) -> Tensor:
-        return self.transpose(a, b)
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
 
-    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+    def permute(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
+        dims = _args_or_keyword("permute", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
@@ -1098,8 +1107,9 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
 
-    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
+    def expand(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
+        sizes = _args_or_keyword("expand", sizes, "size", size)
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         if not sizes:
             raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
@@ -1118,7 +1128,8 @@ class Tensor:
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
 
-    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+    def flip(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
+        dims = _args_or_keyword("flip", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
         return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
@@ -1134,12 +1145,13 @@ class Tensor:
             return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
 
-    def split(self, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+    def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
               axis: int | None = None) -> list[Tensor]:
-        """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
+        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes (torch names the
+        method's argument split_size, torch.split's split_size_or_sections)."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
-        n, size = self.shape[axis], split_size_or_sections
+        n, size = self.shape[axis], split_size
         if _is_int(size):
             if size <= 0:
                 raise ValueError(f"split size must be positive, got {size}")
@@ -1380,7 +1392,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def _shape_args(fn, shape):
+def _args_or_keyword(fn, args, name, value):
+    """torch takes sizes or dims positionally or as one keyword (x.permute(dims=(1, 0)), zeros(size=(2,)))."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{fn}: give {name} positionally or as {name}=, not both (got {args} and {value!r})")
+    return (value,)
+
+
+def _shape_args(fn, shape, size=None):
+    shape = _args_or_keyword(fn, shape, "size", size)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     for n in shape:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
@@ -1388,19 +1410,21 @@ def _shape_args(fn, shape):
     return tuple(int(n) for n in shape)
 
 
-def zeros(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    data = np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros"))
+def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+          requires_grad: bool = False) -> Tensor:
+    data = np.zeros(_shape_args("zeros", shape, size), dtype=_float_dtype(dtype, "zeros"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def ones(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    data = np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones"))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def full(shape: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
-    shape = _shape_args("full", (shape,) if isinstance(shape, (tuple, list)) else (shape,))
+    data = np.ones(_shape_args("ones", shape, size), dtype=_float_dtype(dtype, "ones"))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+         requires_grad: bool = False) -> Tensor:
+    shape = _shape_args("full", (size,))
     return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
 
 
@@ -1412,20 +1436,20 @@ def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, req
     return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
-          generator: np.random.Generator | None = None) -> Tensor:
+def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
     rng = generator if generator is not None else _default_generator()
-    data = rng.standard_normal(_shape_args("randn", shape), dtype=_float_dtype(dtype, "randn"))
+    data = rng.standard_normal(_shape_args("randn", shape, size), dtype=_float_dtype(dtype, "randn"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
-         generator: np.random.Generator | None = None) -> Tensor:
+def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+         requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
     rng = generator if generator is not None else _default_generator()
-    data = rng.random(_shape_args("rand", shape), dtype=_float_dtype(dtype, "rand"))
+    data = rng.random(_shape_args("rand", shape, size), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
 
 

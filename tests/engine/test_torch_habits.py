@@ -359,3 +359,23 @@ def test_float_and_int_of_a_one_element_tensor():
         float(tr.Tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="one-element"):
         int(tr.zeros(0))
+
+
+def test_sizes_and_dims_take_torchs_keywords():
+    """torch's keyword names were refused with Python's "unexpected keyword argument": x.transpose(dim0=,
+    dim1=), x.permute(dims=), x.reshape(shape=), x.view(size=), x.expand(size=), x.flip(dims=),
+    x.split(split_size=), x.swapaxes(axis0=, axis1=), tr.zeros/ones/randn/rand(size=), tr.full(size=)."""
+    x = tr.Tensor(np.arange(6.0).reshape(1, 2, 3))
+    same = [(x.transpose(dim0=0, dim1=2), x.transpose(0, 2)), (x.permute(dims=(2, 0, 1)), x.permute(2, 0, 1)),
+            (x.reshape(shape=(3, -1)), x.reshape(3, -1)), (x.view(size=(6,)), x.view(6)),
+            (x.expand(size=(4, 2, 3)), x.expand(4, 2, 3)), (x.flip(dims=(1, 2)), x.flip(1, 2)),
+            (x.swapaxes(axis0=1, axis1=2), x.swapaxes(1, 2)), (tr.zeros(size=(2, 1)), tr.zeros(2, 1)),
+            (tr.ones(size=[3]), tr.ones(3)), (tr.full(size=(2,), fill_value=1.5), tr.full((2,), 1.5))]
+    same += list(zip(x.split(split_size=2, dim=2), x.split(2, 2)))
+    for keyword, positional in same:
+        assert keyword.shape == positional.shape and np.array_equal(keyword.data, positional.data)
+    assert tr.randn(size=(2, 3)).shape == (2, 3) and tr.rand(size=(4,), dtype=np.float64).dtype == np.float64
+    for both in (lambda: x.permute(2, 0, 1, dims=(2, 0, 1)), lambda: tr.zeros(2, size=(2,)),
+                 lambda: x.transpose(0, dim1=1)):
+        with pytest.raises(TypeError, match="dim|size"):
+            both()
