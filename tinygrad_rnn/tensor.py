@@ -948,12 +948,12 @@ class Tensor:
     def argmax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmax", dim, keepdim, axis, keepdims)
-        return self._arg("max", dim, keepdim)
+        return self._arg("max", _int_dim("argmax", dim), keepdim)
 
     def argmin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmin", dim, keepdim, axis, keepdims)
-        return self._arg("min", dim, keepdim)
+        return self._arg("min", _int_dim("argmin", dim), keepdim)
 
     def _arg(self, op, dim, keepdim):
         if self.data.size == 0:
@@ -1088,7 +1088,7 @@ class Tensor:
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        d = _axis(dim, self.ndim + 1)
+        d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
@@ -1099,6 +1099,7 @@ class Tensor:
         return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in dims))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        _int_dim("flatten", start_dim, "start_dim"), _int_dim("flatten", end_dim, "end_dim")
         if self.ndim == 0:
             _reduce_axis(start_dim, 0), _reduce_axis(end_dim, 0)
             return self.reshape(1)
@@ -1297,7 +1298,15 @@ def _dim_args(fn, dim, keepdim, axis, keepdims):
 def _one_dim(fn, dim, axis, default):
     """The one dim of split/chunk/unbind/softmax/cat/stack, as dim= or axis=; `default` if neither."""
     dim, _ = _dim_args(fn, dim, None, axis, None)
-    return default if dim is None else dim
+    return default if dim is None else _int_dim(fn, dim)
+
+
+def _int_dim(fn, dim, name="dim"):
+    """Where torch takes one dim, a tuple is refused by name (it failed deep inside, or, in softmax, was taken
+    as several dims, which torch does not have)."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{fn}: {name} must be an int, got {type(dim).__name__} {dim!r}")
+    return dim
 
 
 def _centred(x, axes):

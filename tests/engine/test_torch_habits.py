@@ -379,3 +379,17 @@ def test_sizes_and_dims_take_torchs_keywords():
                  lambda: x.transpose(0, dim1=1)):
         with pytest.raises(TypeError, match="dim|size"):
             both()
+
+
+@pytest.mark.parametrize("call", [lambda x: x.softmax((0, 1)), lambda x: x.log_softmax([1]),
+                                  lambda x: x.unsqueeze((0, 1)), lambda x: x.split(1, (0, 1)),
+                                  lambda x: x.chunk(2, (0, 1)), lambda x: x.unbind((0, 1)),
+                                  lambda x: tr.cat([x, x], (0, 1)), lambda x: tr.stack([x, x], (0, 1)),
+                                  lambda x: x.argmax((0, 1)), lambda x: x.argmin(dim=[0]),
+                                  lambda x: x.flatten((0,), 2), lambda x: x.flatten(0, [2])])
+def test_one_dim_arguments_refuse_a_tuple_by_name(call):
+    """Where torch takes one dim, a tuple failed deep inside ("slice indices must be integers", "'tuple' object
+    cannot be interpreted as an integer"), and softmax((0, 1)) was taken as a softmax over both dims, which
+    torch refuses; each is now a TypeError naming the argument."""
+    with pytest.raises(TypeError, match=r"(dim|start_dim|end_dim) must be an int, got (tuple|list)"):
+        call(tr.Tensor(np.ones((2, 3, 4))))
