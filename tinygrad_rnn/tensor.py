@@ -1462,12 +1462,16 @@ def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
     return Tensor(data, requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
-           requires_grad: bool = False) -> Tensor:
-    """start, start + step, ... below end (arange(n): 0 .. n-1), as torch. Tensors hold floats, so the
-    values are float32 (torch gives int64 for int arguments)."""
+def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
+           dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch. Tensors hold
+    floats, so the values are float32 (torch gives int64 for int arguments)."""
     if end is None:
+        if start is None:
+            raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")
         start, end = 0, start
+    elif start is None:
+        start = 0
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),

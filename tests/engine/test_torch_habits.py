@@ -393,3 +393,13 @@ def test_one_dim_arguments_refuse_a_tuple_by_name(call):
     torch refuses; each is now a TypeError naming the argument."""
     with pytest.raises(TypeError, match=r"(dim|start_dim|end_dim) must be an int, got (tuple|list)"):
         call(tr.Tensor(np.ones((2, 3, 4))))
+
+
+def test_arange_takes_end_as_a_keyword():
+    """tr.arange(end=3) failed with "missing 1 required positional argument: 'start'" (torch's start
+    defaults to 0); arange() with no end at all is refused by name."""
+    np.testing.assert_array_equal(tr.arange(end=3).data, [0, 1, 2])
+    np.testing.assert_array_equal(tr.arange(end=2.0, step=0.5).data, [0, 0.5, 1, 1.5])
+    np.testing.assert_array_equal(tr.arange(4).data, tr.arange(0, 4).data)
+    with pytest.raises(TypeError, match="arange: give end"):
+        tr.arange()
