@@ -1377,8 +1377,9 @@ def _ints_first(index):
 
 # ----------------------------------------------------------------------------- functions
 def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """As torch.tensor: numbers become a float Tensor by the module docstring's rules, and booleans a
-    boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives float32)."""
+    """As torch.tensor: a copy of data; numbers become a float Tensor by the module docstring's rules, and
+    booleans a boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives
+    float32)."""
     if dtype is None and not isinstance(data, Tensor):
         try:
             arr = np.asarray(data)
@@ -1388,7 +1389,11 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
             if requires_grad:
                 raise RuntimeError("only float tensors can require grad; this one holds booleans")
             return Tensor._make(np.array(arr), False)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    source = data.data if isinstance(data, Tensor) else data
+    if isinstance(source, np.ndarray) and np.shares_memory(out.data, source):
+        out.data = out.data.copy()  # torch.tensor always copies (Tensor() and from_numpy share, as torch's)
+    return out
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -403,3 +403,16 @@ def test_arange_takes_end_as_a_keyword():
     np.testing.assert_array_equal(tr.arange(4).data, tr.arange(0, 4).data)
     with pytest.raises(TypeError, match="arange: give end"):
         tr.arange()
+
+
+def test_tensor_copies_its_data_as_torch_tensor_does():
+    """tr.tensor(array) shared the array's memory, so refilling a reused buffer changed every tensor made
+    from it (torch.tensor always copies); tr.Tensor(array) and tr.from_numpy(array) share, as torch's."""
+    a = np.zeros(3, np.float32)
+    x = tr.Tensor([1.0, 2.0])
+    copied, from_tensor = tr.tensor(a), tr.tensor(x, requires_grad=True)
+    shared, from_numpy = tr.Tensor(a), tr.from_numpy(a)
+    a[0], x.data[0] = 5.0, 9.0
+    assert copied.data[0] == 0.0 and from_tensor.data[0] == 1.0 and copied.dtype == np.float32
+    assert shared.data[0] == 5.0 and from_numpy.data[0] == 5.0
+    assert tr.tensor(np.ones(2)).dtype == np.float64 and tr.tensor(a[a > 1]).shape == (1,)
