@@ -537,6 +537,18 @@ class Tensor:
     def item(self) -> float:
         return self.data.item()
 
+    def __float__(self) -> float:  # float(loss), int(x.argmax()): one element only, as torch
+        return float(self._one_element("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_element("int"))
+
+    def _one_element(self, fn):
+        if self.data.size != 1:
+            raise ValueError(f"{fn}(): only a one-element tensor converts to a Python number, this one has "
+                             f"shape {self.shape}")
+        return self.data.item()
+
     def tolist(self) -> list | float:
         return self.data.tolist()
 
@@ -552,6 +564,9 @@ class Tensor:
         requires_grad = _check_requires_grad("requires_grad_", requires_grad)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
+        if not requires_grad and self._node is not None:  # would silently cut the gradient to what made it
+            raise RuntimeError("requires_grad_: only a leaf's flag can be turned off (as in torch); "
+                               "to use a computed tensor without its gradient write x.detach()")
         self._requires_grad = requires_grad
         return self
 
@@ -935,12 +950,12 @@ class Tensor:
     def argmax(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmax", dim, keepdim, axis, keepdims)
-        return self._arg("max", dim, keepdim)
+        return self._arg("max", _int_dim("argmax", dim), keepdim)
 
     def argmin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("argmin", dim, keepdim, axis, keepdims)
-        return self._arg("min", dim, keepdim)
+        return self._arg("min", _int_dim("argmin", dim), keepdim)
 
     def _arg(self, op, dim, keepdim):
         if self.data.size == 0:
@@ -1019,7 +1034,8 @@ class Tensor:
         return out if keepdim else out.reshape(np.sum(self.data, axis=axes).shape)
 
     # -- shape
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+    def reshape(self, *sizes: int | Sequence[int], shape: Sequence[int] | None = None) -> Tensor:
+        shape = _args_or_keyword("reshape", sizes, "shape", shape)
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
@@ -1027,12 +1043,19 @@ class Tensor:
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
-    view = reshape  # torch's view asks for contiguity; a numpy reshape copies where it must
+    def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
+        """As reshape: torch's view asks for contiguity; a numpy reshape copies where it must."""
+        return self.reshape(*_args_or_keyword("view", sizes, "size", size))
 
-    def transpose(self, *dims: int) -> Tensor:
+    def transpose(self, *dims: int, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """transpose(dim0, dim1) swaps two dims, as torch. numpy's other spellings, which torch does not have,
         keep their meaning: transpose() reverses all dims (as .T), transpose(perm) or transpose(*perm) with
         all of a tensor's dims permutes (prefer permute()). On a 2-D tensor two dims always mean a swap."""
+        if dim0 is not None or dim1 is not None:
+            if dims or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give both dim0= and dim1= (or the two dims positionally), got "
+                                f"{dims} and dim0={dim0!r}, dim1={dim1!r}")
+            dims = (dim0, dim1)
         if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
             perm = list(range(self.ndim))
             a, b = (_axis(d, self.ndim) for d in dims)
@@ -1056,17 +1079,18 @@ class Tensor:
             raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
         return self.transpose()
 
-    def swapaxes(self, a: int, b: int) -> Tensor:
-        return self.transpose(a, b)
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
 
-    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+    def permute(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
+        dims = _args_or_keyword("permute", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        d = _axis(dim, self.ndim + 1)
+        d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
@@ -1077,6 +1101,7 @@ class Tensor:
         return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in dims))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        _int_dim("flatten", start_dim, "start_dim"), _int_dim("flatten", end_dim, "end_dim")
         if self.ndim == 0:
             _reduce_axis(start_dim, 0), _reduce_axis(end_dim, 0)
             return self.reshape(1)
@@ -1085,8 +1110,9 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
 
-    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
+    def expand(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
+        sizes = _args_or_keyword("expand", sizes, "size", size)
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         if not sizes:
             raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
@@ -1105,7 +1131,8 @@ class Tensor:
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
 
-    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+    def flip(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
+        dims = _args_or_keyword("flip", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
         return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
@@ -1121,12 +1148,13 @@ class Tensor:
             return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
 
-    def split(self, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+    def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
               axis: int | None = None) -> list[Tensor]:
-        """Pieces of `split_size_or_sections` each (the last may be smaller), or of the listed sizes."""
+        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes (torch names the
+        method's argument split_size, torch.split's split_size_or_sections)."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
-        n, size = self.shape[axis], split_size_or_sections
+        n, size = self.shape[axis], split_size
         if _is_int(size):
             if size <= 0:
                 raise ValueError(f"split size must be positive, got {size}")
@@ -1274,7 +1302,15 @@ def _dim_args(fn, dim, keepdim, axis, keepdims):
 def _one_dim(fn, dim, axis, default):
     """The one dim of split/chunk/unbind/softmax/cat/stack, as dim= or axis=; `default` if neither."""
     dim, _ = _dim_args(fn, dim, None, axis, None)
-    return default if dim is None else dim
+    return default if dim is None else _int_dim(fn, dim)
+
+
+def _int_dim(fn, dim, name="dim"):
+    """Where torch takes one dim, a tuple is refused by name (it failed deep inside, or, in softmax, was taken
+    as several dims, which torch does not have)."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{fn}: {name} must be an int, got {type(dim).__name__} {dim!r}")
+    return dim
 
 
 def _centred(x, axes):
@@ -1304,10 +1340,15 @@ def _sqrt_zero_safe(x):
 
 
 def _index(index):
-    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed)."""
+    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
+    tr.tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
     def convert(i):
         if isinstance(i, Tensor):
-            return i.data if i.data.dtype.kind in "biu" else i.data.astype(np.intp)
+            if i.data.dtype.kind in "biu":
+                return i.data
+            if not np.all(np.mod(i.data, 1) == 0):
+                raise IndexError(f"index: a float Tensor used as indices must hold whole numbers, got {i.data!r}")
+            return i.data.astype(np.intp)
         if isinstance(i, list):
             return np.asarray(i)
         return i
@@ -1340,8 +1381,9 @@ def _ints_first(index):
 
 # ----------------------------------------------------------------------------- functions
 def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """As torch.tensor: numbers become a float Tensor by the module docstring's rules, and booleans a
-    boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives float32)."""
+    """As torch.tensor: a copy of data; numbers become a float Tensor by the module docstring's rules, and
+    booleans a boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives
+    float32)."""
     if dtype is None and not isinstance(data, Tensor):
         try:
             arr = np.asarray(data)
@@ -1351,7 +1393,11 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
             if requires_grad:
                 raise RuntimeError("only float tensors can require grad; this one holds booleans")
             return Tensor._make(np.array(arr), False)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    source = data.data if isinstance(data, Tensor) else data
+    if isinstance(source, np.ndarray) and np.shares_memory(out.data, source):
+        out.data = out.data.copy()  # torch.tensor always copies (Tensor() and from_numpy share, as torch's)
+    return out
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -1364,7 +1410,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def _shape_args(fn, shape):
+def _args_or_keyword(fn, args, name, value):
+    """torch takes sizes or dims positionally or as one keyword (x.permute(dims=(1, 0)), zeros(size=(2,)))."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{fn}: give {name} positionally or as {name}=, not both (got {args} and {value!r})")
+    return (value,)
+
+
+def _shape_args(fn, shape, size=None):
+    shape = _args_or_keyword(fn, shape, "size", size)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     for n in shape:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
@@ -1372,19 +1428,21 @@ def _shape_args(fn, shape):
     return tuple(int(n) for n in shape)
 
 
-def zeros(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    data = np.zeros(_shape_args("zeros", shape), dtype=_float_dtype(dtype, "zeros"))
+def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+          requires_grad: bool = False) -> Tensor:
+    data = np.zeros(_shape_args("zeros", shape, size), dtype=_float_dtype(dtype, "zeros"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def ones(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    data = np.ones(_shape_args("ones", shape), dtype=_float_dtype(dtype, "ones"))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def full(shape: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
-    shape = _shape_args("full", (shape,) if isinstance(shape, (tuple, list)) else (shape,))
+    data = np.ones(_shape_args("ones", shape, size), dtype=_float_dtype(dtype, "ones"))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+         requires_grad: bool = False) -> Tensor:
+    shape = _shape_args("full", (size,))
     return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
 
 
@@ -1396,29 +1454,33 @@ def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, req
     return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
-          generator: np.random.Generator | None = None) -> Tensor:
+def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
     rng = generator if generator is not None else _default_generator()
-    data = rng.standard_normal(_shape_args("randn", shape), dtype=_float_dtype(dtype, "randn"))
+    data = rng.standard_normal(_shape_args("randn", shape, size), dtype=_float_dtype(dtype, "randn"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape: int | Sequence[int], dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False,
-         generator: np.random.Generator | None = None) -> Tensor:
+def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+         requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
     rng = generator if generator is not None else _default_generator()
-    data = rng.random(_shape_args("rand", shape), dtype=_float_dtype(dtype, "rand"))
+    data = rng.random(_shape_args("rand", shape, size), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
-           requires_grad: bool = False) -> Tensor:
-    """start, start + step, ... below end (arange(n): 0 .. n-1), as torch. Tensors hold floats, so the
-    values are float32 (torch gives int64 for int arguments)."""
+def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
+           dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch. Tensors hold
+    floats, so the values are float32 (torch gives int64 for int arguments)."""
     if end is None:
+        if start is None:
+            raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")
         start, end = 0, start
+    elif start is None:
+        start = 0
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),

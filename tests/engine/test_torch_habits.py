@@ -341,3 +341,99 @@ def test_astype_none_is_refused_rather_than_a_silent_cast():
     with pytest.raises(TypeError, match="astype: dtype must be float32 or float64, got None"):
         tr.zeros(2).astype(None)
     assert tr.zeros(2, dtype=np.float64).to(None).dtype == np.float64
+
+
+def test_turning_off_requires_grad_of_a_computed_tensor_is_refused():
+    """y = x * 2; y.requires_grad_(False) silently cut y off the tape, so x.grad lost y's share (torch
+    raises: only a leaf's flag can be changed); a leaf's flag still turns off, and True on y is harmless."""
+    x = tr.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    for turn_off in (lambda: y.requires_grad_(False), lambda: setattr(y, "requires_grad", False)):
+        with pytest.raises(RuntimeError, match="only a leaf's flag.*detach"):
+            turn_off()
+    assert y.requires_grad_(True) is y and y.requires_grad
+    (y * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 4 * x.data)  # d(2x^2)/dx, y's share included
+    assert x.requires_grad_(False).requires_grad is False
+
+
+def test_a_float_tensor_of_ids_must_hold_whole_numbers():
+    """tr.tensor([0, 2]) is float32, so a float Tensor indexes by its values; 0.7 was truncated to row 0
+    (torch refuses float indices; numpy refuses a float array), now an IndexError."""
+    x = tr.Tensor(np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(x[tr.tensor([0, 2])].data, x.data[[0, 2]])
+    np.testing.assert_array_equal(x[:, tr.tensor([3.0, -1.0])].data, x.data[:, [3, -1]])
+    for bad in ([0.7, 1.9], [0.0, np.nan]):
+        with pytest.raises(IndexError, match="whole numbers"):
+            x[tr.Tensor(bad)]
+
+
+def test_float_and_int_of_a_one_element_tensor():
+    """float(loss) and int(x.argmax()) raised numpy-free TypeErrors ("argument must be a real number");
+    torch converts one-element tensors (int truncates toward zero) and refuses more elements."""
+    x = tr.Tensor([[-2.75]], requires_grad=True)
+    assert float(x) == -2.75 and type(float(x)) is float
+    assert int(x) == -2 and type(int(x)) is int
+    assert int(tr.Tensor([1.0, 5.0, 3.0]).argmax()) == 1
+    assert float(tr.Tensor([3.0]) > 1.5) == 1.0  # a one-element mask, as torch
+    with pytest.raises(ValueError, match=r"one-element tensor.*shape \(2,\)"):
+        float(tr.Tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="one-element"):
+        int(tr.zeros(0))
+
+
+def test_sizes_and_dims_take_torchs_keywords():
+    """torch's keyword names were refused with Python's "unexpected keyword argument": x.transpose(dim0=,
+    dim1=), x.permute(dims=), x.reshape(shape=), x.view(size=), x.expand(size=), x.flip(dims=),
+    x.split(split_size=), x.swapaxes(axis0=, axis1=), tr.zeros/ones/randn/rand(size=), tr.full(size=)."""
+    x = tr.Tensor(np.arange(6.0).reshape(1, 2, 3))
+    same = [(x.transpose(dim0=0, dim1=2), x.transpose(0, 2)), (x.permute(dims=(2, 0, 1)), x.permute(2, 0, 1)),
+            (x.reshape(shape=(3, -1)), x.reshape(3, -1)), (x.view(size=(6,)), x.view(6)),
+            (x.expand(size=(4, 2, 3)), x.expand(4, 2, 3)), (x.flip(dims=(1, 2)), x.flip(1, 2)),
+            (x.swapaxes(axis0=1, axis1=2), x.swapaxes(1, 2)), (tr.zeros(size=(2, 1)), tr.zeros(2, 1)),
+            (tr.ones(size=[3]), tr.ones(3)), (tr.full(size=(2,), fill_value=1.5), tr.full((2,), 1.5))]
+    same += list(zip(x.split(split_size=2, dim=2), x.split(2, 2)))
+    for keyword, positional in same:
+        assert keyword.shape == positional.shape and np.array_equal(keyword.data, positional.data)
+    assert tr.randn(size=(2, 3)).shape == (2, 3) and tr.rand(size=(4,), dtype=np.float64).dtype == np.float64
+    for both in (lambda: x.permute(2, 0, 1, dims=(2, 0, 1)), lambda: tr.zeros(2, size=(2,)),
+                 lambda: x.transpose(0, dim1=1)):
+        with pytest.raises(TypeError, match="dim|size"):
+            both()
+
+
+@pytest.mark.parametrize("call", [lambda x: x.softmax((0, 1)), lambda x: x.log_softmax([1]),
+                                  lambda x: x.unsqueeze((0, 1)), lambda x: x.split(1, (0, 1)),
+                                  lambda x: x.chunk(2, (0, 1)), lambda x: x.unbind((0, 1)),
+                                  lambda x: tr.cat([x, x], (0, 1)), lambda x: tr.stack([x, x], (0, 1)),
+                                  lambda x: x.argmax((0, 1)), lambda x: x.argmin(dim=[0]),
+                                  lambda x: x.flatten((0,), 2), lambda x: x.flatten(0, [2])])
+def test_one_dim_arguments_refuse_a_tuple_by_name(call):
+    """Where torch takes one dim, a tuple failed deep inside ("slice indices must be integers", "'tuple' object
+    cannot be interpreted as an integer"), and softmax((0, 1)) was taken as a softmax over both dims, which
+    torch refuses; each is now a TypeError naming the argument."""
+    with pytest.raises(TypeError, match=r"(dim|start_dim|end_dim) must be an int, got (tuple|list)"):
+        call(tr.Tensor(np.ones((2, 3, 4))))
+
+
+def test_arange_takes_end_as_a_keyword():
+    """tr.arange(end=3) failed with "missing 1 required positional argument: 'start'" (torch's start
+    defaults to 0); arange() with no end at all is refused by name."""
+    np.testing.assert_array_equal(tr.arange(end=3).data, [0, 1, 2])
+    np.testing.assert_array_equal(tr.arange(end=2.0, step=0.5).data, [0, 0.5, 1, 1.5])
+    np.testing.assert_array_equal(tr.arange(4).data, tr.arange(0, 4).data)
+    with pytest.raises(TypeError, match="arange: give end"):
+        tr.arange()
+
+
+def test_tensor_copies_its_data_as_torch_tensor_does():
+    """tr.tensor(array) shared the array's memory, so refilling a reused buffer changed every tensor made
+    from it (torch.tensor always copies); tr.Tensor(array) and tr.from_numpy(array) share, as torch's."""
+    a = np.zeros(3, np.float32)
+    x = tr.Tensor([1.0, 2.0])
+    copied, from_tensor = tr.tensor(a), tr.tensor(x, requires_grad=True)
+    shared, from_numpy = tr.Tensor(a), tr.from_numpy(a)
+    a[0], x.data[0] = 5.0, 9.0
+    assert copied.data[0] == 0.0 and from_tensor.data[0] == 1.0 and copied.dtype == np.float32
+    assert shared.data[0] == 5.0 and from_numpy.data[0] == 5.0
+    assert tr.tensor(np.ones(2)).dtype == np.float64 and tr.tensor(a[a > 1]).shape == (1,)
