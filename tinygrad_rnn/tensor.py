@@ -1395,8 +1395,10 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
             return Tensor._make(np.array(arr), False)
     out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     source = data.data if isinstance(data, Tensor) else data
-    if isinstance(source, np.ndarray) and np.shares_memory(out.data, source):
-        out.data = out.data.copy()  # torch.tensor always copies (Tensor() and from_numpy share, as torch's)
+    # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
+    # only: shares_memory's exact answer can cost more than the copy it would save
+    if isinstance(source, np.ndarray) and np.may_share_memory(out.data, source):
+        out.data = out.data.copy()
     return out
 
 
