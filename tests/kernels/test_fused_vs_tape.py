@@ -139,7 +139,7 @@ def test_a_batch_of_no_sequences_is_accepted_by_both_paths(kind):
 @pytest.mark.parametrize("loss", ["sum", "sum over time", "sum over batch"])
 def test_broadcast_output_gradients_equal_the_tape(kind, loss):
     """The gradient of out.sum() reaches the layer as one row broadcast over time and batch (of a sum over
-    one axis, broadcast over that axis): the kernels read it in place (node._one_row), with lengths, in
+    one axis, broadcast over that axis): the kernels read it in place (node._dout_rows), with lengths, in
     both directions, as the tape does with the full array."""
     name, _, nonlin = kind.partition("-")
     kwargs = dict(bidirectional=True, dtype=np.float64, **({"nonlinearity": nonlin} if nonlin else {}))

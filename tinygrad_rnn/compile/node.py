@@ -80,7 +80,7 @@ def _bind(args, arrays, a=None, b=None, lengths=None):
     out = []
     for x in args:
         arr = lengths if x.name == "lengths" else arrays[x.name]
-        # (an array of one step, the same at every step (dOut, see _one_row), is not sliced)
+        # (an array of one step, the same at every step (dOut, see _dout_rows), is not sliced)
         out.append(arr[a:b + 1] if x.timed == 2 else arr[a:b] if x.timed == 1 and arr.shape[0] != 1 else arr)
     return out
 
@@ -111,19 +111,24 @@ def _in_real_time(a, lengths, padded, reverse):
     return _in_time_order(a, lengths, padded, reverse)
 
 
-def _one_row(dout, keep_batch):
-    """dout (T, B, n) with each axis along which it is broadcast (stride 0: the gradient of out.sum() is
-    one row for every step and sequence) cut to one step or sequence: the backward loop reads it at
-    index 0 along such an axis, instead of a (T, B, n) copy made and read from memory. keep_batch: a
-    padded reverse direction reorders each sequence's steps, so a batch axis stays whole."""
-    if dout.ndim != 3 or dout.size == 0:
-        return dout
-    by_time, by_batch = dout.strides[:2]
-    if by_time == 0:   # (broadcast along both, as out.sum()'s: one slice, one view made)
-        return dout[:1, :1] if by_batch == 0 else dout[:1]
-    if by_batch == 0 and not (keep_batch and dout.shape[0] > 1):
-        return dout[:, :1]
-    return dout
+def _dout_rows(dout, lengths, padded, reverse, dtype):
+    """dout (T, B, n) as the backward loop reads it (dOut): in the kernels' time order, C-contiguous, of the
+    kernel's dtype, and cut to one step or sequence along each axis it is broadcast along (stride 0: the
+    gradient of out.sum() is one row for every step and sequence): the loop reads it at index 0 along such
+    an axis, instead of a (T, B, n) copy made and read from memory. A padded reverse direction reorders each
+    sequence's steps, so there a batch axis stays whole. (One function for the whole of it: a tiny step's
+    backward paid for a call and a strides slice more, and for ascontiguousarray's checks on the cut row.)"""
+    if dout.ndim == 3 and dout.size:
+        by_time, by_batch, _ = dout.strides
+        if by_time == 0 and by_batch == 0:   # out.sum()'s: one slice, copied (it is not contiguous: stride 0)
+            return dout[:1, :1].copy() if dout.dtype == dtype else dout[:1, :1].astype(dtype, order="C")
+        if by_time == 0:
+            dout = dout[:1]
+        elif by_batch == 0 and not (padded and reverse and dout.shape[0] > 1):
+            dout = dout[:, :1]
+    if reverse and dout.shape[0] > 1:
+        dout = _in_time_order(dout, lengths, padded, True)
+    return np.ascontiguousarray(dout) if dout.dtype == dtype else dout.astype(dtype, order="C")
 
 
 _NAMES = []   # parameter i's names in the generated functions (outside.py): as held, flat, gradient, flat
@@ -203,15 +208,17 @@ class _AccumulatorPlan:
                          # it flat as it is (a 1-D one): a loop over these pairs cost less than zip + update
     reshaped: tuple      # (gV<i>, index in made) where the flat view is a reshape (a matrix read flat)
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
-    grads: tuple         # g<i> for each parameter, None where no gradient is needed
     all_needed: bool
+    returned: tuple      # for each parameter its index in made, None where no gradient is needed
+    grads_in: "_GradsArguments"
 
     @classmethod
-    def of(cls, params, needs_params, used, dtype):
-        shapes, by_grads, spread, reshaped, placeholders, grads = [], [], [], [], {}, []
+    def of(cls, params, needs_params, grads_args, dtype):
+        used = {x.name for x in grads_args}
+        shapes, by_grads, spread, reshaped, placeholders, returned = [], [], [], [], {}, []
         for (_, _, grad, flat), w, n in zip(_parameter_names(len(params)), params, needs_params):
             flat = flat if flat in used else None
-            grads.append(grad if n else None)
+            returned.append(len(shapes) if n else None)
             if n:
                 k = len(shapes)
                 shapes.append(w.shape)
@@ -226,7 +233,52 @@ class _AccumulatorPlan:
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
         return cls(tuple(shapes), (dtype,) * len(shapes), tuple(by_grads), all(by_grads), tuple(spread),
-                   tuple(reshaped), placeholders, tuple(grads), all(needs_params))
+                   tuple(reshaped), placeholders, all(needs_params), tuple(returned),
+                   _GradsArguments.of(grads_args, spread, reshaped, placeholders, len(shapes)))
+
+    def make(self, written):
+        """The accumulators of the needed gradients, in parameter order (Kernel._fill_accumulators' written)."""
+        # (map over the allocators, not a comprehension: that is a function call of its own per call)
+        if written is np.zeros or self.all_by_grads:
+            return list(map(written, self.shapes, self.dtypes))
+        return [written(shape, dt) if by_grads else np.zeros(shape, dt)
+                for shape, by_grads, dt in zip(self.shapes, self.by_grads, self.dtypes)]
+
+    def gradients(self, made):
+        """The gradients as the tape takes them, one per parameter (None where none is needed), of `made`."""
+        return [None if k is None else made[k] for k in self.returned]
+
+
+@dataclass(frozen=True, slots=True)
+class _GradsArguments:
+    """grads' arguments at one thread, in its order, from the backward's arrays and the accumulators as made
+    (_fill_accumulators' list) without putting those into the dict by name first (six stores and six reads
+    of a dict in a tiny RNN's backward): the others picked from the dict, then one itemgetter over the list
+    [others..., made..., the reshaped flat views..., the placeholders...]."""
+    others: object       # picker of the arguments that are not accumulators, from the dict
+    order: object        # itemgetter of grads' arguments from that list
+    reshaped: tuple      # the index in made of each flat view that is a reshape (_AccumulatorPlan.reshaped)
+    placeholders: tuple  # the size-0 stand-ins, in the order the list holds them
+
+    @classmethod
+    def of(cls, grads_args, spread, reshaped, placeholders, n_made):
+        names = [x.name for x in grads_args]
+        accumulators = {n for n, _ in spread} | {n for n, _ in reshaped} | set(placeholders)
+        others = [n for n in names if n not in accumulators]
+        position = {n: i for i, n in enumerate(others)}   # where each argument is in the list
+        position.update((n, len(others) + k) for n, k in spread)
+        position.update((n, len(others) + n_made + j) for j, (n, _) in enumerate(reshaped))
+        position.update((n, len(others) + n_made + len(reshaped) + j) for j, n in enumerate(placeholders))
+        return cls(_picker(others), _picker([position[n] for n in names]), tuple(k for _, k in reshaped),
+                   tuple(placeholders.values()))
+
+    def __call__(self, args, made):
+        values = [*self.others(args), *made]
+        if self.reshaped:
+            values += [made[k].reshape(-1) for k in self.reshaped]
+        if self.placeholders:
+            values += self.placeholders
+        return self.order(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +348,8 @@ class Kernel:
         self.per_step = [buf for buf in per_step if buf[0] in used]
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
-        self.alias_pairs = tuple(self.aliased.items())
+        # (only those a generated function reads: the built-in cells' is read by none, and its store cost per call)
+        self.alias_pairs = tuple((name, alias) for name, alias in self.aliased.items() if name in used)
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
         # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
@@ -511,9 +564,7 @@ class Kernel:
         arrays, padded, reverse, forward_plan = saved
         T, B, I = arrays["X"].shape
         if dout is not None:
-            dout = _one_row(dout, padded and reverse)
-        if dout is not None and reverse and dout.shape[0] > 1:
-            dout = _in_time_order(dout, arrays["lengths"], padded, True)
+            dout = _dout_rows(dout, arrays["lengths"], padded, reverse, self.dtype)
         needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
         plan = forward_plan.backward.get((need_dx, needs_params))
         if plan is None:
@@ -523,15 +574,18 @@ class Kernel:
         needs_params, need = plan.needs, plan.need
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
         m = self.module
-        if threads == 1:   # (the accumulators into args: the names differ, g<i>, gV<i>)
+        if threads == 1:
             # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
-            dparams = self._fill_accumulators(plan.accumulators, args, np.empty)
+            # and handed to it straight (grads_in), not put into args by name
+            accumulators = plan.accumulators
+            made = accumulators.make(np.empty)
             if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # (as in _run_forward)
                 if B:
                     m.backward(*self.backward_args.pick(args), 0, B)
             else:
                 runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
-            m.grads(*self.grads_args.pick(args), need, need_dx, True, 0, T)
+            m.grads(*accumulators.grads_in(args, made), need, need_dx, True, 0, T)
+            dparams = made if accumulators.all_needed else accumulators.gradients(made)
         else:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
@@ -594,19 +648,14 @@ class Kernel:
         """Put plan's accumulators into `accs`; returns the gradients (None where none is needed), in
         parameter order, as the tape takes them. written: the allocator of those grads writes (np.empty when
         its call assigns them); the others are zeros."""
-        # (map over the allocators, not a comprehension: that is a function call of its own per call)
-        if written is np.zeros or plan.all_by_grads:
-            made = list(map(written, plan.shapes, plan.dtypes))
-        else:
-            made = [written(shape, dt) if by_grads else np.zeros(shape, dt)
-                    for shape, by_grads, dt in zip(plan.shapes, plan.by_grads, plan.dtypes)]
+        made = plan.make(written)
         for name, k in plan.spread:
             accs[name] = made[k]
         for flat, k in plan.reshaped:
             accs[flat] = made[k].reshape(-1)
         if plan.placeholders:
             accs.update(plan.placeholders)
-        return made if plan.all_needed else [accs[g] if g else None for g in plan.grads]
+        return made if plan.all_needed else plan.gradients(made)
 
     def _accumulator_plan(self, params, needs_params):
         """What _fill_accumulators makes for a pattern of needs, listed once per pattern: a kernel's
@@ -617,8 +666,7 @@ class Kernel:
         key = tuple(needs_params)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _AccumulatorPlan.of(params, needs_params, {x.name for x in self.grads_args},
-                                                          self.dtype)
+            plan = self._plans[key] = _AccumulatorPlan.of(params, needs_params, self.grads_args, self.dtype)
         return plan
 
     def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params):
@@ -635,17 +683,17 @@ class Kernel:
         return not self.prog.uses_x and not (need_dx and self.prog.projections)
 
     def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
-        """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
+        """The backward's arrays: those of the forward (`arrays`) with dOut (dout as _dout_rows gives it; None:
+        zeros), dS<k> (in: the final states'
         gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
         _BackwardPlan lists them."""
         dt = self.dtype
         made = plan.made
-        empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty   # (as in forward)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
         # and, small, they cost little to hold until the node goes. Large: a copy, so that the pooled
         # gradient buffers go back to the pool when this backward ends.
-        if empty is np.empty:
+        if plan.largest < workspace.MIN_BYTES:   # (as in forward: no array is pooled)
             args = arrays
             for name, shape, zeroed in made:
                 args[name] = np.zeros(shape, dt) if zeroed else np.empty(shape, dt)
@@ -655,12 +703,10 @@ class Kernel:
                 if len(shape) == 2:   # dS<k>, dV<i>: a row per sequence, not pooled (dS goes to the caller)
                     args[name] = np.zeros(shape, dt)
                     continue
-                a = args[name] = empty(shape, dt)
+                a = args[name] = workspace.empty(shape, dt)
                 if zeroed:
                     a.fill(0)
-        # (no dtype= when dout's is dt already: the keyword alone cost 0.1 us)
-        args["dOut"] = (np.zeros((1, 1, self.dout_width), dt) if dout is None
-                        else np.ascontiguousarray(dout) if dout.dtype == dt else dout.astype(dt, order="C"))
+        args["dOut"] = np.zeros((1, 1, self.dout_width), dt) if dout is None else dout
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)

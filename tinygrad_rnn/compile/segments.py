@@ -42,7 +42,7 @@ import numpy as np
 
 from ..kernels import blas, runtime, workspace
 from ..nn.bptt_plan import Stored
-from .node import _bind, _in_time_order, _one_row, _parameter_names
+from .node import _bind, _dout_rows, _in_time_order, _parameter_names
 
 
 class _Sequence(NamedTuple):
@@ -304,10 +304,7 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
     p, dt = kernel.prog, kernel.prog.dtype
     T, B, I = seq.x.shape
     if dout is not None:   # a broadcast dOut (from out.sum()) stays one row, as in Kernel.backward
-        dout = _one_row(dout, seq.padded and seq.reverse)
-        if seq.reverse and dout.shape[0] > 1:
-            dout = _in_time_order(dout, seq.lens, seq.padded, True)
-        dout = np.ascontiguousarray(dout, dtype=dt)
+        dout = _dout_rows(dout, seq.lens, seq.padded, seq.reverse, kernel.dtype)
     needs_params = [n and i in kernel.read for i, n in enumerate(needs_params)]
     dx = None   # (T, B, I) when the loop or grads writes it
     if p.uses_x:   # the loop adds its own part of dx into dX
@@ -452,7 +449,7 @@ def _piece_gradient_args(seq, a, L, arrays, grad, padded, empty=None):
         return buf
 
     args = dict(arrays)
-    # (one step of dOut, the same at every step (_one_row; none reached the output: zeros), is not sliced)
+    # (one step of dOut, the same at every step (_dout_rows; none reached the output: zeros), is not sliced)
     dout = np.zeros((1, 1, p.state_sizes[0]), dt) if grad.dout is None else grad.dout
     args["dOut"] = dout if dout.shape[0] == 1 else dout[a:a + L]
     for (_, name, _), d in zip(k.states, grad.ds):
