@@ -25,7 +25,7 @@ import numpy as np
 
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
-from ..tensor import Tensor, apply, is_grad_enabled
+from ..tensor import Tensor, _grad_mode, apply
 from .codegen import Generator, import_module
 from .ir import Reduce
 from .lower import lower
@@ -967,7 +967,7 @@ class CompiledRecurrence(Primitive):
 
 def _recorded(x, state, params):
     """Whether apply will record the node (tensor.py: grad mode on and an input that requires grad)."""
-    if not is_grad_enabled():
+    if not _grad_mode.enabled:   # (is_grad_enabled's read, as apply makes it: a call less per step)
         return False
     # the parameters first: in training the first one answers (loops: any() over a generator, or one
     # tuple of all the inputs, cost more than the rest of this check). The attribute, not the property,

@@ -595,12 +595,16 @@ class _WeightsSnapshot:
 
     def holds(self, layer_dict, dtype):
         """Whether the layer (its __dict__) still has these parameters and arrays, for `dtype`. (A loop: a
-        map() over the names and Tensors runs half the bytecodes and took half as long again.)"""
+        map() over the names and Tensors runs half the bytecodes and took half as long again. Indexing, not
+        .get(), a method call per parameter: a name deleted since raises, and is a miss.)"""
         if dtype is not self.dtype and dtype != self.dtype:
             return False
-        for name, tensor, data, shape in self.held:   # (shape: an array's can be set in place)
-            if layer_dict.get(name) is not tensor or tensor.data is not data or data.shape != shape:
-                return False
+        try:
+            for name, tensor, data, shape in self.held:   # (shape: an array's can be set in place)
+                if layer_dict[name] is not tensor or tensor.data is not data or data.shape != shape:
+                    return False
+        except KeyError:
+            return False
         for name in self.absent:
             if layer_dict.get(name) is not None:
                 return False
