@@ -199,7 +199,10 @@ def is_loop_heavy(prog):
 # their fields, and a NamedTuple's field is a descriptor call, about three times a slot's read (a tiny step showed).
 @dataclass(frozen=True, slots=True)
 class _AccumulatorPlan:
-    """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan)."""
+    """The gradient accumulators of one pattern of needs (Kernel._accumulator_plan), and how grads takes them at
+    one thread: straight from the list made (`others` picks grads' other arguments from the backward's dict,
+    `order` its arguments in order from [others..., made..., reshaped flat views..., placeholders...]), not put
+    into the dict by name first (six stores and six reads of a dict in a tiny RNN's backward)."""
     shapes: tuple        # the shape of g<i> for each needed parameter, in parameter order
     dtypes: tuple        # the kernel's dtype, once per needed parameter (for map(np.empty, shapes, dtypes))
     by_grads: tuple      # whether grads writes that g<i> (then np.empty serves where grads assigns: at one thread)
@@ -210,7 +213,9 @@ class _AccumulatorPlan:
     placeholders: dict   # {g<i>: a size-0 array} for the others (and their gV<i>)
     all_needed: bool
     returned: tuple      # for each parameter its index in made, None where no gradient is needed
-    grads_in: "_GradsArguments"
+    others: object       # _picker of grads' arguments that are not accumulators, from the backward's dict
+    order: object        # _picker of grads' arguments from the list above
+    plain: bool          # all made by grads (np.empty at one thread), none reshaped, no placeholders
 
     @classmethod
     def of(cls, params, needs_params, grads_args, dtype):
@@ -232,9 +237,16 @@ class _AccumulatorPlan:
             g = placeholders[grad] = np.zeros((0,) * w.ndim, dtype)   # (size 0: shared, nothing can be written)
             if flat is not None:
                 placeholders[flat] = g.reshape(-1)
+        names = [x.name for x in grads_args]
+        others = [n for n in names if n not in dict(spread) and n not in dict(reshaped) and n not in placeholders]
+        # each argument's place in [others..., made..., reshaped flat views..., placeholders...]
+        position = {n: i for i, n in enumerate(others)}
+        position.update((n, len(others) + k) for n, k in spread)
+        position.update((n, len(others) + len(shapes) + j) for j, (n, _) in enumerate(reshaped))
+        position.update((n, len(others) + len(shapes) + len(reshaped) + j) for j, n in enumerate(placeholders))
         return cls(tuple(shapes), (dtype,) * len(shapes), tuple(by_grads), all(by_grads), tuple(spread),
-                   tuple(reshaped), placeholders, all(needs_params), tuple(returned),
-                   _GradsArguments.of(grads_args, spread, reshaped, placeholders, len(shapes)))
+                   tuple(reshaped), placeholders, all(needs_params), tuple(returned), _picker(others),
+                   _picker([position[n] for n in names]), all(by_grads) and not reshaped and not placeholders)
 
     def make(self, written):
         """The accumulators of the needed gradients, in parameter order (Kernel._fill_accumulators' written)."""
@@ -244,41 +256,15 @@ class _AccumulatorPlan:
         return [written(shape, dt) if by_grads else np.zeros(shape, dt)
                 for shape, by_grads, dt in zip(self.shapes, self.by_grads, self.dtypes)]
 
+    def grads_arguments(self, args, made):
+        """grads' arguments at one thread, in order, from the backward's dict and the accumulators `made`."""
+        values = [*self.others(args), *made]
+        values += [made[k].reshape(-1) for _, k in self.reshaped]
+        return self.order(values + list(self.placeholders.values()))
+
     def gradients(self, made):
         """The gradients as the tape takes them, one per parameter (None where none is needed), of `made`."""
         return [None if k is None else made[k] for k in self.returned]
-
-
-@dataclass(frozen=True, slots=True)
-class _GradsArguments:
-    """grads' arguments at one thread, in its order, from the backward's arrays and the accumulators as made
-    (_fill_accumulators' list) without putting those into the dict by name first (six stores and six reads
-    of a dict in a tiny RNN's backward): the others picked from the dict, then one itemgetter over the list
-    [others..., made..., the reshaped flat views..., the placeholders...]."""
-    others: object       # picker of the arguments that are not accumulators, from the dict
-    order: object        # itemgetter of grads' arguments from that list
-    reshaped: tuple      # the index in made of each flat view that is a reshape (_AccumulatorPlan.reshaped)
-    placeholders: tuple  # the size-0 stand-ins, in the order the list holds them
-
-    @classmethod
-    def of(cls, grads_args, spread, reshaped, placeholders, n_made):
-        names = [x.name for x in grads_args]
-        accumulators = {n for n, _ in spread} | {n for n, _ in reshaped} | set(placeholders)
-        others = [n for n in names if n not in accumulators]
-        position = {n: i for i, n in enumerate(others)}   # where each argument is in the list
-        position.update((n, len(others) + k) for n, k in spread)
-        position.update((n, len(others) + n_made + j) for j, (n, _) in enumerate(reshaped))
-        position.update((n, len(others) + n_made + len(reshaped) + j) for j, n in enumerate(placeholders))
-        return cls(_picker(others), _picker([position[n] for n in names]), tuple(k for _, k in reshaped),
-                   tuple(placeholders.values()))
-
-    def __call__(self, args, made):
-        values = [*self.others(args), *made]
-        if self.reshaped:
-            values += [made[k].reshape(-1) for k in self.reshaped]
-        if self.placeholders:
-            values += self.placeholders
-        return self.order(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,16 +562,22 @@ class Kernel:
         m = self.module
         if threads == 1:
             # one grads call over all rows: it assigns the accumulators it writes (outside.py), made np.empty
-            # and handed to it straight (grads_in), not put into args by name
-            accumulators = plan.accumulators
-            made = accumulators.make(np.empty)
+            # and handed to it straight (_AccumulatorPlan), not put into args by name; the plain case written
+            # out (make and grads_arguments, two method calls, cost what the dict's stores and reads did)
+            acc = plan.accumulators
+            if acc.plain:
+                made = list(map(np.empty, acc.shapes, acc.dtypes))
+                grads_in = acc.order([*acc.others(args), *made])
+            else:
+                made = acc.make(np.empty)
+                grads_in = acc.grads_arguments(args, made)
             if B < 2 * runtime.MIN_ROWS_PER_THREAD:   # (as in _run_forward)
                 if B:
                     m.backward(*self.backward_args.pick(args), 0, B)
             else:
                 runtime.run_on_batch_blocks(m.backward, B, *self.backward_args.pick(args))
-            m.grads(*accumulators.grads_in(args, made), need, need_dx, True, 0, T)
-            dparams = made if accumulators.all_needed else accumulators.gradients(made)
+            m.grads(*grads_in, need, need_dx, True, 0, T)
+            dparams = made if acc.all_needed else acc.gradients(made)
         else:
             accs = {}
             dparams = self._fill_accumulators(plan.accumulators, accs)
