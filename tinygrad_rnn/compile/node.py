@@ -257,6 +257,8 @@ class _BackwardPlan:
     work: int
     dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
     returns_dx: bool       # dx asked for and x reaches the cell's output (read, or projected)
+    consumed: tuple        # Kernel.consumed where this shape may use it (not padded: every row is assigned), else ()
+    made_consuming: tuple  # `made` without the buffers of `consumed`'s gradients
 
 
 def _threads(work, T, B, I, widest):
@@ -297,6 +299,10 @@ class Kernel:
         self.widest = max([1] + list(p.state_sizes) + [pr.N for pr in p.projections] + [w for _, w, _ in self.per_step])
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
         self.alias_pairs = tuple(self.aliased.items())
+        # gradient arrays the backward may write over forward arrays it reads, when nothing reads those
+        # again (Kernel.backward's consume; not one grads reads: it runs after the loop)
+        grads_reads = {a.name for a in self.grads_args}
+        self.consumed = tuple(c for c in gen.consumable() if c.read not in grads_reads)
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
         # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
@@ -507,7 +513,9 @@ class Kernel:
                 runtime.run_blocks(loop, B, threads, _bind(loop_args, arrays), rows)
 
     # -- the backward: the loop, then the products (grads)
-    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
+    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True, consume=False):
+        """consume: no backward will read `saved` again (the tape frees it after this one: no retain_graph),
+        so the loop may write gradients over the forward arrays it reads (Kernel.consumed)."""
         arrays, padded, reverse, forward_plan = saved
         T, B, I = arrays["X"].shape
         if dout is not None:
@@ -519,7 +527,7 @@ class Kernel:
         if plan is None:
             plan = forward_plan.backward[need_dx, needs_params] = self._backward_plan(params, T, B, I, need_dx,
                                                                                       padded, needs_params)
-        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
+        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan, consume)
         needs_params, need = plan.needs, plan.need
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
         m = self.module
@@ -625,21 +633,26 @@ class Kernel:
         """The _BackwardPlan of a shape and pattern of needs: made by the general code (the memos below),
         kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's)."""
         needs, need = self._needs(needs_params)
+        made = self._gradient_shapes(T, B, I, need_dx, padded)
+        consumed = () if padded else self.consumed
+        grads = {c.grad for c in consumed}
         return _BackwardPlan(
-            self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
+            made, needs, need, self._accumulator_plan(params, needs),
             T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx),
-            need_dx and (self.prog.uses_x or bool(self.prog.projections)))
+            need_dx and (self.prog.uses_x or bool(self.prog.projections)), consumed,
+            tuple(m for m in made if m[0] not in grads))
 
     def _no_dx(self, need_dx):
         """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
         return not self.prog.uses_x and not (need_dx and self.prog.projections)
 
-    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
+    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan, consume=False):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
         gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
-        _BackwardPlan lists them."""
+        _BackwardPlan lists them. consume: plan.consumed's gradients are the forward's arrays they name."""
         dt = self.dtype
-        made = plan.made
+        consume = consume and plan.consumed
+        made = plan.made_consuming if consume else plan.made
         empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty   # (as in forward)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
@@ -664,11 +677,19 @@ class Kernel:
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
+        self._shared_buffers(args, plan, consume)
+        return args
+
+    def _shared_buffers(self, args, plan, consume):
+        """Put into `args` the gradient arrays that are other arrays: consume's (plan.consumed), the aliases
+        (a dXW that is dC), dX's placeholder."""
+        if consume:   # (before the aliases: a dXW that is dC is dC's array, whichever that is)
+            for grad, read in plan.consumed:
+                args[grad] = args[read]
         for name, alias in self.alias_pairs:   # dXW is dC where the plan proved them equal (the kernel skips it)
             args[name] = args[alias]
         if plan.dx_placeholder:   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
-        return args
 
     def _gradient_shapes(self, T, B, I, need_dx, padded):
         """(name, shape, zeroed) of each gradient buffer _gradient_buffers makes, listed once per (T, B, I,
@@ -705,8 +726,10 @@ class Kernel:
         arrays["lengths"] = runtime.all_steps(B, T)
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
-        plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
-                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True)
+        made = self._gradient_shapes(T, B, I, True, False)
+        plan = _BackwardPlan(made, *self._needs((True,) * len(params)),
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True,
+                             (), made)
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
@@ -889,6 +912,7 @@ class CompiledRecurrence(Primitive):
     the node), so the forward writes and keeps nothing for one (Kernel.forward)."""
 
     fresh_grads = True   # the kernels allocate every gradient they return
+    consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):
@@ -904,7 +928,7 @@ class CompiledRecurrence(Primitive):
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, call, lengths=None):
+    def backward(gs, saved, needs, call, lengths=None, last=False):
         saved, params = saved
         n_states = len(needs) - 1 - len(params)
         dout, dfinals = gs[0], gs[1:]
@@ -913,7 +937,8 @@ class CompiledRecurrence(Primitive):
             dx, dstates, dparams = backward_by_plan(call.kernel, saved, dout, dfinals, params, needs[1 + n_states:],
                                                     needs[0])
         else:
-            dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
+            dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0],
+                                                        last)
         if n_states:
             return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
         return (dx, *dparams)
