@@ -257,8 +257,8 @@ class _BackwardPlan:
     work: int
     dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
     returns_dx: bool       # dx asked for and x reaches the cell's output (read, or projected)
-    consumed: tuple        # Kernel.consumed where this shape may use it (not padded: every row is assigned), else ()
-    made_consuming: tuple  # `made` without the buffers of `consumed`'s gradients
+    shared: tuple          # (gradient, array) pairs, in order: the gradient is that array, made by nobody here (the
+                           # consumed ones, when the call consumes, then Kernel.alias_pairs)
 
 
 def _threads(work, T, B, I, widest):
@@ -523,11 +523,11 @@ class Kernel:
         if dout is not None and reverse and dout.shape[0] > 1:
             dout = _in_time_order(dout, arrays["lengths"], padded, True)
         needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
-        plan = forward_plan.backward.get((need_dx, needs_params))
+        plan = forward_plan.backward.get((need_dx, needs_params, consume))
         if plan is None:
-            plan = forward_plan.backward[need_dx, needs_params] = self._backward_plan(params, T, B, I, need_dx,
-                                                                                      padded, needs_params)
-        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan, consume)
+            plan = forward_plan.backward[need_dx, needs_params, consume] = self._backward_plan(
+                params, T, B, I, need_dx, padded, needs_params, consume)
+        args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
         m = self.module
@@ -629,30 +629,31 @@ class Kernel:
                                                           self.dtype)
         return plan
 
-    def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params):
+    def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params, consume=False):
         """The _BackwardPlan of a shape and pattern of needs: made by the general code (the memos below),
-        kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's)."""
+        kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's). consume:
+        Kernel.backward's; not when padded (the gradients the loop does not write whole are zeroed first)."""
         needs, need = self._needs(needs_params)
         made = self._gradient_shapes(T, B, I, need_dx, padded)
-        consumed = () if padded else self.consumed
+        consumed = tuple(self.consumed) if consume and not padded else ()
         grads = {c.grad for c in consumed}
         return _BackwardPlan(
-            made, needs, need, self._accumulator_plan(params, needs),
+            tuple(m for m in made if m[0] not in grads), needs, need, self._accumulator_plan(params, needs),
             T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx),
-            need_dx and (self.prog.uses_x or bool(self.prog.projections)), consumed,
-            tuple(m for m in made if m[0] not in grads))
+            need_dx and (self.prog.uses_x or bool(self.prog.projections)),
+            # (consumed first: a dXW that is dC is then C's array, as dC)
+            consumed + self.alias_pairs)
 
     def _no_dx(self, need_dx):
         """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
         return not self.prog.uses_x and not (need_dx and self.prog.projections)
 
-    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan, consume=False):
+    def _gradient_buffers(self, arrays, dout, dfinals, need_dx, plan):
         """The backward's arrays: those of the forward (`arrays`) with dOut, dS<k> (in: the final states'
         gradients; out: the initial states'), dC<g>, dXW<i>, dX and dV<i> added, as the call's
-        _BackwardPlan lists them. consume: plan.consumed's gradients are the forward's arrays they name."""
+        _BackwardPlan lists them."""
         dt = self.dtype
-        consume = consume and plan.consumed
-        made = plan.made_consuming if consume else plan.made
+        made = plan.made
         empty = workspace.empty if plan.largest >= workspace.MIN_BYTES else np.empty   # (as in forward)
         # small: the saved dict is this node's own (Kernel.forward keeps `arrays` whole), so the gradient
         # arrays go into it instead of a copy; each backward assigns every one of them anew (retain_graph)
@@ -677,19 +678,12 @@ class Kernel:
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
-        self._shared_buffers(args, plan, consume)
-        return args
-
-    def _shared_buffers(self, args, plan, consume):
-        """Put into `args` the gradient arrays that are other arrays: consume's (plan.consumed), the aliases
-        (a dXW that is dC), dX's placeholder."""
-        if consume:   # (before the aliases: a dXW that is dC is dC's array, whichever that is)
-            for grad, read in plan.consumed:
-                args[grad] = args[read]
-        for name, alias in self.alias_pairs:   # dXW is dC where the plan proved them equal (the kernel skips it)
+        # a dXW that is dC where the plan proved them equal (the kernel skips it); a consumed gradient
+        for name, alias in plan.shared:
             args[name] = args[alias]
         if plan.dx_placeholder:   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
+        return args
 
     def _gradient_shapes(self, T, B, I, need_dx, padded):
         """(name, shape, zeroed) of each gradient buffer _gradient_buffers makes, listed once per (T, B, I,
@@ -726,10 +720,9 @@ class Kernel:
         arrays["lengths"] = runtime.all_steps(B, T)
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
-        made = self._gradient_shapes(T, B, I, True, False)
-        plan = _BackwardPlan(made, *self._needs((True,) * len(params)),
+        plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
                              self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True,
-                             (), made)
+                             self.alias_pairs)
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
