@@ -35,6 +35,9 @@ class Primitive:
     # .grad as it is, without a copy or a check (a fused layer's step does that once per parameter).
     # False by default, because most VJPs return g itself or views of it (Add's backward returns g twice).
     fresh_grads = False
+    # True when backward takes `last`: True when the tape frees the saved values after this backward (no
+    # retain_graph), so backward may write over them (a fused layer writes gradients over its saved rows).
+    consumes_saved = False
 
     @staticmethod
     def forward(*arrays, **attrs):

@@ -371,7 +371,10 @@ def _node_backward(node, gs, retain_graph):
             g[s] = gs_s
     else:
         g = gs[0]
-    input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
+    if node.prim.consumes_saved:
+        input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
+    else:
+        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
     if not retain_graph:

@@ -20,7 +20,9 @@ from tinygrad_rnn.kernels import blas, runtime
 from tinygrad_rnn.nn.fused import run_fused
 
 KINDS = {"rnn_tanh": (tr.nn.RNN, {"nonlinearity": "tanh"}), "rnn_relu": (tr.nn.RNN, {"nonlinearity": "relu"}),
-         "gru": (tr.nn.GRU, {}), "lstm": (tr.nn.LSTM, {}), "peephole": (tr.nn.Recurrent, {"cell": "peephole"})}
+         "gru": (tr.nn.GRU, {}), "lstm": (tr.nn.LSTM, {}), "peephole": (tr.nn.Recurrent, {"cell": "peephole"}),
+         # (its backward writes dXW and dC over the rows it read: node.Kernel.consumed)
+         "layernorm": (tr.nn.Recurrent, {"cell": "layernorm"})}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -46,7 +48,8 @@ def make_layer(kind, n_in, hidden):
     cls, kwargs = KINDS[kind]
     tr.manual_seed(0)
     if cls is tr.nn.Recurrent:
-        return tr.nn.Recurrent(tr.nn.PeepholeLSTMCell, n_in, hidden, dtype=np.float64)
+        cell = tr.nn.PeepholeLSTMCell if kwargs["cell"] == "peephole" else tr.nn.LayerNormLSTMCell
+        return tr.nn.Recurrent(cell, n_in, hidden, dtype=np.float64)
     return cls(n_in, hidden, dtype=np.float64, **kwargs)
 
 

@@ -120,6 +120,30 @@ def test_layer_norm_lstm_generated_equals_tape(dtype):
                 assert np.abs(a - b).max() <= 2e-5 * np.abs(b).max(), name
 
 
+def test_layer_norm_lstm_backward_twice_keeps_its_saved_rows_until_the_last():
+    """The layer-norm LSTM's backward writes dXW and dC over the projection and the recurrent products it
+    read (Kernel.consumed), but only in a backward after which the tape frees them: with
+    retain_graph=True the first backward leaves them for the second, which adds the same gradients again.
+    Both against the tape's."""
+    from tinygrad_rnn.compile.node import get_kernel
+    layer = _perturbed_layer(F64, I=3, H=4, num_layers=2, bidirectional=True)
+    assert {c.grad for c in get_kernel(layer._cell(0, 0), F64)[0].consumed} == {"dXW0", "dC0"}
+    xd = np.random.default_rng(6).standard_normal((6, 5, 3))
+    grads = []
+    for fused in (True, False):
+        layer.fused = fused
+        layer.zero_grad()
+        out, (h, c) = layer(tr.Tensor(xd))
+        loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
+        loss.backward(retain_graph=True)
+        once = [p.grad.copy() for p in layer.parameters()]
+        loss.backward()
+        grads.append((once, [p.grad.copy() for p in layer.parameters()]))
+    for (once, twice), (tape_once, _) in zip(zip(*grads[0]), zip(*grads[1])):
+        np.testing.assert_allclose(once, tape_once, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(twice, 2 * tape_once, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("use_lengths", [False, True])

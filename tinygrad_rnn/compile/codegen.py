@@ -641,12 +641,15 @@ class _GradWrites:
 
     def __init__(self):
         self.runs, self.of, self.mixed = {}, {}, set()   # array -> [(lo, hi)], what it holds, {array}
+        self.in_loops = set()   # arrays some group's column loop writes (not only a scratch row's flush)
 
-    def column(self, ref, width, assigned):
+    def column(self, ref, width, assigned, in_loop=False):
         """Record a line writing columns [ref.off, + width) of the row `ref`; its operator, `=` for an
-        array in `assigned`."""
+        array in `assigned`. in_loop: the line is in a group's column loop (else a scratch row's flush)."""
         if ref.prefix != "t, b, " or not isinstance(ref.of, (Projected, Product, Input)):
             return "+="
+        if in_loop:
+            self.in_loops.add(ref.array)
         self.runs.setdefault(ref.array, []).append((ref.off, ref.off + width))
         self.of[ref.array] = ref.of
         return "=" if ref.array in assigned else "+="
@@ -675,6 +678,12 @@ def _column_runs(columns):
         else:
             runs.append([c, c + 1])
     return [tuple(r) for r in runs]
+
+
+class Consumed(NamedTuple):
+    """A gradient array the backward may write over the forward's array `read` (Generator.consumable)."""
+    grad: str
+    read: str
 
 
 class _RowGrad(NamedTuple):
@@ -827,6 +836,7 @@ class Generator:
         self.per_row_grads = []   # _RowGrad's (see _leaf_adds)
         self.row_slots = ()       # their runs, added into dV by one call (_per_row_grads)
         self.run_scratch = None   # the _RowScratch of the backward run being written
+        self.shared_runs = []     # of the backward written: per run with groups, whether it used dG (_backward_runs)
         self.writes = _GradWrites()   # of the backward being written
         self.assigned = frozenset()   # gradient arrays the backward assigns instead of adding to (_GradWrites)
         self._body_lines = None   # the backward's body, written once (its arguments are what it mentions)
@@ -1127,7 +1137,7 @@ class Generator:
         """The operator of a gradient line of `width` columns writing `target` (code): `=` where the whole
         backward writes its array's columns once each (_GradWrites, which records the write), else `+=`."""
         ref = w.refs.get(target)
-        return "+=" if ref is None else self.writes.column(ref, width, self.assigned)
+        return "+=" if ref is None else self.writes.column(ref, width, self.assigned, in_loop=True)
 
     def _per_row_grads(self, body, at):
         """dGV, the vector parameters' gradients gathered over this block's rows and steps (see _leaf_adds),
@@ -1145,6 +1155,7 @@ class Generator:
 
     def _backward_runs(self, body):
         p = self.prog
+        self.shared_runs = []   # for each run with groups: whether its gradient writes went through dG
         for run in reversed(_row_runs(p.phases)):
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
@@ -1157,9 +1168,29 @@ class Generator:
                     for group in reversed(p.phases[ph].groups):
                         backward_group(self, body, 3, group)
                 self.run_scratch.flush(body, 3)
+                self.shared_runs.append(self.run_scratch.shared)
             for g in reversed(p.phases[run[0]].gemms):
                 target = f"dSo{g.a_state}" if g.a_state is not None else f"dGA{g.index}"
                 body(2, f"gemm(dC{g.index}[t, b0:rows], P{g.index}, {target}[b0:rows], 1)")
+
+    def consumable(self):
+        """(gradient, read) array pairs, dXW<i> and XW<i> or dC<g> and C<g> (per step), where the backward
+        may write the gradient's rows over the rows of the array it reads (node.py does so when no backward
+        will read the forward's arrays again: Kernel.backward's consume). Then the gradient needs no buffer
+        of its own, and its rows, written just after the same row of the other was read, are in cache: a
+        fresh array's rows are read from memory before they are written. Only where that order holds for
+        every row: one run of phases (one loop over a step's rows), whose gradient writes all go through
+        its scratch row and are added to their arrays after the run's last group (_RowScratch.flush: after
+        every read of the row), each column assigned once (_GradWrites: nothing zeroes it first, nothing
+        adds to it). The products' own backward (dC @ W, after the run) reads only dC."""
+        mentioned = set(self.backward_args())   # (writes the backward's body: shared_runs, assigned, writes)
+        if len(self.shared_runs) != 1 or not self.shared_runs[0]:
+            return ()
+        pairs = [(f"dXW{pr.index}", f"XW{pr.index}") for pr in self.prog.projections
+                 if pr.index not in self.plan.alias]
+        pairs += [(f"dC{g.index}", f"C{g.index}") for g in self.prog.gemms]   # (a C<g> the backward reads is per step)
+        return tuple(Consumed(grad, read) for grad, read in pairs
+                     if grad in self.assigned and grad not in self.writes.in_loops and read in mentioned)
 
     def loop_vector_grads(self):
         """(i, size) of the vector parameters whose per-row gradient (columns of dV) the backward loop writes:

@@ -295,6 +295,8 @@ class _BackwardPlan:
     work: int
     dx_placeholder: bool   # nothing writes dX (no x read, no dx asked for): the kernel's one placeholder serves
     returns_dx: bool       # dx asked for and x reaches the cell's output (read, or projected)
+    shared: tuple          # (gradient, array) pairs, in order: the gradient is that array, made by nobody here (the
+                           # consumed ones, when the call consumes, then Kernel.alias_pairs)
 
 
 def _threads(work, T, B, I, widest):
@@ -336,6 +338,10 @@ class Kernel:
         self.aliased = {f"dXW{i}": f"dC{j}" for i, j in self.plan.alias.items()}
         # (only those a generated function reads: the built-in cells' is read by none, and its store cost per call)
         self.alias_pairs = tuple((name, alias) for name, alias in self.aliased.items() if name in used)
+        # gradient arrays the backward may write over forward arrays it reads, when nothing reads those
+        # again (Kernel.backward's consume; not one grads reads: it runs after the loop)
+        grads_reads = {a.name for a in self.grads_args}
+        self.consumed = tuple(c for c in gen.consumable() if c.read not in grads_reads)
         self.assigned = gen.assigned   # gradient arrays the backward loop assigns: not zeroed without padding
         # the parameters the kernels compute a gradient for: the others get none (None), as on the tape (one
         # read only through a detach(): the backward loop writes it nothing, so it is not in loop_grads)
@@ -546,16 +552,18 @@ class Kernel:
                 runtime.run_blocks(loop, B, threads, _bind(loop_args, arrays), rows)
 
     # -- the backward: the loop, then the products (grads)
-    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True):
+    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True, consume=False):
+        """consume: no backward will read `saved` again (the tape frees it after this one: no retain_graph),
+        so the loop may write gradients over the forward arrays it reads (Kernel.consumed)."""
         arrays, padded, reverse, forward_plan = saved
         T, B, I = arrays["X"].shape
         if dout is not None:
             dout = _dout_rows(dout, arrays["lengths"], padded, reverse, self.dtype)
         needs_params = tuple(needs_params)   # (the tape's is a tuple already: a list is a caller's own)
-        plan = forward_plan.backward.get((need_dx, needs_params))
+        plan = forward_plan.backward.get((need_dx, needs_params, consume))
         if plan is None:
-            plan = forward_plan.backward[need_dx, needs_params] = self._backward_plan(params, T, B, I, need_dx,
-                                                                                      padded, needs_params)
+            plan = forward_plan.backward[need_dx, needs_params, consume] = self._backward_plan(
+                params, T, B, I, need_dx, padded, needs_params, consume)
         args = self._gradient_buffers(arrays, dout, dfinals, need_dx, plan)
         needs_params, need = plan.needs, plan.need
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -661,14 +669,20 @@ class Kernel:
             plan = self._plans[key] = _AccumulatorPlan.of(params, needs_params, self.grads_args, self.dtype)
         return plan
 
-    def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params):
+    def _backward_plan(self, params, T, B, I, need_dx, padded, needs_params, consume=False):
         """The _BackwardPlan of a shape and pattern of needs: made by the general code (the memos below),
-        kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's)."""
+        kept by the caller (in the forward's _ForwardPlan). needs_params: a tuple (the tape's). consume:
+        Kernel.backward's; not when padded (the gradients the loop does not write whole are zeroed first)."""
         needs, need = self._needs(needs_params)
+        made = self._gradient_shapes(T, B, I, need_dx, padded)
+        consumed = tuple(self.consumed) if consume and not padded else ()
+        grads = {c.grad for c in consumed}
         return _BackwardPlan(
-            self._gradient_shapes(T, B, I, need_dx, padded), needs, need, self._accumulator_plan(params, needs),
+            tuple(m for m in made if m[0] not in grads), needs, need, self._accumulator_plan(params, needs),
             T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, self._no_dx(need_dx),
-            need_dx and (self.prog.uses_x or bool(self.prog.projections)))
+            need_dx and (self.prog.uses_x or bool(self.prog.projections)),
+            # (consumed first: a dXW that is dC is then C's array, as dC)
+            consumed + self.alias_pairs)
 
     def _no_dx(self, need_dx):
         """Whether no generated function writes dX (_BackwardPlan.dx_placeholder)."""
@@ -702,7 +716,8 @@ class Kernel:
         for (_, name, _), d in zip(self.states, dfinals):   # (None: zeros, made above)
             if d is not None:
                 args[name] = np.array(d[0], dtype=dt, order="C", copy=True)
-        for name, alias in self.alias_pairs:   # dXW is dC where the plan proved them equal (the kernel skips it)
+        # a dXW that is dC where the plan proved them equal (the kernel skips it); a consumed gradient
+        for name, alias in plan.shared:
             args[name] = args[alias]
         if plan.dx_placeholder:   # nothing writes dX: one placeholder per kernel
             args["dX"] = self.no_dx
@@ -744,7 +759,8 @@ class Kernel:
         arrays["X"] = np.empty((T, B, I), self.dtype)
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
-                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True)
+                             self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True,
+                             self.alias_pairs)
         args = self._gradient_buffers(dict(arrays), None, (None,) * len(self.states), True, plan)
         self._fill_accumulators(plan.accumulators, args)
         return {"project": (*self.project_args.pick(arrays), 0, T),
@@ -927,6 +943,7 @@ class CompiledRecurrence(Primitive):
     the node), so the forward writes and keeps nothing for one (Kernel.forward)."""
 
     fresh_grads = True   # the kernels allocate every gradient they return
+    consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):
@@ -942,7 +959,7 @@ class CompiledRecurrence(Primitive):
         return (out,) + finals, (saved, params)
 
     @staticmethod
-    def backward(gs, saved, needs, call, lengths=None):
+    def backward(gs, saved, needs, call, lengths=None, last=False):
         saved, params = saved
         n_states = len(needs) - 1 - len(params)
         dout, dfinals = gs[0], gs[1:]
@@ -951,7 +968,8 @@ class CompiledRecurrence(Primitive):
             dx, dstates, dparams = backward_by_plan(call.kernel, saved, dout, dfinals, params, needs[1 + n_states:],
                                                     needs[0])
         else:
-            dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0])
+            dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0],
+                                                        last)
         if n_states:
             return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
         return (dx, *dparams)
