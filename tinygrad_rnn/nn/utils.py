@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import DEFAULT_DTYPE, Tensor
 from . import sequences as rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -67,7 +67,7 @@ def _norm(g, norm_type):
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale all gradients together so that their global norm is at most max_norm.
 
     The global norm is that of all grads concatenated into one vector: with n_i the norm_type-norm
@@ -78,8 +78,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         coef = min(max_norm / (total + 1e-6), 1)
 
     (computed in the total's dtype, then cast to each grad's), which leaves grads alone when
-    total <= max_norm. Returns total (before clipping) as a Python float; 0.0 if no parameter has
-    a grad.
+    total <= max_norm. Returns total (before clipping) as a 0-d Tensor in that dtype, as torch does
+    (`.item()` gives the Python float); tensor(0.) (float32) if no parameter has a grad.
 
     A non-finite total: with error_if_nonfinite=True a RuntimeError is raised and nothing changes.
     With False (the default) this does what torch 2.13 does, which is to scale anyway: a nan total
@@ -97,7 +97,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not norm_type > 0:
         raise ValueError(f"{fn}: norm_type must be > 0 (or inf), got {norm_type:g}")
     if not params:
-        return 0.0
+        return Tensor._make(np.zeros((), DEFAULT_DTYPE), False)
     with np.errstate(over="ignore"):  # an overflow makes the norm inf, which is handled below
         norms = [_norm(p.grad, norm_type) for p in params]
         total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
@@ -115,7 +115,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
             for p in params:
                 # np.asarray: numpy turns a 0-d result into a scalar; a grad stays an ndarray
                 p.grad = np.asarray(p.grad * coef.astype(p.grad.dtype))
-    return float(total)
+    return Tensor._make(np.asarray(total), False)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
