@@ -1149,9 +1149,9 @@ class Tensor:
         return apply(P.GetItem, self, index=index)
 
     def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
-              axis: int | None = None) -> list[Tensor]:
-        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes (torch names the
-        method's argument split_size, torch.split's split_size_or_sections)."""
+              axis: int | None = None) -> tuple[Tensor, ...]:
+        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes, as a tuple as in
+        torch (torch names the method's argument split_size, torch.split's split_size_or_sections)."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
         n, size = self.shape[axis], split_size
@@ -1168,10 +1168,10 @@ class Tensor:
         else:  # sizes [2.7, 1.2] would have been cut to [2, 1]
             raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
                             f"{type(size).__name__} {size!r}")
-        return list(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
+        return tuple(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
 
-    def chunk(self, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-        """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
+    def chunk(self, chunks: int, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        """`chunks` pieces of equal size (the last smaller if the axis does not divide), as a tuple."""
         if not _is_int(chunks):
             raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
         if chunks < 1:
@@ -1181,15 +1181,15 @@ class Tensor:
         n = self.shape[axis]
         if n == 0:  # torch: `chunks` empty pieces (a zero-sized LSTM state still has its 4 gates)
             empty = (slice(None),) * axis + (slice(0, 0),)
-            return [self[empty] for _ in range(chunks)]
+            return tuple(self[empty] for _ in range(chunks))
         return self.split(-(-n // chunks), axis)
 
-    def unbind(self, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-        """The slices along `dim` (e.g. a sequence's time steps), each without that dim."""
+    def unbind(self, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        """The slices along `dim` (e.g. a sequence's time steps), each without that dim, as a tuple."""
         if self.ndim == 0:
             raise ValueError("unbind needs at least a 1-D tensor")
         dim = _one_dim("unbind", dim, axis, 0)
-        return list(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
+        return tuple(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
 
     # -- softmax family
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
@@ -1503,11 +1503,16 @@ def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -
     return x.log_softmax(dim, axis=axis)
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor: return x.clip(min, max)
 clamp = clip
-def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
-          axis: int | None = None) -> list[Tensor]:
-    return x.split(split_size_or_sections, dim, axis=axis)
-def chunk(x: Tensor, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-    return x.chunk(chunks, dim, axis=axis)
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.split: tensor.split(split_size_or_sections, dim), a tuple of pieces."""
+    return tensor.split(split_size_or_sections, dim, axis=axis)
+def chunk(input: Tensor, chunks: int, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.chunk: input.chunk(chunks, dim), a tuple of pieces."""
+    return input.chunk(chunks, dim, axis=axis)
+def unbind(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.unbind: input.unbind(dim), a tuple of the slices along dim."""
+    return input.unbind(dim, axis=axis)
 
 
 def _same_dtype_tensors(tensors, fn):
