@@ -660,6 +660,16 @@ class Tensor:
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
         return self if self.data.dtype.kind == "f" else _as_numbers(self, DEFAULT_DTYPE)
 
+    def _floating(self, fn, allowed="f"):
+        """self, if its dtype's kind is in `allowed` (floats; "fi" for floats and indices). torch refuses
+        mean, var, norm, softmax... on a mask or indices rather than read them as numbers, so they are
+        refused here too: x.float().mean() says which dtype the result should have."""
+        if self.data.dtype.kind not in allowed:
+            what = "a float tensor" if allowed == "f" else "a float or integer tensor"
+            raise TypeError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it too); "
+                            "convert it first, e.g. x.float()")
+        return self
+
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
         dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
@@ -837,13 +847,15 @@ class Tensor:
     def log(self) -> Tensor: return apply(P.Log, self._numeric())
     def tanh(self) -> Tensor: return apply(P.Tanh, self._numeric())
     def sigmoid(self) -> Tensor: return apply(P.Sigmoid, self._numeric())
-    def relu(self) -> Tensor: return apply(P.Relu, self._numeric())
+    def relu(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
+        return apply(P.Relu, self) if self.data.dtype.kind == "f" else _off_tape(P.Relu, self._floating("relu", "fi"))
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self) -> Tensor:
         x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
         return x * x
-    def abs(self) -> Tensor: return apply(P.Abs, self._numeric())
+    def abs(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
+        return apply(P.Abs, self) if self.data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
 
     def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
     def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor: return -((-self).maximum(-self._operand(other)))
@@ -879,7 +891,7 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
-        x = self._numeric()
+        x = self._floating("mean")
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
         return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
 
@@ -983,8 +995,7 @@ class Tensor:
             name = "ddof" if ddof is not None else "correction"
             raise TypeError(f"var/std: {name} must be a number, got {type(correction).__name__} {correction!r}")
         dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
-        if self.data.dtype.kind != "f":
-            return self._numeric().var(dim, keepdim=keepdim, correction=correction)
+        self._floating("var/std")
         axes = _reduce_axis(dim, self.ndim)
         n = _reduced_count(self.shape, axes)
         centred = _centred(self, axes)
@@ -1001,8 +1012,7 @@ class Tensor:
     def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
         -inf or any positive number. The gradient at a zero vector is 0, as torch."""
-        if self.data.dtype.kind != "f":
-            return self._numeric().norm(p, dim, keepdim)
+        self._floating("norm")
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
@@ -1194,11 +1204,11 @@ class Tensor:
     # -- softmax family
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         dim = _one_dim("softmax", dim, axis, -1)
-        return apply(P.Softmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+        return apply(P.Softmax, self._floating("softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         dim = _one_dim("log_softmax", dim, axis, -1)
-        return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+        return apply(P.LogSoftmax, self._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
 
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "

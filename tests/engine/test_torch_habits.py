@@ -60,14 +60,40 @@ def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
 def test_math_on_a_mask_reads_it_as_float32():
     mask = tr.Tensor([-1.0, 0.0, 2.0]) > 0
     ones = tr.Tensor([0.0, 0.0, 1.0])
-    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.relu(),
-               lambda t: t.abs(), lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7),
-               lambda t: t.softmax(0), lambda t: t.log_softmax(0), lambda t: t.var(), lambda t: t.std(),
-               lambda t: t.norm(), lambda t: t.logsumexp(0), lambda t: t.mean(), lambda t: t.square()):
+    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(),
+               lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7), lambda t: t.logsumexp(0),
+               lambda t: t.square()):
         with np.errstate(divide="ignore"):
             out, expected = op(mask), op(ones)
         assert out.dtype == np.float32 and not out.requires_grad  # numpy would give float16 (exp) or float64 (**)
         assert np.array_equal(out.data, expected.data)
+
+
+REFUSED_ON_MASKS = {"mean": lambda t: t.mean(), "var/std": lambda t: t.var(), "norm": lambda t: t.norm(),
+                    "softmax": lambda t: t.softmax(0), "log_softmax": lambda t: t.log_softmax(0),
+                    "abs": lambda t: t.abs(), "relu": lambda t: t.relu()}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_ON_MASKS) + ["std"])
+def test_what_torch_refuses_on_masks_and_indices_is_refused(name):
+    """torch refuses mean, var, std, norm and the softmaxes on a mask or indices, and abs and relu on a
+    mask (on indices they keep the int dtype); here too, by name, rather than reading them as float32."""
+    torch = pytest.importorskip("torch")
+    op = (lambda t: t.std()) if name == "std" else REFUSED_ON_MASKS[name]
+    name = "var/std" if name == "std" else name
+    values = np.array([-1.0, 0.0, 2.0])
+    for ours, theirs in ((tr.Tensor(values) > 0, torch.tensor(values) > 0),
+                         (tr.Tensor(np.eye(3)[[2, 0, 1]]).argmax(1), torch.tensor(np.eye(3)[[2, 0, 1]]).argmax(1))):
+        try:
+            expected = op(theirs)
+        except (RuntimeError, NotImplementedError):
+            with pytest.raises(TypeError, match=f"{name}: input must be a float (or integer )?tensor, got dtype "
+                               f"{ours.dtype} \\(torch refuses it too\\)"):
+                op(ours)
+            continue
+        got = op(ours)
+        assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
+        assert np.array_equal(got.data, expected.numpy())
 
 
 def test_transpose_swaps_two_dims_as_torch():
