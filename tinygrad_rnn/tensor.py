@@ -979,7 +979,10 @@ class Tensor:
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:
         """torch.var: divides by N - correction, correction=1 by default (unbiased). numpy's var divides by
-        N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=."""
+        N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=.
+        torch's legacy form x.var(unbiased) (one bool, nothing else) is read as torch reads it."""
+        if isinstance(dim, (bool, np.bool_)):
+            dim, unbiased = None, _legacy_unbiased(dim, (unbiased, keepdim, correction, ddof, axis, keepdims))
         given = [n for n, v in (("unbiased", unbiased), ("correction", correction), ("ddof", ddof)) if v is not None]
         if len(given) > 1:
             raise TypeError(f"var/std: got {' and '.join(given)}; pass one of them")
@@ -1321,6 +1324,15 @@ def _int_dim(fn, dim, name="dim"):
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{fn}: {name} must be an int, got {type(dim).__name__} {dim!r}")
     return dim
+
+
+def _legacy_unbiased(flag, others):
+    """x.var(True): torch's overload var(unbiased) over all elements; with any other argument torch refuses
+    a bool first argument (it is not a dim), so it is refused here too."""
+    if any(v is not None for v in others):
+        raise TypeError(f"var/std: a bool first argument is torch's legacy unbiased (x.var({bool(flag)})), which "
+                        "takes no other argument; write x.var(dim, unbiased=..., keepdim=...) or correction=")
+    return bool(flag)
 
 
 def _centred(x, axes):

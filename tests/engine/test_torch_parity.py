@@ -235,6 +235,17 @@ def var_std(draw):  # all-equal values: std 0 with gradient 0; one element: nan
 
 
 @case
+def var_std_legacy_unbiased(draw):  # torch's x.var(unbiased): one bool alone; with anything else refused
+    x, _, keep = _reduction(draw, elements=GRID)
+    flag = draw(st.booleans())
+    if draw(st.booleans()):
+        return [x], lambda lib, x: (x.var(flag), x.std(flag))
+    # (dim=True as a keyword is refused by torch but read as unbiased here: a keyword cannot be told apart)
+    extra = draw(st.sampled_from([dict(keepdim=keep), dict(unbiased=flag), dict(correction=0)]))
+    return [x], lambda lib, x: x.var(flag, **extra)
+
+
+@case
 def norm(draw):  # zero vectors: gradient 0
     x = draw(values(draw(shapes()), st.sampled_from([0.0, 0.0, 1.0, -2.0, 0.5])))
     p = draw(st.sampled_from(["fro", 1, 2, 3, 1.5, float("inf")]))
