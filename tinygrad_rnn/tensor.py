@@ -649,12 +649,20 @@ class Tensor:
             if other.data.dtype != self.data.dtype:
                 if other.data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
                     return _as_numbers(other, self.data.dtype)
+                if other.ndim == 0 and self.ndim > 0:  # torch: a 0-d float tensor takes a dimensioned one's dtype
+                    return other.astype(self.data.dtype)  # (differentiable: its gradient comes back in its dtype)
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
-                                "upcast silently): convert one with .astype()")
+                                "upcast silently; torch would give float64 here): convert one with .astype()")
             return other
         if type(other) is float or type(other) is int:  # the common case, kept cheap
             return Tensor._make(np.array(other, dtype=self.data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
+
+    def _takes_dtype_of(self, other):
+        """Whether this 0-d float tensor takes the dtype of `other`, a dimensioned float tensor of another
+        float dtype (torch's promotion; the other way round is _operand's)."""
+        return (self.ndim == 0 and isinstance(other, Tensor) and other.ndim > 0 and other.data.dtype.kind == "f"
+                and self.data.dtype.kind == "f" and other.data.dtype != self.data.dtype)
 
     def _numeric(self):
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
@@ -680,6 +688,8 @@ class Tensor:
             return self._mask_or_index_binary(prim, other, symbol, reflected)
         if prim is P.Sub and isinstance(other, Tensor) and other.data.dtype == bool:
             raise TypeError(_MASK_SUBTRACTION)
+        if self._takes_dtype_of(other):
+            return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
@@ -858,7 +868,10 @@ class Tensor:
         return apply(P.Abs, self) if self.data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
 
     def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
-    def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor: return -((-self).maximum(-self._operand(other)))
+    def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        if self._takes_dtype_of(other):
+            return self.astype(other.data.dtype).minimum(other)
+        return -((-self).maximum(-self._operand(other)))
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         if min is None and max is None:
@@ -878,6 +891,8 @@ class Tensor:
             raise TypeError(f"masked_fill: mask must be a boolean tensor (e.g. x == 0), got dtype {cond.dtype}")
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        if isinstance(value, Tensor) and value.data.dtype.kind == "f" and self.data.dtype.kind == "f":
+            value = value.astype(self.data.dtype)  # torch: the result has self's dtype, even when self is 0-d
         return where(cond, value, self)
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
@@ -1579,7 +1594,9 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
                         f"{cond.data.dtype}; for its nonzero elements write condition != 0")
     a, b = input, other
-    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
+    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
+    if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b.data.dtype.kind == "f":
+        ref = b  # a dimensioned one's rather than a 0-d one's (torch's promotion; see Tensor._operand)
     if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
         ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
     a, b = ref._operand(a), ref._operand(b)
