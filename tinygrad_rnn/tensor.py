@@ -570,13 +570,15 @@ class Tensor:
         self._requires_grad = requires_grad
         return self
 
-    def retain_grad(self) -> Tensor:
-        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step)."""
+    def retain_grad(self) -> None:
+        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step). Returns None
+        and refuses a tensor that does not require grad, as torch does (a leaf keeps its .grad anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False (as torch)")
         if self._node is not None:
             if self._node.retained is None:
                 self._node.retained = {}
             self._node.retained[self._slot] = self
-        return self
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""

@@ -463,3 +463,20 @@ def test_tensor_copies_its_data_as_torch_tensor_does():
     assert copied.data[0] == 0.0 and from_tensor.data[0] == 1.0 and copied.dtype == np.float32
     assert shared.data[0] == 5.0 and from_numpy.data[0] == 5.0
     assert tr.tensor(np.ones(2)).dtype == np.float64 and tr.tensor(a[a > 1]).shape == (1,)
+
+
+def test_retain_grad_returns_none_and_refuses_what_torch_refuses():
+    """torch's retain_grad() returns None, and raises on a tensor that does not require grad (a constant, or a
+    result computed under no_grad) rather than silently keeping nothing."""
+    torch = pytest.importorskip("torch")
+    for lib in (tr, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        assert y.retain_grad() is None and x.retain_grad() is None
+        with lib.no_grad():
+            z = x * 2
+        for t in (lib.ones(2), z):
+            with pytest.raises(RuntimeError, match="can't retain_grad on .*Tensor that has requires_grad=False"):
+                t.retain_grad()
+        (y * 3).sum().backward()
+        np.testing.assert_array_equal(np.asarray(y.grad), [3.0, 3.0])

@@ -74,7 +74,7 @@ def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tenso
             out = _first(new)
         state = new
         if retain_states is not None:
-            retain_states.append(_zip_state(lambda s, _: s.retain_grad(), state, state))
+            retain_states.append(_zip_state(lambda s, _: _retained(s), state, state))
         outputs.append(out)
     return stack(outputs), state
 
@@ -89,6 +89,13 @@ def _reverse_labels(T, lengths):
 
 def _first(state):
     return state[0] if isinstance(state, tuple) else state
+
+
+def _retained(s):
+    """s, with retain_grad() on where it can have a gradient (torch's retain_grad refuses other tensors)."""
+    if s.requires_grad:
+        s.retain_grad()
+    return s
 
 
 def _zip_state(fn, a, b):
