@@ -524,6 +524,22 @@ def test_clip_grad_returns_match_torch(grads):
         assert clip_grad_value_(ours, 1.0) is None and torch.nn.utils.clip_grad_value_(theirs, 1.0) is None
 
 
+def test_clip_grad_signatures_match_torch():
+    """torch's names, order and defaults, foreach= included (it picks torch's implementation, not the result)."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+    assert params(clip_grad_norm_) == params(torch.nn.utils.clip_grad_norm_)
+    assert params(clip_grad_value_) == params(torch.nn.utils.clip_grad_value_)
+    p = with_grads([np.array([3.0, 4.0])])
+    assert clip_grad_norm_(p, 1.0, foreach=True).item() == 5.0
+    clip_grad_value_(p, 0.1, foreach=False)
+    with pytest.raises(TypeError, match="clip_grad_value_: foreach must be True, False or None, got str 'yes'"):
+        clip_grad_value_(p, 0.1, foreach="yes")
+
+
 @pytest.mark.parametrize("call,error,message", [
     (lambda p: clip_grad_norm_(p, -1.0), ValueError, "clip_grad_norm_: max_norm must be >= 0, got -1"),
     (lambda p: clip_grad_norm_(p, 1.0, norm_type=0), ValueError, r"norm_type must be > 0 \(or inf\), got 0"),

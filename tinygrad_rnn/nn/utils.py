@@ -45,6 +45,11 @@ def _with_grads(parameters, fn):
     return out
 
 
+def _check_foreach(fn, foreach):
+    if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
+        raise TypeError(f"{fn}: foreach must be True, False or None, got {type(foreach).__name__} {foreach!r}")
+
+
 def _number(fn, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
@@ -67,7 +72,7 @@ def _norm(g, norm_type):
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their global norm is at most max_norm.
 
     The global norm is that of all grads concatenated into one vector: with n_i the norm_type-norm
@@ -86,8 +91,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     gives coef = nan, so every grad becomes all nan; an inf total gives coef = 0, so finite entries
     become 0 and inf entries become nan. Either way the next optimizer step spreads nan or does
     nothing: check the returned norm if your gradients may overflow.
+
+    foreach (True, False or None) is accepted as torch's: it picks torch's implementation, not the result.
     """
     fn = "clip_grad_norm_"
+    _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     max_norm = _number(fn, "max_norm", max_norm)
     try:
@@ -118,10 +126,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return Tensor._make(np.asarray(total), False)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value] (nan entries stay nan).
-    Each parameter with a grad gets a new, clamped array (see the module docstring)."""
+    Each parameter with a grad gets a new, clamped array (see the module docstring). foreach: as in
+    clip_grad_norm_."""
     fn = "clip_grad_value_"
+    _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     clip_value = _number(fn, "clip_value", clip_value)
     for p in params:
