@@ -586,10 +586,13 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
-    def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, *,
-                 gradient: npt.ArrayLike | None = None) -> None:
+    def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, create_graph: bool = False,
+                 inputs: Any = None, *, gradient: npt.ArrayLike | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
-        of grad)."""
+        of grad). torch's create_graph=True (a differentiable backward) and inputs= (only some leaves) are
+        refused by name: the backward here is not recorded, and reaches every leaf."""
+        if create_graph is not False or inputs is not None:
+            _refuse_backward_options(create_graph, inputs)
         if gradient is not None:
             if grad is not None:
                 raise TypeError("backward: got grad and gradient, two names of one argument; pass one")
@@ -626,7 +629,7 @@ class Tensor:
 
     def float(self) -> Tensor: return self.astype(np.float32)
     def double(self) -> Tensor: return self.astype(np.float64)
-    def type_as(self, other: Tensor) -> Tensor: return self.astype(other.dtype)
+    def type_as(self, tensor: Tensor) -> Tensor: return self.astype(tensor.dtype)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
     def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
 
@@ -899,21 +902,33 @@ class Tensor:
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.sum; dtype= (float32 or float64) converts the tensor first, as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).sum(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
         if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
             return _off_tape(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.mean; dtype= (float32 or float64) converts the tensor first (a mask too), as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).mean(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
         x = self._floating("mean")
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
         return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
 
     def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.prod; dtype= (float32 or float64) converts the tensor first, as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).prod(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("prod", dim, keepdim, axis, keepdims)
         return apply(P.Prod, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
@@ -1029,9 +1044,12 @@ class Tensor:
         return _sqrt_zero_safe(self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
                                         keepdims=keepdims))
 
-    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: npt.DTypeLike | None = None) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
-        -inf or any positive number. The gradient at a zero vector is 0, as torch."""
+        -inf or any positive number. The gradient at a zero vector is 0, as torch. dtype= converts first."""
+        if dtype is not None:
+            return self.astype(dtype).norm(p, dim, keepdim)
         self._floating("norm")
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
@@ -1343,6 +1361,14 @@ def _int_dim(fn, dim, name="dim"):
     return dim
 
 
+def _refuse_backward_options(create_graph, inputs):
+    if create_graph is not False:
+        raise ValueError(f"backward: create_graph must be False (higher-order gradients are not supported: the "
+                         f"backward pass is not recorded on the tape), got {create_graph!r}")
+    raise ValueError(f"backward: inputs must be None (the gradient goes to every leaf that requires grad), got "
+                     f"{type(inputs).__name__}; read the leaves' .grad you need")
+
+
 def _legacy_unbiased(flag, others):
     """x.var(True): torch's overload var(unbiased) over all elements; with any other argument torch refuses
     a bool first argument (it is not a dim), so it is refused here too."""
@@ -1441,14 +1467,14 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
     return out
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A Tensor sharing `array`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
-    if array.dtype not in FLOAT_DTYPES:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A Tensor sharing `ndarray`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(ndarray).__name__}")
+    if ndarray.dtype not in FLOAT_DTYPES:
         raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
-                        f"{array.dtype}; use tr.tensor(array) to convert a copy")
-    return Tensor(array)
+                        f"{ndarray.dtype}; use tr.tensor(array) to convert a copy")
+    return Tensor(ndarray)
 
 
 def _args_or_keyword(fn, args, name, value):
@@ -1487,12 +1513,14 @@ def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike =
     return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+def zeros_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
@@ -1528,19 +1556,21 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
                   requires_grad=requires_grad)
 
 
-def exp(x: Tensor) -> Tensor: return x.exp()
-def log(x: Tensor) -> Tensor: return x.log()
-def tanh(x: Tensor) -> Tensor: return x.tanh()
-def sigmoid(x: Tensor) -> Tensor: return x.sigmoid()
-def relu(x: Tensor) -> Tensor: return x.relu()
-def abs(x: Tensor) -> Tensor: return x.abs()
-def sqrt(x: Tensor) -> Tensor: return x.sqrt()
-def maximum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.maximum(b)
-def minimum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.minimum(b)
-def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor: return x.softmax(dim, axis=axis)
-def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    return x.log_softmax(dim, axis=axis)
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor: return x.clip(min, max)
+def exp(input: Tensor) -> Tensor: return input.exp()
+def log(input: Tensor) -> Tensor: return input.log()
+def tanh(input: Tensor) -> Tensor: return input.tanh()
+def sigmoid(input: Tensor) -> Tensor: return input.sigmoid()
+def relu(input: Tensor) -> Tensor: return input.relu()
+def abs(input: Tensor) -> Tensor: return input.abs()
+def sqrt(input: Tensor) -> Tensor: return input.sqrt()
+def maximum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.maximum(other)
+def minimum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.minimum(other)
+def softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    return input.softmax(dim, axis=axis)
+def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    return input.log_softmax(dim, axis=axis)
+def clip(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    return input.clip(min, max)
 clamp = clip
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
           axis: int | None = None) -> tuple[Tensor, ...]:

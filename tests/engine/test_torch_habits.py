@@ -480,3 +480,89 @@ def test_retain_grad_returns_none_and_refuses_what_torch_refuses():
                 t.retain_grad()
         (y * 3).sum().backward()
         np.testing.assert_array_equal(np.asarray(y.grad), [3.0, 3.0])
+
+
+def _torch_positional(obj, name):
+    """The names of a torch function's or method's positional parameters: from its signature where Python has
+    one, else from its docstring's first line, `name(input, dim, *, out=None) -> Tensor` (None if neither)."""
+    import inspect
+    try:
+        params = inspect.signature(obj).parameters.values()
+        return [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    except (TypeError, ValueError):
+        pass
+    line = (obj.__doc__ or "").strip().split("\n")[0]
+    if not line.startswith(name + "("):
+        return None
+    names = []
+    for part in line[len(name) + 1:].split(")")[0].split(","):
+        part = part.strip().split("=")[0].split(":")[0].strip()
+        if part.startswith("*"):
+            break
+        names.append(part)
+    return [n for n in names if n]
+
+
+def _ours_parameters(fn):
+    import inspect
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    keywords = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+    return positional, {p.name for p in params}, keywords, any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+# not compared: torch's pickle options of save/load (no pickle here) and a docstring naming a type, not an argument
+NOT_COMPARED = {"tr.save", "tr.load", "tr.set_num_threads"}
+
+
+def _callables():
+    torch = pytest.importorskip("torch")
+    for name in tr.__all__:
+        if callable(getattr(tr, name)) and not isinstance(getattr(tr, name), type) and hasattr(torch, name):
+            yield f"tr.{name}", getattr(tr, name), getattr(torch, name), name
+    for name in sorted(vars(tr.Tensor)):
+        if not name.startswith("_") and callable(getattr(tr.Tensor, name)) and hasattr(torch.Tensor, name):
+            yield f"Tensor.{name}", getattr(tr.Tensor, name), getattr(torch.Tensor, name), name
+
+
+def test_arguments_are_named_and_ordered_as_torchs():
+    """Each torch positional parameter of a function in tr (tr.exp(input), tr.maximum(input, other), ...) or a
+    Tensor method: ours has it at the same place, as a keyword of ours (tr.concatenate's axis=), or (past our
+    positional ones) under the same name. torch's memory_format and out have no meaning here: left out."""
+    wrong = []
+    for label, ours, theirs, name in _callables():
+        expected = _torch_positional(theirs, name)
+        positional, names, keywords, varargs = _ours_parameters(ours)
+        if expected is None or varargs or label in NOT_COMPARED:   # x.reshape(*shape): checked by its own tests
+            continue
+        for i, n in enumerate(e for e in expected if e not in ("memory_format", "out")):
+            if n not in keywords and (positional[i] != n if i < len(positional) else n not in names):
+                wrong.append(f"{label}: torch's argument {i} is {n!r}, ours {positional[i:i + 1] or sorted(names)}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reductions_take_torchs_dtype_argument(dtype):
+    """x.sum/mean/prod/norm(dtype=...) convert first, as torch's (a mask's mean with a float dtype included)."""
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.5, -2.0, 3.0], [1.0, 0.0, -1.5]], np.float32)
+    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
+    for op in (lambda x, d: x.sum(dtype=d), lambda x, d: x.sum(1, dtype=d), lambda x, d: x.mean(0, dtype=d),
+               lambda x, d: x.prod(dtype=d), lambda x, d: x.norm(dtype=d), lambda x, d: (x > 0).mean(dtype=d),
+               lambda x, d: (x > 0).sum(0, dtype=d)):
+        ours, theirs = op(tr.Tensor(values), dtype), op(torch.tensor(values), tdtype)
+        assert ours.dtype == dtype and theirs.dtype == tdtype
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_backward_refuses_create_graph_and_inputs_by_name():
+    """torch's backward(gradient, retain_graph, create_graph, inputs): the last two are refused by name (no
+    differentiable backward, no partial backward here) rather than failing as unknown arguments."""
+    x = tr.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="backward: create_graph must be False"):
+        (x * 2).sum().backward(create_graph=True)
+    with pytest.raises(ValueError, match="backward: inputs must be None .* got list"):
+        (x * 2).sum().backward(None, False, False, [x])
+    assert x.grad is None
+    (x * 2).sum().backward(None, False, False, None)
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
