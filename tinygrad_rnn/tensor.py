@@ -1241,11 +1241,13 @@ class Tensor:
 
     # -- softmax family
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        dim = _one_dim("softmax", dim, axis, -1)
+        """Along dim; without one, -1 up to 2-D (what torch's implicit choice gives there), refused beyond."""
+        dim = _one_dim("softmax", dim, axis, _softmax_default("softmax", dim, axis, self.ndim))
         return apply(P.Softmax, self._floating("softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        dim = _one_dim("log_softmax", dim, axis, -1)
+        """As softmax(), of which it is the log (computed stably)."""
+        dim = _one_dim("log_softmax", dim, axis, _softmax_default("log_softmax", dim, axis, self.ndim))
         return apply(P.LogSoftmax, self._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
 
@@ -1359,6 +1361,15 @@ def _int_dim(fn, dim, name="dim"):
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{fn}: {name} must be an int, got {type(dim).__name__} {dim!r}")
     return dim
+
+
+def _softmax_default(fn, dim, axis, ndim):
+    """The dim of x.softmax() without one: -1 up to 2-D, where torch's implicit choice (F.softmax) agrees.
+    Beyond, torch's method requires dim and F's implicit choice is dim 0 or 1, so neither is guessed."""
+    if dim is None and axis is None and ndim > 2:
+        raise TypeError(f"{fn}: pass dim= for a {ndim}-D tensor (torch's x.{fn}() requires it; its implicit "
+                        f"choice in F.{fn} would be dim {0 if ndim == 3 else 1}, not the last)")
+    return -1
 
 
 def _refuse_backward_options(create_graph, inputs):

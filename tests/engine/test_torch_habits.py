@@ -566,3 +566,19 @@ def test_backward_refuses_create_graph_and_inputs_by_name():
     assert x.grad is None
     (x * 2).sum().backward(None, False, False, None)
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_without_dim_only_where_torch_agrees(name):
+    """torch's x.softmax() needs dim; F.softmax(x) without it picks dim 0 for a 3-D x and -1 for up to 2-D
+    (deprecated). x.softmax() here takes -1 up to 2-D, where the two agree, and refuses a 3-D x as torch's
+    method does, rather than take -1 where F would take 0."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    with pytest.raises(TypeError):
+        getattr(torch.tensor(x), name)()
+    with pytest.raises(TypeError, match=f"{name}: pass dim= for a 3-D tensor"):
+        getattr(tr.Tensor(x), name)()
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        expected = getattr(torch.nn.functional, name)(torch.tensor(x[0])).numpy()
+    np.testing.assert_allclose(getattr(tr.Tensor(x[0]), name)().data, expected, rtol=1e-12)
