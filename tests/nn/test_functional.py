@@ -266,3 +266,19 @@ def test_embedding_max_norm_matches_torch(norm_type, dtype):
 def test_embedding_refusals(call, error, message):
     with pytest.raises(error, match=message):
         call(tr.Tensor(np.ones((3, 2))))
+
+
+def test_relu_takes_torchs_inplace_and_refuses_true():
+    """F.relu(input, inplace=False) and nn.ReLU(inplace=False) as torch's; inplace=True is refused by name,
+    as dropout's is (the tape may keep the input), rather than failing as an unknown argument."""
+    assert _params(F.relu) == _params(TF.relu)
+    assert _params(tr.nn.ReLU.__init__, ("self",)) == _params(torch.nn.ReLU.__init__, ("self",))
+    x = np.array([-1.0, 0.5])
+    np.testing.assert_array_equal(F.relu(tr.Tensor(x), False).data, TF.relu(torch.tensor(x), False).numpy())
+    np.testing.assert_array_equal(tr.nn.ReLU()(tr.Tensor(x)).data, torch.nn.ReLU()(torch.tensor(x)).numpy())
+    with pytest.raises(ValueError, match="relu: inplace=True is not supported"):
+        F.relu(tr.Tensor(x), inplace=True)
+    with pytest.raises(ValueError, match="ReLU: inplace=True is not supported"):
+        tr.nn.ReLU(inplace=True)
+    with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got int 1"):
+        tr.nn.ReLU(1)

@@ -291,8 +291,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # ------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0), as torch.nn.functional.relu; inplace=True is refused, as in dropout (the tape may
+    keep the input for the backward, so it is never overwritten): use the returned tensor."""
+    _refuse_inplace("relu", inplace)
     return input.relu()
+
+
+def _refuse_inplace(fn, inplace):
+    if check_bool(fn, "inplace", inplace):
+        raise ValueError(f"{fn}: inplace=True is not supported (the tape may keep the input for the backward); "
+                         "use the returned tensor")
 
 
 def tanh(input: Tensor) -> Tensor:
