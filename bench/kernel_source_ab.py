@@ -30,6 +30,7 @@ import importlib.util
 import inspect
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,10 +50,11 @@ ap.add_argument("--shared-args", action="store_true",
 ap.add_argument("--b-first", action="store_true", help="compile and load B before A (see the docstring)")
 ap.add_argument("--layout-control", action="store_true",
                 help="B is A's function with a never-taken branch first (the noise of code placement)")
-ARGS = ap.parse_args()
-ARGS.own_args = ARGS.own_args or ARGS.layout_control or ARGS.shared_args   # (A runs on its own checkout's arguments)
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[var] = "1"
+ARGS = ap.parse_args() if __name__ == "__main__" else None   # (tests import shifted() alone)
+if ARGS is not None:
+    ARGS.own_args = ARGS.own_args or ARGS.layout_control or ARGS.shared_args   # (A runs on its own checkout's args)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = "1"
 
 import numpy as np  # noqa: E402
 
@@ -128,11 +130,14 @@ def compiled(source, folder, name):
     return getattr(module, ARGS.function)
 
 
-def shifted(source):
-    """source with a never-taken branch at the top of --function: the same work, the code after it moved."""
-    start = source.index(f"def {ARGS.function}(")
-    end = source.index("\n", start) + 1
-    return source[:end] + "    if b1 < -1:   # (never: --layout-control)\n        raise ValueError(b1)\n" + source[end:]
+def shifted(source, function):
+    """source with a never-taken branch at the top of `function`: the same work, the code after it moved.
+    The branch tests the function's last argument, a row or batch bound in every generated function (b1 in
+    forward and backward, b in project and grads): an argument, so Numba cannot drop the branch."""
+    match = re.search(rf"^def {function}\((.*?)\):\n", source, re.MULTILINE | re.DOTALL)
+    bound = [name.strip() for name in match.group(1).split(",") if name.strip()][-1]
+    branch = f"    if {bound} < -1:   # (never: --layout-control)\n        raise ValueError({bound})\n"
+    return source[:match.end()] + branch + source[match.end():]
 
 
 def shared(a, args_a, b, args_b):
@@ -167,7 +172,7 @@ def main():
             args_b = args_of(HERE, (T, B, I, H), folder)
         source_a = source_of(os.path.abspath(ARGS.against), I, H)
         if ARGS.layout_control:
-            source_b, args_b = shifted(source_a), args_a
+            source_b, args_b = shifted(source_a, ARGS.function), args_a
         else:
             source_b = source_of(HERE, I, H)
         if ARGS.b_first:

@@ -51,6 +51,7 @@ from .tensor import (
     stack,
     tanh,
     tensor,
+    unbind,
     where,
     zeros,
     zeros_like,
@@ -64,8 +65,8 @@ __all__ = [
     # grad mode
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     # operations as functions
-    "where", "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
-    "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp",
+    "where", "concatenate", "cat", "stack", "split", "chunk", "unbind", "exp", "log", "tanh", "sigmoid", "relu", "abs",
+    "sqrt", "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "InplaceModificationError",

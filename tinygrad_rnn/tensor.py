@@ -573,13 +573,15 @@ class Tensor:
         self._requires_grad = requires_grad
         return self
 
-    def retain_grad(self) -> Tensor:
-        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step)."""
+    def retain_grad(self) -> None:
+        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step). Returns None
+        and refuses a tensor that does not require grad, as torch does (a leaf keeps its .grad anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False (as torch)")
         if self._node is not None:
             if self._node.retained is None:
                 self._node.retained = {}
             self._node.retained[self._slot] = self
-        return self
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -587,10 +589,13 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
-    def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, *,
-                 gradient: npt.ArrayLike | None = None) -> None:
+    def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, create_graph: bool = False,
+                 inputs: Any = None, *, gradient: npt.ArrayLike | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
-        of grad)."""
+        of grad). torch's create_graph=True (a differentiable backward) and inputs= (only some leaves) are
+        refused by name: the backward here is not recorded, and reaches every leaf."""
+        if create_graph is not False or inputs is not None:
+            _refuse_backward_options(create_graph, inputs)
         if gradient is not None:
             if grad is not None:
                 raise TypeError("backward: got grad and gradient, two names of one argument; pass one")
@@ -627,7 +632,7 @@ class Tensor:
 
     def float(self) -> Tensor: return self.astype(np.float32)
     def double(self) -> Tensor: return self.astype(np.float64)
-    def type_as(self, other: Tensor) -> Tensor: return self.astype(other.dtype)
+    def type_as(self, tensor: Tensor) -> Tensor: return self.astype(tensor.dtype)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
     def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
 
@@ -652,16 +657,34 @@ class Tensor:
             if other.data.dtype != self.data.dtype:
                 if other.data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
                     return _as_numbers(other, self.data.dtype)
+                if other.ndim == 0 and self.ndim > 0:  # torch: a 0-d float tensor takes a dimensioned one's dtype
+                    return other.astype(self.data.dtype)  # (differentiable: its gradient comes back in its dtype)
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
-                                "upcast silently): convert one with .astype()")
+                                "upcast silently; torch would give float64 here): convert one with .astype()")
             return other
         if type(other) is float or type(other) is int:  # the common case, kept cheap
             return Tensor._make(np.array(other, dtype=self.data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
 
+    def _takes_dtype_of(self, other):
+        """Whether this 0-d float tensor takes the dtype of `other`, a dimensioned float tensor of another
+        float dtype (torch's promotion; the other way round is _operand's)."""
+        return (self.ndim == 0 and isinstance(other, Tensor) and other.ndim > 0 and other.data.dtype.kind == "f"
+                and self.data.dtype.kind == "f" and other.data.dtype != self.data.dtype)
+
     def _numeric(self):
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
         return self if self.data.dtype.kind == "f" else _as_numbers(self, DEFAULT_DTYPE)
+
+    def _floating(self, fn, allowed="f"):
+        """self, if its dtype's kind is in `allowed` (floats; "fi" for floats and indices). torch refuses
+        mean, var, norm, softmax... on a mask or indices rather than read them as numbers, so they are
+        refused here too: x.float().mean() says which dtype the result should have."""
+        if self.data.dtype.kind not in allowed:
+            what = "a float tensor" if allowed == "f" else "a float or integer tensor"
+            raise TypeError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it too); "
+                            "convert it first, e.g. x.float()")
+        return self
 
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
@@ -673,6 +696,8 @@ class Tensor:
             return self._mask_or_index_binary(prim, other, symbol, reflected)
         if prim is P.Sub and isinstance(other, Tensor) and other.data.dtype == bool:
             raise TypeError(_MASK_SUBTRACTION)
+        if self._takes_dtype_of(other):
+            return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
@@ -840,16 +865,21 @@ class Tensor:
     def log(self) -> Tensor: return apply(P.Log, self._numeric())
     def tanh(self) -> Tensor: return apply(P.Tanh, self._numeric())
     def sigmoid(self) -> Tensor: return apply(P.Sigmoid, self._numeric())
-    def relu(self) -> Tensor: return apply(P.Relu, self._numeric())
+    def relu(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
+        return apply(P.Relu, self) if self.data.dtype.kind == "f" else _off_tape(P.Relu, self._floating("relu", "fi"))
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self) -> Tensor:
         x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
         return x * x
-    def abs(self) -> Tensor: return apply(P.Abs, self._numeric())
+    def abs(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
+        return apply(P.Abs, self) if self.data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
 
     def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
-    def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor: return -((-self).maximum(-self._operand(other)))
+    def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        if self._takes_dtype_of(other):
+            return self.astype(other.data.dtype).minimum(other)
+        return -((-self).maximum(-self._operand(other)))
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         if min is None and max is None:
@@ -869,25 +899,39 @@ class Tensor:
             raise TypeError(f"masked_fill: mask must be a boolean tensor (e.g. x == 0), got dtype {cond.dtype}")
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        if isinstance(value, Tensor) and value.data.dtype.kind == "f" and self.data.dtype.kind == "f":
+            value = value.astype(self.data.dtype)  # torch: the result has self's dtype, even when self is 0-d
         return where(cond, value, self)
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.sum; dtype= (float32 or float64) converts the tensor first, as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).sum(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
         if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
             return _off_tape(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.mean; dtype= (float32 or float64) converts the tensor first (a mask too), as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).mean(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
-        x = self._numeric()
+        x = self._floating("mean")
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
         return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
 
     def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
-        axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+        """As torch.prod; dtype= (float32 or float64) converts the tensor first, as torch's does."""
+        if dtype is not None:
+            return self.astype(dtype).prod(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("prod", dim, keepdim, axis, keepdims)
         return apply(P.Prod, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
@@ -970,7 +1014,10 @@ class Tensor:
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:
         """torch.var: divides by N - correction, correction=1 by default (unbiased). numpy's var divides by
-        N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=."""
+        N (ddof=0), so a numpy-spelled call (axis=, keepdims=) must say which: correction= or ddof=.
+        torch's legacy form x.var(unbiased) (one bool, nothing else) is read as torch reads it."""
+        if isinstance(dim, (bool, np.bool_)):
+            dim, unbiased = None, _legacy_unbiased(dim, (unbiased, keepdim, correction, ddof, axis, keepdims))
         given = [n for n, v in (("unbiased", unbiased), ("correction", correction), ("ddof", ddof)) if v is not None]
         if len(given) > 1:
             raise TypeError(f"var/std: got {' and '.join(given)}; pass one of them")
@@ -986,8 +1033,7 @@ class Tensor:
             name = "ddof" if ddof is not None else "correction"
             raise TypeError(f"var/std: {name} must be a number, got {type(correction).__name__} {correction!r}")
         dim, keepdim = _dim_args("var", dim, keepdim, axis, keepdims)
-        if self.data.dtype.kind != "f":
-            return self._numeric().var(dim, keepdim=keepdim, correction=correction)
+        self._floating("var/std")
         axes = _reduce_axis(dim, self.ndim)
         n = _reduced_count(self.shape, axes)
         centred = _centred(self, axes)
@@ -1001,11 +1047,13 @@ class Tensor:
         return _sqrt_zero_safe(self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
                                         keepdims=keepdims))
 
-    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: npt.DTypeLike | None = None) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
-        -inf or any positive number. The gradient at a zero vector is 0, as torch."""
-        if self.data.dtype.kind != "f":
-            return self._numeric().norm(p, dim, keepdim)
+        -inf or any positive number. The gradient at a zero vector is 0, as torch. dtype= converts first."""
+        if dtype is not None:
+            return self.astype(dtype).norm(p, dim, keepdim)
+        self._floating("norm")
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
@@ -1152,9 +1200,9 @@ class Tensor:
         return apply(P.GetItem, self, index=index)
 
     def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
-              axis: int | None = None) -> list[Tensor]:
-        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes (torch names the
-        method's argument split_size, torch.split's split_size_or_sections)."""
+              axis: int | None = None) -> tuple[Tensor, ...]:
+        """Pieces of `split_size` each (the last may be smaller), or of the listed sizes, as a tuple as in
+        torch (torch names the method's argument split_size, torch.split's split_size_or_sections)."""
         dim = _one_dim("split", dim, axis, 0)
         axis = _axis(dim, self.ndim)
         n, size = self.shape[axis], split_size
@@ -1171,10 +1219,10 @@ class Tensor:
         else:  # sizes [2.7, 1.2] would have been cut to [2, 1]
             raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
                             f"{type(size).__name__} {size!r}")
-        return list(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
+        return tuple(apply(P.Split, self, sizes=tuple(sizes), axis=axis))
 
-    def chunk(self, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-        """`chunks` pieces of equal size (the last smaller if the axis does not divide)."""
+    def chunk(self, chunks: int, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        """`chunks` pieces of equal size (the last smaller if the axis does not divide), as a tuple."""
         if not _is_int(chunks):
             raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
         if chunks < 1:
@@ -1184,24 +1232,26 @@ class Tensor:
         n = self.shape[axis]
         if n == 0:  # torch: `chunks` empty pieces (a zero-sized LSTM state still has its 4 gates)
             empty = (slice(None),) * axis + (slice(0, 0),)
-            return [self[empty] for _ in range(chunks)]
+            return tuple(self[empty] for _ in range(chunks))
         return self.split(-(-n // chunks), axis)
 
-    def unbind(self, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-        """The slices along `dim` (e.g. a sequence's time steps), each without that dim."""
+    def unbind(self, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        """The slices along `dim` (e.g. a sequence's time steps), each without that dim, as a tuple."""
         if self.ndim == 0:
             raise ValueError("unbind needs at least a 1-D tensor")
         dim = _one_dim("unbind", dim, axis, 0)
-        return list(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
+        return tuple(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
 
     # -- softmax family
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        dim = _one_dim("softmax", dim, axis, -1)
-        return apply(P.Softmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+        """Along dim; without one, -1 up to 2-D (what torch's implicit choice gives there), refused beyond."""
+        dim = _one_dim("softmax", dim, axis, _softmax_default("softmax", dim, axis, self.ndim))
+        return apply(P.Softmax, self._floating("softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        dim = _one_dim("log_softmax", dim, axis, -1)
-        return apply(P.LogSoftmax, self._numeric(), axis=_axis(dim, self.ndim) if self.ndim else None)
+        """As softmax(), of which it is the log (computed stably)."""
+        dim = _one_dim("log_softmax", dim, axis, _softmax_default("log_softmax", dim, axis, self.ndim))
+        return apply(P.LogSoftmax, self._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
 
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
@@ -1316,6 +1366,32 @@ def _int_dim(fn, dim, name="dim"):
     return dim
 
 
+def _softmax_default(fn, dim, axis, ndim):
+    """The dim of x.softmax() without one: -1 up to 2-D, where torch's implicit choice (F.softmax) agrees.
+    Beyond, torch's method requires dim and F's implicit choice is dim 0 or 1, so neither is guessed."""
+    if dim is None and axis is None and ndim > 2:
+        raise TypeError(f"{fn}: pass dim= for a {ndim}-D tensor (torch's x.{fn}() requires it; its implicit "
+                        f"choice in F.{fn} would be dim {0 if ndim == 3 else 1}, not the last)")
+    return -1
+
+
+def _refuse_backward_options(create_graph, inputs):
+    if create_graph is not False:
+        raise ValueError(f"backward: create_graph must be False (higher-order gradients are not supported: the "
+                         f"backward pass is not recorded on the tape), got {create_graph!r}")
+    raise ValueError(f"backward: inputs must be None (the gradient goes to every leaf that requires grad), got "
+                     f"{type(inputs).__name__}; read the leaves' .grad you need")
+
+
+def _legacy_unbiased(flag, others):
+    """x.var(True): torch's overload var(unbiased) over all elements; with any other argument torch refuses
+    a bool first argument (it is not a dim), so it is refused here too."""
+    if any(v is not None for v in others):
+        raise TypeError(f"var/std: a bool first argument is torch's legacy unbiased (x.var({bool(flag)})), which "
+                        "takes no other argument; write x.var(dim, unbiased=..., keepdim=...) or correction=")
+    return bool(flag)
+
+
 def _centred(x, axes):
     """x minus its mean over axes, for var(). The mean is a constant here: its own gradient term is
     sum(x - mean) * ... = 0, so leaving it out changes nothing but the rounding, and gives torch's
@@ -1405,14 +1481,14 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
     return out
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A Tensor sharing `array`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
-    if array.dtype not in FLOAT_DTYPES:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A Tensor sharing `ndarray`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(ndarray).__name__}")
+    if ndarray.dtype not in FLOAT_DTYPES:
         raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
-                        f"{array.dtype}; use tr.tensor(array) to convert a copy")
-    return Tensor(array)
+                        f"{ndarray.dtype}; use tr.tensor(array) to convert a copy")
+    return Tensor(ndarray)
 
 
 def _args_or_keyword(fn, args, name, value):
@@ -1451,12 +1527,14 @@ def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike =
     return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+def zeros_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
+def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
@@ -1492,25 +1570,32 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
                   requires_grad=requires_grad)
 
 
-def exp(x: Tensor) -> Tensor: return x.exp()
-def log(x: Tensor) -> Tensor: return x.log()
-def tanh(x: Tensor) -> Tensor: return x.tanh()
-def sigmoid(x: Tensor) -> Tensor: return x.sigmoid()
-def relu(x: Tensor) -> Tensor: return x.relu()
-def abs(x: Tensor) -> Tensor: return x.abs()
-def sqrt(x: Tensor) -> Tensor: return x.sqrt()
-def maximum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.maximum(b)
-def minimum(a: Tensor, b: Tensor | npt.ArrayLike) -> Tensor: return a.minimum(b)
-def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor: return x.softmax(dim, axis=axis)
-def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    return x.log_softmax(dim, axis=axis)
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor: return x.clip(min, max)
+def exp(input: Tensor) -> Tensor: return input.exp()
+def log(input: Tensor) -> Tensor: return input.log()
+def tanh(input: Tensor) -> Tensor: return input.tanh()
+def sigmoid(input: Tensor) -> Tensor: return input.sigmoid()
+def relu(input: Tensor) -> Tensor: return input.relu()
+def abs(input: Tensor) -> Tensor: return input.abs()
+def sqrt(input: Tensor) -> Tensor: return input.sqrt()
+def maximum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.maximum(other)
+def minimum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.minimum(other)
+def softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    return input.softmax(dim, axis=axis)
+def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    return input.log_softmax(dim, axis=axis)
+def clip(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    return input.clip(min, max)
 clamp = clip
-def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
-          axis: int | None = None) -> list[Tensor]:
-    return x.split(split_size_or_sections, dim, axis=axis)
-def chunk(x: Tensor, chunks: int, dim: int | None = None, *, axis: int | None = None) -> list[Tensor]:
-    return x.chunk(chunks, dim, axis=axis)
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.split: tensor.split(split_size_or_sections, dim), a tuple of pieces."""
+    return tensor.split(split_size_or_sections, dim, axis=axis)
+def chunk(input: Tensor, chunks: int, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.chunk: input.chunk(chunks, dim), a tuple of pieces."""
+    return input.chunk(chunks, dim, axis=axis)
+def unbind(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> tuple[Tensor, ...]:
+    """torch.unbind: input.unbind(dim), a tuple of the slices along dim."""
+    return input.unbind(dim, axis=axis)
 
 
 def _same_dtype_tensors(tensors, fn):
@@ -1555,7 +1640,9 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
                         f"{cond.data.dtype}; for its nonzero elements write condition != 0")
     a, b = input, other
-    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype
+    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
+    if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b.data.dtype.kind == "f":
+        ref = b  # a dimensioned one's rather than a 0-d one's (torch's promotion; see Tensor._operand)
     if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
         ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
     a, b = ref._operand(a), ref._operand(b)

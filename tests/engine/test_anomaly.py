@@ -108,7 +108,7 @@ def test_clip_grad_norm_nonfinite_rule():
         clip_grad_norm_([a, b], 1.0, error_if_nonfinite=True)
     assert np.isinf(a.grad[1]) and b.grad[0] == 3.0  # nothing changed
     with np.errstate(invalid="ignore"):
-        total = clip_grad_norm_([a, b], 1.0)
+        total = clip_grad_norm_([a, b], 1.0).item()
     assert total == np.inf and np.isnan(a.grad[1]) and np.all(b.grad == 0)  # torch's rule: coef 0
     a.grad = np.array([np.nan, 1.0, 1.0])
-    assert np.isnan(clip_grad_norm_([a], 1.0)) and np.all(np.isnan(a.grad))
+    assert np.isnan(clip_grad_norm_([a], 1.0).item()) and np.all(np.isnan(a.grad))

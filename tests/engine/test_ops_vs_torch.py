@@ -70,3 +70,52 @@ def test_mse_and_embedding_match_torch():
     check(lambda a: F.mse_loss(a, target), lambda a: TF.mse_loss(a, torch.tensor(target)), (3, 4))
     idx = np.array([[0, 2], [2, 2]])
     check(lambda w: F.embedding(idx, w), lambda w: TF.embedding(torch.tensor(idx), w), (4, 3))
+
+
+# ----------------------------------------------------------------------------- a 0-d operand of another float dtype
+MIXED_OPS = {
+    "+": lambda lib, a, b: a + b, "-": lambda lib, a, b: a - b, "*": lambda lib, a, b: a * b,
+    "/": lambda lib, a, b: a / b, "**": lambda lib, a, b: a.abs() ** b,
+    "maximum": lambda lib, a, b: lib.maximum(a, b), "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "where": lambda lib, a, b: lib.where(a > 0, a, b), "where'": lambda lib, a, b: lib.where(b > 0, a, b),
+    "masked_fill": lambda lib, a, b: a.masked_fill(a > 0, b) if b.ndim == 0 else a.masked_fill(b > 0, 1.0),
+}
+DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_OPS))
+@pytest.mark.parametrize("shapes", [((3, 2), ()), ((), (3, 2)), ((3, 2), (3, 2)), ((), ())])
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32")])
+def test_a_0d_operand_takes_a_dimensioned_ones_dtype_as_torch(name, shapes, dtypes):
+    """torch: a 0-d float tensor does not promote a dimensioned float tensor (float32 (3, 2) * float64 0-d is
+    float32), and its gradient comes back in its own dtype. Where torch would widen (both dimensioned, or
+    both 0-d, of different float dtypes) the call is refused, as nothing upcasts silently here."""
+    op = MIXED_OPS[name]
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s).astype(DTYPES[d][0]) for s, d in zip(shapes, dtypes)]
+    ours = [tr.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    try:
+        out_t = op(torch, *theirs)
+    except RuntimeError:   # masked_fill with a mask wider than self: refused by both
+        with pytest.raises((ValueError, TypeError)):
+            op(tr, *ours)
+        return
+    top = [t for t in theirs if t.ndim] or theirs   # the dimensioned operands set the dtype, else the 0-d ones
+    widened = out_t.dtype == torch.float64 and any(t.dtype == torch.float32 for t in top)
+    if widened and name != "masked_fill":   # (masked_fill keeps self's dtype in torch: never widened)
+        with pytest.raises(TypeError, match="nothing is upcast silently"):
+            op(tr, *ours)
+        return
+    out = op(tr, *ours)
+    assert str(out.dtype) == str(out_t.dtype).removeprefix("torch.")
+    tol = dict(rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), **tol)
+    r = rng.standard_normal(out.shape).astype(out.dtype)
+    (out * tr.Tensor(r)).sum().backward()
+    (out_t * torch.tensor(r)).sum().backward()
+    for a, t in zip(ours, theirs):
+        expected = np.zeros(a.shape, a.dtype) if t.grad is None else t.grad.numpy()
+        got = np.zeros(a.shape, a.dtype) if a.grad is None else a.grad
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, **tol)

@@ -118,7 +118,8 @@ def test_retain_grad_gives_per_step_gradients():
     w = leaf(0.9)
     hs, h = [], tr.Tensor(np.array([0.5]))
     for _ in range(5):
-        h = (h * w).tanh().retain_grad()
+        h = (h * w).tanh()
+        h.retain_grad()
         hs.append(h)
     h.sum().backward()
     # dL/dh_t = prod over later steps of w * (1 - h^2): check against the manual BPTT recursion
@@ -132,7 +133,9 @@ def test_retained_grads_are_arrays_of_their_own():
     """The walk hands one cotangent to several places (Add's backward returns g twice; Sum's is a
     stride-0 view of one number): a retained .grad must still be a plain array the user may write into."""
     x = leaf([1.0, 2.0, 3.0])
-    a, b = (x * 2.0).retain_grad(), (x * 3.0).retain_grad()
+    a, b = x * 2.0, x * 3.0
+    a.retain_grad()
+    b.retain_grad()
     (a + b).sum().backward()
     np.testing.assert_array_equal(a.grad, np.ones(3))
     a.grad[0] = 7.0  # writes into one gradient only

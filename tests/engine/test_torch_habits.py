@@ -60,14 +60,40 @@ def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
 def test_math_on_a_mask_reads_it_as_float32():
     mask = tr.Tensor([-1.0, 0.0, 2.0]) > 0
     ones = tr.Tensor([0.0, 0.0, 1.0])
-    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.relu(),
-               lambda t: t.abs(), lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7),
-               lambda t: t.softmax(0), lambda t: t.log_softmax(0), lambda t: t.var(), lambda t: t.std(),
-               lambda t: t.norm(), lambda t: t.logsumexp(0), lambda t: t.mean(), lambda t: t.square()):
+    for op in (lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.sigmoid(),
+               lambda t: t ** 2, lambda t: t.sqrt(), lambda t: t.clamp(0.5, 0.7), lambda t: t.logsumexp(0),
+               lambda t: t.square()):
         with np.errstate(divide="ignore"):
             out, expected = op(mask), op(ones)
         assert out.dtype == np.float32 and not out.requires_grad  # numpy would give float16 (exp) or float64 (**)
         assert np.array_equal(out.data, expected.data)
+
+
+REFUSED_ON_MASKS = {"mean": lambda t: t.mean(), "var/std": lambda t: t.var(), "norm": lambda t: t.norm(),
+                    "softmax": lambda t: t.softmax(0), "log_softmax": lambda t: t.log_softmax(0),
+                    "abs": lambda t: t.abs(), "relu": lambda t: t.relu()}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_ON_MASKS) + ["std"])
+def test_what_torch_refuses_on_masks_and_indices_is_refused(name):
+    """torch refuses mean, var, std, norm and the softmaxes on a mask or indices, and abs and relu on a
+    mask (on indices they keep the int dtype); here too, by name, rather than reading them as float32."""
+    torch = pytest.importorskip("torch")
+    op = (lambda t: t.std()) if name == "std" else REFUSED_ON_MASKS[name]
+    name = "var/std" if name == "std" else name
+    values = np.array([-1.0, 0.0, 2.0])
+    for ours, theirs in ((tr.Tensor(values) > 0, torch.tensor(values) > 0),
+                         (tr.Tensor(np.eye(3)[[2, 0, 1]]).argmax(1), torch.tensor(np.eye(3)[[2, 0, 1]]).argmax(1))):
+        try:
+            expected = op(theirs)
+        except (RuntimeError, NotImplementedError):
+            with pytest.raises(TypeError, match=f"{name}: input must be a float (or integer )?tensor, got dtype "
+                               f"{ours.dtype} \\(torch refuses it too\\)"):
+                op(ours)
+            continue
+        got = op(ours)
+        assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
+        assert np.array_equal(got.data, expected.numpy())
 
 
 def test_transpose_swaps_two_dims_as_torch():
@@ -437,3 +463,122 @@ def test_tensor_copies_its_data_as_torch_tensor_does():
     assert copied.data[0] == 0.0 and from_tensor.data[0] == 1.0 and copied.dtype == np.float32
     assert shared.data[0] == 5.0 and from_numpy.data[0] == 5.0
     assert tr.tensor(np.ones(2)).dtype == np.float64 and tr.tensor(a[a > 1]).shape == (1,)
+
+
+def test_retain_grad_returns_none_and_refuses_what_torch_refuses():
+    """torch's retain_grad() returns None, and raises on a tensor that does not require grad (a constant, or a
+    result computed under no_grad) rather than silently keeping nothing."""
+    torch = pytest.importorskip("torch")
+    for lib in (tr, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        assert y.retain_grad() is None and x.retain_grad() is None
+        with lib.no_grad():
+            z = x * 2
+        for t in (lib.ones(2), z):
+            with pytest.raises(RuntimeError, match="can't retain_grad on .*Tensor that has requires_grad=False"):
+                t.retain_grad()
+        (y * 3).sum().backward()
+        np.testing.assert_array_equal(np.asarray(y.grad), [3.0, 3.0])
+
+
+def _torch_positional(obj, name):
+    """The names of a torch function's or method's positional parameters: from its signature where Python has
+    one, else from its docstring's first line, `name(input, dim, *, out=None) -> Tensor` (None if neither)."""
+    import inspect
+    try:
+        params = inspect.signature(obj).parameters.values()
+        return [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    except (TypeError, ValueError):
+        pass
+    line = (obj.__doc__ or "").strip().split("\n")[0]
+    if not line.startswith(name + "("):
+        return None
+    names = []
+    for part in line[len(name) + 1:].split(")")[0].split(","):
+        part = part.strip().split("=")[0].split(":")[0].strip()
+        if part.startswith("*"):
+            break
+        names.append(part)
+    return [n for n in names if n]
+
+
+def _ours_parameters(fn):
+    import inspect
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    keywords = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+    return positional, {p.name for p in params}, keywords, any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+# not compared: torch's pickle options of save/load (no pickle here) and a docstring naming a type, not an argument
+NOT_COMPARED = {"tr.save", "tr.load", "tr.set_num_threads"}
+
+
+def _callables():
+    torch = pytest.importorskip("torch")
+    for name in tr.__all__:
+        if callable(getattr(tr, name)) and not isinstance(getattr(tr, name), type) and hasattr(torch, name):
+            yield f"tr.{name}", getattr(tr, name), getattr(torch, name), name
+    for name in sorted(vars(tr.Tensor)):
+        if not name.startswith("_") and callable(getattr(tr.Tensor, name)) and hasattr(torch.Tensor, name):
+            yield f"Tensor.{name}", getattr(tr.Tensor, name), getattr(torch.Tensor, name), name
+
+
+def test_arguments_are_named_and_ordered_as_torchs():
+    """Each torch positional parameter of a function in tr (tr.exp(input), tr.maximum(input, other), ...) or a
+    Tensor method: ours has it at the same place, as a keyword of ours (tr.concatenate's axis=), or (past our
+    positional ones) under the same name. torch's memory_format and out have no meaning here: left out."""
+    wrong = []
+    for label, ours, theirs, name in _callables():
+        expected = _torch_positional(theirs, name)
+        positional, names, keywords, varargs = _ours_parameters(ours)
+        if expected is None or varargs or label in NOT_COMPARED:   # x.reshape(*shape): checked by its own tests
+            continue
+        for i, n in enumerate(e for e in expected if e not in ("memory_format", "out")):
+            if n not in keywords and (positional[i] != n if i < len(positional) else n not in names):
+                wrong.append(f"{label}: torch's argument {i} is {n!r}, ours {positional[i:i + 1] or sorted(names)}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reductions_take_torchs_dtype_argument(dtype):
+    """x.sum/mean/prod/norm(dtype=...) convert first, as torch's (a mask's mean with a float dtype included)."""
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.5, -2.0, 3.0], [1.0, 0.0, -1.5]], np.float32)
+    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
+    for op in (lambda x, d: x.sum(dtype=d), lambda x, d: x.sum(1, dtype=d), lambda x, d: x.mean(0, dtype=d),
+               lambda x, d: x.prod(dtype=d), lambda x, d: x.norm(dtype=d), lambda x, d: (x > 0).mean(dtype=d),
+               lambda x, d: (x > 0).sum(0, dtype=d)):
+        ours, theirs = op(tr.Tensor(values), dtype), op(torch.tensor(values), tdtype)
+        assert ours.dtype == dtype and theirs.dtype == tdtype
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_backward_refuses_create_graph_and_inputs_by_name():
+    """torch's backward(gradient, retain_graph, create_graph, inputs): the last two are refused by name (no
+    differentiable backward, no partial backward here) rather than failing as unknown arguments."""
+    x = tr.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="backward: create_graph must be False"):
+        (x * 2).sum().backward(create_graph=True)
+    with pytest.raises(ValueError, match="backward: inputs must be None .* got list"):
+        (x * 2).sum().backward(None, False, False, [x])
+    assert x.grad is None
+    (x * 2).sum().backward(None, False, False, None)
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_without_dim_only_where_torch_agrees(name):
+    """torch's x.softmax() needs dim; F.softmax(x) without it picks dim 0 for a 3-D x and -1 for up to 2-D
+    (deprecated). x.softmax() here takes -1 up to 2-D, where the two agree, and refuses a 3-D x as torch's
+    method does, rather than take -1 where F would take 0."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    with pytest.raises(TypeError):
+        getattr(torch.tensor(x), name)()
+    with pytest.raises(TypeError, match=f"{name}: pass dim= for a 3-D tensor"):
+        getattr(tr.Tensor(x), name)()
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        expected = getattr(torch.nn.functional, name)(torch.tensor(x[0])).numpy()
+    np.testing.assert_allclose(getattr(tr.Tensor(x[0]), name)().data, expected, rtol=1e-12)

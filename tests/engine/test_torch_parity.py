@@ -55,6 +55,16 @@ def _flat(out):
     return [out]
 
 
+def _same_containers(ours, theirs):
+    """Where torch returns a tuple (split, chunk, max(dim)'s values and indices) ours is a tuple, and a list
+    where torch's is a list: code that appends to, or compares, the result behaves the same."""
+    for kind in (tuple, list):
+        assert isinstance(ours, kind) == isinstance(theirs, kind), (type(ours), type(theirs))
+    if isinstance(theirs, (tuple, list)):
+        for o, t in zip(ours, theirs):
+            _same_containers(o, t)
+
+
 def helper_test_op(arrays, op, atol=1e-10, rtol=1e-7, zero_signs=True):
     ours = [tr.Tensor(a.copy(), requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -64,7 +74,9 @@ def helper_test_op(arrays, op, atol=1e-10, rtol=1e-7, zero_signs=True):
         with pytest.raises((ValueError, IndexError, TypeError, RuntimeError)):
             op(tr, *ours)
         return
-    outs, outs_t = _flat(op(tr, *ours)), _flat(out_t)
+    out = op(tr, *ours)
+    _same_containers(out, out_t)
+    outs, outs_t = _flat(out), _flat(out_t)
     assert len(outs) == len(outs_t)
     rng = np.random.default_rng(0)
     loss, loss_t = None, None
@@ -223,6 +235,17 @@ def var_std(draw):  # all-equal values: std 0 with gradient 0; one element: nan
 
 
 @case
+def var_std_legacy_unbiased(draw):  # torch's x.var(unbiased): one bool alone; with anything else refused
+    x, _, keep = _reduction(draw, elements=GRID)
+    flag = draw(st.booleans())
+    if draw(st.booleans()):
+        return [x], lambda lib, x: (x.var(flag), x.std(flag))
+    # (dim=True as a keyword is refused by torch but read as unbiased here: a keyword cannot be told apart)
+    extra = draw(st.sampled_from([dict(keepdim=keep), dict(unbiased=flag), dict(correction=0)]))
+    return [x], lambda lib, x: x.var(flag, **extra)
+
+
+@case
 def norm(draw):  # zero vectors: gradient 0
     x = draw(values(draw(shapes()), st.sampled_from([0.0, 0.0, 1.0, -2.0, 0.5])))
     p = draw(st.sampled_from(["fro", 1, 2, 3, 1.5, float("inf")]))
@@ -325,7 +348,8 @@ def split_chunk_unbind(draw):
     x = draw(values(draw(shapes(min_dims=1, min_side=1))))
     dim = a_dim(draw, x.ndim)
     size, chunks = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    return [x], lambda lib, x: (x.split(size, dim), x.chunk(chunks, dim), x.unbind(dim))
+    return [x], lambda lib, x: (x.split(size, dim), x.chunk(chunks, dim), x.unbind(dim),
+                                lib.split(x, size, dim), lib.chunk(x, chunks, dim), lib.unbind(x, dim))
 
 
 # ----------------------------------------------------------------------------- the test

@@ -100,7 +100,7 @@ def test_linear_embedding_losses():
     emb = nn.Embedding(5, 2)
     with pytest.raises(ValueError, match=r"indices must lie in \[0, 5\).*got 7"):
         emb([7])
-    with pytest.raises(TypeError, match="indices must be an integer array, got dtype <U1"):
+    with pytest.raises(TypeError, match="embedding: input must be an integer array, got dtype <U1"):
         emb(["a"])
     with pytest.raises(TypeError, match="non-integer floats"):
         emb([1.5])

@@ -213,3 +213,72 @@ def test_bce_with_logits_takes_pos_weight_as_numbers_and_refuses_other_things():
     np.testing.assert_allclose(as_list.data, as_tensor.data, rtol=1e-15)
     with pytest.raises(TypeError, match="pos_weight must be a Tensor or numbers"):
         F.binary_cross_entropy_with_logits(x, t, pos_weight="2")
+
+
+# ----------------------------------------------------------------------------- embedding
+def _params(fn, drop=()):
+    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values() if p.name not in drop]
+
+
+def test_embedding_signatures_match_torch():
+    """F.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse) and
+    nn.Embedding's constructor and forward: torch's names, order and defaults."""
+    assert _params(F.embedding) == _params(TF.embedding)
+    private = ("self", "_weight", "_freeze", "device", "dtype")
+    assert _params(tr.nn.Embedding.__init__, private) == _params(torch.nn.Embedding.__init__, private)
+    assert _params(tr.nn.Embedding.forward) == _params(torch.nn.Embedding.forward)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_max_norm_matches_torch(norm_type, dtype):
+    """max_norm renormalises, in place, the rows the indices pick whose norm exceeds it (a row picked twice
+    once); the output, the table afterwards and the gradient are torch's."""
+    table = (np.random.default_rng(3).standard_normal((6, 4)) * 2).astype(dtype)
+    idx = np.array([[0, 2, 2], [5, 0, 1]])
+    ours, theirs = tr.Tensor(table.copy(), requires_grad=True), torch.tensor(table.copy(), requires_grad=True)
+    out = F.embedding(tr.tensor(idx), ours, max_norm=1.5, norm_type=norm_type)
+    ref = TF.embedding(torch.tensor(idx), theirs, max_norm=1.5, norm_type=norm_type)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), **tol)  # rows 3 and 4, not picked, unchanged
+    w = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
+    (out * tr.tensor(w)).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), **tol)
+
+    module = tr.nn.Embedding(6, 4, max_norm=1.5, norm_type=norm_type, dtype=dtype)
+    module.weight.data[...] = table
+    np.testing.assert_allclose(module(idx).data, ref.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda w: F.embedding([0], w, scale_grad_by_freq=True), ValueError,
+     r"embedding: scale_grad_by_freq=True is not supported .*pass scale_grad_by_freq=False"),
+    (lambda w: F.embedding([0], w, sparse=True), ValueError, r"embedding: sparse=True is not supported"),
+    (lambda w: F.embedding([0], w, sparse=1), TypeError, r"embedding: sparse must be True or False, got int 1"),
+    (lambda w: F.embedding([0], w, max_norm=-1.0), ValueError, r"embedding: max_norm must be in \[0, inf\]"),
+    (lambda w: F.embedding(weight=w, input=[9]), ValueError, r"embedding: input's indices must lie in \[0, 3\)"),
+    (lambda w: tr.nn.Embedding(3, 2, sparse=True), ValueError, r"Embedding: sparse=True is not supported"),
+    (lambda w: tr.nn.Embedding(3, 2, None, "2"), TypeError, r"Embedding: max_norm must be a number, got str"),
+])
+def test_embedding_refusals(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tr.Tensor(np.ones((3, 2))))
+
+
+def test_relu_takes_torchs_inplace_and_refuses_true():
+    """F.relu(input, inplace=False) and nn.ReLU(inplace=False) as torch's; inplace=True is refused by name,
+    as dropout's is (the tape may keep the input), rather than failing as an unknown argument."""
+    assert _params(F.relu) == _params(TF.relu)
+    assert _params(tr.nn.ReLU.__init__, ("self",)) == _params(torch.nn.ReLU.__init__, ("self",))
+    x = np.array([-1.0, 0.5])
+    np.testing.assert_array_equal(F.relu(tr.Tensor(x), False).data, TF.relu(torch.tensor(x), False).numpy())
+    np.testing.assert_array_equal(tr.nn.ReLU()(tr.Tensor(x)).data, torch.nn.ReLU()(torch.tensor(x)).numpy())
+    with pytest.raises(ValueError, match="relu: inplace=True is not supported"):
+        F.relu(tr.Tensor(x), inplace=True)
+    with pytest.raises(ValueError, match="ReLU: inplace=True is not supported"):
+        tr.nn.ReLU(inplace=True)
+    with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got int 1"):
+        tr.nn.ReLU(1)

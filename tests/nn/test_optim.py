@@ -456,7 +456,7 @@ def test_clip_grad_norm_closed_form():
     grads = [np.array([3.0, 0.0]), np.array([[4.0]])]
     params = with_grads(grads)
     total = clip_grad_norm_(params + [Tensor(np.zeros(1))], max_norm=1.0)  # a grad of None is skipped
-    assert type(total) is float and total == 5.0
+    assert isinstance(total, Tensor) and total.shape == () and total.item() == 5.0
     coef = 1.0 / (5.0 + 1e-6)
     np.testing.assert_allclose(params[0].grad, [3.0 * coef, 0.0], rtol=1e-15)
     np.testing.assert_allclose(params[1].grad, [[4.0 * coef]], rtol=1e-15)
@@ -470,7 +470,7 @@ def test_clip_grad_norm_closed_form():
     np.testing.assert_allclose(params[0].grad, np.array([3.0, -7.0]) / (7.0 + 1e-6), rtol=1e-6)
     assert params[0].grad.dtype == np.float32
 
-    assert clip_grad_norm_([], 1.0) == 0.0
+    assert clip_grad_norm_([], 1.0).item() == 0.0
     single = with_grads([np.array([6.0, 8.0])])[0]
     assert clip_grad_norm_(single, 5.0) == 10.0  # a single tensor, not in a list
     np.testing.assert_allclose(np.linalg.norm(single.grad), 5.0, rtol=1e-6)
@@ -481,7 +481,7 @@ def test_clip_grad_norm_shared_grad_array_is_clipped_once():
     a, b = with_grads([shared, shared])
     a.grad = b.grad = shared
     total = clip_grad_norm_([a, b, a], max_norm=1.0)  # a listed twice counts once
-    assert total == pytest.approx(np.sqrt(50.0), rel=1e-15)
+    assert total.item() == pytest.approx(np.sqrt(50.0), rel=1e-15)
     expected = shared / (np.sqrt(50.0) + 1e-6)
     np.testing.assert_allclose(a.grad, expected, rtol=1e-15)
     np.testing.assert_allclose(b.grad, expected, rtol=1e-15)
@@ -493,15 +493,51 @@ def test_clip_grad_norm_nonfinite():
     with pytest.raises(RuntimeError, match=r"total norm of order 2 of the gradients is nan.*error_if_nonfinite=False"):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
     np.testing.assert_array_equal(params[1].grad, [3.0])  # nothing changed
-    assert np.isnan(clip_grad_norm_(params, 1.0))
+    assert np.isnan(clip_grad_norm_(params, 1.0).item())
     assert np.all(np.isnan(params[0].grad)) and np.all(np.isnan(params[1].grad))
 
     params = with_grads([np.array([1.0, np.inf]), np.array([3.0])])
     with pytest.raises(RuntimeError, match="is inf"):
         clip_grad_norm_(params, 1.0, norm_type=np.inf, error_if_nonfinite=True)
-    assert clip_grad_norm_(params, 1.0) == np.inf
+    assert clip_grad_norm_(params, 1.0).item() == np.inf
     np.testing.assert_array_equal(params[0].grad, [0.0, np.nan])  # coef 0: inf * 0 is nan
     np.testing.assert_array_equal(params[1].grad, [0.0])
+
+
+@pytest.mark.parametrize("grads", [
+    [np.array([3.0, 4.0], dtype=np.float32)],
+    [np.array([3.0, 4.0])],
+    [np.array([3.0], dtype=np.float32), np.array([4.0])],  # mixed: the total is float64 in torch too
+    [],  # no grads: torch's tensor(0.), float32
+])
+def test_clip_grad_returns_match_torch(grads):
+    """clip_grad_norm_ returns the total norm as a 0-d tensor of torch's dtype; clip_grad_value_ None."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = with_grads(grads), torch_with_grads(torch, grads)
+    total, expected = clip_grad_norm_(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    assert isinstance(total, Tensor) and isinstance(expected, torch.Tensor)
+    assert total.shape == tuple(expected.shape) == ()
+    assert str(total.dtype) == str(expected.dtype).removeprefix("torch.")
+    assert not total.requires_grad and not expected.requires_grad
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
+    if grads:  # torch's clip_grad_value_ fails on an empty list (a foreach assertion)
+        assert clip_grad_value_(ours, 1.0) is None and torch.nn.utils.clip_grad_value_(theirs, 1.0) is None
+
+
+def test_clip_grad_signatures_match_torch():
+    """torch's names, order and defaults, foreach= included (it picks torch's implementation, not the result)."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+    assert params(clip_grad_norm_) == params(torch.nn.utils.clip_grad_norm_)
+    assert params(clip_grad_value_) == params(torch.nn.utils.clip_grad_value_)
+    p = with_grads([np.array([3.0, 4.0])])
+    assert clip_grad_norm_(p, 1.0, foreach=True).item() == 5.0
+    clip_grad_value_(p, 0.1, foreach=False)
+    with pytest.raises(TypeError, match="clip_grad_value_: foreach must be True, False or None, got str 'yes'"):
+        clip_grad_value_(p, 0.1, foreach="yes")
 
 
 @pytest.mark.parametrize("call,error,message", [
@@ -534,7 +570,7 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type, dtype, seed):
     grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
     ours = with_grads(grads)
     theirs = torch_with_grads(torch, grads)
-    total = clip_grad_norm_(ours, max_norm, norm_type)
+    total = clip_grad_norm_(ours, max_norm, norm_type).item()
     expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type).item()
     tol = dict(rtol=1e-12, atol=0) if dtype == np.float64 else dict(rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(total, expected, **tol)
@@ -549,7 +585,7 @@ def test_clip_grad_norm_nonfinite_matches_torch(bad, norm_type):
     torch = pytest.importorskip("torch")
     grads = [np.array([1.0, bad, -2.0], dtype=np.float32), np.array([3.0], dtype=np.float32)]
     ours, theirs = with_grads(grads), torch_with_grads(torch, grads)
-    np.testing.assert_array_equal(clip_grad_norm_(ours, 1.0, norm_type),
+    np.testing.assert_array_equal(clip_grad_norm_(ours, 1.0, norm_type).item(),
                                   torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type).item())
     for p, t in zip(ours, theirs):
         np.testing.assert_array_equal(p.grad, t.grad.numpy())  # nan where torch has nan
@@ -577,7 +613,7 @@ def test_clip_grad_norm_overflow_and_mixed_dtypes_match_torch(grads):
     torch = pytest.importorskip("torch")
     ours = with_grads(grads)
     theirs = torch_with_grads(torch, grads)
-    np.testing.assert_allclose(clip_grad_norm_(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0).item(),
+    np.testing.assert_allclose(clip_grad_norm_(ours, 1.0).item(), torch.nn.utils.clip_grad_norm_(theirs, 1.0).item(),
                                rtol=1e-7)
     for p, t, g in zip(ours, theirs, grads):
         assert p.grad.dtype == g.dtype

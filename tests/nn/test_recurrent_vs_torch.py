@@ -146,3 +146,29 @@ def test_rnn_cell_repr_matches_torch(nonlinearity):
     """A relu cell printed as a tanh one (the nonlinearity was left out of the repr)."""
     kw = dict(nonlinearity=nonlinearity, bias=False)
     assert repr(tr.nn.RNNCell(3, 4, **kw)) == repr(torch.nn.RNNCell(3, 4, **kw))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_rnn_nonlinearity_is_fixed_at_construction_as_torch(fused):
+    """torch's RNN decides tanh or relu at construction (its forward reads mode) and ignores a later
+    `rnn.nonlinearity = ...`; ours refuses that assignment (it once changed the tape path only, not the
+    fused one), and keeps computing the construction's nonlinearity on both paths, as torch does."""
+    torch.manual_seed(0)
+    theirs = torch.nn.RNN(3, 4).double()
+    ours = tr.nn.RNN(3, 4, dtype=np.float64, fused=fused)
+    load_from_torch(ours, theirs)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)) * 3
+    theirs.nonlinearity = "relu"   # ignored by torch: still tanh
+    with pytest.raises(AttributeError, match=r"RNN: nonlinearity is fixed at construction \(got 'relu', the "
+                                             r"layer's is 'tanh'\)"):
+        ours.nonlinearity = "relu"
+    with pytest.raises(AttributeError, match="RNN: mode is fixed at construction"):
+        ours.mode = "RNN_RELU"
+    assert ours.nonlinearity == "tanh"
+    np.testing.assert_allclose(ours(tr.Tensor(x))[0].data, theirs(torch.tensor(x))[0].detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind,kwargs", [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}), ("LSTM", {})])
+def test_mode_is_torchs(kind, kwargs):
+    assert getattr(tr.nn, kind)(2, 3, **kwargs).mode == KINDS[kind](2, 3, **kwargs).mode

@@ -40,11 +40,33 @@ def test_packed_layout_matches_torch():
     theirs = R.pack_padded_sequence(torch.tensor(x), torch.tensor(LENGTHS), enforce_sorted=False)
     np.testing.assert_array_equal(ours.batch_sizes, theirs.batch_sizes.numpy())
     np.testing.assert_array_equal(ours.sorted_indices, theirs.sorted_indices.numpy())
+    np.testing.assert_array_equal(ours.unsorted_indices, theirs.unsorted_indices.numpy())
     np.testing.assert_array_equal(ours.data.data, theirs.data.numpy())
     seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in (4, 2, 2)]
     packed = pack_sequence(seqs)
     ref = R.pack_sequence([torch.tensor(s.data) for s in seqs])
     np.testing.assert_array_equal(packed.data.data, ref.data.numpy())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unsorted_indices_restore_the_batch_order_as_torch(seed):
+    """Many tied lengths, where torch's sort may order ties differently: each library's unsorted_indices
+    undo its own sorted_indices, each sorts the lengths longest first, and unpacking gives torch's batch."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 6, size=25)
+    lengths[0] = 5
+    x = rng.standard_normal((5, 25, 2))
+    ours = pack_padded_sequence(tr.Tensor(x), lengths, enforce_sorted=False)
+    theirs = R.pack_padded_sequence(torch.tensor(x), torch.tensor(lengths), enforce_sorted=False)
+    for packed in (ours, theirs):
+        order, inverse = np.asarray(packed.sorted_indices), np.asarray(packed.unsorted_indices)
+        np.testing.assert_array_equal(order[inverse], np.arange(25))
+        assert np.all(np.diff(lengths[order]) <= 0)
+    np.testing.assert_array_equal(ours.batch_sizes, theirs.batch_sizes.numpy())
+    out, out_lengths = pad_packed_sequence(ours, batch_first=True, padding_value=-2.0)
+    ref, ref_lengths = R.pad_packed_sequence(theirs, batch_first=True, padding_value=-2.0)
+    np.testing.assert_array_equal(out.data, ref.numpy())
+    np.testing.assert_array_equal(out_lengths, ref_lengths.numpy())
 
 
 @pytest.mark.parametrize("kind,fused", [("LSTM", True), ("GRU", False), ("RNN", True)])

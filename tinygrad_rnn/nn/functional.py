@@ -208,19 +208,53 @@ def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = 
     return sq.sum() if reduction == "sum" else sq.mean()
 
 
-def embedding(indices: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of `weight` (num_embeddings, dim) picked by integer `indices` (any shape), as
-    torch.nn.functional.embedding: repeated indices add up their gradients; the row at padding_idx
-    (negative counts from the end) gets no gradient."""
-    idx = _int_array(indices, "indices")
+def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """Rows of `weight` (num_embeddings, dim) picked by the integer indices `input` (any shape), as
+    torch.nn.functional.embedding, in torch's argument order: repeated indices add up their gradients;
+    the row at padding_idx (negative counts from the end) gets no gradient. With max_norm, each row that
+    `input` picks and whose norm_type-norm exceeds max_norm is first scaled, in place in weight.data (no
+    gradient), by max_norm / (norm + 1e-7), as torch does. scale_grad_by_freq=True and sparse=True are
+    refused (no per-batch frequency scaling, no sparse gradients here)."""
+    idx = _int_array(input, "embedding: input")
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got "
                          f"{weight.shape if isinstance(weight, Tensor) else type(weight).__name__}")
+    _refuse_flag("embedding", "scale_grad_by_freq", scale_grad_by_freq, "the gradients are not scaled by the "
+                 "indices' frequencies here")
+    _refuse_flag("embedding", "sparse", sparse, "gradients are dense arrays here")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)].flat[0]
-        raise ValueError(f"indices must lie in [0, {n}) (num_embeddings), got {bad}")
-    return apply(P.Embedding, weight, indices=idx, padding_idx=_padding_index(padding_idx, n))
+        raise ValueError(f"embedding: input's indices must lie in [0, {n}) (num_embeddings), got {bad}")
+    padding_idx = _padding_index(padding_idx, n)
+    if max_norm is not None:
+        _renorm_rows(weight, idx, check_float("embedding", "max_norm", max_norm, 0),
+                     check_float("embedding", "norm_type", norm_type, 0))
+    return apply(P.Embedding, weight, indices=idx, padding_idx=padding_idx)
+
+
+def _refuse_flag(fn, name, value, why):
+    if check_bool(fn, name, value):
+        raise ValueError(f"{fn}: {name}=True is not supported ({why}); pass {name}=False")
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """torch's embedding_renorm_: the picked rows whose norm exceeds max_norm scaled down to it, in place.
+    Like any in-place change of a tensor, it bumps weight's version (a graph that saved it refuses to
+    backpropagate, as torch's does)."""
+    rows = np.unique(idx)
+    picked = np.abs(weight.data[rows])
+    if norm_type == np.inf:
+        norms = picked.max(axis=1, initial=0)
+    else:
+        norms = np.sum(picked ** norm_type, axis=1) ** (1 / norm_type)
+    big = norms > max_norm
+    if np.any(big):
+        scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)
+        weight.data[rows[big]] *= scale[:, None]
+        weight.bump_version()
 
 
 def _padding_index(padding_idx, n):
@@ -257,8 +291,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # ------------------------------------------------------------------- activations, linear, one_hot, pad, more losses
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0), as torch.nn.functional.relu; inplace=True is refused, as in dropout (the tape may
+    keep the input for the backward, so it is never overwritten): use the returned tensor."""
+    _refuse_inplace("relu", inplace)
     return input.relu()
+
+
+def _refuse_inplace(fn, inplace):
+    if check_bool(fn, "inplace", inplace):
+        raise ValueError(f"{fn}: inplace=True is not supported (the tape may keep the input for the backward); "
+                         "use the returned tensor")
 
 
 def tanh(input: Tensor) -> Tensor:

@@ -29,8 +29,14 @@ class Identity(Module):
 
 
 class ReLU(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+    """max(x, 0), as torch.nn.ReLU; inplace=True is refused (see F.relu): the module returns a new tensor."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        F._refuse_inplace("ReLU", inplace)
+        self.inplace = False
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.relu()
 
 
 class Tanh(Module):

@@ -559,25 +559,35 @@ class Linear(Module):
 
 class Embedding(Module):
     """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch.
-    padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to."""
+    padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to.
+    max_norm, norm_type: as torch, each call first scales the picked rows whose norm exceeds max_norm down
+    to it, in place (F.embedding). scale_grad_by_freq=True and sparse=True are refused."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, *, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
         dtype = check_dtype(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
         embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F._padding_index(padding_idx, num_embeddings)
+        self.max_norm = None if max_norm is None else check_float("Embedding", "max_norm", max_norm, 0)
+        self.norm_type = check_float("Embedding", "norm_type", norm_type, 0)
+        F._refuse_flag("Embedding", "scale_grad_by_freq", scale_grad_by_freq,
+                       "the gradients are not scaled by the indices' frequencies here")
+        F._refuse_flag("Embedding", "sparse", sparse, "gradients are dense arrays here")
+        self.scale_grad_by_freq, self.sparse = False, False
         self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
-    def forward(self, indices: Tensor | npt.ArrayLike) -> Tensor:
-        return F.embedding(indices, self.weight, self.padding_idx)
+    def forward(self, input: Tensor | npt.ArrayLike) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + (
-            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "") + (
+            f", max_norm={self.max_norm:g}" if self.max_norm is not None else "")
 
 
 class Dropout(Module):

@@ -74,7 +74,7 @@ def unroll(step: Callable, inputs: Sequence[Tensor], state: Tensor | tuple[Tenso
             out = _first(new)
         state = new
         if retain_states is not None:
-            retain_states.append(_zip_state(lambda s, _: s.retain_grad(), state, state))
+            retain_states.append(_zip_state(lambda s, _: _retained(s), state, state))
         outputs.append(out)
     return stack(outputs), state
 
@@ -89,6 +89,13 @@ def _reverse_labels(T, lengths):
 
 def _first(state):
     return state[0] if isinstance(state, tuple) else state
+
+
+def _retained(s):
+    """s, with retain_grad() on where it can have a gradient (torch's retain_grad refuses other tensors)."""
+    if s.requires_grad:
+        s.retain_grad()
+    return s
 
 
 def _zip_state(fn, a, b):
@@ -618,7 +625,7 @@ class _TorchRecurrent(_StackedRecurrent):
 
     gates = 1
     state_count = 1
-    mode = None  # 'rnn_tanh', 'rnn_relu', 'gru', 'lstm': what the fused kernels call it
+    mode = None  # torch's name of the recurrence: 'RNN_TANH', 'RNN_RELU', 'GRU', 'LSTM' (informative)
     proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -766,32 +773,57 @@ class _TorchRecurrent(_StackedRecurrent):
 
 
 class RNN(_TorchRecurrent):
-    """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu')."""
+    """Elman RNN layer, as torch.nn.RNN (nonlinearity 'tanh' or 'relu').
+
+    nonlinearity (and mode, torch's 'RNN_TANH' or 'RNN_RELU') are fixed at construction: the layer's
+    cells and fused kernels are built for it then. torch's RNN also decides at construction (its forward
+    reads mode) and silently ignores a later `rnn.nonlinearity = 'relu'`; here that assignment raises."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
-        self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
-        self.mode = "rnn_" + nonlinearity
+        self._nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
+
+    @property
+    def nonlinearity(self) -> str:
+        return self._nonlinearity
+
+    @nonlinearity.setter
+    def nonlinearity(self, value: str) -> None:
+        _fixed_at_construction("nonlinearity", value, self._nonlinearity)
+
+    @property
+    def mode(self) -> str:
+        return "RNN_" + self._nonlinearity.upper()
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        _fixed_at_construction("mode", value, self.mode)
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
                 lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
         return self._forward(input, hx, lengths, retain_states)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
-        return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self.nonlinearity)
+        return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self._nonlinearity)
 
     def _new_cell(self, input_size):
         return C.RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity, self.dtype)
 
 
+def _fixed_at_construction(name, value, current):
+    raise AttributeError(f"RNN: {name} is fixed at construction (got {value!r}, the layer's is {current!r}): its "
+                         "cells and fused kernels are built for it, and torch's RNN ignores a later change too. "
+                         "Make a new tr.nn.RNN(..., nonlinearity=...) and load_state_dict() the weights")
+
+
 class GRU(_TorchRecurrent):
     """GRU layer, as torch.nn.GRU (gate order r, z, n)."""
 
-    gates, mode = 3, "gru"
+    gates, mode = 3, "GRU"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -817,7 +849,7 @@ class LSTM(_TorchRecurrent):
     proj_size > 0 (torch's LSTMP): h_t = W_hr (o * tanh(c_t)), with weight_hr_l{k} (proj_size,
     hidden_size); h, the output and weight_hh's columns have proj_size, c keeps hidden_size."""
 
-    gates, state_count, mode = 4, 2, "lstm"
+    gates, state_count, mode = 4, 2, "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,

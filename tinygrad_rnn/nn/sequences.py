@@ -12,8 +12,11 @@ unchanged:
     out, lengths = pad_packed_sequence(out, batch_first=True)
 
 Differences from torch: the lengths come back as an int64 numpy array (a Tensor holds floats), and
-the sequences are never reordered (sorted_indices are not needed). `.data` and `.batch_sizes` give
-torch's packed layout (valid steps, time-major, longest sequences first) for code that reads them.
+the sequences are never reordered, so pad_packed_sequence returns them in the batch's order as torch's
+does. `.data`, `.batch_sizes`, `.sorted_indices` and `.unsorted_indices` give torch's packed layout
+(valid steps, time-major, longest sequences first) for code that reads them, as int64 numpy arrays;
+sorted_indices orders tied lengths by their place in the batch (torch leaves ties to its sort), and both
+are given with enforce_sorted=True too (the identity then; torch gives None).
 """
 from __future__ import annotations
 
@@ -39,6 +42,14 @@ class PackedSequence(NamedTuple):
     def sorted_indices(self) -> np.ndarray:
         """The batch order of torch's packed layout: longest first, ties in input order."""
         return np.argsort(-self.lengths, kind="stable")
+
+    @property
+    def unsorted_indices(self) -> np.ndarray:
+        """The inverse of sorted_indices (torch's unsorted_indices): sorted_indices[unsorted_indices] is
+        0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order."""
+        inverse = np.empty(len(self.lengths), np.int64)
+        inverse[self.sorted_indices] = np.arange(len(self.lengths))
+        return inverse
 
     @property
     def batch_sizes(self) -> np.ndarray:

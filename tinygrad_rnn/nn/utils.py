@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import DEFAULT_DTYPE, Tensor
 from . import sequences as rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -45,6 +45,11 @@ def _with_grads(parameters, fn):
     return out
 
 
+def _check_foreach(fn, foreach):
+    if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
+        raise TypeError(f"{fn}: foreach must be True, False or None, got {type(foreach).__name__} {foreach!r}")
+
+
 def _number(fn, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
@@ -67,7 +72,7 @@ def _norm(g, norm_type):
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their global norm is at most max_norm.
 
     The global norm is that of all grads concatenated into one vector: with n_i the norm_type-norm
@@ -78,16 +83,19 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         coef = min(max_norm / (total + 1e-6), 1)
 
     (computed in the total's dtype, then cast to each grad's), which leaves grads alone when
-    total <= max_norm. Returns total (before clipping) as a Python float; 0.0 if no parameter has
-    a grad.
+    total <= max_norm. Returns total (before clipping) as a 0-d Tensor in that dtype, as torch does
+    (`.item()` gives the Python float); tensor(0.) (float32) if no parameter has a grad.
 
     A non-finite total: with error_if_nonfinite=True a RuntimeError is raised and nothing changes.
     With False (the default) this does what torch 2.13 does, which is to scale anyway: a nan total
     gives coef = nan, so every grad becomes all nan; an inf total gives coef = 0, so finite entries
     become 0 and inf entries become nan. Either way the next optimizer step spreads nan or does
     nothing: check the returned norm if your gradients may overflow.
+
+    foreach (True, False or None) is accepted as torch's: it picks torch's implementation, not the result.
     """
     fn = "clip_grad_norm_"
+    _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     max_norm = _number(fn, "max_norm", max_norm)
     try:
@@ -97,7 +105,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not norm_type > 0:
         raise ValueError(f"{fn}: norm_type must be > 0 (or inf), got {norm_type:g}")
     if not params:
-        return 0.0
+        return Tensor._make(np.zeros((), DEFAULT_DTYPE), False)
     with np.errstate(over="ignore"):  # an overflow makes the norm inf, which is handled below
         norms = [_norm(p.grad, norm_type) for p in params]
         total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
@@ -115,13 +123,15 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
             for p in params:
                 # np.asarray: numpy turns a 0-d result into a scalar; a grad stays an ndarray
                 p.grad = np.asarray(p.grad * coef.astype(p.grad.dtype))
-    return float(total)
+    return Tensor._make(np.asarray(total), False)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value] (nan entries stay nan).
-    Each parameter with a grad gets a new, clamped array (see the module docstring)."""
+    Each parameter with a grad gets a new, clamped array (see the module docstring). foreach: as in
+    clip_grad_norm_."""
     fn = "clip_grad_value_"
+    _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     clip_value = _number(fn, "clip_value", clip_value)
     for p in params:
