@@ -427,3 +427,52 @@ def test_module_zero_grad_takes_set_to_none_as_torch(set_to_none):
             np.testing.assert_array_equal(p.grad, q.grad.numpy())   # zeros, of the parameter's shape
     with pytest.raises(TypeError, match="set_to_none must be True or False"):
         ours.zero_grad("no")
+
+
+def _shared_model(nn, lib):
+    """A model whose Linear is held under two names and whose Parameter is tied, built alike in both."""
+    class Model(nn.Module):
+        def __init__(self):
+            if lib is not tr:
+                super().__init__()
+            self.enc = nn.Linear(2, 3)
+            self.seq = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+            self.alias = self.enc          # the same module twice
+            self.head = nn.Linear(3, 3, bias=False)
+            self.head.weight = self.seq[0].weight   # a tied Parameter
+
+    return Model()
+
+
+def test_names_prefix_duplicates_and_apply_follow_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _shared_model(tr.nn, tr), _shared_model(torch.nn, torch)
+
+    def names(pairs):
+        return [n for n, _ in pairs]
+
+    for kwargs in ({}, {"prefix": "m"}, {"recurse": False}, {"remove_duplicate": False},
+                   {"prefix": "m", "remove_duplicate": False}):
+        assert names(ours.named_parameters(**kwargs)) == names(theirs.named_parameters(**kwargs)), kwargs
+        assert names(ours.named_buffers(**kwargs)) == names(theirs.named_buffers(**kwargs)), kwargs
+    assert names(ours.named_children()) == names(theirs.named_children()) == ["enc", "seq", "head"]
+    visited = {lib: [] for lib in (tr, torch)}
+    ours.apply(lambda m: visited[tr].append(type(m).__name__))
+    theirs.apply(lambda m: visited[torch].append(type(m).__name__))
+    assert visited[tr] == visited[torch]   # the shared Linear once
+    # state_dict lists every name, tied and shared ones included, so each library loads the other's
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.state_dict(prefix="m.")) == list(theirs.state_dict(prefix="m."))
+    assert ours.state_dict(keep_vars=True)["head.weight"] is ours.seq[0].weight
+    result = ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(ours.head.weight.data, theirs.head.weight.detach().numpy())
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+
+    partial = {k: v.detach().numpy() for k, v in theirs.state_dict().items() if k != "enc.bias"}
+    partial["extra"] = np.zeros(1, np.float32)
+    expected = theirs.load_state_dict({k: torch.tensor(v) for k, v in partial.items()}, strict=False)
+    got = ours.load_state_dict(partial, strict=False)
+    assert (got.missing_keys, got.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys)
+    with pytest.raises(TypeError, match="state_dict must be a dict"):
+        ours.load_state_dict([("enc.weight", np.zeros((3, 2)))])
