@@ -89,6 +89,9 @@ class _Encoder:
             return {"__tuple__": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(x)]}
         if isinstance(x, dict):
             return self._dict(x, where)
+        if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "numpy"):   # "a Tensor" would read as ours
+            raise TypeError(f"save: {where} is a torch.{type(x).__name__}; convert it with .detach().numpy() "
+                            "(a checkpoint holds numpy arrays and tinygrad_rnn Tensors, no pickle)")
         raise TypeError(f"save: {where} is a {type(x).__name__}; a checkpoint holds arrays, Tensors, numbers, "
                         "strings, bools, None and dicts/lists/tuples of them (no pickle)")
 
@@ -122,6 +125,14 @@ def _key(k, where):
                     "float, bool or None")
 
 
+def _tensor(data, kind, requires_grad):
+    """A saved Tensor or Parameter, with its requires_grad (a frozen Parameter stays frozen)."""
+    if kind == "parameter":
+        from .nn.module import Parameter
+        return Parameter(data).requires_grad_(bool(requires_grad))
+    return Tensor(data, requires_grad=requires_grad)
+
+
 def _decode(desc, arrays):
     def dec(x):
         if isinstance(x, list):
@@ -133,11 +144,7 @@ def _decode(desc, arrays):
         if "__scalar__" in x:
             return arrays[x["__scalar__"]][()]
         if "__tensor__" in x:
-            data = arrays[x["__tensor__"]]
-            if x["kind"] == "parameter":
-                from .nn.module import Parameter
-                return Parameter(data)
-            return Tensor(data, requires_grad=x["requires_grad"])
+            return _tensor(arrays[x["__tensor__"]], x["kind"], x["requires_grad"])
         if "__tuple__" in x:
             return tuple(dec(v) for v in x["__tuple__"])
         if "__dict__" in x:
@@ -271,6 +278,10 @@ def _read_arrays(path):
     file_size = os.path.getsize(path)
     arrays = {}
     with zipfile.ZipFile(path) as archive:
+        if any(n.endswith("data.pkl") for n in archive.namelist()):   # torch.save's zip holds a pickle
+            raise CheckpointError(f"checkpoint file {path} is a PyTorch file (torch.save), not a tinygrad_rnn "
+                                  "checkpoint; read it with torch.load and pass its tensors' .numpy() arrays "
+                                  "(e.g. to load_state_dict)")
         for info in archive.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"entry {info.filename!r} is not an array")
