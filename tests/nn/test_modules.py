@@ -476,3 +476,44 @@ def test_names_prefix_duplicates_and_apply_follow_torch():
     assert (got.missing_keys, got.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys)
     with pytest.raises(TypeError, match="state_dict must be a dict"):
         ours.load_state_dict([("enc.weight", np.zeros((3, 2)))])
+
+
+def test_registration_lookup_pop_insert_and_repr_follow_torch():
+    torch = pytest.importorskip("torch")
+    built = {}
+    for nn, lib in ((tr.nn, tr), (torch.nn, torch)):
+        seq = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 3))
+        assert seq.insert(1, nn.ReLU()) is seq          # torch's Sequential.insert returns self
+        with pytest.raises(IndexError):
+            seq.insert(10, nn.ReLU())                  # never appended silently
+        popped = seq.pop(0)
+        assert isinstance(popped, nn.Linear)
+        seq.add_module("head", nn.Linear(3, 1))
+        seq.register_parameter("scale", nn.Parameter(lib.ones(1)))
+        seq.register_module("extra", nn.ModuleList(None))   # ModuleList(None) is empty, as torch
+        built[lib] = seq
+    ours, theirs = built[tr], built[torch]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.get_submodule("head") is ours.head and ours.get_parameter("2.weight") is ours[2].weight
+    with pytest.raises(AttributeError):
+        ours.get_submodule("nope")
+    with pytest.raises(TypeError, match="parameter 'w' must be a Parameter or None, got Tensor"):
+        ours.register_parameter("w", tr.ones(1))
+    with pytest.raises(KeyError, match="without '.'"):
+        ours.add_module("a.b", tr.nn.ReLU())
+    # a module added to a Sequential by name or attribute runs in its forward, as torch's
+    steps = {}
+    for nn, lib in ((tr.nn, tr), (torch.nn, torch)):
+        seq = nn.Sequential(nn.Linear(2, 2, dtype=np.float64 if lib is tr else torch.float64))
+        seq.add_module("act", nn.Tanh())
+        seq.out = nn.Linear(2, 1, dtype=np.float64 if lib is tr else torch.float64)
+        steps[lib] = seq
+    assert len(steps[tr]) == len(steps[torch]) == 3 and getattr(steps[tr], "0") is steps[tr][0]
+    steps[tr].load_state_dict({k: v.numpy() for k, v in steps[torch].state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 2))
+    np.testing.assert_allclose(steps[tr](tr.Tensor(x)).data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    for o, t in ((tr.nn.Dropout(0.3), torch.nn.Dropout(0.3)), (tr.nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3))),
+                 (tr.nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
+                 (tr.nn.LayerNorm(4, elementwise_affine=False), torch.nn.LayerNorm(4, elementwise_affine=False))):
+        assert repr(o) == repr(t)

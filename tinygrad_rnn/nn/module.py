@@ -205,6 +205,56 @@ class Module:
         self._buffer_names[name] = bool(persistent)  # name -> persistent, in registration order
         setattr(self, name, tensor)
 
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Set attribute `name` to a Parameter (or None), as torch.nn.Module.register_parameter (an
+        attribute assignment does the same here)."""
+        fn = f"{type(self).__name__}.register_parameter"
+        self._check_new_name(fn, "parameter", name)
+        if not (param is None or isinstance(param, Parameter)):
+            raise TypeError(f"{fn}: parameter {name!r} must be a Parameter or None, got {type(param).__name__} "
+                            "(wrap a Tensor's data in tr.nn.Parameter)")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Set attribute `name` to a child Module (or None), as torch.nn.Module.add_module."""
+        fn = f"{type(self).__name__}.add_module"
+        self._check_new_name(fn, "module", name)
+        if not (module is None or isinstance(module, Module)):
+            raise TypeError(f"{fn}: module {name!r} must be a Module or None, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self.add_module(name, module)
+
+    def _check_new_name(self, fn, kind, name):
+        if not isinstance(name, str):
+            raise TypeError(f"{fn}: {kind} name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{fn}: {kind} name must be non-empty and without '.', got {name!r}")
+        if name in self.__dict__.get("_buffer_names", {}) or (hasattr(type(self), name) and name != "training"):
+            raise KeyError(f"{fn}: attribute {name!r} already exists")
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path `target` ("" is this module), as torch."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.get_submodule: target must be a str, got {type(target).__name__}")
+        module = self
+        for i, part in enumerate(target.split(".") if target else []):
+            children = dict(module._members()[1])
+            if part not in children:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(looking up {'.'.join(target.split('.')[:i + 1])!r})")
+            module = children[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at dotted path `target` (e.g. "encoder.weight"), as torch."""
+        module_path, _, name = target.rpartition(".") if isinstance(target, str) else ("", "", target)
+        params = dict(self.get_submodule(module_path)._members()[0])
+        if name not in params:
+            raise AttributeError(f"{type(self).__name__}.get_parameter: {target!r} is not a parameter")
+        return params[name]
+
     def _own_buffers(self, persistent_only=False):
         names = self.__dict__.get("_buffer_names", {})
         return [(n, self.__dict__[n]) for n, keep in names.items()
@@ -414,6 +464,36 @@ class _Container(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
+    # As torch: a Module assigned to a container (seq.head = m, seq.add_module("head", m)) joins its
+    # modules, so a Sequential calls it in forward and len() counts it; seq.head / getattr(seq, "0") read them.
+    def __setattr__(self, name, value):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and isinstance(value, Module):
+            if name in self.__dict__:
+                Module.__delattr__(self, name)
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to module "
+                                f"{name!r} (a Module or None expected)")
+            del modules[name]
+            return
+        Module.__setattr__(self, name, value)
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules:
+            return modules[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute or module {name!r}")
+
+    def __delattr__(self, name):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules:
+            del modules[name]
+        else:
+            Module.__delattr__(self, name)
+
     def _check_module(self, value, where):
         if not isinstance(value, Module):
             raise TypeError(f"{type(self).__name__}: {where} must be a Module, got {type(value).__name__}")
@@ -423,9 +503,9 @@ class _Container(Module):
 class _ModuleSequence(_Container):
     """What ModuleList and Sequential share: indexing, slicing, len, iteration, append."""
 
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         self._modules = {}
-        for m in modules:
+        for m in modules if modules is not None else ():
             self.append(m)
 
     def _index(self, idx):
@@ -472,6 +552,12 @@ class _ModuleSequence(_Container):
         items.insert(index, self._check_module(module, "the inserted item"))
         self._modules = {str(i): m for i, m in enumerate(items)}
 
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the rest renumbered), as torch."""
+        module = self[index]
+        del self[index]
+        return module
+
     def __iadd__(self, modules):
         return self.extend(modules)
 
@@ -498,6 +584,16 @@ class Sequential(_ModuleSequence):
         else:
             for i, m in enumerate(modules):
                 self._modules[str(i)] = self._check_module(m, f"argument {i}")
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """As torch's Sequential.insert: index in [-len, len], and returns self (ModuleList's returns None)."""
+        n = len(self._modules)
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Sequential.insert: index must be an int, got {type(index).__name__}")
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {int(index)} is out of range for a Sequential of length {n}")
+        super().insert(int(index), module)
+        return self
 
     @property
     def layers(self) -> list[Module]:
@@ -534,12 +630,6 @@ class ModuleDict(_Container):
 
     def __iter__(self):
         return iter(list(self._modules))
-
-    def __getattr__(self, name):  # only called when normal lookup fails: md.name for md["name"]
-        modules = self.__dict__.get("_modules")
-        if modules is not None and name in modules:
-            return modules[name]
-        raise AttributeError(f"'ModuleDict' object has no attribute or key {name!r}")
 
     def keys(self) -> Iterable[str]:
         return self._modules.keys()
@@ -627,4 +717,4 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"
