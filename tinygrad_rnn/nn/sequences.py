@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,30 @@ class PackedSequence(NamedTuple):
     def sorted_indices(self) -> np.ndarray:
         """The batch order of torch's packed layout: longest first, ties in input order."""
         return np.argsort(-self.lengths, kind="stable")
+
+    @property
+    def unsorted_indices(self) -> np.ndarray:
+        """The inverse of sorted_indices: where each input sequence sits in torch's packed order."""
+        return np.argsort(self.sorted_indices, kind="stable")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
+        PackedSequence.to, differentiable, the lengths unchanged."""
+        padded = self.padded.to(*args, **kwargs)
+        return self if padded is self.padded else PackedSequence(padded, self.lengths)
+
+    def float(self) -> PackedSequence:
+        return self.to(np.float32)
+
+    def double(self) -> PackedSequence:
+        return self.to(np.float64)
+
+    def cpu(self) -> PackedSequence:
+        return self
 
     @property
     def batch_sizes(self) -> np.ndarray:
@@ -81,6 +105,8 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     """Stack Tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with
     padding_value after each sequence (padding_side='left': before). Differentiable."""
     fn = "pad_sequence"
+    if isinstance(sequences, Tensor) and sequences.ndim >= 2:   # as torch: a Tensor is its rows' list
+        sequences = [sequences[i] for i in range(sequences.shape[0])]
     if isinstance(sequences, Tensor) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
     sequences = list(sequences)
