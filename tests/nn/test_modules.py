@@ -502,6 +502,11 @@ def test_registration_lookup_pop_insert_and_repr_follow_torch():
         ours.register_parameter("w", tr.ones(1))
     with pytest.raises(KeyError, match="without '.'"):
         ours.add_module("a.b", tr.nn.ReLU())
+    for name in ("a.b", ""):   # a name is one step of state_dict's dotted keys: torch refuses these too
+        with pytest.raises(KeyError, match="a module name must be non-empty and without '.'"):
+            tr.nn.ModuleDict({name: tr.nn.ReLU()})
+        with pytest.raises(KeyError):
+            torch.nn.ModuleDict({name: torch.nn.ReLU()})
     # a module added to a Sequential by name or attribute runs in its forward, as torch's
     steps = {}
     for nn, lib in ((tr.nn, tr), (torch.nn, torch)):

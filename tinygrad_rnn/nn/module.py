@@ -229,8 +229,7 @@ class Module:
     def _check_new_name(self, fn, kind, name):
         if not isinstance(name, str):
             raise TypeError(f"{fn}: {kind} name must be a str, got {type(name).__name__}")
-        if not name or "." in name:
-            raise KeyError(f"{fn}: {kind} name must be non-empty and without '.', got {name!r}")
+        _check_child_name(fn, name, kind)
         if name in self.__dict__.get("_buffer_names", {}) or (hasattr(type(self), name) and name != "training"):
             raise KeyError(f"{fn}: attribute {name!r} already exists")
 
@@ -453,6 +452,12 @@ def _is_plain_tensor(value):
 
 
 # ----------------------------------------------------------------------------- containers
+def _check_child_name(owner, name, kind="module"):
+    """A child's name is one step of a dotted path (state_dict's keys, get_submodule), as torch requires."""
+    if not name or "." in name:
+        raise KeyError(f"{owner}: a {kind} name must be non-empty and without '.', got {name!r}")
+
+
 class _Container(Module):
     """Children kept in one ordered dict `_modules` (name -> Module), named as torch names them:
     "0", "1", ... in a ModuleList or Sequential, the keys in a ModuleDict."""
@@ -580,6 +585,7 @@ class Sequential(_ModuleSequence):
             for key, m in modules[0].items():
                 if not isinstance(key, str):
                     raise TypeError(f"Sequential: module names must be str, got {type(key).__name__}")
+                _check_child_name("Sequential", key)
                 self._modules[key] = self._check_module(m, f"module {key!r}")
         else:
             for i, m in enumerate(modules):
@@ -620,6 +626,7 @@ class ModuleDict(_Container):
     def __setitem__(self, key, module):
         if not isinstance(key, str):
             raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
+        _check_child_name("ModuleDict", key)
         self._modules[key] = self._check_module(module, f"value of {key!r}")
 
     def __delitem__(self, key):
