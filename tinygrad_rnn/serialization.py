@@ -157,8 +157,10 @@ def _decode(desc, arrays):
 # ----------------------------------------------------------------------------- save
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
-    path = os.path.realpath(os.fspath(path))   # through a symlink: replace its target, keep the link
+    path = os.path.realpath(_fspath("save", path))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory of {path} does not exist (create it first)")
     desc, arrays = _encode(obj)  # before touching the disk: an unsavable object changes nothing
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": desc})
     arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
@@ -189,6 +191,16 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _fspath(fn, path):
+    """A str or os.PathLike as a str path; a file object is refused by name (torch takes one, but saving
+    here is atomic by renaming a file beside the destination, which needs a path)."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{fn}: path must be a file path (str or os.PathLike), got {type(path).__name__}"
+                        + ("; file objects are not supported, pass the file's path" if hasattr(path, "read")
+                           or hasattr(path, "write") else ""))
+    return os.fspath(path)
 
 
 def _temporary_prefix(name):
@@ -237,7 +249,7 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
 
 def load(path: str | os.PathLike) -> Any:
     """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
-    path = os.fspath(path)
+    path = _fspath("load", path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     if not os.path.isfile(path):
