@@ -128,3 +128,16 @@ def test_packed_sequence_methods_and_a_tensor_of_sequences_as_torch():
     stacked = RNG.standard_normal((3, 2, 4))
     np.testing.assert_array_equal(pad_sequence(tr.Tensor(stacked), batch_first=True).data,
                                   R.pad_sequence(torch.tensor(stacked), batch_first=True).numpy())
+
+
+def test_torch_code_indexing_a_packed_sequence_is_refused_not_misread():
+    """torch's PackedSequence is the tuple (data, batch_sizes, ...): out[0] is the data. Ours holds the padded
+    batch; read as a tuple it would silently give (T, B, H) where torch code expects (sum(lengths), H)."""
+    x = RNG.standard_normal((5, 4, 3))
+    out_t, _ = torch.nn.GRU(3, 2).double()(R.pack_padded_sequence(torch.tensor(x), LENGTHS, enforce_sorted=False))
+    out_o, _ = tr.nn.GRU(3, 2, dtype=np.float64)(pack_padded_sequence(tr.Tensor(x), LENGTHS, enforce_sorted=False))
+    assert tuple(out_t[0].shape) == out_o.data.shape == (sum(LENGTHS), 2)
+    for read in (lambda p: p[0], lambda p: tuple(p), lambda p: [a for a, *_ in [p]]):
+        with pytest.raises(TypeError, match=r"PackedSequence is not a tuple here.*read \.data, \.batch_sizes"):
+            read(out_o)
+    assert out_o   # still truthy, as torch's

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +32,21 @@ __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_seque
            "unpad_sequence", "unpack_sequence"]
 
 
-class PackedSequence(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class PackedSequence:
+    """A padded batch and its lengths. Not a tuple: torch's PackedSequence is the tuple (data,
+    batch_sizes, sorted_indices, unsorted_indices), so torch code that indexes or unpacks one
+    (`out[0]` for the data) would silently get the padded batch from a (padded, lengths) tuple;
+    here it is refused, naming the attributes to read."""
     padded: Tensor  # (T, B, *), time-major; steps t >= lengths[b] of sequence b are padding
     lengths: np.ndarray  # (B,) int64, each in [1, T], max(lengths) == T
+
+    def _not_a_tuple(self, *args: Any) -> None:
+        raise TypeError("PackedSequence is not a tuple here (torch's is (data, batch_sizes, sorted_indices, "
+                        "unsorted_indices)): read .data, .batch_sizes, .sorted_indices, .unsorted_indices, or "
+                        ".padded and .lengths")
+
+    __iter__ = __getitem__ = _not_a_tuple
 
     @property
     def sorted_indices(self) -> np.ndarray:
@@ -168,7 +181,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type(sequence).__name__}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
-    padded, lengths = sequence
+    padded, lengths = sequence.padded, sequence.lengths
     T = padded.shape[0]
     if total_length is not None:
         if isinstance(total_length, bool) or not isinstance(total_length, (int, np.integer)):
