@@ -502,6 +502,10 @@ def test_registration_lookup_pop_insert_and_repr_follow_torch():
         ours.register_parameter("w", tr.ones(1))
     with pytest.raises(KeyError, match="without '.'"):
         ours.add_module("a.b", tr.nn.ReLU())
+    for nn in (tr.nn, torch.nn):   # + makes a new container of both's modules, as torch's
+        a, b = nn.Linear(1, 1), nn.ReLU()
+        assert list(nn.Sequential(a) + nn.Sequential(b)) == [a, b] and list(nn.ModuleList([a]) + [b]) == [a, b]
+        assert type(nn.ModuleList([a]) + nn.ModuleList([b])) is nn.ModuleList
     for name in ("a.b", ""):   # a name is one step of state_dict's dotted keys: torch refuses these too
         with pytest.raises(KeyError, match="a module name must be non-empty and without '.'"):
             tr.nn.ModuleDict({name: tr.nn.ReLU()})

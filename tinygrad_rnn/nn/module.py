@@ -566,6 +566,15 @@ class _ModuleSequence(_Container):
     def __iadd__(self, modules):
         return self.extend(modules)
 
+    def __add__(self, other: Iterable[Module]) -> _ModuleSequence:
+        """A new container of both's modules (the same objects), renumbered, as torch's + does."""
+        if isinstance(self, Sequential) and not isinstance(other, Sequential):
+            raise TypeError(f"Sequential + {type(other).__name__}: add another Sequential, as torch")
+        if not isinstance(other, Iterable):
+            return NotImplemented
+        modules = list(self) + list(other)
+        return Sequential(*modules) if isinstance(self, Sequential) else type(self)(modules)
+
 
 class ModuleList(_ModuleSequence):
     """A list of Modules whose parameters the owner sees, as torch.nn.ModuleList (a plain list of
