@@ -89,6 +89,9 @@ class _Encoder:
             return {"__tuple__": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(x)]}
         if isinstance(x, dict):
             return self._dict(x, where)
+        if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "numpy"):   # "a Tensor" would read as ours
+            raise TypeError(f"save: {where} is a torch.{type(x).__name__}; convert it with .detach().numpy() "
+                            "(a checkpoint holds numpy arrays and tinygrad_rnn Tensors, no pickle)")
         raise TypeError(f"save: {where} is a {type(x).__name__}; a checkpoint holds arrays, Tensors, numbers, "
                         "strings, bools, None and dicts/lists/tuples of them (no pickle)")
 
@@ -122,6 +125,14 @@ def _key(k, where):
                     "float, bool or None")
 
 
+def _tensor(data, kind, requires_grad):
+    """A saved Tensor or Parameter, with its requires_grad (a frozen Parameter stays frozen)."""
+    if kind == "parameter":
+        from .nn.module import Parameter
+        return Parameter(data).requires_grad_(bool(requires_grad))
+    return Tensor(data, requires_grad=requires_grad)
+
+
 def _decode(desc, arrays):
     def dec(x):
         if isinstance(x, list):
@@ -133,11 +144,7 @@ def _decode(desc, arrays):
         if "__scalar__" in x:
             return arrays[x["__scalar__"]][()]
         if "__tensor__" in x:
-            data = arrays[x["__tensor__"]]
-            if x["kind"] == "parameter":
-                from .nn.module import Parameter
-                return Parameter(data)
-            return Tensor(data, requires_grad=x["requires_grad"])
+            return _tensor(arrays[x["__tensor__"]], x["kind"], x["requires_grad"])
         if "__tuple__" in x:
             return tuple(dec(v) for v in x["__tuple__"])
         if "__dict__" in x:
@@ -150,8 +157,10 @@ def _decode(desc, arrays):
 # ----------------------------------------------------------------------------- save
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
-    path = os.path.realpath(os.fspath(path))   # through a symlink: replace its target, keep the link
+    path = os.path.realpath(_fspath("save", path))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory of {path} does not exist (create it first)")
     desc, arrays = _encode(obj)  # before touching the disk: an unsavable object changes nothing
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": desc})
     arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
@@ -182,6 +191,16 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _fspath(fn, path):
+    """A str or os.PathLike as a str path; a file object is refused by name (torch takes one, but saving
+    here is atomic by renaming a file beside the destination, which needs a path)."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{fn}: path must be a file path (str or os.PathLike), got {type(path).__name__}"
+                        + ("; file objects are not supported, pass the file's path" if hasattr(path, "read")
+                           or hasattr(path, "write") else ""))
+    return os.fspath(path)
 
 
 def _temporary_prefix(name):
@@ -230,7 +249,7 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
 
 def load(path: str | os.PathLike) -> Any:
     """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
-    path = os.fspath(path)
+    path = _fspath("load", path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     if not os.path.isfile(path):
@@ -271,6 +290,10 @@ def _read_arrays(path):
     file_size = os.path.getsize(path)
     arrays = {}
     with zipfile.ZipFile(path) as archive:
+        if any(n.endswith("data.pkl") for n in archive.namelist()):   # torch.save's zip holds a pickle
+            raise CheckpointError(f"checkpoint file {path} is a PyTorch file (torch.save), not a tinygrad_rnn "
+                                  "checkpoint; read it with torch.load and pass its tensors' .numpy() arrays "
+                                  "(e.g. to load_state_dict)")
         for info in archive.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"entry {info.filename!r} is not an array")

@@ -351,3 +351,30 @@ def test_a_killed_save_leaves_one_temporary_file_which_the_next_save_removes(tmp
         assert tr.load(path) == {"step": 1}                      # the previous checkpoint is intact
     tr.save({"step": 2}, path)
     assert os.listdir(tmp_path) == ["c.npz"] and tr.load(path) == {"step": 2}
+
+
+def test_a_frozen_parameter_stays_frozen_and_torch_objects_are_named(tmp_path):
+    frozen = nn.Parameter(np.ones(2, dtype=np.float32))
+    frozen.requires_grad_(False)
+    path = tmp_path / "c.npz"
+    tr.save({"frozen": frozen, "trained": nn.Parameter(np.zeros(1))}, path)
+    back = tr.load(path)
+    assert type(back["frozen"]) is nn.Parameter and back["frozen"].requires_grad is False
+    assert back["trained"].requires_grad is True
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"obj\['w'\] is a torch.Tensor; convert it with .detach\(\).numpy\(\)"):
+        tr.save({"w": torch.ones(2)}, path)
+    torch.save({"w": torch.ones(2)}, tmp_path / "torch.pt")
+    with pytest.raises(ckpt_module.CheckpointError, match="is a PyTorch file .torch.save.*torch.load"):
+        tr.load(tmp_path / "torch.pt")
+
+
+def test_a_file_object_or_a_missing_directory_is_refused_by_name(tmp_path):
+    import io
+    for fn, args in ((tr.save, ({"a": 1}, io.BytesIO())), (tr.load, (io.BytesIO(),))):
+        with pytest.raises(TypeError, match=r"path must be a file path \(str or os.PathLike\), got BytesIO; file "
+                                            "objects are not supported"):
+            fn(*args)
+    with pytest.raises(FileNotFoundError, match="save: the directory of .*nodir.*does not exist"):
+        tr.save({"a": 1}, tmp_path / "nodir" / "c.npz")
+    assert os.listdir(tmp_path) == []

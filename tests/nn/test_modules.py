@@ -427,3 +427,102 @@ def test_module_zero_grad_takes_set_to_none_as_torch(set_to_none):
             np.testing.assert_array_equal(p.grad, q.grad.numpy())   # zeros, of the parameter's shape
     with pytest.raises(TypeError, match="set_to_none must be True or False"):
         ours.zero_grad("no")
+
+
+def _shared_model(nn, lib):
+    """A model whose Linear is held under two names and whose Parameter is tied, built alike in both."""
+    class Model(nn.Module):
+        def __init__(self):
+            if lib is not tr:
+                super().__init__()
+            self.enc = nn.Linear(2, 3)
+            self.seq = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+            self.alias = self.enc          # the same module twice
+            self.head = nn.Linear(3, 3, bias=False)
+            self.head.weight = self.seq[0].weight   # a tied Parameter
+
+    return Model()
+
+
+def test_names_prefix_duplicates_and_apply_follow_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _shared_model(tr.nn, tr), _shared_model(torch.nn, torch)
+
+    def names(pairs):
+        return [n for n, _ in pairs]
+
+    for kwargs in ({}, {"prefix": "m"}, {"recurse": False}, {"remove_duplicate": False},
+                   {"prefix": "m", "remove_duplicate": False}):
+        assert names(ours.named_parameters(**kwargs)) == names(theirs.named_parameters(**kwargs)), kwargs
+        assert names(ours.named_buffers(**kwargs)) == names(theirs.named_buffers(**kwargs)), kwargs
+    assert names(ours.named_children()) == names(theirs.named_children()) == ["enc", "seq", "head"]
+    visited = {lib: [] for lib in (tr, torch)}
+    ours.apply(lambda m: visited[tr].append(type(m).__name__))
+    theirs.apply(lambda m: visited[torch].append(type(m).__name__))
+    assert visited[tr] == visited[torch]   # the shared Linear once
+    # state_dict lists every name, tied and shared ones included, so each library loads the other's
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.state_dict(prefix="m.")) == list(theirs.state_dict(prefix="m."))
+    assert ours.state_dict(keep_vars=True)["head.weight"] is ours.seq[0].weight
+    result = ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(ours.head.weight.data, theirs.head.weight.detach().numpy())
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+
+    partial = {k: v.detach().numpy() for k, v in theirs.state_dict().items() if k != "enc.bias"}
+    partial["extra"] = np.zeros(1, np.float32)
+    expected = theirs.load_state_dict({k: torch.tensor(v) for k, v in partial.items()}, strict=False)
+    got = ours.load_state_dict(partial, strict=False)
+    assert (got.missing_keys, got.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys)
+    with pytest.raises(TypeError, match="state_dict must be a dict"):
+        ours.load_state_dict([("enc.weight", np.zeros((3, 2)))])
+
+
+def test_registration_lookup_pop_insert_and_repr_follow_torch():
+    torch = pytest.importorskip("torch")
+    built = {}
+    for nn, lib in ((tr.nn, tr), (torch.nn, torch)):
+        seq = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 3))
+        assert seq.insert(1, nn.ReLU()) is seq          # torch's Sequential.insert returns self
+        with pytest.raises(IndexError):
+            seq.insert(10, nn.ReLU())                  # never appended silently
+        popped = seq.pop(0)
+        assert isinstance(popped, nn.Linear)
+        seq.add_module("head", nn.Linear(3, 1))
+        seq.register_parameter("scale", nn.Parameter(lib.ones(1)))
+        seq.register_module("extra", nn.ModuleList(None))   # ModuleList(None) is empty, as torch
+        built[lib] = seq
+    ours, theirs = built[tr], built[torch]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.get_submodule("head") is ours.head and ours.get_parameter("2.weight") is ours[2].weight
+    with pytest.raises(AttributeError):
+        ours.get_submodule("nope")
+    with pytest.raises(TypeError, match="parameter 'w' must be a Parameter or None, got Tensor"):
+        ours.register_parameter("w", tr.ones(1))
+    with pytest.raises(KeyError, match="without '.'"):
+        ours.add_module("a.b", tr.nn.ReLU())
+    for nn in (tr.nn, torch.nn):   # + makes a new container of both's modules, as torch's
+        a, b = nn.Linear(1, 1), nn.ReLU()
+        assert list(nn.Sequential(a) + nn.Sequential(b)) == [a, b] and list(nn.ModuleList([a]) + [b]) == [a, b]
+        assert type(nn.ModuleList([a]) + nn.ModuleList([b])) is nn.ModuleList
+    for name in ("a.b", ""):   # a name is one step of state_dict's dotted keys: torch refuses these too
+        with pytest.raises(KeyError, match="a module name must be non-empty and without '.'"):
+            tr.nn.ModuleDict({name: tr.nn.ReLU()})
+        with pytest.raises(KeyError):
+            torch.nn.ModuleDict({name: torch.nn.ReLU()})
+    # a module added to a Sequential by name or attribute runs in its forward, as torch's
+    steps = {}
+    for nn, lib in ((tr.nn, tr), (torch.nn, torch)):
+        seq = nn.Sequential(nn.Linear(2, 2, dtype=np.float64 if lib is tr else torch.float64))
+        seq.add_module("act", nn.Tanh())
+        seq.out = nn.Linear(2, 1, dtype=np.float64 if lib is tr else torch.float64)
+        steps[lib] = seq
+    assert len(steps[tr]) == len(steps[torch]) == 3 and getattr(steps[tr], "0") is steps[tr][0]
+    steps[tr].load_state_dict({k: v.numpy() for k, v in steps[torch].state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 2))
+    np.testing.assert_allclose(steps[tr](tr.Tensor(x)).data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    for o, t in ((tr.nn.Dropout(0.3), torch.nn.Dropout(0.3)), (tr.nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3))),
+                 (tr.nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
+                 (tr.nn.LayerNorm(4, elementwise_affine=False), torch.nn.LayerNorm(4, elementwise_affine=False))):
+        assert repr(o) == repr(t)

@@ -117,7 +117,7 @@ def test_errors():
     with pytest.raises(ValueError, match=r"sequences\[1\] has shape \(2, 3\)"):
         pad_sequence([tr.Tensor(np.ones((2, 2))), tr.Tensor(np.ones((2, 3)))])
     with pytest.raises(TypeError, match="sequences must be a list of Tensors"):
-        pad_sequence(x)
+        pad_sequence(tr.Tensor(np.ones(3)))   # (a Tensor of 2 or more dimensions is the list of its rows)
 
 
 def test_unpad_and_unpack_invert_pad_and_pack():
@@ -128,3 +128,38 @@ def test_unpad_and_unpack_invert_pad_and_pack():
     back = tr.nn.utils.rnn.unpack_sequence(pack_sequence(seqs, enforce_sorted=False))
     theirs = R.unpack_sequence(R.pack_sequence([torch.tensor(s.data) for s in seqs], enforce_sorted=False))
     assert all(np.array_equal(a.data, b.numpy()) for a, b in zip(back, theirs))
+
+
+def test_packed_sequence_methods_and_a_tensor_of_sequences_as_torch():
+    x = RNG.standard_normal((5, 4, 3))
+    ours = pack_padded_sequence(tr.Tensor(x, requires_grad=True), LENGTHS, enforce_sorted=False)
+    theirs = R.pack_padded_sequence(torch.tensor(x), torch.tensor(LENGTHS), enforce_sorted=False)
+    np.testing.assert_array_equal(ours.unsorted_indices, theirs.unsorted_indices.numpy())
+    assert ours.is_cuda is theirs.is_cuda is False and ours.cpu() is ours
+    for cast, dtype in (("float", np.float32), ("double", np.float64)):
+        o, t = getattr(ours, cast)(), getattr(theirs, cast)()
+        assert o.data.dtype == dtype == t.data.numpy().dtype
+        np.testing.assert_array_equal(o.data.data, t.data.numpy())
+        np.testing.assert_array_equal(o.batch_sizes, t.batch_sizes.numpy())
+    o, t = ours.to(np.float32), theirs.to(torch.float32)
+    np.testing.assert_array_equal(o.data.data, t.data.numpy())
+    o.data.sum().backward()   # the cast stays on the tape, as torch's
+    np.testing.assert_array_equal(ours.padded.grad, (np.arange(5)[:, None] < np.array(LENGTHS)[None, :])[..., None]
+                                  * np.ones(3))
+    # a Tensor passed as the sequences is the list of its rows, as torch
+    stacked = RNG.standard_normal((3, 2, 4))
+    np.testing.assert_array_equal(pad_sequence(tr.Tensor(stacked), batch_first=True).data,
+                                  R.pad_sequence(torch.tensor(stacked), batch_first=True).numpy())
+
+
+def test_torch_code_indexing_a_packed_sequence_is_refused_not_misread():
+    """torch's PackedSequence is the tuple (data, batch_sizes, ...): out[0] is the data. Ours holds the padded
+    batch; read as a tuple it would silently give (T, B, H) where torch code expects (sum(lengths), H)."""
+    x = RNG.standard_normal((5, 4, 3))
+    out_t, _ = torch.nn.GRU(3, 2).double()(R.pack_padded_sequence(torch.tensor(x), LENGTHS, enforce_sorted=False))
+    out_o, _ = tr.nn.GRU(3, 2, dtype=np.float64)(pack_padded_sequence(tr.Tensor(x), LENGTHS, enforce_sorted=False))
+    assert tuple(out_t[0].shape) == out_o.data.shape == (sum(LENGTHS), 2)
+    for read in (lambda p: p[0], lambda p: tuple(p), lambda p: [a for a, *_ in [p]]):
+        with pytest.raises(TypeError, match=r"PackedSequence is not a tuple here.*read \.data, \.batch_sizes"):
+            read(out_o)
+    assert out_o   # still truthy, as torch's

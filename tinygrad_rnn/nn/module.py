@@ -7,7 +7,7 @@ user's cell is a class with a few Parameters and a forward: nothing to register 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -134,10 +134,16 @@ class Module:
         return params, children
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        return iter(self._members()[1])
+        """(name, child) for each direct child; a child held under two names is given once (its first
+        name), as torch, so apply() and children() visit it once."""
+        seen = set()
+        for name, child in self._members()[1]:
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
     def children(self) -> list[Module]:
-        return [m for _, m in self._members()[1]]
+        return [m for _, m in self.named_children()]
 
     def named_modules(self, memo: set | None = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
@@ -155,21 +161,29 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, Parameter) for this module's parameters, then each child's; each Parameter once."""
-        found = []
-        self._collect_parameters(prefix, found, set(), recurse)
-        return iter(found)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) for this module's parameters, then each descendant's (depth first), as
+        torch: names start with `prefix` + "."; each Parameter once unless remove_duplicate=False."""
+        return self._named_members(lambda m: m._members()[0], prefix, recurse, remove_duplicate, "named_parameters")
 
-    def _collect_parameters(self, prefix, found, seen, recurse=True):
-        params, children = self._members()
-        for name, p in params:
-            if id(p) not in seen:
-                seen.add(id(p))
-                found.append((prefix + name, p))
-        if recurse:
-            for name, child in children:
-                child._collect_parameters(prefix + name + ".", found, seen)
+    def _named_members(self, members, prefix, recurse, remove_duplicate, fn):
+        """torch's Module._named_members: members(module) -> [(name, value)] of each module walked."""
+        fn = f"{type(self).__name__}.{fn}"
+        if not isinstance(prefix, str):
+            raise TypeError(f"{fn}: prefix must be a str, got {type(prefix).__name__}")
+        recurse = check_bool(fn, "recurse", recurse)
+        remove_duplicate = check_bool(fn, "remove_duplicate", remove_duplicate)
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        seen, found = set(), []
+        for mname, m in modules:
+            for n, v in members(m):
+                if remove_duplicate:
+                    if id(v) in seen:
+                        continue
+                    seen.add(id(v))
+                found.append(((mname + "." if mname else "") + n, v))
+        return iter(found)
 
     def parameters(self, recurse: bool = True) -> list[Parameter]:
         return [p for _, p in self.named_parameters(recurse=recurse)]
@@ -191,20 +205,63 @@ class Module:
         self._buffer_names[name] = bool(persistent)  # name -> persistent, in registration order
         setattr(self, name, tensor)
 
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Set attribute `name` to a Parameter (or None), as torch.nn.Module.register_parameter (an
+        attribute assignment does the same here)."""
+        fn = f"{type(self).__name__}.register_parameter"
+        self._check_new_name(fn, "parameter", name)
+        if not (param is None or isinstance(param, Parameter)):
+            raise TypeError(f"{fn}: parameter {name!r} must be a Parameter or None, got {type(param).__name__} "
+                            "(wrap a Tensor's data in tr.nn.Parameter)")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Set attribute `name` to a child Module (or None), as torch.nn.Module.add_module."""
+        fn = f"{type(self).__name__}.add_module"
+        self._check_new_name(fn, "module", name)
+        if not (module is None or isinstance(module, Module)):
+            raise TypeError(f"{fn}: module {name!r} must be a Module or None, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self.add_module(name, module)
+
+    def _check_new_name(self, fn, kind, name):
+        if not isinstance(name, str):
+            raise TypeError(f"{fn}: {kind} name must be a str, got {type(name).__name__}")
+        _check_child_name(fn, name, kind)
+        if name in self.__dict__.get("_buffer_names", {}) or (hasattr(type(self), name) and name != "training"):
+            raise KeyError(f"{fn}: attribute {name!r} already exists")
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path `target` ("" is this module), as torch."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.get_submodule: target must be a str, got {type(target).__name__}")
+        module = self
+        for i, part in enumerate(target.split(".") if target else []):
+            children = dict(module._members()[1])
+            if part not in children:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(looking up {'.'.join(target.split('.')[:i + 1])!r})")
+            module = children[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at dotted path `target` (e.g. "encoder.weight"), as torch."""
+        module_path, _, name = target.rpartition(".") if isinstance(target, str) else ("", "", target)
+        params = dict(self.get_submodule(module_path)._members()[0])
+        if name not in params:
+            raise AttributeError(f"{type(self).__name__}.get_parameter: {target!r} is not a parameter")
+        return params[name]
+
     def _own_buffers(self, persistent_only=False):
         names = self.__dict__.get("_buffer_names", {})
         return [(n, self.__dict__[n]) for n, keep in names.items()
                 if self.__dict__.get(n) is not None and (keep or not persistent_only)]
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        seen, found = set(), []
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
-        for mname, m in modules:
-            for n, b in m._own_buffers():
-                if id(b) not in seen:
-                    seen.add(id(b))
-                    found.append(((mname + "." if mname else "") + n, b))
-        return iter(found)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members(lambda m: m._own_buffers(), prefix, recurse, remove_duplicate, "named_buffers")
 
     def buffers(self, recurse: bool = True) -> list[Tensor]:
         return [b for _, b in self.named_buffers(recurse=recurse)]
@@ -292,40 +349,51 @@ class Module:
 
     # -- state
     def _named_state(self):
-        """name -> Tensor for the parameters (each once) and persistent buffers, in torch's order."""
-        own, seen = {}, set()
-        for mname, m in self.named_modules():  # each module's parameters, then its buffers, depth first
+        """name -> Tensor for the parameters and persistent buffers, in torch's order (each module's
+        parameters, then its buffers, depth first). As torch's state_dict, a Parameter or module held
+        under two names (tied weights) is listed under both, so that torch loads the dict and back."""
+        own = {}
+        for mname, m in self.named_modules(remove_duplicate=False):
             prefix = mname + "." if mname else ""
             for n, t in m._members()[0] + m._own_buffers(persistent_only=True):
-                if id(t) not in seen:
-                    seen.add(id(t))
-                    own[prefix + n] = t
+                own[prefix + n] = t
         return own
 
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, np.ndarray]:
         """name -> a copy of the parameter's (or persistent buffer's) array (a checkpoint must not
-        change under training)."""
-        return {name: p.data.copy() for name, p in self._named_state().items()}
+        change under training); keep_vars=True gives the Parameters and Tensors themselves. As torch:
+        names start with `prefix`, and `destination` (a dict) is filled and returned if given."""
+        fn = f"{type(self).__name__}.state_dict"
+        if not isinstance(prefix, str):
+            raise TypeError(f"{fn}: prefix must be a str, got {type(prefix).__name__}")
+        keep_vars = check_bool(fn, "keep_vars", keep_vars)
+        out = {} if destination is None else destination
+        for name, t in self._named_state().items():
+            out[prefix + name] = t if keep_vars else t.data.copy()
+        return out
 
-    def load_state_dict(self, state: Mapping[str, npt.ArrayLike], strict: bool = True) -> dict[str, list[str]]:
+    def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers in place (optimisers keep their references).
 
         Checks names (all of them if strict), shapes and dtypes, and reports every difference at
-        once. Accepts anything array-like as values (torch tensors converted with .numpy())."""
+        once. Accepts anything array-like as values (torch tensors converted with .numpy()).
+        Returns (missing_keys, unexpected_keys), a NamedTuple as torch's."""
+        fn = f"load_state_dict for {type(self).__name__}"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{fn}: state_dict must be a dict (name -> array), got {type(state_dict).__name__}")
+        strict = check_bool(fn, "strict", strict)
         own = self._named_state()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
         problems = []
         if strict and missing:
             problems.append(f"missing keys: {missing}")
         if strict and unexpected:
             problems.append(f"unexpected keys: {unexpected}")
         arrays = {}
-        for name in sorted(set(own) & set(state)):
-            value = state[name]
-            value = value.numpy() if hasattr(value, "numpy") and not isinstance(value, np.ndarray) else value
-            value = np.asarray(value)
-            p = own[name]
+        for name in (k for k in own if k in state_dict):
+            value, p = _as_array(state_dict[name]), own[name]
             if value.shape != p.shape:
                 problems.append(f"{name}: shape expected {p.shape}, got {value.shape}")
             elif value.dtype != p.dtype:
@@ -333,14 +401,15 @@ class Module:
             else:
                 arrays[name] = value
         if problems:
-            raise ValueError(f"load_state_dict for {type(self).__name__} failed: " + "; ".join(problems))
+            raise ValueError(f"{fn} failed: " + "; ".join(problems))
         for name, value in arrays.items():
             own[name].data[...] = value
             own[name].bump_version()
-        return {"missing_keys": missing, "unexpected_keys": unexpected}
+        return IncompatibleKeys(missing, unexpected)
 
     def __repr__(self) -> str:
-        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        # every name a child is held under, shared or not, as torch's repr
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._members()[1]]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"
@@ -348,6 +417,22 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns (torch's _IncompatibleKeys): the model's names the dict lacked,
+    and the dict's names the model does not have (both empty after a strict load)."""
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _as_array(value):
+    """A state dict's value as an ndarray: a Tensor's array, a torch tensor's .numpy(), or array-like."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.detach().numpy() if hasattr(value, "detach") else value.numpy()
+    return np.asarray(value)
 
 
 def _to_dtype(fn, args, dtype, device):
@@ -367,6 +452,12 @@ def _is_plain_tensor(value):
 
 
 # ----------------------------------------------------------------------------- containers
+def _check_child_name(owner, name, kind="module"):
+    """A child's name is one step of a dotted path (state_dict's keys, get_submodule), as torch requires."""
+    if not name or "." in name:
+        raise KeyError(f"{owner}: a {kind} name must be non-empty and without '.', got {name!r}")
+
+
 class _Container(Module):
     """Children kept in one ordered dict `_modules` (name -> Module), named as torch names them:
     "0", "1", ... in a ModuleList or Sequential, the keys in a ModuleDict."""
@@ -378,6 +469,36 @@ class _Container(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
+    # As torch: a Module assigned to a container (seq.head = m, seq.add_module("head", m)) joins its
+    # modules, so a Sequential calls it in forward and len() counts it; seq.head / getattr(seq, "0") read them.
+    def __setattr__(self, name, value):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and isinstance(value, Module):
+            if name in self.__dict__:
+                Module.__delattr__(self, name)
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to module "
+                                f"{name!r} (a Module or None expected)")
+            del modules[name]
+            return
+        Module.__setattr__(self, name, value)
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules:
+            return modules[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute or module {name!r}")
+
+    def __delattr__(self, name):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules:
+            del modules[name]
+        else:
+            Module.__delattr__(self, name)
+
     def _check_module(self, value, where):
         if not isinstance(value, Module):
             raise TypeError(f"{type(self).__name__}: {where} must be a Module, got {type(value).__name__}")
@@ -387,9 +508,9 @@ class _Container(Module):
 class _ModuleSequence(_Container):
     """What ModuleList and Sequential share: indexing, slicing, len, iteration, append."""
 
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         self._modules = {}
-        for m in modules:
+        for m in modules if modules is not None else ():
             self.append(m)
 
     def _index(self, idx):
@@ -436,8 +557,23 @@ class _ModuleSequence(_Container):
         items.insert(index, self._check_module(module, "the inserted item"))
         self._modules = {str(i): m for i, m in enumerate(items)}
 
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the rest renumbered), as torch."""
+        module = self[index]
+        del self[index]
+        return module
+
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> _ModuleSequence:
+        """A new container of both's modules (the same objects), renumbered, as torch's + does."""
+        if isinstance(self, Sequential) and not isinstance(other, Sequential):
+            raise TypeError(f"Sequential + {type(other).__name__}: add another Sequential, as torch")
+        if not isinstance(other, Iterable):
+            return NotImplemented
+        modules = list(self) + list(other)
+        return Sequential(*modules) if isinstance(self, Sequential) else type(self)(modules)
 
 
 class ModuleList(_ModuleSequence):
@@ -458,10 +594,21 @@ class Sequential(_ModuleSequence):
             for key, m in modules[0].items():
                 if not isinstance(key, str):
                     raise TypeError(f"Sequential: module names must be str, got {type(key).__name__}")
+                _check_child_name("Sequential", key)
                 self._modules[key] = self._check_module(m, f"module {key!r}")
         else:
             for i, m in enumerate(modules):
                 self._modules[str(i)] = self._check_module(m, f"argument {i}")
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """As torch's Sequential.insert: index in [-len, len], and returns self (ModuleList's returns None)."""
+        n = len(self._modules)
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Sequential.insert: index must be an int, got {type(index).__name__}")
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {int(index)} is out of range for a Sequential of length {n}")
+        super().insert(int(index), module)
+        return self
 
     @property
     def layers(self) -> list[Module]:
@@ -488,6 +635,7 @@ class ModuleDict(_Container):
     def __setitem__(self, key, module):
         if not isinstance(key, str):
             raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
+        _check_child_name("ModuleDict", key)
         self._modules[key] = self._check_module(module, f"value of {key!r}")
 
     def __delitem__(self, key):
@@ -498,12 +646,6 @@ class ModuleDict(_Container):
 
     def __iter__(self):
         return iter(list(self._modules))
-
-    def __getattr__(self, name):  # only called when normal lookup fails: md.name for md["name"]
-        modules = self.__dict__.get("_modules")
-        if modules is not None and name in modules:
-            return modules[name]
-        raise AttributeError(f"'ModuleDict' object has no attribute or key {name!r}")
 
     def keys(self) -> Iterable[str]:
         return self._modules.keys()
@@ -601,4 +743,4 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"

@@ -51,7 +51,7 @@ import numpy.typing as npt
 
 from .. import distributed as dist
 from ..tensor import _backward_end_hooks, is_grad_enabled
-from .module import Module
+from .module import IncompatibleKeys, Module
 
 __all__ = ["DistributedDataParallel"]
 
@@ -102,11 +102,12 @@ class DistributedDataParallel(Module):
         finally:
             self._sync_enabled = previous
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.module.state_dict()
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, np.ndarray]:
+        return self.module.state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
 
-    def load_state_dict(self, state: Mapping[str, npt.ArrayLike], strict: bool = True) -> dict[str, list[str]]:
-        return self.module.load_state_dict(state, strict)
+    def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True) -> IncompatibleKeys:
+        return self.module.load_state_dict(state_dict, strict)
 
     # -- construction: agree on the parameters, then take rank 0's values
     def _check_same_parameters(self):

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,9 +35,21 @@ __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_seque
            "unpad_sequence", "unpack_sequence"]
 
 
-class PackedSequence(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class PackedSequence:
+    """A padded batch and its lengths. Not a tuple: torch's PackedSequence is the tuple (data,
+    batch_sizes, sorted_indices, unsorted_indices), so torch code that indexes or unpacks one
+    (`out[0]` for the data) would silently get the padded batch from a (padded, lengths) tuple;
+    here it is refused, naming the attributes to read."""
     padded: Tensor  # (T, B, *), time-major; steps t >= lengths[b] of sequence b are padding
     lengths: np.ndarray  # (B,) int64, each in [1, T], max(lengths) == T
+
+    def _not_a_tuple(self, *args: Any) -> None:
+        raise TypeError("PackedSequence is not a tuple here (torch's is (data, batch_sizes, sorted_indices, "
+                        "unsorted_indices)): read .data, .batch_sizes, .sorted_indices, .unsorted_indices, or "
+                        ".padded and .lengths")
+
+    __iter__ = __getitem__ = _not_a_tuple
 
     @property
     def sorted_indices(self) -> np.ndarray:
@@ -50,6 +63,25 @@ class PackedSequence(NamedTuple):
         inverse = np.empty(len(self.lengths), np.int64)
         inverse[self.sorted_indices] = np.arange(len(self.lengths))
         return inverse
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
+        PackedSequence.to, differentiable, the lengths unchanged."""
+        padded = self.padded.to(*args, **kwargs)
+        return self if padded is self.padded else PackedSequence(padded, self.lengths)
+
+    def float(self) -> PackedSequence:
+        return self.to(np.float32)
+
+    def double(self) -> PackedSequence:
+        return self.to(np.float64)
+
+    def cpu(self) -> PackedSequence:
+        return self
 
     @property
     def batch_sizes(self) -> np.ndarray:
@@ -92,6 +124,8 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     """Stack Tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with
     padding_value after each sequence (padding_side='left': before). Differentiable."""
     fn = "pad_sequence"
+    if isinstance(sequences, Tensor) and sequences.ndim >= 2:   # as torch: a Tensor is its rows' list
+        sequences = [sequences[i] for i in range(sequences.shape[0])]
     if isinstance(sequences, Tensor) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
     sequences = list(sequences)
@@ -153,7 +187,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type(sequence).__name__}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
-    padded, lengths = sequence
+    padded, lengths = sequence.padded, sequence.lengths
     T = padded.shape[0]
     if total_length is not None:
         if isinstance(total_length, bool) or not isinstance(total_length, (int, np.integer)):
