@@ -99,6 +99,11 @@ def _as_param_list(params, where):
 def _grad_of(p, index):
     """p.grad after checking it can update p.data without a silent cast or broadcast."""
     g = p.grad
+    # p.grad = some_tensor (torch's habit) would make `p.data -= lr * g` turn p.data itself into a Tensor,
+    # silently, on the numpy path
+    if not isinstance(g, (np.ndarray, np.generic)):
+        raise TypeError(f"parameter {index}: grad must be a numpy array (Tensor.grad holds an ndarray here, not a "
+                        f"Tensor), got {type(g).__name__}" + ("; assign its .data" if isinstance(g, Tensor) else ""))
     if g.shape != p.data.shape or g.dtype != p.data.dtype:
         raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
                          f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
@@ -199,6 +204,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every gradient (set_to_none=True), or give each parameter a fresh array of zeros.
         Zeros are a new array rather than the old one zeroed, since that one may be shared."""
+        set_to_none = _flag("set_to_none", set_to_none)   # "no" is truthy: never read as True
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:

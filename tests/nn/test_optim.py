@@ -625,3 +625,32 @@ def test_rmsprop_state_dict_holds_torch_keys(kwargs):
 def test_rmsprop_argument_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         optim.RMSprop([Tensor(np.zeros(2), requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad, optim.RMSprop])
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_tensor_assigned_to_grad_is_refused_by_name(cls, fused):
+    """p.grad = tensor (torch's habit; here .grad holds an ndarray) made the numpy path's
+    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused, naming grad."""
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = Tensor(np.ones(3, np.float32))
+    kwargs = {"fused": fused} if cls in (optim.SGD, optim.Adam, optim.AdamW) else {}
+    opt = cls([p], lr=0.1, **kwargs)
+    with pytest.raises(TypeError, match=r"parameter 0: grad must be a numpy array.*got Tensor; assign its \.data"):
+        opt.step()
+    assert isinstance(p.data, np.ndarray) and np.all(p.data == 1)
+    p.grad = p.grad.data   # what the message says: then the step runs
+    opt.step()
+    assert isinstance(p.data, np.ndarray) and np.all(p.data < 1)
+
+
+def test_zero_grad_and_clip_flags_are_refused_unless_bool():
+    """A string flag is truthy: zero_grad(set_to_none="no") dropped the grads and
+    clip_grad_norm_(error_if_nonfinite="no") raised on a nan norm. Refused by name now."""
+    p = Tensor(np.ones(3), requires_grad=True)
+    p.grad = np.array([np.nan, 1.0, 1.0])
+    with pytest.raises(TypeError, match="set_to_none must be True or False, got 'no'"):
+        optim.SGD([p], lr=0.1).zero_grad(set_to_none="no")
+    assert p.grad is not None
+    with pytest.raises(TypeError, match="clip_grad_norm_: error_if_nonfinite must be True or False"):
+        clip_grad_norm_([p], 1.0, error_if_nonfinite="no")
