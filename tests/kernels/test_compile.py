@@ -586,7 +586,7 @@ def test_builtin_layers_check_fused_and_warn_once_for_retain_states(cls):
     """The one switch means the same on every layer: a value that is not True/False/'auto' is refused
     (bool() took 'no' for True), and the tape fallback retain_states=True asks for is said once."""
     import warnings
-    for bad in ("no", None, 2):
+    for bad in ("no", None, 2, 1, 0, 1.0):   # (1, 0 and 1.0 passed as equal to True/False)
         with pytest.raises(ValueError, match=f"{cls.__name__}: fused must be True, False or 'auto', got"):
             cls(3, 4, fused=bad)
     assert cls(3, 4, fused="auto").fused is True and cls(3, 4, fused=False).fused is False
@@ -836,3 +836,15 @@ def test_a_cells_source_does_not_depend_on_what_was_lowered_before():
     alone = source(cell)
     source(tr.nn.PeepholeLSTMCell(3, 4, dtype=np.float64))
     assert source(cell) == alone
+
+
+def test_recurrent_fused_refuses_numbers_equal_to_true_or_false():
+    """fused=1, 0 or 1.0 passed `fused in (False, True, 'auto')` by equality; a number is not a switch."""
+    for bad in (1, 0, 1.0):
+        with pytest.raises(ValueError, match=r"Recurrent: fused must be True, False or 'auto', got"):
+            tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=bad)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=False)
+    with pytest.raises(ValueError, match=r"Recurrent: fused must be True, False or 'auto', got 1"):
+        layer.fused = 1
+    assert layer.fused is False
+    assert tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=np.bool_(False)).fused is False

@@ -426,9 +426,10 @@ def _check_fused(name, fused, compile):
                       "False: the generic tape; 'auto': the tape, with one warning, for a cell that cannot be "
                       "compiled)", DeprecationWarning, stacklevel=3)
         fused = compile
-    if fused not in (False, True, "auto"):
+    # by type, not `in (False, True, "auto")`: 1 == True and 0.0 == False would pass that
+    if not (isinstance(fused, (bool, np.bool_)) or (isinstance(fused, str) and fused == "auto")):
         raise ValueError(f"{name}: fused must be True, False or 'auto', got {fused!r}")
-    return fused
+    return fused if isinstance(fused, str) else bool(fused)
 
 
 class Recurrent(_StackedRecurrent):
