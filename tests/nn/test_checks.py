@@ -53,14 +53,14 @@ def test_layer_input_errors(cls, fused):
             call()
 
 
-CELLS = [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.PeepholeLSTMCell, nn.JordanCell]
+CELLS = [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.PeepholeLSTMCell, nn.JordanCell, nn.LayerNormLSTMCell]
 
 
 @pytest.mark.parametrize("cls", CELLS)
 def test_cell_input_and_state_errors(cls):
     cell = cls(10, 4)
     x = T(2, 10)
-    two = cls in (nn.LSTMCell, nn.PeepholeLSTMCell)
+    two = cls in (nn.LSTMCell, nn.PeepholeLSTMCell, nn.LayerNormLSTMCell)
 
     def state(*shape, dtype=F32):
         return (T(*shape, dtype=dtype), T(*shape, dtype=dtype)) if two else T(*shape, dtype=dtype)
@@ -86,6 +86,8 @@ def test_cell_input_and_state_errors(cls):
                       r"state must be a tuple of 2 Tensors \(e.g. \(h, c\)\), got one Tensor"))
     else:
         cases.append((lambda: cell(x, np.ones((2, 4), F32)), TypeError, "state must be a Tensor, got ndarray"))
+        # a 1-tuple reached forward as the tuple (an error from inside the tape, naming no argument)
+        cases.append((lambda: cell(x, (T(2, 4),)), ValueError, "state must be one Tensor, got a tuple of 1"))
     for call, exc, words in cases:
         with pytest.raises(exc, match=words):
             call()

@@ -185,7 +185,7 @@ def _check_state(cell, state, x, unbatched):
         got = f"a {type(state).__name__} of {len(state)}" if multi else f"one {type(state).__name__}"
         raise ValueError(f"{name}: state must be a tuple of {len(sizes)} Tensors (e.g. (h, c)), got {got}")
     parts = state if multi else (state,)
-    if len(sizes) == 1 and len(parts) != 1:
+    if len(sizes) == 1 and multi:   # (a 1-tuple too: forward would get the tuple, not the Tensor)
         raise ValueError(f"{name}: state must be one Tensor, got a {type(state).__name__} of {len(parts)}")
     for k, (p, size) in enumerate(zip(parts, sizes)):
         label = "state" if len(sizes) == 1 else f"state[{k}]"
@@ -201,6 +201,17 @@ def _check_state(cell, state, x, unbatched):
 
 def _map_state(state, fn):
     return tuple(fn(s) for s in state) if isinstance(state, (tuple, list)) else fn(state)
+
+
+def _check_input(cell, x):
+    """The input a built-in cell projects (its project_input is public: the layers call it on (T*B, F)):
+    input_size features in the parameters' dtype."""
+    if x.shape[-1] != cell.input_size:
+        raise ValueError(f"{type(cell).__name__}: input.shape[-1] must equal input_size: expected "
+                         f"{cell.input_size}, got {x.shape[-1]}")
+    if x.dtype != cell.weight_ih.dtype:
+        raise TypeError(f"{type(cell).__name__}: input dtype {x.dtype} does not match the parameters' "
+                        f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
 class _TorchStyleCell(RecurrentCell):
@@ -222,12 +233,7 @@ class _TorchStyleCell(RecurrentCell):
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
 
     def project_input(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
-                             f"{self.input_size}, got {x.shape[-1]}")
-        if x.dtype != self.weight_ih.dtype:
-            raise TypeError(f"{type(self).__name__}: input dtype {x.dtype} does not match the parameters' "
-                            f"{self.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
+        _check_input(self, x)
         xw = x @ self.weight_ih.T
         return xw + self.bias_ih if self.bias else xw
 
@@ -351,6 +357,7 @@ class LayerNormLSTMCell(RecurrentCell):
         self.bias_c = Parameter(np.zeros(H, dtype))
 
     def project_input(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return x @ self.weight_ih.T
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
