@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 import threading
 from collections.abc import Callable, Sequence
@@ -1445,14 +1446,27 @@ def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
 def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
     shape = _shape_args("full", (size,))
-    return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
+    return Tensor(np.full(shape, _fill_value(fill_value), dtype=_float_dtype(dtype, "full")),
+                  requires_grad=requires_grad)
+
+
+def _fill_value(value):
+    """full()'s fill_value as a number (a 0-d Tensor too, as torch). np.full would take the string '1' as 1,
+    True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently."""
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
+        value = _raw(value).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"full: fill_value must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def zeros_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    dtype = None if dtype is None else _float_dtype(dtype, "zeros_like")   # np would make int32 zeros, then float32
     return Tensor(np.zeros_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    dtype = None if dtype is None else _float_dtype(dtype, "ones_like")
     return Tensor(np.ones_like(_raw(t), dtype=dtype), requires_grad=requires_grad)
 
 
@@ -1483,8 +1497,16 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
         start, end = 0, start
     elif start is None:
         start = 0
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"arange: {name} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value!r}")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
+        raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
+                         "the range would be empty")
     return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),
                   requires_grad=requires_grad)
 
