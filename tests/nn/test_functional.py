@@ -213,3 +213,12 @@ def test_bce_with_logits_takes_pos_weight_as_numbers_and_refuses_other_things():
     np.testing.assert_allclose(as_list.data, as_tensor.data, rtol=1e-15)
     with pytest.raises(TypeError, match="pos_weight must be a Tensor or numbers"):
         F.binary_cross_entropy_with_logits(x, t, pos_weight="2")
+
+
+def test_dropout_refuses_an_array_by_name():
+    """F.dropout(ndarray) and nn.Dropout()(ndarray) returned an ndarray, off the tape, silently (torch refuses a
+    non-Tensor); even in eval mode, where nothing would be dropped, the mistake is said."""
+    x = np.ones((2, 3), np.float32)
+    for call in (lambda: F.dropout(x, 0.5), lambda: F.dropout(x, 0.5, training=False), lambda: tr.nn.Dropout(0.5)(x)):
+        with pytest.raises(TypeError, match="dropout: input must be a Tensor, got ndarray"):
+            call()

@@ -251,6 +251,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if check_bool("dropout", "inplace", inplace):
         raise ValueError("dropout: inplace=True is not supported (the tape may keep the input for the backward); "
                          "use the returned tensor: x = F.dropout(x, p)")
+    if not isinstance(input, Tensor):   # an ndarray ran through numpy and came back an ndarray, off the tape
+        raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
     x = input
     if not training or p == 0:
         return x
