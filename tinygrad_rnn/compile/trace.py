@@ -72,12 +72,16 @@ def _call_site():
 
 
 def _traced_forward(cell, x, state):
-    """cell.forward on the placeholders; an error from inside it is a CompileError that says so."""
+    """cell.forward on the placeholders. A user's cell that raises here ran on a batch of 2 before (Recurrent's
+    _try_cell), so this batch or these values broke it: a CompileError that says so. A built-in cell runs on
+    any batch: its own error (e.g. after a parameter's .data was replaced) says what is wrong."""
     try:
         return cell.forward(x, state if len(state) > 1 else state[0])
     except CompileError:
         raise
-    except Exception as e:   # (Recurrent ran it on a batch of 2 first, _try_cell: this batch or these values broke it)
+    except Exception as e:
+        if type(cell).__module__.startswith("tinygrad_rnn."):
+            raise
         raise CompileError(f"{type(cell).__name__}.forward raised {type(e).__name__}: {e} (at {_raised_at(e)}) "
                            f"while traced for the fused kernels, on placeholder values with a batch of "
                            f"{TRACE_BATCH} rows: a cell must run for any batch size and values (fused=False "
