@@ -596,6 +596,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no input of its "
                                "computation requires grad (or it was computed under no_grad())")
+        if retain_graph is not False and retain_graph is not True:   # "no" is truthy; torch's None means False
+            retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
@@ -1240,11 +1242,16 @@ def _float_dtype(dtype, fn):
     return dtype
 
 
+def _check_flag(fn, name, value):
+    """A bool argument: a string such as "no" (truthy) or 0/1 is refused, as torch does."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _check_requires_grad(fn, value):
     """requires_grad as a bool: a string "False" (truthy) or 0/1 is refused, as torch does."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: requires_grad must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
+    return _check_flag(fn, "requires_grad", value)
 
 
 def _axis(axis, ndim):

@@ -463,3 +463,18 @@ def test_factories_refuse_what_numpy_would_convert_silently():
             tr.arange(bad)
     assert tr.arange(0, 0).shape == (0,) and tr.arange(1, 1, -1).shape == (0,)   # empty but consistent: as torch
     np.testing.assert_array_equal(tr.arange(5, 0, -2).data, [5, 3, 1])
+
+
+def test_backward_retain_graph_is_a_bool():
+    """backward(retain_graph="no") kept the graph (a truthy string); torch refuses a string. None (torch's
+    default) means False; True keeps the graph for a second backward."""
+    x = leaf(np.ones(3))
+    y = (x * x).sum()
+    with pytest.raises(TypeError, match="backward: retain_graph must be True or False, got str 'no'"):
+        y.backward(retain_graph="no")
+    y.backward(retain_graph=None)
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+    z = (x * 3.0).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 8.0, 8.0])
