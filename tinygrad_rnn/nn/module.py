@@ -157,8 +157,8 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for this module's parameters, then each child's; each Parameter once."""
-        found = []
-        self._collect_parameters(prefix, found, set(), recurse)
+        found = []   # ("no" is truthy: a recurse= that is not a bool is refused, not read as True)
+        self._collect_parameters(prefix, found, set(), check_bool(type(self).__name__, "recurse", recurse))
         return iter(found)
 
     def _collect_parameters(self, prefix, found, seen, recurse=True):
@@ -198,6 +198,7 @@ class Module:
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen, found = set(), []
+        recurse = check_bool(type(self).__name__, "recurse", recurse)
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mname, m in modules:
             for n, b in m._own_buffers():
@@ -312,6 +313,10 @@ class Module:
 
         Checks names (all of them if strict), shapes and dtypes, and reports every difference at
         once. Accepts anything array-like as values (torch tensors converted with .numpy())."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):   # a list's items were reported as unexpected keys
+            raise TypeError(f"{owner}: state_dict must be a mapping of name to array, got {type(state).__name__}")
+        strict = check_bool(owner, "strict", strict)   # "no" is truthy
         own = self._named_state()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
