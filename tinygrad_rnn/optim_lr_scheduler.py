@@ -53,6 +53,29 @@ def _positive(owner, name, value):
     return value
 
 
+def _kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "True or False"
+    if isinstance(value, (int, np.integer)):
+        return "an int"
+    if isinstance(value, numbers.Real):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _same_kind(current, loaded):
+    """loaded can stand for current in a scheduler's state: a bool, an int, a number, a list of as many (a
+    tuple too: JSON makes lists of them) of the same kinds, or anything for other values (None, dicts)."""
+    if isinstance(current, (bool, np.bool_, numbers.Real, list, tuple)):
+        if isinstance(current, (list, tuple)):
+            return (isinstance(loaded, (list, tuple)) and len(loaded) == len(current)
+                    and all(_same_kind(c, v) for c, v in zip(current, loaded)))
+        return _kind(current) == _kind(loaded) or (_kind(current) == "a number" and _kind(loaded) == "an int")
+    return True
+
+
 class LRScheduler:
     """Base class: a subclass defines get_lr(), the groups' next learning rates, from
     self.last_epoch (the step count, 0 at construction) and the groups' current values."""
@@ -107,6 +130,11 @@ class LRScheduler:
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected keys {unknown} (a state dict of "
                              "another scheduler?)")
+        own = self.state_dict()
+        for k, v in state_dict.items():   # each value of the kind the scheduler holds: a string or a short list
+            if not _same_kind(own[k], v):  # failed later, inside step(), naming nothing
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {k} must be {_kind(own[k])} (as this "
+                                 f"scheduler's {own[k]!r:.60}), got {v!r:.60}")
         for k, v in state_dict.items():
             setattr(self, k, list(v) if isinstance(v, list) else v)
 

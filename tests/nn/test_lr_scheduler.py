@@ -177,3 +177,21 @@ def test_bad_values_at_construction_and_step_are_named():
         plateau.step(np.array([1.0, 2.0]))
     plateau.step(np.array([1.0]))   # one element: its value, as a one-element Tensor
     assert plateau.best == 1.0
+
+
+def test_load_state_dict_refuses_values_of_another_kind():
+    """A scheduler state with last_epoch 'x', gamma 'x' or base_lrs of another length loaded, then failed
+    inside step() (or silently kept gamma 'x' until a step multiplied by it); each is named at the load."""
+    opt = tr.optim.SGD([tr.zeros(2, requires_grad=True)], lr=0.1)
+    sched = StepLR(opt, 2)
+    for key, value, words in (("last_epoch", "x", "last_epoch must be an int"),
+                              ("gamma", "x", "gamma must be a number"),
+                              ("base_lrs", [], "base_lrs must be a list of 1"),
+                              ("last_epoch", 2.5, "last_epoch must be an int")):
+        state = sched.state_dict()
+        state[key] = value
+        with pytest.raises(ValueError, match=f"StepLR.load_state_dict: {words}"):
+            StepLR(opt, 2).load_state_dict(state)
+    state = sched.state_dict()
+    state["gamma"] = 1   # an int where a float is held is a number
+    StepLR(opt, 2).load_state_dict(state)

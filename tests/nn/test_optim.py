@@ -654,3 +654,40 @@ def test_zero_grad_and_clip_flags_are_refused_unless_bool():
     assert p.grad is not None
     with pytest.raises(TypeError, match="clip_grad_norm_: error_if_nonfinite must be True or False"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite="no")
+
+
+def _adam_state_dict():
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = np.ones(3, np.float32)
+    opt = optim.Adam([p])
+    opt.step()
+    return opt.state_dict()
+
+
+@pytest.mark.parametrize("edit, error, words", [
+    (lambda sd: sd["state"][0].update(step=-5), ValueError, r"\['step'\] must be a whole number >= 0, got -5"),
+    (lambda sd: sd["state"][0].update(step=2.5), ValueError, r"\['step'\] must be a whole number >= 0, got 2.5"),
+    (lambda sd: sd["state"][0].update(step=float("nan")), ValueError, r"\['step'\] must be a whole number"),
+    (lambda sd: sd["state"][0].update(exp_avg=np.array([None] * 3)), TypeError,
+     r"\['exp_avg'\] must be numbers, got ndarray of dtype object"),
+    (lambda sd: sd["state"].update(x={}), ValueError, r"state_dict\['state'\] key must hold parameter indices"),
+    (lambda sd: sd["state"].update({0: 5}), ValueError, r"state_dict\['state'\]\[0\] must be a dict of buffers"),
+    (lambda sd: sd["param_groups"][0].update(params=["a"]), ValueError,
+     r"state_dict\['param_groups'\]\[0\]\['params'\] must hold parameter indices"),
+    (lambda sd: sd.update(param_groups=5), ValueError, r"state_dict\['param_groups'\] must be a list of dicts"),
+    (lambda sd: sd.update(state=[1]), ValueError, r"state_dict\['state'\] must be a dict, got list"),
+])
+def test_load_state_dict_names_a_corrupt_entry(edit, error, words):
+    """A checkpoint's entries failed inside (int('a'), 'int' is not iterable, a complex bias correction for a
+    negative step), or were taken silently (step 2.5 as 2, an object array's None as nan). Named now; a state
+    dict as JSON stores it (string keys, float step) still loads."""
+    sd = _adam_state_dict()
+    edit(sd)
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(error, match=words):
+        optim.Adam([p]).load_state_dict(sd)
+    good = _adam_state_dict()
+    good["state"] = {str(k): dict(v, step=float(v["step"])) for k, v in good["state"].items()}
+    opt = optim.Adam([p])
+    opt.load_state_dict(good)
+    assert opt.state[p]["step"] == 1
