@@ -163,17 +163,26 @@ def _describe_state(state):
 
 
 def check_new_state(owner: str, state: Tensor | tuple[Tensor, ...], new: Tensor | tuple[Tensor, ...]) -> None:
-    """The state a cell's forward returns must have the parts and shapes of the one it was given:
+    """The state a cell's forward returns must have the parts, shapes and dtypes of the one it was given:
     otherwise a cell whose state is a tuple but does not say so in state_sizes would get one
     Tensor, unpack it along the batch (`h, c = state`) and run on, silently wrong."""
     multi = isinstance(state, (tuple, list))
     parts, new_parts = (state if multi else (state,)), (new if isinstance(new, (tuple, list)) else (new,))
     if (multi != isinstance(new, (tuple, list)) or len(parts) != len(new_parts)
             or any(not isinstance(n, Tensor) or n.shape != p.shape for p, n in zip(parts, new_parts))):
-        raise ValueError(f"{owner}: forward was given {_describe_state(state)} as the state and returned "
-                         f"{_describe_state(new)}; the new state must have the same parts and shapes. A cell whose "
-                         "state has several parts sets state_sizes (e.g. state_sizes = (hidden_size, hidden_size) "
-                         "for (h, c)), and its initial state is made from it")
+        _refuse_new_state(owner, state, new)
+    for k, (p, n) in enumerate(zip(parts, new_parts)):
+        if n.dtype != p.dtype:   # a float64 state from a float32 one would upcast the rest of the run silently
+            raise TypeError(f"{owner}: forward was given a {p.dtype} state and returned "
+                            f"{'state part ' + str(k) if multi else 'a state'} of dtype {n.dtype}; the new state must "
+                            "keep the state's dtype (convert with .to(x.dtype))")
+
+
+def _refuse_new_state(owner, state, new):
+    raise ValueError(f"{owner}: forward was given {_describe_state(state)} as the state and returned "
+                     f"{_describe_state(new)}; the new state must have the same parts and shapes. A cell whose "
+                     "state has several parts sets state_sizes (e.g. state_sizes = (hidden_size, hidden_size) "
+                     "for (h, c)), and its initial state is made from it")
 
 
 def _check_state(cell, state, x, unbatched):

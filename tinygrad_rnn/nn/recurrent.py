@@ -415,6 +415,8 @@ def _try_cell(cell, input_size, dtype):
     it. A batch of 2, so that a cell unpacking one Tensor as `h, c = state` gets through to the
     check instead of failing inside its own code."""
     from ..tensor import no_grad
+    for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
+        check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
     with no_grad():
         cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
 
