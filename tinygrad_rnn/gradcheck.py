@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .nn.checks import check_float
 from .tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -50,6 +51,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | dict[str, Tenso
     require grad are held constant. A Module's parameters can be listed as inputs too: they are
     perturbed in place and restored.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    eps, atol, rtol = _checked_tolerances(eps, atol, rtol)
     names, inputs = _checked_inputs(inputs, names)
     checked = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not checked:
@@ -62,11 +66,23 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | dict[str, Tenso
     return True
 
 
+def _checked_tolerances(eps, atol, rtol):
+    """eps a finite nonzero step (a negative one is the same central difference, as torch computes it);
+    atol and rtol >= 0, as torch checks them (a negative or nan tolerance failed every comparison)."""
+    eps = check_float("gradcheck", "eps", eps)
+    if eps == 0 or not np.isfinite(eps):
+        raise ValueError(f"gradcheck: eps must be a finite nonzero step, got {eps:g}")
+    return eps, check_float("gradcheck", "atol", atol, 0), check_float("gradcheck", "rtol", rtol, 0)
+
+
 def _checked_inputs(inputs, names):
-    """(names, inputs as a list), each input a float64 Tensor; a dict gives both."""
+    """(names, inputs as a list), each input a float64 Tensor; a dict gives both. One Tensor is one input,
+    as in torch (a list() of it would be its rows)."""
     if isinstance(inputs, dict):
         names, inputs = list(inputs.keys()), list(inputs.values())
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if names is not None and len(names) != len(inputs):   # zip() would leave the extra inputs unchecked
+        raise ValueError(f"gradcheck: names must name each of the {len(inputs)} inputs, got {len(names)}")
     names = names or [f"input {i}" for i in range(len(inputs))]
     for name, t in zip(names, inputs):
         if not isinstance(t, Tensor):

@@ -99,6 +99,11 @@ def _as_param_list(params, where):
 def _grad_of(p, index):
     """p.grad after checking it can update p.data without a silent cast or broadcast."""
     g = p.grad
+    # p.grad = some_tensor (torch's habit) would make `p.data -= lr * g` turn p.data itself into a Tensor,
+    # silently, on the numpy path
+    if not isinstance(g, (np.ndarray, np.generic)):
+        raise TypeError(f"parameter {index}: grad must be a numpy array (Tensor.grad holds an ndarray here, not a "
+                        f"Tensor), got {type(g).__name__}" + ("; assign its .data" if isinstance(g, Tensor) else ""))
     if g.shape != p.data.shape or g.dtype != p.data.dtype:
         raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
                          f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
@@ -199,6 +204,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every gradient (set_to_none=True), or give each parameter a fresh array of zeros.
         Zeros are a new array rather than the old one zeroed, since that one may be shared."""
+        set_to_none = _flag("set_to_none", set_to_none)   # "no" is truthy: never read as True
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
@@ -249,10 +255,12 @@ class Optimizer:
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"state_dict must be a dict with keys 'state' and 'param_groups', got {got}")
+        if not isinstance(state_dict["state"], dict):
+            raise ValueError(f"state_dict['state'] must be a dict, got {type(state_dict['state']).__name__}")
         new_groups, param_of = self._loaded_groups(state_dict["param_groups"])
         new_state = {}
         for key, entry in state_dict["state"].items():
-            index = int(key)
+            index = _saved_index("state_dict['state'] key", key)
             if index not in param_of:
                 raise ValueError(f"state_dict['state'] has an entry for parameter {index}, which no group of "
                                  "the state_dict lists")
@@ -263,6 +271,10 @@ class Optimizer:
     def _loaded_groups(self, saved_groups):
         """The param groups of a state dict, checked, with this optimizer's parameters, and the map from a
         saved parameter index to the parameter (pairing the groups in order, as torch)."""
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in saved_groups):
+            raise ValueError("state_dict['param_groups'] must be a list of dicts, each with a 'params' list, got "
+                             f"{saved_groups!r:.200}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has "
                              f"{len(self.param_groups)}")
@@ -279,11 +291,14 @@ class Optimizer:
             new["params"] = group["params"]
             self._check_group(new)
             new_groups.append(new)
-            param_of.update(zip((int(k) for k in saved["params"]), group["params"]))
+            param_of.update(zip((_saved_index(f"state_dict['param_groups'][{i}]['params']", k)
+                                 for k in saved["params"]), group["params"]))
         return new_groups, param_of
 
     def _loaded_state(self, entry, index, p):
         """One parameter's saved state, checked against p: the step an int, each buffer p's dtype and shape."""
+        if not isinstance(entry, dict):
+            raise ValueError(f"state_dict['state'][{index}] must be a dict of buffers, got {type(entry).__name__}")
         unknown = set(entry) - set(self._state_keys)
         if unknown:
             raise ValueError(f"state_dict['state'][{index}] has entries {sorted(unknown)} that "
@@ -291,10 +306,13 @@ class Optimizer:
         loaded = {}
         for name, value in entry.items():
             if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
-                value = int(np.asarray(value).item())
+                value = _saved_step(f"state_dict['state'][{index}]['step']", value)
             else:
                 # a buffer, as our own array in p's dtype: updates write into it in place, so
                 # it may not stay a number (what a format may make of a 0-d parameter's buffer)
+                if np.asarray(value).dtype.kind not in "fiu":   # np.array(None, float32) is nan, silently
+                    raise TypeError(f"state_dict['state'][{index}]['{name}'] must be numbers, got "
+                                    f"{type(value).__name__} of dtype {np.asarray(value).dtype}")
                 value = np.array(value, dtype=p.data.dtype, copy=True)
                 if value.shape != p.data.shape:
                     raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
@@ -308,6 +326,23 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
         return "\n".join(lines) + "\n)"
+
+
+def _saved_index(where, key):
+    """A parameter index of a state dict: an int, or a string of one (what JSON makes of the keys)."""
+    if isinstance(key, str) and key.strip().lstrip("-").isdigit():
+        key = int(key)
+    if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+        raise ValueError(f"{where} must hold parameter indices (ints), got {type(key).__name__} {key!r}")
+    return int(key)
+
+
+def _saved_step(where, value):
+    """A saved step count: a whole number >= 0 (a float or 0-d array of one, as a format may store it)."""
+    arr = np.asarray(value)
+    if arr.ndim != 0 or arr.dtype.kind not in "fiu" or not np.isfinite(arr) or arr != np.round(arr) or arr < 0:
+        raise ValueError(f"{where} must be a whole number >= 0, got {value!r}")
+    return int(arr.item())
 
 
 def _as_param_list_or_groups(params):

@@ -20,6 +20,8 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .nn.checks import check_bool, check_choice, check_float, check_int
 from .optim import Optimizer
 from .tensor import Tensor
@@ -42,6 +44,36 @@ def _per_group(owner, name, value, optimizer, check):
             raise ValueError(f"{owner}: {name} must have one value per param group ({n}), got {len(value)}")
         return [check(f"{name}[{i}]", v) for i, v in enumerate(value)]
     return [check(name, value)] * n
+
+
+def _positive(owner, name, value):
+    value = check_float(owner, name, value)
+    if not value > 0:
+        raise ValueError(f"{owner}: {name} must be > 0, got {value:g}")
+    return value
+
+
+def _kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "True or False"
+    if isinstance(value, (int, np.integer)):
+        return "an int"
+    if isinstance(value, numbers.Real):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _same_kind(current, loaded):
+    """loaded can stand for current in a scheduler's state: a bool, an int, a number, a list of as many (a
+    tuple too: JSON makes lists of them) of the same kinds, or anything for other values (None, dicts)."""
+    if isinstance(current, (bool, np.bool_, numbers.Real, list, tuple)):
+        if isinstance(current, (list, tuple)):
+            return (isinstance(loaded, (list, tuple)) and len(loaded) == len(current)
+                    and all(_same_kind(c, v) for c, v in zip(current, loaded)))
+        return _kind(current) == _kind(loaded) or (_kind(current) == "a number" and _kind(loaded) == "an int")
+    return True
 
 
 class LRScheduler:
@@ -98,6 +130,11 @@ class LRScheduler:
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected keys {unknown} (a state dict of "
                              "another scheduler?)")
+        own = self.state_dict()
+        for k, v in state_dict.items():   # each value of the kind the scheduler holds: a string or a short list
+            if not _same_kind(own[k], v):  # failed later, inside step(), naming nothing
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {k} must be {_kind(own[k])} (as this "
+                                 f"scheduler's {own[k]!r:.60}), got {v!r:.60}")
         for k, v in state_dict.items():
             setattr(self, k, list(v) if isinstance(v, list) else v)
 
@@ -123,7 +160,17 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        lrs = []
+        for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
+            factor = fn(self.last_epoch)
+            if isinstance(factor, np.ndarray) and factor.ndim == 0:   # (what numpy maths on a scalar may return)
+                factor = factor.item()
+            if isinstance(factor, bool) or not isinstance(factor, numbers.Real):   # base * "x" failed inside
+                raise TypeError(f"LambdaLR: lr_lambda{'' if len(self.lr_lambdas) == 1 else f'[{i}]'} must return a "
+                                f"number (the factor of the initial lr), got {type(factor).__name__} {factor!r} for "
+                                f"epoch {self.last_epoch}")
+            lrs.append(base * factor)
+        return lrs
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -215,8 +262,8 @@ class OneCycleLR(LRScheduler):
         pct_start = check_float(owner, "pct_start", pct_start, 0, 1)
         self.anneal_strategy = check_choice(owner, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.cycle_momentum = check_bool(owner, "cycle_momentum", cycle_momentum)
-        div_factor = check_float(owner, "div_factor", div_factor)
-        final_div_factor = check_float(owner, "final_div_factor", final_div_factor)
+        div_factor = _positive(owner, "div_factor", div_factor)   # the lrs are divided by them: 0 divided by zero
+        final_div_factor = _positive(owner, "final_div_factor", final_div_factor)
         three_phase = check_bool(owner, "three_phase", three_phase)
         n = self.total_steps
         # each phase: (last step, lr from, lr to, momentum from, momentum to), names of group entries
@@ -307,7 +354,8 @@ class ReduceLROnPlateau(LRScheduler):
         return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
 
     def step(self, metrics: float | Tensor) -> None:
-        value = metrics.item() if hasattr(metrics, "item") else metrics
+        size = getattr(metrics, "size", 1)   # .item() of several values fails inside numpy
+        value = metrics.item() if hasattr(metrics, "item") and size == 1 else metrics
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element Tensor), got "
                             f"{type(metrics).__name__}")

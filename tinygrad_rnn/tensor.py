@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 import threading
 from collections.abc import Callable, Sequence
@@ -603,23 +604,29 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no input of its "
                                "computation requires grad (or it was computed under no_grad())")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
-                                   f"has shape {self.shape}. Pass grad= an array of that shape, or reduce first "
-                                   "(e.g. loss.sum() or loss.mean())")
-            # ones of the tensor's shape, (1,) * ndim: one C call (np.ones is a Python-level wrapper)
-            grad = np.array(1, dtype=self.data.dtype, ndmin=self.data.ndim)
-        else:
-            grad = as_float_array(grad, self.dtype, name="grad")
-            if grad.shape != self.shape:
-                raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
+        if retain_graph is not False and retain_graph is not True:   # "no" is truthy; torch's None means False
+            retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
+        grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
             self.grad = grad.copy() if self.grad is None else self.grad + grad
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
         for hook in _backward_end_hooks:
             hook()
+
+    def _seed_gradient(self, grad):
+        """backward's starting gradient: ones for a scalar, else `grad` checked against the tensor."""
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
+                                   f"has shape {self.shape}. Pass grad= an array of that shape, or reduce first "
+                                   "(e.g. loss.sum() or loss.mean())")
+            # ones of the tensor's shape, (1,) * ndim: one C call (np.ones is a Python-level wrapper)
+            return np.array(1, dtype=self.data.dtype, ndmin=self.data.ndim)
+        grad = as_float_array(grad, self.dtype, name="grad")
+        if grad.shape != self.shape:
+            raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
+        return grad
 
     # -- dtype conversion
     def astype(self, dtype: npt.DTypeLike) -> Tensor:
@@ -1292,11 +1299,16 @@ def _float_dtype(dtype, fn):
     return dtype
 
 
+def _check_flag(fn, name, value):
+    """A bool argument: a string such as "no" (truthy) or 0/1 is refused, as torch does."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _check_requires_grad(fn, value):
     """requires_grad as a bool: a string "False" (truthy) or 0/1 is refused, as torch does."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: requires_grad must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
+    return _check_flag(fn, "requires_grad", value)
 
 
 def _axis(axis, ndim):
@@ -1524,16 +1536,29 @@ def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
 def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
     shape = _shape_args("full", (size,))
-    return Tensor(np.full(shape, fill_value, dtype=_float_dtype(dtype, "full")), requires_grad=requires_grad)
+    return Tensor(np.full(shape, _fill_value(fill_value), dtype=_float_dtype(dtype, "full")),
+                  requires_grad=requires_grad)
+
+
+def _fill_value(value):
+    """full()'s fill_value as a number (a 0-d Tensor too, as torch). np.full would take the string '1' as 1,
+    True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently."""
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
+        value = _raw(value).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"full: fill_value must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def zeros_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
                requires_grad: bool = False) -> Tensor:
+    dtype = None if dtype is None else _float_dtype(dtype, "zeros_like")   # np would make int32 zeros, then float32
     return Tensor(np.zeros_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
               requires_grad: bool = False) -> Tensor:
+    dtype = None if dtype is None else _float_dtype(dtype, "ones_like")
     return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
@@ -1564,8 +1589,16 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
         start, end = 0, start
     elif start is None:
         start = 0
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"arange: {name} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value!r}")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
+        raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
+                         "the range would be empty")
     return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),
                   requires_grad=requires_grad)
 

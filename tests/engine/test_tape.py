@@ -243,3 +243,28 @@ def _fresh_primitives_backward(dtype):
     w = tr.nn.Parameter(rng.standard_normal((3, 3)).astype(dtype))
     tr.checkpoint(lambda a: (a @ w).tanh(), tr.Tensor(rng.standard_normal((2, 3)).astype(dtype),
                                                    requires_grad=True)).sum().backward()
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(eps=0), ValueError, "gradcheck: eps must be a finite nonzero step, got 0"),        # ZeroDivisionError
+    (dict(eps=float("inf")), ValueError, "gradcheck: eps must be a finite nonzero step"),    # a nan 'mismatch'
+    (dict(eps="1e-6"), TypeError, "gradcheck: eps must be a number, got str"),               # a numpy ufunc error
+    (dict(atol=-1), ValueError, r"gradcheck: atol must be in \[0, inf\], got -1"),            # failed every element
+    (dict(rtol=float("nan")), ValueError, r"gradcheck: rtol must be in \[0, inf\], got nan"),
+    (dict(atol=None), TypeError, "gradcheck: atol must be a number, got NoneType"),
+    (dict(names=["a"]), ValueError, "gradcheck: names must name each of the 2 inputs, got 1"),
+])
+def test_gradcheck_arguments_are_checked_by_name(kwargs, error, words):
+    """Each failed from inside (or as a GradcheckError on a right gradient); torch refuses atol/rtol < 0."""
+    x, y = leaf(np.ones(3)), leaf(np.ones(3))
+    with pytest.raises(error, match=words):
+        tr.gradcheck(lambda a, b: (a * b).sum(), [x, y], **kwargs)
+
+
+def test_gradcheck_takes_one_tensor_as_one_input_and_refuses_a_non_callable():
+    """torch.autograd.gradcheck(fn, tensor) checks the tensor; list(tensor) gave fn its rows as arguments."""
+    assert tr.gradcheck(lambda a: (a * a).sum(), leaf(np.arange(6.0).reshape(2, 3)))
+    with pytest.raises(TypeError, match="gradcheck: fn must be callable, got int"):
+        tr.gradcheck(5, [leaf(np.ones(3))])
+    with pytest.raises(tr.GradcheckError):   # a wrong gradient still fails through a single tensor
+        tr.gradcheck(lambda a: tr.Tensor._make(a.data * 2, True).sum() + a.sum(), leaf(np.ones(2)))

@@ -582,3 +582,44 @@ def test_softmax_without_dim_only_where_torch_agrees(name):
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         expected = getattr(torch.nn.functional, name)(torch.tensor(x[0])).numpy()
     np.testing.assert_allclose(getattr(tr.Tensor(x[0]), name)().data, expected, rtol=1e-12)
+
+
+def test_factories_refuse_what_numpy_would_convert_silently():
+    """np.full took fill_value '1' as 1, True as 1.0 (torch makes a bool tensor) and broadcast an array
+    into the shape; zeros_like/ones_like(dtype=np.int32) made int zeros that Tensor turned into float32;
+    arange(0, 5, -1) and arange(-1) were empty (torch refuses the opposite signs), arange('5') and
+    arange(nan) failed inside numpy. Each is refused by name; the numbers torch takes still work."""
+    for bad in ("1", True, np.array([1.0, 2.0])):
+        with pytest.raises(TypeError, match="full: fill_value must be a number, got"):
+            tr.full((2,), bad)
+    np.testing.assert_array_equal(tr.full((2,), tr.tensor(1.5)).data, [1.5, 1.5])   # a 0-d tensor, as torch
+    np.testing.assert_array_equal(tr.full((2,), np.float64(2.0), dtype=np.float64).data, [2.0, 2.0])
+    for fn in (tr.zeros_like, tr.ones_like):
+        with pytest.raises(TypeError, match=f"{fn.__name__}: dtype must be float32 or float64, got int32"):
+            fn(tr.zeros(2), dtype=np.int32)
+        assert fn(tr.zeros(2), dtype=np.float64).dtype == np.float64
+    for args in ((0, 5, -1), (5, 0, 1), (-1,)):
+        with pytest.raises(ValueError, match="arange: end - start and step have opposite signs"):
+            tr.arange(*args)
+    with pytest.raises(TypeError, match="arange: end must be a number, got str '5'"):
+        tr.arange("5")
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="arange: end must be finite"):
+            tr.arange(bad)
+    assert tr.arange(0, 0).shape == (0,) and tr.arange(1, 1, -1).shape == (0,)   # empty but consistent: as torch
+    np.testing.assert_array_equal(tr.arange(5, 0, -2).data, [5, 3, 1])
+
+
+def test_backward_retain_graph_is_a_bool():
+    """backward(retain_graph="no") kept the graph (a truthy string); torch refuses a string. None (torch's
+    default) means False; True keeps the graph for a second backward."""
+    x = leaf(np.ones(3))
+    y = (x * x).sum()
+    with pytest.raises(TypeError, match="backward: retain_graph must be True or False, got str 'no'"):
+        y.backward(retain_graph="no")
+    y.backward(retain_graph=None)
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+    z = (x * 3.0).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 8.0, 8.0])

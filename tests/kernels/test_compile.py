@@ -586,7 +586,7 @@ def test_builtin_layers_check_fused_and_warn_once_for_retain_states(cls):
     """The one switch means the same on every layer: a value that is not True/False/'auto' is refused
     (bool() took 'no' for True), and the tape fallback retain_states=True asks for is said once."""
     import warnings
-    for bad in ("no", None, 2):
+    for bad in ("no", None, 2, 1, 0, 1.0):   # (1, 0 and 1.0 passed as equal to True/False)
         with pytest.raises(ValueError, match=f"{cls.__name__}: fused must be True, False or 'auto', got"):
             cls(3, 4, fused=bad)
     assert cls(3, 4, fused="auto").fused is True and cls(3, 4, fused=False).fused is False
@@ -836,3 +836,51 @@ def test_a_cells_source_does_not_depend_on_what_was_lowered_before():
     alone = source(cell)
     source(tr.nn.PeepholeLSTMCell(3, 4, dtype=np.float64))
     assert source(cell) == alone
+
+
+def test_recurrent_fused_refuses_numbers_equal_to_true_or_false():
+    """fused=1, 0 or 1.0 passed `fused in (False, True, 'auto')` by equality; a number is not a switch."""
+    for bad in (1, 0, 1.0):
+        with pytest.raises(ValueError, match=r"Recurrent: fused must be True, False or 'auto', got"):
+            tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=bad)
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=False)
+    with pytest.raises(ValueError, match=r"Recurrent: fused must be True, False or 'auto', got 1"):
+        layer.fused = 1
+    assert layer.fused is False
+    assert tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, fused=np.bool_(False)).fused is False
+
+
+class NumpyRoundTripCell(RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight = uniform((hidden_size, input_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        z = x @ self.weight.T + h
+        return tr.Tensor(np.tanh(z.data))   # off the tape: the new state is a constant of the trace
+
+
+class FixedBatchCell(NumpyRoundTripCell):
+    def forward(self, x, h):
+        z = x @ self.weight.T + h
+        return z.reshape(-1).reshape(2, self.hidden_size)   # works for a batch of 2 only
+
+
+def test_a_state_made_off_the_tape_and_a_batch_specific_cell_are_refused_naming_the_cause():
+    """A state made in numpy was refused as "depends on the values" naming no operation or line (none
+    differed); a cell that fails on the trace's batch raised its own error (a reshape of (12,) into (2, 4),
+    for a user whose batch is 2), not saying it came from tracing. Both are CompileErrors naming the cause and
+    the cell's line, so fused='auto' runs them on the tape."""
+    with pytest.raises(CompileError, match=r"returned state part 0 is not computed by Tensor operations.*"
+                                           r"test_compile\.py:\d+ in forward"):
+        tr.nn.Recurrent(NumpyRoundTripCell, 3, 4, dtype=np.float64)
+    with pytest.raises(CompileError, match=r"FixedBatchCell.forward raised ValueError: cannot reshape .* "
+                                           r"\(at .*test_compile\.py:\d+ in forward\).*batch of 3 rows"):
+        tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64)
+    with pytest.warns(RuntimeWarning, match="FixedBatchCell.forward raised ValueError"):
+        layer = tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64, fused="auto")
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    out, _ = layer(tr.Tensor(x))
+    tape = tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64, fused=False)
+    tape.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(out.data, tape(tr.Tensor(x))[0].data)

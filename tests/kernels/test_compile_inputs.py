@@ -126,3 +126,18 @@ def test_drawn_inputs_are_computed_like_the_tape_or_refused_by_name(cc, T, B, da
         np.testing.assert_allclose(h.data[b], hb.data[0], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(c.data[b], cb.data[0], rtol=1e-10, atol=1e-12)
         assert np.all(out.data[L:, b] == 0)
+
+
+def test_compile_cell_checks_its_arguments_by_name():
+    """compile_cell(5), of a class or of a layer failed inside the trace ('int' has no attribute 'parameters',
+    parameters() missing self, 'LSTM' has no attribute 'sizes'); dtype=np.float16 or 'x' failed in numpy or in
+    Tensor, and a dtype other than the parameters' in the cell's own input check. Each is named now."""
+    for bad, got in ((5, "a int"), (tr.nn.LSTMCell, "the class LSTMCell"), (tr.nn.LSTM(3, 2), "a LSTM")):
+        with pytest.raises(TypeError, match=f"compile_cell: cell must be a tr.nn.RecurrentCell instance .* got {got}"):
+            tr.compile_cell(bad)
+    for dtype in (np.float16, "x"):
+        with pytest.raises(TypeError, match="compile_cell: dtype must be float32 or float64"):
+            tr.compile_cell(tr.nn.LSTMCell(3, 2, dtype=F64), dtype=dtype)
+    with pytest.raises(TypeError, match="compile_cell: dtype float32 does not match the cell's parameters' float64"):
+        tr.compile_cell(tr.nn.LSTMCell(3, 2, dtype=F64), dtype=np.float32)
+    assert tr.compile_cell(tr.nn.LSTMCell(3, 2, dtype=F64), dtype="float64").dtype == np.float64

@@ -53,14 +53,14 @@ def test_layer_input_errors(cls, fused):
             call()
 
 
-CELLS = [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.PeepholeLSTMCell, nn.JordanCell]
+CELLS = [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.PeepholeLSTMCell, nn.JordanCell, nn.LayerNormLSTMCell]
 
 
 @pytest.mark.parametrize("cls", CELLS)
 def test_cell_input_and_state_errors(cls):
     cell = cls(10, 4)
     x = T(2, 10)
-    two = cls in (nn.LSTMCell, nn.PeepholeLSTMCell)
+    two = cls in (nn.LSTMCell, nn.PeepholeLSTMCell, nn.LayerNormLSTMCell)
 
     def state(*shape, dtype=F32):
         return (T(*shape, dtype=dtype), T(*shape, dtype=dtype)) if two else T(*shape, dtype=dtype)
@@ -86,6 +86,8 @@ def test_cell_input_and_state_errors(cls):
                       r"state must be a tuple of 2 Tensors \(e.g. \(h, c\)\), got one Tensor"))
     else:
         cases.append((lambda: cell(x, np.ones((2, 4), F32)), TypeError, "state must be a Tensor, got ndarray"))
+        # a 1-tuple reached forward as the tuple (an error from inside the tape, naming no argument)
+        cases.append((lambda: cell(x, (T(2, 4),)), ValueError, "state must be one Tensor, got a tuple of 1"))
     for call, exc, words in cases:
         with pytest.raises(exc, match=words):
             call()
@@ -406,3 +408,32 @@ def test_cells_linear_embedding_losses(data):
     mse = clean(lambda: F.mse_loss(logits, np.zeros(d(st.sampled_from([logits.shape, (5,)])))))
     if mse is not None:
         np.testing.assert_allclose(mse.data, np.mean(logits.data ** 2), equal_nan=True)
+
+
+class _UpcastingCell(nn.RecurrentCell):
+    def __init__(self, input_size, hidden_size, dtype=F32):
+        self.input_size, self.hidden_size = input_size, hidden_size
+
+    def forward(self, x, h):
+        return (h + x.sum(1, keepdim=True)).astype(np.float64)   # a float64 state from a float32 one
+
+
+class _BadSizesCell(_UpcastingCell):
+    state_sizes = (4, -1)
+
+    def forward(self, x, state):
+        return state
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_cells_new_state_keeps_its_dtype_and_its_sizes_are_checked(fused):
+    """A user's cell returning a float64 state from a float32 one ran on the tape with every later step and the
+    output upcast, silently (only the fused path refused it, as a Cast); state_sizes of -1 or 4.0 were refused by
+    zeros(), not named. Both are named at construction, and by the cell's own call."""
+    with pytest.raises(TypeError, match="_UpcastingCell: forward was given a float32 state and returned a state of "
+                                        "dtype float64"):
+        nn.Recurrent(_UpcastingCell, 3, 4, fused=fused)
+    with pytest.raises(TypeError, match="returned a state of dtype float64"):
+        _UpcastingCell(3, 4)(T(2, 3))
+    with pytest.raises(ValueError, match=r"_BadSizesCell: state_sizes\[1\] must be >= 0, got -1"):
+        nn.Recurrent(_BadSizesCell, 3, 4, fused=fused)

@@ -282,3 +282,12 @@ def test_relu_takes_torchs_inplace_and_refuses_true():
         tr.nn.ReLU(inplace=True)
     with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got int 1"):
         tr.nn.ReLU(1)
+
+
+def test_dropout_refuses_an_array_by_name():
+    """F.dropout(ndarray) and nn.Dropout()(ndarray) returned an ndarray, off the tape, silently (torch refuses a
+    non-Tensor); even in eval mode, where nothing would be dropped, the mistake is said."""
+    x = np.ones((2, 3), np.float32)
+    for call in (lambda: F.dropout(x, 0.5), lambda: F.dropout(x, 0.5, training=False), lambda: tr.nn.Dropout(0.5)(x)):
+        with pytest.raises(TypeError, match="dropout: input must be a Tensor, got ndarray"):
+            call()

@@ -164,3 +164,46 @@ def test_reduction_is_not_taken_positionally_where_torch_has_size_average(name, 
     with pytest.raises(TypeError, match="positional"):
         getattr(F, name)(tr.Tensor(x), y, *extra, "sum")
     assert getattr(F, name)(tr.Tensor(x), y, *extra, reduction="sum").item() == pytest.approx(4 * expected)
+
+
+def test_loss_weights_and_targets_of_another_dtype_or_range_are_refused_by_name():
+    """A float64 weight or probability target with float32 logits was cast silently (torch refuses the weight
+    and computes the target's loss in float64); a weight that does not broadcast failed in the tape naming no
+    argument; binary_cross_entropy took targets outside [0, 1] (another loss; torch refuses). Each is named now,
+    and the weights torch takes give torch's values."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 0.9, (4, 5)).astype(np.float32)
+    t = rng.uniform(0, 1, (4, 5)).astype(np.float32)
+    x32, t32, w64 = tr.Tensor(x), tr.Tensor(t), tr.Tensor(np.ones(5))
+    cases = [
+        (lambda: F.binary_cross_entropy(x32, t32, weight=w64), TypeError,
+         "binary_cross_entropy: weight dtype float64 does not match input dtype float32"),
+        (lambda: F.binary_cross_entropy_with_logits(x32, t32, pos_weight=w64), TypeError,
+         "binary_cross_entropy_with_logits: pos_weight dtype float64 does not match"),
+        (lambda: F.binary_cross_entropy(x32, t32, weight=np.ones(3)), ValueError,
+         r"binary_cross_entropy: weight of shape \(3,\) does not broadcast to the input's shape \(4, 5\)"),
+        (lambda: F.binary_cross_entropy_with_logits(x32, t32, weight=[1.0, 2.0]), ValueError,
+         r"binary_cross_entropy_with_logits: weight of shape \(2,\) does not broadcast"),
+        (lambda: F.binary_cross_entropy(x32, t32 * 3.0), ValueError,
+         r"binary_cross_entropy: every element of target must be a probability in \[0, 1\]"),
+        (lambda: F.nll_loss(x32, np.arange(4), weight=w64), TypeError, "nll_loss: weight dtype float64 does not match"),
+        (lambda: F.cross_entropy(x32, np.arange(4), weight=w64), TypeError, "cross_entropy: weight dtype float64"),
+        (lambda: F.cross_entropy(x32, tr.Tensor(t.astype(np.float64))), TypeError,
+         r"cross_entropy: target dtype float64 \(class probabilities\) does not match input dtype float32"),
+        (lambda: F.mse_loss(x32, tr.Tensor(t.astype(np.float64))), TypeError,
+         "mse_loss: target dtype float64 does not match input dtype float32"),
+    ]
+    for call, error, words in cases:
+        with pytest.raises(error, match=words):
+            call()
+    w = rng.uniform(0.5, 2, 5).astype(np.float32)
+    tx, tt, tw = torch.tensor(x), torch.tensor(t), torch.tensor(w)
+    for ours, theirs in (
+            (F.binary_cross_entropy(x32, t32, weight=tr.Tensor(w)),
+             torch.nn.functional.binary_cross_entropy(tx, tt, tw)),
+            (F.binary_cross_entropy_with_logits(x32, t32, weight=w, pos_weight=tr.Tensor(w)),
+             torch.nn.functional.binary_cross_entropy_with_logits(tx, tt, tw, pos_weight=tw)),
+            (F.cross_entropy(x32, np.arange(4), weight=tr.Tensor(w)),
+             torch.nn.functional.cross_entropy(tx, torch.arange(4), tw))):
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)

@@ -158,3 +158,40 @@ def test_one_cycle_refuses_steps_past_the_end():
         t_sched.step()
     with pytest.raises(ValueError, match="cycle_momentum=True needs an optimizer with momentum or betas"):
         OneCycleLR(tr.optim.Adagrad([tr.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=3)
+
+
+def test_bad_values_at_construction_and_step_are_named():
+    """div_factor/final_div_factor 0 raised ZeroDivisionError, a lr_lambda returning a string a Python
+    TypeError from `base * factor`, ReduceLROnPlateau.step(array of 2) numpy's .item() error; each now names
+    the argument. A lambda returning a numpy 0-d array still works, and plateaus still match torch."""
+    opt = tr.optim.SGD([tr.zeros(2, requires_grad=True)], lr=0.1)
+    for name in ("div_factor", "final_div_factor"):
+        with pytest.raises(ValueError, match=f"OneCycleLR: {name} must be > 0, got 0"):
+            OneCycleLR(opt, max_lr=1.0, total_steps=5, **{name: 0})
+    with pytest.raises(TypeError, match="LambdaLR: lr_lambda must return a number .* got str 'x' for epoch 0"):
+        LambdaLR(opt, lambda epoch: "x")
+    LambdaLR(opt, lambda epoch: np.array(0.5))
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    plateau = ReduceLROnPlateau(opt)
+    with pytest.raises(TypeError, match="ReduceLROnPlateau.step: metrics must be a number .* got ndarray"):
+        plateau.step(np.array([1.0, 2.0]))
+    plateau.step(np.array([1.0]))   # one element: its value, as a one-element Tensor
+    assert plateau.best == 1.0
+
+
+def test_load_state_dict_refuses_values_of_another_kind():
+    """A scheduler state with last_epoch 'x', gamma 'x' or base_lrs of another length loaded, then failed
+    inside step() (or silently kept gamma 'x' until a step multiplied by it); each is named at the load."""
+    opt = tr.optim.SGD([tr.zeros(2, requires_grad=True)], lr=0.1)
+    sched = StepLR(opt, 2)
+    for key, value, words in (("last_epoch", "x", "last_epoch must be an int"),
+                              ("gamma", "x", "gamma must be a number"),
+                              ("base_lrs", [], "base_lrs must be a list of 1"),
+                              ("last_epoch", 2.5, "last_epoch must be an int")):
+        state = sched.state_dict()
+        state[key] = value
+        with pytest.raises(ValueError, match=f"StepLR.load_state_dict: {words}"):
+            StepLR(opt, 2).load_state_dict(state)
+    state = sched.state_dict()
+    state["gamma"] = 1   # an int where a float is held is a number
+    StepLR(opt, 2).load_state_dict(state)

@@ -526,3 +526,20 @@ def test_registration_lookup_pop_insert_and_repr_follow_torch():
                  (tr.nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
                  (tr.nn.LayerNorm(4, elementwise_affine=False), torch.nn.LayerNorm(4, elementwise_affine=False))):
         assert repr(o) == repr(t)
+
+
+def test_module_flags_and_state_dict_container_are_checked():
+    """load_state_dict(strict="no") and parameters(recurse="no") read the strings as True; load_state_dict of a
+    list reported its items as unexpected keys. Each is refused by name; the bools still do what torch's do."""
+    lin = tr.nn.Linear(2, 3)
+    seq = tr.nn.Sequential(lin)
+    with pytest.raises(TypeError, match="Linear.load_state_dict: strict must be True or False, got str 'no'"):
+        lin.load_state_dict({}, strict="no")
+    with pytest.raises(TypeError, match="Linear.load_state_dict: state_dict must be a mapping .* got list"):
+        lin.load_state_dict([("weight", np.zeros((3, 2), np.float32))])
+    for call in (lambda: seq.parameters(recurse="no"), lambda: list(seq.named_parameters(recurse=0)),
+                 lambda: seq.buffers(recurse="no")):
+        with pytest.raises(TypeError, match="Sequential: recurse must be True or False"):
+            call()
+    assert seq.parameters(recurse=False) == [] and len(seq.parameters()) == 2
+    assert lin.load_state_dict({"weight": np.zeros((3, 2), np.float32)}, strict=False)["missing_keys"] == ["bias"]

@@ -661,3 +661,69 @@ def test_rmsprop_state_dict_holds_torch_keys(kwargs):
 def test_rmsprop_argument_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         optim.RMSprop([Tensor(np.zeros(2), requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad, optim.RMSprop])
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_tensor_assigned_to_grad_is_refused_by_name(cls, fused):
+    """p.grad = tensor (torch's habit; here .grad holds an ndarray) made the numpy path's
+    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused, naming grad."""
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = Tensor(np.ones(3, np.float32))
+    kwargs = {"fused": fused} if cls in (optim.SGD, optim.Adam, optim.AdamW) else {}
+    opt = cls([p], lr=0.1, **kwargs)
+    with pytest.raises(TypeError, match=r"parameter 0: grad must be a numpy array.*got Tensor; assign its \.data"):
+        opt.step()
+    assert isinstance(p.data, np.ndarray) and np.all(p.data == 1)
+    p.grad = p.grad.data   # what the message says: then the step runs
+    opt.step()
+    assert isinstance(p.data, np.ndarray) and np.all(p.data < 1)
+
+
+def test_zero_grad_and_clip_flags_are_refused_unless_bool():
+    """A string flag is truthy: zero_grad(set_to_none="no") dropped the grads and
+    clip_grad_norm_(error_if_nonfinite="no") raised on a nan norm. Refused by name now."""
+    p = Tensor(np.ones(3), requires_grad=True)
+    p.grad = np.array([np.nan, 1.0, 1.0])
+    with pytest.raises(TypeError, match="set_to_none must be True or False, got 'no'"):
+        optim.SGD([p], lr=0.1).zero_grad(set_to_none="no")
+    assert p.grad is not None
+    with pytest.raises(TypeError, match="clip_grad_norm_: error_if_nonfinite must be True or False"):
+        clip_grad_norm_([p], 1.0, error_if_nonfinite="no")
+
+
+def _adam_state_dict():
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = np.ones(3, np.float32)
+    opt = optim.Adam([p])
+    opt.step()
+    return opt.state_dict()
+
+
+@pytest.mark.parametrize("edit, error, words", [
+    (lambda sd: sd["state"][0].update(step=-5), ValueError, r"\['step'\] must be a whole number >= 0, got -5"),
+    (lambda sd: sd["state"][0].update(step=2.5), ValueError, r"\['step'\] must be a whole number >= 0, got 2.5"),
+    (lambda sd: sd["state"][0].update(step=float("nan")), ValueError, r"\['step'\] must be a whole number"),
+    (lambda sd: sd["state"][0].update(exp_avg=np.array([None] * 3)), TypeError,
+     r"\['exp_avg'\] must be numbers, got ndarray of dtype object"),
+    (lambda sd: sd["state"].update(x={}), ValueError, r"state_dict\['state'\] key must hold parameter indices"),
+    (lambda sd: sd["state"].update({0: 5}), ValueError, r"state_dict\['state'\]\[0\] must be a dict of buffers"),
+    (lambda sd: sd["param_groups"][0].update(params=["a"]), ValueError,
+     r"state_dict\['param_groups'\]\[0\]\['params'\] must hold parameter indices"),
+    (lambda sd: sd.update(param_groups=5), ValueError, r"state_dict\['param_groups'\] must be a list of dicts"),
+    (lambda sd: sd.update(state=[1]), ValueError, r"state_dict\['state'\] must be a dict, got list"),
+])
+def test_load_state_dict_names_a_corrupt_entry(edit, error, words):
+    """A checkpoint's entries failed inside (int('a'), 'int' is not iterable, a complex bias correction for a
+    negative step), or were taken silently (step 2.5 as 2, an object array's None as nan). Named now; a state
+    dict as JSON stores it (string keys, float step) still loads."""
+    sd = _adam_state_dict()
+    edit(sd)
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(error, match=words):
+        optim.Adam([p]).load_state_dict(sd)
+    good = _adam_state_dict()
+    good["state"] = {str(k): dict(v, step=float(v["step"])) for k, v in good["state"].items()}
+    opt = optim.Adam([p])
+    opt.load_state_dict(good)
+    assert opt.state[p]["step"] == 1

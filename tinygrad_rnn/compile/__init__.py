@@ -33,11 +33,19 @@ class CompiledCell:
     """A cell bound to its compiled kernels. Calling it runs a whole sequence as one tape node."""
 
     def __init__(self, cell: Any, dtype: Optional[npt.DTypeLike] = None) -> None:
+        from ..nn.cells import RecurrentCell
+        from ..nn.module import check_dtype
+        if not isinstance(cell, RecurrentCell):   # a class, a layer or a number failed inside the trace
+            got = f"the class {cell.__name__}" if isinstance(cell, type) else f"a {type(cell).__name__}"
+            raise TypeError(f"compile_cell: cell must be a tr.nn.RecurrentCell instance (e.g. tr.nn.LSTMCell(3, 4)), "
+                            f"got {got}")
         self.cell = cell
-        if dtype is None:
-            params = list(cell.parameters())
-            dtype = params[0].dtype if params else np.float32
-        self.dtype = np.dtype(dtype)
+        params = list(cell.parameters())
+        own = params[0].dtype if params else np.dtype(np.float32)
+        self.dtype = own if dtype is None else check_dtype(dtype, "compile_cell")
+        if params and self.dtype != own:   # the trace would fail inside the cell's own dtype check
+            raise TypeError(f"compile_cell: dtype {self.dtype} does not match the cell's parameters' {own}; build "
+                            f"the cell with dtype={self.dtype}")
         self.kernel, _ = get_kernel(cell, self.dtype)   # raises CompileError early, naming the operation
 
     @property

@@ -21,6 +21,7 @@ import importlib
 import os
 import sys
 import threading
+import traceback
 from typing import NamedTuple
 
 import numpy as np
@@ -67,6 +68,32 @@ def _call_site():
         if not (name == _HERE[1] or name.startswith(_HERE[0])):
             return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
         f = f.f_back
+    return "<unknown>"
+
+
+def _traced_forward(cell, x, state):
+    """cell.forward on the placeholders. A user's cell that raises here ran on a batch of 2 before (Recurrent's
+    _try_cell), so this batch or these values broke it: a CompileError that says so. A built-in cell runs on
+    any batch: its own error (e.g. after a parameter's .data was replaced) says what is wrong."""
+    try:
+        return cell.forward(x, state if len(state) > 1 else state[0])
+    except CompileError:
+        raise
+    except Exception as e:
+        if type(cell).__module__.startswith("tinygrad_rnn."):
+            raise
+        raise CompileError(f"{type(cell).__name__}.forward raised {type(e).__name__}: {e} (at {_raised_at(e)}) "
+                           f"while traced for the fused kernels, on placeholder values with a batch of "
+                           f"{TRACE_BATCH} rows: a cell must run for any batch size and values (fused=False "
+                           "runs the generic tape)") from e
+
+
+def _raised_at(error):
+    """The innermost line outside the engine and this package in error's traceback: the cell's own."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = os.path.abspath(frame.filename)
+        if not (name == _HERE[1] or name.startswith(_HERE[0])):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "<unknown>"
 
 
@@ -117,7 +144,7 @@ def _record(cell, x, state, params):
         _tensor.apply = recording_apply
         _tensor._centred = _tensor._traced_centred   # var()'s mean: recorded, not a constant of the data
         try:
-            new = cell.forward(x, state if len(state) > 1 else state[0])
+            new = _traced_forward(cell, x, state)
         finally:
             _tensor.apply = original
             _tensor._centred = _untraced_centred
@@ -160,7 +187,8 @@ def trace_cell(cell, dtype, check=True):
     ops, consts, outputs = graphs[0]
     if check and _key(*graphs[0]) != _key(*graphs[1]):
         op = _first_difference(graphs[0], graphs[1])
-        at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
+        at = (f" (first at {op.prim.__name__}, used at {op.where})" if op is not None
+              else _constant_output(cell, outputs))
         raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
                            "different inputs recorded different operations or constants, e.g. a where() on a "
                            "numpy mask (x.data > 0, not x > 0) computed from the data; such a "
@@ -169,6 +197,20 @@ def trace_cell(cell, dtype, check=True):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
     return Graph(ops, consts, outputs, params, names, sizes, I)
+
+
+def _constant_output(cell, outputs):
+    """Where no operation differs, a returned state part that is a constant of the trace: a Tensor the forward
+    made from values (.data, numpy), which no recorded operation connects to the input, state or parameters.
+    Said with the forward's own line, as the trace has no operation to point at."""
+    parts = [k for k, ref in enumerate(outputs) if ref[0] == "const"]
+    if not parts:
+        return ""
+    code = getattr(type(cell).forward, "__code__", None)
+    where = f" ({code.co_filename}:{code.co_firstlineno} in {code.co_name})" if code is not None else ""
+    return (f" (the returned state part {parts[0]} is not computed by Tensor operations from the input, the state "
+            f"and the parameters: a Tensor made from values, e.g. from .data or a numpy function, in its "
+            f"forward{where})")
 
 
 def _first_difference(first, second):

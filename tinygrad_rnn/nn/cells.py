@@ -163,17 +163,26 @@ def _describe_state(state):
 
 
 def check_new_state(owner: str, state: Tensor | tuple[Tensor, ...], new: Tensor | tuple[Tensor, ...]) -> None:
-    """The state a cell's forward returns must have the parts and shapes of the one it was given:
+    """The state a cell's forward returns must have the parts, shapes and dtypes of the one it was given:
     otherwise a cell whose state is a tuple but does not say so in state_sizes would get one
     Tensor, unpack it along the batch (`h, c = state`) and run on, silently wrong."""
     multi = isinstance(state, (tuple, list))
     parts, new_parts = (state if multi else (state,)), (new if isinstance(new, (tuple, list)) else (new,))
     if (multi != isinstance(new, (tuple, list)) or len(parts) != len(new_parts)
             or any(not isinstance(n, Tensor) or n.shape != p.shape for p, n in zip(parts, new_parts))):
-        raise ValueError(f"{owner}: forward was given {_describe_state(state)} as the state and returned "
-                         f"{_describe_state(new)}; the new state must have the same parts and shapes. A cell whose "
-                         "state has several parts sets state_sizes (e.g. state_sizes = (hidden_size, hidden_size) "
-                         "for (h, c)), and its initial state is made from it")
+        _refuse_new_state(owner, state, new)
+    for k, (p, n) in enumerate(zip(parts, new_parts)):
+        if n.dtype != p.dtype:   # a float64 state from a float32 one would upcast the rest of the run silently
+            raise TypeError(f"{owner}: forward was given a {p.dtype} state and returned "
+                            f"{'state part ' + str(k) if multi else 'a state'} of dtype {n.dtype}; the new state must "
+                            "keep the state's dtype (convert with .to(x.dtype))")
+
+
+def _refuse_new_state(owner, state, new):
+    raise ValueError(f"{owner}: forward was given {_describe_state(state)} as the state and returned "
+                     f"{_describe_state(new)}; the new state must have the same parts and shapes. A cell whose "
+                     "state has several parts sets state_sizes (e.g. state_sizes = (hidden_size, hidden_size) "
+                     "for (h, c)), and its initial state is made from it")
 
 
 def _check_state(cell, state, x, unbatched):
@@ -185,7 +194,7 @@ def _check_state(cell, state, x, unbatched):
         got = f"a {type(state).__name__} of {len(state)}" if multi else f"one {type(state).__name__}"
         raise ValueError(f"{name}: state must be a tuple of {len(sizes)} Tensors (e.g. (h, c)), got {got}")
     parts = state if multi else (state,)
-    if len(sizes) == 1 and len(parts) != 1:
+    if len(sizes) == 1 and multi:   # (a 1-tuple too: forward would get the tuple, not the Tensor)
         raise ValueError(f"{name}: state must be one Tensor, got a {type(state).__name__} of {len(parts)}")
     for k, (p, size) in enumerate(zip(parts, sizes)):
         label = "state" if len(sizes) == 1 else f"state[{k}]"
@@ -201,6 +210,17 @@ def _check_state(cell, state, x, unbatched):
 
 def _map_state(state, fn):
     return tuple(fn(s) for s in state) if isinstance(state, (tuple, list)) else fn(state)
+
+
+def _check_input(cell, x):
+    """The input a built-in cell projects (its project_input is public: the layers call it on (T*B, F)):
+    input_size features in the parameters' dtype."""
+    if x.shape[-1] != cell.input_size:
+        raise ValueError(f"{type(cell).__name__}: input.shape[-1] must equal input_size: expected "
+                         f"{cell.input_size}, got {x.shape[-1]}")
+    if x.dtype != cell.weight_ih.dtype:
+        raise TypeError(f"{type(cell).__name__}: input dtype {x.dtype} does not match the parameters' "
+                        f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
 class _TorchStyleCell(RecurrentCell):
@@ -222,12 +242,7 @@ class _TorchStyleCell(RecurrentCell):
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
 
     def project_input(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
-                             f"{self.input_size}, got {x.shape[-1]}")
-        if x.dtype != self.weight_ih.dtype:
-            raise TypeError(f"{type(self).__name__}: input dtype {x.dtype} does not match the parameters' "
-                            f"{self.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
+        _check_input(self, x)
         xw = x @ self.weight_ih.T
         return xw + self.bias_ih if self.bias else xw
 
@@ -351,6 +366,7 @@ class LayerNormLSTMCell(RecurrentCell):
         self.bias_c = Parameter(np.zeros(H, dtype))
 
     def project_input(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return x @ self.weight_ih.T
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:

@@ -63,6 +63,8 @@ def _class_weight(fn, weight, n_classes, dtype):
     """weight as a (C,) array of the input's dtype, or None."""
     if weight is None:
         return None
+    if isinstance(weight, Tensor) and weight.dtype.kind == "f" and weight.dtype != dtype:   # as torch refuses
+        raise TypeError(f"{fn}: weight dtype {weight.dtype} does not match input dtype {np.dtype(dtype)}")
     arr = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
     if arr.dtype.kind not in "fiu" or arr.shape != (n_classes,):
         raise ValueError(f"{fn}: weight must be a 1-D float array of C = {n_classes} class weights, got "
@@ -124,6 +126,9 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
         raise ValueError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     raw = target.data if isinstance(target, Tensor) else np.asarray(target)
     if isinstance(input, Tensor) and raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim:
+        if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
+            raise TypeError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input dtype "
+                            f"{input.dtype}")
         return _cross_entropy_probabilities(input, raw, weight, reduction, float(label_smoothing))
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
@@ -201,6 +206,8 @@ def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = 
     target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
     if tuple(target_shape) != input.shape:
         raise ValueError(f"mse_loss: input shape {input.shape} and target shape {tuple(target_shape)} must match")
+    if isinstance(target, Tensor) and target.dtype != input.dtype:   # (the tape's own error names no argument)
+        raise TypeError(f"mse_loss: target dtype {target.dtype} does not match input dtype {input.dtype}")
     diff = input - target
     sq = diff * diff
     if reduction == "none":
@@ -278,6 +285,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if check_bool("dropout", "inplace", inplace):
         raise ValueError("dropout: inplace=True is not supported (the tape may keep the input for the backward); "
                          "use the returned tensor: x = F.dropout(x, p)")
+    if not isinstance(input, Tensor):   # an ndarray ran through numpy and came back an ndarray, off the tape
+        raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
     x = input
     if not training or p == 0:
         return x
@@ -394,6 +403,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: 
     if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
         raise ValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
                          "(for logits use binary_cross_entropy_with_logits)")
+    if target.size and not (np.all(target.data >= 0) and np.all(target.data <= 1)):   # as torch: another loss
+        raise ValueError("binary_cross_entropy: every element of target must be a probability in [0, 1]")
+    weight = _weight_tensor("binary_cross_entropy", "weight", weight, input)
     losses = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
     if weight is not None:
         losses = losses * weight
@@ -401,13 +413,25 @@ def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: 
 
 
 def _weight_tensor(fn, name, w, input):
-    """A weight given as a Tensor, or as numbers (a list, an array) read in the input's dtype; None stays."""
-    if w is None or isinstance(w, Tensor):
+    """A weight given as a Tensor (in the input's dtype, as torch requires), or as numbers (a list, an array)
+    read in the input's dtype, that broadcasts to the input's shape; None stays."""
+    if w is None:
         return w
-    arr = np.asarray(w)
-    if arr.dtype.kind not in "iuf":   # not strings (numpy would parse "2"), not objects
-        raise TypeError(f"{fn}: {name} must be a Tensor or numbers, got {type(w).__name__} {w!r}")
-    return Tensor(arr.astype(input.dtype))
+    if isinstance(w, Tensor):
+        if w.dtype != input.dtype:
+            raise TypeError(f"{fn}: {name} dtype {w.dtype} does not match input dtype {input.dtype}")
+    else:
+        arr = np.asarray(w)
+        if arr.dtype.kind not in "iuf":   # not strings (numpy would parse "2"), not objects
+            raise TypeError(f"{fn}: {name} must be a Tensor or numbers, got {type(w).__name__} {w!r}")
+        w = Tensor(arr.astype(input.dtype))
+    try:
+        fits = np.broadcast_shapes(w.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's shape {input.shape}")
+    return w
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
@@ -426,6 +450,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLi
     pos_weight = _weight_tensor("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input)
     log_weight = 1.0 if pos_weight is None else (pos_weight - 1.0) * target + 1.0
     losses = (1.0 - target) * input + log_weight * softplus_neg
+    weight = _weight_tensor("binary_cross_entropy_with_logits", "weight", weight, input)
     if weight is not None:
         losses = losses * weight
     return _reduce("binary_cross_entropy_with_logits", losses, reduction)

@@ -422,6 +422,8 @@ def _try_cell(cell, input_size, dtype):
     it. A batch of 2, so that a cell unpacking one Tensor as `h, c = state` gets through to the
     check instead of failing inside its own code."""
     from ..tensor import no_grad
+    for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
+        check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
     with no_grad():
         cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
 
@@ -433,9 +435,10 @@ def _check_fused(name, fused, compile):
                       "False: the generic tape; 'auto': the tape, with one warning, for a cell that cannot be "
                       "compiled)", DeprecationWarning, stacklevel=3)
         fused = compile
-    if fused not in (False, True, "auto"):
+    # by type, not `in (False, True, "auto")`: 1 == True and 0.0 == False would pass that
+    if not (isinstance(fused, (bool, np.bool_)) or (isinstance(fused, str) and fused == "auto")):
         raise ValueError(f"{name}: fused must be True, False or 'auto', got {fused!r}")
-    return fused
+    return fused if isinstance(fused, str) else bool(fused)
 
 
 class Recurrent(_StackedRecurrent):

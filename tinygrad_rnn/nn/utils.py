@@ -19,6 +19,7 @@ import numpy as np
 
 from ..tensor import DEFAULT_DTYPE, Tensor
 from . import sequences as rnn
+from .checks import check_bool
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -98,6 +99,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     max_norm = _number(fn, "max_norm", max_norm)
+    error_if_nonfinite = check_bool(fn, "error_if_nonfinite", error_if_nonfinite)   # "no" is truthy
     try:
         norm_type = float(norm_type)  # "inf" is accepted, as in torch
     except (TypeError, ValueError):
