@@ -44,6 +44,7 @@ var(axis=1) without saying the correction).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import operator
@@ -93,9 +94,29 @@ class _GradModeContext:
         _grad_mode.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         def wrapper(*args, **kwargs):
             with type(self)._fresh(self):
                 return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    def _wrap_generator(self, fn):
+        """A generator's body runs at each next(), after the call has returned: as torch, set the mode around
+        every resumption (and restore the caller's in between), not around the call that only creates it."""
+        def wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            to_send = None
+            while True:
+                with type(self)._fresh(self):
+                    try:
+                        value = gen.send(to_send)
+                    except StopIteration as stop:
+                        return stop.value
+                to_send = yield value
 
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
@@ -115,20 +136,16 @@ class enable_grad(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors);
-    inference_mode(False) leaves grad mode as it is."""
+    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors).
+    inference_mode(False) turns recording on, as torch's does (even inside no_grad()), so that
+    `with tr.inference_mode(not training):` records while training."""
 
     def __init__(self, mode: bool = True) -> None:
         _check_bool(mode, "inference_mode: mode")
-        self.on = bool(mode)
-
-    def __enter__(self):
-        self._prev = _grad_mode.enabled
-        if self.on:
-            _grad_mode.enabled = False
+        self.mode = not mode
 
     def _fresh(self):
-        return inference_mode(self.on)
+        return inference_mode(not self.mode)
 
 
 class set_grad_enabled(_GradModeContext):
@@ -363,8 +380,9 @@ def _node_backward(node, gs, retain_graph):
     _check_saved_values(node)
     if node.retained:
         for s, t in node.retained.items():
-            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
-                t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
+            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
+                # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
+                t.grad = np.array(gs[s], copy=True) if t.grad is None else t.grad + gs[s]
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
@@ -571,7 +589,9 @@ class Tensor:
         return self
 
     def retain_grad(self) -> Tensor:
-        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step)."""
+        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step), summed over
+        backward calls as a leaf's is. A no-op on a leaf and on a tensor that does not require grad (torch
+        refuses the latter; unroll(retain_states=) calls it on every step's state, frozen models included)."""
         if self._node is not None:
             if self._node.retained is None:
                 self._node.retained = {}
@@ -1016,7 +1036,12 @@ class Tensor:
             raise ValueError(f"norm: p must be positive (or +-inf), got {p}")
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        powered = (self * self) if p == 2 else self.abs() ** p
+        if p == 2:
+            powered = self * self
+        elif p < 1:  # |x| ** p for p < 1 has an infinite slope at 0: torch's gradient there is 0, not 0 * inf
+            powered = _root_zero_safe(self.abs(), p)
+        else:
+            powered = self.abs() ** p
         return _root_zero_safe(powered.sum(dim, keepdim), 1.0 / p)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
