@@ -96,3 +96,32 @@ def test_norm_below_one_at_zero_elements_as_torch(dtype, p):
     out_t.sum().backward()
     assert x.grad.dtype == dtype
     np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-5)
+
+
+NAN = np.nan
+EDGE_CASES = [  # name, our function, torch's, the inputs: the special points of each gradient
+    ("abs", lambda a: a.abs(), lambda a: a.abs(), [[NAN, 0.0, -0.0, -1.5, 2.0]]),
+    ("abs where-masked", lambda a: tr.where(a != a, 0.0, a.abs()),
+     lambda a: torch.where(a.isnan(), 0.0, a.abs()), [[NAN, 0.0, -1.5]]),
+    ("relu", lambda a: a.relu(), lambda a: a.relu(), [[NAN, 0.0, -0.0, -1.5, 2.0]]),
+    ("maximum", lambda a, b: a.maximum(b), torch.maximum, [[NAN, 1.0, 2.0, 2.0, NAN], [1.0, NAN, 2.0, 1.0, NAN]]),
+    ("minimum", lambda a, b: a.minimum(b), torch.minimum, [[NAN, 1.0, 2.0, 2.0, NAN], [1.0, NAN, 2.0, 1.0, NAN]]),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, ours, theirs, inputs", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_gradients_at_nan_and_ties_as_torch(name, ours, theirs, inputs, dtype):
+    """At a NaN input torch's abs has gradient 0 (numpy's sign(nan) gave NaN, which leaked through a where()
+    that masks the NaN away), relu passes g, and maximum/minimum pass g to both inputs (they gave 0)."""
+    arrays = [np.array(a, dtype) for a in inputs]
+    xs = [tr.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    g = np.linspace(-1.0, 2.0, arrays[0].size).astype(dtype)
+    with np.errstate(invalid="ignore"):
+        out = ours(*xs)
+        out.backward(g)
+    theirs(*ts).backward(torch.tensor(g))
+    for x, t in zip(xs, ts):
+        assert x.grad.dtype == dtype
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
