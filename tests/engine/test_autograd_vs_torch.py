@@ -125,3 +125,30 @@ def test_gradients_at_nan_and_ties_as_torch(name, ours, theirs, inputs, dtype):
     for x, t in zip(xs, ts):
         assert x.grad.dtype == dtype
         np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+def test_grad_mode_holds_when_a_decorated_generator_is_thrown_into_or_closed():
+    """throw() and close() resume the generator's body too (its except and finally blocks): in the mode."""
+    def seen(lib):
+        log = []
+
+        @lib.no_grad()
+        def gen():
+            try:
+                while True:
+                    try:
+                        yield
+                    except KeyError:
+                        log.append(("caught", lib.is_grad_enabled()))
+            finally:
+                log.append(("finally", lib.is_grad_enabled()))
+
+        g = gen()
+        next(g)
+        g.throw(KeyError)
+        log.append(("between", lib.is_grad_enabled()))
+        g.close()
+        log.append(("after", lib.is_grad_enabled()))
+        return log
+
+    assert seen(tr) == seen(torch) == [("caught", False), ("between", True), ("finally", False), ("after", True)]

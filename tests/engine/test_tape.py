@@ -174,6 +174,36 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     assert w.grad is not None
 
 
+def test_frozen_weight_rewritten_before_backward_is_refused():
+    """A weight that does not require grad is saved by the operations that read it all the same: rewritten in
+    place by load_state_dict (or an nn.init function) between forward and backward, it gave the input's
+    gradient computed with the new values, silently (torch raises: its version counter moved on)."""
+    lin = tr.nn.Linear(2, 2, dtype=np.float64)
+    for p in lin.parameters():
+        p.requires_grad_(False)
+    x = tr.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    loss = lin(x).sum()  # Matmul saves the weight's transpose, a view taken without recording
+    tr.nn.init.constant_(lin.weight, 3.0)
+    with pytest.raises(tr.InplaceModificationError,
+                       match=r"input 1 of Matmul, a Parameter that does not require grad .*shape \(2, 2\)"):
+        loss.backward()
+    loss = lin(x).sum()
+    lin.load_state_dict({"weight": lin.weight.data * 10, "bias": lin.bias.data})
+    with pytest.raises(tr.InplaceModificationError, match="does not require grad"):
+        loss.backward()
+    with tr.no_grad():  # a view taken under no_grad of a weight an optimizer then steps
+        w = tr.Tensor(np.eye(2), requires_grad=True)
+        w_t = w.T
+    loss = (x @ w_t).sum()
+    w.grad = np.ones((2, 2))
+    tr.optim.SGD([w], lr=0.5).step()
+    with pytest.raises(tr.InplaceModificationError, match="input 1 of Matmul"):
+        loss.backward()
+    loss = lin(x).sum()  # a fresh forward pass is fine: dx = the new weight's column sums
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, lin.weight.data.sum(0, keepdims=True))
+
+
 def test_leaf_gradients_never_share_a_buffer():
     """Add's backward hands the same cotangent to both inputs; the leaves' .grad must be separate
     arrays (a later += on one must not change the other)."""
