@@ -318,13 +318,14 @@ def _note_view_bases(tensors, inputs):
     """An unrecorded result that views an input's memory (w.T, x[0], x.detach() of a frozen weight) keeps that
     input's base Tensor: a view has no version of its own, and the library writes the base in place
     (load_state_dict, an optimizer step), so an operation recorded later that saves the view checks the base's
-    version (_edges). A fresh array (most results) has no numpy base: one attribute test."""
+    version (_edges). Only a leaf is written in place, so only a leaf is kept: a view of a computed tensor
+    must not hold it, and with it the graph that made it."""
     for t in tensors:
-        if t.data.base is not None:
-            for x in inputs:
-                if np.may_share_memory(t.data, x.data):
-                    t._base = x if x._base is None else x._base
-                    break
+        for x in inputs:
+            if x._node is None and (t.data is x.data or  # detach() returns the array itself
+                                    t.data.base is not None and np.may_share_memory(t.data, x.data)):
+                t._base = x if x._base is None else x._base
+                break
 
 
 def _edges(inputs):

@@ -1,4 +1,7 @@
 """Properties of the tape itself: fan-out, diamonds, long chains, freeing, no_grad, detach."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from conftest import leaf
@@ -270,3 +273,34 @@ def _fresh_primitives_backward(dtype):
     w = tr.nn.Parameter(rng.standard_normal((3, 3)).astype(dtype))
     tr.checkpoint(lambda a: (a @ w).tanh(), tr.Tensor(rng.standard_normal((2, 3)).astype(dtype),
                                                    requires_grad=True)).sum().backward()
+
+
+@pytest.mark.parametrize("carry", ["detach", "view under no_grad"])
+def test_a_state_carried_to_the_next_batch_does_not_keep_the_graph_that_made_it(carry):
+    """Truncated BPTT carries the state across batches without its history: the carried tensor (and a graph
+    that reads it) must not hold the computed tensor it came from, which holds its node and so the whole
+    previous batch's graph (an unrecorded view keeps its base for the version check only if it is a leaf)."""
+    w = tr.Tensor(np.full((2, 2), 0.5), requires_grad=True)
+    h = tr.Tensor(np.ones((1, 2)))
+    nodes = []
+    for _ in range(3):
+        h = (h @ w).tanh()
+        nodes.append(weakref.ref(h.node))
+        h.sum().backward()
+        if carry == "detach":
+            h = h.detach()
+        else:
+            with tr.no_grad():
+                h = h[:, :]
+        (h @ w).sum()  # a graph reading the carried state, as the next batch's first step
+    gc.collect()
+    assert [n() is None for n in nodes] == [True, True, True]
+
+
+def test_a_detached_frozen_weight_rewritten_before_backward_is_refused():
+    w = tr.Tensor(np.eye(2))
+    x = tr.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    loss = (x @ w.detach()).sum()
+    tr.nn.init.constant_(w, 3.0)
+    with pytest.raises(tr.InplaceModificationError, match="input 1 of Matmul, a Tensor that does not require grad"):
+        loss.backward()
