@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .nn.checks import check_float
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, _reachable_nodes, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -38,6 +38,8 @@ def _projected_loss(fn, inputs, projections):
         projections = [rng.standard_normal(o.shape) for o in outs]
     total = None
     for o, r in zip(outs, projections):
+        if o.data.dtype.kind != "f":  # indices or a mask (argmax, x > 0): no gradient to check, as torch
+            continue
         term = (o * r).sum()
         total = term if total is None else total + term
     return total, projections
@@ -95,16 +97,23 @@ def _checked_inputs(inputs, names):
 
 def _analytic_grads(fn, inputs):
     """The backward pass's gradient of the projected loss for every input (zeros where none arrived), and
-    the projections drawn; the inputs' own .grad are left as they were."""
-    saved_grads = [t.grad for t in inputs]
-    for t in inputs:
-        t.grad = None
+    the projections drawn. The .grad of every leaf the backward reaches is left as it was: the inputs', and
+    those of parameters fn reads without receiving them (torch's gradcheck leaves a module's .grad alone)."""
     loss, projections = _projected_loss(fn, inputs, None)
-    if loss is not None and loss.requires_grad:
+    if loss is None or not loss.requires_grad:
+        return [np.zeros_like(t.data) for t in inputs], projections
+    leaves = {id(t): t for t in inputs}
+    if loss.node is not None:
+        leaves.update((id(e), e) for node in _reachable_nodes(loss.node) for e in node.parents if isinstance(e, Tensor))
+    saved_grads = {i: t.grad for i, t in leaves.items()}
+    for t in leaves.values():
+        t.grad = None
+    try:
         loss.backward()
-    analytic = [np.zeros_like(t.data) if t.grad is None else t.grad for t in inputs]
-    for t, g in zip(inputs, saved_grads):
-        t.grad = g
+        analytic = [np.zeros_like(t.data) if t.grad is None else t.grad for t in inputs]
+    finally:
+        for i, t in leaves.items():
+            t.grad = saved_grads[i]
     return analytic, projections
 
 

@@ -123,7 +123,8 @@ class Power(Primitive):
 
 
 class Maximum(Primitive):
-    """Elementwise max(a, b); at a tie each input gets half the gradient, as torch (minimum is -max(-a, -b))."""
+    """Elementwise max(a, b); at a tie each input gets half the gradient, as torch (minimum is -max(-a, -b)).
+    As torch, an input gets g unless it is the smaller one, so at a NaN (neither smaller) both get all of it."""
 
     @staticmethod
     def forward(a, b):
@@ -132,8 +133,8 @@ class Maximum(Primitive):
     @staticmethod
     def backward(g, saved, needs):
         a, b = saved
-        half = (a == b) * g.dtype.type(0.5)
-        return (g * ((a > b) + half) if needs[0] else None), (g * ((a < b) + half) if needs[1] else None)
+        not_half = 1 - (a == b) * g.dtype.type(0.5)
+        return (g * (not_half - (a < b)) if needs[0] else None), (g * (not_half - (a > b)) if needs[1] else None)
 
 
 class Where(Primitive):
@@ -237,7 +238,9 @@ class Root(Primitive):
 
 
 class Abs(Primitive):
-    """|a|, with torch's gradient sign(a): 0 at a = 0 (the subgradient torch picks), and abs(-0.0) = 0.0."""
+    """|a|, with torch's gradient sign(a): 0 at a = 0 (the subgradient torch picks) and 0 at NaN (torch's sgn;
+    numpy's sign(nan) is NaN, which made where(isnan(x), 0, x.abs()) leak NaN into x's gradient), and
+    abs(-0.0) = 0.0."""
 
     @staticmethod
     def forward(a):
@@ -245,7 +248,7 @@ class Abs(Primitive):
 
     @staticmethod
     def backward(g, a, needs):
-        return (g * np.sign(a),)
+        return (g * ((a > 0).astype(g.dtype) - (a < 0)),)
 
 
 class Exp(Primitive):
@@ -303,7 +306,9 @@ class Relu(Primitive):
 
     @staticmethod
     def backward(g, out, needs):
-        return (g * (out > 0),)
+        # torch's threshold_backward: 0 where out <= 0, g elsewhere, a NaN out included (g, not g * False = 0),
+        # and a NaN g at out <= 0 gives 0 (not NaN * 0): a select, not a product
+        return (np.where(out <= 0, np.zeros((), g.dtype), g),)
 
 
 class Clip(Primitive):

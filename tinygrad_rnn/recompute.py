@@ -236,5 +236,10 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     args_template = tuple(None if i in slots else a for i, a in enumerate(args))
     call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
                  [o.data for o in outs])
-    outs = apply(Recompute, *tensors, *params, call=call)
+    recorded = _as_tuple(apply(Recompute, *tensors, *params, call=call), n_outputs)
+    # masks and indices (x > 0, argmax) have no gradient: fn's own results, not outputs of the node, which
+    # would say they require grad (torch: only float tensors can)
+    outs = tuple(o if o.data.dtype.kind == "f" else r for o, r in zip(recorded, _as_tuple(result, n_outputs)))
+    if not n_outputs:
+        return outs[0]
     return list(outs) if isinstance(result, list) else outs   # fn's own container, as torch and as under no_grad

@@ -25,9 +25,10 @@ The invariants the walk relies on:
 Saved values are the inputs' arrays themselves, not copies, so an array changed in place between
 forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
 step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
-inputs and backward refuses, naming the tensor, if one has moved on. Raw writes into `.data`
-bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those too, by a
-checksum of every input verified in backward.
+inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
+that weight's transpose, its base's) and backward refuses, naming the tensor, if one has moved on. Raw
+writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
+too, by a checksum of every input verified in backward.
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
 dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
@@ -44,6 +45,7 @@ var(axis=1) without saying the correction).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import numbers
@@ -94,9 +96,37 @@ class _GradModeContext:
         _grad_mode.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         def wrapper(*args, **kwargs):
             with type(self)._fresh(self):
                 return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    def _wrap_generator(self, fn):
+        """A generator's body runs at each next(), after the call has returned: as torch, set the mode around
+        every resumption (send, throw, close; the caller's mode is back in between), not around the call
+        that only creates it."""
+        def wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            resume, arg = gen.send, None
+            while True:
+                with type(self)._fresh(self):
+                    try:
+                        value = resume(arg)
+                    except StopIteration as stop:
+                        return stop.value
+                try:
+                    resume, arg = gen.send, (yield value)
+                except GeneratorExit:
+                    with type(self)._fresh(self):
+                        gen.close()
+                    raise
+                except BaseException as e:  # gen.throw(e) by the caller: handed to fn's body
+                    resume, arg = gen.throw, e
 
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
@@ -116,20 +146,16 @@ class enable_grad(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors);
-    inference_mode(False) leaves grad mode as it is."""
+    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors).
+    inference_mode(False) turns recording on, as torch's does (even inside no_grad()), so that
+    `with tr.inference_mode(not training):` records while training."""
 
     def __init__(self, mode: bool = True) -> None:
         _check_bool(mode, "inference_mode: mode")
-        self.on = bool(mode)
-
-    def __enter__(self):
-        self._prev = _grad_mode.enabled
-        if self.on:
-            _grad_mode.enabled = False
+        self.mode = not mode
 
     def _fresh(self):
-        return inference_mode(self.on)
+        return inference_mode(not self.mode)
 
 
 class set_grad_enabled(_GradModeContext):
@@ -234,7 +260,7 @@ class Node:
         self.prim = prim  # the Primitive subclass
         self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
         self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        # (leaf, its version when recorded (Tensor.bump_version)) for each leaf input; None if there is none
+        # (leaf, its version when recorded (Tensor.bump_version), input index) per leaf input; None if none
         self.versions = versions
         self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
         self.saved = saved  # what backward needs; _FREED once backward released it
@@ -281,26 +307,47 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         for t in tensors:
             t._node, t._slot = node, slot
             slot += 1
+    else:
+        _note_view_bases(tensors, inputs)
     if _forward_checks:
         for check in _forward_checks:
             check(prim, inputs, tuple(t.data for t in tensors), node)
     return tuple(tensors) if multi else tensors[0]
 
 
+def _note_view_bases(tensors, inputs):
+    """An unrecorded result that views an input's memory (w.T, x[0], x.detach() of a frozen weight) keeps that
+    input's base Tensor: a view has no version of its own, and the library writes the base in place
+    (load_state_dict, an optimizer step), so an operation recorded later that saves the view checks the base's
+    version (_edges). Only a leaf is written in place, so only a leaf is kept: a view of a computed tensor
+    must not hold it, and with it the graph that made it."""
+    for t in tensors:
+        for x in inputs:
+            if x._node is None and (t.data is x.data or  # detach() returns the array itself
+                                    t.data.base is not None and np.may_share_memory(t.data, x.data)):
+                t._base = x if x._base is None else x._base
+                break
+
+
 def _edges(inputs):
     """apply's one pass over the inputs in grad mode: their arrays and, per input, its edge (None, a leaf
-    Tensor or (node, slot)) and whether it needs a gradient; and (leaf, its version) for each leaf input
-    (only those: the backward's check of versions then walks the leaves alone, not every input)."""
+    Tensor or (node, slot)) and whether it needs a gradient; and (leaf, its version, its input index) for each
+    leaf input (only those: the backward's check of versions then walks the leaves alone, not every input). A
+    tensor that does not require grad is a leaf too (only recorded operations make non-leaves), and its array
+    may be saved as well: a frozen weight that load_state_dict rewrites in place must not give the old
+    forward's gradients computed with its new values."""
     arrays, parents, needs, leaves = [], [], [], []
-    for t in inputs:
+    for i, t in enumerate(inputs):
         arrays.append(t.data)
         if not t._requires_grad:  # (the attribute, not the property: a call per input, a third of this loop)
             parents.append(None)
             needs.append(False)
+            base = t if t._base is None else t._base  # a view's version is its base's (_note_view_bases)
+            leaves.append((base, base._version, i))
         elif t._node is None:  # a leaf
             parents.append(t)
             needs.append(True)
-            leaves.append((t, t._version))
+            leaves.append((t, t._version, i))
         else:
             parents.append((t._node, t._slot))
             needs.append(True)
@@ -364,8 +411,9 @@ def _node_backward(node, gs, retain_graph):
     _check_saved_values(node)
     if node.retained:
         for s, t in node.retained.items():
-            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and
-                t.grad = np.array(gs[s], copy=True)  # may be stride-0 views (Sum's); users write into .grad
+            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
+                # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
+                t.grad = np.array(gs[s], copy=True) if t.grad is None else t.grad + gs[s]
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
@@ -392,9 +440,9 @@ def _check_saved_values(node):
             "call it twice, or recompute the forward pass."
         )
     if node.versions is not None:
-        for leaf, version in node.versions:
+        for leaf, version, i in node.versions:
             if leaf._version != version:  # a leaf changed since it was recorded
-                raise _modified_in_place(node, leaf)
+                raise _modified_in_place(node, leaf, i)
 
 
 def _add_cotangent(cotangents, owned, edge, gi):
@@ -424,13 +472,13 @@ def _accumulate_leaf_grad(leaf, gi):
         leaf.grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
-def _modified_in_place(node, edge):
-    i = next(i for i, e in enumerate(node.parents) if e is edge)
+def _modified_in_place(node, edge, i):
+    kind = "" if edge.requires_grad else " that does not require grad (a frozen weight, a buffer?)"
     return InplaceModificationError(
         f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-        f"input {i} of {node.name}, a {type(edge).__name__} of shape {edge.shape} (changed by an "
-        "optimizer step or load_state_dict): call backward() first, before optimizer.step(), or run "
-        "the forward pass again.")
+        f"input {i} of {node.name}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
+        "optimizer step, load_state_dict or an nn.init function): call backward() first, before "
+        "optimizer.step(), or run the forward pass again.")
 
 
 # ----------------------------------------------------------------------------- Tensor
@@ -457,6 +505,7 @@ class Tensor:
     torch. Neither requires grad; arithmetic reads them as numbers in the other operand's float dtype."""
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
+    _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
     def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
@@ -575,8 +624,9 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step). Returns None
-        and refuses a tensor that does not require grad, as torch does (a leaf keeps its .grad anyway)."""
+        """Keep this intermediate's gradient in `.grad` after backward (e.g. dL/dh_t per step), summed over
+        backward calls as a leaf's is. Returns None and refuses a tensor that does not require grad, as torch
+        does (a leaf keeps its .grad anyway)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False (as torch)")
         if self._node is not None:
@@ -745,8 +795,9 @@ class Tensor:
     def _update(self, fn, other, symbol):
         """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
         updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local name).
-        The result goes into a new array, so a graph that saved the old values keeps them intact; the
-        version is bumped, so such a graph refuses backward through this tensor all the same, as torch's."""
+        The result goes into a new array, so a graph that saved the old values keeps them intact; for a
+        tensor that requires grad the version is bumped, so such a graph refuses backward through it all the
+        same, as torch's."""
         if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
                                f"parameters inside `with tr.no_grad():` (as torch requires), or write "
@@ -760,7 +811,9 @@ class Tensor:
             raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "
                              f"{new.shape}; in place, x must keep its shape")
         self.data = new
-        self.bump_version()
+        self._base = None  # a new array: a view no longer (_note_view_bases)
+        if self._requires_grad:  # graphs that read a tensor which does not require grad keep its old array,
+            self.bump_version()  # intact, and stay valid (the tape checks its version too, for in-place writers)
         return self
 
     def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.add, o, "+=")
@@ -1074,7 +1127,12 @@ class Tensor:
             raise ValueError(f"norm: p must be positive (or +-inf), got {p}")
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        powered = (self * self) if p == 2 else self.abs() ** p
+        if p == 2:
+            powered = self * self
+        elif p < 1:  # |x| ** p for p < 1 has an infinite slope at 0: torch's gradient there is 0, not 0 * inf
+            powered = _root_zero_safe(self.abs(), p)
+        else:
+            powered = self.abs() ** p
         return _root_zero_safe(powered.sum(dim, keepdim), 1.0 / p)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:

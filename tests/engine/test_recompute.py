@@ -257,3 +257,28 @@ def test_a_list_returned_by_fn_stays_a_list(rng):
     np.testing.assert_allclose(x.grad, 2.0 + 2 * x.data, rtol=RTOL)
     with tr.no_grad():
         assert type(tr.checkpoint(lambda a: [a * 2.0, a * a], x)) is list
+
+
+def test_mask_and_index_outputs_do_not_require_grad(rng):
+    """fn returning argmax or a mask among its outputs: those are int64 / bool tensors, which never require
+    grad (torch and the plain call); as outputs of the recorded node they said requires_grad=True."""
+    w = tr.Tensor(rng.normal(size=(3, 3)), requires_grad=True)
+
+    def fn(x):
+        y = (x @ w).tanh()
+        return y, y.argmax(1), y > 0
+
+    x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    plain, ckpt = fn(x), tr.checkpoint(fn, x)
+    assert [o.requires_grad for o in ckpt] == [o.requires_grad for o in plain] == [True, False, False]
+    assert [o.dtype for o in ckpt] == [o.dtype for o in plain]
+    for a, b in zip(ckpt[1:], plain[1:]):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert not fn(x)[1].requires_grad and not tr.checkpoint(lambda x: x.argmax(1), x).requires_grad
+    grads = []
+    for out in (plain, ckpt):
+        w.grad = x.grad = None
+        (out[0] * out[2]).sum().backward()
+        grads.append((x.grad, w.grad))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=RTOL)

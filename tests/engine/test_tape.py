@@ -1,4 +1,7 @@
 """Properties of the tape itself: fan-out, diamonds, long chains, freeing, no_grad, detach."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from conftest import leaf
@@ -177,6 +180,36 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     assert w.grad is not None
 
 
+def test_frozen_weight_rewritten_before_backward_is_refused():
+    """A weight that does not require grad is saved by the operations that read it all the same: rewritten in
+    place by load_state_dict (or an nn.init function) between forward and backward, it gave the input's
+    gradient computed with the new values, silently (torch raises: its version counter moved on)."""
+    lin = tr.nn.Linear(2, 2, dtype=np.float64)
+    for p in lin.parameters():
+        p.requires_grad_(False)
+    x = tr.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    loss = lin(x).sum()  # Matmul saves the weight's transpose, a view taken without recording
+    tr.nn.init.constant_(lin.weight, 3.0)
+    with pytest.raises(tr.InplaceModificationError,
+                       match=r"input 1 of Matmul, a Parameter that does not require grad .*shape \(2, 2\)"):
+        loss.backward()
+    loss = lin(x).sum()
+    lin.load_state_dict({"weight": lin.weight.data * 10, "bias": lin.bias.data})
+    with pytest.raises(tr.InplaceModificationError, match="does not require grad"):
+        loss.backward()
+    with tr.no_grad():  # a view taken under no_grad of a weight an optimizer then steps
+        w = tr.Tensor(np.eye(2), requires_grad=True)
+        w_t = w.T
+    loss = (x @ w_t).sum()
+    w.grad = np.ones((2, 2))
+    tr.optim.SGD([w], lr=0.5).step()
+    with pytest.raises(tr.InplaceModificationError, match="input 1 of Matmul"):
+        loss.backward()
+    loss = lin(x).sum()  # a fresh forward pass is fine: dx = the new weight's column sums
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, lin.weight.data.sum(0, keepdims=True))
+
+
 def test_leaf_gradients_never_share_a_buffer():
     """Add's backward hands the same cotangent to both inputs; the leaves' .grad must be separate
     arrays (a later += on one must not change the other)."""
@@ -268,3 +301,34 @@ def test_gradcheck_takes_one_tensor_as_one_input_and_refuses_a_non_callable():
         tr.gradcheck(5, [leaf(np.ones(3))])
     with pytest.raises(tr.GradcheckError):   # a wrong gradient still fails through a single tensor
         tr.gradcheck(lambda a: tr.Tensor._make(a.data * 2, True).sum() + a.sum(), leaf(np.ones(2)))
+
+
+@pytest.mark.parametrize("carry", ["detach", "view under no_grad"])
+def test_a_state_carried_to_the_next_batch_does_not_keep_the_graph_that_made_it(carry):
+    """Truncated BPTT carries the state across batches without its history: the carried tensor (and a graph
+    that reads it) must not hold the computed tensor it came from, which holds its node and so the whole
+    previous batch's graph (an unrecorded view keeps its base for the version check only if it is a leaf)."""
+    w = tr.Tensor(np.full((2, 2), 0.5), requires_grad=True)
+    h = tr.Tensor(np.ones((1, 2)))
+    nodes = []
+    for _ in range(3):
+        h = (h @ w).tanh()
+        nodes.append(weakref.ref(h.node))
+        h.sum().backward()
+        if carry == "detach":
+            h = h.detach()
+        else:
+            with tr.no_grad():
+                h = h[:, :]
+        (h @ w).sum()  # a graph reading the carried state, as the next batch's first step
+    gc.collect()
+    assert [n() is None for n in nodes] == [True, True, True]
+
+
+def test_a_detached_frozen_weight_rewritten_before_backward_is_refused():
+    w = tr.Tensor(np.eye(2))
+    x = tr.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    loss = (x @ w.detach()).sum()
+    tr.nn.init.constant_(w, 3.0)
+    with pytest.raises(tr.InplaceModificationError, match="input 1 of Matmul, a Tensor that does not require grad"):
+        loss.backward()

@@ -106,6 +106,28 @@ def test_gradcheck_reports_the_worst_element():
         tr.gradcheck(lambda t: t, [tr.Tensor([1.0], requires_grad=True)])
 
 
+def test_gradcheck_leaves_the_grad_of_closed_over_parameters_alone():
+    """gradcheck's own backward reached a module's weights fn reads and added into their .grad (torch's
+    gradcheck leaves them alone): a training step's gradients were silently changed by a check."""
+    lin = tr.nn.Linear(2, 3, dtype=np.float64)
+    lin.weight.grad = np.full(lin.weight.shape, 7.0)
+    x = tr.Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
+    x.grad = np.full(x.shape, 3.0)
+    assert tr.gradcheck(lambda t: lin(t).tanh(), [x])
+    assert lin.bias.grad is None
+    np.testing.assert_array_equal(lin.weight.grad, 7.0)
+    np.testing.assert_array_equal(x.grad, 3.0)
+
+
+def test_gradcheck_takes_one_tensor_and_skips_outputs_without_a_gradient():
+    """As torch: one Tensor is one input (it was split into its rows, each a separate argument), and an
+    index or mask output has no gradient to check (its float32 projection was refused against float64)."""
+    x = tr.Tensor(np.array([[0.3, -0.2, 0.5], [0.1, 0.9, -0.4]]), requires_grad=True)
+    assert tr.gradcheck(lambda t: (t.exp() * t, t.argmax(1), t > 0), x)
+    with pytest.raises(tr.GradcheckError):  # the float output is still checked
+        tr.gradcheck(lambda t: (t * t.detach(), t.argmax(1)), x)
+
+
 def test_grad_mode_switches():
     x = tr.Tensor([1.0], requires_grad=True)
     with tr.no_grad():

@@ -470,6 +470,24 @@ def test_abs_rule_at_zero_negative_zero_and_nan():
                                   want)
 
 
+def test_relu_and_maximum_rules_at_nan_equal_the_primitives():
+    """The special points of relu's and maximum's gradients, which a recurrent row rarely reaches: a NaN input
+    (torch passes g, to both inputs of maximum), a NaN g where relu is 0, ties, zeros."""
+    a = np.array([0.0, -0.0, np.nan, -2.0, 3.0, 1.0, np.nan, -1.0])
+    b = np.array([0.0, 1.0, 2.0, np.nan, 3.0, -1.0, np.nan, 2.0])
+    g = np.array([1.0, 2.0, 3.0, 4.0, 0.5, np.nan, 6.0, np.nan])
+    env = numpy_namespace(np.float64)
+    out, saved = P.Relu.forward(a)
+    (want,) = P.Relu.backward(g, saved, (True,))
+    np.testing.assert_array_equal(eval(substitute(RULES[P.Relu].vjps[0], {"a": "a"}), env, dict(a=a, g=g, out=out)),
+                                  want)
+    out, saved = P.Maximum.forward(a, b)
+    wants = P.Maximum.backward(g, saved, (True, True))
+    for vjp, want in zip(RULES[P.Maximum].vjps, wants):
+        np.testing.assert_array_equal(eval(substitute(vjp, {"a": "a", "b": "b"}), env, dict(a=a, b=b, g=g, out=out)),
+                                      want)
+
+
 # ----------------------------------------------------------------------------- errors and the API
 class SoftmaxCell(RecurrentCell):
     def __init__(self, input_size, hidden_size, dtype=np.float64):

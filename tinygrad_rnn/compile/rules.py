@@ -40,18 +40,19 @@ RULES = {
     P.Log:     Rule("log(a)",         ("g / a",),                                   ("a",)),
     P.Tanh:    Rule("tanh(a)",        ("g * (one - out * out)",),                   ("a",)),
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
-    P.Relu:    Rule("relu(a)",        ("select(out > zero, g, zero)",),             ("a", )),
-    # sign(a) as primitives.Abs: 0 at a = 0, NaN at NaN; zero - a, not -a, so that abs(-0.0) is 0.0 as np.abs
+    P.Relu:    Rule("relu(a)",        ("select(out <= zero, zero, g)",),            ("a", )),   # NaN: g, as torch
+    # sign(a) as primitives.Abs: 0 at a = 0 and at NaN (torch's sgn); zero - a, not -a, so that abs(-0.0) is 0.0
     # as primitives.Root: 0 ** p is 0 and its gradient 0 (torch's std and norm), not p * 0 ** (p - 1)
     P.Root:    Rule("select(a == zero, zero, power(a, p, one))",
                     ("select(a == zero, zero, g * p * power(a, p - one, one))",),   ("a",)),
     P.Abs:     Rule("select(a > zero, a, zero - a)",
-                    ("g * select(a > zero, one, select(a < zero, -one, select(isnan(a), a, zero)))",), ("a",)),
+                    ("g * select(a > zero, one, select(a < zero, -one, zero))",), ("a",)),
     # c: the per-element mask (a comparison's Node or a constant), an input without a VJP
     P.Where:   Rule("select(c, a, b)", ("select(c, g, zero)", "select(c, zero, g)"), ("a", "b")),
-    # ties share the gradient, as primitives.Maximum; g times a mask as there, so a NaN g stays NaN
-    P.Maximum: Rule("maximum(a, b)",  ("g * (select(a > b, one, zero) + select(a == b, half, zero))",
-                                       "g * (select(a < b, one, zero) + select(a == b, half, zero))"), ("a", "b")),
+    # ties share the gradient, as primitives.Maximum; an input not smaller gets g (both at a NaN, as torch);
+    # g times a mask as there, so a NaN g stays NaN
+    P.Maximum: Rule("maximum(a, b)",  ("g * (select(a < b, zero, one) - select(a == b, half, zero))",
+                                       "g * (select(a > b, zero, one) - select(a == b, half, zero))"), ("a", "b")),
     P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
                     ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
     # x.detach(): the value, and no VJP, so its argument gets no cotangent from here (a stop-gradient)
