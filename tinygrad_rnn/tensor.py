@@ -596,6 +596,13 @@ class Tensor:
     def __int__(self) -> int:
         return int(self._one_element("int"))
 
+    def __format__(self, format_spec: str) -> str:
+        """f"{loss:.4f}" of a 0-d tensor (clip_grad_norm_'s total, a loss) formats its number, as torch's
+        Tensor.__format__; any other tensor takes only the empty spec, as torch's."""
+        if self.data.ndim == 0:
+            return self.data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def _one_element(self, fn):
         if self.data.size != 1:
             raise ValueError(f"{fn}(): only a one-element tensor converts to a Python number, this one has "

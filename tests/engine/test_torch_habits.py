@@ -408,6 +408,21 @@ def test_float_and_int_of_a_one_element_tensor():
         int(tr.zeros(0))
 
 
+def test_a_0d_tensor_formats_as_its_number_as_torch():
+    """f"{norm:.3f}" of clip_grad_norm_'s 0-d total (a Tensor, as torch's) raised "unsupported format string";
+    torch formats a 0-d tensor's number and refuses a spec for any other tensor."""
+    torch = pytest.importorskip("torch")
+    for value in (1.23456, -0.5):
+        for spec in (".3f", "8.2e", "", "g"):
+            theirs = torch.tensor(value, dtype=torch.float64)
+            assert format(tr.tensor(value, dtype=np.float64), spec) == format(theirs, spec)
+    for lib in (tr, torch):
+        with pytest.raises(TypeError):
+            format(lib.ones(2), ".3f")
+        with pytest.raises(TypeError):
+            format(lib.ones(1), ".3f")
+
+
 def test_sizes_and_dims_take_torchs_keywords():
     """torch's keyword names were refused with Python's "unexpected keyword argument": x.transpose(dim0=,
     dim1=), x.permute(dims=), x.reshape(shape=), x.view(size=), x.expand(size=), x.flip(dims=),
