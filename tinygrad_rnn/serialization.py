@@ -155,9 +155,10 @@ def _decode(desc, arrays):
 
 
 # ----------------------------------------------------------------------------- save
-def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write `obj` (see the module docstring for what it may hold) to `path`, atomically."""
-    path = os.path.realpath(_fspath("save", path))   # through a symlink: replace its target, keep the link
+def save(obj: Any, f: str | os.PathLike) -> None:
+    """Write `obj` (see the module docstring for what it may hold) to the file path `f` (torch's name),
+    atomically."""
+    path = os.path.realpath(_fspath("save", f))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory of {path} does not exist (create it first)")
@@ -191,6 +192,21 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _check_torch_load_options(location, weights_only):
+    """torch.load's map_location, where only the CPU exists: None, "cpu" (or a device whose str() is "cpu" or
+    "cpu:N", as torch.device("cpu")), or a dict whose targets are all such; anything else (a GPU, a function)
+    would mean something this library cannot do, so it is refused by name. weights_only: a bool or None."""
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be True, False or None, got {type(weights_only).__name__} "
+                        f"{weights_only!r}")
+    targets = list(location.values()) if isinstance(location, dict) else [location]
+    for target in targets:
+        if target is not None and not (str(target) == "cpu" or str(target).startswith("cpu:")) \
+                or callable(target):
+            raise ValueError(f"load: map_location must be None, 'cpu' or a dict mapping to 'cpu' (tensors here live "
+                             f"on the CPU only), got {location!r}")
 
 
 def _fspath(fn, path):
@@ -247,9 +263,13 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
            TypeError, AttributeError, NotImplementedError, OverflowError, struct.error, RecursionError)
 
 
-def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by `save`; raises CheckpointError if it is damaged or not one."""
-    path = _fspath("load", path)
+def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
+    """Read a checkpoint written by `save` from the file path `f`; raises CheckpointError if it is damaged or
+    not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu") and
+    weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and a
+    checkpoint here holds no pickled code, so it is weights-only whatever the flag says."""
+    _check_torch_load_options(map_location, weights_only)
+    path = _fspath("load", f)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     if not os.path.isfile(path):

@@ -378,3 +378,24 @@ def test_a_file_object_or_a_missing_directory_is_refused_by_name(tmp_path):
     with pytest.raises(FileNotFoundError, match="save: the directory of .*nodir.*does not exist"):
         tr.save({"a": 1}, tmp_path / "nodir" / "c.npz")
     assert os.listdir(tmp_path) == []
+
+
+def test_torchs_load_and_save_arguments_are_taken_as_torch_code_passes_them(tmp_path):
+    """torch code writes torch.load(f, map_location="cpu", weights_only=True) and torch.save(obj, f=...): they
+    were refused as unknown arguments. CPU locations and both flags load the same values; a GPU location, a
+    function, or a flag that is not a bool is refused by name."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "ckpt"
+    state = {"w": np.arange(6.0, dtype=np.float32).reshape(2, 3), "step": 3}
+    tr.save(state, f=path)
+    for kwargs in ({}, {"map_location": "cpu"}, {"map_location": torch.device("cpu")},
+                   {"map_location": {"cuda:0": "cpu"}}, {"weights_only": True}, {"weights_only": False},
+                   {"map_location": None, "weights_only": None}):
+        loaded = tr.load(f=path, **kwargs)
+        np.testing.assert_array_equal(loaded["w"], state["w"])
+        assert loaded["step"] == 3 and loaded["w"].dtype == np.float32
+    for location in ("cuda", torch.device("cuda:0"), {"cpu": "cuda:1"}, lambda storage, loc: storage):
+        with pytest.raises(ValueError, match="load: map_location must be None, 'cpu' or a dict"):
+            tr.load(path, location)
+    with pytest.raises(TypeError, match="load: weights_only must be True, False or None, got str"):
+        tr.load(path, weights_only="yes")
