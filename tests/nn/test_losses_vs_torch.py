@@ -207,3 +207,26 @@ def test_loss_weights_and_targets_of_another_dtype_or_range_are_refused_by_name(
              torch.nn.functional.cross_entropy(tx, torch.arange(4), tw))):
         assert ours.dtype == np.float32
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mse_and_l1_loss_take_torchs_weight(name, reduction, dtype):
+    """torch 2.13's weight= (one per element; the mean is sum(w * loss) / sum(w), not the mean of w * loss) was
+    refused as an unknown argument: values and the gradients of input and weight as torch's."""
+    rng = np.random.default_rng(0)
+    x, y, w = (rng.standard_normal((3, 4)).astype(dtype) for _ in range(3))
+    w = np.abs(w)
+    xs, ws = tr.Tensor(x, requires_grad=True), tr.Tensor(w, requires_grad=True)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ours = getattr(F, name)(xs, tr.Tensor(y), reduction=reduction, weight=ws)
+    theirs = getattr(TF, name)(xt, torch.tensor(y), reduction=reduction, weight=wt)
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    ours.sum().backward()
+    theirs.sum().backward()
+    for a, b in ((xs, xt), (ws, wt)):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+    with pytest.raises(ValueError, match=f"{name}: weight shape \\(4,\\) must equal input shape \\(3, 4\\)"):
+        getattr(F, name)(xs, tr.Tensor(y), weight=w[0])

@@ -195,24 +195,16 @@ def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt
     return total / divisor if divisor else total * 0.0 + float("nan")
 
 
-def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+             weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly). reduction is
     keyword-only: torch's third positional argument is the legacy size_average, so a positional
-    "sum" there means a mean; refusing it beats silently differing."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not isinstance(input, Tensor):  # an ndarray would run through numpy and return an ndarray, off the tape
-        raise TypeError(f"mse_loss: input must be a Tensor, got {type(input).__name__}")
-    target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
-    if tuple(target_shape) != input.shape:
-        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {tuple(target_shape)} must match")
-    if isinstance(target, Tensor) and target.dtype != input.dtype:   # (the tape's own error names no argument)
-        raise TypeError(f"mse_loss: target dtype {target.dtype} does not match input dtype {input.dtype}")
+    "sum" there means a mean; refusing it beats silently differing. weight (torch 2.13): one weight per
+    element, of input's shape and dtype; the mean is then sum(weight * loss) / sum(weight), as torch's."""
+    _check_reduction("mse_loss", reduction)
+    target = _check_pair("mse_loss", input, target)
     diff = input - target
-    sq = diff * diff
-    if reduction == "none":
-        return sq
-    return sq.sum() if reduction == "sum" else sq.mean()
+    return _reduce("mse_loss", diff * diff, reduction, weight)
 
 
 def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | None = None,
@@ -353,7 +345,14 @@ def one_hot(tensor: Tensor | npt.ArrayLike, num_classes: int = -1, *, dtype: npt
     return Tensor(out)
 
 
-def _reduce(fn, losses, reduction):
+def _reduce(fn, losses, reduction, weight=None):
+    """losses reduced as `reduction` says; with a weight per element (mse_loss, l1_loss), the weighted
+    losses, their sum, or their sum over the weights' sum (torch's weighted mean, not the mean of them)."""
+    if weight is not None:
+        weight = _check_pair(fn, losses, weight, "weight")
+        losses = losses * weight
+        if reduction == "mean":
+            return losses.sum() / weight.sum()
     if reduction == "none":
         return losses
     return losses.sum() if reduction == "sum" else losses.mean()
@@ -364,26 +363,27 @@ def _check_reduction(fn, reduction):
         raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _check_pair(fn, input, target):
-    """input a Tensor; target a Tensor (or array-like) of the same shape, in input's dtype."""
+def _check_pair(fn, input, target, name="target"):
+    """input a Tensor; target (or a weight) a Tensor or array-like of the same shape, in input's dtype."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, Tensor) else input._operand(target)
     if target.shape != input.shape:
-        raise ValueError(f"{fn}: target shape {target.shape} must equal input shape {input.shape}")
+        raise ValueError(f"{fn}: {name} shape {target.shape} must equal input shape {input.shape}")
     if target.dtype != input.dtype:
-        raise TypeError(f"{fn}: target dtype {target.dtype} does not match input dtype {input.dtype}")
+        raise TypeError(f"{fn}: {name} dtype {target.dtype} does not match input dtype {input.dtype}")
     return target
 
 
-def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+            weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """|input - target|, reduced, as torch.nn.functional.l1_loss. The gradient at input == target
     is 0 (sign(0)), as torch's. reduction is keyword-only (torch's third positional is size_average:
-    see mse_loss)."""
+    see mse_loss); weight as mse_loss's."""
     _check_reduction("l1_loss", reduction)
     target = _check_pair("l1_loss", input, target)
     diff = input - target
-    return _reduce("l1_loss", where(diff.data > 0, diff, 0.0) - where(diff.data < 0, diff, 0.0), reduction)
+    return _reduce("l1_loss", where(diff.data > 0, diff, 0.0) - where(diff.data < 0, diff, 0.0), reduction, weight)
 
 
 def _clamped_log(x):
