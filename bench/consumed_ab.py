@@ -3,6 +3,7 @@ LSTM's dXW0 over XW0, dC0 over C0) against the same kernel with fresh gradient a
 
     python bench/consumed_ab.py --threads 1 --rounds 12
     python bench/consumed_ab.py --threads 2 --shape 1000x8x32x64
+    python bench/consumed_ab.py --threads 2 --checkpoint True   # the checkpointed pieces' backward (segments.py)
 
 One training step (zero_grad, forward from zero state, out.sum(), backward), float32, of
 tr.nn.Recurrent(tr.nn.LayerNormLSTMCell) with the switch on ("on", what the library does), off ("off": the
@@ -20,6 +21,7 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument("--shape", default="1000x8x32x64", help="T x B x I x H")
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--rounds", type=int, default=12)
+ap.add_argument("--checkpoint", default=None, help="both layers' checkpoint= (an int or True)")
 ARGS = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
@@ -47,7 +49,8 @@ def switch(kernel, consumed):
 def main():
     T, B, I, H = (int(v) for v in ARGS.shape.split("x"))
     x = tr.Tensor(np.random.default_rng(0).random((T, B, I)).astype(np.float32))
-    ln, lstm = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H), tr.nn.LSTM(I, H)
+    ckpt = {"checkpoint": True if ARGS.checkpoint == "True" else int(ARGS.checkpoint)} if ARGS.checkpoint else {}
+    ln, lstm = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, **ckpt), tr.nn.LSTM(I, H, **ckpt)
     step(ln, x)
     kernel = get_kernel(ln.cells[0], np.float32)[0]
     on = kernel.consumed
@@ -68,7 +71,8 @@ def main():
                 wall.setdefault(name, []).append((time.perf_counter() - start) * 1e3)
                 cpu.setdefault(name, []).append((time.process_time() - c) * 1e3)
     switch(kernel, on)
-    print(f"{ARGS.shape}, float32, {ARGS.threads} thread(s), {ARGS.rounds} rounds x 2 steps, medians, ms per step")
+    print(f"{ARGS.shape}, float32, {ARGS.threads} thread(s), checkpoint={ARGS.checkpoint}, {ARGS.rounds} rounds x 2 "
+          f"steps, medians, ms per step")
     for label, d in (("process CPU", cpu), ("wall", wall)):
         m = {k: float(np.median(v)) for k, v in d.items()}
         on, off, lstm = m["on"], m["off"], m["lstm"]

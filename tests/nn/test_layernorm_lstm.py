@@ -144,6 +144,63 @@ def test_layer_norm_lstm_backward_twice_keeps_its_saved_rows_until_the_last():
         np.testing.assert_allclose(twice, 2 * tape_once, rtol=1e-10, atol=1e-12)
 
 
+class _SharingSpy:
+    """A kernel's module whose `backward` records, per call, whether each consumed gradient array shares the
+    memory of the forward array it may overwrite (Kernel.consumed)."""
+
+    def __init__(self, kernel):
+        self.module, self.kernel, self.shared = kernel.module, kernel, []
+
+    def __getattr__(self, name):
+        fn = getattr(self.module, name)
+        if name != "backward":
+            return fn
+
+        def backward(*args):
+            named = dict(zip([a.name for a in self.kernel.backward_args], args))
+            self.shared.append(all(np.shares_memory(named[c.grad], named[c.read]) for c in self.kernel.consumed))
+            return fn(*args)
+        return backward
+
+
+@pytest.mark.parametrize("checkpoint, T", [(2, 7), (3, 7), (True, 40)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_layer_norm_lstm_checkpointed_pieces_write_gradients_over_their_rows(monkeypatch, checkpoint, T, n_threads):
+    """checkpoint=: each piece's backward writes dXW and dC over the piece's own XW and C (its arrays serve
+    that backward once: a stored piece's are dropped, a rerun's are its own), on one thread and on the
+    2-thread overlapped pieces. Values against the tape, also backing twice through one graph
+    (retain_graph=True: the second backward reruns the pieces)."""
+    from tinygrad_rnn.compile.node import get_kernel
+    from tinygrad_rnn.kernels import blas, runtime
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(runtime, "MIN_ROWS_PER_THREAD", 1)
+    tr.set_num_threads(n_threads)
+    try:
+        layer = _perturbed_layer(F64, I=3, H=4, bidirectional=True, checkpoint=checkpoint)
+        spies = [_SharingSpy(get_kernel(layer._cell(0, d), F64)[0]) for d in (0, 1)]
+        for spy in spies:
+            monkeypatch.setattr(spy.kernel, "module", spy)
+        xd = np.random.default_rng(7).standard_normal((T, 4, 3))
+        grads = []
+        for fused in (True, False):
+            layer.fused = fused
+            layer.zero_grad()
+            out, (h, c) = layer(tr.Tensor(xd))
+            loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
+            loss.backward(retain_graph=True)
+            once = [p.grad.copy() for p in layer.parameters()]
+            loss.backward()
+            grads.append((once, [p.grad.copy() for p in layer.parameters()]))
+    finally:
+        tr.set_num_threads(before)
+    shared = [s for spy in spies for s in spy.shared]
+    assert shared and all(shared), shared
+    for (once, twice), (tape_once, _) in zip(zip(*grads[0]), zip(*grads[1])):
+        np.testing.assert_allclose(once, tape_once, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(twice, 2 * tape_once, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("use_lengths", [False, True])

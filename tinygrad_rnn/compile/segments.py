@@ -454,10 +454,15 @@ def _piece_gradient_args(seq, a, L, arrays, grad, padded, empty=None):
     args["dOut"] = dout if dout.shape[0] == 1 else dout[a:a + L]
     for (_, name, _), d in zip(k.states, grad.ds):
         args[name] = d
+    # a piece's forward arrays serve its own backward once (a stored piece's are dropped from it, a rerun's
+    # are its own): its loop writes the gradients it may over the arrays it reads (Kernel.consumed), as
+    # Kernel.backward's last backward does; not when padded (the gradients are zeroed first)
+    consumed = {} if padded else {c.grad: c.read for c in k.consumed if c.grad in assigned}
     for _, _, _, _, name, n in k.products:
-        args[name] = zeros((L, B, n), name)
+        args[name] = args[consumed[name]] if name in consumed else zeros((L, B, n), name)
     for _, name, n in k.projected:   # dXW is dC where the plan proved them equal
-        args[name] = args[k.aliased[name]] if name in k.aliased else zeros((L, B, n), name)
+        args[name] = (args[k.aliased[name]] if name in k.aliased else args[consumed[name]] if name in consumed
+                      else zeros((L, B, n), name))
     args["dX"] = np.zeros((1, 1, 1), dt) if grad.dx is None else grad.dx[a:a + L]
     for name, n in k.vector_grads:   # fresh per piece: grads adds them once, in the call that starts at step 0
         args[name] = np.zeros((B, n), dt)
