@@ -14,14 +14,19 @@ CPU time (time.thread_time):
                   projection included);
   * "all rows"    rows [0, B) of the (T, B, W) arrays (one thread's whole batch, for scale).
 
-Printed: us per time step and own rows / block of B. Asserts nothing about times.
+Printed: us per time step and own rows / block of B. With --concurrent, both blocks of B/2 rows run at once on
+two threads (the generated functions release the GIL), inside the (T, B, W) arrays or each in arrays of its
+own: printed, the larger of the two threads' CPU per step (and wall, which a loaded machine disturbs).
+Asserts nothing about times.
 
     python bench/block_layout_probe.py --shape 1000x8x32x64 [--cell LayerNormLSTMCell] [--rounds 21]
+    python bench/block_layout_probe.py --shape 1000x8x32x64 --concurrent
 """
 import argparse
 import inspect
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -49,17 +54,61 @@ def own_rows(a, name, B, r):
     return a.copy()
 
 
-def run(T, B, I, H, cell, rounds):
+def _at_once(calls):
+    """calls[0] here and calls[1] on another thread, started together: (wall, the larger thread CPU) in s."""
+    cpu, start = [0.0, 0.0], threading.Barrier(2)
+
+    def one(k):
+        start.wait()
+        c = time.thread_time()
+        calls[k]()
+        cpu[k] = time.thread_time() - c
+
+    other = threading.Thread(target=one, args=(1,))
+    other.start()
+    wall = time.perf_counter()
+    one(0)
+    other.join()
+    return time.perf_counter() - wall, max(cpu)
+
+
+def run_concurrent(f, args, names, B, T, rounds):
+    """Both blocks at once: inside the (T, B, W) arrays, or each in (T, B/2, W) arrays of its own."""
+    r = B // 2
+    spent = {"inside (T, B, W)": [], "own arrays": []}
+    for k in range(rounds):
+        for v in (list(spent) if k % 2 else list(spent)[::-1]):
+            if v == "own arrays":   # own_rows(., ., ., r) takes rows [r, B); rows [0, r) as rows [B - r, B) of B - r
+                lo = [own_rows(a, n, B, r) for a, n in zip(args, names)]
+                hi = [own_rows(a[:, :r] if isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[1] == B
+                               else a[:r] if n in ROWS_FIRST else a, n, r, 0) for a, n in zip(args, names)]
+                calls = [lambda hi=hi: f(*hi, 0, r), lambda lo=lo: f(*lo, 0, B - r)]
+            else:
+                fresh = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+                calls = [lambda a=fresh: f(*a, 0, r), lambda a=fresh: f(*a, r, B)]
+            spent[v].append(_at_once(calls))
+    return {v: np.median(np.array(s), axis=0) / T * 1e6 for v, s in spent.items()}
+
+
+def run(T, B, I, H, cell, rounds, concurrent=False):
     tr.set_num_threads(1)
     layer = tr.nn.Recurrent(getattr(tr.nn, cell), I, H, dtype=np.float32)
     x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I), dtype=np.float32))
     kernel = get_kernel(layer.cells[0], np.float32)[0]
     args = captured_args(layer, kernel, x)
     r = B // 2
-    print(f"{cell} T={T} B={B} I={I} H={H} float32, 1 thread, {rounds} rounds, CPU us per time step, rows [{r}, {B})")
+    where = "two blocks at once on 2 threads" if concurrent else f"1 thread, rows [{r}, {B})"
+    print(f"{cell} T={T} B={B} I={I} H={H} float32, {where}, {rounds} rounds, us per time step")
     for fn in ("forward", "backward"):
         f = getattr(kernel.module, fn)
         names = list(inspect.signature(f.py_func).parameters)[:-2]
+        if concurrent:
+            with single_threaded():
+                us = run_concurrent(f, args[fn], names, B, T, rounds)
+            (w0, c0), (w1, c1) = us.values()
+            print(f"  {fn:8s} both blocks at once, CPU (wall): inside (T, B, W) {c0:6.2f} ({w0:6.2f})  own arrays "
+                  f"{c1:6.2f} ({w1:6.2f})   own / inside: CPU {c1 / c0:.3f}x, wall {w1 / w0:.3f}x")
+            continue
         spent = {"block of B": [], "own rows": [], "all rows": []}
         with single_threaded():
             for k in range(rounds):
@@ -82,8 +131,9 @@ def main():
     ap.add_argument("--shape", default="1000x8x32x64")
     ap.add_argument("--cell", default="LayerNormLSTMCell")
     ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--concurrent", action="store_true", help="both blocks at once, on two threads")
     args = ap.parse_args()
-    run(*(int(v) for v in args.shape.split("x")), args.cell, args.rounds)
+    run(*(int(v) for v in args.shape.split("x")), args.cell, args.rounds, args.concurrent)
 
 
 if __name__ == "__main__":
