@@ -64,7 +64,8 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
            "arange", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
-           "InplaceModificationError", "ValuesIndices"]
+           "InplaceModificationError", "ValuesIndices", "gather",
+           "cumsum", "sort", "argsort", "topk", "multinomial"]
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -483,7 +484,7 @@ def _modified_in_place(node, edge, i):
 
 # ----------------------------------------------------------------------------- Tensor
 class ValuesIndices(NamedTuple):
-    """What max(dim)/min(dim) return, as torch.return_types.max: the values and their int64 indices."""
+    """What max(dim)/min(dim)/sort/topk return, as torch.return_types.max: the values and their int64 indices."""
     values: "Tensor"
     indices: "Tensor"
 
@@ -1077,6 +1078,79 @@ class Tensor:
         d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
         return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=op)
 
+    # -- gathering, sorting and running sums (sampling and sequence work: top-k sampling, masks from lengths)
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+        """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
+        the others) names; out[i][j] = self[i][index[i][j]] for dim 1. The gradient adds into the places read."""
+        _check_flag("gather", "sparse_grad", sparse_grad)
+        d = _one_int_dim("gather", dim, self.ndim)
+        index = _gather_index(index, self.shape, d)
+        if self.ndim == 0:  # torch takes a 0-d index (0) of a 0-d tensor: the value itself
+            return apply(P.Gather, self.reshape(1), index=index.reshape(1), axis=0).reshape(())
+        return apply(P.Gather, self, index=index, axis=d)
+
+    def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
+        indices' running sums are int64, as torch's."""
+        d = _one_int_dim("cumsum", dim, self.ndim)
+        x = self if dtype is None else self._cast_for("cumsum", dtype)
+        if x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool, int32...: counted in int64, as torch
+            x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
+        if x.ndim == 0:
+            return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
+        return apply(P.Cumsum, x, axis=d)
+
+    def _cast_for(self, fn, dtype):
+        """This tensor in `dtype` for fn's dtype= (a float one keeps the gradient; an integer one has none,
+        so it is refused for a tensor that requires grad, as torch does)."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{fn}: dtype must be a numpy/torch dtype name, got {dtype!r}") from None
+        if dtype.kind == "f":
+            return self.astype(_float_dtype(dtype, fn))
+        if dtype.kind not in "iub" or self.requires_grad and _grad_mode.enabled:
+            raise TypeError(f"{fn}: dtype {dtype} has no gradient, and this tensor requires grad (torch: "
+                            "'Autograd not support dtype'); pass a float dtype or detach() first")
+        return Tensor._make(self.data.astype(dtype), False)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
+        """(values, indices) sorted along `dim`, as torch.sort: ties keep their order (always stable), NaN
+        counts as the largest. The values' gradient goes back to the places they came from."""
+        indices = self._sort_indices("sort", dim, descending, stable)
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The int64 indices that sort the tensor along `dim` (sort's indices), as torch.argsort."""
+        return self._sort_indices("argsort", dim, descending, stable)
+
+    def _sort_indices(self, fn, dim, descending, stable):
+        _check_flag(fn, "descending", descending)
+        _check_flag(fn, "stable", stable)
+        d = _one_int_dim(fn, dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._make(np.zeros((), np.int64), False)
+        return _off_tape(P.ArgSort, self, axis=d, descending=bool(descending))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+        """(values, indices) of the k largest (smallest, largest=False) entries along `dim`, as torch.topk
+        (top-k sampling: logits.topk(k)). Always in sorted order, which sorted=False allows too."""
+        _check_flag("topk", "largest", largest)
+        _check_flag("topk", "sorted", sorted)
+        d = _one_int_dim("topk", dim, self.ndim)
+        size = self.shape[d] if self.ndim else 1
+        if not _is_int(k) or not 0 <= k <= size:
+            got = f"{type(k).__name__} {k!r}" if not _is_int(k) else repr(k)
+            raise (ValueError if _is_int(k) else TypeError)(
+                f"topk: k must be an int from 0 to the size of dim {dim} ({size}), got {got}")
+        order = self._sort_indices("topk", d, largest, False)
+        indices = order if self.ndim == 0 else order[(slice(None),) * d + (slice(0, int(k)),)]
+        return ValuesIndices(self.gather(d, indices), indices)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: np.random.Generator | None = None) -> Tensor:
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:
@@ -1443,6 +1517,43 @@ def _int_dim(fn, dim, name="dim"):
     return dim
 
 
+def _one_int_dim(fn, dim, ndim):
+    """A dim argument that must be one int (a float, bool or tuple is refused by name), normalised; a 0-d
+    tensor takes 0 or -1, as torch."""
+    if not _is_int(dim):
+        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__} {dim!r}")
+    if ndim == 0:
+        if dim not in (0, -1):
+            raise ValueError(f"{fn}: dim {dim} is out of range for a 0-d tensor (0 or -1)")
+        return 0
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{fn}: dim {dim} is out of range for a {ndim}-D tensor (expected {-ndim} to {ndim - 1})")
+    return int(dim) % ndim
+
+
+def _gather_index(index, shape, d):
+    """gather's index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
+    input's number of dims, no larger than the input in any dim but `d`, its values in [0, shape[d]). Users
+    make index arrays in numpy (their Tensors hold floats); argmax, topk and multinomial give int64 Tensors."""
+    raw = index.data if isinstance(index, Tensor) else index
+    if not isinstance(raw, np.ndarray):
+        raise TypeError(f"gather: index must be an int64 Tensor or a numpy int array, got {type(index).__name__}")
+    if raw.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
+                        "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
+    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
+        raise ValueError(f"gather: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+    for i, (n, m) in enumerate(zip(raw.shape, shape)):
+        if i != d and n > m:
+            raise ValueError(f"gather: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+                             f"which is not dim {d}")
+    size = shape[d] if shape else 1
+    if raw.size and (raw.min() < 0 or raw.max() >= size):
+        bad = raw.min() if raw.min() < 0 else raw.max()
+        raise ValueError(f"gather: index {bad} is out of range for dim {d} of size {size}")
+    return raw.astype(np.int64, copy=False)
+
+
 def _softmax_default(fn, dim, axis, ndim):
     """The dim of x.softmax() without one: -1 up to 2-D, where torch's implicit choice (F.softmax) agrees.
     Beyond, torch's method requires dim and F's implicit choice is dim 0 or 1, so neither is guessed."""
@@ -1750,3 +1861,69 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+    """int64 indices drawn from each row of `input` (1-D, or 2-D: one draw per row) read as unnormalised
+    probabilities, as torch.multinomial; from the library's generator (tr.manual_seed) or `generator` (a numpy
+    Generator). Without replacement an index is drawn at most once per row. The numbers are numpy's, not torch's."""
+    probs = _multinomial_probs(input, num_samples, replacement, generator)
+    rng = generator if generator is not None else _default_generator()
+    rows = probs.reshape(-1, probs.shape[-1]).astype(np.float64)
+    if replacement:  # inverse CDF: a uniform number's place among the running sums (a zero weight is never hit)
+        cdf = np.cumsum(rows, axis=1)
+        u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
+        out = np.empty(u.shape, np.int64)
+        for r in range(len(rows)):
+            out[r] = np.searchsorted(cdf[r], u[r], side="right")
+        last = rows.shape[1] - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)  # u rounded up to the total: the last
+        out = np.minimum(out, last[:, None])                             # category that has weight
+    else:  # the num_samples largest of p / Exp(1) keys: successive draws without replacement (torch's method)
+        keys = rows / rng.exponential(size=rows.shape)
+        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    return Tensor._make(out.astype(np.int64).reshape(probs.shape[:-1] + (num_samples,)), False)
+
+
+def _multinomial_probs(input, num_samples, replacement, generator):
+    """multinomial's arguments checked as torch checks them; the weights as an array."""
+    if not isinstance(input, Tensor) or input.data.dtype.kind != "f":
+        got = f"dtype {input.dtype}" if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"multinomial: input must be a float Tensor of probabilities, got {got}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-D or 2-D (one distribution per row), got shape {input.shape}")
+    if not _is_int(num_samples):
+        raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
+    _check_flag("multinomial", "replacement", replacement)
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"multinomial: generator must be a numpy Generator (np.random.default_rng(seed)) or None, "
+                        f"got {type(generator).__name__}")
+    probs, categories = input.data, input.shape[-1]
+    if num_samples <= 0 or not replacement and num_samples > categories:
+        limit = "at least 1" if replacement or num_samples <= 0 else f"at most {categories} without replacement"
+        raise ValueError(f"multinomial: num_samples must be {limit}, got {num_samples}")
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise ValueError("multinomial: input (the probabilities) contains inf, nan or a negative number")
+    if probs.size and np.any(probs.reshape(-1, categories).sum(axis=1) <= 0):
+        raise ValueError("multinomial: a row of input sums to 0: no distribution to draw from")
+    return probs
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    return input.gather(dim, index, sparse_grad=sparse_grad)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+    return input.cumsum(dim, dtype=dtype)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
+    return input.sort(dim, descending, stable=stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    return input.argsort(dim, descending, stable=stable)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+    return input.topk(k, dim, largest, sorted)
