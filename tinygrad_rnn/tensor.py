@@ -254,7 +254,7 @@ class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
     __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
-                 "where", "__weakref__")
+                 "hooks", "where", "__weakref__")
 
     def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
                  saved: Any, shapes: tuple, multi: bool) -> None:
@@ -269,6 +269,7 @@ class Node:
         self.multi = multi
         self.seq = next(_sequence)
         self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
+        self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
 
     @property
@@ -390,10 +391,13 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
+    hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
     for node in _reachable_nodes(root):
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
+        if node.hooks:  # every consumer has added in: the gradient of each hooked output is complete
+            gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
         input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
         for edge, gi in zip(node.parents, input_grads):
@@ -401,10 +405,15 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
+            elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
+                gi = unbroadcast(gi, edge.data.shape)
+                hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
             elif fresh and edge.grad is None:  # the leaf's first gradient, made for it alone: kept as it is
                 edge.grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
                 _accumulate_leaf_grad(edge, gi)
+    for leaf, gi in hooked_leaves.items():
+        _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
 
 
 def _node_backward(node, gs, retain_graph):
@@ -482,6 +491,44 @@ def _modified_in_place(node, edge, i):
         "optimizer.step(), or run the forward pass again.")
 
 
+def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
+    """Pass gradient g through a tensor's hooks ({id: hook}, in registration order), as torch: each gets a
+    Tensor of its own (the walk's arrays may be shared with other consumers) and may return a replacement
+    of the same shape and dtype, which the next hook and the rest of the walk see, or None to keep it."""
+    for hook in list(hooks.values()):
+        out = hook(Tensor._make(g.copy(), False))
+        if out is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"hook {name!r} must return a Tensor or None, got {type(out).__name__}")
+        if out.shape != g.shape:
+            raise ValueError(f"hook {name!r} changed the gradient's shape from {g.shape} to {out.shape}")
+        if out.dtype != g.dtype:
+            raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
+        g = out.data
+    return g
+
+
+class RemovableHandle:
+    """What register_hook returns, as torch's: remove() takes the hook off (again is harmless); a `with`
+    block removes it at its end."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self.hooks_dict, self.id = hooks, next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self.hooks_dict.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 # ----------------------------------------------------------------------------- Tensor
 class ValuesIndices(NamedTuple):
     """What max(dim)/min(dim)/sort/topk return, as torch.return_types.max: the values and their int64 indices."""
@@ -507,6 +554,7 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
+    _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
     def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
@@ -642,6 +690,44 @@ class Tensor:
                 self._node.retained = {}
             self._node.retained[self._slot] = self
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call hook(grad) whenever backward computes this tensor's gradient (a leaf's: its whole gradient of
+        the backward call, before it is added to .grad); a Tensor it returns replaces the gradient. Returns a
+        handle whose remove() takes the hook off, as torch's."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable (grad -> Tensor or None), got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad "
+                               "(as torch)")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = {}
+            hooks = self._node.hooks.setdefault(self._slot, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The recorded operation that made this tensor (its Node), None for a leaf or a result made without
+        a gradient, as torch's grad_fn (there a Function object; here `.name` names the primitive)."""
+        return self._node
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor off the tape in place, as torch: a leaf that does not require grad from now on
+        (its retained gradient and hooks go with the graph it leaves)."""
+        if self._node is not None:
+            for kept in (self._node.retained, self._node.hooks):
+                if kept:
+                    kept.pop(self._slot, None)
+        self._node, self._slot, self._requires_grad = None, 0, False
+        self._hooks = None
+        return self
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.name}" if self._node is not None else ""
@@ -666,6 +752,7 @@ class Tensor:
             retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
         grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
+            grad = grad if not self._hooks else run_hooks(self._hooks, grad)
             self.grad = grad.copy() if self.grad is None else self.grad + grad
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
