@@ -40,7 +40,7 @@ def test_cells_gradcheck_over_steps(kind, B, I, H, steps, seed):
             state = cell(x, state)
         return state
 
-    assert tr.gradcheck(run, xs + list(s0) + cell.parameters())
+    assert tr.gradcheck(run, [*xs, *s0, *cell.parameters()])
 
 
 def test_peephole_matches_its_equations():
