@@ -47,6 +47,8 @@ from .tensor import (
     rand,
     randn,
     relu,
+    scatter,
+    scatter_add,
     set_grad_enabled,
     sigmoid,
     softmax,
@@ -73,7 +75,7 @@ __all__ = [
     # operations as functions
     "where", "concatenate", "cat", "stack", "split", "chunk", "unbind", "exp", "log", "tanh", "sigmoid", "relu", "abs",
     "sqrt", "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "gather", "cumsum", "sort", "argsort",
-    "topk", "multinomial",
+    "topk", "multinomial", "scatter", "scatter_add",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "InplaceModificationError",

@@ -710,10 +710,44 @@ class Gather(Primitive):
     @staticmethod
     def backward(g, shape, needs, index, axis):
         grad = np.zeros(shape, dtype=g.dtype)
-        where = list(np.ogrid[tuple(slice(n) for n in index.shape)])
-        where[axis] = index
-        np.add.at(grad, tuple(where), g)
+        np.add.at(grad, _scattered(index, axis), g)
         return (grad,)
+
+
+class Scatter(Primitive):
+    """torch's scatter (`add` False: out = a with a[..index..] = src) and scatter_add (`add` True: src added
+    there, a repeated index adding up): along `axis`, out[i][index[i][j]] = src[i][j] for axis 1. `index` is an
+    attribute, as in Gather, whose VJP this is for src; a's gradient is g, without the overwritten places."""
+
+    @staticmethod
+    def forward(a, src, index, axis, add):
+        out = a.copy()
+        where, part = _scattered(index, axis), src[_leading(index.shape, None)]
+        if add:
+            np.add.at(out, where, part)
+        else:
+            out[where] = part
+        return out, src.shape
+
+    @staticmethod
+    def backward(g, src_shape, needs, index, axis, add):
+        where = _scattered(index, axis)
+        ga = gs = None
+        if needs[0]:
+            ga = g if add else g.copy()
+            if not add:
+                ga[where] = 0
+        if needs[1]:
+            gs = np.zeros(src_shape, dtype=g.dtype)
+            gs[_leading(index.shape, None)] = g[where]
+        return ga, gs
+
+
+def _scattered(index, axis):
+    """The places `index` names along `axis` (the others counted up), as a tuple of index arrays."""
+    where = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    where[axis] = index
+    return tuple(where)
 
 
 def _leading(shape, axis):

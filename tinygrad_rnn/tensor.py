@@ -65,7 +65,7 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
-           "cumsum", "sort", "argsort", "topk", "multinomial"]
+           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add"]
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -1171,17 +1171,52 @@ class Tensor:
         the others) names; out[i][j] = self[i][index[i][j]] for dim 1. The gradient adds into the places read."""
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
-        index = _gather_index(index, self.shape, d)
+        index = _gather_index(index, self.shape, d, "gather")
         if self.ndim == 0:  # torch takes a 0-d index (0) of a 0-d tensor: the value itself
             return apply(P.Gather, self.reshape(1), index=index.reshape(1), axis=0).reshape(())
         return apply(P.Gather, self, index=index, axis=d)
+
+    def scatter(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+                reduce: str | None = None) -> Tensor:
+        """torch.scatter (out of place): a copy with out[i][index[i][j]] = src[i][j] along dim 1 (src a Tensor
+        of self's dtype, or a number: `value`); x.scatter(1, idx, 1.0) makes one-hot rows. Where an index
+        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src."""
+        if reduce is not None:
+            raise TypeError(f"scatter: reduce={reduce!r} is not supported; for 'add' use scatter_add")
+        if (src is None) == (value is None):
+            raise TypeError("scatter: pass src (a Tensor or a number) or value=, one of them")
+        return self._scatter("scatter", dim, index, value if src is None else src, add=False)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """torch.scatter_add (out of place): a copy with src[i][j] added at out[i][index[i][j]] along dim 1,
+        a repeated index adding up (counts per class, sums per segment). Gradients reach self and src."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+        return self._scatter("scatter_add", dim, index, src, add=True)
+
+    def _scatter(self, fn, dim, index, src, add):
+        d = _one_int_dim(fn, dim, self.ndim)
+        index = _gather_index(index, self.shape, d, fn)
+        if self.ndim == 0:  # as gather: the one element, through a 1-D view
+            return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
+                                            src.reshape(1), add).reshape(())
+        if not isinstance(src, Tensor):
+            if not isinstance(src, numbers.Real) or isinstance(src, bool) and self.data.dtype != bool:
+                raise TypeError(f"{fn}: src must be a Tensor or a number, got {type(src).__name__}")
+            src = Tensor._make(np.full(index.shape, src, dtype=self.data.dtype), False)
+        if src.data.dtype != self.data.dtype:
+            raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
+                            "upcast silently: convert one with .astype())")
+        if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise ValueError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
+        return apply(P.Scatter, self, src, index=index, axis=d, add=add)
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
         """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
         indices' running sums are int64, as torch's."""
         d = _one_int_dim("cumsum", dim, self.ndim)
         x = self if dtype is None else self._cast_for("cumsum", dtype)
-        if x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool, int32...: counted in int64, as torch
+        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
             x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
         if x.ndim == 0:
             return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
@@ -1196,7 +1231,9 @@ class Tensor:
             raise TypeError(f"{fn}: dtype must be a numpy/torch dtype name, got {dtype!r}") from None
         if dtype.kind == "f":
             return self.astype(_float_dtype(dtype, fn))
-        if dtype.kind not in "iub" or self.requires_grad and _grad_mode.enabled:
+        if dtype.kind not in "iub":
+            raise TypeError(f"{fn}: dtype must be a float, integer or bool dtype, got {dtype}")
+        if self.requires_grad and _grad_mode.enabled:
             raise TypeError(f"{fn}: dtype {dtype} has no gradient, and this tensor requires grad (torch: "
                             "'Autograd not support dtype'); pass a float dtype or detach() first")
         return Tensor._make(self.data.astype(dtype), False)
@@ -1618,26 +1655,26 @@ def _one_int_dim(fn, dim, ndim):
     return int(dim) % ndim
 
 
-def _gather_index(index, shape, d):
-    """gather's index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
+def _gather_index(index, shape, d, fn):
+    """gather's (and scatter's) index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
     input's number of dims, no larger than the input in any dim but `d`, its values in [0, shape[d]). Users
     make index arrays in numpy (their Tensors hold floats); argmax, topk and multinomial give int64 Tensors."""
     raw = index.data if isinstance(index, Tensor) else index
     if not isinstance(raw, np.ndarray):
-        raise TypeError(f"gather: index must be an int64 Tensor or a numpy int array, got {type(index).__name__}")
+        raise TypeError(f"{fn}: index must be an int64 Tensor or a numpy int array, got {type(index).__name__}")
     if raw.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
+        raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
     if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
-        raise ValueError(f"gather: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+        raise ValueError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
-            raise ValueError(f"gather: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+            raise ValueError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
                              f"which is not dim {d}")
     size = shape[d] if shape else 1
     if raw.size and (raw.min() < 0 or raw.max() >= size):
         bad = raw.min() if raw.min() < 0 else raw.max()
-        raise ValueError(f"gather: index {bad} is out of range for dim {d} of size {size}")
+        raise ValueError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
     return raw.astype(np.int64, copy=False)
 
 
@@ -1998,6 +2035,15 @@ def _multinomial_probs(input, num_samples, replacement, generator):
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     return input.gather(dim, index, sparse_grad=sparse_grad)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+            reduce: str | None = None) -> Tensor:
+    return input.scatter(dim, index, src, value=value, reduce=reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return input.scatter_add(dim, index, src)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:

@@ -317,3 +317,16 @@ def test_cumsum_sort_topk(data):
     assert tr.gradcheck(lambda a: a.sort(d, desc).values, [t])
     k = data.draw(st.integers(0, t.shape[d] if t.ndim else 1))
     assert tr.gradcheck(lambda a: a.topk(k, d, largest=desc).values, [t])
+
+
+@given(data=st.data())
+def test_scatter_add_and_scatter(data):
+    shape = data.draw(nonempty)
+    t, d = leaf(data.draw(values(shape))), data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(0, n)) for n in shape)
+    index = data.draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[d] - 1)))
+    src = leaf(data.draw(values(index_shape)))
+    assert tr.gradcheck(lambda a, s: a.scatter_add(d, index, s), [t, src])
+    distinct = np.argsort(data.draw(hnp.arrays(F64, shape, elements=st.floats(0, 1), unique=True)), axis=d)
+    distinct = distinct[tuple(slice(n) for n in index_shape)]  # no index twice along d: one value lands
+    assert tr.gradcheck(lambda a, s: tr.scatter(a, d, distinct, s), [t, src])

@@ -128,6 +128,14 @@ def test_a_0d_operand_takes_a_dimensioned_ones_dtype_as_torch(name, shapes, dtyp
     ("gather", lambda a, i: a.gather(1, i), lambda a, i: a.gather(1, i)),
     ("gather dim 0, fewer rows", lambda a, i: tr.gather(a, 0, i[:2, :4] % 3),
      lambda a, i: torch.gather(a, 0, i[:2, :4] % 3)),
+    ("scatter_add", lambda a, i: a.scatter_add(1, i[:, :4] % 5, a[:, :4] * 2),
+     lambda a, i: a.scatter_add(1, i[:, :4] % 5, a[:, :4] * 2)),
+    ("scatter_add dim 0", lambda a, i: tr.scatter_add(a, 0, i[:2, :4] % 3, a[1:, :4] ** 2),
+     lambda a, i: torch.scatter_add(a, 0, i[:2, :4] % 3, a[1:, :4] ** 2)),
+    ("scatter (no repeated index)", lambda a, i: a.scatter(1, np.argsort(i[:, :5], axis=1)[:, :3], a[:, 1:4] * 3),
+     lambda a, i: a.scatter(1, torch.tensor(np.argsort(i[:, :5].numpy(), axis=1)[:, :3]), a[:, 1:4] * 3)),
+    ("scatter a value", lambda a, i: tr.scatter(a, 1, i[:, :2] % 5, 0.5),
+     lambda a, i: torch.scatter(a, 1, i[:, :2] % 5, 0.5)),
     ("cumsum", lambda a, i: a.cumsum(1), lambda a, i: a.cumsum(1)),
     ("cumsum dim -2", lambda a, i: tr.cumsum(a, dim=-2), lambda a, i: torch.cumsum(a, dim=-2)),
     ("sort", lambda a, i: a.sort(), lambda a, i: a.sort()),
@@ -171,6 +179,9 @@ def test_argsort_cumsum_of_masks_and_nan_as_torch():
         ours, theirs = tr.tensor(mask).cumsum(dim), torch.tensor(mask).cumsum(dim)
         assert ours.dtype == np.int64 and str(theirs.dtype) == "torch.int64"
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+    ours, theirs = tr.tensor(mask).cumsum(1, dtype=np.int32), torch.tensor(mask).cumsum(1, dtype=torch.int32)
+    assert ours.dtype == np.int32 and str(theirs.dtype) == "torch.int32"   # an integer dtype= is kept
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
     a, at = tr.Tensor(x[:1, [0, 2, 4]], requires_grad=True), torch.tensor(x[:1, [0, 2, 4]], requires_grad=True)
     out, out_t = a.cumsum(1, dtype=np.float32), at.cumsum(1, dtype=torch.float32)
     assert out.dtype == np.float32

@@ -82,6 +82,14 @@ BAD_OPS = [
     (lambda lib, x, i: x.gather(1, i.repeat(2, 1) if lib.__name__ == "torch" else np.tile(i, (2, 1))),
      ValueError, "larger than the input"),
     (lambda lib, x, i: x.gather(1, i.tolist()), TypeError, "gather: index must be an int64 Tensor"),
+    (lambda lib, x, i: x.scatter_add(1, i * 1.0, x), TypeError, "scatter_add: index must be an int64"),
+    (lambda lib, x, i: x.scatter_add(1, i + 2, x), ValueError, "scatter_add: index 4 is out of range"),
+    (lambda lib, x, i: x.scatter_add(1, i, 1.0), TypeError, "scatter_add: src must be a Tensor"),
+    (lambda lib, x, i: x.scatter_add(1, i, x[:, :1]), ValueError, "no larger than src"),
+    (lambda lib, x, i: x.scatter(1, i, x.double() if lib.__name__ == "torch" else x.astype(np.float64)),
+     TypeError, "scatter: src must have the tensor's dtype"),
+    (lambda lib, x, i: x.scatter(3, i, 1.0), ValueError, "scatter: dim 3 is out of range"),
+    (lambda lib, x, i: x.scatter(1, i, "a"), TypeError, "scatter: src must be a Tensor or a number"),
     (lambda lib, x, i: x.cumsum(2), ValueError, "cumsum: dim 2 is out of range"),
     (lambda lib, x, i: x.cumsum(None), TypeError, "cumsum: dim must be an int"),
     (lambda lib, x, i: x.cumsum(0, dtype=lib.int64 if lib.__name__ == "torch" else np.int64), TypeError,
@@ -98,9 +106,18 @@ BAD_OPS = [
 
 @pytest.mark.parametrize("call, error, match", BAD_OPS)
 def test_gather_cumsum_sort_topk_refuse_bad_arguments_by_name(call, error, match):
-    x = np.arange(6.0).reshape(2, 3)
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
     with pytest.raises(error, match=match):
         call(tr, tr.Tensor(x, requires_grad=True), INDEX)
     torch = pytest.importorskip("torch")
     with pytest.raises((RuntimeError, TypeError, IndexError)):
         call(torch, torch.tensor(x, requires_grad=True), torch.tensor(INDEX))
+
+
+def test_scatter_makes_one_hot_rows_and_counts_as_torch():
+    labels = np.array([[2], [0], [3]])
+    one_hot = tr.zeros(3, 4).scatter(1, labels, 1.0)
+    assert one_hot.dtype == np.float32
+    np.testing.assert_array_equal(one_hot.data, np.eye(4, dtype=np.float32)[labels[:, 0]])
+    counts = tr.zeros(4).scatter_add(0, np.array([1, 3, 1, 1]), tr.ones(4))
+    np.testing.assert_array_equal(counts.data, np.bincount([1, 3, 1, 1], minlength=4))
