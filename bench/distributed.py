@@ -98,7 +98,7 @@ def worker(steps, warmup, threads):
 def bare_all_reduce(tr, model, calls=50):
     """Median seconds of one all_reduce of a buffer as large as the gradients, the ranks in step
     (a barrier before each call): the cost of the message itself, without waiting for a slower rank."""
-    buf = np.zeros(sum(p.size for p in model.parameters()) + len(model.parameters()), dtype=np.float32)
+    buf = np.zeros(sum(p.size for p in model.parameters()) + len(list(model.parameters())), dtype=np.float32)
     times = []
     for _ in range(calls):
         tr.distributed.barrier()

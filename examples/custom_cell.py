@@ -45,15 +45,15 @@ def check_gradients(verbose=True):
     cell = MGUCell(3, 4, dtype=np.float64)
     x = tr.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
     h = tr.Tensor(rng.standard_normal((2, 4)), requires_grad=True)
-    ok_cell = tr.gradcheck(lambda x, h, *params: cell(x, h), [x, h] + cell.parameters())
+    ok_cell = tr.gradcheck(lambda x, h, *params: cell(x, h), [x, h, *cell.parameters()])
     layer = tr.nn.Recurrent(MGUCell, 2, 3, num_layers=2, bidirectional=True, dtype=np.float64)
     xs = tr.Tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
     lengths = np.array([4, 3])
-    ok_layer = tr.gradcheck(lambda xs, *params: layer(xs, lengths=lengths), [xs] + layer.parameters())
+    ok_layer = tr.gradcheck(lambda xs, *params: layer(xs, lengths=lengths), [xs, *layer.parameters()])
     if verbose:
-        print(f"gradcheck, one MGU step (x, h and all {len(cell.parameters())} parameters): {ok_cell}")
+        print(f"gradcheck, one MGU step (x, h and all {len(list(cell.parameters()))} parameters): {ok_cell}")
         print(f"gradcheck, 2-layer bidirectional MGU layer over 4 steps with lengths {lengths.tolist()} "
-              f"({len(layer.parameters())} parameters): {ok_layer}")
+              f"({len(list(layer.parameters()))} parameters): {ok_layer}")
     return ok_cell and ok_layer
 
 

@@ -468,6 +468,39 @@ class ArgMax(Primitive):
         return (None,)
 
 
+class ArgSort(Primitive):
+    """The indices that sort `a` along `axis` (int64), ascending or descending, stable either way: ties keep
+    their order (torch's stable=True, a valid order for stable=False too), NaN counts as the largest, as in
+    torch. Data without a gradient (applied off the tape, as ArgMax): sort's and topk's values are a Gather
+    at these indices, whose backward carries their gradient."""
+
+    @staticmethod
+    def forward(a, axis, descending):
+        if not descending:
+            return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False), None
+        # Reversed, sorted stably, reversed back: largest first, ties still in their original order
+        # (argsort of -a would put NaN last and cannot negate unsigned or bool values).
+        flipped = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+        return np.flip(a.shape[axis] - 1 - flipped, axis).astype(np.int64), None
+
+    @staticmethod
+    def backward(g, saved, needs, axis, descending):
+        return (None,)
+
+
+class Cumsum(Primitive):
+    """Running sums along `axis`; each input reaches every output at or after it, so the gradient is the
+    running sum of g taken from the end."""
+
+    @staticmethod
+    def forward(a, axis):
+        return np.cumsum(a, axis=axis, dtype=a.dtype), None
+
+    @staticmethod
+    def backward(g, saved, needs, axis):
+        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+
+
 def _exclusive_cumprod(rows):
     """Along the last axis, the product of the entries before each one: 1, r0, r0 r1, ..."""
     shifted = np.concatenate([np.ones_like(rows[..., :1]), rows[..., :-1]], axis=-1)
@@ -663,6 +696,63 @@ class Embedding(Primitive):
         if padding_idx is not None:
             gw[padding_idx] = 0
         return (gw,)
+
+
+class Gather(Primitive):
+    """torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for axis 1, and so on; `index` (ints, an attribute,
+    not differentiable) has a's number of axes and may be smaller than a in every axis but `axis`. Backward
+    adds g into the positions read (np.add.at: an index repeated adds up)."""
+
+    @staticmethod
+    def forward(a, index, axis):
+        return np.take_along_axis(a[_leading(index.shape, axis)], index, axis=axis), a.shape
+
+    @staticmethod
+    def backward(g, shape, needs, index, axis):
+        grad = np.zeros(shape, dtype=g.dtype)
+        np.add.at(grad, _scattered(index, axis), g)
+        return (grad,)
+
+
+class Scatter(Primitive):
+    """torch's scatter (`add` False: out = a with a[..index..] = src) and scatter_add (`add` True: src added
+    there, a repeated index adding up): along `axis`, out[i][index[i][j]] = src[i][j] for axis 1. `index` is an
+    attribute, as in Gather, whose VJP this is for src; a's gradient is g, without the overwritten places."""
+
+    @staticmethod
+    def forward(a, src, index, axis, add):
+        out = a.copy()
+        where, part = _scattered(index, axis), src[_leading(index.shape, None)]
+        if add:
+            np.add.at(out, where, part)
+        else:
+            out[where] = part
+        return out, src.shape
+
+    @staticmethod
+    def backward(g, src_shape, needs, index, axis, add):
+        where = _scattered(index, axis)
+        ga = gs = None
+        if needs[0]:
+            ga = g if add else g.copy()
+            if not add:
+                ga[where] = 0
+        if needs[1]:
+            gs = np.zeros(src_shape, dtype=g.dtype)
+            gs[_leading(index.shape, None)] = g[where]
+        return ga, gs
+
+
+def _scattered(index, axis):
+    """The places `index` names along `axis` (the others counted up), as a tuple of index arrays."""
+    where = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    where[axis] = index
+    return tuple(where)
+
+
+def _leading(shape, axis):
+    """The slice of an array that keeps the first shape[d] entries of each axis d but `axis` (all of it)."""
+    return tuple(slice(None) if d == axis else slice(n) for d, n in enumerate(shape))
 
 
 class SoftmaxCrossEntropy(Primitive):

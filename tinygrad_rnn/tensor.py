@@ -64,7 +64,8 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
            "arange", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
-           "InplaceModificationError", "ValuesIndices"]
+           "InplaceModificationError", "ValuesIndices", "gather",
+           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add"]
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -253,7 +254,7 @@ class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
     __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
-                 "where", "__weakref__")
+                 "hooks", "where", "__weakref__")
 
     def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
                  saved: Any, shapes: tuple, multi: bool) -> None:
@@ -268,6 +269,7 @@ class Node:
         self.multi = multi
         self.seq = next(_sequence)
         self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
+        self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
 
     @property
@@ -389,10 +391,13 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
+    hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
     for node in _reachable_nodes(root):
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
+        if node.hooks:  # every consumer has added in: the gradient of each hooked output is complete
+            gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
         input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
         for edge, gi in zip(node.parents, input_grads):
@@ -400,10 +405,15 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
+            elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
+                gi = unbroadcast(gi, edge.data.shape)
+                hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
             elif fresh and edge.grad is None:  # the leaf's first gradient, made for it alone: kept as it is
                 edge.grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
                 _accumulate_leaf_grad(edge, gi)
+    for leaf, gi in hooked_leaves.items():
+        _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
 
 
 def _node_backward(node, gs, retain_graph):
@@ -481,9 +491,47 @@ def _modified_in_place(node, edge, i):
         "optimizer.step(), or run the forward pass again.")
 
 
+def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
+    """Pass gradient g through a tensor's hooks ({id: hook}, in registration order), as torch: each gets a
+    Tensor of its own (the walk's arrays may be shared with other consumers) and may return a replacement
+    of the same shape and dtype, which the next hook and the rest of the walk see, or None to keep it."""
+    for hook in list(hooks.values()):
+        out = hook(Tensor._make(g.copy(), False))
+        if out is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"hook {name!r} must return a Tensor or None, got {type(out).__name__}")
+        if out.shape != g.shape:
+            raise ValueError(f"hook {name!r} changed the gradient's shape from {g.shape} to {out.shape}")
+        if out.dtype != g.dtype:
+            raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
+        g = out.data
+    return g
+
+
+class RemovableHandle:
+    """What register_hook returns, as torch's: remove() takes the hook off (again is harmless); a `with`
+    block removes it at its end."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self.hooks_dict, self.id = hooks, next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self.hooks_dict.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 # ----------------------------------------------------------------------------- Tensor
 class ValuesIndices(NamedTuple):
-    """What max(dim)/min(dim) return, as torch.return_types.max: the values and their int64 indices."""
+    """What max(dim)/min(dim)/sort/topk return, as torch.return_types.max: the values and their int64 indices."""
     values: "Tensor"
     indices: "Tensor"
 
@@ -506,6 +554,7 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
+    _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
     def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
@@ -641,6 +690,44 @@ class Tensor:
                 self._node.retained = {}
             self._node.retained[self._slot] = self
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call hook(grad) whenever backward computes this tensor's gradient (a leaf's: its whole gradient of
+        the backward call, before it is added to .grad); a Tensor it returns replaces the gradient. Returns a
+        handle whose remove() takes the hook off, as torch's."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable (grad -> Tensor or None), got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad "
+                               "(as torch)")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = {}
+            hooks = self._node.hooks.setdefault(self._slot, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The recorded operation that made this tensor (its Node), None for a leaf or a result made without
+        a gradient, as torch's grad_fn (there a Function object; here `.name` names the primitive)."""
+        return self._node
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor off the tape in place, as torch: a leaf that does not require grad from now on
+        (its retained gradient and hooks go with the graph it leaves)."""
+        if self._node is not None:
+            for kept in (self._node.retained, self._node.hooks):
+                if kept:
+                    kept.pop(self._slot, None)
+        self._node, self._slot, self._requires_grad = None, 0, False
+        self._hooks = None
+        return self
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.name}" if self._node is not None else ""
@@ -665,6 +752,7 @@ class Tensor:
             retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
         grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
+            grad = grad if not self._hooks else run_hooks(self._hooks, grad)
             self.grad = grad.copy() if self.grad is None else self.grad + grad
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
@@ -1077,6 +1165,116 @@ class Tensor:
         d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
         return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=op)
 
+    # -- gathering, sorting and running sums (sampling and sequence work: top-k sampling, masks from lengths)
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+        """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
+        the others) names; out[i][j] = self[i][index[i][j]] for dim 1. The gradient adds into the places read."""
+        _check_flag("gather", "sparse_grad", sparse_grad)
+        d = _one_int_dim("gather", dim, self.ndim)
+        index = _gather_index(index, self.shape, d, "gather")
+        if self.ndim == 0:  # torch takes a 0-d index (0) of a 0-d tensor: the value itself
+            return apply(P.Gather, self.reshape(1), index=index.reshape(1), axis=0).reshape(())
+        return apply(P.Gather, self, index=index, axis=d)
+
+    def scatter(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+                reduce: str | None = None) -> Tensor:
+        """torch.scatter (out of place): a copy with out[i][index[i][j]] = src[i][j] along dim 1 (src a Tensor
+        of self's dtype, or a number: `value`); x.scatter(1, idx, 1.0) makes one-hot rows. Where an index
+        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src."""
+        if reduce is not None:
+            raise TypeError(f"scatter: reduce={reduce!r} is not supported; for 'add' use scatter_add")
+        if (src is None) == (value is None):
+            raise TypeError("scatter: pass src (a Tensor or a number) or value=, one of them")
+        return self._scatter("scatter", dim, index, value if src is None else src, add=False)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """torch.scatter_add (out of place): a copy with src[i][j] added at out[i][index[i][j]] along dim 1,
+        a repeated index adding up (counts per class, sums per segment). Gradients reach self and src."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+        return self._scatter("scatter_add", dim, index, src, add=True)
+
+    def _scatter(self, fn, dim, index, src, add):
+        d = _one_int_dim(fn, dim, self.ndim)
+        index = _gather_index(index, self.shape, d, fn)
+        if self.ndim == 0:  # as gather: the one element, through a 1-D view
+            return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
+                                            src.reshape(1), add).reshape(())
+        if not isinstance(src, Tensor):
+            if not isinstance(src, numbers.Real) or isinstance(src, bool) and self.data.dtype != bool:
+                raise TypeError(f"{fn}: src must be a Tensor or a number, got {type(src).__name__}")
+            src = Tensor._make(np.full(index.shape, src, dtype=self.data.dtype), False)
+        if src.data.dtype != self.data.dtype:
+            raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
+                            "upcast silently: convert one with .astype())")
+        if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise ValueError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
+        return apply(P.Scatter, self, src, index=index, axis=d, add=add)
+
+    def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
+        indices' running sums are int64, as torch's."""
+        d = _one_int_dim("cumsum", dim, self.ndim)
+        x = self if dtype is None else self._cast_for("cumsum", dtype)
+        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
+            x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
+        if x.ndim == 0:
+            return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
+        return apply(P.Cumsum, x, axis=d)
+
+    def _cast_for(self, fn, dtype):
+        """This tensor in `dtype` for fn's dtype= (a float one keeps the gradient; an integer one has none,
+        so it is refused for a tensor that requires grad, as torch does)."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{fn}: dtype must be a numpy/torch dtype name, got {dtype!r}") from None
+        if dtype.kind == "f":
+            return self.astype(_float_dtype(dtype, fn))
+        if dtype.kind not in "iub":
+            raise TypeError(f"{fn}: dtype must be a float, integer or bool dtype, got {dtype}")
+        if self.requires_grad and _grad_mode.enabled:
+            raise TypeError(f"{fn}: dtype {dtype} has no gradient, and this tensor requires grad (torch: "
+                            "'Autograd not support dtype'); pass a float dtype or detach() first")
+        return Tensor._make(self.data.astype(dtype), False)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
+        """(values, indices) sorted along `dim`, as torch.sort: ties keep their order (always stable), NaN
+        counts as the largest. The values' gradient goes back to the places they came from."""
+        indices = self._sort_indices("sort", dim, descending, stable)
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The int64 indices that sort the tensor along `dim` (sort's indices), as torch.argsort."""
+        return self._sort_indices("argsort", dim, descending, stable)
+
+    def _sort_indices(self, fn, dim, descending, stable):
+        _check_flag(fn, "descending", descending)
+        _check_flag(fn, "stable", stable)
+        d = _one_int_dim(fn, dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._make(np.zeros((), np.int64), False)
+        return _off_tape(P.ArgSort, self, axis=d, descending=bool(descending))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+        """(values, indices) of the k largest (smallest, largest=False) entries along `dim`, as torch.topk
+        (top-k sampling: logits.topk(k)). Always in sorted order, which sorted=False allows too."""
+        _check_flag("topk", "largest", largest)
+        _check_flag("topk", "sorted", sorted)
+        d = _one_int_dim("topk", dim, self.ndim)
+        size = self.shape[d] if self.ndim else 1
+        if not _is_int(k) or not 0 <= k <= size:
+            got = f"{type(k).__name__} {k!r}" if not _is_int(k) else repr(k)
+            raise (ValueError if _is_int(k) else TypeError)(
+                f"topk: k must be an int from 0 to the size of dim {dim} ({size}), got {got}")
+        order = self._sort_indices("topk", d, largest, False)
+        indices = order if self.ndim == 0 else order[(slice(None),) * d + (slice(0, int(k)),)]
+        return ValuesIndices(self.gather(d, indices), indices)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: np.random.Generator | None = None) -> Tensor:
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:
@@ -1443,6 +1641,43 @@ def _int_dim(fn, dim, name="dim"):
     return dim
 
 
+def _one_int_dim(fn, dim, ndim):
+    """A dim argument that must be one int (a float, bool or tuple is refused by name), normalised; a 0-d
+    tensor takes 0 or -1, as torch."""
+    if not _is_int(dim):
+        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__} {dim!r}")
+    if ndim == 0:
+        if dim not in (0, -1):
+            raise ValueError(f"{fn}: dim {dim} is out of range for a 0-d tensor (0 or -1)")
+        return 0
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{fn}: dim {dim} is out of range for a {ndim}-D tensor (expected {-ndim} to {ndim - 1})")
+    return int(dim) % ndim
+
+
+def _gather_index(index, shape, d, fn):
+    """gather's (and scatter's) index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
+    input's number of dims, no larger than the input in any dim but `d`, its values in [0, shape[d]). Users
+    make index arrays in numpy (their Tensors hold floats); argmax, topk and multinomial give int64 Tensors."""
+    raw = index.data if isinstance(index, Tensor) else index
+    if not isinstance(raw, np.ndarray):
+        raise TypeError(f"{fn}: index must be an int64 Tensor or a numpy int array, got {type(index).__name__}")
+    if raw.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
+                        "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
+    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
+        raise ValueError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+    for i, (n, m) in enumerate(zip(raw.shape, shape)):
+        if i != d and n > m:
+            raise ValueError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+                             f"which is not dim {d}")
+    size = shape[d] if shape else 1
+    if raw.size and (raw.min() < 0 or raw.max() >= size):
+        bad = raw.min() if raw.min() < 0 else raw.max()
+        raise ValueError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
+    return raw.astype(np.int64, copy=False)
+
+
 def _softmax_default(fn, dim, axis, ndim):
     """The dim of x.softmax() without one: -1 up to 2-D, where torch's implicit choice (F.softmax) agrees.
     Beyond, torch's method requires dim and F's implicit choice is dim 0 or 1, so neither is guessed."""
@@ -1750,3 +1985,78 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+    """int64 indices drawn from each row of `input` (1-D, or 2-D: one draw per row) read as unnormalised
+    probabilities, as torch.multinomial; from the library's generator (tr.manual_seed) or `generator` (a numpy
+    Generator). Without replacement an index is drawn at most once per row. The numbers are numpy's, not torch's."""
+    probs = _multinomial_probs(input, num_samples, replacement, generator)
+    rng = generator if generator is not None else _default_generator()
+    rows = probs.reshape(-1, probs.shape[-1]).astype(np.float64)
+    if replacement:  # inverse CDF: a uniform number's place among the running sums (a zero weight is never hit)
+        cdf = np.cumsum(rows, axis=1)
+        u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
+        out = np.empty(u.shape, np.int64)
+        for r in range(len(rows)):
+            out[r] = np.searchsorted(cdf[r], u[r], side="right")
+        last = rows.shape[1] - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)  # u rounded up to the total: the last
+        out = np.minimum(out, last[:, None])                             # category that has weight
+    else:  # the num_samples largest of p / Exp(1) keys: successive draws without replacement (torch's method)
+        keys = rows / rng.exponential(size=rows.shape)
+        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    return Tensor._make(out.astype(np.int64).reshape(probs.shape[:-1] + (num_samples,)), False)
+
+
+def _multinomial_probs(input, num_samples, replacement, generator):
+    """multinomial's arguments checked as torch checks them; the weights as an array."""
+    if not isinstance(input, Tensor) or input.data.dtype.kind != "f":
+        got = f"dtype {input.dtype}" if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"multinomial: input must be a float Tensor of probabilities, got {got}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-D or 2-D (one distribution per row), got shape {input.shape}")
+    if not _is_int(num_samples):
+        raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
+    _check_flag("multinomial", "replacement", replacement)
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"multinomial: generator must be a numpy Generator (np.random.default_rng(seed)) or None, "
+                        f"got {type(generator).__name__}")
+    probs, categories = input.data, input.shape[-1]
+    if num_samples <= 0 or not replacement and num_samples > categories:
+        limit = "at least 1" if replacement or num_samples <= 0 else f"at most {categories} without replacement"
+        raise ValueError(f"multinomial: num_samples must be {limit}, got {num_samples}")
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise ValueError("multinomial: input (the probabilities) contains inf, nan or a negative number")
+    if probs.size and np.any(probs.reshape(-1, categories).sum(axis=1) <= 0):
+        raise ValueError("multinomial: a row of input sums to 0: no distribution to draw from")
+    return probs
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    return input.gather(dim, index, sparse_grad=sparse_grad)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+            reduce: str | None = None) -> Tensor:
+    return input.scatter(dim, index, src, value=value, reduce=reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return input.scatter_add(dim, index, src)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+    return input.cumsum(dim, dtype=dtype)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
+    return input.sort(dim, descending, stable=stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    return input.argsort(dim, descending, stable=stable)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+    return input.topk(k, dim, largest, sorted)

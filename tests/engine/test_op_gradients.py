@@ -292,3 +292,41 @@ def test_surface_keeps_float32():
         assert make(2, 3).dtype == np.float32 and make(2, 3, dtype=np.float64).dtype == np.float64
     assert tr.arange(5).dtype == np.float32 and tr.full((2,), 1.5).dtype == np.float32
     assert x.argmax().dtype == np.int64 and (x > 1).dtype == np.bool_ and (x > 1).sum().dtype == np.int64
+
+
+# gathering, sorting and running sums (sampling and sequence work)
+@given(data=st.data())
+def test_gather_adds_up_repeated_indices(data):
+    shape = data.draw(nonempty)
+    t = leaf(data.draw(values(shape)))
+    d = data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(0, n)) if i != d else data.draw(st.integers(0, 5))
+                        for i, n in enumerate(shape))
+    index = data.draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[d] - 1)))
+    assert tr.gradcheck(lambda a: a.gather(d, index), [t])
+    assert tr.gradcheck(lambda a: tr.gather(a, d - len(shape), index), [t])
+
+
+@given(data=st.data())
+def test_cumsum_sort_topk(data):
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    t = leaf(data.draw(values(shape, unique=True)))  # distinct values: no ties, where the order is a choice
+    d = _dim(data, t.ndim)
+    desc = data.draw(st.booleans())
+    assert tr.gradcheck(lambda a: a.cumsum(d), [t])
+    assert tr.gradcheck(lambda a: a.sort(d, desc).values, [t])
+    k = data.draw(st.integers(0, t.shape[d] if t.ndim else 1))
+    assert tr.gradcheck(lambda a: a.topk(k, d, largest=desc).values, [t])
+
+
+@given(data=st.data())
+def test_scatter_add_and_scatter(data):
+    shape = data.draw(nonempty)
+    t, d = leaf(data.draw(values(shape))), data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(0, n)) for n in shape)
+    index = data.draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[d] - 1)))
+    src = leaf(data.draw(values(index_shape)))
+    assert tr.gradcheck(lambda a, s: a.scatter_add(d, index, s), [t, src])
+    distinct = np.argsort(data.draw(hnp.arrays(F64, shape, elements=st.floats(0, 1), unique=True)), axis=d)
+    distinct = distinct[tuple(slice(n) for n in index_shape)]  # no index twice along d: one value lands
+    assert tr.gradcheck(lambda a, s: tr.scatter(a, d, distinct, s), [t, src])

@@ -6,6 +6,7 @@ import pytest
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn import functional as F
+from tinygrad_rnn.tensor import ValuesIndices
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -119,3 +120,76 @@ def test_a_0d_operand_takes_a_dimensioned_ones_dtype_as_torch(name, shapes, dtyp
         got = np.zeros(a.shape, a.dtype) if a.grad is None else a.grad
         assert got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, **tol)
+
+
+# gathering, sorting and running sums: values, int64 indices and gradients as torch's, both float dtypes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("gather", lambda a, i: a.gather(1, i), lambda a, i: a.gather(1, i)),
+    ("gather dim 0, fewer rows", lambda a, i: tr.gather(a, 0, i[:2, :4] % 3),
+     lambda a, i: torch.gather(a, 0, i[:2, :4] % 3)),
+    ("scatter_add", lambda a, i: a.scatter_add(1, i[:, :4] % 5, a[:, :4] * 2),
+     lambda a, i: a.scatter_add(1, i[:, :4] % 5, a[:, :4] * 2)),
+    ("scatter_add dim 0", lambda a, i: tr.scatter_add(a, 0, i[:2, :4] % 3, a[1:, :4] ** 2),
+     lambda a, i: torch.scatter_add(a, 0, i[:2, :4] % 3, a[1:, :4] ** 2)),
+    ("scatter (no repeated index)", lambda a, i: a.scatter(1, np.argsort(i[:, :5], axis=1)[:, :3], a[:, 1:4] * 3),
+     lambda a, i: a.scatter(1, torch.tensor(np.argsort(i[:, :5].numpy(), axis=1)[:, :3]), a[:, 1:4] * 3)),
+    ("scatter a value", lambda a, i: tr.scatter(a, 1, i[:, :2] % 5, 0.5),
+     lambda a, i: torch.scatter(a, 1, i[:, :2] % 5, 0.5)),
+    ("cumsum", lambda a, i: a.cumsum(1), lambda a, i: a.cumsum(1)),
+    ("cumsum dim -2", lambda a, i: tr.cumsum(a, dim=-2), lambda a, i: torch.cumsum(a, dim=-2)),
+    ("sort", lambda a, i: a.sort(), lambda a, i: a.sort()),
+    ("sort descending dim 0", lambda a, i: tr.sort(a, 0, descending=True), lambda a, i: torch.sort(a, 0, True)),
+    ("sort stable", lambda a, i: a.sort(dim=1, stable=True), lambda a, i: a.sort(dim=1, stable=True)),
+    ("topk", lambda a, i: a.topk(2), lambda a, i: a.topk(2)),
+    ("topk smallest dim 0", lambda a, i: tr.topk(a, 3, dim=0, largest=False),
+     lambda a, i: torch.topk(a, 3, dim=0, largest=False)),
+])
+def test_gather_sort_topk_cumsum_match_torch(name, ours, theirs, dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 5)).astype(dtype)
+    x[0, 1] = x[0, 3] = x[2, 0] = x[2, 4]   # ties: a stable sort keeps their order, as torch's stable=True
+    index = rng.integers(0, 5, (3, 7))
+    a, at = tr.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, out_t = ours(a, index), theirs(at, torch.tensor(index))
+    if isinstance(out_t, tuple):
+        assert type(out) is ValuesIndices and out._fields == ("values", "indices")
+        assert out.indices.dtype == np.int64 and not out.indices.requires_grad
+        np.testing.assert_array_equal(out.indices.data, out_t.indices.numpy())
+        out, out_t = out.values, out_t.values
+    assert out.dtype == dtype and out.requires_grad
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-6)
+    r = rng.standard_normal(out.shape).astype(dtype)
+    (out * tr.Tensor(r)).sum().backward()
+    (out_t * torch.tensor(r)).sum().backward()
+    assert a.grad.dtype == dtype
+    np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-6)
+
+
+def test_argsort_cumsum_of_masks_and_nan_as_torch():
+    x = np.array([[1.0, np.nan, -2.0, 1.0, 0.5], [3.0, 3.0, -np.inf, np.inf, 0.0]])
+    for kwargs in ({}, {"descending": True}, {"dim": 0, "stable": True}, {"dim": 1, "descending": True,
+                                                                          "stable": True}):
+        ours, theirs = tr.Tensor(x).argsort(**kwargs), torch.tensor(x).argsort(**kwargs)
+        assert ours.dtype == np.int64
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(tr.argsort(tr.Tensor(x), **kwargs).data, theirs.numpy())
+    mask = np.array([[True, False, True], [False, False, True]])
+    for dim in (0, 1, -1):
+        ours, theirs = tr.tensor(mask).cumsum(dim), torch.tensor(mask).cumsum(dim)
+        assert ours.dtype == np.int64 and str(theirs.dtype) == "torch.int64"
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    ours, theirs = tr.tensor(mask).cumsum(1, dtype=np.int32), torch.tensor(mask).cumsum(1, dtype=torch.int32)
+    assert ours.dtype == np.int32 and str(theirs.dtype) == "torch.int32"   # an integer dtype= is kept
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    a, at = tr.Tensor(x[:1, [0, 2, 4]], requires_grad=True), torch.tensor(x[:1, [0, 2, 4]], requires_grad=True)
+    out, out_t = a.cumsum(1, dtype=np.float32), at.cumsum(1, dtype=torch.float32)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, out_t.detach().numpy())
+    out.sum().backward()
+    out_t.sum().backward()
+    assert a.grad.dtype == np.float64
+    np.testing.assert_allclose(a.grad, at.grad.numpy())
+    for zero_d in (tr.tensor(2.5), torch.tensor(2.5)):
+        assert zero_d.sort().values.item() == 2.5 and zero_d.topk(1).indices.item() == 0
+        assert zero_d.cumsum(0).item() == 2.5 and zero_d.argsort().item() == 0

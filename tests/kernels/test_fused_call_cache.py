@@ -37,7 +37,7 @@ def check(layer, x):
 
 def changes(layer, make):
     """Ways a user changes a layer's weights between steps, each applied in turn."""
-    first = layer.parameters()[0]
+    first = next(layer.parameters())
     second = [n for n, _ in layer.named_parameters()][1]
 
     def in_place():

@@ -214,7 +214,7 @@ def test_layer_norm_lstm_gradcheck(layers, bidirectional, use_lengths):
     for fused in ([True, False] if (layers, bidirectional, use_lengths) == (1, True, True) else [True]):
         layer.fused = fused
         assert tr.gradcheck(lambda x, h, c, *params: layer(x, (h, c), lengths=lengths),
-                            [x] + hx + layer.parameters())
+                            [x, *hx, *layer.parameters()])
 
 
 @pytest.mark.parametrize("extra", [dict(bias=False), dict(checkpoint=2), dict(checkpoint=3)], ids=str)
@@ -227,4 +227,4 @@ def test_layer_norm_lstm_gradcheck_without_bias_and_checkpointed(extra, fused):
     x = tr.Tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
     hx = [tr.Tensor(rng.standard_normal((1, 2, 2)) * 0.5, requires_grad=True) for _ in range(2)]
     assert tr.gradcheck(lambda x, h, c, *params: layer(x, (h, c), lengths=np.array([4, 3])),
-                        [x] + hx + layer.parameters())
+                        [x, *hx, *layer.parameters()])

@@ -34,7 +34,7 @@ def test_lstm_on_the_tape_over_10000_steps_trains_and_gives_its_memory_back():
     I, H = 2, 8
     tr.manual_seed(0)
     lstm, head = nn.LSTM(I, H, fused=False), nn.Linear(H, 1)
-    opt = optim.SGD(lstm.parameters() + head.parameters(), lr=1e-3)
+    opt = optim.SGD([*lstm.parameters(), *head.parameters()], lr=1e-3)
     rng = np.random.default_rng(0)
 
     def data(T):
@@ -69,7 +69,7 @@ def test_truncated_bptt_over_a_million_steps_runs_in_constant_memory():
     total, chunk, B, I, H = 1_000_000, 1_000, 1, 2, 16
     tr.manual_seed(0)
     lstm, head = nn.LSTM(I, H), nn.Linear(H, 1)  # fused
-    opt = optim.Adam(lstm.parameters() + head.parameters(), lr=1e-3)
+    opt = optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((chunk, B, I)).astype(np.float32)  # a stream: regenerate per chunk below
     state = None

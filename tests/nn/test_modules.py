@@ -102,7 +102,7 @@ def test_linear_and_embedding_against_numpy():
     lin = tr.nn.Linear(3, 2, dtype=F64)
     x = np.random.default_rng(0).standard_normal((4, 3))
     np.testing.assert_allclose(lin(tr.Tensor(x)).data, x @ lin.weight.data.T + lin.bias.data)
-    assert tr.gradcheck(lambda x, *p: lin(x), [tr.Tensor(x, requires_grad=True)] + lin.parameters())
+    assert tr.gradcheck(lambda x, *p: lin(x), [tr.Tensor(x, requires_grad=True), *lin.parameters()])
     emb = tr.nn.Embedding(6, 2, dtype=F64)
     np.testing.assert_array_equal(emb(np.array([[1, 5]])).data, emb.weight.data[[[1, 5]]])
     with pytest.raises(ValueError, match=r"\[0, 6\).*got 6"):
@@ -135,7 +135,7 @@ def test_custom_cell_in_a_few_lines_trains_and_gradchecks():
     # stacked, bidirectional, with lengths, gradient-checked: no loop, no backward written above
     layer = tr.nn.Recurrent(MinimalGatedUnit, 2, 3, num_layers=2, bidirectional=True, dtype=F64)
     x = tr.Tensor(np.random.default_rng(0).standard_normal((3, 2, 2)), requires_grad=True)
-    assert tr.gradcheck(lambda x, *p: layer(x, lengths=[3, 2]), [x] + layer.parameters())
+    assert tr.gradcheck(lambda x, *p: layer(x, lengths=[3, 2]), [x, *layer.parameters()])
     out, h_n = layer(x)
     assert out.shape == (3, 2, 6) and h_n.shape == (4, 2, 3)
 
@@ -143,7 +143,7 @@ def test_custom_cell_in_a_few_lines_trains_and_gradchecks():
     tr.manual_seed(0)
     model = tr.nn.Recurrent(MinimalGatedUnit, 1, 8)
     head = tr.nn.Linear(8, 1)
-    opt = tr.optim.Adam(model.parameters() + head.parameters(), lr=0.03)
+    opt = tr.optim.Adam([*model.parameters(), *head.parameters()], lr=0.03)
     rng = np.random.default_rng(1)
     losses = []
     for _ in range(60):
@@ -258,9 +258,9 @@ def test_containers_follow_torch_names_and_methods():
 def test_module_methods_to_apply_modules_requires_grad():
     tr.manual_seed(0)
     m = tr.nn.Sequential(tr.nn.Linear(3, 4), tr.nn.LSTM(4, 5, fused=False))
-    params = m.parameters()
+    params = list(m.parameters())
     m.double()
-    assert all(p.dtype == np.float64 for p in m.parameters()) and m.parameters() == params  # same objects
+    assert all(p.dtype == np.float64 for p in m.parameters()) and list(m.parameters()) == params  # same objects
     out = m[1](m[0](tr.Tensor(np.ones((2, 1, 3)))))[0]  # the LSTM now takes float64 input
     assert out.dtype == np.float64
     m.to(np.float32)
@@ -300,7 +300,7 @@ def test_buffers_are_state_but_not_parameters():
     theirs = torch.nn.Sequential(TNorm(), torch.nn.Linear(2, 2), TNorm())
     assert list(ours.state_dict()) == list(theirs.state_dict())  # persistent buffers only, torch's order
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
-    assert len(ours.parameters()) == 4 and len(ours.buffers()) == 4
+    assert len(list(ours.parameters())) == 4 and len(list(ours.buffers())) == 4
     sd = ours.state_dict()
     sd["2.running_mean"] = np.array([1.0, 2.0], np.float32)
     buf = ours[2].running_mean
@@ -334,7 +334,7 @@ def test_layer_norm_against_torch_values_and_gradients():
         np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-9, atol=1e-11)
-    assert tr.nn.LayerNorm(3, elementwise_affine=False).parameters() == []
+    assert list(tr.nn.LayerNorm(3, elementwise_affine=False).parameters()) == []
     assert [n for n, _ in tr.nn.LayerNorm(3, bias=False).named_parameters()] == ["weight"]
 
 
@@ -456,6 +456,14 @@ def test_names_prefix_duplicates_and_apply_follow_torch():
         assert names(ours.named_parameters(**kwargs)) == names(theirs.named_parameters(**kwargs)), kwargs
         assert names(ours.named_buffers(**kwargs)) == names(theirs.named_buffers(**kwargs)), kwargs
     assert names(ours.named_children()) == names(theirs.named_children()) == ["enc", "seq", "head"]
+    for method in ("parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children",
+                   "modules", "named_modules"):   # iterators, as torch's: next(model.parameters()) works
+        mine, its = getattr(ours, method)(), getattr(theirs, method)()
+        assert iter(mine) is mine and iter(its) is its, method
+        first, its_first = next(mine, None), next(its, None)
+        assert (first is None) == (its_first is None), method
+        if isinstance(first, tuple):
+            assert first[0] == its_first[0], method
     visited = {lib: [] for lib in (tr, torch)}
     ours.apply(lambda m: visited[tr].append(type(m).__name__))
     theirs.apply(lambda m: visited[torch].append(type(m).__name__))
@@ -541,5 +549,5 @@ def test_module_flags_and_state_dict_container_are_checked():
                  lambda: seq.buffers(recurse="no")):
         with pytest.raises(TypeError, match=r"Sequential\.named_(parameters|buffers): recurse must be True or False"):
             call()
-    assert seq.parameters(recurse=False) == [] and len(seq.parameters()) == 2
+    assert list(seq.parameters(recurse=False)) == [] and len(list(seq.parameters())) == 2
     assert lin.load_state_dict({"weight": np.zeros((3, 2), np.float32)}, strict=False).missing_keys == ["bias"]

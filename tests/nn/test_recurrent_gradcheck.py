@@ -40,7 +40,7 @@ def test_cells_gradcheck_over_steps(kind, B, I, H, steps, seed):
             state = cell(x, state)
         return state
 
-    assert tr.gradcheck(run, xs + list(s0) + cell.parameters())
+    assert tr.gradcheck(run, [*xs, *s0, *cell.parameters()])
 
 
 def test_peephole_matches_its_equations():
@@ -94,7 +94,7 @@ def test_layers_gradcheck(kind, layers, bidirectional, batch_first, bias, T, B, 
         h = tuple(rest[:len(hx)])
         return layer(x, h if kind == "LSTM" else h[0], lengths=lengths)
 
-    assert tr.gradcheck(run, [x] + hx + layer.parameters())
+    assert tr.gradcheck(run, [x, *hx, *layer.parameters()])
 
 
 @settings(max_examples=6)
@@ -105,7 +105,7 @@ def test_generic_recurrent_layer_gradcheck(kind, bidirectional, use_lengths):
     rng = np.random.default_rng(0)
     x = tr.Tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
     lengths = np.array([3, 1]) if use_lengths else None
-    assert tr.gradcheck(lambda x, *params: layer(x, lengths=lengths), [x] + layer.parameters())
+    assert tr.gradcheck(lambda x, *params: layer(x, lengths=lengths), [x, *layer.parameters()])
 
 
 def test_lengths_semantics():

@@ -6,6 +6,7 @@ user's cell is a class with a few Parameters and a forward: nothing to register 
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -142,8 +143,9 @@ class Module:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self) -> list[Module]:
-        return [m for _, m in self.named_children()]
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
 
     def named_modules(self, memo: set | None = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
@@ -185,8 +187,10 @@ class Module:
                 found.append(((mname + "." if mname else "") + n, v))
         return iter(found)
 
-    def parameters(self, recurse: bool = True) -> list[Parameter]:
-        return [p for _, p in self.named_parameters(recurse=recurse)]
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """A generator, as torch's (next(model.parameters()) works; list(...) for a list). A generator
+        expression, not a generator function, so that a bad recurse= is refused at the call."""
+        return (p for _, p in self.named_parameters(recurse=recurse))
 
     # -- buffers
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -263,8 +267,8 @@ class Module:
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._own_buffers(), prefix, recurse, remove_duplicate, "named_buffers")
 
-    def buffers(self, recurse: bool = True) -> list[Tensor]:
-        return [b for _, b in self.named_buffers(recurse=recurse)]
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Set every parameter's .grad to None, or with set_to_none=False give each existing grad a
@@ -327,7 +331,7 @@ class Module:
         dtype = _to_dtype(type(self).__name__ + ".to", args, dtype, device)
         if dtype is None:
             return self
-        for p in self.parameters() + self.buffers():
+        for p in itertools.chain(self.parameters(), self.buffers()):
             if p.dtype != dtype:
                 p.data = p.data.astype(dtype)
                 if p.grad is not None:
