@@ -426,18 +426,31 @@ def _node_backward(node, gs, retain_graph):
         input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
-    if not retain_graph:
+    if not retain_graph and _holds_tensors(node.prim.saved_needed(node.saved, node.needs)):
         node.saved = _FREED
     return input_grads
+
+
+def _holds_tensors(saved):
+    """Whether `saved` (a primitive's saved values, nested tuples) holds an array of at least one dimension. Only
+    such a node is freed by backward (without retain_graph) and refuses a second one, as torch frees only saved
+    tensors: a node that saved nothing, shapes, or a number (x * 2's 2, a 0-d array here; a Python scalar in
+    torch) runs again, as torch's does."""
+    if type(saved) is np.ndarray:
+        return saved.ndim > 0
+    if isinstance(saved, (tuple, list)):
+        return any(_holds_tensors(s) for s in saved)
+    return False
 
 
 def _check_saved_values(node):
     """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
     if node.saved is _FREED:
         raise RuntimeError(
-            f"backward through the graph a second time: the saved values of {node.name} were freed by "
-            "the first backward(). Pass retain_graph=True to the first backward() if you need to "
-            "call it twice, or recompute the forward pass."
+            f"Trying to backward through the graph a second time: the saved values of {node.name} were freed "
+            "by the first backward() (as torch, saved tensors are freed when backward() has used them). Pass "
+            "retain_graph=True to the first backward() if you need to call it twice, or recompute the forward "
+            "pass."
         )
     if node.versions is not None:
         for leaf, version, i in node.versions:
