@@ -400,8 +400,8 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 continue
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
-            elif fresh and edge.grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-                edge.grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
+            elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+                edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
                 _accumulate_leaf_grad(edge, gi)
 
@@ -413,7 +413,7 @@ def _node_backward(node, gs, retain_graph):
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
                 # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
-                t.grad = np.array(gs[s], copy=True) if t.grad is None else t.grad + gs[s]
+                t._grad = np.array(gs[s], copy=True) if t._grad is None else t._grad + gs[s]
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
@@ -479,10 +479,10 @@ def _accumulate_leaf_grad(leaf, gi):
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf.data.shape:
         gi = unbroadcast(gi, leaf.data.shape)
-    if leaf.grad is not None:
-        leaf.grad += gi
+    if leaf._grad is not None:
+        leaf._grad += gi
     else:
-        leaf.grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
+        leaf._grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
 def _modified_in_place(node, edge, i):
@@ -538,8 +538,30 @@ class Tensor:
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
+        t.data, t._requires_grad, t._grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
         return t
+
+    def _set_grad(self, value: np.ndarray | None) -> None:
+        """`x.grad = g` is checked here, as torch checks it at the assignment: an ndarray (or None) of x's shape
+        and dtype. A gradient of another shape or dtype would otherwise surface only at optimizer.step()."""
+        if value is not None:
+            if isinstance(value, np.generic):   # a 0-d tensor's gradient as a numpy scalar
+                value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                hint = " (a Tensor's .grad holds its ndarray here: assign g.data)" if isinstance(value, Tensor) else ""
+                raise TypeError(f"assigned grad expected to be a numpy array or None but got grad of type "
+                                f"{type(value).__name__}{hint}")
+            if value.shape != self.data.shape:
+                raise ValueError(f"attempting to assign a gradient of shape {value.shape} to a tensor of shape "
+                                 f"{self.data.shape}: the gradient and the tensor must be the same size (as torch)")
+            if value.dtype != self.data.dtype:
+                raise TypeError(f"attempting to assign a gradient with dtype {value.dtype} to a tensor of dtype "
+                                f"{self.data.dtype}: the gradient must match the tensor's dtype (as torch; nothing is "
+                                "cast silently: convert it with .astype)")
+        self._grad = value
+
+    # read in C (an attrgetter); the tape writes _grad itself, with arrays it made of the right shape and dtype
+    grad = property(operator.attrgetter("_grad"), _set_grad, doc="The accumulated gradient (an ndarray) or None.")
 
     @property
     def requires_grad(self) -> bool:

@@ -420,15 +420,27 @@ def test_duplicate_parameters_are_refused():
         opt.add_param_group({"params": [p], "lr": 0.5})
 
 
-def test_grad_of_the_wrong_shape_or_dtype_is_refused():
+@pytest.mark.parametrize("bad", ["shape", "dtype"])
+def test_grad_of_the_wrong_shape_or_dtype_is_refused_at_assignment(bad):
+    """As torch ("attempting to assign a gradient of size/with dtype ..."): the assignment fails, not a later
+    step()."""
+    torch = pytest.importorskip("torch")
+    grad = np.zeros(3, np.float32) if bad == "shape" else np.zeros(2, np.float64)
+    pt = torch.zeros(2, dtype=torch.float32, requires_grad=True)
+    with pytest.raises(RuntimeError, match="attempting to assign a gradient"):
+        pt.grad = torch.from_numpy(grad)
     p = Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p])
-    p.grad = np.zeros(2, dtype=np.float64)  # would silently run the update in float64
-    with pytest.raises(ValueError, match=r"parameter 0: grad must match data, expected shape \(2,\) dtype "
-                                         r"float32, got shape \(2,\) dtype float64"):
-        opt.step()
-    p.grad = np.zeros(3, dtype=np.float32)
-    with pytest.raises(ValueError, match="got shape"):
+    error, what = (ValueError, r"of shape \(3,\) to a tensor of shape \(2,\)") if bad == "shape" else \
+        (TypeError, "with dtype float64 to a tensor of dtype float32")
+    with pytest.raises(error, match=f"attempting to assign a gradient {what}"):
+        p.grad = grad
+    assert p.grad is None
+    opt.step()   # nothing to do: the bad grad never got in
+    np.testing.assert_array_equal(p.data, 0)
+    p.grad = np.ones(2, np.float32)
+    p.data = np.zeros(3, np.float32)   # a grad that stopped matching after it was assigned: step() still refuses
+    with pytest.raises(ValueError, match=r"parameter 0: grad must match data"):
         opt.step()
 
 
@@ -667,15 +679,17 @@ def test_rmsprop_argument_errors(kwargs, error, message):
 @pytest.mark.parametrize("fused", [True, False])
 def test_a_tensor_assigned_to_grad_is_refused_by_name(cls, fused):
     """p.grad = tensor (torch's habit; here .grad holds an ndarray) made the numpy path's
-    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused, naming grad."""
+    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused at the assignment, naming grad."""
     p = Tensor(np.ones(3, np.float32), requires_grad=True)
-    p.grad = Tensor(np.ones(3, np.float32))
+    with pytest.raises(TypeError, match=r"assigned grad expected to be a numpy array or None but got grad of type "
+                                        r"Tensor.*assign g\.data"):
+        p.grad = Tensor(np.ones(3, np.float32))
+    for other in ([1.0, 1.0, 1.0], 1.0, "x"):
+        with pytest.raises(TypeError, match="assigned grad expected to be a numpy array"):
+            p.grad = other
     kwargs = {"fused": fused} if cls in (optim.SGD, optim.Adam, optim.AdamW) else {}
     opt = cls([p], lr=0.1, **kwargs)
-    with pytest.raises(TypeError, match=r"parameter 0: grad must be a numpy array.*got Tensor; assign its \.data"):
-        opt.step()
-    assert isinstance(p.data, np.ndarray) and np.all(p.data == 1)
-    p.grad = p.grad.data   # what the message says: then the step runs
+    p.grad = Tensor(np.ones(3, np.float32)).data   # what the message says: then the step runs
     opt.step()
     assert isinstance(p.data, np.ndarray) and np.all(p.data < 1)
 
