@@ -436,18 +436,24 @@ class Sum(Primitive):
 
 
 class Max(Primitive):
-    """max over axes; ties share the gradient equally (so it is the derivative of a symmetric max)."""
+    """max over axes; ties share the gradient equally (so it is the derivative of a symmetric max). A NaN makes
+    the max NaN: amax's gradient is then NaN over those elements (nothing equals NaN: 0 / 0, as torch.amax's);
+    with nan_shares (x.max() and x.min() of all elements) the NaNs share it instead, as torch's
+    evenly_distribute_backward does."""
 
     @staticmethod
-    def forward(a, axis, keepdims):
+    def forward(a, axis, keepdims, nan_shares=False):
         out = np.max(a, axis=axis, keepdims=keepdims)
         return out, (a, out)
 
     @staticmethod
-    def backward(g, saved, needs, axis, keepdims):
+    def backward(g, saved, needs, axis, keepdims, nan_shares=False):
         a, out = saved
         out = _expand_reduced(out, a.shape, axis, keepdims)
-        winners = (a == out).astype(a.dtype)
+        winners = a == out
+        if nan_shares:
+            winners |= np.isnan(a) & np.isnan(out)
+        winners = winners.astype(a.dtype)
         winners /= np.sum(winners, axis=axis, keepdims=True)
         return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
 

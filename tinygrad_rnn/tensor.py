@@ -1062,7 +1062,7 @@ class Tensor:
             return self.amax(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("max", dim, keepdim, axis, keepdims)
         if dim is None:
-            return self.amax(None, keepdim)
+            return self._extreme_of_all("max", keepdim)
         return self._select(dim, keepdim, "max")
 
     def min(self, dim: int | Sequence[int] | Tensor | None = None, keepdim: bool | None = None, *,
@@ -1074,8 +1074,17 @@ class Tensor:
             return self.amin(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("min", dim, keepdim, axis, keepdims)
         if dim is None:
-            return self.amin(None, keepdim)
+            return self._extreme_of_all("min", keepdim)
         return self._select(dim, keepdim, "min")
+
+    def _extreme_of_all(self, fn, keepdim):
+        """max() / min() of all elements: ties share the gradient as amax's do, but a NaN result's gradient goes
+        to the NaNs, shared (torch's evenly_distribute_backward), where amax() gives NaN everywhere."""
+        if self.data.size == 0:
+            raise ValueError(f"{fn}() of a tensor with no elements (shape {self.shape}) is undefined")
+        if fn == "max":
+            return apply(P.Max, self, axis=None, keepdims=keepdim, nan_shares=True)
+        return -apply(P.Max, -self, axis=None, keepdims=keepdim, nan_shares=True)
 
     def _select(self, dim, keepdim, fn):
         """(values, indices) of max(dim)/min(dim): the gradient goes to the first index of the extreme value
