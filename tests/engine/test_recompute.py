@@ -130,10 +130,10 @@ def test_dropout_inside_sees_the_same_mask_and_the_stream_is_unchanged(rng):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_anomaly_mode_sees_inside_the_recomputation(rng):
-    x = tr.Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    x = tr.Tensor(np.array([4.0, -1.0]), requires_grad=True)
     with tr.detect_anomaly():
         loss = tr.checkpoint(lambda a: a.sqrt() * 1.0, x).sum()
-        with pytest.raises(tr.AnomalyError, match="backward of Pow produced inf"):
+        with pytest.raises(tr.AnomalyError, match="Function 'Pow' returned nan values"):
             loss.backward()
     ok = tr.Tensor(np.array([4.0, 1.0]), requires_grad=True)
     with tr.detect_anomaly():
