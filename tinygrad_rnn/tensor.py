@@ -190,7 +190,7 @@ def is_grad_enabled() -> bool:
 
 
 # Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs,
-# node) after every operation (node is None when it was not recorded) and check(node, g, grads)
+# node) after every operation, with the input and output Tensors (node is None when it was not recorded) and check(node, g, grads)
 # after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
@@ -311,7 +311,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         _note_view_bases(tensors, inputs)
     if _forward_checks:
         for check in _forward_checks:
-            check(prim, inputs, tuple(t.data for t in tensors), node)
+            check(prim, inputs, tensors, node)
     return tuple(tensors) if multi else tensors[0]
 
 
