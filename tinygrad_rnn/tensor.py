@@ -189,9 +189,9 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs,
-# node) after every operation, with the input and output Tensors (node is None when it was not recorded) and check(node, g, grads)
-# after every backward step. Empty lists cost one truth test per op.
+# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
+# every operation, with the input and output Tensors (node is None when it was not recorded), and
+# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
 # Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in

@@ -741,3 +741,27 @@ def test_load_state_dict_names_a_corrupt_entry(edit, error, words):
     opt = optim.Adam([p])
     opt.load_state_dict(good)
     assert opt.state[p]["step"] == 1
+
+
+@pytest.mark.parametrize("key,value,error,words", [
+    ("lr", "0.1", TypeError, "lr must be a number, got str"),
+    ("lr", -0.1, ValueError, "lr must be >= 0, got -0.1"),
+    ("momentum", None, TypeError, "momentum must be a number, got NoneType"),
+    ("nesterov", "yes", TypeError, "nesterov must be True or False"),
+])
+def test_param_group_edited_after_construction_is_checked_at_step(key, value, error, words):
+    """optimizer.param_groups[i][key] = value after construction skipped every check: a string lr was read as
+    float("0.1") (torch fails inside its update: TypeError), a negative one ascended. step() now checks each group
+    as the constructor does, naming it, and nothing is updated."""
+    p = Tensor(np.ones(2), requires_grad=True)
+    q = Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([{"params": [p]}, {"params": [q]}], lr=0.1, momentum=0.5)
+    p.grad, q.grad = np.ones(2), np.ones(2)
+    opt.param_groups[1][key] = value
+    with pytest.raises(error, match=rf"param_groups\[1\]: {words}"):
+        opt.step()
+    np.testing.assert_array_equal(q.data, 1.0)
+    np.testing.assert_array_equal(p.data, 1.0)   # no group was updated
+    del opt.param_groups[1][key]
+    with pytest.raises(KeyError, match=f"param_groups\\[1\\] lacks the hyperparameter '{key}', which SGD needs"):
+        opt.step()
