@@ -1,5 +1,5 @@
 """Learning-rate schedulers, as torch.optim.lr_scheduler (import them as tr.optim.lr_scheduler.X):
-LambdaLR, StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
+LambdaLR, StepLR, MultiStepLR, LinearLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
 
 A scheduler writes each param group's 'lr' (OneCycleLR also its momentum or beta1). As in torch,
 building one sets every group's lr to the schedule's value at step 0 and records 'initial_lr' in
@@ -26,8 +26,8 @@ from .nn.checks import check_bool, check_choice, check_float, check_int
 from .optim import Optimizer
 from .tensor import Tensor
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
-           "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR",
+           "OneCycleLR", "ReduceLROnPlateau"]
 
 
 def _check_optimizer(owner, optimizer):
@@ -216,6 +216,50 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class MultiStepLR(LRScheduler):
+    """lr *= gamma at each step listed in milestones (a milestone listed twice: gamma ** 2 there)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
+        # a sorted list (torch keeps a Counter): a state_dict of plain numbers and lists
+        self.milestones = sorted(check_int("MultiStepLR", f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+        self.gamma = check_float("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        times = self.milestones.count(self.last_epoch)
+        if not times:
+            return self._current_lrs()
+        return [lr * self.gamma ** times for lr in self._current_lrs()]
+
+
+class LinearLR(LRScheduler):
+    """The lr's factor moves linearly from start_factor to end_factor over total_iters steps, then stays; written
+    recursively from the current lr, as torch's."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 1)}
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        self.start_factor = check_float("LinearLR", "start_factor", start_factor)
+        if not 0 < self.start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {self.start_factor:g}")
+        self.end_factor = check_float("LinearLR", "end_factor", end_factor, 0, 1)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, 1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        step = self.end_factor - self.start_factor
+        return [lr * (1.0 + step / (self.total_iters * self.start_factor + (self.last_epoch - 1) * step))
+                for lr in self._current_lrs()]
 
 
 class ExponentialLR(LRScheduler):

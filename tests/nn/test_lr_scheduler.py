@@ -11,6 +11,8 @@ from tinygrad_rnn.optim.lr_scheduler import (
     CosineAnnealingLR,
     ExponentialLR,
     LambdaLR,
+    LinearLR,
+    MultiStepLR,
     OneCycleLR,
     ReduceLROnPlateau,
     StepLR,
@@ -36,6 +38,10 @@ class Warmup:  # a callable object: its attributes travel in LambdaLR's state_di
 CASES = [
     ("StepLR", dict(step_size=4, gamma=0.5)),
     ("StepLR", dict(step_size=1)),
+    ("MultiStepLR", dict(milestones=[3, 7, 7, 20], gamma=0.5)),
+    ("MultiStepLR", dict(milestones=(0, 2))),
+    ("LinearLR", dict()),
+    ("LinearLR", dict(start_factor=0.5, end_factor=0.1, total_iters=12)),
     ("ExponentialLR", dict(gamma=0.9)),
     ("CosineAnnealingLR", dict(T_max=10)),  # 30 steps: past T_max it rises again
     ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
@@ -137,6 +143,11 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
      "anneal_strategy must be one of 'cos', 'linear'"),
     (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, "factor must be < 1"),
     (lambda opt: ReduceLROnPlateau(opt, mode="minimum"), ValueError, "mode must be one of 'min', 'max'"),
+    (lambda opt: MultiStepLR(opt, milestones=3), TypeError, "MultiStepLR: milestones must be a list of ints"),
+    (lambda opt: MultiStepLR(opt, milestones=[2, 4.5]), TypeError, r"MultiStepLR: milestones\[1\] must be an int"),
+    (lambda opt: LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be in \(0, 1\], got 0"),
+    (lambda opt: LinearLR(opt, end_factor=1.5), ValueError, r"LinearLR: end_factor must be in \[0, 1\]"),
+    (lambda opt: LinearLR(opt, total_iters=0), ValueError, "LinearLR: total_iters must be >= 1"),
     (lambda opt: StepLR("sgd", 2), TypeError, "optimizer must be a tr.optim optimizer, got str"),
     (lambda opt: StepLR(opt, 2, last_epoch=3), KeyError, "no 'initial_lr'"),
 ])
