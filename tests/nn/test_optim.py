@@ -765,3 +765,56 @@ def test_param_group_edited_after_construction_is_checked_at_step(key, value, er
     del opt.param_groups[1][key]
     with pytest.raises(KeyError, match=f"param_groups\\[1\\] lacks the hyperparameter '{key}', which SGD needs"):
         opt.step()
+
+
+# ----------------------------------------------------------------------------- end to end: optimizer + scheduler
+@st.composite
+def optimizer_settings(draw):
+    """(name, kwargs) of any optimizer here, its hyperparameters drawn."""
+    name = draw(st.sampled_from(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]))
+    common = dict(lr=draw(st.floats(1e-3, 0.3)), weight_decay=draw(decays), maximize=draw(st.booleans()))
+    if name == "SGD":
+        return name, draw(sgd_settings())
+    if name in ("Adam", "AdamW"):
+        return name, dict(common, betas=draw(betas), amsgrad=draw(st.booleans()))
+    if name == "RMSprop":
+        return name, dict(common, alpha=draw(st.sampled_from([0.5, 0.9, 0.99])), centered=draw(st.booleans()),
+                          momentum=draw(st.sampled_from([0.0, 0.5, 0.9])))
+    return name, dict(common, lr_decay=draw(decays), initial_accumulator_value=draw(st.sampled_from([0.0, 0.5])))
+
+
+SCHEDULES = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 11])),
+             ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),
+             ("LinearLR", dict(start_factor=0.25, total_iters=8)), ("LambdaLR", dict(lr_lambda=lambda e: 0.97 ** e))]
+
+
+@given(optimizer_settings(), st.lists(st.sampled_from(range(len(SCHEDULES))), max_size=2, unique=True),
+       st.sampled_from([np.float64, np.float32]), seeds)
+def test_twenty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
+    """An optimizer and zero to two schedulers stepped together (chained: each reads the lr the other left) for
+    20 steps, from the same parameters and gradients as torch's: the parameters after every step, every group's
+    lr and get_last_lr(), in float64 and float32 (to rounding: torch's add with alpha fuses its multiply)."""
+    torch = pytest.importorskip("torch")
+    name, kwargs = settings
+    x0, grads = make_problem(seed, dtype, steps=20)
+    ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
+    theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
+    opt = getattr(optim, name)(ours, **kwargs)
+    opt_t = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    scheds = [getattr(optim.lr_scheduler, SCHEDULES[k][0])(opt, **SCHEDULES[k][1]) for k in schedules]
+    scheds_t = [getattr(torch.optim.lr_scheduler, SCHEDULES[k][0])(opt_t, **SCHEDULES[k][1]) for k in schedules]
+    rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
+    for gs in grads:
+        for p, q, g in zip(ours, theirs, gs):
+            p.grad, q.grad = g.copy(), torch.tensor(g.copy())
+        opt.step()
+        opt_t.step()
+        for s, s_t in zip(scheds, scheds_t):
+            s.step()
+            s_t.step()
+            np.testing.assert_allclose(s.get_last_lr(), s_t.get_last_lr(), rtol=1e-13)
+        assert opt.param_groups[0]["lr"] == pytest.approx(opt_t.param_groups[0]["lr"], rel=1e-13)
+        for p, q in zip(ours, theirs):
+            assert p.data.dtype == dtype
+            t = q.detach().numpy()
+            np.testing.assert_allclose(p.data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)))
