@@ -438,8 +438,10 @@ def _holds_tensors(saved):
     torch) runs again, as torch's does."""
     if type(saved) is np.ndarray:
         return saved.ndim > 0
-    if isinstance(saved, (tuple, list)):
-        return any(_holds_tensors(s) for s in saved)
+    if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
+        for s in saved:
+            if _holds_tensors(s):
+                return True
     return False
 
 
