@@ -565,6 +565,13 @@ class Tensor:
     # read in C (an attrgetter); the tape writes _grad itself, with arrays it made of the right shape and dtype
     grad = property(operator.attrgetter("_grad"), _set_grad, doc="The accumulated gradient (an ndarray) or None.")
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad"."""
+        if "grad" in state:
+            state = dict(state)
+            state["_grad"] = state.pop("grad")
+        self.__dict__.update(state)
+
     @property
     def requires_grad(self) -> bool:
         """Whether backward computes a gradient for this tensor (recorded operations on it are kept)."""
