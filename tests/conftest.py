@@ -31,6 +31,16 @@ settings.register_profile("thorough", max_examples=300, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _leave_the_process_group():
+    """A test that joined a process group (an example's init_distributed, docs/distributed.md's page) leaves it
+    after, so that the next one may join as a new process would: a second init_process_group() is refused, here as
+    in torch, and before this a docs page run after the examples failed with 'already called'."""
+    yield
+    if tr.distributed.is_initialized():
+        tr.distributed.destroy_process_group()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

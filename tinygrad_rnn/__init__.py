@@ -7,7 +7,7 @@ and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
 """
 from . import distributed, nn, optim, viz
-from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
@@ -78,7 +78,7 @@ __all__ = [
     "topk", "multinomial", "scatter", "scatter_add",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
-    "InplaceModificationError",
+    "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
     # randomness, checkpoints, threads
     "manual_seed", "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
     # recomputation: trade memory for time in the backward pass

@@ -181,12 +181,10 @@ class Optimizer:
                 group[key] = value
         for key, value in self.defaults.items():
             group.setdefault(key, value)
-        try:
+        if is_dict:
+            _checked(self._check_group, group, prefix)
+        else:
             self._check_group(group)
-        except (TypeError, ValueError) as e:
-            if not is_dict:
-                raise
-            raise type(e)(f"{prefix}: {e}") from None
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in group["params"]:
             if id(p) in seen:
@@ -214,6 +212,8 @@ class Optimizer:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
         should recompute the loss and gradients) and its result returned."""
         loss = closure() if closure is not None else None
+        for i, group in enumerate(self.param_groups):   # edited since? ("0.1", -1, a missing key): before any update
+            _checked(self._check_group, group, f"param_groups[{i}]")
         index = 0
         for group in self.param_groups:
             self._stepping = {}   # what the group's parameters share at this step (_group_constants)
@@ -326,6 +326,18 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
         return "\n".join(lines) + "\n)"
+
+
+def _checked(check_group, group, prefix):
+    """check_group(group), its errors prefixed with which group: at construction, and at each step(), since a
+    group's hyperparameters may be edited in between (where torch fails inside its update, naming nothing)."""
+    try:
+        check_group(group)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{prefix}: {e}") from None
+    except KeyError as e:
+        raise KeyError(f"{prefix} lacks the hyperparameter {e}, which {type(check_group.__self__).__name__} "
+                       "needs") from None
 
 
 def _saved_index(where, key):

@@ -1,5 +1,5 @@
 """Learning-rate schedulers, as torch.optim.lr_scheduler (import them as tr.optim.lr_scheduler.X):
-LambdaLR, StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
+LambdaLR, StepLR, MultiStepLR, LinearLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
 
 A scheduler writes each param group's 'lr' (OneCycleLR also its momentum or beta1). As in torch,
 building one sets every group's lr to the schedule's value at step 0 and records 'initial_lr' in
@@ -26,8 +26,8 @@ from .nn.checks import check_bool, check_choice, check_float, check_int
 from .optim import Optimizer
 from .tensor import Tensor
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
-           "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR",
+           "OneCycleLR", "ReduceLROnPlateau"]
 
 
 def _check_optimizer(owner, optimizer):
@@ -50,6 +50,13 @@ def _positive(owner, name, value):
     value = check_float(owner, name, value)
     if not value > 0:
         raise ValueError(f"{owner}: {name} must be > 0, got {value:g}")
+    return value
+
+
+def _fraction(owner, name, value):
+    value = check_float(owner, name, value, 0)
+    if value >= 1.0:
+        raise ValueError(f"{owner}: {name} must be < 1, got {value:g}")
     return value
 
 
@@ -118,6 +125,9 @@ class LRScheduler:
 
     # -- checkpoints
     _not_state = ("optimizer",)
+    # what load_state_dict checks beyond the kind of each value: name -> (check, its bounds or choices), the
+    # constructor's checks (a step_size of 0 loaded would raise ZeroDivisionError at the next step)
+    _load_checks = {"last_epoch": (check_int, -1), "_step_count": (check_int, 0), "base_lrs": (check_float, 0)}
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer (and functions): plain numbers and lists, as torch."""
@@ -135,6 +145,12 @@ class LRScheduler:
             if not _same_kind(own[k], v):  # failed later, inside step(), naming nothing
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {k} must be {_kind(own[k])} (as this "
                                  f"scheduler's {own[k]!r:.60}), got {v!r:.60}")
+        for k, v in state_dict.items():
+            if k in self._load_checks:
+                check, *bounds = self._load_checks[k]
+                for i, item in enumerate(v if isinstance(v, (list, tuple)) else [v]):
+                    check(f"{type(self).__name__}.load_state_dict", k if not isinstance(v, (list, tuple))
+                          else f"{k}[{i}]", item, *bounds)
         for k, v in state_dict.items():
             setattr(self, k, list(v) if isinstance(v, list) else v)
 
@@ -189,6 +205,8 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """lr *= gamma every step_size steps."""
 
+    _load_checks = {**LRScheduler._load_checks, "step_size": (check_int, 1)}
+
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = check_int("StepLR", "step_size", step_size, 1)
         self.gamma = check_float("StepLR", "gamma", gamma)
@@ -198,6 +216,50 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class MultiStepLR(LRScheduler):
+    """lr *= gamma at each step listed in milestones (a milestone listed twice: gamma ** 2 there)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
+        # a sorted list (torch keeps a Counter): a state_dict of plain numbers and lists
+        self.milestones = sorted(check_int("MultiStepLR", f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+        self.gamma = check_float("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        times = self.milestones.count(self.last_epoch)
+        if not times:
+            return self._current_lrs()
+        return [lr * self.gamma ** times for lr in self._current_lrs()]
+
+
+class LinearLR(LRScheduler):
+    """The lr's factor moves linearly from start_factor to end_factor over total_iters steps, then stays; written
+    recursively from the current lr, as torch's."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 1)}
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        self.start_factor = check_float("LinearLR", "start_factor", start_factor)
+        if not 0 < self.start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {self.start_factor:g}")
+        self.end_factor = check_float("LinearLR", "end_factor", end_factor, 0, 1)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, 1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        step = self.end_factor - self.start_factor
+        return [lr * (1.0 + step / (self.total_iters * self.start_factor + (self.last_epoch - 1) * step))
+                for lr in self._current_lrs()]
 
 
 class ExponentialLR(LRScheduler):
@@ -217,10 +279,10 @@ class CosineAnnealingLR(LRScheduler):
     """lr follows eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2, computed (as
     torch) recursively from the current lr; past T_max it rises again (a cosine of period 2 T_max)."""
 
+    _load_checks = {**LRScheduler._load_checks, "T_max": (_positive,)}
+
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        self.T_max = check_float("CosineAnnealingLR", "T_max", T_max, 0)
-        if self.T_max == 0:
-            raise ValueError("CosineAnnealingLR: T_max must be > 0, got 0")
+        self.T_max = _positive("CosineAnnealingLR", "T_max", T_max)
         self.T_max = T_max if isinstance(T_max, int) else self.T_max
         self.eta_min = check_float("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
@@ -243,6 +305,9 @@ class OneCycleLR(LRScheduler):
     max_lr / div_factor to max_lr over pct_start of total_steps, then anneals to
     initial_lr / final_div_factor (three_phase: back to initial_lr first); the momentum (SGD,
     RMSprop) or beta1 (Adam) moves the other way between max_momentum and base_momentum."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_steps": (check_int, 1),
+                    "anneal_strategy": (check_choice, ("cos", "linear"))}
 
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
@@ -327,15 +392,19 @@ class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by factor when a metric has not improved for `patience` steps:
     step(metric) once per epoch with, e.g., the validation loss."""
 
+    _load_checks = {"last_epoch": (check_int, 0), "mode": (check_choice, ("min", "max")),
+                    "factor": (_fraction,), "patience": (check_int, 0), "threshold": (check_float, 0),
+                    "threshold_mode": (check_choice, ("rel", "abs")), "cooldown": (check_int, 0),
+                    "cooldown_counter": (check_int, 0), "num_bad_epochs": (check_int, 0), "min_lrs": (check_float, 0),
+                    "eps": (check_float, 0)}
+
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
         owner = "ReduceLROnPlateau"
         self.optimizer = _check_optimizer(owner, optimizer)
         self.mode = check_choice(owner, "mode", mode, ("min", "max"))
-        self.factor = check_float(owner, "factor", factor, 0)
-        if self.factor >= 1.0:
-            raise ValueError(f"{owner}: factor must be < 1, got {self.factor:g}")
+        self.factor = _fraction(owner, "factor", factor)
         self.patience = check_int(owner, "patience", patience, 0)
         self.threshold = check_float(owner, "threshold", threshold, 0)
         self.threshold_mode = check_choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))

@@ -47,6 +47,13 @@ class Primitive:
     def backward(g, saved, needs, **attrs):
         raise NotImplementedError
 
+    @staticmethod
+    def saved_needed(saved, needs):
+        """The part of `saved` that backward reads for the inputs `needs` marks: the tape frees a node (and
+        refuses a second backward through it) only if this holds a tensor, as torch saves only what the
+        gradients asked for need (x * 2 with x requiring grad saves the 2 alone)."""
+        return saved
+
 
 def _swap_last(a):
     """The transpose of the last two axes (a view), for matmul's backward."""
@@ -84,6 +91,11 @@ class Mul(Primitive):
         a, b = saved
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
+    @staticmethod
+    def saved_needed(saved, needs):
+        a, b = saved
+        return (b if needs[0] else None), (a if needs[1] else None)
+
 
 class Div(Primitive):
     @staticmethod
@@ -97,6 +109,11 @@ class Div(Primitive):
         ga = g / b
         # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
         return (ga if needs[0] else None), (-ga * out if needs[1] else None)
+
+    @staticmethod
+    def saved_needed(saved, needs):
+        b, out = saved
+        return b, (out if needs[1] else None)
 
 
 class Power(Primitive):
@@ -419,18 +436,24 @@ class Sum(Primitive):
 
 
 class Max(Primitive):
-    """max over axes; ties share the gradient equally (so it is the derivative of a symmetric max)."""
+    """max over axes; ties share the gradient equally (so it is the derivative of a symmetric max). A NaN makes
+    the max NaN: amax's gradient is then NaN over those elements (nothing equals NaN: 0 / 0, as torch.amax's);
+    with nan_shares (x.max() and x.min() of all elements) the NaNs share it instead, as torch's
+    evenly_distribute_backward does."""
 
     @staticmethod
-    def forward(a, axis, keepdims):
+    def forward(a, axis, keepdims, nan_shares=False):
         out = np.max(a, axis=axis, keepdims=keepdims)
         return out, (a, out)
 
     @staticmethod
-    def backward(g, saved, needs, axis, keepdims):
+    def backward(g, saved, needs, axis, keepdims, nan_shares=False):
         a, out = saved
         out = _expand_reduced(out, a.shape, axis, keepdims)
-        winners = (a == out).astype(a.dtype)
+        winners = a == out
+        if nan_shares:
+            winners |= np.isnan(a) & np.isnan(out)
+        winners = winners.astype(a.dtype)
         winners /= np.sum(winners, axis=axis, keepdims=True)
         return (winners * _expand_reduced(g, a.shape, axis, keepdims),)
 

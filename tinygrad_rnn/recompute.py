@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import random
-from .primitives import Primitive
+from .primitives import Detach, Primitive
 from .tensor import Tensor, _forward_checks, _grad_mode, apply, backward_from, is_grad_enabled, no_grad
 
 __all__ = ["checkpoint"]
@@ -137,22 +138,49 @@ class _rng_restored:
 
 class _LeafCollector:
     """A forward hook (tensor._forward_checks) gathering the leaves that require grad which the
-    operations of this thread read while it is installed; nested collectors each see everything."""
+    operations of this thread read while it is installed; nested collectors each see everything.
 
-    def __init__(self):
+    It also follows which results depend on something that requires grad (a leaf, or an argument standing in
+    for a tensor that requires grad: `sources`), as the tape would have marked them with recording on: an
+    output of fn that does not (a constant, x.detach() * 2) must not say requires_grad=True, as under torch's
+    checkpoint. Weak references, so that fn's intermediates are freed as they would be without the hook."""
+
+    def __init__(self, sources=()):
         self.thread = threading.get_ident()
         self.leaves = {}  # id -> Tensor, in first-use order
         self.computed = None  # a non-leaf tensor requiring grad that fn read, if any
+        self.live = {}  # id -> weakref of each float result that depends on a tensor requiring grad
+        for t in sources:
+            self._mark_live(t)
 
     def __call__(self, prim, inputs, outs, node):
         if threading.get_ident() != self.thread:
             return
+        live = False
         for t in inputs:
             if t.requires_grad:
+                live = True
                 if t._node is None:
                     self.leaves.setdefault(id(t), t)
                 elif self.computed is None:
                     self.computed = t
+            elif not live and self.depends_on_grad(t):
+                live = True
+        if live and prim is not Detach:   # detach() cuts the dependence, as on the tape
+            for o in outs:
+                if o.data.dtype.kind == "f":   # masks and indices never require grad
+                    self._mark_live(o)
+
+    def _mark_live(self, t):
+        key = id(t)
+        self.live[key] = weakref.ref(t, lambda _, key=key: self.live.pop(key, None))
+
+    def depends_on_grad(self, t):
+        """Whether t requires grad, or was computed (inside fn) from something that does."""
+        if t.requires_grad:
+            return True
+        ref = self.live.get(id(t))
+        return ref is not None and ref() is t
 
     def __enter__(self):
         _forward_checks.append(self)
@@ -196,6 +224,18 @@ def _check_outputs(result):
     raise TypeError(f"checkpoint: fn must return a Tensor or a non-empty tuple of Tensors, got {kind}")
 
 
+def _returned(result, recorded, seen, originals):
+    """What checkpoint() returns for one of fn's results: an argument or a leaf fn returned as it is, that tensor
+    itself (as torch); a result depending on something that requires grad, the Recompute node's output; anything
+    else (a constant such as tr.ones(3) or x.detach() * 2, a mask, indices) fn's own result, which does not
+    require grad (torch: only float tensors that depend on one requiring grad do)."""
+    if id(result) in originals:
+        return originals[id(result)]
+    if recorded is None or (result.is_leaf and result.requires_grad) or not seen.depends_on_grad(result):
+        return result
+    return recorded
+
+
 def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_reentrant: bool | None = None,
                preserve_rng_state: bool = True, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
     """fn(*args, **kwargs) without keeping its intermediates: they are recomputed in the backward pass.
@@ -222,7 +262,7 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     detached = list(args)
     for i, t in zip(slots, tensors):  # fn sees leaves without history: nothing upstream is read
         detached[i] = Tensor._make(t.data, False)
-    with no_grad(), _LeafCollector() as seen:
+    with no_grad(), _LeafCollector([detached[i] for i, t in zip(slots, tensors) if t.requires_grad]) as seen:
         result = fn(*detached)
     n_outputs = _check_outputs(result)
     if seen.computed is not None:
@@ -230,16 +270,15 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
                          "computed outside fn (not a leaf); pass it to checkpoint() as an argument so that its "
                          "gradient reaches the graph it came from")
     params = [p for p in seen.leaves.values() if not any(p is t for t in tensors)]
-    if not params and not any(t.requires_grad for t in tensors):
-        return result  # nothing to differentiate: the no_grad result is the answer
     outs = _as_tuple(result, n_outputs)
-    args_template = tuple(None if i in slots else a for i, a in enumerate(args))
-    call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
-                 [o.data for o in outs])
-    recorded = _as_tuple(apply(Recompute, *tensors, *params, call=call), n_outputs)
-    # masks and indices (x > 0, argmax) have no gradient: fn's own results, not outputs of the node, which
-    # would say they require grad (torch: only float tensors can)
-    outs = tuple(o if o.data.dtype.kind == "f" else r for o, r in zip(recorded, _as_tuple(result, n_outputs)))
+    recorded = [None] * len(outs)   # nothing to differentiate (no output depends on what requires grad): fn's results
+    if any(seen.depends_on_grad(o) for o in outs):
+        args_template = tuple(None if i in slots else a for i, a in enumerate(args))
+        call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
+                     [o.data for o in outs])
+        recorded = _as_tuple(apply(Recompute, *tensors, *params, call=call), n_outputs)
+    originals = {id(detached[i]): args[i] for i in slots}
+    outs = tuple(_returned(r, o, seen, originals) for r, o in zip(outs, recorded))
     if not n_outputs:
         return outs[0]
     return list(outs) if isinstance(result, list) else outs   # fn's own container, as torch and as under no_grad

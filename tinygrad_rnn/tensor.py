@@ -190,9 +190,9 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs,
-# node) after every operation (node is None when it was not recorded) and check(node, g, grads)
-# after every backward step. Empty lists cost one truth test per op.
+# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
+# every operation, with the input and output Tensors (node is None when it was not recorded), and
+# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
 # Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
@@ -313,7 +313,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         _note_view_bases(tensors, inputs)
     if _forward_checks:
         for check in _forward_checks:
-            check(prim, inputs, tuple(t.data for t in tensors), node)
+            check(prim, inputs, tensors, node)
     return tuple(tensors) if multi else tensors[0]
 
 
@@ -408,8 +408,8 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
             elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
                 gi = unbroadcast(gi, edge.data.shape)
                 hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
-            elif fresh and edge.grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-                edge.grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
+            elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+                edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
                 _accumulate_leaf_grad(edge, gi)
     for leaf, gi in hooked_leaves.items():
@@ -423,7 +423,7 @@ def _node_backward(node, gs, retain_graph):
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
                 # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
-                t.grad = np.array(gs[s], copy=True) if t.grad is None else t.grad + gs[s]
+                t._grad = np.array(gs[s], copy=True) if t._grad is None else t._grad + gs[s]
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
@@ -436,18 +436,33 @@ def _node_backward(node, gs, retain_graph):
         input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
-    if not retain_graph:
+    if not retain_graph and _holds_tensors(node.prim.saved_needed(node.saved, node.needs)):
         node.saved = _FREED
     return input_grads
+
+
+def _holds_tensors(saved):
+    """Whether `saved` (a primitive's saved values, nested tuples) holds an array of at least one dimension. Only
+    such a node is freed by backward (without retain_graph) and refuses a second one, as torch frees only saved
+    tensors: a node that saved nothing, shapes, or a number (x * 2's 2, a 0-d array here; a Python scalar in
+    torch) runs again, as torch's does."""
+    if type(saved) is np.ndarray:
+        return saved.ndim > 0
+    if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
+        for s in saved:
+            if _holds_tensors(s):
+                return True
+    return False
 
 
 def _check_saved_values(node):
     """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
     if node.saved is _FREED:
         raise RuntimeError(
-            f"backward through the graph a second time: the saved values of {node.name} were freed by "
-            "the first backward(). Pass retain_graph=True to the first backward() if you need to "
-            "call it twice, or recompute the forward pass."
+            f"Trying to backward through the graph a second time: the saved values of {node.name} were freed "
+            "by the first backward() (as torch, saved tensors are freed when backward() has used them). Pass "
+            "retain_graph=True to the first backward() if you need to call it twice, or recompute the forward "
+            "pass."
         )
     if node.versions is not None:
         for leaf, version, i in node.versions:
@@ -476,10 +491,10 @@ def _accumulate_leaf_grad(leaf, gi):
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf.data.shape:
         gi = unbroadcast(gi, leaf.data.shape)
-    if leaf.grad is not None:
-        leaf.grad += gi
+    if leaf._grad is not None:
+        leaf._grad += gi
     else:
-        leaf.grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
+        leaf._grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
 def _modified_in_place(node, edge, i):
@@ -574,8 +589,37 @@ class Tensor:
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t.grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
+        t.data, t._requires_grad, t._grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
         return t
+
+    def _set_grad(self, value: np.ndarray | None) -> None:
+        """`x.grad = g` is checked here, as torch checks it at the assignment: an ndarray (or None) of x's shape
+        and dtype. A gradient of another shape or dtype would otherwise surface only at optimizer.step()."""
+        if value is not None:
+            if isinstance(value, np.generic):   # a 0-d tensor's gradient as a numpy scalar
+                value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                hint = " (a Tensor's .grad holds its ndarray here: assign g.data)" if isinstance(value, Tensor) else ""
+                raise TypeError(f"assigned grad expected to be a numpy array or None but got grad of type "
+                                f"{type(value).__name__}{hint}")
+            if value.shape != self.data.shape:
+                raise ValueError(f"attempting to assign a gradient of shape {value.shape} to a tensor of shape "
+                                 f"{self.data.shape}: the gradient and the tensor must be the same size (as torch)")
+            if value.dtype != self.data.dtype:
+                raise TypeError(f"attempting to assign a gradient with dtype {value.dtype} to a tensor of dtype "
+                                f"{self.data.dtype}: the gradient must match the tensor's dtype (as torch; nothing is "
+                                "cast silently: convert it with .astype)")
+        self._grad = value
+
+    # read in C (an attrgetter); the tape writes _grad itself, with arrays it made of the right shape and dtype
+    grad = property(operator.attrgetter("_grad"), _set_grad, doc="The accumulated gradient (an ndarray) or None.")
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad"."""
+        if "grad" in state:
+            state = dict(state)
+            state["_grad"] = state.pop("grad")
+        self.__dict__.update(state)
 
     @property
     def requires_grad(self) -> bool:
@@ -1115,7 +1159,7 @@ class Tensor:
             return self.amax(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("max", dim, keepdim, axis, keepdims)
         if dim is None:
-            return self.amax(None, keepdim)
+            return self._extreme_of_all("max", keepdim)
         return self._select(dim, keepdim, "max")
 
     def min(self, dim: int | Sequence[int] | Tensor | None = None, keepdim: bool | None = None, *,
@@ -1127,8 +1171,17 @@ class Tensor:
             return self.amin(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("min", dim, keepdim, axis, keepdims)
         if dim is None:
-            return self.amin(None, keepdim)
+            return self._extreme_of_all("min", keepdim)
         return self._select(dim, keepdim, "min")
+
+    def _extreme_of_all(self, fn, keepdim):
+        """max() / min() of all elements: ties share the gradient as amax's do, but a NaN result's gradient goes
+        to the NaNs, shared (torch's evenly_distribute_backward), where amax() gives NaN everywhere."""
+        if self.data.size == 0:
+            raise ValueError(f"{fn}() of a tensor with no elements (shape {self.shape}) is undefined")
+        if fn == "max":
+            return apply(P.Max, self, axis=None, keepdims=keepdim, nan_shares=True)
+        return -apply(P.Max, -self, axis=None, keepdims=keepdim, nan_shares=True)
 
     def _select(self, dim, keepdim, fn):
         """(values, indices) of max(dim)/min(dim): the gradient goes to the first index of the extreme value

@@ -1,5 +1,6 @@
-"""detect_anomaly(): NaN/Inf in forward or backward named with the user's line; in-place writes
-under the tape caught; clip_grad_norm_'s non-finite rule; the mode costs nothing when off."""
+"""detect_anomaly(): as torch's, a NaN returned by a backward step raises, named with the user's line (forward
+values and infinite gradients pass); in-place writes under the tape caught; clip_grad_norm_'s non-finite rule;
+the mode costs nothing when off."""
 import numpy as np
 import pytest
 
@@ -11,61 +12,115 @@ from tinygrad_rnn.tensor import _backward_checks, _forward_checks
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's divide-by-zero warnings
 
 
-def test_forward_fault_names_the_operation_and_the_users_line():
-    x = tr.Tensor(np.array([1.0, 0.0, 2.0]), requires_grad=True)
+def test_backward_nan_names_the_operation_and_the_users_line():
+    x = tr.Tensor(np.array([4.0, 0.5, -2.0]), requires_grad=True)
     with tr.detect_anomaly():
-        y = x * 2.0
+        y = (x * 2.0).sqrt()  # THE FAULTY LINE: sqrt of a negative, NaN (no error yet: forward is not checked)
         with pytest.raises(tr.AnomalyError) as e:
-            y.log()  # THE FAULTY LINE
+            y.sum().backward()
     msg = str(e.value)
-    assert "forward of Log produced inf in 1 of 3 values" in msg
-    assert "test_anomaly.py:" in msg and "THE FAULTY LINE" in msg and "inputs were all finite" in msg
-    assert isinstance(e.value, FloatingPointError)
+    assert "Function 'Pow' returned nan values in its 0th output (nan in 1 of 3 values)" in msg
+    assert "test_anomaly.py:" in msg and "THE FAULTY LINE" in msg and "flowing into it held no NaN" in msg
+    assert isinstance(e.value, FloatingPointError) and isinstance(e.value, RuntimeError)   # torch raises RuntimeError
 
 
-def test_forward_fault_in_no_grad_and_upstream_nan():
-    with tr.detect_anomaly(), tr.no_grad():
-        with pytest.raises(tr.AnomalyError, match="forward of Mul produced nan.*input already held nan"):
-            tr.Tensor([np.nan, 1.0]) * 2.0
-
-
-def test_backward_fault_names_the_node_where_it_was_created():
-    x = tr.Tensor(np.array([4.0, 0.0]), requires_grad=True)
+def test_incoming_nan_says_look_downstream():
+    x = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     with tr.detect_anomaly():
-        loss = x.sqrt().sum()  # sqrt'(0) = inf
-        with pytest.raises(tr.AnomalyError) as e:
-            loss.backward()
-    msg = str(e.value)
-    assert "backward of Pow produced inf" in msg and "loss = x.sqrt().sum()" in msg
-    assert "gradient flowing into it was finite" in msg
+        y = x * 3.0
+        with pytest.raises(tr.AnomalyError, match="Function 'Mul' returned nan.*already held nan in 1 of 2"):
+            y.backward(np.array([np.nan, 1.0]))
 
 
 def test_fault_inside_a_layer_points_at_the_users_call_and_the_library_function():
     tr.manual_seed(0)
     lstm = nn.LSTM(3, 4, fused=False)
     x = np.zeros((5, 2, 3), dtype=np.float32)
-    x[2, 1, 0] = np.inf
+    x[2, 1, 0] = np.nan
     with tr.detect_anomaly():
+        out, _ = lstm(tr.Tensor(x))  # CALL SITE
         with pytest.raises(tr.AnomalyError) as e:
-            lstm(tr.Tensor(x))  # CALL SITE
+            out.sum().backward()
     msg = str(e.value)
     assert "CALL SITE" in msg and "tinygrad_rnn/nn/" in msg
 
 
-def test_no_false_alarm_and_hooks_removed_after_the_block():
+# Each case: f(ops, x) of a tensor x that requires grad; ops holds one library's functions (and the mask).
+TORCH_CASES = {
+    "log of zero and of a negative (forward -inf, NaN; gradients finite or inf)": lambda o, x: o["log"](x).sum(),
+    "softmax under a -inf padding mask": lambda o, x: o["softmax"](x + o["mask"]).sum(),
+    "masked softmax times values": lambda o, x: (o["softmax"](x * 2.0 + o["mask"]) * x).sum(),
+    "sqrt at zero (inf gradient)": lambda o, x: o["sqrt"](o["abs"](x)).sum(),
+    "sqrt of a negative (NaN gradient)": lambda o, x: o["sqrt"](x).sum(),
+    "exp overflowing to inf": lambda o, x: o["exp"](x * 1000.0).sum(),
+    "inf times zero in backward (NaN gradient)": lambda o, x: (o["exp"](x * 1000.0) * 0.0).sum(),
+}
+MASK = np.array([0.0, 0.0, -np.inf, 0.0])
+
+
+def _ops(lib):
+    return dict(log=lib.log, sqrt=lib.sqrt, exp=lib.exp, abs=lib.abs, softmax=lambda x: lib.softmax(x, -1),
+                mask=lib.tensor(MASK) if lib is not tr else MASK)
+
+
+def _run(lib, anomaly_mode, f, x):
+    """'raises' or the gradient of f under lib's anomaly mode."""
+    with anomaly_mode:
+        try:
+            f(_ops(lib), x).backward()
+        except RuntimeError as e:
+            assert "returned nan values in its 0th output" in str(e)
+            return "raises"
+    return x.grad.numpy() if lib is not tr else x.grad
+
+
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled", "ignore:Error detected in")
+@pytest.mark.parametrize("check_nan", [True, False])
+@pytest.mark.parametrize("case", sorted(TORCH_CASES))
+def test_raises_exactly_where_torch_does(case, check_nan):
+    """torch 2.13's detect_anomaly checks the gradients each backward step returns, for NaN only: a forward result
+    may be -inf (a padding mask) or NaN, a gradient infinite. Both libraries raise, or both give the same grads."""
+    torch = pytest.importorskip("torch")
+    data = np.array([0.0, -1.0, 2.0, 0.5])
+    f = TORCH_CASES[case]
+    theirs = _run(torch, torch.autograd.detect_anomaly(check_nan=check_nan), f, torch.tensor(data, requires_grad=True))
+    ours = _run(tr, tr.detect_anomaly(check_nan=check_nan), f, tr.Tensor(data, requires_grad=True))
+    if isinstance(theirs, str) or isinstance(ours, str):
+        assert ours == theirs
+    else:
+        np.testing.assert_array_equal(ours, theirs)
+    assert not tr.is_anomaly_enabled() and tr.is_anomaly_check_nan_enabled()
+
+
+def test_no_false_alarm_modes_restored_and_hooks_removed_after_the_block():
     tr.manual_seed(0)
     rnn = nn.GRU(3, 4, num_layers=2)
     with tr.detect_anomaly():
-        with tr.detect_anomaly():  # nestable
+        with tr.detect_anomaly(check_nan=False):  # nestable: the outer mode comes back
+            assert tr.is_anomaly_enabled() and not tr.is_anomaly_check_nan_enabled()
             out, _ = rnn(tr.Tensor(np.ones((4, 2, 3), dtype=np.float32)))
-        assert tr.is_anomaly_enabled()
+        assert tr.is_anomaly_enabled() and tr.is_anomaly_check_nan_enabled()
         out.sum().backward()
     assert not _forward_checks and not _backward_checks and not tr.is_anomaly_enabled()
-    x = tr.Tensor(np.array([0.0]), requires_grad=True)
-    x.log()  # off: inf passes silently, as numpy
+    x = tr.Tensor(np.array([-1.0]), requires_grad=True)
+    x.sqrt().sum().backward()  # off: NaN passes silently, as numpy
     with pytest.raises(ValueError), tr.detect_anomaly():
         raise ValueError  # hooks removed even when the block raises
     assert not _forward_checks
+    tr.set_detect_anomaly(True)
+    try:
+        assert tr.is_anomaly_enabled() and _backward_checks
+    finally:
+        tr.set_detect_anomaly(False)
+    assert not tr.is_anomaly_enabled() and not _backward_checks
+    with tr.set_detect_anomaly(True, check_nan=False):
+        assert tr.is_anomaly_enabled() and not tr.is_anomaly_check_nan_enabled()
+    assert not tr.is_anomaly_enabled() and tr.is_anomaly_check_nan_enabled()
+    for bad in ("yes", 1, None):
+        with pytest.raises(TypeError, match="check_nan must be True or False"):
+            tr.detect_anomaly(check_nan=bad)
+    with pytest.raises(TypeError, match="set_detect_anomaly: mode must be True or False"):
+        tr.set_detect_anomaly("on")
 
 
 @pytest.mark.parametrize("fused", [True, False])

@@ -193,3 +193,31 @@ def test_argsort_cumsum_of_masks_and_nan_as_torch():
     for zero_d in (tr.tensor(2.5), torch.tensor(2.5)):
         assert zero_d.sort().values.item() == 2.5 and zero_d.topk(1).indices.item() == 0
         assert zero_d.cumsum(0).item() == 2.5 and zero_d.argsort().item() == 0
+
+
+MAX_NAN_ROWS = np.array([[1.0, np.nan, 3.0, np.nan], [1.0, 3.0, 3.0, 0.0], [np.inf, 1.0, np.inf, 2.0],
+                         [-np.inf, -np.inf, -np.inf, -np.inf]])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # numpy's 0 / 0 where torch gives NaN too
+@pytest.mark.parametrize("rows", [[0], [1], [2], [3], [0, 1], [1, 2, 3], [0, 1, 2, 3]])
+@pytest.mark.parametrize("name", ["max()", "min()", "amax()", "amax(1)", "amin(1)", "amax(0, keepdim)",
+                                  "max(1).values", "min(1).values", "max(0).values"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_and_min_gradients_at_nan_ties_and_infinities_match_torch(name, rows, dtype):
+    """torch 2.13's rules: max()/min() of all elements share the gradient among ties, and among the NaNs when the
+    result is NaN; amax/amin share it among ties and give NaN over a slice holding a NaN; max(dim)/min(dim) send it
+    to the index they return (the first NaN, the first tie)."""
+    calls = {"max()": lambda x: x.max(), "min()": lambda x: x.min(), "amax()": lambda x: x.amax(),
+             "amax(1)": lambda x: x.amax(1), "amin(1)": lambda x: x.amin(1),
+             "amax(0, keepdim)": lambda x: x.amax(0, keepdim=True), "max(1).values": lambda x: x.max(1).values,
+             "min(1).values": lambda x: x.min(1).values, "max(0).values": lambda x: x.max(0).values}
+    data = MAX_NAN_ROWS[rows].astype(dtype)
+    data = -data if name.startswith(("min", "amin")) else data
+    x, xt = tr.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    out, out_t = calls[name](x), calls[name](xt)
+    np.testing.assert_array_equal(out.data, out_t.detach().numpy())
+    out.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())   # NaN where torch has NaN
+    assert x.grad.dtype == dtype

@@ -55,6 +55,54 @@ def test_freed_graph_raises_and_retain_graph_allows_twice():
         y.backward()
 
 
+SECOND_BACKWARD_CASES = {   # name: f(x, w) on a tensor x that requires grad and w that does not
+    "add_sub": lambda x, w: (x + 1.0 - w).sum(),
+    "reshape_transpose_slice": lambda x, w: x.reshape(3, 2).transpose(0, 1)[0, 1:].sum(),
+    "neg_sum_mean": lambda x, w: (-x).sum() + x.mean(),
+    "square": lambda x, w: (x * x).sum(),
+    "exp": lambda x, w: x.exp().sum(),
+    "times_a_tensor": lambda x, w: (x * w).sum(),
+    "tanh_after_add": lambda x, w: (x + 1.0).tanh().sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_BACKWARD_CASES))
+def test_second_backward_raises_exactly_where_torch_does(name):
+    """torch frees saved tensors after backward, so only a graph that saved one refuses a second backward(); a
+    graph of additions, reshapes and products with numbers saves none and runs again, gradients summed."""
+    torch = pytest.importorskip("torch")
+    f = SECOND_BACKWARD_CASES[name]
+    xd, wd = np.linspace(-1.0, 1.0, 6), np.linspace(0.5, 2.0, 6)
+    xt = torch.tensor(xd, requires_grad=True)
+    yt = f(xt, torch.tensor(wd))
+    yt.backward()
+    try:
+        yt.backward()
+        torch_raises = False
+    except RuntimeError as e:
+        assert "second time" in str(e)
+        torch_raises = True
+    x = tr.Tensor(xd, requires_grad=True)
+    y = f(x, tr.Tensor(wd))
+    y.backward()
+    if torch_raises:
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time.*retain_graph"):
+            y.backward()
+    else:
+        y.backward()
+        np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-12)
+
+
+def test_second_backward_through_products_with_numbers_runs_again():
+    """x * 2.0 and x / 4.0 save only their number (a 0-d array, never freed: it costs nothing), so a second
+    backward runs, with the same gradient again (torch refuses here: it keeps the number as a saved tensor)."""
+    x = leaf(np.linspace(-1.0, 1.0, 6))
+    y = ((x * 2.0) / 4.0 - 1.0).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad, np.full(6, 1.0))
+
+
 def test_backward_frees_saved_arrays():
     x = leaf(np.ones(3))
     y = x.tanh()

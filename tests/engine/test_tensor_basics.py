@@ -278,3 +278,19 @@ def test_manual_seed_takes_what_torch_takes_and_names_the_rest():
         tr.manual_seed("x")
     with pytest.raises(ValueError, match="64 bits"):
         tr.manual_seed(2 ** 70)
+
+
+def test_pickled_tensors_keep_their_grad_including_the_old_layout():
+    """.grad is a checked property over _grad: pickles round-trip, and a Tensor pickled when .grad was a plain
+    attribute (its state holds "grad") loads with its gradient."""
+    import pickle
+    t = tr.Tensor(np.ones(2), requires_grad=True)
+    t.grad = np.full(2, 3.0)
+    u = pickle.loads(pickle.dumps(t))
+    np.testing.assert_array_equal(u.grad, [3.0, 3.0])
+    state = dict(vars(t))
+    state["grad"] = state.pop("_grad")   # the old layout
+    old = tr.Tensor.__new__(tr.Tensor)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.grad, [3.0, 3.0])
+    assert old.requires_grad

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tr
 from tinygrad_rnn import primitives as P
 from tinygrad_rnn.compile import CompileError, compile_cell
-from tinygrad_rnn.compile.rules import RULES, numpy_namespace, pow_rule, substitute
+from tinygrad_rnn.compile.rules import REDUCTIONS, RULES, numpy_namespace, pow_rule, substitute
 from tinygrad_rnn.nn.cells import RecurrentCell
 from tinygrad_rnn.nn.module import uniform
 
@@ -486,6 +486,37 @@ def test_relu_and_maximum_rules_at_nan_equal_the_primitives():
     for vjp, want in zip(RULES[P.Maximum].vjps, wants):
         np.testing.assert_array_equal(eval(substitute(vjp, {"a": "a", "b": "b"}), env, dict(a=a, b=b, g=g, out=out)),
                                       want)
+
+
+def _reduce_by_rule(rule, a, g):
+    """A REDUCTIONS row run over the columns of a's rows as the kernels run it (accumulators updated column by
+    column, in the row's order), with numpy: (out, each column's cotangent)."""
+    env = numpy_namespace(a.dtype)
+    acc = {name: np.full(a.shape[0], eval(start, env)) for name, start in zip(rule.accumulators, rule.start)}
+    for j in range(a.shape[1]):
+        names = dict(acc, a=a[:, j], col=a.dtype.type(j))
+        for target, expr in rule.update:
+            names[target] = eval(expr, env, names)
+        acc = {name: names[name] for name in rule.accumulators}
+    out = acc[rule.accumulators[0]]
+    vjps = [eval(rule.vjp, env, dict(acc, a=a[:, j], col=a.dtype.type(j), out=out, g=g)) for j in range(a.shape[1])]
+    return out, np.stack(vjps, axis=1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_reductions_at_nan_ties_and_infinities_equal_the_primitives(dtype):
+    """amax over the features (P.Max) and max(dim).values (P.FirstMax) at what a row rarely holds: NaN (amax's
+    gradient NaN over the row, as torch.amax; max(dim)'s to the first NaN), ties, infinities."""
+    a = np.array([[1.0, np.nan, 3.0, np.nan], [1.0, 3.0, 3.0, 0.0], [np.inf, 1.0, np.inf, 2.0],
+                  [-np.inf, -np.inf, -np.inf, -np.inf], [np.nan, 2.0, 5.0, 5.0], [0.0, -0.0, -1.0, np.nan]], dtype)
+    g = np.array([1.0, 2.0, -1.5, 0.5, 3.0, 1.0], dtype)
+    for prim in (P.Max, P.FirstMax):
+        out, saved = prim.forward(a, axis=1, keepdims=False)
+        (want,) = prim.backward(g, saved, (True,), axis=1, keepdims=False)
+        got_out, got = _reduce_by_rule(REDUCTIONS[prim], a, g)
+        np.testing.assert_array_equal(got_out, out, err_msg=prim.__name__)
+        np.testing.assert_array_equal(got, np.broadcast_to(want, a.shape), err_msg=prim.__name__)
 
 
 # ----------------------------------------------------------------------------- errors and the API

@@ -386,11 +386,19 @@ def test_policies_are_checked_and_retain_states_is_refused():
         nn.LSTM(3, 4, checkpoint=0)
     with pytest.raises(ValueError, match=r"memory_budget must be a positive number of bytes .*got -1"):
         nn.GRU(3, 4, memory_budget=-1)
-    for bad in (float("inf"), float("nan"), "1e6", True):   # inf once reached the planner: 'cannot convert NaN'
+    for bad in (float("inf"), float("nan")):   # inf once reached the planner: 'cannot convert NaN'
         with pytest.raises(ValueError, match=r"Recurrent: memory_budget must be a positive number of bytes"):
             nn.Recurrent(nn.GRUCell, 3, 4, memory_budget=bad)
-    for bad in (0, -3, 2.5, "2", np.float64(2.0)):
+    for bad in ("1e6", True, [1e6]):   # a wrong type: TypeError, naming the argument
+        with pytest.raises(TypeError, match=r"Recurrent: memory_budget must be a positive number of bytes.*got "
+                                            f"{type(bad).__name__}"):
+            nn.Recurrent(nn.GRUCell, 3, 4, memory_budget=bad)
+    for bad in (0, -3):
         with pytest.raises(ValueError, match=f"RNN: checkpoint must be None/False.*got {re.escape(repr(bad))}"):
+            nn.RNN(3, 4, checkpoint=bad)
+    for bad in (2.5, "2", np.float64(2.0)):
+        with pytest.raises(TypeError, match=f"RNN: checkpoint must be None/False.*got {type(bad).__name__} "
+                                            f"{re.escape(repr(bad))}"):
             nn.RNN(3, 4, checkpoint=bad)
     with pytest.raises(ValueError, match="not both"):
         nn.Recurrent(nn.RNNCell, 3, 4, checkpoint=2, memory_budget=1e6)

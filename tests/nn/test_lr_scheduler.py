@@ -11,6 +11,8 @@ from tinygrad_rnn.optim.lr_scheduler import (
     CosineAnnealingLR,
     ExponentialLR,
     LambdaLR,
+    LinearLR,
+    MultiStepLR,
     OneCycleLR,
     ReduceLROnPlateau,
     StepLR,
@@ -36,6 +38,10 @@ class Warmup:  # a callable object: its attributes travel in LambdaLR's state_di
 CASES = [
     ("StepLR", dict(step_size=4, gamma=0.5)),
     ("StepLR", dict(step_size=1)),
+    ("MultiStepLR", dict(milestones=[3, 7, 7, 20], gamma=0.5)),
+    ("MultiStepLR", dict(milestones=(0, 2))),
+    ("LinearLR", dict()),
+    ("LinearLR", dict(start_factor=0.5, end_factor=0.1, total_iters=12)),
     ("ExponentialLR", dict(gamma=0.9)),
     ("CosineAnnealingLR", dict(T_max=10)),  # 30 steps: past T_max it rises again
     ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
@@ -137,6 +143,11 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
      "anneal_strategy must be one of 'cos', 'linear'"),
     (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, "factor must be < 1"),
     (lambda opt: ReduceLROnPlateau(opt, mode="minimum"), ValueError, "mode must be one of 'min', 'max'"),
+    (lambda opt: MultiStepLR(opt, milestones=3), TypeError, "MultiStepLR: milestones must be a list of ints"),
+    (lambda opt: MultiStepLR(opt, milestones=[2, 4.5]), TypeError, r"MultiStepLR: milestones\[1\] must be an int"),
+    (lambda opt: LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be in \(0, 1\], got 0"),
+    (lambda opt: LinearLR(opt, end_factor=1.5), ValueError, r"LinearLR: end_factor must be in \[0, 1\]"),
+    (lambda opt: LinearLR(opt, total_iters=0), ValueError, "LinearLR: total_iters must be >= 1"),
     (lambda opt: StepLR("sgd", 2), TypeError, "optimizer must be a tr.optim optimizer, got str"),
     (lambda opt: StepLR(opt, 2, last_epoch=3), KeyError, "no 'initial_lr'"),
 ])
@@ -195,3 +206,31 @@ def test_load_state_dict_refuses_values_of_another_kind():
     state = sched.state_dict()
     state["gamma"] = 1   # an int where a float is held is a number
     StepLR(opt, 2).load_state_dict(state)
+
+
+@pytest.mark.parametrize("make,key,value,error,words", [
+    (lambda opt: StepLR(opt, 2), "step_size", 0, ValueError, "step_size must be >= 1, got 0"),
+    (lambda opt: StepLR(opt, 2), "last_epoch", -5, ValueError, "last_epoch must be >= -1, got -5"),
+    (lambda opt: StepLR(opt, 2), "base_lrs", [-0.1], ValueError, r"base_lrs\[0\] must be in \[0, inf\]"),
+    (lambda opt: CosineAnnealingLR(opt, 10), "T_max", 0, ValueError, "T_max must be > 0, got 0"),
+    (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=10), "total_steps", 0, ValueError, "total_steps must be >= 1"),
+    (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=10), "anneal_strategy", "cosine", ValueError,
+     "anneal_strategy must be one of 'cos', 'linear'"),
+    (lambda opt: ReduceLROnPlateau(opt), "factor", 1.5, ValueError, "factor must be < 1"),
+    (lambda opt: ReduceLROnPlateau(opt), "patience", -1, ValueError, "patience must be >= 0"),
+    (lambda opt: ReduceLROnPlateau(opt), "mode", "minimum", ValueError, "mode must be one of 'min', 'max'"),
+    (lambda opt: ReduceLROnPlateau(opt), "min_lrs", [-1.0], ValueError, r"min_lrs\[0\] must be in \[0, inf\]"),
+])
+def test_load_state_dict_checks_ranges_as_the_constructor(make, key, value, error, words):
+    """A state dict with step_size 0 loaded, then failed with ZeroDivisionError at the next step (T_max 0 too, a
+    negative patience silently never waited): each value is held to the constructor's rule at the load, and the
+    scheduler is left unchanged."""
+    opt = tr.optim.SGD([tr.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched = make(opt)
+    state = sched.state_dict()
+    before = dict(state)
+    state[key] = value
+    with pytest.raises(error, match=f"{type(sched).__name__}.load_state_dict: {words}"):
+        sched.load_state_dict(state)
+    assert sched.state_dict() == before
+    sched.load_state_dict(before)

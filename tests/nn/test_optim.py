@@ -420,15 +420,27 @@ def test_duplicate_parameters_are_refused():
         opt.add_param_group({"params": [p], "lr": 0.5})
 
 
-def test_grad_of_the_wrong_shape_or_dtype_is_refused():
+@pytest.mark.parametrize("bad", ["shape", "dtype"])
+def test_grad_of_the_wrong_shape_or_dtype_is_refused_at_assignment(bad):
+    """As torch ("attempting to assign a gradient of size/with dtype ..."): the assignment fails, not a later
+    step()."""
+    torch = pytest.importorskip("torch")
+    grad = np.zeros(3, np.float32) if bad == "shape" else np.zeros(2, np.float64)
+    pt = torch.zeros(2, dtype=torch.float32, requires_grad=True)
+    with pytest.raises(RuntimeError, match="attempting to assign a gradient"):
+        pt.grad = torch.from_numpy(grad)
     p = Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p])
-    p.grad = np.zeros(2, dtype=np.float64)  # would silently run the update in float64
-    with pytest.raises(ValueError, match=r"parameter 0: grad must match data, expected shape \(2,\) dtype "
-                                         r"float32, got shape \(2,\) dtype float64"):
-        opt.step()
-    p.grad = np.zeros(3, dtype=np.float32)
-    with pytest.raises(ValueError, match="got shape"):
+    error, what = (ValueError, r"of shape \(3,\) to a tensor of shape \(2,\)") if bad == "shape" else \
+        (TypeError, "with dtype float64 to a tensor of dtype float32")
+    with pytest.raises(error, match=f"attempting to assign a gradient {what}"):
+        p.grad = grad
+    assert p.grad is None
+    opt.step()   # nothing to do: the bad grad never got in
+    np.testing.assert_array_equal(p.data, 0)
+    p.grad = np.ones(2, np.float32)
+    p.data = np.zeros(3, np.float32)   # a grad that stopped matching after it was assigned: step() still refuses
+    with pytest.raises(ValueError, match=r"parameter 0: grad must match data"):
         opt.step()
 
 
@@ -667,15 +679,17 @@ def test_rmsprop_argument_errors(kwargs, error, message):
 @pytest.mark.parametrize("fused", [True, False])
 def test_a_tensor_assigned_to_grad_is_refused_by_name(cls, fused):
     """p.grad = tensor (torch's habit; here .grad holds an ndarray) made the numpy path's
-    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused, naming grad."""
+    `p.data -= lr * g` turn p.data into a Tensor, silently. Now refused at the assignment, naming grad."""
     p = Tensor(np.ones(3, np.float32), requires_grad=True)
-    p.grad = Tensor(np.ones(3, np.float32))
+    with pytest.raises(TypeError, match=r"assigned grad expected to be a numpy array or None but got grad of type "
+                                        r"Tensor.*assign g\.data"):
+        p.grad = Tensor(np.ones(3, np.float32))
+    for other in ([1.0, 1.0, 1.0], 1.0, "x"):
+        with pytest.raises(TypeError, match="assigned grad expected to be a numpy array"):
+            p.grad = other
     kwargs = {"fused": fused} if cls in (optim.SGD, optim.Adam, optim.AdamW) else {}
     opt = cls([p], lr=0.1, **kwargs)
-    with pytest.raises(TypeError, match=r"parameter 0: grad must be a numpy array.*got Tensor; assign its \.data"):
-        opt.step()
-    assert isinstance(p.data, np.ndarray) and np.all(p.data == 1)
-    p.grad = p.grad.data   # what the message says: then the step runs
+    p.grad = Tensor(np.ones(3, np.float32)).data   # what the message says: then the step runs
     opt.step()
     assert isinstance(p.data, np.ndarray) and np.all(p.data < 1)
 
@@ -727,3 +741,80 @@ def test_load_state_dict_names_a_corrupt_entry(edit, error, words):
     opt = optim.Adam([p])
     opt.load_state_dict(good)
     assert opt.state[p]["step"] == 1
+
+
+@pytest.mark.parametrize("key,value,error,words", [
+    ("lr", "0.1", TypeError, "lr must be a number, got str"),
+    ("lr", -0.1, ValueError, "lr must be >= 0, got -0.1"),
+    ("momentum", None, TypeError, "momentum must be a number, got NoneType"),
+    ("nesterov", "yes", TypeError, "nesterov must be True or False"),
+])
+def test_param_group_edited_after_construction_is_checked_at_step(key, value, error, words):
+    """optimizer.param_groups[i][key] = value after construction skipped every check: a string lr was read as
+    float("0.1") (torch fails inside its update: TypeError), a negative one ascended. step() now checks each group
+    as the constructor does, naming it, and nothing is updated."""
+    p = Tensor(np.ones(2), requires_grad=True)
+    q = Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([{"params": [p]}, {"params": [q]}], lr=0.1, momentum=0.5)
+    p.grad, q.grad = np.ones(2), np.ones(2)
+    opt.param_groups[1][key] = value
+    with pytest.raises(error, match=rf"param_groups\[1\]: {words}"):
+        opt.step()
+    np.testing.assert_array_equal(q.data, 1.0)
+    np.testing.assert_array_equal(p.data, 1.0)   # no group was updated
+    del opt.param_groups[1][key]
+    with pytest.raises(KeyError, match=f"param_groups\\[1\\] lacks the hyperparameter '{key}', which SGD needs"):
+        opt.step()
+
+
+# ----------------------------------------------------------------------------- end to end: optimizer + scheduler
+@st.composite
+def optimizer_settings(draw):
+    """(name, kwargs) of any optimizer here, its hyperparameters drawn."""
+    name = draw(st.sampled_from(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]))
+    common = dict(lr=draw(st.floats(1e-3, 0.3)), weight_decay=draw(decays), maximize=draw(st.booleans()))
+    if name == "SGD":
+        return name, draw(sgd_settings())
+    if name in ("Adam", "AdamW"):
+        return name, dict(common, betas=draw(betas), amsgrad=draw(st.booleans()))
+    if name == "RMSprop":
+        return name, dict(common, alpha=draw(st.sampled_from([0.5, 0.9, 0.99])), centered=draw(st.booleans()),
+                          momentum=draw(st.sampled_from([0.0, 0.5, 0.9])))
+    return name, dict(common, lr_decay=draw(decays), initial_accumulator_value=draw(st.sampled_from([0.0, 0.5])))
+
+
+SCHEDULES = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 11])),
+             ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),
+             ("LinearLR", dict(start_factor=0.25, total_iters=8)), ("LambdaLR", dict(lr_lambda=lambda e: 0.97 ** e))]
+
+
+@given(optimizer_settings(), st.lists(st.sampled_from(range(len(SCHEDULES))), max_size=2, unique=True),
+       st.sampled_from([np.float64, np.float32]), seeds)
+def test_twenty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
+    """An optimizer and zero to two schedulers stepped together (chained: each reads the lr the other left) for
+    20 steps, from the same parameters and gradients as torch's: the parameters after every step, every group's
+    lr and get_last_lr(), in float64 and float32 (to rounding: torch's add with alpha fuses its multiply)."""
+    torch = pytest.importorskip("torch")
+    name, kwargs = settings
+    x0, grads = make_problem(seed, dtype, steps=20)
+    ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
+    theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
+    opt = getattr(optim, name)(ours, **kwargs)
+    opt_t = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    scheds = [getattr(optim.lr_scheduler, SCHEDULES[k][0])(opt, **SCHEDULES[k][1]) for k in schedules]
+    scheds_t = [getattr(torch.optim.lr_scheduler, SCHEDULES[k][0])(opt_t, **SCHEDULES[k][1]) for k in schedules]
+    rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
+    for gs in grads:
+        for p, q, g in zip(ours, theirs, gs):
+            p.grad, q.grad = g.copy(), torch.tensor(g.copy())
+        opt.step()
+        opt_t.step()
+        for s, s_t in zip(scheds, scheds_t):
+            s.step()
+            s_t.step()
+            np.testing.assert_allclose(s.get_last_lr(), s_t.get_last_lr(), rtol=1e-13)
+        assert opt.param_groups[0]["lr"] == pytest.approx(opt_t.param_groups[0]["lr"], rel=1e-13)
+        for p, q in zip(ours, theirs):
+            assert p.data.dtype == dtype
+            t = q.detach().numpy()
+            np.testing.assert_allclose(p.data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)))

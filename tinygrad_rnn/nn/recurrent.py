@@ -258,12 +258,16 @@ class _StackedRecurrent(Module):
     # -- checkpointing: checkpoint=K / True, memory_budget= (the plans are in bptt_plan.py)
     def _set_bptt_policy(self, checkpoint, memory_budget):
         name = type(self).__name__
-        if checkpoint is not None and not isinstance(checkpoint, bool) and (
-                not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1):
-            raise ValueError(f"{name}: checkpoint must be None/False (store every step), True (every ~sqrt(T) "
-                             f"steps) or a positive int K (every K steps), got {checkpoint!r}")
+        expected = "None/False (store every step), True (every ~sqrt(T) steps) or a positive int K (every K steps)"
+        if checkpoint is not None and not isinstance(checkpoint, (bool, int, np.integer)):   # '2', 2.5: a wrong type
+            raise TypeError(f"{name}: checkpoint must be {expected}, got {type(checkpoint).__name__} {checkpoint!r}")
+        if checkpoint is not None and not isinstance(checkpoint, bool) and checkpoint < 1:
+            raise ValueError(f"{name}: checkpoint must be {expected}, got {checkpoint!r}")
         if memory_budget is not None and (isinstance(memory_budget, bool) or not isinstance(
-                memory_budget, (int, float, np.integer, np.floating)) or not 0 < memory_budget < np.inf):
+                memory_budget, (int, float, np.integer, np.floating))):   # '1e6', True: a wrong type
+            raise TypeError(f"{name}: memory_budget must be a positive number of bytes (or None: store every step), "
+                            f"got {type(memory_budget).__name__} {memory_budget!r}")
+        if memory_budget is not None and not 0 < memory_budget < np.inf:
             raise ValueError(f"{name}: memory_budget must be a positive number of bytes (finite: None stores every "
                              f"step), got {memory_budget!r}")
         if memory_budget is not None and checkpoint not in (None, False):
