@@ -6,7 +6,10 @@ built on it; the Numba kernels in kernels/ are fast twins of compositions the ta
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
 """
+import numpy as _np
+
 from . import distributed, nn, optim, viz
+from . import tensor as tensor_module
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .compile import CompileError, compile_cell
 from .gradcheck import GradcheckError, gradcheck
@@ -59,9 +62,22 @@ from .tensor import (
 
 __version__ = "0.1.0"
 
+# torch's dtype names, as the numpy dtypes a Tensor holds: x.dtype == tr.float32, x.to(tr.float64), x.to(tr.long)
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+int64 = long = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)   # (this module's namespace only: nothing here uses the builtin)
+
+
+def get_default_dtype() -> _np.dtype:
+    """The dtype of tensors made from Python numbers and of tr.zeros/randn/... (float32), as torch's."""
+    return _np.dtype(tensor_module.DEFAULT_DTYPE)
+
 __all__ = [
     # tensors and their making
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+    # torch's dtype names (not bool and float: a star import would shadow the builtins)
+    "float32", "float64", "double", "int64", "long", "get_default_dtype",
     # grad mode
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     # operations as functions

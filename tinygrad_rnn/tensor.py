@@ -570,7 +570,23 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The rows along dim 0, as torch (without this, Python would index a 0-d tensor until it fails and
+        read it as empty: torch refuses)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, element: Any) -> bool:
+        """`v in x`: whether any element equals v (a number or a Tensor), as torch; not the rows' truth
+        values that iterating would compare."""
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise TypeError(f"`in` on a Tensor takes a number or a Tensor, got {type(element).__name__}")
+        return bool((self == element).any())
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -689,14 +705,33 @@ class Tensor:
     def astype(self, dtype: npt.DTypeLike) -> Tensor:
         if dtype is None:  # numpy's astype(None) means float64, torch's to(None) no change: say which
             raise TypeError("astype: dtype must be float32 or float64, got None (to keep the dtype, leave it)")
+        if _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
+            return self._to_index_or_mask(np.dtype(dtype))   # .long(), .bool(), .to(tr.int64)
         dtype = _float_dtype(dtype, "astype")
         if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
             return _as_numbers(self, dtype)
         return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
 
     def float(self) -> Tensor: return self.astype(np.float32)
+    def long(self) -> Tensor: return self.astype(np.int64)
+    def bool(self) -> Tensor: return self.astype(np.bool_)
+
+    def int(self) -> Tensor:
+        raise TypeError("int(): there are no int32 tensors here; x.long() gives int64 indices (torch's default "
+                        "integer dtype)")
     def double(self) -> Tensor: return self.astype(np.float64)
     def type_as(self, tensor: Tensor) -> Tensor: return self.astype(tensor.dtype)
+
+    def _to_index_or_mask(self, dtype):
+        """int64 indices (truncated toward zero, as torch's .long()) or a mask (nonzero), without a gradient."""
+        if self.data.dtype == dtype:
+            return self
+        if dtype.kind == "b":
+            return self != 0
+        if self.data.dtype.kind == "f" and not np.all(np.isfinite(self.data)):
+            raise ValueError("long(): the tensor holds nan or infinity, which have no integer value")
+        return Tensor._make(np.trunc(self.data).astype(np.int64) if self.data.dtype.kind == "f"
+                            else self.data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
     def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
 
@@ -881,8 +916,9 @@ class Tensor:
             other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
         return _off_tape(P.Compare, self, other, op=op)
 
-    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "eq")
-    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ne")
+    # x == None is False and x != None True, as torch (not a mask of the elements compared with None)
+    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return False if o is None else self._compare(o, "eq")
+    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return True if o is None else self._compare(o, "ne")
     def __lt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "lt")
     def __le__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "le")
     def __gt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "gt")
@@ -1197,6 +1233,14 @@ class Tensor:
         """All dims reversed, as numpy's .T."""
         return self.transpose()
 
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of matrices transposed), as torch's .mT."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-D tensor (shape "
+                             f"{self.shape})")
+        return self.transpose(-2, -1)
+
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
@@ -1258,10 +1302,30 @@ class Tensor:
         dims = _args_or_keyword("flip", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
-        return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
+        return apply(P.GetItem, self, index=tuple(slice(None, None, -1) if d in dims else slice(None)
+                                                  for d in range(self.ndim)))
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        """The tensor tiled sizes[i] times along each dim (extra leading sizes add dims), as torch's repeat;
+        numpy's np.tile, not np.repeat. Differentiable: an expand, whose gradient sums, then a reshape."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        bad = [n for n in sizes if not _is_int(n)]
+        if bad:
+            raise TypeError(f"repeat: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
+        if len(sizes) < self.ndim or any(n < 0 for n in sizes):
+            raise ValueError(f"repeat: sizes must be at least one non-negative int per dim of the tensor "
+                             f"(shape {self.shape}), got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        x = self.reshape(tuple(d for n in shape for d in (1, n)))   # (1, n0, 1, n1, ...)
+        x = x.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
+        return x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _index(index)
+        if any(isinstance(i, slice) and i.step is not None and i.step < 0
+               for i in (index if isinstance(index, tuple) else (index,))):
+            raise ValueError(f"index {index!r}: a slice's step must be greater than zero, as torch's (numpy's "
+                             "x[::-1] reverses; write x.flip(dim))")
         try:
             np.empty(self.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
         except IndexError as e:
@@ -1350,6 +1414,14 @@ def _as_numbers(t, dtype):
     1.0 for True): no gradient, as torch's masks and indices have none. A Cast, not a constant, so that
     `h * (x > 0)` in a compiled cell is computed from the data at every step."""
     return _off_tape(P.Cast, t, dtype=np.dtype(dtype))
+
+
+def _is_dtype(dtype):
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
 
 
 def _float_dtype(dtype, fn):
