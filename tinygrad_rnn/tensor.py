@@ -816,6 +816,12 @@ class Tensor:
                 raise TypeError(_MASK_SUBTRACTION)
             if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
                 return self._logical(_MASK_LOGIC[prim], other, symbol)
+        integral = _integral(other) if prim in _INT_ARITHMETIC else None
+        if integral is not None:   # indices + 1, mask * 2, idx * idx: int64, as torch (not float32 numbers)
+            if prim is P.Sub and integral.data.dtype == bool:
+                raise TypeError(_MASK_SUBTRACTION)
+            a, b = (integral, self) if reflected else (self, integral)
+            return _off_tape(prim, _as_int64(a), _as_int64(b))
         return self._as_number(other)._binary(prim, other, symbol, reflected)
 
     def __add__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+")
@@ -1393,6 +1399,20 @@ class Tensor:
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
+_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul)  # on ints and masks, int64 as torch; a division gives floats
+
+
+def _integral(other):
+    """`other` as a Tensor if it holds ints or bools (a Tensor, a Python or numpy int, an int array), else None."""
+    if isinstance(other, Tensor):
+        return other if other.data.dtype.kind in "biu" else None
+    if isinstance(other, (int, np.integer, np.bool_)) or (isinstance(other, np.ndarray) and other.dtype.kind in "biu"):
+        return Tensor._make(np.asarray(other), False)
+    return None
+
+
+def _as_int64(t):
+    return t if t.data.dtype == np.int64 else _off_tape(P.Cast, t, dtype=np.dtype(np.int64))
 
 
 def _raw(x):

@@ -140,3 +140,40 @@ def test_long_bool_and_dtype_names_as_torch(dtype):
         tr.tensor(np.array([np.nan], dtype)).long()
     with pytest.raises(TypeError, match="no int32 tensors here"):
         ours.int()
+
+
+INT_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+
+
+def _int_operand(kind, values, lib):
+    """One operand of an integer operation, in lib's form: indices, a mask, a Python int/float/bool."""
+    if kind == "indices":   # argmax is how indices are made in both libraries
+        eye = np.eye(4)[values % 4]
+        return (tr.tensor(eye) if lib is tr else torch.tensor(eye)).argmax(1)
+    if kind == "mask":
+        v = np.asarray(values) > 1
+        return tr.tensor(v) if lib is tr else torch.tensor(v)
+    return {"int": 3, "float": 2.5, "bool": True}[kind]
+
+
+@given(values=hnp.arrays(np.int64, 3, elements=st.integers(0, 3)),
+       kinds=st.sampled_from([("indices", "int"), ("int", "indices"), ("indices", "indices"), ("mask", "int"),
+                              ("int", "mask"), ("indices", "mask"), ("mask", "indices"), ("indices", "float"),
+                              ("float", "indices"), ("indices", "bool")]),
+       op=st.sampled_from(sorted(INT_OPS)))
+def test_integer_arithmetic_keeps_torchs_dtype(values, kinds, op):
+    """indices - 1, mask * 2, idx * idx are int64 as torch's (were float32 numbers); with a Python float or a
+    division the result is float32, as torch's; subtracting with a mask is refused by both."""
+    if not any(k in ("indices", "mask") for k in kinds):
+        return
+    ours = [_int_operand(k, values, tr) for k in kinds]
+    theirs = [_int_operand(k, values, torch) for k in kinds]
+    try:
+        ref = INT_OPS[op](*theirs)
+    except RuntimeError as e:
+        with pytest.raises(TypeError, match=str(e)[:40]):
+            INT_OPS[op](*ours)
+        return
+    out = INT_OPS[op](*ours)
+    assert out.dtype == np.dtype(str(ref.dtype).replace("torch.", "")), (kinds, op, out.dtype, ref.dtype)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
