@@ -31,11 +31,13 @@ writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (ano
 too, by a checksum of every input verified in backward.
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
-dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
+dtype; for Tensor(), Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
 otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
 Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
 Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
-int64 indices (argmax, max(dim)); arithmetic reads them as numbers in the other operand's dtype.
+int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with ints
+they add, subtract and multiply as int64, and other arithmetic reads them as numbers in the other operand's
+float dtype (float32 beside Python numbers), as torch promotes.
 
 Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
 table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
@@ -874,6 +876,11 @@ class Tensor:
             return self._binary(P.Power, p, "**")
         if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
+        if self.data.dtype.kind in "iu" and _is_int(p):   # indices ** 2 stay int64, as torch
+            if p < 0:
+                raise ValueError(f"**: an integer tensor to a negative integer power ({p}) is refused, as torch; "
+                                 "write x.float() ** p")
+            return Tensor._make(self.data ** int(p), False)
         return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base: float) -> Tensor:
@@ -997,6 +1004,8 @@ class Tensor:
             if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
                 raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
                                 "bound use maximum()/minimum())")
+        if self.data.dtype.kind in "iu" and all(b is None or _is_int(b) for b in (min, max)):
+            return Tensor._make(np.clip(self.data, min, max), False)   # int bounds keep indices int64, as torch
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
@@ -1589,7 +1598,7 @@ def _sqrt_zero_safe(x):
 
 def _index(index):
     """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
-    tr.tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
+    tr.Tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
     def convert(i):
         if isinstance(i, Tensor):
             if i.data.dtype.kind in "biu":
@@ -1629,18 +1638,19 @@ def _ints_first(index):
 
 # ----------------------------------------------------------------------------- functions
 def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """As torch.tensor: a copy of data; numbers become a float Tensor by the module docstring's rules, and
-    booleans a boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives
-    float32)."""
+    """As torch.tensor: a copy of data; floats become a float Tensor by the module docstring's rules, ints int64
+    indices and booleans a boolean mask, as torch.tensor's (the constructor Tensor, like torch.Tensor, gives
+    float32 for all three; dtype=tr.float32 here too)."""
     if dtype is None and not isinstance(data, Tensor):
         try:
             arr = np.asarray(data)
         except (ValueError, TypeError):
             arr = None  # Tensor() says what is wrong with it
-        if arr is not None and arr.dtype == bool:
+        if arr is not None and arr.dtype.kind in "biu":   # as torch.tensor: a mask, or int64 indices
             if requires_grad:
-                raise RuntimeError("only float tensors can require grad; this one holds booleans")
-            return Tensor._make(np.array(arr), False)
+                raise RuntimeError(f"only float tensors can require grad; this one holds {arr.dtype} values "
+                                   "(as torch; make it a float tensor with dtype=tr.float32)")
+            return Tensor._make(np.array(arr, dtype=bool if arr.dtype == bool else np.int64), False)
     out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     source = data.data if isinstance(data, Tensor) else data
     # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
@@ -1656,7 +1666,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: expected a numpy array, got {type(ndarray).__name__}")
     if ndarray.dtype not in FLOAT_DTYPES:
         raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
-                        f"{ndarray.dtype}; use tr.tensor(array) to convert a copy")
+                        f"{ndarray.dtype}; use tr.tensor(array, dtype=tr.float32) to convert a copy")
     return Tensor(ndarray)
 
 
@@ -1678,23 +1688,41 @@ def _shape_args(fn, shape, size=None):
     return tuple(int(n) for n in shape)
 
 
+def _factory_dtype(dtype, fn):
+    """A factory's dtype=: float32/float64 (None: the default), or, as torch, int64 (indices) and bool (masks)."""
+    if dtype is not None and _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
+        return np.dtype(dtype)
+    return _float_dtype(dtype, fn)
+
+
+def _made(data, requires_grad, fn):
+    """A factory's result: a float Tensor, or int64 indices / a mask, which cannot require grad (as torch)."""
+    if data.dtype.kind == "f":
+        return Tensor(data, requires_grad=requires_grad)
+    if _check_requires_grad(fn, requires_grad):
+        raise RuntimeError(f"{fn}: only float tensors can require grad, this one has dtype {data.dtype} (as torch)")
+    return Tensor._make(data, False)
+
+
 def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
           requires_grad: bool = False) -> Tensor:
-    data = np.zeros(_shape_args("zeros", shape, size), dtype=_float_dtype(dtype, "zeros"))
-    return Tensor(data, requires_grad=requires_grad)
+    data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
+    return _made(data, requires_grad, "zeros")
 
 
 def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
-    data = np.ones(_shape_args("ones", shape, size), dtype=_float_dtype(dtype, "ones"))
-    return Tensor(data, requires_grad=requires_grad)
+    data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
+    return _made(data, requires_grad, "ones")
 
 
-def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False) -> Tensor:
-    shape = _shape_args("full", (size,))
-    return Tensor(np.full(shape, _fill_value(fill_value), dtype=_float_dtype(dtype, "full")),
-                  requires_grad=requires_grad)
+    """As torch: an int fill_value makes int64 indices, a float one the default float dtype (dtype= says)."""
+    shape, value = _shape_args("full", (size,)), _fill_value(fill_value)
+    if dtype is None and _is_int(value):
+        dtype = np.int64
+    return _made(np.full(shape, value, dtype=_factory_dtype(dtype, "full")), requires_grad, "full")
 
 
 def _fill_value(value):
@@ -1737,9 +1765,9 @@ def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
 
 
 def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
-           dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch. Tensors hold
-    floats, so the values are float32 (torch gives int64 for int arguments)."""
+           dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch: int64 for int
+    arguments, the default float dtype (float32) if any is a float, unless dtype= says."""
     if end is None:
         if start is None:
             raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")
@@ -1756,8 +1784,11 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
     if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
         raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
                          "the range would be empty")
-    return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),
-                  requires_grad=requires_grad)
+    if dtype is None and all(_is_int(v) for v in (start, end, step)):
+        dtype = np.int64
+    dtype = _factory_dtype(dtype, "arange")
+    values = np.arange(start, end, step, dtype=np.int64 if dtype.kind != "f" else np.float64)
+    return _made(values.astype(dtype), requires_grad, "arange")
 
 
 def exp(input: Tensor) -> Tensor: return input.exp()

@@ -297,5 +297,6 @@ def test_surface_keeps_float32():
         assert x.grad.dtype == np.float32
     for make in (tr.randn, tr.rand, tr.zeros, tr.ones):
         assert make(2, 3).dtype == np.float32 and make(2, 3, dtype=np.float64).dtype == np.float64
-    assert tr.arange(5).dtype == np.float32 and tr.full((2,), 1.5).dtype == np.float32
+    assert tr.arange(5.0).dtype == np.float32 and tr.full((2,), 1.5).dtype == np.float32
+    assert tr.arange(5).dtype == np.int64 and tr.full((2,), 3).dtype == np.int64   # as torch
     assert x.argmax().dtype == np.int64 and (x > 1).dtype == np.bool_ and (x > 1).sum().dtype == np.int64

@@ -177,3 +177,43 @@ def test_integer_arithmetic_keeps_torchs_dtype(values, kinds, op):
     out = INT_OPS[op](*ours)
     assert out.dtype == np.dtype(str(ref.dtype).replace("torch.", "")), (kinds, op, out.dtype, ref.dtype)
     np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+MAKERS = {
+    "tensor ints": lambda L: L.tensor([1, 2, 3]), "tensor nested ints": lambda L: L.tensor([[1], [2]]),
+    "tensor int array": lambda L: L.tensor(np.array([4, 5])), "tensor bools": lambda L: L.tensor([True, False]),
+    "tensor mixed": lambda L: L.tensor([1, 2.5]), "tensor ints as float": lambda L: L.tensor([1, 2], dtype=L.float64),
+    "arange int": lambda L: L.arange(5), "arange start step": lambda L: L.arange(1, 8, 3),
+    "arange float": lambda L: L.arange(0, 1, 0.25), "arange int as float": lambda L: L.arange(4, dtype=L.float32),
+    "full int": lambda L: L.full((2, 2), 3), "full float": lambda L: L.full((2,), 3.0),
+    "zeros int64": lambda L: L.zeros(3, dtype=L.int64), "ones bool": lambda L: L.ones(2, dtype=L.bool),
+    "int + float tensor": lambda L: L.tensor([1, 2]) + L.tensor([0.5, 0.25]),
+    "int * python float": lambda L: L.tensor([1, 2]) * 0.5, "int / int": lambda L: L.tensor([3, 4]) / L.tensor([2, 2]),
+    "int ** 2": lambda L: L.tensor([3, -4]) ** 2, "int clamp": lambda L: L.tensor([3, -4, 1]).clamp(0, 2),
+    "int clamp float": lambda L: L.tensor([3, -4, 1]).clamp(0.5, 2),
+    "int sum": lambda L: L.tensor([[1, 2], [3, 4]]).sum(0),
+    "int max": lambda L: L.tensor([3, 7, 1]).max(), "int cat": lambda L: L.cat([L.tensor([1]), L.tensor([2, 3])]),
+    "int exp": lambda L: L.tensor([0, 1]).exp(), "int float()": lambda L: L.tensor([1, 2]).float(),
+    "int indexes": lambda L: L.tensor([[1.0, 2.0], [3.0, 4.0]])[L.tensor([1, 0])],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_integer_tensors_are_made_and_promoted_as_torch(name):
+    """tr.tensor of Python ints, tr.arange of ints and tr.full of an int are int64 as torch's (were float32);
+    their arithmetic with floats gives torch's float dtype; requires_grad on them is refused, as torch."""
+    ours, ref = MAKERS[name](tr), MAKERS[name](torch)
+    assert ours.dtype == np.dtype(str(ref.dtype).replace("torch.", "")), (ours.dtype, ref.dtype)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)   # exp's last bit may differ
+
+
+@pytest.mark.parametrize("make", [lambda L: L.tensor([1, 2], requires_grad=True),
+                                  lambda L: L.arange(3, requires_grad=True),
+                                  lambda L: L.full((2,), 3, requires_grad=True),
+                                  lambda L: L.zeros(2, dtype=L.int64, requires_grad=True),
+                                  lambda L: L.tensor([1, 2]).requires_grad_()])
+def test_integer_tensors_refuse_requires_grad_as_torch(make):
+    with pytest.raises(RuntimeError, match="floating point"):
+        make(torch)
+    with pytest.raises(RuntimeError, match="only float tensors can require grad"):
+        make(tr)
