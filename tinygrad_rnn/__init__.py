@@ -9,7 +9,6 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 import numpy as _np
 
 from . import distributed, nn, optim, viz
-from . import tensor as tensor_module
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .compile import CompileError, compile_cell
 from .gradcheck import GradcheckError, gradcheck
@@ -34,6 +33,7 @@ from .tensor import (
     exp,
     from_numpy,
     full,
+    get_default_dtype,
     inference_mode,
     is_grad_enabled,
     log,
@@ -63,15 +63,18 @@ from .tensor import (
 __version__ = "0.1.0"
 
 # torch's dtype names, as the numpy dtypes a Tensor holds: x.dtype == tr.float32, x.to(tr.float64), x.to(tr.long)
-float32 = float = _np.dtype(_np.float32)
+float32 = _np.dtype(_np.float32)
 float64 = double = _np.dtype(_np.float64)
 int64 = long = _np.dtype(_np.int64)
-bool = _np.dtype(_np.bool_)   # (this module's namespace only: nothing here uses the builtin)
+# tr.bool and tr.float too, but not as module globals: `from tinygrad_rnn import *` would then shadow the
+# builtins bool and float (the package lists every global in __all__), so they are looked up on demand
+_SHADOWING_DTYPES = {"bool": _np.dtype(_np.bool_), "float": float32}
 
 
-def get_default_dtype() -> _np.dtype:
-    """The dtype of tensors made from Python numbers and of tr.zeros/randn/... (float32), as torch's."""
-    return _np.dtype(tensor_module.DEFAULT_DTYPE)
+def __getattr__(name: str):
+    if name in _SHADOWING_DTYPES:
+        return _SHADOWING_DTYPES[name]
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 __all__ = [
     # tensors and their making

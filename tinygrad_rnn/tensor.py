@@ -63,13 +63,20 @@ from . import primitives as P
 from .random import generator as _default_generator
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
-           "arange", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "where",
+           "arange", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices"]
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats and of tr.zeros/randn/... (float32), as torch's. There is
+    no set_default_dtype: pass dtype= to a factory or a module."""
+    return np.dtype(DEFAULT_DTYPE)
 
 
 # ----------------------------------------------------------------------------- grad mode
@@ -606,7 +613,7 @@ class Tensor:
         return out.copy() if copy and out is self.data else out
 
     def item(self) -> float:
-        return self.data.item()
+        return self._one_element("item")
 
     def __float__(self) -> float:  # float(loss), int(x.argmax()): one element only, as torch
         return float(self._one_element("float"))
@@ -1420,6 +1427,18 @@ def _integral(other):
     return None
 
 
+def _where_ints(cond, a, b):
+    """where() of two integer or mask operands, without a gradient: a mask of two masks, else int64 values."""
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+            from None
+    if a.data.dtype == bool and b.data.dtype == bool:
+        return _off_tape(P.Where, a, b, cond)
+    return _off_tape(P.Where, _as_int64(a), _as_int64(b), cond)
+
+
 def _as_int64(t):
     return t if t.data.dtype == np.int64 else _off_tape(P.Cast, t, dtype=np.dtype(np.int64))
 
@@ -1641,13 +1660,16 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
     """As torch.tensor: a copy of data; floats become a float Tensor by the module docstring's rules, ints int64
     indices and booleans a boolean mask, as torch.tensor's (the constructor Tensor, like torch.Tensor, gives
     float32 for all three; dtype=tr.float32 here too)."""
-    if dtype is None and not isinstance(data, Tensor):
+    if dtype is not None and _factory_dtype(dtype, "tensor").kind != "f":   # dtype=tr.int64 / tr.bool
+        _made(np.zeros(0, dtype), requires_grad, "tensor")   # refuses requires_grad=True, as torch
+        return tensor(data).astype(dtype)   # (a copy already: astype keeps it)
+    if dtype is None:
         try:
-            arr = np.asarray(data)
+            arr = np.asarray(data)   # (a Tensor's own array: tr.tensor(indices) stays int64, as torch)
         except (ValueError, TypeError):
             arr = None  # Tensor() says what is wrong with it
         if arr is not None and arr.dtype.kind in "biu":   # as torch.tensor: a mask, or int64 indices
-            if requires_grad:
+            if _check_requires_grad("tensor", requires_grad):
                 raise RuntimeError(f"only float tensors can require grad; this one holds {arr.dtype} values "
                                    "(as torch; make it a float tensor with dtype=tr.float32)")
             return Tensor._make(np.array(arr, dtype=bool if arr.dtype == bool else np.int64), False)
@@ -1861,6 +1883,9 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
                         f"{cond.data.dtype}; for its nonzero elements write condition != 0")
     a, b = input, other
+    ints = _integral(a), _integral(b)
+    if None not in ints:   # indices and ints: int64; two masks: a mask (as torch)
+        return _where_ints(cond, *ints)
     ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
     if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b.data.dtype.kind == "f":
         ref = b  # a dimensioned one's rather than a 0-d one's (torch's promotion; see Tensor._operand)

@@ -195,6 +195,15 @@ MAKERS = {
     "int max": lambda L: L.tensor([3, 7, 1]).max(), "int cat": lambda L: L.cat([L.tensor([1]), L.tensor([2, 3])]),
     "int exp": lambda L: L.tensor([0, 1]).exp(), "int float()": lambda L: L.tensor([1, 2]).float(),
     "int indexes": lambda L: L.tensor([[1.0, 2.0], [3.0, 4.0]])[L.tensor([1, 0])],
+    "where ints": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), L.tensor([3, 4])),
+    "where int and 0": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), 0),
+    "where python ints": lambda L: L.where(L.tensor([True, False]), 1, 0),
+    "where masks": lambda L: L.where(L.tensor([True, False]), L.tensor([True, True]), L.tensor([False, False])),
+    "where int and float": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), 0.5),
+    "int masked_fill": lambda L: L.tensor([5, 2]).masked_fill(L.tensor([True, False]), 0),
+    "tensor of an int tensor": lambda L: L.tensor(L.tensor([1, 2])),
+    "tensor floats as int64": lambda L: L.tensor([1.7, -1.7], dtype=L.int64),
+    "tensor floats as bool": lambda L: L.tensor([0.0, 2.0], dtype=L.bool),
 }
 
 
@@ -217,3 +226,12 @@ def test_integer_tensors_refuse_requires_grad_as_torch(make):
         make(torch)
     with pytest.raises(RuntimeError, match="only float tensors can require grad"):
         make(tr)
+
+
+def test_item_of_several_elements_is_refused_by_name():
+    ours, theirs = _pair(np.zeros(2))
+    with pytest.raises(RuntimeError, match="2 elements cannot be converted"):
+        theirs.item()
+    with pytest.raises(ValueError, match=r"item\(\): only a one-element tensor .* shape \(2,\)"):
+        ours.item()   # was numpy's "can only convert an array of size 1 to a Python scalar"
+    assert _pair(np.array([2.5]))[0].item() == 2.5
