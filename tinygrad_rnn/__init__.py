@@ -6,6 +6,8 @@ built on it; the Numba kernels in kernels/ are fast twins of compositions the ta
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
 """
+import numpy as _np
+
 from . import distributed, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
@@ -34,6 +36,7 @@ from .tensor import (
     from_numpy,
     full,
     gather,
+    get_default_dtype,
     inference_mode,
     is_grad_enabled,
     log,
@@ -67,9 +70,25 @@ from .tensor import (
 
 __version__ = "0.1.0"
 
+# torch's dtype names, as the numpy dtypes a Tensor holds: x.dtype == tr.float32, x.to(tr.float64), x.to(tr.long)
+float32 = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+int64 = long = _np.dtype(_np.int64)
+# tr.bool and tr.float too, but not as module globals: `from tinygrad_rnn import *` would then shadow the
+# builtins bool and float (the package lists every global in __all__), so they are looked up on demand
+_SHADOWING_DTYPES = {"bool": _np.dtype(_np.bool_), "float": float32}
+
+
+def __getattr__(name: str):
+    if name in _SHADOWING_DTYPES:
+        return _SHADOWING_DTYPES[name]
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
+
 __all__ = [
     # tensors and their making
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+    # torch's dtype names (not bool and float: a star import would shadow the builtins)
+    "float32", "float64", "double", "int64", "long", "get_default_dtype",
     # grad mode
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     # operations as functions

@@ -31,11 +31,13 @@ writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (ano
 too, by a checksum of every input verified in backward.
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
-dtype; Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
+dtype; for Tensor(), Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
 otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
 Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
 Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
-int64 indices (argmax, max(dim)); arithmetic reads them as numbers in the other operand's dtype.
+int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with ints
+they add, subtract and multiply as int64, and other arithmetic reads them as numbers in the other operand's
+float dtype (float32 beside Python numbers), as torch promotes.
 
 Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
 table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
@@ -61,7 +63,8 @@ from . import primitives as P
 from .random import generator as _default_generator
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
-           "arange", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "where",
+           "arange", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
@@ -69,6 +72,12 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
 
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats and of tr.zeros/randn/... (float32), as torch's. There is
+    no set_default_dtype: pass dtype= to a factory or a module."""
+    return np.dtype(DEFAULT_DTYPE)
 
 
 # ----------------------------------------------------------------------------- grad mode
@@ -663,7 +672,23 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The rows along dim 0, as torch (without this, Python would index a 0-d tensor until it fails and
+        read it as empty: torch refuses)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, element: Any) -> bool:
+        """`v in x`: whether any element equals v (a number or a Tensor), as torch; not the rows' truth
+        values that iterating would compare."""
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise TypeError(f"`in` on a Tensor takes a number or a Tensor, got {type(element).__name__}")
+        return bool((self == element).any())
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -681,7 +706,7 @@ class Tensor:
         return out.copy() if copy and out is self.data else out
 
     def item(self) -> float:
-        return self.data.item()
+        return self._one_element("item")
 
     def __float__(self) -> float:  # float(loss), int(x.argmax()): one element only, as torch
         return float(self._one_element("float"))
@@ -821,14 +846,33 @@ class Tensor:
     def astype(self, dtype: npt.DTypeLike) -> Tensor:
         if dtype is None:  # numpy's astype(None) means float64, torch's to(None) no change: say which
             raise TypeError("astype: dtype must be float32 or float64, got None (to keep the dtype, leave it)")
+        if _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
+            return self._to_index_or_mask(np.dtype(dtype))   # .long(), .bool(), .to(tr.int64)
         dtype = _float_dtype(dtype, "astype")
         if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
             return _as_numbers(self, dtype)
         return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
 
     def float(self) -> Tensor: return self.astype(np.float32)
+    def long(self) -> Tensor: return self.astype(np.int64)
+    def bool(self) -> Tensor: return self.astype(np.bool_)
+
+    def int(self) -> Tensor:
+        raise TypeError("int(): there are no int32 tensors here; x.long() gives int64 indices (torch's default "
+                        "integer dtype)")
     def double(self) -> Tensor: return self.astype(np.float64)
     def type_as(self, tensor: Tensor) -> Tensor: return self.astype(tensor.dtype)
+
+    def _to_index_or_mask(self, dtype):
+        """int64 indices (truncated toward zero, as torch's .long()) or a mask (nonzero), without a gradient."""
+        if self.data.dtype == dtype:
+            return self
+        if dtype.kind == "b":
+            return self != 0
+        if self.data.dtype.kind == "f" and not np.all(np.isfinite(self.data)):
+            raise ValueError("long(): the tensor holds nan or infinity, which have no integer value")
+        return Tensor._make(np.trunc(self.data).astype(np.int64) if self.data.dtype.kind == "f"
+                            else self.data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
     def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
 
@@ -913,6 +957,12 @@ class Tensor:
                 raise TypeError(_MASK_SUBTRACTION)
             if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
                 return self._logical(_MASK_LOGIC[prim], other, symbol)
+        integral = _integral(other) if prim in _INT_ARITHMETIC else None
+        if integral is not None:   # indices + 1, mask * 2, idx * idx: int64, as torch (not float32 numbers)
+            if prim is P.Sub and integral.data.dtype == bool:
+                raise TypeError(_MASK_SUBTRACTION)
+            a, b = (integral, self) if reflected else (self, integral)
+            return _off_tape(prim, _as_int64(a), _as_int64(b))
         return self._as_number(other)._binary(prim, other, symbol, reflected)
 
     def __add__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+")
@@ -965,6 +1015,11 @@ class Tensor:
             return self._binary(P.Power, p, "**")
         if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
+        if self.data.dtype.kind in "iu" and _is_int(p):   # indices ** 2 stay int64, as torch
+            if p < 0:
+                raise ValueError(f"**: an integer tensor to a negative integer power ({p}) is refused, as torch; "
+                                 "write x.float() ** p")
+            return Tensor._make(self.data ** int(p), False)
         return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base: float) -> Tensor:
@@ -1013,8 +1068,9 @@ class Tensor:
             other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
         return _off_tape(P.Compare, self, other, op=op)
 
-    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "eq")
-    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "ne")
+    # x == None is False and x != None True, as torch (not a mask of the elements compared with None)
+    def __eq__(self, o: Tensor | npt.ArrayLike) -> Tensor: return False if o is None else self._compare(o, "eq")
+    def __ne__(self, o: Tensor | npt.ArrayLike) -> Tensor: return True if o is None else self._compare(o, "ne")
     def __lt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "lt")
     def __le__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "le")
     def __gt__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._compare(o, "gt")
@@ -1087,6 +1143,8 @@ class Tensor:
             if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
                 raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
                                 "bound use maximum()/minimum())")
+        if self.data.dtype.kind in "iu" and all(b is None or _is_int(b) for b in (min, max)):
+            return Tensor._make(np.clip(self.data, min, max), False)   # int bounds keep indices int64, as torch
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
@@ -1448,6 +1506,14 @@ class Tensor:
         """All dims reversed, as numpy's .T."""
         return self.transpose()
 
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of matrices transposed), as torch's .mT."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-D tensor (shape "
+                             f"{self.shape})")
+        return self.transpose(-2, -1)
+
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
@@ -1509,10 +1575,30 @@ class Tensor:
         dims = _args_or_keyword("flip", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
-        return self[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(self.ndim))]
+        return apply(P.GetItem, self, index=tuple(slice(None, None, -1) if d in dims else slice(None)
+                                                  for d in range(self.ndim)))
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        """The tensor tiled sizes[i] times along each dim (extra leading sizes add dims), as torch's repeat;
+        numpy's np.tile, not np.repeat. Differentiable: an expand, whose gradient sums, then a reshape."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        bad = [n for n in sizes if not _is_int(n)]
+        if bad:
+            raise TypeError(f"repeat: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
+        if len(sizes) < self.ndim or any(n < 0 for n in sizes):
+            raise ValueError(f"repeat: sizes must be at least one non-negative int per dim of the tensor "
+                             f"(shape {self.shape}), got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        x = self.reshape(tuple(d for n in shape for d in (1, n)))   # (1, n0, 1, n1, ...)
+        x = x.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
+        return x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _index(index)
+        if any(isinstance(i, slice) and i.step is not None and i.step < 0
+               for i in (index if isinstance(index, tuple) else (index,))):
+            raise ValueError(f"index {index!r}: a slice's step must be greater than zero, as torch's (numpy's "
+                             "x[::-1] reverses; write x.flip(dim))")
         try:
             np.empty(self.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
         except IndexError as e:
@@ -1580,6 +1666,32 @@ class Tensor:
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
+_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul)  # on ints and masks, int64 as torch; a division gives floats
+
+
+def _integral(other):
+    """`other` as a Tensor if it holds ints or bools (a Tensor, a Python or numpy int, an int array), else None."""
+    if isinstance(other, Tensor):
+        return other if other.data.dtype.kind in "biu" else None
+    if isinstance(other, (int, np.integer, np.bool_)) or (isinstance(other, np.ndarray) and other.dtype.kind in "biu"):
+        return Tensor._make(np.asarray(other), False)
+    return None
+
+
+def _where_ints(cond, a, b):
+    """where() of two integer or mask operands, without a gradient: a mask of two masks, else int64 values."""
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+            from None
+    if a.data.dtype == bool and b.data.dtype == bool:
+        return _off_tape(P.Where, a, b, cond)
+    return _off_tape(P.Where, _as_int64(a), _as_int64(b), cond)
+
+
+def _as_int64(t):
+    return t if t.data.dtype == np.int64 else _off_tape(P.Cast, t, dtype=np.dtype(np.int64))
 
 
 def _raw(x):
@@ -1601,6 +1713,14 @@ def _as_numbers(t, dtype):
     1.0 for True): no gradient, as torch's masks and indices have none. A Cast, not a constant, so that
     `h * (x > 0)` in a compiled cell is computed from the data at every step."""
     return _off_tape(P.Cast, t, dtype=np.dtype(dtype))
+
+
+def _is_dtype(dtype):
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
 
 
 def _float_dtype(dtype, fn):
@@ -1785,7 +1905,7 @@ def _sqrt_zero_safe(x):
 
 def _index(index):
     """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
-    tr.tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
+    tr.Tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
     def convert(i):
         if isinstance(i, Tensor):
             if i.data.dtype.kind in "biu":
@@ -1825,18 +1945,22 @@ def _ints_first(index):
 
 # ----------------------------------------------------------------------------- functions
 def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """As torch.tensor: a copy of data; numbers become a float Tensor by the module docstring's rules, and
-    booleans a boolean mask (torch.tensor keeps bool too; the constructor Tensor, like torch.Tensor, gives
-    float32)."""
-    if dtype is None and not isinstance(data, Tensor):
+    """As torch.tensor: a copy of data; floats become a float Tensor by the module docstring's rules, ints int64
+    indices and booleans a boolean mask, as torch.tensor's (the constructor Tensor, like torch.Tensor, gives
+    float32 for all three; dtype=tr.float32 here too)."""
+    if dtype is not None and _factory_dtype(dtype, "tensor").kind != "f":   # dtype=tr.int64 / tr.bool
+        _made(np.zeros(0, dtype), requires_grad, "tensor")   # refuses requires_grad=True, as torch
+        return tensor(data).astype(dtype)   # (a copy already: astype keeps it)
+    if dtype is None:
         try:
-            arr = np.asarray(data)
+            arr = np.asarray(data)   # (a Tensor's own array: tr.tensor(indices) stays int64, as torch)
         except (ValueError, TypeError):
             arr = None  # Tensor() says what is wrong with it
-        if arr is not None and arr.dtype == bool:
-            if requires_grad:
-                raise RuntimeError("only float tensors can require grad; this one holds booleans")
-            return Tensor._make(np.array(arr), False)
+        if arr is not None and arr.dtype.kind in "biu":   # as torch.tensor: a mask, or int64 indices
+            if _check_requires_grad("tensor", requires_grad):
+                raise RuntimeError(f"only float tensors can require grad; this one holds {arr.dtype} values "
+                                   "(as torch; make it a float tensor with dtype=tr.float32)")
+            return Tensor._make(np.array(arr, dtype=bool if arr.dtype == bool else np.int64), False)
     out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     source = data.data if isinstance(data, Tensor) else data
     # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
@@ -1852,7 +1976,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: expected a numpy array, got {type(ndarray).__name__}")
     if ndarray.dtype not in FLOAT_DTYPES:
         raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
-                        f"{ndarray.dtype}; use tr.tensor(array) to convert a copy")
+                        f"{ndarray.dtype}; use tr.tensor(array, dtype=tr.float32) to convert a copy")
     return Tensor(ndarray)
 
 
@@ -1874,23 +1998,41 @@ def _shape_args(fn, shape, size=None):
     return tuple(int(n) for n in shape)
 
 
+def _factory_dtype(dtype, fn):
+    """A factory's dtype=: float32/float64 (None: the default), or, as torch, int64 (indices) and bool (masks)."""
+    if dtype is not None and _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
+        return np.dtype(dtype)
+    return _float_dtype(dtype, fn)
+
+
+def _made(data, requires_grad, fn):
+    """A factory's result: a float Tensor, or int64 indices / a mask, which cannot require grad (as torch)."""
+    if data.dtype.kind == "f":
+        return Tensor(data, requires_grad=requires_grad)
+    if _check_requires_grad(fn, requires_grad):
+        raise RuntimeError(f"{fn}: only float tensors can require grad, this one has dtype {data.dtype} (as torch)")
+    return Tensor._make(data, False)
+
+
 def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
           requires_grad: bool = False) -> Tensor:
-    data = np.zeros(_shape_args("zeros", shape, size), dtype=_float_dtype(dtype, "zeros"))
-    return Tensor(data, requires_grad=requires_grad)
+    data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
+    return _made(data, requires_grad, "zeros")
 
 
 def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
          requires_grad: bool = False) -> Tensor:
-    data = np.ones(_shape_args("ones", shape, size), dtype=_float_dtype(dtype, "ones"))
-    return Tensor(data, requires_grad=requires_grad)
+    data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
+    return _made(data, requires_grad, "ones")
 
 
-def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False) -> Tensor:
-    shape = _shape_args("full", (size,))
-    return Tensor(np.full(shape, _fill_value(fill_value), dtype=_float_dtype(dtype, "full")),
-                  requires_grad=requires_grad)
+    """As torch: an int fill_value makes int64 indices, a float one the default float dtype (dtype= says)."""
+    shape, value = _shape_args("full", (size,)), _fill_value(fill_value)
+    if dtype is None and _is_int(value):
+        dtype = np.int64
+    return _made(np.full(shape, value, dtype=_factory_dtype(dtype, "full")), requires_grad, "full")
 
 
 def _fill_value(value):
@@ -1933,9 +2075,9 @@ def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
 
 
 def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
-           dtype: npt.DTypeLike = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch. Tensors hold
-    floats, so the values are float32 (torch gives int64 for int arguments)."""
+           dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch: int64 for int
+    arguments, the default float dtype (float32) if any is a float, unless dtype= says."""
     if end is None:
         if start is None:
             raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")
@@ -1952,8 +2094,11 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
     if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
         raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
                          "the range would be empty")
-    return Tensor(np.arange(start, end, step, dtype=np.float64).astype(_float_dtype(dtype, "arange")),
-                  requires_grad=requires_grad)
+    if dtype is None and all(_is_int(v) for v in (start, end, step)):
+        dtype = np.int64
+    dtype = _factory_dtype(dtype, "arange")
+    values = np.arange(start, end, step, dtype=np.int64 if dtype.kind != "f" else np.float64)
+    return _made(values.astype(dtype), requires_grad, "arange")
 
 
 def exp(input: Tensor) -> Tensor: return input.exp()
@@ -2026,6 +2171,9 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
         raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
                         f"{cond.data.dtype}; for its nonzero elements write condition != 0")
     a, b = input, other
+    ints = _integral(a), _integral(b)
+    if None not in ints:   # indices and ints: int64; two masks: a mask (as torch)
+        return _where_ints(cond, *ints)
     ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
     if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b.data.dtype.kind == "f":
         ref = b  # a dimensioned one's rather than a 0-d one's (torch's promotion; see Tensor._operand)

@@ -350,7 +350,7 @@ def test_mask_arithmetic_follows_torch():
 
 @pytest.mark.parametrize("make", [
     lambda: tr.zeros(2, dtype=None), lambda: tr.ones(2, dtype=None), lambda: tr.full((2,), 1.0, dtype=None),
-    lambda: tr.randn(2, dtype=None), lambda: tr.rand(2, dtype=None), lambda: tr.arange(3, dtype=None),
+    lambda: tr.randn(2, dtype=None), lambda: tr.rand(2, dtype=None), lambda: tr.arange(3.0, dtype=None),
     lambda: tr.nn.Linear(3, 2, dtype=None).weight, lambda: tr.nn.Linear(3, 2, True, None).bias,
     lambda: tr.nn.LayerNorm(3, dtype=None).weight, lambda: tr.nn.Embedding(4, 2, dtype=None).weight,
     lambda: tr.nn.GRUCell(3, 2, dtype=None).weight_ih, lambda: tr.nn.LSTM(3, 2, dtype=None).weight_ih_l0,

@@ -68,16 +68,53 @@ def test_load_state_dict_lists_every_difference():
     sd.pop("bias_hh_l0")
     sd["extra"] = np.zeros(1)
     sd["weight_ih_l0"] = np.zeros((5, 5), np.float32)
-    sd["weight_hh_l0"] = sd["weight_hh_l0"].astype(np.float64)
+    sd["weight_hh_l0"] = np.array([["a"] * 4] * 12)
     with pytest.raises(ValueError) as info:
         m.load_state_dict(sd)
     msg = str(info.value)
     assert "missing keys: ['bias_hh_l0']" in msg and "unexpected keys: ['extra']" in msg
-    assert "weight_ih_l0: shape expected (12, 3), got (5, 5)" in msg
-    assert "weight_hh_l0: dtype expected float32, got float64" in msg
+    assert ("size mismatch for weight_ih_l0: copying a param with shape (5, 5) from checkpoint, the shape in "
+            "current model is (12, 3)") in msg
+    assert "weight_hh_l0: a value of dtype <U1 cannot be copied into a float32 parameter" in msg
+    assert isinstance(info.value, RuntimeError)   # what torch raises, and torch code catches
     sd = m.state_dict()
     sd.pop("bias_hh_l0")
-    m.load_state_dict(sd, strict=False)  # non-strict: names may differ, shapes and dtypes may not
+    m.load_state_dict(sd, strict=False)  # non-strict: names may differ, shapes may not
+
+
+@pytest.mark.parametrize("model_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("source", ["float64", "float32", "int64", "bool", "torch"])
+def test_load_state_dict_casts_to_the_parameters_dtype_as_torch(model_dtype, source):
+    """torch's load_state_dict copies with param.copy_(value), which casts: a float64 checkpoint loads into
+    a float32 model (and the reverse), as do ints and bools; the parameters keep their dtype and identity."""
+    torch = pytest.importorskip("torch")
+    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[model_dtype]
+    theirs, ours = torch.nn.Linear(3, 2).to(tdtype), tr.nn.Linear(3, 2, dtype=model_dtype)
+    rng = np.random.default_rng(0)
+    values = {"weight": rng.standard_normal((2, 3)), "bias": rng.standard_normal(2)}
+    if source in ("int64", "bool"):
+        values = {k: (v * 3).astype(source) for k, v in values.items()}
+    elif source == "float32":
+        values = {k: v.astype(np.float32) for k, v in values.items()}
+    sd = {k: torch.tensor(v, dtype=torch.float64) for k, v in values.items()} if source == "torch" else values
+    weight = ours.weight
+    ours.load_state_dict(sd)
+    theirs.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()})
+    assert ours.weight is weight and ours.weight.dtype == model_dtype and ours.bias.dtype == model_dtype
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[name], value.numpy())
+
+
+def test_load_state_dict_takes_a_torch_state_dict_as_it_is():
+    """A torch model's state_dict() (tensors, float32 or float64) loads directly, as docs/howto/port-pytorch.md
+    promises; a torch model's parameters() requiring grad are read through .detach()."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.LSTM(3, 4, num_layers=2).double()
+    ours = tr.nn.LSTM(3, 4, num_layers=2)
+    ours.load_state_dict(theirs.state_dict())
+    ours.load_state_dict(dict(theirs.named_parameters()))
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[name], value.numpy().astype(np.float32))
 
 
 def test_zero_grad_train_eval_and_dropout():

@@ -163,3 +163,45 @@ def test_torch_code_indexing_a_packed_sequence_is_refused_not_misread():
         with pytest.raises(TypeError, match=r"PackedSequence is not a tuple here.*read \.data, \.batch_sizes"):
             read(out_o)
     assert out_o   # still truthy, as torch's
+
+
+def _as_torch_lengths(kind, lengths):
+    return {"list": list(lengths), "ndarray": np.array(lengths), "tensor": torch.tensor(lengths),
+            "tensor32": torch.tensor(lengths, dtype=torch.int32)}[kind]
+
+
+def _as_our_lengths(kind, lengths):
+    return {"list": list(lengths), "ndarray": np.array(lengths), "tensor": tr.tensor(np.array(lengths)),
+            "tensor32": np.array(lengths, np.int32)}[kind]
+
+
+@pytest.mark.parametrize("kind", ["list", "ndarray", "tensor", "tensor32"])
+@pytest.mark.parametrize("enforce_sorted,lengths", [(True, [5, 5, 3, 1]), (False, [3, 5, 1, 5])])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packing_returns_torchs_types_and_dtypes(kind, enforce_sorted, lengths, batch_first, dtype):
+    """pad_packed_sequence gives the lengths as an int64 Tensor, and batch_sizes / sorted_indices /
+    unsorted_indices are int64 Tensors, as torch's, whatever form the lengths came in; the padded batch keeps
+    its dtype; and the lengths that come back feed a layer's lengths= as they are."""
+    x = RNG.standard_normal((4, 6, 3) if batch_first else (6, 4, 3)).astype(dtype)
+    ours = pack_padded_sequence(tr.tensor(x), _as_our_lengths(kind, lengths), batch_first=batch_first,
+                                enforce_sorted=enforce_sorted)
+    theirs = R.pack_padded_sequence(torch.tensor(x), _as_torch_lengths(kind, lengths), batch_first=batch_first,
+                                    enforce_sorted=enforce_sorted)
+    names = ["batch_sizes"] + ([] if enforce_sorted else ["sorted_indices", "unsorted_indices"])
+    for name in names:
+        o, t = getattr(ours, name), getattr(theirs, name)
+        assert isinstance(o, tr.Tensor) and o.dtype == np.int64 and t.dtype == torch.int64, name
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+    out, out_lengths = pad_packed_sequence(ours, batch_first=batch_first, padding_value=-1.0, total_length=7)
+    ref, ref_lengths = R.pad_packed_sequence(theirs, batch_first=batch_first, padding_value=-1.0, total_length=7)
+    assert isinstance(out_lengths, tr.Tensor) and not out_lengths.requires_grad
+    assert out_lengths.dtype == np.int64 and ref_lengths.dtype == torch.int64
+    np.testing.assert_array_equal(out_lengths.numpy(), ref_lengths.numpy())
+    assert out.dtype == dtype and out.numpy().dtype == ref.numpy().dtype
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    layer = tr.nn.GRU(3, 2, batch_first=batch_first, dtype=dtype)
+    y, _ = layer(out, lengths=out_lengths)
+    y_ref, _ = layer(out, lengths=np.array(lengths))
+    np.testing.assert_array_equal(y.numpy(), y_ref.numpy())
+    assert y.dtype == dtype

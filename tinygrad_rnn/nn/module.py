@@ -18,7 +18,8 @@ from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor
 from . import functional as F
 from .checks import check_bool, check_float, check_int
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout"]
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
+           "StateDictError"]
 
 
 class Parameter(Tensor):
@@ -380,9 +381,12 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers in place (optimisers keep their references).
 
-        Checks names (all of them if strict), shapes and dtypes, and reports every difference at
-        once. Accepts anything array-like as values (torch tensors converted with .numpy()).
-        Returns (missing_keys, unexpected_keys), a NamedTuple as torch's."""
+        Checks names (all of them if strict) and shapes, and reports every difference at once, in
+        torch's words. As torch's param.copy_(value), a value is cast to its parameter's dtype (a
+        float64 checkpoint loads into a float32 model); only numbers and bools can be. Accepts anything
+        array-like as values (torch tensors converted with .numpy()). Returns (missing_keys,
+        unexpected_keys), a NamedTuple as torch's; a failure raises StateDictError, a ValueError that is
+        also the RuntimeError torch raises."""
         fn = f"load_state_dict for {type(self).__name__}"
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"{fn}: state_dict must be a dict (name -> array), got {type(state_dict).__name__}")
@@ -398,16 +402,18 @@ class Module:
         arrays = {}
         for name in (k for k in own if k in state_dict):
             value, p = _as_array(state_dict[name]), own[name]
-            if value.shape != p.shape:
-                problems.append(f"{name}: shape expected {p.shape}, got {value.shape}")
-            elif value.dtype != p.dtype:
-                problems.append(f"{name}: dtype expected {p.dtype}, got {value.dtype}")
+            if value.dtype.kind not in "biuf":
+                problems.append(f"{name}: a value of dtype {value.dtype} cannot be copied into a {p.dtype} "
+                                "parameter (numbers or bools only)")
+            elif value.shape != p.shape:
+                problems.append(f"size mismatch for {name}: copying a param with shape {value.shape} from "
+                                f"checkpoint, the shape in current model is {p.shape}")
             else:
                 arrays[name] = value
         if problems:
-            raise ValueError(f"{fn} failed: " + "; ".join(problems))
+            raise StateDictError(f"{fn} failed: " + "; ".join(problems))
         for name, value in arrays.items():
-            own[name].data[...] = value
+            own[name].data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
             own[name].bump_version()
         return IncompatibleKeys(missing, unexpected)
 
@@ -421,6 +427,11 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+class StateDictError(ValueError, RuntimeError):
+    """What load_state_dict raises for names or shapes that do not match: a ValueError as the library's
+    other refusals, and the RuntimeError that torch code catches around load_state_dict."""
 
 
 class IncompatibleKeys(NamedTuple):

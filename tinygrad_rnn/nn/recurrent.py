@@ -40,7 +40,7 @@ def reverse_within_lengths(x: Tensor, lengths: Optional[Sequence[int] | np.ndarr
     Applying it twice gives x back, so the same call restores the output order."""
     T = x.shape[0]
     if lengths is None:
-        return x[::-1]
+        return x.flip(0)
     lengths = np.asarray(lengths)   # (a list too: the function is public)
     t = np.arange(T)[:, None]
     src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, B)

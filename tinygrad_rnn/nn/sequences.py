@@ -11,12 +11,13 @@ unchanged:
     out, h_n = lstm(packed)
     out, lengths = pad_packed_sequence(out, batch_first=True)
 
-Differences from torch: the lengths come back as an int64 numpy array (a Tensor holds floats), and
-the sequences are never reordered, so pad_packed_sequence returns them in the batch's order as torch's
+pad_packed_sequence returns the lengths as an int64 Tensor, as torch's. Differences from torch: the
+sequences are never reordered, so pad_packed_sequence returns them in the batch's order as torch's
 does. `.data`, `.batch_sizes`, `.sorted_indices` and `.unsorted_indices` give torch's packed layout
-(valid steps, time-major, longest sequences first) for code that reads them, as int64 numpy arrays;
-sorted_indices orders tied lengths by their place in the batch (torch leaves ties to its sort), and both
-are given with enforce_sorted=True too (the identity then; torch gives None).
+(valid steps, time-major, longest sequences first) for code that reads them, the last three as int64
+Tensors as torch's; sorted_indices orders tied lengths by their place in the batch (torch leaves ties to
+its sort), and both are given with enforce_sorted=True too (the identity then; torch gives None).
+`.lengths` (not torch's) is the lengths as an int64 numpy array.
 """
 from __future__ import annotations
 
@@ -51,18 +52,24 @@ class PackedSequence:
 
     __iter__ = __getitem__ = _not_a_tuple
 
-    @property
-    def sorted_indices(self) -> np.ndarray:
-        """The batch order of torch's packed layout: longest first, ties in input order."""
+    def _order(self) -> np.ndarray:
         return np.argsort(-self.lengths, kind="stable")
 
+    def _batch_sizes(self) -> np.ndarray:
+        return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
+
     @property
-    def unsorted_indices(self) -> np.ndarray:
+    def sorted_indices(self) -> Tensor:
+        """The batch order of torch's packed layout: longest first, ties in input order (int64 Tensor)."""
+        return _index_tensor(self._order())
+
+    @property
+    def unsorted_indices(self) -> Tensor:
         """The inverse of sorted_indices (torch's unsorted_indices): sorted_indices[unsorted_indices] is
         0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order."""
         inverse = np.empty(len(self.lengths), np.int64)
-        inverse[self.sorted_indices] = np.arange(len(self.lengths))
-        return inverse
+        inverse[self._order()] = np.arange(len(self.lengths))
+        return _index_tensor(inverse)
 
     @property
     def is_cuda(self) -> bool:
@@ -84,17 +91,22 @@ class PackedSequence:
         return self
 
     @property
-    def batch_sizes(self) -> np.ndarray:
-        """How many sequences are still running at each time step (torch's batch_sizes)."""
-        return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
+    def batch_sizes(self) -> Tensor:
+        """How many sequences are still running at each time step (torch's batch_sizes, an int64 Tensor)."""
+        return _index_tensor(self._batch_sizes())
 
     @property
     def data(self) -> Tensor:
         """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable)."""
-        order = self.sorted_indices
-        t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(self.batch_sizes)])
-        b_idx = np.concatenate([order[:n] for n in self.batch_sizes])
+        order, batch_sizes = self._order(), self._batch_sizes()
+        t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)])
+        b_idx = np.concatenate([order[:n] for n in batch_sizes])
         return self.padded[t_idx, b_idx]
+
+
+def _index_tensor(values: np.ndarray) -> Tensor:
+    """An int64 Tensor that never requires grad (as argmax's), for lengths and packing orders."""
+    return Tensor._make(np.ascontiguousarray(values, dtype=np.int64), False)
 
 
 def _check_lengths(fn, lengths, T, B):
@@ -180,8 +192,8 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
-                        total_length: int | None = None) -> tuple[Tensor, np.ndarray]:
-    """(padded Tensor (T, B, *) or (B, T, *), lengths as an int64 array) from a PackedSequence:
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+    """(padded Tensor (T, B, *) or (B, T, *), lengths as an int64 Tensor, as torch) from a PackedSequence:
     padding steps hold padding_value; T is the longest length, or total_length if given."""
     fn = "pad_packed_sequence"
     if not isinstance(sequence, PackedSequence):
@@ -200,7 +212,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     if total_length is not None and total_length > T:
         fill = Tensor(np.full((total_length - T,) + padded.shape[1:], padding_value, dtype=padded.dtype))
         padded = concatenate([padded, fill], axis=0)
-    return (padded.swapaxes(0, 1) if batch_first else padded), lengths.copy()
+    return (padded.swapaxes(0, 1) if batch_first else padded), _index_tensor(lengths.copy())
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | npt.ArrayLike,
