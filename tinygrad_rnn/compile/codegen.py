@@ -1183,7 +1183,8 @@ class Generator:
         its scratch row and are added to their arrays after the run's last group (_RowScratch.flush: after
         every read of the row), each column assigned once (_GradWrites: nothing zeroes it first, nothing
         adds to it). The products' own backward (dC @ W, after the run) reads only dC."""
-        mentioned = set(self.backward_args())   # (writes the backward's body: shared_runs, assigned, writes)
+        self._backward_body()   # (records what this reads: shared_runs, assigned, writes)
+        mentioned = set(self.backward_args())
         if len(self.shared_runs) != 1 or not self.shared_runs[0]:
             return ()
         pairs = [(f"dXW{pr.index}", f"XW{pr.index}") for pr in self.prog.projections
