@@ -1158,6 +1158,13 @@ class Tensor:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
         if isinstance(value, Tensor) and value.data.dtype.kind == "f" and self.data.dtype.kind == "f":
             value = value.astype(self.data.dtype)  # torch: the result has self's dtype, even when self is 0-d
+        if self.data.dtype.kind != "f":   # indices or a mask keep their dtype, as torch: 2.9 -> 2, 0.5 -> True
+            number = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if number.dtype.kind not in "biuf":
+                raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+            if not np.isfinite(number):
+                raise ValueError(f"masked_fill: value {number} cannot be converted to {self.data.dtype} (as torch)")
+            return Tensor._make(np.where(cond, number.astype(self.data.dtype), self.data), False)
         return where(cond, value, self)
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)

@@ -201,6 +201,10 @@ MAKERS = {
     "where masks": lambda L: L.where(L.tensor([True, False]), L.tensor([True, True]), L.tensor([False, False])),
     "where int and float": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), 0.5),
     "int masked_fill": lambda L: L.tensor([5, 2]).masked_fill(L.tensor([True, False]), 0),
+    "int masked_fill float": lambda L: L.tensor([5, 2, 4]).masked_fill(L.tensor([True, False, True]), -2.9),
+    "int masked_fill 0-d float": lambda L: L.tensor([5, 2]).masked_fill(L.tensor([True, False]), L.tensor(3.7)),
+    "mask masked_fill float": lambda L: L.tensor([True, False]).masked_fill(L.tensor([False, True]), 0.5),
+    "mask masked_fill 0": lambda L: L.tensor([True, True]).masked_fill(L.tensor([True, False]), 0),
     "tensor of an int tensor": lambda L: L.tensor(L.tensor([1, 2])),
     "tensor floats as int64": lambda L: L.tensor([1.7, -1.7], dtype=L.int64),
     "tensor floats as bool": lambda L: L.tensor([0.0, 2.0], dtype=L.bool),
@@ -235,3 +239,11 @@ def test_item_of_several_elements_is_refused_by_name():
     with pytest.raises(ValueError, match=r"item\(\): only a one-element tensor .* shape \(2,\)"):
         ours.item()   # was numpy's "can only convert an array of size 1 to a Python scalar"
     assert _pair(np.array([2.5]))[0].item() == 2.5
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_masked_fill_of_indices_refuses_what_int64_cannot_hold(value):
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        torch.tensor([1, 2]).masked_fill(torch.tensor([True, False]), value)
+    with pytest.raises(ValueError, match="masked_fill: value .* cannot be converted to int64"):
+        tr.tensor([1, 2]).masked_fill(tr.tensor([True, False]), value)
