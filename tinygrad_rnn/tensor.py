@@ -899,8 +899,10 @@ class Tensor:
                     return _as_numbers(other, self.data.dtype)
                 if other.ndim == 0 and self.ndim > 0:  # torch: a 0-d float tensor takes a dimensioned one's dtype
                     return other.astype(self.data.dtype)  # (differentiable: its gradient comes back in its dtype)
-                raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} (nothing is "
-                                "upcast silently; torch would give float64 here): convert one with .astype()")
+                why = ("nothing is upcast silently; torch would give float64 here" if self.data.dtype.kind == "f"
+                       else "torch refuses this mix too")
+                raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} ({why}): convert "
+                                "one with .astype()")
             return other
         if type(other) is float or type(other) is int:  # the common case, kept cheap
             return Tensor._make(np.array(other, dtype=self.data.dtype), False)
