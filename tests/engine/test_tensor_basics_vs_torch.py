@@ -247,3 +247,10 @@ def test_masked_fill_of_indices_refuses_what_int64_cannot_hold(value):
         torch.tensor([1, 2]).masked_fill(torch.tensor([True, False]), value)
     with pytest.raises(ValueError, match="masked_fill: value .* cannot be converted to int64"):
         tr.tensor([1, 2]).masked_fill(tr.tensor([True, False]), value)
+
+
+def test_matmul_of_indices_and_floats_is_refused_as_torch_refuses_it():
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.tensor([[1, 2]]) @ torch.ones(2, 2)
+    with pytest.raises(TypeError, match="int64 and float32 .torch refuses this mix too"):
+        tr.tensor([[1, 2]]) @ tr.ones(2, 2)
