@@ -633,9 +633,11 @@ def _make_gemm_cfunc(nbtype):
 @before_loading
 def _bind_gemm():
     """Compile (or load from the cache) gemm_rows for both dtypes and bind their names, once."""
-    if _gemm_cfuncs or numba.config.DISABLE_JIT:
+    if numba.config.DISABLE_JIT:
         return
     for dtype, nbtype in ((np.float32, types.float32), (np.float64, types.float64)):
+        if dtype in _gemm_cfuncs:   # (bound already; each dtype apart, should one ever fail to compile)
+            continue
         _gemm_cfuncs[dtype] = _make_gemm_cfunc(nbtype)
         llvm.add_symbol(GEMM_SYMBOLS[dtype], _gemm_cfuncs[dtype].address)
 
