@@ -55,7 +55,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import cfunc, njit, workspace
+from . import before_loading, cfunc, njit, workspace
 
 SYMBOLS = {np.float32: "tinygrad_rnn_sgemm", np.float64: "tinygrad_rnn_dgemm"}
 
@@ -494,12 +494,20 @@ def gemm(a, b, c, beta):
         raise ValueError("gemm: shapes do not match")
     if m == 0 or n == 0:
         return
-    beta_ = c.dtype.type(beta)
+    _gemm_by_name(m, n, k, a, b, c, c.dtype.type(beta))
+
+
+@njit()
+def _gemm_checked(a, b, c, beta):
+    """gemm's work once its shapes are checked and none is empty: the loop for a few rows, else BLAS (in tiles
+    where SPLIT_GEMM says). beta of C's dtype."""
+    m, k = a.shape
+    n = b.shape[1]
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
-        _small_gemm(a, b, c, beta_)
+        _small_gemm(a, b, c, beta)
     else:
         rows, cols = _tile(m, n, k, SPLIT_GEMM)
-        _gemm_tiles(a, b, c, beta_, rows, cols)
+        _gemm_tiles(a, b, c, beta, rows, cols)
 
 
 @njit()
@@ -599,3 +607,67 @@ def gemm_tn(a, b, c, beta):
     if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_tn: shapes do not match")
     _blas_product(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, c, beta)
+
+
+# --- gemm's work compiled once, called by name ------------------------------------------------------
+# Numba compiles every callee's code into each caller again: gemm's loop for a few rows and its tiles were
+# optimised and turned into machine code anew in each generated function that calls gemm (a cell's forward
+# and backward loops), about 0.25 s of CPU each in a cold compile. So that work is one cfunc per dtype, cached
+# with the package (compiled once per install) and bound under a fixed name, as the BLAS gemm above: gemm
+# calls it by that name (a call, as _small_gemm was before: too large for LLVM to inline). The names are
+# bound when first needed: before the process loads any cached code (which may call them), or when a
+# function calling gemm is compiled (_gemm_by_name's typing), not at import.
+GEMM_SYMBOLS = {np.float32: "tinygrad_rnn_gemm_f32", np.float64: "tinygrad_rnn_gemm_f64"}
+_gemm_cfuncs = {}   # dtype: the bound cfunc, kept alive for as long as the process runs
+
+
+def _make_gemm_cfunc(nbtype):
+    ptr = types.CPointer(nbtype)
+
+    @cfunc(types.void(types.int64, types.int64, types.int64, ptr, ptr, ptr, nbtype))
+    def gemm_rows(m, n, k, a, b, c, beta):
+        _gemm_checked(numba.carray(a, (m, k)), numba.carray(b, (k, n)), numba.carray(c, (m, n)), beta)
+    return gemm_rows
+
+
+@before_loading
+def _bind_gemm():
+    """Compile (or load from the cache) gemm_rows for both dtypes and bind their names, once."""
+    if numba.config.DISABLE_JIT:
+        return
+    for dtype, nbtype in ((np.float32, types.float32), (np.float64, types.float64)):
+        if dtype in _gemm_cfuncs:   # (bound already; each dtype apart, should one ever fail to compile)
+            continue
+        _gemm_cfuncs[dtype] = _make_gemm_cfunc(nbtype)
+        llvm.add_symbol(GEMM_SYMBOLS[dtype], _gemm_cfuncs[dtype].address)
+
+
+@intrinsic
+def _gemm_by_name(typingctx, m, n, k, a, b, c, beta):
+    """The bound gemm_rows of c's dtype on the data of C-contiguous a (m, k), b (k, n), c (m, n)."""
+    if not (isinstance(c, types.Array) and c.dtype in (types.float32, types.float64) and beta == c.dtype):
+        return None
+    _bind_gemm()
+    name = GEMM_SYMBOLS[np.float32 if c.dtype == types.float32 else np.float64]
+
+    def codegen(context, builder, signature, args):
+        fty = context.get_value_type(c.dtype)
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i64, i64, i64, fty.as_pointer(), fty.as_pointer(),
+                                               fty.as_pointer(), fty])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        ints = [context.cast(builder, v, t, types.int64) for v, t in zip(args[:3], signature.args[:3])]
+        data = [context.make_array(t)(context, builder, v).data for v, t in zip(args[3:6], signature.args[3:6])]
+        builder.call(fn, ints + data + [args[6]])
+        return context.get_dummy_value()
+
+    return types.void(m, n, k, a, b, c, beta), codegen
+
+
+def _gemm_in_python(m, n, k, a, b, c, beta):
+    """_gemm_by_name's plain form, for NUMBA_DISABLE_JIT=1 (an intrinsic cannot run as Python)."""
+    _gemm_checked(a, b, c, beta)
+
+
+if numba.config.DISABLE_JIT:
+    _gemm_by_name = _gemm_in_python  # noqa: F811
