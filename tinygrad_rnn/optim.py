@@ -205,8 +205,8 @@ class Optimizer:
         set_to_none = _flag("set_to_none", set_to_none)   # "no" is truthy: never read as True
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else np.zeros_like(p.grad)
+                if p._grad is not None:   # (its own array or None: no need of the .grad setter's checks)
+                    p._grad = None if set_to_none else np.zeros_like(p._grad)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it

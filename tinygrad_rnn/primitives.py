@@ -38,6 +38,10 @@ class Primitive:
     # True when backward takes `last`: True when the tape frees the saved values after this backward (no
     # retain_graph), so backward may write over them (a fused layer writes gradients over its saved rows).
     consumes_saved = False
+    # Whether what backward reads holds tensors, so the tape frees the node after its backward and refuses a second
+    # one (as torch frees only saved tensors): None: look (saved_needed's values, walked); True: always (a fused
+    # layer's states and gates), False: never (a shape alone): the walk, a per-node cost of tiny steps, skipped.
+    saves_tensors = None
 
     @staticmethod
     def forward(*arrays, **attrs):
@@ -426,6 +430,8 @@ def _repeated(g, shape):
 
 
 class Sum(Primitive):
+    saves_tensors = False   # (the input's shape)
+
     @staticmethod
     def forward(a, axis, keepdims):
         return np.add.reduce(a, axis=axis, keepdims=keepdims), a.shape
@@ -551,6 +557,8 @@ class Prod(Primitive):
 
 # ----------------------------------------------------------------------------- shape and indexing
 class Reshape(Primitive):
+    saves_tensors = False   # (the input's shape)
+
     @staticmethod
     def forward(a, shape):
         return np.reshape(a, shape), a.shape

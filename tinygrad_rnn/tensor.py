@@ -445,9 +445,15 @@ def _node_backward(node, gs, retain_graph):
         input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
-    if not retain_graph and _holds_tensors(node.prim.saved_needed(node.saved, node.needs)):
+    if not retain_graph and _saved_tensors(node):
         node.saved = _FREED
     return input_grads
+
+
+def _saved_tensors(node):
+    """Whether the values node's backward read hold tensors (the primitive says so, or they are looked at)."""
+    holds = node.prim.saves_tensors
+    return _holds_tensors(node.prim.saved_needed(node.saved, node.needs)) if holds is None else holds
 
 
 def _holds_tensors(saved):
@@ -459,7 +465,7 @@ def _holds_tensors(saved):
         return saved.ndim > 0
     if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
         for s in saved:
-            if _holds_tensors(s):
+            if type(s) is not int and _holds_tensors(s):   # (ints: a shape's, the commonest saved tuple)
                 return True
     return False
 

@@ -944,6 +944,7 @@ class CompiledRecurrence(Primitive):
 
     fresh_grads = True   # the kernels allocate every gradient they return
     consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
+    saves_tensors = True   # the sequence's states (and gates): freed after the backward without a walk
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):

@@ -285,8 +285,8 @@ class Module:
         for name in attrs.get("_holders", ()):
             value = attrs[name]
             if isinstance(value, Parameter):
-                if value.grad is not None:
-                    value.grad = None if set_to_none else np.zeros_like(value.grad)
+                if value._grad is not None:   # (its own array or None: no need of the .grad setter's checks)
+                    value._grad = None if set_to_none else np.zeros_like(value._grad)
             elif isinstance(value, Module):
                 value._zero_grads(set_to_none)
             elif isinstance(value, dict):
