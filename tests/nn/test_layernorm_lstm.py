@@ -98,6 +98,18 @@ def _step(layer, xd, lengths, fused):
     return [out.data, h.data, c.data], {"x": x.grad, **{n: p.grad for n, p in layer.named_parameters()}}
 
 
+def _backward_twice(layer, xd, fused):
+    """The parameters' gradients after a backward with retain_graph=True, and after a second one."""
+    layer.fused = fused
+    layer.zero_grad()
+    out, (h, c) = layer(tr.Tensor(xd))
+    loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
+    loss.backward(retain_graph=True)
+    once = [p.grad.copy() for p in layer.parameters()]
+    loss.backward()
+    return once, [p.grad.copy() for p in layer.parameters()]
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_layer_norm_lstm_generated_equals_tape(dtype):
     # float32: one layer of 4 units (over 2 units, layer norm is nearly a sign function: too ill-conditioned
@@ -129,16 +141,7 @@ def test_layer_norm_lstm_backward_twice_keeps_its_saved_rows_until_the_last():
     layer = _perturbed_layer(F64, I=3, H=4, num_layers=2, bidirectional=True)
     assert {c.grad for c in get_kernel(layer._cell(0, 0), F64)[0].consumed} == {"dXW0", "dC0"}
     xd = np.random.default_rng(6).standard_normal((6, 5, 3))
-    grads = []
-    for fused in (True, False):
-        layer.fused = fused
-        layer.zero_grad()
-        out, (h, c) = layer(tr.Tensor(xd))
-        loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
-        loss.backward(retain_graph=True)
-        once = [p.grad.copy() for p in layer.parameters()]
-        loss.backward()
-        grads.append((once, [p.grad.copy() for p in layer.parameters()]))
+    grads = [_backward_twice(layer, xd, fused) for fused in (True, False)]
     for (once, twice), (tape_once, _) in zip(zip(*grads[0]), zip(*grads[1])):
         np.testing.assert_allclose(once, tape_once, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(twice, 2 * tape_once, rtol=1e-10, atol=1e-12)
@@ -182,16 +185,7 @@ def test_layer_norm_lstm_checkpointed_pieces_write_gradients_over_their_rows(mon
         for spy in spies:
             monkeypatch.setattr(spy.kernel, "module", spy)
         xd = np.random.default_rng(7).standard_normal((T, 4, 3))
-        grads = []
-        for fused in (True, False):
-            layer.fused = fused
-            layer.zero_grad()
-            out, (h, c) = layer(tr.Tensor(xd))
-            loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
-            loss.backward(retain_graph=True)
-            once = [p.grad.copy() for p in layer.parameters()]
-            loss.backward()
-            grads.append((once, [p.grad.copy() for p in layer.parameters()]))
+        grads = [_backward_twice(layer, xd, fused) for fused in (True, False)]
     finally:
         tr.set_num_threads(before)
     shared = [s for spy in spies for s in spy.shared]
