@@ -1294,7 +1294,7 @@ class Tensor:
     # -- gathering, sorting and running sums (sampling and sequence work: top-k sampling, masks from lengths)
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
-        the others) names; out[i][j] = self[i][index[i][j]] for dim 1. The gradient adds into the places read."""
+        the others) names; `out[i][j] = self[i][index[i][j]]` for dim 1. The gradient adds into the places read."""
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
         index = _gather_index(index, self.shape, d, "gather")
@@ -1304,7 +1304,7 @@ class Tensor:
 
     def scatter(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
                 reduce: str | None = None) -> Tensor:
-        """torch.scatter (out of place): a copy with out[i][index[i][j]] = src[i][j] along dim 1 (src a Tensor
+        """torch.scatter (out of place): a copy with `out[i][index[i][j]] = src[i][j]` along dim 1 (src a Tensor
         of self's dtype, or a number: `value`); x.scatter(1, idx, 1.0) makes one-hot rows. Where an index
         repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src."""
         if reduce is not None:
@@ -1314,7 +1314,7 @@ class Tensor:
         return self._scatter("scatter", dim, index, value if src is None else src, add=False)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
-        """torch.scatter_add (out of place): a copy with src[i][j] added at out[i][index[i][j]] along dim 1,
+        """torch.scatter_add (out of place): a copy with `src[i][j]` added at `out[i][index[i][j]]` along dim 1,
         a repeated index adding up (counts per class, sums per segment). Gradients reach self and src."""
         if not isinstance(src, Tensor):
             raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
