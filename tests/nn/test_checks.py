@@ -164,7 +164,7 @@ BAD_ARGUMENTS = [
     (lambda: nn.LayerNorm(4, elementwise_affine=1), TypeError, "LayerNorm: elementwise_affine must be True or False"),
     (lambda: nn.Sequential(nn.Linear(2, 2), "relu"), TypeError, "Sequential: argument 1 must be a Module, got str"),
     (lambda: nn.ModuleList([nn.Linear(2, 2), 3]), TypeError, "ModuleList: item 1 must be a Module, got int"),
-    (lambda: nn.Linear(2, 2).train("False"), TypeError, "mode must be True or False, got str 'False'"),
+    (lambda: nn.Linear(2, 2).train("False"), ValueError, "mode must be True or False, got str 'False'"),
     (lambda: nn.CrossEntropyLoss(smoothing=0.1), TypeError, "CrossEntropyLoss.*smoothing"),
 ]
 

@@ -82,3 +82,28 @@ def test_loss_attributes_are_torchs_and_read_at_each_call():
                        ce.label_smoothing, [n for n, _ in bce.named_buffers()]))
     np.testing.assert_allclose(values[1], values[0], rtol=1e-10)
     assert states[1] == states[0]
+
+
+def test_train_recurses_through_each_childs_own_train():
+    """torch's Module.train calls each child's train(mode), so an override (here: a part that stays in
+    eval mode) is obeyed when the model is switched; a non-bool mode is torch's ValueError."""
+    def build(lib):
+        class Frozen(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.drop = lib.nn.Dropout(0.5)
+
+            def train(self, mode=True):
+                return super().train(False)
+
+        return lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Sequential(Frozen(), lib.nn.Tanh()))
+
+    states = []
+    for lib in (torch, tr):
+        model = build(lib)
+        model.train()
+        states.append([(name, m.training) for name, m in model.named_modules()])
+    assert states[1] == states[0]
+    for lib in (torch, tr):
+        with pytest.raises(ValueError):
+            build(lib).train("False")

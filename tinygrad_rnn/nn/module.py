@@ -298,9 +298,14 @@ class Module:
                     child._zero_grads(set_to_none)
 
     def train(self, mode: bool = True) -> Module:
-        mode = check_bool(type(self).__name__ + ".train", "mode", mode)
-        for m in self.modules():
-            m.training = mode
+        """Set training mode here and, through each child's own train(), below: as torch, so a subclass
+        that overrides train() (e.g. to keep a frozen part in eval mode) is obeyed inside a model."""
+        if not isinstance(mode, (bool, np.bool_)):   # a ValueError, as torch's
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got "
+                             f"{type(mode).__name__} {mode!r}")
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
