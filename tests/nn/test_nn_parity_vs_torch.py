@@ -107,3 +107,17 @@ def test_train_recurses_through_each_childs_own_train():
     for lib in (torch, tr):
         with pytest.raises(ValueError):
             build(lib).train("False")
+
+
+@pytest.mark.parametrize("cast", ["double", "float"])
+def test_to_casts_floating_point_tensors_only(cast):
+    """model.double() / .float(): an int64 or bool buffer keeps its dtype, as in torch."""
+    dtypes = []
+    for lib in (torch, tr):
+        model = lib.nn.Linear(2, 2)
+        model.register_buffer("count", lib.tensor(np.array([3])))
+        model.register_buffer("mask", lib.tensor(np.array([True, False])))
+        model.register_buffer("scale", lib.tensor(np.array([0.5])))
+        getattr(model, cast)()
+        dtypes.append([str(t.dtype).replace("torch.", "") for t in model.state_dict().values()])
+    assert dtypes[1] == dtypes[0]

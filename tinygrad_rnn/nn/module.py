@@ -330,7 +330,7 @@ class Module:
 
     # -- dtype
     def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: str | None = None) -> Module:
-        """Cast every parameter and buffer (and their grads) to `dtype`, in place: the Parameter
+        """Cast every floating-point parameter and buffer (and their grads) to `dtype`, in place: the Parameter
         objects stay the same, so build the optimizer after (its state keeps the old dtype, as in
         torch). Accepts torch's forms: to(dtype), to(device), to(device, dtype), to(tensor),
         to(dtype=...). The only device is 'cpu'."""
@@ -338,7 +338,8 @@ class Module:
         if dtype is None:
             return self
         for p in itertools.chain(self.parameters(), self.buffers()):
-            if p.dtype != dtype:
+            # floating-point tensors only, as torch: an int64 count or a bool mask buffer keeps its dtype
+            if p.dtype.kind == "f" and p.dtype != dtype:
                 p.data = p.data.astype(dtype)
                 if p.grad is not None:
                     p.grad = p.grad.astype(dtype)
