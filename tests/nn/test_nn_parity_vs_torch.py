@@ -121,3 +121,26 @@ def test_to_casts_floating_point_tensors_only(cast):
         getattr(model, cast)()
         dtypes.append([str(t.dtype).replace("torch.", "") for t in model.state_dict().values()])
     assert dtypes[1] == dtypes[0]
+
+
+def test_load_state_dict_assign_takes_the_values_as_torch():
+    """assign=True: the dict's values become the parameters and buffers (their dtype kept, the old
+    requires_grad kept on a wrapped value, a Parameter value taken as it is), as torch 2.13."""
+    rng = np.random.default_rng(2)
+    weight, bias, buf = rng.standard_normal((3, 2)), rng.standard_normal(3).astype(np.float32), rng.random(2)
+    seen = []
+    for lib in (torch, tr):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 3))
+        model.register_buffer("running", lib.zeros(2))
+        model.requires_grad_(False)
+        as_t = torch.tensor if lib is torch else tr.tensor
+        given_bias = lib.nn.Parameter(as_t(bias))
+        state = {"0.weight": as_t(weight), "0.bias": given_bias, "running": as_t(buf)}
+        result = model.load_state_dict(state, assign=True)
+        seen.append((tuple(result), [(n, str(p.dtype).replace("torch.", ""), p.requires_grad, type(p).__name__)
+                                     for n, p in model.named_parameters()],
+                     model[0].bias is given_bias, model.running is state["running"],
+                     str(model.running.dtype).replace("torch.", "")))
+        np.testing.assert_array_equal(np.asarray(model[0].weight.detach().numpy() if lib is torch
+                                                 else model[0].weight.data), weight)
+    assert seen[1] == seen[0]

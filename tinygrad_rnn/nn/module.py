@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random
-from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor
+from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, tensor
 from . import functional as F
 from .checks import check_bool, check_float, check_int
 
@@ -384,7 +384,8 @@ class Module:
             out[prefix + name] = t if keep_vars else t.data.copy()
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers in place (optimisers keep their references).
 
         Checks names (all of them if strict) and shapes, and reports every difference at once, in
@@ -392,11 +393,16 @@ class Module:
         float64 checkpoint loads into a float32 model); only numbers and bools can be. Accepts anything
         array-like as values (torch tensors converted with .numpy()). Returns (missing_keys,
         unexpected_keys), a NamedTuple as torch's; a failure raises StateDictError, a ValueError that is
-        also the RuntimeError torch raises."""
+        also the RuntimeError torch raises.
+
+        assign=True, as torch: the module takes the dict's values instead of copying them, keeping their
+        dtype. A Parameter value becomes the parameter as it is, an array or a plain Tensor is wrapped in
+        a new Parameter, and either takes the old parameter's requires_grad; a buffer takes a Tensor as it is. Build the
+        optimizer after such a load: it holds the old Parameters."""
         fn = f"load_state_dict for {type(self).__name__}"
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"{fn}: state_dict must be a dict (name -> array), got {type(state_dict).__name__}")
-        strict = check_bool(fn, "strict", strict)
+        strict, assign = check_bool(fn, "strict", strict), check_bool(fn, "assign", assign)
         own = self._named_state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -407,21 +413,35 @@ class Module:
             problems.append(f"unexpected keys: {unexpected}")
         arrays = {}
         for name in (k for k in own if k in state_dict):
-            value, p = _as_array(state_dict[name]), own[name]
-            if value.dtype.kind not in "biuf":
-                problems.append(f"{name}: a value of dtype {value.dtype} cannot be copied into a {p.dtype} "
-                                "parameter (numbers or bools only)")
-            elif value.shape != p.shape:
-                problems.append(f"size mismatch for {name}: copying a param with shape {value.shape} from "
-                                f"checkpoint, the shape in current model is {p.shape}")
+            value = _as_array(state_dict[name])
+            problem = _load_problem(name, value, own[name], assign)
+            if problem:
+                problems.append(problem)
             else:
                 arrays[name] = value
         if problems:
             raise StateDictError(f"{fn} failed: " + "; ".join(problems))
+        if assign:
+            self._assign_state({name: state_dict[name] for name in arrays}, own)
+            return IncompatibleKeys(missing, unexpected)
         for name, value in arrays.items():
             own[name].data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
             own[name].bump_version()
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign_state(self, values, own):
+        """load_state_dict(assign=True): each value set as the attribute it names (see there)."""
+        modules = dict(self.named_modules(remove_duplicate=False))
+        for name, value in values.items():
+            module_name, _, attr = name.rpartition(".")
+            old = own[name]
+            if isinstance(old, Parameter):
+                if not isinstance(value, Parameter):
+                    value = Parameter(_as_array(value))
+                value.requires_grad_(old.requires_grad)   # a given Parameter's too, as torch
+            elif not _is_plain_tensor(value):
+                value = tensor(_as_array(value))
+            setattr(modules[module_name], attr, value)
 
     def __repr__(self) -> str:
         # every name a child is held under, shared or not, as torch's repr
@@ -454,6 +474,19 @@ def _as_array(value):
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.detach().numpy() if hasattr(value, "detach") else value.numpy()
     return np.asarray(value)
+
+
+def _load_problem(name, value, p, assign):
+    """What keeps `value` from loading into `p` (torch's wording for a size mismatch), or None."""
+    if value.dtype.kind not in "biuf":
+        return (f"{name}: a value of dtype {value.dtype} cannot be copied into a {p.dtype} "
+                "parameter (numbers or bools only)")
+    if value.shape != p.shape:
+        return (f"size mismatch for {name}: copying a param with shape {value.shape} from "
+                f"checkpoint, the shape in current model is {p.shape}")
+    if assign and isinstance(p, Parameter) and value.dtype not in FLOAT_DTYPES:
+        return f"{name}: assign=True makes the value the parameter, so it must be float32 or float64, got {value.dtype}"
+    return None
 
 
 def _to_dtype(fn, args, dtype, device):
