@@ -144,3 +144,34 @@ def test_load_state_dict_assign_takes_the_values_as_torch():
         np.testing.assert_array_equal(np.asarray(model[0].weight.detach().numpy() if lib is torch
                                                  else model[0].weight.data), weight)
     assert seen[1] == seen[0]
+
+
+RANDOM_INITS = [("uniform_", {"a": -0.5, "b": 0.25}), ("normal_", {"mean": 1.0, "std": 0.5}),
+                ("trunc_normal_", {"mean": 0.5, "std": 1.0, "a": -0.5, "b": 1.0}), ("xavier_uniform_", {"gain": 2.0}),
+                ("xavier_normal_", {}), ("kaiming_uniform_", {"a": 0.3, "mode": "fan_out"}),
+                ("kaiming_normal_", {"nonlinearity": "relu"}), ("orthogonal_", {"gain": 1.5})]
+
+
+@pytest.mark.parametrize("name, kwargs", RANDOM_INITS)
+def test_init_takes_a_generator_and_draws_torchs_distribution(name, kwargs):
+    """generator= (torch 2.13's argument; a numpy Generator here) makes the draw reproducible apart from
+    the library's generator; the values follow torch's distribution: same mean, std, min and max as a large
+    torch draw (min and max where bounded), to sampling error (tr's numbers are numpy's, not torch's)."""
+    shape = (300, 200)
+    ours = [getattr(nn.init, name)(nn.Parameter(np.zeros(shape)), **kwargs, generator=np.random.default_rng(5))
+            for _ in range(2)]
+    tr.manual_seed(0)
+    np.testing.assert_array_equal(ours[0].data, ours[1].data)
+    theirs = getattr(torch.nn.init, name)(torch.empty(shape, dtype=torch.float64), **kwargs,
+                                          generator=torch.Generator().manual_seed(5)).numpy()
+    a = ours[0].data
+    spread = theirs.std()
+    for stat in (np.mean, np.std):
+        assert abs(stat(a) - stat(theirs)) < 0.02 * spread + 1e-12, stat.__name__
+    if "uniform" in name or "trunc" in name:   # bounded: the same bounds
+        assert abs(a.min() - theirs.min()) < 0.01 * spread and abs(a.max() - theirs.max()) < 0.01 * spread
+
+
+def test_init_generator_of_another_kind_is_refused():
+    with pytest.raises(TypeError, match="uniform_: generator must be a numpy Generator"):
+        nn.init.uniform_(nn.Parameter(np.zeros(3)), generator=torch.Generator())

@@ -2,6 +2,9 @@
 scales (fan-in/fan-out, gains). Values are drawn from the library's generator, so
 `tr.manual_seed(s)` makes them reproducible (they are not torch's numbers: another generator).
 
+The random ones take torch's `generator=` too: here a `numpy.random.Generator` (e.g.
+`np.random.default_rng(seed)`) to draw from instead of the library's.
+
 Each function writes into `tensor.data` (the array keeps its identity and dtype, so an optimizer
 holding the parameter sees the new values), marks the tensor as changed (a graph recorded before
 refuses to backpropagate), and returns the tensor.
@@ -16,8 +19,8 @@ import numpy as np
 from .. import random
 from ..tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
+           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
 
 
 def _write(fn, tensor, values):
@@ -30,6 +33,16 @@ def _tensor(fn, tensor):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{fn}: tensor must be a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
     return tensor
+
+
+def _rng(fn, generator):
+    """torch's generator= argument: a numpy Generator, or None for the library's (tr.manual_seed)."""
+    if generator is None:
+        return random.generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{fn}: generator must be a numpy Generator (np.random.default_rng(seed)) or None, got "
+                        f"{type(generator).__name__}")
+    return generator
 
 
 def _number(fn, name, value):
@@ -67,22 +80,46 @@ def _fans(fn, tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     fn = "uniform_"
     _tensor(fn, tensor)
     a, b = _number(fn, "a", a), _number(fn, "b", b)
     if not a <= b:
         raise ValueError(f"{fn}: a must be <= b, got a={a:g}, b={b:g}")
-    return _write(fn, tensor, random.generator().uniform(a, b, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: np.random.Generator | None = None) -> Tensor:
     fn = "normal_"
     _tensor(fn, tensor)
     mean, std = _number(fn, "mean", mean), _number(fn, "std", std)
     if not std >= 0:
         raise ValueError(f"{fn}: std must be >= 0, got {std:g}")
-    return _write(fn, tensor, random.generator().normal(mean, std, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).normal(mean, std, size=tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: np.random.Generator | None = None) -> Tensor:
+    """N(mean, std^2) restricted to [a, b] (a and b are values, not multiples of std), as torch's. Drawn
+    by redrawing the values outside [a, b] (exact; slow only when [a, b] holds little of the mass)."""
+    fn = "trunc_normal_"
+    _tensor(fn, tensor)
+    mean, std, a, b = (_number(fn, n, v) for n, v in (("mean", mean), ("std", std), ("a", a), ("b", b)))
+    if not std >= 0 or not a <= b:
+        raise ValueError(f"{fn}: std must be >= 0 and a <= b, got std={std:g}, a={a:g}, b={b:g}")
+    mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) \
+        if std > 0 else float(a <= mean <= b)
+    if mass < 1e-6:
+        raise ValueError(f"{fn}: [a, b] = [{a:g}, {b:g}] holds almost none of N({mean:g}, {std:g}^2); "
+                         "move the bounds nearer the mean")
+    rng = _rng(fn, generator)
+    values = rng.normal(mean, std, size=tensor.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.normal(mean, std, size=int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _write(fn, tensor, values)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -105,21 +142,21 @@ def eye_(tensor: Tensor) -> Tensor:
     return _write("eye_", tensor, np.eye(*tensor.shape))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fn = "xavier_uniform_"
     fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
-    return _write(fn, tensor, random.generator().uniform(-a, a, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).uniform(-a, a, size=tensor.shape))
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fn = "xavier_normal_"
     fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _write(fn, tensor, random.generator().normal(0.0, std, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).normal(0.0, std, size=tensor.shape))
 
 
 def _kaiming_std(fn, tensor, a, mode, nonlinearity):
@@ -130,25 +167,27 @@ def _kaiming_std(fn, tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: np.random.Generator | None = None) -> Tensor:
     """U(-bound, bound), bound = gain * sqrt(3 / fan) (He et al. 2015); `a` is leaky_relu's slope."""
     fn = "kaiming_uniform_"
     if _tensor(fn, tensor).size == 0:
         return tensor  # nothing to fill (torch warns and returns too)
     bound = math.sqrt(3.0) * _kaiming_std(fn, tensor, a, mode, nonlinearity)
-    return _write(fn, tensor, random.generator().uniform(-bound, bound, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).uniform(-bound, bound, size=tensor.shape))
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: np.random.Generator | None = None) -> Tensor:
     """N(0, std^2), std = gain / sqrt(fan)."""
     fn = "kaiming_normal_"
     if _tensor(fn, tensor).size == 0:
         return tensor
     std = _kaiming_std(fn, tensor, a, mode, nonlinearity)
-    return _write(fn, tensor, random.generator().normal(0.0, std, size=tensor.shape))
+    return _write(fn, tensor, _rng(fn, generator).normal(0.0, std, size=tensor.shape))
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix (Saxe et al. 2013), as torch: the tensor viewed as
     (size(0), rest); Q of the QR decomposition of a standard normal matrix, signs fixed by R's
     diagonal so that the distribution is uniform; times gain."""
@@ -161,7 +200,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     gain = _number(fn, "gain", gain)
     rows = tensor.shape[0]
     cols = tensor.size // rows
-    flat = random.generator().standard_normal((rows, cols))
+    flat = _rng(fn, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
