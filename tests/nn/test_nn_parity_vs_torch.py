@@ -175,3 +175,51 @@ def test_init_takes_a_generator_and_draws_torchs_distribution(name, kwargs):
 def test_init_generator_of_another_kind_is_refused():
     with pytest.raises(TypeError, match="uniform_: generator must be a numpy Generator"):
         nn.init.uniform_(nn.Parameter(np.zeros(3)), generator=torch.Generator())
+
+
+def _params(lib, arrays):
+    return [lib.nn.Parameter(torch.tensor(a) if lib is torch else tr.tensor(a)) for a in arrays]
+
+
+def test_parameters_to_vector_and_back_as_torch():
+    """parameters_to_vector: values, and the gradient flowing back to each parameter; vector_to_parameters:
+    the parameters take consecutive slices; a length mismatch is an error (torch: for a short vec)."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
+    upstream = rng.standard_normal(10)
+    got = []
+    for lib in (torch, tr):
+        params = _params(lib, arrays)
+        vec = lib.nn.utils.parameters_to_vector(params)
+        (vec * (torch.tensor(upstream) if lib is torch else tr.tensor(upstream))).sum().backward()
+        grads = [p.grad.numpy() if lib is torch else p.grad for p in params]
+        new = torch.arange(10.0, dtype=torch.float64) if lib is torch else tr.arange(10.0).double()
+        lib.nn.utils.vector_to_parameters(new, params)
+        values = [p.detach().numpy() if lib is torch else p.data for p in params]
+        got.append((np.asarray(vec.detach().numpy() if lib is torch else vec.data), grads, values))
+        with pytest.raises(RuntimeError):
+            lib.nn.utils.vector_to_parameters(new[:5], params)
+        with pytest.raises(TypeError):
+            lib.nn.utils.vector_to_parameters(list(range(10)), params)
+    for ours, theirs in zip(got[1], got[0]):
+        for a, b in zip(ours if isinstance(ours, list) else [ours], theirs if isinstance(theirs, list) else [theirs]):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, "inf", 1.0])
+def test_get_total_norm_and_clip_grads_with_norm_are_clip_grad_norm_in_two(norm_type):
+    """torch 2.13's halves of clip_grad_norm_: the norm of a list of grads, then a scaling by a given norm."""
+    rng = np.random.default_rng(4)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32) * 3, rng.standard_normal(5).astype(np.float32)]
+    got = []
+    for lib in (torch, tr):
+        params = _params(lib, [np.zeros_like(g) for g in grads])
+        for p, g in zip(params, grads):
+            p.grad = torch.tensor(g) if lib is torch else g.copy()
+        total = lib.nn.utils.get_total_norm([p.grad for p in params], norm_type)
+        lib.nn.utils.clip_grads_with_norm_(params, 1.5, total)
+        got.append([np.asarray(total.numpy() if lib is torch else total.data)] +
+                   [p.grad.numpy() if lib is torch else p.grad for p in params])
+    for ours, theirs in zip(got[1], got[0]):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
