@@ -223,3 +223,42 @@ def test_get_total_norm_and_clip_grads_with_norm_are_clip_grad_norm_in_two(norm_
     for ours, theirs in zip(got[1], got[0]):
         assert ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained_as_torch(freeze):
+    """Embedding.from_pretrained: the given table (padding row not zeroed), frozen unless freeze=False;
+    lookups, gradients and repr as torch's."""
+    rng = np.random.default_rng(6)
+    table, idx = rng.standard_normal((5, 3)), np.array([[0, 4, 4], [2, 1, 0]])
+    got = []
+    for lib in (torch, tr):
+        as_t = torch.tensor if lib is torch else tr.tensor
+        emb = lib.nn.Embedding.from_pretrained(as_t(table), freeze=freeze, padding_idx=1, max_norm=1.5,
+                                               norm_type=1.0)
+        out = emb(as_t(idx))
+        if not freeze:
+            out.sum().backward()
+        weight = emb.weight.detach().numpy() if lib is torch else emb.weight.data
+        grad = emb.weight.grad
+        got.append((repr(emb), emb.weight.requires_grad, str(emb.weight.dtype).replace("torch.", ""),
+                    out.detach().numpy() if lib is torch else out.data, weight,
+                    None if grad is None else np.asarray(grad)))
+    assert got[1][:3] == got[0][:3]
+    assert (got[1][5] is None) == (got[0][5] is None)
+    for ours, theirs in zip(got[1][3:], got[0][3:]):
+        if theirs is not None:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0", "torch.device"])
+def test_layers_take_torchs_device_argument(device):
+    """device= (the CPU: "cpu", "cpu:0", torch.device("cpu")) on Linear, Embedding, LayerNorm and
+    Module.to, in torch's argument order (Linear's 4th positional is device, as torch's)."""
+    device = torch.device("cpu") if device == "torch.device" else device
+    made = [nn.Linear(2, 3, True, device), nn.Linear(2, 3, device=device, dtype=np.float64),
+            nn.Embedding(4, 2, device=device), nn.LayerNorm(3, 1e-5, True, True, device)]
+    assert [type(m.to(device)).__name__ for m in made] == ["Linear", "Linear", "Embedding", "LayerNorm"]
+    assert made[1].weight.dtype == np.float64
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        nn.Linear(2, 3, device="cuda")

@@ -48,3 +48,21 @@ def check_choice(owner, name, value, choices):
     if not any(type(value) is type(c) and value == c for c in choices):
         raise ValueError(f"{owner}: {name} must be one of {', '.join(repr(c) for c in choices)}, got {_got(value)}")
     return value
+
+
+def is_device(value):
+    """Whether value names a device: a str other than a dtype's name, or a torch.device (by duck typing,
+    so torch need not be imported)."""
+    if isinstance(value, str):
+        return value not in ("float32", "float64", "float", "double")
+    return type(value).__name__ == "device" and isinstance(getattr(value, "type", None), str)
+
+
+def check_device(owner, device):
+    """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu")."""
+    if device is None:
+        return None
+    name = device if isinstance(device, str) else getattr(device, "type", None) if is_device(device) else None
+    if not isinstance(name, str) or name.split(":")[0] != "cpu":
+        raise ValueError(f"{owner}: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
+    return "cpu"

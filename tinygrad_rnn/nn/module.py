@@ -16,7 +16,7 @@ import numpy.typing as npt
 from .. import random
 from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, tensor
 from . import functional as F
-from .checks import check_bool, check_float, check_int
+from .checks import check_bool, check_device, check_float, check_int, is_device
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "StateDictError"]
@@ -491,13 +491,12 @@ def _load_problem(name, value, p, assign):
 
 def _to_dtype(fn, args, dtype, device):
     """The dtype that Module.to's arguments name (None for none), checking the device is the CPU."""
-    for a in args:  # positional: a device string, a tensor (its dtype), or a dtype
-        if isinstance(a, str):
+    for a in args:  # positional: a device ("cpu", "cpu:0", torch.device), a tensor (its dtype), or a dtype
+        if is_device(a):
             device = a
         else:
             dtype = a.dtype if isinstance(a, Tensor) else a
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{fn}: tinygrad_rnn runs on the CPU only, got device {device!r}")
+    check_device(fn, device)
     return None if dtype is None else check_dtype(dtype, fn)
 
 
@@ -728,8 +727,9 @@ class ModuleDict(_Container):
 class Linear(Module):
     """y = x W^T + b, W (out_features, in_features); torch's initialisation U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
                  dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+        check_device("Linear", device)
         in_features = check_int("Linear", "in_features", in_features, 0)
         out_features = check_int("Linear", "out_features", out_features, 0)
         bias, dtype = check_bool("Linear", "bias", bias), check_dtype(dtype, "Linear")
@@ -757,11 +757,14 @@ class Embedding(Module):
     """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch.
     padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to.
     max_norm, norm_type: as torch, each call first scales the picked rows whose norm exceeds max_norm down
-    to it, in place (F.embedding). scale_grad_by_freq=True and sparse=True are refused."""
+    to it, in place (F.embedding). scale_grad_by_freq=True and sparse=True are refused. _weight and
+    _freeze are torch's too (what from_pretrained passes): a given table, and requires_grad=False."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                 sparse: bool = False, *, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 sparse: bool = False, _weight: Tensor | npt.ArrayLike | None = None, _freeze: bool = False,
+                 device: Any = None, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+        check_device("Embedding", device)
         dtype = check_dtype(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
         embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
@@ -773,9 +776,29 @@ class Embedding(Module):
                        "the gradients are not scaled by the indices' frequencies here")
         F._refuse_flag("Embedding", "sparse", sparse, "gradients are dense arrays here")
         self.scale_grad_by_freq, self.sparse = False, False
-        self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
-        if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+        if _weight is None:
+            self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
+            if self.padding_idx is not None:
+                self.weight.data[self.padding_idx] = 0
+        else:   # as torch: the table as given (its dtype, its padding row untouched)
+            self.weight = Parameter(_weight)
+            if self.weight.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}) "
+                                 f"(num_embeddings, embedding_dim), got {self.weight.shape}")
+        self.weight.requires_grad_(not check_bool("Embedding", "_freeze", _freeze))
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor | npt.ArrayLike, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding whose table is `embeddings` (2-D; its array is shared when it is float32 or float64,
+        as torch shares the tensor), frozen (requires_grad=False) unless freeze=False; as torch."""
+        shape = np.shape(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+        if len(shape) != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got shape {shape}")
+        return cls(shape[0], shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, input: Tensor | npt.ArrayLike) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
@@ -783,7 +806,8 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + (
             f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "") + (
-            f", max_norm={self.max_norm:g}" if self.max_norm is not None else "")
+            f", max_norm={self.max_norm}" if self.max_norm is not None else "") + (
+            f", norm_type={self.norm_type}" if self.norm_type != 2 else "")
 
 
 class Dropout(Module):
