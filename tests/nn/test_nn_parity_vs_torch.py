@@ -262,3 +262,18 @@ def test_layers_take_torchs_device_argument(device):
     assert made[1].weight.dtype == np.float64
     with pytest.raises(ValueError, match="device must be 'cpu'"):
         nn.Linear(2, 3, device="cuda")
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x, t: lib.nn.functional.cross_entropy(x, t + 3),
+    lambda lib, x, t: lib.nn.functional.nll_loss(x, t - 5),
+    lambda lib, x, t: lib.nn.CrossEntropyLoss(ignore_index=0)(x, t * 0 - 1),
+    lambda lib, x, t: lib.nn.functional.embedding(t + 3, x),
+])
+def test_out_of_range_class_or_row_is_an_index_error_as_torch(call):
+    rng = np.random.default_rng(7)
+    x, t = rng.standard_normal((3, 4)), np.array([0, 3, 1])
+    for lib in (torch, tr):
+        as_t = torch.tensor if lib is torch else tr.tensor
+        with pytest.raises(IndexError):
+            call(lib, as_t(x), as_t(t))

@@ -99,8 +99,8 @@ def _class_targets(fn, targets, n_classes, ignore_index):
         raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__} {ignore_index!r}")
     valid = targets != ignore_index
     bad = valid & ((targets < 0) | (targets >= n_classes))
-    if bad.any():
-        raise ValueError(f"{fn}: target must lie in [0, {n_classes}) (or equal ignore_index={ignore_index}); "
+    if bad.any():   # an IndexError, as torch's "Target 3 is out of bounds"
+        raise IndexError(f"{fn}: target must lie in [0, {n_classes}) (or equal ignore_index={ignore_index}); "
                          f"got {targets[bad][0]}")
     return np.where(valid, targets, 0), valid
 
@@ -226,7 +226,7 @@ def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | 
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)].flat[0]
-        raise ValueError(f"embedding: input's indices must lie in [0, {n}) (num_embeddings), got {bad}")
+        raise IndexError(f"embedding: input's indices must lie in [0, {n}) (num_embeddings), got {bad}")   # as torch
     padding_idx = _padding_index(padding_idx, n)
     if max_norm is not None:
         _renorm_rows(weight, idx, check_float("embedding", "max_norm", max_norm, 0),
