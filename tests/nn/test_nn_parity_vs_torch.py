@@ -277,3 +277,23 @@ def test_out_of_range_class_or_row_is_an_index_error_as_torch(call):
         as_t = torch.tensor if lib is torch else tr.tensor
         with pytest.raises(IndexError):
             call(lib, as_t(x), as_t(t))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_takes_torchs_dtype(name):
+    """F.softmax(x, dim, dtype=float64): the float32 input is cast first, values and gradient in float64,
+    and the gradient reaching x is float32, as torch."""
+    x = np.random.default_rng(8).standard_normal((3, 4)).astype(np.float32)
+    upstream = np.random.default_rng(9).standard_normal((3, 4))
+    got = []
+    for lib in (torch, tr):
+        as_t = torch.tensor if lib is torch else tr.tensor
+        xt = as_t(x).requires_grad_(True) if lib is torch else tr.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(xt, 1, dtype=torch.float64 if lib is torch else np.float64)
+        (y * as_t(upstream)).sum().backward()
+        got.append((y.detach().numpy() if lib is torch else y.data, xt.grad.numpy() if lib is torch else xt.grad))
+    for ours, theirs in zip(got[1], got[0]):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        getattr(tr.nn.functional, name)(tr.tensor(x), 1, dtype=np.int64)

@@ -49,14 +49,33 @@ def _softmax_dim(fn, input, dim, axis):
     return dim
 
 
-def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    """log(softmax(input)) along dim, computed stably, as torch.nn.functional.log_softmax."""
-    return input.log_softmax(_softmax_dim("log_softmax", input, dim, axis))
+def _softmax_input(fn, input, dtype):
+    """input cast to dtype first (torch's dtype=: e.g. a float64 softmax of float32 logits), on the tape."""
+    if dtype is None:
+        return input
+    try:
+        as_dtype = np.dtype(dtype)
+    except TypeError:   # numpy's "data type 'x' not understood"
+        as_dtype = None
+    if as_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{fn}: dtype must be float32 or float64 (or None), got {dtype!r}")
+    return input.to(dtype=as_dtype)
 
 
-def softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along dim, as torch.nn.functional.softmax (see _softmax_dim for dim=None)."""
-    return input.softmax(_softmax_dim("softmax", input, dim, axis))
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: npt.DTypeLike | None = None, *,
+                axis: int | None = None) -> Tensor:
+    """log(softmax(input)) along dim, computed stably, as torch.nn.functional.log_softmax (dtype: the
+    input is cast to it first; _stacklevel is torch's and unused)."""
+    dim = _softmax_dim("log_softmax", input, dim, axis)
+    return _softmax_input("log_softmax", input, dtype).log_softmax(dim)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: npt.DTypeLike | None = None, *,
+            axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim, as torch.nn.functional.softmax (see _softmax_dim for dim=None;
+    dtype: the input is cast to it first; _stacklevel is torch's and unused)."""
+    dim = _softmax_dim("softmax", input, dim, axis)
+    return _softmax_input("softmax", input, dtype).softmax(dim)
 
 
 def _class_weight(fn, weight, n_classes, dtype):
