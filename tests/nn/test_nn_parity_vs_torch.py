@@ -12,6 +12,13 @@ torch = pytest.importorskip("torch")
 nn = tr.nn
 
 
+def _numpy(a):
+    """A torch tensor's, a Tensor's or an ndarray's values as an ndarray."""
+    if isinstance(a, torch.Tensor):
+        return a.detach().numpy()
+    return a.data if isinstance(a, tr.Tensor) else a
+
+
 def _pair(rng, shape=(4, 3)):
     return rng.standard_normal(shape), rng.integers(0, shape[1], shape[0])
 
@@ -297,3 +304,24 @@ def test_softmax_takes_torchs_dtype(name):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         getattr(tr.nn.functional, name)(tr.tensor(x), 1, dtype=np.int64)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_functional_layer_norm_as_torch(affine):
+    """F.layer_norm(x, normalized_shape, weight, bias, eps): values and the gradients of x, weight, bias."""
+    rng = np.random.default_rng(10)
+    x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    upstream = rng.standard_normal((2, 3, 4))
+    got = []
+    for lib in (torch, tr):
+        leaves = [torch.tensor(a, requires_grad=True) if lib is torch else tr.tensor(a, requires_grad=True)
+                  for a in (x, w, b)]
+        args = leaves[1:] if affine else [None, None]
+        y = lib.nn.functional.layer_norm(leaves[0], (3, 4), *args, eps=1e-3)
+        (y * (torch.tensor(upstream) if lib is torch else tr.tensor(upstream))).sum().backward()
+        arrays = [y] + [leaf.grad for leaf in (leaves if affine else leaves[:1])]
+        got.append([_numpy(a) for a in arrays])
+    for ours, theirs in zip(got[1], got[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="weight must have shape normalized_shape"):
+        tr.nn.functional.layer_norm(tr.tensor(x), (3, 4), tr.tensor(np.ones(4)))

@@ -18,7 +18,7 @@ from .checks import check_bool, check_float
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
-           "one_hot", "pad"]
+           "one_hot", "pad", "layer_norm"]
 
 
 def _int_array(x, name):
@@ -514,3 +514,35 @@ def _pad_axis(x, axis, left, right, value):
 
     pieces = ([block(left)] if left > 0 else []) + [x] + ([block(right)] if right > 0 else [])
     return concatenate(pieces, axis=axis) if len(pieces) > 1 else x
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dimensions, as
+    torch.nn.functional.layer_norm (var the biased variance, divided by n); weight and bias, if given,
+    have shape normalized_shape and the input's dtype. What nn.LayerNorm calls."""
+    fn = "layer_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if input.ndim < k or input.shape[input.ndim - k:] != shape:
+        raise ValueError(f"{fn}: the input's last {k} dimension(s) must be normalized_shape {shape}, got input "
+                         f"shape {input.shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and (not isinstance(p, Tensor) or p.dtype != input.dtype):
+            raise TypeError(f"{fn}: {name} must be a Tensor of the input's dtype {input.dtype}, got {_described(p)}")
+        if p is not None and p.shape != shape:
+            raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {p.shape}")
+    eps = check_float(fn, "eps", eps, 0)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    centred = input - input.mean(axes, keepdims=True)
+    var = (centred * centred).mean(axes, keepdims=True)
+    y = centred * (var + eps) ** -0.5
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def _described(x):
+    return f"a Tensor of dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__

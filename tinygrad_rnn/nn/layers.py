@@ -89,23 +89,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"LayerNorm: input must be a Tensor, got {type(x).__name__}")
-        k = len(self.normalized_shape)
-        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
-            raise ValueError(f"LayerNorm: the input's last {k} dimension(s) must be normalized_shape "
-                             f"{self.normalized_shape}, got input shape {x.shape}")
-        if self.weight is not None and x.dtype != self.weight.dtype:
-            raise TypeError(f"LayerNorm: input dtype {x.dtype} does not match the parameters' {self.weight.dtype}")
-        axes = tuple(range(x.ndim - k, x.ndim))
-        centred = x - x.mean(axes, keepdims=True)
-        var = (centred * centred).mean(axes, keepdims=True)
-        y = centred * (var + self.eps) ** -0.5
-        if self.weight is not None:
-            y = y * self.weight
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine}, "
