@@ -325,3 +325,33 @@ def test_functional_layer_norm_as_torch(affine):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="weight must have shape normalized_shape"):
         tr.nn.functional.layer_norm(tr.tensor(x), (3, 4), tr.tensor(np.ones(4)))
+
+
+ACTIVATIONS = [("LeakyReLU", "leaky_relu", (0.2,)), ("ELU", "elu", (1.5,)), ("SiLU", "silu", ()),
+               ("Softplus", "softplus", (2.0, 10.0)), ("Softplus", "softplus", ())]
+
+
+@pytest.mark.parametrize("module, function, args", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_as_torch(module, function, args, dtype):
+    """torch's activation modules and functions: values and gradients (at 0, past softplus's threshold,
+    and at inputs whose exp overflows), the dtype kept, and the repr."""
+    x = np.concatenate([np.random.default_rng(11).standard_normal(20) * 4, [0.0, -0.0, 30.0, -30.0, 800.0, -800.0]])
+    x = x.astype(dtype)
+    upstream = np.random.default_rng(12).standard_normal(x.shape).astype(dtype)
+    got = []
+    for lib in (torch, tr):
+        as_t = torch.tensor if lib is torch else tr.tensor
+        for use_module in (True, False):
+            leaf = torch.tensor(x, requires_grad=True) if lib is torch else tr.tensor(x, requires_grad=True)
+            layer = getattr(lib.nn, module)(*args) if use_module else None
+            y = layer(leaf) if use_module else getattr(lib.nn.functional, function)(leaf, *args)
+            (y * as_t(upstream)).sum().backward()
+            got.append((_numpy(y), _numpy(leaf.grad)))
+        got.append(repr(getattr(lib.nn, module)(*args)))
+    assert got[5] == got[2]
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for ours, theirs in zip(got[3:5], got[0:2]):
+        for a, b in zip(ours, theirs):
+            assert a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, **tol)

@@ -18,7 +18,7 @@ from .checks import check_bool, check_float
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
-           "one_hot", "pad", "layer_norm"]
+           "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus"]
 
 
 def _int_array(x, name):
@@ -322,6 +322,37 @@ def _refuse_inplace(fn, inplace):
     if check_bool(fn, "inplace", inplace):
         raise ValueError(f"{fn}: inplace=True is not supported (the tape may keep the input for the backward); "
                          "use the returned tensor")
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x, as torch.nn.functional.leaky_relu (gradient negative_slope
+    at 0, as torch's); inplace=True is refused, as relu's."""
+    _refuse_inplace("leaky_relu", inplace)
+    slope = check_float("leaky_relu", "negative_slope", negative_slope)
+    return where(input.data > 0, input, input * slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1), as torch.nn.functional.elu (gradient alpha at 0)."""
+    _refuse_inplace("elu", inplace)
+    alpha = check_float("elu", "alpha", alpha)
+    positive = input.data > 0
+    negative_part = where(positive, 0.0, input)   # exp of the positive side never computed: no overflow
+    return where(positive, input, (negative_part.exp() - 1.0) * alpha)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (swish), as torch.nn.functional.silu."""
+    _refuse_inplace("silu", inplace)
+    return input * input.sigmoid()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as torch.nn.functional.softplus."""
+    beta, threshold = check_float("softplus", "beta", beta), check_float("softplus", "threshold", threshold)
+    linear = input.data * beta > threshold
+    scaled = where(linear, 0.0, input * beta)   # the linear side's exp is never computed: no overflow
+    return where(linear, input, (scaled.exp() + 1.0).log() * (1.0 / beta))
 
 
 def tanh(input: Tensor) -> Tensor:

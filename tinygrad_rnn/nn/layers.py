@@ -15,7 +15,8 @@ from . import functional as F
 from .checks import check_bool, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype
 
-__all__ = ["Identity", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "LayerNorm"]
+__all__ = ["Identity", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "LayerNorm", "LeakyReLU", "ELU", "SiLU",
+           "Softplus"]
 
 
 class Identity(Module):
@@ -37,6 +38,59 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
+
+
+class LeakyReLU(Module):
+    """F.leaky_relu as a module, as torch.nn.LeakyReLU (inplace=True refused, as ReLU's)."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        F._refuse_inplace("LeakyReLU", inplace)
+        self.negative_slope, self.inplace = check_float("LeakyReLU", "negative_slope", negative_slope), False
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """F.elu as a module, as torch.nn.ELU (inplace=True refused)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        F._refuse_inplace("ELU", inplace)
+        self.alpha, self.inplace = check_float("ELU", "alpha", alpha), False
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """F.silu as a module, as torch.nn.SiLU (inplace=True refused)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        F._refuse_inplace("SiLU", inplace)
+        self.inplace = False
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+class Softplus(Module):
+    """F.softplus as a module, as torch.nn.Softplus."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta = check_float("Softplus", "beta", beta)
+        self.threshold = check_float("Softplus", "threshold", threshold)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Tanh(Module):
