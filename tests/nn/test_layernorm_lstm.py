@@ -287,3 +287,23 @@ def _assert_close(values, tape_values, grads, tape_grads, dtype):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12 * np.abs(b).max(), err_msg=name)
         else:
             assert np.abs(a - b).max() <= 2e-5 * np.abs(b).max(), name
+
+
+def test_layer_norm_lstm_backward_stays_on_blocks_at_three_threads(monkeypatch):
+    """At 3+ threads the blocks keep splitting a heavy loop and the pipeline does not, so the backward keeps
+    its blocks there (runtime.LOOP_HEAVY_BACKWARD applies at 2 threads): 12 rows, three blocks of 4. Values
+    against the tape."""
+    from tinygrad_rnn.kernels import blas, runtime
+    layer = _perturbed_layer(F64, I=32, H=64)
+    xd = np.random.default_rng(9).standard_normal((6, 12, 32))
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    ran = _splits_spied(monkeypatch)
+    try:
+        tr.set_num_threads(3)
+        values, grads = _step(layer, xd, None, True)
+    finally:
+        tr.set_num_threads(before)
+    assert [(label, edges) for label, name, edges in ran if name == "backward"] == [("blocks", [0, 4, 8, 12])], ran
+    tape = _step(layer, xd, None, False)
+    _assert_close(values, tape[0], grads, tape[1], F64)

@@ -608,8 +608,10 @@ class Kernel:
         def finish(a, b, slot):
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, False, a, b)
 
+        # (at 3+ threads a heavy loop's blocks keep splitting it and the pipeline does not: runtime.LOOP_HEAVY_BACKWARD)
+        heavy = self.backward_heavy if threads == 2 else self.loop_heavy
         with blas.single_threaded():
-            if runtime.pipelines(padded, T, B, threads, self.backward_heavy):
+            if runtime.pipelines(padded, T, B, threads, heavy):
                 def chunk_args(a, b, prev):
                     return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
 

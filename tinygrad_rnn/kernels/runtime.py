@@ -93,13 +93,16 @@ LOOP_HEAVY_ROW_MACS = 48_000
 #
 # The backward has a higher bar (LOOP_HEAVY_BACKWARD). There the pipeline leaves the calling thread the
 # whole loop L and the workers the weight gradients and dx G (about as costly: layer-norm LSTM
-# (1000,8,32,64), one core, backward loop 8.9 ms, grads 7.9), while two blocks leave it a block's loop,
-# 0.6-0.7 L (the split's tax: bench/README.md), then half of G: blocks are ahead only when L is well over
-# 1.4 G, an estimate near 3 where the layer-norm LSTM's L / G = 1.13 estimates 2.36. And the pipeline
-# spends less CPU (no tax; its products read each chunk just written). Measured whole training steps
-# (bench/schedule_ab.py, 2 threads, the layer-norm LSTM, backward pipelined / on blocks, the forward on
-# blocks both ways; the runs in bench/README.md): (50,32,64,128) idle-core CPU 0.89-0.90, process CPU
-# 0.94-1.00; (1000,8,32,64) 0.95-1.01 and 0.90-0.97.
+# (1000,8,32,64), one core, backward loop 8.9 ms, grads 7.9), while two blocks leave it a block's loop
+# (0.55-0.65 L: the split's tax, bench/README.md), then half of G: about even on idle cores while L is near
+# G (the layer-norm LSTM's L / G = 1.13 estimates 2.36), blocks ahead once L is well over 1.4 G (an estimate
+# near 3). And the pipeline spends less CPU where the split taxes the loop, and its calling thread never waits
+# for a worker's block. Measured whole training steps (bench/schedule_ab.py, 2 threads, the layer-norm LSTM,
+# backward pipelined / on blocks, the forward on blocks both ways; the runs in bench/README.md):
+# (50,32,64,128) wall 0.78-0.99, idle-core CPU 0.89-0.99 at load under 3; (1000,8,32,64) process CPU
+# 0.90-0.99 at load 2-5; even at load 8-11. At 2 threads only: with more, blocks keep splitting the loop (a
+# third or a quarter of it on the calling thread) and the pipeline does not, so there the backward follows
+# LOOP_HEAVY as before (not measured: this machine has 2 cores).
 LOOP_HEAVY_BACKWARD = 3.0
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
 PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
