@@ -1541,7 +1541,8 @@ class Tensor:
         dims = _args_or_keyword("permute", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
+            raise RuntimeError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims "
+                               "(torch's error type)")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -1771,8 +1772,15 @@ def _axis(axis, ndim):
         if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
             raise TypeError(f"dim must be an int (or a tuple of ints), got {type(a).__name__} {a!r}")
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a!r} is out of range for a {ndim}-D tensor")
+            raise _dim_out_of_range(a, ndim)
     return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
+
+
+def _dim_out_of_range(dim, ndim, fn=None):
+    """torch's error for a dim outside [-ndim, ndim) (a 0-d tensor takes 0 and -1): an IndexError, as torch's."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    where = f"{fn}: " if fn else ""
+    return IndexError(f"{where}Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
 
 
 def _reduce_axis(dim, ndim):
@@ -1783,7 +1791,7 @@ def _reduce_axis(dim, ndim):
     if ndim == 0 and dim is not None:
         for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
             if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d not in (0, -1):
-                raise ValueError(f"dim {d!r} is out of range for a 0-d tensor (0 or -1)")
+                raise _dim_out_of_range(d, 0)
         return None
     return _axis(tuple(dim) if isinstance(dim, list) else dim, ndim)
 
@@ -1836,10 +1844,10 @@ def _one_int_dim(fn, dim, ndim):
         raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__} {dim!r}")
     if ndim == 0:
         if dim not in (0, -1):
-            raise ValueError(f"{fn}: dim {dim} is out of range for a 0-d tensor (0 or -1)")
+            raise _dim_out_of_range(dim, 0, fn)
         return 0
     if not -ndim <= dim < ndim:
-        raise ValueError(f"{fn}: dim {dim} is out of range for a {ndim}-D tensor (expected {-ndim} to {ndim - 1})")
+        raise _dim_out_of_range(dim, ndim, fn)
     return int(dim) % ndim
 
 
@@ -1919,15 +1927,14 @@ def _sqrt_zero_safe(x):
 
 
 def _index(index):
-    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
-    tr.Tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
+    """Tensors and lists inside an index become numpy arrays. A float Tensor is refused, as torch refuses
+    it, whole numbers or not (tr.tensor([0, 2]) is int64; tr.Tensor([0, 2]) is float32: say .long())."""
     def convert(i):
         if isinstance(i, Tensor):
-            if i.data.dtype.kind in "biu":
-                return i.data
-            if not np.all(np.mod(i.data, 1) == 0):
-                raise IndexError(f"index: a float Tensor used as indices must hold whole numbers, got {i.data!r}")
-            return i.data.astype(np.intp)
+            if i.data.dtype.kind not in "biu":
+                raise IndexError(f"tensors used as indices must be long (int64) or bool tensors, as torch's; got "
+                                 f"dtype {i.dtype} (make the indices with tr.tensor([...]) of ints, or .long())")
+            return i.data
         if isinstance(i, list):
             return np.asarray(i)
         return i
@@ -2175,6 +2182,7 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+    axis = _axis(axis, tensors[0].ndim + 1)   # the new dim may go after the last one
     return apply(P.Stack, *tensors, axis=axis)
 
 
