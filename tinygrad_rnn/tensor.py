@@ -963,6 +963,9 @@ class Tensor:
         if self.data.dtype == bool:
             if prim is P.Sub:
                 raise TypeError(_MASK_SUBTRACTION)
+            if prim in (P.FloorDivide, P.Remainder) and np.asarray(_raw(other)).dtype == bool:
+                raise NotImplementedError(f"{symbol} of two bool tensors is not implemented, as in torch: "
+                                          "convert one with .long()")
             if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
                 return self._logical(_MASK_LOGIC[prim], other, symbol)
         integral = _integral(other) if prim in _INT_ARITHMETIC else None
@@ -981,6 +984,20 @@ class Tensor:
     def __rmul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Mul, o, "*", reflected=True)
     def __truediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/")
     def __rtruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/", reflected=True)
+    def __floordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.FloorDivide, o, "//")
+    def __rfloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor:
+        return self._binary(P.FloorDivide, o, "//", reflected=True)
+    def __mod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%")
+    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%", reflected=True)
+
+    def floor_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:
+        """x // value, rounded toward minus infinity as torch's (-7 // 2 is -4); no gradient, as torch's."""
+        return self // value
+
+    def remainder(self, divisor: Tensor | npt.ArrayLike) -> Tensor:
+        """x % divisor with the divisor's sign, as torch's and Python's (-7 % 2 is 1; numpy's fmod gives -1)."""
+        return self % divisor
+
     def __abs__(self) -> Tensor: return self.abs()
 
     def __neg__(self) -> Tensor:
@@ -989,34 +1006,35 @@ class Tensor:
                             "to invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
         return apply(P.Neg, self)
 
-    def _update(self, fn, other, symbol):
-        """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
-        updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local name).
-        The result goes into a new array, so a graph that saved the old values keeps them intact; for a
-        tensor that requires grad the version is bumped, so such a graph refuses backward through it all the
-        same, as torch's."""
+    def _update(self, prim, other, symbol):
+        """x += y (-=, *=, /=, //=, %=): as in torch the tensor itself changes, so `p -= lr * p.grad` under
+        no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
+        name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
+        is refused, not truncated). It goes into a new array, so a graph that saved the old values keeps them
+        intact; for a tensor that requires grad the version is bumped, so such a graph refuses backward through
+        it all the same, as torch's."""
         if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
-                               f"parameters inside `with tr.no_grad():` (as torch requires), or write "
-                               f"x = x {symbol[0]} y to record a new tensor")
-        if self.data.dtype.kind != "f":
-            raise TypeError(f"{symbol} needs a float tensor, got dtype {self.dtype}")
-        if fn is np.subtract and np.asarray(_raw(other)).dtype == bool:
-            raise TypeError(_MASK_SUBTRACTION)   # as x - mask
-        new = fn(self.data, self._operand(other).data)
+            _refuse_recorded_update(self, symbol)
+        with no_grad():
+            new = self._binary(prim, other, symbol)
+        if new.dtype != self.dtype:
+            raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
+                               f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
-            raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "
-                             f"{new.shape}; in place, x must keep its shape")
-        self.data = new
+            raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
+                               f"{new.shape}; in place, x must keep its shape (as torch)")
+        self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
         if self._requires_grad:  # graphs that read a tensor which does not require grad keep its old array,
             self.bump_version()  # intact, and stay valid (the tape checks its version too, for in-place writers)
         return self
 
-    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.add, o, "+=")
-    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.subtract, o, "-=")
-    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.multiply, o, "*=")
-    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.true_divide, o, "/=")
+    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
+    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Sub, o, "-=")
+    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Mul, o, "*=")
+    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Div, o, "/=")
+    def __ifloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.FloorDivide, o, "//=")
+    def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
 
     def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
@@ -1682,7 +1700,19 @@ class Tensor:
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
-_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul)  # on ints and masks, int64 as torch; a division gives floats
+# on ints and masks, int64 as torch; a true division gives floats
+_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder)
+
+
+def _refuse_recorded_update(x, symbol):
+    """x += y with grad mode on and a tensor that requires grad: refused. torch refuses it on a leaf (with this
+    wording); on a result, where torch records it, it is refused too (the tape has no in-place operations)."""
+    if x.requires_grad and x.is_leaf:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation (x {symbol} "
+                           "y), as torch refuses it: update parameters inside `with tr.no_grad():`")
+    raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
+                       f"parameters inside `with tr.no_grad():` (as torch requires), or write "
+                       f"x = x {symbol[:-1]} y to record a new tensor")
 
 
 def _integral(other):

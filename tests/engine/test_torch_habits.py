@@ -219,14 +219,17 @@ def test_in_place_updates_change_the_tensor_itself():
         for p in params:  # the manual SGD step of a torch tutorial: it rebound the name p and left w unchanged
             p -= 0.1 * tr.Tensor(p.grad)
     assert params[0] is w and np.allclose(w.data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
-    with pytest.raises(RuntimeError, match="requires grad is not recorded.*no_grad"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
         w += 1.0
+    with pytest.raises(RuntimeError, match="requires grad is not recorded.*no_grad"):
+        y = w * 2.0
+        y += 1.0
     c = tr.Tensor(np.array([3.0, 4.0]))
     y = w * c
     c *= 10.0  # the graph saved c's old values; they are not written into
     y.sum().backward()
     assert np.allclose(w.grad, np.array([2.0, 4.0]) + [3.0, 4.0]) and np.allclose(c.data, [30, 40])
-    with pytest.raises(ValueError, match="must keep its shape"):
+    with pytest.raises(RuntimeError, match="must keep its shape"):
         c += np.ones((2, 2))
 
 

@@ -7,6 +7,7 @@ import pytest
 import tinygrad_rnn as tr
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy warns of nan and inf, torch does not
 
 
 def outcome(call):
@@ -66,3 +67,129 @@ def test_a_zero_dim_tensor_takes_dims_0_and_minus_1_only():
 @pytest.mark.parametrize("dims", [(0, 0), (0,), (0, 1, 2), (1, 0)])
 def test_permute_refuses_what_torch_refuses_with_its_type(dims):
     same_outcome(lambda lib: lib.tensor([[1.0, 2.0, 3.0]]).permute(*dims))
+
+
+# ----------------------------------------------------------------------------- // and %
+INTS = [-7, -6, -1, 0, 1, 5, 6]
+FLOATS = [-7.5, -6.0, -2.0, -0.0, 0.0, 0.5, 3.25, 6.0, float("inf"), float("nan")]
+DIVISION_OPERANDS = [
+    ("int, int", lambda lib: (lib.tensor(INTS).reshape(-1, 1), lib.tensor([-3, -2, 2, 3]))),
+    ("float, float", lambda lib: (lib.tensor(FLOATS).reshape(-1, 1), lib.tensor([-2.0, -0.5, 0.0, 1.5, float("inf")]))),
+    ("float64, float64", lambda lib: (lib.tensor(FLOATS, dtype=lib.float64).reshape(-1, 1),
+                                      lib.tensor([-2.0, 0.75, -0.0], dtype=lib.float64))),
+    ("int, float", lambda lib: (lib.tensor(INTS).reshape(-1, 1), lib.tensor([-2.5, 2.0]))),
+    ("float, int", lambda lib: (lib.tensor(FLOATS).reshape(-1, 1), lib.tensor([-3, 2]))),
+    ("int, number", lambda lib: (lib.tensor(INTS), -4)),
+    ("int, float number", lambda lib: (lib.tensor(INTS), 2.5)),
+    ("float, number", lambda lib: (lib.tensor(FLOATS), -2)),
+    ("mask, number", lambda lib: (lib.tensor([True, False]), 3)),
+    ("float, mask", lambda lib: (lib.tensor([-1.5, 2.0]), lib.tensor([True, True]))),
+]
+
+
+@pytest.mark.parametrize("op", ["//", "%", "floor_divide", "remainder"])
+@pytest.mark.parametrize("operands", [o[1] for o in DIVISION_OPERANDS], ids=[o[0] for o in DIVISION_OPERANDS])
+def test_floor_division_and_remainder_round_toward_minus_infinity_as_torch(op, operands):
+    """torch's // and % round toward minus infinity (-7 // 2 is -4, -7 % 2 is 1, the remainder takes the divisor's
+    sign, -0.0 % 2 is -0.0); ints stay int64, a float operand makes floats. They were missing (TypeError)."""
+    def run(lib, reflected):
+        a, b = operands(lib)
+        if reflected:
+            a, b = b, a
+        if op in ("//", "floor_divide"):
+            return a // b if (op == "//" or not hasattr(a, op)) else a.floor_divide(b)
+        return a % b if (op == "%" or not hasattr(a, op)) else a.remainder(b)
+    for reflected in (False, True):
+        ours = outcome(lambda r=reflected: run(tr, r))
+        theirs = outcome(lambda r=reflected: run(torch, r))
+        if isinstance(theirs, type):
+            assert ours is theirs
+            continue
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        np.testing.assert_array_equal(np.signbit(ours[0]), np.signbit(theirs[0]))   # -0.0 where torch has it
+        assert ours[1] == theirs[1]
+
+
+def test_integer_division_by_zero_and_two_masks_are_refused_as_torch():
+    for call in (lambda lib: lib.tensor([5, -5]) // 0, lambda lib: lib.tensor([5, -5]) % lib.tensor([1, 0]),
+                 lambda lib: 7 % lib.tensor([0]), lambda lib: lib.tensor([True]) // lib.tensor([True]),
+                 lambda lib: lib.tensor([True]) % lib.tensor([True])):
+        same_outcome(call)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_remainders_gradient_is_torchs_and_floor_divide_has_none(dtype):
+    """d(a % b)/da = 1 and d/db = -(a // b), torch's formula (checked at a zero divisor too); a backward through
+    // is refused, as torch has no derivative for floor_divide."""
+    a_np = np.array([[-7.5, 5.0, 3.0, -0.25], [1.0, -2.0, 0.0, 9.0]], dtype=dtype)
+    b_np = np.array([2.0, -2.0, 0.0, 0.75], dtype=dtype)
+    grads = []
+    for lib in (tr, torch):
+        a = lib.tensor(a_np, requires_grad=True)
+        b = lib.tensor(b_np, requires_grad=True)
+        out = a % b
+        out.backward(lib.tensor(np.arange(8.0, dtype=dtype).reshape(2, 4)) if lib is torch
+                     else np.arange(8.0, dtype=dtype).reshape(2, 4))
+        grads.append((out.detach().numpy(), np.asarray(a.grad), np.asarray(b.grad)))
+        with pytest.raises(RuntimeError, match="derivative for .*floor_divide.* is not implemented"):
+            (a // b).sum().backward()
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype
+
+
+# ----------------------------------------------------------------------------- in-place operators
+def updated(start, steps):
+    """A function of lib applying the in-place operators `steps` [(symbol, operand of lib)] to tensor(start)."""
+    def run(lib):
+        x = lib.tensor(start)
+        for symbol, operand in steps:
+            y = operand(lib)
+            if symbol == "+=":
+                x += y
+            elif symbol == "-=":
+                x -= y
+            elif symbol == "*=":
+                x *= y
+            elif symbol == "/=":
+                x /= y
+            elif symbol == "//=":
+                x //= y
+            else:
+                x %= y
+        return x
+    return run
+
+
+IN_PLACE = {
+    "int64 += -= *= //= %= ints": updated([5, -7, 0], [("+=", lambda lib: 3),
+                                                        ("*=", lambda lib: lib.tensor([2, -1, 4])),
+                                                        ("-=", lambda lib: 1), ("//=", lambda lib: 2),
+                                                        ("%=", lambda lib: -3)]),
+    "int64 += a mask": updated([1, 2], [("+=", lambda lib: lib.tensor([True, False]))]),
+    "int64 += a float number": updated([1, 2], [("+=", lambda lib: 1.5)]),
+    "int64 *= a float tensor": updated([1, 2], [("*=", lambda lib: lib.tensor(2.0))]),
+    "int64 /= an int": updated([4, 2], [("/=", lambda lib: 2)]),
+    "mask += 1": updated([True, False], [("+=", lambda lib: 1)]),
+    "mask *= a mask": updated([True, False], [("*=", lambda lib: lib.tensor([True, True]))]),
+    "float //= and %=": updated([5.5, -7.0], [("//=", lambda lib: 2), ("%=", lambda lib: -3.0)]),
+    "float += ints": updated([1.5, 2.0], [("+=", lambda lib: lib.tensor([1, 2]))]),
+    "a broadcast that changes the shape": updated([5, 7], [("-=", lambda lib: lib.tensor([[1], [2]]))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_in_place_operators_keep_the_dtype_as_torch(name):
+    """+=, -=, *=, //=, %= on int64 tensors work as torch's (they were refused: "needs a float tensor"); a result
+    of another dtype (int += 1.5, int /= 2, mask += 1) or shape is a RuntimeError, as torch's."""
+    same_outcome(IN_PLACE[name])
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_torchs_words():
+    for lib in (tr, torch):
+        x = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            x += 1
+        with lib.no_grad():
+            x *= 3
+        assert x.requires_grad and x.is_leaf and x.tolist() == [3.0, 3.0]
