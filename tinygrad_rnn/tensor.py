@@ -1584,6 +1584,21 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
 
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Split dim into `sizes` (one of them may be -1), as torch's: flatten's inverse."""
+        if not _is_int(dim):
+            raise TypeError(f"unflatten: dim must be an int, got {type(dim).__name__} {dim!r}")
+        if not isinstance(sizes, (tuple, list)) or not all(_is_int(n) for n in sizes):
+            raise TypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r}")
+        d = _axis(dim, max(self.ndim, 1))
+        if not sizes:
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        n = self.shape[d] if self.ndim else 1
+        if not _sizes_multiply_to(sizes, n):
+            raise RuntimeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({n}) in the input tensor (at most one -1)")
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
     def expand(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
         sizes = _args_or_keyword("expand", sizes, "size", size)
@@ -1879,6 +1894,14 @@ def _one_int_dim(fn, dim, ndim):
     if not -ndim <= dim < ndim:
         raise _dim_out_of_range(dim, ndim, fn)
     return int(dim) % ndim
+
+
+def _sizes_multiply_to(sizes, n):
+    """Whether `sizes` (at most one -1, which takes what is left) multiply up to n, as unflatten asks."""
+    known = int(np.prod([k for k in sizes if k != -1]))
+    if -1 not in sizes:
+        return known == n
+    return list(sizes).count(-1) == 1 and known > 0 and n % known == 0
 
 
 def _gather_index(index, shape, d, fn):

@@ -193,3 +193,36 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_torchs_words():
         with lib.no_grad():
             x *= 3
         assert x.requires_grad and x.is_leaf and x.tolist() == [3.0, 3.0]
+
+
+# ----------------------------------------------------------------------------- unflatten, pad_sequence, tr.nn
+@pytest.mark.parametrize("dim, sizes", [(1, (2, 3)), (1, (2, -1)), (-1, (3, 2)), (0, (1, 2)), (-2, (-1,)),
+                                        (1, (4, 2)), (2, (2, 3)), (1, ()), (1, (-1, -1)), (1, 6), (1.0, (2, 3))])
+def test_unflatten_as_torch(dim, sizes):
+    """x.unflatten(dim, sizes) was missing (AttributeError); bad sizes and dims raise torch's types."""
+    same_outcome(lambda lib: lib.tensor(np.arange(12.0).reshape(2, 6)).unflatten(dim, sizes))
+
+
+def test_unflatten_passes_the_gradient_back():
+    x = tr.tensor(np.arange(12.0).reshape(2, 6), requires_grad=True)
+    w = np.linspace(-1.0, 1.0, 12).reshape(2, 2, 3)
+    (x.unflatten(1, (2, 3)) * tr.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad, w.reshape(2, 6))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("values, padding_value", [(([1, 2, 3], [4]), 0), (([1, 2], [3]), -1.5),
+                                                   (([True], [True, False]), 0.0), (([0.5, 2.0], [1.0]), 9.0)])
+def test_pad_sequence_keeps_int_and_bool_dtypes_as_torch(values, padding_value, batch_first):
+    """pad_sequence of int64 sequences (token ids) refused the mix of int64 and its float32 padding; torch keeps
+    the sequences' dtype (int64 padding truncated toward zero, a mask's padding False)."""
+    same_outcome(lambda lib: lib.nn.utils.rnn.pad_sequence([lib.tensor(v) for v in values], batch_first=batch_first,
+                                                           padding_value=padding_value))
+
+
+def test_state_dict_error_is_at_tr_nn():
+    """load_state_dict's StateDictError lived in tr.nn.module only; it is where users look for it."""
+    model = tr.nn.Linear(2, 3)
+    with pytest.raises(tr.nn.StateDictError):
+        model.load_state_dict({"weight": np.zeros((3, 2), np.float32)})
+    assert "StateDictError" in tr.nn.__all__
