@@ -281,12 +281,34 @@ class Node:
         self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
 
-    @property
     def name(self) -> str:
+        """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""
         return self.prim.__name__
 
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, as torch's: (the Node that made it, its output slot), (AccumulateGrad, 0) for a leaf that
+        requires grad, or (None, 0) for an input without a gradient."""
+        return tuple(p if type(p) is tuple else (None, 0) if p is None else (AccumulateGrad(p), 0)
+                     for p in self.parents)
+
     def __repr__(self):
-        return f"<Node #{self.seq} {self.name} -> {self.shapes}>"
+        return f"<Node #{self.seq} {self.name()} -> {self.shapes}>"
+
+
+class AccumulateGrad:
+    """torch's name for the end of a walk at a leaf that requires grad (grad_fn.next_functions shows it);
+    `variable` is that leaf."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"   # torch's own name(), so code that compares it keeps working
+
+    def __repr__(self):
+        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
 def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, ...]:
@@ -474,7 +496,7 @@ def _check_saved_values(node):
     """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
     if node.saved is _FREED:
         raise RuntimeError(
-            f"Trying to backward through the graph a second time: the saved values of {node.name} were freed "
+            f"Trying to backward through the graph a second time: the saved values of {node.name()} were freed "
             "by the first backward() (as torch, saved tensors are freed when backward() has used them). Pass "
             "retain_graph=True to the first backward() if you need to call it twice, or recompute the forward "
             "pass."
@@ -516,7 +538,7 @@ def _modified_in_place(node, edge, i):
     kind = "" if edge.requires_grad else " that does not require grad (a frozen weight, a buffer?)"
     return InplaceModificationError(
         f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-        f"input {i} of {node.name}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
+        f"input {i} of {node.name()}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
         "optimizer step, load_state_dict or an nn.init function): call backward() first, before "
         "optimizer.step(), or run the forward pass again.")
 
@@ -584,6 +606,7 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
+    _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
@@ -739,7 +762,9 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values, cut off the tape (how truncated BPTT carries state across batches). An operation
         off the tape (_off_tape), not a new leaf, so that a compiled cell sees it: a stop-gradient there."""
-        return _off_tape(P.Detach, self)
+        out = _off_tape(P.Detach, self)
+        out._detached = True  # shares self's memory, but is not a view to detach_(), as torch's detach()
+        return out
 
     def clone(self) -> Tensor:
         return apply(P.Copy, self)
@@ -794,7 +819,11 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         """Cut this tensor off the tape in place, as torch: a leaf that does not require grad from now on
-        (its retained gradient and hooks go with the graph it leaves)."""
+        (its retained gradient and hooks go with the graph it leaves). A view (x[0], x.T, a reshape that
+        shares memory) is refused, as torch refuses it: use detach()."""
+        if _is_view(self):
+            raise RuntimeError("Can't detach views in-place. Use detach() instead (as torch: this tensor shares "
+                               "its memory with the one it was taken from, x[0], x.T, x.reshape(...) or alike)")
         if self._node is not None:
             for kept in (self._node.retained, self._node.hooks):
                 if kept:
@@ -805,7 +834,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
-        op = f", op={self._node.name}" if self._node is not None else ""
+        op = f", op={self._node.name()}" if self._node is not None else ""
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
@@ -1717,6 +1746,20 @@ _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not s
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
 # on ints and masks, int64 as torch; a true division gives floats
 _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder)
+
+
+_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+
+
+def _is_view(t):
+    """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
+    that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
+    if t._detached or t.data.base is None:
+        return False
+    if t._node is not None:
+        return t._node.prim in _VIEW_PRIMS and not (t._node.prim is P.GetItem and
+                                                    not P.is_basic_index(t._node.attrs["index"]))
+    return t._base is not None
 
 
 def _refuse_recorded_update(x, symbol):

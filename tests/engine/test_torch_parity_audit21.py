@@ -226,3 +226,46 @@ def test_state_dict_error_is_at_tr_nn():
     with pytest.raises(tr.nn.StateDictError):
         model.load_state_dict({"weight": np.zeros((3, 2), np.float32)})
     assert "StateDictError" in tr.nn.__all__
+
+
+# ----------------------------------------------------------------------------- detach_, grad_fn
+def detach_in_place(make):
+    def run(lib):
+        return make(lib).detach_()
+    return run
+
+
+DETACH_CASES = {
+    "a leaf": lambda lib: lib.ones(2, 3),
+    "a result": lambda lib: lib.ones(2, 3, requires_grad=True) * 2,
+    "a row of a leaf": lambda lib: lib.ones(2, 3)[0],
+    "a row of a leaf that requires grad": lambda lib: lib.ones(2, 3, requires_grad=True)[0],
+    "a row of a result": lambda lib: (lib.ones(2, 3, requires_grad=True) * 2)[0],
+    "a transpose": lambda lib: lib.ones(2, 3, requires_grad=True).T,
+    "a reshape": lambda lib: lib.ones(2, 3, requires_grad=True).reshape(6),
+    "a split piece": lambda lib: lib.ones(2, 3, requires_grad=True).split(1)[0],
+    "rows picked by an index tensor": lambda lib: lib.ones(2, 3, requires_grad=True)[lib.tensor([0])],
+    "a detached row": lambda lib: lib.ones(2, 3)[0].detach(),
+    "a sum": lambda lib: lib.ones(2, 3, requires_grad=True).sum(0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DETACH_CASES))
+def test_detach_in_place_refuses_views_as_torch(name):
+    """torch refuses detach_() on a view (it shares its base's storage); it was accepted here."""
+    same_outcome(detach_in_place(DETACH_CASES[name]))
+
+
+def test_grad_fn_name_is_a_method_and_next_functions_walks_as_torchs():
+    """grad_fn.name() is a method in torch (it was a property here); next_functions lists per input the Node and
+    output slot, an AccumulateGrad whose .variable is the leaf, or (None, 0), as torch's."""
+    graphs = []
+    for lib in (tr, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = (x * lib.ones(2) + x).sum()
+        add = y.grad_fn.next_functions[0][0]
+        mul, leaf = add.next_functions[0][0], add.next_functions[1][0]
+        assert leaf.variable is x and leaf.name() == "torch::autograd::AccumulateGrad"
+        assert mul.next_functions[1] == (None, 0) and mul.next_functions[0][0].variable is x
+        graphs.append([f.name().replace("Backward0", "") for f in (y.grad_fn, add, mul)])
+    assert graphs[0] == graphs[1] == ["Sum", "Add", "Mul"]
