@@ -251,6 +251,11 @@ def _float_ndarray(data, dtype, name):
 
 
 # ----------------------------------------------------------------------------- the tape
+class ShapeError(ValueError, RuntimeError):
+    """Sizes that do not fit the tensor (expand, split): torch raises a RuntimeError, numpy a ValueError, and
+    `except` of either catches this."""
+
+
 class InplaceModificationError(RuntimeError):
     """An array a recorded operation read was modified in place before backward used it."""
 
@@ -1046,6 +1051,10 @@ class Tensor:
             _refuse_recorded_update(self, symbol)
         with no_grad():
             new = self._binary(prim, other, symbol)
+        return self._write(new, symbol)
+
+    def _write(self, new, symbol):
+        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
@@ -1064,6 +1073,43 @@ class Tensor:
     def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Div, o, "/=")
     def __ifloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.FloorDivide, o, "//=")
     def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
+
+    # -- torch's in-place methods: as the in-place operators (refused on a tensor that requires grad under grad mode)
+    def _in_place(self, fn, make):
+        if _grad_mode.enabled and self.requires_grad:
+            _refuse_recorded_update(self, fn)
+        with no_grad():
+            return self._write(make(), fn)
+
+    def zero_(self) -> Tensor:
+        return self._in_place("zero_", lambda: self.new_zeros(self.shape))
+
+    def fill_(self, value: float | Tensor) -> Tensor:
+        """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
+        return self._in_place("fill_", lambda: Tensor._make(np.full(self.shape, _fill_value(value)).astype(
+            self.dtype), False))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return self._in_place("clamp_", lambda: self.clamp(min, max))
+
+    clip_ = clamp_
+
+    # -- torch's new_* factories: self's dtype unless dtype= says otherwise
+    def new_zeros(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(_shape_args("new_zeros", size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
+        return self.new_full(_shape_args("new_ones", size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data: npt.ArrayLike, *, dtype: npt.DTypeLike | None = None,
+                   requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
@@ -1203,6 +1249,29 @@ class Tensor:
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
+
+    def masked_select(self, mask: Tensor | np.ndarray) -> Tensor:
+        """The elements where the boolean mask is True, as a 1-D tensor (the two broadcast together, as torch)."""
+        cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if cond.dtype != bool:
+            raise RuntimeError(f"masked_select: expected a boolean mask, got dtype {cond.dtype} (as torch)")
+        shape = np.broadcast_shapes(self.shape, cond.shape)
+        return self.expand(shape)[np.broadcast_to(cond, shape)]
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The int64 indices of the nonzero elements, one row each (as_tuple: one 1-D tensor per dim), as torch."""
+        rows = np.argwhere(self.data).astype(np.int64)
+        if _check_flag("nonzero", "as_tuple", as_tuple):
+            return tuple(Tensor._make(np.ascontiguousarray(rows[:, d]), False) for d in range(max(self.ndim, 1)))
+        return Tensor._make(rows, False)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether |self - other| <= atol + rtol * |other| everywhere, as torch.allclose (one dtype for both)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"allclose: other must be a Tensor, got {type(other).__name__}")
+        if other.dtype != self.dtype:
+            raise RuntimeError(f"allclose: {self.dtype} did not match {other.dtype} (as torch)")
+        return bool(np.allclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def masked_fill(self, mask: Tensor | np.ndarray, value: float) -> Tensor:
         """`value` where the boolean `mask` is True, self elsewhere (the two broadcast together, as torch)."""
@@ -1639,15 +1708,19 @@ class Tensor:
             raise TypeError(f"expand: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
         extra = len(sizes) - self.ndim
         if extra < 0:
-            raise ValueError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
+            raise ShapeError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
         shape = tuple(self.shape[i - extra] if n == -1 and i >= extra else n for i, n in enumerate(sizes))
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[i + extra]:
-                raise ValueError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
+                raise ShapeError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
                                  f"has size {n}, not 1)")
         if any(n < 0 for n in shape):
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
+
+    def expand_as(self, other: Tensor) -> Tensor: return self.expand(other.shape)
+    def view_as(self, other: Tensor) -> Tensor: return self.view(other.shape)
+    def reshape_as(self, other: Tensor) -> Tensor: return self.reshape(other.shape)
 
     def flip(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
         dims = _args_or_keyword("flip", order, "dims", dims)
@@ -1695,14 +1768,14 @@ class Tensor:
         n, size = self.shape[axis], split_size
         if _is_int(size):
             if size <= 0:
-                raise ValueError(f"split size must be positive, got {size}")
+                raise ShapeError(f"split size must be positive, got {size}")
             sizes = [int(size)] * (n // size)
             if n % size:
                 sizes.append(int(n % size))
         elif isinstance(size, (tuple, list)) and all(_is_int(s) for s in size):
             sizes = [int(s) for s in size]
             if sum(sizes) != n:
-                raise ValueError(f"split sizes {sizes} must add up to the axis length {n}")
+                raise ShapeError(f"split sizes {sizes} must add up to the axis length {n}")
         else:  # sizes [2.7, 1.2] would have been cut to [2, 1]
             raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
                             f"{type(size).__name__} {size!r}")
@@ -1766,11 +1839,11 @@ def _refuse_recorded_update(x, symbol):
     """x += y with grad mode on and a tensor that requires grad: refused. torch refuses it on a leaf (with this
     wording); on a result, where torch records it, it is refused too (the tape has no in-place operations)."""
     if x.requires_grad and x.is_leaf:
-        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation (x {symbol} "
-                           "y), as torch refuses it: update parameters inside `with tr.no_grad():`")
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({symbol}), "
+                           "as torch refuses it: update parameters inside `with tr.no_grad():`")
     raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
-                       f"parameters inside `with tr.no_grad():` (as torch requires), or write "
-                       f"x = x {symbol[:-1]} y to record a new tensor")
+                       f"parameters inside `with tr.no_grad():` (as torch requires), or write the "
+                       f"out-of-place form (x = x {symbol[:-1]} y) to record a new tensor")
 
 
 def _integral(other):
