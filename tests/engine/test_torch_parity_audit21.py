@@ -23,7 +23,7 @@ def outcome(call):
 def same_outcome(call):
     ours, theirs = outcome(lambda: call(tr)), outcome(lambda: call(torch))
     if isinstance(theirs, type):
-        assert isinstance(ours, type) and issubclass(ours, theirs), f"torch raised {theirs.__name__}, tinygrad_rnn {ours}"
+        assert isinstance(ours, type) and issubclass(ours, theirs), f"torch raised {theirs.__name__}, we {ours}"
     else:
         assert not isinstance(ours, type), f"torch returned {theirs}, tinygrad_rnn raised {ours.__name__}"
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
