@@ -819,6 +819,23 @@ class Scatter(Primitive):
         return ga, gs
 
 
+class ScatterMultiply(Primitive):
+    """torch's scatter(reduce='multiply'): a copy of a with a[..index..] multiplied by src (repeats multiply up).
+    As torch, it has no derivative: a backward through it is refused."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, src, index, axis):
+        out = a.copy()
+        np.multiply.at(out, _scattered(index, axis), src[_leading(index.shape, None)])
+        return out, None
+
+    @staticmethod
+    def backward(g, saved, needs, index, axis):
+        raise RuntimeError("derivative for scatter with reduce='multiply' is not implemented (torch has none "
+                           "either): detach() its inputs, or compute it under no_grad()")
+
+
 def _scattered(index, axis):
     """The places `index` names along `axis` (the others counted up), as a tuple of index arrays."""
     where = list(np.ogrid[tuple(slice(n) for n in index.shape)])

@@ -1075,8 +1075,8 @@ class Tensor:
     def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
 
     # -- torch's in-place methods: as the in-place operators (refused on a tensor that requires grad under grad mode)
-    def _in_place(self, fn, make):
-        if _grad_mode.enabled and self.requires_grad:
+    def _in_place(self, fn, make, *others):
+        if _grad_mode.enabled and (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
             _refuse_recorded_update(self, fn)
         with no_grad():
             return self._write(make(), fn)
@@ -1087,7 +1087,7 @@ class Tensor:
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
         return self._in_place("fill_", lambda: Tensor._make(np.full(self.shape, _fill_value(value)).astype(
-            self.dtype), False))
+            self.dtype), False), value)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         return self._in_place("clamp_", lambda: self.clamp(min, max))
@@ -1422,12 +1422,23 @@ class Tensor:
                 reduce: str | None = None) -> Tensor:
         """torch.scatter (out of place): a copy with `out[i][index[i][j]] = src[i][j]` along dim 1 (src a Tensor
         of self's dtype, or a number: `value`); x.scatter(1, idx, 1.0) makes one-hot rows. Where an index
-        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src."""
-        if reduce is not None:
-            raise TypeError(f"scatter: reduce={reduce!r} is not supported; for 'add' use scatter_add")
+        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src.
+        reduce='add' adds src there (as scatter_add, with its gradients, which torch does not give) and
+        reduce='multiply' multiplies (no gradient, as torch)."""
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError(f"scatter: reduce argument must be either add or multiply (as torch), got {reduce!r}")
         if (src is None) == (value is None):
             raise TypeError("scatter: pass src (a Tensor or a number) or value=, one of them")
-        return self._scatter("scatter", dim, index, value if src is None else src, add=False)
+        return self._scatter("scatter", dim, index, value if src is None else src, add=reduce or False)
+
+    def scatter_(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+                 reduce: str | None = None) -> Tensor:
+        """scatter in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        return self._in_place("scatter_", lambda: self.scatter(dim, index, src, value=value, reduce=reduce), src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """torch.scatter_add (out of place): a copy with `src[i][j]` added at `out[i][index[i][j]]` along dim 1,
@@ -1451,7 +1462,9 @@ class Tensor:
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
             raise ValueError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
-        return apply(P.Scatter, self, src, index=index, axis=d, add=add)
+        if add == "multiply":
+            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
+        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
         """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or

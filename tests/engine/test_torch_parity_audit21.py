@@ -350,3 +350,46 @@ def test_masked_select_passes_the_gradient_back_as_torch():
         x.masked_select(lib.tensor([True, False, True])).pow(2).sum().backward()
         grads.append(np.asarray(x.grad))
     np.testing.assert_array_equal(*grads)
+
+
+# ----------------------------------------------------------------------------- scatter's reduce, scatter_, scatter_add_
+SCATTER_INDEX = [[0, 0], [1, 2]]
+SCATTERS = {
+    "reduce add": lambda lib, x, s, i: x.scatter(1, i, s, reduce="add"),
+    "reduce multiply": lambda lib, x, s, i: x.scatter(1, i, s, reduce="multiply"),
+    "reduce add of a number": lambda lib, x, s, i: x.scatter(1, i, 3.0, reduce="add"),
+    "reduce multiply of a value": lambda lib, x, s, i: x.scatter(-1, i, value=3.0, reduce="multiply"),
+    "reduce mean": lambda lib, x, s, i: x.scatter(1, i, s, reduce="mean"),
+    "scatter_": lambda lib, x, s, i: x.scatter_(1, i, s),
+    "scatter_ of a number": lambda lib, x, s, i: x.scatter_(-1, i, -1.0),
+    "scatter_ reduce add": lambda lib, x, s, i: x.scatter_(1, i, s, reduce="add"),
+    "scatter_add_": lambda lib, x, s, i: x.scatter_add_(1, i, s),
+    "scatter_add_ dim 0": lambda lib, x, s, i: x.scatter_add_(0, lib.tensor([[1, 0]]), s[:1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_scatter_reduce_and_in_place_scatters_as_torch(name):
+    """scatter(reduce='add'/'multiply') was refused (TypeError) and scatter_/scatter_add_ missing; torch's values."""
+    same_outcome(lambda lib: SCATTERS[name](lib, lib.tensor(np.linspace(-1.0, 1.0, 6, dtype=np.float32).reshape(2, 3)),
+                                            lib.tensor([[2.0, 3.0], [-0.5, 4.0]]), lib.tensor(SCATTER_INDEX)))
+
+
+def test_scatter_in_place_is_refused_where_torch_refuses_and_reduce_multiply_has_no_gradient():
+    for lib in (tr, torch):
+        w = lib.zeros(2, 3, requires_grad=True)
+        i = lib.tensor(SCATTER_INDEX)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            w.scatter_(1, i, 1.0)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            w.scatter_add_(1, i, lib.ones(2, 2))
+        with pytest.raises(RuntimeError, match="derivative for .*scatter.* is not implemented"):
+            w.scatter(1, i, lib.ones(2, 2), reduce="multiply").sum().backward()
+
+
+def test_scatter_reduce_add_gradient_matches_scatter_add():
+    """torch gives no gradient for scatter(reduce='add'); here it is scatter_add's, checked by finite differences."""
+    i = np.array(SCATTER_INDEX)
+    x = tr.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True, dtype=tr.float64)
+    s = tr.tensor([[2.0, 3.0], [-0.5, 4.0]], requires_grad=True, dtype=tr.float64)
+    assert tr.gradcheck(lambda a, b: (a.scatter(1, i, b, reduce="add") ** 2).sum(), [x, s])
