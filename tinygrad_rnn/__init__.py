@@ -52,6 +52,7 @@ from .tensor import (
     relu,
     scatter,
     scatter_add,
+    set_default_dtype,
     set_grad_enabled,
     sigmoid,
     softmax,
@@ -88,7 +89,7 @@ __all__ = [
     # tensors and their making
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     # torch's dtype names (not bool and float: a star import would shadow the builtins)
-    "float32", "float64", "double", "int64", "long", "get_default_dtype",
+    "float32", "float64", "double", "int64", "long", "get_default_dtype", "set_default_dtype",
     # grad mode
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     # operations as functions

@@ -63,24 +63,39 @@ from . import primitives as P
 from .random import generator as _default_generator
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
-           "arange", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "arange", "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode",
            "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add"]
 
-DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
 
 
 def get_default_dtype() -> np.dtype:
-    """The dtype of tensors made from Python floats and of tr.zeros/randn/... (float32), as torch's. There is
-    no set_default_dtype: pass dtype= to a factory or a module."""
-    return np.dtype(DEFAULT_DTYPE)
+    """The dtype of tensors made from Python floats, of ints and masks read as numbers, of tr.zeros/randn/...
+    and of the nn layers' parameters: float32 unless set_default_dtype changed it, as torch's."""
+    return _default_dtype
 
 
-# ----------------------------------------------------------------------------- grad mode
+def set_default_dtype(d: npt.DTypeLike) -> None:
+    """Make `d` (tr.float32 or tr.float64) the default float dtype, as torch.set_default_dtype: for tr.tensor
+    and tr.Tensor of Python numbers, the factories (zeros, ones, full, rand, randn, arange of floats) and the
+    parameters of layers made from now on. Arrays keep their dtype; other dtypes are refused, as torch's."""
+    global _default_dtype
+    try:
+        dtype = None if d is None else np.dtype(d)   # (np.dtype(None) would be float64)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype not in FLOAT_DTYPES:   # (a dtype == None compares as float64 == float64)
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type "
+                        f"(float32 or float64), got {d!r}")
+    _default_dtype = dtype
+
+
 class _GradMode(threading.local):
     enabled = True
 
@@ -234,7 +249,7 @@ def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = N
         raise TypeError(f"{name}: cannot make a tensor from {type(data).__name__}: {e}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numbers, got {type(data).__name__} of dtype {arr.dtype}")
-    return arr.astype(dtype or DEFAULT_DTYPE)
+    return arr.astype(dtype or _default_dtype)
 
 
 def _float_ndarray(data, dtype, name):
@@ -243,7 +258,7 @@ def _float_ndarray(data, dtype, name):
     if kind == "f" and data.dtype in FLOAT_DTYPES:
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if kind in "biu":
-        return data.astype(dtype or DEFAULT_DTYPE)
+        return data.astype(dtype or _default_dtype)
     raise TypeError(
         f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
         f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
@@ -956,7 +971,7 @@ class Tensor:
 
     def _numeric(self):
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
-        return self if self.data.dtype.kind == "f" else _as_numbers(self, DEFAULT_DTYPE)
+        return self if self.data.dtype.kind == "f" else _as_numbers(self, _default_dtype)
 
     def _floating(self, fn, allowed="f"):
         """self, if its dtype's kind is in `allowed` (floats; "fi" for floats and indices). torch refuses
@@ -970,7 +985,7 @@ class Tensor:
 
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
-        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
+        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else _default_dtype
         return _as_numbers(self, dtype)
 
     def _binary(self, prim, other, symbol, reflected=False):
@@ -1915,7 +1930,7 @@ def _is_dtype(dtype):
 
 def _float_dtype(dtype, fn):
     if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
-        return np.dtype(DEFAULT_DTYPE)
+        return np.dtype(_default_dtype)
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -2218,13 +2233,13 @@ def _made(data, requires_grad, fn):
     return Tensor._make(data, False)
 
 
-def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
           requires_grad: bool = False) -> Tensor:
     data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
     return _made(data, requires_grad, "zeros")
 
 
-def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False) -> Tensor:
     data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
     return _made(data, requires_grad, "ones")
@@ -2261,7 +2276,7 @@ def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
     return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
           requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
@@ -2270,7 +2285,7 @@ def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
     rng = generator if generator is not None else _default_generator()

@@ -393,3 +393,46 @@ def test_scatter_reduce_add_gradient_matches_scatter_add():
     x = tr.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True, dtype=tr.float64)
     s = tr.tensor([[2.0, 3.0], [-0.5, 4.0]], requires_grad=True, dtype=tr.float64)
     assert tr.gradcheck(lambda a, b: (a.scatter(1, i, b, reduce="add") ** 2).sum(), [x, s])
+
+
+# ----------------------------------------------------------------------------- set_default_dtype
+DEFAULT_DTYPE_CALLS = {
+    "tensor of floats": lambda lib: lib.tensor([1.5, 2.0]),
+    "tensor of a float32 array": lambda lib: lib.tensor(np.array([1.5], np.float32)),
+    "tensor of ints": lambda lib: lib.tensor([1, 2]),
+    "Tensor of ints": lambda lib: lib.Tensor([1, 2]),
+    "zeros": lambda lib: lib.zeros(2), "ones": lambda lib: lib.ones(2, 1),
+    "full of a float": lambda lib: lib.full((2,), 1.5),
+    "full of an int": lambda lib: lib.full((2,), 3), "arange of floats": lambda lib: lib.arange(0.0, 2.0, 0.5),
+    "rand": lambda lib: lib.rand(2) * 0, "randn": lambda lib: lib.randn(2) * 0,
+    "ints read as numbers": lambda lib: lib.tensor([1, 2]).exp(),
+    "a mask as numbers": lambda lib: lib.tensor([True]) * 1.5,
+    "float()": lambda lib: lib.tensor([1, 2]).float(),
+    "a Linear's weight": lambda lib: lib.nn.Linear(2, 3).weight * 0,
+    "an LSTM's weight": lambda lib: lib.nn.LSTM(2, 3).weight_hh_l0 * 0,
+    "an RNNCell's bias": lambda lib: lib.nn.RNNCell(2, 3).bias_hh * 0,
+    "a float32 tensor times a number": lambda lib: lib.tensor([1.5], dtype=lib.float32) * 2.5,
+}
+
+
+@pytest.mark.parametrize("default", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(DEFAULT_DTYPE_CALLS))
+def test_set_default_dtype_as_torch(name, default):
+    """tr.set_default_dtype was missing: torch's sets the dtype of tensors made from Python floats (and ints read as
+    numbers), of the factories and of layers' parameters; arrays and explicit dtypes keep theirs."""
+    try:
+        tr.set_default_dtype(getattr(tr, default))
+        torch.set_default_dtype(getattr(torch, default))
+        assert tr.get_default_dtype() == np.dtype(default)
+        same_outcome(DEFAULT_DTYPE_CALLS[name])
+    finally:
+        tr.set_default_dtype(tr.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("bad", ["int64", "bool", None, "float16"])
+def test_set_default_dtype_takes_float_dtypes_only(bad):
+    """torch takes floating-point dtypes only (TypeError); here float32 and float64 (there is no float16)."""
+    with pytest.raises(TypeError, match="only floating-point types are supported as the default type"):
+        tr.set_default_dtype(getattr(tr, bad, bad) if bad else None)
+    assert tr.get_default_dtype() == np.float32
