@@ -436,3 +436,15 @@ def test_set_default_dtype_takes_float_dtypes_only(bad):
     with pytest.raises(TypeError, match="only floating-point types are supported as the default type"):
         tr.set_default_dtype(getattr(tr, bad, bad) if bad else None)
     assert tr.get_default_dtype() == np.float32
+
+
+def test_gather_sparse_grad_gives_torchs_gradient_dense():
+    """torch's sparse_grad=True makes .grad a sparse tensor; here .grad is a numpy array, so the same values
+    dense (documented; this passes on main too: it pins the documented behaviour)."""
+    grads = []
+    for lib in (tr, torch):
+        x = lib.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+        (x.gather(1, lib.tensor([[0, 0], [2, 1]]), sparse_grad=True) * lib.tensor([[1.0, 2.0], [3.0, 4.0]])).sum() \
+            .backward()
+        grads.append(x.grad.to_dense().numpy() if lib is torch else x.grad)
+    np.testing.assert_array_equal(*grads)
