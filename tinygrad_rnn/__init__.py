@@ -22,6 +22,7 @@ from .tensor import (
     Node,
     Tensor,
     abs,
+    allclose,
     apply,
     arange,
     argsort,
@@ -39,6 +40,9 @@ from .tensor import (
     get_default_dtype,
     inference_mode,
     is_grad_enabled,
+    isfinite,
+    isinf,
+    isnan,
     log,
     log_softmax,
     maximum,
@@ -95,7 +99,7 @@ __all__ = [
     # operations as functions
     "where", "concatenate", "cat", "stack", "split", "chunk", "unbind", "exp", "log", "tanh", "sigmoid", "relu", "abs",
     "sqrt", "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "gather", "cumsum", "sort", "argsort",
-    "topk", "multinomial", "scatter", "scatter_add",
+    "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf", "isfinite", "allclose",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

@@ -69,7 +69,8 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
-           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add"]
+           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
+           "isfinite", "allclose"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
@@ -1219,6 +1220,44 @@ class Tensor:
             return ~self
         return Tensor._make(np.logical_not(self.data), False)
 
+    # -- torch's method spellings of the operators
+    def add(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, value: Tensor | npt.ArrayLike) -> Tensor: return self * value
+    def matmul(self, tensor2: Tensor | npt.ArrayLike) -> Tensor: return self @ tensor2
+    def neg(self) -> Tensor: return -self
+
+    def div(self, value: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+        """x / value, or with rounding_mode="floor" x // value, as torch's ("trunc" is not here: it is refused)."""
+        if rounding_mode is None:
+            return self / value
+        if rounding_mode == "floor":
+            return self // value
+        raise ValueError(f"div: rounding_mode must be None or 'floor' here (torch's 'trunc' is not implemented), "
+                         f"got {rounding_mode!r}")
+
+    def eq(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "eq")
+    def ne(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ne")
+    def lt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "lt")
+    def le(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "le")
+    def gt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "gt")
+    def ge(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ge")
+
+    def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_and(self.data, _raw(other)), False)
+
+    def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_or(self.data, _raw(other)), False)
+
+    # -- masks of the special values (loss.isnan().any() guards a training step)
+    def isnan(self) -> Tensor: return Tensor._make(np.isnan(self.data), False)
+    def isinf(self) -> Tensor: return Tensor._make(np.isinf(self.data), False)
+    def isfinite(self) -> Tensor: return Tensor._make(np.isfinite(self.data), False)
+
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
@@ -2322,6 +2361,11 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
     return _made(values.astype(dtype), requires_grad, "arange")
 
 
+def isnan(input: Tensor) -> Tensor: return input.isnan()
+def isinf(input: Tensor) -> Tensor: return input.isinf()
+def isfinite(input: Tensor) -> Tensor: return input.isfinite()
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return input.allclose(other, rtol, atol, equal_nan)
 def exp(input: Tensor) -> Tensor: return input.exp()
 def log(input: Tensor) -> Tensor: return input.log()
 def tanh(input: Tensor) -> Tensor: return input.tanh()

@@ -321,6 +321,18 @@ METHODS = {
     "chunk negative dim": lambda lib, x: x.chunk(2, -1)[1],
     "norm negative dim": lambda lib, x: x.norm(dim=-1, keepdim=True),
     "type_as": lambda lib, x: lib.tensor([1, 2]).type_as(x),
+    "add": lambda lib, x: x.add(x[0]), "add alpha": lambda lib, x: x.add(x, alpha=-2.0),
+    "sub alpha": lambda lib, x: x.sub(1.5, alpha=2), "mul": lambda lib, x: x.mul(x),
+    "div": lambda lib, x: x.div(2.0), "div floor": lambda lib, x: x.div(-4.0, rounding_mode="floor"),
+    "div floor of ints": lambda lib, x: lib.tensor([-7, 7]).div(2, rounding_mode="floor"),
+    "matmul": lambda lib, x: x.matmul(x.T), "neg": lambda lib, x: x.neg(),
+    "eq": lambda lib, x: x.eq(0.0), "ne": lambda lib, x: x.ne(x[0]), "lt": lambda lib, x: x.lt(1.0),
+    "le": lambda lib, x: x.le(x[:, :1]), "gt": lambda lib, x: x.gt(0), "ge": lambda lib, x: x.ge(-2.0),
+    "logical_and": lambda lib, x: (x > 0).logical_and(x < 4), "logical_or": lambda lib, x: (x > 4).logical_or(x < -1),
+    "isnan": lambda lib, x: (x / 0.0).isnan(), "isinf": lambda lib, x: (x / 0.0).isinf(),
+    "isfinite": lambda lib, x: (x / 0.0).isfinite(), "isnan of ints": lambda lib, x: lib.tensor([1]).isnan(),
+    "tr.isnan": lambda lib, x: lib.isnan(x / 0.0), "tr.isfinite": lambda lib, x: lib.isfinite(x / 0.0),
+    "tr.isinf": lambda lib, x: lib.isinf(x / 0.0), "tr.allclose": lambda lib, x: np.asarray(lib.allclose(x, x * 1.01)),
 }
 
 
@@ -329,6 +341,20 @@ def test_methods_a_torch_user_reaches_for(name):
     """zero_, fill_, clamp_, new_zeros/ones/full/tensor, expand_as, view_as, reshape_as, masked_select, nonzero and
     allclose were missing (AttributeError); the rest are checked with negative dims and keepdim."""
     same_outcome(with_copy(METHODS[name]))
+
+
+def test_div_rounding_mode_trunc_is_refused_not_floored():
+    with pytest.raises(ValueError, match="rounding_mode must be None or 'floor'"):
+        tr.tensor([-7.0]).div(2.0, rounding_mode="trunc")
+
+
+def test_the_method_spellings_pass_gradients_as_torch():
+    grads = []
+    for lib in (tr, torch):
+        x = lib.tensor(X, requires_grad=True)
+        x.add(x.mul(x), alpha=0.5).sub(x.neg(), alpha=2.0).div(3.0).matmul(lib.ones(3, 1)).sum().backward()
+        grads.append(np.asarray(x.grad))
+    np.testing.assert_allclose(*grads, rtol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["zero_", "fill_", "clamp_"])
