@@ -268,7 +268,8 @@ def _float_ndarray(data, dtype, name):
 
 # ----------------------------------------------------------------------------- the tape
 class ShapeError(ValueError, RuntimeError):
-    """Sizes that do not fit the tensor (expand, split): torch raises a RuntimeError, numpy a ValueError, and
+    """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
+    split) or an index out of its dim (gather, scatter): torch raises a RuntimeError, numpy a ValueError, and
     `except` of either catches this."""
 
 
@@ -1004,7 +1005,7 @@ class Tensor:
             if a.shape == b.shape:
                 raise
             # numpy's own message does not say which operation; ours names both shapes
-            raise ValueError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
+            raise ShapeError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
     def _mask_or_index_binary(self, prim, other, symbol, reflected):
         """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
@@ -1152,7 +1153,7 @@ class Tensor:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
+            raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ)")
         # 1-D operands are promoted to matrices and the extra axis removed again, as numpy does
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
@@ -1163,7 +1164,7 @@ class Tensor:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul batch dimensions do not broadcast: {self.shape} @ {other.shape}") from None
+            raise ShapeError(f"matmul batch dimensions do not broadcast: {self.shape} @ {other.shape}") from None
         out = apply(P.Matmul, a, b)
         shape = list(out.shape)
         if b_vector:
@@ -1517,7 +1518,7 @@ class Tensor:
             raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
-            raise ValueError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
+            raise ShapeError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
         if add == "multiply":
             return apply(P.ScatterMultiply, self, src, index=index, axis=d)
         return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
@@ -1672,7 +1673,7 @@ class Tensor:
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
         except (ValueError, TypeError):
-            raise ValueError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
+            raise ShapeError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
     def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
@@ -1929,7 +1930,7 @@ def _where_ints(cond, a, b):
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     if a.data.dtype == bool and b.data.dtype == bool:
         return _off_tape(P.Where, a, b, cond)
@@ -2100,15 +2101,15 @@ def _gather_index(index, shape, d, fn):
         raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
     if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
-        raise ValueError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+        raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
-            raise ValueError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+            raise ShapeError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
                              f"which is not dim {d}")
     size = shape[d] if shape else 1
     if raw.size and (raw.min() < 0 or raw.max() >= size):
         bad = raw.min() if raw.min() < 0 else raw.max()
-        raise ValueError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
+        raise ShapeError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
     return raw.astype(np.int64, copy=False)
 
 
@@ -2411,7 +2412,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
     axis = _axis(axis, len(ref))
     for i, t in enumerate(tensors):
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
-            raise ValueError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
                              f"shape {ref} outside axis {axis}")
     return apply(P.Concatenate, *tensors, axis=axis)
 
@@ -2424,7 +2425,7 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
     tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
     axis = _axis(axis, tensors[0].ndim + 1)   # the new dim may go after the last one
     return apply(P.Stack, *tensors, axis=axis)
 
@@ -2449,7 +2450,7 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from
 

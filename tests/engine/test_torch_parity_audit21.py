@@ -474,3 +474,28 @@ def test_gather_sparse_grad_gives_torchs_gradient_dense():
             .backward()
         grads.append(x.grad.to_dense().numpy() if lib is torch else x.grad)
     np.testing.assert_array_equal(*grads)
+
+
+# ----------------------------------------------------------------------------- shapes that do not fit
+SHAPE_ERRORS = {
+    "operands that do not broadcast": lambda lib: lib.ones(2, 3) + lib.ones(2, 2),
+    "where's operands": lambda lib: lib.where(lib.ones(2, 3) > 0, lib.ones(2, 3), lib.ones(4)),
+    "matmul": lambda lib: lib.ones(2, 3) @ lib.ones(2, 3),
+    "matmul batches": lambda lib: lib.ones(2, 2, 3) @ lib.ones(3, 3, 1),
+    "reshape": lambda lib: lib.ones(2, 3).reshape(4, 2),
+    "cat": lambda lib: lib.cat([lib.ones(2, 3), lib.ones(2, 2)], 0),
+    "stack": lambda lib: lib.stack([lib.ones(2, 3), lib.ones(2, 2)]),
+    "gather's index out of range": lambda lib: lib.ones(2, 3).gather(1, lib.tensor([[3], [0]])),
+    "gather's index of other dims": lambda lib: lib.ones(2, 3).gather(1, lib.tensor([0, 1])),
+    "gather's index larger": lambda lib: lib.ones(2, 3).gather(1, lib.tensor([[0], [0], [0]])),
+    "scatter's index out of range": lambda lib: lib.ones(2, 3).scatter(1, lib.tensor([[-1], [0]]), 2.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_ERRORS))
+def test_shapes_that_do_not_fit_raise_torchs_runtime_error(name):
+    """torch raises RuntimeError here; it was a ValueError. ShapeError is both (code that caught ValueError still
+    catches it)."""
+    same_outcome(SHAPE_ERRORS[name])
+    with pytest.raises(ValueError):
+        SHAPE_ERRORS[name](tr)
