@@ -1061,17 +1061,13 @@ class Tensor:
         """x += y (-=, *=, /=, //=, %=): as in torch the tensor itself changes, so `p -= lr * p.grad` under
         no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
         name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
-        is refused, not truncated). It goes into a new array, so a graph that saved the old values keeps them
-        intact; for a tensor that requires grad the version is bumped, so such a graph refuses backward through
-        it all the same, as torch's."""
-        if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            _refuse_recorded_update(self, symbol)
-        with no_grad():
-            new = self._binary(prim, other, symbol)
-        return self._write(new, symbol)
+        is refused, not truncated). See _in_place for what happens on the tape."""
+        return self._in_place(symbol, lambda: self._binary(prim, other, symbol), other)
 
-    def _write(self, new, symbol):
-        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay."""
+    def _write(self, new, symbol, recorded=False):
+        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay. A
+        recorded write keeps the version: the graphs that read this tensor read its old array, which is intact
+        (and the one just recorded reads this very Tensor as its input)."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
@@ -1080,8 +1076,8 @@ class Tensor:
                                f"{new.shape}; in place, x must keep its shape (as torch)")
         self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
-        if self._requires_grad:  # graphs that read a tensor which does not require grad keep its old array,
-            self.bump_version()  # intact, and stay valid (the tape checks its version too, for in-place writers)
+        if self._requires_grad and not recorded:  # graphs that read a tensor which does not require grad keep
+            self.bump_version()  # its old array, intact, and stay valid (the tape checks its version too)
         return self
 
     def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
@@ -1093,10 +1089,21 @@ class Tensor:
 
     # -- torch's in-place methods: as the in-place operators (refused on a tensor that requires grad under grad mode)
     def _in_place(self, fn, make, *others):
-        if _grad_mode.enabled and (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
-            _refuse_recorded_update(self, fn)
-        with no_grad():
-            return self._write(make(), fn)
+        """Write make()'s result into this tensor. Its values go into a new array, so a graph that saved the old
+        ones keeps them intact (for a tensor that requires grad the version is bumped: a graph that read it
+        refuses backward, as torch's). With grad mode on and a gradient involved it is recorded, as torch
+        records it: this tensor becomes make()'s result on the tape (a leaf that requires grad is refused, as
+        torch refuses it); graphs that read its old value keep computing with it, where torch would refuse
+        those that saved it."""
+        if not (_grad_mode.enabled and (self.requires_grad or any(getattr(o, "requires_grad", False)
+                                                                  for o in others))):
+            with no_grad():
+                return self._write(make(), fn)
+        _check_recordable_in_place(self, fn)
+        new = make()
+        self._write(new, fn, recorded=True)
+        self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+        return self
 
     def zero_(self) -> Tensor:
         return self._in_place("zero_", lambda: self.new_zeros(self.shape))
@@ -1905,15 +1912,16 @@ def _is_view(t):
     return t._base is not None
 
 
-def _refuse_recorded_update(x, symbol):
-    """x += y with grad mode on and a tensor that requires grad: refused. torch refuses it on a leaf (with this
-    wording); on a result, where torch records it, it is refused too (the tape has no in-place operations)."""
+def _check_recordable_in_place(x, fn):
+    """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
+    a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess."""
     if x.requires_grad and x.is_leaf:
-        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({symbol}), "
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")
-    raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
-                       f"parameters inside `with tr.no_grad():` (as torch requires), or write the "
-                       f"out-of-place form (x = x {symbol[:-1]} y) to record a new tensor")
+    node = x._node
+    if node is not None and any(kept and x._slot in kept for kept in (node.retained, node.hooks)):
+        raise RuntimeError(f"{fn} in place on a tensor with retain_grad() or a hook registered: write the "
+                           "out-of-place form (x = x + y) so that each value has its own gradient")
 
 
 def _integral(other):

@@ -221,9 +221,9 @@ def test_in_place_updates_change_the_tensor_itself():
     assert params[0] is w and np.allclose(w.data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
         w += 1.0
-    with pytest.raises(RuntimeError, match="requires grad is not recorded.*no_grad"):
-        y = w * 2.0
-        y += 1.0
+    y = w * 2.0
+    y += 1.0   # on a result, recorded as torch records it (tests/engine/test_torch_parity_audit21.py)
+    assert y.grad_fn.name() == "Add" and not y.is_leaf
     c = tr.Tensor(np.array([3.0, 4.0]))
     y = w * c
     c *= 10.0  # the graph saved c's old values; they are not written into

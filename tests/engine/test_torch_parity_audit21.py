@@ -499,3 +499,46 @@ def test_shapes_that_do_not_fit_raise_torchs_runtime_error(name):
     same_outcome(SHAPE_ERRORS[name])
     with pytest.raises(ValueError):
         SHAPE_ERRORS[name](tr)
+
+
+# ----------------------------------------------------------------------------- in place on the tape
+def in_place_chain(lib, x, w):
+    y = x * 2.0
+    y += x ** 2
+    y *= w
+    y -= 1.0
+    y /= w + 3.0
+    y.clamp_(-0.5, 2.0)
+    z = lib.zeros(3, dtype=x.dtype)
+    z += y * w          # a plain tensor takes a gradient in place: it becomes a result, as in torch
+    z.scatter_(0, lib.tensor([2]), x[:1])
+    return (y * z).sum(), z
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_in_place_operations_on_results_are_recorded_as_torch(dtype):
+    """torch records y += ..., y *= ..., clamp_ and scatter_ on a tensor that is not a leaf (and on a plain one
+    when the operand requires grad); they were refused ("not recorded on the tape"). Values and gradients as
+    torch's."""
+    outs = []
+    for lib in (tr, torch):
+        x = lib.tensor(np.array([0.5, -1.25, 2.0], dtype=dtype), requires_grad=True)
+        w = lib.tensor(np.array([1.5, 0.25, -2.0], dtype=dtype), requires_grad=True)
+        loss, z = in_place_chain(lib, x, w)
+        assert z.requires_grad and not z.is_leaf
+        loss.backward()
+        outs.append([np.asarray(t) for t in (loss.detach(), x.grad, w.grad)])
+    for ours, theirs in zip(*outs):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_in_place_on_a_tensor_with_retained_grad_or_a_hook_is_refused():
+    x = tr.ones(2, requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    with pytest.raises(RuntimeError, match="retain_grad\\(\\) or a hook"):
+        y += 1.0
+    z = x * 3.0
+    z.register_hook(lambda g: g)
+    with pytest.raises(RuntimeError, match="retain_grad\\(\\) or a hook"):
+        z *= 2.0
