@@ -1087,7 +1087,7 @@ class Tensor:
     def __ifloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.FloorDivide, o, "//=")
     def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
 
-    # -- torch's in-place methods: as the in-place operators (refused on a tensor that requires grad under grad mode)
+    # -- torch's in-place methods, the in-place operators' machinery
     def _in_place(self, fn, make, *others):
         """Write make()'s result into this tensor. Its values go into a new array, so a graph that saved the old
         ones keeps them intact (for a tensor that requires grad the version is bumped: a graph that read it
@@ -1110,8 +1110,9 @@ class Tensor:
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
-        return self._in_place("fill_", lambda: Tensor._make(np.full(self.shape, _fill_value(value)).astype(
-            self.dtype), False), value)
+        def filled():
+            return Tensor._make(np.full(self.shape, _fill_value(value)).astype(self.dtype), False)
+        return self._in_place("fill_", filled, value)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         return self._in_place("clamp_", lambda: self.clamp(min, max))
