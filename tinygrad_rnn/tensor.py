@@ -1095,8 +1095,9 @@ class Tensor:
         records it: this tensor becomes make()'s result on the tape (a leaf that requires grad is refused, as
         torch refuses it); graphs that read its old value keep computing with it, where torch would refuse
         those that saved it."""
-        if not (_grad_mode.enabled and (self.requires_grad or any(getattr(o, "requires_grad", False)
-                                                                  for o in others))):
+        if not _grad_mode.enabled:   # (the common case, p -= lr * g under no_grad(): no context to enter)
+            return self._write(make(), fn)
+        if not (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
             with no_grad():
                 return self._write(make(), fn)
         _check_recordable_in_place(self, fn)
