@@ -30,14 +30,14 @@ that weight's transpose, its base's) and backward refuses, naming the tensor, if
 writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward.
 
-dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
-dtype; for Tensor(), Python lists and scalars, ints and bools become the default dtype (float32 unless
-set_default_dtype changed it) unless dtype= says otherwise; other dtypes are refused. Python scalars and
-ndarrays combined with a Tensor take that Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
-Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
-int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with ints
-they add, subtract, multiply, floor-divide and take remainders as int64, and other arithmetic reads them as
-numbers in the other operand's float dtype (the default dtype beside Python numbers), as torch promotes.
+dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float dtype; for
+Tensor(), Python lists and scalars, ints and bools become the default dtype (float32 unless set_default_dtype
+changed it) unless dtype= says otherwise; other dtypes are refused. Python scalars and ndarrays combined with
+a Tensor take that Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two
+kinds of Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch)
+and int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with
+ints they add, subtract, multiply, floor-divide and take remainders as int64, and other arithmetic reads them
+as numbers in the other operand's float dtype (the default dtype beside Python numbers), as torch promotes.
 
 Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
 table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
