@@ -76,13 +76,14 @@ DTYPES = [np.float32, np.float64, np.float16, np.int64, np.bool_]
 
 
 def clean(fn):
-    """fn() or None if it raised ValueError/TypeError; any other exception propagates (fails)."""
+    """fn() or None if it raised ValueError/TypeError (or IndexError, torch's type for a dim out of range);
+    any other exception propagates (fails)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with np.errstate(all="ignore"):
                 return fn()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, IndexError):
         return None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import DEFAULT_DTYPE, Tensor
+from ..tensor import Tensor
 from . import functional as F
 from .checks import check_bool, check_float, check_int
 from .module import Module, Parameter, check_dtype
@@ -75,7 +75,7 @@ class LayerNorm(Module):
     as torch.nn.LayerNorm: var is the biased variance (divided by n), weight starts at 1 and bias at 0."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 bias: bool = True, dtype: npt.DTypeLike | None = None) -> None:
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
         if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
             raise TypeError(f"LayerNorm: normalized_shape must be an int or a sequence of ints, got "

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import DEFAULT_DTYPE, Tensor
+from ..tensor import Tensor, get_default_dtype
 from . import sequences as rnn
 from .checks import check_bool
 
@@ -107,7 +107,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not norm_type > 0:
         raise ValueError(f"{fn}: norm_type must be > 0 (or inf), got {norm_type:g}")
     if not params:
-        return Tensor._make(np.zeros((), DEFAULT_DTYPE), False)
+        return Tensor._make(np.zeros((), get_default_dtype()), False)
     with np.errstate(over="ignore"):  # an overflow makes the norm inf, which is handled below
         norms = [_norm(p.grad, norm_type) for p in params]
         total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
