@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_rnn import Tensor, optim
@@ -783,26 +783,49 @@ def optimizer_settings(draw):
     return name, dict(common, lr_decay=draw(decays), initial_accumulator_value=draw(st.sampled_from([0.0, 0.5])))
 
 
-SCHEDULES = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 11])),
-             ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),
-             ("LinearLR", dict(start_factor=0.25, total_iters=8)), ("LambdaLR", dict(lr_lambda=lambda e: 0.97 ** e))]
+def _cycles_momentum(o):
+    return "momentum" in o.defaults or "betas" in o.defaults   # (Adagrad has neither: CyclicLR would refuse)
+
+
+SCHEDULES = [   # build(lr_scheduler module, optimizer), the same call on both sides
+    lambda L, o: L.StepLR(o, step_size=3, gamma=0.5),
+    lambda L, o: L.MultiStepLR(o, milestones=[2, 5, 5, 11]),
+    lambda L, o: L.ExponentialLR(o, gamma=0.9),
+    lambda L, o: L.CosineAnnealingLR(o, T_max=7, eta_min=1e-4),
+    lambda L, o: L.LinearLR(o, start_factor=0.25, total_iters=8),
+    lambda L, o: L.LambdaLR(o, lr_lambda=lambda e: 0.97 ** e),
+    lambda L, o: L.MultiplicativeLR(o, lr_lambda=lambda e: 0.99 - 0.001 * e),
+    lambda L, o: L.ConstantLR(o, factor=0.5, total_iters=6),
+    lambda L, o: L.PolynomialLR(o, total_iters=25, power=1.5),
+    lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, eta_min=1e-4),
+    lambda L, o: L.CyclicLR(o, 0.01, 0.2, step_size_up=5, step_size_down=3, mode="triangular2",
+                            cycle_momentum=_cycles_momentum(o)),
+    lambda L, o: L.OneCycleLR(o, max_lr=0.2, total_steps=40, cycle_momentum=_cycles_momentum(o)),
+    lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.1, total_iters=5), L.CosineAnnealingLR(o, 12)], milestones=[6]),
+    lambda L, o: L.ChainedScheduler([L.ConstantLR(o, 0.3, 4), L.ExponentialLR(o, 0.95)]),
+]
 
 
 @given(optimizer_settings(), st.lists(st.sampled_from(range(len(SCHEDULES))), max_size=2, unique=True),
        st.sampled_from([np.float64, np.float32]), seeds)
-def test_twenty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
-    """An optimizer and zero to two schedulers stepped together (chained: each reads the lr the other left) for
-    20 steps, from the same parameters and gradients as torch's: the parameters after every step, every group's
-    lr and get_last_lr(), in float64 and float32 (to rounding: torch's add with alpha fuses its multiply)."""
+def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
+    """An optimizer and zero to two schedulers (any of torch's but ReduceLROnPlateau) stepped together (chained:
+    each reads the lr the other left) for 30 steps, from the same parameters and gradients as torch's: the
+    parameters after every step, every group's lr and get_last_lr(), in float64 and float32 (to rounding: torch's
+    add with alpha fuses its multiply)."""
     torch = pytest.importorskip("torch")
     name, kwargs = settings
-    x0, grads = make_problem(seed, dtype, steps=20)
+    # CyclicLR and OneCycleLR set Adam's beta1 to 0.8-0.95: with a beta2 near 0, sqrt(v) is |g| of this step
+    # alone and m / sqrt(v) unbounded, so float32's rounding (torch's fused multiply-adds, numpy's not) grows
+    # to 1e-3 in 30 steps (float64 still agrees to 1e-11)
+    assume(not (dtype == np.float32 and kwargs.get("betas", (0, 1))[1] < 0.5 and {10, 11} & set(schedules)))
+    x0, grads = make_problem(seed, dtype, steps=30)
     ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
     theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
     opt = getattr(optim, name)(ours, **kwargs)
     opt_t = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
-    scheds = [getattr(optim.lr_scheduler, SCHEDULES[k][0])(opt, **SCHEDULES[k][1]) for k in schedules]
-    scheds_t = [getattr(torch.optim.lr_scheduler, SCHEDULES[k][0])(opt_t, **SCHEDULES[k][1]) for k in schedules]
+    scheds = [SCHEDULES[k](optim.lr_scheduler, opt) for k in schedules]
+    scheds_t = [SCHEDULES[k](torch.optim.lr_scheduler, opt_t) for k in schedules]
     rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
     for gs in grads:
         for p, q, g in zip(ours, theirs, gs):
