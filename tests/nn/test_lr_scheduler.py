@@ -286,6 +286,8 @@ def build(lib, opt_name, opt_kwargs, builder):
     return opt, builder(lib.optim.lr_scheduler, opt)
 
 
+# torch's ChainedScheduler inside SequentialLR warns that its schedulers step before the optimizer: they do not
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
 @pytest.mark.parametrize("opt_name,opt_kwargs", OPTIMIZERS)
 @pytest.mark.parametrize("builder", [b for _, b in BUILT], ids=[i for i, _ in BUILT])
 def test_added_schedulers_match_torch_step_for_step(opt_name, opt_kwargs, builder):
@@ -307,6 +309,8 @@ def _torch_state(state):
             "param_groups": state["param_groups"]}
 
 
+# torch's ChainedScheduler inside SequentialLR warns that its schedulers step before the optimizer: they do not
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
 @pytest.mark.parametrize("builder", [b for _, b in BUILT + OLD], ids=[i for i, _ in BUILT + OLD])
 @pytest.mark.parametrize("direction", ["torch-into-ours", "ours-into-torch"])
 def test_state_dicts_load_across_libraries(builder, direction):
