@@ -203,7 +203,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError(f"{prefix or 'param_group'} must have a 'params' entry")
+            raise KeyError(f"{prefix or 'param_group'} must have a 'params' entry")   # (torch's KeyError)
         group = {"params": _as_param_list(param_group["params"], prefix + "['params']" if is_dict else "params")}
         for key, value in param_group.items():
             if key != "params":

@@ -66,6 +66,14 @@ def _fraction(owner, name, value):
     return value
 
 
+def _positive_int_as_torch(owner, name, value, low):
+    """An int >= low, refused with torch's ValueError (CosineAnnealingWarmRestarts raises ValueError for a float
+    too)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
 def _kind(value):
     if isinstance(value, (bool, np.bool_)):
         return "True or False"
@@ -404,11 +412,11 @@ class OneCycleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         owner = "OneCycleLR"
         _check_optimizer(owner, optimizer)
-        if total_steps is not None:
-            self.total_steps = check_int(owner, "total_steps", total_steps, 1)
+        if total_steps is not None:   # (torch raises ValueError for a float too)
+            self.total_steps = _positive_int_as_torch(owner, "total_steps", total_steps, 1)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = check_int(owner, "epochs", epochs, 1) * check_int(owner, "steps_per_epoch",
-                                                                                 steps_per_epoch, 1)
+            self.total_steps = _positive_int_as_torch(owner, "epochs", epochs, 1) * _positive_int_as_torch(
+                owner, "steps_per_epoch", steps_per_epoch, 1)
         else:
             raise ValueError(f"{owner}: pass total_steps, or epochs and steps_per_epoch")
         pct_start = check_float(owner, "pct_start", pct_start, 0, 1)
@@ -627,14 +635,6 @@ class PolynomialLR(LRScheduler):
     def _get_closed_form_lr(self):
         return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
                 for base in self.base_lrs]
-
-
-def _positive_int_as_torch(owner, name, value, low):
-    """An int >= low, refused with torch's ValueError (CosineAnnealingWarmRestarts raises ValueError for a float
-    too)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {type(value).__name__} {value!r}")
-    return int(value)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):

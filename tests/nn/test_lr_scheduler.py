@@ -404,3 +404,13 @@ def test_added_schedulers_argument_errors_as_torch(make_it, error, message):
         pass
     except Exception as e:   # else torch raises the same type, or nothing (it fails later, at a step, or never)
         assert isinstance(e, error)
+
+
+@pytest.mark.parametrize("kwargs", [dict(total_steps=2.5), dict(total_steps=0), dict(epochs=2.0, steps_per_epoch=3),
+                                    dict(epochs=2, steps_per_epoch=0)])
+def test_one_cycle_step_counts_are_refused_with_torchs_error_type(kwargs):
+    """A float total_steps (or epochs, steps_per_epoch) raised TypeError here, ValueError in torch."""
+    for lib in (tr, torch):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        with pytest.raises(ValueError, match="total_steps|epochs|steps_per_epoch"):
+            lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, **kwargs)

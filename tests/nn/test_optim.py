@@ -406,7 +406,7 @@ def p2():
     (lambda: optim.SGD([p2()[0] * 2], lr=0.1), ValueError, r"params\[0\] is not a leaf tensor"),
     (lambda: optim.SGD([{"params": p2()}, {"params": p2(), "lr": -2}], lr=0.1), ValueError,
      r"param_groups\[1\]: lr must be >= 0, got -2"),
-    (lambda: optim.SGD([{"params": p2()}, {"lr": 2}], lr=0.1), ValueError,
+    (lambda: optim.SGD([{"params": p2()}, {"lr": 2}], lr=0.1), KeyError,
      r"param_groups\[1\] must have a 'params' entry"),
     (lambda: optim.SGD([{"params": p2()}, p2()[0]], lr=0.1), TypeError, "not a mixture"),
 ])
@@ -819,10 +819,11 @@ def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, d
     add with alpha fuses its multiply)."""
     torch = pytest.importorskip("torch")
     name, kwargs = settings
-    # CyclicLR and OneCycleLR set Adam's beta1 to 0.8-0.95: with a beta2 near 0, sqrt(v) is |g| of this step
-    # alone and m / sqrt(v) unbounded, so float32's rounding (torch's fused multiply-adds, numpy's not) grows
-    # to 1e-3 in 30 steps (float64 still agrees to 1e-11)
-    assume(not (dtype == np.float32 and kwargs.get("betas", (0, 1))[1] < 0.5 and {10, 11} & set(schedules)))
+    # Adam with a beta2 below 0.5: sqrt(v) is about |g| of this step alone and m / sqrt(v) unbounded when beta1 is
+    # not 0, so rounding differences (torch's fused multiply-adds, numpy's not) grow over 30 steps: to 2e-11 in
+    # float64 (compared to 1e-9 below), to 2e-3 in float32 (not compared: float64 covers these settings)
+    ill_conditioned = kwargs.get("betas", (0, 1))[1] < 0.5
+    assume(not (dtype == np.float32 and ill_conditioned))
     x0, grads = make_problem(seed, dtype, steps=30)
     ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
     theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
@@ -830,7 +831,7 @@ def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, d
     opt_t = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
     scheds = [SCHEDULES[k](optim.lr_scheduler, opt) for k in schedules]
     scheds_t = [SCHEDULES[k](torch.optim.lr_scheduler, opt_t) for k in schedules]
-    rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
+    rtol, atol = ((1e-9 if ill_conditioned else 1e-11), 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
     for gs in grads:
         for p, q, g in zip(ours, theirs, gs):
             p.grad, q.grad = g.copy(), torch.tensor(g.copy())
@@ -989,3 +990,12 @@ def test_torch_switches_are_accepted_and_change_no_number(name):
         getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], differentiable=True)
     with pytest.raises(TypeError, match="foreach must be True or False"):
         getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], foreach="yes")
+
+
+def test_a_group_without_params_raises_torchs_key_error():
+    """add_param_group({'lr': ...}) raised ValueError here, KeyError in torch."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(KeyError, match=r"param_groups\[1\] must have a 'params' entry"):
+        optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=0.1).add_param_group({"lr": 0.2})
+    with pytest.raises(KeyError):
+        torch.optim.SGD([torch.ones(2, requires_grad=True)], lr=0.1).add_param_group({"lr": 0.2})
