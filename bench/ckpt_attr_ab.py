@@ -9,6 +9,11 @@ Also prints how far the values' gradients are apart (relative to their largest e
 
     python bench/ckpt_attr_ab.py --attr compile.segments.RERUNS_AHEAD --values 2 1 --threads 2 --rounds 20
     python bench/ckpt_attr_ab.py --attr nn.bptt_plan.SQRT_STORED_PIECES --values 2.75 4.125 --rounds 20
+    python bench/ckpt_attr_ab.py --attr nn.recurrent.SERIAL_SPAN --values 2 1 3 4 --rounds 12
+
+Set a constant where it is read: a module that imported it by name (`from .bptt_plan import SERIAL_SPAN`)
+keeps its own binding, and setting the defining module's changes nothing (every value then measures the
+same code: "grads apart 0.0e+00" where the pieces change). The script names such bindings before it runs.
 """
 import argparse
 import importlib
@@ -35,6 +40,16 @@ def _number(text):
         return float(text)
 
 
+def _warn_other_bindings(module, name):
+    """Name the other tinygrad_rnn modules that bind `name` to the same object (an import by name): setting
+    it in `module` does not reach their reads."""
+    value = getattr(module, name)
+    for other_name, other in sorted(sys.modules.items()):
+        if other_name.startswith("tinygrad_rnn") and other is not module and getattr(other, name, None) is value:
+            print(f"note: {other_name} also binds {name} (imported by name): if it is read there, set "
+                  f"--attr {other_name.removeprefix('tinygrad_rnn.')}.{name}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--attr", required=True, help="module.NAME under tinygrad_rnn, e.g. compile.segments.PROJECT_ROWS")
@@ -45,6 +60,7 @@ def main():
     module_name, name = args.attr.rsplit(".", 1)
     module = importlib.import_module("tinygrad_rnn." + module_name)
     getattr(module, name)   # (a misspelt name fails here)
+    _warn_other_bindings(module, name)
     tr.set_num_threads(args.threads)
     run = mb._layer_and_data(1000, 32, 256, 256, {"checkpoint": True})
     grads = {}

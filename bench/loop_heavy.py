@@ -1,6 +1,7 @@
 """A/B of the loop-heavy split (kernels/runtime.py, LOOP_HEAVY): a cell's training step (tr.nn.Recurrent, by
-default over the layer-norm LSTM) with its loops on batch blocks (what a loop-heavy cell gets) against the
-pipeline (what any other cell gets), whichever the cell's estimate (compile/node.loop_cost_ratio) picks, and
+default over the layer-norm LSTM) with both loops on batch blocks (a loop-heavy cell's forward, and its backward
+past LOOP_HEAVY_BACKWARD) against both pipelined (what any other cell gets), whichever the cell's estimate
+(compile/node.loop_cost_ratio) picks (bench/schedule_ab.py also runs the forward on blocks, the backward pipelined), and
 tr.nn.LSTM as the library runs it beside them, at 2 threads, in one process, alternating; median wall ms.
 For a cell near the bar: does its estimate pick the faster split? Beside the wall time, for a machine shared
 with other work (where wall time counts what others ran on our cores): "idle cores", the median of
@@ -81,7 +82,9 @@ def main():
     print(f"training step {ARGS.shape}, float32, {ARGS.threads} thread(s), median wall ms; {ARGS.cell}'s "
           f"loop-cost estimate {loop_cost_ratio(kernel.prog):.2f} (LOOP_HEAVY {runtime.LOOP_HEAVY}), work per "
           f"row and step {loop_row_macs(kernel.prog) / 1e3:.1f}k (LOOP_HEAVY_ROW_MACS "
-          f"{runtime.LOOP_HEAVY_ROW_MACS / 1e3:.0f}k): {'blocks' if kernel.loop_heavy else 'pipeline'}")
+          f"{runtime.LOOP_HEAVY_ROW_MACS / 1e3:.0f}k): forward {'blocks' if kernel.loop_heavy else 'pipeline'}, "
+          f"backward {'blocks' if kernel.backward_heavy else 'pipeline'} (LOOP_HEAVY_BACKWARD "
+          f"{runtime.LOOP_HEAVY_BACKWARD})")
     print(f"  {'':30s} {'wall':>8s} {'x lstm':>8s} {'idle cores':>11s} {'x lstm':>8s}")
     for name, t in times.items():
         c = idle[name]

@@ -82,7 +82,7 @@ def walkthrough(T=3, out="tape.dot", verbose=True):
     order = viz.backward_order(loss)
     say("\n2. BACKWARD WALKS IT IN REVERSE. The order backward visits the nodes (newest first; every")
     say("   node is visited after all nodes that use it, so its gradient is complete when it is used):\n")
-    visits = " -> ".join(f"#{n.seq} {n.name}" + (f"(t={viz.step_of(n)})" if viz.step_of(n) is not None else "")
+    visits = " -> ".join(f"#{n.seq} {n.name()}" + (f"(t={viz.step_of(n)})" if viz.step_of(n) is not None else "")
                          for n in order)
     say(textwrap.fill(visits, width=100, initial_indent="   ", subsequent_indent="   "))
     assert [n.seq for n in order] == sorted((n.seq for n in order), reverse=True)

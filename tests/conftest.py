@@ -77,7 +77,8 @@ DTYPES = [np.float32, np.float64, np.float16, np.int64, np.bool_]
 
 
 def clean(fn):
-    """fn() or None if it raised ValueError/TypeError/IndexError; any other exception propagates (fails)."""
+    """fn() or None if it raised ValueError/TypeError (or IndexError, torch's type for a dim out of range, a
+    class index or an embedding row out of range); any other exception propagates (fails)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

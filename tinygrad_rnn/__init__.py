@@ -22,6 +22,7 @@ from .tensor import (
     Node,
     Tensor,
     abs,
+    allclose,
     apply,
     arange,
     argsort,
@@ -39,6 +40,9 @@ from .tensor import (
     get_default_dtype,
     inference_mode,
     is_grad_enabled,
+    isfinite,
+    isinf,
+    isnan,
     log,
     log_softmax,
     maximum,
@@ -52,6 +56,7 @@ from .tensor import (
     relu,
     scatter,
     scatter_add,
+    set_default_dtype,
     set_grad_enabled,
     sigmoid,
     softmax,
@@ -88,13 +93,13 @@ __all__ = [
     # tensors and their making
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     # torch's dtype names (not bool and float: a star import would shadow the builtins)
-    "float32", "float64", "double", "int64", "long", "get_default_dtype",
+    "float32", "float64", "double", "int64", "long", "get_default_dtype", "set_default_dtype",
     # grad mode
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     # operations as functions
     "where", "concatenate", "cat", "stack", "split", "chunk", "unbind", "exp", "log", "tanh", "sigmoid", "relu", "abs",
     "sqrt", "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "gather", "cumsum", "sort", "argsort",
-    "topk", "multinomial", "scatter", "scatter_add",
+    "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf", "isfinite", "allclose",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

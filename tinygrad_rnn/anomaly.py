@@ -85,10 +85,10 @@ def _backward_check(node, g, grads):
             if _checksum(array) != crc:
                 kind = ("a leaf that requires grad (a parameter?)" if t.requires_grad and t.is_leaf else
                         "a leaf that does not require grad (input data?)" if t.is_leaf else
-                        f"the output of {t.node.name}" if t.node is not None else "a tensor")
+                        f"the output of {t.node.name()}" if t.node is not None else "a tensor")
                 raise InplaceModificationError(
-                    f"detect_anomaly: input {i} of {node.name} ({kind}, shape {array.shape}, dtype {array.dtype}) "
-                    f"was modified in place after {node.name} read it, {_site_text(node.where)}; its gradients "
+                    f"detect_anomaly: input {i} of {node.name()} ({kind}, shape {array.shape}, dtype {array.dtype}) "
+                    f"was modified in place after {node.name()} read it, {_site_text(node.where)}; its gradients "
                     "would be wrong. Do not write into .data (or call optimizer.step()) between forward and "
                     "backward: call backward() first, or write into a copy (.data.copy()).")
     if _mode["check_nan"]:
@@ -105,7 +105,7 @@ def _check_nan(node, g, grads):
         where = _site_text(node.where) if node.where else "created before detect_anomaly() was on (site unknown)"
         cause = (f"; the gradient flowing into it already held {incoming}, so look downstream (the loss)"
                  if incoming else "; the gradient flowing into it held no NaN")
-        raise AnomalyError(f"detect_anomaly: Function '{node.name}' returned nan values in its {_ordinal(i)} output "
+        raise AnomalyError(f"detect_anomaly: Function '{node.name()}' returned nan values in its {_ordinal(i)} output "
                            f"({problem}) in backward, {where}{cause}")
 
 

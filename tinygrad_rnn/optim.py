@@ -22,6 +22,14 @@ SGD and Adam/AdamW take torch's `fused=` argument: by default (None, or True) ea
 compiled pass over its elements (kernels/optimizers.py), large parameters split over the library's threads;
 fused=False runs the numpy code below, the kernels' slow twin, which they match bit for bit
 (tests/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
+
+Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused
+change no number here; differentiable=True is refused), and the param groups and state dicts have torch's
+layout: the same group keys, 'state' keyed by parameter index with torch's entry names, the step count a 0-d
+float32 array (torch's float32 tensor). A torch optimizer's state_dict() loads here (its tensors become arrays)
+and ours loads into torch's once its arrays are made tensors (torch.tensor of each). As in torch, a group's
+hyperparameters are range-checked at construction, add_param_group and load_state_dict; a value set in
+param_groups afterwards (a negative lr, say) is used as given, only its type checked at step().
 """
 from __future__ import annotations
 
@@ -48,16 +56,17 @@ def _number(name, value):
     return float(value)
 
 
-def _at_least(name, value, low):
+def _at_least(name, value, low, ranges=True):
+    """`value` as a float, and (ranges=True: at construction, not at step(), as torch) at least `low`."""
     value = _number(name, value)
-    if not value >= low:  # written this way so nan is refused too
+    if ranges and not value >= low:  # written this way so nan is refused too
         raise ValueError(f"{name} must be >= {low:g}, got {value:g}")
     return value
 
 
-def _unit_interval(name, value):
+def _unit_interval(name, value, ranges=True):
     value = _number(name, value)
-    if not 0.0 <= value < 1.0:
+    if ranges and not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value:g}")
     return value
 
@@ -110,9 +119,29 @@ def _grad_of(p, index):
     return g
 
 
-def _fused_flag(value):
-    """torch's fused= argument: None (the default, here: fused) or a bool."""
-    return True if value is None else _flag("fused", value)
+# torch's implementation switches, kept in the param groups as torch keeps them so that state dicts load across:
+# foreach (torch's multi-tensor kernels), capturable (CUDA graphs) and, for Adagrad and RMSprop, fused change
+# nothing here (one update per parameter, on the CPU); SGD's and Adam's fused (None, the default, or True) runs
+# the compiled update, fused=False the numpy one (the same numbers, bit for bit)
+TORCH_FLAGS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
+
+
+def _torch_flags(names, **given):
+    """The defaults of the torch switches an optimizer takes (`names`), from the constructor's arguments."""
+    if given.get("fused") is True and given.get("foreach") is True:
+        raise RuntimeError("fused and foreach cannot be True together (as torch)")
+    return {name: given[name] for name in names}
+
+
+def _check_torch_flags(group):
+    for key in ("foreach", "fused"):
+        if key in group and group[key] is not None:
+            group[key] = _flag(key, group[key])
+    if "capturable" in group:
+        group["capturable"] = _flag("capturable", group["capturable"])
+    if "differentiable" in group and _flag("differentiable", group["differentiable"]):
+        raise ValueError("differentiable=True (torch's autograd through the update) is not implemented: an "
+                         "optimizer step is not recorded on the tape")
 
 
 FUSED_SPLIT_SIZE = 1 << 18   # elements per thread, at least, before a fused update is split over threads
@@ -174,7 +203,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError(f"{prefix or 'param_group'} must have a 'params' entry")
+            raise KeyError(f"{prefix or 'param_group'} must have a 'params' entry")   # (torch's KeyError)
         group = {"params": _as_param_list(param_group["params"], prefix + "['params']" if is_dict else "params")}
         for key, value in param_group.items():
             if key != "params":
@@ -184,7 +213,7 @@ class Optimizer:
         if is_dict:
             _checked(self._check_group, group, prefix)
         else:
-            self._check_group(group)
+            self._check_group(group, True)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in group["params"]:
             if id(p) in seen:
@@ -195,8 +224,9 @@ class Optimizer:
             seen.add(id(p))
         self.param_groups.append(group)
 
-    def _check_group(self, group):
-        """Validate and normalise a group's hyperparameters in place (subclasses)."""
+    def _check_group(self, group, ranges=True):
+        """Validate and normalise a group's hyperparameters in place (subclasses); with ranges=False only their
+        types (at a step: torch uses what it is given)."""
         raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -212,8 +242,8 @@ class Optimizer:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
         should recompute the loss and gradients) and its result returned."""
         loss = closure() if closure is not None else None
-        for i, group in enumerate(self.param_groups):   # edited since? ("0.1", -1, a missing key): before any update
-            _checked(self._check_group, group, f"param_groups[{i}]")
+        for i, group in enumerate(self.param_groups):   # edited since? ("0.1", a missing key): before any update
+            _checked(self._check_group, group, f"param_groups[{i}]", ranges=False)
         index = 0
         for group in self.param_groups:
             self._stepping = {}   # what the group's parameters share at this step (_group_constants)
@@ -244,8 +274,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if self.state.get(p):
-                    state[index_of[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                              for k, v in self.state[p].items()}
+                    state[index_of[id(p)]] = {k: _saved_value(k, v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -283,13 +312,15 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param_groups[{i}] has {len(saved['params'])} parameters in the state_dict, "
                                  f"{len(group['params'])} in this optimizer")
-            missing = sorted(set(self.defaults) - set(saved))
+            missing = sorted(set(self.defaults) - set(saved) - set(TORCH_FLAGS))
             if missing:
                 raise ValueError(f"state_dict's param_groups[{i}] lacks {missing}, which {type(self).__name__} "
                                  "needs (a state dict from another optimizer?)")
             new = {k: v for k, v in saved.items() if k != "params"}
+            for k in set(self.defaults) & set(TORCH_FLAGS) - set(saved):   # (our state dicts before they had them)
+                new[k] = self.defaults[k]
             new["params"] = group["params"]
-            self._check_group(new)
+            self._check_group(new, True)
             new_groups.append(new)
             param_of.update(zip((_saved_index(f"state_dict['param_groups'][{i}]['params']", k)
                                  for k in saved["params"]), group["params"]))
@@ -310,10 +341,12 @@ class Optimizer:
             else:
                 # a buffer, as our own array in p's dtype: updates write into it in place, so
                 # it may not stay a number (what a format may make of a 0-d parameter's buffer)
-                if np.asarray(value).dtype.kind not in "fiu":   # np.array(None, float32) is nan, silently
+                # (np.asarray first: a torch tensor, from torch's state dict, converts without numpy's warning)
+                array = np.asarray(value)
+                if array.dtype.kind not in "fiu":   # np.array(None, float32) is nan, silently
                     raise TypeError(f"state_dict['state'][{index}]['{name}'] must be numbers, got "
-                                    f"{type(value).__name__} of dtype {np.asarray(value).dtype}")
-                value = np.array(value, dtype=p.data.dtype, copy=True)
+                                    f"{type(value).__name__} of dtype {array.dtype}")
+                value = np.array(array, dtype=p.data.dtype, copy=True)
                 if value.shape != p.data.shape:
                     raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
                                      f"the parameter has shape {p.data.shape}")
@@ -328,16 +361,25 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-def _checked(check_group, group, prefix):
-    """check_group(group), its errors prefixed with which group: at construction, and at each step(), since a
-    group's hyperparameters may be edited in between (where torch fails inside its update, naming nothing)."""
+def _checked(check_group, group, prefix, ranges=True):
+    """check_group(group, ranges), its errors prefixed with which group: at construction, and at each step(), since
+    a group's hyperparameters may be edited in between (where torch fails inside its update, naming nothing). At a
+    step only the types are checked (ranges=False): torch takes a negative lr set since, and so do we."""
     try:
-        check_group(group)
+        check_group(group, ranges)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{prefix}: {e}") from None
     except KeyError as e:
         raise KeyError(f"{prefix} lacks the hyperparameter {e}, which {type(check_group.__self__).__name__} "
                        "needs") from None
+
+
+def _saved_value(name, value):
+    """A copy of a state entry for state_dict(): the step count as torch stores it (a 0-d float32, its tensor's
+    dtype), so a state dict of ours turned into tensors is what torch's load_state_dict expects."""
+    if name == "step":
+        return np.array(value, dtype=np.float32)
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _saved_index(where, key):
@@ -392,26 +434,29 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, fused: bool | None = None) -> None:
-        self.fused = _fused_flag(fused)
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        flags = _torch_flags(("foreach", "differentiable", "fused"), foreach=foreach, differentiable=differentiable,
+                             fused=fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize, **flags))
 
-    def _check_group(self, group):
-        group["lr"] = _at_least("lr", group["lr"], 0)
-        group["momentum"] = _at_least("momentum", group["momentum"], 0)
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["momentum"] = _at_least("momentum", group["momentum"], 0, ranges)
         group["dampening"] = _number("dampening", group["dampening"])
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["nesterov"] = _flag("nesterov", group["nesterov"])
         group["maximize"] = _flag("maximize", group["maximize"])
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+        _check_torch_flags(group)
+        if ranges and group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
                              f"{group['momentum']:g} and dampening={group['dampening']:g}")
 
     def _update(self, p, grad, state, group):
         # float() again: a scheduler may have stored a numpy scalar in the group since it was checked
         lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
-        if self.fused and self._fused_update(p, grad, state, group, lr, momentum, weight_decay):
+        if group["fused"] is not False and self._fused_update(p, grad, state, group, lr, momentum, weight_decay):
             return
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
@@ -481,23 +526,26 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False,
-                 fused: bool | None = None) -> None:
-        self.fused = _fused_flag(fused)
+                 amsgrad: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        flags = _torch_flags(("foreach", "capturable", "differentiable", "fused"), foreach=foreach,
+                             capturable=capturable, differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, **flags))
 
-    def _check_group(self, group):
-        group["lr"] = _at_least("lr", group["lr"], 0)
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
         betas = group["betas"]
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        group["betas"] = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
-        group["eps"] = _at_least("eps", group["eps"], 0)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+        group["betas"] = (_unit_interval("betas[0]", betas[0], ranges), _unit_interval("betas[1]", betas[1], ranges))
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["amsgrad"] = _flag("amsgrad", group["amsgrad"])
         group["maximize"] = _flag("maximize", group["maximize"])
         group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+        _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -509,7 +557,7 @@ class Adam(Optimizer):
         state["step"] = step = state["step"] + 1
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
-        if self.fused and self._fused_update(p, grad, state, group, step):
+        if group["fused"] is not False and self._fused_update(p, grad, state, group, step):
             return
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
@@ -576,13 +624,15 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, maximize: bool = False, fused: bool | None = None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True, fused=fused)
+                 amsgrad: bool = False, *, maximize: bool = False, foreach: bool | None = None,
+                 capturable: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
-    def _check_group(self, group):
+    def _check_group(self, group, ranges=True):
         group["decoupled_weight_decay"] = True  # a loaded Adam state dict must not turn AdamW into Adam
-        super()._check_group(group)
+        super()._check_group(group, ranges)
 
 
 # ----------------------------------------------------------------------------- Adagrad
@@ -599,26 +649,38 @@ class Adagrad(Optimizer):
     _state_keys = ("step", "sum")
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-                 maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        flags = _torch_flags(("foreach", "differentiable", "fused"), foreach=foreach, differentiable=differentiable,
+                             fused=fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
+                                      maximize=maximize, **flags))
+        # as torch, every parameter's state exists from the start (a state dict of ours then loads into torch's,
+        # which expects it); a parameter without a gradient still does not advance
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, self.state.setdefault(p, {}), group)
 
-    def _check_group(self, group):
-        group["lr"] = _at_least("lr", group["lr"], 0)
-        group["lr_decay"] = _at_least("lr_decay", group["lr_decay"], 0)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
+    def _init_state(self, p, state, group):
+        state["step"] = 0
+        state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr_decay"] = _at_least("lr_decay", group["lr_decay"], 0, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["initial_accumulator_value"] = _at_least("initial_accumulator_value",
-                                                       group["initial_accumulator_value"], 0)
-        group["eps"] = _at_least("eps", group["eps"], 0)
+                                                       group["initial_accumulator_value"], 0, ranges)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
         lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
-        if not state:
-            state["step"] = 0
-            state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+        if not state:   # (a group added by add_param_group)
+            self._init_state(p, state, group)
         state["step"] = step = state["step"] + 1
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
@@ -658,19 +720,23 @@ class RMSprop(Optimizer):
     _state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        flags = _torch_flags(("capturable", "foreach", "differentiable"), capturable=capturable, foreach=foreach,
+                             differentiable=differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize))
+                                      centered=centered, maximize=maximize, **flags))
 
-    def _check_group(self, group):
-        group["lr"] = _at_least("lr", group["lr"], 0)
-        group["alpha"] = _at_least("alpha", group["alpha"], 0)
-        group["eps"] = _at_least("eps", group["eps"], 0)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0)
-        group["momentum"] = _at_least("momentum", group["momentum"], 0)
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["alpha"] = _at_least("alpha", group["alpha"], 0, ranges)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["momentum"] = _at_least("momentum", group["momentum"], 0, ranges)
         group["centered"] = _flag("centered", group["centered"])
         group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])

@@ -1,19 +1,25 @@
 """Learning-rate schedulers, as torch.optim.lr_scheduler (import them as tr.optim.lr_scheduler.X):
-LambdaLR, StepLR, MultiStepLR, LinearLR, ExponentialLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
+LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR,
+CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SequentialLR, ChainedScheduler and
+ReduceLROnPlateau.
 
-A scheduler writes each param group's 'lr' (OneCycleLR also its momentum or beta1). As in torch,
+A scheduler writes each param group's 'lr' (OneCycleLR and CyclicLR also its momentum or beta1). As in torch,
 building one sets every group's lr to the schedule's value at step 0 and records 'initial_lr' in
-the groups; each step() (called once per epoch, or per batch for OneCycleLR, after
+the groups; each step() (called once per epoch, or per batch for OneCycleLR and CyclicLR, after
 optimizer.step()) moves to the next value. The update rules are torch's, operation for operation
 (most are written recursively, from the group's current lr), so the sequence of learning rates
 matches torch's to rounding; state_dict()/load_state_dict() carry a schedule across a checkpoint
-(save the optimizer's state too: the current lr lives in its param groups).
+(save the optimizer's state too: the current lr lives in its param groups). The state dicts have torch's
+keys and layout, so torch's load here and ours load into torch's schedulers.
 
-Differences from torch: step(epoch) (deprecated there) is not accepted, and nothing warns when
-step() is called before optimizer.step().
+Differences from torch: step(epoch) (deprecated there) is not accepted, nothing warns when
+step() is called before optimizer.step(), and arguments torch takes but fails on later (a ConstantLR factor
+of 0, a PolynomialLR total_iters of 0, unsorted SequentialLR milestones) are refused at construction.
 """
 from __future__ import annotations
 
+import bisect
+import collections
 import math
 import numbers
 import types
@@ -60,6 +66,14 @@ def _fraction(owner, name, value):
     return value
 
 
+def _positive_int_as_torch(owner, name, value, low):
+    """An int >= low, refused with torch's ValueError (CosineAnnealingWarmRestarts raises ValueError for a float
+    too)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
 def _kind(value):
     if isinstance(value, (bool, np.bool_)):
         return "True or False"
@@ -101,20 +115,41 @@ class LRScheduler:
                                    f"{last_epoch} needs: load the optimizer's state_dict first (or use last_epoch=-1)")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        # torch's flag (True only inside its get_lr calls): kept so the state dicts have torch's keys
+        self._get_lr_called_within_step = False
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step at construction, which only records the starting lr (SequentialLR calls it again when a
+        scheduler's turn comes)."""
         self._step_count = 0
-        self._is_initial = True  # the first step (below) only records the starting lr
-        self.step()
-        self._is_initial = False
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         raise NotImplementedError
 
     def step(self) -> None:
+        """Move to the next learning rate (call it after optimizer.step())."""
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._update_lr()
+
+    def _update_lr(self, epoch=None):
+        """Write the next lrs into the groups; with `epoch`, the lrs at that epoch, in closed form where the
+        scheduler has one (as torch: how SequentialLR restarts a scheduler at its milestone, at epoch 0)."""
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
+            lrs = closed_form()
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def get_last_lr(self) -> list[float]:
         """The learning rates (one per param group) set by the latest step."""
@@ -155,38 +190,40 @@ class LRScheduler:
             setattr(self, k, list(v) if isinstance(v, list) else v)
 
 
-class LambdaLR(LRScheduler):
-    """lr = initial_lr * lr_lambda(epoch); one function for all groups or a list with one per group.
-    state_dict() keeps a callable object's attributes, not a plain function (as torch)."""
+class _LambdaScheduler(LRScheduler):
+    """LambdaLR and MultiplicativeLR: a function of the epoch per group (one for all, or a list with one per
+    group). state_dict() keeps a callable object's attributes, not a plain function (as torch)."""
 
     _not_state = ("optimizer", "lr_lambdas")
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        _check_optimizer("LambdaLR", optimizer)
+        owner = type(self).__name__
+        _check_optimizer(owner, optimizer)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * len(optimizer.param_groups)
         if len(fns) != len(optimizer.param_groups):
-            raise ValueError(f"LambdaLR: expected {len(optimizer.param_groups)} lr_lambdas (one per param group), "
+            raise ValueError(f"{owner}: expected {len(optimizer.param_groups)} lr_lambdas (one per param group), "
                              f"got {len(fns)}")
         for i, fn in enumerate(fns):
             if not callable(fn):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable (or a list of callables), got "
+                raise TypeError(f"{owner}: lr_lambda must be callable (or a list of callables), got "
                                 f"{type(fn).__name__} at position {i}")
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        lrs = []
-        for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
+    def _factors(self):
+        """Each group's lr_lambda(last_epoch), checked to be a number (base * "x" failed inside)."""
+        factors = []
+        for i, fn in enumerate(self.lr_lambdas):
             factor = fn(self.last_epoch)
             if isinstance(factor, np.ndarray) and factor.ndim == 0:   # (what numpy maths on a scalar may return)
                 factor = factor.item()
-            if isinstance(factor, bool) or not isinstance(factor, numbers.Real):   # base * "x" failed inside
-                raise TypeError(f"LambdaLR: lr_lambda{'' if len(self.lr_lambdas) == 1 else f'[{i}]'} must return a "
-                                f"number (the factor of the initial lr), got {type(factor).__name__} {factor!r} for "
-                                f"epoch {self.last_epoch}")
-            lrs.append(base * factor)
-        return lrs
+            if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+                raise TypeError(f"{type(self).__name__}: lr_lambda{'' if len(self.lr_lambdas) == 1 else f'[{i}]'} "
+                                f"must return a number (the factor of the lr), got {type(factor).__name__} "
+                                f"{factor!r} for epoch {self.last_epoch}")
+            factors.append(factor)
+        return factors
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -200,6 +237,23 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, lambdas or ()):
             if saved is not None:
                 vars(fn).update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = initial_lr * lr_lambda(epoch); one function for all groups or a list with one per group."""
+
+    def get_lr(self) -> list[float]:
+        return [base * factor for base, factor in zip(self.base_lrs, self._factors())]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """lr *= lr_lambda(epoch) at each step (from epoch 1); one function for all groups or a list with one per
+    group."""
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * factor for lr, factor in zip(self._current_lrs(), self._factors())]
 
 
 class StepLR(LRScheduler):
@@ -217,6 +271,9 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """lr *= gamma at each step listed in milestones (a milestone listed twice: gamma ** 2 there)."""
@@ -225,16 +282,42 @@ class MultiStepLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise TypeError(f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
-        # a sorted list (torch keeps a Counter): a state_dict of plain numbers and lists
-        self.milestones = sorted(check_int("MultiStepLR", f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
+        # a Counter {milestone: times listed}, as torch keeps it: the state dicts load into each other
+        self.milestones = _milestone_counter("MultiStepLR", milestones)
         self.gamma = check_float("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        times = self.milestones.count(self.last_epoch)
+        times = self.milestones.get(self.last_epoch, 0)
         if not times:
             return self._current_lrs()
         return [lr * self.gamma ** times for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        passed = bisect.bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Milestones as torch's Counter, our older sorted list, or a dict with string keys (JSON's)."""
+        state = dict(state_dict)
+        if "milestones" in state:
+            saved = state.pop("milestones")
+            if isinstance(saved, dict):
+                saved = [k for k, times in saved.items() for _ in range(check_int("MultiStepLR.load_state_dict",
+                                                                                   f"milestones[{k!r}]", times, 0))]
+            milestones = _milestone_counter("MultiStepLR.load_state_dict", saved)
+        else:
+            milestones = self.milestones
+        super().load_state_dict(state)
+        self.milestones = milestones
+
+
+def _milestone_counter(owner, milestones):
+    """A Counter of milestones, each an int >= 0 (a string of digits too, as JSON writes a Counter's keys)."""
+    if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+        raise TypeError(f"{owner}: milestones must be a list of ints, got {type(milestones).__name__}")
+    milestones = [int(m) if isinstance(m, str) and m.isdigit() else m for m in milestones]
+    return collections.Counter(check_int(owner, f"milestones[{i}]", m, 0) for i, m in enumerate(milestones))
 
 
 class LinearLR(LRScheduler):
@@ -261,6 +344,11 @@ class LinearLR(LRScheduler):
         return [lr * (1.0 + step / (self.total_iters * self.start_factor + (self.last_epoch - 1) * step))
                 for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self):
+        step = self.end_factor - self.start_factor
+        return [base * (self.start_factor + step * min(self.total_iters, self.last_epoch) / self.total_iters)
+                for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """lr *= gamma every step."""
@@ -273,6 +361,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -299,6 +390,10 @@ class CosineAnnealingLR(LRScheduler):
         return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
                 for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self):
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2 for base in self.base_lrs]
+
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin 2018), stepped once per batch: lr rises from
@@ -307,7 +402,7 @@ class OneCycleLR(LRScheduler):
     RMSprop) or beta1 (Adam) moves the other way between max_momentum and base_momentum."""
 
     _load_checks = {**LRScheduler._load_checks, "total_steps": (check_int, 1),
-                    "anneal_strategy": (check_choice, ("cos", "linear"))}
+                    "_anneal_func_type": (check_choice, ("cos", "linear"))}
 
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
@@ -317,28 +412,21 @@ class OneCycleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         owner = "OneCycleLR"
         _check_optimizer(owner, optimizer)
-        if total_steps is not None:
-            self.total_steps = check_int(owner, "total_steps", total_steps, 1)
+        if total_steps is not None:   # (torch raises ValueError for a float too)
+            self.total_steps = _positive_int_as_torch(owner, "total_steps", total_steps, 1)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = check_int(owner, "epochs", epochs, 1) * check_int(owner, "steps_per_epoch",
-                                                                                 steps_per_epoch, 1)
+            self.total_steps = _positive_int_as_torch(owner, "epochs", epochs, 1) * _positive_int_as_torch(
+                owner, "steps_per_epoch", steps_per_epoch, 1)
         else:
             raise ValueError(f"{owner}: pass total_steps, or epochs and steps_per_epoch")
         pct_start = check_float(owner, "pct_start", pct_start, 0, 1)
-        self.anneal_strategy = check_choice(owner, "anneal_strategy", anneal_strategy, ("cos", "linear"))
+        # (torch's attribute names, so that the state dicts load into each other)
+        self._anneal_func_type = check_choice(owner, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.cycle_momentum = check_bool(owner, "cycle_momentum", cycle_momentum)
         div_factor = _positive(owner, "div_factor", div_factor)   # the lrs are divided by them: 0 divided by zero
         final_div_factor = _positive(owner, "final_div_factor", final_div_factor)
         three_phase = check_bool(owner, "three_phase", three_phase)
-        n = self.total_steps
-        # each phase: (last step, lr from, lr to, momentum from, momentum to), names of group entries
-        if three_phase:
-            self.phases = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                           (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
-        else:
-            self.phases = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
         number = lambda name, v: check_float(owner, name, v)  # noqa: E731
         max_lrs = _per_group(owner, "max_lr", max_lr, optimizer, number)
         if last_epoch == -1:
@@ -366,7 +454,7 @@ class OneCycleLR(LRScheduler):
             group["momentum"] = value
 
     def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
@@ -377,15 +465,44 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
-            for i, (end, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
-                if step <= end or i == len(self.phases) - 1:
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
+                if step <= end or i == len(self._schedule_phases) - 1:
                     pct = (step - start) / (end - start)
-                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                        self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                               group[phase["end_momentum"]], pct))
                     break
                 start = end
         return lrs
+
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Ours or torch's; also one saved before this scheduler took torch's names ('anneal_strategy' and
+        'phases', tuples of the same five entries)."""
+        state = dict(state_dict)
+        if "anneal_strategy" in state:
+            state["_anneal_func_type"] = state.pop("anneal_strategy")
+        if "phases" in state:
+            phases = state.pop("phases")
+            keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+            state["_schedule_phases"] = [dict(zip(keys, p)) if isinstance(p, (list, tuple)) else p for p in phases]
+        super().load_state_dict(state)
+
+
+def _one_cycle_phases(n, pct_start, three_phase):
+    """OneCycleLR's phases as torch lists them: each its last step and the names of the group entries its lr and
+    momentum move between."""
+    keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+    if three_phase:
+        rows = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+    else:
+        rows = [(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+    return [dict(zip(keys, row)) for row in rows]
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -410,10 +527,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = check_choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
         self.cooldown = check_int(owner, "cooldown", cooldown, 0)
         self.min_lrs = _per_group(owner, "min_lr", min_lr, optimizer, lambda n, v: check_float(owner, n, v, 0))
+        # torch's: the one min_lr given for all groups (None for a list), and the worst value of the metric
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else self.min_lrs[0]
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf
         self.eps = check_float(owner, "eps", eps, 0)
         self.last_epoch = 0
         self._last_lr = self._current_lrs()
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = self.mode_worse
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
@@ -439,11 +559,331 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs in cooldown do not count
         if self.num_bad_epochs > self.patience:
-            for group, low in zip(self.optimizer.param_groups, self.min_lrs):
-                old = float(group["lr"])
-                new = max(old * self.factor, low)
-                if old - new > self.eps:
-                    group["lr"] = new
+            self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = self._current_lrs()
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):   # a group added since (optimizer.add_param_group), as torch
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param groups, min_lr had "
+                                   f"{len(self.min_lrs)} values: set the scheduler's min_lrs to one per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, low in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, low)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Ours or torch's; default_min_lr may be None (min_lr was a list) or a number either way."""
+        state = dict(state_dict)
+        default_min_lr = state.pop("default_min_lr", self.default_min_lr)
+        if default_min_lr is not None:
+            default_min_lr = check_float("ReduceLROnPlateau.load_state_dict", "default_min_lr", default_min_lr, 0)
+        super().load_state_dict(state)
+        self.default_min_lr = default_min_lr
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf   # (torch recomputes it too)
+
+
+class ConstantLR(LRScheduler):
+    """lr = initial_lr * factor for the first total_iters steps, then initial_lr (written recursively from the
+    current lr, as torch's)."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 0)}
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        self.factor = check_float("ConstantLR", "factor", factor)
+        if not 0 < self.factor <= 1:   # (torch takes 0, then divides by it at step total_iters)
+            raise ValueError(f"ConstantLR: factor must be in (0, 1], got {self.factor:g}")
+        self.total_iters = check_int("ConstantLR", "total_iters", total_iters, 0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - epoch / total_iters) ** power up to total_iters, then stays (0 from there); written
+    recursively from the current lr, as torch's."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 1)}
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters = check_int("PolynomialLR", "total_iters", total_iters, 1)
+        self.power = check_float("PolynomialLR", "power", power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        decay = ((1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)) \
+            ** self.power
+        return [lr * decay for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter): lr = eta_min + (initial_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2, where
+    T_cur counts the steps since the last restart and the period T_i starts at T_0 and is multiplied by T_mult at
+    each restart. As torch, its step() does not advance _step_count."""
+
+    _load_checks = {**LRScheduler._load_checks, "T_0": (check_int, 1), "T_i": (check_int, 1), "T_mult": (check_int, 1)}
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        owner = "CosineAnnealingWarmRestarts"
+        self.T_0 = _positive_int_as_torch(owner, "T_0", T_0, 1)
+        self.T_i = self.T_0
+        self.T_mult = _positive_int_as_torch(owner, "T_mult", T_mult, 1)
+        if isinstance(eta_min, (bool, np.bool_)) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"{owner}: eta_min must be a number, got {type(eta_min).__name__} {eta_min!r}")
+        self.eta_min = eta_min
+        self.T_cur = check_int(owner, "last_epoch", last_epoch, -1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
+
+    def step(self) -> None:
+        """The next step: T_cur + 1, restarting (and T_i *= T_mult) when it reaches T_i."""
+        if self.last_epoch < 0:   # construction: epoch 0, the start of the first period
+            self.T_i, self.T_cur, self.last_epoch = self.T_0, 0, 0
+        else:
+            self.last_epoch += 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate policy (Smith 2017), stepped once per batch: lr goes from base_lr to max_lr in
+    step_size_up steps and back in step_size_down, the height scaled per cycle (mode 'triangular': 1,
+    'triangular2': halved each cycle, 'exp_range': gamma ** step) or by scale_fn; the momentum (SGD, RMSprop) or
+    beta1 (Adam) moves the other way between max_momentum and base_momentum."""
+
+    _load_checks = {**LRScheduler._load_checks, "total_size": (_positive,), "step_ratio": (check_float, 0, 1),
+                    "scale_mode": (check_choice, ("cycle", "iterations"))}
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+        owner = "CyclicLR"
+        _check_optimizer(owner, optimizer)
+        number = lambda name, v: check_float(owner, name, v, 0)  # noqa: E731
+        base_lrs = _per_group(owner, "base_lr", base_lr, optimizer, number)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group(owner, "max_lr", max_lr, optimizer, number)
+        up = _positive(owner, "step_size_up", step_size_up)
+        down = up if step_size_down is None else check_float(owner, "step_size_down", step_size_down, 0)
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None:
+            check_choice(owner, "mode", mode, ("triangular", "triangular2", "exp_range"))
+        elif not callable(scale_fn):
+            raise TypeError(f"{owner}: scale_fn must be callable or None, got {type(scale_fn).__name__}")
+        self.mode = mode
+        self.gamma = check_float(owner, "gamma", gamma)
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = check_choice(owner, "scale_mode", scale_mode, ("cycle", "iterations"))
+        self._init_scale_mode()
+        self.cycle_momentum = check_bool(owner, "cycle_momentum", cycle_momentum)
+        if self.cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs   # after the first step, as torch (which took them from the groups' initial_lr)
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch):
+        owner = "CyclicLR"
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError(f"{owner}: cycle_momentum=True needs an optimizer with momentum or betas "
+                             f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+        self.use_beta1 = "betas" in optimizer.defaults
+        number = lambda name, v: check_float(owner, name, v, 0)  # noqa: E731
+        self.base_momentums = _per_group(owner, "base_momentum", base_momentum, optimizer, number)
+        self.max_momentums = _per_group(owner, "max_momentum", max_momentum, optimizer, number)
+        if last_epoch == -1:
+            for group, top, base in zip(optimizer.param_groups, self.max_momentums, self.base_momentums):
+                _set_momentum(group, top, self.use_beta1)
+                group["max_momentum"], group["base_momentum"] = top, base
+
+    def _init_scale_mode(self):
+        """The built-in modes fix the scale mode (as torch): per cycle for the triangles, per step for exp_range."""
+        if self._scale_fn_custom is None:
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x: float) -> float:
+        """The height's scale at cycle (or step) x."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, top - (top - base) * scale_factor * scale, self.use_beta1)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As torch: a callable object scale_fn's attributes, None for a plain function."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(vars(fn))
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn = state.pop("_scale_fn_custom", None)
+        state.pop("_scale_fn_ref", None)   # (torch's, never in its state dicts: a bound method)
+        super().load_state_dict(state)
+        if fn is not None and self._scale_fn_custom is not None:
+            vars(self._scale_fn_custom).update(fn)
+        self._init_scale_mode()
+
+
+def _set_momentum(group, value, use_beta1):
+    if use_beta1:
+        group["betas"] = (value,) + tuple(group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+def _check_schedulers(owner, schedulers, optimizer):
+    """SequentialLR's and ChainedScheduler's schedulers: at least one, each one of ours (not ReduceLROnPlateau,
+    whose step() needs a metric), all of the same optimizer."""
+    if isinstance(schedulers, LRScheduler) or not isinstance(schedulers, (list, tuple)):
+        raise TypeError(f"{owner}: schedulers must be a list of schedulers, got {type(schedulers).__name__}")
+    if not schedulers:
+        raise ValueError(f"{owner}: expects at least one scheduler, got none")
+    optimizer = optimizer if optimizer is not None else getattr(schedulers[0], "optimizer", None)
+    for i, sched in enumerate(schedulers):
+        if not isinstance(sched, LRScheduler):
+            raise TypeError(f"{owner}: schedulers[{i}] must be a tr.optim.lr_scheduler scheduler, got "
+                            f"{type(sched).__name__}")
+        if isinstance(sched, ReduceLROnPlateau):
+            raise ValueError(f"{owner}: schedulers[{i}] is a ReduceLROnPlateau, whose step() needs a metric")
+        if sched.optimizer is not optimizer:
+            raise ValueError(f"{owner}: all schedulers must belong to the same optimizer, but schedulers[{i}] "
+                             f"({type(sched).__name__}) has another")
+    return list(schedulers), optimizer
+
+
+class _CompositeScheduler(LRScheduler):
+    """SequentialLR and ChainedScheduler: their state dicts hold each scheduler's, under '_schedulers'."""
+
+    _not_state = ("optimizer", "_schedulers")
+    _load_checks = {"last_epoch": (check_int, 0)}
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers", None)
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: _schedulers must be a list of "
+                             f"{len(self._schedulers)} state dicts, got {saved!r:.60}")
+        super().load_state_dict(state)
+        for sched, s in zip(self._schedulers, saved):
+            sched.load_state_dict(s)
+
+
+class SequentialLR(_CompositeScheduler):
+    """schedulers[0] until milestones[0], then schedulers[1] (restarted at its epoch 0) until milestones[1], and
+    so on: e.g. a LinearLR warm-up then a CosineAnnealingLR."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
+                 last_epoch: int = -1) -> None:
+        owner = "SequentialLR"
+        _check_optimizer(owner, optimizer)
+        self._schedulers, _ = _check_schedulers(owner, schedulers, optimizer)
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__len__"):
+            raise TypeError(f"{owner}: milestones must be a list of ints, got {type(milestones).__name__}")
+        self._milestones = [check_int(owner, f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+        if len(self._milestones) != len(self._schedulers) - 1:
+            raise ValueError(f"{owner}: expects one milestone fewer than schedulers, got {len(self._schedulers)} "
+                             f"schedulers and {len(self._milestones)} milestones")
+        if self._milestones != sorted(self._milestones):
+            raise ValueError(f"{owner}: milestones must be in increasing order, got {self._milestones}")
+        self.last_epoch = check_int(owner, "last_epoch", last_epoch, -1) + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:   # back to the initial lrs, each scheduler's first step undone
+            group["lr"] = group["initial_lr"]
+        self._undo_first_steps(self)
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def _undo_first_steps(self, sched):
+        """As torch's recursive_undo: every scheduler inside (a ChainedScheduler's too) one epoch back."""
+        if hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._undo_first_steps(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self) -> None:
+        """The current scheduler's next step; at a milestone, the next scheduler from its epoch 0."""
+        self.last_epoch += 1
+        idx = bisect.bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched._update_lr(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+
+class ChainedScheduler(_CompositeScheduler):
+    """Steps every scheduler in turn at each step(), each multiplying on the lr the previous one left."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        owner = "ChainedScheduler"
+        if optimizer is not None:
+            _check_optimizer(owner, optimizer)
+        self._schedulers, self.optimizer = _check_schedulers(owner, schedulers, optimizer)
+        self._last_lr = self._current_lrs()
+
+    def step(self) -> None:
+        """Every scheduler's step, in order."""
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = self._current_lrs()
+
+
+__all__ += ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+            "SequentialLR", "ChainedScheduler"]

@@ -120,6 +120,51 @@ class Div(Primitive):
         return b, (out if needs[1] else None)
 
 
+def _refuse_int_division_by_zero(b):
+    """torch raises for an integer // or % by zero (numpy would give 0 and a warning)."""
+    if b.dtype.kind in "iu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError: integer division or remainder by zero (as torch)")
+
+
+def _torch_floor_mod(a, b):
+    """a % b with the divisor's sign, as torch computes it (fmod, then b added where the signs differ): the sign
+    of a zero result is a's (-0.0 % 2 is -0.0), where numpy's remainder gives b's."""
+    mod = np.fmod(a, b)
+    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)   # (mod + 0.0 would turn -0.0 into 0.0)
+
+
+class FloorDivide(Primitive):
+    """a // b, rounded toward minus infinity (torch's floor_divide; numpy's floor_divide computes it the same way,
+    a float by 0 included). As torch, it has no derivative: a backward through it is refused."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, b):
+        _refuse_int_division_by_zero(b)
+        return np.floor_divide(a, b), None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        raise RuntimeError("derivative for floor_divide (//) is not implemented (torch has none either): "
+                           "detach() its operands, or compute it under no_grad()")
+
+
+class Remainder(Primitive):
+    """a % b with the divisor's sign, as torch's remainder: d/da = 1, d/db = -(a // b) (torch's formula)."""
+
+    @staticmethod
+    def forward(a, b):
+        _refuse_int_division_by_zero(b)
+        if a.dtype.kind in "iu":
+            return np.remainder(a, b), None
+        return _torch_floor_mod(a, b), (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        return (g if needs[0] else None), (-g * np.floor_divide(a, b) if needs[1] else None)
+
+
 class Power(Primitive):
     """a ** b with a tensor exponent (or a tensor base below a constant one). At the edges as torch: 0 ** 0 = 1,
     a negative base to an integer power is real, d/da is 0 where b = 0, and d/db is 0 where a = 0 and b >= 0
@@ -772,6 +817,23 @@ class Scatter(Primitive):
             gs = np.zeros(src_shape, dtype=g.dtype)
             gs[_leading(index.shape, None)] = g[where]
         return ga, gs
+
+
+class ScatterMultiply(Primitive):
+    """torch's scatter(reduce='multiply'): a copy of a with a[..index..] multiplied by src (repeats multiply up).
+    As torch, it has no derivative: a backward through it is refused."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, src, index, axis):
+        out = a.copy()
+        np.multiply.at(out, _scattered(index, axis), src[_leading(index.shape, None)])
+        return out, None
+
+    @staticmethod
+    def backward(g, saved, needs, index, axis):
+        raise RuntimeError("derivative for scatter with reduce='multiply' is not implemented (torch has none "
+                           "either): detach() its inputs, or compute it under no_grad()")
 
 
 def _scattered(index, axis):

@@ -30,14 +30,14 @@ that weight's transpose, its base's) and backward refuses, naming the tensor, if
 writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward.
 
-dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float
-dtype; for Tensor(), Python lists and scalars, ints and bools become float32 (the default) unless dtype= says
-otherwise; other dtypes are refused. Python scalars and ndarrays combined with a Tensor take that
-Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two kinds of
-Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch) and
-int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with ints
-they add, subtract and multiply as int64, and other arithmetic reads them as numbers in the other operand's
-float dtype (float32 beside Python numbers), as torch promotes.
+dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float dtype; for
+Tensor(), Python lists and scalars, ints and bools become the default dtype (float32 unless set_default_dtype
+changed it) unless dtype= says otherwise; other dtypes are refused. Python scalars and ndarrays combined with
+a Tensor take that Tensor's dtype. Two Tensors of different dtypes are refused: cast one with `.astype()`. Two
+kinds of Tensor hold other dtypes and never require grad: boolean masks (what comparisons give, as in torch)
+and int64 indices (argmax, max(dim), and as torch tr.tensor of ints, arange of ints, full of an int); with
+ints they add, subtract, multiply, floor-divide and take remainders as int64, and other arithmetic reads them
+as numbers in the other operand's float dtype (the default dtype beside Python numbers), as torch promotes.
 
 Where numpy and torch spell the same call differently, the Tensor follows torch (docs/torch_api.md has the
 table): == is elementwise, transpose(d0, d1) swaps two dims, max(dim) gives values and indices, x[1, :, idx]
@@ -63,24 +63,40 @@ from . import primitives as P
 from .random import generator as _default_generator
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
-           "arange", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "arange", "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode",
            "is_grad_enabled", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
-           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add"]
+           "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
+           "isfinite", "allclose"]
 
-DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
 
 
 def get_default_dtype() -> np.dtype:
-    """The dtype of tensors made from Python floats and of tr.zeros/randn/... (float32), as torch's. There is
-    no set_default_dtype: pass dtype= to a factory or a module."""
-    return np.dtype(DEFAULT_DTYPE)
+    """The dtype of tensors made from Python floats, of ints and masks read as numbers, of tr.zeros/randn/...
+    and of the nn layers' parameters: float32 unless set_default_dtype changed it, as torch's."""
+    return _default_dtype
 
 
-# ----------------------------------------------------------------------------- grad mode
+def set_default_dtype(d: npt.DTypeLike) -> None:
+    """Make `d` (tr.float32 or tr.float64) the default float dtype, as torch.set_default_dtype: for tr.tensor
+    and tr.Tensor of Python numbers, the factories (zeros, ones, full, rand, randn, arange of floats) and the
+    parameters of layers made from now on. Arrays keep their dtype; other dtypes are refused, as torch's."""
+    global _default_dtype
+    try:
+        dtype = None if d is None else np.dtype(d)   # (np.dtype(None) would be float64)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype not in FLOAT_DTYPES:   # (a dtype == None compares as float64 == float64)
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type "
+                        f"(float32 or float64), got {d!r}")
+    _default_dtype = dtype
+
+
 class _GradMode(threading.local):
     enabled = True
 
@@ -234,7 +250,7 @@ def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = N
         raise TypeError(f"{name}: cannot make a tensor from {type(data).__name__}: {e}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numbers, got {type(data).__name__} of dtype {arr.dtype}")
-    return arr.astype(dtype or DEFAULT_DTYPE)
+    return arr.astype(dtype or _default_dtype)
 
 
 def _float_ndarray(data, dtype, name):
@@ -243,7 +259,7 @@ def _float_ndarray(data, dtype, name):
     if kind == "f" and data.dtype in FLOAT_DTYPES:
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if kind in "biu":
-        return data.astype(dtype or DEFAULT_DTYPE)
+        return data.astype(dtype or _default_dtype)
     raise TypeError(
         f"{name}: expected a float32 or float64 array (ints and bools are converted to float32), "
         f"got dtype {data.dtype}; convert it with .astype(np.float32) or .astype(np.float64)"
@@ -251,6 +267,12 @@ def _float_ndarray(data, dtype, name):
 
 
 # ----------------------------------------------------------------------------- the tape
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
+    split) or an index out of its dim (gather, scatter): torch raises a RuntimeError, numpy a ValueError, and
+    `except` of either catches this."""
+
+
 class InplaceModificationError(RuntimeError):
     """An array a recorded operation read was modified in place before backward used it."""
 
@@ -281,12 +303,34 @@ class Node:
         self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
 
-    @property
     def name(self) -> str:
+        """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""
         return self.prim.__name__
 
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, as torch's: (the Node that made it, its output slot), (AccumulateGrad, 0) for a leaf that
+        requires grad, or (None, 0) for an input without a gradient."""
+        return tuple(p if type(p) is tuple else (None, 0) if p is None else (AccumulateGrad(p), 0)
+                     for p in self.parents)
+
     def __repr__(self):
-        return f"<Node #{self.seq} {self.name} -> {self.shapes}>"
+        return f"<Node #{self.seq} {self.name()} -> {self.shapes}>"
+
+
+class AccumulateGrad:
+    """torch's name for the end of a walk at a leaf that requires grad (grad_fn.next_functions shows it);
+    `variable` is that leaf."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"   # torch's own name(), so code that compares it keeps working
+
+    def __repr__(self):
+        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
 def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, ...]:
@@ -474,7 +518,7 @@ def _check_saved_values(node):
     """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
     if node.saved is _FREED:
         raise RuntimeError(
-            f"Trying to backward through the graph a second time: the saved values of {node.name} were freed "
+            f"Trying to backward through the graph a second time: the saved values of {node.name()} were freed "
             "by the first backward() (as torch, saved tensors are freed when backward() has used them). Pass "
             "retain_graph=True to the first backward() if you need to call it twice, or recompute the forward "
             "pass."
@@ -516,7 +560,7 @@ def _modified_in_place(node, edge, i):
     kind = "" if edge.requires_grad else " that does not require grad (a frozen weight, a buffer?)"
     return InplaceModificationError(
         f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-        f"input {i} of {node.name}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
+        f"input {i} of {node.name()}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
         "optimizer step, load_state_dict or an nn.init function): call backward() first, before "
         "optimizer.step(), or run the forward pass again.")
 
@@ -584,6 +628,7 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
+    _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
@@ -739,7 +784,9 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values, cut off the tape (how truncated BPTT carries state across batches). An operation
         off the tape (_off_tape), not a new leaf, so that a compiled cell sees it: a stop-gradient there."""
-        return _off_tape(P.Detach, self)
+        out = _off_tape(P.Detach, self)
+        out._detached = True  # shares self's memory, but is not a view to detach_(), as torch's detach()
+        return out
 
     def clone(self) -> Tensor:
         return apply(P.Copy, self)
@@ -794,7 +841,11 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         """Cut this tensor off the tape in place, as torch: a leaf that does not require grad from now on
-        (its retained gradient and hooks go with the graph it leaves)."""
+        (its retained gradient and hooks go with the graph it leaves). A view (x[0], x.T, a reshape that
+        shares memory) is refused, as torch refuses it: use detach()."""
+        if _is_view(self):
+            raise RuntimeError("Can't detach views in-place. Use detach() instead (as torch: this tensor shares "
+                               "its memory with the one it was taken from, x[0], x.T, x.reshape(...) or alike)")
         if self._node is not None:
             for kept in (self._node.retained, self._node.hooks):
                 if kept:
@@ -805,7 +856,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
-        op = f", op={self._node.name}" if self._node is not None else ""
+        op = f", op={self._node.name()}" if self._node is not None else ""
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
@@ -922,7 +973,7 @@ class Tensor:
 
     def _numeric(self):
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
-        return self if self.data.dtype.kind == "f" else _as_numbers(self, DEFAULT_DTYPE)
+        return self if self.data.dtype.kind == "f" else _as_numbers(self, _default_dtype)
 
     def _floating(self, fn, allowed="f"):
         """self, if its dtype's kind is in `allowed` (floats; "fi" for floats and indices). torch refuses
@@ -936,7 +987,7 @@ class Tensor:
 
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
-        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else DEFAULT_DTYPE
+        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else _default_dtype
         return _as_numbers(self, dtype)
 
     def _binary(self, prim, other, symbol, reflected=False):
@@ -954,7 +1005,7 @@ class Tensor:
             if a.shape == b.shape:
                 raise
             # numpy's own message does not say which operation; ours names both shapes
-            raise ValueError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
+            raise ShapeError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
     def _mask_or_index_binary(self, prim, other, symbol, reflected):
         """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
@@ -963,6 +1014,9 @@ class Tensor:
         if self.data.dtype == bool:
             if prim is P.Sub:
                 raise TypeError(_MASK_SUBTRACTION)
+            if prim in (P.FloorDivide, P.Remainder) and np.asarray(_raw(other)).dtype == bool:
+                raise NotImplementedError(f"{symbol} of two bool tensors is not implemented, as in torch: "
+                                          "convert one with .long()")
             if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
                 return self._logical(_MASK_LOGIC[prim], other, symbol)
         integral = _integral(other) if prim in _INT_ARITHMETIC else None
@@ -981,6 +1035,20 @@ class Tensor:
     def __rmul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Mul, o, "*", reflected=True)
     def __truediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/")
     def __rtruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Div, o, "/", reflected=True)
+    def __floordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.FloorDivide, o, "//")
+    def __rfloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor:
+        return self._binary(P.FloorDivide, o, "//", reflected=True)
+    def __mod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%")
+    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%", reflected=True)
+
+    def floor_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:
+        """x // value, rounded toward minus infinity as torch's (-7 // 2 is -4); no gradient, as torch's."""
+        return self // value
+
+    def remainder(self, divisor: Tensor | npt.ArrayLike) -> Tensor:
+        """x % divisor with the divisor's sign, as torch's and Python's (-7 % 2 is 1; numpy's fmod gives -1)."""
+        return self % divisor
+
     def __abs__(self) -> Tensor: return self.abs()
 
     def __neg__(self) -> Tensor:
@@ -989,34 +1057,85 @@ class Tensor:
                             "to invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
         return apply(P.Neg, self)
 
-    def _update(self, fn, other, symbol):
-        """x += y (-=, *=, /=): as in torch the tensor itself changes, so `p -= lr * p.grad` under no_grad()
-        updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local name).
-        The result goes into a new array, so a graph that saved the old values keeps them intact; for a
-        tensor that requires grad the version is bumped, so such a graph refuses backward through it all the
-        same, as torch's."""
-        if _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            raise RuntimeError(f"x {symbol} y on a tensor that requires grad is not recorded on the tape: update "
-                               f"parameters inside `with tr.no_grad():` (as torch requires), or write "
-                               f"x = x {symbol[0]} y to record a new tensor")
-        if self.data.dtype.kind != "f":
-            raise TypeError(f"{symbol} needs a float tensor, got dtype {self.dtype}")
-        if fn is np.subtract and np.asarray(_raw(other)).dtype == bool:
-            raise TypeError(_MASK_SUBTRACTION)   # as x - mask
-        new = fn(self.data, self._operand(other).data)
+    def _update(self, prim, other, symbol):
+        """x += y (-=, *=, /=, //=, %=): as in torch the tensor itself changes, so `p -= lr * p.grad` under
+        no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
+        name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
+        is refused, not truncated). See _in_place for what happens on the tape."""
+        return self._in_place(symbol, lambda: self._binary(prim, other, symbol), other)
+
+    def _write(self, new, symbol, recorded=False):
+        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay. A
+        recorded write keeps the version: the graphs that read this tensor read its old array, which is intact
+        (and the one just recorded reads this very Tensor as its input)."""
+        if new.dtype != self.dtype:
+            raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
+                               f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
-            raise ValueError(f"x {symbol} y: y's shape {np.shape(_raw(other))} would broadcast x {self.shape} to "
-                             f"{new.shape}; in place, x must keep its shape")
-        self.data = new
+            raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
+                               f"{new.shape}; in place, x must keep its shape (as torch)")
+        self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
-        if self._requires_grad:  # graphs that read a tensor which does not require grad keep its old array,
-            self.bump_version()  # intact, and stay valid (the tape checks its version too, for in-place writers)
+        if self._requires_grad and not recorded:  # graphs that read a tensor which does not require grad keep
+            self.bump_version()  # its old array, intact, and stay valid (the tape checks its version too)
         return self
 
-    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.add, o, "+=")
-    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.subtract, o, "-=")
-    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.multiply, o, "*=")
-    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(np.true_divide, o, "/=")
+    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
+    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Sub, o, "-=")
+    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Mul, o, "*=")
+    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Div, o, "/=")
+    def __ifloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.FloorDivide, o, "//=")
+    def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
+
+    # -- torch's in-place methods, the in-place operators' machinery
+    def _in_place(self, fn, make, *others):
+        """Write make()'s result into this tensor. Its values go into a new array, so a graph that saved the old
+        ones keeps them intact (for a tensor that requires grad the version is bumped: a graph that read it
+        refuses backward, as torch's). With grad mode on and a gradient involved it is recorded, as torch
+        records it: this tensor becomes make()'s result on the tape (a leaf that requires grad is refused, as
+        torch refuses it); graphs that read its old value keep computing with it, where torch would refuse
+        those that saved it."""
+        if not _grad_mode.enabled:   # (the common case, p -= lr * g under no_grad(): no context to enter)
+            return self._write(make(), fn)
+        if not (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
+            with no_grad():
+                return self._write(make(), fn)
+        _check_recordable_in_place(self, fn)
+        new = make()
+        self._write(new, fn, recorded=True)
+        self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+        return self
+
+    def zero_(self) -> Tensor:
+        return self._in_place("zero_", lambda: self.new_zeros(self.shape))
+
+    def fill_(self, value: float | Tensor) -> Tensor:
+        """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
+        def filled():
+            return Tensor._make(np.full(self.shape, _fill_value(value)).astype(self.dtype), False)
+        return self._in_place("fill_", filled, value)
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return self._in_place("clamp_", lambda: self.clamp(min, max))
+
+    clip_ = clamp_
+
+    # -- torch's new_* factories: self's dtype unless dtype= says otherwise
+    def new_zeros(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(_shape_args("new_zeros", size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
+        return self.new_full(_shape_args("new_ones", size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data: npt.ArrayLike, *, dtype: npt.DTypeLike | None = None,
+                   requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
@@ -1043,7 +1162,7 @@ class Tensor:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
+            raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ)")
         # 1-D operands are promoted to matrices and the extra axis removed again, as numpy does
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
@@ -1054,7 +1173,7 @@ class Tensor:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul batch dimensions do not broadcast: {self.shape} @ {other.shape}") from None
+            raise ShapeError(f"matmul batch dimensions do not broadcast: {self.shape} @ {other.shape}") from None
         out = apply(P.Matmul, a, b)
         shape = list(out.shape)
         if b_vector:
@@ -1111,6 +1230,44 @@ class Tensor:
             return ~self
         return Tensor._make(np.logical_not(self.data), False)
 
+    # -- torch's method spellings of the operators
+    def add(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, value: Tensor | npt.ArrayLike) -> Tensor: return self * value
+    def matmul(self, tensor2: Tensor | npt.ArrayLike) -> Tensor: return self @ tensor2
+    def neg(self) -> Tensor: return -self
+
+    def div(self, value: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+        """x / value, or with rounding_mode="floor" x // value, as torch's ("trunc" is not here: it is refused)."""
+        if rounding_mode is None:
+            return self / value
+        if rounding_mode == "floor":
+            return self // value
+        raise ValueError(f"div: rounding_mode must be None or 'floor' here (torch's 'trunc' is not implemented), "
+                         f"got {rounding_mode!r}")
+
+    def eq(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "eq")
+    def ne(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ne")
+    def lt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "lt")
+    def le(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "le")
+    def gt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "gt")
+    def ge(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ge")
+
+    def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_and(self.data, _raw(other)), False)
+
+    def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_or(self.data, _raw(other)), False)
+
+    # -- masks of the special values (loss.isnan().any() guards a training step)
+    def isnan(self) -> Tensor: return Tensor._make(np.isnan(self.data), False)
+    def isinf(self) -> Tensor: return Tensor._make(np.isinf(self.data), False)
+    def isfinite(self) -> Tensor: return Tensor._make(np.isfinite(self.data), False)
+
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
@@ -1156,6 +1313,29 @@ class Tensor:
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
+
+    def masked_select(self, mask: Tensor | np.ndarray) -> Tensor:
+        """The elements where the boolean mask is True, as a 1-D tensor (the two broadcast together, as torch)."""
+        cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if cond.dtype != bool:
+            raise RuntimeError(f"masked_select: expected a boolean mask, got dtype {cond.dtype} (as torch)")
+        shape = np.broadcast_shapes(self.shape, cond.shape)
+        return self.expand(shape)[np.broadcast_to(cond, shape)]
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The int64 indices of the nonzero elements, one row each (as_tuple: one 1-D tensor per dim), as torch."""
+        rows = np.argwhere(self.data).astype(np.int64)
+        if _check_flag("nonzero", "as_tuple", as_tuple):
+            return tuple(Tensor._make(np.ascontiguousarray(rows[:, d]), False) for d in range(max(self.ndim, 1)))
+        return Tensor._make(rows, False)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether |self - other| <= atol + rtol * |other| everywhere, as torch.allclose (one dtype for both)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"allclose: other must be a Tensor, got {type(other).__name__}")
+        if other.dtype != self.dtype:
+            raise RuntimeError(f"allclose: {self.dtype} did not match {other.dtype} (as torch)")
+        return bool(np.allclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def masked_fill(self, mask: Tensor | np.ndarray, value: float) -> Tensor:
         """`value` where the boolean `mask` is True, self elsewhere (the two broadcast together, as torch)."""
@@ -1294,7 +1474,9 @@ class Tensor:
     # -- gathering, sorting and running sums (sampling and sequence work: top-k sampling, masks from lengths)
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
-        the others) names; `out[i][j] = self[i][index[i][j]]` for dim 1. The gradient adds into the places read."""
+        the others) names; `out[i][j] = self[i][index[i][j]]` for dim 1. The gradient adds into the places read.
+        sparse_grad=True gives that gradient dense, as every .grad here is a numpy array (torch's would be a
+        sparse tensor of the same values: .to_dense() of it equals this one)."""
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
         index = _gather_index(index, self.shape, d, "gather")
@@ -1306,12 +1488,23 @@ class Tensor:
                 reduce: str | None = None) -> Tensor:
         """torch.scatter (out of place): a copy with `out[i][index[i][j]] = src[i][j]` along dim 1 (src a Tensor
         of self's dtype, or a number: `value`); x.scatter(1, idx, 1.0) makes one-hot rows. Where an index
-        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src."""
-        if reduce is not None:
-            raise TypeError(f"scatter: reduce={reduce!r} is not supported; for 'add' use scatter_add")
+        repeats, one of the values lands (torch leaves which unspecified). Gradients reach self and src.
+        reduce='add' adds src there (as scatter_add, with its gradients, which torch does not give) and
+        reduce='multiply' multiplies (no gradient, as torch)."""
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError(f"scatter: reduce argument must be either add or multiply (as torch), got {reduce!r}")
         if (src is None) == (value is None):
             raise TypeError("scatter: pass src (a Tensor or a number) or value=, one of them")
-        return self._scatter("scatter", dim, index, value if src is None else src, add=False)
+        return self._scatter("scatter", dim, index, value if src is None else src, add=reduce or False)
+
+    def scatter_(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+                 reduce: str | None = None) -> Tensor:
+        """scatter in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        return self._in_place("scatter_", lambda: self.scatter(dim, index, src, value=value, reduce=reduce), src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """torch.scatter_add (out of place): a copy with `src[i][j]` added at `out[i][index[i][j]]` along dim 1,
@@ -1334,8 +1527,10 @@ class Tensor:
             raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
-            raise ValueError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
-        return apply(P.Scatter, self, src, index=index, axis=d, add=add)
+            raise ShapeError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
+        if add == "multiply":
+            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
+        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
         """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
@@ -1487,7 +1682,7 @@ class Tensor:
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
         except (ValueError, TypeError):
-            raise ValueError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
+            raise ShapeError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
     def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
@@ -1541,7 +1736,8 @@ class Tensor:
         dims = _args_or_keyword("permute", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if len(dims) != self.ndim or sorted(_axis(tuple(dims), self.ndim)) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims")
+            raise RuntimeError(f"permute: dims {dims} are not a permutation of a {self.ndim}-D tensor's dims "
+                               "(torch's error type)")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -1565,6 +1761,21 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (int(np.prod(self.shape[a:b + 1])),) + self.shape[b + 1:])
 
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Split dim into `sizes` (one of them may be -1), as torch's: flatten's inverse."""
+        if not _is_int(dim):
+            raise TypeError(f"unflatten: dim must be an int, got {type(dim).__name__} {dim!r}")
+        if not isinstance(sizes, (tuple, list)) or not all(_is_int(n) for n in sizes):
+            raise TypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r}")
+        d = _axis(dim, max(self.ndim, 1))
+        if not sizes:
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        n = self.shape[d] if self.ndim else 1
+        if not _sizes_multiply_to(sizes, n):
+            raise RuntimeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({n}) in the input tensor (at most one -1)")
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
     def expand(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
         sizes = _args_or_keyword("expand", sizes, "size", size)
@@ -1576,15 +1787,19 @@ class Tensor:
             raise TypeError(f"expand: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
         extra = len(sizes) - self.ndim
         if extra < 0:
-            raise ValueError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
+            raise ShapeError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
         shape = tuple(self.shape[i - extra] if n == -1 and i >= extra else n for i, n in enumerate(sizes))
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[i + extra]:
-                raise ValueError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
+                raise ShapeError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
                                  f"has size {n}, not 1)")
         if any(n < 0 for n in shape):
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
+
+    def expand_as(self, other: Tensor) -> Tensor: return self.expand(other.shape)
+    def view_as(self, other: Tensor) -> Tensor: return self.view(other.shape)
+    def reshape_as(self, other: Tensor) -> Tensor: return self.reshape(other.shape)
 
     def flip(self, *order: int | Sequence[int], dims: Sequence[int] | None = None) -> Tensor:
         dims = _args_or_keyword("flip", order, "dims", dims)
@@ -1632,14 +1847,14 @@ class Tensor:
         n, size = self.shape[axis], split_size
         if _is_int(size):
             if size <= 0:
-                raise ValueError(f"split size must be positive, got {size}")
+                raise ShapeError(f"split size must be positive, got {size}")
             sizes = [int(size)] * (n // size)
             if n % size:
                 sizes.append(int(n % size))
         elif isinstance(size, (tuple, list)) and all(_is_int(s) for s in size):
             sizes = [int(s) for s in size]
             if sum(sizes) != n:
-                raise ValueError(f"split sizes {sizes} must add up to the axis length {n}")
+                raise ShapeError(f"split sizes {sizes} must add up to the axis length {n}")
         else:  # sizes [2.7, 1.2] would have been cut to [2, 1]
             raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
                             f"{type(size).__name__} {size!r}")
@@ -1681,7 +1896,34 @@ class Tensor:
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
-_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul)  # on ints and masks, int64 as torch; a division gives floats
+# on ints and masks, int64 as torch; a true division gives floats
+_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder)
+
+
+_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+
+
+def _is_view(t):
+    """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
+    that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
+    if t._detached or t.data.base is None:
+        return False
+    if t._node is not None:
+        return t._node.prim in _VIEW_PRIMS and not (t._node.prim is P.GetItem and
+                                                    not P.is_basic_index(t._node.attrs["index"]))
+    return t._base is not None
+
+
+def _check_recordable_in_place(x, fn):
+    """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
+    a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess."""
+    if x.requires_grad and x.is_leaf:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
+                           "as torch refuses it: update parameters inside `with tr.no_grad():`")
+    node = x._node
+    if node is not None and any(kept and x._slot in kept for kept in (node.retained, node.hooks)):
+        raise RuntimeError(f"{fn} in place on a tensor with retain_grad() or a hook registered: write the "
+                           "out-of-place form (x = x + y) so that each value has its own gradient")
 
 
 def _integral(other):
@@ -1698,7 +1940,7 @@ def _where_ints(cond, a, b):
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     if a.data.dtype == bool and b.data.dtype == bool:
         return _off_tape(P.Where, a, b, cond)
@@ -1740,7 +1982,7 @@ def _is_dtype(dtype):
 
 def _float_dtype(dtype, fn):
     if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
-        return np.dtype(DEFAULT_DTYPE)
+        return np.dtype(_default_dtype)
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -1771,8 +2013,15 @@ def _axis(axis, ndim):
         if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
             raise TypeError(f"dim must be an int (or a tuple of ints), got {type(a).__name__} {a!r}")
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a!r} is out of range for a {ndim}-D tensor")
+            raise _dim_out_of_range(a, ndim)
     return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
+
+
+def _dim_out_of_range(dim, ndim, fn=None):
+    """torch's error for a dim outside [-ndim, ndim) (a 0-d tensor takes 0 and -1): an IndexError, as torch's."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    where = f"{fn}: " if fn else ""
+    return IndexError(f"{where}Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
 
 
 def _reduce_axis(dim, ndim):
@@ -1783,7 +2032,7 @@ def _reduce_axis(dim, ndim):
     if ndim == 0 and dim is not None:
         for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
             if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d not in (0, -1):
-                raise ValueError(f"dim {d!r} is out of range for a 0-d tensor (0 or -1)")
+                raise _dim_out_of_range(d, 0)
         return None
     return _axis(tuple(dim) if isinstance(dim, list) else dim, ndim)
 
@@ -1836,11 +2085,19 @@ def _one_int_dim(fn, dim, ndim):
         raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__} {dim!r}")
     if ndim == 0:
         if dim not in (0, -1):
-            raise ValueError(f"{fn}: dim {dim} is out of range for a 0-d tensor (0 or -1)")
+            raise _dim_out_of_range(dim, 0, fn)
         return 0
     if not -ndim <= dim < ndim:
-        raise ValueError(f"{fn}: dim {dim} is out of range for a {ndim}-D tensor (expected {-ndim} to {ndim - 1})")
+        raise _dim_out_of_range(dim, ndim, fn)
     return int(dim) % ndim
+
+
+def _sizes_multiply_to(sizes, n):
+    """Whether `sizes` (at most one -1, which takes what is left) multiply up to n, as unflatten asks."""
+    known = int(np.prod([k for k in sizes if k != -1]))
+    if -1 not in sizes:
+        return known == n
+    return list(sizes).count(-1) == 1 and known > 0 and n % known == 0
 
 
 def _gather_index(index, shape, d, fn):
@@ -1854,15 +2111,15 @@ def _gather_index(index, shape, d, fn):
         raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
     if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
-        raise ValueError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+        raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
-            raise ValueError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+            raise ShapeError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
                              f"which is not dim {d}")
     size = shape[d] if shape else 1
     if raw.size and (raw.min() < 0 or raw.max() >= size):
         bad = raw.min() if raw.min() < 0 else raw.max()
-        raise ValueError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
+        raise ShapeError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
     return raw.astype(np.int64, copy=False)
 
 
@@ -1919,15 +2176,14 @@ def _sqrt_zero_safe(x):
 
 
 def _index(index):
-    """Tensors and lists inside an index become numpy arrays (a float Tensor of ids is allowed, since
-    tr.Tensor([0, 2]) is float32, but only of whole numbers: 0.7 is refused, not truncated to row 0)."""
+    """Tensors and lists inside an index become numpy arrays. A float Tensor is refused, as torch refuses
+    it, whole numbers or not (tr.tensor([0, 2]) is int64; tr.Tensor([0, 2]) is float32: say .long())."""
     def convert(i):
         if isinstance(i, Tensor):
-            if i.data.dtype.kind in "biu":
-                return i.data
-            if not np.all(np.mod(i.data, 1) == 0):
-                raise IndexError(f"index: a float Tensor used as indices must hold whole numbers, got {i.data!r}")
-            return i.data.astype(np.intp)
+            if i.data.dtype.kind not in "biu":
+                raise IndexError(f"tensors used as indices must be long (int64) or bool tensors, as torch's; got "
+                                 f"dtype {i.dtype} (make the indices with tr.tensor([...]) of ints, or .long())")
+            return i.data
         if isinstance(i, list):
             return np.asarray(i)
         return i
@@ -2029,13 +2285,13 @@ def _made(data, requires_grad, fn):
     return Tensor._make(data, False)
 
 
-def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
           requires_grad: bool = False) -> Tensor:
     data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
     return _made(data, requires_grad, "zeros")
 
 
-def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False) -> Tensor:
     data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
     return _made(data, requires_grad, "ones")
@@ -2072,7 +2328,7 @@ def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
     return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
           requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
@@ -2081,7 +2337,7 @@ def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike = DEFAULT_DTYPE,
+def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
     rng = generator if generator is not None else _default_generator()
@@ -2116,6 +2372,11 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
     return _made(values.astype(dtype), requires_grad, "arange")
 
 
+def isnan(input: Tensor) -> Tensor: return input.isnan()
+def isinf(input: Tensor) -> Tensor: return input.isinf()
+def isfinite(input: Tensor) -> Tensor: return input.isfinite()
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return input.allclose(other, rtol, atol, equal_nan)
 def exp(input: Tensor) -> Tensor: return input.exp()
 def log(input: Tensor) -> Tensor: return input.log()
 def tanh(input: Tensor) -> Tensor: return input.tanh()
@@ -2161,7 +2422,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
     axis = _axis(axis, len(ref))
     for i, t in enumerate(tensors):
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
-            raise ValueError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
                              f"shape {ref} outside axis {axis}")
     return apply(P.Concatenate, *tensors, axis=axis)
 
@@ -2174,7 +2435,8 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
     tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+    axis = _axis(axis, tensors[0].ndim + 1)   # the new dim may go after the last one
     return apply(P.Stack, *tensors, axis=axis)
 
 
@@ -2198,7 +2460,7 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from
 

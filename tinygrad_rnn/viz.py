@@ -186,7 +186,7 @@ def to_text(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Te
                 ins.append(names_of[id(edge)])
         s = step(n)
         extra = _attrs_str(n.attrs)
-        lines.append(f"{'#' + str(n.seq):>8s}  {n.name:10s}  {_shape_str(n.shapes):14s} <- {', '.join(ins)}"
+        lines.append(f"{'#' + str(n.seq):>8s}  {n.name():10s}  {_shape_str(n.shapes):14s} <- {', '.join(ins)}"
                      + (f"  [{extra}]" if extra else "") + (f"  t={s}" if s is not None else ""))
     return "\n".join(lines)
 
@@ -233,7 +233,7 @@ def _dot_cluster(s, nodes, root):
         lines.append(f"    label={_quote('t = ' + shown)}; style=rounded; color=gray;")
         indent = "    "
     for n in nodes:
-        label = f"{n.name}\n{_shape_str(n.shapes)}\n#{n.seq}"
+        label = f"{n.name()}\n{_shape_str(n.shapes)}\n#{n.seq}"
         periph = ", peripheries=2" if n is root else ""
         lines.append(f"{indent}N{n.seq} [shape=box{periph}, label={_quote(label)}];")
     if s is not None:

@@ -295,7 +295,7 @@ def test_fresh_gradients_are_of_their_inputs_shape_and_dtype_and_owned(dtype):
     def check(node, g, input_grads):
         if not node.prim.fresh_grads:
             return
-        seen.append(node.name)
+        seen.append(node.name())
         for edge, gi in zip(node.parents, input_grads):
             if edge is None or gi is None:
                 continue

@@ -77,7 +77,7 @@ def test_fused_layer_is_one_node_per_direction():
         if node in seen:
             continue
         seen.add(node)
-        kinds.append(node.name)
+        kinds.append(node.name())
         stack.extend(e[0] for e in node.parents if type(e) is tuple)
     assert kinds.count("CompiledRecurrence") == 4  # 2 layers x 2 directions, no per-step nodes
     assert len(kinds) < 12
@@ -87,7 +87,7 @@ def test_retain_states_uses_the_tape_by_documented_rule():
     layer = tr.nn.GRU(2, 3)
     out, _ = layer(tr.Tensor(np.ones((5, 1, 2), np.float32)), retain_states=True)
     assert len(layer.states[(0, 0)]) == 5  # per-step tensors exist only on the generic path
-    assert out.node.name != "CompiledRecurrence"
+    assert out.node.name() != "CompiledRecurrence"
 
 
 def test_fused_gradients_are_kept_without_copies_and_still_accumulate():

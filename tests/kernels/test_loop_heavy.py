@@ -1,7 +1,8 @@
 """Loop-heavy cells (kernels/runtime.py, LOOP_HEAVY): a cell whose column loops cost much more than its big
-products (the layer-norm LSTM) runs its forward and backward loops on batch blocks of half the usual rows,
-instead of pipelined on the calling thread. The split must give one block's numbers (float64, 1e-12
-relative: sums may be added in another order), and the built-in cells must keep their split.
+products (the layer-norm LSTM) runs its forward loop on batch blocks of half the usual rows, instead of
+pipelined on the calling thread; its backward loop too, past a higher bar. The split must give one block's
+numbers (float64, 1e-12 relative: sums may be added in another order), and the built-in cells must keep their
+split.
 """
 import numpy as np
 import pytest
@@ -53,6 +54,21 @@ def test_a_high_ratio_on_a_narrow_loop_is_not_heavy():
     assert node.loop_row_macs(narrow) < runtime.LOOP_HEAVY_ROW_MACS and not node.is_loop_heavy(narrow)
     wide = node.get_kernel(tr.nn.LayerNormLSTMCell(64, 128), np.float32)[0].prog
     assert runtime.LOOP_HEAVY <= node.loop_cost_ratio(wide) < 2.0 and node.is_loop_heavy(wide)
+
+
+@pytest.mark.parametrize("sizes, backward_heavy", [((32, 64), False), ((64, 128), False), ((5, 48), True)],
+                         ids=["32x64", "64x128", "5x48"])
+def test_the_backward_loop_needs_the_higher_bar_for_blocks(sizes, backward_heavy):
+    """The layer-norm LSTM's forward loop is heavy at these sizes, its backward loop only past
+    runtime.LOOP_HEAVY_BACKWARD: at (32, 64) and (64, 128) its backward pipelines (its loop costs about what
+    its products do: measured faster than blocks, bench/schedule_ab.py); with 5 inputs its products are
+    small and blocks stay. The other built-in cells keep both pipelined."""
+    kernel = node.get_kernel(tr.nn.LayerNormLSTMCell(*sizes), np.float32)[0]
+    ratio = node.loop_cost_ratio(kernel.prog)
+    assert kernel.loop_heavy and kernel.backward_heavy == backward_heavy, ratio
+    assert kernel.backward_heavy == (ratio >= runtime.LOOP_HEAVY_BACKWARD > runtime.LOOP_HEAVY)
+    for cls in (tr.nn.LSTMCell, tr.nn.GRUCell, tr.nn.RNNCell, tr.nn.PeepholeLSTMCell, tr.nn.JordanCell):
+        assert not node.get_kernel(cls(*sizes), np.float32)[0].backward_heavy, cls.__name__
 
 
 def _run(layer, x, h0, lengths):

@@ -222,3 +222,88 @@ def test_layer_norm_lstm_gradcheck_without_bias_and_checkpointed(extra, fused):
     hx = [tr.Tensor(rng.standard_normal((1, 2, 2)) * 0.5, requires_grad=True) for _ in range(2)]
     assert tr.gradcheck(lambda x, h, c, *params: layer(x, (h, c), lengths=np.array([4, 3])),
                         [x, *hx, *layer.parameters()])
+
+
+def _splits_spied(monkeypatch):
+    """Record which split each generated loop ran on: ("pipelined", loop name) for runtime.backward_pipelined,
+    ("blocks", loop name, edges) for runtime.run_blocks and runtime.forward_blocks_pipelined."""
+    from tinygrad_rnn.kernels import runtime
+    ran = []
+
+    def spy(label, fn, with_edges):
+        def run(loop, batch, threads, *rest):
+            edges = runtime.block_edges(batch, threads, rest[-1]) if with_edges else None
+            ran.append((label, getattr(loop, "__name__", ""), edges))
+            return fn(loop, batch, threads, *rest)
+        return run
+
+    monkeypatch.setattr(runtime, "backward_pipelined", spy("pipelined", runtime.backward_pipelined, False))
+    monkeypatch.setattr(runtime, "run_blocks", spy("blocks", runtime.run_blocks, True))
+    monkeypatch.setattr(runtime, "forward_blocks_pipelined", spy("blocks", runtime.forward_blocks_pipelined, True))
+    return ran
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("extra", [{}, dict(checkpoint=3)], ids=str)
+@pytest.mark.parametrize("lengths", [None, [9, 9, 7, 6, 5, 3, 2, 1]], ids=["full", "padded"])
+def test_layer_norm_lstm_backward_pipelines_at_two_threads(monkeypatch, dtype, extra, lengths):
+    """At (I, H) = (32, 64) (python -m bench's 1000x8x32x64) the layer-norm LSTM's forward loop runs on two
+    batch blocks of 4 rows (node.is_loop_heavy) and, without padding, its backward pipelined against the
+    weight gradients (under runtime.LOOP_HEAVY_BACKWARD: measured faster, bench/schedule_ab.py); padded, on
+    blocks. Bidirectional, checkpointed or not (the pieces overlap at 2 threads: values only), float64 and
+    float32: outputs and every gradient at 1 and 2 threads against the generic tape."""
+    from tinygrad_rnn.compile import node
+    from tinygrad_rnn.kernels import blas, runtime
+    layer = _perturbed_layer(dtype, I=32, H=64, bidirectional=True, **extra)
+    kernel = node.get_kernel(layer._cell(0, 0), dtype)[0]
+    assert kernel.loop_heavy and not kernel.backward_heavy
+    xd = np.random.default_rng(8).standard_normal((9, 8, 32)).astype(dtype)
+    lens = None if lengths is None else np.array(lengths)
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    ran = _splits_spied(monkeypatch)
+    try:
+        results = {}
+        for n_threads in (1, 2):
+            tr.set_num_threads(n_threads)
+            results[n_threads] = _step(layer, xd, lens, True)
+    finally:
+        tr.set_num_threads(before)
+    tape = _step(layer, xd, lens, False)
+    if not extra:   # (checkpointed pieces overlap at 2 threads instead: segments.py, not these splits)
+        backward = {label for label, name, _ in ran if name == "backward"}
+        assert backward == ({"pipelined"} if lengths is None else {"blocks"}), ran
+        assert [edges for label, name, edges in ran if name == "forward"] == [[0, 4, 8]] * 2, ran
+    for values, grads in results.values():
+        _assert_close(values, tape[0], grads, tape[1], dtype)
+
+
+def _assert_close(values, tape_values, grads, tape_grads, dtype):
+    """Outputs and gradients against the tape's: float64 to 1e-10; float32 at each array's scale (layer
+    norm's backward amplifies float32 rounding, as in test_layer_norm_lstm_generated_equals_tape)."""
+    pairs = [("values", a, b) for a, b in zip(values, tape_values)] + [(n, grads[n], tape_grads[n]) for n in tape_grads]
+    for name, a, b in pairs:
+        if dtype == np.float64:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12 * np.abs(b).max(), err_msg=name)
+        else:
+            assert np.abs(a - b).max() <= 2e-5 * np.abs(b).max(), name
+
+
+def test_layer_norm_lstm_backward_stays_on_blocks_at_three_threads(monkeypatch):
+    """At 3+ threads the blocks keep splitting a heavy loop and the pipeline does not, so the backward keeps
+    its blocks there (runtime.LOOP_HEAVY_BACKWARD applies at 2 threads): 12 rows, three blocks of 4. Values
+    against the tape."""
+    from tinygrad_rnn.kernels import blas, runtime
+    layer = _perturbed_layer(F64, I=32, H=64)
+    xd = np.random.default_rng(9).standard_normal((6, 12, 32))
+    before = blas.num_threads()
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_MACS", 0)
+    ran = _splits_spied(monkeypatch)
+    try:
+        tr.set_num_threads(3)
+        values, grads = _step(layer, xd, None, True)
+    finally:
+        tr.set_num_threads(before)
+    assert [(label, edges) for label, name, edges in ran if name == "backward"] == [("blocks", [0, 4, 8, 12])], ran
+    tape = _step(layer, xd, None, False)
+    _assert_close(values, tape[0], grads, tape[1], F64)

@@ -214,8 +214,8 @@ def test_load_state_dict_refuses_values_of_another_kind():
     (lambda opt: StepLR(opt, 2), "base_lrs", [-0.1], ValueError, r"base_lrs\[0\] must be in \[0, inf\]"),
     (lambda opt: CosineAnnealingLR(opt, 10), "T_max", 0, ValueError, "T_max must be > 0, got 0"),
     (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=10), "total_steps", 0, ValueError, "total_steps must be >= 1"),
-    (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=10), "anneal_strategy", "cosine", ValueError,
-     "anneal_strategy must be one of 'cos', 'linear'"),
+    (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=10), "_anneal_func_type", "cosine", ValueError,
+     "_anneal_func_type must be one of 'cos', 'linear'"),
     (lambda opt: ReduceLROnPlateau(opt), "factor", 1.5, ValueError, "factor must be < 1"),
     (lambda opt: ReduceLROnPlateau(opt), "patience", -1, ValueError, "patience must be >= 0"),
     (lambda opt: ReduceLROnPlateau(opt), "mode", "minimum", ValueError, "mode must be one of 'min', 'max'"),
@@ -234,3 +234,183 @@ def test_load_state_dict_checks_ranges_as_the_constructor(make, key, value, erro
         sched.load_state_dict(state)
     assert sched.state_dict() == before
     sched.load_state_dict(before)
+
+
+# ----------------------------------------------------------------------------- the schedulers added in session 21
+class Halving:  # a callable object as CyclicLR's scale_fn: its attributes travel in the state_dict
+    def __init__(self):
+        self.base = 0.5
+
+    def __call__(self, x):
+        return self.base ** x
+
+
+def _decay(epoch):
+    return 0.9 + 0.01 * epoch
+
+
+def _inverse(epoch):
+    return 1 / (epoch + 1)
+
+
+BUILT = [   # (id, build(lr_scheduler module, optimizer)): the same calls on both sides
+    ("MultiplicativeLR", lambda L, o: L.MultiplicativeLR(o, _decay)),
+    ("ConstantLR", lambda L, o: L.ConstantLR(o)),
+    ("ConstantLR-4", lambda L, o: L.ConstantLR(o, factor=0.5, total_iters=4)),
+    ("PolynomialLR", lambda L, o: L.PolynomialLR(o, total_iters=10, power=2.0)),
+    ("PolynomialLR-default", lambda L, o: L.PolynomialLR(o)),
+    ("CosineAnnealingWarmRestarts", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=1e-3)),
+    ("CosineAnnealingWarmRestarts-1", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=5)),
+    ("CyclicLR", lambda L, o: L.CyclicLR(o, 0.01, [0.1, 0.2], step_size_up=4, step_size_down=3)),
+    ("CyclicLR-triangular2", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="triangular2")),
+    ("CyclicLR-exp_range", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9,
+                                                    base_momentum=[0.7, 0.8], max_momentum=0.95)),
+    ("CyclicLR-scale_fn", lambda L, o: L.CyclicLR(o, [0.01, 0.02], 0.1, step_size_up=3, scale_fn=Halving(),
+                                                   scale_mode="iterations", cycle_momentum=False)),
+    ("SequentialLR", lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.1, total_iters=4), L.CosineAnnealingLR(o, 10),
+                                                     L.StepLR(o, 3)], milestones=[5, 12])),
+    ("SequentialLR-closed-forms", lambda L, o: L.SequentialLR(
+        o, [L.ConstantLR(o), L.ExponentialLR(o, 0.9), L.MultiStepLR(o, [1, 3, 3]), L.PolynomialLR(o, 4)], [3, 8, 14])),
+    ("SequentialLR-lambdas", lambda L, o: L.SequentialLR(o, [L.LambdaLR(o, _inverse), L.MultiplicativeLR(o, _decay)],
+                                                         [4])),
+    ("ChainedScheduler", lambda L, o: L.ChainedScheduler([L.ConstantLR(o, 0.2, 4), L.ExponentialLR(o, 0.95)])),
+    ("ChainedScheduler-in-SequentialLR", lambda L, o: L.SequentialLR(
+        o, [L.ChainedScheduler([L.ConstantLR(o, 0.2, 4), L.ExponentialLR(o, 0.95)], o), L.StepLR(o, 2)], [6])),
+]
+OLD = [(name, lambda L, o, name=name, kw=kw: getattr(L, name)(o, **kw)) for name, kw in CASES]
+
+
+def build(lib, opt_name, opt_kwargs, builder):
+    p0, p1 = (lib.zeros(2, requires_grad=True), lib.zeros(3, requires_grad=True))
+    opt = getattr(lib.optim, opt_name)([{"params": [p0]}, {"params": [p1], "lr": 0.05}], lr=0.1, **opt_kwargs)
+    return opt, builder(lib.optim.lr_scheduler, opt)
+
+
+# torch's ChainedScheduler inside SequentialLR warns that its schedulers step before the optimizer: they do not
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
+@pytest.mark.parametrize("opt_name,opt_kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("builder", [b for _, b in BUILT], ids=[i for i, _ in BUILT])
+def test_added_schedulers_match_torch_step_for_step(opt_name, opt_kwargs, builder):
+    """MultiplicativeLR, ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR (its momentum or beta1
+    too), SequentialLR and ChainedScheduler did not exist: each group's lr and get_last_lr() over 40 steps, as
+    torch's, from the step at construction on."""
+    ours, theirs = build(tr, opt_name, opt_kwargs, builder), build(torch, opt_name, opt_kwargs, builder)
+    assert_same(ours, theirs)
+    for _ in range(40):
+        ours[0].step(), theirs[0].step()
+        ours[1].step(), theirs[1].step()
+        assert_same(ours, theirs)
+
+
+def _torch_state(state):
+    """An optimizer state dict of ours with torch tensors for the arrays (what torch's load_state_dict takes)."""
+    return {"state": {i: {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in entry.items()}
+                      for i, entry in state["state"].items()},
+            "param_groups": state["param_groups"]}
+
+
+# torch's ChainedScheduler inside SequentialLR warns that its schedulers step before the optimizer: they do not
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
+@pytest.mark.parametrize("builder", [b for _, b in BUILT + OLD], ids=[i for i, _ in BUILT + OLD])
+@pytest.mark.parametrize("direction", ["torch-into-ours", "ours-into-torch"])
+def test_state_dicts_load_across_libraries(builder, direction):
+    """A scheduler's state_dict has torch's keys (e.g. MultiStepLR's milestones a Counter, OneCycleLR's
+    _schedule_phases, _get_lr_called_within_step), so torch's loads into ours (it was refused: unknown keys) and
+    ours into torch's: 12 steps on one side, optimizer and scheduler state carried over, then 10 more steps on
+    both, their lrs and momenta equal."""
+    ours, theirs = build(tr, "SGD", dict(momentum=0.9), builder), build(torch, "SGD", dict(momentum=0.9), builder)
+    assert set(ours[1].state_dict()) == set(theirs[1].state_dict())
+    (src_opt, src), (dst_opt, dst) = (theirs, ours) if direction == "torch-into-ours" else (ours, theirs)
+    for _ in range(12):
+        src_opt.step(), src.step()
+    opt_state = src_opt.state_dict()
+    dst_opt.load_state_dict(_torch_state(opt_state) if direction == "ours-into-torch" else opt_state)
+    dst.load_state_dict(pickle.loads(pickle.dumps(src.state_dict())))
+    for _ in range(10):
+        src_opt.step(), src.step(), dst_opt.step(), dst.step()
+        assert_same((src_opt, src), (dst_opt, dst))
+
+
+def test_reduce_lr_on_plateau_state_dicts_load_across_libraries():
+    """ReduceLROnPlateau's state dict lacked torch's default_min_lr and mode_worse: torch's was refused."""
+    ours, theirs = make(tr, "SGD", {}, "ReduceLROnPlateau", dict(patience=1)), \
+        make(torch, "SGD", {}, "ReduceLROnPlateau", dict(patience=1))
+    assert set(ours[1].state_dict()) == set(theirs[1].state_dict())
+    for m in (3.0, 2.0, 2.5, 2.5):
+        theirs[1].step(m)
+    ours[0].load_state_dict(theirs[0].state_dict())
+    ours[1].load_state_dict(theirs[1].state_dict())
+    for m in (2.5, 2.5, 1.0, 1.2, 1.3, 1.4):
+        ours[1].step(m), theirs[1].step(m)
+        assert_same(ours, theirs)
+    torch_again = make(torch, "SGD", {}, "ReduceLROnPlateau", dict(patience=1))
+    torch_again[1].load_state_dict(ours[1].state_dict())
+    torch_again[0].load_state_dict(ours[0].state_dict())
+    for m in (1.5, 1.6, 0.5):
+        ours[1].step(m), torch_again[1].step(m)
+        assert_same(ours, torch_again)
+
+
+def test_state_dicts_saved_before_torch_names_still_load():
+    """A MultiStepLR state with sorted milestones, a OneCycleLR one with 'anneal_strategy' and 'phases' (as this
+    library wrote them before taking torch's names) load and resume the same schedule."""
+    opt, sched = make(tr, "SGD", {}, "MultiStepLR", dict(milestones=[2, 5, 5]))
+    state = sched.state_dict()
+    state["milestones"] = [2, 5, 5]
+    sched.load_state_dict(state)
+    assert sched.milestones == {2: 1, 5: 2}
+    opt, sched = make(tr, "SGD", {}, "OneCycleLR", dict(max_lr=1.0, total_steps=10))
+    state = sched.state_dict()
+    state["anneal_strategy"] = state.pop("_anneal_func_type")
+    state["phases"] = [tuple(p.values()) for p in state.pop("_schedule_phases")]
+    fresh = make(tr, "SGD", {}, "OneCycleLR", dict(max_lr=1.0, total_steps=10))
+    fresh[1].load_state_dict(state)
+    for _ in range(5):
+        opt.step(), sched.step(), fresh[0].step(), fresh[1].step()
+        assert fresh[1].get_last_lr() == sched.get_last_lr()
+
+
+@pytest.mark.parametrize("make_it,error,message", [
+    (lambda L, o: L.ConstantLR(o, factor=1.5), ValueError, r"ConstantLR: factor must be in \(0, 1\], got 1.5"),
+    (lambda L, o: L.ConstantLR(o, total_iters=2.5), TypeError, "ConstantLR: total_iters must be an int"),
+    (lambda L, o: L.PolynomialLR(o, total_iters=0), ValueError, "PolynomialLR: total_iters must be >= 1"),
+    (lambda L, o: L.MultiplicativeLR(o, 0.5), TypeError, "MultiplicativeLR: lr_lambda must be callable"),
+    (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0 must be an int >= 1, got int 0"),
+    (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=2.5), ValueError, "T_0 must be an int >= 1, got float"),
+    (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult must be an int >= 1"),
+    (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=2, eta_min="0"), ValueError, "eta_min must be a number"),
+    (lambda L, o: L.CyclicLR(o, 0.01, 0.1, mode="triangle"), ValueError, "mode must be one of"),
+    (lambda L, o: L.CyclicLR(o, 0.01, [0.1] * 3), ValueError, "max_lr must have one value per param group"),
+    (lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=0), ValueError, "step_size_up must be > 0"),
+    (lambda L, o: L.SequentialLR(o, [], []), ValueError, "at least one scheduler"),
+    (lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(o, 3)], [2, 4]), ValueError,
+     "one milestone fewer than schedulers"),
+    (lambda L, o: L.SequentialLR(o, [L.ReduceLROnPlateau(o)], []), ValueError, "ReduceLROnPlateau"),
+    (lambda L, o: L.ChainedScheduler([]), ValueError, "at least one scheduler"),
+    (lambda L, o: L.ChainedScheduler([L.StepLR(o, 2), L.StepLR(type(o)(o.param_groups[0]["params"]), 2)]),
+     ValueError, "same optimizer"),
+])
+def test_added_schedulers_argument_errors_as_torch(make_it, error, message):
+    """Each raises the error type torch raises (where torch raises one at construction), naming the argument."""
+    ours = tr.optim.SGD([{"params": [tr.zeros(2, requires_grad=True)]}, {"params": [tr.zeros(1, requires_grad=True)]}],
+                        lr=0.1, momentum=0.9)
+    with pytest.raises(error, match=message):
+        make_it(tr.optim.lr_scheduler, ours)
+    theirs = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)]},
+                              {"params": [torch.zeros(1, requires_grad=True)]}], lr=0.1, momentum=0.9)
+    try:
+        make_it(torch.optim.lr_scheduler, theirs)
+    except ZeroDivisionError:   # (torch's CyclicLR with step_size_up=0: its arithmetic fails)
+        pass
+    except Exception as e:   # else torch raises the same type, or nothing (it fails later, at a step, or never)
+        assert isinstance(e, error)
+
+
+@pytest.mark.parametrize("kwargs", [dict(total_steps=2.5), dict(total_steps=0), dict(epochs=2.0, steps_per_epoch=3),
+                                    dict(epochs=2, steps_per_epoch=0)])
+def test_one_cycle_step_counts_are_refused_with_torchs_error_type(kwargs):
+    """A float total_steps (or epochs, steps_per_epoch) raised TypeError here, ValueError in torch."""
+    for lib in (tr, torch):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        with pytest.raises(ValueError, match="total_steps|epochs|steps_per_epoch"):
+            lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, **kwargs)

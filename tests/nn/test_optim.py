@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_rnn import Tensor, optim
@@ -208,7 +208,10 @@ def test_grad_is_read_not_written_and_none_is_skipped(name, kwargs):
     assert a.grad is shared and b.grad is shared
     np.testing.assert_array_equal(a.data, b.data)  # same grad, same update
     np.testing.assert_array_equal(c.data, np.ones(2))
-    assert not opt.state.get(c)
+    if name == "Adagrad":   # its state exists from construction, as torch's, and did not advance
+        assert opt.state[c]["step"] == 0
+    else:
+        assert not opt.state.get(c)
 
 
 def test_zero_grad():
@@ -320,7 +323,8 @@ def test_state_dict_layout_and_hyperparameters():
     assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
     assert sd["param_groups"][1]["lr"] == 0.5 and sd["param_groups"][0]["betas"] == (0.9, 0.999)
     assert set(sd["state"]) == {0}  # b had no grad, so no state
-    assert sd["state"][0]["step"] == 1 and isinstance(sd["state"][0]["step"], int)
+    step = sd["state"][0]["step"]   # as torch stores it: a 0-d float32 (a tensor there)
+    assert step == 1 and isinstance(step, np.ndarray) and step.dtype == np.float32 and step.shape == ()
 
     sd["param_groups"][0]["lr"] = 0.01
     sd["state"] = {str(k): v for k, v in sd["state"].items()}  # what JSON makes of the keys
@@ -402,7 +406,7 @@ def p2():
     (lambda: optim.SGD([p2()[0] * 2], lr=0.1), ValueError, r"params\[0\] is not a leaf tensor"),
     (lambda: optim.SGD([{"params": p2()}, {"params": p2(), "lr": -2}], lr=0.1), ValueError,
      r"param_groups\[1\]: lr must be >= 0, got -2"),
-    (lambda: optim.SGD([{"params": p2()}, {"lr": 2}], lr=0.1), ValueError,
+    (lambda: optim.SGD([{"params": p2()}, {"lr": 2}], lr=0.1), KeyError,
      r"param_groups\[1\] must have a 'params' entry"),
     (lambda: optim.SGD([{"params": p2()}, p2()[0]], lr=0.1), TypeError, "not a mixture"),
 ])
@@ -745,14 +749,14 @@ def test_load_state_dict_names_a_corrupt_entry(edit, error, words):
 
 @pytest.mark.parametrize("key,value,error,words", [
     ("lr", "0.1", TypeError, "lr must be a number, got str"),
-    ("lr", -0.1, ValueError, "lr must be >= 0, got -0.1"),
     ("momentum", None, TypeError, "momentum must be a number, got NoneType"),
     ("nesterov", "yes", TypeError, "nesterov must be True or False"),
 ])
 def test_param_group_edited_after_construction_is_checked_at_step(key, value, error, words):
     """optimizer.param_groups[i][key] = value after construction skipped every check: a string lr was read as
-    float("0.1") (torch fails inside its update: TypeError), a negative one ascended. step() now checks each group
-    as the constructor does, naming it, and nothing is updated."""
+    float("0.1") (torch fails inside its update: TypeError). step() now checks the types in each group as the
+    constructor does, naming it, and nothing is updated. (A value of the right type out of the constructor's
+    range is taken, as torch: test_values_set_after_construction_are_used_as_torch.)"""
     p = Tensor(np.ones(2), requires_grad=True)
     q = Tensor(np.ones(2), requires_grad=True)
     opt = optim.SGD([{"params": [p]}, {"params": [q]}], lr=0.1, momentum=0.5)
@@ -783,27 +787,51 @@ def optimizer_settings(draw):
     return name, dict(common, lr_decay=draw(decays), initial_accumulator_value=draw(st.sampled_from([0.0, 0.5])))
 
 
-SCHEDULES = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 11])),
-             ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),
-             ("LinearLR", dict(start_factor=0.25, total_iters=8)), ("LambdaLR", dict(lr_lambda=lambda e: 0.97 ** e))]
+def _cycles_momentum(o):
+    return "momentum" in o.defaults or "betas" in o.defaults   # (Adagrad has neither: CyclicLR would refuse)
+
+
+SCHEDULES = [   # build(lr_scheduler module, optimizer), the same call on both sides
+    lambda L, o: L.StepLR(o, step_size=3, gamma=0.5),
+    lambda L, o: L.MultiStepLR(o, milestones=[2, 5, 5, 11]),
+    lambda L, o: L.ExponentialLR(o, gamma=0.9),
+    lambda L, o: L.CosineAnnealingLR(o, T_max=7, eta_min=1e-4),
+    lambda L, o: L.LinearLR(o, start_factor=0.25, total_iters=8),
+    lambda L, o: L.LambdaLR(o, lr_lambda=lambda e: 0.97 ** e),
+    lambda L, o: L.MultiplicativeLR(o, lr_lambda=lambda e: 0.99 - 0.001 * e),
+    lambda L, o: L.ConstantLR(o, factor=0.5, total_iters=6),
+    lambda L, o: L.PolynomialLR(o, total_iters=25, power=1.5),
+    lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, eta_min=1e-4),
+    lambda L, o: L.CyclicLR(o, 0.01, 0.2, step_size_up=5, step_size_down=3, mode="triangular2",
+                            cycle_momentum=_cycles_momentum(o)),
+    lambda L, o: L.OneCycleLR(o, max_lr=0.2, total_steps=40, cycle_momentum=_cycles_momentum(o)),
+    lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.1, total_iters=5), L.CosineAnnealingLR(o, 12)], milestones=[6]),
+    lambda L, o: L.ChainedScheduler([L.ConstantLR(o, 0.3, 4), L.ExponentialLR(o, 0.95)]),
+]
 
 
 @given(optimizer_settings(), st.lists(st.sampled_from(range(len(SCHEDULES))), max_size=2, unique=True),
        st.sampled_from([np.float64, np.float32]), seeds)
-def test_twenty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
-    """An optimizer and zero to two schedulers stepped together (chained: each reads the lr the other left) for
-    20 steps, from the same parameters and gradients as torch's: the parameters after every step, every group's
-    lr and get_last_lr(), in float64 and float32 (to rounding: torch's add with alpha fuses its multiply)."""
+def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, dtype, seed):
+    """An optimizer and zero to two schedulers (any of torch's but ReduceLROnPlateau) stepped together (chained:
+    each reads the lr the other left) for 30 steps, from the same parameters and gradients as torch's: the
+    parameters after every step, every group's lr and get_last_lr(), in float64 and float32 (to rounding: torch's
+    add with alpha fuses its multiply)."""
     torch = pytest.importorskip("torch")
     name, kwargs = settings
-    x0, grads = make_problem(seed, dtype, steps=20)
+    # Adam with a beta2 below 0.5: sqrt(v) is about |g| of this step alone and m / sqrt(v) unbounded when beta1 is
+    # not 0, so rounding differences (torch's fused multiply-adds, numpy's not) grow over 30 steps: to 2e-11 in
+    # float64 (compared to 1e-9 below), to 2e-3 in float32 (not compared: float64 covers these settings)
+    ill_conditioned = kwargs.get("betas", (0, 1))[1] < 0.5
+    assume(not (dtype == np.float32 and ill_conditioned))
+    x0, grads = make_problem(seed, dtype, steps=30)
     ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
     theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
     opt = getattr(optim, name)(ours, **kwargs)
     opt_t = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
-    scheds = [getattr(optim.lr_scheduler, SCHEDULES[k][0])(opt, **SCHEDULES[k][1]) for k in schedules]
-    scheds_t = [getattr(torch.optim.lr_scheduler, SCHEDULES[k][0])(opt_t, **SCHEDULES[k][1]) for k in schedules]
-    rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
+    scheds = [SCHEDULES[k](optim.lr_scheduler, opt) for k in schedules]
+    scheds_t = [SCHEDULES[k](torch.optim.lr_scheduler, opt_t) for k in schedules]
+    rtol, atol = ((1e-9 if ill_conditioned else 1e-11), 1e-13) if dtype == np.float64 else (3e-5, 3e-6)
     for gs in grads:
         for p, q, g in zip(ours, theirs, gs):
             p.grad, q.grad = g.copy(), torch.tensor(g.copy())
@@ -818,3 +846,156 @@ def test_twenty_steps_with_chained_schedulers_match_torch(settings, schedules, d
             assert p.data.dtype == dtype
             t = q.detach().numpy()
             np.testing.assert_allclose(p.data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)))
+
+
+# ----------------------------------------------------------------------------- torch's arguments and state dicts
+OPTIMIZER_NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_constructor_signatures_match_torch(name):
+    """Each optimizer takes torch's arguments, in torch's order and kinds (positional or keyword-only), with
+    torch's defaults: foreach, capturable, differentiable and fused were refused as unexpected keywords, and
+    RMSprop's maximize and Adagrad's foreach are positional in torch."""
+    import inspect
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(getattr(optim, name)).parameters
+    theirs = inspect.signature(getattr(torch.optim, name)).parameters
+    assert [(k, p.kind, p.default) for k, p in ours.items()] == [(k, p.kind, p.default) for k, p in theirs.items()]
+
+
+SETTINGS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+            ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+            ("Adam", dict(lr=0.05)), ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1, betas=(0.8, 0.9))),
+            ("AdamW", dict(lr=0.05, amsgrad=True)),
+            ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+            ("RMSprop", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01))]
+
+
+def _two_groups(optim_module, params, name, kwargs):
+    return getattr(optim_module, name)([{"params": params[:2]}, {"params": params[2:], "weight_decay": 0.05}], **kwargs)
+
+
+def _to_torch(torch, state_dict):
+    """Our state dict with each array a torch tensor (what torch's load_state_dict takes)."""
+    return {"state": {i: {k: torch.tensor(v) for k, v in entry.items()} for i, entry in state_dict["state"].items()},
+            "param_groups": state_dict["param_groups"]}
+
+
+def _step_both(ours, theirs, opt, opt_t, grads):
+    for gs in grads:
+        for p, q, g in zip(ours, theirs, gs):
+            p.grad = None if g is None else g.copy()
+            q.grad = None if g is None else torch_tensor(g)
+        opt.step()
+        opt_t.step()
+
+
+def torch_tensor(a):
+    import torch
+    return torch.tensor(a.copy())
+
+
+@pytest.mark.parametrize("name,kwargs", SETTINGS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_state_dicts_have_torch_layout_and_load_across(name, kwargs, dtype):
+    """An optimizer's state dict has torch's layout: the same param_groups keys (foreach, differentiable, fused,
+    capturable, decoupled_weight_decay where torch has them), 'state' keyed by parameter index with torch's entry
+    names, the step a 0-d float32 (torch's tensor). A model and optimizer trained 3 steps in torch load into ours,
+    and ours into torch's; 4 more steps on both give the same parameters (one parameter without a gradient at a
+    step: skipped on both)."""
+    torch = pytest.importorskip("torch")
+    x0, grads = make_problem(7, dtype, steps=7, skip=True)
+    for direction in ("torch-into-ours", "ours-into-torch"):
+        ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
+        theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
+        opt = _two_groups(optim, ours, name, kwargs)
+        opt_t = _two_groups(torch.optim, theirs, name, dict(kwargs, foreach=False))
+        src = opt_t if direction == "torch-into-ours" else opt
+        src_params = theirs if direction == "torch-into-ours" else ours
+        for gs in grads[:3]:
+            for p, g in zip(src_params, gs):
+                p.grad = None if g is None else (torch.tensor(g.copy()) if src is opt_t else g.copy())
+            src.step()
+        sd = src.state_dict()
+        if direction == "torch-into-ours":
+            for p, q in zip(ours, theirs):
+                p.data[...] = q.detach().numpy()
+            opt.load_state_dict(sd)
+        else:
+            with torch.no_grad():
+                for p, q in zip(ours, theirs):
+                    q.copy_(torch.tensor(p.data))
+            opt_t.load_state_dict(_to_torch(torch, sd))
+        ours_sd, torch_sd = opt.state_dict(), opt_t.state_dict()
+        assert [set(g) for g in ours_sd["param_groups"]] == [set(g) for g in torch_sd["param_groups"]]
+        assert ours_sd["param_groups"][1]["params"] == torch_sd["param_groups"][1]["params"]
+        assert {i: set(e) for i, e in ours_sd["state"].items()} == {i: set(e) for i, e in torch_sd["state"].items()}
+        for i, entry in torch_sd["state"].items():
+            if "step" in entry:
+                assert ours_sd["state"][i]["step"] == entry["step"].item()
+                assert ours_sd["state"][i]["step"].dtype == np.float32 and entry["step"].dtype == torch.float32
+        _step_both(ours, theirs, opt, opt_t, grads[3:])
+        rtol = 1e-12 if dtype == np.float64 else 2e-5
+        for p, q in zip(ours, theirs):
+            assert p.data.dtype == dtype
+            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name,kwargs", SETTINGS)
+def test_values_set_after_construction_are_used_as_torch(name, kwargs):
+    """torch refuses a negative lr at construction but uses one set in param_groups afterwards (the step
+    ascends), and so do we now (we raised ValueError at the step). At construction both refuse it."""
+    torch = pytest.importorskip("torch")
+    x0, grads = make_problem(3, np.float64, steps=4)
+    ours = [Tensor(x.copy(), requires_grad=True) for x in x0]
+    theirs = [torch.tensor(x.copy(), requires_grad=True) for x in x0]
+    opt, opt_t = getattr(optim, name)(ours, **kwargs), getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    _step_both(ours, theirs, opt, opt_t, grads[:2])
+    opt.param_groups[0]["lr"] = opt_t.param_groups[0]["lr"] = -0.5 * kwargs["lr"]
+    _step_both(ours, theirs, opt, opt_t, grads[2:])
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="lr must be >= 0, got -1"):
+        getattr(optim, name)(ours, **dict(kwargs, lr=-1.0))
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)(theirs, **dict(kwargs, lr=-1.0))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
+def test_fused_and_foreach_together_are_refused_as_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="fused and foreach cannot be True together"):
+        getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], fused=True, foreach=True)
+    with pytest.raises(RuntimeError):
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], fused=True, foreach=True)
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_torch_switches_are_accepted_and_change_no_number(name):
+    """foreach=True/False and capturable=True change nothing here (one update per parameter, on the CPU), and
+    differentiable=True (autograd through the update) is refused by name rather than ignored."""
+    kwargs = dict(SETTINGS[[n for n, _ in SETTINGS].index(name)][1])
+    x0, grads = make_problem(5, np.float64)
+    base, _ = run_ours(getattr(optim, name), kwargs, x0, grads)
+    switches = [dict(foreach=True), dict(foreach=False)]
+    if "capturable" in getattr(optim, name)([Tensor(np.ones(1), requires_grad=True)]).defaults:
+        switches.append(dict(capturable=True))
+    for extra in switches:
+        got, opt = run_ours(getattr(optim, name), dict(kwargs, **extra), x0, grads)
+        for p, q in zip(got, base):
+            np.testing.assert_array_equal(p.data, q.data)
+        assert all(g[k] == v for g in opt.param_groups for k, v in extra.items())
+    with pytest.raises(ValueError, match="differentiable=True .* is not implemented"):
+        getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], differentiable=True)
+    with pytest.raises(TypeError, match="foreach must be True or False"):
+        getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], foreach="yes")
+
+
+def test_a_group_without_params_raises_torchs_key_error():
+    """add_param_group({'lr': ...}) raised ValueError here, KeyError in torch."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(KeyError, match=r"param_groups\[1\] must have a 'params' entry"):
+        optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=0.1).add_param_group({"lr": 0.2})
+    with pytest.raises(KeyError):
+        torch.optim.SGD([torch.ones(2, requires_grad=True)], lr=0.1).add_param_group({"lr": 0.2})

@@ -188,11 +188,13 @@ def loop_cost_ratio(prog):
     return loop_row_macs(prog) / max(products, 1)
 
 
-def is_loop_heavy(prog):
+def is_loop_heavy(prog, backward=False):
     """Whether the loops run on batch blocks rather than pipelined against the products (runtime.LOOP_HEAVY,
     runtime.LOOP_HEAVY_ROW_MACS): loops that cost well over the products, and enough work per row for a
-    block of half the rows to take about half the time."""
-    return loop_cost_ratio(prog) >= runtime.LOOP_HEAVY and loop_row_macs(prog) >= runtime.LOOP_HEAVY_ROW_MACS
+    block of half the rows to take about half the time. backward: the backward loop's, at the higher bar
+    runtime.LOOP_HEAVY_BACKWARD."""
+    bar = runtime.LOOP_HEAVY_BACKWARD if backward else runtime.LOOP_HEAVY
+    return loop_cost_ratio(prog) >= bar and loop_row_macs(prog) >= runtime.LOOP_HEAVY_ROW_MACS
 
 
 # The call plans below are frozen slotted dataclasses, not NamedTuples: each call of a kernel reads about twenty of
@@ -355,7 +357,8 @@ class Kernel:
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
         self._forward_plans = {}   # (T, B, I, padded, states_only) -> _ForwardPlan
         self.dout_width = p.state_sizes[0]
-        self.loop_heavy = is_loop_heavy(p)
+        self.loop_heavy = is_loop_heavy(p)   # the forward's split, and the rows of a block
+        self.backward_heavy = is_loop_heavy(p, backward=True)   # the backward's split where it could pipeline
 
     def _names(self, p):
         """The arrays' names, made once (a tiny layer's whole step is a few tens of microseconds)."""
@@ -605,8 +608,10 @@ class Kernel:
         def finish(a, b, slot):
             m.grads(*_bind(self.grads_args, {**args, **slots[slot]}), need, need_dx, False, a, b)
 
+        # (at 3+ threads a heavy loop's blocks keep splitting it and the pipeline does not: runtime.LOOP_HEAVY_BACKWARD)
+        heavy = self.backward_heavy if threads == 2 else self.loop_heavy
         with blas.single_threaded():
-            if runtime.pipelines(padded, T, B, threads, self.loop_heavy):
+            if runtime.pipelines(padded, T, B, threads, heavy):
                 def chunk_args(a, b, prev):
                     return _bind(self.backward_args, args, a, b, runtime.all_steps(B, b - a))
 

@@ -70,9 +70,10 @@ MIN_ROWS_PER_THREAD = 8
 # and the pipeline hides the products behind the loop. A cell whose column work is large (a layer-norm
 # LSTM's six reductions and normalisations: 2.4 times its products' cost at (I, H) = (32, 64), where the
 # LSTM's is 1.2) would leave the loop alone on the calling thread: such a cell (estimate at least
-# LOOP_HEAVY) splits its loops over batch blocks in the forward and the backward, and with half as many
-# rows per block. Measured at 2 threads, layer-norm LSTM (1000,8,32,64), calling thread's CPU per step:
-# pipeline 19.3 ms, two blocks of 4 rows 15.8 ms (bench/kernel_phases.py layernorm 1000x8x32x64). At
+# LOOP_HEAVY) splits its forward loop over batch blocks (its backward loop too past LOOP_HEAVY_BACKWARD,
+# below), with half as many rows per block. Measured at 2 threads, layer-norm LSTM (1000,8,32,64), calling
+# thread's CPU per step: pipeline 19.3 ms, two blocks of 4 rows 15.8 ms (bench/kernel_phases.py layernorm
+# 1000x8x32x64). At
 # (64, 128) (estimate 1.58; measured loops 8.0 ms, products 5.3) blocks and pipeline came out even in that
 # probe, but whole training steps side by side put blocks ahead (below), so the bar is 1.5, not 2.0.
 # The ratio alone mis-sorts narrow loops: a step of a block has a cost that halving its rows does not
@@ -89,6 +90,20 @@ MIN_ROWS_PER_THREAD = 8
 # (32, 64) (2.36, 97k) blocks, as before; at (128, 256) its ratio is 1.19: pipelined, measured faster.
 LOOP_HEAVY = 1.5
 LOOP_HEAVY_ROW_MACS = 48_000
+#
+# The backward has a higher bar (LOOP_HEAVY_BACKWARD). There the pipeline leaves the calling thread the
+# whole loop L and the workers the weight gradients and dx G (about as costly: layer-norm LSTM
+# (1000,8,32,64), one core, backward loop 8.9 ms, grads 7.9), while two blocks leave it a block's loop
+# (0.55-0.65 L: the split's tax, bench/README.md), then half of G: about even on idle cores while L is near
+# G (the layer-norm LSTM's L / G = 1.13 estimates 2.36), blocks ahead once L is well over 1.4 G (an estimate
+# near 3). And the pipeline spends less CPU where the split taxes the loop, and its calling thread never waits
+# for a worker's block. Measured whole training steps (bench/schedule_ab.py, 2 threads, the layer-norm LSTM,
+# backward pipelined / on blocks, the forward on blocks both ways; the runs in bench/README.md):
+# (50,32,64,128) wall 0.78-0.99, idle-core CPU 0.89-0.99 at load under 3; (1000,8,32,64) process CPU
+# 0.90-0.99 at load 2-5; even at load 8-11. At 2 threads only: with more, blocks keep splitting the loop (a
+# third or a quarter of it on the calling thread) and the pipeline does not, so there the backward follows
+# LOOP_HEAVY as before (not measured: this machine has 2 cores).
+LOOP_HEAVY_BACKWARD = 3.0
 PIPELINE_CHUNKS = 8                  # time chunks of a pipelined loop by default (fewer when T is smaller)
 PARALLEL_MIN_MACS = 24 * 1024 * 1024  # multiply-adds of the input projection below which one thread runs all
 

@@ -3,11 +3,12 @@ from . import functional, init, parallel, utils
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
 from .layers import ELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
 __all__ = ["functional", "init", "utils", "parallel",
-           "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
+           "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
+           "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",

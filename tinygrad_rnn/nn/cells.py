@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import DEFAULT_DTYPE, Tensor, zeros
+from ..tensor import Tensor, zeros
 from .checks import check_bool, check_choice, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 
@@ -229,7 +229,7 @@ class _TorchStyleCell(RecurrentCell):
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 dtype: npt.DTypeLike | None = None) -> None:
         name = type(self).__name__  # sizes of 0 are allowed, as in torch: an empty state
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
@@ -257,7 +257,7 @@ class RNNCell(_TorchStyleCell):
     """Elman: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 dtype: npt.DTypeLike | None = None) -> None:
         check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
@@ -282,7 +282,7 @@ class LSTMCell(_TorchStyleCell):
     def state_sizes(self) -> tuple[int, int]:
         return (self.proj_size or self.hidden_size, self.hidden_size)   # (h, c): h is projected, c is not
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: npt.DTypeLike = DEFAULT_DTYPE, *,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: npt.DTypeLike | None = None, *,
                  proj_size: int = 0) -> None:
         self.proj_size = check_int("LSTMCell", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
@@ -319,7 +319,7 @@ class PeepholeLSTMCell(_TorchStyleCell):
         return (self.hidden_size, self.hidden_size)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 dtype: npt.DTypeLike | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         bound = _init_bound(hidden_size)
         self.weight_ci = uniform((hidden_size,), bound, self.weight_ih.dtype)
@@ -350,7 +350,7 @@ class LayerNormLSTMCell(RecurrentCell):
         return (self.hidden_size, self.hidden_size)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, eps: float = 1e-5,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 dtype: npt.DTypeLike | None = None) -> None:
         name = "LayerNormLSTMCell"  # every argument checked, as the other cells'
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
@@ -387,7 +387,7 @@ class JordanCell(RecurrentCell):
     identity or 'tanh'."""
 
     def __init__(self, input_size: int, hidden_size: int, output_size: Optional[int] = None, bias: bool = True,
-                 output_activation: Optional[str] = None, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 output_activation: Optional[str] = None, dtype: npt.DTypeLike | None = None) -> None:
         check_choice("JordanCell", "output_activation", output_activation, (None, "tanh"))
         input_size = check_int("JordanCell", "input_size", input_size, 0)
         hidden_size = check_int("JordanCell", "hidden_size", hidden_size, 0)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .. import primitives as P
 from .. import random
-from ..tensor import DEFAULT_DTYPE, Tensor, apply, concatenate, where
+from ..tensor import Tensor, apply, concatenate, get_default_dtype, where
 from .checks import check_bool, check_float
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -390,7 +390,7 @@ def one_hot(tensor: Tensor | npt.ArrayLike, num_classes: int = -1, *, dtype: npt
         num_classes = int(idx.max()) + 1
     elif num_classes < 0 or (idx.size and idx.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {idx.max()}")
-    out = np.zeros(idx.shape + (int(num_classes),), dtype=dtype or DEFAULT_DTYPE)
+    out = np.zeros(idx.shape + (int(num_classes),), dtype=dtype or get_default_dtype())
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
     return Tensor(out)
 

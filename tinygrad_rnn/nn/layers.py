@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import DEFAULT_DTYPE, Tensor
+from ..tensor import Tensor
 from . import functional as F
 from .checks import check_bool, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype
@@ -129,7 +129,7 @@ class LayerNorm(Module):
     as torch.nn.LayerNorm: var is the biased variance (divided by n), weight starts at 1 and bias at 0."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device: Any = None, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 bias: bool = True, device: Any = None, dtype: npt.DTypeLike | None = None) -> None:
         check_device("LayerNorm", device)
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
         if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random
-from ..tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, tensor
+from ..tensor import FLOAT_DTYPES, Tensor, get_default_dtype, tensor
 from . import functional as F
 from .checks import check_bool, check_device, check_float, check_int, is_device
 
@@ -37,7 +37,7 @@ def check_dtype(dtype: npt.DTypeLike, owner: str | None = None) -> np.dtype:
     a TypeError."""
     prefix = f"{owner}: " if owner else ""
     if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
-        return np.dtype(DEFAULT_DTYPE)
+        return np.dtype(get_default_dtype())
     try:
         as_dtype = np.dtype(dtype)
     except TypeError:  # numpy's own "data type 'x' not understood"
@@ -728,7 +728,7 @@ class Linear(Module):
     """y = x W^T + b, W (out_features, in_features); torch's initialisation U(-1/sqrt(in), 1/sqrt(in))."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 dtype: npt.DTypeLike | None = None) -> None:
         check_device("Linear", device)
         in_features = check_int("Linear", "in_features", in_features, 0)
         out_features = check_int("Linear", "out_features", out_features, 0)
@@ -763,7 +763,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight: Tensor | npt.ArrayLike | None = None, _freeze: bool = False,
-                 device: Any = None, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> None:
+                 device: Any = None, dtype: npt.DTypeLike | None = None) -> None:
         check_device("Embedding", device)
         dtype = check_dtype(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)

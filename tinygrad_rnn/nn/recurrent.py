@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from .. import random, viz
 from ..kernels.blas import num_threads as get_num_threads
-from ..tensor import DEFAULT_DTYPE, Tensor, concatenate, is_grad_enabled, stack, where
+from ..tensor import Tensor, concatenate, is_grad_enabled, stack, where
 from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
@@ -472,7 +472,7 @@ class Recurrent(_StackedRecurrent):
 
     def __init__(self, cell: type | Callable[..., C.RecurrentCell], input_size: int, hidden_size: int,
                  num_layers: int = 1, bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool | str = True,
+                 bidirectional: bool = False, dtype: npt.DTypeLike | None = None, fused: bool | str = True,
                  compile: bool | str | None = None, checkpoint: bool | int | None = None,
                  memory_budget: float | None = None, **cell_kwargs: Any) -> None:
         not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
@@ -637,7 +637,7 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
@@ -788,7 +788,7 @@ class RNN(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
@@ -834,7 +834,7 @@ class GRU(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
                          checkpoint, memory_budget)
@@ -860,7 +860,7 @@ class LSTM(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 dtype: npt.DTypeLike = DEFAULT_DTYPE, fused: bool = True,
+                 dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import Tensor, concatenate, stack, where
+from ..tensor import Tensor, concatenate, stack, tensor, where
 from .checks import check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
@@ -159,7 +159,8 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
         if s.shape[0] == T:
             rows.append(s)
             continue
-        fill = Tensor(np.full((T - s.shape[0],) + s.shape[1:], padding_value, dtype=s.dtype))
+        # tensor(), not Tensor(): int64 ids and masks keep their dtype, as torch's (Tensor() makes float32)
+        fill = tensor(np.full((T - s.shape[0],) + s.shape[1:], padding_value).astype(s.dtype))
         rows.append(concatenate([s, fill] if padding_side == "right" else [fill, s], axis=0))
     return stack(rows, axis=0 if batch_first else 1)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import DEFAULT_DTYPE, Tensor, concatenate
+from ..tensor import Tensor, concatenate, get_default_dtype
 from . import sequences as rnn
 from .checks import check_bool
 
@@ -90,7 +90,7 @@ def _norm_type(fn, norm_type):
 def _total_norm(fn, arrays, norm_type, error_if_nonfinite):
     """The norm of the arrays concatenated, in their dtype (see clip_grad_norm_)."""
     if not arrays:
-        return np.zeros((), DEFAULT_DTYPE)
+        return np.zeros((), get_default_dtype())
     with np.errstate(over="ignore"):  # an overflow makes the norm inf, which is handled below
         norms = [_norm(a, norm_type) for a in arrays]
         total = _norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
@@ -144,7 +144,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     error_if_nonfinite = check_bool(fn, "error_if_nonfinite", error_if_nonfinite)   # "no" is truthy
     norm_type = _norm_type(fn, norm_type)
     if not params:
-        return Tensor._make(np.zeros((), DEFAULT_DTYPE), False)
+        return Tensor._make(np.zeros((), get_default_dtype()), False)
     total = _total_norm(fn, [p.grad for p in params], norm_type, error_if_nonfinite)
     _scale_grads(params, max_norm, total)
     return Tensor._make(total, False)
@@ -181,7 +181,7 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     if total.shape != () or total.dtype.kind not in "iuf" or isinstance(total_norm, bool):
         raise TypeError(f"{fn}: total_norm must be a 0-d Tensor or a number, got {type(total_norm).__name__} "
                         f"{total_norm!r}")
-    _scale_grads(params, max_norm, total if total.dtype.kind == "f" else total.astype(DEFAULT_DTYPE))
+    _scale_grads(params, max_norm, total if total.dtype.kind == "f" else total.astype(get_default_dtype()))
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
