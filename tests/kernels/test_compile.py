@@ -923,10 +923,10 @@ def test_a_state_made_off_the_tape_and_a_batch_specific_cell_are_refused_naming_
     with pytest.raises(CompileError, match=r"returned state part 0 is not computed by Tensor operations.*"
                                            r"test_compile\.py:\d+ in forward"):
         tr.nn.Recurrent(NumpyRoundTripCell, 3, 4, dtype=np.float64)
-    with pytest.raises(CompileError, match=r"FixedBatchCell.forward raised ValueError: cannot reshape .* "
+    with pytest.raises(CompileError, match=r"FixedBatchCell.forward raised ShapeError: cannot reshape .* "
                                            r"\(at .*test_compile\.py:\d+ in forward\).*batch of 3 rows"):
         tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64)
-    with pytest.warns(RuntimeWarning, match="FixedBatchCell.forward raised ValueError"):
+    with pytest.warns(RuntimeWarning, match="FixedBatchCell.forward raised ShapeError"):
         layer = tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64, fused="auto")
     x = np.random.default_rng(0).standard_normal((5, 2, 3))
     out, _ = layer(tr.Tensor(x))
