@@ -324,7 +324,7 @@ def _row_loop(src, sums, factors):
 def _direct_target(s):
     """(param, offset) when the sum's columns are all of one parameter slice's gradient and of nothing
     else's (a peephole weight's, a GRU's b_hn): it is summed straight into that slice of gV<param>, as every
-    accumulator is added to (assign: zeroed first, _assign_start). A fresh zeros1 and an add_to after it
+    accumulator is added to (assign: zeroed first, _assign_start). A fresh zeros1 and an add_span after it
     cost a tiny layer's grads about 0.1-0.2 us each (the peephole has three)."""
     if len(s.blocks) != 1 or len(s.blocks[0].targets) != 1:
         return None

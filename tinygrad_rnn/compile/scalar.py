@@ -97,8 +97,8 @@ def time_rows(arr, a, b):
 @njit()
 def add_slots(dsts, slots, src, row):
     """dsts[k][row, off + j] += src[0, slot + j] for j < width, (off, slot, width) = slots[k]: the vector
-    parameters' per-row gradients gathered in the row src, added back by one call rather than one add_to
-    per run of columns (each was a slice pair and an inlined loop for Numba and LLVM: five of them were a
+    parameters' per-row gradients gathered in the row src, added back by one call rather than one add per
+    run of columns (each was a slice pair and an inlined loop for Numba and LLVM: five of them were a
     tenth of a layer-norm LSTM's backward compile). dsts: a tuple of 2-D arrays of one type."""
     for k in range(slots.shape[0]):
         dst = dsts[k]

@@ -79,7 +79,8 @@ _before_loading = []   # what must run before the first function is loaded from 
 
 def before_loading(fn):
     """Run fn() once, before this process loads its first function from Numba's disk cache: cached machine code
-    may call a function by a name that must then be bound (blas.py's gemm_rows)."""
+    may call a function by a name that must then be bound (kernels/shared.py: gemm's work, the products, the
+    generated code's row helpers)."""
     _before_loading.append(fn)
     return fn
 

@@ -1,4 +1,5 @@
-"""Helpers compiled once per dtype and called by a fixed name, as blas.py's gemm_rows is.
+"""Helpers compiled once per dtype and called by a fixed name (blas.py's gemm and products, compile/scalar.py's
+row helpers), as the BLAS gemm itself is (blas.SYMBOLS).
 
 Why: Numba compiles every callee's code into each caller again. A generated kernel that calls a helper
 (a BLAS product, a loop adding rows) has the helper's code optimised and turned into machine code anew in
