@@ -41,7 +41,8 @@ def _rows(block, a, b):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("T,B,k,n,a,b", [(5, 3, 4, 6, 1, 4), (4, 2, 0, 3, 0, 4), (3, 1, 70, 130, 0, 3), (4, 2, 3, 5, 2, 2)])
+@pytest.mark.parametrize("T,B,k,n,a,b", [(5, 3, 4, 6, 1, 4), (4, 2, 0, 3, 0, 4), (3, 1, 70, 130, 0, 3),
+                                         (4, 2, 3, 5, 2, 2)])
 @pytest.mark.parametrize("beta", [0, 1, 0.5])
 def test_products_over_time_steps_equal_numpy(dtype, T, B, k, n, a, b, beta):
     """product_nt / _nn: steps [a, b) of a (T, B, k) block times a weight into steps [a, b) of a (T, B, n) block
@@ -127,7 +128,7 @@ def test_project_and_grads_call_the_shared_helpers_and_define_no_copy_of_them(tm
     assert run.returncode == 0, run.stderr[-3000:]
     report = {line.split(" ")[0]: line.split(" ")[1:] for line in run.stdout.strip().splitlines()[-3:]}
     copies = ("gemm", "product", "scale", "add_", "zero_", "add_row", "zeros_row")
-    for name, (defined, called) in report.items():
+    for name, (defined, _) in report.items():
         # none of the helpers' bodies (grads still defines time_rows, the column sums' view of its rows)
         helpers = [d for d in defined.split(",") if name not in d and any(c in d for c in copies)]
         assert helpers == [], (name, helpers)
