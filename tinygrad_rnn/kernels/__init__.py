@@ -19,7 +19,8 @@ functions they inline: the kernels tinygrad_rnn.compile generates carry vecmath.
 their machine code, and call blas.py's and scalar.py's helpers by name with the arguments shared.py passes.
 After an edit of those (or an upgrade), the cached code would be stale and still run. `source_digest`
 names what the code depends on: generated kernels carry it in their source, hence in their file name; a
-hand-written module can drop its cache entries when the digest moves (`drop_stale_cache`, used by the benchmark's peer of the 0.1 kernels).
+hand-written module can drop its cache entries when the digest moves (`drop_stale_cache`, used by the
+benchmark's peer of the 0.1 kernels).
 """
 import glob
 import hashlib
