@@ -69,7 +69,7 @@ class Shared:
         """An intrinsic: f(*args) calls the helper with `constants` (ints) before args, args as the kinds after
         the constants say. steps: f takes two more arguments, lo and hi, and each "rows" argument of three
         dimensions is a (T, B, n) block of which time steps [lo, hi) take part (the (hi - lo) * B rows from
-        row lo * B), as if the caller had passed block[lo:hi] (Numba's slicing costs a caller's compile
+        row lo * B), as if the caller had passed `block[lo:hi]` (Numba's slicing costs a caller's compile
         more: every slice is lowered with its clamping, in Numba's Python, then optimised by LLVM)."""
         shared = self
         kinds = self.kinds[len(constants):]
