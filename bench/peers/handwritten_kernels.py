@@ -675,7 +675,8 @@ def use_handwritten(layer, mode):
     return layer
 
 
-# The loops above inline blas.py's gemm and vecmath.py's sigmoid/tanh; Numba's cache watches this file only.
+# The loops above inline vecmath.py's sigmoid/tanh and call blas.py's gemm and products by name (shared.py
+# passes their arguments); Numba's cache watches this file only.
 from tinygrad_rnn.kernels import drop_stale_cache, source_digest  # noqa: E402
 
-drop_stale_cache(_rnn_forward_loop, "handwritten_kernels", source_digest("blas.py", "vecmath.py"))
+drop_stale_cache(_rnn_forward_loop, "handwritten_kernels", source_digest("blas.py", "vecmath.py", "shared.py"))

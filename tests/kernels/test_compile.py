@@ -699,11 +699,12 @@ def test_compile_cell_source_and_call():
     cell = tr.nn.GRUCell(2 * H, H, dtype=np.float64)
     cc = tr.compile_cell(cell)
     assert "def forward(" in cc.source and "def backward(" in cc.source and "gemm(" in cc.source
-    # what the machine code inlines (blas, vecmath, scalar) is named in the source, hence in the cached
-    # file's name: an edit there cannot leave Numba's cache serving the old code
+    # what the machine code inlines (blas, vecmath, scalar) or calls by name (shared.py: the call's
+    # arguments) is named in the source, hence in the cached file's name: an edit there cannot leave
+    # Numba's cache serving the old code
     from tinygrad_rnn.compile import codegen
     from tinygrad_rnn.kernels import source_digest
-    assert codegen.SUPPORT_DIGEST == source_digest("blas.py", "vecmath.py", "../compile/scalar.py")
+    assert codegen.SUPPORT_DIGEST == source_digest("blas.py", "vecmath.py", "shared.py", "../compile/scalar.py")
     assert codegen.SUPPORT_DIGEST in cc.source
     x = tr.Tensor(np.random.default_rng(0).standard_normal((4, 2, 2 * H)), requires_grad=True)
     out, h = cc(x)

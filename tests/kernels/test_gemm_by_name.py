@@ -1,5 +1,5 @@
 """blas.gemm's work is one cached cfunc per dtype, bound under a fixed name and called by that name
-(blas._bind_gemm): a generated kernel's time loops no longer carry a copy of it of their own, which Numba
+(blas._GEMM, kernels/shared.py): a generated kernel's time loops no longer carry a copy of it of their own, which Numba
 optimised and compiled again in every function calling gemm (a cold compile's cost, issue 12).
 
 Held here: gemm through the bound name is numpy's product at the loop's shapes (a few rows, few

@@ -72,8 +72,8 @@ import numpy as np
 from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the package's checked cache
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, zero_rows
 from tinygrad_rnn.compile.scalar import maximum, isnan, sqrt, zeros1, zeros2, zero_flat
-from tinygrad_rnn.compile.scalar import gemm_nn, gemm_nt, gemm_tn, time_rows, zeros_row, add_to, add_row, add_rows
-from tinygrad_rnn.compile.scalar import add_slots
+from tinygrad_rnn.compile.scalar import product_nn, product_nt, product_tn, time_rows, add_span, add_row_steps
+from tinygrad_rnn.compile.scalar import add_columns, add_slots
 
 _dt = np.{dtype}
 one = _dt(1)
@@ -84,7 +84,7 @@ ninf = _dt(-np.inf)
 
 NARROW_COLUMNS = 64   # a forward column loop narrower than this runs to a bound read from an array (Generator.columns)
 
-SUPPORT_DIGEST = source_digest("blas.py", "vecmath.py", "../compile/scalar.py")
+SUPPORT_DIGEST = source_digest("blas.py", "vecmath.py", "shared.py", "../compile/scalar.py")
 
 
 class _Body:

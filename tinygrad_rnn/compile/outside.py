@@ -80,17 +80,14 @@ class OutsideWriter:
         if not p.projections:
             src(1, "return")
             return src.text()
-        src(1, "x2 = time_rows(X, a, b)")
         for pr in p.projections:
-            src(1, f"xw = time_rows(XW{pr.index}, a, b)")
-            src(1, f"{'gemm_nt' if pr.transposed else 'gemm_nn'}(x2, par{pr.param}, xw, 0)")
+            src(1, f"{'product_nt' if pr.transposed else 'product_nn'}(X, par{pr.param}, XW{pr.index}, 0, a, b)")
             folds = _merged_folds(f for f in p.folds if f.projection == pr.index)
             if folds:
-                src(1, "bias = zeros_row(xw)")
+                src(1, f"bias = zeros1(XW{pr.index}.shape[2], X)")
                 for f in folds:
-                    v = f"V{f.param}[{f.param_off}:{f.param_off + f.width}]"
-                    src(1, f"add_to(bias[{f.off}:{f.off + f.width}], {v})")
-                src(1, "add_row(xw, bias)")
+                    src(1, f"add_span(bias, {f.off}, V{f.param}, {f.param_off}, {f.width})")
+                src(1, f"add_row_steps(XW{pr.index}, bias, a, b)")
         return src.text()
 
     # ------------------------------------------------------------------ after the loop
@@ -121,16 +118,15 @@ class OutsideWriter:
         src = _Source()
         src(0, "@njit(error_model='numpy', nogil=True)")
         src(0, f"def grads({', '.join(self.grads_args())}, need, need_dx, assign, a, b):")
-        src(1, "x2 = time_rows(X, a, b)")
         assigned = self._assign_start(src)
         self._input_side(src, assigned)
         self._recurrent_weights(src, assigned)
         self._column_sums(src)
         if self.loop_grads:
             src(1, "if a == 0:   # the loop's per-row gradients of the vector parameters, added once")
-            for i, n in self.loop_grads:
+            for i, _ in self.loop_grads:
                 src(2, f"if need[{i}]:")
-                src(3, f"add_rows(dV[:, {self.dv_at[i]}:{self.dv_at[i] + n}], gV{i})")
+                src(3, f"add_columns(dV, {self.dv_at[i]}, gV{i})")
         return src.text()
 
     def _writes(self):
@@ -163,26 +159,25 @@ class OutsideWriter:
         beta = "1" if p.uses_x else "0"     # the loop's own part of dx is in dX already
         if p.projections:
             src(1, "if need_dx:")
-            src(2, "dx2 = time_rows(dX, a, b)")
             for pr in p.projections:
-                dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
-                src(2, f"{'gemm_nn' if pr.transposed else 'gemm_nt'}({dxw}, par{pr.param}, dx2, {beta})")
+                dxw = self._grad_name(Projected(pr.index))
+                src(2, f"{'product_nn' if pr.transposed else 'product_nt'}({dxw}, par{pr.param}, dX, {beta}, a, b)")
                 beta = "1"
         for pr in p.projections:
-            dxw = f"time_rows({self._grad_name(Projected(pr.index))}, a, b)"
+            dxw = self._grad_name(Projected(pr.index))
             src(1, f"if need[{pr.param}]:")
             beta = "beta" if pr.param in assigned else "1"
-            src(2, f"gemm_tn({dxw}, x2, g{pr.param}, {beta})" if pr.transposed
-                else f"gemm_tn(x2, {dxw}, g{pr.param}, {beta})")
+            src(2, f"product_tn({dxw}, X, g{pr.param}, {beta}, a, b)" if pr.transposed
+                else f"product_tn(X, {dxw}, g{pr.param}, {beta}, a, b)")
 
     def _recurrent_weights(self, src, assigned):
         for g in self.prog.gemms:
-            a = f"time_rows(S{g.a_state}, a, b)" if g.a_state is not None else f"time_rows(GA{g.index}, a, b)"
-            dc = f"time_rows(dC{g.index}, a, b)"
+            a = f"S{g.a_state}" if g.a_state is not None else f"GA{g.index}"
+            dc = f"dC{g.index}"
             src(1, f"if need[{g.param}]:")
             beta = "beta" if g.param in assigned else "1"
-            src(2, f"gemm_tn({dc}, {a}, g{g.param}, {beta})" if g.transposed
-                else f"gemm_tn({a}, {dc}, g{g.param}, {beta})")
+            src(2, f"product_tn({dc}, {a}, g{g.param}, {beta}, a, b)" if g.transposed
+                else f"product_tn({a}, {dc}, g{g.param}, {beta}, a, b)")
 
     def _column_sums(self, src):
         """Each distinct (gradient columns, factor) is summed once into a local array, then added to every
@@ -329,7 +324,7 @@ def _row_loop(src, sums, factors):
 def _direct_target(s):
     """(param, offset) when the sum's columns are all of one parameter slice's gradient and of nothing
     else's (a peephole weight's, a GRU's b_hn): it is summed straight into that slice of gV<param>, as every
-    accumulator is added to (assign: zeroed first, _assign_start). A fresh zeros1 and an add_to after it
+    accumulator is added to (assign: zeroed first, _assign_start). A fresh zeros1 and an add_span after it
     cost a tiny layer's grads about 0.1-0.2 us each (the peephole has three)."""
     if len(s.blocks) != 1 or len(s.blocks[0].targets) != 1:
         return None
@@ -339,11 +334,9 @@ def _direct_target(s):
 
 def _adds(src, block, cs, s):
     """A block's columns of `cs` (the array of sum s) added to each of its targets."""
-    lo = block.off - s.off
-    part = cs if (block.off, block.width) == (s.off, s.width) else f"{cs}[{lo}:{lo + block.width}]"
     for param, poff in block.targets:
         src(2, f"if need[{param}]:")
-        src(3, f"add_to(gV{param}[{poff}:{poff + block.width}], {part})")
+        src(3, f"add_span(gV{param}, {poff}, {cs}, {block.off - s.off}, {block.width})")
 
 
 def _any_need(blocks):

@@ -5,9 +5,11 @@ log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; sele
 """
 import numba
 import numpy as np
+from numba import types
 
-from ..kernels import njit
-from ..kernels.blas import gemm, gemm_nn, gemm_nt, gemm_tn  # noqa: F401  (re-exported for generated code)
+from ..kernels import cfunc, njit
+from ..kernels.blas import gemm, gemm_nn, gemm_nt, gemm_tn, product_nn, product_nt, product_tn  # noqa: F401  (re-exported for generated code)  # noqa: F401
+from ..kernels.shared import Shared
 from ..kernels.vecmath import sigmoid, tanh  # noqa: F401
 
 
@@ -67,24 +69,6 @@ def copy_row(dst, src):
 
 
 @njit()
-def zero_rows(a, b0, b1):
-    """a[b0:b1] = 0 for a 2-D array, as a loop (see copy_row); the rows are passed as numbers, not as a
-    slice: a view costs the generated kernel's compile more than the call."""
-    zero = a.dtype.type(0)
-    for i in range(b0, b1):
-        for j in range(a.shape[1]):
-            a[i, j] = zero
-
-
-@njit()
-def zero_flat(a):
-    """a[:] = 0 for a 1-D array, as a loop (see copy_row): grads' accumulators when they come uninitialised."""
-    zero = a.dtype.type(0)
-    for j in range(a.shape[0]):
-        a[j] = zero
-
-
-@njit()
 def zeros2(rows, cols, like):
     """np.zeros((rows, cols), like.dtype), compiled once with the package: a generated kernel that called
     np.zeros (np.zeros_like, np.empty) itself would compile Numba's implementations of them in every new
@@ -111,22 +95,44 @@ def time_rows(arr, a, b):
 
 
 @njit()
-def zeros_row(a2):
-    """A new zero vector as wide as the 2-D a2 (its dtype): a compiled call, so that a generated kernel does
-    not compile Numba's np.zeros in every new process."""
-    return np.zeros(a2.shape[1], a2.dtype)
+def add_slots(dsts, slots, src, row):
+    """dsts[k][row, off + j] += src[0, slot + j] for j < width, (off, slot, width) = slots[k]: the vector
+    parameters' per-row gradients gathered in the row src, added back by one call rather than one add per
+    run of columns (each was a slice pair and an inlined loop for Numba and LLVM: five of them were a
+    tenth of a layer-norm LSTM's backward compile). dsts: a tuple of 2-D arrays of one type."""
+    for k in range(slots.shape[0]):
+        dst = dsts[k]
+        off, slot = slots[k, 0], slots[k, 1]
+        for j in range(slots[k, 2]):
+            dst[row, off + j] += src[0, slot + j]
+
+
+# --- helpers compiled once per dtype and called by name (kernels/shared.py): loops that a generated function
+# would otherwise carry a compiled copy of, each optimised and made into machine code again in every cold
+# compile. Called once per call of grads, or per step: the call costs nanoseconds.
+@njit()
+def _zero_rows(a, b0, b1):
+    zero = a.dtype.type(0)
+    for i in range(b0, b1):
+        for j in range(a.shape[1]):
+            a[i, j] = zero
 
 
 @njit()
-def add_to(dst, src):
-    """dst += src (1-D, equal lengths)."""
-    for j in range(dst.shape[0]):
-        dst[j] += src[j]
+def _zero_flat(a):
+    zero = a.dtype.type(0)
+    for j in range(a.shape[0]):
+        a[j] = zero
 
 
 @njit()
-def add_row(a2, row):
-    """Every row of the 2-D a2 += row (a bias)."""
+def _add_span(dst, doff, src, soff, n):
+    for j in range(n):
+        dst[doff + j] += src[soff + j]
+
+
+@njit()
+def _add_row(a2, row):
     for r in range(a2.shape[0]):
         ar = a2[r]
         for j in range(row.shape[0]):
@@ -134,22 +140,66 @@ def add_row(a2, row):
 
 
 @njit()
-def add_rows(a2, out):
-    """out += the sum of the rows of the 2-D a2."""
+def _add_columns(a2, off, out):
     for r in range(a2.shape[0]):
-        ar = a2[r]
         for j in range(out.shape[0]):
-            out[j] += ar[j]
+            out[j] += a2[r, off + j]
 
 
-@njit()
-def add_slots(dsts, slots, src, row):
-    """dsts[k][row, off + j] += src[0, slot + j] for j < width, (off, slot, width) = slots[k]: the vector
-    parameters' per-row gradients gathered in the row src, added back by one call rather than one add_to
-    per run of columns (each was a slice pair and an inlined loop for Numba and LLVM: five of them were a
-    tenth of a layer-norm LSTM's backward compile). dsts: a tuple of 2-D arrays of one type."""
-    for k in range(slots.shape[0]):
-        dst = dsts[k]
-        off, slot = slots[k, 0], slots[k, 1]
-        for j in range(slots[k, 2]):
-            dst[row, off + j] += src[0, slot + j]
+def _make_zero_rows(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(p, i64, i64, i64, i64))
+    def zero_rows(a, rows, cols, b0, b1):
+        _zero_rows(numba.carray(a, (rows, cols)), b0, b1)
+    return zero_rows
+
+
+def _make_zero_flat(nbtype):
+    @cfunc(types.void(types.CPointer(nbtype), types.int64))
+    def zero_flat(a, n):
+        _zero_flat(numba.carray(a, n))
+    return zero_flat
+
+
+def _make_add_span(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(p, i64, i64, p, i64, i64, i64))
+    def add_span(dst, dn, doff, src, sn, soff, n):
+        _add_span(numba.carray(dst, dn), doff, numba.carray(src, sn), soff, n)
+    return add_span
+
+
+def _make_add_row(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(p, i64, i64, p, i64))
+    def add_row(a, rows, cols, row, n):
+        _add_row(numba.carray(a, (rows, cols)), numba.carray(row, n))
+    return add_row
+
+
+def _make_add_columns(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(p, i64, i64, i64, p, i64))
+    def add_columns(a, rows, cols, off, out, n):
+        _add_columns(numba.carray(a, (rows, cols)), off, numba.carray(out, n))
+    return add_columns
+
+
+# zero_rows(a, b0, b1): a[b0:b1] = 0 for a C-contiguous 2-D array (its rows as numbers, not a slice: a view
+# costs the generated kernel's compile more than the call).
+zero_rows = Shared("tinygrad_rnn_zero_rows", _zero_rows, _make_zero_rows, ("rows", "int", "int")).calling()
+# zero_flat(a): a[:] = 0 for a 1-D array: grads' accumulators when they come uninitialised.
+zero_flat = Shared("tinygrad_rnn_zero_flat", _zero_flat, _make_zero_flat, ("vector",)).calling()
+# add_columns(a2, off, out): out += the sum of the rows of a2[:, off:off + len(out)] (a2 C-contiguous 2-D):
+# the loop's per-row gradients of a vector parameter, its columns of dV, added to its accumulator by grads.
+add_columns = Shared("tinygrad_rnn_add_columns", _add_columns, _make_add_columns, ("rows", "int", "vector")).calling()
+# add_span(dst, doff, src, soff, n): dst[doff:doff + n] += src[soff:soff + n] (1-D arrays; the spans as
+# numbers: a slice costs the caller's compile more than the call).
+add_span = Shared("tinygrad_rnn_add_span", _add_span, _make_add_span,
+                  ("vector", "int", "vector", "int", "int")).calling()
+# add_row_steps(XW, row, a, b): every row of time steps [a, b) of the (T, B, n) block XW += row (a bias).
+add_row_steps = Shared("tinygrad_rnn_add_row", _add_row, _make_add_row, ("rows", "vector")).calling(steps=True)

@@ -15,11 +15,12 @@ Every kernel is compiled through `njit` below, which is numba.njit with the pack
     debugger), as numba.njit makes them.
 
 Numba's disk cache keys a file's compiled functions on that file's own contents, not on the files whose
-functions they inline: the kernels tinygrad_rnn.compile generates carry blas.py's gemm and vecmath.py's
-sigmoid/tanh inside their machine code. After an edit of those (or an upgrade), the cached code would
-be stale and still run. `source_digest` names what the code depends on: generated kernels carry it in
-their source, hence in their file name; a hand-written module can drop its cache entries when the
-digest moves (`drop_stale_cache`, used by the benchmark's peer of the 0.1 kernels).
+functions they inline: the kernels tinygrad_rnn.compile generates carry vecmath.py's sigmoid/tanh inside
+their machine code, and call blas.py's and scalar.py's helpers by name with the arguments shared.py passes.
+After an edit of those (or an upgrade), the cached code would be stale and still run. `source_digest`
+names what the code depends on: generated kernels carry it in their source, hence in their file name; a
+hand-written module can drop its cache entries when the digest moves (`drop_stale_cache`, used by the
+benchmark's peer of the 0.1 kernels).
 """
 import glob
 import hashlib
@@ -79,7 +80,8 @@ _before_loading = []   # what must run before the first function is loaded from 
 
 def before_loading(fn):
     """Run fn() once, before this process loads its first function from Numba's disk cache: cached machine code
-    may call a function by a name that must then be bound (blas.py's gemm_rows)."""
+    may call a function by a name that must then be bound (kernels/shared.py: gemm's work, the products, the
+    generated code's row helpers)."""
     _before_loading.append(fn)
     return fn
 

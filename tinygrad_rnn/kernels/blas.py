@@ -55,7 +55,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import before_loading, cfunc, njit, workspace
+from . import cfunc, njit, workspace
+from .shared import Shared
 
 SYMBOLS = {np.float32: "tinygrad_rnn_sgemm", np.float64: "tinygrad_rnn_dgemm"}
 
@@ -494,7 +495,7 @@ def gemm(a, b, c, beta):
         raise ValueError("gemm: shapes do not match")
     if m == 0 or n == 0:
         return
-    _gemm_by_name(m, n, k, a, b, c, c.dtype.type(beta))
+    _gemm_by_name(a, b, c, beta)
 
 
 @njit()
@@ -548,16 +549,71 @@ def _scale(c, beta):
 
 
 @njit()
-def _blas_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, beta):
-    """What gemm_nt and gemm_tn do once their shapes are checked: C (m, n) = op(A) @ op(B) + beta * C
-    by one BLAS call, or C = beta * C when the inner dimension k is empty (BLAS is not called then)."""
+def _product(trans_a, trans_b, a, b, c, beta):
+    """C (m, n) = op(A) @ op(B) + beta * C (beta of C's dtype) for C-contiguous matrices: one BLAS call, or
+    one per tile of gemm's (SPLIT_GEMM) where neither is transposed, or C = beta * C when the inner
+    dimension k is empty (BLAS is not called then). The work of gemm_nt, gemm_nn, gemm_tn and the generated
+    code's product_nt, product_nn, product_tn: compiled once per dtype, called by name (_PRODUCT)."""
+    m, n = c.shape
+    k = a.shape[0] if trans_a == _TRANS else a.shape[1]
     if m == 0 or n == 0:
         return
-    beta_ = c.dtype.type(beta)
     if k == 0:
-        _scale(c, beta_)
-    else:
-        _cblas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta_, c, n)
+        _scale(c, beta)
+        return
+    lda, ldb = a.shape[1], b.shape[1]
+    rows, cols = (m, n) if trans_a == _TRANS or trans_b == _TRANS else _tile(m, n, k, SPLIT_GEMM)
+    if rows == m and cols == n:
+        _cblas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, n)
+        return
+    for j0 in range(0, n, cols):   # tiles: neither is transposed, so A's rows and B's columns are sliced
+        j1 = min(j0 + cols, n)
+        for i0 in range(0, m, rows):
+            i1 = min(i0 + rows, m)
+            _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, j1 - j0, k, a[i0:i1], k, b[:, j0:j1], n, beta,
+                        c[i0:i1, j0:j1], n)
+
+
+# --- gemm's and the products' work compiled once, called by name (shared.py) ------------------------
+# Numba compiles every callee's code into each caller again: gemm's loop for a few rows and its tiles were
+# optimised and turned into machine code anew in each generated function that calls gemm (a cell's forward
+# and backward loops), about 0.25 s of CPU each in a cold compile, and the products' BLAS calls in each
+# project and grads. So that work is one cfunc per dtype, cached with the package (compiled once per
+# install) and bound under a fixed name, as the BLAS gemm above: callers call it by that name (a call, as
+# _small_gemm was before: too large for LLVM to inline).
+
+def _make_gemm_cfunc(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(p, i64, i64, p, i64, i64, p, i64, i64, nbtype))
+    def gemm_rows(a, ar, ac, b, br, bc, c, cr, cc, beta):
+        _gemm_checked(numba.carray(a, (ar, ac)), numba.carray(b, (br, bc)), numba.carray(c, (cr, cc)), beta)
+    return gemm_rows
+
+
+def _make_product_cfunc(nbtype):
+    p, i64 = types.CPointer(nbtype), types.int64
+
+    @cfunc(types.void(i64, i64, p, i64, i64, p, i64, i64, p, i64, i64, nbtype))
+    def product(trans_a, trans_b, a, ar, ac, b, br, bc, c, cr, cc, beta):
+        _product(trans_a, trans_b, numba.carray(a, (ar, ac)), numba.carray(b, (br, bc)),
+                 numba.carray(c, (cr, cc)), beta)
+    return product
+
+
+_GEMM = Shared("tinygrad_rnn_gemm", _gemm_checked, _make_gemm_cfunc, ("rows", "rows", "rows", "float"))
+_PRODUCT = Shared("tinygrad_rnn_product", _product, _make_product_cfunc,
+                  ("int", "int", "rows", "rows", "rows", "float"))
+_gemm_by_name = _GEMM.calling()
+# _nt(A, B, C, beta): C = op(A) @ op(B) + beta * C on matrices, for gemm_nt, gemm_nn, gemm_tn
+_nt, _nn, _tn = (_PRODUCT.calling(_NO_TRANS, _TRANS), _PRODUCT.calling(_NO_TRANS, _NO_TRANS),
+                 _PRODUCT.calling(_TRANS, _NO_TRANS))
+# product_nt(A, B, C, beta, a, b): C = op(A) @ op(B) + beta * C for C-contiguous float arrays of one dtype,
+# each a matrix or a (T, B, n) block of which time steps [a, b) take part (its rows (a * B ... b * B)),
+# shapes NOT checked: for generated code (outside.py). op: B transposed (nt), none (nn), A transposed (tn).
+product_nt = _PRODUCT.calling(_NO_TRANS, _TRANS, steps=True)
+product_nn = _PRODUCT.calling(_NO_TRANS, _NO_TRANS, steps=True)
+product_tn = _PRODUCT.calling(_TRANS, _NO_TRANS, steps=True)
 
 
 @njit()
@@ -571,31 +627,19 @@ def gemm_nt(a, b, c, beta):
     n = b.shape[0]
     if b.shape[1] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_nt: shapes do not match")
-    _blas_product(_NO_TRANS, _TRANS, m, n, k, a, k, b, k, c, beta)
+    _nt(a, b, c, beta)
 
 
 @njit()
 def gemm_nn(a, b, c, beta):
     """C = A @ B + beta * C as gemm computes it, but by BLAS calls only (in gemm's tiles where it would tile):
     all C-contiguous 2-D arrays of one float dtype (shapes (m,k), (k,n), (m,n)). For the products outside
-    the time loops (over T * B rows). Numba compiles every callee's code into each caller again: without
-    gemm's loop for a few rows (_small_gemm, vectorized loops), a caller's cold compile is about 0.13 s
-    shorter (bench/compile_time.py's grads), and one BLAS call beats that loop on the rare tiny product."""
+    the time loops (over T * B rows), where one BLAS call beats gemm's loop on the rare tiny product."""
     m, k = a.shape
     n = b.shape[1]
     if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_nn: shapes do not match")
-    rows, cols = _tile(m, n, k, SPLIT_GEMM)
-    if k == 0 or (rows == m and cols == n):
-        _blas_product(_NO_TRANS, _NO_TRANS, m, n, k, a, k, b, n, c, beta)
-        return
-    beta_ = c.dtype.type(beta)
-    for j0 in range(0, n, cols):
-        j1 = min(j0 + cols, n)
-        for i0 in range(0, m, rows):
-            i1 = min(i0 + rows, m)
-            _cblas_gemm(_NO_TRANS, _NO_TRANS, i1 - i0, j1 - j0, k, a[i0:i1], k, b[:, j0:j1], n, beta_,
-                        c[i0:i1, j0:j1], n)
+    _nn(a, b, c, beta)
 
 
 @njit()
@@ -606,68 +650,4 @@ def gemm_tn(a, b, c, beta):
     n = b.shape[1]
     if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm_tn: shapes do not match")
-    _blas_product(_TRANS, _NO_TRANS, m, n, k, a, m, b, n, c, beta)
-
-
-# --- gemm's work compiled once, called by name ------------------------------------------------------
-# Numba compiles every callee's code into each caller again: gemm's loop for a few rows and its tiles were
-# optimised and turned into machine code anew in each generated function that calls gemm (a cell's forward
-# and backward loops), about 0.25 s of CPU each in a cold compile. So that work is one cfunc per dtype, cached
-# with the package (compiled once per install) and bound under a fixed name, as the BLAS gemm above: gemm
-# calls it by that name (a call, as _small_gemm was before: too large for LLVM to inline). The names are
-# bound when first needed: before the process loads any cached code (which may call them), or when a
-# function calling gemm is compiled (_gemm_by_name's typing), not at import.
-GEMM_SYMBOLS = {np.float32: "tinygrad_rnn_gemm_f32", np.float64: "tinygrad_rnn_gemm_f64"}
-_gemm_cfuncs = {}   # dtype: the bound cfunc, kept alive for as long as the process runs
-
-
-def _make_gemm_cfunc(nbtype):
-    ptr = types.CPointer(nbtype)
-
-    @cfunc(types.void(types.int64, types.int64, types.int64, ptr, ptr, ptr, nbtype))
-    def gemm_rows(m, n, k, a, b, c, beta):
-        _gemm_checked(numba.carray(a, (m, k)), numba.carray(b, (k, n)), numba.carray(c, (m, n)), beta)
-    return gemm_rows
-
-
-@before_loading
-def _bind_gemm():
-    """Compile (or load from the cache) gemm_rows for both dtypes and bind their names, once."""
-    if numba.config.DISABLE_JIT:
-        return
-    for dtype, nbtype in ((np.float32, types.float32), (np.float64, types.float64)):
-        if dtype in _gemm_cfuncs:   # (bound already; each dtype apart, should one ever fail to compile)
-            continue
-        _gemm_cfuncs[dtype] = _make_gemm_cfunc(nbtype)
-        llvm.add_symbol(GEMM_SYMBOLS[dtype], _gemm_cfuncs[dtype].address)
-
-
-@intrinsic
-def _gemm_by_name(typingctx, m, n, k, a, b, c, beta):
-    """The bound gemm_rows of c's dtype on the data of C-contiguous a (m, k), b (k, n), c (m, n)."""
-    if not (isinstance(c, types.Array) and c.dtype in (types.float32, types.float64) and beta == c.dtype):
-        return None
-    _bind_gemm()
-    name = GEMM_SYMBOLS[np.float32 if c.dtype == types.float32 else np.float64]
-
-    def codegen(context, builder, signature, args):
-        fty = context.get_value_type(c.dtype)
-        i64 = ir.IntType(64)
-        fnty = ir.FunctionType(ir.VoidType(), [i64, i64, i64, fty.as_pointer(), fty.as_pointer(),
-                                               fty.as_pointer(), fty])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        ints = [context.cast(builder, v, t, types.int64) for v, t in zip(args[:3], signature.args[:3])]
-        data = [context.make_array(t)(context, builder, v).data for v, t in zip(args[3:6], signature.args[3:6])]
-        builder.call(fn, ints + data + [args[6]])
-        return context.get_dummy_value()
-
-    return types.void(m, n, k, a, b, c, beta), codegen
-
-
-def _gemm_in_python(m, n, k, a, b, c, beta):
-    """_gemm_by_name's plain form, for NUMBA_DISABLE_JIT=1 (an intrinsic cannot run as Python)."""
-    _gemm_checked(a, b, c, beta)
-
-
-if numba.config.DISABLE_JIT:
-    _gemm_by_name = _gemm_in_python  # noqa: F811
+    _tn(a, b, c, beta)
