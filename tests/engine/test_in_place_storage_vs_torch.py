@@ -1,0 +1,234 @@
+"""In-place operations write the tensor's memory, as torch's write its storage: the views taken before
+(slices, view/reshape, transpose, unsqueeze/squeeze/expand, detach(), numpy(), the array given to from_numpy)
+see the new values, and a graph recorded before that read the tensor refuses backward rather than compute
+with the new values. Each case runs the same operations on torch tensors and ours."""
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_rnn as tr
+import tinygrad_rnn.nn as nn
+
+VIEWS = {
+    "slice": lambda x: x[1:],
+    "index": lambda x: x[0],
+    "view": lambda x: x.view(3, 2),
+    "reshape": lambda x: x.reshape(-1),
+    "T": lambda x: x.T,
+    "transpose": lambda x: x.transpose(0, 1),
+    "unsqueeze": lambda x: x.unsqueeze(0),
+    "squeeze": lambda x: x.unsqueeze(0).squeeze(0),
+    "expand": lambda x: x.unsqueeze(0).expand(2, 2, 3),
+    "detach": lambda x: x.detach(),
+    "numpy": lambda x: x.numpy(),
+}
+
+WRITES = {
+    "+=": lambda x: x.__iadd__(1.5),
+    "-= tensor": lambda x, lib: x.__isub__(lib.ones(x.shape, dtype=x.dtype)),
+    "*=": lambda x: x.__imul__(3.0),
+    "/=": lambda x: x.__itruediv__(2.0),
+    "//=": lambda x: x.__ifloordiv__(0.5),
+    "%=": lambda x: x.__imod__(0.7),
+    "zero_": lambda x: x.zero_(),
+    "fill_": lambda x: x.fill_(7.0),
+    "clamp_": lambda x: x.clamp_(0.5, 2.0),
+}
+
+
+def _write(name, x, lib):
+    fn = WRITES[name]
+    return fn(x, lib) if fn.__code__.co_argcount == 2 else fn(x)
+
+
+def _values(v):
+    return np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+
+
+@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("write", sorted(WRITES))
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_views_taken_before_an_in_place_write_see_it(view, write, grad_mode):
+    start = np.arange(6.0).reshape(2, 3) / 4
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(start.astype(np.float32))
+        v = VIEWS[view](x)
+        with lib.set_grad_enabled(grad_mode):
+            _write(write, x, lib)
+        results.append((_values(x).copy(), _values(v).copy()))
+    (tx, tv), (ox, ov) = results
+    np.testing.assert_allclose(ox, tx, rtol=1e-6)
+    np.testing.assert_allclose(ov, tv, rtol=1e-6)
+
+
+@pytest.mark.parametrize("view", ["slice", "index", "view", "T", "detach"])
+def test_a_write_through_a_view_changes_its_base_and_its_other_views(view):
+    results = []
+    for lib in (torch, tr):
+        x = lib.zeros(2, 3)
+        other = x[:, 1:]
+        v = VIEWS[view](x)
+        v += 2.0
+        v.mul_(3.0) if hasattr(v, "mul_") else v.__imul__(3.0)
+        results.append((_values(x).copy(), _values(other).copy()))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_from_numpy_and_the_constructor_share_the_array_and_tensor_copies_it():
+    for make, shares in ((torch.from_numpy, True), (torch.Tensor, True), (torch.tensor, False)):
+        ours = {torch.from_numpy: tr.from_numpy, torch.Tensor: tr.Tensor, torch.tensor: tr.tensor}[make]
+        a, b = np.zeros(3, np.float32), np.zeros(3, np.float32)
+        t, o = make(a), ours(b)
+        t += 1.0
+        o += 1.0
+        o.fill_(2.0)
+        t.fill_(2.0)
+        np.testing.assert_array_equal(b, a)
+        assert (a[0] == 2.0) == shares
+
+
+def test_int_index_tensor_updates_are_seen_by_its_views():
+    for lib in (torch, tr):
+        idx = lib.tensor([1, 2, 3])
+        v = idx[1:]
+        idx += 1
+        idx *= 2
+        assert v.tolist() == [6, 8]
+
+
+def test_writing_an_expanded_tensor_is_refused_in_torchs_words():
+    for lib in (torch, tr):
+        e = lib.zeros(3).expand(2, 3)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single"):
+            e += 1.0
+
+
+def test_float_and_to_own_dtype_return_the_tensor_itself_so_writes_are_shared():
+    for lib in (torch, tr):
+        x = lib.zeros(2)
+        assert x.float() is x and x.to(x.dtype) is x
+
+
+def _backward_after_write(lib, op, target):
+    """(w op b).sum() recorded, then an in-place write under no_grad to `target` (b or a view of it): the
+    gradient of w, or "refused"."""
+    w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = lib.tensor([4.0, 5.0, 6.0])
+    y = op(w, b).sum()
+    with lib.no_grad():
+        t = {"b": b, "slice of b": b[1:], "detach of b": b.detach()}[target]
+        t += 10.0
+    try:
+        y.backward()
+    except RuntimeError:
+        return "refused"
+    return _values(w.grad).tolist()
+
+
+@pytest.mark.parametrize("target", ["b", "slice of b", "detach of b"])
+def test_a_graph_that_saved_the_tensor_refuses_backward_after_the_write_as_torch(target):
+    mul = lambda w, b: w * b  # noqa: E731  (Mul saves b: torch refuses)
+    assert _backward_after_write(torch, mul, target) == "refused"
+    assert _backward_after_write(tr, mul, target) == "refused"
+
+
+@pytest.mark.parametrize("target", ["b", "slice of b"])
+def test_a_graph_that_only_read_the_tensor_never_uses_its_new_values(target):
+    """torch's Add saved nothing and gives the gradient; ours checks every leaf input it read, and refuses
+    (docs/torch_api.md): an error, never a gradient computed with the new values."""
+    add_sq = lambda w, b: (w + b) * w  # noqa: E731
+    theirs = _backward_after_write(torch, add_sq, target)
+    ours = _backward_after_write(tr, add_sq, target)
+    assert ours in ("refused", theirs)
+    assert _backward_after_write(tr, lambda w, b: w + b, target) in ("refused", _backward_after_write(
+        torch, lambda w, b: w + b, target))
+
+
+def test_a_computed_tensor_written_under_no_grad_keeps_the_old_graph_right():
+    """A non-leaf's memory is not written (a node may have saved it and only leaves' versions are checked): it
+    gets a new array, so the graph that squared it gives the gradient of the values it read, or torch's refusal."""
+    w_start = np.array([1.0, 2.0, 3.0], np.float32)
+    grads = []
+    for lib in (torch, tr):
+        w = lib.tensor(w_start, requires_grad=True)
+        h = w * 2.0
+        y = (h * h).sum()
+        with lib.no_grad():
+            v = h[1:]
+            v += 100.0
+            h += 1.0
+        try:
+            y.backward()
+            grads.append(_values(w.grad).tolist())
+        except RuntimeError:
+            grads.append("refused")
+    assert grads[0] == "refused"
+    assert grads[1] in ("refused", (8 * w_start).tolist())
+
+
+def test_updating_a_layers_output_in_place_leaves_its_next_forward_and_backward_alone():
+    rng = np.random.default_rng(0)
+    x = tr.tensor(rng.standard_normal((3, 5, 4)).astype(np.float32))
+
+    def run(write, grad):
+        tr.manual_seed(0)
+        m = nn.LSTM(4, 6, num_layers=2, batch_first=True)
+        with tr.set_grad_enabled(grad):
+            out, (h, c) = m(x)
+        if write:
+            with tr.no_grad():
+                out += 1.0
+                h.mul_(2.0) if hasattr(h, "mul_") else h.__imul__(2.0)
+                c.zero_()
+        out2, (h2, c2) = m(x)
+        (out2.sum() + h2.sum() + c2.sum()).backward()
+        return [out2.numpy().copy(), h2.numpy().copy(), c2.numpy().copy()] + [p.grad.copy() for p in m.parameters()]
+
+    for grad in (False, True):
+        for a, b in zip(run(False, grad), run(True, grad)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_sgd_by_hand_under_no_grad_updates_the_parameter_and_its_views():
+    results = []
+    for lib in (torch, tr):
+        p = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        (p * p).sum().backward()
+        row, pt = p.detach()[0], p.detach().T
+        g = p.grad
+        with lib.no_grad():
+            p -= 0.1 * g
+            p *= lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+        results.append([_values(t).copy() for t in (p.detach(), row, pt)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+COPIES_OR_VIEWS = {
+    "T.contiguous": lambda x: x.T.contiguous(),
+    "contiguous": lambda x: x.contiguous(),
+    "flip": lambda x: x.flip(0),
+    "repeat ones": lambda x: x.repeat(1, 1),
+    "repeat of a size-1 dim": lambda x: x[:, :1].repeat(1, 3),
+    "T.reshape": lambda x: x.T.reshape(-1),
+    "reshape": lambda x: x.reshape(3, 2),
+    "chunk": lambda x: x.chunk(3, 1)[1],
+    "unbind": lambda x: x.unbind(0)[1],
+    "mask index": lambda x: x[x > 1],
+}
+
+
+@pytest.mark.parametrize("make", sorted(COPIES_OR_VIEWS))
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_writing_a_result_changes_its_input_exactly_where_torch_returns_a_view(make, grad_mode):
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+        with lib.set_grad_enabled(grad_mode):
+            r = COPIES_OR_VIEWS[make](x)
+            r += 100.0
+        results.append((_values(x).copy(), _values(r).copy()))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, theirs)
