@@ -1089,22 +1089,27 @@ class Tensor:
 
     def _updates_own_memory(self, prim, other):
         """Whether x += y (-=, *=, /=) is the common unrecorded case numpy computes straight into x's memory,
-        with the values _write would put there: a float leaf of its own memory (not a computed tensor's: see
-        _write), off the tape, and y a Python number or an array or Tensor of x's dtype and shape. Anything
-        else takes _in_place's general path, with its dtype and shape rules and their errors."""
-        if prim not in _IN_PLACE_UFUNCS or self._node is not None or self._views_computed \
-                or self.data.dtype.kind != "f":
+        with the values _write would put there: a leaf of its own memory (not a computed tensor's: see _write),
+        off the tape, and y a Python number or an array or Tensor of x's dtype whose shape is x's trailing
+        dims (a bias row); int64 indices with a Python int (+ - *: int64, as torch's). Anything else takes
+        _in_place's general path, with its dtype and shape rules and their errors."""
+        kind = self.data.dtype.kind
+        if prim not in _IN_PLACE_UFUNCS or self._node is not None or self._views_computed or kind not in "fi":
+            return False
+        if kind == "i":
+            return type(other) is int and prim is not P.Div
+        if self._requires_grad and _grad_mode.enabled:
             return False
         if type(other) is float or type(other) is int:
-            return not (self._requires_grad and _grad_mode.enabled)
+            return True
         if isinstance(other, Tensor):
             if other._requires_grad and _grad_mode.enabled:
                 return False
             other = other.data
         elif type(other) is not np.ndarray:
             return False
-        return (other.dtype == self.data.dtype and other.shape == self.data.shape
-                and not (self._requires_grad and _grad_mode.enabled))
+        shape, n = self.data.shape, other.ndim
+        return other.dtype == self.data.dtype and n <= len(shape) and other.shape == shape[len(shape) - n:]
 
     def _write(self, new, symbol, recorded=False):
         """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.

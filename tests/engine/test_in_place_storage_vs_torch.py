@@ -232,3 +232,49 @@ def test_writing_a_result_changes_its_input_exactly_where_torch_returns_a_view(m
         results.append((_values(x).copy(), _values(r).copy()))
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_array_equal(ours, theirs)
+
+
+OPERANDS = {   # (ours, torch's), for x of shape (2, 3)
+    "python float": lambda lib: 0.25,
+    "python int": lambda lib: 3,
+    "same-shape tensor": lambda lib: lib.tensor(np.full((2, 3), 0.5, np.float32)),
+    "bias row tensor": lambda lib: lib.tensor(np.array([1.0, 2.0, 4.0], np.float32)),
+    "bias row array": lambda lib: np.array([1.0, 2.0, 4.0], np.float32) if lib is tr else torch.tensor([1.0, 2.0, 4.0]),
+    "column tensor": lambda lib: lib.tensor(np.array([[2.0], [4.0]], np.float32)),
+    "0-d tensor": lambda lib: lib.tensor(np.float32(2.0)),
+    "mask": lambda lib: lib.tensor([True, False, True]),
+}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")   # x /= mask: inf where False, as torch
+@pytest.mark.parametrize("operand", sorted(OPERANDS))
+@pytest.mark.parametrize("op", ["__iadd__", "__isub__", "__imul__", "__itruediv__"])
+def test_in_place_operators_with_every_operand_kind_write_the_memory_views_see(operand, op):
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3) + 1)
+        views = (x[1], x.T, x.detach())
+        with lib.no_grad():
+            if op == "__isub__" and operand == "mask":   # refused by both (torch: RuntimeError; here TypeError)
+                with pytest.raises((RuntimeError, TypeError), match="Subtraction"):
+                    x -= OPERANDS[operand](lib)
+            else:
+                getattr(x, op)(OPERANDS[operand](lib))
+        results.append([_values(t).copy() for t in (x,) + views])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["__iadd__", "__isub__", "__imul__", "__ifloordiv__", "__imod__"])
+def test_int_updates_write_the_memory_and_refuse_what_torch_refuses(op):
+    results = []
+    for lib in (torch, tr):
+        idx = lib.tensor([5, 7, 9])
+        v = idx[1:]
+        getattr(idx, op)(2)
+        with pytest.raises(RuntimeError):
+            idx /= 2   # int64 /= gives floats: refused, as torch
+        with pytest.raises(RuntimeError):
+            idx += 1.5
+        results.append((idx.tolist(), v.tolist()))
+    assert results[1] == results[0]
