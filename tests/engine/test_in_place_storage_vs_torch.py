@@ -278,3 +278,56 @@ def test_int_updates_write_the_memory_and_refuse_what_torch_refuses(op):
             idx += 1.5
         results.append((idx.tolist(), v.tolist()))
     assert results[1] == results[0]
+
+
+METHODS = {
+    "clamp_ both": lambda x, lib: x.clamp_(-0.5, 1.0),
+    "clamp_ min": lambda x, lib: x.clamp_(min=0),
+    "clamp_ max": lambda x, lib: x.clamp_(max=-0.0),
+    "clamp_ min > max": lambda x, lib: x.clamp_(2.0, 1.0),
+    "clip_": lambda x, lib: x.clip_(-1, 1),
+    "fill_ float": lambda x, lib: x.fill_(-2.7),
+    "fill_ int": lambda x, lib: x.fill_(3),
+    "fill_ 0-d tensor": lambda x, lib: x.fill_(lib.tensor(1.5)),
+    "zero_": lambda x, lib: x.zero_(),
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_in_place_methods_keep_torchs_values_bits_and_views(method, dtype):
+    start = np.array([-3.0, -0.0, 0.0, 0.25, 2.0, np.nan])
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(np.nan_to_num(start).astype(dtype) if dtype == "int64" else start.astype(dtype))
+        v = x[1:]
+        try:
+            with lib.no_grad():
+                METHODS[method](x, lib)
+        except RuntimeError:
+            results.append("refused")
+            continue
+        results.append([_values(t).copy() for t in (x, v)])
+    if results[0] == "refused" or results[1] == "refused":
+        assert results[1] == results[0]
+        return
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+WRITE_PARAMETER = {"zero_": lambda p: p.zero_(), "fill_": lambda p: p.fill_(1.0), "clamp_": lambda p: p.clamp_(-1, 1)}
+
+
+def test_in_place_methods_on_a_parameter_under_no_grad_refuse_the_old_graph_as_torch():
+    for method in sorted(WRITE_PARAMETER):
+        outcomes = []
+        for lib in (torch, tr):
+            p = lib.tensor([0.5, -2.0, 3.0], requires_grad=True)
+            y = (p * p).sum()
+            with lib.no_grad():
+                WRITE_PARAMETER[method](p)
+            with pytest.raises(RuntimeError):
+                y.backward()
+            outcomes.append(_values(p.detach()).tolist())
+        assert outcomes[1] == outcomes[0]
