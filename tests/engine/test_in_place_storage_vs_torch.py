@@ -108,7 +108,11 @@ def test_writing_an_expanded_tensor_is_refused_in_torchs_words():
 def test_float_and_to_own_dtype_return_the_tensor_itself_so_writes_are_shared():
     for lib in (torch, tr):
         x = lib.zeros(2)
+        v = x[1:]
         assert x.float() is x and x.to(x.dtype) is x
+        x.float().__iadd__(1.0)
+        x.to(x.dtype).__imul__(3.0)
+        assert v.tolist() == [3.0]
 
 
 def _backward_after_write(lib, op, target):
@@ -325,9 +329,10 @@ def test_in_place_methods_on_a_parameter_under_no_grad_refuse_the_old_graph_as_t
         for lib in (torch, tr):
             p = lib.tensor([0.5, -2.0, 3.0], requires_grad=True)
             y = (p * p).sum()
+            detached = p.detach()
             with lib.no_grad():
                 WRITE_PARAMETER[method](p)
             with pytest.raises(RuntimeError):
                 y.backward()
-            outcomes.append(_values(p.detach()).tolist())
+            outcomes.append((_values(p.detach()).tolist(), _values(detached).tolist()))
         assert outcomes[1] == outcomes[0]
