@@ -372,16 +372,30 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
 
 def _note_view_bases(tensors, inputs):
     """An unrecorded result that views an input's memory (w.T, x[0], x.detach() of a frozen weight) keeps that
-    input's base Tensor: a view has no version of its own, and the library writes the base in place
-    (load_state_dict, an optimizer step), so an operation recorded later that saves the view checks the base's
-    version (_edges). Only a leaf is written in place, so only a leaf is kept: a view of a computed tensor
-    must not hold it, and with it the graph that made it."""
+    input's base Tensor: a view has no version of its own, and in-place writes (load_state_dict, an optimizer
+    step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
+    version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
+    that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
+    than change values a node may have saved."""
     for t in tensors:
         for x in inputs:
-            if x._node is None and (t.data is x.data or  # detach() returns the array itself
-                                    t.data.base is not None and np.may_share_memory(t.data, x.data)):
-                t._base = x if x._base is None else x._base
+            if t.data is x.data or (t.data.base is not None and np.may_share_memory(t.data, x.data)):
+                if x._node is not None or x._views_computed:
+                    t._views_computed = True
+                else:
+                    t._base = x if x._base is None else x._base
                 break
+
+
+def _check_writable(array):
+    """An in-place write needs memory of its own per element: an expanded (broadcast) tensor is refused in
+    torch's words, not numpy's ValueError (and would change several elements at once)."""
+    if not array.flags.writeable:
+        if 0 in array.strides and array.size > 1:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
+        raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
+                           "given to from_numpy or Tensor?): clone() the tensor first")
 
 
 def _edges(inputs):
@@ -628,6 +642,7 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
+    _views_computed = False  # shares the memory of a computed tensor (_note_view_bases): never written in place
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
@@ -931,7 +946,10 @@ class Tensor:
         return Tensor._make(np.trunc(self.data).astype(np.int64) if self.data.dtype.kind == "f"
                             else self.data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
-    def contiguous(self) -> Tensor: return self  # numpy copies where a reshape needs it: nothing to do
+    def contiguous(self) -> Tensor:
+        """self if its memory is in C order, else a C-ordered copy, as torch's (x.T.contiguous() += 1 leaves
+        x alone: in-place operations write the tensor's memory)."""
+        return self if self.data.flags.c_contiguous else apply(P.Copy, self)
 
     def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: str | None = None) -> Tensor:
         """to(dtype), to("cpu"), to(other_tensor) (its dtype) or to(device, dtype), as torch on the CPU."""
@@ -1062,20 +1080,69 @@ class Tensor:
         no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
         name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
         is refused, not truncated). See _in_place for what happens on the tape."""
+        if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
+            ufunc, operand = _IN_PLACE_UFUNCS[prim], _raw(other)
+            return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
         return self._in_place(symbol, lambda: self._binary(prim, other, symbol), other)
 
+    def _unrecorded_leaf(self):
+        """Whether an in-place write of this tensor goes straight into its memory (_write): a leaf that views
+        no computed tensor, off the tape as far as the tensor goes (the caller looks at the operands)."""
+        return self._node is None and not self._views_computed and not (self._requires_grad and _grad_mode.enabled)
+
+    def _write_own_memory(self, write):
+        """write(array) into this tensor's memory, the values _write would put there, without the temporary
+        array of the general path (whose allocation and copy made an update of 1M elements up to 8x slower),
+        and the base's version bumped, as _write's."""
+        _check_writable(self.data)
+        write(self.data)
+        (self if self._base is None else self._base).bump_version()
+        return self
+
+    def _updates_own_memory(self, prim, other):
+        """Whether x += y (-=, *=, /=) is the common unrecorded case numpy computes straight into x's memory,
+        with the values _write would put there: a leaf of its own memory (not a computed tensor's: see _write),
+        off the tape, and y a Python number or an array or Tensor of x's dtype whose shape is x's trailing
+        dims (a bias row); int64 indices with a Python int (+ - *: int64, as torch's). Anything else takes
+        _in_place's general path, with its dtype and shape rules and their errors."""
+        kind = self.data.dtype.kind
+        if prim not in _IN_PLACE_UFUNCS or kind not in "fi" or not self._unrecorded_leaf():
+            return False
+        if kind == "i":
+            return type(other) is int and prim is not P.Div
+        if type(other) is float or type(other) is int:
+            return True
+        if isinstance(other, Tensor):
+            if other._requires_grad and _grad_mode.enabled:
+                return False
+            other = other.data
+        elif type(other) is not np.ndarray:
+            return False
+        return other.dtype == self.data.dtype and _broadcasts_to(other.shape, self.data.shape)
+
     def _write(self, new, symbol, recorded=False):
-        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay. A
-        recorded write keeps the version: the graphs that read this tensor read its old array, which is intact
-        (and the one just recorded reads this very Tensor as its input)."""
+        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.
+
+        Unrecorded, a leaf's own memory is written, as torch writes its storage: its views (x[1:], x.T,
+        x.detach(), the array of from_numpy or x.numpy()) see the new values, and its base's version is bumped,
+        so a graph recorded before that read it refuses backward (_check_saved_values) rather than compute with
+        the new values. A computed tensor's memory, or a view of it, is never written (a node may have saved
+        that array, and only a leaf's version is checked): it gets a new array, as a recorded write does; the
+        graphs that read the old one read it intact (the one just recorded reads this very Tensor)."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
             raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
                                f"{new.shape}; in place, x must keep its shape (as torch)")
+        if not recorded and self._node is None and not self._views_computed:
+            _check_writable(self.data)
+            self.data[...] = new.data
+            (self if self._base is None else self._base).bump_version()
+            return self
         self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
+        self._views_computed = False
         if self._requires_grad and not recorded:  # graphs that read a tensor which does not require grad keep
             self.bump_version()  # its old array, intact, and stay valid (the tape checks its version too)
         return self
@@ -1107,15 +1174,25 @@ class Tensor:
         return self
 
     def zero_(self) -> Tensor:
+        if self._unrecorded_leaf():
+            return self._write_own_memory(lambda a: a.fill(0))
         return self._in_place("zero_", lambda: self.new_zeros(self.shape))
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
+        if self._unrecorded_leaf() and not (isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled):
+            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as filled()'s
+            return self._write_own_memory(lambda a: a.fill(number))
+
         def filled():
             return Tensor._make(np.full(self.shape, _fill_value(value)).astype(self.dtype), False)
         return self._in_place("fill_", filled, value)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        bounds = [b for b in (min, max) if b is not None]
+        if (self.data.dtype.kind == "f" and bounds and all(type(b) is float or type(b) is int for b in bounds)
+                and self._unrecorded_leaf()):
+            return self._write_own_memory(lambda a: _clip_into(a, min, max))
         return self._in_place("clamp_", lambda: self.clamp(min, max))
 
     clip_ = clamp_
@@ -1805,8 +1882,9 @@ class Tensor:
         dims = _args_or_keyword("flip", order, "dims", dims)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         dims = _axis(dims, self.ndim) if self.ndim else ()
-        return apply(P.GetItem, self, index=tuple(slice(None, None, -1) if d in dims else slice(None)
-                                                  for d in range(self.ndim)))
+        reversed_view = apply(P.GetItem, self, index=tuple(slice(None, None, -1) if d in dims else slice(None)
+                                                           for d in range(self.ndim)))
+        return apply(P.Copy, reversed_view)   # a copy, as torch's flip: an in-place write of self must not show
 
     def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
         """The tensor tiled sizes[i] times along each dim (extra leading sizes add dims), as torch's repeat;
@@ -1821,7 +1899,10 @@ class Tensor:
         shape = (1,) * (len(sizes) - self.ndim) + self.shape
         x = self.reshape(tuple(d for n in shape for d in (1, n)))   # (1, n0, 1, n1, ...)
         x = x.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
-        return x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+        out = x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+        if np.may_share_memory(out.data, self.data):   # numpy's view (sizes all 1, or a broadcast of a size-1
+            out = apply(P.Copy, out)   # dim): a copy, as torch's repeat, that in-place writes may change alone
+        return out
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _index(index)
@@ -1899,6 +1980,26 @@ _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask i
 # on ints and masks, int64 as torch; a true division gives floats
 _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder)
 
+
+# the in-place operators _updates_own_memory computes with numpy into the tensor's memory: their primitives'
+# forwards are these ufuncs (a + b, a - b, a * b, a / b)
+_IN_PLACE_UFUNCS = {P.Add: np.add, P.Sub: np.subtract, P.Mul: np.multiply, P.Div: np.divide}
+
+
+def _broadcasts_to(shape, target):
+    """Whether an operand of `shape` broadcasts to `target` without changing it (x += y keeps x's shape)."""
+    if shape == target:
+        return True
+    return len(shape) <= len(target) and all(n == 1 or n == m for n, m in zip(reversed(shape), reversed(target)))
+
+
+def _clip_into(a, lo, hi):
+    """P.Clip's forward written into `a` (clamp_): the bound where a lies outside, in the same order (lo, then
+    hi); a value inside keeps its bits (-0.0) and nan stays nan."""
+    if lo is not None:
+        np.copyto(a, a.dtype.type(lo), where=a < lo)
+    if hi is not None:
+        np.copyto(a, a.dtype.type(hi), where=a > hi)
 
 _VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
 
