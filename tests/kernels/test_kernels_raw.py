@@ -394,7 +394,7 @@ def test_cache_entries_are_dropped_when_inlined_sources_change(tmp_path):
     from tinygrad_rnn.kernels import source_digest
     stamp = os.path.join(fused_rnn._rnn_forward_loop._cache._cache_path, "handwritten_kernels.deps")
     with open(stamp) as f:                                        # and the real module keeps its stamp
-        assert f.read() == source_digest("blas.py", "vecmath.py")
+        assert f.read() == source_digest("blas.py", "vecmath.py", "shared.py")
 
 
 def test_workspace_hands_a_buffer_out_again_once_nothing_holds_it(monkeypatch):
