@@ -7,6 +7,7 @@
     folder on sys.path before it collects the tests below it.
 """
 import os
+import subprocess
 import sys
 import warnings
 
@@ -107,3 +108,15 @@ for name in ("project", "forward", "backward", "grads"):
     compiled[name] = [type(fn).__name__, len(fn.signatures), sum(fn.stats.cache_hits.values()),
                       sum(fn.stats.cache_misses.values())]
 """
+
+
+def run_cold_on_one_cpu(code, cache_dir):
+    """Run `code` in a fresh interpreter pinned to one CPU (so every kernel is compiled in that process, no
+    compile worker) with an empty kernel cache at cache_dir; return its stdout's lines. For tests that read
+    the machine code a cold compile makes (which functions it defines, which names it calls)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tr.__file__)))
+    env = dict(os.environ, PYTHONPATH=root, TINYGRAD_RNN_CACHE=str(cache_dir))
+    pin = f"import os; os.sched_setaffinity(0, {{{min(os.sched_getaffinity(0))}}})\n"
+    run = subprocess.run([sys.executable, "-c", pin + code], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip().splitlines()

@@ -6,16 +6,12 @@ Held here: gemm through the bound name is numpy's product at the loop's shapes (
 multiply-adds; test_gemm_split.py holds the tiled ones), and a freshly compiled backward loop calls the
 bound name instead of defining the loop itself (nor Numba's unused cfunc wrapper: kernels.njit)."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_cold_on_one_cpu
 
-import tinygrad_rnn as tr
 from tinygrad_rnn.kernels import blas
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tr.__file__)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -55,12 +51,7 @@ print("tinygrad_rnn_gemm_f32" in ir)
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="one CPU is set by the affinity mask")
 def test_a_compiled_backward_calls_gemm_by_name_and_defines_no_copy_of_it(tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT, TINYGRAD_RNN_CACHE=str(tmp_path))
-    cpu = min(os.sched_getaffinity(0))
-    code = f"import os; os.sched_setaffinity(0, {{{cpu}}})\n" + _BACKWARD_IR
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    defined, by_name = run.stdout.strip().splitlines()[-2:]
+    defined, by_name = run_cold_on_one_cpu(_BACKWARD_IR, tmp_path)[-2:]
     assert by_name == "True"
     assert "small_gemm" not in defined and "gemm_tiles" not in defined, defined
     assert "cfunc." not in defined, defined   # no cfunc wrapper (kernels.njit: no_cfunc_wrapper)

@@ -14,6 +14,7 @@ import sys
 import numba
 import numpy as np
 import pytest
+from conftest import run_cold_on_one_cpu
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.compile import scalar
@@ -121,12 +122,7 @@ for name in ("project", "grads", "backward"):
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="one CPU is set by the affinity mask")
 def test_project_and_grads_call_the_shared_helpers_and_define_no_copy_of_them(tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT, TINYGRAD_RNN_CACHE=str(tmp_path))
-    cpu = min(os.sched_getaffinity(0))
-    code = f"import os; os.sched_setaffinity(0, {{{cpu}}})\n" + _OUTSIDE_IR
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = {line.split(" ")[0]: line.split(" ")[1:] for line in run.stdout.strip().splitlines()[-3:]}
+    report = {line.split(" ")[0]: line.split(" ")[1:] for line in run_cold_on_one_cpu(_OUTSIDE_IR, tmp_path)[-3:]}
     copies = ("gemm", "product", "scale", "add_", "zero_", "add_row", "zeros_row")
     for name, (defined, _) in report.items():
         # none of the helpers' bodies (grads still defines time_rows, the column sums' view of its rows)
