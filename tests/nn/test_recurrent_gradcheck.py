@@ -44,7 +44,7 @@ def test_cells_gradcheck_over_steps(kind, B, I, H, steps, seed):
 
 
 def test_peephole_matches_its_equations():
-    """The peephole cell against CELLS.md written out in plain numpy."""
+    """The peephole cell against its equations (docs/learn/cells.md) written out in plain numpy."""
     rng = np.random.default_rng(0)
     cell = tr.nn.PeepholeLSTMCell(3, 4, dtype=F64)
     x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
