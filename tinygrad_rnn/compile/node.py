@@ -324,6 +324,10 @@ class Kernel:
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
         self.states_args = _args(gen.forward_args(states_only=True), step_only)   # forward_states'
+        # the recurrent products forward_preact reads already added into a projection: (P<g>, XW<j>) each, and
+        # its arguments (codegen: folded_products; none: the module has no forward_preact)
+        self.folded = tuple((f"P{g}", f"XW{j}") for g, j in gen.folded_products().items())
+        self.preact_args = _args(gen.forward_args(preact=True), step_only) if self.folded else None
         self.saved = {name for name, _ in gen.saved_buffers}   # what forward_states does not write
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog

@@ -55,6 +55,8 @@ class _Sequence(NamedTuple):
     reverse: bool
     history: np.ndarray = None  # (T + 1, B, n_0) in the forward when the output is returned as the kernels
                                 # write it: row 0 the state entering, rows 1.. the output (None otherwise)
+    rows: np.ndarray = None     # the same history in the backward, where the kernel folds its recurrent
+                                # products (Kernel.folded): a rerun forms them from it (_fold_products)
 
 
 class _Recompute(NamedTuple):
@@ -113,7 +115,9 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
-    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None))
+    # (the history stays alive anyway: the kept states' h are views of its rows, _leaving)
+    rows = history if kernel.folded else None
+    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None, rows=rows))
 
 
 def _forward_pieces(seq, plan, a, entering, out, states_only=False):
@@ -249,12 +253,29 @@ def _run_piece(seq, a, L, entering, single=False, states_only=False):
     k = seq.kernel
     arrays, padded = _piece_buffers(seq, a, L, entering, states_only)
     B, I = seq.x.shape[1], seq.x.shape[2]
-    if single:
+    if single and not states_only and seq.rows is not None:   # a rerun for the backward (_piece_arrays)
+        k.module.project(*_bind(k.project_args, arrays), 0, L)
+        _fold_products(seq, a, L, arrays)
+        k.module.forward_preact(*k.preact_args.pick(arrays), 0, B)
+    elif single:
         k.module.project(*_bind(k.project_args, arrays), 0, L)
         _loop(k, arrays, B, states_only)
     else:
         k._run_forward(arrays, L, B, I, padded, states_only)
     return arrays, padded
+
+
+def _fold_products(seq, a, L, arrays):
+    """Add the recurrent products of kernel time [a, a + L) into their projections (Kernel.folded), as
+    ONE product over the piece's h_{t-1} rows, for forward_preact: in a rerun every h_{t-1} is known
+    before the loop starts (row a of the history is the state entering the piece, rows a + 1 .. the
+    output), so only the elementwise part (and c) still runs step by step. seq.rows: the history, in
+    kernel time order (a forward direction without lengths: the only case that keeps it)."""
+    B = seq.x.shape[1]
+    h = seq.rows[a:a + L].reshape(L * B, seq.rows.shape[2])
+    for product, projection in seq.kernel.folded:
+        xw = arrays[projection]
+        blas.gemm_nt(h, arrays[product], xw.reshape(L * B, xw.shape[2]), 1)
 
 
 def _loop(k, arrays, B, states_only):
@@ -410,7 +431,11 @@ def _rerun_serial(seq, piece, frame, grad):
     for name, _ in k.vector_grads:
         args[name].fill(0)
     m.project(*k.project_args.pick(args), 0, L)
-    runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
+    if seq.rows is not None:   # the recurrent products at once, then the loop without them
+        _fold_products(seq, a, L, args)
+        runtime.run_on_batch_blocks(m.forward_preact, B, *k.preact_args.pick(args))
+    else:
+        runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
     for name in frame.zeroed:   # (after the forward: a gradient buffer may be one the forward used)
         if name not in k.assigned:
             args[name].fill(0)
