@@ -1023,12 +1023,14 @@ class Generator:
             return "0, "
         return prefix
 
-    def forward_args(self, states_only=False, preact=False):
+    def forward_args(self, states_only=False, preact=False, into=False):
         """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
         forward_states, which takes no saved values (A or A<m>); preact: those of forward_preact, which
-        takes neither the folded products nor their weights. x only when a value of the loop reads it
-        (uses_x): Numba's dispatch costs about 60 ns per array argument (bench/kernel_calls.py)."""
-        folded = {f"{kind}{i}" for i in self.folded_products() for kind in ("C", "Wt")} if preact else set()
+        takes neither the folded products nor their weights (into: forward_keep_preact, which takes the
+        weights). x only when a value of the loop reads it (uses_x): Numba's dispatch costs about 60 ns
+        per array argument (bench/kernel_calls.py)."""
+        kinds = ("C",) if into else ("C", "Wt")
+        folded = {f"{kind}{i}" for i in self.folded_products() for kind in kinds} if preact else set()
         return [n for n in self._loop_arrays(states_only) if (n != "X" or self.prog.uses_x) and n not in folded]
 
     def _loop_arrays(self, states_only=False):
@@ -1087,20 +1089,24 @@ class Generator:
         body(3, "if t >= lengths[b]:")
         body(4, "continue")
 
-    def forward_source(self, states_only=False, preact=False):
+    def forward_source(self, states_only=False, preact=False, into=False):
         """The forward loop; states_only: `forward_states`, the same loop without writing the saved values
         A or A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
         which keeps only the state entering it); preact: `forward_preact`, the forward loop without the
-        folded products (folded_products), which reads their sums with the projection from XW. Numba
-        compiles a function at its first call, so a kernel never run that way pays nothing for it."""
+        folded products (folded_products), which reads their sums with the projection from XW; with
+        states_only and into: `forward_keep_preact`, forward_states with each folded product added into its
+        projection's row of the step (beta 1) and read from there, so that XW holds the pre-activations
+        afterwards (what a Preactivated piece keeps for forward_preact). Numba compiles a function at its
+        first call, so a kernel never run that way pays nothing for it."""
         p = self.prog
         step_only = self.step_only()
         folded = self.folded_products() if preact else {}
-        gemms = [g for g in p.gemms if g.index not in folded]
+        gemms = [g for g in p.gemms if into or g.index not in folded]
         body = _Body()
         body(0, self._decorator())
-        name = "forward_preact" if preact else "forward_states" if states_only else "forward"
-        body(0, f"def {name}({', '.join(self.forward_args(states_only, preact))}, b0, b1):")
+        name = ("forward_keep_preact" if into else "forward_preact") if preact else (
+            "forward_states" if states_only else "forward")
+        body(0, f"def {name}({', '.join(self.forward_args(states_only, preact, into))}, b0, b1):")
         body(1, "n_steps = S0.shape[0] - 1")
         for m in sorted(self._row_only):
             body(1, f"M{m} = zeros2(np.int64(1), np.int64({p.stored[m].width}), S0)   # one row (_rows_only)")
@@ -1110,10 +1116,13 @@ class Generator:
         self._rows(body, gemms)
         self.preact = preact
         for run in _row_runs(p.phases):
-            for g in [g for g in p.phases[run[0]].gemms if g.index not in folded]:
+            for g in [g for g in p.phases[run[0]].gemms if into or g.index not in folded]:
                 a = f"S{g.a_state}[t, b0:rows]" if g.a_state is not None else f"GA{g.index}[t, b0:rows]"
                 c = f"C{g.index}[b0:rows]" if f"C{g.index}" in step_only else f"C{g.index}[t, b0:rows]"
-                body(2, f"gemm({a}, Wt{g.index}, {c}, 0)")
+                if g.index in folded:   # (into) added into the projection's row, which the loop reads
+                    body(2, f"gemm({a}, Wt{g.index}, XW{folded[g.index]}[t, b0:rows], 1)")
+                else:
+                    body(2, f"gemm({a}, Wt{g.index}, {c}, 0)")
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
                 for ph in run:
@@ -1286,7 +1295,8 @@ class Generator:
     def module_source(self):
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)
         outside = self.outside()
-        preact = [self.forward_source(preact=True)] if self.folded_products() else []
+        preact = ([self.forward_source(preact=True), self.forward_source(states_only=True, preact=True, into=True)]
+                  if self.folded_products() else [])
         return "\n\n".join([header, outside.project_source(), self.forward_source(), self.backward_source(),
                             outside.grads_source(), self.forward_source(states_only=True)] + preact)
 
