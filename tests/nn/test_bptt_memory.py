@@ -293,6 +293,15 @@ def test_checkpoint_true_stores_its_last_pieces_and_gives_the_gradients_of_stori
     lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=3, max_size=3))) if with_lengths else None
     want = _gradients(plain, x, None, lengths)
     _assert_close(_gradients(ckpt, x, None, lengths), want, RTOL)
+    # where the fused kernel keeps pre-activations (an LSTM's: 4 numbers a unit for a stored step's 6), the
+    # tail is that memory's steps as Preactivated pieces of span * K steps
+    ratio = ckpt._preact_ratio(0)
+    assert ratio == (1.5 if fused else None)
+    plan = bp.sqrt_plan(T, span, ratio)
+    tail = [piece for piece in plan if type(piece) is bp.Preactivated]
+    assert sum(piece.steps for piece in tail) == (min(T - 1, math.floor(min(T, stored * K) * 1.5)) // (span * K)
+                                                  * span * K if fused else 0)
+    assert all(piece.steps == span * K for piece in tail) and plan[len(plan) - len(tail):] == tuple(tail)
     recomputes = type(plan[0]) is bp.Recomputed
     assert plans == ([plan] * (2 if bidirectional else 1) if fused and recomputes else [])
 
@@ -449,12 +458,14 @@ def test_checkpointing_lowers_the_peak_memory_of_a_training_step(fused):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everything, threads):
+def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everything, threads, monkeypatch):
     """Forward without lengths the fused node's pieces write the output rows in place, so the stored last
     piece's states are the output itself (as storing every step's are) and the output is the full run's;
     a recomputed piece keeps of its entering state only what the output does not hold (h is the output's
-    row, c a copy); the final state is a copy (a caller keeping it must not keep the whole output)."""
+    row, c a copy); the final state is a copy (a caller keeping it must not keep the whole output).
+    (A stored tail: the layer told to keep no pre-activations.)"""
     from tinygrad_rnn.compile import segments
+    monkeypatch.setattr(nn.LSTM, "_preact_ratio", lambda self, layer: None)
     tr.set_num_threads(threads)
     x = tr.Tensor(np.random.default_rng(7).normal(size=(30, 2, 3)))   # (2 pieces rerun on 1 thread too)
     plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
@@ -472,3 +483,31 @@ def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everyt
         assert np.shares_memory(h_in, out.data) and not np.shares_memory(c_in, out.data)
         np.testing.assert_array_equal(h_in, out.data[piece.start - 1])
     assert not np.shares_memory(h.data, out.data) and not np.shares_memory(c.data, out.data)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_preactivated_tail_keeps_only_pre_activations_and_its_entering_state(split_everything, threads):
+    """checkpoint=True's tail of a fused LSTM keeps, per Preactivated piece, the pre-activations
+    x W_ih^T + b + h W_hh^T of its steps (4H numbers a row: no saved gate values, no c) and the state
+    entering it (h the output's row, c a copy): they equal what the cell computes from the output (plain
+    numpy), and the output is the full run's (float64, 1e-12)."""
+    from tinygrad_rnn.compile import segments
+    tr.set_num_threads(threads)
+    T, B, H = 30, 2, 4
+    x = tr.Tensor(np.random.default_rng(7).normal(size=(T, B, 3)))
+    plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
+    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, False, np.float64, True)
+    out, _ = ckpt(x)
+    np.testing.assert_allclose(out.data, plain(x)[0].data, rtol=1e-12, atol=1e-14)
+    kept, _ = out._node.saved[0]
+    tail = [piece for piece in kept if type(piece) is segments._Preact]
+    assert tail and kept[-len(tail):] == tail and not any(type(piece) is segments._Keep for piece in kept)
+    h_all = np.concatenate([np.zeros((1, B, H)), out.data])   # h_{t-1} of step t: row t
+    for piece in tail:
+        assert list(piece.arrays) == ["XW0"] and piece.arrays["XW0"].shape == (piece.steps, B, 4 * H)
+        a, b = piece.start, piece.start + piece.steps
+        z = (x.data[a:b] @ ckpt.weight_ih_l0.data.T + ckpt.bias_ih_l0.data + ckpt.bias_hh_l0.data
+             + h_all[a:b] @ ckpt.weight_hh_l0.data.T)
+        np.testing.assert_allclose(piece.arrays["XW0"], z, rtol=1e-12, atol=1e-12)
+        h_in, c_in = piece.entering
+        assert np.shares_memory(h_in, out.data) and not np.shares_memory(c_in, out.data)
