@@ -76,6 +76,33 @@ def test_a_uniform_plan_stores_its_whole_last_pieces_and_its_model_is_the_planne
         assert bp.plan_memory(plan, state, step) == max(0, len(plan) - 1) * state + tail * step
 
 
+@given(T=st.integers(2, 5000), span=st.integers(1, 2), ratio=st.floats(0.5, 3), state=st.integers(1, 5000),
+       step=st.integers(1, 20000), preact=st.integers(1, 20000))
+def test_a_preactivated_tail_keeps_no_more_than_the_stored_tail_and_its_model_counts_its_rerun(
+        T, span, ratio, state, step, preact):
+    """checkpoint=True with pre-activations (`ratio` times a stored step's steps in its memory): the tail is
+    whole Preactivated pieces of span * K steps holding at most `ratio` times the stored tail's steps,
+    the head as without them, every head step rerun once and no tail step; in the model, while the last
+    piece's backward runs it keeps the states entering every piece, every tail step's pre-activations
+    and that piece's rerun."""
+    plan = bp.sqrt_plan(T, span, ratio)
+    assert sum(p.steps for p in plan) == T and all(p.steps >= 1 for p in plan)
+    K, L = math.ceil(math.sqrt(T)), span * math.ceil(math.sqrt(T))
+    stored = min(T, math.floor(bp.SQRT_STORED_PIECES * K))
+    tail = [p for p in plan if type(p) is bp.Preactivated]
+    steps = sum(p.steps for p in tail)
+    if not tail:
+        assert plan == bp.sqrt_plan(T, span)
+        return
+    assert plan[len(plan) - len(tail):] == tuple(tail) and all(p == bp.Preactivated(L) for p in tail)
+    assert steps <= ratio * stored and steps + L > min(T - 1, math.floor(ratio * stored)) and steps < T
+    assert all(type(p) is bp.Recomputed and p.inner == (bp.Stored(p.steps),) for p in plan[:len(plan) - len(tail)])
+    assert bp.plan_cost(plan) == 2 * T - steps and bp.stored_states(plan) == len(plan)
+    assert bp.plan_memory(plan, state, step, preact) == max(
+        (len(plan) - 1) * state + steps * preact + L * step,
+        max((i * state + p.steps * step for i, p in enumerate(plan[:len(plan) - len(tail)])), default=0))
+
+
 def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
     T, state, step = 1000, 64 * 1024, 360 * 1024  # a fused LSTM at B=32, H=I=256, float32
     root = bp.sqrt_plan(T)
