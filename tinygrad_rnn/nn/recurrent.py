@@ -33,6 +33,10 @@ from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
+# checkpoint=True's tail as pre-activations where the fused kernels fold the recurrent product (_preact_ratio);
+# False: stored steps, as before (what bench/ckpt_attr_ab.py holds it against)
+PREACT_TAIL = True
+
 
 # ----------------------------------------------------------------------------- one direction
 def reverse_within_lengths(x: Tensor, lengths: Optional[Sequence[int] | np.ndarray]) -> Tensor:
@@ -290,7 +294,7 @@ class _StackedRecurrent(Module):
         """compile/node.Kernel.preact_ratio of the fused kernel of a layer (None on the generic tape, and for
         cells whose recurrent product is not simply added into the input projection): checkpoint=True's
         tail then keeps pre-activations (bptt_plan.sqrt_plan)."""
-        if not (getattr(self, "fused", False) and fused_available()):
+        if not (PREACT_TAIL and getattr(self, "fused", False) and fused_available()):
             return None
         from ..compile.node import get_kernel
         from ..compile.trace import CompileError
