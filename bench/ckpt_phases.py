@@ -4,9 +4,7 @@ Fused LSTM, T=1000, B=32, I=H=256, float32, --threads threads (1 by default); th
 checkpoint=True each in a process of its own, taking turns step by step (as bench/memory_budget.py times
 them: a change of the machine's load hits both alike; run one after the other, the two columns of a
 loaded machine disagreed by more than the checkpointed path's overheads). Each of the
-kernel's generated functions (project, forward, forward_states, forward_preact, forward_keep_preact,
-backward, grads; the two preact loops where the kernel has them) and segments._fold_products (a rerun's
-recurrent products as one product: row "fold_products") is wrapped to add its
+kernel's generated functions (project, forward, forward_states, backward, grads) is wrapped to add its
 thread CPU time, split by whether it ran in the layer's forward or in the backward; "outside" is the
 rest of each half (Python, the pool, numpy around the kernels). With 2+ threads each row is split
 into the calling thread's ("main") and the workers' share, and "waiting" is the wall time the thread
@@ -33,10 +31,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tinygrad_rnn as tr  # noqa: E402
-from tinygrad_rnn.compile import node, segments  # noqa: E402
+from tinygrad_rnn.compile import node  # noqa: E402
 from tinygrad_rnn.kernels import runtime  # noqa: E402
 
-KERNELS = ("project", "forward", "forward_states", "forward_preact", "forward_keep_preact", "backward", "grads")
+KERNELS = ("project", "forward", "forward_states", "backward", "grads")
 
 
 def _who():
@@ -49,9 +47,7 @@ def _wrap_kernels(spent, phase):
     for by_settings in node._by_cell.values():
         for kernel, _ in by_settings.values():
             for name in KERNELS:
-                fn = getattr(kernel.module, name, None)
-                if fn is None:   # (a module without forward_preact: a product that does not fold, or older code)
-                    continue
+                fn = getattr(kernel.module, name)
 
                 def timed(*args, fn=fn, name=name):
                     t0 = time.thread_time()
@@ -60,15 +56,6 @@ def _wrap_kernels(spent, phase):
                     finally:
                         spent[name, phase[0], _who()] += time.thread_time() - t0
                 setattr(kernel.module, name, timed)
-    fold = getattr(segments, "_fold_products", None)
-    if fold is not None:
-        def timed_fold(*args):
-            t0 = time.thread_time()
-            try:
-                return fold(*args)
-            finally:
-                spent["fold_products", phase[0], _who()] += time.thread_time() - t0
-        segments._fold_products = timed_fold
 
 
 class _TimedCondition(threading.Condition):
@@ -195,8 +182,7 @@ def main():
         print(f"  {name:34s} {cells[0]} {cells[1]:>16s}")
     full, ckpt = (_step_cpu(per_step[label]) for label in labels)
     reruns = sum(np.asarray(v) for name, v in per_step["checkpoint=True"].items()
-                 if name.startswith(("backward: project", "backward: forward", "backward: fold"))
-                 and "waiting" not in name)
+                 if name.startswith(("backward: project", "backward: forward")) and "waiting" not in name)
     print(f"  step CPU: full {np.median(full) * 1e3:.1f} ms, checkpoint=True {np.median(ckpt) * 1e3:.1f} ms, "
           f"ratio (median per round) {np.median(ckpt / full):.3f}; the backward's reruns (project + forward) "
           f"{np.median(reruns) * 1e3:.1f} ms: floor 1 + reruns / full step = {np.median(1 + reruns / full):.3f}")

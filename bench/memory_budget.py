@@ -1,8 +1,7 @@
 """BPTT under a memory budget (issue 17): what checkpointing saves and what it costs, fused LSTM.
 
-Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (the last 128 steps'
-pre-activations kept, where 88 steps stored would keep as much; the state kept every 64 steps on one
-thread, every 32 on two: bptt_plan.SERIAL_SPAN, sqrt_plan):
+Part "step" (T=1000, B=32, I=H=256, float32), full storage against checkpoint=True (the last 88 steps
+stored; the state kept every 64 steps on one thread, every 32 on two: bptt_plan.SERIAL_SPAN):
   kept     what the layer keeps for the backward pass beyond its output sequence: numpy bytes alive
            (tracemalloc) after the forward, minus the output and minus the buffers the kernels' pool
            holds idle for reuse (target: checkpointed <= 10% of full)
@@ -13,7 +12,7 @@ thread, every 32 on two: bptt_plan.SERIAL_SPAN, sqrt_plan):
            threads (target <= 1.4x); the process's CPU time per step alongside. Under it, the floor
            of that ratio: the backward reruns every step but the stored tail's as a forward that keeps
            nothing (the projection and the loop), timed here as the layer's forward under no_grad
-           (also interleaved): floor = 1 + (T - tail) / T x that forward / the full step
+           (also interleaved): floor = 1 + (T - stored) / T x that forward / the full step
 Part "long": a full (untruncated) BPTT gradient through T=100,000 steps, B=8, I=64, H=256, with
 memory_budget=, in its own process: the process's peak RSS (target < 3 GiB) and what storing every
 step would have kept (the planner's model).
@@ -166,16 +165,11 @@ def _in_child(fn, threads=1, **kwargs):
 def part_step(args):
     T, B, I, H = 1000, 32, 256, 256
     full, ckpt = {}, {"checkpoint": True}
+    plan = bptt_plan.sqrt_plan(T)
     K = int(np.ceil(np.sqrt(T)))
-    # (the tail: stored steps, or where the kernels fold the recurrent product, pre-activations: bptt_plan.sqrt_plan)
-    ratio = tr.nn.LSTM(I, H, dtype=np.float32, checkpoint=True)._preact_ratio(0)
-    tails = [sum(p.steps for p in bptt_plan.sqrt_plan(T, span, ratio) if type(p) is not bptt_plan.Recomputed)
-             for span in (bptt_plan.SERIAL_SPAN, 1)]
-    tail = (f"keeps the pre-activations of the last {tails[0]} steps ({tails[1]} on 2)" if ratio
-            else f"stores the last {tails[0]}")
     print(f"fused LSTM T={T} B={B} I={I} H={H} float32; checkpoint=True keeps the state every "
-          f"{bptt_plan.SERIAL_SPAN * K} steps on 1 thread (memory below), every {K} on 2, and {tail}. "
-          f"Each memory figure from its own process.")
+          f"{bptt_plan.SERIAL_SPAN * K} steps on 1 thread (memory below), every {K} on 2, and stores the last "
+          f"{plan[-1].steps}. Each memory figure from its own process.")
     mem = [[_in_child("child_memory", T=T, B=B, I=I, H=H, policy=p) for p in (full, ckpt)]
            for _ in range(args.memory_repeats)]
     for key, label in [("kept", "kept for backward beyond the output"), ("peak", "step peak (tracemalloc)"),
@@ -191,10 +185,9 @@ def part_step(args):
               f"full {a * 1e3:7.1f} ms   checkpoint=True {b * 1e3:7.1f} ms   ratio {b / a:5.2f}   "
               f"(process CPU: {ca * 1e3:7.1f} ms, {cb * 1e3:7.1f} ms)")
         print(f"    per round (the two steps taken in turn): median ratio {t['step_ratios'][1]:5.2f}")
-        # the rerun is a forward without saved values over every step but the tail's: the ratio no rerun of
-        # that work can go below (what the checkpointed path does besides it, the full step does; a tail of
-        # pre-activations reruns its elementwise loop on top)
-        rerun = (T - tails[threads > 1]) / T
+        # the rerun is a forward without saved values over every step but the stored tail's: the ratio no
+        # rerun of that work can go below (what the checkpointed path does besides it, the full step does)
+        rerun = (T - plan[-1].steps) / T
         print(f"    its floor: 1 + {rerun:.3f} x no-grad forward ({f * 1e3:.1f} ms, CPU {cf * 1e3:.1f} ms) / full "
               f"step = {1 + rerun * f / a:5.2f} (CPU {1 + rerun * cf / ca:5.2f})")
 

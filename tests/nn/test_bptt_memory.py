@@ -76,33 +76,6 @@ def test_a_uniform_plan_stores_its_whole_last_pieces_and_its_model_is_the_planne
         assert bp.plan_memory(plan, state, step) == max(0, len(plan) - 1) * state + tail * step
 
 
-@given(T=st.integers(2, 5000), span=st.integers(1, 2), ratio=st.floats(0.5, 3), state=st.integers(1, 5000),
-       step=st.integers(1, 20000), preact=st.integers(1, 20000))
-def test_a_preactivated_tail_keeps_no_more_than_the_stored_tail_and_its_model_counts_its_rerun(
-        T, span, ratio, state, step, preact):
-    """checkpoint=True with pre-activations (`ratio` times a stored step's steps in its memory): the tail is
-    whole Preactivated pieces of span * K steps holding at most `ratio` times the stored tail's steps,
-    the head as without them, every head step rerun once and no tail step; in the model, while the last
-    piece's backward runs it keeps the states entering every piece, every tail step's pre-activations
-    and that piece's rerun."""
-    plan = bp.sqrt_plan(T, span, ratio)
-    assert sum(p.steps for p in plan) == T and all(p.steps >= 1 for p in plan)
-    K, L = math.ceil(math.sqrt(T)), span * math.ceil(math.sqrt(T))
-    stored = min(T, math.floor(bp.SQRT_STORED_PIECES * K))
-    tail = [p for p in plan if type(p) is bp.Preactivated]
-    steps = sum(p.steps for p in tail)
-    if not tail:
-        assert plan == bp.sqrt_plan(T, span)
-        return
-    assert plan[len(plan) - len(tail):] == tuple(tail) and all(p == bp.Preactivated(L) for p in tail)
-    assert steps <= ratio * stored and steps + L > min(T - 1, math.floor(ratio * stored)) and steps < T
-    assert all(type(p) is bp.Recomputed and p.inner == (bp.Stored(p.steps),) for p in plan[:len(plan) - len(tail)])
-    assert bp.plan_cost(plan) == 2 * T - steps and bp.stored_states(plan) == len(plan)
-    assert bp.plan_memory(plan, state, step, preact) == max(
-        (len(plan) - 1) * state + steps * preact + L * step,
-        max((i * state + p.steps * step for i, p in enumerate(plan[:len(plan) - len(tail)])), default=0))
-
-
 def test_sqrt_plan_memory_and_cost_against_the_budget_plan():
     T, state, step = 1000, 64 * 1024, 360 * 1024  # a fused LSTM at B=32, H=I=256, float32
     root = bp.sqrt_plan(T)
@@ -320,15 +293,6 @@ def test_checkpoint_true_stores_its_last_pieces_and_gives_the_gradients_of_stori
     lengths = np.array(data.draw(st.lists(st.integers(1, T), min_size=3, max_size=3))) if with_lengths else None
     want = _gradients(plain, x, None, lengths)
     _assert_close(_gradients(ckpt, x, None, lengths), want, RTOL)
-    # where the fused kernel keeps pre-activations (an LSTM's: 4 numbers a unit for a stored step's 6), the
-    # tail is that memory's steps as Preactivated pieces of span * K steps
-    ratio = ckpt._preact_ratio(0)
-    assert ratio == (1.5 if fused else None)
-    plan = bp.sqrt_plan(T, span, ratio)
-    tail = [piece for piece in plan if type(piece) is bp.Preactivated]
-    assert sum(piece.steps for piece in tail) == (min(T - 1, math.floor(min(T, stored * K) * 1.5)) // (span * K)
-                                                  * span * K if fused else 0)
-    assert all(piece.steps == span * K for piece in tail) and plan[len(plan) - len(tail):] == tuple(tail)
     recomputes = type(plan[0]) is bp.Recomputed
     assert plans == ([plan] * (2 if bidirectional else 1) if fused and recomputes else [])
 
@@ -485,14 +449,12 @@ def test_checkpointing_lowers_the_peak_memory_of_a_training_step(fused):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everything, threads, monkeypatch):
+def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everything, threads):
     """Forward without lengths the fused node's pieces write the output rows in place, so the stored last
     piece's states are the output itself (as storing every step's are) and the output is the full run's;
     a recomputed piece keeps of its entering state only what the output does not hold (h is the output's
-    row, c a copy); the final state is a copy (a caller keeping it must not keep the whole output).
-    (A stored tail: the layer told to keep no pre-activations.)"""
+    row, c a copy); the final state is a copy (a caller keeping it must not keep the whole output)."""
     from tinygrad_rnn.compile import segments
-    monkeypatch.setattr(nn.LSTM, "_preact_ratio", lambda self, layer: None)
     tr.set_num_threads(threads)
     x = tr.Tensor(np.random.default_rng(7).normal(size=(30, 2, 3)))   # (2 pieces rerun on 1 thread too)
     plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
@@ -510,31 +472,3 @@ def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everyt
         assert np.shares_memory(h_in, out.data) and not np.shares_memory(c_in, out.data)
         np.testing.assert_array_equal(h_in, out.data[piece.start - 1])
     assert not np.shares_memory(h.data, out.data) and not np.shares_memory(c.data, out.data)
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_the_preactivated_tail_keeps_only_pre_activations_and_its_entering_state(split_everything, threads):
-    """checkpoint=True's tail of a fused LSTM keeps, per Preactivated piece, the pre-activations
-    x W_ih^T + b + h W_hh^T of its steps (4H numbers a row: no saved gate values, no c) and the state
-    entering it (h the output's row, c a copy): they equal what the cell computes from the output (plain
-    numpy), and the output is the full run's (float64, 1e-12)."""
-    from tinygrad_rnn.compile import segments
-    tr.set_num_threads(threads)
-    T, B, H = 30, 2, 4
-    x = tr.Tensor(np.random.default_rng(7).normal(size=(T, B, 3)))
-    plain = _make((nn.LSTM, {}), {}, 1, False, np.float64, True)
-    ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, False, np.float64, True)
-    out, _ = ckpt(x)
-    np.testing.assert_allclose(out.data, plain(x)[0].data, rtol=1e-12, atol=1e-14)
-    kept, _ = out._node.saved[0]
-    tail = [piece for piece in kept if type(piece) is segments._Preact]
-    assert tail and kept[-len(tail):] == tail and not any(type(piece) is segments._Keep for piece in kept)
-    h_all = np.concatenate([np.zeros((1, B, H)), out.data])   # h_{t-1} of step t: row t
-    for piece in tail:
-        assert list(piece.arrays) == ["XW0"] and piece.arrays["XW0"].shape == (piece.steps, B, 4 * H)
-        a, b = piece.start, piece.start + piece.steps
-        z = (x.data[a:b] @ ckpt.weight_ih_l0.data.T + ckpt.bias_ih_l0.data + ckpt.bias_hh_l0.data
-             + h_all[a:b] @ ckpt.weight_hh_l0.data.T)
-        np.testing.assert_allclose(piece.arrays["XW0"], z, rtol=1e-12, atol=1e-12)
-        h_in, c_in = piece.entering
-        assert np.shares_memory(h_in, out.data) and not np.shares_memory(c_in, out.data)

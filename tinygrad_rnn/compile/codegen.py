@@ -11,10 +11,6 @@ written from the scalar rules of rules.py. The loop nest (see schedule.py for ph
         padded rows keep their state
     forward_states: the same loop without the saved values' stores (A or A<m>), for a forward no backward
         reads (inference, a checkpointed piece's first run); Numba compiles it only if it is called
-    forward_preact: the forward loop without its recurrent products, where each is only added into a
-        projection (Generator.folded_products: an LSTM's, an Elman RNN's, not a GRU's): it reads the
-        pre-activations x W_ih^T + b + h W_hh^T from XW, the products having been added there by one
-        product over a piece's kept output rows (a checkpointed rerun: compile/segments.py)
     backward(t = T-1 .. 0):  the same phases in reverse order; each group's loop first recomputes its
         values from its leaves (state at t, XW, C, M) and then walks its expressions backwards with the
         rules' VJPs, adding into the leaves' gradient buffers; then each gemm passes dC @ W back to its
@@ -42,7 +38,6 @@ import tempfile
 import warnings
 from typing import NamedTuple, Optional
 
-from .. import primitives as P
 from ..kernels import source_digest
 from .ir import (
     Bcast,
@@ -65,7 +60,7 @@ from .ir import (
     stored_width,
 )
 from .outside import OutsideWriter, vector_grad_columns
-from .rules import COPY, RULES, names_in, substitute
+from .rules import names_in, substitute
 from .schedule import SAVE as _KEEP
 from .schedule import local_nodes
 from .sumplan import SumPlan, all_nodes
@@ -297,15 +292,9 @@ class _GroupWriter:
         return names
 
     def value_line(self, n):
-        """n's value; the views it reads are made before the loop only if the line is kept (finish). In
-        forward_preact a sum of a projection and a folded product is the projection's column alone (the
-        product was added into it before the loop)."""
+        """n's value; the views it reads are made before the loop only if the line is kept (finish)."""
         self.reading_for = n.id
-        folded = self.gen.folded_adds.get(n.id) if self.gen.preact else None
-        if folded is not None:
-            line = f"v{n.id} = " + self.read(folded)
-        else:
-            line = f"v{n.id} = " + substitute(n.rule.forward, self.names(n))
+        line = f"v{n.id} = " + substitute(n.rule.forward, self.names(n))
         self.reading_for = None
         return line
 
@@ -366,44 +355,6 @@ def _target_at(w, store, backward):
 
 # rules.py's `col` in a column loop: the column's index in the kernel's dtype (the accumulators' type)
 COLUMN = "_dt(j)"
-
-
-def _projection_read(a):
-    """The Read of a projection's columns that `a` is (itself, or an inline copy of it), else None."""
-    if isinstance(a, Node) and a.rule is COPY:
-        a = a.args[0]
-    return a if isinstance(a, Read) and isinstance(a.source, Projected) and not a.bcast else None
-
-
-def _folding_adds(prog, nodes, gemm):
-    """({Add node id: its projection argument}, projection index) when every read of the product of `gemm`
-    is one argument of an Add whose other argument reads one projection (the product's width) at the same
-    columns, and every read of that projection is such an argument; else None (Generator.folded_products)."""
-    product, adds, into = Product(gemm.index), {}, set()
-    for n in nodes:
-        for k, a in enumerate(n.args):
-            if not (isinstance(a, Read) and a.source == product):
-                continue
-            other = n.args[1 - k] if len(n.args) == 2 else None
-            leaf = _projection_read(other)
-            if (n.rule is not RULES[P.Add] or leaf is None or a.bcast or (leaf.off, leaf.width) != (a.off, a.width)):
-                return None
-            adds[n.id] = other
-            into.add(leaf.source.i)
-    if len(into) != 1 or next(pr.N for pr in prog.projections if pr.index == min(into)) != gemm.N:
-        return None
-    j = into.pop()
-    sums = {id(a) for a in adds.values()}   # the Adds' projection arguments (Reads, or copy Nodes)
-    for n in nodes:
-        for a in n.args:
-            reads_it = _projection_read(a) is not None and _projection_read(a).source.i == j
-            if reads_it and not (n.id in adds and id(a) in sums or a.__class__ is Read and n.rule is COPY
-                                 and id(n) in sums):
-                return None
-    segs = [s.expr for part in prog.outputs for s in part] + [s.expr for g in prog.gemms for s in g.a_segs]
-    if any(isinstance(e, Read) and e.source in (product, Projected(j)) for e in segs):
-        return None
-    return adds, j
 
 
 def _reduce_names(n, w):
@@ -893,9 +844,6 @@ class Generator:
         self._step_only_products = set()   # the indices of step_only's products (row_prefix)
         self._row_only = set()    # the indices m of the stored values kept one row (_rows_only)
         self.invariant_views = {}   # {(array, off, width): name}: the forward's views of parameters (invariant_view)
-        self.preact = False       # writing forward_preact (folded products read from the projection)
-        self._folded = None       # folded_products' {gemm index: projection index}
-        self.folded_adds = {}     # {Add node id: its projection argument} of the folded products' sums
 
     def step_only(self):
         """The recurrent products whose values C<i> only the same step's forward reads (the backward and
@@ -909,27 +857,6 @@ class Generator:
             self._step_only_products = {g.index for g in self.prog.gemms if f"C{g.index}" not in read}
             self._row_only = self._rows_only(read)
         return self._step_only
-
-    def folded_products(self):
-        """{gemm index: projection index} of the recurrent products that the loop only adds into a projection,
-        column for column (z = x W_ih^T + b + h_{t-1} W_hh^T: an LSTM's, an Elman RNN's; not a GRU's, whose
-        r * (h W_hn^T + b_hn) is no such sum), of the output state h (state part 0, whose rows a checkpointed
-        rerun has: the layer's output), read by no other loop: forward_preact's. Decided from the program,
-        whatever the cell's class: every read of the product is an argument of an Add whose other argument is
-        the projection at the same columns (or an inline copy of it), and every read of that projection is
-        such an argument (adding the product into it changes nothing else). The backward and grads read
-        neither (they would read the sum)."""
-        if self._folded is None:
-            p = self.prog
-            read = set(self.backward_args()) | set(OutsideWriter(p, self.plan).grads_args())
-            nodes = all_nodes([n for ph in p.phases for g in ph.groups for n in g.nodes])
-            self._folded, self.folded_adds = {}, {}
-            for g in p.gemms:
-                found = _folding_adds(p, nodes, g)
-                if found and g.a_state == 0 and not {f"C{g.index}", f"XW{found[1]}"} & read:
-                    self._folded[g.index] = found[1]
-                    self.folded_adds.update(found[0])
-        return self._folded
 
     def _rows_only(self, read):
         """The stored values of a Whole (ir.py) that only the same row's later loops of the forward read
@@ -1023,15 +950,11 @@ class Generator:
             return "0, "
         return prefix
 
-    def forward_args(self, states_only=False, preact=False, into=False):
+    def forward_args(self, states_only=False):
         """Names of the arrays the forward takes (node.py binds arrays to them); states_only: those of
-        forward_states, which takes no saved values (A or A<m>); preact: those of forward_preact, which
-        takes neither the folded products nor their weights (into: forward_keep_preact, which takes the
-        weights). x only when a value of the loop reads it (uses_x): Numba's dispatch costs about 60 ns
-        per array argument (bench/kernel_calls.py)."""
-        kinds = ("C",) if into else ("C", "Wt")
-        folded = {f"{kind}{i}" for i in self.folded_products() for kind in kinds} if preact else set()
-        return [n for n in self._loop_arrays(states_only) if (n != "X" or self.prog.uses_x) and n not in folded]
+        forward_states, which takes no saved values (A or A<m>). x only when a value of the loop reads it
+        (uses_x): Numba's dispatch costs about 60 ns per array argument (bench/kernel_calls.py)."""
+        return [n for n in self._loop_arrays(states_only) if n != "X" or self.prog.uses_x]
 
     def _loop_arrays(self, states_only=False):
         """The arrays a forward loop may name, in argument order (forward_args takes those it reads; the
@@ -1075,10 +998,10 @@ class Generator:
         reduces = any(isinstance(n, Reduce) for ph in self.prog.phases for g in ph.groups for n in g.nodes)
         return "@njit(error_model='numpy', nogil=True" + (", fastmath={'reassoc'})" if reduces else ")")
 
-    def _rows(self, body, gemms):
+    def _rows(self, body):
         """The gemms of step t run on rows [b0, rows): up to the block's last sequence still running (with
         lengths sorted longest first, as packed sequences are, exactly the running ones)."""
-        if gemms:
+        if self.prog.gemms:
             body(2, "rows = b0")
             body(2, "for b in range(b0, b1):")
             body(3, "if t < lengths[b]:")
@@ -1089,47 +1012,35 @@ class Generator:
         body(3, "if t >= lengths[b]:")
         body(4, "continue")
 
-    def forward_source(self, states_only=False, preact=False, into=False):
+    def forward_source(self, states_only=False):
         """The forward loop; states_only: `forward_states`, the same loop without writing the saved values
         A or A<m>, for a forward whose steps no backward reads (inference; a checkpointed piece's first run,
-        which keeps only the state entering it); preact: `forward_preact`, the forward loop without the
-        folded products (folded_products), which reads their sums with the projection from XW; with
-        states_only and into: `forward_keep_preact`, forward_states with each folded product added into its
-        projection's row of the step (beta 1) and read from there, so that XW holds the pre-activations
-        afterwards (what a Preactivated piece keeps for forward_preact). Numba compiles a function at its
-        first call, so a kernel never run that way pays nothing for it."""
+        which keeps only the state entering it). Numba compiles a function at its first call, so a
+        kernel never run that way pays nothing for it."""
         p = self.prog
         step_only = self.step_only()
-        folded = self.folded_products() if preact else {}
-        gemms = [g for g in p.gemms if into or g.index not in folded]
         body = _Body()
         body(0, self._decorator())
-        name = ("forward_keep_preact" if into else "forward_preact") if preact else (
-            "forward_states" if states_only else "forward")
-        body(0, f"def {name}({', '.join(self.forward_args(states_only, preact, into))}, b0, b1):")
+        name = "forward_states" if states_only else "forward"
+        body(0, f"def {name}({', '.join(self.forward_args(states_only))}, b0, b1):")
         body(1, "n_steps = S0.shape[0] - 1")
         for m in sorted(self._row_only):
             body(1, f"M{m} = zeros2(np.int64(1), np.int64({p.stored[m].width}), S0)   # one row (_rows_only)")
         self.invariant_views = {}
         views_at = len(body.lines)   # (the views of parameters go here, once the loop's code names them)
         body(1, "for t in range(n_steps):")
-        self._rows(body, gemms)
-        self.preact = preact
+        self._rows(body)
         for run in _row_runs(p.phases):
-            for g in [g for g in p.phases[run[0]].gemms if into or g.index not in folded]:
+            for g in p.phases[run[0]].gemms:
                 a = f"S{g.a_state}[t, b0:rows]" if g.a_state is not None else f"GA{g.index}[t, b0:rows]"
                 c = f"C{g.index}[b0:rows]" if f"C{g.index}" in step_only else f"C{g.index}[t, b0:rows]"
-                if g.index in folded:   # (into) added into the projection's row, which the loop reads
-                    body(2, f"gemm({a}, Wt{g.index}, XW{folded[g.index]}[t, b0:rows], 1)")
-                else:
-                    body(2, f"gemm({a}, Wt{g.index}, {c}, 0)")
+                body(2, f"gemm({a}, Wt{g.index}, {c}, 0)")
             if any(p.phases[ph].groups for ph in run):
                 self._valid_rows(body)
                 for ph in run:
                     body(3, f"# phase {ph}")
                     for group in p.phases[ph].groups:
                         forward_group(self, body, 3, group, states_only)
-        self.preact = False
         body(2, "for b in range(b0, b1):   # padded steps keep the state")
         body(3, "if t >= lengths[b]:")
         for k in range(len(p.state_sizes)):
@@ -1203,7 +1114,7 @@ class Generator:
         scratch = self._scratch(body)
         at = len(body.lines)   # dG, the column loops' scratch rows (see _leaf_adds), once its width is known
         body(1, "for t in range(n_steps - 1, -1, -1):")
-        self._rows(body, self.prog.gemms)
+        self._rows(body)
         for name in scratch:
             body(2, f"zero_rows({name}, b0, b1)")
         self._backward_runs(body)
@@ -1295,10 +1206,8 @@ class Generator:
     def module_source(self):
         header = HEADER.format(dtype=self.prog.dtype.name, support=SUPPORT_DIGEST)
         outside = self.outside()
-        preact = ([self.forward_source(preact=True), self.forward_source(states_only=True, preact=True, into=True)]
-                  if self.folded_products() else [])
         return "\n\n".join([header, outside.project_source(), self.forward_source(), self.backward_source(),
-                            outside.grads_source(), self.forward_source(states_only=True)] + preact)
+                            outside.grads_source(), self.forward_source(states_only=True)])
 
 
 # ----------------------------------------------------------------------------- loading, with a disk cache

@@ -324,11 +324,6 @@ class Kernel:
         step_only = gen.step_only()
         self.forward_args, self.backward_args = _args(gen.forward_args(), step_only), _args(gen.backward_args())
         self.states_args = _args(gen.forward_args(states_only=True), step_only)   # forward_states'
-        # the recurrent products forward_preact reads already added into a projection: (P<g>, XW<j>) each, and
-        # its arguments (codegen: folded_products; none: the module has no forward_preact)
-        self.folded = tuple((f"P{g}", f"XW{j}") for g, j in gen.folded_products().items())
-        self.preact_args = _args(gen.forward_args(preact=True), step_only) if self.folded else None
-        self.keep_preact_args = _args(gen.forward_args(True, True, True), step_only) if self.folded else None
         self.saved = {name for name, _ in gen.saved_buffers}   # what forward_states does not write
         self.project_args, self.grads_args = _args(outside.project_args()), _args(outside.grads_args())
         p = prog
@@ -382,16 +377,6 @@ class Kernel:
         p = self.prog
         return (sum(p.state_sizes) + sum(n for name, _, n in self.projected if name in self.kept)
                 + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
-
-    def preact_ratio(self):
-        """How many times more steps a Preactivated piece (nn/bptt_plan.py) keeps than a stored step in the
-        same memory, counting what each keeps beyond the output's row: the folded projections' rows (the
-        pre-activations z) against the other state parts and the saved values (a fused LSTM: 4 numbers
-        per unit against 6, 1.5). None: the kernel folds no product (it keeps no pre-activations)."""
-        if not self.folded:
-            return None
-        z = sum(n for name, _, n in self.projected if name in {xw for _, xw in self.folded})
-        return (self.kept_per_row(0) - self.prog.state_sizes[0]) / z
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False, states_only=False, views=None):

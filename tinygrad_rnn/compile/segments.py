@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import blas, runtime, workspace
-from ..nn.bptt_plan import Preactivated, Recomputed, Stored
+from ..nn.bptt_plan import Stored
 from .node import _bind, _dout_rows, _in_time_order, _parameter_names
 
 
@@ -55,8 +55,6 @@ class _Sequence(NamedTuple):
     reverse: bool
     history: np.ndarray = None  # (T + 1, B, n_0) in the forward when the output is returned as the kernels
                                 # write it: row 0 the state entering, rows 1.. the output (None otherwise)
-    rows: np.ndarray = None     # the same history in the backward, where the kernel folds its recurrent
-                                # products (Kernel.folded): a rerun forms them from it (_fold_products)
 
 
 class _Recompute(NamedTuple):
@@ -77,17 +75,6 @@ class _Keep(NamedTuple):
     entering: tuple
 
 
-class _Preact(NamedTuple):
-    """A Preactivated piece: its pre-activations, {XW<j>: (L, B, N)} of the folded products' projections
-    (emptied by the backward that reads them; a second backward, retain_graph=True, reruns the piece from
-    the state entering it), and whether a sequence ends in it."""
-    start: int
-    steps: int
-    arrays: dict
-    padded: bool
-    entering: tuple
-
-
 class _Gradients(NamedTuple):
     """What every piece's backward adds into or reads: full-length dOut and dX in kernel time order, the
     state gradients (B, n) carried in place, the weight gradients' accumulators."""
@@ -99,10 +86,6 @@ class _Gradients(NamedTuple):
     need_dx: bool
     params: tuple
     needs_params: list
-
-
-FOLD_PRODUCTS = True   # reruns form folded recurrent products at once (_fold_products); False: per step as the
-                       # forward does (what bench/ckpt_attr_ab.py and the tests hold it against)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -130,9 +113,7 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     if padded:   # the loop copies the state through padded steps; the output there is 0
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
-    # (the history stays alive anyway: the kept states' h are views of its rows, _leaving)
-    rows = history if kernel.folded and FOLD_PRODUCTS else None
-    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None, rows=rows))
+    return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None))
 
 
 def _forward_pieces(seq, plan, a, entering, out, states_only=False):
@@ -142,14 +123,11 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
     kept, frame = [], None   # frame: (steps, buffers) of the last states-only piece, reused (_states_serial)
     for i, piece in enumerate(plan):
         L = piece.steps
-        if type(piece) is Recomputed and _one_thread(seq, L):
+        if type(piece) is not Stored and _one_thread(seq, L):
             if frame is None or frame[0] != L:
                 frame = None   # (its buffers back to the pool first)
                 frame = (L, _piece_buffers(seq, 0, L, (), states_only=True)[0])
             arrays, padded = _states_serial(seq, a, L, entering, frame[1]), False
-        elif type(piece) is Preactivated and not states_only:
-            frame = None
-            arrays, padded = _keep_preact(seq, a, L, entering)
         else:
             frame = None
             arrays, padded = _run_piece(seq, a, L, entering, states_only=_states_only(piece, states_only))
@@ -160,17 +138,6 @@ def _forward_pieces(seq, plan, a, entering, out, states_only=False):
         del arrays   # the piece's buffers go back to the pool before the next piece asks for the same sizes
         a += L
     return kept, entering
-
-
-def _keep_preact(seq, a, L, entering):
-    """A Preactivated piece's first run over kernel time [a, a + L): project, then forward_keep_preact, which
-    adds each step's folded recurrent products into the projection as it goes (what it keeps, _kept)
-    and writes no saved values. On this thread, its loop over batch blocks."""
-    k = seq.kernel
-    arrays, padded = _piece_buffers(seq, a, L, entering, states_only=True)
-    k.module.project(*_bind(k.project_args, arrays), 0, L)
-    runtime.run_on_batch_blocks(k.module.forward_keep_preact, seq.x.shape[1], *k.keep_preact_args.pick(arrays))
-    return arrays, padded
 
 
 def _one_thread(seq, L):
@@ -205,7 +172,7 @@ def _leaving(seq, arrays, L, last):
 
 def _states_only(piece, no_backward):
     """Whether a piece's forward need not write the saved values: nothing reads them before it is rerun
-    (a Recomputed or Preactivated piece), or at all."""
+    (a Recomputed piece), or at all."""
     return no_backward or type(piece) is not Stored
 
 
@@ -214,8 +181,6 @@ def _kept(k, piece, a, arrays, padded, entering):
     a Recomputed piece's entering state."""
     if type(piece) is Stored:
         return _Keep(a, piece.steps, {n: v for n, v in arrays.items() if n in k.kept}, padded, entering)
-    if type(piece) is Preactivated:
-        return _Preact(a, piece.steps, {xw: arrays[xw] for _, xw in k.folded}, padded, entering)
     return _Recompute(a, piece.steps, piece.inner, entering)
 
 
@@ -232,11 +197,6 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
         k.module.project(*_bind(k.project_args, arrays), 0, plan[i].steps)
         return arrays, padded
 
-    def loop(piece):   # (forward, forward_states, or a Preactivated piece's forward_keep_preact)
-        if type(piece) is Preactivated and not states_only:
-            return k.module.forward_keep_preact, k.keep_preact_args
-        return k.loop(_states_only(piece, states_only))
-
     kept, tasks = [], runtime.TaskQueue()
     with blas.single_threaded():
         pool = blas.workers(threads - 1)
@@ -251,10 +211,9 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
                 for (name, _, _), state in zip(k.states, entering):
                     arrays[name][0] = state
                 if i + 1 < len(plan):
-                    run, args = loop(piece)
-                    run(*_bind(args, arrays), 0, B)
+                    _loop(k, arrays, B, _states_only(piece, states_only))
                 else:   # nothing left to project: the workers share the last loop
-                    _loop_on_blocks(tasks, loop(piece), arrays, B, threads, k.loop_heavy)
+                    _loop_on_blocks(tasks, k, arrays, B, _states_only(piece, states_only), threads)
                 a, L = starts[i], piece.steps
                 if seq.history is None:
                     out[a:a + L] = arrays["S0"][1:]
@@ -266,16 +225,16 @@ def _forward_overlapped(seq, plan, entering, out, threads, states_only=False):
     return kept, entering
 
 
-def _loop_on_blocks(tasks, loop_args, arrays, B, threads, heavy):
+def _loop_on_blocks(tasks, k, arrays, B, states_only, threads):
     """The forward loop split over batch blocks, as Kernel.forward splits a whole sequence's: the blocks
     after the first queued for the workers (runtime.TaskQueue), the first run here. For the overlapped
     forward's last piece, which no projection of a next piece overlaps: alone on this thread it would
     leave the workers idle for the whole piece (the stored tail, 88 steps at T = 1000). Not
     runtime.run_blocks: that hands the blocks to new pool tasks, and here the workers are busy draining
     `tasks` until it closes, so this thread would run every block itself."""
-    loop, args = loop_args
+    loop, args = k.loop(states_only)
     bound = _bind(args, arrays)
-    edges = runtime.block_edges(B, threads, runtime.min_rows(heavy))
+    edges = runtime.block_edges(B, threads, runtime.min_rows(k.loop_heavy))
     parts = [tasks.put(lambda slot, b0=b0, b1=b1: loop(*bound, b0, b1)) for b0, b1 in zip(edges[1:-1], edges[2:])]
     loop(*bound, edges[0], edges[1])
     for part in parts:
@@ -290,29 +249,12 @@ def _run_piece(seq, a, L, entering, single=False, states_only=False):
     k = seq.kernel
     arrays, padded = _piece_buffers(seq, a, L, entering, states_only)
     B, I = seq.x.shape[1], seq.x.shape[2]
-    if single and not states_only and seq.rows is not None:   # a rerun for the backward (_piece_arrays)
-        k.module.project(*_bind(k.project_args, arrays), 0, L)
-        _fold_products(seq, a, L, arrays)
-        k.module.forward_preact(*k.preact_args.pick(arrays), 0, B)
-    elif single:
+    if single:
         k.module.project(*_bind(k.project_args, arrays), 0, L)
         _loop(k, arrays, B, states_only)
     else:
         k._run_forward(arrays, L, B, I, padded, states_only)
     return arrays, padded
-
-
-def _fold_products(seq, a, L, arrays):
-    """Add the recurrent products of kernel time [a, a + L) into their projections (Kernel.folded), as
-    ONE product over the piece's h_{t-1} rows, for forward_preact: in a rerun every h_{t-1} is known
-    before the loop starts (row a of the history is the state entering the piece, rows a + 1 .. the
-    output), so only the elementwise part (and c) still runs step by step. seq.rows: the history, in
-    kernel time order (a forward direction without lengths: the only case that keeps it)."""
-    B = seq.x.shape[1]
-    h = seq.rows[a:a + L].reshape(L * B, seq.rows.shape[2])
-    for product, projection in seq.kernel.folded:
-        xw = arrays[projection]
-        blas.gemm_nt(h, arrays[product], xw.reshape(L * B, xw.shape[2]), 1)
 
 
 def _loop(k, arrays, B, states_only):
@@ -374,7 +316,7 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
     grad = _Gradients(dout, dx, ds, kernel._accumulators(params, needs_params),
                       np.array(needs_params, dtype=np.bool_), need_dx, params, needs_params)
     threads = runtime.threads_for(kept[0].steps, B, I, kernel.widest)
-    if _overlaps(threads, B) and all(type(piece) in (_Keep, _Preact) or _flat(piece) for piece in kept):
+    if _overlaps(threads, B) and all(type(piece) is _Keep or _flat(piece) for piece in kept):
         _backward_overlapped(seq, kept, grad, threads)
     else:
         _backward_pieces(seq, kept, grad)
@@ -397,11 +339,7 @@ def _backward_pieces(seq, kept, grad):
             _rerun_serial(seq, piece, frame, grad)
             continue
         frame = None
-        if type(piece) is _Preact:
-            arrays, padded = _preact_arrays(seq, piece)
-            _backward_piece(seq, piece.start, piece.steps, arrays, padded, grad)
-            del arrays
-        elif type(piece) is _Keep:
+        if type(piece) is _Keep:
             arrays = dict(piece.arrays)
             piece.arrays.clear()
             padded = piece.padded
@@ -412,23 +350,6 @@ def _backward_pieces(seq, kept, grad):
         else:
             inner, _ = _forward_pieces(seq, piece.inner, piece.start, piece.entering, None)
             _backward_pieces(seq, inner, grad)
-
-
-def _preact_arrays(seq, piece):
-    """A Preactivated piece's forward arrays for its backward, on this thread: forward_preact from its kept
-    pre-activations (no products: its loop is elementwise, c still step to step from the state entering
-    it), in fresh buffers whose projections are those pre-activations. Once read, they are dropped from
-    `piece` (the backward loop may write gradients over them); a second backward (retain_graph=True)
-    reruns the piece as a Recomputed one."""
-    if not piece.arrays:
-        return _run_piece(seq, piece.start, piece.steps, piece.entering, single=True)
-    k = seq.kernel
-    kept = dict(piece.arrays)
-    piece.arrays.clear()
-    arrays, padded = _piece_buffers(seq, piece.start, piece.steps, piece.entering)
-    arrays.update(kept)   # (the buffers made for the projections go back to the pool)
-    runtime.run_on_batch_blocks(k.module.forward_preact, seq.x.shape[1], *k.preact_args.pick(arrays))
-    return arrays, padded
 
 
 def _serial(seq, piece):
@@ -489,11 +410,7 @@ def _rerun_serial(seq, piece, frame, grad):
     for name, _ in k.vector_grads:
         args[name].fill(0)
     m.project(*k.project_args.pick(args), 0, L)
-    if seq.rows is not None:   # the recurrent products at once, then the loop without them
-        _fold_products(seq, a, L, args)
-        runtime.run_on_batch_blocks(m.forward_preact, B, *k.preact_args.pick(args))
-    else:
-        runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
+    runtime.run_on_batch_blocks(m.forward, B, *k.forward_args.pick(args))
     for name in frame.zeroed:   # (after the forward: a gradient buffer may be one the forward used)
         if name not in k.assigned:
             args[name].fill(0)
@@ -618,6 +535,4 @@ def _piece_arrays(seq, piece):
         arrays = dict(piece.arrays)
         piece.arrays.clear()
         return arrays, piece.padded
-    if type(piece) is _Preact:
-        return _preact_arrays(seq, piece)
     return _run_piece(seq, piece.start, piece.steps, piece.entering, single=True)

@@ -8,11 +8,6 @@ one node, compile/segments.py). A plan is a tuple of pieces covering the sequenc
     Recomputed(steps, inner)   run under tr.checkpoint: only the state entering it is kept; its
                                backward reruns it, recording it by the plan `inner` (nesting)
     Stored(steps)              run and recorded as usual (only as the last piece of a plan)
-    Preactivated(steps)        (fused kernels whose recurrent products fold into the input projection,
-                               compile/codegen.py folded_products; checkpoint=True's tail only) run
-                               keeping each step's pre-activations z = x W_ih^T + b + h W_hh^T and the
-                               state entering it; its backward reruns only the elementwise loop from
-                               them (no products). Elsewhere (the generic tape) run as a Recomputed one.
 
 The model the planner optimises (and the tests check plans against): a recorded step keeps
 `step_bytes` until its backward ran, a kept state `state_bytes`. While piece i's backward runs,
@@ -58,10 +53,6 @@ class Recomputed(NamedTuple):
     inner: tuple  # the plan its recomputation records by
 
 
-class Preactivated(NamedTuple):
-    steps: int
-
-
 # ----------------------------------------------------------------------------- plans and their model
 def uniform_plan(T, K, stored=1):
     """checkpoint=K: pieces of K steps, the first one shorter if K does not divide T, the last `stored`
@@ -103,46 +94,24 @@ SQRT_STORED_PIECES = 2.75
 SERIAL_SPAN = 2
 
 
-def sqrt_plan(T, span=1, preact=None):
+def sqrt_plan(T, span=1):
     """checkpoint=True: the state kept every span * K steps, K = ceil(sqrt(T)) (span: 1, or SERIAL_SPAN
-    where the backward runs one piece at a time), the last floor(SQRT_STORED_PIECES * K) steps stored.
-    preact: how many times more steps pre-activations hold than stored steps in the same memory (a fused
-    LSTM keeps 4 numbers per unit for a step's z, 6 for a stored step: 1.5), None where the kernels keep
-    none: then the tail is that memory's steps as Preactivated pieces of span * K steps (whole pieces,
-    so that every piece but the first has one length), which the backward does not rerun either but
-    runs elementwise from what they kept."""
+    where the backward runs one piece at a time), the last floor(SQRT_STORED_PIECES * K) steps stored."""
     K = max(1, math.ceil(math.sqrt(T)))
-    tail = min(T, max(1, math.floor(SQRT_STORED_PIECES * K)))
-    L = span * K
-    steps = min(T - 1, math.floor(tail * preact)) // L * L if preact else 0
-    if steps == 0:
-        return _uniform(T, L, tail)
-    head = T - steps
-    sizes = ([head % L] if head % L else []) + [L] * (head // L)
-    return tuple(Recomputed(k, (Stored(k),)) for k in sizes) + (Preactivated(L),) * (steps // L)
+    return _uniform(T, span * K, min(T, max(1, math.floor(SQRT_STORED_PIECES * K))))
 
 
-def plan_memory(plan, state_bytes, step_bytes, preact_bytes=None):
-    """Peak bytes the plan keeps for the backward pass, in the model of the module docstring. A
-    Preactivated piece keeps preact_bytes a step (a step's z, and what step_bytes counts of the output
-    and the input, which it references as a stored step does) from the forward until its backward, and
-    while its backward runs its rerun's steps (step_bytes each) as well."""
-    peak, before = 0, 0   # before: what the pieces before piece i keep while its backward runs
+def plan_memory(plan, state_bytes, step_bytes):
+    """Peak bytes the plan keeps for the backward pass, in the model of the module docstring."""
+    peak = 0
     for i, piece in enumerate(plan):
-        if type(piece) is Stored:
-            inner = piece.steps * step_bytes
-        elif type(piece) is Preactivated:
-            inner = piece.steps * (preact_bytes + step_bytes)
-        else:
-            inner = plan_memory(piece.inner, state_bytes, step_bytes, preact_bytes)
-        peak = max(peak, i * state_bytes + before + inner)
-        before += piece.steps * preact_bytes if type(piece) is Preactivated else 0
+        inner = piece.steps * step_bytes if type(piece) is Stored else plan_memory(piece.inner, state_bytes, step_bytes)
+        peak = max(peak, i * state_bytes + inner)
     return peak
 
 
 def plan_cost(plan):
-    """Steps run forward in total: the forward pass plus every recomputation (a Preactivated piece's,
-    elementwise only, counts none)."""
+    """Steps run forward in total: the forward pass plus every recomputation."""
     return sum(p.steps + (plan_cost(p.inner) if type(p) is Recomputed else 0) for p in plan)
 
 
@@ -152,8 +121,8 @@ def plan_depth(plan):
 
 
 def stored_states(plan):
-    """How many states the forward pass keeps (one per Recomputed or Preactivated piece, at the top level)."""
-    return sum(type(p) is not Stored for p in plan)
+    """How many states the forward pass keeps (one per Recomputed piece, at the top level)."""
+    return sum(type(p) is Recomputed for p in plan)
 
 
 # ----------------------------------------------------------------------------- the dynamic program
@@ -286,9 +255,8 @@ def run_planned(run, x, state, lengths, reverse, plan):
             piece_lengths = None
         if type(piece) is Stored:
             out, state = _run_masked(run, chunk, state, piece_lengths)
-        else:   # (a Preactivated piece: rerun as a Recomputed one, the tape keeps no pre-activations)
-            inner = piece.inner if type(piece) is Recomputed else (Stored(piece.steps),)
-            result = checkpoint(_piece_fn(run, inner, piece_lengths, reverse), chunk, *(state or ()))
+        else:
+            result = checkpoint(_piece_fn(run, piece.inner, piece_lengths, reverse), chunk, *(state or ()))
             out, state = result[0], tuple(result[1:])
         outs.append(out)
     if reverse:

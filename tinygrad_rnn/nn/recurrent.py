@@ -33,10 +33,6 @@ from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
-# checkpoint=True's tail as pre-activations where the fused kernels fold the recurrent product (_preact_ratio);
-# False: stored steps, as before (what bench/ckpt_attr_ab.py holds it against)
-PREACT_TAIL = True
-
 
 # ----------------------------------------------------------------------------- one direction
 def reverse_within_lengths(x: Tensor, lengths: Optional[Sequence[int] | np.ndarray]) -> Tensor:
@@ -287,21 +283,8 @@ class _StackedRecurrent(Module):
             share = int(self.memory_budget // (self.num_layers * self.num_directions))
             return budget_plan(T, share, *self._bptt_bytes(layer, B))
         if self.checkpoint is True:   # (one thread: the backward runs one piece at a time)
-            return sqrt_plan(T, SERIAL_SPAN if get_num_threads() == 1 else 1, self._preact_ratio(layer))
+            return sqrt_plan(T, SERIAL_SPAN if get_num_threads() == 1 else 1)
         return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
-
-    def _preact_ratio(self, layer):
-        """compile/node.Kernel.preact_ratio of the fused kernel of a layer (None on the generic tape, and for
-        cells whose recurrent product is not simply added into the input projection): checkpoint=True's
-        tail then keeps pre-activations (bptt_plan.sqrt_plan)."""
-        if not (PREACT_TAIL and getattr(self, "fused", False) and fused_available()):
-            return None
-        from ..compile.node import get_kernel
-        from ..compile.trace import CompileError
-        try:
-            return get_kernel(self._cell(min(layer, self.num_layers - 1), 0), self.dtype)[0].preact_ratio()
-        except CompileError:   # (fused="auto" over a cell the kernels cannot compile: the tape runs it)
-            return None
 
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
