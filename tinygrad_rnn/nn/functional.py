@@ -361,7 +361,7 @@ def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
     approximate='tanh' 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). Each is torch's formula in torch's order
     of operations, composed of Tensor operations (the tape differentiates it). approximate is keyword-only, as
     torch's binding makes it."""
-    check_gelu_approximate("gelu", approximate)
+    _check_gelu_approximate("gelu", approximate)
     if not isinstance(input, Tensor):
         raise TypeError(f"gelu(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     if input.dtype.kind != "f":
@@ -373,7 +373,7 @@ def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
     return input * 0.5 * ((input * math.sqrt(0.5)).erf() + 1.0)
 
 
-def check_gelu_approximate(fn, approximate):
+def _check_gelu_approximate(fn, approximate):
     """gelu's approximate: the str 'none' or 'tanh', as torch (which raises a RuntimeError for another string)."""
     if not isinstance(approximate, str):
         raise TypeError(f"{fn}(): argument 'approximate' must be str, not {type(approximate).__name__} (as torch)")

@@ -84,7 +84,7 @@ class GELU(Module):
     at the first call."""
 
     def __init__(self, approximate: str = "none") -> None:
-        self.approximate = F.check_gelu_approximate("GELU", approximate)
+        self.approximate = F._check_gelu_approximate("GELU", approximate)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, approximate=self.approximate)
