@@ -25,6 +25,7 @@ import numpy as np
 
 from .kernels import workspace
 from .kernels.blas import matmul
+from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
 
@@ -163,6 +164,50 @@ class Remainder(Primitive):
     def backward(g, saved, needs):
         a, b = saved
         return (g if needs[0] else None), (-g * np.floor_divide(a, b) if needs[1] else None)
+
+
+def _trunc_divide(a, b):
+    """a / b rounded toward zero, as torch's div(rounding_mode='trunc'): trunc(a / b) for floats (torch's formula),
+    C's integer division for ints (the floor quotient, one up where a remainder is left and the signs differ)."""
+    if a.dtype.kind not in "iu":
+        return np.trunc(a / b)
+    q = np.floor_divide(a, b)
+    return q + ((q * b != a) & ((a < 0) != (b < 0)))
+
+
+class RoundedDivide(Primitive):
+    """div(a, b, rounding_mode=`mode`): a / b rounded toward zero ("trunc") or minus infinity ("floor", computed as
+    FloorDivide's). As torch's, its gradient is 0 for both inputs (the quotient is piecewise constant), where a
+    backward through // (FloorDivide) is refused: torch draws the same line between div and floor_divide."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, b, mode):
+        _refuse_int_division_by_zero(b)
+        with np.errstate(divide="ignore", invalid="ignore"):   # a float by 0: inf or nan, silently as torch
+            return (_trunc_divide(a, b) if mode == "trunc" else np.floor_divide(a, b)), None
+
+    @staticmethod
+    def backward(g, saved, needs, mode):
+        return tuple(np.zeros_like(g) if need else None for need in needs)
+
+
+class Fmod(Primitive):
+    """torch.fmod: the remainder of a / b with the dividend's sign (C's fmod; % is Remainder, the divisor's sign).
+    d/da = 1, d/db = -trunc(a / b) (torch's formula)."""
+
+    @staticmethod
+    def forward(a, b):
+        _refuse_int_division_by_zero(b)
+        with np.errstate(invalid="ignore"):   # a float by 0: nan, silently as torch
+            out = np.fmod(a, b)
+        return out, (None if a.dtype.kind in "iu" else (a, b))
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g if needs[0] else None), (-g * _trunc_divide(a, b) if needs[1] else None)
 
 
 class Power(Primitive):
@@ -362,6 +407,20 @@ class Sigmoid(Primitive):
     @staticmethod
     def backward(g, out, needs):
         return (g * out * (1 - out),)
+
+
+class Erf(Primitive):
+    """The error function, 2/sqrt(pi) times the integral of exp(-t^2) from 0 to a (GELU's Gaussian CDF is built on
+    it). numpy has none (scipy is not a dependency): kernels/erf.py applies libm's erf per element, in float64.
+    Its derivative, 2/sqrt(pi) exp(-a^2), is written in torch's order (the constant in a's dtype)."""
+
+    @staticmethod
+    def forward(a):
+        return erf(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (a.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
 
 
 class Relu(Primitive):

@@ -70,7 +70,8 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_lik
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
            "InplaceModificationError", "ValuesIndices", "gather",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
-           "isfinite", "allclose"]
+           "isfinite", "allclose",
+           "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
@@ -951,20 +952,21 @@ class Tensor:
         x alone: in-place operations write the tensor's memory)."""
         return self if self.data.flags.c_contiguous else apply(P.Copy, self)
 
-    def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: str | None = None) -> Tensor:
-        """to(dtype), to("cpu"), to(other_tensor) (its dtype) or to(device, dtype), as torch on the CPU."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a not in ("float32", "float64"):  # a device name
-                device = a
-            elif dtype is None:
-                dtype = a
-            else:
-                raise TypeError(f"to: unexpected argument {a!r} (expected a dtype, 'cpu' or a Tensor)")
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
-        return self if dtype is None else self.astype(dtype)
+    def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: Any = None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
+        """As torch's on the CPU: to(dtype), to(device), to(device, dtype), to(other_tensor) (its dtype), each
+        optionally followed by non_blocking and copy (positional or keyword), and dtype=, device=. A device is
+        "cpu", "cpu:N" or torch.device("cpu"), as Module.to takes it; any other is a ValueError. x itself comes
+        back when nothing changes, a copy with copy=True, as torch's."""
+        dtype, flags = _to_arguments(args, dtype, device)   # (checks the device)
+        if len(flags) > 0:
+            non_blocking = flags[0]
+        if len(flags) > 1:
+            copy = flags[1]
+        _check_flag("to", "non_blocking", non_blocking)   # (nothing runs asynchronously here)
+        copy = _check_flag("to", "copy", copy)
+        out = self if dtype is None else self.astype(dtype)
+        return apply(P.Copy, out) if out is self and copy else out
 
     # -- the operators
     def _operand(self, other):
@@ -1008,31 +1010,31 @@ class Tensor:
         dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else _default_dtype
         return _as_numbers(self, dtype)
 
-    def _binary(self, prim, other, symbol, reflected=False):
+    def _binary(self, prim, other, symbol, reflected=False, **attrs):
         if self.data.dtype.kind != "f":
-            return self._mask_or_index_binary(prim, other, symbol, reflected)
+            return self._mask_or_index_binary(prim, other, symbol, reflected, **attrs)
         if prim is P.Sub and isinstance(other, Tensor) and other.data.dtype == bool:
             raise TypeError(_MASK_SUBTRACTION)
         if self._takes_dtype_of(other):
-            return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected)
+            return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected, **attrs)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
-            return apply(prim, a, b)
+            return apply(prim, a, b, **attrs)
         except ValueError:
             if a.shape == b.shape:
                 raise
             # numpy's own message does not say which operation; ours names both shapes
             raise ShapeError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
 
-    def _mask_or_index_binary(self, prim, other, symbol, reflected):
+    def _mask_or_index_binary(self, prim, other, symbol, reflected, **attrs):
         """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
         (1 - mask reads as an inversion torch does not perform); a mask plus / times a mask stays a mask
         (True + True is True, not 2); otherwise the values as numbers."""
         if self.data.dtype == bool:
             if prim is P.Sub:
                 raise TypeError(_MASK_SUBTRACTION)
-            if prim in (P.FloorDivide, P.Remainder) and np.asarray(_raw(other)).dtype == bool:
+            if prim in (P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod) and np.asarray(_raw(other)).dtype == bool:
                 raise NotImplementedError(f"{symbol} of two bool tensors is not implemented, as in torch: "
                                           "convert one with .long()")
             if prim in _MASK_LOGIC and np.asarray(_raw(other)).dtype == bool:
@@ -1042,8 +1044,8 @@ class Tensor:
             if prim is P.Sub and integral.data.dtype == bool:
                 raise TypeError(_MASK_SUBTRACTION)
             a, b = (integral, self) if reflected else (self, integral)
-            return _off_tape(prim, _as_int64(a), _as_int64(b))
-        return self._as_number(other)._binary(prim, other, symbol, reflected)
+            return _off_tape(prim, _as_int64(a), _as_int64(b), **attrs)
+        return self._as_number(other)._binary(prim, other, symbol, reflected, **attrs)
 
     def __add__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+")
     def __radd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Add, o, "+", reflected=True)
@@ -1234,10 +1236,15 @@ class Tensor:
     def pow(self, exponent: float | Tensor) -> Tensor: return self ** exponent
 
     def __matmul__(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        if isinstance(other, Tensor):
+            _check_product_dtypes("matmul", self, other)
         other = self._operand(other)
         a, b = self, other
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        if a.ndim == 0 or b.ndim == 0:   # (a RuntimeError in torch: ShapeError is both)
+            raise ShapeError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        if a.data.dtype == bool:   # numpy would give a mask of ors of ands
+            raise NotImplementedError("matmul of bool tensors is not implemented (as torch): convert them with "
+                                      ".float() or .long()")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ)")
@@ -1318,14 +1325,21 @@ class Tensor:
     def matmul(self, tensor2: Tensor | npt.ArrayLike) -> Tensor: return self @ tensor2
     def neg(self) -> Tensor: return -self
 
-    def div(self, value: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
-        """x / value, or with rounding_mode="floor" x // value, as torch's ("trunc" is not here: it is refused)."""
+    def div(self, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+        """x / other, or its quotient rounded toward zero (rounding_mode="trunc") or minus infinity ("floor", the
+        value of x // other), as torch's: int64 stays int64 when rounded, and a rounded quotient's gradient is 0
+        (torch's; a backward through // is refused, as torch's floor_divide)."""
         if rounding_mode is None:
-            return self / value
-        if rounding_mode == "floor":
-            return self // value
-        raise ValueError(f"div: rounding_mode must be None or 'floor' here (torch's 'trunc' is not implemented), "
-                         f"got {rounding_mode!r}")
+            return self / other
+        if not isinstance(rounding_mode, str):
+            raise TypeError(f"div(): argument 'rounding_mode' must be str or None, not {type(rounding_mode).__name__} "
+                            "(as torch)")
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"{rounding_mode!r} (as torch)")
+        return self._binary(P.RoundedDivide, other, f"div(rounding_mode={rounding_mode!r})", mode=rounding_mode)
+
+    divide = div   # torch's alias
 
     def eq(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "eq")
     def ne(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ne")
@@ -1973,12 +1987,213 @@ class Tensor:
         dim = _one_dim("log_softmax", dim, axis, _softmax_default("log_softmax", dim, axis, self.ndim))
         return apply(P.LogSoftmax, self._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
+    # -- matrix products, selections and rearrangements a torch user reaches for (torch 2.13's names and errors)
+    def mm(self, mat2: Tensor) -> Tensor:
+        """The product of two matrices, as torch.mm: both 2-D (no broadcasting, no 1-D promotion: that is
+        matmul's), of one dtype; int64 matrices give int64."""
+        _check_product_operands("mm", self, mat2)
+        return apply(P.Matmul, self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """Batches of matrix products, as torch.bmm: (b, n, m) and (b, m, p) give (b, n, p); no broadcasting of
+        the batch (that is matmul's)."""
+        _check_product_operands("bmm", self, mat2)
+        return apply(P.Matmul, self, mat2)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The entries at `index` (a 1-D or 0-d int64/int32 tensor, or numpy int array) along `dim`, as
+        torch.index_select: `out[i][j] = self[i][index[j]]` for dim 1; dim keeps its place, with len(index)
+        entries. An index may repeat: its gradient adds up there."""
+        d = _one_int_dim("index_select", dim, self.ndim)
+        idx = _select_index(index, self.shape[d] if self.ndim else 1)
+        if self.ndim == 0:
+            if idx.size != 1:
+                raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} "
+                                   "value(s) (as torch)")
+            return apply(P.Copy, self)
+        return apply(P.GetItem, self, index=(slice(None),) * d + (idx,))
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """The entries moved `shifts` places along `dims` (one shift per dim), those pushed past the end coming
+        back at the start, as torch.roll; without dims the flattened tensor rolls, then takes its shape back.
+        A copy, as torch's; the gradient rolls back."""
+        shifts = _int_tuple("roll", "shifts", shifts)
+        if not shifts:
+            raise RuntimeError("roll: `shifts` required (as torch)")
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims:0 (as torch: "
+                                   "several shifts need their dims)")
+            return self.flatten()._rolled(shifts[0], 0).reshape(self.shape)
+        dims = _int_tuple("roll", "dims", dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        if self.ndim == 0:
+            raise IndexError(f"roll: Dimension specified as {dims[0]} but tensor has no dimensions (as torch)")
+        out = self
+        for shift, dim in zip(shifts, dims):   # one dim after the other, as torch (a dim named twice rolls twice)
+            out = out._rolled(shift, _one_int_dim("roll", dim, self.ndim))
+        return out
+
+    def _rolled(self, shift, d):
+        """roll along one dim d (normalised): the last `shift` entries (mod the size) put first, by a cat."""
+        n = self.shape[d]
+        k = shift % n if n else 0
+        if k == 0:
+            return apply(P.Copy, self)
+        before = (slice(None),) * d
+        return concatenate([self[before + (slice(n - k, n),)], self[before + (slice(0, n - k),)]], d)
+
+    def repeat_interleave(self, repeats: int | Tensor, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        """Each entry along `dim` repeated `repeats` times in place (an int, or a tensor of one count per entry or
+        one count for all), as torch.repeat_interleave and numpy's np.repeat (not repeat(), which tiles); without
+        dim the flattened tensor's entries. output_size, if given, must be the result's length (torch uses it to
+        skip a sync). The gradient sums each entry's copies."""
+        if dim is not None and self.ndim == 0:
+            raise IndexError(f"repeat_interleave: a 0-d tensor has no dim {dim} (as torch): pass dim=None")
+        x, d = (self.flatten(), 0) if dim is None else (self, _one_int_dim("repeat_interleave", dim, self.ndim))
+        counts = _repeat_counts(repeats, x.shape[d])
+        if output_size is not None:
+            if not _is_int(output_size):
+                raise TypeError(f"repeat_interleave: output_size must be an int, got {type(output_size).__name__} "
+                                f"{output_size!r}")
+            if output_size != counts.sum():
+                raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {counts.sum()} but got "
+                                   f"{output_size} (as torch)")
+        return x.index_select(d, np.repeat(np.arange(x.shape[d], dtype=np.int64), counts))
+
+    # -- division with rounding (div above), fmod and erf
+    def fmod(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        """The remainder of self / other with self's sign (C's fmod: `fmod(-7, 2)` is -1), as torch.fmod; `%`
+        (remainder) takes the divisor's sign. int64 stays int64 (a division by 0 is a RuntimeError)."""
+        return self._binary(P.Fmod, other, "fmod")
+
+    def erf(self) -> Tensor:
+        """The error function, as torch.erf (a mask or indices read as float32, as torch promotes them); gradient
+        2/sqrt(pi) exp(-x^2)."""
+        return apply(P.Erf, self._numeric())
+
+
+# ----------------------------------------------------------------------------- the checks of mm, index_select,
+# roll, repeat_interleave and to (the methods grouped at the end of Tensor), in torch's words and error types
+def _check_product_operands(fn, a, b):
+    """mm's (two matrices) and bmm's (two batches of one size) operands, refused as torch refuses them."""
+    if not isinstance(b, Tensor):
+        raise TypeError(f"{fn}(): argument 'mat2' (position 2) must be Tensor, not {type(b).__name__} (as torch)")
+    ndim, first, second = (2, "self", "mat2") if fn == "mm" else (3, "batch1", "batch2")
+    for name, t in ((first, a), (second, b)):
+        if t.ndim != ndim:
+            what = "a matrix" if ndim == 2 else "a 3D tensor"
+            raise ShapeError(f"{fn}: {name} must be {what}, got shape {t.shape} (as torch)")
+    _check_product_dtypes(fn, a, b)
+    if a.dtype == bool:
+        raise NotImplementedError(f"{fn} of bool tensors is not implemented (as torch): convert them with .float() or "
+                                  ".long()")
+    if fn == "mm" and a.shape[1] != b.shape[0]:
+        raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+                         f"{b.shape[0]}x{b.shape[1]})")
+    if fn == "bmm" and b.shape[:2] != (a.shape[0], a.shape[2]):
+        raise ShapeError(f"bmm: Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
+                         f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}] (batch1 has shape {a.shape})")
+
+
+class _ProductDTypeError(TypeError, RuntimeError):
+    """Matrix product operands of two dtypes: torch raises a RuntimeError, the library a TypeError for a dtype mix
+    (the module docstring): `except` of either catches this."""
+
+
+def _check_product_dtypes(fn, a, b):
+    """matmul's, mm's and bmm's operands must have one dtype, as torch's (an int64 or a mask is not read as numbers
+    there, as it is in +)."""
+    if a.dtype != b.dtype:
+        raise _ProductDTypeError(f"{fn}: expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype} "
+                                 "(as torch: nothing is upcast silently, convert one with .astype())")
+
+
+def _select_index(index, size):
+    """index_select's index as a 1-D int64 array, checked as torch checks it: an int64 or int32 Tensor (or numpy
+    int array) of at most one dim, each value in [0, size)."""
+    raw = index.data if isinstance(index, Tensor) else index
+    if not isinstance(raw, np.ndarray):
+        raise TypeError(f"index_select(): argument 'index' must be Tensor, not {type(index).__name__} (as torch)")
+    if raw.dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {raw.dtype} (tr.tensor of "
+                           "ints makes int64)")
+    if raw.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {raw.shape} (as torch)")
+    if raw.size and (raw.min() < 0 or raw.max() >= size):
+        bad = raw.min() if raw.min() < 0 else raw.max()
+        raise IndexError(f"index_select(): index {bad} out of range in self (a dim of size {size}; as torch, "
+                         "negative indices too)")
+    return raw.reshape(-1).astype(np.int64, copy=False)
+
+
+def _int_tuple(fn, name, value):
+    """roll's shifts or dims, an int or a sequence of ints, as a tuple of ints."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        if not _is_int(v):
+            raise TypeError(f"{fn}(): argument '{name}' must be an int or a tuple of ints, got {type(v).__name__} "
+                            f"{v!r} (as torch)")
+    return tuple(int(v) for v in values)
+
+
+def _repeat_counts(repeats, n):
+    """repeat_interleave's repeats as n counts (int64), checked as torch checks them: a non-negative int, or an
+    int64/int32 tensor (or numpy int array) of 0 or 1 dims holding one count or n of them."""
+    if _is_int(repeats):
+        if repeats < 0:
+            raise RuntimeError(f"repeat_interleave: Repeats must be non-negative, got {repeats} (as torch)")
+        return np.full(n, repeats, dtype=np.int64)
+    raw = repeats.data if isinstance(repeats, Tensor) else repeats
+    if not isinstance(raw, np.ndarray):
+        raise TypeError(f"repeat_interleave: repeats must be an int or an integer Tensor, got "
+                        f"{type(repeats).__name__} {repeats!r} (as torch)")
+    if raw.dtype.kind not in "iu":
+        raise NotImplementedError(f"repeat_interleave: repeats must hold integers (int64 or int32), got dtype "
+                                  f"{raw.dtype} (torch: not implemented for it)")
+    if raw.ndim > 1:
+        raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {raw.shape}")
+    if raw.size not in (1, n):
+        raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {raw.size} and input.size(dim) = {n} (as torch)")
+    if np.any(raw < 0):
+        raise RuntimeError("repeat_interleave: repeats can not be negative (as torch)")
+    return np.broadcast_to(raw.reshape(-1), (n,)).astype(np.int64)
+
+
+def _to_arguments(args, dtype, device):
+    """Tensor.to's positional arguments read as torch reads them: a device, a dtype or a tensor (its dtype) first
+    (a device may be followed by a dtype), then non_blocking and copy as bools. The device is checked to be the
+    CPU; returns (the dtype or None, the positional flags)."""
+    from .nn.checks import check_device, is_device  # (a local import: nn imports this module)
+    args, flags = list(args), []
+    while args and isinstance(args[-1], (bool, np.bool_)):
+        flags.insert(0, args.pop())
+    if args and is_device(args[0]):
+        device = _given_once("device", device, args.pop(0))
+    if args:
+        first = args.pop(0)
+        dtype = _given_once("dtype", dtype, first.dtype if isinstance(first, Tensor) else first)
+    if args or len(flags) > 2:
+        raise TypeError(f"to: unexpected argument {(args + flags)[0]!r}; torch's forms are to(device, dtype, "
+                        "non_blocking, copy), to(dtype, non_blocking, copy) and to(tensor, non_blocking, copy)")
+    check_device("to", device)
+    return dtype, flags
+
+
+def _given_once(name, keyword, positional):
+    if keyword is not None:
+        raise TypeError(f"to: {name} given twice, as {positional!r} and {name}={keyword!r}")
+    return positional
+
 
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
 # on ints and masks, int64 as torch; a true division gives floats
-_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder)
+_INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod)
 
 
 # the in-place operators _updates_own_memory computes with numpy into the tensor's memory: their primitives'
@@ -2639,3 +2854,59 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
     return input.topk(k, dim, largest, sorted)
+
+
+
+# ----------------------------------------------------------------------------- torch's function spellings of
+# mm, bmm, matmul, index_select, roll, repeat_interleave, div, fmod and erf
+def _tensor_input(fn, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    return _tensor_input("mm", input).mm(mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    return _tensor_input("bmm", input).bmm(mat2)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """input @ other, as torch.matmul (1-D operands promoted, batch dims broadcast)."""
+    return _tensor_input("matmul", input).matmul(other)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    return _tensor_input("index_select", input).index_select(dim, index)
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    return _tensor_input("roll", input).roll(shifts, dims)
+
+
+def repeat_interleave(input: Tensor, repeats: int | Tensor | None = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """As torch.repeat_interleave; with input alone (an integer tensor of counts), the indices 0, 1, ... each
+    repeated its count of times (int64): `repeat_interleave(tensor([1, 0, 2]))` is `tensor([0, 2, 2])`."""
+    if repeats is None:
+        counts = _tensor_input("repeat_interleave", input)   # (its dtype and shape checked as repeats are)
+        positions = Tensor._make(np.arange(counts.data.size, dtype=np.int64), False)
+        return positions.repeat_interleave(counts, 0, output_size=output_size)
+    return _tensor_input("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def div(input: Tensor, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+    return _tensor_input("div", input).div(other, rounding_mode=rounding_mode)
+
+
+divide = div   # torch's alias
+
+
+def fmod(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor:
+    return _tensor_input("fmod", input).fmod(other)
+
+
+def erf(input: Tensor) -> Tensor:
+    return _tensor_input("erf", input).erf()

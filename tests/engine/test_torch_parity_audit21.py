@@ -343,11 +343,6 @@ def test_methods_a_torch_user_reaches_for(name):
     same_outcome(with_copy(METHODS[name]))
 
 
-def test_div_rounding_mode_trunc_is_refused_not_floored():
-    with pytest.raises(ValueError, match="rounding_mode must be None or 'floor'"):
-        tr.tensor([-7.0]).div(2.0, rounding_mode="trunc")
-
-
 def test_the_method_spellings_pass_gradients_as_torch():
     grads = []
     for lib in (tr, torch):

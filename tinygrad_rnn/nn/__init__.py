@@ -1,7 +1,7 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
 from . import functional, init, parallel, utils
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
-from .layers import ELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .layers import ELU, GELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
@@ -10,7 +10,7 @@ __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
            "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
-           "LeakyReLU", "ELU", "SiLU", "Softplus",
+           "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
            "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell", "LayerNormLSTMCell",
            "Recurrent", "RNN", "GRU", "LSTM", "unroll", "reverse_within_lengths"]

@@ -6,6 +6,7 @@ cross-entropy of index targets (softmax, log and gather fused).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from .checks import check_bool, check_float
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
-           "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus"]
+           "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus", "gelu"]
 
 
 def _int_array(x, name):
@@ -353,6 +354,32 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     linear = input.data * beta > threshold
     scaled = where(linear, 0.0, input * beta)   # the linear side's exp is never computed: no overflow
     return where(linear, input, (scaled.exp() + 1.0).log() * (1.0 / beta))
+
+
+def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF, as torch.nn.functional.gelu: 0.5 x (1 + erf(x / sqrt(2))), or with
+    approximate='tanh' 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). Each is torch's formula in torch's order
+    of operations, composed of Tensor operations (the tape differentiates it). approximate is keyword-only, as
+    torch's binding makes it."""
+    _check_gelu_approximate("gelu", approximate)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"gelu(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"gelu of a {input.dtype} tensor is not implemented (as torch): convert it with "
+                                  ".float()")
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * (math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)
+        return input * 0.5 * (inner.tanh() + 1.0)
+    return input * 0.5 * ((input * math.sqrt(0.5)).erf() + 1.0)
+
+
+def _check_gelu_approximate(fn, approximate):
+    """gelu's approximate: the str 'none' or 'tanh', as torch (which raises a RuntimeError for another string)."""
+    if not isinstance(approximate, str):
+        raise TypeError(f"{fn}(): argument 'approximate' must be str, not {type(approximate).__name__} (as torch)")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"{fn}: approximate argument must be either none or tanh, got {approximate!r} (as torch)")
+    return approximate
 
 
 def tanh(input: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ from .checks import check_bool, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype
 
 __all__ = ["Identity", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "LayerNorm", "LeakyReLU", "ELU", "SiLU",
-           "Softplus"]
+           "Softplus", "GELU"]
 
 
 class Identity(Module):
@@ -77,6 +77,20 @@ class SiLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
+
+
+class GELU(Module):
+    """F.gelu as a module, as torch.nn.GELU(approximate='none'); approximate is checked here, where torch checks it
+    at the first call."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        self.approximate = F._check_gelu_approximate("GELU", approximate)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Softplus(Module):
