@@ -459,7 +459,9 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
-    for node in _reachable_nodes(root):
+    nodes = _reachable_nodes(root)
+    _check_before_the_walk(nodes)
+    for node in nodes:
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
@@ -483,9 +485,19 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
         _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
 
 
+def _check_before_the_walk(nodes):
+    """Every node's saved values checked before the walk writes any .grad: a refusal (a second backward, a tensor
+    written in place since the forward) then leaves all gradients as they were. torch refuses before it reaches a
+    leaf whose gradient the refusing node feeds; the walk here adds a leaf's gradient as soon as a node hands it
+    one, so without this a leaf read by an earlier node would be left with part of its gradient."""
+    for node in nodes:
+        if node.versions is not None or node.saved is _FREED:
+            _check_saved_values(node)
+
+
 def _node_backward(node, gs, retain_graph):
     """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
-    _check_saved_values(node)
+    _check_saved_values(node)  # again: a hook run by this walk may have written a tensor in place
     if node.retained:
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
@@ -1176,17 +1188,27 @@ class Tensor:
     def zero_(self) -> Tensor:
         if self._unrecorded_leaf():
             return self._write_own_memory(lambda a: a.fill(0))
-        return self._in_place("zero_", lambda: self.new_zeros(self.shape))
+        return self._in_place("zero_", lambda: self._filled(0))
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
         if self._unrecorded_leaf() and not (isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled):
-            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as filled()'s
+            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as _filled's
             return self._write_own_memory(lambda a: a.fill(number))
+        return self._in_place("fill_", lambda: self._filled(value), value)
 
-        def filled():
-            return Tensor._make(np.full(self.shape, _fill_value(value)).astype(self.dtype), False)
-        return self._in_place("fill_", filled, value)
+    def _filled(self, value):
+        """The tensor fill_(value) makes of this one. Recorded (_in_place runs this with grad mode on only then), it
+        is where(True, value, self), as torch records fill_: this tensor's gradient is zero, a 0-d value Tensor's
+        the sum of the result's, and the result requires grad if either does."""
+        number = _fill_value(value)
+        if not _grad_mode.enabled:
+            return Tensor._make(np.full(self.shape, number).astype(self.dtype), False)
+        if not isinstance(value, Tensor):
+            value = Tensor._make(np.array(number).astype(self.dtype), False)
+        elif value.dtype != self.dtype:
+            value = value.astype(self.dtype)
+        return apply(P.Where, value, self, Tensor._make(np.array(True), False))
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         bounds = [b for b in (min, max) if b is not None]
@@ -2025,6 +2047,25 @@ def _check_recordable_in_place(x, fn):
     if node is not None and any(kept and x._slot in kept for kept in (node.retained, node.hooks)):
         raise RuntimeError(f"{fn} in place on a tensor with retain_grad() or a hook registered: write the "
                            "out-of-place form (x = x + y) so that each value has its own gradient")
+    if _is_view(x):
+        _refuse_recorded_write_of_a_view(x, fn)
+
+
+def _refuse_recorded_write_of_a_view(x, fn):
+    """A recorded in-place write of a view (x[0], x.T, x.view(...)). torch refuses it on a view of a leaf that
+    requires grad, and otherwise writes the tensor viewed too (its grad_fn becomes CopySlices); here the write
+    would give the view a new value alone and leave that tensor as it was, a silent difference, so it is
+    refused, naming the out-of-place forms."""
+    edge = x._base if x._node is None else x._node.parents[0]
+    while type(edge) is tuple and edge[0].prim in _VIEW_PRIMS:   # a view of a view: the tensor under them
+        edge = edge[0].parents[0]
+    if isinstance(edge, Tensor) and edge.requires_grad:
+        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place operation "
+                           f"({fn}), as torch refuses it: update parameters inside `with tr.no_grad():`")
+    raise RuntimeError(f"{fn} in place, recorded with a gradient, on a view (x[i], x.T, x.view(...)) of another "
+                       "tensor: torch would write the viewed tensor too (CopySlices), which is not supported here; "
+                       "compute the new tensor out of place (tr.where, tr.cat, masked_fill) or clone() the view "
+                       "before writing it")
 
 
 def _integral(other):

@@ -1,0 +1,137 @@
+"""In-place writes and the recorded graph, against torch 2.13 (audit 22): a refused backward leaves every
+.grad as it was; fill_ and zero_ are recorded on a tensor that requires grad; a recorded write of a view is
+refused rather than leaving the viewed tensor unwritten."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+torch = pytest.importorskip("torch")
+
+W = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+WEIGHTS = [[1.0, -2.0, 3.0], [0.5, 5.0, -6.0]]
+
+
+def _grad(t):
+    return None if t.grad is None else np.asarray(t.grad).tolist()
+
+
+VIEWS = {"T": lambda w: w.T, "row": lambda w: w[0], "reshape": lambda w: w.reshape(-1), "slice": lambda w: w[:, 1:]}
+
+
+@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("write", ["-= under no_grad", "optimizer.step()"])
+def test_a_refused_backward_after_a_write_of_a_views_leaf_base_leaves_grad_untouched(view, write):
+    """v = view of w recorded with a gradient, v * v saves v, then w is written in place: torch refuses and w.grad
+    stays None; before, the walk had added w * 2's gradient into w.grad before it reached the view's node."""
+    outcomes = []
+    for lib in (torch, tr):
+        w = lib.tensor(W, requires_grad=True)
+        v = VIEWS[view](w)
+        z = v * v
+        if write == "optimizer.step()":
+            w.grad = lib.ones_like(w) if lib is torch else np.ones((2, 3), np.float32)
+            (torch.optim.SGD if lib is torch else tr.optim.SGD)([w], lr=0.5).step()
+            w.grad = None
+        else:
+            with lib.no_grad():
+                w -= 0.5 * lib.ones_like(w)
+        y = z.sum() + (w * 2.0).sum()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified in place"):
+            y.backward()
+        outcomes.append(_grad(w))
+    assert outcomes[1] == outcomes[0]
+
+
+def test_a_refused_second_backward_leaves_grad_untouched():
+    outcomes = []
+    for lib in (torch, tr):
+        x = lib.tensor(W, requires_grad=True)
+        y = x.exp().sum() + (x + 1.0).sum()
+        y.backward()
+        first = _grad(x)
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            y.backward()
+        outcomes.append((first, _grad(x)))
+    np.testing.assert_allclose(np.array(outcomes[1][1]), np.array(outcomes[0][1]), rtol=1e-6)
+    np.testing.assert_allclose(np.array(outcomes[1][1]), np.array(outcomes[1][0]))
+
+
+FILLS = {
+    "fill_ float": lambda y, s: y.fill_(3.0),
+    "fill_ int": lambda y, s: y.fill_(-2),
+    "zero_": lambda y, s: y.zero_(),
+    "fill_ 0-d tensor with grad": lambda y, s: y.fill_(s),
+}
+
+
+@pytest.mark.parametrize("fill", sorted(FILLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fill_and_zero_of_a_tensor_that_requires_grad_are_recorded_as_torch(fill, dtype):
+    results = []
+    for lib in (torch, tr):
+        w = lib.tensor(np.array(W, dtype), requires_grad=True)
+        s = lib.tensor(np.array(1.5, dtype), requires_grad=True)
+        y = w * 2.0
+        out = FILLS[fill](y, s)
+        assert out is y and y.requires_grad
+        (y * lib.tensor(np.array(WEIGHTS, dtype))).sum().backward()
+        results.append((np.asarray(y.detach()).copy(), _grad(w), _grad(s), str(y.dtype).split(".")[-1]))
+    (ty, tw, ts, tdt), (oy, ow, os_, odt) = results
+    np.testing.assert_array_equal(oy, ty)
+    assert (ow, os_ is None, odt) == (tw, ts is None, tdt)
+    if ts is not None:
+        np.testing.assert_allclose(os_, ts, rtol=1e-6)
+
+
+def test_fill_of_a_plain_tensor_with_a_value_that_requires_grad_is_recorded_as_torch():
+    grads = []
+    for lib in (torch, tr):
+        s = lib.tensor(1.5, requires_grad=True)
+        y = lib.zeros(2, 3)
+        y.fill_(s)
+        assert y.requires_grad and not y.is_leaf
+        (y * lib.tensor(WEIGHTS)).sum().backward()
+        grads.append(float(s.grad))
+    assert grads[1] == pytest.approx(grads[0])
+
+
+WRITES_OF_A_VIEW = {
+    "+=": lambda v: v.__iadd__(1.0),
+    "*=": lambda v: v.__imul__(3.0),
+    "fill_": lambda v: v.fill_(3.0),
+    "zero_": lambda v: v.zero_(),
+    "clamp_": lambda v: v.clamp_(0.0, 5.0),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES_OF_A_VIEW))
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_a_recorded_write_of_a_view_of_a_parameter_is_refused_in_torchs_words(write, view):
+    for lib in (torch, tr):
+        w = lib.tensor(W, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an "
+                                               "in-place operation"):
+            WRITES_OF_A_VIEW[write](VIEWS[view](w))
+        np.testing.assert_array_equal(np.asarray(w.detach()), np.array(W))
+
+
+@pytest.mark.parametrize("write", sorted(WRITES_OF_A_VIEW))
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_a_recorded_write_of_a_view_of_a_computed_tensor_never_leaves_it_unwritten(write, view):
+    """torch writes y through the view (CopySlices); before, y kept its old values and the gradient ignored the
+    write. Here: torch's values and gradient, or a RuntimeError naming the out-of-place forms."""
+    results = []
+    for lib in (torch, tr):
+        w = lib.tensor(W, requires_grad=True)
+        y = w * 2.0
+        try:
+            WRITES_OF_A_VIEW[write](VIEWS[view](y))
+        except RuntimeError as e:
+            assert lib is tr and "CopySlices" in str(e) and "out of place" in str(e)
+            results.append("refused")
+            continue
+        (y * lib.tensor(WEIGHTS)).sum().backward()
+        results.append((np.asarray(y.detach()).tolist(), _grad(w)))
+    assert results[1] in ("refused", results[0])
+
