@@ -1095,7 +1095,17 @@ class Tensor:
         if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
             ufunc, operand = _IN_PLACE_UFUNCS[prim], _raw(other)
             return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
-        return self._in_place(symbol, lambda: self._binary(prim, other, symbol), other)
+        return self._in_place(symbol, lambda: self._updated(prim, other, symbol), other)
+
+    def _updated(self, prim, other, symbol):
+        """x op= y's new value: x op y, except with y a float Tensor of the other float dtype (which x op y refuses:
+        nothing is upcast silently) that torch promotes to: as torch, computed in float64 and cast back to x's
+        dtype, so x keeps its dtype (a 0-d y beside a dimensioned x takes x's dtype instead, as in x op y)."""
+        if (isinstance(other, Tensor) and self.data.dtype.kind == "f" and other.data.dtype.kind == "f"
+                and other.data.dtype != self.data.dtype and (other.ndim > 0 or self.ndim == 0)):
+            wide = np.dtype(np.float64)
+            return self.astype(wide)._binary(prim, other.astype(wide), symbol).astype(self.dtype)
+        return self._binary(prim, other, symbol)
 
     def _unrecorded_leaf(self):
         """Whether an in-place write of this tensor goes straight into its memory (_write): a leaf that views

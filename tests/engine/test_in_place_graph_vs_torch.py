@@ -135,3 +135,43 @@ def test_a_recorded_write_of_a_view_of_a_computed_tensor_never_leaves_it_unwritt
         results.append((np.asarray(y.detach()).tolist(), _grad(w)))
     assert results[1] in ("refused", results[0])
 
+
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+UPDATES = ["__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__"]
+
+
+def _tensor_of(lib, dtype, values):
+    return lib.tensor(np.array(values).astype(DTYPES[dtype]))
+
+
+@pytest.mark.parametrize("op", UPDATES)
+@pytest.mark.parametrize("x_dtype,y_dtype", [("float32", "float64"), ("float64", "float32")])
+@pytest.mark.parametrize("shape", ["(3,)", "0-d"])
+def test_an_update_with_an_operand_of_the_other_float_dtype_is_torchs(op, x_dtype, y_dtype, shape):
+    """float32 x += float64 y: torch computes in float64 and writes the result cast to float32 (x keeps its dtype,
+    its views see the values); float64 x += float32 y is computed in float64. Both were refused."""
+    results = []
+    for lib in (torch, tr):
+        x = _tensor_of(lib, x_dtype, [1.5, -2.25, 3.0] if shape == "(3,)" else 1.5)
+        view = x[1:] if shape == "(3,)" else x.reshape(1)
+        y = _tensor_of(lib, y_dtype, [0.1, 0.7, 2.0] if shape == "(3,)" else 0.7)
+        assert getattr(x, op)(y) is x
+        results.append((str(x.dtype).split(".")[-1], np.asarray(x).tolist(), np.asarray(view).tolist()))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("op", ["__iadd__", "__isub__", "__imul__", "__itruediv__"])
+@pytest.mark.parametrize("x_dtype,y_dtype", [("float32", "float64"), ("float64", "float32")])
+def test_a_recorded_update_with_the_other_float_dtype_has_torchs_gradients(op, x_dtype, y_dtype):
+    results = []
+    for lib in (torch, tr):
+        w = _tensor_of(lib, x_dtype, W).requires_grad_()
+        b = _tensor_of(lib, y_dtype, WEIGHTS).requires_grad_()
+        x = w * 1.5
+        getattr(x, op)(b)
+        (x * x).sum().backward()
+        results.append([np.asarray(t.detach() if hasattr(t, "detach") else t) for t in (x, w.grad, b.grad)])
+    for theirs, ours in zip(*results):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
