@@ -1092,6 +1092,7 @@ class Tensor:
         no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
         name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
         is refused, not truncated). See _in_place for what happens on the tape."""
+        _check_no_partial_overlap(self, other, symbol)
         if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
             ufunc, operand = _IN_PLACE_UFUNCS[prim], _raw(other)
             return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
@@ -1609,10 +1610,12 @@ class Tensor:
     def scatter_(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
                  reduce: str | None = None) -> Tensor:
         """scatter in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_", identical_ok=False)
         return self._in_place("scatter_", lambda: self.scatter(dim, index, src, value=value, reduce=reduce), src)
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
         return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -2034,6 +2037,27 @@ def _clip_into(a, lo, hi):
         np.copyto(a, a.dtype.type(hi), where=a > hi)
 
 _VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+
+
+def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
+    """An in-place write of x whose operand (a Tensor or an array) shares some of x's memory (x += x.T, x[1:] +=
+    x[:-1], x += x[0]) is refused in torch's words: element by element, a write would change values still to be
+    read. The same memory read as the same elements (x += x, x *= x.detach()) is allowed, as torch allows it
+    (scatter_ refuses that too, as torch's). torch computes in its loop's order where it cannot tell the overlap
+    (x += x[:, :1], x += x[0].expand(...)); those are refused here, as numpy's order is not torch's."""
+    other = operand.data if isinstance(operand, Tensor) else operand
+    if type(other) is not np.ndarray or other.base is None and x.data.base is None and other is not x.data:
+        return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
+    if not np.may_share_memory(x.data, other):
+        return
+    same_elements = (other.shape == x.data.shape and other.strides == x.data.strides
+                     and other.__array_interface__["data"][0] == x.data.__array_interface__["data"][0])
+    if (identical_ok and same_elements) or not np.shares_memory(x.data, other):
+        return
+    call = f"x {fn} y" if fn.endswith("=") else f"x.{fn}(dim, index, src)"
+    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                       f"single memory location. Please clone() the tensor before performing the operation ({call}: "
+                       "the operand shares part of x's memory; torch refuses it too).")
 
 
 def _is_view(t):

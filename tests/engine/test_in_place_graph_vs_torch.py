@@ -175,3 +175,56 @@ def test_a_recorded_update_with_the_other_float_dtype_has_torchs_gradients(op, x
     for theirs, ours in zip(*results):
         assert ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+OVERLAPPING = {   # torch refuses each
+    "x += x.T": lambda x: x.__iadd__(x.T),
+    "x -= x.detach().T": lambda x: x.__isub__(x.detach().T),
+    "x *= x[0]": lambda x: x.__imul__(x[0]),
+    "x /= x[1:2]": lambda x: x.__itruediv__(x[1:2]),
+    "x[1:] += x[:-1]": lambda x: x[1:].__iadd__(x[:-1]),
+    "x.T += x": lambda x: x.T.__iadd__(x),
+    "x //= x.T": lambda x: x.__ifloordiv__(x.T),
+    "x %= x.T": lambda x: x.__imod__(x.T),
+    "x.scatter_(src=x)": lambda x: x.scatter_(0, _index(x), x),
+    "x.scatter_add_(src=x.T)": lambda x: x.scatter_add_(0, _index(x), x.T),
+}
+SAME_OR_DISJOINT = {   # torch computes each
+    "x += x": lambda x: x.__iadd__(x),
+    "x *= x.detach()": lambda x: x.__imul__(x.detach()),
+    "x[0] -= x[0]": lambda x: x[0].__isub__(x[0]),
+    "x[0] += x[1]": lambda x: x[0].__iadd__(x[1]),
+    "x[:, ::2] += x[:, 1:2]": lambda x: x[:, ::2].__iadd__(x[:, 1:2]),
+    "x += x.clone().T": lambda x: x.__iadd__(x.clone().T),
+}
+
+
+def _index(x):
+    return (torch if isinstance(x, torch.Tensor) else tr).tensor([[2, 0, 1]])
+
+
+@pytest.mark.parametrize("write", sorted(OVERLAPPING))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_update_with_an_operand_sharing_part_of_its_memory_is_refused_as_torch(write, dtype):
+    """x += x.T would read elements already written: torch refuses it; before, the write was computed from a copy.
+    The same elements (x += x) or other elements of the same memory (x[0] += x[1]) are computed, as torch's."""
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(np.arange(1.0, 10.0, dtype=dtype).reshape(3, 3))
+        with pytest.raises(RuntimeError, match="some elements of the input tensor and the written-to tensor refer "
+                                               "to a single memory location"):
+            OVERLAPPING[write](x)
+        unchanged = np.asarray(x).tolist()
+        for name in sorted(SAME_OR_DISJOINT):
+            SAME_OR_DISJOINT[name](x)
+        results.append((unchanged, np.asarray(x).tolist()))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("write", ["x += x.T", "x *= x[0]", "x -= x.detach().T", "x.scatter_(src=x)"])
+def test_a_recorded_update_with_an_overlapping_operand_is_refused_as_torch(write):
+    for lib in (torch, tr):
+        w = lib.tensor(np.ones((3, 3), np.float32), requires_grad=True)
+        x = w * 2.0
+        with pytest.raises(RuntimeError, match="refer to a single memory location"):
+            OVERLAPPING[write](x)
