@@ -527,17 +527,18 @@ def _saved_tensors(node):
 
 
 def _holds_tensors(saved):
-    """Whether `saved` (a primitive's saved values, nested tuples) holds an array of at least one dimension. Only
-    such a node is freed by backward (without retain_graph) and refuses a second one, as torch frees only saved
-    tensors: a node that saved nothing, shapes, or a number (x * 2's 2, a 0-d array here; a Python scalar in
-    torch) runs again, as torch's does."""
+    """Whether `saved` (a primitive's saved values, nested tuples) holds an array. Only such a node is freed by
+    backward (without retain_graph) and refuses a second one, as torch frees only saved tensors: a node that saved
+    nothing, shapes or Python numbers runs again, as torch's does. A 0-d array or numpy scalar is a tensor too: x * 2.0
+    saves the 2 (torch wraps it in a 0-d tensor and refuses a second backward), x.exp() of a 0-d x its result."""
     if type(saved) is np.ndarray:
-        return saved.ndim > 0
+        return True
     if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
         for s in saved:
             if type(s) is not int and _holds_tensors(s):   # (ints: a shape's, the commonest saved tuple)
                 return True
-    return False
+        return False
+    return isinstance(saved, np.generic)   # numpy's scalar result of a 0-d array (np.exp(0-d) is one)
 
 
 def _check_saved_values(node):
@@ -1342,10 +1343,10 @@ class Tensor:
 
     # -- torch's method spellings of the operators
     def add(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
-        return self + (other if alpha == 1 else other * alpha)
+        return self + (other if alpha == 1 else _times_alpha(other, alpha))
 
     def sub(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
-        return self - (other if alpha == 1 else other * alpha)
+        return self - (other if alpha == 1 else _times_alpha(other, alpha))
 
     def mul(self, value: Tensor | npt.ArrayLike) -> Tensor: return self * value
     def matmul(self, tensor2: Tensor | npt.ArrayLike) -> Tensor: return self @ tensor2
@@ -1486,7 +1487,8 @@ class Tensor:
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
         x = self._floating("mean")
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
-        return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
+        # a Scale, which saves nothing: a second backward through x.mean() runs, as torch's (x.sum() * c would not)
+        return apply(P.Scale, x.sum(dim, keepdim), p=1.0 / count if count else float("nan"))  # over nothing: nan
 
     def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
@@ -2100,6 +2102,15 @@ def _refuse_recorded_write_of_a_view(x, fn):
                        "tensor: torch would write the viewed tensor too (CopySlices), which is not supported here; "
                        "compute the new tensor out of place (tr.where, tr.cat, masked_fill) or clone() the view "
                        "before writing it")
+
+
+def _times_alpha(other, alpha):
+    """add's and sub's other * alpha: a float Tensor times a number is a Scale, which saves nothing (torch's add and
+    sub save no tensor, so a second backward through them runs); anything else the operator's product."""
+    if isinstance(other, Tensor) and other.data.dtype.kind == "f" and isinstance(alpha, numbers.Real) \
+            and not isinstance(alpha, bool):
+        return apply(P.Scale, other, p=alpha)
+    return other * alpha
 
 
 def _integral(other):

@@ -228,3 +228,63 @@ def test_a_recorded_update_with_an_overlapping_operand_is_refused_as_torch(write
         x = w * 2.0
         with pytest.raises(RuntimeError, match="refer to a single memory location"):
             OVERLAPPING[write](x)
+
+
+def _functional(lib):
+    return torch.nn.functional if lib is torch else tr.nn.functional
+
+
+SECOND_BACKWARD = {   # torch saves a tensor for each: a second backward is refused
+    "x * 2.0": lambda x, y, lib: x * 2.0,
+    "2.0 * x": lambda x, y, lib: 2.0 * x,
+    "x / 2": lambda x, y, lib: x / 2,
+    "x * 0-d tensor": lambda x, y, lib: x * lib.tensor(2.0),
+    "x.mul(3)": lambda x, y, lib: x.mul(3),
+    "0-d x.exp()": lambda x, y, lib: x.sum().exp(),
+    "0-d x.tanh()": lambda x, y, lib: x.sum().tanh(),
+    "0-d x.sigmoid()": lambda x, y, lib: x.sum().sigmoid(),
+    "0-d x.relu()": lambda x, y, lib: x.sum().relu(),
+    "0-d x * 0-d y": lambda x, y, lib: x.sum() * y.sum(),
+    "0-d x ** 2": lambda x, y, lib: x.sum() ** 2,
+    "0-d mse_loss": lambda x, y, lib: _functional(lib).mse_loss(x.sum(), y.sum()),
+}
+RUNS_AGAIN = {   # torch saves none: a second backward runs
+    "x + 1": lambda x, y, lib: x + 1,
+    "x.mean()": lambda x, y, lib: x.mean(),
+    "x.mean(-1, keepdim=True)": lambda x, y, lib: x.mean(-1, keepdim=True),
+    "x.add(y, alpha=2.0)": lambda x, y, lib: x.add(y, alpha=2.0),
+    "x.sub(y, alpha=3)": lambda x, y, lib: x.sub(y, alpha=3),
+    "x.sum()": lambda x, y, lib: x.sum(),
+    "-x": lambda x, y, lib: -x,
+    "x.T": lambda x, y, lib: x.T,
+}
+
+
+def _second_backward(lib, make):
+    x = lib.tensor(W, requires_grad=True)
+    y = lib.tensor(WEIGHTS, requires_grad=True)
+    z = make(x, y, lib).sum()
+    z.backward()
+    try:
+        z.backward()
+    except RuntimeError as e:
+        assert "backward through the graph a second time" in str(e)
+        return "refused", _grad(x)
+    return "ran", _grad(x), _grad(y)
+
+
+@pytest.mark.parametrize("op", sorted(SECOND_BACKWARD))
+def test_a_second_backward_through_an_op_that_saved_a_scalar_tensor_is_refused_as_torch(op):
+    """x * 2.0 saves the 2 (torch: a 0-d tensor), 0-d x.exp() its 0-d result: torch frees them and refuses a second
+    backward; before, a 0-d saved value was not counted as a tensor and the second backward ran. The ops torch runs
+    again (x + 1, x.mean(), x.add(y, alpha=2)) still run, with torch's gradients."""
+    theirs, ours = _second_backward(torch, SECOND_BACKWARD[op]), _second_backward(tr, SECOND_BACKWARD[op])
+    assert ours[0] == theirs[0] == "refused"
+    np.testing.assert_allclose(np.array(ours[1]), np.array(theirs[1]), rtol=1e-6)
+    for name in sorted(RUNS_AGAIN):
+        theirs, ours = _second_backward(torch, RUNS_AGAIN[name]), _second_backward(tr, RUNS_AGAIN[name])
+        assert ours[0] == theirs[0] == "ran", name
+        for o, t in zip(ours[1:], theirs[1:]):
+            assert (o is None) == (t is None), name
+            if t is not None:
+                np.testing.assert_allclose(np.array(o), np.array(t), rtol=1e-6, err_msg=name)
