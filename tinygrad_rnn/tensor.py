@@ -2048,7 +2048,7 @@ def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
     (scatter_ refuses that too, as torch's). torch computes in its loop's order where it cannot tell the overlap
     (x += x[:, :1], x += x[0].expand(...)); those are refused here, as numpy's order is not torch's."""
     other = operand.data if isinstance(operand, Tensor) else operand
-    if type(other) is not np.ndarray or other.base is None and x.data.base is None and other is not x.data:
+    if type(other) is not np.ndarray or (other.base is None and x.data.base is None and other is not x.data):
         return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
     if not np.may_share_memory(x.data, other):
         return
