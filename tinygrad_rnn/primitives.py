@@ -102,6 +102,21 @@ class Mul(Primitive):
         return (b if needs[0] else None), (a if needs[1] else None)
 
 
+class Scale(Primitive):
+    """a * p for a constant factor p, in a's dtype: mean's 1 / n, add's and sub's alpha. It saves no tensor, as torch's
+    mean and add(alpha=) save none, so a second backward through it runs again; x * 2.0 is a Mul, which saves the
+    2 as torch's mul saves it (a 0-d tensor), and refuses a second backward as torch's does."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, p):
+        return a * a.dtype.type(p), None
+
+    @staticmethod
+    def backward(g, saved, needs, p):
+        return (g * g.dtype.type(p),)
+
+
 class Div(Primitive):
     @staticmethod
     def forward(a, b):

@@ -460,7 +460,9 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
-    for node in _reachable_nodes(root):
+    nodes = _reachable_nodes(root)
+    _check_before_the_walk(nodes)
+    for node in nodes:
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
@@ -484,9 +486,19 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
         _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
 
 
+def _check_before_the_walk(nodes):
+    """Every node's saved values checked before the walk writes any .grad: a refusal (a second backward, a tensor
+    written in place since the forward) then leaves all gradients as they were. torch refuses before it reaches a
+    leaf whose gradient the refusing node feeds; the walk here adds a leaf's gradient as soon as a node hands it
+    one, so without this a leaf read by an earlier node would be left with part of its gradient."""
+    for node in nodes:
+        if node.versions is not None or node.saved is _FREED:
+            _check_saved_values(node)
+
+
 def _node_backward(node, gs, retain_graph):
     """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
-    _check_saved_values(node)
+    _check_saved_values(node)  # again: a hook run by this walk may have written a tensor in place
     if node.retained:
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
@@ -516,17 +528,18 @@ def _saved_tensors(node):
 
 
 def _holds_tensors(saved):
-    """Whether `saved` (a primitive's saved values, nested tuples) holds an array of at least one dimension. Only
-    such a node is freed by backward (without retain_graph) and refuses a second one, as torch frees only saved
-    tensors: a node that saved nothing, shapes, or a number (x * 2's 2, a 0-d array here; a Python scalar in
-    torch) runs again, as torch's does."""
+    """Whether `saved` (a primitive's saved values, nested tuples) holds an array. Only such a node is freed by
+    backward (without retain_graph) and refuses a second one, as torch frees only saved tensors: a node that saved
+    nothing, shapes or Python numbers runs again, as torch's does. A 0-d array or numpy scalar is a tensor too: x * 2.0
+    saves the 2 (torch wraps it in a 0-d tensor and refuses a second backward), x.exp() of a 0-d x its result."""
     if type(saved) is np.ndarray:
-        return saved.ndim > 0
+        return True
     if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
         for s in saved:
             if type(s) is not int and _holds_tensors(s):   # (ints: a shape's, the commonest saved tuple)
                 return True
-    return False
+        return False
+    return isinstance(saved, np.generic)   # numpy's scalar result of a 0-d array (np.exp(0-d) is one)
 
 
 def _check_saved_values(node):
@@ -1082,10 +1095,21 @@ class Tensor:
         no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
         name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
         is refused, not truncated). See _in_place for what happens on the tape."""
+        _check_no_partial_overlap(self, other, symbol)
         if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
             ufunc, operand = _IN_PLACE_UFUNCS[prim], _raw(other)
             return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
-        return self._in_place(symbol, lambda: self._binary(prim, other, symbol), other)
+        return self._in_place(symbol, lambda: self._updated(prim, other, symbol), other)
+
+    def _updated(self, prim, other, symbol):
+        """x op= y's new value: x op y, except with y a float Tensor of the other float dtype (which x op y refuses:
+        nothing is upcast silently) that torch promotes to: as torch, computed in float64 and cast back to x's
+        dtype, so x keeps its dtype (a 0-d y beside a dimensioned x takes x's dtype instead, as in x op y)."""
+        if (isinstance(other, Tensor) and self.data.dtype.kind == "f" and other.data.dtype.kind == "f"
+                and other.data.dtype != self.data.dtype and (other.ndim > 0 or self.ndim == 0)):
+            wide = np.dtype(np.float64)
+            return self.astype(wide)._binary(prim, other.astype(wide), symbol).astype(self.dtype)
+        return self._binary(prim, other, symbol)
 
     def _unrecorded_leaf(self):
         """Whether an in-place write of this tensor goes straight into its memory (_write): a leaf that views
@@ -1178,17 +1202,27 @@ class Tensor:
     def zero_(self) -> Tensor:
         if self._unrecorded_leaf():
             return self._write_own_memory(lambda a: a.fill(0))
-        return self._in_place("zero_", lambda: self.new_zeros(self.shape))
+        return self._in_place("zero_", lambda: self._filled(0))
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
         if self._unrecorded_leaf() and not (isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled):
-            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as filled()'s
+            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as _filled's
             return self._write_own_memory(lambda a: a.fill(number))
+        return self._in_place("fill_", lambda: self._filled(value), value)
 
-        def filled():
-            return Tensor._make(np.full(self.shape, _fill_value(value)).astype(self.dtype), False)
-        return self._in_place("fill_", filled, value)
+    def _filled(self, value):
+        """The tensor fill_(value) makes of this one. Recorded (_in_place runs this with grad mode on only then), it
+        is where(True, value, self), as torch records fill_: this tensor's gradient is zero, a 0-d value Tensor's
+        the sum of the result's, and the result requires grad if either does."""
+        number = _fill_value(value)
+        if not _grad_mode.enabled:
+            return Tensor._make(np.full(self.shape, number).astype(self.dtype), False)
+        if not isinstance(value, Tensor):
+            value = Tensor._make(np.array(number).astype(self.dtype), False)
+        elif value.dtype != self.dtype:
+            value = value.astype(self.dtype)
+        return apply(P.Where, value, self, Tensor._make(np.array(True), False))
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         bounds = [b for b in (min, max) if b is not None]
@@ -1316,10 +1350,10 @@ class Tensor:
 
     # -- torch's method spellings of the operators
     def add(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
-        return self + (other if alpha == 1 else other * alpha)
+        return self + (other if alpha == 1 else _times_alpha(other, alpha))
 
     def sub(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
-        return self - (other if alpha == 1 else other * alpha)
+        return self - (other if alpha == 1 else _times_alpha(other, alpha))
 
     def mul(self, value: Tensor | npt.ArrayLike) -> Tensor: return self * value
     def matmul(self, tensor2: Tensor | npt.ArrayLike) -> Tensor: return self @ tensor2
@@ -1467,7 +1501,8 @@ class Tensor:
         dim, keepdim = _dim_args("mean", dim, keepdim, axis, keepdims)
         x = self._floating("mean")
         count = _reduced_count(x.shape, _reduce_axis(dim, x.ndim))
-        return x.sum(dim, keepdim) * (1.0 / count if count else float("nan"))  # over nothing: nan, as torch
+        # a Scale, which saves nothing: a second backward through x.mean() runs, as torch's (x.sum() * c would not)
+        return apply(P.Scale, x.sum(dim, keepdim), p=1.0 / count if count else float("nan"))  # over nothing: nan
 
     def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None,
@@ -1591,10 +1626,12 @@ class Tensor:
     def scatter_(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
                  reduce: str | None = None) -> Tensor:
         """scatter in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_", identical_ok=False)
         return self._in_place("scatter_", lambda: self.scatter(dim, index, src, value=value, reduce=reduce), src)
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
         return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -2219,6 +2256,27 @@ def _clip_into(a, lo, hi):
 _VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
 
 
+def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
+    """An in-place write of x whose operand (a Tensor or an array) shares some of x's memory (x += x.T, x[1:] +=
+    x[:-1], x += x[0]) is refused in torch's words: element by element, a write would change values still to be
+    read. The same memory read as the same elements (x += x, x *= x.detach()) is allowed, as torch allows it
+    (scatter_ refuses that too, as torch's). torch computes in its loop's order where it cannot tell the overlap
+    (x += x[:, :1], x += x[0].expand(...)); those are refused here, as numpy's order is not torch's."""
+    other = operand.data if isinstance(operand, Tensor) else operand
+    if type(other) is not np.ndarray or (other.base is None and x.data.base is None and other is not x.data):
+        return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
+    if not np.may_share_memory(x.data, other):
+        return
+    same_elements = (other.shape == x.data.shape and other.strides == x.data.strides
+                     and other.__array_interface__["data"][0] == x.data.__array_interface__["data"][0])
+    if (identical_ok and same_elements) or not np.shares_memory(x.data, other):
+        return
+    call = f"x {fn} y" if fn.endswith("=") else f"x.{fn}(dim, index, src)"
+    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                       f"single memory location. Please clone() the tensor before performing the operation ({call}: "
+                       "the operand shares part of x's memory; torch refuses it too).")
+
+
 def _is_view(t):
     """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
     that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
@@ -2240,6 +2298,34 @@ def _check_recordable_in_place(x, fn):
     if node is not None and any(kept and x._slot in kept for kept in (node.retained, node.hooks)):
         raise RuntimeError(f"{fn} in place on a tensor with retain_grad() or a hook registered: write the "
                            "out-of-place form (x = x + y) so that each value has its own gradient")
+    if _is_view(x):
+        _refuse_recorded_write_of_a_view(x, fn)
+
+
+def _refuse_recorded_write_of_a_view(x, fn):
+    """A recorded in-place write of a view (x[0], x.T, x.view(...)). torch refuses it on a view of a leaf that
+    requires grad, and otherwise writes the tensor viewed too (its grad_fn becomes CopySlices); here the write
+    would give the view a new value alone and leave that tensor as it was, a silent difference, so it is
+    refused, naming the out-of-place forms."""
+    edge = x._base if x._node is None else x._node.parents[0]
+    while type(edge) is tuple and edge[0].prim in _VIEW_PRIMS:   # a view of a view: the tensor under them
+        edge = edge[0].parents[0]
+    if isinstance(edge, Tensor) and edge.requires_grad:
+        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place operation "
+                           f"({fn}), as torch refuses it: update parameters inside `with tr.no_grad():`")
+    raise RuntimeError(f"{fn} in place, recorded with a gradient, on a view (x[i], x.T, x.view(...)) of another "
+                       "tensor: torch would write the viewed tensor too (CopySlices), which is not supported here; "
+                       "compute the new tensor out of place (tr.where, tr.cat, masked_fill) or clone() the view "
+                       "before writing it")
+
+
+def _times_alpha(other, alpha):
+    """add's and sub's other * alpha: a float Tensor times a number is a Scale, which saves nothing (torch's add and
+    sub save no tensor, so a second backward through them runs); anything else the operator's product."""
+    if isinstance(other, Tensor) and other.data.dtype.kind == "f" and isinstance(alpha, numbers.Real) \
+            and not isinstance(alpha, bool):
+        return apply(P.Scale, other, p=alpha)
+    return other * alpha
 
 
 def _integral(other):

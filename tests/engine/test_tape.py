@@ -93,14 +93,15 @@ def test_second_backward_raises_exactly_where_torch_does(name):
         np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-12)
 
 
-def test_second_backward_through_products_with_numbers_runs_again():
-    """x * 2.0 and x / 4.0 save only their number (a 0-d array, never freed: it costs nothing), so a second
-    backward runs, with the same gradient again (torch refuses here: it keeps the number as a saved tensor)."""
+def test_second_backward_through_products_with_numbers_is_refused_as_torch():
+    """x * 2.0 and x / 4.0 save their number (a 0-d array), which backward frees as torch frees the 0-d tensor
+    it keeps: a second backward is refused, and leaves the gradient of the first as it was."""
     x = leaf(np.linspace(-1.0, 1.0, 6))
     y = ((x * 2.0) / 4.0 - 1.0).sum()
     y.backward()
-    y.backward()
-    np.testing.assert_allclose(x.grad, np.full(6, 1.0))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+    np.testing.assert_allclose(x.grad, np.full(6, 0.5))
 
 
 def test_backward_frees_saved_arrays():

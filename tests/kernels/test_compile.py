@@ -35,6 +35,7 @@ def _rule_inputs(prim, rng, n=64):
 
 def _reference(prim, a, b, c, g):
     args = {P.Where: ((a, b, c), {}), P.Pow: ((np.abs(a),), dict(p=1.7)), P.Root: ((np.abs(a),), dict(p=1.7)),
+            P.Scale: ((a,), dict(p=1.7)),
             P.Clip: ((a,), dict(lo=-0.8, hi=1.2))}.get(prim)
     if args is None:
         args = ((a, b), {}) if len(RULES[prim].inputs) == 2 else ((a,), {})

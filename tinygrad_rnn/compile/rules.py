@@ -7,7 +7,8 @@ two tables in sync. Add a row here and the compiler supports the operation, back
 
 Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
-    g           the cotangent of out                            p     pow's exponent; lo, hi: clip's bounds
+    g           the cotangent of out                            p     pow's exponent, scale's factor
+    lo, hi      clip's bounds
     col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
@@ -33,6 +34,7 @@ RULES = {
     P.Add:     Rule("a + b",          ("g", "g"),                                   ("a", "b")),
     P.Sub:     Rule("a - b",          ("g", "-g"),                                  ("a", "b")),
     P.Mul:     Rule("a * b",          ("g * b", "g * a"),                           ("a", "b")),
+    P.Scale:   Rule("a * p",          ("g * p",),                                   ("a",)),   # p: the factor
     P.Div:     Rule("a / b",          ("g / b", "-(g / b) * out"),                  ("a", "b")),
     P.Neg:     Rule("-a",             ("-g",),                                      ("a",)),
     P.Pow:     Rule("power(a, p, one)", ("select(p == zero, zero, g * p * power(a, p - one, one))",), ("a",)),

@@ -202,7 +202,7 @@ def _stored(nodes, groups, inline):
 
 
 # Rules cheap enough to compute again in every group that reads them.
-CHEAP = (RULES[P.Add], RULES[P.Sub], RULES[P.Mul], RULES[P.Neg], RULES[P.Detach], COPY)
+CHEAP = (RULES[P.Add], RULES[P.Sub], RULES[P.Mul], RULES[P.Scale], RULES[P.Neg], RULES[P.Detach], COPY)
 
 
 def inline_nodes(nodes, kept, in_state):
