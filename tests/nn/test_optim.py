@@ -851,7 +851,8 @@ def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, d
 
 
 # ----------------------------------------------------------------------------- torch's arguments and state dicts
-OPTIMIZER_NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
+OPTIMIZER_NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD",
+                   "Rprop"]
 
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
@@ -942,11 +943,9 @@ def test_state_dicts_have_torch_layout_and_load_across(name, kwargs, dtype):
                 assert ours_sd["state"][i]["step"] == entry["step"].item()
                 assert ours_sd["state"][i]["step"].dtype == np.float32 and entry["step"].dtype == torch.float32
         _step_both(ours, theirs, opt, opt_t, grads[3:])
-        rtol = 1e-12 if dtype == np.float64 else 2e-5
-        if name in ("NAdam", "ASGD") and dtype == np.float64:
-            # the side that loaded computes mu_product (eta, mu) in float64 from then on, the other in float32, as
-            # after torch's own load (test_new_optimizers_checkpoints_load_across loads on both sides)
-            rtol = 1e-6
+        # NAdam, ASGD in float64: the side that loaded computes mu_product (eta, mu) in float64 from then on, the
+        # other in float32, as after torch's own load (test_new_optimizers_checkpoints_load_across loads on both)
+        rtol = 2e-5 if dtype == np.float32 else 1e-6 if name in ("NAdam", "ASGD") else 1e-12
         for p, q in zip(ours, theirs):
             assert p.data.dtype == dtype
             np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=rtol)
@@ -1011,7 +1010,7 @@ def test_a_group_without_params_raises_torchs_key_error():
         torch.optim.SGD([torch.ones(2, requires_grad=True)], lr=0.1).add_param_group({"lr": 0.2})
 
 
-# ----------------------------------------------------------------------------- NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop
+# ----------------------------------------------------------------------------- NAdam, RAdam, Adamax, Adadelta, ...
 NEW_OPTIMIZERS = ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
