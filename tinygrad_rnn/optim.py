@@ -267,6 +267,7 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
         should recompute the loss and gradients) and its result returned."""
+        self._opt_called = True   # (what a scheduler's first step() looks for, as torch's)
         loss = closure() if closure is not None else None
         for i, group in enumerate(self.param_groups):   # edited since? ("0.1", a missing key): before any update
             _checked(self._check_group, group, f"param_groups[{i}]", ranges=False)
