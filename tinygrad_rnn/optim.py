@@ -1,5 +1,5 @@
-"""Optimizers: SGD, Adam, AdamW, Adagrad and RMSprop, with PyTorch 2.x's update rules (learning-rate
-schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler).
+"""Optimizers: SGD, Adam, AdamW, Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop, with PyTorch
+2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler).
 
 An optimizer sees only objects with `.data` (a float32/float64 ndarray) and `.grad` (an ndarray of
 the same shape and dtype, or None). It knows nothing of the tape.
@@ -22,14 +22,18 @@ SGD and Adam/AdamW take torch's `fused=` argument: by default (None, or True) ea
 compiled pass over its elements (kernels/optimizers.py), large parameters split over the library's threads;
 fused=False runs the numpy code below, the kernels' slow twin, which they match bit for bit
 (tests/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
+The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step in numpy only.
 
 Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused
 change no number here; differentiable=True is refused), and the param groups and state dicts have torch's
 layout: the same group keys, 'state' keyed by parameter index with torch's entry names, the step count a 0-d
-float32 array (torch's float32 tensor). A torch optimizer's state_dict() loads here (its tensors become arrays)
-and ours loads into torch's once its arrays are made tensors (torch.tensor of each). As in torch, a group's
-hyperparameters are range-checked at construction, add_param_group and load_state_dict; a value set in
-param_groups afterwards (a negative lr, say) is used as given, only its type checked at step().
+float32 array (torch's float32 tensor). NAdam's mu_product and ASGD's eta and mu are 0-d float32 arrays (float64
+when the default dtype is), which a load casts to the parameter's dtype, as torch's load_state_dict casts them.
+A torch optimizer's state_dict() loads here (its tensors become arrays) and ours loads into torch's once its
+arrays are made tensors (torch.tensor of each). As in torch, a group's hyperparameters are range-checked at
+construction, add_param_group and load_state_dict (out of range: a ValueError starting with torch's words,
+"Invalid learning rate: ..."); a value set in param_groups afterwards (a negative lr, say) is used as given,
+only its type checked at step().
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ import numpy as np
 
 from .kernels import blas
 from .kernels import optimizers as kernels
-from .tensor import Tensor
+from .tensor import Tensor, get_default_dtype
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
 
@@ -56,19 +60,40 @@ def _number(name, value):
     return float(value)
 
 
+# torch's words for a hyperparameter out of range ("Invalid learning rate: ..."), which our messages start with
+_TORCH_LABELS = {"lr": "learning rate", "eps": "epsilon value", "betas[0]": "beta parameter at index 0",
+                 "betas[1]": "beta parameter at index 1"}
+
+
+def _out_of_range(name, requirement, value):
+    label = _TORCH_LABELS.get(name, f"{name} value")
+    return ValueError(f"Invalid {label}: {name} must be {requirement}, got {value:g}")
+
+
 def _at_least(name, value, low, ranges=True):
     """`value` as a float, and (ranges=True: at construction, not at step(), as torch) at least `low`."""
     value = _number(name, value)
     if ranges and not value >= low:  # written this way so nan is refused too
-        raise ValueError(f"{name} must be >= {low:g}, got {value:g}")
+        raise _out_of_range(name, f">= {low:g}", value)
     return value
 
 
-def _unit_interval(name, value, ranges=True):
+def _unit_interval(name, value, ranges=True, closed=False):
+    """`value` as a float, in [0, 1) (closed=True: [0, 1], Adadelta's rho)."""
     value = _number(name, value)
-    if ranges and not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value:g}")
+    if ranges and not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
+        raise _out_of_range(name, "in [0, 1]" if closed else "in [0, 1)", value)
     return value
+
+
+def _betas(group, ranges):
+    """A group's betas as a pair of floats, each in [0, 1) (Adam, NAdam, RAdam, Adamax)."""
+    betas = group["betas"]
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__"):
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    if len(betas) != 2:   # (torch takes three at construction, then fails to unpack them at step(): a ValueError)
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {len(betas)} values: {betas!r}")
+    group["betas"] = (_unit_interval("betas[0]", betas[0], ranges), _unit_interval("betas[1]", betas[1], ranges))
 
 
 def _flag(name, value):
@@ -178,6 +203,7 @@ class Optimizer:
     `_update(p, grad, state, group)`."""
 
     _state_keys = ()  # names of the state entries a subclass keeps (checked on load)
+    _scalar_state_keys = ()  # those of them that are 0-d (the others have the parameter's shape)
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -241,6 +267,7 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
         should recompute the loss and gradients) and its result returned."""
+        self._opt_called = True   # (what a scheduler's first step() looks for, as torch's)
         loss = closure() if closure is not None else None
         for i, group in enumerate(self.param_groups):   # edited since? ("0.1", a missing key): before any update
             _checked(self._check_group, group, f"param_groups[{i}]", ranges=False)
@@ -338,6 +365,8 @@ class Optimizer:
         for name, value in entry.items():
             if name == "step":  # an int, even if a checkpoint format made it a float or 0-d array
                 value = _saved_step(f"state_dict['state'][{index}]['step']", value)
+            elif name in self._scalar_state_keys:
+                value = self._loaded_scalar(f"state_dict['state'][{index}]['{name}']", value, p)
             else:
                 # a buffer, as our own array in p's dtype: updates write into it in place, so
                 # it may not stay a number (what a format may make of a 0-d parameter's buffer)
@@ -352,6 +381,17 @@ class Optimizer:
                                      f"the parameter has shape {p.data.shape}")
             loaded[name] = value
         return loaded
+
+    @staticmethod
+    def _loaded_scalar(where, value, p):
+        """A saved 0-d state entry (NAdam's mu_product, ASGD's eta and mu) as a 0-d array of p's dtype: torch's
+        load_state_dict casts these to the parameter's dtype too (they are float32 before a load), and the
+        later arithmetic is done in that dtype, on both sides."""
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu" or array.ndim != 0:
+            raise ValueError(f"{where} must be a number (a 0-d array), got {type(value).__name__} of shape "
+                             f"{array.shape}")
+        return np.array(array, dtype=p.data.dtype)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -536,10 +576,7 @@ class Adam(Optimizer):
 
     def _check_group(self, group, ranges=True):
         group["lr"] = _at_least("lr", group["lr"], 0, ranges)
-        betas = group["betas"]
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        group["betas"] = (_unit_interval("betas[0]", betas[0], ranges), _unit_interval("betas[1]", betas[1], ranges))
+        _betas(group, ranges)
         group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["amsgrad"] = _flag("amsgrad", group["amsgrad"])
@@ -771,6 +808,346 @@ class RMSprop(Optimizer):
             update = -lr * g
             update /= avg
             p.data += update
+
+
+# ----------------------------------------------------------------------------- NAdam, RAdam, Adamax
+def _scalar_state(value):
+    """A 0-d state entry as torch makes one (NAdam's mu_product, ASGD's eta and mu): float32, float64 if the default
+    dtype is (torch's _get_scalar_dtype), whatever the parameter's dtype; a load casts it to the parameter's."""
+    return np.array(value, dtype=np.float64 if get_default_dtype() == np.float64 else np.float32)
+
+
+def _decayed(p, g, group, lr, decoupled=False):
+    """g (negated if maximize) with weight_decay applied: added to g as an L2 term, or (decoupled) p shrunk."""
+    g = -g if group["maximize"] else g
+    weight_decay = float(group["weight_decay"])
+    if weight_decay != 0:
+        if decoupled:
+            p.data *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p.data
+    return g
+
+
+def _first_and_second_moments(state, g, beta1, beta2):
+    """Adam's moments, in place: m <- lerp(m, g, 1 - beta1), v <- beta2 * v + (1 - beta2) * g * g."""
+    _lerp_(state["exp_avg"], g, 1 - beta1)
+    v = state["exp_avg_sq"]
+    v *= beta2
+    v += (1 - beta2) * g * g
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2016), as torch.optim.NAdam; decoupled_weight_decay=True is NAdamW.
+
+    With g the gradient (weight decay as Adam's or AdamW's), t the step count (from 1) and
+    mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay)), per step:
+        m, v as Adam's;  P <- P * mu_t  (mu_product, a 0-d float32 as torch's, so rounded to float32 each step)
+        p <- p - lr (1 - mu_t) / (1 - P) * g / d - lr mu_{t+1} / (1 - P mu_{t+1}) * m / d,
+        with d = sqrt(v / (1 - beta2**t)) + eps
+    """
+
+    _state_keys = ("step", "mu_product", "exp_avg", "exp_avg_sq")
+    _scalar_state_keys = ("mu_product",)
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        flags = _torch_flags(("foreach", "capturable", "differentiable"), foreach=foreach, capturable=capturable,
+                             differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        _betas(group, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["momentum_decay"] = _at_least("momentum_decay", group["momentum_decay"], 0, ranges)
+        group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        lr, eps, momentum_decay = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        if not state:
+            state.update(step=0, mu_product=_scalar_state(1.0), exp_avg=np.zeros_like(p.data),
+                         exp_avg_sq=np.zeros_like(p.data))
+        state["step"] = step = state["step"] + 1
+        bias_correction2 = 1 - beta2 ** step
+        g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        state["mu_product"] *= mu      # in its own dtype (float32 until a load), as torch's tensor
+        mu_product = float(state["mu_product"])
+        _first_and_second_moments(state, g, beta1, beta2)
+        denom = np.sqrt(state["exp_avg_sq"] / bias_correction2)
+        denom += eps
+        update = (-lr * (1.0 - mu) / (1.0 - mu_product)) * g
+        update /= denom
+        p.data += update
+        update = (-lr * mu_next / (1.0 - mu_product * mu_next)) * state["exp_avg"]
+        update /= denom
+        p.data += update
+
+
+class RAdam(Optimizer):
+    """Rectified Adam (Liu et al. 2019), as torch.optim.RAdam; decoupled_weight_decay=True decays as AdamW.
+
+    With m, v as Adam's and t the step count, rho_inf = 2 / (1 - beta2) - 1 and
+    rho_t = rho_inf - 2 t beta2**t / (1 - beta2**t), per step:
+        p <- p - lr * m / (1 - beta1**t) * r_t * sqrt(1 - beta2**t) / (sqrt(v) + eps)    (rho_t > 5)
+        p <- p - lr * m / (1 - beta1**t)                                                 (otherwise)
+    with r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)).
+    """
+
+    _state_keys = ("step", "exp_avg", "exp_avg_sq")
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False) -> None:
+        flags = _torch_flags(("foreach", "capturable", "differentiable"), foreach=foreach, capturable=capturable,
+                             differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay, **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        _betas(group, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+        state["step"] = step = state["step"] + 1
+        g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
+        _first_and_second_moments(state, g, beta1, beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        update = state["exp_avg"] / bias_correction1
+        update *= lr
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if rho_t > 5.0:   # the variance is tractable: the adaptive step, rectified
+            adaptive = np.sqrt(state["exp_avg_sq"])
+            adaptive += eps
+            update *= bias_correction2 ** 0.5 / adaptive
+            update *= ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        p.data -= update
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, section 7: Adam with the infinity norm), as torch.optim.Adamax.
+
+    With g the gradient (plus weight_decay * p; negated if maximize) and t the step count, per step:
+        m <- lerp(m, g, 1 - beta1);  u <- max(beta2 * u, |g| + eps)
+        p <- p - (lr / (1 - beta1**t)) * m / u
+    """
+
+    _state_keys = ("step", "exp_avg", "exp_inf")
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 foreach: bool | None = None, *, maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
+        flags = _torch_flags(("foreach", "differentiable", "capturable"), foreach=foreach,
+                             differentiable=differentiable, capturable=capturable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        _betas(group, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_inf=np.zeros_like(p.data))
+        state["step"] = step = state["step"] + 1
+        g = _decayed(p, grad, group, lr)
+        _lerp_(state["exp_avg"], g, 1 - beta1)
+        u = state["exp_inf"]
+        u *= beta2
+        np.maximum(u, np.abs(g) + eps, out=u)    # (nan wins, as torch.maximum)
+        update = (-(lr / (1 - beta1 ** step))) * state["exp_avg"]
+        update /= u
+        p.data += update
+
+
+# ----------------------------------------------------------------------------- Adadelta, ASGD, Rprop
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012), as torch.optim.Adadelta.
+
+    With g the gradient (plus weight_decay * p; negated if maximize), per step:
+        v <- rho * v + (1 - rho) * g * g
+        d <- sqrt(a + eps) / sqrt(v + eps) * g
+        a <- rho * a + (1 - rho) * d * d
+        p <- p - lr * d
+    """
+
+    _state_keys = ("step", "square_avg", "acc_delta")
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False, differentiable: bool = False) -> None:
+        flags = _torch_flags(("capturable", "foreach", "differentiable"), capturable=capturable, foreach=foreach,
+                             differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["rho"] = _unit_interval("rho", group["rho"], ranges, closed=True)
+        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
+        if not state:
+            state.update(step=0, square_avg=np.zeros_like(p.data), acc_delta=np.zeros_like(p.data))
+        state["step"] += 1
+        g = _decayed(p, grad, group, lr)
+        v, a = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * g * g
+        std = np.sqrt(v + eps)
+        delta = np.sqrt(a + eps)
+        delta /= std
+        delta *= g
+        a *= rho
+        a += (1 - rho) * delta * delta
+        delta *= -lr
+        p.data += delta
+
+
+class ASGD(Optimizer):
+    """Averaged SGD (Polyak & Juditsky 1992), as torch.optim.ASGD: plain SGD whose step eta decays, and an
+    average `ax` of the iterates kept beside (from step t0 on; before, ax follows p).
+
+    With g the gradient (plus weight_decay * p; negated if maximize), t the step count, and eta, mu 0-d floats
+    (float32 as torch's, eta starting at lr, mu at 1), per step:
+        p <- p * (1 - lambd * eta) - eta * g
+        ax <- ax + (p - ax) * mu   (ax <- p while mu = 1)
+        eta <- lr / (1 + lambd * lr * t) ** alpha;  mu <- 1 / max(1, t - t0)
+    """
+
+    _state_keys = ("step", "eta", "mu", "ax")
+    _scalar_state_keys = ("eta", "mu")
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2, lambd: float = 1e-4,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False, capturable: bool = False) -> None:
+        flags = _torch_flags(("foreach", "differentiable", "capturable"), foreach=foreach,
+                             differentiable=differentiable, capturable=capturable)
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                                      maximize=maximize, **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        for name in ("lambd", "alpha", "t0"):   # (torch checks no range of these)
+            group[name] = _number(name, group[name])
+        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        lr, lambd, alpha, t0 = float(group["lr"]), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
+        if not state:
+            state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p.data))
+        state["step"] = step = state["step"] + 1
+        g = _decayed(p, grad, group, lr)
+        eta = float(state["eta"])
+        p.data *= 1 - lambd * eta
+        p.data += -eta * g
+        ax = state["ax"]
+        if float(state["mu"]) != 1:
+            # mu in p's dtype, as torch multiplies by a 0-d tensor of another float dtype
+            ax += (p.data - ax) * p.data.dtype.type(state["mu"])
+        else:
+            ax[...] = p.data
+        state["eta"][...] = lr / ((1 + lambd * lr * step) ** alpha)
+        state["mu"][...] = 1 / max(1, step - t0)
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation (Riedmiller & Braun 1993), as torch.optim.Rprop: each element has its own step
+    size, which grows by etaplus while its gradient keeps its sign and shrinks by etaminus when it flips.
+
+    With g the gradient (negated if maximize), s the step sizes (from lr) and prev the last step's g, per step:
+        f <- etaplus where g * prev > 0, etaminus where < 0, 1 where 0
+        s <- clamp(s * f, step_size_min, step_size_max)
+        g <- 0 where f = etaminus (no step after a flip);  p <- p - sign(g) * s;  prev <- g
+    """
+
+    _state_keys = ("step", "prev", "step_size")
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
+                 etas: tuple[float, float] = (0.5, 1.2), step_sizes: tuple[float, float] = (1e-6, 50), *,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        flags = _torch_flags(("foreach", "differentiable", "capturable"), foreach=foreach,
+                             differentiable=differentiable, capturable=capturable)
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize, **flags))
+
+    def _check_group(self, group, ranges=True):
+        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        etas = group["etas"] = _pair("etas", group["etas"], ("etaminus", "etaplus"))
+        if ranges and not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: etas must be (etaminus, etaplus) with 0 < etaminus < 1 < etaplus, "
+                             f"got {etas[0]:g}, {etas[1]:g}")
+        group["step_sizes"] = _pair("step_sizes", group["step_sizes"], ("step_size_min", "step_size_max"))
+        group["maximize"] = _flag("maximize", group["maximize"])
+        _check_torch_flags(group)
+
+    def _update(self, p, grad, state, group):
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        if not state:
+            state.update(step=0, prev=np.zeros_like(p.data), step_size=np.full_like(p.data, float(group["lr"])))
+        state["step"] += 1
+        g = -grad if group["maximize"] else grad
+        prev, s = state["prev"], state["step_size"]
+        factor = np.array(np.sign(g * prev))   # (an array even for a 0-d parameter: it is written below)
+        factor[factor > 0] = etaplus     # (in torch's order: each assignment sees the previous ones)
+        factor[factor < 0] = etaminus
+        factor[factor == 0] = 1
+        s *= factor
+        np.maximum(s, step_size_min, out=s)   # torch's clamp_: max, then min (nan stays nan)
+        np.minimum(s, step_size_max, out=s)
+        g = np.array(g, copy=True)
+        g[factor == etaminus] = 0
+        p.data -= np.sign(g) * s
+        prev[...] = g
+
+
+def _pair(name, value, names):
+    """A pair of numbers as a tuple of floats (Rprop's etas and step_sizes)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a pair ({', '.join(names)}), got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair ({', '.join(names)}), got {len(value)} values: {value!r}")
+    return (_number(f"{name}[0]", value[0]), _number(f"{name}[1]", value[1]))
+
+
+__all__ += ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
 __all__ += ["RMSprop", "lr_scheduler"]

@@ -12,9 +12,15 @@ matches torch's to rounding; state_dict()/load_state_dict() carry a schedule acr
 (save the optimizer's state too: the current lr lives in its param groups). The state dicts have torch's
 keys and layout, so torch's load here and ours load into torch's schedulers.
 
-Differences from torch: step(epoch) (deprecated there) is not accepted, nothing warns when
-step() is called before optimizer.step(), and arguments torch takes but fails on later (a ConstantLR factor
-of 0, a PolynomialLR total_iters of 0, unsorted SequentialLR milestones) are refused at construction.
+As torch 2.13: step(epoch) (deprecated there) warns with torch's EPOCH_DEPRECATION_WARNING (a UserWarning) and
+sets the lrs of that epoch, in closed form where the scheduler has one (CosineAnnealingWarmRestarts.step(epoch)
+takes a fractional epoch, without the warning; ReduceLROnPlateau.step(metrics, epoch) warns too); a scheduler's
+first step() before any optimizer.step() gives torch's "Detected call of `lr_scheduler.step()` before
+`optimizer.step()`" UserWarning. torch's arguments that give a working schedule are taken (a ConstantLR factor of 0,
+whose lr cannot be divided back at step total_iters: a ZeroDivisionError there, as torch's; a LinearLR or
+PolynomialLR total_iters of 0; SequentialLR milestones in any order). Values that torch takes but fails on at the
+first step (a StepLR step_size of 0, a CosineAnnealingLR T_max of 0) or that make no schedule (negative sizes and
+milestones) are refused at construction, naming the argument.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import collections
 import math
 import numbers
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +41,25 @@ from .tensor import Tensor
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR",
            "OneCycleLR", "ReduceLROnPlateau"]
+
+
+# torch's words (torch/optim/lr_scheduler.py), for the same UserWarnings
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being "
+    "deprecated where possible. Please use `scheduler.step()` to step the "
+    "scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. "
+    "Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose."
+)
+STEP_BEFORE_OPTIMIZER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
 
 
 def _check_optimizer(owner, optimizer):
@@ -132,10 +158,18 @@ class LRScheduler:
     def get_lr(self) -> list[float]:
         raise NotImplementedError
 
-    def step(self) -> None:
-        """Move to the next learning rate (call it after optimizer.step())."""
+    def step(self, epoch: int | None = None) -> None:
+        """Move to the next learning rate (call it after optimizer.step()). `epoch` (deprecated, as in torch: a
+        warning) jumps to that epoch's learning rates, in closed form where the scheduler has one."""
+        # the first step after construction, before any optimizer.step(): the schedule's first value is never used
+        # (Optimizer.step sets _opt_called, where torch wraps the optimizer's step to set it)
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(STEP_BEFORE_OPTIMIZER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
-        self._update_lr()
+        if epoch is not None:
+            epoch = check_int(f"{type(self).__name__}.step", "epoch", epoch)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
         """Write the next lrs into the groups; with `epoch`, the lrs at that epoch, in closed form where the
@@ -324,7 +358,7 @@ class LinearLR(LRScheduler):
     """The lr's factor moves linearly from start_factor to end_factor over total_iters steps, then stays; written
     recursively from the current lr, as torch's."""
 
-    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 1)}
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 0)}
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -332,7 +366,7 @@ class LinearLR(LRScheduler):
         if not 0 < self.start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {self.start_factor:g}")
         self.end_factor = check_float("LinearLR", "end_factor", end_factor, 0, 1)
-        self.total_iters = check_int("LinearLR", "total_iters", total_iters, 1)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, 0)   # 0: start_factor for good
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -542,14 +576,19 @@ class ReduceLROnPlateau(LRScheduler):
             return a < best * (1.0 - self.threshold) if self.mode == "min" else a > best * (self.threshold + 1.0)
         return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
 
-    def step(self, metrics: float | Tensor) -> None:
+    def step(self, metrics: float | Tensor, epoch: int | None = None) -> None:
+        """One epoch's metric; `epoch` (deprecated, as in torch: a warning) sets last_epoch."""
         size = getattr(metrics, "size", 1)   # .item() of several values fails inside numpy
         value = metrics.item() if hasattr(metrics, "item") and size == 1 else metrics
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element Tensor), got "
                             f"{type(metrics).__name__}")
         current = float(value)
-        self.last_epoch += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            self.last_epoch = check_int("ReduceLROnPlateau.step", "epoch", epoch)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
@@ -596,9 +635,9 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
-        self.factor = check_float("ConstantLR", "factor", factor)
-        if not 0 < self.factor <= 1:   # (torch takes 0, then divides by it at step total_iters)
-            raise ValueError(f"ConstantLR: factor must be in (0, 1], got {self.factor:g}")
+        # factor 0, as torch: the lr is 0 until total_iters, where it cannot be divided back (a phase of a
+        # SequentialLR that ends before then is fine)
+        self.factor = check_float("ConstantLR", "factor", factor, 0, 1)
         self.total_iters = check_int("ConstantLR", "total_iters", total_iters, 0)
         super().__init__(optimizer, last_epoch)
 
@@ -607,6 +646,10 @@ class ConstantLR(LRScheduler):
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
             return self._current_lrs()
+        if self.factor == 0:   # (torch fails here too, with "float division by zero")
+            raise ZeroDivisionError(f"ConstantLR: factor=0 made the lr 0, which cannot be scaled back at step "
+                                    f"total_iters={self.total_iters}: use a factor > 0 (or end this phase earlier, "
+                                    "e.g. with a SequentialLR milestone)")
         return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
@@ -618,10 +661,10 @@ class PolynomialLR(LRScheduler):
     """lr = initial_lr * (1 - epoch / total_iters) ** power up to total_iters, then stays (0 from there); written
     recursively from the current lr, as torch's."""
 
-    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 1)}
+    _load_checks = {**LRScheduler._load_checks, "total_iters": (check_int, 0)}
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
-        self.total_iters = check_int("PolynomialLR", "total_iters", total_iters, 1)
+        self.total_iters = check_int("PolynomialLR", "total_iters", total_iters, 0)   # 0: a constant lr, as torch
         self.power = check_float("PolynomialLR", "power", power)
         super().__init__(optimizer, last_epoch)
 
@@ -660,19 +703,49 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         lo = self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
 
-    def step(self) -> None:
-        """The next step: T_cur + 1, restarting (and T_i *= T_mult) when it reaches T_i."""
-        if self.last_epoch < 0:   # construction: epoch 0, the start of the first period
-            self.T_i, self.T_cur, self.last_epoch = self.T_0, 0, 0
-        else:
-            self.last_epoch += 1
+    def step(self, epoch: float | None = None) -> None:
+        """The next step: T_cur + 1, restarting (and T_i *= T_mult) when it reaches T_i. step(epoch) jumps to that
+        epoch, which may be fractional (torch's `scheduler.step(epoch + i / iters)` once per batch; not
+        deprecated, no warning), and later step()s go on from it."""
+        if epoch is None and self.last_epoch < 0:   # construction: epoch 0, the start of the first period
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
                 self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
+        else:
+            self._jump_to(epoch)
+        self.last_epoch = math.floor(epoch)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
+
+
+    def _jump_to(self, epoch):
+        """T_i and T_cur at `epoch` (in closed form: the periods T_0, T_0 T_mult, ... summed), as torch."""
+        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Real):
+            raise TypeError(f"CosineAnnealingWarmRestarts.step: epoch must be a number, got {type(epoch).__name__}")
+        if epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: expected a non-negative epoch, got {epoch}")
+        if epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:
+            n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """T_cur may be fractional after step(epoch): a number either way."""
+        state = dict(state_dict)
+        T_cur = state.pop("T_cur", self.T_cur)
+        if isinstance(T_cur, (bool, np.bool_)) or not isinstance(T_cur, (int, np.integer)):
+            T_cur = check_float("CosineAnnealingWarmRestarts.load_state_dict", "T_cur", T_cur, 0)
+        super().load_state_dict(state)
+        self.T_cur = T_cur
 
 
 class CyclicLR(LRScheduler):
@@ -833,12 +906,11 @@ class SequentialLR(_CompositeScheduler):
         self._schedulers, _ = _check_schedulers(owner, schedulers, optimizer)
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__len__"):
             raise TypeError(f"{owner}: milestones must be a list of ints, got {type(milestones).__name__}")
-        self._milestones = [check_int(owner, f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+        # in any order, as torch (which bisects them as given: unsorted ones switch schedulers as its code does)
+        self._milestones = [check_int(owner, f"milestones[{i}]", m) for i, m in enumerate(milestones)]
         if len(self._milestones) != len(self._schedulers) - 1:
             raise ValueError(f"{owner}: expects one milestone fewer than schedulers, got {len(self._schedulers)} "
                              f"schedulers and {len(self._milestones)} milestones")
-        if self._milestones != sorted(self._milestones):
-            raise ValueError(f"{owner}: milestones must be in increasing order, got {self._milestones}")
         self.last_epoch = check_int(owner, "last_epoch", last_epoch, -1) + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:   # back to the initial lrs, each scheduler's first step undone

@@ -2,9 +2,12 @@
 the learning rate of every param group (and OneCycleLR's momentum) compared after every step,
 and a state_dict taken mid-run resuming the same sequence."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.optim.lr_scheduler import (
@@ -147,7 +150,7 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
     (lambda opt: MultiStepLR(opt, milestones=[2, 4.5]), TypeError, r"MultiStepLR: milestones\[1\] must be an int"),
     (lambda opt: LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be in \(0, 1\], got 0"),
     (lambda opt: LinearLR(opt, end_factor=1.5), ValueError, r"LinearLR: end_factor must be in \[0, 1\]"),
-    (lambda opt: LinearLR(opt, total_iters=0), ValueError, "LinearLR: total_iters must be >= 1"),
+    (lambda opt: LinearLR(opt, total_iters=-1), ValueError, "LinearLR: total_iters must be >= 0"),
     (lambda opt: StepLR("sgd", 2), TypeError, "optimizer must be a tr.optim optimizer, got str"),
     (lambda opt: StepLR(opt, 2, last_epoch=3), KeyError, "no 'initial_lr'"),
 ])
@@ -371,9 +374,9 @@ def test_state_dicts_saved_before_torch_names_still_load():
 
 
 @pytest.mark.parametrize("make_it,error,message", [
-    (lambda L, o: L.ConstantLR(o, factor=1.5), ValueError, r"ConstantLR: factor must be in \(0, 1\], got 1.5"),
+    (lambda L, o: L.ConstantLR(o, factor=1.5), ValueError, r"ConstantLR: factor must be in \[0, 1\], got 1.5"),
     (lambda L, o: L.ConstantLR(o, total_iters=2.5), TypeError, "ConstantLR: total_iters must be an int"),
-    (lambda L, o: L.PolynomialLR(o, total_iters=0), ValueError, "PolynomialLR: total_iters must be >= 1"),
+    (lambda L, o: L.PolynomialLR(o, total_iters=-1), ValueError, "PolynomialLR: total_iters must be >= 0"),
     (lambda L, o: L.MultiplicativeLR(o, 0.5), TypeError, "MultiplicativeLR: lr_lambda must be callable"),
     (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0 must be an int >= 1, got int 0"),
     (lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=2.5), ValueError, "T_0 must be an int >= 1, got float"),
@@ -414,3 +417,126 @@ def test_one_cycle_step_counts_are_refused_with_torchs_error_type(kwargs):
         opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
         with pytest.raises(ValueError, match="total_steps|epochs|steps_per_epoch"):
             lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, **kwargs)
+
+
+# ----------------------------------------------------------------------------- step(epoch), and torch's UserWarnings
+EPOCH_STEPPED = [   # (id, build(lr_scheduler module, optimizer), the largest epoch it takes): every kind of step(epoch)
+    ("StepLR", lambda L, o: L.StepLR(o, 3, 0.5), 30), ("MultiStepLR", lambda L, o: L.MultiStepLR(o, [2, 5, 5, 9]), 30),
+    ("ConstantLR", lambda L, o: L.ConstantLR(o, 0.5, 4), 30), ("LinearLR", lambda L, o: L.LinearLR(o, 0.2, 0.9, 6), 30),
+    ("ExponentialLR", lambda L, o: L.ExponentialLR(o, 0.9), 30),
+    ("PolynomialLR", lambda L, o: L.PolynomialLR(o, 12, 2.0), 30),
+    ("CosineAnnealingLR", lambda L, o: L.CosineAnnealingLR(o, 7, 1e-3), 30),
+    ("LambdaLR", lambda L, o: L.LambdaLR(o, _inverse), 30),
+    ("MultiplicativeLR", lambda L, o: L.MultiplicativeLR(o, _decay), 30),
+    ("CyclicLR", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="triangular2"), 30),
+    ("OneCycleLR", lambda L, o: L.OneCycleLR(o, 0.5, total_steps=40), 20),
+    ("CosineAnnealingWarmRestarts", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=1e-3), 30),
+    ("CosineAnnealingWarmRestarts-1", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=4), 30),
+]
+
+
+def _recorded(fn):
+    """fn()'s UserWarnings as (category, message) pairs, every one (not once per place)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    return [(w.category, str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
+
+
+@pytest.mark.parametrize("builder,largest", [(b, n) for _, b, n in EPOCH_STEPPED], ids=[i for i, _, _ in EPOCH_STEPPED])
+@given(epochs=st.lists(st.one_of(st.none(), st.integers(0, 30), st.floats(0, 30)), min_size=1, max_size=12))
+def test_step_with_an_epoch_matches_torch(builder, largest, epochs):
+    """step(epoch) (deprecated in torch, refused here before): torch's warning (EPOCH_DEPRECATION_WARNING, a
+    UserWarning; none from CosineAnnealingWarmRestarts, whose step(epoch) takes fractions), the lrs of that epoch (in
+    closed form where torch has one), and step()s after it going on from there as torch's do."""
+    ours, theirs = build(tr, "SGD", dict(momentum=0.9), builder), build(torch, "SGD", dict(momentum=0.9), builder)
+    warm_restarts = isinstance(ours[1], tr.optim.lr_scheduler.CosineAnnealingWarmRestarts)   # (takes fractions)
+    epochs = [e if e is None or warm_restarts or isinstance(e, int) else int(e) for e in epochs]
+    for epoch in epochs:
+        epoch = epoch if epoch is None else min(epoch, largest)
+        ours[0].step(), theirs[0].step()
+        got = _recorded(lambda e=epoch: ours[1].step() if e is None else ours[1].step(e))
+        expected = _recorded(lambda e=epoch: theirs[1].step() if e is None else theirs[1].step(e))
+        assert got == expected
+        assert ours[1].last_epoch == theirs[1].last_epoch
+        assert_same(ours, theirs)
+
+
+def test_reduce_lr_on_plateau_step_with_an_epoch_warns_as_torch():
+    ours, theirs = make(tr, "SGD", {}, "ReduceLROnPlateau", dict(patience=1)), \
+        make(torch, "SGD", {}, "ReduceLROnPlateau", dict(patience=1))
+    for epoch in [None, 5, None, 2, None, None, None]:
+        got = _recorded(lambda e=epoch: ours[1].step(1.0, e))
+        assert got == _recorded(lambda e=epoch: theirs[1].step(1.0, e)) and len(got) == (epoch is not None)
+        assert ours[1].last_epoch == theirs[1].last_epoch
+        assert_same(ours, theirs)
+
+
+WARNING_STEPPED = [(i, b) for i, b, _ in EPOCH_STEPPED + [(i, b, 0) for i, b in BUILT]
+                   if not i.startswith("CosineAnnealingWarmRestarts")]   # (whose step() never warns, as torch's)
+
+
+@pytest.mark.parametrize("builder", [b for _, b in WARNING_STEPPED], ids=[i for i, _ in WARNING_STEPPED])
+def test_step_before_the_optimizers_warns_as_torch(builder):
+    """A scheduler's first step() before any optimizer.step() gives torch's UserWarning ("Detected call of
+    `lr_scheduler.step()` before `optimizer.step()`"), once, as torch (SequentialLR and ChainedScheduler through the
+    schedulers they step: a ChainedScheduler inside a SequentialLR steps its schedulers at construction); nothing
+    once an optimizer.step() came first."""
+    ours = _recorded(lambda: build(tr, "SGD", dict(momentum=0.9), builder))
+    assert ours == _recorded(lambda: build(torch, "SGD", dict(momentum=0.9), builder))
+    for optimizer_first in (False, True):
+        (opt, sched), (opt_t, sched_t) = build(tr, "SGD", {}, builder), build(torch, "SGD", {}, builder)
+        for k in range(3):
+            if optimizer_first or k:
+                opt.step(), opt_t.step()
+            got = _recorded(sched.step)
+            assert got == _recorded(sched_t.step)
+            if k == 0 and not optimizer_first:
+                assert (got or ours)[0][1].startswith(
+                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`")
+            assert_same((opt, sched), (opt_t, sched_t))
+
+
+@pytest.mark.parametrize("builder", [
+    lambda L, o: L.SequentialLR(o, [L.ConstantLR(o, 0.0, 10), L.ExponentialLR(o, 0.9)], [4]),   # a frozen phase
+    lambda L, o: L.ConstantLR(o, 0.0, 0),
+    lambda L, o: L.LinearLR(o, 0.5, total_iters=0), lambda L, o: L.PolynomialLR(o, total_iters=0),
+    lambda L, o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 2), L.ExponentialLR(o, 0.9), L.StepLR(o, 2)], [5, 2]),
+    lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=3), L.CosineAnnealingLR(o, 4), L.StepLR(o, 2)],
+                                [-1, 6]),
+], ids=["ConstantLR-factor-0", "ConstantLR-factor-0-at-0", "LinearLR-0", "PolynomialLR-0", "SequentialLR-unsorted",
+        "SequentialLR-negative"])
+def test_arguments_torch_takes_are_taken(builder):
+    """What torch takes and makes a schedule of (we refused each at construction): a ConstantLR factor of 0 (an lr of
+    0 until the next phase), a LinearLR or PolynomialLR total_iters of 0 (a constant factor), SequentialLR milestones
+    out of order or negative (torch bisects them as given): 20 steps as torch's."""
+    ours, theirs = build(tr, "SGD", dict(momentum=0.9), builder), build(torch, "SGD", dict(momentum=0.9), builder)
+    assert_same(ours, theirs)
+    for _ in range(20):
+        ours[0].step(), theirs[0].step()
+        ours[1].step(), theirs[1].step()
+        assert_same(ours, theirs)
+
+
+def test_constant_lr_factor_0_fails_at_total_iters_as_torch():
+    """A ConstantLR factor of 0 cannot be divided back at step total_iters: a ZeroDivisionError, as torch's (which
+    says "float division by zero"), here naming the argument."""
+    for lib in (tr, torch):
+        opt, sched = make(lib, "SGD", {}, "ConstantLR", dict(factor=0.0, total_iters=3))
+        for _ in range(2):
+            opt.step(), sched.step()
+        assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+        opt.step()
+        with pytest.raises(ZeroDivisionError, match="factor=0 made the lr 0" if lib is tr else "division by zero"):
+            sched.step()
+
+
+def test_step_epoch_must_be_an_int():
+    """torch's step(epoch) is typed int; a float (2.5) would leave last_epoch fractional and the recursive schedules
+    after it never reaching their milestones: refused by name (CosineAnnealingWarmRestarts takes fractions)."""
+    opt, sched = make(tr, "SGD", {}, "StepLR", dict(step_size=2))
+    with pytest.raises(TypeError, match=r"StepLR.step: epoch must be an int, got float 2.5"):
+        sched.step(2.5)
+    opt, sched = make(tr, "SGD", {}, "CosineAnnealingWarmRestarts", dict(T_0=2))
+    with pytest.raises(ValueError, match="expected a non-negative epoch, got -1"):
+        sched.step(-1)

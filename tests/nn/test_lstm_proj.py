@@ -182,4 +182,4 @@ def test_projected_cell_arguments():
     with pytest.raises(ValueError, match="LSTMCell: proj_size must be >= 0, got -1"):
         tr.nn.LSTMCell(3, 5, proj_size=-1)
     with pytest.raises(TypeError):  # keyword only: torch's LSTMCell has no proj_size to take a position from
-        tr.nn.LSTMCell(3, 5, True, np.float32, 2)
+        tr.nn.LSTMCell(3, 5, True, None, np.float32, 2)

@@ -172,3 +172,63 @@ def test_rnn_nonlinearity_is_fixed_at_construction_as_torch(fused):
 @pytest.mark.parametrize("kind,kwargs", [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}), ("LSTM", {})])
 def test_mode_is_torchs(kind, kwargs):
     assert getattr(tr.nn, kind)(2, 3, **kwargs).mode == KINDS[kind](2, 3, **kwargs).mode
+
+
+# ----------------------------------------------------------------------------- torch's factory kwargs: device=, dtype=
+TORCH_LAYERS_AND_CELLS = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+def _torch_positional_names(name):
+    """The names of torch's constructor arguments, in order: a layer's from its documented overload (its __init__
+    takes *args), a cell's from its signature."""
+    import inspect
+    import typing
+    cls = getattr(torch.nn, name)
+    init = typing.get_overloads(cls.__init__)[0] if name in KINDS else cls.__init__
+    return [n for n in inspect.signature(init).parameters if n != "self"]
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS_AND_CELLS)
+def test_recurrent_layers_and_cells_take_torchs_arguments_in_torchs_order(name):
+    """device then dtype, last among torch's arguments, as torch's (ours go on after them: fused=, checkpoint=)."""
+    import inspect
+    theirs = _torch_positional_names(name)
+    ours = list(inspect.signature(getattr(tr.nn, name)).parameters)
+    assert ours[:len(theirs)] == theirs
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS_AND_CELLS)
+@pytest.mark.parametrize("device", [None, "cpu", "cpu:0", "torch.device"])
+def test_recurrent_layers_and_cells_take_a_cpu_device_as_torch(name, device):
+    """device= the CPU (None, "cpu", "cpu:0", torch.device("cpu")) with dtype=float64 builds what torch builds: the
+    same parameter names, shapes and dtype; a cell takes device positionally too, in torch's place."""
+    device = torch.device("cpu") if device == "torch.device" else device
+    args = (3, 4)
+    ours = getattr(tr.nn, name)(*args, device=device, dtype=np.float64)
+    theirs = getattr(torch.nn, name)(*args, device=device, dtype=torch.float64)
+    assert [(k, p.shape, p.dtype) for k, p in ours.named_parameters()] == \
+        [(k, tuple(p.shape), np.float64) for k, p in theirs.named_parameters()]
+    if name.endswith("Cell"):
+        positional = args + (True,) + (("tanh",) if name == "RNNCell" else ()) + (device, np.float64)
+        assert getattr(tr.nn, name)(*positional).weight_ih.dtype == np.float64
+        assert getattr(torch.nn, name)(*positional[:-1], torch.float64).weight_ih.dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS_AND_CELLS + ["PeepholeLSTMCell", "LayerNormLSTMCell", "JordanCell"])
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "meta", "torch.device", 0])
+def test_recurrent_layers_and_cells_refuse_other_devices_by_name(name, device):
+    device = torch.device("meta") if device == "torch.device" else device
+    with pytest.raises(ValueError, match=rf"{name}: device must be 'cpu' \(tinygrad_rnn runs on the CPU only\), got"):
+        getattr(tr.nn, name)(3, 4, device=device)
+
+
+def test_project_cells_and_recurrent_take_a_cpu_device():
+    """The project's own cells and tr.nn.Recurrent take device= beside dtype= too (Recurrent checks it and builds its
+    cells with dtype= only, so a cell class of the user's need not take device=)."""
+    made = [tr.nn.PeepholeLSTMCell(3, 4, device="cpu", dtype=np.float64),
+            tr.nn.LayerNormLSTMCell(3, 4, device=torch.device("cpu"), dtype=np.float64),
+            tr.nn.JordanCell(3, 4, device="cpu:0", dtype=np.float64),
+            tr.nn.Recurrent(tr.nn.GRUCell, 3, 4, device="cpu", dtype=np.float64, fused=False)]
+    assert all(p.dtype == np.float64 for m in made for p in m.parameters())
+    with pytest.raises(ValueError, match="Recurrent: device must be 'cpu'"):
+        tr.nn.Recurrent(tr.nn.GRUCell, 3, 4, device="cuda")

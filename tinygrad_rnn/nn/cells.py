@@ -9,13 +9,13 @@ port one to one. A user's cell only needs `forward(x, state) -> new state` (see 
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
 
 from ..tensor import Tensor, zeros
-from .checks import check_bool, check_choice, check_float, check_int
+from .checks import check_bool, check_choice, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -228,9 +228,10 @@ class _TorchStyleCell(RecurrentCell):
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
                  dtype: npt.DTypeLike | None = None) -> None:
         name = type(self).__name__  # sizes of 0 are allowed, as in torch: an empty state
+        check_device(name, device)   # (torch's factory kwargs: only the CPU here)
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
         bias, dtype = check_bool(name, "bias", bias), check_dtype(dtype, name)
@@ -257,9 +258,9 @@ class RNNCell(_TorchStyleCell):
     """Elman: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 dtype: npt.DTypeLike | None = None) -> None:
+                 device: Any = None, dtype: npt.DTypeLike | None = None) -> None:
         check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def recurrence(self, xw: Tensor, h: Tensor) -> Tensor:
@@ -282,12 +283,12 @@ class LSTMCell(_TorchStyleCell):
     def state_sizes(self) -> tuple[int, int]:
         return (self.proj_size or self.hidden_size, self.hidden_size)   # (h, c): h is projected, c is not
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: npt.DTypeLike | None = None, *,
-                 proj_size: int = 0) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: npt.DTypeLike | None = None, *, proj_size: int = 0) -> None:
         self.proj_size = check_int("LSTMCell", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
             raise ValueError(f"LSTMCell: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         if self.proj_size:  # after the biases, in torch's order
             self.weight_hr = uniform((self.proj_size, self.hidden_size), _init_bound(self.hidden_size),
                                      self.weight_ih.dtype)
@@ -318,9 +319,9 @@ class PeepholeLSTMCell(_TorchStyleCell):
     def state_sizes(self) -> tuple[int, int]:
         return (self.hidden_size, self.hidden_size)
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
                  dtype: npt.DTypeLike | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         bound = _init_bound(hidden_size)
         self.weight_ci = uniform((hidden_size,), bound, self.weight_ih.dtype)
         self.weight_cf = uniform((hidden_size,), bound, self.weight_ih.dtype)
@@ -350,8 +351,9 @@ class LayerNormLSTMCell(RecurrentCell):
         return (self.hidden_size, self.hidden_size)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, eps: float = 1e-5,
-                 dtype: npt.DTypeLike | None = None) -> None:
+                 device: Any = None, dtype: npt.DTypeLike | None = None) -> None:
         name = "LayerNormLSTMCell"  # every argument checked, as the other cells'
+        check_device(name, device)
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
         bias, eps, dtype = check_bool(name, "bias", bias), check_float(name, "eps", eps, 0), check_dtype(dtype, name)
@@ -387,7 +389,9 @@ class JordanCell(RecurrentCell):
     identity or 'tanh'."""
 
     def __init__(self, input_size: int, hidden_size: int, output_size: Optional[int] = None, bias: bool = True,
-                 output_activation: Optional[str] = None, dtype: npt.DTypeLike | None = None) -> None:
+                 output_activation: Optional[str] = None, device: Any = None,
+                 dtype: npt.DTypeLike | None = None) -> None:
+        check_device("JordanCell", device)
         check_choice("JordanCell", "output_activation", output_activation, (None, "tanh"))
         input_size = check_int("JordanCell", "input_size", input_size, 0)
         hidden_size = check_int("JordanCell", "hidden_size", hidden_size, 0)

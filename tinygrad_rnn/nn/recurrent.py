@@ -28,7 +28,7 @@ from ..tensor import Tensor, concatenate, is_grad_enabled, stack, where
 from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
-from .checks import check_bool, check_choice, check_float, check_int
+from .checks import check_bool, check_choice, check_device, check_float, check_int
 from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
@@ -115,8 +115,9 @@ class _StackedRecurrent(Module):
     one-layer, one-direction h_n is that tensor itself (no stacking op on the tape per call).
     """
 
-    def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
+    def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype):
         name = type(self).__name__  # every argument checked (nn/checks.py): a wrong type is never reinterpreted
+        check_device(name, device)   # (torch's factory kwargs: only the CPU here)
         self.input_size = check_int(name, "input_size", input_size, 1)
         self.hidden_size = check_int(name, "hidden_size", hidden_size, 1)
         self.num_layers = check_int(name, "num_layers", num_layers, 1)
@@ -472,8 +473,8 @@ class Recurrent(_StackedRecurrent):
 
     def __init__(self, cell: type | Callable[..., C.RecurrentCell], input_size: int, hidden_size: int,
                  num_layers: int = 1, bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: npt.DTypeLike | None = None, fused: bool | str = True,
-                 compile: bool | str | None = None, checkpoint: bool | int | None = None,
+                 bidirectional: bool = False, device: Any = None, dtype: npt.DTypeLike | None = None,
+                 fused: bool | str = True, compile: bool | str | None = None, checkpoint: bool | int | None = None,
                  memory_budget: float | None = None, **cell_kwargs: Any) -> None:
         not_a_cell_class = isinstance(cell, type) and not issubclass(cell, C.RecurrentCell)
         if isinstance(cell, Module) or not callable(cell) or not_a_cell_class:
@@ -482,7 +483,7 @@ class Recurrent(_StackedRecurrent):
             raise TypeError(f"Recurrent: cell must be a cell class such as tr.nn.LSTMCell (a subclass of "
                             f"tr.nn.RecurrentCell; Recurrent builds one per layer and direction), got {got}")
         fused = _check_fused("Recurrent", fused, compile)
-        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
         if not bias:
             cell_kwargs["bias"] = False
@@ -637,9 +638,9 @@ class _TorchRecurrent(_StackedRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike | None = None, fused: bool = True,
+                 device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
-        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self._setup(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self._set_bptt_policy(checkpoint, memory_budget)
         self.fused = bool(_check_fused(type(self).__name__, fused, None))   # 'auto': True, every built-in compiles
         G, H, bound = self.gates, self.hidden_size, 1.0 / np.sqrt(self.hidden_size)
@@ -788,11 +789,11 @@ class RNN(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike | None = None, fused: bool = True,
+                 device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self._nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
-                         checkpoint, memory_budget)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
+                         fused, checkpoint, memory_budget)
 
     @property
     def nonlinearity(self) -> str:
@@ -818,7 +819,7 @@ class RNN(_TorchRecurrent):
         return lambda xw, h: C.rnn_recurrence(xw, h, w_hhT, b_hh, self._nonlinearity)
 
     def _new_cell(self, input_size):
-        return C.RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity, self.dtype)
+        return C.RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity, dtype=self.dtype)
 
 
 def _fixed_at_construction(name, value, current):
@@ -834,10 +835,10 @@ class GRU(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: npt.DTypeLike | None = None, fused: bool = True,
+                 device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
-                         checkpoint, memory_budget)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
+                         fused, checkpoint, memory_budget)
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
                 lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
@@ -847,7 +848,7 @@ class GRU(_TorchRecurrent):
         return lambda xw, h: C.gru_recurrence(xw, h, w_hhT, b_hh)
 
     def _new_cell(self, input_size):
-        return C.GRUCell(input_size, self.hidden_size, self.bias, self.dtype)
+        return C.GRUCell(input_size, self.hidden_size, self.bias, dtype=self.dtype)
 
 
 class LSTM(_TorchRecurrent):
@@ -860,13 +861,13 @@ class LSTM(_TorchRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 dtype: npt.DTypeLike | None = None, fused: bool = True,
+                 device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
                  checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
         self.proj_size = check_int("LSTM", "proj_size", proj_size, 0)
         if proj_size and isinstance(hidden_size, (int, np.integer)) and proj_size >= hidden_size:
             raise ValueError(f"LSTM: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused,
-                         checkpoint, memory_budget)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
+                         fused, checkpoint, memory_budget)
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, ...] | None = None,
                 lengths: Optional[Sequence[int] | np.ndarray] = None, retain_states: bool = False) -> tuple:
@@ -882,7 +883,7 @@ class LSTM(_TorchRecurrent):
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
 
     def _new_cell(self, input_size):
-        return C.LSTMCell(input_size, self.hidden_size, self.bias, self.dtype, proj_size=self.proj_size)
+        return C.LSTMCell(input_size, self.hidden_size, self.bias, dtype=self.dtype, proj_size=self.proj_size)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
