@@ -3,7 +3,8 @@
   * the hypothesis profiles: HYPOTHESIS_PROFILE=ci (the default) or thorough;
   * REPO, the repository's root, put on sys.path so that `import bench` works from every test folder;
   * the `rng` fixture, a seeded numpy Generator; `split_everything`, every thread split forced;
-  * small helpers the test modules import by name (`from conftest import leaf`): pytest puts this
+  * small helpers the test modules import by name (`from conftest import leaf`; `outcome`, a call's
+    result or its exception type, for the audits against torch): pytest puts this
     folder on sys.path before it collects the tests below it.
 """
 import os
@@ -120,3 +121,13 @@ def run_cold_on_one_cpu(code, cache_dir):
     run = subprocess.run([sys.executable, "-c", pin + code], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     return run.stdout.strip().splitlines()
+
+
+def outcome(call):
+    """(the result as a numpy array, its dtype's name) or the type of the exception call() raised."""
+    try:
+        out = call()
+    except Exception as e:  # noqa: BLE001 - the type is the outcome compared
+        return type(e)
+    arr = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
+    return arr, str(out.dtype).replace("torch.", "")

@@ -96,6 +96,23 @@ def _betas(group, ranges):
     group["betas"] = (_unit_interval("betas[0]", betas[0], ranges), _unit_interval("betas[1]", betas[1], ranges))
 
 
+def _adam_ranges(group, ranges):
+    """lr, eps, betas and weight_decay, checked in torch's order (Adam, AdamW, NAdam, RAdam, Adamax)."""
+    group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+    group["eps"] = _at_least("eps", group["eps"], 0, ranges)
+    _betas(group, ranges)
+    group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+
+
+def _count_step(state, p, *zeroed):
+    """The parameter's step count after this step; at its first, its state's step and the named buffers
+    (zeros shaped as p) made."""
+    if not state:
+        state.update(step=0, **{name: np.zeros_like(p.data) for name in zeroed})
+    state["step"] += 1
+    return state["step"]
+
+
 def _flag(name, value):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
@@ -575,10 +592,7 @@ class Adam(Optimizer):
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
-        _betas(group, ranges)
-        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        _adam_ranges(group, ranges)
         group["amsgrad"] = _flag("amsgrad", group["amsgrad"])
         group["maximize"] = _flag("maximize", group["maximize"])
         group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
@@ -587,11 +601,7 @@ class Adam(Optimizer):
     def _update(self, p, grad, state, group):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
-        state["step"] = step = state["step"] + 1
+        step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
         if group["fused"] is not False and self._fused_update(p, grad, state, group, step):
@@ -862,10 +872,7 @@ class NAdam(Optimizer):
                                       maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
-        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
-        _betas(group, ranges)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        _adam_ranges(group, ranges)
         group["momentum_decay"] = _at_least("momentum_decay", group["momentum_decay"], 0, ranges)
         group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
         group["maximize"] = _flag("maximize", group["maximize"])
@@ -917,10 +924,7 @@ class RAdam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
-        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
-        _betas(group, ranges)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        _adam_ranges(group, ranges)
         group["decoupled_weight_decay"] = _flag("decoupled_weight_decay", group["decoupled_weight_decay"])
         group["maximize"] = _flag("maximize", group["maximize"])
         _check_torch_flags(group)
@@ -928,9 +932,7 @@ class RAdam(Optimizer):
     def _update(self, p, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-        state["step"] = step = state["step"] + 1
+        step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
         _first_and_second_moments(state, g, beta1, beta2)
         bias_correction1 = 1 - beta1 ** step
@@ -967,19 +969,14 @@ class Adamax(Optimizer):
                                       **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
-        group["eps"] = _at_least("eps", group["eps"], 0, ranges)
-        _betas(group, ranges)
-        group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
+        _adam_ranges(group, ranges)
         group["maximize"] = _flag("maximize", group["maximize"])
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_inf=np.zeros_like(p.data))
-        state["step"] = step = state["step"] + 1
+        step = _count_step(state, p, "exp_avg", "exp_inf")
         g = _decayed(p, grad, group, lr)
         _lerp_(state["exp_avg"], g, 1 - beta1)
         u = state["exp_inf"]
@@ -1021,9 +1018,7 @@ class Adadelta(Optimizer):
 
     def _update(self, p, grad, state, group):
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-        if not state:
-            state.update(step=0, square_avg=np.zeros_like(p.data), acc_delta=np.zeros_like(p.data))
-        state["step"] += 1
+        _count_step(state, p, "square_avg", "acc_delta")
         g = _decayed(p, grad, group, lr)
         v, a = state["square_avg"], state["acc_delta"]
         v *= rho

@@ -3,21 +3,12 @@
 Skipped without torch."""
 import numpy as np
 import pytest
+from conftest import outcome
 
 import tinygrad_rnn as tr
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy warns of nan and inf, torch does not
-
-
-def outcome(call):
-    """(the result as a numpy array, its dtype's name) or the type of the exception call() raised."""
-    try:
-        out = call()
-    except Exception as e:  # noqa: BLE001 - the type is the outcome compared
-        return type(e)
-    arr = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
-    return arr, str(out.dtype).replace("torch.", "")
 
 
 def same_outcome(call):

@@ -4,6 +4,7 @@ torch 2.13 itself (values, dtypes, gradients and, for bad input, the error's typ
 differences in float64 (tr.gradcheck). Skipped without torch."""
 import numpy as np
 import pytest
+from conftest import outcome
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -15,16 +16,6 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy warns of nan and inf, torch does not
 DTYPES = ["float32", "float64"]
 ULP = {"float32": np.finfo(np.float32).eps, "float64": np.finfo(np.float64).eps}
-
-
-def outcome(call):
-    """(the result as a numpy array, its dtype's name) or the type of the exception call() raised."""
-    try:
-        out = call()
-    except Exception as e:  # noqa: BLE001 - the type is the outcome compared
-        return type(e)
-    arr = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
-    return arr, str(out.dtype).replace("torch.", "")
 
 
 def same_outcome(call, rtol=0.0):
