@@ -1172,3 +1172,17 @@ def test_three_betas_are_refused_with_torchs_value_error(name):
     opt_t.param_groups[0]["params"][0].grad = torch.ones(2)
     with pytest.raises(ValueError):
         opt_t.step()
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RAdam", "Adamax"])
+@pytest.mark.parametrize("bad", [dict(eps=-1.0, betas=(1.5, 0.9), weight_decay=-1.0),
+                                 dict(betas=(0.9, 1.5), weight_decay=-1.0), dict(lr=-1.0, eps=-1.0)])
+def test_adam_family_names_the_first_bad_value_torch_names(name, bad):
+    """With several values out of range, the error is about the one torch checks first (lr, eps, betas,
+    weight_decay): Adam checked betas before eps."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], **bad)
+    words = " ".join(str(theirs.value).split()[:3])     # "Invalid epsilon value", "Invalid beta parameter", ...
+    with pytest.raises(ValueError, match=words):
+        getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], **bad)
