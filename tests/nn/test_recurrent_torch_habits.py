@@ -272,3 +272,14 @@ def test_flat_weight_views_and_flatten_parameters_as_torch(kind, kwargs):
                                                                             num_layers=3, bidirectional=True)])
 def test_lstm_repr_with_proj_size_as_torch(kwargs):
     assert repr(tr.nn.LSTM(3, 4, **kwargs)) == repr(torch.nn.LSTM(3, 4, **kwargs))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("dropout,got", [("0.5", "str '0.5'"), (True, "bool True")])
+def test_dropout_of_the_wrong_type_is_torchs_error_type(kind, dropout, got):
+    """torch's layers raise a ValueError for dropout="0.5" or True; ours a TypeError (kept: the error is both)."""
+    _raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, 2, dropout=dropout),
+                     lambda: getattr(tr.nn, kind)(3, 4, 2, dropout=dropout),
+                     f"{kind}: dropout must be a number, got {got}")
+    with pytest.raises(TypeError):
+        getattr(tr.nn, kind)(3, 4, 2, dropout=dropout)

@@ -18,6 +18,11 @@ class DTypeMismatchError(TypeError, ValueError, RuntimeError):
     three catches it, so torch code that catches torch's error still does."""
 
 
+class DropoutTypeError(TypeError, ValueError):
+    """A recurrent layer's dropout of the wrong type ("0.5", True): a TypeError, as every typed argument of the
+    library, and the ValueError torch's RNN, GRU and LSTM raise for it."""
+
+
 class LengthsError(ValueError, RuntimeError):
     """lengths that torch's packing refuses with a RuntimeError (a length of 0 or past the padded length, one per
     sequence too many or too few, unsorted with enforce_sorted=True): a ValueError, as the library's other argument

@@ -28,7 +28,16 @@ from ..tensor import ShapeError, Tensor, concatenate, is_grad_enabled, stack, wh
 from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
-from .checks import DTypeMismatchError, LengthsError, check_bool, check_choice, check_device, check_float, check_int
+from .checks import (
+    DropoutTypeError,
+    DTypeMismatchError,
+    LengthsError,
+    check_bool,
+    check_choice,
+    check_device,
+    check_float,
+    check_int,
+)
 from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
@@ -123,7 +132,10 @@ class _StackedRecurrent(Module):
         self.num_layers = check_int(name, "num_layers", num_layers, 1)
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
-        self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        try:
+            self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        except TypeError as e:   # (torch's layers raise a ValueError: the error is both)
+            raise DropoutTypeError(str(e)) from None
         if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
