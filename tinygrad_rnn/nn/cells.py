@@ -14,8 +14,8 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import Tensor, zeros
-from .checks import check_bool, check_choice, check_device, check_float, check_int
+from ..tensor import ShapeError, Tensor, zeros
+from .checks import DTypeMismatchError, check_bool, check_choice, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -32,7 +32,12 @@ def rnn_recurrence(xw: Tensor, h: Tensor, w_hhT: Tensor, b_hh: Optional[Tensor],
     pre = xw + h @ w_hhT
     if b_hh is not None:
         pre = pre + b_hh
-    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+    if nonlinearity == "tanh":
+        return pre.tanh()
+    if nonlinearity == "relu":
+        return pre.relu()
+    # an RNNCell's nonlinearity is read at each call, as torch's (which raises for another one at its call too)
+    raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
 
 def lstm_recurrence(xw: Tensor, state: tuple[Tensor, Tensor], w_hhT: Tensor, b_hh: Optional[Tensor],
@@ -140,8 +145,8 @@ class RecurrentCell(Module):
             raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
                              f"got shape {x.shape}")
         if getattr(self, "input_size", None) is not None and x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
-                             f"{self.input_size}, got {x.shape[-1]}")
+            raise ShapeError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
+                             f"{self.input_size}, got {x.shape[-1]}")   # (a ValueError, and torch's RuntimeError)
         unbatched = x.ndim == 1
         if state is not None:
             _check_state(self, state, x, unbatched)
@@ -187,7 +192,8 @@ def _refuse_new_state(owner, state, new):
 
 def _check_state(cell, state, x, unbatched):
     """A state given to a cell: one Tensor (or a tuple of them, one per part) of shape (batch, size)
-    ((size,) for unbatched input) in the input's dtype."""
+    ((size,) for unbatched input) in the input's dtype. A wrong shape is a ShapeError and a wrong dtype a
+    DTypeMismatchError: each also the RuntimeError torch's cells raise there."""
     name, sizes = type(cell).__name__, tuple(cell.sizes())
     multi = isinstance(state, (tuple, list))
     if len(sizes) > 1 and (not multi or len(state) != len(sizes)):
@@ -202,10 +208,10 @@ def _check_state(cell, state, x, unbatched):
             raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
         expected = (size,) if unbatched else (x.shape[0], size)
         if p.shape != expected:
-            raise ValueError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "
+            raise ShapeError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "
                              f"expected {expected}, got {p.shape}")
         if p.dtype != x.dtype:
-            raise TypeError(f"{name}: {label} dtype {p.dtype} does not match the input's {x.dtype}")
+            raise DTypeMismatchError(f"{name}: {label} dtype {p.dtype} does not match the input's {x.dtype}")
 
 
 def _map_state(state, fn):
@@ -214,13 +220,13 @@ def _map_state(state, fn):
 
 def _check_input(cell, x):
     """The input a built-in cell projects (its project_input is public: the layers call it on (T*B, F)):
-    input_size features in the parameters' dtype."""
+    input_size features in the parameters' dtype (a ShapeError and a DTypeMismatchError: also torch's RuntimeError)."""
     if x.shape[-1] != cell.input_size:
-        raise ValueError(f"{type(cell).__name__}: input.shape[-1] must equal input_size: expected "
+        raise ShapeError(f"{type(cell).__name__}: input.shape[-1] must equal input_size: expected "
                          f"{cell.input_size}, got {x.shape[-1]}")
     if x.dtype != cell.weight_ih.dtype:
-        raise TypeError(f"{type(cell).__name__}: input dtype {x.dtype} does not match the parameters' "
-                        f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
+        raise DTypeMismatchError(f"{type(cell).__name__}: input dtype {x.dtype} does not match the parameters' "
+                                 f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
 class _TorchStyleCell(RecurrentCell):

@@ -11,6 +11,24 @@ import numbers
 import numpy as np
 
 
+class DTypeMismatchError(TypeError, ValueError, RuntimeError):
+    """An input or a state whose dtype is not the parameters' (a recurrent layer's or cell's): a TypeError, as the
+    library's other dtype mixes, and what torch raises there, a ValueError for a layer's input ("RNN input dtype
+    ... does not match weight dtype") and a RuntimeError for a state or a cell's input. An `except` of any of the
+    three catches it, so torch code that catches torch's error still does."""
+
+
+class DropoutTypeError(TypeError, ValueError):
+    """A recurrent layer's dropout of the wrong type ("0.5", True): a TypeError, as every typed argument of the
+    library, and the ValueError torch's RNN, GRU and LSTM raise for it."""
+
+
+class LengthsError(ValueError, RuntimeError):
+    """lengths that torch's packing refuses with a RuntimeError (a length of 0 or past the padded length, one per
+    sequence too many or too few, unsorted with enforce_sorted=True): a ValueError, as the library's other argument
+    errors, and a RuntimeError, as torch's."""
+
+
 def _got(value):
     return f"{type(value).__name__} {value!r}"
 

@@ -24,11 +24,20 @@ import numpy.typing as npt
 
 from .. import random, viz
 from ..kernels.blas import num_threads as get_num_threads
-from ..tensor import Tensor, concatenate, is_grad_enabled, stack, where
+from ..tensor import ShapeError, Tensor, concatenate, is_grad_enabled, stack, where
 from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
-from .checks import check_bool, check_choice, check_device, check_float, check_int
+from .checks import (
+    DropoutTypeError,
+    DTypeMismatchError,
+    LengthsError,
+    check_bool,
+    check_choice,
+    check_device,
+    check_float,
+    check_int,
+)
 from .fused import fused_available
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
@@ -123,7 +132,10 @@ class _StackedRecurrent(Module):
         self.num_layers = check_int(name, "num_layers", num_layers, 1)
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
-        self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        try:
+            self.dropout = check_float(name, "dropout", dropout, 0, 1)
+        except TypeError as e:   # (torch's layers raise a ValueError: the error is both)
+            raise DropoutTypeError(str(e)) from None
         if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
@@ -152,8 +164,8 @@ class _StackedRecurrent(Module):
         if self.batch_first and not unbatched:
             x = x.transpose(1, 0, 2)
         T, B = x.shape[0], x.shape[1]
-        if T == 0:
-            raise ValueError(f"{type(self).__name__}: the input sequence is empty (seq length 0)")
+        if T == 0:   # (a ShapeError: a ValueError, and the RuntimeError torch raises)
+            raise ShapeError(f"{type(self).__name__}: the input sequence is empty (seq length 0)")
         if lengths is not None:
             lengths = self._check_lengths(lengths, T, B, unbatched)
         states = None if hx is None else self._check_hx(hx, B, unbatched)
@@ -199,20 +211,24 @@ class _StackedRecurrent(Module):
             raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
         x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
         output, h_n = self._forward(x, hx, packed.lengths, retain_states)
-        return PackedSequence(output.swapaxes(0, 1) if self.batch_first else output, packed.lengths), h_n
+        output = output.swapaxes(0, 1) if self.batch_first else output
+        return PackedSequence._of(output, packed.lengths, packed.given_order), h_n   # torch's: the input's order
 
     def _refuse_input(self, input):
-        """Raise the error that says what is wrong with `input` (forward calls it only when something is)."""
+        """Raise the error that says what is wrong with `input` (forward calls it only when something is): of the
+        type torch raises (a ValueError for the number of dims, a RuntimeError for the feature size, a ValueError
+        for the dtype), which the library's ShapeError and DTypeMismatchError are, beside its own ValueError and
+        TypeError."""
         name = type(self).__name__
         if input.ndim not in (2, 3):
             raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
                              f"input_size) or 2-D unbatched (seq, input_size), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
+            raise ShapeError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
                              f"got {input.shape[-1]}")
         if input.dtype != self.dtype:
-            raise TypeError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
-                            f"build the layer with dtype={input.dtype} or cast the input with .astype()")
+            raise DTypeMismatchError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
+                                     f"build the layer with dtype={input.dtype} or cast the input with .astype()")
 
     def _check_lengths(self, lengths, T, B, unbatched):
         name = type(self).__name__
@@ -224,19 +240,25 @@ class _StackedRecurrent(Module):
         if arr.dtype.kind not in "iu" or arr.ndim != 1:
             raise TypeError(f"{name}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape "
                             f"{arr.shape}")
-        if arr.shape[0] != B:
-            raise ValueError(f"{name}: lengths must have one entry per batch element: expected {B}, got {arr.shape[0]}")
+        if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch's packing raises)
+            raise LengthsError(f"{name}: lengths must have one entry per batch element: expected {B}, "
+                               f"got {arr.shape[0]}")
         if np.any(arr < 1) or np.any(arr > T):
             bad = arr[(arr < 1) | (arr > T)][0]
-            raise ValueError(f"{name}: every length must be in [1, {T}] (the sequence length), got {bad}")
+            raise LengthsError(f"{name}: every length must be in [1, {T}] (the sequence length), got {bad}")
         return None if np.all(arr == T) else arr.astype(np.int64)
 
     def _check_hx(self, hx, B, unbatched):
+        """hx's parts, shapes and dtypes. A wrong shape or count is a ShapeError and a wrong dtype a
+        DTypeMismatchError: each also the RuntimeError torch raises there."""
         name = type(self).__name__
-        parts = hx if isinstance(hx, (tuple, list)) else (hx,)
+        multi = isinstance(hx, (tuple, list))
+        if self.state_count == 1 and multi:   # torch's RNN and GRU take one Tensor (a tuple fails in their forward)
+            raise TypeError(f"{name}: hx must be one Tensor (num_layers * num_directions, batch, hidden), got a "
+                            f"{type(hx).__name__} of {len(hx)}")
+        parts = hx if multi else (hx,)
         if len(parts) != self.state_count:
-            expected = f"a tuple of {self.state_count} tensors" if self.state_count > 1 else "one tensor"
-            raise ValueError(f"{name}: hx must be {expected}, got {len(parts)}")
+            raise ShapeError(f"{name}: hx must be a tuple of {self.state_count} tensors, got {len(parts)}")
         out = []
         LD = self.num_layers * self.num_directions
         for k, (p, size) in enumerate(zip(parts, self.state_sizes())):
@@ -245,10 +267,11 @@ class _StackedRecurrent(Module):
                 raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
             expected = (LD, size) if unbatched else (LD, B, size)
             if p.shape != expected:
-                raise ValueError(f"{name}: {label} must have shape (num_layers * num_directions, "
+                raise ShapeError(f"{name}: {label} must have shape (num_layers * num_directions, "
                                  f"{'' if unbatched else 'batch, '}hidden) = {expected}, got {p.shape}")
             if p.dtype != self.dtype:
-                raise TypeError(f"{name}: {label} dtype {p.dtype} does not match the parameters' {self.dtype}")
+                raise DTypeMismatchError(f"{name}: {label} dtype {p.dtype} does not match the parameters' "
+                                         f"{self.dtype}")
             out.append(p.reshape(LD, 1, size) if unbatched else p)
         # one indexing node per state part; each (layer, direction) takes its slice of it
         return tuple(p.unbind(0) for p in out)
@@ -382,6 +405,8 @@ class _StackedRecurrent(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if getattr(self, "proj_size", 0):   # LSTM's, where torch's repr puts it
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -712,6 +737,33 @@ class _TorchRecurrent(_StackedRecurrent):
             names += (f"weight_hr_l{layer}" + ("_reverse" if direction else ""),)
         return names
 
+    # -- torch's views of the flat parameters, for torch code that reads them
+    def flatten_parameters(self) -> None:
+        """Nothing to do, as torch's on the CPU (it lays the weights out for cuDNN): torch code that calls it
+        (in forward, after a DataParallel replica is made) runs unchanged."""
+
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        """torch's names of each layer-direction's parameters, in its order: weight_ih, weight_hh, bias_ih,
+        bias_hh (bias=True), weight_hr (proj_size > 0)."""
+        return [[n for n in self._parameter_names(layer, d) if self.bias or not n.startswith("bias")]
+                for layer in range(self.num_layers) for d in range(self.num_directions)]
+
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """torch's flat list of parameter names (what its kernels take, in that order)."""
+        return [n for names in self._all_weights for n in names]
+
+    @property
+    def _flat_weights(self) -> list[Tensor]:
+        """The parameters in torch's flat order, read now (so a load or .to() that replaced them is seen)."""
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """Each layer-direction's parameters in torch's order, as torch's all_weights."""
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
     def _cell(self, layer, direction):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
@@ -884,7 +936,3 @@ class LSTM(_TorchRecurrent):
 
     def _new_cell(self, input_size):
         return C.LSTMCell(input_size, self.hidden_size, self.bias, dtype=self.dtype, proj_size=self.proj_size)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
-

@@ -18,32 +18,56 @@ does. `.data`, `.batch_sizes`, `.sorted_indices` and `.unsorted_indices` give to
 Tensors as torch's; sorted_indices orders tied lengths by their place in the batch (torch leaves ties to
 its sort), and both are given with enforce_sorted=True too (the identity then; torch gives None).
 `.lengths` (not torch's) is the lengths as an int64 numpy array.
+
+torch's constructor works too: `PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)` (torch
+code applies a module to the valid steps that way: `PackedSequence(linear(p.data), p.batch_sizes,
+p.sorted_indices, p.unsorted_indices)`) builds the padded batch from the packed layout, differentiably, and
+keeps the order given, so `.data` and `.sorted_indices` come back as they went in.
 """
 from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import Tensor, concatenate, stack, tensor, where
-from .checks import check_bool
+from ..tensor import ShapeError, Tensor, concatenate, stack, tensor, where
+from .checks import LengthsError, check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class PackedSequence:
     """A padded batch and its lengths. Not a tuple: torch's PackedSequence is the tuple (data,
     batch_sizes, sorted_indices, unsorted_indices), so torch code that indexes or unpacks one
     (`out[0]` for the data) would silently get the padded batch from a (padded, lengths) tuple;
-    here it is refused, naming the attributes to read."""
+    here it is refused, naming the attributes to read.
+
+    PackedSequence(data, batch_sizes, sorted_indices=None, unsorted_indices=None) is torch's constructor,
+    from torch's packed layout (what `.data`, `.batch_sizes`, ... give); pack_padded_sequence and
+    pack_sequence make one from a padded batch or a list of sequences."""
     padded: Tensor  # (T, B, *), time-major; steps t >= lengths[b] of sequence b are padding
     lengths: np.ndarray  # (B,) int64, each in [1, T], max(lengths) == T
+    # the packing order torch's constructor was given (sorted_indices), kept so that .data and .sorted_indices
+    # give back what went in; None: longest first, ties in the batch's order
+    given_order: Optional[np.ndarray] = field(default=None, repr=False)
+
+    def __init__(self, data: Tensor | tuple, batch_sizes: Optional[Tensor] = None,
+                 sorted_indices: Optional[Tensor] = None, unsorted_indices: Optional[Tensor] = None) -> None:
+        padded, lengths, order = _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices)
+        _fill(self, padded, lengths, order)
+
+    @classmethod
+    def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None) -> PackedSequence:
+        """The library's own constructor: a padded batch (T, B, *) and its checked lengths."""
+        packed = object.__new__(cls)
+        _fill(packed, padded, lengths, given_order)
+        return packed
 
     def _not_a_tuple(self, *args: Any) -> None:
         raise TypeError("PackedSequence is not a tuple here (torch's is (data, batch_sizes, sorted_indices, "
@@ -53,6 +77,8 @@ class PackedSequence:
     __iter__ = __getitem__ = _not_a_tuple
 
     def _order(self) -> np.ndarray:
+        if self.given_order is not None:
+            return self.given_order
         return np.argsort(-self.lengths, kind="stable")
 
     def _batch_sizes(self) -> np.ndarray:
@@ -79,7 +105,7 @@ class PackedSequence:
         """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
         PackedSequence.to, differentiable, the lengths unchanged."""
         padded = self.padded.to(*args, **kwargs)
-        return self if padded is self.padded else PackedSequence(padded, self.lengths)
+        return self if padded is self.padded else PackedSequence._of(padded, self.lengths, self.given_order)
 
     def float(self) -> PackedSequence:
         return self.to(np.float32)
@@ -104,6 +130,75 @@ class PackedSequence:
         return self.padded[t_idx, b_idx]
 
 
+def _fill(packed, padded, lengths, given_order):
+    """Set a new (frozen) PackedSequence's fields."""
+    object.__setattr__(packed, "padded", padded)
+    object.__setattr__(packed, "lengths", lengths)
+    object.__setattr__(packed, "given_order", given_order)
+
+
+def _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices):
+    """(padded (T, B, *), lengths, packing order) from torch's packed layout: data (sum(lengths), *) holds step t
+    of the batch_sizes[t] longest sequences, in the order sorted_indices gives (or unsorted_indices' inverse; the
+    batch's order when neither is given, as torch's enforce_sorted=True packs). The padded batch gathers data's
+    rows (differentiable), zeros at the padding."""
+    fn = "PackedSequence"
+    if batch_sizes is None and isinstance(data, (tuple, list)) and len(data) == 2:   # torch's PackedSequence((d, bs))
+        data, batch_sizes = data
+    if not isinstance(data, Tensor) or data.ndim < 1:
+        raise TypeError(f"{fn}: data must be a Tensor (sum(lengths), *) of packed steps, got {type(data).__name__}")
+    if not isinstance(batch_sizes, Tensor):   # (a numpy array might be lengths: refused rather than guessed at)
+        raise TypeError(f"{fn}(data, batch_sizes, sorted_indices=None, unsorted_indices=None) takes torch's packed "
+                        f"layout, batch_sizes an int64 Tensor as .batch_sizes gives, got {type(batch_sizes).__name__}; "
+                        "a padded batch and its lengths are packed by pack_padded_sequence(padded, lengths)")
+    sizes = _checked_batch_sizes(fn, batch_sizes.data, data.shape[0])
+    B = int(sizes[0])
+    order = _checked_order(fn, sorted_indices, unsorted_indices, B)
+    sorted_lengths = (sizes[None, :] > np.arange(B)[:, None]).sum(axis=1)   # of the j-th longest sequence
+    lengths = np.empty(B, np.int64)
+    lengths[order] = sorted_lengths
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])   # where step t's rows start in data
+    rows = offsets[:, None] + np.arange(B)[None, :]   # (T, B), column j: the j-th longest sequence
+    rows = np.where(np.arange(B)[None, :] < sizes[:, None], rows, data.shape[0])   # padding: the zero row below
+    index = np.empty_like(rows)
+    index[:, order] = rows   # column order[j] of the batch is the j-th longest sequence
+    zero_row = tensor(np.zeros((1,) + data.shape[1:], dtype=data.dtype))
+    return concatenate([data, zero_row], axis=0)[index], lengths, order
+
+
+def _checked_batch_sizes(fn, sizes, rows):
+    sizes = np.asarray(sizes)
+    if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or len(sizes) == 0:
+        raise TypeError(f"{fn}: batch_sizes must be a non-empty 1-D int Tensor, got {sizes.dtype} of shape "
+                        f"{sizes.shape}")
+    if sizes[-1] < 1 or np.any(np.diff(sizes) > 0) or sizes.sum() != rows:
+        raise ValueError(f"{fn}: batch_sizes must be positive, non-increasing and add up to data's {rows} rows, "
+                         f"got {sizes.tolist()}")
+    return sizes.astype(np.int64)
+
+
+def _checked_order(fn, sorted_indices, unsorted_indices, B):
+    """The packing order (sorted_indices) as an int64 array: given, or the inverse of unsorted_indices, or the
+    identity; when both are given they must be each other's inverse."""
+    order = None if sorted_indices is None else _permutation(fn, "sorted_indices", sorted_indices, B)
+    if unsorted_indices is not None:
+        inverse = _permutation(fn, "unsorted_indices", unsorted_indices, B)
+        if order is None:
+            order = np.argsort(inverse)
+        elif not np.array_equal(order[inverse], np.arange(B)):
+            raise ValueError(f"{fn}: unsorted_indices must be the inverse of sorted_indices, got "
+                             f"{inverse.tolist()} and {order.tolist()}")
+    return np.arange(B) if order is None else order
+
+
+def _permutation(fn, name, value, B):
+    arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if arr.dtype.kind not in "iu" or arr.shape != (B,) or not np.array_equal(np.sort(arr), np.arange(B)):
+        raise ValueError(f"{fn}: {name} must be a permutation of 0..{B - 1} (batch_sizes[0] = {B} sequences), got "
+                         f"{arr.tolist()}")
+    return arr.astype(np.int64)
+
+
 def _index_tensor(values: np.ndarray) -> Tensor:
     """An int64 Tensor that never requires grad (as argmax's), for lengths and packing orders."""
     return Tensor._make(np.ascontiguousarray(values, dtype=np.int64), False)
@@ -115,12 +210,12 @@ def _check_lengths(fn, lengths, T, B):
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
         raise TypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
-    if arr.shape[0] != B:
-        raise ValueError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
-                         f"got {arr.shape[0]}")
+    if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch raises)
+        raise LengthsError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
+                           f"got {arr.shape[0]}")
     if np.any(arr < 1) or np.any(arr > T):
         bad = arr[(arr < 1) | (arr > T)][0]
-        raise ValueError(f"{fn}: every length must be in [1, {T}] (the padded length), got {bad}")
+        raise LengthsError(f"{fn}: every length must be in [1, {T}] (the padded length), got {bad}")
     return arr.astype(np.int64)
 
 
@@ -141,18 +236,13 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     if isinstance(sequences, Tensor) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
     sequences = list(sequences)
-    if not sequences:
-        raise ValueError(f"{fn}: sequences is empty")
+    if not sequences:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
+        raise ShapeError(f"{fn}: sequences is empty")
     if padding_side not in ("right", "left"):
         raise ValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     for i, s in enumerate(sequences):
-        if not isinstance(s, Tensor) or s.ndim < 1:
-            raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got "
-                            f"{type(s).__name__}{' of shape ' + str(s.shape) if isinstance(s, Tensor) else ''}")
-        if s.shape[1:] != sequences[0].shape[1:] or s.dtype != sequences[0].dtype:
-            raise ValueError(f"{fn}: sequences[{i}] has shape {s.shape} and dtype {s.dtype}; every sequence must "
-                             f"match sequences[0] ({sequences[0].shape[1:]} after the length, {sequences[0].dtype})")
+        _check_sequence(fn, i, s, sequences[0])
     T = max(s.shape[0] for s in sequences)
     rows = []
     for s in sequences:
@@ -163,6 +253,19 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
         fill = tensor(np.full((T - s.shape[0],) + s.shape[1:], padding_value).astype(s.dtype))
         rows.append(concatenate([s, fill] if padding_side == "right" else [fill, s], axis=0))
     return stack(rows, axis=0 if batch_first else 1)
+
+
+def _check_sequence(fn, i, s, first):
+    """sequences[i] of pad_sequence: a Tensor (L_i, *) with the first one's trailing shape and dtype."""
+    if not isinstance(s, Tensor) or s.ndim < 1:
+        raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got "
+                        f"{type(s).__name__}{' of shape ' + str(s.shape) if isinstance(s, Tensor) else ''}")
+    if s.shape[1:] != first.shape[1:]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
+        raise ShapeError(f"{fn}: sequences[{i}] has shape {s.shape}; every sequence must match sequences[0] "
+                         f"after the length, {first.shape[1:]}")
+    if s.dtype != first.dtype:   # (torch promotes them: nothing is upcast silently here)
+        raise TypeError(f"{fn}: sequences[{i}] has dtype {s.dtype}, sequences[0] {first.dtype}; every sequence "
+                        "must have one dtype (convert with .to())")
 
 
 def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_first: bool = False,
@@ -180,10 +283,10 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
     T, B = input.shape[0], input.shape[1]
     lengths = _check_lengths(fn, lengths, T, B)
     if enforce_sorted and np.any(np.diff(lengths) > 0):
-        raise ValueError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
-                         f"{lengths.tolist()}; pass enforce_sorted=False to pack sequences in any order")
+        raise LengthsError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
+                           f"{lengths.tolist()}; pass enforce_sorted=False to pack sequences in any order")
     longest = int(lengths.max())
-    return PackedSequence(input[:longest] if longest < T else input, lengths)
+    return PackedSequence._of(input[:longest] if longest < T else input, lengths)
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
@@ -208,10 +311,13 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         if total_length < T:
             raise ValueError(f"{fn}: total_length must be at least the longest length {T}, got {total_length}")
     valid = (np.arange(T)[:, None] < lengths[None, :]).reshape((T, len(lengths)) + (1,) * (padded.ndim - 2))
+    # the padding in the data's dtype, as torch's: packed int64 ids (or masks) stay int64 (a float would make them
+    # float32), and so does the fill below (tensor(), not Tensor(), which makes ints float32)
+    fill_value = float(padding_value) if padded.dtype.kind == "f" else padded.dtype.type(padding_value)
     if padding_value != 0 or not np.all(valid):
-        padded = where(valid, padded, float(padding_value))
+        padded = where(valid, padded, fill_value)
     if total_length is not None and total_length > T:
-        fill = Tensor(np.full((total_length - T,) + padded.shape[1:], padding_value, dtype=padded.dtype))
+        fill = tensor(np.full((total_length - T,) + padded.shape[1:], fill_value, dtype=padded.dtype))
         padded = concatenate([padded, fill], axis=0)
     return (padded.swapaxes(0, 1) if batch_first else padded), _index_tensor(lengths.copy())
 
