@@ -283,3 +283,24 @@ def test_dropout_of_the_wrong_type_is_torchs_error_type(kind, dropout, got):
                      f"{kind}: dropout must be a number, got {got}")
     with pytest.raises(TypeError):
         getattr(tr.nn, kind)(3, 4, 2, dropout=dropout)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU"])
+@pytest.mark.parametrize("proj_size", [2, 0, -1])
+def test_rnn_and_gru_refuse_proj_size_as_torch(kind, proj_size):
+    """torch's RNN and GRU refuse proj_size, even 0, with a ValueError (an unexpected keyword's TypeError here
+    before)."""
+    _raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, proj_size=proj_size),
+                     lambda: getattr(tr.nn, kind)(3, 4, proj_size=proj_size), "proj_size")
+
+
+@pytest.mark.parametrize("state", ["one tensor", "a 1-tuple", "a 3-tuple"])
+def test_an_lstm_cells_state_of_the_wrong_arity_is_torchs_error_type(state):
+    """torch's LSTMCell: one Tensor for its state is a TypeError, a tuple of one or three a RuntimeError."""
+    h = np.zeros((2, 4))
+    make = {"one tensor": lambda lib: lib.tensor(h), "a 1-tuple": lambda lib: (lib.tensor(h),),
+            "a 3-tuple": lambda lib: (lib.tensor(h),) * 3}[state]
+    theirs, ours = _pair("LSTMCell", 3, 4)
+    x = np.zeros((2, 3))
+    _raises_as_torch(lambda: theirs(torch.tensor(x), make(torch)), lambda: ours(tr.tensor(x), make(tr)),
+                     "state must be a tuple of 2 Tensors")

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..tensor import ShapeError, Tensor, zeros
-from .checks import DTypeMismatchError, check_bool, check_choice, check_device, check_float, check_int
+from .checks import DTypeMismatchError, StateArityError, check_bool, check_choice, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -198,10 +198,10 @@ def _check_state(cell, state, x, unbatched):
     multi = isinstance(state, (tuple, list))
     if len(sizes) > 1 and (not multi or len(state) != len(sizes)):
         got = f"a {type(state).__name__} of {len(state)}" if multi else f"one {type(state).__name__}"
-        raise ValueError(f"{name}: state must be a tuple of {len(sizes)} Tensors (e.g. (h, c)), got {got}")
+        raise StateArityError(f"{name}: state must be a tuple of {len(sizes)} Tensors (e.g. (h, c)), got {got}")
     parts = state if multi else (state,)
     if len(sizes) == 1 and multi:   # (a 1-tuple too: forward would get the tuple, not the Tensor)
-        raise ValueError(f"{name}: state must be one Tensor, got a {type(state).__name__} of {len(parts)}")
+        raise StateArityError(f"{name}: state must be one Tensor, got a {type(state).__name__} of {len(parts)}")
     for k, (p, size) in enumerate(zip(parts, sizes)):
         label = "state" if len(sizes) == 1 else f"state[{k}]"
         if not isinstance(p, Tensor):

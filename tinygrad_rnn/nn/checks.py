@@ -23,6 +23,13 @@ class DropoutTypeError(TypeError, ValueError):
     library, and the ValueError torch's RNN, GRU and LSTM raise for it."""
 
 
+class StateArityError(TypeError, ValueError, RuntimeError):
+    """A cell's state that is not what the cell keeps: one Tensor where it keeps a tuple (h, c), a tuple of
+    the wrong length, or a tuple where it keeps one Tensor. A ValueError, as the library's other argument
+    errors, and what torch raises there: a TypeError for one Tensor given to an LSTMCell, a RuntimeError for a
+    tuple of the wrong length (torch's RNNCell and GRUCell fail on a tuple with an AttributeError)."""
+
+
 class LengthsError(ValueError, RuntimeError):
     """lengths that torch's packing refuses with a RuntimeError (a length of 0 or past the padded length, one per
     sequence too many or too few, unsorted with enforce_sorted=True): a ValueError, as the library's other argument

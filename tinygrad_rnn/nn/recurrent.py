@@ -842,7 +842,9 @@ class RNN(_TorchRecurrent):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
-                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None, *,
+                 proj_size: Any = None) -> None:
+        _no_projection("RNN", proj_size)
         self._nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
                          fused, checkpoint, memory_budget)
@@ -874,6 +876,12 @@ class RNN(_TorchRecurrent):
         return C.RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity, dtype=self.dtype)
 
 
+def _no_projection(owner, proj_size):
+    """torch's RNN and GRU refuse proj_size (its base class's argument) with a ValueError, even 0."""
+    if proj_size is not None:
+        raise ValueError(f"{owner}: proj_size argument is only supported for LSTM, not RNN or GRU (got {proj_size!r})")
+
+
 def _fixed_at_construction(name, value, current):
     raise AttributeError(f"RNN: {name} is fixed at construction (got {value!r}, the layer's is {current!r}): its "
                          "cells and fused kernels are built for it, and torch's RNN ignores a later change too. "
@@ -888,7 +896,9 @@ class GRU(_TorchRecurrent):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: Any = None, dtype: npt.DTypeLike | None = None, fused: bool = True,
-                 checkpoint: bool | int | None = None, memory_budget: float | None = None) -> None:
+                 checkpoint: bool | int | None = None, memory_budget: float | None = None, *,
+                 proj_size: Any = None) -> None:
+        _no_projection("GRU", proj_size)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
                          fused, checkpoint, memory_budget)
 
