@@ -158,6 +158,10 @@ class FloorDivideCell(RecurrentCell):
         z = x @ self.weight.T + h
         if self.op == "cumsum":
             return z.cumsum(-1) * 0.1
+        if self.op == "F.softmax":
+            return F.softmax(z, dim=-1)   # the line the error must name, not functional.py's
+        if self.op == "nn.Softmax":
+            return tr.nn.Softmax(dim=-1)(z)   # the line the error must name, not layers.py's or module.py's
         return (z // 0.5) * 0.1 + h   # the line the error must name
 
 
@@ -176,6 +180,15 @@ def test_floor_divide_is_refused_naming_the_line_and_the_alternative():
     assert out.shape == (2, 1, 4)
     with pytest.raises(CompileError, match=r"cannot compile Cumsum.*test_compile_math\.py:\d+ in forward"):
         compile_cell(FloorDivideCell(3, 4, op="cumsum"))
+
+
+@pytest.mark.parametrize("op", ["F.softmax", "nn.Softmax"])
+def test_an_operation_inside_a_library_function_is_named_at_the_cells_line(op):
+    """The line named is the cell's, not that of the library function or module the cell called (F.gelu's erf
+    was named at nn/functional.py's line before)."""
+    with pytest.raises(CompileError,
+                       match=r"cannot compile Softmax .*, used at \S*test_compile_math\.py:\d+ in forward"):
+        compile_cell(FloorDivideCell(3, 4, op=op))
 
 
 # ----------------------------------------------------------------------------- against PyTorch
