@@ -73,13 +73,14 @@ from tinygrad_rnn.kernels import njit   # numba.njit(cache=True) with the packag
 from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, power, gemm, copy_row, zero_rows
 from tinygrad_rnn.compile.scalar import maximum, isnan, sqrt, zeros1, zeros2, zero_flat
 from tinygrad_rnn.compile.scalar import product_nn, product_nt, product_tn, time_rows, add_span, add_row_steps
-from tinygrad_rnn.compile.scalar import add_columns, add_slots
+from tinygrad_rnn.compile.scalar import add_columns, add_slots, erf, fmod, trunc, floor_mod, floor_divide
 
 _dt = np.{dtype}
 one = _dt(1)
 zero = _dt(0)
 half = _dt(0.5)
 ninf = _dt(-np.inf)
+two_over_root_pi = _dt(2 / np.sqrt(np.pi))
 '''
 
 NARROW_COLUMNS = 64   # a forward column loop narrower than this runs to a bound read from an array (Generator.columns)

@@ -44,12 +44,13 @@ from .ir import (
     Whole,
     restart_ids,
 )
-from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, RULES, pow_rule
+from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, ROUNDED_DIVISION, RULES, pow_rule
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
-SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant, tanh, sigmoid, relu, exp, log, abs, "
-             "clip, maximum/minimum, detach, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
+SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant or a tensor, tanh, sigmoid, relu, exp, "
+             "log, erf (gelu), abs, fmod, % (remainder), div(rounding_mode='trunc' or 'floor'), clone, clip, "
+             "maximum/minimum, detach, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
              "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=) and "
              "& | ^ ~ of them, where on their masks or a constant mask, and a mask as numbers (h * (x > 0), "
              "mask.to(x.dtype))")
@@ -275,6 +276,23 @@ def _lower_rule(lw, op, attrs):
     return (elementwise(lw, op, rule, args, extra or None),)
 
 
+def _lower_rounded_divide(lw, op, attrs):
+    """div(a, b, rounding_mode=...): its row for the mode (rules.ROUNDED_DIVISION; gradient 0, as the tape's)."""
+    return (elementwise(lw, op, ROUNDED_DIVISION[attrs["mode"]], [lw.get(r, op) for r in op.args]),)
+
+
+def _refuse_floor_divide(lw, op, attrs):
+    """a // b has no derivative (the tape's backward raises, as torch's): a kernel, which always runs the BPTT,
+    cannot compute one. div(rounding_mode='floor') is the same quotient with torch's gradient 0."""
+    fail(op, "floor_divide (//) has no derivative, as in torch; div(a, b, rounding_mode='floor') gives the same "
+             "quotient with a gradient of 0 and compiles")
+
+
+def _lower_copy(lw, op, attrs):
+    """clone() and contiguous(): a kernel's values are its own, so the copy is the value (its gradient passes)."""
+    return (lw.get(op.args[0], op),)
+
+
 def _lower_where(lw, op, attrs):
     """select per element; the mask is a comparison's value or a constant (leaf() keeps it boolean)."""
     a, b, cond = (lw.get(r, op) for r in op.args)
@@ -493,6 +511,9 @@ LOWERING.update({
     P.GetItem: _lower_getitem,
     P.Concatenate: _lower_concatenate,
     P.Reshape: _lower_reshape,
+    P.RoundedDivide: _lower_rounded_divide,
+    P.FloorDivide: _refuse_floor_divide,
+    P.Copy: _lower_copy,
 })
 # The operations that accept a (batch,) value (Val.rows); the others refuse it, naming the line.
 TAKES_ROWS = frozenset(LOWERING) - {P.Transpose, P.Matmul, P.Sum, P.Max, P.FirstMax, P.Split, P.Concatenate}

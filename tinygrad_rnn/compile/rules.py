@@ -11,8 +11,11 @@ Names inside an expression:
     lo, hi      clip's bounds
     col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
+    two_over_root_pi    2 / sqrt(pi) in the kernel's dtype (erf's derivative, as primitives.Erf rounds it)
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
-maximum(a, b) (NaN if either is NaN, as np.maximum), isnan.
+maximum(a, b) (NaN if either is NaN, as np.maximum), isnan; erf (libm's in float64, rounded to the dtype, as
+kernels/erf.py), fmod (C's), trunc, floor_mod(a, b) (torch's %: the divisor's sign) and floor_divide(a, b, one,
+half) (numpy's and torch's //, from the exact remainder) - compile/scalar.py has each for the kernels.
 NaN propagates as on the tape: a comparison with NaN is false, so maximum and max say so explicitly.
 """
 import functools
@@ -42,6 +45,8 @@ RULES = {
     P.Log:     Rule("log(a)",         ("g / a",),                                   ("a",)),
     P.Tanh:    Rule("tanh(a)",        ("g * (one - out * out)",),                   ("a",)),
     P.Sigmoid: Rule("sigmoid(a)",     ("g * out * (one - out)",),                   ("a",)),
+    # GELU's Gaussian CDF; the derivative in primitives.Erf's order: (2 / sqrt(pi) * exp(-a^2)) * g
+    P.Erf:     Rule("erf(a)",         ("g * (two_over_root_pi * exp(-(a * a)))",),  ("a",)),
     P.Relu:    Rule("relu(a)",        ("select(out <= zero, zero, g)",),            ("a", )),   # NaN: g, as torch
     # sign(a) as primitives.Abs: 0 at a = 0 and at NaN (torch's sgn); zero - a, not -a, so that abs(-0.0) is 0.0
     # as primitives.Root: 0 ** p is 0 and its gradient 0 (torch's std and norm), not p * 0 ** (p - 1)
@@ -57,6 +62,13 @@ RULES = {
                                        "g * (select(a > b, zero, one) - select(a == b, half, zero))"), ("a", "b")),
     P.Clip:    Rule("select(a < lo, lo, select(a > hi, hi, a))",
                     ("select(a >= lo, select(a <= hi, g, zero), zero)",),           ("a",)),
+    # fmod: the dividend's sign; % (Remainder): the divisor's. Their VJPs for b are torch's formulas, as the tape's
+    P.Fmod:      Rule("fmod(a, b)",      ("g", "-g * trunc(a / b)"),                    ("a", "b")),
+    P.Remainder: Rule("floor_mod(a, b)", ("g", "-g * floor_divide(a, b, one, half)"),   ("a", "b")),
+    # a ** b with a tensor exponent, at the edges as primitives.Power (torch): d/da 0 where b = 0, d/db 0 where
+    # a = 0 and b >= 0 (not 0 * log(0) = NaN)
+    P.Power:   Rule("a ** b",         ("select(b == zero, zero, g * b * a ** (b - one))",
+                                       "select((a == zero) & (b >= zero), zero, g * out * log(a))"), ("a", "b")),
     # x.detach(): the value, and no VJP, so its argument gets no cotangent from here (a stop-gradient)
     P.Detach:  Rule("a",              (),                                           ("a",)),
 }
@@ -66,6 +78,11 @@ RULES = {
 # no gradient). Python's operators on two floats give numpy's answers, NaN included (only != is true).
 COMPARISONS = {op: Rule(f"a {symbol} b", (), ("a", "b")) for op, symbol in
                (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))}
+
+# P.RoundedDivide, one row per attribute `mode` (div's rounding_mode): the quotient rounded toward zero or minus
+# infinity. Its gradient is 0 for both inputs, as torch's and the tape's (zero, not g * 0: a NaN g gives 0 too).
+ROUNDED_DIVISION = {"trunc": Rule("trunc(a / b)", ("zero", "zero"), ("a", "b")),
+                    "floor": Rule("floor_divide(a, b, one, half)", ("zero", "zero"), ("a", "b"))}
 
 # P.Logical on masks, one row per attribute `op`: & | ^ of two booleans and "not" of one (a ^ True: `not a`
 # does not apply to numpy's arrays, ~ turns a Python bool into an int). No VJP.
@@ -146,7 +163,9 @@ def numpy_namespace(dtype):
     return dict(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=lambda a: P.Sigmoid.forward(a)[0],
                 relu=lambda a: np.maximum(a, 0), select=np.where, sqrt=np.sqrt,
                 power=lambda a, p, one: P._torch_pow(a, p), maximum=np.maximum, isnan=np.isnan,
-                one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf))
+                erf=lambda a: P.Erf.forward(np.asarray(a))[0], fmod=np.fmod, trunc=np.trunc,
+                floor_mod=P._torch_floor_mod, floor_divide=lambda a, b, one, half: np.floor_divide(a, b),
+                one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf), two_over_root_pi=dt(2 / np.sqrt(np.pi)))
 
 
 _NAME = re.compile(r"\b(a|b|c|g|out|p|lo|hi|acc|count|first|col)\b")   # the names an expression of this table may use

@@ -2,10 +2,15 @@
 
 sigmoid and tanh come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); exp and
 log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
+erf is libm's in float64, rounded to the dtype, as the tape's; fmod, floor_mod and floor_divide compute
+torch's remainders and floor quotient as the tape's numpy does (not as Numba's np.remainder and floor_divide).
 """
+import math
+
 import numba
 import numpy as np
 from numba import types
+from numba.extending import overload
 
 from ..kernels import cfunc, njit
 from ..kernels.blas import gemm, gemm_nn, gemm_nt, gemm_tn, product_nn, product_nt, product_tn  # noqa: F401  (re-exported for generated code)  # noqa: F401
@@ -58,6 +63,60 @@ def exp(a):
 @numba.njit(inline="always")
 def log(a):
     return np.log(a)
+
+
+def erf(a):
+    """The error function of one float32 or float64 number as the tape's kernels/erf.py computes it: libm's erf in
+    float64 (a float32 argument is exact there), rounded once to a's dtype. This is the Python form (numpy
+    scalars, NUMBA_DISABLE_JIT=1); in a kernel Numba compiles the overload below instead."""
+    return type(a)(math.erf(a))
+
+
+@overload(erf)
+def _erf_in_a_kernel(a):
+    """erf for Numba, chosen by a's type: Numba's own math.erf of a float32 is libm's erff, whose rounding is
+    not the tape's, so a float32 goes through float64 as in kernels/erf.py."""
+    if a == types.float32:
+        return lambda a: np.float32(math.erf(np.float64(a)))
+    if a == types.float64:
+        return lambda a: math.erf(a)
+    return None
+
+
+@numba.njit(inline="always")
+def fmod(a, b):
+    """C's fmod (the dividend's sign; exact), as np.fmod and primitives.Fmod; a float by 0 is NaN."""
+    return np.fmod(a, b)
+
+
+@numba.njit(inline="always")
+def trunc(a):
+    return np.trunc(a)
+
+
+@numba.njit(inline="always")
+def floor_mod(a, b):
+    """a % b with b's sign, as primitives._torch_floor_mod (torch's remainder): fmod, then b added where the signs
+    differ. A zero keeps a's sign (-0.0 % 2 is -0.0), where np.remainder (and Numba's) adds 0.0 and gives 0.0."""
+    mod = np.fmod(a, b)
+    return mod + b if mod != 0 and (b < 0) != (mod < 0) else mod
+
+
+@numba.njit(inline="always")
+def floor_divide(a, b, one, half):
+    """a // b as numpy's floor_divide (and torch's) computes it: from the exact remainder fmod(a, b), then the
+    quotient snapped to an integer; not floor(a / b), Numba's np.floor_divide, which rounds 1 / 0.1 up to 10
+    (1 // 0.1 is 9). A float by 0 is a / b; a zero quotient has the sign of a / b. one, half: in a's dtype."""
+    if b == 0:
+        return a / b
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0 and (b < 0) != (mod < 0):
+        div -= one
+    if div == 0:
+        return np.copysign(div, a / b)
+    floor = np.floor(div)
+    return floor + one if div - floor > half else floor
 
 
 @njit()   # numba.njit(cache=True) with the package's checked cache

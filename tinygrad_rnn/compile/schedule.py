@@ -250,8 +250,10 @@ def schedule(dtype, graph, outputs, projections, gemms, vec_params, consts):
                    Input() in sources, folds, _saved(nodes, {n.id for n in stored} | in_state, products), inline)
 
 
-# Rules whose VJP reads their own output and whose value costs far more to recompute than to load.
-SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp])
+# Rules whose value costs far more to recompute than to load, and that the backward reads: their own VJP (tanh,
+# sigmoid, exp), or a product's (gelu's x * 0.5 * (erf(x / sqrt(2)) + 1) reads its erf term, a libm call per
+# element, which the backward would otherwise make again).
+SAVE = (RULES[P.Tanh], RULES[P.Sigmoid], RULES[P.Exp], RULES[P.Erf])
 
 
 def _saved(nodes, ids, products=frozenset()):

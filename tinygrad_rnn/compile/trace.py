@@ -34,7 +34,17 @@ _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the pack
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
 _lock = threading.Lock()
 _untraced_centred = _tensor._centred
-_HERE = (os.path.dirname(os.path.abspath(__file__)), os.path.abspath(_tensor.__file__))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
+# line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
+_NN = os.path.join(os.path.dirname(_HERE), "nn")
+_ENGINE_FILES = frozenset([os.path.abspath(_tensor.__file__)] +
+                          [os.path.join(_NN, f) for f in ("functional.py", "layers.py", "module.py")])
+
+
+def _in_engine(filename):
+    name = os.path.abspath(filename)
+    return name in _ENGINE_FILES or name.startswith(_HERE)
 
 
 class CompileError(Exception):
@@ -64,8 +74,7 @@ def _call_site():
     """The innermost frame outside the engine and this package: the line of the cell that did it."""
     f = sys._getframe(2)
     while f is not None:
-        name = os.path.abspath(f.f_code.co_filename)
-        if not (name == _HERE[1] or name.startswith(_HERE[0])):
+        if not _in_engine(f.f_code.co_filename):
             return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
         f = f.f_back
     return "<unknown>"
@@ -91,8 +100,7 @@ def _traced_forward(cell, x, state):
 def _raised_at(error):
     """The innermost line outside the engine and this package in error's traceback: the cell's own."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        name = os.path.abspath(frame.filename)
-        if not (name == _HERE[1] or name.startswith(_HERE[0])):
+        if not _in_engine(frame.filename):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "<unknown>"
 
