@@ -735,7 +735,7 @@ class Tensor:
     def bump_version(self) -> None:
         """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
         through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
-        version is that of the leaf whose memory it is (x[0], p[1:]: _memory_leaf), which graphs check."""
+        version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
         leaf = _memory_leaf(self)
         (self if leaf is None else leaf)._version += 1
 
@@ -2017,10 +2017,10 @@ class Tensor:
         return apply(P.GetItem, self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """Only the last step of `x[i] += y` (-=, *=, /=, ...), where Python assigns x[i]'s result back to x[i]: with
-        a basic index x[i] is a view, whose in-place operator has written x's memory as torch's does, so assigning
-        those very elements changes nothing. Any other assignment (`x[i] = v`, torch's index_put_) is refused: it
-        is not implemented here."""
+        """Only the last step of `x[i] += y` (-=, *=, /=, ...), where Python assigns the result of `x[i]` back to
+        `x[i]`: with a basic index `x[i]` is a view, whose in-place operator has written x's memory as torch's
+        does, so assigning those very elements changes nothing. Any other assignment (`x[i] = v`, torch's
+        index_put_) is refused: it is not implemented here."""
         index = _index(index)
         if isinstance(value, Tensor) and P.is_basic_index(index):
             try:
@@ -2398,7 +2398,7 @@ def _check_recordable_in_place(x, fn):
         _refuse_recorded_write_of_a_view(x, fn)
     if node is None and x._viewed:
         raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
-                           "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy or Tensor, "
+                           "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
                            "or a layer's reshape of x): torch writes that memory, and its views follow x onto the "
                            "tape; that is not supported here. Write x = x + y (out of place), or clone() x first")
 

@@ -318,7 +318,8 @@ def test_init_through_a_view_taken_with_grad_mode_on_writes_the_parameter_and_re
 
 
 MASK_SUBTRACTIONS = ["m - 1", "1 - m", "m - m", "m - n", "-m", "m.neg()", "x - m", "m - x", "m - True", "True - m",
-                     "x - True", "i - m", "m - i", "m.sub(1)", "x.sub(m)", "x.sub(m, alpha=2)", "m.sub(n, alpha=2)"]
+                     "m - np.True_", "np.True_ - m", "x - True", "i - m", "m - i", "m.sub(1)", "x.sub(m)",
+                     "x.sub(m, alpha=2)", "m.sub(n, alpha=2)"]
 
 
 @pytest.mark.parametrize("expression", MASK_SUBTRACTIONS)
@@ -326,7 +327,7 @@ def test_a_mask_minus_anything_raises_torchs_error_in_its_words(expression):
     raised = []
     for lib in (torch, tr):
         x = lib.tensor([-1.0, 0.0, 2.0])
-        names = {"x": x, "m": x > 0, "n": x < 1, "i": lib.tensor([1, 2, 3])}
+        names = {"x": x, "m": x > 0, "n": x < 1, "i": lib.tensor([1, 2, 3]), "np": np}
         with pytest.raises(Exception) as info:
             eval(expression, {}, names)   # noqa: S307 - the expressions above, on either library
         raised.append((type(info.value), str(info.value)))
