@@ -4,7 +4,8 @@ plain tensor and for a parameter under no_grad() (its view taken with grad mode 
 view a new array and leave the parameter as it was); index tensors copy, 0-d integer ones excepted (an int, as
 torch). Where the write cannot be done as torch does it, it is refused, never silently different: view() of what
 only a copy could give, a view made under no_grad() written with grad mode on, a recorded write of a tensor whose
-memory views share. A mask minus anything and fill_ with a dimensioned value raise torch's error, in its words."""
+memory views share. `x[i] += y` writes x. A mask minus anything and fill_ with a dimensioned value raise torch's
+error, in its words."""
 import numpy as np
 import pytest
 
@@ -58,6 +59,9 @@ BASIC = {
     "[...]": lambda x: x[...],
     "[()]": lambda x: x[()],
     "[np.int64(1), 2, 3]": lambda x: x[np.int64(1), 2, 3],
+    "0-d [()]": lambda x: x[1, 2, 3][()],
+    "0-d [None]": lambda x: x[1, 2, 3][None],
+    "0-d [...]": lambda x: x[0, 0, 0][...],
     "iteration": lambda x: list(list(x)[1][2])[3],
 }
 
