@@ -722,7 +722,10 @@ class GetItem(Primitive):
 
     @staticmethod
     def forward(a, index):
-        return a[index], (a.shape, a.dtype)
+        out = a[index]
+        if type(out) is not np.ndarray:   # one element by ints alone: numpy gives a scalar (a copy), torch a 0-d
+            out = a[(*(index if type(index) is tuple else (index,)), Ellipsis)]   # view; with `...` numpy's too
+        return out, (a.shape, a.dtype)
 
     @staticmethod
     def backward(g, saved, needs, index):
@@ -787,6 +790,8 @@ class Unstack(Primitive):
 
     @staticmethod
     def forward(a, axis):
+        if a.ndim == 1:   # iterating gives numpy scalars (copies): 0-d views, as torch's unbind
+            return tuple(a[i, ...] for i in range(a.shape[0])), (a.shape, a.dtype)
         return tuple(np.moveaxis(a, axis, 0)), (a.shape, a.dtype)
 
     @staticmethod

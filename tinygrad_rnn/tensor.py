@@ -377,14 +377,26 @@ def _note_view_bases(tensors, inputs):
     step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
     version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
     that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
-    than change values a node may have saved."""
+    than change values a node may have saved. A view of a recorded view of a leaf (p[0] taken with grad mode
+    on, then its row under no_grad()) is that leaf's memory: its base is the leaf.
+
+    The base is marked `_viewed` (a recorded in-place write, which gives a tensor a new array, is refused on it:
+    its views would keep the old values). A view of a tensor that requires grad (made here, so under no_grad())
+    is marked `_no_grad_view`: torch refuses to write it in place with grad mode on."""
+    seen = leaf = no_grad_view = None
     for t in tensors:
         for x in inputs:
             if t.data is x.data or (t.data.base is not None and np.may_share_memory(t.data, x.data)):
-                if x._node is not None or x._views_computed:
+                if x is not seen:   # (once per input: unbind and split make many views of one)
+                    seen, leaf, no_grad_view = x, _memory_leaf(x), x._requires_grad or x._no_grad_view
+                    if leaf is not None and not leaf._viewed:
+                        leaf._viewed = True
+                if leaf is None:
                     t._views_computed = True
                 else:
-                    t._base = x if x._base is None else x._base
+                    t._base = leaf
+                if no_grad_view:
+                    t._no_grad_view = True
                 break
 
 
@@ -658,6 +670,8 @@ class Tensor:
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
     _views_computed = False  # shares the memory of a computed tensor (_note_view_bases): never written in place
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
+    _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
+    _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
@@ -673,12 +687,18 @@ class Tensor:
         self.grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
         self._version = 0  # bumped by the library's in-place writes (optimizer steps, load_state_dict)
+        self._viewed = False
+        if isinstance(data, Tensor) and self.data is data.data:   # torch.Tensor(t) is a view of t (an alias)
+            _note_view_bases((self,), (data,))
 
     @classmethod
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
         t.data, t._requires_grad, t._grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
+        # _viewed is set here, as in __init__, rather than first when a view of the tensor is taken: added later to a
+        # long-lived leaf, the new attribute made each view of it slower to make (unbind of 50 steps 40 -> 47 us)
+        t._viewed = False
         return t
 
     def _set_grad(self, value: np.ndarray | None) -> None:
@@ -721,8 +741,10 @@ class Tensor:
 
     def bump_version(self) -> None:
         """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
-        through this tensor (their saved values no longer match). Optimizers call it after a step."""
-        self._version += 1
+        through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
+        version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
+        leaf = _memory_leaf(self)
+        (self if leaf is None else leaf)._version += 1
 
     # -- the basics users expect (attrgetters: read in C, no Python frame per access)
     shape = property(operator.attrgetter("data.shape"))
@@ -777,13 +799,28 @@ class Tensor:
         return bool(self.data)
 
     def numpy(self) -> np.ndarray:
+        """The tensor's own array, sharing its memory as torch's numpy() does (in-place writes of either show in
+        the other)."""
+        self._mark_shared()
         return self.data
 
     def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """np.asarray(x), np.where(x > 0, ...): the values, as for a torch tensor (else numpy would build an
         object array of 0-d Tensors, element by element)."""
         out = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        return out.copy() if copy and out is self.data else out
+        if out is not self.data:
+            return out
+        if copy:
+            return out.copy()
+        self._mark_shared()
+        return out
+
+    def _mark_shared(self):
+        """This tensor's memory is handed out (numpy(), np.asarray): a recorded in-place write, which would give
+        it a new array, is refused from now on (_check_recordable_in_place)."""
+        leaf = _memory_leaf(self)
+        if leaf is not None:
+            leaf._viewed = True
 
     def item(self) -> float:
         return self._one_element("item")
@@ -815,6 +852,7 @@ class Tensor:
         off the tape (_off_tape), not a new leaf, so that a compiled cell sees it: a stop-gradient there."""
         out = _off_tape(P.Detach, self)
         out._detached = True  # shares self's memory, but is not a view to detach_(), as torch's detach()
+        out._no_grad_view = False  # (made off the tape, but torch lets it be written with grad mode on)
         return out
 
     def clone(self) -> Tensor:
@@ -1026,8 +1064,8 @@ class Tensor:
     def _binary(self, prim, other, symbol, reflected=False, **attrs):
         if self.data.dtype.kind != "f":
             return self._mask_or_index_binary(prim, other, symbol, reflected, **attrs)
-        if prim is P.Sub and isinstance(other, Tensor) and other.data.dtype == bool:
-            raise TypeError(_MASK_SUBTRACTION)
+        if prim is P.Sub and _is_bool(other):
+            raise RuntimeError(_MASK_SUBTRACTION)
         if self._takes_dtype_of(other):
             return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected, **attrs)
         other = self._operand(other)
@@ -1046,7 +1084,7 @@ class Tensor:
         (True + True is True, not 2); otherwise the values as numbers."""
         if self.data.dtype == bool:
             if prim is P.Sub:
-                raise TypeError(_MASK_SUBTRACTION)
+                raise RuntimeError(_MASKS_SUBTRACTION if _is_bool(other) else _MASK_SUBTRACTION)
             if prim in (P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod) and np.asarray(_raw(other)).dtype == bool:
                 raise NotImplementedError(f"{symbol} of two bool tensors is not implemented, as in torch: "
                                           "convert one with .long()")
@@ -1055,7 +1093,7 @@ class Tensor:
         integral = _integral(other) if prim in _INT_ARITHMETIC else None
         if integral is not None:   # indices + 1, mask * 2, idx * idx: int64, as torch (not float32 numbers)
             if prim is P.Sub and integral.data.dtype == bool:
-                raise TypeError(_MASK_SUBTRACTION)
+                raise RuntimeError(_MASK_SUBTRACTION)
             a, b = (integral, self) if reflected else (self, integral)
             return _off_tape(prim, _as_int64(a), _as_int64(b), **attrs)
         return self._as_number(other)._binary(prim, other, symbol, reflected, **attrs)
@@ -1086,8 +1124,8 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         if self.data.dtype == bool:
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-                            "to invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
         return apply(P.Neg, self)
 
     def _update(self, prim, other, symbol):
@@ -1113,8 +1151,10 @@ class Tensor:
 
     def _unrecorded_leaf(self):
         """Whether an in-place write of this tensor goes straight into its memory (_write): a leaf that views
-        no computed tensor, off the tape as far as the tensor goes (the caller looks at the operands)."""
-        return self._node is None and not self._views_computed and not (self._requires_grad and _grad_mode.enabled)
+        no computed tensor, off the tape as far as the tensor goes (the caller looks at the operands). With grad
+        mode on, a view taken under no_grad() of a tensor that requires grad goes to _in_place, which refuses it."""
+        return (self._node is None and not self._views_computed
+                and not (_grad_mode.enabled and (self._requires_grad or self._no_grad_view)))
 
     def _write_own_memory(self, write):
         """write(array) into this tensor's memory, the values _write would put there, without the temporary
@@ -1122,7 +1162,7 @@ class Tensor:
         and the base's version bumped, as _write's."""
         _check_writable(self.data)
         write(self.data)
-        (self if self._base is None else self._base).bump_version()
+        self.bump_version()
         return self
 
     def _updates_own_memory(self, prim, other):
@@ -1149,22 +1189,23 @@ class Tensor:
     def _write(self, new, symbol, recorded=False):
         """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.
 
-        Unrecorded, a leaf's own memory is written, as torch writes its storage: its views (x[1:], x.T,
-        x.detach(), the array of from_numpy or x.numpy()) see the new values, and its base's version is bumped,
-        so a graph recorded before that read it refuses backward (_check_saved_values) rather than compute with
-        the new values. A computed tensor's memory, or a view of it, is never written (a node may have saved
-        that array, and only a leaf's version is checked): it gets a new array, as a recorded write does; the
-        graphs that read the old one read it intact (the one just recorded reads this very Tensor)."""
+        Unrecorded, a leaf's memory is written, as torch writes its storage: by the leaf, or by a view of it
+        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values,
+        and the leaf's version is bumped, so a graph recorded before that read it refuses backward
+        (_check_saved_values) rather than compute with the new values. A computed tensor's memory, or a view
+        of it, is never written (a node may have saved that array, and only a leaf's version is checked): it
+        gets a new array, as a recorded write does; the graphs that read the old one read it intact (the one
+        just recorded reads this very Tensor)."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
             raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
                                f"{new.shape}; in place, x must keep its shape (as torch)")
-        if not recorded and self._node is None and not self._views_computed:
+        if not recorded and _memory_leaf(self) is not None:
             _check_writable(self.data)
             self.data[...] = new.data
-            (self if self._base is None else self._base).bump_version()
+            self.bump_version()
             return self
         self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
@@ -1182,14 +1223,15 @@ class Tensor:
 
     # -- torch's in-place methods, the in-place operators' machinery
     def _in_place(self, fn, make, *others):
-        """Write make()'s result into this tensor. Its values go into a new array, so a graph that saved the old
-        ones keeps them intact (for a tensor that requires grad the version is bumped: a graph that read it
-        refuses backward, as torch's). With grad mode on and a gradient involved it is recorded, as torch
-        records it: this tensor becomes make()'s result on the tape (a leaf that requires grad is refused, as
-        torch refuses it); graphs that read its old value keep computing with it, where torch would refuse
-        those that saved it."""
+        """Write make()'s result into this tensor (_write says where: a leaf's memory, or a new array). With grad
+        mode on and a gradient involved it is recorded, as torch records it: this tensor becomes make()'s result
+        on the tape (a leaf that requires grad is refused, as torch refuses it); graphs that read its old value
+        keep computing with it, where torch would refuse those that saved it. A view taken under no_grad() of a
+        tensor that requires grad is refused with grad mode on, in torch's words."""
         if not _grad_mode.enabled:   # (the common case, p -= lr * g under no_grad(): no context to enter)
             return self._write(make(), fn)
+        if self._no_grad_view:
+            raise RuntimeError(_NO_GRAD_VIEW_WRITE)
         if not (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
             with no_grad():
                 return self._write(make(), fn)
@@ -1206,8 +1248,11 @@ class Tensor:
 
     def fill_(self, value: float | Tensor) -> Tensor:
         """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
+        if isinstance(value, Tensor) and value.ndim != 0:   # (else _fill_value's TypeError, naming full())
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
         if self._unrecorded_leaf() and not (isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled):
-            number = np.array(_fill_value(value)).astype(self.dtype)   # cast as _filled's
+            number = np.array(_fill_value(value, "fill_", "value")).astype(self.dtype)   # cast as _filled's
             return self._write_own_memory(lambda a: a.fill(number))
         return self._in_place("fill_", lambda: self._filled(value), value)
 
@@ -1215,7 +1260,7 @@ class Tensor:
         """The tensor fill_(value) makes of this one. Recorded (_in_place runs this with grad mode on only then), it
         is where(True, value, self), as torch records fill_: this tensor's gradient is zero, a 0-d value Tensor's
         the sum of the result's, and the result requires grad if either does."""
-        number = _fill_value(value)
+        number = _fill_value(value, "fill_", "value")
         if not _grad_mode.enabled:
             return Tensor._make(np.full(self.shape, number).astype(self.dtype), False)
         if not isinstance(value, Tensor):
@@ -1353,6 +1398,8 @@ class Tensor:
         return self + (other if alpha == 1 else _times_alpha(other, alpha))
 
     def sub(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        if _is_bool(other):   # refused as torch refuses it, before alpha makes the mask numbers
+            return self - other
         return self - (other if alpha == 1 else _times_alpha(other, alpha))
 
     def mul(self, value: Tensor | npt.ArrayLike) -> Tensor: return self * value
@@ -1468,7 +1515,8 @@ class Tensor:
         if cond.dtype != bool:
             raise TypeError(f"masked_fill: mask must be a boolean tensor (e.g. x == 0), got dtype {cond.dtype}")
         if isinstance(value, Tensor) and value.ndim != 0:
-            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
         if isinstance(value, Tensor) and value.data.dtype.kind == "f" and self.data.dtype.kind == "f":
             value = value.astype(self.data.dtype)  # torch: the result has self's dtype, even when self is 0-d
         if self.data.dtype.kind != "f":   # indices or a mask keep their dtype, as torch: 2.9 -> 2, 0.5 -> True
@@ -1814,8 +1862,13 @@ class Tensor:
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
     def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
-        """As reshape: torch's view asks for contiguity; a numpy reshape copies where it must."""
-        return self.reshape(*_args_or_keyword("view", sizes, "size", size))
+        """As reshape where the new shape can be a view of the tensor's memory; where it cannot (x.T.view(-1)),
+        torch's RuntimeError: reshape would copy, and a write through the copy would not reach the tensor."""
+        out = self.reshape(*_args_or_keyword("view", sizes, "size", size))
+        if out is not self and out.data.size and not np.may_share_memory(out.data, self.data):
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     def transpose(self, *dims: int, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """transpose(dim0, dim1) swaps two dims, as torch. numpy's other spellings, which torch does not have,
@@ -1969,6 +2022,23 @@ class Tensor:
         if ints_first is not None:  # x[1, :, idx]: torch applies the int first (see _ints_first)
             return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Only the last step of `x[i] += y` (-=, *=, /=, ...), where Python assigns the result of `x[i]` back to
+        `x[i]`: with a basic index `x[i]` is a view, whose in-place operator has written x's memory as torch's
+        does, so assigning those very elements changes nothing. Any other assignment (`x[i] = v`, torch's
+        index_put_) is refused: it is not implemented here."""
+        index = _index(index)
+        if isinstance(value, Tensor) and P.is_basic_index(index):
+            try:
+                target = P.GetItem.forward(self.data, index)[0]
+            except IndexError:
+                target = None
+            if target is not None and _same_elements(value.data, target):
+                return
+        raise TypeError("item assignment x[index] = value is not supported here (torch's index_put_): under no_grad(), "
+                        "write through a view (x[0, 1:].fill_(v), or x[i] += y with a basic index, on a leaf), or "
+                        "make a new tensor with tr.where, masked_fill or scatter")
 
     def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
               axis: int | None = None) -> tuple[Tensor, ...]:
@@ -2226,8 +2296,15 @@ def _given_once(name, keyword, positional):
     return positional
 
 
+# torch's RuntimeErrors, in its words
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
-                     "invert a mask, use the `~` or `logical_not()` operator instead (as torch)")
+                     "invert a mask, use the `~` or `logical_not()` operator instead.")
+_MASKS_SUBTRACTION = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                      "`logical_xor()` operator instead.")
+_NO_GRAD_VIEW_WRITE = ("A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+                       "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                       "code by moving both the view and the inplace either both inside the no_grad block (if you "
+                       "don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
 # on ints and masks, int64 as torch; a true division gives floats
 _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod)
@@ -2267,14 +2344,18 @@ def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
         return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
     if not np.may_share_memory(x.data, other):
         return
-    same_elements = (other.shape == x.data.shape and other.strides == x.data.strides
-                     and other.__array_interface__["data"][0] == x.data.__array_interface__["data"][0])
-    if (identical_ok and same_elements) or not np.shares_memory(x.data, other):
+    if (identical_ok and _same_elements(other, x.data)) or not np.shares_memory(x.data, other):
         return
     call = f"x {fn} y" if fn.endswith("=") else f"x.{fn}(dim, index, src)"
     raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
                        f"single memory location. Please clone() the tensor before performing the operation ({call}: "
                        "the operand shares part of x's memory; torch refuses it too).")
+
+
+def _same_elements(a, b):
+    """Whether two arrays are the same elements of the same memory, read in the same order."""
+    return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def _is_view(t):
@@ -2283,14 +2364,36 @@ def _is_view(t):
     if t._detached or t.data.base is None:
         return False
     if t._node is not None:
-        return t._node.prim in _VIEW_PRIMS and not (t._node.prim is P.GetItem and
-                                                    not P.is_basic_index(t._node.attrs["index"]))
+        return _is_view_node(t._node)
     return t._base is not None
+
+
+def _is_view_node(node):
+    """Whether a node is one of torch's view operations (x[idx] with index arrays is not: it copies)."""
+    return node.prim in _VIEW_PRIMS and not (node.prim is P.GetItem and not P.is_basic_index(node.attrs["index"]))
+
+
+def _memory_leaf(t):
+    """The leaf whose memory t's array is (or is part of), whose version an in-place write of t bumps and graphs
+    check: t itself, the leaf an unrecorded view was taken from (_base), or the leaf under a chain of recorded
+    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: their
+    memory is not written in place (Tensor._write)."""
+    if t._node is None:
+        return None if t._views_computed else (t if t._base is None else t._base)
+    edge = (t._node, t._slot)
+    while type(edge) is tuple:
+        if not _is_view_node(edge[0]):
+            return None
+        edge = edge[0].parents[0]
+    leaf = _memory_leaf(edge)   # (a leaf: a recorded view's input requires grad, so its edge is the Tensor)
+    return leaf if leaf is not None and np.may_share_memory(t.data, leaf.data) else None   # (a reshape may copy)
 
 
 def _check_recordable_in_place(x, fn):
     """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
-    a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess."""
+    a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess.
+    Refused too on a view, and on a leaf whose memory views share (_viewed): x becomes a new array on the tape, and
+    those views would keep the old values, where torch's follow x."""
     if x.requires_grad and x.is_leaf:
         raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")
@@ -2300,6 +2403,11 @@ def _check_recordable_in_place(x, fn):
                            "out-of-place form (x = x + y) so that each value has its own gradient")
     if _is_view(x):
         _refuse_recorded_write_of_a_view(x, fn)
+    if node is None and x._viewed:
+        raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
+                           "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
+                           "or a layer's reshape of x): torch writes that memory, and its views follow x onto the "
+                           "tape; that is not supported here. Write x = x + y (out of place), or clone() x first")
 
 
 def _refuse_recorded_write_of_a_view(x, fn):
@@ -2326,6 +2434,12 @@ def _times_alpha(other, alpha):
             and not isinstance(alpha, bool):
         return apply(P.Scale, other, p=alpha)
     return other * alpha
+
+
+def _is_bool(other):
+    """Whether `other` is a mask (a bool Tensor) or True/False: what torch's subtraction refuses (np.True_ is not
+    a bool to torch: a mask minus it is "with a bool tensor", not "with two bool tensors")."""
+    return isinstance(other, bool) or (isinstance(other, Tensor) and other.data.dtype == bool)
 
 
 def _integral(other):
@@ -2579,13 +2693,16 @@ def _sqrt_zero_safe(x):
 
 def _index(index):
     """Tensors and lists inside an index become numpy arrays. A float Tensor is refused, as torch refuses
-    it, whole numbers or not (tr.tensor([0, 2]) is int64; tr.Tensor([0, 2]) is float32: say .long())."""
+    it, whole numbers or not (tr.tensor([0, 2]) is int64; tr.Tensor([0, 2]) is float32: say .long()). A 0-d
+    integer tensor or array is an int, as torch reads it: x[tr.tensor(1)] is x[1], a view."""
     def convert(i):
         if isinstance(i, Tensor):
             if i.data.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be long (int64) or bool tensors, as torch's; got "
                                  f"dtype {i.dtype} (make the indices with tr.tensor([...]) of ints, or .long())")
-            return i.data
+            i = i.data
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            return int(i)
         if isinstance(i, list):
             return np.asarray(i)
         return i
@@ -2626,7 +2743,7 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
         return tensor(data).astype(dtype)   # (a copy already: astype keeps it)
     if dtype is None:
         try:
-            arr = np.asarray(data)   # (a Tensor's own array: tr.tensor(indices) stays int64, as torch)
+            arr = np.asarray(_raw(data))   # (a Tensor's own array: tr.tensor(indices) stays int64, as torch)
         except (ValueError, TypeError):
             arr = None  # Tensor() says what is wrong with it
         if arr is not None and arr.dtype.kind in "biu":   # as torch.tensor: a mask, or int64 indices
@@ -2634,8 +2751,8 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
                 raise RuntimeError(f"only float tensors can require grad; this one holds {arr.dtype} values "
                                    "(as torch; make it a float tensor with dtype=tr.float32)")
             return Tensor._make(np.array(arr, dtype=bool if arr.dtype == bool else np.int64), False)
-    out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    source = data.data if isinstance(data, Tensor) else data
+    source = _raw(data)
+    out = Tensor(source, requires_grad=requires_grad, dtype=dtype)   # (its array: Tensor(t) would be a view of t)
     # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
     # only: shares_memory's exact answer can cost more than the copy it would save
     if isinstance(source, np.ndarray) and np.may_share_memory(out.data, source):
@@ -2650,7 +2767,9 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     if ndarray.dtype not in FLOAT_DTYPES:
         raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
                         f"{ndarray.dtype}; use tr.tensor(array, dtype=tr.float32) to convert a copy")
-    return Tensor(ndarray)
+    out = Tensor(ndarray)
+    out._viewed = True   # the caller holds the array: a recorded write, which would give out a new one, is refused
+    return out
 
 
 def _args_or_keyword(fn, args, name, value):
@@ -2708,13 +2827,13 @@ def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike |
     return _made(np.full(shape, value, dtype=_factory_dtype(dtype, "full")), requires_grad, "full")
 
 
-def _fill_value(value):
+def _fill_value(value, fn="full", name="fill_value"):
     """full()'s fill_value as a number (a 0-d Tensor too, as torch). np.full would take the string '1' as 1,
     True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently."""
     if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
         value = _raw(value).item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"full: fill_value must be a number, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
     return value
 
 
