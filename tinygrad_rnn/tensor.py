@@ -2829,9 +2829,12 @@ def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike |
 
 def _fill_value(value, fn="full", name="fill_value"):
     """full()'s fill_value as a number (a 0-d Tensor too, as torch). np.full would take the string '1' as 1,
-    True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently."""
+    True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently. fill_ keeps its
+    tensor's dtype, so a bool is a number there, as torch's (True is 1, or True in a mask)."""
     if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
         value = _raw(value).item()
+    if fn == "fill_" and isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
     return value

@@ -369,6 +369,21 @@ def test_fill_with_a_dimensioned_tensor_raises_torchs_error(shape, dtype):
     assert raised[3:] == raised[:3]
 
 
+
+@pytest.mark.parametrize("value", [True, False])
+@pytest.mark.parametrize("kind", ["float32", "float64", "int64", "bool", "recorded"])
+def test_fill_with_a_bool_fills_its_number_as_torch(kind, value):
+    """fill_(True) keeps the tensor's dtype: 1 in a float or int64 tensor, True in a mask (refused before)."""
+    results = []
+    for lib in (torch, tr):
+        if kind == "recorded":   # a computed tensor that requires grad: the fill is recorded
+            x = lib.zeros(3, requires_grad=True) * 2
+        else:
+            x = lib.tensor(np.array([0, 2, 5]).astype(kind))
+        out = x.fill_(value)
+        results.append((_values(out).tolist(), str(out.dtype).replace("torch.", ""), out.requires_grad))
+    assert results[1] == results[0]
+
 def _factorizations(n, k):
     if k == 1:
         return [(n,)]
