@@ -197,3 +197,28 @@ def test_readme_benchmark_headline_is_generated_from_results_json():
     for threads in counts:   # every number names its thread count: one row per cell and count
         assert sum(line.split("|")[2].strip() == str(threads) for line in rows) == 3, (threads, rows)
         assert f"at {threads} thread" in gen.render(data)
+
+
+def test_the_generated_blocks_name_the_commands_that_docs_gen_bench_run_runs():
+    """docs/gen/bench_run.py runs the commands whose outputs it writes into bench/RESULTS-generated.md and
+    docs/memory.md: each of those pages names the same command (its flags; a second thread count may be
+    named as "(and `--threads 2`)"), and every script it runs exists."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", os.path.join(DOCS, "gen", "bench_run.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    commands = dict(gen.COMMANDS)
+    for name, command in gen.COMMANDS:
+        script = next(arg for arg in command if arg.endswith(".py") or arg == "bench")
+        assert os.path.exists(os.path.join(ROOT, script)), (name, script)
+    pages = {"bench/RESULTS-generated.md": gen.GENERATED_BLOCKS,
+             "docs/memory.md": ["mem_step", "mem_step2", "mem_long"]}
+    for page, names in pages.items():
+        text = open(os.path.join(ROOT, page), encoding="utf-8").read()
+        for name in names:
+            command = commands[name]
+            said = "python " + " ".join(command[command.index(gen.PY) + 1:])
+            if "--threads 2" in said:
+                said = said.replace("--threads 2", "--threads 1")
+            assert said in text, f"{page} does not name `{said}`, the command docs/gen/bench_run.py runs for {name}"
