@@ -161,6 +161,32 @@ def test_pad_sequence_errors_are_the_types_torch_raises(case):
                      lambda: ours_rnn.pad_sequence([tr.tensor(s) for s in seqs]), f"pad_sequence: {words}")
 
 
+ARGUMENT_CASES = {   # name: (torch's call, ours, the words of our error)
+    "padding_side not left or right": (
+        lambda: R.pad_sequence([torch.ones(3, 2)], padding_side="middle"),
+        lambda: ours_rnn.pad_sequence([tr.ones(3, 2)], padding_side="middle"),
+        "pad_sequence: padding_side must be 'right' or 'left', got 'middle'"),
+    "sequences not iterable": (
+        lambda: R.pad_sequence(5), lambda: ours_rnn.pad_sequence(5),
+        "pad_sequence: sequences must be a list of Tensors, got int"),
+    "a 1-D input to pack": (
+        lambda: R.pack_padded_sequence(torch.ones(5), torch.tensor([5])),
+        lambda: ours_rnn.pack_padded_sequence(tr.ones(5), [5]),
+        r"pack_padded_sequence: input must be a Tensor of at least 2 dimensions, got shape \(5,\)"),
+    "2-D lengths": (
+        lambda: R.pack_padded_sequence(torch.ones(5, 2, 3), torch.tensor([[5, 4]])),
+        lambda: ours_rnn.pack_padded_sequence(tr.ones(5, 2, 3), np.array([[5, 4]])),
+        r"pack_padded_sequence: lengths must be a 1-D sequence of ints, got int64 array of shape \(1, 2\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(ARGUMENT_CASES))
+def test_sequence_utilities_argument_errors_are_the_types_torch_raises(case):
+    """torch raises RuntimeError or IndexError where a TypeError/ValueError is the library's habit: ours is both."""
+    theirs, ours, words = ARGUMENT_CASES[case]
+    _raises_as_torch(theirs, ours, words)
+
+
 @pytest.mark.parametrize("padding_value,total_length", [(0, None), (-1, None), (-1, 7), (2.0, 6)])
 @pytest.mark.parametrize("enforce_sorted,lengths", [(False, [2, 5, 3, 5]), (True, [5, 5, 3, 2])])
 def test_pad_packed_sequence_keeps_packed_ids_int64_as_torch(padding_value, total_length, enforce_sorted, lengths):

@@ -36,6 +36,22 @@ class LengthsError(ValueError, RuntimeError):
     errors, and a RuntimeError, as torch's."""
 
 
+class ArgumentTypeError(TypeError, RuntimeError):
+    """An argument of the wrong type or rank where torch raises a RuntimeError (pad_sequence's sequences that are
+    not iterable, packing's lengths that are not 1-D): a TypeError, as the library's other typed arguments, and
+    torch's RuntimeError."""
+
+
+class ArgumentChoiceError(ValueError, RuntimeError):
+    """A string argument not among its choices where torch raises a RuntimeError (pad_sequence's padding_side):
+    a ValueError, as check_choice's, and torch's RuntimeError."""
+
+
+class InputRankError(TypeError, IndexError):
+    """pack_padded_sequence's input of fewer than 2 dimensions: a TypeError, as the library's other checks of an
+    input, and the IndexError torch raises there ("Dimension out of range")."""
+
+
 def _got(value):
     return f"{type(value).__name__} {value!r}"
 

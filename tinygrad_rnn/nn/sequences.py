@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..tensor import ShapeError, Tensor, concatenate, stack, tensor, where
-from .checks import LengthsError, check_bool
+from .checks import ArgumentChoiceError, ArgumentTypeError, InputRankError, LengthsError, check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence"]
@@ -209,7 +209,8 @@ def _check_lengths(fn, lengths, T, B):
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
-        raise TypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape {arr.shape}")
+        raise ArgumentTypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape "
+                                f"{arr.shape}")
     if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch raises)
         raise LengthsError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
                            f"got {arr.shape[0]}")
@@ -234,12 +235,12 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     if isinstance(sequences, Tensor) and sequences.ndim >= 2:   # as torch: a Tensor is its rows' list
         sequences = [sequences[i] for i in range(sequences.shape[0])]
     if isinstance(sequences, Tensor) or not hasattr(sequences, "__iter__"):
-        raise TypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
+        raise ArgumentTypeError(f"{fn}: sequences must be a list of Tensors, got {type(sequences).__name__}")
     sequences = list(sequences)
     if not sequences:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
         raise ShapeError(f"{fn}: sequences is empty")
     if padding_side not in ("right", "left"):
-        raise ValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
+        raise ArgumentChoiceError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     for i, s in enumerate(sequences):
         _check_sequence(fn, i, s, sequences[0])
@@ -274,8 +275,10 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
     As torch, enforce_sorted=True requires lengths in decreasing order (pass False otherwise);
     steps past the longest length are dropped."""
     fn = "pack_padded_sequence"
-    if not isinstance(input, Tensor) or input.ndim < 2:
+    if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise InputRankError(f"{fn}: input must be a Tensor of at least 2 dimensions, got shape {input.shape}")
     batch_first = check_bool(fn, "batch_first", batch_first)  # "False" is truthy: never read as True
     enforce_sorted = check_bool(fn, "enforce_sorted", enforce_sorted)
     if batch_first:
