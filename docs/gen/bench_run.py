@@ -33,8 +33,8 @@ COMMANDS = [
     ("compile1", ["taskset", "-c", "0", PY, "bench/compile_time.py", "--rounds", "3"]),
     ("cc1", [PY, "bench/compiled_cells.py", "--threads", "1", "--rounds", "4"]),
     ("cc2", [PY, "bench/compiled_cells.py", "--threads", "2", "--rounds", "4"]),
-    ("cco1", [PY, "bench/compiled_cells.py", "--others", "--threads", "1", "--rounds", "4"]),
-    ("cco2", [PY, "bench/compiled_cells.py", "--others", "--threads", "2", "--rounds", "4"]),
+    ("cco1", [PY, "bench/compiled_cells.py", "--others", "--threads", "1", "--rounds", "8"]),
+    ("cco2", [PY, "bench/compiled_cells.py", "--others", "--threads", "2", "--rounds", "8"]),
     ("lh50", [PY, "bench/loop_heavy.py", "--shape", "50x32x64x128", "--rounds", "20"]),
     ("lh1000", [PY, "bench/loop_heavy.py", "--shape", "1000x8x32x64", "--rounds", "10"]),
     ("bench", [PY, "-m", "bench", "--peers", "tinygrad_rnn-fused,torch-nn,jax-scan,numpy-manual-bptt"]),
@@ -56,7 +56,8 @@ def run(out, only):
         for name, command in COMMANDS:
             if only and name not in only:
                 continue
-            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} start {name}: {' '.join(command[1:])}\n")
+            said = " ".join("python" if arg == PY else arg for arg in command)
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} start {name}: {said}\n")
             log.flush()
             with open(os.path.join(out, name + ".txt"), "w") as f:
                 rc = subprocess.call(command, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
