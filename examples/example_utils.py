@@ -1,4 +1,4 @@
-"""What the examples share: BLAS threads, a progress bar that degrades to prints, and the few
+"""What the examples share: the thread count, a progress bar that degrades to prints, and the few
 things training under `mpiexec -n N` needs (join the MPI world; only rank 0 talks).
 
 Kept out of the library on purpose: none of this is autodiff.
@@ -15,14 +15,15 @@ if REPO_DIR not in sys.path:  # `python examples/x.py` from a clone without `pip
 import tinygrad_rnn as tr  # noqa: E402
 
 
-# ----------------------------------------------------------------------------- BLAS threads
+# ----------------------------------------------------------------------------- threads
 def limit_blas_threads(n=None):
-    """Give numpy's OpenBLAS (and the fused kernels) `n` threads: default $OPENBLAS_NUM_THREADS, else 1.
+    """Run the library's parallel work on `n` threads (`tr.set_num_threads`): default $OPENBLAS_NUM_THREADS,
+    else 1, where the library alone would use every CPU. Returns n. (numpy's OpenBLAS is held at one thread
+    by the library whatever this says.)
 
-    Why: the examples multiply small matrices (batch 32 x hidden 128). On this 2-core machine, with
-    anything else running, OpenBLAS's default 2 threads made such a product 300x slower (75 us ->
-    23 ms, measured) because the threads spin waiting for a core; one thread is also never slower
-    at these sizes."""
+    Why one: under `mpiexec -n N` on N cores each process should have one core (docs/distributed.md), and
+    on a machine shared with other work a second thread buys nothing (docs/howto/threads.md). Set
+    OPENBLAS_NUM_THREADS=2 to run an example on two."""
     if n is None:
         n = int(os.environ.get("OPENBLAS_NUM_THREADS", "1") or 1)
     return n if tr.set_num_threads(n) else None
