@@ -12,7 +12,7 @@ them into phases of gemms and column loops; codegen.py writes the forward and th
 moves what it can of the vector parameters' gradients out of the loop); node.py records the run as
 one node on the tape. Kernels are cached per (structure, sizes, dtype) in the process and on disk.
 
-The tape stays the reference: tests/test_compile.py holds compiled cells - built-in and randomly
+The tape stays the reference: tests/kernels/test_compile.py holds compiled cells - built-in and randomly
 generated ones - to the generic unrolled layer, outputs and every gradient.
 """
 from __future__ import annotations
@@ -50,7 +50,9 @@ class CompiledCell:
 
     @property
     def source(self) -> str:
-        """The generated kernels' Python source (forward, then backward)."""
+        """The generated kernels' Python source, each an @njit function: project (the input products of all steps),
+        forward, backward (the BPTT loop), grads (the weight gradients) and forward_states (the forward loop
+        without the values only a backward reads: inference, a checkpointed piece's first run)."""
         return self.kernel.source
 
     def __call__(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None,
