@@ -21,7 +21,7 @@ multiply-adds where numpy does not, hence "to rounding" rather than bit-exactly)
 SGD and Adam/AdamW take torch's `fused=` argument: by default (None, or True) each parameter's update is one
 compiled pass over its elements (kernels/optimizers.py), large parameters split over the library's threads;
 fused=False runs the numpy code below, the kernels' slow twin, which they match bit for bit
-(tests/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
+(tests/kernels/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
 The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step in numpy only.
 
 Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused

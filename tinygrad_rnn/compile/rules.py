@@ -1,7 +1,7 @@
 """The scalar rules: per primitive, its forward and its vector-Jacobian products as one-element expressions.
 
 This is the one table the code generator reads. Each row is the scalar twin of a class in
-primitives.py (whose numpy forward/backward stay the reference); tests/test_compile.py evaluates every
+primitives.py (whose numpy forward/backward stay the reference); tests/kernels/test_compile.py evaluates every
 row both with numpy and inside a Numba function and holds it to primitives.py, which is what keeps the
 two tables in sync. Add a row here and the compiler supports the operation, backward included.
 

@@ -11,7 +11,7 @@ in Python on the hyperparameters as floats, as the twin decides them (never on t
 The slow twins are the numpy updates in optim.py (torch's single-tensor algorithms). Each kernel does the
 same arithmetic as its twin, operation for operation in the same order, on one element at a time, with
 every constant cast to the parameter's dtype first (as numpy casts a Python float against a float32 array),
-and without fused multiply-adds (fastmath stays off). So the two agree bit for bit: tests/test_step_kernels.py.
+and without fused multiply-adds (fastmath stays off). So the two agree bit for bit: tests/kernels/test_step_kernels.py.
 Where numpy makes about ten passes over memory with temporaries (Adam on the 2-layer 512 model's 3.4 M
 parameters: 9 ms), this makes one.
 """

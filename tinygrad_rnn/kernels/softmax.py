@@ -3,7 +3,7 @@
     shift_by_row_max(x, out)    out[n] = x[n] - max(x[n]) for a 2-D x (C >= 1 columns); out of x's shape
 
 Its slow twin is numpy's `x - np.max(x, axis=1, keepdims=True)`: the same bits for every row without a nan,
-inf rows included (tests/test_step_kernels.py). numpy reduces each short row (the demo's 103 logits) in a
+inf rows included (tests/kernels/test_step_kernels.py). numpy reduces each short row (the demo's 103 logits) in a
 call of its own: 116 us for the demo's 2048 rows, then 55 us for the subtraction; this pass does both in
 about 40 us.
 """

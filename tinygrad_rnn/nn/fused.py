@@ -8,7 +8,7 @@ several outputs, so it composes with everything else: gradients reach the input,
 every parameter, through stacked and bidirectional layers, with lengths.
 
 Its slow twin is the generic path in recurrent.py (the cell's Tensor code unrolled over T steps);
-tests/test_fused_vs_tape.py and tests/test_compile.py hold the two together.
+tests/kernels/test_fused_vs_tape.py and tests/kernels/test_compile.py hold the two together.
 """
 from __future__ import annotations
 
