@@ -6,8 +6,8 @@ and the gradients it produces, checked against backpropagation through time writ
 
 Read the output top to bottom; each section says what to look for.
 
-    python examples/tape_walkthrough.py                # prints everything, writes tape.dot (or .svg)
-    python examples/tape_walkthrough.py --steps 5 --out /tmp/rnn.svg
+    python examples/tape_walkthrough.py                # prints everything, writes the graph to tape.dot
+    python examples/tape_walkthrough.py --steps 5 --out /tmp/rnn.svg   # drawn, if Graphviz is installed
 """
 import argparse
 import textwrap
