@@ -67,7 +67,7 @@ def train_one(cell, T, steps=1500, batch=64, hidden=32, lr=2e-2, clip=1.0, seed=
     """Train one model for up to `steps` steps, stopping early once the training MSE (mean of the
     last 50 steps) is below `stop_below` (solved: 3% of the baseline). Returns (model, per-step
     training losses, test MSE on 1,000 fresh sequences)."""
-    U.limit_blas_threads()
+    U.use_threads()
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = AddingModel(cell, hidden)

@@ -62,7 +62,7 @@ def evaluate(model, symbols, n=500, seed=99, **data):
 
 
 def train(bidirectional, steps=300, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, progress=True, **data):
-    U.limit_blas_threads()
+    U.use_threads()
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Tagger(symbols, bidirectional, hidden=hidden)

@@ -198,7 +198,7 @@ def train(text=None, cell="lstm", embed=32, hidden=128, layers=1, seq_len=64, ba
     Under mpiexec every process calls it; rank 0's result alone has the validation loss and sample."""
     rank, world = U.init_distributed()
     say = print if verbose and rank == 0 else (lambda *a, **k: None)
-    U.limit_blas_threads()
+    U.use_threads()
     text = load_corpus() if text is None else text
     text_crc = zlib.crc32(text.encode("utf-8"))
     ckpt = _read_checkpoint(checkpoint, rank) if resume else None

@@ -67,7 +67,7 @@ class MGUTagger(BT.Tagger):
 
 
 def train_tagger(steps=200, batch=32, symbols=4, hidden=32, lr=1e-2, seed=0, progress=True, **data):
-    U.limit_blas_threads()
+    U.use_threads()
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = MGUTagger(symbols, hidden=hidden)

@@ -16,17 +16,17 @@ import tinygrad_rnn as tr  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- threads
-def limit_blas_threads(n=None):
-    """Run the library's parallel work on `n` threads (`tr.set_num_threads`): default $OPENBLAS_NUM_THREADS,
-    else 1, where the library alone would use every CPU. Returns n. (numpy's OpenBLAS is held at one thread
-    by the library whatever this says.)
-
-    Why one: under `mpiexec -n N` on N cores each process should have one core (docs/distributed.md), and
-    on a machine shared with other work a second thread buys nothing (docs/howto/threads.md). Set
-    OPENBLAS_NUM_THREADS=2 to run an example on two."""
-    if n is None:
-        n = int(os.environ.get("OPENBLAS_NUM_THREADS", "1") or 1)
-    return n if tr.set_num_threads(n) else None
+def use_threads(n=None):
+    """The library's thread count for an example (`tr.set_num_threads`); returns it. n if given; else, under
+    `mpiexec -n N` (once the example has joined the world: init_distributed), the CPUs shared out, at least
+    one each, so that N processes do not each start threads on every core (docs/distributed.md); else the
+    library's own default: every CPU the process may run on, or what OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or
+    NUMBA_NUM_THREADS say (docs/howto/threads.md), as a script of one's own gets."""
+    if n is None and tr.distributed.is_initialized() and tr.distributed.get_world_size() > 1:
+        n = max(1, tr.get_num_threads() // tr.distributed.get_world_size())
+    if n is not None:
+        tr.set_num_threads(n)
+    return tr.get_num_threads()
 
 
 # ----------------------------------------------------------------------------- several processes

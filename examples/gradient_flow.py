@@ -131,7 +131,7 @@ def main(argv=None):
     ap.add_argument("--max-norm", type=float, default=1.0, help="part 2: clip_grad_norm_'s max norm (default 1)")
     ap.add_argument("--steps", type=int, default=100, help="part 2: SGD steps (default 100)")
     a = ap.parse_args(argv)
-    U.limit_blas_threads()
+    U.use_threads()
 
     print(f"Part 1: ||dL/dh_t|| on one sequence of {a.length} steps; the loss reads only the last state.\n")
     norms = {cell.upper(): gradient_norms(cell, a.length, a.hidden) for cell in CELLS}

@@ -45,8 +45,8 @@ def parse_args(argv=None):
                     help="memory budgets as fractions of what storing every step keeps")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--repeats", type=int, default=3, help="timed steps per policy (the median is shown)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="the library's threads, tr.set_num_threads (default $OPENBLAS_NUM_THREADS or 1)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="the library's threads, tr.set_num_threads (default 1: the step times in docs/memory.md)")
     ap.add_argument("--plot", default="long_sequence_memory.png", help="PNG to draw (needs matplotlib)")
     ap.add_argument("--tiny", action="store_true", help="a few seconds' configuration (used by the tests)")
     args = ap.parse_args(argv)
@@ -174,9 +174,9 @@ def plot(rows, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    threads = U.limit_blas_threads(args.threads)
+    threads = U.use_threads(args.threads)
     print(f"fused LSTM, B={args.batch} I={args.input_size} H={args.hidden} {args.dtype}, "
-          f"{threads or 'default'} thread(s); loss (out * w).sum(); step time: median of {args.repeats}")
+          f"{threads} thread(s); loss (out * w).sum(); step time: median of {args.repeats}")
     rows = run(args)
     print()
     print(table(rows))

@@ -137,7 +137,7 @@ def accuracy(model, n=1000, seed=7):
 def train(steps=1500, batch=64, embed=32, hidden=64, lr=5e-3, clip=1.0, seed=0, minutes=None, progress=True,
           verbose=True):
     say = print if verbose else (lambda *a, **k: None)
-    U.limit_blas_threads()
+    U.use_threads()
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Seq2Seq(embed, hidden)

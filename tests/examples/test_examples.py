@@ -256,3 +256,21 @@ def test_long_sequence_memory_keeps_gradients_and_saves_memory(tmp_path, capsys)
     sqrt_policy = next(name for name in at_largest if "T" in name and name != "full")
     assert at_largest[sqrt_policy]["peak_mib"] < 0.7 * at_largest["full"]["peak_mib"]
     assert "peak memory" in capsys.readouterr().out
+
+
+def test_examples_use_the_librarys_threads_and_share_them_out_under_mpiexec(monkeypatch):
+    """An example runs at the library's own thread count (every CPU, or what the environment says), not one;
+    under mpiexec with N processes each gets the CPUs divided by N, at least one."""
+    import example_utils as U
+    before = tr.get_num_threads()
+    try:
+        assert U.use_threads() == before   # nothing given: the library's count, untouched
+        assert U.use_threads(3) == 3 and tr.get_num_threads() == 3
+        tr.set_num_threads(4)
+        monkeypatch.setattr(tr.distributed, "is_initialized", lambda: True)
+        for world, expected in ((2, 2), (3, 1), (8, 1)):
+            monkeypatch.setattr(tr.distributed, "get_world_size", lambda world=world: world)
+            tr.set_num_threads(4)
+            assert U.use_threads() == expected, world
+    finally:
+        tr.set_num_threads(before)
