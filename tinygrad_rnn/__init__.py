@@ -1,7 +1,7 @@
 """tinygrad_rnn: an autograd mini-framework for recurrent neural networks on the CPU.
 
-The engine (read it in this order): primitives.py (each operation's forward and backward),
-tensor.py (Tensor, the tape, the backward walk), gradcheck.py. Everything in nn/ and optim.py is
+The engine (read it in this order): primitives.py (each operation's forward and backward), tape.py
+(recording operations and the backward walk), tensor.py (Tensor), gradcheck.py. Everything in nn/ and optim.py is
 built on it; the Numba kernels in kernels/ are fast twins of compositions the tape can also run,
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
@@ -17,13 +17,20 @@ from .kernels.blas import set_num_threads
 from .random import manual_seed
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
-from .tensor import (
+from .tape import (
     InplaceModificationError,
     Node,
+    apply,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .tensor import (
     Tensor,
     abs,
     allclose,
-    apply,
     arange,
     argsort,
     bmm,
@@ -35,7 +42,6 @@ from .tensor import (
     cumsum,
     div,
     divide,
-    enable_grad,
     erf,
     exp,
     fmod,
@@ -44,8 +50,6 @@ from .tensor import (
     gather,
     get_default_dtype,
     index_select,
-    inference_mode,
-    is_grad_enabled,
     isfinite,
     isinf,
     isnan,
@@ -56,7 +60,6 @@ from .tensor import (
     minimum,
     mm,
     multinomial,
-    no_grad,
     ones,
     ones_like,
     rand,
@@ -67,7 +70,6 @@ from .tensor import (
     scatter,
     scatter_add,
     set_default_dtype,
-    set_grad_enabled,
     sigmoid,
     softmax,
     sort,
