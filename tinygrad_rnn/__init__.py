@@ -11,6 +11,7 @@ import numpy as _np
 from . import distributed, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
+from .creation import arange, from_numpy, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
@@ -31,7 +32,6 @@ from .tensor import (
     Tensor,
     abs,
     allclose,
-    arange,
     argsort,
     bmm,
     cat,
@@ -45,8 +45,6 @@ from .tensor import (
     erf,
     exp,
     fmod,
-    from_numpy,
-    full,
     gather,
     get_default_dtype,
     index_select,
@@ -60,10 +58,6 @@ from .tensor import (
     minimum,
     mm,
     multinomial,
-    ones,
-    ones_like,
-    rand,
-    randn,
     relu,
     repeat_interleave,
     roll,
@@ -77,12 +71,9 @@ from .tensor import (
     sqrt,
     stack,
     tanh,
-    tensor,
     topk,
     unbind,
     where,
-    zeros,
-    zeros_like,
 )
 
 __version__ = "0.1.0"

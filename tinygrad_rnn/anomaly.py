@@ -60,7 +60,7 @@ def creation_site() -> tuple[str, str | None]:
             code = linecache.getline(filename, frame.f_lineno).strip()
             site = f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}" + (f": {code}" if code else "")
             return site, library
-        if not filename.endswith(("tape.py", "tensor.py", "anomaly.py")) and library is None:
+        if not filename.endswith(("tape.py", "tensor.py", "creation.py", "anomaly.py")) and library is None:
             library = f"{os.path.relpath(filename, os.path.dirname(_PACKAGE_DIR.rstrip(os.sep)))}:" \
                       f"{frame.f_lineno} ({frame.f_code.co_name})"
         frame = frame.f_back
