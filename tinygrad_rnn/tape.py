@@ -30,8 +30,8 @@ that weight's transpose, its base's: views.py) and backward refuses, naming the 
 Raw writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward.
 
-Grad mode (no_grad, enable_grad, inference_mode, set_grad_enabled), per thread, decides whether apply
-records; it is here because it is the tape's switch.
+Grad mode (no_grad, enable_grad, inference_mode, set_grad_enabled: the end of this file), per thread, is the
+tape's switch: it decides whether apply records anything.
 
 Where this module sits: tensor.py builds the Tensor class on it (every Tensor operation calls apply), so
 this module does not import tensor.py. tensor.py hands it the class once, right after defining it
@@ -66,131 +66,6 @@ def set_tensor_class(cls: type) -> None:
     """Called once by tensor.py with its Tensor class: apply makes its results of it."""
     global Tensor
     Tensor = cls
-
-
-# ----------------------------------------------------------------------------- grad mode
-class _GradMode(threading.local):
-    enabled = True
-
-
-_grad_mode = _GradMode()
-
-
-class _GradModeContext:
-    """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
-    when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""
-    mode = True
-
-    def __new__(cls, *args, **kwargs):
-        if len(args) == 1 and not kwargs and callable(args[0]) and cls in (no_grad, enable_grad, inference_mode):
-            return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
-        return super().__new__(cls)
-
-    def __enter__(self) -> None:
-        self._prev = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_mode.enabled = self._prev
-
-    def __call__(self, fn: Callable) -> Callable:
-        if inspect.isgeneratorfunction(fn):
-            return self._wrap_generator(fn)
-
-        def wrapper(*args, **kwargs):
-            with type(self)._fresh(self):
-                return fn(*args, **kwargs)
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
-
-    def _wrap_generator(self, fn):
-        """A generator's body runs at each next(), after the call has returned: as torch, set the mode around
-        every resumption (send, throw, close; the caller's mode is back in between), not around the call
-        that only creates it."""
-        def wrapper(*args, **kwargs):
-            gen = fn(*args, **kwargs)
-            resume, arg = gen.send, None
-            while True:
-                with type(self)._fresh(self):
-                    try:
-                        value = resume(arg)
-                    except StopIteration as stop:
-                        return stop.value
-                try:
-                    resume, arg = gen.send, (yield value)
-                except GeneratorExit:
-                    with type(self)._fresh(self):
-                        gen.close()
-                    raise
-                except BaseException as e:  # gen.throw(e) by the caller: handed to fn's body
-                    resume, arg = gen.throw, e
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
-
-    def _fresh(self):  # a decorated function may recurse or run in threads: one context per call
-        return type(self)()
-
-
-class no_grad(_GradModeContext):
-    """`with tr.no_grad():` (or as a decorator) runs operations without recording them."""
-    mode = False
-
-
-class enable_grad(_GradModeContext):
-    """`with tr.enable_grad():` records operations again inside a no_grad() block."""
-    mode = True
-
-
-class inference_mode(_GradModeContext):
-    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors).
-    inference_mode(False) turns recording on, as torch's does (even inside no_grad()), so that
-    `with tr.inference_mode(not training):` records while training."""
-
-    def __init__(self, mode: bool = True) -> None:
-        _check_bool(mode, "inference_mode: mode")
-        self.mode = not mode
-
-    def _fresh(self):
-        return inference_mode(not self.mode)
-
-
-class set_grad_enabled(_GradModeContext):
-    """As torch: `tr.set_grad_enabled(False)` switches recording off at once; used as a context manager
-    (or decorator) it restores the previous mode on exit."""
-
-    def __init__(self, mode: bool) -> None:
-        _check_bool(mode, "set_grad_enabled: mode")
-        self.mode = bool(mode)
-        self._prev = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
-
-    def __enter__(self):  # the mode was set (and the previous one saved) when this was made
-        pass
-
-    def __call__(self, fn: Callable) -> Callable:
-        # as a decorator: only calls run with the mode, so undo the switch made above
-        _grad_mode.enabled = self._prev
-        return super().__call__(fn)
-
-    def _fresh(self):
-        return set_grad_enabled(self.mode)
-
-
-def is_grad_enabled() -> bool:
-    return _grad_mode.enabled
-
-
-# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
-# every operation, with the input and output Tensors (node is None when it was not recorded), and
-# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
-_forward_checks = []
-_backward_checks = []
-# Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
-# the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
-# here, as torch's DDP queues a callback for the end of its backward pass.
-_backward_end_hooks = []
 
 
 # ----------------------------------------------------------------------------- recording
@@ -252,6 +127,17 @@ class AccumulateGrad:
 
     def __repr__(self):
         return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
+
+
+# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
+# every operation, with the input and output Tensors (node is None when it was not recorded), and
+# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
+_forward_checks = []
+_backward_checks = []
+# Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
+# the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
+# here, as torch's DDP queues a callback for the end of its backward pass.
+_backward_end_hooks = []
 
 
 def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, ...]:
@@ -523,3 +409,117 @@ class RemovableHandle:
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
+
+
+# ----------------------------------------------------------------------------- grad mode
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+class _GradModeContext:
+    """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
+    when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""
+    mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls in (no_grad, enable_grad, inference_mode):
+            return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
+        return super().__new__(cls)
+
+    def __enter__(self) -> None:
+        self._prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
+        def wrapper(*args, **kwargs):
+            with type(self)._fresh(self):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    def _wrap_generator(self, fn):
+        """A generator's body runs at each next(), after the call has returned: as torch, set the mode around
+        every resumption (send, throw, close; the caller's mode is back in between), not around the call
+        that only creates it."""
+        def wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            resume, arg = gen.send, None
+            while True:
+                with type(self)._fresh(self):
+                    try:
+                        value = resume(arg)
+                    except StopIteration as stop:
+                        return stop.value
+                try:
+                    resume, arg = gen.send, (yield value)
+                except GeneratorExit:
+                    with type(self)._fresh(self):
+                        gen.close()
+                    raise
+                except BaseException as e:  # gen.throw(e) by the caller: handed to fn's body
+                    resume, arg = gen.throw, e
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    def _fresh(self):  # a decorated function may recurse or run in threads: one context per call
+        return type(self)()
+
+
+class no_grad(_GradModeContext):
+    """`with tr.no_grad():` (or as a decorator) runs operations without recording them."""
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """`with tr.enable_grad():` records operations again inside a no_grad() block."""
+    mode = True
+
+
+class inference_mode(_GradModeContext):
+    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors).
+    inference_mode(False) turns recording on, as torch's does (even inside no_grad()), so that
+    `with tr.inference_mode(not training):` records while training."""
+
+    def __init__(self, mode: bool = True) -> None:
+        _check_bool(mode, "inference_mode: mode")
+        self.mode = not mode
+
+    def _fresh(self):
+        return inference_mode(not self.mode)
+
+
+class set_grad_enabled(_GradModeContext):
+    """As torch: `tr.set_grad_enabled(False)` switches recording off at once; used as a context manager
+    (or decorator) it restores the previous mode on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        _check_bool(mode, "set_grad_enabled: mode")
+        self.mode = bool(mode)
+        self._prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self):  # the mode was set (and the previous one saved) when this was made
+        pass
+
+    def __call__(self, fn: Callable) -> Callable:
+        # as a decorator: only calls run with the mode, so undo the switch made above
+        _grad_mode.enabled = self._prev
+        return super().__call__(fn)
+
+    def _fresh(self):
+        return set_grad_enabled(self.mode)
+
+
+def is_grad_enabled() -> bool:
+    return _grad_mode.enabled
