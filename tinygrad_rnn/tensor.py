@@ -145,6 +145,26 @@ def _float_ndarray(data, dtype, name):
     )
 
 
+def _is_dtype(dtype):
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
+
+
+def _float_dtype(dtype, fn):
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(_default_dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
 # ----------------------------------------------------------------------------- Tensor
 class ShapeError(ValueError, RuntimeError):
     """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
@@ -1781,6 +1801,8 @@ def _to_arguments(args, dtype, device):
     return dtype, flags
 
 
+# ----------------------------------------------------------------------------- the helpers of the operators and
+# the in-place writes that make or recognise Tensors (those that need no Tensor are in tensor_args.py)
 # torch's RuntimeErrors, in its words
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -1925,26 +1947,6 @@ def _as_numbers(t, dtype):
     1.0 for True): no gradient, as torch's masks and indices have none. A Cast, not a constant, so that
     `h * (x > 0)` in a compiled cell is computed from the data at every step."""
     return _off_tape(P.Cast, t, dtype=np.dtype(dtype))
-
-
-def _is_dtype(dtype):
-    try:
-        np.dtype(dtype)
-    except TypeError:
-        return False
-    return True
-
-
-def _float_dtype(dtype, fn):
-    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
-        return np.dtype(_default_dtype)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 def _gather_index(index, shape, d, fn):
