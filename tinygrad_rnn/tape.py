@@ -63,7 +63,7 @@ Tensor = None
 
 
 def set_tensor_class(cls: type) -> None:
-    """Called once by tensor.py with its Tensor class: apply makes its results of it."""
+    """Called once by tensor.py with its Tensor class: apply wraps its results in it, run_hooks the gradients."""
     global Tensor
     Tensor = cls
 
