@@ -26,8 +26,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
-
-tape = sys.modules["tinygrad_rnn.tensor"]   # (tr.tensor is the function)
+from tinygrad_rnn import tape  # noqa: E402
 
 
 def pieces(name, cell_class, x):

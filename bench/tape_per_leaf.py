@@ -4,7 +4,7 @@
     python bench/tape_per_leaf.py --leaves 4,7,16 --rounds 40
 
 Issue 12 compares PeepholeLSTMCell (7 parameters) and JordanCell (6) with tr.nn.LSTM (4) at 20x1x10x20, where
-the step is tens of microseconds. This probe isolates what the tape (tensor.py: apply and _edges, the
+the step is tens of microseconds. This probe isolates what the tape (tape.py: apply and _edges, the
 backward walk, the leaf-version check, the leaves' first .grad) pays per leaf input: one node of a stand-in
 primitive with `fresh_grads` (as compile/node.CompiledRecurrence) taking x (no grad) and N parameters, whose
 forward returns three new zeroed outputs of a layer's shapes and whose backward returns N ready gradients, then
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
 from tinygrad_rnn.primitives import Primitive  # noqa: E402
-from tinygrad_rnn.tensor import apply  # noqa: E402
+from tinygrad_rnn.tape import apply  # noqa: E402
 
 T, B, I, H = 20, 1, 10, 20
 

@@ -1,7 +1,7 @@
 """tinygrad_rnn: an autograd mini-framework for recurrent neural networks on the CPU.
 
-The engine (read it in this order): primitives.py (each operation's forward and backward),
-tensor.py (Tensor, the tape, the backward walk), gradcheck.py. Everything in nn/ and optim.py is
+The engine (read it in this order): primitives.py (each operation's forward and backward), tape.py
+(recording operations and the backward walk), tensor.py (Tensor), gradcheck.py. Everything in nn/ and optim.py is
 built on it; the Numba kernels in kernels/ are fast twins of compositions the tape can also run,
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
@@ -11,20 +11,27 @@ import numpy as _np
 from . import distributed, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
+from .creation import arange, from_numpy, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
 from .random import manual_seed
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
-from .tensor import (
+from .tape import (
     InplaceModificationError,
     Node,
+    apply,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .tensor import (
     Tensor,
     abs,
     allclose,
-    apply,
-    arange,
     argsort,
     bmm,
     cat,
@@ -35,17 +42,12 @@ from .tensor import (
     cumsum,
     div,
     divide,
-    enable_grad,
     erf,
     exp,
     fmod,
-    from_numpy,
-    full,
     gather,
     get_default_dtype,
     index_select,
-    inference_mode,
-    is_grad_enabled,
     isfinite,
     isinf,
     isnan,
@@ -56,18 +58,12 @@ from .tensor import (
     minimum,
     mm,
     multinomial,
-    no_grad,
-    ones,
-    ones_like,
-    rand,
-    randn,
     relu,
     repeat_interleave,
     roll,
     scatter,
     scatter_add,
     set_default_dtype,
-    set_grad_enabled,
     sigmoid,
     softmax,
     sort,
@@ -75,12 +71,9 @@ from .tensor import (
     sqrt,
     stack,
     tanh,
-    tensor,
     topk,
     unbind,
     where,
-    zeros,
-    zeros_like,
 )
 
 __version__ = "0.1.0"

@@ -20,7 +20,7 @@ the tensor and the operation that read it, instead of giving silently wrong grad
 sites are found by walking the Python stack past tinygrad_rnn's own frames when each node is
 recorded: that walk, and an isnan() over every gradient, are why this mode costs time, and why it
 is off unless asked for. It works through the tape's two hook lists in
-tensor.py, which are empty otherwise.
+tape.py, which are empty otherwise.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .tensor import InplaceModificationError, _backward_checks, _forward_checks
+from .tape import InplaceModificationError, _backward_checks, _forward_checks
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "AnomalyError"]
 
@@ -60,7 +60,7 @@ def creation_site() -> tuple[str, str | None]:
             code = linecache.getline(filename, frame.f_lineno).strip()
             site = f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}" + (f": {code}" if code else "")
             return site, library
-        if not filename.endswith(("tensor.py", "anomaly.py")) and library is None:
+        if not filename.endswith(("tape.py", "tensor.py", "creation.py", "anomaly.py")) and library is None:
             library = f"{os.path.relpath(filename, os.path.dirname(_PACKAGE_DIR.rstrip(os.sep)))}:" \
                       f"{frame.f_lineno} ({frame.f_code.co_name})"
         frame = frame.f_back

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from .nn.checks import check_float
-from .tensor import Tensor, _reachable_nodes, no_grad
+from .tape import _reachable_nodes, no_grad
+from .tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 

@@ -13,10 +13,10 @@ Each primitive is a small class with two static methods and no state:
 
 Two rules keep the backward rules short:
   * A gradient may come back in the *broadcast* shape of the output. The tape walk sums it back
-    to the input's own shape (`unbroadcast` in tensor.py) - broadcasting's adjoint lives there,
+    to the input's own shape (`unbroadcast` in tape.py) - broadcasting's adjoint lives there,
     once, not in every binary primitive here.
   * This file knows nothing about Tensors or the tape. It is the table of vector-Jacobian
-    products; tensor.py records calls to it and walks them backwards.
+    products; tape.py records calls to it and walks them backwards.
 
 Everything else the library offers (mean, softmax's users, losses, cells) is composed from these
 primitives and has no backward of its own.
@@ -541,7 +541,7 @@ def _repeated(g, shape):
     the same gradient). One value to repeat, the common case of a summed loss, is a view with all
     strides 0 made directly from g's single element (no reshape first: np.broadcast_to's argument
     handling costs more than the rest of a small step's Sum). Such a view is writable, but nothing
-    writes into it: the tape adds only into buffers it allocated and gives users copies (tensor.py),
+    writes into it: the tape adds only into buffers it allocated and gives users copies (tape.py),
     and no backward here writes into its g."""
     if g.size == 1 and type(g) is np.ndarray:  # a one-element array is contiguous whatever its strides
         return np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))

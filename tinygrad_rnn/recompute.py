@@ -45,7 +45,8 @@ import numpy as np
 
 from . import random
 from .primitives import Detach, Primitive
-from .tensor import Tensor, _forward_checks, _grad_mode, apply, backward_from, is_grad_enabled, no_grad
+from .tape import _forward_checks, _grad_mode, apply, backward_from, is_grad_enabled, no_grad
+from .tensor import Tensor
 
 __all__ = ["checkpoint"]
 

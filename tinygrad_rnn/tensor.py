@@ -1,34 +1,12 @@
-"""Tensor and its reverse-mode tape.
+"""Tensor: a float32 or float64 numpy array that records the operations applied to it.
 
-A Tensor wraps a float32 or float64 numpy array. When an operation reads a Tensor that requires
-grad, `apply` runs the primitive's forward (primitives.py) and records a Node: which primitive,
-the edges to its inputs, its attributes and what its backward saved. Unrolling a recurrent cell
-over T steps records T copies of the cell's nodes, so backpropagation through time is nothing
-but `backward()` over that graph.
-
-The invariants the walk relies on:
-  * Every Node gets a sequence number when it is recorded, and its inputs were recorded before
-    it. Sorting the reachable nodes by decreasing number is therefore a reverse topological
-    order: each node is visited after every node that uses its output. No recursion, so a
-    200,000-node graph (a long unrolled sequence) is fine.
-  * An edge points either at a leaf Tensor (gradient accumulated into `.grad`) or at
-    (node, output slot) of the node that produced the input. Nodes do not hold their output
-    Tensors, so an intermediate array lives only as long as someone (a user, or a node's
-    `saved`) needs it.
-  * The walk knows no primitive. It hands a node its output cotangent, gets one gradient per
-    input back, sums each back to its input's shape (broadcasting's adjoint, in one place:
-    `unbroadcast`), and adds it to the input's cotangent. A leaf's first gradient is copied into
-    a buffer of its own (VJPs return shared arrays and views), unless the primitive declares
-    `fresh_grads`: arrays made for this call alone, each of its input's shape and dtype, which the
-    leaf keeps as they are, unchecked (tests/engine/test_tape.py holds the primitives to that).
-
-Saved values are the inputs' arrays themselves, not copies, so an array changed in place between
-forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
-step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
-inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
-that weight's transpose, its base's) and backward refuses, naming the tensor, if one has moved on. Raw
-writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
-too, by a checksum of every input verified in backward.
+A Tensor holds its array in `.data`. Each operation (an operator or a method: x @ w, x.tanh(), x[0]) checks its
+arguments, in torch's words, and calls `apply` (tape.py) for each primitive (primitives.py) it is made of:
+apply runs the forward and, when an input requires grad, records a node on the tape, which `backward()` walks
+in reverse (tape.py, backward_from). Operations that are not one primitive (mean, var, softmax, norm...) are
+compositions of primitives and have no backward of their own. Around this file: tape.py (recording and the
+walk), views.py (which tensors share memory), tensor_args.py (the argument checks that need no Tensor) and
+creation.py (tr.tensor, tr.zeros, tr.randn...).
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float dtype; for
 Tensor(), Python lists and scalars, ints and bools become the default dtype (float32 unless set_default_dtype
@@ -47,12 +25,8 @@ var(axis=1) without saying the correction).
 """
 from __future__ import annotations
 
-import inspect
-import itertools
-import math
 import numbers
 import operator
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -61,18 +35,52 @@ import numpy.typing as npt
 
 from . import primitives as P
 from .random import generator as _default_generator
+from .tape import (
+    Node,
+    RemovableHandle,
+    _backward_end_hooks,
+    _grad_mode,
+    apply,
+    backward_from,
+    no_grad,
+    run_hooks,
+    set_tensor_class,
+)
+from .tensor_args import (
+    _args_or_keyword,
+    _axis,
+    _broadcasts_to,
+    _check_bool,
+    _check_flag,
+    _check_product_dtypes,
+    _check_requires_grad,
+    _dim_args,
+    _given_once,
+    _int_dim,
+    _int_tuple,
+    _ints_first,
+    _is_int,
+    _legacy_unbiased,
+    _one_dim,
+    _one_int_dim,
+    _reduce_axis,
+    _reduced_count,
+    _refuse_backward_options,
+    _shape_args,
+    _sizes_multiply_to,
+    _softmax_default,
+)
+from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _note_view_bases, _same_elements
 
-__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand",
-           "arange", "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode",
-           "is_grad_enabled", "where",
+__all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
-           "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "apply", "Node",
-           "InplaceModificationError", "ValuesIndices", "gather",
+           "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "ValuesIndices", "gather",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
            "isfinite", "allclose",
            "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf"]
 
+
+# ----------------------------------------------------------------------------- dtype handling
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
 
@@ -98,136 +106,6 @@ def set_default_dtype(d: npt.DTypeLike) -> None:
     _default_dtype = dtype
 
 
-class _GradMode(threading.local):
-    enabled = True
-
-
-_grad_mode = _GradMode()
-
-
-class _GradModeContext:
-    """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
-    when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""
-    mode = True
-
-    def __new__(cls, *args, **kwargs):
-        if len(args) == 1 and not kwargs and callable(args[0]) and cls in (no_grad, enable_grad, inference_mode):
-            return cls()(args[0])  # used as a decorator without parentheses: the wrapped function
-        return super().__new__(cls)
-
-    def __enter__(self) -> None:
-        self._prev = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_mode.enabled = self._prev
-
-    def __call__(self, fn: Callable) -> Callable:
-        if inspect.isgeneratorfunction(fn):
-            return self._wrap_generator(fn)
-
-        def wrapper(*args, **kwargs):
-            with type(self)._fresh(self):
-                return fn(*args, **kwargs)
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
-
-    def _wrap_generator(self, fn):
-        """A generator's body runs at each next(), after the call has returned: as torch, set the mode around
-        every resumption (send, throw, close; the caller's mode is back in between), not around the call
-        that only creates it."""
-        def wrapper(*args, **kwargs):
-            gen = fn(*args, **kwargs)
-            resume, arg = gen.send, None
-            while True:
-                with type(self)._fresh(self):
-                    try:
-                        value = resume(arg)
-                    except StopIteration as stop:
-                        return stop.value
-                try:
-                    resume, arg = gen.send, (yield value)
-                except GeneratorExit:
-                    with type(self)._fresh(self):
-                        gen.close()
-                    raise
-                except BaseException as e:  # gen.throw(e) by the caller: handed to fn's body
-                    resume, arg = gen.throw, e
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
-
-    def _fresh(self):  # a decorated function may recurse or run in threads: one context per call
-        return type(self)()
-
-
-class no_grad(_GradModeContext):
-    """`with tr.no_grad():` (or as a decorator) runs operations without recording them."""
-    mode = False
-
-
-class enable_grad(_GradModeContext):
-    """`with tr.enable_grad():` records operations again inside a no_grad() block."""
-    mode = True
-
-
-class inference_mode(_GradModeContext):
-    """torch.inference_mode: here the same as no_grad() (there are no inference-only tensors).
-    inference_mode(False) turns recording on, as torch's does (even inside no_grad()), so that
-    `with tr.inference_mode(not training):` records while training."""
-
-    def __init__(self, mode: bool = True) -> None:
-        _check_bool(mode, "inference_mode: mode")
-        self.mode = not mode
-
-    def _fresh(self):
-        return inference_mode(not self.mode)
-
-
-class set_grad_enabled(_GradModeContext):
-    """As torch: `tr.set_grad_enabled(False)` switches recording off at once; used as a context manager
-    (or decorator) it restores the previous mode on exit."""
-
-    def __init__(self, mode: bool) -> None:
-        _check_bool(mode, "set_grad_enabled: mode")
-        self.mode = bool(mode)
-        self._prev = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
-
-    def __enter__(self):  # the mode was set (and the previous one saved) when this was made
-        pass
-
-    def __call__(self, fn: Callable) -> Callable:
-        # as a decorator: only calls run with the mode, so undo the switch made above
-        _grad_mode.enabled = self._prev
-        return super().__call__(fn)
-
-    def _fresh(self):
-        return set_grad_enabled(self.mode)
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-
-
-def is_grad_enabled() -> bool:
-    return _grad_mode.enabled
-
-
-# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
-# every operation, with the input and output Tensors (node is None when it was not recorded), and
-# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
-_forward_checks = []
-_backward_checks = []
-# Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
-# the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
-# here, as torch's DDP queues a callback for the end of its backward pass.
-_backward_end_hooks = []
-
-
-# ----------------------------------------------------------------------------- dtype handling
 def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = None, name: str = "data") -> np.ndarray:
     """Convert user data to a float32/float64 ndarray by the module docstring's rules."""
     if dtype is not None:
@@ -267,383 +145,33 @@ def _float_ndarray(data, dtype, name):
     )
 
 
-# ----------------------------------------------------------------------------- the tape
+def _is_dtype(dtype):
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
+
+
+def _float_dtype(dtype, fn):
+    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
+        return np.dtype(_default_dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+# ----------------------------------------------------------------------------- Tensor
 class ShapeError(ValueError, RuntimeError):
     """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
     split) or an index out of its dim (gather, scatter): torch raises a RuntimeError, numpy a ValueError, and
     `except` of either catches this."""
 
 
-class InplaceModificationError(RuntimeError):
-    """An array a recorded operation read was modified in place before backward used it."""
-
-
-_sequence = itertools.count()
-_FREED = object()  # marks a node whose saved values were released by backward
-
-
-class Node:
-    """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
-
-    __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
-                 "hooks", "where", "__weakref__")
-
-    def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
-                 saved: Any, shapes: tuple, multi: bool) -> None:
-        self.prim = prim  # the Primitive subclass
-        self.parents = parents  # per input: a leaf Tensor, (Node, slot), or None (no grad needed)
-        self.needs = needs  # per input: whether it needs a gradient (parents[i] is not None)
-        # (leaf, its version when recorded (Tensor.bump_version), input index) per leaf input; None if none
-        self.versions = versions
-        self.attrs = attrs  # the primitive's non-array arguments (axis, shape, index...)
-        self.saved = saved  # what backward needs; _FREED once backward released it
-        self.shapes = shapes  # the output shape, or a tuple of them if the primitive has several outputs
-        self.multi = multi
-        self.seq = next(_sequence)
-        self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
-        self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
-        self.where = None  # creation site, recorded in anomaly mode only
-
-    def name(self) -> str:
-        """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""
-        return self.prim.__name__
-
-    @property
-    def next_functions(self) -> tuple:
-        """Per input, as torch's: (the Node that made it, its output slot), (AccumulateGrad, 0) for a leaf that
-        requires grad, or (None, 0) for an input without a gradient."""
-        return tuple(p if type(p) is tuple else (None, 0) if p is None else (AccumulateGrad(p), 0)
-                     for p in self.parents)
-
-    def __repr__(self):
-        return f"<Node #{self.seq} {self.name()} -> {self.shapes}>"
-
-
-class AccumulateGrad:
-    """torch's name for the end of a walk at a leaf that requires grad (grad_fn.next_functions shows it);
-    `variable` is that leaf."""
-
-    def __init__(self, variable: Tensor) -> None:
-        self.variable = variable
-        self.next_functions = ()
-
-    def name(self) -> str:
-        return "torch::autograd::AccumulateGrad"   # torch's own name(), so code that compares it keeps working
-
-    def __repr__(self):
-        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
-
-
-def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, ...]:
-    """Run primitive `prim` on Tensors `inputs` and record it if any input requires grad.
-
-    This runs once per operation, T times per cell operation in an unrolled layer, so it is kept
-    to plain loops (the tape's per-op overhead is what the generic path pays, and what a tiny
-    fused layer pays per call): while grad mode is on, one pass over the inputs collects both the
-    arrays for the forward and, per input, the edge the walk will follow, whether it needs a
-    gradient and, for a leaf, the version backward checks (Tensor.bump_version)."""
-    if _grad_mode.enabled:
-        arrays, parents, needs, leaves = _edges(inputs)
-        record = True in needs
-    else:
-        arrays = [t.data for t in inputs]
-        record = False
-    out, saved = prim.forward(*arrays, **attrs)
-    multi = type(out) is tuple
-    tensors = []
-    for o in (out if multi else (out,)):
-        if type(o) is not np.ndarray:  # numpy turns 0-d results into scalars (np.float64): keep ndarrays
-            o = np.asarray(o)
-        tensors.append(Tensor._make(o, record))
-    node = None
-    if record:
-        shapes = tuple([t.data.shape for t in tensors]) if multi else tensors[0].data.shape
-        node = Node(prim, tuple(parents), tuple(needs), tuple(leaves) if leaves else None, attrs, saved, shapes, multi)
-        slot = 0
-        for t in tensors:
-            t._node, t._slot = node, slot
-            slot += 1
-    else:
-        _note_view_bases(tensors, inputs)
-    if _forward_checks:
-        for check in _forward_checks:
-            check(prim, inputs, tensors, node)
-    return tuple(tensors) if multi else tensors[0]
-
-
-def _note_view_bases(tensors, inputs):
-    """An unrecorded result that views an input's memory (w.T, x[0], x.detach() of a frozen weight) keeps that
-    input's base Tensor: a view has no version of its own, and in-place writes (load_state_dict, an optimizer
-    step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
-    version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
-    that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
-    than change values a node may have saved. A view of a recorded view of a leaf (p[0] taken with grad mode
-    on, then its row under no_grad()) is that leaf's memory: its base is the leaf.
-
-    The base is marked `_viewed` (a recorded in-place write, which gives a tensor a new array, is refused on it:
-    its views would keep the old values). A view of a tensor that requires grad (made here, so under no_grad())
-    is marked `_no_grad_view`: torch refuses to write it in place with grad mode on."""
-    seen = leaf = no_grad_view = None
-    for t in tensors:
-        for x in inputs:
-            if t.data is x.data or (t.data.base is not None and np.may_share_memory(t.data, x.data)):
-                if x is not seen:   # (once per input: unbind and split make many views of one)
-                    seen, leaf, no_grad_view = x, _memory_leaf(x), x._requires_grad or x._no_grad_view
-                    if leaf is not None and not leaf._viewed:
-                        leaf._viewed = True
-                if leaf is None:
-                    t._views_computed = True
-                else:
-                    t._base = leaf
-                if no_grad_view:
-                    t._no_grad_view = True
-                break
-
-
-def _check_writable(array):
-    """An in-place write needs memory of its own per element: an expanded (broadcast) tensor is refused in
-    torch's words, not numpy's ValueError (and would change several elements at once)."""
-    if not array.flags.writeable:
-        if 0 in array.strides and array.size > 1:
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location. Please clone() the tensor before performing the operation.")
-        raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
-                           "given to from_numpy or Tensor?): clone() the tensor first")
-
-
-def _edges(inputs):
-    """apply's one pass over the inputs in grad mode: their arrays and, per input, its edge (None, a leaf
-    Tensor or (node, slot)) and whether it needs a gradient; and (leaf, its version, its input index) for each
-    leaf input (only those: the backward's check of versions then walks the leaves alone, not every input). A
-    tensor that does not require grad is a leaf too (only recorded operations make non-leaves), and its array
-    may be saved as well: a frozen weight that load_state_dict rewrites in place must not give the old
-    forward's gradients computed with its new values."""
-    arrays, parents, needs, leaves = [], [], [], []
-    for i, t in enumerate(inputs):
-        arrays.append(t.data)
-        if not t._requires_grad:  # (the attribute, not the property: a call per input, a third of this loop)
-            parents.append(None)
-            needs.append(False)
-            base = t if t._base is None else t._base  # a view's version is its base's (_note_view_bases)
-            leaves.append((base, base._version, i))
-        elif t._node is None:  # a leaf
-            parents.append(t)
-            needs.append(True)
-            leaves.append((t, t._version, i))
-        else:
-            parents.append((t._node, t._slot))
-            needs.append(True)
-    return arrays, parents, needs, leaves
-
-
-def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a gradient of a broadcast result back to the operand's own shape."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
-    if extra and len(axes) == extra and g.flags.c_contiguous and g.dtype.kind == "f":
-        # only leading axes, as for a bias added to every row: ones @ rows, one BLAS matrix-vector product
-        # (numpy's sum over axis 0 adds the rows one by one too, four times slower at the demo's (2048, 103))
-        rows = g.reshape(math.prod(g.shape[:extra]), math.prod(shape))
-        return (np.ones(rows.shape[0], g.dtype) @ rows).reshape(shape)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
-
-_by_seq = operator.attrgetter("seq")
-
-
-def _reachable_nodes(root):
-    """All nodes the root depends on, newest first (a reverse topological order), iteratively."""
-    seen, stack = {root}, [root]
-    while stack:
-        node = stack.pop()
-        for edge in node.parents:
-            if type(edge) is tuple and edge[0] not in seen:
-                seen.add(edge[0])
-                stack.append(edge[0])
-    return sorted(seen, key=_by_seq, reverse=True)
-
-
-def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
-    cotangents = {root: {slot: grad}}
-    owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
-    hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
-    nodes = _reachable_nodes(root)
-    _check_before_the_walk(nodes)
-    for node in nodes:
-        gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
-        if gs is None:
-            continue
-        if node.hooks:  # every consumer has added in: the gradient of each hooked output is complete
-            gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
-        input_grads = _node_backward(node, gs, retain_graph)
-        fresh = node.prim.fresh_grads
-        for edge, gi in zip(node.parents, input_grads):
-            if edge is None or gi is None:
-                continue
-            if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-                _add_cotangent(cotangents, owned, edge, gi)
-            elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
-                gi = unbroadcast(gi, edge.data.shape)
-                hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
-            elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-                edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
-            else:
-                _accumulate_leaf_grad(edge, gi)
-    for leaf, gi in hooked_leaves.items():
-        _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
-
-
-def _check_before_the_walk(nodes):
-    """Every node's saved values checked before the walk writes any .grad: a refusal (a second backward, a tensor
-    written in place since the forward) then leaves all gradients as they were. torch refuses before it reaches a
-    leaf whose gradient the refusing node feeds; the walk here adds a leaf's gradient as soon as a node hands it
-    one, so without this a leaf read by an earlier node would be left with part of its gradient."""
-    for node in nodes:
-        if node.versions is not None or node.saved is _FREED:
-            _check_saved_values(node)
-
-
-def _node_backward(node, gs, retain_graph):
-    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
-    _check_saved_values(node)  # again: a hook run by this walk may have written a tensor in place
-    if node.retained:
-        for s, t in node.retained.items():
-            if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
-                # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
-                t._grad = np.array(gs[s], copy=True) if t._grad is None else t._grad + gs[s]
-    if node.multi:  # one cotangent per output slot, None where no gradient arrived
-        g = [None] * len(node.shapes)
-        for s, gs_s in gs.items():
-            g[s] = gs_s
-    else:
-        g = gs[0]
-    if node.prim.consumes_saved:
-        input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
-    else:
-        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
-    for check in _backward_checks:
-        check(node, g, input_grads)
-    if not retain_graph and _saved_tensors(node):
-        node.saved = _FREED
-    return input_grads
-
-
-def _saved_tensors(node):
-    """Whether the values node's backward read hold tensors (the primitive says so, or they are looked at)."""
-    holds = node.prim.saves_tensors
-    return _holds_tensors(node.prim.saved_needed(node.saved, node.needs)) if holds is None else holds
-
-
-def _holds_tensors(saved):
-    """Whether `saved` (a primitive's saved values, nested tuples) holds an array. Only such a node is freed by
-    backward (without retain_graph) and refuses a second one, as torch frees only saved tensors: a node that saved
-    nothing, shapes or Python numbers runs again, as torch's does. A 0-d array or numpy scalar is a tensor too: x * 2.0
-    saves the 2 (torch wraps it in a 0-d tensor and refuses a second backward), x.exp() of a 0-d x its result."""
-    if type(saved) is np.ndarray:
-        return True
-    if type(saved) is tuple or type(saved) is list:   # (a loop, not any(): this runs once per node of every walk)
-        for s in saved:
-            if type(s) is not int and _holds_tensors(s):   # (ints: a shape's, the commonest saved tuple)
-                return True
-        return False
-    return isinstance(saved, np.generic)   # numpy's scalar result of a 0-d array (np.exp(0-d) is one)
-
-
-def _check_saved_values(node):
-    """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
-    if node.saved is _FREED:
-        raise RuntimeError(
-            f"Trying to backward through the graph a second time: the saved values of {node.name()} were freed "
-            "by the first backward() (as torch, saved tensors are freed when backward() has used them). Pass "
-            "retain_graph=True to the first backward() if you need to call it twice, or recompute the forward "
-            "pass."
-        )
-    if node.versions is not None:
-        for leaf, version, i in node.versions:
-            if leaf._version != version:  # a leaf changed since it was recorded
-                raise _modified_in_place(node, leaf, i)
-
-
-def _add_cotangent(cotangents, owned, edge, gi):
-    """Add gradient gi into the cotangent of output slot edge = (node, slot), summed to its shape."""
-    parent, pslot = edge
-    shape = parent.shapes[pslot] if parent.multi else parent.shapes
-    if gi.shape != shape:
-        gi = unbroadcast(gi, shape)
-    slots = cotangents.setdefault(parent, {})
-    if pslot not in slots:
-        slots[pslot] = gi  # may be shared with other consumers: never written into
-    elif edge in owned:
-        slots[pslot] += gi  # a weight used at every step: no new buffer per step
-    else:
-        slots[pslot] = slots[pslot] + gi
-        owned.add(edge)
-
-
-def _accumulate_leaf_grad(leaf, gi):
-    """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
-    gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
-    if gi.shape != leaf.data.shape:
-        gi = unbroadcast(gi, leaf.data.shape)
-    if leaf._grad is not None:
-        leaf._grad += gi
-    else:
-        leaf._grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
-
-
-def _modified_in_place(node, edge, i):
-    kind = "" if edge.requires_grad else " that does not require grad (a frozen weight, a buffer?)"
-    return InplaceModificationError(
-        f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-        f"input {i} of {node.name()}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
-        "optimizer step, load_state_dict or an nn.init function): call backward() first, before "
-        "optimizer.step(), or run the forward pass again.")
-
-
-def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
-    """Pass gradient g through a tensor's hooks ({id: hook}, in registration order), as torch: each gets a
-    Tensor of its own (the walk's arrays may be shared with other consumers) and may return a replacement
-    of the same shape and dtype, which the next hook and the rest of the walk see, or None to keep it."""
-    for hook in list(hooks.values()):
-        out = hook(Tensor._make(g.copy(), False))
-        if out is None:
-            continue
-        name = getattr(hook, "__name__", type(hook).__name__)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"hook {name!r} must return a Tensor or None, got {type(out).__name__}")
-        if out.shape != g.shape:
-            raise ValueError(f"hook {name!r} changed the gradient's shape from {g.shape} to {out.shape}")
-        if out.dtype != g.dtype:
-            raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
-        g = out.data
-    return g
-
-
-class RemovableHandle:
-    """What register_hook returns, as torch's: remove() takes the hook off (again is harmless); a `with`
-    block removes it at its end."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict) -> None:
-        self.hooks_dict, self.id = hooks, next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self.hooks_dict.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
-# ----------------------------------------------------------------------------- Tensor
 class ValuesIndices(NamedTuple):
     """What max(dim)/min(dim)/sort/topk return, as torch.return_types.max: the values and their int64 indices."""
     values: "Tensor"
@@ -1289,10 +817,12 @@ class Tensor:
 
     def new_full(self, size: Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
                  requires_grad: bool = False) -> Tensor:
+        from .creation import full  # (imported here: creation.py is built on this module)
         return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data: npt.ArrayLike, *, dtype: npt.DTypeLike | None = None,
                    requires_grad: bool = False) -> Tensor:
+        from .creation import tensor  # (imported here: creation.py is built on this module)
         return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def __pow__(self, p: float | Tensor) -> Tensor:
@@ -2182,6 +1712,10 @@ class Tensor:
         return apply(P.Erf, self._numeric())
 
 
+# tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)
+set_tensor_class(Tensor)
+
+
 # ----------------------------------------------------------------------------- the checks of mm, index_select,
 # roll, repeat_interleave and to (the methods grouped at the end of Tensor), in torch's words and error types
 def _check_product_operands(fn, a, b):
@@ -2205,19 +1739,6 @@ def _check_product_operands(fn, a, b):
                          f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}] (batch1 has shape {a.shape})")
 
 
-class _ProductDTypeError(TypeError, RuntimeError):
-    """Matrix product operands of two dtypes: torch raises a RuntimeError, the library a TypeError for a dtype mix
-    (the module docstring): `except` of either catches this."""
-
-
-def _check_product_dtypes(fn, a, b):
-    """matmul's, mm's and bmm's operands must have one dtype, as torch's (an int64 or a mask is not read as numbers
-    there, as it is in +)."""
-    if a.dtype != b.dtype:
-        raise _ProductDTypeError(f"{fn}: expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype} "
-                                 "(as torch: nothing is upcast silently, convert one with .astype())")
-
-
 def _select_index(index, size):
     """index_select's index as a 1-D int64 array, checked as torch checks it: an int64 or int32 Tensor (or numpy
     int array) of at most one dim, each value in [0, size)."""
@@ -2234,16 +1755,6 @@ def _select_index(index, size):
         raise IndexError(f"index_select(): index {bad} out of range in self (a dim of size {size}; as torch, "
                          "negative indices too)")
     return raw.reshape(-1).astype(np.int64, copy=False)
-
-
-def _int_tuple(fn, name, value):
-    """roll's shifts or dims, an int or a sequence of ints, as a tuple of ints."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    for v in values:
-        if not _is_int(v):
-            raise TypeError(f"{fn}(): argument '{name}' must be an int or a tuple of ints, got {type(v).__name__} "
-                            f"{v!r} (as torch)")
-    return tuple(int(v) for v in values)
 
 
 def _repeat_counts(repeats, n):
@@ -2290,12 +1801,8 @@ def _to_arguments(args, dtype, device):
     return dtype, flags
 
 
-def _given_once(name, keyword, positional):
-    if keyword is not None:
-        raise TypeError(f"to: {name} given twice, as {positional!r} and {name}={keyword!r}")
-    return positional
-
-
+# ----------------------------------------------------------------------------- the helpers of the operators and
+# the in-place writes that make or recognise Tensors (those that need no Tensor are in tensor_args.py)
 # torch's RuntimeErrors, in its words
 _MASK_SUBTRACTION = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                      "invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -2315,13 +1822,6 @@ _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder, P.RoundedDiv
 _IN_PLACE_UFUNCS = {P.Add: np.add, P.Sub: np.subtract, P.Mul: np.multiply, P.Div: np.divide}
 
 
-def _broadcasts_to(shape, target):
-    """Whether an operand of `shape` broadcasts to `target` without changing it (x += y keeps x's shape)."""
-    if shape == target:
-        return True
-    return len(shape) <= len(target) and all(n == 1 or n == m for n, m in zip(reversed(shape), reversed(target)))
-
-
 def _clip_into(a, lo, hi):
     """P.Clip's forward written into `a` (clamp_): the bound where a lies outside, in the same order (lo, then
     hi); a value inside keeps its bits (-0.0) and nan stays nan."""
@@ -2329,8 +1829,6 @@ def _clip_into(a, lo, hi):
         np.copyto(a, a.dtype.type(lo), where=a < lo)
     if hi is not None:
         np.copyto(a, a.dtype.type(hi), where=a > hi)
-
-_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
 
 
 def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
@@ -2350,43 +1848,6 @@ def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
     raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
                        f"single memory location. Please clone() the tensor before performing the operation ({call}: "
                        "the operand shares part of x's memory; torch refuses it too).")
-
-
-def _same_elements(a, b):
-    """Whether two arrays are the same elements of the same memory, read in the same order."""
-    return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
-            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
-
-
-def _is_view(t):
-    """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
-    that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
-    if t._detached or t.data.base is None:
-        return False
-    if t._node is not None:
-        return _is_view_node(t._node)
-    return t._base is not None
-
-
-def _is_view_node(node):
-    """Whether a node is one of torch's view operations (x[idx] with index arrays is not: it copies)."""
-    return node.prim in _VIEW_PRIMS and not (node.prim is P.GetItem and not P.is_basic_index(node.attrs["index"]))
-
-
-def _memory_leaf(t):
-    """The leaf whose memory t's array is (or is part of), whose version an in-place write of t bumps and graphs
-    check: t itself, the leaf an unrecorded view was taken from (_base), or the leaf under a chain of recorded
-    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: their
-    memory is not written in place (Tensor._write)."""
-    if t._node is None:
-        return None if t._views_computed else (t if t._base is None else t._base)
-    edge = (t._node, t._slot)
-    while type(edge) is tuple:
-        if not _is_view_node(edge[0]):
-            return None
-        edge = edge[0].parents[0]
-    leaf = _memory_leaf(edge)   # (a leaf: a recorded view's input requires grad, so its edge is the Tensor)
-    return leaf if leaf is not None and np.may_share_memory(t.data, leaf.data) else None   # (a reshape may copy)
 
 
 def _check_recordable_in_place(x, fn):
@@ -2488,134 +1949,6 @@ def _as_numbers(t, dtype):
     return _off_tape(P.Cast, t, dtype=np.dtype(dtype))
 
 
-def _is_dtype(dtype):
-    try:
-        np.dtype(dtype)
-    except TypeError:
-        return False
-    return True
-
-
-def _float_dtype(dtype, fn):
-    if dtype is None:  # torch's "the default dtype"; numpy would read None as float64
-        return np.dtype(_default_dtype)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dtype}")
-    return dtype
-
-
-def _check_flag(fn, name, value):
-    """A bool argument: a string such as "no" (truthy) or 0/1 is refused, as torch does."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _check_requires_grad(fn, value):
-    """requires_grad as a bool: a string "False" (truthy) or 0/1 is refused, as torch does."""
-    return _check_flag(fn, "requires_grad", value)
-
-
-def _axis(axis, ndim):
-    """Normalise an axis (or tuple of axes) to non-negative ints, refusing out-of-range ones."""
-    if axis is None:
-        return None
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
-            raise TypeError(f"dim must be an int (or a tuple of ints), got {type(a).__name__} {a!r}")
-        if not -ndim <= a < ndim:
-            raise _dim_out_of_range(a, ndim)
-    return tuple(int(a) % ndim for a in axes) if isinstance(axis, (tuple, list)) else int(axis) % ndim
-
-
-def _dim_out_of_range(dim, ndim, fn=None):
-    """torch's error for a dim outside [-ndim, ndim) (a 0-d tensor takes 0 and -1): an IndexError, as torch's."""
-    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
-    where = f"{fn}: " if fn else ""
-    return IndexError(f"{where}Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
-
-
-def _reduce_axis(dim, ndim):
-    """A reduction's dim(s) as _axis gives them; dim=() and a 0-d tensor's dim 0 or -1 mean 'all' (None),
-    as torch."""
-    if isinstance(dim, (tuple, list)) and not dim:  # torch: an empty dim list reduces over all dims
-        return None
-    if ndim == 0 and dim is not None:
-        for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
-            if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d not in (0, -1):
-                raise _dim_out_of_range(d, 0)
-        return None
-    return _axis(tuple(dim) if isinstance(dim, list) else dim, ndim)
-
-
-def _reduced_count(shape, axes):
-    """How many elements each output of a reduction over `axes` (None: all) combines."""
-    axes = range(len(shape)) if axes is None else (axes if isinstance(axes, tuple) else (axes,))
-    return int(np.prod([shape[a] for a in axes]))
-
-
-def _dim_args(fn, dim, keepdim, axis, keepdims):
-    """torch's dim=/keepdim= and numpy's axis=/keepdims= name the same two arguments: take either spelling,
-    refuse both at once (which one was meant would be a guess)."""
-    if axis is not None:
-        if isinstance(axis, (tuple, list)) and not axis:
-            raise TypeError(f"{fn}: axis=() reduces no axis in numpy, but dim=() reduces all of them in torch; "
-                            "pass dim=() or dim=None to reduce all, or skip the reduction")
-        if dim is not None:
-            raise TypeError(f"{fn}: got dim={dim!r} and axis={axis!r}, torch's and numpy's names of one argument; "
-                            "pass one")
-        dim = axis
-    if keepdims is not None:
-        if keepdim is not None:
-            raise TypeError(f"{fn}: got keepdim={keepdim!r} and keepdims={keepdims!r}, torch's and numpy's names of "
-                            "one argument; pass one")
-        keepdim = keepdims
-    if keepdim is not None and not isinstance(keepdim, (bool, np.bool_)):  # keepdim="False" is truthy
-        raise TypeError(f"{fn}: keepdim must be True or False, got {type(keepdim).__name__} {keepdim!r}")
-    return dim, bool(keepdim)
-
-
-def _one_dim(fn, dim, axis, default):
-    """The one dim of split/chunk/unbind/softmax/cat/stack, as dim= or axis=; `default` if neither."""
-    dim, _ = _dim_args(fn, dim, None, axis, None)
-    return default if dim is None else _int_dim(fn, dim)
-
-
-def _int_dim(fn, dim, name="dim"):
-    """Where torch takes one dim, a tuple is refused by name (it failed deep inside, or, in softmax, was taken
-    as several dims, which torch does not have)."""
-    if isinstance(dim, (tuple, list)):
-        raise TypeError(f"{fn}: {name} must be an int, got {type(dim).__name__} {dim!r}")
-    return dim
-
-
-def _one_int_dim(fn, dim, ndim):
-    """A dim argument that must be one int (a float, bool or tuple is refused by name), normalised; a 0-d
-    tensor takes 0 or -1, as torch."""
-    if not _is_int(dim):
-        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__} {dim!r}")
-    if ndim == 0:
-        if dim not in (0, -1):
-            raise _dim_out_of_range(dim, 0, fn)
-        return 0
-    if not -ndim <= dim < ndim:
-        raise _dim_out_of_range(dim, ndim, fn)
-    return int(dim) % ndim
-
-
-def _sizes_multiply_to(sizes, n):
-    """Whether `sizes` (at most one -1, which takes what is left) multiply up to n, as unflatten asks."""
-    known = int(np.prod([k for k in sizes if k != -1]))
-    if -1 not in sizes:
-        return known == n
-    return list(sizes).count(-1) == 1 and known > 0 and n % known == 0
-
-
 def _gather_index(index, shape, d, fn):
     """gather's (and scatter's) index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
     input's number of dims, no larger than the input in any dim but `d`, its values in [0, shape[d]). Users
@@ -2637,32 +1970,6 @@ def _gather_index(index, shape, d, fn):
         bad = raw.min() if raw.min() < 0 else raw.max()
         raise ShapeError(f"{fn}: index {bad} is out of range for dim {d} of size {size}")
     return raw.astype(np.int64, copy=False)
-
-
-def _softmax_default(fn, dim, axis, ndim):
-    """The dim of x.softmax() without one: -1 up to 2-D, where torch's implicit choice (F.softmax) agrees.
-    Beyond, torch's method requires dim and F's implicit choice is dim 0 or 1, so neither is guessed."""
-    if dim is None and axis is None and ndim > 2:
-        raise TypeError(f"{fn}: pass dim= for a {ndim}-D tensor (torch's x.{fn}() requires it; its implicit "
-                        f"choice in F.{fn} would be dim {0 if ndim == 3 else 1}, not the last)")
-    return -1
-
-
-def _refuse_backward_options(create_graph, inputs):
-    if create_graph is not False:
-        raise ValueError(f"backward: create_graph must be False (higher-order gradients are not supported: the "
-                         f"backward pass is not recorded on the tape), got {create_graph!r}")
-    raise ValueError(f"backward: inputs must be None (the gradient goes to every leaf that requires grad), got "
-                     f"{type(inputs).__name__}; read the leaves' .grad you need")
-
-
-def _legacy_unbiased(flag, others):
-    """x.var(True): torch's overload var(unbiased) over all elements; with any other argument torch refuses
-    a bool first argument (it is not a dim), so it is refused here too."""
-    if any(v is not None for v in others):
-        raise TypeError(f"var/std: a bool first argument is torch's legacy unbiased (x.var({bool(flag)})), which "
-                        "takes no other argument; write x.var(dim, unbiased=..., keepdim=...) or correction=")
-    return bool(flag)
 
 
 def _centred(x, axes):
@@ -2709,124 +2016,6 @@ def _index(index):
     return tuple(convert(i) for i in index) if isinstance(index, tuple) else convert(index)
 
 
-def _is_int(i):
-    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
-
-
-def _ints_first(index):
-    """numpy and torch order x[1, :, idx] differently: numpy counts the int as an advanced index, and since a
-    slice separates it from idx, puts idx's dimension first; torch applies ints first, as basic indexing, so
-    the result is x[1][:, idx]. For an index with both ints and arrays, returns (the ints, the rest), applied
-    one after the other; else None."""
-    if not isinstance(index, tuple) or not any(_is_int(i) for i in index):
-        return None
-    if not any(isinstance(i, np.ndarray) for i in index):
-        return None
-    first = []
-    for i in index:
-        if _is_int(i) or i is Ellipsis:
-            first.append(i)
-        elif isinstance(i, np.ndarray) and i.dtype == bool:
-            first.extend([slice(None)] * max(i.ndim, 1))
-        elif i is not None:
-            first.append(slice(None))
-    return tuple(first), tuple(i for i in index if not _is_int(i))
-
-
-# ----------------------------------------------------------------------------- functions
-def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """As torch.tensor: a copy of data; floats become a float Tensor by the module docstring's rules, ints int64
-    indices and booleans a boolean mask, as torch.tensor's (the constructor Tensor, like torch.Tensor, gives
-    float32 for all three; dtype=tr.float32 here too)."""
-    if dtype is not None and _factory_dtype(dtype, "tensor").kind != "f":   # dtype=tr.int64 / tr.bool
-        _made(np.zeros(0, dtype), requires_grad, "tensor")   # refuses requires_grad=True, as torch
-        return tensor(data).astype(dtype)   # (a copy already: astype keeps it)
-    if dtype is None:
-        try:
-            arr = np.asarray(_raw(data))   # (a Tensor's own array: tr.tensor(indices) stays int64, as torch)
-        except (ValueError, TypeError):
-            arr = None  # Tensor() says what is wrong with it
-        if arr is not None and arr.dtype.kind in "biu":   # as torch.tensor: a mask, or int64 indices
-            if _check_requires_grad("tensor", requires_grad):
-                raise RuntimeError(f"only float tensors can require grad; this one holds {arr.dtype} values "
-                                   "(as torch; make it a float tensor with dtype=tr.float32)")
-            return Tensor._make(np.array(arr, dtype=bool if arr.dtype == bool else np.int64), False)
-    source = _raw(data)
-    out = Tensor(source, requires_grad=requires_grad, dtype=dtype)   # (its array: Tensor(t) would be a view of t)
-    # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
-    # only: shares_memory's exact answer can cost more than the copy it would save
-    if isinstance(source, np.ndarray) and np.may_share_memory(out.data, source):
-        out.data = out.data.copy()
-    return out
-
-
-def from_numpy(ndarray: np.ndarray) -> Tensor:
-    """A Tensor sharing `ndarray`'s memory (float32/float64 only, as the Tensor itself would refuse to share)."""
-    if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy array, got {type(ndarray).__name__}")
-    if ndarray.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"from_numpy: expected a float32 or float64 array (to share its memory), got dtype "
-                        f"{ndarray.dtype}; use tr.tensor(array, dtype=tr.float32) to convert a copy")
-    out = Tensor(ndarray)
-    out._viewed = True   # the caller holds the array: a recorded write, which would give out a new one, is refused
-    return out
-
-
-def _args_or_keyword(fn, args, name, value):
-    """torch takes sizes or dims positionally or as one keyword (x.permute(dims=(1, 0)), zeros(size=(2,)))."""
-    if value is None:
-        return args
-    if args:
-        raise TypeError(f"{fn}: give {name} positionally or as {name}=, not both (got {args} and {value!r})")
-    return (value,)
-
-
-def _shape_args(fn, shape, size=None):
-    shape = _args_or_keyword(fn, shape, "size", size)
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    for n in shape:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-            raise TypeError(f"{fn}: sizes must be non-negative ints, got {shape!r}")
-    return tuple(int(n) for n in shape)
-
-
-def _factory_dtype(dtype, fn):
-    """A factory's dtype=: float32/float64 (None: the default), or, as torch, int64 (indices) and bool (masks)."""
-    if dtype is not None and _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
-        return np.dtype(dtype)
-    return _float_dtype(dtype, fn)
-
-
-def _made(data, requires_grad, fn):
-    """A factory's result: a float Tensor, or int64 indices / a mask, which cannot require grad (as torch)."""
-    if data.dtype.kind == "f":
-        return Tensor(data, requires_grad=requires_grad)
-    if _check_requires_grad(fn, requires_grad):
-        raise RuntimeError(f"{fn}: only float tensors can require grad, this one has dtype {data.dtype} (as torch)")
-    return Tensor._make(data, False)
-
-
-def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-          requires_grad: bool = False) -> Tensor:
-    data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
-    return _made(data, requires_grad, "zeros")
-
-
-def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
-    data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
-    return _made(data, requires_grad, "ones")
-
-
-def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
-    """As torch: an int fill_value makes int64 indices, a float one the default float dtype (dtype= says)."""
-    shape, value = _shape_args("full", (size,)), _fill_value(fill_value)
-    if dtype is None and _is_int(value):
-        dtype = np.int64
-    return _made(np.full(shape, value, dtype=_factory_dtype(dtype, "full")), requires_grad, "full")
-
-
 def _fill_value(value, fn="full", name="fill_value"):
     """full()'s fill_value as a number (a 0-d Tensor too, as torch). np.full would take the string '1' as 1,
     True as 1.0 (torch makes a bool tensor) and broadcast an array into the shape, silently. fill_ keeps its
@@ -2840,62 +2029,8 @@ def _fill_value(value, fn="full", name="fill_value"):
     return value
 
 
-def zeros_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
-               requires_grad: bool = False) -> Tensor:
-    dtype = None if dtype is None else _float_dtype(dtype, "zeros_like")   # np would make int32 zeros, then float32
-    return Tensor(np.zeros_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
-    dtype = None if dtype is None else _float_dtype(dtype, "ones_like")
-    return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
-
-
-def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
-    """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
-    (a numpy Generator), drawn in `dtype` directly."""
-    rng = generator if generator is not None else _default_generator()
-    data = rng.standard_normal(_shape_args("randn", shape, size), dtype=_float_dtype(dtype, "randn"))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
-    """Uniform samples in [0, 1), as randn draws them."""
-    rng = generator if generator is not None else _default_generator()
-    data = rng.random(_shape_args("rand", shape, size), dtype=_float_dtype(dtype, "rand"))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
-           dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch: int64 for int
-    arguments, the default float dtype (float32) if any is a float, unless dtype= says."""
-    if end is None:
-        if start is None:
-            raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")
-        start, end = 0, start
-    elif start is None:
-        start = 0
-    for name, value in (("start", start), ("end", end), ("step", step)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"arange: {name} must be a number, got {type(value).__name__} {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"arange: {name} must be finite, got {value!r}")
-    if step == 0:
-        raise ValueError("arange: step must be nonzero")
-    if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
-        raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
-                         "the range would be empty")
-    if dtype is None and all(_is_int(v) for v in (start, end, step)):
-        dtype = np.int64
-    dtype = _factory_dtype(dtype, "arange")
-    values = np.arange(start, end, step, dtype=np.int64 if dtype.kind != "f" else np.float64)
-    return _made(values.astype(dtype), requires_grad, "arange")
-
-
+# ----------------------------------------------------------------------------- torch's function spellings
+# (tr.exp(x) is x.exp()), and cat, stack, where and multinomial, which take several tensors or make new ones
 def isnan(input: Tensor) -> Tensor: return input.isnan()
 def isinf(input: Tensor) -> Tensor: return input.isinf()
 def isfinite(input: Tensor) -> Tensor: return input.isfinite()

@@ -32,7 +32,8 @@ import subprocess
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 
-from .tensor import Node, Tensor, _forward_checks
+from .tape import Node, _forward_checks
+from .tensor import Tensor
 
 __all__ = ["trace", "timestep", "current_step", "step_of", "graph", "backward_order", "to_text", "to_dot",
            "parse_dot", "render"]
@@ -122,7 +123,7 @@ def graph(tensor: Tensor) -> tuple[list[Node], list[Tensor]]:
 
 
 def backward_order(tensor: Tensor) -> list[Node]:
-    """The nodes in the order `tensor.backward()` visits them: newest first (see tensor.py)."""
+    """The nodes in the order `tensor.backward()` visits them: newest first (see tape.py)."""
     return list(reversed(graph(tensor)[0]))
 
 

@@ -51,7 +51,7 @@ from tinygrad_rnn.kernels.runtime import time_chunks as _time_chunks
 from tinygrad_rnn.kernels.runtime import time_parts as _time_parts
 from tinygrad_rnn.kernels.vecmath import sigmoid, tanh
 from tinygrad_rnn.primitives import Primitive
-from tinygrad_rnn.tensor import apply
+from tinygrad_rnn.tape import apply
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 

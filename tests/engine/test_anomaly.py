@@ -7,7 +7,7 @@ import pytest
 import tinygrad_rnn as tr
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.utils import clip_grad_norm_
-from tinygrad_rnn.tensor import _backward_checks, _forward_checks
+from tinygrad_rnn.tape import _backward_checks, _forward_checks
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's divide-by-zero warnings
 

@@ -110,7 +110,7 @@ def test_backward_frees_saved_arrays():
     z = y.sum()
     z.backward()
     assert y.node.saved is not None and y.node.saved is not x.data  # freed marker, not the array
-    from tinygrad_rnn.tensor import _FREED
+    from tinygrad_rnn.tape import _FREED
     assert y.node.saved is _FREED
 
 
@@ -290,7 +290,7 @@ def test_fresh_gradients_are_of_their_inputs_shape_and_dtype_and_owned(dtype):
     (backward_from): each must be a new C-ordered array of its input's shape and dtype, shared with
     nothing. Checked on every node of a fused layer (a cell with vector parameters, in pieces by a
     checkpointing plan too), an embedding and a recomputed block."""
-    from tinygrad_rnn.tensor import _backward_checks
+    from tinygrad_rnn.tape import _backward_checks
     seen = []
 
     def check(node, g, input_grads):

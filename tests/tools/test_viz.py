@@ -95,7 +95,7 @@ def test_steps_hint_and_untraced_graph():
 
 
 def test_trace_hook_is_removed_and_labels_do_not_leak():
-    from tinygrad_rnn.tensor import _forward_checks
+    from tinygrad_rnn.tape import _forward_checks
     before = list(_forward_checks)
     _rnn_loss(T=2)
     assert _forward_checks == before

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
-from ..tensor import Tensor, _grad_mode, apply
+from ..tape import _grad_mode, apply
+from ..tensor import Tensor
 from .codegen import Generator, import_module
 from .ir import Reduce
 from .lower import lower
@@ -982,7 +983,7 @@ class CompiledRecurrence(Primitive):
 
 
 def _recorded(x, state, params):
-    """Whether apply will record the node (tensor.py: grad mode on and an input that requires grad)."""
+    """Whether apply will record the node (tape.py: grad mode on and an input that requires grad)."""
     if not _grad_mode.enabled:   # (is_grad_enabled's read, as apply makes it: a call less per step)
         return False
     # the parameters first: in training the first one answers (loops: any() over a generator, or one

@@ -3,10 +3,11 @@
     graph = trace_cell(cell, dtype)
 
 The cell's own Tensor code runs unchanged (x of shape (TRACE_BATCH, input_size), one placeholder
-per state part, the cell's real parameters). While it runs, `tensor.apply` is wrapped so that every
-call is also written down with its operand Tensors: the tape's Nodes say which primitive ran on
-which earlier results, and the operands add what a Node drops on purpose - the values of constants
-(the 1 in `1 - z`), which the tape does not need but a kernel does.
+per state part, the cell's real parameters). While it runs, `tensor.apply` (tensor.py's name for the tape's
+apply, by which every Tensor operation calls it) is wrapped so that every call is also written down with its
+operand Tensors: the tape's Nodes say which primitive ran on which earlier results, and the operands add
+what a Node drops on purpose - the values of constants (the 1 in `1 - z`), which the tape does not need but a
+kernel does.
 
 A graph is a flat list of Ops in recording order (so already topologically sorted: each op's
 arguments were made before it). An argument is a Ref:
@@ -37,9 +38,10 @@ _untraced_centred = _tensor._centred
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
-_NN = os.path.join(os.path.dirname(_HERE), "nn")
-_ENGINE_FILES = frozenset([os.path.abspath(_tensor.__file__)] +
-                          [os.path.join(_NN, f) for f in ("functional.py", "layers.py", "module.py")])
+_PACKAGE = os.path.dirname(_HERE)
+_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py")
+_ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] +
+                          [os.path.join(_PACKAGE, "nn", f) for f in ("functional.py", "layers.py", "module.py")])
 
 
 def _in_engine(filename):

@@ -14,7 +14,8 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import ShapeError, Tensor, zeros
+from ..creation import zeros
+from ..tensor import ShapeError, Tensor
 from .checks import DTypeMismatchError, StateArityError, check_bool, check_choice, check_device, check_float, check_int
 from .module import Module, Parameter, check_dtype, uniform
 

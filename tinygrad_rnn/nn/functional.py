@@ -14,7 +14,8 @@ import numpy.typing as npt
 
 from .. import primitives as P
 from .. import random
-from ..tensor import Tensor, apply, concatenate, get_default_dtype, where
+from ..tape import apply
+from ..tensor import Tensor, concatenate, get_default_dtype, where
 from .checks import check_bool, check_float
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",

@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random
-from ..tensor import FLOAT_DTYPES, Tensor, get_default_dtype, tensor
+from ..creation import tensor
+from ..tensor import FLOAT_DTYPES, Tensor, get_default_dtype
 from . import functional as F
 from .checks import check_bool, check_device, check_float, check_int, is_device
 

@@ -17,7 +17,7 @@ under any number of processes loads into the plain model and the other way round
 
 When the gradients are averaged. torch's DDP averages during backward and queues a callback that
 finishes at the end of the backward pass. Here the walk stays knowing no op: DDP registers one
-callback in the tape's list of end-of-backward hooks (tensor.py, _backward_end_hooks), and a
+callback in the tape's list of end-of-backward hooks (tape.py, _backward_end_hooks), and a
 forward through the DDP in grad mode arms it. So:
   * every `backward()` after a recording forward ends by averaging this model's gradients; ranks
     must therefore call backward() equally often (they do when they run the same script);
@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import distributed as dist
-from ..tensor import _backward_end_hooks, is_grad_enabled
+from ..tape import _backward_end_hooks, is_grad_enabled
 from .module import IncompatibleKeys, Module
 
 __all__ = ["DistributedDataParallel"]

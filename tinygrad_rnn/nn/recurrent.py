@@ -24,7 +24,8 @@ import numpy.typing as npt
 
 from .. import random, viz
 from ..kernels.blas import num_threads as get_num_threads
-from ..tensor import ShapeError, Tensor, concatenate, is_grad_enabled, stack, where
+from ..tape import is_grad_enabled
+from ..tensor import ShapeError, Tensor, concatenate, stack, where
 from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
@@ -451,7 +452,7 @@ def _try_cell(cell, input_size, dtype):
     tuple state without state_sizes) is reported now, naming the cell, whichever path later runs
     it. A batch of 2, so that a cell unpacking one Tensor as `h, c = state` gets through to the
     check instead of failing inside its own code."""
-    from ..tensor import no_grad
+    from ..tape import no_grad
     for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
         check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
     with no_grad():

@@ -34,7 +34,8 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import ShapeError, Tensor, concatenate, stack, tensor, where
+from ..creation import tensor
+from ..tensor import ShapeError, Tensor, concatenate, stack, where
 from .checks import ArgumentChoiceError, ArgumentTypeError, InputRankError, LengthsError, check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",

@@ -1,0 +1,95 @@
+"""Views: tensors that share another tensor's memory, and the leaf whose memory that is.
+
+An operation that returns a view (x.T, x[0], x.reshape(...), x.detach(): numpy views of the input's array)
+makes a second Tensor over the same memory. The tape's version counters (tape.py) and the in-place writes'
+checks (tensor.py) need to know which leaf a tensor's memory belongs to: an in-place write bumps that leaf's
+version, and graphs that saved the view check it. Two cases: a view made while recording is a node of one
+of torch's view operations (_VIEW_PRIMS), followed back through the graph to its leaf (_memory_leaf); a view
+made without recording (under no_grad(), or of tensors that need no gradient) has no node, so apply notes
+its base leaf on it when it is made (_note_view_bases).
+
+tape.py imports this module rather than name the view operations itself (its walk knows no primitive). This
+module imports numpy and primitives.py; it never needs the Tensor class (it reads the tensors' attributes).
+"""
+import numpy as np
+
+from . import primitives as P
+
+_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+
+
+def _is_view_node(node):
+    """Whether a node is one of torch's view operations (x[idx] with index arrays is not: it copies)."""
+    return node.prim in _VIEW_PRIMS and not (node.prim is P.GetItem and not P.is_basic_index(node.attrs["index"]))
+
+
+def _note_view_bases(tensors, inputs):
+    """An unrecorded result that views an input's memory (w.T, x[0], x.detach() of a frozen weight) keeps that
+    input's base Tensor: a view has no version of its own, and in-place writes (load_state_dict, an optimizer
+    step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
+    version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
+    that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
+    than change values a node may have saved. A view of a recorded view of a leaf (p[0] taken with grad mode
+    on, then its row under no_grad()) is that leaf's memory: its base is the leaf.
+
+    The base is marked `_viewed` (a recorded in-place write, which gives a tensor a new array, is refused on it:
+    its views would keep the old values). A view of a tensor that requires grad (made here, so under no_grad())
+    is marked `_no_grad_view`: torch refuses to write it in place with grad mode on."""
+    seen = leaf = no_grad_view = None
+    for t in tensors:
+        for x in inputs:
+            if t.data is x.data or (t.data.base is not None and np.may_share_memory(t.data, x.data)):
+                if x is not seen:   # (once per input: unbind and split make many views of one)
+                    seen, leaf, no_grad_view = x, _memory_leaf(x), x._requires_grad or x._no_grad_view
+                    if leaf is not None and not leaf._viewed:
+                        leaf._viewed = True
+                if leaf is None:
+                    t._views_computed = True
+                else:
+                    t._base = leaf
+                if no_grad_view:
+                    t._no_grad_view = True
+                break
+
+
+def _memory_leaf(t):
+    """The leaf whose memory t's array is (or is part of), whose version an in-place write of t bumps and graphs
+    check: t itself, the leaf an unrecorded view was taken from (_base), or the leaf under a chain of recorded
+    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: their
+    memory is not written in place (Tensor._write)."""
+    if t._node is None:
+        return None if t._views_computed else (t if t._base is None else t._base)
+    edge = (t._node, t._slot)
+    while type(edge) is tuple:
+        if not _is_view_node(edge[0]):
+            return None
+        edge = edge[0].parents[0]
+    leaf = _memory_leaf(edge)   # (a leaf: a recorded view's input requires grad, so its edge is the Tensor)
+    return leaf if leaf is not None and np.may_share_memory(t.data, leaf.data) else None   # (a reshape may copy)
+
+
+def _is_view(t):
+    """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
+    that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
+    if t._detached or t.data.base is None:
+        return False
+    if t._node is not None:
+        return _is_view_node(t._node)
+    return t._base is not None
+
+
+def _same_elements(a, b):
+    """Whether two arrays are the same elements of the same memory, read in the same order."""
+    return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
+def _check_writable(array):
+    """An in-place write needs memory of its own per element: an expanded (broadcast) tensor is refused in
+    torch's words, not numpy's ValueError (and would change several elements at once)."""
+    if not array.flags.writeable:
+        if 0 in array.strides and array.size > 1:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
+        raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
+                           "given to from_numpy or Tensor?): clone() the tensor first")
