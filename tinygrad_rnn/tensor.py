@@ -28,7 +28,9 @@ step, load_state_dict) bump the tensor's version counter; a node records the ver
 inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
 that weight's transpose, its base's) and backward refuses, naming the tensor, if one has moved on. Raw
 writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
-too, by a checksum of every input verified in backward.
+too, by a checksum of every input verified in backward. A computed tensor (y = a * 2) has no version a node
+records: an in-place write of its memory (under no_grad(), through y.detach() or a view) is noted on the nodes
+that made it, and backward refuses a node recorded before the write that saved an array of that memory.
 
 dtype rules (no silent upcasting): a Tensor holds float32 or float64. ndarrays keep their float dtype; for
 Tensor(), Python lists and scalars, ints and bools become the default dtype (float32 unless set_default_dtype
@@ -53,6 +55,7 @@ import math
 import numbers
 import operator
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -376,9 +379,10 @@ def _note_view_bases(tensors, inputs):
     input's base Tensor: a view has no version of its own, and in-place writes (load_state_dict, an optimizer
     step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
     version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
-    that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
-    than change values a node may have saved. A view of a recorded view of a leaf (p[0] taken with grad mode
-    on, then its row under no_grad()) is that leaf's memory: its base is the leaf.
+    that made it; it is marked instead, with a weak reference to the node that made that memory, on which an
+    in-place write of the view is noted (_note_computed_write), so that a backward that saved those values
+    refuses, as torch's. A view of a recorded view of a leaf (p[0] taken with grad mode on, then its row under
+    no_grad()) is that leaf's memory: its base is the leaf.
 
     The base is marked `_viewed` (a recorded in-place write, which gives a tensor a new array, is refused on it:
     its views would keep the old values). A view of a tensor that requires grad (made here, so under no_grad())
@@ -392,7 +396,7 @@ def _note_view_bases(tensors, inputs):
                     if leaf is not None and not leaf._viewed:
                         leaf._viewed = True
                 if leaf is None:
-                    t._views_computed = True
+                    t._views_computed, t._computed_base = True, _maker_of_memory(x)
                 else:
                     t._base = leaf
                 if no_grad_view:
@@ -407,8 +411,13 @@ def _check_writable(array):
         if 0 in array.strides and array.size > 1:
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the operation.")
+        if _overlaps_itself(array):
+            raise RuntimeError("an in-place write of a tensor whose elements overlap in memory (unfold's windows, "
+                               "with step < size): torch writes a shared element once per window, in the order of "
+                               "its loop, which is not reproduced here; clone() the tensor before writing it")
         raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
-                           "given to from_numpy or Tensor?): clone() the tensor first")
+                           "given to from_numpy or Tensor, or a part of unfold's overlapping windows?): clone() the "
+                           "tensor first")
 
 
 def _edges(inputs):
@@ -502,10 +511,13 @@ def _check_before_the_walk(nodes):
     """Every node's saved values checked before the walk writes any .grad: a refusal (a second backward, a tensor
     written in place since the forward) then leaves all gradients as they were. torch refuses before it reaches a
     leaf whose gradient the refusing node feeds; the walk here adds a leaf's gradient as soon as a node hands it
-    one, so without this a leaf read by an earlier node would be left with part of its gradient."""
+    one, so without this a leaf read by an earlier node would be left with part of its gradient. The memory of a
+    computed tensor written in place since (_computed_writes) is looked for in what the nodes saved."""
     for node in nodes:
         if node.versions is not None or node.saved is _FREED:
             _check_saved_values(node)
+    if _computed_writes:   # (empty unless a computed tensor was written: no cost per node otherwise)
+        _check_computed_writes(nodes)
 
 
 def _node_backward(node, gs, retain_graph):
@@ -668,7 +680,8 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
-    _views_computed = False  # shares the memory of a computed tensor (_note_view_bases): never written in place
+    _views_computed = False  # shares the memory of a computed tensor (_note_view_bases)
+    _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
@@ -1189,29 +1202,30 @@ class Tensor:
     def _write(self, new, symbol, recorded=False):
         """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.
 
-        Unrecorded, a leaf's memory is written, as torch writes its storage: by the leaf, or by a view of it
-        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values,
-        and the leaf's version is bumped, so a graph recorded before that read it refuses backward
-        (_check_saved_values) rather than compute with the new values. A computed tensor's memory, or a view
-        of it, is never written (a node may have saved that array, and only a leaf's version is checked): it
-        gets a new array, as a recorded write does; the graphs that read the old one read it intact (the one
-        just recorded reads this very Tensor)."""
+        Unrecorded, the tensor's memory is written, as torch writes its storage: by the tensor, or by a view of it
+        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values.
+        A leaf's version is bumped, so a graph recorded before that read it refuses backward (_check_saved_values)
+        rather than compute with the new values. A computed tensor (y = a * 2, y.detach(), a view of y) has no
+        version a node records: the write is noted on the nodes that made its memory (_note_computed_write), and a
+        backward whose nodes saved those values before the write refuses, as torch's. A recorded write gives the
+        tensor a new array, its result on the tape; the graphs that read the old one read it intact (the one just
+        recorded reads this very Tensor)."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
             raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
                                f"{new.shape}; in place, x must keep its shape (as torch)")
-        if not recorded and _memory_leaf(self) is not None:
+        if not recorded:
             _check_writable(self.data)
             self.data[...] = new.data
+            if _memory_leaf(self) is None:   # a computed tensor's memory: no version a node checks, so note it
+                _note_computed_write(self)
             self.bump_version()
             return self
         self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
         self._views_computed = False
-        if self._requires_grad and not recorded:  # graphs that read a tensor which does not require grad keep
-            self.bump_version()  # its old array, intact, and stay valid (the tape checks its version too)
         return self
 
     def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
@@ -1921,6 +1935,71 @@ class Tensor:
                                "(torch's error type)")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        """The dims `source` moved to the places `destination`, the others keeping their order, as torch.movedim
+        (and np.moveaxis): a permute, so a view."""
+        return self.permute(_moved_dims(self.ndim, source, destination))
+
+    moveaxis = movedim   # torch's alias (the name torch.moveaxis and np.moveaxis share)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """`x.select(1, i)` is `x[:, i]`: the entries at `index` along `dim`, without that dim, as torch's; a view.
+        A negative dim or index counts from the end."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _one_int_dim("select", dim, self.ndim)
+        i, n = _position("select", "index", index), self.shape[d]
+        if not -n <= i < n:
+            raise IndexError(f"select(): index {i} out of range for tensor of size {list(self.shape)} at dimension "
+                             f"{dim}")
+        return apply(P.GetItem, self, index=(slice(None),) * d + (i % n,))
+
+    def narrow(self, dim: int, start: int | Tensor, length: int) -> Tensor:
+        """`x.narrow(1, s, n)` is `x[:, s:s + n]`, as torch's: a view. start may count from the end (negative) or
+        be a 0-d integer tensor; the n entries must all be there (no clipping, unlike a slice)."""
+        if isinstance(start, Tensor) and (start.ndim != 0 or start.data.dtype.kind not in "iu"):
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start, length = _position("narrow", "start", start), _position("narrow", "length", length)
+        if self.ndim == 0:   # (torch's order of checks, hence of errors)
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        d = _one_int_dim("narrow", dim, self.ndim)
+        n = self.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        start = start + n if start < 0 else start
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        return apply(P.GetItem, self, index=(slice(None),) * d + (slice(start, start + length),))
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The entries `x[i][i + offset]` of dims dim1 and dim2, as torch's: those two dims go, the diagonal comes
+        last; a view. offset > 0 is above the main diagonal, < 0 below."""
+        d1, d2 = _one_int_dim("diagonal", dim1, self.ndim), _one_int_dim("diagonal", dim2, self.ndim)
+        offset = _position("diagonal", "offset", offset)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return apply(P.Diagonal, self, offset=offset, dim1=d1, dim2=d2)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of `size` entries along `dimension`, one every `step`, as torch's Tensor.unfold (not
+        nn.Unfold's patches): that dim then counts the windows and a new last dim holds each window's entries; a
+        view. Overlapping windows (step < size) are refused as the target of an in-place write: torch writes a
+        shared element once per window, in its loop's order."""
+        d = _one_int_dim("unfold", dimension, self.ndim)
+        size, step = _position("unfold", "size", size), _position("unfold", "step", step)
+        n = self.shape[d] if self.ndim else 1
+        if size < 0:
+            raise RuntimeError(f"size is {size} but must be >= 0")
+        if size > n:
+            raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        if self.ndim == 0:
+            return apply(P.Unfold, self.reshape(1), dim=0, size=size, step=step).reshape(size)
+        return apply(P.Unfold, self, dim=d, size=size, step=step)
+
     def unsqueeze(self, dim: int) -> Tensor:
         d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
@@ -2330,7 +2409,8 @@ def _clip_into(a, lo, hi):
     if hi is not None:
         np.copyto(a, a.dtype.type(hi), where=a > hi)
 
-_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack,   # torch's view operations
+               P.Diagonal, P.Unfold)
 
 
 def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
@@ -2376,8 +2456,8 @@ def _is_view_node(node):
 def _memory_leaf(t):
     """The leaf whose memory t's array is (or is part of), whose version an in-place write of t bumps and graphs
     check: t itself, the leaf an unrecorded view was taken from (_base), or the leaf under a chain of recorded
-    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: their
-    memory is not written in place (Tensor._write)."""
+    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: no graph
+    checks their version; their writes are noted on the nodes that made the memory (_note_computed_write)."""
     if t._node is None:
         return None if t._views_computed else (t if t._base is None else t._base)
     edge = (t._node, t._slot)
@@ -2392,8 +2472,9 @@ def _memory_leaf(t):
 def _check_recordable_in_place(x, fn):
     """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
     a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess.
-    Refused too on a view, and on a leaf whose memory views share (_viewed): x becomes a new array on the tape, and
-    those views would keep the old values, where torch's follow x."""
+    Refused too on a view, on a leaf whose memory views share (_viewed), and on x.detach() of a tensor (the tensor
+    is a view of that memory too): x becomes a new array on the tape, and those views would keep the old values,
+    where torch's follow x."""
     if x.requires_grad and x.is_leaf:
         raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")
@@ -2403,11 +2484,12 @@ def _check_recordable_in_place(x, fn):
                            "out-of-place form (x = x + y) so that each value has its own gradient")
     if _is_view(x):
         _refuse_recorded_write_of_a_view(x, fn)
-    if node is None and x._viewed:
+    if node is None and (x._viewed or x._base is not None or x._views_computed):
         raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
                            "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
-                           "or a layer's reshape of x): torch writes that memory, and its views follow x onto the "
-                           "tape; that is not supported here. Write x = x + y (out of place), or clone() x first")
+                           "or a layer's reshape of x; or x = y.detach() of another tensor y): torch writes that "
+                           "memory, and its views follow x onto the tape; that is not supported here. Write x = x + y "
+                           "(out of place), or clone() x first")
 
 
 def _refuse_recorded_write_of_a_view(x, fn):
@@ -3118,3 +3200,144 @@ def fmod(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor:
 
 def erf(input: Tensor) -> Tensor:
     return _tensor_input("erf", input).erf()
+
+
+# ---- helpers of select/narrow/diagonal/movedim/unfold
+__all__ += ["select", "narrow", "diagonal", "movedim", "moveaxis"]
+
+
+def _position(fn, name, value):
+    """An index, start, length, size, step or offset: an int, or a 0-d integer tensor (as torch reads one); a
+    float or a bool is refused naming the argument."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.data.dtype.kind in "iu":
+        return int(value.data)
+    if not _is_int(value):
+        raise TypeError(f"{fn}(): argument '{name}' must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def _dims_list(fn, name, dims, ndim):
+    """movedim's source or destination: one int or a sequence of ints, each a dim of an ndim-D tensor (a 0-d
+    tensor's only dim is 0 or -1, as torch), normalised."""
+    items = [dims] if _is_int(dims) else dims
+    if not isinstance(items, (tuple, list)) or not all(_is_int(d) for d in items):
+        raise TypeError(f"{fn}(): argument '{name}' must be an int or a tuple of ints, got {type(dims).__name__} "
+                        f"{dims!r}")
+    wrap = max(ndim, 1)
+    for d in items:
+        if not -wrap <= d < wrap:
+            raise _dim_out_of_range(d, ndim, fn)
+    return [int(d) % wrap for d in items]
+
+
+def _moved_dims(ndim, source, destination):
+    """movedim's permutation: dim source[k] goes to place destination[k], the others fill the remaining places in
+    their order. torch's checks: as many of each, no dim twice."""
+    if _is_int(source) != _is_int(destination):
+        raise TypeError(f"movedim(): source and destination must be two ints or two sequences of ints (as torch), got "
+                        f"{type(source).__name__} {source!r} and {type(destination).__name__} {destination!r}")
+    src, dst = _dims_list("movedim", "source", source, ndim), _dims_list("movedim", "destination", destination, ndim)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same "
+                           f"number of dims as destination ({dst} dims)")
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    placed = dict(zip(dst, src))
+    others = iter(d for d in range(ndim) if d not in src)
+    return [placed[i] if i in placed else next(others) for i in range(ndim)]
+
+
+def _overlaps_itself(array):
+    """Whether two elements of `array` are one memory location (unfold's overlapping windows). Only asked of a
+    read-only array about to be refused a write, so listing every element's offset costs nothing that matters."""
+    offsets = np.zeros((), np.int64)
+    for n, stride in zip(array.shape, array.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * stride)
+    return np.unique(offsets).size < array.size
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """As torch.select: `input.select(dim, index)`, a view."""
+    return _tensor_input("select", input).select(dim, index)
+
+
+def narrow(input: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
+    """As torch.narrow: `input.narrow(dim, start, length)`, a view."""
+    return _tensor_input("narrow", input).narrow(dim, start, length)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """As torch.diagonal: `input.diagonal(offset, dim1, dim2)`, a view."""
+    return _tensor_input("diagonal", input).diagonal(offset, dim1, dim2)
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """As torch.movedim: `input.movedim(source, destination)`, a view."""
+    return _tensor_input("movedim", input).movedim(source, destination)
+
+
+moveaxis = movedim   # torch's alias (the name torch.moveaxis and np.moveaxis share)
+
+
+# (and, in the same block, the in-place writes of a computed tensor's memory (Tensor._write), checked by backward)
+# {Node: [(sequence number, memory)]}: the writes of the memory of each node's outputs, noted by
+# _note_computed_write; weak, so a record goes with its graph
+_computed_writes = weakref.WeakKeyDictionary()
+
+def _maker_of_memory(x):
+    """A weak reference to the Node whose output memory computed tensor x is (or views): kept by an unrecorded view
+    of x (x.detach(), x[0] under no_grad()) to note its writes there, without holding x's graph (a weak one: the
+    carried state of truncated BPTT must not keep the previous batch's graph alive)."""
+    return weakref.ref(x._node) if x._node is not None else x._computed_base
+
+
+def _note_computed_write(t):
+    """Note an in-place write of computed tensor t's memory on the nodes whose outputs are that memory: the one that
+    made t (or, for an unrecorded view, the one that made what it views) and, up a chain of recorded views, the
+    ones under it. _check_computed_writes then refuses a backward through a node recorded before the write that
+    saved an array of that memory, as torch's version counter does; a graph recorded after reads the new values.
+    The memory is all of the array t's views (numpy's .base chain): torch's counter is one for a tensor and all
+    its views, so y[1] saved and y[0] written refuses too."""
+    node = t._node
+    if node is None and t._computed_base is not None:
+        node = t._computed_base()   # (None once that graph is gone: nothing left to refuse)
+    memory = t.data
+    while getattr(memory, "base", None) is not None:   # (as_strided's views have a wrapper object in the chain)
+        memory = memory.base
+    record = (next(_sequence), memory)
+    while node is not None:
+        _computed_writes.setdefault(node, []).append(record)
+        edge = node.parents[0] if _is_view_node(node) else None
+        node = edge[0] if type(edge) is tuple else None
+
+
+def _check_computed_writes(nodes):
+    """Refuse the backward if a node saved an array of memory written in place after it was recorded
+    (_computed_writes): its gradient would be computed with values it did not see. Only what backward reads counts
+    (saved_needed), so, as torch, y + 1 recorded before y was written runs, y * y or y.exp() refuses."""
+    writes = [w for node in nodes for w in _computed_writes.get(node, ())]
+    if not writes:
+        return
+    newest = max(seq for seq, _ in writes)
+    for node in nodes:
+        if node.seq > newest or node.saved is _FREED:
+            continue
+        later = [array for seq, array in writes if seq > node.seq]
+        for saved in _saved_arrays(node.prim.saved_needed(node.saved, node.needs)):
+            if any(np.may_share_memory(saved, array) for array in later):
+                raise InplaceModificationError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: {node.name()} saved an array of shape {saved.shape} of a computed tensor that was "
+                    "written in place after the forward pass recorded it (under no_grad(), through x.detach() or "
+                    "a view), as torch refuses it: clone() the tensor before writing it, or run the forward pass "
+                    "again.")
+
+
+def _saved_arrays(saved):
+    """The arrays in a node's saved values (nested tuples and lists)."""
+    if type(saved) is np.ndarray:
+        yield saved
+    elif type(saved) is tuple or type(saved) is list:
+        for s in saved:
+            yield from _saved_arrays(s)
