@@ -22,6 +22,7 @@ Everything else the library offers (mean, softmax's users, losses, cells) is com
 primitives and has no backward of its own.
 """
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .kernels import workspace
 from .kernels.blas import matmul
@@ -801,6 +802,68 @@ class Unstack(Primitive):
         for i, g in enumerate(gs):
             ga[i] = 0 if g is None else g
         return (np.moveaxis(ga, 0, axis),)
+
+
+def diagonal_view(a, offset, dim1, dim2):
+    """The entries `a[..., i, ..., i + offset, ...]` of dims dim1 and dim2 as a view of a's memory, the other dims
+    first and the diagonal last, as torch's diagonal (numpy's np.diagonal gives the same entries read-only: a
+    write through torch's reaches the tensor). Writable if a is."""
+    n1, n2 = a.shape[dim1], a.shape[dim2]
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    rest = [d for d in range(a.ndim) if d not in (dim1, dim2)]
+    shape = tuple(a.shape[d] for d in rest) + (length,)
+    strides = tuple(a.strides[d] for d in rest) + (a.strides[dim1] + a.strides[dim2],)
+    if length:   # start at the diagonal's first entry: dim2's offset-th (dim1's -offset-th below the main one)
+        d, k = (dim2, offset) if offset >= 0 else (dim1, -offset)
+        a = a[(slice(None),) * d + (slice(k, None),)]
+    return as_strided(a, shape, strides)
+
+
+class Diagonal(Primitive):
+    """torch's diagonal: a view (diagonal_view). Backward puts g on the same diagonal of zeros."""
+    saves_tensors = False   # (the input's shape and dtype)
+
+    @staticmethod
+    def forward(a, offset, dim1, dim2):
+        return diagonal_view(a, offset, dim1, dim2), (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(g, saved, needs, offset, dim1, dim2):
+        shape, dtype = saved
+        ga = np.zeros(shape, dtype=dtype)
+        diagonal_view(ga, offset, dim1, dim2)[...] = g
+        return (ga,)
+
+
+def windows_view(a, dim, size, step):
+    """torch's unfold: the windows of `size` entries along dim, one every `step`, as a view of a's memory: dim
+    counts the windows, a new last dim holds each window's entries. Windows that overlap (step < size) share
+    memory, so that view is read-only: a write would reach one element several times, in an order torch's loop
+    decides (tensor.py refuses it, naming unfold)."""
+    count = (a.shape[dim] - size) // step + 1
+    shape = a.shape[:dim] + (count,) + a.shape[dim + 1:] + (size,)
+    strides = a.strides[:dim] + (a.strides[dim] * step,) + a.strides[dim + 1:] + (a.strides[dim],)
+    return as_strided(a, shape, strides, writeable=not (step < size and count > 1))
+
+
+class Unfold(Primitive):
+    """torch's unfold: a view (windows_view). Backward adds each window's gradient back where the window came
+    from: the k-th entries of all windows are distinct places, so one strided add per k (overlapping windows
+    add up)."""
+    saves_tensors = False   # (the input's shape and dtype)
+
+    @staticmethod
+    def forward(a, dim, size, step):
+        return windows_view(a, dim, size, step), (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(g, saved, needs, dim, size, step):
+        shape, dtype = saved
+        ga = np.zeros(shape, dtype=dtype)
+        count = g.shape[dim]
+        for k in range(size):
+            ga[(slice(None),) * dim + (slice(k, k + step * (count - 1) + 1, step),)] += g[..., k]
+        return (ga,)
 
 
 # ----------------------------------------------------------------------------- softmax family

@@ -28,7 +28,10 @@ step, load_state_dict) bump the tensor's version counter; a node records the ver
 inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
 that weight's transpose, its base's: views.py) and backward refuses, naming the tensor, if one has moved on.
 Raw writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
-too, by a checksum of every input verified in backward.
+too, by a checksum of every input verified in backward. A computed tensor (y = a * 2) has no version a node
+records: an in-place write of its memory (under no_grad(), through y.detach() or a view) is noted on the nodes
+that made it (_note_computed_write), and backward refuses a node recorded before the write that saved an array
+of that memory.
 
 Grad mode (no_grad, enable_grad, inference_mode, set_grad_enabled: the end of this file), per thread, is the
 tape's switch: it decides whether apply records anything.
@@ -47,13 +50,14 @@ import itertools
 import math
 import operator
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .tensor_args import _check_bool
-from .views import _note_view_bases
+from .views import _is_view_node, _note_view_bases
 
 __all__ = ["apply", "Node", "InplaceModificationError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled"]
@@ -269,10 +273,13 @@ def _check_before_the_walk(nodes):
     """Every node's saved values checked before the walk writes any .grad: a refusal (a second backward, a tensor
     written in place since the forward) then leaves all gradients as they were. torch refuses before it reaches a
     leaf whose gradient the refusing node feeds; the walk here adds a leaf's gradient as soon as a node hands it
-    one, so without this a leaf read by an earlier node would be left with part of its gradient."""
+    one, so without this a leaf read by an earlier node would be left with part of its gradient. The memory of a
+    computed tensor written in place since (_computed_writes) is looked for in what the nodes saved."""
     for node in nodes:
         if node.versions is not None or node.saved is _FREED:
             _check_saved_values(node)
+    if _computed_writes:   # (empty unless a computed tensor was written: no cost per node otherwise)
+        _check_computed_writes(nodes)
 
 
 def _node_backward(node, gs, retain_graph):
@@ -334,6 +341,63 @@ def _check_saved_values(node):
         for leaf, version, i in node.versions:
             if leaf._version != version:  # a leaf changed since it was recorded
                 raise _modified_in_place(node, leaf, i)
+
+
+# {Node: [(sequence number, memory)]}: the in-place writes of the memory of each node's outputs, noted by
+# _note_computed_write; weak, so a record goes with its graph
+_computed_writes = weakref.WeakKeyDictionary()
+
+
+def _note_computed_write(t):
+    """Note an in-place write of computed tensor t's memory (Tensor._write: y = a * 2 written under no_grad(),
+    through y.detach() or a view) on the nodes whose outputs are that memory: the one that made t (or, for an
+    unrecorded view, the one that made what it views: views._maker_of_memory) and, up a chain of recorded views,
+    the ones under it. A computed tensor has no version a node records; _check_computed_writes then refuses a
+    backward through a node recorded before the write that saved an array of that memory, as torch's version
+    counter does; a graph recorded after reads the new values. The memory is all of the array t's views (numpy's
+    .base chain): torch's counter is one for a tensor and all its views, so y[1] saved and y[0] written refuses."""
+    node = t._node
+    if node is None and t._computed_base is not None:
+        node = t._computed_base()   # (None once that graph is gone: nothing left to refuse)
+    memory = t.data
+    while getattr(memory, "base", None) is not None:   # (as_strided's views have a wrapper object in the chain)
+        memory = memory.base
+    record = (next(_sequence), memory)
+    while node is not None:
+        _computed_writes.setdefault(node, []).append(record)
+        edge = node.parents[0] if _is_view_node(node) else None
+        node = edge[0] if type(edge) is tuple else None
+
+
+def _check_computed_writes(nodes):
+    """Refuse the backward if a node saved an array of memory written in place after it was recorded
+    (_computed_writes): its gradient would be computed with values it did not see. Only what backward reads counts
+    (saved_needed), so, as torch, y + 1 recorded before y was written runs, y * y or y.exp() refuses."""
+    writes = [w for node in nodes for w in _computed_writes.get(node, ())]
+    if not writes:
+        return
+    newest = max(seq for seq, _ in writes)
+    for node in nodes:
+        if node.seq > newest or node.saved is _FREED:
+            continue
+        later = [array for seq, array in writes if seq > node.seq]
+        for saved in _saved_arrays(node.prim.saved_needed(node.saved, node.needs)):
+            if any(np.may_share_memory(saved, array) for array in later):
+                raise InplaceModificationError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: {node.name()} saved an array of shape {saved.shape} of a computed tensor that was "
+                    "written in place after the forward pass recorded it (under no_grad(), through x.detach() or "
+                    "a view), as torch refuses it: clone() the tensor before writing it, or run the forward pass "
+                    "again.")
+
+
+def _saved_arrays(saved):
+    """The arrays in a node's saved values (nested tuples and lists)."""
+    if type(saved) is np.ndarray:
+        yield saved
+    elif type(saved) is tuple or type(saved) is list:
+        for s in saved:
+            yield from _saved_arrays(s)
 
 
 def _add_cotangent(cotangents, owned, edge, gi):

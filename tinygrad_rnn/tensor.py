@@ -40,6 +40,7 @@ from .tape import (
     RemovableHandle,
     _backward_end_hooks,
     _grad_mode,
+    _note_computed_write,
     apply,
     backward_from,
     no_grad,
@@ -61,6 +62,7 @@ from .tensor_args import (
     _ints_first,
     _is_int,
     _legacy_unbiased,
+    _moved_dims,
     _one_dim,
     _one_int_dim,
     _reduce_axis,
@@ -77,7 +79,8 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "ValuesIndices", "gather",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
            "isfinite", "allclose",
-           "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf"]
+           "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf",
+           "select", "narrow", "diagonal", "movedim", "moveaxis"]
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -196,7 +199,8 @@ class Tensor:
 
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
     _base = None  # the Tensor whose memory an unrecorded view shares (_note_view_bases); a class default
-    _views_computed = False  # shares the memory of a computed tensor (_note_view_bases): never written in place
+    _views_computed = False  # shares the memory of a computed tensor (_note_view_bases)
+    _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
@@ -717,29 +721,30 @@ class Tensor:
     def _write(self, new, symbol, recorded=False):
         """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.
 
-        Unrecorded, a leaf's memory is written, as torch writes its storage: by the leaf, or by a view of it
-        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values,
-        and the leaf's version is bumped, so a graph recorded before that read it refuses backward
-        (_check_saved_values) rather than compute with the new values. A computed tensor's memory, or a view
-        of it, is never written (a node may have saved that array, and only a leaf's version is checked): it
-        gets a new array, as a recorded write does; the graphs that read the old one read it intact (the one
-        just recorded reads this very Tensor)."""
+        Unrecorded, the tensor's memory is written, as torch writes its storage: by the tensor, or by a view of it
+        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values.
+        A leaf's version is bumped, so a graph recorded before that read it refuses backward (_check_saved_values)
+        rather than compute with the new values. A computed tensor (y = a * 2, y.detach(), a view of y) has no
+        version a node records: the write is noted on the nodes that made its memory (_note_computed_write), and a
+        backward whose nodes saved those values before the write refuses, as torch's. A recorded write gives the
+        tensor a new array, its result on the tape; the graphs that read the old one read it intact (the one just
+        recorded reads this very Tensor)."""
         if new.dtype != self.dtype:
             raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
                                f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
         if new.shape != self.shape:
             raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
                                f"{new.shape}; in place, x must keep its shape (as torch)")
-        if not recorded and _memory_leaf(self) is not None:
+        if not recorded:
             _check_writable(self.data)
             self.data[...] = new.data
+            if _memory_leaf(self) is None:   # a computed tensor's memory: no version a node checks, so note it
+                _note_computed_write(self)
             self.bump_version()
             return self
         self.data = new.data
         self._base = None  # a new array: a view no longer (_note_view_bases)
         self._views_computed = False
-        if self._requires_grad and not recorded:  # graphs that read a tensor which does not require grad keep
-            self.bump_version()  # its old array, intact, and stay valid (the tape checks its version too)
         return self
 
     def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
@@ -1451,6 +1456,71 @@ class Tensor:
                                "(torch's error type)")
         return apply(P.Transpose, self, axes=_axis(tuple(dims), self.ndim))
 
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        """The dims `source` moved to the places `destination`, the others keeping their order, as torch.movedim
+        (and np.moveaxis): a permute, so a view."""
+        return self.permute(_moved_dims(self.ndim, source, destination))
+
+    moveaxis = movedim   # torch's alias (the name torch.moveaxis and np.moveaxis share)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """`x.select(1, i)` is `x[:, i]`: the entries at `index` along `dim`, without that dim, as torch's; a view.
+        A negative dim or index counts from the end."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _one_int_dim("select", dim, self.ndim)
+        i, n = _position("select", "index", index), self.shape[d]
+        if not -n <= i < n:
+            raise IndexError(f"select(): index {i} out of range for tensor of size {list(self.shape)} at dimension "
+                             f"{dim}")
+        return apply(P.GetItem, self, index=(slice(None),) * d + (i % n,))
+
+    def narrow(self, dim: int, start: int | Tensor, length: int) -> Tensor:
+        """`x.narrow(1, s, n)` is `x[:, s:s + n]`, as torch's: a view. start may count from the end (negative) or
+        be a 0-d integer tensor; the n entries must all be there (no clipping, unlike a slice)."""
+        if isinstance(start, Tensor) and (start.ndim != 0 or start.data.dtype.kind not in "iu"):
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start, length = _position("narrow", "start", start), _position("narrow", "length", length)
+        if self.ndim == 0:   # (torch's order of checks, hence of errors)
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        d = _one_int_dim("narrow", dim, self.ndim)
+        n = self.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        start = start + n if start < 0 else start
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        return apply(P.GetItem, self, index=(slice(None),) * d + (slice(start, start + length),))
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The entries `x[i][i + offset]` of dims dim1 and dim2, as torch's: those two dims go, the diagonal comes
+        last; a view. offset > 0 is above the main diagonal, < 0 below."""
+        d1, d2 = _one_int_dim("diagonal", dim1, self.ndim), _one_int_dim("diagonal", dim2, self.ndim)
+        offset = _position("diagonal", "offset", offset)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return apply(P.Diagonal, self, offset=offset, dim1=d1, dim2=d2)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of `size` entries along `dimension`, one every `step`, as torch's Tensor.unfold (not
+        nn.Unfold's patches): that dim then counts the windows and a new last dim holds each window's entries; a
+        view. Overlapping windows (step < size) are refused as the target of an in-place write: torch writes a
+        shared element once per window, in its loop's order."""
+        d = _one_int_dim("unfold", dimension, self.ndim)
+        size, step = _position("unfold", "size", size), _position("unfold", "step", step)
+        n = self.shape[d] if self.ndim else 1
+        if size < 0:
+            raise RuntimeError(f"size is {size} but must be >= 0")
+        if size > n:
+            raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        if self.ndim == 0:
+            return apply(P.Unfold, self.reshape(1), dim=0, size=size, step=step).reshape(size)
+        return apply(P.Unfold, self, dim=d, size=size, step=step)
+
     def unsqueeze(self, dim: int) -> Tensor:
         d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
@@ -1853,8 +1923,9 @@ def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
 def _check_recordable_in_place(x, fn):
     """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
     a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess.
-    Refused too on a view, and on a leaf whose memory views share (_viewed): x becomes a new array on the tape, and
-    those views would keep the old values, where torch's follow x."""
+    Refused too on a view, on a leaf whose memory views share (_viewed), and on x.detach() of a tensor (the tensor
+    is a view of that memory too): x becomes a new array on the tape, and those views would keep the old values,
+    where torch's follow x."""
     if x.requires_grad and x.is_leaf:
         raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")
@@ -1864,11 +1935,12 @@ def _check_recordable_in_place(x, fn):
                            "out-of-place form (x = x + y) so that each value has its own gradient")
     if _is_view(x):
         _refuse_recorded_write_of_a_view(x, fn)
-    if node is None and x._viewed:
+    if node is None and (x._viewed or x._base is not None or x._views_computed):
         raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
                            "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
-                           "or a layer's reshape of x): torch writes that memory, and its views follow x onto the "
-                           "tape; that is not supported here. Write x = x + y (out of place), or clone() x first")
+                           "or a layer's reshape of x; or x = y.detach() of another tensor y): torch writes that "
+                           "memory, and its views follow x onto the tape; that is not supported here. Write x = x + y "
+                           "(out of place), or clone() x first")
 
 
 def _refuse_recorded_write_of_a_view(x, fn):
@@ -2253,3 +2325,39 @@ def fmod(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor:
 
 def erf(input: Tensor) -> Tensor:
     return _tensor_input("erf", input).erf()
+
+
+# ----------------------------------------------------------------------------- select, narrow, diagonal, movedim
+
+
+def _position(fn, name, value):
+    """An index, start, length, size, step or offset: an int, or a 0-d integer tensor (as torch reads one); a
+    float or a bool is refused naming the argument."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.data.dtype.kind in "iu":
+        return int(value.data)
+    if not _is_int(value):
+        raise TypeError(f"{fn}(): argument '{name}' must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """As torch.select: `input.select(dim, index)`, a view."""
+    return _tensor_input("select", input).select(dim, index)
+
+
+def narrow(input: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
+    """As torch.narrow: `input.narrow(dim, start, length)`, a view."""
+    return _tensor_input("narrow", input).narrow(dim, start, length)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """As torch.diagonal: `input.diagonal(offset, dim1, dim2)`, a view."""
+    return _tensor_input("diagonal", input).diagonal(offset, dim1, dim2)
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """As torch.movedim: `input.movedim(source, destination)`, a view."""
+    return _tensor_input("movedim", input).movedim(source, destination)
+
+
+moveaxis = movedim   # torch's alias (the name torch.moveaxis and np.moveaxis share)

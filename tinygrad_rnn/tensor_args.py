@@ -228,3 +228,35 @@ def _check_product_dtypes(fn, a, b):
     if a.dtype != b.dtype:
         raise _ProductDTypeError(f"{fn}: expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype} "
                                  "(as torch: nothing is upcast silently, convert one with .astype())")
+
+
+def _dims_list(name, dims):
+    """movedim's source or destination as a list: one int or a sequence of ints (a float, bool... refused)."""
+    items = [dims] if _is_int(dims) else dims
+    if not isinstance(items, (tuple, list)) or not all(_is_int(d) for d in items):
+        raise TypeError(f"movedim(): argument '{name}' must be an int or a tuple of ints, got {type(dims).__name__} "
+                        f"{dims!r}")
+    return [int(d) for d in items]
+
+
+def _moved_dims(ndim, source, destination):
+    """movedim's permutation: dim source[k] goes to place destination[k], the others fill the remaining places in
+    their order. torch's checks, in its order: two ints or two sequences, as many of each, dims in range (a 0-d
+    tensor's only dim is 0 or -1), no dim twice."""
+    if _is_int(source) != _is_int(destination):
+        raise TypeError(f"movedim(): source and destination must be two ints or two sequences of ints (as torch), got "
+                        f"{type(source).__name__} {source!r} and {type(destination).__name__} {destination!r}")
+    src, dst = _dims_list("source", source), _dims_list("destination", destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same "
+                           f"number of dims as destination ({dst} dims)")
+    wrap = max(ndim, 1)
+    for d in src + dst:
+        if not -wrap <= d < wrap:
+            raise _dim_out_of_range(d, ndim, "movedim")
+    for name, given in (("source", src), ("destination", dst)):
+        if len({d % wrap for d in given}) != len(given):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
+    placed = dict(zip((d % wrap for d in dst), (d % wrap for d in src)))
+    others = iter(d for d in range(ndim) if d not in placed.values())
+    return [placed[i] if i in placed else next(others) for i in range(ndim)]

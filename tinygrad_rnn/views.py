@@ -11,11 +11,14 @@ its base leaf on it when it is made (_note_view_bases).
 tape.py imports this module rather than name the view operations itself (its walk knows no primitive). This
 module imports numpy and primitives.py; it never needs the Tensor class (it reads the tensors' attributes).
 """
+import weakref
+
 import numpy as np
 
 from . import primitives as P
 
-_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack)  # torch's view operations
+_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack,   # torch's view operations
+               P.Diagonal, P.Unfold)
 
 
 def _is_view_node(node):
@@ -28,9 +31,10 @@ def _note_view_bases(tensors, inputs):
     input's base Tensor: a view has no version of its own, and in-place writes (load_state_dict, an optimizer
     step, x += 1) bump the base's, so an operation recorded later that saves the view checks the base's
     version (_edges). Only a leaf is kept: a view of a computed tensor must not hold it, and with it the graph
-    that made it; it is marked instead, so that an in-place write gives it a new array (Tensor._write) rather
-    than change values a node may have saved. A view of a recorded view of a leaf (p[0] taken with grad mode
-    on, then its row under no_grad()) is that leaf's memory: its base is the leaf.
+    that made it; it is marked instead, with a weak reference to the node that made that memory, on which an
+    in-place write of the view is noted (tape.note_computed_write), so that a backward that saved those values
+    refuses, as torch's. A view of a recorded view of a leaf (p[0] taken with grad mode on, then its row under
+    no_grad()) is that leaf's memory: its base is the leaf.
 
     The base is marked `_viewed` (a recorded in-place write, which gives a tensor a new array, is refused on it:
     its views would keep the old values). A view of a tensor that requires grad (made here, so under no_grad())
@@ -44,7 +48,7 @@ def _note_view_bases(tensors, inputs):
                     if leaf is not None and not leaf._viewed:
                         leaf._viewed = True
                 if leaf is None:
-                    t._views_computed = True
+                    t._views_computed, t._computed_base = True, _maker_of_memory(x)
                 else:
                     t._base = leaf
                 if no_grad_view:
@@ -55,8 +59,8 @@ def _note_view_bases(tensors, inputs):
 def _memory_leaf(t):
     """The leaf whose memory t's array is (or is part of), whose version an in-place write of t bumps and graphs
     check: t itself, the leaf an unrecorded view was taken from (_base), or the leaf under a chain of recorded
-    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: their
-    memory is not written in place (Tensor._write)."""
+    views (y = p[1:] of a parameter, taken with grad mode on). None for a computed tensor and its views: no graph
+    checks their version; their writes are noted on the nodes that made the memory (tape.note_computed_write)."""
     if t._node is None:
         return None if t._views_computed else (t if t._base is None else t._base)
     edge = (t._node, t._slot)
@@ -91,5 +95,26 @@ def _check_writable(array):
         if 0 in array.strides and array.size > 1:
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the operation.")
+        if _overlaps_itself(array):
+            raise RuntimeError("an in-place write of a tensor whose elements overlap in memory (unfold's windows, "
+                               "with step < size): torch writes a shared element once per window, in the order of "
+                               "its loop, which is not reproduced here; clone() the tensor before writing it")
         raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
-                           "given to from_numpy or Tensor?): clone() the tensor first")
+                           "given to from_numpy or Tensor, or a part of unfold's overlapping windows?): clone() the "
+                           "tensor first")
+
+
+def _overlaps_itself(array):
+    """Whether two elements of `array` are one memory location (unfold's overlapping windows). Only asked of a
+    read-only array about to be refused a write, so listing every element's offset costs nothing that matters."""
+    offsets = np.zeros((), np.int64)
+    for n, stride in zip(array.shape, array.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * stride)
+    return np.unique(offsets).size < array.size
+
+
+def _maker_of_memory(x):
+    """A weak reference to the Node whose output memory computed tensor x is (or views): kept by an unrecorded view
+    of x (x.detach(), x[0] under no_grad()) to note its writes there, without holding x's graph (a weak one: the
+    carried state of truncated BPTT must not keep the previous batch's graph alive)."""
+    return weakref.ref(x._node) if x._node is not None else x._computed_base

@@ -92,6 +92,11 @@ METHODS = {
     "squeeze all": lambda x: x[:1, 1:2].squeeze(),
     "expand of a row": lambda x: x[:, :, :1].expand(2, 3, 4),
     "narrowing slice": lambda x: x[:, 1:3],
+    "select": lambda x: x.select(1, -1),
+    "narrow": lambda x: x.narrow(2, 1, 2),
+    "diagonal": lambda x: x.diagonal(0, 1, 2),
+    "movedim": lambda x: x.movedim((0, 1), (2, 0)),
+    "unfold": lambda x: x.unfold(2, 2, 2),
 }
 
 
