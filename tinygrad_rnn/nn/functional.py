@@ -15,8 +15,15 @@ import numpy.typing as npt
 from .. import primitives as P
 from .. import random
 from ..tensor import ShapeError, Tensor, apply, concatenate, where
-from .checks import (ArgumentAssertionError, ArgumentTypeError, ArgumentValueError, DTypeMismatchError,
-                     DTypeNotImplementedError, check_bool, check_float)
+from .checks import (
+    ArgumentAssertionError,
+    ArgumentTypeError,
+    ArgumentValueError,
+    DTypeMismatchError,
+    DTypeNotImplementedError,
+    check_bool,
+    check_float,
+)
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
@@ -29,8 +36,9 @@ def _int_array(x, name):
     int64 indices."""
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind not in "iu":
+        hint = ": convert floats with .long())" if arr.dtype.kind == "f" else ")"
         raise ArgumentTypeError(f"{name} must be an integer array, got dtype {arr.dtype} (int64 indices, as "
-                                "tr.tensor of ints makes" + (": convert floats with .long())" if arr.dtype.kind == "f" else ")"))
+                                "tr.tensor of ints makes" + hint)
     return arr
 
 
@@ -160,8 +168,8 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
     if isinstance(input, Tensor) and raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim:
         _float_input(fn, input)
         if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
-            raise DTypeMismatchError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input dtype "
-                            f"{input.dtype}")
+            raise DTypeMismatchError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input "
+                                     f"dtype {input.dtype}")
         return _cross_entropy_probabilities(input, raw, weight, reduction, float(label_smoothing))
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
@@ -296,7 +304,8 @@ def _padding_index(padding_idx, n):
     if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
         raise TypeError(f"padding_idx must be an int or None, got {type(padding_idx).__name__}")
     if not -n <= padding_idx < n:   # torch asserts it
-        raise ArgumentAssertionError(f"padding_idx must be within num_embeddings: -{n} <= padding_idx < {n}, got {padding_idx}")
+        raise ArgumentAssertionError(f"padding_idx must be within num_embeddings: -{n} <= padding_idx < {n}, got "
+                                     f"{padding_idx}")
     return int(padding_idx) % n
 
 
@@ -499,7 +508,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: 
     target = _check_pair("binary_cross_entropy", input, target)
     if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
         raise ArgumentValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
-                         "(for logits use binary_cross_entropy_with_logits)")
+                                 "(for logits use binary_cross_entropy_with_logits)")
     if target.size and not (np.all(target.data >= 0) and np.all(target.data <= 1)):   # as torch: another loss
         raise ArgumentValueError("binary_cross_entropy: every element of target must be a probability in [0, 1]")
     weight = _weight_tensor("binary_cross_entropy", "weight", weight, input)

@@ -16,8 +16,16 @@ import numpy.typing as npt
 from .. import random
 from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, get_default_dtype, tensor
 from . import functional as F
-from .checks import (ArgumentAssertionError, ArgumentTypeError, DTypeMismatchError, check_bool, check_device,
-                     check_float, check_int, is_device)
+from .checks import (
+    ArgumentAssertionError,
+    ArgumentTypeError,
+    DTypeMismatchError,
+    check_bool,
+    check_device,
+    check_float,
+    check_int,
+    is_device,
+)
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "StateDictError"]
@@ -808,7 +816,8 @@ class Linear(Module):
             raise ShapeError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
                              f"got {x.shape[-1] if x.ndim else 'a scalar'}")
         if x.dtype != self.weight.dtype:   # torch's RuntimeError too
-            raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' {self.weight.dtype}")
+            raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' "
+                                     f"{self.weight.dtype}")
         y = x @ self.weight.T
         return y + self.bias if self.bias is not None else y
 
@@ -847,7 +856,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight)
             if self.weight.shape != (num_embeddings, embedding_dim):   # torch asserts it
                 raise ArgumentAssertionError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}) "
-                                 f"(num_embeddings, embedding_dim), got {self.weight.shape}")
+                                             f"(num_embeddings, embedding_dim), got {self.weight.shape}")
         self.weight.requires_grad_(not check_bool("Embedding", "_freeze", _freeze))
 
     @classmethod
@@ -858,8 +867,8 @@ class Embedding(Module):
         as torch shares the tensor), frozen (requires_grad=False) unless freeze=False; as torch."""
         shape = np.shape(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
         if len(shape) != 2:   # torch asserts it
-            raise ArgumentAssertionError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
-                             f"got shape {shape}")
+            raise ArgumentAssertionError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, "
+                                         f"embedding_dim), got shape {shape}")
         return cls(shape[0], shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
                    _weight=embeddings, _freeze=freeze)
 
