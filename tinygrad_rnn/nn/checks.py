@@ -38,8 +38,8 @@ class LengthsError(ValueError, RuntimeError):
 
 class ArgumentTypeError(TypeError, RuntimeError):
     """An argument of the wrong type or rank where torch raises a RuntimeError (pad_sequence's sequences that are
-    not iterable, packing's lengths that are not 1-D, class indices or embedding rows that are floats or bools): a
-    TypeError, as the library's other typed arguments, and torch's RuntimeError."""
+    not iterable, packing's lengths that are not 1-D, class indices or embedding rows that are floats or bools, a pad
+    of odd length): a TypeError, as the library's other typed arguments, and torch's RuntimeError."""
 
 
 class ArgumentChoiceError(ValueError, RuntimeError):
@@ -49,7 +49,7 @@ class ArgumentChoiceError(ValueError, RuntimeError):
 
 class ArgumentValueError(ValueError, RuntimeError):
     """A value out of its range where torch raises a RuntimeError (label_smoothing outside [0, 1], a probability of
-    binary_cross_entropy outside [0, 1], one_hot's class values, an odd pad length, init's a > b or std < 0): a
+    binary_cross_entropy outside [0, 1], one_hot's class values, init's a > b or std < 0): a
     ValueError, as the library's other range checks, and torch's RuntimeError."""
 
 

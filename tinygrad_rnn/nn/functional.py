@@ -149,7 +149,7 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
     """Cross-entropy of logits, as torch.nn.functional.cross_entropy.
 
     input (C,), (N, C) or (N, C, d1, ...) logits. target either class indices of shape (), (N,) or
-    (N, d1, ...) (ints, or floats holding integers), or class probabilities: a float array of input's
+    (N, d1, ...) (ints; floats and bools are refused, as torch), or class probabilities: a float array of input's
     own shape. weight (C,) rescales each class; targets equal to ignore_index contribute nothing;
     label_smoothing in [0, 1] mixes the target with the uniform distribution. 'mean' divides by the summed
     weight of the non-ignored targets (their count without weight; N * d1 * ... for probabilities), so
