@@ -323,3 +323,26 @@ def test_layer_init_and_utils_errors_are_the_types_torch_raises(case):
     _raises_as_torch(lambda: call(torch), lambda: call(tr), words)
     with pytest.raises((ValueError, TypeError)):
         call(tr)
+
+
+LEGACY_LOSSES = {   # name: (input, target) as arrays
+    "cross_entropy": (X, np.array(T4)), "nll_loss": (X, np.array(T4)), "mse_loss": (P, P[::-1].copy()),
+    "l1_loss": (P, P[::-1].copy()), "binary_cross_entropy": (P * 0.5, P),
+    "binary_cross_entropy_with_logits": (X[:3, :2].copy(), P),
+}
+
+
+@pytest.mark.parametrize("size_average, reduce", [(False, None), (None, False), (True, True), (False, True)])
+@pytest.mark.parametrize("fn", list(LEGACY_LOSSES))
+def test_functional_losses_take_torchs_legacy_size_average_and_reduce_keywords(fn, size_average, reduce):
+    """F.cross_entropy(x, t, size_average=False) is a sum in torch (with a deprecation warning); ours had no such
+    keyword (a TypeError). Positionally they stay refused here (see test_losses_vs_torch)."""
+    x, t = LEGACY_LOSSES[fn]
+    kwargs = {k: v for k, v in (("size_average", size_average), ("reduce", reduce)) if v is not None}
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated") as theirs_warned:
+        theirs = getattr(TF, fn)(torch.tensor(x), torch.tensor(t), **kwargs)
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated") as ours_warned:
+        ours = getattr(F, fn)(tr.tensor(x), tr.tensor(t), **kwargs)
+    assert str(ours_warned[0].message) == str(theirs_warned[0].message)
+    assert ours_warned[0].filename == __file__   # the warning points at the caller's line
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6, atol=1e-7)

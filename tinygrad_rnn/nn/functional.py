@@ -7,6 +7,7 @@ cross-entropy of index targets (softmax, log and gather fused).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -145,7 +146,8 @@ def _class_targets(fn, targets, n_classes, ignore_index):
 
 
 def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
-                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits, as torch.nn.functional.cross_entropy.
 
     input (C,), (N, C) or (N, C, d1, ...) logits. target either class indices of shape (), (N,) or
@@ -159,7 +161,7 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
     reduction in one node, whose backward is softmax minus the target, scaled.
     """
     fn = "cross_entropy"
-    _check_reduction(fn, reduction)
+    reduction = _legacy_reduction(fn, size_average, reduce, reduction)
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)):
         raise TypeError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     if not 0.0 <= label_smoothing <= 1.0:   # torch's RuntimeError for 1.5 (it computes a negative one)
@@ -209,14 +211,15 @@ def _cross_entropy_probabilities(input, probs, weight, reduction, eps):
 
 
 def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+             size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss.
 
     input (C,), (N, C) or (N, C, d1, ...); target class indices (), (N,) or (N, d1, ...); weight (C,).
     loss = -weight[t] * input[t], 0 where t == ignore_index; 'mean' divides by the summed weight of the
     non-ignored targets (nan if there are none, as torch)."""
     fn = "nll_loss"
-    _check_reduction(fn, reduction)
+    reduction = _legacy_reduction(fn, size_average, reduce, reduction)
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
     safe, valid = _class_targets(fn, flat, n_classes, ignore_index)
@@ -236,13 +239,15 @@ def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt
     return total / divisor if divisor else total * 0.0 + float("nan")
 
 
-def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly). reduction is
     keyword-only: torch's third positional argument is the legacy size_average, so a positional
-    "sum" there means a mean; refusing it beats silently differing. weight (torch 2.13): one weight per
-    element, of input's shape and dtype; the mean is then sum(weight * loss) / sum(weight), as torch's."""
-    _check_reduction("mse_loss", reduction)
+    "sum" there means a mean; refusing it beats silently differing. size_average= and reduce=, torch's
+    deprecated keywords, become a reduction with torch's warning (as in every loss here). weight (torch 2.13): one
+    weight per element, of input's shape and dtype; the mean is then sum(weight * loss) / sum(weight), as torch's."""
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     target = _check_pair("mse_loss", input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction, weight)
@@ -464,6 +469,19 @@ def _reduce(fn, losses, reduction, weight=None):
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
+def _legacy_reduction(fn, size_average, reduce, reduction, stacklevel=3):
+    """torch's deprecated size_average and reduce (keywords here: see mse_loss), when either is given, turned into
+    a reduction with torch's warning, as torch's _Reduction.legacy_get_string; then the reduction checked."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                      "instead.", UserWarning, stacklevel=stacklevel)
+    _check_reduction(fn, reduction)
+    return reduction
+
+
 def _check_reduction(fn, reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -481,12 +499,13 @@ def _check_pair(fn, input, target, name="target"):
     return target
 
 
-def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean",
             weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """|input - target|, reduced, as torch.nn.functional.l1_loss. The gradient at input == target
     is 0 (sign(0)), as torch's. reduction is keyword-only (torch's third positional is size_average:
     see mse_loss); weight as mse_loss's."""
-    _check_reduction("l1_loss", reduction)
+    reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
     target = _check_pair("l1_loss", input, target)
     diff = input - target
     return _reduce("l1_loss", where(diff.data > 0, diff, 0.0) - where(diff.data < 0, diff, 0.0), reduction, weight)
@@ -500,11 +519,12 @@ def _clamped_log(x):
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None,
-                         *, reduction: str = "mean") -> Tensor:
+                         *, size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), as torch.nn.functional.binary_cross_entropy: input holds
     probabilities in [0, 1], and each log is clamped at -100 (so x = 0 or 1 gives a finite loss).
     reduction is keyword-only (torch's fourth positional is size_average: see mse_loss)."""
-    _check_reduction("binary_cross_entropy", reduction)
+    reduction = _legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     target = _check_pair("binary_cross_entropy", input, target)
     if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
         raise ArgumentValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
@@ -541,12 +561,14 @@ def _weight_tensor(fn, name, w, input):
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
-                                     weight: Tensor | npt.ArrayLike | None = None, *, reduction: str = "mean",
+                                     weight: Tensor | npt.ArrayLike | None = None, *,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean",
                                      pos_weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits, as torch:
     (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0)). reduction and pos_weight
     are keyword-only (torch's fourth positional is size_average: see mse_loss)."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     target = _check_pair("binary_cross_entropy_with_logits", input, target)
     # log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), never overflowing. |x| is written x + 2 max(-x, 0)
     # so that both kinks at x = 0 take the same one-sided derivative: they cancel, as in the smooth function
