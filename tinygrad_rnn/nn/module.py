@@ -120,7 +120,7 @@ class Module:
     # that may hold any (set by __setattr__) and the walk never scans plain settings. A list, tuple
     # or dict is looked into at walk time, so appending a Module to a registered list is seen.
     # _holders maps each name to its kind, in attribute order: "parameter" and "module" are torch's slots
-    # (set to None, the name keeps its place, as in torch's _parameters and _modules), None a list or dict.
+    # (set to None, the name keeps its place, as in torch's _parameters and _modules), "items" a list or dict.
     def __setattr__(self, name, value):
         buffers = self.__dict__.get("_buffer_names")
         if buffers is not None and name in buffers and not (value is None or _is_plain_tensor(value)):
@@ -130,15 +130,16 @@ class Module:
         if holders is None:
             holders = {}
             object.__setattr__(self, "_holders", holders)
-        kind = _slot_kind(value)
-        _check_slot(self, name, holders.get(name), kind, value)
+        # (the common case, a setting assigned over a setting, costs one isinstance and one lookup)
+        kind = _slot_kind(value) if isinstance(value, (Parameter, Module, list, tuple, dict)) else "plain"
+        old = holders.get(name)
+        if old is not None and old != kind:
+            _check_slot(self, name, old, kind, value)
         object.__setattr__(self, name, value)
-        if value is None and holders.get(name):
-            pass   # the slot stays where it is, as torch's
-        elif kind != "plain":
+        if kind != "plain":
             holders[name] = kind
-        elif name in holders:
-            del holders[name]
+        elif old is not None and (value is not None or old not in ("parameter", "module")):
+            del holders[name]   # (a parameter or child set to None keeps its slot and place, as torch's)
 
     def __delattr__(self, name):
         object.__delattr__(self, name)
@@ -550,20 +551,20 @@ def _to_dtype(fn, args, dtype, device):
 
 
 def _slot_kind(value):
-    """What an attribute's value makes it: a "parameter", a "module", None (a list, tuple or dict, which may
-    hold Modules) or "plain" (anything else, None too)."""
+    """What a Parameter, Module, list, tuple or dict makes its attribute: a "parameter", a "module", or "items"
+    (a list, tuple or dict, which may hold Modules); anything else (None too) is "plain"."""
     if isinstance(value, Parameter):
         return "parameter"
     if isinstance(value, Module):
         return "module"
-    return None if isinstance(value, (list, tuple, dict)) else "plain"
+    return "items"
 
 
 def _check_slot(module, name, old, new, value):
     """torch refuses to put anything but a Parameter (or None) in a parameter's place, and anything but a Module
     (or None) in a child's place (a Parameter may replace a module): `model.weight = tensor` would otherwise
     silently take the weight out of parameters() and state_dict()."""
-    if value is None or old == new or old not in ("parameter", "module") or (old, new) == ("module", "parameter"):
+    if value is None or old not in ("parameter", "module") or (old, new) == ("module", "parameter"):
         return
     expected = "tr.nn.Parameter" if old == "parameter" else "tr.nn.Module"
     raise TypeError(f"{type(module).__name__}: cannot assign a {type(value).__name__} as {old} {name!r} ({expected} "
