@@ -63,7 +63,8 @@ def test_one_hot():
     idx = np.array([[0, 3], [2, 1]])
     np.testing.assert_array_equal(F.one_hot(idx).data, TF.one_hot(torch.tensor(idx)).numpy())
     np.testing.assert_array_equal(F.one_hot(idx, 6).data, TF.one_hot(torch.tensor(idx), 6).numpy())
-    assert F.one_hot(idx).dtype == np.float32 and F.one_hot(idx, dtype=np.float64).dtype == np.float64
+    assert F.one_hot(idx).dtype == TF.one_hot(torch.tensor(idx)).numpy().dtype == np.int64   # torch's int64
+    assert F.one_hot(idx, dtype=np.float64).dtype == np.float64
     with pytest.raises(ValueError, match="smaller than num_classes=3"):
         F.one_hot(idx, 3)
     with pytest.raises(ValueError, match="non-negative"):

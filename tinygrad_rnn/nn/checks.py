@@ -38,13 +38,31 @@ class LengthsError(ValueError, RuntimeError):
 
 class ArgumentTypeError(TypeError, RuntimeError):
     """An argument of the wrong type or rank where torch raises a RuntimeError (pad_sequence's sequences that are
-    not iterable, packing's lengths that are not 1-D): a TypeError, as the library's other typed arguments, and
-    torch's RuntimeError."""
+    not iterable, packing's lengths that are not 1-D, class indices or embedding rows that are floats or bools, a pad
+    of odd length): a TypeError, as the library's other typed arguments, and torch's RuntimeError."""
 
 
-class ArgumentChoiceError(ValueError, RuntimeError):
-    """A string argument not among its choices where torch raises a RuntimeError (pad_sequence's padding_side):
-    a ValueError, as check_choice's, and torch's RuntimeError."""
+class ArgumentValueError(ValueError, RuntimeError):
+    """A value out of its range or choices where torch raises a RuntimeError (label_smoothing outside [0, 1], a
+    probability of binary_cross_entropy outside [0, 1], one_hot's class values, init's a > b or std < 0,
+    pad_sequence's padding_side): a
+    ValueError, as the library's other range checks, and torch's RuntimeError."""
+
+
+class ArgumentAssertionError(ValueError, AssertionError):
+    """What torch.nn checks with an AssertionError (Embedding's padding_idx outside [-num_embeddings,
+    num_embeddings), a _weight of another shape, from_pretrained's embeddings not 2-D): a ValueError, as the
+    library's other range checks, and the AssertionError torch code may catch."""
+
+
+class NumberTypeError(TypeError, ValueError):
+    """A number argument of the wrong type where torch raises a ValueError (calculate_gain's param,
+    clip_grad_norm_'s norm_type 'fro'): a TypeError, as the library's other typed arguments, and torch's ValueError."""
+
+
+class DTypeNotImplementedError(TypeError, NotImplementedError):
+    """A function of floats given an integer or bool tensor, which torch refuses with a NotImplementedError ("not
+    implemented for 'Long'"): a TypeError, as the library's other dtype checks, and torch's NotImplementedError."""
 
 
 class InputRankError(TypeError, IndexError):

@@ -7,6 +7,7 @@ cross-entropy of index targets (softmax, log and gather fused).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,8 +16,16 @@ import numpy.typing as npt
 from .. import primitives as P
 from .. import random
 from ..tape import apply
-from ..tensor import Tensor, concatenate, get_default_dtype, where
-from .checks import check_bool, check_float
+from ..tensor import ShapeError, Tensor, concatenate, where
+from .checks import (
+    ArgumentAssertionError,
+    ArgumentTypeError,
+    ArgumentValueError,
+    DTypeMismatchError,
+    DTypeNotImplementedError,
+    check_bool,
+    check_float,
+)
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
@@ -24,14 +33,24 @@ __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l
 
 
 def _int_array(x, name):
+    """Class indices or rows as an integer array. Floats and bools are refused, as torch refuses them (a
+    RuntimeError there): `tr.Tensor([1, 2])` holds floats, as `torch.Tensor([1, 2])` does; tr.tensor of ints makes
+    int64 indices."""
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
-    if arr.dtype.kind == "f":
-        if not np.all(arr == np.round(arr)):
-            raise TypeError(f"{name} must hold integers, got non-integer floats")
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "iu":
+        hint = ": convert floats with .long())" if arr.dtype.kind == "f" else ")"
+        raise ArgumentTypeError(f"{name} must be an integer array, got dtype {arr.dtype} (int64 indices, as "
+                                "tr.tensor of ints makes" + hint)
     return arr
+
+
+def _float_input(fn, input):
+    """input, a Tensor of floats: an int64 or bool tensor is refused, as torch refuses it ("not implemented for
+    'Long'"), rather than read as float32 numbers."""
+    if isinstance(input, Tensor) and input.dtype.kind != "f":
+        raise DTypeNotImplementedError(f"{fn} of a {input.dtype} tensor is not implemented (as torch): convert it "
+                                       "with .float()")
+    return input
 
 
 def _softmax_dim(fn, input, dim, axis):
@@ -59,7 +78,7 @@ def _softmax_input(fn, input, dtype):
         as_dtype = np.dtype(dtype)
     except TypeError:   # numpy's "data type 'x' not understood"
         as_dtype = None
-    if as_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+    if as_dtype is None or as_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):   # (dtype == None is True)
         raise TypeError(f"{fn}: dtype must be float32 or float64 (or None), got {dtype!r}")
     return input.to(dtype=as_dtype)
 
@@ -85,10 +104,10 @@ def _class_weight(fn, weight, n_classes, dtype):
     if weight is None:
         return None
     if isinstance(weight, Tensor) and weight.dtype.kind == "f" and weight.dtype != dtype:   # as torch refuses
-        raise TypeError(f"{fn}: weight dtype {weight.dtype} does not match input dtype {np.dtype(dtype)}")
+        raise DTypeMismatchError(f"{fn}: weight dtype {weight.dtype} does not match input dtype {np.dtype(dtype)}")
     arr = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
-    if arr.dtype.kind not in "fiu" or arr.shape != (n_classes,):
-        raise ValueError(f"{fn}: weight must be a 1-D float array of C = {n_classes} class weights, got "
+    if arr.dtype.kind not in "fiu" or arr.shape != (n_classes,):   # torch's RuntimeError too
+        raise ShapeError(f"{fn}: weight must be a 1-D float array of C = {n_classes} class weights, got "
                          f"{'shape ' + str(arr.shape) if arr.dtype.kind in 'fiu' else 'dtype ' + str(arr.dtype)}")
     return arr.astype(dtype, copy=False)
 
@@ -100,10 +119,11 @@ def _rows_by_class(fn, input, targets):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...), got a scalar")
+    _float_input(fn, input)
     class_axis = 0 if input.ndim == 1 else 1
     expected = input.shape[:class_axis] + input.shape[class_axis + 1:]
-    if targets.shape != expected:
-        raise ValueError(f"{fn}: target must have shape {expected} for input of shape {input.shape}, "
+    if targets.shape != expected:   # torch: a ValueError for another batch size, a RuntimeError otherwise
+        raise ShapeError(f"{fn}: target must have shape {expected} for input of shape {input.shape}, "
                          f"got {targets.shape}")
     n_classes = input.shape[class_axis]
     if n_classes == 0:
@@ -127,11 +147,12 @@ def _class_targets(fn, targets, n_classes, ignore_index):
 
 
 def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
-                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits, as torch.nn.functional.cross_entropy.
 
     input (C,), (N, C) or (N, C, d1, ...) logits. target either class indices of shape (), (N,) or
-    (N, d1, ...) (ints, or floats holding integers), or class probabilities: a float array of input's
+    (N, d1, ...) (ints; floats and bools are refused, as torch), or class probabilities: a float array of input's
     own shape. weight (C,) rescales each class; targets equal to ignore_index contribute nothing;
     label_smoothing in [0, 1] mixes the target with the uniform distribution. 'mean' divides by the summed
     weight of the non-ignored targets (their count without weight; N * d1 * ... for probabilities), so
@@ -141,15 +162,17 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
     reduction in one node, whose backward is softmax minus the target, scaled.
     """
     fn = "cross_entropy"
-    _check_reduction(fn, reduction)
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)) \
-            or not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    reduction = _legacy_reduction(fn, size_average, reduce, reduction)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)):
+        raise TypeError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:   # torch's RuntimeError for 1.5 (it computes a negative one)
+        raise ArgumentValueError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     raw = target.data if isinstance(target, Tensor) else np.asarray(target)
     if isinstance(input, Tensor) and raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim:
+        _float_input(fn, input)
         if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
-            raise TypeError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input dtype "
-                            f"{input.dtype}")
+            raise DTypeMismatchError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input "
+                                     f"dtype {input.dtype}")
         return _cross_entropy_probabilities(input, raw, weight, reduction, float(label_smoothing))
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
@@ -189,14 +212,15 @@ def _cross_entropy_probabilities(input, probs, weight, reduction, eps):
 
 
 def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None, *,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+             size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss.
 
     input (C,), (N, C) or (N, C, d1, ...); target class indices (), (N,) or (N, d1, ...); weight (C,).
     loss = -weight[t] * input[t], 0 where t == ignore_index; 'mean' divides by the summed weight of the
     non-ignored targets (nan if there are none, as torch)."""
     fn = "nll_loss"
-    _check_reduction(fn, reduction)
+    reduction = _legacy_reduction(fn, size_average, reduce, reduction)
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
     safe, valid = _class_targets(fn, flat, n_classes, ignore_index)
@@ -216,13 +240,15 @@ def nll_loss(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt
     return total / divisor if divisor else total * 0.0 + float("nan")
 
 
-def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+def mse_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """Mean squared error, as torch.nn.functional.mse_loss (shapes must match exactly). reduction is
     keyword-only: torch's third positional argument is the legacy size_average, so a positional
-    "sum" there means a mean; refusing it beats silently differing. weight (torch 2.13): one weight per
-    element, of input's shape and dtype; the mean is then sum(weight * loss) / sum(weight), as torch's."""
-    _check_reduction("mse_loss", reduction)
+    "sum" there means a mean; refusing it beats silently differing. size_average= and reduce=, torch's
+    deprecated keywords, become a reduction with torch's warning (as in every loss here). weight (torch 2.13): one
+    weight per element, of input's shape and dtype; the mean is then sum(weight * loss) / sum(weight), as torch's."""
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     target = _check_pair("mse_loss", input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction, weight)
@@ -238,8 +264,8 @@ def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | 
     gradient), by max_norm / (norm + 1e-7), as torch does. scale_grad_by_freq=True and sparse=True are
     refused (no per-batch frequency scaling, no sparse gradients here)."""
     idx = _int_array(input, "embedding: input")
-    if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got "
+    if not isinstance(weight, Tensor) or weight.ndim != 2:   # torch's RuntimeError too
+        raise ShapeError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got "
                          f"{weight.shape if isinstance(weight, Tensor) else type(weight).__name__}")
     _refuse_flag("embedding", "scale_grad_by_freq", scale_grad_by_freq, "the gradients are not scaled by the "
                  "indices' frequencies here")
@@ -283,8 +309,9 @@ def _padding_index(padding_idx, n):
         return None
     if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
         raise TypeError(f"padding_idx must be an int or None, got {type(padding_idx).__name__}")
-    if not -n <= padding_idx < n:
-        raise ValueError(f"padding_idx must be within num_embeddings: -{n} <= padding_idx < {n}, got {padding_idx}")
+    if not -n <= padding_idx < n:   # torch asserts it
+        raise ArgumentAssertionError(f"padding_idx must be within num_embeddings: -{n} <= padding_idx < {n}, got "
+                                     f"{padding_idx}")
     return int(padding_idx) % n
 
 
@@ -330,6 +357,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """x where x > 0, else negative_slope * x, as torch.nn.functional.leaky_relu (gradient negative_slope
     at 0, as torch's); inplace=True is refused, as relu's."""
     _refuse_inplace("leaky_relu", inplace)
+    _float_input("leaky_relu", input)
     slope = check_float("leaky_relu", "negative_slope", negative_slope)
     return where(input.data > 0, input, input * slope)
 
@@ -337,6 +365,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1), as torch.nn.functional.elu (gradient alpha at 0)."""
     _refuse_inplace("elu", inplace)
+    _float_input("elu", input)
     alpha = check_float("elu", "alpha", alpha)
     positive = input.data > 0
     negative_part = where(positive, 0.0, input)   # exp of the positive side never computed: no overflow
@@ -346,12 +375,16 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish), as torch.nn.functional.silu."""
     _refuse_inplace("silu", inplace)
+    _float_input("silu", input)
     return input * input.sigmoid()
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as torch.nn.functional.softplus."""
     beta, threshold = check_float("softplus", "beta", beta), check_float("softplus", "threshold", threshold)
+    _float_input("softplus", input)
+    if beta == 0:   # torch gives inf (log 2 / 0); refused rather than a ZeroDivisionError from inside
+        raise ValueError("softplus: beta must not be 0 (log(1 + exp(0 * x)) / 0 is infinite)")
     linear = input.data * beta > threshold
     scaled = where(linear, 0.0, input * beta)   # the linear side's exp is never computed: no overflow
     return where(linear, input, (scaled.exp() + 1.0).log() * (1.0 / beta))
@@ -365,9 +398,7 @@ def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
     _check_gelu_approximate("gelu", approximate)
     if not isinstance(input, Tensor):
         raise TypeError(f"gelu(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise NotImplementedError(f"gelu of a {input.dtype} tensor is not implemented (as torch): convert it with "
-                                  ".float()")
+    _float_input("gelu", input)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * (math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)
         return input * 0.5 * (inner.tanh() + 1.0)
@@ -396,31 +427,34 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
             raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
-    if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: expected input (..., in_features) and weight (out_features, in_features), got "
+    if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:   # torch's RuntimeError too
+        raise ShapeError(f"linear: expected input (..., in_features) and weight (out_features, in_features), got "
                          f"input {input.shape} and weight {weight.shape}")
     y = input @ weight.T
     return y if bias is None else y + bias
 
 
 def one_hot(tensor: Tensor | npt.ArrayLike, num_classes: int = -1, *, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """(..., num_classes) with 1 at each index, as torch.nn.functional.one_hot. torch returns int64;
-    a Tensor here holds floats, so this is float32 (or dtype=) of 0s and 1s. num_classes=-1 means
-    max(index) + 1."""
+    """(..., num_classes) with 1 at each index, as torch.nn.functional.one_hot: int64 0s and 1s, as torch's
+    (`.float()` for numbers, as in torch), or float32 / float64 with dtype=. num_classes=-1 means max(index) + 1.
+    Class values out of range are a ValueError that is also torch's RuntimeError."""
     idx = _int_array(tensor, "one_hot: tensor")
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
         raise TypeError(f"one_hot: num_classes must be an int, got {type(num_classes).__name__} {num_classes!r}")
+    if dtype is not None and np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"one_hot: dtype must be float32 or float64 (or None for int64, torch's), got {dtype!r}")
+    if idx.size == 0 and num_classes <= 0:
+        raise ArgumentValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
     if idx.size and idx.min() < 0:
-        raise ValueError(f"one_hot: class values must be non-negative, got {idx.min()}")
+        raise ArgumentValueError(f"one_hot: class values must be non-negative, got {idx.min()}")
     if num_classes == -1:
-        if idx.size == 0:
-            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
         num_classes = int(idx.max()) + 1
     elif num_classes < 0 or (idx.size and idx.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {idx.max()}")
-    out = np.zeros(idx.shape + (int(num_classes),), dtype=dtype or get_default_dtype())
+        raise ArgumentValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got "
+                                 f"{idx.max()}")
+    out = np.zeros(idx.shape + (int(num_classes),), dtype=np.int64 if dtype is None else dtype)
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
-    return Tensor(out)
+    return Tensor._make(out, False)
 
 
 def _reduce(fn, losses, reduction, weight=None):
@@ -436,6 +470,19 @@ def _reduce(fn, losses, reduction, weight=None):
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
+def _legacy_reduction(fn, size_average, reduce, reduction, stacklevel=3):
+    """torch's deprecated size_average and reduce (keywords here: see mse_loss), when either is given, turned into
+    a reduction with torch's warning, as torch's _Reduction.legacy_get_string; then the reduction checked."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                      "instead.", UserWarning, stacklevel=stacklevel)
+    _check_reduction(fn, reduction)
+    return reduction
+
+
 def _check_reduction(fn, reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -446,19 +493,20 @@ def _check_pair(fn, input, target, name="target"):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, Tensor) else input._operand(target)
-    if target.shape != input.shape:
-        raise ValueError(f"{fn}: {name} shape {target.shape} must equal input shape {input.shape}")
+    if target.shape != input.shape:   # (torch: a ValueError, or a RuntimeError where they do not broadcast)
+        raise ShapeError(f"{fn}: {name} shape {target.shape} must equal input shape {input.shape}")
     if target.dtype != input.dtype:
-        raise TypeError(f"{fn}: {name} dtype {target.dtype} does not match input dtype {input.dtype}")
+        raise DTypeMismatchError(f"{fn}: {name} dtype {target.dtype} does not match input dtype {input.dtype}")
     return target
 
 
-def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, reduction: str = "mean",
+def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean",
             weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """|input - target|, reduced, as torch.nn.functional.l1_loss. The gradient at input == target
     is 0 (sign(0)), as torch's. reduction is keyword-only (torch's third positional is size_average:
     see mse_loss); weight as mse_loss's."""
-    _check_reduction("l1_loss", reduction)
+    reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
     target = _check_pair("l1_loss", input, target)
     diff = input - target
     return _reduce("l1_loss", where(diff.data > 0, diff, 0.0) - where(diff.data < 0, diff, 0.0), reduction, weight)
@@ -472,17 +520,18 @@ def _clamped_log(x):
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor | npt.ArrayLike | None = None,
-                         *, reduction: str = "mean") -> Tensor:
+                         *, size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), as torch.nn.functional.binary_cross_entropy: input holds
     probabilities in [0, 1], and each log is clamped at -100 (so x = 0 or 1 gives a finite loss).
     reduction is keyword-only (torch's fourth positional is size_average: see mse_loss)."""
-    _check_reduction("binary_cross_entropy", reduction)
+    reduction = _legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     target = _check_pair("binary_cross_entropy", input, target)
     if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
-        raise ValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
-                         "(for logits use binary_cross_entropy_with_logits)")
+        raise ArgumentValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
+                                 "(for logits use binary_cross_entropy_with_logits)")
     if target.size and not (np.all(target.data >= 0) and np.all(target.data <= 1)):   # as torch: another loss
-        raise ValueError("binary_cross_entropy: every element of target must be a probability in [0, 1]")
+        raise ArgumentValueError("binary_cross_entropy: every element of target must be a probability in [0, 1]")
     weight = _weight_tensor("binary_cross_entropy", "weight", weight, input)
     losses = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
     if weight is not None:
@@ -497,7 +546,7 @@ def _weight_tensor(fn, name, w, input):
         return w
     if isinstance(w, Tensor):
         if w.dtype != input.dtype:
-            raise TypeError(f"{fn}: {name} dtype {w.dtype} does not match input dtype {input.dtype}")
+            raise DTypeMismatchError(f"{fn}: {name} dtype {w.dtype} does not match input dtype {input.dtype}")
     else:
         arr = np.asarray(w)
         if arr.dtype.kind not in "iuf":   # not strings (numpy would parse "2"), not objects
@@ -507,18 +556,20 @@ def _weight_tensor(fn, name, w, input):
         fits = np.broadcast_shapes(w.shape, input.shape) == input.shape
     except ValueError:
         fits = False
-    if not fits:
-        raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's shape {input.shape}")
+    if not fits:   # torch's RuntimeError too
+        raise ShapeError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's shape {input.shape}")
     return w
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLike,
-                                     weight: Tensor | npt.ArrayLike | None = None, *, reduction: str = "mean",
+                                     weight: Tensor | npt.ArrayLike | None = None, *,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean",
                                      pos_weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits, as torch:
     (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0)). reduction and pos_weight
     are keyword-only (torch's fourth positional is size_average: see mse_loss)."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     target = _check_pair("binary_cross_entropy_with_logits", input, target)
     # log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), never overflowing. |x| is written x + 2 max(-x, 0)
     # so that both kinks at x = 0 take the same one-sided derivative: they cancel, as in the smooth function
@@ -542,14 +593,16 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise NotImplementedError(f"pad: only mode='constant' is implemented, got mode={mode!r}")
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: input must be a Tensor, got {type(input).__name__}")
-    if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or len(pad) % 2 or \
+    if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or \
             not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
-        raise TypeError(f"pad: pad must be a sequence of an even number of ints, got {pad!r}")
+        raise TypeError(f"pad: pad must be a sequence of ints, got {pad!r}")
+    if len(pad) % 2:   # torch's RuntimeError
+        raise ArgumentTypeError(f"pad: pad must hold an even number of ints ((left, right) pairs), got {pad!r}")
     value = 0.0 if value is None else value   # torch's default, None, pads with zeros
     if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__} {value!r}")
-    if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: pad has {len(pad) // 2} (left, right) pairs, the input only {input.ndim} dimensions")
+    if len(pad) // 2 > input.ndim:   # torch's RuntimeError too
+        raise ShapeError(f"pad: pad has {len(pad) // 2} (left, right) pairs, the input only {input.ndim} dimensions")
     x = input
     for k in range(len(pad) // 2):
         x = _pad_axis(x, x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1]), value)
@@ -559,8 +612,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def _pad_axis(x, axis, left, right, value):
     """x with `left` constants before and `right` after along axis (a negative amount crops)."""
     n = x.shape[axis]
-    if n + left + right < 0 or -left > n or -right > n:
-        raise ValueError(f"pad: padding ({left}, {right}) of dimension {axis} (size {n}) leaves a negative size")
+    if n + left + right < 0 or -left > n or -right > n:   # torch's RuntimeError too
+        raise ShapeError(f"pad: padding ({left}, {right}) of dimension {axis} (size {n}) leaves a negative size")
     if left < 0 or right < 0:
         index = [slice(None)] * x.ndim
         index[axis] = slice(max(-left, 0), n - max(-right, 0))
@@ -569,7 +622,7 @@ def _pad_axis(x, axis, left, right, value):
     def block(amount):
         shape = list(x.shape)
         shape[axis] = amount
-        return Tensor(np.full(shape, value, dtype=x.dtype))
+        return Tensor._make(np.full(shape, value, dtype=x.dtype), False)   # x's dtype: int64 and bool stay
 
     pieces = ([block(left)] if left > 0 else []) + [x] + ([block(right)] if right > 0 else [])
     return concatenate(pieces, axis=axis) if len(pieces) > 1 else x
@@ -585,14 +638,14 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     k = len(shape)
-    if input.ndim < k or input.shape[input.ndim - k:] != shape:
-        raise ValueError(f"{fn}: the input's last {k} dimension(s) must be normalized_shape {shape}, got input "
+    if input.ndim < k or input.shape[input.ndim - k:] != shape:   # torch's RuntimeError too
+        raise ShapeError(f"{fn}: the input's last {k} dimension(s) must be normalized_shape {shape}, got input "
                          f"shape {input.shape}")
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and (not isinstance(p, Tensor) or p.dtype != input.dtype):
             raise TypeError(f"{fn}: {name} must be a Tensor of the input's dtype {input.dtype}, got {_described(p)}")
         if p is not None and p.shape != shape:
-            raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {p.shape}")
+            raise ShapeError(f"{fn}: {name} must have shape normalized_shape {shape}, got {p.shape}")
     eps = check_float(fn, "eps", eps, 0)
     axes = tuple(range(input.ndim - k, input.ndim))
     centred = input - input.mean(axes, keepdims=True)

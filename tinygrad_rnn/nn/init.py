@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import random
 from ..tensor import Tensor
+from .checks import ArgumentValueError, DTypeNotImplementedError, NumberTypeError
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
@@ -32,6 +33,16 @@ def _write(fn, tensor, values):
 def _tensor(fn, tensor):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{fn}: tensor must be a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
+    return tensor
+
+
+def _random_fill(fn, tensor):
+    """A tensor that random values may fill: floats, as torch (its uniform_ and normal_ of an int64 tensor are a
+    NotImplementedError; here they would be truncated to integers silently)."""
+    _tensor(fn, tensor)
+    if tensor.dtype.kind != "f":
+        raise DTypeNotImplementedError(f"{fn}: random values into a {tensor.dtype} tensor are not implemented (as "
+                                       "torch): initialise a float tensor")
     return tensor
 
 
@@ -52,11 +63,12 @@ def _number(fn, name, value):
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for a nonlinearity, as torch: 1 for linear and sigmoid, 5/3 for tanh,
-    sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope param, default 0.01), 3/4 for selu."""
+    """The recommended gain for a nonlinearity, as torch: 1 for linear and sigmoid (the int 1, as torch returns),
+    5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope param, default 0.01), 3/4 for
+    selu. A param that is not a number is torch's ValueError (and a TypeError)."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
     if nonlinearity in linear or nonlinearity == "sigmoid":
-        return 1.0
+        return 1
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
@@ -64,7 +76,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
-            raise TypeError(f"calculate_gain: negative_slope {slope!r} is not a valid number")
+            raise NumberTypeError(f"calculate_gain: negative_slope {slope!r} is not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -82,20 +94,20 @@ def _fans(fn, tensor):
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     fn = "uniform_"
-    _tensor(fn, tensor)
+    _random_fill(fn, tensor)
     a, b = _number(fn, "a", a), _number(fn, "b", b)
-    if not a <= b:
-        raise ValueError(f"{fn}: a must be <= b, got a={a:g}, b={b:g}")
+    if not a <= b:   # torch's RuntimeError too
+        raise ArgumentValueError(f"{fn}: a must be <= b, got a={a:g}, b={b:g}")
     return _write(fn, tensor, _rng(fn, generator).uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: np.random.Generator | None = None) -> Tensor:
     fn = "normal_"
-    _tensor(fn, tensor)
+    _random_fill(fn, tensor)
     mean, std = _number(fn, "mean", mean), _number(fn, "std", std)
-    if not std >= 0:
-        raise ValueError(f"{fn}: std must be >= 0, got {std:g}")
+    if not std >= 0:   # torch's RuntimeError too
+        raise ArgumentValueError(f"{fn}: std must be >= 0, got {std:g}")
     return _write(fn, tensor, _rng(fn, generator).normal(mean, std, size=tensor.shape))
 
 
@@ -104,10 +116,10 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     """N(mean, std^2) restricted to [a, b] (a and b are values, not multiples of std), as torch's. Drawn
     by redrawing the values outside [a, b] (exact; slow only when [a, b] holds little of the mass)."""
     fn = "trunc_normal_"
-    _tensor(fn, tensor)
+    _random_fill(fn, tensor)
     mean, std, a, b = (_number(fn, n, v) for n, v in (("mean", mean), ("std", std), ("a", a), ("b", b)))
-    if not std >= 0 or not a <= b:
-        raise ValueError(f"{fn}: std must be >= 0 and a <= b, got std={std:g}, a={a:g}, b={b:g}")
+    if not std >= 0 or not a <= b:   # torch's RuntimeError too
+        raise ArgumentValueError(f"{fn}: std must be >= 0 and a <= b, got std={std:g}, a={a:g}, b={b:g}")
     mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) \
         if std > 0 else float(a <= mean <= b)
     if mass < 1e-6:
@@ -123,6 +135,9 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Every element val; a 0-d Tensor val is read as its number, as torch's fill_ reads it."""
+    if isinstance(val, Tensor) and val.ndim == 0:
+        val = val.item()
     return _write("constant_", _tensor("constant_", tensor), _number("constant_", "val", val))
 
 
@@ -145,7 +160,7 @@ def eye_(tensor: Tensor) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fn = "xavier_uniform_"
-    fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
+    fan_in, fan_out = _fans(fn, _random_fill(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
     return _write(fn, tensor, _rng(fn, generator).uniform(-a, a, size=tensor.shape))
@@ -154,7 +169,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gene
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fn = "xavier_normal_"
-    fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
+    fan_in, fan_out = _fans(fn, _random_fill(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
     return _write(fn, tensor, _rng(fn, generator).normal(0.0, std, size=tensor.shape))
 
@@ -162,7 +177,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gener
 def _kaiming_std(fn, tensor, a, mode, nonlinearity):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _fans(fn, _tensor(fn, tensor))
+    fan_in, fan_out = _fans(fn, _random_fill(fn, tensor))
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
@@ -192,7 +207,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generato
     (size(0), rest); Q of the QR decomposition of a standard normal matrix, signs fixed by R's
     diagonal so that the distribution is uniform; times gain."""
     fn = "orthogonal_"
-    _tensor(fn, tensor)
+    _random_fill(fn, tensor)
     if tensor.ndim < 2:
         raise ValueError(f"{fn}: only tensors with 2 or more dimensions are supported, got shape {tensor.shape}")
     if tensor.size == 0:

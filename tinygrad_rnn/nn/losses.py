@@ -9,7 +9,6 @@ losses): as torch, they are turned into a reduction, with torch's warning, so th
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy.typing as npt
@@ -23,14 +22,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWi
 
 def _reduction(owner, size_average, reduce, reduction):
     """torch's _Reduction.legacy_get_string when either legacy argument is given, else reduction."""
-    if size_average is not None or reduce is not None:
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
-                      "instead.", UserWarning, stacklevel=3)
-    F._check_reduction(owner, reduction)
-    return reduction
+    return F._legacy_reduction(owner, size_average, reduce, reduction, stacklevel=4)
 
 
 class _Loss(Module):

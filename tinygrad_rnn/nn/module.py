@@ -15,19 +15,35 @@ import numpy.typing as npt
 
 from .. import random
 from ..creation import tensor
-from ..tensor import FLOAT_DTYPES, Tensor, get_default_dtype
+from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, get_default_dtype
 from . import functional as F
-from .checks import check_bool, check_device, check_float, check_int, is_device
+from .checks import (
+    ArgumentAssertionError,
+    ArgumentTypeError,
+    DTypeMismatchError,
+    check_bool,
+    check_device,
+    check_float,
+    check_int,
+    is_device,
+)
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "StateDictError"]
 
 
 class Parameter(Tensor):
-    """A Tensor that requires grad and that a Module reports in parameters()."""
+    """A Tensor that a Module reports in parameters(): torch's Parameter(data=None, requires_grad=True) (no data:
+    an empty float32 one); dtype= (keyword-only) casts the data. An int64 or bool Tensor is refused, as torch
+    refuses it (rather than turned into float32 numbers)."""
 
-    def __init__(self, data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = None) -> None:
-        super().__init__(data, requires_grad=True, dtype=dtype)
+    def __init__(self, data: npt.ArrayLike | Tensor | None = None, requires_grad: bool = True, *,
+                 dtype: npt.DTypeLike | None = None) -> None:
+        if isinstance(data, Tensor) and data.dtype.kind != "f":
+            raise ArgumentTypeError(f"Parameter: only float tensors can be parameters, got a {data.dtype} tensor "
+                                    "(as torch: convert it with .float())")
+        super().__init__(np.zeros(0, get_default_dtype()) if data is None else data, requires_grad=requires_grad,
+                         dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("Tensor("):]
@@ -104,25 +120,36 @@ class Module:
     # zero_grad() walks them every training step, so each module keeps the names of its attributes
     # that may hold any (set by __setattr__) and the walk never scans plain settings. A list, tuple
     # or dict is looked into at walk time, so appending a Module to a registered list is seen.
+    # _holders maps each name to its kind, in attribute order: "parameter" and "module" are torch's slots
+    # (set to None, the name keeps its place, as in torch's _parameters and _modules), "items" a list or dict.
     def __setattr__(self, name, value):
         buffers = self.__dict__.get("_buffer_names")
         if buffers is not None and name in buffers and not (value is None or _is_plain_tensor(value)):
             raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer {name!r} "
                             "(a Tensor or None expected)")
-        object.__setattr__(self, name, value)
         holders = self.__dict__.get("_holders")
         if holders is None:
             holders = {}
             object.__setattr__(self, "_holders", holders)
-        if isinstance(value, (Parameter, Module, list, tuple, dict)):
-            holders[name] = None  # a dict as an ordered set: attribute order, as vars() has it
-        elif name in holders:
-            del holders[name]
+        # (the common case, a setting assigned over a setting, costs one isinstance and one lookup)
+        kind = _slot_kind(value) if isinstance(value, (Parameter, Module, list, tuple, dict)) else "plain"
+        old = holders.get(name)
+        if old is not None and old != kind:
+            _check_slot(self, name, old, kind, value)
+        object.__setattr__(self, name, value)
+        if kind != "plain":
+            holders[name] = kind
+        elif old is not None and (value is not None or old not in ("parameter", "module")):
+            del holders[name]   # (a parameter or child set to None keeps its slot and place, as torch's)
 
     def __delattr__(self, name):
         object.__delattr__(self, name)
         self.__dict__.get("_holders", {}).pop(name, None)
         self.__dict__.get("_buffer_names", {}).pop(name, None)
+
+    def _reserve_slot(self, name, kind):
+        """register_parameter(name, None) / add_module(name, None): the name keeps its place for a later value."""
+        self.__dict__["_holders"][name] = kind
 
     def _members(self):
         """(own parameters, children) as lists of (name, value), in attribute order."""
@@ -199,7 +226,9 @@ class Module:
         """Declare `name` a buffer: a Tensor (or None) that belongs to the module's state but is not a
         parameter (no gradient, not in parameters()). Persistent buffers are saved in state_dict and
         cast by to(); as torch.nn.Module.register_buffer."""
-        if not isinstance(name, str) or not name or "." in name:
+        if not isinstance(name, str):   # a TypeError, as torch's
+            raise TypeError(f"{type(self).__name__}: buffer name must be a str, got {type(name).__name__} {name!r}")
+        if not name or "." in name:
             raise KeyError(f"{type(self).__name__}: buffer name must be a non-empty str without '.', got {name!r}")
         if name in self.__dict__ and name not in self.__dict__.get("_buffer_names", {}):
             raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists")
@@ -220,6 +249,8 @@ class Module:
             raise TypeError(f"{fn}: parameter {name!r} must be a Parameter or None, got {type(param).__name__} "
                             "(wrap a Tensor's data in tr.nn.Parameter)")
         setattr(self, name, param)
+        if param is None:
+            self._reserve_slot(name, "parameter")
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Set attribute `name` to a child Module (or None), as torch.nn.Module.add_module."""
@@ -228,15 +259,20 @@ class Module:
         if not (module is None or isinstance(module, Module)):
             raise TypeError(f"{fn}: module {name!r} must be a Module or None, got {type(module).__name__}")
         setattr(self, name, module)
+        if module is None and "_modules" not in self.__dict__:   # (a container keeps its modules by name)
+            self._reserve_slot(name, "module")
 
     def register_module(self, name: str, module: Module | None) -> None:
         self.add_module(name, module)
 
     def _check_new_name(self, fn, kind, name):
+        """As torch: a name that is already another kind of attribute (a buffer, a parameter where a module is
+        added, a setting, a method) is a KeyError; the same kind is replaced."""
         if not isinstance(name, str):
             raise TypeError(f"{fn}: {kind} name must be a str, got {type(name).__name__}")
         _check_child_name(fn, name, kind)
-        if name in self.__dict__.get("_buffer_names", {}) or (hasattr(type(self), name) and name != "training"):
+        own = name in self.__dict__ and self.__dict__.get("_holders", {}).get(name, "plain") != kind
+        if own or name in self.__dict__.get("_buffer_names", {}) or (hasattr(type(self), name) and name != "training"):
             raise KeyError(f"{fn}: attribute {name!r} already exists")
 
     def get_submodule(self, target: str) -> Module:
@@ -259,6 +295,14 @@ class Module:
         if name not in params:
             raise AttributeError(f"{type(self).__name__}.get_parameter: {target!r} is not a parameter")
         return params[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path `target` (e.g. "norm.running_mean"), as torch."""
+        module_path, _, name = target.rpartition(".") if isinstance(target, str) else ("", "", target)
+        buffers = dict(self.get_submodule(module_path)._own_buffers())
+        if name not in buffers:
+            raise AttributeError(f"{type(self).__name__}.get_buffer: {target!r} is not a buffer")
+        return buffers[name]
 
     def _own_buffers(self, persistent_only=False):
         names = self.__dict__.get("_buffer_names", {})
@@ -294,7 +338,7 @@ class Module:
                 if _is_module_dict(value):
                     for child in value.values():
                         child._zero_grads(set_to_none)
-            elif _is_module_list(value):
+            elif value is not None and _is_module_list(value):   # (None: an empty parameter or module slot)
                 for child in value:
                     child._zero_grads(set_to_none)
 
@@ -467,6 +511,12 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+    def __repr__(self) -> str:
+        """torch's words when every key matched (what a notebook prints after a load)."""
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
 
 def _as_array(value):
     """A state dict's value as an ndarray: a Tensor's array, a torch tensor's .numpy(), or array-like."""
@@ -499,6 +549,28 @@ def _to_dtype(fn, args, dtype, device):
             dtype = a.dtype if isinstance(a, Tensor) else a
     check_device(fn, device)
     return None if dtype is None else check_dtype(dtype, fn)
+
+
+def _slot_kind(value):
+    """What a Parameter, Module, list, tuple or dict makes its attribute: a "parameter", a "module", or "items"
+    (a list, tuple or dict, which may hold Modules); anything else (None too) is "plain"."""
+    if isinstance(value, Parameter):
+        return "parameter"
+    if isinstance(value, Module):
+        return "module"
+    return "items"
+
+
+def _check_slot(module, name, old, new, value):
+    """torch refuses to put anything but a Parameter (or None) in a parameter's place, and anything but a Module
+    (or None) in a child's place (a Parameter may replace a module): `model.weight = tensor` would otherwise
+    silently take the weight out of parameters() and state_dict()."""
+    if value is None or old not in ("parameter", "module") or (old, new) == ("module", "parameter"):
+        return
+    expected = "tr.nn.Parameter" if old == "parameter" else "tr.nn.Module"
+    raise TypeError(f"{type(module).__name__}: cannot assign a {type(value).__name__} as {old} {name!r} ({expected} "
+                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set .data"
+                                                      if old == "parameter" and isinstance(value, Tensor) else ""))
 
 
 def _is_plain_tensor(value):
@@ -742,11 +814,12 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
             raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
-        if x.shape[-1:] != (self.in_features,):
-            raise ValueError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
+        if x.shape[-1:] != (self.in_features,):   # torch's RuntimeError too
+            raise ShapeError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
                              f"got {x.shape[-1] if x.ndim else 'a scalar'}")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"Linear: input dtype {x.dtype} does not match the parameters' {self.weight.dtype}")
+        if x.dtype != self.weight.dtype:   # torch's RuntimeError too
+            raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' "
+                                     f"{self.weight.dtype}")
         y = x @ self.weight.T
         return y + self.bias if self.bias is not None else y
 
@@ -783,9 +856,9 @@ class Embedding(Module):
                 self.weight.data[self.padding_idx] = 0
         else:   # as torch: the table as given (its dtype, its padding row untouched)
             self.weight = Parameter(_weight)
-            if self.weight.shape != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}) "
-                                 f"(num_embeddings, embedding_dim), got {self.weight.shape}")
+            if self.weight.shape != (num_embeddings, embedding_dim):   # torch asserts it
+                raise ArgumentAssertionError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}) "
+                                             f"(num_embeddings, embedding_dim), got {self.weight.shape}")
         self.weight.requires_grad_(not check_bool("Embedding", "_freeze", _freeze))
 
     @classmethod
@@ -795,9 +868,9 @@ class Embedding(Module):
         """An Embedding whose table is `embeddings` (2-D; its array is shared when it is float32 or float64,
         as torch shares the tensor), frozen (requires_grad=False) unless freeze=False; as torch."""
         shape = np.shape(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
-        if len(shape) != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
-                             f"got shape {shape}")
+        if len(shape) != 2:   # torch asserts it
+            raise ArgumentAssertionError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, "
+                                         f"embedding_dim), got shape {shape}")
         return cls(shape[0], shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
                    _weight=embeddings, _freeze=freeze)
 
@@ -813,7 +886,7 @@ class Embedding(Module):
 
 class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        self.p = check_float("Dropout", "p", p, 0, 1)
+        self.p, self.inplace = check_float("Dropout", "p", p, 0, 1), False
         if check_bool("Dropout", "inplace", inplace):   # (as F.dropout: the tape may keep the input)
             raise ValueError("Dropout: inplace=True is not supported (the tape may keep the input for the "
                              "backward); the module returns a new tensor")

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
-from .checks import ArgumentChoiceError, ArgumentTypeError, InputRankError, LengthsError, check_bool
+from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence"]
@@ -241,7 +241,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     if not sequences:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
         raise ShapeError(f"{fn}: sequences is empty")
     if padding_side not in ("right", "left"):
-        raise ArgumentChoiceError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
+        raise ArgumentValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     for i, s in enumerate(sequences):
         _check_sequence(fn, i, s, sequences[0])

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..tensor import Tensor, concatenate, get_default_dtype
 from . import sequences as rnn
-from .checks import check_bool
+from .checks import NumberTypeError, check_bool
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_", "parameters_to_vector",
            "vector_to_parameters"]
@@ -57,6 +57,8 @@ def _check_foreach(fn, foreach):
 
 
 def _number(fn, name, value):
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iuf":   # torch takes a 0-d tensor
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
     value = float(value)
@@ -80,8 +82,8 @@ def _norm(g, norm_type):
 def _norm_type(fn, norm_type):
     try:
         norm_type = float(norm_type)  # "inf" is accepted, as in torch
-    except (TypeError, ValueError):
-        raise TypeError(f"{fn}: norm_type must be a number or 'inf', got {norm_type!r}") from None
+    except (TypeError, ValueError):   # torch: float("fro") is a ValueError
+        raise NumberTypeError(f"{fn}: norm_type must be a number or 'inf', got {norm_type!r}") from None
     if not norm_type > 0:
         raise ValueError(f"{fn}: norm_type must be > 0 (or inf), got {norm_type:g}")
     return norm_type
