@@ -513,6 +513,23 @@ class Detach(Primitive):
         return (None,)
 
 
+class HookedIdentity(Primitive):
+    """The arrays as they are (several inputs, as many outputs), whose backward hands the cotangents that reached
+    the outputs (None where none did) to the callable `hook` and passes on the gradients it returns, one per
+    input (None for none). nn.Module's full backward hooks (nn/hooks.py) put one before a module's tensor inputs
+    and one after its tensor outputs, as torch's BackwardHookFunction: the walk reaches it once every gradient of
+    its outputs is summed, so the hook sees them whole."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(*arrays, hook):
+        return arrays, None
+
+    @staticmethod
+    def backward(g, saved, needs, hook):
+        return hook(g)
+
+
 # ----------------------------------------------------------------------------- linear algebra
 class Matmul(Primitive):
     """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands).

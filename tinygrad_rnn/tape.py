@@ -457,16 +457,20 @@ def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
 
 
 class RemovableHandle:
-    """What register_hook returns, as torch's: remove() takes the hook off (again is harmless); a `with`
-    block removes it at its end."""
+    """What register_hook (and a Module's register_*_hook) returns, as torch's: remove() takes the hook off
+    (again is harmless); a `with` block removes it at its end. extra_dict, as torch's: a dict or a list of
+    dicts keyed by the same id (a module's with_kwargs and always_call flags) that remove() cleans too."""
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: dict) -> None:
+    def __init__(self, hooks: dict, *, extra_dict: dict | list | None = None) -> None:
         self.hooks_dict, self.id = hooks, next(RemovableHandle._ids)
+        self.extra_dicts = [extra_dict] if isinstance(extra_dict, dict) else list(extra_dict or ())
 
     def remove(self) -> None:
         self.hooks_dict.pop(self.id, None)
+        for flags in self.extra_dicts:
+            flags.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
 from .checks import DTypeMismatchError, StateArityError, check_bool, check_choice, check_device, check_float, check_int
+from .hooks import call_with_hooks
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -138,8 +139,14 @@ class RecurrentCell(Module):
         parts = tuple(zeros(batch_size, n, dtype=dtype) for n in self.sizes())
         return parts if len(parts) > 1 else parts[0]
 
-    def __call__(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
-        """Accepts unbatched (1-D) input and a missing state, as torch's cells do."""
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
+        """cell(x, state=None): accepts unbatched (1-D) input and a missing state, as torch's cells do. The
+        module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's forward."""
+        if self._module_hooks is None:
+            return self._checked_call(*args, **kwargs)
+        return call_with_hooks(self, self._checked_call, args, kwargs)
+
+    def _checked_call(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
         if x.ndim not in (1, 2):

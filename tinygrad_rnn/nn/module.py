@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from .. import random
 from ..creation import tensor
+from ..tape import RemovableHandle
 from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, get_default_dtype
 from . import functional as F
 from .checks import (
@@ -27,6 +28,7 @@ from .checks import (
     check_int,
     is_device,
 )
+from .hooks import ModuleHooks, call_with_hooks
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
            "StateDictError"]
@@ -109,12 +111,57 @@ class Module:
     """
 
     training = True
+    # None until a hook is registered (register_*_hook), then the module's ModuleHooks (hooks.py): a call
+    # without hooks costs this one test (a tiny fused layer's step is tens of microseconds).
+    _module_hooks = None
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._module_hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, self.forward, args, kwargs)
+
+    # -- hooks, as torch.nn.Module's (hooks.py runs them; its docstring tells the order). Each register_* returns
+    # a handle whose remove() takes the hook off (a `with` block removes it at its end); hooks run in the order
+    # registered, a prepend=True one first.
+    def _hooks(self):
+        if self._module_hooks is None:
+            object.__setattr__(self, "_module_hooks", ModuleHooks())
+        return self._module_hooks
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """hook(module, args) before forward; it may return None, or new args (a non-tuple is made a 1-tuple).
+        with_kwargs=True: hook(module, args, kwargs), returning None or a pair (new_args, new_kwargs)."""
+        hooks = self._hooks()
+        return hooks.add(f"{type(self).__name__}.register_forward_pre_hook", hooks.forward_pre, hook, prepend,
+                         (("with_kwargs", with_kwargs, hooks.forward_pre_with_kwargs),))
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """hook(module, args, output) after forward (with_kwargs=True: hook(module, args, kwargs, output)); a
+        value it returns other than None replaces the output. always_call=True runs it even when forward raised
+        (with output None), as torch."""
+        hooks = self._hooks()
+        return hooks.add(f"{type(self).__name__}.register_forward_hook", hooks.forward, hook, prepend,
+                         (("with_kwargs", with_kwargs, hooks.forward_with_kwargs),
+                          ("always_call", always_call, hooks.forward_always_called)))
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_output) when the gradients of the module's outputs are complete, before they go
+        into the module's graph; it may return a replacement tuple. grad_output: one entry per output (the
+        Tensors of an output tuple, top level), None where an output is not a Tensor or got no gradient."""
+        hooks = self._hooks()
+        return hooks.add(f"{type(self).__name__}.register_full_backward_pre_hook", hooks.backward_pre, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) once the gradients of the module's positional Tensor arguments are
+        complete; it may return a replacement grad_input tuple, which is what reaches the inputs. grad_input has
+        one entry per positional argument, None where it is not a Tensor or does not require grad; as torch."""
+        hooks = self._hooks()
+        return hooks.add(f"{type(self).__name__}.register_full_backward_hook", hooks.backward, hook, prepend)
 
     # -- discovery: attributes that are Parameters, Modules, or lists/tuples/dicts of Modules.
     # zero_grad() walks them every training step, so each module keeps the names of its attributes

@@ -1,0 +1,269 @@
+"""A Module's hooks, as torch.nn.Module's: forward pre-hooks, forward hooks, full backward hooks and full backward
+pre-hooks (Module.register_*_hook in module.py registers them; this file runs them).
+
+A module without hooks pays one attribute test per call (Module.__call__: `_module_hooks is None`); the first
+register_* gives it a ModuleHooks, and from then on its calls go through call_with_hooks, which follows torch's
+Module._call_impl step by step:
+
+  1. the forward pre-hooks, which may replace the positional arguments (and, with_kwargs, the keyword ones);
+  2. with backward hooks: the tensor arguments are passed through a HookedIdentity node (primitives.py);
+  3. forward;
+  4. the forward hooks, which may replace the output;
+  5. with backward hooks: the tensor outputs (the output, or the Tensors of an output tuple, top level only, as
+     torch) are passed through a second HookedIdentity node.
+
+In the backward walk the output node comes first: its hook gets the outputs' gradients (grad_output), runs the
+backward pre-hooks on them (which may replace them) and hands them on into the module's graph. The input node
+comes after every gradient inside the module has reached the inputs: its hook runs the full backward hooks with
+(grad_input, grad_output), and what they return is what flows on to the inputs. As torch, grad_input and
+grad_output are tuples over the positional arguments and the outputs, None where an entry is not a Tensor or
+needs no gradient (or, for an output, got none); an input that requires grad but that the module's output does
+not depend on gets zeros.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..primitives import HookedIdentity
+from ..tape import RemovableHandle, apply, is_grad_enabled
+from ..tensor import ShapeError, Tensor
+from .checks import check_bool
+
+
+class ModuleHooks:
+    """One module's hooks, {handle id: hook} in calling order, and the ids registered with_kwargs or
+    always_call (torch's _forward_hooks_with_kwargs, ...)."""
+
+    def __init__(self) -> None:
+        self.forward_pre, self.forward_pre_with_kwargs = {}, {}
+        self.forward, self.forward_with_kwargs, self.forward_always_called = {}, {}, {}
+        self.backward, self.backward_pre = {}, {}
+
+    def add(self, owner: str, hooks: dict, hook: Any, prepend: Any, flags: tuple = ()) -> RemovableHandle:
+        """Register hook in `hooks` (first if prepend) and return its handle. flags: (name, value, dict) per
+        flag of the hook (with_kwargs, always_call): its id goes in the dict if the value is True, and the
+        handle's remove() takes it out again (torch's extra_dict)."""
+        if not callable(hook):
+            raise TypeError(f"{owner}: hook must be callable, got {type(hook).__name__}")
+        prepend = check_bool(owner, "prepend", prepend)
+        values = [check_bool(owner, name, value) for name, value, _ in flags]
+        handle = RemovableHandle(hooks, extra_dict=[flag_ids for _, _, flag_ids in flags])
+        for on, (_, _, flag_ids) in zip(values, flags):
+            if on:
+                flag_ids[handle.id] = True
+        if prepend:   # (torch's OrderedDict.move_to_end(last=False), with a plain dict)
+            rest = dict(hooks)
+            hooks.clear()
+            hooks[handle.id] = hook
+            hooks.update(rest)
+        else:
+            hooks[handle.id] = hook
+        return handle
+
+
+def call_with_hooks(module: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
+    """module(*args, **kwargs) with its hooks run around forward (module docstring). As torch, a forward hook
+    registered with always_call=True runs even if forward (or an earlier hook) raised: with the output None, and an
+    error it raises then is turned into a warning, so that the first error is the one raised."""
+    call = _HookedCall(module, module._module_hooks, args, kwargs)
+    try:
+        return call.run(forward)
+    except Exception:
+        call.run_always_called_hooks()
+        raise
+
+
+class _HookedCall:
+    """One call's state, which the always_call hooks read if the call fails part way (torch's nonlocal args,
+    kwargs, result in _call_impl)."""
+
+    def __init__(self, module, hooks, args, kwargs):
+        self.module, self.hooks, self.args, self.kwargs = module, hooks, args, kwargs
+        self.result, self.called = None, set()
+
+    def run(self, forward):
+        hooks = self.hooks
+        if hooks.forward_pre:
+            self._run_pre_hooks()
+        backward_hook = None
+        if hooks.backward or hooks.backward_pre:
+            backward_hook = _BackwardHook(self.module, list(hooks.backward.values()), list(hooks.backward_pre.values()))
+            self.args = backward_hook.setup_input_hook(self.args)
+        self.result = forward(*self.args, **self.kwargs)
+        if hooks.forward:
+            self._run_forward_hooks()
+        if backward_hook is not None:
+            if not isinstance(self.result, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                              f"Tensors but received {type(self.result)}", stacklevel=3)
+            self.result = backward_hook.setup_output_hook(self.result)
+        return self.result
+
+    def _run_pre_hooks(self):
+        with_kwargs = self.hooks.forward_pre_with_kwargs
+        for hook_id, hook in list(self.hooks.forward_pre.items()):
+            if hook_id in with_kwargs:
+                out = hook(self.module, self.args, self.kwargs)
+                if out is not None:
+                    if not (isinstance(out, tuple) and len(out) == 2):   # torch's RuntimeError and words
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {out}.")
+                    self.args, self.kwargs = out
+            else:
+                out = hook(self.module, self.args)
+                if out is not None:
+                    self.args = out if isinstance(out, tuple) else (out,)
+
+    def _run_forward_hooks(self):
+        hooks = self.hooks
+        for hook_id, hook in list(hooks.forward.items()):
+            if hook_id in hooks.forward_always_called:
+                self.called.add(hook_id)
+            self._run_forward_hook(hook_id, hook)
+
+    def _run_forward_hook(self, hook_id, hook):
+        if hook_id in self.hooks.forward_with_kwargs:
+            out = hook(self.module, self.args, self.kwargs, self.result)
+        else:
+            out = hook(self.module, self.args, self.result)
+        if out is not None:
+            self.result = out
+
+    def run_always_called_hooks(self):
+        for hook_id, hook in list(self.hooks.forward.items()):
+            if hook_id not in self.hooks.forward_always_called or hook_id in self.called:
+                continue
+            try:
+                self._run_forward_hook(hook_id, hook)
+            except Exception as e:   # torch's warning: the error forward raised is the one to see
+                warnings.warn("module forward hook with ``always_call=True`` raised an exception that was silenced "
+                              f"as another error was raised in forward: {e}", stacklevel=3)
+
+
+class _BackwardHook:
+    """One call's full backward hooks (torch.utils.hooks.BackwardHook): the two HookedIdentity nodes' callbacks,
+    and grad_output carried from the output node to the input node. The callbacks take and return
+    {position: gradient array or None} over the marked Tensors (_mark_tensors); `*_meta` holds their
+    {position: (shape, dtype)}, None when none was marked."""
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs = None
+        self.n_inputs, self.input_meta, self.n_outputs, self.output_meta = -1, None, -1, None
+
+    def setup_input_hook(self, args):
+        new_args, self.input_meta = _mark_tensors(args, self._input_hook)
+        self.n_inputs = len(args)
+        return new_args
+
+    def setup_output_hook(self, result):
+        outputs = result if isinstance(result, tuple) else (result,)
+        new_outputs, self.output_meta = _mark_tensors(outputs, self._output_hook)
+        self.n_outputs = len(outputs)
+        return new_outputs if isinstance(result, tuple) else new_outputs[0]
+
+    def _output_hook(self, grads):
+        """The output node's backward: grad_output through the pre-hooks, on into the module's graph."""
+        self.grad_outputs = _pack(grads, self.n_outputs)
+        for hook in self.pre_hooks:
+            out = hook(self.module, self.grad_outputs)
+            if out is None:
+                continue
+            _check_count(out, len(self.grad_outputs), "Backward pre hook", "grad_output")
+            self.grad_outputs = tuple(out)
+        grad_outputs = self.grad_outputs
+        if self.input_meta is None:
+            self._hooks_without_inputs()
+        return {i: _as_gradient(grad_outputs[i], self.output_meta[i], "grad_output", i) for i in grads}
+
+    def _hooks_without_inputs(self):
+        """No input needed a gradient: as torch, the full backward hooks run here with grad_input all None."""
+        warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs since "
+                      "no inputs require gradients (as torch)", stacklevel=2)
+        grad_inputs = (None,) * self.n_inputs
+        for hook in self.hooks:
+            out = hook(self.module, grad_inputs, self.grad_outputs)
+            if out is not None and not (isinstance(out, tuple) and all(g is None for g in out)):
+                raise RuntimeError("Backward hook for Modules where no input requires gradient should always return "
+                                   "None or None for all gradients.")
+        self.grad_outputs = None
+
+    def _input_hook(self, grads):
+        """The input node's backward: the full backward hooks see (grad_input, grad_output); what they return
+        flows on to the inputs. An input the outputs did not depend on gets zeros, as torch's."""
+        if self.grad_outputs is None:   # the gradient reached the inputs without passing the outputs: torch's skip
+            return grads
+        meta = self.input_meta
+        grads = {i: np.zeros(*meta[i]) if g is None else g for i, g in grads.items()}
+        grad_inputs = _pack(grads, self.n_inputs)
+        for hook in self.hooks:
+            out = hook(self.module, grad_inputs, self.grad_outputs)
+            if out is None:
+                continue
+            _check_count(out, len(grad_inputs), "Backward hook", "grad_input")
+            grad_inputs = tuple(out)
+        self.grad_outputs = None
+        return {i: _as_gradient(grad_inputs[i], meta[i], "grad_input", i) for i in grads}
+
+
+def _mark_tensors(items, hook):
+    """items with their Tensors that require grad replaced by one HookedIdentity node's outputs, whose backward
+    calls hook, and {position: (shape, dtype)} of those; (items, None) when none requires grad or grad mode is
+    off, as torch's _apply_on_tensors. A Tensor that needs no gradient is left as it is (its entry in grad_input
+    is None, as torch's), so that the identity does not make it require grad."""
+    marked = [i for i, item in enumerate(items) if isinstance(item, Tensor) and item.requires_grad]
+    if not (marked and is_grad_enabled()):
+        return items, None
+    outs = apply(HookedIdentity, *[items[i] for i in marked], hook=_ByPosition(hook, marked))
+    new = list(items)
+    for i, out in zip(marked, outs):
+        new[i] = out
+    new = tuple(new) if type(items) is tuple else type(items)(*new)   # (a namedtuple keeps its type, as torch)
+    return new, {i: (items[i].shape, items[i].dtype) for i in marked}
+
+
+class _ByPosition:
+    """A HookedIdentity's callback: its cotangents (one per marked Tensor, in order) handed to hook as
+    {position: array or None}, and hook's answer, by position too, put back in order."""
+
+    def __init__(self, hook, positions):
+        self.hook, self.positions = hook, positions
+
+    def __call__(self, grads):
+        out = self.hook(dict(zip(self.positions, grads)))
+        return tuple(out[i] for i in self.positions)
+
+
+def _pack(grads, size):
+    """A tuple of `size` entries: each gradient at its position, as a Tensor of its own (the walk's arrays may be
+    shared with other consumers), None elsewhere (torch's _pack_with_none)."""
+    packed = [None] * size
+    for i, g in grads.items():
+        packed[i] = None if g is None else Tensor._make(np.array(g, copy=True), False)
+    return tuple(packed)
+
+
+def _check_count(out, expected, what, name):
+    if not isinstance(out, (tuple, list)):
+        raise TypeError(f"{what} must return None or a tuple of {expected} {name} (Tensors or None), "
+                        f"got {type(out).__name__}")
+    if len(out) != expected:   # torch's RuntimeError and words
+        raise RuntimeError(f"{what} returned an invalid number of {name}, got {len(out)}, but expected {expected}")
+
+
+def _as_gradient(value, meta, name, i):
+    """A hook's gradient entry as an array: None (no gradient flows on), or a Tensor of the shape and dtype
+    meta = (shape, dtype) of the tensor it is the gradient of."""
+    if value is None:
+        return None
+    if not isinstance(value, Tensor):
+        raise TypeError(f"a module backward hook's {name}[{i}] must be a Tensor or None, got {type(value).__name__}")
+    shape, dtype = meta
+    if value.shape != shape:
+        raise ShapeError(f"a module backward hook's {name}[{i}] must have shape {shape}, got {value.shape}")
+    if value.dtype != dtype:
+        raise TypeError(f"a module backward hook's {name}[{i}] must have dtype {dtype}, got {value.dtype}")
+    return value.data
