@@ -30,7 +30,7 @@ import numpy as np
 from ..primitives import HookedIdentity
 from ..tape import RemovableHandle, apply, is_grad_enabled
 from ..tensor import ShapeError, Tensor
-from .checks import check_bool
+from .checks import DTypeMismatchError, check_bool
 
 
 class ModuleHooks:
@@ -262,8 +262,8 @@ def _as_gradient(value, meta, name, i):
     if not isinstance(value, Tensor):
         raise TypeError(f"a module backward hook's {name}[{i}] must be a Tensor or None, got {type(value).__name__}")
     shape, dtype = meta
-    if value.shape != shape:
+    if value.shape != shape:   # (torch's RuntimeError too: "hook 'hook' has changed the size of value")
         raise ShapeError(f"a module backward hook's {name}[{i}] must have shape {shape}, got {value.shape}")
-    if value.dtype != dtype:
-        raise TypeError(f"a module backward hook's {name}[{i}] must have dtype {dtype}, got {value.dtype}")
+    if value.dtype != dtype:   # (torch's RuntimeError too, rather than a silent cast)
+        raise DTypeMismatchError(f"a module backward hook's {name}[{i}] must have dtype {dtype}, got {value.dtype}")
     return value.data
