@@ -746,8 +746,8 @@ def _real(fn, name, value):
 
 def smooth_l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
                    reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """0.5 z² / beta where z = |input - target| < beta, else z - 0.5 beta (z itself for beta = 0), reduced, as
-    torch.nn.functional.smooth_l1_loss, in torch's order of operations. beta must be >= 0 (torch's
+    """`0.5 * z * z / beta` where `z = |input - target| < beta`, else `z - 0.5 * beta` (z itself for beta = 0),
+    reduced, as torch.nn.functional.smooth_l1_loss, in torch's order of operations. beta must be >= 0 (torch's
     RuntimeError otherwise); reduction and beta are keyword-only (torch's third positional is size_average: see
     mse_loss). At z = beta the linear side is taken, as torch; both have slope 1 there."""
     fn = "smooth_l1_loss"
@@ -765,7 +765,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_averag
 
 def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
-    """0.5 z² where z = |input - target| < delta, else delta (z - 0.5 delta), reduced, as
+    """`0.5 * z * z` where `z = |input - target| < delta`, else `delta * (z - 0.5 * delta)`, reduced, as
     torch.nn.functional.huber_loss (smooth_l1_loss times delta, for delta = beta). delta must be > 0 (torch's
     RuntimeError). weight (torch 2.13): one per element, of input's shape and dtype, multiplies the losses
     before the reduction; its 'mean' is the plain mean of the weighted losses, as torch's (not mse_loss's
@@ -792,8 +792,8 @@ KL_MEAN_WARNING = ("reduction: 'mean' divides the total loss by both the batch s
 def kl_div(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
            reduce: bool | None = None, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """The pointwise KL divergence of log-probabilities input from target, reduced, as
-    torch.nn.functional.kl_div: target (log target - input), 0 where target is 0 (torch's xlogy), or with
-    log_target=True exp(target) (target - input). reduction 'batchmean' divides the sum by input's first
+    torch.nn.functional.kl_div: `target * (log(target) - input)`, 0 where target is 0 (torch's xlogy), or with
+    log_target=True `exp(target) * (target - input)`. reduction 'batchmean' divides the sum by input's first
     size (the KL divergence per sample), 'mean' by the element count, with torch's warning that it is not
     the KL divergence. size_average / reduce (keywords here) replace the reduction, as torch's; torch then
     still divides by the batch size if reduction='batchmean' was also given, and so does this.
@@ -815,9 +815,8 @@ def kl_div(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool 
     else:
         losses = _x_log_x(target) - target * input
     out = _reduce(fn, losses, reduced_as)
-    if reduction == "batchmean" and input.ndim:
-        with np.errstate(invalid="ignore", divide="ignore"):   # an empty batch: 0 / 0 = nan, as torch
-            out = out / float(input.shape[0])
+    if reduction == "batchmean" and input.ndim:   # an empty batch: 0 / 0 = nan, as torch
+        out = out / float(input.shape[0]) if input.shape[0] else out * float("nan")
     return out
 
 
@@ -846,8 +845,8 @@ def _two_float_tensors(fn, x1, x2):
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 / max(‖x1‖, eps) * x2 / max(‖x2‖, eps)) along dim, as torch.nn.functional.cosine_similarity in
-    torch 2.13: each norm is clamped at eps separately, and each input divided by its own before the product
+    """`sum(x1 / max(norm(x1), eps) * x2 / max(norm(x2), eps))` along dim, as torch.nn.functional.cosine_similarity
+    in torch 2.13: each norm is clamped at eps separately, and each input divided by its own before the product
     (so no overflow, and |result| <= 1). x1 and x2 broadcast; dim is a dim of their common shape, removed.
     The gradient flows through a clamped norm as through an unclamped one, as torch's (whose clamp is in place
     and so passes the gradient everywhere)."""
@@ -868,7 +867,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 def _norm_at_least(x, dim, eps):
-    """max(‖x‖, eps) along dim (kept), whose gradient is the norm's even where eps is taken: n - n is 0 exactly,
+    """`max(norm(x), eps)` along dim (kept), whose gradient is the norm's even where eps is taken: n - n is 0 exactly,
     so the value is the clamped one, and only n carries a gradient."""
     n = x.norm(2, dim, keepdim=True)
     return (n - n.detach()) + np.maximum(n.data, eps)
@@ -878,7 +877,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """The p-norm of x1 - x2 + eps along the last dim of their common shape, as
     torch.nn.functional.pairwise_distance (eps is added to the difference, as torch, not a clamp). p may be any
     number: p > 0 and ±inf as Tensor.norm; p = 0 counts the non-zero entries (gradient 0; torch's is none);
-    p < 0 is (Σ|d|^p)^(1/p), as torch. 0-d inputs give a 0-d distance, keepdim or not, as torch."""
+    p < 0 is `sum(|d| ** p) ** (1 / p)`, as torch. 0-d inputs give a 0-d distance, keepdim or not, as torch."""
     fn = "pairwise_distance"
     shape = _two_float_tensors(fn, x1, x2)
     p, eps = _real(fn, "p", p), _real(fn, "eps", eps)
@@ -895,7 +894,8 @@ def _vector_norm(d, p, keepdim):
     """The p-norm of d along its last dim, for every p (Tensor.norm takes p > 0 and ±inf)."""
     if p > 0 or p == -np.inf:
         return d.norm(p, -1, keepdim)
-    if p == 0:   # the count, on the tape with gradient 0 (d * 0 is only read where d is 0, so never inf * 0)
-        return where(d.data != 0, 1.0, d * 0.0).sum(-1, keepdim)
+    if p == 0:   # the count, on the tape with gradient 0 (d * 0 is read only where d is 0: an inf's nan never)
+        with np.errstate(invalid="ignore"):
+            return where(d.data != 0, 1.0, d * 0.0).sum(-1, keepdim)
     with np.errstate(divide="ignore"):   # a zero entry: |0|^p = inf, and the norm 0
         return (d.abs() ** p).sum(-1, keepdim) ** (1.0 / p)
