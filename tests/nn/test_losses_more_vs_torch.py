@@ -395,3 +395,11 @@ def test_reduction_is_not_taken_positionally_where_torch_has_size_average(fn):
     assert getattr(F, fn)(tr.Tensor(x), tr.Tensor(t), reduction="sum").item() == pytest.approx(4 * mean)
     assert F.huber_loss(tr.Tensor(x), tr.Tensor(t), "sum", 0.5).item() == pytest.approx(
         TF.huber_loss(torch.tensor(x), torch.tensor(t), "sum", 0.5).item())
+
+
+def test_number_arguments_take_a_0d_tensor_as_torch():
+    x, t = np.linspace(-2, 2, 6), np.zeros(6)
+    for fn, kwargs in (("smooth_l1_loss", "beta"), ("huber_loss", "delta")):
+        theirs = getattr(TF, fn)(torch.tensor(x), torch.tensor(t), **{kwargs: torch.tensor(0.5)})
+        ours = getattr(F, fn)(tr.Tensor(x), tr.Tensor(t), **{kwargs: tr.tensor(0.5)})
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)

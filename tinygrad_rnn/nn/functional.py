@@ -738,7 +738,10 @@ def _described(x):
 
 
 def _real(fn, name, value):
-    """A number argument (not a bool, a str or a Tensor) as a Python float; its range is the caller's check."""
+    """A number argument as a Python float (a 0-d float Tensor too, as torch's float arguments take one; not a
+    bool or a str); its range is the caller's check."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "f":
+        value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{fn}(): argument '{name}' must be float, got {type(value).__name__} {value!r}")
     return float(value)
