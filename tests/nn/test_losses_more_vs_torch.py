@@ -172,6 +172,17 @@ def test_pad_modes_match_torch(case, mode, data, dtype, seed):
     _same_as_torch(lambda lib, a: _functional(lib).pad(a, tuple(pad), mode), [x], seed=seed)
 
 
+@pytest.mark.parametrize("mode, pad", [("reflect", (-3, 1)), ("reflect", (1, -3)), ("reflect", (2, -2)),
+                                       ("replicate", (-5, 4)), ("replicate", (4, -3)), ("replicate", (-3, 3)),
+                                       ("circular", (-2, 1)), ("circular", (-2, -1)), ("circular", (-3, 0)),
+                                       ("circular", (3, 3)), ("circular", (0, 0))])
+def test_pad_modes_crop_and_pad_at_the_extremes_as_torch(mode, pad):
+    """Amounts whose crop reaches past the middle (a reflection of what was cropped, an empty circular result)."""
+    for dtype in DTYPES:
+        x = np.random.default_rng(0).standard_normal((2, 3)).astype(dtype)
+        _same_as_torch(lambda lib, a: _functional(lib).pad(a, pad, mode), [x])
+
+
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_pad_modes_of_an_int64_tensor_keep_its_dtype(mode):
     data = np.arange(12).reshape(2, 6)

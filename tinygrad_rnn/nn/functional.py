@@ -646,8 +646,28 @@ def _pad_by_index(input, pairs, mode, value):
     x = input
     for j, (left, right) in enumerate(pairs):
         axis = x.ndim - 1 - j
-        x = x.index_select(axis, _padded_indices(mode, x.shape[axis], left, right, axis))
+        x = _gather_padded(x, axis, _padded_indices(mode, x.shape[axis], left, right, axis), left, right)
     return x
+
+
+def _gather_padded(x, axis, indices, left, right):
+    """x's entries at `indices` along axis: the uncropped middle as a slice of x, only the padding by
+    index_select, so the scatter-add of the backward (np.add.at, slow) covers the padding alone: a whole-axis
+    index_select took 4 to 5 times as long, forward and backward, padding (3, 3) of a (16, 32, 512) input."""
+    n = x.shape[axis]
+    start = max(-left, 0)
+    middle = max(n - max(-right, 0) - start, 0)
+    before = max(left, 0)
+    pieces = []
+    if before:
+        pieces.append(x.index_select(axis, indices[:before]))
+    if middle:
+        pieces.append(x.narrow(axis, start, middle))
+    if before + middle < len(indices):
+        pieces.append(x.index_select(axis, indices[before + middle:]))
+    if not pieces:   # an empty result ('circular' cropping everything)
+        return x.narrow(axis, 0, 0)
+    return concatenate(pieces, axis=axis) if len(pieces) > 1 else pieces[0]
 
 
 def _padded_indices(mode, n, left, right, axis):
