@@ -65,6 +65,13 @@ class DTypeNotImplementedError(TypeError, NotImplementedError):
     implemented for 'Long'"): a TypeError, as the library's other dtype checks, and torch's NotImplementedError."""
 
 
+class ModeNotImplementedError(ValueError, NotImplementedError):
+    """A mode, or a combination of mode and input, that torch has no implementation for and refuses with a
+    NotImplementedError (F.pad's unknown mode, a 'reflect' / 'replicate' / 'circular' pad of a length the input's
+    rank does not take): a ValueError, as the library's other argument checks, and torch's NotImplementedError
+    (itself a RuntimeError)."""
+
+
 class InputRankError(TypeError, IndexError):
     """pack_padded_sequence's input of fewer than 2 dimensions: a TypeError, as the library's other checks of an
     input, and the IndexError torch raises there ("Dimension out of range")."""

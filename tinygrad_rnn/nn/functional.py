@@ -23,13 +23,15 @@ from .checks import (
     ArgumentValueError,
     DTypeMismatchError,
     DTypeNotImplementedError,
+    ModeNotImplementedError,
     check_bool,
     check_float,
 )
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
-           "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus", "gelu"]
+           "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus", "gelu", "smooth_l1_loss",
+           "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance"]
 
 
 def _int_array(x, name):
@@ -585,12 +587,23 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | npt.ArrayLi
     return _reduce("binary_cross_entropy_with_logits", losses, reduction)
 
 
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) // 2 dimensions, as
-    torch.nn.functional.pad: pad = (last_left, last_right, second_last_left, ...). Only
-    mode='constant' is implemented."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is implemented, got mode={mode!r}")
+    torch.nn.functional.pad: pad = (last_left, last_right, second_last_left, ...).
+
+    mode 'constant' fills with value (0 by default) and pads any number of dimensions. 'reflect' mirrors
+    the input without repeating its edge, 'replicate' repeats the edge, 'circular' wraps around; as torch,
+    these take no value (0 is accepted) and pad the last dimension of a 2-D or 3-D input, the last two of a
+    3-D or 4-D one, or the last three of a 4-D or 5-D one: another combination is torch's
+    NotImplementedError (`ModeNotImplementedError`). They index the input (index_select), so the gradient
+    adds up where an entry is copied several times."""
+    if not isinstance(mode, str):   # torch's TypeError
+        raise TypeError(f"pad(): argument 'mode' (position 3) must be str, not {type(mode).__name__}")
+    if mode not in PAD_MODES:
+        raise ModeNotImplementedError(f"pad: unrecognised padding mode {mode!r}: one of {', '.join(PAD_MODES)}")
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: input must be a Tensor, got {type(input).__name__}")
     if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or \
@@ -598,15 +611,96 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise TypeError(f"pad: pad must be a sequence of ints, got {pad!r}")
     if len(pad) % 2:   # torch's RuntimeError
         raise ArgumentTypeError(f"pad: pad must hold an even number of ints ((left, right) pairs), got {pad!r}")
-    value = 0.0 if value is None else value   # torch's default, None, pads with zeros
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value):
+    if value is not None and (isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value)):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__} {value!r}")
     if len(pad) // 2 > input.ndim:   # torch's RuntimeError too
         raise ShapeError(f"pad: pad has {len(pad) // 2} (left, right) pairs, the input only {input.ndim} dimensions")
+    pairs = [(int(pad[2 * k]), int(pad[2 * k + 1])) for k in range(len(pad) // 2)]   # the last dim's first
+    if mode != "constant":
+        return _pad_by_index(input, pairs, mode, value)
+    value = 0.0 if value is None else value   # torch's default, None, pads with zeros
     x = input
-    for k in range(len(pad) // 2):
-        x = _pad_axis(x, x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1]), value)
+    for k, (left, right) in enumerate(pairs):
+        x = _pad_axis(x, x.ndim - 1 - k, left, right, value)
     return x
+
+
+def _pad_by_index(input, pairs, mode, value):
+    """'reflect', 'replicate' or 'circular' padding: for each padded dim, the index of the input's entry that
+    each output entry copies, gathered by index_select (whose gradient sums the copies). The modes are separable
+    (an output entry copies input[f1(i)][f2(j)]), so one dim after the other gives torch's corners."""
+    if value is not None and value != 0:   # torch's RuntimeError
+        raise ArgumentValueError(f"pad: padding mode {mode!r} doesn't take in value argument, got value={value!r}")
+    k = len(pairs)
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise ModeNotImplementedError(
+            f"pad: mode {mode!r} pads the last dim of a 2-D or 3-D input, the last 2 of a 3-D or 4-D one, or the "
+            f"last 3 of a 4-D or 5-D one (as torch); got {2 * k} pad values for a {input.ndim}-D input")
+    if mode != "circular":
+        if input.dtype == np.bool_:   # torch's NotImplementedError
+            raise DTypeNotImplementedError(f"pad: mode {mode!r} of a bool tensor is not implemented (as torch)")
+        kept = input.shape[1:] if input.ndim == k + 2 else input.shape   # only a batch dim may be empty
+        if 0 in kept:
+            raise ShapeError(f"pad: mode {mode!r} expects non-zero dimensions but for a batch dim, got input shape "
+                             f"{input.shape}")
+    x = input
+    for j, (left, right) in enumerate(pairs):
+        axis = x.ndim - 1 - j
+        x = _gather_padded(x, axis, _padded_indices(mode, x.shape[axis], left, right, axis), left, right)
+    return x
+
+
+def _gather_padded(x, axis, indices, left, right):
+    """x's entries at `indices` along axis: the uncropped middle as a slice of x, only the padding by
+    index_select, so the scatter-add of the backward (np.add.at, slow) covers the padding alone: a whole-axis
+    index_select took 4 to 5 times as long, forward and backward, padding (3, 3) of a (16, 32, 512) input."""
+    n = x.shape[axis]
+    start = max(-left, 0)
+    middle = max(n - max(-right, 0) - start, 0)
+    before = max(left, 0)
+    pieces = []
+    if before:
+        pieces.append(x.index_select(axis, indices[:before]))
+    if middle:
+        pieces.append(x.narrow(axis, start, middle))
+    if before + middle < len(indices):
+        pieces.append(x.index_select(axis, indices[before + middle:]))
+    if not pieces:   # an empty result ('circular' cropping everything)
+        return x.narrow(axis, 0, 0)
+    return concatenate(pieces, axis=axis) if len(pieces) > 1 else pieces[0]
+
+
+def _padded_indices(mode, n, left, right, axis):
+    """The input index each output entry of a dim of size n padded by (left, right) copies; a negative amount
+    crops. Output entry o (counted from the input's first entry, so o runs over [-left, n + right)) copies:
+    reflect, |o| folded back at n - 1; replicate, o clipped to [0, n - 1]; circular, the cropped input wrapped."""
+    where_ = f"padding ({left}, {right}) of dim {axis} (size {n})"
+    size = n + left + right
+    if mode == "reflect" and (left >= n or right >= n):   # torch's RuntimeError
+        raise ArgumentValueError(f"pad: 'reflect' {where_}: each amount must be less than the size")
+    if mode == "circular":
+        return _circular_indices(n, left, right, where_)
+    if size < 1:
+        raise ShapeError(f"pad: mode {mode!r} {where_} leaves an output size of {size}, less than 1")
+    positions = np.arange(-left, n + right)
+    if mode == "replicate":
+        return np.clip(positions, 0, n - 1)
+    folded = np.abs(positions)
+    return np.where(folded > n - 1, 2 * (n - 1) - folded, folded)
+
+
+def _circular_indices(n, left, right, where_):
+    """torch crops first (negative amounts), then wraps what is left: each positive amount may be at most that
+    length. (torch checks the amounts against the size before cropping only, and past it reads uninitialised
+    memory or fails on overlapping copies: refused here.)"""
+    lo, hi = max(-left, 0), n - max(-right, 0)
+    kept = hi - lo
+    if left > n or right > n or max(left, 0) > max(kept, 0) or max(right, 0) > max(kept, 0):
+        raise ArgumentValueError(f"pad: 'circular' {where_}: padding value causes wrapping around more than once "
+                                 f"(each amount at most the {max(kept, 0)} entries left after cropping)")
+    if n + left + right < 0:
+        raise ShapeError(f"pad: 'circular' {where_}: negative padding value is resulting in an empty dimension")
+    return lo + np.mod(np.arange(-max(left, 0), kept + max(right, 0)), max(kept, 1))
 
 
 def _pad_axis(x, axis, left, right, value):
@@ -658,3 +752,173 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
 
 def _described(x):
     return f"a Tensor of dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+
+
+# ------------------------------------------------------------------- smooth_l1, huber, kl_div; cosine and p-distances
+
+
+def _real(fn, name, value):
+    """A number argument as a Python float (a 0-d float Tensor too, as torch's float arguments take one; not a
+    bool or a str); its range is the caller's check."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "f":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}(): argument '{name}' must be float, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """`0.5 * z * z / beta` where `z = |input - target| < beta`, else `z - 0.5 * beta` (z itself for beta = 0),
+    reduced, as torch.nn.functional.smooth_l1_loss, in torch's order of operations. beta must be >= 0 (torch's
+    RuntimeError otherwise); reduction and beta are keyword-only (torch's third positional is size_average: see
+    mse_loss). At z = beta the linear side is taken, as torch; both have slope 1 there."""
+    fn = "smooth_l1_loss"
+    reduction = _legacy_reduction(fn, size_average, reduce, reduction)
+    beta = _real(fn, "beta", beta)
+    if not beta >= 0:   # nan too, as torch
+        raise ArgumentValueError(f"{fn}: beta must be >= 0 (torch does not support negative values), got {beta}")
+    _float_input(fn, input)
+    target = _check_pair(fn, input, target)
+    z = (input - target).abs()
+    if beta == 0:   # torch's l1_loss
+        return _reduce(fn, z, reduction)
+    return _reduce(fn, where(z.data < beta, z * z * 0.5 / beta, z - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | npt.ArrayLike | None = None) -> Tensor:
+    """`0.5 * z * z` where `z = |input - target| < delta`, else `delta * (z - 0.5 * delta)`, reduced, as
+    torch.nn.functional.huber_loss (smooth_l1_loss times delta, for delta = beta). delta must be > 0 (torch's
+    RuntimeError). weight (torch 2.13): one per element, of input's shape and dtype, multiplies the losses
+    before the reduction; its 'mean' is the plain mean of the weighted losses, as torch's (not mse_loss's
+    weighted mean). reduction is torch's third positional here (huber_loss has no size_average)."""
+    fn = "huber_loss"
+    _check_reduction(fn, reduction)
+    delta = _real(fn, "delta", delta)
+    if not delta > 0:
+        raise ArgumentValueError(f"{fn}: delta must be > 0 (torch does not support non-positive values), got {delta}")
+    _float_input(fn, input)
+    target = _check_pair(fn, input, target)
+    z = (input - target).abs()
+    losses = where(z.data < delta, z * z * 0.5, (z - 0.5 * delta) * delta)
+    if weight is not None:
+        losses = losses * _check_pair(fn, input, weight, "weight")
+    return _reduce(fn, losses, reduction)
+
+
+KL_MEAN_WARNING = ("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                   "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                   "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+
+
+def kl_div(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """The pointwise KL divergence of log-probabilities input from target, reduced, as
+    torch.nn.functional.kl_div: `target * (log(target) - input)`, 0 where target is 0 (torch's xlogy), or with
+    log_target=True `exp(target) * (target - input)`. reduction 'batchmean' divides the sum by input's first
+    size (the KL divergence per sample), 'mean' by the element count, with torch's warning that it is not
+    the KL divergence. size_average / reduce (keywords here) replace the reduction, as torch's; torch then
+    still divides by the batch size if reduction='batchmean' was also given, and so does this.
+    The target's gradient at target = 0 is 0 here (torch's is nan)."""
+    fn = "kl_div"
+    log_target = check_bool(fn, "log_target", log_target)
+    if size_average is not None or reduce is not None:
+        reduced_as = _legacy_reduction(fn, size_average, reduce, "mean")
+    else:
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(f"{fn}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+        if reduction == "mean":
+            warnings.warn(KL_MEAN_WARNING, UserWarning, stacklevel=2)
+        reduced_as = "sum" if reduction == "batchmean" else reduction
+    _float_input(fn, input)
+    target = _check_pair(fn, input, target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        losses = _x_log_x(target) - target * input
+    out = _reduce(fn, losses, reduced_as)
+    if reduction == "batchmean" and input.ndim:   # an empty batch: 0 / 0 = nan, as torch
+        out = out / float(input.shape[0]) if input.shape[0] else out * float("nan")
+    return out
+
+
+def _x_log_x(t):
+    """t log t, 0 where t is 0 (torch's xlogy(t, t)); nan for t < 0. log(0) is kept off the tape (its gradient
+    1/0 would be multiplied by 0: nan), so the gradient at 0 is 0."""
+    zero = t.data == 0
+    with np.errstate(invalid="ignore"):
+        return where(zero, 0.0, t * where(zero, 1.0, t).log())
+
+
+def _two_float_tensors(fn, x1, x2):
+    """x1 and x2: Tensors of one float dtype (torch promotes a mix; here it is refused, not upcast), and the
+    shape they broadcast to."""
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    if x1.dtype.kind != "f" and x2.dtype.kind != "f":   # torch's RuntimeError
+        raise DTypeNotImplementedError(f"{fn}: expected floating point tensors, got {x1.dtype} and {x2.dtype}")
+    if x1.dtype != x2.dtype:
+        raise DTypeMismatchError(f"{fn}: x1 dtype {x1.dtype} does not match x2 dtype {x2.dtype} (convert one)")
+    try:
+        return np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:   # torch's RuntimeError too
+        raise ShapeError(f"{fn}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast") from None
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """`sum(x1 / max(norm(x1), eps) * x2 / max(norm(x2), eps))` along dim, as torch.nn.functional.cosine_similarity
+    in torch 2.13: each norm is clamped at eps separately, and each input divided by its own before the product
+    (so no overflow, and |result| <= 1). x1 and x2 broadcast; dim is a dim of their common shape, removed.
+    The gradient flows through a clamped norm as through an unclamped one, as torch's (whose clamp is in place
+    and so passes the gradient everywhere)."""
+    fn = "cosine_similarity"
+    shape = _two_float_tensors(fn, x1, x2)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{fn}(): argument 'dim' (position 3) must be int, not {type(dim).__name__}")
+    eps = _real(fn, "eps", eps)
+    if not eps >= 0:
+        raise ArgumentValueError(f"{fn}: eps must be non-negative, got {eps}")
+    ndim = max(len(shape), 1)   # a 0-d pair has dim 0 (or -1), as torch
+    if not -ndim <= dim < ndim:   # torch's IndexError
+        raise IndexError(f"{fn}: dim {dim} out of range for inputs of common shape {shape} (expected to be in "
+                         f"range of [{-ndim}, {ndim - 1}])")
+    x1, x2 = ((x if x.shape == shape else x.expand(*shape)).reshape(shape or (1,)) for x in (x1, x2))
+    out = ((x1 / _norm_at_least(x1, dim, eps)) * (x2 / _norm_at_least(x2, dim, eps))).sum(dim)
+    return out.reshape(()) if not shape else out
+
+
+def _norm_at_least(x, dim, eps):
+    """`max(norm(x), eps)` along dim (kept), whose gradient is the norm's even where eps is taken: n - n is 0 exactly,
+    so the value is the clamped one, and only n carries a gradient."""
+    n = x.norm(2, dim, keepdim=True)
+    return (n - n.detach()) + np.maximum(n.data, eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """The p-norm of x1 - x2 + eps along the last dim of their common shape, as
+    torch.nn.functional.pairwise_distance (eps is added to the difference, as torch, not a clamp). p may be any
+    number: p > 0 and ±inf as Tensor.norm; p = 0 counts the non-zero entries (gradient 0; torch's is none);
+    p < 0 is `sum(|d| ** p) ** (1 / p)`, as torch. 0-d inputs give a 0-d distance, keepdim or not, as torch."""
+    fn = "pairwise_distance"
+    shape = _two_float_tensors(fn, x1, x2)
+    p, eps = _real(fn, "p", p), _real(fn, "eps", eps)
+    if p != p:
+        raise ArgumentValueError(f"{fn}: p must be a number, got nan (torch returns nan)")
+    keepdim = check_bool(fn, "keepdim", keepdim)
+    d = x1 - x2 + eps
+    if not shape:
+        return _vector_norm(d.reshape(1), p, False).reshape(())
+    return _vector_norm(d, p, keepdim)
+
+
+def _vector_norm(d, p, keepdim):
+    """The p-norm of d along its last dim, for every p (Tensor.norm takes p > 0 and ±inf)."""
+    if p > 0 or p == -np.inf:
+        return d.norm(p, -1, keepdim)
+    if p == 0:   # the count, on the tape with gradient 0 (d * 0 is read only where d is 0: an inf's nan never)
+        with np.errstate(invalid="ignore"):
+            return where(d.data != 0, 1.0, d * 0.0).sum(-1, keepdim)
+    with np.errstate(divide="ignore"):   # a zero entry: |0|^p = inf, and the norm 0
+        return (d.abs() ** p).sum(-1, keepdim) ** (1.0 / p)

@@ -17,7 +17,8 @@ from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
+           "HuberLoss", "KLDivLoss"]
 
 
 def _reduction(owner, size_average, reduce, reduction):
@@ -113,3 +114,42 @@ class BCEWithLogitsLoss(_Loss):
     def _loss(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class SmoothL1Loss(_Loss):
+    function = "smooth_l1_loss"
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def _loss(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    function = "huber_loss"
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:   # no size_average, as torch's
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def _loss(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """reduction may also be 'batchmean' (the KL divergence per sample), as torch's."""
+    function = "kl_div"
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
+        if size_average is None and reduce is None and reduction == "batchmean":
+            self.reduction = reduction   # the one reduction the other losses do not take
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def _loss(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
