@@ -131,3 +131,22 @@ def outcome(call):
         return type(e)
     arr = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
     return arr, str(out.dtype).replace("torch.", "")
+
+
+def torch_error(call):
+    """The exception torch's call raised (its warnings silenced); an AssertionError if it raised none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    except Exception as e:  # noqa: BLE001 (torch's error, whatever it is, is what ours must also be)
+        return e
+    raise AssertionError("torch did not raise")
+
+
+def raises_as_torch(torch_call, our_call, words=None):
+    """Ours raises an instance of the exception type torch raises (so torch code's `except` catches it), in words
+    that match `words` (a regex) when given."""
+    expected = type(torch_error(torch_call))
+    with pytest.raises(expected, match=words):
+        our_call()

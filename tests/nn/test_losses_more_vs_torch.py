@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import torch_error
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -271,16 +272,6 @@ def test_kl_div_mean_warns_as_torch():
 
 
 # ----------------------------------------------------------------------------- errors torch code catches
-def _raised(call):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            call()
-    except Exception as e:  # noqa: BLE001 (torch's error, whatever it is, is what ours must also be)
-        return e
-    raise AssertionError("torch did not raise")
-
-
 def _ones(lib, *shape, dtype="float32"):
     return lib.ones(*shape, dtype=getattr(lib, dtype))
 
@@ -360,7 +351,7 @@ def test_errors_are_the_types_torch_raises(case):
     """Ours raises an instance of the type torch raises (so torch code's `except` catches it), naming the
     argument; and the library's own kinds (ValueError / TypeError; IndexError for a dim, as torch's) too."""
     call, words = ERROR_CASES[case]
-    expected = type(_raised(lambda: call(torch, TF)))
+    expected = type(torch_error(lambda: call(torch, TF)))
     with pytest.raises(expected, match=words):
         call(tr, F)
     with pytest.raises((ValueError, TypeError, IndexError)):

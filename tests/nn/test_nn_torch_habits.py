@@ -6,6 +6,7 @@ and bool class indices (refused by torch), integer inputs of float functions, an
 catches (each taken from torch at run time)."""
 import numpy as np
 import pytest
+from conftest import raises_as_torch
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn import functional as F
@@ -13,21 +14,6 @@ from tinygrad_rnn.nn import init
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-
-
-def _raised(call):
-    try:
-        call()
-    except Exception as e:  # noqa: BLE001 (torch's error, whatever it is, is what ours must also be)
-        return e
-    raise AssertionError("torch did not raise")
-
-
-def _raises_as_torch(torch_call, our_call, words=None):
-    """Ours raises an instance of the exception type torch raises (so torch code's `except` catches it)."""
-    expected = type(_raised(torch_call))
-    with pytest.raises(expected, match=words):
-        our_call()
 
 
 def _both(lib, a, dtype=None):
@@ -109,7 +95,7 @@ def test_parameter_takes_torchs_requires_grad(args, kwargs):
 
 def test_parameter_of_an_int64_tensor_is_refused_as_torch():
     """torch refuses an int64 Parameter that requires grad; ours made float32 numbers of it."""
-    _raises_as_torch(lambda: torch.nn.Parameter(torch.tensor([1, 2])), lambda: tr.nn.Parameter(tr.tensor([1, 2])),
+    raises_as_torch(lambda: torch.nn.Parameter(torch.tensor([1, 2])), lambda: tr.nn.Parameter(tr.tensor([1, 2])),
                      "only float tensors")
 
 
@@ -157,7 +143,7 @@ def test_assigning_a_tensor_over_a_parameter_or_child_is_torchs_type_error(name,
         m = lib.nn.Linear(2, 2)
         m.sub = lib.nn.Linear(1, 1)
         setattr(m, name, value(lib))
-    _raises_as_torch(lambda: attempt(torch), lambda: attempt(tr), "cannot assign")
+    raises_as_torch(lambda: attempt(torch), lambda: attempt(tr), "cannot assign")
 
 
 def _add_module_over_a_parameter(lib):
@@ -173,11 +159,11 @@ def _register_parameter_over_a_child(lib):
 @pytest.mark.parametrize("attempt", [_add_module_over_a_parameter, _register_parameter_over_a_child])
 def test_add_module_or_register_parameter_over_another_attribute_is_torchs_key_error(attempt):
     """torch refuses a name that is another kind of attribute; ours replaced the weight by a module silently."""
-    _raises_as_torch(lambda: attempt(torch), lambda: attempt(tr), "already exists")
+    raises_as_torch(lambda: attempt(torch), lambda: attempt(tr), "already exists")
 
 
 def test_register_buffer_get_buffer_and_load_result_as_torch():
-    _raises_as_torch(lambda: torch.nn.Module().register_buffer(3, torch.zeros(1)),
+    raises_as_torch(lambda: torch.nn.Module().register_buffer(3, torch.zeros(1)),
                      lambda: tr.nn.Module().register_buffer(3, tr.zeros(1)), "buffer name must be a str")
     mods = {}
     for lib in (torch, tr):
@@ -204,7 +190,7 @@ def test_float_or_bool_class_indices_are_refused_as_torch(fn, target):
         if fn == "embedding":
             return fns.embedding(t, _both(lib, x.T.copy()))
         return fns.one_hot(t, 3) if fn == "one_hot" else getattr(fns, fn)(_both(lib, x), t)
-    _raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), "integer array")
+    raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), "integer array")
     with pytest.raises(TypeError):
         call(tr, F)
 
@@ -216,13 +202,13 @@ def test_float_functions_of_integer_tensors_are_refused_as_torch(fn):
     def call(lib, fns):
         x = _both(lib, [[1, -2, 3]])
         return fns.cross_entropy(x, _both(lib, [0])) if fn == "cross_entropy" else getattr(fns, fn)(x)
-    _raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), "not implemented")
+    raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), "not implemented")
 
 
 @pytest.mark.parametrize("fn", ["uniform_", "normal_", "xavier_uniform_", "kaiming_normal_", "orthogonal_"])
 def test_random_init_of_an_integer_tensor_is_refused_as_torch(fn):
     """torch's random fills of an int64 tensor are a NotImplementedError; ours truncated the draws to integers."""
-    _raises_as_torch(lambda: getattr(torch.nn.init, fn)(torch.zeros(3, 3, dtype=torch.long)),
+    raises_as_torch(lambda: getattr(torch.nn.init, fn)(torch.zeros(3, 3, dtype=torch.long)),
                      lambda: getattr(init, fn)(tr.tensor(np.zeros((3, 3), np.int64))), "not implemented")
 
 
@@ -284,7 +270,7 @@ def test_functional_errors_are_the_types_torch_raises(case):
     """torch raises a RuntimeError (an AssertionError for padding_idx) where ours raised a ValueError or a
     TypeError, which torch code's `except` missed; ours now raises both (the library's type kept)."""
     call, words = ERROR_CASES[case]
-    _raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), words)
+    raises_as_torch(lambda: call(torch, TF), lambda: call(tr, F), words)
     with pytest.raises((ValueError, TypeError)):   # the library's own kinds, kept
         call(tr, F)
 
@@ -320,7 +306,7 @@ MODULE_CASES = {   # name: (a call taking lib, the words of our error)
 @pytest.mark.parametrize("case", list(MODULE_CASES))
 def test_layer_init_and_utils_errors_are_the_types_torch_raises(case):
     call, words = MODULE_CASES[case]
-    _raises_as_torch(lambda: call(torch), lambda: call(tr), words)
+    raises_as_torch(lambda: call(torch), lambda: call(tr), words)
     with pytest.raises((ValueError, TypeError)):
         call(tr)
 

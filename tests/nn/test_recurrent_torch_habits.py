@@ -4,6 +4,7 @@ flat-weight views (flatten_parameters, all_weights, _flat_weights_names), the LS
 RNNCell's nonlinearity read at each call, and hx for RNN / GRU one Tensor."""
 import numpy as np
 import pytest
+from conftest import raises_as_torch, torch_error
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn.utils import rnn as ours_rnn
@@ -20,22 +21,6 @@ def _pair(kind, *args, fused=None, **kwargs):
     ours = getattr(tr.nn, kind)(*args, dtype=F64, **kwargs, **({} if fused is None else {"fused": fused}))
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     return theirs, ours
-
-
-def _raised(call):
-    try:
-        call()
-    except Exception as e:  # noqa: BLE001 (torch's error, whatever it is, is what ours must also be)
-        return e
-    raise AssertionError("torch did not raise")
-
-
-def _raises_as_torch(torch_call, our_call, words):
-    """Ours raises an instance of the exception type torch raises (so torch code's `except` catches it), in words
-    that name the argument."""
-    expected = type(_raised(torch_call))
-    with pytest.raises(expected, match=words):
-        our_call()
 
 
 def _states(kind, shape, dtype=F64, lib=torch.tensor):
@@ -67,7 +52,7 @@ def test_layer_errors_are_the_types_torch_raises(kind, case, fused):
     x = np.random.default_rng(0).standard_normal(x_shape).astype(x_dtype)
     h_t = None if hx is None else _states(kind, *hx)
     h_o = None if hx is None else _states(kind, *hx, lib=tr.tensor)
-    _raises_as_torch(lambda: theirs(torch.tensor(x), h_t), lambda: ours(tr.tensor(x), h_o), f"{kind}: .*{words}")
+    raises_as_torch(lambda: theirs(torch.tensor(x), h_t), lambda: ours(tr.tensor(x), h_o), f"{kind}: .*{words}")
     if case in ("input dtype", "hx dtype"):
         with pytest.raises(TypeError):   # the library's own word for a dtype mix, kept
             ours(tr.tensor(x), h_o)
@@ -76,9 +61,9 @@ def test_layer_errors_are_the_types_torch_raises(kind, case, fused):
 def test_lstm_hx_of_one_tensor_or_three_is_torchs_error_type():
     theirs, ours = _pair("LSTM", 3, 4, num_layers=2)
     x, h = np.zeros((5, 2, 3)), np.zeros((2, 2, 4))   # (torch reads one (2, 2, 4) Tensor as two 2-D states)
-    _raises_as_torch(lambda: theirs(torch.tensor(x), torch.tensor(h)), lambda: ours(tr.tensor(x), tr.tensor(h)),
+    raises_as_torch(lambda: theirs(torch.tensor(x), torch.tensor(h)), lambda: ours(tr.tensor(x), tr.tensor(h)),
                      "LSTM: hx must be a tuple of 2 tensors, got 1")
-    _raises_as_torch(lambda: theirs(torch.tensor(x), (torch.tensor(h),) * 3),
+    raises_as_torch(lambda: theirs(torch.tensor(x), (torch.tensor(h),) * 3),
                      lambda: ours(tr.tensor(x), (tr.tensor(h),) * 3), "LSTM: hx must be a tuple of 2 tensors, got 3")
 
 
@@ -88,7 +73,7 @@ def test_rnn_and_gru_hx_is_one_tensor_as_torch(kind, container):
     """torch's RNN and GRU take hx as one Tensor and fail on a tuple or list; ours ran a 1-tuple as its Tensor."""
     theirs, ours = _pair(kind, 3, 4)
     x, h = np.zeros((5, 2, 3)), np.zeros((1, 2, 4))
-    _raised(lambda: theirs(torch.tensor(x), container([torch.tensor(h)])))
+    torch_error(lambda: theirs(torch.tensor(x), container([torch.tensor(h)])))
     with pytest.raises(TypeError, match=rf"{kind}: hx must be one Tensor .*got a {container.__name__} of 1"):
         ours(tr.tensor(x), container([tr.tensor(h)]))
 
@@ -112,7 +97,7 @@ def test_cell_errors_are_the_types_torch_raises(kind, case):
     lstm = "LSTM" if kind == "LSTMCell" else kind
     s_t = None if state is None else _states(lstm, *state)
     s_o = None if state is None else _states(lstm, *state, lib=tr.tensor)
-    _raises_as_torch(lambda: theirs(torch.tensor(x), s_t), lambda: ours(tr.tensor(x), s_o), f"{kind}: .*{words}")
+    raises_as_torch(lambda: theirs(torch.tensor(x), s_t), lambda: ours(tr.tensor(x), s_o), f"{kind}: .*{words}")
 
 
 def test_an_rnn_cells_nonlinearity_is_read_at_each_call_as_torch():
@@ -123,7 +108,7 @@ def test_an_rnn_cells_nonlinearity_is_read_at_each_call_as_torch():
     theirs.nonlinearity = ours.nonlinearity = "relu"
     np.testing.assert_allclose(ours(tr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
     theirs.nonlinearity = ours.nonlinearity = "sigmoid"
-    _raised(lambda: theirs(torch.tensor(x)))
+    torch_error(lambda: theirs(torch.tensor(x)))
     with pytest.raises(ValueError, match="RNNCell: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
         ours(tr.tensor(x))
 
@@ -142,14 +127,14 @@ PACK_CASES = {   # name: (lengths, enforce_sorted, the words of our error)
 def test_packing_errors_are_the_types_torch_raises(case):
     lengths, enforce_sorted, words = PACK_CASES[case]
     x = np.zeros((5, 4, 2))
-    _raises_as_torch(lambda: R.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=enforce_sorted),
+    raises_as_torch(lambda: R.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=enforce_sorted),
                      lambda: ours_rnn.pack_padded_sequence(tr.tensor(x), lengths, enforce_sorted=enforce_sorted),
                      f"pack_padded_sequence: .*{words}")
 
 
 def test_pack_sequence_of_an_empty_sequence_is_torchs_error_type():
     seqs = [np.ones((4, 2)), np.ones((2, 2)), np.ones((0, 2))]
-    _raises_as_torch(lambda: R.pack_sequence([torch.tensor(s) for s in seqs]),
+    raises_as_torch(lambda: R.pack_sequence([torch.tensor(s) for s in seqs]),
                      lambda: ours_rnn.pack_sequence([tr.tensor(s) for s in seqs]), r"got 0")
 
 
@@ -157,7 +142,7 @@ def test_pack_sequence_of_an_empty_sequence_is_torchs_error_type():
 def test_pad_sequence_errors_are_the_types_torch_raises(case):
     seqs = {"no sequences": [], "other trailing shapes": [np.ones((2, 2)), np.ones((2, 3))]}[case]
     words = {"no sequences": "sequences is empty", "other trailing shapes": r"sequences\[1\] has shape \(2, 3\)"}[case]
-    _raises_as_torch(lambda: R.pad_sequence([torch.tensor(s) for s in seqs]),
+    raises_as_torch(lambda: R.pad_sequence([torch.tensor(s) for s in seqs]),
                      lambda: ours_rnn.pad_sequence([tr.tensor(s) for s in seqs]), f"pad_sequence: {words}")
 
 
@@ -184,7 +169,7 @@ ARGUMENT_CASES = {   # name: (torch's call, ours, the words of our error)
 def test_sequence_utilities_argument_errors_are_the_types_torch_raises(case):
     """torch raises RuntimeError or IndexError where a TypeError/ValueError is the library's habit: ours is both."""
     theirs, ours, words = ARGUMENT_CASES[case]
-    _raises_as_torch(theirs, ours, words)
+    raises_as_torch(theirs, ours, words)
 
 
 @pytest.mark.parametrize("padding_value,total_length", [(0, None), (-1, None), (-1, 7), (2.0, 6)])
@@ -304,7 +289,7 @@ def test_lstm_repr_with_proj_size_as_torch(kwargs):
 @pytest.mark.parametrize("dropout,got", [("0.5", "str '0.5'"), (True, "bool True")])
 def test_dropout_of_the_wrong_type_is_torchs_error_type(kind, dropout, got):
     """torch's layers raise a ValueError for dropout="0.5" or True; ours a TypeError (kept: the error is both)."""
-    _raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, 2, dropout=dropout),
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, 2, dropout=dropout),
                      lambda: getattr(tr.nn, kind)(3, 4, 2, dropout=dropout),
                      f"{kind}: dropout must be a number, got {got}")
     with pytest.raises(TypeError):
@@ -316,7 +301,7 @@ def test_dropout_of_the_wrong_type_is_torchs_error_type(kind, dropout, got):
 def test_rnn_and_gru_refuse_proj_size_as_torch(kind, proj_size):
     """torch's RNN and GRU refuse proj_size, even 0, with a ValueError (an unexpected keyword's TypeError here
     before)."""
-    _raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, proj_size=proj_size),
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, proj_size=proj_size),
                      lambda: getattr(tr.nn, kind)(3, 4, proj_size=proj_size), "proj_size")
 
 
@@ -328,5 +313,5 @@ def test_an_lstm_cells_state_of_the_wrong_arity_is_torchs_error_type(state):
             "a 3-tuple": lambda lib: (lib.tensor(h),) * 3}[state]
     theirs, ours = _pair("LSTMCell", 3, 4)
     x = np.zeros((2, 3))
-    _raises_as_torch(lambda: theirs(torch.tensor(x), make(torch)), lambda: ours(tr.tensor(x), make(tr)),
+    raises_as_torch(lambda: theirs(torch.tensor(x), make(torch)), lambda: ours(tr.tensor(x), make(tr)),
                      "state must be a tuple of 2 Tensors")
