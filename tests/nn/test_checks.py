@@ -301,9 +301,15 @@ def test_retain_states_refuses_a_value_that_is_not_a_bool(value, got):
             layer(T(5, 2, 3), retain_states=value)
 
 
-def test_the_tape_fallback_warning_points_at_the_callers_line():
+@pytest.mark.parametrize("hooked", [False, True])
+def test_the_tape_fallback_warning_points_at_the_callers_line(hooked):
+    """At the caller's line whatever frames are in between: a module's hooks add two (a fixed stacklevel pointed
+    into the library's hooks.py then)."""
+    layer = nn.GRU(3, 4)
+    if hooked:
+        layer.register_forward_hook(lambda module, args, output: None)
     with pytest.warns(RuntimeWarning, match="running the generic tape") as caught:
-        nn.GRU(3, 4)(T(5, 2, 3), retain_states=True)
+        layer(T(5, 2, 3), retain_states=True)
     assert caught[0].filename == __file__
 
 

@@ -6,9 +6,14 @@ them). A wrong type is refused rather than converted: `batch_first="False"` is t
 would be read as False, `dropout='0.5'` is a typo of 0.5 - each would silently mean something the
 caller did not intend.
 """
+import inspect
 import numbers
+import os
+import warnings
 
 import numpy as np
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # tinygrad_rnn/
 
 
 class DTypeMismatchError(TypeError, ValueError, RuntimeError):
@@ -132,3 +137,14 @@ def check_device(owner, device):
     if not isinstance(name, str) or name.split(":")[0] != "cpu":
         raise ValueError(f"{owner}: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
     return "cpu"
+
+
+def warn_user(message, category):
+    """warnings.warn at the first frame outside tinygrad_rnn, the user's line, however many of the library's
+    frames are in between (a layer's plans, Module.__call__, the hooks a module may have): a fixed stacklevel
+    points into the library as soon as one more frame is on the way."""
+    frame, level = inspect.currentframe().f_back, 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    del frame
+    warnings.warn(message, category, stacklevel=level)

@@ -38,6 +38,7 @@ from .checks import (
     check_device,
     check_float,
     check_int,
+    warn_user,
 )
 from .fused import fused_available
 from .module import Module, check_dtype, uniform
@@ -364,9 +365,7 @@ class _StackedRecurrent(Module):
         """A fallback the user asked for (retain_states=True on a fused layer) is said once per layer."""
         if not self._warned_tape:
             self._warned_tape = True
-            warnings.warn(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer",
-                          RuntimeWarning, stacklevel=8)   # the caller's line: through _run, _run_by_plan,
-            # _run_layers, _forward, forward and Module.__call__
+            warn_user(f"{type(self).__name__}: running the generic tape ({why}); warned once per layer", RuntimeWarning)
 
     def _fused_call(self, layer, direction, dtype):
         """The compile/node.KernelCall of one layer-direction's fused call: kept from the last call while
@@ -556,8 +555,8 @@ class Recurrent(_StackedRecurrent):
         except CompileError as e:
             if mode != "auto":
                 raise
-            warnings.warn(f"Recurrent(fused='auto'): {type(self.cells[0]).__name__} runs on the generic tape: {e}",
-                          RuntimeWarning, stacklevel=4)
+            warn_user(f"Recurrent(fused='auto'): {type(self.cells[0]).__name__} runs on the generic tape: {e}",
+                      RuntimeWarning)
             self.__dict__["_fused"] = False
 
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
