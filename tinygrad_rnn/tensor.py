@@ -48,6 +48,7 @@ from .tape import (
     set_tensor_class,
 )
 from .tensor_args import (
+    DTypeNotImplementedError,
     _args_or_keyword,
     _axis,
     _broadcasts_to,
@@ -584,8 +585,8 @@ class Tensor:
         refused here too: x.float().mean() says which dtype the result should have."""
         if self.data.dtype.kind not in allowed:
             what = "a float tensor" if allowed == "f" else "a float or integer tensor"
-            raise TypeError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it too); "
-                            "convert it first, e.g. x.float()")
+            raise DTypeNotImplementedError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it "
+                                           "too); convert it first, e.g. x.float()")
         return self
 
     def _as_number(self, other):

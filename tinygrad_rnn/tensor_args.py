@@ -217,6 +217,13 @@ def _given_once(name, keyword, positional):
     return positional
 
 
+class DTypeNotImplementedError(TypeError, NotImplementedError):
+    """A function of floats given an integer or bool tensor, which torch refuses with a NotImplementedError ("not
+    implemented for 'Long'": softmax, F.leaky_relu...) or a RuntimeError (mean, var, norm: "could not infer output
+    dtype"): a TypeError, as the library's other dtype checks, and a NotImplementedError, which is a RuntimeError,
+    so torch code's `except` of either catches it."""
+
+
 class _ProductDTypeError(TypeError, RuntimeError):
     """Matrix product operands of two dtypes: torch raises a RuntimeError, the library a TypeError for a dtype mix
     (tensor.py's module docstring): `except` of either catches this."""

@@ -654,3 +654,16 @@ def test_backward_retain_graph_is_a_bool():
     z.backward(retain_graph=True)
     z.backward()
     np.testing.assert_array_equal(x.grad, [8.0, 8.0, 8.0])
+
+
+@pytest.mark.parametrize("fn", ["mean", "var", "std", "norm", "softmax", "log_softmax"])
+@pytest.mark.parametrize("values", [[0, 1, 2, 3], [True, False, True]])
+def test_float_functions_of_ints_and_masks_raise_torchs_error_type(fn, values):
+    """torch refuses them with a RuntimeError (mean, var, std, norm) or a NotImplementedError (softmax): ours is
+    an instance of both (and of the library's TypeError), so torch code's `except` catches it."""
+    torch = pytest.importorskip("torch")
+    from conftest import raises_as_torch
+    call = (lambda x: getattr(x, fn)(0)) if fn in ("softmax", "log_softmax") else (lambda x: getattr(x, fn)())
+    raises_as_torch(lambda: call(torch.tensor(values)), lambda: call(tr.tensor(values)), f"{fn}.*: input must be")
+    with pytest.raises(TypeError):
+        call(tr.tensor(values))

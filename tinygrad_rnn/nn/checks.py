@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from ..tensor_args import DTypeNotImplementedError  # noqa: F401  (the engine's, raised by nn too)
+
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # tinygrad_rnn/
 
 
@@ -63,11 +65,6 @@ class ArgumentAssertionError(ValueError, AssertionError):
 class NumberTypeError(TypeError, ValueError):
     """A number argument of the wrong type where torch raises a ValueError (calculate_gain's param,
     clip_grad_norm_'s norm_type 'fro'): a TypeError, as the library's other typed arguments, and torch's ValueError."""
-
-
-class DTypeNotImplementedError(TypeError, NotImplementedError):
-    """A function of floats given an integer or bool tensor, which torch refuses with a NotImplementedError ("not
-    implemented for 'Long'"): a TypeError, as the library's other dtype checks, and torch's NotImplementedError."""
 
 
 class ModeNotImplementedError(ValueError, NotImplementedError):
