@@ -586,7 +586,7 @@ class Tensor:
         if self.data.dtype.kind not in allowed:
             what = "a float tensor" if allowed == "f" else "a float or integer tensor"
             raise DTypeNotImplementedError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it "
-                                           "too); convert it first, e.g. x.float()")
+                                           "too): not implemented for it; convert it first, e.g. x.float()")
         return self
 
     def _as_number(self, other):

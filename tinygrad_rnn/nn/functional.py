@@ -48,11 +48,8 @@ def _int_array(x, name):
 
 def _float_input(fn, input):
     """input, a Tensor of floats: an int64 or bool tensor is refused, as torch refuses it ("not implemented for
-    'Long'"), rather than read as float32 numbers."""
-    if isinstance(input, Tensor) and input.dtype.kind != "f":
-        raise DTypeNotImplementedError(f"{fn} of a {input.dtype} tensor is not implemented (as torch): convert it "
-                                       "with .float()")
-    return input
+    'Long'"), rather than read as float32 numbers (Tensor._floating: the rule softmax and mean follow too)."""
+    return input._floating(fn) if isinstance(input, Tensor) else input
 
 
 def _softmax_dim(fn, input, dim, axis):
