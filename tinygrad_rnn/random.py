@@ -25,3 +25,14 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def generator() -> np.random.Generator:
     return _generator
+
+
+def resolve(fn: str, generator: np.random.Generator | None) -> np.random.Generator:
+    """torch's generator= argument: a numpy Generator (np.random.default_rng(seed)), or None for the library's
+    (tr.manual_seed), read when called, so a later manual_seed is seen. fn names the caller in the error."""
+    if generator is None:
+        return _generator
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{fn}: generator must be a numpy Generator (np.random.default_rng(seed)) or None, got "
+                        f"{type(generator).__name__}")
+    return generator
