@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import random
 from ..creation import from_numpy, tensor
-from ..nn.checks import warn_user
+from ..nn.checks import ArgumentValueError, warn_user
 from ..tensor import Tensor, multinomial, stack
 
 __all__ = [
@@ -175,14 +175,14 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     rng = random.resolve("random_split", generator)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         lengths = _lengths_from_fractions(len(dataset), lengths)
+    if sum(lengths) != len(dataset):
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     for i, n in enumerate(lengths):
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"random_split: lengths must be ints, or fractions summing to 1; got "
                             f"{type(n).__name__} {n!r} at index {i}")
-        if n < 0:  # torch slices its permutation with it and returns overlapping subsets
+        if n < 0:  # torch slices its permutation with it and returns subsets of other sizes than asked
             raise ValueError(f"random_split: lengths must not be negative, got {n} at index {i}")
-    if sum(lengths) != len(dataset):
-        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     indices = rng.permutation(len(dataset)).tolist()
     return [Subset(dataset, indices[end - n:end]) for end, n in zip(itertools.accumulate(lengths), lengths)]
 
@@ -299,7 +299,10 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        draws = multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
+        try:
+            draws = multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
+        except ValueError as e:  # weights that are no distribution, too many draws: torch's RuntimeError too
+            raise ArgumentValueError(f"WeightedRandomSampler: {e}") from None
         yield from draws.data.tolist()
 
     def __len__(self) -> int:
