@@ -27,6 +27,7 @@ NOT_YET_ANNOTATED = (
 MODULES = ["tinygrad_rnn", "tinygrad_rnn.nn", "tinygrad_rnn.compile", "tinygrad_rnn.tape", "tinygrad_rnn.creation",
            "tinygrad_rnn.tensor", "tinygrad_rnn.gradcheck", "tinygrad_rnn.anomaly", "tinygrad_rnn.serialization",
            "tinygrad_rnn.recompute", "tinygrad_rnn.random", "tinygrad_rnn.viz", "tinygrad_rnn.distributed",
+           "tinygrad_rnn.utils", "tinygrad_rnn.utils.data",
            "tinygrad_rnn.optim", "tinygrad_rnn.optim_lr_scheduler",
            "tinygrad_rnn.nn.functional", "tinygrad_rnn.nn.init", "tinygrad_rnn.nn.utils", "tinygrad_rnn.nn.sequences",
            "tinygrad_rnn.nn.parallel", "tinygrad_rnn.nn.module", "tinygrad_rnn.nn.layers", "tinygrad_rnn.nn.losses"]
@@ -167,11 +168,11 @@ def _resolve(path):
 
 
 def test_every_public_callable_is_in_the_api_reference():
-    """tr, tr.nn and tr.optim's public functions and classes each appear in docs/reference (the site's
+    """tr, tr.nn, tr.optim and tr.utils.data's public functions and classes each appear in docs/reference (the site's
     API reference is generated from their docstrings, so a name missing there is undocumented)."""
     documented = _documented_objects()
     missing = []
-    for name in ("tinygrad_rnn", "tinygrad_rnn.nn", "tinygrad_rnn.optim"):
+    for name in ("tinygrad_rnn", "tinygrad_rnn.nn", "tinygrad_rnn.optim", "tinygrad_rnn.utils.data"):
         module = importlib.import_module(name)
         for attr in getattr(module, "__all__", [a for a in vars(module) if not a.startswith("_")]):
             obj = getattr(module, attr)
