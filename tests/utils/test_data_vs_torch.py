@@ -205,7 +205,7 @@ def test_concat_dataset_as_torch():
 
 
 def test_dataset_add_as_torch():
-    class Nums(data.Dataset):
+    class Nums(data.Dataset[int]):  # subscripted, as torch code writes it
         def __init__(self, n):
             self.n = n
 
@@ -318,7 +318,7 @@ def test_random_split_refuses_negative_lengths_torch_slices_with():
     lambda lib: lib.BatchSampler(range(3), 2.0, False),
     lambda lib: lib.BatchSampler(range(3), 2, 0),
     lambda lib: lib.BatchSampler(range(3), 2, None),
-    lambda lib: list(lib.Sampler()),
+    lambda lib: list(lib.Sampler[int]()),
 ], ids=lambda make: "")
 def test_samplers_refuse_as_torch(make):
     expected = torch_error(lambda: make(tdata))

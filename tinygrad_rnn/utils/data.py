@@ -14,7 +14,7 @@ import copy
 import itertools
 import math
 import re
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -31,8 +31,12 @@ __all__ = [
 ]
 
 
+# torch's classes are generic, and torch code subscripts them: `class Pairs(Dataset[tuple[Tensor, int]])`
+_T_co = TypeVar("_T_co", covariant=True)
+
+
 # ----------------------------------------------------------------------------- datasets
-class Dataset:
+class Dataset(Generic[_T_co]):
     """A map-style dataset: subclasses define `__getitem__` (and usually `__len__`), as torch's."""
 
     def __getitem__(self, index):
@@ -42,7 +46,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """A dataset that is a stream: subclasses define `__iter__`. `a + b` chains two (ChainDataset)."""
 
     def __iter__(self):
@@ -202,7 +206,7 @@ def _lengths_from_fractions(total: int, fractions: Sequence[float]) -> list[int]
 
 
 # ----------------------------------------------------------------------------- samplers
-class Sampler:
+class Sampler(Generic[_T_co]):
     """Base of the samplers: `__iter__` yields indices (or lists of them, a batch sampler's batches)."""
 
     def __iter__(self):
@@ -479,7 +483,7 @@ class _InfiniteConstantSampler(Sampler):
 _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
 
 
-class DataLoader:
+class DataLoader(Generic[_T_co]):
     """Batches from a dataset, as torch.utils.data.DataLoader: torch's arguments, defaults and checks.
 
     shuffle=True draws a new order each epoch from `generator` (a numpy Generator) or the library's
