@@ -502,13 +502,12 @@ class DataLoader(Generic[_T_co]):
                  in_order: bool = True) -> None:
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
         _check_generator("DataLoader", generator)
-        self.iterable = isinstance(dataset, IterableDataset)
-        shuffle = _check_sampling_options(self.iterable, shuffle, sampler, batch_sampler, batch_size, drop_last)
+        self._iterable = isinstance(dataset, IterableDataset)
+        shuffle = _check_sampling_options(self._iterable, shuffle, sampler, batch_sampler, batch_size, drop_last)
         if batch_sampler is not None:
             batch_size, drop_last = None, False
         if sampler is None:
-            sampler = (_InfiniteConstantSampler() if self.iterable else
-                       RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset))
+            sampler = _default_sampler(dataset, self._iterable, shuffle, generator)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
@@ -536,12 +535,18 @@ class DataLoader(Generic[_T_co]):
         return _LoaderIterator(self)
 
     def __len__(self) -> int:
-        if not self.iterable:
+        if not self._iterable:
             return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
         length = self._reported_length = len(self.dataset)
         if self.batch_size is not None:
             length = length // self.batch_size if self.drop_last else math.ceil(length / self.batch_size)
         return length
+
+
+def _default_sampler(dataset, iterable, shuffle, generator):
+    if iterable:
+        return _InfiniteConstantSampler()
+    return RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
 
 
 def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
@@ -602,7 +607,7 @@ class _LoaderIterator:
         self.loader = loader
         self.batched = loader.batch_sampler is not None
         self.indices = iter(loader.batch_sampler if self.batched else loader.sampler)
-        self.samples = iter(loader.dataset) if loader.iterable else None
+        self.samples = iter(loader.dataset) if loader._iterable else None
         self.ended, self.yielded = False, 0
 
     def __iter__(self) -> _LoaderIterator:
@@ -615,7 +620,7 @@ class _LoaderIterator:
         data = self._fetch(next(self.indices))
         self.yielded += 1
         reported = self.loader._reported_length
-        if self.loader.iterable and reported is not None and self.yielded > reported:
+        if self.loader._iterable and reported is not None and self.yielded > reported:
             warn_user(f"Length of IterableDataset {self.loader.dataset} was reported to be {reported}(when "
                       f"accessing len(dataloader)), but {self.yielded} samples have been fetched. ", UserWarning)
         return data
