@@ -506,3 +506,14 @@ def test_the_package_spells_it_as_torch():
     for name in data.__all__:
         if name != "collate" and name != "default_collate_fn_map":
             assert hasattr(tdata, name), name
+
+
+@pytest.mark.parametrize("rank", [0, 1, 2])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shards_batches_as_torch(rank, drop_last):
+    def batches(lib):
+        sampler = lib.DistributedSampler(range(10), num_replicas=3, rank=rank, shuffle=False, drop_last=drop_last)
+        return plain(list(lib.DataLoader(range(10), batch_size=3, sampler=sampler)))
+
+    assert data.DistributedSampler is tr.distributed.DistributedSampler
+    assert batches(data) == batches(tdata)

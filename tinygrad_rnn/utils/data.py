@@ -20,13 +20,14 @@ import numpy as np
 
 from .. import random
 from ..creation import from_numpy, tensor
+from ..distributed import DistributedSampler  # torch.utils.data has it too: a sampler= for data parallelism
 from ..nn.checks import ArgumentValueError, warn_user
 from ..tensor import Tensor, multinomial, stack
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
     "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-    "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "collate",
+    "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate", "default_convert", "collate",
     "default_collate_fn_map", "get_worker_info", "DataLoader",
 ]
 
