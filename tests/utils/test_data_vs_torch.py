@@ -372,7 +372,18 @@ LOADERS = {
     "a stream, no batching": lambda lib: lib.DataLoader(Stream.make(lib, 3), batch_size=None),
     "an empty stream": lambda lib: lib.DataLoader(Stream.make(lib, 0), batch_size=2),
     "a chained stream": lambda lib: lib.DataLoader(Stream.make(lib, 2) + Stream.make(lib, 3), batch_size=2),
+    "a TensorDataset": lambda lib: lib.DataLoader(pairs(lib), batch_size=3),
+    "a TensorDataset, no batching": lambda lib: lib.DataLoader(pairs(lib), batch_size=None),
+    "a TensorDataset, a batch_sampler": lambda lib: lib.DataLoader(pairs(lib), batch_sampler=[[4, 4, -1], [0]]),
+    "a TensorDataset, a collate_fn": lambda lib: lib.DataLoader(pairs(lib), batch_size=4, collate_fn=lambda b: b),
 }
+
+
+def pairs(lib):
+    """A TensorDataset of float32 rows, int64 labels and bool masks, made with lib's tensors."""
+    T = tr.tensor if lib is data else torch.tensor
+    return lib.TensorDataset(T(np.arange(15.0, dtype=np.float32).reshape(5, 3)), T(np.arange(5) % 2),
+                             T(np.arange(10).reshape(5, 2) > 4))
 
 
 @pytest.mark.parametrize("name", list(LOADERS))
@@ -517,3 +528,20 @@ def test_distributed_sampler_shards_batches_as_torch(rank, drop_last):
 
     assert data.DistributedSampler is tr.distributed.DistributedSampler
     assert batches(data) == batches(tdata)
+
+
+def test_tensor_dataset_batches_are_what_collating_its_samples_gives():
+    """The loader indexes a TensorDataset's tensors once per batch: the values, dtypes and gradients of
+    collating each sample (a collate_fn that is not default_collate itself takes that path)."""
+    x = tr.tensor(np.random.default_rng(0).standard_normal((6, 2, 3)), requires_grad=True)
+    dataset = data.TensorDataset(x, tr.tensor(np.arange(6)))
+    grads, batches = [], []
+    for collate_fn in (None, lambda samples: data.default_collate(samples)):
+        x.grad = None
+        loader = data.DataLoader(dataset, batch_sampler=[[5, 0, 5], [-2], [1, 2]], collate_fn=collate_fn)
+        batch = list(loader)
+        sum((b[0] * b[0]).sum() * (i + 1) for i, b in enumerate(batch)).backward()
+        grads.append(x.grad.copy())
+        batches.append(plain(batch))
+    assert batches[0] == batches[1]
+    assert np.array_equal(grads[0], grads[1])
