@@ -122,7 +122,12 @@ def test_shuffled_loader_reshuffles_each_epoch_and_follows_the_seed():
 @given(n=st.integers(0, 30), batch_size=st.integers(1, 8), drop_last=st.booleans(), shuffle=st.booleans())
 def test_loader_batches_cover_the_dataset(n, batch_size, drop_last, shuffle):
     """Every batch but a dropped last one is full; together they hold each sample once (all of them, or all but
-    the dropped remainder); len() counts them."""
+    the dropped remainder); len() counts them. An empty dataset cannot be shuffled (torch's RandomSampler refuses
+    num_samples=0 too)."""
+    if n == 0 and shuffle:
+        with pytest.raises(ValueError, match="num_samples=0"):
+            data.DataLoader(np.arange(n), batch_size=batch_size, shuffle=shuffle)
+        return
     loader = data.DataLoader(np.arange(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
     batches = [b.data.tolist() for b in loader]
     assert len(batches) == len(loader)

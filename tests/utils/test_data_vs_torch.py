@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 from conftest import torch_error
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.utils import data
@@ -67,6 +69,47 @@ def test_default_collate_as_torch(name):
     ours = data.default_collate(BATCHES[name](tr.tensor))
     theirs = tdata.default_collate(BATCHES[name](torch.tensor))
     assert plain(ours) == plain(theirs)
+
+
+LEAVES = ["int", "float", "bool", "str", "float32 array", "float64 array", "int64 array", "float32 tensor",
+          "int64 tensor", "numpy float64"]
+
+
+def templates():
+    """The shape of a sample: a leaf kind, or a tuple, list, dict or namedtuple of templates."""
+    return st.recursive(st.sampled_from(LEAVES), lambda inner: st.one_of(
+        st.tuples(st.just("tuple"), st.lists(inner, min_size=1, max_size=3)),
+        st.tuples(st.just("list"), st.lists(inner, min_size=1, max_size=3)),
+        st.tuples(st.just("dict"), st.dictionaries(st.sampled_from("abc"), inner, min_size=1, max_size=3)),
+        st.tuples(st.just("Point"), st.tuples(inner, inner))), max_leaves=6)
+
+
+def sample(template, rng, T):
+    """One sample of the template, values from rng, tensors made by T."""
+    if isinstance(template, str):
+        value = {"int": lambda: int(rng.integers(-5, 5)), "float": lambda: float(rng.standard_normal()),
+                 "bool": lambda: bool(rng.integers(2)), "str": lambda: str(rng.integers(100)),
+                 "numpy float64": lambda: np.float64(rng.standard_normal())}.get(template)
+        if value is not None:
+            return value()
+        dtype = {"float32": np.float32, "float64": np.float64, "int64": np.int64}[template.split()[0]]
+        array = (rng.standard_normal((2, 3)) * 5).astype(dtype)
+        return T(array) if template.endswith("tensor") else array
+    kind, parts = template
+    if kind == "dict":
+        return {k: sample(t, rng, T) for k, t in parts.items()}
+    items = [sample(t, rng, T) for t in parts]
+    return {"tuple": tuple, "list": list, "Point": lambda xs: Point(*xs)}[kind](items)
+
+
+@given(template=templates(), size=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
+def test_default_collate_of_drawn_samples_as_torch(template, size, seed):
+    def batch(T):
+        rng = np.random.default_rng(seed)
+        return [sample(template, rng, T) for _ in range(size)]
+
+    assert plain(data.default_collate(batch(tr.tensor))) == plain(tdata.default_collate(batch(torch.tensor)))
+    assert plain(data.default_convert(batch(tr.tensor))) == plain(tdata.default_convert(batch(torch.tensor)))
 
 
 CONVERTED = {
