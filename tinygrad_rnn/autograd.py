@@ -4,6 +4,8 @@
     dh = tr.autograd.grad(loss, hs)              # dL/dh_t of every step's state, each a Tensor
     loss.backward(inputs=[w])                    # accumulated into w.grad only (torch's backward(inputs=))
 
+(tr.autograd.Function, an operation with a backward of your own, is function.py's.)
+
 Both run the walk Tensor.backward runs (tape.backward_from), which hands each leaf its gradient by adding it
 into the leaf's .grad, and keeps a retained intermediate's (retain_grad()) in its .grad. So here:
 
@@ -27,14 +29,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import function
 from . import primitives as P
 from .anomaly import detect_anomaly, set_detect_anomaly
+from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck
 from .tape import _reachable_nodes, apply, backward_from, enable_grad, no_grad, set_grad_enabled
 from .tensor import Tensor
 from .tensor_args import _refuse_create_graph
 
-__all__ = ["grad", "backward", "gradcheck", "detect_anomaly", "set_detect_anomaly", "no_grad", "enable_grad",
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "once_differentiable", "function",
+           "gradcheck", "detect_anomaly", "set_detect_anomaly", "no_grad", "enable_grad",
            "set_grad_enabled"]
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import primitives as P
 from .. import random
+from ..function import FunctionCall
 from ..tensor import Tensor
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
@@ -41,7 +42,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
 _PACKAGE = os.path.dirname(_HERE)
-_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py")
+_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py", "function.py")
 _ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] +
                           [os.path.join(_PACKAGE, "nn", f) for f in ("functional.py", "layers.py", "module.py")])
 
@@ -138,10 +139,7 @@ def _record(cell, x, state, params):
         return r
 
     def recording_apply(prim, *inputs, **attrs):
-        if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
-            raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
-                               "come from the data; for the largest value along the features use "
-                               "max(dim, keepdim).values (the gradient to its first index) or amax (ties share it)")
+        _refuse_before_running(prim, attrs)
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
@@ -167,6 +165,19 @@ def _record(cell, x, state, params):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))
     return ops, consts, tuple(outputs)
+
+
+def _refuse_before_running(prim, attrs):
+    """Operations the trace refuses by what they are, before they run: a Function (Python forward and
+    backward), and indexing with an array (positions that may come from the data, whose traces may agree)."""
+    if issubclass(prim, FunctionCall):
+        raise CompileError(f"cannot compile {prim.__name__}, a tr.autograd.Function, used at {_call_site()}: its "
+                           "forward and backward are Python code a kernel cannot run; fused='auto' runs the "
+                           "cell on the generic tape (with one warning), as fused=False does")
+    if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
+        raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
+                           "come from the data; for the largest value along the features use "
+                           "max(dim, keepdim).values (the gradient to its first index) or amax (ties share it)")
 
 
 def _indexes_with_arrays(index):
