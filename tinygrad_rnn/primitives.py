@@ -513,6 +513,20 @@ class Detach(Primitive):
         return (None,)
 
 
+class Seed(Primitive):
+    """Several outputs joined into one scalar root whose backward hands each output its cotangent, so that one
+    walk (tape.backward_from, which starts at one root) seeds them all: tr.autograd.grad of several outputs,
+    and a checkpoint's recomputed outputs (recompute.py)."""
+
+    @staticmethod
+    def forward(*arrays, cotangents):
+        return np.zeros((), dtype=arrays[0].dtype), None
+
+    @staticmethod
+    def backward(g, saved, needs, cotangents):
+        return cotangents
+
+
 class HookedIdentity(Primitive):
     """The arrays as they are (several inputs, as many outputs), whose backward hands the cotangents that reached
     the outputs (None where none did) to the callable `hook` and passes on the gradients it returns, one per

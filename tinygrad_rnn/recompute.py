@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import random
-from .primitives import Detach, Primitive
+from .primitives import Detach, Primitive, Seed
 from .tape import _forward_checks, _grad_mode, apply, backward_from, is_grad_enabled, no_grad
 from .tensor import Tensor
 
@@ -88,25 +88,12 @@ class Recompute(Primitive):
         return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
 
 
-class _Seed(Primitive):
-    """The recomputed outputs joined into one scalar root whose backward hands each output its
-    cotangent: one backward_from seeds every output at once (the walk takes one root)."""
-
-    @staticmethod
-    def forward(*arrays, cotangents):
-        return np.zeros((), dtype=arrays[0].dtype), None
-
-    @staticmethod
-    def backward(g, saved, needs, cotangents):
-        return cotangents
-
-
 def _backward_through(outs, cotangents):
     live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad and c is not None]
     if not live:
         return
     outs, cotangents = zip(*live)
-    root = apply(_Seed, *outs, cotangents=tuple(cotangents))
+    root = apply(Seed, *outs, cotangents=tuple(cotangents))
     backward_from(root._node, 0, np.ones((), dtype=root.data.dtype))
 
 

@@ -68,7 +68,7 @@ from .tensor_args import (
     _one_int_dim,
     _reduce_axis,
     _reduced_count,
-    _refuse_backward_options,
+    _refuse_create_graph,
     _shape_args,
     _sizes_multiply_to,
     _softmax_default,
@@ -463,10 +463,16 @@ class Tensor:
     def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, create_graph: bool = False,
                  inputs: Any = None, *, gradient: npt.ArrayLike | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad (gradient= is torch's name
-        of grad). torch's create_graph=True (a differentiable backward) and inputs= (only some leaves) are
-        refused by name: the backward here is not recorded, and reaches every leaf."""
-        if create_graph is not False or inputs is not None:
-            _refuse_backward_options(create_graph, inputs)
+        of grad); with inputs= (a Tensor or a sequence), only into those tensors' .grad, leaves or not
+        (tr.autograd.backward). torch's create_graph=True (a differentiable backward) is refused by name:
+        the backward here is not recorded."""
+        if create_graph is not False:
+            _refuse_create_graph("backward", create_graph)
+        if inputs is not None:   # the walk with the other leaves' .grad set aside: autograd.py
+            from .autograd import backward
+            if gradient is not None and grad is not None:
+                raise TypeError("backward: got grad and gradient, two names of one argument; pass one")
+            return backward(self, grad if gradient is None else gradient, retain_graph, inputs=inputs)
         if gradient is not None:
             if grad is not None:
                 raise TypeError("backward: got grad and gradient, two names of one argument; pass one")

@@ -194,12 +194,9 @@ def _int_tuple(fn, name, value):
 
 
 # ----------------------------------------------------------------------------- backward, var, to, matrix products
-def _refuse_backward_options(create_graph, inputs):
-    if create_graph is not False:
-        raise ValueError(f"backward: create_graph must be False (higher-order gradients are not supported: the "
-                         f"backward pass is not recorded on the tape), got {create_graph!r}")
-    raise ValueError(f"backward: inputs must be None (the gradient goes to every leaf that requires grad), got "
-                     f"{type(inputs).__name__}; read the leaves' .grad you need")
+def _refuse_create_graph(fn, create_graph):
+    raise ValueError(f"{fn}: create_graph must be False (higher-order gradients are not supported: the "
+                     f"backward pass is not recorded on the tape), got {create_graph!r}")
 
 
 def _legacy_unbiased(flag, others):

@@ -18,6 +18,7 @@ Tracing twice with different placeholder values must give the same graph; a diff
 cell's operations depend on the data (a where() on a mask made in numpy from .data, not by a Tensor comparison,
 which the trace records as an operation), which a kernel cannot bake in.
 """
+import contextlib
 import importlib
 import os
 import sys
@@ -28,6 +29,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import primitives as P
+from .. import random
+from ..function import FunctionCall
 from ..tensor import Tensor
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
@@ -39,7 +42,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
 _PACKAGE = os.path.dirname(_HERE)
-_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py")
+_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py", "function.py")
 _ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] +
                           [os.path.join(_PACKAGE, "nn", f) for f in ("functional.py", "layers.py", "module.py")])
 
@@ -136,10 +139,7 @@ def _record(cell, x, state, params):
         return r
 
     def recording_apply(prim, *inputs, **attrs):
-        if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
-            raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
-                               "come from the data; for the largest value along the features use "
-                               "max(dim, keepdim).values (the gradient to its first index) or amax (ties share it)")
+        _refuse_before_running(prim, attrs)
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
@@ -167,6 +167,19 @@ def _record(cell, x, state, params):
     return ops, consts, tuple(outputs)
 
 
+def _refuse_before_running(prim, attrs):
+    """Operations the trace refuses by what they are, before they run: a Function (Python forward and
+    backward), and indexing with an array (positions that may come from the data, whose traces may agree)."""
+    if issubclass(prim, FunctionCall):
+        raise CompileError(f"cannot compile {prim.__name__}, a tr.autograd.Function, used at {_call_site()}: its "
+                           "forward and backward are Python code a kernel cannot run; fused='auto' runs the "
+                           "cell on the generic tape (with one warning), as fused=False does")
+    if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
+        raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
+                           "come from the data; for the largest value along the features use "
+                           "max(dim, keepdim).values (the gradient to its first index) or amax (ties share it)")
+
+
 def _indexes_with_arrays(index):
     """True for an index that gathers (an array or list in it): its positions may come from the data."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -188,25 +201,55 @@ def trace_cell(cell, dtype, check=True):
                            "self.hidden_size) in __init__, as tr.nn.RecurrentCell says, so that its step can be "
                            "traced for the fused kernels")
     I = int(cell.input_size)
-    graphs = []
-    for seed in ((1, 2) if check else (1,)):
-        rng = np.random.default_rng(seed)
-        x = Tensor(rng.uniform(-1, 1, (TRACE_BATCH, I)).astype(dtype), requires_grad=True)
-        state = tuple(Tensor(rng.uniform(-1, 1, (TRACE_BATCH, n)).astype(dtype), requires_grad=True) for n in sizes)
-        graphs.append(_record(cell, x, state, params))
+    with _generator_kept():
+        graphs = [_record(cell, *_placeholders(I, sizes, dtype, seed), params) for seed in ((1, 2) if check else (1,))]
+        if check and _key(*graphs[0]) != _key(*graphs[1]):
+            _refuse_data_dependence(cell, graphs, _record(cell, *_placeholders(I, sizes, dtype, 1), params))
     ops, consts, outputs = graphs[0]
-    if check and _key(*graphs[0]) != _key(*graphs[1]):
-        op = _first_difference(graphs[0], graphs[1])
-        at = (f" (first at {op.prim.__name__}, used at {op.where})" if op is not None
-              else _constant_output(cell, outputs))
-        raise CompileError(f"{type(cell).__name__}: its operations depend on the values they see{at}: two traces with "
-                           "different inputs recorded different operations or constants, e.g. a where() on a "
-                           "numpy mask (x.data > 0, not x > 0) computed from the data; such a "
-                           "cell runs on the generic tape only")
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
     return Graph(ops, consts, outputs, params, names, sizes, I)
+
+
+def _placeholders(I, sizes, dtype, seed):
+    """The traced step's input and state parts: leaves of placeholder values, a batch of TRACE_BATCH rows."""
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.uniform(-1, 1, (TRACE_BATCH, I)).astype(dtype), requires_grad=True)
+    state = tuple(Tensor(rng.uniform(-1, 1, (TRACE_BATCH, n)).astype(dtype), requires_grad=True) for n in sizes)
+    return x, state
+
+
+@contextlib.contextmanager
+def _generator_kept():
+    """Tracing leaves the library's generator as it found it: a cell that draws from it (dropout) would
+    otherwise advance it, so that tr.manual_seed(s) gave other numbers with fused=True than with False."""
+    state = random.generator().bit_generator.state
+    try:
+        yield
+    finally:
+        random.generator().bit_generator.state = state
+
+
+def _refuse_data_dependence(cell, graphs, again):
+    """The CompileError for two traces that differ. `again` traced the first trace's values once more: if
+    it too differs from the first, the cell draws random numbers (dropout in training mode), which a
+    kernel cannot bake in either, and the remedies differ, so the message says which it is."""
+    name = type(cell).__name__
+    if _key(*again) != _key(*graphs[0]):
+        op = _first_difference(graphs[0], again)
+        at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
+        raise CompileError(f"{name}: its forward draws random numbers{at}: two traces of the same input recorded "
+                           "different constants, e.g. dropout in training mode, which a compiled kernel cannot "
+                           "draw afresh at each step. In eval() mode (dropout off) it compiles; to train it, "
+                           "fused='auto' runs it on the generic tape (with one warning), as fused=False does")
+    op = _first_difference(graphs[0], graphs[1])
+    at = (f" (first at {op.prim.__name__}, used at {op.where})" if op is not None
+          else _constant_output(cell, graphs[0][2]))
+    raise CompileError(f"{name}: its operations depend on the values they see{at}: two traces with "
+                       "different inputs recorded different operations or constants, e.g. a where() on a "
+                       "numpy mask (x.data > 0, not x > 0) computed from the data; such a "
+                       "cell runs on the generic tape only")
 
 
 def _constant_output(cell, outputs):
