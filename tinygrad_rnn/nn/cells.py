@@ -16,7 +16,16 @@ import numpy.typing as npt
 
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
-from .checks import DTypeMismatchError, StateArityError, check_bool, check_choice, check_device, check_float, check_int
+from .checks import (
+    DTypeMismatchError,
+    StateArityError,
+    check_bool,
+    check_choice,
+    check_device,
+    check_float,
+    check_int,
+    type_name,
+)
 from .hooks import call_with_hooks
 from .module import Module, Parameter, check_dtype, uniform
 
@@ -148,7 +157,7 @@ class RecurrentCell(Module):
 
     def _checked_call(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
         if not isinstance(x, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(x)}")
         if x.ndim not in (1, 2):
             raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
                              f"got shape {x.shape}")
@@ -213,7 +222,7 @@ def _check_state(cell, state, x, unbatched):
     for k, (p, size) in enumerate(zip(parts, sizes)):
         label = "state" if len(sizes) == 1 else f"state[{k}]"
         if not isinstance(p, Tensor):
-            raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+            raise TypeError(f"{name}: {label} must be a Tensor, got {type_name(p)}")
         expected = (size,) if unbatched else (x.shape[0], size)
         if p.shape != expected:
             raise ShapeError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "
