@@ -971,7 +971,10 @@ class LSTM(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         if not self.proj_size:
             return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
-        w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
+        name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+        if name not in vars(self):
+            raise self._missing_parameter(name)
+        w_hrT = vars(self)[name].T
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
 
     def _new_cell(self, input_size):

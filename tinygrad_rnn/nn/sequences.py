@@ -302,12 +302,13 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
         raise InputRankError(f"{fn}: input must be a Tensor of at least 2 dimensions, got shape {input.shape}")
     batch_first = check_bool(fn, "batch_first", batch_first)  # "False" is truthy: never read as True
     enforce_sorted = check_bool(fn, "enforce_sorted", enforce_sorted)
+    if 0 in input.shape[:2]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
+        raise ShapeError(f"{fn}: cannot pack an empty batch: input has shape {input.shape} (no "
+                         f"{'sequences' if input.shape[1 if batch_first else 0] else 'steps'}"
+                         f"{', batch_first=True' if batch_first else ''})")
     if batch_first:
         input = input.swapaxes(0, 1)
     T, B = input.shape[0], input.shape[1]
-    if T == 0 or B == 0:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
-        raise ShapeError(f"{fn}: cannot pack an empty batch: input has shape {input.shape} (seq length {T}, batch "
-                         f"size {B}{', batch_first=True' if batch_first else ''})")
     lengths = _check_lengths(fn, lengths, T, B)
     if enforce_sorted and np.any(np.diff(lengths) > 0):
         raise LengthsError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
