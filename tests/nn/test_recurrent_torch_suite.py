@@ -205,3 +205,24 @@ def test_torch_objects_given_by_mistake_are_named_as_torchs(case):
     call, words = TORCH_OBJECTS[case]
     with pytest.raises(TypeError, match=rf"{words}.*, got torch\.(Tensor|nn\.utils\.rnn\.PackedSequence)"):
         call()
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cells_take_torchs_keywords(kind, dtype):
+    """torch's cells are forward(input, hx=None): torch code calls `cell(x, hx=h)` or `cell(input=x)`; ours took
+    (x, state) and failed with "RecurrentCell._checked_call() got an unexpected keyword argument 'hx'"."""
+    theirs, ours = _pair(kind, 3, 4, dtype=dtype)
+    rng = np.random.default_rng(5)
+    x, h = rng.standard_normal((2, 3)).astype(dtype), rng.standard_normal((2, 4)).astype(dtype)
+    hx_t = (torch.tensor(h), torch.tensor(h * 0.5)) if kind == "LSTMCell" else torch.tensor(h)
+    hx_o = (tr.tensor(h), tr.tensor(h * 0.5)) if kind == "LSTMCell" else tr.tensor(h)
+    for call_t, call_o in ((lambda: theirs(torch.tensor(x), hx=hx_t), lambda: ours(tr.tensor(x), hx=hx_o)),
+                           (lambda: theirs(input=torch.tensor(x), hx=hx_t), lambda: ours(input=tr.tensor(x), hx=hx_o)),
+                           (lambda: theirs(input=torch.tensor(x)), lambda: ours(input=tr.tensor(x)))):
+        out_t, out_o = call_t(), call_o()
+        parts_t = out_t if kind == "LSTMCell" else (out_t,)
+        parts_o = out_o if kind == "LSTMCell" else (out_o,)
+        for a, b in zip(parts_o, parts_t):
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a.numpy(), b.detach().numpy(), **TOL[dtype])

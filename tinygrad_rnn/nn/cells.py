@@ -149,13 +149,16 @@ class RecurrentCell(Module):
         return parts if len(parts) > 1 else parts[0]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
-        """cell(x, state=None): accepts unbatched (1-D) input and a missing state, as torch's cells do. The
-        module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's forward."""
+        """cell(input, hx=None), torch's names: accepts unbatched (1-D) input and a missing state, as torch's cells
+        do. The module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's
+        forward."""
         if self._module_hooks is None:
             return self._checked_call(*args, **kwargs)
         return call_with_hooks(self, self._checked_call, args, kwargs)
 
-    def _checked_call(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
+    def _checked_call(self, input: Tensor,
+                      hx: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
+        x, state = input, hx   # (torch's keywords: torch code calls cell(x, hx=h); forward(x, state) takes them)
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(x)}")
         if x.ndim not in (1, 2):
