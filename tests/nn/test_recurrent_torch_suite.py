@@ -226,3 +226,18 @@ def test_cells_take_torchs_keywords(kind, dtype):
         for a, b in zip(parts_o, parts_t):
             assert a.dtype == dtype
             np.testing.assert_allclose(a.numpy(), b.detach().numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_invert_permutation_as_torch(n):
+    """torch.nn.utils.rnn.invert_permutation (in its __all__; torch code makes unsorted_indices with it) was missing.
+    An int64 Tensor, None for None; a Tensor that is not a permutation is refused with torch's RuntimeError type
+    (torch's own fills the missing places with whatever its new tensor held, or fails on an index out of range)."""
+    perm = np.random.default_rng(n).permutation(n)
+    theirs, ours = R.invert_permutation(torch.tensor(perm)), O.invert_permutation(tr.tensor(perm))
+    assert ours.dtype == np.int64 and theirs.dtype == torch.int64 and not ours.requires_grad
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert O.invert_permutation(None) is None and R.invert_permutation(None) is None
+    bad = np.arange(n) + n
+    raises_as_torch(lambda: R.invert_permutation(torch.tensor(bad)), lambda: O.invert_permutation(tr.tensor(bad)),
+                    r"invert_permutation: permutation must be a 1-D int Tensor holding each of 0..n-1 once")

@@ -38,8 +38,8 @@ from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
 from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool, type_name
 
-__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-           "unpad_sequence", "unpack_sequence"]
+__all__ = ["PackedSequence", "invert_permutation", "pad_sequence", "pack_padded_sequence", "pack_sequence",
+           "pad_packed_sequence", "unpad_sequence", "unpack_sequence"]
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -211,6 +211,24 @@ def _permutation(fn, name, value, B):
         raise ValueError(f"{fn}: {name} must be a permutation of 0..{B - 1} (batch_sizes[0] = {B} sequences), got "
                          f"{arr.tolist()}")
     return arr.astype(np.int64)
+
+
+def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
+    """The inverse of a permutation of 0..n-1, as torch's (what unsorted_indices is to sorted_indices): an int64
+    Tensor, None for None. Anything but a permutation is refused (torch's fills the missing places with whatever
+    its new tensor held): an ArgumentValueError, a ValueError and torch's RuntimeError."""
+    fn = "invert_permutation"
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor):
+        raise TypeError(f"{fn}: permutation must be an int Tensor or None, got {type_name(permutation)}")
+    order = permutation.data
+    if order.dtype.kind not in "iu" or order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(order.size)):
+        raise ArgumentValueError(f"{fn}: permutation must be a 1-D int Tensor holding each of 0..n-1 once, got "
+                                 f"{order.dtype} {order.tolist()}")
+    inverse = np.empty(order.size, np.int64)
+    inverse[order] = np.arange(len(order))
+    return _index_tensor(inverse)
 
 
 def _index_tensor(values: np.ndarray) -> Tensor:
