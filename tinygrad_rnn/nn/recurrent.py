@@ -30,6 +30,7 @@ from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import (
+    ArgumentValueError,
     DropoutTypeError,
     DTypeMismatchError,
     LengthsError,
@@ -38,6 +39,7 @@ from .checks import (
     check_device,
     check_float,
     check_int,
+    type_name,
     warn_user,
 )
 from .fused import fused_available
@@ -134,10 +136,7 @@ class _StackedRecurrent(Module):
         self.num_layers = check_int(name, "num_layers", num_layers, 1)
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
-        try:
-            self.dropout = check_float(name, "dropout", dropout, 0, 1)
-        except TypeError as e:   # (torch's layers raise a ValueError: the error is both)
-            raise DropoutTypeError(str(e)) from None
+        self.dropout = dropout   # (checked by the property's setter)
         if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
@@ -151,13 +150,30 @@ class _StackedRecurrent(Module):
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
+    @property
+    def dropout(self) -> float:
+        return self._dropout
+
+    @dropout.setter
+    def dropout(self, value: float) -> None:
+        """Checked when set, after construction too (torch code changes it between calls): torch's layer fails on a
+        wrong value at its next call, and here `layer.dropout = None` ran on without dropout. A wrong type is a
+        DropoutTypeError (torch's ValueError at construction, TypeError at a call), a value outside [0, 1] an
+        ArgumentValueError (torch's ValueError at construction, RuntimeError at a call)."""
+        try:
+            self._dropout = check_float(type(self).__name__, "dropout", value, 0, 1)
+        except TypeError as e:
+            raise DropoutTypeError(str(e)) from None
+        except ValueError as e:
+            raise ArgumentValueError(str(e)) from None
+
     def _forward(self, input, hx, lengths, retain_states):
         """What each layer's forward(input, hx=None, lengths=None, retain_states=False) does (each
         layer defines forward itself, so that a misspelt argument's error names that layer)."""
         if isinstance(input, PackedSequence):  # torch's packed input: a padded batch and its lengths
             return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(input)}")
         shape = input.shape
         if len(shape) not in (2, 3) or shape[-1] != self.input_size or input.dtype != self.dtype:
             self._refuse_input(input)
@@ -203,8 +219,8 @@ class _StackedRecurrent(Module):
                 outs.append(out)
                 finals.append(final)
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
+            if self._dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self._dropout, True)
         return layer_input, finals
 
     def _forward_packed(self, packed, hx, lengths, retain_states):
@@ -266,7 +282,7 @@ class _StackedRecurrent(Module):
         for k, (p, size) in enumerate(zip(parts, self.state_sizes())):
             label = "hx" if self.state_count == 1 else f"hx[{k}]"
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+                raise TypeError(f"{name}: {label} must be a Tensor, got {type_name(p)}")
             expected = (LD, size) if unbatched else (LD, B, size)
             if p.shape != expected:
                 raise ShapeError(f"{name}: {label} must have shape (num_layers * num_directions, "
@@ -773,10 +789,13 @@ class _TorchRecurrent(_StackedRecurrent):
         cell = cells.get((layer, direction))
         if cell is None:
             cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
-        held = cell.__dict__
+        held, held_by_layer = cell.__dict__, vars(self)
         held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
         if self.proj_size:
-            held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
+            name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+            if name not in held_by_layer:
+                raise self._missing_parameter(name)
+            held["weight_hr"] = held_by_layer[name]
         return cell
 
     def _new_cell_unseeded(self, input_size):
@@ -794,7 +813,18 @@ class _TorchRecurrent(_StackedRecurrent):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
         names = self._weight_names(layer, direction)
         d = vars(self)
-        return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
+        try:   # (a deleted parameter: named, not a KeyError, nor a bias silently left out)
+            if self.bias:
+                return d[names[0]], d[names[1]], d[names[2]], d[names[3]]
+            return d[names[0]], d[names[1]], None, None
+        except KeyError as e:
+            raise self._missing_parameter(e.args[0]) from None
+
+    def _missing_parameter(self, name):
+        """The error for a parameter deleted from the layer (`del lstm.weight_hh_l0`): torch's layer runs on with the
+        copy in its _flat_weights list; here the layer reads its parameters at each call, so the call is refused."""
+        return AttributeError(f"{type(self).__name__}: the parameter {name} is missing (deleted?); set it again "
+                              f"(layer.{name} = tr.nn.Parameter(...)) before calling the layer")
 
     @staticmethod
     def _weight_names(layer, direction):
@@ -941,7 +971,10 @@ class LSTM(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         if not self.proj_size:
             return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
-        w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
+        name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+        if name not in vars(self):
+            raise self._missing_parameter(name)
+        w_hrT = vars(self)[name].T
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
 
     def _new_cell(self, input_size):
