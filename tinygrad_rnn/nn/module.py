@@ -159,7 +159,8 @@ class Module:
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) once the gradients of the module's positional Tensor arguments are
         complete; it may return a replacement grad_input tuple, which is what reaches the inputs. grad_input has
-        one entry per positional argument, None where it is not a Tensor or does not require grad; as torch."""
+        one entry per positional argument, None where it is not a Tensor, zeros for a Tensor that does not require grad
+        (all None when none does: the hooks then run once the outputs' gradients are known); as torch."""
         hooks = self._hooks()
         return hooks.add(f"{type(self).__name__}.register_full_backward_hook", hooks.backward, hook, prepend)
 
