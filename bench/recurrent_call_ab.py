@@ -11,9 +11,10 @@ to this checkout's cells, hooks, compile/: only recurrent.py differs); each side
 tr.nn.Recurrent(tr.nn.LSTMCell) with the same weights, and both call the same generated kernels. One step =
 zero_grad, forward, out.sum(), backward at (T, B, I, H), float32. Times are process CPU time
 (time.process_time: all threads) per step; batches of the two sides alternate, old first unless --new-first
-(to see an order effect). --hooked-elsewhere registers a hook on a Linear the layers do not hold, so that this
-process has made a ModuleHooks (nn/hooks.py): the new side then walks its cells' modules per call. Prints the
-medians and the median of the per-batch ratios new/old. Asserts nothing.
+(to see an order effect); --aa runs the old side on both (the noise floor). --hooked-elsewhere registers a
+hook on a Linear the layers do not hold, so that this process has made a ModuleHooks (nn/hooks.py): the new
+side then walks its cells' modules per call. Prints the medians and the median of the per-batch ratios
+new/old. Asserts nothing.
 """
 import argparse
 import importlib.util
@@ -65,12 +66,13 @@ def main():
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--new-first", action="store_true")
     p.add_argument("--hooked-elsewhere", action="store_true", help="a hook on a module outside the layers")
+    p.add_argument("--aa", action="store_true", help="both sides the other recurrent.py's: the noise floor")
     args = p.parse_args()
     tr.set_num_threads(args.threads)
     other = load_other(args.other)
     T, B, I, H = (int(n) for n in args.shape.split("x"))
     layers = {"old": other.Recurrent(tr.nn.LSTMCell, I, H, dtype=np.float32),
-              "new": tr.nn.Recurrent(tr.nn.LSTMCell, I, H, dtype=np.float32)}
+              "new": (other if args.aa else tr.nn).Recurrent(tr.nn.LSTMCell, I, H, dtype=np.float32)}
     layers["old"].load_state_dict(layers["new"].state_dict())
     if args.hooked_elsewhere:
         elsewhere = tr.nn.Linear(2, 2)
@@ -79,7 +81,8 @@ def main():
     order = ("new", "old") if args.new_first else ("old", "new")
     times = measure({side: one_step(layers[side], x) for side in order}, args.batches, args.calls)
     ratio = np.median(np.array(times["new"]) / np.array(times["old"]))
-    print(f"{(T, B, I, H)}, float32, {args.threads} thread(s){', a hook elsewhere' if args.hooked_elsewhere else ''}: "
+    what = (", a hook elsewhere" if args.hooked_elsewhere else "") + (", A/A: old against old" if args.aa else "")
+    print(f"{(T, B, I, H)}, float32, {args.threads} thread(s){what}: "
           f"Recurrent(LSTMCell) step, CPU us, medians of {args.batches} alternating batches of {args.calls} steps: "
           f"old {np.median(times['old']):6.2f}  new {np.median(times['new']):6.2f}  new/old {ratio:.3f}")
 

@@ -417,3 +417,17 @@ def test_a_factorys_hooked_cell_is_not_called_at_construction():
     assert calls == []
     layer(tr.Tensor(np.ones((2, 5, 3), np.float32)))
     assert calls == [(5, 3), (5, 3)]
+
+
+def test_memory_budget_plans_a_hooked_cell_for_the_tape_it_runs_on():
+    """memory_budget= plans by what a step keeps: a hooked layer-direction runs on the tape, so its plan is the
+    fused=False layer's (the fused kernels keep less per step); removing the hook gives the kernels' plan back."""
+    T, B, budget = 50, 4, 5e4
+    layer = tr.nn.Recurrent(tr.nn.LSTMCell, 3, 8, memory_budget=budget)
+    tape = tr.nn.Recurrent(tr.nn.LSTMCell, 3, 8, memory_budget=budget, fused=False)
+    fused_plan = layer.bptt_plan(T, B)
+    assert fused_plan != tape.bptt_plan(T, B)   # (else this budget shows nothing)
+    handle = layer.cells[0].register_full_backward_hook(lambda m, gi, go: None)
+    assert layer.bptt_plan(T, B) == tape.bptt_plan(T, B)
+    handle.remove()
+    assert layer.bptt_plan(T, B) == fused_plan

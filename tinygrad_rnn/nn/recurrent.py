@@ -316,14 +316,17 @@ class _StackedRecurrent(Module):
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
         keeps until its backward (an estimate). The fused kernels say what they keep per row (the states, the
-        projections, the gates' values); the tape keeps several arrays per operation."""
+        projections, the gates' values); the tape keeps several arrays per operation (a Recurrent layer's cell with
+        hooks runs there, see Recurrent._run)."""
         item = np.dtype(self.dtype).itemsize
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
-        if getattr(self, "fused", False) and fused_available():
+        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
+        if getattr(self, "fused", False) and fused_available() and not any(
+                has_hooks(self._cell(known, d)) for d in range(self.num_directions)):
             from ..compile.node import get_kernel
-            cell = self._cell(min(layer, self.num_layers - 1), 0)   # what it keeps per row does not depend on I
+            cell = self._cell(known, 0)
             per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
