@@ -431,3 +431,30 @@ def test_memory_budget_plans_a_hooked_cell_for_the_tape_it_runs_on():
     assert layer.bptt_plan(T, B) == tape.bptt_plan(T, B)
     handle.remove()
     assert layer.bptt_plan(T, B) == fused_plan
+
+
+class ListedLinearCell(tr.nn.RecurrentCell):
+    """A user's cell whose Linear submodules sit in a list and in a ModuleDict (found by named_modules too)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.sides = [tr.nn.Linear(input_size, hidden_size, bias=bias, dtype=dtype)]
+        self.more = tr.nn.ModuleDict({"rec": tr.nn.Linear(hidden_size, hidden_size, bias=False, dtype=dtype)})
+
+    def forward(self, x, h):
+        return (self.sides[0](x) + self.more["rec"](h)).tanh()
+
+
+@pytest.mark.parametrize("where", ["sides.0", "more.rec"])
+def test_a_hook_deep_inside_a_cell_is_found_in_a_list_or_a_container(where):
+    layer = tr.nn.Recurrent(ListedLinearCell, 3, 4)
+    calls = []
+    inner = dict(layer.cells[0].named_modules())[where]
+    handle = inner.register_forward_hook(lambda m, args, out: calls.append(out.shape))
+    x = tr.Tensor(np.ones((5, 2, 3), np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out, _ = layer(x)
+    assert calls == [(2, 4)] * 5 and "CompiledRecurrence" not in node_kinds(out)
+    handle.remove()
+    assert "CompiledRecurrence" in node_kinds(layer(x)[0]) and len(calls) == 5

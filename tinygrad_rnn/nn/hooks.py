@@ -82,8 +82,14 @@ class ModuleHooks:
 
 def has_hooks(module: Any) -> bool:
     """Whether `module` or any module inside it has a hook registered now (a removed one does not count). One
-    test while no module of the process has ever had hooks (ModuleHooks.made), else a walk of module.modules()."""
+    test while no module of the process has ever had hooks (ModuleHooks.made); else module's own hooks, then, if
+    an attribute of it can hold a module, a walk of module.modules()."""
     if not ModuleHooks.made:
+        return False
+    hooks = module._module_hooks
+    if hooks is not None and hooks.any():
+        return True
+    if not module._may_hold_modules():   # (a built-in cell: its attributes hold parameters only)
         return False
     for m in module.modules():
         hooks = m._module_hooks

@@ -211,6 +211,13 @@ class Module:
                 children.extend(_children_of(name, value))
         return params, children
 
+    def _may_hold_modules(self):
+        """Whether an attribute may hold a child (a module's slot, a list, tuple or dict): when none can, a walk over
+        the modules stops here without building _members' lists (tr.nn.Recurrent looks for hooks on its cells at
+        every call once any module has had one: nn/hooks.has_hooks)."""
+        kinds = self.__dict__.get("_holders", {}).values()
+        return "module" in kinds or "items" in kinds
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, child) for each direct child; a child held under two names is given once (its first
         name), as torch, so apply() and children() visit it once."""
@@ -635,6 +642,9 @@ def _check_child_name(owner, name, kind="module"):
 class _Container(Module):
     """Children kept in one ordered dict `_modules` (name -> Module), named as torch names them:
     "0", "1", ... in a ModuleList or Sequential, the keys in a ModuleDict."""
+
+    def _may_hold_modules(self):
+        return True
 
     def _members(self):
         params, children = Module._members(self)  # a subclass's own attributes count too
