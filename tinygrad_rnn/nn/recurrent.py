@@ -323,8 +323,8 @@ class _StackedRecurrent(Module):
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
         known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
-        if getattr(self, "fused", False) and fused_available() and not any(
-                has_hooks(self._cell(known, d)) for d in range(self.num_directions)):
+        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
+        if getattr(self, "fused", False) and fused_available() and not hooked:
             from ..compile.node import get_kernel
             cell = self._cell(known, 0)
             per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
