@@ -43,6 +43,7 @@ from .checks import (
     warn_user,
 )
 from .fused import fused_available
+from .hooks import ModuleHooks, has_hooks
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -331,14 +332,17 @@ class _StackedRecurrent(Module):
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
         keeps until its backward (an estimate). The fused kernels say what they keep per row (the states, the
-        projections, the gates' values); the tape keeps several arrays per operation."""
+        projections, the gates' values); the tape keeps several arrays per operation (a Recurrent layer's cell with
+        hooks runs there, see Recurrent._run)."""
         item = np.dtype(self.dtype).itemsize
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
-        if getattr(self, "fused", False) and fused_available():
+        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
+        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
+        if getattr(self, "fused", False) and fused_available() and not hooked:
             from ..compile.node import get_kernel
-            cell = self._cell(min(layer, self.num_layers - 1), 0)   # what it keeps per row does not depend on I
+            cell = self._cell(known, 0)
             per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
@@ -470,8 +474,8 @@ def _try_cell(cell, input_size, dtype):
     from ..tape import no_grad
     for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
         check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
-    with no_grad():
-        cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
+    with no_grad():   # (RecurrentCell.__call__ without the hooks a factory's cell may have: not the user's call)
+        cell._checked_call(Tensor(np.zeros((2, input_size), dtype=dtype)))   # checks the new state
 
 
 def _check_fused(name, fused, compile):
@@ -593,24 +597,42 @@ class Recurrent(_StackedRecurrent):
         return tuple(self.cells[0].sizes())
 
     def _run(self, layer, direction, x, state, lengths, retain):
+        cell = self.cells[layer * self.num_directions + direction]
+        hooked = ModuleHooks.made and has_hooks(cell)   # (one test while no module has ever had a hook)
         if self._fused:
-            if retain is None:   # (what run_fused does, its kernel and views kept: CellSnapshot)
-                cell = self.cells[layer * self.num_directions + direction]
+            if retain is None and not hooked:   # (what run_fused does, its kernel and views kept: CellSnapshot)
                 return self._cell_snapshot(cell, layer, direction, x.dtype).call(x, state or (), lengths)
-            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
-        cell = self._cell(layer, direction)
+            self._warn_off_kernels(cell, layer, direction, hooked, retain)
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
+        if hooked:   # the cell called as a Module each step (Module.__call__: its hooks, its submodules')
+            return _run_unrolled(cell, x, state, lengths, retain, direction == 1)
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
         return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+
+    def _warn_off_kernels(self, cell, layer, direction, hooked, retain):
+        """Why a fused layer runs a layer-direction on the generic tape, said once per layer and reason."""
+        if hooked and not self.__dict__.get("_warned_hooks"):
+            self.__dict__["_warned_hooks"] = True   # (a plain flag: no Module.__setattr__ bookkeeping)
+            warn_user(f"Recurrent: {type(cell).__name__} at cells[{layer * self.num_directions + direction}] (layer "
+                      f"{layer}, direction {direction}) or a module inside it has hooks, which the fused kernels "
+                      "cannot run: that layer-direction runs on the generic tape, calling the cell once per step "
+                      "as a hand-written loop would, while it has them (handle.remove() brings the kernels back); "
+                      "warned once per layer", RuntimeWarning)
+        if retain is not None:
+            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
 
     def _cell(self, layer, direction):
         return self.cells[layer * self.num_directions + direction]
 
     def _fused_cell(self, layer, direction, dtype):
-        return self._fused_call(layer, direction, dtype) if self._fused else None
+        """The fused call of a plan (checkpoint=, memory_budget=), None when the layer-direction runs on the tape:
+        fused=False, or hooks on its cell (then _run, by run_planned, calls the cell each step)."""
+        if not self._fused or ModuleHooks.made and has_hooks(self._cell(layer, direction)):
+            return None
+        return self._fused_call(layer, direction, dtype)
 
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
