@@ -48,6 +48,7 @@ from .tape import (
     set_tensor_class,
 )
 from .tensor_args import (
+    ArgumentValueError,
     DTypeNotImplementedError,
     _args_or_keyword,
     _axis,
@@ -1970,9 +1971,11 @@ def _multinomial_probs(input, num_samples, replacement, generator):
     """multinomial's arguments checked as torch checks them; the weights as an array."""
     if not isinstance(input, Tensor) or input.data.dtype.kind != "f":
         got = f"dtype {input.dtype}" if isinstance(input, Tensor) else type(input).__name__
-        raise TypeError(f"multinomial: input must be a float Tensor of probabilities, got {got}")
+        error = DTypeNotImplementedError if isinstance(input, Tensor) else TypeError   # torch: RuntimeError
+        raise error(f"multinomial: input must be a float Tensor of probabilities, got {got}")
     if input.ndim not in (1, 2):
-        raise ValueError(f"multinomial: input must be 1-D or 2-D (one distribution per row), got shape {input.shape}")
+        raise ArgumentValueError(f"multinomial: input must be 1-D or 2-D (one distribution per row), got shape "
+                                 f"{input.shape}")
     if not _is_int(num_samples):
         raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
     _check_flag("multinomial", "replacement", replacement)
@@ -1982,11 +1985,11 @@ def _multinomial_probs(input, num_samples, replacement, generator):
     probs, categories = input.data, input.shape[-1]
     if num_samples <= 0 or not replacement and num_samples > categories:
         limit = "at least 1" if replacement or num_samples <= 0 else f"at most {categories} without replacement"
-        raise ValueError(f"multinomial: num_samples must be {limit}, got {num_samples}")
+        raise ArgumentValueError(f"multinomial: num_samples must be {limit}, got {num_samples}")
     if not np.all(np.isfinite(probs)) or np.any(probs < 0):
-        raise ValueError("multinomial: input (the probabilities) contains inf, nan or a negative number")
+        raise ArgumentValueError("multinomial: input (the probabilities) contains inf, nan or a negative number")
     if probs.size and np.any(probs.reshape(-1, categories).sum(axis=1) <= 0):
-        raise ValueError("multinomial: a row of input sums to 0: no distribution to draw from")
+        raise ArgumentValueError("multinomial: a row of input sums to 0: no distribution to draw from")
     return probs
 
 

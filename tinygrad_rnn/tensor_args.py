@@ -221,6 +221,12 @@ class DTypeNotImplementedError(TypeError, NotImplementedError):
     so torch code's `except` of either catches it."""
 
 
+class ArgumentValueError(ValueError, RuntimeError):
+    """A value out of its range or choices where torch raises a RuntimeError (multinomial's probabilities and
+    num_samples, label_smoothing outside [0, 1], one_hot's class values, init's a > b or std < 0, pad_sequence's
+    padding_side): a ValueError, as the library's other range checks, and torch's RuntimeError."""
+
+
 class _ProductDTypeError(TypeError, RuntimeError):
     """Matrix product operands of two dtypes: torch raises a RuntimeError, the library a TypeError for a dtype mix
     (tensor.py's module docstring): `except` of either catches this."""

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..tensor_args import DTypeNotImplementedError  # noqa: F401  (the engine's, raised by nn too)
+from ..tensor_args import ArgumentValueError, DTypeNotImplementedError  # noqa: F401  (the engine's, raised by nn too)
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # tinygrad_rnn/
 
@@ -47,13 +47,6 @@ class ArgumentTypeError(TypeError, RuntimeError):
     """An argument of the wrong type or rank where torch raises a RuntimeError (pad_sequence's sequences that are
     not iterable, packing's lengths that are not 1-D, class indices or embedding rows that are floats or bools, a pad
     of odd length): a TypeError, as the library's other typed arguments, and torch's RuntimeError."""
-
-
-class ArgumentValueError(ValueError, RuntimeError):
-    """A value out of its range or choices where torch raises a RuntimeError (label_smoothing outside [0, 1], a
-    probability of binary_cross_entropy outside [0, 1], one_hot's class values, init's a > b or std < 0,
-    pad_sequence's padding_side): a
-    ValueError, as the library's other range checks, and torch's RuntimeError."""
 
 
 class ArgumentAssertionError(ValueError, AssertionError):
