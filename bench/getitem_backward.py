@@ -34,7 +34,7 @@ def old_backward(g, saved, index):
 
 def cases(rng):
     """(name, table, index, calls per sample, samples): embedding-like lookups with repeats, big and small,
-    a 1-D table (a loss picking one entry per row) and a mask."""
+    a 1-D table, a loss picking one entry per row (two index arrays) and a mask."""
     big = rng.integers(0, 50000, 200000)
     yield "rows f32 (50000, 256)[200000 idx]", rng.standard_normal((50000, 256), np.float32), big, 1, 7
     yield "rows f64 (20000, 128)[100000 idx]", rng.standard_normal((20000, 128)), rng.integers(0, 20000, 100000), 1, 7
@@ -43,6 +43,9 @@ def cases(rng):
         2000, 15
     yield "rows f32 (100, 8)[32 idx, :]", rng.standard_normal((100, 8), np.float32), \
         (rng.integers(-100, 100, 32), slice(None)), 2000, 15
+    n = 32000   # a char-LM batch's rows, a loss's pick of each row's target: logp[arange(N), y]
+    yield "pick f32 (32000, 65)[arange, y]", rng.standard_normal((n, 65), np.float32), \
+        (np.arange(n), rng.integers(0, 65, n)), 5, 9
     mask = rng.random((1000, 32)) < 0.5
     yield "mask f32 (1000, 32)[mask]", rng.standard_normal((1000, 32), np.float32), mask, 200, 15
 

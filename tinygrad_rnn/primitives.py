@@ -759,7 +759,8 @@ class GetItem(Primitive):
     batch) the repeats must add up: np.add.at does that for any index, one element at a time through a generic
     ufunc loop (0.56 s for 200,000 rows of 256 floats); `a[idx]` with one integer array on axis 0 (an embedding-like
     lookup, the common case) takes kernels/scatter.py's compiled loop instead, which adds the same rows in the
-    same order, so the same bits (13x faster there; bench/getitem_backward.py)."""
+    same order, so the same bits (13x faster there; bench/getitem_backward.py); so do integer arrays on the first
+    few axes (logp[arange(N), y]: rows of a flattened over those axes)."""
 
     @staticmethod
     def forward(a, index):
@@ -778,10 +779,11 @@ class GetItem(Primitive):
         if _reads_each_once(index):   # a mask: nothing repeats, so what np.add.at adds is 0 + g, put in place
             ga[index] = g + 0.0   # (0 + g, not g: a -0.0 becomes 0.0, as in np.add.at and torch)
             return (ga,)
-        rows = _rows_of_axis_0(index)
-        if rows is not None and g.dtype == dtype:
-            width = math.prod(shape[1:])   # a's other axes, flattened: one row of the table per index
-            scatter_add_rows(ga.reshape(shape[0], width), rows, g.reshape(rows.size, width))
+        found = _rows_of_leading_axes(index, shape)
+        if found is not None and g.dtype == dtype:
+            rows, k = found
+            width = math.prod(shape[k:])   # a's other axes, flattened: one row of the table per index element
+            scatter_add_rows(ga.reshape(math.prod(shape[:k]), width), rows, g.reshape(rows.size, width))
         else:
             np.add.at(ga, index, g)   # the general case, and the slow twin of the loop above
         return (ga,)
@@ -800,18 +802,21 @@ def _reads_each_once(index):
     return masks == 1
 
 
-def _rows_of_axis_0(index):
-    """The flat integer indices of a[idx], a[idx, :] or a[idx, ...] (one integer array on axis 0, full slices
-    after it), as intp (a negative one counts from the end, as numpy's; the forward checked the bounds);
-    None for any other index."""
+def _rows_of_leading_axes(index, shape):
+    """For a[i0, ..., ik] followed only by full slices or `...` (integer arrays on the first k axes: an embedding's
+    a[idx], a loss's logp[arange(N), y]): (the flat row of a.reshape(-1, rest) each index element reads, in the
+    order numpy's np.add.at visits them, as intp; k). None for any other index. Negative indices count from the
+    end, as numpy's (the forward checked the bounds)."""
     items = index if type(index) is tuple else (index,)
-    first = items[0] if items else None
-    if type(first) is not np.ndarray or first.dtype.kind not in "iu":
+    k = 0
+    while k < len(items) and type(items[k]) is np.ndarray and items[k].dtype.kind in "iu":
+        k += 1
+    if k == 0 or any(not (i is Ellipsis or (type(i) is slice and i == slice(None))) for i in items[k:]):
         return None
-    for i in items[1:]:
-        if not (i is Ellipsis or (type(i) is slice and i == slice(None))):
-            return None
-    return first.reshape(-1).astype(np.intp, copy=False)
+    if k == 1:
+        return items[0].reshape(-1).astype(np.intp, copy=False), 1
+    arrays = [np.asarray(i, dtype=np.intp) % n for i, n in zip(np.broadcast_arrays(*items[:k]), shape[:k])]
+    return np.ravel_multi_index(arrays, shape[:k]).reshape(-1), k
 
 
 class Concatenate(Primitive):

@@ -38,7 +38,7 @@ def tables_and_indices(draw):
     idx = np.array(draw(st.lists(ints, min_size=int(np.prod(idx_shape)), max_size=int(np.prod(idx_shape)))),
                    dtype=draw(st.sampled_from([np.int64, np.int32]))).reshape(idx_shape)
     rest = len(shape) - 1
-    kind = draw(st.sampled_from(["rows", "rows+slices", "rows+ellipsis", "mask", "mask+basic", "mixed"]))
+    kind = draw(st.sampled_from(["rows", "rows+slices", "rows+ellipsis", "mask", "mask+basic", "arrays", "mixed"]))
     if kind == "rows":
         return shape, idx
     if kind == "rows+slices":
@@ -52,6 +52,10 @@ def tables_and_indices(draw):
     if kind == "mask+basic" and rest:
         mask = np.array(draw(st.lists(st.booleans(), min_size=v, max_size=v)), dtype=bool)
         return shape, (mask, draw(st.sampled_from([slice(None), slice(1, None), 0 if shape[1] else slice(None)])))
+    if kind == "arrays" and rest and shape[1]:   # arrays on axes 0 and 1, broadcast together (logp[rows, cols])
+        n = draw(st.sampled_from([1, idx_shape[-1] if idx_shape else 1]))
+        other = np.array(draw(st.lists(st.integers(-shape[1], shape[1] - 1), min_size=n, max_size=n)), dtype=np.int64)
+        return shape, (idx, other) + (slice(None),) * draw(st.integers(0, rest - 1))
     if rest and shape[1]:   # the general path: an integer array on axis 1, or a second array
         other = np.array(draw(st.lists(st.integers(-shape[1], shape[1] - 1), min_size=1, max_size=3)))
         return shape, draw(st.sampled_from([(slice(None), other), (idx.reshape(-1)[:1], other[:1])]))
@@ -130,3 +134,15 @@ def test_a_lookup_takes_the_compiled_loop(monkeypatch):
     table[tr.tensor([1, 1, -1, 3])].sum().backward()
     assert len(calls) == 1
     assert np.array_equal(table.grad[:, 0], [0, 2, 0, 1, 0, 0, 0, 0, 0, 1])
+
+
+def test_a_loss_s_pick_takes_the_compiled_loop(monkeypatch):
+    """logp[arange(N), y] (integer arrays on the first axes) adds its elements with the same loop, over the
+    table's rows flattened across those axes."""
+    calls = []
+    loop = P.scatter_add_rows
+    monkeypatch.setattr(P, "scatter_add_rows", lambda *args: calls.append(args) or loop(*args))
+    logp = tr.Tensor(np.zeros((3, 4), np.float64), requires_grad=True)
+    logp[np.array([0, 1, 2, 2]), np.array([1, -1, 0, 0])].sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(logp.grad, [[0, 1, 0, 0], [0, 0, 0, 1], [2, 0, 0, 0]])
