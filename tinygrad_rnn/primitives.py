@@ -779,14 +779,23 @@ class GetItem(Primitive):
         if _reads_each_once(index):   # a mask: nothing repeats, so what np.add.at adds is 0 + g, put in place
             ga[index] = g + 0.0   # (0 + g, not g: a -0.0 becomes 0.0, as in np.add.at and torch)
             return (ga,)
-        found = _rows_of_leading_axes(index, shape)
-        if found is not None and g.dtype == dtype:
-            rows, k = found
-            width = math.prod(shape[k:])   # a's other axes, flattened: one row of the table per index element
-            scatter_add_rows(ga.reshape(math.prod(shape[:k]), width), rows, g.reshape(rows.size, width))
-        else:
-            np.add.at(ga, index, g)   # the general case, and the slow twin of the loop above
+        add_at(ga, index, g)
         return (ga,)
+
+
+def add_at(target, index, values):
+    """np.add.at(target, index, values): by kernels/scatter.py's loop where the index is integer arrays on the first
+    axes with full slices after them (an embedding's a[idx], a loss's logp[arange(N), y], gather's and scatter_add's
+    index over every axis), which adds the same values in the same order, so the same bits; np.add.at, its slow twin,
+    for any other index. target is C-contiguous (the loop writes it through a 2-D view)."""
+    found = _rows_of_leading_axes(index, target.shape)
+    if found is not None and values.dtype == target.dtype:
+        rows, k = found
+        width = math.prod(target.shape[k:])   # the other axes, flattened: one row of the table per index element
+        if values.size == rows.size * width:   # (np.add.at also broadcasts values: left to it)
+            scatter_add_rows(target.reshape(math.prod(target.shape[:k]), width), rows, values.reshape(rows.size, width))
+            return
+    np.add.at(target, index, values)
 
 
 def _reads_each_once(index):
@@ -998,7 +1007,7 @@ class Embedding(Primitive):
 class Gather(Primitive):
     """torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for axis 1, and so on; `index` (ints, an attribute,
     not differentiable) has a's number of axes and may be smaller than a in every axis but `axis`. Backward
-    adds g into the positions read (np.add.at: an index repeated adds up)."""
+    adds g into the positions read (add_at: an index repeated adds up)."""
 
     @staticmethod
     def forward(a, index, axis):
@@ -1007,7 +1016,7 @@ class Gather(Primitive):
     @staticmethod
     def backward(g, shape, needs, index, axis):
         grad = np.zeros(shape, dtype=g.dtype)
-        np.add.at(grad, _scattered(index, axis), g)
+        add_at(grad, _scattered(index, axis), g)
         return (grad,)
 
 
@@ -1021,7 +1030,7 @@ class Scatter(Primitive):
         out = a.copy()
         where, part = _scattered(index, axis), src[_leading(index.shape, None)]
         if add:
-            np.add.at(out, where, part)
+            add_at(out, where, part)
         else:
             out[where] = part
         return out, src.shape

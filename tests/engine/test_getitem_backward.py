@@ -85,6 +85,43 @@ def test_a_0d_result_and_an_empty_index():
             assert got.dtype == dtype and np.array_equal(got, add_at(g, (5,), dtype, index))
 
 
+@st.composite
+def gathers(draw):
+    """A table, an axis and gather's index (ints in range along the axis, repeats likely, no larger than the table
+    in the other axes)."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    axis = draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(draw(st.integers(0, n if d != axis else 5)) for d, n in enumerate(shape))
+    values = draw(st.lists(st.integers(0, shape[axis] - 1), min_size=int(np.prod(index_shape)),
+                           max_size=int(np.prod(index_shape))))
+    return shape, axis, np.array(values, dtype=np.int64).reshape(index_shape)
+
+
+@given(gathers(), st.sampled_from(DTYPES), st.integers(0, 2 ** 16))
+def test_gather_and_scatter_add_add_what_np_add_at_adds(case, dtype, seed):
+    """gather's backward and scatter_add's forward (primitives.add_at, every axis) against np.add.at, bit for bit."""
+    shape, axis, index = case
+    g = np.random.default_rng(seed).standard_normal(index.shape).astype(dtype)
+    (got,) = P.Gather.backward(g, shape, (True,), index=index, axis=axis)
+    want = add_at(g, shape, dtype, P._scattered(index, axis))
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    base = np.random.default_rng(seed + 1).standard_normal(shape).astype(dtype)
+    out, _ = P.Scatter.forward(base, g, index=index, axis=axis, add=True)
+    want = base.copy()
+    np.add.at(want, P._scattered(index, axis), g)
+    assert np.array_equal(out, want)
+
+
+def test_gather_s_backward_takes_the_compiled_loop(monkeypatch):
+    calls = []
+    loop = P.scatter_add_rows
+    monkeypatch.setattr(P, "scatter_add_rows", lambda *args: calls.append(args) or loop(*args))
+    logp = tr.Tensor(np.zeros((3, 4), np.float64), requires_grad=True)
+    logp.gather(1, tr.tensor([[1], [3], [1]])).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(logp.grad, [[0, 1, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+
+
 torch = pytest.importorskip("torch")
 TORCH_DTYPES = {np.float32: torch.float32, np.float64: torch.float64}
 
