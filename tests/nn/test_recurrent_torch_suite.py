@@ -241,3 +241,19 @@ def test_invert_permutation_as_torch(n):
     bad = np.arange(n) + n
     raises_as_torch(lambda: R.invert_permutation(torch.tensor(bad)), lambda: O.invert_permutation(tr.tensor(bad)),
                     r"invert_permutation: permutation must be a 1-D int Tensor holding each of 0..n-1 once")
+
+
+def test_a_layer_pickled_before_dropout_was_a_property_loads_and_runs():
+    """Its state held "dropout"; loaded, the layer has the value behind the checked property and runs."""
+    import pickle
+    layer = tr.nn.LSTM(3, 4, num_layers=2, dropout=0.25)
+    state = dict(layer.__getstate__())
+    state["dropout"] = state.pop("_dropout")   # the old layout
+    old = tr.nn.LSTM.__new__(tr.nn.LSTM)
+    old.__setstate__(state)
+    assert old.dropout == 0.25
+    again = pickle.loads(pickle.dumps(old))
+    old.eval(), again.eval()
+    x = tr.Tensor(np.ones((2, 1, 3), np.float32))
+    np.testing.assert_array_equal(old(x)[0].data, layer.eval()(x)[0].data)
+    np.testing.assert_array_equal(again(x)[0].data, layer(x)[0].data)

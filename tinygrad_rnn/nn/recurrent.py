@@ -420,6 +420,13 @@ class _StackedRecurrent(Module):
         cannot be copied); a copy makes its own at its first call."""
         return {k: v for k, v in self.__dict__.items() if k not in _FUSED_CACHES}
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a layer pickled before `dropout` was a checked property kept it under "dropout"."""
+        if "dropout" in state:
+            state = dict(state)
+            state["_dropout"] = state.pop("dropout")
+        self.__dict__.update(state)
+
     def _zero_state(self, B):
         return tuple(Tensor(np.zeros((B, n), dtype=self.dtype)) for n in self.state_sizes())
 
