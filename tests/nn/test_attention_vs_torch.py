@@ -92,6 +92,11 @@ def test_a_fully_masked_row_gives_zeros_and_zero_gradient_as_torch(rng, dtype, k
     assert all(np.isfinite(g).all() for g in grads)
 
 
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 0, 4), (2, 0, 6)), ((2, 0, 4), (2, 5, 4), (2, 5, 6))])
+def test_no_positions_or_no_queries_as_torch(rng, shapes):
+    _same_as_torch(_qkv(rng, *shapes, np.float64))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("L, S", [(4, 4), (3, 5), (5, 3)])
 def test_causal_matches_torch(rng, dtype, L, S):
