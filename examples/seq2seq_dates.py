@@ -171,9 +171,10 @@ class AttentionSeq2Seq(Seq2Seq):
 
     def encode_all(self, x, lengths):
         """Every encoder output (B, S, 2H), the decoder's first state, and valid (B, 1, S): False on padding."""
-        out, _ = self.encoder(self.in_embed(x), lengths=lengths)   # (S, B, 2H), zeros past each length
+        out, h_n = self.encoder(self.in_embed(x), lengths=lengths)   # out (S, B, 2H): zeros past each length
+        h0 = tr.concatenate([h_n[0], h_n[1]], axis=-1).reshape(1, x.shape[1], -1)   # as in encode()
         valid = (np.arange(x.shape[0])[None, :] < np.asarray(lengths)[:, None])[:, None, :]
-        return out.transpose(0, 1), self.encode(x, lengths), valid
+        return out.transpose(0, 1), h0, valid
 
     def attend(self, dec_out, states, valid):
         """Decoder outputs (T, B, 2H) -> logits (T, B, vocab) and the attention weights (B, T, S)."""
