@@ -141,6 +141,23 @@ def test_drawn_shapes_and_masks_match_torch(B, L, S, E, Ev, dtype, mask_kind, se
     _same_as_torch(arrays, mask, **kw)
 
 
+@pytest.mark.parametrize("kind", ["bool", "float", "causal"])
+def test_gradients_match_finite_differences(rng, kind):
+    """The tape's gradient of the whole composition (a fully masked row included) against finite differences."""
+    q, k, v = (tr.tensor(a, requires_grad=True) for a in _qkv(rng, (2, 3, 4), (2, 5, 4), (2, 5, 2), np.float64))
+    allowed = rng.random((2, 3, 5)) > 0.3
+    allowed[0, 2] = False
+    mask = {"bool": tr.tensor(allowed), "float": tr.tensor(np.where(allowed, rng.standard_normal((2, 3, 5)), -np.inf),
+                                                           requires_grad=True)}.get(kind)
+    up = rng.standard_normal((2, 3, 2))
+    inputs = [q, k, v] + ([mask] if kind == "float" else [])
+
+    def loss(q, k, v, m=mask):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=kind == "causal", scale=0.7)
+        return (out * up).sum()
+    assert tr.gradcheck(loss, inputs)
+
+
 # ----------------------------------------------------------------------------- errors as torch's
 def _both(rng, q_shape=(2, 3, 4), k_shape=(2, 5, 4), v_shape=(2, 5, 6), dtypes=(np.float32,) * 3):
     arrays = [rng.standard_normal(s).astype(d) for s, d in zip((q_shape, k_shape, v_shape), dtypes)]
