@@ -167,6 +167,58 @@ def test_seq2seq_trains_and_decodes_greedily():
     assert all(len(got) == 10 and set(got) <= set(S.OUT_CHARS) for _, got, _ in examples)
 
 
+@pytest.mark.parametrize("attention", ["dot", "general", "additive"])
+def test_seq2seq_attention_trains_and_weighs_the_valid_positions_only(attention):
+    """Each output step's attention weights sum to 1 over the input's valid positions and are 0 on its padding."""
+    import seq2seq_dates as S
+    model, losses = S.train(steps=30, batch=16, embed=8, hidden=16, lr=1e-2, progress=False, verbose=False,
+                            attention=attention)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
+    rng = np.random.default_rng(1)
+    x, lengths, _, _ = S.encode_batch(S.dates("test", 12, rng), rng)
+    assert lengths.min() < x.shape[0]   # some padding to mask
+    pred, weights = model.decode(x, lengths)
+    assert pred.shape == (10, 12) and weights.shape == (12, 10, x.shape[0])
+    padding = np.arange(x.shape[0])[None, None, :] >= lengths[:, None, None]
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(np.broadcast_to(padding, weights.shape) <= (weights == 0))
+    assert np.array_equal(model.greedy(x, lengths), pred)
+
+
+@pytest.mark.parametrize("attention", ["dot", "general"])
+def test_seq2seq_dot_and_general_attention_are_scaled_dot_product_attention(attention):
+    import seq2seq_dates as S
+    tr.manual_seed(0)
+    model = S.AttentionSeq2Seq(8, 16, attention)
+    rng = np.random.default_rng(2)
+    x, lengths, _, _ = S.encode_batch(S.dates("train", 5, rng), rng)
+    states, _, valid = model.encode_all(x, lengths)
+    query = tr.randn(5, 10, 32)
+    context, _ = model.attention(query, states, valid)
+    keys = states if attention == "dot" else model.attention.W(states)
+    expected = tr.nn.functional.scaled_dot_product_attention(query, keys, states, attn_mask=valid, scale=1.0)
+    np.testing.assert_allclose(context.data, expected.data, rtol=1e-5, atol=1e-6)
+
+
+def test_seq2seq_attention_command_line_prints_and_plots_the_alignment(tmp_path, capsys, monkeypatch):
+    import seq2seq_dates as S
+    args = ["--steps", "3", "--batch", "4", "--embed", "4", "--hidden", "8", "--no-progress", "--attention", "dot"]
+    S.main(args + ["--plot", str(tmp_path / "a.png")])
+    out = capsys.readouterr().out
+    assert "exact-match accuracy" in out and "attention weights" in out
+    text = S.FORMATS[1](S.dates("test", 1, np.random.default_rng(7))[0])
+    assert out.count("\n  '") == len(text)   # a row per input character
+    try:
+        import matplotlib  # noqa: F401
+        assert open(tmp_path / "a.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    except ImportError:
+        assert "matplotlib is not installed" in out
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert S.plot_alignment("ab", "0123456789", np.ones((10, 2)) / 2, str(tmp_path / "b.png")) is None
+    with pytest.raises(SystemExit):
+        S.main(["--plot", str(tmp_path / "c.png")])   # --plot without --attention
+
+
 # ----------------------------------------------------------------------------- gradient flow
 def test_gradient_flow_vanishing_and_open_forget_gate():
     import gradient_flow as G

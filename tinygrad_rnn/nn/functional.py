@@ -31,7 +31,7 @@ from .checks import (
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
            "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus", "gelu", "smooth_l1_loss",
-           "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance"]
+           "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention"]
 
 
 def _int_array(x, name):
@@ -919,3 +919,131 @@ def _vector_norm(d, p, keepdim):
             return where(d.data != 0, 1.0, d * 0.0).sum(-1, keepdim)
     with np.errstate(divide="ignore"):   # a zero entry: |0|^p = inf, and the norm 0
         return (d.abs() ** p).sum(-1, keepdim) ** (1.0 / p)
+
+
+# ------------------------------------------------------------------- attention
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value, as torch.nn.functional.scaled_dot_product_attention.
+
+    query `(..., L, E)`, key `(..., S, E)`, value `(..., S, Ev)` give `(..., L, Ev)`: output row `i` is a
+    weighted mean of value's rows, with weights `softmax_j(q[i] . k[j] * scale)`. The batch dims broadcast, as
+    matmul's. scale defaults to `1/sqrt(E)`. attn_mask broadcasts to `(..., L, S)`: a bool mask says which
+    positions take part (True), a float mask (float32 or the query's dtype) is added to the scores (-inf masks).
+    is_causal masks the future (`j > i`, the top-left lower triangle), as torch, and excludes attn_mask. A row
+    with every position masked gives zeros and gradient zero, as torch 2.13 (not nan). dropout_p drops weights
+    after the softmax, whatever the module's mode (as torch), drawn from the library's generator (tr.manual_seed):
+    the same seed, the same mask, but not torch's numbers. enable_gqa: key and value may have fewer heads (dim
+    -3) than query, a divisor of them; each is repeated to query's (repeat_interleave, as torch).
+
+    Built from Tensor operations; the tape differentiates it."""
+    q, k, v = _attention_operands(query, key, value)
+    dropout_p = _attention_flags(dropout_p, is_causal, enable_gqa, attn_mask)
+    if enable_gqa:
+        k, v = _repeat_heads(q, k, "key"), _repeat_heads(q, v, "value")
+    batch = _attention_batch(q, k, v)
+    E, L, S = q.shape[-1], q.shape[-2], k.shape[-2]
+    scale = 1.0 / math.sqrt(E) if scale is None else check_float("scaled_dot_product_attention", "scale", scale)
+    scores = (q @ k.transpose(-2, -1)) * scale   # (..., L, S)
+    if is_causal:
+        attn_mask = np.tril(np.ones((L, S), dtype=bool))
+    if attn_mask is not None:
+        scores = _apply_attention_mask(scores, attn_mask, batch + (L, S))
+    weights = _softmax_of_unmasked(scores)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
+
+
+def _attention_operands(query, key, value):
+    """query, key and value: Tensors of floats, one dtype, at least 2-D, query's E the key's, key's S the value's."""
+    fn = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}: {name} must be a Tensor, got {type(t).__name__}")
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ShapeError(f"{fn}: query, key and value must all be at least 2-D (..., L or S, E), got query "
+                         f"{query.shape}, key {key.shape} and value {value.shape}")
+    if not query.dtype == key.dtype == value.dtype:
+        raise DTypeMismatchError(f"{fn}: query, key and value must have one dtype (as torch: nothing is upcast "
+                                 f"silently), got {query.dtype}, {key.dtype} and {value.dtype}")
+    query._floating(fn)
+    if key.shape[-1] != query.shape[-1]:
+        raise ShapeError(f"{fn}: key's last dim (E) must be query's, {query.shape[-1]}: got query {query.shape} "
+                         f"and key {key.shape}")
+    if value.shape[-2] != key.shape[-2]:
+        raise ShapeError(f"{fn}: value must have key's number of positions S = {key.shape[-2]} (dim -2): got "
+                         f"key {key.shape} and value {value.shape}")
+    return query, key, value
+
+
+def _attention_flags(dropout_p, is_causal, enable_gqa, attn_mask):
+    """dropout_p as a float in [0, 1] (torch's RuntimeError outside it); is_causal without a mask, as torch."""
+    fn = "scaled_dot_product_attention"
+    if isinstance(dropout_p, (bool, np.bool_)):
+        dropout_p = float(dropout_p)   # torch takes True as 1.0
+    dropout_p = check_float(fn, "dropout_p", dropout_p)
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ArgumentValueError(f"{fn}: dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if check_bool(fn, "is_causal", is_causal) and attn_mask is not None:
+        raise ArgumentValueError(f"{fn}: an explicit attn_mask should not be set when is_causal=True (as torch)")
+    check_bool(fn, "enable_gqa", enable_gqa)
+    return dropout_p
+
+
+def _repeat_heads(q, t, name):
+    """key or value with its heads (dim -3) repeated to query's: each head serves a group of query heads."""
+    if q.ndim < 3 or t.ndim < 3:
+        raise IndexError(f"scaled_dot_product_attention: enable_gqa=True needs a heads dim (-3) in query and "
+                         f"{name}, got query {q.shape} and {name} {t.shape}")
+    heads, kv_heads = q.shape[-3], t.shape[-3]
+    if heads % kv_heads:
+        raise ShapeError(f"scaled_dot_product_attention: the number of heads in {name} ({kv_heads}) must divide "
+                         f"the number of heads in query ({heads}) with enable_gqa=True")
+    return t.repeat_interleave(heads // kv_heads, dim=-3) if kv_heads != heads else t
+
+
+def _attention_batch(q, k, v):
+    """The batch dims (all but the last two) of query, key and value, broadcast together, as matmul's."""
+    try:
+        return np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"scaled_dot_product_attention: the batch dims of query {q.shape}, key {k.shape} and "
+                         f"value {v.shape} do not broadcast") from None
+
+
+def _apply_attention_mask(scores, attn_mask, shape):
+    """scores with a bool mask's False positions at -inf, or a float mask added; the mask broadcasts to scores'
+    shape `(..., L, S)` and never widens it (torch's RuntimeError)."""
+    fn = "scaled_dot_product_attention"
+    if isinstance(attn_mask, Tensor):
+        mask = attn_mask
+    elif isinstance(attn_mask, np.ndarray):
+        mask = Tensor._make(attn_mask, False)
+    else:
+        raise TypeError(f"{fn}: attn_mask must be a Tensor (bool or float) or None, got {type(attn_mask).__name__}")
+    if mask.dtype != np.bool_ and mask.dtype not in (np.dtype(np.float32), scores.dtype):
+        raise ArgumentTypeError(f"{fn}: attn_mask must be bool, float32 or the query's dtype ({scores.dtype}), "
+                                f"got {mask.dtype}")
+    try:
+        fits = np.broadcast_shapes(mask.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{fn}: attn_mask {mask.shape} does not broadcast to the scores' shape {tuple(shape)} "
+                         "(batch..., L, S)")
+    if mask.dtype == np.bool_:
+        return scores.masked_fill(~mask.data, -math.inf)
+    return scores + mask.to(dtype=scores.dtype)
+
+
+def _softmax_of_unmasked(scores):
+    """softmax over the last dim, with rows whose every score is -inf giving zeros (torch's _safe_softmax) rather
+    than 0/0. Those rows' scores are set to 0 before the softmax too, so that its backward sees no nan."""
+    dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
+    if not dead.any():
+        return scores.softmax(-1)
+    return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
