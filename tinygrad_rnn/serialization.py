@@ -264,10 +264,12 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
 
 
 def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
-    """Read a checkpoint written by `save` from the file path `f`; raises CheckpointError if it is damaged or
-    not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu") and
-    weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and a
-    checkpoint here holds no pickled code, so it is weights-only whatever the flag says."""
+    """Read a checkpoint written by `save`, or by `torch.save`, from the file path `f`; raises CheckpointError if
+    it is damaged or not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu")
+    and weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and
+    nothing is ever unpickled with code, so a load is weights-only whatever the flag says. A torch.save file comes
+    back as plain data, each tensor a numpy array (see tinygrad_rnn/torch_files.py), as `state_dict()` gives."""
+    from . import torch_files  # it builds on this module's CheckpointError
     _check_torch_load_options(map_location, weights_only)
     path = _fspath("load", f)
     if not os.path.exists(path):
@@ -276,12 +278,22 @@ def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool |
         raise CheckpointError(f"checkpoint path {path} is a {'directory' if os.path.isdir(path) else 'special file'}, "
                               "not a checkpoint file")
     try:
-        arrays = _read_arrays(path)
+        _refuse_what_is_not_a_zip(path)
+        with zipfile.ZipFile(path) as archive:
+            prefix = torch_files.torch_archive_prefix(archive)
+            if prefix is not None:   # torch.save's zip: its own reader, which never runs the pickle's code
+                return torch_files.read_torch_archive(path, archive, prefix, os.path.getsize(path))
+            arrays = _read_arrays(path, archive)
     except CheckpointError:
         raise
     except _DAMAGE as e:
         raise CheckpointError(f"checkpoint file {path} is truncated or corrupted ({type(e).__name__}: {e}); "
                               "load an earlier checkpoint, or save again") from None
+    return _decode_arrays(path, arrays)
+
+
+def _decode_arrays(path, arrays):
+    """The object a tr.save file's arrays and header describe."""
     if HEADER not in arrays:
         raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (an .npz without the "
                               f"'{HEADER}' entry); read a plain .npz with np.load")
@@ -300,30 +312,32 @@ def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool |
                               f"{type(e).__name__}: {e})") from None
 
 
-def _read_arrays(path):
+def _refuse_what_is_not_a_zip(path):
+    """A single .npy array, or a pickle (torch's legacy format is one), named for what it is."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+    if head.startswith(b"\x93NUMPY"):
+        raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
+                              "array); read it with np.load")
+    from . import torch_files
+    torch_files.refuse_legacy_torch_file(path, head)
+
+
+def _read_arrays(path, archive):
     """{entry name: array} of the .npz at path, each entry's claimed size checked against what the file
     holds before anything is allocated, every byte's zip CRC checked, no pickle."""
-    with open(path, "rb") as f:
-        if f.read(6) == b"\x93NUMPY":
-            raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
-                                  "array); read it with np.load")
     file_size = os.path.getsize(path)
     arrays = {}
-    with zipfile.ZipFile(path) as archive:
-        if any(n.endswith("data.pkl") for n in archive.namelist()):   # torch.save's zip holds a pickle
-            raise CheckpointError(f"checkpoint file {path} is a PyTorch file (torch.save), not a tinygrad_rnn "
-                                  "checkpoint; read it with torch.load and pass its tensors' .numpy() arrays "
-                                  "(e.g. to load_state_dict)")
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                raise ValueError(f"entry {info.filename!r} is not an array")
-            # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
-            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
-                    or info.file_size > file_size:
-                raise ValueError(f"entry {info.filename!r} claims {info.file_size} bytes, compressed "
-                                 f"{info.compress_size} (method {info.compress_type}) in a file of {file_size}")
-            with archive.open(info) as member:
-                arrays[info.filename[:-len(".npy")]] = _read_npy(member, info)
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            raise ValueError(f"entry {info.filename!r} is not an array")
+        # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
+                or info.file_size > file_size:
+            raise ValueError(f"entry {info.filename!r} claims {info.file_size} bytes, compressed "
+                             f"{info.compress_size} (method {info.compress_type}) in a file of {file_size}")
+        with archive.open(info) as member:
+            arrays[info.filename[:-len(".npy")]] = _read_npy(member, info)
     return arrays
 
 
