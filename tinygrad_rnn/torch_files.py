@@ -25,6 +25,7 @@ import io
 import math
 import pickle
 import pickletools
+import re
 import zipfile
 
 import numpy as np
@@ -51,14 +52,16 @@ DTYPES.update(double="float64", float="float32", half="float16", long="int64", i
 NO_NUMPY_DTYPE = {"BFloat16Storage": "bfloat16", "QInt8Storage": "qint8 (quantized)",
                   "QInt32Storage": "qint32 (quantized)", "QUInt8Storage": "quint8 (quantized)",
                   "QUInt4x2Storage": "quint4x2 (quantized)", "QUInt2x4Storage": "quint2x4 (quantized)"}
+NO_NUMPY_DTYPE_NAMES = r"bfloat16|complex32|chalf|u?int[1-7]|float8_\w+|float4_\w+|bits\w+|q(u)?int\w+"
 
 
 class _Storage:
-    """A storage's bytes as the pickle refers to them (persistent_load's result)."""
-    __slots__ = ("data", "dtype", "key")
+    """A storage's bytes as the pickle refers to them (persistent_load's result): their dtype (uint8 for torch's
+    UntypedStorage) and the file's byte order, '<' or '>'."""
+    __slots__ = ("data", "dtype", "order", "key")
 
-    def __init__(self, data, dtype, key):
-        self.data, self.dtype, self.key = data, dtype, key
+    def __init__(self, data, dtype, order, key):
+        self.data, self.dtype, self.order, self.key = data, dtype, order, key
 
 
 class _TensorRecord:
@@ -104,7 +107,8 @@ def refuse_legacy_torch_file(path: str, head: bytes) -> None:
         raise CheckpointError(f"checkpoint file {path} is a PyTorch file in torch's legacy format (before torch 1.6, "
                               "or torch.save(..., _use_new_zipfile_serialization=False)), a bare pickle that is not "
                               "read here; save it again with torch.save's default format")
-    raise CheckpointError(f"checkpoint file {path} is a pickle, which is not read here (unpickling can run code)")
+    raise CheckpointError(f"checkpoint file {path} is not a zip but starts as a pickle does, and a pickle is not "
+                          "read here (unpickling can run code)")
 
 
 def read_torch_archive(path: str, archive: zipfile.ZipFile, prefix: str, file_size: int):
@@ -179,9 +183,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if key not in self.storages:
             name = f"{self.prefix}data/{key}"
             data = _entry_bytes(self.archive, name, self.file_size, expected=numel * kind.dtype.itemsize)
-            self.storages[key] = _Storage(data, kind.dtype.newbyteorder(self.order), key)
+            self.storages[key] = _Storage(data, kind.dtype, self.order, key)
         storage = self.storages[key]
-        if storage.dtype.itemsize != kind.dtype.itemsize or storage.dtype.kind != kind.dtype.kind:
+        if storage.dtype != kind.dtype:
             raise ValueError(f"storage data/{key} is read as {storage.dtype} and as {kind.dtype}")
         return storage
 
@@ -212,8 +216,7 @@ def _allowed_global(module, name):
 
 def _refusal(module, name):
     """Why the global module.name is refused, in the user's terms where it is a kind of tensor."""
-    if module == "torch" and (name in NO_NUMPY_DTYPE or name in ("bfloat16", "complex32", "chalf")
-                              or name.startswith(("float8", "float4", "bits", "qint", "quint", "uint", "int"))):
+    if module == "torch" and (name in NO_NUMPY_DTYPE or re.fullmatch(NO_NUMPY_DTYPE_NAMES, name)):
         what = NO_NUMPY_DTYPE.get(name, name)
         return (f"it holds a torch {what} tensor (torch.{name}), which numpy has no dtype for; convert it in torch "
                 "(e.g. .float()) and save again")
@@ -247,13 +250,12 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
     if not isinstance(storage, _Storage) or not isinstance(dtype, _DType):
         raise ValueError(f"its pickle gives a tensor the storage {type(storage).__name__} and the dtype "
                          f"{type(dtype).__name__}")
-    if storage.dtype.itemsize != 1 and storage.dtype.kind != dtype.dtype.kind:
+    if storage.dtype not in (np.dtype(np.uint8), dtype.dtype):
         raise ValueError(f"storage data/{storage.key} of {storage.dtype} is read as {dtype.dtype}")
     if len(storage.data) % dtype.dtype.itemsize:
         raise ValueError(f"storage data/{storage.key} of {len(storage.data)} bytes is not a whole number of "
                          f"{dtype.dtype} elements")
-    typed = dtype.dtype.newbyteorder(storage.dtype.byteorder if storage.dtype.byteorder in "<>" else "=")
-    return _TensorRecord(_strided_copy(storage, typed, storage_offset, size, stride, backward_hooks))
+    return _TensorRecord(_strided_copy(storage, dtype.dtype, storage_offset, size, stride, backward_hooks))
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
@@ -264,17 +266,17 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
 
 
 def _strided_copy(storage, dtype, offset, size, stride, backward_hooks):
-    """The tensor at `offset` of the storage with torch's size and stride (in elements), copied into an array
-    of the native byte order that owns its memory; the layout is checked against the storage first."""
+    """The tensor at `offset` of the storage with torch's size and stride (in elements) as an array of `dtype`
+    that owns its memory, in this machine's byte order; the layout is checked against the storage first."""
     if backward_hooks:
         raise ValueError("it holds a tensor with backward hooks, which are code")
-    elements = np.frombuffer(storage.data, dtype)
+    elements = np.frombuffer(storage.data, dtype.newbyteorder(storage.order))
     _check_layout(offset, size, stride, elements.size, storage.key)
     if math.prod(size) == 0:
-        return np.zeros(size, dtype.newbyteorder("="))
+        return np.zeros(size, dtype)
     view = np.lib.stride_tricks.as_strided(elements[offset:], shape=size,
                                            strides=[s * dtype.itemsize for s in stride], writeable=False)
-    return np.array(view, dtype=dtype.newbyteorder("="), order="C")
+    return np.array(view, dtype=dtype, order="C")   # the copy: its own memory, byte-swapped if the file's differ
 
 
 def _check_layout(offset, size, stride, available, key):
