@@ -21,6 +21,7 @@ TorchScript archive, or a damaged one.
 """
 from __future__ import annotations
 
+import collections
 import io
 import math
 import pickle
@@ -86,6 +87,15 @@ class _PickledOrderedDict(dict):
 
     def __setstate__(self, state):
         # torch's state_dict carries `_metadata` (module versions for torch's own loading hooks): not data.
+        pass
+
+
+class _PickledCounter(dict):
+    """collections.Counter as the pickle builds it (Counter's pickle is a call with a dict of counts); turned
+    into a Counter when it is done."""
+    __slots__ = ()
+
+    def __setstate__(self, state):
         pass
 
 
@@ -192,26 +202,13 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _allowed_global(module, name):
     """The stand-in for the global module.name, or None if it is not one a tensor checkpoint uses."""
-    if module == "torch":
-        if name in STORAGE_DTYPES:
-            return _DType(STORAGE_DTYPES[name], name)
-        if name in DTYPES:
-            return _DType(DTYPES[name], name)
-        if name == "Size":
-            return tuple
-    if module == "torch.storage" and name == "UntypedStorage":
-        return _DType("uint8", name)   # torch's newer dtypes: raw bytes, the dtype given to _rebuild_tensor_v3
-    if module == "torch._utils":
-        return {"_rebuild_tensor_v2": _rebuild_tensor_v2, "_rebuild_tensor_v3": _rebuild_tensor_v3,
-                "_rebuild_parameter": _rebuild_parameter,
-                "_rebuild_parameter_with_state": _rebuild_parameter}.get(name)
-    if module in ("builtins", "__builtin__"):   # pickle protocol 2 writes Python 2's name
-        return {"set": set, "complex": complex}.get(name)
-    if (module, name) == ("_codecs", "encode"):
-        return _latin1_bytes   # how protocol 2 pickles bytes
-    if (module, name) == ("collections", "OrderedDict"):
-        return _PickledOrderedDict
-    return None
+    if module == "torch" and name in STORAGE_DTYPES:
+        return _DType(STORAGE_DTYPES[name], name)
+    if module == "torch" and name in DTYPES:
+        return _DType(DTYPES[name], name)
+    if module == "__builtin__":   # pickle protocol 2 writes Python 2's name
+        module = "builtins"
+    return _STAND_INS.get((module, name))
 
 
 def _refusal(module, name):
@@ -328,9 +325,28 @@ class _Plain:
             return tuple(self.convert(v) for v in x)
         if type(x) is set:
             return {self.convert(v) for v in x}
+        if type(x) is _PickledCounter:
+            return collections.Counter({self.convert(k): self.convert(v) for k, v in x.items()})
         if isinstance(x, _TensorRecord):
             return x.array
         if isinstance(x, _DType):
             return x.dtype
         what = f"a bare storage (data/{x.key}), not a tensor" if isinstance(x, _Storage) else type(x).__name__
         raise ValueError(f"it holds {what}, which is not read here")
+
+
+# The other globals torch's pickling of tensors and state dicts uses, and what stands in for each.
+_STAND_INS = {
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    # torch's newer dtypes: raw bytes, the dtype given to _rebuild_tensor_v3
+    ("torch.storage", "UntypedStorage"): _DType("uint8", "UntypedStorage"),
+    ("torch", "Size"): tuple,
+    ("collections", "OrderedDict"): _PickledOrderedDict,
+    ("collections", "Counter"): _PickledCounter,   # a MultiStepLR's milestones
+    ("builtins", "set"): set,
+    ("builtins", "complex"): complex,
+    ("_codecs", "encode"): _latin1_bytes,   # how protocol 2 pickles bytes
+}

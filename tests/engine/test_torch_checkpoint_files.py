@@ -6,7 +6,7 @@ import os
 import pickle
 import struct
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
@@ -30,7 +30,8 @@ def _as_numpy(x):
     if isinstance(x, torch.dtype):
         return np.dtype(str(x).removeprefix("torch."))
     if isinstance(x, dict):
-        return {_as_numpy(k): _as_numpy(v) for k, v in x.items()}
+        plain = {_as_numpy(k): _as_numpy(v) for k, v in x.items()}
+        return Counter(plain) if isinstance(x, Counter) else plain
     if isinstance(x, (list, tuple)):
         return type(x)(_as_numpy(v) for v in x)
     return x
@@ -110,18 +111,21 @@ def test_an_lstm_loaded_from_a_torch_file_gives_torchs_outputs(tmp_path, dtype):
 
 
 def test_training_resumes_from_a_torch_checkpoint_with_its_adam_state(tmp_path):
-    """A checkpoint dict (model, optimizer with Adam's step tensors, epoch) saved by torch; the next Adam step
-    taken here gives torch's next step."""
+    """A checkpoint dict (model, optimizer with Adam's step tensors, a scheduler with a Counter, epoch) saved by
+    torch; the next Adam step taken here gives torch's next step, at torch's learning rate."""
     torch = _torch()
     torch.manual_seed(2)
     model = torch.nn.GRU(3, 4)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3, 3], gamma=0.5)
     x = torch.randn(5, 2, 3)
     for _ in range(2):
         opt.zero_grad()
         model(x)[0].square().sum().backward()
         opt.step()
-    checkpoint = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 7, "loss": 0.25}
+        scheduler.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": scheduler.state_dict(),
+                  "epoch": 7, "loss": 0.25}
     ours_ckpt, expected = _saved_and_loaded(checkpoint, tmp_path / "ckpt.pt")
     _assert_same(ours_ckpt, expected)
     assert ours_ckpt["optimizer"]["state"][0]["step"].shape == ()   # torch's step is a 0-d float32 tensor
@@ -129,6 +133,10 @@ def test_training_resumes_from_a_torch_checkpoint_with_its_adam_state(tmp_path):
     ours.load_state_dict(ours_ckpt["model"])
     ours_opt = tr.optim.Adam(ours.parameters(), lr=0.01)
     ours_opt.load_state_dict(ours_ckpt["optimizer"])
+    ours_scheduler = tr.optim.lr_scheduler.MultiStepLR(ours_opt, milestones=[2])
+    ours_scheduler.load_state_dict(ours_ckpt["scheduler"])
+    assert type(ours_ckpt["scheduler"]["milestones"]) is Counter
+    assert ours_scheduler.get_last_lr() == scheduler.get_last_lr()
     opt.zero_grad()
     model(x)[0].square().sum().backward()
     opt.step()
