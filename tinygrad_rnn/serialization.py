@@ -28,12 +28,22 @@ The guarantees:
     save leaves its temporary `.NAME.tmp-PID-...`, which the next save to the same path deletes
     (once that process is gone). A path that is a symlink keeps it: its target is replaced. The
     file gets the mode a new file gets under the umask (an existing checkpoint keeps its own).
-  * Loading never unpickles, and anything that is not a valid checkpoint (truncated, damaged
+  * Loading a file of ours never unpickles, and anything that is not a valid checkpoint (truncated, damaged
     anywhere, an .npy, a plain .npz, a directory, a header that lies about sizes or nests without
     end) raises CheckpointError (a ValueError) naming the file, not a zipfile, numpy or json
     traceback; an entry's claimed size is checked against the file's before anything is allocated.
   * `load` returns plain data; checking it against a model is `Module.load_state_dict`'s job,
     which lists every missing or unexpected name and every shape or dtype that differs.
+
+`load` also reads the files `torch.save` writes (torch's zip format, torch 1.6 and later), without
+torch and without running code (tinygrad_rnn/torch_files.py): a pickle reader that knows only the
+globals torch's tensor pickling uses, as torch's own `weights_only=True`. It returns plain data as for
+a file of ours: a state_dict as a dict in its order, each tensor (a Parameter too) as a numpy array
+with torch's dtype, shape and values, which owns its memory; numbers, strings, lists, tuples, None as
+they were. So `model.load_state_dict(tr.load("lstm.pt"))` loads a torch model's weights, and a torch
+optimizer's or scheduler's state dict loads into `tr.optim`'s. A legacy (pre-1.6) torch file, a
+TorchScript archive, a tensor whose dtype numpy lacks (bfloat16, complex32, float8, quantized) or any
+other pickled global raises CheckpointError naming the file and what it holds.
 """
 from __future__ import annotations
 
