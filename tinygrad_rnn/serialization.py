@@ -341,6 +341,8 @@ def _read_arrays(path, archive):
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             raise ValueError(f"entry {info.filename!r} is not an array")
+        if info.flag_bits & 0x1:   # zipfile would raise a RuntimeError asking for a password
+            raise ValueError(f"entry {info.filename!r} is marked encrypted")
         # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
         if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
                 or info.file_size > file_size:

@@ -127,7 +127,7 @@ def read_torch_archive(path: str, archive: zipfile.ZipFile, prefix: str, file_si
         raise CheckpointError(f"checkpoint file {path} is a TorchScript archive (torch.jit.save), not a torch.save "
                               "file: it holds code, which is not read here")
     try:
-        order = _byte_order(archive, prefix)
+        order = _byte_order(archive, prefix, file_size)
         pickled = _entry_bytes(archive, prefix + "data.pkl", file_size)
         # pickletools reads every opcode's argument without building anything: a length that claims more
         # bytes than the pickle holds is refused here, before the unpickler would allocate it.
@@ -142,11 +142,11 @@ def read_torch_archive(path: str, archive: zipfile.ZipFile, prefix: str, file_si
                               f"{type(e).__name__}: {e}") from None
 
 
-def _byte_order(archive, prefix):
+def _byte_order(archive, prefix, file_size):
     """'<' or '>' from the `byteorder` record; a file without one is little-endian (torch's default)."""
     if prefix + "byteorder" not in archive.namelist():
         return "<"
-    record = archive.read(prefix + "byteorder")
+    record = _entry_bytes(archive, prefix + "byteorder", file_size)
     if record not in (b"little", b"big"):
         raise ValueError(f"its byteorder record says {record[:20]!r}, not 'little' or 'big'")
     return "<" if record == b"little" else ">"
@@ -155,6 +155,8 @@ def _byte_order(archive, prefix):
 def _entry_bytes(archive, name, file_size, expected=None):
     """An entry's bytes, its size checked (against the file's, and `expected`) before reading; the CRC is checked."""
     info = archive.getinfo(name)
+    if info.flag_bits & 0x1:   # zipfile would raise a RuntimeError asking for a password
+        raise ValueError(f"entry {name!r} is marked encrypted")
     if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size or info.file_size > file_size:
         raise ValueError(f"entry {name!r} claims {info.file_size} bytes, compressed {info.compress_size} "
                          f"(method {info.compress_type}) in a file of {file_size}; torch.save stores its entries "

@@ -258,6 +258,18 @@ def test_every_single_damaged_byte_raises_checkpoint_error_or_loads_unchanged(tm
             assert_same(_SAMPLE, back, f"byte {at}")
 
 
+def test_an_entry_marked_encrypted_raises_checkpoint_error(tmp_path):
+    """Bit 0 of an entry's flags alone (encrypted: zipfile asks for a password with a RuntimeError; the byte
+    flipped whole above sets other flags that zipfile refuses first)."""
+    path = tmp_path / "c.npz"
+    tr.save(_SAMPLE, path)
+    data = bytearray(path.read_bytes())
+    data[data.rfind(b"PK\x01\x02") + 8] |= 1   # the last central directory record's flags
+    path.write_bytes(bytes(data))
+    with pytest.raises(ckpt_module.CheckpointError, match=f"{path}.*marked encrypted"):
+        tr.load(path)
+
+
 @settings(deadline=None)
 @given(data=st.data())
 def test_damaged_bytes_anywhere_raise_checkpoint_error_or_load_unchanged(tmp_path_factory, data):
