@@ -129,10 +129,7 @@ def read_torch_archive(path: str, archive: zipfile.ZipFile, prefix: str, file_si
     try:
         order = _byte_order(archive, prefix, file_size)
         pickled = _entry_bytes(archive, prefix + "data.pkl", file_size)
-        # pickletools reads every opcode's argument without building anything: a length that claims more
-        # bytes than the pickle holds is refused here, before the unpickler would allocate it.
-        for _ in pickletools.genops(pickled):
-            pass
+        _check_opcodes(pickled)
         unpickler = _RestrictedUnpickler(io.BytesIO(pickled), archive, prefix, order, file_size)
         return _Plain().convert(unpickler.load())
     except CheckpointError:
@@ -140,6 +137,16 @@ def read_torch_archive(path: str, archive: zipfile.ZipFile, prefix: str, file_si
     except (pickle.UnpicklingError, *_DAMAGE) as e:
         raise CheckpointError(f"checkpoint file {path} is a PyTorch file (torch.save) that is not read: "
                               f"{type(e).__name__}: {e}") from None
+
+
+def _check_opcodes(pickled):
+    """Read every opcode of the pickle and its argument, building nothing (pickletools): a length claiming more
+    bytes than the pickle holds is refused there, a memo index or frame size beyond its length here, before
+    the unpickler would allocate that much (a memo index is a position in an array)."""
+    for op, arg, position in pickletools.genops(pickled):
+        if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "FRAME") and not 0 <= arg <= len(pickled):
+            raise ValueError(f"its pickle's {op.name} at byte {position} claims {arg}, in a pickle of "
+                             f"{len(pickled)} bytes")
 
 
 def _byte_order(archive, prefix, file_size):

@@ -11,6 +11,8 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.serialization import CheckpointError
@@ -360,3 +362,59 @@ def test_truncated_or_damaged_torch_files_raise_checkpoint_error_or_load_unchang
             _assert_same(tr.load(damaged), intact)
         except CheckpointError as e:
             assert "damaged.pt" in str(e)
+
+
+def test_a_memo_index_or_frame_beyond_the_pickle_is_refused_before_allocating(tmp_path):
+    """The unpickler keeps its memo in an array: a LONG_BINPUT of index 2**31 would allocate 16 GB first."""
+    for opcode in (b"r" + struct.pack("<I", 2**31), b"\x95" + struct.pack("<Q", 2**40)):   # LONG_BINPUT, FRAME
+        pickled = b"\x80\x04}" + opcode + b"."
+        path = _torch_shaped_zip(tmp_path / "memo.pt", pickled)
+        with pytest.raises(CheckpointError, match=r"memo.pt is a PyTorch file .*(LONG_BINPUT|FRAME) at byte 3 claims"):
+            tr.load(path)
+
+
+def _is_plain(x):
+    if isinstance(x, (dict, Counter)):
+        return all(_is_plain(k) and _is_plain(v) for k, v in x.items())
+    if isinstance(x, (list, tuple, set)):
+        return all(_is_plain(v) for v in x)
+    return x is None or type(x) in (bool, int, float, complex, str, bytes, np.ndarray, np.dtype) or \
+        isinstance(x, np.dtype)
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_a_damaged_pickle_behind_valid_checksums_gives_checkpoint_error_or_plain_data(tmp_path_factory, data):
+    """data.pkl changed (bits, bytes, cuts) and the zip rewritten around it, so only the pickle reader sees the
+    damage: CheckpointError naming the file, or plain data (the pickle may still say something valid)."""
+    torch = _torch()
+    directory = tmp_path_factory.mktemp("pickle")
+    torch.manual_seed(5)
+    base = torch.arange(6.0)
+    protocol = data.draw(st.sampled_from([2, 4]), label="protocol")
+    torch.save({"m": torch.nn.GRU(2, 2).state_dict(), "v": [base[1:], base[::2]], "s": {1, 2}, "b": b"x"},
+               directory / "good.pt", pickle_protocol=protocol)
+    assert _is_plain(tr.load(directory / "good.pt"))
+    with zipfile.ZipFile(directory / "good.pt") as z:
+        entries = {info.filename: z.read(info) for info in z.infolist()}
+    name = next(n for n in entries if n.endswith("/data.pkl"))
+    pickled = bytearray(entries[name])
+    for _ in range(data.draw(st.integers(1, 3), label="damages")):
+        at = data.draw(st.integers(0, len(pickled) - 1), label="at")
+        kind = data.draw(st.sampled_from(["flip", "overwrite", "delete"]), label="kind")
+        if kind == "flip":
+            pickled[at] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+        elif kind == "overwrite":
+            pickled[at] = data.draw(st.integers(0, 255), label="byte")
+        else:
+            del pickled[at:at + data.draw(st.integers(1, 4), label="count")]
+    path = directory / "damaged.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        for entry, content in entries.items():
+            z.writestr(entry, bytes(pickled) if entry == name else content)
+    try:
+        back = tr.load(path)
+    except CheckpointError as e:
+        assert str(path) in str(e)
+    else:
+        assert _is_plain(back)
