@@ -9,11 +9,12 @@ storage's raw bytes; `byteorder` ("little" or "big"); `version` and a few other 
 The pickle is read by a `pickle.Unpickler` whose `find_class` hands out only stand-ins of our own for
 the few globals torch's tensor pickling uses (the set torch's `weights_only=True` loader allows, less
 what numpy cannot hold), so no function named in the file is ever looked up, let alone called. While
-the pickle is read, tensors and storages are inert records (no `__dict__`, no `__setstate__`), so no
-pickle opcode can reach a numpy object; the result is turned into plain data afterwards: dicts
-(OrderedDicts too, in order), lists, tuples, numbers, strings, bytes, sets, None, `np.dtype` for a
-saved torch dtype, and a numpy array for each tensor and Parameter, which owns its memory (views and
-tensors sharing a storage come back as separate copies with their own values).
+the pickle is read, tensors, storages and the stand-ins are inert records (no `__dict__`, a
+`__setstate__` that refuses), so no pickle opcode can reach a numpy object or change a stand-in. The
+result is turned into plain data afterwards: dicts (OrderedDicts too, in order), lists, tuples,
+numbers, strings, bytes, sets, a Counter, None, `np.dtype` for a saved torch dtype, and a numpy array
+for each tensor and Parameter, which owns its memory (views and tensors sharing a storage come back as
+separate arrays with their own values; one tensor saved twice is one array, as torch gives one tensor).
 
 Anything else raises CheckpointError naming the file and what it holds: another global, a dtype numpy
 has no equivalent for (bfloat16, complex32, float8, the quantized types), a legacy (pre-1.6) file, a
@@ -56,7 +57,27 @@ NO_NUMPY_DTYPE = {"BFloat16Storage": "bfloat16", "QInt8Storage": "qint8 (quantiz
 NO_NUMPY_DTYPE_NAMES = r"bfloat16|complex32|chalf|u?int[1-7]|float8_\w+|float4_\w+|bits\w+|q(u)?int\w+"
 
 
-class _Storage:
+class _Inert:
+    """What the pickle can hold of ours: no `__dict__`, and a BUILD opcode (which would otherwise set any slot,
+    `__defaults__` of a function too) is refused, so no pickle can change a stand-in, for this load or the next."""
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise ValueError(f"its pickle sets the state of {type(self).__name__.lstrip('_')}, which torch never does")
+
+
+class _StandIn(_Inert):
+    """One of our functions where the pickle names one of torch's."""
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+
+class _Storage(_Inert):
     """A storage's bytes as the pickle refers to them (persistent_load's result): their dtype (uint8 for torch's
     UntypedStorage) and the file's byte order, '<' or '>'."""
     __slots__ = ("data", "dtype", "order", "key")
@@ -65,7 +86,7 @@ class _Storage:
         self.data, self.dtype, self.order, self.key = data, dtype, order, key
 
 
-class _TensorRecord:
+class _TensorRecord(_Inert):
     """A rebuilt tensor while the pickle is read: the array it will be, out of the pickle's reach."""
     __slots__ = ("array",)
 
@@ -73,7 +94,7 @@ class _TensorRecord:
         self.array = array
 
 
-class _DType:
+class _DType(_Inert):
     """A torch dtype global (torch.float32) or storage class (torch.FloatStorage): its numpy dtype."""
     __slots__ = ("dtype", "name")
 
@@ -346,10 +367,10 @@ class _Plain:
 
 # The other globals torch's pickling of tensors and state dicts uses, and what stands in for each.
 _STAND_INS = {
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_tensor_v2"): _StandIn(_rebuild_tensor_v2),
+    ("torch._utils", "_rebuild_tensor_v3"): _StandIn(_rebuild_tensor_v3),
+    ("torch._utils", "_rebuild_parameter"): _StandIn(_rebuild_parameter),
+    ("torch._utils", "_rebuild_parameter_with_state"): _StandIn(_rebuild_parameter),
     # torch's newer dtypes: raw bytes, the dtype given to _rebuild_tensor_v3
     ("torch.storage", "UntypedStorage"): _DType("uint8", "UntypedStorage"),
     ("torch", "Size"): tuple,
@@ -357,5 +378,5 @@ _STAND_INS = {
     ("collections", "Counter"): _PickledCounter,   # a MultiStepLR's milestones
     ("builtins", "set"): set,
     ("builtins", "complex"): complex,
-    ("_codecs", "encode"): _latin1_bytes,   # how protocol 2 pickles bytes
+    ("_codecs", "encode"): _StandIn(_latin1_bytes),   # how protocol 2 pickles bytes
 }

@@ -292,6 +292,24 @@ def test_pickles_that_would_run_code_are_refused_without_running(tmp_path):
         assert not marker.exists(), f"pickle {i} ran"
 
 
+def test_a_pickle_cannot_change_a_stand_in_for_this_load_or_the_next(tmp_path):
+    """BUILD with (None, {slot: value}) sets attributes of the object below it: here the stand-ins for torch's
+    rebuild function (its __defaults__ would stay changed for every later load) and for a storage class."""
+    torch = _torch()
+    targets = {"__defaults__": _op_global("torch._utils", "_rebuild_tensor_v2"),
+               "dtype": _op_global("torch.storage", "UntypedStorage"),
+               "array": _op_tensor("FloatStorage", "0", 1, 0, (1,), (1,))}
+    for slot, target in targets.items():
+        state = b"N}" + _op_str(slot) + b"(NNNt" + b"s\x86"   # (None, {slot: (None, None, None)})
+        pickled = b"\x80\x02" + target + state + b"b."   # BUILD
+        path = _torch_shaped_zip(tmp_path / "build.pt", pickled, {"0": b"\x00" * 4})
+        with pytest.raises(CheckpointError, match="build.pt is a PyTorch file .*sets the state of"):
+            tr.load(path)
+    path = tmp_path / "after.pt"
+    torch.save({"w": torch.tensor([1, 2, 3], dtype=torch.uint16), "v": torch.ones(2)}, path)
+    _assert_same(tr.load(path), _as_numpy(torch.load(path, weights_only=True)))
+
+
 @pytest.mark.parametrize("size, stride, numel, data_bytes, message", [
     ((5,), (1,), 4, 16, "reads element 4 of storage data/0, which holds 4"),
     ((2, 3), (3, 1), 6, 20, "entry 'archive/data/0' holds 20 bytes where its storage needs 24"),
