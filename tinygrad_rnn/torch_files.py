@@ -63,7 +63,8 @@ class _Inert:
     __slots__ = ()
 
     def __setstate__(self, state):
-        raise ValueError(f"its pickle sets the state of {type(self).__name__.lstrip('_')}, which torch never does")
+        raise ValueError("its pickle sets attributes (BUILD) of a tensor, a storage or a torch function, which "
+                         "torch never writes")
 
 
 class _StandIn(_Inert):
@@ -96,10 +97,10 @@ class _TensorRecord(_Inert):
 
 class _DType(_Inert):
     """A torch dtype global (torch.float32) or storage class (torch.FloatStorage): its numpy dtype."""
-    __slots__ = ("dtype", "name")
+    __slots__ = ("dtype",)
 
-    def __init__(self, dtype, name):
-        self.dtype, self.name = np.dtype(dtype), name
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
 
 
 class _PickledOrderedDict(dict):
@@ -117,7 +118,7 @@ class _PickledCounter(dict):
     __slots__ = ()
 
     def __setstate__(self, state):
-        pass
+        pass   # a Counter's pickle has no state to set; another would be an attribute, not data
 
 
 # ----------------------------------------------------------------------------- the archive
@@ -233,9 +234,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _allowed_global(module, name):
     """The stand-in for the global module.name, or None if it is not one a tensor checkpoint uses."""
     if module == "torch" and name in STORAGE_DTYPES:
-        return _DType(STORAGE_DTYPES[name], name)
+        return _DType(STORAGE_DTYPES[name])
     if module == "torch" and name in DTYPES:
-        return _DType(DTYPES[name], name)
+        return _DType(DTYPES[name])
     if module == "__builtin__":   # pickle protocol 2 writes Python 2's name
         module = "builtins"
     return _STAND_INS.get((module, name))
@@ -372,7 +373,7 @@ _STAND_INS = {
     ("torch._utils", "_rebuild_parameter"): _StandIn(_rebuild_parameter),
     ("torch._utils", "_rebuild_parameter_with_state"): _StandIn(_rebuild_parameter),
     # torch's newer dtypes: raw bytes, the dtype given to _rebuild_tensor_v3
-    ("torch.storage", "UntypedStorage"): _DType("uint8", "UntypedStorage"),
+    ("torch.storage", "UntypedStorage"): _DType("uint8"),
     ("torch", "Size"): tuple,
     ("collections", "OrderedDict"): _PickledOrderedDict,
     ("collections", "Counter"): _PickledCounter,   # a MultiStepLR's milestones
