@@ -297,9 +297,24 @@ def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool |
     except CheckpointError:
         raise
     except _DAMAGE as e:
-        raise CheckpointError(f"checkpoint file {path} is truncated or corrupted ({type(e).__name__}: {e}); "
+        what = " (a PyTorch file, by its first entry)" if _starts_as_torch_zip(path) else ""
+        raise CheckpointError(f"checkpoint file {path}{what} is truncated or corrupted ({type(e).__name__}: {e}); "
                               "load an earlier checkpoint, or save again") from None
     return _decode_arrays(path, arrays)
+
+
+def _starts_as_torch_zip(path):
+    """Whether the file's first zip entry is torch.save's `<archive>/data.pkl`: a file too damaged to open as a
+    zip (truncated: its directory is at the end) can still say what it was."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(30 + 1024)
+    except OSError:   # unreadable: the error being reported says so already
+        return False
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return False
+    name_length = struct.unpack("<H", head[26:28])[0]   # the local file header's name length
+    return head[30:30 + name_length].endswith(b"/data.pkl")
 
 
 def _decode_arrays(path, arrays):

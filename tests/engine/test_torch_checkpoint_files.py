@@ -216,11 +216,11 @@ def _op_tuple(*items):
     return b"(" + b"".join(items) + b"t"
 
 
-def _op_tensor(storage_class, key, numel, offset, size, stride, dtype=None):
+def _op_tensor(storage_class, key, numel, offset, size, stride, dtype=None, location="cpu"):
     """torch's pickling of a tensor: _rebuild_tensor_v2(persistent storage id, offset, size, stride, False, {}),
     or with a dtype (torch's newer ones), _rebuild_tensor_v3(untyped storage id, ..., torch.<dtype>)."""
     storage_global = _op_global("torch.storage", "UntypedStorage") if dtype else _op_global("torch", storage_class)
-    storage = _op_tuple(_op_str("storage"), storage_global, _op_str(key), _op_str("cpu"), _op_int(numel)) + b"Q"
+    storage = _op_tuple(_op_str("storage"), storage_global, _op_str(key), _op_str(location), _op_int(numel)) + b"Q"
     hooks = _op_global("collections", "OrderedDict") + b")R"
     rebuild, dtype_arg = ("_rebuild_tensor_v3", _op_global("torch", dtype)) if dtype else ("_rebuild_tensor_v2", b"")
     return _op_global("torch._utils", rebuild) + _op_tuple(
@@ -257,6 +257,17 @@ def test_a_hand_made_torch_file_loads_as_torch_loads_it_in_either_byte_order(tmp
         ours = tr.load(path)
         np.testing.assert_array_equal(ours["u"], counts[[2, 5]])
         assert ours["u"].dtype == np.dtype("=u2")
+
+
+def test_a_tensor_saved_from_a_gpu_loads_on_the_cpu(tmp_path):
+    """The storage's location ("cuda:0") is where torch would put it; here everything is on the CPU, as torch
+    gives it with map_location="cpu"."""
+    torch = _torch()
+    values = np.arange(4, dtype=np.float32)
+    pickled = b"\x80\x02}" + _op_str("w") + _op_tensor("FloatStorage", "0", 4, 0, (4,), (1,), location="cuda:0") + b"s."
+    path = _torch_shaped_zip(tmp_path / "gpu.pt", pickled, {"0": values.tobytes()})
+    for kwargs in ({}, {"map_location": "cpu"}, {"map_location": {"cuda:0": "cpu"}}):
+        _assert_same(tr.load(path, **kwargs), _as_numpy(torch.load(path, map_location="cpu", weights_only=True)))
 
 
 def _touches(marker):
@@ -358,9 +369,12 @@ def test_truncated_or_damaged_torch_files_raise_checkpoint_error_or_load_unchang
     intact = tr.load(tmp_path / "good.pt")
     _assert_same(intact, _as_numpy(torch.load(tmp_path / "good.pt", weights_only=True)))
     damaged = tmp_path / "damaged.pt"
+    first_name_ends = 30 + len(zipfile.ZipFile(tmp_path / "good.pt").namelist()[0])   # its local header, name
     for cut in range(0, len(data), max(1, len(data) // 97)):
         damaged.write_bytes(data[:cut])
-        with pytest.raises(CheckpointError, match="damaged.pt"):
+        said = r"damaged.pt \(a PyTorch file, by its first entry\) is truncated" if cut >= first_name_ends else \
+            "damaged.pt"
+        with pytest.raises(CheckpointError, match=said):
             tr.load(damaged)
     # each entry marked encrypted (zipfile would ask for a password with a RuntimeError): refused if it is read,
     # ignored if not (torch's version records)
