@@ -62,14 +62,15 @@ def _assert_same(ours, expected, where="obj"):
 
 
 def _saved_and_loaded(obj, path, **save_kwargs):
-    """(tr.load's result, torch.load(weights_only=True)'s as numpy) for obj saved by torch.save. (torch's safe
-    loader reads pickle protocol 2 only, torch.save's default; a file of ours with another is read in full.)"""
+    """(tr.load's result, torch.load(weights_only=True)'s as numpy) for obj saved by torch.save. torch's safe
+    loader reads only pickle protocol 2, torch.save's default: a file saved here with another is trusted to
+    torch's full unpickler."""
     torch = _torch()
     torch.save(obj, path, **save_kwargs)
     return tr.load(path), _as_numpy(torch.load(path, weights_only=save_kwargs.get("pickle_protocol", 2) == 2))
 
 
-TORCH_LAYERS = {   # name: (torch layer, tr layer) built from the same arguments
+TORCH_LAYERS = {   # name: a builder given torch.nn or tr.nn, so that both layers get the same arguments
     "lstm_proj": lambda nn: nn.LSTM(5, 6, proj_size=3),
     "gru": lambda nn: nn.GRU(5, 6, batch_first=True),
     "lstm_bidirectional_2_layers": lambda nn: nn.LSTM(5, 6, num_layers=2, bidirectional=True),
