@@ -6,11 +6,14 @@ import os
 import pickle
 import re
 import struct
+import subprocess
+import sys
 import zipfile
 from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
+from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +97,18 @@ def test_torch_layers_state_dicts_load_bit_exact_and_into_the_same_tr_layer(tmp_
     assert twin.load_state_dict(ours) == ([], [])
     for name, value in twin.state_dict().items():
         np.testing.assert_array_equal(value, theirs.state_dict()[name].numpy())
+
+
+def test_loading_needs_no_torch(tmp_path):
+    """In a process where `import torch` fails, as where torch is not installed."""
+    torch = _torch()
+    torch.save({"w": torch.arange(6.0).view(2, 3)}, tmp_path / "w.pt")
+    code = ("import sys; sys.modules['torch'] = None\n"   # None in sys.modules: importing it raises ImportError
+            "import tinygrad_rnn as tr\n"
+            f"print(tr.load({str(tmp_path / 'w.pt')!r})['w'].tolist())")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip() == "[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
