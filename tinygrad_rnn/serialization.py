@@ -28,12 +28,22 @@ The guarantees:
     save leaves its temporary `.NAME.tmp-PID-...`, which the next save to the same path deletes
     (once that process is gone). A path that is a symlink keeps it: its target is replaced. The
     file gets the mode a new file gets under the umask (an existing checkpoint keeps its own).
-  * Loading never unpickles, and anything that is not a valid checkpoint (truncated, damaged
+  * Loading a file of ours never unpickles, and anything that is not a valid checkpoint (truncated, damaged
     anywhere, an .npy, a plain .npz, a directory, a header that lies about sizes or nests without
     end) raises CheckpointError (a ValueError) naming the file, not a zipfile, numpy or json
     traceback; an entry's claimed size is checked against the file's before anything is allocated.
   * `load` returns plain data; checking it against a model is `Module.load_state_dict`'s job,
     which lists every missing or unexpected name and every shape or dtype that differs.
+
+`load` also reads the files `torch.save` writes (torch's zip format, torch 1.6 and later), without
+torch and without running code (tinygrad_rnn/torch_files.py): a pickle reader that knows only the
+globals torch's tensor pickling uses, as torch's own `weights_only=True`. It returns plain data as for
+a file of ours: a state_dict as a dict in its order, each tensor (a Parameter too) as a numpy array
+with torch's dtype, shape and values, which owns its memory; numbers, strings, lists, tuples, None as
+they were. So `model.load_state_dict(tr.load("lstm.pt"))` loads a torch model's weights, and a torch
+optimizer's or scheduler's state dict loads into `tr.optim`'s. A legacy (pre-1.6) torch file, a
+TorchScript archive, a tensor whose dtype numpy lacks (bfloat16, complex32, float8, quantized) or any
+other pickled global raises CheckpointError naming the file and what it holds.
 """
 from __future__ import annotations
 
@@ -264,10 +274,12 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
 
 
 def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
-    """Read a checkpoint written by `save` from the file path `f`; raises CheckpointError if it is damaged or
-    not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu") and
-    weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and a
-    checkpoint here holds no pickled code, so it is weights-only whatever the flag says."""
+    """Read a checkpoint written by `save`, or by `torch.save`, from the file path `f`; raises CheckpointError if
+    it is damaged or not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu")
+    and weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and
+    nothing is ever unpickled with code, so a load is weights-only whatever the flag says. A torch.save file comes
+    back as plain data, each tensor a numpy array (see tinygrad_rnn/torch_files.py), as `state_dict()` gives."""
+    from . import torch_files  # it builds on this module's CheckpointError
     _check_torch_load_options(map_location, weights_only)
     path = _fspath("load", f)
     if not os.path.exists(path):
@@ -276,12 +288,37 @@ def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool |
         raise CheckpointError(f"checkpoint path {path} is a {'directory' if os.path.isdir(path) else 'special file'}, "
                               "not a checkpoint file")
     try:
-        arrays = _read_arrays(path)
+        _refuse_what_is_not_a_zip(path)
+        with zipfile.ZipFile(path) as archive:
+            prefix = torch_files.torch_archive_prefix(archive)
+            if prefix is not None:   # torch.save's zip: its own reader, which never runs the pickle's code
+                return torch_files.read_torch_archive(path, archive, prefix, os.path.getsize(path))
+            arrays = _read_arrays(path, archive)
     except CheckpointError:
         raise
     except _DAMAGE as e:
-        raise CheckpointError(f"checkpoint file {path} is truncated or corrupted ({type(e).__name__}: {e}); "
+        what = " (a PyTorch file, by its first entry)" if _starts_as_torch_zip(path) else ""
+        raise CheckpointError(f"checkpoint file {path}{what} is truncated or corrupted ({type(e).__name__}: {e}); "
                               "load an earlier checkpoint, or save again") from None
+    return _decode_arrays(path, arrays)
+
+
+def _starts_as_torch_zip(path):
+    """Whether the file's first zip entry is torch.save's `<archive>/data.pkl`: a file too damaged to open as a
+    zip (truncated: its directory is at the end) can still say what it was."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(30 + 1024)
+    except OSError:   # unreadable: the error being reported says so already
+        return False
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return False
+    name_length = struct.unpack("<H", head[26:28])[0]   # the local file header's name length
+    return head[30:30 + name_length].endswith(b"/data.pkl")
+
+
+def _decode_arrays(path, arrays):
+    """The object a tr.save file's arrays and header describe."""
     if HEADER not in arrays:
         raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (an .npz without the "
                               f"'{HEADER}' entry); read a plain .npz with np.load")
@@ -300,30 +337,34 @@ def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool |
                               f"{type(e).__name__}: {e})") from None
 
 
-def _read_arrays(path):
+def _refuse_what_is_not_a_zip(path):
+    """A single .npy array, or a pickle (torch's legacy format is one), named for what it is."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+    if head.startswith(b"\x93NUMPY"):
+        raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
+                              "array); read it with np.load")
+    from . import torch_files
+    torch_files.refuse_legacy_torch_file(path, head)
+
+
+def _read_arrays(path, archive):
     """{entry name: array} of the .npz at path, each entry's claimed size checked against what the file
     holds before anything is allocated, every byte's zip CRC checked, no pickle."""
-    with open(path, "rb") as f:
-        if f.read(6) == b"\x93NUMPY":
-            raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
-                                  "array); read it with np.load")
     file_size = os.path.getsize(path)
     arrays = {}
-    with zipfile.ZipFile(path) as archive:
-        if any(n.endswith("data.pkl") for n in archive.namelist()):   # torch.save's zip holds a pickle
-            raise CheckpointError(f"checkpoint file {path} is a PyTorch file (torch.save), not a tinygrad_rnn "
-                                  "checkpoint; read it with torch.load and pass its tensors' .numpy() arrays "
-                                  "(e.g. to load_state_dict)")
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                raise ValueError(f"entry {info.filename!r} is not an array")
-            # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
-            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
-                    or info.file_size > file_size:
-                raise ValueError(f"entry {info.filename!r} claims {info.file_size} bytes, compressed "
-                                 f"{info.compress_size} (method {info.compress_type}) in a file of {file_size}")
-            with archive.open(info) as member:
-                arrays[info.filename[:-len(".npy")]] = _read_npy(member, info)
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            raise ValueError(f"entry {info.filename!r} is not an array")
+        if info.flag_bits & 0x1:   # zipfile would raise a RuntimeError asking for a password
+            raise ValueError(f"entry {info.filename!r} is marked encrypted")
+        # tr.save (np.savez) stores entries uncompressed: their size is bounded by the file's.
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
+                or info.file_size > file_size:
+            raise ValueError(f"entry {info.filename!r} claims {info.file_size} bytes, compressed "
+                             f"{info.compress_size} (method {info.compress_type}) in a file of {file_size}")
+        with archive.open(info) as member:
+            arrays[info.filename[:-len(".npy")]] = _read_npy(member, info)
     return arrays
 
 
