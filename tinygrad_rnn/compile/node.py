@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import random
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tape import _grad_mode, apply
@@ -71,7 +72,7 @@ def _args(names, untimed=()):
 
 
 _TIMED = {"X", "dX", "dOut"}
-_TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC"}
+_TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC", "D"}
 
 
 def _bind(args, arrays, a=None, b=None, lengths=None):
@@ -377,7 +378,30 @@ class Kernel:
         the per-step buffers, and x (referenced)."""
         p = self.prog
         return (sum(p.state_sizes) + sum(n for name, _, n in self.projected if name in self.kept)
-                + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
+                + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size + self.mask_columns())
+
+    def mask_columns(self):
+        """Numbers of the dropouts' masks per (step, sequence): drawn for every step and kept for the backward
+        (checkpointed pieces too: a rerun reads them, it does not draw again)."""
+        return sum(n for _, n in self.prog.masks)
+
+    def draw_masks(self, T, B):
+        """{D<k>: (T, B, n_k)} for the step's dropouts (Program.masks), in kernel time order, drawn from
+        tr.random's generator as the tape draws them running the cell step by step: at each step, each
+        dropout's (B, n_k) mask in trace order, keep = uniform >= p, scaled by 1 / (1 - p) as F.dropout
+        scales it. One draw of all T steps' uniforms: a Generator's doubles come one after another from its
+        stream, so row t of a (T, S) draw holds exactly the numbers of the tape's draws at step t."""
+        masks = self.prog.masks
+        if not masks:
+            return {}
+        sizes = [B * n for _, n in masks]
+        uniform = random.generator().random((T, sum(sizes)))
+        drawn, off = {}, 0
+        for k, ((p, n), size) in enumerate(zip(masks, sizes)):
+            keep = uniform[:, off:off + size].reshape(T, B, n) >= p
+            drawn[f"D{k}"] = keep.astype(self.dtype) * (1.0 / (1.0 - p))
+            off += size
+        return drawn
 
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False, states_only=False, views=None):
@@ -396,6 +420,8 @@ class Kernel:
         arrays = self._parameters(params, views)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
+        if self.prog.masks:   # (drawn here, as the tape draws them: when the layer-direction runs)
+            arrays.update(self.draw_masks(T, B))
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
         # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -763,6 +789,7 @@ class Kernel:
         arrays = self._parameters(params)
         arrays["lengths"] = runtime.all_steps(B, T)
         arrays["X"] = np.empty((T, B, I), self.dtype)
+        arrays.update({f"D{k}": np.ones((T, B, n), self.dtype) for k, (_, n) in enumerate(self.prog.masks)})
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
                              self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True,

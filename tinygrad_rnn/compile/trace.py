@@ -143,6 +143,8 @@ def _record(cell, x, state, params):
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
+        if prim is P.Dropout:   # the mask drawn now stands for the masks the kernels read, one per step
+            attrs = _dropout_attrs(attrs, sum(op.prim is P.Dropout for op in ops))
         ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
                       tuple(o.shape for o in outs), tuple(o.data.dtype for o in outs), _call_site()))
         for slot, o in enumerate(outs):
@@ -165,6 +167,19 @@ def _record(cell, x, state, params):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))
     return ops, consts, tuple(outputs)
+
+
+def _dropout_attrs(attrs, index):
+    """A dropout's attributes in the graph: its probability and its index among the step's dropouts (in
+    trace order), not the mask this trace drew. The compiled layer draws mask `index` of every step itself
+    (node.py: Kernel.draw_masks), from the library's generator, in the order the tape would; a mask drawn
+    from a generator of the cell's own cannot be drawn so, and is refused."""
+    if not attrs["from_library"]:
+        raise CompileError(f"cannot compile dropout drawn from a generator of the cell's own (rng=), used at "
+                           f"{_call_site()}: the compiled layer draws each step's mask from tr.random's generator "
+                           "(tr.manual_seed), as the tape does without rng=; fused='auto' runs the cell on the "
+                           "generic tape")
+    return {"p": attrs["p"], "index": index}
 
 
 def _refuse_before_running(prim, attrs):
