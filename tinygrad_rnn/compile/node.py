@@ -810,7 +810,7 @@ def _settings_key(cell, dtype):
     its other attributes (nonlinearity, sizes, flags, constant arrays by value). None when some
     attribute cannot be compared."""
     params = tuple((name, id(p), p.shape, p.dtype.str) for name, p in cell.named_parameters())
-    others = tuple(sorted((k, _freeze(v.data if isinstance(v, Tensor) else v)) for k, v in vars(cell).items()
+    others = tuple(sorted((k, _setting(v)) for k, v in vars(cell).items()
                           if not (isinstance(v, Tensor) and v.requires_grad) and not k.startswith("_")))
     key = (np.dtype(dtype).str, params, others)
     try:
@@ -818,6 +818,17 @@ def _settings_key(cell, dtype):
     except TypeError:   # e.g. a dict attribute: trace every call instead
         return None
     return key
+
+
+def _setting(value):
+    """An attribute of a cell as _settings_key compares it: a constant Tensor and an array by value; a submodule
+    (an nn.Dropout) by identity and the training flags of its modules, which its forward may read (a cell's
+    dropout toggled alone, cell.drop.eval(), is another structure: no dropout in the trace)."""
+    if isinstance(value, Tensor):
+        return _freeze(value.data)
+    if hasattr(value, "named_modules"):
+        return ("module", id(value), tuple(m.training for _, m in value.named_modules()))
+    return _freeze(value)
 
 
 def get_kernel(cell, dtype):
