@@ -378,11 +378,12 @@ class Kernel:
         the per-step buffers, and x (referenced)."""
         p = self.prog
         return (sum(p.state_sizes) + sum(n for name, _, n in self.projected if name in self.kept)
-                + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size + self.mask_columns())
+                + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
 
     def mask_columns(self):
         """Numbers of the dropouts' masks per (step, sequence): drawn for every step and kept for the backward
-        (checkpointed pieces too: a rerun reads them, it does not draw again)."""
+        whatever the plan (a checkpointed piece's rerun reads them, it does not draw again), so not part of
+        kept_per_row, which counts what a recorded step keeps: a cost of every step (nn/recurrent.bptt_plan)."""
         return sum(n for _, n in self.prog.masks)
 
     def draw_masks(self, T, B):

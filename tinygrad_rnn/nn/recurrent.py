@@ -307,7 +307,7 @@ class _StackedRecurrent(Module):
         every step is stored. memory_budget is shared equally by the layers and directions."""
         if self.memory_budget is not None:
             share = int(self.memory_budget // (self.num_layers * self.num_directions))
-            return budget_plan(T, share, *self._bptt_bytes(layer, B))
+            return budget_plan(T, share - self._masks_bytes(layer, T, B), *self._bptt_bytes(layer, B))
         if self.checkpoint is True:   # (one thread: the backward runs one piece at a time)
             return sqrt_plan(T, SERIAL_SPAN if get_num_threads() == 1 else 1)
         return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
@@ -327,6 +327,22 @@ class _StackedRecurrent(Module):
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
         return state, B * per_row * item
+
+    def _masks_bytes(self, layer, T, B):
+        """What the fused kernels keep of a cell's dropouts whatever the plan: the masks of all T steps (drawn
+        once, read again by every rerun of a piece: compile/node.Kernel.draw_masks). The budget left for the
+        plan is the share less these; a share they fill alone is refused, naming them."""
+        if not (getattr(self, "fused", False) and fused_available()):
+            return 0
+        from ..compile.node import get_kernel
+        columns = get_kernel(self._cell(min(layer, self.num_layers - 1), 0), self.dtype)[0].mask_columns()
+        masks = T * B * columns * np.dtype(self.dtype).itemsize
+        share = int(self.memory_budget // (self.num_layers * self.num_directions))
+        if masks and masks >= share:
+            raise ValueError(f"{type(self).__name__}: memory_budget={self.memory_budget} bytes is too small: the "
+                             f"cell's dropout masks of T={T} steps alone take {masks} bytes per layer-direction "
+                             f"(its share is {share}); they are kept for the backward whatever the plan")
+        return masks
 
     def _run_by_plan(self, layer, direction, x, state, lengths, retain):
         """_run, or by the policy's plan: the fused path as one node that recomputes inside compiled code
