@@ -316,6 +316,25 @@ def test_an_unused_output_has_no_grad_output_and_an_unused_input_gets_zeros():
         np.testing.assert_array_equal(go, gt)   # b's grad: zeros, as torch's
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_tensor_argument_that_needs_no_gradient_gets_zeros_beside_one_that_does(dtype):
+    """torch's identity node takes every Tensor argument once one requires grad, and hands the full backward hooks
+    zeros for the others (a hand-unrolled cell's first state, say); a replacement for them goes nowhere."""
+    theirs, ours = twins(lambda: torch.nn.GRUCell(3, 4), lambda: tr.nn.GRUCell(3, 4), dtype)
+    rng = np.random.default_rng(7)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    logs, grads = ([], []), []
+    for m, log, conv in zip((theirs, ours), logs, (to_torch, to_ours)):
+        m.register_full_backward_hook(lambda mod, gi, go, log=log: log.append(("full", *[arr(g) for g in gi])))
+        m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 2, gi[1] + 1))
+        xt = conv(x, dtype, True)
+        m(xt, conv(h, dtype)).sum().backward()
+        grads.append(arr(xt.grad))
+    same_logs(*logs, dtype)
+    assert not logs[1][0][2].any()
+    np.testing.assert_allclose(grads[1], grads[0], **TOL[dtype])
+
+
 def test_without_an_input_that_requires_grad_the_backward_hook_fires_at_the_outputs():
     logs = ([], [])
     theirs, ours = linear_twins(np.float64)

@@ -16,7 +16,16 @@ import numpy.typing as npt
 
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
-from .checks import DTypeMismatchError, StateArityError, check_bool, check_choice, check_device, check_float, check_int
+from .checks import (
+    DTypeMismatchError,
+    StateArityError,
+    check_bool,
+    check_choice,
+    check_device,
+    check_float,
+    check_int,
+    type_name,
+)
 from .hooks import call_with_hooks
 from .module import Module, Parameter, check_dtype, uniform
 
@@ -140,15 +149,18 @@ class RecurrentCell(Module):
         return parts if len(parts) > 1 else parts[0]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
-        """cell(x, state=None): accepts unbatched (1-D) input and a missing state, as torch's cells do. The
-        module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's forward."""
+        """cell(input, hx=None), torch's names: accepts unbatched (1-D) input and a missing state, as torch's cells
+        do. The module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's
+        forward."""
         if self._module_hooks is None:
             return self._checked_call(*args, **kwargs)
         return call_with_hooks(self, self._checked_call, args, kwargs)
 
-    def _checked_call(self, x: Tensor, state: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
+    def _checked_call(self, input: Tensor,
+                      hx: Tensor | tuple[Tensor, ...] | None = None) -> Tensor | tuple[Tensor, ...]:
+        x, state = input, hx   # (torch's keywords: torch code calls cell(x, hx=h); forward(x, state) takes them)
         if not isinstance(x, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(x)}")
         if x.ndim not in (1, 2):
             raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
                              f"got shape {x.shape}")
@@ -213,7 +225,7 @@ def _check_state(cell, state, x, unbatched):
     for k, (p, size) in enumerate(zip(parts, sizes)):
         label = "state" if len(sizes) == 1 else f"state[{k}]"
         if not isinstance(p, Tensor):
-            raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+            raise TypeError(f"{name}: {label} must be a Tensor, got {type_name(p)}")
         expected = (size,) if unbatched else (x.shape[0], size)
         if p.shape != expected:
             raise ShapeError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "

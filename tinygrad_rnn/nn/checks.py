@@ -75,12 +75,21 @@ class ModeNotImplementedError(ValueError, NotImplementedError):
 
 
 class InputRankError(TypeError, IndexError):
-    """pack_padded_sequence's input of fewer than 2 dimensions: a TypeError, as the library's other checks of an
-    input, and the IndexError torch raises there ("Dimension out of range")."""
+    """pack_padded_sequence's input or unpad_sequence's padded_sequences of fewer than 2 dimensions: a TypeError, as
+    the library's other checks of an input, and the IndexError torch raises there ("Dimension out of range")."""
 
 
 def _got(value):
     return f"{type(value).__name__} {value!r}"
+
+
+def type_name(value):
+    """The name of value's type for an error message, with its module when it is another library's: a torch.Tensor
+    given where a Tensor of this library is needed read "must be a Tensor, got Tensor"."""
+    cls = type(value)
+    if cls.__module__ == "builtins" or cls.__module__.split(".")[0] in ("tinygrad_rnn", "numpy"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def check_int(owner, name, value, low=None):

@@ -16,9 +16,10 @@ In the backward walk the output node comes first: its hook gets the outputs' gra
 backward pre-hooks on them (which may replace them) and hands them on into the module's graph. The input node
 comes after every gradient inside the module has reached the inputs: its hook runs the full backward hooks with
 (grad_input, grad_output), and what they return is what flows on to the inputs. As torch, grad_input and
-grad_output are tuples over the positional arguments and the outputs, None where an entry is not a Tensor or
-needs no gradient (or, for an output, got none); an input that requires grad but that the module's output does
-not depend on gets zeros.
+grad_output are tuples over the positional arguments and the outputs, None where an entry is not a Tensor (or,
+for an output, needs or got no gradient); an input that requires grad but that the module's output does not
+depend on gets zeros, and so does a Tensor argument that needs no gradient beside one that does (a cell's first
+state: torch's identity node takes every Tensor argument and hands its hooks zeros for those).
 """
 from __future__ import annotations
 
@@ -37,10 +38,25 @@ class ModuleHooks:
     """One module's hooks, {handle id: hook} in calling order, and the ids registered with_kwargs or
     always_call (torch's _forward_hooks_with_kwargs, ...)."""
 
+    # Whether this process has made a ModuleHooks (a register_*, or a copy or unpickling of a module that had
+    # one): until then no module can have a hook, and tr.nn.Recurrent, which runs its cells' code in fused
+    # kernels without calling them, skips looking for hooks on its cells with this one test (has_hooks).
+    made = False
+
     def __init__(self) -> None:
+        ModuleHooks.made = True
         self.forward_pre, self.forward_pre_with_kwargs = {}, {}
         self.forward, self.forward_with_kwargs, self.forward_always_called = {}, {}, {}
         self.backward, self.backward_pre = {}, {}
+
+    def __setstate__(self, state: dict) -> None:
+        """copy.deepcopy and pickle make a ModuleHooks without __init__: it counts as made all the same."""
+        ModuleHooks.made = True
+        self.__dict__.update(state)
+
+    def any(self) -> bool:
+        """Whether a hook is registered (not yet removed); the with_kwargs / always_call ids are among these."""
+        return bool(self.forward_pre or self.forward or self.backward or self.backward_pre)
 
     def add(self, owner: str, hooks: dict, hook: Any, prepend: Any, flags: tuple = ()) -> RemovableHandle:
         """Register hook in `hooks` (first if prepend) and return its handle. flags: (name, value, dict) per
@@ -62,6 +78,24 @@ class ModuleHooks:
         else:
             hooks[handle.id] = hook
         return handle
+
+
+def has_hooks(module: Any) -> bool:
+    """Whether `module` or any module inside it has a hook registered now (a removed one does not count). One
+    test while no module of the process has ever had hooks (ModuleHooks.made); else module's own hooks, then, if
+    an attribute of it can hold a module, a walk of module.modules()."""
+    if not ModuleHooks.made:
+        return False
+    hooks = module._module_hooks
+    if hooks is not None and hooks.any():
+        return True
+    if not module._may_hold_modules():   # (a built-in cell: its attributes hold parameters only)
+        return False
+    for m in module.modules():
+        hooks = m._module_hooks
+        if hooks is not None and hooks.any():
+            return True
+    return False
 
 
 def call_with_hooks(module: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
@@ -153,10 +187,15 @@ class _BackwardHook:
         self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
         self.grad_outputs = None
         self.n_inputs, self.input_meta, self.n_outputs, self.output_meta = -1, None, -1, None
+        self.unmarked_meta = {}   # {position: (shape, dtype)} of the Tensor arguments that need no gradient
 
     def setup_input_hook(self, args):
         new_args, self.input_meta = _mark_tensors(args, self._input_hook)
         self.n_inputs = len(args)
+        # torch passes every Tensor argument through its identity once one requires grad, and its backward
+        # hands the hooks zeros for those that do not (a cell's first state, say): their entries, zeros too
+        self.unmarked_meta = {} if self.input_meta is None else {
+            i: (a.shape, a.dtype) for i, a in enumerate(args) if isinstance(a, Tensor) and i not in self.input_meta}
         return new_args
 
     def setup_output_hook(self, result):
@@ -198,7 +237,7 @@ class _BackwardHook:
             return grads
         meta = self.input_meta
         grads = {i: np.zeros(*meta[i]) if g is None else g for i, g in grads.items()}
-        grad_inputs = _pack(grads, self.n_inputs)
+        grad_inputs = _pack({**grads, **{i: np.zeros(*m) for i, m in self.unmarked_meta.items()}}, self.n_inputs)
         for hook in self.hooks:
             out = hook(self.module, grad_inputs, self.grad_outputs)
             if out is None:

@@ -159,7 +159,8 @@ class Module:
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) once the gradients of the module's positional Tensor arguments are
         complete; it may return a replacement grad_input tuple, which is what reaches the inputs. grad_input has
-        one entry per positional argument, None where it is not a Tensor or does not require grad; as torch."""
+        one entry per positional argument, None where it is not a Tensor, zeros for a Tensor that does not require grad
+        (all None when none does: the hooks then run once the outputs' gradients are known); as torch."""
         hooks = self._hooks()
         return hooks.add(f"{type(self).__name__}.register_full_backward_hook", hooks.backward, hook, prepend)
 
@@ -209,6 +210,13 @@ class Module:
             else:
                 children.extend(_children_of(name, value))
         return params, children
+
+    def _may_hold_modules(self):
+        """Whether an attribute may hold a child (a module's slot, a list, tuple or dict): when none can, a walk over
+        the modules stops here without building _members' lists (tr.nn.Recurrent looks for hooks on its cells at
+        every call once any module has had one: nn/hooks.has_hooks)."""
+        kinds = self.__dict__.get("_holders", {}).values()
+        return "module" in kinds or "items" in kinds
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, child) for each direct child; a child held under two names is given once (its first
@@ -634,6 +642,9 @@ def _check_child_name(owner, name, kind="module"):
 class _Container(Module):
     """Children kept in one ordered dict `_modules` (name -> Module), named as torch names them:
     "0", "1", ... in a ModuleList or Sequential, the keys in a ModuleDict."""
+
+    def _may_hold_modules(self):
+        return True
 
     def _members(self):
         params, children = Module._members(self)  # a subclass's own attributes count too

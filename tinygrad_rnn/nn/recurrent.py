@@ -30,6 +30,7 @@ from . import cells as C
 from . import functional as F
 from .bptt_plan import SERIAL_SPAN, Stored, budget_plan, run_planned, sqrt_plan, uniform_plan
 from .checks import (
+    ArgumentValueError,
     DropoutTypeError,
     DTypeMismatchError,
     LengthsError,
@@ -38,9 +39,11 @@ from .checks import (
     check_device,
     check_float,
     check_int,
+    type_name,
     warn_user,
 )
 from .fused import fused_available
+from .hooks import ModuleHooks, has_hooks
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -134,10 +137,7 @@ class _StackedRecurrent(Module):
         self.num_layers = check_int(name, "num_layers", num_layers, 1)
         self.bias = check_bool(name, "bias", bias)
         self.batch_first = check_bool(name, "batch_first", batch_first)
-        try:
-            self.dropout = check_float(name, "dropout", dropout, 0, 1)
-        except TypeError as e:   # (torch's layers raise a ValueError: the error is both)
-            raise DropoutTypeError(str(e)) from None
+        self.dropout = dropout   # (checked by the property's setter)
         if self.dropout and self.num_layers == 1:  # as torch warns: an argument that does nothing is said
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
@@ -151,13 +151,30 @@ class _StackedRecurrent(Module):
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
 
+    @property
+    def dropout(self) -> float:
+        return self._dropout
+
+    @dropout.setter
+    def dropout(self, value: float) -> None:
+        """Checked when set, after construction too (torch code changes it between calls): torch's layer fails on a
+        wrong value at its next call, and here `layer.dropout = None` ran on without dropout. A wrong type is a
+        DropoutTypeError (torch's ValueError at construction, TypeError at a call), a value outside [0, 1] an
+        ArgumentValueError (torch's ValueError at construction, RuntimeError at a call)."""
+        try:
+            self._dropout = check_float(type(self).__name__, "dropout", value, 0, 1)
+        except TypeError as e:
+            raise DropoutTypeError(str(e)) from None
+        except ValueError as e:
+            raise ArgumentValueError(str(e)) from None
+
     def _forward(self, input, hx, lengths, retain_states):
         """What each layer's forward(input, hx=None, lengths=None, retain_states=False) does (each
         layer defines forward itself, so that a misspelt argument's error names that layer)."""
         if isinstance(input, PackedSequence):  # torch's packed input: a padded batch and its lengths
             return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(input)}")
         shape = input.shape
         if len(shape) not in (2, 3) or shape[-1] != self.input_size or input.dtype != self.dtype:
             self._refuse_input(input)
@@ -203,8 +220,8 @@ class _StackedRecurrent(Module):
                 outs.append(out)
                 finals.append(final)
             layer_input = outs[0] if len(outs) == 1 else concatenate(outs, axis=2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
+            if self._dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self._dropout, True)
         return layer_input, finals
 
     def _forward_packed(self, packed, hx, lengths, retain_states):
@@ -266,7 +283,7 @@ class _StackedRecurrent(Module):
         for k, (p, size) in enumerate(zip(parts, self.state_sizes())):
             label = "hx" if self.state_count == 1 else f"hx[{k}]"
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: {label} must be a Tensor, got {type(p).__name__}")
+                raise TypeError(f"{name}: {label} must be a Tensor, got {type_name(p)}")
             expected = (LD, size) if unbatched else (LD, B, size)
             if p.shape != expected:
                 raise ShapeError(f"{name}: {label} must have shape (num_layers * num_directions, "
@@ -315,14 +332,17 @@ class _StackedRecurrent(Module):
     def _bptt_bytes(self, layer, B):
         """(state_bytes, step_bytes) of one layer-direction: what a kept state holds, and what a recorded step
         keeps until its backward (an estimate). The fused kernels say what they keep per row (the states, the
-        projections, the gates' values); the tape keeps several arrays per operation."""
+        projections, the gates' values); the tape keeps several arrays per operation (a Recurrent layer's cell with
+        hooks runs there, see Recurrent._run)."""
         item = np.dtype(self.dtype).itemsize
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
-        if getattr(self, "fused", False) and fused_available():
+        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
+        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
+        if getattr(self, "fused", False) and fused_available() and not hooked:
             from ..compile.node import get_kernel
-            cell = self._cell(min(layer, self.num_layers - 1), 0)   # what it keeps per row does not depend on I
+            cell = self._cell(known, 0)
             per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
@@ -470,8 +490,8 @@ def _try_cell(cell, input_size, dtype):
     from ..tape import no_grad
     for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
         check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
-    with no_grad():
-        cell(Tensor(np.zeros((2, input_size), dtype=dtype)))  # RecurrentCell.__call__ checks the new state
+    with no_grad():   # (RecurrentCell.__call__ without the hooks a factory's cell may have: not the user's call)
+        cell._checked_call(Tensor(np.zeros((2, input_size), dtype=dtype)))   # checks the new state
 
 
 def _check_fused(name, fused, compile):
@@ -593,24 +613,42 @@ class Recurrent(_StackedRecurrent):
         return tuple(self.cells[0].sizes())
 
     def _run(self, layer, direction, x, state, lengths, retain):
+        cell = self.cells[layer * self.num_directions + direction]
+        hooked = ModuleHooks.made and has_hooks(cell)   # (one test while no module has ever had a hook)
         if self._fused:
-            if retain is None:   # (what run_fused does, its kernel and views kept: CellSnapshot)
-                cell = self.cells[layer * self.num_directions + direction]
+            if retain is None and not hooked:   # (what run_fused does, its kernel and views kept: CellSnapshot)
                 return self._cell_snapshot(cell, layer, direction, x.dtype).call(x, state or (), lengths)
-            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
-        cell = self._cell(layer, direction)
+            self._warn_off_kernels(cell, layer, direction, hooked, retain)
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
+        if hooked:   # the cell called as a Module each step (Module.__call__: its hooks, its submodules')
+            return _run_unrolled(cell, x, state, lengths, retain, direction == 1)
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
         return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+
+    def _warn_off_kernels(self, cell, layer, direction, hooked, retain):
+        """Why a fused layer runs a layer-direction on the generic tape, said once per layer and reason."""
+        if hooked and not self.__dict__.get("_warned_hooks"):
+            self.__dict__["_warned_hooks"] = True   # (a plain flag: no Module.__setattr__ bookkeeping)
+            warn_user(f"Recurrent: {type(cell).__name__} at cells[{layer * self.num_directions + direction}] (layer "
+                      f"{layer}, direction {direction}) or a module inside it has hooks, which the fused kernels "
+                      "cannot run: that layer-direction runs on the generic tape, calling the cell once per step "
+                      "as a hand-written loop would, while it has them (handle.remove() brings the kernels back); "
+                      "warned once per layer", RuntimeWarning)
+        if retain is not None:
+            self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
 
     def _cell(self, layer, direction):
         return self.cells[layer * self.num_directions + direction]
 
     def _fused_cell(self, layer, direction, dtype):
-        return self._fused_call(layer, direction, dtype) if self._fused else None
+        """The fused call of a plan (checkpoint=, memory_budget=), None when the layer-direction runs on the tape:
+        fused=False, or hooks on its cell (then _run, by run_planned, calls the cell each step)."""
+        if not self._fused or ModuleHooks.made and has_hooks(self._cell(layer, direction)):
+            return None
+        return self._fused_call(layer, direction, dtype)
 
 
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
@@ -789,10 +827,13 @@ class _TorchRecurrent(_StackedRecurrent):
         cell = cells.get((layer, direction))
         if cell is None:
             cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
-        held = cell.__dict__
+        held, held_by_layer = cell.__dict__, vars(self)
         held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
         if self.proj_size:
-            held["weight_hr"] = vars(self)[f"weight_hr_l{layer}" + ("_reverse" if direction else "")]
+            name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+            if name not in held_by_layer:
+                raise self._missing_parameter(name)
+            held["weight_hr"] = held_by_layer[name]
         return cell
 
     def _new_cell_unseeded(self, input_size):
@@ -810,7 +851,18 @@ class _TorchRecurrent(_StackedRecurrent):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases None if bias=False)."""
         names = self._weight_names(layer, direction)
         d = vars(self)
-        return d[names[0]], d[names[1]], d.get(names[2]), d.get(names[3])
+        try:   # (a deleted parameter: named, not a KeyError, nor a bias silently left out)
+            if self.bias:
+                return d[names[0]], d[names[1]], d[names[2]], d[names[3]]
+            return d[names[0]], d[names[1]], None, None
+        except KeyError as e:
+            raise self._missing_parameter(e.args[0]) from None
+
+    def _missing_parameter(self, name):
+        """The error for a parameter deleted from the layer (`del lstm.weight_hh_l0`): torch's layer runs on with the
+        copy in its _flat_weights list; here the layer reads its parameters at each call, so the call is refused."""
+        return AttributeError(f"{type(self).__name__}: the parameter {name} is missing (deleted?); set it again "
+                              f"(layer.{name} = tr.nn.Parameter(...)) before calling the layer")
 
     @staticmethod
     def _weight_names(layer, direction):
@@ -957,7 +1009,10 @@ class LSTM(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         if not self.proj_size:
             return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
-        w_hrT = getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
+        name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+        if name not in vars(self):
+            raise self._missing_parameter(name)
+        w_hrT = vars(self)[name].T
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
 
     def _new_cell(self, input_size):

@@ -36,10 +36,10 @@ import numpy.typing as npt
 
 from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
-from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool
+from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool, type_name
 
-__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-           "unpad_sequence", "unpack_sequence"]
+__all__ = ["PackedSequence", "invert_permutation", "pad_sequence", "pack_padded_sequence", "pack_sequence",
+           "pad_packed_sequence", "unpad_sequence", "unpack_sequence"]
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -114,8 +114,21 @@ class PackedSequence:
     def double(self) -> PackedSequence:
         return self.to(np.float64)
 
+    def long(self) -> PackedSequence:
+        """int64 data (token ids), as torch's PackedSequence.long()."""
+        return self.to(np.int64)
+
+    def int(self) -> PackedSequence:
+        """As torch's PackedSequence.int(): the data's Tensor.int(), which refuses (there are no int32 tensors here)
+        and says to use .long()."""
+        return PackedSequence._of(self.padded.int(), self.lengths, self.given_order)
+
     def cpu(self) -> PackedSequence:
         return self
+
+    def is_pinned(self) -> bool:
+        """False: no pinned (page-locked) memory here, as torch's CPU tensors that were not pinned."""
+        return False
 
     @property
     def batch_sizes(self) -> Tensor:
@@ -147,10 +160,10 @@ def _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices):
     if batch_sizes is None and isinstance(data, (tuple, list)) and len(data) == 2:   # torch's PackedSequence((d, bs))
         data, batch_sizes = data
     if not isinstance(data, Tensor) or data.ndim < 1:
-        raise TypeError(f"{fn}: data must be a Tensor (sum(lengths), *) of packed steps, got {type(data).__name__}")
+        raise TypeError(f"{fn}: data must be a Tensor (sum(lengths), *) of packed steps, got {type_name(data)}")
     if not isinstance(batch_sizes, Tensor):   # (a numpy array might be lengths: refused rather than guessed at)
         raise TypeError(f"{fn}(data, batch_sizes, sorted_indices=None, unsorted_indices=None) takes torch's packed "
-                        f"layout, batch_sizes an int64 Tensor as .batch_sizes gives, got {type(batch_sizes).__name__}; "
+                        f"layout, batch_sizes an int64 Tensor as .batch_sizes gives, got {type_name(batch_sizes)}; "
                         "a padded batch and its lengths are packed by pack_padded_sequence(padded, lengths)")
     sizes = _checked_batch_sizes(fn, batch_sizes.data, data.shape[0])
     B = int(sizes[0])
@@ -200,12 +213,32 @@ def _permutation(fn, name, value, B):
     return arr.astype(np.int64)
 
 
+def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
+    """The inverse of a permutation of 0..n-1, as torch's (what unsorted_indices is to sorted_indices): an int64
+    Tensor, None for None. Anything but a permutation is refused (torch's fills the missing places with whatever
+    its new tensor held): an ArgumentValueError, a ValueError and torch's RuntimeError."""
+    fn = "invert_permutation"
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor):
+        raise TypeError(f"{fn}: permutation must be an int Tensor or None, got {type_name(permutation)}")
+    order = permutation.data
+    if order.dtype.kind not in "iu" or order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(order.size)):
+        raise ArgumentValueError(f"{fn}: permutation must be a 1-D int Tensor holding each of 0..n-1 once, got "
+                                 f"{order.dtype} {order.tolist()}")
+    inverse = np.empty(order.size, np.int64)
+    inverse[order] = np.arange(len(order))
+    return _index_tensor(inverse)
+
+
 def _index_tensor(values: np.ndarray) -> Tensor:
     """An int64 Tensor that never requires grad (as argmax's), for lengths and packing orders."""
     return Tensor._make(np.ascontiguousarray(values, dtype=np.int64), False)
 
 
-def _check_lengths(fn, lengths, T, B):
+def _check_lengths(fn, lengths, T, B, shortest=1):
+    """lengths as an int64 array: B of them, each in [shortest, T] (packing: 1; unpad_sequence: 0, as pad_sequence
+    pads a sequence of length 0)."""
     arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
@@ -215,14 +248,17 @@ def _check_lengths(fn, lengths, T, B):
     if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch raises)
         raise LengthsError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
                            f"got {arr.shape[0]}")
-    if np.any(arr < 1) or np.any(arr > T):
-        bad = arr[(arr < 1) | (arr > T)][0]
-        raise LengthsError(f"{fn}: every length must be in [1, {T}] (the padded length), got {bad}")
+    if np.any(arr < shortest) or np.any(arr > T):
+        bad = arr[(arr < shortest) | (arr > T)][0]
+        raise LengthsError(f"{fn}: every length must be in [{shortest}, {T}] (the padded length), got {bad}")
     return arr.astype(np.int64)
 
 
 def _check_padding_value(fn, value):
-    """A number (nan and infinities included, as torch's padding values), not a string or a bool."""
+    """A number (nan and infinities included, as torch's padding values), or a 0-d Tensor of one as torch takes;
+    not a string or a bool."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value.data)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: padding_value must be a number, got {type(value).__name__} {value!r}")
     return float(value)
@@ -259,9 +295,11 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
 
 def _check_sequence(fn, i, s, first):
     """sequences[i] of pad_sequence: a Tensor (L_i, *) with the first one's trailing shape and dtype."""
-    if not isinstance(s, Tensor) or s.ndim < 1:
-        raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got "
-                        f"{type(s).__name__}{' of shape ' + str(s.shape) if isinstance(s, Tensor) else ''}")
+    if not isinstance(s, Tensor):
+        raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got {type_name(s)}")
+    if s.ndim < 1:   # (ArgumentTypeError: a TypeError, and the RuntimeError torch raises)
+        raise ArgumentTypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got a Tensor of "
+                                f"shape {s.shape}")
     if s.shape[1:] != first.shape[1:]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
         raise ShapeError(f"{fn}: sequences[{i}] has shape {s.shape}; every sequence must match sequences[0] "
                          f"after the length, {first.shape[1:]}")
@@ -277,11 +315,15 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
     steps past the longest length are dropped."""
     fn = "pack_padded_sequence"
     if not isinstance(input, Tensor):
-        raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type(input).__name__}")
+        raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type_name(input)}")
     if input.ndim < 2:
         raise InputRankError(f"{fn}: input must be a Tensor of at least 2 dimensions, got shape {input.shape}")
     batch_first = check_bool(fn, "batch_first", batch_first)  # "False" is truthy: never read as True
     enforce_sorted = check_bool(fn, "enforce_sorted", enforce_sorted)
+    if 0 in input.shape[:2]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
+        raise ShapeError(f"{fn}: cannot pack an empty batch: input has shape {input.shape} (no "
+                         f"{'sequences' if input.shape[1 if batch_first else 0] else 'steps'}"
+                         f"{', batch_first=True' if batch_first else ''})")
     if batch_first:
         input = input.swapaxes(0, 1)
     T, B = input.shape[0], input.shape[1]
@@ -305,13 +347,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     padding steps hold padding_value; T is the longest length, or total_length if given."""
     fn = "pad_packed_sequence"
     if not isinstance(sequence, PackedSequence):
-        raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type(sequence).__name__}")
+        raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type_name(sequence)}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
     padded, lengths = sequence.padded, sequence.lengths
     T = padded.shape[0]
     if total_length is not None:
-        if isinstance(total_length, bool) or not isinstance(total_length, (int, np.integer)):
-            raise TypeError(f"{fn}: total_length must be an int, got {type(total_length).__name__}")
+        total_length = _check_total_length(fn, total_length)
         if total_length < T:
             raise ValueError(f"{fn}: total_length must be at least the longest length {T}, got {total_length}")
     valid = (np.arange(T)[:, None] < lengths[None, :]).reshape((T, len(lengths)) + (1,) * (padded.ndim - 2))
@@ -326,20 +367,32 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     return (padded.swapaxes(0, 1) if batch_first else padded), _index_tensor(lengths.copy())
 
 
+def _check_total_length(fn, total_length):
+    """An int, or a 0-d int Tensor as torch takes; not a bool or a float."""
+    if isinstance(total_length, Tensor) and total_length.ndim == 0 and total_length.dtype.kind in "iu":
+        return int(total_length.data)
+    if isinstance(total_length, (bool, np.bool_)) or not isinstance(total_length, (int, np.integer)):
+        raise TypeError(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
+    return int(total_length)
+
+
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | npt.ArrayLike,
                    batch_first: bool = False) -> list[Tensor]:
     """The list of sequences (L_i, *) that pad_sequence padded: the inverse of pad_sequence."""
     fn = "unpad_sequence"
-    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+    if not isinstance(padded_sequences, Tensor):
         raise TypeError(f"{fn}: padded_sequences must be a Tensor of at least 2 dimensions, got "
-                        f"{type(padded_sequences).__name__}")
+                        f"{type_name(padded_sequences)}")
+    if padded_sequences.ndim < 2:   # (InputRankError: a TypeError, and the IndexError torch raises)
+        raise InputRankError(f"{fn}: padded_sequences must be a Tensor of at least 2 dimensions, got shape "
+                             f"{padded_sequences.shape}")
     x = padded_sequences if batch_first else padded_sequences.swapaxes(0, 1)  # (B, T, *)
-    lengths = _check_lengths(fn, lengths, x.shape[1], x.shape[0])
+    lengths = _check_lengths(fn, lengths, x.shape[1], x.shape[0], shortest=0)
     return [x[b, :n] for b, n in enumerate(lengths)]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
     if not isinstance(packed_sequences, PackedSequence):
-        raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type(packed_sequences).__name__}")
+        raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type_name(packed_sequences)}")
     return unpad_sequence(packed_sequences.padded, packed_sequences.lengths)
