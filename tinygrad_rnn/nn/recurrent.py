@@ -338,25 +338,30 @@ class _StackedRecurrent(Module):
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
-        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
-        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
-        if getattr(self, "fused", False) and fused_available() and not hooked:
-            from ..compile.node import get_kernel
-            cell = self._cell(known, 0)
-            per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
+        kernel = self._planned_kernel(layer)
+        if kernel is not None:
+            per_row = kernel.kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
         return state, B * per_row * item
+
+    def _planned_kernel(self, layer):
+        """The fused kernel a layer's cells run by, for the memory model; None where the layer runs the tape."""
+        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
+        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
+        if not (getattr(self, "fused", False) and fused_available()) or hooked:
+            return None
+        from ..compile.node import get_kernel
+        return get_kernel(self._cell(known, 0), self.dtype)[0]
 
     def _masks_bytes(self, layer, T, B):
         """What the fused kernels keep of a cell's dropouts whatever the plan: the masks of all T steps (drawn
         once, read again by every rerun of a piece: compile/node.Kernel.draw_masks). The budget left for the
         plan is the share less these; a share they fill alone is refused, naming them."""
-        if not (getattr(self, "fused", False) and fused_available()):
+        kernel = self._planned_kernel(layer)
+        if kernel is None:
             return 0
-        from ..compile.node import get_kernel
-        columns = get_kernel(self._cell(min(layer, self.num_layers - 1), 0), self.dtype)[0].mask_columns()
-        masks = T * B * columns * np.dtype(self.dtype).itemsize
+        masks = T * B * kernel.mask_columns() * np.dtype(self.dtype).itemsize
         share = int(self.memory_budget // (self.num_layers * self.num_directions))
         if masks and masks >= share:
             raise ValueError(f"{type(self).__name__}: memory_budget={self.memory_budget} bytes is too small: the "
