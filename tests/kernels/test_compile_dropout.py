@@ -136,6 +136,22 @@ def test_checkpointed_and_threaded_runs_read_the_kept_masks(split_everything, th
     _assert_same(got, want, np.float64)
 
 
+def test_a_forward_without_gradients_draws_the_tapes_masks_too():
+    """Under tr.no_grad() a layer in training mode still drops (as torch's): the compiled forward that keeps
+    nothing for a backward (forward_states) draws and applies the tape's masks, and leaves the generator where
+    the tape leaves it."""
+    x = tr.Tensor(np.random.default_rng(4).standard_normal((T, B, I)))
+    results = []
+    for fused in (True, False):
+        layer = _layer(DropGRUCell, np.float64, fused, bidirectional=True)
+        tr.manual_seed(11)
+        with tr.no_grad():
+            out, h_n = layer(x, lengths=[7, 2, 5, 5])
+        results.append((out.data, h_n.data, tr.random.generator().random(3)))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_a_forward_direction_checkpointed_equals_the_checkpointed_tape():
     """Without a reverse direction, the tape's own checkpointed run (tr.checkpoint restores the generator for its
     reruns) draws what its plain run draws, and the compiled checkpointed layer equals it (float32 too)."""
