@@ -58,6 +58,20 @@ class DropGRUCell(RecurrentCell):
         return (1 - z) * n + z * h
 
 
+class DropInputElmanCell(RecurrentCell):
+    """An Elman cell with dropout of its input x (then a product inside the loop, not the hoisted projection), a
+    width-1 dropout, and a dropout whose value nothing reads (the tape draws its mask all the same)."""
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.W = uniform((hidden_size, input_size), 0.5, dtype)
+        self.U = uniform((hidden_size, hidden_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        F.dropout(h, 0.5, self.training)   # drawn, never read
+        gate = F.dropout(h[:, :1].tanh(), 0.2, self.training)
+        return (F.dropout(x, 0.3, self.training) @ self.W.T + h @ self.U.T).tanh() * gate
+
+
 class PlainLSTMCell(DropLSTMCell):
     """DropLSTMCell without its dropouts: what it is in eval() mode and with p = 0."""
     def forward(self, x, state):
@@ -120,6 +134,15 @@ def test_compiled_dropout_equals_the_tape(cell, dtype, case):
     compiled = _layer(cell, dtype, True, **options)
     _assert_same(_run(compiled, dtype, **kw), _run(_layer(cell, dtype, False, **options), dtype, **kw), dtype)
     assert compiled.fused is True and get_kernel(compiled.cells[0], dtype)[0].prog.masks   # it ran compiled
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+def test_dropout_of_the_input_of_one_column_and_unread_equals_the_tape(dtype):
+    options = dict(num_layers=2, bidirectional=True)
+    want = _run(_layer(DropInputElmanCell, dtype, False, **options), dtype, lengths=[7, 4, 1, 7], with_hx=True)
+    compiled = _layer(DropInputElmanCell, dtype, True, **options)
+    _assert_same(_run(compiled, dtype, lengths=[7, 4, 1, 7], with_hx=True), want, dtype)
+    assert len(get_kernel(compiled.cells[0], dtype)[0].prog.masks) == 3
 
 
 @pytest.mark.parametrize("threads", [1, 2])
