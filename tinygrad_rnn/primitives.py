@@ -120,6 +120,23 @@ class Scale(Primitive):
         return (g * g.dtype.type(p),)
 
 
+class Dropout(Primitive):
+    """x * mask: F.dropout in training. `mask` (x's shape and dtype) holds keep / (1 - p), drawn by the caller
+    (F.dropout, from its generator); `p` and `from_library` (drawn from tr.random's generator, not a
+    generator of the caller's own) are not read here: they say what the mask is, so that the compiler
+    (compile/trace.py) can draw such masks itself, per step, where a traced step only sees one. The mask is
+    an attribute, not an input: it is a constant of the step, as x * constant's was, and gets no gradient."""
+    saves_tensors = False   # backward reads the attribute, which the node holds anyway
+
+    @staticmethod
+    def forward(x, mask, p, from_library):
+        return x * mask, None
+
+    @staticmethod
+    def backward(g, saved, needs, mask, p, from_library):
+        return (g * mask,)
+
+
 class Div(Primitive):
     @staticmethod
     def forward(a, b):

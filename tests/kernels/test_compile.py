@@ -572,35 +572,29 @@ def test_data_dependent_cell_is_refused_every_call():
             compile_cell(cell)
 
 
-class DropoutCell(RecurrentCell):
-    """An Elman cell with dropout on the recurrent input, as a torch user writes one (nn.Dropout inside)."""
-    def __init__(self, input_size, hidden_size, dtype=np.float64, p=0.3):
+class NoisyCell(RecurrentCell):
+    """An Elman cell that draws noise of its own inside forward (tr.rand): random numbers that are not dropout's."""
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight = uniform((hidden_size, input_size), 0.5, dtype)
         self.recurrent = uniform((hidden_size, hidden_size), 0.5, dtype)
-        self.drop = tr.nn.Dropout(p)
 
     def forward(self, x, h):
-        return (x @ self.weight.T + self.drop(h) @ self.recurrent.T).tanh()   # the line the error names
+        noisy = h * tr.rand(*h.shape, dtype=h.dtype)
+        return (x @ self.weight.T + noisy @ self.recurrent.T).tanh()   # the line the error names
 
 
-def test_dropout_in_a_cell_is_refused_as_random_and_compiles_in_eval():
+def test_random_draws_other_than_dropout_are_refused_as_random():
     """Two traces of the same values differ: the error says the cell draws random numbers (not that it
-    depends on the data) at the user's line, and what to do; in eval() mode the same cell compiles and
-    gives the tape's numbers."""
-    cell = DropoutCell(3, 4)
-    with pytest.raises(CompileError, match=r"draws random numbers.*test_compile\.py:\d+ in forward.*eval\(\).*"
+    depends on the data) at the user's line, and what to do. Dropout compiles (test_compile_dropout.py):
+    only other draws are refused so."""
+    with pytest.raises(CompileError, match=r"draws random numbers.*test_compile\.py:\d+ in forward.*dropout can.*"
                                            r"fused='auto'"):
-        compile_cell(cell)
-    tr.manual_seed(0)
-    layer = tr.nn.Recurrent(DropoutCell, 3, 4, dtype=np.float64, fused=False)
-    layer.eval()
-    layer.fused = True
-    assert_same(layer, np.random.default_rng(1).standard_normal((5, 2, 3)), None, np.float64)
+        compile_cell(NoisyCell(3, 4))
 
 
 def test_tracing_leaves_the_generator_as_it_was():
-    """fused='auto' traces the cell (drawing dropout masks) before falling back to the tape: with the same
+    """fused='auto' traces the cell (drawing its random numbers) before falling back to the tape: with the same
     seed it must draw what fused=False draws, so the two give the same numbers."""
     x = tr.Tensor(np.random.default_rng(2).standard_normal((6, 2, 3)))
     outputs = []
@@ -608,11 +602,11 @@ def test_tracing_leaves_the_generator_as_it_was():
         tr.manual_seed(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            layer = tr.nn.Recurrent(DropoutCell, 3, 4, dtype=np.float64, fused=fused)
+            layer = tr.nn.Recurrent(NoisyCell, 3, 4, dtype=np.float64, fused=fused)
         outputs.append(layer(x)[0].data)
     assert layer.fused is False   # 'auto' fell back
     np.testing.assert_array_equal(outputs[0], outputs[1])
-    cell = DropoutCell(3, 4)
+    cell = NoisyCell(3, 4)
     tr.manual_seed(5)
     expected = tr.random.generator().random(3)
     tr.manual_seed(5)

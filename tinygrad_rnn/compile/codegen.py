@@ -966,7 +966,8 @@ class Generator:
                 + [f"GA{g.index}" for g in p.gemms if g.a_state is None]
                 + [name for name, _ in self.stored_buffers()]
                 + ([] if states_only else [name for name, _ in self.saved_buffers])
-                + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts])
+                + [f"Wt{g.index}" for g in p.gemms] + [f"V{i}" for i, _ in p.vec_params] + [f"K{k}" for k in p.consts]
+                + [f"D{k}" for k in range(len(p.masks))])
 
     def stored_buffers(self):
         """(name, width) of each per-step buffer of stored values the forward writes: M, the shared one

@@ -22,6 +22,8 @@ array in the generated code, and how they are indexed:
     Product(i)     the recurrent product i at step t    C<i>[t, b]      dC<i>[t, b]
     Param(i)       vector parameter i, flattened        V<i>            dV<i>[b]
     Const(i)       a constant array, flattened          K<i>            (none)
+    Mask(k)        dropout k's mask at step t           D<k>[t, b]      (none)
+                   (keep / (1 - p): node.py draws them)
     Whole(node)    a wide value computed by one loop    M<m>[t, b]      dM<m>[b]
                    and stored (schedule.py), read in slices (the gates of a layer-norm LSTM)
 
@@ -74,6 +76,15 @@ class Const:
     i: object   # the trace's constant index, or a Where's mask name
     array = property(lambda self: f"K{self.i}")
     grad_array, at, grad_at = None, "", ""
+
+
+@dataclass(frozen=True)
+class Mask:
+    """The mask of the step's dropout k (trace order), one per step and sequence: keep / (1 - p), drawn before
+    the forward loop by the node (Kernel.draw_masks) and kept for the backward, which reads the same."""
+    k: int
+    array = property(lambda self: f"D{self.k}")
+    grad_array, at, grad_at = None, "t, b, ", ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +207,8 @@ class Program(NamedTuple):
                            # them instead of recomputing them (the transcendental functions)
     inline: frozenset = frozenset()   # ids of cheap Nodes every group that reads them computes itself
                                       # (no group of their own, nothing stored): schedule.inline_nodes
+    masks: tuple = ()      # (p, width) of each dropout of the step, in trace order: node.py draws all of them
+                           # (the tape draws one whose value nothing reads too), the loops read D<k>
 
 
 def stored_width(node):

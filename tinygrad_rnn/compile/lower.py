@@ -32,6 +32,7 @@ from .ir import (
     Gemm,
     Input,
     Lit,
+    Mask,
     Node,
     Param,
     Product,
@@ -52,8 +53,8 @@ SUPPORTED = ("matmul with a parameter matrix, + - * /, neg, pow by a constant or
              "log, erf (gelu), abs, fmod, % (remainder), div(rounding_mode='trunc' or 'floor'), clone, clip, "
              "maximum/minimum, detach, sum/mean/amax/amin/var/std and max(dim)/min(dim).values over the feature "
              "axis, chunk/split/slices/concatenate along the feature axis, comparisons (== != < <= > >=) and "
-             "& | ^ ~ of them, where on their masks or a constant mask, and a mask as numbers (h * (x > 0), "
-             "mask.to(x.dtype))")
+             "& | ^ ~ of them, where on their masks or a constant mask, a mask as numbers (h * (x > 0), "
+             "mask.to(x.dtype)), and dropout (F.dropout, nn.Dropout) of a (batch, n) value")
 
 
 class Val(NamedTuple):
@@ -134,6 +135,7 @@ class Lowerer:
         self.cutter = Cutter()
         self.vals, self.projections, self.gemms = {}, [], []
         self.vec_params, self.consts = {}, {}
+        self.masks = {}   # dropout index -> (p, width)
 
     def run(self):
         for n, op in enumerate(self.graph.ops):
@@ -148,7 +150,8 @@ class Lowerer:
             for slot, v in enumerate(results):
                 self.vals[(n, slot)] = v
         outputs = tuple(self.output(k, ref) for k, ref in enumerate(self.graph.outputs))
-        return schedule(self.dtype, self.graph, outputs, self.projections, self.gemms, self.vec_params, self.consts)
+        prog = schedule(self.dtype, self.graph, outputs, self.projections, self.gemms, self.vec_params, self.consts)
+        return prog._replace(masks=tuple(self.masks[k] for k in sorted(self.masks)))
 
     def output(self, k, ref):
         v = self.vals.get((ref[1], ref[2])) if ref[0] == "op" else self.leaf(ref, None)
@@ -274,6 +277,20 @@ def _lower_rule(lw, op, attrs):
                  "hi": np.inf if attrs["hi"] is None else attrs["hi"]}
     rule = pow_rule(attrs["p"]) if op.prim is P.Pow else RULES[op.prim]   # written for its constant exponent
     return (elementwise(lw, op, rule, args, extra or None),)
+
+
+def _lower_dropout(lw, op, attrs):
+    """x * D<k>[t, b]: the step's mask for dropout k, drawn per step by the node (ir.Mask). Only on a
+    (batch, n) value: a mask on a parameter (DropConnect) is drawn once per sequence or batch, not per
+    step and row, which the tape's step cannot say."""
+    x = lw.get(op.args[0], op)
+    if x.kind != "tile" or x.rows:
+        fail(op, "dropout of a parameter or a feature vector (DropConnect): its mask is not one per step and "
+                 "row; dropout of a (batch, n) value compiles")
+    k, n = attrs["index"], x.width
+    lw.masks[k] = (attrs["p"], n)
+    mask = Val("tile", n, (Seg(0, n, Read(Mask(k), 0, n)),))
+    return (elementwise(lw, op, RULES[P.Mul], [x, mask]),)
 
 
 def _lower_rounded_divide(lw, op, attrs):
@@ -514,6 +531,7 @@ LOWERING.update({
     P.RoundedDivide: _lower_rounded_divide,
     P.FloorDivide: _refuse_floor_divide,
     P.Copy: _lower_copy,
+    P.Dropout: _lower_dropout,
 })
 # The operations that accept a (batch,) value (Val.rows); the others refuse it, naming the line.
 TAKES_ROWS = frozenset(LOWERING) - {P.Transpose, P.Matmul, P.Sum, P.Max, P.FirstMax, P.Split, P.Concatenate}

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import random
 from ..kernels import blas, runtime, workspace
 from ..primitives import Primitive
 from ..tape import _grad_mode, apply
@@ -71,7 +72,7 @@ def _args(names, untimed=()):
 
 
 _TIMED = {"X", "dX", "dOut"}
-_TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC"}
+_TIMED_KINDS = {"XW", "C", "GA", "M", "A", "dXW", "dC", "D"}
 
 
 def _bind(args, arrays, a=None, b=None, lengths=None):
@@ -379,6 +380,30 @@ class Kernel:
         return (sum(p.state_sizes) + sum(n for name, _, n in self.projected if name in self.kept)
                 + sum(w for name, w, _ in self.per_step if name in self.kept) + input_size)
 
+    def mask_columns(self):
+        """Numbers of the dropouts' masks per (step, sequence): drawn for every step and kept for the backward
+        whatever the plan (a checkpointed piece's rerun reads them, it does not draw again), so not part of
+        kept_per_row, which counts what a recorded step keeps: a cost of every step (nn/recurrent.bptt_plan)."""
+        return sum(n for _, n in self.prog.masks)
+
+    def draw_masks(self, T, B):
+        """{D<k>: (T, B, n_k)} for the step's dropouts (Program.masks), in kernel time order, drawn from
+        tr.random's generator as the tape draws them running the cell step by step: at each step, each
+        dropout's (B, n_k) mask in trace order, keep = uniform >= p, scaled by 1 / (1 - p) as F.dropout
+        scales it. One draw of all T steps' uniforms: a Generator's doubles come one after another from its
+        stream, so row t of a (T, S) draw holds exactly the numbers of the tape's draws at step t."""
+        masks = self.prog.masks
+        if not masks:
+            return {}
+        sizes = [B * n for _, n in masks]
+        uniform = random.generator().random((T, sum(sizes)))
+        drawn, off = {}, 0
+        for k, ((p, n), size) in enumerate(zip(masks, sizes)):
+            keep = uniform[:, off:off + size].reshape(T, B, n) >= p
+            drawn[f"D{k}"] = keep.astype(self.dtype) * (1.0 / (1.0 - p))
+            off += size
+        return drawn
+
     # -- the forward: projections, then the loop
     def forward(self, x, states, params, lengths, reverse=False, states_only=False, views=None):
         """states_only: for a forward no backward follows (inference): the loop writes no saved values (A or A<m>),
@@ -396,6 +421,8 @@ class Kernel:
         arrays = self._parameters(params, views)
         arrays["lengths"] = lens
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
+        if self.prog.masks:   # (drawn here, as the tape draws them: when the layer-direction runs)
+            arrays.update(self.draw_masks(T, B))
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
         # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -763,6 +790,7 @@ class Kernel:
         arrays = self._parameters(params)
         arrays["lengths"] = runtime.all_steps(B, T)
         arrays["X"] = np.empty((T, B, I), self.dtype)
+        arrays.update({f"D{k}": np.ones((T, B, n), self.dtype) for k, (_, n) in enumerate(self.prog.masks)})
         self.forward_buffers(arrays, T, B, (), False, np.empty)
         plan = _BackwardPlan(self._gradient_shapes(T, B, I, True, False), *self._needs((True,) * len(params)),
                              self._accumulator_plan(params, (True,) * len(params)), 0, 0, self._no_dx(True), True,
@@ -783,7 +811,7 @@ def _settings_key(cell, dtype):
     its other attributes (nonlinearity, sizes, flags, constant arrays by value). None when some
     attribute cannot be compared."""
     params = tuple((name, id(p), p.shape, p.dtype.str) for name, p in cell.named_parameters())
-    others = tuple(sorted((k, _freeze(v.data if isinstance(v, Tensor) else v)) for k, v in vars(cell).items()
+    others = tuple(sorted((k, _setting(v)) for k, v in vars(cell).items()
                           if not (isinstance(v, Tensor) and v.requires_grad) and not k.startswith("_")))
     key = (np.dtype(dtype).str, params, others)
     try:
@@ -791,6 +819,17 @@ def _settings_key(cell, dtype):
     except TypeError:   # e.g. a dict attribute: trace every call instead
         return None
     return key
+
+
+def _setting(value):
+    """An attribute of a cell as _settings_key compares it: a constant Tensor and an array by value; a submodule
+    (an nn.Dropout) by identity and the training flags of its modules, which its forward may read (a cell's
+    dropout toggled alone, cell.drop.eval(), is another structure: no dropout in the trace)."""
+    if isinstance(value, Tensor):
+        return _freeze(value.data)
+    if hasattr(value, "named_modules"):
+        return ("module", id(value), tuple(m.training for _, m in value.named_modules()))
+    return _freeze(value)
 
 
 def get_kernel(cell, dtype):

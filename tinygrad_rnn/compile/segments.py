@@ -55,6 +55,8 @@ class _Sequence(NamedTuple):
     reverse: bool
     history: np.ndarray = None  # (T + 1, B, n_0) in the forward when the output is returned as the kernels
                                 # write it: row 0 the state entering, rows 1.. the output (None otherwise)
+    masks: dict = None          # the dropouts' masks of all T steps (Kernel.draw_masks), drawn once by the forward:
+                                # every piece, and every rerun of one, reads its slice of them
 
 
 class _Recompute(NamedTuple):
@@ -104,7 +106,8 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
         out = history[1:]
     else:
         out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
-    seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse, history)
+    seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse, history,
+                    kernel.draw_masks(T, B))
     threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
     if _overlaps(threads, B) and len(plan) > 1:
         kept, final = _forward_overlapped(seq, plan, entering, out, threads, states_only)
@@ -152,6 +155,7 @@ def _states_serial(seq, a, L, entering, arrays):
     Why: Python per piece, run between kernels that have emptied the caches, costs a good part of a
     millisecond (issue 17's step: 29 pieces forward, 29 in the backward)."""
     arrays["X"] = _piece_x(seq, a, L)
+    _piece_masks(seq, a, L, arrays)
     if seq.history is not None:
         arrays["S0"] = seq.history[a:a + L + 1]
     for (name, _, _), state in zip(seq.kernel.states, entering):
@@ -276,6 +280,7 @@ def _piece_buffers(seq, a, L, entering, states_only=False):
     empty = workspace.allocator(L * B * max(k.widest, I), p.dtype)
     arrays = dict(seq.base)
     arrays["lengths"], arrays["X"] = lens, _piece_x(seq, a, L)
+    _piece_masks(seq, a, L, arrays)
     k.forward_buffers(arrays, L, B, entering, padded, empty, states_only)
     if seq.history is not None:   # the output rows themselves: no copy, and a stored piece keeps no second one
         arrays["S0"] = seq.history[a:a + L + 1]   # row 0, the state entering, written by the piece before
@@ -294,6 +299,12 @@ def _piece_x(seq, a, L):
     t = np.arange(a, a + L)[:, None]
     source = np.where(t < seq.lens[None, :], seq.lens[None, :] - 1 - t, t)
     return x[source, np.arange(B)[None, :]]
+
+
+def _piece_masks(seq, a, L, arrays):
+    """Put the dropouts' masks of kernel time [a, a + L) into `arrays`: views of those the forward drew."""
+    for name, mask in seq.masks.items():
+        arrays[name] = mask[a:a + L]
 
 
 # ----------------------------------------------------------------------------- backward
@@ -401,6 +412,7 @@ def _rerun_serial(seq, piece, frame, grad):
     k, m, args = seq.kernel, seq.kernel.module, frame.args
     a, L, B = piece.start, piece.steps, seq.x.shape[1]
     args["X"] = _piece_x(seq, a, L)
+    _piece_masks(seq, a, L, args)
     for (name, _, _), state in zip(k.states, piece.entering):
         args[name][0] = state
     if grad.dout is not None and grad.dout.shape[0] != 1:

@@ -14,6 +14,9 @@ arguments were made before it). An argument is a Ref:
     ("x",)               the step's input                ("state", k)   state part k
     ("param", i)         the cell's i-th parameter       ("const", i)   graph.consts[i], an ndarray
     ("op", n, slot)      output `slot` of op n
+A dropout (P.Dropout: F.dropout, nn.Dropout in training) is recorded with its probability and its index
+among the step's dropouts instead of the mask this trace drew: the compiled layer draws a mask per step
+and dropout itself (node.py: Kernel.draw_masks), in the order the tape draws them.
 Tracing twice with different placeholder values must give the same graph; a difference means the
 cell's operations depend on the data (a where() on a mask made in numpy from .data, not by a Tensor comparison,
 which the trace records as an operation), which a kernel cannot bake in.
@@ -143,6 +146,8 @@ def _record(cell, x, state, params):
         out = original(prim, *inputs, **attrs)
         outs = out if isinstance(out, tuple) else (out,)
         n = len(ops)
+        if prim is P.Dropout:   # the mask drawn now stands for the masks the kernels read, one per step
+            attrs = _dropout_attrs(attrs, sum(op.prim is P.Dropout for op in ops))
         ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
                       tuple(o.shape for o in outs), tuple(o.data.dtype for o in outs), _call_site()))
         for slot, o in enumerate(outs):
@@ -165,6 +170,19 @@ def _record(cell, x, state, params):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))
     return ops, consts, tuple(outputs)
+
+
+def _dropout_attrs(attrs, index):
+    """A dropout's attributes in the graph: its probability and its index among the step's dropouts (in
+    trace order), not the mask this trace drew. The compiled layer draws mask `index` of every step itself
+    (node.py: Kernel.draw_masks), from the library's generator, in the order the tape would; a mask drawn
+    from a generator of the cell's own cannot be drawn so, and is refused."""
+    if not attrs["from_library"]:
+        raise CompileError(f"cannot compile dropout drawn from a generator of the cell's own (rng=), used at "
+                           f"{_call_site()}: the compiled layer draws each step's mask from tr.random's generator "
+                           "(tr.manual_seed), as the tape does without rng=; fused='auto' runs the cell on the "
+                           "generic tape")
+    return {"p": attrs["p"], "index": index}
 
 
 def _refuse_before_running(prim, attrs):
@@ -223,7 +241,8 @@ def _placeholders(I, sizes, dtype, seed):
 @contextlib.contextmanager
 def _generator_kept():
     """Tracing leaves the library's generator as it found it: a cell that draws from it (dropout) would
-    otherwise advance it, so that tr.manual_seed(s) gave other numbers with fused=True than with False."""
+    otherwise advance it, so that tr.manual_seed(s) gave other numbers with fused=True than with False
+    (the layer draws the masks it runs with itself, at each call)."""
     state = random.generator().bit_generator.state
     try:
         yield
@@ -233,16 +252,18 @@ def _generator_kept():
 
 def _refuse_data_dependence(cell, graphs, again):
     """The CompileError for two traces that differ. `again` traced the first trace's values once more: if
-    it too differs from the first, the cell draws random numbers (dropout in training mode), which a
-    kernel cannot bake in either, and the remedies differ, so the message says which it is."""
+    it too differs from the first, the cell draws random numbers other than dropout's (tr.rand, a Generator
+    of its own: F.dropout's masks are recorded as such and compile, see _dropout_attrs), which a kernel
+    cannot bake in either, and the remedies differ, so the message says which it is."""
     name = type(cell).__name__
     if _key(*again) != _key(*graphs[0]):
         op = _first_difference(graphs[0], again)
         at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
         raise CompileError(f"{name}: its forward draws random numbers{at}: two traces of the same input recorded "
-                           "different constants, e.g. dropout in training mode, which a compiled kernel cannot "
-                           "draw afresh at each step. In eval() mode (dropout off) it compiles; to train it, "
-                           "fused='auto' runs it on the generic tape (with one warning), as fused=False does")
+                           "different constants, e.g. tr.rand or numpy's generator inside forward, which a compiled "
+                           "kernel cannot draw afresh at each step (dropout can: F.dropout and nn.Dropout compile, "
+                           "their masks drawn per step as the tape draws them); fused='auto' runs it on the "
+                           "generic tape (with one warning), as fused=False does")
     op = _first_difference(graphs[0], graphs[1])
     at = (f" (first at {op.prim.__name__}, used at {op.where})" if op is not None
           else _constant_output(cell, graphs[0][2]))

@@ -324,7 +324,7 @@ class _StackedRecurrent(Module):
         every step is stored. memory_budget is shared equally by the layers and directions."""
         if self.memory_budget is not None:
             share = int(self.memory_budget // (self.num_layers * self.num_directions))
-            return budget_plan(T, share, *self._bptt_bytes(layer, B))
+            return budget_plan(T, share - self._masks_bytes(layer, T, B), *self._bptt_bytes(layer, B))
         if self.checkpoint is True:   # (one thread: the backward runs one piece at a time)
             return sqrt_plan(T, SERIAL_SPAN if get_num_threads() == 1 else 1)
         return None if self.checkpoint is None else uniform_plan(T, int(self.checkpoint))
@@ -338,15 +338,36 @@ class _StackedRecurrent(Module):
         sizes = self.state_sizes()
         state = B * sum(sizes) * item
         G, I = getattr(self, "gates", 1), self._layer_input_size(layer)
-        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
-        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
-        if getattr(self, "fused", False) and fused_available() and not hooked:
-            from ..compile.node import get_kernel
-            cell = self._cell(known, 0)
-            per_row = get_kernel(cell, self.dtype)[0].kept_per_row(I)
+        kernel = self._planned_kernel(layer)
+        if kernel is not None:
+            per_row = kernel.kept_per_row(I)
         else:
             per_row = (4 * G + 8) * sum(sizes) + I
         return state, B * per_row * item
+
+    def _planned_kernel(self, layer):
+        """The fused kernel a layer's cells run by, for the memory model; None where the layer runs the tape."""
+        known = min(layer, self.num_layers - 1)   # (a layer's cell: what it keeps per row does not depend on I)
+        hooked = ModuleHooks.made and any(has_hooks(self._cell(known, d)) for d in range(self.num_directions))
+        if not (getattr(self, "fused", False) and fused_available()) or hooked:
+            return None
+        from ..compile.node import get_kernel
+        return get_kernel(self._cell(known, 0), self.dtype)[0]
+
+    def _masks_bytes(self, layer, T, B):
+        """What the fused kernels keep of a cell's dropouts whatever the plan: the masks of all T steps (drawn
+        once, read again by every rerun of a piece: compile/node.Kernel.draw_masks). The budget left for the
+        plan is the share less these; a share they fill alone is refused, naming them."""
+        kernel = self._planned_kernel(layer)
+        if kernel is None:
+            return 0
+        masks = T * B * kernel.mask_columns() * np.dtype(self.dtype).itemsize
+        share = int(self.memory_budget // (self.num_layers * self.num_directions))
+        if masks and masks >= share:
+            raise ValueError(f"{type(self).__name__}: memory_budget={self.memory_budget} bytes is too small: the "
+                             f"cell's dropout masks of T={T} steps alone take {masks} bytes per layer-direction "
+                             f"(its share is {share}); they are kept for the backward whatever the plan")
+        return masks
 
     def _run_by_plan(self, layer, direction, x, state, lengths, retain):
         """_run, or by the policy's plan: the fused path as one node that recomputes inside compiled code
