@@ -50,6 +50,10 @@ def _checksum(a):
     return zlib.crc32(np.ascontiguousarray(a).view(np.uint8)) if a.size else 0
 
 
+# the engine's files, between the user's line and apply: never "the library function" a fault is inside
+_ENGINE_FILES = ("tape.py", "tensor.py", "inplace.py", "creation.py", "anomaly.py")
+
+
 def creation_site() -> tuple[str, str | None]:
     """(user's 'file:line in function: code', innermost library function or None) of the caller."""
     frame = sys._getframe(1)
@@ -60,7 +64,7 @@ def creation_site() -> tuple[str, str | None]:
             code = linecache.getline(filename, frame.f_lineno).strip()
             site = f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}" + (f": {code}" if code else "")
             return site, library
-        if not filename.endswith(("tape.py", "tensor.py", "creation.py", "anomaly.py")) and library is None:
+        if not filename.endswith(_ENGINE_FILES) and library is None:
             library = f"{os.path.relpath(filename, os.path.dirname(_PACKAGE_DIR.rstrip(os.sep)))}:" \
                       f"{frame.f_lineno} ({frame.f_code.co_name})"
         frame = frame.f_back

@@ -67,7 +67,8 @@ Tensor = None
 
 
 def set_tensor_class(cls: type) -> None:
-    """Called once by tensor.py with its Tensor class: apply wraps its results in it, run_hooks the gradients."""
+    """Called once by tensor.py with its Tensor class: apply wraps its results in it, run_hooks the gradients
+    (and inplace.py, which tensor.py's class inherits from, reads it here as tape.Tensor)."""
     global Tensor
     Tensor = cls
 

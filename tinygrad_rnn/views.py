@@ -2,7 +2,7 @@
 
 An operation that returns a view (x.T, x[0], x.reshape(...), x.detach(): numpy views of the input's array)
 makes a second Tensor over the same memory. The tape's version counters (tape.py) and the in-place writes'
-checks (tensor.py) need to know which leaf a tensor's memory belongs to: an in-place write bumps that leaf's
+checks (inplace.py) need to know which leaf a tensor's memory belongs to: an in-place write bumps that leaf's
 version, and graphs that saved the view check it. Two cases: a view made while recording is a node of one
 of torch's view operations (_VIEW_PRIMS), followed back through the graph to its leaf (_memory_leaf); a view
 made without recording (under no_grad(), or of tensors that need no gradient) has no node, so apply notes

@@ -45,6 +45,21 @@ def test_fault_inside_a_layer_points_at_the_users_call_and_the_library_function(
     assert "CALL SITE" in msg and "tinygrad_rnn/nn/" in msg
 
 
+def test_an_in_place_write_points_at_the_users_line_and_no_library_function():
+    """The engine's own files (tensor.py, inplace.py, which the Tensor inherits its in-place writes from) are not
+    "the library function" a fault is inside: a recorded x += 1 or fill_ is the user's line alone."""
+    w = tr.Tensor(np.array([4.0, 0.5, -2.0]), requires_grad=True)
+    with tr.detect_anomaly():
+        y = w * 2.0
+        y += 1.0  # THE ADD
+        added = y.node.where
+        y.fill_(-1.0)  # THE FILL
+        filled = y.node.where
+    for (site, library, _), line in ((added, "THE ADD"), (filled, "THE FILL")):
+        assert "test_anomaly.py:" in site and line in site
+        assert library is None
+
+
 # Each case: f(ops, x) of a tensor x that requires grad; ops holds one library's functions (and the mask).
 TORCH_CASES = {
     "log of zero and of a negative (forward -inf, NaN; gradients finite or inf)": lambda o, x: o["log"](x).sum(),

@@ -5,7 +5,9 @@ fails here whether or not it happens to be imported already when the tests run.
 
 The modules below the tape (tape.py, views.py, tensor_args.py) are held to it in every import, a function's local
 one too; tensor.py and creation.py at import time (module level: a method may import what it needs when it runs,
-as Tensor.to imports nn's device check)."""
+as Tensor.to imports nn's device check). inplace.py holds the in-place methods that the Tensor class inherits, so
+tensor.py imports it to define the class: it imports nothing built on the engine, and tensor.py itself only when a
+method runs (an `if TYPE_CHECKING:` block, for annotations, never runs)."""
 import ast
 import os
 
@@ -18,7 +20,9 @@ ABOVE_THE_ENGINE = ("tinygrad_rnn.nn", "tinygrad_rnn.optim", "tinygrad_rnn.optim
 # the engine's own modules that sit on the tape: what the tape, and what is below it, must not import
 ON_THE_TAPE = ("tinygrad_rnn.tensor", "tinygrad_rnn.creation")
 BELOW_TENSOR = ("tape.py", "views.py", "tensor_args.py")
-ENGINE = BELOW_TENSOR + ("tensor.py", "creation.py")
+# the Tensor class's base (tensor.py imports it to define the class): it imports tensor.py only when a method runs
+UNDER_TENSOR_CLASS = ("inplace.py",)
+ENGINE = BELOW_TENSOR + UNDER_TENSOR_CLASS + ("tensor.py", "creation.py")
 
 
 def imported_modules(source, module_level_only):
@@ -41,8 +45,10 @@ def imported_modules(source, module_level_only):
 
 def _module_level(body):
     """The statements run at import time: the module's own, and those inside its top-level if/try/with blocks
-    (not inside a function or class body)."""
+    (not inside a function or class body, nor an `if TYPE_CHECKING:` block, which only a type checker reads)."""
     for node in body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            continue
         yield node
         if isinstance(node, (ast.If, ast.Try, ast.With)):
             for field in ("body", "orelse", "finalbody", "handlers"):
@@ -61,7 +67,7 @@ def _source(filename):
 
 @pytest.mark.parametrize("filename", ENGINE)
 def test_the_engine_imports_nothing_built_on_it(filename):
-    names = imported_modules(_source(filename), module_level_only=filename not in BELOW_TENSOR)
+    names = imported_modules(_source(filename), module_level_only=filename in ("tensor.py", "creation.py"))
     assert forbidden(names, ABOVE_THE_ENGINE) == []
 
 
@@ -69,6 +75,13 @@ def test_the_engine_imports_nothing_built_on_it(filename):
 def test_the_tape_does_not_import_tensor_py(filename):
     """One-way: tensor.py and creation.py are built on the tape, never the other way round."""
     assert forbidden(imported_modules(_source(filename), module_level_only=False), ON_THE_TAPE) == []
+
+
+@pytest.mark.parametrize("filename", UNDER_TENSOR_CLASS)
+def test_the_tensor_class_s_base_does_not_import_tensor_py_when_loaded(filename):
+    """tensor.py imports inplace.py before it defines Tensor: an import of tensor.py (or creation.py, built on it)
+    at inplace.py's module level would be circular. Its methods import tensor.py's helpers when they run."""
+    assert forbidden(imported_modules(_source(filename), module_level_only=True), ON_THE_TAPE) == []
 
 
 def test_the_engine_files_are_the_package_modules():
@@ -89,6 +102,8 @@ def test_the_engine_files_are_the_package_modules():
     ("def f():\n    from .nn.checks import check_device", True, []),   # a method's import, at call time
     ("from .tensor import Tensor", False, []),   # (the engine's own: not above it)
     ("from .optim_extra import x", False, []),   # a name that only starts like optim is not optim
+    ("if TYPE_CHECKING:\n    from .nn import Module", True, []),   # read by a type checker, never run
+    ("if DEBUG:\n    from .nn import Module", True, ["tinygrad_rnn.nn", "tinygrad_rnn.nn.Module"]),   # run
 ])
 def test_the_check_finds_an_import_from_above(statement, module_level_only, found):
     """The checks above can fail: an import from nn, optim, kernels or compile, absolute or relative, at the top

@@ -26,7 +26,7 @@ DTYPES = [np.float32, np.float64]
 @given(st.integers(1, 7), st.integers(0, 5), st.integers(0, 40), st.sampled_from(DTYPES), st.integers(0, 2 ** 16))
 def test_scatter_add_rows_equals_add_at(vocab, dim, n, dtype, seed):
     rng = np.random.default_rng(seed)
-    index = rng.integers(0, vocab, n)                   # few rows, many repeats
+    index = rng.integers(-vocab, vocab, n)              # few rows, many repeats; negative ones count from the end
     rows = rng.standard_normal((n, dim)).astype(dtype)
     out, want = np.zeros((vocab, dim), dtype), np.zeros((vocab, dim), dtype)
     scatter_add_rows(out, index, rows)

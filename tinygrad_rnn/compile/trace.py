@@ -39,7 +39,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
 _PACKAGE = os.path.dirname(_HERE)
-_ENGINE = ("tape.py", "tensor.py", "creation.py", "views.py", "tensor_args.py")
+_ENGINE = ("tape.py", "tensor.py", "inplace.py", "creation.py", "views.py", "tensor_args.py")
 _ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] +
                           [os.path.join(_PACKAGE, "nn", f) for f in ("functional.py", "layers.py", "module.py")])
 

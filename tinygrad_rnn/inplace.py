@@ -1,0 +1,321 @@
+"""A Tensor's in-place writes: x += y (-=, *=, /=, //=, %=), zero_, fill_, clamp_, scatter_, scatter_add_, the last
+step of x[i] += y, and the version counter they move.
+
+The Tensor class (tensor.py) inherits these methods from InPlaceWrites, so `x.zero_()` is an ordinary method of
+x; they live here because a first reading of the engine can skip them. An in-place write takes one of two roads:
+
+  * Unrecorded (under no_grad(), or when no gradient is involved): the tensor's memory is written, as torch
+    writes its storage, so its views (x[0], x.T, x.detach()) see the new values. The version of the leaf whose
+    memory that is goes up (bump_version; views.py says which leaf): a graph recorded before the write that
+    read the leaf refuses backward (tape.py checks the versions) rather than compute with the new values. A
+    computed tensor (y = a * 2) has no version a node records; its write is noted on the nodes that made its
+    memory instead (tape.py, _note_computed_write).
+  * Recorded (grad mode on, a gradient involved): the tensor gets a new array, the result of the out-of-place
+    operation, and becomes that result on the tape; graphs that read the old array keep reading it intact.
+    What torch would do differently here (write a viewed tensor too) is refused, not approximated.
+
+Where this module sits: tensor.py imports it to define the Tensor class, so this module does not import tensor.py
+when it is loaded. It names the class as tape.py does: `tape.Tensor`, which tensor.py sets once, right after
+defining it (set_tensor_class). Two helpers it shares with tensor.py's other methods (_fill_value with full(),
+_index with x[i]) are imported from tensor.py when a method runs. tests/engine/test_layering.py holds it to that.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import primitives as P
+from . import tape
+from .tape import _grad_mode, _note_computed_write, apply, no_grad
+from .tensor_args import _broadcasts_to
+from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _same_elements
+
+if TYPE_CHECKING:   # (for the annotations only: tensor.py is built on this module)
+    from .tensor import Tensor
+
+
+class InPlaceWrites:
+    """The in-place methods of the Tensor class, which inherits them (see the module docstring)."""
+
+    # -- the in-place operators: x op= y writes x itself, as torch's
+    def __iadd__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Add, o, "+=")
+    def __isub__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Sub, o, "-=")
+    def __imul__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Mul, o, "*=")
+    def __itruediv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Div, o, "/=")
+    def __ifloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.FloorDivide, o, "//=")
+    def __imod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Remainder, o, "%=")
+
+    def _update(self, prim, other, symbol):
+        """x += y (-=, *=, /=, //=, %=): as in torch the tensor itself changes, so `p -= lr * p.grad` under
+        no_grad() updates the model's parameter (Python's fallback, p = p - ..., would silently rebind a local
+        name). The result is x's operator's, and must keep x's dtype and shape, as torch's (an int64 x += 1.5
+        is refused, not truncated). See _in_place for what happens on the tape."""
+        _check_no_partial_overlap(self, other, symbol)
+        if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
+            ufunc, operand = _IN_PLACE_UFUNCS[prim], _array(other)
+            return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
+        return self._in_place(symbol, lambda: self._updated(prim, other, symbol), other)
+
+    def _updated(self, prim, other, symbol):
+        """x op= y's new value: x op y, except with y a float Tensor of the other float dtype (which x op y refuses:
+        nothing is upcast silently) that torch promotes to: as torch, computed in float64 and cast back to x's
+        dtype, so x keeps its dtype (a 0-d y beside a dimensioned x takes x's dtype instead, as in x op y)."""
+        if (isinstance(other, tape.Tensor) and self.data.dtype.kind == "f" and other.data.dtype.kind == "f"
+                and other.data.dtype != self.data.dtype and (other.ndim > 0 or self.ndim == 0)):
+            wide = np.dtype(np.float64)
+            return self.astype(wide)._binary(prim, other.astype(wide), symbol).astype(self.dtype)
+        return self._binary(prim, other, symbol)
+
+    # -- torch's in-place methods
+    def zero_(self) -> Tensor:
+        """Every element set to zero, in place."""
+        if self._unrecorded_leaf():
+            return self._write_own_memory(lambda a: a.fill(0))
+        return self._in_place("zero_", lambda: self._filled(0))
+
+    def fill_(self, value: float | Tensor) -> Tensor:
+        """Every element set to value (an int64 tensor truncates a float value toward zero, as torch)."""
+        from .tensor import _fill_value  # (imported here: tensor.py is built on this module)
+        if isinstance(value, tape.Tensor) and value.ndim != 0:   # (else _fill_value's TypeError, naming full())
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        if self._unrecorded_leaf() and not (isinstance(value, tape.Tensor) and value._requires_grad
+                                            and _grad_mode.enabled):
+            number = np.array(_fill_value(value, "fill_", "value")).astype(self.dtype)   # cast as _filled's
+            return self._write_own_memory(lambda a: a.fill(number))
+        return self._in_place("fill_", lambda: self._filled(value), value)
+
+    def _filled(self, value):
+        """The tensor fill_(value) makes of this one. Recorded (_in_place runs this with grad mode on only then), it
+        is where(True, value, self), as torch records fill_: this tensor's gradient is zero, a 0-d value Tensor's
+        the sum of the result's, and the result requires grad if either does."""
+        from .tensor import _fill_value  # (imported here: tensor.py is built on this module)
+        number = _fill_value(value, "fill_", "value")
+        if not _grad_mode.enabled:
+            return tape.Tensor._make(np.full(self.shape, number).astype(self.dtype), False)
+        if not isinstance(value, tape.Tensor):
+            value = tape.Tensor._make(np.array(number).astype(self.dtype), False)
+        elif value.dtype != self.dtype:
+            value = value.astype(self.dtype)
+        return apply(P.Where, value, self, tape.Tensor._make(np.array(True), False))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """clamp in place: each element below min set to min, above max to max."""
+        bounds = [b for b in (min, max) if b is not None]
+        if (self.data.dtype.kind == "f" and bounds and all(type(b) is float or type(b) is int for b in bounds)
+                and self._unrecorded_leaf()):
+            return self._write_own_memory(lambda a: _clip_into(a, min, max))
+        return self._in_place("clamp_", lambda: self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def scatter_(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+                 reduce: str | None = None) -> Tensor:
+        """scatter in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_", identical_ok=False)
+        return self._in_place("scatter_", lambda: self.scatter(dim, index, src, value=value, reduce=reduce), src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
+        return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Only the last step of `x[i] += y` (-=, *=, /=, ...), where Python assigns the result of `x[i]` back to
+        `x[i]`: with a basic index `x[i]` is a view, whose in-place operator has written x's memory as torch's
+        does, so assigning those very elements changes nothing. Any other assignment (`x[i] = v`, torch's
+        index_put_) is refused: it is not implemented here."""
+        from .tensor import _index  # (imported here: tensor.py is built on this module)
+        index = _index(index)
+        if isinstance(value, tape.Tensor) and P.is_basic_index(index):
+            try:
+                target = P.GetItem.forward(self.data, index)[0]
+            except IndexError:
+                target = None
+            if target is not None and _same_elements(value.data, target):
+                return
+        raise TypeError("item assignment x[index] = value is not supported here (torch's index_put_): under no_grad(), "
+                        "write through a view (x[0, 1:].fill_(v), or x[i] += y with a basic index, on a leaf), or "
+                        "make a new tensor with tr.where, masked_fill or scatter")
+
+    # -- the two roads: into the tensor's memory (unrecorded), or a new array on the tape (recorded)
+    def _in_place(self, fn, make, *others):
+        """Write make()'s result into this tensor (_write says where: a leaf's memory, or a new array). With grad
+        mode on and a gradient involved it is recorded, as torch records it: this tensor becomes make()'s result
+        on the tape (a leaf that requires grad is refused, as torch refuses it); graphs that read its old value
+        keep computing with it, where torch would refuse those that saved it. A view taken under no_grad() of a
+        tensor that requires grad is refused with grad mode on, in torch's words."""
+        if not _grad_mode.enabled:   # (the common case, p -= lr * g under no_grad(): no context to enter)
+            return self._write(make(), fn)
+        if self._no_grad_view:
+            raise RuntimeError(_NO_GRAD_VIEW_WRITE)
+        if not (self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
+            with no_grad():
+                return self._write(make(), fn)
+        _check_recordable_in_place(self, fn)
+        new = make()
+        self._write(new, fn, recorded=True)
+        self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+        return self
+
+    def _write(self, new, symbol, recorded=False):
+        """Put `new`'s values into this tensor (in-place operators and methods): dtype and shape must stay.
+
+        Unrecorded, the tensor's memory is written, as torch writes its storage: by the tensor, or by a view of it
+        (x[0], x.T, and p[1:] of a parameter even when taken with grad mode on); the views see the new values.
+        A leaf's version is bumped, so a graph recorded before that read it refuses backward (_check_saved_values)
+        rather than compute with the new values. A computed tensor (y = a * 2, y.detach(), a view of y) has no
+        version a node records: the write is noted on the nodes that made its memory (_note_computed_write), and a
+        backward whose nodes saved those values before the write refuses, as torch's. A recorded write gives the
+        tensor a new array, its result on the tape; the graphs that read the old one read it intact (the one just
+        recorded reads this very Tensor)."""
+        if new.dtype != self.dtype:
+            raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
+                               f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
+        if new.shape != self.shape:
+            raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
+                               f"{new.shape}; in place, x must keep its shape (as torch)")
+        if not recorded:
+            _check_writable(self.data)
+            self.data[...] = new.data
+            if _memory_leaf(self) is None:   # a computed tensor's memory: no version a node checks, so note it
+                _note_computed_write(self)
+            self.bump_version()
+            return self
+        self.data = new.data
+        self._base = None  # a new array: a view no longer (_note_view_bases)
+        self._views_computed = False
+        return self
+
+    # -- the unrecorded write of a leaf's own memory without a temporary array (an optimizer's p -= lr * g)
+    def _unrecorded_leaf(self):
+        """Whether an in-place write of this tensor goes straight into its memory (_write): a leaf that views
+        no computed tensor, off the tape as far as the tensor goes (the caller looks at the operands). With grad
+        mode on, a view taken under no_grad() of a tensor that requires grad goes to _in_place, which refuses it."""
+        return (self._node is None and not self._views_computed
+                and not (_grad_mode.enabled and (self._requires_grad or self._no_grad_view)))
+
+    def _write_own_memory(self, write):
+        """write(array) into this tensor's memory, the values _write would put there, without the temporary
+        array of the general path (whose allocation and copy made an update of 1M elements up to 8x slower),
+        and the base's version bumped, as _write's."""
+        _check_writable(self.data)
+        write(self.data)
+        self.bump_version()
+        return self
+
+    def _updates_own_memory(self, prim, other):
+        """Whether x += y (-=, *=, /=) is the common unrecorded case numpy computes straight into x's memory,
+        with the values _write would put there: a leaf of its own memory (not a computed tensor's: see _write),
+        off the tape, and y a Python number or an array or Tensor of x's dtype whose shape is x's trailing
+        dims (a bias row); int64 indices with a Python int (+ - *: int64, as torch's). Anything else takes
+        _in_place's general path, with its dtype and shape rules and their errors."""
+        kind = self.data.dtype.kind
+        if prim not in _IN_PLACE_UFUNCS or kind not in "fi" or not self._unrecorded_leaf():
+            return False
+        if kind == "i":
+            return type(other) is int and prim is not P.Div
+        if type(other) is float or type(other) is int:
+            return True
+        if isinstance(other, tape.Tensor):
+            if other._requires_grad and _grad_mode.enabled:
+                return False
+            other = other.data
+        elif type(other) is not np.ndarray:
+            return False
+        return other.dtype == self.data.dtype and _broadcasts_to(other.shape, self.data.shape)
+
+    # -- the version counter
+    def bump_version(self) -> None:
+        """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
+        through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
+        version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
+        leaf = _memory_leaf(self)
+        (self if leaf is None else leaf)._version += 1
+
+
+# ----------------------------------------------------------------------------- the helpers and checks of the writes
+# torch's RuntimeError, in its words
+_NO_GRAD_VIEW_WRITE = ("A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+                       "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                       "code by moving both the view and the inplace either both inside the no_grad block (if you "
+                       "don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+
+# the in-place operators _updates_own_memory computes with numpy into the tensor's memory: their primitives'
+# forwards are these ufuncs (a + b, a - b, a * b, a / b)
+_IN_PLACE_UFUNCS = {P.Add: np.add, P.Sub: np.subtract, P.Mul: np.multiply, P.Div: np.divide}
+
+
+def _array(x):
+    """A Tensor's array, or x itself (a number or an array)."""
+    return x.data if isinstance(x, tape.Tensor) else x
+
+
+def _clip_into(a, lo, hi):
+    """P.Clip's forward written into `a` (clamp_): the bound where a lies outside, in the same order (lo, then
+    hi); a value inside keeps its bits (-0.0) and nan stays nan."""
+    if lo is not None:
+        np.copyto(a, a.dtype.type(lo), where=a < lo)
+    if hi is not None:
+        np.copyto(a, a.dtype.type(hi), where=a > hi)
+
+
+def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
+    """An in-place write of x whose operand (a Tensor or an array) shares some of x's memory (x += x.T, x[1:] +=
+    x[:-1], x += x[0]) is refused in torch's words: element by element, a write would change values still to be
+    read. The same memory read as the same elements (x += x, x *= x.detach()) is allowed, as torch allows it
+    (scatter_ refuses that too, as torch's). torch computes in its loop's order where it cannot tell the overlap
+    (x += x[:, :1], x += x[0].expand(...)); those are refused here, as numpy's order is not torch's."""
+    other = _array(operand)
+    if type(other) is not np.ndarray or (other.base is None and x.data.base is None and other is not x.data):
+        return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
+    if not np.may_share_memory(x.data, other):
+        return
+    if (identical_ok and _same_elements(other, x.data)) or not np.shares_memory(x.data, other):
+        return
+    call = f"x {fn} y" if fn.endswith("=") else f"x.{fn}(dim, index, src)"
+    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                       f"single memory location. Please clone() the tensor before performing the operation ({call}: "
+                       "the operand shares part of x's memory; torch refuses it too).")
+
+
+def _check_recordable_in_place(x, fn):
+    """An in-place operation recorded on the tape: refused on a leaf that requires grad, in torch's words, and on
+    a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess.
+    Refused too on a view, on a leaf whose memory views share (_viewed), and on x.detach() of a tensor (the tensor
+    is a view of that memory too): x becomes a new array on the tape, and those views would keep the old values,
+    where torch's follow x."""
+    if x.requires_grad and x.is_leaf:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
+                           "as torch refuses it: update parameters inside `with tr.no_grad():`")
+    node = x._node
+    if node is not None and any(kept and x._slot in kept for kept in (node.retained, node.hooks)):
+        raise RuntimeError(f"{fn} in place on a tensor with retain_grad() or a hook registered: write the "
+                           "out-of-place form (x = x + y) so that each value has its own gradient")
+    if _is_view(x):
+        _refuse_recorded_write_of_a_view(x, fn)
+    if node is None and (x._viewed or x._base is not None or x._views_computed):
+        raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
+                           "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
+                           "or a layer's reshape of x; or x = y.detach() of another tensor y): torch writes that "
+                           "memory, and its views follow x onto the tape; that is not supported here. Write x = x + y "
+                           "(out of place), or clone() x first")
+
+
+def _refuse_recorded_write_of_a_view(x, fn):
+    """A recorded in-place write of a view (x[0], x.T, x.view(...)). torch refuses it on a view of a leaf that
+    requires grad, and otherwise writes the tensor viewed too (its grad_fn becomes CopySlices); here the write
+    would give the view a new value alone and leave that tensor as it was, a silent difference, so it is
+    refused, naming the out-of-place forms."""
+    edge = x._base if x._node is None else x._node.parents[0]
+    while type(edge) is tuple and edge[0].prim in _VIEW_PRIMS:   # a view of a view: the tensor under them
+        edge = edge[0].parents[0]
+    if isinstance(edge, tape.Tensor) and edge.requires_grad:
+        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place operation "
+                           f"({fn}), as torch refuses it: update parameters inside `with tr.no_grad():`")
+    raise RuntimeError(f"{fn} in place, recorded with a gradient, on a view (x[i], x.T, x.view(...)) of another "
+                       "tensor: torch would write the viewed tensor too (CopySlices), which is not supported here; "
+                       "compute the new tensor out of place (tr.where, tr.cat, masked_fill) or clone() the view "
+                       "before writing it")
