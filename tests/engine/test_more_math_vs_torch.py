@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import outcome, raises_as_torch
+from conftest import outcome, raises_as_torch, torch_error
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -340,3 +340,168 @@ def test_round_at_halves_goes_to_even_as_torchs(k, decimals, dtype):
     values = np.array([(k + 0.5) / 10.0 ** decimals, -(k + 0.5) / 10.0 ** decimals, k / 10.0 ** decimals], dtype)
     assert_same(tr.round(tr.tensor(values), decimals=decimals), torch.round(torch.tensor(values), decimals=decimals),
                 dtype, exact=True)
+
+
+# ----------------------------------------------------------------------------- the in-place methods
+# (name, call on x and the library): each writes x's memory as x += y does
+IN_PLACE = {
+    "add_": lambda x, lib: x.add_(lib.full(x.shape[-1:], 0.25), alpha=2),
+    "add_ number": lambda x, lib: x.add_(1.5),
+    "sub_": lambda x, lib: x.sub_(lib.full(x.shape, 0.5), alpha=-3),
+    "mul_": lambda x, lib: x.mul_(3.0),
+    "div_": lambda x, lib: x.div_(lib.full(x.shape, 4.0)),
+    "div_ floor": lambda x, lib: x.div_(0.3, rounding_mode="floor"),
+    "pow_": lambda x, lib: x.pow_(2.0),
+    "neg_": lambda x, lib: x.neg_(),
+    "abs_": lambda x, lib: x.neg_().abs_(),
+    "exp_": lambda x, lib: x.exp_(),
+    "log_": lambda x, lib: x.log_(),
+    "sqrt_": lambda x, lib: x.sqrt_(),
+    "tanh_": lambda x, lib: x.tanh_(),
+    "sigmoid_": lambda x, lib: x.sigmoid_(),
+    "relu_": lambda x, lib: x.sub_(0.5).relu_(),
+    "clamp_min_": lambda x, lib: x.clamp_min_(0.6),
+    "clamp_max_": lambda x, lib: x.clamp_max_(0.6),
+    "copy_": lambda x, lib: x.copy_(lib.tensor([[9.0], [-2.0]], dtype=lib.float64)),
+    "copy_ row": lambda x, lib: x.copy_(lib.tensor([1.0, 2.0, 3.0])),
+}
+VIEWS = {"slice": lambda x: x[1:], "T": lambda x: x.T, "reshape": lambda x: x.reshape(-1),
+         "detach": lambda x: x.detach(), "numpy": lambda x: x.numpy()}
+START = (np.arange(6.0).reshape(2, 3) + 1) / 4
+
+
+def _array(v):
+    return np.array(v.detach().numpy() if hasattr(v, "detach") else v)
+
+
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("write", sorted(IN_PLACE))
+def test_in_place_methods_write_the_memory_the_views_see_as_torch(write, view, grad_mode):
+    results = []
+    for lib in (torch, tr):
+        x = lib.tensor(START.astype(np.float32))
+        v = VIEWS[view](x)
+        with lib.set_grad_enabled(grad_mode):
+            assert IN_PLACE[write](x, lib) is x
+        results.append((_array(x), _array(v)))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_an_ema_and_a_weight_load_under_no_grad_update_the_parameter_as_torch():
+    """`p.mul_(0.99).add_(q, alpha=0.01)` and `p.copy_(t)`, the everyday optimizer and loading code."""
+    results = []
+    for lib in (torch, tr):
+        p, q = lib.tensor(START, requires_grad=True), lib.tensor(START[::-1].copy())
+        with lib.no_grad():
+            p.mul_(0.99).add_(q, alpha=0.01)
+            first = _array(p)
+            p.copy_(q * 2)
+        results.append((first, _array(p), p.requires_grad, p.grad_fn is None))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+
+
+@pytest.mark.parametrize("write", sorted(IN_PLACE))
+def test_a_leaf_that_requires_grad_is_refused_with_grad_mode_on_as_torch(write):
+    raises_as_torch(lambda: IN_PLACE[write](torch.tensor(START, requires_grad=True), torch),
+                    lambda: IN_PLACE[write](tr.tensor(START, requires_grad=True), tr), words="in-place")
+
+
+@pytest.mark.parametrize("write", sorted(IN_PLACE))
+def test_a_graph_that_saved_the_tensor_refuses_backward_after_the_write_as_torch(write):
+    """The write bumps the version of the leaf the graph saved (x * w saves x)."""
+    errors = []
+    for lib in (torch, tr):
+        x, w = lib.tensor(START), lib.tensor(START, requires_grad=True)
+        loss = (x * w).sum()
+        with lib.no_grad():
+            IN_PLACE[write](x, lib)
+        errors.append(torch_error(loss.backward) if lib is torch else pytest.raises(RuntimeError, loss.backward))
+    assert isinstance(errors[0], RuntimeError)
+
+
+@pytest.mark.parametrize("write", sorted(IN_PLACE))
+def test_a_recorded_write_of_a_computed_tensor_has_torchs_gradients(write):
+    """x = a * 1 (a requires grad), then the write, with grad mode on: a's gradient (and the operand's) as torch's."""
+    grads = []
+    for lib in (torch, tr):
+        a = lib.tensor(START, requires_grad=True)
+        x = a * 1.0
+        out = IN_PLACE[write](x, lib)
+        assert out is x and x.requires_grad
+        (x * lib.tensor(START[::-1].copy())).sum().backward()
+        grads.append((_array(x.detach()), _array(a.grad)))
+    for ours, theirs in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["add_", "sub_", "mul_", "div_", "copy_"])
+def test_an_operand_that_requires_grad_makes_the_write_recorded_as_torch(method):
+    """y.add_(b, alpha=2) of a plain y with b requiring grad: y requires grad after, b gets the gradient (summed back
+    to its shape; copy_'s src of the other dtype gets it in its dtype)."""
+    grads = []
+    for lib in (torch, tr):
+        dtype = lib.float32 if method == "copy_" else lib.float64
+        b = lib.tensor(START[0] + 1, dtype=dtype, requires_grad=True)
+        y = lib.tensor(START)
+        kwargs = {"alpha": 2} if method in ("add_", "sub_") else {}
+        getattr(y, method)(b, **kwargs)
+        assert y.requires_grad
+        (y * y).sum().backward()
+        grads.append((_array(y.detach()), _array(b.grad)))
+    assert grads[1][1].dtype == grads[0][1].dtype
+    for ours, theirs in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.mul_(1.5), lambda x: x.sqrt_(), lambda x: x.exp_(), lambda x: x.sigmoid_(), lambda x: x.div_(2),
+    lambda x: x.neg_(), lambda x: x.abs_(), lambda x: x.relu_(), lambda x: x.clamp_min_(0), lambda x: x.clamp_max_(0.5),
+    lambda x: x.pow_(2), lambda x: x.add_(x, alpha=2), lambda x: x.sub_(1, alpha=3),
+    lambda x: x.div_(2, rounding_mode="trunc"), lambda x: x.bool().neg_(), lambda x: x.bool().copy_(x),
+    lambda x: x.copy_(x.bool()), lambda x: x.copy_(x.double() / 4),
+], ids=range(18))
+def test_int64_and_bool_in_place_keep_their_dtype_or_refuse_as_torch(call):
+    """int64 * 1.5 in place would change the dtype: torch's RuntimeError; copy_ converts (a float truncated)."""
+    values = np.array([-3, 0, 2, 5])
+    want = outcome(lambda: call(torch.tensor(values)))
+    got = outcome(lambda: call(tr.tensor(values)))
+    if isinstance(want, type):
+        assert isinstance(got, type) and issubclass(got, want), (got, want)
+        return
+    assert not isinstance(got, type), got
+    assert got[1] == want[1]
+    np.testing.assert_array_equal(got[0], want[0])
+
+
+@pytest.mark.parametrize("src, dtype", [([1.7, -2.7, 0.5], np.int64), ([1.7, 0.0, math.nan], np.bool_),
+                                        ([True, False, True], np.float32), ([3, -1, 2], np.float64),
+                                        ([[1.5], [2.5]], np.float32), (2.5, np.float32), (7, np.int64)])
+def test_copy_broadcasts_and_converts_as_torch(src, dtype):
+    want = torch.zeros((2, 3), dtype=getattr(torch, np.dtype(dtype).name)).copy_(torch.tensor(src)).numpy()
+    got = tr.tensor(np.zeros((2, 3), dtype)).copy_(tr.tensor(src))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.data, want)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x: x.copy_(lib.zeros(2)),
+    lambda lib, x: x.copy_("a"),
+    lambda lib, x: x.copy_(x, non_blocking="no"),
+    lambda lib, x: x.copy_(x.T),
+    lambda lib, x: x[0, 1:].copy_(x[0, :2]),
+    lambda lib, x: x.div_(2, rounding_mode="round"),
+    lambda lib, x: x.add_(1, alpha="2"),
+], ids=range(7))
+def test_bad_in_place_calls_raise_torchs_error_types(call):
+    raises_as_torch(lambda: call(torch, torch.ones(3, 3)), lambda: call(tr, tr.ones(3, 3)))
+
+
+def test_a_copy_of_itself_and_of_its_detached_self_changes_nothing_as_torch():
+    for lib in (torch, tr):
+        x = lib.tensor(START)
+        x.copy_(x)
+        x.copy_(x.detach())
+        np.testing.assert_array_equal(_array(x), START)
