@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from . import primitives as P
 from . import tape
-from .tape import _grad_mode, _note_computed_write, apply, no_grad
+from .tape import _grad_mode, _note_computed_write, apply, carry_version, no_grad
 from .tensor_args import _broadcasts_to, _check_flag
 from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _same_elements
 
@@ -216,9 +216,11 @@ class InPlaceWrites:
             with no_grad():
                 return self._write(make(), fn)
         _check_recordable_in_place(self, fn)
+        version = self._version
         new = make()
         self._write(new, fn, recorded=True)
         self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+        carry_version(self._node, version + 1)   # the same tensor to torch, written once more
         return self
 
     def _write(self, new, symbol, recorded=False):
@@ -290,7 +292,16 @@ class InPlaceWrites:
         through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
         version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
         leaf = _memory_leaf(self)
-        (self if leaf is None else leaf)._version += 1
+        (self if leaf is None else leaf)._writes += 1
+
+    @property
+    def _version(self) -> int:
+        """torch's version counter: how many times the tensor's memory was written in place, one count for a
+        tensor and the tensors that share its memory (its views, x.detach()), as torch's. A leaf's memory counts
+        on the leaf (_writes: what the graphs that read it check); a computed tensor's on the node that made it
+        (tape.computed_version: the writes noted there for the backward's check)."""
+        leaf = _memory_leaf(self)
+        return leaf._writes if leaf is not None else tape.computed_version(self)
 
 
 # ----------------------------------------------------------------------------- the helpers and checks of the writes

@@ -196,11 +196,11 @@ def _edges(inputs):
             parents.append(None)
             needs.append(False)
             base = t if t._base is None else t._base  # a view's version is its base's (_note_view_bases)
-            leaves.append((base, base._version, i))
+            leaves.append((base, base._writes, i))
         elif t._node is None:  # a leaf
             parents.append(t)
             needs.append(True)
-            leaves.append((t, t._version, i))
+            leaves.append((t, t._writes, i))
         else:
             parents.append((t._node, t._slot))
             needs.append(True)
@@ -340,7 +340,7 @@ def _check_saved_values(node):
         )
     if node.versions is not None:
         for leaf, version, i in node.versions:
-            if leaf._version != version:  # a leaf changed since it was recorded
+            if leaf._writes != version:  # a leaf changed since it was recorded
                 raise _modified_in_place(node, leaf, i)
 
 
@@ -357,17 +357,52 @@ def _note_computed_write(t):
     backward through a node recorded before the write that saved an array of that memory, as torch's version
     counter does; a graph recorded after reads the new values. The memory is all of the array t's views (numpy's
     .base chain): torch's counter is one for a tensor and all its views, so y[1] saved and y[0] written refuses."""
-    node = t._node
-    if node is None and t._computed_base is not None:
-        node = t._computed_base()   # (None once that graph is gone: nothing left to refuse)
-    memory = t.data
-    while getattr(memory, "base", None) is not None:   # (as_strided's views have a wrapper object in the chain)
-        memory = memory.base
-    record = (next(_sequence), memory)
+    node = _maker_of(t)
+    record = (next(_sequence), _memory_of(t))
     while node is not None:
         _computed_writes.setdefault(node, []).append(record)
         edge = node.parents[0] if _is_view_node(node) else None
         node = edge[0] if type(edge) is tuple else None
+
+
+def _maker_of(t):
+    """The node that made computed tensor t, or for an unrecorded view of one the node that made what it views
+    (views._maker_of_memory); None once that graph is gone."""
+    if t._node is None and t._computed_base is not None:
+        return t._computed_base()
+    return t._node
+
+
+def _memory_of(t):
+    """The array that owns t's memory: the end of numpy's .base chain (as_strided's views have a wrapper object
+    in it)."""
+    memory = t.data
+    while getattr(memory, "base", None) is not None:
+        memory = memory.base
+    return memory
+
+
+# {Node: count}: the version a recorded in-place write carried to the tensor it made (computed_version)
+_carried_versions = weakref.WeakKeyDictionary()
+
+
+def computed_version(t):
+    """torch's version counter of computed tensor t (Tensor._version): the in-place writes of t's memory, through t
+    or any tensor that shares it (y.detach(), y[0], y[0].T...), which _note_computed_write notes on the node at the
+    bottom of their chain of views, and those the tensor carried from before a recorded write (carry_version). 0
+    once the graph that made the memory is gone (nothing is left to note on)."""
+    node, memory = _maker_of(t), _memory_of(t)
+    while node is not None and _is_view_node(node) and type(node.parents[0]) is tuple:
+        node = node.parents[0][0]
+    if node is None:
+        return 0
+    return _carried_versions.get(node, 0) + sum(1 for _, written in _computed_writes.get(node, ()) if written is memory)
+
+
+def carry_version(node, version):
+    """A recorded in-place write made `node`'s output the written tensor: its version goes on from `version`, as
+    torch's counter does."""
+    _carried_versions[node] = version
 
 
 def _check_computed_writes(nodes):

@@ -223,7 +223,7 @@ class Tensor(InPlaceWrites):
         self._requires_grad = _check_requires_grad("Tensor", requires_grad)
         self.grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
-        self._version = 0  # bumped by the library's in-place writes (optimizer steps, load_state_dict)
+        self._writes = 0  # bumped by in-place writes of its memory (bump_version), what graphs check (_version)
         self._viewed = False
         if isinstance(data, Tensor) and self.data is data.data:   # torch.Tensor(t) is a view of t (an alias)
             _note_view_bases((self,), (data,))
@@ -232,7 +232,7 @@ class Tensor(InPlaceWrites):
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t._grad, t._node, t._slot, t._version = data, requires_grad, None, None, 0, 0
+        t.data, t._requires_grad, t._grad, t._node, t._slot, t._writes = data, requires_grad, None, None, 0, 0
         # _viewed is set here, as in __init__, rather than first when a view of the tensor is taken: added later to a
         # long-lived leaf, the new attribute made each view of it slower to make (unbind of 50 steps 40 -> 47 us)
         t._viewed = False
@@ -261,10 +261,14 @@ class Tensor(InPlaceWrites):
     grad = property(operator.attrgetter("_grad"), _set_grad, doc="The accumulated gradient (an ndarray) or None.")
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad"."""
-        if "grad" in state:
+        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", and one pickled
+        before _version was the shared counter (a property) kept its count under "_version"."""
+        if "grad" in state or "_version" in state:
             state = dict(state)
-            state["_grad"] = state.pop("grad")
+            if "grad" in state:
+                state["_grad"] = state.pop("grad")
+            if "_version" in state:
+                state["_writes"] = state.pop("_version")
         self.__dict__.update(state)
 
     @property

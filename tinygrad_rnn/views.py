@@ -116,5 +116,12 @@ def _overlaps_itself(array):
 def _maker_of_memory(x):
     """A weak reference to the Node whose output memory computed tensor x is (or views): kept by an unrecorded view
     of x (x.detach(), x[0] under no_grad()) to note its writes there, without holding x's graph (a weak one: the
-    carried state of truncated BPTT must not keep the previous batch's graph alive)."""
-    return weakref.ref(x._node) if x._node is not None else x._computed_base
+    carried state of truncated BPTT must not keep the previous batch's graph alive). For x a recorded view (y[1:] of
+    a computed y), the node under its chain of views (y's): x's own node may go with x (y[1:].detach() keeps no
+    y[1:]), y's lives as long as y or a graph that reads it, where the backward looks for the writes."""
+    if x._node is None:
+        return x._computed_base
+    node = x._node
+    while _is_view_node(node) and type(node.parents[0]) is tuple:
+        node = node.parents[0][0]
+    return weakref.ref(node)

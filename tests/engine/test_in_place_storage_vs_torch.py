@@ -174,6 +174,27 @@ def test_a_computed_tensor_written_under_no_grad_refuses_the_graph_that_saved_it
     assert grads == ["refused", h_written, "refused", h_written]   # torch's, then ours
 
 
+@pytest.mark.parametrize("through", ["h[1:].detach()", "h[1:].unsqueeze(0).detach()"])
+def test_a_write_through_a_detached_view_whose_view_is_gone_refuses_as_torch(through):
+    """h[1:] taken with grad mode on is a recorded view; its detach() outlives it. The write is noted where the
+    backward looks (h's node, which lives with h), so the graph that squared h refuses, as torch's: before, it was
+    noted on the gone view's node, and the backward gave the gradient of the new values."""
+    outcomes = []
+    for lib in (torch, tr):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        h = w * 2.0
+        y = (h * h).sum()
+        detached = h[1:].detach() if through == "h[1:].detach()" else h[1:].unsqueeze(0).detach()
+        with lib.no_grad():
+            detached.zero_()
+        try:
+            y.backward()
+            outcomes.append(_values(w.grad).tolist())
+        except RuntimeError:
+            outcomes.append("refused")
+    assert outcomes == ["refused", "refused"]
+
+
 def test_updating_a_layers_output_in_place_leaves_its_next_forward_and_backward_alone():
     rng = np.random.default_rng(0)
     x = tr.tensor(rng.standard_normal((3, 5, 4)).astype(np.float32))
@@ -338,3 +359,52 @@ def test_in_place_methods_on_a_parameter_under_no_grad_refuse_the_old_graph_as_t
                 y.backward()
             outcomes.append((_values(p.detach()).tolist(), _values(detached).tolist()))
         assert outcomes[1] == outcomes[0]
+
+
+# ----------------------------------------------------------------------------- the version counter
+# torch counts the in-place writes of a tensor's memory in one counter that the tensor and its views (and
+# detach()) share: a write through any of them moves every one's _version.
+SHARERS = {name: make for name, make in VIEWS.items() if name != "numpy"}
+SEQUENCE = ["+=", "zero_", "fill_", "clamp_", "*="]
+
+
+@pytest.mark.parametrize("base", ["leaf", "computed"])
+def test_a_tensor_and_its_views_share_one_version_counter_as_torch(base):
+    """A write through the tensor, then through each of its views in turn (under no_grad, as a computed tensor's
+    views must be written), each followed by every one's _version: torch's numbers."""
+    start = np.arange(6.0).reshape(2, 3) / 4
+    versions = []
+    for lib in (torch, tr):
+        x = lib.tensor(start)
+        if base == "computed":
+            x = lib.tensor(start, requires_grad=True) * 2   # its views are then recorded ones
+        views = {name: make(x) for name, make in SHARERS.items()}
+        views["detach of a slice"] = x[1:].detach()
+        seen = []
+        for k, writer in enumerate(["x"] + [name for name in views if name != "expand"]):
+            with lib.no_grad():
+                _write(SEQUENCE[k % len(SEQUENCE)], x if writer == "x" else views[writer], lib)
+            seen.append([x._version] + [v._version for v in views.values()])
+        versions.append(seen)
+    assert versions[1] == versions[0]
+
+
+def test_a_recorded_in_place_write_moves_the_version_as_torch():
+    """With grad mode on a write is recorded (here the tensor becomes the write's result on the tape): torch's
+    counter still counts it, and the writes after it, through the tensor or its detach()."""
+    start = np.arange(6.0).reshape(2, 3) / 4
+    versions = []
+    for lib in (torch, tr):
+        a = lib.tensor(start, requires_grad=True)
+        x, z = lib.tensor(start), a * 2
+        seen = []
+        x += a   # a plain tensor takes a gradient: recorded
+        z += 1
+        z *= a
+        seen.append([x._version, z._version])
+        with lib.no_grad():
+            z.detach().zero_()
+            x.fill_(1.0)
+        seen.append([x._version, z._version, z.detach()._version, z[0]._version])
+        versions.append(seen)
+    assert versions[1] == versions[0]
