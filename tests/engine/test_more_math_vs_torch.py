@@ -505,3 +505,19 @@ def test_a_copy_of_itself_and_of_its_detached_self_changes_nothing_as_torch():
         x.copy_(x)
         x.copy_(x.detach())
         np.testing.assert_array_equal(_array(x), START)
+
+
+@pytest.mark.parametrize("recorded", [False, True])
+@pytest.mark.parametrize("write", sorted(IN_PLACE))
+def test_the_version_counts_each_write_as_torchs(write, recorded):
+    """x._version, seen by x and its view, after the write: under no_grad() on a leaf, or recorded on a computed x."""
+    versions = []
+    for lib in (torch, tr):
+        a = lib.tensor(START, requires_grad=recorded)
+        x = a * 1.0 if recorded else a
+        view = x.detach() if recorded else x[1:]
+        before = x._version
+        with lib.set_grad_enabled(recorded):
+            IN_PLACE[write](x, lib)
+        versions.append((x._version - before, view._version - before if not recorded else None))
+    assert versions[1] == versions[0]
