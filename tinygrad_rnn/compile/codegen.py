@@ -74,6 +74,7 @@ from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, p
 from tinygrad_rnn.compile.scalar import maximum, isnan, sqrt, zeros1, zeros2, zero_flat
 from tinygrad_rnn.compile.scalar import product_nn, product_nt, product_tn, time_rows, add_span, add_row_steps
 from tinygrad_rnn.compile.scalar import add_columns, add_slots, erf, fmod, trunc, floor_mod, floor_divide
+from tinygrad_rnn.compile.scalar import sin, cos, log1p, expm1, floor, ceil, rint
 
 _dt = np.{dtype}
 one = _dt(1)
