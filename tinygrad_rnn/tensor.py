@@ -1675,7 +1675,8 @@ class Tensor(InPlaceWrites):
         diff = end - x
         if not isinstance(weight, Tensor):
             return x + weight * diff if -0.5 < weight < 0.5 else end - diff * (1 - weight)
-        return where((weight.abs() < 0.5).data, x + weight * diff, end - diff * (1 - weight))
+        # the mask a comparison of the weight, not an array of its values: a compiled cell computes it per element
+        return where((weight > -0.5) & (weight < 0.5), x + weight * diff, end - diff * (1 - weight))
 
     def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
         """self + value * tensor1 * tensor2, as torch.addcmul (all three broadcast)."""
@@ -1698,9 +1699,13 @@ class Tensor(InPlaceWrites):
                 raise TypeError(f"nan_to_num(): argument '{name}' must be float or None, not {type(value).__name__}")
         if self.data.dtype.kind != "f":
             return Tensor._make(self.data.copy(), False)
+        info = np.finfo(self.data.dtype)
+        posinf, neginf = info.max if posinf is None else posinf, info.min if neginf is None else neginf
         with np.errstate(over="ignore"):   # a bound beyond float32's range is inf, as torch's cast makes it
-            filled = np.nan_to_num(self.data, nan=nan, posinf=posinf, neginf=neginf)
-        return where(np.isfinite(self.data), self, Tensor._make(filled, False))
+            nan, posinf, neginf = (Tensor._make(np.array(v, self.data.dtype), False) for v in (nan, posinf, neginf))
+        # masks made by comparisons (traced in a compiled cell), not from the values: NaN fails both, inf one
+        finite = (self > -np.inf) & (self < np.inf)
+        return where(finite, self, where(self != self, nan, where(self > 0, posinf, neginf)))
 
     # -- comparisons of whole tensors, and the dtype and size questions torch code asks
     def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:

@@ -77,8 +77,10 @@ def test_rules_match_primitives_in_numba():
     for dtype in (np.float64, np.float32):
         env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select", "power",
                                                         "maximum", "isnan", "erf", "fmod", "trunc", "floor_mod",
-                                                        "floor_divide", "sin", "cos", "log1p", "expm1")}
-        env.update(one=dtype(1), zero=dtype(0), half=dtype(0.5), two_over_root_pi=dtype(2 / np.sqrt(np.pi)))
+                                                        "floor_divide", "sin", "cos", "log1p", "expm1", "exp2",
+                                                        "hypot")}
+        env.update(one=dtype(1), zero=dtype(0), half=dtype(0.5), two_over_root_pi=dtype(2 / np.sqrt(np.pi)),
+                   ln_two=dtype(np.log(2)))
         exec("\n".join(lines), env)
         fn = numba.njit(error_model="numpy")(env["rules"])
         rng = np.random.default_rng(1)

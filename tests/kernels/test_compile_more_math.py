@@ -1,7 +1,8 @@
 """The compiler's rows for the elementwise math of tests/engine/test_more_math_vs_torch.py: sin, cos, log1p and expm1
 (rules.RULES, held to their primitives by test_compile.py's table tests), round/floor/ceil/trunc/sign
 (rules.ROUNDING, held to primitives.Rounding here at ties, +-0, NaN and inf, with numpy and compiled by Numba), and
-cells that use them, with reciprocal and clamp_min/clamp_max (Div and Clip), compiled equal to the tape."""
+cells that use them, with reciprocal and clamp_min/clamp_max (Div and Clip), lerp with a tensor weight and nan_to_num
+(compositions whose masks are comparisons), compiled equal to the tape."""
 import numpy as np
 import pytest
 
@@ -64,7 +65,10 @@ class MathCell(RecurrentCell):
         z = x @ self.weight_ih.T + h @ self.weight_hh.T
         smooth = z.sin() * h.cos() + (z * z).log1p() * 0.1 - z.clamp_max(0.5).expm1() * 0.2
         steps = (z * 4).round() * 0.05 + z.floor() * 0.01 - z.ceil() * 0.01 + z.trunc() * z.sign() * 0.02
-        return (smooth + steps + (z.abs() + 1).reciprocal() * z.clamp_min(-0.3)).tanh()
+        logs = (z * z + 1).log2() * 0.1 - (h * h + 0.5).log10() * 0.1 + (z * 0.5).exp2() * 0.1
+        pairs = z.hypot(h) * 0.1 + z.xlogy(h * h + 0.1) * 0.1 + tr.xlogy(h * 0.0, z * z) * 0.1   # (0 log 0)
+        pairs = pairs + z.lerp(h, z.sigmoid()) * 0.1 + (z.exp() * 40).exp().nan_to_num(posinf=3.0) * 0.01
+        return (smooth + steps + logs + pairs + (z.abs() + 1).reciprocal() * z.clamp_min(-0.3)).tanh()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -97,3 +101,26 @@ class RoundDecimalsCell(RecurrentCell):
 def test_round_with_decimals_is_refused_naming_the_line():
     with pytest.raises(CompileError, match=r"decimals=2.*test_compile_more_math\.py:\d+ in forward"):
         compile_cell(RoundDecimalsCell(3, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_base_rows_and_xlogy_at_its_edges_equal_the_primitives(dtype):
+    """log2/log10 (rules.LOG_BASE) and xlogy's row at a = 0, b = 0, b < 0, b NaN or inf, with numpy."""
+    a = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, -2.0, np.nan, 3.0, 0.5], dtype)
+    b = np.array([0.0, 2.0, np.nan, np.inf, -1.0, 0.0, -1.0, 3.0, 1.0, 8.0, 1e-3], dtype)
+    g = np.linspace(-1, 1, a.size).astype(dtype)
+    env = numpy_namespace(dtype)
+    with np.errstate(all="ignore"):
+        out, saved = P.Xlogy.forward(a, b)
+        want = P.Xlogy.backward(g, saved, (True, True))
+        row = rules.RULES[P.Xlogy]
+        np.testing.assert_array_equal(eval(row.forward, env, dict(a=a, b=b)), out)
+        for vjp, ref in zip(row.vjps, want):
+            np.testing.assert_array_equal(eval(vjp, env, dict(a=a, b=b, g=g, out=out)), ref)
+        for base in (2, 10):
+            out, saved = P.LogBase.forward(b, base=base)
+            (ref,) = P.LogBase.backward(g, saved, (True,), base=base)
+            row = rules.LOG_BASE[base]
+            np.testing.assert_allclose(eval(row.forward, env, dict(a=b)), out, rtol=2e-7 if dtype == np.float32 else 0)
+            np.testing.assert_allclose(eval(row.vjps[0], env, dict(a=b, g=g)), ref, rtol=1e-6 if dtype == np.float32
+                                       else 1e-15)

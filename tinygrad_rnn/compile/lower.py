@@ -44,7 +44,18 @@ from .ir import (
     Whole,
     restart_ids,
 )
-from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, ROUNDED_DIVISION, ROUNDING, RULES, pow_rule
+from .rules import (
+    COMPARISONS,
+    COPY,
+    LOG_BASE,
+    LOGICAL,
+    MASK_AS_NUMBER,
+    REDUCTIONS,
+    ROUNDED_DIVISION,
+    ROUNDING,
+    RULES,
+    pow_rule,
+)
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
@@ -290,6 +301,11 @@ def _lower_rounding(lw, op, attrs):
     return (elementwise(lw, op, ROUNDING[attrs["op"]], [lw.get(op.args[0], op)]),)
 
 
+def _lower_log_base(lw, op, attrs):
+    """log2, log10: the row for the base (rules.LOG_BASE)."""
+    return (elementwise(lw, op, LOG_BASE[attrs["base"]], [lw.get(op.args[0], op)]),)
+
+
 def _refuse_floor_divide(lw, op, attrs):
     """a // b has no derivative (the tape's backward raises, as torch's): a kernel, which always runs the BPTT,
     cannot compute one. div(rounding_mode='floor') is the same quotient with torch's gradient 0."""
@@ -522,6 +538,7 @@ LOWERING.update({
     P.Reshape: _lower_reshape,
     P.RoundedDivide: _lower_rounded_divide,
     P.Rounding: _lower_rounding,
+    P.LogBase: _lower_log_base,
     P.FloorDivide: _refuse_floor_divide,
     P.Copy: _lower_copy,
 })

@@ -12,8 +12,9 @@ Names inside an expression:
     col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
     two_over_root_pi    2 / sqrt(pi) in the kernel's dtype (erf's derivative, as primitives.Erf rounds it)
+    ln_two, ln_ten      log(2) and log(10) in the kernel's dtype (exp2's, log2's and log10's derivatives)
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
-sin, cos, log1p, expm1, floor, ceil, rint (halves to even),
+sin, cos, log1p, expm1, log2, log10, exp2, hypot, floor, ceil, rint (halves to even),
 maximum(a, b) (NaN if either is NaN, as np.maximum), isnan; erf (libm's in float64, rounded to the dtype, as
 kernels/erf.py), fmod (C's), trunc, floor_mod(a, b) (torch's %: the divisor's sign) and floor_divide(a, b, one,
 half) (numpy's and torch's //, from the exact remainder) - compile/scalar.py has each for the kernels.
@@ -76,7 +77,15 @@ RULES = {
     P.Cos:     Rule("cos(a)",         ("-g * sin(a)",),                             ("a",)),
     P.Log1p:   Rule("log1p(a)",       ("g / (a + one)",),                           ("a",)),
     P.Expm1:   Rule("expm1(a)",       ("g * (out + one)",),                         ("a",)),
+    P.Exp2:    Rule("exp2(a)",        ("g * out * ln_two",),                        ("a",)),
+    P.Hypot:   Rule("hypot(a, b)",    ("g * a / out", "g * b / out"),               ("a", "b")),
+    # a log(b), 0 where a = 0, NaN where b is; for a, 0 where a = 0 and b <= 0, as primitives.Xlogy (torch)
+    P.Xlogy:   Rule("select(isnan(b), b, select(a == zero, zero, a * log(b)))",
+                    ("g * select((a == zero) & (b <= zero), zero, log(b))", "g * a / b"), ("a", "b")),
 }
+
+# P.LogBase, one row per attribute `base`: log2 and log10, torch's derivative 1 / (a ln(base))
+LOG_BASE = {2: Rule("log2(a)", ("g / (a * ln_two)",), ("a",)), 10: Rule("log10(a)", ("g / (a * ln_ten)",), ("a",))}
 
 
 # P.Compare, one row per attribute `op`: a boolean value (a where's mask), no VJP (torch's comparisons have
@@ -177,6 +186,7 @@ def numpy_namespace(dtype):
                 erf=lambda a: P.Erf.forward(np.asarray(a))[0], fmod=np.fmod, trunc=np.trunc,
                 floor_mod=P._torch_floor_mod, floor_divide=lambda a, b, one, half: np.floor_divide(a, b),
                 sin=np.sin, cos=np.cos, log1p=np.log1p, expm1=np.expm1, floor=np.floor, ceil=np.ceil, rint=np.rint,
+                log2=np.log2, log10=np.log10, exp2=np.exp2, hypot=np.hypot, ln_two=dt(np.log(2)), ln_ten=dt(np.log(10)),
                 one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf), two_over_root_pi=dt(2 / np.sqrt(np.pi)))
 
 

@@ -1,8 +1,9 @@
 """The functions a generated kernel calls per element (rules.py names them), and the blas gemm.
 
 sigmoid and tanh come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); exp, log, sin, cos,
-log1p and expm1 are libm's (numpy's float32 forms may differ from them in the last place); floor, ceil and rint
-(halves to even) round as numpy's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
+log1p, expm1, log2, log10, exp2 and hypot are libm's (numpy's float32 forms may differ from them in the last
+place); floor, ceil and rint (halves to even) round as numpy's. relu keeps NaN as torch.relu and np.maximum do;
+select is `x if cond else y`.
 erf is libm's in float64, rounded to the dtype, as the tape's; fmod, floor_mod and floor_divide compute
 torch's remainders and floor quotient as the tape's numpy does (not as Numba's np.remainder and floor_divide).
 """
@@ -84,6 +85,26 @@ def log1p(a):
 @numba.njit(inline="always")
 def expm1(a):
     return np.expm1(a)
+
+
+@numba.njit(inline="always")
+def log2(a):
+    return np.log2(a)
+
+
+@numba.njit(inline="always")
+def log10(a):
+    return np.log10(a)
+
+
+@numba.njit(inline="always")
+def exp2(a):
+    return np.exp2(a)
+
+
+@numba.njit(inline="always")
+def hypot(a, b):
+    return np.hypot(a, b)
 
 
 @numba.njit(inline="always")
