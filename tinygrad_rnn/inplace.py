@@ -21,6 +21,7 @@ _index with x[i]) are imported from tensor.py when a method runs. tests/engine/t
 """
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +30,7 @@ import numpy.typing as npt
 from . import primitives as P
 from . import tape
 from .tape import _grad_mode, _note_computed_write, apply, carry_version, no_grad
-from .tensor_args import _broadcasts_to
+from .tensor_args import _broadcasts_to, _check_flag
 from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _same_elements
 
 if TYPE_CHECKING:   # (for the annotations only: tensor.py is built on this module)
@@ -140,6 +141,66 @@ class InPlaceWrites:
                         "write through a view (x[0, 1:].fill_(v), or x[i] += y with a basic index, on a leaf), or "
                         "make a new tensor with tr.where, masked_fill or scatter")
 
+    # -- torch's in-place arithmetic methods: the operators' road (x.mul_(y) is x *= y), or for a function of x alone
+    # its out-of-place result written by _in_place; versions, views and refusals as for x += y
+    def add_(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        """x += alpha * other, as torch's add_ (an EMA's `p.mul_(0.99).add_(q, alpha=0.01)` under no_grad())."""
+        return self._update(P.Add, other if alpha == 1 else _scaled(other, alpha), "+=")
+
+    def sub_(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
+        """x -= alpha * other, as torch's sub_."""
+        return self._update(P.Sub, other if alpha == 1 or _is_mask(other) else _scaled(other, alpha), "-=")
+
+    def mul_(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._update(P.Mul, other, "*=")
+
+    def div_(self, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+        """x /= other, or with rounding_mode ("trunc", "floor") the rounded quotient, as torch's div_."""
+        if rounding_mode is None:
+            return self._update(P.Div, other, "/=")
+        _check_no_partial_overlap(self, other, "div_")
+        return self._in_place("div_", lambda: self.div(other, rounding_mode=rounding_mode), other)
+
+    def pow_(self, exponent: float | Tensor) -> Tensor:
+        """x ** exponent in place, as torch's pow_ (int64 keeps int exponents only)."""
+        _check_no_partial_overlap(self, exponent, "pow_")
+        return self._in_place("pow_", lambda: self ** exponent, exponent)
+
+    def neg_(self) -> Tensor: return self._in_place("neg_", lambda: -self)
+    def abs_(self) -> Tensor: return self._in_place("abs_", self.abs)
+    def exp_(self) -> Tensor: return self._in_place("exp_", self.exp)
+    def log_(self) -> Tensor: return self._in_place("log_", self.log)
+    def sqrt_(self) -> Tensor: return self._in_place("sqrt_", self.sqrt)
+    def tanh_(self) -> Tensor: return self._in_place("tanh_", self.tanh)
+    def sigmoid_(self) -> Tensor: return self._in_place("sigmoid_", self.sigmoid)
+    def relu_(self) -> Tensor: return self._in_place("relu_", self.relu)
+    def clamp_min_(self, min: float) -> Tensor: return self.clamp_(min=min)
+    def clamp_max_(self, max: float) -> Tensor: return self.clamp_(max=max)
+
+    def copy_(self, src: Tensor | npt.ArrayLike, non_blocking: bool = False) -> Tensor:
+        """src's values written into this tensor, as torch's copy_: broadcast to its shape and converted to its dtype
+        (a float into int64 truncated toward zero, nonzero into a mask True). Under no_grad() it loads a parameter
+        (`p.copy_(t)`); recorded, as torch's, the gradient goes to src (summed to src's shape, in src's dtype) and
+        none to the tensor's old value."""
+        _check_flag("copy_", "non_blocking", non_blocking)   # (nothing runs asynchronously here)
+        value = _copy_source(self, src)
+        _check_no_partial_overlap(self, value, "copy_")
+        if self.data.dtype.kind != "f":   # an int64 or mask tensor takes src's values, never a gradient
+            value = value.detach()
+        if self._unrecorded_leaf() and not (value._requires_grad and _grad_mode.enabled):
+            return self._write_own_memory(lambda a: np.copyto(a, _converted(value.data, a.dtype)))
+        return self._in_place("copy_", lambda: self._copied(value), value)
+
+    def _copied(self, value):
+        """The tensor copy_(value) makes of this one. Recorded, where(True, value, self) (value in this tensor's
+        dtype, a Cast with its gradient), as torch records copy_: value's gradient is the result's, summed back to
+        its shape, and this tensor's old value gets zero."""
+        if not _grad_mode.enabled:
+            out = np.empty(self.shape, self.dtype)
+            np.copyto(out, _converted(value.data, self.dtype))
+            return tape.Tensor._make(out, False)
+        value = value if value.dtype == self.dtype else value.astype(self.dtype)
+        return apply(P.Where, value, self, tape.Tensor._make(np.array(True), False))
+
     # -- the two roads: into the tensor's memory (unrecorded), or a new array on the tape (recorded)
     def _in_place(self, fn, make, *others):
         """Write make()'s result into this tensor (_write says where: a leaf's memory, or a new array). With grad
@@ -173,12 +234,8 @@ class InPlaceWrites:
         backward whose nodes saved those values before the write refuses, as torch's. A recorded write gives the
         tensor a new array, its result on the tape; the graphs that read the old one read it intact (the one just
         recorded reads this very Tensor)."""
-        if new.dtype != self.dtype:
-            raise RuntimeError(f"x {symbol} y: result type {new.dtype} can't be cast to the desired output type "
-                               f"{self.dtype} (as torch; write x = x {symbol[:-1]} y for a new tensor)")
-        if new.shape != self.shape:
-            raise RuntimeError(f"x {symbol} y: output with shape {self.shape} doesn't match the broadcast shape "
-                               f"{new.shape}; in place, x must keep its shape (as torch)")
+        if new.dtype != self.dtype or new.shape != self.shape:
+            _refuse_changed_result(self, new, symbol)
         if not recorded:
             _check_writable(self.data)
             self.data[...] = new.data
@@ -263,6 +320,54 @@ def _array(x):
     """A Tensor's array, or x itself (a number or an array)."""
     return x.data if isinstance(x, tape.Tensor) else x
 
+
+def _scaled(other, alpha):
+    """add_'s and sub_'s alpha * other, as add() computes it (tensor.py's _times_alpha)."""
+    from .tensor import _times_alpha  # (imported here: tensor.py is built on this module)
+    return _times_alpha(other, alpha)
+
+
+def _is_mask(x):
+    """A mask Tensor or a bool: sub_ refuses it (as x -= mask does) before alpha would make it numbers."""
+    return isinstance(x, (bool, np.bool_)) or isinstance(x, tape.Tensor) and x.data.dtype == bool
+
+
+def _copy_source(x, src):
+    """copy_'s src as a Tensor that broadcasts to x's shape: a Tensor, a number or an array (which take x's dtype
+    in the write); anything else, and a shape that does not broadcast, refused in torch's words."""
+    from .tensor import ShapeError  # (imported here: tensor.py is built on this module)
+    if not isinstance(src, tape.Tensor):
+        arr = np.asarray(src) if isinstance(src, (numbers.Number, np.ndarray, np.generic)) else None
+        if arr is None or arr.dtype.kind not in "biuf":
+            raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
+        src = tape.Tensor._make(arr, False)
+    if not _broadcasts_to(src.shape, x.shape):
+        raise ShapeError(f"copy_: the size of src {src.shape} does not broadcast to the tensor's {x.shape} (as torch: "
+                         "the size of tensor a must match the size of tensor b at a non-singleton dimension)")
+    return src
+
+
+def _converted(values, dtype):
+    """values in dtype as copy_ converts them, as torch: nonzero (NaN too) is True in a mask, a float into int64 is
+    truncated toward zero (numpy's cast)."""
+    if dtype == values.dtype:
+        return values
+    if dtype.kind == "b":
+        return values != 0
+    with np.errstate(invalid="ignore"):   # (NaN or inf into int64: numpy's and torch's values alike undefined)
+        return values.astype(dtype)
+
+def _refuse_changed_result(x, new, symbol):
+    """An in-place write whose result would change x's dtype or shape: torch's RuntimeError, in its words, naming the
+    operator (`x += y`) or method (`x.sqrt_()`) and its out-of-place form."""
+    operator = symbol.endswith("=")
+    call = f"x {symbol} y" if operator else f"x.{symbol}()"
+    fix = f"x = x {symbol[:-1]} y" if operator else f"x = x.{symbol[:-1]}()"
+    if new.dtype != x.dtype:
+        raise RuntimeError(f"{call}: result type {new.dtype} can't be cast to the desired output type {x.dtype} (as "
+                           f"torch; write {fix} for a new tensor)")
+    raise RuntimeError(f"{call}: output with shape {x.shape} doesn't match the broadcast shape {new.shape}; in place, "
+                       "x must keep its shape (as torch)")
 
 def _clip_into(a, lo, hi):
     """P.Clip's forward written into `a` (clamp_): the bound where a lies outside, in the same order (lo, then

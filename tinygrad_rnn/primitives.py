@@ -283,6 +283,44 @@ class Maximum(Primitive):
         return (g * (not_half - (a < b)) if needs[0] else None), (g * (not_half - (a > b)) if needs[1] else None)
 
 
+class Hypot(Primitive):
+    """sqrt(a^2 + b^2) without overflow or underflow on the way (numpy's hypot, as torch's); the gradient is
+    torch's g * a / out (NaN at a = b = 0, as torch's)."""
+
+    @staticmethod
+    def forward(a, b):
+        out = np.hypot(a, b)
+        return out, (a, b, out)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b, out = saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * a / out if needs[0] else None), (g * b / out if needs[1] else None)
+
+
+class Xlogy(Primitive):
+    """a * log(b), 0 where a = 0 (b = 0 or inf too), NaN where b is NaN: torch's xlogy. Its gradients are
+    torch's: g * log(b) for a, except 0 where a = 0 and b <= 0 (where log(b) is -inf or NaN); g * a / b for b."""
+
+    @staticmethod
+    def forward(a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(a == 0, np.zeros((), a.dtype), a * np.log(b))
+        return np.where(np.isnan(b), b, out), (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if needs[0]:
+                ga = g * np.where((a == 0) & (b <= 0), np.zeros((), g.dtype), np.log(b))
+            if needs[1]:
+                gb = g * a / b
+        return ga, gb
+
+
 class Where(Primitive):
     """where(cond, a, b): the masking primitive (padded time steps, relu-like selections, leaky or clipped
     state updates). cond is an input, a boolean array (a comparison's result or a constant mask): the
@@ -456,6 +494,135 @@ class Erf(Primitive):
     @staticmethod
     def backward(g, a, needs):
         return (a.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
+
+
+class Sin(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):   # sin(inf): NaN, silently as torch
+            return np.sin(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(invalid="ignore"):
+            return (g * np.cos(a),)
+
+
+class Cos(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):   # cos(inf): NaN, silently as torch
+            return np.cos(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(invalid="ignore"):
+            return (-g * np.sin(a),)
+
+
+class Log1p(Primitive):
+    """log(1 + a), accurate for a near 0 (numpy's log1p, as torch's), where log(1 + a) loses a's digits."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(divide="ignore", invalid="ignore"):   # -1: -inf, below: NaN, silently as torch
+            return np.log1p(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore"):
+            return (g / (a + 1),)
+
+
+class Expm1(Primitive):
+    """exp(a) - 1, accurate for a near 0 (numpy's expm1, as torch's); its derivative exp(a) is out + 1."""
+
+    @staticmethod
+    def forward(a):
+        out = np.expm1(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * (out + 1),)
+
+
+class LogBase(Primitive):
+    """log2 (`base` 2) or log10 (`base` 10), exact at powers of the base as torch's (log(a) / log(2) is not: log2(8)
+    would be 3.0000000000000004); d/da = 1 / (a ln(base)), torch's formula."""
+
+    @staticmethod
+    def forward(a, base):
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0: -inf, below: NaN, silently as torch
+            if base == 2:
+                return np.log2(a), a
+            # numpy's float32 log10 is not exact at powers of 10 (log10(100) = 2.0000002): float64's, rounded once
+            return np.log10(a, dtype=np.float64).astype(a.dtype, copy=False), a
+
+    @staticmethod
+    def backward(g, a, needs, base):
+        with np.errstate(divide="ignore"):
+            return (g / (a * a.dtype.type(np.log(base))),)
+
+
+class Exp2(Primitive):
+    """2 ** a (numpy's exp2, exact at integers); d/da = out ln 2, torch's formula."""
+
+    @staticmethod
+    def forward(a):
+        out = np.exp2(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * out * out.dtype.type(np.log(2)),)
+
+
+def _round_half_even(a, decimals):
+    """torch.round(a, decimals=): halves to even (numpy's rint); with decimals, as torch's kernel does it, in a's
+    dtype: rint(a * 10^d) / 10^d, or rint(a / 10^-d) * 10^-d for d < 0."""
+    if decimals == 0:
+        return np.rint(a)
+    ten_pow = a.dtype.type(10.0 ** abs(decimals))
+    return np.rint(a * ten_pow) / ten_pow if decimals > 0 else np.rint(a / ten_pow) * ten_pow
+
+
+class Rounding(Primitive):
+    """round (halves to even, `decimals` as torch's), floor, ceil, trunc and sign (`op`): piecewise constant,
+    so, as torch, the gradient is 0 everywhere (zeros, not g * 0: a NaN or inf g gives 0 too). sign is
+    (a > 0) - (a < 0), torch's: 0 at NaN and at -0.0 (numpy's sign gives NaN and -0.0)."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, op, decimals=0):
+        if op == "round":
+            return _round_half_even(a, decimals), None
+        if op == "sign":
+            return ((a > 0).astype(a.dtype) - (a < 0)).astype(a.dtype), None
+        return {"floor": np.floor, "ceil": np.ceil, "trunc": np.trunc}[op](a), None
+
+    @staticmethod
+    def backward(g, saved, needs, op, decimals=0):
+        return (np.zeros_like(g),)
+
+
+class Logit(Primitive):
+    """log(a / (1 - a)), computed as log(a) - log1p(-a) (no rounding of 1 - a near 0); with `eps`, a clamped to
+    [eps, 1 - eps] first. The gradient is torch's: g / (a (1 - a)), 0 outside [eps, 1 - eps] with eps (its
+    ends included), NaN outside [0, 1] without."""
+
+    @staticmethod
+    def forward(a, eps):
+        x = a if eps is None else np.clip(a, a.dtype.type(eps), a.dtype.type(1 - eps))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x) - np.log1p(-x), a
+
+    @staticmethod
+    def backward(g, a, needs, eps):
+        outside = (a < 0) | (a > 1) if eps is None else (a < a.dtype.type(eps)) | (a > a.dtype.type(1 - eps))
+        replace = np.zeros((), g.dtype) if eps is not None else np.array(np.nan, g.dtype)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (np.where(outside, replace, g / (a * (1 - a))),)
 
 
 class Relu(Primitive):

@@ -81,7 +81,11 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
            "isfinite", "allclose",
            "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf",
-           "select", "narrow", "diagonal", "movedim", "moveaxis"]
+           "select", "narrow", "diagonal", "movedim", "moveaxis",
+           "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p",
+           "expm1", "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul",
+           "addcdiv", "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile",
+           "take_along_dim"]
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -869,8 +873,9 @@ class Tensor(InPlaceWrites):
             if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
                 raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
                                 "bound use maximum()/minimum())")
-        if self.data.dtype.kind in "iu" and all(b is None or _is_int(b) for b in (min, max)):
-            return Tensor._make(np.clip(self.data, min, max), False)   # int bounds keep indices int64, as torch
+        if self.data.dtype.kind in "biu" and all(b is None or _is_int(b) for b in (min, max)):
+            # int bounds keep indices int64, as torch, and make a mask's values int64 (torch's promotion)
+            return Tensor._make(np.clip(self.data.astype(np.int64, copy=False), min, max), False)
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
@@ -1607,9 +1612,220 @@ class Tensor(InPlaceWrites):
         2/sqrt(pi) exp(-x^2)."""
         return apply(P.Erf, self._numeric())
 
+    # -- more elementwise math: torch's rounding, trigonometry, logs and exps, and the compositions torch users
+    # write every day (lerp, addcmul, nan_to_num...). Masks and indices are read as float32 numbers where torch
+    # promotes them (sin of int64 is float32); the rounding functions keep int64 as int64, as torch's.
+    def round(self, *, decimals: int = 0) -> Tensor:
+        """Halves to even (`round(2.5)` is 2.0), as torch.round; decimals=d rounds to d digits after the point
+        (before it if d < 0) as torch's kernel does, in the tensor's dtype. Gradient 0, as torch's."""
+        if not _is_int(decimals):
+            raise TypeError(f"round(): argument 'decimals' must be int, not {type(decimals).__name__}")
+        if decimals != 0:
+            return apply(P.Rounding, self._floating("round(decimals=...)"), op="round", decimals=int(decimals))
+        return self._rounded("round")
+
+    def floor(self) -> Tensor: return self._rounded("floor")
+    def ceil(self) -> Tensor: return self._rounded("ceil")
+    def trunc(self) -> Tensor: return self._rounded("trunc")
+    fix = trunc   # torch's alias
+
+    def _rounded(self, op):
+        """floor/ceil/trunc/round: int64 comes back as itself (a copy), as torch's; a mask is refused, as torch's."""
+        if self._floating(op, "fi").data.dtype.kind != "f":
+            return Tensor._make(self.data.copy(), False)
+        return apply(P.Rounding, self, op=op)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (0 at NaN, as torch's); int64 stays int64, a mask stays the mask; gradient 0."""
+        if self.data.dtype.kind != "f":
+            return Tensor._make(np.sign(self.data) if self.data.dtype.kind != "b" else self.data.copy(), False)
+        return apply(P.Rounding, self, op="sign")
+
+    sgn = sign   # (torch's sgn is sign for real numbers)
+
+    def frac(self) -> Tensor:
+        """self - trunc(self), with self's sign (`frac(-1.5)` is -0.5), as torch's; gradient 1."""
+        return self - self._floating("frac").trunc()
+
+    def reciprocal(self) -> Tensor: return 1.0 / self._numeric()
+    def sin(self) -> Tensor: return apply(P.Sin, self._numeric())
+    def cos(self) -> Tensor: return apply(P.Cos, self._numeric())
+    def log1p(self) -> Tensor: return apply(P.Log1p, self._numeric())
+    def expm1(self) -> Tensor: return apply(P.Expm1, self._numeric())
+    def log2(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=2)
+    def log10(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=10)
+    def exp2(self) -> Tensor: return apply(P.Exp2, self._numeric())
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """log(x / (1 - x)), as torch.logit; with eps, x clamped to [eps, 1 - eps] first (gradient 0 outside)."""
+        if eps is not None and (isinstance(eps, bool) or not isinstance(eps, numbers.Real)):
+            raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
+        return apply(P.Logit, self._numeric(), eps=None if eps is None else float(eps))
+
+    def clamp_min(self, min: float) -> Tensor: return self.clip(min=min)
+    def clamp_max(self, max: float) -> Tensor: return self.clip(max=max)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        """sqrt(self^2 + other^2) without overflow, as torch.hypot (float tensors; other a Tensor, as torch)."""
+        _tensor_argument("hypot", "other", other)
+        return self._floating("hypot")._binary(P.Hypot, other._floating("hypot"), "hypot")
+
+    def xlogy(self, other: Tensor | float) -> Tensor:
+        """self * log(other), 0 where self is 0 (other 0 too), as torch.xlogy; ints read as float32."""
+        return self._numeric()._binary(P.Xlogy, other, "xlogy")
+
+    def lerp(self, end: Tensor, weight: float | Tensor) -> Tensor:
+        """self + weight * (end - self), as torch.lerp computes it: from end, end - (end - self) * (1 - weight),
+        where |weight| >= 0.5. Float tensors of one dtype (a 0-d weight takes self's); all three broadcast."""
+        x = self._floating("lerp")
+        end, weight = _lerp_operands(x, end, weight)
+        diff = end - x
+        if not isinstance(weight, Tensor):
+            return x + weight * diff if -0.5 < weight < 0.5 else end - diff * (1 - weight)
+        # the mask a comparison of the weight, not an array of its values: a compiled cell computes it per element
+        return where((weight > -0.5) & (weight < 0.5), x + weight * diff, end - diff * (1 - weight))
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self + value * tensor1 * tensor2, as torch.addcmul (all three broadcast)."""
+        return self + _times_value("addcmul", tensor1, value) * tensor2
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self + value * tensor1 / tensor2, as torch.addcdiv (float tensors: torch refuses an integer division)."""
+        if any(isinstance(t, Tensor) and t.data.dtype.kind != "f" for t in (tensor1, tensor2)):
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
+                               "addcdiv will perform a true division of tensor1 and tensor2 (as torch): use "
+                               "addcdiv(input, tensor1.float(), tensor2) or similar")
+        return self + _times_value("addcdiv", tensor1, value) / tensor2
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """NaN, inf and -inf replaced by nan, posinf and neginf (by default the dtype's largest and smallest
+        finite numbers), as torch.nan_to_num; int64 and masks come back as themselves. The gradient passes where
+        the element is finite, 0 elsewhere, as torch's."""
+        for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+            if value is not None and not isinstance(value, numbers.Real):
+                raise TypeError(f"nan_to_num(): argument '{name}' must be float or None, not {type(value).__name__}")
+        if self.data.dtype.kind != "f":
+            return Tensor._make(self.data.copy(), False)
+        info = np.finfo(self.data.dtype)
+        posinf, neginf = info.max if posinf is None else posinf, info.min if neginf is None else neginf
+        with np.errstate(over="ignore"):   # a bound beyond float32's range is inf, as torch's cast makes it
+            nan, posinf, neginf = (Tensor._make(np.array(v, self.data.dtype), False) for v in (nan, posinf, neginf))
+        # masks made by comparisons (traced in a compiled cell), not from the values: NaN fails both, inf one
+        finite = (self > -np.inf) & (self < np.inf)
+        return where(finite, self, where(self != self, nan, where(self > 0, posinf, neginf)))
+
+    # -- comparisons of whole tensors, and the dtype and size questions torch code asks
+    def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """A mask: |self - other| <= atol + rtol * |other| elementwise (equal infinities too; NaN only with
+        equal_nan), as torch.isclose; both of one dtype, broadcast together."""
+        _tensor_argument("isclose", "other", other)
+        if other.dtype != self.dtype:
+            raise RuntimeError(f"isclose: {self.dtype} did not match {other.dtype} (as torch)")
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if not value >= 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {value}")
+        equal_nan = _check_flag("isclose", "equal_nan", equal_nan)
+        try:
+            a, b = np.broadcast_arrays(self.data, other.data)
+        except ValueError:
+            raise ShapeError(f"isclose: shapes {self.shape} and {other.shape} do not broadcast") from None
+        if a.dtype == bool:
+            return Tensor._make(a == b, False)
+        return Tensor._make(_close(a, b, rtol, atol, equal_nan), False)
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether other has self's shape and values (NaN equals nothing), as torch.equal."""
+        _tensor_argument("equal", "other", other)
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
+
+    def signbit(self) -> Tensor:
+        """A mask of the elements whose sign bit is set (-0.0 and -nan too), as torch.signbit."""
+        return Tensor._make(np.signbit(self.data) if self.data.dtype != bool else np.zeros(self.shape, bool), False)
+
+    def is_floating_point(self) -> bool: return self.data.dtype.kind == "f"
+    def nelement(self) -> int: return self.data.size
+    def ndimension(self) -> int: return self.data.ndim
+    def element_size(self) -> int: return self.data.itemsize
+
+    # -- tile, ravel, take_along_dim
+    def tile(self, *dims: int | Sequence[int]) -> Tensor:
+        """repeat() with ones put first for the dims not given, as torch.tile: `x.tile(2)` of a matrix repeats
+        its columns twice."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return self.repeat((1,) * (self.ndim - len(dims)) + tuple(dims))
+
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor, as torch.ravel: a view where reshape gives one."""
+        return self.reshape(-1)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """gather() with self and indices broadcast in every dim but `dim` (without dim: of the flattened
+        tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values."""
+        raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+        if raw.dtype.kind not in "iu":
+            raise RuntimeError(f"take_along_dim(): dtype of indices should be int64 but got {raw.dtype} (as torch)")
+        if dim is None:
+            return self.reshape(-1).gather(0, raw.reshape(-1))
+        d = _one_int_dim("take_along_dim", dim, self.ndim)
+        if raw.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
+                               f"but got {self.ndim} dimensions for input, and {raw.ndim} dimensions for indices")
+        shape = list(np.broadcast_shapes(*((s[:d] + (1,) + s[d + 1:]) for s in (self.shape, raw.shape))))
+        x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
+        return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
+
 
 # tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)
 set_tensor_class(Tensor)
+
+
+# ----------------------------------------------------------------------------- the checks of the elementwise math
+# (round ... take_along_dim, at the end of Tensor), in torch's words and error types
+def _tensor_argument(fn, name, value):
+    """An argument torch takes only as a Tensor (hypot's, isclose's and equal's other)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position 1) must be Tensor, not {type(value).__name__}")
+    return value
+
+
+def _lerp_operands(x, end, weight):
+    """lerp's end (a Tensor of x's dtype) and weight (a number, or a Tensor of x's dtype; a 0-d one takes x's),
+    checked as torch checks them."""
+    _tensor_argument("lerp", "end", end)
+    if end.dtype != x.dtype:
+        raise RuntimeError(f"lerp: expected dtype {x.dtype} for `end` but got dtype {end.dtype} (as torch)")
+    if not isinstance(weight, Tensor):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise TypeError(f"lerp(): argument 'weight' must be a number or a Tensor, not {type(weight).__name__}")
+        return end, float(weight)
+    if weight.ndim == 0 and weight.data.dtype.kind == "f":
+        return end, weight.astype(x.dtype)
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"lerp: expected dtype {x.dtype} for `weight` but got dtype {weight.dtype} (as torch)")
+    return end, weight
+
+
+def _times_value(fn, tensor1, value):
+    """addcmul's and addcdiv's value * tensor1 (value a number, keyword-only as torch's)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        raise TypeError(f"{fn}(): argument 'value' must be a number, not {type(value).__name__}")
+    if isinstance(tensor1, Tensor) and tensor1.data.dtype == bool:
+        raise NotImplementedError(f"{fn}: not implemented for bool tensors (as torch): convert them first")
+    return tensor1 if value == 1 else _times_alpha(tensor1, value)
+
+
+def _close(a, b, rtol, atol, equal_nan):
+    """isclose's mask, computed as torch's: equal, or NaN both (equal_nan), or a finite |a - b| within
+    atol + |rtol * b| (in a's float dtype; integers in float64)."""
+    close = a == b
+    if equal_nan:
+        close |= np.isnan(a) & np.isnan(b)
+    if a.dtype.kind != "f":
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: NaN, not close
+        error = np.abs(a - b)
+        close |= np.isfinite(error) & (error <= a.dtype.type(atol) + np.abs(a.dtype.type(rtol) * b))
+    return close
 
 
 # ----------------------------------------------------------------------------- the checks of mm, index_select,
@@ -2112,3 +2328,67 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
 
 
 moveaxis = movedim   # torch's alias (the name torch.moveaxis and np.moveaxis share)
+
+
+# ----------------------------------------------------------------------------- torch's function spellings of the
+# elementwise math (round ... take_along_dim): tr.sin(x) is x.sin()
+def sin(input: Tensor) -> Tensor: return _tensor_input("sin", input).sin()
+def cos(input: Tensor) -> Tensor: return _tensor_input("cos", input).cos()
+def round(input: Tensor, *, decimals: int = 0) -> Tensor: return _tensor_input("round", input).round(decimals=decimals)
+def floor(input: Tensor) -> Tensor: return _tensor_input("floor", input).floor()
+def ceil(input: Tensor) -> Tensor: return _tensor_input("ceil", input).ceil()
+def trunc(input: Tensor) -> Tensor: return _tensor_input("trunc", input).trunc()
+fix = trunc   # torch's alias
+def sign(input: Tensor) -> Tensor: return _tensor_input("sign", input).sign()
+def sgn(input: Tensor) -> Tensor: return _tensor_input("sgn", input).sgn()
+def frac(input: Tensor) -> Tensor: return _tensor_input("frac", input).frac()
+def reciprocal(input: Tensor) -> Tensor: return _tensor_input("reciprocal", input).reciprocal()
+def log1p(input: Tensor) -> Tensor: return _tensor_input("log1p", input).log1p()
+def expm1(input: Tensor) -> Tensor: return _tensor_input("expm1", input).expm1()
+def log2(input: Tensor) -> Tensor: return _tensor_input("log2", input).log2()
+def log10(input: Tensor) -> Tensor: return _tensor_input("log10", input).log10()
+def exp2(input: Tensor) -> Tensor: return _tensor_input("exp2", input).exp2()
+def logit(input: Tensor, eps: float | None = None) -> Tensor: return _tensor_input("logit", input).logit(eps)
+def clamp_min(input: Tensor, min: float) -> Tensor: return _tensor_input("clamp_min", input).clamp_min(min)
+def clamp_max(input: Tensor, max: float) -> Tensor: return _tensor_input("clamp_max", input).clamp_max(max)
+def hypot(input: Tensor, other: Tensor) -> Tensor: return _tensor_input("hypot", input).hypot(other)
+def signbit(input: Tensor) -> Tensor: return _tensor_input("signbit", input).signbit()
+def is_floating_point(input: Tensor) -> bool: return _tensor_input("is_floating_point", input).is_floating_point()
+def numel(input: Tensor) -> int: return _tensor_input("numel", input).numel()
+def ravel(input: Tensor) -> Tensor: return _tensor_input("ravel", input).ravel()
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor: return _tensor_input("tile", input).tile(dims)
+
+
+def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:
+    """As torch.xlogy: input * log(other), 0 where input is 0; either may be a number (not both)."""
+    if not isinstance(input, Tensor):
+        input = _tensor_input("xlogy", other)._numeric()._operand(input)
+    return input.xlogy(other)
+
+
+def lerp(input: Tensor, end: Tensor, weight: float | Tensor) -> Tensor:
+    return _tensor_input("lerp", input).lerp(end, weight)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+    return _tensor_input("addcmul", input).addcmul(tensor1, tensor2, value=value)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+    return _tensor_input("addcdiv", input).addcdiv(tensor1, tensor2, value=value)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    return _tensor_input("nan_to_num", input).nan_to_num(nan, posinf, neginf)
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    return _tensor_input("isclose", input).isclose(other, rtol, atol, equal_nan)
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    return _tensor_input("equal", input).equal(other)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    return _tensor_input("take_along_dim", input).take_along_dim(indices, dim)

@@ -29,7 +29,7 @@ TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, ato
 def _rule_inputs(prim, rng, n=64):
     a = rng.uniform(0.5, 2.0, n) * rng.choice([-1, 1], n)
     b = rng.uniform(0.5, 2.0, n) * rng.choice([-1, 1], n)
-    if prim in (P.Log, P.Power):   # (a negative base to a fractional power is NaN)
+    if prim in (P.Log, P.Power, P.Log1p):   # (a negative base to a fractional power is NaN; log1p below -1 too)
         a = np.abs(a)
     c = rng.uniform(size=n) < 0.5
     return a, b, c
@@ -79,8 +79,10 @@ def test_rules_match_primitives_in_numba():
     for dtype in (np.float64, np.float32):
         env = {name: getattr(scalar, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "select", "power",
                                                         "maximum", "isnan", "erf", "fmod", "trunc", "floor_mod",
-                                                        "floor_divide")}
-        env.update(one=dtype(1), zero=dtype(0), half=dtype(0.5), two_over_root_pi=dtype(2 / np.sqrt(np.pi)))
+                                                        "floor_divide", "sin", "cos", "log1p", "expm1", "exp2",
+                                                        "hypot")}
+        env.update(one=dtype(1), zero=dtype(0), half=dtype(0.5), two_over_root_pi=dtype(2 / np.sqrt(np.pi)),
+                   ln_two=dtype(np.log(2)))
         exec("\n".join(lines), env)
         fn = numba.njit(error_model="numpy")(env["rules"])
         rng = np.random.default_rng(1)

@@ -74,6 +74,7 @@ from tinygrad_rnn.compile.scalar import exp, log, tanh, sigmoid, relu, select, p
 from tinygrad_rnn.compile.scalar import maximum, isnan, sqrt, zeros1, zeros2, zero_flat
 from tinygrad_rnn.compile.scalar import product_nn, product_nt, product_tn, time_rows, add_span, add_row_steps
 from tinygrad_rnn.compile.scalar import add_columns, add_slots, erf, fmod, trunc, floor_mod, floor_divide
+from tinygrad_rnn.compile.scalar import sin, cos, log1p, expm1, floor, ceil, rint, log2, log10, exp2, hypot
 
 _dt = np.{dtype}
 one = _dt(1)
@@ -81,6 +82,8 @@ zero = _dt(0)
 half = _dt(0.5)
 ninf = _dt(-np.inf)
 two_over_root_pi = _dt(2 / np.sqrt(np.pi))
+ln_two = _dt(np.log(2))
+ln_ten = _dt(np.log(10))
 '''
 
 NARROW_COLUMNS = 64   # a forward column loop narrower than this runs to a bound read from an array (Generator.columns)

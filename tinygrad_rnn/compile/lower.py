@@ -45,7 +45,18 @@ from .ir import (
     Whole,
     restart_ids,
 )
-from .rules import COMPARISONS, COPY, LOGICAL, MASK_AS_NUMBER, REDUCTIONS, ROUNDED_DIVISION, RULES, pow_rule
+from .rules import (
+    COMPARISONS,
+    COPY,
+    LOG_BASE,
+    LOGICAL,
+    MASK_AS_NUMBER,
+    REDUCTIONS,
+    ROUNDED_DIVISION,
+    ROUNDING,
+    RULES,
+    pow_rule,
+)
 from .schedule import schedule
 from .trace import TRACE_BATCH, CompileError
 
@@ -298,6 +309,20 @@ def _lower_rounded_divide(lw, op, attrs):
     return (elementwise(lw, op, ROUNDED_DIVISION[attrs["mode"]], [lw.get(r, op) for r in op.args]),)
 
 
+def _lower_rounding(lw, op, attrs):
+    """round, floor, ceil, trunc, sign: the row for the op (rules.ROUNDING; gradient 0, as the tape's). round with
+    decimals is refused, naming the line: its scaling by 10^d is not a row of the table."""
+    if attrs.get("decimals", 0) != 0:
+        fail(op, f"round(decimals={attrs['decimals']}): only decimals=0 compiles; for d > 0, "
+                 "(x * 10 ** d).round() / 10 ** d gives the same numbers")
+    return (elementwise(lw, op, ROUNDING[attrs["op"]], [lw.get(op.args[0], op)]),)
+
+
+def _lower_log_base(lw, op, attrs):
+    """log2, log10: the row for the base (rules.LOG_BASE)."""
+    return (elementwise(lw, op, LOG_BASE[attrs["base"]], [lw.get(op.args[0], op)]),)
+
+
 def _refuse_floor_divide(lw, op, attrs):
     """a // b has no derivative (the tape's backward raises, as torch's): a kernel, which always runs the BPTT,
     cannot compute one. div(rounding_mode='floor') is the same quotient with torch's gradient 0."""
@@ -529,6 +554,8 @@ LOWERING.update({
     P.Concatenate: _lower_concatenate,
     P.Reshape: _lower_reshape,
     P.RoundedDivide: _lower_rounded_divide,
+    P.Rounding: _lower_rounding,
+    P.LogBase: _lower_log_base,
     P.FloorDivide: _refuse_floor_divide,
     P.Copy: _lower_copy,
     P.Dropout: _lower_dropout,

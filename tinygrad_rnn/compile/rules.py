@@ -12,7 +12,9 @@ Names inside an expression:
     col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
     two_over_root_pi    2 / sqrt(pi) in the kernel's dtype (erf's derivative, as primitives.Erf rounds it)
+    ln_two, ln_ten      log(2) and log(10) in the kernel's dtype (exp2's, log2's and log10's derivatives)
 Functions: exp, log, tanh, sigmoid (kernels/vecmath.py: vectorizable in Numba), sqrt, relu, select(cond, x, y),
+sin, cos, log1p, expm1, log2, log10, exp2, hypot, floor, ceil, rint (halves to even),
 maximum(a, b) (NaN if either is NaN, as np.maximum), isnan; erf (libm's in float64, rounded to the dtype, as
 kernels/erf.py), fmod (C's), trunc, floor_mod(a, b) (torch's %: the divisor's sign) and floor_divide(a, b, one,
 half) (numpy's and torch's //, from the exact remainder) - compile/scalar.py has each for the kernels.
@@ -71,7 +73,19 @@ RULES = {
                                        "select((a == zero) & (b >= zero), zero, g * out * log(a))"), ("a", "b")),
     # x.detach(): the value, and no VJP, so its argument gets no cotangent from here (a stop-gradient)
     P.Detach:  Rule("a",              (),                                           ("a",)),
+    P.Sin:     Rule("sin(a)",         ("g * cos(a)",),                              ("a",)),
+    P.Cos:     Rule("cos(a)",         ("-g * sin(a)",),                             ("a",)),
+    P.Log1p:   Rule("log1p(a)",       ("g / (a + one)",),                           ("a",)),
+    P.Expm1:   Rule("expm1(a)",       ("g * (out + one)",),                         ("a",)),
+    P.Exp2:    Rule("exp2(a)",        ("g * out * ln_two",),                        ("a",)),
+    P.Hypot:   Rule("hypot(a, b)",    ("g * a / out", "g * b / out"),               ("a", "b")),
+    # a log(b), 0 where a = 0, NaN where b is; for a, 0 where a = 0 and b <= 0, as primitives.Xlogy (torch)
+    P.Xlogy:   Rule("select(isnan(b), b, select(a == zero, zero, a * log(b)))",
+                    ("g * select((a == zero) & (b <= zero), zero, log(b))", "g * a / b"), ("a", "b")),
 }
+
+# P.LogBase, one row per attribute `base`: log2 and log10, torch's derivative 1 / (a ln(base))
+LOG_BASE = {2: Rule("log2(a)", ("g / (a * ln_two)",), ("a",)), 10: Rule("log10(a)", ("g / (a * ln_ten)",), ("a",))}
 
 
 # P.Compare, one row per attribute `op`: a boolean value (a where's mask), no VJP (torch's comparisons have
@@ -83,6 +97,12 @@ COMPARISONS = {op: Rule(f"a {symbol} b", (), ("a", "b")) for op, symbol in
 # infinity. Its gradient is 0 for both inputs, as torch's and the tape's (zero, not g * 0: a NaN g gives 0 too).
 ROUNDED_DIVISION = {"trunc": Rule("trunc(a / b)", ("zero", "zero"), ("a", "b")),
                     "floor": Rule("floor_divide(a, b, one, half)", ("zero", "zero"), ("a", "b"))}
+
+# P.Rounding, one row per attribute `op` (decimals=0; round(decimals=d) is refused by the compiler): piecewise
+# constant, so the VJP is zero (not g * 0: a NaN g gives 0 too), as the tape's. sign is 0 at NaN and at -0.0.
+ROUNDING = {"round": Rule("rint(a)", ("zero",), ("a",)), "floor": Rule("floor(a)", ("zero",), ("a",)),
+            "ceil": Rule("ceil(a)", ("zero",), ("a",)), "trunc": Rule("trunc(a)", ("zero",), ("a",)),
+            "sign": Rule("select(a > zero, one, select(a < zero, -one, zero))", ("zero",), ("a",))}
 
 # P.Logical on masks, one row per attribute `op`: & | ^ of two booleans and "not" of one (a ^ True: `not a`
 # does not apply to numpy's arrays, ~ turns a Python bool into an int). No VJP.
@@ -165,6 +185,8 @@ def numpy_namespace(dtype):
                 power=lambda a, p, one: P._torch_pow(a, p), maximum=np.maximum, isnan=np.isnan,
                 erf=lambda a: P.Erf.forward(np.asarray(a))[0], fmod=np.fmod, trunc=np.trunc,
                 floor_mod=P._torch_floor_mod, floor_divide=lambda a, b, one, half: np.floor_divide(a, b),
+                sin=np.sin, cos=np.cos, log1p=np.log1p, expm1=np.expm1, floor=np.floor, ceil=np.ceil, rint=np.rint,
+                log2=np.log2, log10=np.log10, exp2=np.exp2, hypot=np.hypot, ln_two=dt(np.log(2)), ln_ten=dt(np.log(10)),
                 one=dt(1), zero=dt(0), half=dt(0.5), ninf=dt(-np.inf), two_over_root_pi=dt(2 / np.sqrt(np.pi)))
 
 

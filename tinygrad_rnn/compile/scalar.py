@@ -1,7 +1,9 @@
 """The functions a generated kernel calls per element (rules.py names them), and the blas gemm.
 
-sigmoid and tanh come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); exp and
-log are libm's, as numpy's. relu keeps NaN as torch.relu and np.maximum do; select is `x if cond else y`.
+sigmoid and tanh come from kernels/vecmath.py (plain arithmetic, so the loops vectorize); exp, log, sin, cos,
+log1p, expm1, log2, log10, exp2 and hypot are libm's (numpy's float32 forms may differ from them in the last
+place); floor, ceil and rint (halves to even) round as numpy's. relu keeps NaN as torch.relu and np.maximum do;
+select is `x if cond else y`.
 erf is libm's in float64, rounded to the dtype, as the tape's; fmod, floor_mod and floor_divide compute
 torch's remainders and floor quotient as the tape's numpy does (not as Numba's np.remainder and floor_divide).
 """
@@ -63,6 +65,62 @@ def exp(a):
 @numba.njit(inline="always")
 def log(a):
     return np.log(a)
+
+
+@numba.njit(inline="always")
+def sin(a):
+    return np.sin(a)
+
+
+@numba.njit(inline="always")
+def cos(a):
+    return np.cos(a)
+
+
+@numba.njit(inline="always")
+def log1p(a):
+    return np.log1p(a)
+
+
+@numba.njit(inline="always")
+def expm1(a):
+    return np.expm1(a)
+
+
+@numba.njit(inline="always")
+def log2(a):
+    return np.log2(a)
+
+
+@numba.njit(inline="always")
+def log10(a):
+    return np.log10(a)
+
+
+@numba.njit(inline="always")
+def exp2(a):
+    return np.exp2(a)
+
+
+@numba.njit(inline="always")
+def hypot(a, b):
+    return np.hypot(a, b)
+
+
+@numba.njit(inline="always")
+def floor(a):
+    return np.floor(a)
+
+
+@numba.njit(inline="always")
+def ceil(a):
+    return np.ceil(a)
+
+
+@numba.njit(inline="always")
+def rint(a):
+    """Halves to even (torch.round, numpy's rint)."""
+    return np.rint(a)
 
 
 def erf(a):
