@@ -54,7 +54,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     allow_unused = _allow_unused(allow_unused, materialize_grads)
     _refuse_unsupported("grad", create_graph, is_grads_batched)
     outputs, inputs = _tensors("grad", "outputs", outputs), _tensors("grad", "inputs", inputs)
-    _check_inputs("grad", inputs)
+    _check_inputs(inputs)
     found = _walk(outputs, _grad_outputs(outputs, grad_outputs), inputs, bool(retain_graph), keep=False)
     results = []
     for i, (t, g) in enumerate(zip(inputs, found)):
@@ -82,7 +82,7 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Tensor | np.ndarr
         _walk(tensors, seeds, None, bool(retain_graph), keep=True)
         return
     inputs = _tensors("backward", "inputs", inputs)
-    _check_inputs("backward", inputs)
+    _check_inputs(inputs)
     _walk(tensors, seeds, inputs, bool(retain_graph), keep=True)
 
 
@@ -97,8 +97,8 @@ def _walk(outputs, seeds, inputs, retain_graph, keep):
         backward_from(root, slot, seed, retain_graph)
         return None
     asked = _unique(inputs)
-    aside = [(t, t._grad) for t in asked + [leaf for leaf in _reached_leaves(root) if id(leaf) not in
-                                            {id(a) for a in asked}]]
+    asked_ids = {id(t) for t in asked}
+    aside = [(t, t._grad) for t in asked + [leaf for leaf in _reached_leaves(root) if id(leaf) not in asked_ids]]
     retained = [_retain(t) for t in asked if t._node is not None]
     for t, _ in aside:
         t._grad = None
@@ -170,7 +170,7 @@ def _tensors(fn, name, value):
     return list(items)
 
 
-def _check_inputs(fn, inputs):
+def _check_inputs(inputs):
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")

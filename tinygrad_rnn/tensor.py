@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from . import primitives as P
 from .inplace import InPlaceWrites
-from .random import generator as _default_generator
+from .random import resolve as _resolve_generator
 from .tape import (
     Node,
     RemovableHandle,
@@ -2166,8 +2166,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     """int64 indices drawn from each row of `input` (1-D, or 2-D: one draw per row) read as unnormalised
     probabilities, as torch.multinomial; from the library's generator (tr.manual_seed) or `generator` (a numpy
     Generator). Without replacement an index is drawn at most once per row. The numbers are numpy's, not torch's."""
-    probs = _multinomial_probs(input, num_samples, replacement, generator)
-    rng = generator if generator is not None else _default_generator()
+    probs, rng = _multinomial_probs(input, num_samples, replacement, generator)
     rows = probs.reshape(-1, probs.shape[-1]).astype(np.float64)
     if replacement:  # inverse CDF: a uniform number's place among the running sums (a zero weight is never hit)
         cdf = np.cumsum(rows, axis=1)
@@ -2184,7 +2183,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 def _multinomial_probs(input, num_samples, replacement, generator):
-    """multinomial's arguments checked as torch checks them; the weights as an array."""
+    """multinomial's arguments checked as torch checks them: (the weights as an array, the generator to draw from)."""
     if not isinstance(input, Tensor) or input.data.dtype.kind != "f":
         got = f"dtype {input.dtype}" if isinstance(input, Tensor) else type(input).__name__
         error = DTypeNotImplementedError if isinstance(input, Tensor) else TypeError   # torch: RuntimeError
@@ -2195,9 +2194,7 @@ def _multinomial_probs(input, num_samples, replacement, generator):
     if not _is_int(num_samples):
         raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
     _check_flag("multinomial", "replacement", replacement)
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"multinomial: generator must be a numpy Generator (np.random.default_rng(seed)) or None, "
-                        f"got {type(generator).__name__}")
+    rng = _resolve_generator("multinomial", generator)
     probs, categories = input.data, input.shape[-1]
     if num_samples <= 0 or not replacement and num_samples > categories:
         limit = "at least 1" if replacement or num_samples <= 0 else f"at most {categories} without replacement"
@@ -2206,7 +2203,7 @@ def _multinomial_probs(input, num_samples, replacement, generator):
         raise ArgumentValueError("multinomial: input (the probabilities) contains inf, nan or a negative number")
     if probs.size and np.any(probs.reshape(-1, categories).sum(axis=1) <= 0):
         raise ArgumentValueError("multinomial: a row of input sums to 0: no distribution to draw from")
-    return probs
+    return probs, rng
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:

@@ -46,16 +46,6 @@ def _random_fill(fn, tensor):
     return tensor
 
 
-def _rng(fn, generator):
-    """torch's generator= argument: a numpy Generator, or None for the library's (tr.manual_seed)."""
-    if generator is None:
-        return random.generator()
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{fn}: generator must be a numpy Generator (np.random.default_rng(seed)) or None, got "
-                        f"{type(generator).__name__}")
-    return generator
-
-
 def _number(fn, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
@@ -98,7 +88,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.rando
     a, b = _number(fn, "a", a), _number(fn, "b", b)
     if not a <= b:   # torch's RuntimeError too
         raise ArgumentValueError(f"{fn}: a must be <= b, got a={a:g}, b={b:g}")
-    return _write(fn, tensor, _rng(fn, generator).uniform(a, b, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
@@ -108,7 +98,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
     mean, std = _number(fn, "mean", mean), _number(fn, "std", std)
     if not std >= 0:   # torch's RuntimeError too
         raise ArgumentValueError(f"{fn}: std must be >= 0, got {std:g}")
-    return _write(fn, tensor, _rng(fn, generator).normal(mean, std, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).normal(mean, std, size=tensor.shape))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
@@ -125,7 +115,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if mass < 1e-6:
         raise ValueError(f"{fn}: [a, b] = [{a:g}, {b:g}] holds almost none of N({mean:g}, {std:g}^2); "
                          "move the bounds nearer the mean")
-    rng = _rng(fn, generator)
+    rng = random.resolve(fn, generator)
     values = rng.normal(mean, std, size=tensor.shape)
     outside = (values < a) | (values > b)
     while outside.any():
@@ -163,7 +153,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gene
     fan_in, fan_out = _fans(fn, _random_fill(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
-    return _write(fn, tensor, _rng(fn, generator).uniform(-a, a, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).uniform(-a, a, size=tensor.shape))
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
@@ -171,7 +161,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gener
     fn = "xavier_normal_"
     fan_in, fan_out = _fans(fn, _random_fill(fn, tensor))
     std = _number(fn, "gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _write(fn, tensor, _rng(fn, generator).normal(0.0, std, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).normal(0.0, std, size=tensor.shape))
 
 
 def _kaiming_std(fn, tensor, a, mode, nonlinearity):
@@ -189,7 +179,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
     if _tensor(fn, tensor).size == 0:
         return tensor  # nothing to fill (torch warns and returns too)
     bound = math.sqrt(3.0) * _kaiming_std(fn, tensor, a, mode, nonlinearity)
-    return _write(fn, tensor, _rng(fn, generator).uniform(-bound, bound, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).uniform(-bound, bound, size=tensor.shape))
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -199,7 +189,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlin
     if _tensor(fn, tensor).size == 0:
         return tensor
     std = _kaiming_std(fn, tensor, a, mode, nonlinearity)
-    return _write(fn, tensor, _rng(fn, generator).normal(0.0, std, size=tensor.shape))
+    return _write(fn, tensor, random.resolve(fn, generator).normal(0.0, std, size=tensor.shape))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
@@ -215,7 +205,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generato
     gain = _number(fn, "gain", gain)
     rows = tensor.shape[0]
     cols = tensor.size // rows
-    flat = _rng(fn, generator).standard_normal((rows, cols))
+    flat = random.resolve(fn, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
