@@ -2,7 +2,40 @@
 from . import functional, init, parallel, utils
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
 from .distance import CosineSimilarity, PairwiseDistance
-from .layers import ELU, GELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .layers import (
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Flatten,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    RMSNorm,
+    RReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Softshrink,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+    Threshold,
+    Unflatten,
+)
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -14,14 +47,28 @@ from .losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
+from .module import (
+    Dropout,
+    Embedding,
+    Linear,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+    StateDictError,
+)
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
 __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
            "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
-           "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU",
+           "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU",
+           "CELU", "Mish", "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Softmin",
+           "GLU", "PReLU", "RReLU", "RMSNorm", "Flatten", "Unflatten", "ParameterList", "ParameterDict",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
            "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity", "PairwiseDistance",
            "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell", "LayerNormLSTMCell",

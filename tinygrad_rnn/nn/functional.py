@@ -34,7 +34,10 @@ _tensor = importlib.import_module("tinygrad_rnn.tensor")   # the module (the pac
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
            "one_hot", "pad", "layer_norm", "leaky_relu", "elu", "silu", "softplus", "gelu", "smooth_l1_loss",
-           "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention"]
+           "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention",
+           "hardtanh", "relu6", "hardsigmoid", "hardswish", "selu", "celu", "mish", "softsign", "softshrink",
+           "hardshrink", "tanhshrink", "threshold", "logsigmoid", "softmin", "glu", "prelu", "rrelu", "normalize",
+           "gumbel_softmax", "rms_norm"]
 
 
 def _int_array(x, name):
@@ -366,17 +369,14 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     _refuse_inplace("leaky_relu", inplace)
     _float_input("leaky_relu", input)
     slope = check_float("leaky_relu", "negative_slope", negative_slope)
-    return where(input.data > 0, input, input * slope)
+    return where(input > 0.0, input, input * slope)   # a Tensor comparison: a compiled cell's trace records it
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x where x > 0, else alpha * (exp(x) - 1), as torch.nn.functional.elu (gradient alpha at 0)."""
+    """x where x > 0, else alpha * (exp(x) - 1), as torch.nn.functional.elu (gradient alpha at 0, 1 at NaN)."""
     _refuse_inplace("elu", inplace)
     _float_input("elu", input)
-    alpha = check_float("elu", "alpha", alpha)
-    positive = input.data > 0
-    negative_part = where(positive, 0.0, input)   # exp of the positive side never computed: no overflow
-    return where(positive, input, (negative_part.exp() - 1.0) * alpha)
+    return _elu(input, check_float("elu", "alpha", alpha))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -392,9 +392,9 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     _float_input("softplus", input)
     if beta == 0:   # torch gives inf (log 2 / 0); refused rather than a ZeroDivisionError from inside
         raise ValueError("softplus: beta must not be 0 (log(1 + exp(0 * x)) / 0 is infinite)")
-    linear = input.data * beta > threshold
+    linear = input * beta > threshold   # a Tensor comparison: a compiled cell's trace records it
     scaled = where(linear, 0.0, input * beta)   # the linear side's exp is never computed: no overflow
-    return where(linear, input, (scaled.exp() + 1.0).log() * (1.0 / beta))
+    return where(linear, input, scaled.exp().log1p() * (1.0 / beta))   # log1p, as torch's: exact for small exp
 
 
 def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
@@ -427,6 +427,279 @@ def tanh(input: Tensor) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
+
+
+# ---------------------------------------------------------------------- more activations (torch 2.13's F.hardtanh...)
+# Each is a composition of Tensor operations, so the tape differentiates it and a compiled cell compiles it (the
+# masks are Tensor comparisons, which a trace records, not numpy masks of .data). Where torch's derivative at a kink
+# differs from what the composition's pieces would give, a where() picks torch's side: the value that must not pass
+# a gradient there is taken from input.detach(). NaN goes where torch's kernels send it (a comparison with NaN is
+# false). inplace=True writes the input, as torch's (a leaf that requires grad is refused, in torch's words).
+
+
+def _activation_input(fn, input):
+    """input, a float Tensor (torch's TypeError for a non-Tensor; an int or bool tensor refused, see _float_input)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return _float_input(fn, input)
+
+
+def _result(fn, input, inplace, make):
+    """make()'s result, written into input when inplace=True (torch's fn_; see InPlaceWrites._in_place)."""
+    if check_bool(fn, "inplace", inplace):
+        return input._in_place(fn + "_", make)
+    return make()
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """input clamped to [min_val, max_val], as torch.nn.functional.hardtanh. The gradient is torch's: 1 strictly
+    inside, 0 at and beyond the bounds (a NaN passes its gradient on, as torch's scalar kernel; its vectorized one
+    gives 0 there, so torch's answer at NaN depends on where the NaN sits)."""
+    _activation_input("hardtanh", input)
+    lo, hi = check_float("hardtanh", "min_val", min_val), check_float("hardtanh", "max_val", max_val)
+    if lo > hi:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _result("hardtanh", input, inplace, lambda: where(input <= lo, lo, where(input >= hi, hi, input)))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(input, 0), 6), as torch.nn.functional.relu6: hardtanh(input, 0, 6), gradient 0 at 0 and at 6."""
+    _activation_input("relu6", input)
+    return _result("relu6", input, inplace, lambda: where(input <= 0.0, 0.0, where(input >= 6.0, 6.0, input)))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(input + 3, 0), 6) / 6, as torch.nn.functional.hardsigmoid: gradient 1/6 strictly inside (-3, 3),
+    0 elsewhere (at +-3 and at NaN too, as torch's)."""
+    _activation_input("hardsigmoid", input)
+
+    def make():
+        inside = (input > -3.0) & (input < 3.0)
+        flat = (input.detach() + 3.0).clamp(0.0, 6.0) / 6.0   # 0, 1 or NaN, no gradient
+        return where(inside, (input + 3.0) / 6.0, flat)
+    return _result("hardsigmoid", input, inplace, make)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * min(max(input + 3, 0), 6) / 6, as torch.nn.functional.hardswish; torch's gradient: 0 up to -3
+    (included), input / 3 + 1/2 below 3, 1 from 3 on (and at NaN)."""
+    _activation_input("hardswish", input)
+
+    def make():
+        middle = (input > -3.0) & (input < 3.0)
+        inner = where(middle, input, 0.0)   # the product's gradient meets no NaN or inf from outside the middle
+        zero = input.detach() * 0.0   # -0.0 for a negative input, as torch's input * 0 / 6
+        return where(input <= -3.0, zero, where(middle, inner * (inner + 3.0) / 6.0, input))
+    return _result("hardswish", input, inplace, make)
+
+
+def _elu(input, alpha, scale=1.0, input_scale=1.0):
+    """torch's elu kernel: (exp(input * input_scale) - 1) * alpha * scale where input <= 0, else input * scale
+    (gradient alpha * scale * input_scale at 0; NaN takes the linear side, as torch's)."""
+    negative = input <= 0.0
+    below = where(negative, input, 0.0)   # the positive side's exp is never computed: no overflow
+    if input_scale != 1.0:
+        below = below * input_scale
+    return where(negative, (below.exp() - 1.0) * (alpha * scale), input * scale if scale != 1.0 else input)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946   # torch's
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(input, alpha) with torch's constants alpha = 1.6732..., scale = 1.0507..., as
+    torch.nn.functional.selu."""
+    _activation_input("selu", input)
+    return _result("selu", input, inplace, lambda: _elu(input, _SELU_ALPHA, _SELU_SCALE))
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), as torch.nn.functional.celu (gradient 1 at 0)."""
+    _activation_input("celu", input)
+    alpha = check_float("celu", "alpha", alpha)
+    if alpha == 0:   # torch's RuntimeError, in its words
+        raise ArgumentValueError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _result("celu", input, inplace, lambda: _elu(input, alpha, 1.0, 1.0 / alpha))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * tanh(softplus(input)), as torch.nn.functional.mish."""
+    _activation_input("mish", input)
+    return _result("mish", input, inplace, lambda: input * softplus(input).tanh())
+
+
+def softsign(input: Tensor) -> Tensor:
+    """input / (1 + |input|), as torch.nn.functional.softsign."""
+    _activation_input("softsign", input)
+    return input / (input.abs() + 1.0)
+
+
+def _check_lambd(fn, lambd, dtype):
+    """softshrink's lambd: in [0, the dtype's largest finite number], as torch checks it."""
+    biggest = float(np.finfo(dtype).max)
+    if isinstance(lambd, (bool, np.bool_)) or not isinstance(lambd, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}(): argument 'lambd' (position 2) must be Number, not {type(lambd).__name__}")
+    if not 0.0 <= float(lambd) <= biggest:
+        raise ArgumentValueError(f"{fn}: lambda must be in range [0, {biggest:g}] for input dtype {np.dtype(dtype)}, "
+                                 f"but found {lambd}")
+    return float(lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input - lambd above lambd, input + lambd below -lambd, 0 between (input * 0: -0.0 for a negative input), as
+    torch.nn.functional.softshrink; gradient 0 on [-lambd, lambd], bounds included, as torch's."""
+    _activation_input("softshrink", input)
+    lambd = _check_lambd("softshrink", lambd, input.dtype)
+    between = (input >= -lambd) & (input <= lambd)
+    return where(between, input.detach() * 0.0, where(input < -lambd, input + lambd, input - lambd))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input where |input| > lambd, else 0, as torch.nn.functional.hardshrink (gradient 0 at +-lambd; torch does
+    not check lambd here, so neither is it checked beyond being a number)."""
+    _activation_input("hardshrink", input)
+    lambd = check_float("hardshrink", "lambd", lambd)
+    return where((input >= -lambd) & (input <= lambd), 0.0, input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """input - tanh(input), as torch.nn.functional.tanhshrink."""
+    _activation_input("tanhshrink", input)
+    return input - input.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """input where input > threshold, else value, as torch.nn.functional.threshold (gradient 0 at the threshold;
+    a NaN input stays NaN, as torch's)."""
+    _activation_input("threshold", input)
+    limit, value = check_float("threshold", "threshold", threshold), check_float("threshold", "value", value)
+    return _result("threshold", input, inplace, lambda: where(input <= limit, value, input))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(input)), as torch.nn.functional.logsigmoid, by torch's stable formula
+    min(input, 0) - log1p(exp(-|input|)) (gradient 1/2 at 0: minimum's tie shares it)."""
+    _activation_input("logsigmoid", input)
+    return input.minimum(0.0) - (-input.abs()).exp().log1p()
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """softmax(-input) along dim, as torch.nn.functional.softmin (dim=None as softmax's; dtype: cast first)."""
+    dim = _softmax_dim("softmin", input, dim, None)
+    return (-_softmax_input("softmin", input, dtype)).softmax(dim)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), a and b the two halves of input along dim, as torch.nn.functional.glu."""
+    _activation_input("glu", input)
+    if input.ndim == 0:
+        raise ArgumentValueError("glu does not support scalars because halving size must be even")
+    axis = _checked_dim(dim, input.ndim)
+    if input.shape[axis] % 2:
+        raise ArgumentValueError(f"Halving dimension must be even, but dimension {axis} is size {input.shape[axis]}")
+    first, second = input.chunk(2, axis)
+    return first * second.sigmoid()
+
+
+def _checked_dim(dim, ndim):
+    """dim as an axis in [0, ndim): torch's IndexError, in its words, for one out of range."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__} {dim!r}")
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+    return int(dim) % rank
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """input where input > 0, else weight * input, as torch.nn.functional.prelu: weight has one element, or one
+    per channel (input's dimension 1). Gradient weight at 0, as torch's."""
+    _activation_input("prelu", input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
+    if weight.ndim > 1:
+        raise ArgumentValueError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    if weight.dtype != input.dtype:
+        raise DTypeMismatchError(f"prelu: weight dtype {weight.dtype} does not match input dtype {input.dtype}")
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.size != 1 and weight.size != channels:
+        raise ArgumentValueError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                                 f"{weight.size} and channel size = {channels}.")
+    if weight.size > 1 and input.ndim > 2:   # one slope per channel, broadcast over the dimensions after it
+        weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    return where(input > 0.0, input, weight * input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU, as torch.nn.functional.rrelu: in training, each input <= 0 is multiplied by a slope
+    drawn from U(lower, upper) (the library's generator, tr.manual_seed seeds it), which is also its gradient;
+    otherwise leaky_relu with the slope (lower + upper) / 2."""
+    _activation_input("rrelu", input)
+    lower, upper = check_float("rrelu", "lower", lower), check_float("rrelu", "upper", upper)
+    if lower > upper:
+        raise ArgumentValueError("Lower bound should be less than or equal to the upper bound")
+    if not check_bool("rrelu", "training", training):
+        return _result("rrelu", input, inplace, lambda: leaky_relu(input, (lower + upper) / 2))
+    drawn = random.generator().uniform(lower, upper, size=input.shape)
+    slopes = np.where(input.data <= 0, drawn, 1.0).astype(input.dtype)   # a NaN keeps slope 1, as torch's
+    return _result("rrelu", input, inplace, lambda: input * slopes)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """input / max(||input||_p, eps) along dim, as torch.nn.functional.normalize (out=: the result written there
+    too, without gradient, as torch refuses out= under autograd)."""
+    _activation_input("normalize", input)
+    axis = _checked_dim(dim, input.ndim)
+    eps = check_float("normalize", "eps", eps)
+    denominator = input.norm(p, axis if input.ndim else None, keepdim=True).clamp_min(eps)
+    result = input / denominator
+    if out is None:
+        return result
+    if result.requires_grad:
+        raise RuntimeError("normalize(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    return out.copy_(result)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) along dim, g Gumbel(0, 1) noise (-log of Exponential(1) draws from the library's
+    generator), as torch.nn.functional.gumbel_softmax. hard=True: the one-hot of the argmax forward, the soft
+    sample's gradient backward (y_hard - y_soft.detach() + y_soft, torch's straight-through). eps is torch's,
+    deprecated and unused there too."""
+    _activation_input("gumbel_softmax", logits)
+    tau = check_float("gumbel_softmax", "tau", tau)
+    axis = _checked_dim(dim, logits.ndim)
+    gumbels = -np.log(random.generator().exponential(size=logits.shape)).astype(logits.dtype)
+    soft = ((logits + gumbels) / tau).softmax(axis)
+    if not check_bool("gumbel_softmax", "hard", hard):
+        return soft
+    index = np.expand_dims(np.argmax(soft.data, axis=axis), axis)
+    one_hot = np.zeros(soft.shape, soft.dtype)
+    np.put_along_axis(one_hot, index, 1.0, axis=axis)
+    return soft - soft.detach() + one_hot   # torch's order: y_hard - y_soft.detach() + y_soft, the same numbers
+
+
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """input / sqrt(mean(input^2) + eps) * weight over the last len(normalized_shape) dimensions, as
+    torch.nn.functional.rms_norm; eps=None means the dtype's machine epsilon (torch.finfo(dtype).eps)."""
+    fn = "rms_norm"
+    _activation_input(fn, input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if input.ndim < k or input.shape[input.ndim - k:] != shape:   # torch's RuntimeError too
+        raise ShapeError(f"{fn}: Given normalized_shape={list(shape)}, expected input with shape [*, "
+                         f"{', '.join(map(str, shape))}], but got input of size {list(input.shape)}")
+    if weight is not None and (not isinstance(weight, Tensor) or weight.dtype != input.dtype):
+        raise TypeError(f"{fn}: weight must be a Tensor of the input's dtype {input.dtype}, got {_described(weight)}")
+    if weight is not None and weight.shape != shape:
+        raise ShapeError(f"{fn}: Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                         f"{list(weight.shape)} and normalized_shape = {list(shape)}")
+    eps = float(np.finfo(input.dtype).eps) if eps is None else check_float(fn, "eps", eps)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(axes, keepdims=True) + eps) ** -0.5
+    return y if weight is None else y * weight
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

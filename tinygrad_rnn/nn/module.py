@@ -7,6 +7,7 @@ user's cell is a class with a few Parameters and a forward: nothing to register 
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -30,8 +31,8 @@ from .checks import (
 )
 from .hooks import ModuleHooks, call_with_hooks
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
-           "StateDictError"]
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Linear",
+           "Embedding", "Dropout", "StateDictError"]
 
 
 class Parameter(Tensor):
@@ -853,6 +854,169 @@ class ModuleDict(_Container):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(): call the modules it holds")
+
+
+def _as_parameter(value):
+    """What ParameterList and ParameterDict store: a Tensor as a Parameter (a Parameter itself as it is), as torch's;
+    any other object as given."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value, requires_grad=value.requires_grad)
+    return value
+
+
+def _parameter_line(name, value):
+    """One line of a ParameterList's or ParameterDict's repr, in torch's words: "Parameter containing: [float32 of
+    size 2x3]" (a Module in full; another object by its type)."""
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        return f"  ({name}): {kind} containing: [{value.dtype} of size {'x'.join(map(str, value.shape))}]"
+    if isinstance(value, Module):
+        return f"  ({name}): " + repr(value).replace("\n", "\n  ")
+    return f"  ({name}): Object of type: {type(value).__name__}"
+
+
+class ParameterList(Module):
+    """Parameters held in a list, as torch.nn.ParameterList: their names are "0", "1", ... (state_dict's keys and
+    named_parameters' too), a Tensor given is made a Parameter, indexing, slicing, len, iteration, append, extend."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, idx):
+        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, (int, np.integer)):
+            raise TypeError(f"ParameterList indices must be integers or slices, not {type(idx).__name__}")
+        if not -self._size <= idx < self._size:
+            raise IndexError(f"index {int(idx)} is out of range")
+        return int(idx) % self._size
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, str(self._index(idx)))
+
+    def __setitem__(self, idx: int, param: Any) -> None:
+        setattr(self, str(self._index(idx)), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self[i] for i in range(self._size)])
+
+    def __iadd__(self, parameters: Iterable[Any]) -> ParameterList:
+        return self.extend(parameters)
+
+    def append(self, value: Any) -> ParameterList:
+        self._size += 1
+        setattr(self, str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        if isinstance(values, (str, bytes, Tensor)) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def __repr__(self) -> str:
+        lines = [_parameter_line(i, value) for i, value in enumerate(self)]
+        return "ParameterList(\n" + "\n".join(lines) + "\n)" if lines else "ParameterList()"
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ParameterList has no forward(): use the parameters it holds")
+
+
+class ParameterDict(Module):
+    """Parameters by name, as torch.nn.ParameterDict: pd["name"] (a Tensor given is made a Parameter), keys, values,
+    items, update, pop, get, clear; the names are state_dict's keys. As torch's update, a plain dict's items are
+    taken in sorted key order, an OrderedDict's, a ParameterDict's or a sequence of pairs' in their own."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        self._keys = {}   # the keys in insertion order (a dict used as an ordered set)
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict keys must be str, got {type(key).__name__}")
+        value = _as_parameter(value)
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)   # torch's KeyError for a '.' or a name the class already has
+        else:
+            _check_child_name("ParameterDict", key, "parameter")
+            setattr(self, key, value)
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def keys(self) -> Iterable[str]:
+        return list(self._keys)
+
+    def values(self) -> Iterable[Any]:
+        return [self[k] for k in self._keys]
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return [(k, self[k]) for k in self._keys]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._keys else default
+
+    def pop(self, key: str) -> Any:
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def update(self, parameters: Any) -> None:
+        if isinstance(parameters, (ParameterDict, OrderedDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, bytes, Tensor)):
+            pairs = [_key_value_pair(i, item) for i, item in enumerate(parameters)]
+        else:
+            raise TypeError(f"ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(parameters).__name__}")
+        for key, value in pairs:
+            self[key] = value
+
+    def __repr__(self) -> str:
+        lines = [_parameter_line(key, value) for key, value in self.items()]
+        return "ParameterDict(\n" + "\n".join(lines) + "\n)" if lines else "ParameterDict()"
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ParameterDict has no forward(): use the parameters it holds")
+
+
+def _key_value_pair(i, item):
+    """ParameterDict.update's element i of a sequence: a (key, value) pair, or torch's error in its words."""
+    if isinstance(item, (str, bytes)) or not isinstance(item, Iterable):
+        raise TypeError(f"ParameterDict update sequence element #{i} should be Iterable; is {type(item).__name__}")
+    pair = tuple(item)
+    if len(pair) != 2:
+        raise ValueError(f"ParameterDict update sequence element #{i} has length {len(pair)}; 2 is required")
+    return pair
 
 
 class Linear(Module):
