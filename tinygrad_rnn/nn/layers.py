@@ -220,12 +220,15 @@ class _InplaceActivation(Module):
 
 
 class Hardsigmoid(_InplaceActivation):
-    """F.hardsigmoid as a module, as torch.nn.Hardsigmoid."""
+    """F.hardsigmoid as a module, as torch.nn.Hardsigmoid (whose repr does not show inplace, as torch's)."""
     function = F.hardsigmoid
 
+    def extra_repr(self) -> str:
+        return ""
 
-class Hardswish(_InplaceActivation):
-    """F.hardswish as a module, as torch.nn.Hardswish."""
+
+class Hardswish(Hardsigmoid):
+    """F.hardswish as a module, as torch.nn.Hardswish (whose repr does not show inplace, as torch's)."""
     function = F.hardswish
 
 
@@ -378,7 +381,7 @@ class RMSNorm(Module):
             raise TypeError(f"RMSNorm: normalized_shape must be an int or a sequence of ints, got "
                             f"{type(normalized_shape).__name__} {normalized_shape!r}")
         self.normalized_shape = tuple(check_int("RMSNorm", "normalized_shape", n, 0) for n in shape)
-        self.eps = eps if eps is None else check_float("RMSNorm", "eps", eps)
+        self.eps = eps if eps is None or check_float("RMSNorm", "eps", eps) is None else eps   # as given (repr)
         self.elementwise_affine = check_bool("RMSNorm", "elementwise_affine", elementwise_affine)
         dtype = check_dtype(dtype, "RMSNorm")
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if self.elementwise_affine else None

@@ -869,10 +869,10 @@ def _parameter_line(name, value):
     size 2x3]" (a Module in full; another object by its type)."""
     if isinstance(value, Tensor):
         kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-        return f"  ({name}): {kind} containing: [{value.dtype} of size {'x'.join(map(str, value.shape))}]"
+        return f"    ({name}): {kind} containing: [{value.dtype} of size {'x'.join(map(str, value.shape))}]"
     if isinstance(value, Module):
-        return f"  ({name}): " + repr(value).replace("\n", "\n  ")
-    return f"  ({name}): Object of type: {type(value).__name__}"
+        return f"    ({name}): " + repr(value).replace("\n", "\n    ")
+    return f"    ({name}): Object of type: {type(value).__name__}"
 
 
 class ParameterList(Module):
