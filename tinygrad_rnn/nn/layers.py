@@ -227,9 +227,12 @@ class Hardsigmoid(_InplaceActivation):
         return ""
 
 
-class Hardswish(Hardsigmoid):
+class Hardswish(_InplaceActivation):
     """F.hardswish as a module, as torch.nn.Hardswish (whose repr does not show inplace, as torch's)."""
     function = F.hardswish
+
+    def extra_repr(self) -> str:
+        return ""
 
 
 class SELU(_InplaceActivation):
@@ -281,25 +284,29 @@ class LogSigmoid(_Stateless):
     function = F.logsigmoid
 
 
-class Softshrink(Module):
-    """F.softshrink as a module, as torch.nn.Softshrink (lambd is checked at the call, against the input's dtype,
-    as torch)."""
+class _Shrink(Module):
+    """A module calling `function(input, lambd)` (lambd is checked at the call, against the input's dtype, as
+    torch's)."""
+    function: Any = None
 
     def __init__(self, lambd: float = 0.5) -> None:
         self.lambd = lambd
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.softshrink(input, self.lambd)
+        return type(self).function(input, self.lambd)
 
     def extra_repr(self) -> str:
         return str(self.lambd)
 
 
-class Hardshrink(Softshrink):
-    """F.hardshrink as a module, as torch.nn.Hardshrink."""
+class Softshrink(_Shrink):
+    """F.softshrink as a module, as torch.nn.Softshrink."""
+    function = F.softshrink
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardshrink(input, self.lambd)
+
+class Hardshrink(_Shrink):
+    """F.hardshrink as a module, as torch.nn.Hardshrink."""
+    function = F.hardshrink
 
 
 class Threshold(Module):
@@ -317,11 +324,17 @@ class Threshold(Module):
         return f"threshold={self.threshold}, value={self.value}{_inplace_repr(self.inplace)}"
 
 
-class Softmin(Softmax):
-    """softmin along dim, as torch.nn.Softmin."""
+class Softmin(Module):
+    """softmin along dim, as torch.nn.Softmin (dim=None as Softmax's)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = dim if dim is None else check_int("Softmin", "dim", dim)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.softmin(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class GLU(Module):
