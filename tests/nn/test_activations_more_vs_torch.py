@@ -293,6 +293,7 @@ def test_parameter_list_as_torchs():
     theirs = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2)), torch.ones(3)])
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0", "1"]
     assert all(isinstance(p, tr.nn.Parameter) for p in ours)
+    assert [p.requires_grad for p in ours] == [p.requires_grad for p in theirs] == [True, True]
     ours.append(tr.zeros(4)), theirs.append(torch.zeros(4))
     ours.extend([tr.zeros(1)]), theirs.extend([torch.zeros(1)])
     assert len(ours) == len(theirs) == 4 and ours[-1].shape == (1,) and len(ours[1:3]) == 2
@@ -318,6 +319,7 @@ def test_parameter_dict_as_torchs():
     assert list(pairs.keys()) == list(torch.nn.ParameterDict([("z", torch.ones(1)), ("y", torch.ones(1))]).keys())
     ours["c"], theirs["c"] = tr.zeros(2), torch.zeros(2)
     assert isinstance(ours["c"], tr.nn.Parameter) and "c" in ours and len(ours) == 3
+    assert ours["c"].requires_grad and theirs["c"].requires_grad
     assert ours.pop("c").shape == (2,) and "c" not in ours and ours.get("c") is None
     parent, tparent = tr.nn.Module(), torch.nn.Module()
     theirs.pop("c")
@@ -333,6 +335,24 @@ def test_parameter_dict_as_torchs():
     assert repr(ours) == repr(theirs).replace("torch.FloatTensor", "float32")
     del ours["a"]
     assert list(ours.state_dict()) == ["b"]
+
+
+def test_parameter_containers_load_cast_and_train_as_modules():
+    parent = tr.nn.Module()
+    parent.pl, parent.pd = tr.nn.ParameterList([tr.ones(2), tr.ones(3)]), tr.nn.ParameterDict({"w": tr.ones(2)})
+    parent.load_state_dict({key: value * 2 for key, value in parent.state_dict().items()})
+    np.testing.assert_array_equal(parent.pl[1].data, 2.0)
+    np.testing.assert_array_equal(parent.pd["w"].data, 2.0)
+    parent.to(tr.float64)
+    assert parent.pl[0].dtype == parent.pd["w"].dtype == np.float64
+    (parent.pl[0].sum() * 3 + parent.pd["w"].sum()).backward()
+    np.testing.assert_array_equal(parent.pl[0].grad, 3.0)
+    assert parent.pl[1].grad is None
+
+
+def test_prelu_of_a_0d_input_is_0d_as_torchs():
+    assert F.prelu(tr.tensor(-2.0), tr.nn.PReLU().weight).shape == tuple(TF.prelu(torch.tensor(-2.0),
+                                                                                      torch.nn.PReLU().weight).shape)
 
 
 def test_module_errors_as_torchs():

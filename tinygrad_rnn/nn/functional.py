@@ -627,6 +627,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                                  f"{weight.size} and channel size = {channels}.")
     if weight.size > 1 and input.ndim > 2:   # one slope per channel, broadcast over the dimensions after it
         weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    elif input.ndim == 0 and weight.ndim:   # a 0-d input stays 0-d, as torch's
+        weight = weight.reshape(())
     return where(input > 0.0, input, weight * input)
 
 

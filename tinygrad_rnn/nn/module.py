@@ -860,7 +860,7 @@ def _as_parameter(value):
     """What ParameterList and ParameterDict store: a Tensor as a Parameter (a Parameter itself as it is), as torch's;
     any other object as given."""
     if isinstance(value, Tensor) and not isinstance(value, Parameter):
-        return Parameter(value, requires_grad=value.requires_grad)
+        return Parameter(value)   # requires_grad=True, as torch's Parameter(tensor)
     return value
 
 
