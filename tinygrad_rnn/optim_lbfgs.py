@@ -41,8 +41,8 @@ class LBFGS(Optimizer):
     _state_keys = _COUNTS + _VECTORS + _LISTS + _NUMBERS
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1.0, max_iter: int = 20,
-                 max_eval: int | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None) -> None:
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
+                 history_size: int = 100, line_search_fn: str | None = None) -> None:
         if max_eval is None and isinstance(max_iter, int) and not isinstance(max_iter, bool):
             max_eval = max_iter * 5 // 4
         super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
