@@ -1,5 +1,6 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
 from . import functional, init, parallel, utils
+from .attention import MultiheadAttention
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import ELU, GELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
@@ -19,7 +20,7 @@ from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
 __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
-           "Dropout",
+           "Dropout", "MultiheadAttention",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
