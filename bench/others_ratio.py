@@ -32,25 +32,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
-
-
-class UserLSTMCell(tr.nn.RecurrentCell):
-    """bench/compiled_cells.py's user LSTM (that file parses argv at import, so a copy)."""
-
-    state_sizes = None
-
-    def __init__(self, input_size, hidden_size, dtype=np.float32):
-        self.input_size, self.hidden_size, self.state_sizes = input_size, hidden_size, (hidden_size, hidden_size)
-        k = 1.0 / np.sqrt(hidden_size)
-        init = lambda *shape: tr.nn.Parameter(tr.random.generator().uniform(-k, k, shape).astype(dtype))  # noqa: E731
-        self.W, self.U = init(4 * hidden_size, input_size), init(4 * hidden_size, hidden_size)
-        self.b = init(4 * hidden_size)
-
-    def forward(self, x, state):
-        h, c = state
-        i, f, g, o = (x @ self.W.T + h @ self.U.T + self.b).chunk(4, dim=-1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+from bench.user_cells import UserLSTMCell  # noqa: E402
 
 
 def layer_of(name, I, H):
