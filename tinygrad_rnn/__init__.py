@@ -8,7 +8,7 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 """
 import numpy as _np
 
-from . import autograd, distributed, nn, optim, utils, viz
+from . import autograd, distributed, distributions, nn, optim, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
 from .creation import (
@@ -173,5 +173,5 @@ __all__ = [
     # recomputation: trade memory for time in the backward pass
     "checkpoint",
     # subpackages
-    "nn", "optim", "utils", "viz", "distributed", "autograd", "compile_cell", "CompileError",
+    "nn", "optim", "utils", "viz", "distributed", "distributions", "autograd", "compile_cell", "CompileError",
 ]
