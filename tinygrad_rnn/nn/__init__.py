@@ -17,11 +17,12 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
+from .normalization import BatchNorm1d
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
 __all__ = ["functional", "init", "utils", "parallel",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
-           "Dropout", "MultiheadAttention", "Conv1d",
+           "Dropout", "MultiheadAttention", "Conv1d", "BatchNorm1d",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",

@@ -1057,7 +1057,8 @@ def _softmax_of_unmasked(scores):
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
 
 
-# the convolution lives in conv.py with its module (it is built on pad() above)
+# the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
 from .conv import conv1d  # noqa: E402
+from .normalization import batch_norm  # noqa: E402
 
-__all__ += ["conv1d"]
+__all__ += ["conv1d", "batch_norm"]
