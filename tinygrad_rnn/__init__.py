@@ -33,7 +33,7 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
-from .random import manual_seed
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
 from .tape import (
@@ -168,7 +168,8 @@ __all__ = [
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
     # randomness, checkpoints, threads
-    "manual_seed", "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
+    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state",
+    "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
     "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
     # recomputation: trade memory for time in the backward pass
     "checkpoint",

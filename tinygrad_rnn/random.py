@@ -2,43 +2,130 @@
 `tr.manual_seed(s)` makes a run reproducible; and the draws those make, their arguments checked as torch's."""
 from __future__ import annotations
 
+import copy
 import numbers
+from typing import Any
 
 import numpy as np
 
 from .tensor_args import ArgumentValueError
 
-__all__ = ["manual_seed", "generator"]
+__all__ = ["manual_seed", "generator", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state"]
 
-_generator = np.random.default_rng()
+_initial_seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])   # (as _fresh_seed, defined below)
+_generator = np.random.default_rng(_initial_seed)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed the library's generator, as torch.manual_seed takes a seed: anything int() reads (a numeric
     string, a float, a bool), a negative one wrapped to 64 bits; the numbers drawn are numpy's, not torch's."""
-    global _generator
+    global _generator, _initial_seed
+    _initial_seed = _seed_value("manual_seed", seed)
+    _generator = np.random.default_rng(_initial_seed)
+    return _generator
+
+
+class SeedTypeError(TypeError, RuntimeError):
+    """A seed int() cannot read: a TypeError, and the RuntimeError torch's Generator.manual_seed raises."""
+
+
+def _seed_value(fn, seed):
     try:
         value = int(seed)
     except (TypeError, ValueError):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} {seed!r}") from None
+        raise SeedTypeError(f"{fn}: seed must be an int, got {type(seed).__name__} {seed!r}") from None
     if not -2 ** 63 <= value < 2 ** 64:
-        raise ValueError(f"manual_seed: seed must fit in 64 bits, got {value}")
-    _generator = np.random.default_rng(value % 2 ** 64)
-    return _generator
+        raise ValueError(f"{fn}: seed must fit in 64 bits, got {value}")
+    return value % 2 ** 64
+
+
+def initial_seed() -> int:
+    """The seed the library's generator was last seeded with (tr.manual_seed, tr.seed, or one drawn at import),
+    as torch.initial_seed."""
+    return _initial_seed
+
+
+def seed() -> int:
+    """Seed the library's generator with a fresh random 64-bit seed and return it, as torch.seed."""
+    value = _fresh_seed()
+    manual_seed(value)
+    return value
+
+
+def get_rng_state() -> dict:
+    """A copy of the library's generator's state, for set_rng_state (torch returns a uint8 tensor: here it is
+    numpy's state dict; the round trip is torch's)."""
+    return copy.deepcopy(_generator.bit_generator.state)
+
+
+def set_rng_state(new_state: dict) -> None:
+    """Put back a state get_rng_state returned: the draws after it repeat."""
+    _generator.bit_generator.state = _checked_state("set_rng_state", new_state, _generator)
+
+
+def _checked_state(fn, state, rng):
+    if not isinstance(state, dict) or state.get("bit_generator") != rng.bit_generator.state["bit_generator"]:
+        raise TypeError(f"{fn}: expected a state that get_rng_state() / get_state() returned, got "
+                        f"{type(state).__name__}")
+    return copy.deepcopy(state)
+
+
+def _fresh_seed():
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+
+
+class Generator:
+    """torch.Generator(device="cpu"): a generator of its own to pass as generator= (tr.randn, tr.randperm,
+    random_split, the samplers, nn.init...): `tr.Generator().manual_seed(42)` as in torch. It holds a numpy
+    Generator (numpy's numbers, not torch's); a numpy Generator is taken wherever this is."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        if str(device) not in ("cpu", "cpu:0"):
+            raise ValueError(f"Generator: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
+        self.device = "cpu"
+        self._initial_seed = _fresh_seed()
+        self._rng = np.random.default_rng(self._initial_seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seed it (as torch.manual_seed reads a seed) and return it."""
+        self._initial_seed = _seed_value("Generator.manual_seed", seed)
+        self._rng = np.random.default_rng(self._initial_seed)
+        return self
+
+    def seed(self) -> int:
+        """Seed it with a fresh random seed and return the seed."""
+        return self.manual_seed(_fresh_seed())._initial_seed
+
+    def initial_seed(self) -> int:
+        return self._initial_seed
+
+    def get_state(self) -> dict:
+        """A copy of its state (numpy's dict; torch's is a uint8 tensor), for set_state."""
+        return copy.deepcopy(self._rng.bit_generator.state)
+
+    def set_state(self, new_state: dict) -> Generator:
+        self._rng.bit_generator.state = _checked_state("Generator.set_state", new_state, self._rng)
+        return self
+
+    def __repr__(self) -> str:
+        return f"tr.Generator(initial_seed={self._initial_seed})"
 
 
 def generator() -> np.random.Generator:
     return _generator
 
 
-def resolve(fn: str, generator: np.random.Generator | None) -> np.random.Generator:
-    """torch's generator= argument: a numpy Generator (np.random.default_rng(seed)), or None for the library's
-    (tr.manual_seed), read when called, so a later manual_seed is seen. fn names the caller in the error."""
+def resolve(fn: str, generator: np.random.Generator | Generator | None) -> np.random.Generator:
+    """torch's generator= argument: a tr.Generator (torch.Generator's stand-in), a numpy Generator
+    (np.random.default_rng(seed)), or None for the library's (tr.manual_seed), read when called, so a later
+    manual_seed is seen. fn names the caller in the error."""
     if generator is None:
         return _generator
+    if isinstance(generator, Generator):
+        return generator._rng
     if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{fn}: generator must be a numpy Generator (np.random.default_rng(seed)) or None, got "
-                        f"{type(generator).__name__}")
+        raise TypeError(f"{fn}: generator must be a tr.Generator, a numpy Generator (np.random.default_rng(seed)) or "
+                        f"None, got {type(generator).__name__}")
     return generator
 
 

@@ -163,7 +163,7 @@ def test_a_generator_that_is_not_numpy_s_is_a_type_error_naming_it():
     for call in (lambda: tr.randn(2, generator=5), lambda: tr.rand(2, generator="x"),
                  lambda: tr.randint(3, (2,), generator=1), lambda: tr.randperm(3, generator=torch.Generator()),
                  lambda: tr.zeros(2).normal_(generator=object())):
-        with pytest.raises(TypeError, match="generator must be a numpy Generator"):
+        with pytest.raises(TypeError, match="generator must be a tr.Generator, a numpy Generator"):
             call()
 
 
@@ -232,3 +232,50 @@ def test_tensor_mean_and_std_sample_elementwise():
     assert draws.shape == (4000, 2, 3) and draws.dtype == np.float64
     np.testing.assert_allclose(draws.mean(0), np.broadcast_to(mean.data, (2, 3)), atol=6 * 2 / np.sqrt(4000))
     np.testing.assert_allclose(draws.std(0), np.broadcast_to(std.data, (2, 3)), rtol=0.15)
+
+
+def test_a_generator_of_its_own_as_torch_s_generator():
+    """tr.Generator().manual_seed(s) is torch's habit for generator=: it repeats its draws, leaves the library's
+    generator alone, and works wherever generator= is taken."""
+    g = tr.Generator().manual_seed(42)
+    assert isinstance(g, tr.Generator) and g.initial_seed() == 42 and g.device == "cpu"
+    tr.manual_seed(0)
+    first = [tr.randn(3, generator=g).data, tr.randperm(5, generator=g).data, tr.zeros(2).normal_(generator=g).data]
+    after = tr.rand(2).data
+    g.manual_seed(42)
+    tr.manual_seed(0)
+    again = [tr.randn(3, generator=g).data, tr.randperm(5, generator=g).data, tr.zeros(2).normal_(generator=g).data]
+    np.testing.assert_array_equal(tr.rand(2).data, after)   # the library's generator did not move
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    split = tr.utils.data.random_split(range(10), [0.5, 0.5], generator=tr.Generator().manual_seed(1))
+    again = tr.utils.data.random_split(range(10), [0.5, 0.5], generator=tr.Generator().manual_seed(1))
+    assert list(split[0].indices) == list(again[0].indices)
+    state = g.get_state()
+    a = tr.rand(4, generator=g).data
+    g.set_state(state)
+    np.testing.assert_array_equal(tr.rand(4, generator=g).data, a)
+
+
+def test_the_library_generator_s_seed_and_state_round_trip_as_torch_s():
+    tr.manual_seed(123)
+    assert tr.initial_seed() == 123
+    state = tr.get_rng_state()
+    a = tr.randn(5).data
+    tr.set_rng_state(state)
+    np.testing.assert_array_equal(tr.randn(5).data, a)
+    fresh = tr.seed()
+    assert tr.initial_seed() == fresh and isinstance(fresh, int)
+    for lib in (tr, torch):   # torch's round trip, for comparison: the same property holds there
+        s = lib.get_rng_state()
+        x = lib.rand(3)
+        lib.set_rng_state(s)
+        assert np.array_equal(np.asarray(lib.rand(3)), np.asarray(x))
+
+
+def test_generator_refusals():
+    raises_as_torch(lambda: torch.Generator().manual_seed("x"), lambda: tr.Generator().manual_seed("x"))
+    with pytest.raises(ValueError, match="cpu"):
+        tr.Generator(device="cuda")
+    with pytest.raises(TypeError, match="get_rng_state"):
+        tr.set_rng_state([1, 2])
