@@ -866,19 +866,59 @@ class Tensor(InPlaceWrites):
             return self.astype(other.data.dtype).minimum(other)
         return -((-self).maximum(-self._operand(other)))
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clip(self, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
+        """Each element limited to [min, max], as torch.clamp: bounds are numbers or Tensors (broadcast with self)."""
         if min is None and max is None:
             raise ValueError("clip needs min or max (or both)")
         for name, bound in (("min", min), ("max", max)):
-            if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
-                raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
-                                "bound use maximum()/minimum())")
+            if bound is not None and not isinstance(bound, Tensor) \
+                    and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
+                raise TypeError(f"clip/clamp: {name} must be a number or a Tensor, got {type(bound).__name__}")
+        min, max = _clip_bounds_of_one_kind(min, max)
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return self._clip_by_tensors(min, max)
         if self.data.dtype.kind in "biu" and all(b is None or _is_int(b) for b in (min, max)):
             # int bounds keep indices int64, as torch, and make a mask's values int64 (torch's promotion)
             return Tensor._make(np.clip(self.data.astype(np.int64, copy=False), min, max), False)
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
+
+    def _clip_by_tensors(self, lo, hi):
+        """clamp with Tensor bounds (or one and None). The gradient goes where torch's does: to self where
+        min <= self <= max (ties included), to min where self < min < max, to max where self > max or max < min;
+        nowhere below min == max, nor to self where it is NaN (torch's rule, followed to its corners)."""
+        x = self._clip_operand_dtype(lo, hi)
+        lo, hi = (None if b is None else x._operand(b) for b in (lo, hi))
+        if x.data.dtype.kind != "f":   # indices and masks: int64 (torch's promotion), no gradient
+            bounds = (None if b is None else b.data for b in (lo, hi))
+            return Tensor._make(np.clip(x.data.astype(np.int64, copy=False), *bounds).astype(np.int64, copy=False),
+                                False)
+        # torch's values, off the tape (a NaN anywhere stays NaN): the result where no input takes the gradient.
+        # Computed by operations, not from the arrays, so that a compiled cell computes it at every step.
+        value = x.detach() if lo is None else x.detach().maximum(lo.detach())
+        out = value = value if hi is None else value.minimum(hi.detach())
+        if lo is not None:
+            out = where((x < lo) & (lo < hi) if hi is not None else x < lo, lo, out)
+        if hi is not None:
+            out = where((x > hi) | (hi < lo) if lo is not None else x > hi, hi, out)
+        keep = (x >= lo) & (x <= hi) if lo is not None and hi is not None else x >= lo if lo is not None else x <= hi
+        out = where(keep, x, out)   # (the three conditions never overlap: the order of the wheres is free)
+        # a NaN in self or a bound: NaN, as torch's, whose gradient still goes by the conditions above (as torch's)
+        return where(value != value, out + value, out)
+
+    def _clip_operand_dtype(self, lo, hi):
+        """self in the dtype clamp computes in with these bounds: a float bound makes indices or a mask float (the
+        Tensor's dtype, or float32 for a number), and a 0-d self takes a dimensioned float Tensor's dtype."""
+        x = self
+        for bound in (lo, hi):
+            if isinstance(bound, Tensor) and bound.data.dtype.kind == "f" and \
+                    (x.data.dtype.kind != "f" or x._takes_dtype_of(bound)):
+                x = x.astype(bound.data.dtype) if x.data.dtype.kind == "f" else _as_numbers(x, bound.data.dtype)
+        if x.data.dtype.kind != "f" and any(b is not None and not isinstance(b, Tensor) and not _is_int(b)
+                                            for b in (lo, hi)):
+            x = x._numeric()
+        return x
 
     def masked_select(self, mask: Tensor | np.ndarray) -> Tensor:
         """The elements where the boolean mask is True, as a 1-D tensor (the two broadcast together, as torch)."""
@@ -1662,8 +1702,8 @@ class Tensor(InPlaceWrites):
             raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
         return apply(P.Logit, self._numeric(), eps=None if eps is None else float(eps))
 
-    def clamp_min(self, min: float) -> Tensor: return self.clip(min=min)
-    def clamp_max(self, max: float) -> Tensor: return self.clip(max=max)
+    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=min)
+    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=max)
 
     def hypot(self, other: Tensor) -> Tensor:
         """sqrt(self^2 + other^2) without overflow, as torch.hypot (float tensors; other a Tensor, as torch)."""
@@ -1977,6 +2017,18 @@ def _off_tape(prim, *inputs, **attrs):
         return apply(prim, *inputs, **attrs)
     finally:
         _grad_mode.enabled = enabled
+
+
+def _clip_bounds_of_one_kind(lo, hi):
+    """clamp's bounds as torch's overloads take them: both numbers or both Tensors (None for either). A number and a
+    Tensor are torch's TypeError, unless the Tensor is 0-d without a gradient: torch then reads it as a number."""
+    if lo is None or hi is None or isinstance(lo, Tensor) == isinstance(hi, Tensor):
+        return lo, hi
+    tensor = lo if isinstance(lo, Tensor) else hi
+    if tensor.ndim or tensor.requires_grad:
+        raise TypeError(f"clamp: min and max must be both numbers or both Tensors (as torch's), got min "
+                        f"{type(lo).__name__} and max {type(hi).__name__}")
+    return (lo.item() if lo is tensor else lo), (hi.item() if hi is tensor else hi)
 
 
 def _as_numbers(t, dtype):
