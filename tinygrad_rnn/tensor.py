@@ -85,7 +85,7 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p",
            "expm1", "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul",
            "addcdiv", "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile",
-           "take_along_dim"]
+           "take_along_dim", "as_strided"]
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -1409,6 +1409,49 @@ class Tensor(InPlaceWrites):
             return apply(P.Unfold, self.reshape(1), dim=0, size=size, step=step).reshape(size)
         return apply(P.Unfold, self, dim=d, size=size, step=step)
 
+    def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        """torch's as_strided: element `[i][j]` is the storage's element storage_offset + i * stride[0] + j * stride[1]
+        (any number of dims), as a read-only view; the gradient of an element read twice adds up. The storage is
+        this tensor's own elements in row-major order, so the tensor must be contiguous (torch's reads the memory of
+        a non-contiguous one: call .contiguous() first), and storage_offset, counted from the start of torch's
+        storage, defaults to this tensor's start; given, it needs a tensor whose memory starts with it."""
+        size, stride = _strided_layout("size", size), _strided_layout("stride", stride)
+        if len(size) != len(stride):
+            raise RuntimeError("mismatch in length of strides and shape")
+        if any(step < 0 for step in stride):
+            raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {stride}")
+        if any(n < 0 for n in size):
+            raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
+        offset = self._as_strided_offset(storage_offset)
+        needed = offset + sum((n - 1) * step for n, step in zip(size, stride)) + 1 if 0 not in size else 0
+        if needed > self.data.size:
+            item = self.data.itemsize
+            raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset {offset}, and itemsize "
+                               f"{item} requiring a storage size of {needed * item} are out of bounds for storage of "
+                               f"size {self.data.size * item} (here the storage is the tensor's own elements)")
+        return apply(P.AsStrided, self, size=tuple(size), stride=tuple(stride), offset=offset)
+
+    def _as_strided_offset(self, storage_offset):
+        """as_strided's offset into this tensor's elements, checked: the tensor must be contiguous, and an explicit
+        storage_offset (torch's counts from its storage's start) needs a tensor that starts its memory."""
+        if storage_offset is not None:
+            storage_offset = _position("as_strided", "storage_offset", storage_offset)
+            if storage_offset < 0:
+                raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+        if not self.data.flags.c_contiguous:
+            raise RuntimeError("as_strided: the tensor is not contiguous (torch's reads its memory, whose order a "
+                               "view's strides decide): call .contiguous() first")
+        if storage_offset is None:
+            return 0
+        memory = self.data
+        while isinstance(memory.base, np.ndarray):
+            memory = memory.base
+        if memory.__array_interface__["data"][0] != self.data.__array_interface__["data"][0]:
+            raise RuntimeError("as_strided: storage_offset counts from the start of torch's storage, and this tensor "
+                               "is a view that starts inside another's memory: leave storage_offset out (this "
+                               "tensor's start), or call .contiguous() first")
+        return storage_offset
+
     def unsqueeze(self, dim: int) -> Tensor:
         d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
@@ -2031,6 +2074,17 @@ def _clip_bounds_of_one_kind(lo, hi):
     return (lo.item() if lo is tensor else lo), (hi.item() if hi is tensor else hi)
 
 
+def _strided_layout(name, values):
+    """as_strided's size or stride: a sequence of ints (torch.Size, a tuple, a list), as a list of Python ints."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found {type(values).__name__}")
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {i}")
+    return [int(v) for v in values]
+
+
 def _as_numbers(t, dtype):
     """A mask (bool) or index (int) tensor's values as numbers of the float `dtype` (torch's promotion,
     1.0 for True): no gradient, as torch's masks and indices have none. A Cast, not a constant, so that
@@ -2397,6 +2451,9 @@ def expm1(input: Tensor) -> Tensor: return _tensor_input("expm1", input).expm1()
 def log2(input: Tensor) -> Tensor: return _tensor_input("log2", input).log2()
 def log10(input: Tensor) -> Tensor: return _tensor_input("log10", input).log10()
 def exp2(input: Tensor) -> Tensor: return _tensor_input("exp2", input).exp2()
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+    """torch.as_strided: input.as_strided(size, stride, storage_offset)."""
+    return _tensor_input("as_strided", input).as_strided(size, stride, storage_offset)
 def logit(input: Tensor, eps: float | None = None) -> Tensor: return _tensor_input("logit", input).logit(eps)
 def clamp_min(input: Tensor, min: float) -> Tensor: return _tensor_input("clamp_min", input).clamp_min(min)
 def clamp_max(input: Tensor, max: float) -> Tensor: return _tensor_input("clamp_max", input).clamp_max(max)
