@@ -1,5 +1,5 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
-from . import functional, init, parallel, utils
+from . import functional, init, modules, parallel, utils
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import ELU, GELU, Identity, LayerNorm, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
@@ -17,7 +17,7 @@ from .losses import (
 from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
-__all__ = ["functional", "init", "utils", "parallel",
+__all__ = ["functional", "init", "utils", "parallel", "modules",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
            "Dropout",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
