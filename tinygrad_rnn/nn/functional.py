@@ -1055,3 +1055,9 @@ def _softmax_of_unmasked(scores):
     if not dead.any():
         return scores.softmax(-1)
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+
+
+# the convolution lives in conv.py with its module (it is built on pad() above)
+from .conv import conv1d  # noqa: E402
+
+__all__ += ["conv1d"]
