@@ -1415,7 +1415,7 @@ class Tensor(InPlaceWrites):
         return apply(P.Unfold, self, dim=d, size=size, step=step)
 
     def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
-        """torch's as_strided: element `[i][j]` is the storage's element storage_offset + i * stride[0] + j * stride[1]
+        """torch's as_strided: element `[i][j]` is storage element `storage_offset + i * stride[0] + j * stride[1]`
         (any number of dims), as a read-only view; the gradient of an element read twice adds up. The storage is
         this tensor's own elements in row-major order, so the tensor must be contiguous (torch's reads the memory of
         a non-contiguous one: call .contiguous() first), and storage_offset, counted from the start of torch's
