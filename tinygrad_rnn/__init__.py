@@ -53,6 +53,7 @@ from .tensor import (
     addcmul,
     allclose,
     argsort,
+    as_strided,
     bmm,
     cat,
     ceil,
@@ -164,6 +165,7 @@ __all__ = [
     "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p", "expm1",
     "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul", "addcdiv",
     "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile", "take_along_dim",
+    "as_strided",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

@@ -1138,6 +1138,35 @@ class Unfold(Primitive):
         return (ga,)
 
 
+def strided_positions(size, stride, offset):
+    """The flat position each element of a strided view reads: offset + the sum of index * stride over its dims."""
+    positions = np.full(tuple(size), offset, np.int64)
+    for d, (n, step) in enumerate(zip(size, stride)):
+        along = (1,) * d + (n,) + (1,) * (len(size) - d - 1)
+        positions = positions + np.arange(n, dtype=np.int64).reshape(along) * step
+    return positions
+
+
+class AsStrided(Primitive):
+    """torch's as_strided over a's elements in row-major order (a is C-contiguous: they are its memory): a read-only
+    view, since its elements may share memory (a stride 0, rows that overlap). Backward adds each element's
+    gradient to the place it read (np.add.at: a place read twice gets both)."""
+    saves_tensors = False   # (the input's shape and dtype)
+
+    @staticmethod
+    def forward(a, size, stride, offset):
+        flat = a.reshape(-1)
+        view = as_strided(flat[offset:], tuple(size), tuple(step * a.itemsize for step in stride), writeable=False)
+        return view, (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(g, saved, needs, size, stride, offset):
+        shape, dtype = saved
+        ga = np.zeros(math.prod(shape), dtype=dtype)
+        np.add.at(ga, strided_positions(size, stride, offset).reshape(-1), g.reshape(-1))
+        return (ga.reshape(shape),)
+
+
 # ----------------------------------------------------------------------------- softmax family
 class LogSoftmax(Primitive):
     @staticmethod

@@ -1,5 +1,5 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
-from . import functional, init, parallel, utils
+from . import functional, init, modules, parallel, utils
 from .attention import MultiheadAttention
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
 from .conv import Conv1d
@@ -20,7 +20,7 @@ from .module import Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, 
 from .normalization import BatchNorm1d
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
-__all__ = ["functional", "init", "utils", "parallel",
+__all__ = ["functional", "init", "utils", "parallel", "modules",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
            "Dropout", "MultiheadAttention", "Conv1d", "BatchNorm1d",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
