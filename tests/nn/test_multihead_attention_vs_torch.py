@@ -147,3 +147,17 @@ REFUSED = {
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_refused_as_torch(name):
     raises_as_torch(lambda: REFUSED[name](torch), lambda: REFUSED[name](tr))
+
+
+def test_out_proj_s_hooks_do_not_fire_as_torch_s():
+    """torch's MultiheadAttention reads out_proj's weights (F.multi_head_attention_forward): hooks on out_proj see
+    nothing of the attention's call."""
+    calls = {"tr": 0, "torch": 0}
+    for name, lib in (("tr", tr), ("torch", torch)):
+        mha = lib.nn.MultiheadAttention(4, 2)
+
+        def hook(module, args, out, name=name):
+            calls[name] += 1
+        mha.out_proj.register_forward_hook(hook)
+        mha(*[lib.ones(3, 2, 4)] * 3)
+    assert calls["tr"] == calls["torch"] == 0

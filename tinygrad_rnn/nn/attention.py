@@ -147,7 +147,8 @@ class MultiheadAttention(Module):
         if self.training and self.dropout > 0:
             weights = F.dropout(weights, p=self.dropout)
         output = (weights @ v).transpose(0, 1).reshape(L * N, self.embed_dim)
-        output = self.out_proj(output).reshape(L, N, self.embed_dim)
+        # out_proj's weights, not the module: its hooks see the attention alone, as torch's functional form does
+        output = F.linear(output, self.out_proj.weight, self.out_proj.bias).reshape(L, N, self.embed_dim)
         return output, (weights.reshape(N, self.num_heads, L, k.shape[1]) if need_weights else None)
 
     def _joined_masks(self, mask, padding, L, N, S):
