@@ -10,8 +10,8 @@ are its labels); input_lengths and target_lengths (N,) int64, already checked by
 lengths within T and S, labels in [0, C) and never the blank). Sequence n's labels l, with a blank before, between
 and after them, are the extended labels `l'` of length 2 L + 1 (`l'[s]` the blank for even s, `l[(s - 1) / 2]` for
 odd s). `log_alpha[n][t][s]` is the log-probability of the paths through the first t + 1 frames that end in state
-s, beta the same for the paths from frame t to the end; nll[n] = -log p(l | x), inf where no path fits (a repeated
-label needs a blank between its copies, so 2 L' frames at least...).
+s, beta the same for the paths from frame t to the end; nll[n] = -log p(l | x), inf where no path fits (a label
+repeated next to itself needs a blank between the copies, so L labels with r such repeats need L + r frames).
 
 The arithmetic is torch's (aten/src/ATen/native/LossCTC.cpp), in the input's dtype: each step's log-sum-exp of up
 to three states around their maximum, and the gradient torch returns,
@@ -27,7 +27,7 @@ rows are nan, as torch's; zero_infinity makes them 0.
 
 Each sequence is independent: the kernels take a block of them, [b0, b1), and the batch is split over the library's
 threads (runtime.run_blocks). Their slow twins, ctc_forward_numpy and ctc_backward_numpy, run the same recursions
-in numpy, one time step at a time over all states (tests/kernels/test_ctc_kernels.py holds them together).
+in numpy, one time step at a time over all states (tests/nn/test_ctc_loss_vs_torch.py holds them together).
 """
 import math
 

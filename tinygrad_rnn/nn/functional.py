@@ -1085,7 +1085,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor | npt.ArrayLike, input_lengths: 
     if not 0 <= blank < n_classes:   # torch's RuntimeError "blank must be in label range"
         raise ArgumentValueError(f"{fn}: blank must be a class index in [0, {n_classes}), got {blank}")
     in_len, tgt_len = _ctc_lengths(fn, input_lengths, target_lengths, batch, n_steps)
-    padded = _ctc_targets(fn, targets, tgt_len, batch, unbatched)
+    padded = _ctc_targets(fn, targets, tgt_len, batch)
     _ctc_check_labels(fn, padded, tgt_len, n_classes, blank)
     losses = apply(P.CTCLoss, lp, targets=padded, input_lengths=in_len, target_lengths=tgt_len, blank=blank,
                    zero_infinity=zero_infinity)
@@ -1142,20 +1142,18 @@ def _ctc_length_array(fn, name, lengths):
     return np.array(lengths, dtype=np.int64).reshape(-1)
 
 
-def _ctc_targets(fn, targets, target_lengths, batch, unbatched):
-    """targets as (N, S) int64, padded: a concatenated 1-D one split by target_lengths."""
+def _ctc_targets(fn, targets, target_lengths, batch):
+    """targets as (N, S) int64, padded: a concatenated 1-D one split by target_lengths (also for one unbatched
+    sequence, as torch: its 1-D targets hold exactly target_length labels)."""
     arr = _int_array(targets, "targets").astype(np.int64)
     longest = int(target_lengths.max()) if batch else 0
-    if unbatched or arr.ndim == 2:
-        if unbatched and arr.ndim != 1:
-            raise ShapeError(f"{fn}: targets of a (T, C) log_probs must be 1-D, got shape {arr.shape}")
-        rows = arr.reshape(1, -1) if unbatched else arr
-        if rows.shape[0] != batch:
+    if arr.ndim == 2:
+        if arr.shape[0] != batch:
             raise ShapeError(f"{fn}: padded targets must have N = {batch} rows, got shape {arr.shape}")
-        if rows.shape[1] < longest:
-            raise ShapeError(f"{fn}: target_lengths ask for {longest} labels, but targets hold {rows.shape[1]} per "
+        if arr.shape[1] < longest:
+            raise ShapeError(f"{fn}: target_lengths ask for {longest} labels, but targets hold {arr.shape[1]} per "
                              f"sequence (shape {arr.shape})")
-        return np.ascontiguousarray(rows[:, :longest])
+        return np.ascontiguousarray(arr[:, :longest])
     if arr.ndim != 1:
         raise ShapeError(f"{fn}: targets must be padded (N, S) or concatenated 1-D, got shape {arr.shape}")
     if arr.size != target_lengths.sum():
