@@ -47,24 +47,29 @@ def _label(targets, s, blank):
 
 @njit(nogil=True)
 def _constants(log_probs):
-    """0 and -inf in the input's dtype, so that float32 arithmetic stays float32, as torch's (a float64 constant
-    would make Numba compute in float64)."""
-    constants = np.empty(2, log_probs.dtype)
-    constants[0], constants[1] = 0, -np.inf
-    return constants[0], constants[1]
+    """0, 1 and -inf in the input's dtype, so that float32 arithmetic stays float32, as torch's (a float64 or int
+    constant would make Numba compute in float64)."""
+    constants = np.empty(3, log_probs.dtype)
+    constants[0], constants[1], constants[2] = 0, 1, -np.inf
+    return constants[0], constants[1], constants[2]
 
 
 @njit(nogil=True)
-def _log_sum3(a, b, c, zero):
-    """log(exp(a) + exp(b) + exp(c)) around the largest of them (0 when all are -inf), as torch's."""
+def _log_sum3(a, b, c, zero, one):
+    """log(exp(a) + exp(b) + exp(c)) around the largest of them, m, as torch's: log(exp(a - m) + exp(b - m) +
+    exp(c - m)) + m, -inf when all are. The same numbers with fewer exp calls: an -inf term's exp is 0 and the
+    largest term's is 1 exactly, so they are not computed (most of a step's terms are one or the other)."""
     m = max(a, max(b, c))
     if m == -math.inf:
-        m = zero
-    return math.log(math.exp(a - m) + math.exp(b - m) + math.exp(c - m)) + m
+        return m
+    total = one if a == m else (zero if a == -math.inf else math.exp(a - m))
+    total += one if b == m else (zero if b == -math.inf else math.exp(b - m))
+    total += one if c == m else (zero if c == -math.inf else math.exp(c - m))
+    return math.log(total) + m
 
 
 @njit(nogil=True)
-def _alpha(lp, targets, n_frames, n_labels, blank, log_alpha, zero, neg_inf):
+def _alpha(lp, targets, n_frames, n_labels, blank, log_alpha, zero, one, neg_inf):
     """`log_alpha[t][s]` for t < n_frames, s <= 2 n_labels (lp: (T, C) of one sequence); returns nll."""
     n_states = 2 * n_labels + 1
     if n_frames == 0:    # no frame: only the empty label sequence has a path (torch's -0.0 for it)
@@ -81,15 +86,15 @@ def _alpha(lp, targets, n_frames, n_labels, blank, log_alpha, zero, neg_inf):
             step = log_alpha[t - 1, s - 1] if s > 0 else neg_inf
             # a skip over a blank is allowed only between two different labels
             skip = log_alpha[t - 1, s - 2] if s > 1 and _label(targets, s - 2, blank) != label else neg_inf
-            log_alpha[t, s] = _log_sum3(stay, step, skip, zero) + lp[t, label]
+            log_alpha[t, s] = _log_sum3(stay, step, skip, zero, one) + lp[t, label]
     last = log_alpha[n_frames - 1]
     if n_labels == 0:
         return -last[0]
-    return -_log_sum3(last[n_states - 1], last[n_states - 2], neg_inf, zero)
+    return -_log_sum3(last[n_states - 1], last[n_states - 2], neg_inf, zero, one)
 
 
 @njit(nogil=True)
-def _beta_into_grad(lp, targets, n_frames, n_labels, blank, log_alpha, log_beta, grad, zero, neg_inf):
+def _beta_into_grad(lp, targets, n_frames, n_labels, blank, log_alpha, log_beta, grad, zero, one, neg_inf):
     """`log_beta[t][s]` for t < n_frames, and `grad[t][c]` = log(sum over s with `l'[s]` = c of alpha beta)
     (grad's rows t < n_frames set to -inf first)."""
     n_states = 2 * n_labels + 1
@@ -107,24 +112,24 @@ def _beta_into_grad(lp, targets, n_frames, n_labels, blank, log_alpha, log_beta,
             stay = log_beta[t + 1, s]
             step = log_beta[t + 1, s + 1] if s < n_states - 1 else neg_inf
             skip = log_beta[t + 1, s + 2] if s < n_states - 2 and _label(targets, s + 2, blank) != label else neg_inf
-            log_beta[t, s] = _log_sum3(stay, step, skip, zero) + lp[t, label]
-            grad[t, label] = _log_sum3(grad[t, label], log_alpha[t, s] + log_beta[t, s], neg_inf, zero)
+            log_beta[t, s] = _log_sum3(stay, step, skip, zero, one) + lp[t, label]
+            grad[t, label] = _log_sum3(grad[t, label], log_alpha[t, s] + log_beta[t, s], neg_inf, zero, one)
 
 
 @njit(nogil=True)
 def ctc_alpha_block(log_probs, targets, input_lengths, target_lengths, blank, log_alpha, nll, b0, b1):
     """nll[b] and log_alpha[b] for the sequences b in [b0, b1)."""
-    zero, neg_inf = _constants(log_probs)
+    zero, one, neg_inf = _constants(log_probs)
     for b in range(b0, b1):
         nll[b] = _alpha(log_probs[:, b], targets[b], input_lengths[b], target_lengths[b], blank, log_alpha[b],
-                        zero, neg_inf)
+                        zero, one, neg_inf)
 
 
 @njit(nogil=True)
 def ctc_grad_block(log_probs, targets, input_lengths, target_lengths, blank, log_alpha, nll, grad_out,
                    zero_infinity, log_beta, grad, b0, b1):
     """grad[:, b] for the sequences b in [b0, b1) (log_beta: scratch of log_alpha's shape)."""
-    zero, neg_inf = _constants(log_probs)
+    zero, one, neg_inf = _constants(log_probs)
     for b in range(b0, b1):
         lp, g, n_frames = log_probs[:, b], grad[:, b], input_lengths[b]
         g[n_frames:] = zero
@@ -134,7 +139,7 @@ def ctc_grad_block(log_probs, targets, input_lengths, target_lengths, blank, log
             g[:n_frames] = zero
             continue
         _beta_into_grad(lp, targets[b], n_frames, target_lengths[b], blank, log_alpha[b], log_beta[b], g,
-                        zero, neg_inf)
+                        zero, one, neg_inf)
         for t in range(n_frames):
             for c in range(lp.shape[1]):
                 g[t, c] = (math.exp(lp[t, c]) - math.exp(g[t, c] + nll[b] - lp[t, c])) * grad_out[b]
