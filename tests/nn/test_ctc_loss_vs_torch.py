@@ -243,3 +243,26 @@ def test_padding_past_the_lengths_is_not_checked():
     value = _call(tr, targets=np.array([[1, 2, 2, -1], [3, 1, 0, 0]]), reduction="none").data
     want = _call(torch, targets=np.array([[1, 2, 2, 9], [3, 1, 0, 9]]), reduction="none").numpy()
     _close(value, want, np.float64)
+
+
+def test_batch_split_over_threads_gives_the_same_bits():
+    """Large enough to be split over 2 threads (kernels/ctc.py PARALLEL_MIN_CELLS): each sequence is computed
+    alone, so the split changes no bit; and a log_probs that is a permuted view (N, T, C) -> (T, N, C)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((16, 100, 6)).astype(np.float32)
+    targets, in_len = rng.integers(1, 6, (16, 25)), list(rng.integers(60, 101, 16))
+    tgt_len = list(rng.integers(0, 26, 16))
+    results = []
+    before = tr.get_num_threads()
+    try:
+        for threads in (1, 2):
+            tr.set_num_threads(threads)
+            t = tr.tensor(x, requires_grad=True)
+            F.ctc_loss(t.permute(1, 0, 2), tr.tensor(targets), in_len, tgt_len).backward()
+            results.append(t.grad)
+    finally:
+        tr.set_num_threads(before)
+    assert np.array_equal(results[0], results[1])
+    t = torch.tensor(x, requires_grad=True)
+    TF.ctc_loss(t.permute(1, 0, 2), torch.tensor(targets), in_len, tgt_len).backward()
+    _close(results[0], t.grad.numpy(), np.float32)
