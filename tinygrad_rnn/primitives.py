@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .kernels import workspace
 from .kernels.blas import matmul
+from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
@@ -1343,3 +1344,29 @@ class SoftmaxCrossEntropy(Primitive):
             dx -= g_valid[:, None] * smooth[None, :]
         dx[np.arange(e.shape[0]), targets] -= coef
         return (dx,)
+
+
+class CTCLoss(Primitive):
+    """The connectionist temporal classification loss of each sequence: log_probs (T, N, C) in, nll (N,) out,
+    nll[n] = -log p(targets[n] | log_probs[:, n]), summed over every alignment of the labels with the first
+    input_lengths[n] frames (kernels/ctc.py: the alpha and beta recursions, and the gradient). The attributes
+    are checked by nn.functional.ctc_loss: targets (N, S) int64, padded; the lengths (N,) int64.
+
+    Backward returns torch's gradient, which is the gradient with respect to the logits of a log_softmax rather
+    than log_probs' own (kernels/ctc.py says why): through log_softmax both give the same, as in torch.
+    zero_infinity: an infinite nll (no alignment fits) is 0 and its gradient 0; without it, inf and nan."""
+    fresh_grads = True   # backward's gradient is a new array of log_probs' shape
+
+    @staticmethod
+    def forward(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        log_probs = np.ascontiguousarray(log_probs)
+        nll, log_alpha = ctc_forward(log_probs, targets, input_lengths, target_lengths, blank)
+        loss = np.where(nll == np.inf, nll.dtype.type(0), nll) if zero_infinity else nll
+        return loss, (log_probs, log_alpha, nll)
+
+    @staticmethod
+    def backward(g, saved, needs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        log_probs, log_alpha, nll = saved
+        grad_out = np.ascontiguousarray(np.broadcast_to(g, nll.shape), dtype=nll.dtype)
+        return (ctc_backward(log_probs, targets, input_lengths, target_lengths, blank, log_alpha, nll, grad_out,
+                             zero_infinity),)
