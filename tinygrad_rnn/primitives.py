@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .kernels import workspace
 from .kernels.blas import matmul
+from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
@@ -1138,6 +1139,35 @@ class Unfold(Primitive):
         return (ga,)
 
 
+def strided_positions(size, stride, offset):
+    """The flat position each element of a strided view reads: offset + the sum of index * stride over its dims."""
+    positions = np.full(tuple(size), offset, np.int64)
+    for d, (n, step) in enumerate(zip(size, stride)):
+        along = (1,) * d + (n,) + (1,) * (len(size) - d - 1)
+        positions = positions + np.arange(n, dtype=np.int64).reshape(along) * step
+    return positions
+
+
+class AsStrided(Primitive):
+    """torch's as_strided over a's elements in row-major order (a is C-contiguous: they are its memory): a read-only
+    view, since its elements may share memory (a stride 0, rows that overlap). Backward adds each element's
+    gradient to the place it read (np.add.at: a place read twice gets both)."""
+    saves_tensors = False   # (the input's shape and dtype)
+
+    @staticmethod
+    def forward(a, size, stride, offset):
+        flat = a.reshape(-1)
+        view = as_strided(flat[offset:], tuple(size), tuple(step * a.itemsize for step in stride), writeable=False)
+        return view, (a.shape, a.dtype)
+
+    @staticmethod
+    def backward(g, saved, needs, size, stride, offset):
+        shape, dtype = saved
+        ga = np.zeros(math.prod(shape), dtype=dtype)
+        np.add.at(ga, strided_positions(size, stride, offset).reshape(-1), g.reshape(-1))
+        return (ga.reshape(shape),)
+
+
 # ----------------------------------------------------------------------------- softmax family
 class LogSoftmax(Primitive):
     @staticmethod
@@ -1155,7 +1185,8 @@ class LogSoftmax(Primitive):
 class Softmax(Primitive):
     @staticmethod
     def forward(a, axis):
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+        with np.errstate(invalid="ignore"):   # a row of -inf (masked everywhere) is nan, as torch's, without a word
+            e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
         out = e / np.sum(e, axis=axis, keepdims=True)
         return out, out
 
@@ -1313,3 +1344,29 @@ class SoftmaxCrossEntropy(Primitive):
             dx -= g_valid[:, None] * smooth[None, :]
         dx[np.arange(e.shape[0]), targets] -= coef
         return (dx,)
+
+
+class CTCLoss(Primitive):
+    """The connectionist temporal classification loss of each sequence: log_probs (T, N, C) in, nll (N,) out,
+    nll[n] = -log p(targets[n] | log_probs[:, n]), summed over every alignment of the labels with the first
+    input_lengths[n] frames (kernels/ctc.py: the alpha and beta recursions, and the gradient). The attributes
+    are checked by nn.functional.ctc_loss: targets (N, S) int64, padded; the lengths (N,) int64.
+
+    Backward returns torch's gradient, which is the gradient with respect to the logits of a log_softmax rather
+    than log_probs' own (kernels/ctc.py says why): through log_softmax both give the same, as in torch.
+    zero_infinity: an infinite nll (no alignment fits) is 0 and its gradient 0; without it, inf and nan."""
+    fresh_grads = True   # backward's gradient is a new array of log_probs' shape
+
+    @staticmethod
+    def forward(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        log_probs = np.ascontiguousarray(log_probs)
+        nll, log_alpha = ctc_forward(log_probs, targets, input_lengths, target_lengths, blank)
+        loss = np.where(nll == np.inf, nll.dtype.type(0), nll) if zero_infinity else nll
+        return loss, (log_probs, log_alpha, nll)
+
+    @staticmethod
+    def backward(g, saved, needs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        log_probs, log_alpha, nll = saved
+        grad_out = np.ascontiguousarray(np.broadcast_to(g, nll.shape), dtype=nll.dtype)
+        return (ctc_backward(log_probs, targets, input_lengths, target_lengths, blank, log_alpha, nll, grad_out,
+                             zero_infinity),)

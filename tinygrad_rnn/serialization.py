@@ -15,7 +15,10 @@ says where it sits (no pickle: a checkpoint cannot run code when loaded).
 
 The file is an ordinary .npz (np.savez, uncompressed): each array is an entry `a0`, `a1`, ...,
 and the entry `__checkpoint__` holds a JSON header describing the nesting, with the arrays as
-references. It is written exactly at `path` (no '.npz' is appended).
+references. It is written exactly at `path` (no '.npz' is appended). Both functions also take a binary
+file object (an open file, io.BytesIO) where torch takes one: `save` writes the .npz straight to it at its
+position, `load` reads from its position to its end (the guarantees below about files on disk are then the
+caller's).
 
 The guarantees:
   * Round trips are bit-exact and keep types: an array comes back with its dtype, shape and
@@ -47,6 +50,7 @@ other pickled global raises CheckpointError naming the file and what it holds.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -54,7 +58,7 @@ import secrets
 import stat
 import struct
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -165,16 +169,17 @@ def _decode(desc, arrays):
 
 
 # ----------------------------------------------------------------------------- save
-def save(obj: Any, f: str | os.PathLike) -> None:
-    """Write `obj` (see the module docstring for what it may hold) to the file path `f` (torch's name),
-    atomically."""
+def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
+    """Write `obj` (see the module docstring for what it may hold) to `f` (torch's name): a file path, written
+    atomically, or a binary file object (an open file, io.BytesIO), written at its position as torch writes one."""
+    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "write"):
+        _save_to_file_object(obj, f)
+        return
     path = os.path.realpath(_fspath("save", f))   # through a symlink: replace its target, keep the link
     directory, name = os.path.split(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory of {path} does not exist (create it first)")
-    desc, arrays = _encode(obj)  # before touching the disk: an unsavable object changes nothing
-    header = json.dumps({"format": FORMAT, "version": VERSION, "root": desc})
-    arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
+    arrays = _entries(obj)  # before touching the disk: an unsavable object changes nothing
     _remove_abandoned_temporaries(directory, name)
     tmp = os.path.join(directory, f"{_temporary_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}")
     # O_EXCL with mode 0o666: the kernel applies the umask, so the file gets a new file's usual mode
@@ -204,6 +209,27 @@ def save(obj: Any, f: str | os.PathLike) -> None:
         pass
 
 
+def _entries(obj):
+    """{entry name: array} of the .npz that holds obj: its arrays and the JSON header describing the rest."""
+    desc, arrays = _encode(obj)
+    header = json.dumps({"format": FORMAT, "version": VERSION, "root": desc})
+    arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
+    return arrays
+
+
+def _save_to_file_object(obj, f):
+    """The .npz written straight to a binary file object at its position (no atomic rename: the caller owns the
+    file). The object is encoded first, so an unsavable one writes nothing; a text-mode file is refused before
+    any byte is written."""
+    if isinstance(f, io.TextIOBase):
+        raise FileArgumentError(f"save: f must be a file path or a binary file object, got a text-mode "
+                                f"{type(f).__name__} (open the file with 'wb')")
+    arrays = _entries(obj)
+    np.savez(f, **arrays)
+    if hasattr(f, "flush"):
+        f.flush()
+
+
 def _check_torch_load_options(location, weights_only):
     """torch.load's map_location, where only the CPU exists: None, "cpu" (or a device whose str() is "cpu" or
     "cpu:N", as torch.device("cpu")), or a dict whose targets are all such; anything else (a GPU, a function)
@@ -219,13 +245,16 @@ def _check_torch_load_options(location, weights_only):
                              f"on the CPU only), got {location!r}")
 
 
+class FileArgumentError(TypeError, AttributeError):
+    """An `f` that is neither a path nor a file object: a TypeError, and the AttributeError torch raises."""
+
+
 def _fspath(fn, path):
-    """A str or os.PathLike as a str path; a file object is refused by name (torch takes one, but saving
-    here is atomic by renaming a file beside the destination, which needs a path)."""
+    """A str or os.PathLike as a str path; anything else (bytes too, as torch) is refused naming `f`."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{fn}: path must be a file path (str or os.PathLike), got {type(path).__name__}"
-                        + ("; file objects are not supported, pass the file's path" if hasattr(path, "read")
-                           or hasattr(path, "write") else ""))
+        method = "write" if fn == "save" else "read"
+        raise FileArgumentError(f"{fn}: f must be a file path (str or os.PathLike) or a binary file object with a "
+                                f"'{method}' method, got {type(path).__name__}")
     return os.fspath(path)
 
 
@@ -273,44 +302,55 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
            TypeError, AttributeError, NotImplementedError, OverflowError, struct.error, RecursionError)
 
 
-def load(f: str | os.PathLike, map_location: Any = None, *, weights_only: bool | None = None) -> Any:
-    """Read a checkpoint written by `save`, or by `torch.save`, from the file path `f`; raises CheckpointError if
-    it is damaged or not one. torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu")
-    and weights_only (True, False or None) are taken as torch code passes them: everything loads on the CPU, and
-    nothing is ever unpickled with code, so a load is weights-only whatever the flag says. A torch.save file comes
-    back as plain data, each tensor a numpy array (see tinygrad_rnn/torch_files.py), as `state_dict()` gives."""
-    from . import torch_files  # it builds on this module's CheckpointError
+def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool | None = None) -> Any:
+    """Read a checkpoint written by `save`, or by `torch.save`, from `f`: a file path or a binary file object (an
+    open file, io.BytesIO), read from its position to its end; raises CheckpointError if it is damaged or not one.
+    torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu") and weights_only (True,
+    False or None) are taken as torch code passes them: everything loads on the CPU, and nothing is ever unpickled
+    with code, so a load is weights-only whatever the flag says. A torch.save file comes back as plain data, each
+    tensor a numpy array (see tinygrad_rnn/torch_files.py), as `state_dict()` gives."""
     _check_torch_load_options(map_location, weights_only)
+    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "read"):
+        data = "" if isinstance(f, io.TextIOBase) else f.read()   # (a text file's read would decode the bytes)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise FileArgumentError(f"load: f must be a file path or a binary file object, got a "
+                                    f"{type(f).__name__} whose read() gives {type(data).__name__} (open it with 'rb')")
+        data = bytes(data)
+        return _load_from(f"<{type(f).__name__}>", io.BytesIO(data), len(data), data[:1054])
     path = _fspath("load", f)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint path {path} is a {'directory' if os.path.isdir(path) else 'special file'}, "
                               "not a checkpoint file")
+    with open(path, "rb") as file:
+        head = file.read(30 + 1024)
+    return _load_from(path, path, os.path.getsize(path), head)
+
+
+def _load_from(name, source, size, head):
+    """The checkpoint in source (a path, or a BytesIO of a file object's bytes) of `size` bytes starting with `head`;
+    `name` is what errors call it."""
+    from . import torch_files  # it builds on this module's CheckpointError
     try:
-        _refuse_what_is_not_a_zip(path)
-        with zipfile.ZipFile(path) as archive:
+        _refuse_what_is_not_a_zip(name, head)
+        with zipfile.ZipFile(source) as archive:
             prefix = torch_files.torch_archive_prefix(archive)
             if prefix is not None:   # torch.save's zip: its own reader, which never runs the pickle's code
-                return torch_files.read_torch_archive(path, archive, prefix, os.path.getsize(path))
-            arrays = _read_arrays(path, archive)
+                return torch_files.read_torch_archive(name, archive, prefix, size)
+            arrays = _read_arrays(archive, size)
     except CheckpointError:
         raise
     except _DAMAGE as e:
-        what = " (a PyTorch file, by its first entry)" if _starts_as_torch_zip(path) else ""
-        raise CheckpointError(f"checkpoint file {path}{what} is truncated or corrupted ({type(e).__name__}: {e}); "
+        what = " (a PyTorch file, by its first entry)" if _starts_as_torch_zip(head) else ""
+        raise CheckpointError(f"checkpoint file {name}{what} is truncated or corrupted ({type(e).__name__}: {e}); "
                               "load an earlier checkpoint, or save again") from None
-    return _decode_arrays(path, arrays)
+    return _decode_arrays(name, arrays)
 
 
-def _starts_as_torch_zip(path):
-    """Whether the file's first zip entry is torch.save's `<archive>/data.pkl`: a file too damaged to open as a
-    zip (truncated: its directory is at the end) can still say what it was."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(30 + 1024)
-    except OSError:   # unreadable: the error being reported says so already
-        return False
+def _starts_as_torch_zip(head):
+    """Whether the file's first zip entry (in head, its first bytes) is torch.save's `<archive>/data.pkl`: a file too
+    damaged to open as a zip (truncated: its directory is at the end) can still say what it was."""
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
         return False
     name_length = struct.unpack("<H", head[26:28])[0]   # the local file header's name length
@@ -337,10 +377,8 @@ def _decode_arrays(path, arrays):
                               f"{type(e).__name__}: {e})") from None
 
 
-def _refuse_what_is_not_a_zip(path):
-    """A single .npy array, or a pickle (torch's legacy format is one), named for what it is."""
-    with open(path, "rb") as f:
-        head = f.read(32)
+def _refuse_what_is_not_a_zip(path, head):
+    """A single .npy array, or a pickle (torch's legacy format is one), named for what it is (head: the first bytes)."""
     if head.startswith(b"\x93NUMPY"):
         raise CheckpointError(f"checkpoint file {path} is not a tinygrad_rnn checkpoint (a single .npy "
                               "array); read it with np.load")
@@ -348,10 +386,9 @@ def _refuse_what_is_not_a_zip(path):
     torch_files.refuse_legacy_torch_file(path, head)
 
 
-def _read_arrays(path, archive):
-    """{entry name: array} of the .npz at path, each entry's claimed size checked against what the file
-    holds before anything is allocated, every byte's zip CRC checked, no pickle."""
-    file_size = os.path.getsize(path)
+def _read_arrays(archive, file_size):
+    """{entry name: array} of the .npz archive (of a file of file_size bytes), each entry's claimed size checked
+    against what the file holds before anything is allocated, every byte's zip CRC checked, no pickle."""
     arrays = {}
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):

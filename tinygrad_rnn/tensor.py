@@ -85,7 +85,7 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p",
            "expm1", "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul",
            "addcdiv", "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile",
-           "take_along_dim"]
+           "take_along_dim", "as_strided"]
 
 
 # ----------------------------------------------------------------------------- dtype handling
@@ -866,19 +866,59 @@ class Tensor(InPlaceWrites):
             return self.astype(other.data.dtype).minimum(other)
         return -((-self).maximum(-self._operand(other)))
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clip(self, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
+        """Each element limited to [min, max], as torch.clamp: bounds are numbers or Tensors (broadcast with self)."""
         if min is None and max is None:
             raise ValueError("clip needs min or max (or both)")
         for name, bound in (("min", min), ("max", max)):
-            if bound is not None and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
-                raise TypeError(f"clip/clamp: {name} must be a number, got {type(bound).__name__} (for a tensor "
-                                "bound use maximum()/minimum())")
+            if bound is not None and not isinstance(bound, Tensor) \
+                    and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
+                raise TypeError(f"clip/clamp: {name} must be a number or a Tensor, got {type(bound).__name__}")
+        min, max = _clip_bounds_of_one_kind(min, max)
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return self._clip_by_tensors(min, max)
         if self.data.dtype.kind in "biu" and all(b is None or _is_int(b) for b in (min, max)):
             # int bounds keep indices int64, as torch, and make a mask's values int64 (torch's promotion)
             return Tensor._make(np.clip(self.data.astype(np.int64, copy=False), min, max), False)
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
+
+    def _clip_by_tensors(self, lo, hi):
+        """clamp with Tensor bounds (or one and None). The gradient goes where torch's does: to self where
+        min <= self <= max (ties included), to min where self < min < max, to max where self > max or max < min;
+        nowhere below min == max, nor to self where it is NaN (torch's rule, followed to its corners)."""
+        x = self._clip_operand_dtype(lo, hi)
+        lo, hi = (None if b is None else x._operand(b) for b in (lo, hi))
+        if x.data.dtype.kind != "f":   # indices and masks: int64 (torch's promotion), no gradient
+            bounds = (None if b is None else b.data for b in (lo, hi))
+            return Tensor._make(np.clip(x.data.astype(np.int64, copy=False), *bounds).astype(np.int64, copy=False),
+                                False)
+        # torch's values, off the tape (a NaN anywhere stays NaN): the result where no input takes the gradient.
+        # Computed by operations, not from the arrays, so that a compiled cell computes it at every step.
+        value = x.detach() if lo is None else x.detach().maximum(lo.detach())
+        out = value = value if hi is None else value.minimum(hi.detach())
+        if lo is not None:
+            out = where((x < lo) & (lo < hi) if hi is not None else x < lo, lo, out)
+        if hi is not None:
+            out = where((x > hi) | (hi < lo) if lo is not None else x > hi, hi, out)
+        keep = (x >= lo) & (x <= hi) if lo is not None and hi is not None else x >= lo if lo is not None else x <= hi
+        out = where(keep, x, out)   # (the three conditions never overlap: the order of the wheres is free)
+        # a NaN in self or a bound: NaN, as torch's, whose gradient still goes by the conditions above (as torch's)
+        return where(value != value, out + value, out)
+
+    def _clip_operand_dtype(self, lo, hi):
+        """self in the dtype clamp computes in with these bounds: a float bound makes indices or a mask float (the
+        Tensor's dtype, or float32 for a number), and a 0-d self takes a dimensioned float Tensor's dtype."""
+        x = self
+        for bound in (lo, hi):
+            if isinstance(bound, Tensor) and bound.data.dtype.kind == "f" and \
+                    (x.data.dtype.kind != "f" or x._takes_dtype_of(bound)):
+                x = x.astype(bound.data.dtype) if x.data.dtype.kind == "f" else _as_numbers(x, bound.data.dtype)
+        if x.data.dtype.kind != "f" and any(b is not None and not isinstance(b, Tensor) and not _is_int(b)
+                                            for b in (lo, hi)):
+            x = x._numeric()
+        return x
 
     def masked_select(self, mask: Tensor | np.ndarray) -> Tensor:
         """The elements where the boolean mask is True, as a 1-D tensor (the two broadcast together, as torch)."""
@@ -1155,6 +1195,11 @@ class Tensor(InPlaceWrites):
                     generator: np.random.Generator | None = None) -> Tensor:
         return multinomial(self, num_samples, replacement, generator=generator)
 
+    def bernoulli(self, p: float | None = None, *, generator: np.random.Generator | None = None) -> Tensor:
+        """tr.bernoulli(self, p): 1 with probability self (or p), in self's dtype."""
+        from .creation import bernoulli  # (creation.py is built on this module)
+        return bernoulli(self, p, generator=generator)
+
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:
@@ -1368,6 +1413,49 @@ class Tensor(InPlaceWrites):
         if self.ndim == 0:
             return apply(P.Unfold, self.reshape(1), dim=0, size=size, step=step).reshape(size)
         return apply(P.Unfold, self, dim=d, size=size, step=step)
+
+    def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        """torch's as_strided: element `[i][j]` is storage element `storage_offset + i * stride[0] + j * stride[1]`
+        (any number of dims), as a read-only view; the gradient of an element read twice adds up. The storage is
+        this tensor's own elements in row-major order, so the tensor must be contiguous (torch's reads the memory of
+        a non-contiguous one: call .contiguous() first), and storage_offset, counted from the start of torch's
+        storage, defaults to this tensor's start; given, it needs a tensor whose memory starts with it."""
+        size, stride = _strided_layout("size", size), _strided_layout("stride", stride)
+        if len(size) != len(stride):
+            raise RuntimeError("mismatch in length of strides and shape")
+        if any(step < 0 for step in stride):
+            raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {stride}")
+        if any(n < 0 for n in size):
+            raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
+        offset = self._as_strided_offset(storage_offset)
+        needed = offset + sum((n - 1) * step for n, step in zip(size, stride)) + 1 if 0 not in size else 0
+        if needed > self.data.size:
+            item = self.data.itemsize
+            raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset {offset}, and itemsize "
+                               f"{item} requiring a storage size of {needed * item} are out of bounds for storage of "
+                               f"size {self.data.size * item} (here the storage is the tensor's own elements)")
+        return apply(P.AsStrided, self, size=tuple(size), stride=tuple(stride), offset=offset)
+
+    def _as_strided_offset(self, storage_offset):
+        """as_strided's offset into this tensor's elements, checked: the tensor must be contiguous, and an explicit
+        storage_offset (torch's counts from its storage's start) needs a tensor that starts its memory."""
+        if storage_offset is not None:
+            storage_offset = _position("as_strided", "storage_offset", storage_offset)
+            if storage_offset < 0:
+                raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+        if not self.data.flags.c_contiguous:
+            raise RuntimeError("as_strided: the tensor is not contiguous (torch's reads its memory, whose order a "
+                               "view's strides decide): call .contiguous() first")
+        if storage_offset is None:
+            return 0
+        memory = self.data
+        while isinstance(memory.base, np.ndarray):
+            memory = memory.base
+        if memory.__array_interface__["data"][0] != self.data.__array_interface__["data"][0]:
+            raise RuntimeError("as_strided: storage_offset counts from the start of torch's storage, and this tensor "
+                               "is a view that starts inside another's memory: leave storage_offset out (this "
+                               "tensor's start), or call .contiguous() first")
+        return storage_offset
 
     def unsqueeze(self, dim: int) -> Tensor:
         d = _axis(_int_dim("unsqueeze", dim), self.ndim + 1)
@@ -1662,8 +1750,8 @@ class Tensor(InPlaceWrites):
             raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
         return apply(P.Logit, self._numeric(), eps=None if eps is None else float(eps))
 
-    def clamp_min(self, min: float) -> Tensor: return self.clip(min=min)
-    def clamp_max(self, max: float) -> Tensor: return self.clip(max=max)
+    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=min)
+    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=max)
 
     def hypot(self, other: Tensor) -> Tensor:
         """sqrt(self^2 + other^2) without overflow, as torch.hypot (float tensors; other a Tensor, as torch)."""
@@ -1977,6 +2065,29 @@ def _off_tape(prim, *inputs, **attrs):
         return apply(prim, *inputs, **attrs)
     finally:
         _grad_mode.enabled = enabled
+
+
+def _clip_bounds_of_one_kind(lo, hi):
+    """clamp's bounds as torch's overloads take them: both numbers or both Tensors (None for either). A number and a
+    Tensor are torch's TypeError, unless the Tensor is 0-d without a gradient: torch then reads it as a number."""
+    if lo is None or hi is None or isinstance(lo, Tensor) == isinstance(hi, Tensor):
+        return lo, hi
+    tensor = lo if isinstance(lo, Tensor) else hi
+    if tensor.ndim or tensor.requires_grad:
+        raise TypeError(f"clamp: min and max must be both numbers or both Tensors (as torch's), got min "
+                        f"{type(lo).__name__} and max {type(hi).__name__}")
+    return (lo.item() if lo is tensor else lo), (hi.item() if hi is tensor else hi)
+
+
+def _strided_layout(name, values):
+    """as_strided's size or stride: a sequence of ints (torch.Size, a tuple, a list), as a list of Python ints."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found {type(values).__name__}")
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {i}")
+    return [int(v) for v in values]
 
 
 def _as_numbers(t, dtype):
@@ -2345,6 +2456,9 @@ def expm1(input: Tensor) -> Tensor: return _tensor_input("expm1", input).expm1()
 def log2(input: Tensor) -> Tensor: return _tensor_input("log2", input).log2()
 def log10(input: Tensor) -> Tensor: return _tensor_input("log10", input).log10()
 def exp2(input: Tensor) -> Tensor: return _tensor_input("exp2", input).exp2()
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+    """torch.as_strided: input.as_strided(size, stride, storage_offset)."""
+    return _tensor_input("as_strided", input).as_strided(size, stride, storage_offset)
 def logit(input: Tensor, eps: float | None = None) -> Tensor: return _tensor_input("logit", input).logit(eps)
 def clamp_min(input: Tensor, min: float) -> Tensor: return _tensor_input("clamp_min", input).clamp_min(min)
 def clamp_max(input: Tensor, max: float) -> Tensor: return _tensor_input("clamp_max", input).clamp_max(max)

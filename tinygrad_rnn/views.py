@@ -18,7 +18,7 @@ import numpy as np
 from . import primitives as P
 
 _VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack,   # torch's view operations
-               P.Diagonal, P.Unfold)
+               P.Diagonal, P.Unfold, P.AsStrided)
 
 
 def _is_view_node(node):
@@ -96,12 +96,13 @@ def _check_writable(array):
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the operation.")
         if _overlaps_itself(array):
-            raise RuntimeError("an in-place write of a tensor whose elements overlap in memory (unfold's windows, "
-                               "with step < size): torch writes a shared element once per window, in the order of "
-                               "its loop, which is not reproduced here; clone() the tensor before writing it")
+            raise RuntimeError("an in-place write of a tensor whose elements overlap in memory (unfold's windows "
+                               "with step < size, or as_strided's): torch writes a shared element once per window, in "
+                               "the order of its loop, which is not reproduced here; clone() the tensor before "
+                               "writing it")
         raise RuntimeError("an in-place operation on a tensor whose memory is read-only (a read-only numpy array "
-                           "given to from_numpy or Tensor, or a part of unfold's overlapping windows?): clone() the "
-                           "tensor first")
+                           "given to from_numpy or Tensor, a part of unfold's overlapping windows, or as_strided's "
+                           "view, which is read-only here?): clone() the tensor first")
 
 
 def _overlaps_itself(array):

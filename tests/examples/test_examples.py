@@ -246,6 +246,27 @@ def test_clipping_tames_exploding_gradients():
     assert all(r[2] <= 1.0 + 1e-5 for r in clipped) and max(r[1] for r in clipped) > 1.0
 
 
+# ----------------------------------------------------------------------------- CTC
+def test_ctc_batches_and_greedy_decoding():
+    """The frames show each label as a run, silence between two runs of one label; greedy decoding merges
+    repeats and drops blanks, so decoding the noise-free frames' own classes gives the labels back."""
+    import ctc_counting as C
+    x, labels, lengths, n_labels = C.make_batch(16, np.random.default_rng(0), noise=0.0)
+    one_hot = np.log(np.where(x > 0.5, 1.0, 1e-9))   # the frames' classes as log-probabilities (0 = blank = silence)
+    decoded = C.greedy_decode(one_hot, lengths)
+    assert decoded == [list(labels[b, :n_labels[b]]) for b in range(16)]
+    assert np.all(labels[np.arange(labels.shape[1]) >= n_labels[:, None]] == C.BLANK)
+    assert C.edit_distance([1, 2, 3], [1, 3]) == 1 and C.edit_distance([], [2, 2]) == 2
+
+
+def test_ctc_reader_learns_to_transcribe():
+    import ctc_counting as C
+    _, losses, before, after = C.train(steps=60, batch=16, symbols=3, max_labels=3, hidden=16, lr=2e-2,
+                                       progress=False, verbose=False)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.5
+    assert after < before - 0.3, (before, after)
+
+
 # ----------------------------------------------------------------------------- compiled cell
 def test_compiled_cell_matches_the_tape(capsys):
     import compiled_cell as CC

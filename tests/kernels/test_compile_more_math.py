@@ -2,7 +2,8 @@
 (rules.RULES, held to their primitives by test_compile.py's table tests), round/floor/ceil/trunc/sign
 (rules.ROUNDING, held to primitives.Rounding here at ties, +-0, NaN and inf, with numpy and compiled by Numba), and
 cells that use them, with reciprocal and clamp_min/clamp_max (Div and Clip), lerp with a tensor weight and nan_to_num
-(compositions whose masks are comparisons), compiled equal to the tape."""
+(compositions whose masks are comparisons), and logit (rules.LOGIT, one row per eps kind), compiled equal to the
+tape."""
 import numpy as np
 import pytest
 
@@ -124,3 +125,52 @@ def test_log_base_rows_and_xlogy_at_its_edges_equal_the_primitives(dtype):
             np.testing.assert_allclose(eval(row.forward, env, dict(a=b)), out, rtol=2e-7 if dtype == np.float32 else 0)
             np.testing.assert_allclose(eval(row.vjps[0], env, dict(a=b, g=g)), ref, rtol=1e-6 if dtype == np.float32
                                        else 1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("eps", [None, 0.1, 1e-6])
+def test_logit_rows_equal_the_primitive_at_its_edges(eps, dtype):
+    """rules.LOGIT (a row for eps=None, one for a float eps) against primitives.Logit with numpy: at 0, 1, eps and
+    1 - eps exactly (the ends pass the gradient), outside [0, 1], NaN and inf, bit for bit."""
+    lo, hi = (0.0, 1.0) if eps is None else (dtype(eps), dtype(1 - eps))
+    a = np.array([0.0, 1.0, lo, hi, 0.5, 0.03, 0.97, 1e-7, 1 - 1e-7, -0.5, 1.5, np.nan, np.inf, -np.inf], dtype)
+    g = np.linspace(-1, 1, a.size).astype(dtype)
+    env = numpy_namespace(dtype)
+    extra = {} if eps is None else dict(lo=dtype(eps), hi=dtype(1 - eps))
+    with np.errstate(all="ignore"):
+        out, saved = P.Logit.forward(a, eps=eps)
+        (want,) = P.Logit.backward(g, saved, (True,), eps=eps)
+        row = rules.LOGIT[eps is not None]
+        np.testing.assert_array_equal(eval(row.forward, env, dict(a=a, **extra)), out)
+        np.testing.assert_array_equal(eval(row.vjps[0], env, dict(a=a, g=g, out=out, **extra)), want)
+
+
+class LogitCell(RecurrentCell):
+    """logit as a cell uses it: of a probability (no eps), and with eps on values that leave [eps, 1 - eps]."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = uniform((hidden_size, input_size), 0.5, dtype)
+        self.weight_hh = uniform((hidden_size, hidden_size), 0.5, dtype)
+
+    def forward(self, x, h):
+        z = x @ self.weight_ih.T + h @ self.weight_hh.T
+        return (z.sigmoid().logit() * 0.3 + tr.logit((z * 3).sigmoid(), eps=0.1) * 0.2 + h * 0.5).tanh()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_cell_using_logit_compiles_and_equals_the_tape(dtype):
+    tr.manual_seed(0)
+    layer = tr.nn.Recurrent(LogitCell, 3, 4, dtype=dtype)
+    compile_cell(LogitCell(3, 4, dtype=dtype))   # (refused before: logit had no row)
+    xd = (np.random.default_rng(5).standard_normal((6, 3, 3)) * 2).astype(dtype)
+    results = []
+    for fused in (False, True):
+        layer.fused = fused
+        layer.zero_grad()
+        x = tr.Tensor(xd, requires_grad=True)
+        out, h_n = layer(x)
+        (out * np.linspace(-1, 1, out.data.size).reshape(out.shape).astype(dtype)).sum().backward()
+        results.append([out.data, h_n.data, x.grad] + [p.grad for p in layer.parameters()])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, **TOL[dtype])

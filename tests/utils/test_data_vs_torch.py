@@ -554,6 +554,28 @@ def test_num_workers_loads_in_this_process_with_a_warning():
     assert calls == [] and data.get_worker_info() is None is tdata.get_worker_info()
 
 
+@pytest.mark.parametrize("workers", [True, False, np.int64(1), np.int64(0)])
+def test_num_workers_takes_what_torch_takes(workers):
+    """torch 2.13 takes any int, True (one worker) and False (none) too, and keeps it as given; they were refused."""
+    theirs = tdata.DataLoader(Squares(5), batch_size=2, num_workers=workers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = data.DataLoader(Squares(5), batch_size=2, num_workers=workers)
+    assert [str(w.message) for w in caught] == ([f"DataLoader: num_workers={workers} loads in the main process here "
+                                                 "(tinygrad_rnn has no worker processes): the batches are those of "
+                                                 "num_workers=0, and worker_init_fn is not called"] if workers else [])
+    assert ours.num_workers is workers and theirs.num_workers is workers
+    assert plain(list(ours)) == plain(list(tdata.DataLoader(Squares(5), batch_size=2)))
+
+
+@pytest.mark.parametrize("workers", [np.bool_(True), 1.0, "2", None])
+def test_num_workers_refuses_what_torch_refuses(workers):
+    with pytest.raises(TypeError):
+        list(tdata.DataLoader(Squares(3), num_workers=workers))
+    with pytest.raises(TypeError, match="DataLoader: num_workers must be an int, got"):
+        data.DataLoader(Squares(3), num_workers=workers)
+
+
 def test_the_package_spells_it_as_torch():
     assert tr.utils.data.DataLoader is data.DataLoader
     from tinygrad_rnn.utils.data import DataLoader, TensorDataset  # noqa: F401 (the import is the test)

@@ -50,6 +50,7 @@ from .rules import (
     COPY,
     LOG_BASE,
     LOGICAL,
+    LOGIT,
     MASK_AS_NUMBER,
     REDUCTIONS,
     ROUNDED_DIVISION,
@@ -323,6 +324,13 @@ def _lower_log_base(lw, op, attrs):
     return (elementwise(lw, op, LOG_BASE[attrs["base"]], [lw.get(op.args[0], op)]),)
 
 
+def _lower_logit(lw, op, attrs):
+    """logit: the row for eps=None or a float eps (rules.LOGIT), the bounds eps and 1 - eps as the tape rounds them."""
+    eps = attrs["eps"]
+    extra = None if eps is None else {"lo": eps, "hi": 1 - eps}
+    return (elementwise(lw, op, LOGIT[eps is not None], [lw.get(op.args[0], op)], extra),)
+
+
 def _refuse_floor_divide(lw, op, attrs):
     """a // b has no derivative (the tape's backward raises, as torch's): a kernel, which always runs the BPTT,
     cannot compute one. div(rounding_mode='floor') is the same quotient with torch's gradient 0."""
@@ -556,6 +564,7 @@ LOWERING.update({
     P.RoundedDivide: _lower_rounded_divide,
     P.Rounding: _lower_rounding,
     P.LogBase: _lower_log_base,
+    P.Logit: _lower_logit,
     P.FloorDivide: _refuse_floor_divide,
     P.Copy: _lower_copy,
     P.Dropout: _lower_dropout,

@@ -8,7 +8,7 @@ two tables in sync. Add a row here and the compiler supports the operation, back
 Names inside an expression:
     a, b, c     the inputs (c is where's boolean condition)     out   the forward's result
     g           the cotangent of out                            p     pow's exponent, scale's factor
-    lo, hi      clip's bounds
+    lo, hi      clip's bounds (logit's eps and 1 - eps)
     col         a reduction's column index, in the kernel's dtype (max(dim).values: which column won first)
     one, zero   1 and 0 in the kernel's dtype (so float32 code never upcasts); half: 0.5; ninf: -infinity
     two_over_root_pi    2 / sqrt(pi) in the kernel's dtype (erf's derivative, as primitives.Erf rounds it)
@@ -86,6 +86,15 @@ RULES = {
 
 # P.LogBase, one row per attribute `base`: log2 and log10, torch's derivative 1 / (a ln(base))
 LOG_BASE = {2: Rule("log2(a)", ("g / (a * ln_two)",), ("a",)), 10: Rule("log10(a)", ("g / (a * ln_ten)",), ("a",))}
+
+
+# P.Logit, one row for eps=None and one for a float eps (lo = eps, hi = 1 - eps, constants of the kernel), as
+# primitives.Logit: log(a) - log1p(-a) of a (clamped to [lo, hi] with eps). Its VJP is g / (a (1 - a)), 0 outside
+# [lo, hi] with eps (its ends pass); without, NaN outside [0, 1], where out is NaN already (a log of a negative).
+_LOGIT_CLAMPED = "select(a < lo, lo, select(a > hi, hi, a))"
+LOGIT = {False: Rule("log(a) - log1p(-a)", ("select((a < zero) | (a > one), out, g / (a * (one - a)))",), ("a",)),
+         True: Rule(f"log({_LOGIT_CLAMPED}) - log1p(-{_LOGIT_CLAMPED})",
+                    ("select((a < lo) | (a > hi), zero, g / (a * (one - a)))",), ("a",))}
 
 
 # P.Compare, one row per attribute `op`: a boolean value (a where's mask), no VJP (torch's comparisons have

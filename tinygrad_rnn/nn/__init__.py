@@ -1,6 +1,8 @@
 """Neural-network building blocks on top of the engine: modules, cells, unrolled layers."""
-from . import functional, init, parallel, utils
+from . import functional, init, modules, parallel, utils
+from .attention import MultiheadAttention
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
+from .conv import Conv1d
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import (
     CELU,
@@ -40,6 +42,7 @@ from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    CTCLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
@@ -60,16 +63,17 @@ from .module import (
     Sequential,
     StateDictError,
 )
+from .normalization import BatchNorm1d
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
 
-__all__ = ["functional", "init", "utils", "parallel",
+__all__ = ["functional", "init", "utils", "parallel", "modules",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
-           "Dropout",
+           "Dropout", "MultiheadAttention", "Conv1d", "BatchNorm1d",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU",
            "CELU", "Mish", "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Softmin",
            "GLU", "PReLU", "RReLU", "RMSNorm", "Flatten", "Unflatten", "ParameterList", "ParameterDict",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-           "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity", "PairwiseDistance",
+           "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CTCLoss", "CosineSimilarity", "PairwiseDistance",
            "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "JordanCell", "LayerNormLSTMCell",
            "Recurrent", "RNN", "GRU", "LSTM", "unroll", "reverse_within_lengths"]

@@ -26,7 +26,7 @@ from .checks import (
     check_int,
     type_name,
 )
-from .hooks import call_with_hooks
+from .hooks import ModuleHooks, call_with_hooks
 from .module import Module, Parameter, check_dtype, uniform
 
 
@@ -152,7 +152,7 @@ class RecurrentCell(Module):
         """cell(input, hx=None), torch's names: accepts unbatched (1-D) input and a missing state, as torch's cells
         do. The module's hooks (register_forward_hook, ...) run around the whole call, as torch's around a cell's
         forward."""
-        if self._module_hooks is None:
+        if self._module_hooks is None and ModuleHooks.everywhere is None:
             return self._checked_call(*args, **kwargs)
         return call_with_hooks(self, self._checked_call, args, kwargs)
 

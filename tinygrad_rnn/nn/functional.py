@@ -27,6 +27,7 @@ from .checks import (
     ModeNotImplementedError,
     check_bool,
     check_float,
+    check_int,
 )
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")   # the module (the package's `tensor` is the function)
@@ -37,7 +38,7 @@ __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l
            "huber_loss", "kl_div", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention",
            "hardtanh", "relu6", "hardsigmoid", "hardswish", "selu", "celu", "mish", "softsign", "softshrink",
            "hardshrink", "tanhshrink", "threshold", "logsigmoid", "softmin", "glu", "prelu", "rrelu", "normalize",
-           "gumbel_softmax", "rms_norm"]
+           "gumbel_softmax", "rms_norm", "ctc_loss"]
 
 
 def _int_array(x, name):
@@ -1330,3 +1331,129 @@ def _softmax_of_unmasked(scores):
     if not dead.any():
         return scores.softmax(-1)
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor | npt.ArrayLike, input_lengths: Tensor | Sequence[int],
+             target_lengths: Tensor | Sequence[int], blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False) -> Tensor:
+    """The connectionist temporal classification loss (Graves et al. 2006), as torch.nn.functional.ctc_loss.
+
+    log_probs (T, N, C), or (T, C) for one sequence: log-probabilities over C classes per frame (a log_softmax's
+    output), float32 or float64. targets: the label sequences, either padded (N, S), row n's first
+    `target_lengths[n]` entries being its labels, or all of them concatenated, of length sum(target_lengths);
+    labels lie in [0, C) and are never `blank`. input_lengths and target_lengths (N,): frames and labels per
+    sequence, both int tensors or both sequences of ints. The loss of a sequence is -log of the summed
+    probability of every alignment of its labels with its frames (a label may repeat over frames, blanks go
+    anywhere; two equal labels in a row need a blank between them): inf where no alignment fits, or 0 with
+    zero_infinity (its gradient too). 'mean' divides each loss by its target length (at least 1), then averages
+    over the batch; 'sum' adds; 'none' gives the N losses.
+
+    The gradient with respect to log_probs is torch's, the gradient with respect to the logits of a log_softmax
+    (see primitives.CTCLoss): feed ctc_loss a log_softmax's output, as torch's documentation asks.
+    """
+    fn = "ctc_loss"
+    _check_reduction(fn, reduction)
+    zero_infinity = check_bool(fn, "zero_infinity", zero_infinity)
+    lp, unbatched = _ctc_log_probs(fn, log_probs)
+    n_steps, batch, n_classes = lp.shape
+    blank = check_int(fn, "blank", blank)
+    if not 0 <= blank < n_classes:   # torch's RuntimeError "blank must be in label range"
+        raise ArgumentValueError(f"{fn}: blank must be a class index in [0, {n_classes}), got {blank}")
+    in_len, tgt_len = _ctc_lengths(fn, input_lengths, target_lengths, batch, n_steps)
+    padded = _ctc_targets(fn, targets, tgt_len, batch)
+    _ctc_check_labels(fn, padded, tgt_len, n_classes, blank)
+    losses = apply(P.CTCLoss, lp, targets=padded, input_lengths=in_len, target_lengths=tgt_len, blank=blank,
+                   zero_infinity=zero_infinity)
+    if reduction == "mean":   # as torch: each loss over its target length (at least 1), then the batch's mean
+        return (losses / np.maximum(tgt_len, 1).astype(lp.dtype)).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses.reshape(()) if unbatched else losses
+
+
+def _ctc_log_probs(fn, log_probs):
+    """log_probs as (T, N, C) (a (T, C) one gets a batch axis of 1, on the tape), and whether it was (T, C)."""
+    if not isinstance(log_probs, Tensor):
+        raise TypeError(f"{fn}: log_probs must be a Tensor, got {type(log_probs).__name__}")
+    if log_probs.dtype not in (np.float32, np.float64):   # torch: "ctc_loss_cpu" not implemented for 'Long'
+        raise DTypeNotImplementedError(f"{fn}: log_probs must be float32 or float64, got {log_probs.dtype}")
+    if log_probs.ndim not in (2, 3):   # torch's RuntimeError
+        raise ShapeError(f"{fn}: log_probs must be (T, N, C), or (T, C) for one sequence, got shape "
+                         f"{log_probs.shape}")
+    if log_probs.ndim == 2:
+        return log_probs.reshape(log_probs.shape[0], 1, log_probs.shape[1]), True
+    return log_probs, False
+
+
+def _ctc_lengths(fn, input_lengths, target_lengths, batch, n_steps):
+    """input_lengths and target_lengths as (N,) int64 arrays, checked: N of each, 0 <= input length <= T,
+    target lengths >= 0."""
+    if isinstance(input_lengths, Tensor) != isinstance(target_lengths, Tensor):   # as torch's TypeError
+        raise TypeError(f"{fn}: input_lengths and target_lengths must both be int tensors or both sequences of "
+                        f"ints, got {type(input_lengths).__name__} and {type(target_lengths).__name__}")
+    arrays = []
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        arr = _ctc_length_array(fn, name, lengths)
+        if arr.size != batch:   # torch's RuntimeError "input_lengths must be of size batch_size"
+            raise ShapeError(f"{fn}: {name} must hold one length per sequence (N = {batch}), got {arr.size}")
+        if arr.size and arr.min() < 0:
+            raise ArgumentValueError(f"{fn}: {name} must be >= 0, got {arr.min()}")
+        arrays.append(arr)
+    if batch and arrays[0].max() > n_steps:
+        raise ArgumentValueError(f"{fn}: input_lengths must be at most log_probs' T = {n_steps}, got "
+                                 f"{arrays[0].max()}")
+    return arrays[0], arrays[1]
+
+
+def _ctc_length_array(fn, name, lengths):
+    """One lengths argument as a flat int64 array: an int tensor, or a list or tuple of ints."""
+    if isinstance(lengths, Tensor):
+        if lengths.dtype.kind not in "iu":   # torch's RuntimeError "input_lengths must be integral"
+            raise ArgumentTypeError(f"{fn}: {name} must be an integer tensor, got dtype {lengths.dtype}")
+        return lengths.data.reshape(-1).astype(np.int64)
+    if not isinstance(lengths, (list, tuple)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in lengths):
+        raise TypeError(f"{fn}: {name} must be an int tensor or a list or tuple of ints, got {_described(lengths)}")
+    return np.array(lengths, dtype=np.int64).reshape(-1)
+
+
+def _ctc_targets(fn, targets, target_lengths, batch):
+    """targets as (N, S) int64, padded: a concatenated 1-D one split by target_lengths (also for one unbatched
+    sequence, as torch: its 1-D targets hold exactly target_length labels)."""
+    arr = _int_array(targets, "targets").astype(np.int64)
+    longest = int(target_lengths.max()) if batch else 0
+    if arr.ndim == 2:
+        if arr.shape[0] != batch:
+            raise ShapeError(f"{fn}: padded targets must have N = {batch} rows, got shape {arr.shape}")
+        if arr.shape[1] < longest:
+            raise ShapeError(f"{fn}: target_lengths ask for {longest} labels, but targets hold {arr.shape[1]} per "
+                             f"sequence (shape {arr.shape})")
+        return np.ascontiguousarray(arr[:, :longest])
+    if arr.ndim != 1:
+        raise ShapeError(f"{fn}: targets must be padded (N, S) or concatenated 1-D, got shape {arr.shape}")
+    if arr.size != target_lengths.sum():
+        raise ShapeError(f"{fn}: concatenated targets must hold sum(target_lengths) = {target_lengths.sum()} "
+                         f"labels, got {arr.size}")
+    padded = np.zeros((batch, longest), np.int64)
+    starts = np.cumsum(target_lengths) - target_lengths
+    for n in range(batch):
+        padded[n, :target_lengths[n]] = arr[starts[n]:starts[n] + target_lengths[n]]
+    return padded
+
+
+def _ctc_check_labels(fn, padded, target_lengths, n_classes, blank):
+    """Every label in use lies in [0, C) and is not the blank (torch reads past the class axis for the first,
+    and counts the second as a label; neither is a meaningful CTC target)."""
+    used = np.arange(padded.shape[1]) < target_lengths[:, None]
+    bad = used & ((padded < 0) | (padded >= n_classes) | (padded == blank))
+    if bad.any():
+        n, k = np.argwhere(bad)[0]
+        raise ArgumentValueError(f"{fn}: targets must be class indices in [0, {n_classes}) other than blank = "
+                                 f"{blank}; sequence {n}'s label {k} is {padded[n, k]}")
+
+
+# the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
+from .conv import conv1d  # noqa: E402
+from .normalization import batch_norm  # noqa: E402
+
+__all__ += ["conv1d", "batch_norm"]

@@ -42,6 +42,10 @@ class ModuleHooks:
     # one): until then no module can have a hook, and tr.nn.Recurrent, which runs its cells' code in fused
     # kernels without calling them, skips looking for hooks on its cells with this one test (has_hooks).
     made = False
+    # The hooks of every module (tr.nn.modules.module.register_module_*_hook, torch's global hooks), or None until
+    # one is registered: Module.__call__ then takes the hooked path for every module, and each call's hooks are
+    # these first, then the module's own (torch's _call_impl order).
+    everywhere: ModuleHooks | None = None
 
     def __init__(self) -> None:
         ModuleHooks.made = True
@@ -81,11 +85,14 @@ class ModuleHooks:
 
 
 def has_hooks(module: Any) -> bool:
-    """Whether `module` or any module inside it has a hook registered now (a removed one does not count). One
-    test while no module of the process has ever had hooks (ModuleHooks.made); else module's own hooks, then, if
-    an attribute of it can hold a module, a walk of module.modules()."""
+    """Whether `module` or any module inside it has a hook registered now (a removed one does not count), a global
+    one (register_module_*_hook) included. One test while no module of the process has ever had hooks
+    (ModuleHooks.made); else the global hooks, module's own, then, if an attribute of it can hold a module, a walk
+    of module.modules()."""
     if not ModuleHooks.made:
         return False
+    if _global_hooks_apply(module):
+        return True
     hooks = module._module_hooks
     if hooks is not None and hooks.any():
         return True
@@ -102,12 +109,74 @@ def call_with_hooks(module: Any, forward: Any, args: tuple, kwargs: dict) -> Any
     """module(*args, **kwargs) with its hooks run around forward (module docstring). As torch, a forward hook
     registered with always_call=True runs even if forward (or an earlier hook) raised: with the output None, and an
     error it raises then is turned into a warning, so that the first error is the one raised."""
-    call = _HookedCall(module, module._module_hooks, args, kwargs)
+    hooks = _hooks_of_call(module)
+    if hooks is None:   # (global hooks were registered once, and all removed since)
+        return forward(*args, **kwargs)
+    call = _HookedCall(module, hooks, args, kwargs)
     try:
         return call.run(forward)
     except Exception:
         call.run_always_called_hooks()
         raise
+
+
+def _global_hooks_apply(module):
+    """Whether global hooks are registered and run for `module`: not for the cell a torch-style RNN/GRU/LSTM runs
+    inside (`_inner_cell`), which torch's layer does not have (its hooks see the layer's call only)."""
+    everywhere = ModuleHooks.everywhere
+    return everywhere is not None and everywhere.any() and not getattr(module, "_inner_cell", False)
+
+
+def _hooks_of_call(module):
+    """The hooks a call of module runs: the global ones, then the module's own, as torch's _call_impl orders them;
+    None if there are none."""
+    own, everywhere = module._module_hooks, ModuleHooks.everywhere
+    if not _global_hooks_apply(module):
+        return own
+    if own is None or not own.any():
+        return everywhere
+    merged = ModuleHooks()
+    for name, hooks in vars(merged).items():   # each {handle id: hook} dict: the global entries first
+        hooks.update(getattr(everywhere, name))
+        hooks.update(getattr(own, name))
+    return merged
+
+
+def _global_hooks():
+    if ModuleHooks.everywhere is None:
+        ModuleHooks.everywhere = ModuleHooks()
+    return ModuleHooks.everywhere
+
+
+def register_module_forward_pre_hook(hook: Any) -> RemovableHandle:
+    """torch.nn.modules.module.register_module_forward_pre_hook: hook(module, args) before every module's forward,
+    before the module's own pre-hooks; it may return new args (a non-tuple is made a 1-tuple)."""
+    hooks = _global_hooks()
+    return hooks.add("register_module_forward_pre_hook", hooks.forward_pre, hook, False)
+
+
+def register_module_forward_hook(hook: Any, *, with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
+    """torch.nn.modules.module.register_module_forward_hook: hook(module, args, output) after every module's forward
+    (with_kwargs=True: hook(module, args, kwargs, output)), before the module's own forward hooks; a value it returns
+    other than None replaces the output; always_call=True runs it when forward raised, as torch."""
+    hooks = _global_hooks()
+    return hooks.add("register_module_forward_hook", hooks.forward, hook, False,
+                     (("with_kwargs", with_kwargs, hooks.forward_with_kwargs),
+                      ("always_call", always_call, hooks.forward_always_called)))
+
+
+def register_module_full_backward_pre_hook(hook: Any) -> RemovableHandle:
+    """torch.nn.modules.module.register_module_full_backward_pre_hook: Module.register_full_backward_pre_hook's hook,
+    for every module, run before the module's own."""
+    hooks = _global_hooks()
+    return hooks.add("register_module_full_backward_pre_hook", hooks.backward_pre, hook, False)
+
+
+def register_module_full_backward_hook(hook: Any) -> RemovableHandle:
+    """torch.nn.modules.module.register_module_full_backward_hook: Module.register_full_backward_hook's hook, for
+    every module, run before the module's own."""
+    hooks = _global_hooks()
+    return hooks.add("register_module_full_backward_hook", hooks.backward, hook, False)
 
 
 class _HookedCall:

@@ -9,6 +9,7 @@ losses): as torch, they are turned into a reduction, with torch's warning, so th
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy.typing as npt
@@ -18,7 +19,7 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
-           "HuberLoss", "KLDivLoss"]
+           "HuberLoss", "KLDivLoss", "CTCLoss"]
 
 
 def _reduction(owner, size_average, reduce, reduction):
@@ -153,3 +154,18 @@ class KLDivLoss(_Loss):
 
     def _loss(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss, as torch.nn.CTCLoss: called with (log_probs, targets,
+    input_lengths, target_lengths), see nn.functional.ctc_loss."""
+    function = "ctc_loss"
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor | npt.ArrayLike, input_lengths: Tensor | Sequence[int],
+                target_lengths: Tensor | Sequence[int]) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)

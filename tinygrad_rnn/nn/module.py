@@ -120,7 +120,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._module_hooks is None:
+        if self._module_hooks is None and ModuleHooks.everywhere is None:
             return self.forward(*args, **kwargs)
         return call_with_hooks(self, self.forward, args, kwargs)
 

@@ -839,6 +839,7 @@ class _TorchRecurrent(_StackedRecurrent):
         cell = cells.get((layer, direction))
         if cell is None:
             cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
+            cell.__dict__["_inner_cell"] = True   # (global module hooks do not see it: torch's layer has no cell)
         held, held_by_layer = cell.__dict__, vars(self)
         held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
         if self.proj_size:

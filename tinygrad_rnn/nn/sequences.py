@@ -29,7 +29,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +47,8 @@ class PackedSequence:
     """A padded batch and its lengths. Not a tuple: torch's PackedSequence is the tuple (data,
     batch_sizes, sorted_indices, unsorted_indices), so torch code that indexes or unpacks one
     (`out[0]` for the data) would silently get the padded batch from a (padded, lengths) tuple;
-    here it is refused, naming the attributes to read.
+    here it is refused, naming the attributes to read. Torch's namedtuple methods by name are here:
+    `packed._replace(data=f(packed.data))`, `_asdict()`, `_make(values)`, `_fields`.
 
     PackedSequence(data, batch_sizes, sorted_indices=None, unsorted_indices=None) is torch's constructor,
     from torch's packed layout (what `.data`, `.batch_sizes`, ... give); pack_padded_sequence and
@@ -76,6 +77,31 @@ class PackedSequence:
                         ".padded and .lengths")
 
     __iter__ = __getitem__ = _not_a_tuple
+
+    # torch's PackedSequence is a namedtuple: torch code rebuilds one with `packed._replace(data=f(packed.data))`.
+    # Its namedtuple API is here, by name (nothing positional, so nothing can mistake the padded batch for data).
+    _fields = ("data", "batch_sizes", "sorted_indices", "unsorted_indices")
+    _field_defaults: ClassVar[dict] = {}   # (torch's: no field has a default)
+
+    def _asdict(self) -> dict:
+        """{field: value} for torch's four fields, as torch's namedtuple gives them."""
+        return {name: getattr(self, name) for name in self._fields}
+
+    def _replace(self, **changes: Any) -> PackedSequence:
+        """A new PackedSequence with some of torch's fields replaced (data: a Tensor of the same packed steps), built
+        and checked as torch's constructor builds one; a name that is not a field is torch's ValueError."""
+        unexpected = [name for name in changes if name not in self._fields]
+        if unexpected:
+            raise ValueError(f"Got unexpected field names: {unexpected!r}")
+        return PackedSequence(**{**self._asdict(), **changes})
+
+    @classmethod
+    def _make(cls, iterable: Any) -> PackedSequence:
+        """PackedSequence(*iterable) of exactly torch's four fields, as torch's namedtuple `_make`."""
+        values = list(iterable)
+        if len(values) != len(cls._fields):
+            raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(values)}")
+        return cls(*values)
 
     def _order(self) -> np.ndarray:
         if self.given_order is not None:

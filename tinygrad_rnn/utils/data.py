@@ -552,7 +552,8 @@ def _default_sampler(dataset, iterable, shuffle, generator):
 
 def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
     """torch's checks of the multiprocessing options, which are accepted here and change nothing."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int):
+    # any int, as torch's range(num_workers): True is one worker and False none there (numpy's bool is refused)
+    if not isinstance(num_workers, (int, np.integer)):
         raise TypeError(f"DataLoader: num_workers must be an int, got {type(num_workers).__name__} {num_workers!r}")
     if num_workers < 0:
         raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
