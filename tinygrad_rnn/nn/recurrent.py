@@ -124,9 +124,12 @@ class _StackedRecurrent(Module):
     """What every unrolled layer shares; a subclass says how one (layer, direction) runs.
 
     Subclasses set self.state_count and define output_size and
-    _run(layer, direction, x (T, B, F), state tuple or None, lengths, retain) -> (out (T, B, H), final),
-    where final holds each state part as (1, B, n): this layer-direction's slice of h_n, so that a
-    one-layer, one-direction h_n is that tensor itself (no stacking op on the tape per call).
+    _run(layer, direction, x (T, B, F), state tuple or None, lengths, retain, in_step_order=False)
+    -> (out (T, B, H), final), where final holds each state part as (1, B, n): this layer-direction's
+    slice of h_n, so that a one-layer, one-direction h_n is that tensor itself (no stacking op on the
+    tape per call). in_step_order: x (and out) are already in the direction's step order (a reverse
+    direction's reversed within lengths by the caller: a plan's pieces on the tape); only the tape
+    path is asked for it.
     """
 
     def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype):
@@ -384,12 +387,17 @@ class _StackedRecurrent(Module):
         if call is not None:   # one node that recomputes inside compiled code (compile/segments.py)
             return call.by_plan(plan)(x, state or (), lengths)
 
-        def run(chunk, chunk_state, chunk_lengths):
-            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
+        def run(chunk, chunk_state, chunk_lengths):   # (chunk: in the direction's step order already)
+            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None, in_step_order=True)
             return out, tuple(f.reshape(f.shape[1:]) for f in final)
 
-        out, final = run_planned(run, x, state, lengths, direction == 1, plan)
-        return out, _as_h_n_slices(final)
+        # A reverse direction is reversed within lengths once, here, as its unplanned run does: the pieces then
+        # run the steps of every sequence in the order that run meets them, so a cell's dropout draws its masks at
+        # the same steps whatever the plan (pieces of time steps would give a sequence ending early the masks of
+        # other steps).
+        reverse = direction == 1
+        out, final = run_planned(run, reverse_within_lengths(x, lengths) if reverse else x, state, lengths, plan)
+        return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
     def _fused_cell(self, layer, direction, dtype):
         """The compile/node.KernelCall of this layer-direction when it runs on the fused path, else None."""
@@ -624,7 +632,7 @@ class Recurrent(_StackedRecurrent):
     def state_sizes(self) -> tuple[int, ...]:
         return tuple(self.cells[0].sizes())
 
-    def _run(self, layer, direction, x, state, lengths, retain):
+    def _run(self, layer, direction, x, state, lengths, retain, in_step_order=False):
         cell = self.cells[layer * self.num_directions + direction]
         hooked = ModuleHooks.made and has_hooks(cell)   # (one test while no module has ever had a hook)
         if self._fused:
@@ -634,11 +642,12 @@ class Recurrent(_StackedRecurrent):
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
+        reverse = direction == 1 and not in_step_order
         if hooked:   # the cell called as a Module each step (Module.__call__: its hooks, its submodules')
-            return _run_unrolled(cell, x, state, lengths, retain, direction == 1)
+            return _run_unrolled(cell, x, state, lengths, retain, reverse)
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
-            return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
-        return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+            return _run_unrolled(cell.recurrence, x, state, lengths, retain, reverse, cell.project_input)
+        return _run_unrolled(cell.forward, x, state, lengths, retain, reverse)
 
     def _warn_off_kernels(self, cell, layer, direction, hooked, retain):
         """Why a fused layer runs a layer-direction on the generic tape, said once per layer and reason."""
@@ -891,7 +900,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return None
         return self._fused_call(layer, direction, dtype)
 
-    def _run(self, layer, direction, x, state, lengths, retain):
+    def _run(self, layer, direction, x, state, lengths, retain, in_step_order=False):
         if self.fused and retain is None:   # no state given: the kernels start from 0
             last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
             if last is not None:   # (what run_fused does, its kernel and views kept)
@@ -908,8 +917,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
         w_hhT = w_hh.T  # once per sequence, not once per step
         step = self._recurrence(w_hhT, b_hh, layer, direction)
-        return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain, direction == 1,
-                             project)
+        return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain,
+                             direction == 1 and not in_step_order, project)
 
 
 class RNN(_TorchRecurrent):
