@@ -15,6 +15,7 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
@@ -22,9 +23,10 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
+from .. import primitives as P
 from .. import random, viz
 from ..kernels.blas import num_threads as get_num_threads
-from ..tape import is_grad_enabled
+from ..tape import _forward_checks, is_grad_enabled, no_grad
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
 from . import cells as C
 from . import functional as F
@@ -344,9 +346,14 @@ class _StackedRecurrent(Module):
         kernel = self._planned_kernel(layer)
         if kernel is not None:
             per_row = kernel.kept_per_row(I)
-        else:
-            per_row = (4 * G + 8) * sum(sizes) + I
+        else:   # (a recorded step's dropout nodes hold their masks; a recomputed piece draws them again)
+            per_row = (4 * G + 8) * sum(sizes) + I + self._tape_mask_columns(layer)
         return state, B * per_row * item
+
+    def _tape_mask_columns(self, layer):
+        """Numbers of the dropout masks one step of the layer's cells draws per sequence on the tape: none for
+        the built-in layers (their `dropout=` is between layers, outside any plan); Recurrent counts its cell's."""
+        return 0
 
     def _planned_kernel(self, layer):
         """The fused kernel a layer's cells run by, for the memory model; None where the layer runs the tape."""
@@ -648,6 +655,28 @@ class Recurrent(_StackedRecurrent):
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
             return _run_unrolled(cell.recurrence, x, state, lengths, retain, reverse, cell.project_input)
         return _run_unrolled(cell.forward, x, state, lengths, retain, reverse)
+
+    def _tape_mask_columns(self, layer):
+        """Numbers of the dropout masks one step of the cell draws per sequence on the tape (what the compiled
+        kernel's mask_columns counts, here without compiling: a recorded step's P.Dropout nodes hold them, a
+        recomputed piece draws them again). The cell runs once on a row of zeros, unrecorded, watching its
+        P.Dropout operations in this thread; the generator is put back as it was."""
+        cell, thread = self._cell(min(layer, self.num_layers - 1), 0), threading.get_ident()
+        bits = random.generator().bit_generator
+        drawn_from, columns = bits.state, []
+
+        def count(prim, inputs, outs, node):
+            if prim is P.Dropout and threading.get_ident() == thread:
+                columns.append(outs[0].data.size)
+
+        _forward_checks.append(count)
+        try:
+            with no_grad():
+                cell._checked_call(Tensor(np.zeros((1, self._layer_input_size(layer)), dtype=self.dtype)))
+        finally:
+            _forward_checks.remove(count)
+            bits.state = drawn_from
+        return sum(columns)
 
     def _warn_off_kernels(self, cell, layer, direction, hooked, retain):
         """Why a fused layer runs a layer-direction on the generic tape, said once per layer and reason."""
