@@ -64,8 +64,9 @@ class DropGRUCell(RecurrentCell):
 
 
 class DropInputElmanCell(RecurrentCell):
-    """An Elman cell with dropout of its input x (then a product inside the loop, not the hoisted projection), a
-    width-1 dropout, and a dropout whose value nothing reads (the tape draws its mask all the same)."""
+    """An Elman cell with dropout of its input x (the kernels run on the dropped x: its projection stays hoisted,
+    Program.input_mask), a width-1 dropout, and a dropout whose value nothing reads (the tape draws its mask all the
+    same)."""
     def __init__(self, input_size, hidden_size, dtype=np.float64):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.W = uniform((hidden_size, input_size), 0.5, dtype)
@@ -84,6 +85,35 @@ class PlainLSTMCell(DropLSTMCell):
         i, f, g, o = (x @ self.W.T + h @ self.U.T + self.b).chunk(4, axis=-1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         return o.sigmoid() * c.tanh(), c
+
+
+class DropInputGRUCell(RecurrentCell):
+    """A GRU whose input goes through nn.Dropout first (`x = self.drop(x)`, the usual place), with a dropout of h
+    after it in the step: the input projection of the dropped x is one product over all steps."""
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.W = uniform((3 * hidden_size, input_size), 0.5, dtype)
+        self.U = uniform((3 * hidden_size, hidden_size), 0.5, dtype)
+        self.b = uniform((3 * hidden_size,), 0.5, dtype)
+        self.drop = tr.nn.Dropout(0.35)
+
+    def forward(self, x, h):
+        x = self.drop(x)
+        xr, xz, xn = (x @ self.W.T + self.b).chunk(3, axis=-1)
+        hr, hz, hn = (F.dropout(h, 0.2, self.training) @ self.U.T).chunk(3, axis=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        n = (xn + r * hn + x[:, :1]).tanh()   # the dropped x read in the loop too
+        return (1 - z) * n + z * h
+
+
+class DropInputAndSkipCell(DropInputGRUCell):
+    """The input read both dropped and as it is (a skip of the raw x): not hoisted, the dropped x's product is made
+    per step in the loop, with the same numbers."""
+    def forward(self, x, h):
+        xr, xz, xn = (self.drop(x) @ self.W.T + self.b).chunk(3, axis=-1)
+        hr, hz, hn = (h @ self.U.T).chunk(3, axis=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        return (1 - z) * (xn + r * hn + x[:, :self.hidden_size]).tanh() + z * h
 
 
 def _layer(cell, dtype, fused, **options):
@@ -278,7 +308,7 @@ def test_a_memory_budget_counts_the_masks_of_every_step():
 
 
 # ----------------------------------------------------------------------------- every policy draws the same masks
-DROPPING_CELLS = [DropLSTMCell, DropGRUCell, DropInputElmanCell]
+DROPPING_CELLS = [DropLSTMCell, DropGRUCell, DropInputElmanCell, DropInputGRUCell]
 
 
 def _policy(data, T):
@@ -362,3 +392,23 @@ def test_a_plan_of_a_dropping_cell_never_exceeds_its_budget(fused, cell, T, batc
         layer.memory_budget = share * LD
         plan = layer.bptt_plan(T, batch, index)
         assert bp.plan_memory(plan, state, step) + kept_always <= share
+
+
+# ----------------------------------------------------------------------------- dropout of the input, hoisted
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("checkpoint", [None, 3, True])
+def test_dropout_of_the_input_keeps_its_projection_hoisted(split_everything, threads, checkpoint):
+    """`x = self.drop(x)` before the input projection: the kernels run on the dropped input (the node multiplies X
+    by the input's masks, drawn with the step's others in the tape's order), so `x @ W.T` stays one product over
+    all steps (Program.projections) and the loop has only the recurrent product; dx is the kernels' times the
+    mask. Outputs, states, every gradient and the generator after equal the tape's, on 1 and 2 threads,
+    checkpointed (each piece drops its slice of X) or not, reverse directions and lengths included."""
+    tr.set_num_threads(threads)
+    options = dict(num_layers=2, bidirectional=True, checkpoint=checkpoint)
+    for cell, hoisted in ((DropInputGRUCell, True), (DropInputAndSkipCell, False)):
+        want = _run(_layer(cell, np.float64, False, **options), np.float64, lengths=[7, 6, 3, 1], with_hx=True)
+        compiled = _layer(cell, np.float64, True, **options)
+        _assert_same(_run(compiled, np.float64, lengths=[7, 6, 3, 1], with_hx=True), want, np.float64)
+        prog = get_kernel(compiled.cells[0], np.float64)[0].prog
+        assert [g.param for g in prog.projections] == ([0] if hoisted else [])   # W: before the loop
+        assert len(prog.gemms) == (1 if hoisted else 2) and len(prog.masks) == (2 if hoisted else 1)

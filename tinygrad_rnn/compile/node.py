@@ -354,6 +354,10 @@ class Kernel:
         self._names(p)
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
+        # the input's dropout mask, applied outside the kernels (Program.input_mask): dx is the kernels' times it
+        self.input_mask = None if p.input_mask is None else f"D{p.input_mask}"
+        if self.input_mask is not None:
+            self.kept.add(self.input_mask)
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
@@ -423,6 +427,8 @@ class Kernel:
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         if self.prog.masks:   # (drawn here, as the tape draws them: when the layer-direction runs)
             arrays.update(self.draw_masks(T, B))
+            if self.input_mask is not None:   # x = drop(x): the kernels' input is the dropped x (a new array)
+                arrays["X"] = arrays["X"] * arrays[self.input_mask]
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
         # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -622,6 +628,8 @@ class Kernel:
             dparams = self._fill_accumulators(plan.accumulators, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dx = args["dX"] if plan.returns_dx else None
+        if dx is not None and self.input_mask is not None:   # the kernels' dx is that of the dropped x
+            dx = dx * arrays[self.input_mask]
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
         return dx, self.pick_dstates(args), dparams
