@@ -628,8 +628,6 @@ class Kernel:
             dparams = self._fill_accumulators(plan.accumulators, accs)
             self._backward_threads(args, accs, need, need_dx, params, needs_params, threads, padded)
         dx = args["dX"] if plan.returns_dx else None
-        if dx is not None and self.input_mask is not None:   # the kernels' dx is that of the dropped x
-            dx = dx * arrays[self.input_mask]
         if dx is not None and reverse:
             dx = _in_real_time(dx, arrays["lengths"], padded, True)
         return dx, self.pick_dstates(args), dparams
@@ -870,11 +868,25 @@ def _traced_kernel(cell, dtype):
                 what = (f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, "
                         f"state {graph.state_sizes})")
                 module, new = import_module(source, what)
-                kernel = Kernel(prog, source, module)
+                kernel = (Kernel if prog.input_mask is None else DroppedInputKernel)(prog, source, module)
                 if new:
                     _compile_elsewhere(kernel, [p.data for p in graph.params])
                 _cache[key] = kernel
     return kernel, graph
+
+
+class DroppedInputKernel(Kernel):
+    """The kernels of a cell that reads its input only through a dropout (`x = drop(x)`: Program.input_mask). Its
+    forward runs them on the dropped input (Kernel.forward multiplies X by that mask), so the input projection
+    stays one product before the loop; the input's gradient is theirs times the mask. (A class of its own: the
+    backward of every other kernel does not test for it.)"""
+
+    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True, consume=False):
+        dx, dstates, dparams = super().backward(saved, dout, dfinals, params, needs_params, need_dx, consume)
+        if dx is not None:
+            arrays, padded, reverse, _ = saved
+            dx = dx * _in_real_time(arrays[self.input_mask], arrays["lengths"], padded, reverse)
+        return dx, dstates, dparams
 
 
 def _compile_elsewhere(kernel, params):
