@@ -6,14 +6,19 @@ generic tape's numbers: outputs, final states, every gradient, and the generator
 Oracle: the same layer with fused=False (the generic tape). Sizes are small and fixed (a new kernel costs
 seconds to compile); I = 2H so that a bidirectional stack's layers share one kernel.
 """
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import primitives as P
 from tinygrad_rnn.compile import CompileError, compile_cell
 from tinygrad_rnn.compile.node import get_kernel
+from tinygrad_rnn.nn import bptt_plan as bp
 from tinygrad_rnn.nn.bptt_plan import budget_plan
 from tinygrad_rnn.nn.cells import RecurrentCell
 from tinygrad_rnn.nn.module import uniform
@@ -59,8 +64,9 @@ class DropGRUCell(RecurrentCell):
 
 
 class DropInputElmanCell(RecurrentCell):
-    """An Elman cell with dropout of its input x (then a product inside the loop, not the hoisted projection), a
-    width-1 dropout, and a dropout whose value nothing reads (the tape draws its mask all the same)."""
+    """An Elman cell with dropout of its input x (the kernels run on the dropped x: its projection stays hoisted,
+    Program.input_mask), a width-1 dropout, and a dropout whose value nothing reads (the tape draws its mask all the
+    same)."""
     def __init__(self, input_size, hidden_size, dtype=np.float64):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.W = uniform((hidden_size, input_size), 0.5, dtype)
@@ -79,6 +85,35 @@ class PlainLSTMCell(DropLSTMCell):
         i, f, g, o = (x @ self.W.T + h @ self.U.T + self.b).chunk(4, axis=-1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         return o.sigmoid() * c.tanh(), c
+
+
+class DropInputGRUCell(RecurrentCell):
+    """A GRU whose input goes through nn.Dropout first (`x = self.drop(x)`, the usual place), with a dropout of h
+    after it in the step: the input projection of the dropped x is one product over all steps."""
+    def __init__(self, input_size, hidden_size, dtype=np.float64):
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.W = uniform((3 * hidden_size, input_size), 0.5, dtype)
+        self.U = uniform((3 * hidden_size, hidden_size), 0.5, dtype)
+        self.b = uniform((3 * hidden_size,), 0.5, dtype)
+        self.drop = tr.nn.Dropout(0.35)
+
+    def forward(self, x, h):
+        x = self.drop(x)
+        xr, xz, xn = (x @ self.W.T + self.b).chunk(3, axis=-1)
+        hr, hz, hn = (F.dropout(h, 0.2, self.training) @ self.U.T).chunk(3, axis=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        n = (xn + r * hn + x[:, :1]).tanh()   # the dropped x read in the loop too
+        return (1 - z) * n + z * h
+
+
+class DropInputAndSkipCell(DropInputGRUCell):
+    """The input read both dropped and as it is (a skip of the raw x): not hoisted, the dropped x's product is made
+    per step in the loop, with the same numbers."""
+    def forward(self, x, h):
+        xr, xz, xn = (self.drop(x) @ self.W.T + self.b).chunk(3, axis=-1)
+        hr, hz, hn = (h @ self.U.T).chunk(3, axis=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        return (1 - z) * (xn + r * hn + x[:, :self.hidden_size]).tanh() + z * h
 
 
 def _layer(cell, dtype, fused, **options):
@@ -270,3 +305,110 @@ def test_a_memory_budget_counts_the_masks_of_every_step():
     assert plan == budget_plan(T_long, budget - masks, state, step) != budget_plan(T_long, budget, state, step)
     with pytest.raises(ValueError, match=rf"dropout masks of T=40 steps alone take {masks} bytes"):
         _layer(DropLSTMCell, np.float64, True, memory_budget=masks).bptt_plan(T_long, B)
+
+
+# ----------------------------------------------------------------------------- every policy draws the same masks
+DROPPING_CELLS = [DropLSTMCell, DropGRUCell, DropInputElmanCell, DropInputGRUCell]
+
+
+def _policy(data, T):
+    """checkpoint=K, checkpoint=True or a memory budget as a fraction of storing every step (per layer-direction,
+    made plannable in _with_budget)."""
+    return data.draw(st.one_of(st.integers(1, T - 1).map(lambda k: {"checkpoint": k}), st.just({"checkpoint": True}),
+                               st.floats(0.05, 1.0).map(lambda f: {"memory_budget": f})), label="policy")
+
+
+def _with_budget(policy, plain, T, B):
+    """A budget fraction made bytes: per layer-direction, that fraction of storing every step's, at least what the
+    flat plan keeping the least needs, plus the masks a compiled layer keeps for all T steps."""
+    if "memory_budget" not in policy:
+        return policy
+    share = 0
+    for layer in range(plain.num_layers):
+        state, step = plain._bptt_bytes(layer, B)
+        kernel = plain._planned_kernel(layer)
+        masks = 0 if kernel is None else T * B * kernel.mask_columns() * 8
+        share = max(share, max(bp._flat_minimum(T, state, step)[0], int(policy["memory_budget"] * T * step)) + masks)
+    return {"memory_budget": share * plain.num_layers * plain.num_directions + 1}
+
+
+def _step_of(layer, T, seed=7, lengths=None):
+    """One training step of `layer` over drawn x of T steps (B = 4): _run's arrays, at any T."""
+    rng = np.random.default_rng(T)
+    x = tr.Tensor(rng.standard_normal((T, B, I)), requires_grad=True)
+    tr.manual_seed(seed)
+    out, h_n = layer(x, lengths=lengths)
+    finals = h_n if isinstance(h_n, tuple) else (h_n,)
+    w = rng.standard_normal(out.shape)
+    ((out * w).sum() + sum((f * f).sum() for f in finals)).backward()
+    return [out.data, *(f.data for f in finals), x.grad, *(p.grad for p in layer.parameters())], \
+        tr.random.generator().random(4)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["tape", "compiled"])
+@settings(max_examples=20)
+@given(cell=st.sampled_from(DROPPING_CELLS), T=st.integers(2, 11), layers=st.integers(1, 2),
+       bidirectional=st.booleans(), between=st.sampled_from([0.0, 0.3]), with_lengths=st.booleans(), data=st.data())
+def test_every_policy_draws_the_masks_of_the_unplanned_run(fused, cell, T, layers, bidirectional, between,
+                                                           with_lengths, data):
+    """checkpoint=K, True and memory_budget= change what is kept and rerun, never the numbers: with the same seed a
+    cell's dropout masks (and the layer's dropout= between layers) fall on the same steps as in the unplanned tape
+    run, on the tape (its pieces run a reverse direction in that direction's step order, with lengths too) and
+    compiled; outputs, final states, every gradient (float64, 1e-12) and the generator left after are the same."""
+    options = dict(num_layers=layers, bidirectional=bidirectional, dropout=between)
+    lengths = None
+    if with_lengths:   # (one sequence shorter than T at least: all T is no lengths)
+        lengths = data.draw(st.lists(st.integers(1, T), min_size=B - 1, max_size=B - 1), label="lengths")
+        lengths.insert(data.draw(st.integers(0, B - 1)), data.draw(st.integers(1, T - 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (dropout= with one layer: torch's warning)
+        want = _step_of(_layer(cell, np.float64, False, **options), T, lengths=lengths)
+        policy = _with_budget(_policy(data, T), _layer(cell, np.float64, fused, **options), T, B)
+        planned = _layer(cell, np.float64, fused, **policy, **options)
+        _assert_same(_step_of(planned, T, lengths=lengths), want, np.float64)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["tape", "compiled"])
+@settings(max_examples=15)
+@given(cell=st.sampled_from(DROPPING_CELLS + [PlainLSTMCell]), T=st.integers(1, 300), batch=st.integers(1, 9),
+       layers=st.integers(1, 2), bidirectional=st.booleans(), fraction=st.floats(0.01, 1.2))
+def test_a_plan_of_a_dropping_cell_never_exceeds_its_budget(fused, cell, T, batch, layers, bidirectional, fraction):
+    """The plan's memory, the masks counted, stays within each layer-direction's share of memory_budget: compiled,
+    the masks of all T steps are kept whatever the plan (the share less them is planned); on the tape a recorded
+    step's dropout nodes hold its masks (a rerun draws them again), so they are part of a step's bytes. Both count
+    the same columns (the compiled kernel's mask_columns, the oracle here), the tape's estimate of a step without
+    them is its estimate in eval() mode (no dropout drawn)."""
+    layer = _layer(cell, np.float64, fused, num_layers=layers, bidirectional=bidirectional)
+    LD = layers * layer.num_directions
+    for index in range(layers):
+        columns = get_kernel(layer.cells[index * layer.num_directions], np.float64)[0].mask_columns()
+        layer.train(fused)   # (the tape's estimate in eval() mode: without masks; compiled: kept_per_row)
+        state, step = layer._bptt_bytes(index, batch)
+        layer.train()
+        step_masks = batch * columns * 8
+        kept_always = T * step_masks if fused else 0
+        step = step if fused else step + step_masks
+        share = max(bp._flat_minimum(T, state, step)[0], int(fraction * T * step)) + kept_always
+        layer.memory_budget = share * LD
+        plan = layer.bptt_plan(T, batch, index)
+        assert bp.plan_memory(plan, state, step) + kept_always <= share
+
+
+# ----------------------------------------------------------------------------- dropout of the input, hoisted
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("checkpoint", [None, 3, True])
+def test_dropout_of_the_input_keeps_its_projection_hoisted(split_everything, threads, checkpoint):
+    """`x = self.drop(x)` before the input projection: the kernels run on the dropped input (the node multiplies X
+    by the input's masks, drawn with the step's others in the tape's order), so `x @ W.T` stays one product over
+    all steps (Program.projections) and the loop has only the recurrent product; dx is the kernels' times the
+    mask. Outputs, states, every gradient and the generator after equal the tape's, on 1 and 2 threads,
+    checkpointed (each piece drops its slice of X) or not, reverse directions and lengths included."""
+    tr.set_num_threads(threads)
+    options = dict(num_layers=2, bidirectional=True, checkpoint=checkpoint)
+    for cell, hoisted in ((DropInputGRUCell, True), (DropInputAndSkipCell, False)):
+        want = _run(_layer(cell, np.float64, False, **options), np.float64, lengths=[7, 6, 3, 1], with_hx=True)
+        compiled = _layer(cell, np.float64, True, **options)
+        _assert_same(_run(compiled, np.float64, lengths=[7, 6, 3, 1], with_hx=True), want, np.float64)
+        prog = get_kernel(compiled.cells[0], np.float64)[0].prog
+        assert [g.param for g in prog.projections] == ([0] if hoisted else [])   # W: before the loop
+        assert len(prog.gemms) == (1 if hoisted else 2) and len(prog.masks) == (2 if hoisted else 1)

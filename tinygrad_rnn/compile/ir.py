@@ -209,6 +209,9 @@ class Program(NamedTuple):
                                       # (no group of their own, nothing stored): schedule.inline_nodes
     masks: tuple = ()      # (p, width) of each dropout of the step, in trace order: node.py draws all of them
                            # (the tape draws one whose value nothing reads too), the loops read D<k>
+    input_mask: Optional[int] = None   # k when the cell's input is read only through dropout k (x = drop(x)):
+                                       # the node runs the kernels on X * D<k> (the input projection stays
+                                       # hoisted), and dX is the kernels' times D<k>; the loops read no D<k>
 
 
 def stored_width(node):

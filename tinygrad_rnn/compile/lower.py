@@ -148,6 +148,7 @@ class Lowerer:
         self.vals, self.projections, self.gemms = {}, [], []
         self.vec_params, self.consts = {}, {}
         self.masks = {}   # dropout index -> (p, width)
+        self.input_mask = None   # the dropout through which alone the step reads its input (Program.input_mask)
 
     def run(self):
         for n, op in enumerate(self.graph.ops):
@@ -163,7 +164,7 @@ class Lowerer:
                 self.vals[(n, slot)] = v
         outputs = tuple(self.output(k, ref) for k, ref in enumerate(self.graph.outputs))
         prog = schedule(self.dtype, self.graph, outputs, self.projections, self.gemms, self.vec_params, self.consts)
-        return prog._replace(masks=tuple(self.masks[k] for k in sorted(self.masks)))
+        return prog._replace(masks=tuple(self.masks[k] for k in sorted(self.masks)), input_mask=self.input_mask)
 
     def output(self, k, ref):
         v = self.vals.get((ref[1], ref[2])) if ref[0] == "op" else self.leaf(ref, None)
@@ -301,8 +302,21 @@ def _lower_dropout(lw, op, attrs):
                  "row; dropout of a (batch, n) value compiles")
     k, n = attrs["index"], x.width
     lw.masks[k] = (attrs["p"], n)
+    if _reads_the_input_only_here(lw.graph, op):   # x = drop(x): the node drops X before the kernels
+        lw.input_mask = k
+        return (x,)
     mask = Val("tile", n, (Seg(0, n, Read(Mask(k), 0, n)),))
     return (elementwise(lw, op, RULES[P.Mul], [x, mask]),)
+
+
+def _reads_the_input_only_here(graph, op):
+    """Whether op (a dropout) reads the step's whole input x and nothing else in the step does. Then the step is
+    the cell on a dropped input: the kernels run on X * D<k> as their input, so `x @ W.T` stays one product over
+    all steps before the loop, instead of a product per step of a value made in the loop."""
+    if op.args[0] != ("x",):
+        return False
+    reads = sum(ref == ("x",) for other in graph.ops for ref in other.args)
+    return reads + sum(ref == ("x",) for ref in graph.outputs) == 1
 
 
 def _lower_rounded_divide(lw, op, attrs):

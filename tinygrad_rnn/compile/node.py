@@ -354,6 +354,10 @@ class Kernel:
         self._names(p)
         # what the node keeps from the forward for the backward: what the backward loop or grads read
         self.kept = {a.name for a in self.backward_args + self.grads_args} | {"X", "lengths"}
+        # the input's dropout mask, applied outside the kernels (Program.input_mask): dx is the kernels' times it
+        self.input_mask = None if p.input_mask is None else f"D{p.input_mask}"
+        if self.input_mask is not None:
+            self.kept.add(self.input_mask)
         self.no_dx = np.zeros((1, 1, 1), self.dtype)   # dX where no dx is asked for and the loop writes none
         self._shapes = {}   # (T, B, states_only) -> forward_buffers' shapes (_buffer_shapes)
         self._grad_shapes = {}   # (T, B, I, need_dx, padded) -> _gradient_buffers' shapes (_gradient_shapes)
@@ -423,6 +427,8 @@ class Kernel:
         arrays["X"] = _in_time_order(x, lens, padded, True) if reverse else np.ascontiguousarray(x)
         if self.prog.masks:   # (drawn here, as the tape draws them: when the layer-direction runs)
             arrays.update(self.draw_masks(T, B))
+            if self.input_mask is not None:   # x = drop(x): the kernels' input is the dropped x (a new array)
+                arrays["X"] = arrays["X"] * arrays[self.input_mask]
         self.forward_buffers(arrays, T, B, states, padded, empty, states_only, plan.buffers)
         # (_threads, written out here and in backward: a call less per kernel call of a tiny step)
         threads = 1 if plan.work < runtime.PARALLEL_MIN_MACS else runtime.threads_for(T, B, I, self.widest)
@@ -862,11 +868,25 @@ def _traced_kernel(cell, dtype):
                 what = (f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, "
                         f"state {graph.state_sizes})")
                 module, new = import_module(source, what)
-                kernel = Kernel(prog, source, module)
+                kernel = (Kernel if prog.input_mask is None else DroppedInputKernel)(prog, source, module)
                 if new:
                     _compile_elsewhere(kernel, [p.data for p in graph.params])
                 _cache[key] = kernel
     return kernel, graph
+
+
+class DroppedInputKernel(Kernel):
+    """The kernels of a cell that reads its input only through a dropout (`x = drop(x)`: Program.input_mask). Its
+    forward runs them on the dropped input (Kernel.forward multiplies X by that mask), so the input projection
+    stays one product before the loop; the input's gradient is theirs times the mask. (A class of its own: the
+    backward of every other kernel does not test for it.)"""
+
+    def backward(self, saved, dout, dfinals, params, needs_params, need_dx=True, consume=False):
+        dx, dstates, dparams = super().backward(saved, dout, dfinals, params, needs_params, need_dx, consume)
+        if dx is not None:
+            arrays, padded, reverse, _ = saved
+            dx = dx * _in_real_time(arrays[self.input_mask], arrays["lengths"], padded, reverse)
+        return dx, dstates, dparams
 
 
 def _compile_elsewhere(kernel, params):

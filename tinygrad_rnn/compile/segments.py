@@ -292,13 +292,15 @@ def _piece_x(seq, a, L):
     (kernel step t of a sequence of length n is its real step n - 1 - t)."""
     x = seq.x
     if not seq.reverse:
-        return x[a:a + L]
-    T, B = x.shape[0], x.shape[1]
-    if not seq.padded:
-        return np.ascontiguousarray(x[T - a - L:T - a][::-1])
-    t = np.arange(a, a + L)[:, None]
-    source = np.where(t < seq.lens[None, :], seq.lens[None, :] - 1 - t, t)
-    return x[source, np.arange(B)[None, :]]
+        piece = x[a:a + L]
+    elif not seq.padded:
+        piece = np.ascontiguousarray(x[x.shape[0] - a - L:x.shape[0] - a][::-1])
+    else:
+        t = np.arange(a, a + L)[:, None]
+        source = np.where(t < seq.lens[None, :], seq.lens[None, :] - 1 - t, t)
+        piece = x[source, np.arange(x.shape[1])[None, :]]
+    mask = seq.kernel.input_mask   # x = drop(x): the kernels' input is the dropped x (Program.input_mask)
+    return piece if mask is None else piece * seq.masks[mask][a:a + L]
 
 
 def _piece_masks(seq, a, L, arrays):
@@ -334,6 +336,8 @@ def backward_by_plan(kernel, saved, dout, dfinals, params, needs_params, need_dx
     dparams = [grad.accs[names[2]] if n else None for names, n in zip(_parameter_names(len(params)), needs_params)]
     if not (need_dx and (p.uses_x or p.projections)):
         return None, ds, dparams
+    if kernel.input_mask is not None:   # the kernels' dx is that of the dropped x
+        dx = dx * seq.masks[kernel.input_mask]
     return _in_time_order(dx, seq.lens, seq.padded, True) if seq.reverse else dx, ds, dparams
 
 

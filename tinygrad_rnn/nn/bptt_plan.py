@@ -231,23 +231,21 @@ def _rebuild(n, u, first, choice, us, bounds, flat_k):
 
 
 # ----------------------------------------------------------------------------- running a plan
-def run_planned(run, x, state, lengths, reverse, plan):
+def run_planned(run, x, state, lengths, plan):
     """One direction of a layer over x (T, B, F) by `plan`, built on `run`:
 
         run(x_chunk, state, lengths_chunk) -> (out (t, B, H), final tuple of (B, n))
 
-    runs consecutive steps as the layer does (state None: zeros; reverse within lengths when the
-    direction is reversed; lengths_chunk None or each in [1, t]). A piece covers consecutive time
-    steps: in time order forward, from the end backward, so a reverse direction with lengths still
-    meets each sequence's steps in its own order; a sequence with no valid step in a piece keeps its
-    state and outputs 0 there. Returns (out (T, B, H), final tuple of (B, n)) as run would."""
+    runs consecutive steps as the layer does, in the chunk's order (state None: zeros; lengths_chunk None
+    or each in [1, t]). x is in the direction's step order: a reverse direction's caller reverses it
+    within lengths first (and its output after), so that the pieces cover consecutive steps of each
+    sequence's own order, as the unplanned run meets them: the cell's dropout masks (drawn per step, for
+    the whole batch) are then drawn at the same steps whatever the plan. A sequence with no valid step
+    in a piece keeps its state and outputs 0 there. Returns (out (T, B, H), final tuple of (B, n)) as
+    run would."""
     sizes = [p.steps for p in plan]
-    time_sizes = sizes[::-1] if reverse else sizes
-    chunks = x.split(time_sizes, axis=0) if len(plan) > 1 else [x]
-    if reverse:
-        chunks = chunks[::-1]
-    starts = np.cumsum([0] + time_sizes)[:-1]
-    starts = starts[::-1] if reverse else starts
+    chunks = x.split(sizes, axis=0) if len(plan) > 1 else [x]
+    starts = np.cumsum([0] + sizes)[:-1]
     outs = []
     for piece, chunk, start in zip(plan, chunks, starts):
         piece_lengths = None if lengths is None else np.clip(lengths - start, 0, piece.steps)
@@ -256,18 +254,16 @@ def run_planned(run, x, state, lengths, reverse, plan):
         if type(piece) is Stored:
             out, state = _run_masked(run, chunk, state, piece_lengths)
         else:
-            result = checkpoint(_piece_fn(run, piece.inner, piece_lengths, reverse), chunk, *(state or ()))
+            result = checkpoint(_piece_fn(run, piece.inner, piece_lengths), chunk, *(state or ()))
             out, state = result[0], tuple(result[1:])
         outs.append(out)
-    if reverse:
-        outs = outs[::-1]
     return (concatenate(outs, axis=0) if len(outs) > 1 else outs[0]), state
 
 
-def _piece_fn(run, inner, lengths, reverse):
+def _piece_fn(run, inner, lengths):
     """The function tr.checkpoint runs (and reruns) for one Recomputed piece."""
     def piece(chunk, *state):
-        out, final = run_planned(run, chunk, state or None, lengths, reverse, inner)
+        out, final = run_planned(run, chunk, state or None, lengths, inner)
         return (out,) + tuple(final)
     return piece
 

@@ -15,6 +15,7 @@ state_dict loads; `Recurrent` wraps any cell class, a user's included.
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
@@ -22,9 +23,10 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
+from .. import primitives as P
 from .. import random, viz
 from ..kernels.blas import num_threads as get_num_threads
-from ..tape import is_grad_enabled
+from ..tape import _forward_checks, is_grad_enabled, no_grad
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
 from . import cells as C
 from . import functional as F
@@ -124,9 +126,12 @@ class _StackedRecurrent(Module):
     """What every unrolled layer shares; a subclass says how one (layer, direction) runs.
 
     Subclasses set self.state_count and define output_size and
-    _run(layer, direction, x (T, B, F), state tuple or None, lengths, retain) -> (out (T, B, H), final),
-    where final holds each state part as (1, B, n): this layer-direction's slice of h_n, so that a
-    one-layer, one-direction h_n is that tensor itself (no stacking op on the tape per call).
+    _run(layer, direction, x (T, B, F), state tuple or None, lengths, retain, in_step_order=False)
+    -> (out (T, B, H), final), where final holds each state part as (1, B, n): this layer-direction's
+    slice of h_n, so that a one-layer, one-direction h_n is that tensor itself (no stacking op on the
+    tape per call). in_step_order: x (and out) are already in the direction's step order (a reverse
+    direction's reversed within lengths by the caller: a plan's pieces on the tape); only the tape
+    path is asked for it.
     """
 
     def _setup(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype):
@@ -341,9 +346,14 @@ class _StackedRecurrent(Module):
         kernel = self._planned_kernel(layer)
         if kernel is not None:
             per_row = kernel.kept_per_row(I)
-        else:
-            per_row = (4 * G + 8) * sum(sizes) + I
+        else:   # (a recorded step's dropout nodes hold their masks; a recomputed piece draws them again)
+            per_row = (4 * G + 8) * sum(sizes) + I + self._tape_mask_columns(layer)
         return state, B * per_row * item
+
+    def _tape_mask_columns(self, layer):
+        """Numbers of the dropout masks one step of the layer's cells draws per sequence on the tape: none for
+        the built-in layers (their `dropout=` is between layers, outside any plan); Recurrent counts its cell's."""
+        return 0
 
     def _planned_kernel(self, layer):
         """The fused kernel a layer's cells run by, for the memory model; None where the layer runs the tape."""
@@ -384,12 +394,17 @@ class _StackedRecurrent(Module):
         if call is not None:   # one node that recomputes inside compiled code (compile/segments.py)
             return call.by_plan(plan)(x, state or (), lengths)
 
-        def run(chunk, chunk_state, chunk_lengths):
-            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None)
+        def run(chunk, chunk_state, chunk_lengths):   # (chunk: in the direction's step order already)
+            out, final = self._run(layer, direction, chunk, chunk_state, chunk_lengths, None, in_step_order=True)
             return out, tuple(f.reshape(f.shape[1:]) for f in final)
 
-        out, final = run_planned(run, x, state, lengths, direction == 1, plan)
-        return out, _as_h_n_slices(final)
+        # A reverse direction is reversed within lengths once, here, as its unplanned run does: the pieces then
+        # run the steps of every sequence in the order that run meets them, so a cell's dropout draws its masks at
+        # the same steps whatever the plan (pieces of time steps would give a sequence ending early the masks of
+        # other steps).
+        reverse = direction == 1
+        out, final = run_planned(run, reverse_within_lengths(x, lengths) if reverse else x, state, lengths, plan)
+        return (reverse_within_lengths(out, lengths) if reverse else out), _as_h_n_slices(final)
 
     def _fused_cell(self, layer, direction, dtype):
         """The compile/node.KernelCall of this layer-direction when it runs on the fused path, else None."""
@@ -624,7 +639,7 @@ class Recurrent(_StackedRecurrent):
     def state_sizes(self) -> tuple[int, ...]:
         return tuple(self.cells[0].sizes())
 
-    def _run(self, layer, direction, x, state, lengths, retain):
+    def _run(self, layer, direction, x, state, lengths, retain, in_step_order=False):
         cell = self.cells[layer * self.num_directions + direction]
         hooked = ModuleHooks.made and has_hooks(cell)   # (one test while no module has ever had a hook)
         if self._fused:
@@ -634,11 +649,34 @@ class Recurrent(_StackedRecurrent):
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
+        reverse = direction == 1 and not in_step_order
         if hooked:   # the cell called as a Module each step (Module.__call__: its hooks, its submodules')
-            return _run_unrolled(cell, x, state, lengths, retain, direction == 1)
+            return _run_unrolled(cell, x, state, lengths, retain, reverse)
         if hasattr(cell, "project_input") and hasattr(cell, "recurrence"):
-            return _run_unrolled(cell.recurrence, x, state, lengths, retain, direction == 1, cell.project_input)
-        return _run_unrolled(cell.forward, x, state, lengths, retain, direction == 1)
+            return _run_unrolled(cell.recurrence, x, state, lengths, retain, reverse, cell.project_input)
+        return _run_unrolled(cell.forward, x, state, lengths, retain, reverse)
+
+    def _tape_mask_columns(self, layer):
+        """Numbers of the dropout masks one step of the cell draws per sequence on the tape (what the compiled
+        kernel's mask_columns counts, here without compiling: a recorded step's P.Dropout nodes hold them, a
+        recomputed piece draws them again). The cell runs once on a row of zeros, unrecorded, watching its
+        P.Dropout operations in this thread; the generator is put back as it was."""
+        cell, thread = self._cell(min(layer, self.num_layers - 1), 0), threading.get_ident()
+        bits = random.generator().bit_generator
+        drawn_from, columns = bits.state, []
+
+        def count(prim, inputs, outs, node):
+            if prim is P.Dropout and threading.get_ident() == thread:
+                columns.append(outs[0].data.size)
+
+        _forward_checks.append(count)
+        try:
+            with no_grad():
+                cell._checked_call(Tensor(np.zeros((1, self._layer_input_size(layer)), dtype=self.dtype)))
+        finally:
+            _forward_checks.remove(count)
+            bits.state = drawn_from
+        return sum(columns)
 
     def _warn_off_kernels(self, cell, layer, direction, hooked, retain):
         """Why a fused layer runs a layer-direction on the generic tape, said once per layer and reason."""
@@ -892,7 +930,7 @@ class _TorchRecurrent(_StackedRecurrent):
             return None
         return self._fused_call(layer, direction, dtype)
 
-    def _run(self, layer, direction, x, state, lengths, retain):
+    def _run(self, layer, direction, x, state, lengths, retain, in_step_order=False):
         if self.fused and retain is None:   # no state given: the kernels start from 0
             last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
             if last is not None:   # (what run_fused does, its kernel and views kept)
@@ -909,8 +947,8 @@ class _TorchRecurrent(_StackedRecurrent):
 
         w_hhT = w_hh.T  # once per sequence, not once per step
         step = self._recurrence(w_hhT, b_hh, layer, direction)
-        return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain, direction == 1,
-                             project)
+        return _run_unrolled(step, x, state if self.state_count > 1 else state[0], lengths, retain,
+                             direction == 1 and not in_step_order, project)
 
 
 class RNN(_TorchRecurrent):
