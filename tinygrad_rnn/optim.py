@@ -1,14 +1,14 @@
 """Optimizers: SGD, Adam, AdamW, Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop, with PyTorch
 2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler).
 
-An optimizer sees only objects with `.data` (a float32/float64 ndarray) and `.grad` (an ndarray of
-the same shape and dtype, or None). It knows nothing of the tape.
+An optimizer sees only Tensors' `.data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
+memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
 
 The invariants every optimizer here keeps:
   * `step()` updates each `p.data` in place: the array keeps its identity, shape and dtype
     (a float32 parameter stays float32; hyperparameters are used as Python floats, which numpy
     casts to the array's dtype instead of upcasting it).
-  * `p.grad` is only read, never written: it may be shared, or still be needed by the caller.
+  * the gradient is only read, never written: it may be shared, or still be needed by the caller.
   * A parameter whose grad is None is skipped, and its state does not advance.
   * The per-parameter state (moment buffers, step counts) lives in arrays this module allocated,
     so it is updated in place. `state_dict()` hands out copies of it and `load_state_dict()` takes

@@ -1077,7 +1077,7 @@ class Tensor(InPlaceWrites):
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
         the others) names; `out[i][j] = self[i][index[i][j]]` for dim 1. The gradient adds into the places read.
-        sparse_grad=True gives that gradient dense, as every .grad here is a numpy array (torch's would be a
+        sparse_grad=True gives that gradient dense, as every .grad here is a dense Tensor (torch's would be a
         sparse tensor of the same values: .to_dense() of it equals this one)."""
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
