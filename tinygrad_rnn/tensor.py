@@ -260,7 +260,8 @@ class Tensor(InPlaceWrites):
             return None
         view = self._grad_view() if self._grad_view is not None else None
         if view is None or view.data is not g:   # the engine put a new array there (first backward, zero_grad...)
-            view = Tensor._make(g, False)
+            view = _GradTensor._make(g, False)
+            view._owner = weakref.ref(self)
             self._grad_view = weakref.ref(view)
         return view
 
@@ -276,24 +277,29 @@ class Tensor(InPlaceWrites):
                     if isinstance(value, (np.ndarray, np.generic)) else "")
             raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                             f"{type(value).__module__}.{type(value).__qualname__}{hint}")
-        if value.data.shape != self.data.shape:
-            raise RuntimeError(f"attempting to assign a gradient of size '{list(value.data.shape)}' to a tensor of "
+        self._check_grad_array(value.data)
+        self._grad, self._grad_view = value.data, weakref.ref(value)
+
+    def _check_grad_array(self, array: np.ndarray) -> None:
+        """A gradient array this tensor may hold: its shape and dtype, in torch's words and error type."""
+        if array.shape != self.data.shape:
+            raise RuntimeError(f"attempting to assign a gradient of size '{list(array.shape)}' to a tensor of "
                                f"size '{list(self.data.shape)}'. Please ensure that the gradient and the tensor are "
                                "the same size")
-        if value.data.dtype != self.data.dtype:
-            raise RuntimeError(f"attempting to assign a gradient with dtype '{value.data.dtype}' to a tensor of dtype "
+        if array.dtype != self.data.dtype:
+            raise RuntimeError(f"attempting to assign a gradient with dtype '{array.dtype}' to a tensor of dtype "
                                f"'{self.data.dtype}'. The gradient must match the tensor's dtype (as torch; nothing "
                                "is cast silently: convert it with .to(dtype))")
-        self._grad, self._grad_view = value.data, weakref.ref(value)
 
     # the engine reads and writes the array, _grad, itself (arrays it made of the right shape and dtype)
     grad = property(_get_grad, _set_grad, doc="The accumulated gradient (a Tensor sharing its memory) or None.")
 
     def __getstate__(self) -> dict:
-        """Pickling and copy.deepcopy: the attributes but the weak reference to .grad's wrapper (made again)."""
-        if "_grad_view" not in self.__dict__:
+        """Pickling and copy.deepcopy: the attributes but the weak references (to .grad's wrapper, made again; a
+        gradient's to its tensor: a copy of p.grad is a Tensor on its own)."""
+        if "_grad_view" not in self.__dict__ and "_owner" not in self.__dict__:
             return self.__dict__
-        return {k: v for k, v in self.__dict__.items() if k != "_grad_view"}
+        return {k: v for k, v in self.__dict__.items() if k != "_grad_view" and k != "_owner"}
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", and one pickled
@@ -1811,6 +1817,27 @@ class Tensor(InPlaceWrites):
 
 # tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)
 set_tensor_class(Tensor)
+
+
+class _GradTensor(Tensor):
+    """The Tensor `x.grad` returns (Tensor._get_grad): a Tensor that knows whose gradient it is, so that rebinding its
+    array, `p.grad.data = a` (a torch habit: `p.grad.data = p.grad.data / n`), rebinds the gradient the optimizer
+    and the next backward use too, as in torch, instead of leaving the gradient silently as it was. Everything else
+    is the Tensor's; the results of operations on it are plain Tensors."""
+
+    _owner = None   # a weak reference to the tensor whose gradient this is; None once copied or pickled
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "data" and self._owner is not None:
+            owner = self._owner()
+            if owner is not None and owner._grad is self.__dict__.get("data"):   # still that tensor's gradient
+                if not isinstance(value, np.ndarray):
+                    raise TypeError(f"a gradient's .data must be a numpy array (it is the gradient's memory here), "
+                                    f"got {type(value).__name__}; to give the tensor another gradient Tensor "
+                                    "assign x.grad = t")
+                owner._check_grad_array(value)
+                owner._grad = value
+        object.__setattr__(self, name, value)
 
 
 # ----------------------------------------------------------------------------- the checks of the elementwise math

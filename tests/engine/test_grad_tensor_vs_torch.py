@@ -123,6 +123,10 @@ def _scale_data(g):
     g.data *= 2   # ours: the numpy array the gradient is; torch: the tensor's detached alias
 
 
+def _rebind_data(g):
+    g.data = g.data / 2   # (old torch code's spelling: the gradient takes the new array)
+
+
 def _add_to_last_row(g):
     g[-1] += 1
 
@@ -134,6 +138,7 @@ EDITS = {   # name: an in-place change of a gradient, written the same in both l
     "add_(1.0)": lambda g: g.add_(1.0),
     "g /= 4": lambda g: g.__itruediv__(4),
     "g.data *= 2": _scale_data,
+    "g.data = g.data / 2": _rebind_data,
     "fill_(0.25)": lambda g: g.fill_(0.25),
     "g[0].zero_()": lambda g: g[0].zero_(),   # (g[0] = 0, torch's index_put_, is not implemented here: a TypeError)
     "g[-1] += 1": _add_to_last_row,
@@ -262,7 +267,7 @@ def test_hooks_and_retained_grads_are_tensors_as_torchs(dtype):
         h.retain_grad()
         x.register_hook(lambda g, lib=lib: seen.setdefault(lib, g.clone()))
         (h * 3).sum().backward()
-        assert type(h.grad) is type(x.grad) is type(seen[lib]) is (torch.Tensor if lib is torch else tr.Tensor)
+        assert all(isinstance(g, torch.Tensor if lib is torch else tr.Tensor) for g in (h.grad, x.grad, seen[lib]))
         seen[lib] = (x.grad, h.grad, seen[lib], x.grad.std(), h.grad.var(0))
     _assert_same(seen[tr], seen[torch], dtype)
 
@@ -276,7 +281,7 @@ def test_a_copy_has_its_own_grad_tensor(dtype):
         (x * x).sum().backward()
         for copied in (copy.deepcopy,) if lib is torch else (copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))):
             q = copied(x)
-            assert type(q.grad) is type(x.grad) and q.grad is q.grad
+            assert isinstance(q.grad, type(x)) and q.grad is q.grad
             np.testing.assert_array_equal(_np(q.grad), _np(x.grad))
             q.grad.zero_()   # its own memory
             assert float(x.grad.sum()) == 42.0
