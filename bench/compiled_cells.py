@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
 from bench.peers import handwritten_kernels as handwritten  # noqa: E402
+from bench.user_cells import UserLSTMCell  # noqa: E402
 
 
 def step_of(layer, x):
@@ -56,26 +57,6 @@ def layer_of(cell, I, H):
     if cell.startswith("rnn"):
         return tr.nn.RNN(I, H, nonlinearity=cell[4:], dtype=dt)
     return {"gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[cell](I, H, dtype=dt)
-
-
-class UserLSTMCell(tr.nn.RecurrentCell):
-    """The LSTM as a user would write it from the textbook: plain Tensor code, no project_input/recurrence
-    split (issue 12: within 1.05x of tr.nn.LSTM). Gate order i, f, g, o as torch's."""
-
-    state_sizes = None
-
-    def __init__(self, input_size, hidden_size, dtype=np.float32):
-        self.input_size, self.hidden_size, self.state_sizes = input_size, hidden_size, (hidden_size, hidden_size)
-        k = 1.0 / np.sqrt(hidden_size)
-        init = lambda *shape: tr.nn.Parameter(tr.random.generator().uniform(-k, k, shape).astype(dtype))  # noqa: E731
-        self.W, self.U = init(4 * hidden_size, input_size), init(4 * hidden_size, hidden_size)
-        self.b = init(4 * hidden_size)
-
-    def forward(self, x, state):
-        h, c = state
-        i, f, g, o = (x @ self.W.T + h @ self.U.T + self.b).chunk(4, dim=-1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
 
 
 def others(I, H):

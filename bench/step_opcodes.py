@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tinygrad_rnn as tr  # noqa: E402
 
 sys.argv[1:] = []   # bench/compiled_cells.py reads its own options when imported: its defaults, not ours
-from bench.compiled_cells import UserLSTMCell  # noqa: E402
+from bench.user_cells import UserLSTMCell  # noqa: E402
 
 
 def count(step, steps):

@@ -8,14 +8,32 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 """
 import numpy as _np
 
-from . import autograd, distributed, nn, optim, utils, viz
+from . import autograd, distributed, distributions, nn, optim, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
-from .creation import arange, from_numpy, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .creation import (
+    arange,
+    bernoulli,
+    from_numpy,
+    full,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
-from .random import manual_seed
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
 from .tape import (
@@ -150,9 +168,11 @@ __all__ = [
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
     # randomness, checkpoints, threads
-    "manual_seed", "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
+    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state",
+    "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
+    "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
     # recomputation: trade memory for time in the backward pass
     "checkpoint",
     # subpackages
-    "nn", "optim", "utils", "viz", "distributed", "autograd", "compile_cell", "CompileError",
+    "nn", "optim", "utils", "viz", "distributed", "distributions", "autograd", "compile_cell", "CompileError",
 ]

@@ -4,7 +4,8 @@
     dh = tr.autograd.grad(loss, hs)              # dL/dh_t of every step's state, each a Tensor
     loss.backward(inputs=[w])                    # accumulated into w.grad only (torch's backward(inputs=))
 
-(tr.autograd.Function, an operation with a backward of your own, is function.py's.)
+(tr.autograd.Function, an operation with a backward of your own, is function.py's; tr.autograd.functional, the
+Jacobian of a whole function, autograd_functional.py's.)
 
 Both run the walk Tensor.backward runs (tape.backward_from), which hands each leaf its gradient by adding it
 into the leaf's .grad, and keeps a retained intermediate's (retain_grad()) in its .grad. So here:
@@ -213,3 +214,14 @@ def _refuse_unsupported(fn, create_graph, is_grads_batched):
         raise ValueError(f"{fn}: is_grads_batched=True is not supported (it vmaps the backward); call {fn} once "
                          "per grad_output")
 
+
+
+# torch users write `from torch.autograd.functional import jacobian`: Jacobians and vector products of a whole
+# function live in autograd_functional.py, reachable as tr.autograd.functional and registered under that dotted
+# name so the `from ... import` form finds it too (autograd is a module, not a package).
+import sys  # noqa: E402
+
+from . import autograd_functional as functional  # noqa: E402 (needs grad, defined above)
+
+sys.modules[__name__ + ".functional"] = functional
+__all__ += ["functional"]

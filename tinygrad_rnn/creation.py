@@ -1,11 +1,13 @@
-"""Making tensors: tr.tensor, tr.from_numpy, tr.zeros, tr.ones, tr.full, tr.zeros_like, tr.ones_like, tr.randn,
-tr.rand, tr.arange, as torch's.
+"""Making tensors: tr.tensor, tr.from_numpy, tr.zeros, tr.ones, tr.full, tr.zeros_like, tr.ones_like, tr.arange, and
+the random ones (tr.randn, tr.rand, tr.randint, tr.randperm, their _like forms, tr.normal, tr.bernoulli), as torch's.
 
 Each checks its arguments in torch's words and returns a leaf Tensor: nothing is recorded. The dtype follows
 torch's factories: the default dtype (tensor.py's get_default_dtype, float32 unless set_default_dtype changed
 it) for floats, int64 indices for ints where torch gives them (tr.tensor of ints, tr.arange and tr.full of
 ints), a mask for tr.tensor of bools; only a float tensor may require grad. Random tensors come from the
-library's generator (random.py, tr.manual_seed) unless `generator=` is given.
+library's generator (random.py, tr.manual_seed) unless `generator=` (a numpy Generator) is given; the numbers
+are numpy's, not torch's. tr.normal and tr.bernoulli of a tensor that requires grad give a result that does too,
+with a zero gradient, as torch's (their samples are not reparameterised).
 
 This module is built on tensor.py (Tensor's new_tensor and new_full call tensor() and full() here, importing them
 when they run).
@@ -19,11 +21,14 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .random import generator as _default_generator
-from .tensor import FLOAT_DTYPES, Tensor, _fill_value, _float_dtype, _is_dtype, _raw
-from .tensor_args import _check_requires_grad, _is_int, _shape_args
+from . import primitives as P
+from . import random
+from .tape import _grad_mode, apply
+from .tensor import FLOAT_DTYPES, ShapeError, Tensor, _fill_value, _float_dtype, _is_dtype, _raw
+from .tensor_args import ArgumentValueError, DTypeNotImplementedError, _check_requires_grad, _is_int, _shape_args
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange"]
+__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+           "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli"]
 
 
 def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
@@ -117,7 +122,7 @@ def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype:
           requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
-    rng = generator if generator is not None else _default_generator()
+    rng = random.resolve("randn", generator)
     data = rng.standard_normal(_shape_args("randn", shape, size), dtype=_float_dtype(dtype, "randn"))
     return Tensor(data, requires_grad=requires_grad)
 
@@ -125,9 +130,142 @@ def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype:
 def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
-    rng = generator if generator is not None else _default_generator()
+    rng = random.resolve("rand", generator)
     data = rng.random(_shape_args("rand", shape, size), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(*args: int | Sequence[int], low: int | None = None, high: int | None = None,
+            size: Sequence[int] | None = None, generator: np.random.Generator | None = None,
+            dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high) of shape size: randint(high, size) or randint(low, high, size), keywords too, as
+    torch's; int64 unless dtype says (a float dtype, or bool for [0, 2))."""
+    low, high, size = _randint_args(args, low, high, size)
+    shape = _size_tuple("randint", size)
+    dtype = np.dtype(np.int64) if dtype is None else _factory_dtype(dtype, "randint")
+    return _made(random.integers("randint", shape, dtype, low, high, generator), requires_grad, "randint")
+
+
+def _randint_args(args, low, high, size):
+    """torch's randint binds its positional arguments from the right: (high, size), (low, high, size)."""
+    given = list(args)
+    if size is None and given:
+        size = given.pop()
+    if high is None and given:
+        high = given.pop()
+    if low is None and given:
+        low = given.pop()
+    if given or high is None or size is None:
+        raise TypeError(f"randint: expected (high, size) or (low, high, size), ints and a tuple of ints, got "
+                        f"{len(args)} positional arguments (high={high!r}, size={size!r})")
+    return (0 if low is None else low), high, size
+
+
+def _size_tuple(fn, size):
+    """A size given as one argument: a tuple or list of ints, as torch (an int alone is its TypeError)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{fn}: size must be a tuple of ints, got {type(size).__name__} {size!r}")
+    return _shape_args(fn, (tuple(size),))
+
+
+def randperm(n: int, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1, int64 unless dtype says (a float dtype), as torch's."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm: n must be an int, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ArgumentValueError(f"randperm: Trying to create tensor with negative dimension {n}: [{n}] (n must be "
+                                 ">= 0)")
+    dtype = np.dtype(np.int64) if dtype is None else _factory_dtype(dtype, "randperm")
+    data = random.resolve("randperm", generator).permutation(int(n)).astype(dtype)
+    return _made(data, requires_grad, "randperm")
+
+
+def _like(fn, input, dtype):
+    """The shape, and the dtype of a _like factory: input's unless dtype says."""
+    if not isinstance(input, (Tensor, np.ndarray)):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    return input.shape, (np.dtype(input.dtype) if dtype is None else _factory_dtype(dtype, fn))
+
+
+def _like_float(fn, input, dtype):
+    shape, dtype = _like(fn, input, dtype)
+    if dtype.kind != "f":
+        raise DTypeNotImplementedError(f"{fn}: random floats into a {dtype} tensor are not implemented (as torch): "
+                                       "give dtype=tr.float32")
+    return shape, dtype
+
+
+def randn_like(input: Tensor, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False) -> Tensor:
+    """randn of input's shape and dtype (a float one), as torch's."""
+    shape, dtype = _like_float("randn_like", input, dtype)
+    return randn(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+
+
+def rand_like(input: Tensor, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
+    """rand of input's shape and dtype (a float one), as torch's."""
+    shape, dtype = _like_float("rand_like", input, dtype)
+    return rand(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
+                 generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
+    """randint of input's shape, in input's dtype unless dtype says: randint_like(x, high) or (x, low, high)."""
+    if high is None:
+        low, high = 0, low
+    shape, dtype = _like("randint_like", input, dtype)
+    return _made(random.integers("randint_like", shape, dtype, low, high, generator), requires_grad, "randint_like")
+
+
+def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None, *,
+           generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples of N(mean, std^2), as torch's normal: a Tensor mean and/or std (broadcast together; their dtype),
+    or two numbers and a size (the default dtype unless dtype says). A result of tensors that require grad
+    requires grad with a zero gradient, as torch's."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: with a number mean and std, give the size too (normal(0.0, 1.0, (2, 3)))")
+        dtype = _float_dtype(dtype, "normal")
+        values = random.normal("normal", _size_tuple("normal", size), dtype, mean, std, generator)
+        return Tensor(values, requires_grad=requires_grad)
+    if size is not None:
+        raise TypeError("normal: size is for a number mean and std; a Tensor mean or std gives the shape")
+    dtypes = {np.dtype(t.dtype) for t in tensors}
+    if len(dtypes) > 1:   # (torch takes mean's; here nothing is cast without a word)
+        raise TypeError(f"normal: mean and std must have one dtype, got {mean.dtype} and {std.dtype}")
+    dtype = dtypes.pop()
+    if dtype.kind != "f":
+        raise DTypeNotImplementedError(f"normal: mean and std must be float tensors, got {dtype}")
+    arrays = [t.data if isinstance(t, Tensor) else t for t in (mean, std)]
+    try:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    except ValueError:
+        raise ShapeError(f"normal: mean's shape {np.shape(arrays[0])} and std's {np.shape(arrays[1])} do not "
+                         "broadcast together") from None
+    return _sampled(random.normal("normal", shape, dtype, *arrays, generator), tensors)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator: np.random.Generator | None = None) -> Tensor:
+    """1 with probability input (each element's, in [0, 1]), or p for every element when given, in input's
+    dtype, as torch's; an input that requires grad gives a result that does, with a zero gradient."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli: input must be a Tensor of probabilities, got {type(input).__name__}")
+    probabilities = input.data if p is None else p
+    return _sampled(random.bernoulli("bernoulli", input.shape, input.dtype, probabilities, generator), [input])
+
+
+def _sampled(values, tensors):
+    """A sample of the tensors' distribution: recorded, as torch records it, when one requires grad: where(True,
+    sample, their sum), so each gets a zero gradient of its own shape and dtype."""
+    if not (_grad_mode.enabled and any(t.requires_grad for t in tensors)):
+        return Tensor._make(values, False)
+    inputs = tensors[0] if len(tensors) == 1 else tensors[0] + tensors[1]
+    return apply(P.Where, Tensor._make(values, False), inputs, Tensor._make(np.array(True), False))
 
 
 def arange(start: float | None = None, end: float | None = None, step: float = 1, *,

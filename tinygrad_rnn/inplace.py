@@ -1,5 +1,6 @@
 """A Tensor's in-place writes: x += y (-=, *=, /=, //=, %=), zero_, fill_, clamp_, scatter_, scatter_add_, the last
-step of x[i] += y, and the version counter they move.
+step of x[i] += y, the random fills (normal_, uniform_, exponential_, bernoulli_), and the version counter they
+move.
 
 The Tensor class (tensor.py) inherits these methods from InPlaceWrites, so `x.zero_()` is an ordinary method of
 x; they live here because a first reading of the engine can skip them. An in-place write takes one of two roads:
@@ -28,9 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import primitives as P
-from . import tape
+from . import random, tape
 from .tape import _grad_mode, _note_computed_write, apply, carry_version, no_grad
-from .tensor_args import _broadcasts_to, _check_flag
+from .tensor_args import DTypeNotImplementedError, _broadcasts_to, _check_flag
 from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _same_elements
 
 if TYPE_CHECKING:   # (for the annotations only: tensor.py is built on this module)
@@ -200,6 +201,44 @@ class InPlaceWrites:
             return tape.Tensor._make(out, False)
         value = value if value.dtype == self.dtype else value.astype(self.dtype)
         return apply(P.Where, value, self, tape.Tensor._make(np.array(True), False))
+
+    # -- random values in place, as torch's: drawn from the library's generator (tr.manual_seed) or generator=
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of N(mean, std^2) in place (a float tensor)."""
+        return self._drawn("normal_", lambda dtype: random.normal("normal_", self.shape, dtype, mean, std, generator))
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of U[from_, to) in place (torch's `from`, a Python keyword: pass it by position)."""
+        return self._drawn("uniform_",
+                           lambda dtype: random.uniform("uniform_", self.shape, dtype, from_, to, generator))
+
+    def exponential_(self, lambd: float = 1.0, *, generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of the exponential distribution of rate lambd in place."""
+        return self._drawn("exponential_",
+                           lambda dtype: random.exponential("exponential_", self.shape, dtype, lambd, generator))
+
+    def bernoulli_(self, p: float | Tensor = 0.5, *, generator: np.random.Generator | None = None) -> Tensor:
+        """1 with probability p (a number, or a Tensor of probabilities broadcasting to this shape), else 0, in
+        place; float, int64 and bool tensors, as torch's."""
+        if isinstance(p, tape.Tensor):
+            if not _broadcasts_to(p.shape, self.shape):
+                raise RuntimeError(f"bernoulli_: p of shape {p.shape} does not broadcast to the tensor's shape "
+                                   f"{self.shape}")
+            p = p.data
+        return self._drawn("bernoulli_", lambda dtype: random.bernoulli("bernoulli_", self.shape, dtype, p, generator),
+                           floats_only=False)
+
+    def _drawn(self, fn, draw, floats_only=True):
+        """draw(dtype)'s values written into this tensor, on fill_'s roads: a leaf's memory under no_grad(); a
+        computed tensor recorded as torch records it (its gradient zero); a leaf that requires grad refused with
+        grad mode on."""
+        if floats_only and self.dtype.kind != "f":
+            raise DTypeNotImplementedError(f"{fn}: random floats into a {self.dtype} tensor are not implemented (as "
+                                           "torch)")
+        values = draw(self.dtype)
+        if self._unrecorded_leaf():
+            return self._write_own_memory(lambda a: np.copyto(a, values))
+        return self._in_place(fn, lambda: self._copied(tape.Tensor._make(values, False)))
 
     # -- the two roads: into the tensor's memory (unrecorded), or a new array on the tape (recorded)
     def _in_place(self, fn, make, *others):

@@ -1,5 +1,6 @@
 """Optimizers: SGD, Adam, AdamW, Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop, with PyTorch
-2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler).
+2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler; L-BFGS, which
+evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS).
 
 An optimizer sees only Tensors' `.data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
 memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
@@ -1141,7 +1142,7 @@ def _pair(name, value, names):
 __all__ += ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
-__all__ += ["RMSprop", "lr_scheduler"]
+__all__ += ["RMSprop", "lr_scheduler", "LBFGS"]
 
 # torch users write `from torch.optim.lr_scheduler import StepLR`: the schedulers live in
 # optim_lr_scheduler.py, reachable as tr.optim.lr_scheduler, and registered under that dotted name
@@ -1149,5 +1150,6 @@ __all__ += ["RMSprop", "lr_scheduler"]
 import sys  # noqa: E402
 
 from . import optim_lr_scheduler as lr_scheduler  # noqa: E402 (needs Optimizer, defined above)
+from .optim_lbfgs import LBFGS  # noqa: E402 (likewise)
 
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

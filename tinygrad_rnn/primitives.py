@@ -1155,7 +1155,8 @@ class LogSoftmax(Primitive):
 class Softmax(Primitive):
     @staticmethod
     def forward(a, axis):
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+        with np.errstate(invalid="ignore"):   # a row of -inf (masked everywhere) is nan, as torch's, without a word
+            e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
         out = e / np.sum(e, axis=axis, keepdims=True)
         return out, out
 

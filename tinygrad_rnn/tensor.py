@@ -1195,6 +1195,11 @@ class Tensor(InPlaceWrites):
                     generator: np.random.Generator | None = None) -> Tensor:
         return multinomial(self, num_samples, replacement, generator=generator)
 
+    def bernoulli(self, p: float | None = None, *, generator: np.random.Generator | None = None) -> Tensor:
+        """tr.bernoulli(self, p): 1 with probability self (or p), in self's dtype."""
+        from .creation import bernoulli  # (creation.py is built on this module)
+        return bernoulli(self, p, generator=generator)
+
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
             keepdims: bool | None = None) -> Tensor:

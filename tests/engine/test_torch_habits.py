@@ -521,7 +521,7 @@ def _torch_positional(obj, name):
         return None
     names = []
     for part in line[len(name) + 1:].split(")")[0].split(","):
-        part = part.strip().split("=")[0].split(":")[0].strip()
+        part = part.strip().lstrip("\\").split("=")[0].split(":")[0].strip()   # (a docstring escapes its `\*`)
         if part.startswith("*"):
             break
         names.append(part)

@@ -180,7 +180,7 @@ def test_init_takes_a_generator_and_draws_torchs_distribution(name, kwargs):
 
 
 def test_init_generator_of_another_kind_is_refused():
-    with pytest.raises(TypeError, match="uniform_: generator must be a numpy Generator"):
+    with pytest.raises(TypeError, match="uniform_: generator must be a tr.Generator, a numpy Generator"):
         nn.init.uniform_(nn.Parameter(np.zeros(3)), generator=torch.Generator())
 
 

@@ -90,7 +90,7 @@ def test_weighted_sampler_without_replacement_draws_each_index_once():
     lambda g: data.DataLoader(range(3), shuffle=True, generator=g),
 ])
 def test_a_generator_that_is_not_numpys_is_refused(make):
-    with pytest.raises(TypeError, match="generator must be a numpy Generator"):
+    with pytest.raises(TypeError, match="generator must be a tr.Generator, a numpy Generator"):
         make(12345)
 
 

@@ -1055,3 +1055,10 @@ def _softmax_of_unmasked(scores):
     if not dead.any():
         return scores.softmax(-1)
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+
+
+# the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
+from .conv import conv1d  # noqa: E402
+from .normalization import batch_norm  # noqa: E402
+
+__all__ += ["conv1d", "batch_norm"]
