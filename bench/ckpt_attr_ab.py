@@ -67,7 +67,7 @@ def main():
     for v in args.values:   # (also the warm-up)
         setattr(module, name, v)
         mb._step(*run)
-        grads[v] = [p.grad.copy() for p in run[0].parameters()]
+        grads[v] = [p.grad.numpy().copy() for p in run[0].parameters()]
     first = args.values[0]
     apart = {v: max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(grads[first], grads[v]))
              for v in args.values}

@@ -26,7 +26,7 @@ def step_grads(layer, x):
     layer.zero_grad()
     out, _ = layer(tr.Tensor(x))
     (out * out).sum().backward()
-    return [p.grad.copy() for p in layer.parameters()]
+    return [p.grad.numpy().copy() for p in layer.parameters()]
 
 
 def probe(kind, shape, dtype, checkpoint, repeats):

@@ -25,7 +25,7 @@ def per_call(fn, calls):
 def cases():
     for shape, calls in (((64,), 20000), ((256, 256), 5000), ((1024, 1024), 300)):
         p = tr.randn(*shape, requires_grad=True)
-        p.grad = np.ones(shape, np.float32)
+        p.grad = tr.from_numpy(np.ones(shape, np.float32))
         yield f"p-=lr*g {shape}", lambda p=p: p.__isub__(0.01 * p.grad), calls
     x = tr.randn(1024, 1024)
     yield "x+=row", lambda: x.__iadd__(tr.randn(1024)), 300

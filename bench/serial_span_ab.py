@@ -35,7 +35,7 @@ def main():
     for span in (1, 2):   # (also the warm-up: each span's buffer sizes in the pool)
         recurrent.SERIAL_SPAN = span
         mb._step(*run)
-        grads[span] = [p.grad.copy() for p in run[0].parameters()]
+        grads[span] = [p.grad.numpy().copy() for p in run[0].parameters()]
     apart = max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(grads[1], grads[2]))
     spent = {1: [], 2: []}
     for r in range(args.rounds):

@@ -49,7 +49,7 @@ def train_step(layer, x, target):
     out, _ = layer(x, lengths=lengths)
     loss = ((out - target) * (out - target)).mean()
     loss.backward()
-    return loss.item(), {n: p.grad for n, p in layer.named_parameters()}
+    return loss.item(), {n: p.grad.numpy() for n, p in layer.named_parameters()}
 
 
 def build_parser():

@@ -100,10 +100,10 @@ def exploding_run(clip=None, steps=100, T=50, hidden=32, gain=1.5, lr=0.2, batch
         loss = F.mse_loss(model(x), y)
         model.zero_grad()
         loss.backward()
-        before = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in model.parameters())))
+        before = float(np.sqrt(sum(float(np.sum(p.grad.numpy().astype(np.float64) ** 2)) for p in model.parameters())))
         if clip is not None:
             tr.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        after = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in model.parameters())))
+        after = float(np.sqrt(sum(float(np.sum(p.grad.numpy().astype(np.float64) ** 2)) for p in model.parameters())))
         opt.step()
         rows.append((loss.item(), before, after))
     return rows

@@ -86,7 +86,7 @@ def one_step(layer, x, w):
     layer.zero_grad()
     out, _ = layer(x)
     (out * w).sum().backward()
-    return [p.grad.copy() for p in layer.parameters()]
+    return [p.grad.numpy().copy() for p in layer.parameters()]
 
 
 def measure(args, T, kwargs, x, w):

@@ -110,7 +110,7 @@ def walkthrough(T=3, out="tape.dot", verbose=True):
         dot = viz.to_dot(loss, names=p, title=f"{T}-step RNN")
         path = viz.render(dot, out)
         say(f"\n4. THE PICTURE: {path} (one cluster per timestep; render with `dot -Tsvg` if it is a .dot)")
-    return dict(loss=loss, grads={k: v.grad for k, v in p.items()}, manual=manual, order=order, path=path)
+    return dict(loss=loss, grads={k: v.grad.numpy() for k, v in p.items()}, manual=manual, order=order, path=path)
 
 
 def main(argv=None):

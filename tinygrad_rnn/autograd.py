@@ -116,7 +116,10 @@ def _walk(outputs, seeds, inputs, retain_graph, keep):
     for t in asked:   # what the asked tensors keep
         g = found.get(id(t))
         if g is not None and (keep or id(t) in kept_before):
-            t._grad = np.array(g, copy=True) if t._grad is None else t._grad + g
+            if t._grad is None:
+                t._grad = np.array(g, copy=True)
+            else:   # into the array .grad wraps, as torch accumulates into an existing .grad
+                t._grad += g
     return [found[id(t)] for t in inputs]
 
 

@@ -106,15 +106,15 @@ def _analytic_grads(fn, inputs):
     leaves = {id(t): t for t in inputs}
     if loss.node is not None:
         leaves.update((id(e), e) for node in _reachable_nodes(loss.node) for e in node.parents if isinstance(e, Tensor))
-    saved_grads = {i: t.grad for i, t in leaves.items()}
+    saved_grads = {i: t._grad for i, t in leaves.items()}
     for t in leaves.values():
-        t.grad = None
+        t._grad = None
     try:
         loss.backward()
-        analytic = [np.zeros_like(t.data) if t.grad is None else t.grad for t in inputs]
+        analytic = [np.zeros_like(t.data) if t._grad is None else t._grad for t in inputs]
     finally:
         for i, t in leaves.items():
-            t.grad = saved_grads[i]
+            t._grad = saved_grads[i]
     return analytic, projections
 
 

@@ -2,14 +2,14 @@
 2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler; L-BFGS, which
 evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS).
 
-An optimizer sees only objects with `.data` (a float32/float64 ndarray) and `.grad` (an ndarray of
-the same shape and dtype, or None). It knows nothing of the tape.
+An optimizer sees only Tensors' `.data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
+memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
 
 The invariants every optimizer here keeps:
   * `step()` updates each `p.data` in place: the array keeps its identity, shape and dtype
     (a float32 parameter stays float32; hyperparameters are used as Python floats, which numpy
     casts to the array's dtype instead of upcasting it).
-  * `p.grad` is only read, never written: it may be shared, or still be needed by the caller.
+  * the gradient is only read, never written: it may be shared, or still be needed by the caller.
   * A parameter whose grad is None is skipped, and its state does not advance.
   * The per-parameter state (moment buffers, step counts) lives in arrays this module allocated,
     so it is updated in place. `state_dict()` hands out copies of it and `load_state_dict()` takes
@@ -46,7 +46,7 @@ import numpy as np
 
 from .kernels import blas
 from .kernels import optimizers as kernels
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, _zeroed_grad, get_default_dtype
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
 
@@ -149,13 +149,9 @@ def _as_param_list(params, where):
 
 
 def _grad_of(p, index):
-    """p.grad after checking it can update p.data without a silent cast or broadcast."""
-    g = p.grad
-    # p.grad = some_tensor (torch's habit) would make `p.data -= lr * g` turn p.data itself into a Tensor,
-    # silently, on the numpy path
-    if not isinstance(g, (np.ndarray, np.generic)):
-        raise TypeError(f"parameter {index}: grad must be a numpy array (Tensor.grad holds an ndarray here, not a "
-                        f"Tensor), got {type(g).__name__}" + ("; assign its .data" if isinstance(g, Tensor) else ""))
+    """p's gradient array (p._grad, the memory p.grad shares) after checking it can update p.data without a silent
+    cast or broadcast (p.data may have been rebound since the gradient was made)."""
+    g = p._grad
     if g.shape != p.data.shape or g.dtype != p.data.dtype:
         raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
                          f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
@@ -274,13 +270,13 @@ class Optimizer:
         raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop every gradient (set_to_none=True), or give each parameter a fresh array of zeros.
-        Zeros are a new array rather than the old one zeroed, since that one may be shared."""
+        """Drop every gradient (set_to_none=True), or zero each one in place, as torch's: p.grad keeps its
+        object, and a Tensor that shares its memory sees the zeros."""
         set_to_none = _flag("set_to_none", set_to_none)   # "no" is truthy: never read as True
         for group in self.param_groups:
             for p in group["params"]:
-                if p._grad is not None:   # (its own array or None: no need of the .grad setter's checks)
-                    p._grad = None if set_to_none else np.zeros_like(p._grad)
+                if p._grad is not None:   # (the array p.grad wraps: no need of the .grad setter's checks)
+                    p._grad = None if set_to_none else _zeroed_grad(p._grad)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, is called first (it
@@ -293,7 +289,7 @@ class Optimizer:
         for group in self.param_groups:
             self._stepping = {}   # what the group's parameters share at this step (_group_constants)
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:
                     self._update(p, _grad_of(p, index), self.state.setdefault(p, {}), group)
                     p.bump_version()  # a graph recorded before this step can no longer backpropagate
                 index += 1

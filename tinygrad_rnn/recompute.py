@@ -85,7 +85,7 @@ class Recompute(Primitive):
                 outs = _as_tuple(call.fn(*args), call.n_outputs)
             _backward_through(outs, gs)
         n_params = len(needs) - len(leaves)
-        return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
+        return tuple(leaf._grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
 
 
 def _backward_through(outs, cotangents):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -40,6 +41,7 @@ from .random import resolve as _resolve_generator
 from .tape import (
     Node,
     RemovableHandle,
+    _accumulate_leaf_grad,
     _backward_end_hooks,
     _grad_mode,
     apply,
@@ -196,6 +198,13 @@ class _Size(int):
         return self.shape[_axis(dim, len(self.shape))]
 
 
+def _zeroed_grad(grad: np.ndarray) -> np.ndarray:
+    """zero_grad(set_to_none=False)'s work on one gradient array (a module's, an optimizer's), as torch's: zeroed in
+    place and returned, so p.grad keeps its object and a Tensor sharing the memory sees the zeros."""
+    grad.fill(0)
+    return grad
+
+
 class Tensor(InPlaceWrites):
     """A float32/float64 array that records the operations applied to it (see module docstring).
 
@@ -211,6 +220,7 @@ class Tensor(InPlaceWrites):
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
+    _grad_view = None  # a weak reference to the Tensor .grad last returned (_get_grad); a class default
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
     def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
@@ -222,7 +232,7 @@ class Tensor(InPlaceWrites):
                             "tr.zeros(3, 4) or tr.randn(3, 4)")
         self.data = as_float_array(data, dtype)
         self._requires_grad = _check_requires_grad("Tensor", requires_grad)
-        self.grad = None
+        self._grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
         self._writes = 0  # bumped by in-place writes of its memory (bump_version), what graphs check (_version)
         self._viewed = False
@@ -239,27 +249,57 @@ class Tensor(InPlaceWrites):
         t._viewed = False
         return t
 
-    def _set_grad(self, value: np.ndarray | None) -> None:
-        """`x.grad = g` is checked here, as torch checks it at the assignment: an ndarray (or None) of x's shape
-        and dtype. A gradient of another shape or dtype would otherwise surface only at optimizer.step()."""
-        if value is not None:
-            if isinstance(value, np.generic):   # a 0-d tensor's gradient as a numpy scalar
-                value = np.asarray(value)
-            if not isinstance(value, np.ndarray):
-                hint = " (a Tensor's .grad holds its ndarray here: assign g.data)" if isinstance(value, Tensor) else ""
-                raise TypeError(f"assigned grad expected to be a numpy array or None but got grad of type "
-                                f"{type(value).__name__}{hint}")
-            if value.shape != self.data.shape:
-                raise ValueError(f"attempting to assign a gradient of shape {value.shape} to a tensor of shape "
-                                 f"{self.data.shape}: the gradient and the tensor must be the same size (as torch)")
-            if value.dtype != self.data.dtype:
-                raise TypeError(f"attempting to assign a gradient with dtype {value.dtype} to a tensor of dtype "
-                                f"{self.data.dtype}: the gradient must match the tensor's dtype (as torch; nothing is "
-                                "cast silently: convert it with .astype)")
-        self._grad = value
+    def _get_grad(self) -> Tensor | None:
+        """`x.grad`: the accumulated gradient as a Tensor (requires_grad=False), as torch's, or None. It shares the
+        memory of the array the engine accumulates into (`_grad`, which the tape, the optimizers and clipping read
+        and write directly), so `p.grad.zero_()` or `p.grad.mul_(0.5)` change what the next step uses. One wrapper
+        per array: `p.grad is p.grad`, also after a backward that adds into the same array, as torch's. The
+        wrapper is held weakly, so a gradient the engine drops or replaces is freed even if .grad was read."""
+        g = self._grad
+        if g is None:
+            return None
+        view = self._grad_view() if self._grad_view is not None else None
+        if view is None or view.data is not g:   # the engine put a new array there (first backward, zero_grad...)
+            view = _GradTensor._make(g, False)
+            view._owner = weakref.ref(self)
+            self._grad_view = weakref.ref(view)
+        return view
 
-    # read in C (an attrgetter); the tape writes _grad itself, with arrays it made of the right shape and dtype
-    grad = property(operator.attrgetter("_grad"), _set_grad, doc="The accumulated gradient (an ndarray) or None.")
+    def _set_grad(self, value: Tensor | None) -> None:
+        """`x.grad = g` is checked here, as torch checks it at the assignment: a Tensor (or None) of x's shape and
+        dtype, in torch's words and error types; `x.grad is g` afterwards, sharing g's memory. A numpy array is
+        refused as torch refuses it, with the spelling that wraps one."""
+        if value is None:
+            self._grad = self._grad_view = None
+            return
+        if not isinstance(value, Tensor):
+            hint = (" (wrap an array with tr.from_numpy(a), which shares its memory)"
+                    if isinstance(value, (np.ndarray, np.generic)) else "")
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                            f"{type(value).__module__}.{type(value).__qualname__}{hint}")
+        self._check_grad_array(value.data)
+        self._grad, self._grad_view = value.data, weakref.ref(value)
+
+    def _check_grad_array(self, array: np.ndarray) -> None:
+        """A gradient array this tensor may hold: its shape and dtype, in torch's words and error type."""
+        if array.shape != self.data.shape:
+            raise RuntimeError(f"attempting to assign a gradient of size '{list(array.shape)}' to a tensor of "
+                               f"size '{list(self.data.shape)}'. Please ensure that the gradient and the tensor are "
+                               "the same size")
+        if array.dtype != self.data.dtype:
+            raise RuntimeError(f"attempting to assign a gradient with dtype '{array.dtype}' to a tensor of dtype "
+                               f"'{self.data.dtype}'. The gradient must match the tensor's dtype (as torch; nothing "
+                               "is cast silently: convert it with .to(dtype))")
+
+    # the engine reads and writes the array, _grad, itself (arrays it made of the right shape and dtype)
+    grad = property(_get_grad, _set_grad, doc="The accumulated gradient (a Tensor sharing its memory) or None.")
+
+    def __getstate__(self) -> dict:
+        """Pickling and copy.deepcopy: the attributes but the weak references (to .grad's wrapper, made again; a
+        gradient's to its tensor: a copy of p.grad is a Tensor on its own)."""
+        if "_grad_view" not in self.__dict__ and "_owner" not in self.__dict__:
+            return self.__dict__
+        return {k: v for k, v in self.__dict__.items() if k != "_grad_view" and k != "_owner"}
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", and one pickled
@@ -487,7 +527,7 @@ class Tensor(InPlaceWrites):
         grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
             grad = grad if not self._hooks else run_hooks(self._hooks, grad)
-            self.grad = grad.copy() if self.grad is None else self.grad + grad
+            _accumulate_leaf_grad(self, grad)   # (into the array .grad wraps, as torch: p.grad keeps its object)
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
         for hook in _backward_end_hooks:
@@ -1083,7 +1123,7 @@ class Tensor(InPlaceWrites):
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         """torch.gather: along `dim`, the entries `index` (int64 or int32, as many dims as self, no larger in
         the others) names; `out[i][j] = self[i][index[i][j]]` for dim 1. The gradient adds into the places read.
-        sparse_grad=True gives that gradient dense, as every .grad here is a numpy array (torch's would be a
+        sparse_grad=True gives that gradient dense, as every .grad here is a dense Tensor (torch's would be a
         sparse tensor of the same values: .to_dense() of it equals this one)."""
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
@@ -1865,6 +1905,27 @@ class Tensor(InPlaceWrites):
 
 # tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)
 set_tensor_class(Tensor)
+
+
+class _GradTensor(Tensor):
+    """The Tensor `x.grad` returns (Tensor._get_grad): a Tensor that knows whose gradient it is, so that rebinding its
+    array, `p.grad.data = a` (a torch habit: `p.grad.data = p.grad.data / n`), rebinds the gradient the optimizer
+    and the next backward use too, as in torch, instead of leaving the gradient silently as it was. Everything else
+    is the Tensor's; the results of operations on it are plain Tensors."""
+
+    _owner = None   # a weak reference to the tensor whose gradient this is; None once copied or pickled
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "data" and self._owner is not None:
+            owner = self._owner()
+            if owner is not None and owner._grad is self.__dict__.get("data"):   # still that tensor's gradient
+                if not isinstance(value, np.ndarray):
+                    raise TypeError(f"a gradient's .data must be a numpy array (it is the gradient's memory here), "
+                                    f"got {type(value).__name__}; to give the tensor another gradient Tensor "
+                                    "assign x.grad = t")
+                owner._check_grad_array(value)
+                owner._grad = value
+        object.__setattr__(self, name, value)
 
 
 # ----------------------------------------------------------------------------- the checks of the elementwise math

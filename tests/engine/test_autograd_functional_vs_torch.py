@@ -95,7 +95,7 @@ def test_the_jacobian_of_an_unrolled_rnn_cell_is_torch_s():
 
 def test_inputs_and_their_grads_are_left_as_they_were():
     x = tr.tensor(np.arange(3.0), requires_grad=True)
-    x.grad = np.ones(3)
+    x.grad = tr.from_numpy(np.ones(3))
     jac = F_TR.jacobian(lambda a: a * a, x)
     np.testing.assert_array_equal(np.asarray(x.grad), np.ones(3))
     assert not jac.requires_grad and x.requires_grad

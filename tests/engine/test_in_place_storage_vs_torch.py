@@ -211,7 +211,8 @@ def test_updating_a_layers_output_in_place_leaves_its_next_forward_and_backward_
                 c.zero_()
         out2, (h2, c2) = m(x)
         (out2.sum() + h2.sum() + c2.sum()).backward()
-        return [out2.numpy().copy(), h2.numpy().copy(), c2.numpy().copy()] + [p.grad.copy() for p in m.parameters()]
+        return ([out2.numpy().copy(), h2.numpy().copy(), c2.numpy().copy()]
+                + [p.grad.numpy().copy() for p in m.parameters()])
 
     for grad in (False, True):
         for a, b in zip(run(False, grad), run(True, grad)):

@@ -190,7 +190,7 @@ def test_retained_grads_are_arrays_of_their_own():
     b.retain_grad()
     (a + b).sum().backward()
     np.testing.assert_array_equal(a.grad, np.ones(3))
-    a.grad[0] = 7.0  # writes into one gradient only
+    a.grad[0].fill_(7.0)  # writes into one gradient only
     np.testing.assert_array_equal(b.grad, np.ones(3))
     np.testing.assert_array_equal(a.grad, [7.0, 1.0, 1.0])
     np.testing.assert_array_equal(x.grad, np.full(3, 5.0))
@@ -219,7 +219,7 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     w = tr.Tensor(np.array([[0.5, -0.2], [0.1, 0.3]]), requires_grad=True)
     x = tr.Tensor(np.ones((1, 2)))
     loss = (x @ w).tanh().sum()
-    w.grad = np.ones_like(w.data)
+    w.grad = tr.from_numpy(np.ones_like(w.data))
     tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph
     with pytest.raises(RuntimeError,
                        match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
@@ -250,7 +250,7 @@ def test_frozen_weight_rewritten_before_backward_is_refused():
         w = tr.Tensor(np.eye(2), requires_grad=True)
         w_t = w.T
     loss = (x @ w_t).sum()
-    w.grad = np.ones((2, 2))
+    w.grad = tr.from_numpy(np.ones((2, 2)))
     tr.optim.SGD([w], lr=0.5).step()
     with pytest.raises(tr.InplaceModificationError, match="input 1 of Matmul"):
         loss.backward()

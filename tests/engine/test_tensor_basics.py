@@ -110,9 +110,9 @@ def test_gradcheck_leaves_the_grad_of_closed_over_parameters_alone():
     """gradcheck's own backward reached a module's weights fn reads and added into their .grad (torch's
     gradcheck leaves them alone): a training step's gradients were silently changed by a check."""
     lin = tr.nn.Linear(2, 3, dtype=np.float64)
-    lin.weight.grad = np.full(lin.weight.shape, 7.0)
+    lin.weight.grad = tr.from_numpy(np.full(lin.weight.shape, 7.0))
     x = tr.Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
-    x.grad = np.full(x.shape, 3.0)
+    x.grad = tr.from_numpy(np.full(x.shape, 3.0))
     assert tr.gradcheck(lambda t: lin(t).tanh(), [x])
     assert lin.bias.grad is None
     np.testing.assert_array_equal(lin.weight.grad, 7.0)
@@ -285,7 +285,7 @@ def test_pickled_tensors_keep_their_grad_including_the_old_layout():
     attribute (its state holds "grad") loads with its gradient."""
     import pickle
     t = tr.Tensor(np.ones(2), requires_grad=True)
-    t.grad = np.full(2, 3.0)
+    t.grad = tr.from_numpy(np.full(2, 3.0))
     u = pickle.loads(pickle.dumps(t))
     np.testing.assert_array_equal(u.grad, [3.0, 3.0])
     state = dict(vars(t))

@@ -36,7 +36,7 @@ def _x(seed, T=6, B=4):
 
 
 def _grads(layer):
-    return [p.grad.copy() for p in layer.parameters()]
+    return [p.grad.numpy().copy() for p in layer.parameters()]
 
 
 @pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])

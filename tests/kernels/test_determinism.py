@@ -62,7 +62,7 @@ def _step(layer, x):
     layer.zero_grad()
     out, _ = layer(tr.Tensor(x))
     (out * out).sum().backward()
-    return [p.grad.copy() for p in layer.parameters()]
+    return [p.grad.numpy().copy() for p in layer.parameters()]
 
 
 @pytest.mark.parametrize("n_threads", [2, 3])

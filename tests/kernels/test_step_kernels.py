@@ -73,7 +73,7 @@ def run(name, kwargs, dtype, seed, fused, steps=4):
     for step in range(steps):
         for i, p in enumerate(params):
             # parameter 1 skips step 2: its state must not advance in either
-            p.grad = None if (i, step) == (1, 2) else rng.standard_normal(p.shape).astype(dtype)
+            p.grad = None if (i, step) == (1, 2) else tr.from_numpy(rng.standard_normal(p.shape).astype(dtype))
         opt.step()
     return [p.data for p in params], opt
 
@@ -109,7 +109,7 @@ def test_a_non_contiguous_parameter_takes_the_numpy_code():
     for fused in (True, False):
         p = tr.Tensor(base.copy(), requires_grad=True)
         p.data = p.data[:, ::2]                              # a view: the fused kernel would need a copy
-        p.grad = np.ones((4, 3))
+        p.grad = tr.from_numpy(np.ones((4, 3)))
         opt = optim.Adam([p], lr=0.1, fused=fused)
         opt.step()
         opt.step()
@@ -121,7 +121,7 @@ def test_a_transposed_gradient_takes_the_fused_kernel(monkeypatch):
     calls = []
     monkeypatch.setattr(optim.kernels, "adam_update", lambda *args: calls.append(args))
     p = tr.Tensor(np.ones((3, 2)), requires_grad=True)
-    p.grad = np.arange(6.0).reshape(2, 3).T                  # F-ordered, as a transpose's gradient
+    p.grad = tr.from_numpy(np.arange(6.0).reshape(2, 3).T)                  # F-ordered, as a transpose's gradient
     optim.Adam([p], lr=0.1).step()
     assert len(calls) == 1 and np.array_equal(calls[0][1], p.grad.reshape(-1))
 

@@ -359,7 +359,7 @@ def test_a_second_backward_recomputes_what_the_first_freed():
     out, _ = layer(x, lengths=[8, 5])
     loss = (out * out).sum()
     loss.backward(retain_graph=True)
-    once = [x.grad.copy()] + [p.grad.copy() for p in layer.parameters()]
+    once = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()]
     loss.backward()
     _assert_close([x.grad] + [p.grad for p in layer.parameters()], [2 * g for g in once], RTOL)
 

@@ -150,7 +150,7 @@ def test_a_cells_hooks_run_each_step_as_in_torchs_hand_loop(kind, fused, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         plain_out, plain_h, plain_dx = run_ours(layer, x, w_out, w_fin)
-        plain_grads = {n: p.grad.copy() for n, p in layer.named_parameters()}
+        plain_grads = {n: p.grad.numpy().copy() for n, p in layer.named_parameters()}
         layer.zero_grad()
         ours, log_t = [], []
         log_hooks(layer.cells[0], ours)
@@ -264,7 +264,7 @@ def test_with_lengths_the_cell_sees_every_step_of_the_padded_batch_as_a_masked_h
     x_np = np.random.default_rng(4).standard_normal((T, B, 3)).astype(dtype)
     w_out, w_fin = weights_for(T, B, 2 * H, 2, H, dtype)
     plain_out, plain_h, plain_dx = run_ours(layer, x_np, w_out, w_fin, lengths=lengths)
-    plain_grads = {n: p.grad.copy() for n, p in layer.named_parameters()}
+    plain_grads = {n: p.grad.numpy().copy() for n, p in layer.named_parameters()}
     layer.zero_grad()
     ours, by_hand = [], []
     handles = log_hooks(cell, ours)
@@ -273,7 +273,7 @@ def test_with_lengths_the_cell_sees_every_step_of_the_padded_batch_as_a_masked_h
         out, h_n, dx = run_ours(layer, x_np, w_out, w_fin, lengths=lengths)
     for h in handles:
         h.remove()
-    layer_grads = {n: p.grad.copy() for n, p in cell.named_parameters()}
+    layer_grads = {n: p.grad.numpy().copy() for n, p in cell.named_parameters()}
     cell.zero_grad()
     log_hooks(cell, by_hand)
     x = tr.Tensor(x_np, requires_grad=True)

@@ -105,9 +105,9 @@ def _backward_twice(layer, xd, fused):
     out, (h, c) = layer(tr.Tensor(xd))
     loss = (out * out).sum() + h.sum() * 0.5 + c.sum()
     loss.backward(retain_graph=True)
-    once = [p.grad.copy() for p in layer.parameters()]
+    once = [p.grad.numpy().copy() for p in layer.parameters()]
     loss.backward()
-    return once, [p.grad.copy() for p in layer.parameters()]
+    return once, [p.grad.numpy().copy() for p in layer.parameters()]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

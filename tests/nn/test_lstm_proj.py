@@ -144,7 +144,7 @@ def test_projected_cell_fused_matches_the_tape_and_torch(dtype, layers, bidirect
         xo, hxo, out, h, c = _run(ours, x, hx, lengths)
         assert out.dtype == dtype and h.shape == (layers * D, B, P_) and c.shape == (layers * D, B, H_)
         ((out * ws[0]).sum() + (h * ws[1]).sum() + (c * ws[2]).sum()).backward()
-        grads = [xo.grad] + ([t.grad for t in hxo] if hx else []) + [p.grad.copy() for p in ours.parameters()]
+        grads = [xo.grad] + ([t.grad for t in hxo] if hx else []) + [p.grad.numpy().copy() for p in ours.parameters()]
         runs.append(([out.data, h.data, c.data], grads))
 
     xt = torch.tensor(x, requires_grad=True)

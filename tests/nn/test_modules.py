@@ -57,7 +57,7 @@ def test_parameter_discovery_follows_every_change_of_attributes():
     c = copy.deepcopy(m)
     assert names(c) == names(m) and all(p is not q for p, q in zip(c.parameters(), m.parameters()))
     for p in m.parameters():
-        p.grad = np.ones_like(p.data)
+        p.grad = tr.from_numpy(np.ones_like(p.data))
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
 
@@ -214,7 +214,7 @@ def test_truncated_bptt_carries_state_with_detach():
     s1 = tuple(tr.Tensor(s.data) for s in s1)
     out2, _ = layer(tr.Tensor(x[4:]), s1)
     out2.sum().backward()
-    g_chunk2 = layer.weight_hh_l0.grad.copy()
+    g_chunk2 = layer.weight_hh_l0.grad.numpy().copy()
     layer.zero_grad()
     out, state = layer(tr.Tensor(x[4:]), s1)
     out.sum().backward()
@@ -251,7 +251,7 @@ def test_a_dict_of_modules_is_registered_like_a_list():
     assert [n for n, _ in m.named_parameters()] == ["heads.a.weight", "heads.a.bias", "heads.b.weight"]
     assert set(m.state_dict()) == {"heads.a.weight", "heads.a.bias", "heads.b.weight"}
     for p in m.parameters():
-        p.grad = np.ones_like(p.data)
+        p.grad = tr.from_numpy(np.ones_like(p.data))
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     m.heads["c"] = tr.nn.Linear(2, 2)  # a dict changed in place after assignment is seen

@@ -222,7 +222,7 @@ def test_get_total_norm_and_clip_grads_with_norm_are_clip_grad_norm_in_two(norm_
     for lib in (torch, tr):
         params = _params(lib, [np.zeros_like(g) for g in grads])
         for p, g in zip(params, grads):
-            p.grad = torch.tensor(g) if lib is torch else g.copy()
+            p.grad = torch.tensor(g) if lib is torch else tr.from_numpy(g.copy())
         total = lib.nn.utils.get_total_norm([p.grad for p in params], norm_type)
         lib.nn.utils.clip_grads_with_norm_(params, 1.5, total)
         got.append([np.asarray(total.numpy() if lib is torch else total.data)] +

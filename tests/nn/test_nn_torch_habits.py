@@ -73,7 +73,7 @@ def test_init_constant_takes_a_0d_tensor_and_clipping_a_0d_max_norm_as_torch():
     np.testing.assert_array_equal(o.data, t.numpy())
     g = np.arange(6.0, dtype=np.float32).reshape(2, 3)
     pt, po = torch.zeros(2, 3, requires_grad=True), tr.zeros(2, 3, requires_grad=True)
-    pt.grad, po.grad = torch.tensor(g), g.copy()
+    pt.grad, po.grad = torch.tensor(g), tr.from_numpy(g.copy())
     total_t = torch.nn.utils.clip_grad_norm_([pt], torch.tensor(1.0))
     total_o = tr.nn.utils.clip_grad_norm_([po], tr.tensor(1.0))
     np.testing.assert_allclose(total_o.data, total_t.numpy(), rtol=1e-6)
@@ -277,7 +277,7 @@ def test_functional_errors_are_the_types_torch_raises(case):
 
 def _with_grad(lib):
     p = lib.zeros(2, requires_grad=True)
-    p.grad = torch.ones(2) if lib is torch else np.ones(2, np.float32)
+    p.grad = lib.ones(2)
     return p
 
 

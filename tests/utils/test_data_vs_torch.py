@@ -606,7 +606,7 @@ def test_tensor_dataset_batches_are_what_collating_its_samples_gives():
         loader = data.DataLoader(dataset, batch_sampler=[[5, 0, 5], [-2], [1, 2]], collate_fn=collate_fn)
         batch = list(loader)
         sum((b[0] * b[0]).sum() * (i + 1) for i, b in enumerate(batch)).backward()
-        grads.append(x.grad.copy())
+        grads.append(x.grad.numpy().copy())
         batches.append(plain(batch))
     assert batches[0] == batches[1]
     assert np.array_equal(grads[0], grads[1])

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from .. import random
 from ..creation import tensor
 from ..tape import RemovableHandle
-from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, get_default_dtype
+from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, _zeroed_grad, get_default_dtype
 from . import functional as F
 from .checks import (
     ArgumentAssertionError,
@@ -373,8 +373,8 @@ class Module:
         return (b for _, b in self.named_buffers(recurse=recurse))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Set every parameter's .grad to None, or with set_to_none=False give each existing grad a
-        fresh array of zeros (a new array, as the optimizers' zero_grad: the old one may be shared).
+        """Set every parameter's .grad to None, or with set_to_none=False zero each existing grad in
+        place, as torch (p.grad keeps its object, as the optimizers' zero_grad).
         Once per training step, so it walks the registered attributes directly instead of building
         named_parameters' list (a parameter shared by two modules is visited twice, which is harmless)."""
         if not isinstance(set_to_none, (bool, np.bool_)):
@@ -386,8 +386,8 @@ class Module:
         for name in attrs.get("_holders", ()):
             value = attrs[name]
             if isinstance(value, Parameter):
-                if value._grad is not None:   # (its own array or None: no need of the .grad setter's checks)
-                    value._grad = None if set_to_none else np.zeros_like(value._grad)
+                if value._grad is not None:   # (the array .grad wraps: no need of the .grad setter's checks)
+                    value._grad = None if set_to_none else _zeroed_grad(value._grad)
             elif isinstance(value, Module):
                 value._zero_grads(set_to_none)
             elif isinstance(value, dict):
@@ -442,8 +442,8 @@ class Module:
             # floating-point tensors only, as torch: an int64 count or a bool mask buffer keeps its dtype
             if p.dtype.kind == "f" and p.dtype != dtype:
                 p.data = p.data.astype(dtype)
-                if p.grad is not None:
-                    p.grad = p.grad.astype(dtype)
+                if p._grad is not None:
+                    p._grad = p._grad.astype(dtype)
                 p.bump_version()  # a graph recorded before the cast must not backpropagate into it
         for m in self.modules():  # layers that check their input's dtype keep it as `dtype`
             if isinstance(m.__dict__.get("dtype"), np.dtype):

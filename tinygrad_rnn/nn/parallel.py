@@ -139,15 +139,15 @@ class DistributedDataParallel(Module):
             buf = np.zeros(total + len(params), dtype=dtype)  # the grads, then one has-a-grad flag each
             offset = 0
             for i, p in enumerate(params):
-                if p.grad is not None:
-                    buf[offset:offset + p.size] = p.grad.ravel()
+                if p._grad is not None:
+                    buf[offset:offset + p.size] = p._grad.ravel()
                     buf[total + i] = 1
                 offset += p.size
             dist.all_reduce(buf, op="sum")
             grads = buf[:total]
             grads /= self.world_size
             for i, (p, grad) in enumerate(zip(params, _split(grads, params))):
-                p.grad = grad if buf[total + i] > 0 else None
+                p._grad = grad if buf[total + i] > 0 else None
 
 
 def _by_dtype(module):

@@ -3,11 +3,9 @@
 Both functions take a Tensor or an iterable of Tensors (anything with `.grad`), skip those whose
 grad is None, and keep each grad's dtype. A parameter listed twice is clipped once.
 
-How a clipped gradient is stored: torch scales `p.grad` in place. Here each clipped parameter
-gets a new array, `p.grad = p.grad * coef`, because two parameters may share one grad array (a
-user may have assigned the same array to both), and scaling it in place once per parameter would
-scale it twice. The old array is left untouched: code holding a reference to it keeps the unclipped
-values, so read `p.grad` again after clipping.
+How a clipped gradient is stored: in place, as torch's, so `p.grad` keeps its object and a Tensor
+sharing its memory sees the clipped values. A gradient two parameters share (`a.grad = b.grad = g`) is
+clipped once, not once per parameter (torch's foreach kernels would scale it twice).
 """
 from __future__ import annotations
 
@@ -35,9 +33,9 @@ def _with_grads(parameters, fn):
         parameters = _listed(fn, "parameters", parameters)
     seen, out = set(), []
     for i, p in enumerate(parameters):
-        if not hasattr(p, "grad"):
+        if not isinstance(p, Tensor):
             raise TypeError(f"{fn}: parameters[{i}] must be a Tensor (with .grad), got {type(p).__name__}")
-        if p.grad is not None and id(p) not in seen:
+        if p._grad is not None and id(p) not in seen:
             seen.add(id(p))
             out.append(p)
     return out
@@ -105,14 +103,27 @@ def _total_norm(fn, arrays, norm_type, error_if_nonfinite):
     return np.asarray(total)
 
 
+def _clip_each_grad(params, clip):
+    """clip(array) written into each parameter's gradient array, once per array (see the module docstring); a
+    read-only one (a user's assigned tr.from_numpy of a read-only array) is replaced by a clipped copy."""
+    done = set()
+    for p in params:
+        g = p._grad
+        if id(g) in done:
+            continue
+        done.add(id(g))
+        if g.flags.writeable:
+            g[...] = clip(g)
+        else:
+            p._grad = np.asarray(clip(g))
+
+
 def _scale_grads(params, max_norm, total):
     # computed in total's dtype, so float32 grads are clipped by a float32 coefficient as in torch
     coef = np.minimum(max_norm / (total + 1e-6), 1.0)
     if not coef >= 1.0:  # scale when coef < 1, and when it is nan (as torch)
         with np.errstate(invalid="ignore"):  # inf * 0 = nan for an inf norm: documented in clip_grad_norm_
-            for p in params:
-                # np.asarray: numpy turns a 0-d result into a scalar; a grad stays an ndarray
-                p.grad = np.asarray(p.grad * coef.astype(p.grad.dtype))
+            _clip_each_grad(params, lambda g: g * coef.astype(g.dtype))
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
@@ -147,7 +158,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     norm_type = _norm_type(fn, norm_type)
     if not params:
         return Tensor._make(np.zeros((), get_default_dtype()), False)
-    total = _total_norm(fn, [p.grad for p in params], norm_type, error_if_nonfinite)
+    total = _total_norm(fn, [p._grad for p in params], norm_type, error_if_nonfinite)
     _scale_grads(params, max_norm, total)
     return Tensor._make(total, False)
 
@@ -156,7 +167,7 @@ def get_total_norm(tensors: Tensor | np.ndarray | Iterable[Tensor | np.ndarray],
                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The norm of all `tensors` concatenated into one vector, as torch.nn.utils.get_total_norm: the
     first half of clip_grad_norm_ (see there for the dtype and the non-finite cases). Pass the grads,
-    `[p.grad for p in params if p.grad is not None]` (ndarrays here) or any Tensors."""
+    `[p.grad for p in params if p.grad is not None]`, or any Tensors (or ndarrays)."""
     fn = "get_total_norm"
     _check_foreach(fn, foreach)
     tensors = [tensors] if isinstance(tensors, (Tensor, np.ndarray)) else _listed(fn, "tensors", tensors)
@@ -188,15 +199,14 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value] (nan entries stay nan).
-    Each parameter with a grad gets a new, clamped array (see the module docstring). foreach: as in
+    Each gradient is clamped in place, as torch's (see the module docstring). foreach: as in
     clip_grad_norm_."""
     fn = "clip_grad_value_"
     _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     clip_value = _number(fn, "clip_value", clip_value)
-    for p in params:
-        # Python float bounds take the grad's dtype, so float32 stays float32
-        p.grad = np.asarray(np.clip(p.grad, -clip_value, clip_value))
+    # Python float bounds take the grad's dtype, so float32 stays float32
+    _clip_each_grad(params, lambda g: np.clip(g, -clip_value, clip_value))
 
 
 # torch users write `from torch.nn.utils.rnn import pad_sequence`: the helpers live in
