@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .tensor_args import _check_bool
-from .views import _is_view_node, _note_view_bases
+from .views import _is_view_node, _note_recorded_views, _note_view_bases
 
 __all__ = ["apply", "Node", "InplaceModificationError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled"]
@@ -174,6 +174,8 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         for t in tensors:
             t._node, t._slot = node, slot
             slot += 1
+        if tensors[0].data.base is not None:   # maybe a view of a computed input: noted for in-place writes' check
+            _note_recorded_views(tensors, inputs)
     else:
         _note_view_bases(tensors, inputs)
     if _forward_checks:

@@ -49,11 +49,48 @@ def _note_view_bases(tensors, inputs):
                         leaf._viewed = True
                 if leaf is None:
                     t._views_computed, t._computed_base = True, _maker_of_memory(x)
+                    _note_computed_view(t._computed_base, t.data)
                 else:
                     t._base = leaf
                 if no_grad_view:
                     t._no_grad_view = True
                 break
+
+
+# {Node: [weak references to arrays]}: the arrays that share the memory of a computed tensor the node made (its
+# views' arrays, recorded or not, and arrays handed out by numpy()), for _live_views_of; weak, so that a dropped
+# view counts no more, and a record goes with its graph
+_computed_views = weakref.WeakKeyDictionary()
+
+
+def _note_recorded_views(tensors, inputs):
+    """apply's recorded results that share a computed input's memory (y[0], y.T, y.reshape(...) of y = a * 2, with
+    grad mode on): noted on the node that made that memory (_note_computed_view). Called only for results whose
+    array is a numpy view (its .base set), so the common result, a fresh array, costs one attribute test."""
+    for x in inputs:
+        if (x._node is not None or x._views_computed) and np.may_share_memory(tensors[0].data, x.data):
+            maker = _maker_of_memory(x)
+            for t in tensors:
+                _note_computed_view(maker, t.data)
+            return
+
+
+def _note_computed_view(maker, array):
+    """Note that `array` shares the memory the node behind weak reference `maker` made (nothing once it is gone)."""
+    node = maker() if maker is not None else None
+    if node is not None:
+        refs = _computed_views.setdefault(node, [])
+        if len(refs) > 8:   # (a long-lived tensor sliced at every step: keep only the live ones)
+            refs[:] = [r for r in refs if r() is not None]
+        refs.append(weakref.ref(array))
+
+
+def _live_views_of(t):
+    """Whether an array that shares computed tensor t's memory is still alive: a view of t taken before (t[0],
+    t.T, t.detach(), a view of such a view, recorded or not) that someone holds, or t's array handed out by
+    numpy() (t's own array lives as long as t: once handed out, always counted)."""
+    refs = _computed_views.get(t._node, ())
+    return any(a is not None and np.may_share_memory(a, t.data) for a in (r() for r in refs))
 
 
 def _memory_leaf(t):
