@@ -1050,8 +1050,8 @@ class Tensor(InPlaceWrites):
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
         index = _gather_index(index, self.shape, d, "gather")
-        if self.ndim == 0:  # torch takes a 0-d index (0) of a 0-d tensor: the value itself
-            return apply(P.Gather, self.reshape(1), index=index.reshape(1), axis=0).reshape(())
+        if self.ndim == 0:  # torch takes a 0-d or 1-D index (zeros) of a 0-d tensor: the value, in index's shape
+            return apply(P.Gather, self.reshape(1), index=index.reshape(-1), axis=0).reshape(index.shape)
         return apply(P.Gather, self, index=index, axis=d)
 
     def scatter(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
@@ -1078,6 +1078,9 @@ class Tensor(InPlaceWrites):
         d = _one_int_dim(fn, dim, self.ndim)
         index = _gather_index(index, self.shape, d, fn)
         if self.ndim == 0:  # as gather: the one element, through a 1-D view
+            if index.size != 1:
+                raise RuntimeError(f"{fn}: a 0-d tensor is written through one index here, got {index.size} (torch "
+                                   "writes its one element once per index; not supported: index it once)")
             return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
                                             src.reshape(1), add).reshape(())
         if not isinstance(src, Tensor):
@@ -1998,7 +2001,7 @@ def _gather_index(index, shape, d, fn):
     if raw.dtype.kind not in "iu":
         raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
-    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
+    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.ndim == 1):   # (a 0-d input takes a 1-D one too)
         raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
