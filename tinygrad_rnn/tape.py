@@ -86,7 +86,7 @@ class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
     __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
-                 "hooks", "where", "__weakref__")
+                 "hooks", "where", "sharers", "__weakref__")
 
     def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
                  saved: Any, shapes: tuple, multi: bool) -> None:
@@ -103,6 +103,7 @@ class Node:
         self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
         self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
+        self.sharers = None  # the arrays that share an output's memory: its views (views.py, _note_computed_view)
 
     def name(self) -> str:
         """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""

@@ -73,7 +73,7 @@ from .tensor_args import (
     _sizes_multiply_to,
     _softmax_default,
 )
-from .views import _is_view, _maker_of_memory, _memory_leaf, _note_computed_view, _note_view_bases
+from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
 __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
@@ -357,7 +357,7 @@ class Tensor(InPlaceWrites):
         if leaf is not None:
             leaf._viewed = True
         elif self._node is not None or self._views_computed:   # a computed tensor's memory: noted on its maker
-            _note_computed_view(_maker_of_memory(self), self.data)
+            _note_computed_view(_maker_node(self), [self.data])
 
     def item(self) -> float:
         return self._one_element("item")
