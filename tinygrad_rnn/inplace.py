@@ -32,7 +32,7 @@ from . import primitives as P
 from . import random, tape
 from .tape import _grad_mode, _note_computed_write, apply, carry_version, no_grad
 from .tensor_args import DTypeNotImplementedError, _broadcasts_to, _check_flag
-from .views import _VIEW_PRIMS, _check_writable, _is_view, _memory_leaf, _same_elements
+from .views import _VIEW_PRIMS, _check_writable, _is_view, _live_views_of, _memory_leaf, _same_elements
 
 if TYPE_CHECKING:   # (for the annotations only: tensor.py is built on this module)
     from .tensor import Tensor
@@ -441,7 +441,9 @@ def _check_recordable_in_place(x, fn):
     a tensor whose gradient is kept (retain_grad) or hooked: which of its two values they meant would be a guess.
     Refused too on a view, on a leaf whose memory views share (_viewed), and on x.detach() of a tensor (the tensor
     is a view of that memory too): x becomes a new array on the tape, and those views would keep the old values,
-    where torch's follow x."""
+    where torch's follow x. For the same reason, refused on a computed tensor while an array that shares its
+    memory is alive (views._live_views_of: its views, recorded or not, and numpy()'s array); once they are
+    dropped, the write runs."""
     if x.requires_grad and x.is_leaf:
         raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")
@@ -457,6 +459,13 @@ def _check_recordable_in_place(x, fn):
                            "or a layer's reshape of x; or x = y.detach() of another tensor y): torch writes that "
                            "memory, and its views follow x onto the tape; that is not supported here. Write x = x + y "
                            "(out of place), or clone() x first")
+    if node is not None and _live_views_of(x):
+        raise RuntimeError(f"{fn} in place, recorded with a gradient, on a computed tensor whose memory a view or "
+                           "an array taken before still shares (y[0], y.T, y.view(...), y.detach(), y.numpy(), or an "
+                           "operation recorded since that saved such a view): torch writes that memory, the views see "
+                           "the new values and their history is rebased onto the written tensor (CopySlices); that is "
+                           "not supported here, where the views would keep the old values. Write y = y + 1 (out of "
+                           "place), or take the views after the write, or of y.clone()")
 
 
 def _refuse_recorded_write_of_a_view(x, fn):

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .tensor_args import _check_bool
-from .views import _is_view_node, _note_view_bases
+from .views import _is_view_node, _note_recorded_views, _note_view_bases
 
 __all__ = ["apply", "Node", "InplaceModificationError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled"]
@@ -86,7 +86,7 @@ class Node:
     """One recorded operation: the data a backward pass (or a visualiser, or a compiler) needs."""
 
     __slots__ = ("prim", "parents", "needs", "versions", "attrs", "saved", "shapes", "multi", "seq", "retained",
-                 "hooks", "where", "__weakref__")
+                 "hooks", "where", "sharers", "__weakref__")
 
     def __init__(self, prim: type, parents: tuple, needs: tuple[bool, ...], versions: tuple | None, attrs: dict,
                  saved: Any, shapes: tuple, multi: bool) -> None:
@@ -103,6 +103,7 @@ class Node:
         self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
         self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
+        self.sharers = None  # the arrays that share an output's memory: its views (views.py, _note_computed_view)
 
     def name(self) -> str:
         """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""
@@ -174,6 +175,8 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         for t in tensors:
             t._node, t._slot = node, slot
             slot += 1
+        if tensors[0].data.base is not None:   # maybe a view of a computed input: noted for in-place writes' check
+            _note_recorded_views(tensors, inputs)
     else:
         _note_view_bases(tensors, inputs)
     if _forward_checks:

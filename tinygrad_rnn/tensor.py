@@ -75,7 +75,7 @@ from .tensor_args import (
     _sizes_multiply_to,
     _softmax_default,
 )
-from .views import _is_view, _memory_leaf, _note_view_bases
+from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
 __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "concatenate", "cat", "stack", "split", "chunk", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt",
@@ -396,6 +396,8 @@ class Tensor(InPlaceWrites):
         leaf = _memory_leaf(self)
         if leaf is not None:
             leaf._viewed = True
+        elif self._node is not None or self._views_computed:   # a computed tensor's memory: noted on its maker
+            _note_computed_view(_maker_node(self), [self.data])
 
     def item(self) -> float:
         return self._one_element("item")
@@ -972,6 +974,8 @@ class Tensor(InPlaceWrites):
         """The int64 indices of the nonzero elements, one row each (as_tuple: one 1-D tensor per dim), as torch."""
         rows = np.argwhere(self.data).astype(np.int64)
         if _check_flag("nonzero", "as_tuple", as_tuple):
+            if self.ndim == 0:   # torch's one index tensor of a 0-d tensor: [0] if it is nonzero, else empty
+                return (Tensor._make(np.flatnonzero(self.data).astype(np.int64), False),)
             return tuple(Tensor._make(np.ascontiguousarray(rows[:, d]), False) for d in range(max(self.ndim, 1)))
         return Tensor._make(rows, False)
 
@@ -1128,8 +1132,8 @@ class Tensor(InPlaceWrites):
         _check_flag("gather", "sparse_grad", sparse_grad)
         d = _one_int_dim("gather", dim, self.ndim)
         index = _gather_index(index, self.shape, d, "gather")
-        if self.ndim == 0:  # torch takes a 0-d index (0) of a 0-d tensor: the value itself
-            return apply(P.Gather, self.reshape(1), index=index.reshape(1), axis=0).reshape(())
+        if self.ndim == 0:  # torch takes a 0-d or 1-D index (zeros) of a 0-d tensor: the value, in index's shape
+            return apply(P.Gather, self.reshape(1), index=index.reshape(-1), axis=0).reshape(index.shape)
         return apply(P.Gather, self, index=index, axis=d)
 
     def scatter(self, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
@@ -1156,6 +1160,9 @@ class Tensor(InPlaceWrites):
         d = _one_int_dim(fn, dim, self.ndim)
         index = _gather_index(index, self.shape, d, fn)
         if self.ndim == 0:  # as gather: the one element, through a 1-D view
+            if index.size != 1:
+                raise RuntimeError(f"{fn}: a 0-d tensor is written through one index here, got {index.size} (torch "
+                                   "writes its one element once per index; not supported: index it once)")
             return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
                                             src.reshape(1), add).reshape(())
         if not isinstance(src, Tensor):
@@ -1280,7 +1287,8 @@ class Tensor(InPlaceWrites):
     def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: npt.DTypeLike | None = None) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
-        -inf or any positive number. The gradient at a zero vector is 0, as torch. dtype= converts first."""
+        -inf, 0 (the count of nonzero elements) or any positive number. The gradient at a zero vector is 0, as
+        torch. dtype= converts first."""
         if dtype is not None:
             return self.astype(dtype).norm(p, dim, keepdim)
         self._floating("norm")
@@ -1289,12 +1297,10 @@ class Tensor(InPlaceWrites):
             p = 2
         if isinstance(p, str) or not np.isscalar(p):
             raise ValueError(f"norm: p must be 'fro' or a number, got {p!r} (matrix norms are not supported)")
-        if p == np.inf:
-            return self.abs().amax(dim, keepdim)
-        if p == -np.inf:
-            return self.abs().amin(dim, keepdim)
-        if p <= 0:
-            raise ValueError(f"norm: p must be positive (or +-inf), got {p}")
+        if p in (np.inf, -np.inf, 0):
+            return self._norm_without_root(p, dim, keepdim)
+        if p < 0:
+            raise ValueError(f"norm: p must be positive, 0 or +-inf, got {p}")
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p == 2:
@@ -1304,6 +1310,15 @@ class Tensor(InPlaceWrites):
         else:
             powered = self.abs() ** p
         return _root_zero_safe(powered.sum(dim, keepdim), 1.0 / p)
+
+    def _norm_without_root(self, p, dim, keepdim):
+        """norm() for p = inf (the largest |x|), -inf (the smallest) and 0: torch's count of the nonzero elements
+        (NaN counts), whose gradient is zero: |sign(x)| is that count's term."""
+        if p == np.inf:
+            return self.abs().amax(dim, keepdim)
+        if p == -np.inf:
+            return self.abs().amin(dim, keepdim)
+        return self.sign().abs().masked_fill(self.isnan(), 1.0).sum(dim, keepdim)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
@@ -1348,6 +1363,9 @@ class Tensor(InPlaceWrites):
                                 f"{dims} and dim0={dim0!r}, dim1={dim1!r}")
             dims = (dim0, dim1)
         if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+            if self.ndim == 0:   # torch takes dims 0 and -1 of a 0-d tensor: nothing to swap
+                _axis(tuple(d for d in dims if d not in (0, -1)), 0)
+                return self.permute(())
             perm = list(range(self.ndim))
             a, b = (_axis(d, self.ndim) for d in dims)
             perm[a], perm[b] = perm[b], perm[a]
@@ -1536,8 +1554,9 @@ class Tensor(InPlaceWrites):
     def expand(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
         """A view of size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front), as torch."""
         sizes = _args_or_keyword("expand", sizes, "size", size)
+        given = bool(sizes)   # (x.expand([]) of a 0-d x gives x, as torch; x.expand() is refused, as torch)
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
-        if not sizes:
+        if not sizes and (self.ndim or not given):
             raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
         bad = [n for n in sizes if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_))]
         if bad:
@@ -1643,15 +1662,20 @@ class Tensor(InPlaceWrites):
         return tuple(apply(P.Unstack, self, axis=_axis(dim, self.ndim)))
 
     # -- softmax family
-    def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        """Along dim; without one, -1 up to 2-D (what torch's implicit choice gives there), refused beyond."""
+    def softmax(self, dim: int | None = None, dtype: npt.DTypeLike | None = None, *,
+                axis: int | None = None) -> Tensor:
+        """Along dim; without one, -1 up to 2-D (what torch's implicit choice gives there), refused beyond. With
+        dtype, the input is cast to it first, as torch's (a float64 softmax of float32 logits)."""
         dim = _one_dim("softmax", dim, axis, _softmax_default("softmax", dim, axis, self.ndim))
-        return apply(P.Softmax, self._floating("softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
+        x = self if dtype is None else self._cast_for("softmax", dtype)
+        return apply(P.Softmax, x._floating("softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
-    def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        """As softmax(), of which it is the log (computed stably)."""
+    def log_softmax(self, dim: int | None = None, dtype: npt.DTypeLike | None = None, *,
+                    axis: int | None = None) -> Tensor:
+        """As softmax(), of which it is the log (computed stably); dtype as softmax's."""
         dim = _one_dim("log_softmax", dim, axis, _softmax_default("log_softmax", dim, axis, self.ndim))
-        return apply(P.LogSoftmax, self._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
+        x = self if dtype is None else self._cast_for("log_softmax", dtype)
+        return apply(P.LogSoftmax, x._floating("log_softmax"), axis=_axis(dim, self.ndim) if self.ndim else None)
 
     # -- matrix products, selections and rearrangements a torch user reaches for (torch 2.13's names and errors)
     def mm(self, mat2: Tensor) -> Tensor:
@@ -2168,7 +2192,7 @@ def _gather_index(index, shape, d, fn):
     if raw.dtype.kind not in "iu":
         raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
-    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.size == 1):
+    if raw.ndim != len(shape) and not (len(shape) == 0 and raw.ndim == 1):   # (a 0-d input takes a 1-D one too)
         raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
@@ -2254,10 +2278,12 @@ def abs(input: Tensor) -> Tensor: return input.abs()
 def sqrt(input: Tensor) -> Tensor: return input.sqrt()
 def maximum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.maximum(other)
 def minimum(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor: return input.minimum(other)
-def softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    return input.softmax(dim, axis=axis)
-def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    return input.log_softmax(dim, axis=axis)
+def softmax(input: Tensor, dim: int | None = None, dtype: npt.DTypeLike | None = None, *,
+            axis: int | None = None) -> Tensor:
+    return input.softmax(dim, dtype, axis=axis)
+def log_softmax(input: Tensor, dim: int | None = None, dtype: npt.DTypeLike | None = None, *,
+                axis: int | None = None) -> Tensor:
+    return input.log_softmax(dim, dtype, axis=axis)
 def clip(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     return input.clip(min, max)
 clamp = clip

@@ -49,11 +49,67 @@ def _note_view_bases(tensors, inputs):
                         leaf._viewed = True
                 if leaf is None:
                     t._views_computed, t._computed_base = True, _maker_of_memory(x)
+                    _note_computed_view(_maker_node(x), [t.data])
                 else:
                     t._base = leaf
                 if no_grad_view:
                     t._no_grad_view = True
                 break
+
+
+class _Sharers:
+    """A node's `sharers`: weak references to the arrays that share the memory of a computed tensor it made (its
+    views' arrays, recorded or not, and arrays handed out by numpy()), for _live_views_of: a dropped view counts no
+    more. The dead ones are pruned whenever their number doubles, so a tensor sliced at every step of a long
+    sequence costs linear time overall."""
+
+    __slots__ = ("refs", "limit")
+
+    def __init__(self):
+        self.refs, self.limit = [], 16
+
+    def add(self, arrays):
+        self.refs.extend([weakref.ref(a) for a in arrays])
+        if len(self.refs) > self.limit:
+            self.refs = [r for r in self.refs if r() is not None]
+            self.limit = max(16, 2 * len(self.refs))
+
+    def alive(self):
+        return [a for a in (r() for r in self.refs) if a is not None]
+
+
+def _note_recorded_views(tensors, inputs):
+    """apply's recorded results that share a computed input's memory (y[0], y.T, y.reshape(...) of y = a * 2, with
+    grad mode on): noted on the node that made that memory (_note_computed_view). Called only for results whose
+    array is a numpy view (its .base set), so the common result, a fresh array, costs one attribute test."""
+    owner = _owner_of(tensors[0].data)
+    for x in inputs:
+        if (x._node is not None or x._views_computed) and _owner_of(x.data) is owner:
+            _note_computed_view(_maker_node(x), [t.data for t in tensors])
+            return
+
+
+def _note_computed_view(node, arrays):
+    """Note that `arrays` share the memory `node` made (nothing for None: that graph is gone)."""
+    if node is not None:
+        if node.sharers is None:
+            node.sharers = _Sharers()
+        node.sharers.add(arrays)
+
+
+def _live_views_of(t):
+    """Whether an array that shares computed tensor t's memory is still alive: a view of t taken before (t[0],
+    t.T, t.detach(), a view of such a view, recorded or not) that someone holds, or t's array handed out by
+    numpy() (t's own array lives as long as t: once handed out, always counted)."""
+    sharers = t._node.sharers
+    return sharers is not None and any(np.may_share_memory(a, t.data) for a in sharers.alive())
+
+
+def _owner_of(array):
+    """The array that owns `array`'s memory: the end of numpy's .base chain."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
 
 
 def _memory_leaf(t):
@@ -117,12 +173,20 @@ def _overlaps_itself(array):
 def _maker_of_memory(x):
     """A weak reference to the Node whose output memory computed tensor x is (or views): kept by an unrecorded view
     of x (x.detach(), x[0] under no_grad()) to note its writes there, without holding x's graph (a weak one: the
-    carried state of truncated BPTT must not keep the previous batch's graph alive). For x a recorded view (y[1:] of
-    a computed y), the node under its chain of views (y's): x's own node may go with x (y[1:].detach() keeps no
-    y[1:]), y's lives as long as y or a graph that reads it, where the backward looks for the writes."""
+    carried state of truncated BPTT must not keep the previous batch's graph alive)."""
     if x._node is None:
         return x._computed_base
+    return weakref.ref(_maker_node(x))
+
+
+def _maker_node(x):
+    """The Node whose output memory computed tensor x is (or views), or None once its graph is gone. For x a
+    recorded view (y[1:] of a computed y), the node under its chain of views (y's): x's own node may go with x
+    (y[1:].detach() keeps no y[1:]), y's lives as long as y or a graph that reads it, where the backward looks for
+    the writes."""
+    if x._node is None:
+        return x._computed_base() if x._computed_base is not None else None
     node = x._node
     while _is_view_node(node) and type(node.parents[0]) is tuple:
         node = node.parents[0][0]
-    return weakref.ref(node)
+    return node

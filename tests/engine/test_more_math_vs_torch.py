@@ -519,7 +519,7 @@ def test_the_version_counts_each_write_as_torchs(write, recorded):
     for lib in (torch, tr):
         a = lib.tensor(START, requires_grad=recorded)
         x = a * 1.0 if recorded else a
-        view = x.detach() if recorded else x[1:]
+        view = None if recorded else x[1:]   # (recorded, a live view of computed x is refused: test_inplace_views)
         before = x._version
         with lib.set_grad_enabled(recorded):
             IN_PLACE[write](x, lib)

@@ -179,7 +179,8 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
         if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
             raise DTypeMismatchError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input "
                                      f"dtype {input.dtype}")
-        return _cross_entropy_probabilities(input, raw, weight, reduction, float(label_smoothing))
+        probs = target if isinstance(target, Tensor) else raw   # a Tensor target gets its gradient, as torch's
+        return _cross_entropy_probabilities(input, probs, weight, reduction, float(label_smoothing))
     targets = _int_array(target, "target")
     rows, flat, n_classes = _rows_by_class(fn, input, targets)
     dtype = input.dtype.type
@@ -199,10 +200,11 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
 
 
 def _cross_entropy_probabilities(input, probs, weight, reduction, eps):
-    """cross_entropy against class probabilities (torch's soft targets), composed of Tensor ops."""
+    """cross_entropy against class probabilities (torch's soft targets), composed of Tensor ops: probs (a Tensor of
+    input's dtype, or an array) gets its gradient too, `-log_softmax(input)` scaled, as torch's."""
     class_axis = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_axis]
-    coef = probs.astype(input.dtype, copy=False)
+    coef = probs if isinstance(probs, Tensor) else probs.astype(input.dtype, copy=False)
     if eps:
         coef = coef * input.dtype.type(1.0 - eps) + input.dtype.type(eps / n_classes)
     w = _class_weight("cross_entropy", weight, n_classes, input.dtype)
