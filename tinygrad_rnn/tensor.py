@@ -1779,6 +1779,55 @@ class Tensor(InPlaceWrites):
         x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
 
+    # -- torch's methods composed in tensor_functions.py (imported when they run: that module is built on this one)
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.tril."""
+        from .tensor_functions import tril
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.triu."""
+        from .tensor_functions import triu
+        return triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.diag."""
+        from .tensor_functions import diag
+        return diag(self, diagonal)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """As torch: tensor_functions.outer."""
+        from .tensor_functions import outer
+        return outer(self, vec2)
+
+    def dot(self, tensor: Tensor) -> Tensor:
+        """As torch: tensor_functions.dot."""
+        from .tensor_functions import dot
+        return dot(self, tensor)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """As torch: tensor_functions.mv."""
+        from .tensor_functions import mv
+        return mv(self, vec)
+
+    def trace(self) -> Tensor:
+        """As torch: tensor_functions.trace."""
+        from .tensor_functions import trace
+        return trace(self)
+
+    def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """As torch: tensor_functions.count_nonzero."""
+        from .tensor_functions import count_nonzero
+        return count_nonzero(self, dim)
+
+    def broadcast_to(self, size: Sequence[int]) -> Tensor:
+        """As torch: `self.expand(size)`."""
+        return self.expand(tuple(size))
+
+    def where(self, condition: Tensor | np.ndarray, other: Tensor | npt.ArrayLike) -> Tensor:
+        """As torch's x.where(condition, y): `where(condition, x, y)`."""
+        return where(condition, self, other)
+
 
 # tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)
 set_tensor_class(Tensor)
