@@ -1102,6 +1102,17 @@ class Tensor(InPlaceWrites):
             return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
         return apply(P.Cumsum, x, axis=d)
 
+    def cumprod(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running products along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
+        indices' are int64, as torch's. The gradient is exact where the input holds zeros (primitives.Cumprod)."""
+        d = _one_int_dim("cumprod", dim, self.ndim)
+        x = self if dtype is None else self._cast_for("cumprod", dtype)
+        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
+            x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
+        rows, axis = (x.reshape(1), 0) if x.ndim == 0 else (x, d)
+        run = apply if x.data.dtype.kind == "f" else _off_tape   # indices' products have no gradient
+        return run(P.Cumprod, rows, axis=axis).reshape(x.shape)
+
     def _cast_for(self, fn, dtype):
         """This tensor in `dtype` for fn's dtype= (a float one keeps the gradient; an integer one has none,
         so it is refused for a tensor that requires grad, as torch does)."""
@@ -1814,6 +1825,11 @@ class Tensor(InPlaceWrites):
         """As torch: tensor_functions.trace."""
         from .tensor_functions import trace
         return trace(self)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        """As torch: tensor_functions.diff."""
+        from .tensor_functions import diff
+        return diff(self, n, dim, prepend, append)
 
     def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """As torch: tensor_functions.count_nonzero."""

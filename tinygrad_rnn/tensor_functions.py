@@ -10,20 +10,24 @@ This module is built on tensor.py and creation.py, and imports nothing built on 
 """
 from __future__ import annotations
 
+import builtins  # (this module's sum, max and min are torch's: the builtins by their full name)
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from . import primitives as P
 from .creation import _factory_dtype, _made, full, zeros
+from .tape import apply
 from .tensor import ShapeError, Tensor, ValuesIndices, _fill_value, _tensor_input, cat, where
-from .tensor_args import _is_int, _reduce_axis, _shape_args
+from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm",
            "logsumexp", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square",
            "rsqrt", "count_nonzero", "broadcast_to", "broadcast_tensors",
            "eye", "linspace", "logspace", "full_like", "empty", "empty_like",
-           "tril", "triu", "diag", "outer", "dot", "mv", "trace"]
+           "tril", "triu", "diag", "outer", "dot", "mv", "trace",
+           "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -333,3 +337,166 @@ def trace(input: Tensor) -> Tensor:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
     return x.diagonal().sum()
 
+
+
+# ----------------------------------------------------------------------------- running products, differences
+def cumprod(input: Tensor, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.cumprod: `input.cumprod(dim, dtype=dtype)`."""
+    return _tensor_input("cumprod", input).cumprod(dim, dtype=dtype)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """As torch.diff: the n-th forward difference along dim (`out[i] = x[i + 1] - x[i]`, applied n times), of
+    input with prepend before it and append after it along dim; a mask's differences are `x[i + 1] != x[i]`."""
+    x = _tensor_input("diff", input)
+    if not _is_int(n):
+        raise TypeError(f"diff(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    if x.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _axis(_int_dim("diff", dim), x.ndim)
+    if n == 0:   # torch's: a copy of input, prepend and append left out
+        return x.clone()
+    x = cat([t for t in (_diff_edge(prepend, x, d), x, _diff_edge(append, x, d)) if t is not None], d)
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        later, earlier = x.narrow(d, 1, length - 1), x.narrow(d, 0, length - 1)
+        x = later != earlier if x.dtype == np.bool_ else later - earlier
+    return x
+
+
+def _diff_edge(edge, x, d):
+    """prepend / append as torch takes them: a Tensor of x's dims matching x's shape except along d."""
+    if edge is None:
+        return None
+    if not isinstance(edge, Tensor):
+        edge = x._operand(edge).expand(x.shape[:d] + (1,) + x.shape[d + 1:]) if np.ndim(edge) == 0 else \
+            x._operand(edge)
+    if edge.ndim != x.ndim:
+        raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    for k in range(x.ndim):
+        if k != d and edge.shape[k] != x.shape[k]:
+            raise RuntimeError("diff expects the shape of tensor to prepend or append to match that of input "
+                               f"except along the differencing dimension; input.size({k}) = {x.shape[k]}, but "
+                               f"got tensor.size({k}) = {edge.shape[k]}")
+    return edge
+
+
+# ----------------------------------------------------------------------------- einsum, meshgrid, hstack, vstack
+def einsum(equation: str | Tensor, *operands: Tensor | Sequence) -> Tensor:
+    """As torch.einsum: `einsum("ij,jk->ik", a, b)` (spaces, an implicit output and `...` as torch reads them;
+    the operands may also come as one list), or the sublist form `einsum(a, [0, 1], b, [1, 2], [0, 2])`. Every
+    operand's gradient is an einsum of the output's gradient and the others (primitives.Einsum)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum(): operand {i} must be a Tensor, not {type(t).__name__}")
+    if len({t.dtype for t in operands}) > 1:
+        raise RuntimeError(f"einsum(): operands must have one dtype, got {[str(t.dtype) for t in operands]}")
+    spec = _explicit_equation(equation.replace(" ", ""), [t.ndim for t in operands])
+    _check_einsum_sizes(spec, operands)
+    if operands and operands[0].dtype.kind != "f":
+        return Tensor._make(np.einsum(spec, *[t.data for t in operands]), False)
+    return apply(P.Einsum, *operands, equation=spec)
+
+
+def _sublist_equation(args):
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) as ("ab,bc->ac", (a, b)); Ellipsis in a sublist is `...`."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def word(sublist):
+        return "".join("..." if s is Ellipsis else letters[s] for s in sublist)
+    output = word(args[-1]) if len(args) % 2 else None   # an odd count: the last sublist is the output's
+    pairs = args[:-1] if len(args) % 2 else args
+    operands, words = pairs[0::2], [word(s) for s in pairs[1::2]]
+    return ",".join(words) + ("" if output is None else "->" + output), operands
+
+
+def _explicit_equation(equation, ndims):
+    """torch's equation with its output written out and each `...` spelled as letters of its own."""
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ndims):
+        few = "fewer" if len(ndims) < len(terms) else "more"
+        raise RuntimeError(f"einsum(): {few} operands were provided than specified in the equation")
+    used = set(equation)
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    widest = builtins.max([n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t], default=0)
+    dots = "".join(spare[:widest])
+    spelled = []
+    for k, (t, n) in enumerate(zip(terms, ndims)):
+        named = len(t.replace("...", ""))
+        if ("..." not in t and named != n) or named > n:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
+                               f"number of dimensions ({n}) for operand {k} and no ellipsis was given")
+        spelled.append(t.replace("...", dots[widest - (n - named):]))
+    if not arrow:   # torch's implicit output: the ellipsis, then the letters used once, in alphabetical order
+        once = sorted(c for c in set(inputs.replace("...", "")) if inputs.count(c) == 1 and c.isalpha())
+        output = "..." + "".join(once)
+    output = output.replace("...", dots)
+    for c in output:
+        if c not in "".join(spelled):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
+                               "operand")
+    return ",".join(spelled) + "->" + output
+
+
+def _check_einsum_sizes(spec, operands):
+    seen = {}
+    for k, (term, t) in enumerate(zip(spec.split("->")[0].split(","), operands)):
+        for c, size in zip(term, t.shape):
+            if seen.setdefault(c, size) != size:
+                raise RuntimeError(f"einsum(): subscript {c} has size {size} for operand {k} which does not "
+                                   f"broadcast with previously seen size {seen[c]}")
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
+    """As torch.meshgrid: for 0-D or 1-D tensors, each expanded over the grid they span (views); indexing "ij"
+    (torch's default) orders the grid's dims as the tensors, "xy" swaps the first two (numpy's default)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if not isinstance(t, Tensor) or t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t!r}")
+    sizes = [t.numel() for t in tensors]
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[k] for k in order)
+    grids = []
+    for k, t in enumerate(tensors):
+        at = order.index(k)
+        grids.append(t.reshape(tuple(-1 if a == at else 1 for a in range(len(tensors)))).expand(shape))
+    return tuple(grids)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.hstack: cat along dim 1 (dim 0 for 1-D tensors; 0-D ones become 1-D)."""
+    tensors = _non_empty("hstack", tensors)
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.vstack: cat along dim 0, with 0-D and 1-D tensors made rows (1 x n) first."""
+    tensors = _non_empty("vstack", tensors)
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def _non_empty(fn, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{fn} expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): expected a sequence of Tensors, got {type(t).__name__} at {i}")
+    return tensors

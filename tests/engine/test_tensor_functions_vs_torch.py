@@ -363,3 +363,157 @@ def test_trace_of_indices_is_int64():
         "trace 1-D"])
 def test_product_errors_as_torch(call):
     raises_as_torch(lambda: call(torch), lambda: call(tr))
+
+
+# ----------------------------------------------------------------------------- 4. cumprod, diff, einsum, meshgrid...
+@st.composite
+def arrays_with_zeros(draw, min_dims=0):
+    shape = tuple(draw(st.lists(st.integers(0, 4), min_size=min_dims, max_size=3)))
+    values = draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, -1.0, 2.0, -0.5, 1.5, 3.0]),
+                           min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    return np.array(values, dtype=np.float64).reshape(shape)
+
+
+@given(x=arrays_with_zeros(), dim_seed=st.integers(0, 10), double=st.booleans())
+def test_cumprod_with_zeros_as_torch(x, dim_seed, double):
+    dtype = np.float64 if double else np.float32
+    dim = dim_seed % max(x.ndim, 1) - (dim_seed % 2) * max(x.ndim, 1)   # negative dims too
+    same_as_torch(lambda a: tr.cumprod(a, dim), lambda a: torch.cumprod(a, dim), x.astype(dtype), dtype=dtype)
+    same_as_torch(lambda a: a.cumprod(dim=dim), lambda a: a.cumprod(dim=dim), x.astype(dtype), dtype=dtype)
+
+
+def test_cumprod_dtypes_as_torch():
+    for make in (lambda m: m.tensor([True, False, True]), lambda m: m.tensor([2, 3, -1])):
+        ours, theirs = tr.cumprod(make(tr), 0), torch.cumprod(make(torch), 0)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") and ours.tolist() == theirs.tolist()
+    same_as_torch(lambda a: tr.cumprod(a, 0, dtype=tr.float64), lambda a: torch.cumprod(a, 0, dtype=torch.float64),
+                  np.array([1.5, 0.0, 2.0], np.float32), dtype=np.float32)
+    raises_as_torch(lambda: torch.cumprod(torch.ones(3), 1), lambda: tr.cumprod(tr.ones(3), 1))
+
+
+@given(x=arrays_with_zeros(min_dims=1), n=st.integers(0, 4), dim_seed=st.integers(0, 10),
+       edges=st.sampled_from(["none", "prepend", "append", "both"]), double=st.booleans())
+def test_diff_as_torch(x, n, dim_seed, edges, double):
+    dtype = np.float64 if double else np.float32
+    dim = dim_seed % x.ndim - (dim_seed % 2) * x.ndim
+    edge_shape = list(x.shape)
+    edge_shape[dim] = 2
+    before = np.arange(np.prod(edge_shape), dtype=dtype).reshape(edge_shape) if edges in ("prepend", "both") else None
+    after = -np.ones(edge_shape, dtype) if edges in ("append", "both") else None
+
+    def call(m, a, pre, post):
+        return m.diff(a, n, dim, prepend=pre, append=post)
+    arrays = [x.astype(dtype)] + [e for e in (before, after) if e is not None]
+
+    def split(m):
+        def run(a, *rest):
+            rest = list(rest)
+            pre = rest.pop(0) if before is not None else None
+            post = rest.pop(0) if after is not None else None
+            return call(m, a, pre, post)
+        return run
+    same_as_torch(split(tr), split(torch), *arrays, dtype=dtype)
+
+
+def test_diff_of_masks_indices_and_the_method():
+    for values in ([True, False, False, True], [1, 4, 9, 16]):
+        ours, theirs = tr.tensor(values).diff(), torch.tensor(values).diff()
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") and ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.diff(m.ones(3), n=-1),
+    lambda m: m.diff(m.tensor(1.0)),
+    lambda m: m.diff(m.ones(3, 2), prepend=m.ones(3)),
+    lambda m: m.diff(m.ones(3, 2), dim=0, prepend=m.ones(1, 3)),
+    lambda m: m.diff(m.ones(3), dim=1),
+], ids=["n<0", "0-d", "prepend dims", "prepend shape", "dim"])
+def test_diff_errors_as_torch(call):
+    raises_as_torch(lambda: call(torch), lambda: call(tr))
+
+
+@st.composite
+def einsum_cases(draw):
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcd"}
+    terms = draw(st.lists(st.lists(st.sampled_from("abcd"), max_size=3).map("".join), min_size=1, max_size=3))
+    used = sorted(set("".join(terms)))
+    explicit = draw(st.booleans())
+    output = "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))]) if explicit else None
+    equation = ",".join(terms) + ("" if output is None else "->" + output)
+    rng = np.random.default_rng(len(equation))
+    return equation, [rng.standard_normal([sizes[c] for c in t]) for t in terms]
+
+
+@given(case=einsum_cases(), double=st.booleans())
+def test_einsum_as_torch(case, double):
+    equation, arrays = case
+    dtype = np.float64 if double else np.float32
+    same_as_torch(lambda *t: tr.einsum(equation, *t), lambda *t: torch.einsum(equation, *t),
+                  *[a.astype(dtype) for a in arrays], dtype=dtype)
+
+
+@pytest.mark.parametrize("equation, shapes", [
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("i j , j k -> i k", [(2, 3), (3, 4)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (4, 2)]),
+    ("i...->...", [(2, 3, 4)]),
+    ("...i,...i", [(3, 4), (2, 1, 4)][:1] * 2),
+    ("ii->i", [(3, 3)]),
+    ("iij->j", [(3, 3, 2)]),
+    ("ij->", [(3, 4)]),
+    ("i,j->ij", [(3,), (4,)]),
+])
+def test_einsum_forms_as_torch(equation, shapes):
+    arrays = [_data(s, np.float64, seed=k) for k, s in enumerate(shapes)]
+    same_as_torch(lambda *t: tr.einsum(equation, *t), lambda *t: torch.einsum(equation, *t), *arrays)
+    same_as_torch(lambda *t: tr.einsum(equation, list(t)), lambda *t: torch.einsum(equation, list(t)), *arrays)
+
+
+def test_einsum_sublist_form_as_torch():
+    a, b = _data((2, 3), np.float64, 1), _data((3, 4), np.float64, 2)
+    same_as_torch(lambda x, y: tr.einsum(x, [0, 1], y, [1, 2], [0, 2]),
+                  lambda x, y: torch.einsum(x, [0, 1], y, [1, 2], [0, 2]), a, b)
+    same_as_torch(lambda x, y: tr.einsum(x, [0, 1], y, [1, 2]), lambda x, y: torch.einsum(x, [0, 1], y, [1, 2]), a, b)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(2, 2)),
+    lambda m: m.einsum("ij->ik", m.ones(2, 3)),
+    lambda m: m.einsum("ijk->i", m.ones(2, 3)),
+    lambda m: m.einsum("ij,jk", m.ones(2, 3)),
+], ids=["dtypes", "sizes", "output letter", "dims", "operands"])
+def test_einsum_errors_as_torch(call):
+    raises_as_torch(lambda: call(torch), lambda: call(tr))
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+def test_meshgrid_as_torch(indexing):
+    arrays = [_data((2,), np.float64, 1), _data((3,), np.float64, 2), _data((), np.float64, 3),
+              _data((4,), np.float64, 4)]
+    same_as_torch(lambda *t: tr.meshgrid(*t, indexing=indexing), lambda *t: torch.meshgrid(*t, indexing=indexing),
+                  *arrays)
+    same_as_torch(lambda *t: tr.meshgrid(list(t), indexing=indexing),
+                  lambda *t: torch.meshgrid(list(t), indexing=indexing), *arrays[:2])
+    raises_as_torch(lambda: torch.meshgrid(torch.ones(2, 2), torch.ones(3), indexing=indexing),
+                    lambda: tr.meshgrid(tr.ones(2, 2), tr.ones(3), indexing=indexing))
+    raises_as_torch(lambda: torch.meshgrid(torch.ones(2), indexing="yx"),
+                    lambda: tr.meshgrid(tr.ones(2), indexing="yx"))
+
+
+@pytest.mark.parametrize("shapes", [[(2,), (3,)], [(2, 3), (2, 1)], [(), ()], [(2, 3, 4), (2, 5, 4)]])
+def test_hstack_as_torch(shapes):
+    arrays = [_data(s, np.float64, seed=k) for k, s in enumerate(shapes)]
+    same_as_torch(lambda *t: tr.hstack(list(t)), lambda *t: torch.hstack(list(t)), *arrays)
+
+
+@pytest.mark.parametrize("shapes", [[(3,), (3,)], [(2, 3), (1, 3)], [(), ()], [(2, 3), (3,)], [(1, 2, 3), (2, 2, 3)]])
+def test_vstack_as_torch(shapes):
+    arrays = [_data(s, np.float64, seed=k) for k, s in enumerate(shapes)]
+    same_as_torch(lambda *t: tr.vstack(list(t)), lambda *t: torch.vstack(list(t)), *arrays)
+
+
+def test_stack_errors_as_torch():
+    raises_as_torch(lambda: torch.hstack([]), lambda: tr.hstack([]))
+    raises_as_torch(lambda: torch.vstack([]), lambda: tr.vstack([]))
+    raises_as_torch(lambda: torch.vstack([torch.ones(2), torch.ones(3)]), lambda: tr.vstack([tr.ones(2), tr.ones(3)]))
