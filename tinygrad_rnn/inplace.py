@@ -186,6 +186,10 @@ class InPlaceWrites:
         """In place: self.masked_fill(mask, value); the mask broadcasts to self (never self to the mask)."""
         return self._in_place("masked_fill_", lambda: self.masked_fill(mask, value), value)
 
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """In place: self.index_add(dim, index, source, alpha=alpha)."""
+        return self._in_place("index_add_", lambda: self.index_add(dim, index, source, alpha=alpha), source)
+
     def clamp_min_(self, min: float) -> Tensor: return self.clamp_(min=min)
     def clamp_max_(self, max: float) -> Tensor: return self.clamp_(max=max)
 

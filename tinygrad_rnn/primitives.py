@@ -520,6 +520,96 @@ class Cos(Primitive):
             return (-g * np.sin(a),)
 
 
+class Tan(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):   # tan(inf): NaN, silently as torch
+            out = np.tan(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * (1 + out * out),)   # torch's: 1 + tan^2
+
+
+class Sinh(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            return np.sinh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(over="ignore"):
+            return (g * np.cosh(a),)
+
+
+class Cosh(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(over="ignore"):
+            return np.cosh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(over="ignore"):
+            return (g * np.sinh(a),)
+
+
+class Asin(Primitive):
+    """arcsin; outside [-1, 1] NaN (silently, as torch); the gradient 1 / sqrt(1 - a^2) is inf at +-1."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            return np.arcsin(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / np.sqrt(1 - a * a),)
+
+
+class Acos(Primitive):
+    """arccos; its gradient is -1 / sqrt(1 - a^2), asin's negated."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            return np.arccos(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-g / np.sqrt(1 - a * a),)
+
+
+class Atan(Primitive):
+    @staticmethod
+    def forward(a):
+        return np.arctan(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g / (1 + a * a),)
+
+
+class Atan2(Primitive):
+    """The angle of the point (b, a) (numpy's arctan2, as torch's atan2(a, b)); the gradients are
+    `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)` (NaN at the origin, as torch's)."""
+
+    @staticmethod
+    def forward(a, b):
+        return np.arctan2(a, b), (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / (a * a + b * b)
+            return (scale * b if needs[0] else None), (-scale * a if needs[1] else None)
+
+
 class Log1p(Primitive):
     """log(1 + a), accurate for a near 0 (numpy's log1p, as torch's), where log(1 + a) loses a's digits."""
 

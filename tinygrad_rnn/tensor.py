@@ -1667,6 +1667,18 @@ class Tensor(InPlaceWrites):
     def sin(self) -> Tensor: return apply(P.Sin, self._numeric())
     def cos(self) -> Tensor: return apply(P.Cos, self._numeric())
     def log1p(self) -> Tensor: return apply(P.Log1p, self._numeric())
+    def tan(self) -> Tensor: return apply(P.Tan, self._numeric())
+    def sinh(self) -> Tensor: return apply(P.Sinh, self._numeric())
+    def cosh(self) -> Tensor: return apply(P.Cosh, self._numeric())
+    def asin(self) -> Tensor: return apply(P.Asin, self._numeric())
+    def acos(self) -> Tensor: return apply(P.Acos, self._numeric())
+    def atan(self) -> Tensor: return apply(P.Atan, self._numeric())
+
+    def atan2(self, other: Tensor) -> Tensor:
+        """The angle of the point (other, self), as torch.atan2 (float tensors; other a Tensor, as torch)."""
+        _tensor_argument("atan2", "other", other)
+        return self._numeric()._binary(P.Atan2, other._numeric(), "atan2")
+
     def expm1(self) -> Tensor: return apply(P.Expm1, self._numeric())
     def log2(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=2)
     def log10(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=10)
@@ -1830,6 +1842,27 @@ class Tensor(InPlaceWrites):
         """As torch: tensor_functions.diff."""
         from .tensor_functions import diff
         return diff(self, n, dim, prepend, append)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """As torch: tensor_functions.logaddexp."""
+        from .tensor_functions import logaddexp
+        return logaddexp(self, other)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """As torch: tensor_functions.median."""
+        from .tensor_functions import median
+        return median(self, dim, keepdim)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+        """As torch: tensor_functions.unique."""
+        from .tensor_functions import unique
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """As torch: tensor_functions.index_add."""
+        from .tensor_functions import index_add
+        return index_add(self, dim, index, source, alpha=alpha)
 
     def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """As torch: tensor_functions.count_nonzero."""

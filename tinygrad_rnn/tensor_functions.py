@@ -27,7 +27,8 @@ __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "pro
            "rsqrt", "count_nonzero", "broadcast_to", "broadcast_tensors",
            "eye", "linspace", "logspace", "full_like", "empty", "empty_like",
            "tril", "triu", "diag", "outer", "dot", "mv", "trace",
-           "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack"]
+           "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
+           "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -500,3 +501,121 @@ def _non_empty(fn, tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{fn}(): expected a sequence of Tensors, got {type(t).__name__} at {i}")
     return tensors
+
+
+# ----------------------------------------------------------------------------- trigonometry, logaddexp
+def tan(input: Tensor) -> Tensor:
+    """As torch.tan."""
+    return _tensor_input("tan", input).tan()
+
+
+def sinh(input: Tensor) -> Tensor:
+    """As torch.sinh."""
+    return _tensor_input("sinh", input).sinh()
+
+
+def cosh(input: Tensor) -> Tensor:
+    """As torch.cosh."""
+    return _tensor_input("cosh", input).cosh()
+
+
+def asin(input: Tensor) -> Tensor:
+    """As torch.asin (NaN outside [-1, 1])."""
+    return _tensor_input("asin", input).asin()
+
+
+def acos(input: Tensor) -> Tensor:
+    """As torch.acos (NaN outside [-1, 1])."""
+    return _tensor_input("acos", input).acos()
+
+
+def atan(input: Tensor) -> Tensor:
+    """As torch.atan."""
+    return _tensor_input("atan", input).atan()
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.atan2: the angle of the point (other, input)."""
+    return _tensor_input("atan2", input).atan2(other)
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.logaddexp: `log(exp(input) + exp(other))` without overflow: the larger plus
+    `log1p(exp(-|input - other|))`; two equal infinities give that infinity (their difference is no NaN)."""
+    a = _tensor_input("logaddexp", input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"logaddexp(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    a, b = a._numeric(), other._numeric()
+    same_infinity = (a == b) & a.isinf()
+    zero = Tensor._make(np.zeros((), a.dtype), False)
+    gap = where(same_infinity, zero, a) - where(same_infinity, zero, b)   # (inf - inf would warn, then be dropped)
+    return a.maximum(b) + (-gap.abs()).exp().log1p()
+
+
+# ----------------------------------------------------------------------------- median, unique, index_add
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+    """As torch.median: the lower median (the `(n - 1) // 2`-th smallest). Of all elements, a 0-d value whose
+    gradient is shared among the elements equal to it (torch's); along dim, (values, indices), the gradient
+    going to the index."""
+    x = _tensor_input("median", input)
+    if dim is None:
+        if x.numel() == 0:
+            return Tensor._make(np.array(np.nan, x.dtype), False)
+        flat = x.reshape(-1)
+        value = flat.sort().values[(flat.numel() - 1) // 2]
+        if x.dtype.kind != "f":
+            return value
+        # the largest of the elements equal to the median: that value, amax's gradient shared among them
+        ties = x == value.detach()
+        return where(ties, x, Tensor._make(np.array(-np.inf, x.dtype), False)).amax()
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    d = _axis(_int_dim("median", dim), x.ndim)
+    middle = (x.shape[d] - 1) // 2
+    if x.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+    indices = x.argsort(d, stable=True).narrow(d, middle, 1)
+    values = x.gather(d, indices)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return ValuesIndices(values, indices)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+    """As torch.unique: the distinct elements, sorted (always: `sorted=False` allows any order, as torch), and
+    if asked the inverse (each element's position among them, input's shape) and the counts, both int64. No
+    gradient (torch's has none either: its backward is an error). `dim=` is not supported."""
+    x = _tensor_input("unique", input)
+    if dim is not None:
+        raise NotImplementedError("unique(dim=...) is not supported; flatten or use numpy")
+    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
+    out = [Tensor._make(values, False)]
+    if return_inverse:
+        out.append(Tensor._make(inverse.reshape(x.shape).astype(np.int64), False))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64), False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+    """As torch.index_add: input with `alpha * source[i]` added at position `index[i]` along dim (repeated
+    indices add up); gradients reach input and source (scatter_add's)."""
+    x = _tensor_input("index_add", input)
+    d = _axis(_int_dim("index_add", dim), builtins.max(x.ndim, 1))
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        got = type(index).__name__ if not isinstance(index, Tensor) else index.dtype
+        raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: {got}")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_add(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if index.ndim > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    n = source.shape[d] if source.ndim else 1
+    if index.numel() != n:
+        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                           f"({n}), for dim: {dim}")
+    if index.numel() and (index.data.min() < 0 or index.data.max() >= x.shape[d]):   # no negatives, as torch
+        raise IndexError("index out of range in self")
+    along = tuple(-1 if k == d else 1 for k in range(source.ndim))
+    at = np.broadcast_to(index.data.astype(np.int64).reshape(along), source.shape)
+    return x.scatter_add(d, Tensor._make(np.ascontiguousarray(at), False), source * alpha if alpha != 1 else source)

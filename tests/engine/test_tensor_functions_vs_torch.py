@@ -517,3 +517,88 @@ def test_stack_errors_as_torch():
     raises_as_torch(lambda: torch.hstack([]), lambda: tr.hstack([]))
     raises_as_torch(lambda: torch.vstack([]), lambda: tr.vstack([]))
     raises_as_torch(lambda: torch.vstack([torch.ones(2), torch.ones(3)]), lambda: tr.vstack([tr.ones(2), tr.ones(3)]))
+
+
+# ----------------------------------------------------------------------------- 5. trigonometry, logaddexp, median...
+TRIG_VALUES = np.array([0.0, -0.0, 0.3, -0.7, 0.99, -0.5, 1.0, -1.0, 1.5, 3.0, -20.0, np.inf, -np.inf, np.nan])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["tan", "sinh", "cosh", "asin", "acos", "atan"])
+def test_trigonometry_as_torch(name, dtype):
+    # the gradient where it is finite on both sides: away from +-1 for asin/acos and from the infinities
+    x = TRIG_VALUES.astype(dtype)
+    with np.errstate(all="ignore"):
+        ours, theirs = getattr(tr, name)(tr.tensor(x)), getattr(torch, name)(torch.tensor(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), **TOL[dtype])
+    assert ours.dtype == x.dtype
+    smooth = np.array([0.0, 0.3, -0.7, 0.5, -0.25], dtype)
+    same_as_torch(getattr(tr, name), getattr(torch, name), smooth, dtype=dtype)
+    same_as_torch(lambda a: getattr(a, name)(), lambda a: getattr(a, name)(), smooth, dtype=dtype)
+    assert str(getattr(tr, name)(tr.tensor([1, 0])).dtype) == str(getattr(torch, name)(torch.tensor([1, 0])).dtype) \
+        .replace("torch.", "")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_atan2_and_logaddexp_as_torch(dtype):
+    a = np.array([[1.0, -2.0, 0.5, 3.0, 0.0], [-1.0, 2.0, 0.25, 3.0, 1.0]], dtype)
+    b = np.array([0.5, -1.0, 2.0, 3.0, -4.0], dtype)
+    for name in ("atan2", "logaddexp"):
+        same_as_torch(getattr(tr, name), getattr(torch, name), a, b, dtype=dtype)
+        same_as_torch(lambda x, y, f=name: getattr(x, f)(y), lambda x, y, f=name: getattr(x, f)(y), a, b,
+                      dtype=dtype)
+    edges = np.array([np.inf, -np.inf, -np.inf, 1e30, -1e30, np.inf], dtype)
+    others = np.array([np.inf, -np.inf, 0.0, 1e30, 5.0, -np.inf], dtype)
+    for name in ("atan2", "logaddexp"):
+        ours = getattr(tr, name)(tr.tensor(edges), tr.tensor(others)).numpy()
+        np.testing.assert_allclose(ours, getattr(torch, name)(torch.tensor(edges), torch.tensor(others)).numpy(),
+                                   **TOL[dtype])
+    raises_as_torch(lambda: torch.atan2(torch.ones(2), 2.0), lambda: tr.atan2(tr.ones(2), 2.0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_median_as_torch(dtype):
+    x = np.array([[3.0, 1.0, 4.0, 1.5, 5.0, 9.0], [2.0, 6.0, 5.0, 3.5, 5.5, 8.0], [9.0, 7.0, 9.5, 3.0, 2.0, 8.5]],
+                 dtype)
+    same_as_torch(tr.median, torch.median, x, dtype=dtype)
+    same_as_torch(lambda a: tr.median(a, 1), lambda a: torch.median(a, 1), x, dtype=dtype)
+    same_as_torch(lambda a: a.median(0, keepdim=True), lambda a: a.median(0, keepdim=True), x, dtype=dtype)
+    same_as_torch(lambda a: a.median(-1), lambda a: a.median(-1), x[:, :5], dtype=dtype)   # odd count
+    ties = np.array([1.0, 2.0, 2.0, 3.0, 2.0], dtype)   # median() shares the gradient among the ties, as torch
+    same_as_torch(tr.median, torch.median, ties, dtype=dtype)
+    assert tr.median(tr.tensor([3, 1, 2, 7])).item() == torch.median(torch.tensor([3, 1, 2, 7])).item()
+
+
+@given(values=st.lists(st.integers(-3, 3), min_size=0, max_size=12), inverse=st.booleans(), counts=st.booleans())
+def test_unique_as_torch(values, inverse, counts):
+    for make in (lambda m: m.tensor(values, dtype=m.float64), lambda m: m.tensor(values, dtype=m.int64)):
+        ours = tr.unique(make(tr), return_inverse=inverse, return_counts=counts)
+        theirs = torch.unique(make(torch), return_inverse=inverse, return_counts=counts)
+        for o, t in zip(_outputs(ours), _outputs(theirs)):
+            assert o.tolist() == t.tolist() and str(o.dtype) == str(t.dtype).replace("torch.", "")
+            assert not o.requires_grad
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_index_add_as_torch(dtype):
+    x, src = _data((4, 3), dtype, 1), _data((5, 3), dtype, 2)
+    index = np.array([0, 2, 0, 3, 1])
+    same_as_torch(lambda a, s: tr.index_add(a, 0, tr.tensor(index), s, alpha=2.5),
+                  lambda a, s: torch.index_add(a, 0, torch.tensor(index), s, alpha=2.5), x, src, dtype=dtype)
+    same_as_torch(lambda a, s: a.index_add(1, tr.tensor([2, 2]), s),
+                  lambda a, s: a.index_add(1, torch.tensor([2, 2]), s), x, _data((4, 2), dtype, 3), dtype=dtype)
+    ours, theirs = tr.tensor(x), torch.tensor(x)
+    assert ours.index_add_(0, tr.tensor(index), tr.tensor(src)) is ours
+    theirs.index_add_(0, torch.tensor(index), torch.tensor(src))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.ones(3).index_add(0, m.tensor([0, 1]), m.ones(3)),
+    lambda m: m.ones(3).index_add(0, m.tensor([0.0, 1.0]), m.ones(2)),
+    lambda m: m.ones(3).index_add(0, m.tensor([0, 5]), m.ones(2)),
+    lambda m: m.ones(3).index_add(0, m.tensor([-1]), m.ones(1)),
+    lambda m: m.ones(3).index_add(1, m.tensor([0]), m.ones(1)),
+], ids=["count", "float index", "out of range", "negative", "dim"])
+def test_index_add_errors_as_torch(call):
+    raises_as_torch(lambda: call(torch), lambda: call(tr))
