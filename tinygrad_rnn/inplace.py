@@ -174,6 +174,22 @@ class InPlaceWrites:
     def tanh_(self) -> Tensor: return self._in_place("tanh_", self.tanh)
     def sigmoid_(self) -> Tensor: return self._in_place("sigmoid_", self.sigmoid)
     def relu_(self) -> Tensor: return self._in_place("relu_", self.relu)
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        """In place: self.tril(diagonal), on the in-place rules of the module docstring."""
+        return self._in_place("tril_", lambda: self.tril(diagonal))
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        """In place: self.triu(diagonal)."""
+        return self._in_place("triu_", lambda: self.triu(diagonal))
+
+    def masked_fill_(self, mask: Tensor | np.ndarray, value: float | Tensor) -> Tensor:
+        """In place: self.masked_fill(mask, value); the mask broadcasts to self (never self to the mask)."""
+        return self._in_place("masked_fill_", lambda: self.masked_fill(mask, value), value)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """In place: self.index_add(dim, index, source, alpha=alpha)."""
+        return self._in_place("index_add_", lambda: self.index_add(dim, index, source, alpha=alpha), source)
+
     def clamp_min_(self, min: float) -> Tensor: return self.clamp_(min=min)
     def clamp_max_(self, max: float) -> Tensor: return self.clamp_(max=max)
 

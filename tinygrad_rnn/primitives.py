@@ -521,6 +521,96 @@ class Cos(Primitive):
             return (-g * np.sin(a),)
 
 
+class Tan(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):   # tan(inf): NaN, silently as torch
+            out = np.tan(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        return (g * (1 + out * out),)   # torch's: 1 + tan^2
+
+
+class Sinh(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            return np.sinh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(over="ignore"):
+            return (g * np.cosh(a),)
+
+
+class Cosh(Primitive):
+    @staticmethod
+    def forward(a):
+        with np.errstate(over="ignore"):
+            return np.cosh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(over="ignore"):
+            return (g * np.sinh(a),)
+
+
+class Asin(Primitive):
+    """arcsin; outside [-1, 1] NaN (silently, as torch); the gradient 1 / sqrt(1 - a^2) is inf at +-1."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            return np.arcsin(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / np.sqrt(1 - a * a),)
+
+
+class Acos(Primitive):
+    """arccos; its gradient is -1 / sqrt(1 - a^2), asin's negated."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            return np.arccos(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-g / np.sqrt(1 - a * a),)
+
+
+class Atan(Primitive):
+    @staticmethod
+    def forward(a):
+        return np.arctan(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g / (1 + a * a),)
+
+
+class Atan2(Primitive):
+    """The angle of the point (b, a) (numpy's arctan2, as torch's atan2(a, b)); the gradients are
+    `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)` (NaN at the origin, as torch's)."""
+
+    @staticmethod
+    def forward(a, b):
+        return np.arctan2(a, b), (a, b)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, b = saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / (a * a + b * b)
+            return (scale * b if needs[0] else None), (-scale * a if needs[1] else None)
+
+
 class Log1p(Primitive):
     """log(1 + a), accurate for a near 0 (numpy's log1p, as torch's), where log(1 + a) loses a's digits."""
 
@@ -891,6 +981,64 @@ class Prod(Primitive):
         others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
         others = np.transpose(others.reshape([a.shape[d] for d in order]), np.argsort(order))
         return (others * _expand_reduced(g, a.shape, axis, keepdims),)
+
+
+class Cumprod(Primitive):
+    """Running products along `axis`. Input k reaches output j >= k through the product of the others up to j,
+    so its gradient is (the product before k) * `s[k]`, where `s[k] = g[k] + a[k + 1] * s[k + 1]` runs from the
+    end: exact where the input holds zeros, where out / a would divide by zero (torch's gradient there too)."""
+
+    @staticmethod
+    def forward(a, axis):
+        return np.cumprod(a, axis=axis, dtype=a.dtype), a
+
+    @staticmethod
+    def backward(g, a, needs, axis):
+        rows, g_rows = np.moveaxis(a, axis, -1), np.moveaxis(np.broadcast_to(g, a.shape), axis, -1)
+        suffix = np.empty(rows.shape, np.result_type(rows, g_rows))
+        n = rows.shape[-1]
+        if n:
+            suffix[..., n - 1] = g_rows[..., n - 1]
+        for k in range(n - 2, -1, -1):   # one step per position along the axis, each over all the rows
+            suffix[..., k] = g_rows[..., k] + rows[..., k + 1] * suffix[..., k + 1]
+        return (np.moveaxis(_exclusive_cumprod(rows) * suffix, -1, axis),)
+
+
+class Einsum(Primitive):
+    """numpy's einsum of the operands by `equation` ("ij,jk->ik": explicit output, no ellipsis: tensor_functions
+    writes torch's forms out). The gradient of operand i is the einsum of the output's gradient and the other
+    operands into operand i's distinct letters, broadcast over letters that appear in it alone, and put on the
+    diagonal where a letter repeats in it ("ii->i")."""
+
+    @staticmethod
+    def forward(*operands, equation):
+        return np.einsum(equation, *operands), operands
+
+    @staticmethod
+    def backward(g, operands, needs, equation):
+        inputs, output = equation.split("->")
+        subscripts = inputs.split(",")
+        return tuple(_einsum_grad(i, g, operands, subscripts, output) if needs[i] else None
+                     for i in range(len(operands)))
+
+
+def _einsum_grad(i, g, operands, subscripts, output):
+    own = subscripts[i]
+    distinct = "".join(dict.fromkeys(own))
+    elsewhere = set(output).union(*(subscripts[j] for j in range(len(operands)) if j != i))
+    reachable = "".join(c for c in distinct if c in elsewhere)
+    others = [(subscripts[j], operands[j]) for j in range(len(operands)) if j != i]
+    spec = ",".join([output] + [s for s, _ in others]) + "->" + reachable
+    grad = np.einsum(spec, g, *[a for _, a in others])
+    size = {c: n for c, n in zip(own, operands[i].shape)}
+    # letters only this operand has were summed over: each of their entries gets the same gradient
+    grad = np.broadcast_to(np.expand_dims(grad, tuple(k for k, c in enumerate(distinct) if c not in elsewhere)),
+                           tuple(size[c] for c in distinct))
+    if distinct == own:
+        return np.ascontiguousarray(grad, dtype=operands[i].dtype)
+    out = np.zeros(operands[i].shape, operands[i].dtype)
+    np.einsum(f"{own}->{distinct}", out)[...] = grad   # a repeated letter: the gradient sits on the diagonal
+    return out
 
 
 # ----------------------------------------------------------------------------- shape and indexing

@@ -1189,6 +1189,17 @@ class Tensor(InPlaceWrites):
             return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
         return apply(P.Cumsum, x, axis=d)
 
+    def cumprod(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running products along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
+        indices' are int64, as torch's. The gradient is exact where the input holds zeros (primitives.Cumprod)."""
+        d = _one_int_dim("cumprod", dim, self.ndim)
+        x = self if dtype is None else self._cast_for("cumprod", dtype)
+        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
+            x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
+        rows, axis = (x.reshape(1), 0) if x.ndim == 0 else (x, d)
+        run = apply if x.data.dtype.kind == "f" else _off_tape   # indices' products have no gradient
+        return run(P.Cumprod, rows, axis=axis).reshape(x.shape)
+
     def _cast_for(self, fn, dtype):
         """This tensor in `dtype` for fn's dtype= (a float one keeps the gradient; an integer one has none,
         so it is refused for a tensor that requires grad, as torch does)."""
@@ -1803,6 +1814,18 @@ class Tensor(InPlaceWrites):
     def sin(self) -> Tensor: return apply(P.Sin, self._numeric())
     def cos(self) -> Tensor: return apply(P.Cos, self._numeric())
     def log1p(self) -> Tensor: return apply(P.Log1p, self._numeric())
+    def tan(self) -> Tensor: return apply(P.Tan, self._numeric())
+    def sinh(self) -> Tensor: return apply(P.Sinh, self._numeric())
+    def cosh(self) -> Tensor: return apply(P.Cosh, self._numeric())
+    def asin(self) -> Tensor: return apply(P.Asin, self._numeric())
+    def acos(self) -> Tensor: return apply(P.Acos, self._numeric())
+    def atan(self) -> Tensor: return apply(P.Atan, self._numeric())
+
+    def atan2(self, other: Tensor) -> Tensor:
+        """The angle of the point (other, self), as torch.atan2 (float tensors; other a Tensor, as torch)."""
+        _tensor_argument("atan2", "other", other)
+        return self._numeric()._binary(P.Atan2, other._numeric(), "atan2")
+
     def expm1(self) -> Tensor: return apply(P.Expm1, self._numeric())
     def log2(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=2)
     def log10(self) -> Tensor: return apply(P.LogBase, self._numeric(), base=10)
@@ -1925,6 +1948,81 @@ class Tensor(InPlaceWrites):
         shape = list(np.broadcast_shapes(*((s[:d] + (1,) + s[d + 1:]) for s in (self.shape, raw.shape))))
         x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
+
+    # -- torch's methods composed in tensor_functions.py (imported when they run: that module is built on this one)
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.tril."""
+        from .tensor_functions import tril
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.triu."""
+        from .tensor_functions import triu
+        return triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """As torch: tensor_functions.diag."""
+        from .tensor_functions import diag
+        return diag(self, diagonal)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """As torch: tensor_functions.outer."""
+        from .tensor_functions import outer
+        return outer(self, vec2)
+
+    def dot(self, tensor: Tensor) -> Tensor:
+        """As torch: tensor_functions.dot."""
+        from .tensor_functions import dot
+        return dot(self, tensor)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """As torch: tensor_functions.mv."""
+        from .tensor_functions import mv
+        return mv(self, vec)
+
+    def trace(self) -> Tensor:
+        """As torch: tensor_functions.trace."""
+        from .tensor_functions import trace
+        return trace(self)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        """As torch: tensor_functions.diff."""
+        from .tensor_functions import diff
+        return diff(self, n, dim, prepend, append)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """As torch: tensor_functions.logaddexp."""
+        from .tensor_functions import logaddexp
+        return logaddexp(self, other)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """As torch: tensor_functions.median."""
+        from .tensor_functions import median
+        return median(self, dim, keepdim)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+        """As torch: tensor_functions.unique."""
+        from .tensor_functions import unique
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """As torch: tensor_functions.index_add."""
+        from .tensor_functions import index_add
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """As torch: tensor_functions.count_nonzero."""
+        from .tensor_functions import count_nonzero
+        return count_nonzero(self, dim)
+
+    def broadcast_to(self, size: Sequence[int]) -> Tensor:
+        """As torch: `self.expand(size)`."""
+        return self.expand(tuple(size))
+
+    def where(self, condition: Tensor | np.ndarray, other: Tensor | npt.ArrayLike) -> Tensor:
+        """As torch's x.where(condition, y): `where(condition, x, y)`."""
+        return where(condition, self, other)
 
 
 # tape.py, which this module imports, makes the results of operations of this class (apply, run_hooks)

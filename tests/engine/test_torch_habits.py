@@ -543,7 +543,12 @@ NOT_COMPARED = {"tr.save", "tr.load", "tr.set_num_threads",
                 "Tensor.bmm", "Tensor.div", "Tensor.divide", "Tensor.fmod",
                 # narrow(dimension, start, length) in torch's docstring, x.narrow(dim=0, ...) in its binding
                 # (dimension= is a TypeError there): tests/engine/test_view_ops_vs_torch.py calls it with dim=
-                "Tensor.narrow"}
+                "Tensor.narrow",
+                # docstrings name broadcast_to(shape), x.dot(other), x.where(condition, y); the binding takes size=,
+                # tensor= and other= (the docstring's names are TypeErrors in torch 2.13): ours follow the binding
+                "tr.broadcast_to", "Tensor.broadcast_to", "Tensor.dot", "Tensor.where",
+                # squeeze's docstring spells a type, `dim: Optional[Union[int, List[int]]]`, that the parser splits
+                "tr.squeeze"}
 
 
 def _callables():

@@ -1,0 +1,621 @@
+"""torch's function spellings of Tensor methods (tr.sum(x, 1) is x.sum(1)), the factories eye, linspace, logspace,
+full_like, empty and empty_like, and operations composed of Tensor methods (tril/triu, diag, outer, dot, mv,
+trace, count_nonzero, broadcast_to/broadcast_tensors).
+
+Nothing here has a forward or backward of its own: each function calls Tensor methods or primitives that hold
+them (tensor.py, primitives.py), so an operation's gradient lives in one place. The Tensor methods of the same
+names (x.tril(), x.outer(y)...) are one-line calls of these functions, in tensor.py.
+
+This module is built on tensor.py and creation.py, and imports nothing built on the engine (nn, optim, kernels).
+"""
+from __future__ import annotations
+
+import builtins  # (this module's sum, max and min are torch's: the builtins by their full name)
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from . import primitives as P
+from .creation import _factory_dtype, _made, full, zeros
+from .tape import apply
+from .tensor import ShapeError, Tensor, ValuesIndices, _fill_value, _tensor_input, cat, where
+from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args
+
+__all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm",
+           "logsumexp", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square",
+           "rsqrt", "count_nonzero", "broadcast_to", "broadcast_tensors",
+           "eye", "linspace", "logspace", "full_like", "empty", "empty_like",
+           "tril", "triu", "diag", "outer", "dot", "mv", "trace",
+           "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
+           "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add"]
+
+# ----------------------------------------------------------------------------- reductions as functions
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.sum: `input.sum(dim, keepdim, dtype=dtype)`."""
+    return _tensor_input("sum", input).sum(dim, keepdim, dtype=dtype)
+
+
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.mean: `input.mean(dim, keepdim, dtype=dtype)`."""
+    return _tensor_input("mean", input).mean(dim, keepdim, dtype=dtype)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.prod: `input.prod(dim, keepdim, dtype=dtype)`."""
+    return _tensor_input("prod", input).prod(dim, keepdim, dtype=dtype)
+
+
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+    """As torch.max's three forms: max(x) the largest value, max(x, dim) its (values, indices), max(x, other)
+    the elementwise maximum."""
+    return _tensor_input("max", input).max(dim, keepdim)
+
+
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+    """As torch.min's three forms (see max)."""
+    return _tensor_input("min", input).min(dim, keepdim)
+
+
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """As torch.amax: the largest values over dim (all dims when dim is `()`, torch's default)."""
+    return _tensor_input("amax", input).amax(_all_if_empty(dim), keepdim)
+
+
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """As torch.amin: the smallest values over dim (all dims when dim is `()`)."""
+    return _tensor_input("amin", input).amin(_all_if_empty(dim), keepdim)
+
+
+def _all_if_empty(dim):
+    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """As torch.argmax: int64 indices (into the flattened tensor when dim is None)."""
+    return _tensor_input("argmax", input).argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """As torch.argmin."""
+    return _tensor_input("argmin", input).argmin(dim, keepdim)
+
+
+def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool | None = None, *, correction: int | None = None) -> Tensor:
+    """As torch.std (correction=1 by default; torch's legacy `std(x, unbiased)` too)."""
+    return _tensor_input("std", input).std(dim, unbiased, keepdim, correction=correction)
+
+
+def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool | None = None, *, correction: int | None = None) -> Tensor:
+    """As torch.var (correction=1 by default; torch's legacy `var(x, unbiased)` too)."""
+    return _tensor_input("var", input).var(dim, unbiased, keepdim, correction=correction)
+
+
+def norm(input: Tensor, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+         dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.norm: the vector p-norm (see Tensor.norm)."""
+    return _tensor_input("norm", input).norm(p, dim, keepdim, dtype)
+
+
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    """As torch.logsumexp: `input.logsumexp(dim, keepdim)`."""
+    return _tensor_input("logsumexp", input).logsumexp(dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """As torch.count_nonzero: the number of nonzero elements over dim (all if None), int64, no gradient."""
+    x = _tensor_input("count_nonzero", input)
+    axes = _reduce_axis(dim, x.ndim)
+    return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64), False)
+
+
+# ----------------------------------------------------------------------------- shapes as functions
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """As torch.reshape: `input.reshape(shape)`."""
+    return _tensor_input("reshape", input).reshape(shape)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """As torch.transpose: dims dim0 and dim1 swapped."""
+    return _tensor_input("transpose", input).transpose(dim0, dim1)
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """As torch.permute: `input.permute(dims)`."""
+    return _tensor_input("permute", input).permute(dims)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """As torch.flatten: dims start_dim..end_dim made one."""
+    return _tensor_input("flatten", input).flatten(start_dim, end_dim)
+
+
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """As torch.squeeze: size-1 dims dropped (those of dim only, if given)."""
+    return _tensor_input("squeeze", input).squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """As torch.unsqueeze: a size-1 dim inserted at dim."""
+    return _tensor_input("unsqueeze", input).unsqueeze(dim)
+
+
+def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """As torch.flip: a copy with the order of dims reversed."""
+    return _tensor_input("flip", input).flip(dims)
+
+
+def square(input: Tensor) -> Tensor:
+    """As torch.square: `input * input`."""
+    return _tensor_input("square", input).square()
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """As torch.rsqrt: `1 / sqrt(input)`."""
+    return _tensor_input("rsqrt", input).rsqrt()
+
+
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    """As torch.broadcast_to: `input.expand(size)`, a view."""
+    return _tensor_input("broadcast_to", input).expand(tuple(size))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """As torch.broadcast_tensors: each tensor expanded to the shape they broadcast to (views)."""
+    for i, t in enumerate(tensors):
+        _tensor_input(f"broadcast_tensors (tensor {i})", t)
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        raise ShapeError(f"broadcast_tensors: shapes {[t.shape for t in tensors]} do not broadcast") from None
+    return tuple(t.expand(shape) for t in tensors)
+
+
+# ----------------------------------------------------------------------------- factories
+def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """As torch.eye: an n x m (n x n if m is None) tensor with ones on the diagonal."""
+    for name, value in (("n", n), ("m", m)):
+        if value is not None and not _is_int(value):
+            raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
+        if value is not None and value < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
+    data = np.eye(n, n if m is None else m, dtype=_factory_dtype(dtype, "eye"))
+    return _made(data, requires_grad, "eye")
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: npt.DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """As torch.linspace: `steps` evenly spaced values from start to end (both included), in the default float
+    dtype unless dtype= says (computed in float64, then converted)."""
+    return _made(_spaced("linspace", start, end, steps, dtype), requires_grad, "linspace")
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: npt.DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """As torch.logspace: `base ** linspace(start, end, steps)`."""
+    exponents = _spaced("logspace", start, end, steps, np.float64)
+    return _made(np.power(float(base), exponents).astype(_factory_dtype(dtype, "logspace")), requires_grad,
+                 "logspace")
+
+
+def _spaced(fn, start, end, steps, dtype):
+    if not _is_int(steps):
+        raise TypeError(f"{fn}(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start, end = (float(v.item()) if isinstance(v, Tensor) else float(v) for v in (start, end))
+    dtype = _factory_dtype(dtype, fn)
+    values = np.linspace(start, end, steps, dtype=np.float64)
+    if dtype.kind == "i":   # torch truncates toward zero
+        return np.trunc(values).astype(dtype)
+    return values.astype(dtype)
+
+
+def full_like(input: Tensor, fill_value: float, *, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
+    """As torch.full_like: input's shape, filled with fill_value, in input's dtype unless dtype= says."""
+    x = _tensor_input("full_like", input)
+    dtype = x.dtype if dtype is None else dtype
+    return full(x.shape, float(_fill_value(fill_value)), dtype=dtype, requires_grad=requires_grad)
+
+
+def empty(*size: int | Sequence[int], dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """As torch.empty, but its contents are zeros (torch leaves them uninitialised: no program may read them)."""
+    return zeros(_shape_args("empty", size), dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """As torch.empty_like, with zeros as contents (see empty)."""
+    x = _tensor_input("empty_like", input)
+    return zeros(x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+# ----------------------------------------------------------------------------- triangles, diagonals, products
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """As torch.tril: the elements on and below the diagonal-th diagonal of the last two dims (`a[i][j]` kept
+    where `j - i <= diagonal`), zeros elsewhere; the gradient flows to the kept elements only."""
+    return _triangle("tril", input, diagonal, lambda rows, cols: cols - rows <= diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """As torch.triu: the elements on and above the diagonal-th diagonal (`a[i][j]` kept where
+    `j - i >= diagonal`), zeros elsewhere. `triu(ones(L, L, dtype=tr.bool), diagonal=1)` is a causal mask."""
+    return _triangle("triu", input, diagonal, lambda rows, cols: cols - rows >= diagonal)
+
+
+def _triangle(fn, input, diagonal, keep):
+    x = _tensor_input(fn, input)
+    if not _is_int(diagonal):
+        raise TypeError(f"{fn}(): argument 'diagonal' must be int, not {type(diagonal).__name__}")
+    if x.ndim < 2:
+        raise RuntimeError(f"{fn}: input tensor must have at least 2 dimensions")
+    rows, cols = np.indices(x.shape[-2:])
+    mask = keep(rows, cols)
+    if x.dtype.kind != "f":   # indices or a mask: no gradient, their own dtype
+        return Tensor._make(np.where(mask, x.data, np.zeros((), x.dtype)), False)
+    # where, not x * mask: an inf outside the triangle gives 0, as torch's, not inf * 0 = nan
+    return where(mask, x, Tensor._make(np.zeros((), x.dtype), False))
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """As torch.diag: of a vector, the square matrix with it on the diagonal-th diagonal; of a matrix, its
+    diagonal-th diagonal as a new vector (a copy; Tensor.diagonal gives a view)."""
+    x = _tensor_input("diag", input)
+    if not _is_int(diagonal):
+        raise TypeError(f"diag(): argument 'diagonal' must be int, not {type(diagonal).__name__}")
+    if x.ndim == 2:
+        return x.diagonal(diagonal).clone()
+    if x.ndim != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+    k = int(diagonal)
+    n = x.shape[0] + abs(k)
+    padded = _padded(x, abs(k))
+    # a[i][i + k] = v[i] for k >= 0 (v read along the rows), a[j - k][j] = v[j] for k < 0 (along the columns)
+    spread = padded.reshape(n, 1) if k >= 0 else padded.reshape(1, n)
+    rows, cols = np.indices((n, n))
+    on_diagonal = cols - rows == k
+    if x.dtype.kind != "f":
+        return Tensor._make(np.where(on_diagonal, spread.data, np.zeros((), x.dtype)), False)
+    return where(on_diagonal, spread, Tensor._make(np.zeros((), x.dtype), False))
+
+
+def _padded(x, extra):
+    """x (1-D) followed by `extra` zeros."""
+    if extra == 0:
+        return x
+    return cat([x, Tensor._make(np.zeros(extra, x.dtype), False)])
+
+
+def _vector(fn, name, x, position):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """As torch.outer: `out[i][j] = input[i] * vec2[j]` of two vectors."""
+    a, b = _vector("outer", "input", input, 1), _vector("outer", "vec2", vec2, 2)
+    for name, v in (("self", a), ("vec2", b)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """As torch.dot: the inner product of two vectors of one length and one dtype (a 0-d tensor)."""
+    a, b = _vector("dot", "input", input, 1), _vector("dot", "tensor", tensor, 2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {a.dtype} and {b.dtype}")
+    if a.shape != b.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+                           f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+                           "respectively")
+    return a @ b
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """As torch.mv: matrix (n x m) times vector (m)."""
+    a, v = _vector("mv", "input", input, 1), _vector("mv", "vec", vec, 2)
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
+    if a.shape[1] != v.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), "
+                           f"vec ({v.shape[0]})")
+    return a @ v
+
+
+def trace(input: Tensor) -> Tensor:
+    """As torch.trace: the sum of a matrix's main diagonal (int64 for indices, as torch)."""
+    x = _tensor_input("trace", input)
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return x.diagonal().sum()
+
+
+
+# ----------------------------------------------------------------------------- running products, differences
+def cumprod(input: Tensor, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.cumprod: `input.cumprod(dim, dtype=dtype)`."""
+    return _tensor_input("cumprod", input).cumprod(dim, dtype=dtype)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """As torch.diff: the n-th forward difference along dim (`out[i] = x[i + 1] - x[i]`, applied n times), of
+    input with prepend before it and append after it along dim; a mask's differences are `x[i + 1] != x[i]`."""
+    x = _tensor_input("diff", input)
+    if not _is_int(n):
+        raise TypeError(f"diff(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    if x.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _axis(_int_dim("diff", dim), x.ndim)
+    if n == 0:   # torch's: a copy of input, prepend and append left out
+        return x.clone()
+    x = cat([t for t in (_diff_edge(prepend, x, d), x, _diff_edge(append, x, d)) if t is not None], d)
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        later, earlier = x.narrow(d, 1, length - 1), x.narrow(d, 0, length - 1)
+        x = later != earlier if x.dtype == np.bool_ else later - earlier
+    return x
+
+
+def _diff_edge(edge, x, d):
+    """prepend / append as torch takes them: a Tensor of x's dims matching x's shape except along d."""
+    if edge is None:
+        return None
+    if not isinstance(edge, Tensor):
+        edge = x._operand(edge).expand(x.shape[:d] + (1,) + x.shape[d + 1:]) if np.ndim(edge) == 0 else \
+            x._operand(edge)
+    if edge.ndim != x.ndim:
+        raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    for k in range(x.ndim):
+        if k != d and edge.shape[k] != x.shape[k]:
+            raise RuntimeError("diff expects the shape of tensor to prepend or append to match that of input "
+                               f"except along the differencing dimension; input.size({k}) = {x.shape[k]}, but "
+                               f"got tensor.size({k}) = {edge.shape[k]}")
+    return edge
+
+
+# ----------------------------------------------------------------------------- einsum, meshgrid, hstack, vstack
+def einsum(equation: str | Tensor, *operands: Tensor | Sequence) -> Tensor:
+    """As torch.einsum: `einsum("ij,jk->ik", a, b)` (spaces, an implicit output and `...` as torch reads them;
+    the operands may also come as one list), or the sublist form `einsum(a, [0, 1], b, [1, 2], [0, 2])`. Every
+    operand's gradient is an einsum of the output's gradient and the others (primitives.Einsum)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum(): operand {i} must be a Tensor, not {type(t).__name__}")
+    if len({t.dtype for t in operands}) > 1:
+        raise RuntimeError(f"einsum(): operands must have one dtype, got {[str(t.dtype) for t in operands]}")
+    spec = _explicit_equation(equation.replace(" ", ""), [t.ndim for t in operands])
+    _check_einsum_sizes(spec, operands)
+    if operands and operands[0].dtype.kind != "f":
+        return Tensor._make(np.einsum(spec, *[t.data for t in operands]), False)
+    return apply(P.Einsum, *operands, equation=spec)
+
+
+def _sublist_equation(args):
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) as ("ab,bc->ac", (a, b)); Ellipsis in a sublist is `...`."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def word(sublist):
+        return "".join("..." if s is Ellipsis else letters[s] for s in sublist)
+    output = word(args[-1]) if len(args) % 2 else None   # an odd count: the last sublist is the output's
+    pairs = args[:-1] if len(args) % 2 else args
+    operands, words = pairs[0::2], [word(s) for s in pairs[1::2]]
+    return ",".join(words) + ("" if output is None else "->" + output), operands
+
+
+def _explicit_equation(equation, ndims):
+    """torch's equation with its output written out and each `...` spelled as letters of its own."""
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ndims):
+        few = "fewer" if len(ndims) < len(terms) else "more"
+        raise RuntimeError(f"einsum(): {few} operands were provided than specified in the equation")
+    used = set(equation)
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    widest = builtins.max([n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t], default=0)
+    dots = "".join(spare[:widest])
+    spelled = []
+    for k, (t, n) in enumerate(zip(terms, ndims)):
+        named = len(t.replace("...", ""))
+        if ("..." not in t and named != n) or named > n:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
+                               f"number of dimensions ({n}) for operand {k} and no ellipsis was given")
+        spelled.append(t.replace("...", dots[widest - (n - named):]))
+    if not arrow:   # torch's implicit output: the ellipsis, then the letters used once, in alphabetical order
+        once = sorted(c for c in set(inputs.replace("...", "")) if inputs.count(c) == 1 and c.isalpha())
+        output = "..." + "".join(once)
+    output = output.replace("...", dots)
+    for c in output:
+        if c not in "".join(spelled):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
+                               "operand")
+    return ",".join(spelled) + "->" + output
+
+
+def _check_einsum_sizes(spec, operands):
+    seen = {}
+    for k, (term, t) in enumerate(zip(spec.split("->")[0].split(","), operands)):
+        for c, size in zip(term, t.shape):
+            if seen.setdefault(c, size) != size:
+                raise RuntimeError(f"einsum(): subscript {c} has size {size} for operand {k} which does not "
+                                   f"broadcast with previously seen size {seen[c]}")
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
+    """As torch.meshgrid: for 0-D or 1-D tensors, each expanded over the grid they span (views); indexing "ij"
+    (torch's default) orders the grid's dims as the tensors, "xy" swaps the first two (numpy's default)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if not isinstance(t, Tensor) or t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t!r}")
+    sizes = [t.numel() for t in tensors]
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[k] for k in order)
+    grids = []
+    for k, t in enumerate(tensors):
+        at = order.index(k)
+        grids.append(t.reshape(tuple(-1 if a == at else 1 for a in range(len(tensors)))).expand(shape))
+    return tuple(grids)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.hstack: cat along dim 1 (dim 0 for 1-D tensors; 0-D ones become 1-D)."""
+    tensors = _non_empty("hstack", tensors)
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.vstack: cat along dim 0, with 0-D and 1-D tensors made rows (1 x n) first."""
+    tensors = _non_empty("vstack", tensors)
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def _non_empty(fn, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{fn} expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): expected a sequence of Tensors, got {type(t).__name__} at {i}")
+    return tensors
+
+
+# ----------------------------------------------------------------------------- trigonometry, logaddexp
+def tan(input: Tensor) -> Tensor:
+    """As torch.tan."""
+    return _tensor_input("tan", input).tan()
+
+
+def sinh(input: Tensor) -> Tensor:
+    """As torch.sinh."""
+    return _tensor_input("sinh", input).sinh()
+
+
+def cosh(input: Tensor) -> Tensor:
+    """As torch.cosh."""
+    return _tensor_input("cosh", input).cosh()
+
+
+def asin(input: Tensor) -> Tensor:
+    """As torch.asin (NaN outside [-1, 1])."""
+    return _tensor_input("asin", input).asin()
+
+
+def acos(input: Tensor) -> Tensor:
+    """As torch.acos (NaN outside [-1, 1])."""
+    return _tensor_input("acos", input).acos()
+
+
+def atan(input: Tensor) -> Tensor:
+    """As torch.atan."""
+    return _tensor_input("atan", input).atan()
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.atan2: the angle of the point (other, input)."""
+    return _tensor_input("atan2", input).atan2(other)
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.logaddexp: `log(exp(input) + exp(other))` without overflow: the larger plus
+    `log1p(exp(-|input - other|))`; two equal infinities give that infinity (their difference is no NaN)."""
+    a = _tensor_input("logaddexp", input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"logaddexp(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    a, b = a._numeric(), other._numeric()
+    same_infinity = (a == b) & a.isinf()
+    zero = Tensor._make(np.zeros((), a.dtype), False)
+    gap = where(same_infinity, zero, a) - where(same_infinity, zero, b)   # (inf - inf would warn, then be dropped)
+    return a.maximum(b) + (-gap.abs()).exp().log1p()
+
+
+# ----------------------------------------------------------------------------- median, unique, index_add
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+    """As torch.median: the lower median (the `(n - 1) // 2`-th smallest). Of all elements, a 0-d value whose
+    gradient is shared among the elements equal to it (torch's); along dim, (values, indices), the gradient
+    going to the index."""
+    x = _tensor_input("median", input)
+    if dim is None:
+        if x.numel() == 0:
+            return Tensor._make(np.array(np.nan, x.dtype), False)
+        flat = x.reshape(-1)
+        value = flat.sort().values[(flat.numel() - 1) // 2]
+        if x.dtype.kind != "f":
+            return value
+        # the largest of the elements equal to the median: that value, amax's gradient shared among them
+        ties = x == value.detach()
+        return where(ties, x, Tensor._make(np.array(-np.inf, x.dtype), False)).amax()
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    d = _axis(_int_dim("median", dim), x.ndim)
+    middle = (x.shape[d] - 1) // 2
+    if x.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+    indices = x.argsort(d, stable=True).narrow(d, middle, 1)
+    values = x.gather(d, indices)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return ValuesIndices(values, indices)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+    """As torch.unique: the distinct elements, sorted (always: `sorted=False` allows any order, as torch), and
+    if asked the inverse (each element's position among them, input's shape) and the counts, both int64. No
+    gradient (torch's has none either: its backward is an error). `dim=` is not supported."""
+    x = _tensor_input("unique", input)
+    if dim is not None:
+        raise NotImplementedError("unique(dim=...) is not supported; flatten or use numpy")
+    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
+    out = [Tensor._make(values, False)]
+    if return_inverse:
+        out.append(Tensor._make(inverse.reshape(x.shape).astype(np.int64), False))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64), False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+    """As torch.index_add: input with `alpha * source[i]` added at position `index[i]` along dim (repeated
+    indices add up); gradients reach input and source (scatter_add's)."""
+    x = _tensor_input("index_add", input)
+    d = _axis(_int_dim("index_add", dim), builtins.max(x.ndim, 1))
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        got = type(index).__name__ if not isinstance(index, Tensor) else index.dtype
+        raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: {got}")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_add(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if index.ndim > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    n = source.shape[d] if source.ndim else 1
+    if index.numel() != n:
+        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                           f"({n}), for dim: {dim}")
+    if index.numel() and (index.data.min() < 0 or index.data.max() >= x.shape[d]):   # no negatives, as torch
+        raise IndexError("index out of range in self")
+    along = tuple(-1 if k == d else 1 for k in range(source.ndim))
+    at = np.broadcast_to(index.data.astype(np.int64).reshape(along), source.shape)
+    return x.scatter_add(d, Tensor._make(np.ascontiguousarray(at), False), source * alpha if alpha != 1 else source)
