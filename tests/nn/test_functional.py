@@ -136,7 +136,8 @@ def test_dropout_under_checkpoint_recomputes_the_forwards_mask():
 
 def test_dropout_takes_torchs_arguments_in_torchs_order():
     """torch's F.dropout(input, p, training, inplace): the fourth positional argument is inplace (it was a
-    generator here: F.dropout(x, 0.5, True, False) failed deep inside); inplace=True is refused by name."""
+    generator here: F.dropout(x, 0.5, True, False) failed deep inside); inplace=True writes x (its own test:
+    tests/nn/test_inplace_activations_vs_torch.py)."""
     x = tr.ones(30, 20)
     tr.manual_seed(3)
     a = F.dropout(x, 0.5, True, False).data
@@ -145,10 +146,8 @@ def test_dropout_takes_torchs_arguments_in_torchs_order():
     np.testing.assert_array_equal(a, b)
     ours, theirs = inspect.signature(F.dropout).parameters, inspect.signature(TF.dropout).parameters
     assert list(ours)[:4] == list(theirs)[:4] == ["input", "p", "training", "inplace"]
-    with pytest.raises(ValueError, match="dropout: inplace=True is not supported"):
-        F.dropout(x, 0.5, True, True)
-    with pytest.raises(ValueError, match="Dropout: inplace=True is not supported"):
-        tr.nn.Dropout(0.5, inplace=True)
+    tr.manual_seed(3)
+    assert F.dropout(x, 0.5, True, True) is x and np.array_equal(x.data, a)
     with pytest.raises(TypeError, match="inplace must be True or False"):
         F.dropout(x, 0.5, True, "no")
     assert tr.nn.Dropout(0.5, inplace=False)(x).shape == (30, 20)
@@ -269,18 +268,14 @@ def test_embedding_refusals(call, error, message):
         call(tr.Tensor(np.ones((3, 2))))
 
 
-def test_relu_takes_torchs_inplace_and_refuses_true():
-    """F.relu(input, inplace=False) and nn.ReLU(inplace=False) as torch's; inplace=True is refused by name,
-    as dropout's is (the tape may keep the input), rather than failing as an unknown argument."""
+def test_relu_takes_torchs_inplace():
+    """F.relu(input, inplace=False) and nn.ReLU(inplace=False) as torch's; inplace=True writes the input (its own
+    test: tests/nn/test_inplace_activations_vs_torch.py); a flag that is not a bool is refused by name."""
     assert _params(F.relu) == _params(TF.relu)
     assert _params(tr.nn.ReLU.__init__, ("self",)) == _params(torch.nn.ReLU.__init__, ("self",))
     x = np.array([-1.0, 0.5])
     np.testing.assert_array_equal(F.relu(tr.Tensor(x), False).data, TF.relu(torch.tensor(x), False).numpy())
     np.testing.assert_array_equal(tr.nn.ReLU()(tr.Tensor(x)).data, torch.nn.ReLU()(torch.tensor(x)).numpy())
-    with pytest.raises(ValueError, match="relu: inplace=True is not supported"):
-        F.relu(tr.Tensor(x), inplace=True)
-    with pytest.raises(ValueError, match="ReLU: inplace=True is not supported"):
-        tr.nn.ReLU(inplace=True)
     with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got int 1"):
         tr.nn.ReLU(1)
 

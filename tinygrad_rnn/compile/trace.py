@@ -34,6 +34,7 @@ import numpy as np
 from .. import primitives as P
 from .. import random
 from ..function import FunctionCall
+from ..inplace import InPlaceWrites
 from ..tensor import Tensor
 
 _tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
@@ -155,7 +156,7 @@ def _record(cell, x, state, params):
             keep.append(o)
         return out
 
-    with _lock:
+    with _lock, _in_place_writes_followed(cell, refs, keep):
         _tensor.apply = recording_apply
         _tensor._centred = _tensor._traced_centred   # var()'s mean: recorded, not a constant of the data
         try:
@@ -170,6 +171,38 @@ def _record(cell, x, state, params):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(ref_of(t))
     return ops, consts, tuple(outputs)
+
+
+@contextlib.contextmanager
+def _in_place_writes_followed(cell, refs, keep):
+    """While a cell is traced, an in-place write (relu_, F.relu(y, inplace=True), y += 1) of a value the trace
+    knows makes the tensor stand for the result it was given, which was recorded as an op (the Tensor object
+    is the same, its value is not: refs are by id). Anything else written in place (a parameter, the input, a
+    state, a constant, a view of a value or a viewed one) is refused: the kernels would read its old value."""
+    original_write, original_own = InPlaceWrites._write, InPlaceWrites._write_own_memory
+
+    def tracing_write(t, result, symbol, recorded=False):
+        mine = refs.get(id(t))   # (the result of an earlier write of t is t's value too: the same ref)
+        shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o.data, t.data)
+                     for o in keep)
+        if id(result) not in refs or (mine or ("const",))[0] != "op" or shared:
+            raise CompileError(f"{type(cell).__name__}: an in-place write ({symbol}) of a value the compiled kernels "
+                               "cannot follow (a parameter, the input, a state, a constant, or a view or viewed "
+                               "value); write it out of place (y = y + 1, F.relu(y), inplace=False) "
+                               f"(at {_call_site()})")
+        out = original_write(t, result, symbol, recorded)
+        refs[id(t)] = refs[id(result)]
+        return out
+
+    def refuse_own_memory(t, write):
+        raise CompileError(f"{type(cell).__name__}: an in-place write of a parameter, the input, a state or a "
+                           f"constant in forward; write it out of place (at {_call_site()})")
+
+    InPlaceWrites._write, InPlaceWrites._write_own_memory = tracing_write, refuse_own_memory
+    try:
+        yield
+    finally:
+        InPlaceWrites._write, InPlaceWrites._write_own_memory = original_write, original_own
 
 
 def _dropout_attrs(attrs, index):

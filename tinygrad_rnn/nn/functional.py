@@ -328,13 +328,13 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout), torch's
     arguments in torch's order. The mask is drawn from `rng` (keyword only: torch's fourth argument is
     `inplace`), by default the library's generator (tr.manual_seed seeds it, as torch's seeds torch's).
-    inplace=True is refused: the tape may keep the input for a backward, so it is never overwritten."""
+    inplace=True writes the result into the input, as torch's dropout_ (in-place writes' rules: a leaf that
+    requires grad is refused with grad mode on)."""
     p, training = check_float("dropout", "p", p, 0, 1), check_bool("dropout", "training", training)
-    if check_bool("dropout", "inplace", inplace):
-        raise ValueError("dropout: inplace=True is not supported (the tape may keep the input for the backward); "
-                         "use the returned tensor: x = F.dropout(x, p)")
     if not isinstance(input, Tensor):   # an ndarray ran through numpy and came back an ndarray, off the tape
         raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
+    if check_bool("dropout", "inplace", inplace) and training and p > 0:
+        return input._in_place("dropout_", lambda: dropout(input, p, True, rng=rng))
     x = input
     if not training or p == 0:
         return x
@@ -354,39 +354,32 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(input, 0), as torch.nn.functional.relu; inplace=True is refused, as in dropout (the tape may
-    keep the input for the backward, so it is never overwritten): use the returned tensor."""
-    _refuse_inplace("relu", inplace)
-    return input.relu()
-
-
-def _refuse_inplace(fn, inplace):
-    if check_bool(fn, "inplace", inplace):
-        raise ValueError(f"{fn}: inplace=True is not supported (the tape may keep the input for the backward); "
-                         "use the returned tensor")
+    """max(input, 0), as torch.nn.functional.relu; inplace=True writes the input (torch's relu_)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"relu(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return _result("relu", input, inplace, input.relu)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x, as torch.nn.functional.leaky_relu (gradient negative_slope
-    at 0, as torch's); inplace=True is refused, as relu's."""
-    _refuse_inplace("leaky_relu", inplace)
+    at 0, as torch's); inplace=True writes the input."""
     _float_input("leaky_relu", input)
     slope = check_float("leaky_relu", "negative_slope", negative_slope)
-    return where(input > 0.0, input, input * slope)   # a Tensor comparison: a compiled cell's trace records it
+    # a Tensor comparison: a compiled cell's trace records it
+    return _result("leaky_relu", input, inplace, lambda: where(input > 0.0, input, input * slope))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1), as torch.nn.functional.elu (gradient alpha at 0, 1 at NaN)."""
-    _refuse_inplace("elu", inplace)
     _float_input("elu", input)
-    return _elu(input, check_float("elu", "alpha", alpha))
+    alpha = check_float("elu", "alpha", alpha)
+    return _result("elu", input, inplace, lambda: _elu(input, alpha))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish), as torch.nn.functional.silu."""
-    _refuse_inplace("silu", inplace)
     _float_input("silu", input)
-    return input * input.sigmoid()
+    return _result("silu", input, inplace, lambda: input * input.sigmoid())
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

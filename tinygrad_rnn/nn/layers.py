@@ -32,53 +32,56 @@ class Identity(Module):
 
 
 class ReLU(Module):
-    """max(x, 0), as torch.nn.ReLU; inplace=True is refused (see F.relu): the module returns a new tensor."""
+    """max(x, 0), as torch.nn.ReLU; inplace=True writes the input (F.relu)."""
 
     def __init__(self, inplace: bool = False) -> None:
-        F._refuse_inplace("ReLU", inplace)
-        self.inplace = False
+        self.inplace = check_bool("ReLU", "inplace", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return input.relu()
+        return F.relu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    """F.leaky_relu as a module, as torch.nn.LeakyReLU (inplace=True refused, as ReLU's)."""
+    """F.leaky_relu as a module, as torch.nn.LeakyReLU."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
-        F._refuse_inplace("LeakyReLU", inplace)
-        self.negative_slope, self.inplace = check_float("LeakyReLU", "negative_slope", negative_slope), False
+        self.negative_slope = check_float("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = check_bool("LeakyReLU", "inplace", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
-    """F.elu as a module, as torch.nn.ELU (inplace=True refused)."""
+    """F.elu as a module, as torch.nn.ELU."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        F._refuse_inplace("ELU", inplace)
-        self.alpha, self.inplace = check_float("ELU", "alpha", alpha), False
+        self.alpha, self.inplace = check_float("ELU", "alpha", alpha), check_bool("ELU", "inplace", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class SiLU(Module):
-    """F.silu as a module, as torch.nn.SiLU (inplace=True refused)."""
+    """F.silu as a module, as torch.nn.SiLU."""
 
     def __init__(self, inplace: bool = False) -> None:
-        F._refuse_inplace("SiLU", inplace)
-        self.inplace = False
+        self.inplace = check_bool("SiLU", "inplace", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input)
+        return F.silu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class GELU(Module):

@@ -1108,13 +1108,10 @@ class Embedding(Module):
 
 class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        self.p, self.inplace = check_float("Dropout", "p", p, 0, 1), False
-        if check_bool("Dropout", "inplace", inplace):   # (as F.dropout: the tape may keep the input)
-            raise ValueError("Dropout: inplace=True is not supported (the tape may keep the input for the "
-                             "backward); the module returns a new tensor")
+        self.p, self.inplace = check_float("Dropout", "p", p, 0, 1), check_bool("Dropout", "inplace", inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
