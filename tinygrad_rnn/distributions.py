@@ -56,6 +56,13 @@ class Distribution:
     def __init__(self, batch_shape: tuple[int, ...], validate_args: bool | None) -> None:
         self.batch_shape, self._validate_args = tuple(batch_shape), validate_args is not False
 
+    def _given_one_of(self, probs, logits, validate_args):
+        """Categorical's and Bernoulli's parametrisation: probs or logits, exactly one (torch's ValueError)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self._repr_names = ("probs",) if probs is not None else ("logits",)
+        self._validate_args = validate_args is not False
+
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         with no_grad():
             return self._draw(_sample_shape(sample_shape))
@@ -86,10 +93,7 @@ class Categorical(Distribution):
 
     def __init__(self, probs: Tensor | None = None, logits: Tensor | None = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        self._repr_names = ("probs",) if probs is not None else ("logits",)
-        self._validate_args = validate_args is not False
+        self._given_one_of(probs, logits, validate_args)
         if probs is not None:
             probs = _as_tensor("probs", probs)
             if probs.ndim < 1:
@@ -146,10 +150,7 @@ class Bernoulli(Distribution):
 
     def __init__(self, probs: Tensor | float | None = None, logits: Tensor | float | None = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        self._repr_names = ("probs",) if probs is not None else ("logits",)
-        self._validate_args = validate_args is not False
+        self._given_one_of(probs, logits, validate_args)
         if probs is not None:
             self.probs = _as_tensor("probs", probs)
             self._check("probs", self.probs.data, (self.probs.data >= 0) & (self.probs.data <= 1),
