@@ -91,7 +91,7 @@ def test_the_compiled_layer_follows_in_place_writes_and_equals_the_tape(name, dt
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_a_write_the_kernels_cannot_follow_is_refused_and_auto_runs_the_tape(name):
     cell = cell_of(REFUSED[name])
-    with pytest.raises(CompileError, match="in-place write"):
+    with pytest.raises(CompileError, match="in-place write|in place, recorded"):
         tr.nn.Recurrent(cell, 3, 4, fused=True, dtype=np.float64)
     auto = tr.nn.Recurrent(cell, 3, 4, fused="auto", dtype=np.float64)
     tape = tr.nn.Recurrent(cell, 3, 4, fused=False, dtype=np.float64)
@@ -99,5 +99,10 @@ def test_a_write_the_kernels_cannot_follow_is_refused_and_auto_runs_the_tape(nam
     x = np.random.default_rng(1).standard_normal((4, 2, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for a, b in zip(run(auto, x, name != "a parameter"), run(tape, x, name != "a parameter")):
+        if name == "a viewed value":   # the engine refuses this write on the tape too (its view would go stale)
+            for layer in (auto, tape):
+                with pytest.raises(RuntimeError, match="in place, recorded"):
+                    run(layer, x)
+            return
+        for a, b in zip(run(auto, x, backward=False), run(tape, x, backward=False)):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
