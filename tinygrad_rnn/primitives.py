@@ -1012,7 +1012,9 @@ class Einsum(Primitive):
 
     @staticmethod
     def forward(*operands, equation):
-        return np.einsum(equation, *operands), operands
+        out = np.einsum(equation, *operands)
+        # numpy returns a view for some equations ("ii->i"): a copy, so that only view primitives share memory
+        return (out.copy() if out.base is not None else out), operands
 
     @staticmethod
     def backward(g, operands, needs, equation):

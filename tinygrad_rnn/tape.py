@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .tensor_args import _check_bool
-from .views import _is_view_node, _note_recorded_views, _note_view_bases
+from .views import _VIEW_PRIMS, _is_view_node, _note_recorded_views, _note_view_bases
 
 __all__ = ["apply", "Node", "InplaceModificationError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled"]
@@ -103,7 +103,8 @@ class Node:
         self.retained = None  # {slot: Tensor} whose .grad the walk fills (Tensor.retain_grad)
         self.hooks = None  # {slot: {id: hook}} run on that output's gradient before it is used (register_hook)
         self.where = None  # creation site, recorded in anomaly mode only
-        self.sharers = None  # the arrays that share an output's memory: its views (views.py, _note_computed_view)
+        # (sharers, the arrays that share an output's memory, is set only when a view is taken: views.py reads it
+        # with getattr, so that the common node, never viewed, costs nothing for it)
 
     def name(self) -> str:
         """The primitive's name ("Mul"), a method as torch's grad_fn.name() (there "MulBackward0")."""
@@ -175,8 +176,8 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         for t in tensors:
             t._node, t._slot = node, slot
             slot += 1
-        if tensors[0].data.base is not None:   # maybe a view of a computed input: noted for in-place writes' check
-            _note_recorded_views(tensors, inputs)
+        if prim in _VIEW_PRIMS and tensors[0].data.base is not None:   # a view of a computed input, maybe: noted
+            _note_recorded_views(tensors, inputs)                          # for in-place writes' check
     else:
         _note_view_bases(tensors, inputs)
     if _forward_checks:

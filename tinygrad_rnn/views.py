@@ -17,8 +17,8 @@ import numpy as np
 
 from . import primitives as P
 
-_VIEW_PRIMS = (P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack,   # torch's view operations
-               P.Diagonal, P.Unfold, P.AsStrided)
+_VIEW_PRIMS = frozenset((P.Reshape, P.Expand, P.Transpose, P.GetItem, P.Split, P.Unstack,   # torch's views:
+                         P.Diagonal, P.Unfold, P.AsStrided))   # the only primitives whose results share memory
 
 
 def _is_view_node(node):
@@ -92,7 +92,7 @@ def _note_recorded_views(tensors, inputs):
 def _note_computed_view(node, arrays):
     """Note that `arrays` share the memory `node` made (nothing for None: that graph is gone)."""
     if node is not None:
-        if node.sharers is None:
+        if getattr(node, "sharers", None) is None:   # (unset until a node's first view: tape.Node.__init__)
             node.sharers = _Sharers()
         node.sharers.add(arrays)
 
@@ -101,7 +101,7 @@ def _live_views_of(t):
     """Whether an array that shares computed tensor t's memory is still alive: a view of t taken before (t[0],
     t.T, t.detach(), a view of such a view, recorded or not) that someone holds, or t's array handed out by
     numpy() (t's own array lives as long as t: once handed out, always counted)."""
-    sharers = t._node.sharers
+    sharers = getattr(t._node, "sharers", None)
     return sharers is not None and any(np.may_share_memory(a, t.data) for a in sharers.alive())
 
 
