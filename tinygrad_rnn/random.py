@@ -12,7 +12,13 @@ from .tensor_args import ArgumentValueError
 
 __all__ = ["manual_seed", "generator", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state"]
 
-_initial_seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])   # (as _fresh_seed, defined below)
+
+def _fresh_seed():
+    """A random 64-bit seed from the operating system's entropy (what seeds the generator at import)."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+
+
+_initial_seed = _fresh_seed()
 _generator = np.random.default_rng(_initial_seed)
 
 
@@ -68,10 +74,6 @@ def _checked_state(fn, state, rng):
         raise TypeError(f"{fn}: expected a state that get_rng_state() / get_state() returned, got "
                         f"{type(state).__name__}")
     return copy.deepcopy(state)
-
-
-def _fresh_seed():
-    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
 
 
 class Generator:
