@@ -159,7 +159,7 @@ def run_probe(T, B, I, H, rounds):
     module, _ = import_module(hoisted_source(source), "the probe's layer-norm LSTM")
     rng = np.random.default_rng(0)
     cell = layer.cells[0]
-    w_ih, w_hh = cell.weight_ih.data, cell.weight_hh.data
+    w_ih, w_hh = cell.weight_ih._data, cell.weight_hh._data
     V = [rng.uniform(0.5, 1.5, n).astype(np.float32) for n in (4 * H, 4 * H, 4 * H, H, H)]  # bias, gains, LN(c)
     wt = np.ascontiguousarray(w_hh.T)
     z = _buffers(T, B, I, H, rng)

@@ -82,7 +82,7 @@ def main():
     for name, make in CELLS.items():
         new, graph = get_kernel(make(I, H), np.float32)
         old = other.Kernel(new.prog, new.source, new.module)
-        params = [p.data for p in graph.params]
+        params = [p._data for p in graph.params]
         order = ("new", "old") if args.new_first else ("old", "new")
         kernels = {"old": old, "new": new}
         times = measure({side: one_step(kernels[side], x, params, dout) for side in order}, args.batches, args.calls)

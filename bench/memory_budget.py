@@ -70,7 +70,7 @@ def child_memory(T, B, I, H, policy):
     tracemalloc.start()
     out, _ = layer(x)
     idle = sum(b.nbytes for free in workspace._free.values() for b in free)  # the kernels' pool: reusable, not kept
-    kept = tracemalloc.get_traced_memory()[0] - out.data.nbytes - idle
+    kept = tracemalloc.get_traced_memory()[0] - out._data.nbytes - idle
     (out * w).sum().backward()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

@@ -76,10 +76,10 @@ def tinygrad_rnn_step(model, weights, ids, targets, mark=_no_mark):
     m = model
     emb, rnn, head = tr.nn.Embedding(m.vocab, m.embed), tr.nn.LSTM(m.embed, m.hidden, num_layers=m.layers), \
         tr.nn.Linear(m.hidden, m.vocab)
-    emb.weight.data[...] = weights["embed"]
+    emb.weight._data[...] = weights["embed"]
     for name, p in rnn.named_parameters():
-        p.data[...] = weights[name]
-    head.weight.data[...], head.bias.data[...] = weights["head_weight"], weights["head_bias"]
+        p._data[...] = weights[name]
+    head.weight._data[...], head.bias._data[...] = weights["head_weight"], weights["head_bias"]
     params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
     opt = tr.optim.Adam(params, lr=LR)
     flat_targets = targets.reshape(-1)

@@ -71,7 +71,7 @@ def arrays_of(kernel, params, x):
     T, B, I = x.shape
     H = kernel.prog.state_sizes[0]
     arrays = kernel._parameters(params)
-    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x.data)
+    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x._data)
     kernel.forward_buffers(arrays, T, B, (), False, np.empty)
     plan = kernel._backward_plan(params, T, B, I, False, False, (True,) * len(params))
     args = kernel._gradient_buffers(dict(arrays), np.ones((1, 1, H), kernel.dtype), [None] * len(kernel.states),
@@ -94,7 +94,7 @@ def main():
     x = tr.Tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
     step_of(layer, x)()   # compiles (or loads) the module's four functions
     kernel = get_kernel(layer._cell(0, 0), np.float32)[0]
-    arrays, need = arrays_of(kernel, [w.data for w in layer.weights(0, 0)], x)
+    arrays, need = arrays_of(kernel, [w._data for w in layer.weights(0, 0)], x)
     project_forward, backward_grads, fwd, bwd = paired_functions(kernel)
     pick = {k: getattr(kernel, k + "_args").pick for k in ("project", "forward", "backward", "grads")}
     get_fwd, get_bwd = operator.itemgetter(*fwd), operator.itemgetter(*bwd)   # (as node.py picks arguments)

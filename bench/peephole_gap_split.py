@@ -48,17 +48,17 @@ def kernel_calls(name, cell, x):
     T, B, I = x.shape
     dt = x.dtype
     kernel = get_kernel(cell, dt)[0]
-    params = [p.data for p in cell.parameters()]
+    params = [p._data for p in cell.parameters()]
     views = kernel.parameter_views(params)   # as the layer's snapshot keeps them
     dout = np.broadcast_to(np.ones((), dt), (T, B, kernel.dout_width))   # out.sum()'s
     no_finals, needs = (None,) * len(kernel.states), (True,) * len(params)
 
     def kernels():
-        _, _, saved = kernel.forward(x.data, (), params, None, views=views)
+        _, _, saved = kernel.forward(x._data, (), params, None, views=views)
         kernel.backward(saved, dout, no_finals, params, needs, False, True)
 
     arrays = kernel._parameters(params, views)
-    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x.data)
+    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x._data)
     kernel.forward_buffers(arrays, T, B, (), False, np.empty)
     plan = kernel._backward_plan(params, T, B, I, False, False, needs)
     args = kernel._gradient_buffers(dict(arrays), np.ones((1, 1, kernel.dout_width), dt), list(no_finals), False,

@@ -67,8 +67,8 @@ def main():
     module, _ = import_module(preact_source(layer.kernel_source()), "the probe's LSTM")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n_pieces * L, BATCH, SIZE), dtype=np.float32)
-    w_ih, w_hh = layer.weight_ih_l0.data, layer.weight_hh_l0.data
-    b_ih, b_hh = layer.bias_ih_l0.data, layer.bias_hh_l0.data
+    w_ih, w_hh = layer.weight_ih_l0._data, layer.weight_hh_l0._data
+    b_ih, b_hh = layer.bias_ih_l0._data, layer.bias_hh_l0._data
     w_hh_t = np.ascontiguousarray(w_hh.T)
     lengths = np.full(BATCH, L, np.int64)
     s0, s1 = np.zeros((L + 1, BATCH, SIZE), np.float32), np.zeros((L + 1, BATCH, SIZE), np.float32)

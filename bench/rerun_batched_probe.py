@@ -76,8 +76,8 @@ def main():
     T = args.pieces * STEPS
     x = rng.standard_normal((T, BATCH, SIZE), dtype=np.float32)
     h = np.tanh(rng.standard_normal((T + 1, BATCH, SIZE), dtype=np.float32))  # the kept output, row 0 entering
-    w_ih, w_hh = layer.weight_ih_l0.data, layer.weight_hh_l0.data
-    b_ih, b_hh = layer.bias_ih_l0.data, layer.bias_hh_l0.data
+    w_ih, w_hh = layer.weight_ih_l0._data, layer.weight_hh_l0._data
+    b_ih, b_hh = layer.bias_ih_l0._data, layer.bias_hh_l0._data
     w_hh_t = np.ascontiguousarray(w_hh.T)
     lengths = np.full(BATCH, STEPS, np.int64)
     s0, s1 = np.empty((STEPS + 1, BATCH, SIZE), np.float32), np.zeros((STEPS + 1, BATCH, SIZE), np.float32)

@@ -61,7 +61,7 @@ def step_of(layer, x):
 def kernel_calls(cell, gen, x):
     """(gen, hand): the kernels' forward and backward with their wrappers, as the layers call them."""
     kernel = get_kernel(gen._cell(0, 0), np.float32)[0]
-    params = [p.data for p in gen.weights(0, 0)]
+    params = [p._data for p in gen.weights(0, 0)]
     weights = list(params)
     dout = np.broadcast_to(np.ones((), np.float32), (x.shape[0], x.shape[1], gen.hidden_size))  # out.sum()'s
     n_finals = 2 if cell == "lstm" else 1
@@ -69,11 +69,11 @@ def kernel_calls(cell, gen, x):
     views = kernel.parameter_views(params)   # as the layer's snapshot keeps them
 
     def gen_kernels():
-        _, _, saved = kernel.forward(x.data, (), params, None, views=views)
+        _, _, saved = kernel.forward(x._data, (), params, None, views=views)
         kernel.backward(saved, dout, [None] * n_finals, params, [True] * len(params), False)
 
     def hand_kernels():
-        _, _, _, saved = hw.rnn_forward(cell, x.data, None, None, *weights)
+        _, _, _, saved = hw.rnn_forward(cell, x._data, None, None, *weights)
         hw.rnn_backward(cell, saved, dout, None, None, need_dx=False)
 
     return gen_kernels, hand_kernels, kernel, params
@@ -84,11 +84,11 @@ def split_calls(cell, kernel, params, x):
     dout = np.broadcast_to(np.ones((), np.float32), (x.shape[0], x.shape[1], kernel.dout_width))
     n_finals = len(kernel.states)
     views = kernel.parameter_views(params)
-    _, _, saved = kernel.forward(x.data, (), params, None, views=views)
-    _, _, _, hand_saved = hw.rnn_forward(cell, x.data, None, None, *params)
+    _, _, saved = kernel.forward(x._data, (), params, None, views=views)
+    _, _, _, hand_saved = hw.rnn_forward(cell, x._data, None, None, *params)
     needs = (True,) * len(params)
-    return {"gen forward": lambda: kernel.forward(x.data, (), params, None, views=views),
-            "hand forward": lambda: hw.rnn_forward(cell, x.data, None, None, *params),
+    return {"gen forward": lambda: kernel.forward(x._data, (), params, None, views=views),
+            "hand forward": lambda: hw.rnn_forward(cell, x._data, None, None, *params),
             "gen backward": lambda: kernel.backward(saved, dout, (None,) * n_finals, params, needs, False),
             "hand backward": lambda: hw.rnn_backward(cell, hand_saved, dout, None, None, need_dx=False)}
 
@@ -98,7 +98,7 @@ def loop_calls(cell, kernel, params, x):
     T, B, _ = x.shape
     H = kernel.prog.state_sizes[0]
     arrays = kernel._parameters(params)
-    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x.data)
+    arrays["lengths"], arrays["X"] = runtime.all_steps(B, T), np.ascontiguousarray(x._data)
     kernel.forward_buffers(arrays, T, B, (), False, np.empty)
     kernel.module.project(*kernel.project_args.pick(arrays), 0, T)
     kernel.module.forward(*kernel.forward_args.pick(arrays), 0, B)

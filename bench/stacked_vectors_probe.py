@@ -181,7 +181,7 @@ def main():
     tr.manual_seed(0)
     cell = (tr.nn.PeepholeLSTMCell if ARGS.cell == "peephole" else tr.nn.LSTMCell)(I, H, dtype=dt)
     kernel = get_kernel(cell, dt)[0]
-    params = [p.data for p in cell.parameters()]
+    params = [p._data for p in cell.parameters()]
     slices, views, start = {}, [], 0
     for i, p in enumerate(params):
         if p.ndim == 1:

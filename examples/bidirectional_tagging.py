@@ -56,7 +56,7 @@ class Tagger(tr.nn.Module):
 @tr.no_grad()
 def evaluate(model, symbols, n=500, seed=99, **data):
     x, y, lengths = tagging_batch(n, np.random.default_rng(seed), symbols, **data)
-    pred = model(x, lengths).data.argmax(-1).reshape(y.shape)
+    pred = model(x, lengths).detach().numpy().argmax(-1).reshape(y.shape)
     valid = y != IGNORE
     return float((pred[valid] == y[valid]).mean())
 

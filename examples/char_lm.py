@@ -110,7 +110,7 @@ def detach_state(state):
 def state_arrays(state):
     if state is None:
         return []
-    return [s.data for s in state] if isinstance(state, tuple) else [state.data]
+    return [s.detach().numpy() for s in state] if isinstance(state, tuple) else [state.detach().numpy()]
 
 
 @tr.no_grad()
@@ -125,7 +125,7 @@ def sample(model, vocab, length=200, prime="\n", temperature=0.8, rng=None):
     logits, state = model(ids.reshape(-1, 1))
     out = []
     for _ in range(length):
-        z = logits.data[-1].astype(np.float64) / temperature
+        z = logits[-1].numpy().astype(np.float64) / temperature
         p = np.exp(z - z.max())
         nxt = int(rng.choice(len(p), p=p / p.sum()))
         out.append(nxt)

@@ -83,7 +83,7 @@ def edit_distance(a, b):
 @tr.no_grad()
 def label_error_rate(model, symbols, max_labels, noise, n=500, seed=99):
     x, labels, lengths, n_labels = make_batch(n, np.random.default_rng(seed), symbols, max_labels, noise)
-    decoded = greedy_decode(model(x, lengths).data, lengths)
+    decoded = greedy_decode(model(x, lengths).detach().numpy(), lengths)
     errors = sum(edit_distance(d, list(labels[b, :n_labels[b]])) for b, d in enumerate(decoded))
     return errors / n_labels.sum()
 

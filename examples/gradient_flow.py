@@ -92,7 +92,7 @@ def exploding_run(clip=None, steps=100, T=50, hidden=32, gain=1.5, lr=0.2, batch
     rng = np.random.default_rng(seed)
     model = A.AddingModel("rnn", hidden)
     q, _ = np.linalg.qr(rng.standard_normal((hidden, hidden)))
-    model.rnn.weight_hh_l0.data[...] = (gain * q).astype(np.float32)
+    model.rnn.weight_hh_l0.data.copy_(tr.from_numpy((gain * q).astype(np.float32)))
     opt = tr.optim.SGD(model.parameters(), lr=lr)
     rows = []
     for _ in range(steps):

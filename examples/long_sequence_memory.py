@@ -117,9 +117,9 @@ def run(args):
         x = tr.Tensor(rng.standard_normal((T, args.batch, args.input_size)).astype(dtype))
         w = tr.Tensor(rng.standard_normal(args.hidden).astype(dtype))
         probe = tr.nn.LSTM(args.input_size, args.hidden, dtype=dtype)
-        one_step(probe, tr.Tensor(x.data[:2]), w)  # compile the kernels outside the measurement: the plain
+        one_step(probe, x[:2], w)  # compile the kernels outside the measurement: the plain
         recomputing = tr.nn.LSTM(args.input_size, args.hidden, dtype=dtype, checkpoint=2)
-        one_step(recomputing, tr.Tensor(x.data[:4]), w)   # and the forward a recomputed piece runs first
+        one_step(recomputing, x[:4], w)   # and the forward a recomputed piece runs first
         reference = None
         for label, kwargs in policies(args, probe, T):
             peak, seconds, grads, plan = measure(args, T, kwargs, x, w)

@@ -122,7 +122,7 @@ class Seq2Seq(tr.nn.Module):
         outs = []
         for _ in range(OUT_LEN):
             out, h = self.decoder(self.out_embed(prev), h)
-            logits = self.head(out.reshape(B, -1)).data
+            logits = self.head(out.reshape(B, -1)).detach().numpy()
             logits[:, :2] = -np.inf  # never <pad> or <s>
             prev = logits.argmax(-1).reshape(1, B)
             outs.append(prev[0])
@@ -201,11 +201,11 @@ class AttentionSeq2Seq(Seq2Seq):
         for _ in range(OUT_LEN):
             out, h = self.decoder(self.out_embed(prev), h)
             logits, w = self.attend(out, states, valid)
-            logits = logits.data.reshape(B, -1)
+            logits = logits.detach().numpy().reshape(B, -1)
             logits[:, :2] = -np.inf  # never <pad> or <s>
             prev = logits.argmax(-1).reshape(1, B)
             outs.append(prev[0])
-            weights.append(w.data)
+            weights.append(w.detach().numpy())
         return np.stack(outs), np.concatenate(weights, axis=1)
 
     def greedy(self, x, lengths):

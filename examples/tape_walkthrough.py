@@ -51,12 +51,12 @@ def manual_bptt(p, x, r, hs):
         delta_t = dL/dh_t = r_t + (delta_{t+1} * (1 - h_{t+1}^2)) W_hh      (from the future)
         dL/dW_hh = sum_t (delta_t * (1 - h_t^2))^T h_{t-1}                   (a sum over time: W is shared)
         dL/dW_ih = sum_t (delta_t * (1 - h_t^2))^T x_t,  dL/db = sum_t sum_batch delta_t * (1 - h_t^2)"""
-    W_hh = p["W_hh"].data
-    H = [h.data for h in hs]
+    W_hh = p["W_hh"].detach().numpy()
+    H = [h.detach().numpy() for h in hs]
     T = len(H)
     h_prev = [np.zeros_like(H[0])] + H[:-1]
     deltas = [None] * T
-    g_hh, g_ih, g_b = np.zeros_like(W_hh), np.zeros_like(p["W_ih"].data), np.zeros_like(p["b"].data)
+    g_hh, g_ih, g_b = np.zeros_like(W_hh), np.zeros_like(p["W_ih"].detach().numpy()), np.zeros_like(p["b"].detach().numpy())
     carry = np.zeros_like(H[0])
     for t in reversed(range(T)):
         deltas[t] = r[t] + carry
@@ -99,7 +99,7 @@ def walkthrough(T=3, out="tape.dot", verbose=True):
         say(f"   dL/d{name}: tape vs sum over time by hand: max |difference| = {err:.1e}")
         assert np.allclose(p[name].grad, manual[name], rtol=1e-10, atol=1e-12), name
     say("\n   dL/dW_hh is the sum of one term per step; the terms, by hand:")
-    H = [h.data for h in hs]
+    H = [h.detach().numpy() for h in hs]
     h_prev = [np.zeros_like(H[0])] + H[:-1]
     for t in range(T):
         term = (deltas[t] * (1 - H[t] ** 2)).T @ h_prev[t]

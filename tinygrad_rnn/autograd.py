@@ -194,9 +194,9 @@ def _grad_outputs(outputs, given):
     for i, (t, g) in enumerate(zip(outputs, given)):
         if not t.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-        if g is None and t.data.size != 1:
+        if g is None and t._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        seeds.append(t._seed_gradient(g.data if isinstance(g, Tensor) else g))
+        seeds.append(t._seed_gradient(g._data if isinstance(g, Tensor) else g))
     return seeds
 
 

@@ -50,14 +50,14 @@ def jacobian(func: Callable[..., Any], inputs: Tensor | tuple[Tensor, ...], crea
 
 def _jacobian_rows(i, out, inputs, strict):
     """Output i's Jacobian with respect to each input: (out.shape + input.shape) Tensors."""
-    blocks = [np.zeros((out.data.size,) + x.shape, dtype=x.dtype) for x in inputs]
+    blocks = [np.zeros((out._data.size,) + x.shape, dtype=x.dtype) for x in inputs]
     if not out.requires_grad:
         if strict:
             raise RuntimeError(f"Output {i} of the user-provided function does not require gradients. The outputs "
                                "must be computed in a differentiable manner from the input when running in strict "
                                "mode.")
     else:
-        for k in range(out.data.size):
+        for k in range(out._data.size):
             seed = np.zeros(out.shape, dtype=out.dtype)
             seed.flat[k] = 1
             grads = grad(out, inputs, grad_outputs=seed, retain_graph=True, allow_unused=True)
@@ -66,7 +66,7 @@ def _jacobian_rows(i, out, inputs, strict):
                     raise RuntimeError(f"Output {i} of the user-provided function is independent of input {j}. This "
                                        "is not allowed in strict mode.")
                 if g is not None:
-                    blocks[j][k] = np.asarray(g.data)
+                    blocks[j][k] = np.asarray(g._data)
     return tuple(Tensor._make(b.reshape(out.shape + x.shape), False) for b, x in zip(blocks, inputs))
 
 
@@ -90,7 +90,7 @@ def vjp(func: Callable[..., Any], inputs: Tensor | tuple[Tensor, ...], v: Tensor
         if g is None and strict:
             raise RuntimeError(f"The output of the user-provided function is independent of input {j}. This is not "
                                "allowed in strict mode.")
-        products.append(Tensor._make(np.zeros(x.shape, x.dtype) if g is None else np.asarray(g.data), False))
+        products.append(Tensor._make(np.zeros(x.shape, x.dtype) if g is None else np.asarray(g._data), False))
     return _shaped(out_tuple, [o.detach() for o in outputs]), _shaped(in_tuple, products)
 
 
@@ -105,7 +105,7 @@ def jvp(func: Callable[..., Any], inputs: Tensor | tuple[Tensor, ...], v: Tensor
     products = []
     for i, out in enumerate(outputs):
         blocks = _jacobian_rows(i, out, inputs, strict)
-        total = sum(b.data.reshape(out.data.size, -1) @ vj.reshape(-1) for b, vj in zip(blocks, vs))
+        total = sum(b._data.reshape(out._data.size, -1) @ vj.reshape(-1) for b, vj in zip(blocks, vs))
         products.append(Tensor._make(np.asarray(total, dtype=out.dtype).reshape(out.shape), False))
     return _shaped(out_tuple, [o.detach() for o in outputs]), _shaped(out_tuple, products)
 
@@ -164,7 +164,7 @@ def _vectors(fn, v, against, what):
     """v as arrays of the shapes of `against` (outputs for vjp, inputs for jvp); None only for one one-element
     tensor, as torch's."""
     if v is None:
-        if len(against) != 1 or against[0].data.size != 1:
+        if len(against) != 1 or against[0]._data.size != 1:
             raise RuntimeError(f"The vector v can only be None if {what} a single Tensor with a single element.")
         return [np.ones(against[0].shape, dtype=against[0].dtype)]
     items = v if isinstance(v, tuple) else (v,)
@@ -177,7 +177,7 @@ def _vectors(fn, v, against, what):
                             f"type {type(t)}.")
         if t.shape != ref.shape:
             raise RuntimeError(f"v has invalid size: should be {ref.shape} but got {t.shape}.")
-        arrays.append(np.asarray(t.data, dtype=ref.dtype))
+        arrays.append(np.asarray(t._data, dtype=ref.dtype))
     return arrays
 
 

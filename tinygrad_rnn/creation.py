@@ -52,8 +52,8 @@ def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: 
     out = Tensor(source, requires_grad=requires_grad, dtype=dtype)   # (its array: Tensor(t) would be a view of t)
     # torch.tensor always copies (Tensor() and from_numpy share, as torch's). may_share_memory compares bounds
     # only: shares_memory's exact answer can cost more than the copy it would save
-    if isinstance(source, np.ndarray) and np.may_share_memory(out.data, source):
-        out.data = out.data.copy()
+    if isinstance(source, np.ndarray) and np.may_share_memory(out._data, source):
+        out._data = out._data.copy()
     return out
 
 
@@ -241,7 +241,7 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
     dtype = dtypes.pop()
     if dtype.kind != "f":
         raise DTypeNotImplementedError(f"normal: mean and std must be float tensors, got {dtype}")
-    arrays = [t.data if isinstance(t, Tensor) else t for t in (mean, std)]
+    arrays = [t._data if isinstance(t, Tensor) else t for t in (mean, std)]
     try:
         shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
     except ValueError:
@@ -255,7 +255,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: np.random.Gen
     dtype, as torch's; an input that requires grad gives a result that does, with a zero gradient."""
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli: input must be a Tensor of probabilities, got {type(input).__name__}")
-    probabilities = input.data if p is None else p
+    probabilities = input._data if p is None else p
     return _sampled(random.bernoulli("bernoulli", input.shape, input.dtype, probabilities, generator), [input])
 
 

@@ -23,7 +23,7 @@ forever, so init_process_group() installs an excepthook that prints the tracebac
 the rank) and then calls MPI Abort: mpiexec stops every rank and exits non-zero.
 
 Arrays, not Tensors, are what travels: the collectives take a numpy array (or a Tensor, whose
-.data is used) and write the result into it in place, as torch's do.
+._data is used) and write the result into it in place, as torch's do.
 """
 from __future__ import annotations
 
@@ -157,8 +157,8 @@ def _install_abort_on_exception(world):
 
 # ----------------------------------------------------------------------------- collectives
 def _buffer(array, fn, name="array"):
-    """The ndarray a collective writes into in place (a Tensor's .data), checked."""
-    data = array.data if isinstance(array, Tensor) else array
+    """The ndarray a collective writes into in place (a Tensor's ._data), checked."""
+    data = array._data if isinstance(array, Tensor) else array
     if not isinstance(data, np.ndarray):
         raise TypeError(f"{fn}: {name} must be a numpy array or a Tensor (the result is written into it in "
                         f"place), got {type(array).__name__}")

@@ -84,7 +84,7 @@ class Distribution:
 
     @staticmethod
     def _shown(t):
-        return t.item() if t.data.size == 1 else tuple(t.shape)
+        return t.item() if t._data.size == 1 else tuple(t.shape)
 
 
 class Categorical(Distribution):
@@ -99,8 +99,8 @@ class Categorical(Distribution):
             if probs.ndim < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
-            self._check("probs", self.probs.data, (self.probs.data >= 0) &
-                        np.isclose(self.probs.data.sum(-1, keepdims=True), 1, atol=1e-6), "Simplex()")
+            self._check("probs", self.probs._data, (self.probs._data >= 0) &
+                        np.isclose(self.probs._data.sum(-1, keepdims=True), 1, atol=1e-6), "Simplex()")
             eps = np.finfo(self.probs.dtype).eps
             self.logits = self.probs.clamp(eps, 1 - eps).log()
         else:
@@ -108,7 +108,7 @@ class Categorical(Distribution):
             if logits.ndim < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             self.logits = logits - logits.logsumexp(-1, keepdim=True)
-            self._check("logits", self.logits.data, ~np.isnan(self.logits.data), "IndependentConstraint(Real(), 1)")
+            self._check("logits", self.logits._data, ~np.isnan(self.logits._data), "IndependentConstraint(Real(), 1)")
             self.probs = self.logits.softmax(-1)
         self.num_categories = self.probs.shape[-1]
         super().__init__(self.probs.shape[:-1], validate_args)
@@ -122,7 +122,7 @@ class Categorical(Distribution):
 
     def log_prob(self, value: Tensor) -> Tensor:
         """log P(value): value int categories, broadcast against the batch."""
-        values = np.asarray(value.data if isinstance(value, Tensor) else value)
+        values = np.asarray(value._data if isinstance(value, Tensor) else value)
         self._check("value", values, (values == np.round(values)) & (values >= 0) & (values < self.num_categories),
                     f"(IntegerInterval(lower_bound=0, upper_bound={self.num_categories - 1}))")
         index = values.astype(np.int64)[..., None]
@@ -153,25 +153,25 @@ class Bernoulli(Distribution):
         self._given_one_of(probs, logits, validate_args)
         if probs is not None:
             self.probs = _as_tensor("probs", probs)
-            self._check("probs", self.probs.data, (self.probs.data >= 0) & (self.probs.data <= 1),
+            self._check("probs", self.probs._data, (self.probs._data >= 0) & (self.probs._data <= 1),
                         "Interval(lower_bound=0.0, upper_bound=1.0)")
             eps = float(np.finfo(self.probs.dtype).eps)
             clamped = self.probs.clamp(eps, 1 - eps)
             self.logits = clamped.log() - (-clamped).log1p()
         else:
             self.logits = _as_tensor("logits", logits)
-            self._check("logits", self.logits.data, ~np.isnan(self.logits.data), "Real()")
+            self._check("logits", self.logits._data, ~np.isnan(self.logits._data), "Real()")
             self.probs = self.logits.sigmoid()
         super().__init__(self.probs.shape, validate_args)
 
     def _draw(self, sample_shape):
         shape = self._extended_shape(sample_shape)
-        p = np.broadcast_to(self.probs.data, shape)
+        p = np.broadcast_to(self.probs._data, shape)
         return Tensor._make(random.bernoulli("Bernoulli.sample", shape, self.probs.dtype, p), False)
 
     def log_prob(self, value: Tensor) -> Tensor:
         values = value if isinstance(value, Tensor) else Tensor(np.asarray(value, self.logits.dtype))
-        self._check("value", values.data, (values.data == 0) | (values.data == 1), "(Boolean())")
+        self._check("value", values._data, (values._data == 0) | (values._data == 1), "(Boolean())")
         return -_bce_with_logits(self.logits, values)
 
     def entropy(self) -> Tensor:
@@ -204,8 +204,8 @@ class Normal(Distribution):
         loc, scale = _as_tensor("loc", loc, dtype), _as_tensor("scale", scale, dtype)
         shape = np.broadcast_shapes(loc.shape, scale.shape)
         self.loc, self.scale = (t if t.shape == shape else t.expand(*shape) for t in (loc, scale))
-        self._check("loc", self.loc.data, ~np.isnan(self.loc.data), "Real()")
-        self._check("scale", self.scale.data, self.scale.data > 0, "GreaterThan(lower_bound=0.0)")
+        self._check("loc", self.loc._data, ~np.isnan(self.loc._data), "Real()")
+        self._check("scale", self.scale._data, self.scale._data > 0, "GreaterThan(lower_bound=0.0)")
         super().__init__(shape, validate_args)
 
     def _draw(self, sample_shape):
@@ -219,7 +219,7 @@ class Normal(Distribution):
 
     def log_prob(self, value: Tensor | float) -> Tensor:
         values = value if isinstance(value, Tensor) else Tensor(np.asarray(value, self.loc.dtype))
-        self._check("value", values.data, ~np.isnan(values.data), "(Real())")
+        self._check("value", values._data, ~np.isnan(values._data), "(Real())")
         return -((values - self.loc) ** 2) / (2 * self.scale ** 2) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
 
     def entropy(self) -> Tensor:

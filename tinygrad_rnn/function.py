@@ -56,7 +56,7 @@ class FunctionCtx:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
                                 f"{type(t).__name__}")
-        self._saved = tuple(None if t is None else t.data for t in tensors)
+        self._saved = tuple(None if t is None else t._data for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -95,7 +95,7 @@ class FunctionCall(Primitive):
         outputs = _output_tensors(call.fn, output)
         ctx.outputs = [(o.shape, o.dtype) for o in outputs]
         ctx.non_differentiable = tuple(k for k, o in enumerate(outputs) if id(o) in ctx.non_differentiable)
-        arrays_out = tuple(o.data for o in outputs)
+        arrays_out = tuple(o._data for o in outputs)
         return (arrays_out if isinstance(output, tuple) else arrays_out[0]), (ctx, ctx._saved)
 
     @staticmethod
@@ -150,7 +150,7 @@ def _checked_gradients(call, grads):
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"function {name}Backward returned a {type(g).__name__} at position {i + 1}: a "
                             "gradient is a Tensor or None")
-        out.append(None if g is None else g.data)
+        out.append(None if g is None else g._data)
     return out
 
 

@@ -39,7 +39,7 @@ def _projected_loss(fn, inputs, projections):
         projections = [rng.standard_normal(o.shape) for o in outs]
     total = None
     for o, r in zip(outs, projections):
-        if o.data.dtype.kind != "f":  # indices or a mask (argmax, x > 0): no gradient to check, as torch
+        if o._data.dtype.kind != "f":  # indices or a mask (argmax, x > 0): no gradient to check, as torch
             continue
         term = (o * r).sum()
         total = term if total is None else total + term
@@ -64,7 +64,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | dict[str, Tenso
     analytic, projections = _analytic_grads(fn, inputs)
     with no_grad():
         for i in checked:
-            numeric = _numeric_grad(fn, inputs, projections, inputs[i].data, eps)
+            numeric = _numeric_grad(fn, inputs, projections, inputs[i]._data, eps)
             _compare(names[i], analytic[i], numeric, atol, rtol, eps)
     return True
 
@@ -102,7 +102,7 @@ def _analytic_grads(fn, inputs):
     those of parameters fn reads without receiving them (torch's gradcheck leaves a module's .grad alone)."""
     loss, projections = _projected_loss(fn, inputs, None)
     if loss is None or not loss.requires_grad:
-        return [np.zeros_like(t.data) for t in inputs], projections
+        return [np.zeros_like(t._data) for t in inputs], projections
     leaves = {id(t): t for t in inputs}
     if loss.node is not None:
         leaves.update((id(e), e) for node in _reachable_nodes(loss.node) for e in node.parents if isinstance(e, Tensor))
@@ -111,7 +111,7 @@ def _analytic_grads(fn, inputs):
         t._grad = None
     try:
         loss.backward()
-        analytic = [np.zeros_like(t.data) if t._grad is None else t._grad for t in inputs]
+        analytic = [np.zeros_like(t._data) if t._grad is None else t._grad for t in inputs]
     finally:
         for i, t in leaves.items():
             t._grad = saved_grads[i]

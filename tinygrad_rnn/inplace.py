@@ -64,8 +64,8 @@ class InPlaceWrites:
         """x op= y's new value: x op y, except with y a float Tensor of the other float dtype (which x op y refuses:
         nothing is upcast silently) that torch promotes to: as torch, computed in float64 and cast back to x's
         dtype, so x keeps its dtype (a 0-d y beside a dimensioned x takes x's dtype instead, as in x op y)."""
-        if (isinstance(other, tape.Tensor) and self.data.dtype.kind == "f" and other.data.dtype.kind == "f"
-                and other.data.dtype != self.data.dtype and (other.ndim > 0 or self.ndim == 0)):
+        if (isinstance(other, tape.Tensor) and self._data.dtype.kind == "f" and other._data.dtype.kind == "f"
+                and other._data.dtype != self._data.dtype and (other.ndim > 0 or self.ndim == 0)):
             wide = np.dtype(np.float64)
             return self.astype(wide)._binary(prim, other.astype(wide), symbol).astype(self.dtype)
         return self._binary(prim, other, symbol)
@@ -106,7 +106,7 @@ class InPlaceWrites:
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         """clamp in place: each element below min set to min, above max to max."""
         bounds = [b for b in (min, max) if b is not None]
-        if (self.data.dtype.kind == "f" and bounds and all(type(b) is float or type(b) is int for b in bounds)
+        if (self._data.dtype.kind == "f" and bounds and all(type(b) is float or type(b) is int for b in bounds)
                 and self._unrecorded_leaf()):
             return self._write_own_memory(lambda a: _clip_into(a, min, max))
         return self._in_place("clamp_", lambda: self.clamp(min, max))
@@ -124,23 +124,31 @@ class InPlaceWrites:
         _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
         return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        """Only the last step of `x[i] += y` (-=, *=, /=, ...), where Python assigns the result of `x[i]` back to
-        `x[i]`: with a basic index `x[i]` is a view, whose in-place operator has written x's memory as torch's
-        does, so assigning those very elements changes nothing. Any other assignment (`x[i] = v`, torch's
-        index_put_) is refused: it is not implemented here."""
-        from .tensor import _index  # (imported here: tensor.py is built on this module)
-        index = _index(index)
+    def __setitem__(self, index: Any, value: float | Tensor) -> None:
+        """x[index] = value, torch's index_put_ (`p.data[h:2 * h] = 1.0`, `x[mask] = 0`, `out[t] = h`): value, a number
+        or a Tensor broadcasting to x[index]'s shape (converted to x's dtype, as copy_ converts), written into x on
+        copy_'s roads: into x's memory off the tape (a leaf, or under no_grad()), recorded as torch records it
+        otherwise (x becomes the written tensor on the tape; value gets the gradient of what it wrote, x's old
+        value the rest). It is also the last step of `x[i] += y`, where Python assigns x[i]'s result back to x[i]:
+        the same elements, already written, so nothing is done."""
+        from .tensor import _checked_index  # (imported here: tensor.py is built on this module)
+        index = _checked_index(self, index, "x[index] = value")
         if isinstance(value, tape.Tensor) and P.is_basic_index(index):
-            try:
-                target = P.GetItem.forward(self.data, index)[0]
-            except IndexError:
-                target = None
-            if target is not None and _same_elements(value.data, target):
+            target = P.GetItem.forward(self._data, index)[0]
+            if _same_elements(value._data, target):
                 return
-        raise TypeError("item assignment x[index] = value is not supported here (torch's index_put_): under no_grad(), "
-                        "write through a view (x[0, 1:].fill_(v), or x[i] += y with a basic index, on a leaf), or "
-                        "make a new tensor with tr.where, masked_fill or scatter")
+        value = _assigned_value(self, index, value)
+        if self._unrecorded_leaf() and not (value._requires_grad and _grad_mode.enabled):
+            self._write_own_memory(lambda a: a.__setitem__(index, _converted(value._data, a.dtype)))
+            return
+        self._in_place("index_put_", lambda: self._index_put(index, value), value)
+
+    def _index_put(self, index, value):
+        """The tensor `x[index] = value` makes of x (value already checked), out of place: IndexPut."""
+        if value.dtype != self.dtype:   # converted as copy_ converts (torch's index_put_ casts value to x's dtype)
+            value = (value.astype(self.dtype) if self.dtype.kind == "f"
+                     else tape.Tensor._make(_converted(value._data, self.dtype), False))
+        return apply(P.IndexPut, self, value, index=index)
 
     # -- torch's in-place arithmetic methods: the operators' road (x.mul_(y) is x *= y), or for a function of x alone
     # its out-of-place result written by _in_place; versions, views and refusals as for x += y
@@ -201,10 +209,10 @@ class InPlaceWrites:
         _check_flag("copy_", "non_blocking", non_blocking)   # (nothing runs asynchronously here)
         value = _copy_source(self, src)
         _check_no_partial_overlap(self, value, "copy_")
-        if self.data.dtype.kind != "f":   # an int64 or mask tensor takes src's values, never a gradient
+        if self._data.dtype.kind != "f":   # an int64 or mask tensor takes src's values, never a gradient
             value = value.detach()
         if self._unrecorded_leaf() and not (value._requires_grad and _grad_mode.enabled):
-            return self._write_own_memory(lambda a: np.copyto(a, _converted(value.data, a.dtype)))
+            return self._write_own_memory(lambda a: np.copyto(a, _converted(value._data, a.dtype)))
         return self._in_place("copy_", lambda: self._copied(value), value)
 
     def _copied(self, value):
@@ -213,7 +221,7 @@ class InPlaceWrites:
         its shape, and this tensor's old value gets zero."""
         if not _grad_mode.enabled:
             out = np.empty(self.shape, self.dtype)
-            np.copyto(out, _converted(value.data, self.dtype))
+            np.copyto(out, _converted(value._data, self.dtype))
             return tape.Tensor._make(out, False)
         value = value if value.dtype == self.dtype else value.astype(self.dtype)
         return apply(P.Where, value, self, tape.Tensor._make(np.array(True), False))
@@ -240,7 +248,7 @@ class InPlaceWrites:
             if not _broadcasts_to(p.shape, self.shape):
                 raise RuntimeError(f"bernoulli_: p of shape {p.shape} does not broadcast to the tensor's shape "
                                    f"{self.shape}")
-            p = p.data
+            p = p._data
         return self._drawn("bernoulli_", lambda dtype: random.bernoulli("bernoulli_", self.shape, dtype, p, generator),
                            floats_only=False)
 
@@ -292,13 +300,13 @@ class InPlaceWrites:
         if new.dtype != self.dtype or new.shape != self.shape:
             _refuse_changed_result(self, new, symbol)
         if not recorded:
-            _check_writable(self.data)
-            self.data[...] = new.data
+            _check_writable(self._data)
+            self._data[...] = new._data
             if _memory_leaf(self) is None:   # a computed tensor's memory: no version a node checks, so note it
                 _note_computed_write(self)
             self.bump_version()
             return self
-        self.data = new.data
+        self._data = new._data
         self._base = None  # a new array: a view no longer (_note_view_bases)
         self._views_computed = False
         return self
@@ -315,8 +323,8 @@ class InPlaceWrites:
         """write(array) into this tensor's memory, the values _write would put there, without the temporary
         array of the general path (whose allocation and copy made an update of 1M elements up to 8x slower),
         and the base's version bumped, as _write's."""
-        _check_writable(self.data)
-        write(self.data)
+        _check_writable(self._data)
+        write(self._data)
         self.bump_version()
         return self
 
@@ -326,7 +334,7 @@ class InPlaceWrites:
         off the tape, and y a Python number or an array or Tensor of x's dtype whose shape is x's trailing
         dims (a bias row); int64 indices with a Python int (+ - *: int64, as torch's). Anything else takes
         _in_place's general path, with its dtype and shape rules and their errors."""
-        kind = self.data.dtype.kind
+        kind = self._data.dtype.kind
         if prim not in _IN_PLACE_UFUNCS or kind not in "fi" or not self._unrecorded_leaf():
             return False
         if kind == "i":
@@ -336,14 +344,14 @@ class InPlaceWrites:
         if isinstance(other, tape.Tensor):
             if other._requires_grad and _grad_mode.enabled:
                 return False
-            other = other.data
+            other = other._data
         elif type(other) is not np.ndarray:
             return False
-        return other.dtype == self.data.dtype and _broadcasts_to(other.shape, self.data.shape)
+        return other.dtype == self._data.dtype and _broadcasts_to(other.shape, self._data.shape)
 
     # -- the version counter
     def bump_version(self) -> None:
-        """Say that .data was changed in place: graphs recorded before now refuse to backpropagate
+        """Say that ._data was changed in place: graphs recorded before now refuse to backpropagate
         through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
         version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
         leaf = _memory_leaf(self)
@@ -373,7 +381,7 @@ _IN_PLACE_UFUNCS = {P.Add: np.add, P.Sub: np.subtract, P.Mul: np.multiply, P.Div
 
 def _array(x):
     """A Tensor's array, or x itself (a number or an array)."""
-    return x.data if isinstance(x, tape.Tensor) else x
+    return x._data if isinstance(x, tape.Tensor) else x
 
 
 def _scaled(other, alpha):
@@ -384,7 +392,7 @@ def _scaled(other, alpha):
 
 def _is_mask(x):
     """A mask Tensor or a bool: sub_ refuses it (as x -= mask does) before alpha would make it numbers."""
-    return isinstance(x, (bool, np.bool_)) or isinstance(x, tape.Tensor) and x.data.dtype == bool
+    return isinstance(x, (bool, np.bool_)) or isinstance(x, tape.Tensor) and x._data.dtype == bool
 
 
 def _copy_source(x, src):
@@ -400,6 +408,22 @@ def _copy_source(x, src):
         raise ShapeError(f"copy_: the size of src {src.shape} does not broadcast to the tensor's {x.shape} (as torch: "
                          "the size of tensor a must match the size of tensor b at a non-singleton dimension)")
     return src
+
+
+def _assigned_value(x, index, value):
+    """x[index] = value's value as a Tensor: a number (a bool too) or a Tensor that broadcasts to x[index]'s shape,
+    as torch's index_put_ takes it; anything else (an array, a list) refused in torch's words."""
+    from .tensor import ShapeError  # (imported here: tensor.py is built on this module)
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return tape.Tensor._make(_converted(np.asarray(value), x.dtype), False)
+    if not isinstance(value, tape.Tensor):
+        raise TypeError(f"x[index] = value: can't assign a {type(value).__module__}.{type(value).__qualname__} to a "
+                        "tensor (as torch): value must be a number or a Tensor (tr.tensor(...) or tr.from_numpy(a))")
+    shape = np.empty(x.shape, dtype=bool)[index].shape
+    if not _broadcasts_to(value.shape, shape):
+        raise ShapeError(f"x[index] = value: shape mismatch: value tensor of shape {list(value.shape)} cannot be "
+                         f"broadcast to indexing result of shape {list(shape)} (as torch)")
+    return value
 
 
 def _converted(values, dtype):
@@ -440,11 +464,11 @@ def _check_no_partial_overlap(x, operand, fn, identical_ok=True):
     (scatter_ refuses that too, as torch's). torch computes in its loop's order where it cannot tell the overlap
     (x += x[:, :1], x += x[0].expand(...)); those are refused here, as numpy's order is not torch's."""
     other = _array(operand)
-    if type(other) is not np.ndarray or (other.base is None and x.data.base is None and other is not x.data):
+    if type(other) is not np.ndarray or (other.base is None and x._data.base is None and other is not x._data):
         return   # (two arrays that own their memory share none of it: an optimizer's p -= lr * g stops here)
-    if not np.may_share_memory(x.data, other):
+    if not np.may_share_memory(x._data, other):
         return
-    if (identical_ok and _same_elements(other, x.data)) or not np.shares_memory(x.data, other):
+    if (identical_ok and _same_elements(other, x._data)) or not np.shares_memory(x._data, other):
         return
     call = f"x {fn} y" if fn.endswith("=") else f"x.{fn}(dim, index, src)"
     raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "

@@ -2,11 +2,11 @@
 2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler; L-BFGS, which
 evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS).
 
-An optimizer sees only Tensors' `.data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
+An optimizer sees only Tensors' `._data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
 memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
 
 The invariants every optimizer here keeps:
-  * `step()` updates each `p.data` in place: the array keeps its identity, shape and dtype
+  * `step()` updates each `p._data` in place: the array keeps its identity, shape and dtype
     (a float32 parameter stays float32; hyperparameters are used as Python floats, which numpy
     casts to the array's dtype instead of upcasting it).
   * the gradient is only read, never written: it may be shared, or still be needed by the caller.
@@ -109,7 +109,7 @@ def _count_step(state, p, *zeroed):
     """The parameter's step count after this step; at its first, its state's step and the named buffers
     (zeros shaped as p) made."""
     if not state:
-        state.update(step=0, **{name: np.zeros_like(p.data) for name in zeroed})
+        state.update(step=0, **{name: np.zeros_like(p._data) for name in zeroed})
     state["step"] += 1
     return state["step"]
 
@@ -138,10 +138,10 @@ def _as_param_list(params, where):
             raise TypeError(f"{where} must be an iterable of Tensors, got {type(params).__name__}") from None
     for i, p in enumerate(params):
         if not (hasattr(p, "data") and hasattr(p, "grad")):
-            raise TypeError(f"{where}[{i}] must be a Tensor (with .data and .grad), got {type(p).__name__}")
-        if not (isinstance(p.data, np.ndarray) and p.data.dtype in (np.float32, np.float64)):
-            raise TypeError(f"{where}[{i}].data must be a float32 or float64 ndarray, got "
-                            f"{getattr(p.data, 'dtype', type(p.data).__name__)}")
+            raise TypeError(f"{where}[{i}] must be a Tensor (with ._data and .grad), got {type(p).__name__}")
+        if not (isinstance(p._data, np.ndarray) and p._data.dtype in (np.float32, np.float64)):
+            raise TypeError(f"{where}[{i}]._data must be a float32 or float64 ndarray, got "
+                            f"{getattr(p._data, 'dtype', type(p._data).__name__)}")
         if not getattr(p, "is_leaf", True):
             raise ValueError(f"{where}[{i}] is not a leaf tensor (it was computed from others): an optimizer "
                              "updates leaves; pass the parameters themselves, or .detach() a copy")
@@ -149,12 +149,12 @@ def _as_param_list(params, where):
 
 
 def _grad_of(p, index):
-    """p's gradient array (p._grad, the memory p.grad shares) after checking it can update p.data without a silent
-    cast or broadcast (p.data may have been rebound since the gradient was made)."""
+    """p's gradient array (p._grad, the memory p.grad shares) after checking it can update p._data without a silent
+    cast or broadcast (p._data may have been rebound since the gradient was made)."""
     g = p._grad
-    if g.shape != p.data.shape or g.dtype != p.data.dtype:
-        raise ValueError(f"parameter {index}: grad must match data, expected shape {p.data.shape} dtype "
-                         f"{p.data.dtype}, got shape {g.shape} dtype {g.dtype}")
+    if g.shape != p._data.shape or g.dtype != p._data.dtype:
+        raise ValueError(f"parameter {index}: grad must match data, expected shape {p._data.shape} dtype "
+                         f"{p._data.dtype}, got shape {g.shape} dtype {g.dtype}")
     return g
 
 
@@ -389,10 +389,10 @@ class Optimizer:
                 if array.dtype.kind not in "fiu":   # np.array(None, float32) is nan, silently
                     raise TypeError(f"state_dict['state'][{index}]['{name}'] must be numbers, got "
                                     f"{type(value).__name__} of dtype {array.dtype}")
-                value = np.array(array, dtype=p.data.dtype, copy=True)
-                if value.shape != p.data.shape:
+                value = np.array(array, dtype=p._data.dtype, copy=True)
+                if value.shape != p._data.shape:
                     raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
-                                     f"the parameter has shape {p.data.shape}")
+                                     f"the parameter has shape {p._data.shape}")
             loaded[name] = value
         return loaded
 
@@ -405,7 +405,7 @@ class Optimizer:
         if array.dtype.kind not in "fiu" or array.ndim != 0:
             raise ValueError(f"{where} must be a number (a 0-d array), got {type(value).__name__} of shape "
                              f"{array.shape}")
-        return np.array(array, dtype=p.data.dtype)
+        return np.array(array, dtype=p._data.dtype)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -514,7 +514,7 @@ class SGD(Optimizer):
             return
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -523,22 +523,22 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - float(group["dampening"])) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * g
+        p._data -= lr * g
 
     def _fused_update(self, p, grad, state, group, lr, momentum, weight_decay):
         """The update above as one compiled pass (kernels.sgd_update); False if the arrays do not allow it."""
-        kind, buf = kernels.NO_MOMENTUM, p.data   # without momentum the kernel never reads buf
+        kind, buf = kernels.NO_MOMENTUM, p._data   # without momentum the kernel never reads buf
         if momentum != 0:
             buf = state.get("momentum_buffer")
             kind = kernels.MOMENTUM if buf is not None else kernels.FIRST_MOMENTUM
             if buf is None:
-                buf = np.empty_like(p.data)
-        flat = _flat(p.data, grad, [buf])
+                buf = np.empty_like(p._data)
+        flat = _flat(p._data, grad, [buf])
         if flat is None:
             return False
         if kind == kernels.FIRST_MOMENTUM:
             state["momentum_buffer"] = buf
-        dt = p.data.dtype.type
+        dt = p._data.dtype.type
         h = _group_constants(self, dt, _sgd_constants, lr, weight_decay, momentum, float(group["dampening"]), dt)
         _run_fused(kernels.sgd_update, flat, (h, group["maximize"], weight_decay != 0, kind, group["nesterov"]))
         return True
@@ -600,7 +600,7 @@ class Adam(Optimizer):
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
-            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["max_exp_avg_sq"] = np.zeros_like(p._data)
         if group["fused"] is not False and self._fused_update(p, grad, state, group, step):
             return
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -608,9 +608,9 @@ class Adam(Optimizer):
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * weight_decay
+                p._data *= 1 - lr * weight_decay
             else:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._data
 
         # torch's lerp(m, g, w): m + w * (g - m) for small w, else g - (g - m) * (1 - w), the form
         # that is exact at w = 1
@@ -634,12 +634,12 @@ class Adam(Optimizer):
         denom += eps
         update = -step_size * m
         update /= denom
-        p.data += update
+        p._data += update
 
     def _fused_update(self, p, grad, state, group, step):
         """The update above as one compiled pass (kernels.adam_update); False if the arrays do not allow it."""
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        flat = _flat(p.data, grad, [m, v, state.get("max_exp_avg_sq", v)])
+        flat = _flat(p._data, grad, [m, v, state.get("max_exp_avg_sq", v)])
         if flat is None:
             return False
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -647,7 +647,7 @@ class Adam(Optimizer):
         kind = kernels.NO_DECAY if weight_decay == 0 else \
             kernels.DECOUPLED_DECAY if group["decoupled_weight_decay"] else kernels.L2_DECAY
         w = 1 - beta1
-        dt = p.data.dtype.type
+        dt = p._data.dtype.type
         h = _group_constants(self, (step, dt), _adam_constants, lr, eps, weight_decay, beta1, beta2, step, dt)
         _run_fused(kernels.adam_update, flat, (h, group["maximize"], kind, group["amsgrad"], abs(w) < 0.5))
         return True
@@ -709,7 +709,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, state, group):
         state["step"] = 0
-        state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+        state["sum"] = np.full_like(p._data, float(group["initial_accumulator_value"]))
 
     def _check_group(self, group, ranges=True):
         group["lr"] = _at_least("lr", group["lr"], 0, ranges)
@@ -728,7 +728,7 @@ class Adagrad(Optimizer):
         state["step"] = step = state["step"] + 1
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
         clr = lr / (1 + (step - 1) * float(group["lr_decay"]))
         s = state["sum"]
         s += g * g
@@ -736,7 +736,7 @@ class Adagrad(Optimizer):
         std += float(group["eps"])
         update = -clr * g
         update /= std
-        p.data += update
+        p._data += update
 
 
 # ----------------------------------------------------------------------------- RMSprop
@@ -787,15 +787,15 @@ class RMSprop(Optimizer):
         weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
         if momentum > 0 and "momentum_buffer" not in state:  # (switched on mid-run: the buffer starts here)
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = np.zeros_like(p._data)
         if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = np.zeros_like(p.data)
+            state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * g * g
@@ -810,11 +810,11 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += g / avg
-            p.data -= lr * buf
+            p._data -= lr * buf
         else:
             update = -lr * g
             update /= avg
-            p.data += update
+            p._data += update
 
 
 # ----------------------------------------------------------------------------- NAdam, RAdam, Adamax
@@ -830,9 +830,9 @@ def _decayed(p, g, group, lr, decoupled=False):
     weight_decay = float(group["weight_decay"])
     if weight_decay != 0:
         if decoupled:
-            p.data *= 1 - lr * weight_decay
+            p._data *= 1 - lr * weight_decay
         else:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
     return g
 
 
@@ -879,8 +879,8 @@ class NAdam(Optimizer):
         lr, eps, momentum_decay = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         if not state:
-            state.update(step=0, mu_product=_scalar_state(1.0), exp_avg=np.zeros_like(p.data),
-                         exp_avg_sq=np.zeros_like(p.data))
+            state.update(step=0, mu_product=_scalar_state(1.0), exp_avg=np.zeros_like(p._data),
+                         exp_avg_sq=np.zeros_like(p._data))
         state["step"] = step = state["step"] + 1
         bias_correction2 = 1 - beta2 ** step
         g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
@@ -893,10 +893,10 @@ class NAdam(Optimizer):
         denom += eps
         update = (-lr * (1.0 - mu) / (1.0 - mu_product)) * g
         update /= denom
-        p.data += update
+        p._data += update
         update = (-lr * mu_next / (1.0 - mu_product * mu_next)) * state["exp_avg"]
         update /= denom
-        p.data += update
+        p._data += update
 
 
 class RAdam(Optimizer):
@@ -943,7 +943,7 @@ class RAdam(Optimizer):
             adaptive += eps
             update *= bias_correction2 ** 0.5 / adaptive
             update *= ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-        p.data -= update
+        p._data -= update
 
 
 class Adamax(Optimizer):
@@ -981,7 +981,7 @@ class Adamax(Optimizer):
         np.maximum(u, np.abs(g) + eps, out=u)    # (nan wins, as torch.maximum)
         update = (-(lr / (1 - beta1 ** step))) * state["exp_avg"]
         update /= u
-        p.data += update
+        p._data += update
 
 
 # ----------------------------------------------------------------------------- Adadelta, ASGD, Rprop
@@ -1027,7 +1027,7 @@ class Adadelta(Optimizer):
         a *= rho
         a += (1 - rho) * delta * delta
         delta *= -lr
-        p.data += delta
+        p._data += delta
 
 
 class ASGD(Optimizer):
@@ -1063,18 +1063,18 @@ class ASGD(Optimizer):
     def _update(self, p, grad, state, group):
         lr, lambd, alpha, t0 = float(group["lr"]), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
         if not state:
-            state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p.data))
+            state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p._data))
         state["step"] = step = state["step"] + 1
         g = _decayed(p, grad, group, lr)
         eta = float(state["eta"])
-        p.data *= 1 - lambd * eta
-        p.data += -eta * g
+        p._data *= 1 - lambd * eta
+        p._data += -eta * g
         ax = state["ax"]
         if float(state["mu"]) != 1:
             # mu in p's dtype, as torch multiplies by a 0-d tensor of another float dtype
-            ax += (p.data - ax) * p.data.dtype.type(state["mu"])
+            ax += (p._data - ax) * p._data.dtype.type(state["mu"])
         else:
-            ax[...] = p.data
+            ax[...] = p._data
         state["eta"][...] = lr / ((1 + lambd * lr * step) ** alpha)
         state["mu"][...] = 1 / max(1, step - t0)
 
@@ -1113,7 +1113,7 @@ class Rprop(Optimizer):
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         if not state:
-            state.update(step=0, prev=np.zeros_like(p.data), step_size=np.full_like(p.data, float(group["lr"])))
+            state.update(step=0, prev=np.zeros_like(p._data), step_size=np.full_like(p._data, float(group["lr"])))
         state["step"] += 1
         g = -grad if group["maximize"] else grad
         prev, s = state["prev"], state["step_size"]
@@ -1126,7 +1126,7 @@ class Rprop(Optimizer):
         np.minimum(s, step_size_max, out=s)
         g = np.array(g, copy=True)
         g[factor == etaminus] = 0
-        p.data -= np.sign(g) * s
+        p._data -= np.sign(g) * s
         prev[...] = g
 
 

@@ -73,19 +73,19 @@ class LBFGS(Optimizer):
 
     # -- the flat vector of every parameter (torch's _gather_flat_grad, _add_grad, _clone_param, _set_param)
     def _flat_grad(self):
-        return np.concatenate([np.zeros(p.data.size, p.data.dtype) if p._grad is None else p._grad.reshape(-1)
+        return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p._grad is None else p._grad.reshape(-1)
                                for p in self._params])
 
     def _add(self, step, direction):
         offset = 0
         for p in self._params:
-            p.data += step * direction[offset:offset + p.data.size].reshape(p.data.shape)
+            p._data += step * direction[offset:offset + p._data.size].reshape(p._data.shape)
             p.bump_version()   # a graph recorded before can no longer backpropagate
-            offset += p.data.size
+            offset += p._data.size
 
     def _set(self, values):
         for p, value in zip(self._params, values):
-            p.data[...] = value
+            p._data[...] = value
             p.bump_version()
 
     def _evaluate(self, closure):
@@ -155,7 +155,7 @@ class LBFGS(Optimizer):
         """Move the parameters along d: by t, or by the step the line search finds. Returns the new loss and
         gradient, the step taken, the closure calls made and whether the gradient is within tolerance_grad."""
         if group["line_search_fn"] == "strong_wolfe":
-            x = [p.data.copy() for p in self._params]
+            x = [p._data.copy() for p in self._params]
             loss, flat_grad, t, evals = _strong_wolfe(
                 lambda x_, t_, d_: self._directional_evaluate(closure, x_, t_, d_), x, t, d, loss, flat_grad, gtd)
             self._add(t, d)
@@ -209,7 +209,7 @@ class LBFGS(Optimizer):
     def _loaded_state(self, entry, index, p):
         if not isinstance(entry, dict) or set(entry) - set(self._state_keys):
             return super()._loaded_state(entry, index, p)   # (its errors)
-        dtype = p.data.dtype
+        dtype = p._data.dtype
         loaded = {}
         for name, value in entry.items():
             if name in _COUNTS:

@@ -1118,6 +1118,31 @@ class GetItem(Primitive):
         return (ga,)
 
 
+class IndexPut(Primitive):
+    """a[index] = v out of place (`x[index] = v` recorded, torch's index_put_): a copy of a with v, broadcast to
+    a[index]'s shape, written where a[index] reads. An element an integer index names twice takes the last value
+    written (numpy's order, as torch's CPU loop). Backward: a gets g except where v was written, v gets g[index]
+    (every copy of it, as torch's; the walk sums it back to v's shape)."""
+
+    @staticmethod
+    def forward(a, v, index):
+        out = a.copy()
+        out[index] = v
+        return out, None
+
+    @staticmethod
+    def backward(g, saved, needs, index):
+        ga = gv = None
+        if needs[0]:
+            ga = g.copy()
+            ga[index] = 0
+        if needs[1]:
+            gv = g[index]
+            if type(gv) is not np.ndarray:   # one element by ints alone: numpy gives a scalar
+                gv = np.asarray(gv)
+        return ga, gv
+
+
 def add_at(target, index, values):
     """np.add.at(target, index, values): by kernels/scatter.py's loop where the index is integer arrays on the first
     axes with full slices after them (an embedding's a[idx], a loss's logp[arange(N), y], gather's and scatter_add's

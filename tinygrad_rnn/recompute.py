@@ -94,7 +94,7 @@ def _backward_through(outs, cotangents):
         return
     outs, cotangents = zip(*live)
     root = apply(Seed, *outs, cotangents=tuple(cotangents))
-    backward_from(root._node, 0, np.ones((), dtype=root.data.dtype))
+    backward_from(root._node, 0, np.ones((), dtype=root._data.dtype))
 
 
 class _recording:
@@ -156,7 +156,7 @@ class _LeafCollector:
                 live = True
         if live and prim is not Detach:   # detach() cuts the dependence, as on the tape
             for o in outs:
-                if o.data.dtype.kind == "f":   # masks and indices never require grad
+                if o._data.dtype.kind == "f":   # masks and indices never require grad
                     self._mark_live(o)
 
     def _mark_live(self, t):
@@ -249,7 +249,7 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     rng_state = random.generator().bit_generator.state if preserve_rng_state else None
     detached = list(args)
     for i, t in zip(slots, tensors):  # fn sees leaves without history: nothing upstream is read
-        detached[i] = Tensor._make(t.data, False)
+        detached[i] = Tensor._make(t._data, False)
     with no_grad(), _LeafCollector([detached[i] for i, t in zip(slots, tensors) if t.requires_grad]) as seen:
         result = fn(*detached)
     n_outputs = _check_outputs(result)
@@ -263,7 +263,7 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     if any(seen.depends_on_grad(o) for o in outs):
         args_template = tuple(None if i in slots else a for i, a in enumerate(args))
         call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
-                     [o.data for o in outs])
+                     [o._data for o in outs])
         recorded = _as_tuple(apply(Recompute, *tensors, *params, call=call), n_outputs)
     originals = {id(detached[i]): args[i] for i in slots}
     outs = tuple(_returned(r, o, seen, originals) for r, o in zip(outs, recorded))

@@ -113,7 +113,7 @@ class _Encoder:
         if isinstance(x, Tensor):
             from .nn.module import Parameter  # nn sits above the engine; checkpoint above both
             kind = "parameter" if isinstance(x, Parameter) else "tensor"
-            return {"__tensor__": self._put(x.data, where), "kind": kind, "requires_grad": x.requires_grad}
+            return {"__tensor__": self._put(x._data, where), "kind": kind, "requires_grad": x.requires_grad}
         if isinstance(x, np.ndarray):
             return {"__array__": self._put(x, where)}
         return {"__scalar__": self._put(np.asarray(x), where)}

@@ -27,7 +27,7 @@ forward and backward would give wrong gradients. The library's own in-place writ
 step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
 inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
 that weight's transpose, its base's: views.py) and backward refuses, naming the tensor, if one has moved on.
-Raw writes into `.data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
+Raw writes into `._data` bypass the counter (as in torch); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward. A computed tensor (y = a * 2) has no version a node
 records: an in-place write of its memory (under no_grad(), through y.detach() or a view) is noted on the nodes
 that made it (_note_computed_write), and backward refuses a node recorded before the write that saved an array
@@ -159,7 +159,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         arrays, parents, needs, leaves = _edges(inputs)
         record = True in needs
     else:
-        arrays = [t.data for t in inputs]
+        arrays = [t._data for t in inputs]
         record = False
     out, saved = prim.forward(*arrays, **attrs)
     multi = type(out) is tuple
@@ -170,13 +170,13 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         tensors.append(Tensor._make(o, record))
     node = None
     if record:
-        shapes = tuple([t.data.shape for t in tensors]) if multi else tensors[0].data.shape
+        shapes = tuple([t._data.shape for t in tensors]) if multi else tensors[0]._data.shape
         node = Node(prim, tuple(parents), tuple(needs), tuple(leaves) if leaves else None, attrs, saved, shapes, multi)
         slot = 0
         for t in tensors:
             t._node, t._slot = node, slot
             slot += 1
-        if prim in _VIEW_PRIMS and tensors[0].data.base is not None:   # a view of a computed input, maybe: noted
+        if prim in _VIEW_PRIMS and tensors[0]._data.base is not None:   # a view of a computed input, maybe: noted
             _note_recorded_views(tensors, inputs)                          # for in-place writes' check
     else:
         _note_view_bases(tensors, inputs)
@@ -195,7 +195,7 @@ def _edges(inputs):
     forward's gradients computed with its new values."""
     arrays, parents, needs, leaves = [], [], [], []
     for i, t in enumerate(inputs):
-        arrays.append(t.data)
+        arrays.append(t._data)
         if not t._requires_grad:  # (the attribute, not the property: a call per input, a third of this loop)
             parents.append(None)
             needs.append(False)
@@ -264,7 +264,7 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
             if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
                 _add_cotangent(cotangents, owned, edge, gi)
             elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
-                gi = unbroadcast(gi, edge.data.shape)
+                gi = unbroadcast(gi, edge._data.shape)
                 hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
             elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
                 edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
@@ -380,7 +380,7 @@ def _maker_of(t):
 def _memory_of(t):
     """The array that owns t's memory: the end of numpy's .base chain (as_strided's views have a wrapper object
     in it)."""
-    memory = t.data
+    memory = t._data
     while getattr(memory, "base", None) is not None:
         memory = memory.base
     return memory
@@ -459,12 +459,12 @@ def _add_cotangent(cotangents, owned, edge, gi):
 def _accumulate_leaf_grad(leaf, gi):
     """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
-    if gi.shape != leaf.data.shape:
-        gi = unbroadcast(gi, leaf.data.shape)
+    if gi.shape != leaf._data.shape:
+        gi = unbroadcast(gi, leaf._data.shape)
     if leaf._grad is not None:
         leaf._grad += gi
     else:
-        leaf._grad = np.array(gi, dtype=leaf.data.dtype, order="C")   # (a transpose's gi is not C-ordered)
+        leaf._grad = np.array(gi, dtype=leaf._data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
 def _modified_in_place(node, edge, i):
@@ -492,7 +492,7 @@ def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
             raise ValueError(f"hook {name!r} changed the gradient's shape from {g.shape} to {out.shape}")
         if out.dtype != g.dtype:
             raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
-        g = out.data
+        g = out._data
     return g
 
 

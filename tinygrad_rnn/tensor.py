@@ -1,6 +1,6 @@
 """Tensor: a float32 or float64 numpy array that records the operations applied to it.
 
-A Tensor holds its array in `.data`. Each operation (an operator or a method: x @ w, x.tanh(), x[0]) checks its
+A Tensor holds its array in `._data`. Each operation (an operator or a method: x @ w, x.tanh(), x[0]) checks its
 arguments, in torch's words, and calls `apply` (tape.py) for each primitive (primitives.py) it is made of:
 apply runs the forward and, when an input requires grad, records a node on the tape, which `backward()` walks
 in reverse (tape.py, backward_from). Operations that are not one primitive (mean, var, softmax, norm...) are
@@ -123,7 +123,7 @@ def as_float_array(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = N
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.generic):  # a numpy scalar keeps its dtype, like an array
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
@@ -221,6 +221,7 @@ class Tensor(InPlaceWrites):
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
     _grad_view = None  # a weak reference to the Tensor .grad last returned (_get_grad); a class default
+    _owner = None  # a weak reference to the tensor whose gradient this one is (.grad's wrapper, `p.grad = t`)
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
 
     def __init__(self, data: npt.ArrayLike | Tensor, *args: Any, requires_grad: bool = False,
@@ -230,20 +231,20 @@ class Tensor(InPlaceWrites):
                             f"argument, got {1 + len(args)} ({', '.join(repr(a) for a in (data,) + args)}); "
                             "requires_grad and dtype are keyword-only. For a tensor of a given shape use "
                             "tr.zeros(3, 4) or tr.randn(3, 4)")
-        self.data = as_float_array(data, dtype)
+        self._data = as_float_array(data, dtype)
         self._requires_grad = _check_requires_grad("Tensor", requires_grad)
         self._grad = None
         self._node, self._slot = None, 0  # the node that made this tensor (None for a leaf)
         self._writes = 0  # bumped by in-place writes of its memory (bump_version), what graphs check (_version)
         self._viewed = False
-        if isinstance(data, Tensor) and self.data is data.data:   # torch.Tensor(t) is a view of t (an alias)
+        if isinstance(data, Tensor) and self._data is data._data:   # torch.Tensor(t) is a view of t (an alias)
             _note_view_bases((self,), (data,))
 
     @classmethod
     def _make(cls, data, requires_grad):
         """Wrap an array produced by a primitive (already the right dtype) without checks."""
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t._grad, t._node, t._slot, t._writes = data, requires_grad, None, None, 0, 0
+        t._data, t._requires_grad, t._grad, t._node, t._slot, t._writes = data, requires_grad, None, None, 0, 0
         # _viewed is set here, as in __init__, rather than first when a view of the tensor is taken: added later to a
         # long-lived leaf, the new attribute made each view of it slower to make (unbind of 50 steps 40 -> 47 us)
         t._viewed = False
@@ -259,8 +260,8 @@ class Tensor(InPlaceWrites):
         if g is None:
             return None
         view = self._grad_view() if self._grad_view is not None else None
-        if view is None or view.data is not g:   # the engine put a new array there (first backward, zero_grad...)
-            view = _GradTensor._make(g, False)
+        if view is None or view._data is not g:   # the engine put a new array there (first backward, zero_grad...)
+            view = Tensor._make(g, False)
             view._owner = weakref.ref(self)
             self._grad_view = weakref.ref(view)
         return view
@@ -277,22 +278,47 @@ class Tensor(InPlaceWrites):
                     if isinstance(value, (np.ndarray, np.generic)) else "")
             raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                             f"{type(value).__module__}.{type(value).__qualname__}{hint}")
-        self._check_grad_array(value.data)
-        self._grad, self._grad_view = value.data, weakref.ref(value)
+        self._check_grad_array(value._data)
+        self._grad, self._grad_view = value._data, weakref.ref(value)
+        value._owner = weakref.ref(self)   # so that `t.data = a` afterwards rebinds this gradient too, as torch's
 
     def _check_grad_array(self, array: np.ndarray) -> None:
         """A gradient array this tensor may hold: its shape and dtype, in torch's words and error type."""
-        if array.shape != self.data.shape:
+        if array.shape != self._data.shape:
             raise RuntimeError(f"attempting to assign a gradient of size '{list(array.shape)}' to a tensor of "
-                               f"size '{list(self.data.shape)}'. Please ensure that the gradient and the tensor are "
+                               f"size '{list(self._data.shape)}'. Please ensure that the gradient and the tensor are "
                                "the same size")
-        if array.dtype != self.data.dtype:
+        if array.dtype != self._data.dtype:
             raise RuntimeError(f"attempting to assign a gradient with dtype '{array.dtype}' to a tensor of dtype "
-                               f"'{self.data.dtype}'. The gradient must match the tensor's dtype (as torch; nothing "
+                               f"'{self._data.dtype}'. The gradient must match the tensor's dtype (as torch; nothing "
                                "is cast silently: convert it with .to(dtype))")
 
     # the engine reads and writes the array, _grad, itself (arrays it made of the right shape and dtype)
     grad = property(_get_grad, _set_grad, doc="The accumulated gradient (a Tensor sharing its memory) or None.")
+
+    def _get_data(self) -> Tensor:
+        """`x.data`, as torch's: a Tensor sharing x's memory that requires no grad and is off the tape (made as
+        detach() makes one), so torch's methods answer as torch's (`p.data.std()` unbiased, `p.data.max(0)` values
+        and indices) and in-place writes (`p.data.mul_(0.5)`, `p.data -= lr * p.grad`) change x. The numpy array
+        itself is `x.numpy()` (or `._data`, what the library reads)."""
+        return self.detach()
+
+    def _set_data(self, value: Tensor) -> None:
+        """`x.data = t`: x takes t's memory (shape and dtype too), off the tape, as torch's. A Tensor only, in torch's
+        words; if x is some tensor's gradient (`p.grad` or `p.grad = x`), that gradient is rebound as well."""
+        if not isinstance(value, Tensor):
+            hint = (" (wrap an array with tr.from_numpy(a), which shares its memory)"
+                    if isinstance(value, (np.ndarray, np.generic)) else "")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__qualname__}{hint}")
+        if self._requires_grad and value._data.dtype.kind != "f":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None and owner._grad is self._data:   # still that tensor's gradient
+            owner._check_grad_array(value._data)
+            owner._grad = value._data
+        self._data = value._data
+
+    data = property(_get_data, _set_data, doc="A Tensor sharing this tensor's memory, off the tape (torch's .data).")
 
     def __getstate__(self) -> dict:
         """Pickling and copy.deepcopy: the attributes but the weak references (to .grad's wrapper, made again; a
@@ -322,9 +348,9 @@ class Tensor(InPlaceWrites):
         self.requires_grad_(value)
 
     # -- the basics users expect (attrgetters: read in C, no Python frame per access)
-    shape = property(operator.attrgetter("data.shape"))
-    dtype = property(operator.attrgetter("data.dtype"))
-    ndim = property(operator.attrgetter("data.ndim"))
+    shape = property(operator.attrgetter("_data.shape"))
+    dtype = property(operator.attrgetter("_data.dtype"))
+    ndim = property(operator.attrgetter("_data.ndim"))
 
     @property
     def is_leaf(self) -> bool:
@@ -338,27 +364,27 @@ class Tensor(InPlaceWrites):
 
     @property
     def size(self) -> int:
-        size = _Size(self.data.size)
-        size.shape = self.data.shape
+        size = _Size(self._data.size)
+        size.shape = self._data.shape
         return size
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         """The rows along dim 0, as torch (without this, Python would index a 0-d tensor until it fails and
         read it as empty: torch refuses)."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._data)))
 
     def __contains__(self, element: Any) -> bool:
         """`v in x`: whether any element equals v (a number or a Tensor), as torch; not the rows' truth
@@ -368,22 +394,22 @@ class Tensor(InPlaceWrites):
         return bool((self == element).any())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous: "
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is ambiguous: "
                                "use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def numpy(self) -> np.ndarray:
         """The tensor's own array, sharing its memory as torch's numpy() does (in-place writes of either show in
         the other)."""
         self._mark_shared()
-        return self.data
+        return self._data
 
     def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """np.asarray(x), np.where(x > 0, ...): the values, as for a torch tensor (else numpy would build an
         object array of 0-d Tensors, element by element)."""
-        out = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        if out is not self.data:
+        out = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        if out is not self._data:
             return out
         if copy:
             return out.copy()
@@ -397,7 +423,7 @@ class Tensor(InPlaceWrites):
         if leaf is not None:
             leaf._viewed = True
         elif self._node is not None or self._views_computed:   # a computed tensor's memory: noted on its maker
-            _note_computed_view(_maker_node(self), [self.data])
+            _note_computed_view(_maker_node(self), [self._data])
 
     def item(self) -> float:
         return self._one_element("item")
@@ -411,18 +437,18 @@ class Tensor(InPlaceWrites):
     def __format__(self, format_spec: str) -> str:
         """f"{loss:.4f}" of a 0-d tensor (clip_grad_norm_'s total, a loss) formats its number, as torch's
         Tensor.__format__; any other tensor takes only the empty spec, as torch's."""
-        if self.data.ndim == 0:
-            return self.data.item().__format__(format_spec)
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
         return object.__format__(self, format_spec)
 
     def _one_element(self, fn):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"{fn}(): only a one-element tensor converts to a Python number, this one has "
                              f"shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> list | float:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same values, cut off the tape (how truncated BPTT carries state across batches). An operation
@@ -437,7 +463,7 @@ class Tensor(InPlaceWrites):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         requires_grad = _check_requires_grad("requires_grad_", requires_grad)
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"only float tensors can require grad, this one has dtype {self.dtype}")
         if not requires_grad and self._node is not None:  # would silently cut the gradient to what made it
             raise RuntimeError("requires_grad_: only a leaf's flag can be turned off (as in torch); "
@@ -501,7 +527,7 @@ class Tensor(InPlaceWrites):
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.name()}" if self._node is not None else ""
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
     def backward(self, grad: npt.ArrayLike | None = None, retain_graph: bool = False, create_graph: bool = False,
@@ -538,12 +564,12 @@ class Tensor(InPlaceWrites):
     def _seed_gradient(self, grad):
         """backward's starting gradient: ones for a scalar, else `grad` checked against the tensor."""
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
                                    f"has shape {self.shape}. Pass grad= an array of that shape, or reduce first "
                                    "(e.g. loss.sum() or loss.mean())")
             # ones of the tensor's shape, (1,) * ndim: one C call (np.ones is a Python-level wrapper)
-            return np.array(1, dtype=self.data.dtype, ndmin=self.data.ndim)
+            return np.array(1, dtype=self._data.dtype, ndmin=self._data.ndim)
         grad = as_float_array(grad, self.dtype, name="grad")
         if grad.shape != self.shape:
             raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
@@ -556,7 +582,7 @@ class Tensor(InPlaceWrites):
         if _is_dtype(dtype) and np.dtype(dtype) in (np.dtype(np.int64), np.dtype(np.bool_)):
             return self._to_index_or_mask(np.dtype(dtype))   # .long(), .bool(), .to(tr.int64)
         dtype = _float_dtype(dtype, "astype")
-        if self.data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
+        if self._data.dtype.kind != "f":  # a mask or indices: their values as numbers, without a gradient
             return _as_numbers(self, dtype)
         return self if dtype == self.dtype else apply(P.Cast, self, dtype=dtype)
 
@@ -572,19 +598,19 @@ class Tensor(InPlaceWrites):
 
     def _to_index_or_mask(self, dtype):
         """int64 indices (truncated toward zero, as torch's .long()) or a mask (nonzero), without a gradient."""
-        if self.data.dtype == dtype:
+        if self._data.dtype == dtype:
             return self
         if dtype.kind == "b":
             return self != 0
-        if self.data.dtype.kind == "f" and not np.all(np.isfinite(self.data)):
+        if self._data.dtype.kind == "f" and not np.all(np.isfinite(self._data)):
             raise ValueError("long(): the tensor holds nan or infinity, which have no integer value")
-        return Tensor._make(np.trunc(self.data).astype(np.int64) if self.data.dtype.kind == "f"
-                            else self.data.astype(np.int64), False)
+        return Tensor._make(np.trunc(self._data).astype(np.int64) if self._data.dtype.kind == "f"
+                            else self._data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
     def contiguous(self) -> Tensor:
         """self if its memory is in C order, else a C-ordered copy, as torch's (x.T.contiguous() += 1 leaves
         x alone: in-place operations write the tensor's memory)."""
-        return self if self.data.flags.c_contiguous else apply(P.Copy, self)
+        return self if self._data.flags.c_contiguous else apply(P.Copy, self)
 
     def to(self, *args: Any, dtype: npt.DTypeLike | None = None, device: Any = None, non_blocking: bool = False,
            copy: bool = False) -> Tensor:
@@ -605,35 +631,35 @@ class Tensor(InPlaceWrites):
     # -- the operators
     def _operand(self, other):
         if isinstance(other, Tensor):
-            if other.data.dtype != self.data.dtype:
-                if other.data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
-                    return _as_numbers(other, self.data.dtype)
+            if other._data.dtype != self._data.dtype:
+                if other._data.dtype.kind != "f":  # a mask or indices: numbers in this tensor's dtype (torch promotes)
+                    return _as_numbers(other, self._data.dtype)
                 if other.ndim == 0 and self.ndim > 0:  # torch: a 0-d float tensor takes a dimensioned one's dtype
-                    return other.astype(self.data.dtype)  # (differentiable: its gradient comes back in its dtype)
-                why = ("nothing is upcast silently; torch would give float64 here" if self.data.dtype.kind == "f"
+                    return other.astype(self._data.dtype)  # (differentiable: its gradient comes back in its dtype)
+                why = ("nothing is upcast silently; torch would give float64 here" if self._data.dtype.kind == "f"
                        else "torch refuses this mix too")
                 raise TypeError(f"cannot combine tensors of dtype {self.dtype} and {other.dtype} ({why}): convert "
                                 "one with .astype()")
             return other
         if type(other) is float or type(other) is int:  # the common case, kept cheap
-            return Tensor._make(np.array(other, dtype=self.data.dtype), False)
+            return Tensor._make(np.array(other, dtype=self._data.dtype), False)
         return Tensor._make(as_float_array(other, self.dtype, name="operand"), False)
 
     def _takes_dtype_of(self, other):
         """Whether this 0-d float tensor takes the dtype of `other`, a dimensioned float tensor of another
         float dtype (torch's promotion; the other way round is _operand's)."""
-        return (self.ndim == 0 and isinstance(other, Tensor) and other.ndim > 0 and other.data.dtype.kind == "f"
-                and self.data.dtype.kind == "f" and other.data.dtype != self.data.dtype)
+        return (self.ndim == 0 and isinstance(other, Tensor) and other.ndim > 0 and other._data.dtype.kind == "f"
+                and self._data.dtype.kind == "f" and other._data.dtype != self._data.dtype)
 
     def _numeric(self):
         """self, or for a mask or index tensor its values as float32 numbers (without a gradient)."""
-        return self if self.data.dtype.kind == "f" else _as_numbers(self, _default_dtype)
+        return self if self._data.dtype.kind == "f" else _as_numbers(self, _default_dtype)
 
     def _floating(self, fn, allowed="f"):
         """self, if its dtype's kind is in `allowed` (floats; "fi" for floats and indices). torch refuses
         mean, var, norm, softmax... on a mask or indices rather than read them as numbers, so they are
         refused here too: x.float().mean() says which dtype the result should have."""
-        if self.data.dtype.kind not in allowed:
+        if self._data.dtype.kind not in allowed:
             what = "a float tensor" if allowed == "f" else "a float or integer tensor"
             raise DTypeNotImplementedError(f"{fn}: input must be {what}, got dtype {self.dtype} (torch refuses it "
                                            "too): not implemented for it; convert it first, e.g. x.float()")
@@ -641,16 +667,16 @@ class Tensor(InPlaceWrites):
 
     def _as_number(self, other):
         """A mask or index tensor as floats, in `other`'s dtype if that is a float Tensor (else float32)."""
-        dtype = other.data.dtype if isinstance(other, Tensor) and other.data.dtype.kind == "f" else _default_dtype
+        dtype = other._data.dtype if isinstance(other, Tensor) and other._data.dtype.kind == "f" else _default_dtype
         return _as_numbers(self, dtype)
 
     def _binary(self, prim, other, symbol, reflected=False, **attrs):
-        if self.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f":
             return self._mask_or_index_binary(prim, other, symbol, reflected, **attrs)
         if prim is P.Sub and _is_bool(other):
             raise RuntimeError(_MASK_SUBTRACTION)
         if self._takes_dtype_of(other):
-            return self.astype(other.data.dtype)._binary(prim, other, symbol, reflected, **attrs)
+            return self.astype(other._data.dtype)._binary(prim, other, symbol, reflected, **attrs)
         other = self._operand(other)
         a, b = (other, self) if reflected else (self, other)
         try:
@@ -665,7 +691,7 @@ class Tensor(InPlaceWrites):
         """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
         (1 - mask reads as an inversion torch does not perform); a mask plus / times a mask stays a mask
         (True + True is True, not 2); otherwise the values as numbers."""
-        if self.data.dtype == bool:
+        if self._data.dtype == bool:
             if prim is P.Sub:
                 raise RuntimeError(_MASKS_SUBTRACTION if _is_bool(other) else _MASK_SUBTRACTION)
             if prim in (P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod) and np.asarray(_raw(other)).dtype == bool:
@@ -675,7 +701,7 @@ class Tensor(InPlaceWrites):
                 return self._logical(_MASK_LOGIC[prim], other, symbol)
         integral = _integral(other) if prim in _INT_ARITHMETIC else None
         if integral is not None:   # indices + 1, mask * 2, idx * idx: int64, as torch (not float32 numbers)
-            if prim is P.Sub and integral.data.dtype == bool:
+            if prim is P.Sub and integral._data.dtype == bool:
                 raise RuntimeError(_MASK_SUBTRACTION)
             a, b = (integral, self) if reflected else (self, integral)
             return _off_tape(prim, _as_int64(a), _as_int64(b), **attrs)
@@ -706,7 +732,7 @@ class Tensor(InPlaceWrites):
     def __abs__(self) -> Tensor: return self.abs()
 
     def __neg__(self) -> Tensor:
-        if self.data.dtype == bool:
+        if self._data.dtype == bool:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
                                "to invert a mask, use the `~` or `logical_not()` operator instead.")
         return apply(P.Neg, self)
@@ -735,11 +761,11 @@ class Tensor(InPlaceWrites):
             return self._binary(P.Power, p, "**")
         if not np.isscalar(p) or isinstance(p, (str, bytes)):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(p).__name__}")
-        if self.data.dtype.kind in "iu" and _is_int(p):   # indices ** 2 stay int64, as torch
+        if self._data.dtype.kind in "iu" and _is_int(p):   # indices ** 2 stay int64, as torch
             if p < 0:
                 raise ValueError(f"**: an integer tensor to a negative integer power ({p}) is refused, as torch; "
                                  "write x.float() ** p")
-            return Tensor._make(self.data ** int(p), False)
+            return Tensor._make(self._data ** int(p), False)
         return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base: float) -> Tensor:
@@ -756,7 +782,7 @@ class Tensor(InPlaceWrites):
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:   # (a RuntimeError in torch: ShapeError is both)
             raise ShapeError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
-        if a.data.dtype == bool:   # numpy would give a mask of ors of ands
+        if a._data.dtype == bool:   # numpy would give a mask of ors of ands
             raise NotImplementedError("matmul of bool tensors is not implemented (as torch): convert them with "
                                       ".float() or .long()")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
@@ -789,8 +815,8 @@ class Tensor(InPlaceWrites):
         if not isinstance(other, Tensor):
             # a Python number takes this tensor's float dtype (torch's and numpy's rule for a scalar);
             # an array or a numpy scalar keeps its own, and numpy promotes the comparison as torch does
-            weak = self.data.dtype.kind == "f" and type(other) in (int, float, bool)
-            other = Tensor._make(np.asarray(other, dtype=self.data.dtype if weak else None), False)
+            weak = self._data.dtype.kind == "f" and type(other) in (int, float, bool)
+            other = Tensor._make(np.asarray(other, dtype=self._data.dtype if weak else None), False)
         return _off_tape(P.Compare, self, other, op=op)
 
     # x == None is False and x != None True, as torch (not a mask of the elements compared with None)
@@ -803,7 +829,7 @@ class Tensor(InPlaceWrites):
 
     # logical operators, on masks (and index tensors, bitwise) as in torch
     def _logical(self, fn, other, symbol):
-        a, b = self.data, _raw(other)
+        a, b = self._data, _raw(other)
         for x in (a, b):
             if np.asarray(x).dtype.kind == "f":
                 raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
@@ -819,14 +845,14 @@ class Tensor(InPlaceWrites):
     def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
 
     def __invert__(self) -> Tensor:
-        if self.data.dtype.kind == "f":
+        if self._data.dtype.kind == "f":
             raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
         return _off_tape(P.Logical, self, op="not")
 
     def logical_not(self) -> Tensor:
-        if self.data.dtype == bool:
+        if self._data.dtype == bool:
             return ~self
-        return Tensor._make(np.logical_not(self.data), False)
+        return Tensor._make(np.logical_not(self._data), False)
 
     # -- torch's method spellings of the operators
     def add(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:
@@ -865,26 +891,26 @@ class Tensor(InPlaceWrites):
     def ge(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ge")
 
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_and(self.data, _raw(other)), False)
+        return Tensor._make(np.logical_and(self._data, _raw(other)), False)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_or(self.data, _raw(other)), False)
+        return Tensor._make(np.logical_or(self._data, _raw(other)), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
-    def isnan(self) -> Tensor: return Tensor._make(np.isnan(self.data), False)
-    def isinf(self) -> Tensor: return Tensor._make(np.isinf(self.data), False)
-    def isfinite(self) -> Tensor: return Tensor._make(np.isfinite(self.data), False)
+    def isnan(self) -> Tensor: return Tensor._make(np.isnan(self._data), False)
+    def isinf(self) -> Tensor: return Tensor._make(np.isinf(self._data), False)
+    def isfinite(self) -> Tensor: return Tensor._make(np.isfinite(self._data), False)
 
     def any(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("any", dim, keepdim, axis, keepdims)
         # as a count of the nonzero elements (NaN is nonzero, as np.any), so that a traced cell computes it
-        return (self if self.data.dtype == bool else self != 0).sum(dim, keepdim) > 0
+        return (self if self._data.dtype == bool else self != 0).sum(dim, keepdim) > 0
 
     def all(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
         axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _dim_args("all", dim, keepdim, axis, keepdims)
-        return (~self if self.data.dtype == bool else self == 0).sum(dim, keepdim) == 0   # no zero element
+        return (~self if self._data.dtype == bool else self == 0).sum(dim, keepdim) == 0   # no zero element
 
     # -- elementwise
     # (a mask or index tensor is read as float32 numbers first, as torch promotes bool and int64 to float32)
@@ -893,19 +919,19 @@ class Tensor(InPlaceWrites):
     def tanh(self) -> Tensor: return apply(P.Tanh, self._numeric())
     def sigmoid(self) -> Tensor: return apply(P.Sigmoid, self._numeric())
     def relu(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
-        return apply(P.Relu, self) if self.data.dtype.kind == "f" else _off_tape(P.Relu, self._floating("relu", "fi"))
+        return apply(P.Relu, self) if self._data.dtype.kind == "f" else _off_tape(P.Relu, self._floating("relu", "fi"))
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self) -> Tensor:
         x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
         return x * x
     def abs(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
-        return apply(P.Abs, self) if self.data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
+        return apply(P.Abs, self) if self._data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
 
     def maximum(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Maximum, other, "maximum")
     def minimum(self, other: Tensor | npt.ArrayLike) -> Tensor:
         if self._takes_dtype_of(other):
-            return self.astype(other.data.dtype).minimum(other)
+            return self.astype(other._data.dtype).minimum(other)
         return -((-self).maximum(-self._operand(other)))
 
     def clip(self, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
@@ -919,9 +945,9 @@ class Tensor(InPlaceWrites):
         min, max = _clip_bounds_of_one_kind(min, max)
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             return self._clip_by_tensors(min, max)
-        if self.data.dtype.kind in "biu" and all(b is None or _is_int(b) for b in (min, max)):
+        if self._data.dtype.kind in "biu" and all(b is None or _is_int(b) for b in (min, max)):
             # int bounds keep indices int64, as torch, and make a mask's values int64 (torch's promotion)
-            return Tensor._make(np.clip(self.data.astype(np.int64, copy=False), min, max), False)
+            return Tensor._make(np.clip(self._data.astype(np.int64, copy=False), min, max), False)
         return apply(P.Clip, self._numeric(), lo=min, hi=max)
 
     clamp = clip
@@ -932,9 +958,9 @@ class Tensor(InPlaceWrites):
         nowhere below min == max, nor to self where it is NaN (torch's rule, followed to its corners)."""
         x = self._clip_operand_dtype(lo, hi)
         lo, hi = (None if b is None else x._operand(b) for b in (lo, hi))
-        if x.data.dtype.kind != "f":   # indices and masks: int64 (torch's promotion), no gradient
-            bounds = (None if b is None else b.data for b in (lo, hi))
-            return Tensor._make(np.clip(x.data.astype(np.int64, copy=False), *bounds).astype(np.int64, copy=False),
+        if x._data.dtype.kind != "f":   # indices and masks: int64 (torch's promotion), no gradient
+            bounds = (None if b is None else b._data for b in (lo, hi))
+            return Tensor._make(np.clip(x._data.astype(np.int64, copy=False), *bounds).astype(np.int64, copy=False),
                                 False)
         # torch's values, off the tape (a NaN anywhere stays NaN): the result where no input takes the gradient.
         # Computed by operations, not from the arrays, so that a compiled cell computes it at every step.
@@ -954,17 +980,17 @@ class Tensor(InPlaceWrites):
         Tensor's dtype, or float32 for a number), and a 0-d self takes a dimensioned float Tensor's dtype."""
         x = self
         for bound in (lo, hi):
-            if isinstance(bound, Tensor) and bound.data.dtype.kind == "f" and \
-                    (x.data.dtype.kind != "f" or x._takes_dtype_of(bound)):
-                x = x.astype(bound.data.dtype) if x.data.dtype.kind == "f" else _as_numbers(x, bound.data.dtype)
-        if x.data.dtype.kind != "f" and any(b is not None and not isinstance(b, Tensor) and not _is_int(b)
+            if isinstance(bound, Tensor) and bound._data.dtype.kind == "f" and \
+                    (x._data.dtype.kind != "f" or x._takes_dtype_of(bound)):
+                x = x.astype(bound._data.dtype) if x._data.dtype.kind == "f" else _as_numbers(x, bound._data.dtype)
+        if x._data.dtype.kind != "f" and any(b is not None and not isinstance(b, Tensor) and not _is_int(b)
                                             for b in (lo, hi)):
             x = x._numeric()
         return x
 
     def masked_select(self, mask: Tensor | np.ndarray) -> Tensor:
         """The elements where the boolean mask is True, as a 1-D tensor (the two broadcast together, as torch)."""
-        cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        cond = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if cond.dtype != bool:
             raise RuntimeError(f"masked_select: expected a boolean mask, got dtype {cond.dtype} (as torch)")
         shape = np.broadcast_shapes(self.shape, cond.shape)
@@ -972,10 +998,10 @@ class Tensor(InPlaceWrites):
 
     def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
         """The int64 indices of the nonzero elements, one row each (as_tuple: one 1-D tensor per dim), as torch."""
-        rows = np.argwhere(self.data).astype(np.int64)
+        rows = np.argwhere(self._data).astype(np.int64)
         if _check_flag("nonzero", "as_tuple", as_tuple):
             if self.ndim == 0:   # torch's one index tensor of a 0-d tensor: [0] if it is nonzero, else empty
-                return (Tensor._make(np.flatnonzero(self.data).astype(np.int64), False),)
+                return (Tensor._make(np.flatnonzero(self._data).astype(np.int64), False),)
             return tuple(Tensor._make(np.ascontiguousarray(rows[:, d]), False) for d in range(max(self.ndim, 1)))
         return Tensor._make(rows, False)
 
@@ -985,25 +1011,25 @@ class Tensor(InPlaceWrites):
             raise TypeError(f"allclose: other must be a Tensor, got {type(other).__name__}")
         if other.dtype != self.dtype:
             raise RuntimeError(f"allclose: {self.dtype} did not match {other.dtype} (as torch)")
-        return bool(np.allclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return bool(np.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def masked_fill(self, mask: Tensor | np.ndarray, value: float) -> Tensor:
         """`value` where the boolean `mask` is True, self elsewhere (the two broadcast together, as torch)."""
-        cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        cond = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if cond.dtype != bool:
             raise TypeError(f"masked_fill: mask must be a boolean tensor (e.g. x == 0), got dtype {cond.dtype}")
         if isinstance(value, Tensor) and value.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
-        if isinstance(value, Tensor) and value.data.dtype.kind == "f" and self.data.dtype.kind == "f":
-            value = value.astype(self.data.dtype)  # torch: the result has self's dtype, even when self is 0-d
-        if self.data.dtype.kind != "f":   # indices or a mask keep their dtype, as torch: 2.9 -> 2, 0.5 -> True
-            number = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if isinstance(value, Tensor) and value._data.dtype.kind == "f" and self._data.dtype.kind == "f":
+            value = value.astype(self._data.dtype)  # torch: the result has self's dtype, even when self is 0-d
+        if self._data.dtype.kind != "f":   # indices or a mask keep their dtype, as torch: 2.9 -> 2, 0.5 -> True
+            number = value._data if isinstance(value, Tensor) else np.asarray(value)
             if number.dtype.kind not in "biuf":
                 raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
             if not np.isfinite(number):
-                raise ValueError(f"masked_fill: value {number} cannot be converted to {self.data.dtype} (as torch)")
-            return Tensor._make(np.where(cond, number.astype(self.data.dtype), self.data), False)
+                raise ValueError(f"masked_fill: value {number} cannot be converted to {self._data.dtype} (as torch)")
+            return Tensor._make(np.where(cond, number.astype(self._data.dtype), self._data), False)
         return where(cond, value, self)
 
     # -- reductions (torch's dim=/keepdim= or numpy's axis=/keepdims=, never both)
@@ -1014,7 +1040,7 @@ class Tensor(InPlaceWrites):
         if dtype is not None:
             return self.astype(dtype).sum(dim, keepdim, axis=axis, keepdims=keepdims)
         dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
-        if self.data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
+        if self._data.dtype.kind != "f":  # a count of a mask: int64, as torch; traced (a cell counts per step)
             return _off_tape(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
         return apply(P.Sum, self, axis=_reduce_axis(dim, self.ndim), keepdims=keepdim)
 
@@ -1082,7 +1108,7 @@ class Tensor(InPlaceWrites):
     def _extreme_of_all(self, fn, keepdim):
         """max() / min() of all elements: ties share the gradient as amax's do, but a NaN result's gradient goes
         to the NaNs, shared (torch's evenly_distribute_backward), where amax() gives NaN everywhere."""
-        if self.data.size == 0:
+        if self._data.size == 0:
             raise ValueError(f"{fn}() of a tensor with no elements (shape {self.shape}) is undefined")
         if fn == "max":
             return apply(P.Max, self, axis=None, keepdims=keepdim, nan_shares=True)
@@ -1099,9 +1125,9 @@ class Tensor(InPlaceWrites):
         if self.shape[d] == 0:
             raise ValueError(f"{fn} over dim {dim}, which is empty (shape {self.shape}), is undefined")
         indices = _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=fn)
-        if self.data.dtype.kind != "f":  # a mask's or indices' own values (bool stays bool), no gradient
-            at = indices.data if keepdim else np.expand_dims(indices.data, d)
-            values = np.take_along_axis(self.data, at, axis=d)
+        if self._data.dtype.kind != "f":  # a mask's or indices' own values (bool stays bool), no gradient
+            at = indices._data if keepdim else np.expand_dims(indices._data, d)
+            values = np.take_along_axis(self._data, at, axis=d)
             return ValuesIndices(Tensor._make(values if keepdim else np.squeeze(values, d), False), indices)
         if fn == "max":
             return ValuesIndices(apply(P.FirstMax, self, axis=d, keepdims=keepdim), indices)
@@ -1118,7 +1144,7 @@ class Tensor(InPlaceWrites):
         return self._arg("min", _int_dim("argmin", dim), keepdim)
 
     def _arg(self, op, dim, keepdim):
-        if self.data.size == 0:
+        if self._data.size == 0:
             raise ValueError(f"argmax/argmin of an empty tensor (shape {self.shape}) is undefined")
         d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
         return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=op)
@@ -1166,10 +1192,10 @@ class Tensor(InPlaceWrites):
             return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
                                             src.reshape(1), add).reshape(())
         if not isinstance(src, Tensor):
-            if not isinstance(src, numbers.Real) or isinstance(src, bool) and self.data.dtype != bool:
+            if not isinstance(src, numbers.Real) or isinstance(src, bool) and self._data.dtype != bool:
                 raise TypeError(f"{fn}: src must be a Tensor or a number, got {type(src).__name__}")
-            src = Tensor._make(np.full(index.shape, src, dtype=self.data.dtype), False)
-        if src.data.dtype != self.data.dtype:
+            src = Tensor._make(np.full(index.shape, src, dtype=self._data.dtype), False)
+        if src._data.dtype != self._data.dtype:
             raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
@@ -1183,7 +1209,7 @@ class Tensor(InPlaceWrites):
         indices' running sums are int64, as torch's."""
         d = _one_int_dim("cumsum", dim, self.ndim)
         x = self if dtype is None else self._cast_for("cumsum", dtype)
-        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
+        if dtype is None and x._data.dtype.kind != "f" and x._data.dtype != np.int64:  # bool...: int64, as torch
             x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
         if x.ndim == 0:
             return apply(P.Cumsum, x.reshape(1), axis=0).reshape(())
@@ -1194,10 +1220,10 @@ class Tensor(InPlaceWrites):
         indices' are int64, as torch's. The gradient is exact where the input holds zeros (primitives.Cumprod)."""
         d = _one_int_dim("cumprod", dim, self.ndim)
         x = self if dtype is None else self._cast_for("cumprod", dtype)
-        if dtype is None and x.data.dtype.kind != "f" and x.data.dtype != np.int64:  # bool...: int64, as torch
+        if dtype is None and x._data.dtype.kind != "f" and x._data.dtype != np.int64:  # bool...: int64, as torch
             x = _off_tape(P.Cast, x, dtype=np.dtype(np.int64))
         rows, axis = (x.reshape(1), 0) if x.ndim == 0 else (x, d)
-        run = apply if x.data.dtype.kind == "f" else _off_tape   # indices' products have no gradient
+        run = apply if x._data.dtype.kind == "f" else _off_tape   # indices' products have no gradient
         return run(P.Cumprod, rows, axis=axis).reshape(x.shape)
 
     def _cast_for(self, fn, dtype):
@@ -1214,7 +1240,7 @@ class Tensor(InPlaceWrites):
         if self.requires_grad and _grad_mode.enabled:
             raise TypeError(f"{fn}: dtype {dtype} has no gradient, and this tensor requires grad (torch: "
                             "'Autograd not support dtype'); pass a float dtype or detach() first")
-        return Tensor._make(self.data.astype(dtype), False)
+        return Tensor._make(self._data.astype(dtype), False)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
         """(values, indices) sorted along `dim`, as torch.sort: ties keep their order (always stable), NaN
@@ -1333,17 +1359,17 @@ class Tensor(InPlaceWrites):
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over dim, shifted by the max so that exp cannot overflow (-inf over all -inf)."""
-        if self.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f":
             return self._numeric().logsumexp(dim, keepdim)
         dim, keepdim = _dim_args("logsumexp", dim, keepdim, None, None)
         axes = _reduce_axis(dim, self.ndim)
         if _reduced_count(self.shape, axes) == 0:
             shift = np.zeros((), self.dtype)
         else:
-            shift = np.max(self.data, axis=axes, keepdims=True)
+            shift = np.max(self._data, axis=axes, keepdims=True)
             shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
         out = (self - shift).exp().sum(dim, keepdim=True).log() + shift
-        return out if keepdim else out.reshape(np.sum(self.data, axis=axes).shape)
+        return out if keepdim else out.reshape(np.sum(self._data, axis=axes).shape)
 
     # -- shape
     def reshape(self, *sizes: int | Sequence[int], shape: Sequence[int] | None = None) -> Tensor:
@@ -1359,7 +1385,7 @@ class Tensor(InPlaceWrites):
         """As reshape where the new shape can be a view of the tensor's memory; where it cannot (x.T.view(-1)),
         torch's RuntimeError: reshape would copy, and a write through the copy would not reach the tensor."""
         out = self.reshape(*_args_or_keyword("view", sizes, "size", size))
-        if out is not self and out.data.size and not np.may_share_memory(out.data, self.data):
+        if out is not self and out._data.size and not np.may_share_memory(out._data, self._data):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
         return out
@@ -1440,7 +1466,7 @@ class Tensor(InPlaceWrites):
     def narrow(self, dim: int, start: int | Tensor, length: int) -> Tensor:
         """`x.narrow(1, s, n)` is `x[:, s:s + n]`, as torch's: a view. start may count from the end (negative) or
         be a 0-d integer tensor; the n entries must all be there (no clipping, unlike a slice)."""
-        if isinstance(start, Tensor) and (start.ndim != 0 or start.data.dtype.kind not in "iu"):
+        if isinstance(start, Tensor) and (start.ndim != 0 or start._data.dtype.kind not in "iu"):
             raise RuntimeError("start must be an 0-dim integral Tensor.")
         start, length = _position("narrow", "start", start), _position("narrow", "length", length)
         if self.ndim == 0:   # (torch's order of checks, hence of errors)
@@ -1498,11 +1524,11 @@ class Tensor(InPlaceWrites):
             raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
         offset = self._as_strided_offset(storage_offset)
         needed = offset + sum((n - 1) * step for n, step in zip(size, stride)) + 1 if 0 not in size else 0
-        if needed > self.data.size:
-            item = self.data.itemsize
+        if needed > self._data.size:
+            item = self._data.itemsize
             raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset {offset}, and itemsize "
                                f"{item} requiring a storage size of {needed * item} are out of bounds for storage of "
-                               f"size {self.data.size * item} (here the storage is the tensor's own elements)")
+                               f"size {self._data.size * item} (here the storage is the tensor's own elements)")
         return apply(P.AsStrided, self, size=tuple(size), stride=tuple(stride), offset=offset)
 
     def _as_strided_offset(self, storage_offset):
@@ -1512,15 +1538,15 @@ class Tensor(InPlaceWrites):
             storage_offset = _position("as_strided", "storage_offset", storage_offset)
             if storage_offset < 0:
                 raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
-        if not self.data.flags.c_contiguous:
+        if not self._data.flags.c_contiguous:
             raise RuntimeError("as_strided: the tensor is not contiguous (torch's reads its memory, whose order a "
                                "view's strides decide): call .contiguous() first")
         if storage_offset is None:
             return 0
-        memory = self.data
+        memory = self._data
         while isinstance(memory.base, np.ndarray):
             memory = memory.base
-        if memory.__array_interface__["data"][0] != self.data.__array_interface__["data"][0]:
+        if memory.__array_interface__["data"][0] != self._data.__array_interface__["data"][0]:
             raise RuntimeError("as_strided: storage_offset counts from the start of torch's storage, and this tensor "
                                "is a view that starts inside another's memory: leave storage_offset out (this "
                                "tensor's start), or call .contiguous() first")
@@ -1610,20 +1636,12 @@ class Tensor(InPlaceWrites):
         x = self.reshape(tuple(d for n in shape for d in (1, n)))   # (1, n0, 1, n1, ...)
         x = x.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
         out = x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
-        if np.may_share_memory(out.data, self.data):   # numpy's view (sizes all 1, or a broadcast of a size-1
+        if np.may_share_memory(out._data, self._data):   # numpy's view (sizes all 1, or a broadcast of a size-1
             out = apply(P.Copy, out)   # dim): a copy, as torch's repeat, that in-place writes may change alone
         return out
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _index(index)
-        if any(isinstance(i, slice) and i.step is not None and i.step < 0
-               for i in (index if isinstance(index, tuple) else (index,))):
-            raise ValueError(f"index {index!r}: a slice's step must be greater than zero, as torch's (numpy's "
-                             "x[::-1] reverses; write x.flip(dim))")
-        try:
-            np.empty(self.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
-        except IndexError as e:
-            raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+        index = _checked_index(self, index)
         ints_first = _ints_first(index)
         if ints_first is not None:  # x[1, :, idx]: torch applies the int first (see _ints_first)
             return self[ints_first[0]][ints_first[1]]
@@ -1794,14 +1812,14 @@ class Tensor(InPlaceWrites):
 
     def _rounded(self, op):
         """floor/ceil/trunc/round: int64 comes back as itself (a copy), as torch's; a mask is refused, as torch's."""
-        if self._floating(op, "fi").data.dtype.kind != "f":
-            return Tensor._make(self.data.copy(), False)
+        if self._floating(op, "fi")._data.dtype.kind != "f":
+            return Tensor._make(self._data.copy(), False)
         return apply(P.Rounding, self, op=op)
 
     def sign(self) -> Tensor:
         """-1, 0 or 1 (0 at NaN, as torch's); int64 stays int64, a mask stays the mask; gradient 0."""
-        if self.data.dtype.kind != "f":
-            return Tensor._make(np.sign(self.data) if self.data.dtype.kind != "b" else self.data.copy(), False)
+        if self._data.dtype.kind != "f":
+            return Tensor._make(np.sign(self._data) if self._data.dtype.kind != "b" else self._data.copy(), False)
         return apply(P.Rounding, self, op="sign")
 
     sgn = sign   # (torch's sgn is sign for real numbers)
@@ -1866,7 +1884,7 @@ class Tensor(InPlaceWrites):
 
     def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
         """self + value * tensor1 / tensor2, as torch.addcdiv (float tensors: torch refuses an integer division)."""
-        if any(isinstance(t, Tensor) and t.data.dtype.kind != "f" for t in (tensor1, tensor2)):
+        if any(isinstance(t, Tensor) and t._data.dtype.kind != "f" for t in (tensor1, tensor2)):
             raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
                                "addcdiv will perform a true division of tensor1 and tensor2 (as torch): use "
                                "addcdiv(input, tensor1.float(), tensor2) or similar")
@@ -1879,12 +1897,12 @@ class Tensor(InPlaceWrites):
         for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
             if value is not None and not isinstance(value, numbers.Real):
                 raise TypeError(f"nan_to_num(): argument '{name}' must be float or None, not {type(value).__name__}")
-        if self.data.dtype.kind != "f":
-            return Tensor._make(self.data.copy(), False)
-        info = np.finfo(self.data.dtype)
+        if self._data.dtype.kind != "f":
+            return Tensor._make(self._data.copy(), False)
+        info = np.finfo(self._data.dtype)
         posinf, neginf = info.max if posinf is None else posinf, info.min if neginf is None else neginf
         with np.errstate(over="ignore"):   # a bound beyond float32's range is inf, as torch's cast makes it
-            nan, posinf, neginf = (Tensor._make(np.array(v, self.data.dtype), False) for v in (nan, posinf, neginf))
+            nan, posinf, neginf = (Tensor._make(np.array(v, self._data.dtype), False) for v in (nan, posinf, neginf))
         # masks made by comparisons (traced in a compiled cell), not from the values: NaN fails both, inf one
         finite = (self > -np.inf) & (self < np.inf)
         return where(finite, self, where(self != self, nan, where(self > 0, posinf, neginf)))
@@ -1901,7 +1919,7 @@ class Tensor(InPlaceWrites):
                 raise RuntimeError(f"{name} must be greater than or equal to zero, but got {value}")
         equal_nan = _check_flag("isclose", "equal_nan", equal_nan)
         try:
-            a, b = np.broadcast_arrays(self.data, other.data)
+            a, b = np.broadcast_arrays(self._data, other._data)
         except ValueError:
             raise ShapeError(f"isclose: shapes {self.shape} and {other.shape} do not broadcast") from None
         if a.dtype == bool:
@@ -1911,16 +1929,16 @@ class Tensor(InPlaceWrites):
     def equal(self, other: Tensor) -> bool:
         """Whether other has self's shape and values (NaN equals nothing), as torch.equal."""
         _tensor_argument("equal", "other", other)
-        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
+        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
 
     def signbit(self) -> Tensor:
         """A mask of the elements whose sign bit is set (-0.0 and -nan too), as torch.signbit."""
-        return Tensor._make(np.signbit(self.data) if self.data.dtype != bool else np.zeros(self.shape, bool), False)
+        return Tensor._make(np.signbit(self._data) if self._data.dtype != bool else np.zeros(self.shape, bool), False)
 
-    def is_floating_point(self) -> bool: return self.data.dtype.kind == "f"
-    def nelement(self) -> int: return self.data.size
-    def ndimension(self) -> int: return self.data.ndim
-    def element_size(self) -> int: return self.data.itemsize
+    def is_floating_point(self) -> bool: return self._data.dtype.kind == "f"
+    def nelement(self) -> int: return self._data.size
+    def ndimension(self) -> int: return self._data.ndim
+    def element_size(self) -> int: return self._data.itemsize
 
     # -- tile, ravel, take_along_dim
     def tile(self, *dims: int | Sequence[int]) -> Tensor:
@@ -1936,7 +1954,7 @@ class Tensor(InPlaceWrites):
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         """gather() with self and indices broadcast in every dim but `dim` (without dim: of the flattened
         tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values."""
-        raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+        raw = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
         if raw.dtype.kind not in "iu":
             raise RuntimeError(f"take_along_dim(): dtype of indices should be int64 but got {raw.dtype} (as torch)")
         if dim is None:
@@ -2029,27 +2047,6 @@ class Tensor(InPlaceWrites):
 set_tensor_class(Tensor)
 
 
-class _GradTensor(Tensor):
-    """The Tensor `x.grad` returns (Tensor._get_grad): a Tensor that knows whose gradient it is, so that rebinding its
-    array, `p.grad.data = a` (a torch habit: `p.grad.data = p.grad.data / n`), rebinds the gradient the optimizer
-    and the next backward use too, as in torch, instead of leaving the gradient silently as it was. Everything else
-    is the Tensor's; the results of operations on it are plain Tensors."""
-
-    _owner = None   # a weak reference to the tensor whose gradient this is; None once copied or pickled
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "data" and self._owner is not None:
-            owner = self._owner()
-            if owner is not None and owner._grad is self.__dict__.get("data"):   # still that tensor's gradient
-                if not isinstance(value, np.ndarray):
-                    raise TypeError(f"a gradient's .data must be a numpy array (it is the gradient's memory here), "
-                                    f"got {type(value).__name__}; to give the tensor another gradient Tensor "
-                                    "assign x.grad = t")
-                owner._check_grad_array(value)
-                owner._grad = value
-        object.__setattr__(self, name, value)
-
-
 # ----------------------------------------------------------------------------- the checks of the elementwise math
 # (round ... take_along_dim, at the end of Tensor), in torch's words and error types
 def _tensor_argument(fn, name, value):
@@ -2069,7 +2066,7 @@ def _lerp_operands(x, end, weight):
         if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
             raise TypeError(f"lerp(): argument 'weight' must be a number or a Tensor, not {type(weight).__name__}")
         return end, float(weight)
-    if weight.ndim == 0 and weight.data.dtype.kind == "f":
+    if weight.ndim == 0 and weight._data.dtype.kind == "f":
         return end, weight.astype(x.dtype)
     if weight.dtype != x.dtype:
         raise RuntimeError(f"lerp: expected dtype {x.dtype} for `weight` but got dtype {weight.dtype} (as torch)")
@@ -2080,7 +2077,7 @@ def _times_value(fn, tensor1, value):
     """addcmul's and addcdiv's value * tensor1 (value a number, keyword-only as torch's)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Number):
         raise TypeError(f"{fn}(): argument 'value' must be a number, not {type(value).__name__}")
-    if isinstance(tensor1, Tensor) and tensor1.data.dtype == bool:
+    if isinstance(tensor1, Tensor) and tensor1._data.dtype == bool:
         raise NotImplementedError(f"{fn}: not implemented for bool tensors (as torch): convert them first")
     return tensor1 if value == 1 else _times_alpha(tensor1, value)
 
@@ -2125,7 +2122,7 @@ def _check_product_operands(fn, a, b):
 def _select_index(index, size):
     """index_select's index as a 1-D int64 array, checked as torch checks it: an int64 or int32 Tensor (or numpy
     int array) of at most one dim, each value in [0, size)."""
-    raw = index.data if isinstance(index, Tensor) else index
+    raw = index._data if isinstance(index, Tensor) else index
     if not isinstance(raw, np.ndarray):
         raise TypeError(f"index_select(): argument 'index' must be Tensor, not {type(index).__name__} (as torch)")
     if raw.dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
@@ -2147,7 +2144,7 @@ def _repeat_counts(repeats, n):
         if repeats < 0:
             raise RuntimeError(f"repeat_interleave: Repeats must be non-negative, got {repeats} (as torch)")
         return np.full(n, repeats, dtype=np.int64)
-    raw = repeats.data if isinstance(repeats, Tensor) else repeats
+    raw = repeats._data if isinstance(repeats, Tensor) else repeats
     if not isinstance(raw, np.ndarray):
         raise TypeError(f"repeat_interleave: repeats must be an int or an integer Tensor, got "
                         f"{type(repeats).__name__} {repeats!r} (as torch)")
@@ -2199,7 +2196,7 @@ _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder, P.RoundedDiv
 def _times_alpha(other, alpha):
     """add's and sub's other * alpha: a float Tensor times a number is a Scale, which saves nothing (torch's add and
     sub save no tensor, so a second backward through them runs); anything else the operator's product."""
-    if isinstance(other, Tensor) and other.data.dtype.kind == "f" and isinstance(alpha, numbers.Real) \
+    if isinstance(other, Tensor) and other._data.dtype.kind == "f" and isinstance(alpha, numbers.Real) \
             and not isinstance(alpha, bool):
         return apply(P.Scale, other, p=alpha)
     return other * alpha
@@ -2208,13 +2205,13 @@ def _times_alpha(other, alpha):
 def _is_bool(other):
     """Whether `other` is a mask (a bool Tensor) or True/False: what torch's subtraction refuses (np.True_ is not
     a bool to torch: a mask minus it is "with a bool tensor", not "with two bool tensors")."""
-    return isinstance(other, bool) or (isinstance(other, Tensor) and other.data.dtype == bool)
+    return isinstance(other, bool) or (isinstance(other, Tensor) and other._data.dtype == bool)
 
 
 def _integral(other):
     """`other` as a Tensor if it holds ints or bools (a Tensor, a Python or numpy int, an int array), else None."""
     if isinstance(other, Tensor):
-        return other if other.data.dtype.kind in "biu" else None
+        return other if other._data.dtype.kind in "biu" else None
     if isinstance(other, (int, np.integer, np.bool_)) or (isinstance(other, np.ndarray) and other.dtype.kind in "biu"):
         return Tensor._make(np.asarray(other), False)
     return None
@@ -2227,17 +2224,17 @@ def _where_ints(cond, a, b):
     except ValueError:
         raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
             from None
-    if a.data.dtype == bool and b.data.dtype == bool:
+    if a._data.dtype == bool and b._data.dtype == bool:
         return _off_tape(P.Where, a, b, cond)
     return _off_tape(P.Where, _as_int64(a), _as_int64(b), cond)
 
 
 def _as_int64(t):
-    return t if t.data.dtype == np.int64 else _off_tape(P.Cast, t, dtype=np.dtype(np.int64))
+    return t if t._data.dtype == np.int64 else _off_tape(P.Cast, t, dtype=np.dtype(np.int64))
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _off_tape(prim, *inputs, **attrs):
@@ -2284,7 +2281,7 @@ def _gather_index(index, shape, d, fn):
     """gather's (and scatter's) index as an int64 array, checked as torch checks it: an integer Tensor (or array) of the
     input's number of dims, no larger than the input in any dim but `d`, its values in [0, shape[d]). Users
     make index arrays in numpy (their Tensors hold floats); argmax, topk and multinomial give int64 Tensors."""
-    raw = index.data if isinstance(index, Tensor) else index
+    raw = index._data if isinstance(index, Tensor) else index
     if not isinstance(raw, np.ndarray):
         raise TypeError(f"{fn}: index must be an int64 Tensor or a numpy int array, got {type(index).__name__}")
     if raw.dtype.kind not in "iu":
@@ -2310,8 +2307,8 @@ def _centred(x, axes):
     to them and a variance of exactly 0. A constant taken from the data cannot be compiled, so the cell
     tracer (compile/trace.py) swaps in _traced_centred while it records a cell's step."""
     n = _reduced_count(x.shape, axes)
-    mean = np.mean(x.data, axis=axes, keepdims=True) if n else np.zeros((), x.data.dtype)
-    return x - Tensor._make(mean.astype(x.data.dtype, copy=False), False)
+    mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
+    return x - Tensor._make(mean.astype(x._data.dtype, copy=False), False)
 
 
 def _traced_centred(x, axes):
@@ -2329,16 +2326,34 @@ def _sqrt_zero_safe(x):
     return _root_zero_safe(x, 0.5)
 
 
+def _checked_index(x, index, fn=None):
+    """x[index]'s index (_index), checked against x's shape with numpy's own message; a negative step refused as
+    torch's. For `x[index] = value` (fn), an index mixing ints and arrays torch orders otherwise is refused."""
+    index = _index(index)
+    if any(isinstance(i, slice) and i.step is not None and i.step < 0
+           for i in (index if isinstance(index, tuple) else (index,))):
+        raise ValueError(f"index {index!r}: a slice's step must be greater than zero, as torch's (numpy's "
+                         "x[::-1] reverses; write x.flip(dim))")
+    try:
+        np.empty(x.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
+    except IndexError as e:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}") from None
+    if fn is not None and _ints_first(index) is not None:
+        raise NotImplementedError(f"{fn}: an index mixing ints and index tensors ({index!r}) orders the dims as "
+                                  "torch does only when read: index in two steps, x[i][:, idx] = value")
+    return index
+
+
 def _index(index):
     """Tensors and lists inside an index become numpy arrays. A float Tensor is refused, as torch refuses
     it, whole numbers or not (tr.tensor([0, 2]) is int64; tr.Tensor([0, 2]) is float32: say .long()). A 0-d
     integer tensor or array is an int, as torch reads it: x[tr.tensor(1)] is x[1], a view."""
     def convert(i):
         if isinstance(i, Tensor):
-            if i.data.dtype.kind not in "biu":
+            if i._data.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be long (int64) or bool tensors, as torch's; got "
                                  f"dtype {i.dtype} (make the indices with tr.tensor([...]) of ints, or .long())")
-            i = i.data
+            i = i._data
         if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
             return int(i)
         if isinstance(i, list):
@@ -2436,17 +2451,17 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
     """Elementwise `input if condition else other`, as torch.where: condition is a boolean mask (x > 0) or
     a boolean array; any other dtype is refused as torch refuses it (write condition != 0 for "nonzero")."""
     cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition), False)
-    if cond.data.dtype != bool:
+    if cond._data.dtype != bool:
         raise TypeError(f"where: condition must be a boolean tensor or array (e.g. x > 0), got dtype "
-                        f"{cond.data.dtype}; for its nonzero elements write condition != 0")
+                        f"{cond._data.dtype}; for its nonzero elements write condition != 0")
     a, b = input, other
     ints = _integral(a), _integral(b)
     if None not in ints:   # indices and ints: int64; two masks: a mask (as torch)
         return _where_ints(cond, *ints)
-    ref = a if isinstance(a, Tensor) and a.data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
-    if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b.data.dtype.kind == "f":
+    ref = a if isinstance(a, Tensor) and a._data.dtype.kind == "f" else b  # the float Tensor sets the dtype,
+    if ref is a and a.ndim == 0 and isinstance(b, Tensor) and b.ndim and b._data.dtype.kind == "f":
         ref = b  # a dimensioned one's rather than a 0-d one's (torch's promotion; see Tensor._operand)
-    if not isinstance(ref, Tensor) or ref.data.dtype.kind != "f":
+    if not isinstance(ref, Tensor) or ref._data.dtype.kind != "f":
         ref = a._numeric() if isinstance(a, Tensor) else Tensor(a)  # a mask or index tensor is read as float32
     a, b = ref._operand(a), ref._operand(b)
     try:
@@ -2480,7 +2495,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 def _multinomial_probs(input, num_samples, replacement, generator):
     """multinomial's arguments checked as torch checks them: (the weights as an array, the generator to draw from)."""
-    if not isinstance(input, Tensor) or input.data.dtype.kind != "f":
+    if not isinstance(input, Tensor) or input._data.dtype.kind != "f":
         got = f"dtype {input.dtype}" if isinstance(input, Tensor) else type(input).__name__
         error = DTypeNotImplementedError if isinstance(input, Tensor) else TypeError   # torch: RuntimeError
         raise error(f"multinomial: input must be a float Tensor of probabilities, got {got}")
@@ -2491,7 +2506,7 @@ def _multinomial_probs(input, num_samples, replacement, generator):
         raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
     _check_flag("multinomial", "replacement", replacement)
     rng = _resolve_generator("multinomial", generator)
-    probs, categories = input.data, input.shape[-1]
+    probs, categories = input._data, input.shape[-1]
     if num_samples <= 0 or not replacement and num_samples > categories:
         limit = "at least 1" if replacement or num_samples <= 0 else f"at most {categories} without replacement"
         raise ArgumentValueError(f"multinomial: num_samples must be {limit}, got {num_samples}")
@@ -2567,7 +2582,7 @@ def repeat_interleave(input: Tensor, repeats: int | Tensor | None = None, dim: i
     repeated its count of times (int64): `repeat_interleave(tensor([1, 0, 2]))` is `tensor([0, 2, 2])`."""
     if repeats is None:
         counts = _tensor_input("repeat_interleave", input)   # (its dtype and shape checked as repeats are)
-        positions = Tensor._make(np.arange(counts.data.size, dtype=np.int64), False)
+        positions = Tensor._make(np.arange(counts._data.size, dtype=np.int64), False)
         return positions.repeat_interleave(counts, 0, output_size=output_size)
     return _tensor_input("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
 
@@ -2593,8 +2608,8 @@ def erf(input: Tensor) -> Tensor:
 def _position(fn, name, value):
     """An index, start, length, size, step or offset: an int, or a 0-d integer tensor (as torch reads one); a
     float or a bool is refused naming the argument."""
-    if isinstance(value, Tensor) and value.ndim == 0 and value.data.dtype.kind in "iu":
-        return int(value.data)
+    if isinstance(value, Tensor) and value.ndim == 0 and value._data.dtype.kind in "iu":
+        return int(value._data)
     if not _is_int(value):
         raise TypeError(f"{fn}(): argument '{name}' must be an int, got {type(value).__name__} {value!r}")
     return int(value)

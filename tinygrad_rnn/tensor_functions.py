@@ -111,7 +111,7 @@ def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tens
     """As torch.count_nonzero: the number of nonzero elements over dim (all if None), int64, no gradient."""
     x = _tensor_input("count_nonzero", input)
     axes = _reduce_axis(dim, x.ndim)
-    return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64), False)
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64), False)
 
 
 # ----------------------------------------------------------------------------- shapes as functions
@@ -257,7 +257,7 @@ def _triangle(fn, input, diagonal, keep):
     rows, cols = np.indices(x.shape[-2:])
     mask = keep(rows, cols)
     if x.dtype.kind != "f":   # indices or a mask: no gradient, their own dtype
-        return Tensor._make(np.where(mask, x.data, np.zeros((), x.dtype)), False)
+        return Tensor._make(np.where(mask, x._data, np.zeros((), x.dtype)), False)
     # where, not x * mask: an inf outside the triangle gives 0, as torch's, not inf * 0 = nan
     return where(mask, x, Tensor._make(np.zeros((), x.dtype), False))
 
@@ -280,7 +280,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     rows, cols = np.indices((n, n))
     on_diagonal = cols - rows == k
     if x.dtype.kind != "f":
-        return Tensor._make(np.where(on_diagonal, spread.data, np.zeros((), x.dtype)), False)
+        return Tensor._make(np.where(on_diagonal, spread._data, np.zeros((), x.dtype)), False)
     return where(on_diagonal, spread, Tensor._make(np.zeros((), x.dtype), False))
 
 
@@ -404,7 +404,7 @@ def einsum(equation: str | Tensor, *operands: Tensor | Sequence) -> Tensor:
     spec = _explicit_equation(equation.replace(" ", ""), [t.ndim for t in operands])
     _check_einsum_sizes(spec, operands)
     if operands and operands[0].dtype.kind != "f":
-        return Tensor._make(np.einsum(spec, *[t.data for t in operands]), False)
+        return Tensor._make(np.einsum(spec, *[t._data for t in operands]), False)
     return apply(P.Einsum, *operands, equation=spec)
 
 
@@ -589,7 +589,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     x = _tensor_input("unique", input)
     if dim is not None:
         raise NotImplementedError("unique(dim=...) is not supported; flatten or use numpy")
-    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
+    values, inverse, counts = np.unique(x._data, return_inverse=True, return_counts=True)
     out = [Tensor._make(values, False)]
     if return_inverse:
         out.append(Tensor._make(inverse.reshape(x.shape).astype(np.int64), False))
@@ -614,8 +614,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     if index.numel() != n:
         raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
                            f"({n}), for dim: {dim}")
-    if index.numel() and (index.data.min() < 0 or index.data.max() >= x.shape[d]):   # no negatives, as torch
+    if index.numel() and (index._data.min() < 0 or index._data.max() >= x.shape[d]):   # no negatives, as torch
         raise IndexError("index out of range in self")
     along = tuple(-1 if k == d else 1 for k in range(source.ndim))
-    at = np.broadcast_to(index.data.astype(np.int64).reshape(along), source.shape)
+    at = np.broadcast_to(index._data.astype(np.int64).reshape(along), source.shape)
     return x.scatter_add(d, Tensor._make(np.ascontiguousarray(at), False), source * alpha if alpha != 1 else source)

@@ -42,14 +42,14 @@ def _note_view_bases(tensors, inputs):
     seen = leaf = no_grad_view = None
     for t in tensors:
         for x in inputs:
-            if t.data is x.data or (t.data.base is not None and np.may_share_memory(t.data, x.data)):
+            if t._data is x._data or (t._data.base is not None and np.may_share_memory(t._data, x._data)):
                 if x is not seen:   # (once per input: unbind and split make many views of one)
                     seen, leaf, no_grad_view = x, _memory_leaf(x), x._requires_grad or x._no_grad_view
                     if leaf is not None and not leaf._viewed:
                         leaf._viewed = True
                 if leaf is None:
                     t._views_computed, t._computed_base = True, _maker_of_memory(x)
-                    _note_computed_view(_maker_node(x), [t.data])
+                    _note_computed_view(_maker_node(x), [t._data])
                 else:
                     t._base = leaf
                 if no_grad_view:
@@ -82,10 +82,10 @@ def _note_recorded_views(tensors, inputs):
     """apply's recorded results that share a computed input's memory (y[0], y.T, y.reshape(...) of y = a * 2, with
     grad mode on): noted on the node that made that memory (_note_computed_view). Called only for results whose
     array is a numpy view (its .base set), so the common result, a fresh array, costs one attribute test."""
-    owner = _owner_of(tensors[0].data)
+    owner = _owner_of(tensors[0]._data)
     for x in inputs:
-        if (x._node is not None or x._views_computed) and _owner_of(x.data) is owner:
-            _note_computed_view(_maker_node(x), [t.data for t in tensors])
+        if (x._node is not None or x._views_computed) and _owner_of(x._data) is owner:
+            _note_computed_view(_maker_node(x), [t._data for t in tensors])
             return
 
 
@@ -102,7 +102,7 @@ def _live_views_of(t):
     t.T, t.detach(), a view of such a view, recorded or not) that someone holds, or t's array handed out by
     numpy() (t's own array lives as long as t: once handed out, always counted)."""
     sharers = getattr(t._node, "sharers", None)
-    return sharers is not None and any(np.may_share_memory(a, t.data) for a in sharers.alive())
+    return sharers is not None and any(np.may_share_memory(a, t._data) for a in sharers.alive())
 
 
 def _owner_of(array):
@@ -125,13 +125,13 @@ def _memory_leaf(t):
             return None
         edge = edge[0].parents[0]
     leaf = _memory_leaf(edge)   # (a leaf: a recorded view's input requires grad, so its edge is the Tensor)
-    return leaf if leaf is not None and np.may_share_memory(t.data, leaf.data) else None   # (a reshape may copy)
+    return leaf if leaf is not None and np.may_share_memory(t._data, leaf._data) else None   # (a reshape may copy)
 
 
 def _is_view(t):
     """Whether t shares the memory of the tensor it was taken from, as torch's views do: a recorded view operation
     that returned a numpy view (x[idx] with index arrays copies), or an unrecorded view of a leaf (_base)."""
-    if t._detached or t.data.base is None:
+    if t._detached or t._data.base is None:
         return False
     if t._node is not None:
         return _is_view_node(t._node)

@@ -38,7 +38,7 @@ def build(cell, weights, x, fused):
         raise ImportError("tinygrad_rnn's fused kernels are unavailable here")
     layer = getattr(tr.nn, _LAYERS[cell])(I, H, dtype=np.float32, fused=fused, **kwargs)
     for name, w in weights.items():
-        _param(layer, name).data[...] = w
+        _param(layer, name)._data[...] = w
     xt = tr.Tensor(x)
 
     def step():

@@ -101,7 +101,7 @@ class CompiledCell:
         """lengths as a (B,) int64 array, or None when every sequence runs all T steps."""
         if lengths is None:
             return None
-        arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
         if arr.dtype.kind not in "iu" or arr.ndim != 1:
             raise TypeError(f"{self._name()}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of "
                             f"shape {arr.shape}")

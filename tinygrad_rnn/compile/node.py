@@ -832,7 +832,7 @@ def _setting(value):
     (an nn.Dropout) by identity and the training flags of its modules, which its forward may read (a cell's
     dropout toggled alone, cell.drop.eval(), is another structure: no dropout in the trace)."""
     if isinstance(value, Tensor):
-        return _freeze(value.data)
+        return _freeze(value._data)
     if hasattr(value, "named_modules"):
         return ("module", id(value), tuple(m.training for _, m in value.named_modules()))
     return _freeze(value)
@@ -870,7 +870,7 @@ def _traced_kernel(cell, dtype):
                 module, new = import_module(source, what)
                 kernel = (Kernel if prog.input_mask is None else DroppedInputKernel)(prog, source, module)
                 if new:
-                    _compile_elsewhere(kernel, [p.data for p in graph.params])
+                    _compile_elsewhere(kernel, [p._data for p in graph.params])
                 _cache[key] = kernel
     return kernel, graph
 
@@ -937,15 +937,15 @@ class CellSnapshot(NamedTuple):
         if direct != {id(p) for p in params} or not all(
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
-        arrays = tuple((p, p.data, p.data.shape) for p in params)
-        views = kernel.parameter_views([p.data for p in params])
+        arrays = tuple((p, p._data, p._data.shape) for p in params)
+        views = kernel.parameter_views([p._data for p in params])
         return cls(np.dtype(dtype), values, arrays, KernelCall(kernel, params, views, reverse))
 
     def holds(self, cell, dtype):
         """Whether this snapshot's kernel and views are still the cell's for `dtype` (else take a new one).
         Every call of a layer asks: the attributes' identities are compared by one map() in C, not a Python
         loop (a tiny step showed the loop); the parameters' arrays in a loop (a map over their shapes was
-        slower). A parameter whose .data was rebound is a miss even at the same shape: the views are of
+        slower). A parameter whose ._data was rebound is a miss even at the same shape: the views are of
         the old array."""
         if self.values is None or (dtype is not self.dtype and dtype != self.dtype):
             return False
@@ -953,7 +953,7 @@ class CellSnapshot(NamedTuple):
         if len(now) != len(self.values) or not all(map(operator.is_, now.values(), self.values)):
             return False
         for p, data, shape in self.params:
-            array = p.data
+            array = p._data
             if array is not data or array.shape != shape:   # (shape: an array's can be set in place)
                 return False
         return True

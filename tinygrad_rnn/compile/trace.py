@@ -18,7 +18,7 @@ A dropout (P.Dropout: F.dropout, nn.Dropout in training) is recorded with its pr
 among the step's dropouts instead of the mask this trace drew: the compiled layer draws a mask per step
 and dropout itself (node.py: Kernel.draw_masks), in the order the tape draws them.
 Tracing twice with different placeholder values must give the same graph; a difference means the
-cell's operations depend on the data (a where() on a mask made in numpy from .data, not by a Tensor comparison,
+cell's operations depend on the data (a where() on a mask made in numpy from ._data, not by a Tensor comparison,
 which the trace records as an operation), which a kernel cannot bake in.
 """
 import contextlib
@@ -92,7 +92,7 @@ def _call_site():
 def _traced_forward(cell, x, state):
     """cell.forward on the placeholders. A user's cell that raises here ran on a batch of 2 before (Recurrent's
     _try_cell), so this batch or these values broke it: a CompileError that says so. A built-in cell runs on
-    any batch: its own error (e.g. after a parameter's .data was replaced) says what is wrong."""
+    any batch: its own error (e.g. after a parameter's ._data was replaced) says what is wrong."""
     try:
         return cell.forward(x, state if len(state) > 1 else state[0])
     except CompileError:
@@ -137,7 +137,7 @@ def _record(cell, x, state, params):
     def ref_of(t):
         r = refs.get(id(t))
         if r is None:  # a Tensor the cell made itself: a constant
-            consts.append(np.array(t.data))
+            consts.append(np.array(t._data))
             r = refs[id(t)] = ("const", len(consts) - 1)
             keep.append(t)
         return r
@@ -150,7 +150,7 @@ def _record(cell, x, state, params):
         if prim is P.Dropout:   # the mask drawn now stands for the masks the kernels read, one per step
             attrs = _dropout_attrs(attrs, sum(op.prim is P.Dropout for op in ops))
         ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
-                      tuple(o.shape for o in outs), tuple(o.data.dtype for o in outs), _call_site()))
+                      tuple(o.shape for o in outs), tuple(o._data.dtype for o in outs), _call_site()))
         for slot, o in enumerate(outs):
             refs[id(o)] = ("op", n, slot)
             keep.append(o)
@@ -183,7 +183,7 @@ def _in_place_writes_followed(cell, refs, keep):
 
     def tracing_write(t, result, symbol, recorded=False):
         mine = refs.get(id(t))   # (the result of an earlier write of t is t's value too: the same ref)
-        shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o.data, t.data)
+        shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o._data, t._data)
                      for o in keep)
         if id(result) not in refs or (mine or ("const",))[0] != "op" or shared:
             raise CompileError(f"{type(cell).__name__}: an in-place write ({symbol}) of a value the compiled kernels "
@@ -302,13 +302,13 @@ def _refuse_data_dependence(cell, graphs, again):
           else _constant_output(cell, graphs[0][2]))
     raise CompileError(f"{name}: its operations depend on the values they see{at}: two traces with "
                        "different inputs recorded different operations or constants, e.g. a where() on a "
-                       "numpy mask (x.data > 0, not x > 0) computed from the data; such a "
+                       "numpy mask (x._data > 0, not x > 0) computed from the data; such a "
                        "cell runs on the generic tape only")
 
 
 def _constant_output(cell, outputs):
     """Where no operation differs, a returned state part that is a constant of the trace: a Tensor the forward
-    made from values (.data, numpy), which no recorded operation connects to the input, state or parameters.
+    made from values (._data, numpy), which no recorded operation connects to the input, state or parameters.
     Said with the forward's own line, as the trace has no operation to point at."""
     parts = [k for k, ref in enumerate(outputs) if ref[0] == "const"]
     if not parts:
@@ -316,7 +316,7 @@ def _constant_output(cell, outputs):
     code = getattr(type(cell).forward, "__code__", None)
     where = f" ({code.co_filename}:{code.co_firstlineno} in {code.co_name})" if code is not None else ""
     return (f" (the returned state part {parts[0]} is not computed by Tensor operations from the input, the state "
-            f"and the parameters: a Tensor made from values, e.g. from .data or a numpy function, in its "
+            f"and the parameters: a Tensor made from values, e.g. from ._data or a numpy function, in its "
             f"forward{where})")
 
 

@@ -73,7 +73,7 @@ class MultiheadAttention(Module):
         self.in_proj_bias = Parameter(np.zeros(3 * e, dtype)) if bias else None
         self.out_proj = Linear(e, e, bias=bias, dtype=dtype)
         if bias:
-            self.out_proj.bias.data[...] = 0
+            self.out_proj.bias._data[...] = 0
         self.bias_k = init.xavier_normal_(Parameter(np.empty((1, 1, e), dtype))) if add_bias_kv else None
         self.bias_v = init.xavier_normal_(Parameter(np.empty((1, 1, e), dtype))) if add_bias_kv else None
 
@@ -175,7 +175,7 @@ def _float_mask(name, mask, dtype):
     if not isinstance(mask, Tensor):
         raise TypeError(f"MultiheadAttention: {name} must be a Tensor, got {type(mask).__name__}")
     if mask.dtype == np.bool_:
-        return Tensor(np.where(mask.data, -np.inf, 0.0).astype(dtype))
+        return Tensor(np.where(mask._data, -np.inf, 0.0).astype(dtype))
     if mask.dtype.kind != "f":
         raise AttentionArgumentError(f"only bool and floating types of {name} are supported")
     return mask if mask.dtype == dtype else mask.astype(dtype)

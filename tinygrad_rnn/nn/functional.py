@@ -45,7 +45,7 @@ def _int_array(x, name):
     """Class indices or rows as an integer array. Floats and bools are refused, as torch refuses them (a
     RuntimeError there): `tr.Tensor([1, 2])` holds floats, as `torch.Tensor([1, 2])` does; tr.tensor of ints makes
     int64 indices."""
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    arr = x._data if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind not in "iu":
         hint = ": convert floats with .long())" if arr.dtype.kind == "f" else ")"
         raise ArgumentTypeError(f"{name} must be an integer array, got dtype {arr.dtype} (int64 indices, as "
@@ -111,7 +111,7 @@ def _class_weight(fn, weight, n_classes, dtype):
         return None
     if isinstance(weight, Tensor) and weight.dtype.kind == "f" and weight.dtype != dtype:   # as torch refuses
         raise DTypeMismatchError(f"{fn}: weight dtype {weight.dtype} does not match input dtype {np.dtype(dtype)}")
-    arr = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    arr = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if arr.dtype.kind not in "fiu" or arr.shape != (n_classes,):   # torch's RuntimeError too
         raise ShapeError(f"{fn}: weight must be a 1-D float array of C = {n_classes} class weights, got "
                          f"{'shape ' + str(arr.shape) if arr.dtype.kind in 'fiu' else 'dtype ' + str(arr.dtype)}")
@@ -173,7 +173,7 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
         raise TypeError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     if not 0.0 <= label_smoothing <= 1.0:   # torch's RuntimeError for 1.5 (it computes a negative one)
         raise ArgumentValueError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if isinstance(input, Tensor) and raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim:
         _float_input(fn, input)
         if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
@@ -268,7 +268,7 @@ def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | 
     """Rows of `weight` (num_embeddings, dim) picked by the integer indices `input` (any shape), as
     torch.nn.functional.embedding, in torch's argument order: repeated indices add up their gradients;
     the row at padding_idx (negative counts from the end) gets no gradient. With max_norm, each row that
-    `input` picks and whose norm_type-norm exceeds max_norm is first scaled, in place in weight.data (no
+    `input` picks and whose norm_type-norm exceeds max_norm is first scaled, in place in weight._data (no
     gradient), by max_norm / (norm + 1e-7), as torch does. scale_grad_by_freq=True and sparse=True are
     refused (no per-batch frequency scaling, no sparse gradients here)."""
     idx = _int_array(input, "embedding: input")
@@ -299,7 +299,7 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
     Like any in-place change of a tensor, it bumps weight's version (a graph that saved it refuses to
     backpropagate, as torch's does)."""
     rows = np.unique(idx)
-    picked = np.abs(weight.data[rows])
+    picked = np.abs(weight._data[rows])
     if norm_type == np.inf:
         norms = picked.max(axis=1, initial=0)
     else:
@@ -307,7 +307,7 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
     big = norms > max_norm
     if np.any(big):
         scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)
-        weight.data[rows[big]] *= scale[:, None]
+        weight._data[rows[big]] *= scale[:, None]
         weight.bump_version()
 
 
@@ -427,7 +427,7 @@ def sigmoid(input: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------------- more activations (torch 2.13's F.hardtanh...)
 # Each is a composition of Tensor operations, so the tape differentiates it and a compiled cell compiles it (the
-# masks are Tensor comparisons, which a trace records, not numpy masks of .data). Where torch's derivative at a kink
+# masks are Tensor comparisons, which a trace records, not numpy masks of ._data). Where torch's derivative at a kink
 # differs from what the composition's pieces would give, a where() picks torch's side: the value that must not pass
 # a gradient there is taken from input.detach(). NaN goes where torch's kernels send it (a comparison with NaN is
 # false). inplace=True writes the input, as torch's (a leaf that requires grad is refused, in torch's words).
@@ -640,7 +640,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     if not check_bool("rrelu", "training", training):
         return _result("rrelu", input, inplace, lambda: leaky_relu(input, (lower + upper) / 2))
     drawn = random.generator().uniform(lower, upper, size=input.shape)
-    slopes = np.where(input.data <= 0, drawn, 1.0).astype(input.dtype)   # a NaN keeps slope 1, as torch's
+    slopes = np.where(input._data <= 0, drawn, 1.0).astype(input.dtype)   # a NaN keeps slope 1, as torch's
     return _result("rrelu", input, inplace, lambda: input * slopes)
 
 
@@ -672,7 +672,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
     soft = ((logits + gumbels) / tau).softmax(axis)
     if not check_bool("gumbel_softmax", "hard", hard):
         return soft
-    index = np.expand_dims(np.argmax(soft.data, axis=axis), axis)
+    index = np.expand_dims(np.argmax(soft._data, axis=axis), axis)
     one_hot = np.zeros(soft.shape, soft.dtype)
     np.put_along_axis(one_hot, index, 1.0, axis=axis)
     return soft - soft.detach() + one_hot   # torch's order: y_hard - y_soft.detach() + y_soft, the same numbers
@@ -787,13 +787,13 @@ def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool
     reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
     target = _check_pair("l1_loss", input, target)
     diff = input - target
-    return _reduce("l1_loss", where(diff.data > 0, diff, 0.0) - where(diff.data < 0, diff, 0.0), reduction, weight)
+    return _reduce("l1_loss", where(diff._data > 0, diff, 0.0) - where(diff._data < 0, diff, 0.0), reduction, weight)
 
 
 def _clamped_log(x):
     """max(log x, -100), as torch's binary_cross_entropy; at x = 0 the value is -100 and the
     gradient 0 (log's own gradient there, 1/0, is kept off the tape)."""
-    positive = x.data > 0
+    positive = x._data > 0
     return where(positive, where(positive, x, 1.0).log(), -100.0).clip(min=-100.0)
 
 
@@ -805,10 +805,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: 
     reduction is keyword-only (torch's fourth positional is size_average: see mse_loss)."""
     reduction = _legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     target = _check_pair("binary_cross_entropy", input, target)
-    if input.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
+    if input.size and not (np.all(input._data >= 0) and np.all(input._data <= 1)):
         raise ArgumentValueError("binary_cross_entropy: every element of input must be a probability in [0, 1] "
                                  "(for logits use binary_cross_entropy_with_logits)")
-    if target.size and not (np.all(target.data >= 0) and np.all(target.data <= 1)):   # as torch: another loss
+    if target.size and not (np.all(target._data >= 0) and np.all(target._data <= 1)):   # as torch: another loss
         raise ArgumentValueError("binary_cross_entropy: every element of target must be a probability in [0, 1]")
     weight = _weight_tensor("binary_cross_entropy", "weight", weight, input)
     losses = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
@@ -1059,7 +1059,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_averag
     z = (input - target).abs()
     if beta == 0:   # torch's l1_loss
         return _reduce(fn, z, reduction)
-    return _reduce(fn, where(z.data < beta, z * z * 0.5 / beta, z - 0.5 * beta), reduction)
+    return _reduce(fn, where(z._data < beta, z * z * 0.5 / beta, z - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean", delta: float = 1.0,
@@ -1077,7 +1077,7 @@ def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "
     _float_input(fn, input)
     target = _check_pair(fn, input, target)
     z = (input - target).abs()
-    losses = where(z.data < delta, z * z * 0.5, (z - 0.5 * delta) * delta)
+    losses = where(z._data < delta, z * z * 0.5, (z - 0.5 * delta) * delta)
     if weight is not None:
         losses = losses * _check_pair(fn, input, weight, "weight")
     return _reduce(fn, losses, reduction)
@@ -1122,7 +1122,7 @@ def kl_div(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool 
 def _x_log_x(t):
     """t log t, 0 where t is 0 (torch's xlogy(t, t)); nan for t < 0. log(0) is kept off the tape (its gradient
     1/0 would be multiplied by 0: nan), so the gradient at 0 is 0."""
-    zero = t.data == 0
+    zero = t._data == 0
     with np.errstate(invalid="ignore"):
         return where(zero, 0.0, t * where(zero, 1.0, t).log())
 
@@ -1169,7 +1169,7 @@ def _norm_at_least(x, dim, eps):
     """`max(norm(x), eps)` along dim (kept), whose gradient is the norm's even where eps is taken: n - n is 0 exactly,
     so the value is the clamped one, and only n carries a gradient."""
     n = x.norm(2, dim, keepdim=True)
-    return (n - n.detach()) + np.maximum(n.data, eps)
+    return (n - n.detach()) + np.maximum(n._data, eps)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
@@ -1195,7 +1195,7 @@ def _vector_norm(d, p, keepdim):
         return d.norm(p, -1, keepdim)
     if p == 0:   # the count, on the tape with gradient 0 (d * 0 is read only where d is 0: an inf's nan never)
         with np.errstate(invalid="ignore"):
-            return where(d.data != 0, 1.0, d * 0.0).sum(-1, keepdim)
+            return where(d._data != 0, 1.0, d * 0.0).sum(-1, keepdim)
     with np.errstate(divide="ignore"):   # a zero entry: |0|^p = inf, and the norm 0
         return (d.abs() ** p).sum(-1, keepdim) ** (1.0 / p)
 
@@ -1315,14 +1315,14 @@ def _apply_attention_mask(scores, attn_mask, shape):
         raise ShapeError(f"{fn}: attn_mask {mask.shape} does not broadcast to the scores' shape {tuple(shape)} "
                          "(batch..., L, S)")
     if mask.dtype == np.bool_:
-        return scores.masked_fill(~mask.data, -math.inf)
+        return scores.masked_fill(~mask._data, -math.inf)
     return scores + mask.to(dtype=scores.dtype)
 
 
 def _softmax_of_unmasked(scores):
     """softmax over the last dim, with rows whose every score is -inf giving zeros (torch's _safe_softmax) rather
     than 0/0. Those rows' scores are set to 0 before the softmax too, so that its backward sees no nan."""
-    dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
+    dead = np.all(scores._data == -np.inf, axis=-1, keepdims=True)
     if not dead.any():
         return scores.softmax(-1)
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
@@ -1405,7 +1405,7 @@ def _ctc_length_array(fn, name, lengths):
     if isinstance(lengths, Tensor):
         if lengths.dtype.kind not in "iu":   # torch's RuntimeError "input_lengths must be integral"
             raise ArgumentTypeError(f"{fn}: {name} must be an integer tensor, got dtype {lengths.dtype}")
-        return lengths.data.reshape(-1).astype(np.int64)
+        return lengths._data.reshape(-1).astype(np.int64)
     if not isinstance(lengths, (list, tuple)) or not all(
             isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in lengths):
         raise TypeError(f"{fn}: {name} must be an int tensor or a list or tuple of ints, got {_described(lengths)}")

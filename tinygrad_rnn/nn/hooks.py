@@ -374,4 +374,4 @@ def _as_gradient(value, meta, name, i):
         raise ShapeError(f"a module backward hook's {name}[{i}] must have shape {shape}, got {value.shape}")
     if value.dtype != dtype:   # (torch's RuntimeError too, rather than a silent cast)
         raise DTypeMismatchError(f"a module backward hook's {name}[{i}] must have dtype {dtype}, got {value.dtype}")
-    return value.data
+    return value._data

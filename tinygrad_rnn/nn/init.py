@@ -5,7 +5,7 @@ scales (fan-in/fan-out, gains). Values are drawn from the library's generator, s
 The random ones take torch's `generator=` too: here a `numpy.random.Generator` (e.g.
 `np.random.default_rng(seed)`) to draw from instead of the library's.
 
-Each function writes into `tensor.data` (the array keeps its identity and dtype, so an optimizer
+Each function writes into `tensor._data` (the array keeps its identity and dtype, so an optimizer
 holding the parameter sees the new values), marks the tensor as changed (a graph recorded before
 refuses to backpropagate), and returns the tensor.
 """
@@ -25,7 +25,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 
 def _write(fn, tensor, values):
-    tensor.data[...] = values  # cast to the tensor's dtype by numpy's assignment
+    tensor._data[...] = values  # cast to the tensor's dtype by numpy's assignment
     tensor.bump_version()
     return tensor
 

@@ -441,7 +441,7 @@ class Module:
         for p in itertools.chain(self.parameters(), self.buffers()):
             # floating-point tensors only, as torch: an int64 count or a bool mask buffer keeps its dtype
             if p.dtype.kind == "f" and p.dtype != dtype:
-                p.data = p.data.astype(dtype)
+                p._data = p._data.astype(dtype)
                 if p._grad is not None:
                     p._grad = p._grad.astype(dtype)
                 p.bump_version()  # a graph recorded before the cast must not backpropagate into it
@@ -482,7 +482,7 @@ class Module:
         keep_vars = check_bool(fn, "keep_vars", keep_vars)
         out = {} if destination is None else destination
         for name, t in self._named_state().items():
-            out[prefix + name] = t if keep_vars else t.data.copy()
+            out[prefix + name] = t if keep_vars else t._data.copy()
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True,
@@ -526,7 +526,7 @@ class Module:
             self._assign_state({name: state_dict[name] for name in arrays}, own)
             return IncompatibleKeys(missing, unexpected)
         for name, value in arrays.items():
-            own[name].data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
+            own[name]._data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
             own[name].bump_version()
         return IncompatibleKeys(missing, unexpected)
 
@@ -577,7 +577,7 @@ class IncompatibleKeys(NamedTuple):
 def _as_array(value):
     """A state dict's value as an ndarray: a Tensor's array, a torch tensor's .numpy(), or array-like."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.detach().numpy() if hasattr(value, "detach") else value.numpy()
     return np.asarray(value)
@@ -625,7 +625,7 @@ def _check_slot(module, name, old, new, value):
         return
     expected = "tr.nn.Parameter" if old == "parameter" else "tr.nn.Module"
     raise TypeError(f"{type(module).__name__}: cannot assign a {type(value).__name__} as {old} {name!r} ({expected} "
-                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set .data"
+                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set ._data"
                                                       if old == "parameter" and isinstance(value, Tensor) else ""))
 
 
@@ -1075,7 +1075,7 @@ class Embedding(Module):
         if _weight is None:
             self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
             if self.padding_idx is not None:
-                self.weight.data[self.padding_idx] = 0
+                self.weight._data[self.padding_idx] = 0
         else:   # as torch: the table as given (its dtype, its padding row untouched)
             self.weight = Parameter(_weight)
             if self.weight.shape != (num_embeddings, embedding_dim):   # torch asserts it
@@ -1089,7 +1089,7 @@ class Embedding(Module):
                         sparse: bool = False) -> Embedding:
         """An Embedding whose table is `embeddings` (2-D; its array is shared when it is float32 or float64,
         as torch shares the tensor), frozen (requires_grad=False) unless freeze=False; as torch."""
-        shape = np.shape(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+        shape = np.shape(embeddings._data if isinstance(embeddings, Tensor) else embeddings)
         if len(shape) != 2:   # torch asserts it
             raise ArgumentAssertionError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, "
                                          f"embedding_dim), got shape {shape}")

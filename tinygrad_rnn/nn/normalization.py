@@ -36,7 +36,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training or running_mean is None:
-        count = input.data.size // input.shape[1]
+        count = input._data.size // input.shape[1]
         if training and count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{list(input.shape)}")
@@ -57,9 +57,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 def _move(running_mean, running_var, mean, var, count, momentum):
     """The running statistics one step toward the batch's, in place (their arrays keep their identity)."""
     with no_grad():
-        unbiased = var.data.reshape(-1) * (count / (count - 1))
-        running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean.data.reshape(-1)
-        running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
+        unbiased = var._data.reshape(-1) * (count / (count - 1))
+        running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * mean._data.reshape(-1)
+        running_var._data[...] = (1 - momentum) * running_var._data + momentum * unbiased
     running_mean.bump_version()
     running_var.bump_version()
 
@@ -99,9 +99,9 @@ class BatchNorm1d(Module):
                              f"(input of shape {input.shape})")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             if self.momentum is None:   # a cumulative moving average, as torch's
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         # batch statistics in training, and in eval() without running ones (running_mean is None then)
         return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                           self.training or not self.track_running_stats, factor, self.eps)

@@ -123,10 +123,10 @@ class DistributedDataParallel(Module):
 
     def _broadcast_parameters(self):
         for _, params in self._groups:
-            flat = np.concatenate([p.data.ravel() for p in params])
+            flat = np.concatenate([p._data.ravel() for p in params])
             dist.broadcast(flat, src=0)
             for p, part in zip(params, _split(flat, params)):
-                p.data[...] = part
+                p._data[...] = part
                 p.bump_version()  # graphs recorded before hold the old values
 
     # -- the averaging

@@ -256,7 +256,7 @@ class _StackedRecurrent(Module):
 
     def _check_lengths(self, lengths, T, B, unbatched):
         name = type(self).__name__
-        arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
         if arr.ndim == 0 and unbatched:
             arr = arr.reshape(1)
         if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
@@ -428,7 +428,7 @@ class _StackedRecurrent(Module):
         the cell holds the same attributes and its parameters the same arrays of the same shapes
         (compile/node.CellSnapshot), else looked up again (_known_kernel). An optimizer's in-place update
         keeps the arrays (the kernels read them as they are at each call); a .to(), a load that rebinds
-        .data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
+        ._data or a new Parameter is a miss. A tiny layer's step is tens of microseconds: checking every
         setting by value per call showed."""
         return self._cell_snapshot(self._cell(layer, direction), layer, direction, dtype).call
 
@@ -667,7 +667,7 @@ class Recurrent(_StackedRecurrent):
 
         def count(prim, inputs, outs, node):
             if prim is P.Dropout and threading.get_ident() == thread:
-                columns.append(outs[0].data.size)
+                columns.append(outs[0]._data.size)
 
         _forward_checks.append(count)
         try:
@@ -710,7 +710,7 @@ class _WeightsSnapshot:
     arrays' shapes, and the names under which it held none (bias=False). While holds() is true the cell
     (pointed at those Tensors by _cell), its kernel and the kernel's views of the arrays (call.views,
     compile/node.Kernel.parameter_views) are the same; an optimizer's in-place update keeps the arrays (the
-    kernels read them as they are at each call); a .to(), a load that rebinds .data or a new Parameter is a
+    kernels read them as they are at each call); a .to(), a load that rebinds ._data or a new Parameter is a
     miss. (Slots, not a NamedTuple: every call reads each of its fields, and a NamedTuple's field is a
     descriptor call, three times a slot's read.)"""
 
@@ -732,9 +732,9 @@ class _WeightsSnapshot:
             if tensor is None:   # bias=False
                 absent.append(name)
             else:
-                held.append((name, tensor, tensor.data, tensor.data.shape))
+                held.append((name, tensor, tensor._data, tensor._data.shape))
         kernel, params = known
-        views = kernel.parameter_views([p.data for p in params])
+        views = kernel.parameter_views([p._data for p in params])
         return cls(tuple(held), tuple(absent), np.dtype(dtype), KernelCall(kernel, params, views, reverse))
 
     def holds(self, layer_dict, dtype):
@@ -745,7 +745,7 @@ class _WeightsSnapshot:
             return False
         try:
             for name, tensor, data, shape in self.held:   # (shape: an array's can be set in place)
-                if layer_dict[name] is not tensor or tensor.data is not data or data.shape != shape:
+                if layer_dict[name] is not tensor or tensor._data is not data or data.shape != shape:
                     return False
         except KeyError:
             return False

@@ -191,7 +191,7 @@ def _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices):
         raise TypeError(f"{fn}(data, batch_sizes, sorted_indices=None, unsorted_indices=None) takes torch's packed "
                         f"layout, batch_sizes an int64 Tensor as .batch_sizes gives, got {type_name(batch_sizes)}; "
                         "a padded batch and its lengths are packed by pack_padded_sequence(padded, lengths)")
-    sizes = _checked_batch_sizes(fn, batch_sizes.data, data.shape[0])
+    sizes = _checked_batch_sizes(fn, batch_sizes._data, data.shape[0])
     B = int(sizes[0])
     order = _checked_order(fn, sorted_indices, unsorted_indices, B)
     sorted_lengths = (sizes[None, :] > np.arange(B)[:, None]).sum(axis=1)   # of the j-th longest sequence
@@ -232,7 +232,7 @@ def _checked_order(fn, sorted_indices, unsorted_indices, B):
 
 
 def _permutation(fn, name, value, B):
-    arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+    arr = np.asarray(value._data if isinstance(value, Tensor) else value)
     if arr.dtype.kind not in "iu" or arr.shape != (B,) or not np.array_equal(np.sort(arr), np.arange(B)):
         raise ValueError(f"{fn}: {name} must be a permutation of 0..{B - 1} (batch_sizes[0] = {B} sequences), got "
                          f"{arr.tolist()}")
@@ -248,7 +248,7 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
         return None
     if not isinstance(permutation, Tensor):
         raise TypeError(f"{fn}: permutation must be an int Tensor or None, got {type_name(permutation)}")
-    order = permutation.data
+    order = permutation._data
     if order.dtype.kind not in "iu" or order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(order.size)):
         raise ArgumentValueError(f"{fn}: permutation must be a 1-D int Tensor holding each of 0..n-1 once, got "
                                  f"{order.dtype} {order.tolist()}")
@@ -265,7 +265,7 @@ def _index_tensor(values: np.ndarray) -> Tensor:
 def _check_lengths(fn, lengths, T, B, shortest=1):
     """lengths as an int64 array: B of them, each in [shortest, T] (packing: 1; unpad_sequence: 0, as pad_sequence
     pads a sequence of length 0)."""
-    arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
@@ -284,7 +284,7 @@ def _check_padding_value(fn, value):
     """A number (nan and infinities included, as torch's padding values), or a 0-d Tensor of one as torch takes;
     not a string or a bool."""
     if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iuf":
-        return float(value.data)
+        return float(value._data)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: padding_value must be a number, got {type(value).__name__} {value!r}")
     return float(value)
@@ -396,7 +396,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 def _check_total_length(fn, total_length):
     """An int, or a 0-d int Tensor as torch takes; not a bool or a float."""
     if isinstance(total_length, Tensor) and total_length.ndim == 0 and total_length.dtype.kind in "iu":
-        return int(total_length.data)
+        return int(total_length._data)
     if isinstance(total_length, (bool, np.bool_)) or not isinstance(total_length, (int, np.integer)):
         raise TypeError(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
     return int(total_length)

@@ -176,7 +176,7 @@ def get_total_norm(tensors: Tensor | np.ndarray | Iterable[Tensor | np.ndarray],
         if not isinstance(t, (Tensor, np.ndarray)) or t.dtype not in (np.float32, np.float64):
             raise TypeError(f"{fn}: tensors[{i}] must be a float32 or float64 Tensor or ndarray, got "
                             f"{type(t).__name__}{' of dtype ' + str(t.dtype) if hasattr(t, 'dtype') else ''}")
-        arrays.append(t.data if isinstance(t, Tensor) else t)
+        arrays.append(t._data if isinstance(t, Tensor) else t)
     error_if_nonfinite = check_bool(fn, "error_if_nonfinite", error_if_nonfinite)
     return Tensor._make(_total_norm(fn, arrays, _norm_type(fn, norm_type), error_if_nonfinite), False)
 
@@ -190,7 +190,7 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     _check_foreach(fn, foreach)
     params = _with_grads(parameters, fn)
     max_norm = _number(fn, "max_norm", max_norm)
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     if total.shape != () or total.dtype.kind not in "iuf" or isinstance(total_norm, bool):
         raise TypeError(f"{fn}: total_norm must be a 0-d Tensor or a number, got {type(total_norm).__name__} "
                         f"{total_norm!r}")
@@ -247,6 +247,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         raise RuntimeError(f"{fn}: vec has {vec.shape[0]} elements, the parameters {total} in all")
     start = 0
     for p in params:
-        p.data = vec.data[start:start + p.size].reshape(p.shape)
+        p._data = vec._data[start:start + p.size].reshape(p.shape)
         p.bump_version()   # a graph recorded with the old values must not backpropagate into the new ones
         start += p.size

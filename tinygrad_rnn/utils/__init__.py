@@ -1,4 +1,4 @@
-"""tr.utils, as torch.utils: `tr.utils.data` holds the datasets, samplers and the DataLoader."""
+"""tr.utils, as torch.utils: `tr.utils._data` holds the datasets, samplers and the DataLoader."""
 from . import data
 
 __all__ = ["data"]

@@ -1,4 +1,4 @@
-"""tr.utils.data: torch.utils.data's datasets, samplers, collation and DataLoader, so a torch training
+"""tr.utils._data: torch.utils._data's datasets, samplers, collation and DataLoader, so a torch training
 script's data pipeline ports as it is.
 
 Read top to bottom: datasets, random_split, samplers, collation, the DataLoader. Randomness comes from the
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import random
 from ..creation import from_numpy, tensor
-from ..distributed import DistributedSampler  # torch.utils.data has it too: a sampler= for data parallelism
+from ..distributed import DistributedSampler  # torch.utils._data has it too: a sampler= for data parallelism
 from ..nn.checks import ArgumentValueError, warn_user
 from ..tensor import Tensor, multinomial, stack
 
@@ -294,7 +294,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
-        array = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        array = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if array.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {array.shape}")
         _check_generator("WeightedRandomSampler", generator)
@@ -308,7 +308,7 @@ class WeightedRandomSampler(Sampler):
             draws = multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
         except ValueError as e:  # weights that are no distribution, too many draws: torch's RuntimeError too
             raise ArgumentValueError(f"WeightedRandomSampler: {e}") from None
-        yield from draws.data.tolist()
+        yield from draws._data.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -485,7 +485,7 @@ _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dat
 
 
 class DataLoader(Generic[_T_co]):
-    """Batches from a dataset, as torch.utils.data.DataLoader: torch's arguments, defaults and checks.
+    """Batches from a dataset, as torch.utils._data.DataLoader: torch's arguments, defaults and checks.
 
     shuffle=True draws a new order each epoch from `generator` (a numpy Generator) or the library's
     (`tr.manual_seed`). batch_size=None loads single samples through `default_convert`. There are no worker
