@@ -56,7 +56,7 @@ def manual_bptt(p, x, r, hs):
     T = len(H)
     h_prev = [np.zeros_like(H[0])] + H[:-1]
     deltas = [None] * T
-    g_hh, g_ih, g_b = np.zeros_like(W_hh), np.zeros_like(p["W_ih"].detach().numpy()), np.zeros_like(p["b"].detach().numpy())
+    g_hh, g_ih, g_b = np.zeros(W_hh.shape), np.zeros(p["W_ih"].shape), np.zeros(p["b"].shape)
     carry = np.zeros_like(H[0])
     for t in reversed(range(T)):
         deltas[t] = r[t] + carry

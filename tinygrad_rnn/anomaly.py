@@ -14,8 +14,8 @@ library function it ran in, and says whether the gradient flowing into it was al
 further downstream, e.g. in the loss).
 
 The mode also catches saved values changed under the tape: each recorded node keeps a CRC-32 of
-each input's array, and backward recomputes it before using the node, so writing into a Tensor's
-`._data` (or an optimizer step) between forward and backward raises InplaceModificationError, naming
+each input's array, and backward recomputes it before using the node, so writing into a Tensor's numpy array
+(`x.numpy()`) or an optimizer step between forward and backward raises InplaceModificationError, naming
 the tensor and the operation that read it, instead of giving silently wrong gradients. Creation
 sites are found by walking the Python stack past tinygrad_rnn's own frames when each node is
 recorded: that walk, and an isnan() over every gradient, are why this mode costs time, and why it
@@ -93,8 +93,8 @@ def _backward_check(node, g, grads):
                 raise InplaceModificationError(
                     f"detect_anomaly: input {i} of {node.name()} ({kind}, shape {array.shape}, dtype {array.dtype}) "
                     f"was modified in place after {node.name()} read it, {_site_text(node.where)}; its gradients "
-                    "would be wrong. Do not write into ._data (or call optimizer.step()) between forward and "
-                    "backward: call backward() first, or write into a copy (._data.copy()).")
+                    "would be wrong. Do not write into the array (x.numpy()) or call optimizer.step() between forward "
+                    "and backward: call backward() first, or write into a copy (x.numpy().copy()).")
     if _mode["check_nan"]:
         _check_nan(node, g, grads)
 

@@ -302,13 +302,13 @@ def _refuse_data_dependence(cell, graphs, again):
           else _constant_output(cell, graphs[0][2]))
     raise CompileError(f"{name}: its operations depend on the values they see{at}: two traces with "
                        "different inputs recorded different operations or constants, e.g. a where() on a "
-                       "numpy mask (x._data > 0, not x > 0) computed from the data; such a "
+                       "numpy mask (x.numpy() > 0, not x > 0) computed from the data; such a "
                        "cell runs on the generic tape only")
 
 
 def _constant_output(cell, outputs):
     """Where no operation differs, a returned state part that is a constant of the trace: a Tensor the forward
-    made from values (._data, numpy), which no recorded operation connects to the input, state or parameters.
+    made from values (x.numpy(), numpy), which no recorded operation connects to the input, state or parameters.
     Said with the forward's own line, as the trace has no operation to point at."""
     parts = [k for k, ref in enumerate(outputs) if ref[0] == "const"]
     if not parts:
@@ -316,7 +316,7 @@ def _constant_output(cell, outputs):
     code = getattr(type(cell).forward, "__code__", None)
     where = f" ({code.co_filename}:{code.co_firstlineno} in {code.co_name})" if code is not None else ""
     return (f" (the returned state part {parts[0]} is not computed by Tensor operations from the input, the state "
-            f"and the parameters: a Tensor made from values, e.g. from ._data or a numpy function, in its "
+            f"and the parameters: a Tensor made from values, e.g. from x.numpy() or a numpy function, in its "
             f"forward{where})")
 
 

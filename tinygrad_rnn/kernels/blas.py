@@ -420,7 +420,7 @@ def _cblas_gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, l
         targs = signature.args
 
         def data(val, ty):
-            return context.make_array(ty)(context, builder, val)._data
+            return context.make_array(ty)(context, builder, val).data
 
         def as_int(val, ty, width):
             return context.cast(builder, val, ty, width)

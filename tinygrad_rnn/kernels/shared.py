@@ -148,9 +148,9 @@ def _parts(context, builder, kind, ty, value, dtype, span):
     array = context.make_array(ty)(context, builder, value)
     shape = cgutils.unpack_tuple(builder, array.shape, ty.ndim)
     if kind == "vector":
-        return [array._data, shape[0]]
+        return [array.data, shape[0]]
     if ty.ndim == 2:
-        return [array._data, shape[0], shape[1]]
+        return [array.data, shape[0], shape[1]]
     lo, hi = span   # a (T, B, n) block's steps [lo, hi)
     step = builder.mul(shape[1], shape[2])
-    return [builder.gep(array._data, [builder.mul(lo, step)]), builder.mul(builder.sub(hi, lo), shape[1]), shape[2]]
+    return [builder.gep(array.data, [builder.mul(lo, step)]), builder.mul(builder.sub(hi, lo), shape[1]), shape[2]]

@@ -625,7 +625,7 @@ def _check_slot(module, name, old, new, value):
         return
     expected = "tr.nn.Parameter" if old == "parameter" else "tr.nn.Module"
     raise TypeError(f"{type(module).__name__}: cannot assign a {type(value).__name__} as {old} {name!r} ({expected} "
-                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set ._data"
+                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set .data"
                                                       if old == "parameter" and isinstance(value, Tensor) else ""))
 
 
