@@ -143,13 +143,6 @@ class InPlaceWrites:
             return
         self._in_place("index_put_", lambda: self._index_put(index, value), value)
 
-    def _index_put(self, index, value):
-        """The tensor `x[index] = value` makes of x (value already checked), out of place: IndexPut."""
-        if value.dtype != self.dtype:   # converted as copy_ converts (torch's index_put_ casts value to x's dtype)
-            value = (value.astype(self.dtype) if self.dtype.kind == "f"
-                     else tape.Tensor._make(_converted(value._data, self.dtype), False))
-        return apply(P.IndexPut, self, value, index=index)
-
     # -- torch's in-place arithmetic methods: the operators' road (x.mul_(y) is x *= y), or for a function of x alone
     # its out-of-place result written by _in_place; versions, views and refusals as for x += y
     def add_(self, other: Tensor | npt.ArrayLike, *, alpha: float = 1) -> Tensor:

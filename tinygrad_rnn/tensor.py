@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import primitives as P
-from .inplace import InPlaceWrites
+from .inplace import InPlaceWrites, _converted
 from .random import resolve as _resolve_generator
 from .tape import (
     Node,
@@ -328,14 +328,12 @@ class Tensor(InPlaceWrites):
         return {k: v for k, v in self.__dict__.items() if k != "_grad_view" and k != "_owner"}
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", and one pickled
-        before _version was the shared counter (a property) kept its count under "_version"."""
-        if "grad" in state or "_version" in state:
-            state = dict(state)
-            if "grad" in state:
-                state["_grad"] = state.pop("grad")
-            if "_version" in state:
-                state["_writes"] = state.pop("_version")
+        """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", one pickled
+        before _version was the shared counter (a property) kept its count under "_version", and one pickled before
+        .data was torch's Tensor kept its array under "data"."""
+        renamed = {"grad": "_grad", "_version": "_writes", "data": "_data"}
+        if any(old in state for old in renamed):
+            state = {renamed.get(k, k): v for k, v in state.items()}
         self.__dict__.update(state)
 
     @property
@@ -1646,6 +1644,14 @@ class Tensor(InPlaceWrites):
         if ints_first is not None:  # x[1, :, idx]: torch applies the int first (see _ints_first)
             return self[ints_first[0]][ints_first[1]]
         return apply(P.GetItem, self, index=index)
+
+    def _index_put(self, index: Any, value: Tensor) -> Tensor:
+        """The tensor `x[index] = value` makes of x, out of place (IndexPut; index and value checked by
+        __setitem__, inplace.py): value converted to x's dtype first, as torch's index_put_ converts it."""
+        if value.dtype != self.dtype:
+            value = (value.astype(self.dtype) if self.dtype.kind == "f"
+                     else Tensor._make(_converted(value._data, self.dtype), False))
+        return apply(P.IndexPut, self, value, index=index)
 
     def split(self, split_size: int | Sequence[int], dim: int | None = None, *,
               axis: int | None = None) -> tuple[Tensor, ...]:
