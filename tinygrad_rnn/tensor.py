@@ -1,6 +1,7 @@
 """Tensor: a float32 or float64 numpy array that records the operations applied to it.
 
-A Tensor holds its array in `._data`. Each operation (an operator or a method: x @ w, x.tanh(), x[0]) checks its
+A Tensor holds its numpy array in `._data`, what the engine reads and writes (`x.data` is torch's: a Tensor sharing
+that memory, off the tape). Each operation (an operator or a method: x @ w, x.tanh(), x[0]) checks its
 arguments, in torch's words, and calls `apply` (tape.py) for each primitive (primitives.py) it is made of:
 apply runs the forward and, when an input requires grad, records a node on the tape, which `backward()` walks
 in reverse (tape.py, backward_from). Operations that are not one primitive (mean, var, softmax, norm...) are

@@ -32,7 +32,7 @@ def assert_same(a, b, where="obj"):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), where
     elif isinstance(a, tr.Tensor):
         assert a.requires_grad == b.requires_grad
-        assert_same(a.data, b.data, where)
+        assert_same(a._data, b._data, where)
     elif isinstance(a, float):
         assert np.array([a]).tobytes() == np.array([b]).tobytes(), where  # nan, -0.0 too
     else:

@@ -90,8 +90,8 @@ def test_a_parameter_is_written_under_no_grad_its_views_see_it_and_its_version_m
     view, version = p[0], p._version
     with tr.no_grad():
         p.uniform_(1.0, 2.0)
-    assert p._version == version + 1 and np.all((p.data >= 1) & (p.data < 2))
-    np.testing.assert_array_equal(view.data, p.data[0])   # its memory written: views taken before see it
+    assert p._version == version + 1 and np.all((p._data >= 1) & (p._data < 2))
+    np.testing.assert_array_equal(view._data, p._data[0])   # its memory written: views taken before see it
 
 
 @pytest.mark.parametrize("name", sorted(IN_PLACE))
@@ -169,15 +169,15 @@ def test_a_generator_that_is_not_numpy_s_is_a_type_error_naming_it():
 
 def test_draws_repeat_with_manual_seed_and_with_a_generator_of_their_own():
     def draws():
-        return [tr.randint(0, 10, (5,)).data, tr.randperm(7).data, tr.normal(0.0, 1.0, (3,)).data,
-                tr.bernoulli(tr.full((6,), 0.5)).data, tr.zeros(4).uniform_(-1.0, 1.0).data,
-                tr.zeros(4).exponential_().data, tr.randn_like(tr.zeros(2)).data]
+        return [tr.randint(0, 10, (5,))._data, tr.randperm(7)._data, tr.normal(0.0, 1.0, (3,))._data,
+                tr.bernoulli(tr.full((6,), 0.5))._data, tr.zeros(4).uniform_(-1.0, 1.0)._data,
+                tr.zeros(4).exponential_()._data, tr.randn_like(tr.zeros(2))._data]
     tr.manual_seed(11)
     first = draws()
     tr.manual_seed(11)
     for a, b in zip(first, draws()):
         np.testing.assert_array_equal(a, b)
-    ours = [tr.randperm(9, generator=np.random.default_rng(3)).data for _ in range(2)]
+    ours = [tr.randperm(9, generator=np.random.default_rng(3))._data for _ in range(2)]
     np.testing.assert_array_equal(ours[0], ours[1])
 
 
@@ -193,34 +193,34 @@ def _close(estimate, expected, spread):
 def test_the_distributions_have_torch_s_moments_and_support(dtype):
     tr.manual_seed(0)
     dt = getattr(tr, dtype)
-    x = tr.zeros(N, dtype=dt).normal_(2.0, 0.5).data.astype(np.float64)
+    x = tr.zeros(N, dtype=dt).normal_(2.0, 0.5)._data.astype(np.float64)
     _close(x.mean(), 2.0, 0.5)
     _close(x.std(), 0.5, 0.5 / np.sqrt(2))
-    u = tr.zeros(N, dtype=dt).uniform_(-1.0, 3.0).data.astype(np.float64)
+    u = tr.zeros(N, dtype=dt).uniform_(-1.0, 3.0)._data.astype(np.float64)
     assert u.min() >= -1.0 and u.max() <= 3.0
     _close(u.mean(), 1.0, 4 / np.sqrt(12))
-    e = tr.zeros(N, dtype=dt).exponential_(4.0).data.astype(np.float64)
+    e = tr.zeros(N, dtype=dt).exponential_(4.0)._data.astype(np.float64)
     assert e.min() >= 0
     _close(e.mean(), 0.25, 0.25)
-    b = tr.zeros(N, dtype=dt).bernoulli_(0.3).data
+    b = tr.zeros(N, dtype=dt).bernoulli_(0.3)._data
     assert set(np.unique(b)) <= {0.0, 1.0}
     _close(b.mean(), 0.3, np.sqrt(0.21))
     probs = tr.tensor(np.where(np.arange(N) % 2 == 0, 0.1, 0.9), dtype=dt)
-    s = tr.bernoulli(probs).data
+    s = tr.bernoulli(probs)._data
     _close(s[0::2].mean() * 0.5 + s[1::2].mean() * 0.5, 0.5, 0.3)
     _close(s[1::2].mean(), 0.9, 0.3 * np.sqrt(2))
 
 
 def test_integers_and_permutations_cover_their_range_uniformly():
     tr.manual_seed(1)
-    r = tr.randint(-3, 4, (N,)).data
+    r = tr.randint(-3, 4, (N,))._data
     assert r.min() == -3 and r.max() == 3 and r.dtype == np.int64
     counts = np.bincount(r + 3)
     assert np.all(np.abs(counts - N / 7) < 6 * np.sqrt(N / 7))
-    p = tr.randperm(1000).data
+    p = tr.randperm(1000)._data
     np.testing.assert_array_equal(np.sort(p), np.arange(1000))
     assert not np.array_equal(p, np.arange(1000))
-    firsts = np.array([tr.randperm(5).data[0] for _ in range(5000)])
+    firsts = np.array([tr.randperm(5)._data[0] for _ in range(5000)])
     assert np.all(np.abs(np.bincount(firsts, minlength=5) - 1000) < 6 * np.sqrt(1000))
 
 
@@ -228,10 +228,10 @@ def test_tensor_mean_and_std_sample_elementwise():
     tr.manual_seed(2)
     mean = tr.tensor(np.array([[-5.0], [5.0]]))
     std = tr.tensor(np.array([0.5, 2.0, 1.0]))
-    draws = np.stack([tr.normal(mean, std).data for _ in range(4000)])
+    draws = np.stack([tr.normal(mean, std)._data for _ in range(4000)])
     assert draws.shape == (4000, 2, 3) and draws.dtype == np.float64
-    np.testing.assert_allclose(draws.mean(0), np.broadcast_to(mean.data, (2, 3)), atol=6 * 2 / np.sqrt(4000))
-    np.testing.assert_allclose(draws.std(0), np.broadcast_to(std.data, (2, 3)), rtol=0.15)
+    np.testing.assert_allclose(draws.mean(0), np.broadcast_to(mean._data, (2, 3)), atol=6 * 2 / np.sqrt(4000))
+    np.testing.assert_allclose(draws.std(0), np.broadcast_to(std._data, (2, 3)), rtol=0.15)
 
 
 def test_a_generator_of_its_own_as_torch_s_generator():
@@ -240,30 +240,30 @@ def test_a_generator_of_its_own_as_torch_s_generator():
     g = tr.Generator().manual_seed(42)
     assert isinstance(g, tr.Generator) and g.initial_seed() == 42 and g.device == "cpu"
     tr.manual_seed(0)
-    first = [tr.randn(3, generator=g).data, tr.randperm(5, generator=g).data, tr.zeros(2).normal_(generator=g).data]
-    after = tr.rand(2).data
+    first = [tr.randn(3, generator=g)._data, tr.randperm(5, generator=g)._data, tr.zeros(2).normal_(generator=g)._data]
+    after = tr.rand(2)._data
     g.manual_seed(42)
     tr.manual_seed(0)
-    again = [tr.randn(3, generator=g).data, tr.randperm(5, generator=g).data, tr.zeros(2).normal_(generator=g).data]
-    np.testing.assert_array_equal(tr.rand(2).data, after)   # the library's generator did not move
+    again = [tr.randn(3, generator=g)._data, tr.randperm(5, generator=g)._data, tr.zeros(2).normal_(generator=g)._data]
+    np.testing.assert_array_equal(tr.rand(2)._data, after)   # the library's generator did not move
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     split = tr.utils.data.random_split(range(10), [0.5, 0.5], generator=tr.Generator().manual_seed(1))
     again = tr.utils.data.random_split(range(10), [0.5, 0.5], generator=tr.Generator().manual_seed(1))
     assert list(split[0].indices) == list(again[0].indices)
     state = g.get_state()
-    a = tr.rand(4, generator=g).data
+    a = tr.rand(4, generator=g)._data
     g.set_state(state)
-    np.testing.assert_array_equal(tr.rand(4, generator=g).data, a)
+    np.testing.assert_array_equal(tr.rand(4, generator=g)._data, a)
 
 
 def test_the_library_generator_s_seed_and_state_round_trip_as_torch_s():
     tr.manual_seed(123)
     assert tr.initial_seed() == 123
     state = tr.get_rng_state()
-    a = tr.randn(5).data
+    a = tr.randn(5)._data
     tr.set_rng_state(state)
-    np.testing.assert_array_equal(tr.randn(5).data, a)
+    np.testing.assert_array_equal(tr.randn(5)._data, a)
     fresh = tr.seed()
     assert tr.initial_seed() == fresh and isinstance(fresh, int)
     for lib in (tr, torch):   # torch's round trip, for comparison: the same property holds there

@@ -110,7 +110,7 @@ def test_under_no_grad_it_is_the_plain_call(rng):
     with tr.no_grad():
         y = tr.checkpoint(lambda a: lin(a).relu(), x)
     assert not y.requires_grad
-    np.testing.assert_array_equal(y.data, lin(x).relu().data)
+    np.testing.assert_array_equal(y._data, lin(x).relu()._data)
 
 
 def test_dropout_inside_sees_the_same_mask_and_the_stream_is_unchanged(rng):
@@ -146,8 +146,8 @@ def test_an_optimizer_step_before_backward_is_refused(rng):
     opt = tr.optim.SGD(lin.parameters(), lr=0.1)
     x = tr.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
     loss = tr.checkpoint(lambda a: lin(a).tanh(), x).sum()
-    lin.weight.grad = tr.from_numpy(np.ones_like(lin.weight.data))
-    lin.bias.grad = tr.from_numpy(np.ones_like(lin.bias.data))
+    lin.weight.grad = tr.from_numpy(np.ones_like(lin.weight._data))
+    lin.bias.grad = tr.from_numpy(np.ones_like(lin.bias._data))
     opt.step()
     with pytest.raises(tr.InplaceModificationError):
         loss.backward()
@@ -158,7 +158,7 @@ def test_bad_uses_are_refused_with_a_clear_error(rng):
     with pytest.raises(TypeError, match="fn must be callable"):
         tr.checkpoint(3, x)
     with pytest.raises(TypeError, match="Tensor or a non-empty tuple of Tensors"):
-        tr.checkpoint(lambda a: a.data, x)
+        tr.checkpoint(lambda a: a._data, x)
     hidden = x * 2.0
     with pytest.raises(ValueError, match=r"shape \(2, 3\).*pass it to checkpoint\(\) as an argument"):
         tr.checkpoint(lambda a: a + hidden, x)
@@ -168,7 +168,7 @@ def test_non_tensor_arguments_and_a_tensor_returned_as_is(rng):
     x = tr.Tensor(rng.normal(size=(3,)), requires_grad=True)
     y, same = tr.checkpoint(lambda a, k, b: (a * k, b), x, 3.0, x)
     (y.sum() + (same * same).sum()).backward()
-    np.testing.assert_allclose(x.grad, 3.0 + 2 * x.data, rtol=RTOL)
+    np.testing.assert_allclose(x.grad, 3.0 + 2 * x._data, rtol=RTOL)
 
 
 def _peak_bytes(run):
@@ -254,7 +254,7 @@ def test_a_list_returned_by_fn_stays_a_list(rng):
     out = tr.checkpoint(lambda a: [a * 2.0, a * a], x)
     assert type(out) is list and len(out) == 2
     (out[0].sum() + out[1].sum()).backward()
-    np.testing.assert_allclose(x.grad, 2.0 + 2 * x.data, rtol=RTOL)
+    np.testing.assert_allclose(x.grad, 2.0 + 2 * x._data, rtol=RTOL)
     with tr.no_grad():
         assert type(tr.checkpoint(lambda a: [a * 2.0, a * a], x)) is list
 
@@ -273,7 +273,7 @@ def test_mask_and_index_outputs_do_not_require_grad(rng):
     assert [o.requires_grad for o in ckpt] == [o.requires_grad for o in plain] == [True, False, False]
     assert [o.dtype for o in ckpt] == [o.dtype for o in plain]
     for a, b in zip(ckpt[1:], plain[1:]):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     assert not fn(x)[1].requires_grad and not tr.checkpoint(lambda x: x.argmax(1), x).requires_grad
     grads = []
     for out in (plain, ckpt):
@@ -307,8 +307,8 @@ def test_outputs_require_grad_exactly_as_under_torchs_checkpoint(case):
     lin = nn.Linear(3, 3, dtype=np.float64)
     lin_t = torch.nn.Linear(3, 3, dtype=torch.float64)
     with torch.no_grad():
-        lin_t.weight.copy_(torch.tensor(lin.weight.data))
-        lin_t.bias.copy_(torch.tensor(lin.bias.data))
+        lin_t.weight.copy_(torch.tensor(lin.weight._data))
+        lin_t.bias.copy_(torch.tensor(lin.bias._data))
     x, xt = tr.Tensor(xd, requires_grad=True), torch.tensor(xd, requires_grad=True)
     ours = tr.checkpoint(lambda x, c: fn(dict(ones=tr.ones), x, c, lin), x, tr.Tensor(cd))
     theirs = torch_checkpoint(lambda x, c: fn(dict(ones=lambda n: torch.ones(n, dtype=torch.float64)), x, c, lin_t),

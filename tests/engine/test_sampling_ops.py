@@ -15,7 +15,7 @@ def test_multinomial_with_replacement_draws_the_distribution(dtype):
     probs = tr.Tensor(np.stack([P * 3, P[::-1]]), dtype=dtype)   # unnormalised weights, as torch takes
     draws = tr.multinomial(probs, 20000, replacement=True)
     assert draws.dtype == np.int64 and draws.shape == (2, 20000) and not draws.requires_grad
-    for row, p in zip(draws.data, (P, P[::-1])):
+    for row, p in zip(draws._data, (P, P[::-1])):
         freq = np.bincount(row, minlength=4) / row.size
         assert freq[p == 0].sum() == 0   # a zero weight is never drawn
         np.testing.assert_allclose(freq, p, atol=0.015)
@@ -26,23 +26,23 @@ def test_multinomial_without_replacement_draws_in_order_of_weight():
     """The first draw follows p, the second p_j * sum_i p_i / (1 - p_i) over i != j; no index twice."""
     gen = np.random.default_rng(1)
     weights = np.array([0.1, 0.3, 0.6])
-    draws = tr.multinomial(tr.Tensor(np.tile(weights, (20000, 1))), 2, generator=gen).data
+    draws = tr.multinomial(tr.Tensor(np.tile(weights, (20000, 1))), 2, generator=gen)._data
     assert np.all(draws[:, 0] != draws[:, 1])
     np.testing.assert_allclose(np.bincount(draws[:, 0], minlength=3) / len(draws), weights, atol=0.015)
     second = [sum(weights[i] * weights[j] / (1 - weights[i]) for i in range(3) if i != j) for j in range(3)]
     np.testing.assert_allclose(np.bincount(draws[:, 1], minlength=3) / len(draws), second, atol=0.015)
-    every = tr.multinomial(tr.Tensor(weights), 3).data
+    every = tr.multinomial(tr.Tensor(weights), 3)._data
     assert sorted(every) == [0, 1, 2]
 
 
 def test_multinomial_follows_the_seed_and_the_generator():
     probs = tr.Tensor(P)
     tr.manual_seed(5)
-    a = tr.multinomial(probs, 8, replacement=True).data
+    a = tr.multinomial(probs, 8, replacement=True)._data
     tr.manual_seed(5)
-    assert np.array_equal(a, tr.multinomial(probs, 8, replacement=True).data)
-    b = tr.multinomial(probs, 8, True, generator=np.random.default_rng(7)).data
-    assert np.array_equal(b, tr.multinomial(probs, 8, True, generator=np.random.default_rng(7)).data)
+    assert np.array_equal(a, tr.multinomial(probs, 8, replacement=True)._data)
+    b = tr.multinomial(probs, 8, True, generator=np.random.default_rng(7))._data
+    assert np.array_equal(b, tr.multinomial(probs, 8, True, generator=np.random.default_rng(7))._data)
     assert tr.multinomial(tr.zeros(0, 3), 2).shape == (0, 2)   # no rows: no draws, as torch
 
 
@@ -119,6 +119,6 @@ def test_scatter_makes_one_hot_rows_and_counts_as_torch():
     labels = np.array([[2], [0], [3]])
     one_hot = tr.zeros(3, 4).scatter(1, labels, 1.0)
     assert one_hot.dtype == np.float32
-    np.testing.assert_array_equal(one_hot.data, np.eye(4, dtype=np.float32)[labels[:, 0]])
+    np.testing.assert_array_equal(one_hot._data, np.eye(4, dtype=np.float32)[labels[:, 0]])
     counts = tr.zeros(4).scatter_add(0, np.array([1, 3, 1, 1]), tr.ones(4))
-    np.testing.assert_array_equal(counts.data, np.bincount([1, 3, 1, 1], minlength=4))
+    np.testing.assert_array_equal(counts._data, np.bincount([1, 3, 1, 1], minlength=4))

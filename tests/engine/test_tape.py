@@ -23,7 +23,7 @@ def test_diamond_graph():
     a = x.tanh()
     b, c = a * 2.0, a.exp()
     (b * c).sum().backward()
-    t = np.tanh(x.data)
+    t = np.tanh(x._data)
     expected = (2 * np.exp(t) + 2 * t * np.exp(t)) * (1 - t ** 2)
     assert np.allclose(x.grad, expected)
     assert tr.gradcheck(lambda x: (x.tanh() * 2.0) * x.tanh().exp(), [x])
@@ -50,7 +50,7 @@ def test_freed_graph_raises_and_retain_graph_allows_twice():
     y = (x * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    assert np.allclose(x.grad, 4 * x.data)
+    assert np.allclose(x.grad, 4 * x._data)
     with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
         y.backward()
 
@@ -109,7 +109,7 @@ def test_backward_frees_saved_arrays():
     y = x.tanh()
     z = y.sum()
     z.backward()
-    assert y.node.saved is not None and y.node.saved is not x.data  # freed marker, not the array
+    assert y.node.saved is not None and y.node.saved is not x._data  # freed marker, not the array
     from tinygrad_rnn.tape import _FREED
     assert y.node.saved is _FREED
 
@@ -132,7 +132,7 @@ def test_detach_cuts_the_tape():
     x = leaf([1.0, 2.0])
     h = x * 3.0
     d = h.detach()
-    assert not d.requires_grad and d.node is None and np.shares_memory(d.data, h.data)
+    assert not d.requires_grad and d.node is None and np.shares_memory(d._data, h._data)
     (h + d * 100.0).sum().backward()
     assert np.allclose(x.grad, 3.0)  # nothing flowed through the detached path
 
@@ -152,7 +152,7 @@ def test_truncated_bptt_style_state_carry():
     h0 = tr.Tensor(np.array(1.0))
     for _ in range(8):
         h0 = (h0 * w).tanh()
-    start = h0.data.copy()
+    start = h0._data.copy()
     assert tr.gradcheck(lambda w: _steps(start, w, 4), [w])
     f = _steps(start, w, 4)
     f.backward()
@@ -178,7 +178,7 @@ def test_retain_grad_gives_per_step_gradients():
     delta = 1.0
     for t in reversed(range(5)):
         assert np.isclose(hs[t].grad[0], delta)
-        delta = delta * w.data * (1 - hs[t].data[0] ** 2)
+        delta = delta * w._data * (1 - hs[t]._data[0] ** 2)
 
 
 def test_retained_grads_are_arrays_of_their_own():
@@ -219,7 +219,7 @@ def test_optimizer_step_before_backward_is_refused_by_name():
     w = tr.Tensor(np.array([[0.5, -0.2], [0.1, 0.3]]), requires_grad=True)
     x = tr.Tensor(np.ones((1, 2)))
     loss = (x @ w).tanh().sum()
-    w.grad = tr.from_numpy(np.ones_like(w.data))
+    w.grad = tr.from_numpy(np.ones_like(w._data))
     tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph
     with pytest.raises(RuntimeError,
                        match=r"modified in place.*input 1 of Matmul.*shape \(2, 2\).*before optimizer.step"):
@@ -243,7 +243,7 @@ def test_frozen_weight_rewritten_before_backward_is_refused():
                        match=r"input 1 of Matmul, a Parameter that does not require grad .*shape \(2, 2\)"):
         loss.backward()
     loss = lin(x).sum()
-    lin.load_state_dict({"weight": lin.weight.data * 10, "bias": lin.bias.data})
+    lin.load_state_dict({"weight": lin.weight._data * 10, "bias": lin.bias._data})
     with pytest.raises(tr.InplaceModificationError, match="does not require grad"):
         loss.backward()
     with tr.no_grad():  # a view taken under no_grad of a weight an optimizer then steps
@@ -256,7 +256,7 @@ def test_frozen_weight_rewritten_before_backward_is_refused():
         loss.backward()
     loss = lin(x).sum()  # a fresh forward pass is fine: dx = the new weight's column sums
     loss.backward()
-    np.testing.assert_array_equal(x.grad, lin.weight.data.sum(0, keepdims=True))
+    np.testing.assert_array_equal(x.grad, lin.weight._data.sum(0, keepdims=True))
 
 
 def test_leaf_gradients_never_share_a_buffer():
@@ -349,7 +349,7 @@ def test_gradcheck_takes_one_tensor_as_one_input_and_refuses_a_non_callable():
     with pytest.raises(TypeError, match="gradcheck: fn must be callable, got int"):
         tr.gradcheck(5, [leaf(np.ones(3))])
     with pytest.raises(tr.GradcheckError):   # a wrong gradient still fails through a single tensor
-        tr.gradcheck(lambda a: tr.Tensor._make(a.data * 2, True).sum() + a.sum(), leaf(np.ones(2)))
+        tr.gradcheck(lambda a: tr.Tensor._make(a._data * 2, True).sum() + a.sum(), leaf(np.ones(2)))
 
 
 @pytest.mark.parametrize("carry", ["detach", "view under no_grad"])

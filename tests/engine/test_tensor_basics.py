@@ -29,7 +29,7 @@ def test_construction_rules():
     assert tr.Tensor([1.0], dtype=np.float64).dtype == np.float64
     assert tr.Tensor(np.array([1, 2], dtype=np.int64)).dtype == np.float32
     a = np.ones(3)
-    assert tr.Tensor(a).data is a  # no copy
+    assert tr.Tensor(a)._data is a  # no copy
     with pytest.raises(TypeError, match="float32 or float64.*float16"):
         tr.Tensor(np.ones(2, np.float16))
     with pytest.raises(TypeError, match="dtype object"):
@@ -55,7 +55,7 @@ def test_mixed_dtypes_are_refused_scalars_and_arrays_adopt_the_tensor_dtype():
 def test_properties_and_repr():
     x = tr.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
-    assert x.numpy() is x.data and x.is_leaf and x.grad is None
+    assert x.numpy() is x._data and x.is_leaf and x.grad is None
     assert x.sum().item() == 15.0
     r = repr(x * 2.0)
     assert "Tensor(" in r and "float64" in r and "requires_grad=True" in r and "op=Mul" in r
@@ -85,11 +85,11 @@ def test_numerical_stability_at_extreme_logits():
             outs = [x.sigmoid().sum(), x.softmax(-1).max(), x.log_softmax(-1).sum() * 1e-4,
                     F.cross_entropy(x, np.array([1, 0]))]
             for out in outs:
-                assert np.isfinite(out.data).all()
+                assert np.isfinite(out._data).all()
                 x.grad = None
                 out.backward()
                 assert np.isfinite(x.grad).all()
-        assert np.allclose(x.sigmoid().data, [[1, 0, 0.5], [0, 0, 1]])
+        assert np.allclose(x.sigmoid()._data, [[1, 0, 0.5], [0, 0, 1]])
 
 
 def test_gradcheck_reports_the_worst_element():
@@ -165,19 +165,19 @@ def test_creation_functions():
     tr.manual_seed(3)
     a = tr.randn(2, 3)
     tr.manual_seed(3)
-    assert np.array_equal(a.data, tr.randn((2, 3)).data) and a.shape == (2, 3)
+    assert np.array_equal(a._data, tr.randn((2, 3))._data) and a.shape == (2, 3)
     u = tr.rand(1000, dtype=np.float64)
-    assert u.dtype == np.float64 and 0 <= u.data.min() and u.data.max() < 1
+    assert u.dtype == np.float64 and 0 <= u._data.min() and u._data.max() < 1
     assert tr.randn(4, requires_grad=True).requires_grad
-    assert np.array_equal(tr.arange(5).data, np.arange(5))
-    assert np.allclose(tr.arange(1, 2, 0.25).data, [1, 1.25, 1.5, 1.75])
+    assert np.array_equal(tr.arange(5)._data, np.arange(5))
+    assert np.allclose(tr.arange(1, 2, 0.25)._data, [1, 1.25, 1.5, 1.75])
     arr = np.zeros(3, np.float32)
     t = tr.from_numpy(arr)
     arr[0] = 7  # shares memory, as torch.from_numpy
     assert t.data[0] == 7
     with pytest.raises(TypeError, match="float32 or float64.*int64"):
         tr.from_numpy(np.arange(3))
-    assert np.array_equal(tr.full((2, 2), 1.5).data, np.full((2, 2), 1.5, np.float32))
+    assert np.array_equal(tr.full((2, 2), 1.5)._data, np.full((2, 2), 1.5, np.float32))
     assert tr.ones_like(a).shape == a.shape and tr.zeros_like(a, dtype=np.float64).dtype == np.float64
     with pytest.raises(TypeError, match="non-negative ints"):
         tr.zeros(2, -1)
@@ -188,11 +188,11 @@ def test_conversions():
     assert x.tolist() == [[0, 1, 2], [3, 4, 5]] and x.argmax().tolist() == 5 and type(x.argmax().item()) is int
     assert x.float().dtype == np.float32 and x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
     assert x.double() is x and x.to(tr.Tensor([1.0])).dtype == np.float32 and x.type_as(x.float()).dtype == np.float32
-    assert x.detach().cpu().numpy() is x.data and x.transpose(0, 1).contiguous().view(-1).shape == (6,)
+    assert x.detach().cpu().numpy() is x._data and x.transpose(0, 1).contiguous().view(-1).shape == (6,)
     with pytest.raises(ValueError, match="device must be 'cpu'"):
         x.to("cuda")
     y = x.clone()
-    assert y.data is not x.data and np.array_equal(y.data, x.data) and y.requires_grad
+    assert y._data is not x._data and np.array_equal(y._data, x._data) and y.requires_grad
     (y * 2).sum().backward()
     assert np.array_equal(x.grad, np.full((2, 3), 2.0))
     with pytest.raises(RuntimeError, match="only float tensors can require grad"):
@@ -232,21 +232,21 @@ def test_core_ops(data):
     if a is None or b is None:
         return
     for op, ref in [(lambda u, v: u + v, np.add), (lambda u, v: u * v, np.multiply), (lambda u, v: u / v, np.divide),
-                    (lambda u, v: u @ v, np.matmul), (lambda u, v: tr.where(u.data > 0, u, v), None),
+                    (lambda u, v: u @ v, np.matmul), (lambda u, v: tr.where(u._data > 0, u, v), None),
                     (lambda u, v: tr.concatenate([u, v], axis=0), None), (lambda u, v: tr.stack([u, v]), np.stack)]:
         out = clean(lambda op=op: op(a, b))
         if out is None:
             continue
         if ref is np.stack:
-            expected = np.stack([a.data, b.data])
+            expected = np.stack([a._data, b._data])
         elif ref is not None:
-            expected = ref(a.data, b.data)
+            expected = ref(a._data, b._data)
         else:
             expected = None
         if expected is not None:
             assert out.shape == np.shape(expected)
             with np.errstate(all="ignore"):
-                np.testing.assert_allclose(out.data, expected, rtol=1e-5, equal_nan=True)
+                np.testing.assert_allclose(out._data, expected, rtol=1e-5, equal_nan=True)
         clean(lambda out=out: out.sum().backward())
         for t in (a, b):
             assert t.grad is None or t.grad.shape == t.shape
@@ -267,13 +267,13 @@ def test_manual_seed_takes_what_torch_takes_and_names_the_rest():
     draws = []
     for seed in (3, "3", 3.0):
         tr.manual_seed(seed)
-        draws.append(tr.randn(4).data)
+        draws.append(tr.randn(4)._data)
     for d in draws[1:]:
         np.testing.assert_array_equal(d, draws[0])
     tr.manual_seed(-1)
-    a = tr.randn(3).data
+    a = tr.randn(3)._data
     tr.manual_seed(2 ** 64 - 1)
-    np.testing.assert_array_equal(tr.randn(3).data, a)
+    np.testing.assert_array_equal(tr.randn(3)._data, a)
     with pytest.raises(TypeError, match="manual_seed: seed must be an int, got str 'x'"):
         tr.manual_seed("x")
     with pytest.raises(ValueError, match="64 bits"):

@@ -11,23 +11,23 @@ import tinygrad_rnn as tr
 def test_eq_and_ne_are_elementwise_masks():
     x = tr.Tensor([0.0, 1.0, 0.0, 2.0])
     a, b = tr.Tensor([1.0, 1.0, 1.0, 1.0]), tr.Tensor([5.0, 6.0, 7.0, 8.0])
-    assert np.array_equal(tr.where(x == 0, a, b).data, [1, 6, 1, 8])
-    assert np.array_equal(tr.where(x != 0, a, b).data, [5, 1, 7, 1])
-    for mask, expected in ((x == 0, x.data == 0), (x != 0, x.data != 0), (x == x, np.ones(4, bool)),
-                           (0 == x, x.data == 0), (x < 1, x.data < 1), (x >= 1, x.data >= 1)):
+    assert np.array_equal(tr.where(x == 0, a, b)._data, [1, 6, 1, 8])
+    assert np.array_equal(tr.where(x != 0, a, b)._data, [5, 1, 7, 1])
+    for mask, expected in ((x == 0, x._data == 0), (x != 0, x._data != 0), (x == x, np.ones(4, bool)),
+                           (0 == x, x._data == 0), (x < 1, x._data < 1), (x >= 1, x._data >= 1)):
         assert isinstance(mask, tr.Tensor) and mask.dtype == np.bool_ and not mask.requires_grad
-        assert np.array_equal(mask.data, expected)
-    assert np.array_equal(x.masked_fill(x == 0, -1.0).data, [-1, 1, -1, 2])
-    assert np.array_equal(x[x != 0].data, [1, 2])  # a mask indexes by position, not as the ints 0 and 1
+        assert np.array_equal(mask._data, expected)
+    assert np.array_equal(x.masked_fill(x == 0, -1.0)._data, [-1, 1, -1, 2])
+    assert np.array_equal(x[x != 0]._data, [1, 2])  # a mask indexes by position, not as the ints 0 and 1
     mask = tr.tensor([True, False, False, True])  # as torch.tensor: a mask (tr.Tensor, as torch.Tensor: floats)
-    assert mask.dtype == np.bool_ and np.array_equal(x[mask].data, [0, 2])
+    assert mask.dtype == np.bool_ and np.array_equal(x[mask]._data, [0, 2])
     assert tr.Tensor([True, False]).dtype == np.float32
 
 
 def test_numpy_reads_tensors_and_masks_as_arrays():
     x = tr.Tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
     assert np.array_equal(np.where(x > 0, 1, 0), [1, 0, 1])  # was an element-by-element walk over 0-d Tensors
-    assert np.asarray(x).dtype == np.float32 and np.asarray(x) is x.data
+    assert np.asarray(x).dtype == np.float32 and np.asarray(x) is x._data
     y = np.ones(3, np.float32) * x  # numpy still hands arithmetic to the Tensor: recorded, float32
     assert isinstance(y, tr.Tensor) and y.requires_grad and y.dtype == np.float32
 
@@ -45,12 +45,12 @@ def test_tensors_hash_by_identity_and_refuse_ambiguous_truth():
 def test_masks_in_arithmetic_read_as_numbers_of_the_other_dtype():
     x = tr.Tensor(np.array([-1.0, 2.0, 3.0], np.float32), requires_grad=True)
     masked = x * (x > 0)
-    assert masked.dtype == np.float32 and np.array_equal(masked.data, [0, 2, 3])
-    assert ((x > 0) * 2.0).dtype == np.float32 and np.array_equal(((x > 0) * 2.0).data, [0, 2, 2])
+    assert masked.dtype == np.float32 and np.array_equal(masked._data, [0, 2, 3])
+    assert ((x > 0) * 2.0).dtype == np.float32 and np.array_equal(((x > 0) * 2.0)._data, [0, 2, 2])
     assert (x > 0).sum().item() == 2 and (x > 0).float().mean().item() == pytest.approx(2 / 3)
     masked.sum().backward()
     assert np.array_equal(x.grad, [0, 1, 1])
-    assert np.array_equal((~(x > 0) | (x > 2.5)).data, [True, False, True])
+    assert np.array_equal((~(x > 0) | (x > 2.5))._data, [True, False, True])
     assert tr.where(x > 0, x > 2.5, x).dtype == np.float32  # a mask beside a float operand takes its dtype
     y = tr.Tensor(np.ones(3, np.float32), requires_grad=True)
     (y * 2).backward(gradient=np.ones(3, np.float32))  # torch's name of backward's argument
@@ -66,7 +66,7 @@ def test_math_on_a_mask_reads_it_as_float32():
         with np.errstate(divide="ignore"):
             out, expected = op(mask), op(ones)
         assert out.dtype == np.float32 and not out.requires_grad  # numpy would give float16 (exp) or float64 (**)
-        assert np.array_equal(out.data, expected.data)
+        assert np.array_equal(out._data, expected._data)
 
 
 REFUSED_ON_MASKS = {"mean": lambda t: t.mean(), "var/std": lambda t: t.var(), "norm": lambda t: t.norm(),
@@ -93,19 +93,19 @@ def test_what_torch_refuses_on_masks_and_indices_is_refused(name):
             continue
         got = op(ours)
         assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
-        assert np.array_equal(got.data, expected.numpy())
+        assert np.array_equal(got._data, expected.numpy())
 
 
 def test_transpose_swaps_two_dims_as_torch():
     a = np.arange(6.0).reshape(2, 3)
-    assert np.array_equal(tr.Tensor(a).transpose(0, 1).data, a.T)  # was the identity (numpy's permutation)
-    assert np.array_equal(tr.Tensor(a).transpose(1, 0).data, a.T)
+    assert np.array_equal(tr.Tensor(a).transpose(0, 1)._data, a.T)  # was the identity (numpy's permutation)
+    assert np.array_equal(tr.Tensor(a).transpose(1, 0)._data, a.T)
     b = np.arange(24.0).reshape(2, 3, 4)
-    assert np.array_equal(tr.Tensor(b).transpose(0, 2).data, np.swapaxes(b, 0, 2))  # used to raise
-    assert np.array_equal(tr.Tensor(b).transpose(-1, 1).data, np.swapaxes(b, -1, 1))
-    assert np.array_equal(tr.Tensor(b).permute(2, 0, 1).data, b.transpose(2, 0, 1))
-    assert np.array_equal(tr.Tensor(b).permute((1, 2, 0)).data, b.transpose(1, 2, 0))
-    assert np.array_equal(tr.Tensor(b).transpose(1, 0, 2).data, b.transpose(1, 0, 2))  # numpy's, no collision
+    assert np.array_equal(tr.Tensor(b).transpose(0, 2)._data, np.swapaxes(b, 0, 2))  # used to raise
+    assert np.array_equal(tr.Tensor(b).transpose(-1, 1)._data, np.swapaxes(b, -1, 1))
+    assert np.array_equal(tr.Tensor(b).permute(2, 0, 1)._data, b.transpose(2, 0, 1))
+    assert np.array_equal(tr.Tensor(b).permute((1, 2, 0))._data, b.transpose(1, 2, 0))
+    assert np.array_equal(tr.Tensor(b).transpose(1, 0, 2)._data, b.transpose(1, 0, 2))  # numpy's, no collision
     with pytest.raises(ValueError, match="two dims to swap.*permute"):
         tr.Tensor(b).transpose(0, 1, 2, 0)
 
@@ -129,13 +129,13 @@ def test_int_beside_an_index_array_orders_dims_as_torch():
                              ((slice(None), 0, slice(None), d), x[:, 0][:, :, d]),
                              ((1, d % 3), x[1, d % 3])):
         out = t[index]
-        assert out.shape == reference.shape and np.array_equal(out.data, reference)
+        assert out.shape == reference.shape and np.array_equal(out._data, reference)
     assert tr.gradcheck(lambda t: t[1, :, d], [t])
 
 
 def test_mean_over_an_empty_axis_is_nan():
     out = tr.Tensor(np.zeros((3, 0))).mean(axis=1)  # 0 / 0, as numpy and torch (it was 0)
-    assert out.shape == (3,) and np.isnan(out.data).all()
+    assert out.shape == (3,) and np.isnan(out._data).all()
     assert np.isnan(tr.Tensor(np.zeros((0,))).mean().item())
 
 
@@ -145,9 +145,9 @@ def test_pow_at_its_edges():
     assert out.item() == 1.0  # exp(0 * log 0) was nan
     base, expo = leaf([-2.0, -2.0, -2.0, 0.0]), leaf([2.0, 3.0, -1.0, 2.0])
     out = base ** expo
-    assert np.array_equal(out.data, [4.0, -8.0, -0.5, 0.0])
+    assert np.array_equal(out._data, [4.0, -8.0, -0.5, 0.0])
     out.sum().backward()
-    assert np.allclose(base.grad, expo.data * base.data ** (expo.data - 1))  # d/da = b a^(b-1), real for a < 0
+    assert np.allclose(base.grad, expo._data * base._data ** (expo._data - 1))  # d/da = b a^(b-1), real for a < 0
     assert expo.grad[3] == 0  # d/db at a = 0, b >= 0: 0, not 0 * log 0 = nan
     x = leaf([0.0, 1.0, 2.0])
     (0.0 ** x).sum().backward()
@@ -156,7 +156,7 @@ def test_pow_at_its_edges():
     (x ** 0.0).sum().backward()
     assert np.array_equal(x.grad, [0.0, 0.0])  # x ** 0 is the constant 1: was 0 * 0 ** -1 = nan at 0
     x = leaf([1.0, 2.0, 3.0])
-    assert np.allclose(((-2.0) ** x).data, [-2.0, 4.0, -8.0])
+    assert np.allclose(((-2.0) ** x)._data, [-2.0, 4.0, -8.0])
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's divide-by-zero: the infinities are the point
@@ -164,18 +164,18 @@ def test_sqrt_at_signed_zeros():
     for dtype in (np.float64, np.float32):
         x = leaf([-0.0, 0.0], dtype)
         y = x.sqrt()
-        assert np.signbit(y.data).tolist() == [True, False] and y.dtype == dtype  # sqrt(-0.0) = -0.0 (IEEE)
+        assert np.signbit(y._data).tolist() == [True, False] and y.dtype == dtype  # sqrt(-0.0) = -0.0 (IEEE)
         y.sum().backward()
         assert x.grad.tolist() == [-np.inf, np.inf]  # 0.5 / sqrt(-0.0) = 0.5 / -0.0: was +inf at -0.0
         x = leaf([-0.0, 0.0], dtype)
         (x ** -0.5).sum().backward()  # x ** -0.5 is 1 / sqrt(x): -inf at -0.0 (pow() would give +inf)
-        assert (x ** -0.5).data.tolist() == [-np.inf, np.inf] and x.grad.tolist() == [-np.inf, -np.inf]
+        assert (x ** -0.5)._data.tolist() == [-np.inf, np.inf] and x.grad.tolist() == [-np.inf, -np.inf]
 
 
 def test_abs_at_zero():
     x = leaf([0.0, -0.0, -1.5, 2.0])
     y = x.abs()
-    assert not np.signbit(y.data).any()  # abs(-0.0) was -0.0
+    assert not np.signbit(y._data).any()  # abs(-0.0) was -0.0
     y.sum().backward()
     assert np.array_equal(x.grad, [0.0, 0.0, -1.0, 1.0])  # the gradient at 0 was 1
 
@@ -192,7 +192,7 @@ def test_reductions_of_a_zero_dim_tensor_take_dim_0():
 
 def test_dim_and_axis_are_one_argument():
     x = tr.Tensor(np.arange(6.0).reshape(2, 3))
-    assert np.array_equal(x.sum(dim=1, keepdim=True).data, x.sum(axis=1, keepdims=True).data)
+    assert np.array_equal(x.sum(dim=1, keepdim=True)._data, x.sum(axis=1, keepdims=True)._data)
     with pytest.raises(TypeError, match="dim=1 and axis=0"):
         x.sum(1, axis=0)
     with pytest.raises(TypeError, match="keepdim=True and keepdims=False"):
@@ -202,8 +202,8 @@ def test_dim_and_axis_are_one_argument():
         x.sum(axis=())
     with pytest.raises(TypeError, match="numpy divides by N"):
         x.var(axis=1)  # numpy's var(axis) divides by N, torch's by N - 1: which one is asked for must be said
-    assert np.allclose(x.var(axis=1, ddof=0).data, x.data.var(axis=1))
-    assert np.allclose(x.var(1).data, x.data.var(axis=1, ddof=1))
+    assert np.allclose(x.var(axis=1, ddof=0)._data, x._data.var(axis=1))
+    assert np.allclose(x.var(1)._data, x._data.var(axis=1, ddof=1))
 
 
 def test_size_is_both_numpys_count_and_torchs_shape():
@@ -218,7 +218,7 @@ def test_in_place_updates_change_the_tensor_itself():
     with tr.no_grad():
         for p in params:  # the manual SGD step of a torch tutorial: it rebound the name p and left w unchanged
             p -= 0.1 * tr.Tensor(p.grad)
-    assert params[0] is w and np.allclose(w.data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
+    assert params[0] is w and np.allclose(w._data, [0.8, 1.6]) and w.requires_grad and w.is_leaf
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
         w += 1.0
     y = w * 2.0
@@ -229,7 +229,7 @@ def test_in_place_updates_change_the_tensor_itself():
     c *= 10.0  # c's memory is written, as torch's storage: the graph that saved c refuses, as torch's
     with pytest.raises(RuntimeError, match="modified in place"):
         y.sum().backward()
-    assert np.allclose(c.data, [30, 40])
+    assert np.allclose(c._data, [30, 40])
     with pytest.raises(RuntimeError, match="must keep its shape"):
         c += np.ones((2, 2))
 
@@ -337,19 +337,19 @@ def test_mask_arithmetic_follows_torch():
     x = tr.Tensor([-1.0, 0.0, 2.0])
     m, n = x > 0, x < 1
     # a mask plus / times a mask is a mask, as in torch: True + True is True (was the float 2.0)
-    for out, expected in ((m + n, m.data | n.data), (m * n, m.data & n.data), (m + True, np.ones(3, bool)),
+    for out, expected in ((m + n, m._data | n._data), (m * n, m._data & n._data), (m + True, np.ones(3, bool)),
                           (False * m, np.zeros(3, bool))):
-        assert out.dtype == np.bool_ and np.array_equal(out.data, expected)
+        assert out.dtype == np.bool_ and np.array_equal(out._data, expected)
     # subtracting with a mask and negating one are refused (numpy and torch refuse both: torch's RuntimeError)
     for bad in (lambda: 1 - m, lambda: m - 1, lambda: m - n, lambda: x - m, lambda: m - x, lambda: -m,
                 lambda: x.__isub__(m)):
         with pytest.raises(RuntimeError, match=r"bool tensors? is not supported.*(`~`|`\^`)"):
             bad()
-    assert np.array_equal((~m).float().data, 1 - m.data.astype(np.float32))  # what 1 - m was meant to say
+    assert np.array_equal((~m).float()._data, 1 - m._data.astype(np.float32))  # what 1 - m was meant to say
     # with numbers or float tensors a mask is numbers
-    assert (m * 2.0).dtype == np.float32 and np.array_equal((m * 2.0).data, [0, 0, 2])
-    assert m.square().dtype == np.float32 and np.array_equal(m.square().data, [0, 0, 1])
-    assert np.array_equal(abs(tr.Tensor([-1.0, 2.0])).data, [1, 2])  # abs(t), as torch
+    assert (m * 2.0).dtype == np.float32 and np.array_equal((m * 2.0)._data, [0, 0, 2])
+    assert m.square().dtype == np.float32 and np.array_equal(m.square()._data, [0, 0, 1])
+    assert np.array_equal(abs(tr.Tensor([-1.0, 2.0]))._data, [1, 2])  # abs(t), as torch
 
 
 @pytest.mark.parametrize("make", [
@@ -383,7 +383,7 @@ def test_turning_off_requires_grad_of_a_computed_tensor_is_refused():
             turn_off()
     assert y.requires_grad_(True) is y and y.requires_grad
     (y * x).sum().backward()
-    np.testing.assert_array_equal(x.grad, 4 * x.data)  # d(2x^2)/dx, y's share included
+    np.testing.assert_array_equal(x.grad, 4 * x._data)  # d(2x^2)/dx, y's share included
     assert x.requires_grad_(False).requires_grad is False
 
 
@@ -391,10 +391,10 @@ def test_a_float_tensor_of_ids_is_refused_as_torch_refuses_it():
     """A float Tensor as indices: 0.7 was once truncated to row 0, then whole numbers were allowed; torch
     refuses any float index tensor with an IndexError, and so does this now (int64 and masks index)."""
     x = tr.Tensor(np.arange(12.0).reshape(3, 4))
-    np.testing.assert_array_equal(x[tr.tensor([0, 2])].data, x.data[[0, 2]])
-    np.testing.assert_array_equal(x[:, tr.tensor([3, -1])].data, x.data[:, [3, -1]])
+    np.testing.assert_array_equal(x[tr.tensor([0, 2])]._data, x._data[[0, 2]])
+    np.testing.assert_array_equal(x[:, tr.tensor([3, -1])]._data, x._data[:, [3, -1]])
     torch = pytest.importorskip("torch")
-    tx = torch.tensor(x.data)
+    tx = torch.tensor(x._data)
     for bad in ([0.0, 2.0], [0.7, 1.9], [0.0, np.nan]):
         with pytest.raises(IndexError, match="tensors used as indices must be long"):
             x[tr.Tensor(bad)]
@@ -445,7 +445,7 @@ def test_sizes_and_dims_take_torchs_keywords():
             (tr.ones(size=[3]), tr.ones(3)), (tr.full(size=(2,), fill_value=1.5), tr.full((2,), 1.5))]
     same += list(zip(x.split(split_size=2, dim=2), x.split(2, 2)))
     for keyword, positional in same:
-        assert keyword.shape == positional.shape and np.array_equal(keyword.data, positional.data)
+        assert keyword.shape == positional.shape and np.array_equal(keyword._data, positional._data)
     assert tr.randn(size=(2, 3)).shape == (2, 3) and tr.rand(size=(4,), dtype=np.float64).dtype == np.float64
     for both in (lambda: x.permute(2, 0, 1, dims=(2, 0, 1)), lambda: tr.zeros(2, size=(2,)),
                  lambda: x.transpose(0, dim1=1)):
@@ -470,9 +470,9 @@ def test_one_dim_arguments_refuse_a_tuple_by_name(call):
 def test_arange_takes_end_as_a_keyword():
     """tr.arange(end=3) failed with "missing 1 required positional argument: 'start'" (torch's start
     defaults to 0); arange() with no end at all is refused by name."""
-    np.testing.assert_array_equal(tr.arange(end=3).data, [0, 1, 2])
-    np.testing.assert_array_equal(tr.arange(end=2.0, step=0.5).data, [0, 0.5, 1, 1.5])
-    np.testing.assert_array_equal(tr.arange(4).data, tr.arange(0, 4).data)
+    np.testing.assert_array_equal(tr.arange(end=3)._data, [0, 1, 2])
+    np.testing.assert_array_equal(tr.arange(end=2.0, step=0.5)._data, [0, 0.5, 1, 1.5])
+    np.testing.assert_array_equal(tr.arange(4)._data, tr.arange(0, 4)._data)
     with pytest.raises(TypeError, match="arange: give end"):
         tr.arange()
 
@@ -484,9 +484,9 @@ def test_tensor_copies_its_data_as_torch_tensor_does():
     x = tr.Tensor([1.0, 2.0])
     copied, from_tensor = tr.tensor(a), tr.tensor(x, requires_grad=True)
     shared, from_numpy = tr.Tensor(a), tr.from_numpy(a)
-    a[0], x.data[0] = 5.0, 9.0
-    assert copied.data[0] == 0.0 and from_tensor.data[0] == 1.0 and copied.dtype == np.float32
-    assert shared.data[0] == 5.0 and from_numpy.data[0] == 5.0
+    a[0], x._data[0] = 5.0, 9.0
+    assert copied._data[0] == 0.0 and from_tensor._data[0] == 1.0 and copied.dtype == np.float32
+    assert shared._data[0] == 5.0 and from_numpy._data[0] == 5.0
     assert tr.tensor(np.ones(2)).dtype == np.float64 and tr.tensor(a[a > 1]).shape == (1,)
 
 
@@ -588,7 +588,7 @@ def test_reductions_take_torchs_dtype_argument(dtype):
                lambda x, d: (x > 0).sum(0, dtype=d)):
         ours, theirs = op(tr.Tensor(values), dtype), op(torch.tensor(values), tdtype)
         assert ours.dtype == dtype and theirs.dtype == tdtype
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6)
 
 
 def test_backward_refuses_create_graph_by_name_and_takes_inputs_positionally():
@@ -618,7 +618,7 @@ def test_softmax_without_dim_only_where_torch_agrees(name):
         getattr(tr.Tensor(x), name)()
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         expected = getattr(torch.nn.functional, name)(torch.tensor(x[0])).numpy()
-    np.testing.assert_allclose(getattr(tr.Tensor(x[0]), name)().data, expected, rtol=1e-12)
+    np.testing.assert_allclose(getattr(tr.Tensor(x[0]), name)()._data, expected, rtol=1e-12)
 
 
 def test_factories_refuse_what_numpy_would_convert_silently():
@@ -629,8 +629,8 @@ def test_factories_refuse_what_numpy_would_convert_silently():
     for bad in ("1", True, np.array([1.0, 2.0])):
         with pytest.raises(TypeError, match="full: fill_value must be a number, got"):
             tr.full((2,), bad)
-    np.testing.assert_array_equal(tr.full((2,), tr.tensor(1.5)).data, [1.5, 1.5])   # a 0-d tensor, as torch
-    np.testing.assert_array_equal(tr.full((2,), np.float64(2.0), dtype=np.float64).data, [2.0, 2.0])
+    np.testing.assert_array_equal(tr.full((2,), tr.tensor(1.5))._data, [1.5, 1.5])   # a 0-d tensor, as torch
+    np.testing.assert_array_equal(tr.full((2,), np.float64(2.0), dtype=np.float64)._data, [2.0, 2.0])
     for fn in (tr.zeros_like, tr.ones_like):
         with pytest.raises(TypeError, match=f"{fn.__name__}: dtype must be float32 or float64, got int32"):
             fn(tr.zeros(2), dtype=np.int32)
@@ -644,7 +644,7 @@ def test_factories_refuse_what_numpy_would_convert_silently():
         with pytest.raises(ValueError, match="arange: end must be finite"):
             tr.arange(bad)
     assert tr.arange(0, 0).shape == (0,) and tr.arange(1, 1, -1).shape == (0,)   # empty but consistent: as torch
-    np.testing.assert_array_equal(tr.arange(5, 0, -2).data, [5, 3, 1])
+    np.testing.assert_array_equal(tr.arange(5, 0, -2)._data, [5, 3, 1])
 
 
 def test_backward_retain_graph_is_a_bool():

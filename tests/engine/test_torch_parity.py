@@ -85,11 +85,11 @@ def helper_test_op(arrays, op, atol=1e-10, rtol=1e-7, zero_signs=True):
         assert o.shape == expected.shape
         assert o.dtype == expected.dtype or (o.dtype.kind, expected.dtype.kind) == ("i", "i"), (o.dtype, expected.dtype)
         if expected.dtype.kind != "f":
-            assert np.array_equal(o.data, expected)
+            assert np.array_equal(o._data, expected)
             continue
-        np.testing.assert_allclose(o.data, expected, rtol=rtol, atol=atol, equal_nan=True)
-        zeros = (o.data == 0) & (expected == 0) & zero_signs
-        assert np.array_equal(np.signbit(o.data[zeros]), np.signbit(expected[zeros])), "signs of zeros differ"
+        np.testing.assert_allclose(o._data, expected, rtol=rtol, atol=atol, equal_nan=True)
+        zeros = (o._data == 0) & (expected == 0) & zero_signs
+        assert np.array_equal(np.signbit(o._data[zeros]), np.signbit(expected[zeros])), "signs of zeros differ"
         assert o.requires_grad == t.requires_grad
         if t.requires_grad:
             r = rng.standard_normal(expected.shape)
@@ -373,7 +373,7 @@ def test_roots_at_signed_zeros_match_torch(name, dtype):
     y.sum().backward()
     yt.sum().backward()
     assert y.dtype == dtype and x.grad.dtype == dtype
-    for ours, theirs in ((y.data, yt.detach().numpy()), (x.grad, xt.grad.numpy())):
+    for ours, theirs in ((y._data, yt.detach().numpy()), (x.grad, xt.grad.numpy())):
         assert ours.tolist() == theirs.tolist() and np.signbit(ours).tolist() == np.signbit(theirs).tolist()
 
 
@@ -394,4 +394,4 @@ def test_mask_arithmetic_as_torch(expression):
     assert (ours is None) == (theirs is None), f"{expression}: one library refused, the other gave a value"
     if ours is not None:
         assert (ours.dtype == np.bool_) == (theirs.dtype == torch.bool)
-        np.testing.assert_array_equal(np.asarray(ours.data, np.float64), theirs.double().numpy())
+        np.testing.assert_array_equal(np.asarray(ours._data, np.float64), theirs.double().numpy())

@@ -148,7 +148,7 @@ def run_layer(layer, xd, lengths, compiled, seed=1):
         loss = loss + (h * rng.standard_normal(h.shape).astype(xd.dtype)).sum()
     loss.backward()
     grads = {"x": x.grad, **{n: p.grad for n, p in layer.named_parameters()}}
-    return [out.data] + [h.data for h in h_n], grads
+    return [out._data] + [h._data for h in h_n], grads
 
 
 def assert_same(layer, xd, lengths, dtype):
@@ -564,7 +564,7 @@ class DataMaskCell(RecurrentCell):
         self.weight = uniform((hidden_size, input_size), 0.5, dtype)
 
     def forward(self, x, h):
-        return tr.where(h.data > 0, x @ self.weight.T, h)   # a mask of the arrays (.data), off the trace
+        return tr.where(h._data > 0, x @ self.weight.T, h)   # a mask of the arrays (._data), off the trace
 
 
 def test_data_dependent_cell_is_refused_every_call():
@@ -605,7 +605,7 @@ def test_tracing_leaves_the_generator_as_it_was():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             layer = tr.nn.Recurrent(NoisyCell, 3, 4, dtype=np.float64, fused=fused)
-        outputs.append(layer(x)[0].data)
+        outputs.append(layer(x)[0]._data)
     assert layer.fused is False   # 'auto' fell back
     np.testing.assert_array_equal(outputs[0], outputs[1])
     cell = NoisyCell(3, 4)
@@ -758,7 +758,7 @@ def test_compile_cell_source_and_call():
     x = tr.Tensor(np.random.default_rng(0).standard_normal((4, 2, 2 * H)), requires_grad=True)
     out, h = cc(x)
     assert out.shape == (4, 2, H) and h.shape == (2, H)
-    np.testing.assert_allclose(out.data[-1], h.data)
+    np.testing.assert_allclose(out._data[-1], h._data)
 
 
 @pytest.mark.parametrize("cell", [tr.nn.LSTMCell, tr.nn.PeepholeLSTMCell])
@@ -829,7 +829,7 @@ def test_a_changed_cell_setting_is_traced_again():
     layer.cells[0].nonlinearity = "relu"
     assert_same(layer, xd, None, np.float64)
     out, _ = layer(tr.Tensor(xd))
-    assert np.all(out.data >= 0)
+    assert np.all(out._data >= 0)
 
 
 class MaskCell(RecurrentCell):
@@ -956,7 +956,7 @@ class NumpyRoundTripCell(RecurrentCell):
 
     def forward(self, x, h):
         z = x @ self.weight.T + h
-        return tr.Tensor(np.tanh(z.data))   # off the tape: the new state is a constant of the trace
+        return tr.Tensor(np.tanh(z._data))   # off the tape: the new state is a constant of the trace
 
 
 class FixedBatchCell(NumpyRoundTripCell):
@@ -982,4 +982,4 @@ def test_a_state_made_off_the_tape_and_a_batch_specific_cell_are_refused_naming_
     out, _ = layer(tr.Tensor(x))
     tape = tr.nn.Recurrent(FixedBatchCell, 3, 4, dtype=np.float64, fused=False)
     tape.load_state_dict(layer.state_dict())
-    np.testing.assert_array_equal(out.data, tape(tr.Tensor(x))[0].data)
+    np.testing.assert_array_equal(out._data, tape(tr.Tensor(x))[0]._data)

@@ -50,7 +50,7 @@ class PReLUCell(RecurrentCell):
         self.weight_ih = uniform((2 * hidden_size, input_size), 0.5, dtype)
         self.weight_hh = uniform((hidden_size, hidden_size), 0.5, dtype)
         self.act = tr.nn.PReLU(hidden_size, dtype=dtype)
-        self.act.weight.data[:] = np.linspace(-0.3, 0.6, hidden_size)
+        self.act.weight._data[:] = np.linspace(-0.3, 0.6, hidden_size)
 
     def forward(self, x, h):
         gated = F.glu(x @ self.weight_ih.T, -1)
@@ -64,8 +64,8 @@ def _tape_and_compiled(layer, xd, dtype):
         layer.zero_grad()
         x = tr.Tensor(xd, requires_grad=True)
         out, h_n = layer(x)
-        (out * np.linspace(-1, 1, out.data.size).reshape(out.shape).astype(dtype)).sum().backward()
-        results.append([out.data, h_n.data, x.grad] + [p.grad for p in layer.parameters()])
+        (out * np.linspace(-1, 1, out._data.size).reshape(out.shape).astype(dtype)).sum().backward()
+        results.append([out._data, h_n._data, x.grad] + [p.grad for p in layer.parameters()])
     return results
 
 

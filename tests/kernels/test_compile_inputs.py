@@ -44,7 +44,7 @@ def test_bad_lengths_are_refused(cc, lengths, error, match):
 
 
 @pytest.mark.parametrize("make, error, match", [
-    (lambda: (_x().data, None), TypeError, r"x must be a Tensor"),
+    (lambda: (_x()._data, None), TypeError, r"x must be a Tensor"),
     (lambda: (_x(I=4), None), ValueError, r"x must have shape \(T >= 1, batch, input_size=3\)"),
     (lambda: (tr.Tensor(np.zeros((5, 3))), None), ValueError, r"x must have shape"),
     (lambda: (_x(dtype=np.float32), None), TypeError, r"x has dtype float32, expected the cell's float64"),
@@ -65,9 +65,9 @@ def test_good_lengths_equal_the_layer(cc):
     lengths = np.array([4, 2, 3, 1, 4])
     out, (h, c) = cc(x, _state(), lengths=lengths)
     for b, L in enumerate(lengths):
-        _, (hb, cb) = cc(tr.Tensor(x.data[:L, b:b + 1]), _state(B=1))
-        np.testing.assert_allclose(h.data[b], hb.data[0], rtol=1e-12)
-        assert np.all(out.data[L:, b] == 0)
+        _, (hb, cb) = cc(tr.Tensor(x._data[:L, b:b + 1]), _state(B=1))
+        np.testing.assert_allclose(h._data[b], hb._data[0], rtol=1e-12)
+        assert np.all(out._data[L:, b] == 0)
 
 
 def test_damaged_generated_source_is_rebuilt_with_one_warning(tmp_path, monkeypatch):
@@ -122,10 +122,10 @@ def test_drawn_inputs_are_computed_like_the_tape_or_refused_by_name(cc, T, B, da
         hb, cb = state[0][b:b + 1], state[1][b:b + 1]
         for t in range(L):
             hb, cb = cc.cell(x[t, b:b + 1], (hb, cb))
-            np.testing.assert_allclose(out.data[t, b], hb.data[0], rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(h.data[b], hb.data[0], rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(c.data[b], cb.data[0], rtol=1e-10, atol=1e-12)
-        assert np.all(out.data[L:, b] == 0)
+            np.testing.assert_allclose(out._data[t, b], hb._data[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h._data[b], hb._data[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c._data[b], cb._data[0], rtol=1e-10, atol=1e-12)
+        assert np.all(out._data[L:, b] == 0)
 
 
 def test_compile_cell_checks_its_arguments_by_name():

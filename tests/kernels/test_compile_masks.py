@@ -160,7 +160,7 @@ def test_masks_take_both_branches_and_are_traced_as_operations():
     assert sum(op.prim is P.Compare for op in graph.ops) == 2 and not any(c.dtype == bool for c in graph.consts)
     x = tr.Tensor(np.random.default_rng(1).standard_normal((50, 3)) * 2)
     z = x @ cell.weight_ih.T + cell.bias
-    inside = (z.abs() < 1).data
+    inside = (z.abs() < 1)._data
     assert inside.any() and not inside.all()
     compile_cell(cell)
 
@@ -184,7 +184,7 @@ def test_comparisons_match_torch(op, dtype):
                          (fn(ta.reshape(-1, 1)[:8], tr.Tensor(b[:5])), fn(pa.reshape(-1, 1)[:8], torch.tensor(b[:5])))):
         assert ours.dtype == np.dtype(bool) and theirs.dtype == torch.bool
         assert not ours.requires_grad and not theirs.requires_grad
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours._data, theirs.numpy())
 
 
 def test_comparison_of_mixed_float_dtypes_matches_torch():
@@ -192,7 +192,7 @@ def test_comparison_of_mixed_float_dtypes_matches_torch():
     a = np.array([0.1, 0.5, 1 / 3], np.float32)
     b = np.array([0.1, 0.5, 1 / 3], np.float64)
     for fn in OPS.values():
-        np.testing.assert_array_equal(fn(tr.Tensor(a), tr.Tensor(b)).data, fn(torch.tensor(a), torch.tensor(b)).numpy())
+        np.testing.assert_array_equal(fn(tr.Tensor(a), tr.Tensor(b))._data, fn(torch.tensor(a), torch.tensor(b)).numpy())
 
 
 def _where_case(lib, case, tx, ty):
@@ -222,7 +222,7 @@ def test_where_on_a_comparison_matches_torch(case, dtype):
     ours, theirs = _where_case(tr, case, tx, ty), _where_case(torch, case, px, py)
     assert np.dtype(ours.dtype) == np.dtype(str(theirs.dtype).replace("torch.", ""))
     assert ours.requires_grad == theirs.requires_grad
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-6)
     if ours.requires_grad:
         (ours * ours).sum().backward()
         (theirs * theirs).sum().backward()
@@ -239,7 +239,7 @@ def test_max_values_cell_meets_ties_and_masks_are_traced_as_casts():
     rule), and the masks as numbers are Casts of comparisons in the trace, not constants of the data."""
     cell = MaskCell(3, 4, "max_values")
     x = tr.Tensor(np.random.default_rng(1).standard_normal((50, 3)) * 2)
-    c = (x @ cell.weight_ih.T + cell.bias).minimum(cell.ceiling).data
+    c = (x @ cell.weight_ih.T + cell.bias).minimum(cell.ceiling)._data
     assert ((c == c.max(-1, keepdims=True)).sum(-1) > 1).mean() > 0.2
     graph = trace_cell(cell, np.float64)
     assert sum(op.prim is P.FirstMax for op in graph.ops) == 2 and any(op.prim is P.Max for op in graph.ops)
@@ -314,7 +314,7 @@ def test_masks_as_numbers_match_torch(case, dtype):
     px, ph = torch.tensor(x, requires_grad=True), torch.tensor(h, requires_grad=True)
     ours, theirs = _as_numbers_case(tr, case, tx, th), _as_numbers_case(torch, case, px, ph)
     assert np.dtype(ours.dtype) == np.dtype(dtype) and theirs.dtype == ph.dtype
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-6)
     (ours * ours).sum().backward()
     (theirs * theirs).sum().backward()
     assert tx.grad is None and px.grad is None
@@ -342,7 +342,7 @@ def test_max_dim_values_first_index_and_amax_shared_at_ties_match_torch(fn, keep
         tx, px = tr.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         a, b = call(tx), call(px)
         assert np.dtype(a.dtype) == np.dtype(dtype) and a.shape == tuple(b.shape)
-        np.testing.assert_array_equal(a.data, b.detach().numpy())
+        np.testing.assert_array_equal(a._data, b.detach().numpy())
         (a * tr.Tensor(g)).sum().backward()
         (b * torch.tensor(g)).sum().backward()
         np.testing.assert_array_equal(tx.grad, px.grad.numpy())
@@ -351,7 +351,7 @@ def test_max_dim_values_first_index_and_amax_shared_at_ties_match_torch(fn, keep
     ours_i = getattr(tr.Tensor(x), fn)(dim=1, keepdim=keepdim).indices
     theirs_i = getattr(torch.tensor(x), fn)(dim=1, keepdim=keepdim).indices
     assert ours_i.dtype == np.int64 and not ours_i.requires_grad
-    np.testing.assert_array_equal(ours_i.data, theirs_i.numpy())
+    np.testing.assert_array_equal(ours_i._data, theirs_i.numpy())
 
 
 @pytest.mark.parametrize("cond", [np.array([1.0, 0.0, 2.0], np.float32), np.array([1, 0, 2])])
@@ -362,8 +362,8 @@ def test_where_refuses_a_condition_that_is_not_boolean_as_torch(cond):
             tr.where(c, a, b)
     with pytest.raises(RuntimeError, match="condition to be a boolean"):
         torch.where(torch.tensor(cond), torch.ones(3), torch.zeros(3))
-    np.testing.assert_array_equal(tr.where(tr.Tensor(cond) != 0, a, b).data, [1, 0, 1])
-    np.testing.assert_array_equal(tr.where(condition=cond != 0, input=a, other=b).data, [1, 0, 1])
+    np.testing.assert_array_equal(tr.where(tr.Tensor(cond) != 0, a, b)._data, [1, 0, 1])
+    np.testing.assert_array_equal(tr.where(condition=cond != 0, input=a, other=b)._data, [1, 0, 1])
 
 
 def test_logical_operators_on_masks_match_torch():
@@ -377,7 +377,7 @@ def test_logical_operators_on_masks_match_torch():
             ours = got
     for o, t in zip(ours, got):
         assert np.dtype(o.dtype) == np.dtype(str(t.dtype).replace("torch.", ""))
-        np.testing.assert_array_equal(o.data, t.numpy())
+        np.testing.assert_array_equal(o._data, t.numpy())
 
 
 @pytest.mark.parametrize("case", ["mask", "float_nan", "empty"])
@@ -393,4 +393,4 @@ def test_any_all_match_torch(case):
         for fn in ("any", "all"):
             o, p = getattr(ours, fn)(*args), getattr(theirs, fn)(*args)
             assert o.dtype == np.bool_ and o.shape == tuple(p.shape) and not o.requires_grad
-            np.testing.assert_array_equal(o.data, p.numpy(), err_msg=f"{fn}{args}")
+            np.testing.assert_array_equal(o._data, p.numpy(), err_msg=f"{fn}{args}")

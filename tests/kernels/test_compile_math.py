@@ -222,10 +222,10 @@ def test_compiled_gelu_layer_matches_torch(dtype):
         cell = layer.cells[0]
         names = ("weight_ih", "weight_hh", "bias")
         px = torch.tensor(xd, requires_grad=True)
-        weights = [torch.tensor(getattr(cell, n).data, requires_grad=True) for n in names]
+        weights = [torch.tensor(getattr(cell, n)._data, requires_grad=True) for n in names]
         pout = _torch_gelu_rnn(px, weights, approximate)
         (pout * torch.tensor(rd)).sum().backward()
-        np.testing.assert_allclose(out.data, pout.detach().numpy(), **tol, err_msg=approximate)
+        np.testing.assert_allclose(out._data, pout.detach().numpy(), **tol, err_msg=approximate)
         np.testing.assert_allclose(x.grad, px.grad.numpy(), **tol, err_msg=approximate)
         for n, w in zip(names, weights):
             np.testing.assert_allclose(getattr(cell, n).grad, w.grad.numpy(), **tol, err_msg=f"{approximate} {n}")

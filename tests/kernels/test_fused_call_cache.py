@@ -24,7 +24,7 @@ def step(layer, x, fused):
     loss = (out * out).sum() + sum((h * h).sum() for h in h_n)
     loss.backward()
     layer.fused = True
-    return [out.data, xt.grad] + [h.data for h in h_n] + [p.grad for p in layer.parameters()]
+    return [out._data, xt.grad] + [h._data for h in h_n] + [p.grad for p in layer.parameters()]
 
 
 def check(layer, x):
@@ -47,7 +47,7 @@ def changes(layer, make):
         first.data = first.data * 0.5 + 0.1   # a new array in the same Parameter
 
     def rebind_fortran():
-        first.data = np.asfortranarray(first.data + 0.05)   # not C-contiguous: the kernel makes a copy,
+        first.data = tr.from_numpy(np.asfortranarray(first._data + 0.05))   # not C-contiguous: the kernel makes a copy,
         check(layer, X64)
         first.data[...] += 0.25                              # which must not be kept
 
@@ -59,7 +59,7 @@ def changes(layer, make):
         owner = layer
         for part in path:
             owner = owner[int(part)] if part.isdigit() else getattr(owner, part)
-        setattr(owner, name, tr.nn.Parameter(vars(owner)[name].data * -1.5))
+        setattr(owner, name, tr.nn.Parameter(vars(owner)[name]._data * -1.5))
 
     def adam_step():
         opt = tr.optim.Adam(layer.parameters(), lr=0.1)
@@ -114,7 +114,7 @@ def test_a_used_layer_copies_and_pickles():
     for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
         check(twin, X64)
         np.testing.assert_array_equal(step(twin, X64, True)[0], step(layer, X64, True)[0])
-        twin.weight_ih_l0.data[...] += 1.0   # its own parameters: the original's output does not change
+        twin.weight_ih_l0._data[...] += 1.0   # its own parameters: the original's output does not change
         assert not np.allclose(step(twin, X64, True)[0], step(layer, X64, True)[0])
 
 
@@ -161,7 +161,7 @@ def step_with(layer, x, fused, lengths=None, retain_twice=False):
     if retain_twice:
         loss.backward()
     layer.fused = True
-    return [out.data, xt.grad, h.data, c.data] + [p.grad for p in layer.parameters()]
+    return [out._data, xt.grad, h._data, c._data] + [p.grad for p in layer.parameters()]
 
 
 def test_fused_equals_tape_across_batches_lengths_frozen_weights_and_retained_graphs():
@@ -178,7 +178,7 @@ def test_fused_equals_tape_across_batches_lengths_frozen_weights_and_retained_gr
     for call in calls:
         layer.weight_hh_l0.requires_grad = not call.get("frozen", False)
         if call.get("in_place"):
-            layer.weight_ih_l0_reverse.data[...] *= -0.5
+            layer.weight_ih_l0_reverse._data[...] *= -0.5
         x = rng.standard_normal((5, call["B"], 4))
         kwargs = dict(lengths=call.get("lengths"), retain_twice=call.get("retain_twice", False))
         fused, tape = step_with(layer, x, True, **kwargs), step_with(layer, x, False, **kwargs)
@@ -204,7 +204,7 @@ def run_or_error(layer, x):
         ((out * out).sum() + (h * h).sum() + (c * c).sum()).backward()
     except (TypeError, ValueError) as e:
         return type(e)
-    return [out.data, xt.grad, h.data, c.data] + [p.grad for p in layer.parameters()]
+    return [out._data, xt.grad, h._data, c._data] + [p.grad for p in layer.parameters()]
 
 
 def same_or_both_refused(fused, tape):
@@ -240,22 +240,22 @@ def cell_changes(cell):
 
     def replaced():   # a new Parameter under the same name
         old = getattr(cell, name)
-        setattr(cell, name, tr.nn.Parameter(old.data * -0.5 + 0.1))
+        setattr(cell, name, tr.nn.Parameter(old._data * -0.5 + 0.1))
         return lambda: setattr(cell, name, old)
 
     def new_array():   # a new array of the same shape in the same Parameter
-        old = p.data
-        p.data = old * 1.5
-        return lambda: setattr(p, "data", old)
+        old = p._data
+        p.data = tr.from_numpy(old * 1.5)
+        return lambda: setattr(p, "_data", old)
 
     def resized_in_place():   # the same array object, another shape: the tape refuses it, so must this
-        p.data.shape = (p.data.size // H, H) if p.data.size > H else (1, H)
-        return lambda: setattr(p.data, "shape", (p.data.size,))
+        p._data.shape = (p._data.size // H, H) if p._data.size > H else (1, H)
+        return lambda: setattr(p._data, "shape", (p._data.size,))
 
     def other_dtype():   # one parameter in float32 among float64 ones: refused on both paths
-        old = p.data
-        p.data = old.astype(np.float32)
-        return lambda: setattr(p, "data", old)
+        old = p._data
+        p.data = tr.from_numpy(old.astype(np.float32))
+        return lambda: setattr(p, "_data", old)
 
     def frozen():   # requires_grad toggled: no gradient on either path
         p.requires_grad = False
@@ -315,7 +315,7 @@ def test_fused_equals_tape_when_the_input_gradient_comes_and_goes(kind):
             xt = tr.Tensor(x, requires_grad=needs_dx)
             out, _ = layer(xt, lengths=lengths)
             (out * out).sum().backward()
-            results.append([out.data, xt.grad] + [p.grad for p in layer.parameters()])
+            results.append([out._data, xt.grad] + [p.grad for p in layer.parameters()])
         layer.fused = True
         for a, b in zip(*results, strict=True):
             if b is None:
@@ -338,7 +338,7 @@ def test_call_plans_at_one_shape_follow_inference_and_the_size_thresholds(monkey
     check(layer, x)                              # the plans of this shape are made here
     with tr.no_grad():                           # an inference forward: its own plan (states_only)
         out, h = layer(tr.Tensor(x))
-    np.testing.assert_allclose(out.data, step(layer, x, False)[0], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(out._data, step(layer, x, False)[0], rtol=1e-9, atol=1e-11)
     check(layer, x)
 
     pooled, split = [], []

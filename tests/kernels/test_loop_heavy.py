@@ -77,7 +77,7 @@ def _run(layer, x, h0, lengths):
     out, (h, c) = layer(x, h0, lengths=lengths)
     w = np.random.default_rng(3).standard_normal(out.shape)
     ((out * tr.Tensor(w)).sum() + h.sum() * 0.5 + c.sum() * 0.25).backward()
-    return [out.data.copy(), h.data.copy(), c.data.copy(), x.grad.numpy().copy()] + \
+    return [out._data.copy(), h._data.copy(), c._data.copy(), x.grad.numpy().copy()] + \
         [p.grad.numpy().copy() for p in layer.parameters()]
 
 

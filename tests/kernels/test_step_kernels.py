@@ -75,7 +75,7 @@ def run(name, kwargs, dtype, seed, fused, steps=4):
             # parameter 1 skips step 2: its state must not advance in either
             p.grad = None if (i, step) == (1, 2) else tr.from_numpy(rng.standard_normal(p.shape).astype(dtype))
         opt.step()
-    return [p.data for p in params], opt
+    return [p._data for p in params], opt
 
 
 @given(optimizer_settings(), st.sampled_from(DTYPES), st.integers(0, 2 ** 16))
@@ -113,7 +113,7 @@ def test_a_non_contiguous_parameter_takes_the_numpy_code():
         opt = optim.Adam([p], lr=0.1, fused=fused)
         opt.step()
         opt.step()
-        results.append(p.data)
+        results.append(p._data)
     assert np.array_equal(results[0], results[1]) and not np.array_equal(results[0], base[:, ::2])
 
 
@@ -140,10 +140,10 @@ def test_a_kept_large_product_is_not_handed_out_again():
     a = tr.Tensor(np.ones((n // 64, 64), np.float32), requires_grad=True)
     w = tr.Tensor(np.eye(64, dtype=np.float32), requires_grad=True)
     kept = a @ w
-    assert isinstance(kept.data.base, workspace._Lease)      # it did come from the pool
+    assert isinstance(kept._data.base, workspace._Lease)      # it did come from the pool
     for _ in range(2 * workspace.MAX_PER_SIZE):
         ((a * 3.0) @ w).sum().backward()                     # products of the same size, made and dropped
-    assert np.all(kept.data == 1)
+    assert np.all(kept._data == 1)
 
 
 # ----------------------------------------------------------------------------- softmax's shift
@@ -166,8 +166,8 @@ def test_a_nan_logit_makes_its_row_of_the_loss_and_gradient_nan():
     x = tr.Tensor(np.array([[1.0, np.nan, 2.0], [0.5, 1.0, -1.0]]), requires_grad=True)
     loss = tr.nn.functional.cross_entropy(x, [0, 2], reduction="none")
     loss.sum().backward()
-    assert np.isnan(loss.data[0]) and np.all(np.isnan(x.grad[0]))
-    assert np.all(np.isfinite(loss.data[1])) and np.all(np.isfinite(x.grad[1]))
+    assert np.isnan(loss._data[0]) and np.all(np.isnan(x.grad[0]))
+    assert np.all(np.isfinite(loss._data[1])) and np.all(np.isfinite(x.grad[1]))
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(reduction="sum", label_smoothing=0.1),
@@ -188,5 +188,5 @@ def test_cross_entropy_float32_at_the_demos_size_matches_torch(kwargs):
                                               torch.tensor(weight), **kwargs)
     tloss.backward(torch.ones(tloss.shape))
     assert loss.dtype == x.grad.dtype == np.float32
-    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(loss._data, tloss.detach().numpy(), rtol=2e-5, atol=1e-6)
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-7)

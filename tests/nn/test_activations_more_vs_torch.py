@@ -44,7 +44,7 @@ def test_values_and_gradients_equal_torch_at_the_kinks(name, kw, dtype):
     with np.errstate(all="ignore"):
         (y, grad), (want, want_grad) = _both(name, kw, POINTS, dtype)
     assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, want, **TOL[dtype])
+    np.testing.assert_allclose(y._data, want, **TOL[dtype])
     # torch's float64 hardsigmoid gradient is 1/6 rounded to float32 (its kernel's constant): 3e-8 off 1/6
     np.testing.assert_allclose(grad, want_grad, **(dict(rtol=2e-7) if name == "hardsigmoid" and dtype == np.float64
                                                   else dict(TOL[dtype], rtol=3e-7) if name == "hardsigmoid"
@@ -58,7 +58,7 @@ def test_softplus_keeps_the_tiny_values_of_very_negative_inputs(kw, dtype):
     xs = np.array([-89.0, -60.0, -30.0, -20.0, -7.0, -1.0])
     with np.errstate(all="ignore"):
         (y, grad), (want, want_grad) = _both("softplus", kw, xs, dtype)
-    np.testing.assert_allclose(y.data, want, rtol=TOL[dtype]["rtol"], atol=0)
+    np.testing.assert_allclose(y._data, want, rtol=TOL[dtype]["rtol"], atol=0)
     np.testing.assert_allclose(grad, want_grad, **TOL[dtype])
 
 
@@ -70,14 +70,14 @@ def test_nan_is_propagated_and_differentiated_as_torch(name, kw):
     hardshrink's gradient at NaN depend on whether torch's vectorized or scalar loop sees it: not compared)."""
     with np.errstate(all="ignore"):
         (y, grad), (want, want_grad) = _both(name, kw, np.array([np.nan, 1.0]), np.float64)
-    np.testing.assert_allclose(y.data, want, rtol=1e-15)   # (assert_allclose: NaN equals NaN)
+    np.testing.assert_allclose(y._data, want, rtol=1e-15)   # (assert_allclose: NaN equals NaN)
     np.testing.assert_allclose(grad, want_grad, rtol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["hardtanh", "relu6", "hardsigmoid", "softshrink", "hardshrink"])
 def test_nan_values_equal_torch(name):
     (y, _), (want, _) = _both(name, {}, np.array([np.nan, 0.1]), np.float64)
-    np.testing.assert_array_equal(y.data, want)
+    np.testing.assert_array_equal(y._data, want)
 
 
 def test_a_negative_zero_where_torch_gives_one():
@@ -85,7 +85,7 @@ def test_a_negative_zero_where_torch_gives_one():
     xs = np.array([-5.0, -0.2])
     for name in ("hardswish", "softshrink"):
         (y, _), (want, _) = _both(name, {}, xs, np.float64)
-        np.testing.assert_array_equal(np.signbit(y.data), np.signbit(want))
+        np.testing.assert_array_equal(np.signbit(y._data), np.signbit(want))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -116,7 +116,7 @@ def test_softmin_glu_prelu_normalize_rms_norm_equal_torch(dtype):
         ty = theirs(tx, tw)
         (ty * torch.from_numpy(up[tuple(slice(0, n) for n in ty.shape)].astype(dtype))).sum().backward()
         assert y.dtype == dtype
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL[dtype])
+        np.testing.assert_allclose(y._data, ty.detach().numpy(), **TOL[dtype])
         np.testing.assert_allclose(x.grad, tx.grad.numpy(), **TOL[dtype])
         if tw.grad is not None:
             np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=TOL[dtype]["rtol"] * 10, atol=1e-6)
@@ -125,7 +125,7 @@ def test_softmin_glu_prelu_normalize_rms_norm_equal_torch(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_rms_norm_default_eps_is_the_dtype_machine_epsilon(dtype):
     xd = np.full((2, 3), 1e-5, dtype)   # mean(x^2) is below eps: eps decides the result
-    np.testing.assert_allclose(F.rms_norm(tr.Tensor(xd), (3,)).data,
+    np.testing.assert_allclose(F.rms_norm(tr.Tensor(xd), (3,))._data,
                                TF.rms_norm(torch.from_numpy(xd), (3,)).numpy(), rtol=1e-6)
 
 
@@ -138,13 +138,13 @@ def test_rrelu_in_training_draws_slopes_from_the_library_generator():
     y.sum().backward()
     slope = x.grad.numpy()
     assert np.all(slope[xd > 0] == 1) and np.all((slope[xd <= 0] >= 0.1) & (slope[xd <= 0] <= 0.3))
-    np.testing.assert_allclose(y.data, xd * slope)
+    np.testing.assert_allclose(y._data, xd * slope)
     assert len(np.unique(slope[xd < 0])) > 10
     tr.manual_seed(3)
-    np.testing.assert_array_equal(F.rrelu(tr.Tensor(xd), 0.1, 0.3, True).data, y.data)
+    np.testing.assert_array_equal(F.rrelu(tr.Tensor(xd), 0.1, 0.3, True)._data, y._data)
     module = tr.nn.RReLU(0.1, 0.3)
     module.eval()
-    np.testing.assert_array_equal(module(tr.Tensor(xd)).data, TF.rrelu(torch.from_numpy(xd), 0.1, 0.3).numpy())
+    np.testing.assert_array_equal(module(tr.Tensor(xd))._data, TF.rrelu(torch.from_numpy(xd), 0.1, 0.3).numpy())
 
 
 @pytest.mark.parametrize("hard", [False, True])
@@ -166,10 +166,10 @@ def test_gumbel_softmax_is_torchs_formula_with_the_library_noise(hard):
         index = soft.max(-1, keepdim=True)[1]
         want = torch.zeros_like(soft).scatter_(-1, index, 1.0) - soft.detach() + soft
     (want * torch.from_numpy(weights)).sum().backward()
-    np.testing.assert_allclose(y.data, want.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y._data, want.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     if hard:
-        assert set(np.unique(y.data)) == {0.0, 1.0}
+        assert set(np.unique(y._data)) == {0.0, 1.0}
 
 
 INPLACE = [("hardtanh", {}), ("relu6", {}), ("hardsigmoid", {}), ("hardswish", {}), ("selu", {}), ("celu", {}),
@@ -184,7 +184,7 @@ def test_inplace_writes_the_input_as_torch(name, kw):
     tx = torch.tensor(xd.copy())
     getattr(TF, name)(tx, **kw, inplace=True)
     assert out is x
-    np.testing.assert_allclose(x.data, tx.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x._data, tx.numpy(), rtol=1e-12)
     # recorded: a non-leaf written in place carries the gradient on, as torch's
     leaf, tleaf = tr.Tensor(xd, requires_grad=True), torch.tensor(xd, requires_grad=True)
     y, ty = leaf * 1.5, tleaf * 1.5
@@ -231,7 +231,7 @@ def torch_namespace():
     class Namespace:
         def __getattr__(self, name):
             fn = getattr(TF, name)
-            return lambda *a, **k: fn(*[torch.tensor(v.data) if isinstance(v, tr.Tensor) else
+            return lambda *a, **k: fn(*[torch.tensor(v._data) if isinstance(v, tr.Tensor) else
                                         (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for v in a], **k)
     return Namespace()
 
@@ -268,11 +268,11 @@ def test_modules_compute_what_torch_computes(dtype):
             ours = getattr(tr.nn, name)(*args, dtype=dtype)
             theirs = theirs.to(TORCH_DTYPE[dtype])
             theirs.weight.data.mul_(torch.linspace(0.5, 1.5, theirs.weight.numel()).reshape(theirs.weight.shape))
-            ours.weight.data[...] = theirs.weight.detach().numpy()
+            ours.weight._data[...] = theirs.weight.detach().numpy()
         x, tx = tr.Tensor(xd, requires_grad=True), torch.tensor(xd, requires_grad=True)
         y, ty = ours(x), theirs(tx)
         y.sum().backward(), ty.sum().backward()
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL[dtype])
+        np.testing.assert_allclose(y._data, ty.detach().numpy(), **TOL[dtype])
         np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=TOL[dtype]["rtol"] * 10, atol=1e-6)
         if name in ("RMSNorm", "PReLU"):
             np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
@@ -283,7 +283,7 @@ def test_prelu_and_rms_norm_parameters_and_state_dict_keys_are_torchs():
         ours, theirs = getattr(tr.nn, name)(*args), getattr(torch.nn, name)(*args)
         assert list(ours.state_dict()) == list(theirs.state_dict())
         for key, value in theirs.state_dict().items():
-            np.testing.assert_array_equal(ours.state_dict()[key].data, value.numpy())
+            np.testing.assert_array_equal(ours.state_dict()[key], value.numpy())
         assert [p.shape for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
     assert tr.nn.PReLU(dtype=np.float64).weight.dtype == np.float64
 
@@ -303,7 +303,7 @@ def test_parameter_list_as_torchs():
     assert list(parent.state_dict()) == list(tparent.state_dict())
     assert len(list(parent.parameters())) == len(list(tparent.parameters())) == 4
     ours[0] = tr.full((2,), 5.0)
-    assert isinstance(ours[0], tr.nn.Parameter) and ours[0].data[0] == 5.0
+    assert isinstance(ours[0], tr.nn.Parameter) and ours[0]._data[0] == 5.0
     with pytest.raises(IndexError):
         ours[4]
     assert repr(tr.nn.ParameterList()) == repr(torch.nn.ParameterList())
@@ -341,8 +341,8 @@ def test_parameter_containers_load_cast_and_train_as_modules():
     parent = tr.nn.Module()
     parent.pl, parent.pd = tr.nn.ParameterList([tr.ones(2), tr.ones(3)]), tr.nn.ParameterDict({"w": tr.ones(2)})
     parent.load_state_dict({key: value * 2 for key, value in parent.state_dict().items()})
-    np.testing.assert_array_equal(parent.pl[1].data, 2.0)
-    np.testing.assert_array_equal(parent.pd["w"].data, 2.0)
+    np.testing.assert_array_equal(parent.pl[1]._data, 2.0)
+    np.testing.assert_array_equal(parent.pd["w"]._data, 2.0)
     parent.to(tr.float64)
     assert parent.pl[0].dtype == parent.pd["w"].dtype == np.float64
     (parent.pl[0].sum() * 3 + parent.pd["w"].sum()).backward()

@@ -223,7 +223,7 @@ def _weights_with_dropout(rng, p, seed, mask=None):
     v = tr.tensor(np.eye(8))
     tr.manual_seed(seed)
     m = None if mask is None else tr.tensor(mask)
-    return F.scaled_dot_product_attention(tr.tensor(q), tr.tensor(k), v, attn_mask=m, dropout_p=p).data
+    return F.scaled_dot_product_attention(tr.tensor(q), tr.tensor(k), v, attn_mask=m, dropout_p=p)._data
 
 
 def test_dropout_keeps_each_weight_scaled_or_drops_it_and_follows_the_seed():
@@ -252,5 +252,5 @@ def test_dropout_gradient_flows_through_the_kept_weights_only():
     tr.manual_seed(11)
     F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).sum().backward()
     tr.manual_seed(11)
-    w = F.scaled_dot_product_attention(q.detach(), k.detach(), tr.tensor(np.eye(5)), dropout_p=0.5).data
+    w = F.scaled_dot_product_attention(q.detach(), k.detach(), tr.tensor(np.eye(5)), dropout_p=0.5)._data
     np.testing.assert_allclose(v.grad, w.sum(0)[:, None] * np.ones((1, 2)), rtol=1e-12)   # d(w @ v)/dv = w^T 1

@@ -32,7 +32,7 @@ def values(v):
         return [None]
     if isinstance(v, (tuple, list)):
         return [("tuple", len(v))] + [a for item in v for a in values(item)]
-    return [np.array(v.detach().numpy()) if hasattr(v, "detach") else np.asarray(v.data)]
+    return [np.array(v.detach().numpy()) if hasattr(v, "detach") else np.asarray(v._data)]
 
 
 def log_hooks(module, log):
@@ -66,7 +66,7 @@ def make_layer(kind, dtype, I=3, H=4, **kwargs):
         t = torch_cls(cell.input_size, H).to(TORCH_DTYPE[dtype])
         with torch.no_grad():
             for name, p in t.named_parameters():
-                p.copy_(torch.tensor(getattr(cell, name).data))
+                p.copy_(torch.tensor(getattr(cell, name)._data))
         theirs.append(t)
     return layer, theirs
 
@@ -159,11 +159,11 @@ def test_a_cells_hooks_run_each_step_as_in_torchs_hand_loop(kind, fused, dtype):
     t_out, t_finals, t_dx = run_torch(theirs, x, w_out, w_fin)
     assert [k for k, _ in ours].count("fwd") == T
     same_log(ours, log_t, dtype)
-    np.testing.assert_allclose(out.data, t_out.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(out._data, t_out.detach().numpy(), **TOL[dtype])
     np.testing.assert_allclose(dx, t_dx.numpy(), **TOL[dtype])
     grads_match(layer, theirs, dtype)
     # the hooks changed nothing
-    np.testing.assert_allclose(out.data, plain_out.data, **TOL[dtype])
+    np.testing.assert_allclose(out._data, plain_out._data, **TOL[dtype])
     for a, b in zip(values(h_n), values(plain_h)):
         assert a == b if isinstance(b, tuple) else np.allclose(a, b, **TOL[dtype])
     np.testing.assert_allclose(dx, plain_dx, **TOL[dtype])
@@ -194,8 +194,8 @@ def test_hooks_that_replace_arguments_and_output_change_the_run_as_torchs_hand_l
         warnings.simplefilter("ignore", RuntimeWarning)
         out, h_n, dx = run_ours(layer, x, w_out, w_fin)
     t_out, t_finals, t_dx = run_torch(theirs, x, w_out, w_fin)
-    np.testing.assert_allclose(out.data, t_out.detach().numpy(), **TOL[dtype])
-    np.testing.assert_allclose(last_part(h_n).data[0], last_part(t_finals[0]).detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(out._data, t_out.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(last_part(h_n)._data[0], last_part(t_finals[0]).detach().numpy(), **TOL[dtype])
     np.testing.assert_allclose(dx, t_dx.numpy(), **TOL[dtype])
     grads_match(layer, theirs, dtype)
 
@@ -222,7 +222,7 @@ def test_each_cell_of_a_bidirectional_stack_has_its_own_layer_directions_calls(h
         assert [kind for kind, _ in logs[k][0]].count("fwd") == T, k
         same_log(*logs[k], dtype)
     assert node_kinds(out).count("CompiledRecurrence") == 4 - len(hooked)
-    np.testing.assert_allclose(out.data, t_out.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(out._data, t_out.detach().numpy(), **TOL[dtype])
     np.testing.assert_allclose(dx, t_dx.numpy(), **TOL[dtype])
     grads_match(layer, theirs, dtype)
 
@@ -282,12 +282,12 @@ def test_with_lengths_the_cell_sees_every_step_of_the_padded_batch_as_a_masked_h
     ((hand_out * tr.Tensor(w_out[:, :, half])).sum() + (c * tr.Tensor(w_fin[direction])).sum()).backward()
     assert [k for k, _ in ours].count("fwd") == T
     same_log(ours, by_hand, dtype)
-    np.testing.assert_allclose(out.data[:, :, half], hand_out.data, **TOL[dtype])
-    np.testing.assert_allclose(h_n[1].data[direction], c.data, **TOL[dtype])
+    np.testing.assert_allclose(out._data[:, :, half], hand_out._data, **TOL[dtype])
+    np.testing.assert_allclose(h_n[1]._data[direction], c._data, **TOL[dtype])
     for n, p in cell.named_parameters():
         np.testing.assert_allclose(layer_grads[n], p.grad, err_msg=n, **TOL[dtype])
     # the hooks changed nothing: the fused run's output and gradients
-    np.testing.assert_allclose(out.data, plain_out.data, **TOL[dtype])
+    np.testing.assert_allclose(out._data, plain_out._data, **TOL[dtype])
     np.testing.assert_allclose(dx, plain_dx, **TOL[dtype])
     for n, p in layer.named_parameters():
         if not n.startswith(f"cells.{direction}."):
@@ -391,7 +391,7 @@ def test_checkpointed_hooked_cell_backward_hooks_see_the_stored_runs_gradients(c
             forward_calls = list(log)
             ((out * tr.Tensor(w_out)).sum() + (c_n * tr.Tensor(w_fin)).sum()).backward()
         rerun = [e for e in log[len(forward_calls):] if e[0] == "fwd"]
-        logs.append((forward_calls, [e for e in log if e[0] in ("bpre", "bwd")], out.data, x.grad))
+        logs.append((forward_calls, [e for e in log if e[0] in ("bpre", "bwd")], out._data, x.grad))
     plan = layer.bptt_plan(T, B)
     assert len(rerun) == T - plan[-1].steps > 0   # the recomputed pieces' steps, once more
     (fwd_stored, bwd_stored, out_stored, dx_stored), (fwd_ckpt, bwd_ckpt, out_ckpt, dx_ckpt) = logs

@@ -244,7 +244,7 @@ def test_zero_sized_hidden_and_batch_as_torch():
     for cls in CELLS:  # a batch of 0
         new = cls(3, 4)(T(0, 3))
         assert all(s.shape == (0, 4) for s in (new if isinstance(new, tuple) else (new,)))
-    np.testing.assert_array_equal(nn.Linear(0, 3)(T(2, 0)).data, np.zeros((2, 3)))  # torch: bias bound 0 too
+    np.testing.assert_array_equal(nn.Linear(0, 3)(T(2, 0))._data, np.zeros((2, 3)))  # torch: bias bound 0 too
     for cls in (nn.RNN, nn.GRU, nn.LSTM):
         for fused in (True, False):
             out, h_n = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)(T(5, 0, 3))
@@ -319,11 +319,11 @@ def test_unroll_and_reverse_take_lengths_as_a_list():
     xs = [tr.Tensor(np.random.default_rng(t).standard_normal((2, 2)).astype(np.float32)) for t in range(3)]
     got = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=[3, 1])
     want = nn.unroll(cell, xs, tr.zeros(2, 3), lengths=np.array([3, 1]))
-    np.testing.assert_array_equal(got[0].data, want[0].data)
-    np.testing.assert_array_equal(got[1].data, want[1].data)
+    np.testing.assert_array_equal(got[0]._data, want[0]._data)
+    np.testing.assert_array_equal(got[1]._data, want[1]._data)
     x = tr.Tensor(np.arange(6, dtype=np.float32).reshape(3, 2))   # reverse_within_lengths too (it raised TypeError)
-    np.testing.assert_array_equal(nn.reverse_within_lengths(x, [3, 1]).data,
-                                  nn.reverse_within_lengths(x, np.array([3, 1])).data)
+    np.testing.assert_array_equal(nn.reverse_within_lengths(x, [3, 1])._data,
+                                  nn.reverse_within_lengths(x, np.array([3, 1]))._data)
 
 
 def test_call_errors_name_the_public_class():
@@ -366,7 +366,7 @@ def test_layers_fused_and_tape(data):
         out = clean(lambda m=m, x=x: m(x, lengths=lengths))
         if out is not None:
             out[0].sum().backward()
-            results.append((out[0].data, [p.grad for p in m.parameters()]))
+            results.append((out[0]._data, [p.grad for p in m.parameters()]))
         else:
             results.append(None)
     assert (results[0] is None) == (results[1] is None)  # both paths accept or refuse the same input
@@ -398,12 +398,12 @@ def test_cells_linear_embedding_losses(data):
         lin = nn.Linear(I, H)
         y = clean(lambda: lin(x))
         if y is not None:
-            np.testing.assert_allclose(y.data, x.data @ lin.weight.data.T + lin.bias.data, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(y._data, x._data @ lin.weight._data.T + lin.bias._data, rtol=1e-5, atol=1e-5)
     emb = nn.Embedding(4, 2)
     ids = d(st.lists(st.integers(-2, 5), max_size=4))
     e = clean(lambda: emb(ids))
     if e is not None:
-        np.testing.assert_array_equal(e.data, emb.weight.data[ids])
+        np.testing.assert_array_equal(e._data, emb.weight._data[ids])
     C = d(st.integers(1, 3))
     logits = tr.Tensor(arrays(d, d(st.sampled_from([(2, C), (C,), (2, C, 2), ()])), np.float64), requires_grad=True)
     targets = d(st.lists(st.integers(-1, 3), max_size=3))
@@ -413,7 +413,7 @@ def test_cells_linear_embedding_losses(data):
         assert logits.grad.shape == logits.shape
     mse = clean(lambda: F.mse_loss(logits, np.zeros(d(st.sampled_from([logits.shape, (5,)])))))
     if mse is not None:
-        np.testing.assert_allclose(mse.data, np.mean(logits.data ** 2), equal_nan=True)
+        np.testing.assert_allclose(mse._data, np.mean(logits._data ** 2), equal_nan=True)
 
 
 class _UpcastingCell(nn.RecurrentCell):

@@ -20,7 +20,7 @@ def compare(ours_fn, torch_fn, arrays, grad=(0,), rtol=1e-10, atol=1e-12):
     ours_in = [tr.Tensor(a, requires_grad=i in grad) for i, a in enumerate(arrays)]
     theirs_in = [torch.tensor(a, requires_grad=i in grad) for i, a in enumerate(arrays)]
     out, ref = ours_fn(*ours_in), torch_fn(*theirs_in)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=rtol, atol=atol)
     if grad:
         w = np.random.default_rng(99).standard_normal(out.shape)
         (out * w).sum().backward()
@@ -61,8 +61,8 @@ def test_linear():
 
 def test_one_hot():
     idx = np.array([[0, 3], [2, 1]])
-    np.testing.assert_array_equal(F.one_hot(idx).data, TF.one_hot(torch.tensor(idx)).numpy())
-    np.testing.assert_array_equal(F.one_hot(idx, 6).data, TF.one_hot(torch.tensor(idx), 6).numpy())
+    np.testing.assert_array_equal(F.one_hot(idx)._data, TF.one_hot(torch.tensor(idx)).numpy())
+    np.testing.assert_array_equal(F.one_hot(idx, 6)._data, TF.one_hot(torch.tensor(idx), 6).numpy())
     assert F.one_hot(idx).dtype == TF.one_hot(torch.tensor(idx)).numpy().dtype == np.int64   # torch's int64
     assert F.one_hot(idx, dtype=np.float64).dtype == np.float64
     with pytest.raises(ValueError, match="smaller than num_classes=3"):
@@ -117,7 +117,7 @@ def test_dropout_draws_from_the_seeded_generator():
     masks = []
     for _ in range(2):
         tr.manual_seed(7)
-        masks.append([F.dropout(x, 0.5).data, tr.nn.Dropout(0.5)(x).data])
+        masks.append([F.dropout(x, 0.5)._data, tr.nn.Dropout(0.5)(x)._data])
     np.testing.assert_array_equal(masks[0][0], masks[1][0])
     np.testing.assert_array_equal(masks[0][1], masks[1][1])
     assert set(np.unique(masks[0][0])) == {0.0, 2.0}   # still dropout: zeros and kept elements times 1/(1-p)
@@ -131,7 +131,7 @@ def test_dropout_under_checkpoint_recomputes_the_forwards_mask():
     r = rng.standard_normal((40, 30))
     out = tr.checkpoint(lambda a: F.dropout(a, 0.5), x)
     (out * r).sum().backward()
-    np.testing.assert_array_equal(x.grad, np.where(out.data != 0, 2.0 * r, 0.0))
+    np.testing.assert_array_equal(x.grad, np.where(out._data != 0, 2.0 * r, 0.0))
 
 
 def test_dropout_takes_torchs_arguments_in_torchs_order():
@@ -140,14 +140,14 @@ def test_dropout_takes_torchs_arguments_in_torchs_order():
     tests/nn/test_inplace_activations_vs_torch.py)."""
     x = tr.ones(30, 20)
     tr.manual_seed(3)
-    a = F.dropout(x, 0.5, True, False).data
+    a = F.dropout(x, 0.5, True, False)._data
     tr.manual_seed(3)
-    b = F.dropout(x, p=0.5, training=True, rng=tr.random.generator()).data
+    b = F.dropout(x, p=0.5, training=True, rng=tr.random.generator())._data
     np.testing.assert_array_equal(a, b)
     ours, theirs = inspect.signature(F.dropout).parameters, inspect.signature(TF.dropout).parameters
     assert list(ours)[:4] == list(theirs)[:4] == ["input", "p", "training", "inplace"]
     tr.manual_seed(3)
-    assert F.dropout(x, 0.5, True, True) is x and np.array_equal(x.data, a)
+    assert F.dropout(x, 0.5, True, True) is x and np.array_equal(x._data, a)
     with pytest.raises(TypeError, match="inplace must be True or False"):
         F.dropout(x, 0.5, True, "no")
     assert tr.nn.Dropout(0.5, inplace=False)(x).shape == (30, 20)
@@ -210,7 +210,7 @@ def test_bce_with_logits_takes_pos_weight_as_numbers_and_refuses_other_things():
     t = tr.Tensor(np.array([[1.0, 0.0], [0.0, 1.0]]))
     as_list = F.binary_cross_entropy_with_logits(x, t, pos_weight=[2.0, 3.0])
     as_tensor = F.binary_cross_entropy_with_logits(x, t, pos_weight=tr.Tensor(np.array([2.0, 3.0])))
-    np.testing.assert_allclose(as_list.data, as_tensor.data, rtol=1e-15)
+    np.testing.assert_allclose(as_list.data, as_tensor._data, rtol=1e-15)
     with pytest.raises(TypeError, match="pos_weight must be a Tensor or numbers"):
         F.binary_cross_entropy_with_logits(x, t, pos_weight="2")
 
@@ -241,16 +241,16 @@ def test_embedding_max_norm_matches_torch(norm_type, dtype):
     ref = TF.embedding(torch.tensor(idx), theirs, max_norm=1.5, norm_type=norm_type)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
     assert out.dtype == dtype
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), **tol)
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), **tol)  # rows 3 and 4, not picked, unchanged
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), **tol)  # rows 3 and 4, not picked, unchanged
     w = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
     (out * tr.tensor(w)).sum().backward()
     (ref * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), **tol)
 
     module = tr.nn.Embedding(6, 4, max_norm=1.5, norm_type=norm_type, dtype=dtype)
-    module.weight.data[...] = table
-    np.testing.assert_allclose(module(idx).data, ref.detach().numpy(), **tol)
+    module.weight._data[...] = table
+    np.testing.assert_allclose(module(idx)._data, ref.detach().numpy(), **tol)
 
 
 @pytest.mark.parametrize("call,error,message", [
@@ -274,8 +274,8 @@ def test_relu_takes_torchs_inplace():
     assert _params(F.relu) == _params(TF.relu)
     assert _params(tr.nn.ReLU.__init__, ("self",)) == _params(torch.nn.ReLU.__init__, ("self",))
     x = np.array([-1.0, 0.5])
-    np.testing.assert_array_equal(F.relu(tr.Tensor(x), False).data, TF.relu(torch.tensor(x), False).numpy())
-    np.testing.assert_array_equal(tr.nn.ReLU()(tr.Tensor(x)).data, torch.nn.ReLU()(torch.tensor(x)).numpy())
+    np.testing.assert_array_equal(F.relu(tr.Tensor(x), False)._data, TF.relu(torch.tensor(x), False).numpy())
+    np.testing.assert_array_equal(tr.nn.ReLU()(tr.Tensor(x))._data, torch.nn.ReLU()(torch.tensor(x)).numpy())
     with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got int 1"):
         tr.nn.ReLU(1)
 

@@ -36,7 +36,7 @@ def _run(lib, name):
     z = FUNCTIONS[name](F, y)
     assert z is y
     (z * z * 1.5).sum().backward()
-    return np.asarray(z.detach().numpy() if lib is torch else z.data), np.asarray(w.grad)
+    return np.asarray(z.detach().numpy() if lib is torch else z._data), np.asarray(w.grad)
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -48,11 +48,11 @@ def test_a_computed_input_is_written_with_torch_s_values_and_gradients(name):
 def test_dropout_in_place_in_training_writes_the_input_and_its_gradient_follows_the_mask():
     w = tr.tensor(W, requires_grad=True)
     y = tr.tensor(X) @ w
-    before = y.data.copy()
+    before = y._data.copy()
     tr.manual_seed(0)
     z = tr.nn.functional.dropout(y, 0.5, True, True)
-    kept = z.data != 0
-    assert z is y and np.allclose(z.data[kept], before[kept] * 2)
+    kept = z._data != 0
+    assert z is y and np.allclose(z._data[kept], before[kept] * 2)
     z.sum().backward()
     np.testing.assert_allclose(np.asarray(w.grad), X.T @ (kept * 2.0))
 
@@ -69,8 +69,8 @@ def test_under_no_grad_a_parameter_is_written_and_its_views_see_it():
     view = p[1:]
     with tr.no_grad():
         tr.nn.functional.relu(p, inplace=True)
-    np.testing.assert_array_equal(p.data, [0.0, 2.0, 0.0])
-    np.testing.assert_array_equal(view.data, [2.0, 0.0])
+    np.testing.assert_array_equal(p._data, [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(view._data, [2.0, 0.0])
 
 
 def test_reprs_are_torch_s():

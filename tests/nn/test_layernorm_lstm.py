@@ -63,16 +63,16 @@ def test_layer_norm_lstm_matches_its_equations(eps):
     rng = np.random.default_rng(0)
     cell = tr.nn.LayerNormLSTMCell(3, 4, eps=eps, dtype=F64)
     for p in cell.parameters():
-        p.data[...] += rng.uniform(-0.3, 0.3, p.shape)
+        p._data[...] += rng.uniform(-0.3, 0.3, p.shape)
     x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
-    gates = (_ln(x @ cell.weight_ih.data.T, cell.gain_ih.data, eps=eps)
-             + _ln(h @ cell.weight_hh.data.T, cell.gain_hh.data, eps=eps) + cell.bias.data)
+    gates = (_ln(x @ cell.weight_ih._data.T, cell.gain_ih._data, eps=eps)
+             + _ln(h @ cell.weight_hh._data.T, cell.gain_hh._data, eps=eps) + cell.bias._data)
     i, f, g, o = np.split(gates, 4, axis=1)
     c2 = _sig(f) * c + _sig(i) * np.tanh(g)
-    h2 = _sig(o) * np.tanh(_ln(c2, cell.gain_c.data, cell.bias_c.data, eps))
+    h2 = _sig(o) * np.tanh(_ln(c2, cell.gain_c._data, cell.bias_c._data, eps))
     hh, cc = cell(tr.Tensor(x), (tr.Tensor(h), tr.Tensor(c)))
-    np.testing.assert_allclose(hh.data, h2, rtol=1e-12)
-    np.testing.assert_allclose(cc.data, c2, rtol=1e-12)
+    np.testing.assert_allclose(hh._data, h2, rtol=1e-12)
+    np.testing.assert_allclose(cc._data, c2, rtol=1e-12)
 
 
 def _perturbed_layer(dtype, I, H, **kwargs):
@@ -81,7 +81,7 @@ def _perturbed_layer(dtype, I, H, **kwargs):
     layer = tr.nn.Recurrent(tr.nn.LayerNormLSTMCell, I, H, dtype=dtype, **kwargs)
     rng = np.random.default_rng(1)
     for p in layer.parameters():
-        p.data[...] += rng.uniform(-0.3, 0.3, p.shape).astype(dtype)
+        p._data[...] += rng.uniform(-0.3, 0.3, p.shape).astype(dtype)
     return layer
 
 
@@ -95,7 +95,7 @@ def _step(layer, xd, lengths, fused):
     for v in (out, h, c):
         loss = loss + (v * rng.standard_normal(v.shape).astype(xd.dtype)).sum()
     loss.backward()
-    return [out.data, h.data, c.data], {"x": x.grad, **{n: p.grad for n, p in layer.named_parameters()}}
+    return [out._data, h._data, c._data], {"x": x.grad, **{n: p.grad for n, p in layer.named_parameters()}}
 
 
 def _backward_twice(layer, xd, fused):

@@ -70,15 +70,15 @@ def test_each_step_is_torch_s(kwargs):
         assert ours[1:] == theirs[1:]   # closure calls and iterations
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-7)
     for p, q in zip(params_t, params_o):
-        np.testing.assert_allclose(q.data, p.detach().numpy(), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(q._data, p.detach().numpy(), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_float32_stays_float32_and_follows_torch(line_search_fn):
     trace, params_t, params_o = run(dict(line_search_fn=line_search_fn, max_iter=5), dtype="float32", steps=2)
     for p, q in zip(params_t, params_o):
-        assert q.data.dtype == np.float32
-        np.testing.assert_allclose(q.data, p.detach().numpy(), rtol=1e-3, atol=1e-4)
+        assert q._data.dtype == np.float32
+        np.testing.assert_allclose(q._data, p.detach().numpy(), rtol=1e-3, atol=1e-4)
     for theirs, ours in trace:
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4)
 
@@ -117,17 +117,17 @@ def test_a_checkpoint_resumes_exactly_and_torch_s_state_dict_loads():
     opt_o.step(closure_o)
     saved_o = opt_o.state_dict()
     saved_t = opt_t.state_dict()
-    values = [p.data.copy() for p in params_o]
+    values = [p._data.copy() for p in params_o]
     opt_o.step(closure_o)
-    continued = [p.data.copy() for p in params_o]
+    continued = [p._data.copy() for p in params_o]
     for source in (saved_o, _as_numpy(saved_t)):   # ours, and torch's (its tensors made arrays)
         for p, v in zip(params_o, values):
-            p.data[...] = v
+            p._data[...] = v
         fresh = tr.optim.LBFGS(params_o, **kwargs)
         fresh.load_state_dict(source)
         fresh.step(closure_o)
         for p, c in zip(params_o, continued):
-            np.testing.assert_allclose(p.data, c, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(p._data, c, rtol=1e-12, atol=1e-14)
 
 
 def _as_numpy(value):

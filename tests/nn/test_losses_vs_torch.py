@@ -45,7 +45,7 @@ def run_ours(fn, logits, upstream, **kwargs):
     x = tr.Tensor(logits, requires_grad=True)
     out = fn(x, **kwargs)
     out.backward(upstream(out.shape))
-    return out.data, x.grad
+    return out._data, x.grad
 
 
 def run_torch(fn, logits, upstream, **kwargs):
@@ -129,7 +129,7 @@ def test_embedding_matches_torch(padding_idx):
     tw = torch.tensor(table, requires_grad=True)
     tout = TF.embedding(torch.tensor(idx), tw, padding_idx)
     tout.backward(torch.tensor(up))
-    close(out.data, tout.detach().numpy(), "rows")
+    close(out._data, tout.detach().numpy(), "rows")
     close(w.grad, tw.grad.numpy(), "dweight")
 
 
@@ -138,7 +138,7 @@ def test_embedding_module_padding_row():
     tr.manual_seed(0)
     ours, ref = tr.nn.Embedding(5, 2, padding_idx=-2), torch.nn.Embedding(5, 2, padding_idx=-2)
     assert ours.padding_idx == ref.padding_idx == 3
-    assert np.all(ours.weight.data[3] == 0)
+    assert np.all(ours.weight._data[3] == 0)
     ours(np.array([3, 3, 1])).sum().backward()
     assert (ours.weight.grad[3] == 0).all() and (ours.weight.grad[1] == 1).all()
     with pytest.raises(ValueError, match="padding_idx must be within num_embeddings"):
@@ -206,7 +206,7 @@ def test_loss_weights_and_targets_of_another_dtype_or_range_are_refused_by_name(
             (F.cross_entropy(x32, np.arange(4), weight=tr.Tensor(w)),
              torch.nn.functional.cross_entropy(tx, torch.arange(4), tw))):
         assert ours.dtype == np.float32
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
@@ -223,7 +223,7 @@ def test_mse_and_l1_loss_take_torchs_weight(name, reduction, dtype):
     ours = getattr(F, name)(xs, tr.Tensor(y), reduction=reduction, weight=ws)
     theirs = getattr(TF, name)(xt, torch.tensor(y), reduction=reduction, weight=wt)
     assert ours.dtype == dtype
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
     ours.sum().backward()
     theirs.sum().backward()
     for a, b in ((xs, xt), (ws, wt)):

@@ -22,11 +22,11 @@ def test_named_parameters_state_dict_round_trip():
     assert all(isinstance(v, np.ndarray) for v in sd.values())
     ref = {k: v.copy() for k, v in sd.items()}
     for p in m.parameters():
-        p.data += 1.0  # training moves the parameters; the state dict taken before must not move
+        p._data += 1.0  # training moves the parameters; the state dict taken before must not move
     assert all(np.array_equal(sd[k], ref[k]) for k in sd)
-    ids = [id(p.data) for p in m.parameters()]
+    ids = [id(p._data) for p in m.parameters()]
     m.load_state_dict(sd)
-    assert [id(p.data) for p in m.parameters()] == ids  # in place: optimisers keep their arrays
+    assert [id(p._data) for p in m.parameters()] == ids  # in place: optimisers keep their arrays
     assert all(np.array_equal(m.state_dict()[k], ref[k]) for k in sd)
     assert [c for c in m.children()][0] is m.embed
 
@@ -57,7 +57,7 @@ def test_parameter_discovery_follows_every_change_of_attributes():
     c = copy.deepcopy(m)
     assert names(c) == names(m) and all(p is not q for p, q in zip(c.parameters(), m.parameters()))
     for p in m.parameters():
-        p.grad = tr.from_numpy(np.ones_like(p.data))
+        p.grad = tr.from_numpy(np.ones_like(p._data))
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
 
@@ -122,13 +122,13 @@ def test_zero_grad_train_eval_and_dropout():
     m = tr.nn.Sequential(tr.nn.Linear(4, 8), tr.nn.Dropout(0.5))
     x = tr.Tensor(np.ones((100, 4), np.float32))
     y = m(x)
-    kept = y.data != 0
+    kept = y._data != 0
     assert 0.3 < kept.mean() < 0.7  # about half dropped
     m.eval()
     assert not m.layers[1].training
     y_eval = m(x)
-    assert np.all(y_eval.data != 0)
-    np.testing.assert_allclose(y.data[kept], 2 * y_eval.data[kept], rtol=1e-6)  # inverted scaling
+    assert np.all(y_eval._data != 0)
+    np.testing.assert_allclose(y._data[kept], 2 * y_eval._data[kept], rtol=1e-6)  # inverted scaling
     y_eval.sum().backward()
     assert m.layers[0].weight.grad is not None
     m.zero_grad()
@@ -138,10 +138,10 @@ def test_zero_grad_train_eval_and_dropout():
 def test_linear_and_embedding_against_numpy():
     lin = tr.nn.Linear(3, 2, dtype=F64)
     x = np.random.default_rng(0).standard_normal((4, 3))
-    np.testing.assert_allclose(lin(tr.Tensor(x)).data, x @ lin.weight.data.T + lin.bias.data)
+    np.testing.assert_allclose(lin(tr.Tensor(x))._data, x @ lin.weight._data.T + lin.bias._data)
     assert tr.gradcheck(lambda x, *p: lin(x), [tr.Tensor(x, requires_grad=True), *lin.parameters()])
     emb = tr.nn.Embedding(6, 2, dtype=F64)
-    np.testing.assert_array_equal(emb(np.array([[1, 5]])).data, emb.weight.data[[[1, 5]]])
+    np.testing.assert_array_equal(emb(np.array([[1, 5]]))._data, emb.weight._data[[[1, 5]]])
     with pytest.raises(IndexError, match=r"\[0, 6\).*got 6"):
         emb(np.array([6]))
     with pytest.raises(ValueError, match="expected 3, got 2"):
@@ -205,13 +205,13 @@ def test_truncated_bptt_carries_state_with_detach():
     for chunk in (x[:4], x[4:]):
         out, state = layer(tr.Tensor(chunk), state)
         state = tuple(s.detach() for s in state)
-        outs.append(out.data)
+        outs.append(out._data)
         out.sum().backward()
-    np.testing.assert_allclose(np.concatenate(outs), full_out.data, rtol=1e-12)  # same values forward
+    np.testing.assert_allclose(np.concatenate(outs), full_out._data, rtol=1e-12)  # same values forward
     # the second chunk's gradient equals a fresh run of chunk 2 from the carried (constant) state
     layer.zero_grad()
     _, s1 = layer(tr.Tensor(x[:4]))
-    s1 = tuple(tr.Tensor(s.data) for s in s1)
+    s1 = tuple(tr.Tensor(s._data) for s in s1)
     out2, _ = layer(tr.Tensor(x[4:]), s1)
     out2.sum().backward()
     g_chunk2 = layer.weight_hh_l0.grad.numpy().copy()
@@ -229,7 +229,7 @@ def test_per_step_state_gradients_vanish_in_rnn_survive_in_lstm():
         tr.manual_seed(0)
         layer = getattr(tr.nn, kind)(4, 16)
         if kind == "LSTM":  # a forget gate that starts open (bias 3: f ~ 0.95) remembers by default
-            layer.bias_hh_l0.data[16:32] += 3.0
+            layer.bias_hh_l0._data[16:32] += 3.0
         out, _ = layer(x, retain_states=True)
         out[T - 1].sum().backward()
         states = layer.states[(0, 0)]
@@ -251,7 +251,7 @@ def test_a_dict_of_modules_is_registered_like_a_list():
     assert [n for n, _ in m.named_parameters()] == ["heads.a.weight", "heads.a.bias", "heads.b.weight"]
     assert set(m.state_dict()) == {"heads.a.weight", "heads.a.bias", "heads.b.weight"}
     for p in m.parameters():
-        p.grad = tr.from_numpy(np.ones_like(p.data))
+        p.grad = tr.from_numpy(np.ones_like(p._data))
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     m.heads["c"] = tr.nn.Linear(2, 2)  # a dict changed in place after assignment is seen
@@ -266,7 +266,7 @@ def test_containers_follow_torch_names_and_methods():
     assert list(ours.state_dict()) == list(theirs.state_dict())  # "0.weight", ...: torch's checkpoints load
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
-    np.testing.assert_allclose(ours(tr.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours(tr.Tensor(x))._data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
     assert len(ours) == 3 and ours[-1] is list(ours)[2] and isinstance(ours[1], tr.nn.Tanh)
     assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict())  # a slice keeps the names: ["2.weight", ...]
 
@@ -342,7 +342,7 @@ def test_buffers_are_state_but_not_parameters():
     sd["2.running_mean"] = np.array([1.0, 2.0], np.float32)
     buf = ours[2].running_mean
     ours.load_state_dict(sd)
-    np.testing.assert_array_equal(buf.data, [1.0, 2.0])  # loaded in place
+    np.testing.assert_array_equal(buf._data, [1.0, 2.0])  # loaded in place
     ours.double()
     assert ours[2].running_mean.dtype == np.float64
     with pytest.raises(TypeError, match="cannot assign a int to buffer 'running_mean'"):
@@ -359,7 +359,7 @@ def test_layer_norm_against_torch_values_and_gradients():
         ours = tr.nn.LayerNorm(normalized, dtype=F64)
         theirs = torch.nn.LayerNorm(normalized, dtype=torch.float64)
         for p in ours.parameters():
-            p.data[...] = rng.standard_normal(p.shape)
+            p._data[...] = rng.standard_normal(p.shape)
         theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
         x = rng.standard_normal(shape)
         xt = torch.tensor(x, requires_grad=True)
@@ -367,7 +367,7 @@ def test_layer_norm_against_torch_values_and_gradients():
         xo = tr.Tensor(x, requires_grad=True)
         (ours(xo) * w).sum().backward()
         (theirs(xt) * torch.tensor(w)).sum().backward()
-        np.testing.assert_allclose(ours(xo).data, theirs(xt).detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours(xo)._data, theirs(xt).detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-9, atol=1e-11)
@@ -378,11 +378,11 @@ def test_layer_norm_against_torch_values_and_gradients():
 def test_activation_modules_and_loss_modules_call_functional():
     x = tr.Tensor(np.linspace(-2, 2, 6).reshape(2, 3))
     assert tr.nn.Identity(5, any=1)(x) is x
-    np.testing.assert_array_equal(tr.nn.ReLU()(x).data, np.maximum(x.data, 0))
-    np.testing.assert_allclose(tr.nn.Tanh()(x).data, np.tanh(x.data), rtol=1e-6)
-    np.testing.assert_allclose(tr.nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)), rtol=1e-6)
-    np.testing.assert_array_equal(tr.nn.Softmax(dim=0)(x).data, tr.nn.functional.softmax(x, 0).data)
-    np.testing.assert_array_equal(tr.nn.LogSoftmax(1)(x).data, tr.nn.functional.log_softmax(x, 1).data)
+    np.testing.assert_array_equal(tr.nn.ReLU()(x)._data, np.maximum(x._data, 0))
+    np.testing.assert_allclose(tr.nn.Tanh()(x)._data, np.tanh(x._data), rtol=1e-6)
+    np.testing.assert_allclose(tr.nn.Sigmoid()(x)._data, 1 / (1 + np.exp(-x._data)), rtol=1e-6)
+    np.testing.assert_array_equal(tr.nn.Softmax(dim=0)(x)._data, tr.nn.functional.softmax(x, 0)._data)
+    np.testing.assert_array_equal(tr.nn.LogSoftmax(1)(x)._data, tr.nn.functional.log_softmax(x, 1)._data)
     F = tr.nn.functional
     targets = np.array([0, 2])
     assert tr.nn.CrossEntropyLoss()(x, targets).item() == F.cross_entropy(x, targets).item()
@@ -391,7 +391,7 @@ def test_activation_modules_and_loss_modules_call_functional():
     logp = x.log_softmax(1)
     assert tr.nn.NLLLoss(ignore_index=2)(logp, targets).item() == F.nll_loss(logp, targets, ignore_index=2).item()
     assert tr.nn.MSELoss(reduction="none")(x, x * 2).shape == (2, 3)
-    assert tr.nn.L1Loss()(x, x * 0).item() == pytest.approx(np.abs(x.data).mean())
+    assert tr.nn.L1Loss()(x, x * 0).item() == pytest.approx(np.abs(x._data).mean())
 
 
 # ----------------------------------------------------------------------------- nn.init
@@ -404,12 +404,12 @@ def test_init_follows_torch_scales_and_is_seeded():
     shape = (300, 200)
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
     p = tr.nn.Parameter(np.zeros(shape, np.float32))
-    data = p.data
+    data = p._data
 
     def check_uniform(bound):
-        assert p.data is data and p.dtype == np.float32  # in place, dtype kept
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.99 * bound
-        assert p.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
+        assert p._data is data and p.dtype == np.float32  # in place, dtype kept
+        assert np.abs(p._data).max() <= bound and np.abs(p._data).max() > 0.99 * bound
+        assert p._data.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
 
     init.xavier_uniform_(p, gain=2.0)
     check_uniform(2.0 * np.sqrt(6.0 / (fan_in + fan_out)))
@@ -418,25 +418,25 @@ def test_init_follows_torch_scales_and_is_seeded():
     init.kaiming_uniform_(p, mode="fan_out", nonlinearity="relu")
     check_uniform(np.sqrt(2) * np.sqrt(3.0 / fan_out))
     init.uniform_(p, -0.5, 0.25)
-    assert p.data.min() >= -0.5 and p.data.max() <= 0.25 and p.data.mean() == pytest.approx(-0.125, abs=0.01)
+    assert p._data.min() >= -0.5 and p._data.max() <= 0.25 and p._data.mean() == pytest.approx(-0.125, abs=0.01)
     for fn, std in [(lambda: init.xavier_normal_(p), np.sqrt(2.0 / (fan_in + fan_out))),
                     (lambda: init.kaiming_normal_(p, nonlinearity="tanh"), 5 / 3 / np.sqrt(fan_in)),
                     (lambda: init.normal_(p, 1.0, 0.1), 0.1)]:
         fn()
-        assert p.data.std() == pytest.approx(std, rel=0.02)
-    assert p.data.mean() == pytest.approx(1.0, abs=0.01)
+        assert p._data.std() == pytest.approx(std, rel=0.02)
+    assert p._data.mean() == pytest.approx(1.0, abs=0.01)
     for qshape in [(4, 6), (6, 4), (3, 2, 5)]:
         q = tr.nn.Parameter(np.zeros(qshape))
         init.orthogonal_(q, gain=1.5)
-        flat = q.data.reshape(q.shape[0], -1)
+        flat = q._data.reshape(q.shape[0], -1)
         small = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
         np.testing.assert_allclose(small, 2.25 * np.eye(len(small)), atol=1e-10)
     init.zeros_(p), init.ones_(q), init.constant_(q, 0.5)
-    assert not p.data.any() and np.all(q.data == 0.5)
+    assert not p._data.any() and np.all(q._data == 0.5)
     tr.manual_seed(3)
-    a = init.normal_(tr.nn.Parameter(np.zeros(5))).data.copy()
+    a = init.normal_(tr.nn.Parameter(np.zeros(5)))._data.copy()
     tr.manual_seed(3)
-    assert np.array_equal(init.normal_(tr.nn.Parameter(np.zeros(5))).data, a)
+    assert np.array_equal(init.normal_(tr.nn.Parameter(np.zeros(5)))._data, a)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init.xavier_uniform_(tr.nn.Parameter(np.zeros(3)))
     with pytest.raises(TypeError, match="tensor must be a Tensor"):
@@ -511,7 +511,7 @@ def test_names_prefix_duplicates_and_apply_follow_torch():
     assert ours.state_dict(keep_vars=True)["head.weight"] is ours.seq[0].weight
     result = ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(ours.head.weight.data, theirs.head.weight.detach().numpy())
+    np.testing.assert_array_equal(ours.head.weight._data, theirs.head.weight.detach().numpy())
     theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
 
     partial = {k: v.detach().numpy() for k, v in theirs.state_dict().items() if k != "enc.bias"}
@@ -566,7 +566,7 @@ def test_registration_lookup_pop_insert_and_repr_follow_torch():
     assert len(steps[tr]) == len(steps[torch]) == 3 and getattr(steps[tr], "0") is steps[tr][0]
     steps[tr].load_state_dict({k: v.numpy() for k, v in steps[torch].state_dict().items()})
     x = np.random.default_rng(0).standard_normal((4, 2))
-    np.testing.assert_allclose(steps[tr](tr.Tensor(x)).data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(steps[tr](tr.Tensor(x))._data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
     for o, t in ((tr.nn.Dropout(0.3), torch.nn.Dropout(0.3)), (tr.nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3))),
                  (tr.nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
                  (tr.nn.LayerNorm(4, elementwise_affine=False), torch.nn.LayerNorm(4, elementwise_affine=False))):

@@ -16,7 +16,7 @@ def _numpy(a):
     """A torch tensor's, a Tensor's or an ndarray's values as an ndarray."""
     if isinstance(a, torch.Tensor):
         return a.detach().numpy()
-    return a.data if isinstance(a, tr.Tensor) else a
+    return a._data if isinstance(a, tr.Tensor) else a
 
 
 def _pair(rng, shape=(4, 3)):
@@ -65,7 +65,7 @@ def test_loss_modules_take_torchs_positional_arguments(name, args, kwargs, kind)
             module = getattr(lib.nn, name)(*given, **given_kw)
         results.append((module.reduction, [str(c.message) for c in caught],
                         module(*_loss_inputs(lib, kind, x, t, y)).detach().numpy()
-                        if lib is torch else module(*_loss_inputs(lib, kind, x, t, y)).data))
+                        if lib is torch else module(*_loss_inputs(lib, kind, x, t, y))._data))
     (r_t, warn_t, v_t), (r_r, warn_r, v_r) = results
     assert r_r == r_t and warn_r == warn_t
     np.testing.assert_allclose(v_r, v_t, rtol=1e-10)
@@ -83,7 +83,7 @@ def test_loss_attributes_are_torchs_and_read_at_each_call():
         ce = lib.nn.CrossEntropyLoss(weight=as_t(weight))
         ce.reduction, ce.ignore_index, ce.label_smoothing = "none", int(t[0]), 0.1
         out = ce(as_t(x), as_t(t))
-        values.append(out.detach().numpy() if lib is torch else out.data)
+        values.append(out.detach().numpy() if lib is torch else out._data)
         bce = lib.nn.BCEWithLogitsLoss(pos_weight=as_t(weight))
         states.append((repr(ce), repr(bce), list(ce.state_dict()), list(bce.state_dict()), ce.ignore_index,
                        ce.label_smoothing, [n for n, _ in bce.named_buffers()]))
@@ -149,7 +149,7 @@ def test_load_state_dict_assign_takes_the_values_as_torch():
                      model[0].bias is given_bias, model.running is state["running"],
                      str(model.running.dtype).replace("torch.", "")))
         np.testing.assert_array_equal(np.asarray(model[0].weight.detach().numpy() if lib is torch
-                                                 else model[0].weight.data), weight)
+                                                 else model[0].weight._data), weight)
     assert seen[1] == seen[0]
 
 
@@ -168,10 +168,10 @@ def test_init_takes_a_generator_and_draws_torchs_distribution(name, kwargs):
     ours = [getattr(nn.init, name)(nn.Parameter(np.zeros(shape)), **kwargs, generator=np.random.default_rng(5))
             for _ in range(2)]
     tr.manual_seed(0)
-    np.testing.assert_array_equal(ours[0].data, ours[1].data)
+    np.testing.assert_array_equal(ours[0]._data, ours[1]._data)
     theirs = getattr(torch.nn.init, name)(torch.empty(shape, dtype=torch.float64), **kwargs,
                                           generator=torch.Generator().manual_seed(5)).numpy()
-    a = ours[0].data
+    a = ours[0]._data
     spread = theirs.std()
     for stat in (np.mean, np.std):
         assert abs(stat(a) - stat(theirs)) < 0.02 * spread + 1e-12, stat.__name__
@@ -202,8 +202,8 @@ def test_parameters_to_vector_and_back_as_torch():
         grads = [p.grad.numpy() if lib is torch else p.grad for p in params]
         new = torch.arange(10.0, dtype=torch.float64) if lib is torch else tr.arange(10.0).double()
         lib.nn.utils.vector_to_parameters(new, params)
-        values = [p.detach().numpy() if lib is torch else p.data for p in params]
-        got.append((np.asarray(vec.detach().numpy() if lib is torch else vec.data), grads, values))
+        values = [p.detach().numpy() if lib is torch else p._data for p in params]
+        got.append((np.asarray(vec.detach().numpy() if lib is torch else vec._data), grads, values))
         with pytest.raises(RuntimeError):
             lib.nn.utils.vector_to_parameters(new[:5], params)
         with pytest.raises(TypeError):
@@ -225,7 +225,7 @@ def test_get_total_norm_and_clip_grads_with_norm_are_clip_grad_norm_in_two(norm_
             p.grad = torch.tensor(g) if lib is torch else tr.from_numpy(g.copy())
         total = lib.nn.utils.get_total_norm([p.grad for p in params], norm_type)
         lib.nn.utils.clip_grads_with_norm_(params, 1.5, total)
-        got.append([np.asarray(total.numpy() if lib is torch else total.data)] +
+        got.append([np.asarray(total.numpy() if lib is torch else total._data)] +
                    [p.grad.numpy() if lib is torch else p.grad for p in params])
     for ours, theirs in zip(got[1], got[0]):
         assert ours.dtype == theirs.dtype
@@ -246,10 +246,10 @@ def test_embedding_from_pretrained_as_torch(freeze):
         out = emb(as_t(idx))
         if not freeze:
             out.sum().backward()
-        weight = emb.weight.detach().numpy() if lib is torch else emb.weight.data
+        weight = emb.weight.detach().numpy() if lib is torch else emb.weight._data
         grad = emb.weight.grad
         got.append((repr(emb), emb.weight.requires_grad, str(emb.weight.dtype).replace("torch.", ""),
-                    out.detach().numpy() if lib is torch else out.data, weight,
+                    out.detach().numpy() if lib is torch else out._data, weight,
                     None if grad is None else np.asarray(grad)))
     assert got[1][:3] == got[0][:3]
     assert (got[1][5] is None) == (got[0][5] is None)
@@ -298,7 +298,7 @@ def test_softmax_takes_torchs_dtype(name):
         xt = as_t(x).requires_grad_(True) if lib is torch else tr.tensor(x, requires_grad=True)
         y = getattr(lib.nn.functional, name)(xt, 1, dtype=torch.float64 if lib is torch else np.float64)
         (y * as_t(upstream)).sum().backward()
-        got.append((y.detach().numpy() if lib is torch else y.data, xt.grad.numpy() if lib is torch else xt.grad))
+        got.append((y.detach().numpy() if lib is torch else y._data, xt.grad.numpy() if lib is torch else xt.grad))
     for ours, theirs in zip(got[1], got[0]):
         assert ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)

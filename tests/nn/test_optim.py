@@ -53,11 +53,11 @@ def assert_matches_torch(name, kwargs, seed, skip, dtype=np.float64, groups=None
     ours, _ = run_ours(getattr(optim, name), kwargs, x0, grads, groups)
     theirs = run_torch(torch, name, kwargs, x0, grads, groups)
     for p, t in zip(ours, theirs):
-        assert p.data.dtype == dtype
+        assert p._data.dtype == dtype
         if dtype == np.float64:
-            np.testing.assert_allclose(p.data, t, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(p._data, t, rtol=1e-12, atol=1e-14)
         else:
-            np.testing.assert_allclose(p.data, t, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(p._data, t, rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- vs torch, float64
@@ -137,7 +137,7 @@ def test_float32_stays_float32_in_place(name, kwargs):
     kwargs = {k: (np.float64(v) if isinstance(v, float) else v) for k, v in kwargs.items()}
     x0, grads = make_problem(3, np.float32)
     params = [Tensor(x.copy(), requires_grad=True) for x in x0]
-    arrays = [p.data for p in params]
+    arrays = [p._data for p in params]
     opt = getattr(optim, name)(params, **kwargs)
     opt.param_groups[0]["lr"] = np.float64(0.05)  # as a scheduler might set it
     for gs in grads:
@@ -145,8 +145,8 @@ def test_float32_stays_float32_in_place(name, kwargs):
             p.grad = from_numpy(g)
         opt.step()
     for p, a, x in zip(params, arrays, x0):
-        assert p.data is a and p.data.dtype == np.float32
-        assert not np.array_equal(p.data, x)
+        assert p._data is a and p._data.dtype == np.float32
+        assert not np.array_equal(p._data, x)
     for entry in opt.state.values():
         for v in entry.values():   # (NAdam's and ASGD's 0-d entries are float32 as torch's, whatever p's dtype)
             assert not isinstance(v, np.ndarray) or v.dtype == np.float32
@@ -163,7 +163,7 @@ def test_sgd_momentum_nesterov_weight_decay_closed_form():
             g = gs[i] + wd * x
             buf = g if buf is None else mu * buf + g
             x = x - lr * (g + mu * buf)
-        np.testing.assert_allclose(params[i].data, x, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(params[i]._data, x, rtol=1e-14, atol=1e-15)
 
 
 def test_sgd_dampening_closed_form():
@@ -171,10 +171,10 @@ def test_sgd_dampening_closed_form():
     opt = optim.SGD([p], lr=0.5, momentum=0.5, dampening=0.5)
     p.grad = from_numpy(np.array([1.0, 1.0]))
     opt.step()  # buf = g = 1 (no dampening on the first step, as torch): p = x - 0.5
-    np.testing.assert_array_equal(p.data, [0.5, -2.5])
+    np.testing.assert_array_equal(p._data, [0.5, -2.5])
     p.grad = from_numpy(np.array([2.0, 0.0]))
     opt.step()  # buf = 0.5 * 1 + 0.5 * g = [1.5, 0.5]
-    np.testing.assert_array_equal(p.data, [0.5 - 0.75, -2.5 - 0.25])
+    np.testing.assert_array_equal(p._data, [0.5 - 0.75, -2.5 - 0.25])
 
 
 @pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW, optim.Adagrad])
@@ -189,8 +189,8 @@ def test_first_step_has_magnitude_lr(cls):
     opt = cls([p], lr=lr, eps=eps, **({"weight_decay": 0.0} if cls is optim.AdamW else {}))
     p.grad = from_numpy(g)
     opt.step()
-    np.testing.assert_allclose(x - p.data, lr * g / (np.abs(g) + eps), rtol=1e-12)
-    np.testing.assert_allclose(np.abs(x - p.data), lr, rtol=2e-6)
+    np.testing.assert_allclose(x - p._data, lr * g / (np.abs(g) + eps), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(x - p._data), lr, rtol=2e-6)
 
 
 def test_adamw_decay_is_decoupled():
@@ -199,7 +199,7 @@ def test_adamw_decay_is_decoupled():
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
     p.grad = from_numpy(np.zeros(2))
     opt.step()
-    np.testing.assert_allclose(p.data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-15)
+    np.testing.assert_allclose(p._data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-15)
 
 
 @pytest.mark.parametrize("name,kwargs", FLOAT32_CASES + MORE_CASES)
@@ -213,8 +213,8 @@ def test_grad_is_read_not_written_and_none_is_skipped(name, kwargs):
     opt.step()
     np.testing.assert_array_equal(shared, [0.5, -1.0, 2.0])
     assert a.grad is shared and b.grad is shared
-    np.testing.assert_array_equal(a.data, b.data)  # same grad, same update
-    np.testing.assert_array_equal(c.data, np.ones(2))
+    np.testing.assert_array_equal(a._data, b._data)  # same grad, same update
+    np.testing.assert_array_equal(c._data, np.ones(2))
     if name == "Adagrad":   # its state exists from construction, as torch's, and did not advance
         assert opt.state[c]["step"] == 0
     else:
@@ -247,7 +247,7 @@ def test_trains_a_model_through_the_tape():
             r = Tensor(X) @ w - Tensor(y)
             (r * r).mean().backward()
             opt.step()
-        np.testing.assert_allclose(w.data, w_true, atol=1e-3, err_msg=cls.__name__)
+        np.testing.assert_allclose(w._data, w_true, atol=1e-3, err_msg=cls.__name__)
 
 
 def test_step_returns_the_closure_loss():
@@ -262,7 +262,7 @@ def test_step_returns_the_closure_loss():
 
     loss = opt.step(closure)
     assert loss.item() == 9.0
-    np.testing.assert_array_equal(p.data, [3.0 - 0.25 * 6.0])
+    np.testing.assert_array_equal(p._data, [3.0 - 0.25 * 6.0])
 
 
 # ----------------------------------------------------------------------------- state dicts
@@ -282,9 +282,9 @@ def test_state_dict_round_trip_resumes_bit_exactly(name, kwargs, dtype):
 
     first, opt = run_ours(cls, kwargs, x0, grads[:2])
     checkpoint = pickle.loads(pickle.dumps(
-        {"params": [p.data.copy() for p in first], "optim": opt.state_dict()}))
+        {"params": [p._data.copy() for p in first], "optim": opt.state_dict()}))
     for p in first:  # state_dict() handed out copies: more steps must not change the checkpoint
-        p.grad = from_numpy(np.ones_like(p.data))
+        p.grad = from_numpy(np.ones_like(p._data))
     opt.step()
 
     params = [Tensor(x, requires_grad=True) for x in checkpoint["params"]]
@@ -295,8 +295,8 @@ def test_state_dict_round_trip_resumes_bit_exactly(name, kwargs, dtype):
             p.grad = None if g is None else from_numpy(g.copy())
         resumed.step()
     for p, q in zip(params, straight):
-        np.testing.assert_array_equal(p.data, q.data)
-        assert p.data.dtype == dtype
+        np.testing.assert_array_equal(p._data, q._data)
+        assert p._data.dtype == dtype
 
 
 @pytest.mark.parametrize("name,kwargs", FLOAT32_CASES)
@@ -319,7 +319,7 @@ def test_state_dict_survives_a_flattening_checkpoint_format(name, kwargs):
             p.grad = from_numpy(g.copy())
         resumed.step()
     for p, q in zip(first, straight):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 def test_state_dict_layout_and_hyperparameters():
@@ -449,9 +449,9 @@ def test_grad_of_the_wrong_shape_or_dtype_is_refused_at_assignment(bad):
         p.grad = from_numpy(grad)
     assert p.grad is None
     opt.step()   # nothing to do: the bad grad never got in
-    np.testing.assert_array_equal(p.data, 0)
+    np.testing.assert_array_equal(p._data, 0)
     p.grad = from_numpy(np.ones(2, np.float32))
-    p.data = np.zeros(3, np.float32)   # a grad that stopped matching after it was assigned: step() still refuses
+    p._data = np.zeros(3, np.float32)   # a grad that stopped matching after it was assigned: step() still refuses
     with pytest.raises(ValueError, match=r"parameter 0: grad must match data"):
         opt.step()
 
@@ -663,7 +663,7 @@ def test_rmsprop_float32_matches_torch_and_stays_float32(name, kwargs):
     x0, grads = make_problem(3, np.float32)
     params, _ = run_ours(optim.RMSprop, {k: np.float64(v) if isinstance(v, float) else v for k, v in kwargs.items()},
                          x0, grads)
-    assert all(p.data.dtype == np.float32 for p in params)
+    assert all(p._data.dtype == np.float32 for p in params)
 
 
 @pytest.mark.parametrize("kwargs", [RMSPROP_CASES[0][1], RMSPROP_CASES[1][1]])
@@ -690,7 +690,7 @@ def test_rmsprop_argument_errors(kwargs, error, message):
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad, optim.RMSprop])
 @pytest.mark.parametrize("fused", [True, False])
 def test_a_tensor_assigned_to_grad_is_taken_as_torch(cls, fused):
-    """p.grad = tensor (torch's habit) made the numpy path's `p.data -= lr * g` turn p.data into a Tensor, silently,
+    """p.grad = tensor (torch's habit) made the numpy path's `p._data -= lr * g` turn p._data into a Tensor, silently,
     when .grad held an ndarray; then it was refused. .grad is a Tensor now: taken, as torch, and the step runs on
     its memory. Anything else (a numpy array, a list, a number) is torch's TypeError."""
     p = Tensor(np.ones(3, np.float32), requires_grad=True)
@@ -703,7 +703,7 @@ def test_a_tensor_assigned_to_grad_is_taken_as_torch(cls, fused):
     p.grad = g
     assert p.grad is g
     opt.step()
-    assert isinstance(p.data, np.ndarray) and np.all(p.data < 1)
+    assert isinstance(p._data, np.ndarray) and np.all(p._data < 1)
 
 
 def test_zero_grad_and_clip_flags_are_refused_unless_bool():
@@ -772,8 +772,8 @@ def test_param_group_edited_after_construction_is_checked_at_step(key, value, er
     opt.param_groups[1][key] = value
     with pytest.raises(error, match=rf"param_groups\[1\]: {words}"):
         opt.step()
-    np.testing.assert_array_equal(q.data, 1.0)
-    np.testing.assert_array_equal(p.data, 1.0)   # no group was updated
+    np.testing.assert_array_equal(q._data, 1.0)
+    np.testing.assert_array_equal(p._data, 1.0)   # no group was updated
     del opt.param_groups[1][key]
     with pytest.raises(KeyError, match=f"param_groups\\[1\\] lacks the hyperparameter '{key}', which SGD needs"):
         opt.step()
@@ -853,9 +853,9 @@ def test_thirty_steps_with_chained_schedulers_match_torch(settings, schedules, d
             np.testing.assert_allclose(s.get_last_lr(), s_t.get_last_lr(), rtol=1e-13)
         assert opt.param_groups[0]["lr"] == pytest.approx(opt_t.param_groups[0]["lr"], rel=1e-13)
         for p, q in zip(ours, theirs):
-            assert p.data.dtype == dtype
+            assert p._data.dtype == dtype
             t = q.detach().numpy()
-            np.testing.assert_allclose(p.data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)))
+            np.testing.assert_allclose(p._data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)))
 
 
 # ----------------------------------------------------------------------------- torch's arguments and state dicts
@@ -935,12 +935,12 @@ def test_state_dicts_have_torch_layout_and_load_across(name, kwargs, dtype):
         sd = src.state_dict()
         if direction == "torch-into-ours":
             for p, q in zip(ours, theirs):
-                p.data[...] = q.detach().numpy()
+                p._data[...] = q.detach().numpy()
             opt.load_state_dict(sd)
         else:
             with torch.no_grad():
                 for p, q in zip(ours, theirs):
-                    q.copy_(torch.tensor(p.data))
+                    q.copy_(torch.tensor(p._data))
             opt_t.load_state_dict(_to_torch(torch, sd))
         ours_sd, torch_sd = opt.state_dict(), opt_t.state_dict()
         assert [set(g) for g in ours_sd["param_groups"]] == [set(g) for g in torch_sd["param_groups"]]
@@ -955,8 +955,8 @@ def test_state_dicts_have_torch_layout_and_load_across(name, kwargs, dtype):
         # other in float32, as after torch's own load (test_new_optimizers_checkpoints_load_across loads on both)
         rtol = 2e-5 if dtype == np.float32 else 1e-6 if name in ("NAdam", "ASGD") else 1e-12
         for p, q in zip(ours, theirs):
-            assert p.data.dtype == dtype
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=rtol)
+            assert p._data.dtype == dtype
+            np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("name,kwargs", SETTINGS)
@@ -972,7 +972,7 @@ def test_values_set_after_construction_are_used_as_torch(name, kwargs):
     opt.param_groups[0]["lr"] = opt_t.param_groups[0]["lr"] = -0.5 * kwargs["lr"]
     _step_both(ours, theirs, opt, opt_t, grads[2:])
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="lr must be >= 0, got -1"):
         getattr(optim, name)(ours, **dict(kwargs, lr=-1.0))
     with pytest.raises(ValueError):
@@ -1001,7 +1001,7 @@ def test_torch_switches_are_accepted_and_change_no_number(name):
     for extra in switches:
         got, opt = run_ours(getattr(optim, name), dict(kwargs, **extra), x0, grads)
         for p, q in zip(got, base):
-            np.testing.assert_array_equal(p.data, q.data)
+            np.testing.assert_array_equal(p._data, q._data)
         assert all(g[k] == v for g in opt.param_groups for k, v in extra.items())
     with pytest.raises(ValueError, match="differentiable=True .* is not implemented"):
         getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], differentiable=True)
@@ -1060,8 +1060,8 @@ def assert_steps_match_torch(name, kwargs, seed, dtype, steps=30, groups=None):
         _step_both(ours, theirs, opt, opt_t, [gs])
         for p, q in zip(ours, theirs):
             t = q.detach().numpy()
-            assert p.data.dtype == dtype
-            np.testing.assert_allclose(p.data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)),
+            assert p._data.dtype == dtype
+            np.testing.assert_allclose(p._data, t, rtol=rtol, atol=atol * max(1.0, np.abs(t).max(initial=0.0)),
                                        err_msg=f"{name} {kwargs} step {k}")
 
 
@@ -1117,7 +1117,7 @@ def test_new_optimizers_checkpoints_load_across(name, dtype, source):
     _step_both(ours, theirs, opt, opt_t, grads[:3])
     sd = opt_t.state_dict() if source == "torch" else opt.state_dict()
     ours = [Tensor(q.detach().numpy().copy(), requires_grad=True) for q in theirs]
-    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p._data.copy(), requires_grad=True) for p in ours]
     opt = _two_groups(optim, ours, name, kwargs)
     opt_t = _two_groups(torch.optim, theirs, name, dict(kwargs, foreach=False))
     opt.load_state_dict(sd)
@@ -1127,8 +1127,8 @@ def test_new_optimizers_checkpoints_load_across(name, dtype, source):
             assert opt.state_dict()["state"][i][key].dtype == np.dtype(str(value.dtype).split(".")[1])
     _step_both(ours, theirs, opt, opt_t, grads[3:])
     for p, q in zip(ours, theirs):
-        assert p.data.dtype == dtype
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12 if dtype == np.float64 else 2e-5, atol=1e-7)
+        assert p._data.dtype == dtype
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-12 if dtype == np.float64 else 2e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("name,kwargs,words", [

@@ -52,25 +52,25 @@ def test_peephole_matches_its_equations():
     def sig(a):
         return 1 / (1 + np.exp(-a))
 
-    g = x @ cell.weight_ih.data.T + cell.bias_ih.data + h @ cell.weight_hh.data.T + cell.bias_hh.data
+    g = x @ cell.weight_ih._data.T + cell.bias_ih._data + h @ cell.weight_hh._data.T + cell.bias_hh._data
     gi, gf, gg, go = np.split(g, 4, axis=1)
-    i = sig(gi + cell.weight_ci.data * c)
-    f = sig(gf + cell.weight_cf.data * c)
+    i = sig(gi + cell.weight_ci._data * c)
+    f = sig(gf + cell.weight_cf._data * c)
     c2 = f * c + i * np.tanh(gg)
-    o = sig(go + cell.weight_co.data * c2)
+    o = sig(go + cell.weight_co._data * c2)
     h2 = o * np.tanh(c2)
     hh, cc = cell(tr.Tensor(x), (tr.Tensor(h), tr.Tensor(c)))
-    np.testing.assert_allclose(hh.data, h2, rtol=1e-12)
-    np.testing.assert_allclose(cc.data, c2, rtol=1e-12)
+    np.testing.assert_allclose(hh._data, h2, rtol=1e-12)
+    np.testing.assert_allclose(cc._data, c2, rtol=1e-12)
 
 
 def test_jordan_matches_its_equations():
     rng = np.random.default_rng(1)
     cell = tr.nn.JordanCell(3, 5, output_size=2, dtype=F64)
     x, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
-    h = np.tanh(x @ cell.weight_ih.data.T + cell.bias_ih.data + y @ cell.weight_yh.data.T + cell.bias_yh.data)
-    expected = h @ cell.weight_hy.data.T + cell.bias_hy.data
-    np.testing.assert_allclose(cell(tr.Tensor(x), tr.Tensor(y)).data, expected, rtol=1e-12)
+    h = np.tanh(x @ cell.weight_ih._data.T + cell.bias_ih._data + y @ cell.weight_yh._data.T + cell.bias_yh._data)
+    expected = h @ cell.weight_hy._data.T + cell.bias_hy._data
+    np.testing.assert_allclose(cell(tr.Tensor(x), tr.Tensor(y))._data, expected, rtol=1e-12)
     assert cell.output_size == 2
 
 
@@ -118,6 +118,6 @@ def test_lengths_semantics():
     out, h_n = layer(tr.Tensor(x), lengths=lengths)
     for b, L in enumerate(lengths):
         alone_out, alone_h = layer(tr.Tensor(x[:L, b:b + 1]))
-        np.testing.assert_allclose(out.data[:L, b], alone_out.data[:, 0], rtol=1e-12)
-        np.testing.assert_allclose(h_n.data[:, b], alone_h.data[:, 0], rtol=1e-12)
-        assert np.all(out.data[L:, b] == 0)
+        np.testing.assert_allclose(out._data[:L, b], alone_out._data[:, 0], rtol=1e-12)
+        np.testing.assert_allclose(h_n._data[:, b], alone_h._data[:, 0], rtol=1e-12)
+        assert np.all(out._data[L:, b] == 0)

@@ -26,7 +26,7 @@ def test_pad_sequence_values_and_gradients(batch_first, padding_side):
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     out = pad_sequence(ours, batch_first=batch_first, padding_value=-1.5, padding_side=padding_side)
     ref = R.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5, padding_side=padding_side)
-    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    np.testing.assert_array_equal(out._data, ref.detach().numpy())
     w = RNG.standard_normal(out.shape)
     (out * w).sum().backward()
     (ref * torch.tensor(w)).sum().backward()
@@ -41,11 +41,11 @@ def test_packed_layout_matches_torch():
     np.testing.assert_array_equal(ours.batch_sizes, theirs.batch_sizes.numpy())
     np.testing.assert_array_equal(ours.sorted_indices, theirs.sorted_indices.numpy())
     np.testing.assert_array_equal(ours.unsorted_indices, theirs.unsorted_indices.numpy())
-    np.testing.assert_array_equal(ours.data.data, theirs.data.numpy())
+    np.testing.assert_array_equal(ours.data._data, theirs.data.numpy())
     seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in (4, 2, 2)]
     packed = pack_sequence(seqs)
-    ref = R.pack_sequence([torch.tensor(s.data) for s in seqs])
-    np.testing.assert_array_equal(packed.data.data, ref.data.numpy())
+    ref = R.pack_sequence([torch.tensor(s._data) for s in seqs])
+    np.testing.assert_array_equal(packed.data._data, ref.data.numpy())
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -65,7 +65,7 @@ def test_unsorted_indices_restore_the_batch_order_as_torch(seed):
     np.testing.assert_array_equal(ours.batch_sizes, theirs.batch_sizes.numpy())
     out, out_lengths = pad_packed_sequence(ours, batch_first=True, padding_value=-2.0)
     ref, ref_lengths = R.pad_packed_sequence(theirs, batch_first=True, padding_value=-2.0)
-    np.testing.assert_array_equal(out.data, ref.numpy())
+    np.testing.assert_array_equal(out._data, ref.numpy())
     np.testing.assert_array_equal(out_lengths, ref_lengths.numpy())
 
 
@@ -85,13 +85,13 @@ def test_layer_on_a_packed_batch_matches_torch(kind, fused, batch_first):
     out_o, h_o = ours(po)
     out_t, h_t = tm(pt)
     assert isinstance(out_o, PackedSequence)
-    np.testing.assert_allclose(out_o.data.data, out_t.data.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out_o.data._data, out_t.data.detach().numpy(), rtol=1e-10, atol=1e-12)
     pad_o, len_o = pad_packed_sequence(out_o, batch_first=batch_first, padding_value=0.25, total_length=T)
     pad_t, len_t = R.pad_packed_sequence(out_t, batch_first=batch_first, padding_value=0.25, total_length=T)
     np.testing.assert_array_equal(len_o, len_t.numpy())
-    np.testing.assert_allclose(pad_o.data, pad_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(pad_o._data, pad_t.detach().numpy(), rtol=1e-10, atol=1e-12)
     h_o, h_t = (h_o[0], h_t[0]) if kind == "LSTM" else (h_o, h_t)
-    np.testing.assert_allclose(h_o.data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h_o._data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
     w = RNG.standard_normal(pad_o.shape)
     ((pad_o * w).sum() + h_o.sum()).backward()
@@ -124,10 +124,10 @@ def test_unpad_and_unpack_invert_pad_and_pack():
     seqs = [tr.Tensor(RNG.standard_normal((n, 2))) for n in LENGTHS]
     for batch_first in (False, True):
         back = tr.nn.utils.rnn.unpad_sequence(pad_sequence(seqs, batch_first), LENGTHS, batch_first)
-        assert all(np.array_equal(a.data, b.data) for a, b in zip(back, seqs))
+        assert all(np.array_equal(a._data, b._data) for a, b in zip(back, seqs))
     back = tr.nn.utils.rnn.unpack_sequence(pack_sequence(seqs, enforce_sorted=False))
-    theirs = R.unpack_sequence(R.pack_sequence([torch.tensor(s.data) for s in seqs], enforce_sorted=False))
-    assert all(np.array_equal(a.data, b.numpy()) for a, b in zip(back, theirs))
+    theirs = R.unpack_sequence(R.pack_sequence([torch.tensor(s._data) for s in seqs], enforce_sorted=False))
+    assert all(np.array_equal(a._data, b.numpy()) for a, b in zip(back, theirs))
 
 
 def test_packed_sequence_methods_and_a_tensor_of_sequences_as_torch():
@@ -139,16 +139,16 @@ def test_packed_sequence_methods_and_a_tensor_of_sequences_as_torch():
     for cast, dtype in (("float", np.float32), ("double", np.float64)):
         o, t = getattr(ours, cast)(), getattr(theirs, cast)()
         assert o.data.dtype == dtype == t.data.numpy().dtype
-        np.testing.assert_array_equal(o.data.data, t.data.numpy())
+        np.testing.assert_array_equal(o.data._data, t.data.numpy())
         np.testing.assert_array_equal(o.batch_sizes, t.batch_sizes.numpy())
     o, t = ours.to(np.float32), theirs.to(torch.float32)
-    np.testing.assert_array_equal(o.data.data, t.data.numpy())
+    np.testing.assert_array_equal(o.data._data, t.data.numpy())
     o.data.sum().backward()   # the cast stays on the tape, as torch's
     np.testing.assert_array_equal(ours.padded.grad, (np.arange(5)[:, None] < np.array(LENGTHS)[None, :])[..., None]
                                   * np.ones(3))
     # a Tensor passed as the sequences is the list of its rows, as torch
     stacked = RNG.standard_normal((3, 2, 4))
-    np.testing.assert_array_equal(pad_sequence(tr.Tensor(stacked), batch_first=True).data,
+    np.testing.assert_array_equal(pad_sequence(tr.Tensor(stacked), batch_first=True)._data,
                                   R.pad_sequence(torch.tensor(stacked), batch_first=True).numpy())
 
 
