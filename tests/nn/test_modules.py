@@ -566,7 +566,7 @@ def test_registration_lookup_pop_insert_and_repr_follow_torch():
     assert len(steps[tr]) == len(steps[torch]) == 3 and getattr(steps[tr], "0") is steps[tr][0]
     steps[tr].load_state_dict({k: v.numpy() for k, v in steps[torch].state_dict().items()})
     x = np.random.default_rng(0).standard_normal((4, 2))
-    np.testing.assert_allclose(steps[tr](tr.Tensor(x))._data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(steps[tr](tr.Tensor(x)).data, steps[torch](torch.tensor(x)).detach().numpy(), rtol=1e-12)
     for o, t in ((tr.nn.Dropout(0.3), torch.nn.Dropout(0.3)), (tr.nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3))),
                  (tr.nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
                  (tr.nn.LayerNorm(4, elementwise_affine=False), torch.nn.LayerNorm(4, elementwise_affine=False))):
