@@ -141,15 +141,17 @@ class Dropout(Primitive):
 class Div(Primitive):
     @staticmethod
     def forward(a, b):
-        out = a / b
+        with np.errstate(divide="ignore", invalid="ignore"):   # x / 0 and 0 / 0: inf and nan, silently as torch
+            out = a / b
         return out, (b, out)
 
     @staticmethod
     def backward(g, saved, needs):
         b, out = saved
-        ga = g / b
-        # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
-        return (ga if needs[0] else None), (-ga * out if needs[1] else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g / b
+            # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
+            return (ga if needs[0] else None), (-ga * out if needs[1] else None)
 
     @staticmethod
     def saved_needed(saved, needs):
@@ -166,7 +168,8 @@ def _refuse_int_division_by_zero(b):
 def _torch_floor_mod(a, b):
     """a % b with the divisor's sign, as torch computes it (fmod, then b added where the signs differ): the sign
     of a zero result is a's (-0.0 % 2 is -0.0), where numpy's remainder gives b's."""
-    mod = np.fmod(a, b)
+    with np.errstate(invalid="ignore"):   # x % 0.0: nan, silently as torch
+        mod = np.fmod(a, b)
     return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)   # (mod + 0.0 would turn -0.0 into 0.0)
 
 
@@ -178,7 +181,8 @@ class FloorDivide(Primitive):
     @staticmethod
     def forward(a, b):
         _refuse_int_division_by_zero(b)
-        return np.floor_divide(a, b), None
+        with np.errstate(divide="ignore", invalid="ignore"):   # a float // 0.0: inf or nan, silently as torch
+            return np.floor_divide(a, b), None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -397,13 +401,15 @@ class Pow(Primitive):
 
     @staticmethod
     def forward(a, p):
-        return _torch_pow(a, p), a
+        with np.errstate(divide="ignore", invalid="ignore"):   # sqrt(-1), 0 ** -1: nan, inf silently as torch
+            return _torch_pow(a, p), a
 
     @staticmethod
     def backward(g, a, needs, p):
         if p == 0:
             return (np.zeros(np.broadcast_shapes(g.shape, a.shape), dtype=g.dtype),)
-        return (g * p * _torch_pow(a, p - 1),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * p * _torch_pow(a, p - 1),)
 
 
 class Root(Primitive):
@@ -439,7 +445,8 @@ class Abs(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(a):
-        out = np.exp(a)
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            out = np.exp(a)
         return out, out  # exp is its own derivative: save the output, not the input
 
     @staticmethod
@@ -450,11 +457,13 @@ class Exp(Primitive):
 class Log(Primitive):
     @staticmethod
     def forward(a):
-        return np.log(a), a
+        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) = -inf, log(-1) = nan: silently as torch
+            return np.log(a), a
 
     @staticmethod
     def backward(g, a, needs):
-        return (g / a,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / a,)
 
 
 class Tanh(Primitive):
@@ -630,7 +639,8 @@ class Expm1(Primitive):
 
     @staticmethod
     def forward(a):
-        out = np.expm1(a)
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            out = np.expm1(a)
         return out, out
 
     @staticmethod

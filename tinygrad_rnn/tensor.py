@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -1286,7 +1287,12 @@ class Tensor(InPlaceWrites):
         n = _reduced_count(self.shape, axes)
         centred = _centred(self, axes)
         total = (centred * centred).sum(dim, keepdim)
-        return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
+        if n > correction:
+            return total * (1.0 / (n - correction))
+        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=2)   # torch's words
+        with np.errstate(invalid="ignore"):   # 0 * inf: nan, as torch (its warning said why)
+            return total * float("inf")
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,

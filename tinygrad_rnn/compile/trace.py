@@ -270,7 +270,7 @@ def refuse_hooks(cell):
     once per step on the step's values as the tape's unrolled loop runs it, and what a hook returns (a new output,
     new gradients) would be baked in or lost. Refusing keeps the compiled results the tape's; a tr.nn.Recurrent
     layer does not come here with hooks (it runs those layer-directions on the tape)."""
-    from ..nn.hooks import ModuleHooks, first_hook   # (here: nn's layers import this package)
+    from ..nn.hooks import ModuleHooks, first_hook  # (here: nn's layers import this package)
     if not ModuleHooks.made:   # (no module of the process has ever had a hook: one test)
         return
     hook = first_hook(cell)
