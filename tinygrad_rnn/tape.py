@@ -255,11 +255,8 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
-        if node.hooks:  # every consumer has added in: the gradient of each hooked output is complete
-            gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
-        if _computed_write_count != written:   # a hook of this walk wrote a computed tensor in place: as torch,
-            written = _computed_write_count    # the nodes still to run refuse if they saved its memory
-            _check_computed_writes([n for n in nodes if n.seq <= node.seq])
+        if node.hooks or _computed_write_count != written:
+            gs, written = _before_node_backward(node, gs, nodes, written)
         input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
         for edge, gi in zip(node.parents, input_grads):
@@ -276,6 +273,18 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 _accumulate_leaf_grad(edge, gi)
     for leaf, gi in hooked_leaves.items():
         _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
+
+
+def _before_node_backward(node, gs, nodes, written):
+    """What the walk runs before a node's backward when hooks are involved: the tensor hooks of its outputs (every
+    consumer has added in: the gradient of each hooked output is complete), then, if a hook of this walk (those, a
+    module's backward hook, a custom Function's backward) wrote a computed tensor in place, torch's refusal for the
+    nodes still to run that saved its memory. (gs, the write count now checked.)"""
+    if node.hooks:
+        gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
+    if _computed_write_count != written:
+        _check_computed_writes([n for n in nodes if n.seq <= node.seq])
+    return gs, _computed_write_count
 
 
 def _check_before_the_walk(nodes):
