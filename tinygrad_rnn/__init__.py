@@ -168,6 +168,7 @@ from .tensor_functions import (
     meshgrid,
     min,
     mv,
+    nanmedian,
     norm,
     outer,
     permute,
@@ -229,7 +230,8 @@ __all__ = [
     "count_nonzero", "broadcast_to", "broadcast_tensors", "eye", "linspace", "logspace", "full_like", "empty",
     "empty_like", "tril", "triu", "diag", "outer", "dot", "mv", "trace",
     "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
-    "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add",
+    "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
+    "index_add",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

@@ -994,24 +994,39 @@ class Prod(Primitive):
 
 
 class Cumprod(Primitive):
-    """Running products along `axis`. Input k reaches output j >= k through the product of the others up to j,
-    so its gradient is (the product before k) * `s[k]`, where `s[k] = g[k] + a[k + 1] * s[k + 1]` runs from the
-    end: exact where the input holds zeros, where out / a would divide by zero (torch's gradient there too)."""
+    """Running products along `axis`, with torch's gradient, vectorised (no loop along the axis): without zeros
+    `reversed_cumsum(g * out) / a`; at a lane's first zero the products of the inputs after it up to the next zero
+    (the zero left out) weighted by g, times the product before it; after the first zero 0 (every later output
+    holds it). Exact where the input holds zeros, where out / a would divide by zero."""
 
     @staticmethod
     def forward(a, axis):
-        return np.cumprod(a, axis=axis, dtype=a.dtype), a
+        out = np.cumprod(a, axis=axis, dtype=a.dtype)
+        return out, (a, out)
 
     @staticmethod
-    def backward(g, a, needs, axis):
-        rows, g_rows = np.moveaxis(a, axis, -1), np.moveaxis(np.broadcast_to(g, a.shape), axis, -1)
-        suffix = np.empty(rows.shape, np.result_type(rows, g_rows))
-        n = rows.shape[-1]
-        if n:
-            suffix[..., n - 1] = g_rows[..., n - 1]
-        for k in range(n - 2, -1, -1):   # one step per position along the axis, each over all the rows
-            suffix[..., k] = g_rows[..., k] + rows[..., k + 1] * suffix[..., k + 1]
-        return (np.moveaxis(_exclusive_cumprod(rows) * suffix, -1, axis),)
+    def backward(g, saved, needs, axis):
+        a, out = saved
+        if a.shape[axis] <= 1:   # (torch's: the gradient as it is)
+            return (np.array(np.broadcast_to(g, a.shape)),)
+        g = np.broadcast_to(g, a.shape)
+        zeros_so_far = np.cumsum(a == 0, axis=axis)
+        before = zeros_so_far == 0   # the positions before each lane's first zero
+        grad = np.zeros(a.shape, np.result_type(a, g))
+        np.divide(_reversed_cumsum(np.where(before, out * g, 0), axis), a, out=grad, where=before)
+        if before.all():
+            return (grad,)
+        first = (zeros_so_far == 1) & (a == 0)
+        up_to_next = (zeros_so_far == 1) & ~first   # after the first zero, up to the second
+        after = np.cumprod(np.where(up_to_next, a, 1), axis=axis) * np.where(zeros_so_far == 1, g, 0)
+        z = np.argmax(first, axis=axis, keepdims=True)
+        prefix = np.where(z == 0, 1, np.take_along_axis(out, np.maximum(z - 1, 0), axis=axis))
+        return (np.where(first, after.sum(axis=axis, keepdims=True) * prefix, grad),)
+
+
+def _reversed_cumsum(x, axis):
+    """`r[k] = x[k] + x[k + 1] + ...` along axis."""
+    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
 
 
 class Einsum(Primitive):

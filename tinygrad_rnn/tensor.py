@@ -912,7 +912,7 @@ class Tensor(InPlaceWrites):
     def clip(self, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
         """Each element limited to [min, max], as torch.clamp: bounds are numbers or Tensors (broadcast with self)."""
         if min is None and max is None:
-            raise ValueError("clip needs min or max (or both)")
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None (as torch)")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and not isinstance(bound, Tensor) \
                     and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
@@ -1843,8 +1843,8 @@ class Tensor(InPlaceWrites):
             raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
         return apply(P.Logit, self._numeric(), eps=None if eps is None else float(eps))
 
-    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=min)
-    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=max)
+    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=_bound("clamp_min", "min", min))
+    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=_bound("clamp_max", "max", max))
 
     def hypot(self, other: Tensor) -> Tensor:
         """sqrt(self^2 + other^2) without overflow, as torch.hypot (float tensors; other a Tensor, as torch)."""
@@ -1941,13 +1941,16 @@ class Tensor(InPlaceWrites):
 
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         """gather() with self and indices broadcast in every dim but `dim` (without dim: of the flattened
-        tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values."""
+        tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values. As torch
+        2.13's, an index along `dim` is taken modulo its size (-1 is the last); without dim, gather's range check."""
         raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
         if raw.dtype.kind not in "iu":
             raise RuntimeError(f"take_along_dim(): dtype of indices should be int64 but got {raw.dtype} (as torch)")
         if dim is None:
             return self.reshape(-1).gather(0, raw.reshape(-1))
         d = _one_int_dim("take_along_dim", dim, self.ndim)
+        if self.shape[d]:   # torch 2.13 wraps each index along dim (index % size): -1 is the last, size the first
+            raw = np.remainder(raw, self.shape[d])
         if raw.ndim != self.ndim:
             raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {raw.ndim} dimensions for indices")
@@ -2005,6 +2008,11 @@ class Tensor(InPlaceWrites):
         """As torch: tensor_functions.median."""
         from .tensor_functions import median
         return median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """As torch: tensor_functions.nanmedian."""
+        from .tensor_functions import nanmedian
+        return nanmedian(self, dim, keepdim)
 
     def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
                dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
@@ -2651,6 +2659,13 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storag
     """torch.as_strided: input.as_strided(size, stride, storage_offset)."""
     return _tensor_input("as_strided", input).as_strided(size, stride, storage_offset)
 def logit(input: Tensor, eps: float | None = None) -> Tensor: return _tensor_input("logit", input).logit(eps)
+def _bound(fn, name, bound):
+    """clamp_min/clamp_max's one bound: None is torch's TypeError there (clamp() takes None for a side)."""
+    if bound is None:
+        raise TypeError(f"{fn}(): {name} must be a number or a Tensor, got None (as torch)")
+    return bound
+
+
 def clamp_min(input: Tensor, min: float) -> Tensor: return _tensor_input("clamp_min", input).clamp_min(min)
 def clamp_max(input: Tensor, max: float) -> Tensor: return _tensor_input("clamp_max", input).clamp_max(max)
 def hypot(input: Tensor, other: Tensor) -> Tensor: return _tensor_input("hypot", input).hypot(other)
