@@ -26,6 +26,7 @@ var(axis=1) without saying the correction).
 """
 from __future__ import annotations
 
+import copy
 import numbers
 import operator
 import warnings
@@ -177,6 +178,10 @@ def _float_dtype(dtype, fn):
 
 
 # ----------------------------------------------------------------------------- Tensor
+# a Tensor's attributes that pickle and copy.copy leave out (torch's carry no gradient; weak references cannot be)
+_NOT_COPIED = frozenset({"_grad", "_grad_view", "_owner"})
+
+
 class ShapeError(ValueError, RuntimeError):
     """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
     split) or an index out of its dim (gather, scatter): torch raises a RuntimeError, numpy a ValueError, and
@@ -296,11 +301,25 @@ class Tensor(InPlaceWrites):
     grad = property(_get_grad, _set_grad, doc="The accumulated gradient (a Tensor sharing its memory) or None.")
 
     def __getstate__(self) -> dict:
-        """Pickling and copy.deepcopy: the attributes but the weak references (to .grad's wrapper, made again; a
-        gradient's to its tensor: a copy of p.grad is a Tensor on its own)."""
-        if "_grad_view" not in self.__dict__ and "_owner" not in self.__dict__:
-            return self.__dict__
-        return {k: v for k, v in self.__dict__.items() if k != "_grad_view" and k != "_owner"}
+        """Pickling and copy.copy: the attributes but the gradient (torch's pickles and copy.copy carry no .grad)
+        and the weak references (to .grad's wrapper; a gradient's to its tensor: a copy of p.grad is a Tensor on
+        its own)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in _NOT_COPIED}
+        state["_grad"] = None
+        return state
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """copy.deepcopy: the attributes copied, .grad too (as torch's Tensor.__deepcopy__; a Parameter's copy
+        leaves it behind, as torch's), the weak references left out."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new._grad = None
+        for k, v in self.__dict__.items():
+            if k not in _NOT_COPIED or (k == "_grad" and self._deep_copies_grad):
+                new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
+
+    _deep_copies_grad = True   # (Parameter: False)
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", and one pickled
