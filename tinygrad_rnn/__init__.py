@@ -132,6 +132,7 @@ from .tensor import (
     where,
     xlogy,
 )
+from .tensor_args import device
 from .tensor_functions import (
     acos,
     amax,
@@ -236,7 +237,7 @@ __all__ = [
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
     # randomness, checkpoints, threads
-    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state",
+    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state", "device",
     "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
     "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
     # recomputation: trade memory for time in the backward pass

@@ -76,6 +76,8 @@ from .tensor_args import (
     _shape_args,
     _sizes_multiply_to,
     _softmax_default,
+    check_device,
+    device,
 )
 from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
@@ -94,6 +96,7 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
 
 # ----------------------------------------------------------------------------- dtype handling
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_CPU = device("cpu")   # every tensor's .device
 _default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
 
 
@@ -601,6 +604,13 @@ class Tensor(InPlaceWrites):
         return Tensor._make(np.trunc(self.data).astype(np.int64) if self.data.dtype.kind == "f"
                             else self.data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
+
+    @property
+    def device(self) -> device:
+        """device("cpu"), as torch's on the CPU (the only device here)."""
+        return _CPU
+
+    is_cpu, is_cuda = True, False
     def contiguous(self) -> Tensor:
         """self if its memory is in C order, else a C-ordered copy, as torch's (x.T.contiguous() += 1 leaves
         x alone: in-place operations write the tensor's memory)."""
@@ -733,20 +743,24 @@ class Tensor(InPlaceWrites):
 
     # -- torch's new_* factories: self's dtype unless dtype= says otherwise
     def new_zeros(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
-                  requires_grad: bool = False) -> Tensor:
+                  requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_zeros", device)
         return self.new_full(_shape_args("new_zeros", size), 0, dtype=dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_ones", device)
         return self.new_full(_shape_args("new_ones", size), 1, dtype=dtype, requires_grad=requires_grad)
 
     def new_full(self, size: Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_full", device)
         from .creation import full  # (imported here: creation.py is built on this module)
         return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data: npt.ArrayLike, *, dtype: npt.DTypeLike | None = None,
-                   requires_grad: bool = False) -> Tensor:
+                   requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_tensor", device)
         from .creation import tensor  # (imported here: creation.py is built on this module)
         return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins  # (this module's sum, max and min are torch's: the builtins by their full name)
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ from . import primitives as P
 from .creation import _factory_dtype, _made, full, zeros
 from .tape import apply
 from .tensor import ShapeError, Tensor, ValuesIndices, _fill_value, _tensor_input, cat, where
-from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args
+from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args, check_device
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm",
            "logsumexp", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square",
@@ -178,8 +179,10 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 # ----------------------------------------------------------------------------- factories
-def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None,
+        requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.eye: an n x m (n x n if m is None) tensor with ones on the diagonal."""
+    check_device("eye", device)
     for name, value in (("n", n), ("m", m)):
         if value is not None and not _is_int(value):
             raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
@@ -190,15 +193,17 @@ def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None, req
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: npt.DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.linspace: `steps` evenly spaced values from start to end (both included), in the default float
     dtype unless dtype= says (computed in float64, then converted)."""
+    check_device("linspace", device)
     return _made(_spaced("linspace", start, end, steps, dtype), requires_grad, "linspace")
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: npt.DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.logspace: `base ** linspace(start, end, steps)`."""
+    check_device("logspace", device)
     exponents = _spaced("logspace", start, end, steps, np.float64)
     return _made(np.power(float(base), exponents).astype(_factory_dtype(dtype, "logspace")), requires_grad,
                  "logspace")
@@ -218,20 +223,25 @@ def _spaced(fn, start, end, steps, dtype):
 
 
 def full_like(input: Tensor, fill_value: float, *, dtype: npt.DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.full_like: input's shape, filled with fill_value, in input's dtype unless dtype= says."""
+    check_device("full_like", device)
     x = _tensor_input("full_like", input)
     dtype = x.dtype if dtype is None else dtype
     return full(x.shape, float(_fill_value(fill_value)), dtype=dtype, requires_grad=requires_grad)
 
 
-def empty(*size: int | Sequence[int], dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+          requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.empty, but its contents are zeros (torch leaves them uninitialised: no program may read them)."""
+    check_device("empty", device)
     return zeros(_shape_args("empty", size), dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, *, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.empty_like, with zeros as contents (see empty)."""
+    check_device("empty_like", device)
     x = _tensor_input("empty_like", input)
     return zeros(x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
