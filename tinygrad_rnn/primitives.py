@@ -257,7 +257,8 @@ class Power(Primitive):
 
     @staticmethod
     def forward(a, b):
-        out = a ** b
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** -1, (-8) ** (1/3): inf, nan silently as torch
+            out = a ** b
         return out, (a, b, out)
 
     @staticmethod

@@ -28,6 +28,7 @@ CASES = {
     "pow -1": (lambda m, x, y: x ** -1.0, EDGES, None),
     "pow 1.5": (lambda m, x, y: x ** 1.5, EDGES, None),
     "pow -2.5": (lambda m, x, y: x ** -2.5, EDGES, None),
+    "pow tensor": (lambda m, x, y: x ** y, [-8.0, 0.0, 0.0, 2.0, -1.0, 0.0, 4.0], [1 / 3, -1.0, 0.0, 0.5, 0.5, 2.0, -0.5]),
     "exp": (lambda m, x, y: x.exp(), EDGES, None),
     "expm1": (lambda m, x, y: x.expm1(), EDGES, None),
     "div": (lambda m, x, y: x / y, [0.0, -0.0, 1.0, -1.0, 0.0, 2.0, 3.0], [0.0, 0.0, 0.0, -0.0, 1.0, 0.0, 2.0]),
