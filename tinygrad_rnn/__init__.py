@@ -132,6 +132,7 @@ from .tensor import (
     where,
     xlogy,
 )
+from .tensor_args import device
 from .tensor_functions import (
     acos,
     amax,
@@ -168,6 +169,7 @@ from .tensor_functions import (
     meshgrid,
     min,
     mv,
+    nanmedian,
     norm,
     outer,
     permute,
@@ -229,12 +231,13 @@ __all__ = [
     "count_nonzero", "broadcast_to", "broadcast_tensors", "eye", "linspace", "logspace", "full_like", "empty",
     "empty_like", "tril", "triu", "diag", "outer", "dot", "mv", "trace",
     "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
-    "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add",
+    "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
+    "index_add",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
     # randomness, checkpoints, threads
-    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state",
+    "manual_seed", "Generator", "initial_seed", "seed", "get_rng_state", "set_rng_state", "device",
     "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
     "save", "load", "CheckpointError", "set_num_threads", "get_num_threads",
     # recomputation: trade memory for time in the backward pass

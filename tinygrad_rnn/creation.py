@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,16 +26,25 @@ from . import primitives as P
 from . import random
 from .tape import _grad_mode, apply
 from .tensor import FLOAT_DTYPES, ShapeError, Tensor, _fill_value, _float_dtype, _is_dtype, _raw
-from .tensor_args import ArgumentValueError, DTypeNotImplementedError, _check_requires_grad, _is_int, _shape_args
+from .tensor_args import (
+    ArgumentValueError,
+    DTypeNotImplementedError,
+    _check_requires_grad,
+    _is_int,
+    _shape_args,
+    check_device,
+)
 
 __all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
            "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli"]
 
 
-def tensor(data: npt.ArrayLike | Tensor, *, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
+def tensor(data: npt.ArrayLike | Tensor, *,
+           requires_grad: bool = False, device: Any = None, dtype: npt.DTypeLike | None = None) -> Tensor:
     """As torch.tensor: a copy of data; floats become a float Tensor by tensor.py's dtype rules, ints int64
     indices and booleans a boolean mask, as torch.tensor's (the constructor Tensor, like torch.Tensor, gives
     float32 for all three; dtype=tr.float32 here too)."""
+    check_device("tensor", device)
     if dtype is not None and _factory_dtype(dtype, "tensor").kind != "f":   # dtype=tr.int64 / tr.bool
         _made(np.zeros(0, dtype), requires_grad, "tensor")   # refuses requires_grad=True, as torch
         return tensor(data).astype(dtype)   # (a copy already: astype keeps it)
@@ -86,20 +96,23 @@ def _made(data, requires_grad, fn):
 
 
 def zeros(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("zeros", device)
     data = np.zeros(_shape_args("zeros", shape, size), dtype=_factory_dtype(dtype, "zeros"))
     return _made(data, requires_grad, "zeros")
 
 
 def ones(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("ones", device)
     data = np.ones(_shape_args("ones", shape, size), dtype=_factory_dtype(dtype, "ones"))
     return _made(data, requires_grad, "ones")
 
 
 def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch: an int fill_value makes int64 indices, a float one the default float dtype (dtype= says)."""
+    check_device("full", device)
     shape, value = _shape_args("full", (size,)), _fill_value(fill_value)
     if dtype is None and _is_int(value):
         dtype = np.int64
@@ -107,29 +120,33 @@ def full(size: int | Sequence[int], fill_value: float, *, dtype: npt.DTypeLike |
 
 
 def zeros_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("zeros_like", device)
     dtype = None if dtype is None else _float_dtype(dtype, "zeros_like")   # np would make int32 zeros, then float32
     return Tensor(np.zeros_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor | np.ndarray, *, dtype: npt.DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("ones_like", device)
     dtype = None if dtype is None else _float_dtype(dtype, "ones_like")
     return Tensor(np.ones_like(_raw(input), dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-          requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
+          requires_grad: bool = False, device: Any = None, generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the library's generator (tr.manual_seed), or from `generator`
     (a numpy Generator), drawn in `dtype` directly."""
+    check_device("randn", device)
     rng = random.resolve("randn", generator)
     data = rng.standard_normal(_shape_args("randn", shape, size), dtype=_float_dtype(dtype, "randn"))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: npt.DTypeLike | None = None,
-         requires_grad: bool = False, generator: np.random.Generator | None = None) -> Tensor:
+         requires_grad: bool = False, device: Any = None, generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1), as randn draws them."""
+    check_device("rand", device)
     rng = random.resolve("rand", generator)
     data = rng.random(_shape_args("rand", shape, size), dtype=_float_dtype(dtype, "rand"))
     return Tensor(data, requires_grad=requires_grad)
@@ -137,9 +154,10 @@ def rand(*shape: int | Sequence[int], size: Sequence[int] | None = None, dtype: 
 
 def randint(*args: int | Sequence[int], low: int | None = None, high: int | None = None,
             size: Sequence[int] | None = None, generator: np.random.Generator | None = None,
-            dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+            dtype: npt.DTypeLike | None = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Integers in [low, high) of shape size: randint(high, size) or randint(low, high, size), keywords too, as
     torch's; int64 unless dtype says (a float dtype, or bool for [0, 2))."""
+    check_device("randint", device)
     low, high, size = _randint_args(args, low, high, size)
     shape = _size_tuple("randint", size)
     dtype = np.dtype(np.int64) if dtype is None else _factory_dtype(dtype, "randint")
@@ -169,8 +187,9 @@ def _size_tuple(fn, size):
 
 
 def randperm(n: int, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64 unless dtype says (a float dtype), as torch's."""
+    check_device("randperm", device)
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"randperm: n must be an int, got {type(n).__name__} {n!r}")
     if n < 0:
@@ -197,23 +216,26 @@ def _like_float(fn, input, dtype):
 
 
 def randn_like(input: Tensor, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, device: Any = None) -> Tensor:
     """randn of input's shape and dtype (a float one), as torch's."""
+    check_device("randn_like", device)
     shape, dtype = _like_float("randn_like", input, dtype)
     return randn(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
 def rand_like(input: Tensor, *, generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
     """rand of input's shape and dtype (a float one), as torch's."""
+    check_device("rand_like", device)
     shape, dtype = _like_float("rand_like", input, dtype)
     return rand(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
                  generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
     """randint of input's shape, in input's dtype unless dtype says: randint_like(x, high) or (x, low, high)."""
+    check_device("randint_like", device)
     if high is None:
         low, high = 0, low
     shape, dtype = _like("randint_like", input, dtype)
@@ -222,10 +244,11 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
 
 def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None, *,
            generator: np.random.Generator | None = None, dtype: npt.DTypeLike | None = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, device: Any = None) -> Tensor:
     """Samples of N(mean, std^2), as torch's normal: a Tensor mean and/or std (broadcast together; their dtype),
     or two numbers and a size (the default dtype unless dtype says). A result of tensors that require grad
     requires grad with a zero gradient, as torch's."""
+    check_device("normal", device)
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if not tensors:
         if size is None:
@@ -269,9 +292,10 @@ def _sampled(values, tensors):
 
 
 def arange(start: float | None = None, end: float | None = None, step: float = 1, *,
-           dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+           dtype: npt.DTypeLike | None = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """start, start + step, ... below end (arange(n) and arange(end=n): 0 .. n-1), as torch: int64 for int
     arguments, the default float dtype (float32) if any is a float, unless dtype= says."""
+    check_device("arange", device)
     if end is None:
         if start is None:
             raise TypeError("arange: give end (arange(end), arange(start, end, step) or arange(end=n))")

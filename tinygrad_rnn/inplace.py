@@ -191,8 +191,15 @@ class InPlaceWrites:
         """In place: self.index_add(dim, index, source, alpha=alpha)."""
         return self._in_place("index_add_", lambda: self.index_add(dim, index, source, alpha=alpha), source)
 
-    def clamp_min_(self, min: float) -> Tensor: return self.clamp_(min=min)
-    def clamp_max_(self, max: float) -> Tensor: return self.clamp_(max=max)
+    def clamp_min_(self, min: float | Tensor) -> Tensor:
+        if min is None:   # (clamp_() takes None for one side; here it is torch's TypeError)
+            raise TypeError("clamp_min_(): min must be a number or a Tensor, got None (as torch)")
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max: float | Tensor) -> Tensor:
+        if max is None:
+            raise TypeError("clamp_max_(): max must be a number or a Tensor, got None (as torch)")
+        return self.clamp_(max=max)
 
     def copy_(self, src: Tensor | npt.ArrayLike, non_blocking: bool = False) -> Tensor:
         """src's values written into this tensor, as torch's copy_: broadcast to its shape and converted to its dtype

@@ -141,15 +141,17 @@ class Dropout(Primitive):
 class Div(Primitive):
     @staticmethod
     def forward(a, b):
-        out = a / b
+        with np.errstate(divide="ignore", invalid="ignore"):   # x / 0 and 0 / 0: inf and nan, silently as torch
+            out = a / b
         return out, (b, out)
 
     @staticmethod
     def backward(g, saved, needs):
         b, out = saved
-        ga = g / b
-        # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
-        return (ga if needs[0] else None), (-ga * out if needs[1] else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g / b
+            # d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output instead of saving a
+            return (ga if needs[0] else None), (-ga * out if needs[1] else None)
 
     @staticmethod
     def saved_needed(saved, needs):
@@ -166,7 +168,8 @@ def _refuse_int_division_by_zero(b):
 def _torch_floor_mod(a, b):
     """a % b with the divisor's sign, as torch computes it (fmod, then b added where the signs differ): the sign
     of a zero result is a's (-0.0 % 2 is -0.0), where numpy's remainder gives b's."""
-    mod = np.fmod(a, b)
+    with np.errstate(invalid="ignore"):   # x % 0.0: nan, silently as torch
+        mod = np.fmod(a, b)
     return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)   # (mod + 0.0 would turn -0.0 into 0.0)
 
 
@@ -178,7 +181,8 @@ class FloorDivide(Primitive):
     @staticmethod
     def forward(a, b):
         _refuse_int_division_by_zero(b)
-        return np.floor_divide(a, b), None
+        with np.errstate(divide="ignore", invalid="ignore"):   # a float // 0.0: inf or nan, silently as torch
+            return np.floor_divide(a, b), None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -253,7 +257,8 @@ class Power(Primitive):
 
     @staticmethod
     def forward(a, b):
-        out = a ** b
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** -1, (-8) ** (1/3): inf, nan silently as torch
+            out = a ** b
         return out, (a, b, out)
 
     @staticmethod
@@ -397,13 +402,15 @@ class Pow(Primitive):
 
     @staticmethod
     def forward(a, p):
-        return _torch_pow(a, p), a
+        with np.errstate(divide="ignore", invalid="ignore"):   # sqrt(-1), 0 ** -1: nan, inf silently as torch
+            return _torch_pow(a, p), a
 
     @staticmethod
     def backward(g, a, needs, p):
         if p == 0:
             return (np.zeros(np.broadcast_shapes(g.shape, a.shape), dtype=g.dtype),)
-        return (g * p * _torch_pow(a, p - 1),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * p * _torch_pow(a, p - 1),)
 
 
 class Root(Primitive):
@@ -439,7 +446,8 @@ class Abs(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(a):
-        out = np.exp(a)
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            out = np.exp(a)
         return out, out  # exp is its own derivative: save the output, not the input
 
     @staticmethod
@@ -450,11 +458,13 @@ class Exp(Primitive):
 class Log(Primitive):
     @staticmethod
     def forward(a):
-        return np.log(a), a
+        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) = -inf, log(-1) = nan: silently as torch
+            return np.log(a), a
 
     @staticmethod
     def backward(g, a, needs):
-        return (g / a,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / a,)
 
 
 class Tanh(Primitive):
@@ -630,7 +640,8 @@ class Expm1(Primitive):
 
     @staticmethod
     def forward(a):
-        out = np.expm1(a)
+        with np.errstate(over="ignore"):   # overflow to inf, silently as torch
+            out = np.expm1(a)
         return out, out
 
     @staticmethod
@@ -984,24 +995,39 @@ class Prod(Primitive):
 
 
 class Cumprod(Primitive):
-    """Running products along `axis`. Input k reaches output j >= k through the product of the others up to j,
-    so its gradient is (the product before k) * `s[k]`, where `s[k] = g[k] + a[k + 1] * s[k + 1]` runs from the
-    end: exact where the input holds zeros, where out / a would divide by zero (torch's gradient there too)."""
+    """Running products along `axis`, with torch's gradient, vectorised (no loop along the axis): without zeros
+    `reversed_cumsum(g * out) / a`; at a lane's first zero the products of the inputs after it up to the next zero
+    (the zero left out) weighted by g, times the product before it; after the first zero 0 (every later output
+    holds it). Exact where the input holds zeros, where out / a would divide by zero."""
 
     @staticmethod
     def forward(a, axis):
-        return np.cumprod(a, axis=axis, dtype=a.dtype), a
+        out = np.cumprod(a, axis=axis, dtype=a.dtype)
+        return out, (a, out)
 
     @staticmethod
-    def backward(g, a, needs, axis):
-        rows, g_rows = np.moveaxis(a, axis, -1), np.moveaxis(np.broadcast_to(g, a.shape), axis, -1)
-        suffix = np.empty(rows.shape, np.result_type(rows, g_rows))
-        n = rows.shape[-1]
-        if n:
-            suffix[..., n - 1] = g_rows[..., n - 1]
-        for k in range(n - 2, -1, -1):   # one step per position along the axis, each over all the rows
-            suffix[..., k] = g_rows[..., k] + rows[..., k + 1] * suffix[..., k + 1]
-        return (np.moveaxis(_exclusive_cumprod(rows) * suffix, -1, axis),)
+    def backward(g, saved, needs, axis):
+        a, out = saved
+        if a.shape[axis] <= 1:   # (torch's: the gradient as it is)
+            return (np.array(np.broadcast_to(g, a.shape)),)
+        g = np.broadcast_to(g, a.shape)
+        zeros_so_far = np.cumsum(a == 0, axis=axis)
+        before = zeros_so_far == 0   # the positions before each lane's first zero
+        grad = np.zeros(a.shape, np.result_type(a, g))
+        np.divide(_reversed_cumsum(np.where(before, out * g, 0), axis), a, out=grad, where=before)
+        if before.all():
+            return (grad,)
+        first = (zeros_so_far == 1) & (a == 0)
+        up_to_next = (zeros_so_far == 1) & ~first   # after the first zero, up to the second
+        after = np.cumprod(np.where(up_to_next, a, 1), axis=axis) * np.where(zeros_so_far == 1, g, 0)
+        z = np.argmax(first, axis=axis, keepdims=True)
+        prefix = np.where(z == 0, 1, np.take_along_axis(out, np.maximum(z - 1, 0), axis=axis))
+        return (np.where(first, after.sum(axis=axis, keepdims=True) * prefix, grad),)
+
+
+def _reversed_cumsum(x, axis):
+    """`r[k] = x[k] + x[k + 1] + ...` along axis."""
+    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
 
 
 class Einsum(Primitive):

@@ -250,12 +250,13 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
     nodes = _reachable_nodes(root)
     _check_before_the_walk(nodes)
+    written = _computed_write_count
     for node in nodes:
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
-        if node.hooks:  # every consumer has added in: the gradient of each hooked output is complete
-            gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
+        if node.hooks or _computed_write_count != written:
+            gs, written = _before_node_backward(node, gs, nodes, written)
         input_grads = _node_backward(node, gs, retain_graph)
         fresh = node.prim.fresh_grads
         for edge, gi in zip(node.parents, input_grads):
@@ -272,6 +273,18 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 _accumulate_leaf_grad(edge, gi)
     for leaf, gi in hooked_leaves.items():
         _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
+
+
+def _before_node_backward(node, gs, nodes, written):
+    """What the walk runs before a node's backward when hooks are involved: the tensor hooks of its outputs (every
+    consumer has added in: the gradient of each hooked output is complete), then, if a hook of this walk (those, a
+    module's backward hook, a custom Function's backward) wrote a computed tensor in place, torch's refusal for the
+    nodes still to run that saved its memory. (gs, the write count now checked.)"""
+    if node.hooks:
+        gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
+    if _computed_write_count != written:
+        _check_computed_writes([n for n in nodes if n.seq <= node.seq])
+    return gs, _computed_write_count
 
 
 def _check_before_the_walk(nodes):
@@ -351,6 +364,7 @@ def _check_saved_values(node):
 # {Node: [(sequence number, memory)]}: the in-place writes of the memory of each node's outputs, noted by
 # _note_computed_write; weak, so a record goes with its graph
 _computed_writes = weakref.WeakKeyDictionary()
+_computed_write_count = 0   # how many _note_computed_write has noted: the walk's cheap test for a write by a hook
 
 
 def _note_computed_write(t):
@@ -361,6 +375,8 @@ def _note_computed_write(t):
     backward through a node recorded before the write that saved an array of that memory, as torch's version
     counter does; a graph recorded after reads the new values. The memory is all of the array t's views (numpy's
     .base chain): torch's counter is one for a tensor and all its views, so y[1] saved and y[0] written refuses."""
+    global _computed_write_count
+    _computed_write_count += 1
     node = _maker_of(t)
     record = (next(_sequence), _memory_of(t))
     while node is not None:

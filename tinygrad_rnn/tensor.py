@@ -27,8 +27,10 @@ var(axis=1) without saying the correction).
 """
 from __future__ import annotations
 
+import copy
 import numbers
 import operator
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -75,6 +77,8 @@ from .tensor_args import (
     _shape_args,
     _sizes_multiply_to,
     _softmax_default,
+    check_device,
+    device,
 )
 from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
@@ -93,6 +97,7 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
 
 # ----------------------------------------------------------------------------- dtype handling
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_CPU = device("cpu")   # every tensor's .device
 _default_dtype = np.dtype(np.float32)   # one process-wide setting, as torch's (set_default_dtype)
 
 
@@ -177,6 +182,10 @@ def _float_dtype(dtype, fn):
 
 
 # ----------------------------------------------------------------------------- Tensor
+# a Tensor's attributes that pickle and copy.copy leave out (torch's carry no gradient; weak references cannot be)
+_NOT_COPIED = frozenset({"_grad", "_grad_view", "_owner"})
+
+
 class ShapeError(ValueError, RuntimeError):
     """Shapes that do not fit together (operands that do not broadcast, matmul, reshape, cat, stack, expand,
     split) or an index out of its dim (gather, scatter): torch raises a RuntimeError, numpy a ValueError, and
@@ -322,11 +331,25 @@ class Tensor(InPlaceWrites):
     data = property(_get_data, _set_data, doc="A Tensor sharing this tensor's memory, off the tape (torch's .data).")
 
     def __getstate__(self) -> dict:
-        """Pickling and copy.deepcopy: the attributes but the weak references (to .grad's wrapper, made again; a
-        gradient's to its tensor: a copy of p.grad is a Tensor on its own)."""
-        if "_grad_view" not in self.__dict__ and "_owner" not in self.__dict__:
-            return self.__dict__
-        return {k: v for k, v in self.__dict__.items() if k != "_grad_view" and k != "_owner"}
+        """Pickling and copy.copy: the attributes but the gradient (torch's pickles and copy.copy carry no .grad)
+        and the weak references (to .grad's wrapper; a gradient's to its tensor: a copy of p.grad is a Tensor on
+        its own)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in _NOT_COPIED}
+        state["_grad"] = None
+        return state
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """copy.deepcopy: the attributes copied, .grad too (as torch's Tensor.__deepcopy__; a Parameter's copy
+        leaves it behind, as torch's), the weak references left out."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new._grad = None
+        for k, v in self.__dict__.items():
+            if k not in _NOT_COPIED or (k == "_grad" and self._deep_copies_grad):
+                new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
+
+    _deep_copies_grad = True   # (Parameter: False)
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a Tensor pickled before .grad was a checked property kept it under "grad", one pickled
@@ -606,6 +629,13 @@ class Tensor(InPlaceWrites):
         return Tensor._make(np.trunc(self._data).astype(np.int64) if self._data.dtype.kind == "f"
                             else self._data.astype(np.int64), False)
     def cpu(self) -> Tensor: return self  # tensors live on the CPU: x.detach().cpu().numpy() works as in torch
+
+    @property
+    def device(self) -> device:
+        """device("cpu"), as torch's on the CPU (the only device here)."""
+        return _CPU
+
+    is_cpu, is_cuda = True, False
     def contiguous(self) -> Tensor:
         """self if its memory is in C order, else a C-ordered copy, as torch's (x.T.contiguous() += 1 leaves
         x alone: in-place operations write the tensor's memory)."""
@@ -738,20 +768,24 @@ class Tensor(InPlaceWrites):
 
     # -- torch's new_* factories: self's dtype unless dtype= says otherwise
     def new_zeros(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
-                  requires_grad: bool = False) -> Tensor:
+                  requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_zeros", device)
         return self.new_full(_shape_args("new_zeros", size), 0, dtype=dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_ones", device)
         return self.new_full(_shape_args("new_ones", size), 1, dtype=dtype, requires_grad=requires_grad)
 
     def new_full(self, size: Sequence[int], fill_value: float, *, dtype: npt.DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_full", device)
         from .creation import full  # (imported here: creation.py is built on this module)
         return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data: npt.ArrayLike, *, dtype: npt.DTypeLike | None = None,
-                   requires_grad: bool = False) -> Tensor:
+                   requires_grad: bool = False, device: Any = None) -> Tensor:
+        check_device("new_tensor", device)
         from .creation import tensor  # (imported here: creation.py is built on this module)
         return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
@@ -936,7 +970,7 @@ class Tensor(InPlaceWrites):
     def clip(self, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
         """Each element limited to [min, max], as torch.clamp: bounds are numbers or Tensors (broadcast with self)."""
         if min is None and max is None:
-            raise ValueError("clip needs min or max (or both)")
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None (as torch)")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and not isinstance(bound, Tensor) \
                     and not (np.isscalar(bound) and not isinstance(bound, (str, bytes))):
@@ -1311,7 +1345,12 @@ class Tensor(InPlaceWrites):
         n = _reduced_count(self.shape, axes)
         centred = _centred(self, axes)
         total = (centred * centred).sum(dim, keepdim)
-        return total * (1.0 / (n - correction) if n > correction else float("inf"))  # 0 * inf: nan, as torch
+        if n > correction:
+            return total * (1.0 / (n - correction))
+        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=2)   # torch's words
+        with np.errstate(invalid="ignore"):   # 0 * inf: nan, as torch (its warning said why)
+            return total * float("inf")
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool | None = None,
             *, correction: int | None = None, ddof: int | None = None, axis: int | Sequence[int] | None = None,
@@ -1862,8 +1901,8 @@ class Tensor(InPlaceWrites):
             raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
         return apply(P.Logit, self._numeric(), eps=None if eps is None else float(eps))
 
-    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=min)
-    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=max)
+    def clamp_min(self, min: float | Tensor) -> Tensor: return self.clip(min=_bound("clamp_min", "min", min))
+    def clamp_max(self, max: float | Tensor) -> Tensor: return self.clip(max=_bound("clamp_max", "max", max))
 
     def hypot(self, other: Tensor) -> Tensor:
         """sqrt(self^2 + other^2) without overflow, as torch.hypot (float tensors; other a Tensor, as torch)."""
@@ -1960,13 +1999,16 @@ class Tensor(InPlaceWrites):
 
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         """gather() with self and indices broadcast in every dim but `dim` (without dim: of the flattened
-        tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values."""
+        tensor), as torch.take_along_dim; argsort's or argmax(keepdim=True)'s indices pick the values. As torch
+        2.13's, an index along `dim` is taken modulo its size (-1 is the last); without dim, gather's range check."""
         raw = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
         if raw.dtype.kind not in "iu":
             raise RuntimeError(f"take_along_dim(): dtype of indices should be int64 but got {raw.dtype} (as torch)")
         if dim is None:
             return self.reshape(-1).gather(0, raw.reshape(-1))
         d = _one_int_dim("take_along_dim", dim, self.ndim)
+        if self.shape[d]:   # torch 2.13 wraps each index along dim (index % size): -1 is the last, size the first
+            raw = np.remainder(raw, self.shape[d])
         if raw.ndim != self.ndim:
             raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {raw.ndim} dimensions for indices")
@@ -2024,6 +2066,11 @@ class Tensor(InPlaceWrites):
         """As torch: tensor_functions.median."""
         from .tensor_functions import median
         return median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """As torch: tensor_functions.nanmedian."""
+        from .tensor_functions import nanmedian
+        return nanmedian(self, dim, keepdim)
 
     def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
                dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
@@ -2667,6 +2714,13 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storag
     """torch.as_strided: input.as_strided(size, stride, storage_offset)."""
     return _tensor_input("as_strided", input).as_strided(size, stride, storage_offset)
 def logit(input: Tensor, eps: float | None = None) -> Tensor: return _tensor_input("logit", input).logit(eps)
+def _bound(fn, name, bound):
+    """clamp_min/clamp_max's one bound: None is torch's TypeError there (clamp() takes None for a side)."""
+    if bound is None:
+        raise TypeError(f"{fn}(): {name} must be a number or a Tensor, got None (as torch)")
+    return bound
+
+
 def clamp_min(input: Tensor, min: float) -> Tensor: return _tensor_input("clamp_min", input).clamp_min(min)
 def clamp_max(input: Tensor, max: float) -> Tensor: return _tensor_input("clamp_max", input).clamp_max(max)
 def hypot(input: Tensor, other: Tensor) -> Tensor: return _tensor_input("hypot", input).hypot(other)

@@ -270,3 +270,64 @@ def _moved_dims(ndim, source, destination):
     placed = dict(zip((d % wrap for d in dst), (d % wrap for d in src)))
     others = iter(d for d in range(ndim) if d not in placed.values())
     return [placed[i] if i in placed else next(others) for i in range(ndim)]
+
+
+# ----------------------------------------------------------------------------- devices
+_type_of = type   # (device's argument is named type, as torch's)
+# torch 2.13's device types (its RuntimeError lists them): a name among these is a device, only "cpu" is one here
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+class device:
+    """torch.device: `device("cpu")`, `device("cpu", 0)`, `device("cpu:0")` or a device; .type, .index, torch's
+    str and repr, equality and hash. Any of torch's device types can be named (device("cuda") as torch code
+    writes it), but only the CPU's tensors exist: a factory or .to() given another device refuses it."""
+
+    def __init__(self, type: "str | device", index: "int | None" = None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        if not isinstance(type, str):
+            raise TypeError(f"device(): type must be a str such as 'cpu' or a device, got {_type_of(type).__name__}")
+        name, _, number = type.partition(":")
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device string: "
+                               f"{type}")
+        if number:
+            if not number.isdigit() or index is not None:
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(number)
+        if index is not None and (not _is_int(index) or index < 0):
+            raise RuntimeError(f"Device index must be a non-negative int, got {index!r}")
+        self.type, self.index = name, None if index is None else int(index)
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+def check_device(fn, value):
+    """A factory's device=: None, "cpu", "cpu:N", device("cpu") (or torch's own device of type cpu, by duck typing).
+    Another device is a ValueError (tinygrad_rnn runs on the CPU only), a value that names none torch's TypeError."""
+    if value is None:
+        return
+    if isinstance(value, str) or isinstance(value, device):
+        name = device(value).type
+    elif _type_of(value).__name__ == "device" and isinstance(getattr(value, "type", None), str):
+        name = value.type   # torch.device
+    elif _is_int(value):
+        name = f"cuda:{value}"   # (torch reads a bare index as a CUDA device)
+    else:
+        raise TypeError(f"{fn}(): argument 'device' must be a device or a str such as 'cpu', got "
+                        f"{_type_of(value).__name__}")
+    if name != "cpu":
+        raise ValueError(f"{fn}(): device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {value!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins  # (this module's sum, max and min are torch's: the builtins by their full name)
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ from . import primitives as P
 from .creation import _factory_dtype, _made, full, zeros
 from .tape import apply
 from .tensor import ShapeError, Tensor, ValuesIndices, _fill_value, _tensor_input, cat, where
-from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args
+from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args, check_device
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm",
            "logsumexp", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square",
@@ -28,7 +29,8 @@ __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "pro
            "eye", "linspace", "logspace", "full_like", "empty", "empty_like",
            "tril", "triu", "diag", "outer", "dot", "mv", "trace",
            "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
-           "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add"]
+           "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
+           "index_add"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -177,8 +179,10 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 # ----------------------------------------------------------------------------- factories
-def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None,
+        requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.eye: an n x m (n x n if m is None) tensor with ones on the diagonal."""
+    check_device("eye", device)
     for name, value in (("n", n), ("m", m)):
         if value is not None and not _is_int(value):
             raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
@@ -189,15 +193,17 @@ def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None, req
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: npt.DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.linspace: `steps` evenly spaced values from start to end (both included), in the default float
     dtype unless dtype= says (computed in float64, then converted)."""
+    check_device("linspace", device)
     return _made(_spaced("linspace", start, end, steps, dtype), requires_grad, "linspace")
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: npt.DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.logspace: `base ** linspace(start, end, steps)`."""
+    check_device("logspace", device)
     exponents = _spaced("logspace", start, end, steps, np.float64)
     return _made(np.power(float(base), exponents).astype(_factory_dtype(dtype, "logspace")), requires_grad,
                  "logspace")
@@ -217,20 +223,25 @@ def _spaced(fn, start, end, steps, dtype):
 
 
 def full_like(input: Tensor, fill_value: float, *, dtype: npt.DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.full_like: input's shape, filled with fill_value, in input's dtype unless dtype= says."""
+    check_device("full_like", device)
     x = _tensor_input("full_like", input)
     dtype = x.dtype if dtype is None else dtype
     return full(x.shape, float(_fill_value(fill_value)), dtype=dtype, requires_grad=requires_grad)
 
 
-def empty(*size: int | Sequence[int], dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+          requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.empty, but its contents are zeros (torch leaves them uninitialised: no program may read them)."""
+    check_device("empty", device)
     return zeros(_shape_args("empty", size), dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, *, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False, device: Any = None) -> Tensor:
     """As torch.empty_like, with zeros as contents (see empty)."""
+    check_device("empty_like", device)
     x = _tensor_input("empty_like", input)
     return zeros(x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
@@ -402,7 +413,7 @@ def einsum(equation: str | Tensor, *operands: Tensor | Sequence) -> Tensor:
     if len({t.dtype for t in operands}) > 1:
         raise RuntimeError(f"einsum(): operands must have one dtype, got {[str(t.dtype) for t in operands]}")
     spec = _explicit_equation(equation.replace(" ", ""), [t.ndim for t in operands])
-    _check_einsum_sizes(spec, operands)
+    operands = _broadcast_einsum_operands(spec, operands)
     if operands and operands[0].dtype.kind != "f":
         return Tensor._make(np.einsum(spec, *[t._data for t in operands]), False)
     return apply(P.Einsum, *operands, equation=spec)
@@ -449,13 +460,22 @@ def _explicit_equation(equation, ndims):
     return ",".join(spelled) + "->" + output
 
 
-def _check_einsum_sizes(spec, operands):
-    seen = {}
-    for k, (term, t) in enumerate(zip(spec.split("->")[0].split(","), operands)):
-        for c, size in zip(term, t.shape):
-            if seen.setdefault(c, size) != size:
-                raise RuntimeError(f"einsum(): subscript {c} has size {size} for operand {k} which does not "
-                                   f"broadcast with previously seen size {seen[c]}")
+def _broadcast_einsum_operands(spec, operands):
+    """The operands with each size-1 dimension expanded to its letter's size elsewhere, as torch's einsum
+    broadcasts them ("ij,ij->ij" of (1, 3) and (2, 3); the letters an ellipsis stands for too); the expand's
+    backward sums the gradient back. Two different sizes other than 1 for one letter are torch's RuntimeError."""
+    terms = spec.split("->")[0].split(",")
+    size = {}
+    for k, (term, t) in enumerate(zip(terms, operands)):
+        for c, n in zip(term, t.shape):
+            seen = size.setdefault(c, n)
+            if n != seen and 1 not in (n, seen):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not "
+                                   f"broadcast with previously seen size {seen}")
+            if seen == 1:
+                size[c] = n
+    return [t if t.shape == tuple(size[c] for c in term) else t.expand(tuple(size[c] for c in term))
+            for term, t in zip(terms, operands)]
 
 
 def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
@@ -554,45 +574,83 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------- median, unique, index_add
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
-    """As torch.median: the lower median (the `(n - 1) // 2`-th smallest). Of all elements, a 0-d value whose
-    gradient is shared among the elements equal to it (torch's); along dim, (values, indices), the gradient
-    going to the index."""
-    x = _tensor_input("median", input)
+    """As torch.median: the lower median (the `(n - 1) // 2`-th smallest); NaN if a NaN is among the values (along
+    dim, its index the first NaN's). Of all elements, a 0-d value whose gradient is shared among the elements equal
+    to it (NaN equal to NaN, torch's); along dim, (values, indices), the gradient going to the index."""
+    return _median("median", input, dim, keepdim, ignore_nan=False)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+    """As torch.nanmedian: median() of the values that are not NaN (NaN where all are; along dim, index 0 there,
+    the first NaN's)."""
+    return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
+
+
+def _median(name, input, dim, keepdim, ignore_nan):
+    x = _tensor_input(name, input)
     if dim is None:
-        if x.numel() == 0:
-            return Tensor._make(np.array(np.nan, x.dtype), False)
-        flat = x.reshape(-1)
-        value = flat.sort().values[(flat.numel() - 1) // 2]
-        if x.dtype.kind != "f":
-            return value
-        # the largest of the elements equal to the median: that value, amax's gradient shared among them
-        ties = x == value.detach()
-        return where(ties, x, Tensor._make(np.array(-np.inf, x.dtype), False)).amax()
+        return _median_of_all(x, ignore_nan)
     if x.ndim == 0:
         return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False))
-    d = _axis(_int_dim("median", dim), x.ndim)
-    middle = (x.shape[d] - 1) // 2
+    d = _axis(_int_dim(name, dim), x.ndim)
     if x.shape[d] == 0:
-        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
-    indices = x.argsort(d, stable=True).narrow(d, middle, 1)
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+    indices = Tensor._make(_median_indices(x._data, d, ignore_nan), False)
     values = x.gather(d, indices)
     if not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)
     return ValuesIndices(values, indices)
 
 
+def _median_indices(a, d, ignore_nan):
+    """The index along axis d of each lane's lower median, kept as a size-1 axis. numpy's stable sort puts NaNs
+    last: with k values not NaN, nanmedian's is the `(k - 1) // 2`-th (the first NaN's when k is 0), median's the
+    `(n - 1) // 2`-th, or the first NaN's if the lane holds one (torch's)."""
+    order = np.argsort(a, axis=d, kind="stable")
+    n = a.shape[d]
+    nans = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+    if ignore_nan:
+        k = n - nans.sum(axis=d, keepdims=True)
+        return np.take_along_axis(order, np.maximum(k - 1, 0) // 2, axis=d)
+    lower = np.take_along_axis(order, np.full(order.shape[:d] + (1,) + order.shape[d + 1:], (n - 1) // 2), axis=d)
+    return np.where(nans.any(axis=d, keepdims=True), nans.argmax(axis=d, keepdims=True), lower)
+
+
+def _median_of_all(x, ignore_nan):
+    if x.numel() == 0:
+        return Tensor._make(np.array(np.nan, x.dtype), False)
+    flat = x.reshape(-1)
+    value = flat.gather(0, _median_indices(flat._data, 0, ignore_nan))[0]
+    if x.dtype.kind != "f":
+        return value
+    if np.isnan(value._data):   # its gradient shared among the NaNs (torch's); the value NaN whatever is summed
+        nans = np.isnan(x._data)
+        weights = Tensor._make((nans / nans.sum()).astype(x.dtype), False)
+        return where(Tensor._make(nans, False), x, 0.0).mul(weights).sum()
+    # the largest of the elements equal to the median: that value, amax's gradient shared among them
+    ties = x == value.detach()
+    return where(ties, x, Tensor._make(np.array(-np.inf, x.dtype), False)).amax()
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
     """As torch.unique: the distinct elements, sorted (always: `sorted=False` allows any order, as torch), and
     if asked the inverse (each element's position among them, input's shape) and the counts, both int64. No
-    gradient (torch's has none either: its backward is an error). `dim=` is not supported."""
+    gradient (torch's has none either: its backward is an error). With `dim`, the distinct slices along dim, in
+    lexicographic order, the inverse one position per slice (torch's)."""
     x = _tensor_input("unique", input)
-    if dim is not None:
-        raise NotImplementedError("unique(dim=...) is not supported; flatten or use numpy")
-    values, inverse, counts = np.unique(x._data, return_inverse=True, return_counts=True)
+    if dim is None:
+        values, inverse, counts = np.unique(x._data, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(x.shape)
+    else:
+        if x.ndim == 0:
+            raise IndexError(f"unique(): Dimension specified as {dim} but tensor has no dimensions (as torch)")
+        d = _axis(_int_dim("unique", dim), x.ndim)
+        values, inverse, counts = np.unique(x._data, return_inverse=True, return_counts=True, axis=d)
+        inverse = inverse.reshape(-1)
     out = [Tensor._make(values, False)]
     if return_inverse:
-        out.append(Tensor._make(inverse.reshape(x.shape).astype(np.int64), False))
+        out.append(Tensor._make(inverse.astype(np.int64), False))
     if return_counts:
         out.append(Tensor._make(counts.astype(np.int64), False))
     return out[0] if len(out) == 1 else tuple(out)

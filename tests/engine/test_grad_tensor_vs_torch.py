@@ -4,7 +4,6 @@ both): torch habits on p.grad give torch's answers (p.grad was a numpy array: st
 in-place changes to p.grad are what the optimizer's next step uses; `p.grad is p.grad`, also across backward calls,
 zero_grad(set_to_none=False) and clipping; assigning .grad is checked as torch checks it. float32 and float64."""
 import copy
-import pickle
 
 import numpy as np
 import pytest
@@ -274,14 +273,14 @@ def test_hooks_and_retained_grads_are_tensors_as_torchs(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_copy_has_its_own_grad_tensor(dtype):
-    """copy.deepcopy of a leaf copies its .grad, as torch's (torch drops a Parameter's, and a pickled tensor's,
-    which are kept here as before); the copy's gradient is a Tensor of its own memory."""
+    """copy.deepcopy of a leaf copies its .grad, as torch's (a Parameter's copy and a pickle leave it behind, as
+    torch's: tests/engine/test_copy_and_pickle_grad_vs_torch.py); the copy's gradient is a Tensor of its own
+    memory."""
     for lib in (torch, tr):
         x = lib.tensor(np.arange(1.0, 7.0).reshape(2, 3).astype(dtype), requires_grad=True)
         (x * x).sum().backward()
-        for copied in (copy.deepcopy,) if lib is torch else (copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))):
-            q = copied(x)
-            assert isinstance(q.grad, type(x)) and q.grad is q.grad
-            np.testing.assert_array_equal(_np(q.grad), _np(x.grad))
-            q.grad.zero_()   # its own memory
-            assert float(x.grad.sum()) == 42.0
+        q = copy.deepcopy(x)
+        assert isinstance(q.grad, type(x)) and q.grad is q.grad
+        np.testing.assert_array_equal(_np(q.grad), _np(x.grad))
+        q.grad.zero_()   # its own memory
+        assert float(x.grad.sum()) == 42.0

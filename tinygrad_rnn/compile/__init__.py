@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from ..tensor import Tensor
 from .node import get_kernel, run_compiled
-from .trace import CompileError
+from .trace import CompileError, refuse_hooks
 
 __all__ = ["compile_cell", "CompiledCell", "CompileError"]
 
@@ -60,6 +60,7 @@ class CompiledCell:
         """x: (T, B, input_size) Tensor of the cell's dtype; state: a Tensor or tuple of Tensors (B, n) as
         the cell's sizes() (zeros if None); lengths: B ints in [1, T] (packed-sequence semantics).
         Returns (output (T, B, n_0), final state) with the state shaped as the cell's."""
+        refuse_hooks(self.cell)   # (a hook registered since the cell was compiled)
         self._check_x(x)
         T, B = x.shape[0], x.shape[1]
         parts = self._check_state(state, B)

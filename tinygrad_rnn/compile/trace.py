@@ -241,6 +241,7 @@ def trace_cell(cell, dtype, check=True):
     """The graph of one step of `cell` in `dtype` (see the module docstring). check=False traces once,
     without the second trace that proves the operations do not depend on the data: for a structure
     whose kernel exists already (node.get_kernel), i.e. that passed the check before."""
+    refuse_hooks(cell)
     dtype = np.dtype(dtype)
     names, params = [], []
     for name, p in cell.named_parameters():
@@ -261,6 +262,22 @@ def trace_cell(cell, dtype, check=True):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
     return Graph(ops, consts, outputs, params, names, sizes, I)
+
+
+def refuse_hooks(cell):
+    """A CompileError naming a hook that a call of `cell` would run (its own, a submodule's or a global one). The
+    kernels run the cell's operations, not its calls: a hook would run once here, on the placeholders, instead of
+    once per step on the step's values as the tape's unrolled loop runs it, and what a hook returns (a new output,
+    new gradients) would be baked in or lost. Refusing keeps the compiled results the tape's; a tr.nn.Recurrent
+    layer does not come here with hooks (it runs those layer-directions on the tape)."""
+    from ..nn.hooks import ModuleHooks, first_hook  # (here: nn's layers import this package)
+    if not ModuleHooks.made:   # (no module of the process has ever had a hook: one test)
+        return
+    hook = first_hook(cell)
+    if hook is not None:
+        raise CompileError(f"{type(cell).__name__} cannot be compiled while {hook} is registered: the fused kernels "
+                           "run the cell's operations without calling it, so the hook would not run each step (remove "
+                           "it, or run the cell on the tape: tr.nn.Recurrent(..., fused=False) or a loop over steps)")
 
 
 def _placeholders(I, sizes, dtype, seed):

@@ -23,6 +23,8 @@ state: torch's identity node takes every Tensor argument and hands its hooks zer
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 from typing import Any
 
@@ -105,11 +107,55 @@ def has_hooks(module: Any) -> bool:
     return False
 
 
+_KINDS = (("forward_pre", "forward pre-hook"), ("forward", "forward hook"),
+          ("backward_pre", "full backward pre-hook"), ("backward", "full backward hook"))
+
+
+def first_hook(module: Any) -> str | None:
+    """Words for one hook that a call of `module` would run (a global one first, then the module's own, then its
+    submodules'), e.g. "the forward hook log_shapes on MyCell.lin"; None when has_hooks(module) is False. For
+    errors that must name the hook (the compiled cells, which cannot run it)."""
+    if not has_hooks(module):
+        return None
+    top = type(module).__name__
+    if _global_hooks_apply(module):
+        return _describe(ModuleHooks.everywhere, "global ", f"every module ({top} too)")
+    for name, m in module.named_modules():
+        hooks = m._module_hooks
+        if hooks is not None and hooks.any():
+            return _describe(hooks, "", f"{top}.{name}" if name else top)
+    return None
+
+
+def _describe(hooks, scope, where):
+    for attr, kind in _KINDS:
+        for hook in getattr(hooks, attr).values():
+            return f"the {scope}{kind} {getattr(hook, '__name__', type(hook).__name__)} on {where}"
+    return None
+
+
+_internal = threading.local()   # .on: this thread is inside unhooked_calls()
+
+
+@contextlib.contextmanager
+def unhooked_calls():
+    """Module calls the library makes on its own inside this block (a cell run once on zeros to check it, or to
+    count its dropouts) run no hooks: the user never made these calls, and torch would not have them (its hooks
+    see the user's calls only). Per thread; the unhooked module call's path is untouched (call_with_hooks tests
+    it)."""
+    outer = getattr(_internal, "on", False)
+    _internal.on = True
+    try:
+        yield
+    finally:
+        _internal.on = outer
+
+
 def call_with_hooks(module: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
     """module(*args, **kwargs) with its hooks run around forward (module docstring). As torch, a forward hook
     registered with always_call=True runs even if forward (or an earlier hook) raised: with the output None, and an
     error it raises then is turned into a warning, so that the first error is the one raised."""
-    hooks = _hooks_of_call(module)
+    hooks = None if getattr(_internal, "on", False) else _hooks_of_call(module)
     if hooks is None:   # (global hooks were registered once, and all removed since)
         return forward(*args, **kwargs)
     call = _HookedCall(module, hooks, args, kwargs)

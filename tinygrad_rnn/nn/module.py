@@ -48,6 +48,8 @@ class Parameter(Tensor):
         super().__init__(np.zeros(0, get_default_dtype()) if data is None else data, requires_grad=requires_grad,
                          dtype=dtype)
 
+    _deep_copies_grad = False   # torch's Parameter.__deepcopy__ copies the data and requires_grad, not .grad
+
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("Tensor("):]
 

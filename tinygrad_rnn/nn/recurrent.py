@@ -45,7 +45,7 @@ from .checks import (
     warn_user,
 )
 from .fused import fused_available
-from .hooks import ModuleHooks, has_hooks
+from .hooks import ModuleHooks, has_hooks, unhooked_calls
 from .module import Module, check_dtype, uniform
 from .sequences import PackedSequence
 
@@ -517,7 +517,7 @@ def _try_cell(cell, input_size, dtype):
     from ..tape import no_grad
     for k, n in enumerate(cell.sizes()):   # (zeros() would refuse them naming itself, not the cell's attribute)
         check_int(type(cell).__name__, f"state_sizes[{k}]", n, 0)
-    with no_grad():   # (RecurrentCell.__call__ without the hooks a factory's cell may have: not the user's call)
+    with no_grad(), unhooked_calls():   # (not the user's call: no hooks, the cell's or its submodules')
         cell._checked_call(Tensor(np.zeros((2, input_size), dtype=dtype)))   # checks the new state
 
 
@@ -614,7 +614,8 @@ class Recurrent(_StackedRecurrent):
         from ..compile.node import get_kernel
         try:
             for cell in self.cells:
-                get_kernel(cell, self.dtype)
+                if not (ModuleHooks.made and has_hooks(cell)):   # (a hooked cell runs on the tape while hooked)
+                    get_kernel(cell, self.dtype)
         except CompileError as e:
             if mode != "auto":
                 raise
@@ -671,7 +672,7 @@ class Recurrent(_StackedRecurrent):
 
         _forward_checks.append(count)
         try:
-            with no_grad():
+            with no_grad(), unhooked_calls():
                 cell._checked_call(Tensor(np.zeros((1, self._layer_input_size(layer)), dtype=self.dtype)))
         finally:
             _forward_checks.remove(count)
