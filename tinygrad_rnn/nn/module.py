@@ -1039,10 +1039,11 @@ class Linear(Module):
         if x.shape[-1:] != (self.in_features,):   # torch's RuntimeError too
             raise ShapeError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
                              f"got {x.shape[-1] if x.ndim else 'a scalar'}")
-        if x.dtype != self.weight.dtype:   # torch's RuntimeError too
+        weight = self.weight   # read once: a parametrized weight is computed at each read (parametrize.py)
+        if x.dtype != weight.dtype:   # torch's RuntimeError too
             raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' "
-                                     f"{self.weight.dtype}")
-        y = x @ self.weight.T
+                                     f"{weight.dtype}")
+        y = x @ weight.T
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
