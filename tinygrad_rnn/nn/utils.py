@@ -19,9 +19,11 @@ from ..tensor import Tensor, concatenate, get_default_dtype
 from . import parametrizations, parametrize
 from . import sequences as rnn
 from .checks import NumberTypeError, check_bool
+from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "parametrize", "parametrizations", "weight_norm", "remove_weight_norm",
+           "spectral_norm", "remove_spectral_norm"]
 
 
 def _with_grads(parameters, fn):
