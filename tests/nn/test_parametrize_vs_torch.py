@@ -374,3 +374,42 @@ def test_hook_style_weight_and_spectral_norm_as_torch(name, how, fused):
     np.testing.assert_allclose(getattr(m, which).data, getattr(t, which).detach().numpy(), atol=1e-12)
     with pytest.raises(ValueError, match="not found"):
         getattr(tr.nn.utils, "remove_" + how)(m, which)
+
+
+def test_checkpointed_fused_layer_with_a_parametrized_weight_gives_the_unplanned_gradients():
+    x = tr.tensor(RNG.standard_normal((7, 2, 3)))
+    results = []
+    for checkpoint in (None, 2):
+        tr.manual_seed(5)
+        m = PZ.orthogonal(tr.nn.GRU(3, 4, dtype=np.float64, checkpoint=checkpoint), "weight_hh_l0")
+        y, _ = m(x)
+        (y * y).sum().backward()
+        results.append((y.data, _grads(m)))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-12)
+    for k in results[0][1]:
+        np.testing.assert_allclose(results[0][1][k], results[1][1][k], atol=1e-12, err_msg=k)
+    tape = PZ.orthogonal(tr.nn.GRU(3, 4, dtype=np.float64, fused=False, checkpoint=2), "weight_hh_l0")
+    with pytest.raises(ValueError, match="parametrized weights"):
+        tape(x)
+
+
+def test_recurrent_with_a_parametrized_cell_tape_and_fused_refusal():
+    x = RNG.standard_normal((4, 2, 3))
+    layer = tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, dtype=np.float64, fused=False)
+    t = torch.nn.RNNCell(3, 4).double()
+    cell = layer.cells[0]
+    cell.load_state_dict(_torch_state(t))
+    PZ.weight_norm(cell, "weight_hh")
+    TPZ.weight_norm(t, "weight_hh")
+    cell.load_state_dict(_torch_state(t))
+    with P.cached():
+        y, _ = layer(tr.tensor(x))
+    h, outs = torch.zeros(2, 4, dtype=torch.float64), []
+    for step in torch.tensor(x):
+        h = t(step, h)
+        outs.append(h)
+    np.testing.assert_allclose(y.data, torch.stack(outs).detach().numpy(), atol=1e-12)
+    fused = tr.nn.Recurrent(tr.nn.RNNCell, 3, 4, dtype=np.float64)
+    PZ.weight_norm(fused.cells[0], "weight_hh")
+    with pytest.raises(tr.CompileError, match="parametrized weights"):
+        fused(tr.tensor(x))

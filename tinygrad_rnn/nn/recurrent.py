@@ -443,6 +443,13 @@ class _StackedRecurrent(Module):
         last = calls.get(2 * layer + direction)
         if last is None or not last.holds(cell, dtype):
             from ..compile.node import CellSnapshot
+            if is_parametrized(cell):
+                from ..compile import CompileError
+                raise CompileError(f"{type(self).__name__}: the cell at layer {layer}, direction {direction} has "
+                                   f"parametrized weights ({', '.join(cell.parametrizations)}), which the fused "
+                                   "kernels cannot compute inside a step: run the layer with fused=False (and read "
+                                   "them once per call inside tr.nn.utils.parametrize.cached()), or use tr.nn.RNN, "
+                                   "LSTM or GRU, whose fused path takes parametrized weights")
             last = calls[2 * layer + direction] = CellSnapshot.take(cell, dtype, direction == 1,
                                                                     self._known_kernel(cell, dtype))
         return last
@@ -866,6 +873,11 @@ class _TorchRecurrent(_StackedRecurrent):
         does (its _flat_weights), and reads them as often as torch's does (_read_flat_weights_as_torch)."""
         if not is_parametrized(self):
             return super()._forward(input, hx, lengths, retain_states)
+        planned = self.checkpoint is not None or self.memory_budget is not None
+        if planned and not (self.fused and fused_available()) and is_grad_enabled():
+            raise ValueError(f"{type(self).__name__}: checkpoint= or memory_budget= on the generic tape (fused=False) "
+                             "cannot recompute pieces that read parametrized weights (they are computed once per "
+                             "call, outside the pieces): use fused=True, or no checkpointing")
         self.__dict__["_flat_weights_now"] = self._read_flat_weights_as_torch()
         try:
             return super()._forward(input, hx, lengths, retain_states)
