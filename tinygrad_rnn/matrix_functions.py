@@ -69,7 +69,7 @@ def _expm_batch(a):
 
 class MatrixExp(Primitive):
     """exp(A) of a batch of square matrices. Its vector-Jacobian product is the top-right block of the exponential
-    of the block matrix [[A^T, G], [0, A^T]] (Najfeld and Havel 1995; torch's matrix_exp backward too)."""
+    of the block matrix `[[A^T, G], [0, A^T]]` (Najfeld and Havel 1995; torch's matrix_exp backward too)."""
 
     @staticmethod
     def forward(a):
