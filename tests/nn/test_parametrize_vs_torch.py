@@ -413,3 +413,21 @@ def test_recurrent_with_a_parametrized_cell_tape_and_fused_refusal():
     PZ.weight_norm(fused.cells[0], "weight_hh")
     with pytest.raises(tr.CompileError, match="parametrized weights"):
         fused(tr.tensor(x))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("how,kwargs", [("orthogonal", {}), ("orthogonal", {"orthogonal_map": "cayley"}),
+                                        ("spectral_norm", {}), ("weight_norm", {})])
+def test_float32_stays_float32_and_matches_torch(how, kwargs, fused):
+    t = getattr(TPZ, how)(torch.nn.LSTM(3, 4), "weight_hh_l0", **kwargs)
+    m = getattr(PZ, how)(tr.nn.LSTM(3, 4, fused=fused), "weight_hh_l0", **kwargs)
+    m.load_state_dict(_torch_state(t))
+    x = RNG.standard_normal((5, 2, 3)).astype(np.float32)
+    y, ty = m(tr.tensor(x))[0], t(torch.tensor(x))[0]
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert y.dtype == np.float32 and all(p.grad.dtype == np.float32 for p in m.parameters())
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-5)
+    grads = dict(m.named_parameters())
+    for k, p in t.named_parameters():
+        np.testing.assert_allclose(grads[k].grad.data, p.grad.numpy(), atol=1e-5, err_msg=k)
