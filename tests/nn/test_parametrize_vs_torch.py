@@ -431,3 +431,35 @@ def test_float32_stays_float32_and_matches_torch(how, kwargs, fused):
     grads = dict(m.named_parameters())
     for k, p in t.named_parameters():
         np.testing.assert_allclose(grads[k].grad.data, p.grad.numpy(), atol=1e-5, err_msg=k)
+
+
+def test_an_old_weight_norm_state_dict_loads_into_the_parametrization_as_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        old = torch.nn.utils.weight_norm(torch.nn.Linear(3, 4).double())
+    state = {"0." + k: v for k, v in _torch_state(old).items()}
+    m = tr.nn.Sequential(PZ.weight_norm(tr.nn.Linear(3, 4, dtype=np.float64)))
+    t = torch.nn.Sequential(TPZ.weight_norm(torch.nn.Linear(3, 4).double()))
+    assert repr(m.load_state_dict(state)) == repr(t.load_state_dict({k: torch.tensor(v) for k, v in state.items()}))
+    assert "0.weight_g" in state   # the caller's dict is left alone
+    x = RNG.standard_normal((2, 3))
+    np.testing.assert_allclose(m(tr.tensor(x)).data, old(torch.tensor(x)).detach().numpy(), atol=1e-12)
+
+
+def test_load_state_dict_pre_hook_as_torch():
+    seen = []
+    for lib in (tr, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 2))
+
+        def hook(module, state_dict, prefix, *rest, lib=lib):
+            seen.append((lib.__name__, type(module).__name__, prefix))
+            state_dict[prefix + "bias"] = state_dict.pop(prefix + "b")
+
+        handle = model[0].register_load_state_dict_pre_hook(hook)
+        state = {k: (v.detach().numpy() if lib is torch else v) for k, v in model.state_dict().items()}
+        state["0.b"] = state.pop("0.bias")
+        model.load_state_dict(state if lib is tr else {k: torch.tensor(v) for k, v in state.items()})
+        handle.remove()
+        with pytest.raises(RuntimeError):
+            model.load_state_dict(state if lib is tr else {k: torch.tensor(v) for k, v in state.items()})
+    assert seen == [("tinygrad_rnn", "Linear", "0."), ("torch", "Linear", "0.")]
