@@ -871,7 +871,7 @@ class _TorchRecurrent(_StackedRecurrent):
     def _forward(self, input, hx, lengths, retain_states):
         """A parametrized layer computes its parametrized weights once before the layers run, as torch's forward
         does (its _flat_weights), and reads them as often as torch's does (_read_flat_weights_as_torch)."""
-        if not is_parametrized(self):
+        if self.__dict__.get("parametrizations") is None:   # (is_parametrized's first test, without its call)
             return super()._forward(input, hx, lengths, retain_states)
         planned = self.checkpoint is not None or self.memory_budget is not None
         if planned and not (self.fused and fused_available()) and is_grad_enabled():
