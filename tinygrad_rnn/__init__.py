@@ -33,6 +33,7 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
+from .matrix_functions import matrix_exp
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
@@ -224,7 +225,7 @@ __all__ = [
     "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p", "expm1",
     "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul", "addcdiv",
     "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile", "take_along_dim",
-    "as_strided",
+    "as_strided", "matrix_exp",
     # torch's function forms of Tensor methods, more factories, and compositions (tensor_functions.py)
     "sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm", "logsumexp",
     "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square", "rsqrt",

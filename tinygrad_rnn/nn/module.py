@@ -506,6 +506,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"{fn}: state_dict must be a dict (name -> array), got {type(state_dict).__name__}")
         strict, assign = check_bool(fn, "strict", strict), check_bool(fn, "assign", assign)
+        state_dict = self._run_load_pre_hooks(fn, state_dict, strict)
         own = self._named_state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -531,6 +532,38 @@ class Module:
             own[name]._data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
             own[name].bump_version()
         return IncompatibleKeys(missing, unexpected)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) before
+        load_state_dict reads the dict, as torch's: it may rename or add keys of state_dict in place (a copy of the
+        caller's); prefix is this module's name in the loading module's keys plus "." ("" for that module); a
+        message appended to error_msgs fails the load."""
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register_load_state_dict_pre_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
+        """torch's private form (what parametrizations.weight_norm registers): without the module argument unless
+        with_module=True."""
+        hooks = self.__dict__.setdefault("_load_state_dict_pre_hooks", {})   # (not an attribute Module registers)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (lambda *args: hook(self, *args)) if with_module else hook
+        return handle
+
+    def _run_load_pre_hooks(self, fn, state_dict, strict):
+        """The state_dict after every load_state_dict pre-hook of this module and its descendants has run on a
+        copy of it (the caller's dict is left alone); the dict itself when none has one."""
+        hooked = [(name, m) for name, m in self.named_modules() if m.__dict__.get("_load_state_dict_pre_hooks")]
+        if not hooked:
+            return state_dict
+        state_dict, errors = dict(state_dict), []
+        for name, m in hooked:
+            for hook in list(m._load_state_dict_pre_hooks.values()):
+                hook(state_dict, name + "." if name else "", {}, strict, [], [], errors)
+        if errors:
+            raise StateDictError(f"{fn} failed: " + "; ".join(errors))
+        return state_dict
 
     def _assign_state(self, values, own):
         """load_state_dict(assign=True): each value set as the attribute it names (see there)."""
@@ -1041,10 +1074,11 @@ class Linear(Module):
         if x.shape[-1:] != (self.in_features,):   # torch's RuntimeError too
             raise ShapeError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
                              f"got {x.shape[-1] if x.ndim else 'a scalar'}")
-        if x.dtype != self.weight.dtype:   # torch's RuntimeError too
+        weight = self.weight   # read once: a parametrized weight is computed at each read (parametrize.py)
+        if x.dtype != weight.dtype:   # torch's RuntimeError too
             raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' "
-                                     f"{self.weight.dtype}")
-        y = x @ self.weight.T
+                                     f"{weight.dtype}")
+        y = x @ weight.T
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:

@@ -46,7 +46,8 @@ from .checks import (
 )
 from .fused import fused_available
 from .hooks import ModuleHooks, has_hooks, unhooked_calls
-from .module import Module, check_dtype, uniform
+from .module import Module, Parameter, check_dtype, uniform
+from .parametrize import is_parametrized
 from .sequences import PackedSequence
 
 
@@ -442,6 +443,13 @@ class _StackedRecurrent(Module):
         last = calls.get(2 * layer + direction)
         if last is None or not last.holds(cell, dtype):
             from ..compile.node import CellSnapshot
+            if is_parametrized(cell):
+                from ..compile import CompileError
+                raise CompileError(f"{type(self).__name__}: the cell at layer {layer}, direction {direction} has "
+                                   f"parametrized weights ({', '.join(cell.parametrizations)}), which the fused "
+                                   "kernels cannot compute inside a step: run the layer with fused=False (and read "
+                                   "them once per call inside tr.nn.utils.parametrize.cached()), or use tr.nn.RNN, "
+                                   "LSTM or GRU, whose fused path takes parametrized weights")
             last = calls[2 * layer + direction] = CellSnapshot.take(cell, dtype, direction == 1,
                                                                     self._known_kernel(cell, dtype))
         return last
@@ -702,6 +710,8 @@ class Recurrent(_StackedRecurrent):
         return self._fused_call(layer, direction, dtype)
 
 
+# a fused cell's weights, in _parameter_names' order
+_CELL_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 _WEIGHT_NAMES = {}  # (layer, direction) -> torch's four parameter names, made once (forward reads them every call)
 
 
@@ -830,10 +840,69 @@ class _TorchRecurrent(_StackedRecurrent):
             return last
         if not fused_available():   # (warns once)
             return None
+        names = self._parameter_names(layer, direction)
+        if self._computes_weights(names):
+            return self._computed_weights_call(layer, direction, dtype)
         cell = self._cell(layer, direction)
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
-            vars(self), self._parameter_names(layer, direction), dtype, self._known_kernel(cell, dtype), direction == 1)
+            vars(self), names, dtype, self._known_kernel(cell, dtype), direction == 1)
         return last
+
+    def _computes_weights(self, names):
+        """Whether some of these weights are computed at each call rather than held as Parameters: a parametrized
+        name (parametrize.py's property), or a Tensor a forward pre-hook sets (the old tr.nn.utils.weight_norm)."""
+        held = vars(self)
+        for name in names:
+            tensor = held.get(name)
+            if tensor is None and is_parametrized(self, name) or tensor is not None and type(tensor) is not Parameter:
+                return True
+        return False
+
+    def _computed_weights_call(self, layer, direction, dtype):
+        """A fused call on weights computed now (each read once, as torch's forward reads its _flat_weights once):
+        the kernel runs on their arrays and its node takes the computed Tensors as inputs, so gradients flow
+        through the parametrization to its originals. Not kept (the next call computes them again), and the
+        kernel's views are made per call."""
+        from ..compile.node import KernelCall
+        tensors = self._layer_tensors(layer, direction)
+        kernel, params = self._known_kernel(self._cell(layer, direction, tensors), dtype)
+        computed = tuple(t for t in tensors if t is not None)
+        return _WeightsSnapshot((), (), np.dtype(dtype), KernelCall(kernel, computed, None, direction == 1))
+
+    def _forward(self, input, hx, lengths, retain_states):
+        """A parametrized layer computes its parametrized weights once before the layers run, as torch's forward
+        does (its _flat_weights), and reads them as often as torch's does (_read_flat_weights_as_torch)."""
+        if self.__dict__.get("parametrizations") is None:   # (is_parametrized's first test, without its call)
+            return super()._forward(input, hx, lengths, retain_states)
+        planned = self.checkpoint is not None or self.memory_budget is not None
+        if planned and not (self.fused and fused_available()) and is_grad_enabled():
+            raise ValueError(f"{type(self).__name__}: checkpoint= or memory_budget= on the generic tape (fused=False) "
+                             "cannot recompute pieces that read parametrized weights (they are computed once per "
+                             "call, outside the pieces): use fused=True, or no checkpointing")
+        self.__dict__["_flat_weights_now"] = self._read_flat_weights_as_torch()
+        try:
+            return super()._forward(input, hx, lengths, retain_states)
+        finally:
+            del self.__dict__["_flat_weights_now"]
+
+    def _read_flat_weights_as_torch(self):
+        """name -> the parametrized weight this call uses. torch 2.13's forward reads each parametrized weight
+        twice (hasattr, then getattr) in _init_flat_weights, and the first one twice more in _weights_have_changed
+        before that: a parametrization with a side effect (spectral_norm's power iteration in training mode)
+        runs that many times per call, so it does here too, and the numbers are torch's."""
+        names = self._flat_weights_names
+        for name in names:   # _weights_have_changed: up to the first weight that is not the Parameter held before
+            if is_parametrized(self, name):
+                getattr(self, name), getattr(self, name)
+                break
+            if not isinstance(vars(self).get(name), Parameter):   # (the old weight_norm's Tensor, new every call)
+                break
+        now = {}
+        for name in names:   # _init_flat_weights
+            if is_parametrized(self, name):
+                getattr(self, name)
+                now[name] = getattr(self, name)
+        return now
 
     def _parameter_names(self, layer, direction):
         """The names of one layer-direction's parameters, in the order the fused cell holds them."""
@@ -869,24 +938,51 @@ class _TorchRecurrent(_StackedRecurrent):
         """Each layer-direction's parameters in torch's order, as torch's all_weights."""
         return [[getattr(self, n) for n in names] for names in self._all_weights]
 
-    def _cell(self, layer, direction):
+    def _cell(self, layer, direction, tensors=None):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
         or a load that replaces them is seen). Kept out of the module's registered attributes: the
-        parameters belong to the layer, under torch's names."""
+        parameters belong to the layer, under torch's names.
+
+        A weight computed at each call (a parametrization's) is not a Parameter the kernel can be traced with:
+        the cell holds a stand-in Parameter of its shape instead (_stand_in), and the computed Tensors
+        (`tensors`, from _layer_tensors, when the caller has them) are what the kernel's node takes."""
         cells = self.__dict__.setdefault("_fused_cells", {})
         cell = cells.get((layer, direction))
         if cell is None:
             cell = cells[layer, direction] = self._new_cell_unseeded(self._layer_input_size(layer))
             cell.__dict__["_inner_cell"] = True   # (global module hooks do not see it: torch's layer has no cell)
-        held, held_by_layer = cell.__dict__, vars(self)
-        held["weight_ih"], held["weight_hh"], held["bias_ih"], held["bias_hh"] = self.weights(layer, direction)
-        if self.proj_size:
-            name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
-            if name not in held_by_layer:
-                raise self._missing_parameter(name)
-            held["weight_hr"] = held_by_layer[name]
+        names = self._parameter_names(layer, direction)
+        if tensors is None:   # (computed weights are left None, not computed for a look at the cell's structure)
+            tensors = tuple(vars(self).get(n) for n in names) if self._computes_weights(names) \
+                else self._layer_tensors(layer, direction)
+        held = cell.__dict__
+        for attr, name, tensor in zip(_CELL_WEIGHTS, names, tensors):
+            computed = tensor is not None and not isinstance(tensor, Parameter)
+            if computed or tensor is None and is_parametrized(self, name):
+                tensor = self._stand_in(cell, attr, tensor)
+            held[attr] = tensor
         return cell
+
+    def _stand_in(self, cell, attr, tensor):
+        """The Parameter the cell holds for a computed weight: the cell's own first one while it has the computed
+        weight's shape and dtype (the layer's when the weight is not computed yet: tensor None), else zeros of them."""
+        own = cell.__dict__.setdefault("_own_parameters", {})
+        stand_in = own.get(attr)
+        if stand_in is None:
+            stand_in = own[attr] = cell.__dict__[attr]   # (at the first call: the cell's own, of the layer's shape)
+        shape = stand_in.shape if tensor is None else tensor.shape
+        if stand_in.shape != shape or stand_in.dtype != self.dtype:
+            stand_in = own[attr] = Parameter(np.zeros(shape, self.dtype))
+        return stand_in
+
+    def _layer_tensors(self, layer, direction):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) and, with proj_size, weight_hr, each read once (a parametrized
+        one computed now)."""
+        tensors = self.weights(layer, direction)
+        if self.proj_size:
+            tensors += (self._read(f"weight_hr_l{layer}" + ("_reverse" if direction else "")),)
+        return tensors
 
     def _new_cell_unseeded(self, input_size):
         """_new_cell without moving the library's generator: the cell's own random weights are replaced by the
@@ -907,8 +1003,20 @@ class _TorchRecurrent(_StackedRecurrent):
             if self.bias:
                 return d[names[0]], d[names[1]], d[names[2]], d[names[3]]
             return d[names[0]], d[names[1]], None, None
-        except KeyError as e:
-            raise self._missing_parameter(e.args[0]) from None
+        except KeyError:   # a parametrized weight is a property of the class: computed now
+            read = self._read
+            return (read(names[0]), read(names[1])) + ((read(names[2]), read(names[3])) if self.bias else (None, None))
+
+    def _read(self, name):
+        """The layer's tensor under `name`: held, or computed by its parametrizations (parametrize.py)."""
+        held = vars(self)
+        tensor = held.get(name)
+        if tensor is None and is_parametrized(self, name):
+            this_call = held.get("_flat_weights_now")
+            return this_call[name] if this_call is not None else getattr(self, name)
+        if tensor is None:
+            raise self._missing_parameter(name)
+        return tensor
 
     def _missing_parameter(self, name):
         """The error for a parameter deleted from the layer (`del lstm.weight_hh_l0`): torch's layer runs on with the
@@ -1061,10 +1169,7 @@ class LSTM(_TorchRecurrent):
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         if not self.proj_size:
             return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh)
-        name = f"weight_hr_l{layer}" + ("_reverse" if direction else "")
-        if name not in vars(self):
-            raise self._missing_parameter(name)
-        w_hrT = vars(self)[name].T
+        w_hrT = self._read(f"weight_hr_l{layer}" + ("_reverse" if direction else "")).T
         return lambda xw, state: C.lstm_recurrence(xw, state, w_hhT, b_hh, w_hrT)
 
     def _new_cell(self, input_size):

@@ -16,11 +16,14 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..tensor import Tensor, concatenate, get_default_dtype
+from . import parametrizations, parametrize
 from . import sequences as rnn
 from .checks import NumberTypeError, check_bool
+from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "parametrize", "parametrizations", "weight_norm", "remove_weight_norm",
+           "spectral_norm", "remove_spectral_norm"]
 
 
 def _with_grads(parameters, fn):
@@ -213,6 +216,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, f
 # nn/sequences.py, reachable as tr.nn.utils.rnn, and registered under that dotted name so the
 # `from ... import` form finds it too (utils is a module, not a package).
 sys.modules[__name__ + ".rnn"] = rnn
+# torch.nn.utils.parametrize and .parametrizations, reachable the same ways (import ..., from ... import)
+sys.modules[__name__ + ".parametrize"] = parametrize
+sys.modules[__name__ + ".parametrizations"] = parametrizations
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
