@@ -265,6 +265,14 @@ def multi_margin_loss(input: Tensor, target: Tensor | npt.ArrayLike, p: int = 1,
     losses = hinge.sum(1) / float(n_classes)
     if reduction == "none":
         return losses.reshape(targets.shape) if input.ndim <= 1 else losses
+    return _reduce_batch(fn, losses, reduction)
+
+
+def _reduce_batch(fn, losses, reduction):
+    """The multi-class margins' reduction over the batch: torch's kernels give 0, not nan, for the mean of an empty
+    batch."""
+    if reduction == "mean" and losses.size == 0:
+        return losses.sum()
     return F._reduce(fn, losses, reduction)
 
 
@@ -302,7 +310,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, siz
     losses = hinge.sum((1, 2)) / float(n_classes)
     if reduction == "none":
         return losses if input.ndim == 2 else losses.reshape(())
-    return F._reduce(fn, losses, reduction)
+    return _reduce_batch(fn, losses, reduction)
 
 
 def _listed_classes(listed, n_classes):
