@@ -34,6 +34,8 @@ from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
 from .matrix_functions import matrix_exp
+from .nn.functional import cosine_similarity, pairwise_distance, pdist
+from .nn.functional_losses import cdist
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
@@ -231,7 +233,8 @@ __all__ = [
     "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square", "rsqrt",
     "count_nonzero", "broadcast_to", "broadcast_tensors", "eye", "linspace", "logspace", "full_like", "empty",
     "empty_like", "tril", "triu", "diag", "outer", "dot", "mv", "trace",
-    "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
+    "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack", "cdist", "pdist", "cosine_similarity",
+    "pairwise_distance",
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
     "index_add",
     # the tape, checking and debugging
