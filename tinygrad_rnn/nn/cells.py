@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
 from .checks import (
+    ArgumentTypeError,
     DTypeMismatchError,
     StateArityError,
     check_bool,
@@ -249,6 +250,17 @@ def _check_input(cell, x):
                                  f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
+def _check_cell_bias(name, bias):
+    """bias True or False. torch's cells take anything (RNNCell(10, 20, 'relu') is a tanh cell with biases, and its
+    ModuleInfo test expects the RuntimeError of the next call, given a state of the wrong size): refused here, an
+    ArgumentTypeError (a TypeError, and that RuntimeError), naming the keyword meant when it is a nonlinearity."""
+    if isinstance(bias, (bool, np.bool_)):
+        return bool(bias)
+    named = name == "RNNCell" and bias in ("tanh", "relu")
+    hint = f" (the nonlinearity is a keyword: RNNCell(..., nonlinearity={bias!r}))" if named else ""
+    raise ArgumentTypeError(f"{name}: bias must be True or False, got {type(bias).__name__} {bias!r}{hint}")
+
+
 class _TorchStyleCell(RecurrentCell):
     """Shared by the built-in cells: torch's weight names, shapes and initialisation."""
 
@@ -260,7 +272,7 @@ class _TorchStyleCell(RecurrentCell):
         check_device(name, device)   # (torch's factory kwargs: only the CPU here)
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
-        bias, dtype = check_bool(name, "bias", bias), check_dtype(dtype, name)
+        bias, dtype = _check_cell_bias(name, bias), check_dtype(dtype, name)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((G * H, input_size), bound, dtype)

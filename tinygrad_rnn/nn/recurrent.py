@@ -236,7 +236,7 @@ class _StackedRecurrent(Module):
         x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
         output, h_n = self._forward(x, hx, packed.lengths, retain_states)
         output = output.swapaxes(0, 1) if self.batch_first else output
-        return PackedSequence._of(output, packed.lengths, packed.given_order), h_n   # torch's: the input's order
+        return packed._like(output), h_n   # torch's: the input's order and indices
 
     def _refuse_input(self, input):
         """Raise the error that says what is wrong with `input` (forward calls it only when something is): of the

@@ -16,7 +16,8 @@ sequences are never reordered, so pad_packed_sequence returns them in the batch'
 does. `.data`, `.batch_sizes`, `.sorted_indices` and `.unsorted_indices` give torch's packed layout
 (valid steps, time-major, longest sequences first) for code that reads them, the last three as int64
 Tensors as torch's; sorted_indices orders tied lengths by their place in the batch (torch leaves ties to
-its sort), and both are given with enforce_sorted=True too (the identity then; torch gives None).
+its sort). As torch's, both are None for a pack made with enforce_sorted=True (or by the constructor without
+them): torch code tests `packed.sorted_indices is None`.
 `.lengths` (not torch's) is the lengths as an int64 numpy array.
 
 torch's constructor works too: `PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)` (torch
@@ -58,18 +59,27 @@ class PackedSequence:
     # the packing order torch's constructor was given (sorted_indices), kept so that .data and .sorted_indices
     # give back what went in; None: longest first, ties in the batch's order
     given_order: Optional[np.ndarray] = field(default=None, repr=False)
+    # which of (sorted_indices, unsorted_indices) torch's PackedSequence would hold: neither after enforce_sorted=True,
+    # only unsorted_indices from its constructor given that alone (the order is known either way: given_order)
+    held_indices: tuple[bool, bool] = field(default=(True, True), repr=False)
 
     def __init__(self, data: Tensor | tuple, batch_sizes: Optional[Tensor] = None,
                  sorted_indices: Optional[Tensor] = None, unsorted_indices: Optional[Tensor] = None) -> None:
         padded, lengths, order = _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices)
-        _fill(self, padded, lengths, order)
+        _fill(self, padded, lengths, order, (sorted_indices is not None, unsorted_indices is not None
+                                             or sorted_indices is not None))
 
     @classmethod
-    def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None) -> PackedSequence:
+    def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None,
+            held_indices: tuple[bool, bool] = (True, True)) -> PackedSequence:
         """The library's own constructor: a padded batch (T, B, *) and its checked lengths."""
         packed = object.__new__(cls)
-        _fill(packed, padded, lengths, given_order)
+        _fill(packed, padded, lengths, given_order, held_indices)
         return packed
+
+    def _like(self, padded: Tensor) -> PackedSequence:
+        """A PackedSequence of other steps in this one's layout (order and indices): a cast, a layer's output."""
+        return PackedSequence._of(padded, self.lengths, self.given_order, self.held_indices)
 
     def _not_a_tuple(self, *args: Any) -> None:
         raise TypeError("PackedSequence is not a tuple here (torch's is (data, batch_sizes, sorted_indices, "
@@ -112,14 +122,18 @@ class PackedSequence:
         return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
 
     @property
-    def sorted_indices(self) -> Tensor:
-        """The batch order of torch's packed layout: longest first, ties in input order (int64 Tensor)."""
-        return _index_tensor(self._order())
+    def sorted_indices(self) -> Optional[Tensor]:
+        """The batch order of torch's packed layout: longest first, ties in input order (int64 Tensor); None, as
+        torch's, after enforce_sorted=True (the batch's own order)."""
+        return _index_tensor(self._order()) if self.held_indices[0] else None
 
     @property
-    def unsorted_indices(self) -> Tensor:
+    def unsorted_indices(self) -> Optional[Tensor]:
         """The inverse of sorted_indices (torch's unsorted_indices): sorted_indices[unsorted_indices] is
-        0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order."""
+        0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order. None, as
+        torch's, after enforce_sorted=True."""
+        if not self.held_indices[1]:
+            return None
         inverse = np.empty(len(self.lengths), np.int64)
         inverse[self._order()] = np.arange(len(self.lengths))
         return _index_tensor(inverse)
@@ -132,7 +146,7 @@ class PackedSequence:
         """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
         PackedSequence.to, differentiable, the lengths unchanged."""
         padded = self.padded.to(*args, **kwargs)
-        return self if padded is self.padded else PackedSequence._of(padded, self.lengths, self.given_order)
+        return self if padded is self.padded else self._like(padded)
 
     def float(self) -> PackedSequence:
         return self.to(np.float32)
@@ -147,7 +161,7 @@ class PackedSequence:
     def int(self) -> PackedSequence:
         """As torch's PackedSequence.int(): the data's Tensor.int(), which refuses (there are no int32 tensors here)
         and says to use .long()."""
-        return PackedSequence._of(self.padded.int(), self.lengths, self.given_order)
+        return self._like(self.padded.int())
 
     def cpu(self) -> PackedSequence:
         return self
@@ -170,11 +184,12 @@ class PackedSequence:
         return self.padded[t_idx, b_idx]
 
 
-def _fill(packed, padded, lengths, given_order):
+def _fill(packed, padded, lengths, given_order, held_indices):
     """Set a new (frozen) PackedSequence's fields."""
     object.__setattr__(packed, "padded", padded)
     object.__setattr__(packed, "lengths", lengths)
     object.__setattr__(packed, "given_order", given_order)
+    object.__setattr__(packed, "held_indices", held_indices)
 
 
 def _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices):
@@ -358,7 +373,8 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
         raise LengthsError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
                            f"{lengths.tolist()}; pass enforce_sorted=False to pack sequences in any order")
     longest = int(lengths.max())
-    return PackedSequence._of(input[:longest] if longest < T else input, lengths)
+    return PackedSequence._of(input[:longest] if longest < T else input, lengths,
+                              held_indices=(not enforce_sorted, not enforce_sorted))
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:

@@ -1,0 +1,142 @@
+"""Cases from torch 2.13's ModuleInfo entries of its recurrent modules (common_modules.py: the RNN/GRU/LSTM samples
+with packed sequences, the cells' error inputs), test/nn/test_packed_sequence.py and test/test_nn.py where ours
+answered otherwise (bench/rnn_suite_probe.py runs the ModuleInfo samples side by side). Each compares against torch,
+float32 and float64, our layers with fused=True and fused=False."""
+import numpy as np
+import pytest
+from conftest import torch_error
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.nn.utils import rnn as O
+
+torch = pytest.importorskip("torch")
+R = torch.nn.utils.rnn
+DTYPES = [np.float32, np.float64]
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+
+
+def _pair(kind, *args, dtype=np.float64, **kwargs):
+    """torch's module in dtype and ours holding its weights."""
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(*args, **kwargs).to(TORCH_DTYPE[dtype])
+    ours = getattr(tr.nn, kind)(*args, dtype=dtype, **kwargs)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    return theirs, ours
+
+
+def _same_indices(ours, theirs):
+    """Both PackedSequences hold the same sorted_indices and unsorted_indices (None where torch's are None)."""
+    for name in ("sorted_indices", "unsorted_indices"):
+        o, t = getattr(ours, name), getattr(theirs, name)
+        assert (o is None) == (t is None), f"{name}: ours {o}, torch's {t}"
+        if t is not None:
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+# ----------------------------------------------------------------------------- packed indices
+PACKINGS = {   # name: (torch's call, ours) given (torch's padded, ours, lengths)
+    "pack_padded_sequence, enforce_sorted=True": (lambda p, n: R.pack_padded_sequence(p, n),
+                                                  lambda p, n: O.pack_padded_sequence(p, n)),
+    "pack_padded_sequence, enforce_sorted=False": (lambda p, n: R.pack_padded_sequence(p, n, enforce_sorted=False),
+                                                   lambda p, n: O.pack_padded_sequence(p, n, enforce_sorted=False)),
+    "pack_sequence, enforce_sorted=True": (lambda p, n: R.pack_sequence([p[:k, i] for i, k in enumerate(n)]),
+                                           lambda p, n: O.pack_sequence([p[:k, i] for i, k in enumerate(n)])),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("packing", [name for name in PACKINGS if "True" in name])
+def test_packed_indices_are_torchs_none_after_enforce_sorted(dtype, packing):
+    """torch's test_pack_sequence: a pack made with enforce_sorted=True has sorted_indices and unsorted_indices None
+    (torch code tests `packed.sorted_indices is None`); with enforce_sorted=False they are Tensors, the identity
+    too. Ours gave the identity for both. Casts keep them, and unpacking gives torch's batch."""
+    x = np.random.default_rng(0).standard_normal((5, 3, 2)).astype(dtype)
+    lengths = [5, 3, 3]
+    for name in (packing, "pack_padded_sequence, enforce_sorted=False"):
+        theirs, ours = (f(tr.tensor(x) if k else torch.tensor(x), lengths) for k, f in enumerate(PACKINGS[name]))
+        _same_indices(ours, theirs)
+        for cast in ("double", "float"):
+            _same_indices(getattr(ours, cast)(), getattr(theirs, cast)())
+        _same_indices(ours.to(np.float64), theirs.to(torch.float64))
+        np.testing.assert_array_equal(O.pad_packed_sequence(ours)[0].numpy(),
+                                      R.pad_packed_sequence(theirs)[0].numpy())
+
+
+CONSTRUCTOR_INDICES = {"none": (None, None), "sorted only": ([2, 0, 1], None), "unsorted only": (None, [1, 2, 0]),
+                       "both": ([2, 0, 1], [1, 2, 0])}
+
+
+@pytest.mark.parametrize("given", ["none", "unsorted only"])
+def test_packed_sequence_constructor_holds_the_indices_torch_holds(given):
+    """torch's PackedSequence(data, batch_sizes, sorted_indices=None, unsorted_indices=None): without sorted_indices
+    its sorted_indices is None (unsorted_indices too, unless given); given sorted_indices alone, unsorted_indices is
+    its inverse. Ours gave both always. A rebuilt pack (_replace) keeps them, and unpacking gives torch's batch."""
+    for case in (given, "sorted only", "both"):
+        _constructed_as_torch(*CONSTRUCTOR_INDICES[case])
+
+
+def _constructed_as_torch(sorted_indices, unsorted_indices):
+    data = np.arange(12.0).reshape(6, 2)
+    t_args = [None if i is None else torch.tensor(i) for i in (sorted_indices, unsorted_indices)]
+    o_args = [None if i is None else tr.tensor(np.array(i)) for i in (sorted_indices, unsorted_indices)]
+    theirs = R.PackedSequence(torch.tensor(data), torch.tensor([3, 2, 1]), *t_args)
+    ours = O.PackedSequence(tr.tensor(data), tr.tensor(np.array([3, 2, 1])), *o_args)
+    _same_indices(ours, theirs)
+    _same_indices(ours._replace(data=ours.data * 2), theirs._replace(data=theirs.data * 2))
+    padded_t, lengths_t = R.pad_packed_sequence(theirs)
+    padded_o, lengths_o = O.pad_packed_sequence(ours)
+    np.testing.assert_array_equal(padded_o.numpy(), padded_t.numpy())
+    np.testing.assert_array_equal(lengths_o.numpy(), lengths_t.numpy())
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_a_layers_packed_output_has_its_inputs_indices_as_torch(kind, dtype, fused):
+    """The ModuleInfo samples of RNN and GRU with packed input (make_packed_sequence: enforce_sorted=True): torch's
+    output PackedSequence has the input's indices, None there. Ours gave the identity. Values and gradients (of
+    the input's data, h_n and every parameter) are torch's, with enforce_sorted=False too."""
+    for enforce_sorted in (True, False):
+        _packed_through_a_layer(kind, dtype, fused, enforce_sorted)
+
+
+def _packed_through_a_layer(kind, dtype, fused, enforce_sorted):
+    theirs, ours = _pair(kind, 2, 3, num_layers=2, bidirectional=True, dtype=dtype)
+    ours.fused = fused
+    x = np.random.default_rng(1).standard_normal((5, 3, 2)).astype(dtype)
+    lengths = [5, 3, 2] if enforce_sorted else [3, 5, 2]
+    xt, xo = torch.tensor(x, requires_grad=True), tr.tensor(x, requires_grad=True)
+    out_t, h_t = theirs(R.pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted))
+    out_o, h_o = ours(O.pack_padded_sequence(xo, lengths, enforce_sorted=enforce_sorted))
+    _same_indices(out_o, out_t)
+    np.testing.assert_allclose(out_o.data.numpy(), out_t.data.detach().numpy(), **TOL[dtype])
+    h_t, h_o = (h_t, h_o) if kind == "LSTM" else ((h_t,), (h_o,))
+    (out_t.data.sum() + sum(h.sum() for h in h_t)).backward()
+    loss = out_o.data.sum()
+    for h in h_o:
+        loss = loss + h.sum()
+    loss.backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), **TOL[dtype])
+    t_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), **TOL[dtype], err_msg=name)
+
+
+# ----------------------------------------------------------------------------- the cells' error inputs
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell"])
+@pytest.mark.parametrize("nonlinearity", ["relu", "tanh"])
+def test_a_cells_nonlinearity_given_as_bias_is_torchs_runtime_error(kind, nonlinearity):
+    """module_error_inputs_torch_nn_RNN_GRU_Cell: RNNCell(10, 20, 'relu') (the nonlinearity where bias goes), then a
+    call with a state of 21 features, is torch's RuntimeError. Ours refused the bias at construction with a
+    TypeError only, which torch code's `except RuntimeError` missed; now also that RuntimeError, naming the
+    keyword meant."""
+    def call(nn, lib):
+        cell = getattr(nn, kind)(10, 20, nonlinearity)
+        return cell(lib.ones(3, 10), lib.ones(3, 21))
+    assert isinstance(torch_error(lambda: call(torch.nn, torch)), RuntimeError)
+    with pytest.raises(RuntimeError, match=f"nonlinearity={nonlinearity!r}" if kind == "RNNCell" else "bias"):
+        call(tr.nn, tr)
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        getattr(tr.nn, kind)(10, 20, 1)
