@@ -140,3 +140,52 @@ def test_a_cells_nonlinearity_given_as_bias_is_torchs_runtime_error(kind, nonlin
         call(tr.nn, tr)
     with pytest.raises(TypeError, match="bias must be True or False"):
         getattr(tr.nn, kind)(10, 20, 1)
+
+
+# ----------------------------------------------------------------------------- reset_parameters
+RESETTABLE = [("RNN", dict(num_layers=2, bidirectional=True)), ("GRU", dict(num_layers=2)),
+              ("LSTM", dict(num_layers=2, proj_size=2)), ("RNNCell", {}), ("GRUCell", {}), ("LSTMCell", {})]
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind,kwargs", RESETTABLE, ids=[k for k, _ in RESETTABLE])
+def test_reset_parameters_redraws_in_place_as_torch(kind, kwargs, dtype, fused):
+    """torch's recurrent layers and cells have reset_parameters() (torch code re-initialises a model with
+    `for m in model.modules(): if hasattr(m, 'reset_parameters'): m.reset_parameters()`, which skipped ours: it
+    had none). Every parameter is redrawn in place from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as
+    torch's: the same Parameter objects and dtype, values within torch's bound, reproducible by the seed; the
+    layer then computes what torch's does with those values, on the fused path too (nothing stale)."""
+    theirs, ours = _pair(kind, 3, 4, dtype=dtype, **kwargs)
+    if not kind.endswith("Cell"):
+        ours.fused = fused
+    x = np.random.default_rng(2).standard_normal((5, 2, 3) if not kind.endswith("Cell") else (2, 3)).astype(dtype)
+    ours(tr.tensor(x))   # (a call before: the fused path's cached views of the weights)
+    before = {name: (p, p.numpy().copy()) for name, p in ours.named_parameters()}
+    theirs.reset_parameters()
+    bound = max(float(p.detach().abs().max()) for p in theirs.parameters())
+    tr.manual_seed(7)
+    ours.reset_parameters()
+    drawn = {name: p.numpy().copy() for name, p in ours.named_parameters()}
+    for name, p in ours.named_parameters():
+        kept, old = before[name]
+        assert p is kept and p.dtype == dtype and p.requires_grad
+        assert not np.array_equal(drawn[name], old)
+        assert np.abs(drawn[name]).max() <= 1 / np.sqrt(4) and bound <= 1 / np.sqrt(4)
+    tr.manual_seed(7)
+    ours.reset_parameters()
+    for name, p in ours.named_parameters():
+        np.testing.assert_array_equal(p.numpy(), drawn[name])
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    out_t, out_o = theirs(torch.tensor(x)), ours(tr.tensor(x))
+    first_t, first_o = (out_t[0], out_o[0]) if isinstance(out_t, tuple) else (out_t, out_o)
+    np.testing.assert_allclose(first_o.numpy(), first_t.detach().numpy(), **TOL[dtype])
+
+
+def test_reset_parameters_of_a_zero_sized_cell_as_torch():
+    """torch's cells take hidden_size=0 and reset_parameters draws from U(0, 0) there (no division by zero)."""
+    for kind in ("RNNCell", "GRUCell", "LSTMCell"):
+        cell = getattr(tr.nn, kind)(3, 0)
+        getattr(torch.nn, kind)(3, 0).reset_parameters()
+        cell.reset_parameters()
+        assert all(p.numpy().size == 0 or not np.any(p.numpy()) for p in cell.parameters())

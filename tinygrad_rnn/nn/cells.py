@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
+from . import init
 from .checks import (
     ArgumentTypeError,
     DTypeMismatchError,
@@ -34,6 +35,16 @@ from .module import Module, Parameter, check_dtype, uniform
 def _init_bound(hidden_size):
     """torch's U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)); 0 for a zero-sized hidden state (as torch)."""
     return 1.0 / np.sqrt(hidden_size) if hidden_size > 0 else 0.0
+
+
+def reset_uniform(module: Module, hidden_size: int) -> None:
+    """torch's reset_parameters of its recurrent layers and cells: every parameter redrawn from
+    U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (the library's generator), in place, in parameters() order. In
+    place: an optimizer holding the Parameters steps the new values, and the fused kernels read them at the next
+    call as after an optimizer's update."""
+    bound = _init_bound(hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
 
 
 # ----------------------------------------------------------------------------- the recurrences
@@ -279,6 +290,11 @@ class _TorchStyleCell(RecurrentCell):
         self.weight_hh = uniform((G * H, self.output_size), bound, dtype)  # what recurs: the state's first part
         self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
+
+    def reset_parameters(self) -> None:
+        """Every parameter redrawn in place from its initial distribution, as torch's RNNCellBase.reset_parameters
+        (torch code re-initialises a model by calling it on each module that has it)."""
+        reset_uniform(self, self.hidden_size)
 
     def project_input(self, x: Tensor) -> Tensor:
         _check_input(self, x)

@@ -789,6 +789,11 @@ class _TorchRecurrent(_StackedRecurrent):
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
 
+    def reset_parameters(self) -> None:
+        """Every parameter redrawn in place from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch's
+        RNNBase.reset_parameters (torch code re-initialises a model by calling it on each module that has it)."""
+        C.reset_uniform(self, self.hidden_size)
+
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:
         generated from the cell's Tensor code in nn/cells.py, as for any tr.nn.Recurrent cell."""
