@@ -189,3 +189,20 @@ def test_reset_parameters_of_a_zero_sized_cell_as_torch():
         getattr(torch.nn, kind)(3, 0).reset_parameters()
         cell.reset_parameters()
         assert all(p.numpy().size == 0 or not np.any(p.numpy()) for p in cell.parameters())
+
+
+# ----------------------------------------------------------------------------- pad_packed_sequence's total_length
+@pytest.mark.parametrize("total_length", [2.0, True, False, np.float64(3)])
+def test_a_short_total_length_of_the_wrong_type_is_torchs_value_error(total_length):
+    """torch's test_total_length: a total_length shorter than the longest sequence is a ValueError. torch compares
+    before it reads the type, so a short float or bool is its ValueError too (a float long enough, its
+    TypeError); ours raised a TypeError only, which torch code's `except ValueError` missed."""
+    x = np.random.default_rng(3).standard_normal((4, 3, 2))
+    theirs = R.pack_padded_sequence(torch.tensor(x), [4, 2, 1])
+    ours = O.pack_padded_sequence(tr.tensor(x), [4, 2, 1])
+    assert isinstance(torch_error(lambda: R.pad_packed_sequence(theirs, total_length=total_length)), ValueError)
+    with pytest.raises(ValueError, match="total_length must be an int"):
+        O.pad_packed_sequence(ours, total_length=total_length)
+    assert isinstance(torch_error(lambda: R.pad_packed_sequence(theirs, total_length=6.0)), TypeError)
+    with pytest.raises(TypeError, match="total_length must be an int"):
+        O.pad_packed_sequence(ours, total_length=6.0)

@@ -37,7 +37,15 @@ import numpy.typing as npt
 
 from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
-from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool, type_name
+from .checks import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    InputRankError,
+    LengthsError,
+    NumberTypeError,
+    check_bool,
+    type_name,
+)
 
 __all__ = ["PackedSequence", "invert_permutation", "pad_sequence", "pack_padded_sequence", "pack_sequence",
            "pad_packed_sequence", "unpad_sequence", "unpack_sequence"]
@@ -410,11 +418,13 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 
 
 def _check_total_length(fn, total_length):
-    """An int, or a 0-d int Tensor as torch takes; not a bool or a float."""
+    """An int, or a 0-d int Tensor as torch takes; not a bool or a float. A bool or float is a NumberTypeError: a
+    TypeError, and the ValueError torch raises for one shorter than the longest length (torch compares first)."""
     if isinstance(total_length, Tensor) and total_length.ndim == 0 and total_length.dtype.kind in "iu":
         return int(total_length.data)
     if isinstance(total_length, (bool, np.bool_)) or not isinstance(total_length, (int, np.integer)):
-        raise TypeError(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
+        error = NumberTypeError if isinstance(total_length, (numbers.Real, np.bool_)) else TypeError
+        raise error(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
     return int(total_length)
 
 
