@@ -8,7 +8,8 @@ values, shapes and dtypes (a PackedSequence by its .data, .batch_sizes and indic
 the outputs w.r.t. the inputs, hx and every parameter. Then every error sample (module_error_inputs_func): both must
 raise, ours of the type torch's test expects (its error_type). And what torch's TestModule checks of each module
 beyond its samples: the parameters' names, shapes and order, repr, a state_dict round trip, pickling, .to(dtype),
-and non-contiguous inputs.
+and non-contiguous inputs. Beside torch's samples, a few it leaves out (extra_samples: LSTM on packed input,
+packed input with hx, unsorted lengths, batch_first, one time step).
 
 Each difference is one line: the module, the sample's description and what differs. Classes:
 
@@ -169,6 +170,41 @@ def run_sample(torch, name, sample, dtype, training, fused):
     return None if diff is None else ("grad", diff)
 
 
+def extra_samples(torch, name, dtype):
+    """Samples torch's ModuleInfo leaves out, in its ModuleInput form: LSTM (projected too) on packed input, packed
+    input with hx, unsorted lengths (enforce_sorted=False), batch_first layers, time steps of one."""
+    from torch.testing._internal.common_modules import FunctionInput, ModuleInput
+    if name not in LAYERS:
+        return []
+    gen = torch.Generator().manual_seed(0)
+    tdtype = getattr(torch, dtype)
+
+    def make(*shape):
+        return torch.randn(*shape, generator=gen, dtype=tdtype).requires_grad_()
+
+    def packed(lengths, features=2):
+        data = torch.randn(max(lengths), len(lengths), features, generator=gen, dtype=tdtype)
+        seq = torch.nn.utils.rnn.pack_padded_sequence(data, lengths, enforce_sorted=False)
+        seq.data.requires_grad_()
+        return seq
+
+    samples = []
+    for kwargs in ({"num_layers": 2, "bidirectional": True}, {"num_layers": 3, "batch_first": True},
+                   {"bidirectional": True, "bias": False}):
+        if name == "LSTM":
+            kwargs = {**kwargs, "proj_size": 2}
+        out = 2 if name == "LSTM" else 3
+        layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+        hx = (make(layers, 4, out), make(layers, 4, 3)) if name == "LSTM" else make(layers, 4, out)
+        cons = FunctionInput(2, 3, **kwargs)
+        samples += [ModuleInput(constructor_input=cons, forward_input=FunctionInput(packed([2, 5, 1, 5]))),
+                    ModuleInput(constructor_input=cons, forward_input=FunctionInput(packed([3, 1, 4, 2]), hx)),
+                    ModuleInput(constructor_input=cons, forward_input=FunctionInput(make(1, 4, 2), hx))]
+    for sample in samples:
+        sample.desc = "extra"
+    return samples
+
+
 def run_error_sample(torch, name, err, dtype):
     """One ErrorModuleInput: ours must raise an error of the type torch's test expects."""
     sample = err.module_error_input
@@ -262,8 +298,8 @@ def probe_module(torch, info, dtype, counts):
     checked = 0
     for training in (True, False):
         extra = {"with_packed_sequence": True} if name in ("RNN", "GRU") else {}
-        samples = info.module_inputs_func(info, device="cpu", dtype=tdtype, requires_grad=True, training=training,
-                                          **extra)
+        samples = list(info.module_inputs_func(info, device="cpu", dtype=tdtype, requires_grad=True, training=training,
+                                               **extra)) + extra_samples(torch, name, dtype)
         for fused in ((True, False) if name in LAYERS else (None,)):
             for i, sample in enumerate(samples):
                 checked += 1
