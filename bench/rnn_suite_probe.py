@@ -64,11 +64,16 @@ def convert(obj, torch, leaves):
         ours = tr.tensor(theirs.detach().numpy().copy(), requires_grad=obj.requires_grad)
         leaves.append((theirs, ours))
         return theirs, ours
-    if isinstance(obj, torch.nn.utils.rnn.PackedSequence):
-        data_t, data_o = convert(obj.data, torch, leaves)
-        idx = [None if i is None else tr.tensor(i.numpy()) for i in (obj.sorted_indices, obj.unsorted_indices)]
-        theirs = torch.nn.utils.rnn.PackedSequence(data_t, obj.batch_sizes, obj.sorted_indices, obj.unsorted_indices)
-        return theirs, our_rnn.PackedSequence(data_o, tr.tensor(obj.batch_sizes.numpy()), *idx)
+    if isinstance(obj, torch.nn.utils.rnn.PackedSequence):   # ours packed from the padded batch, as torch's was
+        data_t = obj.data.detach().clone().requires_grad_(obj.data.requires_grad)   # (make_packed_sequence: the
+        theirs = torch.nn.utils.rnn.PackedSequence(data_t, obj.batch_sizes, obj.sorted_indices,  # data made a leaf
+                                                   obj.unsorted_indices)                         # after packing)
+        padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(theirs)
+        ours = our_rnn.pack_padded_sequence(tr.tensor(padded.detach().numpy()), lengths.numpy(),
+                                            enforce_sorted=obj.sorted_indices is None)
+        ours.data.requires_grad_(obj.data.requires_grad)
+        leaves.append((data_t, ours.data))
+        return theirs, ours
     if isinstance(obj, (list, tuple)):
         pairs = [convert(o, torch, leaves) for o in obj]
         return type(obj)(p[0] for p in pairs), type(obj)(p[1] for p in pairs)

@@ -206,3 +206,73 @@ def test_a_short_total_length_of_the_wrong_type_is_torchs_value_error(total_leng
     assert isinstance(torch_error(lambda: R.pad_packed_sequence(theirs, total_length=6.0)), TypeError)
     with pytest.raises(TypeError, match="total_length must be an int"):
         O.pad_packed_sequence(ours, total_length=6.0)
+
+
+# ----------------------------------------------------------------------------- PackedSequence.data is one Tensor
+def _packed_pair(x, lengths, enforce_sorted):
+    return (R.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=enforce_sorted),
+            O.pack_padded_sequence(tr.tensor(x), lengths, enforce_sorted=enforce_sorted))
+
+
+def _backward_of_sums(outs):
+    parts = [outs[0].data] + (list(outs[1]) if isinstance(outs[1], tuple) else [outs[1]])
+    loss = parts[0].sum()
+    for p in parts[1:]:
+        loss = loss + p.sum()
+    loss.backward()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packed_data_made_a_leaf_after_packing_gets_the_layers_gradient(kind, dtype, fused, enforce_sorted):
+    """torch's module tests pack an input that needs no grad, then make the packed steps a leaf
+    (make_packed_sequence: `seq.data.requires_grad_()`) and run the layer: the gradient reaches seq.data. Ours
+    made a new Tensor at each read of .data, and the layer read the padded batch: no gradient, silently."""
+    theirs, ours = _pair(kind, 2, 3, num_layers=2, bidirectional=True, dtype=dtype)
+    ours.fused = fused
+    x = np.random.default_rng(4).standard_normal((5, 4, 2)).astype(dtype)
+    lengths = [5, 3, 3, 2] if enforce_sorted else [3, 5, 2, 3]
+    pt, po = _packed_pair(x, lengths, enforce_sorted)
+    pt.data.requires_grad_()
+    po.data.requires_grad_()
+    out_t, out_o = theirs(pt), ours(po)
+    np.testing.assert_allclose(out_o[0].data.numpy(), out_t[0].data.detach().numpy(), **TOL[dtype])
+    _backward_of_sums(out_t)
+    _backward_of_sums(out_o)
+    assert po.data.grad is not None
+    np.testing.assert_allclose(po.data.grad.numpy(), pt.data.grad.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_packed_data_given_to_the_constructor_is_the_data_read_back(kind, fused):
+    """torch's _test_RNN_cpu_vs_cudnn: `input = PackedSequence(leaf, batch_sizes); input_var = input.data`, and
+    after the backward `input_var.grad`. torch's .data is the leaf given; ours was a new Tensor (no grad)."""
+    theirs, ours = _pair(kind, 2, 3, dtype=np.float64)
+    ours.fused = fused
+    x = np.random.default_rng(5).standard_normal((5, 3, 2))
+    pt, po = _packed_pair(x, [5, 3, 2], True)
+    leaf_t, leaf_o = pt.data.detach().requires_grad_(), tr.tensor(po.data.numpy(), requires_grad=True)
+    it, io = R.PackedSequence(leaf_t, pt.batch_sizes), O.PackedSequence(leaf_o, po.batch_sizes)
+    assert it.data is leaf_t and io.data is leaf_o
+    _backward_of_sums(theirs(it))
+    _backward_of_sums(ours(io))
+    np.testing.assert_allclose(io.data.grad.numpy(), it.data.grad.numpy(), **TOL[np.float64])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_packed_data_written_in_place_is_what_the_layer_and_unpacking_read(fused):
+    """torch code may edit the packed steps in place (`packed.data.mul_(2)`, `packed.data[:3] = 0`): the layer and
+    pad_packed_sequence read the edited steps, as torch's. Ours read the padded batch, unedited."""
+    theirs, ours = _pair("LSTM", 2, 3, dtype=np.float64)
+    ours.fused = fused
+    x = np.random.default_rng(6).standard_normal((4, 3, 2))
+    pt, po = _packed_pair(x, [2, 4, 3], False)
+    pt.data.mul_(2)
+    po.data.mul_(2)
+    np.testing.assert_array_equal(O.pad_packed_sequence(po)[0].numpy(), R.pad_packed_sequence(pt)[0].numpy())
+    np.testing.assert_allclose(ours(po)[0].data.numpy(), theirs(pt)[0].data.detach().numpy(), **TOL[np.float64])
+    for unpacked_o, unpacked_t in zip(O.unpack_sequence(po), R.unpack_sequence(pt)):
+        np.testing.assert_array_equal(unpacked_o.numpy(), unpacked_t.numpy())

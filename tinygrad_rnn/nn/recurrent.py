@@ -233,7 +233,8 @@ class _StackedRecurrent(Module):
         """A PackedSequence in, a PackedSequence out (nn/sequences.py), as torch's layers do."""
         if lengths is not None:
             raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
-        x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
+        padded = packed._current_padded()
+        x = padded.swapaxes(0, 1) if self.batch_first else padded
         output, h_n = self._forward(x, hx, packed.lengths, retain_states)
         output = output.swapaxes(0, 1) if self.batch_first else output
         return packed._like(output), h_n   # torch's: the input's order and indices

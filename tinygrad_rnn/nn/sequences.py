@@ -70,12 +70,16 @@ class PackedSequence:
     # which of (sorted_indices, unsorted_indices) torch's PackedSequence would hold: neither after enforce_sorted=True,
     # only unsorted_indices from its constructor given that alone (the order is known either way: given_order)
     held_indices: tuple[bool, bool] = field(default=(True, True), repr=False)
+    # (.data once made: the Tensor, its version then, whether it was made from padded; None until read)
+    _data_made: ClassVar[Optional[tuple]] = None
 
     def __init__(self, data: Tensor | tuple, batch_sizes: Optional[Tensor] = None,
                  sorted_indices: Optional[Tensor] = None, unsorted_indices: Optional[Tensor] = None) -> None:
         padded, lengths, order = _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices)
         _fill(self, padded, lengths, order, (sorted_indices is not None, unsorted_indices is not None
                                              or sorted_indices is not None))
+        data = data[0] if isinstance(data, (tuple, list)) else data   # (torch's PackedSequence((data, batch_sizes)))
+        object.__setattr__(self, "_data_made", (data, data._version, False))   # (padded is made from it)
 
     @classmethod
     def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None,
@@ -153,8 +157,9 @@ class PackedSequence:
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
         """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
         PackedSequence.to, differentiable, the lengths unchanged."""
-        padded = self.padded.to(*args, **kwargs)
-        return self if padded is self.padded else self._like(padded)
+        current = self._current_padded()
+        padded = current.to(*args, **kwargs)
+        return self if padded is current else self._like(padded)
 
     def float(self) -> PackedSequence:
         return self.to(np.float32)
@@ -169,7 +174,7 @@ class PackedSequence:
     def int(self) -> PackedSequence:
         """As torch's PackedSequence.int(): the data's Tensor.int(), which refuses (there are no int32 tensors here)
         and says to use .long()."""
-        return self._like(self.padded.int())
+        return self._like(self._current_padded().int())
 
     def cpu(self) -> PackedSequence:
         return self
@@ -185,11 +190,35 @@ class PackedSequence:
 
     @property
     def data(self) -> Tensor:
-        """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable)."""
-        order, batch_sizes = self._order(), self._batch_sizes()
-        t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)])
-        b_idx = np.concatenate([order[:n] for n in batch_sizes])
-        return self.padded[t_idx, b_idx]
+        """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable). One Tensor, as
+        torch's field: the one the constructor was given, or made from the padded batch at the first read and kept,
+        so that torch code reading `packed.data.grad` after a backward, or making it a leaf that requires grad
+        (`packed.data.requires_grad_()`, as torch's own module tests do) before a layer runs, reads and feeds the
+        Tensor the layer used (_current_padded)."""
+        made = self._data_made
+        if made is None:
+            order, batch_sizes = self._order(), self._batch_sizes()
+            t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)])
+            b_idx = np.concatenate([order[:n] for n in batch_sizes])
+            data = self.padded[t_idx, b_idx]
+            made = (data, data._version, True)
+            object.__setattr__(self, "_data_made", made)
+        return made[0]
+
+    def _current_padded(self) -> Tensor:
+        """The padded batch a layer or pad_packed_sequence reads: rebuilt from .data (differentiably) when .data is no
+        longer what the padded batch gives: made a leaf that requires grad after it was read, or written in place
+        since (its version moved)."""
+        made = self._data_made
+        if made is None:
+            return self.padded
+        data, version, from_padded = made
+        if data._version == version and not (from_padded and data.is_leaf and data.requires_grad):
+            return self.padded
+        padded, _, _ = _from_packed_layout(data, self.batch_sizes, _index_tensor(self._order()), None)
+        object.__setattr__(self, "padded", padded)
+        object.__setattr__(self, "_data_made", (data, data._version, False))
+        return padded
 
 
 def _fill(packed, padded, lengths, given_order, held_indices):
@@ -399,7 +428,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type_name(sequence)}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
-    padded, lengths = sequence.padded, sequence.lengths
+    padded, lengths = sequence._current_padded(), sequence.lengths
     T = padded.shape[0]
     if total_length is not None:
         total_length = _check_total_length(fn, total_length)
@@ -447,4 +476,4 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
     if not isinstance(packed_sequences, PackedSequence):
         raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type_name(packed_sequences)}")
-    return unpad_sequence(packed_sequences.padded, packed_sequences.lengths)
+    return unpad_sequence(packed_sequences._current_padded(), packed_sequences.lengths)
