@@ -55,7 +55,10 @@ def test_asdict_fields_and_make_as_torch(enforce_sorted):
     remade = PackedSequence._make(ours_dict.values())
     np.testing.assert_array_equal(remade.data.data, ours.data.data)
     np.testing.assert_array_equal(remade.lengths, ours.lengths)
-    np.testing.assert_array_equal(remade.sorted_indices.data, ours.sorted_indices.data)
+    if enforce_sorted:   # as torch's: no indices after enforce_sorted=True, nor in what is made from its fields
+        assert remade.sorted_indices is remade.unsorted_indices is theirs.sorted_indices is None
+    else:
+        np.testing.assert_array_equal(remade.sorted_indices.data, ours.sorted_indices.data)
 
 
 def test_wrong_field_names_and_counts_are_torchs_errors():

@@ -16,7 +16,9 @@ import numpy.typing as npt
 
 from ..creation import zeros
 from ..tensor import ShapeError, Tensor
+from . import init
 from .checks import (
+    ArgumentTypeError,
     DTypeMismatchError,
     StateArityError,
     check_bool,
@@ -33,6 +35,16 @@ from .module import Module, Parameter, check_dtype, uniform
 def _init_bound(hidden_size):
     """torch's U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)); 0 for a zero-sized hidden state (as torch)."""
     return 1.0 / np.sqrt(hidden_size) if hidden_size > 0 else 0.0
+
+
+def reset_uniform(module: Module, hidden_size: int) -> None:
+    """torch's reset_parameters of its recurrent layers and cells: every parameter redrawn from
+    U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (the library's generator), in place, in parameters() order. In
+    place: an optimizer holding the Parameters steps the new values, and the fused kernels read them at the next
+    call as after an optimizer's update."""
+    bound = _init_bound(hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
 
 
 # ----------------------------------------------------------------------------- the recurrences
@@ -249,6 +261,17 @@ def _check_input(cell, x):
                                  f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
+def _check_cell_bias(name, bias):
+    """bias True or False. torch's cells take anything (RNNCell(10, 20, 'relu') is a tanh cell with biases, and its
+    ModuleInfo test expects the RuntimeError of the next call, given a state of the wrong size): refused here, an
+    ArgumentTypeError (a TypeError, and that RuntimeError), naming the keyword meant when it is a nonlinearity."""
+    if isinstance(bias, (bool, np.bool_)):
+        return bool(bias)
+    named = name == "RNNCell" and bias in ("tanh", "relu")
+    hint = f" (the nonlinearity is a keyword: RNNCell(..., nonlinearity={bias!r}))" if named else ""
+    raise ArgumentTypeError(f"{name}: bias must be True or False, got {type(bias).__name__} {bias!r}{hint}")
+
+
 class _TorchStyleCell(RecurrentCell):
     """Shared by the built-in cells: torch's weight names, shapes and initialisation."""
 
@@ -260,13 +283,18 @@ class _TorchStyleCell(RecurrentCell):
         check_device(name, device)   # (torch's factory kwargs: only the CPU here)
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
-        bias, dtype = check_bool(name, "bias", bias), check_dtype(dtype, name)
+        bias, dtype = _check_cell_bias(name, bias), check_dtype(dtype, name)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((G * H, input_size), bound, dtype)
         self.weight_hh = uniform((G * H, self.output_size), bound, dtype)  # what recurs: the state's first part
         self.bias_ih = uniform((G * H,), bound, dtype) if bias else None
         self.bias_hh = uniform((G * H,), bound, dtype) if bias else None
+
+    def reset_parameters(self) -> None:
+        """Every parameter redrawn in place from its initial distribution, as torch's RNNCellBase.reset_parameters
+        (torch code re-initialises a model by calling it on each module that has it)."""
+        reset_uniform(self, self.hidden_size)
 
     def project_input(self, x: Tensor) -> Tensor:
         _check_input(self, x)

@@ -234,10 +234,11 @@ class _StackedRecurrent(Module):
         """A PackedSequence in, a PackedSequence out (nn/sequences.py), as torch's layers do."""
         if lengths is not None:
             raise ValueError(f"{type(self).__name__}: pass lengths= or a PackedSequence, not both")
-        x = packed.padded.swapaxes(0, 1) if self.batch_first else packed.padded
+        padded = packed._current_padded()
+        x = padded.swapaxes(0, 1) if self.batch_first else padded
         output, h_n = self._forward(x, hx, packed.lengths, retain_states)
         output = output.swapaxes(0, 1) if self.batch_first else output
-        return PackedSequence._of(output, packed.lengths, packed.given_order), h_n   # torch's: the input's order
+        return packed._like(output), h_n   # torch's: the input's order and indices
 
     def _refuse_input(self, input):
         """Raise the error that says what is wrong with `input` (forward calls it only when something is): of the
@@ -799,6 +800,11 @@ class _TorchRecurrent(_StackedRecurrent):
     @property
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
+
+    def reset_parameters(self) -> None:
+        """Every parameter redrawn in place from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch's
+        RNNBase.reset_parameters (torch code re-initialises a model by calling it on each module that has it)."""
+        C.reset_uniform(self, self.hidden_size)
 
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction:

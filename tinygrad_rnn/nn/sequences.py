@@ -16,7 +16,8 @@ sequences are never reordered, so pad_packed_sequence returns them in the batch'
 does. `.data`, `.batch_sizes`, `.sorted_indices` and `.unsorted_indices` give torch's packed layout
 (valid steps, time-major, longest sequences first) for code that reads them, the last three as int64
 Tensors as torch's; sorted_indices orders tied lengths by their place in the batch (torch leaves ties to
-its sort), and both are given with enforce_sorted=True too (the identity then; torch gives None).
+its sort). As torch's, both are None for a pack made with enforce_sorted=True (or by the constructor without
+them): torch code tests `packed.sorted_indices is None`.
 `.lengths` (not torch's) is the lengths as an int64 numpy array.
 
 torch's constructor works too: `PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)` (torch
@@ -36,7 +37,15 @@ import numpy.typing as npt
 
 from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
-from .checks import ArgumentTypeError, ArgumentValueError, InputRankError, LengthsError, check_bool, type_name
+from .checks import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    InputRankError,
+    LengthsError,
+    NumberTypeError,
+    check_bool,
+    type_name,
+)
 
 __all__ = ["PackedSequence", "invert_permutation", "pad_sequence", "pack_padded_sequence", "pack_sequence",
            "pad_packed_sequence", "unpad_sequence", "unpack_sequence"]
@@ -58,18 +67,31 @@ class PackedSequence:
     # the packing order torch's constructor was given (sorted_indices), kept so that .data and .sorted_indices
     # give back what went in; None: longest first, ties in the batch's order
     given_order: Optional[np.ndarray] = field(default=None, repr=False)
+    # which of (sorted_indices, unsorted_indices) torch's PackedSequence would hold: neither after enforce_sorted=True,
+    # only unsorted_indices from its constructor given that alone (the order is known either way: given_order)
+    held_indices: tuple[bool, bool] = field(default=(True, True), repr=False)
+    # (.data once made: the Tensor, its version then, whether it was made from padded; None until read)
+    _data_made: ClassVar[Optional[tuple]] = None
 
     def __init__(self, data: Tensor | tuple, batch_sizes: Optional[Tensor] = None,
                  sorted_indices: Optional[Tensor] = None, unsorted_indices: Optional[Tensor] = None) -> None:
         padded, lengths, order = _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices)
-        _fill(self, padded, lengths, order)
+        _fill(self, padded, lengths, order, (sorted_indices is not None, unsorted_indices is not None
+                                             or sorted_indices is not None))
+        data = data[0] if isinstance(data, (tuple, list)) else data   # (torch's PackedSequence((data, batch_sizes)))
+        object.__setattr__(self, "_data_made", (data, data._version, False))   # (padded is made from it)
 
     @classmethod
-    def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None) -> PackedSequence:
+    def _of(cls, padded: Tensor, lengths: np.ndarray, given_order: Optional[np.ndarray] = None,
+            held_indices: tuple[bool, bool] = (True, True)) -> PackedSequence:
         """The library's own constructor: a padded batch (T, B, *) and its checked lengths."""
         packed = object.__new__(cls)
-        _fill(packed, padded, lengths, given_order)
+        _fill(packed, padded, lengths, given_order, held_indices)
         return packed
+
+    def _like(self, padded: Tensor) -> PackedSequence:
+        """A PackedSequence of other steps in this one's layout (order and indices): a cast, a layer's output."""
+        return PackedSequence._of(padded, self.lengths, self.given_order, self.held_indices)
 
     def _not_a_tuple(self, *args: Any) -> None:
         raise TypeError("PackedSequence is not a tuple here (torch's is (data, batch_sizes, sorted_indices, "
@@ -112,14 +134,18 @@ class PackedSequence:
         return (self.lengths[None, :] > np.arange(self.padded.shape[0])[:, None]).sum(axis=1)
 
     @property
-    def sorted_indices(self) -> Tensor:
-        """The batch order of torch's packed layout: longest first, ties in input order (int64 Tensor)."""
-        return _index_tensor(self._order())
+    def sorted_indices(self) -> Optional[Tensor]:
+        """The batch order of torch's packed layout: longest first, ties in input order (int64 Tensor); None, as
+        torch's, after enforce_sorted=True (the batch's own order)."""
+        return _index_tensor(self._order()) if self.held_indices[0] else None
 
     @property
-    def unsorted_indices(self) -> Tensor:
+    def unsorted_indices(self) -> Optional[Tensor]:
         """The inverse of sorted_indices (torch's unsorted_indices): sorted_indices[unsorted_indices] is
-        0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order."""
+        0..B-1, so a (B, ...) result in the packed order, indexed by it, is back in the batch's order. None, as
+        torch's, after enforce_sorted=True."""
+        if not self.held_indices[1]:
+            return None
         inverse = np.empty(len(self.lengths), np.int64)
         inverse[self._order()] = np.arange(len(self.lengths))
         return _index_tensor(inverse)
@@ -131,8 +157,9 @@ class PackedSequence:
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
         """The padded batch cast as Tensor.to casts it (to(dtype), to("cpu"), to(tensor)); as torch's
         PackedSequence.to, differentiable, the lengths unchanged."""
-        padded = self.padded.to(*args, **kwargs)
-        return self if padded is self.padded else PackedSequence._of(padded, self.lengths, self.given_order)
+        current = self._current_padded()
+        padded = current.to(*args, **kwargs)
+        return self if padded is current else self._like(padded)
 
     def float(self) -> PackedSequence:
         return self.to(np.float32)
@@ -147,7 +174,7 @@ class PackedSequence:
     def int(self) -> PackedSequence:
         """As torch's PackedSequence.int(): the data's Tensor.int(), which refuses (there are no int32 tensors here)
         and says to use .long()."""
-        return PackedSequence._of(self.padded.int(), self.lengths, self.given_order)
+        return self._like(self._current_padded().int())
 
     def cpu(self) -> PackedSequence:
         return self
@@ -163,18 +190,43 @@ class PackedSequence:
 
     @property
     def data(self) -> Tensor:
-        """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable)."""
-        order, batch_sizes = self._order(), self._batch_sizes()
-        t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)])
-        b_idx = np.concatenate([order[:n] for n in batch_sizes])
-        return self.padded[t_idx, b_idx]
+        """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable). One Tensor, as
+        torch's field: the one the constructor was given, or made from the padded batch at the first read and kept,
+        so that torch code reading `packed.data.grad` after a backward, or making it a leaf that requires grad
+        (`packed.data.requires_grad_()`, as torch's own module tests do) before a layer runs, reads and feeds the
+        Tensor the layer used (_current_padded)."""
+        made = self._data_made
+        if made is None:
+            order, batch_sizes = self._order(), self._batch_sizes()
+            t_idx = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)])
+            b_idx = np.concatenate([order[:n] for n in batch_sizes])
+            data = self.padded[t_idx, b_idx]
+            made = (data, data._version, True)
+            object.__setattr__(self, "_data_made", made)
+        return made[0]
+
+    def _current_padded(self) -> Tensor:
+        """The padded batch a layer or pad_packed_sequence reads: rebuilt from .data (differentiably) when .data is no
+        longer what the padded batch gives: made a leaf that requires grad after it was read, or written in place
+        since (its version moved)."""
+        made = self._data_made
+        if made is None:
+            return self.padded
+        data, version, from_padded = made
+        if data._version == version and not (from_padded and data.is_leaf and data.requires_grad):
+            return self.padded
+        padded, _, _ = _from_packed_layout(data, self.batch_sizes, _index_tensor(self._order()), None)
+        object.__setattr__(self, "padded", padded)
+        object.__setattr__(self, "_data_made", (data, data._version, False))
+        return padded
 
 
-def _fill(packed, padded, lengths, given_order):
+def _fill(packed, padded, lengths, given_order, held_indices):
     """Set a new (frozen) PackedSequence's fields."""
     object.__setattr__(packed, "padded", padded)
     object.__setattr__(packed, "lengths", lengths)
     object.__setattr__(packed, "given_order", given_order)
+    object.__setattr__(packed, "held_indices", held_indices)
 
 
 def _from_packed_layout(data, batch_sizes, sorted_indices, unsorted_indices):
@@ -358,7 +410,8 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
         raise LengthsError(f"{fn}: lengths must be sorted in decreasing order with enforce_sorted=True, got "
                            f"{lengths.tolist()}; pass enforce_sorted=False to pack sequences in any order")
     longest = int(lengths.max())
-    return PackedSequence._of(input[:longest] if longest < T else input, lengths)
+    return PackedSequence._of(input[:longest] if longest < T else input, lengths,
+                              held_indices=(not enforce_sorted, not enforce_sorted))
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
@@ -375,7 +428,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: sequence must be a PackedSequence, got {type_name(sequence)}")
     batch_first, padding_value = check_bool(fn, "batch_first", batch_first), _check_padding_value(fn, padding_value)
-    padded, lengths = sequence.padded, sequence.lengths
+    padded, lengths = sequence._current_padded(), sequence.lengths
     T = padded.shape[0]
     if total_length is not None:
         total_length = _check_total_length(fn, total_length)
@@ -394,11 +447,13 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 
 
 def _check_total_length(fn, total_length):
-    """An int, or a 0-d int Tensor as torch takes; not a bool or a float."""
+    """An int, or a 0-d int Tensor as torch takes; not a bool or a float. A bool or float is a NumberTypeError: a
+    TypeError, and the ValueError torch raises for one shorter than the longest length (torch compares first)."""
     if isinstance(total_length, Tensor) and total_length.ndim == 0 and total_length.dtype.kind in "iu":
         return int(total_length._data)
     if isinstance(total_length, (bool, np.bool_)) or not isinstance(total_length, (int, np.integer)):
-        raise TypeError(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
+        error = NumberTypeError if isinstance(total_length, (numbers.Real, np.bool_)) else TypeError
+        raise error(f"{fn}: total_length must be an int, got {type_name(total_length)} {total_length!r}")
     return int(total_length)
 
 
@@ -421,4 +476,4 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences in a PackedSequence, in the batch's order: the inverse of pack_sequence."""
     if not isinstance(packed_sequences, PackedSequence):
         raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type_name(packed_sequences)}")
-    return unpad_sequence(packed_sequences.padded, packed_sequences.lengths)
+    return unpad_sequence(packed_sequences._current_padded(), packed_sequences.lengths)
