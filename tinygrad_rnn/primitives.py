@@ -32,6 +32,7 @@ from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
+from .kernels.special import special
 
 
 class Primitive:
@@ -495,6 +496,104 @@ class Erf(Primitive):
     @staticmethod
     def backward(g, a, needs):
         return (a.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
+
+
+class Lgamma(Primitive):
+    """log |Gamma(a)| (inf at the poles 0, -1, -2, ...), libm's per element (kernels/special.py); derivative
+    digamma(a)."""
+
+    @staticmethod
+    def forward(a):
+        return special("lgamma", a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g * special("polygamma", a, 0),)
+
+
+class Polygamma(Primitive):
+    """The n-th derivative of digamma (n = 0: digamma itself), torch's series (kernels/special.py); derivative
+    polygamma(n + 1, a)."""
+
+    @staticmethod
+    def forward(a, n):
+        return special("polygamma", a, n), a
+
+    @staticmethod
+    def backward(g, a, needs, n):
+        return (g * special("polygamma", a, n + 1),)
+
+
+class Erfc(Primitive):
+    """1 - erf(a) without the cancellation for large a (libm's erfc); derivative -2/sqrt(pi) exp(-a^2)."""
+
+    @staticmethod
+    def forward(a):
+        return special("erfc", a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (a.dtype.type(-2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
+
+
+class Erfinv(Primitive):
+    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside); derivative sqrt(pi)/2 exp(out^2)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("erfinv", a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        with np.errstate(over="ignore"):
+            return (out.dtype.type(np.sqrt(np.pi) / 2) * np.exp(out * out) * g,)
+
+
+class LogNdtr(Primitive):
+    """log of the standard normal CDF, accurate in both tails (kernels/special.py); derivative pdf / cdf,
+    computed as exp(-a^2/2 - out) / sqrt(2 pi) so that it stays finite far in the left tail (about -a there)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("log_ndtr", a)
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, out = saved
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (np.exp(-0.5 * a * a - out) * a.dtype.type(1 / np.sqrt(2 * np.pi)) * g,)
+
+
+class Ndtri(Primitive):
+    """The standard normal quantile function (kernels/special.py); derivative 1 / pdf(out) = sqrt(2 pi) exp(out^2/2)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("ndtri", a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        with np.errstate(over="ignore"):
+            return (out.dtype.type(np.sqrt(2 * np.pi)) * np.exp(out * out * 0.5) * g,)
+
+
+class Entr(Primitive):
+    """-a log(a), 0 at 0, -inf below 0 (torch.special.entr); its derivative -(log(a) + 1) everywhere, as torch's
+    (inf at 0, NaN below)."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, -np.inf)).astype(a.dtype)
+        return np.where(np.isnan(a), a, out), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-(np.log(a) + 1) * g,)
 
 
 class Sin(Primitive):
