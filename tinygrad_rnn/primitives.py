@@ -32,7 +32,7 @@ from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
-from .kernels.special import special
+from .kernels.special import gamma_sample_grad, special
 
 
 class Primitive:
@@ -578,6 +578,59 @@ class Ndtri(Primitive):
     def backward(g, out, needs):
         with np.errstate(over="ignore"):
             return (out.dtype.type(np.sqrt(2 * np.pi)) * np.exp(out * out * 0.5) * g,)
+
+
+class GammaSampleGrad(Primitive):
+    """A Gamma(alpha, 1) draw x (drawn by the caller: a primitive draws nothing) passed through as it is, with the
+    gradient torch's _standard_gamma has: dx/dalpha at a fixed CDF value (the implicit reparameterisation), so that
+    Gamma, Beta and Dirichlet rsample differentiate in their concentrations. x gets no gradient."""
+
+    @staticmethod
+    def forward(alpha, x):
+        return x.copy(), (alpha, x)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        alpha, x = saved
+        return g * gamma_sample_grad(alpha, x), None
+
+
+class Cholesky(Primitive):
+    """The lower Cholesky factor L of a symmetric positive-definite a (a = L L^T), numpy's (LAPACK's potrf), batched
+    over leading dims. Gradient as torch's: `L^-T Phi(L^T gL) L^-1` symmetrised, Phi the lower triangle with its
+    diagonal halved."""
+
+    @staticmethod
+    def forward(a):
+        out = np.linalg.cholesky(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, L, needs):
+        phi = np.tril(_swap_last(L) @ np.tril(g))
+        phi -= 0.5 * np.diagonal(phi, axis1=-2, axis2=-1)[..., None] * np.eye(L.shape[-1], dtype=L.dtype)
+        inv = np.linalg.inv(L)   # triangular: its inverse is, and the two products below keep it short
+        grad = _swap_last(inv) @ phi @ inv
+        return (0.5 * (grad + _swap_last(grad)),)
+
+
+class SolveTriangular(Primitive):
+    """x with `L x = b` for lower-triangular L (torch.linalg.solve_triangular(L, b, upper=False)), batched and
+    broadcast over leading dims; only L's lower triangle is read, so only it gets a gradient:
+    `gb = L^-T g`, `gL = -tril(gb x^T)`."""
+
+    @staticmethod
+    def forward(L, b):
+        lower = np.tril(L)
+        x = np.linalg.solve(lower, b)
+        return x, (lower, x)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        lower, x = saved
+        gb = np.linalg.solve(_swap_last(lower), g)
+        gL = -np.tril(gb @ _swap_last(x)) if needs[0] else None
+        return gL, (gb if needs[1] else None)
 
 
 class Entr(Primitive):
