@@ -358,3 +358,40 @@ def test_constraint_reprs_are_torch_s():
         ours = getattr(tr.distributions, family).arg_constraints
         theirs = getattr(torch.distributions, family).arg_constraints
         assert {k: repr(v) for k, v in ours.items()} == {k: repr(v) for k, v in theirs.items()}, family
+
+
+MISC = {
+    "binomial int total_count": lambda lib: lib.distributions.Binomial(
+        lib.tensor([3, 4]), lib.tensor([0.2, 0.5])).log_prob(lib.tensor([1.0, 2.0])),
+    "bernoulli mode": lambda lib: lib.distributions.Bernoulli(lib.tensor([0.2, 0.5, 0.7])).mode,
+    "categorical mode": lambda lib: lib.distributions.Categorical(lib.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])).mode,
+    "categorical enumerate_support": lambda lib: lib.distributions.Categorical(
+        lib.tensor([[0.2, 0.5, 0.3]])).enumerate_support(),
+    "normal perplexity": lambda lib: lib.distributions.Normal(lib.tensor([0.0, 1.0]), lib.tensor([1.0, 2.0])
+                                                              ).perplexity(),
+    "dirichlet mode below 1": lambda lib: lib.distributions.Dirichlet(lib.tensor([0.5, 0.3, 0.9])).mode,
+    "uniform outside, unvalidated": lambda lib: lib.distributions.Uniform(0.0, 1.0, validate_args=False).log_prob(
+        lib.tensor([2.0, 0.5])),
+    "normal broadcast value": lambda lib: lib.distributions.Normal(lib.tensor([0.0]), lib.tensor([1.0])).log_prob(
+        lib.tensor([[1.0], [2.0]])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISC))
+def test_more_values_are_torch_s(name):
+    with np.errstate(divide="ignore"):
+        ours, theirs = MISC[name](tr), MISC[name](torch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_shapes_of_number_parameters_and_expand_are_torch_s():
+    for make in (lambda lib: lib.distributions.Gamma(2.0, 3.0), lambda lib: lib.distributions.Beta(2.0, 3.0),
+                 lambda lib: lib.distributions.Exponential(2.0), lambda lib: lib.distributions.Poisson(2.0),
+                 lambda lib: lib.distributions.Laplace(0.0, 2.0)):
+        ours, theirs = make(tr), make(torch)
+        assert tuple(ours.batch_shape) == tuple(theirs.batch_shape)
+        assert str(ours.sample().dtype) == str(theirs.sample().dtype).replace("torch.", "")
+        assert tuple(ours.expand((3,)).sample((2,)).shape) == tuple(theirs.expand((3,)).sample((2,)).shape)
+    raises_as_torch(lambda: torch.distributions.Normal(torch.zeros(2), 1.0).expand((3, 4)),
+                    lambda: tr.distributions.Normal(tr.zeros(2), 1.0).expand((3, 4)))

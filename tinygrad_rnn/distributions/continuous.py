@@ -229,9 +229,9 @@ def standard_gamma(concentration: Tensor, shape) -> Tensor:
     through the implicit reparameterisation gradient; clamped to the dtype's tiny, as torch's."""
     dtype = concentration.dtype
     alpha = np.broadcast_to(concentration.data, shape)
-    drawn = random.resolve("Gamma.rsample", None).standard_gamma(alpha.astype(np.float64)).astype(dtype)
+    drawn = np.asarray(random.resolve("Gamma.rsample", None).standard_gamma(alpha.astype(np.float64)), dtype)
     drawn = np.maximum(drawn, np.finfo(dtype).tiny)
-    return apply(P.GammaSampleGrad, concentration.expand(*shape), constant(drawn))
+    return apply(P.GammaSampleGrad, concentration.expand(tuple(shape)), constant(drawn))
 
 
 class Gamma(Distribution):

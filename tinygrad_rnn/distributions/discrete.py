@@ -103,7 +103,7 @@ class Categorical(_ProbsOrLogits):
         value = self._value(value)
         index = np.asarray(value.data).astype(np.int64)[..., None]
         shape = np.broadcast_shapes(index.shape, self.logits.shape)
-        logits = self.logits.expand(*shape)
+        logits = self.logits.expand(tuple(shape))
         return logits.gather(-1, constant(np.broadcast_to(index, shape[:-1] + (1,)))).squeeze(-1)
 
     def entropy(self) -> Tensor:
@@ -259,7 +259,7 @@ class Binomial(_ProbsOrLogits):
         n = np.broadcast_to(self.total_count.data, shape).astype(np.int64)
         p = np.broadcast_to(self.probs.data, shape)
         drawn = random.resolve("Binomial.sample", None).binomial(n, p)
-        return constant(drawn.astype(self.probs.dtype))
+        return constant(np.asarray(drawn, self.probs.dtype))
 
     def log_prob(self, value) -> Tensor:
         value = self._value(value, self.logits.dtype)
@@ -274,7 +274,7 @@ class Binomial(_ProbsOrLogits):
             raise NotImplementedError("Inhomogeneous total count not supported by `entropy`.")
         values = constant(np.arange(int(count) + 1, dtype=self.probs.dtype).reshape(
             (-1,) + (1,) * len(self._batch_shape)))
-        log_prob = self.log_prob(values.expand(*((int(count) + 1,) + self._batch_shape)))
+        log_prob = self.log_prob(values.expand(((int(count) + 1,) + self._batch_shape)))
         return -(log_prob.exp() * log_prob).sum(0)
 
     mean = property(lambda self: self.total_count * self.probs)
@@ -295,7 +295,7 @@ class Poisson(Distribution):
     def _draw(self, sample_shape):
         shape = self._extended_shape(sample_shape)
         lam = np.broadcast_to(self.rate.data, shape)
-        return constant(random.resolve("Poisson.sample", None).poisson(lam).astype(self.rate.dtype))
+        return constant(np.asarray(random.resolve("Poisson.sample", None).poisson(lam), self.rate.dtype))
 
     def log_prob(self, value) -> Tensor:
         value = self._value(value, self.rate.dtype)

@@ -31,7 +31,7 @@ def broadcast_params(**named):
     dtype = next((t.dtype for t in named.values() if isinstance(t, Tensor)), None)
     tensors = [as_param(name, value, dtype) for name, value in named.items()]
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
-    return [t if t.shape == shape else t.expand(*shape) for t in tensors]
+    return [t if t.shape == shape else t.expand(tuple(shape)) for t in tensors]
 
 
 def sample_shape_of(sample_shape):
@@ -145,14 +145,14 @@ class Distribution:
     def expand(self, batch_shape: Sequence[int], _instance=None) -> Distribution:
         """The distribution with its batch dims expanded to batch_shape (torch's expand rules; the parameters
         are expanded views, not checked again): every Tensor attribute of shape batch_shape + its own event part
-        is expanded."""
+        is expanded (Tensor.expand refuses a shape it cannot reach, torch's RuntimeError)."""
         batch_shape = tuple(batch_shape)
-        np.broadcast_shapes(self._batch_shape, batch_shape)   # torch refuses what cannot broadcast
         new = type(self).__new__(type(self))
         n = len(self._batch_shape)
         for key, value in self.__dict__.items():
-            if isinstance(value, Tensor) and value.shape[:n] == self._batch_shape:
-                value = value.expand(*(batch_shape + value.shape[n:]))
+            if isinstance(value, Tensor) and value.shape[:n] == self._batch_shape and \
+                    batch_shape + value.shape[n:] != value.shape:
+                value = value.expand((batch_shape + value.shape[n:]))
             new.__dict__[key] = value
         new._batch_shape = batch_shape
         return new

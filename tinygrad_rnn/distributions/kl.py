@@ -163,7 +163,7 @@ def _kl_mvn_mvn(p, q):
     half_term1 = q._half_log_det() - p._half_log_det()
     n = p.event_shape[0]
     batch = tuple(np.broadcast_shapes(Lq.shape[:-2], Lp.shape[:-2]))
-    term2 = (_solve_lower(Lq.expand(*(batch + (n, n))), Lp.expand(*(batch + (n, n)))) ** 2).sum((-2, -1))
+    term2 = (_solve_lower(Lq.expand((batch + (n, n))), Lp.expand((batch + (n, n)))) ** 2).sum((-2, -1))
     term3 = mahalanobis(Lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
 

@@ -79,7 +79,7 @@ def _solve_lower(L, b):
 def mahalanobis(L, diff):
     """`|L^-1 diff|^2` over the last dim (torch's _batch_mahalanobis), L and diff broadcast over their batch dims."""
     shape = tuple(np.broadcast_shapes(L.shape[:-2], diff.shape[:-1]))
-    whitened = _solve_lower(L.expand(*(shape + L.shape[-2:])), diff.expand(*(shape + diff.shape[-1:])).unsqueeze(-1))
+    whitened = _solve_lower(L.expand((shape + L.shape[-2:])), diff.expand((shape + diff.shape[-1:])).unsqueeze(-1))
     return (whitened.squeeze(-1) ** 2).sum(-1)
 
 
@@ -116,8 +116,8 @@ class MultivariateNormal(Distribution):
             what = "scale_tril matrix" if name == "scale_tril" else name
             raise ValueError(f"{what} must be at least two-dimensional, with optional leading batch dimensions")
         batch_shape = tuple(np.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1]))
-        setattr(self, name, matrix.expand(*(batch_shape + matrix.shape[-2:])))
-        self.loc = loc.expand(*(batch_shape + loc.shape[-1:]))
+        setattr(self, name, matrix.expand((batch_shape + matrix.shape[-2:])))
+        self.loc = loc.expand((batch_shape + loc.shape[-1:]))
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args)
         if name == "scale_tril":
             self._unbroadcasted_scale_tril = matrix
@@ -127,7 +127,7 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
 
     def _full(self, matrix):
-        return matrix.expand(*(self._batch_shape + self._event_shape * 2))
+        return matrix.expand((self._batch_shape + self._event_shape * 2))
 
     @cached_property
     def scale_tril(self) -> Tensor:
@@ -151,7 +151,7 @@ class MultivariateNormal(Distribution):
             new.__dict__.pop(name, None)
         given = [n for n in ("covariance_matrix", "precision_matrix", "scale_tril") if n in self.__dict__]
         for name in given:
-            new.__dict__[name] = self.__dict__[name].expand(*(tuple(batch_shape) + self._event_shape * 2))
+            new.__dict__[name] = self.__dict__[name].expand((tuple(batch_shape) + self._event_shape * 2))
         return new
 
     def rsample(self, sample_shape=()) -> Tensor:
@@ -169,14 +169,14 @@ class MultivariateNormal(Distribution):
 
     def entropy(self) -> Tensor:
         h = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
-        return h if tuple(h.shape) == self._batch_shape else h.expand(*self._batch_shape)
+        return h if tuple(h.shape) == self._batch_shape else h.expand(self._batch_shape)
 
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)
 
     @property
     def variance(self) -> Tensor:
-        return (self._unbroadcasted_scale_tril ** 2).sum(-1).expand(*(self._batch_shape + self._event_shape))
+        return (self._unbroadcasted_scale_tril ** 2).sum(-1).expand((self._batch_shape + self._event_shape))
 
 
 class Independent(Distribution):
