@@ -566,6 +566,30 @@ class LogNdtr(Primitive):
             return (np.exp(-0.5 * a * a - out) * a.dtype.type(1 / np.sqrt(2 * np.pi)) * g,)
 
 
+class BesselI(Primitive):
+    """The modified Bessel functions of the first kind I0 and I1 (n = 0, 1), or with scaled=True the same times
+    exp(-|a|) (torch's i0e, i1e), by kernels/special.py's series. Derivatives: I0' = I1, I1' = I0 - I1 / a (1/2 at
+    a = 0); the scaled ones less sign(a) times themselves."""
+
+    @staticmethod
+    def forward(a, n, scaled=False):
+        out = special("bessel_ie" if scaled else "bessel_i", a, n)
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs, n, scaled=False):
+        a, out = saved
+        name = "bessel_ie" if scaled else "bessel_i"
+        if n == 0:
+            slope = special(name, a, 1)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = np.where(a == 0, a.dtype.type(0.5), special(name, a, 0) - out / a)
+        if scaled:
+            slope = slope - np.sign(a) * out
+        return (g * slope,)
+
+
 class Ndtri(Primitive):
     """The standard normal quantile function (kernels/special.py); derivative 1 / pdf(out) = sqrt(2 pi) exp(out^2/2)."""
 

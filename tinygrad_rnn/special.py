@@ -18,7 +18,7 @@ from .tensor_functions import logsumexp as _logsumexp
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfinv", "expit", "logit",
            "xlogy", "xlog1py", "log_softmax", "softmax", "logsumexp", "ndtr", "ndtri", "log_ndtr", "log1p", "expm1",
-           "exp2", "entr", "sinc", "round"]
+           "exp2", "entr", "sinc", "round", "i0", "i1", "i0e", "i1e"]
 
 
 def gammaln(input: Tensor) -> Tensor: return _tensor_input("gammaln", input).lgamma()
@@ -92,6 +92,26 @@ def log_ndtr(input: Tensor) -> Tensor:
 def entr(input: Tensor) -> Tensor:
     """-x log(x) elementwise: 0 at 0, -inf below 0, as torch's (gradient -(log x + 1))."""
     return apply(P.Entr, _tensor_input("entr", input)._numeric())
+
+
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 0, as torch.special.i0; gradient i1."""
+    return apply(P.BesselI, _tensor_input("i0", input)._numeric(), n=0)
+
+
+def i1(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 1, as torch.special.i1; gradient i0 - i1 / x."""
+    return apply(P.BesselI, _tensor_input("i1", input)._numeric(), n=1)
+
+
+def i0e(input: Tensor) -> Tensor:
+    """exp(-|x|) i0(x), as torch.special.i0e (finite where i0 overflows); gradient i1e(x) - sign(x) i0e(x)."""
+    return apply(P.BesselI, _tensor_input("i0e", input)._numeric(), n=0, scaled=True)
+
+
+def i1e(input: Tensor) -> Tensor:
+    """exp(-|x|) i1(x), as torch.special.i1e (finite where i1 overflows)."""
+    return apply(P.BesselI, _tensor_input("i1e", input)._numeric(), n=1, scaled=True)
 
 
 def sinc(input: Tensor) -> Tensor:

@@ -83,7 +83,7 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
            "isfinite", "allclose",
            "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf",
-           "erfc", "erfinv", "lgamma", "digamma", "polygamma", "select", "narrow", "diagonal", "movedim", "moveaxis",
+           "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "select", "narrow", "diagonal", "movedim", "moveaxis",
            "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p",
            "expm1", "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul",
            "addcdiv", "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile",
@@ -1801,6 +1801,10 @@ class Tensor(InPlaceWrites):
             raise RuntimeError("polygamma(n, x) does not support negative n.")
         return apply(P.Polygamma, self._numeric(), n=int(n))
 
+    def i0(self) -> Tensor:
+        """The modified Bessel function of the first kind of order 0, as torch.i0; gradient i1(x)."""
+        return apply(P.BesselI, self._numeric(), n=0)
+
     # -- more elementwise math: torch's rounding, trigonometry, logs and exps, and the compositions torch users
     # write every day (lerp, addcmul, nan_to_num...). Masks and indices are read as float32 numbers where torch
     # promotes them (sin of int64 is float32); the rounding functions keep int64 as int64, as torch's.
@@ -2617,6 +2621,7 @@ def erfc(input: Tensor) -> Tensor: return _tensor_input("erfc", input).erfc()
 def erfinv(input: Tensor) -> Tensor: return _tensor_input("erfinv", input).erfinv()
 def lgamma(input: Tensor) -> Tensor: return _tensor_input("lgamma", input).lgamma()
 def digamma(input: Tensor) -> Tensor: return _tensor_input("digamma", input).digamma()
+def i0(input: Tensor) -> Tensor: return _tensor_input("i0", input).i0()
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:

@@ -171,6 +171,50 @@ def _ndtri(p):
 
 
 @njit(nogil=True, error_model="numpy")
+def _bessel_i_scaled(order, x):
+    """exp(-|x|) times the modified Bessel function I0 or I1 (order 0, 1). Up to |x| = 30 the power series, sum
+    over k of (x^2/4)^k / (k! (k + order)!) (times x/2 for I1), all of whose terms are positive (so the sum keeps
+    its relative digits); beyond, the asymptotic series 1/sqrt(2 pi |x|) (1 - (m-1)/(8|x|) + (m-1)(m-9)/(2! (8|x|)^2)
+    - ...), m = 4 order^2, summed while its terms shrink (they reach 1e-17 long before they turn). torch's
+    i0/i1 are NaN at +-inf (its Chebyshev tables), so ours are too; its i0e/i1e are (signed) 0 there."""
+    if math.isnan(x):
+        return x
+    if math.isinf(x):
+        return 0.0 if order == 0 else math.copysign(0.0, x)
+    ax = abs(x)
+    if ax <= 30:
+        quarter = x * x / 4
+        term, total, k = 1.0, 1.0, 0
+        while term > 1e-17 * total or k * k < quarter:
+            k += 1
+            term *= quarter / (k * (k + order))
+            total += term
+        if order == 1:
+            total *= x / 2
+        return total * math.exp(-ax)
+    m = 4.0 * order * order
+    term, total = 1.0, 1.0
+    for k in range(1, 40):
+        factor = -(m - (2 * k - 1) ** 2) / (k * 8 * ax)
+        if abs(factor) >= 1:
+            break
+        term *= factor
+        total += term
+        if abs(term) < 1e-17 * abs(total):
+            break
+    total /= math.sqrt(2 * math.pi * ax)
+    return total if order == 0 or x > 0 else -total
+
+
+@njit(nogil=True, error_model="numpy")
+def _bessel_i(order, x):
+    if math.isinf(x):
+        return math.nan
+    scaled = _bessel_i_scaled(order, x)
+    return scaled * math.exp(abs(x)) if abs(x) < 700 else scaled * math.exp(abs(x) / 2) * math.exp(abs(x) / 2)
+
+
+@njit(nogil=True, error_model="numpy")
 def _apply_into(op, n, a, out):
     for i in range(a.shape[0]):
         x = np.float64(a[i])
@@ -184,15 +228,19 @@ def _apply_into(op, n, a, out):
             out[i] = _erfinv(x)
         elif op == 5:
             out[i] = _ndtri(x)
+        elif op == 6:
+            out[i] = _bessel_i(n, x)
+        elif op == 7:
+            out[i] = _bessel_i_scaled(n, x)
         else:
             out[i] = _log_ndtr(x)
 
 
-_OPS = {"lgamma": 0, "polygamma": 1, "erfc": 2, "erfinv": 3, "log_ndtr": 4, "ndtri": 5}
+_OPS = {"lgamma": 0, "polygamma": 1, "erfc": 2, "erfinv": 3, "log_ndtr": 4, "ndtri": 5, "bessel_i": 6, "bessel_ie": 7}
 
 
 def special(name, a, n=0):
-    """The special function `name` (lgamma, polygamma of order n, erfc, erfinv, log_ndtr, ndtri) of each element of the
+    """The special function `name` (lgamma, polygamma of order n, erfc, erfinv, log_ndtr, ndtri, bessel_i and the scaled bessel_ie of order n) of each element of the
     float32 or float64 array a, in a new array of a's dtype and shape."""
     flat = np.ascontiguousarray(a).reshape(-1)
     out = np.empty(flat.shape, a.dtype)
