@@ -240,8 +240,9 @@ _OPS = {"lgamma": 0, "polygamma": 1, "erfc": 2, "erfinv": 3, "log_ndtr": 4, "ndt
 
 
 def special(name, a, n=0):
-    """The special function `name` (lgamma, polygamma of order n, erfc, erfinv, log_ndtr, ndtri, bessel_i and the scaled bessel_ie of order n) of each element of the
-    float32 or float64 array a, in a new array of a's dtype and shape."""
+    """The special function `name` (lgamma, polygamma of order n, erfc, erfinv, log_ndtr, ndtri, bessel_i and the
+    scaled bessel_ie of order n) of each element of the float32 or float64 array a, in a new array of a's dtype and
+    shape."""
     flat = np.ascontiguousarray(a).reshape(-1)
     out = np.empty(flat.shape, a.dtype)
     _apply_into(_OPS[name], int(n), flat, out)
