@@ -12,14 +12,13 @@ import math
 
 import numpy as np
 
-from .. import primitives as P
 from .. import random
-from ..tape import apply
 from ..tensor import Tensor, stack
 from . import constraints
-from .distribution import Distribution, broadcast_params, constant, sample_shape_of
+from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
+from .multivariate import Dirichlet
 
-__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta", "standard_gamma"]
+__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta"]
 
 
 def _noise(fn, kind, shape, dtype):
@@ -224,16 +223,6 @@ class LogNormal(Distribution):
     variance = property(lambda self: (self.scale ** 2).expm1() * (2 * self.loc + self.scale ** 2).exp())
 
 
-def standard_gamma(concentration: Tensor, shape) -> Tensor:
-    """Gamma(concentration, 1) draws of `shape` (concentration broadcast to it), differentiable in concentration
-    through the implicit reparameterisation gradient; clamped to the dtype's tiny, as torch's."""
-    dtype = concentration.dtype
-    alpha = np.broadcast_to(concentration.data, shape)
-    drawn = np.asarray(random.resolve("Gamma.rsample", None).standard_gamma(alpha.astype(np.float64)), dtype)
-    drawn = np.maximum(drawn, np.finfo(dtype).tiny)
-    return apply(P.GammaSampleGrad, concentration.expand(tuple(shape)), constant(drawn))
-
-
 class Gamma(Distribution):
     """Gamma(concentration, rate, validate_args=None): density rate^a x^(a-1) exp(-rate x) / Gamma(a);
     reparameterised (in rate by scaling, in concentration by the implicit gradient, as torch's)."""
@@ -274,7 +263,6 @@ class Beta(Distribution):
     has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
-        from .multivariate import Dirichlet
         self.concentration1, self.concentration0 = broadcast_params(concentration1=concentration1,
                                                                     concentration0=concentration0)
         pair = stack([self.concentration1, self.concentration0], -1)

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..tape import no_grad
+from .. import primitives as P
+from .. import random
+from ..tape import apply, no_grad
 from ..tensor import Tensor, get_default_dtype
 from . import constraints
 
@@ -49,6 +51,16 @@ def _size(shape):
 def constant(array):
     """A Tensor of a drawn array, with no gradient (noise, a sample)."""
     return Tensor._make(np.ascontiguousarray(array), False)
+
+
+def standard_gamma(concentration: Tensor, shape) -> Tensor:
+    """Gamma(concentration, 1) draws of `shape` (concentration broadcast to it), differentiable in concentration
+    through the implicit reparameterisation gradient; clamped to the dtype's tiny, as torch's."""
+    dtype = concentration.dtype
+    alpha = np.broadcast_to(concentration.data, shape)
+    drawn = np.asarray(random.resolve("Gamma.rsample", None).standard_gamma(alpha.astype(np.float64)), dtype)
+    drawn = np.maximum(drawn, np.finfo(dtype).tiny)
+    return apply(P.GammaSampleGrad, concentration.expand(tuple(shape)), constant(drawn))
 
 
 class Distribution:

@@ -13,8 +13,7 @@ from .. import random
 from ..tape import apply
 from ..tensor import Tensor, where
 from . import constraints
-from .continuous import standard_gamma
-from .distribution import Distribution, as_param, constant, sample_shape_of
+from .distribution import Distribution, as_param, constant, sample_shape_of, standard_gamma
 
 __all__ = ["Dirichlet", "MultivariateNormal", "Independent"]
 
