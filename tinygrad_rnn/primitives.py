@@ -32,7 +32,7 @@ from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
-from .kernels.special import gamma_sample_grad, special
+from .kernels.special import gamma_sample_grad, gammainc, special
 
 
 class Primitive:
@@ -588,6 +588,26 @@ class BesselI(Primitive):
         if scaled:
             slope = slope - np.sign(a) * out
         return (g * slope,)
+
+
+class Gammainc(Primitive):
+    """The regularised incomplete gamma P(a, x) (upper=True: Q = 1 - P), kernels/special.py's. As torch's, only x
+    has a derivative, +-x^(a-1) e^-x / Gamma(a); a's is torch's NotImplementedError."""
+
+    @staticmethod
+    def forward(a, x, upper):
+        a, x = np.broadcast_arrays(a, x)
+        return gammainc(a, x, upper), (a, x)
+
+    @staticmethod
+    def backward(g, saved, needs, upper):
+        a, x = saved
+        if needs[0]:
+            raise NotImplementedError(f"the derivative for '{'igammac' if upper else 'igamma'}: input' is not "
+                                      "implemented.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            density = np.exp((a - 1) * np.log(x) - x - special("lgamma", a))
+        return None, g * (-density if upper else density)
 
 
 class Ndtri(Primitive):

@@ -18,7 +18,8 @@ from .tensor_functions import logsumexp as _logsumexp
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfinv", "expit", "logit",
            "xlogy", "xlog1py", "log_softmax", "softmax", "logsumexp", "ndtr", "ndtri", "log_ndtr", "log1p", "expm1",
-           "exp2", "entr", "sinc", "round", "i0", "i1", "i0e", "i1e"]
+           "exp2", "entr", "sinc", "round", "i0", "i1", "i0e", "i1e", "gammainc",
+           "gammaincc"]
 
 
 def gammaln(input: Tensor) -> Tensor: return _tensor_input("gammaln", input).lgamma()
@@ -92,6 +93,24 @@ def log_ndtr(input: Tensor) -> Tensor:
 def entr(input: Tensor) -> Tensor:
     """-x log(x) elementwise: 0 at 0, -inf below 0, as torch's (gradient -(log x + 1))."""
     return apply(P.Entr, _tensor_input("entr", input)._numeric())
+
+
+def gammainc(input: Tensor, other: Tensor) -> Tensor:
+    """The regularised lower incomplete gamma P(input, other), as torch.special.gammainc; gradient for other only
+    (torch's: input's is a NotImplementedError)."""
+    return _gammainc("gammainc", input, other, False)
+
+
+def gammaincc(input: Tensor, other: Tensor) -> Tensor:
+    """The regularised upper incomplete gamma Q = 1 - P, as torch.special.gammaincc (its digits kept where P is
+    near 1)."""
+    return _gammainc("gammaincc", input, other, True)
+
+
+def _gammainc(fn, input, other, upper):
+    a = _tensor_input(fn, input)._numeric()
+    x = a._operand(other._numeric() if isinstance(other, Tensor) else other)
+    return apply(P.Gammainc, a, x, upper=upper)
 
 
 def i0(input: Tensor) -> Tensor:

@@ -42,6 +42,8 @@ FAMILIES = {
     "LogNormal": (lambda lib, m, s: D(lib).LogNormal(m, s), [REAL, POS], POS2,
                   ["log_prob", "cdf", "icdf", "entropy", "mean", "mode", "variance", "stddev"]),
     "Normal": (lambda lib, m, s: D(lib).Normal(m, s), [REAL, POS], POS2, ["icdf", "mode"]),
+    "Gamma cdf": (lambda lib, r: D(lib).Gamma(t_of(lib, POS, dtype=str(r.dtype).replace("torch.", "")), r),
+                  [POS2], UNIT * 3, ["cdf"]),   # (no gradient in concentration: torch's NotImplementedError)
     "Gamma": (lambda lib, a, r: D(lib).Gamma(a, r), [POS, POS2], UNIT * 3,
               ["log_prob", "entropy", "mean", "mode", "variance", "stddev"]),
     "Beta": (lambda lib, a, b: D(lib).Beta(a, b), [POS, POS2], UNIT,

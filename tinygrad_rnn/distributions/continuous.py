@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import random
+from ..special import gammainc
 from ..tensor import Tensor, stack
 from . import constraints
 from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
@@ -244,6 +245,12 @@ class Gamma(Distribution):
         value = self._value(value, self.rate.dtype)
         a = self.concentration
         return a.xlogy(self.rate) + (a - 1).xlogy(value) - self.rate * value - a.lgamma()
+
+    def cdf(self, value) -> Tensor:
+        """The regularised incomplete gamma P(concentration, rate value): differentiable in rate and value, not in
+        concentration (torch's NotImplementedError there too)."""
+        value = self._value(value, self.rate.dtype)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         a = self.concentration
