@@ -8,7 +8,7 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 """
 import numpy as _np
 
-from . import autograd, distributed, distributions, nn, optim, utils, viz
+from . import autograd, distributed, distributions, nn, optim, special, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
 from .creation import (
@@ -69,10 +69,13 @@ from .tensor import (
     cos,
     cumsum,
     diagonal,
+    digamma,
     div,
     divide,
     equal,
     erf,
+    erfc,
+    erfinv,
     exp,
     exp2,
     expm1,
@@ -83,6 +86,7 @@ from .tensor import (
     gather,
     get_default_dtype,
     hypot,
+    i0,
     index_select,
     is_floating_point,
     isclose,
@@ -90,6 +94,7 @@ from .tensor import (
     isinf,
     isnan,
     lerp,
+    lgamma,
     log,
     log1p,
     log2,
@@ -106,6 +111,7 @@ from .tensor import (
     nan_to_num,
     narrow,
     numel,
+    polygamma,
     ravel,
     reciprocal,
     relu,
@@ -223,7 +229,7 @@ __all__ = [
     "sqrt", "maximum", "minimum", "softmax", "log_softmax", "clip", "clamp", "gather", "cumsum", "sort", "argsort",
     "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf", "isfinite", "allclose",
     "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf",
-    "select", "narrow", "diagonal", "movedim", "moveaxis",
+    "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "select", "narrow", "diagonal", "movedim", "moveaxis",
     "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p", "expm1",
     "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul", "addcdiv",
     "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile", "take_along_dim",
@@ -247,5 +253,6 @@ __all__ = [
     # recomputation: trade memory for time in the backward pass
     "checkpoint",
     # subpackages
-    "nn", "optim", "utils", "viz", "distributed", "distributions", "autograd", "compile_cell", "CompileError",
+    "nn", "optim", "utils", "viz", "distributed", "distributions", "special", "autograd", "compile_cell",
+    "CompileError",
 ]

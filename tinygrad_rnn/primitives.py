@@ -32,6 +32,7 @@ from .kernels.ctc import ctc_backward, ctc_forward
 from .kernels.erf import erf
 from .kernels.scatter import scatter_add_rows
 from .kernels.softmax import shift_by_row_max
+from .kernels.special import gamma_sample_grad, gammainc, special
 
 
 class Primitive:
@@ -505,6 +506,201 @@ class Erf(Primitive):
     @staticmethod
     def backward(g, a, needs):
         return (a.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
+
+
+class Lgamma(Primitive):
+    """log |Gamma(a)| (inf at the poles 0, -1, -2, ...), libm's per element (kernels/special.py); derivative
+    digamma(a)."""
+
+    @staticmethod
+    def forward(a):
+        return special("lgamma", a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g * special("polygamma", a, 0),)
+
+
+class Polygamma(Primitive):
+    """The n-th derivative of digamma (n = 0: digamma itself), torch's series (kernels/special.py); derivative
+    polygamma(n + 1, a)."""
+
+    @staticmethod
+    def forward(a, n):
+        return special("polygamma", a, n), a
+
+    @staticmethod
+    def backward(g, a, needs, n):
+        return (g * special("polygamma", a, n + 1),)
+
+
+class Erfc(Primitive):
+    """1 - erf(a) without the cancellation for large a (libm's erfc); derivative -2/sqrt(pi) exp(-a^2)."""
+
+    @staticmethod
+    def forward(a):
+        return special("erfc", a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (a.dtype.type(-2 / np.sqrt(np.pi)) * np.exp(-(a * a)) * g,)
+
+
+class Erfinv(Primitive):
+    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside); derivative sqrt(pi)/2 exp(out^2)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("erfinv", a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        with np.errstate(over="ignore"):
+            return (out.dtype.type(np.sqrt(np.pi) / 2) * np.exp(out * out) * g,)
+
+
+class LogNdtr(Primitive):
+    """log of the standard normal CDF, accurate in both tails (kernels/special.py); derivative pdf / cdf,
+    computed as exp(-a^2/2 - out) / sqrt(2 pi) so that it stays finite far in the left tail (about -a there)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("log_ndtr", a)
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, out = saved
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (np.exp(-0.5 * a * a - out) * a.dtype.type(1 / np.sqrt(2 * np.pi)) * g,)
+
+
+class BesselI(Primitive):
+    """The modified Bessel functions of the first kind I0 and I1 (n = 0, 1), or with scaled=True the same times
+    exp(-|a|) (torch's i0e, i1e), by kernels/special.py's series. Derivatives: I0' = I1, I1' = I0 - I1 / a (1/2 at
+    a = 0); the scaled ones less sign(a) times themselves."""
+
+    @staticmethod
+    def forward(a, n, scaled=False):
+        out = special("bessel_ie" if scaled else "bessel_i", a, n)
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs, n, scaled=False):
+        a, out = saved
+        name = "bessel_ie" if scaled else "bessel_i"
+        if n == 0:
+            slope = special(name, a, 1)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = np.where(a == 0, a.dtype.type(0.5), special(name, a, 0) - out / a)
+        if scaled:
+            slope = slope - np.sign(a) * out
+        return (g * slope,)
+
+
+class Gammainc(Primitive):
+    """The regularised incomplete gamma P(a, x) (upper=True: Q = 1 - P), kernels/special.py's. As torch's, only x
+    has a derivative, +-x^(a-1) e^-x / Gamma(a); a's is torch's NotImplementedError."""
+
+    @staticmethod
+    def forward(a, x, upper):
+        a, x = np.broadcast_arrays(a, x)
+        return gammainc(a, x, upper), (a, x)
+
+    @staticmethod
+    def backward(g, saved, needs, upper):
+        a, x = saved
+        if needs[0]:
+            raise NotImplementedError(f"the derivative for '{'igammac' if upper else 'igamma'}: input' is not "
+                                      "implemented.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            density = np.exp((a - 1) * np.log(x) - x - special("lgamma", a))
+        return None, g * (-density if upper else density)
+
+
+class Ndtri(Primitive):
+    """The standard normal quantile function (kernels/special.py); derivative 1 / pdf(out) = sqrt(2 pi) exp(out^2/2)."""
+
+    @staticmethod
+    def forward(a):
+        out = special("ndtri", a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        with np.errstate(over="ignore"):
+            return (out.dtype.type(np.sqrt(2 * np.pi)) * np.exp(out * out * 0.5) * g,)
+
+
+class GammaSampleGrad(Primitive):
+    """A Gamma(alpha, 1) draw x (drawn by the caller: a primitive draws nothing) passed through as it is, with the
+    gradient torch's _standard_gamma has: dx/dalpha at a fixed CDF value (the implicit reparameterisation), so that
+    Gamma, Beta and Dirichlet rsample differentiate in their concentrations. x gets no gradient."""
+
+    @staticmethod
+    def forward(alpha, x):
+        return x.copy(), (alpha, x)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        alpha, x = saved
+        return g * gamma_sample_grad(alpha, x), None
+
+
+class Cholesky(Primitive):
+    """The lower Cholesky factor L of a symmetric positive-definite a (a = L L^T), numpy's (LAPACK's potrf), batched
+    over leading dims. Gradient as torch's: `L^-T Phi(L^T gL) L^-1` symmetrised, Phi the lower triangle with its
+    diagonal halved."""
+
+    @staticmethod
+    def forward(a):
+        out = np.linalg.cholesky(a)
+        return out, out
+
+    @staticmethod
+    def backward(g, L, needs):
+        phi = np.tril(_swap_last(L) @ np.tril(g))
+        phi -= 0.5 * np.diagonal(phi, axis1=-2, axis2=-1)[..., None] * np.eye(L.shape[-1], dtype=L.dtype)
+        inv = np.linalg.inv(L)   # triangular: its inverse is, and the two products below keep it short
+        grad = _swap_last(inv) @ phi @ inv
+        return (0.5 * (grad + _swap_last(grad)),)
+
+
+class SolveTriangular(Primitive):
+    """x with `L x = b` for lower-triangular L (torch.linalg.solve_triangular(L, b, upper=False)), batched and
+    broadcast over leading dims; only L's lower triangle is read, so only it gets a gradient:
+    `gb = L^-T g`, `gL = -tril(gb x^T)`."""
+
+    @staticmethod
+    def forward(L, b):
+        lower = np.tril(L)
+        x = np.linalg.solve(lower, b)
+        return x, (lower, x)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        lower, x = saved
+        gb = np.linalg.solve(_swap_last(lower), g)
+        gL = -np.tril(gb @ _swap_last(x)) if needs[0] else None
+        return gL, (gb if needs[1] else None)
+
+
+class Entr(Primitive):
+    """-a log(a), 0 at 0, -inf below 0 (torch.special.entr); its derivative -(log(a) + 1) everywhere, as torch's
+    (inf at 0, NaN below)."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, -np.inf)).astype(a.dtype)
+        return np.where(np.isnan(a), a, out), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-(np.log(a) + 1) * g,)
 
 
 class Sin(Primitive):

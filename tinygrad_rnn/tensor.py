@@ -88,7 +88,8 @@ __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
            "cumsum", "sort", "argsort", "topk", "multinomial", "scatter", "scatter_add", "isnan", "isinf",
            "isfinite", "allclose",
            "mm", "bmm", "matmul", "index_select", "roll", "repeat_interleave", "div", "divide", "fmod", "erf",
-           "select", "narrow", "diagonal", "movedim", "moveaxis",
+           "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "select", "narrow", "diagonal", "movedim",
+           "moveaxis",
            "sin", "cos", "round", "floor", "ceil", "trunc", "fix", "sign", "sgn", "frac", "reciprocal", "log1p",
            "expm1", "log2", "log10", "exp2", "logit", "clamp_min", "clamp_max", "hypot", "xlogy", "lerp", "addcmul",
            "addcdiv", "nan_to_num", "isclose", "equal", "signbit", "is_floating_point", "numel", "ravel", "tile",
@@ -1839,6 +1840,36 @@ class Tensor(InPlaceWrites):
         2/sqrt(pi) exp(-x^2)."""
         return apply(P.Erf, self._numeric())
 
+    # -- the gamma function's logs and derivatives, erfc, erfinv (kernels/special.py: numpy has none)
+    def erfc(self) -> Tensor:
+        """1 - erf(x) without cancellation for large x (libm's erfc), as torch.erfc; gradient -2/sqrt(pi) exp(-x^2)."""
+        return apply(P.Erfc, self._numeric())
+
+    def erfinv(self) -> Tensor:
+        """The inverse of erf, as torch.erfinv: +-inf at +-1, NaN outside [-1, 1]; gradient sqrt(pi)/2 exp(out^2)."""
+        return apply(P.Erfinv, self._numeric())
+
+    def lgamma(self) -> Tensor:
+        """log |Gamma(x)|, as torch.lgamma (inf at 0, -1, -2, ...); gradient digamma(x)."""
+        return apply(P.Lgamma, self._numeric())
+
+    def digamma(self) -> Tensor:
+        """The derivative of lgamma, as torch.digamma (-inf at +0, NaN at the negative integers); gradient
+        polygamma(1, x)."""
+        return apply(P.Polygamma, self._numeric(), n=0)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The n-th derivative of digamma, as torch.polygamma(n, x); gradient polygamma(n + 1, x)."""
+        if not _is_int(n):
+            raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
+        if n < 0:
+            raise RuntimeError("polygamma(n, x) does not support negative n.")
+        return apply(P.Polygamma, self._numeric(), n=int(n))
+
+    def i0(self) -> Tensor:
+        """The modified Bessel function of the first kind of order 0, as torch.i0; gradient i1(x)."""
+        return apply(P.BesselI, self._numeric(), n=0)
+
     # -- more elementwise math: torch's rounding, trigonometry, logs and exps, and the compositions torch users
     # write every day (lerp, addcmul, nan_to_num...). Masks and indices are read as float32 numbers where torch
     # promotes them (sin of int64 is float32); the rounding functions keep int64 as int64, as torch's.
@@ -2654,6 +2685,18 @@ def fmod(input: Tensor, other: Tensor | npt.ArrayLike) -> Tensor:
 
 def erf(input: Tensor) -> Tensor:
     return _tensor_input("erf", input).erf()
+
+
+def erfc(input: Tensor) -> Tensor: return _tensor_input("erfc", input).erfc()
+def erfinv(input: Tensor) -> Tensor: return _tensor_input("erfinv", input).erfinv()
+def lgamma(input: Tensor) -> Tensor: return _tensor_input("lgamma", input).lgamma()
+def digamma(input: Tensor) -> Tensor: return _tensor_input("digamma", input).digamma()
+def i0(input: Tensor) -> Tensor: return _tensor_input("i0", input).i0()
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """As torch.polygamma(n, input): the n-th derivative of digamma."""
+    return _tensor_input("polygamma", input).polygamma(n)
 
 
 # ----------------------------------------------------------------------------- select, narrow, diagonal, movedim

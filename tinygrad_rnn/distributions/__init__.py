@@ -1,0 +1,29 @@
+"""Probability distributions, as torch.distributions (torch 2.13).
+
+    dist = tr.distributions.Categorical(logits=model(x)[-1])    # (B, V) logits
+    next_ids = dist.sample()                                    # (B,) int64, from the library's generator
+    loss = -dist.log_prob(targets).mean()                       # differentiable in the logits
+
+Univariate continuous (continuous.py): Normal, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta. Discrete
+(discrete.py): Categorical, OneHotCategorical, Bernoulli, Geometric, Binomial, Poisson. Over vectors
+(multivariate.py): Dirichlet, MultivariateNormal, Independent. Relaxed (relaxed.py): RelaxedBernoulli,
+RelaxedOneHotCategorical. kl_divergence and register_kl (kl.py); constraints (constraints.py).
+
+Parameters and results are Tensors on the tape: log_prob, entropy, the moments and rsample (where torch's
+distribution is reparameterised) pass gradients to the parameters; sample() does not. The numbers drawn are
+numpy's, from the library's generator (tr.manual_seed), not torch's. Arguments are checked as torch's
+validate_args=True checks them (its default): a parameter outside its constraint or a value outside the support
+is a ValueError in torch's words.
+"""
+from . import constraints
+from .continuous import Beta, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .distribution import Distribution
+from .kl import kl_divergence, register_kl
+from .multivariate import Dirichlet, Independent, MultivariateNormal
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+
+__all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
+           "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
+           "MultivariateNormal", "Independent", "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence",
+           "register_kl"]

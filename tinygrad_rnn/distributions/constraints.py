@@ -1,0 +1,201 @@
+"""The sets a parameter or a value must lie in, as torch.distributions.constraints: each has torch's repr (the
+words of a validation error) and check(value), a boolean array (per batch entry: an event's elements are checked
+together for the event constraints simplex, one_hot, positive_definite...)."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Constraint", "real", "real_vector", "positive", "nonnegative", "unit_interval", "boolean", "simplex",
+           "nonnegative_integer", "positive_definite", "lower_cholesky", "one_hot", "greater_than", "less_than",
+           "greater_than_eq", "interval", "half_open_interval", "integer_interval", "independent", "dependent",
+           "is_dependent"]
+
+
+def _array(value):
+    return np.asarray(getattr(value, "data", value))
+
+
+class Constraint:
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _Dependent(Constraint):
+    """A set that depends on other parameters (Uniform's low and high): not checked on its own."""
+
+    def __repr__(self) -> str:
+        return "Dependent()"
+
+
+class Real(Constraint):
+    def check(self, value):
+        a = _array(value)
+        return a == a   # NaN is the one real-typed value outside
+
+
+class GreaterThan(Constraint):
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return _array(value) > _array(self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"GreaterThan(lower_bound={self.lower_bound})"
+
+
+class LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return _array(value) < _array(self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"LessThan(upper_bound={self.upper_bound})"
+
+
+class GreaterThanEq(GreaterThan):
+    def check(self, value):
+        return _array(value) >= _array(self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class Interval(Constraint):
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):
+        a = _array(value)
+        return (_array(self.lower_bound) <= a) & (a <= _array(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class HalfOpenInterval(Interval):
+    def check(self, value):
+        a = _array(value)
+        return (_array(self.lower_bound) <= a) & (a < _array(self.upper_bound))
+
+
+class Boolean(Constraint):
+    is_discrete = True
+
+    def check(self, value):
+        a = _array(value)
+        return (a == 0) | (a == 1)
+
+
+class IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):
+        a = _array(value)
+        return (a % 1 == 0) & (_array(self.lower_bound) <= a) & (a <= _array(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        a = _array(value)
+        return (a % 1 == 0) & (a >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+
+
+class Simplex(Constraint):
+    event_dim = 1
+
+    def check(self, value):
+        a = _array(value)
+        return np.all(a >= 0, axis=-1) & (np.abs(a.sum(-1) - 1) < 1e-6)
+
+
+class OneHot(Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        a = _array(value)
+        return np.all((a == 0) | (a == 1), axis=-1) & (a.sum(-1) == 1)
+
+
+class PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        a = _array(value)
+        symmetric = np.all(np.isclose(a, np.swapaxes(a, -1, -2), atol=1e-6), axis=(-2, -1))
+        with np.errstate(invalid="ignore"):
+            return symmetric & np.all(np.linalg.eigvalsh(a) > 0, axis=-1)
+
+
+class LowerCholesky(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        a = _array(value)
+        lower = np.all(np.tril(a) == a, axis=(-2, -1))
+        return lower & np.all(np.diagonal(a, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+class IndependentConstraint(Constraint):
+    """base_constraint over the last `reinterpreted_batch_ndims` dims taken together (all must hold)."""
+
+    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+        self.base_constraint, self.reinterpreted_batch_ndims = base_constraint, reinterpreted_batch_ndims
+        self.is_discrete = base_constraint.is_discrete
+        self.event_dim = base_constraint.event_dim + reinterpreted_batch_ndims
+
+    def check(self, value):
+        ok = self.base_constraint.check(value)
+        n = self.reinterpreted_batch_ndims
+        return np.all(ok, axis=tuple(range(-n, 0))) if n else ok
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+dependent = _Dependent()
+real = Real()
+real_vector = IndependentConstraint(real, 1)
+positive = GreaterThan(0.0)
+nonnegative = GreaterThanEq(0.0)
+unit_interval = Interval(0.0, 1.0)
+boolean = Boolean()
+simplex = Simplex()
+nonnegative_integer = IntegerGreaterThan(0)
+positive_definite = PositiveDefinite()
+lower_cholesky = LowerCholesky()
+one_hot = OneHot()
+greater_than = GreaterThan
+less_than = LessThan
+greater_than_eq = GreaterThanEq
+interval = Interval
+half_open_interval = HalfOpenInterval
+integer_interval = IntegerInterval
+independent = IndependentConstraint
+
+
+def is_dependent(constraint) -> bool:
+    return isinstance(constraint, _Dependent)

@@ -1,0 +1,301 @@
+"""The univariate continuous distributions, as torch's (torch 2.13): Normal, Uniform, Exponential, Laplace,
+LogNormal, Gamma and Beta (Beta is torch's Dirichlet of two, so it shares Dirichlet's sampler).
+
+Each rsample is reparameterised where torch's is: a transform of parameter-free noise (loc + scale * noise), or
+for Gamma (and Beta, Dirichlet through it) numpy's gamma draws given the implicit gradient dx/dconcentration
+(primitives.GammaSampleGrad). The noise is numpy's, from the library's generator (tr.manual_seed), not torch's
+stream: samples are checked by their statistics, not against torch's numbers.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import random
+from ..special import gammainc
+from ..tensor import Tensor, stack
+from . import constraints
+from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
+from .multivariate import Dirichlet
+
+__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta"]
+
+
+def _noise(fn, kind, shape, dtype):
+    if kind == "normal":
+        return constant(random.normal(fn, shape, dtype, 0.0, 1.0))
+    return constant(random.uniform(fn, shape, dtype, 0.0, 1.0))
+
+
+def _is_number(*values):
+    return all(not isinstance(v, Tensor) for v in values)
+
+
+class Normal(Distribution):
+    """Normal(loc, scale, validate_args=None): N(loc, scale^2), loc and scale Tensors or numbers broadcast."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_params(loc=loc, scale=scale)
+        super().__init__(self.loc.shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """loc + scale * noise: differentiable in loc and scale (the reparameterisation trick)."""
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        return self.loc + _noise("Normal.rsample", "normal", shape, self.loc.dtype) * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return -((value - self.loc) ** 2) / (2 * self.scale ** 2) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
+
+    def entropy(self) -> Tensor:
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    def cdf(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
+
+    def icdf(self, value) -> Tensor:
+        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    stddev = property(lambda self: self.scale)
+    variance = property(lambda self: self.scale ** 2)
+
+
+class Uniform(Distribution):
+    """Uniform(low, high, validate_args=None): uniform on [low, high); reparameterised."""
+
+    has_rsample = True
+
+    @property
+    def arg_constraints(self):
+        return {"low": constraints.less_than(self.high), "high": constraints.greater_than(self.low)}
+
+    def __init__(self, low, high, validate_args: bool | None = None) -> None:
+        self.low, self.high = broadcast_params(low=low, high=high)
+        super().__init__(() if _is_number(low, high) else self.low.shape, (), validate_args)
+
+    @property
+    def support(self):
+        return constraints.interval(self.low, self.high)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        return self.low + _noise("Uniform.rsample", "uniform", shape, self.low.dtype) * (self.high - self.low)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.low.dtype)
+        inside = ((self.low <= value) & (self.high > value)).to(self.low.dtype)
+        return inside.log() - (self.high - self.low).log()
+
+    def cdf(self, value) -> Tensor:
+        value = self._value(value, self.low.dtype)
+        return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def icdf(self, value) -> Tensor:
+        return value * (self.high - self.low) + self.low
+
+    def entropy(self) -> Tensor:
+        return (self.high - self.low).log()
+
+    mean = property(lambda self: (self.high + self.low) / 2)
+    mode = property(lambda self: self.high * math.nan)
+    stddev = property(lambda self: (self.high - self.low) / 12 ** 0.5)
+    variance = property(lambda self: (self.high - self.low) ** 2 / 12)
+
+
+class Exponential(Distribution):
+    """Exponential(rate, validate_args=None): density rate exp(-rate x) on x >= 0; reparameterised."""
+
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, rate, validate_args: bool | None = None) -> None:
+        (self.rate,) = broadcast_params(rate=rate)
+        super().__init__(() if _is_number(rate) else self.rate.shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        return constant(random.exponential("Exponential.rsample", shape, self.rate.dtype, 1.0)) / self.rate
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.rate.dtype)
+        return self.rate.log() - self.rate * value
+
+    def cdf(self, value) -> Tensor:
+        value = self._value(value, self.rate.dtype)
+        return 1 - (-self.rate * value).exp()
+
+    def icdf(self, value) -> Tensor:
+        return -(-value).log1p() / self.rate
+
+    def entropy(self) -> Tensor:
+        return 1.0 - self.rate.log()
+
+    mean = property(lambda self: self.rate.reciprocal())
+    mode = property(lambda self: constant(np.zeros_like(self.rate._data)))
+    stddev = property(lambda self: self.rate.reciprocal())
+    variance = property(lambda self: self.rate ** -2)
+
+
+class Laplace(Distribution):
+    """Laplace(loc, scale, validate_args=None): density exp(-|x - loc| / scale) / (2 scale); reparameterised."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_params(loc=loc, scale=scale)
+        super().__init__(() if _is_number(loc, scale) else self.loc.shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """torch's inverse-CDF draw: u uniform on (eps - 1, 1), loc - scale sign(u) log1p(-|u|)."""
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        eps = float(np.finfo(self.loc.dtype).eps)
+        u = constant(random.uniform("Laplace.rsample", shape, self.loc.dtype, eps - 1, 1.0))
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def cdf(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return 0.5 - 0.5 * (value - self.loc).sign() * (-(value - self.loc).abs() / self.scale).expm1()
+
+    def icdf(self, value) -> Tensor:
+        term = value - 0.5
+        return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
+
+    def entropy(self) -> Tensor:
+        return 1 + (2 * self.scale).log()
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    stddev = property(lambda self: math.sqrt(2) * self.scale)
+    variance = property(lambda self: 2 * self.scale ** 2)
+
+
+class LogNormal(Distribution):
+    """LogNormal(loc, scale, validate_args=None): exp of Normal(loc, scale) (torch's TransformedDistribution of
+    Normal by exp); reparameterised."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self.base_dist = Normal(loc, scale, validate_args=validate_args)
+        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
+        super().__init__(self.base_dist.batch_shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape).exp()
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        log_value = value.log()
+        return self.base_dist.log_prob(log_value) - log_value
+
+    def cdf(self, value) -> Tensor:
+        return self.base_dist.cdf(self._value(value, self.loc.dtype).log())
+
+    def icdf(self, value) -> Tensor:
+        return self.base_dist.icdf(value).exp()
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() + self.loc
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new.base_dist = self.base_dist.expand(batch_shape)
+        return new
+
+    mean = property(lambda self: (self.loc + self.scale ** 2 / 2).exp())
+    mode = property(lambda self: (self.loc - self.scale ** 2).exp())
+    variance = property(lambda self: (self.scale ** 2).expm1() * (2 * self.loc + self.scale ** 2).exp())
+
+
+class Gamma(Distribution):
+    """Gamma(concentration, rate, validate_args=None): density rate^a x^(a-1) exp(-rate x) / Gamma(a);
+    reparameterised (in rate by scaling, in concentration by the implicit gradient, as torch's)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_params(concentration=concentration, rate=rate)
+        super().__init__(() if _is_number(concentration, rate) else self.rate.shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        value = standard_gamma(self.concentration, shape) / self.rate
+        return value.clamp(min=float(np.finfo(value.dtype).tiny))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.rate.dtype)
+        a = self.concentration
+        return a.xlogy(self.rate) + (a - 1).xlogy(value) - self.rate * value - a.lgamma()
+
+    def cdf(self, value) -> Tensor:
+        """The regularised incomplete gamma P(concentration, rate value): differentiable in rate and value, not in
+        concentration (torch's NotImplementedError there too)."""
+        value = self._value(value, self.rate.dtype)
+        return gammainc(self.concentration, self.rate * value)
+
+    def entropy(self) -> Tensor:
+        a = self.concentration
+        return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
+
+    mean = property(lambda self: self.concentration / self.rate)
+    mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
+    variance = property(lambda self: self.concentration / self.rate ** 2)
+
+
+class Beta(Distribution):
+    """Beta(concentration1, concentration0, validate_args=None): density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on
+    [0, 1]; reparameterised (a Dirichlet of two, as torch's)."""
+
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
+        self.concentration1, self.concentration0 = broadcast_params(concentration1=concentration1,
+                                                                    concentration0=concentration0)
+        pair = stack([self.concentration1, self.concentration0], -1)
+        self._dirichlet = Dirichlet(pair, validate_args=validate_args)
+        super().__init__(self._dirichlet.batch_shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self._dirichlet.rsample(sample_shape).select(-1, 0)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.concentration1.dtype)
+        return self._dirichlet.log_prob(stack([value, 1.0 - value], -1))
+
+    def entropy(self) -> Tensor:
+        return self._dirichlet.entropy()
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new._dirichlet = self._dirichlet.expand(batch_shape)
+        return new
+
+    mean = property(lambda self: self.concentration1 / (self.concentration1 + self.concentration0))
+    mode = property(lambda self: self._dirichlet.mode.select(-1, 0))
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+
