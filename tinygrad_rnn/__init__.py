@@ -8,7 +8,7 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 """
 import numpy as _np
 
-from . import autograd, distributed, distributions, nn, optim, utils, viz
+from . import autograd, distributed, distributions, linalg, nn, optim, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
 from .creation import (
@@ -33,6 +33,7 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
+from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordot
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
@@ -145,6 +146,8 @@ from .tensor_functions import (
     broadcast_to,
     cosh,
     count_nonzero,
+    cummax,
+    cummin,
     cumprod,
     diag,
     diff,
@@ -158,8 +161,10 @@ from .tensor_functions import (
     full_like,
     hstack,
     index_add,
+    index_fill,
     linspace,
     logaddexp,
+    logcumsumexp,
     logspace,
     logsumexp,
     max,
@@ -230,6 +235,9 @@ __all__ = [
     "empty_like", "tril", "triu", "diag", "outer", "dot", "mv", "trace",
     "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add",
+    "index_fill", "cummax", "cummin", "logcumsumexp",
+    # torch's products (products.py)
+    "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
@@ -240,5 +248,5 @@ __all__ = [
     # recomputation: trade memory for time in the backward pass
     "checkpoint",
     # subpackages
-    "nn", "optim", "utils", "viz", "distributed", "distributions", "autograd", "compile_cell", "CompileError",
+    "nn", "optim", "utils", "viz", "distributed", "distributions", "autograd", "linalg", "compile_cell", "CompileError",
 ]
