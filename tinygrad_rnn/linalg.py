@@ -25,7 +25,7 @@ from .primitives import Primitive
 from .products import cross as _cross
 from .tape import apply
 from .tensor import Tensor
-from .tensor_args import _axis, _is_int
+from .tensor_args import _axis, _is_int, _ProductDTypeError
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv", "solve", "cholesky", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "cross"]
@@ -292,6 +292,33 @@ class Eigh(Primitive):
         return (v @ inner @ _mT(v),)
 
 
+class Pinv(Primitive):
+    """The pseudoinverse P of A from its SVD, the singular values at or below the cutoff dropped. The gradient is
+    torch's (pinv_backward): the derivative of the pseudoinverse at a fixed rank, written with P and A alone, the
+    products arranged to keep the smaller of m and n inside."""
+
+    @staticmethod
+    def forward(a, atol, rtol):
+        u, s, vh = _lapack("pinv", "the SVD did not converge", np.linalg.svd, a, full_matrices=False)
+        keep = s > _cutoff(s, atol, rtol, *a.shape[-2:])
+        inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
+        p = (_mT(vh) * inverse[..., None, :]) @ _mT(u)
+        return p, (p, a)
+
+    @staticmethod
+    def backward(g, saved, needs, atol, rtol):
+        p, a = saved
+        m, n = a.shape[-2:]
+        ph, gh = _mT(p), _mT(g)
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return (-_mT(p @ k) + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a),)
+        k = p @ gh
+        phk = ph @ k
+        return (-_mT(k @ p) + (gh - a @ k) @ p @ ph + phk - phk @ p @ a,)
+
+
 # ----------------------------------------------------------------------------- the factorizations
 def inv(A: Tensor) -> Tensor:
     """As torch.linalg.inv: the inverse of (batches of) square matrices."""
@@ -317,7 +344,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if not isinstance(b, Tensor):
         raise TypeError(f"linalg.solve(): argument 'B' must be Tensor, not {type(b).__name__}")
     if a.dtype != b.dtype:
-        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type {a.dtype} "
+        raise _ProductDTypeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type {a.dtype} "
                            f"and B of type {b.dtype} instead")
     if not isinstance(left, bool):
         raise TypeError(f"linalg.solve(): argument 'left' must be bool, not {type(left).__name__}")
@@ -484,7 +511,7 @@ def _cutoff(s, atol, rtol, m, n, hermitian=False):
     `eps * max(m, n)` when neither is given (0 when atol alone is)."""
     eps = np.finfo(s.dtype).eps
     if rtol is None:
-        rtol = eps * builtins.max(m, n) if atol is None or atol == 0 else 0.0
+        rtol = eps * builtins.max(m, n) if atol is None or not np.any(np.asarray(atol) > 0) else 0.0
     atol = 0.0 if atol is None else atol
     largest = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
     return np.maximum(np.asarray(atol, s.dtype), np.asarray(rtol, s.dtype) * largest)
@@ -509,13 +536,10 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
 
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """As torch.linalg.pinv: the pseudoinverse `V diag(1/S) U^T`, the singular values at or below `max(atol, rtol *
-    S.max())` dropped; composed of svd (its gradient, where the kept singular values are distinct)."""
-    a = _matrices("pinv", A)
-    u, s, vh = svd(a, full_matrices=False)
-    keep = s.data > _cutoff(s.data, _tolerance(atol, "atol"), _tolerance(rtol, "rtol"), *a.shape[-2:])
-    safe = s.masked_fill(Tensor._make(~keep, False), 1.0)
-    inverse = (1.0 / safe).masked_fill(Tensor._make(~keep, False), 0.0)
-    return (vh.mT * inverse.unsqueeze(-2)) @ u.mT
+    S.max())` dropped, with torch's gradient (primitive Pinv). hermitian=True says A is symmetric, which gives the
+    same numbers: it is computed as any A (torch reads the lower triangle alone then)."""
+    a = _matrices("pinv", A, square=bool(hermitian))
+    return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:

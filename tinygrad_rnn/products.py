@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .tensor import ShapeError, Tensor
-from .tensor_args import _axis, _int_dim, _is_int
+from .tensor_args import _axis, _int_dim, _is_int, _ProductDTypeError
 
 __all__ = ["addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross"]
 
@@ -54,7 +54,7 @@ def _scaled_sum(fn, input, product, beta, alpha, alpha_zero_skips=True):
     x = _tensor(fn, "input", input, 1)
     beta, alpha = _scale(fn, "beta", beta, x), _scale(fn, "alpha", alpha, x)
     if x.dtype != product.dtype:
-        raise RuntimeError(f"{fn}: input and the matrices must have the same dtype, but got {x.dtype} and "
+        raise _ProductDTypeError(f"{fn}: input and the matrices must have the same dtype, but got {x.dtype} and "
                            f"{product.dtype} (nothing is upcast silently: convert one with .astype())")
     if not _broadcasts(x.shape, product.shape):
         raise ShapeError(f"{fn}: input of shape {x.shape} does not broadcast to the product's shape {product.shape} "
@@ -82,7 +82,7 @@ def _broadcasts(shape, target):
 
 def _same_dtype(fn, a, b, names):
     if a.dtype != b.dtype:
-        raise RuntimeError(f"{fn}: {names[0]} and {names[1]} must have the same dtype, but got {a.dtype} and "
+        raise _ProductDTypeError(f"{fn}: {names[0]} and {names[1]} must have the same dtype, but got {a.dtype} and "
                            f"{b.dtype}")
 
 
@@ -137,7 +137,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     size there), the fewer dims padded with leading 1s."""
     a, b = _tensor("kron", "input", input, 1), _tensor("kron", "other", other, 2)
     if a.dtype != b.dtype:
-        raise TypeError(f"kron: input and other must have one dtype, got {a.dtype} and {b.dtype} (nothing is upcast "
+        raise _ProductDTypeError(f"kron: input and other must have one dtype, got {a.dtype} and {b.dtype} (nothing is upcast "
                         "silently: convert one with .astype())")
     ndim = max(a.ndim, b.ndim)
     sa, sb = (1,) * (ndim - a.ndim) + a.shape, (1,) * (ndim - b.ndim) + b.shape
@@ -158,7 +158,7 @@ def tensordot(a: Tensor, b: Tensor, dims: int | Sequence = 2) -> Tensor:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
                                f"and second has size {b.shape[db]} in dim {db}")
     if a.dtype != b.dtype:
-        raise RuntimeError(f"tensordot: expected both tensors to have the same dtype, got {a.dtype} and {b.dtype}")
+        raise _ProductDTypeError(f"tensordot: expected both tensors to have the same dtype, got {a.dtype} and {b.dtype}")
     free_a = [d for d in range(a.ndim) if d not in dims_a]
     free_b = [d for d in range(b.ndim) if d not in dims_b]
     n = int(np.prod([a.shape[d] for d in dims_a]))
@@ -197,7 +197,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     if a.ndim != b.ndim:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got {a.ndim} and {b.ndim}")
     if a.dtype != b.dtype:
-        raise TypeError(f"linalg.cross: input and other must have one dtype, got {a.dtype} and {b.dtype}")
+        raise _ProductDTypeError(f"linalg.cross: input and other must have one dtype, got {a.dtype} and {b.dtype} "
+                                 "(nothing is upcast silently: convert one with .astype())")
     shape = np.broadcast_shapes(a.shape, b.shape) if _broadcast_ok(a.shape, b.shape) else None
     if shape is None:
         raise ShapeError(f"linalg.cross: the shapes {a.shape} and {b.shape} do not broadcast")

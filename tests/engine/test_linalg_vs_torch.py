@@ -89,6 +89,10 @@ CASES = [
     ("pinv tall", lambda a: tr.linalg.pinv(a), lambda a: torch.linalg.pinv(a), lambda r: [r.standard_normal((5, 3))]),
     ("pinv wide", lambda a: tr.linalg.pinv(a), lambda a: torch.linalg.pinv(a),
      lambda r: [r.standard_normal((2, 3, 5))]),
+    ("pinv hermitian", lambda a: tr.linalg.pinv(a, hermitian=True), lambda a: torch.linalg.pinv(a, hermitian=True),
+     lambda r: [_sym(r, (2, 4, 4))]),
+    ("pinv atol", lambda a: tr.linalg.pinv(a, atol=1.0), lambda a: torch.linalg.pinv(a, atol=1.0),
+     lambda r: [r.standard_normal((4, 3))]),
     ("cross", lambda a, b: tr.linalg.cross(a, b), lambda a, b: torch.linalg.cross(a, b),
      lambda r: [r.standard_normal((4, 3)), r.standard_normal((1, 3))]),
     ("lstsq", lambda a, b: tr.linalg.lstsq(a, b).solution, lambda a, b: torch.linalg.lstsq(a, b).solution,
@@ -248,6 +252,9 @@ ERRORS = [
     ("matrix_norm ord", lambda lib: lib.linalg.matrix_norm(lib.eye(2), 3)),
     ("norm 3-D with ord", lambda lib: lib.linalg.norm(lib.ones(2, 2, 2), 2)),
     ("cross size", lambda lib: lib.linalg.cross(lib.ones(2, 4), lib.ones(2, 4))),
+    ("cross dtypes", lambda lib: lib.linalg.cross(lib.ones(2, 3), lib.ones(2, 3).double())),
+    ("cross dims", lambda lib: lib.linalg.cross(lib.ones(2, 3), lib.ones(3))),
+    ("cross shapes", lambda lib: lib.linalg.cross(lib.ones(4, 3), lib.ones(2, 3))),
     ("lstsq driver", lambda lib: lib.linalg.lstsq(lib.eye(2), lib.eye(2), driver="nope")),
 ]
 
