@@ -344,8 +344,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if not isinstance(b, Tensor):
         raise TypeError(f"linalg.solve(): argument 'B' must be Tensor, not {type(b).__name__}")
     if a.dtype != b.dtype:
-        raise _ProductDTypeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type {a.dtype} "
-                           f"and B of type {b.dtype} instead")
+        raise _ProductDTypeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                                 f"{a.dtype} and B of type {b.dtype} instead")
     if not isinstance(left, bool):
         raise TypeError(f"linalg.solve(): argument 'left' must be bool, not {type(left).__name__}")
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])

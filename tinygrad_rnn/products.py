@@ -55,7 +55,7 @@ def _scaled_sum(fn, input, product, beta, alpha, alpha_zero_skips=True):
     beta, alpha = _scale(fn, "beta", beta, x), _scale(fn, "alpha", alpha, x)
     if x.dtype != product.dtype:
         raise _ProductDTypeError(f"{fn}: input and the matrices must have the same dtype, but got {x.dtype} and "
-                           f"{product.dtype} (nothing is upcast silently: convert one with .astype())")
+                                 f"{product.dtype} (nothing is upcast silently: convert one with .astype())")
     if not _broadcasts(x.shape, product.shape):
         raise ShapeError(f"{fn}: input of shape {x.shape} does not broadcast to the product's shape {product.shape} "
                          "(as torch: the expanded size of the tensor must match the existing size)")
@@ -83,7 +83,7 @@ def _broadcasts(shape, target):
 def _same_dtype(fn, a, b, names):
     if a.dtype != b.dtype:
         raise _ProductDTypeError(f"{fn}: {names[0]} and {names[1]} must have the same dtype, but got {a.dtype} and "
-                           f"{b.dtype}")
+                                 f"{b.dtype}")
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
@@ -137,8 +137,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     size there), the fewer dims padded with leading 1s."""
     a, b = _tensor("kron", "input", input, 1), _tensor("kron", "other", other, 2)
     if a.dtype != b.dtype:
-        raise _ProductDTypeError(f"kron: input and other must have one dtype, got {a.dtype} and {b.dtype} (nothing is upcast "
-                        "silently: convert one with .astype())")
+        raise _ProductDTypeError(f"kron: input and other must have one dtype, got {a.dtype} and {b.dtype} (nothing "
+                                 "is upcast silently: convert one with .astype())")
     ndim = max(a.ndim, b.ndim)
     sa, sb = (1,) * (ndim - a.ndim) + a.shape, (1,) * (ndim - b.ndim) + b.shape
     # a's dim d at 2d and b's at 2d + 1: their product, read back, interleaves the two indices
@@ -158,7 +158,8 @@ def tensordot(a: Tensor, b: Tensor, dims: int | Sequence = 2) -> Tensor:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
                                f"and second has size {b.shape[db]} in dim {db}")
     if a.dtype != b.dtype:
-        raise _ProductDTypeError(f"tensordot: expected both tensors to have the same dtype, got {a.dtype} and {b.dtype}")
+        raise _ProductDTypeError(f"tensordot: expected both tensors to have the same dtype, got {a.dtype} and "
+                                 f"{b.dtype}")
     free_a = [d for d in range(a.ndim) if d not in dims_a]
     free_b = [d for d in range(b.ndim) if d not in dims_b]
     n = int(np.prod([a.shape[d] for d in dims_a]))
