@@ -897,7 +897,7 @@ class Tensor(InPlaceWrites):
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self) -> Tensor:
-        x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
+        x = self if self.data.dtype.kind in "fi" else self.long()  # a mask squared is int64 numbers, as torch's
         return x * x
     def abs(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
         return apply(P.Abs, self) if self.data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))

@@ -201,6 +201,16 @@ def test_round_in_place_with_decimals_and_int64_sign_as_torch():
     raises_as_torch(lambda: torch.tensor([1, 2]).sin_(), lambda: tr.tensor([1, 2]).sin_())
 
 
+def test_square_of_indices_and_masks_is_int64_as_torch():
+    for make in (lambda lib: lib.tensor([-3, 0, 2]), lambda lib: lib.tensor([-1, 0, 2]) > 0):
+        ours, ref = make(tr).square(), make(torch).square()
+        assert ours.dtype == np.int64 and ref.dtype == torch.int64
+        np.testing.assert_array_equal(ours.numpy(), ref.numpy())
+    ours, ref = tr.tensor([-3, 0, 2]), torch.tensor([-3, 0, 2])
+    ours.square_()
+    np.testing.assert_array_equal(ours.numpy(), ref.square_().numpy())
+
+
 def test_index_fill_as_torch():
     x = np.arange(12.0).reshape(3, 4)
     for dim, index in [(0, [0, 2]), (1, [-1, 1, 1]), (-1, [])]:
