@@ -131,7 +131,7 @@ class Det(Primitive):
 
 
 class Slogdet(Primitive):
-    """(sign, log|det A|); the gradient of log|det A| is `g A^-T` (sign has none)."""
+    """(sign, log|det A|); the gradient of log|det A| is `g A^-T` (sign's is zero)."""
 
     @staticmethod
     def forward(a):
@@ -332,9 +332,8 @@ def det(A: Tensor) -> Tensor:
 
 def slogdet(A: Tensor) -> SlogdetResult:
     """As torch.linalg.slogdet: (sign, logabsdet) with `det(A) = sign * exp(logabsdet)`; a singular matrix gives
-    sign 0 and logabsdet -inf."""
-    sign, logabsdet = apply(Slogdet, _matrices("slogdet", A, square=True))
-    return SlogdetResult(sign.detach(), logabsdet)
+    sign 0 and logabsdet -inf. sign requires grad where A does, as torch's, and passes none back."""
+    return SlogdetResult(*apply(Slogdet, _matrices("slogdet", A, square=True)))
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:

@@ -215,6 +215,8 @@ def test_named_results_as_torch():
         ref = getattr(torch.linalg, fn)(*[torch.tensor(x) for x in args])
         assert ours._fields == fields
         assert all(hasattr(ref, f) for f in fields)
+    a_ours, a_ref = tr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    assert tr.linalg.slogdet(a_ours).sign.requires_grad == torch.linalg.slogdet(a_ref).sign.requires_grad
 
 
 @pytest.mark.parametrize("driver", [None, "gelsy", "gelsd", "gelss", "gels"])
