@@ -33,6 +33,8 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
+from .linalg import det, logdet, matrix_power, pinverse, slogdet
+from .linalg import inv as inverse
 from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordot
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
@@ -238,6 +240,8 @@ __all__ = [
     "index_fill", "cummax", "cummin", "logcumsumexp",
     # torch's products (products.py)
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
+    # torch's top-level linear algebra (linalg.py)
+    "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

@@ -28,7 +28,8 @@ from .tensor import Tensor
 from .tensor_args import _axis, _is_int, _ProductDTypeError
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv", "solve", "cholesky", "qr",
-           "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "cross"]
+           "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
+           "cross", "logdet", "pinverse"]
 
 
 class LinAlgError(RuntimeError):
@@ -336,6 +337,12 @@ def slogdet(A: Tensor) -> SlogdetResult:
     return SlogdetResult(*apply(Slogdet, _matrices("slogdet", A, square=True)))
 
 
+def logdet(A: Tensor) -> Tensor:
+    """As torch.logdet: log(det(A)), NaN where the determinant is negative and -inf where it is 0."""
+    sign, logabsdet = slogdet(A)
+    return logabsdet.masked_fill(Tensor._make(sign.data < 0, False), float("nan"))
+
+
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """As torch.linalg.solve: X with `A X = B` (`X A = B` with left=False). B is a batch of vectors when it is 1-D
     or has A's shape without its last dim, as torch reads it; the batch dims broadcast."""
@@ -541,6 +548,11 @@ def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, her
     return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"))
 
 
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """As torch.pinverse: `pinv(input, rtol=rcond)`."""
+    return pinv(input, rtol=rcond)
+
+
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
     """As torch.linalg.lstsq on the CPU: X minimizing `||A X - B||` (pinv(A) @ B, its gradient), with the rank of A;
     driver "gelsy" (torch's default) leaves residuals and singular_values empty, "gelsd" and "gelss" give them
@@ -569,6 +581,55 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     values = Tensor._make(s, False) if driver in ("gelsd", "gelss") else empty
     rank_out = Tensor._make(rank, False) if driver != "gels" else Tensor._make(np.zeros(0, np.int64), False)
     return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank_out, values)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """As torch.linalg.matrix_power: A multiplied by itself n times (by squaring), the identity for n = 0 (no
+    gradient), inv(A) to the power -n for a negative n."""
+    a = _matrices("matrix_power", A, square=True)
+    if not _is_int(n):
+        raise TypeError(f"linalg.matrix_power(): argument 'n' must be int, not {type(n).__name__}")
+    if n == 0:
+        return Tensor._make(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(), False)
+    base, n = (inv(a), -n) if n < 0 else (a, n)
+    out = None
+    while n:   # the binary digits of n, lowest first: one squaring per digit
+        if n & 1:
+            out = base if out is None else out @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return out
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.linalg.multi_dot: the product of the matrices in order (the first may be a row vector, the last a
+    column vector, 1-D both), multiplied left to right."""
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("linalg.multi_dot(): argument 'tensors' must be a sequence of Tensors")
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            where = "first" if i == 0 else "last" if i == len(tensors) - 1 else f"{i}-th"
+            raise RuntimeError(f"multi_dot(): the {where} tensor must be {' or '.join(f'{d}D' for d in allowed)} but "
+                               f"got {t.ndim}D")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """As torch.linalg.vecdot: the dot product of x and y along dim, the two broadcast together."""
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg.vecdot(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if x.dtype != y.dtype:
+        raise _ProductDTypeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                                 f"{x.dtype} and y of type {y.dtype} instead")
+    return (x * y).sum(dim)
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:

@@ -2067,6 +2067,37 @@ class Tensor(InPlaceWrites):
         from .tensor_functions import logcumsumexp
         return logcumsumexp(self, dim)
 
+    # -- torch's linear algebra methods, in linalg.py (imported when they run: that module is built on this one)
+    def det(self) -> Tensor:
+        """As torch: linalg.det."""
+        from .linalg import det
+        return det(self)
+
+    def logdet(self) -> Tensor:
+        """As torch: linalg.logdet (NaN for a negative determinant)."""
+        from .linalg import logdet
+        return logdet(self)
+
+    def slogdet(self) -> tuple[Tensor, Tensor]:
+        """As torch: linalg.slogdet, (sign, logabsdet)."""
+        from .linalg import slogdet
+        return slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """As torch: linalg.inv."""
+        from .linalg import inv
+        return inv(self)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """As torch: linalg.pinv with rtol=rcond."""
+        from .linalg import pinverse
+        return pinverse(self, rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """As torch: linalg.matrix_power."""
+        from .linalg import matrix_power
+        return matrix_power(self, n)
+
     def type(self, dtype: Any = None, non_blocking: bool = False) -> str | Tensor:
         """As torch's x.type(): without a dtype, the legacy type name ("torch.FloatTensor", "torch.DoubleTensor",
         "torch.LongTensor", "torch.BoolTensor"); with one (such a name, or a dtype), the tensor converted to it."""
