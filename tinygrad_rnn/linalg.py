@@ -1,5 +1,6 @@
 """tr.linalg, torch.linalg's everyday part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
-eigh/eigvalsh, pinv, matrix_rank, lstsq and cross, with torch's argument names, results and gradients.
+eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot and cross, with torch's argument names,
+results and gradients; and torch's top-level logdet and pinverse (tr.det, tr.inverse... are these functions).
 
 The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
 here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
