@@ -33,8 +33,6 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
-from .linalg import det, logdet, matrix_power, pinverse, slogdet
-from .linalg import inv as inverse
 from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordot
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
@@ -151,6 +149,7 @@ from .tensor_functions import (
     cummax,
     cummin,
     cumprod,
+    det,
     diag,
     diff,
     dot,
@@ -164,11 +163,14 @@ from .tensor_functions import (
     hstack,
     index_add,
     index_fill,
+    inverse,
     linspace,
     logaddexp,
     logcumsumexp,
+    logdet,
     logspace,
     logsumexp,
+    matrix_power,
     max,
     mean,
     median,
@@ -178,10 +180,12 @@ from .tensor_functions import (
     norm,
     outer,
     permute,
+    pinverse,
     prod,
     reshape,
     rsqrt,
     sinh,
+    slogdet,
     square,
     squeeze,
     std,
@@ -240,7 +244,7 @@ __all__ = [
     "index_fill", "cummax", "cummin", "logcumsumexp",
     # torch's products (products.py)
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
-    # torch's top-level linear algebra (linalg.py)
+    # torch's top-level linear algebra (tensor_functions.py, on linalg.py)
     "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",

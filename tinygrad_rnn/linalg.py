@@ -1,6 +1,6 @@
 """tr.linalg, torch.linalg's everyday part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
 eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot and cross, with torch's argument names,
-results and gradients; and torch's top-level logdet and pinverse (tr.det, tr.inverse... are these functions).
+results and gradients (torch's top-level spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's).
 
 The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
 here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
@@ -30,7 +30,7 @@ from .tensor_args import _axis, _is_int, _ProductDTypeError
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv", "solve", "cholesky", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
-           "cross", "logdet", "pinverse"]
+           "cross"]
 
 
 class LinAlgError(RuntimeError):
@@ -338,12 +338,6 @@ def slogdet(A: Tensor) -> SlogdetResult:
     return SlogdetResult(*apply(Slogdet, _matrices("slogdet", A, square=True)))
 
 
-def logdet(A: Tensor) -> Tensor:
-    """As torch.logdet: log(det(A)), NaN where the determinant is negative and -inf where it is 0."""
-    sign, logabsdet = slogdet(A)
-    return logabsdet.masked_fill(Tensor._make(sign.data < 0, False), float("nan"))
-
-
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """As torch.linalg.solve: X with `A X = B` (`X A = B` with left=False). B is a batch of vectors when it is 1-D
     or has A's shape without its last dim, as torch reads it; the batch dims broadcast."""
@@ -547,11 +541,6 @@ def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, her
     same numbers: it is computed as any A (torch reads the lower triangle alone then)."""
     a = _matrices("pinv", A, square=bool(hermitian))
     return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"))
-
-
-def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
-    """As torch.pinverse: `pinv(input, rtol=rcond)`."""
-    return pinv(input, rtol=rcond)
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:

@@ -2067,15 +2067,15 @@ class Tensor(InPlaceWrites):
         from .tensor_functions import logcumsumexp
         return logcumsumexp(self, dim)
 
-    # -- torch's linear algebra methods, in linalg.py (imported when they run: that module is built on this one)
+    # -- torch's linear algebra methods, in tensor_functions.py and linalg.py (imported when they run)
     def det(self) -> Tensor:
         """As torch: linalg.det."""
         from .linalg import det
         return det(self)
 
     def logdet(self) -> Tensor:
-        """As torch: linalg.logdet (NaN for a negative determinant)."""
-        from .linalg import logdet
+        """As torch: tensor_functions.logdet (NaN for a negative determinant)."""
+        from .tensor_functions import logdet
         return logdet(self)
 
     def slogdet(self) -> tuple[Tensor, Tensor]:
@@ -2090,7 +2090,7 @@ class Tensor(InPlaceWrites):
 
     def pinverse(self, rcond: float = 1e-15) -> Tensor:
         """As torch: linalg.pinv with rtol=rcond."""
-        from .linalg import pinverse
+        from .tensor_functions import pinverse
         return pinverse(self, rcond)
 
     def matrix_power(self, n: int) -> Tensor:

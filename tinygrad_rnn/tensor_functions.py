@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from . import linalg
 from . import primitives as P
 from .creation import _factory_dtype, _made, full, zeros
 from .tape import apply
@@ -29,7 +30,8 @@ __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "pro
            "tril", "triu", "diag", "outer", "dot", "mv", "trace",
            "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
            "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "unique", "index_add",
-           "index_fill", "cummax", "cummin", "logcumsumexp"]
+           "index_fill", "cummax", "cummin", "logcumsumexp",
+           "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -691,3 +693,35 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     if x.ndim == 0:
         return apply(P.LogCumSumExp, x.reshape(1), axis=0).reshape(())
     return apply(P.LogCumSumExp, x, axis=d)
+
+
+# ----------------------------------------------------------------------------- torch's top-level linear algebra
+def det(input: Tensor) -> Tensor:
+    """As torch.det: `tr.linalg.det(input)`."""
+    return linalg.det(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """As torch.logdet: log(det(input)), NaN where the determinant is negative and -inf where it is 0."""
+    sign, logabsdet = linalg.slogdet(input)
+    return logabsdet.masked_fill(Tensor._make(sign.data < 0, False), float("nan"))
+
+
+def slogdet(input: Tensor) -> linalg.SlogdetResult:
+    """As torch.slogdet: `tr.linalg.slogdet(input)`, (sign, logabsdet)."""
+    return linalg.slogdet(input)
+
+
+def inverse(input: Tensor) -> Tensor:
+    """As torch.inverse: `tr.linalg.inv(input)`."""
+    return linalg.inv(input)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """As torch.pinverse: `tr.linalg.pinv(input, rtol=rcond)`."""
+    return linalg.pinv(input, rtol=rcond)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """As torch.matrix_power: `tr.linalg.matrix_power(input, n)`."""
+    return linalg.matrix_power(input, n)
