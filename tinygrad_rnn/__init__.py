@@ -8,7 +8,7 @@ docs/torch_api.md maps torch's Tensor API onto this one.
 """
 import numpy as _np
 
-from . import autograd, distributed, distributions, nn, optim, special, utils, viz
+from . import autograd, distributed, distributions, linalg, nn, optim, special, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .compile import CompileError, compile_cell
 from .creation import (
@@ -36,6 +36,7 @@ from .kernels.blas import set_num_threads
 from .matrix_functions import matrix_exp
 from .nn.functional import cosine_similarity, pairwise_distance, pdist
 from .nn.functional_losses import cdist
+from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordot
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
@@ -155,7 +156,10 @@ from .tensor_functions import (
     broadcast_to,
     cosh,
     count_nonzero,
+    cummax,
+    cummin,
     cumprod,
+    det,
     diag,
     diff,
     dot,
@@ -168,10 +172,15 @@ from .tensor_functions import (
     full_like,
     hstack,
     index_add,
+    index_fill,
+    inverse,
     linspace,
     logaddexp,
+    logcumsumexp,
+    logdet,
     logspace,
     logsumexp,
+    matrix_power,
     max,
     mean,
     median,
@@ -182,10 +191,12 @@ from .tensor_functions import (
     norm,
     outer,
     permute,
+    pinverse,
     prod,
     reshape,
     rsqrt,
     sinh,
+    slogdet,
     square,
     squeeze,
     std,
@@ -242,7 +253,11 @@ __all__ = [
     "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack", "cdist", "pdist", "cosine_similarity",
     "pairwise_distance",
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
-    "index_add",
+    "index_add", "index_fill", "cummax", "cummin", "logcumsumexp",
+    # torch's products (products.py)
+    "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
+    # torch's top-level linear algebra (tensor_functions.py, on linalg.py)
+    "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",
@@ -253,6 +268,6 @@ __all__ = [
     # recomputation: trade memory for time in the backward pass
     "checkpoint",
     # subpackages
-    "nn", "optim", "utils", "viz", "distributed", "distributions", "special", "autograd", "compile_cell",
+    "nn", "optim", "utils", "viz", "distributed", "distributions", "special", "autograd", "linalg", "compile_cell",
     "CompileError",
 ]

@@ -175,6 +175,105 @@ class InPlaceWrites:
     def tanh_(self) -> Tensor: return self._in_place("tanh_", self.tanh)
     def sigmoid_(self) -> Tensor: return self._in_place("sigmoid_", self.sigmoid)
     def relu_(self) -> Tensor: return self._in_place("relu_", self.relu)
+    def sin_(self) -> Tensor: return self._in_place("sin_", self.sin)
+    def cos_(self) -> Tensor: return self._in_place("cos_", self.cos)
+    def tan_(self) -> Tensor: return self._in_place("tan_", self.tan)
+    def asin_(self) -> Tensor: return self._in_place("asin_", self.asin)
+    def acos_(self) -> Tensor: return self._in_place("acos_", self.acos)
+    def atan_(self) -> Tensor: return self._in_place("atan_", self.atan)
+    def sinh_(self) -> Tensor: return self._in_place("sinh_", self.sinh)
+    def cosh_(self) -> Tensor: return self._in_place("cosh_", self.cosh)
+    def floor_(self) -> Tensor: return self._in_place("floor_", self.floor)
+    def ceil_(self) -> Tensor: return self._in_place("ceil_", self.ceil)
+    def trunc_(self) -> Tensor: return self._in_place("trunc_", self.trunc)
+    def fix_(self) -> Tensor: return self._in_place("fix_", self.fix)
+    def frac_(self) -> Tensor: return self._in_place("frac_", self.frac)
+    def sign_(self) -> Tensor: return self._in_place("sign_", self.sign)
+    def sgn_(self) -> Tensor: return self._in_place("sgn_", self.sgn)
+    def reciprocal_(self) -> Tensor: return self._in_place("reciprocal_", self.reciprocal)
+    def rsqrt_(self) -> Tensor: return self._in_place("rsqrt_", self.rsqrt)
+    def square_(self) -> Tensor: return self._in_place("square_", self.square)
+    def erf_(self) -> Tensor: return self._in_place("erf_", self.erf)
+    def exp2_(self) -> Tensor: return self._in_place("exp2_", self.exp2)
+    def expm1_(self) -> Tensor: return self._in_place("expm1_", self.expm1)
+    def log1p_(self) -> Tensor: return self._in_place("log1p_", self.log1p)
+    def log2_(self) -> Tensor: return self._in_place("log2_", self.log2)
+    def log10_(self) -> Tensor: return self._in_place("log10_", self.log10)
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        """In place: self.round(decimals=decimals)."""
+        return self._in_place("round_", lambda: self.round(decimals=decimals))
+
+    def logit_(self, eps: float | None = None) -> Tensor:
+        """In place: self.logit(eps)."""
+        return self._in_place("logit_", lambda: self.logit(eps))
+
+    def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """In place: self.nan_to_num(nan, posinf, neginf)."""
+        return self._in_place("nan_to_num_", lambda: self.nan_to_num(nan, posinf, neginf))
+
+    def cumsum_(self, dim: int) -> Tensor:
+        """In place: self.cumsum(dim)."""
+        return self._in_place("cumsum_", lambda: self.cumsum(dim))
+
+    def cumprod_(self, dim: int) -> Tensor:
+        """In place: self.cumprod(dim)."""
+        return self._in_place("cumprod_", lambda: self.cumprod(dim))
+
+    # -- in place with other tensors: their gradients recorded too
+    def _binary_in_place(self, fn, make, *others):
+        """make()'s result written into this tensor, others read: refused where one shares part of its memory."""
+        for other in others:
+            _check_no_partial_overlap(self, other, fn)
+        return self._in_place(fn, make, *others)
+
+    def atan2_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("atan2_", lambda: self.atan2(other), other)
+
+    def hypot_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("hypot_", lambda: self.hypot(other), other)
+
+    def xlogy_(self, other: Tensor | float) -> Tensor:
+        return self._binary_in_place("xlogy_", lambda: self.xlogy(other), other)
+
+    def fmod_(self, other: Tensor | float) -> Tensor:
+        return self._binary_in_place("fmod_", lambda: self.fmod(other), other)
+
+    def remainder_(self, other: Tensor | float) -> Tensor: return self._update(P.Remainder, other, "%=")
+    def floor_divide_(self, other: Tensor | float) -> Tensor: return self._update(P.FloorDivide, other, "//=")
+
+    def lerp_(self, end: Tensor, weight: float | Tensor) -> Tensor:
+        return self._binary_in_place("lerp_", lambda: self.lerp(end, weight), end, weight)
+
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        return self._binary_in_place("addcmul_", lambda: self.addcmul(tensor1, tensor2, value=value), tensor1,
+                                     tensor2)
+
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        return self._binary_in_place("addcdiv_", lambda: self.addcdiv(tensor1, tensor2, value=value), tensor1,
+                                     tensor2)
+
+    def addmm_(self, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return self._binary_in_place("addmm_", lambda: self.addmm(mat1, mat2, beta=beta, alpha=alpha), mat1, mat2)
+
+    def addmv_(self, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return self._binary_in_place("addmv_", lambda: self.addmv(mat, vec, beta=beta, alpha=alpha), mat, vec)
+
+    def addr_(self, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return self._binary_in_place("addr_", lambda: self.addr(vec1, vec2, beta=beta, alpha=alpha), vec1, vec2)
+
+    def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return self._binary_in_place("baddbmm_", lambda: self.baddbmm(batch1, batch2, beta=beta, alpha=alpha),
+                                     batch1, batch2)
+
+    def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return self._binary_in_place("addbmm_", lambda: self.addbmm(batch1, batch2, beta=beta, alpha=alpha),
+                                     batch1, batch2)
+
+    def index_fill_(self, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
+        """In place: self.index_fill(dim, index, value)."""
+        return self._in_place("index_fill_", lambda: self.index_fill(dim, index, value), value)
+
     def tril_(self, diagonal: int = 0) -> Tensor:
         """In place: self.tril(diagonal), on the in-place rules of the module docstring."""
         return self._in_place("tril_", lambda: self.tril(diagonal))

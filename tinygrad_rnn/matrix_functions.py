@@ -1,7 +1,7 @@
-"""Matrix functions with their backward: the matrix exponential, the product of Householder reflections and a
-linear solve, as torch.matrix_exp (torch.linalg.matrix_exp), torch.linalg.householder_product and
-torch.linalg.solve. The orthogonal parametrization (nn/parametrizations.py) is built on them: its three maps
-are exp(A), a product of reflections and the Cayley transform (a solve).
+"""Matrix functions with their backward: the matrix exponential and the product of Householder reflections, as
+torch.matrix_exp (torch.linalg.matrix_exp) and torch.linalg.householder_product (tr.linalg has both). The
+orthogonal parametrization (nn/parametrizations.py) is built on them and on linalg.solve: its three maps are
+exp(A), a product of reflections and the Cayley transform (a solve).
 
 Each is a primitive (forward and backward side by side, as in primitives.py) on a batch of matrices
 (..., n, n): leading dims are looped over or broadcast by numpy's matmul. The arithmetic is in the input's
@@ -16,11 +16,8 @@ from .primitives import Primitive
 from .tape import apply
 from .tensor import FLOAT_DTYPES, ShapeError, Tensor
 
-__all__ = ["matrix_exp", "householder_product", "solve", "LinAlgError"]
+__all__ = ["matrix_exp", "householder_product"]
 
-
-class LinAlgError(RuntimeError):
-    """A singular system (torch.linalg.LinAlgError is a RuntimeError too)."""
 
 
 def _square_batches(fn, name, a):
@@ -161,48 +158,3 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     if A.dtype != tau.dtype:
         raise TypeError(f"{fn}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
     return apply(HouseholderProduct, A, tau)
-
-
-# ----------------------------------------------------------------------------- linear systems
-class Solve(Primitive):
-    """X = A^-1 B for square A (..., n, n) and B (..., n, k), batch dims broadcast. Backward: with
-    `gB = A^-T G`, `gA = -gB X^T` (the gradient of B, then of A through X = A^-1 B)."""
-
-    @staticmethod
-    def forward(a, b):
-        try:
-            x = np.linalg.solve(a, b)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.solve: The solver failed because the input matrix is singular.") from None
-        return x, (a, x)
-
-    @staticmethod
-    def backward(g, saved, needs):
-        a, x = saved
-        gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
-        ga = -(gb @ np.swapaxes(x, -1, -2)) if needs[0] else None
-        return ga, (gb if needs[1] else None)
-
-
-def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
-    """The X with A X = B (left=False: X A = B) for square A (..., n, n), as torch.linalg.solve: B is a batch of
-    matrices (..., n, k), or of vectors (n,) / A.shape[:-1] (then X has B's shape). A singular A is a LinAlgError
-    (a RuntimeError, as torch's). Differentiable in A and B."""
-    fn = "linalg.solve"
-    A = _square_batches(fn, "A", A)
-    if not isinstance(B, Tensor):
-        raise TypeError(f"{fn}: B must be a Tensor, got {type(B).__name__}")
-    if B.dtype != A.dtype:
-        raise TypeError(f"{fn}: Expected A and B to have the same dtype, but found A of type {A.dtype} and B of "
-                        f"type {B.dtype} instead")
-    vector = B.ndim == 1 or B.shape == A.shape[:-1]
-    if not left:
-        if vector:
-            raise ShapeError(f"{fn}: Vector broadcasting of the left hand side is not supported for left=False. "
-                             "In this case linalg.solve is equivalent to B / A.squeeze(-1)")
-        return solve(A.mT, B.mT).mT
-    b = B.unsqueeze(-1) if vector else B
-    if b.ndim < 2 or b.shape[-2] != A.shape[-1]:
-        raise ShapeError(f"{fn}: Incompatible shapes of A and B for the equation AX = B ({A.shape} and {B.shape})")
-    x = apply(Solve, A, b)
-    return x.squeeze(-1) if vector else x

@@ -1226,6 +1226,27 @@ def _reversed_cumsum(x, axis):
     return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
 
 
+class LogCumSumExp(Primitive):
+    """`out[i] = log(sum over j <= i of exp(a[j]))` along `axis` (numpy's logaddexp.accumulate: no overflow).
+    Input j's gradient is `sum over i >= j of g[i] exp(a[j] - out[i])`; as torch, that reversed running sum is
+    taken in log space, the positive and negative parts of g apart, so that neither overflows."""
+
+    @staticmethod
+    def forward(a, axis):
+        out = np.logaddexp.accumulate(a, axis=axis) if a.shape[axis] else a.copy()
+        return out, (a, out)
+
+    @staticmethod
+    def backward(g, saved, needs, axis):
+        a, out = saved
+        g = np.broadcast_to(g, a.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts = [np.where(sign * g > 0, np.log(np.abs(g)), -np.inf) - out for sign in (1, -1)]
+            flipped = [np.flip(np.logaddexp.accumulate(np.flip(p, axis), axis=axis), axis) for p in parts]
+            grad = np.exp(flipped[0] + a) - np.exp(flipped[1] + a)
+        return (grad.astype(a.dtype, copy=False),)
+
+
 class Einsum(Primitive):
     """numpy's einsum of the operands by `equation` ("ij,jk->ik": explicit output, no ellipsis: tensor_functions
     writes torch's forms out). The gradient of operand i is the einsum of the output's gradient and the other

@@ -957,7 +957,7 @@ class Tensor(InPlaceWrites):
     def sqrt(self) -> Tensor: return self ** 0.5
     def rsqrt(self) -> Tensor: return 1.0 / self.sqrt()  # not x ** -0.5: at -0.0 torch's rsqrt' is +inf, pow's -inf
     def square(self) -> Tensor:
-        x = self._numeric()  # a mask squared is numbers (torch: int64), not the mask that mask * mask is
+        x = self if self._data.dtype.kind in "fi" else self.long()  # a mask squared is int64 numbers, as torch's
         return x * x
     def abs(self) -> Tensor:  # indices keep their dtype, as torch (a mask is refused, as torch)
         return apply(P.Abs, self) if self._data.dtype.kind == "f" else _off_tape(P.Abs, self._floating("abs", "fi"))
@@ -2114,6 +2114,106 @@ class Tensor(InPlaceWrites):
         from .tensor_functions import index_add
         return index_add(self, dim, index, source, alpha=alpha)
 
+    # -- torch's products composed in products.py (imported when they run: that module is built on this one)
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """As torch: products.addmm."""
+        from .products import addmm
+        return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """As torch: products.addmv."""
+        from .products import addmv
+        return addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """As torch: products.addr."""
+        from .products import addr
+        return addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """As torch: products.baddbmm."""
+        from .products import baddbmm
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """As torch: products.addbmm."""
+        from .products import addbmm
+        return addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        """As torch: products.kron."""
+        from .products import kron
+        return kron(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """As torch: products.cross (dim=None: the first dim of size 3)."""
+        from .products import cross
+        return cross(self, other, dim)
+
+    def index_fill(self, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
+        """As torch: tensor_functions.index_fill."""
+        from .tensor_functions import index_fill
+        return index_fill(self, dim, index, value)
+
+    def cummax(self, dim: int) -> ValuesIndices:
+        """As torch: tensor_functions.cummax."""
+        from .tensor_functions import cummax
+        return cummax(self, dim)
+
+    def cummin(self, dim: int) -> ValuesIndices:
+        """As torch: tensor_functions.cummin."""
+        from .tensor_functions import cummin
+        return cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """As torch: tensor_functions.logcumsumexp."""
+        from .tensor_functions import logcumsumexp
+        return logcumsumexp(self, dim)
+
+    # -- torch's linear algebra methods, in tensor_functions.py and linalg.py (imported when they run)
+    def det(self) -> Tensor:
+        """As torch: linalg.det."""
+        from .linalg import det
+        return det(self)
+
+    def logdet(self) -> Tensor:
+        """As torch: tensor_functions.logdet (NaN for a negative determinant)."""
+        from .tensor_functions import logdet
+        return logdet(self)
+
+    def slogdet(self) -> tuple[Tensor, Tensor]:
+        """As torch: linalg.slogdet, (sign, logabsdet)."""
+        from .linalg import slogdet
+        return slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """As torch: linalg.inv."""
+        from .linalg import inv
+        return inv(self)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """As torch: linalg.pinv with rtol=rcond."""
+        from .tensor_functions import pinverse
+        return pinverse(self, rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """As torch: linalg.matrix_power."""
+        from .linalg import matrix_power
+        return matrix_power(self, n)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> str | Tensor:
+        """As torch's x.type(): without a dtype, the legacy type name ("torch.FloatTensor", "torch.DoubleTensor",
+        "torch.LongTensor", "torch.BoolTensor"); with one (such a name, or a dtype), the tensor converted to it."""
+        _check_flag("type", "non_blocking", non_blocking)
+        names = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
+        if dtype is None:
+            return names[self.dtype]
+        if isinstance(dtype, str):
+            if dtype not in _LEGACY_TYPE_NAMES:
+                raise ValueError(f"invalid type: {dtype!r} (the types here: {', '.join(_LEGACY_TYPE_NAMES)})")
+            dtype = _LEGACY_TYPE_NAMES[dtype]
+        return self.astype(dtype)
+
     def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """As torch: tensor_functions.count_nonzero."""
         from .tensor_functions import count_nonzero
@@ -2276,6 +2376,11 @@ _MASKS_SUBTRACTION = ("Subtraction, the `-` operator, with two bool tensors is n
 _MASK_LOGIC = {P.Add: "or", P.Mul: "and"}  # torch: a mask plus / times a mask is a mask
 # on ints and masks, int64 as torch; a true division gives floats
 _INT_ARITHMETIC = (P.Add, P.Sub, P.Mul, P.FloorDivide, P.Remainder, P.RoundedDivide, P.Fmod)
+
+
+# x.type()'s legacy names of the dtypes a Tensor holds, as torch's
+_LEGACY_TYPE_NAMES = {"torch.FloatTensor": np.dtype(np.float32), "torch.DoubleTensor": np.dtype(np.float64),
+                      "torch.LongTensor": np.dtype(np.int64), "torch.BoolTensor": np.dtype(np.bool_)}
 
 
 def _times_alpha(other, alpha):

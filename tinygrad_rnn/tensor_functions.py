@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import linalg
 from . import primitives as P
 from .creation import _factory_dtype, _made, full, zeros
 from .tape import apply
 from .tensor import ShapeError, Tensor, ValuesIndices, _fill_value, _tensor_input, cat, where
-from .tensor_args import _axis, _int_dim, _is_int, _reduce_axis, _shape_args, check_device
+from .tensor_args import DTypeNotImplementedError, _axis, _int_dim, _is_int, _reduce_axis, _shape_args, check_device
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "prod", "std", "var", "norm",
            "logsumexp", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square",
@@ -30,7 +31,8 @@ __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "pro
            "tril", "triu", "diag", "outer", "dot", "mv", "trace",
            "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
            "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
-           "index_add"]
+           "index_add", "index_fill", "cummax", "cummin", "logcumsumexp",
+           "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -677,3 +679,106 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     along = tuple(-1 if k == d else 1 for k in range(source.ndim))
     at = np.broadcast_to(index._data.astype(np.int64).reshape(along), source.shape)
     return x.scatter_add(d, Tensor._make(np.ascontiguousarray(at), False), source * alpha if alpha != 1 else source)
+
+
+# ----------------------------------------------------------------------------- index_fill, cummax/cummin, logcumsumexp
+def index_fill(input: Tensor, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
+    """As torch.index_fill: input with the slices at `index` along dim set to value (a number, or a 0-d Tensor
+    whose gradient is the sum of the result's there); negative indices count from the end, as torch's."""
+    x = _tensor_input("index_fill", input)
+    d = _axis(_int_dim("index_fill", dim), builtins.max(x.ndim, 1))
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        got = type(index).__name__ if not isinstance(index, Tensor) else index.dtype
+        raise IndexError(f"index_fill_(): Expected dtype int64 for index, got {got}")
+    if index.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} "
+                           "dimension(s).")
+    size = x.shape[d] if x.ndim else 1
+    where_ = index._data.reshape(-1)
+    if where_.size and (where_.min() < -size or where_.max() >= size):
+        bad = where_[(where_ < -size) | (where_ >= size)][0]
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    along = np.zeros(size, bool)
+    along[where_] = True
+    mask = along.reshape([-1 if k == d else 1 for k in range(x.ndim)])
+    return x.masked_fill(Tensor._make(mask, False), value)
+
+
+def cummax(input: Tensor, dim: int) -> ValuesIndices:
+    """As torch.cummax: (values, indices) of the running maximum along dim; a tie takes the later index and a NaN
+    stays the maximum from where it appears, as torch's. The gradient goes to the indices (gather's)."""
+    return _running_extreme("cummax", input, dim, np.greater_equal)
+
+
+def cummin(input: Tensor, dim: int) -> ValuesIndices:
+    """As torch.cummin: the running minimum (see cummax)."""
+    return _running_extreme("cummin", input, dim, np.less_equal)
+
+
+def _running_extreme(fn, input, dim, takes_over):
+    """cummax's / cummin's indices, one step along dim at a time over all the rows at once: the new element
+    takes over when it is NaN, or beats or ties the best so far (takes_over) while that is not NaN, as torch's."""
+    x = _tensor_input(fn, input)
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{fn}: not implemented for a mask here (convert it: x.long())")
+    d = _axis(_int_dim(fn, dim), builtins.max(x.ndim, 1))
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    rows = np.moveaxis(x._data, d, -1)
+    indices = np.zeros(rows.shape, np.int64)
+    if rows.shape[-1]:
+        best, at = rows[..., 0].copy(), np.zeros(rows.shape[:-1], np.int64)
+        for k in range(1, rows.shape[-1]):
+            new = rows[..., k]
+            with np.errstate(invalid="ignore"):
+                take = np.isnan(new) | (~np.isnan(best) & takes_over(new, best))
+            best, at = np.where(take, new, best), np.where(take, k, at)
+            indices[..., k] = at
+    index = Tensor._make(np.ascontiguousarray(np.moveaxis(indices, -1, d)), False)
+    return ValuesIndices(x.gather(d, index), index)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """As torch.logcumsumexp: `log(cumsum(exp(x)))` along dim, without overflow (primitives.LogCumSumExp)."""
+    x = _tensor_input("logcumsumexp", input)
+    if x.dtype.kind != "f":
+        raise DTypeNotImplementedError(f"logcumsumexp: not implemented for {x.dtype} (as torch): convert it first, "
+                                       "e.g. x.float()")
+    d = _axis(_int_dim("logcumsumexp", dim), builtins.max(x.ndim, 1))
+    if x.ndim == 0:
+        return apply(P.LogCumSumExp, x.reshape(1), axis=0).reshape(())
+    return apply(P.LogCumSumExp, x, axis=d)
+
+
+# ----------------------------------------------------------------------------- torch's top-level linear algebra
+def det(input: Tensor) -> Tensor:
+    """As torch.det: `tr.linalg.det(input)`."""
+    return linalg.det(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """As torch.logdet: log(det(input)), NaN where the determinant is negative and -inf where it is 0."""
+    sign, logabsdet = linalg.slogdet(input)
+    return logabsdet.masked_fill(Tensor._make(sign._data < 0, False), float("nan"))
+
+
+def slogdet(input: Tensor) -> linalg.SlogdetResult:
+    """As torch.slogdet: `tr.linalg.slogdet(input)`, (sign, logabsdet)."""
+    return linalg.slogdet(input)
+
+
+def inverse(input: Tensor) -> Tensor:
+    """As torch.inverse: `tr.linalg.inv(input)`."""
+    return linalg.inv(input)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """As torch.pinverse: `tr.linalg.pinv(input, rtol=rcond)`."""
+    return linalg.pinv(input, rtol=rcond)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """As torch.matrix_power: `tr.linalg.matrix_power(input, n)`."""
+    return linalg.matrix_power(input, n)

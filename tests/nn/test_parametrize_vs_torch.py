@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.matrix_functions import householder_product, solve
+from tinygrad_rnn.linalg import householder_product, solve
 from tinygrad_rnn.nn.utils import parametrizations as PZ
 from tinygrad_rnn.nn.utils import parametrize as P
 

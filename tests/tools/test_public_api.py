@@ -25,7 +25,8 @@ NOT_YET_ANNOTATED = (
 # The packages (tinygrad_rnn.kernels, internal, has no __all__ yet: a known gap with the rest of the kernels),
 # then the modules whose `__all__` is the public API too
 MODULES = ["tinygrad_rnn", "tinygrad_rnn.nn", "tinygrad_rnn.compile", "tinygrad_rnn.tape", "tinygrad_rnn.creation",
-           "tinygrad_rnn.tensor", "tinygrad_rnn.gradcheck", "tinygrad_rnn.anomaly", "tinygrad_rnn.serialization",
+           "tinygrad_rnn.tensor", "tinygrad_rnn.products", "tinygrad_rnn.linalg", "tinygrad_rnn.gradcheck",
+           "tinygrad_rnn.anomaly", "tinygrad_rnn.serialization",
            "tinygrad_rnn.recompute", "tinygrad_rnn.random", "tinygrad_rnn.viz", "tinygrad_rnn.distributed",
            "tinygrad_rnn.utils", "tinygrad_rnn.utils.data",
            "tinygrad_rnn.optim", "tinygrad_rnn.optim_lr_scheduler",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..creation import randn
-from ..matrix_functions import householder_product, matrix_exp, solve
+from ..linalg import solve
+from ..matrix_functions import householder_product, matrix_exp
 from ..tape import no_grad
 from ..tensor import Tensor, concatenate
 from . import functional as F

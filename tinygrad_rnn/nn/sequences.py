@@ -192,8 +192,8 @@ class PackedSequence:
     def data(self) -> Tensor:
         """The valid steps only, (sum(lengths), *), in torch's packed order (differentiable). One Tensor, as
         torch's field: the one the constructor was given, or made from the padded batch at the first read and kept,
-        so that torch code reading `packed.data.grad` after a backward, or making it a leaf that requires grad
-        (`packed.data.requires_grad_()`, as torch's own module tests do) before a layer runs, reads and feeds the
+        so that torch code reading `packed._data.grad` after a backward, or making it a leaf that requires grad
+        (`packed._data.requires_grad_()`, as torch's own module tests do) before a layer runs, reads and feeds the
         Tensor the layer used (_current_padded)."""
         made = self._data_made
         if made is None:

@@ -1,0 +1,630 @@
+"""tr.linalg, torch.linalg's everyday part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
+eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot and cross, with torch's argument names,
+results and gradients (torch's top-level spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's).
+
+The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
+here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
+FunctionsManual.cpp), written for real matrices. The rest (the norms, pinv, lstsq, matrix_rank) are composed of
+those primitives and Tensor operations, so their gradients come from them.
+
+Results with several parts are torch's named tuples (`Q, R = tr.linalg.qr(A)`, `tr.linalg.svd(A).S`).
+A matrix a factorization cannot take (a singular one for inv and solve, one not positive-definite for cholesky)
+raises LinAlgError, a RuntimeError as torch's torch.linalg.LinAlgError.
+
+This module is built on tensor.py, and imports nothing built on the engine (nn, optim, kernels).
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .matrix_functions import householder_product, matrix_exp
+from .primitives import Primitive
+from .products import cross as _cross
+from .tape import apply
+from .tensor import Tensor
+from .tensor_args import _axis, _is_int, _ProductDTypeError
+
+__all__ = ["LinAlgError", "matrix_exp", "householder_product", "vector_norm", "matrix_norm", "norm", "det", "slogdet",
+           "inv", "solve", "cholesky", "qr",
+           "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
+           "cross"]
+
+
+class LinAlgError(RuntimeError):
+    """A matrix the factorization cannot take (singular, not positive-definite), as torch.linalg.LinAlgError."""
+
+
+class SlogdetResult(NamedTuple):
+    sign: Tensor
+    logabsdet: Tensor
+
+
+class QRResult(NamedTuple):
+    Q: Tensor
+    R: Tensor
+
+
+class SVDResult(NamedTuple):
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+class LstsqResult(NamedTuple):
+    solution: Tensor
+    residuals: Tensor
+    rank: Tensor
+    singular_values: Tensor
+
+
+# ----------------------------------------------------------------------------- the checks torch makes
+def _matrices(fn, A, square=False, name="A"):
+    """A as a float Tensor of (batches of) matrices, square if asked, in torch's words otherwise."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.{fn}(): argument '{name}' must be Tensor, not {type(A).__name__}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{fn}: Expected a floating point tensor as input. Got {A.dtype}")
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.{fn}: The input tensor {name} must have at least 2 dimensions.")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{fn}: {name} must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    return A
+
+
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _lapack(fn, what, call, *args, **kwargs):
+    """numpy's linalg call, its LinAlgError (a ValueError) turned into torch's (a RuntimeError)."""
+    try:
+        with np.errstate(all="ignore"):
+            return call(*args, **kwargs)
+    except np.linalg.LinAlgError as e:
+        raise LinAlgError(f"linalg.{fn}: {what} ({e})") from None
+
+
+_SINGULAR = "the input matrix is singular: it could not be inverted"
+
+
+# ----------------------------------------------------------------------------- the primitives
+class Inv(Primitive):
+    """`A^-1`; its gradient `-A^-T g A^-T`."""
+
+    @staticmethod
+    def forward(a):
+        out = _lapack("inv", _SINGULAR, np.linalg.inv, a)
+        return out, out
+
+    @staticmethod
+    def backward(g, out, needs):
+        t = _mT(out)
+        return (-(t @ g @ t),)
+
+
+class Det(Primitive):
+    """det(A); its gradient `g det(A) A^-T`, computed from the SVD `A = U S Vh` as `det(U) det(Vh) U diag(p) Vh`,
+    `p[i]` the product of the singular values but the i-th: defined for singular matrices too (torch's gradient
+    there as well)."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(all="ignore"):
+            return np.linalg.det(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        u, s, vh = np.linalg.svd(a)
+        ones = np.ones(s.shape[:-1] + (1,), s.dtype)
+        before = np.cumprod(np.concatenate([ones, s[..., :-1]], -1), -1)         # the product of s[:i]
+        after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], -1), -1)[..., ::-1]   # of s[i + 1:]
+        sign = np.linalg.det(u) * np.linalg.det(vh)
+        cofactor = (u * (before * after)[..., None, :]) @ vh
+        return ((np.asarray(g) * sign)[..., None, None] * cofactor,)
+
+
+class Slogdet(Primitive):
+    """(sign, log|det A|); the gradient of log|det A| is `g A^-T` (sign's is zero)."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(all="ignore"):
+            sign, logabsdet = np.linalg.slogdet(a)
+        return (sign, logabsdet), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        if g[1] is None:
+            return (None,)
+        inverse = _lapack("slogdet", _SINGULAR, np.linalg.inv, a)
+        return (np.asarray(g[1])[..., None, None] * _mT(inverse),)
+
+
+class Solve(Primitive):
+    """X with `A X = B` (batches broadcast); `gB = A^-T g` and `gA = -gB X^T`."""
+
+    @staticmethod
+    def forward(a, b):
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        x = _lapack("solve", _SINGULAR, np.linalg.solve, a, np.broadcast_to(b, batch + b.shape[-2:]))
+        return x, (a, x)
+
+    @staticmethod
+    def backward(g, saved, needs):
+        a, x = saved
+        gb = _lapack("solve", _SINGULAR, np.linalg.solve, _mT(a), g)
+        return (-(gb @ _mT(x)) if needs[0] else None, gb)
+
+
+class Cholesky(Primitive):
+    """The lower factor L of `A = L L^T`. Gradient as torch's: `S = L^-T phi(L^T g) L^-1` (phi keeps the lower
+    triangle, its diagonal halved), symmetrized."""
+
+    @staticmethod
+    def forward(a):
+        what = "the factorization could not be completed because the input is not positive-definite"
+        out = _lapack("cholesky", what, np.linalg.cholesky, a)
+        return out, out
+
+    @staticmethod
+    def backward(g, low, needs):
+        phi = np.tril(_mT(low) @ g)
+        phi[..., np.arange(phi.shape[-1]), np.arange(phi.shape[-1])] *= 0.5
+        low_inv = np.linalg.inv(low)
+        s = _mT(low_inv) @ phi @ low_inv
+        return (0.5 * (s + _mT(s)),)
+
+
+class QR(Primitive):
+    """`A = Q R`, mode "reduced" or "complete" (numpy's names, torch's too). The gradient (torch's) for a tall or
+    square A with `M = R gR^T - gQ^T Q`: `(gQ + Q copyltu(M)) R^-T`, copyltu mirroring M's lower triangle; a
+    wide A = [X | Y] takes it for X and `Q gV` for Y (R = [U | V])."""
+
+    @staticmethod
+    def forward(a, mode):
+        q, r = np.linalg.qr(a, mode=mode)
+        return (q, r), (q, r, a)
+
+    @staticmethod
+    def backward(g, saved, needs, mode):
+        q, r, a = saved
+        gq = np.zeros_like(q) if g[0] is None else g[0]
+        gr = np.zeros_like(r) if g[1] is None else g[1]
+        m, n = a.shape[-2:]
+        if m >= n:
+            return (_qr_square_grad(q, r, gq, gr),)
+        y, gu, gv = a[..., m:], gr[..., :m], gr[..., m:]
+        gx = _qr_square_grad(q, r[..., :m], gq + y @ _mT(gv), gu)
+        return (np.concatenate([gx, q @ gv], -1),)
+
+
+def _qr_square_grad(q, r, gq, gr):
+    """QR's gradient for `A = Q R` with R square (A tall or square, reduced)."""
+    m = r @ _mT(gr) - _mT(gq) @ q
+    low = np.tril(m)
+    copyltu = low + _mT(np.tril(m, -1))
+    rhs = gq + q @ copyltu
+    # rhs R^-T, through a solve: X R^T = rhs is R X^T = rhs^T
+    return _mT(np.linalg.solve(r, _mT(rhs)))
+
+
+class SVD(Primitive):
+    """`A = U diag(S) Vh`. The gradient is torch's (svd_backward): with `E[j][k] = S[k]^2 - S[j]^2` (1 on the
+    diagonal) and skew(X) = X - X^T, the core `(skew(U^T gU) S + S skew(Vh gV)) / E + diag(gS)`, conjugated by U
+    and Vh, plus the parts of gU and gV outside U's and V's span for a tall or wide A. With full_matrices, U's and
+    Vh's extra columns are dropped for it, as torch's."""
+
+    @staticmethod
+    def forward(a, full_matrices):
+        with np.errstate(all="ignore"):
+            u, s, vh = _lapack("svd", "the SVD did not converge", np.linalg.svd, a, full_matrices=full_matrices)
+        return (u, s, vh), (u, s, vh)
+
+    @staticmethod
+    def backward(g, saved, needs, full_matrices):
+        u, s, vh = saved
+        k = s.shape[-1]
+        u, vh = u[..., :k], vh[..., :k, :]
+        gu = None if g[0] is None else g[0][..., :k]
+        gvh = None if g[2] is None else g[2][..., :k, :]
+        m, n = u.shape[-2], vh.shape[-1]
+        if gu is None and gvh is None:
+            core = np.zeros(s.shape + (k,), s.dtype)
+        else:
+            s2 = s * s
+            e = s2[..., None, :] - s2[..., :, None]
+            e[..., np.arange(k), np.arange(k)] = 1
+            core = 0
+            if gu is not None:
+                utgu = _mT(u) @ gu
+                core = core + (utgu - _mT(utgu)) * s[..., None, :]
+            if gvh is not None:
+                vhgv = vh @ _mT(gvh)
+                core = core + s[..., :, None] * (vhgv - _mT(vhgv))
+            core = core / e
+        if g[1] is not None:
+            core = core + np.asarray(g[1])[..., None, :] * np.eye(k, dtype=s.dtype)
+        return (_svd_grad_outside(u, s, vh, gu, gvh, core, m, n),)
+
+
+def _svd_grad_outside(u, s, vh, gu, gvh, core, m, n):
+    """The SVD's gradient from its core: `U core Vh`, plus, for a tall A, gU's part outside U's span (`(I - U U^T)
+    gU S^-1 Vh`), for a wide one gV's outside V's."""
+    if m > n and gu is not None:
+        gus = gu / s[..., None, :]
+        return (u @ core + gus - u @ (_mT(u) @ gus)) @ vh
+    if m < n and gvh is not None:
+        gvs = _mT(gvh) / s[..., None, :]
+        return u @ (core @ vh + _mT(gvs) - (_mT(gvs) @ _mT(vh)) @ vh)
+    return u @ core @ vh
+
+
+class Eigh(Primitive):
+    """The eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from its lower (UPLO="L") or
+    upper triangle. Gradient as torch's: `V (skew(V^T gV) / 2 / E + diag(gL)) V^T`, `E[i][j] = L[j] - L[i]`."""
+
+    @staticmethod
+    def forward(a, uplo):
+        w, v = _lapack("eigh", "the eigenvalue algorithm did not converge", np.linalg.eigh, a, UPLO=uplo)
+        return (w, v), (w, v)
+
+    @staticmethod
+    def backward(g, saved, needs, uplo):
+        w, v = saved
+        n = w.shape[-1]
+        if g[1] is None:
+            inner = np.zeros(w.shape + (n,), w.dtype)
+        else:
+            vtgv = _mT(v) @ g[1]
+            e = w[..., None, :] - w[..., :, None]
+            e[..., np.arange(n), np.arange(n)] = 1
+            inner = 0.5 * (vtgv - _mT(vtgv)) / e
+        if g[0] is not None:
+            inner[..., np.arange(n), np.arange(n)] = g[0]
+        return (v @ inner @ _mT(v),)
+
+
+class Pinv(Primitive):
+    """The pseudoinverse P of A from its SVD, the singular values at or below the cutoff dropped. The gradient is
+    torch's (pinv_backward): the derivative of the pseudoinverse at a fixed rank, written with P and A alone, the
+    products arranged to keep the smaller of m and n inside."""
+
+    @staticmethod
+    def forward(a, atol, rtol):
+        u, s, vh = _lapack("pinv", "the SVD did not converge", np.linalg.svd, a, full_matrices=False)
+        keep = s > _cutoff(s, atol, rtol, *a.shape[-2:])
+        inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
+        p = (_mT(vh) * inverse[..., None, :]) @ _mT(u)
+        return p, (p, a)
+
+    @staticmethod
+    def backward(g, saved, needs, atol, rtol):
+        p, a = saved
+        m, n = a.shape[-2:]
+        ph, gh = _mT(p), _mT(g)
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return (-_mT(p @ k) + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a),)
+        k = p @ gh
+        phk = ph @ k
+        return (-_mT(k @ p) + (gh - a @ k) @ p @ ph + phk - phk @ p @ a,)
+
+
+# ----------------------------------------------------------------------------- the factorizations
+def inv(A: Tensor) -> Tensor:
+    """As torch.linalg.inv: the inverse of (batches of) square matrices."""
+    return apply(Inv, _matrices("inv", A, square=True))
+
+
+def det(A: Tensor) -> Tensor:
+    """As torch.linalg.det: the determinant of (batches of) square matrices."""
+    return apply(Det, _matrices("det", A, square=True))
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """As torch.linalg.slogdet: (sign, logabsdet) with `det(A) = sign * exp(logabsdet)`; a singular matrix gives
+    sign 0 and logabsdet -inf. sign requires grad where A does, as torch's, and passes none back."""
+    return SlogdetResult(*apply(Slogdet, _matrices("slogdet", A, square=True)))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """As torch.linalg.solve: X with `A X = B` (`X A = B` with left=False). B is a batch of vectors when it is 1-D
+    or has A's shape without its last dim, as torch reads it; the batch dims broadcast."""
+    a, b = _matrices("solve", A, square=True), B
+    if not isinstance(b, Tensor):
+        raise TypeError(f"linalg.solve(): argument 'B' must be Tensor, not {type(b).__name__}")
+    if a.dtype != b.dtype:
+        raise _ProductDTypeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                                 f"{a.dtype} and B of type {b.dtype} instead")
+    if not isinstance(left, bool):
+        raise TypeError(f"linalg.solve(): argument 'left' must be bool, not {type(left).__name__}")
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    if not left:
+        if vector:
+            raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for "
+                               "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)")
+        return solve(a.mT, b.mT).mT
+    rhs = b.unsqueeze(-1) if vector else b
+    if rhs.ndim < 2 or rhs.shape[-2] != a.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({a.shape[-2]}x"
+                           f"{a.shape[-1]} and {b.shape})")
+    out = apply(Solve, a, rhs)
+    return out.squeeze(-1) if vector else out
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """As torch.linalg.cholesky: L lower triangular with `A = L L^T` (upper=True: `U = L^T`, `A = U^T U`) of
+    symmetric positive-definite matrices (only the lower triangle is read, as torch)."""
+    low = apply(Cholesky, _matrices("cholesky", A, square=True))
+    return low.mT if upper else low
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:
+    """As torch.linalg.qr: (Q, R) with Q's columns orthonormal and R upper triangular. mode "reduced" (k =
+    min(m, n) columns), "complete" (Q square) or "r" (Q empty, R alone: no gradient, as torch's)."""
+    a = _matrices("qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
+                           "'complete'")
+    m, n = a.shape[-2:]
+    if mode == "r":
+        _, r = apply(QR, a.detach(), mode="reduced")
+        _refuse_grad(a, "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use "
+                        "linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+        return QRResult(Tensor._make(np.zeros(0, a.dtype), False), r)
+    if mode == "complete" and m > n:
+        _refuse_grad(a, "The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        a = a.detach()
+    return QRResult(*apply(QR, a, mode=mode))
+
+
+def _refuse_grad(a, message):
+    """A result without a gradient of a tensor that requires one: refused now (torch refuses its backward)."""
+    from .tape import is_grad_enabled
+    if a.requires_grad and is_grad_enabled():
+        raise RuntimeError(message)
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:
+    """As torch.linalg.svd: (U, S, Vh) with `A = U diag(S) Vh`, S descending. full_matrices=True (torch's
+    default) makes U m x m and Vh n x n; their extra columns get no gradient."""
+    a = _matrices("svd", A)
+    if not isinstance(full_matrices, bool):
+        raise TypeError(f"linalg.svd(): argument 'full_matrices' must be bool, not {type(full_matrices).__name__}")
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
+                           "cuSOLVER backend.")
+    return SVDResult(*apply(SVD, a, full_matrices=full_matrices))
+
+
+def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
+    """As torch.linalg.svdvals: the singular values, descending (the gradient `U diag(gS) Vh`)."""
+    return svd(A, full_matrices=False, driver=driver).S
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
+    """As torch.linalg.eigh: (eigenvalues ascending, eigenvectors as columns) of symmetric matrices, read from the
+    lower triangle (UPLO="L") or the upper ("U")."""
+    a = _matrices("eigh", A, square=True)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return EighResult(*apply(Eigh, a, uplo=UPLO))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """As torch.linalg.eigvalsh: eigh's eigenvalues."""
+    return eigh(A, UPLO).eigenvalues
+
+
+# ----------------------------------------------------------------------------- norms
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+                dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.linalg.vector_norm: `sum(|x|^ord)^(1/ord)` over dim (all elements if None); ord inf, -inf, 0 (the
+    count of nonzeros) or any other number, negative ones too. The gradient at a zero vector is 0, as torch's."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.vector_norm(): argument 'x' must be Tensor, not {type(x).__name__}")
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype}")
+    if isinstance(ord, (bool, str)) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg.vector_norm(): argument 'ord' must be a number, not {type(ord).__name__}")
+    if dim is not None and isinstance(dim, (list, tuple)) and len(dim) == 0:
+        dim = None
+    if ord < 0 and ord != -np.inf:   # (Tensor.norm takes p >= 0): |x|^ord summed, then ^(1/ord); inf where x is 0
+        return (x.abs() ** float(ord)).sum(dim, keepdim) ** (1.0 / ord)
+    return x.norm(float(ord), dim, keepdim)
+
+
+def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
+                dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.linalg.matrix_norm over the two dims `dim`: "fro", "nuc" (the sum of the singular values), 2 and
+    -2 (the largest and smallest), 1 and -1 (the largest and smallest column sum of `|A|`), inf and -inf (row
+    sums)."""
+    a = _matrices("matrix_norm", A if dtype is None else A.astype(dtype))
+    if not isinstance(dim, (list, tuple)) or len(dim) != 2 or not all(_is_int(d) for d in dim):
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    rows, cols = _axis(dim[0], a.ndim), _axis(dim[1], a.ndim)
+    if rows == cols:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
+    if ord == "fro":
+        return a.norm(2, (rows, cols), keepdim)
+    if ord == "nuc" or ord in (2, -2):
+        return _spectral_norm(a, ord, rows, cols, keepdim)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
+        sums = a.abs().sum(summed, keepdim=True)
+        out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
+        return out if keepdim else out.squeeze((rows, cols))
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def _spectral_norm(a, ord, rows, cols, keepdim):
+    """matrix_norm's "nuc", 2 and -2, from the singular values of A with `dim` moved last."""
+    s = svdvals(a.movedim((rows, cols), (-2, -1)))
+    out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+    if keepdim:
+        for d in sorted((rows, cols)):
+            out = out.unsqueeze(d)
+    return out
+
+
+def norm(A: Tensor, ord: str | float | None = None, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+         *, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """As torch.linalg.norm: a vector norm for one dim (or a 1-D input), a matrix norm for two dims (or a 2-D input
+    when ord is given); ord=None is the 2-norm of the flattened input, or "fro" over two dims."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.norm(): argument 'A' must be Tensor, not {type(A).__name__}")
+    if _is_int(dim):
+        dim = (dim,)
+    if dim is not None and len(dim) not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+    if ord is None:
+        if dim is not None and len(dim) == 2:
+            return matrix_norm(A, "fro", tuple(dim), keepdim, dtype=dtype)
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        dim = tuple(range(A.ndim))
+    if len(dim) == 2:
+        return matrix_norm(A, ord, tuple(dim), keepdim, dtype=dtype)
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: ord {ord!r} is a matrix norm: give two dims")
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- compositions
+def _cutoff(s, atol, rtol, m, n, hermitian=False):
+    """matrix_rank's and pinv's threshold on singular values, as torch's: `max(atol, rtol * S.max())`, rtol
+    `eps * max(m, n)` when neither is given (0 when atol alone is)."""
+    eps = np.finfo(s.dtype).eps
+    if rtol is None:
+        rtol = eps * builtins.max(m, n) if atol is None or not np.any(np.asarray(atol) > 0) else 0.0
+    atol = 0.0 if atol is None else atol
+    largest = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
+    return np.maximum(np.asarray(atol, s.dtype), np.asarray(rtol, s.dtype) * largest)
+
+
+def _tolerance(value, name):
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Tensor):
+        return value._data
+    raise TypeError(f"argument '{name}' must be a float or a Tensor, not {type(value).__name__}")
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+                hermitian: bool = False) -> Tensor:
+    """As torch.linalg.matrix_rank: the count of singular values above `max(atol, rtol * S.max())` (int64)."""
+    a = _matrices("matrix_rank", A)
+    s = np.abs(np.linalg.eigvalsh(a._data)) if hermitian else np.linalg.svd(a._data, compute_uv=False)
+    keep = s > _cutoff(s, _tolerance(atol, "atol"), _tolerance(rtol, "rtol"), *a.shape[-2:])
+    return Tensor._make(keep.sum(-1).astype(np.int64), False)
+
+
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """As torch.linalg.pinv: the pseudoinverse `V diag(1/S) U^T`, the singular values at or below `max(atol, rtol *
+    S.max())` dropped, with torch's gradient (primitive Pinv). hermitian=True says A is symmetric, which gives the
+    same numbers: it is computed as any A (torch reads the lower triangle alone then)."""
+    a = _matrices("pinv", A, square=bool(hermitian))
+    return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
+    """As torch.linalg.lstsq on the CPU: X minimizing `||A X - B||` (pinv(A) @ B, its gradient), with the rank of A;
+    driver "gelsy" (torch's default) leaves residuals and singular_values empty, "gelsd" and "gelss" give them
+    ("gels" the residuals): the residuals are the squared column norms of `A X - B` for a tall full-rank A."""
+    a = _matrices("lstsq", A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"linalg.lstsq(): argument 'B' must be Tensor, not {type(B).__name__}")
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss). "
+                           f"Got {driver}")
+    driver = driver or "gelsy"
+    vector = B.ndim == a.ndim - 1
+    b = B.unsqueeze(-1) if vector else B
+    if b.shape[-2] != a.shape[-2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2). Got {a.shape[-2]} and "
+                           f"{b.shape[-2]}")
+    m, n = a.shape[-2:]
+    rtol = float(np.finfo(a.dtype).eps) * builtins.max(m, n) if rcond is None else rcond
+    x = pinv(a, rtol=rtol) @ b
+    s = np.linalg.svd(a._data, compute_uv=False)
+    rank = (s > _cutoff(s, None, rtol, m, n)).sum(-1).astype(np.int64)
+    empty = Tensor._make(np.zeros(0, a.dtype), False)
+    residuals = empty
+    if driver != "gelsy" and m > n and (rank == n).all():
+        residuals = ((a @ x - b) ** 2).sum(-2)
+    values = Tensor._make(s, False) if driver in ("gelsd", "gelss") else empty
+    rank_out = Tensor._make(rank, False) if driver != "gels" else Tensor._make(np.zeros(0, np.int64), False)
+    return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank_out, values)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """As torch.linalg.matrix_power: A multiplied by itself n times (by squaring), the identity for n = 0 (no
+    gradient), inv(A) to the power -n for a negative n."""
+    a = _matrices("matrix_power", A, square=True)
+    if not _is_int(n):
+        raise TypeError(f"linalg.matrix_power(): argument 'n' must be int, not {type(n).__name__}")
+    if n == 0:
+        return Tensor._make(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(), False)
+    base, n = (inv(a), -n) if n < 0 else (a, n)
+    out = None
+    while n:   # the binary digits of n, lowest first: one squaring per digit
+        if n & 1:
+            out = base if out is None else out @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return out
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """As torch.linalg.multi_dot: the product of the matrices in order (the first may be a row vector, the last a
+    column vector, 1-D both), multiplied left to right."""
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("linalg.multi_dot(): argument 'tensors' must be a sequence of Tensors")
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            where = "first" if i == 0 else "last" if i == len(tensors) - 1 else f"{i}-th"
+            raise RuntimeError(f"multi_dot(): the {where} tensor must be {' or '.join(f'{d}D' for d in allowed)} but "
+                               f"got {t.ndim}D")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """As torch.linalg.vecdot: the dot product of x and y along dim, the two broadcast together."""
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg.vecdot(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if x.dtype != y.dtype:
+        raise _ProductDTypeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                                 f"{x.dtype} and y of type {y.dtype} instead")
+    return (x * y).sum(dim)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """As torch.linalg.cross: the cross product along dim (default -1; torch.cross's default takes the first dim
+    of size 3)."""
+    return _cross(input, other, dim)
