@@ -55,6 +55,15 @@ class _ProbsOrLogits(Distribution):
     def param_shape(self) -> tuple[int, ...]:
         return tuple(self.__dict__["probs" if "probs" in self.__dict__ else "logits"].shape)
 
+    def _take_probs_or_logits(self, probs, logits) -> Tensor:
+        """Elementwise probs or logits (a number or a Tensor; exactly one given) set as that attribute; returned."""
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_params(probs=probs)
+            return self.probs
+        (self.logits,) = broadcast_params(logits=logits)
+        return self.logits
+
 
 class Categorical(_ProbsOrLogits):
     """Categorical(probs=None, logits=None, validate_args=None): one of K categories (the last dim), per batch
@@ -167,13 +176,8 @@ class Bernoulli(_ProbsOrLogits):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_params(probs=probs)
-        else:
-            (self.logits,) = broadcast_params(logits=logits)
-        given = probs if probs is not None else logits
-        super().__init__(() if not isinstance(given, Tensor) else given.shape, (), validate_args)
+        given = self._take_probs_or_logits(probs, logits)
+        super().__init__(given.shape, (), validate_args)
 
     def _draw(self, sample_shape):
         shape = self._extended_shape(sample_shape)
@@ -199,12 +203,7 @@ class Geometric(_ProbsOrLogits):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_params(probs=probs)
-        else:
-            (self.logits,) = broadcast_params(logits=logits)
-        given = self.__dict__.get("probs", self.__dict__.get("logits"))
+        given = self._take_probs_or_logits(probs, logits)
         super().__init__(given.shape, (), validate_args)
         if self._validate_args and probs is not None and not np.all(self.probs._data > 0):
             raise ValueError(f"Expected parameter probs (Tensor of shape {tuple(self.probs.shape)}) of distribution "
