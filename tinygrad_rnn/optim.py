@@ -32,8 +32,9 @@ layout: the same group keys, 'state' keyed by parameter index with torch's entry
 sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
 mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
 to the parameter's dtype, as torch's load_state_dict casts them. A torch optimizer's state_dict() loads here (its
-tensors become arrays) and ours loads into torch's once its Tensors are made torch's (torch.tensor(v.numpy())). As in torch, a group's hyperparameters are range-checked at
-construction, add_param_group and load_state_dict (out of range: a ValueError starting with torch's words,
+tensors become arrays) and ours loads into torch's once its Tensors are made torch's (torch.tensor(v.numpy())).
+As in torch, a group's hyperparameters are range-checked at construction, add_param_group and load_state_dict
+(out of range: a ValueError starting with torch's words,
 "Invalid learning rate: ..."); a value set in param_groups afterwards (a negative lr, say) is used as given,
 only its type checked at step().
 """

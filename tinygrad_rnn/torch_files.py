@@ -373,7 +373,7 @@ class _Plain:
 def _as_tensor(record):
     """A saved tensor as torch.load gives it: a Tensor (a Parameter for a float Parameter, with its requires_grad)
     where ours holds the dtype (float32, float64, int64, bool), else its numpy array (float16, int32, uint8, ...)."""
-    from .nn.module import Parameter   # (late: nn imports the library this module is part of)
+    from .nn.module import Parameter  # (late: nn imports the library this module is part of)
     from .tensor import Tensor
     array = record.array
     if array.dtype in (np.float32, np.float64):
