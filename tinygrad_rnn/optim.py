@@ -12,8 +12,9 @@ The invariants every optimizer here keeps:
   * the gradient is only read, never written: it may be shared, or still be needed by the caller.
   * A parameter whose grad is None is skipped, and its state does not advance.
   * The per-parameter state (moment buffers, step counts) lives in arrays this module allocated,
-    so it is updated in place. `state_dict()` hands out copies of it and `load_state_dict()` takes
-    copies in, so a checkpoint written mid-run and loaded later resumes bit-exactly.
+    so it is updated in place. `state_dict()` hands it out as Tensors sharing that memory, as torch's
+    (deep-copy it for a snapshot) and `load_state_dict()` takes copies in, so a checkpoint written
+    mid-run and loaded later resumes bit-exactly.
 
 Each update follows torch's single-tensor ("foreach=False") implementation operation by
 operation, so float64 results agree with torch to rounding (torch's vectorised kernels use fused
@@ -27,12 +28,13 @@ The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step 
 
 Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused
 change no number here; differentiable=True is refused), and the param groups and state dicts have torch's
-layout: the same group keys, 'state' keyed by parameter index with torch's entry names, the step count a 0-d
-float32 array (torch's float32 tensor). NAdam's mu_product and ASGD's eta and mu are 0-d float32 arrays (float64
-when the default dtype is), which a load casts to the parameter's dtype, as torch's load_state_dict casts them.
-A torch optimizer's state_dict() loads here (its tensors become arrays) and ours loads into torch's once its
-arrays are made tensors (torch.tensor of each). As in torch, a group's hyperparameters are range-checked at
-construction, add_param_group and load_state_dict (out of range: a ValueError starting with torch's words,
+layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
+sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
+mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
+to the parameter's dtype, as torch's load_state_dict casts them. A torch optimizer's state_dict() loads here (its
+tensors become arrays) and ours loads into torch's once its Tensors are made torch's (torch.tensor(v.numpy())).
+As in torch, a group's hyperparameters are range-checked at construction, add_param_group and load_state_dict
+(out of range: a ValueError starting with torch's words,
 "Invalid learning rate: ..."); a value set in param_groups afterwards (a negative lr, say) is used as given,
 only its type checked at step().
 """
@@ -300,9 +302,10 @@ class Optimizer:
 
     # -- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """A plain dict a checkpoint can save: {'state': {index: {name: ndarray or number}},
+        """A plain dict a checkpoint can save: {'state': {index: {name: Tensor or number}},
         'param_groups': [{hyperparameter: value, 'params': [index, ...]}]}. Parameters are referred
-        to by their position across all groups, as in torch. Arrays are copies."""
+        to by their position across all groups, as in torch. The buffers are Tensors sharing the state's
+        memory, as torch's (`copy.deepcopy` the dict for a snapshot that must not change under training)."""
         index_of, groups = {}, []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
@@ -429,11 +432,22 @@ def _checked(check_group, group, prefix, ranges=True):
 
 
 def _saved_value(name, value):
-    """A copy of a state entry for state_dict(): the step count as torch stores it (a 0-d float32, its tensor's
-    dtype), so a state dict of ours turned into tensors is what torch's load_state_dict expects."""
+    """A state entry as torch's state_dict() gives it: a buffer a Tensor sharing the optimizer's memory (as torch
+    hands out its state tensors themselves: a checkpoint that must not change under training is deep-copied),
+    the step count a 0-d float32 Tensor (torch's step tensor; ours is an int, so this one is not shared)."""
     if name == "step":
-        return np.array(value, dtype=np.float32)
-    return value.copy() if isinstance(value, np.ndarray) else value
+        return Tensor._make(np.array(value, dtype=np.float32), False)
+    return _saved_tensor(value)
+
+
+def _saved_tensor(value):
+    """An array of the state as a Tensor sharing its memory, a numpy float (a 0-d result kept as a number) a 0-d
+    Tensor of its dtype, as torch keeps 0-d tensors there; anything else (an int, a float, None) as it is."""
+    if isinstance(value, np.ndarray):
+        return Tensor._make(value, False)
+    if isinstance(value, np.floating):
+        return Tensor._make(np.array(value), False)
+    return value
 
 
 def _saved_index(where, key):

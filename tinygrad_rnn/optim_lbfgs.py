@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .optim import Optimizer, _at_least, _number
+from .optim import Optimizer, _at_least, _number, _saved_tensor
 from .tape import enable_grad, no_grad
 from .tensor import Tensor
 
@@ -203,7 +203,7 @@ class LBFGS(Optimizer):
         for entry in saved["state"].values():
             for name in _LISTS:
                 if name in entry:
-                    entry[name] = [v.copy() if isinstance(v, np.ndarray) else v for v in entry[name]]
+                    entry[name] = [_saved_tensor(v) for v in entry[name]]   # Tensors sharing the vectors
         return saved
 
     def _loaded_state(self, entry, index, p):

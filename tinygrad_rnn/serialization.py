@@ -140,10 +140,13 @@ def _key(k, where):
 
 
 def _tensor(data, kind, requires_grad):
-    """A saved Tensor or Parameter, with its requires_grad (a frozen Parameter stays frozen)."""
+    """A saved Tensor or Parameter, with its requires_grad (a frozen Parameter stays frozen). An int64 or bool
+    Tensor (a num_batches_tracked buffer, a mask) keeps its dtype: the constructor Tensor() would make it float32."""
     if kind == "parameter":
         from .nn.module import Parameter
         return Parameter(data).requires_grad_(bool(requires_grad))
+    if data.dtype.kind in "biu":
+        return Tensor._make(np.array(data, dtype=bool if data.dtype == bool else np.int64), False)
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -308,7 +311,8 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *, weights_
     torch's map_location (None, "cpu", a CPU device, or a dict mapping locations to "cpu") and weights_only (True,
     False or None) are taken as torch code passes them: everything loads on the CPU, and nothing is ever unpickled
     with code, so a load is weights-only whatever the flag says. A torch.save file comes back as plain data, each
-    tensor a numpy array (see tinygrad_rnn/torch_files.py), as `state_dict()` gives."""
+    tensor a Tensor where ours can hold its dtype (float32, float64, int64, bool; a Parameter a Parameter), as
+    torch.load gives tensors, and a numpy array otherwise (see tinygrad_rnn/torch_files.py)."""
     _check_torch_load_options(map_location, weights_only)
     if not isinstance(f, (str, os.PathLike)) and hasattr(f, "read"):
         data = "" if isinstance(f, io.TextIOBase) else f.read()   # (a text file's read would decode the bytes)

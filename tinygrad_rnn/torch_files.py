@@ -12,9 +12,10 @@ what numpy cannot hold), so no function named in the file is ever looked up, let
 the pickle is read, tensors, storages and the stand-ins are inert records (no `__dict__`, a
 `__setstate__` that refuses), so no pickle opcode can reach a numpy object or change a stand-in. The
 result is turned into plain data afterwards: dicts (OrderedDicts too, in order), lists, tuples,
-numbers, strings, bytes, sets, a Counter, None, `np.dtype` for a saved torch dtype, and a numpy array
-for each tensor and Parameter, which owns its memory (views and tensors sharing a storage come back as
-separate arrays with their own values; one tensor saved twice is one array, as torch gives one tensor).
+numbers, strings, bytes, sets, a Counter, None, `np.dtype` for a saved torch dtype, and for each tensor,
+as torch.load gives a tensor, a Tensor (a Parameter for a Parameter) where ours holds its dtype (float32,
+float64, int64, bool) or else a numpy array, which owns its memory (views and tensors sharing a storage come
+back with their own values; one tensor saved twice is one Tensor, as torch gives one tensor).
 
 Anything else raises CheckpointError naming the file and what it holds: another global, a dtype numpy
 has no equivalent for (bfloat16, complex32, float8, the quantized types), a legacy (pre-1.6) file, a
@@ -88,11 +89,12 @@ class _Storage(_Inert):
 
 
 class _TensorRecord(_Inert):
-    """A rebuilt tensor while the pickle is read: the array it will be, out of the pickle's reach."""
-    __slots__ = ("array",)
+    """A rebuilt tensor while the pickle is read: the array it will be, out of the pickle's reach, its
+    requires_grad and whether torch saved a Parameter."""
+    __slots__ = ("array", "requires_grad", "parameter")
 
-    def __init__(self, array):
-        self.array = array
+    def __init__(self, array, requires_grad=False, parameter=False):
+        self.array, self.requires_grad, self.parameter = array, requires_grad is True, parameter
 
 
 class _DType(_Inert):
@@ -266,10 +268,11 @@ def _latin1_bytes(text, encoding):
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
                        metadata=None):
     """torch._utils._rebuild_tensor_v2's arguments: a tensor of the storage's dtype. requires_grad and
-    metadata (Python attributes) do not make it into an array; hooks would be code, and torch writes none."""
+    metadata (Python attributes) are not kept; hooks would be code, and torch writes none."""
     if not isinstance(storage, _Storage):
         raise ValueError(f"its pickle gives a tensor the storage {type(storage).__name__}")
-    return _TensorRecord(_strided_copy(storage, storage.dtype, storage_offset, size, stride, backward_hooks))
+    array = _strided_copy(storage, storage.dtype, storage_offset, size, stride, backward_hooks)
+    return _TensorRecord(array, requires_grad)
 
 
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None):
@@ -283,14 +286,15 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
     if len(storage.data) % dtype.dtype.itemsize:
         raise ValueError(f"storage data/{storage.key} of {len(storage.data)} bytes is not a whole number of "
                          f"{dtype.dtype} elements")
-    return _TensorRecord(_strided_copy(storage, dtype.dtype, storage_offset, size, stride, backward_hooks))
+    return _TensorRecord(_strided_copy(storage, dtype.dtype, storage_offset, size, stride, backward_hooks),
+                         requires_grad)
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
-    """torch._utils._rebuild_parameter(_with_state): a Parameter is its tensor's array, as in a state_dict."""
+    """torch._utils._rebuild_parameter(_with_state): a Parameter of the tensor's values, with requires_grad."""
     if not isinstance(data, _TensorRecord):
         raise ValueError(f"its pickle makes a Parameter of a {type(data).__name__}")
-    return data
+    return _TensorRecord(data.array, requires_grad, parameter=True)
 
 
 def _strided_copy(storage, dtype, offset, size, stride, backward_hooks):
@@ -359,11 +363,26 @@ class _Plain:
         if type(x) is _PickledCounter:
             return collections.Counter({self.convert(k): self.convert(v) for k, v in x.items()})
         if isinstance(x, _TensorRecord):
-            return x.array
+            return _as_tensor(x)
         if isinstance(x, _DType):
             return x.dtype
         what = f"a bare storage (data/{x.key}), not a tensor" if isinstance(x, _Storage) else type(x).__name__
         raise ValueError(f"it holds {what}, which is not read here")
+
+
+def _as_tensor(record):
+    """A saved tensor as torch.load gives it: a Tensor (a Parameter for a float Parameter, with its requires_grad)
+    where ours holds the dtype (float32, float64, int64, bool), else its numpy array (float16, int32, uint8, ...)."""
+    from .nn.module import Parameter  # (late: nn imports the library this module is part of)
+    from .tensor import Tensor
+    array = record.array
+    if array.dtype in (np.float32, np.float64):
+        if record.parameter:
+            return Parameter(array, requires_grad=record.requires_grad)
+        return Tensor(array, requires_grad=record.requires_grad)
+    if array.dtype in (np.int64, np.bool_):
+        return Tensor._make(array, False)
+    return array
 
 
 # The other globals torch's pickling of tensors and state dicts uses, and what stands in for each.

@@ -279,7 +279,7 @@ def test_a_function_in_a_cell_runs_on_the_tape_against_torch():
     out, _ = layer(x)
     (out ** 2).sum().backward()
     theirs = torch.nn.RNNCell(3, 4, dtype=torch.float64)
-    theirs.load_state_dict({k.rsplit(".", 1)[-1]: torch.tensor(v) for k, v in layer.state_dict().items()})
+    theirs.load_state_dict({k.rsplit(".", 1)[-1]: torch.tensor(v.numpy()) for k, v in layer.state_dict().items()})
     tx = torch.tensor(xv, requires_grad=True)
     h = torch.zeros(2, 4, dtype=torch.float64)
     outs = []

@@ -187,7 +187,7 @@ def test_dl_dh_of_every_step_against_torch():
     tr.manual_seed(0)
     cell = tr.nn.RNNCell(I, H, dtype=np.float64)
     theirs = torch.nn.RNNCell(I, H, dtype=torch.float64)
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in cell.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in cell.state_dict().items()})
     xv = RNG.standard_normal((T, B, I))
     hs, ths = [tr.zeros(B, H, dtype=np.float64)], [torch.zeros(B, H, dtype=torch.float64)]
     for t in range(T):

@@ -379,7 +379,7 @@ def test_a_frozen_parameter_stays_frozen_and_torch_objects_are_named(tmp_path):
         tr.save({"w": torch.ones(2)}, path)
     torch.save({"w": torch.ones(2)}, tmp_path / "torch.pt")   # read (test_torch_checkpoint_files.py has the rest)
     back = tr.load(tmp_path / "torch.pt")
-    assert type(back["w"]) is np.ndarray and back["w"].dtype == np.float32
+    assert type(back["w"]) is tr.Tensor and back["w"].dtype == np.float32   # a tensor, as torch.load gives
 
 
 def test_a_missing_directory_is_refused_by_name(tmp_path):

@@ -26,11 +26,16 @@ def _torch():
 
 
 def _as_numpy(x):
-    """torch.load's result as tr.load gives it: tensors (and Parameters) as numpy arrays, OrderedDicts as dicts,
-    torch.Size as a tuple, a torch dtype as its numpy dtype."""
+    """torch.load's result as tr.load gives it: a tensor as a Tensor of ours where ours holds its dtype (a float
+    Parameter as a Parameter), as torch.load gives tensors, else a numpy array; OrderedDicts as dicts, torch.Size
+    as a tuple, a torch dtype as its numpy dtype."""
     torch = _torch()
     if isinstance(x, torch.Tensor):
-        return x.detach().numpy()
+        array = x.detach().numpy()
+        if array.dtype in (np.float32, np.float64):
+            kind = tr.nn.Parameter if isinstance(x, torch.nn.Parameter) else tr.Tensor
+            return kind(array.copy(), requires_grad=x.requires_grad)
+        return tr.tensor(array) if array.dtype in (np.int64, np.bool_) else array
     if isinstance(x, torch.Size):
         return tuple(x)
     if isinstance(x, torch.dtype):
@@ -46,6 +51,9 @@ def _as_numpy(x):
 def _assert_same(ours, expected, where="obj"):
     """Same types (a dict as a plain dict, in the same order), arrays with the same dtype, shape and bits."""
     assert type(ours) is type(expected), f"{where}: {type(ours).__name__} != {type(expected).__name__}"
+    if isinstance(expected, tr.Tensor):
+        assert ours.requires_grad == expected.requires_grad, where
+        ours, expected = ours._data, expected._data
     if isinstance(expected, np.ndarray):
         assert ours.dtype == expected.dtype and ours.shape == expected.shape, where
         assert ours.tobytes() == np.ascontiguousarray(expected).tobytes(), where   # bits: nan, -0.0 included
@@ -426,7 +434,8 @@ def _is_plain(x):
         return all(_is_plain(k) and _is_plain(v) for k, v in x.items())
     if isinstance(x, (list, tuple, set)):
         return all(_is_plain(v) for v in x)
-    return x is None or type(x) in (bool, int, float, complex, str, bytes, np.ndarray, np.dtype) or \
+    return x is None or type(x) in (bool, int, float, complex, str, bytes, np.ndarray, np.dtype, tr.Tensor,
+                                    tr.nn.Parameter) or \
         isinstance(x, np.dtype)
 
 

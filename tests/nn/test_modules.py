@@ -1,4 +1,6 @@
 """Module bookkeeping, the simple layers, and what training with recurrent layers needs."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -18,11 +20,11 @@ def test_named_parameters_state_dict_round_trip():
     names = [n for n, _ in m.named_parameters()]
     assert "embed.weight" in names and "rnn.weight_hh_l1" in names and "heads.1.weight" in names
     assert "heads.1.bias" not in names
-    sd = m.state_dict()
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
-    ref = {k: v.copy() for k, v in sd.items()}
+    sd = copy.deepcopy(m.state_dict())   # a snapshot, as in torch: state_dict's values share the weights' memory
+    assert all(type(v) is tr.Tensor for v in sd.values())
+    ref = {k: v.numpy().copy() for k, v in sd.items()}
     for p in m.parameters():
-        p._data += 1.0  # training moves the parameters; the state dict taken before must not move
+        p._data += 1.0  # training moves the parameters; the deep-copied state dict must not move
     assert all(np.array_equal(sd[k], ref[k]) for k in sd)
     ids = [id(p._data) for p in m.parameters()]
     m.load_state_dict(sd)
@@ -360,7 +362,7 @@ def test_layer_norm_against_torch_values_and_gradients():
         theirs = torch.nn.LayerNorm(normalized, dtype=torch.float64)
         for p in ours.parameters():
             p._data[...] = rng.standard_normal(p.shape)
-        theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
         x = rng.standard_normal(shape)
         xt = torch.tensor(x, requires_grad=True)
         w = rng.standard_normal(shape)
@@ -512,7 +514,7 @@ def test_names_prefix_duplicates_and_apply_follow_torch():
     result = ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
     np.testing.assert_array_equal(ours.head.weight._data, theirs.head.weight.detach().numpy())
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
 
     partial = {k: v.detach().numpy() for k, v in theirs.state_dict().items() if k != "enc.bias"}
     partial["extra"] = np.zeros(1, np.float32)

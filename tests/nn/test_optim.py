@@ -331,8 +331,8 @@ def test_state_dict_layout_and_hyperparameters():
     assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
     assert sd["param_groups"][1]["lr"] == 0.5 and sd["param_groups"][0]["betas"] == (0.9, 0.999)
     assert set(sd["state"]) == {0}  # b had no grad, so no state
-    step = sd["state"][0]["step"]   # as torch stores it: a 0-d float32 (a tensor there)
-    assert step == 1 and isinstance(step, np.ndarray) and step.dtype == np.float32 and step.shape == ()
+    step = sd["state"][0]["step"]   # as torch stores it: a 0-d float32 tensor
+    assert step == 1 and type(step) is Tensor and step.dtype == np.float32 and step.shape == ()
 
     sd["param_groups"][0]["lr"] = 0.01
     sd["state"] = {str(k): v for k, v in sd["state"].items()}  # what JSON makes of the keys
@@ -892,8 +892,10 @@ def _two_groups(optim_module, params, name, kwargs):
 
 
 def _to_torch(torch, state_dict):
-    """Our state dict with each array a torch tensor (what torch's load_state_dict takes)."""
-    return {"state": {i: {k: torch.tensor(v) for k, v in entry.items()} for i, entry in state_dict["state"].items()},
+    """Our state dict with each Tensor a torch tensor (what torch's load_state_dict takes)."""
+    def to_torch(v):
+        return torch.tensor(v.numpy()) if isinstance(v, Tensor) else torch.tensor(v)
+    return {"state": {i: {k: to_torch(v) for k, v in entry.items()} for i, entry in state_dict["state"].items()},
             "param_groups": state_dict["param_groups"]}
 
 

@@ -176,7 +176,7 @@ def test_spectral_norm_power_iteration_in_train_not_eval_as_torch(training):
 def test_our_state_dict_loads_into_torch():
     m = PZ.weight_norm(tr.nn.Linear(3, 4, dtype=np.float64), dim=1)
     t = TPZ.weight_norm(torch.nn.Linear(3, 4).double(), dim=1)
-    t.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
     x = RNG.standard_normal((2, 3))
     np.testing.assert_allclose(m(tr.tensor(x))._data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
 

@@ -176,7 +176,7 @@ def test_reset_parameters_redraws_in_place_as_torch(kind, kwargs, dtype, fused):
     ours.reset_parameters()
     for name, p in ours.named_parameters():
         np.testing.assert_array_equal(p.numpy(), drawn[name])
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     out_t, out_o = theirs(torch.tensor(x)), ours(tr.tensor(x))
     first_t, first_o = (out_t[0], out_o[0]) if isinstance(out_t, tuple) else (out_t, out_o)
     np.testing.assert_allclose(first_o.numpy(), first_t.detach().numpy(), **TOL[dtype])

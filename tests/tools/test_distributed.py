@@ -6,6 +6,7 @@ file is also the script the ranks run (`python tests/tools/test_distributed.py S
 tests compare what the ranks wrote against one process doing the same work on the full batch.
 """
 import contextlib
+import copy
 import importlib.util
 import os
 import shutil
@@ -50,7 +51,7 @@ def train(model, rows):
     after each step. The loss is a mean over this rank's (equally large) shard."""
     xs, ys = batches()
     opt = tr.optim.Adam(model.parameters(), lr=0.05)
-    weights = [model.state_dict()]
+    weights = [copy.deepcopy(model.state_dict())]   # a snapshot: state_dict's values share the weights' memory
     for x, y in zip(xs, ys):
         pred = model(tr.Tensor(x[:, rows]))
         loss = ((pred - y[:, rows]) ** 2).mean()
@@ -58,7 +59,7 @@ def train(model, rows):
         loss.backward()
         tr.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        weights.append(model.state_dict())
+        weights.append(copy.deepcopy(model.state_dict()))
     return weights
 
 

@@ -474,17 +474,20 @@ class Module:
         return own
 
     def state_dict(self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> dict[str, np.ndarray]:
-        """name -> a copy of the parameter's (or persistent buffer's) array (a checkpoint must not
-        change under training); keep_vars=True gives the Parameters and Tensors themselves. As torch:
-        names start with `prefix`, and `destination` (a dict) is filled and returned if given."""
+                   keep_vars: bool = False) -> dict[str, Tensor]:
+        """name -> the parameter (or persistent buffer) detached, as torch's: a Tensor sharing its memory,
+        off the tape (requires_grad=False), so that writing into a value writes into the model (the EMA
+        idiom `v.mul_(d).add_(src, alpha=1 - d)`) and a value changes under training: a checkpoint that
+        must not is `copy.deepcopy(model.state_dict())`, as in torch. keep_vars=True gives the Parameters
+        and Tensors themselves. As torch: names start with `prefix`, and `destination` (a dict) is filled
+        and returned if given."""
         fn = f"{type(self).__name__}.state_dict"
         if not isinstance(prefix, str):
             raise TypeError(f"{fn}: prefix must be a str, got {type(prefix).__name__}")
         keep_vars = check_bool(fn, "keep_vars", keep_vars)
         out = {} if destination is None else destination
         for name, t in self._named_state().items():
-            out[prefix + name] = t if keep_vars else t._data.copy()
+            out[prefix + name] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True,
