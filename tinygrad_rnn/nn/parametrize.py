@@ -190,6 +190,8 @@ def _inject_new_class(module):
             cls.__setattr__(self, name, value)
 
     members = {"__getstate__": getstate, "__setattr__": setattr_}
+    if hasattr(cls, "_parametrized_forward"):   # a recurrent layer computes its weights once per call (recurrent.py)
+        members["_forward"] = cls._parametrized_forward
     if not hasattr(cls, "__deepcopy__"):
         members["__deepcopy__"] = default_deepcopy
     module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), members)

@@ -875,11 +875,11 @@ class _TorchRecurrent(_StackedRecurrent):
         computed = tuple(t for t in tensors if t is not None)
         return _WeightsSnapshot((), (), np.dtype(dtype), KernelCall(kernel, computed, None, direction == 1))
 
-    def _forward(self, input, hx, lengths, retain_states):
-        """A parametrized layer computes its parametrized weights once before the layers run, as torch's forward
-        does (its _flat_weights), and reads them as often as torch's does (_read_flat_weights_as_torch)."""
-        if self.__dict__.get("parametrizations") is None:   # (is_parametrized's first test, without its call)
-            return super()._forward(input, hx, lengths, retain_states)
+    def _parametrized_forward(self, input, hx, lengths, retain_states):
+        """A parametrized layer's _forward (its class, made by parametrize.py, takes this one as its _forward, so an
+        unparametrized layer's call pays nothing for it): the parametrized weights are computed once before the
+        layers run, as torch's forward does (its _flat_weights), and read as often as torch's reads them
+        (_read_flat_weights_as_torch)."""
         planned = self.checkpoint is not None or self.memory_budget is not None
         if planned and not (self.fused and fused_available()) and is_grad_enabled():
             raise ValueError(f"{type(self).__name__}: checkpoint= or memory_budget= on the generic tape (fused=False) "
