@@ -13,6 +13,7 @@ from .anomaly import AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,
 from .compile import CompileError, compile_cell
 from .creation import (
     arange,
+    as_tensor,
     bernoulli,
     from_numpy,
     full,
@@ -230,7 +231,8 @@ def __getattr__(name: str):
 
 __all__ = [
     # tensors and their making
-    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+    "Tensor", "tensor", "as_tensor",
+    "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     # torch's dtype names (not bool and float: a star import would shadow the builtins)
     "float32", "float64", "double", "int64", "long", "get_default_dtype", "set_default_dtype",
     # grad mode

@@ -35,7 +35,8 @@ from .tensor_args import (
     check_device,
 )
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+__all__ = ["tensor", "as_tensor", "from_numpy",
+           "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
            "randint", "randperm", "randn_like", "rand_like", "randint_like", "normal", "bernoulli"]
 
 
@@ -65,6 +66,21 @@ def tensor(data: npt.ArrayLike | Tensor, *,
     if isinstance(source, np.ndarray) and np.may_share_memory(out._data, source):
         out._data = out._data.copy()
     return out
+
+
+def as_tensor(data: npt.ArrayLike | Tensor, dtype: npt.DTypeLike | None = None, device: Any = None) -> Tensor:
+    """As torch.as_tensor: data as a Tensor without a copy where one is not needed. A Tensor of that dtype (or
+    with dtype None) is returned itself, another dtype converted (astype, on the tape); a numpy array of float32,
+    float64, int64 or bool shares its memory when dtype is None or its own; anything else is tensor(data, dtype)."""
+    check_device("as_tensor", device)
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.astype(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        if data.dtype in FLOAT_DTYPES:
+            return from_numpy(data)
+        if data.dtype in (np.dtype(np.int64), np.dtype(np.bool_)):
+            return Tensor._make(data, False)
+    return tensor(data, dtype=dtype)
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:

@@ -773,6 +773,12 @@ class Tensor(InPlaceWrites):
         check_device("new_zeros", device)
         return self.new_full(_shape_args("new_zeros", size), 0, dtype=dtype, requires_grad=requires_grad)
 
+    def new_empty(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
+                  requires_grad: bool = False, device: Any = None) -> Tensor:
+        """As torch's new_empty (self's dtype unless dtype= says otherwise), its contents zeros, as tr.empty's."""
+        check_device("new_empty", device)
+        return self.new_full(_shape_args("new_empty", size), 0, dtype=dtype, requires_grad=requires_grad)
+
     def new_ones(self, *size: int | Sequence[int], dtype: npt.DTypeLike | None = None,
                  requires_grad: bool = False, device: Any = None) -> Tensor:
         check_device("new_ones", device)
