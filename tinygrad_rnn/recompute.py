@@ -21,9 +21,13 @@ that requires grad; they become inputs of the node too (gradient None: the inner
 it). That records the node even when no argument requires grad, checks the weights' versions
 (an optimizer step between forward and backward is refused) and, in anomaly mode, their checksums.
 
-A tensor fn reads that requires grad but is itself computed (not a leaf) must be passed as an
-argument: its gradient has to reach the outer graph through this node, and a closed-over one
-would be walked by the inner pass into the outer graph. checkpoint() refuses it, naming its shape.
+A tensor fn reads that requires grad but is itself computed outside fn (not a leaf: a parametrized
+weight computed once per call, W * mask) is an input of the node too, and its gradient must reach
+the outer graph through this node, not through the inner walk (which would walk the outer graph
+above it a second time, before the outer walk has the rest of its gradient). So while fn reruns it
+reads as a leaf of its own (_CutAt: its maker node set aside), the inner walk leaves its gradient in
+its ._grad, and the node returns that as the input's gradient, as torch's non-reentrant checkpoint
+gives a closed-over computed tensor its gradient.
 
 Random numbers: tr.random's generator state is saved at the forward and restored around the
 recomputation (preserve_rng_state=True, as torch does), then put back, so code drawing from it
@@ -60,6 +64,7 @@ class _Call(NamedTuple):
     rng_state: Any  # tr.random's generator state before the forward, or None
     n_outputs: int  # 0: fn returned one Tensor; k: a tuple of k Tensors
     first_outputs: list  # one-shot: the no_grad forward's results, handed to the node by forward()
+    computed: tuple = ()  # the computed tensors requiring grad fn reads without receiving them (_CutAt)
 
 
 class Recompute(Primitive):
@@ -71,7 +76,10 @@ class Recompute(Primitive):
     def forward(*arrays, call):
         outs = tuple(call.first_outputs)  # computed by checkpoint() before recording: see there
         call.first_outputs.clear()  # the node must not keep its outputs alive
-        return (outs if call.n_outputs else outs[0]), arrays[:len(call.tensor_slots)]
+        # the closed-over computed tensors' arrays are saved too: an in-place write of one before the
+        # backward is then refused by the tape (the rerun would read other values), as for the arguments'
+        computed = arrays[len(arrays) - len(call.computed):] if call.computed else ()
+        return (outs if call.n_outputs else outs[0]), arrays[:len(call.tensor_slots)] + computed
 
     @staticmethod
     def backward(g, saved, needs, call):
@@ -80,12 +88,13 @@ class Recompute(Primitive):
         args = list(call.args)
         for slot, leaf in zip(call.tensor_slots, leaves):
             args[slot] = leaf
-        with _recording():
+        with _recording(), _CutAt(call.computed) as cut:
             with _rng_restored(call.rng_state):
                 outs = _as_tuple(call.fn(*args), call.n_outputs)
             _backward_through(outs, gs)
-        n_params = len(needs) - len(leaves)
-        return tuple(leaf._grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
+        n_params = len(needs) - len(leaves) - len(call.computed)
+        return (tuple(leaf._grad if leaf.requires_grad else None for leaf in leaves) + (None,) * n_params
+                + cut.grads)
 
 
 def _backward_through(outs, cotangents):
@@ -124,6 +133,27 @@ class _rng_restored:
             self.bits.state = self.now
 
 
+class _CutAt:
+    """While fn reruns, each closed-over computed tensor reads as a leaf of its own: its maker node (and its
+    .grad) set aside, so the inner walk stops at it and adds its gradient into its ._grad. On exit the tensors
+    are as they were, and `grads` holds what the inner walk gave each (None where nothing reached it): the
+    node's input gradients for them, which the outer walk then carries on into the graph above, once."""
+
+    def __init__(self, tensors):
+        self.tensors, self.grads = tensors, ()
+
+    def __enter__(self):
+        self.kept = [(t._node, t._slot, t._grad) for t in self.tensors]
+        for t in self.tensors:
+            t._node, t._slot, t._grad = None, 0, None
+        return self
+
+    def __exit__(self, *exc):
+        self.grads = tuple(t._grad for t in self.tensors)
+        for t, (node, slot, grad) in zip(self.tensors, self.kept):
+            t._node, t._slot, t._grad = node, slot, grad
+
+
 class _LeafCollector:
     """A forward hook (tensor._forward_checks) gathering the leaves that require grad which the
     operations of this thread read while it is installed; nested collectors each see everything.
@@ -136,7 +166,7 @@ class _LeafCollector:
     def __init__(self, sources=()):
         self.thread = threading.get_ident()
         self.leaves = {}  # id -> Tensor, in first-use order
-        self.computed = None  # a non-leaf tensor requiring grad that fn read, if any
+        self.computed = {}  # id -> a non-leaf tensor requiring grad that fn read (made outside fn), first-use order
         self.live = {}  # id -> weakref of each float result that depends on a tensor requiring grad
         for t in sources:
             self._mark_live(t)
@@ -150,8 +180,8 @@ class _LeafCollector:
                 live = True
                 if t._node is None:
                     self.leaves.setdefault(id(t), t)
-                elif self.computed is None:
-                    self.computed = t
+                else:
+                    self.computed.setdefault(id(t), t)
             elif not live and self.depends_on_grad(t):
                 live = True
         if live and prim is not Detach:   # detach() cuts the dependence, as on the tape
@@ -230,7 +260,7 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
 
     Gradients equal those of fn(*args, **kwargs) itself. Non-Tensor arguments are passed through as they
     are; keyword arguments go to fn, as torch's use_reentrant=False does (a Tensor among them is read like a
-    closed-over one: a leaf is fine, a computed Tensor that requires grad must be positional). Under no_grad
+    closed-over one). Under no_grad
     (or when nothing fn reads requires grad) this is just fn(*args, **kwargs).
 
     torch's keywords: use_reentrant=None or False is this function (parameters get their gradients even
@@ -253,18 +283,15 @@ def checkpoint(fn: Callable[..., Tensor | tuple[Tensor, ...]], *args: Any, use_r
     with no_grad(), _LeafCollector([detached[i] for i, t in zip(slots, tensors) if t.requires_grad]) as seen:
         result = fn(*detached)
     n_outputs = _check_outputs(result)
-    if seen.computed is not None:
-        raise ValueError(f"checkpoint: fn reads a tensor of shape {seen.computed.shape} that requires grad and is "
-                         "computed outside fn (not a leaf); pass it to checkpoint() as an argument so that its "
-                         "gradient reaches the graph it came from")
     params = [p for p in seen.leaves.values() if not any(p is t for t in tensors)]
+    computed = tuple(seen.computed.values())   # (one passed as an argument too is read here as itself: cut it)
     outs = _as_tuple(result, n_outputs)
     recorded = [None] * len(outs)   # nothing to differentiate (no output depends on what requires grad): fn's results
     if any(seen.depends_on_grad(o) for o in outs):
         args_template = tuple(None if i in slots else a for i, a in enumerate(args))
         call = _Call(fn, args_template, slots, tuple(t.requires_grad for t in tensors), rng_state, n_outputs,
-                     [o._data for o in outs])
-        recorded = _as_tuple(apply(Recompute, *tensors, *params, call=call), n_outputs)
+                     [o._data for o in outs], computed)
+        recorded = _as_tuple(apply(Recompute, *tensors, *params, *computed, call=call), n_outputs)
     originals = {id(detached[i]): args[i] for i in slots}
     outs = tuple(_returned(r, o, seen, originals) for r, o in zip(outs, recorded))
     if not n_outputs:

@@ -880,11 +880,6 @@ class _TorchRecurrent(_StackedRecurrent):
         unparametrized layer's call pays nothing for it): the parametrized weights are computed once before the
         layers run, as torch's forward does (its _flat_weights), and read as often as torch's reads them
         (_read_flat_weights_as_torch)."""
-        planned = self.checkpoint is not None or self.memory_budget is not None
-        if planned and not (self.fused and fused_available()) and is_grad_enabled():
-            raise ValueError(f"{type(self).__name__}: checkpoint= or memory_budget= on the generic tape (fused=False) "
-                             "cannot recompute pieces that read parametrized weights (they are computed once per "
-                             "call, outside the pieces): use fused=True, or no checkpointing")
         self.__dict__["_flat_weights_now"] = self._read_flat_weights_as_torch()
         try:
             return super()._forward(input, hx, lengths, retain_states)
