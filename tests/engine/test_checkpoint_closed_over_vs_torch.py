@@ -4,9 +4,9 @@ non-reentrant checkpoint, where tr.checkpoint used to refuse it. And the recurre
 generic tape with parametrized weights (computed once per call, outside the pieces), refused before too."""
 import numpy as np
 import pytest
+from conftest import outcome
 
 import tinygrad_rnn as tr
-from conftest import outcome
 
 torch = pytest.importorskip("torch")
 RNG = np.random.default_rng(28)
@@ -106,7 +106,7 @@ def test_a_closed_over_tensor_written_in_place_before_backward_is_refused_as_wit
     refused = outcome(lambda: run(torch, False))
     assert isinstance(refused, type) and issubclass(refused, RuntimeError)
     for checkpointed in (False, True):
-        ours = outcome(lambda: run(tr, checkpointed))
+        ours = outcome(lambda checkpointed=checkpointed: run(tr, checkpointed))
         assert isinstance(ours, type) and issubclass(ours, RuntimeError), ours
 
 

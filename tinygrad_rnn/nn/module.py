@@ -114,6 +114,7 @@ class Module:
     """
 
     training = True
+    call_super_init = False   # torch's class attribute (whether Module.__init__ calls super().__init__)
     # None until a hook is registered (register_*_hook), then the module's ModuleHooks (hooks.py): a call
     # without hooks costs this one test (a tiny fused layer's step is tens of microseconds).
     _module_hooks = None
@@ -346,6 +347,25 @@ class Module:
             module = children[part]
         return module
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Set the descendant at dotted path `target` to `module`, as torch's: its parent must exist; strict=True
+        only replaces a submodule that exists. The errors are torch's (ValueError for an empty target or a
+        module that is not a Module, AttributeError for a path that does not lead to a module)."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.set_submodule: target must be a str, got {type(target).__name__}")
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        strict = check_bool(f"{type(self).__name__}.set_submodule", "strict", strict)
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target: str) -> Parameter:
         """The Parameter at dotted path `target` (e.g. "encoder.weight"), as torch."""
         module_path, _, name = target.rpartition(".") if isinstance(target, str) else ("", "", target)
@@ -452,6 +472,44 @@ class Module:
                 m.dtype = dtype
         return self
 
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer, integer and boolean buffers included (and the gradients), to dst_type
+        (a dtype or torch's type name, "torch.DoubleTensor"), in place, as torch's Module.type; to() casts only the
+        floating-point ones. A parameter cannot become an integer (torch's RuntimeError)."""
+        target = tensor(np.zeros(0, np.float32)).type(dst_type).dtype   # (Tensor.type reads torch's names)
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if isinstance(t, Parameter) and t.requires_grad and target.kind != "f":
+                raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
+                                   "dtype")
+            if t._data.dtype != target:
+                t._data = t._data.astype(target)
+                if t._grad is not None:
+                    t._grad = t._grad.astype(target)
+                t.bump_version()
+        if target.kind == "f":   # layers that check their input's dtype keep it, as to() sets it
+            for m in self.modules():
+                if isinstance(m.__dict__.get("dtype"), np.dtype):
+                    m.dtype = target
+        return self
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
+        """Every parameter and buffer given new memory of its shape and dtype, not initialised (torch's: after
+        building a model on the meta device; here the device is the CPU, and the values are whatever np.empty
+        holds): the Parameter objects stay, as torch's."""
+        fn = f"{type(self).__name__}.to_empty"
+        check_device(fn, device)
+        recurse = check_bool(fn, "recurse", recurse)
+        for t in itertools.chain(self.parameters(recurse=recurse), self.buffers(recurse=recurse)):
+            t._data = np.empty_like(t._data)
+            t.bump_version()
+        return self
+
+    def half(self) -> Module:
+        raise TypeError(f"{type(self).__name__}.half(): float16 is not a dtype here (float32 and float64 are)")
+
+    def bfloat16(self) -> Module:
+        raise TypeError(f"{type(self).__name__}.bfloat16(): bfloat16 is not a dtype here (float32 and float64 are)")
+
     def double(self) -> Module:
         return self.to(np.float64)
 
@@ -464,14 +522,48 @@ class Module:
     # -- state
     def _named_state(self):
         """name -> Tensor for the parameters and persistent buffers, in torch's order (each module's
-        parameters, then its buffers, depth first). As torch's state_dict, a Parameter or module held
-        under two names (tied weights) is listed under both, so that torch loads the dict and back."""
+        parameters, then its buffers, then its extra state, depth first). As torch's state_dict, a Parameter
+        or module held under two names (tied weights) is listed under both, so that torch loads the dict and
+        back. A module whose class defines get_extra_state has "<prefix>_extra_state" too, an _ExtraState."""
         own = {}
         for mname, m in self.named_modules(remove_duplicate=False):
             prefix = mname + "." if mname else ""
             for n, t in m._members()[0] + m._own_buffers(persistent_only=True):
                 own[prefix + n] = t
+            if m._has_extra_state():
+                own[prefix + _EXTRA_STATE] = _ExtraState(m)
         return own
+
+    def _modules_children_first(self, seen=None):
+        """Each module once, every one after its children (in their order): torch's load recursion's order."""
+        seen = set() if seen is None else seen
+        seen.add(id(self))
+        for _, child in self._members()[1]:
+            if id(child) not in seen:
+                yield from child._modules_children_first(seen)
+        yield self
+
+    def _has_extra_state(self):
+        return getattr(type(self), "get_extra_state", Module.get_extra_state) is not Module.get_extra_state
+
+    def get_extra_state(self) -> Any:
+        """Override (with set_extra_state) to keep state that is not a tensor (a vocabulary, a config) in the
+        module's state_dict, under "_extra_state", as torch's. The base class's is never called."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called: a module "
+                           "saves extra state only when its class defines get_extra_state")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Override (with get_extra_state): load_state_dict passes it the value saved under "_extra_state"."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called: a module "
+                           "whose class defines get_extra_state must define set_extra_state to load it")
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        """This module's own entries (not its children's): parameters, persistent buffers, extra state, as
+        torch's; a subclass may override it, as in torch."""
+        for name, t in self._members()[0] + self._own_buffers(persistent_only=True):
+            destination[prefix + name] = t if keep_vars else t.detach()
+        if self._has_extra_state():
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
     def state_dict(self, *, destination: dict | None = None, prefix: str = "",
                    keep_vars: bool = False) -> dict[str, Tensor]:
@@ -486,9 +578,39 @@ class Module:
             raise TypeError(f"{fn}: prefix must be a str, got {type(prefix).__name__}")
         keep_vars = check_bool(fn, "keep_vars", keep_vars)
         out = {} if destination is None else destination
-        for name, t in self._named_state().items():
-            out[prefix + name] = t if keep_vars else t.detach()
+        held = self.__dict__
+        for hook in list(held.get("_state_dict_pre_hooks", {}).values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(out, prefix, keep_vars)
+        for name, child in self._members()[1]:   # (a child held under two names is saved under both, as torch)
+            child.state_dict(destination=out, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in list(held.get("_state_dict_hooks", {}).values()):
+            if hook(self, out, prefix, {"version": 1}) is not None:
+                raise RuntimeError("state_dict post-hook must return None (it may change the state_dict in place)")
         return out
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, prefix, keep_vars) before this module's state_dict() saves anything, as torch's."""
+        return self._add_state_hook("_state_dict_pre_hooks", "register_state_dict_pre_hook", hook)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata) after this module (and its children) saved theirs, as
+        torch's: it may change state_dict in place and must return None."""
+        return self._add_state_hook("_state_dict_hooks", "register_state_dict_post_hook", hook)
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, incompatible_keys) after load_state_dict has loaded, as torch's: it may take keys out of
+        incompatible_keys.missing_keys / unexpected_keys in place (a strict load then does not fail on them), and
+        must return None."""
+        return self._add_state_hook("_load_state_dict_post_hooks", "register_load_state_dict_post_hook", hook)
+
+    def _add_state_hook(self, where, fn, hook):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.{fn}: hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault(where, {})   # (not an attribute Module registers)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def load_state_dict(self, state_dict: Mapping[str, npt.ArrayLike], strict: bool = True,
                         assign: bool = False) -> IncompatibleKeys:
@@ -513,13 +635,14 @@ class Module:
         own = self._named_state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys: {missing}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {unexpected}")
+        # post-hooks may take keys out of the lists: then a strict load checks them after the hooks, as torch's
+        # (which has loaded the rest by then); without post-hooks a strict load fails before writing anything
+        post_hooked = [m for m in self._modules_children_first() if m.__dict__.get("_load_state_dict_post_hooks")]
+        problems = [] if post_hooked else _key_problems(strict, missing, unexpected)
         arrays = {}
         for name in (k for k in own if k in state_dict):
+            if type(own[name]) is _ExtraState:
+                continue
             value = _as_array(state_dict[name])
             problem = _load_problem(name, value, own[name], assign)
             if problem:
@@ -530,11 +653,28 @@ class Module:
             raise StateDictError(f"{fn} failed: " + "; ".join(problems))
         if assign:
             self._assign_state({name: state_dict[name] for name in arrays}, own)
-            return IncompatibleKeys(missing, unexpected)
-        for name, value in arrays.items():
-            own[name]._data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
-            own[name].bump_version()
-        return IncompatibleKeys(missing, unexpected)
+        else:
+            for name, value in arrays.items():
+                own[name]._data[...] = value   # numpy casts to the parameter's dtype, as torch's copy_
+                own[name].bump_version()
+        return self._after_load(fn, state_dict, own, IncompatibleKeys(missing, unexpected), post_hooked, strict)
+
+    def _after_load(self, fn, state_dict, own, keys, post_hooked, strict):
+        """What load_state_dict does once the tensors are in: set_extra_state, the post-hooks (each module's after
+        its children's, as torch's recursion runs them), then, if there were post-hooks, a strict load's check of
+        the keys they left."""
+        for name, entry in own.items():
+            if type(entry) is _ExtraState and name in state_dict:
+                entry.module.set_extra_state(state_dict[name])
+        for m in post_hooked:
+            for hook in list(m._load_state_dict_post_hooks.values()):
+                if hook(m, keys) is not None:
+                    raise AssertionError("Hooks registered with register_load_state_dict_post_hook are not expected "
+                                         "to return new values; change incompatible_keys in place")
+        problems = _key_problems(strict, keys.missing_keys, keys.unexpected_keys) if post_hooked else []
+        if problems:
+            raise StateDictError(f"{fn} failed: " + "; ".join(problems))
+        return keys
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) before
@@ -592,6 +732,24 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+_EXTRA_STATE = "_extra_state"   # torch's key suffix for get_extra_state()'s value
+
+
+class _ExtraState(NamedTuple):
+    """In _named_state: the module whose get_extra_state() is saved under this key."""
+    module: "Module"
+
+
+def _key_problems(strict, missing, unexpected):
+    """A strict load's complaints about keys, in torch's order."""
+    problems = []
+    if strict and missing:
+        problems.append(f"missing keys: {missing}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys: {unexpected}")
+    return problems
 
 
 class StateDictError(ValueError, RuntimeError):
