@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from .codegen import Generator, import_module
 from .ir import Reduce
 from .lower import lower
+from .prelude import split_prelude
 from .schedule import local_nodes
 from .trace import _freeze, graph_key, trace_cell
 
@@ -313,6 +314,8 @@ class Kernel:
     """The generated functions of one (cell structure, sizes, dtype) and how to call them: project, the
     forward loop, the backward loop, grads (codegen.py, outside.py). The work is split over threads by
     kernels/runtime.py: batch blocks, or a pipeline over time chunks."""
+
+    prelude = None   # the cell's work on its weights alone, run once per call before the kernels (prelude.py)
 
     def __init__(self, prog, source, module):
         self.prog, self.source, self.module = prog, source, module
@@ -863,14 +866,16 @@ def _traced_kernel(cell, dtype):
             kernel = _cache.get(key)
             if kernel is None:
                 graph = trace_cell(cell, dtype)   # raises if the operations depend on the data
-                prog = lower(graph, dtype)
+                step, prelude = split_prelude(graph)   # (the weights' own work, run once per call: prelude.py)
+                prog = lower(step, dtype)
                 source = Generator(prog).module_source()
                 what = (f"{type(cell).__name__} ({np.dtype(dtype).name}, input {graph.input_size}, "
                         f"state {graph.state_sizes})")
                 module, new = import_module(source, what)
                 kernel = (Kernel if prog.input_mask is None else DroppedInputKernel)(prog, source, module)
+                kernel.prelude = prelude
                 if new:
-                    _compile_elsewhere(kernel, [p._data for p in graph.params])
+                    _compile_elsewhere(kernel, [p._data for p in step.params])
                 _cache[key] = kernel
     return kernel, graph
 
@@ -938,6 +943,8 @@ class CellSnapshot(NamedTuple):
                 _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
             values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
         arrays = tuple((p, p._data, p._data.shape) for p in params)
+        if kernel.prelude is not None:
+            return cls(np.dtype(dtype), values, arrays, PreludeCall(kernel, params, None, reverse))
         views = kernel.parameter_views([p._data for p in params])
         return cls(np.dtype(dtype), values, arrays, KernelCall(kernel, params, views, reverse))
 
@@ -1041,6 +1048,20 @@ class CompiledRecurrence(Primitive):
         return (dx, *dparams)
 
 
+class PreludeCall(KernelCall):
+    """A KernelCall of a kernel with a prelude (prelude.py): at each call the prelude computes the extra
+    parameters from the cell's, on the tape, and the kernels run on both (their views made per call)."""
+
+    __slots__ = ()
+
+    def __call__(self, x, state=(), lengths=None):
+        params = self.params + self.kernel.prelude.run(self.params)
+        return KernelCall(self.kernel, params, None, self.reverse, self.plan)(x, state, lengths)
+
+    def by_plan(self, plan):
+        return PreludeCall(self.kernel, self.params, None, self.reverse, plan)
+
+
 def _recorded(x, state, params):
     """Whether apply will record the node (tape.py: grad mode on and an input that requires grad)."""
     if not _grad_mode.enabled:   # (is_grad_enabled's read, as apply makes it: a call less per step)
@@ -1068,4 +1089,5 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     that nothing is checked again; a caller calling often keeps a KernelCall instead. plan: a checkpointing
     plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py; no views: pieces)."""
     kernel, params, views = known if known is not None else _kernel_and_params(cell, x.dtype)
-    return KernelCall(kernel, params, None if plan is not None else views, reverse, plan)(x, state, lengths)
+    call = KernelCall if kernel.prelude is None else PreludeCall
+    return call(kernel, params, None if plan is not None else views, reverse, plan)(x, state, lengths)

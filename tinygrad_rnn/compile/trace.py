@@ -137,6 +137,7 @@ def _record(cell, x, state, params):
     def ref_of(t):
         r = refs.get(id(t))
         if r is None:  # a Tensor the cell made itself: a constant
+            _refuse_unseen(cell, t)
             consts.append(np.array(t._data))
             r = refs[id(t)] = ("const", len(consts) - 1)
             keep.append(t)
@@ -216,6 +217,17 @@ def _dropout_attrs(attrs, index):
                            "(tr.manual_seed), as the tape does without rng=; fused='auto' runs the cell on the "
                            "generic tape")
     return {"p": attrs["p"], "index": index}
+
+
+def _refuse_unseen(cell, t):
+    """A value the trace did not see made that the tape recorded (it has a node): an operation called through the
+    tape's apply directly rather than tensor.py's (tr.linalg, tr.special, tr.einsum, F.embedding...), on the input, a
+    state or a parameter. Taken as a constant, the kernels would keep this trace's value: refused, naming it."""
+    if t._node is not None:
+        raise CompileError(f"{type(cell).__name__}: a value made by {t._node.prim.__name__} from the input, a state or "
+                           f"a parameter, used at {_call_site()}, by an operation the compiled kernels cannot "
+                           "follow (the trace of a cell sees the Tensor methods and tr.nn.functional's elementwise "
+                           "functions); fused=False runs the cell on the generic tape")
 
 
 def _refuse_before_running(prim, attrs):

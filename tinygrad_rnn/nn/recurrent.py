@@ -444,13 +444,6 @@ class _StackedRecurrent(Module):
         last = calls.get(2 * layer + direction)
         if last is None or not last.holds(cell, dtype):
             from ..compile.node import CellSnapshot
-            if is_parametrized(cell):
-                from ..compile import CompileError
-                raise CompileError(f"{type(self).__name__}: the cell at layer {layer}, direction {direction} has "
-                                   f"parametrized weights ({', '.join(cell.parametrizations)}), which the fused "
-                                   "kernels cannot compute inside a step: run the layer with fused=False (and read "
-                                   "them once per call inside tr.nn.utils.parametrize.cached()), or use tr.nn.RNN, "
-                                   "LSTM or GRU, whose fused path takes parametrized weights")
             last = calls[2 * layer + direction] = CellSnapshot.take(cell, dtype, direction == 1,
                                                                     self._known_kernel(cell, dtype))
         return last
