@@ -793,7 +793,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None) -> Tens
     if dims is not None:
         moved = [_axis(d, a.ndim) for d in dims]
         a = a.permute(*[d for d in range(a.ndim) if d not in moved], *moved)
-    rows, cols = int(np.prod(a.shape[:B.ndim])), int(np.prod(a.shape[B.ndim:]))
+    rows, cols = B.numel(), int(np.prod(a.shape[B.ndim:]))
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
                            f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
