@@ -1,6 +1,9 @@
-"""tr.linalg, torch.linalg's everyday part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
-eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot and cross, with torch's argument names,
-results and gradients (torch's top-level spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's).
+"""tr.linalg, torch.linalg's real-valued part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
+eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot, cross, the _ex forms (cholesky_ex, inv_ex,
+solve_ex), tensorinv, tensorsolve and vander, with torch's argument names, results and gradients (torch's top-level
+spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's). The triangular solves and the LU
+(solve_triangular, lu_factor, lu, lu_solve) are triangular.py's, here by name; eig and eigvals, whose results are
+complex, raise NotImplementedError.
 
 The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
 here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -551,7 +554,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     return CholeskyExResult(low.mT if upper else low, Tensor._make(info, False))
 
 
-def eig(A: Tensor, *, out: None = None):
+def eig(A: Tensor, *, out: None = None) -> NoReturn:
     """torch.linalg.eig is not here: a real matrix's eigenvalues and eigenvectors are complex in general, and
     Tensors here hold no complex dtype. Raises NotImplementedError saying so."""
     raise NotImplementedError("linalg.eig: the eigenvalues and eigenvectors of a general real matrix are complex, and "
@@ -559,7 +562,7 @@ def eig(A: Tensor, *, out: None = None):
                               "tr.linalg.eigh (real results), for any other np.linalg.eig(A.numpy())")
 
 
-def eigvals(A: Tensor, *, out: None = None):
+def eigvals(A: Tensor, *, out: None = None) -> NoReturn:
     """torch.linalg.eigvals is not here, for eig's reason. Raises NotImplementedError saying so."""
     raise NotImplementedError("linalg.eigvals: the eigenvalues of a general real matrix are complex, and "
                               "tinygrad_rnn's Tensors hold no complex dtype; for a symmetric matrix use "
