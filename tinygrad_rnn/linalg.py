@@ -31,6 +31,8 @@ from .primitives import Primitive
 from .products import cross as _cross
 from .tape import apply
 from .tensor import Tensor, concatenate, where
+from .tensor import diagonal as _diagonal
+from .tensor import matmul as _matmul
 from .tensor_args import _axis, _is_int, _ProductDTypeError
 from .triangular import (
     LUFactorExResult,
@@ -48,7 +50,8 @@ __all__ = ["LinAlgError", "matrix_exp", "householder_product", "vector_norm", "m
            "inv", "solve", "cholesky", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
            "cross", "solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "cholesky_ex", "inv_ex",
-           "solve_ex", "tensorinv", "tensorsolve", "vander", "eig", "eigvals", "LUFactorResult", "LUFactorExResult",
+           "solve_ex", "tensorinv", "tensorsolve", "vander", "eig", "eigvals", "cond", "diagonal", "matmul",
+           "LUFactorResult", "LUFactorExResult",
            "LUResult"]
 
 
@@ -819,3 +822,34 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     powers = column.broadcast_to(column.shape[:-1] + (n - 1,)).cumprod(-1)
     ones = Tensor._make(np.ones(column.shape, x.dtype), False)
     return concatenate([ones, powers], -1)
+
+
+def cond(A: Tensor, p: str | float | None = None) -> Tensor:
+    """As torch.linalg.cond: the condition number in the norm p. p None, 2 or -2: the ratio of the extreme singular
+    values (any m x n A); "fro", "nuc", inf, -inf, 1, -1: `matrix_norm(A, p) * matrix_norm(inv(A), p)` of a square
+    A, inf for a singular one (where inv_ex finds a zero pivot), as torch's. Differentiable by composition."""
+    if not (p is None or (isinstance(p, str) and p in ("fro", "nuc"))
+            or (_is_number(p) and p in (2, -2, np.inf, -np.inf, 1, -1))):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if p is None or (_is_number(p) and abs(p) == 2):
+        s = svdvals(_matrices("cond", A))
+        big, small = s[..., 0], s[..., -1]
+        return small / big if p == -2 else big / small
+    a = _matrices(f"cond(ord={p})", A, square=True)
+    inverse, info = inv_ex(a)
+    out = matrix_norm(a, p) * matrix_norm(inverse, p)
+    return where(info._data != 0, np.inf, out) if info._data.any() else out
+
+
+def _is_number(p):
+    return isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """As torch.linalg.diagonal: tr.diagonal with the last two dims as defaults (a view)."""
+    return _diagonal(A, offset, dim1, dim2)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.linalg.matmul: tr.matmul."""
+    return _matmul(input, other)

@@ -28,7 +28,7 @@ from .tensor import Tensor
 from .tensor_args import _ProductDTypeError
 
 __all__ = ["solve_triangular", "triangular_solve", "lu_factor", "lu_factor_ex", "lu", "lu_unpack", "lu_solve",
-           "cholesky_solve", "cholesky_inverse"]
+           "cholesky_solve", "cholesky_inverse", "lu_old", "lu_solve_old"]
 
 
 class LUFactorResult(NamedTuple):
@@ -354,3 +354,17 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     factor = _matrices("cholesky_inverse", L, square=True, name="L")
     eye = Tensor._make(np.eye(factor.shape[-1], dtype=factor.dtype), False)
     return cholesky_solve(eye, factor, upper)
+
+
+# ----------------------------------------------------------------------------- torch's deprecated spellings
+def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:
+    """As torch.lu (tr.lu, x.lu(); deprecated there for linalg.lu_factor): (LU, pivots), and infos with
+    get_infos=True; a singular A is factorized, not refused."""
+    _check_bool("lu", pivot=pivot, get_infos=get_infos)
+    lu_, pivots, info = lu_factor_ex(_matrices("lu", A), pivot=pivot)
+    return (lu_, pivots, info) if get_infos else (lu_, pivots)
+
+
+def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """As torch.lu_solve (tr.lu_solve, x.lu_solve(); deprecated there): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    return lu_solve(LU_data, LU_pivots, b)
