@@ -2,8 +2,8 @@
 eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot, cross, the _ex forms (cholesky_ex, inv_ex,
 solve_ex), tensorinv, tensorsolve and vander, with torch's argument names, results and gradients (torch's top-level
 spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's). The triangular solves and the LU
-(solve_triangular, lu_factor, lu, lu_solve) are triangular.py's, here by name; eig and eigvals, whose results are
-complex, raise NotImplementedError.
+(solve_triangular, lu_factor, lu, lu_solve) are triangular.py's, the LDL^T (ldl_factor, ldl_solve) ldl.py's,
+here by name; eig and eigvals, whose results are complex, raise NotImplementedError.
 
 The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
 here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
@@ -25,6 +25,7 @@ from typing import NamedTuple, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from .ldl import LDLFactorExResult, LDLFactorResult, ldl_factor, ldl_factor_ex, ldl_solve
 from .linalg_checks import LinAlgError, _batch_words, _lapack, _matrices, _mT
 from .matrix_functions import householder_product, matrix_exp
 from .primitives import Primitive
@@ -51,8 +52,8 @@ __all__ = ["LinAlgError", "matrix_exp", "householder_product", "vector_norm", "m
            "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
            "cross", "solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "cholesky_ex", "inv_ex",
            "solve_ex", "tensorinv", "tensorsolve", "vander", "eig", "eigvals", "cond", "diagonal", "matmul",
-           "LUFactorResult", "LUFactorExResult",
-           "LUResult"]
+           "ldl_factor", "ldl_factor_ex", "ldl_solve", "LDLFactorResult", "LDLFactorExResult", "LUFactorResult",
+           "LUFactorExResult", "LUResult"]
 
 
 class SlogdetResult(NamedTuple):

@@ -1,8 +1,9 @@
-"""tr.linalg's triangular half (triangular.py) and the _ex forms against torch 2.13: solve_triangular,
+"""tr.linalg's triangular half (triangular.py, ldl.py) and the _ex forms against torch 2.13: solve_triangular,
 triangular_solve, lu_factor(_ex), lu, lu_solve, lu_unpack, cholesky_solve, cholesky_inverse, cholesky_ex, inv_ex,
-solve_ex, tensorinv, tensorsolve, vander, cond, linalg.diagonal/matmul and the Tensor methods and deprecated
-spellings (x.cholesky_solve, x.lu, tr.lu_solve...): values, gradients (against torch's and finite differences), float32
-and float64 kept, batches and broadcasting, named results, infos and errors; eig/eigvals refused."""
+solve_ex, tensorinv, tensorsolve, vander, cond, linalg.diagonal/matmul, the Tensor methods and deprecated spellings
+(x.cholesky_solve, x.lu, tr.lu_solve...), and ldl_factor(_ex)/ldl_solve (no gradient, as torch): values, gradients
+(against torch's and finite differences), float32 and float64 kept, batches and broadcasting, named results, infos
+and errors; eig/eigvals refused."""
 import numpy as np
 import pytest
 from conftest import torch_error
@@ -222,6 +223,42 @@ def test_solve_triangular_broadcasts_as_torch(a_batch, b_batch, n, k, upper, lef
              lambda x, y: torch.linalg.solve_triangular(x, y, upper=upper, left=left), [a, b], np.float64)
 
 
+@given(batch=st.sampled_from([(), (1,), (3,), (2, 2)]), n=st.integers(1, 7), small_diagonal=st.booleans(),
+       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2 ** 16))
+def test_ldl_factor_and_solve_as_torch(batch, n, small_diagonal, dtype, seed):
+    """Bunch-Kaufman's pivots (2 x 2 blocks too: a small diagonal forces them) and LD as torch's, ldl_solve's X
+    as torch's, float32 kept."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(batch + (n, n))
+    a = a + np.swapaxes(a, -1, -2)
+    if small_diagonal:
+        a[..., np.arange(n), np.arange(n)] *= 0.01
+    a, b = a.astype(dtype), rng.standard_normal((n, 2)).astype(dtype)
+    ours, theirs = tr.linalg.ldl_factor_ex(tr.tensor(a)), torch.linalg.ldl_factor_ex(torch.tensor(a))
+    assert ours.pivots.dtype == np.int64 and ours.LD.dtype == dtype
+    np.testing.assert_array_equal(ours.pivots.numpy(), theirs.pivots.numpy())
+    np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(ours.LD.numpy(), theirs.LD.numpy(), **TOL[dtype])
+    x = tr.linalg.ldl_solve(ours.LD, ours.pivots, tr.tensor(b))
+    expected = torch.linalg.ldl_solve(theirs.LD, theirs.pivots, torch.tensor(b)).numpy()
+    assert x.dtype == dtype and x.shape == expected.shape
+    loose = dict(rtol=1e-3, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-7, atol=1e-9)  # (ill-conditioned A)
+    np.testing.assert_allclose(x.numpy(), expected, **loose)
+
+
+def test_ldl_has_no_gradient_as_torch():
+    """torch 2.13 has no derivative for ldl_factor or ldl_solve: both refuse at backward, in torch's words."""
+    a = _spd(np.random.default_rng(5), (3, 3))
+    for lib in (torch, tr):
+        x = lib.tensor(a, requires_grad=True)
+        with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
+            lib.linalg.ldl_factor(x).LD.sum().backward()
+        ld, pivots = lib.linalg.ldl_factor(x.detach())
+        b = lib.ones(3, 1, dtype=x.dtype, requires_grad=True)
+        with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_solve is not implemented"):
+            lib.linalg.ldl_solve(ld, pivots, b).sum().backward()
+
+
 def _failing_batch():
     """A batch of a good matrix and one that is singular and not positive-definite (leading minor 2)."""
     return np.stack([_spd(np.random.default_rng(2), (3, 3)), np.array([[1.0, 2, 0], [2, 4, 0], [0, 0, 1]])])
@@ -334,6 +371,16 @@ ERRORS = [
     ("vander N", lambda lib: lib.linalg.vander(lib.ones(3), N=1), "N must be greater than 1"),
     ("vander N float", lambda lib: lib.linalg.vander(lib.ones(3), N=1.5), "must be int"),
     ("vander bool", lambda lib: lib.linalg.vander(lib.ones(3) > 0), "got Bool"),
+    ("ldl_factor not square", lambda lib: lib.linalg.ldl_factor(lib.ones(2, 3)),
+     "A must be batches of square matrices, but they are 2 by 3 matrices"),
+    ("ldl_factor 1-D", lambda lib: lib.linalg.ldl_factor(lib.ones(3)), "at least 2 dimensions"),
+    ("ldl_factor singular", lambda lib: lib.linalg.ldl_factor(lib.zeros(2, 2)), None),
+    ("ldl_solve shapes", lambda lib: lib.linalg.ldl_solve(*lib.linalg.ldl_factor(lib.eye(2)), lib.ones(3, 1)),
+     "each A matrix is 2 by 2 but each b matrix is 3 by 1"),
+    ("ldl_solve B 1-D", lambda lib: lib.linalg.ldl_solve(*lib.linalg.ldl_factor(lib.eye(2)), lib.ones(2)),
+     "Dimension out of range"),
+    ("ldl_solve dtypes", lambda lib: lib.linalg.ldl_solve(*lib.linalg.ldl_factor(lib.eye(2)),
+                                                          lib.ones(2, 1, dtype=lib.float64)), "same dtype"),
     ("cond order", lambda lib: lib.linalg.cond(lib.eye(2), 3), "invalid norm type: 3"),
     ("cond order name", lambda lib: lib.linalg.cond(lib.eye(2), "abc"), "invalid norm type: abc"),
     ("cond fro not square", lambda lib: lib.linalg.cond(lib.ones(2, 3), "fro"),
