@@ -236,11 +236,9 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     _check_pair("solve_triangular", a, B)
     _check_bool("solve_triangular", upper=upper, left=left, unitriangular=unitriangular)
     if B.shape[-2 if left else -1] != a.shape[-1]:
-        equation, shape = ("AX = B", f"{a.shape[-2]}x{a.shape[-1]} and {B.shape[-2]}x{B.shape[-1]}")
-        if not left:
-            equation = "XA = B"
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {equation} "
-                           f"({shape})")
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({a.shape[-2]}x{a.shape[-1]} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
     if not left:   # X A = B is A^T X^T = B^T, A^T triangular the other way
         return solve_triangular(a.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
     return apply(SolveTriangular, a, B, upper=upper, unitriangular=unitriangular)
