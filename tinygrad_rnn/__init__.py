@@ -212,6 +212,9 @@ from .tensor_functions import (
     var,
     vstack,
 )
+from .triangular import cholesky_inverse, cholesky_solve, lu_unpack, triangular_solve
+from .triangular import lu_old as lu
+from .triangular import lu_solve_old as lu_solve
 
 __version__ = "0.1.0"
 
@@ -260,6 +263,8 @@ __all__ = [
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
     # torch's top-level linear algebra (tensor_functions.py, on linalg.py)
     "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
+    # torch's top-level triangular solves (triangular.py)
+    "triangular_solve", "lu_unpack", "cholesky_solve", "cholesky_inverse", "lu", "lu_solve",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

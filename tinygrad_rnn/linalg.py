@@ -1,6 +1,9 @@
-"""tr.linalg, torch.linalg's everyday part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
-eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot and cross, with torch's argument names,
-results and gradients (torch's top-level spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's).
+"""tr.linalg, torch.linalg's real-valued part: norms, det/slogdet, inv, solve, cholesky, qr, svd/svdvals,
+eigh/eigvalsh, pinv, matrix_rank, lstsq, matrix_power, multi_dot, vecdot, cross, the _ex forms (cholesky_ex, inv_ex,
+solve_ex), tensorinv, tensorsolve and vander, with torch's argument names, results and gradients (torch's top-level
+spellings, tr.det(input), tr.inverse(input)..., are tensor_functions.py's). The triangular solves and the LU
+(solve_triangular, lu_factor, lu, lu_solve) are triangular.py's, the LDL^T (ldl_factor, ldl_solve) ldl.py's,
+here by name; eig and eigvals, whose results are complex, raise NotImplementedError.
 
 The factorizations are numpy's (LAPACK, batched over leading dims, float32 and float64 kept). Each is a primitive
 here, its forward and backward side by side as in primitives.py: the backward formulas are torch's (its
@@ -17,26 +20,40 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
+from .ldl import LDLFactorExResult, LDLFactorResult, ldl_factor, ldl_factor_ex, ldl_solve
+from .linalg_checks import LinAlgError, _batch_words, _lapack, _matrices, _mT
 from .matrix_functions import householder_product, matrix_exp
 from .primitives import Primitive
 from .products import cross as _cross
 from .tape import apply
-from .tensor import Tensor
+from .tensor import Tensor, concatenate, where
+from .tensor import diagonal as _diagonal
+from .tensor import matmul as _matmul
 from .tensor_args import _axis, _is_int, _ProductDTypeError
+from .triangular import (
+    LUFactorExResult,
+    LUFactorResult,
+    LUResult,
+    _lu,
+    lu,
+    lu_factor,
+    lu_factor_ex,
+    lu_solve,
+    solve_triangular,
+)
 
 __all__ = ["LinAlgError", "matrix_exp", "householder_product", "vector_norm", "matrix_norm", "norm", "det", "slogdet",
            "inv", "solve", "cholesky", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
-           "cross"]
-
-
-class LinAlgError(RuntimeError):
-    """A matrix the factorization cannot take (singular, not positive-definite), as torch.linalg.LinAlgError."""
+           "cross", "solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "cholesky_ex", "inv_ex",
+           "solve_ex", "tensorinv", "tensorsolve", "vander", "eig", "eigvals", "cond", "diagonal", "matmul",
+           "ldl_factor", "ldl_factor_ex", "ldl_solve", "LDLFactorResult", "LDLFactorExResult", "LUFactorResult",
+           "LUFactorExResult", "LUResult"]
 
 
 class SlogdetResult(NamedTuple):
@@ -60,6 +77,21 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+class InvExResult(NamedTuple):
+    inverse: Tensor
+    info: Tensor
+
+
+class SolveExResult(NamedTuple):
+    result: Tensor
+    info: Tensor
+
+
+class CholeskyExResult(NamedTuple):
+    L: Tensor
+    info: Tensor
+
+
 class LstsqResult(NamedTuple):
     solution: Tensor
     residuals: Tensor
@@ -67,35 +99,70 @@ class LstsqResult(NamedTuple):
     singular_values: Tensor
 
 
-# ----------------------------------------------------------------------------- the checks torch makes
-def _matrices(fn, A, square=False, name="A"):
-    """A as a float Tensor of (batches of) matrices, square if asked, in torch's words otherwise."""
-    if not isinstance(A, Tensor):
-        raise TypeError(f"linalg.{fn}(): argument '{name}' must be Tensor, not {type(A).__name__}")
-    if A.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{fn}: Expected a floating point tensor as input. Got {A.dtype}")
-    if A.ndim < 2:
-        raise RuntimeError(f"linalg.{fn}: The input tensor {name} must have at least 2 dimensions.")
-    if square and A.shape[-1] != A.shape[-2]:
-        raise RuntimeError(f"linalg.{fn}: {name} must be batches of square matrices, but they are "
-                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    return A
+_SINGULAR = "the input matrix is singular: it could not be inverted"
 
 
-def _mT(a):
-    return np.swapaxes(a, -1, -2)
+def _first_failure(info):
+    """torch's "(Batch element i): " and the order it names, for the first nonzero info ("", "?" if LAPACK
+    refused a matrix that the check's own factorization took: a rounding apart)."""
+    return _batch_words(info) if info.any() else ("", "?")
 
 
-def _lapack(fn, what, call, *args, **kwargs):
-    """numpy's linalg call, its LinAlgError (a ValueError) turned into torch's (a RuntimeError)."""
+def _inverse(a, fn="inv"):
+    """np.linalg.inv, a singular matrix refused in torch's words (the first zero pivot of the LU)."""
     try:
         with np.errstate(all="ignore"):
-            return call(*args, **kwargs)
-    except np.linalg.LinAlgError as e:
-        raise LinAlgError(f"linalg.{fn}: {what} ({e})") from None
+            return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        element, order = _first_failure(_lu(a)[2])
+        raise LinAlgError(f"linalg.{fn}: {element}The diagonal element {order} is zero, the inversion could not be "
+                          "completed because the input matrix is singular.") from None
 
 
-_SINGULAR = "the input matrix is singular: it could not be inverted"
+def _solution(a, b, fn="solve"):
+    """np.linalg.solve, a singular matrix refused in torch's words."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        element, _ = _first_failure(_lu(a)[2])
+        raise LinAlgError(f"torch.linalg.{fn}: {element}The solver failed because the input matrix is singular.") \
+            from None
+
+
+def _cholesky_rows(a):
+    """LAPACK potf2's lower Cholesky factor of a (..., n, n), row by row: (L, info), info the order of a matrix's
+    first leading minor that is not positive-definite (0 if none). A matrix stopped there keeps that row's
+    diagonal value (not positive) and its later rows as they were (torch's cholesky_ex's L then, for matrices
+    small enough that LAPACK does not block)."""
+    shape, n = a.shape, a.shape[-1]
+    low = np.tril(a).reshape((-1, n, n)).copy()
+    info = np.zeros(low.shape[0], np.int64)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            going = info == 0
+            d = low[:, j, j] - (low[:, j, :j] ** 2).sum(-1)
+            stop = going & ~(d > 0)   # NaN stops too, as LAPACK's check
+            info[stop] = j + 1
+            low[stop, j, j] = d[stop]
+            going = info == 0
+            root = np.sqrt(np.where(going, d, 1))
+            low[going, j, j] = root[going]
+            below = (low[:, j + 1:, j] - (low[:, j + 1:, :j] @ low[:, j, :j, None])[..., 0]) / root[:, None]
+            low[going, j + 1:, j] = below[going]
+    return low.reshape(shape), info.reshape(shape[:-2])
+
+
+def _cholesky_lower(a, fn="cholesky"):
+    """np.linalg.cholesky, a matrix that is not positive-definite refused in torch's words."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        element, order = _first_failure(_cholesky_rows(a)[1])
+        raise LinAlgError(f"linalg.{fn}: {element}The factorization could not be completed because the input is not "
+                          f"positive-definite (the leading minor of order {order} is not positive-definite).") \
+            from None
 
 
 # ----------------------------------------------------------------------------- the primitives
@@ -104,7 +171,7 @@ class Inv(Primitive):
 
     @staticmethod
     def forward(a):
-        out = _lapack("inv", _SINGULAR, np.linalg.inv, a)
+        out = _inverse(a)
         return out, out
 
     @staticmethod
@@ -158,7 +225,7 @@ class Solve(Primitive):
     def forward(a, b):
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         a = np.broadcast_to(a, batch + a.shape[-2:])
-        x = _lapack("solve", _SINGULAR, np.linalg.solve, a, np.broadcast_to(b, batch + b.shape[-2:]))
+        x = _solution(a, np.broadcast_to(b, batch + b.shape[-2:]))
         return x, (a, x)
 
     @staticmethod
@@ -174,8 +241,7 @@ class Cholesky(Primitive):
 
     @staticmethod
     def forward(a):
-        what = "the factorization could not be completed because the input is not positive-definite"
-        out = _lapack("cholesky", what, np.linalg.cholesky, a)
+        out = _cholesky_lower(a)
         return out, out
 
     @staticmethod
@@ -429,6 +495,84 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return eigh(A, UPLO).eigenvalues
 
 
+# ----------------------------------------------------------------------------- the _ex forms; eig
+# torch's _ex forms return (result, info) and raise nothing unless check_errors (their info is int64 here,
+# torch's int32). The everyday matrix takes the fast path (numpy's LAPACK); a batch with a failing matrix is
+# recomputed by the LU or row-by-row Cholesky of triangular.py, which give each matrix its info.
+def _no_failures(a):
+    return Tensor._make(np.zeros(a.shape[:-2], np.int64), False)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
+    """As torch.linalg.inv_ex: (inverse, info), info the 1-based index of the LU's first zero pivot (0 for an
+    invertible matrix), a singular matrix's inverse inf/NaN (from the LU), as torch's."""
+    a = _matrices("inv_ex", A, square=True)
+    try:
+        return InvExResult(inv(a), _no_failures(a))
+    except LinAlgError:
+        pass
+    lu_, pivots, info = lu_factor_ex(a)
+    if check_errors:
+        element, order = _batch_words(info._data)
+        raise LinAlgError(f"linalg.inv_ex: {element}The diagonal element {order} is zero, the inversion could not be "
+                          "completed because the input matrix is singular.")
+    eye = Tensor._make(np.eye(a.shape[-1], dtype=a.dtype), False)
+    return InvExResult(lu_solve(lu_, pivots, eye), info)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
+    """As torch.linalg.solve_ex: (solve's result, info), info as inv_ex's."""
+    a = _matrices("solve_ex", A, square=True)
+    try:
+        return SolveExResult(solve(a, B, left=left), _no_failures(a))
+    except LinAlgError:
+        pass
+    lu_, pivots, info = lu_factor_ex(a)
+    if check_errors:
+        element, _ = _batch_words(info._data)
+        raise LinAlgError(f"torch.linalg.solve_ex: {element}The solver failed because the input matrix is singular.")
+    if not left:
+        return SolveExResult(lu_solve(lu_, pivots, B, left=False), info)
+    vector = B.ndim == 1 or (B.ndim == a.ndim - 1 and B.shape == a.shape[:-1])
+    x = lu_solve(lu_, pivots, B.unsqueeze(-1) if vector else B)
+    return SolveExResult(x.squeeze(-1) if vector else x, info)
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
+    """As torch.linalg.cholesky_ex: (L, info), info the order of the first leading minor that is not
+    positive-definite (0 if none). A failing matrix's L is LAPACK's unblocked factor stopped there (torch's, for
+    matrices under LAPACK's block size); the other matrices of the batch keep their gradients."""
+    a = _matrices("cholesky_ex", A, square=True)
+    try:
+        return CholeskyExResult(cholesky(a, upper=upper), _no_failures(a))
+    except LinAlgError:
+        pass
+    partial, info = _cholesky_rows(a._data)
+    if check_errors:
+        element, order = _batch_words(info)
+        raise LinAlgError(f"linalg.cholesky_ex: {element}The factorization could not be completed because the input "
+                          f"is not positive-definite (the leading minor of order {order} is not positive-definite).")
+    failed = np.broadcast_to((info != 0)[..., None, None], a.shape)
+    eye = np.eye(a.shape[-1], dtype=a.dtype)
+    low = where(failed, Tensor._make(partial, False), cholesky(where(failed, eye, a)))
+    return CholeskyExResult(low.mT if upper else low, Tensor._make(info, False))
+
+
+def eig(A: Tensor, *, out: None = None) -> NoReturn:
+    """torch.linalg.eig is not here: a real matrix's eigenvalues and eigenvectors are complex in general, and
+    Tensors here hold no complex dtype. Raises NotImplementedError saying so."""
+    raise NotImplementedError("linalg.eig: the eigenvalues and eigenvectors of a general real matrix are complex, and "
+                              "tinygrad_rnn's Tensors hold no complex dtype; for a symmetric matrix use "
+                              "tr.linalg.eigh (real results), for any other np.linalg.eig(A.numpy())")
+
+
+def eigvals(A: Tensor, *, out: None = None) -> NoReturn:
+    """torch.linalg.eigvals is not here, for eig's reason. Raises NotImplementedError saying so."""
+    raise NotImplementedError("linalg.eigvals: the eigenvalues of a general real matrix are complex, and "
+                              "tinygrad_rnn's Tensors hold no complex dtype; for a symmetric matrix use "
+                              "tr.linalg.eigvalsh (real results), for any other np.linalg.eigvals(A.numpy())")
+
+
 # ----------------------------------------------------------------------------- norms
 def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
                 dtype: npt.DTypeLike | None = None) -> Tensor:
@@ -628,3 +772,85 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """As torch.linalg.cross: the cross product along dim (default -1; torch.cross's default takes the first dim
     of size 3)."""
     return _cross(input, other, dim)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """As torch.linalg.tensorinv: the inverse of A read as a matrix with prod(A.shape[:ind]) rows, shaped
+    A.shape[ind:] + A.shape[:ind] (so that tensordot(tensorinv(A), A, ind) is the identity)."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.tensorinv(): argument 'input' must be Tensor, not {type(A).__name__}")
+    if not _is_int(ind):
+        raise TypeError(f"linalg.tensorinv(): argument 'ind' must be int, not {type(ind).__name__}")
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = int(np.prod(A.shape[:ind])), int(np.prod(A.shape[ind:]))
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    return inv(A.reshape(rows, cols)).reshape(A.shape[ind:] + A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None) -> Tensor:
+    """As torch.linalg.tensorsolve: X with `tensordot(A, X, X.ndim) = B`, X of shape A.shape[B.ndim:] (after
+    moving A's dims `dims`, if given, to its end), solved as a square system of prod(B.shape) unknowns."""
+    for name, t in (("A", A), ("B", B)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg.tensorsolve(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    a = A
+    if dims is not None:
+        moved = [_axis(d, a.ndim) for d in dims]
+        a = a.permute(*[d for d in range(a.ndim) if d not in moved], *moved)
+    rows, cols = B.numel(), int(np.prod(a.shape[B.ndim:]))
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    return solve(a.reshape(rows, cols), B.reshape(rows)).reshape(a.shape[B.ndim:])
+
+
+def vander(x: Tensor, N: int | None = None) -> Tensor:
+    """As torch.linalg.vander: the Vandermonde matrices of the last dim of x, (..., n, N) with columns x^0, x^1,
+    ..., x^(N-1) (N defaults to n), float or integer as x; computed as torch's, a cumulative product."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.vander(): argument 'x' must be Tensor, not {type(x).__name__}")
+    if x.dtype == np.bool_:
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
+    if N is not None and not _is_int(N):
+        raise TypeError(f"linalg_vander(): argument 'N' must be int, not {type(N).__name__}")
+    n = N if N is not None else (x.shape[-1] if x.ndim else 1)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    column = x.unsqueeze(-1)
+    powers = column.broadcast_to(column.shape[:-1] + (n - 1,)).cumprod(-1)
+    ones = Tensor._make(np.ones(column.shape, x.dtype), False)
+    return concatenate([ones, powers], -1)
+
+
+def cond(A: Tensor, p: str | float | None = None) -> Tensor:
+    """As torch.linalg.cond: the condition number in the norm p. p None, 2 or -2: the ratio of the extreme singular
+    values (any m x n A); "fro", "nuc", inf, -inf, 1, -1: `matrix_norm(A, p) * matrix_norm(inv(A), p)` of a square
+    A, inf for a singular one (where inv_ex finds a zero pivot), as torch's. Differentiable by composition."""
+    if not (p is None or (isinstance(p, str) and p in ("fro", "nuc"))
+            or (_is_number(p) and p in (2, -2, np.inf, -np.inf, 1, -1))):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if p is None or (_is_number(p) and abs(p) == 2):
+        s = svdvals(_matrices("cond", A))
+        big, small = s[..., 0], s[..., -1]
+        return small / big if p == -2 else big / small
+    a = _matrices(f"cond(ord={p})", A, square=True)
+    inverse, info = inv_ex(a)
+    out = matrix_norm(a, p) * matrix_norm(inverse, p)
+    return where(info._data != 0, np.inf, out) if info._data.any() else out
+
+
+def _is_number(p):
+    return isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """As torch.linalg.diagonal: tr.diagonal with the last two dims as defaults (a view)."""
+    return _diagonal(A, offset, dim1, dim2)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """As torch.linalg.matmul: tr.matmul."""
+    return _matmul(input, other)

@@ -2207,6 +2207,32 @@ class Tensor(InPlaceWrites):
         from .linalg import matrix_power
         return matrix_power(self, n)
 
+    def cholesky_solve(self, input2: Tensor, upper: bool = False) -> Tensor:
+        """As torch: triangular.cholesky_solve(self, input2, upper)."""
+        from .triangular import cholesky_solve
+        return cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """As torch: triangular.cholesky_inverse(self, upper)."""
+        from .triangular import cholesky_inverse
+        return cholesky_inverse(self, upper)
+
+    def triangular_solve(self, A: Tensor, upper: bool = True, transpose: bool = False,
+                         unitriangular: bool = False) -> tuple[Tensor, Tensor]:
+        """As torch: triangular.triangular_solve(self, A, ...), (solution, cloned_coefficient)."""
+        from .triangular import triangular_solve
+        return triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:
+        """As torch: triangular.lu_old, torch.lu's (LU, pivots) or (LU, pivots, infos)."""
+        from .triangular import lu_old
+        return lu_old(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+        """As torch: triangular.lu_solve_old, torch.lu_solve(self, LU_data, LU_pivots)."""
+        from .triangular import lu_solve_old
+        return lu_solve_old(self, LU_data, LU_pivots)
+
     def type(self, dtype: Any = None, non_blocking: bool = False) -> str | Tensor:
         """As torch's x.type(): without a dtype, the legacy type name ("torch.FloatTensor", "torch.DoubleTensor",
         "torch.LongTensor", "torch.BoolTensor"); with one (such a name, or a dtype), the tensor converted to it."""
