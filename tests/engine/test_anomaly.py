@@ -102,8 +102,8 @@ def test_raises_exactly_where_torch_does(case, check_nan):
     ours = _run(tr, tr.detect_anomaly(check_nan=check_nan), f, tr.Tensor(data, requires_grad=True))
     if isinstance(theirs, str) or isinstance(ours, str):
         assert ours == theirs
-    else:
-        np.testing.assert_array_equal(ours, theirs)
+    else:   # (to an ulp: torch's vectorised sqrt backward rounds differently on some CPUs, 0.3535533905932738 at 2)
+        np.testing.assert_allclose(ours, theirs, rtol=5e-16, atol=0)
     assert not tr.is_anomaly_enabled() and tr.is_anomaly_check_nan_enabled()
 
 
