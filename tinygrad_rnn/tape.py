@@ -27,8 +27,8 @@ forward and backward would give wrong gradients. The library's own in-place writ
 step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
 inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
 that weight's transpose, its base's: views.py) and backward refuses, naming the tensor, if one has moved on.
-Raw writes into the array (`x.numpy()`, `x._data`) bypass the counter, as writes through torch's `.data` do (here
-`x.data` is a Tensor whose in-place writes bump it); `tr.detect_anomaly()` (anomaly.py) catches those
+Raw writes into the array (`x.numpy()`, `x._data`) bypass the counter, and so do writes through `x.data`, as
+torch's (a Tensor sharing x's memory with a counter of its own); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward. A computed tensor (y = a * 2) has no version a node
 records: an in-place write of its memory (under no_grad(), through y.detach() or a view) is noted on the nodes
 that made it (_note_computed_write), and backward refuses a node recorded before the write that saved an array
