@@ -376,3 +376,44 @@ def test_expected_cell_size_is_the_lstms_alone_as_torchs(kind):
     if kind == "LSTM":
         x = np.zeros((6, 5, 3))
         assert ours.get_expected_cell_size(tr.tensor(x), None) == theirs.get_expected_cell_size(torch.tensor(x), None)
+
+
+# the flags torch takes whatever their type: a layer's bidirectional, a cell's bias, a bool padding_value
+FLAG_VALUES = [1, 2, 0, 1.0, np.True_, np.int64(0), "yes", None]
+
+
+@pytest.mark.parametrize("value", [1, 0, np.int64(1), "yes", None], ids=repr)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+def test_a_bidirectional_that_is_not_a_bool_is_torchs_type_error(kind, value):
+    """torch makes the layer, then its every forward refuses it (TypeError); ours refuses it when it is made."""
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, bidirectional=value)(torch.zeros(5, 2, 3)),
+                    lambda: getattr(tr.nn, kind)(3, 4, bidirectional=value)(tr.zeros(5, 2, 3)))
+
+
+@pytest.mark.parametrize("value", FLAG_VALUES, ids=repr)
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_a_cells_bias_takes_any_value_as_torch(kind, value):
+    got = []
+    for lib in (tr, torch):
+        m = getattr(lib.nn, kind)(3, 4, bias=value)
+        got.append((m.bias is value, sorted(n for n, _ in m.named_parameters()), repr(m)))
+    assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_pad_sequence_takes_a_bool_padding_value_as_torch(value, dtype):
+    got = []
+    for lib, R_ in ((tr, ours_rnn), (torch, R)):
+        seqs = [lib.tensor(np.ones(2, dtype)), lib.tensor(np.ones(3, dtype))]
+        out = R_.pad_sequence(seqs, padding_value=value)
+        got.append((out.numpy().tolist(), str(out.dtype).replace("torch.", "")))
+    assert got[0] == got[1]
+
+
+def test_pad_packed_sequence_takes_a_bool_padding_value_as_torch():
+    got = []
+    for lib, R_ in ((tr, ours_rnn), (torch, R)):
+        packed = R_.pack_sequence([lib.ones(3), lib.ones(2)])
+        got.append(R_.pad_packed_sequence(packed, padding_value=True)[0].numpy().tolist())
+    assert got[0] == got[1]

@@ -148,6 +148,8 @@ class _StackedRecurrent(Module):
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
                           stacklevel=3 if isinstance(self, Recurrent) else 4)   # (the caller's line)
+        # (torch's RNNBase keeps any value, and its every forward then refuses one that is not a bool, TypeError:
+        # refused here when the layer is made, with that error type)
         self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)

@@ -333,11 +333,11 @@ def _check_lengths(fn, lengths, T, B, shortest=1):
 
 
 def _check_padding_value(fn, value):
-    """A number (nan and infinities included, as torch's padding values), or a 0-d Tensor of one as torch takes;
-    not a string or a bool."""
-    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iuf":
+    """A number (nan and infinities included, as torch's padding values; a bool is one, True padding with 1 as
+    torch's), or a 0-d Tensor of one as torch takes; not a string."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "biuf":
         return float(value._data)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if not isinstance(value, (numbers.Real, np.bool_)):
         raise TypeError(f"{fn}: padding_value must be a number, got {type(value).__name__} {value!r}")
     return float(value)
 
