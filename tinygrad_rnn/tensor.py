@@ -449,6 +449,22 @@ class Tensor(InPlaceWrites):
         self._mark_shared()
         return out
 
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple | None = None, copy: bool | None = None) -> Any:
+        """The DLPack protocol, the array API's exchange of memory, through the numpy array's own: what
+        `torch.tensor(x)` (a copy), `torch.from_dlpack(x)` and `np.from_dlpack(x)` (sharing the memory, as x.numpy()
+        does) read. A tensor that requires grad is refused, as torch's __dlpack__ refuses it (BufferError):
+        export x.detach()."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if not copy:
+            self._mark_shared()
+        return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple:
+        """(device type, index) for DLPack: the CPU's, numpy's."""
+        return self._data.__dlpack_device__()
+
     def _mark_shared(self):
         """This tensor's memory is handed out (numpy(), np.asarray): a recorded in-place write, which would give
         it a new array, is refused from now on (_check_recordable_in_place)."""
