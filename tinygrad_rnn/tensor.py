@@ -229,6 +229,7 @@ class Tensor(InPlaceWrites):
     _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _writes_through = False  # made by x.data: a recorded in-place write writes x's memory too (_in_place)
+    _data_taken = False  # x.data was read: x's memory may change with no version moved (PackedSequence's padded)
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
@@ -322,6 +323,7 @@ class Tensor(InPlaceWrites):
         out = self.detach()
         out._base, out._views_computed, out._computed_base = None, False, None   # its memory's leaf: itself
         out._writes_through = True
+        self._data_taken = True   # its writes move no version of this tensor: a copy kept of it must be remade
         return out
 
     def _set_data(self, value: Tensor) -> None:

@@ -171,6 +171,26 @@ def test_writes_through_detach_still_refuse_backward_as_torch():
     raises_as_torch(lambda: run(torch), lambda: run(tr))
 
 
+def test_a_packed_sequence_written_through_its_datas_data_is_read_anew_as_torch():
+    """A PackedSequence keeps a padded copy of its data, remade when the data's version moves: a write through
+    `packed.data.data` moves none, and was not seen."""
+    got = []
+    for lib in (tr, torch):
+        R = lib.nn.utils.rnn
+        packed = R.pack_sequence([lib.tensor([[1.0], [2.0], [3.0]]), lib.tensor([[4.0], [5.0]])])
+        R.pad_packed_sequence(packed)
+        packed.data.data.mul_(2.0)
+        lib.manual_seed(0)
+        rnn = lib.nn.RNN(1, 2).double()
+        with lib.no_grad():
+            for p in rnn.parameters():
+                p.fill_(0.25)
+        out = R.pad_packed_sequence(rnn(packed.to(lib.float64) if lib is torch else packed.double())[0])[0]
+        got.append((_np(R.pad_packed_sequence(packed)[0]), _np(out)))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 # a recorded in-place write of x.data (its source requires grad): x's memory written, .data on the tape
 def _recorded_write_of_data(lib, write):
     p = lib.nn.Parameter(lib.tensor([0.5, -1.0, 2.0]))

@@ -208,12 +208,13 @@ class PackedSequence:
     def _current_padded(self) -> Tensor:
         """The padded batch a layer or pad_packed_sequence reads: rebuilt from .data (differentiably) when .data is no
         longer what the padded batch gives: made a leaf that requires grad after it was read, or written in place
-        since (its version moved)."""
+        since (its version moved; or, once `.data.data` was read, whose writes move no version, at every read)."""
         made = self._data_made
         if made is None:
             return self.padded
         data, version, from_padded = made
-        if data._version == version and not (from_padded and data.is_leaf and data.requires_grad):
+        if data._version == version and not data._data_taken and not (from_padded and data.is_leaf
+                                                                      and data.requires_grad):
             return self.padded
         padded, _, _ = _from_packed_layout(data, self.batch_sizes, _index_tensor(self._order()), None)
         object.__setattr__(self, "padded", padded)
