@@ -379,8 +379,11 @@ class InPlaceWrites:
                 return self._write(make(), fn)
         _check_recordable_in_place(self, fn)
         version = self._version
-        new = make()
-        self._write(new, fn, recorded=True)
+        if self._writes_through:
+            new = self._write_through(make, fn)
+        else:
+            new = make()
+            self._write(new, fn, recorded=True)
         self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
         carry_version(self._node, version + 1)   # the same tensor to torch, written once more
         return self
@@ -409,6 +412,23 @@ class InPlaceWrites:
         self._base = None  # a new array: a view no longer (_note_view_bases)
         self._views_computed = False
         return self
+
+    def _write_through(self, make, fn):
+        """A recorded write of x.data (`p.data.copy_(w)`, w requiring grad), as torch's: the memory it shares with
+        p is written (p sees the new values, and keeps its version and its place off the tape), and the .data
+        tensor becomes make()'s result on the tape. The operation reads a copy of the old values, so that what its
+        backward saved is not overwritten by the write."""
+        memory = self._data
+        _check_writable(memory)
+        self._data = memory.copy()
+        try:
+            new = make()
+        finally:
+            self._data = memory
+        if new.dtype != self.dtype or new.shape != self.shape:
+            _refuse_changed_result(self, new, fn)
+        memory[...] = new._data
+        return new
 
     # -- the unrecorded write of a leaf's own memory without a temporary array (an optimizer's p -= lr * g)
     def _unrecorded_leaf(self):
@@ -582,7 +602,7 @@ def _check_recordable_in_place(x, fn):
     is a view of that memory too): x becomes a new array on the tape, and those views would keep the old values,
     where torch's follow x. For the same reason, refused on a computed tensor while an array that shares its
     memory is alive (views._live_views_of: its views, recorded or not, and numpy()'s array); once they are
-    dropped, the write runs."""
+    dropped, the write runs. x.data is not refused for the memory it shares: it writes that memory (_write_through)."""
     if x.requires_grad and x.is_leaf:
         raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({fn}), "
                            "as torch refuses it: update parameters inside `with tr.no_grad():`")

@@ -1032,10 +1032,16 @@ class HookedIdentity(Primitive):
 class Matmul(Primitive):
     """a @ b for a, b with ndim >= 2 (batched dims broadcast; tensor.py promotes 1-D operands).
     matmul is numpy's @, with big 2-D products split over the library's threads (kernels/blas.py)."""
+    saves_tensors = True   # (each gradient reads the other operand)
 
     @staticmethod
     def forward(a, b):
         return matmul(a, b), (a, b)
+
+    @staticmethod
+    def saved_needed(saved, needs):
+        a, b = saved
+        return (b if needs[0] else None), (a if needs[1] else None)
 
     @staticmethod
     def backward(g, saved, needs):

@@ -26,9 +26,11 @@ Saved values are the inputs' arrays themselves, not copies, so an array changed 
 forward and backward would give wrong gradients. The library's own in-place writes (an optimizer
 step, load_state_dict) bump the tensor's version counter; a node records the versions of its leaf
 inputs (those that do not require grad too: a frozen weight; for a view taken without recording, such as
-that weight's transpose, its base's: views.py) and backward refuses, naming the tensor, if one has moved on.
-Raw writes into the array (`x.numpy()`, `x._data`) bypass the counter, as writes through torch's `.data` do (here
-`x.data` is a Tensor whose in-place writes bump it); `tr.detect_anomaly()` (anomaly.py) catches those
+that weight's transpose, its base's: views.py) and backward refuses, naming the tensor, if one has moved on and
+the node's backward reads it (what it saved for the gradients asked for, saved_needed: as torch's, a Linear's
+weight written between forward and backward refuses only when the input's gradient, which reads it, was asked for).
+Raw writes into the array (`x.numpy()`, `x._data`) bypass the counter, and so do writes through `x.data`, as
+torch's (a Tensor sharing x's memory with a counter of its own); `tr.detect_anomaly()` (anomaly.py) catches those
 too, by a checksum of every input verified in backward. A computed tensor (y = a * 2) has no version a node
 records: an in-place write of its memory (under no_grad(), through y.detach() or a view) is noted on the nodes
 that made it (_note_computed_write), and backward refuses a node recorded before the write that saved an array
@@ -296,7 +298,7 @@ def _check_before_the_walk(nodes):
     computed tensor written in place since (_computed_writes) is looked for in what the nodes saved."""
     for node in nodes:
         if node.versions is not None or node.saved is _FREED:
-            _check_saved_values(node)
+            _check_saved_values(node, nodes)
     if _computed_writes:   # (empty unless a computed tensor was written: no cost per node otherwise)
         _check_computed_writes(nodes)
 
@@ -347,8 +349,9 @@ def _holds_tensors(saved):
     return isinstance(saved, np.generic)   # numpy's scalar result of a 0-d array (np.exp(0-d) is one)
 
 
-def _check_saved_values(node):
-    """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since)."""
+def _check_saved_values(node, nodes=None):
+    """Refuse a node whose saved values are gone (a second backward) or stale (a leaf changed since, and read by its
+    backward: _backward_reads; a change it does not read is taken into the versions the node checks)."""
     if node.saved is _FREED:
         raise RuntimeError(
             f"Trying to backward through the graph a second time: the saved values of {node.name()} were freed "
@@ -359,7 +362,34 @@ def _check_saved_values(node):
     if node.versions is not None:
         for leaf, version, i in node.versions:
             if leaf._writes != version:  # a leaf changed since it was recorded
-                raise _modified_in_place(node, leaf, i)
+                if _backward_reads(node, leaf._data, nodes):
+                    raise _modified_in_place(node, leaf, i)
+                node.versions = tuple((t, t._writes if t is leaf else v, j) for t, v, j in node.versions)
+
+
+def _backward_reads(node, array, nodes):
+    """Whether node's backward reads values of `array`'s memory: what it saved for the gradients asked for
+    (saved_needed), as torch refuses only a tensor an operation saved (a Linear's weight written between forward
+    and backward when only the weight's gradient was asked for: its input is saved, not the weight). A recorded view
+    (W.T) saves nothing; the operations of the walk (`nodes`) that saved arrays of that memory read it (all of them,
+    a conservative answer; without the walk's nodes, yes). Anything saved but arrays, numbers and their tuples is
+    taken to read it (a custom Function's context)."""
+    if _may_read(node.prim.saved_needed(node.saved, node.needs), array) or _may_read(node.attrs, array):
+        return True
+    if not _is_view_node(node):
+        return False
+    return nodes is None or any(_may_read(n.prim.saved_needed(n.saved, n.needs), array) for n in nodes
+                                if n.saved is not _FREED)
+
+
+def _may_read(saved, array):
+    if type(saved) is np.ndarray:
+        return np.may_share_memory(saved, array)
+    if type(saved) is tuple or type(saved) is list:
+        return any(_may_read(s, array) for s in saved)
+    if type(saved) is dict:
+        return any(_may_read(s, array) for s in saved.values())
+    return not (saved is None or isinstance(saved, (bool, int, float, str, np.generic, np.dtype, slice, type)))
 
 
 # {Node: [(sequence number, memory)]}: the in-place writes of the memory of each node's outputs, noted by

@@ -228,6 +228,8 @@ class Tensor(InPlaceWrites):
     _views_computed = False  # shares the memory of a computed tensor (_note_view_bases)
     _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
+    _writes_through = False  # made by x.data: a recorded in-place write writes x's memory too (_in_place)
+    _data_taken = False  # x.data was read: x's memory may change with no version moved (PackedSequence's padded)
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
@@ -311,8 +313,18 @@ class Tensor(InPlaceWrites):
         """`x.data`, as torch's: a Tensor sharing x's memory that requires no grad and is off the tape (made as
         detach() makes one), so torch's methods answer as torch's (`p.data.std()` unbiased, `p.data.max(0)` values
         and indices) and in-place writes (`p.data.mul_(0.5)`, `p.data -= lr * p.grad`) change x. The numpy array
-        itself is `x.numpy()` (or `._data`, what the library reads)."""
-        return self.detach()
+        itself is `x.numpy()` (or `._data`, what the library reads).
+
+        Unlike detach()'s, its version counter is its own, as torch's: a write through x.data leaves x's version as
+        it was, so a graph that saved x computes its gradient with the new values, silently, as torch's does (the
+        point of .data in torch's old optimizers; tr.detect_anomaly() still catches it). Its views share its
+        counter. A recorded in-place write of it (`p.data.copy_(w)`, w requiring grad) writes x's memory and puts
+        the .data tensor alone on the tape, as torch's (_writes_through)."""
+        out = self.detach()
+        out._base, out._views_computed, out._computed_base = None, False, None   # its memory's leaf: itself
+        out._writes_through = True
+        self._data_taken = True   # its writes move no version of this tensor: a copy kept of it must be remade
+        return out
 
     def _set_data(self, value: Tensor) -> None:
         """`x.data = t`: x takes t's memory (shape and dtype too), off the tape, as torch's. A Tensor only, in torch's
@@ -438,6 +450,22 @@ class Tensor(InPlaceWrites):
             return out.copy()
         self._mark_shared()
         return out
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple | None = None, copy: bool | None = None) -> Any:
+        """The DLPack protocol, the array API's exchange of memory, through the numpy array's own: what
+        `torch.tensor(x)` (a copy), `torch.from_dlpack(x)` and `np.from_dlpack(x)` (sharing the memory, as x.numpy()
+        does) read. A tensor that requires grad is refused, as torch's __dlpack__ refuses it (BufferError):
+        export x.detach()."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if not copy:
+            self._mark_shared()
+        return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple:
+        """(device type, index) for DLPack: the CPU's, numpy's."""
+        return self._data.__dlpack_device__()
 
     def _mark_shared(self):
         """This tensor's memory is handed out (numpy(), np.asarray): a recorded in-place write, which would give

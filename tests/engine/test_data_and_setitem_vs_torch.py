@@ -7,7 +7,7 @@ the same code on both libraries and compares values, gradients and error types.
 """
 import numpy as np
 import pytest
-from conftest import outcome
+from conftest import outcome, raises_as_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +106,114 @@ def test_grad_is_a_plain_tensor_and_rebinding_its_data_reaches_the_optimizer():
         out.append(_np(p.grad).copy())
     np.testing.assert_array_equal(out[0], out[2])
     np.testing.assert_array_equal(out[1], out[3])
+
+
+# how x.data's writes count: its version counter is its own, as torch's
+def _versions_after(lib, write):
+    """The versions of x, of its .data and of a view of that .data after `write(data, view)`, and whether a backward
+    through a graph that saved x still runs (with the new values, as torch's), with x's gradient."""
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    d = x.data
+    v = d[0:2]
+    write(d, v)
+    y.backward()
+    return x._version, d._version, v._version, _np(x.grad), _np(x)
+
+
+@pytest.mark.parametrize("write", [
+    lambda d, v: d.mul_(2.0), lambda d, v: d.add_(1.0), lambda d, v: v.add_(1.0), lambda d, v: d.zero_(),
+    lambda d, v: d.copy_(d * 3), lambda d, v: d.__setitem__(1, 7.0), lambda d, v: d.__isub__(0.5),
+    lambda d, v: d.data.mul_(2.0), lambda d, v: d.detach().mul_(2.0),
+], ids=["mul_", "add_", "view add_", "zero_", "copy_", "setitem", "-=", "data.data", "data.detach"])
+def test_writes_through_data_leave_the_version_and_backward_uses_the_new_values_as_torch(write):
+    ours, theirs = _versions_after(tr, write), _versions_after(torch, write)
+    assert ours[:3] == theirs[:3]
+    for a, b in zip(ours[3:], theirs[3:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_each_data_has_its_own_counter_and_the_tensors_writes_do_not_move_it_as_torch():
+    got = []
+    for lib in (tr, torch):
+        x = lib.ones(3)
+        first, second = x.data, x.data
+        first.add_(1.0)
+        with lib.no_grad():
+            x.mul_(2.0)   # x's counter, shared with x.detach() and views of x
+        x.detach().add_(1.0)
+        w = x[0:2]
+        w.data.add_(1.0)   # a view's .data: a counter of its own too
+        got.append((x._version, first._version, second._version, w._version, _np(x)))
+    assert got[0][:4] == got[1][:4]
+    np.testing.assert_array_equal(got[0][4], got[1][4])
+
+
+def test_writing_a_computed_tensors_data_is_not_refused_as_torch():
+    got = []
+    for lib in (tr, torch):
+        a = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        z = a * 2
+        y = (z * z).sum()   # saves z
+        z.data.add_(1.0)    # torch: z's version stays 0, backward reads the new z
+        y.backward()
+        got.append((z._version, _np(a.grad)))
+    assert got[0][0] == got[1][0]
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+
+
+def test_writes_through_detach_still_refuse_backward_as_torch():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = (x * x).sum()
+        x.detach().mul_(2.0)   # detach() shares x's counter in torch
+        y.backward()
+    raises_as_torch(lambda: run(torch), lambda: run(tr))
+
+
+def test_a_packed_sequence_written_through_its_datas_data_is_read_anew_as_torch():
+    """A PackedSequence keeps a padded copy of its data, remade when the data's version moves: a write through
+    `packed.data.data` moves none, and was not seen."""
+    got = []
+    for lib in (tr, torch):
+        R = lib.nn.utils.rnn
+        packed = R.pack_sequence([lib.tensor([[1.0], [2.0], [3.0]]), lib.tensor([[4.0], [5.0]])])
+        R.pad_packed_sequence(packed)
+        packed.data.data.mul_(2.0)
+        lib.manual_seed(0)
+        rnn = lib.nn.RNN(1, 2).double()
+        with lib.no_grad():
+            for p in rnn.parameters():
+                p.fill_(0.25)
+        out = R.pad_packed_sequence(rnn(packed.to(lib.float64) if lib is torch else packed.double())[0])[0]
+        got.append((_np(R.pad_packed_sequence(packed)[0]), _np(out)))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# a recorded in-place write of x.data (its source requires grad): x's memory written, .data on the tape
+def _recorded_write_of_data(lib, write):
+    p = lib.nn.Parameter(lib.tensor([0.5, -1.0, 2.0]))
+    w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    d = p.data
+    out = write(d, w)
+    assert out is d
+    facts = (d.requires_grad, d.is_leaf, p.requires_grad, p.is_leaf, p.grad_fn is None, p._version, d._version)
+    values = _np(p).copy()
+    (d * lib.tensor([1.0, -2.0, 0.5])).sum().backward()
+    return facts, values, _np(w.grad), p.grad
+
+
+@pytest.mark.parametrize("write", [
+    lambda d, w: d.copy_(w), lambda d, w: d.add_(w), lambda d, w: d.mul_(w), lambda d, w: d.sub_(w, alpha=2.0),
+    lambda d, w: d.copy_(w).mul_(w), lambda d, w: d.addcmul_(w, w),
+], ids=["copy_", "add_", "mul_", "sub_ alpha", "copy_ then mul_", "addcmul_"])
+def test_recorded_write_of_data_writes_the_tensor_and_records_on_data_as_torch(write):
+    ours, theirs = _recorded_write_of_data(tr, write), _recorded_write_of_data(torch, write)
+    assert ours[0] == theirs[0]
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
+    assert ours[3] is None and theirs[3] is None   # the parameter itself is off the tape
 
 
 # ----------------------------------------------------------------------------- x[index] = value

@@ -288,3 +288,76 @@ def test_a_second_backward_through_an_op_that_saved_a_scalar_tensor_is_refused_a
             assert (o is None) == (t is None), name
             if t is not None:
                 np.testing.assert_allclose(np.array(o), np.array(t), rtol=1e-6, err_msg=name)
+
+
+# A leaf written in place between forward and backward refuses the backward only where an operation saved it for the
+# gradients asked for, as torch's (a state_dict value or a no_grad() write; it refused wherever it had been read)
+def _linear(lib, w, x, b):
+    return lib.nn.functional.linear(x, w, b)
+
+
+GRAPHS = {   # name: (f(lib, w, x, b), which of w, x, b requires grad)
+    "linear, input without grad": (_linear, (True, False, True)),
+    "linear, input with grad": (_linear, (True, True, True)),
+    "linear, frozen weight": (_linear, (False, True, False)),
+    "x @ w.T, x without grad": (lambda lib, w, x, b: x @ w.t(), (True, False, False)),
+    "x @ w.T, x with grad": (lambda lib, w, x, b: x @ w.t(), (True, True, False)),
+    "w.T * b, b without grad": (lambda lib, w, x, b: w.t() * b, (True, False, False)),
+    "w.T * b, both with grad": (lambda lib, w, x, b: w.t() * b, (True, False, True)),
+    "w.T + b": (lambda lib, w, x, b: w.t() + b, (True, False, True)),
+    "w.exp() (saves its result)": (lambda lib, w, x, b: w.exp().t() + b, (True, False, False)),
+    "w.sin() (saves w)": (lambda lib, w, x, b: w.sin().t() + b, (True, False, False)),
+    "(x @ w.T) ** 2": (lambda lib, w, x, b: (x @ w.t() + b) ** 2, (True, False, True)),
+}
+
+
+def _written_between_forward_and_backward(lib, graph, written):
+    f, grads = GRAPHS[graph]
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (5, 4), (3,)]
+    w, x, b = (lib.tensor(rng.standard_normal(shape), requires_grad=g) for shape, g in zip(shapes, grads))
+    out = f(lib, w, x, b).sum()
+    with lib.no_grad():
+        {"w": w, "x": x, "b": b}[written].mul_(0.5)
+    try:
+        out.backward()
+    except RuntimeError:
+        return "refused"
+    return [None if t.grad is None else t.grad.numpy().copy() for t in (w, x, b)]
+
+
+@pytest.mark.parametrize("written", ["w", "x", "b"])
+@pytest.mark.parametrize("graph", sorted(GRAPHS))
+def test_a_leaf_written_before_backward_refuses_only_where_torch_saved_it(graph, written):
+    ours, theirs = (_written_between_forward_and_backward(lib, graph, written) for lib in (tr, torch))
+    if theirs == "refused" or ours == "refused":
+        assert ours == theirs
+        return
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_state_dict_weight_written_between_forward_and_backward_as_torch():
+    """The case torch code meets: a Linear whose input needs no gradient saved its input, not its weight."""
+    outcomes = []
+    for lib in (tr, torch):
+        lin = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]))
+            lin.bias.copy_(lib.tensor([0.125, -0.75]))
+        row = []
+        for input_grad in (False, True):
+            x = lib.ones(4, 3, dtype=lib.float64, requires_grad=input_grad)
+            out = lin(x).pow(2).sum()
+            lin.state_dict()["weight"].add_(1.0)   # shares the weight's memory and its version counter
+            try:
+                out.backward()
+                row.append(lin.weight.grad.numpy().copy())
+            except RuntimeError:
+                row.append("refused")
+            lin.zero_grad()
+        outcomes.append(row)
+    assert outcomes[0][1] == outcomes[1][1] == "refused"
+    np.testing.assert_allclose(outcomes[0][0], outcomes[1][0], rtol=1e-12)

@@ -217,7 +217,7 @@ def test_multi_output_node_gets_gradient_from_each_used_output():
 
 def test_optimizer_step_before_backward_is_refused_by_name():
     w = tr.Tensor(np.array([[0.5, -0.2], [0.1, 0.3]]), requires_grad=True)
-    x = tr.Tensor(np.ones((1, 2)))
+    x = tr.Tensor(np.ones((1, 2)), requires_grad=True)   # (x's gradient reads w: Matmul saved it, as torch's mm)
     loss = (x @ w).tanh().sum()
     w.grad = tr.from_numpy(np.ones_like(w._data))
     tr.optim.SGD([w], lr=0.1).step()  # moves w under the recorded graph

@@ -135,7 +135,6 @@ BAD_ARGUMENTS = [
     (lambda: nn.LSTM(3, 4, proj_size=-1), ValueError, "LSTM: proj_size must be >= 0, got -1"),
     (lambda: nn.LSTM(3, 4, proj_size=True), TypeError, "LSTM: proj_size must be an int, got bool True"),
     (lambda: nn.Recurrent(nn.GRUCell, 3, 4, batch_first=1), TypeError, "Recurrent: batch_first must be True or False"),
-    (lambda: nn.RNNCell(3, 4, bias="yes"), TypeError, "RNNCell: bias must be True or False, got str 'yes'"),
     (lambda: nn.LSTMCell(3, 4.5), TypeError, "LSTMCell: hidden_size must be an int, got float 4.5"),
     (lambda: nn.GRUCell(-1, 4), ValueError, "GRUCell: input_size must be >= 0, got -1"),
     (lambda: nn.RNNCell(3, 4, nonlinearity="Tanh"), ValueError, "RNNCell: nonlinearity must be one of 'tanh', 'relu'"),
@@ -256,18 +255,19 @@ def test_zero_sized_hidden_and_batch_as_torch():
 _LAYER_ARGS = dict(ints=["input_size", "hidden_size", "num_layers"], bools=["bias", "batch_first", "bidirectional"],
                    floats=["dropout"])
 _CELL_ARGS = dict(ints=["input_size", "hidden_size"], bools=["bias"], floats=[])
+_TORCH_CELL_ARGS = dict(_CELL_ARGS, bools=[])   # (bias: any value, as torch's cells take it)
 SIGNATURES = [
     (lambda **kw: nn.RNN(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
     (lambda **kw: nn.GRU(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
     (lambda **kw: nn.LSTM(**{"input_size": 3, "hidden_size": 4, **kw}),
      dict(_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
     (lambda **kw: nn.Recurrent(nn.GRUCell, **{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
-    (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_CELL_ARGS),
     (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}),
-     dict(_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["proj_size"])),
+     dict(_TORCH_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["proj_size"])),
     (lambda **kw: nn.LayerNormLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), dict(_CELL_ARGS, floats=["eps"])),
-    (lambda **kw: nn.GRUCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
-    (lambda **kw: nn.PeepholeLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _CELL_ARGS),
+    (lambda **kw: nn.GRUCell(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_CELL_ARGS),
+    (lambda **kw: nn.PeepholeLSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_CELL_ARGS),
     (lambda **kw: nn.JordanCell(**{"input_size": 3, "hidden_size": 4, **kw}),
      dict(_CELL_ARGS, ints=_CELL_ARGS["ints"] + ["output_size"])),
     (lambda **kw: nn.Linear(**{"in_features": 3, "out_features": 4, **kw}),

@@ -443,9 +443,10 @@ def test_init_follows_torch_scales_and_is_seeded():
         init.xavier_uniform_(tr.nn.Parameter(np.zeros(3)))
     with pytest.raises(TypeError, match="tensor must be a Tensor"):
         init.zeros_(np.zeros(3))
-    # in place after a forward: the graph recorded before refuses to backpropagate (stale weights)
+    # in place after a forward: the graph recorded before, whose input's gradient reads the weight, refuses to
+    # backpropagate (stale weights), as torch's
     lin = tr.nn.Linear(2, 2)
-    y = lin(tr.Tensor(np.ones((1, 2), np.float32))).sum()
+    y = lin(tr.Tensor(np.ones((1, 2), np.float32), requires_grad=True)).sum()
     init.zeros_(lin.weight)
     with pytest.raises(tr.InplaceModificationError):
         y.backward()

@@ -315,3 +315,105 @@ def test_an_lstm_cells_state_of_the_wrong_arity_is_torchs_error_type(state):
     x = np.zeros((2, 3))
     raises_as_torch(lambda: theirs(torch.tensor(x), make(torch)), lambda: ours(tr.tensor(x), make(tr)),
                      "state must be a tuple of 2 Tensors")
+
+
+# RNNBase's argument checks, which torch code calls from a subclass's forward (check_forward_args and its parts)
+HELPER_CALLS = {   # name: f(module, lib) -> what it returns (compared), or torch's exception
+    "check_input ok": lambda m, lib: m.check_input(lib.zeros(5, 2, 3, dtype=lib.float64), None),
+    "check_input packed data": lambda m, lib: m.check_input(lib.zeros(7, 3, dtype=lib.float64), lib.tensor([2, 1])),
+    "check_input 2-D unpacked": lambda m, lib: m.check_input(lib.zeros(5, 3, dtype=lib.float64), None),
+    "check_input features": lambda m, lib: m.check_input(lib.zeros(5, 2, 4, dtype=lib.float64), None),
+    "check_input dtype": lambda m, lib: m.check_input(lib.zeros(5, 2, 3), None),
+    "expected hidden size": lambda m, lib: m.get_expected_hidden_size(lib.zeros(5, 2, 3), None),
+    "expected hidden size packed": lambda m, lib: m.get_expected_hidden_size(lib.zeros(7, 3), lib.tensor([4, 3])),
+    "check_hidden_size ok": lambda m, lib: m.check_hidden_size(lib.zeros(4, 2, 4), (4, 2, 4)),
+    "check_hidden_size wrong": lambda m, lib: m.check_hidden_size(lib.zeros(4, 3, 4), (4, 2, 4)),
+    "check_hidden_size msg": lambda m, lib: m.check_hidden_size(lib.zeros(1), (4, 2, 4), "want {} not {}"),
+    "forward args ok": lambda m, lib: m.check_forward_args(
+        lib.zeros(5, 2, 3, dtype=lib.float64), _hidden(m, lib, 2), None),
+    "forward args batch": lambda m, lib: m.check_forward_args(
+        lib.zeros(5, 2, 3, dtype=lib.float64), _hidden(m, lib, 3), None),
+    "forward args cell": lambda m, lib: m.check_forward_args(
+        lib.zeros(5, 2, 3, dtype=lib.float64), _hidden(m, lib, 2, cell_batch=3), None),
+    "permute_hidden None": lambda m, lib: m.permute_hidden(_hidden(m, lib, 3, fill=True), None),
+    "permute_hidden": lambda m, lib: m.permute_hidden(_hidden(m, lib, 3, fill=True), lib.tensor([2, 0, 1])),
+}
+
+
+def _hidden(m, lib, batch, cell_batch=None, fill=False):
+    h = lib.zeros(4, batch, m.proj_size or 4, dtype=lib.float64)
+    if fill:
+        h = lib.arange(h.numel(), dtype=lib.float64).reshape(h.shape)
+    if type(m).__name__ != "LSTM":
+        return h
+    return h, lib.ones(4, batch if cell_batch is None else cell_batch, 4, dtype=lib.float64)
+
+
+def _helper_outcome(call):
+    try:
+        out = call()
+    except (RuntimeError, ValueError) as e:
+        return type(e).__name__, str(e).replace("torch.", "")
+    if isinstance(out, tuple) and out and hasattr(out[0], "shape"):
+        return tuple(np.asarray(o.detach().numpy()).tolist() for o in out)
+    return np.asarray(out.detach().numpy()).tolist() if hasattr(out, "shape") else out
+
+
+@pytest.mark.parametrize("call", sorted(HELPER_CALLS))
+@pytest.mark.parametrize("kind, kwargs", [("RNN", {}), ("GRU", {}), ("LSTM", {}), ("LSTM", {"proj_size": 2})],
+                         ids=["RNN", "GRU", "LSTM", "LSTM proj"])
+def test_rnnbase_argument_checks_answer_as_torchs(kind, kwargs, call):
+    theirs, ours = _pair(kind, 3, 4, num_layers=2, bidirectional=True, **kwargs)
+    expected, got = _helper_outcome(lambda: HELPER_CALLS[call](theirs, torch)), \
+        _helper_outcome(lambda: HELPER_CALLS[call](ours, tr))
+    assert got == expected
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_expected_cell_size_is_the_lstms_alone_as_torchs(kind):
+    theirs, ours = _pair(kind, 3, 4, **({"proj_size": 2} if kind == "LSTM" else {}))
+    assert hasattr(ours, "get_expected_cell_size") == hasattr(theirs, "get_expected_cell_size")
+    if kind == "LSTM":
+        x = np.zeros((6, 5, 3))
+        assert ours.get_expected_cell_size(tr.tensor(x), None) == theirs.get_expected_cell_size(torch.tensor(x), None)
+
+
+# the flags torch takes whatever their type: a layer's bidirectional, a cell's bias, a bool padding_value
+FLAG_VALUES = [1, 2, 0, 1.0, np.True_, np.int64(0), "yes", None]
+
+
+@pytest.mark.parametrize("value", [1, 0, np.int64(1), "yes", None], ids=repr)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+def test_a_bidirectional_that_is_not_a_bool_is_torchs_type_error(kind, value):
+    """torch makes the layer, then its every forward refuses it (TypeError); ours refuses it when it is made."""
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, bidirectional=value)(torch.zeros(5, 2, 3)),
+                    lambda: getattr(tr.nn, kind)(3, 4, bidirectional=value)(tr.zeros(5, 2, 3)))
+
+
+@pytest.mark.parametrize("value", FLAG_VALUES, ids=repr)
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_a_cells_bias_takes_any_value_as_torch(kind, value):
+    got = []
+    for lib in (tr, torch):
+        m = getattr(lib.nn, kind)(3, 4, bias=value)
+        got.append((m.bias is value, sorted(n for n, _ in m.named_parameters()), repr(m)))
+    assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_pad_sequence_takes_a_bool_padding_value_as_torch(value, dtype):
+    got = []
+    for lib, R_ in ((tr, ours_rnn), (torch, R)):
+        seqs = [lib.tensor(np.ones(2, dtype)), lib.tensor(np.ones(3, dtype))]
+        out = R_.pad_sequence(seqs, padding_value=value)
+        got.append((out.numpy().tolist(), str(out.dtype).replace("torch.", "")))
+    assert got[0] == got[1]
+
+
+def test_pad_packed_sequence_takes_a_bool_padding_value_as_torch():
+    got = []
+    for lib, R_ in ((tr, ours_rnn), (torch, R)):
+        packed = R_.pack_sequence([lib.ones(3), lib.ones(2)])
+        got.append(R_.pad_packed_sequence(packed, padding_value=True)[0].numpy().tolist())
+    assert got[0] == got[1]

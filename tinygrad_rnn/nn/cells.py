@@ -18,7 +18,6 @@ from ..creation import zeros
 from ..tensor import ShapeError, Tensor
 from . import init
 from .checks import (
-    ArgumentTypeError,
     DTypeMismatchError,
     StateArityError,
     check_bool,
@@ -261,15 +260,16 @@ def _check_input(cell, x):
                                  f"{cell.weight_ih.dtype}; build the cell with dtype={x.dtype} or cast the input")
 
 
-def _check_cell_bias(name, bias):
-    """bias True or False. torch's cells take anything (RNNCell(10, 20, 'relu') is a tanh cell with biases, and its
-    ModuleInfo test expects the RuntimeError of the next call, given a state of the wrong size): refused here, an
-    ArgumentTypeError (a TypeError, and that RuntimeError), naming the keyword meant when it is a nonlinearity."""
-    if isinstance(bias, (bool, np.bool_)):
-        return bool(bias)
-    named = name == "RNNCell" and bias in ("tanh", "relu")
-    hint = f" (the nonlinearity is a keyword: RNNCell(..., nonlinearity={bias!r}))" if named else ""
-    raise ArgumentTypeError(f"{name}: bias must be True or False, got {type(bias).__name__} {bias!r}{hint}")
+def _cell_bias(name, bias):
+    """bias as torch's cells take it: any value, kept as given, its truth deciding whether the cell has biases
+    (RNNCell(10, 20, 'relu') is a tanh cell with biases, as torch's, and bias=0 one without). torch's layers refuse
+    a bias that is not a bool (nn/checks.check_bool); its cells do not. A value with no truth (an array of two
+    numbers) is numpy's or torch's ValueError, refused here in words naming the argument."""
+    try:
+        bool(bias)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{name}: bias must have a truth value (True or False), got {type(bias).__name__}") from e
+    return bias
 
 
 class _TorchStyleCell(RecurrentCell):
@@ -283,7 +283,7 @@ class _TorchStyleCell(RecurrentCell):
         check_device(name, device)   # (torch's factory kwargs: only the CPU here)
         input_size = check_int(name, "input_size", input_size, 0)
         hidden_size = check_int(name, "hidden_size", hidden_size, 0)
-        bias, dtype = _check_cell_bias(name, bias), check_dtype(dtype, name)
+        bias, dtype = _cell_bias(name, bias), check_dtype(dtype, name)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, _init_bound(hidden_size)
         self.weight_ih = uniform((G * H, input_size), bound, dtype)
@@ -305,7 +305,7 @@ class _TorchStyleCell(RecurrentCell):
         return self.recurrence(self.project_input(x), state)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias is True else f", bias={self.bias}")
 
 
 class RNNCell(_TorchStyleCell):

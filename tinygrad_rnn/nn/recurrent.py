@@ -148,6 +148,8 @@ class _StackedRecurrent(Module):
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
                           stacklevel=3 if isinstance(self, Recurrent) else 4)   # (the caller's line)
+        # (torch's RNNBase keeps any value, and its every forward then refuses one that is not a bool, TypeError:
+        # refused here when the layer is made, with that error type)
         self.bidirectional = check_bool(name, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
@@ -932,6 +934,45 @@ class _TorchRecurrent(_StackedRecurrent):
         """Each layer-direction's parameters in torch's order, as torch's all_weights."""
         return [[getattr(self, n) for n in names] for names in self._all_weights]
 
+    # -- torch's argument checks, for torch code that calls them (a subclass's forward); forward checks on its own
+    def check_input(self, input: Tensor, batch_sizes: Optional[Tensor]) -> None:
+        """torch's RNNBase.check_input: the input's dtype that of the weights (ValueError), 2 dimensions for a
+        packed input's data (batch_sizes given) else 3, and input_size features (RuntimeError), in torch's words."""
+        weight = self._flat_weights[0]
+        if input.dtype != weight.dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
+                             f"input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                               f"{input.size(-1)}")
+
+    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Optional[Tensor]) -> tuple[int, int, int]:
+        """(num_layers * num_directions, batch, h's size: proj_size or hidden_size), as torch's."""
+        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.output_size)
+
+    def _mini_batch(self, input, batch_sizes):
+        if batch_sizes is not None:
+            return int(batch_sizes[0])
+        return input.size(0) if self.batch_first else input.size(1)
+
+    def check_hidden_size(self, hx: Tensor, expected_hidden_size: tuple[int, ...],
+                          msg: str = "Expected hidden size {}, got {}") -> None:
+        """torch's: a RuntimeError (msg formatted with the expected size and hx's, as a list) unless hx has it."""
+        if tuple(hx.shape) != tuple(expected_hidden_size):
+            raise RuntimeError(msg.format(expected_hidden_size, list(hx.shape)))
+
+    def check_forward_args(self, input: Tensor, hidden: Tensor, batch_sizes: Optional[Tensor]) -> None:
+        """torch's: check_input, then the hidden state's size."""
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
+
+    def permute_hidden(self, hx: Tensor, permutation: Optional[Tensor]) -> Tensor:
+        """hx with its batch (dim 1) reordered by permutation (a PackedSequence's indices), or hx for None."""
+        return hx if permutation is None else hx.index_select(1, permutation)
+
     def _cell(self, layer, direction, tensors=None):
         """The cell that runs one layer-direction on the fused path: nn/cells.py's RNNCell / GRUCell /
         LSTMCell, made once, holding this layer's own parameters (pointed at them on every call, so a .to()
@@ -1159,6 +1200,26 @@ class LSTM(_TorchRecurrent):
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.output_size, self.hidden_size)  # (h, c): h is projected, c is not
+
+    def get_expected_cell_size(self, input: Tensor, batch_sizes: Optional[Tensor]) -> tuple[int, int, int]:
+        """(num_layers * num_directions, batch, hidden_size): c's size (never projected), as torch's."""
+        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.hidden_size)
+
+    def check_forward_args(self, input: Tensor, hidden: tuple[Tensor, Tensor],  # type: ignore[override]
+                           batch_sizes: Optional[Tensor]) -> None:
+        """torch's LSTM.check_forward_args: check_input, then h's and c's sizes."""
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def permute_hidden(self, hx: tuple[Tensor, Tensor],  # type: ignore[override]
+                       permutation: Optional[Tensor]) -> tuple[Tensor, Tensor]:
+        """(h, c) with their batch reordered by permutation, or hx for None, as torch's."""
+        if permutation is None:
+            return hx
+        return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
     def _recurrence(self, w_hhT, b_hh, layer, direction):
         if not self.proj_size:

@@ -208,12 +208,13 @@ class PackedSequence:
     def _current_padded(self) -> Tensor:
         """The padded batch a layer or pad_packed_sequence reads: rebuilt from .data (differentiably) when .data is no
         longer what the padded batch gives: made a leaf that requires grad after it was read, or written in place
-        since (its version moved)."""
+        since (its version moved; or, once `.data.data` was read, whose writes move no version, at every read)."""
         made = self._data_made
         if made is None:
             return self.padded
         data, version, from_padded = made
-        if data._version == version and not (from_padded and data.is_leaf and data.requires_grad):
+        if data._version == version and not data._data_taken and not (from_padded and data.is_leaf
+                                                                      and data.requires_grad):
             return self.padded
         padded, _, _ = _from_packed_layout(data, self.batch_sizes, _index_tensor(self._order()), None)
         object.__setattr__(self, "padded", padded)
@@ -333,11 +334,11 @@ def _check_lengths(fn, lengths, T, B, shortest=1):
 
 
 def _check_padding_value(fn, value):
-    """A number (nan and infinities included, as torch's padding values), or a 0-d Tensor of one as torch takes;
-    not a string or a bool."""
-    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iuf":
+    """A number (nan and infinities included, as torch's padding values; a bool is one, True padding with 1 as
+    torch's), or a 0-d Tensor of one as torch takes; not a string."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "biuf":
         return float(value._data)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if not isinstance(value, (numbers.Real, np.bool_)):
         raise TypeError(f"{fn}: padding_value must be a number, got {type(value).__name__} {value!r}")
     return float(value)
 
