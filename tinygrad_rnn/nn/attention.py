@@ -112,9 +112,11 @@ class MultiheadAttention(Module):
         if query.shape[-1] != self.embed_dim:
             raise AttentionArgumentError(f"was expecting embedding dimension of {self.embed_dim}, but got "
                                          f"{query.shape[-1]}")
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != query.shape[1]:
-            raise AttentionArgumentError(f"key shape {key.shape} does not match value shape {value.shape} (and "
-                                         f"query's batch {query.shape[1]})")
+        if key.shape[:2] != value.shape[:2]:
+            raise AttentionArgumentError(f"key shape {key.shape} does not match value shape {value.shape}")
+        if key.shape[1] != query.shape[1]:   # torch fails in a reshape: a RuntimeError
+            raise ShapeError(f"MultiheadAttention: key and value must have query's batch size {query.shape[1]}, got "
+                             f"key {key.shape} and value {value.shape}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
             raise ShapeError(f"MultiheadAttention: key and value must end in kdim={self.kdim} and vdim={self.vdim}, "
                              f"got {key.shape[-1]} and {value.shape[-1]}")

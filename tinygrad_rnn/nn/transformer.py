@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..creation import tensor
 from ..tape import is_grad_enabled
-from ..tensor import Tensor
+from ..tensor import ShapeError, Tensor
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention
@@ -237,7 +238,7 @@ class TransformerEncoder(Module):
         """src and masks as TransformerEncoderLayer's; is_causal None: whether mask is the causal mask."""
         lengths = self._packed_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:   # torch's nested tensor: each sequence its first `length` positions
-            src_key_padding_mask = Tensor(np.arange(src.shape[1]) >= lengths[:, None])
+            src_key_padding_mask = tensor(np.arange(src.shape[1]) >= lengths[:, None])
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, self.layers[0].self_attn.batch_first))
         output = src
         for layer in self.layers:
@@ -356,8 +357,9 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: npt.DTypeLike | None = None) -> Tensor:
         """(sz, sz): 0 on and below the diagonal, -inf above it (position i may attend positions j <= i)."""
-        sz = check_int("generate_square_subsequent_mask", "sz", sz, 0)
-        return Tensor(np.triu(np.full((sz, sz), -np.inf, check_dtype(dtype, "generate_square_subsequent_mask")), 1))
+        if check_int("generate_square_subsequent_mask", "sz", sz) < 0:   # torch's "negative dimension" error
+            raise ShapeError(f"generate_square_subsequent_mask: sz must be >= 0, got {sz}")
+        return tensor(np.triu(np.full((sz, sz), -np.inf, check_dtype(dtype, "generate_square_subsequent_mask")), 1))
 
     def _reset_parameters(self) -> None:
         for p in self.parameters():
