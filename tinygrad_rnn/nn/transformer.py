@@ -68,14 +68,21 @@ def _relu_or_gelu(activation: Callable) -> int:
 
 
 class _Layer(Module):
-    """What the encoder and decoder layers share: the feed-forward block, its norms and dropouts."""
+    """What the encoder and decoder layers share: the self-attention and feed-forward blocks (torch's _sa_block
+    and _ff_block, without their final dropout, which each forward shows)."""
 
     def _feed_forward_parts(self, d_model, dim_feedforward, dropout, bias, dtype):
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
 
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        """Self-attention: x's positions over x's (need_weights=False: the weights are not kept)."""
+        return self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
+                              is_causal=is_causal)[0]
+
     def _ff_block(self, x: Tensor) -> Tensor:
+        """The position-wise feed-forward network."""
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
@@ -119,17 +126,12 @@ class TransformerEncoderLayer(_Layer):
         src_key_padding_mask (N, S) or (S,). Bool masks: True is "do not attend"; float masks are added."""
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self.dropout1(self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal))
             x = x + self.dropout2(self._ff_block(self.norm2(x)))
         else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm1(x + self.dropout1(self._sa_block(x, src_mask, src_key_padding_mask, is_causal)))
             x = self.norm2(x + self.dropout2(self._ff_block(x)))
         return x
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
-        return self.dropout1(x)
 
 
 class TransformerDecoderLayer(_Layer):
@@ -163,26 +165,21 @@ class TransformerDecoderLayer(_Layer):
                 memory_is_causal: bool = False) -> Tensor:
         """tgt (T, N, E) (batch_first: (N, T, E); unbatched (T, E)); memory (S, N, E) alike; tgt_mask (T, T),
         memory_mask (T, S), tgt_key_padding_mask (N, T), memory_key_padding_mask (N, S)."""
-        x = tgt
+        x, mem = tgt, (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
-            x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask, memory_is_causal)
+            x = x + self.dropout1(self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = x + self.dropout2(self._mha_block(self.norm2(x), *mem))
             x = x + self.dropout3(self._ff_block(self.norm3(x)))
         else:
-            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
-            x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+            x = self.norm1(x + self.dropout1(self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal)))
+            x = self.norm2(x + self.dropout2(self._mha_block(x, *mem)))
             x = self.norm3(x + self.dropout3(self._ff_block(x)))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
-                           need_weights=False)[0]
-        return self.dropout1(x)
-
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
-        x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                is_causal=is_causal, need_weights=False)[0]
-        return self.dropout2(x)
+        """The attention of x's positions over memory's (need_weights=False: the weights are not kept)."""
+        return self.multihead_attn(x, memory, memory, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                                   is_causal=is_causal, need_weights=False)[0]
 
 
 def _clones(layer: Module, num_layers: int, owner: str) -> ModuleList:
@@ -258,6 +255,8 @@ class TransformerEncoder(Module):
             return None
         if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in layer.parameters())):
             return None
+        if not isinstance(src_key_padding_mask, Tensor):
+            return None   # the layers raise torch's error
         padded = _padded(src_key_padding_mask)
         if padded.shape != src.shape[:2]:
             return None   # the layers raise torch's error
