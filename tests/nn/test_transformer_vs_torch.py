@@ -361,6 +361,7 @@ def encoder(batch_first=True, norm_first=False, nhead=H):
 SCATTERED = np.array([[True, False, False, True, False], [False] * 5, [False, True, False, True, True]])
 FAST_PATH = {   # name: (encoder, padding mask, mask_check, whether torch zeroes padded positions)
     "left-aligned padding": (encoder(), PADDING, True, True),
+    "a float padding mask": (encoder(), np.where(PADDING, -np.inf, 0.0).astype("float32"), True, True),
     "an entry padded everywhere": (encoder(), np.vstack([PADDING[:2], np.ones((1, S), bool)]), True, True),
     "scattered padding, mask_check": (encoder(), SCATTERED, True, False),
     "scattered padding, no mask_check": (encoder(), SCATTERED, False, True),
@@ -377,6 +378,7 @@ def test_eval_without_grad_gives_torch_s_values_at_padded_positions(case):
     if make(tr, "float32").layers[0].self_attn.batch_first is False:
         src = src.transpose(1, 0, 2)
     ours, theirs = no_grad_eval_outputs(make, [src], {"src_key_padding_mask": padding}, mask_check)
+    padding = padding != 0   # a float mask pads where it is not 0
     if zeroes:   # torch packs each entry's first `length` positions, length its unpadded ones, and pads with 0
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
         after = np.arange(S) >= (~padding).sum(axis=1)[:, None]

@@ -195,8 +195,8 @@ def _seq_len(src: Tensor, batch_first: bool) -> int:
 
 def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: int | None) -> bool:
     """torch's: the is_causal hint as given; None means "whether mask is the square causal mask of size"."""
-    if is_causal is not None or mask is None:
-        return is_causal is True
+    if is_causal is not None or not isinstance(mask, Tensor):
+        return is_causal is True   # (a mask that is not a Tensor: the attention raises torch's error)
     causal = Transformer.generate_square_subsequent_mask(size, dtype=mask.dtype if mask.dtype.kind == "f" else None)
     if mask.dtype == np.bool_:
         causal = causal == -math.inf
