@@ -37,7 +37,7 @@ from ..tensor import ShapeError, Tensor
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention
-from .checks import check_bool, check_float, check_int
+from .checks import check_bool, check_device, check_float, check_int
 from .layers import GELU, LayerNorm, ReLU
 from .module import Dropout, Linear, Module, ModuleList, check_dtype
 
@@ -356,6 +356,7 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: npt.DTypeLike | None = None) -> Tensor:
         """(sz, sz): 0 on and below the diagonal, -inf above it (position i may attend positions j <= i)."""
+        check_device("generate_square_subsequent_mask", device)
         if check_int("generate_square_subsequent_mask", "sz", sz) < 0:   # torch's "negative dimension" error
             raise ShapeError(f"generate_square_subsequent_mask: sz must be >= 0, got {sz}")
         return tensor(np.triu(np.full((sz, sz), -np.inf, check_dtype(dtype, "generate_square_subsequent_mask")), 1))
