@@ -118,6 +118,34 @@ def test_a_row_masked_everywhere_is_nan_as_torch():
     np.testing.assert_array_equal(np.isnan(w_o.data), np.isnan(w_t.detach().numpy()))
 
 
+def test_without_weights_a_query_that_attends_nowhere_gives_zeros_as_torch():
+    """need_weights=False is torch's scaled_dot_product_attention, which gives 0 (not nan) where every key is masked:
+    a batch entry padded everywhere, or a row of attn_mask masked everywhere; the gradients too."""
+    theirs, ours = pair("float64")
+    arrays = inputs({}, "float64")
+    everywhere = np.zeros((L, S), bool)
+    everywhere[1] = True
+    for masks in ({"key_padding_mask": np.arange(S)[None, :] >= [[S - 2], [0]]}, {"attn_mask": everywhere}):
+        results = [run(lib, m, arrays, {k: lib.tensor(v) for k, v in masks.items()}, "float64", need_weights=False)
+                   for lib, m in ((tr, ours), (torch, theirs))]
+        assert np.isfinite(as_numpy(results[0][0])).all()
+        compare(results[0], results[1], 1e-10)
+
+
+def test_a_causal_hint_without_weights_is_taken_as_torch_takes_it():
+    """torch computes is_causal=True without padding and without weights as causal, the mask unread; with padding
+    it reads the mask."""
+    theirs, ours = pair("float64")
+    arrays = inputs({}, "float64")
+    rng = np.random.default_rng(3)
+    mask = rng.standard_normal((L, S))
+    padding = np.arange(S)[None, :] >= [[S - 1], [S]]
+    for masks in ({"attn_mask": mask}, {"attn_mask": mask, "key_padding_mask": padding}):
+        results = [run(lib, m, arrays, {k: lib.tensor(v) for k, v in masks.items()}, "float64", need_weights=False,
+                       is_causal=True) for lib, m in ((tr, ours), (torch, theirs))]
+        compare(results[0], results[1], 1e-10)
+
+
 def test_eval_leaves_dropout_out_and_training_drops_weights():
     theirs, ours = pair("float64", dropout=0.5)
     arrays = inputs({}, "float64")
@@ -141,6 +169,8 @@ REFUSED = {
         *[lib.ones(3, 2, 4)] * 3, key_padding_mask=lib.zeros(3, 2, dtype=lib.bool)),
     "key and value of other shapes": lambda lib: lib.nn.MultiheadAttention(4, 2)(lib.ones(3, 2, 4), lib.ones(3, 1, 4),
                                                                                  lib.ones(3, 2, 4)),
+    "key and value of another batch than query": lambda lib: lib.nn.MultiheadAttention(4, 2)(
+        lib.ones(3, 2, 4), lib.ones(5, 3, 4), lib.ones(5, 3, 4)),
 }
 
 

@@ -77,10 +77,18 @@ from .module import (
 )
 from .normalization import BatchNorm1d
 from .recurrent import GRU, LSTM, RNN, Recurrent, reverse_within_lengths, unroll
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = ["functional", "init", "utils", "parallel", "modules",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
-           "Dropout", "MultiheadAttention", "Conv1d", "BatchNorm1d",
+           "Dropout", "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+           "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv1d", "BatchNorm1d",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU",
            "CELU", "Mish", "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Softmin",

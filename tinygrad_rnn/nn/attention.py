@@ -94,7 +94,11 @@ class MultiheadAttention(Module):
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
         self._check_inputs(query, key, value)
-        output, weights = self._attend(query, key, value, key_padding_mask, attn_mask, need_weights)
+        # torch's hint: a causal self-attention without padding and without weights is computed as causal (and
+        # the mask itself is not read), as torch's multi_head_attention_forward does
+        causal = is_causal and key_padding_mask is None and not need_weights
+        output, weights = self._attend(query, key, value, key_padding_mask, None if causal else attn_mask,
+                                       need_weights, causal)
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)
         if not batched:
@@ -108,9 +112,11 @@ class MultiheadAttention(Module):
         if query.shape[-1] != self.embed_dim:
             raise AttentionArgumentError(f"was expecting embedding dimension of {self.embed_dim}, but got "
                                          f"{query.shape[-1]}")
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != query.shape[1]:
-            raise AttentionArgumentError(f"key shape {key.shape} does not match value shape {value.shape} (and "
-                                         f"query's batch {query.shape[1]})")
+        if key.shape[:2] != value.shape[:2]:
+            raise AttentionArgumentError(f"key shape {key.shape} does not match value shape {value.shape}")
+        if key.shape[1] != query.shape[1]:   # torch fails in a reshape: a RuntimeError
+            raise ShapeError(f"MultiheadAttention: key and value must have query's batch size {query.shape[1]}, got "
+                             f"key {key.shape} and value {value.shape}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
             raise ShapeError(f"MultiheadAttention: key and value must end in kdim={self.kdim} and vdim={self.vdim}, "
                              f"got {key.shape[-1]} and {value.shape[-1]}")
@@ -125,8 +131,10 @@ class MultiheadAttention(Module):
             (self.in_proj_bias[:e], self.in_proj_bias[e:2 * e], self.in_proj_bias[2 * e:])
         return [F.linear(x, wi, bi) for x, wi, bi in zip((query, key, value), w, b)]
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights):
-        """torch's multi_head_attention_forward on (L, N, E) inputs: (output (L, N, E), weights (N, H, L, S))."""
+    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, is_causal=False):
+        """torch's multi_head_attention_forward on (L, N, E) inputs: (output (L, N, E), weights (N, H, L, S)).
+        Without weights it is F.scaled_dot_product_attention's, as torch's: a query that may attend nowhere gives
+        zeros there (the weights' softmax gives nan)."""
         L, N, _ = query.shape
         q, k, v = self._projections(query, key, value)
         mask = _float_mask("attn_mask", attn_mask, q.dtype)
@@ -142,11 +150,18 @@ class MultiheadAttention(Module):
             k, v = cat([k, zeros], dim=1), cat([v, zeros], dim=1)
             mask, padding = _pad_last(mask), _pad_last(padding)
         mask = self._joined_masks(mask, padding, L, N, k.shape[1])
-        scores = (q * float(np.sqrt(1.0 / self.head_dim))) @ k.transpose(1, 2)
-        weights = F.softmax(scores if mask is None else scores + mask, dim=-1)
-        if self.training and self.dropout > 0:
-            weights = F.dropout(weights, p=self.dropout)
-        output = (weights @ v).transpose(0, 1).reshape(L * N, self.embed_dim)
+        dropout_p = self.dropout if self.training else 0.0
+        if need_weights:
+            scores = (q * float(np.sqrt(1.0 / self.head_dim))) @ k.transpose(1, 2)
+            weights = F.softmax(scores if mask is None else scores + mask, dim=-1)
+            if dropout_p > 0:
+                weights = F.dropout(weights, p=dropout_p)
+            output = weights @ v
+        else:
+            weights = None
+            output = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                                    is_causal=is_causal)
+        output = output.transpose(0, 1).reshape(L * N, self.embed_dim)
         # out_proj's weights, not the module: its hooks see the attention alone, as torch's functional form does
         output = F.linear(output, self.out_proj.weight, self.out_proj.bias).reshape(L, N, self.embed_dim)
         return output, (weights.reshape(N, self.num_heads, L, k.shape[1]) if need_weights else None)
