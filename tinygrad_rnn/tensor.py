@@ -1369,20 +1369,27 @@ class Tensor(InPlaceWrites):
     def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: npt.DTypeLike | None = None) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
-        -inf, 0 (the count of nonzero elements) or any positive number. The gradient at a zero vector is 0, as
-        torch. dtype= converts first."""
+        -inf, 0 (the count of nonzero elements) or any other number, or "nuc" (the nuclear norm of a matrix). The
+        gradient at a zero vector is 0, as torch. dtype= converts first."""
         if dtype is not None:
             return self.astype(dtype).norm(p, dim, keepdim)
         self._floating("norm")
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
+        if p == "nuc":   # the sum of the singular values, over dim (two dims) or the two of a matrix, as torch's
+            from .linalg import matrix_norm
+            dims = tuple(range(self.ndim)) if dim is None else dim
+            if not isinstance(dims, (list, tuple)) or len(dims) != 2:
+                raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims} (as torch)")
+            return matrix_norm(self, "nuc", tuple(dims), keepdim)
         if isinstance(p, str) or not np.isscalar(p):
-            raise ValueError(f"norm: p must be 'fro' or a number, got {p!r} (matrix norms are not supported)")
+            raise ValueError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
         if p in (np.inf, -np.inf, 0):
             return self._norm_without_root(p, dim, keepdim)
-        if p < 0:
-            raise ValueError(f"norm: p must be positive, 0 or +-inf, got {p}")
+        if p < 0:   # (1 / sum(|x|^-|p|))^(1/|p|): linalg.vector_norm's, with torch's gradient at zeros
+            from .linalg import vector_norm
+            return vector_norm(self, p, dim, keepdim)
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p == 2:

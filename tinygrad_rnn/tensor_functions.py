@@ -670,6 +670,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         raise TypeError(f"index_add(): argument 'source' must be Tensor, not {type(source).__name__}")
     if index.ndim > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
+    if source.ndim != x.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, source.shape)) if k != d):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. Got "
+                           f"self.shape = {list(x.shape)} source.shape = {list(source.shape)}")
+    if x.ndim == 0:   # a 0-d tensor is a vector of one here, as torch reads it
+        return index_add(x.reshape(1), d, index.reshape(-1), source.reshape(1), alpha=alpha).reshape(())
     n = source.shape[d] if source.ndim else 1
     if index.numel() != n:
         raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
