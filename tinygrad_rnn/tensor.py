@@ -930,11 +930,16 @@ class Tensor(InPlaceWrites):
     def gt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "gt")
     def ge(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ge")
 
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge   # torch's aliases
+
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
         return Tensor._make(np.logical_and(self._data, _raw(other)), False)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
         return Tensor._make(np.logical_or(self._data, _raw(other)), False)
+
+    def logical_xor(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_xor(self._data, _raw(other)), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
     def isnan(self) -> Tensor: return Tensor._make(np.isnan(self._data), False)
@@ -2162,6 +2167,11 @@ class Tensor(InPlaceWrites):
         """As torch: products.cross (dim=None: the first dim of size 3)."""
         from .products import cross
         return cross(self, other, dim)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """As torch: tensor_functions.index_copy."""
+        from .tensor_functions import index_copy
+        return index_copy(self, dim, index, source)
 
     def index_fill(self, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
         """As torch: tensor_functions.index_fill."""
