@@ -22,8 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from .matrix_functions import householder_product, matrix_exp
 from . import primitives as P
+from .matrix_functions import householder_product, matrix_exp
 from .primitives import Primitive
 from .products import cross as _cross
 from .tape import apply, no_grad
@@ -529,7 +529,8 @@ def _cutoff(s, atol, rtol, m, n, hermitian=False):
     `eps * max(m, n)` when neither is given (0 when atol alone is)."""
     eps = np.finfo(s.dtype).eps
     if rtol is None:   # (elementwise for a Tensor atol, as torch's where(atol > 0, 0, eps * max(m, n)))
-        rtol = eps * builtins.max(m, n) if atol is None else np.where(np.asarray(atol) > 0, 0.0, eps * builtins.max(m, n))
+        default = eps * builtins.max(m, n)
+        rtol = default if atol is None else np.where(np.asarray(atol) > 0, 0.0, default)
     atol = 0.0 if atol is None else atol
     largest = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
     # a Tensor tolerance holds one value per matrix of the batch: it broadcasts against S's batch dims, as torch's

@@ -1382,12 +1382,8 @@ class Tensor(InPlaceWrites):
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
-        if p == "nuc":   # the sum of the singular values, over dim (two dims) or the two of a matrix, as torch's
-            from .linalg import matrix_norm
-            dims = tuple(range(self.ndim)) if dim is None else dim
-            if not isinstance(dims, (list, tuple)) or len(dims) != 2:
-                raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims} (as torch)")
-            return matrix_norm(self, "nuc", tuple(dims), keepdim)
+        if p == "nuc":
+            return _nuclear_norm(self, dim, keepdim)
         if isinstance(p, str) or not np.isscalar(p):
             raise ValueError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
         if p in (np.inf, -np.inf, 0):
@@ -2367,6 +2363,15 @@ def _repeat_counts(repeats, n):
     if np.any(raw < 0):
         raise RuntimeError("repeat_interleave: repeats can not be negative (as torch)")
     return np.broadcast_to(raw.reshape(-1), (n,)).astype(np.int64)
+
+
+def _nuclear_norm(x, dim, keepdim):
+    """norm(p="nuc"): the sum of the singular values over dim (two dims) or the two of a matrix, as torch's."""
+    from .linalg import matrix_norm  # (a local import: linalg is built on this module)
+    dims = tuple(range(x.ndim)) if dim is None else dim
+    if not isinstance(dims, (list, tuple)) or len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims} (as torch)")
+    return matrix_norm(x, "nuc", tuple(dims), keepdim)
 
 
 def _to_arguments(args, dtype, device):

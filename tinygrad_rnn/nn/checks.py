@@ -13,8 +13,8 @@ import warnings
 
 import numpy as np
 
+from .. import tensor_args
 from ..tensor_args import ArgumentValueError, DTypeNotImplementedError  # noqa: F401  (the engine's, raised by nn too)
-from ..tensor_args import _is_int, refuse_device_index
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # tinygrad_rnn/
 
@@ -126,7 +126,7 @@ def is_device(value):
     so torch need not be imported), or an int (an accelerator's index, as torch reads x.to(0))."""
     if isinstance(value, str):
         return value not in ("float32", "float64", "float", "double")
-    if _is_int(value):
+    if tensor_args._is_int(value):
         return True
     return type(value).__name__ == "device" and isinstance(getattr(value, "type", None), str)
 
@@ -135,8 +135,8 @@ def check_device(owner, device):
     """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu")."""
     if device is None:
         return None
-    if _is_int(device):
-        refuse_device_index(device)
+    if tensor_args._is_int(device):
+        tensor_args.refuse_device_index(device)
     name = device if isinstance(device, str) else getattr(device, "type", None) if is_device(device) else None
     if not isinstance(name, str) or name.split(":")[0] != "cpu":
         raise ValueError(f"{owner}: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
