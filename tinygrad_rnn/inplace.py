@@ -212,12 +212,14 @@ class InPlaceWrites:
         """In place: self.nan_to_num(nan, posinf, neginf)."""
         return self._in_place("nan_to_num_", lambda: self.nan_to_num(nan, posinf, neginf))
 
-    def cumsum_(self, dim: int) -> Tensor:
-        """In place: self.cumsum(dim)."""
+    def cumsum_(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """In place: self.cumsum(dim); dtype= may only name this tensor's own, as torch's."""
+        _check_own_dtype(self, "cumsum_", dtype)
         return self._in_place("cumsum_", lambda: self.cumsum(dim))
 
-    def cumprod_(self, dim: int) -> Tensor:
-        """In place: self.cumprod(dim)."""
+    def cumprod_(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """In place: self.cumprod(dim); dtype= may only name this tensor's own."""
+        _check_own_dtype(self, "cumprod_", dtype)
         return self._in_place("cumprod_", lambda: self.cumprod(dim))
 
     # -- in place with other tensors: their gradients recorded too
@@ -571,6 +573,13 @@ def _converted(values, dtype):
         return values != 0
     with np.errstate(invalid="ignore"):   # (NaN or inf into int64: numpy's and torch's values alike undefined)
         return values.astype(dtype)
+
+def _check_own_dtype(x, fn, dtype):
+    """An in-place method's dtype=: None or x's own dtype (torch's RuntimeError for another)."""
+    if dtype is not None and np.dtype(dtype) != x.dtype:
+        raise RuntimeError(f"x.{fn}(dtype={np.dtype(dtype)}): Bad in-place call: input tensor dtype {x.dtype} and "
+                           f"output tensor dtype {np.dtype(dtype)} should match (as torch)")
+
 
 def _refuse_changed_result(x, new, symbol):
     """An in-place write whose result would change x's dtype or shape: torch's RuntimeError, in its words, naming the
