@@ -37,8 +37,8 @@ def test_index_copy_values_and_gradients(dim, index, dtype):
         _pair(rng.standard_normal(src_shape).astype(dtype))
     ti, oi = torch.tensor(index, dtype=torch.int64), tr.tensor(np.asarray(index, dtype=np.int64))
     _check(tx.index_copy(dim, ti, ts), ox.index_copy(dim, oi, os_), [(tx, ox), (ts, os_)])
-    np.testing.assert_array_equal(tr.index_copy(ox, dim, oi, os_).numpy(),
-                                  torch.index_copy(tx, dim, ti, ts).detach().numpy())
+    np.testing.assert_array_equal(tr.index_copy(ox, dim, oi, source=os_).numpy(),   # (torch's keyword: source=)
+                                  torch.index_copy(tx, dim, ti, source=ts).detach().numpy())
 
 
 def test_index_copy_of_a_0d_tensor():
