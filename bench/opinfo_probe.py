@@ -1,11 +1,12 @@
 """A differential audit of tinygrad_rnn's Tensor API against torch's own OpInfo database.
 
 For every OpInfo of torch.testing._internal.common_methods_invocations.op_db whose name exists here (as
-`tr.<name>`, `tr.nn.functional.<name>`, `tr.linalg.<name>`, `tr.special.<name>` or a Tensor method or
-attribute), the float32 and float64 CPU samples
-(SampleInput: input, args, kwargs) are converted to tinygrad_rnn Tensors (complex, other integer dtypes and sparse
-samples skipped) and run by both. Compared: error or not, the outputs' values, shapes and dtypes, and the
-gradients of the sum of the float outputs w.r.t. the float inputs that require grad. Each difference is classed:
+`tr.<name>`, `tr.nn.functional.<name>`, `tr.linalg.<name>`, `tr.special.<name>` or a Tensor method or attribute),
+the float32 and float64 CPU samples (SampleInput: input, args, kwargs) are converted to tinygrad_rnn Tensors
+(complex, other integer dtypes and sparse samples skipped) and run by both; the outputs pass through the sample's
+output_process_fn_grad (abs() of eigenvectors: their signs are arbitrary). Compared: error or not, the outputs'
+values, shapes and dtypes, and the gradients of the sum of the float outputs w.r.t. the float inputs that require
+grad. Each difference is classed:
 
   silent      we return something torch does not (other values, shape or dtype, or torch raises and we do not)
   grad        a gradient differs, is missing, or our backward raises where torch's runs
