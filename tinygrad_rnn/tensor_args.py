@@ -326,7 +326,8 @@ def refuse_device_index(index):
 
 def check_device(fn, value):
     """A factory's device=: None, "cpu", "cpu:N", device("cpu") (or torch's own device of type cpu, by duck typing).
-    Another device is a ValueError (tinygrad_rnn runs on the CPU only), a value that names none torch's TypeError."""
+    Another device is a ValueError (tinygrad_rnn runs on the CPU only), an int (an accelerator's index) torch's
+    RuntimeError (refuse_device_index), a value that names none torch's TypeError."""
     if value is None:
         return
     if isinstance(value, str) or isinstance(value, device):

@@ -132,7 +132,8 @@ def is_device(value):
 
 
 def check_device(owner, device):
-    """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu")."""
+    """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu"); an int is an
+    accelerator's index, torch's RuntimeError on a CPU-only build."""
     if device is None:
         return None
     if tensor_args._is_int(device):
