@@ -173,6 +173,7 @@ from .tensor_functions import (
     full_like,
     hstack,
     index_add,
+    index_copy,
     index_fill,
     inverse,
     linspace,
@@ -258,7 +259,7 @@ __all__ = [
     "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack", "cdist", "pdist", "cosine_similarity",
     "pairwise_distance",
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
-    "index_add", "index_fill", "cummax", "cummin", "logcumsumexp",
+    "index_add", "index_copy", "index_fill", "cummax", "cummin", "logcumsumexp",
     # torch's products (products.py)
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
     # torch's top-level linear algebra (tensor_functions.py, on linalg.py)

@@ -212,12 +212,14 @@ class InPlaceWrites:
         """In place: self.nan_to_num(nan, posinf, neginf)."""
         return self._in_place("nan_to_num_", lambda: self.nan_to_num(nan, posinf, neginf))
 
-    def cumsum_(self, dim: int) -> Tensor:
-        """In place: self.cumsum(dim)."""
+    def cumsum_(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """In place: self.cumsum(dim); dtype= may only name this tensor's own, as torch's."""
+        _check_own_dtype(self, "cumsum_", dtype)
         return self._in_place("cumsum_", lambda: self.cumsum(dim))
 
-    def cumprod_(self, dim: int) -> Tensor:
-        """In place: self.cumprod(dim)."""
+    def cumprod_(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """In place: self.cumprod(dim); dtype= may only name this tensor's own."""
+        _check_own_dtype(self, "cumprod_", dtype)
         return self._in_place("cumprod_", lambda: self.cumprod(dim))
 
     # -- in place with other tensors: their gradients recorded too
@@ -289,6 +291,43 @@ class InPlaceWrites:
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
         """In place: self.index_add(dim, index, source, alpha=alpha)."""
         return self._in_place("index_add_", lambda: self.index_add(dim, index, source, alpha=alpha), source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """In place: self.index_copy(dim, index, source)."""
+        return self._binary_in_place("index_copy_", lambda: self.index_copy(dim, index, source), source)
+
+    # -- the comparisons in place, as torch's: x.lt_(y) writes x < y into x, 1 and 0 in x's dtype (True and False
+    # in a mask); recorded, the result's gradient is 0 (torch's zeros_like), as copy_ of a value without one
+    def eq_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("eq_", "eq", other)
+    def ne_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("ne_", "ne", other)
+    def lt_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("lt_", "lt", other)
+    def le_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("le_", "le", other)
+    def gt_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("gt_", "gt", other)
+    def ge_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("ge_", "ge", other)
+    not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_   # torch's aliases
+
+    def logical_and_(self, other: Tensor) -> Tensor:
+        return self._compare_in_place("logical_and_", None, other, lambda: self.logical_and(other))
+
+    def logical_or_(self, other: Tensor) -> Tensor:
+        return self._compare_in_place("logical_or_", None, other, lambda: self.logical_or(other))
+
+    def logical_xor_(self, other: Tensor) -> Tensor:
+        return self._compare_in_place("logical_xor_", None, other, lambda: self.logical_xor(other))
+
+    def logical_not_(self) -> Tensor:
+        return self._compare_in_place("logical_not_", None, None, self.logical_not)
+
+    def _compare_in_place(self, fn, op, other, make=None):
+        """The mask `self op other` (or make()'s) written into this tensor in its dtype; a mask that broadcasts
+        beyond this tensor's shape refused, as torch's."""
+        mask = self._compare(other, op) if make is None else make()
+        if mask.shape != self.shape:
+            raise RuntimeError(f"x.{fn}(): output with shape {self.shape} doesn't match the broadcast shape "
+                               f"{mask.shape}; in place, x must keep its shape (as torch)")
+        if isinstance(other, tape.Tensor):
+            _check_no_partial_overlap(self, other, fn)
+        return self._in_place(fn, lambda: self._copied(mask))
 
     def clamp_min_(self, min: float | Tensor) -> Tensor:
         if min is None:   # (clamp_() takes None for one side; here it is torch's TypeError)
@@ -554,6 +593,13 @@ def _converted(values, dtype):
         return values != 0
     with np.errstate(invalid="ignore"):   # (NaN or inf into int64: numpy's and torch's values alike undefined)
         return values.astype(dtype)
+
+def _check_own_dtype(x, fn, dtype):
+    """An in-place method's dtype=: None or x's own dtype (torch's RuntimeError for another)."""
+    if dtype is not None and np.dtype(dtype) != x.dtype:
+        raise RuntimeError(f"x.{fn}(dtype={np.dtype(dtype)}): Bad in-place call: input tensor dtype {x.dtype} and "
+                           f"output tensor dtype {np.dtype(dtype)} should match (as torch)")
+
 
 def _refuse_changed_result(x, new, symbol):
     """An in-place write whose result would change x's dtype or shape: torch's RuntimeError, in its words, naming the

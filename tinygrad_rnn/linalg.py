@@ -25,12 +25,13 @@ from typing import NamedTuple, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from . import primitives as P
 from .ldl import LDLFactorExResult, LDLFactorResult, ldl_factor, ldl_factor_ex, ldl_solve
 from .linalg_checks import LinAlgError, _batch_words, _lapack, _matrices, _mT
 from .matrix_functions import householder_product, matrix_exp
 from .primitives import Primitive
 from .products import cross as _cross
-from .tape import apply
+from .tape import apply, no_grad
 from .tensor import Tensor, concatenate, where
 from .tensor import diagonal as _diagonal
 from .tensor import matmul as _matmul
@@ -365,18 +366,20 @@ class Eigh(Primitive):
 class Pinv(Primitive):
     """The pseudoinverse P of A from its SVD, the singular values at or below the cutoff dropped. The gradient is
     torch's (pinv_backward): the derivative of the pseudoinverse at a fixed rank, written with P and A alone, the
-    products arranged to keep the smaller of m and n inside."""
+    products arranged to keep the smaller of m and n inside. hermitian=True reads A's lower triangle alone, as
+    torch's (its eigh does) for the values; the gradient's formula reads A as given, as torch's pinv_backward."""
 
     @staticmethod
-    def forward(a, atol, rtol):
-        u, s, vh = _lapack("pinv", "the SVD did not converge", np.linalg.svd, a, full_matrices=False)
+    def forward(a, atol, rtol, hermitian):
+        read = np.tril(a) + _mT(np.tril(a, -1)) if hermitian else a
+        u, s, vh = _lapack("pinv", "the SVD did not converge", np.linalg.svd, read, full_matrices=False)
         keep = s > _cutoff(s, atol, rtol, *a.shape[-2:])
         inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
         p = (_mT(vh) * inverse[..., None, :]) @ _mT(u)
-        return p, (p, a)
+        return p, (p, a)   # (torch's pinv_backward reads A as given, hermitian or not)
 
     @staticmethod
-    def backward(g, saved, needs, atol, rtol):
+    def backward(g, saved, needs, atol, rtol, hermitian):
         p, a = saved
         m, n = a.shape[-2:]
         ph, gh = _mT(p), _mT(g)
@@ -588,9 +591,21 @@ def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = Non
         raise TypeError(f"linalg.vector_norm(): argument 'ord' must be a number, not {type(ord).__name__}")
     if dim is not None and isinstance(dim, (list, tuple)) and len(dim) == 0:
         dim = None
-    if ord < 0 and ord != -np.inf:   # (Tensor.norm takes p >= 0): |x|^ord summed, then ^(1/ord); inf where x is 0
-        return (x.abs() ** float(ord)).sum(dim, keepdim) ** (1.0 / ord)
+    if ord < 0 and ord != -np.inf:   # (Tensor.norm takes p >= 0)
+        return _negative_order_norm(x, float(ord), dim, keepdim)
     return x.norm(float(ord), dim, keepdim)
+
+
+def _negative_order_norm(x, ord, dim, keepdim):
+    """`sum(|x|^ord)^(1/ord)` for ord < 0: 0 where an element is 0 (|0|^ord = inf), and there the gradient is 0, as
+    torch's norm_backward masks it (the formula's is NaN): those vectors are computed from ones, then zeroed."""
+    with no_grad():
+        zero = ((x.abs() ** ord).sum(dim, keepdim=True) ** (1.0 / ord)) == 0
+    safe = x.masked_fill(zero, 1.0) if zero._data.any() else x
+    out = ((safe.abs() ** ord).sum(dim, keepdim=True) ** (1.0 / ord)).masked_fill(zero, 0.0)
+    if keepdim:
+        return out
+    return out.reshape(()) if dim is None else out.squeeze(tuple(dim) if isinstance(dim, (list, tuple)) else dim)
 
 
 def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
@@ -657,11 +672,14 @@ def _cutoff(s, atol, rtol, m, n, hermitian=False):
     """matrix_rank's and pinv's threshold on singular values, as torch's: `max(atol, rtol * S.max())`, rtol
     `eps * max(m, n)` when neither is given (0 when atol alone is)."""
     eps = np.finfo(s.dtype).eps
-    if rtol is None:
-        rtol = eps * builtins.max(m, n) if atol is None or not np.any(np.asarray(atol) > 0) else 0.0
+    if rtol is None:   # (elementwise for a Tensor atol, as torch's where(atol > 0, 0, eps * max(m, n)))
+        default = eps * builtins.max(m, n)
+        rtol = default if atol is None else np.where(np.asarray(atol) > 0, 0.0, default)
     atol = 0.0 if atol is None else atol
     largest = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
-    return np.maximum(np.asarray(atol, s.dtype), np.asarray(rtol, s.dtype) * largest)
+    # a Tensor tolerance holds one value per matrix of the batch: it broadcasts against S's batch dims, as torch's
+    atol, rtol = np.asarray(atol, s.dtype)[..., None], np.asarray(rtol, s.dtype)[..., None]
+    return np.maximum(atol, rtol * largest)
 
 
 def _tolerance(value, name):
@@ -683,10 +701,10 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
 
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """As torch.linalg.pinv: the pseudoinverse `V diag(1/S) U^T`, the singular values at or below `max(atol, rtol *
-    S.max())` dropped, with torch's gradient (primitive Pinv). hermitian=True says A is symmetric, which gives the
-    same numbers: it is computed as any A (torch reads the lower triangle alone then)."""
+    S.max())` dropped, with torch's gradient (primitive Pinv). hermitian=True says A is symmetric: its lower
+    triangle alone is read, as torch's."""
     a = _matrices("pinv", A, square=bool(hermitian))
-    return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"))
+    return apply(Pinv, a, atol=_tolerance(atol, "atol"), rtol=_tolerance(rtol, "rtol"), hermitian=bool(hermitian))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
@@ -711,7 +729,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     s = np.linalg.svd(a._data, compute_uv=False)
     rank = (s > _cutoff(s, None, rtol, m, n)).sum(-1).astype(np.int64)
     empty = Tensor._make(np.zeros(0, a.dtype), False)
-    residuals = empty
+    residuals = x.reshape(-1)[:0]   # empty, but on the tape where x is: torch's requires grad too
     if driver != "gelsy" and m > n and (rank == n).all():
         residuals = ((a @ x - b) ** 2).sum(-2)
     values = Tensor._make(s, False) if driver in ("gelsd", "gelss") else empty
@@ -720,13 +738,14 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
-    """As torch.linalg.matrix_power: A multiplied by itself n times (by squaring), the identity for n = 0 (no
-    gradient), inv(A) to the power -n for a negative n."""
+    """As torch.linalg.matrix_power: A multiplied by itself n times (by squaring), the identity for n = 0 (gradient
+    0), inv(A) to the power -n for a negative n."""
     a = _matrices("matrix_power", A, square=True)
     if not _is_int(n):
         raise TypeError(f"linalg.matrix_power(): argument 'n' must be int, not {type(n).__name__}")
-    if n == 0:
-        return Tensor._make(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(), False)
+    if n == 0:   # the identity; where A requires grad, a result of A's (gradient 0), as torch's copy of it is
+        eye = Tensor._make(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(), False)
+        return apply(P.Where, eye, a, Tensor._make(np.array(True), False)) if a.requires_grad else eye
     base, n = (inv(a), -n) if n < 0 else (a, n)
     out = None
     while n:   # the binary digits of n, lowest first: one squaring per digit

@@ -154,9 +154,12 @@ def tensordot(a: Tensor, b: Tensor, dims: int | Sequence = 2) -> Tensor:
     a, b = _tensor("tensordot", "a", a, 1), _tensor("tensordot", "b", b, 2)
     dims_a, dims_b = _tensordot_dims(dims, a, b)
     for da, db in zip(dims_a, dims_b):
-        if a.shape[da] != b.shape[db]:
+        if a.shape[da] != b.shape[db] and 1 not in (a.shape[da], b.shape[db]):
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
                                f"and second has size {b.shape[db]} in dim {db}")
+    # a contracted dim of size 1 broadcasts against the other's, as torch's (expand: its gradient summed back)
+    a = a.expand(*(max(a.shape[d], b.shape[dims_b[dims_a.index(d)]]) if d in dims_a else -1 for d in range(a.ndim)))
+    b = b.expand(*(max(b.shape[d], a.shape[dims_a[dims_b.index(d)]]) if d in dims_b else -1 for d in range(b.ndim)))
     if a.dtype != b.dtype:
         raise _ProductDTypeError(f"tensordot: expected both tensors to have the same dtype, got {a.dtype} and "
                                  f"{b.dtype}")

@@ -958,11 +958,16 @@ class Tensor(InPlaceWrites):
     def gt(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "gt")
     def ge(self, other: Tensor | npt.ArrayLike) -> Tensor: return self._compare(other, "ge")
 
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge   # torch's aliases
+
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
         return Tensor._make(np.logical_and(self._data, _raw(other)), False)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
         return Tensor._make(np.logical_or(self._data, _raw(other)), False)
+
+    def logical_xor(self, other: Tensor | npt.ArrayLike) -> Tensor:
+        return Tensor._make(np.logical_xor(self._data, _raw(other)), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
     def isnan(self) -> Tensor: return Tensor._make(np.isnan(self._data), False)
@@ -1397,20 +1402,23 @@ class Tensor(InPlaceWrites):
     def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: npt.DTypeLike | None = None) -> Tensor:
         """The vector p-norm over dim (all elements if None), as torch.norm; p may be "fro" (2), 1, 2, inf,
-        -inf, 0 (the count of nonzero elements) or any positive number. The gradient at a zero vector is 0, as
-        torch. dtype= converts first."""
+        -inf, 0 (the count of nonzero elements) or any other number, or "nuc" (the nuclear norm of a matrix). The
+        gradient at a zero vector is 0, as torch. dtype= converts first."""
         if dtype is not None:
             return self.astype(dtype).norm(p, dim, keepdim)
         self._floating("norm")
         dim, keepdim = _dim_args("norm", dim, keepdim, None, None)
         if p == "fro":
             p = 2
+        if p == "nuc":
+            return _nuclear_norm(self, dim, keepdim)
         if isinstance(p, str) or not np.isscalar(p):
-            raise ValueError(f"norm: p must be 'fro' or a number, got {p!r} (matrix norms are not supported)")
+            raise ValueError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
         if p in (np.inf, -np.inf, 0):
             return self._norm_without_root(p, dim, keepdim)
-        if p < 0:
-            raise ValueError(f"norm: p must be positive, 0 or +-inf, got {p}")
+        if p < 0:   # (1 / sum(|x|^-|p|))^(1/|p|): linalg.vector_norm's, with torch's gradient at zeros
+            from .linalg import vector_norm
+            return vector_norm(self, p, dim, keepdim)
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p == 2:
@@ -2184,6 +2192,11 @@ class Tensor(InPlaceWrites):
         from .products import cross
         return cross(self, other, dim)
 
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """As torch: tensor_functions.index_copy."""
+        from .tensor_functions import index_copy
+        return index_copy(self, dim, index, source)
+
     def index_fill(self, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
         """As torch: tensor_functions.index_fill."""
         from .tensor_functions import index_fill
@@ -2404,6 +2417,15 @@ def _repeat_counts(repeats, n):
     if np.any(raw < 0):
         raise RuntimeError("repeat_interleave: repeats can not be negative (as torch)")
     return np.broadcast_to(raw.reshape(-1), (n,)).astype(np.int64)
+
+
+def _nuclear_norm(x, dim, keepdim):
+    """norm(p="nuc"): the sum of the singular values over dim (two dims) or the two of a matrix, as torch's."""
+    from .linalg import matrix_norm  # (a local import: linalg is built on this module)
+    dims = tuple(range(x.ndim)) if dim is None else dim
+    if not isinstance(dims, (list, tuple)) or len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims} (as torch)")
+    return matrix_norm(x, "nuc", tuple(dims), keepdim)
 
 
 def _to_arguments(args, dtype, device):

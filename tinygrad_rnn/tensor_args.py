@@ -315,9 +315,19 @@ class device:
         return hash((self.type, self.index))
 
 
+def refuse_device_index(index):
+    """A bare int as a device: torch reads it as an accelerator's index (x.to(0), zeros(2, device=0)), and on a
+    CPU-only build refuses it with these RuntimeErrors; so does tinygrad_rnn, which runs on the CPU only."""
+    if index < 0:
+        raise RuntimeError(f"Device index must not be negative, got {index} (as torch)")
+    raise RuntimeError(f"Cannot access accelerator device when none is available: device {index} names an "
+                       "accelerator's index (as torch reads it); tinygrad_rnn runs on the CPU only, device='cpu'")
+
+
 def check_device(fn, value):
     """A factory's device=: None, "cpu", "cpu:N", device("cpu") (or torch's own device of type cpu, by duck typing).
-    Another device is a ValueError (tinygrad_rnn runs on the CPU only), a value that names none torch's TypeError."""
+    Another device is a ValueError (tinygrad_rnn runs on the CPU only), an int (an accelerator's index) torch's
+    RuntimeError (refuse_device_index), a value that names none torch's TypeError."""
     if value is None:
         return
     if isinstance(value, str) or isinstance(value, device):
@@ -325,7 +335,7 @@ def check_device(fn, value):
     elif _type_of(value).__name__ == "device" and isinstance(getattr(value, "type", None), str):
         name = value.type   # torch.device
     elif _is_int(value):
-        name = f"cuda:{value}"   # (torch reads a bare index as a CUDA device)
+        refuse_device_index(value)
     else:
         raise TypeError(f"{fn}(): argument 'device' must be a device or a str such as 'cpu', got "
                         f"{_type_of(value).__name__}")

@@ -670,6 +670,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         raise TypeError(f"index_add(): argument 'source' must be Tensor, not {type(source).__name__}")
     if index.ndim > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
+    if source.ndim != x.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, source.shape)) if k != d):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. Got "
+                           f"self.shape = {list(x.shape)} source.shape = {list(source.shape)}")
+    if x.ndim == 0:   # a 0-d tensor is a vector of one here, as torch reads it
+        return index_add(x.reshape(1), d, index.reshape(-1), source.reshape(1), alpha=alpha).reshape(())
     n = source.shape[d] if source.ndim else 1
     if index.numel() != n:
         raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
@@ -679,6 +684,41 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     along = tuple(-1 if k == d else 1 for k in range(source.ndim))
     at = np.broadcast_to(index._data.astype(np.int64).reshape(along), source.shape)
     return x.scatter_add(d, Tensor._make(np.ascontiguousarray(at), False), source * alpha if alpha != 1 else source)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """As torch.index_copy: input with its slice at `index[i]` along dim replaced by `source[i]` (a repeated index:
+    the last one's, as torch's CPU loop). Gradients: input's is the result's with the replaced slices zeroed,
+    source's the result's at each source slice's place (scatter's)."""
+    x = _tensor_input("index_copy", input)
+    d = _axis(_int_dim("index_copy", dim), builtins.max(x.ndim, 1))
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        got = type(index).__name__ if not isinstance(index, Tensor) else index.dtype
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {got}")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_copy(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if index.ndim > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    if source.dtype != x.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{x.dtype} and (source) {source.dtype}")
+    n = source.shape[d] if source.ndim else 1
+    if index.numel() != n:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) "
+                         f"({n})")
+    if source.ndim != x.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, source.shape)) if k != d):
+        raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+                           f"shape {list(x.shape)}, source shape {list(source.shape)} (dim {d})")
+    size = x.shape[d] if x.ndim else 1
+    flat = index._data.reshape(-1)
+    if flat.size and (flat.min() < 0 or flat.max() >= size):   # no negatives, as torch
+        bad = flat[(flat < 0) | (flat >= size)][0]
+        raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {d} with size {size}")
+    if x.ndim == 0:   # a 0-d tensor is a vector of one here, as torch reads it
+        return index_copy(x.reshape(1), 0, index.reshape(-1), source.reshape(1)).reshape(())
+    along = tuple(-1 if k == d else 1 for k in range(source.ndim))
+    at = np.broadcast_to(flat.reshape(along), source.shape)
+    return x.scatter(d, Tensor._make(np.ascontiguousarray(at), False), source)
 
 
 # ----------------------------------------------------------------------------- index_fill, cummax/cummin, logcumsumexp

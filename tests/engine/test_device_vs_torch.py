@@ -5,6 +5,7 @@ RuntimeError, a float torch's TypeError; tr.device as torch.device (type, index,
 x.cpu(), x.to("cpu") consistent. main had no device= on the factories, no tr.device and no x.device."""
 import numpy as np
 import pytest
+from conftest import raises_as_torch
 
 import tinygrad_rnn as tr
 
@@ -51,7 +52,7 @@ def test_every_factory_takes_the_cpu_as_torchs(name, cpu):
 @pytest.mark.parametrize("name", NAMES)
 def test_other_devices_are_refused_naming_the_factory(name):
     make = factories(tr)[name]
-    for other in ("cuda", "cuda:1", tr.device("mps"), torch.device("cuda"), 0):
+    for other in ("cuda", "cuda:1", tr.device("mps"), torch.device("cuda")):
         with pytest.raises(ValueError, match=rf"{name}\(\): device must be 'cpu'"):
             make(device=other)
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):   # torch's error and words
@@ -79,3 +80,17 @@ def test_a_tensors_device_cpu_and_to_agree():
         assert x.cpu() is x and x.to("cpu") is x and x.to(m.device("cpu")) is x and x.to(device=x.device) is x
         assert (x * 2).device == x.device == m.device("cpu")
     np.testing.assert_array_equal(tr.ones(2).to(tr.device("cpu"), tr.float64).data, np.ones(2))
+
+
+@pytest.mark.parametrize("index", [0, 1, -1])
+def test_an_int_device_is_an_accelerator_index_as_torch_reads_it(index):
+    """torch reads x.to(0), device=0 as an accelerator's index, and its CPU build refuses them with a RuntimeError
+    (a negative index another); main read x.to(0) as a dtype (TypeError) and device=0 as a ValueError."""
+    calls = [lambda m: m.ones(2).to(index), lambda m: m.ones(2).to(index, m.float64),
+             lambda m: m.ones(2).to(device=index), lambda m: m.zeros(2, device=index),
+             lambda m: m.nn.Linear(2, 2, device=index), lambda m: m.nn.Linear(2, 2).to(index),
+             lambda m: m.ones(2).new_zeros((2,), device=index)]
+    for call in calls:
+        raises_as_torch(lambda c=call: c(torch), lambda c=call: c(tr), "index must not be negative" if index < 0 else
+                        "Cannot access accelerator device")
+

@@ -546,6 +546,9 @@ NOT_COMPARED = {"tr.save", "tr.load", "tr.set_num_threads",
                 # docstrings name broadcast_to(shape), x.dot(other), x.where(condition, y); the binding takes size=,
                 # tensor= and other= (the docstring's names are TypeErrors in torch 2.13): ours follow the binding
                 "tr.broadcast_to", "Tensor.broadcast_to", "Tensor.dot", "Tensor.where",
+                # x.index_copy(dim, index, tensor2) in torch's docstring; its binding takes source= (tensor2= is a
+                # TypeError in torch 2.13): ours follow the binding, tests/engine/test_index_copy_vs_torch.py
+                "Tensor.index_copy",
                 # squeeze's docstring spells a type, `dim: Optional[Union[int, List[int]]]`, that the parser splits
                 "tr.squeeze"}
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from .. import tensor_args
 from ..tensor_args import ArgumentValueError, DTypeNotImplementedError  # noqa: F401  (the engine's, raised by nn too)
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # tinygrad_rnn/
@@ -121,17 +122,22 @@ def check_choice(owner, name, value, choices):
 
 
 def is_device(value):
-    """Whether value names a device: a str other than a dtype's name, or a torch.device (by duck typing,
-    so torch need not be imported)."""
+    """Whether value names a device: a str other than a dtype's name, a torch.device (by duck typing,
+    so torch need not be imported), or an int (an accelerator's index, as torch reads x.to(0))."""
     if isinstance(value, str):
         return value not in ("float32", "float64", "float", "double")
+    if tensor_args._is_int(value):
+        return True
     return type(value).__name__ == "device" and isinstance(getattr(value, "type", None), str)
 
 
 def check_device(owner, device):
-    """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu")."""
+    """torch's device= where the CPU is the only device: None, "cpu", "cpu:N" or torch.device("cpu"); an int is an
+    accelerator's index, torch's RuntimeError on a CPU-only build."""
     if device is None:
         return None
+    if tensor_args._is_int(device):
+        tensor_args.refuse_device_index(device)
     name = device if isinstance(device, str) else getattr(device, "type", None) if is_device(device) else None
     if not isinstance(name, str) or name.split(":")[0] != "cpu":
         raise ValueError(f"{owner}: device must be 'cpu' (tinygrad_rnn runs on the CPU only), got {device!r}")
