@@ -15,15 +15,68 @@ numpy's, from the library's generator (tr.manual_seed), not torch's. Arguments a
 validate_args=True checks them (its default): a parameter outside its constraint or a value outside the support
 is a ValueError in torch's words.
 """
-from . import constraints
-from .continuous import Beta, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
+from . import constraints, transforms
+from .constraint_registry import biject_to, transform_to
+from .continuous import (
+                                   Beta,
+                                   Cauchy,
+                                   Chi2,
+                                   Exponential,
+                                   FisherSnedecor,
+                                   Gamma,
+                                   Laplace,
+                                   LogNormal,
+                                   Normal,
+                                   StudentT,
+                                   Uniform,
+)
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
 from .multivariate import Dirichlet, Independent, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed_distribution import TransformedDistribution
+from .transformed_families import (
+                                   Gumbel,
+                                   HalfCauchy,
+                                   HalfNormal,
+                                   InverseGamma,
+                                   Kumaraswamy,
+                                   LogisticNormal,
+                                   Pareto,
+                                   Weibull,
+)
+from .transforms import (
+                                   AbsTransform,
+                                   AffineTransform,
+                                   CatTransform,
+                                   ComposeTransform,
+                                   CorrCholeskyTransform,
+                                   CumulativeDistributionTransform,
+                                   ExpTransform,
+                                   IndependentTransform,
+                                   LowerCholeskyTransform,
+                                   PositiveDefiniteTransform,
+                                   PowerTransform,
+                                   ReshapeTransform,
+                                   SigmoidTransform,
+                                   SoftmaxTransform,
+                                   SoftplusTransform,
+                                   StackTransform,
+                                   StickBreakingTransform,
+                                   TanhTransform,
+                                   Transform,
+                                   identity_transform,
+)
 
 __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
            "MultivariateNormal", "Independent", "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence",
-           "register_kl"]
+           "register_kl", "Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel",
+           "Weibull",
+           "Pareto", "Kumaraswamy", "InverseGamma", "LogisticNormal", "TransformedDistribution", "transforms",
+           "biject_to", "transform_to", "Transform", "ComposeTransform", "identity_transform", "IndependentTransform",
+           "ReshapeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
+           "TanhTransform", "AbsTransform", "AffineTransform", "CorrCholeskyTransform", "SoftmaxTransform",
+           "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
+           "StackTransform", "CumulativeDistributionTransform"]
