@@ -30,10 +30,11 @@ from .continuous import (
                                    StudentT,
                                    Uniform,
 )
-from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
-from .multivariate import Dirichlet, Independent, MultivariateNormal
+from .mixture import MixtureSameFamily
+from .multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import TransformedDistribution
 from .transformed_families import (
@@ -79,4 +80,5 @@ __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "L
            "ReshapeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
            "TanhTransform", "AbsTransform", "AffineTransform", "CorrCholeskyTransform", "SoftmaxTransform",
            "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
-           "StackTransform", "CumulativeDistributionTransform"]
+           "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
+           "MixtureSameFamily"]

@@ -1,7 +1,7 @@
 """The discrete distributions, as torch's (torch 2.13): Categorical, OneHotCategorical, Bernoulli, Geometric,
-Binomial and Poisson. Each takes probs or logits (exactly one; the other is computed when first read, as torch's
-lazy_property, and only the given one is validated), except Poisson (rate). Samples are numpy's draws from the
-library's generator, without gradients (none of these is reparameterised, as in torch)."""
+Binomial, Poisson and NegativeBinomial. Each takes probs or logits (exactly one; the other is computed when first
+read, as torch's lazy_property, and only the given one is validated), except Poisson (rate). Samples are numpy's draws
+from the library's generator, without gradients (none of these is reparameterised, as in torch)."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -9,11 +9,12 @@ from functools import cached_property
 import numpy as np
 
 from .. import random
+from ..nn import functional as F
 from ..tensor import Tensor, multinomial, where
 from . import constraints
 from .distribution import Distribution, as_param, broadcast_params, constant
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson"]
+__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "NegativeBinomial"]
 
 
 def _one_of(probs, logits):
@@ -303,3 +304,41 @@ class Poisson(Distribution):
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())
     variance = property(lambda self: self.rate)
+
+
+class NegativeBinomial(_ProbsOrLogits):
+    """NegativeBinomial(total_count, probs=None, logits=None, validate_args=None): the number of successes before
+    total_count failures, each trial a success with probability probs (total_count > 0 may be fractional).
+    Drawn as torch's: Poisson of a Gamma(total_count, exp(-logits)) rate."""
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0), "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        if isinstance(total_count, Tensor) and total_count.dtype.kind != "f":
+            dtype = given.dtype if isinstance(given, Tensor) else None
+            total_count = total_count.to(dtype) if dtype is not None else total_count.float()
+        self.total_count, param = broadcast_params(total_count=total_count, **{name: given})
+        self.total_count = self.total_count.to(param.dtype)
+        setattr(self, name, param)
+        super().__init__(param.shape, (), validate_args)
+
+    def _draw(self, sample_shape):
+        from .continuous import Gamma
+        rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False).sample(sample_shape)
+        drawn = random.resolve("NegativeBinomial.sample", None).poisson(rate._data)
+        return constant(np.asarray(drawn, self.total_count.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.total_count.dtype)
+        n = self.total_count
+        log_unnormalized = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
+        log_normalization = -(n + value).lgamma() + (1.0 + value).lgamma() + n.lgamma()
+        return log_unnormalized - where(n + value == 0.0, 0.0, log_normalization)
+
+    mean = property(lambda self: self.total_count * self.logits.exp())
+    mode = property(lambda self: ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0))
+    variance = property(lambda self: self.mean / (-self.logits).sigmoid())
