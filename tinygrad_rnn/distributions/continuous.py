@@ -402,7 +402,7 @@ class StudentT(Distribution):
         df = self.df
         above_two = where(df > 2, df, 3.0)   # (no division by 0 in the branch that is not taken)
         finite = self.scale ** 2 * above_two / (above_two - 2)
-        return where(df > 2, finite, where(df > 1, math.inf, df * math.nan))
+        return where(df > 2, finite, constant(np.where(df._data > 1, math.inf, math.nan).astype(df.dtype)))
 
 
 class FisherSnedecor(Distribution):
