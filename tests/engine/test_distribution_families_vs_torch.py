@@ -1,5 +1,6 @@
 """Cauchy, StudentT, Chi2, FisherSnedecor, HalfNormal, HalfCauchy, Gumbel, Weibull, Pareto, Kumaraswamy,
-InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal and MixtureSameFamily against
+InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal, MixtureSameFamily, ContinuousBernoulli
+and VonMises against
 torch.distributions (torch 2.13): log_prob, cdf, icdf, entropy and the moments with their gradients in every
 parameter (float64 to 1e-10; a float32 sweep); batch and event shapes, has_rsample, expand; draws checked by their
 statistics (our generator is numpy's, so torch's numbers cannot be matched: the empirical CDF of our draws at the
@@ -70,6 +71,12 @@ FAMILIES = {
     "LowRankMultivariateNormal matrices": (
         lambda lib, m, w, d: D(lib).LowRankMultivariateNormal(m, w, d), [REAL, W, POS], None,
         ["scale_tril", "covariance_matrix", "precision_matrix"]),
+    "ContinuousBernoulli": (lambda lib, p: D(lib).ContinuousBernoulli(p), [np.array([0.2, 0.4995, 0.8])], UNIT,
+                            ALL[:5] + ["variance", "stddev"]),   # (no mode, as torch)
+    "ContinuousBernoulli logits": (lambda lib, l: D(lib).ContinuousBernoulli(logits=l), [np.array([-1.5, 0.8, 2.5])],
+                                   UNIT, ALL[:5] + ["variance", "stddev"]),
+    "VonMises": (lambda lib, m, k: D(lib).VonMises(m, k), [REAL, np.array([0.5, 3.0, 8.0])], POS2,
+                 ["log_prob", "mean", "mode", "variance"]),
     "MixtureSameFamily": (_mixture, [REAL, POS, POS2], RNG.standard_normal((4, 1)),
                           ["log_prob", "cdf", "mean", "variance"]),
     "MixtureSameFamily of vectors": (_vector_mixture, [REAL[:2], W[:, :, 0]], RNG.standard_normal((4, 3)),
@@ -135,6 +142,8 @@ SAMPLED = {   # name: make(lib), the draws of which are compared
     "InverseGamma": lambda lib: D(lib).InverseGamma(t_of(lib, [0.8, 5.0]), t_of(lib, [1.0, 2.0])),
     "LogisticNormal": lambda lib: D(lib).LogisticNormal(t_of(lib, [0.3, -0.5]), t_of(lib, [1.0, 0.4])),
     "NegativeBinomial": lambda lib: D(lib).NegativeBinomial(t_of(lib, [2.5, 10.0]), t_of(lib, [0.3, 0.8])),
+    "ContinuousBernoulli": lambda lib: D(lib).ContinuousBernoulli(t_of(lib, [0.1, 0.5, 0.7])),
+    "VonMises": lambda lib: D(lib).VonMises(t_of(lib, [0.3, 2.9]), t_of(lib, [0.5, 8.0])),
     "LowRankMultivariateNormal": lambda lib: D(lib).LowRankMultivariateNormal(t_of(lib, REAL), t_of(lib, W[0]),
                                                                               t_of(lib, POS)),
     "MixtureSameFamily": lambda lib: _mixture(lib, t_of(lib, [0.0, 1.0, -1.0]), t_of(lib, [-2.0, 0.0, 3.0]),
@@ -175,6 +184,7 @@ def test_samples_have_torch_s_shapes_dtypes_and_distribution(name):
     ("Weibull", lambda a, b: tr.distributions.Weibull(a, b), None),
     ("Pareto", lambda a, b: tr.distributions.Pareto(a, b), lambda a, b: b * a / (b - 1)),
     ("Kumaraswamy", lambda a, b: tr.distributions.Kumaraswamy(a, b), None),
+    ("ContinuousBernoulli", lambda a, b: tr.distributions.ContinuousBernoulli(logits=a - b), None),
     ("InverseGamma", lambda a, b: tr.distributions.InverseGamma(b, a), lambda a, b: a / (b - 1)),
     ("LowRankMultivariateNormal", lambda a, b: tr.distributions.LowRankMultivariateNormal(
         (a * b).reshape(1), b.reshape(1, 1), a.reshape(1)), lambda a, b: a * b),
@@ -193,6 +203,9 @@ def test_rsample_gradients_are_unbiased(name, make, true_mean):
 
         def true_mean(x, y):
             return float(family(torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)).mean)
+    elif name == "ContinuousBernoulli":
+        def true_mean(x, y):
+            return float(torch.distributions.ContinuousBernoulli(logits=torch.tensor(x - y)).mean)
     h = 1e-5
     want = [(true_mean(a0 + h, b0) - true_mean(a0 - h, b0)) / (2 * h),
             (true_mean(a0, b0 + h) - true_mean(a0, b0 - h)) / (2 * h)]
@@ -308,6 +321,11 @@ REFUSED = {
                                                                                  t_of(lib, POS[:2])),
     "negative cov_diag": lambda lib: D(lib).LowRankMultivariateNormal(t_of(lib, REAL), t_of(lib, W[0]),
                                                                       t_of(lib, -POS)),
+    "continuous bernoulli probs above 1, validated": lambda lib: D(lib).ContinuousBernoulli(
+        t_of(lib, [1.5]), validate_args=True),
+    "continuous bernoulli value above 1": lambda lib: D(lib).ContinuousBernoulli(t_of(lib, [0.3])).log_prob(
+        t_of(lib, [1.5])),
+    "zero von mises concentration": lambda lib: D(lib).VonMises(t_of(lib, [0.0]), t_of(lib, [0.0])),
     "a mixture of a non-categorical": lambda lib: D(lib).MixtureSameFamily(D(lib).Normal(0.0, 1.0),
                                                                            D(lib).Normal(t_of(lib, REAL), 1.0)),
     "a mixture of the wrong count": lambda lib: D(lib).MixtureSameFamily(D(lib).Categorical(t_of(lib, [0.5, 0.5])),
@@ -330,7 +348,7 @@ def test_refused_as_torch(name):
 def test_arg_constraints_and_supports_are_torch_s():
     for family in ("Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel", "Weibull",
                    "Pareto", "Kumaraswamy", "InverseGamma", "LogisticNormal", "NegativeBinomial",
-                   "LowRankMultivariateNormal"):
+                   "LowRankMultivariateNormal", "ContinuousBernoulli", "VonMises"):
         ours, theirs = getattr(tr.distributions, family), getattr(torch.distributions, family)
         assert {k: repr(v) for k, v in ours.arg_constraints.items()} == \
             {k: repr(v) for k, v in theirs.arg_constraints.items()}, family

@@ -30,6 +30,7 @@ from .continuous import (
                                    StudentT,
                                    Uniform,
 )
+from .continuous_bernoulli import ContinuousBernoulli
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
@@ -69,6 +70,7 @@ from .transforms import (
                                    Transform,
                                    identity_transform,
 )
+from .von_mises import VonMises
 
 __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
@@ -81,4 +83,4 @@ __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "L
            "TanhTransform", "AbsTransform", "AffineTransform", "CorrCholeskyTransform", "SoftmaxTransform",
            "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
            "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
-           "MixtureSameFamily"]
+           "MixtureSameFamily", "ContinuousBernoulli", "VonMises"]
