@@ -155,8 +155,8 @@ SAMPLED = {   # name: make(lib), the draws of which are compared
 @pytest.mark.parametrize("name", sorted(SAMPLED))
 def test_samples_have_torch_s_shapes_dtypes_and_distribution(name):
     """Shapes, dtypes and flags as torch's; every draw in torch's support; at the 5%, 25%, 50%, 75% and 95%
-    quantiles of 100k of torch's draws (per entry), our 100k draws' empirical CDF is within 6 standard errors of
-    the quantile's level."""
+    quantiles of 100k of torch's draws (per entry; 30k for VonMises), the empirical CDF of as many of ours is within
+    6 standard errors of the quantile's level."""
     tr.manual_seed(0)
     torch.manual_seed(0)
     ours, theirs = SAMPLED[name](tr), SAMPLED[name](torch)
@@ -164,7 +164,7 @@ def test_samples_have_torch_s_shapes_dtypes_and_distribution(name):
     assert tuple(a.shape) == tuple(b.shape) and str(a.dtype) == str(b.dtype).replace("torch.", "")
     assert ours.has_rsample == theirs.has_rsample and tuple(ours.batch_shape) == tuple(theirs.batch_shape) and \
         tuple(ours.event_shape) == tuple(theirs.event_shape)
-    n = 100_000
+    n = 30_000 if name == "VonMises" else 100_000   # (torch's rejection sampler is slow)
     drawn, reference = ours.sample((n,)).numpy(), theirs.sample((n,)).numpy()
     assert np.all(theirs.support.check(torch.tensor(drawn)).numpy())
     levels = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
