@@ -1,6 +1,6 @@
 """Cauchy, StudentT, Chi2, FisherSnedecor, HalfNormal, HalfCauchy, Gumbel, Weibull, Pareto, Kumaraswamy,
-InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal, MixtureSameFamily, ContinuousBernoulli
-and VonMises against
+InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal, MixtureSameFamily, ContinuousBernoulli,
+VonMises, Multinomial and OneHotCategoricalStraightThrough against
 torch.distributions (torch 2.13): log_prob, cdf, icdf, entropy and the moments with their gradients in every
 parameter (float64 to 1e-10; a float32 sweep); batch and event shapes, has_rsample, expand; draws checked by their
 statistics (our generator is numpy's, so torch's numbers cannot be matched: the empirical CDF of our draws at the
@@ -77,6 +77,10 @@ FAMILIES = {
                                    UNIT, ALL[:5] + ["variance", "stddev"]),
     "VonMises": (lambda lib, m, k: D(lib).VonMises(m, k), [REAL, np.array([0.5, 3.0, 8.0])], POS2,
                  ["log_prob", "mean", "mode", "variance"]),
+    "Multinomial": (lambda lib, l: D(lib).Multinomial(5, logits=l), [W[:, :, 0]],
+                    np.array([[2.0, 0.0, 3.0], [1.0, 1.0, 3.0]]), ["log_prob", "entropy", "mean", "variance"]),
+    "Multinomial probs": (lambda lib, p: D(lib).Multinomial(4, p), [np.stack([POS, POS2])], np.array([1.0, 0.0, 3.0]),
+                          ["log_prob", "entropy", "mean", "variance"]),
     "MixtureSameFamily": (_mixture, [REAL, POS, POS2], RNG.standard_normal((4, 1)),
                           ["log_prob", "cdf", "mean", "variance"]),
     "MixtureSameFamily of vectors": (_vector_mixture, [REAL[:2], W[:, :, 0]], RNG.standard_normal((4, 3)),
@@ -143,6 +147,8 @@ SAMPLED = {   # name: make(lib), the draws of which are compared
     "LogisticNormal": lambda lib: D(lib).LogisticNormal(t_of(lib, [0.3, -0.5]), t_of(lib, [1.0, 0.4])),
     "NegativeBinomial": lambda lib: D(lib).NegativeBinomial(t_of(lib, [2.5, 10.0]), t_of(lib, [0.3, 0.8])),
     "ContinuousBernoulli": lambda lib: D(lib).ContinuousBernoulli(t_of(lib, [0.1, 0.5, 0.7])),
+    "Multinomial": lambda lib: D(lib).Multinomial(7, t_of(lib, [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])),
+    "OneHotCategoricalStraightThrough": lambda lib: D(lib).OneHotCategoricalStraightThrough(t_of(lib, [0.2, 0.8])),
     "VonMises": lambda lib: D(lib).VonMises(t_of(lib, [0.3, 2.9]), t_of(lib, [0.5, 8.0])),
     "LowRankMultivariateNormal": lambda lib: D(lib).LowRankMultivariateNormal(t_of(lib, REAL), t_of(lib, W[0]),
                                                                               t_of(lib, POS)),
@@ -276,6 +282,18 @@ def test_kl_divergence_is_torch_s(p_name, q_name):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+def test_straight_through_rsample_is_torch_s():
+    """A one-hot draw whose gradient is that of probs (the weights reach probs unchanged), as torch's."""
+    grads = []
+    for lib in (tr, torch):
+        p = t_of(lib, [[0.2, 0.3, 0.5]], True)
+        draws = D(lib).OneHotCategoricalStraightThrough(p).rsample((4,))
+        assert tuple(draws.shape) == (4, 1, 3) and np.all(draws.detach().numpy().sum(-1) == 1)
+        (draws * t_of(lib, np.arange(12.0).reshape(4, 1, 3))).sum().backward()
+        grads.append(np.asarray(p.grad))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
 def test_expand_is_torch_s():
     for make in (SAMPLED["Gumbel"], SAMPLED["Weibull"], SAMPLED["StudentT"], SAMPLED["HalfNormal"],
                  SAMPLED["FisherSnedecor"], SAMPLED["Pareto"], SAMPLED["NegativeBinomial"],
@@ -326,6 +344,9 @@ REFUSED = {
     "continuous bernoulli value above 1": lambda lib: D(lib).ContinuousBernoulli(t_of(lib, [0.3])).log_prob(
         t_of(lib, [1.5])),
     "zero von mises concentration": lambda lib: D(lib).VonMises(t_of(lib, [0.0]), t_of(lib, [0.0])),
+    "a multinomial of a tensor count": lambda lib: D(lib).Multinomial(t_of(lib, 3.0), t_of(lib, [0.5, 0.5])),
+    "a multinomial value below 0": lambda lib: D(lib).Multinomial(3, t_of(lib, [0.5, 0.5])).log_prob(
+        t_of(lib, [-1.0, 2.0])),
     "a mixture of a non-categorical": lambda lib: D(lib).MixtureSameFamily(D(lib).Normal(0.0, 1.0),
                                                                            D(lib).Normal(t_of(lib, REAL), 1.0)),
     "a mixture of the wrong count": lambda lib: D(lib).MixtureSameFamily(D(lib).Categorical(t_of(lib, [0.5, 0.5])),
@@ -348,7 +369,7 @@ def test_refused_as_torch(name):
 def test_arg_constraints_and_supports_are_torch_s():
     for family in ("Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel", "Weibull",
                    "Pareto", "Kumaraswamy", "InverseGamma", "LogisticNormal", "NegativeBinomial",
-                   "LowRankMultivariateNormal", "ContinuousBernoulli", "VonMises"):
+                   "LowRankMultivariateNormal", "ContinuousBernoulli", "VonMises", "Multinomial"):
         ours, theirs = getattr(tr.distributions, family), getattr(torch.distributions, family)
         assert {k: repr(v) for k, v in ours.arg_constraints.items()} == \
             {k: repr(v) for k, v in theirs.arg_constraints.items()}, family

@@ -31,7 +31,17 @@ from .continuous import (
                                    Uniform,
 )
 from .continuous_bernoulli import ContinuousBernoulli
-from .discrete import Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, OneHotCategorical, Poisson
+from .discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    Multinomial,
+    NegativeBinomial,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
+    Poisson,
+)
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
 from .mixture import MixtureSameFamily
@@ -83,4 +93,5 @@ __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "L
            "TanhTransform", "AbsTransform", "AffineTransform", "CorrCholeskyTransform", "SoftmaxTransform",
            "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
            "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
-           "MixtureSameFamily", "ContinuousBernoulli", "VonMises"]
+           "MixtureSameFamily", "ContinuousBernoulli", "VonMises", "Multinomial",
+           "OneHotCategoricalStraightThrough"]

@@ -9,7 +9,7 @@ __all__ = ["Constraint", "real", "real_vector", "positive", "nonnegative", "unit
            "nonnegative_integer", "positive_definite", "lower_cholesky", "one_hot", "greater_than", "less_than",
            "greater_than_eq", "interval", "half_open_interval", "integer_interval", "independent", "dependent",
            "is_dependent", "positive_integer", "lower_triangular", "corr_cholesky", "square", "symmetric",
-           "positive_semidefinite", "cat", "stack"]
+           "positive_semidefinite", "cat", "stack", "multinomial"]
 
 
 def _array(value):
@@ -130,6 +130,20 @@ class Simplex(Constraint):
     def check(self, value):
         a = _array(value)
         return np.all(a >= 0, axis=-1) & (np.abs(a.sum(-1) - 1) < 1e-6)
+
+
+class Multinomial(Constraint):
+    """Nonnegative counts summing to at most upper_bound (torch checks this weaker condition too)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        a = _array(value)
+        return np.all(a >= 0, axis=-1) & (a.sum(-1) <= self.upper_bound)
 
 
 class OneHot(Constraint):
@@ -277,6 +291,7 @@ corr_cholesky = CorrCholesky()
 square = Square()
 symmetric = Symmetric()
 positive_semidefinite = PositiveSemidefinite()
+multinomial = Multinomial
 cat = Cat
 stack = Stack
 positive_definite = PositiveDefinite()
