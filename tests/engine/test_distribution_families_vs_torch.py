@@ -250,6 +250,9 @@ def _p(lib, name, leaves):
                 np.linalg.cholesky(W[0] @ W[0].T + np.diag(POS)))),
             "LogNormal by transforms": lambda: D(lib).TransformedDistribution(D(lib).Normal(g(REAL), g(POS)),
                                                                               [D(lib).ExpTransform()]),
+            "ContinuousBernoulli": lambda: D(lib).ContinuousBernoulli(g(UNIT)),
+            "Bernoulli": lambda: D(lib).Bernoulli(g(UNIT)), "Poisson": lambda: D(lib).Poisson(g(POS)),
+            "Uniform in (0, 1)": lambda: D(lib).Uniform(g(UNIT * 0.5), g(UNIT * 0.5 + 0.4)),
             }[name]()
 
 
@@ -266,6 +269,10 @@ def _q(lib, name):
             "MultivariateNormal": lambda: D(lib).MultivariateNormal(c(REAL), c(W[1] @ W[1].T + np.diag(BIG))),
             "LogNormal by transforms": lambda: D(lib).TransformedDistribution(D(lib).Normal(c(POS2), c(BIG)),
                                                                               [D(lib).ExpTransform()]),
+            "ContinuousBernoulli": lambda: D(lib).ContinuousBernoulli(c(UNIT[::-1].copy())),
+            "Poisson": lambda: D(lib).Poisson(c(POS2)), "Bernoulli": lambda: D(lib).Bernoulli(c(UNIT)),
+            "Binomial": lambda: D(lib).Binomial(3, c(UNIT)), "Laplace": lambda: D(lib).Laplace(c(POS2), c(POS)),
+            "Uniform wide": lambda: D(lib).Uniform(c(POS * 0 - 1), c(POS + 2)),
             }[name]()
 
 
@@ -277,7 +284,14 @@ KL_PAIRS = [("Cauchy", "Cauchy"), ("Gumbel", "Gumbel"), ("HalfNormal", "HalfNorm
             ("Pareto", "Exponential"), ("Pareto", "Gamma"), ("Pareto", "Normal"), ("Pareto small alpha", "Gamma"),
             ("Pareto small alpha", "Normal"), ("Normal", "Pareto"), ("Gumbel", "Exponential"),
             ("Laplace", "Uniform"), ("Exponential", "Beta"), ("Gamma", "Pareto"), ("Pareto", "Uniform"),
-            ("Beta", "Pareto")]
+            ("Beta", "Pareto"), ("ContinuousBernoulli", "ContinuousBernoulli"), ("Bernoulli", "Poisson"),
+            ("Beta", "ContinuousBernoulli"), ("Beta", "Exponential"), ("Beta", "Gamma"), ("Beta", "Normal"),
+            ("Beta", "Uniform"), ("Beta", "Uniform wide"), ("ContinuousBernoulli", "Exponential"),
+            ("ContinuousBernoulli", "Normal"), ("ContinuousBernoulli", "Uniform"), ("ContinuousBernoulli", "Pareto"),
+            ("Exponential", "Normal"), ("Gamma", "Exponential"), ("Gamma", "Normal"), ("Normal", "Laplace"),
+            ("Poisson", "Bernoulli"), ("Poisson", "Binomial"), ("Uniform", "Beta"), ("Uniform in (0, 1)", "Beta"),
+            ("Uniform in (0, 1)", "ContinuousBernoulli"), ("Uniform", "Exponential"), ("Uniform", "Gamma"),
+            ("Normal", "ContinuousBernoulli")]
 
 
 @pytest.mark.parametrize("p_name,q_name", KL_PAIRS)
