@@ -1,6 +1,6 @@
 """Cauchy, StudentT, Chi2, FisherSnedecor, HalfNormal, HalfCauchy, Gumbel, Weibull, Pareto, Kumaraswamy,
 InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal, MixtureSameFamily, ContinuousBernoulli,
-VonMises, Multinomial and OneHotCategoricalStraightThrough against
+VonMises, Multinomial, OneHotCategoricalStraightThrough, GeneralizedPareto and LKJCholesky against
 torch.distributions (torch 2.13): log_prob, cdf, icdf, entropy and the moments with their gradients in every
 parameter (float64 to 1e-10; a float32 sweep); batch and event shapes, has_rsample, expand; draws checked by their
 statistics (our generator is numpy's, so torch's numbers cannot be matched: the empirical CDF of our draws at the
@@ -81,6 +81,12 @@ FAMILIES = {
                     np.array([[2.0, 0.0, 3.0], [1.0, 1.0, 3.0]]), ["log_prob", "entropy", "mean", "variance"]),
     "Multinomial probs": (lambda lib, p: D(lib).Multinomial(4, p), [np.stack([POS, POS2])], np.array([1.0, 0.0, 3.0]),
                           ["log_prob", "entropy", "mean", "variance"]),
+    "GeneralizedPareto": (lambda lib, m, s, c: D(lib).GeneralizedPareto(m, s, c),
+                          [REAL, POS, np.array([0.3, 0.0, -0.6])], None,
+                          ["icdf", "entropy", "mean", "mode", "variance"]),
+    "LKJCholesky": (lambda lib, c: D(lib).LKJCholesky(3, c), [np.array([[0.5], [2.0]])],
+                    torch.distributions.CorrCholeskyTransform()(torch.tensor(RNG.standard_normal((2, 3)))).numpy(),
+                    ["log_prob"]),
     "MixtureSameFamily": (_mixture, [REAL, POS, POS2], RNG.standard_normal((4, 1)),
                           ["log_prob", "cdf", "mean", "variance"]),
     "MixtureSameFamily of vectors": (_vector_mixture, [REAL[:2], W[:, :, 0]], RNG.standard_normal((4, 3)),
@@ -147,6 +153,9 @@ SAMPLED = {   # name: make(lib), the draws of which are compared
     "LogisticNormal": lambda lib: D(lib).LogisticNormal(t_of(lib, [0.3, -0.5]), t_of(lib, [1.0, 0.4])),
     "NegativeBinomial": lambda lib: D(lib).NegativeBinomial(t_of(lib, [2.5, 10.0]), t_of(lib, [0.3, 0.8])),
     "ContinuousBernoulli": lambda lib: D(lib).ContinuousBernoulli(t_of(lib, [0.1, 0.5, 0.7])),
+    "GeneralizedPareto": lambda lib: D(lib).GeneralizedPareto(t_of(lib, [0.0, 1.0, -1.0]), t_of(lib, [1.0, 2.0, 0.5]),
+                                                              t_of(lib, [0.4, 0.0, -0.3])),
+    "LKJCholesky": lambda lib: D(lib).LKJCholesky(3, t_of(lib, [0.5, 4.0])),
     "Multinomial": lambda lib: D(lib).Multinomial(7, t_of(lib, [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])),
     "OneHotCategoricalStraightThrough": lambda lib: D(lib).OneHotCategoricalStraightThrough(t_of(lib, [0.2, 0.8])),
     "LowRankMultivariateNormal": lambda lib: D(lib).LowRankMultivariateNormal(t_of(lib, REAL), t_of(lib, W[0]),
@@ -312,6 +321,23 @@ def test_kl_divergence_is_torch_s(p_name, q_name):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["log_prob", "cdf", "log_cdf", "log_survival_function"])
+def test_generalized_pareto_in_float32_is_torch_s(method):
+    """In float32: torch 2.13's GeneralizedPareto refuses float64 parameters here (its isclose against a float32
+    zero is a RuntimeError); ours takes both."""
+    results = []
+    for lib in (tr, torch):
+        params = [t_of(lib, a, True, np.float32) for a in (REAL, POS, [0.3, 0.0, -0.6])]
+        out = getattr(D(lib).GeneralizedPareto(*params), method)(t_of(lib, POS2 * 0.5 + REAL, dtype=np.float32))
+        finite = np.isfinite(out.detach().numpy())
+        (out * t_of(lib, finite * 1.0, dtype=np.float32)).sum().backward()
+        results.append([out.detach().numpy()] + [np.asarray(p.grad) for p in params])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert D(tr).GeneralizedPareto(t_of(tr, REAL), t_of(tr, POS), t_of(tr, POS)).log_prob(
+        t_of(tr, POS + REAL)).dtype == np.float64
+
+
 def test_straight_through_rsample_is_torch_s():
     """A one-hot draw whose gradient is that of probs (the weights reach probs unchanged), as torch's."""
     grads = []
@@ -377,6 +403,12 @@ REFUSED = {
     "a multinomial of a tensor count": lambda lib: D(lib).Multinomial(t_of(lib, 3.0), t_of(lib, [0.5, 0.5])),
     "a multinomial value below 0": lambda lib: D(lib).Multinomial(3, t_of(lib, [0.5, 0.5])).log_prob(
         t_of(lib, [-1.0, 2.0])),
+    "an lkj dim of 1": lambda lib: D(lib).LKJCholesky(1, t_of(lib, 1.0)),
+    "an lkj value that is no correlation factor": lambda lib: D(lib).LKJCholesky(2, t_of(lib, 1.0)).log_prob(
+        t_of(lib, [[1.0, 0.0], [0.5, 0.5]])),
+    "a generalized pareto value below loc": lambda lib: D(lib).GeneralizedPareto(
+        t_of(lib, [1.0]), t_of(lib, [1.0]), t_of(lib, [0.5])).icdf(t_of(lib, [0.5])) + D(lib).GeneralizedPareto(
+        t_of(lib, [1.0]), t_of(lib, [1.0]), t_of(lib, [0.5])).log_survival_function(t_of(lib, [0.0])),
     "a mixture of a non-categorical": lambda lib: D(lib).MixtureSameFamily(D(lib).Normal(0.0, 1.0),
                                                                            D(lib).Normal(t_of(lib, REAL), 1.0)),
     "a mixture of the wrong count": lambda lib: D(lib).MixtureSameFamily(D(lib).Categorical(t_of(lib, [0.5, 0.5])),
@@ -399,7 +431,8 @@ def test_refused_as_torch(name):
 def test_arg_constraints_and_supports_are_torch_s():
     for family in ("Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel", "Weibull",
                    "Pareto", "Kumaraswamy", "InverseGamma", "LogisticNormal", "NegativeBinomial",
-                   "LowRankMultivariateNormal", "ContinuousBernoulli", "VonMises", "Multinomial"):
+                   "LowRankMultivariateNormal", "ContinuousBernoulli", "VonMises", "Multinomial", "GeneralizedPareto",
+                   "LKJCholesky"):
         ours, theirs = getattr(tr.distributions, family), getattr(torch.distributions, family)
         assert {k: repr(v) for k, v in ours.arg_constraints.items()} == \
             {k: repr(v) for k, v in theirs.arg_constraints.items()}, family

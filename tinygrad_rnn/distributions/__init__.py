@@ -4,10 +4,15 @@
     next_ids = dist.sample()                                    # (B,) int64, from the library's generator
     loss = -dist.log_prob(targets).mean()                       # differentiable in the logits
 
-Univariate continuous (continuous.py): Normal, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta. Discrete
-(discrete.py): Categorical, OneHotCategorical, Bernoulli, Geometric, Binomial, Poisson. Over vectors
-(multivariate.py): Dirichlet, MultivariateNormal, Independent. Relaxed (relaxed.py): RelaxedBernoulli,
-RelaxedOneHotCategorical. kl_divergence and register_kl (kl.py); constraints (constraints.py).
+Univariate continuous (continuous.py): Normal, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Cauchy,
+StudentT, Chi2, FisherSnedecor; built by transforms (transformed_families.py): HalfNormal, HalfCauchy, Gumbel,
+Weibull, Pareto, Kumaraswamy, InverseGamma, LogisticNormal; ContinuousBernoulli, VonMises, GeneralizedPareto (their
+own files). Discrete (discrete.py): Categorical, OneHotCategorical(StraightThrough), Bernoulli, Geometric, Binomial,
+Poisson, NegativeBinomial, Multinomial. Over vectors (multivariate.py): Dirichlet, MultivariateNormal,
+LowRankMultivariateNormal, Independent; LKJCholesky; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
+RelaxedBernoulli, RelaxedOneHotCategorical. TransformedDistribution (transformed_distribution.py), the transforms
+(transforms.py), biject_to / transform_to (constraint_registry.py); kl_divergence and register_kl (kl.py);
+constraints (constraints.py).
 
 Parameters and results are Tensors on the tape: log_prob, entropy, the moments and rsample (where torch's
 distribution is reparameterised) pass gradients to the parameters; sample() does not. The numbers drawn are
@@ -43,7 +48,9 @@ from .discrete import (
     Poisson,
 )
 from .distribution import Distribution
+from .generalized_pareto import GeneralizedPareto
 from .kl import kl_divergence, register_kl
+from .lkj_cholesky import LKJCholesky
 from .mixture import MixtureSameFamily
 from .multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
@@ -94,4 +101,4 @@ __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "L
            "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
            "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
            "MixtureSameFamily", "ContinuousBernoulli", "VonMises", "Multinomial",
-           "OneHotCategoricalStraightThrough"]
+           "OneHotCategoricalStraightThrough", "GeneralizedPareto", "LKJCholesky"]
