@@ -1,6 +1,6 @@
 """Cauchy, StudentT, Chi2, FisherSnedecor, HalfNormal, HalfCauchy, Gumbel, Weibull, Pareto, Kumaraswamy,
 InverseGamma, LogisticNormal, NegativeBinomial, LowRankMultivariateNormal, MixtureSameFamily, ContinuousBernoulli,
-VonMises, Multinomial, OneHotCategoricalStraightThrough, GeneralizedPareto and LKJCholesky against
+VonMises, Multinomial, OneHotCategoricalStraightThrough, GeneralizedPareto, LKJCholesky and Wishart against
 torch.distributions (torch 2.13): log_prob, cdf, icdf, entropy and the moments with their gradients in every
 parameter (float64 to 1e-10; a float32 sweep); batch and event shapes, has_rsample, expand; draws checked by their
 statistics (our generator is numpy's, so torch's numbers cannot be matched: the empirical CDF of our draws at the
@@ -20,6 +20,8 @@ BIG = RNG.uniform(4.5, 7.0, (3,))   # degrees of freedom / shapes with finite mo
 REAL = RNG.standard_normal(3)
 UNIT = RNG.uniform(0.1, 0.9, (3,))
 W = RNG.standard_normal((2, 3, 2))
+COV2 = W[:, :, :1] * W[:, None, :, 0] + np.eye(3) * POS[:2, None, None]   # (2, 3, 3) positive definite
+VALUE2 = np.eye(3) * 2 + 0.3
 D = lambda lib: lib.distributions  # noqa: E731
 
 
@@ -87,6 +89,12 @@ FAMILIES = {
     "LKJCholesky": (lambda lib, c: D(lib).LKJCholesky(3, c), [np.array([[0.5], [2.0]])],
                     torch.distributions.CorrCholeskyTransform()(torch.tensor(RNG.standard_normal((2, 3)))).numpy(),
                     ["log_prob"]),
+    "Wishart covariance": (lambda lib, df, c: D(lib).Wishart(df, covariance_matrix=c), [BIG[:2], COV2], VALUE2,
+                           ["log_prob", "entropy", "mean", "mode", "variance"]),
+    "Wishart precision": (lambda lib, df, c: D(lib).Wishart(df, precision_matrix=c), [BIG[:2], np.linalg.inv(COV2)],
+                          VALUE2, ["log_prob", "entropy", "mean", "variance"]),
+    "Wishart scale_tril": (lambda lib, df, c: D(lib).Wishart(df, scale_tril=c), [BIG[:2], np.linalg.cholesky(COV2)],
+                           VALUE2, ["entropy", "mean", "variance"]),
     "MixtureSameFamily": (_mixture, [REAL, POS, POS2], RNG.standard_normal((4, 1)),
                           ["log_prob", "cdf", "mean", "variance"]),
     "MixtureSameFamily of vectors": (_vector_mixture, [REAL[:2], W[:, :, 0]], RNG.standard_normal((4, 3)),
@@ -156,6 +164,7 @@ SAMPLED = {   # name: make(lib), the draws of which are compared
     "GeneralizedPareto": lambda lib: D(lib).GeneralizedPareto(t_of(lib, [0.0, 1.0, -1.0]), t_of(lib, [1.0, 2.0, 0.5]),
                                                               t_of(lib, [0.4, 0.0, -0.3])),
     "LKJCholesky": lambda lib: D(lib).LKJCholesky(3, t_of(lib, [0.5, 4.0])),
+    "Wishart": lambda lib: D(lib).Wishart(t_of(lib, [5.0, 8.0]), t_of(lib, COV2)),
     "Multinomial": lambda lib: D(lib).Multinomial(7, t_of(lib, [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])),
     "OneHotCategoricalStraightThrough": lambda lib: D(lib).OneHotCategoricalStraightThrough(t_of(lib, [0.2, 0.8])),
     "LowRankMultivariateNormal": lambda lib: D(lib).LowRankMultivariateNormal(t_of(lib, REAL), t_of(lib, W[0]),
@@ -338,6 +347,20 @@ def test_generalized_pareto_in_float32_is_torch_s(method):
         t_of(tr, POS + REAL)).dtype == np.float64
 
 
+def test_wishart_scale_tril_log_prob_gradient_is_torch_s_on_the_triangle():
+    """log_prob's gradient in scale_tril equals torch's on the lower triangle; above it ours is 0 (the value does not
+    depend on those entries; torch's cholesky_solve backward gives them a number)."""
+    grads = []
+    for lib in (tr, torch):
+        df, tril = t_of(lib, BIG[:2], True), t_of(lib, np.linalg.cholesky(COV2), True)
+        out = D(lib).Wishart(df, scale_tril=tril).log_prob(t_of(lib, VALUE2))
+        out.sum().backward()
+        grads.append((out.detach().numpy(), np.asarray(df.grad), np.asarray(tril.grad)))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-10)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-10)
+    np.testing.assert_allclose(grads[0][2], np.tril(grads[1][2]), rtol=1e-10, atol=1e-12)
+
+
 def test_straight_through_rsample_is_torch_s():
     """A one-hot draw whose gradient is that of probs (the weights reach probs unchanged), as torch's."""
     grads = []
@@ -409,6 +432,11 @@ REFUSED = {
     "a generalized pareto value below loc": lambda lib: D(lib).GeneralizedPareto(
         t_of(lib, [1.0]), t_of(lib, [1.0]), t_of(lib, [0.5])).icdf(t_of(lib, [0.5])) + D(lib).GeneralizedPareto(
         t_of(lib, [1.0]), t_of(lib, [1.0]), t_of(lib, [0.5])).log_survival_function(t_of(lib, [0.0])),
+    "a wishart df too small": lambda lib: D(lib).Wishart(t_of(lib, [1.5]), t_of(lib, COV2[0])),
+    "a wishart with two matrices": lambda lib: D(lib).Wishart(t_of(lib, [5.0]), t_of(lib, COV2[0]),
+                                                              scale_tril=t_of(lib, COV2[0])),
+    "a wishart value not positive definite": lambda lib: D(lib).Wishart(t_of(lib, [5.0]), t_of(lib, COV2[0])).log_prob(
+        t_of(lib, -VALUE2)),
     "a mixture of a non-categorical": lambda lib: D(lib).MixtureSameFamily(D(lib).Normal(0.0, 1.0),
                                                                            D(lib).Normal(t_of(lib, REAL), 1.0)),
     "a mixture of the wrong count": lambda lib: D(lib).MixtureSameFamily(D(lib).Categorical(t_of(lib, [0.5, 0.5])),
@@ -425,7 +453,10 @@ def test_refused_as_torch(name):
     with pytest.raises(type(theirs.value)) as ours:
         REFUSED[name](tr)
     if type(theirs.value) is ValueError:   # torch's words, up to the repr of tensors
-        assert str(ours.value).split("(")[0] == str(theirs.value).split("(")[0]
+        mine, torch_s = str(ours.value), str(theirs.value)
+        if " expected " in torch_s:   # (Wishart's df: the tensor in the middle of the words)
+            mine, torch_s = mine.split(" expected ")[1], torch_s.split(" expected ")[1]
+        assert mine.split("(")[0] == torch_s.split("(")[0]
 
 
 def test_arg_constraints_and_supports_are_torch_s():

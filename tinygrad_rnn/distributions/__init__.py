@@ -9,7 +9,7 @@ StudentT, Chi2, FisherSnedecor; built by transforms (transformed_families.py): H
 Weibull, Pareto, Kumaraswamy, InverseGamma, LogisticNormal; ContinuousBernoulli, VonMises, GeneralizedPareto (their
 own files). Discrete (discrete.py): Categorical, OneHotCategorical(StraightThrough), Bernoulli, Geometric, Binomial,
 Poisson, NegativeBinomial, Multinomial. Over vectors (multivariate.py): Dirichlet, MultivariateNormal,
-LowRankMultivariateNormal, Independent; LKJCholesky; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
+LowRankMultivariateNormal, Independent; LKJCholesky, Wishart; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
 RelaxedBernoulli, RelaxedOneHotCategorical. TransformedDistribution (transformed_distribution.py), the transforms
 (transforms.py), biject_to / transform_to (constraint_registry.py); kl_divergence and register_kl (kl.py);
 constraints (constraints.py).
@@ -88,6 +88,7 @@ from .transforms import (
                                    identity_transform,
 )
 from .von_mises import VonMises
+from .wishart import Wishart
 
 __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
@@ -101,4 +102,4 @@ __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "L
            "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
            "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
            "MixtureSameFamily", "ContinuousBernoulli", "VonMises", "Multinomial",
-           "OneHotCategoricalStraightThrough", "GeneralizedPareto", "LKJCholesky"]
+           "OneHotCategoricalStraightThrough", "GeneralizedPareto", "LKJCholesky", "Wishart"]
