@@ -937,7 +937,7 @@ class Relu(Primitive):
 
 
 class Clip(Primitive):
-    """clip(a, lo, hi); the gradient passes where a lies inside [lo, hi] (ties included)."""
+    """clip(a, lo, hi); the gradient passes where a lies inside [lo, hi] (ties included), 0 elsewhere."""
 
     @staticmethod
     def forward(a, lo, hi):
@@ -953,7 +953,8 @@ class Clip(Primitive):
             inside &= a >= lo
         if hi is not None:
             inside &= a <= hi
-        return (g * inside,)
+        return (np.where(inside, g, g.dtype.type(0)),)   # (selected, not g * mask: a NaN g outside is 0, as torch
+        # and as the compiled rule's select)
 
 
 class Copy(Primitive):

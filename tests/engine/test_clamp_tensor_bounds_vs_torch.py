@@ -150,3 +150,17 @@ def test_other_bound_types_are_refused_naming_the_bound():
         torch.clamp(torch.ones(2), min=[1.0, 2.0])
     with pytest.raises(TypeError, match="clip/clamp: min must be a number or a Tensor, got list"):
         tr.clamp(tr.ones(2), min=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_number_bounds_give_zero_gradient_outside_even_for_a_nan_upstream_gradient(dtype):
+    """Outside [min, max] the gradient is 0, not nan * 0 (torch selects; the compiled rule's select does too): an
+    inf value clamped away (Pareto's mean at alpha < 1) must not poison the gradient."""
+    grads = []
+    for lib in (tr, torch):
+        x = (tr.Tensor if lib is tr else torch.tensor)(np.array([0.7, 2.0, 5.0], dtype), requires_grad=True)
+        upstream = np.array([np.nan, np.inf, 1.0], dtype)
+        (x.clamp(min=1.0, max=3.0) * (tr.Tensor if lib is tr else torch.tensor)(upstream)).sum().backward()
+        grads.append(np.asarray(x.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0].dtype == dtype

@@ -4,10 +4,15 @@
     next_ids = dist.sample()                                    # (B,) int64, from the library's generator
     loss = -dist.log_prob(targets).mean()                       # differentiable in the logits
 
-Univariate continuous (continuous.py): Normal, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta. Discrete
-(discrete.py): Categorical, OneHotCategorical, Bernoulli, Geometric, Binomial, Poisson. Over vectors
-(multivariate.py): Dirichlet, MultivariateNormal, Independent. Relaxed (relaxed.py): RelaxedBernoulli,
-RelaxedOneHotCategorical. kl_divergence and register_kl (kl.py); constraints (constraints.py).
+Univariate continuous (continuous.py): Normal, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Cauchy,
+StudentT, Chi2, FisherSnedecor; built by transforms (transformed_families.py): HalfNormal, HalfCauchy, Gumbel,
+Weibull, Pareto, Kumaraswamy, InverseGamma, LogisticNormal; ContinuousBernoulli, VonMises, GeneralizedPareto (their
+own files). Discrete (discrete.py): Categorical, OneHotCategorical(StraightThrough), Bernoulli, Geometric, Binomial,
+Poisson, NegativeBinomial, Multinomial. Over vectors (multivariate.py): Dirichlet, MultivariateNormal,
+LowRankMultivariateNormal, Independent; LKJCholesky, Wishart; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
+RelaxedBernoulli, RelaxedOneHotCategorical. TransformedDistribution (transformed_distribution.py), the transforms
+(transforms.py), biject_to / transform_to (constraint_registry.py); kl_divergence and register_kl (kl.py);
+constraints (constraints.py).
 
 Parameters and results are Tensors on the tape: log_prob, entropy, the moments and rsample (where torch's
 distribution is reparameterised) pass gradients to the parameters; sample() does not. The numbers drawn are
@@ -15,15 +20,86 @@ numpy's, from the library's generator (tr.manual_seed), not torch's. Arguments a
 validate_args=True checks them (its default): a parameter outside its constraint or a value outside the support
 is a ValueError in torch's words.
 """
-from . import constraints
-from .continuous import Beta, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
-from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from . import constraints, transforms
+from .constraint_registry import biject_to, transform_to
+from .continuous import (
+                                   Beta,
+                                   Cauchy,
+                                   Chi2,
+                                   Exponential,
+                                   FisherSnedecor,
+                                   Gamma,
+                                   Laplace,
+                                   LogNormal,
+                                   Normal,
+                                   StudentT,
+                                   Uniform,
+)
+from .continuous_bernoulli import ContinuousBernoulli
+from .discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    Multinomial,
+    NegativeBinomial,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
+    Poisson,
+)
 from .distribution import Distribution
+from .generalized_pareto import GeneralizedPareto
 from .kl import kl_divergence, register_kl
-from .multivariate import Dirichlet, Independent, MultivariateNormal
+from .lkj_cholesky import LKJCholesky
+from .mixture import MixtureSameFamily
+from .multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed_distribution import TransformedDistribution
+from .transformed_families import (
+                                   Gumbel,
+                                   HalfCauchy,
+                                   HalfNormal,
+                                   InverseGamma,
+                                   Kumaraswamy,
+                                   LogisticNormal,
+                                   Pareto,
+                                   Weibull,
+)
+from .transforms import (
+                                   AbsTransform,
+                                   AffineTransform,
+                                   CatTransform,
+                                   ComposeTransform,
+                                   CorrCholeskyTransform,
+                                   CumulativeDistributionTransform,
+                                   ExpTransform,
+                                   IndependentTransform,
+                                   LowerCholeskyTransform,
+                                   PositiveDefiniteTransform,
+                                   PowerTransform,
+                                   ReshapeTransform,
+                                   SigmoidTransform,
+                                   SoftmaxTransform,
+                                   SoftplusTransform,
+                                   StackTransform,
+                                   StickBreakingTransform,
+                                   TanhTransform,
+                                   Transform,
+                                   identity_transform,
+)
+from .von_mises import VonMises
+from .wishart import Wishart
 
 __all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
            "MultivariateNormal", "Independent", "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence",
-           "register_kl"]
+           "register_kl", "Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel",
+           "Weibull",
+           "Pareto", "Kumaraswamy", "InverseGamma", "LogisticNormal", "TransformedDistribution", "transforms",
+           "biject_to", "transform_to", "Transform", "ComposeTransform", "identity_transform", "IndependentTransform",
+           "ReshapeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
+           "TanhTransform", "AbsTransform", "AffineTransform", "CorrCholeskyTransform", "SoftmaxTransform",
+           "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "CatTransform",
+           "StackTransform", "CumulativeDistributionTransform", "NegativeBinomial", "LowRankMultivariateNormal",
+           "MixtureSameFamily", "ContinuousBernoulli", "VonMises", "Multinomial",
+           "OneHotCategoricalStraightThrough", "GeneralizedPareto", "LKJCholesky", "Wishart"]

@@ -8,7 +8,8 @@ import numpy as np
 __all__ = ["Constraint", "real", "real_vector", "positive", "nonnegative", "unit_interval", "boolean", "simplex",
            "nonnegative_integer", "positive_definite", "lower_cholesky", "one_hot", "greater_than", "less_than",
            "greater_than_eq", "interval", "half_open_interval", "integer_interval", "independent", "dependent",
-           "is_dependent"]
+           "is_dependent", "positive_integer", "lower_triangular", "corr_cholesky", "square", "symmetric",
+           "positive_semidefinite", "cat", "stack", "multinomial"]
 
 
 def _array(value):
@@ -131,6 +132,20 @@ class Simplex(Constraint):
         return np.all(a >= 0, axis=-1) & (np.abs(a.sum(-1) - 1) < 1e-6)
 
 
+class Multinomial(Constraint):
+    """Nonnegative counts summing to at most upper_bound (torch checks this weaker condition too)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        a = _array(value)
+        return np.all(a >= 0, axis=-1) & (a.sum(-1) <= self.upper_bound)
+
+
 class OneHot(Constraint):
     is_discrete = True
     event_dim = 1
@@ -159,6 +174,91 @@ class LowerCholesky(Constraint):
         return lower & np.all(np.diagonal(a, axis1=-2, axis2=-1) > 0, axis=-1)
 
 
+class LowerTriangular(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        a = _array(value)
+        return np.all(np.tril(a) == a, axis=(-2, -1))
+
+
+class CorrCholesky(Constraint):
+    """Lower Cholesky factors whose rows have unit length (to eps * D * 10, torch's tolerance)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        a = _array(value)
+        tol = np.finfo(a.dtype).eps * a.shape[-1] * 10
+        unit_rows = np.all(np.abs(np.linalg.norm(a, axis=-1) - 1.0) <= tol, axis=-1)
+        return LowerCholesky().check(a) & unit_rows
+
+
+class Square(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        a = _array(value)
+        return np.full(a.shape[:-2], a.shape[-2] == a.shape[-1], dtype=bool)
+
+
+class Symmetric(Square):
+    def check(self, value):
+        a = _array(value)
+        square = super().check(a)
+        if not np.all(square):
+            return square
+        return np.all(np.isclose(a, np.swapaxes(a, -1, -2), atol=1e-6), axis=(-2, -1))
+
+
+class PositiveSemidefinite(Symmetric):
+    def check(self, value):
+        a = _array(value)
+        symmetric = super().check(a)
+        if not np.all(symmetric):
+            return symmetric
+        return np.all(np.linalg.eigvalsh(a) >= 0, axis=-1)
+
+
+class Cat(Constraint):
+    """cseq[i] holds on the i-th block (of lengths[i], 1 each by default) along dim."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        self.cseq, self.dim = list(cseq), dim
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+
+    is_discrete = property(lambda self: any(c.is_discrete for c in self.cseq))
+    event_dim = property(lambda self: max(c.event_dim for c in self.cseq))
+
+    def check(self, value):
+        a = _array(value)
+        parts, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths):
+            parts.append(constraint.check(np.take(a, np.arange(start, start + length), axis=self.dim)))
+            start += length
+        return np.concatenate(parts, self.dim)
+
+
+class Stack(Constraint):
+    """cseq[i] holds on the i-th slice along dim."""
+
+    def __init__(self, cseq, dim=0):
+        self.cseq, self.dim = list(cseq), dim
+
+    is_discrete = property(lambda self: any(c.is_discrete for c in self.cseq))
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):
+        a = _array(value)
+        return np.stack([c.check(np.take(a, i, axis=self.dim)) for i, c in enumerate(self.cseq)], self.dim)
+
+
 class IndependentConstraint(Constraint):
     """base_constraint over the last `reinterpreted_batch_ndims` dims taken together (all must hold)."""
 
@@ -185,6 +285,15 @@ unit_interval = Interval(0.0, 1.0)
 boolean = Boolean()
 simplex = Simplex()
 nonnegative_integer = IntegerGreaterThan(0)
+positive_integer = IntegerGreaterThan(1)
+lower_triangular = LowerTriangular()
+corr_cholesky = CorrCholesky()
+square = Square()
+symmetric = Symmetric()
+positive_semidefinite = PositiveSemidefinite()
+multinomial = Multinomial
+cat = Cat
+stack = Stack
 positive_definite = PositiveDefinite()
 lower_cholesky = LowerCholesky()
 one_hot = OneHot()

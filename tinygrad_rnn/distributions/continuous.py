@@ -1,5 +1,6 @@
 """The univariate continuous distributions, as torch's (torch 2.13): Normal, Uniform, Exponential, Laplace,
-LogNormal, Gamma and Beta (Beta is torch's Dirichlet of two, so it shares Dirichlet's sampler).
+LogNormal, Gamma and Beta (Beta is torch's Dirichlet of two, so it shares Dirichlet's sampler), Cauchy, StudentT,
+Chi2 (a Gamma) and FisherSnedecor (a ratio of Gammas).
 
 Each rsample is reparameterised where torch's is: a transform of parameter-free noise (loc + scale * noise), or
 for Gamma (and Beta, Dirichlet through it) numpy's gamma draws given the implicit gradient dx/dconcentration
@@ -14,12 +15,13 @@ import numpy as np
 
 from .. import random
 from ..special import gammainc
-from ..tensor import Tensor, stack
+from ..tensor import Tensor, stack, where
 from . import constraints
 from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
 from .multivariate import Dirichlet
 
-__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta"]
+__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta", "Cauchy", "StudentT", "Chi2",
+           "FisherSnedecor"]
 
 
 def _noise(fn, kind, shape, dtype):
@@ -299,3 +301,155 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
 
+
+
+def _full(like: Tensor, shape, value) -> Tensor:
+    return constant(np.full(shape, value, like.dtype))
+
+
+class Cauchy(Distribution):
+    """Cauchy(loc, scale, validate_args=None): density 1 / (pi scale (1 + ((x - loc) / scale)^2));
+    reparameterised (loc + scale * standard Cauchy noise). Its mean is nan and its variance inf, as torch's."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_params(loc=loc, scale=scale)
+        super().__init__(() if _is_number(loc, scale) else self.loc.shape, (), validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        noise = random.resolve("Cauchy.rsample", None).standard_cauchy(shape)
+        return self.loc + constant(np.asarray(noise, self.loc.dtype)) * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
+
+    def cdf(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value) -> Tensor:
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+
+    def entropy(self) -> Tensor:
+        return math.log(4 * math.pi) + self.scale.log()
+
+    mean = property(lambda self: _full(self.loc, self._extended_shape(), math.nan))
+    mode = property(lambda self: self.loc)
+    variance = property(lambda self: _full(self.loc, self._extended_shape(), math.inf))
+
+
+class Chi2(Gamma):
+    """Chi2(df, validate_args=None): Gamma(df / 2, 1 / 2); reparameterised as Gamma."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args: bool | None = None) -> None:
+        if not isinstance(df, Tensor):
+            (df,) = broadcast_params(df=df)   # (checked as a number; the batch shape stays ())
+            df = df.item()
+        super().__init__(0.5 * df, 0.5, validate_args)
+
+    df = property(lambda self: self.concentration * 2)
+
+
+class StudentT(Distribution):
+    """StudentT(df, loc=0.0, scale=1.0, validate_args=None): Student's t with df degrees of freedom, shifted and
+    scaled; reparameterised (normal noise over the root of a Chi2(df) draw / df, as torch's)."""
+
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args: bool | None = None) -> None:
+        self.df, self.loc, self.scale = broadcast_params(df=df, loc=loc, scale=scale)
+        self._chi2 = Chi2(self.df, validate_args=False)
+        super().__init__(self.df.shape, (), validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new._chi2 = self._chi2.expand(batch_shape)
+        return new
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        sample_shape = sample_shape_of(sample_shape)
+        x = _noise("StudentT.rsample", "normal", self._extended_shape(sample_shape), self.df.dtype)
+        z = self._chi2.rsample(sample_shape)
+        return self.loc + self.scale * (x * (z / self.df).rsqrt())
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.df.dtype)
+        y = (value - self.loc) / self.scale
+        z = (self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi) + (0.5 * self.df).lgamma()
+             - (0.5 * (self.df + 1.0)).lgamma())
+        return -0.5 * (self.df + 1.0) * (y ** 2.0 / self.df).log1p() - z
+
+    def entropy(self) -> Tensor:
+        lbeta = (0.5 * self.df).lgamma() + math.lgamma(0.5) - (0.5 * (self.df + 1)).lgamma()
+        return (self.scale.log() + 0.5 * (self.df + 1) * ((0.5 * (self.df + 1)).digamma() - (0.5 * self.df).digamma())
+                + 0.5 * self.df.log() + lbeta)
+
+    mean = property(lambda self: where(self.df <= 1, math.nan, self.loc))
+    mode = property(lambda self: self.loc)
+
+    @property
+    def variance(self) -> Tensor:
+        """scale^2 df / (df - 2) above 2 degrees of freedom, inf in (1, 2], nan at or below 1 (torch's)."""
+        df = self.df
+        above_two = where(df > 2, df, 3.0)   # (no division by 0 in the branch that is not taken)
+        finite = self.scale ** 2 * above_two / (above_two - 2)
+        return where(df > 2, finite, constant(np.where(df._data > 1, math.inf, math.nan).astype(df.dtype)))
+
+
+class FisherSnedecor(Distribution):
+    """FisherSnedecor(df1, df2, validate_args=None): the F distribution, (chi2(df1) / df1) / (chi2(df2) / df2);
+    reparameterised through its two Gamma draws."""
+
+    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1, df2, validate_args: bool | None = None) -> None:
+        self.df1, self.df2 = broadcast_params(df1=df1, df2=df2)
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)
+        super().__init__(() if _is_number(df1, df2) else self.df1.shape, (), validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new._gamma1, new._gamma2 = self._gamma1.expand(batch_shape), self._gamma2.expand(batch_shape)
+        return new
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        tiny = float(np.finfo(self.df1.dtype).tiny)
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = self._gamma2.rsample(sample_shape).reshape(shape).clamp(min=tiny)
+        return (x1 / x2).clamp(min=tiny)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.df1.dtype)
+        ct1, ct2, ct3 = self.df1 * 0.5, self.df2 * 0.5, self.df1 / self.df2
+        t1 = (ct1 + ct2).lgamma() - ct1.lgamma() - ct2.lgamma()
+        t2 = ct1 * ct3.log() + (ct1 - 1) * value.log()
+        t3 = (ct1 + ct2) * (ct3 * value).log1p()
+        return t1 + t2 - t3
+
+    @property
+    def mean(self) -> Tensor:
+        df2 = where(self.df2 <= 2, math.nan, self.df2)
+        return df2 / (df2 - 2)
+
+    @property
+    def mode(self) -> Tensor:
+        mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
+        return where(self.df1 <= 2, math.nan, mode)
+
+    @property
+    def variance(self) -> Tensor:
+        df2 = where(self.df2 <= 4, math.nan, self.df2)
+        return 2 * df2 ** 2 * (self.df1 + df2 - 2) / (self.df1 * (df2 - 2) ** 2 * (df2 - 4))

@@ -1,19 +1,23 @@
-"""The discrete distributions, as torch's (torch 2.13): Categorical, OneHotCategorical, Bernoulli, Geometric,
-Binomial and Poisson. Each takes probs or logits (exactly one; the other is computed when first read, as torch's
-lazy_property, and only the given one is validated), except Poisson (rate). Samples are numpy's draws from the
-library's generator, without gradients (none of these is reparameterised, as in torch)."""
+"""The discrete distributions, as torch's (torch 2.13): Categorical, OneHotCategorical (and its straight-through
+form), Bernoulli, Geometric, Binomial, Poisson, NegativeBinomial and Multinomial. Each takes probs or logits
+(exactly one; the other is computed when first read, as torch's lazy_property, and only the given one is validated),
+except Poisson (rate). Samples are numpy's draws from the library's generator, without gradients (none of these is
+reparameterised, as in torch, but for the straight-through estimator)."""
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import numpy as np
 
 from .. import random
+from ..nn import functional as F
 from ..tensor import Tensor, multinomial, where
 from . import constraints
-from .distribution import Distribution, as_param, broadcast_params, constant
+from .distribution import Distribution, as_param, broadcast_params, constant, sample_shape_of
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Geometric", "Binomial",
+           "Poisson", "NegativeBinomial", "Multinomial"]
 
 
 def _one_of(probs, logits):
@@ -168,6 +172,75 @@ class OneHotCategorical(Distribution):
         return constant(np.eye(self._event_shape[0], dtype=self.probs.dtype)[self.probs._data.argmax(-1)])
 
 
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """OneHotCategorical whose rsample is the one-hot draw plus probs - probs.detach(): its value the draw, its
+    gradient that of probs (the straight-through estimator, Bengio et al. 2013)."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        samples = self._draw(sample_shape_of(sample_shape))
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
+
+    def sample(self, sample_shape=()) -> Tensor:
+        return self._draw(sample_shape_of(sample_shape))
+
+
+class Multinomial(Distribution):
+    """Multinomial(total_count=1, probs=None, logits=None, validate_args=None): the counts of each of K categories
+    in total_count draws (event_shape (K,)), in the parameters' dtype; total_count an int (torch's
+    NotImplementedError otherwise)."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(self, total_count: int = 1, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        if not isinstance(total_count, int):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = total_count
+        self._categorical = Categorical(probs=probs, logits=logits)
+        self._binomial = Binomial(total_count=total_count, probs=self.probs)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new._categorical = self._categorical.expand(batch_shape)
+        new._binomial = Binomial(self.total_count, probs=new._categorical.probs, validate_args=False)
+        return new
+
+    support = property(lambda self: constraints.multinomial(self.total_count))
+    logits = property(lambda self: self._categorical.logits)
+    probs = property(lambda self: self._categorical.probs)
+    param_shape = property(lambda self: self._categorical.param_shape)
+    mean = property(lambda self: self.probs * self.total_count)
+    variance = property(lambda self: self.total_count * self.probs * (1 - self.probs))
+
+    def _draw(self, sample_shape):
+        k = self._event_shape[0]
+        drawn = self._categorical._draw((self.total_count,) + tuple(sample_shape))._data
+        counts = (drawn[..., None] == np.arange(k)).sum(0)
+        return constant(counts.astype(self.probs.dtype).reshape(self._extended_shape(sample_shape)))
+
+    def entropy(self) -> Tensor:
+        n = self.total_count
+        # torch takes lgamma of an int64 tensor, so in float32: the same rounding here
+        term1 = n * self._categorical.entropy() - float(np.float32(math.lgamma(n + 1)))
+        support = constant(np.arange(1, n + 1, dtype=self.probs.dtype).reshape(
+            (-1,) + (1,) * len(self._binomial.batch_shape)))
+        binomial_probs = self._binomial.log_prob(support).exp()
+        weights = (support + 1).lgamma()
+        return term1 + (binomial_probs * weights).sum((0, -1))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.probs.dtype)
+        shape = tuple(np.broadcast_shapes(self.logits.shape, value.shape))
+        logits, value = self.logits.expand(shape), value.expand(shape)
+        logits = where((value == 0) & (logits == -math.inf), 0.0, logits)
+        log_factorial_n = (value.sum(-1) + 1).lgamma()
+        log_factorial_xs = (value + 1).lgamma().sum(-1)
+        return log_factorial_n - log_factorial_xs + (logits * value).sum(-1)
+
+
 class Bernoulli(_ProbsOrLogits):
     """Bernoulli(probs=None, logits=None, validate_args=None): 1 with probability probs (= sigmoid(logits))."""
 
@@ -303,3 +376,41 @@ class Poisson(Distribution):
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())
     variance = property(lambda self: self.rate)
+
+
+class NegativeBinomial(_ProbsOrLogits):
+    """NegativeBinomial(total_count, probs=None, logits=None, validate_args=None): the number of successes before
+    total_count failures, each trial a success with probability probs (total_count > 0 may be fractional).
+    Drawn as torch's: Poisson of a Gamma(total_count, exp(-logits)) rate."""
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0), "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        if isinstance(total_count, Tensor) and total_count.dtype.kind != "f":
+            dtype = given.dtype if isinstance(given, Tensor) else None
+            total_count = total_count.to(dtype) if dtype is not None else total_count.float()
+        self.total_count, param = broadcast_params(total_count=total_count, **{name: given})
+        self.total_count = self.total_count.to(param.dtype)
+        setattr(self, name, param)
+        super().__init__(param.shape, (), validate_args)
+
+    def _draw(self, sample_shape):
+        from .continuous import Gamma
+        rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False).sample(sample_shape)
+        drawn = random.resolve("NegativeBinomial.sample", None).poisson(rate._data)
+        return constant(np.asarray(drawn, self.total_count.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.total_count.dtype)
+        n = self.total_count
+        log_unnormalized = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
+        log_normalization = -(n + value).lgamma() + (1.0 + value).lgamma() + n.lgamma()
+        return log_unnormalized - where(n + value == 0.0, 0.0, log_normalization)
+
+    mean = property(lambda self: self.total_count * self.logits.exp())
+    mode = property(lambda self: ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0))
+    variance = property(lambda self: self.mean / (-self.logits).sigmoid())

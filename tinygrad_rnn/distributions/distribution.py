@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -87,9 +88,10 @@ class Distribution:
             self._validate_args = validate_args
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
-                if constraints.is_dependent(constraint) or name not in self.__dict__:
+                if constraints.is_dependent(constraint) or (
+                        name not in self.__dict__ and isinstance(getattr(type(self), name, None), cached_property)):
                     continue   # a parameter computed from the given one (logits from probs) is not checked
-                value = self.__dict__[name]
+                value = getattr(self, name)   # (a property too: HalfNormal's scale is its base's, Chi2's df)
                 if not np.all(constraint.check(value)):
                     raise ValueError(f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
                                      f"distribution {self!r} to satisfy the constraint {constraint!r}, but found "

@@ -1,4 +1,5 @@
-"""The distributions over vectors, as torch's (torch 2.13): Dirichlet, MultivariateNormal, and Independent (a
+"""The distributions over vectors, as torch's (torch 2.13): Dirichlet, MultivariateNormal,
+LowRankMultivariateNormal (covariance W W^T + diag(D), worked through the small capacitance matrix), and Independent (a
 batch of distributions read as one over their last batch dims). MultivariateNormal works on the lower Cholesky
 factor of its covariance (primitives.Cholesky, SolveTriangular), as torch's does."""
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution, as_param, constant, sample_shape_of, standard_gamma
 
-__all__ = ["Dirichlet", "MultivariateNormal", "Independent"]
+__all__ = ["Dirichlet", "MultivariateNormal", "LowRankMultivariateNormal", "Independent"]
 
 
 class Dirichlet(Distribution):
@@ -176,6 +177,124 @@ class MultivariateNormal(Distribution):
     @property
     def variance(self) -> Tensor:
         return (self._unbroadcasted_scale_tril ** 2).sum(-1).expand((self._batch_shape + self._event_shape))
+
+
+def _eye_like(a: Tensor) -> Tensor:
+    return constant(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape))
+
+
+def _capacitance_tril(W, D):
+    """The Cholesky factor of I + W^T D^-1 W (m x m, m the rank), torch's _batch_capacitance_tril."""
+    Wt_Dinv = W.transpose(-2, -1) / D.unsqueeze(-2)
+    K = Wt_Dinv @ W
+    return _cholesky(K + _eye_like(K))
+
+
+def _batch_mv(matrix, vector):
+    return (matrix @ vector.unsqueeze(-1)).squeeze(-1)
+
+
+class LowRankMultivariateNormal(Distribution):
+    """LowRankMultivariateNormal(loc, cov_factor, cov_diag, validate_args=None): N(loc, cov_factor cov_factor^T +
+    diag(cov_diag)) over the last dim (cov_factor (..., n, m), cov_diag (..., n)); reparameterised
+    (loc + W eps_W + sqrt(D) eps_D). log_prob and entropy use the Woodbury identity as torch's."""
+
+    arg_constraints = {"loc": constraints.real_vector, "cov_factor": constraints.independent(constraints.real, 2),
+                       "cov_diag": constraints.independent(constraints.positive, 1)}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc, cov_factor, cov_diag, validate_args: bool | None = None) -> None:
+        loc, cov_factor, cov_diag = (as_param("loc", loc), as_param("cov_factor", cov_factor),
+                                     as_param("cov_diag", cov_diag))
+        if loc.ndim < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        event_shape = tuple(loc.shape[-1:])
+        if cov_factor.ndim < 2:
+            raise ValueError("cov_factor must be at least two-dimensional, with optional leading batch dimensions")
+        if tuple(cov_factor.shape[-2:-1]) != event_shape:
+            raise ValueError(f"cov_factor must be a batch of matrices with shape {event_shape[0]} x m")
+        if tuple(cov_diag.shape[-1:]) != event_shape:
+            raise ValueError(f"cov_diag must be a batch of vectors with shape torch.Size({list(event_shape)})")
+        try:
+            shape = tuple(np.broadcast_shapes(tuple(loc.shape) + (1,), tuple(cov_factor.shape),
+                                              tuple(cov_diag.shape) + (1,)))
+        except ValueError as e:
+            raise ValueError(f"Incompatible batch shapes: loc torch.Size({list(loc.shape)}), cov_factor "
+                             f"torch.Size({list(cov_factor.shape)}), cov_diag torch.Size({list(cov_diag.shape)})"
+                             ) from e
+        self.cov_factor = cov_factor.expand(shape)
+        self.loc, self.cov_diag = loc.expand(shape[:-1]), cov_diag.expand(shape[:-1])
+        self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag = cov_factor, cov_diag
+        self._capacitance_tril = _capacitance_tril(cov_factor, cov_diag)
+        super().__init__(shape[:-2], event_shape, validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        for name in ("variance", "scale_tril", "covariance_matrix", "precision_matrix"):
+            new.__dict__.pop(name, None)
+        new._unbroadcasted_cov_factor = self._unbroadcasted_cov_factor
+        new._unbroadcasted_cov_diag = self._unbroadcasted_cov_diag
+        new._capacitance_tril = self._capacitance_tril
+        return new
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+
+    def _full(self, t, matrix=True):
+        return t.expand(self._batch_shape + self._event_shape * (2 if matrix else 1))
+
+    @cached_property
+    def variance(self) -> Tensor:
+        return self._full((self._unbroadcasted_cov_factor ** 2).sum(-1) + self._unbroadcasted_cov_diag, False)
+
+    @cached_property
+    def scale_tril(self) -> Tensor:
+        sqrt_d = self._unbroadcasted_cov_diag.sqrt().unsqueeze(-1)
+        Dinvsqrt_W = self._unbroadcasted_cov_factor / sqrt_d
+        K = Dinvsqrt_W @ Dinvsqrt_W.transpose(-2, -1)
+        return self._full(sqrt_d * _cholesky(K + _eye_like(K)))
+
+    @cached_property
+    def covariance_matrix(self) -> Tensor:
+        W = self._unbroadcasted_cov_factor
+        return self._full(W @ W.transpose(-2, -1) + _diag(self._unbroadcasted_cov_diag))
+
+    @cached_property
+    def precision_matrix(self) -> Tensor:
+        Wt_Dinv = self._unbroadcasted_cov_factor.transpose(-2, -1) / self._unbroadcasted_cov_diag.unsqueeze(-2)
+        L = self._capacitance_tril
+        batch = tuple(np.broadcast_shapes(L.shape[:-2], Wt_Dinv.shape[:-2]))
+        A = _solve_lower(L.expand(batch + L.shape[-2:]), Wt_Dinv.expand(batch + Wt_Dinv.shape[-2:]))
+        return self._full(_diag(self._unbroadcasted_cov_diag.reciprocal()) - A.transpose(-2, -1) @ A)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape_of(sample_shape))
+        w_shape = shape[:-1] + tuple(self.cov_factor.shape[-1:])
+        eps_w = constant(random.normal("LowRankMultivariateNormal.rsample", w_shape, self.loc.dtype, 0.0, 1.0))
+        eps_d = constant(random.normal("LowRankMultivariateNormal.rsample", shape, self.loc.dtype, 0.0, 1.0))
+        return (self.loc + _batch_mv(self._unbroadcasted_cov_factor, eps_w)
+                + self._unbroadcasted_cov_diag.sqrt() * eps_d)
+
+    def _log_det(self):
+        return 2 * self._capacitance_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) + \
+            self._unbroadcasted_cov_diag.log().sum(-1)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.loc.dtype)
+        diff = value - self.loc
+        W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        Wt_Dinv_x = _batch_mv(W.transpose(-2, -1) / D.unsqueeze(-2), diff)
+        maha = (diff ** 2 / D).sum(-1) - mahalanobis(self._capacitance_tril, Wt_Dinv_x)
+        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + self._log_det() + maha)
+
+    def entropy(self) -> Tensor:
+        h = 0.5 * (self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + self._log_det())
+        return h if not self._batch_shape or tuple(h.shape) == self._batch_shape else h.expand(self._batch_shape)
+
+
+def _diag(d: Tensor) -> Tensor:
+    return d.unsqueeze(-1) * constant(np.eye(d.shape[-1], dtype=d.dtype))
 
 
 class Independent(Distribution):
