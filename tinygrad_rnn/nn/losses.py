@@ -136,6 +136,8 @@ class HuberLoss(_Loss):
     function = "huber_loss"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:   # no size_average, as torch's
+        if not isinstance(delta, (float, int, np.floating, np.integer)):   # torch's TypeError, in these words
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(reduction=reduction)
         self.delta = delta
 

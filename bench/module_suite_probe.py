@@ -1,0 +1,216 @@
+"""A differential audit of every tinygrad_rnn.nn module torch's ModuleInfo database describes.
+
+For each ModuleInfo of torch.testing._internal.common_modules.module_db whose class tr.nn has, every float32 and
+float64 CPU sample (module_inputs_func, in training and eval mode) is run by torch's module and by ours, built from
+the same constructor arguments and holding torch's state_dict (load_state_dict). Compared: error or not; the
+outputs' values, shapes and dtypes; which outputs require grad; the gradients of the sum of the outputs w.r.t. the
+inputs and every parameter; the buffers after the forward (running statistics); the state_dict's keys and the
+parameters' names and shapes. Then every error sample (module_error_inputs_func): both must raise, ours of the type
+torch's test expects (its error_type). The recurrent modules (RNN, GRU, LSTM and their cells) go through
+bench/rnn_suite_probe.py's probe_module, which adds packed sequences, fused=True/False and TestModule's other checks.
+
+Each difference is one line: the module, the dtype and mode, the sample's constructor arguments and description,
+what differs. Classes:
+
+  silent      we return something torch does not (other values, shape, dtype or buffers; or torch raises, ours not)
+  grad        a gradient differs, is missing, an output's requires_grad differs, or our backward raises
+  refused     we raise where torch works (in the constructor or the forward)
+  error type  both raise, ours with an exception that is not of the type torch's test expects
+  other       the state_dict's keys or the parameters' names and shapes differ
+  unclear     the probe could not compare (torch's own constructor failed on its sample, or an argument has no
+              counterpart here: a float16 tensor)
+
+Usage (torch's internals need the expecttest package, e.g. `pip install --target /tmp/pylib expecttest`):
+
+    PYTHONPATH=$PWD:/tmp/pylib nice -n 19 .venv/bin/python bench/module_suite_probe.py [--modules Linear,GELU]
+        [--no-recurrent] [--max-samples N]
+
+It prints one line per finding and a table of counts per class. Not a test: it reads torch's internal test data.
+"""
+import argparse
+import sys
+import warnings
+from collections import Counter
+
+import numpy as np
+
+import tinygrad_rnn as tr
+from bench import rnn_suite_probe
+from bench.module_probe_common import Pair, build_ours, convert, differ, flat, grads_differ, our_constructor_args
+
+
+def module_infos(torch):
+    """The ModuleInfos of module_db whose class tr.nn has, and the names of those it lacks."""
+    from torch.testing._internal.common_modules import module_db
+    have = [info for info in module_db if hasattr(tr.nn, info.module_cls.__name__)]
+    lack = sorted({info.module_cls.__name__ for info in module_db} - {i.module_cls.__name__ for i in have})
+    return have, lack
+
+
+def samples_of(torch, info, dtype, training, limit=None):
+    """The ModuleInputs of one ModuleInfo in dtype (CPU, inputs requiring grad), at most limit of them."""
+    samples = list(info.module_inputs_func(info, device="cpu", dtype=getattr(torch, dtype), requires_grad=True,
+                                           training=training))
+    return samples if limit is None else samples[:limit]
+
+
+def structure_differs(pair):
+    """The state_dict's keys or the parameters' names and shapes where ours differ from torch's, or None."""
+    t_keys, o_keys = list(pair.theirs.state_dict()), list(pair.ours.state_dict())
+    if t_keys != o_keys:
+        return f"state_dict keys {o_keys}, torch {t_keys}"
+    t_named = [(k, tuple(v.shape)) for k, v in pair.theirs.named_parameters()]
+    o_named = [(k, tuple(v.shape)) for k, v in pair.ours.named_parameters()]
+    return None if t_named == o_named else f"named_parameters {o_named}, torch {t_named}"
+
+
+def buffers_differ(pair, dtype):
+    """The buffers after a forward (BatchNorm's running statistics and count), or None."""
+    t_bufs = dict(pair.theirs.named_buffers())
+    o_bufs = dict(pair.ours.named_buffers())
+    if sorted(t_bufs) != sorted(o_bufs):
+        return f"buffers {sorted(o_bufs)}, torch {sorted(t_bufs)}"
+    names = sorted(t_bufs)
+    return differ([t_bufs[k].detach().numpy() for k in names], [np.asarray(o_bufs[k].numpy()) for k in names],
+                  dtype, what="buffer")
+
+
+def unconvertible(torch, cons, forward):
+    """Why torch's arguments have no counterpart here (a float16 tensor: this library has float32 and float64
+    only), or None."""
+    try:
+        our_constructor_args((cons.args, cons.kwargs), torch)
+        if forward is not None:   # (a construction error's sample may have no forward input)
+            convert((tuple(forward.args), dict(forward.kwargs)), torch, [])
+    except Exception as e:   # noqa: BLE001
+        return f"an argument has no counterpart here: {type(e).__name__}: {str(e)[:100]}"
+    return None
+
+
+def build_pair(torch, name, sample, dtype):
+    """(Pair, None), or (None, (class, what)) when a constructor or the state_dict's loading fails."""
+    cons = sample.constructor_input
+    torch.manual_seed(0)
+    try:
+        getattr(torch.nn, name)(*cons.args, **cons.kwargs)
+    except Exception as e:   # noqa: BLE001  (a probe: every failure is a finding)
+        return None, ("unclear", f"torch's constructor raised {type(e).__name__}: {str(e)[:100]}")
+    unclear = unconvertible(torch, cons, sample.forward_input)
+    if unclear:
+        return None, ("unclear", unclear)
+    try:
+        build_ours(name, cons.args, cons.kwargs, dtype, torch)
+    except Exception as e:   # noqa: BLE001
+        return None, ("refused", f"constructor: {type(e).__name__}: {str(e)[:120]}")
+    torch.manual_seed(0)
+    try:
+        return Pair(torch, name, cons.args, cons.kwargs, dtype), None
+    except Exception as e:   # noqa: BLE001
+        return None, ("other", f"load_state_dict: {type(e).__name__}: {str(e)[:120]}")
+
+
+def run_sample(torch, name, sample, dtype, training):
+    """One ModuleInput through both modules: (class, what) of a difference, or None."""
+    pair, found = build_pair(torch, name, sample, dtype)
+    if found:
+        return found
+    diff = structure_differs(pair)
+    if diff:
+        return "other", diff
+    pair.theirs.train(training)
+    pair.ours.train(training)
+    leaves = []
+    t_args, o_args = convert(tuple(sample.forward_input.args), torch, leaves)
+    t_kwargs, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, leaves)
+    try:
+        t_out = pair.theirs(*t_args, **t_kwargs)
+    except Exception:   # noqa: BLE001
+        t_out = None
+    try:
+        o_out = pair.ours(*o_args, **o_kwargs)
+    except Exception as e:   # noqa: BLE001
+        return None if t_out is None else ("refused", f"{type(e).__name__}: {str(e)[:120]}")
+    if t_out is None:
+        return "silent", "torch raises, ours runs"
+    (t_vals, t_tensors), (o_vals, o_tensors) = flat(t_out, torch), flat(o_out, torch)
+    diff = differ(t_vals, o_vals, dtype) or buffers_differ(pair, dtype)
+    if diff is not None:
+        return "silent", diff
+    diff = grads_differ(pair, t_tensors, o_tensors, leaves, dtype, torch)
+    return None if diff is None else ("grad", diff)
+
+
+def run_error_sample(torch, name, err, dtype):
+    """One ErrorModuleInput: ours must raise an error of the type torch's test expects."""
+    sample = err.module_error_input
+    cons = sample.constructor_input
+    unclear = unconvertible(torch, cons, sample.forward_input)
+    if unclear:
+        return "unclear", unclear
+    try:
+        ours = build_ours(name, cons.args, cons.kwargs, dtype, torch)
+        if err.error_on.name == "CONSTRUCTION_ERROR":
+            return "silent", "construction runs, torch raises"
+        _, o_args = convert(tuple(sample.forward_input.args), torch, [])
+        _, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, [])
+        ours(*o_args, **o_kwargs)
+    except Exception as e:   # noqa: BLE001
+        if isinstance(e, err.error_type):
+            return None
+        return "error type", f"{type(e).__name__} (torch's test expects {err.error_type.__name__}): {str(e)[:100]}"
+    return "silent", f"runs; torch raises {err.error_type.__name__}"
+
+
+def findings(torch, info, dtype, max_samples=None):
+    """Every (line, class) of one non-recurrent ModuleInfo in one dtype, and how many cases were run."""
+    name = info.module_cls.__name__
+    found, checked = [], 0
+    for training in (True, False):
+        for i, sample in enumerate(samples_of(torch, info, dtype, training, max_samples)):
+            checked += 1
+            result = run_sample(torch, name, sample, dtype, training)
+            if result:
+                found.append((result[0], f"{name} {dtype} train={training} sample {i} "
+                                          f"{sample.constructor_input.kwargs} {sample.desc}: {result[1]}"))
+    errors = info.module_error_inputs_func(info, device="cpu", dtype=getattr(torch, dtype), requires_grad=False,
+                                           training=True) if info.module_error_inputs_func else []
+    for err in errors:
+        checked += 1
+        result = run_error_sample(torch, name, err, dtype)
+        if result:
+            found.append((result[0], f"{name} {dtype} error sample {err.error_regex!r}: {result[1]}"))
+    return found, checked
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--modules", default="", help="comma-separated class names (default: every one tr.nn has)")
+    ap.add_argument("--no-recurrent", action="store_true", help="leave out what bench/rnn_suite_probe.py audits")
+    ap.add_argument("--max-samples", type=int, default=None, help="samples per module, dtype and mode")
+    args = ap.parse_args()
+    import torch
+    warnings.filterwarnings("ignore")
+    have, lack = module_infos(torch)
+    wanted = set(args.modules.split(",")) if args.modules else {i.module_cls.__name__ for i in have}
+    counts, checked = Counter(), 0
+    for info in have:
+        name = info.module_cls.__name__
+        if name not in wanted or (args.no_recurrent and name in rnn_suite_probe.MODULES):
+            continue
+        for dtype in ("float32", "float64"):
+            if name in rnn_suite_probe.MODULES:
+                checked += rnn_suite_probe.probe_module(torch, info, dtype, counts)
+                continue
+            found, n = findings(torch, info, dtype, args.max_samples)
+            checked += n
+            for cls, line in found:
+                counts[cls] += 1
+                print(f"{cls:10s} {line}")
+    print(f"\n{checked} samples and checks; module_db classes tr.nn lacks (not audited): {', '.join(lack)}")
+    for cls, n in counts.most_common():
+        print(f"  {cls:10s} {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
