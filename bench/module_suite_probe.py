@@ -5,8 +5,9 @@ float64 CPU sample (module_inputs_func, in training and eval mode) is run by tor
 the same constructor arguments and holding torch's state_dict (load_state_dict). Compared: error or not; the
 outputs' values, shapes and dtypes; which outputs require grad; the gradients of the sum of the outputs w.r.t. the
 inputs and every parameter; the buffers after the forward (running statistics); the state_dict's keys and the
-parameters' names and shapes. Then every error sample (module_error_inputs_func): both must raise, ours of the type
-torch's test expects (its error_type). The recurrent modules (RNN, GRU, LSTM and their cells) go through
+parameters' names and shapes; and a call by torch's forward's parameter names (module(input=x, target=y)). Then
+every error sample (module_error_inputs_func): both must raise, ours of the type torch's test expects (its
+error_type). The recurrent modules (RNN, GRU, LSTM and their cells) go through
 bench/rnn_suite_probe.py's probe_module, which adds packed sequences, fused=True/False and TestModule's other checks.
 
 Each difference is one line: the module, the dtype and mode, the sample's constructor arguments and description,
@@ -28,6 +29,7 @@ Usage (torch's internals need the expecttest package, e.g. `pip install --target
 It prints one line per finding and a table of counts per class. Not a test: it reads torch's internal test data.
 """
 import argparse
+import inspect
 import sys
 import warnings
 from collections import Counter
@@ -140,6 +142,33 @@ def run_sample(torch, name, sample, dtype, training):
     return None if diff is None else ("grad", diff)
 
 
+def keyword_call_differs(torch, name, sample, dtype):
+    """The sample's positional forward arguments passed by torch's parameter names (module(input=x, target=y), as
+    torch code may call it): (class, what) where ours refuses it or answers otherwise, or None."""
+    params = list(inspect.signature(getattr(torch.nn, name).forward).parameters.values())[1:]
+    args = tuple(sample.forward_input.args)
+    if not args or len(args) > len(params) or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return None
+    pair, found = build_pair(torch, name, sample, dtype)
+    if found:
+        return None
+    pair.theirs.eval()
+    pair.ours.eval()
+    t_args, o_args = convert(args, torch, [])
+    t_kwargs, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, [])
+    try:
+        t_out = pair.theirs(*t_args, **t_kwargs)
+    except Exception:   # noqa: BLE001
+        return None
+    keywords = dict(zip([p.name for p in params], o_args))
+    try:
+        o_out = pair.ours(**keywords, **o_kwargs)
+    except Exception as e:   # noqa: BLE001
+        return "refused", f"called by keyword ({'=, '.join(keywords)}=): {type(e).__name__}: {str(e)[:100]}"
+    diff = differ(flat(t_out, torch)[0], flat(o_out, torch)[0], dtype)
+    return None if diff is None else ("silent", f"called by keyword: {diff}")
+
+
 def run_error_sample(torch, name, err, dtype):
     """One ErrorModuleInput: ours must raise an error of the type torch's test expects."""
     sample = err.module_error_input
@@ -172,6 +201,12 @@ def findings(torch, info, dtype, max_samples=None):
             if result:
                 found.append((result[0], f"{name} {dtype} train={training} sample {i} "
                                           f"{sample.constructor_input.kwargs} {sample.desc}: {result[1]}"))
+    samples = samples_of(torch, info, dtype, False, 1)
+    if samples:
+        checked += 1
+        result = keyword_call_differs(torch, name, samples[0], dtype)
+        if result:
+            found.append((result[0], f"{name} {dtype}: {result[1]}"))
     errors = info.module_error_inputs_func(info, device="cpu", dtype=getattr(torch, dtype), requires_grad=False,
                                            training=True) if info.module_error_inputs_func else []
     for err in errors:

@@ -42,13 +42,16 @@ class _Loss(Module):
         else:
             setattr(self, name, value)
 
+    forward_names = ("input", "target")   # torch's forward's parameters, which torch code may pass by keyword
+
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         # (input, target) checked here rather than by the signature, so the error names the loss
-        if kwargs or len(args) != 2:
+        rest = self.forward_names[len(args):]
+        if len(args) > 2 or set(kwargs) != set(rest):
             given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
-            raise TypeError(f"{type(self).__name__}: call it with (input, target), got ({', '.join(given)}); other "
-                            f"arguments of F.{self.function} go to the constructor")
-        return self._loss(*args)
+            raise TypeError(f"{type(self).__name__}: call it with ({', '.join(self.forward_names)}), got "
+                            f"({', '.join(given)}); other arguments of F.{self.function} go to the constructor")
+        return self._loss(*args, *(kwargs[name] for name in rest))
 
 
 class CrossEntropyLoss(_Loss):
@@ -178,6 +181,7 @@ class CTCLoss(_Loss):
 
 class PoissonNLLLoss(_Loss):
     function = "poisson_nll_loss"
+    forward_names = ("log_input", "target")
 
     def __init__(self, log_input: bool = True, full: bool = False, size_average: bool | None = None,
                  eps: float = 1e-8, reduce: bool | None = None, reduction: str = "mean") -> None:
