@@ -50,10 +50,15 @@ def module_infos(torch):
 
 
 def samples_of(torch, info, dtype, training, limit=None):
-    """The ModuleInputs of one ModuleInfo in dtype (CPU, inputs requiring grad), at most limit of them."""
+    """The ModuleInputs of one ModuleInfo in dtype (CPU, inputs requiring grad): at most limit of them, spread
+    evenly over the list (its first and last among them)."""
     samples = list(info.module_inputs_func(info, device="cpu", dtype=getattr(torch, dtype), requires_grad=True,
                                            training=training))
-    return samples if limit is None else samples[:limit]
+    if limit is None or len(samples) <= limit:
+        return samples
+    if limit == 1:
+        return samples[:1]
+    return [samples[i] for i in sorted({round(k * (len(samples) - 1) / (limit - 1)) for k in range(limit)})]
 
 
 def structure_differs(pair):

@@ -139,7 +139,7 @@ class HuberLoss(_Loss):
     function = "huber_loss"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:   # no size_average, as torch's
-        if not isinstance(delta, (float, int, np.floating, np.integer)):   # torch's TypeError, in these words
+        if not isinstance(delta, (float, int)):   # torch's TypeError, in these words (np.float64 is a float)
             raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(reduction=reduction)
         self.delta = delta
