@@ -5,7 +5,8 @@ float64 CPU sample (module_inputs_func, in training and eval mode) is run by tor
 the same constructor arguments and holding torch's state_dict (load_state_dict). Compared: error or not; the
 outputs' values, shapes and dtypes; which outputs require grad; the gradients of the sum of the outputs w.r.t. the
 inputs and every parameter; the buffers after the forward (running statistics); the state_dict's keys and the
-parameters' names and shapes; and a call by torch's forward's parameter names (module(input=x, target=y)). Then
+parameters' names and shapes; a call by torch's forward's parameter names (module(input=x, target=y)); and, on
+each module's first sample, TestModule's pickle, non-contiguous input and .to(other dtype) checks. Then
 every error sample (module_error_inputs_func): both must raise, ours of the type torch's test expects (its
 error_type). The recurrent modules (RNN, GRU, LSTM and their cells) go through
 bench/rnn_suite_probe.py's probe_module, which adds packed sequences, fused=True/False and TestModule's other checks.
@@ -17,7 +18,8 @@ what differs. Classes:
   grad        a gradient differs, is missing, an output's requires_grad differs, or our backward raises
   refused     we raise where torch works (in the constructor or the forward)
   error type  both raise, ours with an exception that is not of the type torch's test expects
-  other       the state_dict's keys or the parameters' names and shapes differ
+  other       the state_dict's keys or the parameters' names and shapes differ, or a pickled copy, a non-contiguous
+              input or .to(the other dtype) answers otherwise
   unclear     the probe could not compare (torch's own constructor failed on its sample, or an argument has no
               counterpart here: a float16 tensor)
 
@@ -30,6 +32,7 @@ It prints one line per finding and a table of counts per class. Not a test: it r
 """
 import argparse
 import inspect
+import pickle
 import sys
 import warnings
 from collections import Counter
@@ -174,6 +177,78 @@ def keyword_call_differs(torch, name, sample, dtype):
     return None if diff is None else ("silent", f"called by keyword: {diff}")
 
 
+def module_checks(torch, name, sample, dtype):
+    """TestModule's checks beyond the samples, on one sample: a pickled copy of ours, and non-contiguous inputs
+    (each tensor argument a strided view), answer as torch's module does; and both cast .to() the other dtype
+    (their float inputs too) still agree. A list of (class, what)."""
+    pair, found = build_pair(torch, name, sample, dtype)
+    if found:
+        return []
+    pair.theirs.eval()
+    pair.ours.eval()
+    args, kwargs = tuple(sample.forward_input.args), dict(sample.forward_input.kwargs)
+    try:
+        expected = flat(pair.theirs(*convert(args, torch, [])[0], **convert(kwargs, torch, [])[0]), torch)[0]
+    except Exception:   # noqa: BLE001  (torch refuses it: nothing to compare)
+        return []
+    found = _outcome_differs("pickle", expected, lambda: pickle.loads(pickle.dumps(pair.ours))(
+        *convert(args, torch, [])[1], **convert(kwargs, torch, [])[1]), dtype)
+    found += _outcome_differs("non-contiguous input", expected, lambda: pair.ours(
+        *_strided(args, torch), **_strided(kwargs, torch)), dtype)
+    other = "float32" if dtype == "float64" else "float64"
+    a, k = _cast(args, torch, other), _cast(kwargs, torch, other)
+    try:
+        moved = flat(pair.theirs.to(getattr(torch, other))(*convert(a, torch, [])[0], **convert(k, torch, [])[0]),
+                     torch)[0]
+    except Exception:   # noqa: BLE001
+        return found
+    moved_ours = pair.ours.to(getattr(np, other))
+    return found + _outcome_differs(f".to({other})", moved, lambda: moved_ours(*convert(a, torch, [])[1],
+                                                                               **convert(k, torch, [])[1]), other)
+
+
+def _outcome_differs(label, expected, call, dtype):
+    """[(class, what)] where call() raises or answers other than expected (torch's flat output), else []."""
+    try:
+        diff = differ(expected, _flat_ours(call()), dtype)
+    except Exception as e:   # noqa: BLE001
+        return [("other", f"{label}: {type(e).__name__}: {str(e)[:100]}")]
+    return [("other", f"{label}: {diff}")] if diff else []
+
+
+def _flat_ours(out):
+    if out is None:
+        return [None]
+    if isinstance(out, (list, tuple)):
+        return [v for o in out for v in _flat_ours(o)]
+    return [np.asarray(out.detach().numpy())]
+
+
+def _strided(obj, torch):
+    """torch's argument as ours, each tensor a non-contiguous view of its values (every other element of an array
+    whose last dim is doubled), as torch's test_non_contiguous_tensors."""
+    if isinstance(obj, torch.Tensor):
+        if obj.ndim == 0 or obj.numel() == 0:
+            return tr.tensor(obj.detach().numpy().copy())
+        return tr.tensor(torch.repeat_interleave(obj.detach(), 2, dim=-1).numpy())[..., ::2]
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_strided(o, torch) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _strided(v, torch) for k, v in obj.items()}
+    return obj
+
+
+def _cast(obj, torch, dtype):
+    """Every float tensor in dtype."""
+    if isinstance(obj, torch.Tensor) and obj.is_floating_point():
+        return obj.detach().to(getattr(torch, dtype)).requires_grad_(obj.requires_grad)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cast(o, torch, dtype) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _cast(v, torch, dtype) for k, v in obj.items()}
+    return obj
+
+
 def run_error_sample(torch, name, err, dtype):
     """One ErrorModuleInput: ours must raise an error of the type torch's test expects."""
     sample = err.module_error_input
@@ -212,6 +287,8 @@ def findings(torch, info, dtype, max_samples=None):
         result = keyword_call_differs(torch, name, samples[0], dtype)
         if result:
             found.append((result[0], f"{name} {dtype}: {result[1]}"))
+        checked += 1
+        found += [(cls, f"{name} {dtype}: {what}") for cls, what in module_checks(torch, name, samples[0], dtype)]
     errors = info.module_error_inputs_func(info, device="cpu", dtype=getattr(torch, dtype), requires_grad=False,
                                            training=True) if info.module_error_inputs_func else []
     for err in errors:
