@@ -35,116 +35,16 @@ from collections import Counter
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.utils import rnn as our_rnn
+from bench import module_probe_common as common
+from bench.module_probe_common import convert, differ, flat, grads_differ
 
 MODULES = ("RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell")
 LAYERS = ("RNN", "GRU", "LSTM")
-TOLERANCES = {"float32": (2e-4, 2e-5), "float64": (1e-9, 1e-11)}
 
 
-class Pair:
+def Pair(torch, name, args, kwargs, dtype, fused):   # noqa: N802  (the shared Pair, with our layers' fused=)
     """torch's module and ours holding its weights (ours built with fused= where the layer takes it)."""
-
-    def __init__(self, torch, name, args, kwargs, dtype, fused):
-        self.torch_dtype = getattr(torch, dtype)
-        self.theirs = getattr(torch.nn, name)(*args, **kwargs).to(self.torch_dtype)
-        extra = {} if fused is None else {"fused": fused}
-        self.ours = getattr(tr.nn, name)(*args, **kwargs, dtype=getattr(np, dtype), **extra)
-        self.ours.load_state_dict({k: v.detach().numpy().copy() for k, v in self.theirs.state_dict().items()})
-
-    def params(self):
-        theirs = dict(self.theirs.named_parameters())
-        return [(theirs[k], p) for k, p in self.ours.named_parameters()]
-
-
-def convert(obj, torch, leaves):
-    """A torch forward argument as ours (tensors as fresh leaves, noted in leaves as (theirs, ours) pairs)."""
-    if isinstance(obj, torch.Tensor):
-        theirs = obj.detach().clone().requires_grad_(obj.requires_grad)
-        ours = tr.tensor(theirs.detach().numpy().copy(), requires_grad=obj.requires_grad)
-        leaves.append((theirs, ours))
-        return theirs, ours
-    if isinstance(obj, torch.nn.utils.rnn.PackedSequence):   # ours packed from the padded batch, as torch's was
-        data_t = obj.data.detach().clone().requires_grad_(obj.data.requires_grad)   # (make_packed_sequence: the
-        theirs = torch.nn.utils.rnn.PackedSequence(data_t, obj.batch_sizes, obj.sorted_indices,  # data made a leaf
-                                                   obj.unsorted_indices)                         # after packing)
-        padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(theirs)
-        ours = our_rnn.pack_padded_sequence(tr.tensor(padded.detach().numpy()), lengths.numpy(),
-                                            enforce_sorted=obj.sorted_indices is None)
-        ours.data.requires_grad_(obj.data.requires_grad)
-        leaves.append((data_t, ours.data))
-        return theirs, ours
-    if isinstance(obj, (list, tuple)):
-        pairs = [convert(o, torch, leaves) for o in obj]
-        return type(obj)(p[0] for p in pairs), type(obj)(p[1] for p in pairs)
-    return obj, obj
-
-
-def flat(out, torch):
-    """An output as a list of (label, array) and the float tensors among them (for the gradient's sum)."""
-    if isinstance(out, (list, tuple)) and not hasattr(out, "batch_sizes"):
-        items = [flat(o, torch) for o in out]
-        return [v for i in items for v in i[0]], [t for i in items for t in i[1]]
-    if hasattr(out, "batch_sizes"):   # a PackedSequence: its packed layout, as torch code reads it
-        parts = [np.asarray(out.data.detach().numpy() if isinstance(out.data, torch.Tensor) else out.data.numpy())]
-        parts += [None if i is None else np.asarray(i.numpy()) for i in (out.batch_sizes, out.sorted_indices,
-                                                                          out.unsorted_indices)]
-        return parts, [out.data]
-    if isinstance(out, torch.Tensor):
-        return [out.detach().numpy()], [out]
-    return [out.numpy()], [out]
-
-
-def differ(theirs, ours, dtype):
-    """The first difference between two flat outputs, or None."""
-    if len(theirs) != len(ours):
-        return f"{len(ours)} outputs, torch {len(theirs)}"
-    rtol, atol = TOLERANCES[dtype]
-    for i, (t, o) in enumerate(zip(theirs, ours)):
-        if t is None or o is None:
-            if t is not o:
-                return f"output {i}: {o!r}, torch {t!r}"
-            continue
-        if t.shape != o.shape or t.dtype != o.dtype:
-            return f"output {i}: {o.dtype}{o.shape}, torch {t.dtype}{t.shape}"
-        if not np.allclose(o, t, rtol=rtol, atol=atol):
-            return f"output {i}: max abs diff {np.max(np.abs(o.astype(float) - t.astype(float))):.3g}"
-    return None
-
-
-def grads_differ(pair, t_out, o_out, leaves, dtype, torch):
-    """The gradients of the sum of the outputs w.r.t. the inputs and the parameters: a difference, or None."""
-    wanted = [(t, o) for t, o in leaves if t.requires_grad] + pair.params()
-    t_loss = sum(t.sum() for t in t_out if t.requires_grad)
-    t_grads = torch.autograd.grad(t_loss, [t for t, _ in wanted], allow_unused=True)
-    o_out = [o for o in o_out if o.requires_grad]
-    loss = o_out[0].sum()
-    for o in o_out[1:]:
-        loss = loss + o.sum()
-    try:
-        loss.backward()
-    except Exception as e:   # noqa: BLE001  (a probe: every failure is a finding)
-        return f"backward raised {type(e).__name__}: {str(e)[:120]}"
-    names = [f"input {i}" for i in range(len(wanted) - len(pair.params()))]
-    names += [k for k, _ in pair.ours.named_parameters()]
-    for name, (_, o), tg in zip(names, wanted, t_grads):
-        diff = grad_differs(None if o.grad is None else np.asarray(o.grad.numpy()),
-                            None if tg is None else tg.numpy(), dtype)
-        if diff:
-            return f"{name}: {diff}"
-    return None
-
-
-def grad_differs(og, tg, dtype):
-    """How our gradient og differs from torch's tg (None: no gradient, the same as zeros), or None."""
-    if (og is None) != (tg is None) and not np.all((og if tg is None else tg) == 0):
-        return f"gradient {'missing' if og is None else 'given'}, torch's {'given' if og is None else 'None'}"
-    if og is None or tg is None:
-        return None
-    if og.shape != tg.shape:
-        return f"gradient of shape {og.shape}, torch's {tg.shape}"
-    rtol, atol = TOLERANCES[dtype]
-    return None if np.allclose(og, tg, rtol, atol) else f"gradient differs (max abs diff {np.max(np.abs(og - tg)):.3g})"
+    return common.Pair(torch, name, args, kwargs, dtype, None if fused is None else {"fused": fused})
 
 
 def run_sample(torch, name, sample, dtype, training, fused):

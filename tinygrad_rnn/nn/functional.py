@@ -176,6 +176,9 @@ def cross_entropy(input: Tensor, target: Tensor | npt.ArrayLike, weight: Tensor 
     raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if isinstance(input, Tensor) and raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim:
         _float_input(fn, input)
+        if ignore_index >= 0:   # torch's RuntimeError: probabilities have no class to ignore (its default -100 passes)
+            raise ArgumentValueError(f"{fn}: ignore_index is not supported for floating point target (class "
+                                     f"probabilities), got ignore_index={ignore_index}")
         if isinstance(target, Tensor) and target.dtype != input.dtype:   # its values were cast silently
             raise DTypeMismatchError(f"{fn}: target dtype {target.dtype} (class probabilities) does not match input "
                                      f"dtype {input.dtype}")

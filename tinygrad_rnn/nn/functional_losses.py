@@ -193,6 +193,9 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor | npt.ArrayLike,
     reduction = F._legacy_reduction(fn, size_average, reduce, reduction)
     if _float_tensor(fn, "input", input).ndim == 0:   # torch's IndexError "Dimension specified as -1"
         raise IndexError(f"{fn}: input must have a class dim (the last), got a 0-d tensor")
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if raw.dtype.kind in "iu":   # 0 / 1 labels as integers: torch computes with them in input's dtype (bools: no)
+        target = Tensor(raw.astype(input.dtype))
     target = F._check_pair(fn, input, target)
     weight = F._weight_tensor(fn, "weight", weight, input)
     losses = -(target * F.logsigmoid(input) + (1.0 - target) * F.logsigmoid(-input))

@@ -42,13 +42,16 @@ class _Loss(Module):
         else:
             setattr(self, name, value)
 
+    forward_names = ("input", "target")   # torch's forward's parameters, which torch code may pass by keyword
+
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         # (input, target) checked here rather than by the signature, so the error names the loss
-        if kwargs or len(args) != 2:
+        rest = self.forward_names[len(args):]
+        if len(args) > 2 or set(kwargs) != set(rest):
             given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
-            raise TypeError(f"{type(self).__name__}: call it with (input, target), got ({', '.join(given)}); other "
-                            f"arguments of F.{self.function} go to the constructor")
-        return self._loss(*args)
+            raise TypeError(f"{type(self).__name__}: call it with ({', '.join(self.forward_names)}), got "
+                            f"({', '.join(given)}); other arguments of F.{self.function} go to the constructor")
+        return self._loss(*args, *(kwargs[name] for name in rest))
 
 
 class CrossEntropyLoss(_Loss):
@@ -136,6 +139,8 @@ class HuberLoss(_Loss):
     function = "huber_loss"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:   # no size_average, as torch's
+        if not isinstance(delta, (float, int)):   # torch's TypeError, in these words (np.float64 is a float)
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(reduction=reduction)
         self.delta = delta
 
@@ -176,6 +181,7 @@ class CTCLoss(_Loss):
 
 class PoissonNLLLoss(_Loss):
     function = "poisson_nll_loss"
+    forward_names = ("log_input", "target")
 
     def __init__(self, log_input: bool = True, full: bool = False, size_average: bool | None = None,
                  eps: float = 1e-8, reduce: bool | None = None, reduction: str = "mean") -> None:

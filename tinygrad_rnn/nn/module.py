@@ -18,6 +18,7 @@ from .. import random
 from ..creation import tensor
 from ..tape import RemovableHandle
 from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, _zeroed_grad, get_default_dtype
+from ..tensor_args import ArgumentValueError
 from . import functional as F
 from .checks import (
     ArgumentAssertionError,
@@ -996,10 +997,10 @@ class Sequential(_ModuleSequence):
         """The modules as a list (the name this class used before it took torch's)."""
         return list(self._modules.values())
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, input: Any) -> Any:
         for layer in self._modules.values():
-            x = layer(x)
-        return x
+            input = layer(input)
+        return input
 
 
 class ModuleDict(_Container):
@@ -1229,17 +1230,17 @@ class Linear(Module):
         self.weight = uniform((out_features, in_features), bound, dtype)
         self.bias = uniform((out_features,), bound, dtype) if bias else None
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
-        if x.shape[-1:] != (self.in_features,):   # torch's RuntimeError too
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"Linear: input must be a Tensor, got {type(input).__name__}")
+        if input.shape[-1:] != (self.in_features,):   # torch's RuntimeError too
             raise ShapeError(f"Linear: input.shape[-1] must equal in_features: expected {self.in_features}, "
-                             f"got {x.shape[-1] if x.ndim else 'a scalar'}")
+                             f"got {input.shape[-1] if input.ndim else 'a scalar'}")
         weight = self.weight   # read once: a parametrized weight is computed at each read (parametrize.py)
-        if x.dtype != weight.dtype:   # torch's RuntimeError too
-            raise DTypeMismatchError(f"Linear: input dtype {x.dtype} does not match the parameters' "
+        if input.dtype != weight.dtype:   # torch's RuntimeError too
+            raise DTypeMismatchError(f"Linear: input dtype {input.dtype} does not match the parameters' "
                                      f"{weight.dtype}")
-        y = x @ weight.T
+        y = input @ weight.T
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
@@ -1259,8 +1260,12 @@ class Embedding(Module):
                  device: Any = None, dtype: npt.DTypeLike | None = None) -> None:
         check_device("Embedding", device)
         dtype = check_dtype(dtype)
-        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 0)
-        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 0)
+        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
+        for name, size in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if size < 0:   # torch's RuntimeError, making the weight (a ValueError too, as it was here)
+                raise ArgumentValueError(f"Embedding: {name} must be >= 0, got {size} (Trying to create tensor with "
+                                         f"negative dimension: [{num_embeddings}, {embedding_dim}])")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.max_norm = None if max_norm is None else check_float("Embedding", "max_norm", max_norm, 0)
@@ -1307,8 +1312,8 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         self.p, self.inplace = check_float("Dropout", "p", p, 0, 1), check_bool("Dropout", "inplace", inplace)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -33,13 +33,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, ...), got "
                          f"{getattr(input, 'shape', type(input).__name__)}")
+    _check_batch(input, training, eps)
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    if training or running_mean is None:
-        count = input._data.size // input.shape[1]
-        if training and count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                             f"{list(input.shape)}")
+    count = input._data.size // max(input.shape[1], 1)
+    if (training or running_mean is None) and count == 0:   # torch's: an empty output, the statistics kept
+        mean, var = Tensor(np.zeros(shape, input.dtype)), Tensor(np.ones(shape, input.dtype))
+    elif training or running_mean is None:
         mean = input.mean(dim=axes, keepdim=True)
         var = ((input - mean) ** 2).mean(dim=axes, keepdim=True)
         if training and running_mean is not None:
@@ -52,6 +52,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         y = y + bias.reshape(*shape)
     return y
+
+
+def _check_batch(input, training, eps):
+    """torch's checks before it normalises: more than one value per channel in training (none at all is allowed:
+    the output is empty), and eps > 0 in training, eps >= 0 in eval (a ValueError each)."""
+    values_per_channel = input.shape[0] * int(np.prod(input.shape[2:]))
+    if training and values_per_channel == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
 
 
 def _move(running_mean, running_var, mean, var, count, momentum):
