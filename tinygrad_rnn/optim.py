@@ -1226,7 +1226,7 @@ def _pair(name, value, names):
 __all__ += ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
-__all__ += ["RMSprop", "lr_scheduler", "LBFGS"]
+__all__ += ["RMSprop", "lr_scheduler", "LBFGS", "Adafactor", "Muon", "SparseAdam"]
 
 # torch users write `from torch.optim.lr_scheduler import StepLR`: the schedulers live in
 # optim_lr_scheduler.py, reachable as tr.optim.lr_scheduler, and registered under that dotted name
@@ -1235,5 +1235,6 @@ import sys  # noqa: E402
 
 from . import optim_lr_scheduler as lr_scheduler  # noqa: E402 (needs Optimizer, defined above)
 from .optim_lbfgs import LBFGS  # noqa: E402 (likewise)
+from .optim_matrix import Adafactor, Muon, SparseAdam  # noqa: E402 (likewise)
 
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
