@@ -212,7 +212,7 @@ class Muon(Optimizer):
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
             raise TypeError(f"ns_steps must be an int, got {type(steps).__name__} {steps!r}")
         if steps >= 100:
-            raise ValueError(f"ns_steps must be less than 100 (torch's limit, for computational efficiency), got {steps}")
+            raise ValueError(f"ns_steps must be less than 100 (torch's limit), got {steps}")
         if group["adjust_lr_fn"] not in (None, "original", "match_rms_adamw"):
             raise ValueError(f"Adjust learning rate function {group['adjust_lr_fn']!r} is not supported (torch's "
                              "words): adjust_lr_fn must be None, 'original' or 'match_rms_adamw'")
