@@ -14,8 +14,9 @@ import tinygrad_rnn as tr
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("expecttest")   # (torch's internal test modules import it)
-from bench import optim_suite_probe as probe  # noqa: E402  (bench/ is not in the package: conftest puts the repo on sys.path)
 from torch.testing._internal.common_optimizers import optim_db  # noqa: E402
+
+from bench import optim_suite_probe as probe  # noqa: E402  (bench/ is not in the package: conftest puts the repo on sys.path)
 
 INFOS = {info.optim_cls.__name__: info for info in optim_db}
 # differences left, each explained in docs/reference/optim.md: a Tensor lr is used as a float here, where torch keeps
