@@ -1226,7 +1226,7 @@ def _pair(name, value, names):
 __all__ += ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
-__all__ += ["RMSprop", "lr_scheduler", "LBFGS", "Adafactor", "Muon", "SparseAdam"]
+__all__ += ["RMSprop", "lr_scheduler", "swa_utils", "LBFGS", "Adafactor", "Muon", "SparseAdam"]
 
 # torch users write `from torch.optim.lr_scheduler import StepLR`: the schedulers live in
 # optim_lr_scheduler.py, reachable as tr.optim.lr_scheduler, and registered under that dotted name
@@ -1234,7 +1234,9 @@ __all__ += ["RMSprop", "lr_scheduler", "LBFGS", "Adafactor", "Muon", "SparseAdam
 import sys  # noqa: E402
 
 from . import optim_lr_scheduler as lr_scheduler  # noqa: E402 (needs Optimizer, defined above)
+from . import optim_swa_utils as swa_utils  # noqa: E402 (needs the schedulers)
 from .optim_lbfgs import LBFGS  # noqa: E402 (likewise)
 from .optim_matrix import Adafactor, Muon, SparseAdam  # noqa: E402 (likewise)
 
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+sys.modules[__name__ + ".swa_utils"] = swa_utils
