@@ -56,6 +56,8 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
 # ----------------------------------------------------------------------------- argument checks
 def _number(name, value):
     """`value` as a Python float (so it cannot upcast a float32 array), or a TypeError naming it."""
+    if type(value) is float:   # (what every step's check sees: nothing more to ask)
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:  # what np.savez makes of a number
         value = value.item()
     if isinstance(value, Tensor) or (callable(getattr(value, "numel", None)) and callable(getattr(value, "item", None))
