@@ -1,6 +1,7 @@
 """Optimizers: SGD, Adam, AdamW, Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop, with PyTorch
 2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler; L-BFGS, which
-evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS).
+evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS; Adafactor, Muon and SparseAdam: optim_matrix.py;
+weight averaging: optim_swa_utils.py, as tr.optim.swa_utils).
 
 An optimizer sees only Tensors' `._data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
 memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
@@ -26,9 +27,11 @@ fused=False runs the numpy code below, the kernels' slow twin, which they match 
 (tests/kernels/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
 The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step in numpy only.
 
-Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused
-change no number here; differentiable=True is refused), and the param groups and state dicts have torch's
-layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
+Each constructor takes torch 2.13's arguments in torch's order (foreach and, for Adagrad, fused change no number
+here; capturable=True is taken and its step() raises torch's AssertionError, CUDA graphs needing CUDA parameters;
+differentiable=True is refused), params as torch's (Tensors, group dicts, or (name, Tensor) pairs, the names kept
+in the group's 'param_names'), a 1-element Tensor lr used as its value, and the param groups and state dicts have
+torch's layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
 sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
 mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
 to the parameter's dtype, as torch's load_state_dict casts them. A torch optimizer's state_dict() loads here (its
@@ -191,8 +194,9 @@ def _grad_of(p, index):
 
 
 # torch's implementation switches, kept in the param groups as torch keeps them so that state dicts load across:
-# foreach (torch's multi-tensor kernels), capturable (CUDA graphs) and, for Adagrad and RMSprop, fused change
-# nothing here (one update per parameter, on the CPU); SGD's and Adam's fused (None, the default, or True) runs
+# foreach (torch's multi-tensor kernels) and, for Adagrad and RMSprop, fused change nothing here (one update per
+# parameter, on the CPU); capturable=True (CUDA graphs) is kept and refused at step(), as torch; SGD's and Adam's
+# fused (None, the default, or True) runs
 # the compiled update, fused=False the numpy one (the same numbers, bit for bit)
 TORCH_FLAGS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
 
