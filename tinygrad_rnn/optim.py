@@ -196,8 +196,8 @@ def _grad_of(p, index):
 # torch's implementation switches, kept in the param groups as torch keeps them so that state dicts load across:
 # foreach (torch's multi-tensor kernels) and, for Adagrad and RMSprop, fused change nothing here (one update per
 # parameter, on the CPU); capturable=True (CUDA graphs) is kept and refused at step(), as torch; SGD's and Adam's
-# fused (None, the default, or True) runs
-# the compiled update, fused=False the numpy one (the same numbers, bit for bit)
+# fused (None, the default, or True) runs the compiled update, fused=False the numpy one (the same numbers, bit for
+# bit)
 TORCH_FLAGS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
 
 
