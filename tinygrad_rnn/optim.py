@@ -1,6 +1,7 @@
 """Optimizers: SGD, Adam, AdamW, Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop, with PyTorch
 2.x's update rules (learning-rate schedulers: optim_lr_scheduler.py, as tr.optim.lr_scheduler; L-BFGS, which
-evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS).
+evaluates the loss itself: optim_lbfgs.py, as tr.optim.LBFGS; Adafactor, Muon and SparseAdam: optim_matrix.py;
+weight averaging: optim_swa_utils.py, as tr.optim.swa_utils).
 
 An optimizer sees only Tensors' `._data` (a float32/float64 ndarray) and their gradient arrays (`_grad`: the
 memory `p.grad`, a Tensor, shares; of the same shape and dtype, or None). It knows nothing of the tape.
@@ -26,9 +27,11 @@ fused=False runs the numpy code below, the kernels' slow twin, which they match 
 (tests/kernels/test_step_kernels.py). A parameter whose arrays are not contiguous takes the numpy code either way.
 The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step in numpy only.
 
-Each constructor takes torch 2.13's arguments in torch's order (foreach, capturable and, for Adagrad, fused
-change no number here; differentiable=True is refused), and the param groups and state dicts have torch's
-layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
+Each constructor takes torch 2.13's arguments in torch's order (foreach and, for Adagrad, fused change no number
+here; capturable=True is taken and its step() raises torch's AssertionError, CUDA graphs needing CUDA parameters;
+differentiable=True is refused), params as torch's (Tensors, group dicts, or (name, Tensor) pairs, the names kept
+in the group's 'param_names'), a 1-element Tensor lr used as its value, and the param groups and state dicts have
+torch's layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
 sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
 mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
 to the parameter's dtype, as torch's load_state_dict casts them. A torch optimizer's state_dict() loads here (its
@@ -56,7 +59,15 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad"]
 # ----------------------------------------------------------------------------- argument checks
 def _number(name, value):
     """`value` as a Python float (so it cannot upcast a float32 array), or a TypeError naming it."""
+    if type(value) is float:   # (what every step's check sees: nothing more to ask)
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:  # what np.savez makes of a number
+        value = value.item()
+    if isinstance(value, Tensor) or (callable(getattr(value, "numel", None)) and callable(getattr(value, "item", None))
+                                     and not isinstance(value, np.ndarray)):
+        # torch takes a 1-element Tensor lr (used as its value here); a torch tensor comes in torch's state dicts
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element, got a Tensor of shape {tuple(value.shape)}")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -150,6 +161,28 @@ def _as_param_list(params, where):
     return params
 
 
+def _split_names(params, where):
+    """A group's params and their names: torch takes (name, Tensor) pairs (model.named_parameters()) and keeps the
+    names in the group's 'param_names'; names for all or for none."""
+    if (hasattr(params, "data") and hasattr(params, "grad")) or isinstance(params, (set, frozenset, dict)) \
+            or (hasattr(params, "parameters") and callable(params.parameters)):
+        return params, None   # (_as_param_list says what is wrong with a set or a module)
+    try:
+        params = list(params)
+    except TypeError:
+        return params, None
+    named = [isinstance(p, tuple) for p in params]
+    if not any(named):
+        return params, None
+    if not all(named):
+        raise ValueError(f"all optimizer params should be with/without names (torch's words): {where} mixes "
+                         f"(name, Tensor) pairs ({sum(named)}) and Tensors ({len(named) - sum(named)})")
+    for i, pair in enumerate(params):
+        if len(pair) != 2 or not isinstance(pair[0], str):
+            raise TypeError(f"{where}[{i}] must be a (name, Tensor) pair, got {pair!r:.80}")
+    return [p for _, p in params], [name for name, _ in params]
+
+
 def _grad_of(p, index):
     """p's gradient array (p._grad, the memory p.grad shares) after checking it can update p._data without a silent
     cast or broadcast (p._data may have been rebound since the gradient was made)."""
@@ -161,9 +194,10 @@ def _grad_of(p, index):
 
 
 # torch's implementation switches, kept in the param groups as torch keeps them so that state dicts load across:
-# foreach (torch's multi-tensor kernels), capturable (CUDA graphs) and, for Adagrad and RMSprop, fused change
-# nothing here (one update per parameter, on the CPU); SGD's and Adam's fused (None, the default, or True) runs
-# the compiled update, fused=False the numpy one (the same numbers, bit for bit)
+# foreach (torch's multi-tensor kernels) and, for Adagrad and RMSprop, fused change nothing here (one update per
+# parameter, on the CPU); capturable=True (CUDA graphs) is kept and refused at step(), as torch; SGD's and Adam's
+# fused (None, the default, or True) runs the compiled update, fused=False the numpy one (the same numbers, bit for
+# bit)
 TORCH_FLAGS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
 
 
@@ -172,6 +206,12 @@ def _torch_flags(names, **given):
     if given.get("fused") is True and given.get("foreach") is True:
         raise RuntimeError("fused and foreach cannot be True together (as torch)")
     return {name: given[name] for name in names}
+
+
+def _not_capturable(index):
+    """torch's error (an AssertionError, at the step) for capturable=True on parameters that are not on a GPU."""
+    return AssertionError(f"param_groups[{index}]: capturable=True (torch's CUDA-graph mode) needs the parameters and "
+                          "state steps on a CUDA device; here every tensor is on the CPU: use capturable=False")
 
 
 def _check_torch_flags(group):
@@ -246,10 +286,15 @@ class Optimizer:
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
             raise KeyError(f"{prefix or 'param_group'} must have a 'params' entry")   # (torch's KeyError)
-        group = {"params": _as_param_list(param_group["params"], prefix + "['params']" if is_dict else "params")}
+        where = prefix + "['params']" if is_dict else "params"
+        params, names = _split_names(param_group["params"], where)
+        group = {"params": _as_param_list(params, where)}
         for key, value in param_group.items():
-            if key != "params":
+            if key not in ("params", "param_names"):
                 group[key] = value
+        if names is not None:
+            group["param_names"] = names
+        self._check_names_as_others(group)
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         if is_dict:
@@ -265,6 +310,15 @@ class Optimizer:
                                  "list each parameter once (model.parameters() does)")
             seen.add(id(p))
         self.param_groups.append(group)
+
+    def _check_names_as_others(self, group):
+        """torch's rule: the groups all have names (param_names) or none has."""
+        for other in self.param_groups:
+            if ("param_names" in other) != ("param_names" in group):
+                named = "param_names" in group
+                raise ValueError("all optimizer param groups should be with/without names (torch's words): cannot "
+                                 f"add a param group {'with' if named else 'without'} names to an optimizer whose "
+                                 f"groups are {'without' if named else 'with'} names")
 
     def _check_group(self, group, ranges=True):
         """Validate and normalise a group's hyperparameters in place (subclasses); with ranges=False only their
@@ -287,6 +341,8 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for i, group in enumerate(self.param_groups):   # edited since? ("0.1", a missing key): before any update
             _checked(self._check_group, group, f"param_groups[{i}]", ranges=False)
+            if group.get("capturable") and any(p._grad is not None for p in group["params"]):
+                raise _not_capturable(i)
         index = 0
         for group in self.param_groups:
             self._stepping = {}   # what the group's parameters share at this step (_group_constants)
@@ -364,6 +420,8 @@ class Optimizer:
             for k in set(self.defaults) & set(TORCH_FLAGS) - set(saved):   # (our state dicts before they had them)
                 new[k] = self.defaults[k]
             new["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new:   # (torch keeps the optimizer's names)
+                new["param_names"] = group["param_names"]
             self._check_group(new, True)
             new_groups.append(new)
             param_of.update(zip((_saved_index(f"state_dict['param_groups'][{i}]['params']", k)
@@ -599,6 +657,7 @@ class Adam(Optimizer):
                  decoupled_weight_decay: bool = False) -> None:
         flags = _torch_flags(("foreach", "capturable", "differentiable", "fused"), foreach=foreach,
                              capturable=capturable, differentiable=differentiable, fused=fused)
+        _check_tensor_hyperparameters(lr, betas, foreach and not capturable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, **flags))
 
@@ -665,6 +724,23 @@ class Adam(Optimizer):
         h = _group_constants(self, (step, dt), _adam_constants, lr, eps, weight_decay, beta1, beta2, step, dt)
         _run_fused(kernels.adam_update, flat, (h, group["maximize"], kind, group["amsgrad"], abs(w) < 0.5))
         return True
+
+
+def _check_tensor_hyperparameters(lr, betas, foreach_only):
+    """torch's Adam/AdamW refusals of Tensor hyperparameters (ValueErrors, in torch's words): a Tensor lr or beta with
+    foreach=True and capturable=False (torch's multi-tensor code takes numbers only), and betas half Tensors. (A
+    1-element Tensor is otherwise used as its value, here as in torch.)"""
+    if isinstance(lr, Tensor) and foreach_only:
+        raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True: pass a number, "
+                         f"got a Tensor lr={lr!r:.60}")
+    if isinstance(betas, (tuple, list)) and len(betas) == 2:
+        tensors = [isinstance(b, Tensor) for b in betas]
+        if any(tensors) and not all(tensors):
+            raise ValueError(f"betas must be either both floats or both Tensors, got {betas!r:.80}")
+        for i, is_tensor in enumerate(tensors):
+            if is_tensor and foreach_only:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True: "
+                                 "pass numbers")
 
 
 def _adam_constants(lr, eps, weight_decay, beta1, beta2, step, dt):
@@ -1156,7 +1232,7 @@ def _pair(name, value, names):
 __all__ += ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
 
 
-__all__ += ["RMSprop", "lr_scheduler", "LBFGS"]
+__all__ += ["RMSprop", "lr_scheduler", "swa_utils", "LBFGS", "Adafactor", "Muon", "SparseAdam"]
 
 # torch users write `from torch.optim.lr_scheduler import StepLR`: the schedulers live in
 # optim_lr_scheduler.py, reachable as tr.optim.lr_scheduler, and registered under that dotted name
@@ -1164,6 +1240,9 @@ __all__ += ["RMSprop", "lr_scheduler", "LBFGS"]
 import sys  # noqa: E402
 
 from . import optim_lr_scheduler as lr_scheduler  # noqa: E402 (needs Optimizer, defined above)
+from . import optim_swa_utils as swa_utils  # noqa: E402 (needs the schedulers)
 from .optim_lbfgs import LBFGS  # noqa: E402 (likewise)
+from .optim_matrix import Adafactor, Muon, SparseAdam  # noqa: E402 (likewise)
 
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+sys.modules[__name__ + ".swa_utils"] = swa_utils

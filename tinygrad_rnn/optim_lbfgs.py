@@ -32,6 +32,8 @@ _COUNTS = ("func_evals", "n_iter")
 _VECTORS = ("d", "prev_flat_grad")
 _LISTS = ("old_dirs", "old_stps", "ro", "al")
 _NUMBERS = ("t", "H_diag", "prev_loss")
+# the entries torch's step() assigns at its end, in its order (func_evals, n_iter and al come first, as made)
+_WRITTEN_LAST = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
 
 
 class LBFGS(Optimizer):
@@ -40,7 +42,7 @@ class LBFGS(Optimizer):
 
     _state_keys = _COUNTS + _VECTORS + _LISTS + _NUMBERS
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1.0, max_iter: int = 20,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1, max_iter: int = 20,
                  max_eval: int | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
                  history_size: int = 100, line_search_fn: str | None = None) -> None:
         if max_eval is None and isinstance(max_iter, int) and not isinstance(max_iter, bool):
@@ -53,7 +55,11 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        lr = _at_least("lr", group["lr"], 0, ranges)
+        # an int lr (torch's default, 1) stays an int, as in torch: the step t is lr after the first iteration,
+        # and torch's state then holds that int
+        is_int = isinstance(group["lr"], (int, np.integer)) and not isinstance(group["lr"], (bool, np.bool_))
+        group["lr"] = int(group["lr"]) if is_int else lr
         for name in ("max_iter", "max_eval", "history_size"):
             value = group[name]
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -122,6 +128,9 @@ class LBFGS(Optimizer):
             return orig_loss
         with no_grad():
             self._iterate(closure, group, state, loss, flat_grad)
+        for name in _WRITTEN_LAST:   # torch writes these back at the end of each step(): its state's order
+            if name in state:
+                state[name] = state.pop(name)
         return orig_loss
 
     def _iterate(self, closure, group, state, loss, flat_grad):

@@ -992,14 +992,16 @@ def test_fused_and_foreach_together_are_refused_as_torch(name):
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
 def test_torch_switches_are_accepted_and_change_no_number(name):
-    """foreach=True/False and capturable=True change nothing here (one update per parameter, on the CPU), and
-    differentiable=True (autograd through the update) is refused by name rather than ignored."""
+    """foreach=True/False change nothing here (one update per parameter, on the CPU); capturable=True (torch's
+    CUDA graphs) is taken, and its step raises torch's AssertionError on CPU parameters; differentiable=True
+    (autograd through the update) is refused by name rather than ignored."""
     kwargs = dict(SETTINGS[[n for n, _ in SETTINGS].index(name)][1])
     x0, grads = make_problem(5, np.float64)
     base, _ = run_ours(getattr(optim, name), kwargs, x0, grads)
     switches = [dict(foreach=True), dict(foreach=False)]
     if "capturable" in getattr(optim, name)([Tensor(np.ones(1), requires_grad=True)]).defaults:
-        switches.append(dict(capturable=True))
+        with pytest.raises(AssertionError, match="capturable=True"):
+            run_ours(getattr(optim, name), dict(kwargs, capturable=True), x0, grads)
     for extra in switches:
         got, opt = run_ours(getattr(optim, name), dict(kwargs, **extra), x0, grads)
         for p, q in zip(got, base):

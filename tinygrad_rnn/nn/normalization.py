@@ -101,6 +101,14 @@ class BatchNorm1d(Module):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
+    def reset_running_stats(self) -> None:
+        """running_mean to zeros, running_var to ones and num_batches_tracked to 0, in place, as torch's (what
+        tr.optim.swa_utils.update_bn starts from)."""
+        if self.track_running_stats:
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
+
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"BatchNorm1d: input must be a Tensor, got {type(input).__name__}")
