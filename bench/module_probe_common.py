@@ -15,6 +15,9 @@ def our_constructor_args(obj, torch):
     """A torch constructor argument as ours (a tensor as a tr.tensor holding its values, off the tape)."""
     if isinstance(obj, torch.Tensor):
         return tr.tensor(obj.detach().numpy().copy())
+    if isinstance(obj, torch.nn.Module):   # (TransformerEncoder(layer, n): torch's layer object, not its arguments)
+        raise TypeError(f"a torch module as a constructor argument ({type(obj).__name__}), which the probe does not "
+                        "rebuild as ours")
     if isinstance(obj, (list, tuple)):
         return type(obj)(our_constructor_args(o, torch) for o in obj)
     if isinstance(obj, dict):

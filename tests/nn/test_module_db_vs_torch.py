@@ -16,7 +16,10 @@ from bench.module_suite_probe import findings, module_infos  # noqa: E402  (afte
 from bench.rnn_suite_probe import MODULES as RECURRENT  # noqa: E402
 
 SAMPLES = 3
-INFOS = [info for info in module_infos(torch)[0] if info.module_cls.__name__ not in RECURRENT]
+# TransformerEncoder's samples construct it from torch's own layer object, which the probe does not rebuild as ours:
+# tests/nn/test_transformer_vs_torch.py holds it against torch instead
+NOT_HERE = set(RECURRENT) | {"TransformerEncoder"}
+INFOS = [info for info in module_infos(torch)[0] if info.module_cls.__name__ not in NOT_HERE]
 UNCLEAR = {"NLLLoss"}   # a float16 weight in its error samples
 
 
