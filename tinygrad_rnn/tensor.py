@@ -80,6 +80,7 @@ from .tensor_args import (
     check_device,
     device,
 )
+from .tensor_methods_more import MoreTensorMethods
 from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
 __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
@@ -216,7 +217,7 @@ def _zeroed_grad(grad: np.ndarray) -> np.ndarray:
     return grad
 
 
-class Tensor(InPlaceWrites):
+class Tensor(InPlaceWrites, MoreTensorMethods):
     """A float32/float64 array that records the operations applied to it (see module docstring).
 
     Comparisons (== != < <= > >=) give boolean mask Tensors and argmax/argmin int64 index Tensors, as in
@@ -1921,6 +1922,9 @@ class Tensor(InPlaceWrites):
     def asin(self) -> Tensor: return apply(P.Asin, self._numeric())
     def acos(self) -> Tensor: return apply(P.Acos, self._numeric())
     def atan(self) -> Tensor: return apply(P.Atan, self._numeric())
+    def asinh(self) -> Tensor: return apply(P.Asinh, self._numeric())
+    def acosh(self) -> Tensor: return apply(P.Acosh, self._numeric())
+    def atanh(self) -> Tensor: return apply(P.Atanh, self._numeric())
 
     def atan2(self, other: Tensor) -> Tensor:
         """The angle of the point (other, self), as torch.atan2 (float tensors; other a Tensor, as torch)."""
@@ -2052,6 +2056,17 @@ class Tensor(InPlaceWrites):
         shape = list(np.broadcast_shapes(*((s[:d] + (1,) + s[d + 1:]) for s in (self.shape, raw.shape))))
         x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
+
+    # -- torch's aliases: the same functions under torch's other names (the in-place ones: inplace.py)
+    true_divide = div
+    multiply = mul
+    subtract = sub
+    negative = neg
+    absolute = abs
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    swapdims = swapaxes
 
     # -- torch's methods composed in tensor_functions.py (imported when they run: that module is built on this one)
     def tril(self, diagonal: int = 0) -> Tensor:
