@@ -6,7 +6,7 @@ aminmax, cov, corrcoef, histc, bincount, unique_consecutive, dist, renorm), spli
 
 Nothing here has a forward or backward of its own: each method composes Tensor methods or primitives that hold
 them (tensor.py, primitives.py), so a gradient lives in one place; the results that torch gives no gradient
-(histc, bincount, heaviside, nextafter, gcd) are computed in numpy and carry none.
+(histc, bincount, heaviside, gcd) are computed in numpy and carry none.
 
 Where this module sits: the Tensor class inherits MoreTensorMethods as it inherits InPlaceWrites (inplace.py's
 docstring), so this module does not import tensor.py when it is loaded; what it needs from there is imported
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from . import tape
-from .tensor_args import _axis, _is_int
+from .tensor_args import DTypeNotImplementedError, _axis, _is_int
 
 if TYPE_CHECKING:   # (for the annotations only: tensor.py is built on this module)
     from .tensor import Tensor
@@ -106,7 +106,7 @@ class MoreTensorMethods:
 
     def positive(self) -> Tensor:
         if self._data.dtype.kind == "b":
-            raise TypeError("The `+` operator, on a bool tensor is not supported.")
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
     def resolve_conj(self) -> Tensor: return self
     def resolve_neg(self) -> Tensor: return self
@@ -166,7 +166,7 @@ class MoreTensorMethods:
         d = _axis(dim, max(self.ndim, 1))
         n = self.shape[d] if self.ndim else 1
         if not _is_int(k) or not 1 <= k <= n:
-            raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
         ordered = self.sort(d, stable=True) if self.ndim else None
         if ordered is None:
             return ValuesIndices(self.clone(), _constant(np.zeros((), np.int64)))
@@ -200,10 +200,8 @@ class MoreTensorMethods:
         ordered = x.sort(d).values   # NaN last, as numpy sorts
         valid = (~np.isnan(ordered._data)).sum(axis=d, keepdims=True)
         count = valid if ignore_nan else np.full_like(valid, x.shape[d])
-        out = [self._quantile_at(ordered, d, float(level), count, interpolation) for level in qs.reshape(-1)]
-        if not ignore_nan:
-            has_nan = _constant(valid < x.shape[d])
-            out = [o.masked_fill(has_nan, math.nan) for o in out]
+        has_nan = None if ignore_nan else valid < x.shape[d]
+        out = [self._quantile_at(ordered, d, float(level), count, interpolation, has_nan) for level in qs.reshape(-1)]
         out = [self._quantile_shape(o, dim, d, keepdim) for o in out]
         return out[0] if qs.ndim == 0 else stack(out)
 
@@ -226,23 +224,25 @@ class MoreTensorMethods:
         return qs
 
     @staticmethod
-    def _quantile_at(ordered, d, level, count, interpolation):
-        """One quantile along d of the sorted values, reading the count valid ones of each slice."""
-        rank = level * (count - 1).astype(ordered.dtype)
+    def _quantile_at(ordered, d, level, count, interpolation, has_nan):
+        """One quantile along d of the sorted values, reading the count valid ones of each slice. Where torch's
+        result is NaN its rank reads a NaN, as torch's does (so the gradient goes where torch's goes): the last
+        sorted value of a slice holding NaN in quantile, the first of an all-NaN slice in nanquantile."""
+        rank = np.maximum(level * (count - 1).astype(ordered.dtype), 0)
+        if has_nan is not None:
+            rank = np.where(has_nan, ordered.shape[d] - 1, rank).astype(ordered.dtype)
         if interpolation == "nearest":
             rank = np.round(rank)   # half to even, as torch's round
-        low = np.clip(np.floor(rank), 0, None).astype(np.int64)
-        high = np.clip(np.ceil(rank), 0, None).astype(np.int64)
+        low = np.floor(rank).astype(np.int64)
+        high = np.ceil(rank).astype(np.int64)
         below, above = ordered.gather(d, _constant(low)), ordered.gather(d, _constant(high))
         if interpolation in ("lower", "nearest"):
-            out = below
-        elif interpolation == "higher":
-            out = above
-        elif interpolation == "midpoint":
-            out = below.lerp(above, 0.5)
-        else:
-            out = below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
-        return out.masked_fill(_constant(count == 0), math.nan)
+            return below
+        if interpolation == "higher":
+            return above
+        if interpolation == "midpoint":
+            return below.lerp(above, 0.5)
+        return below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
 
     def _quantile_shape(self, out, dim, d, keepdim):
         if dim is None:
@@ -255,7 +255,7 @@ class MoreTensorMethods:
         if fweights is not None or aweights is not None:
             raise NotImplementedError("cov: fweights and aweights are not implemented here")
         if self.ndim > 2:
-            raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+            raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                              f"{self.ndim} dimensions")
         x = self._numeric().reshape(1, -1) if self.ndim < 2 else self._numeric()
         centred = x - x.mean(1, keepdim=True)
@@ -275,7 +275,7 @@ class MoreTensorMethods:
         """Counts of the values in `bins` equal bins over [min, max] (the data's range when min == max), as
         torch's histc: values outside ignored, max in the last bin, the input's float dtype, no gradient."""
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f'"histogram_cpu" not implemented for \'{_torch_name(self.dtype)}\'')
+            raise DTypeNotImplementedError(f'"histogram_cpu" not implemented for \'{_torch_name(self.dtype)}\'')
         if not _is_int(bins) or bins <= 0:
             raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dimension 0")
         lo, hi = float(min), float(max)
@@ -292,7 +292,9 @@ class MoreTensorMethods:
     def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
         """How often each non-negative int appears (or the sum of its weights), as torch's bincount; no
         gradient (torch has none for weights either)."""
-        if self.ndim != 1 or self._data.dtype.kind != "i":
+        if self._data.dtype.kind != "i":
+            raise DTypeNotImplementedError(f'"bincount_cpu" not implemented for \'{_torch_name(self.dtype)}\'')
+        if self.ndim != 1:
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
         if self._data.size and self._data.min() < 0:
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -612,7 +614,13 @@ class MoreTensorMethods:
         if self.dtype != other.dtype:
             raise RuntimeError(f"nextafter: expected both inputs to have the same dtype, got {self.dtype} and "
                                f"{other.dtype}")
-        return _constant(np.nextafter(self._data, other._data))
+        # torch's gradient is 1 for self where self != other (0 elsewhere, and for other): self + the step to the
+        # next float there (exact: one unit in the last place), other's value itself where they are equal
+        a, b = self._data, other._data
+        moves = a != b
+        with np.errstate(invalid="ignore"):
+            rest = np.where(moves, np.nextafter(a, b) - a, np.nextafter(a, b)).astype(self.dtype)
+        return self * _constant(moves.astype(self.dtype)) + _constant(rest)
 
     def gcd(self, other: Tensor) -> Tensor: return self._integer_op("gcd", np.gcd, other)
     def lcm(self, other: Tensor) -> Tensor: return self._integer_op("lcm", np.lcm, other)
@@ -620,20 +628,28 @@ class MoreTensorMethods:
     def _integer_op(self, fn, ufunc, other):
         for t in (self, other):
             if t._data.dtype.kind != "i":
-                raise RuntimeError(f'"{fn}_cpu" not implemented for \'{_torch_name(t.dtype)}\'')
+                raise DTypeNotImplementedError(f'"{fn}_cpu" not implemented for \'{_torch_name(t.dtype)}\'')
         return _constant(ufunc(self._data, other._data))
 
+    def _logical_in_place(self, fn, make):
+        """A mask's values written as this tensor's numbers (torch's logical_and_...): off the tape, so a tensor
+        that requires grad is refused here rather than given a result without one."""
+        if self.requires_grad and tape._grad_mode.enabled:
+            raise RuntimeError(f"{fn}: not supported here on a tensor that requires grad (its result has no "
+                               "gradient); compute it out of place")
+        return self._in_place(fn, lambda: make().astype(self.dtype))
+
     def logical_and_(self, other: Tensor) -> Tensor:
-        return self._in_place("logical_and_", lambda: self.logical_and(other).astype(self.dtype))
+        return self._logical_in_place("logical_and_", lambda: self.logical_and(other))
 
     def logical_or_(self, other: Tensor) -> Tensor:
-        return self._in_place("logical_or_", lambda: self.logical_or(other).astype(self.dtype))
+        return self._logical_in_place("logical_or_", lambda: self.logical_or(other))
 
     def logical_xor_(self, other: Tensor) -> Tensor:
-        return self._in_place("logical_xor_", lambda: self.logical_xor(other).astype(self.dtype))
+        return self._logical_in_place("logical_xor_", lambda: self.logical_xor(other))
 
     def logical_not_(self) -> Tensor:
-        return self._in_place("logical_not_", lambda: self.logical_not().astype(self.dtype))
+        return self._logical_in_place("logical_not_", self.logical_not)
 
     def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
         return self._binary_in_place("masked_scatter_", lambda: self.masked_scatter(mask, source), source)
