@@ -11,6 +11,8 @@ from typing import Any
 from .tensor import Tensor, _tensor_input
 
 __all__ = [
+    "mode", "diagonal_scatter", "index_put", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift",
     "absolute", "arccos", "arcsin", "arctan", "arctan2", "arccosh", "arcsinh", "arctanh",
     "acosh", "asinh", "atanh", "multiply", "subtract", "true_divide", "negative", "positive",
     "greater", "greater_equal", "less", "less_equal", "not_equal", "swapdims", "swapaxes", "is_nonzero",
@@ -484,3 +486,48 @@ def unsafe_chunk(input: Tensor, *args: Any, **kwargs: Any) -> Any:
 def unsafe_split_with_sizes(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.unsafe_split_with_sizes: `input.unsafe_split_with_sizes(*args, **kwargs)`."""
     return _tensor_input("unsafe_split_with_sizes", input).unsafe_split_with_sizes(*args, **kwargs)
+
+
+def mode(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.mode: `input.mode(*args, **kwargs)`."""
+    return _tensor_input("mode", input).mode(*args, **kwargs)
+
+
+def diagonal_scatter(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.diagonal_scatter: `input.diagonal_scatter(*args, **kwargs)`."""
+    return _tensor_input("diagonal_scatter", input).diagonal_scatter(*args, **kwargs)
+
+
+def index_put(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.index_put: `input.index_put(*args, **kwargs)`."""
+    return _tensor_input("index_put", input).index_put(*args, **kwargs)
+
+
+def bitwise_and(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_and: `input.bitwise_and(*args, **kwargs)`."""
+    return _tensor_input("bitwise_and", input).bitwise_and(*args, **kwargs)
+
+
+def bitwise_or(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_or: `input.bitwise_or(*args, **kwargs)`."""
+    return _tensor_input("bitwise_or", input).bitwise_or(*args, **kwargs)
+
+
+def bitwise_xor(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_xor: `input.bitwise_xor(*args, **kwargs)`."""
+    return _tensor_input("bitwise_xor", input).bitwise_xor(*args, **kwargs)
+
+
+def bitwise_not(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_not: `input.bitwise_not(*args, **kwargs)`."""
+    return _tensor_input("bitwise_not", input).bitwise_not(*args, **kwargs)
+
+
+def bitwise_left_shift(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_left_shift: `input.bitwise_left_shift(*args, **kwargs)`."""
+    return _tensor_input("bitwise_left_shift", input).bitwise_left_shift(*args, **kwargs)
+
+
+def bitwise_right_shift(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.bitwise_right_shift: `input.bitwise_right_shift(*args, **kwargs)`."""
+    return _tensor_input("bitwise_right_shift", input).bitwise_right_shift(*args, **kwargs)

@@ -177,6 +177,24 @@ class MoreTensorMethods:
 
     def msort(self) -> Tensor: return self.sort(0).values
 
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """The most frequent value along dim (the smallest among equally frequent ones) and the index of its last
+        occurrence, as torch's mode (gradient to that element)."""
+        from .tensor import ValuesIndices
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = _axis(dim, x.ndim)
+        rows = np.moveaxis(x._data, d, -1)
+        index = np.empty(rows.shape[:-1], np.int64)
+        for at in np.ndindex(*rows.shape[:-1]):
+            row = rows[at]
+            values, counts = np.unique(row, return_counts=True)
+            index[at] = np.flatnonzero(row == values[np.argmax(counts)])[-1]
+        where_ = _constant(np.expand_dims(index, d))
+        values = x.gather(d, where_)
+        if not keepdim or self.ndim == 0:
+            values, where_ = values.squeeze(d), where_.squeeze(d)
+        return ValuesIndices(values, where_)
+
     def quantile(self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *,
                  interpolation: str = "linear") -> Tensor:
         """The q-th quantiles along dim (of all elements when None), as torch's quantile: NaN where the
@@ -508,6 +526,38 @@ class MoreTensorMethods:
         out[index] = src
         return out
 
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """self with its diagonal (offset, in the plane of dim1 and dim2) replaced by src, which has the shape
+        self.diagonal(offset, dim1, dim2) has, as torch's diagonal_scatter (gradients to both)."""
+        expected = self.diagonal(offset, dim1, dim2).shape
+        if src.shape != expected:
+            raise RuntimeError(f"diagonal_scatter: expected src to have a size equal to the diagonal of self. src "
+                               f"size = {list(src.shape)}, diagonal size = {list(expected)}")
+        a, b = _axis(dim1, self.ndim), _axis(dim2, self.ndim)
+        moved = self.movedim((a, b), (-2, -1)).clone()
+        i = np.arange(expected[-1])
+        moved[..., i + builtins_max(-offset, 0), i + builtins_max(offset, 0)] = src
+        return moved.movedim((-2, -1), (a, b))
+
+    def index_put(self, indices: Sequence[Tensor], values: Tensor, accumulate: bool = False) -> Tensor:
+        """self with values written at self[indices] (a tuple of int64 or bool Tensors, one per leading dim), or
+        added there with accumulate=True (repeated positions summed), as torch's index_put (gradients to both)."""
+        index = tuple(indices)
+        if not accumulate:
+            out = self.clone()
+            out[index] = values
+            return out
+        lead = _leading_positions(self.shape, index)
+        rest = self.shape[len(index):]
+        rows = self.reshape(-1, *rest) if rest else self.reshape(-1)
+        added = values.broadcast_to(lead.shape + rest) if values.shape != lead.shape + rest else values
+        summed = rows.index_add(0, _constant(lead.reshape(-1)), added.reshape(-1, *rest) if rest else
+                                added.reshape(-1))
+        return summed.reshape(self.shape)
+
+    def index_put_(self, indices: Sequence[Tensor], values: Tensor, accumulate: bool = False) -> Tensor:
+        return self._binary_in_place("index_put_", lambda: self.index_put(indices, values, accumulate), values)
+
     def fill_diagonal_(self, fill_value: float, wrap: bool = False) -> Tensor:
         """The main diagonal (every dim's index equal) set to fill_value in place, as torch's; with wrap a tall
         matrix's diagonal starts again below each square, as numpy's fill_diagonal."""
@@ -639,6 +689,42 @@ class MoreTensorMethods:
                                "gradient); compute it out of place")
         return self._in_place(fn, lambda: make().astype(self.dtype))
 
+    # -- bitwise operations of int64 and bool tensors (no gradient: there is none to take)
+    def bitwise_and(self, other: Tensor | int) -> Tensor: return self._bitwise("bitwise_and", np.bitwise_and, other)
+    def bitwise_or(self, other: Tensor | int) -> Tensor: return self._bitwise("bitwise_or", np.bitwise_or, other)
+    def bitwise_xor(self, other: Tensor | int) -> Tensor: return self._bitwise("bitwise_xor", np.bitwise_xor, other)
+    def bitwise_not(self) -> Tensor: return self._bitwise("bitwise_not", np.invert)
+
+    def bitwise_left_shift(self, other: Tensor | int) -> Tensor:
+        return self._bitwise("bitwise_left_shift", np.left_shift, other)
+
+    def bitwise_right_shift(self, other: Tensor | int) -> Tensor:
+        return self._bitwise("bitwise_right_shift", np.right_shift, other)
+
+    def _bitwise(self, fn, ufunc, *other):
+        operands = [self] + [o if isinstance(o, tape.Tensor) else _constant(np.asarray(o, self.dtype)) for o in other]
+        for t in operands:
+            if t._data.dtype.kind not in "ib":
+                raise DTypeNotImplementedError(f'"{fn}_cpu" not implemented for \'{_torch_name(t.dtype)}\'')
+        return _constant(ufunc(*(t._data for t in operands)))
+
+    def bitwise_and_(self, other: Tensor | int) -> Tensor:
+        return self._in_place("bitwise_and_", lambda: self.bitwise_and(other))
+
+    def bitwise_or_(self, other: Tensor | int) -> Tensor:
+        return self._in_place("bitwise_or_", lambda: self.bitwise_or(other))
+
+    def bitwise_xor_(self, other: Tensor | int) -> Tensor:
+        return self._in_place("bitwise_xor_", lambda: self.bitwise_xor(other))
+
+    def bitwise_not_(self) -> Tensor: return self._in_place("bitwise_not_", self.bitwise_not)
+
+    def bitwise_left_shift_(self, other: Tensor | int) -> Tensor:
+        return self._in_place("bitwise_left_shift_", lambda: self.bitwise_left_shift(other))
+
+    def bitwise_right_shift_(self, other: Tensor | int) -> Tensor:
+        return self._in_place("bitwise_right_shift_", lambda: self.bitwise_right_shift(other))
+
     def logical_and_(self, other: Tensor) -> Tensor:
         return self._logical_in_place("logical_and_", lambda: self.logical_and(other))
 
@@ -660,6 +746,18 @@ class MoreTensorMethods:
     def matrix_exp(self) -> Tensor:
         from .matrix_functions import matrix_exp
         return matrix_exp(self)
+
+
+def _leading_positions(shape, index):
+    """The flat positions, among the leading len(index) dims of shape, that the index tensors name (bool masks
+    read as their nonzero positions), broadcast together: index_put's accumulate as one index_add."""
+    arrays = []
+    for i in index:
+        a = i._data if isinstance(i, tape.Tensor) else np.asarray(i)
+        arrays += list(np.nonzero(a)) if a.dtype == np.bool_ else [a]
+    dims = shape[:len(arrays)]
+    arrays = [np.where(a < 0, a + n, a) for a, n in zip(np.broadcast_arrays(*arrays), dims)]
+    return np.ravel_multi_index(tuple(arrays), dims)
 
 
 def _torch_name(dtype):

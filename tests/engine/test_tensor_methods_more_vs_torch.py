@@ -317,3 +317,53 @@ def test_aliases_are_the_same_methods(name):
                 "greater": "gt", "swapdims": "swapaxes", "true_divide": "div"}[name]
     assert getattr(tr.Tensor, name) is getattr(tr.Tensor, original)
     assert getattr(tr.Tensor, name + "_", None) is getattr(tr.Tensor, original + "_", None) or name == "greater"
+
+
+MORE = {
+    "mode": (lambda L, x: (*x.mode(), *L.mode(x, 0, True)),
+             [np.array([[1.0, 2, 2, 3, 1, 5], [4, 4, 4, 0, 0, 0], [7, 7, 1, 1, 2, 3]])]),
+    "mode int": (lambda L, x: (*x.mode(),), [RUNS]),
+    "diagonal_scatter": (lambda L, x, s: (x.diagonal_scatter(s[:4]), L.diagonal_scatter(x, s[:2], 2),
+                                          x.diagonal_scatter(s[:3], -1, 1, 0)), [SQ, V]),
+    "diagonal_scatter 3-D": (lambda L, x, s: (x.diagonal_scatter(s, 0, 1, 2),), [B3, A[:2, :3]]),
+    "index_put": (lambda L, x, v: (x.index_put((L.tensor([0, 2, 0]),), v[:3]),
+                                   x.index_put((L.tensor([0, 2, 0]), L.tensor([1, 1, 1])), v[0, :3], accumulate=True),
+                                   L.index_put(x, (L.tensor([[1], [2]]), L.tensor([0, -1])), v[0, 0], True),
+                                   x.index_put((x > 0,), v[0, 0] * 2)), [A, A * 3]),
+    "index_put rows": (lambda L, x, v: (x.index_put((L.tensor([2, 0, 2]),), v[:3], accumulate=True),), [A, A * 3]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_as_torch(name, dtype):
+    CASES[name] = MORE[name]
+    test_as_torch(name, dtype)
+
+
+BITWISE = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"]
+
+
+@pytest.mark.parametrize("name", BITWISE + ["bitwise_not"])
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_bitwise_as_torch(name, dtype):
+    if dtype == "bool" and "shift" in name:
+        pytest.skip("torch does not shift bools either")
+    a, b = np.array([5, -3, 0, 12, 7]), np.array([1, 2, 3, 0, 4])
+    if dtype == "bool":
+        a, b = a > 0, b > 1
+    results = []
+    for L in (tr, torch):
+        x, y = L.tensor(a), L.tensor(b)
+        out = [getattr(x, name)(), getattr(L, name)(x)] if name == "bitwise_not" else \
+            [getattr(x, name)(y), getattr(L, name)(x, y)]
+        z = x.clone()
+        getattr(z, name + "_")(*([] if name == "bitwise_not" else [y]))
+        results.append([o.numpy() for o in out + [z]])
+    for o, t in zip(*results):
+        assert o.dtype == t.dtype
+        np.testing.assert_array_equal(o, t)
+
+
+def test_bitwise_of_floats_as_torch():
+    raises_as_torch(lambda: torch.tensor(A).bitwise_and(torch.tensor(A)), lambda: tr.tensor(A).bitwise_and(tr.tensor(A)))
