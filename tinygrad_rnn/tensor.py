@@ -50,6 +50,7 @@ from .tape import (
     apply,
     backward_from,
     run_hooks,
+    run_post_accumulate_hooks,
     set_tensor_class,
 )
 from .tensor_args import (
@@ -210,6 +211,10 @@ class _Size(int):
         return self.shape[_axis(dim, len(self.shape))]
 
 
+def _pass_through(grad: Tensor) -> None:
+    """A leaf hook that keeps the gradient (register_post_accumulate_grad_hook's marker)."""
+
+
 def _zeroed_grad(grad: np.ndarray) -> np.ndarray:
     """zero_grad(set_to_none=False)'s work on one gradient array (a module's, an optimizer's), as torch's: zeroed in
     place and returned, so p.grad keeps its object and a Tensor sharing the memory sees the zeros."""
@@ -232,6 +237,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
+    _post_accumulate_hooks = None  # a leaf's {id: hook} (register_post_accumulate_grad_hook); a class default
     _grad_view = None  # a weak reference to the Tensor .grad last returned (_get_grad); a class default
     _owner = None  # a weak reference to the tensor whose gradient this one is (.grad's wrapper, `p.grad = t`)
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
@@ -527,6 +533,26 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call hook(self) after backward has accumulated this leaf's gradient into .grad (once per backward
+        call), as torch's: an optimizer can step a parameter inside backward. Returns a removable handle."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        if self._hooks is None:
+            self._hooks = {}
+        # the walk sends a leaf with hooks down the road that runs them at the end (an unhooked leaf, as in a
+        # training step, pays nothing): a pass-through hook under the same id puts this leaf on it
+        handle = RemovableHandle(self._post_accumulate_hooks, extra_dict=self._hooks)
+        self._post_accumulate_hooks[handle.id] = hook
+        self._hooks[handle.id] = _pass_through
+        return handle
+
     @property
     def grad_fn(self) -> Node | None:
         """The recorded operation that made this tensor (its Node), None for a leaf or a result made without
@@ -578,12 +604,19 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
         grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
-            grad = grad if not self._hooks else run_hooks(self._hooks, grad)
-            _accumulate_leaf_grad(self, grad)   # (into the array .grad wraps, as torch: p.grad keeps its object)
+            self._accumulate_own_grad(grad)
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
         for hook in _backward_end_hooks:
             hook()
+
+    def _accumulate_own_grad(self, grad):
+        """A leaf's backward(): its own gradient through its hooks into .grad (into the array .grad wraps, as
+        torch: p.grad keeps its object), then its post-accumulate-grad hooks."""
+        grad = grad if not self._hooks else run_hooks(self._hooks, grad)
+        _accumulate_leaf_grad(self, grad)
+        if self._post_accumulate_hooks:
+            run_post_accumulate_hooks(self)
 
     def _seed_gradient(self, grad):
         """backward's starting gradient: ones for a scalar, else `grad` checked against the tensor."""

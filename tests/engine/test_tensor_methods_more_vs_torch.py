@@ -366,4 +366,5 @@ def test_bitwise_as_torch(name, dtype):
 
 
 def test_bitwise_of_floats_as_torch():
-    raises_as_torch(lambda: torch.tensor(A).bitwise_and(torch.tensor(A)), lambda: tr.tensor(A).bitwise_and(tr.tensor(A)))
+    raises_as_torch(lambda: torch.tensor(A).bitwise_and(torch.tensor(A)),
+                    lambda: tr.tensor(A).bitwise_and(tr.tensor(A)))
