@@ -2091,7 +2091,10 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
 
     # -- torch's aliases: the same functions under torch's other names (the in-place ones: inplace.py)
-    true_divide = div
+
+    def true_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:   # (torch names its argument value)
+        return self.div(value)
+
     multiply = mul
     subtract = sub
     negative = neg
@@ -2099,7 +2102,9 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
     arcsinh, arccosh, arctanh = asinh, acosh, atanh
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-    swapdims = swapaxes
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:   # (torch names swapdims' arguments dim0, dim1)
+        return self.transpose(dim0, dim1)
 
     # -- torch's methods composed in tensor_functions.py (imported when they run: that module is built on this one)
     def tril(self, diagonal: int = 0) -> Tensor:
