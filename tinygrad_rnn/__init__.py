@@ -213,6 +213,8 @@ from .tensor_functions import (
     var,
     vstack,
 )
+from .tensor_functions_more import *  # noqa: F403  (torch's aliases and more functions: its __all__)
+from .tensor_functions_more import __all__ as _more_functions
 from .triangular import cholesky_inverse, cholesky_solve, lu_unpack, triangular_solve
 from .triangular import lu_old as lu
 from .triangular import lu_solve_old as lu_solve
@@ -260,6 +262,8 @@ __all__ = [
     "pairwise_distance",
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
     "index_add", "index_copy", "index_fill", "cummax", "cummin", "logcumsumexp",
+    # more of torch's functions and its aliases (tensor_functions_more.py)
+    *_more_functions,
     # torch's products (products.py)
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
     # torch's top-level linear algebra (tensor_functions.py, on linalg.py)

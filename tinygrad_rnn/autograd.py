@@ -35,7 +35,15 @@ from . import primitives as P
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck
-from .tape import _reachable_nodes, apply, backward_from, enable_grad, no_grad, set_grad_enabled
+from .tape import (
+    _reachable_nodes,
+    apply,
+    backward_from,
+    enable_grad,
+    no_grad,
+    run_post_accumulate_hooks,
+    set_grad_enabled,
+)
 from .tensor import Tensor
 from .tensor_args import _refuse_create_graph
 
@@ -104,7 +112,7 @@ def _walk(outputs, seeds, inputs, retain_graph, keep):
     for t, _ in aside:
         t._grad = None
     try:
-        backward_from(root, slot, seed, retain_graph)
+        backward_from(root, slot, seed, retain_graph, post_accumulate=False)
         found = {id(t): t._grad for t in asked}
     finally:
         for t, own in aside:
@@ -120,6 +128,8 @@ def _walk(outputs, seeds, inputs, retain_graph, keep):
                 t._grad = np.array(g, copy=True)
             else:   # into the array .grad wraps, as torch accumulates into an existing .grad
                 t._grad += g
+            if t._node is None and t._post_accumulate_hooks:   # accumulated now: torch runs them here
+                run_post_accumulate_hooks(t)
     return [found[id(t)] for t in inputs]
 
 

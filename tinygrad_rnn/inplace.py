@@ -182,6 +182,9 @@ class InPlaceWrites:
     def acos_(self) -> Tensor: return self._in_place("acos_", self.acos)
     def atan_(self) -> Tensor: return self._in_place("atan_", self.atan)
     def sinh_(self) -> Tensor: return self._in_place("sinh_", self.sinh)
+    def asinh_(self) -> Tensor: return self._in_place("asinh_", self.asinh)
+    def acosh_(self) -> Tensor: return self._in_place("acosh_", self.acosh)
+    def atanh_(self) -> Tensor: return self._in_place("atanh_", self.atanh)
     def cosh_(self) -> Tensor: return self._in_place("cosh_", self.cosh)
     def floor_(self) -> Tensor: return self._in_place("floor_", self.floor)
     def ceil_(self) -> Tensor: return self._in_place("ceil_", self.ceil)
@@ -199,6 +202,22 @@ class InPlaceWrites:
     def log1p_(self) -> Tensor: return self._in_place("log1p_", self.log1p)
     def log2_(self) -> Tensor: return self._in_place("log2_", self.log2)
     def log10_(self) -> Tensor: return self._in_place("log10_", self.log10)
+    def lgamma_(self) -> Tensor: return self._in_place("lgamma_", self.lgamma)
+    def digamma_(self) -> Tensor: return self._in_place("digamma_", self.digamma)
+    def erfc_(self) -> Tensor: return self._in_place("erfc_", self.erfc)
+    def erfinv_(self) -> Tensor: return self._in_place("erfinv_", self.erfinv)
+    def i0_(self) -> Tensor: return self._in_place("i0_", self.i0)
+    def sinc_(self) -> Tensor: return self._in_place("sinc_", self.sinc)
+    def deg2rad_(self) -> Tensor: return self._in_place("deg2rad_", self.deg2rad)
+    def rad2deg_(self) -> Tensor: return self._in_place("rad2deg_", self.rad2deg)
+
+    def polygamma_(self, n: int) -> Tensor:
+        """In place: self.polygamma(n)."""
+        return self._in_place("polygamma_", lambda: self.polygamma(n))
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        """In place: self.mvlgamma(p)."""
+        return self._in_place("mvlgamma_", lambda: self.mvlgamma(p))
 
     def round_(self, *, decimals: int = 0) -> Tensor:
         """In place: self.round(decimals=decimals)."""
@@ -271,6 +290,40 @@ class InPlaceWrites:
     def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
         return self._binary_in_place("addbmm_", lambda: self.addbmm(batch1, batch2, beta=beta, alpha=alpha),
                                      batch1, batch2)
+
+    def copysign_(self, other: Tensor | float) -> Tensor:
+        return self._binary_in_place("copysign_", lambda: self.copysign(other), other)
+
+    def float_power_(self, exponent: Tensor | float) -> Tensor:
+        """In place: self.float_power(exponent), whose result is float64: a float32 tensor is refused, as torch's."""
+        return self._binary_in_place("float_power_", lambda: self.float_power(exponent), exponent)
+
+    def ldexp_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("ldexp_", lambda: self.ldexp(other), other)
+
+    def heaviside_(self, values: Tensor) -> Tensor:
+        return self._binary_in_place("heaviside_", lambda: self.heaviside(values), values)
+
+    def igamma_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("igamma_", lambda: self.igamma(other), other)
+
+    def igammac_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("igammac_", lambda: self.igammac(other), other)
+
+    def nextafter_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("nextafter_", lambda: self.nextafter(other), other)
+
+    def gcd_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("gcd_", lambda: self.gcd(other), other)
+
+    def lcm_(self, other: Tensor) -> Tensor:
+        return self._binary_in_place("lcm_", lambda: self.lcm(other), other)
+
+    # -- torch's aliases of in-place methods: the same functions under torch's other names
+    absolute_, negative_, multiply_, subtract_ = abs_, neg_, mul_, sub_
+    divide_ = true_divide_ = div_
+    arcsin_, arccos_, arctan_, arctan2_ = asin_, acos_, atan_, atan2_
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
 
     def index_fill_(self, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
         """In place: self.index_fill(dim, index, value)."""

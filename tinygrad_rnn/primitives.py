@@ -801,6 +801,46 @@ class Atan(Primitive):
         return (g / (1 + a * a),)
 
 
+class Asinh(Primitive):
+    """arcsinh; gradient 1 / sqrt(a^2 + 1)."""
+
+    @staticmethod
+    def forward(a):
+        return np.arcsinh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        return (g / np.sqrt(a * a + 1),)
+
+
+class Acosh(Primitive):
+    """arccosh; below 1 NaN (silently, as torch); the gradient 1 / sqrt(a^2 - 1) is inf at 1."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            return np.arccosh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / np.sqrt(a * a - 1),)
+
+
+class Atanh(Primitive):
+    """arctanh; +-inf at +-1 and NaN outside [-1, 1] (silently, as torch); gradient 1 / (1 - a^2)."""
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.arctanh(a), a
+
+    @staticmethod
+    def backward(g, a, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / (1 - a * a),)
+
+
 class Atan2(Primitive):
     """The angle of the point (b, a) (numpy's arctan2, as torch's atan2(a, b)); the gradients are
     `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)` (NaN at the origin, as torch's)."""

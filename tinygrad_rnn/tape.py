@@ -246,8 +246,11 @@ def _reachable_nodes(root):
     return sorted(seen, key=_by_seq, reverse=True)
 
 
-def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`."""
+def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = False,
+                  post_accumulate: bool = True) -> None:
+    """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`. A leaf's
+    post-accumulate-grad hooks run once its .grad holds this walk's gradient (not when post_accumulate is False:
+    tr.autograd.grad's walk, whose gradients are handed back rather than accumulated)."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
@@ -274,8 +277,17 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                 edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
             else:
                 _accumulate_leaf_grad(edge, gi)
+    if hooked_leaves:
+        _accumulate_hooked_leaves(hooked_leaves, post_accumulate)
+
+
+def _accumulate_hooked_leaves(hooked_leaves, post_accumulate):
+    """The end of the walk for the leaves with hooks: each leaf's whole gradient through its register_hook hooks
+    into .grad, then its post-accumulate-grad hooks (when the walk accumulates)."""
     for leaf, gi in hooked_leaves.items():
         _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
+        if post_accumulate and leaf._post_accumulate_hooks:
+            run_post_accumulate_hooks(leaf)
 
 
 def _before_node_backward(node, gs, nodes, written):
@@ -541,6 +553,16 @@ def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
             raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
         g = out._data
     return g
+
+
+def run_post_accumulate_hooks(leaf) -> None:
+    """Call each of the leaf's register_post_accumulate_grad_hook hooks with the leaf, its .grad now accumulated
+    (an optimizer step inside backward reads it there), as torch's: a hook returns None (or the leaf itself,
+    which torch lets pass too); anything else is torch's RuntimeError."""
+    for hook in list(leaf._post_accumulate_hooks.values()):
+        out = hook(leaf)
+        if out is not None and out is not leaf:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 class RemovableHandle:

@@ -50,6 +50,7 @@ from .tape import (
     apply,
     backward_from,
     run_hooks,
+    run_post_accumulate_hooks,
     set_tensor_class,
 )
 from .tensor_args import (
@@ -80,6 +81,7 @@ from .tensor_args import (
     check_device,
     device,
 )
+from .tensor_methods_more import MoreTensorMethods
 from .views import _is_view, _maker_node, _memory_leaf, _note_computed_view, _note_view_bases
 
 __all__ = ["Tensor", "get_default_dtype", "set_default_dtype", "where",
@@ -209,6 +211,10 @@ class _Size(int):
         return self.shape[_axis(dim, len(self.shape))]
 
 
+def _pass_through(grad: Tensor) -> None:
+    """A leaf hook that keeps the gradient (register_post_accumulate_grad_hook's marker)."""
+
+
 def _zeroed_grad(grad: np.ndarray) -> np.ndarray:
     """zero_grad(set_to_none=False)'s work on one gradient array (a module's, an optimizer's), as torch's: zeroed in
     place and returned, so p.grad keeps its object and a Tensor sharing the memory sees the zeros."""
@@ -216,7 +222,7 @@ def _zeroed_grad(grad: np.ndarray) -> np.ndarray:
     return grad
 
 
-class Tensor(InPlaceWrites):
+class Tensor(InPlaceWrites, MoreTensorMethods):
     """A float32/float64 array that records the operations applied to it (see module docstring).
 
     Comparisons (== != < <= > >=) give boolean mask Tensors and argmax/argmin int64 index Tensors, as in
@@ -233,6 +239,7 @@ class Tensor(InPlaceWrites):
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
     _hooks = None  # a leaf's {id: hook} (register_hook; a non-leaf's live on its node); a class default
+    _post_accumulate_hooks = None  # a leaf's {id: hook} (register_post_accumulate_grad_hook); a class default
     _grad_view = None  # a weak reference to the Tensor .grad last returned (_get_grad); a class default
     _owner = None  # a weak reference to the tensor whose gradient this one is (.grad's wrapper, `p.grad = t`)
     __hash__ = object.__hash__  # == is elementwise, so a Tensor is a dict key by identity (as in torch)
@@ -554,6 +561,26 @@ class Tensor(InPlaceWrites):
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call hook(self) after backward has accumulated this leaf's gradient into .grad (once per backward
+        call), as torch's: an optimizer can step a parameter inside backward. Returns a removable handle."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        if self._hooks is None:
+            self._hooks = {}
+        # the walk sends a leaf with hooks down the road that runs them at the end (an unhooked leaf, as in a
+        # training step, pays nothing): a pass-through hook under the same id puts this leaf on it
+        handle = RemovableHandle(self._post_accumulate_hooks, extra_dict=self._hooks)
+        self._post_accumulate_hooks[handle.id] = hook
+        self._hooks[handle.id] = _pass_through
+        return handle
+
     @property
     def grad_fn(self) -> Node | None:
         """The recorded operation that made this tensor (its Node), None for a leaf or a result made without
@@ -605,12 +632,19 @@ class Tensor(InPlaceWrites):
             retain_graph = False if retain_graph is None else _check_flag("backward", "retain_graph", retain_graph)
         grad = self._seed_gradient(grad)
         if self._node is None:  # a leaf: d(self)/d(self) = grad
-            grad = grad if not self._hooks else run_hooks(self._hooks, grad)
-            _accumulate_leaf_grad(self, grad)   # (into the array .grad wraps, as torch: p.grad keeps its object)
+            self._accumulate_own_grad(grad)
         else:
             backward_from(self._node, self._slot, grad, retain_graph)
         for hook in _backward_end_hooks:
             hook()
+
+    def _accumulate_own_grad(self, grad):
+        """A leaf's backward(): its own gradient through its hooks into .grad (into the array .grad wraps, as
+        torch: p.grad keeps its object), then its post-accumulate-grad hooks."""
+        grad = grad if not self._hooks else run_hooks(self._hooks, grad)
+        _accumulate_leaf_grad(self, grad)
+        if self._post_accumulate_hooks:
+            run_post_accumulate_hooks(self)
 
     def _seed_gradient(self, grad):
         """backward's starting gradient: ones for a scalar, else `grad` checked against the tensor."""
@@ -1957,6 +1991,9 @@ class Tensor(InPlaceWrites):
     def asin(self) -> Tensor: return apply(P.Asin, self._numeric())
     def acos(self) -> Tensor: return apply(P.Acos, self._numeric())
     def atan(self) -> Tensor: return apply(P.Atan, self._numeric())
+    def asinh(self) -> Tensor: return apply(P.Asinh, self._numeric())
+    def acosh(self) -> Tensor: return apply(P.Acosh, self._numeric())
+    def atanh(self) -> Tensor: return apply(P.Atanh, self._numeric())
 
     def atan2(self, other: Tensor) -> Tensor:
         """The angle of the point (other, self), as torch.atan2 (float tensors; other a Tensor, as torch)."""
@@ -2088,6 +2125,22 @@ class Tensor(InPlaceWrites):
         shape = list(np.broadcast_shapes(*((s[:d] + (1,) + s[d + 1:]) for s in (self.shape, raw.shape))))
         x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.broadcast_to(raw, tuple(shape[:d] + [raw.shape[d]] + shape[d + 1:])))
+
+    # -- torch's aliases: the same functions under torch's other names (the in-place ones: inplace.py)
+
+    def true_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:   # (torch names its argument value)
+        return self.div(value)
+
+    multiply = mul
+    subtract = sub
+    negative = neg
+    absolute = abs
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:   # (torch names swapdims' arguments dim0, dim1)
+        return self.transpose(dim0, dim1)
 
     # -- torch's methods composed in tensor_functions.py (imported when they run: that module is built on this one)
     def tril(self, diagonal: int = 0) -> Tensor:

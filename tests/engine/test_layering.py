@@ -21,7 +21,7 @@ ABOVE_THE_ENGINE = ("tinygrad_rnn.nn", "tinygrad_rnn.optim", "tinygrad_rnn.optim
 ON_THE_TAPE = ("tinygrad_rnn.tensor", "tinygrad_rnn.creation")
 BELOW_TENSOR = ("tape.py", "views.py", "tensor_args.py")
 # the Tensor class's base (tensor.py imports it to define the class): it imports tensor.py only when a method runs
-UNDER_TENSOR_CLASS = ("inplace.py",)
+UNDER_TENSOR_CLASS = ("inplace.py", "tensor_methods_more.py")
 ENGINE = BELOW_TENSOR + UNDER_TENSOR_CLASS + ("tensor.py", "creation.py")
 
 
