@@ -615,7 +615,6 @@ class MoreTensorMethods:
         gap = where(same_infinity, zero, a) - where(same_infinity, zero, b)
         return a.maximum(b) + (-gap.abs()).exp2().log1p() / math.log(2)
 
-    def logical_xor(self, other: Tensor) -> Tensor: return (self != 0) ^ (other != 0)
     def isneginf(self) -> Tensor: return self.isinf() & self.signbit() if self.dtype.kind == "f" else self != self
     def isposinf(self) -> Tensor: return self.isinf() & ~self.signbit() if self.dtype.kind == "f" else self != self
     def isreal(self) -> Tensor: return _constant(np.ones(self.shape, bool))
@@ -681,14 +680,6 @@ class MoreTensorMethods:
                 raise DTypeNotImplementedError(f'"{fn}_cpu" not implemented for \'{_torch_name(t.dtype)}\'')
         return _constant(ufunc(self._data, other._data))
 
-    def _logical_in_place(self, fn, make):
-        """A mask's values written as this tensor's numbers (torch's logical_and_...): off the tape, so a tensor
-        that requires grad is refused here rather than given a result without one."""
-        if self.requires_grad and tape._grad_mode.enabled:
-            raise RuntimeError(f"{fn}: not supported here on a tensor that requires grad (its result has no "
-                               "gradient); compute it out of place")
-        return self._in_place(fn, lambda: make().astype(self.dtype))
-
     # -- bitwise operations of int64 and bool tensors (no gradient: there is none to take)
     def bitwise_and(self, other: Tensor | int) -> Tensor: return self._bitwise("bitwise_and", np.bitwise_and, other)
     def bitwise_or(self, other: Tensor | int) -> Tensor: return self._bitwise("bitwise_or", np.bitwise_or, other)
@@ -724,18 +715,6 @@ class MoreTensorMethods:
 
     def bitwise_right_shift_(self, other: Tensor | int) -> Tensor:
         return self._in_place("bitwise_right_shift_", lambda: self.bitwise_right_shift(other))
-
-    def logical_and_(self, other: Tensor) -> Tensor:
-        return self._logical_in_place("logical_and_", lambda: self.logical_and(other))
-
-    def logical_or_(self, other: Tensor) -> Tensor:
-        return self._logical_in_place("logical_or_", lambda: self.logical_or(other))
-
-    def logical_xor_(self, other: Tensor) -> Tensor:
-        return self._logical_in_place("logical_xor_", lambda: self.logical_xor(other))
-
-    def logical_not_(self) -> Tensor:
-        return self._logical_in_place("logical_not_", self.logical_not)
 
     def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
         return self._binary_in_place("masked_scatter_", lambda: self.masked_scatter(mask, source), source)
