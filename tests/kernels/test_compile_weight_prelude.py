@@ -120,9 +120,26 @@ def test_the_weight_only_work_is_cut_out_of_the_step(case):
     assert len(step.ops) < len(graph.ops) and len(step.params) == len(graph.params) + len(prelude.results)
 
 
+class _ConstantRowsCell(_Base):
+    """Arithmetic on constants alone, one of them a (batch, n) constant of the trace: per-row data, not weights."""
+    def forward(self, x, h):
+        half = tr.ones_like(h) * 0.5
+        return self.step(x, h, self.U) * half + h * half
+
+
 def test_a_cell_without_weight_only_work_has_no_prelude():
-    for cell in (tr.nn.LSTMCell(4, 5), tr.nn.GRUCell(4, 5), tr.nn.RNNCell(4, 5), _Plain(4, 5)):
+    for cell in (tr.nn.LSTMCell(4, 5), tr.nn.GRUCell(4, 5), tr.nn.RNNCell(4, 5), _Plain(4, 5), _ConstantRowsCell(4, 5)):
         assert get_kernel(cell, np.float32)[0].prelude is None
+
+
+def test_arithmetic_on_constants_alone_stays_in_the_step():
+    x = tr.tensor(np.random.default_rng(1).standard_normal((5, 3, 4)))
+    outs = []
+    for fused in (True, False):
+        tr.manual_seed(2)
+        layer = tr.nn.Recurrent(_ConstantRowsCell, 4, 5, dtype=np.float64, fused=fused)
+        outs.append(layer(x)[0].detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

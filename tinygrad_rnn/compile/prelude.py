@@ -12,9 +12,10 @@ they run once per call, replayed with the same primitives on the tape (`Prelude.
 enter the kernels as extra parameters (after the cell's own). The tape carries the kernels' gradients of
 those results back through the replayed operations to the cell's parameters, once per call.
 
-What goes: every operation on weights and constants alone that reads or makes a matrix (2-D, more than one
-row) other than by a transpose (the kernels read a transposed weight matrix as it is), with the weight-only
-operations it reads. A cell without such operations has no prelude and its kernels are as before.
+What goes: every operation on weights (and constants) alone, reading at least one weight, that reads or makes a
+matrix (2-D, more than one row) other than by a transpose (the kernels read a transposed weight matrix as it is),
+with the weight-only operations it reads. Operations on constants alone stay in the step (a (batch, n) constant
+of the trace is per-row data there). A cell without such operations has no prelude and its kernels are as before.
 """
 from typing import NamedTuple
 
@@ -62,6 +63,8 @@ def split_prelude(graph):
         if op.prim is P.Dropout or not all(r[0] in ("param", "const") or r[0] == "op" and r[1] in weight_only
                                            for r in op.args):
             continue
+        if not any(r[0] == "param" or r[0] == "op" for r in op.args):
+            continue   # constants alone (a (batch, n) constant of the trace is per-row data): left to the kernels
         weight_only.add(n)
         shapes = list(op.shapes) + [_shape_of(graph, r) for r in op.args]
         if op.prim not in _IN_THE_KERNELS and any(_matrix(s) for s in shapes):
