@@ -91,7 +91,31 @@ def _precision_to_scale_tril(precision):
     return _solve_lower(inverse_factor, eye)
 
 
-class MultivariateNormal(Distribution):
+class _ScaleTrilMatrices:
+    """scale_tril, covariance_matrix and precision_matrix (each of the batch's shape) from the lower Cholesky factor
+    `_unbroadcasted_scale_tril` a distribution keeps, computed when first read: MultivariateNormal's and Wishart's."""
+
+    def _full(self, matrix):
+        return matrix.expand(tuple(self._batch_shape) + matrix.shape[-2:])
+
+    @cached_property
+    def scale_tril(self) -> Tensor:
+        return self._full(self._unbroadcasted_scale_tril)
+
+    @cached_property
+    def covariance_matrix(self) -> Tensor:
+        L = self._unbroadcasted_scale_tril
+        return self._full(L @ L.transpose(-2, -1))
+
+    @cached_property
+    def precision_matrix(self) -> Tensor:
+        L = self._unbroadcasted_scale_tril
+        eye = constant(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape))
+        inverse = _solve_lower(L, eye)
+        return self._full(inverse.transpose(-2, -1) @ inverse)
+
+
+class MultivariateNormal(_ScaleTrilMatrices, Distribution):
     """MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
     N(loc, covariance) over the last dim; exactly one of the three matrices; reparameterised
     (loc + scale_tril @ noise)."""
@@ -125,25 +149,6 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _cholesky(matrix)
         else:
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
-
-    def _full(self, matrix):
-        return matrix.expand((self._batch_shape + self._event_shape * 2))
-
-    @cached_property
-    def scale_tril(self) -> Tensor:
-        return self._full(self._unbroadcasted_scale_tril)
-
-    @cached_property
-    def covariance_matrix(self) -> Tensor:
-        L = self._unbroadcasted_scale_tril
-        return self._full(L @ L.transpose(-2, -1))
-
-    @cached_property
-    def precision_matrix(self) -> Tensor:
-        L = self._unbroadcasted_scale_tril
-        eye = constant(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape))
-        inverse = _solve_lower(L, eye)
-        return self._full(inverse.transpose(-2, -1) @ inverse)
 
     def expand(self, batch_shape, _instance=None):
         new = super().expand(batch_shape)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import cached_property
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from ..tensor import Tensor, where
 from . import constraints
 from .continuous import Chi2
 from .distribution import Distribution, as_param, constant, sample_shape_of
-from .multivariate import _cholesky, _precision_to_scale_tril, _solve_lower
+from .multivariate import _cholesky, _precision_to_scale_tril, _ScaleTrilMatrices, _solve_lower
 
 __all__ = ["Wishart"]
 
@@ -30,7 +29,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
     return (x.unsqueeze(-1) - constant(np.arange(p, dtype=x.dtype) / 2)).digamma().sum(-1)
 
 
-class Wishart(Distribution):
+class Wishart(_ScaleTrilMatrices, Distribution):
     """Wishart(df, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None): df >
     p - 1 (a warning below p: singular draws are likely, as torch's)."""
 
@@ -90,24 +89,6 @@ class Wishart(Distribution):
         new.df = self.df.expand(tuple(batch_shape))
         new._dist_chi2 = new._chi2(batch_shape)
         return new
-
-    def _full(self, t):
-        return t.expand(self._batch_shape + self._event_shape)
-
-    @cached_property
-    def scale_tril(self) -> Tensor:
-        return self._full(self._unbroadcasted_scale_tril)
-
-    @cached_property
-    def covariance_matrix(self) -> Tensor:
-        L = self._unbroadcasted_scale_tril
-        return self._full(L @ L.transpose(-2, -1))
-
-    @cached_property
-    def precision_matrix(self) -> Tensor:
-        L = self._unbroadcasted_scale_tril
-        inverse = _solve_lower(L, constant(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape)))
-        return self._full(inverse.transpose(-2, -1) @ inverse)
 
     def _df_matrix(self):
         return self.df.reshape(self._batch_shape + (1, 1))

@@ -529,7 +529,7 @@ class Module:
         own = {}
         for mname, m in self.named_modules(remove_duplicate=False):
             prefix = mname + "." if mname else ""
-            for n, t in m._members()[0] + m._own_buffers(persistent_only=True):
+            for n, t in m._own_state():
                 own[prefix + n] = t
             if m._has_extra_state():
                 own[prefix + _EXTRA_STATE] = _ExtraState(m)
@@ -543,6 +543,10 @@ class Module:
             if id(child) not in seen:
                 yield from child._modules_children_first(seen)
         yield self
+
+    def _own_state(self):
+        """(name, Tensor) of this module's own parameters, then its persistent buffers: its tensors in a state_dict."""
+        return self._members()[0] + self._own_buffers(persistent_only=True)
 
     def _has_extra_state(self):
         return getattr(type(self), "get_extra_state", Module.get_extra_state) is not Module.get_extra_state
@@ -561,7 +565,7 @@ class Module:
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         """This module's own entries (not its children's): parameters, persistent buffers, extra state, as
         torch's; a subclass may override it, as in torch."""
-        for name, t in self._members()[0] + self._own_buffers(persistent_only=True):
+        for name, t in self._own_state():
             destination[prefix + name] = t if keep_vars else t.detach()
         if self._has_extra_state():
             destination[prefix + _EXTRA_STATE] = self.get_extra_state()
