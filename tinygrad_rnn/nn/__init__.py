@@ -3,7 +3,7 @@ from . import functional, init, modules, parallel, utils
 from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
 from .cells import GRUCell, JordanCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RecurrentCell, RNNCell
-from .conv import Conv1d
+from .conv import Conv1d, Conv2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import (
     CELU,
@@ -88,7 +88,7 @@ from .transformer import (
 __all__ = ["functional", "init", "utils", "parallel", "modules",
            "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding",
            "Dropout", "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
-           "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv1d", "BatchNorm1d",
+           "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv1d", "Conv2d", "BatchNorm1d",
            "Identity", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "LeakyReLU", "ELU", "SiLU", "Softplus", "GELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU",
            "CELU", "Mish", "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Softmin",

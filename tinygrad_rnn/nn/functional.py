@@ -1451,7 +1451,7 @@ def _ctc_check_labels(fn, padded, target_lengths, n_classes, blank):
 
 
 # the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
-from .conv import conv1d  # noqa: E402
+from .conv import conv1d, conv2d  # noqa: E402
 from .functional_losses import (  # noqa: E402
     cosine_embedding_loss,
     gaussian_nll_loss,
@@ -1468,7 +1468,7 @@ from .functional_losses import (  # noqa: E402
 )
 from .normalization import batch_norm  # noqa: E402
 
-__all__ += ["conv1d", "batch_norm", "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
+__all__ += ["conv1d", "conv2d", "batch_norm", "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
             "hinge_embedding_loss", "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
             "cosine_embedding_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
             "pdist"]
