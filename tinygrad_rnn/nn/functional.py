@@ -1451,6 +1451,7 @@ def _ctc_check_labels(fn, padded, target_lengths, n_classes, blank):
 
 
 # the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
+from .bilinear import bilinear  # noqa: E402
 from .conv import conv1d, conv2d  # noqa: E402
 from .functional_losses import (  # noqa: E402
     cosine_embedding_loss,
@@ -1466,7 +1467,7 @@ from .functional_losses import (  # noqa: E402
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from .normalization import batch_norm  # noqa: E402
+from .normalization import batch_norm, group_norm, instance_norm  # noqa: E402
 from .pooling import (  # noqa: E402
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -1478,7 +1479,8 @@ from .pooling import (  # noqa: E402
     max_pool2d,
 )
 
-__all__ += ["conv1d", "conv2d", "batch_norm", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+__all__ += ["bilinear", "conv1d", "conv2d", "batch_norm", "instance_norm", "group_norm",
+            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
             "hinge_embedding_loss", "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
