@@ -267,6 +267,33 @@ def test_ctc_reader_learns_to_transcribe():
     assert after < before - 0.3, (before, after)
 
 
+# ----------------------------------------------------------------------------- CRNN + CTC
+def test_crnn_images_hold_their_labels():
+    """Each image is its labels' glyphs, left to right, blank columns between two glyphs: with no noise, its
+    columns split at the blank ones give back the glyphs (stretched), and labels are padded with the blank."""
+    import crnn_ctc as C
+    glyphs = C.make_glyphs(4)
+    assert len({g.tobytes() for g in glyphs[1:]}) == 4 and all(g.shape[0] == C.HEIGHT for g in glyphs[1:])
+    x, labels, widths, n_labels = C.make_batch(8, np.random.default_rng(0), glyphs, max_labels=3, noise=0.0)
+    assert x.shape == (8, 1, C.HEIGHT, widths.max()) and x.dtype == np.float32
+    for b in range(8):
+        inked = x[b, 0, :, :widths[b]].any(axis=0)
+        starts = np.flatnonzero(inked & ~np.r_[False, inked[:-1]])
+        assert len(starts) == n_labels[b]
+        for start, label in zip(starts, labels[b, :n_labels[b]]):
+            np.testing.assert_array_equal(x[b, 0, :, start], glyphs[label][:, 0])
+        assert np.all(x[b, 0, :, widths[b]:] == 0)
+    assert np.all(labels[np.arange(labels.shape[1]) >= n_labels[:, None]] == C.BLANK)
+
+
+def test_crnn_learns_to_read_the_images():
+    import crnn_ctc as C
+    _, losses, before, after = C.train(steps=60, batch=16, symbols=3, max_labels=3, channels=8, hidden=16, lr=2e-2,
+                                       progress=False, verbose=False)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 1.0
+    assert after < before - 0.5, (before, after)
+
+
 # ----------------------------------------------------------------------------- compiled cell
 def test_compiled_cell_matches_the_tape(capsys):
     import compiled_cell as CC
