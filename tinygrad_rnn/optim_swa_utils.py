@@ -20,6 +20,7 @@ import numpy as np
 
 from .nn.checks import check_float, check_int
 from .nn.module import Module
+from .nn.normalization import _BatchNorm
 from .optim import Optimizer, _lerp_
 from .optim_lr_scheduler import LRScheduler, _per_group
 from .tape import no_grad
@@ -152,7 +153,7 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
         raise ValueError(f"update_bn: device must be None or 'cpu', got {device!r}")
     momenta = {}
     for module in model.modules():
-        if hasattr(module, "reset_running_stats") and hasattr(module, "momentum"):
+        if isinstance(module, _BatchNorm):   # as torch's: an InstanceNorm's running statistics are left alone
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:

@@ -102,6 +102,20 @@ def test_instance_norm_warns_as_torch_on_another_channel_count():
         tr.nn.InstanceNorm1d(4)(tr.ones(2, 4, 5))
 
 
+def test_update_bn_recomputes_batch_norms_only():
+    """torch's update_bn resets and recomputes every _BatchNorm (BatchNorm2d too) and leaves an InstanceNorm's
+    running statistics as they were."""
+    rng = np.random.default_rng(5)
+    batches = [rng.standard_normal((4, 3, 5, 5)) for _ in range(3)]
+    models = []
+    for lib in (torch, tr):
+        model = lib.nn.Sequential(lib.nn.BatchNorm2d(3), lib.nn.InstanceNorm2d(3, track_running_stats=True)).double()
+        model(lib.tensor(batches[0]))   # running statistics of the instance norm that update_bn must keep
+        lib.optim.swa_utils.update_bn([lib.tensor(b) for b in batches], model)
+        models.append(model)
+    _compare_state(models[1], models[0], 1e-12)
+
+
 REFUSED = {
     "BatchNorm2d on 3-D input": lambda lib: lib.nn.BatchNorm2d(3)(lib.ones(3, 4, 4)),
     "BatchNorm3d on 4-D input": lambda lib: lib.nn.BatchNorm3d(3)(lib.ones(2, 3, 4, 4)),
