@@ -140,3 +140,24 @@ def test_fused_equals_torch(kind, dtype, setting):
     for k, p in enumerate(params):
         for name, tp in p.items():
             np.testing.assert_allclose(got[2][f"cells.{k}.{name}"], tp.grad.numpy(), err_msg=name, **tol)
+
+
+@pytest.mark.parametrize("kind", MAPS)
+def test_a_weight_assigned_after_a_fused_call_is_followed(kind):
+    """Assigning the parametrized weight (torch's right_inverse) sets orthogonal's `base` buffer anew, which the
+    trace took as a constant: the next fused call follows it, as the tape (and torch) do."""
+    W = np.linalg.qr(np.random.default_rng(9).standard_normal((H, H)))[0]
+    outs = []
+    for fused in (True, False):
+        layer = _layer(kind, fused, np.float64)
+        layer(tr.tensor(_x(np.float64)))
+        for cell in layer.cells:
+            cell.weight_hh = tr.tensor(W)
+        outs.append(_run(layer, np.float64))
+    steps, params = _torch_cells(layer, kind, np.float64)
+    for fused, tape in zip(*outs):
+        for a, b in (zip(fused.values(), tape.values()) if isinstance(fused, dict) else [(fused, tape)]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    x = torch.tensor(_x(np.float64))
+    want = _torch_run(steps, x, 1, 1, None)
+    np.testing.assert_allclose(outs[0][0], want.detach().numpy(), rtol=1e-10, atol=1e-11)
