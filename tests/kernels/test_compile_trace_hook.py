@@ -3,9 +3,10 @@ it sees every primitive, whichever module applied it (tr.linalg, tr.special, a p
 called through tensor.py's name. Work of those modules on the weights alone runs once per call on the tape (the
 prelude); one on the input or state that the kernels cannot run is a CompileError naming it (fused='auto': the
 tape, with a warning); one on constants alone is folded, as before. A tr.checkpoint inside a cell is refused by
-name. A tr.nn.Recurrent(fused='auto') whose cell changed after construction so that it no longer compiles falls
-back to the tape at the call, with the construction's warning; fused=True raises. Held against the generic tape
-(fused=False) in float64, and against torch where the cell is torch's."""
+name, and so is work on the weights' values off the tape (numpy on w.numpy(), a branch on a weight), which a
+third trace, of a copy with other weights, finds. A tr.nn.Recurrent(fused='auto') whose cell changed after
+construction so that it no longer compiles falls back to the tape at the call, with the construction's warning;
+fused=True raises. Held against the generic tape (fused=False) in float64."""
 import threading
 
 import numpy as np
@@ -66,6 +67,21 @@ class OtherThreadCell(_Base):
         worker.start()
         worker.join()
         return self.step(x, h)
+
+
+class NumpyScaleCell(_Base):
+    """A scale computed with numpy from a weight's values: off the tape, so no trace records it."""
+    def forward(self, x, h):
+        scale = tr.tensor(1.0 / np.abs(self.U.detach().numpy()).max(axis=1))
+        return self.step(x, h) * scale
+
+
+class WeightBranchCell(_Base):
+    """A Python branch on a weight's value: another weight takes the other branch."""
+    def forward(self, x, h):
+        if float(self.b.detach().numpy()[0]) > 0:
+            return self.step(x, h)
+        return self.step(x, h).sigmoid()
 
 
 def _run(cls, fused, dtype=np.float64, **kw):
@@ -185,3 +201,16 @@ def test_fused_true_raises_at_the_call_when_the_cell_changed_after_construction(
     CHANGES[change](layer)
     with pytest.raises(tr.compile.CompileError, match=EXPECTED[change]):
         _outputs(layer)
+
+
+@pytest.mark.parametrize("cls", [NumpyScaleCell, WeightBranchCell])
+def test_work_on_the_weights_values_off_the_tape_is_refused_not_baked_in(cls):
+    """The kernels would keep the value (or the branch) of the weights the cell was traced with; after an
+    optimizer step the tape recomputes it. A trace of a copy with other weights finds it: refused."""
+    with pytest.raises(tr.compile.CompileError, match=f"{cls.__name__}: its operations depend on its weights' values"):
+        tr.nn.Recurrent(cls, I, H, dtype=np.float64)
+    with pytest.warns(RuntimeWarning, match="generic tape.*weights' values"):
+        auto = tr.nn.Recurrent(cls, I, H, dtype=np.float64, fused="auto")
+    assert auto.fused is False
+    cell = auto.cells[0]
+    assert all(np.isfinite(p.numpy()).all() for p in cell.parameters())   # (the cell's own weights untouched)

@@ -26,6 +26,7 @@ cell's operations depend on the data (a where() on a mask made in numpy from ._d
 which the trace records as an operation), which a kernel cannot bake in.
 """
 import contextlib
+import copy
 import importlib
 import os
 import sys
@@ -315,6 +316,8 @@ def trace_cell(cell, dtype, check=True):
         graphs = [_record(cell, *_placeholders(I, sizes, dtype, seed), params) for seed in ((1, 2) if check else (1,))]
         if check and _key(*graphs[0]) != _key(*graphs[1]):
             _refuse_data_dependence(cell, graphs, _record(cell, *_placeholders(I, sizes, dtype, 1), params))
+        if check:
+            _refuse_weight_dependence(cell, graphs[0], I, sizes, dtype)
     ops, consts, outputs = graphs[0]
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
@@ -379,6 +382,33 @@ def _refuse_data_dependence(cell, graphs, again):
                        "different inputs recorded different operations or constants, e.g. a where() on a "
                        "numpy mask (x.numpy() > 0, not x > 0) computed from the data; such a "
                        "cell runs on the generic tape only")
+
+
+def _refuse_weight_dependence(cell, first, I, sizes, dtype):
+    """A third trace, of a copy of the cell given other weights, must record what the first did. Else the cell
+    computes something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's
+    value), which the kernels, and the prelude replaying the recorded operations, would keep at this trace's
+    values while the tape recomputes it at each step from the weights of the time. (The two traces before
+    differ in the input and state only: a constant made from the weights is the same in both.)"""
+    twin = copy.deepcopy(cell)
+    rng = np.random.default_rng(5)
+    params = [p for _, p in twin.named_parameters()]
+    for p in params:   # (the copy's own arrays: the cell's weights are not touched)
+        # each weight of the other sign and another size (a branch on a sign, a max, a trunc changes), a zero one
+        # made nonzero
+        w = p._data
+        np.copyto(w, np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape)),
+                  casting="unsafe")
+    again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
+    if _key(*again) == _key(*first):
+        return
+    op = _first_difference(first, again)
+    at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
+    raise CompileError(f"{type(cell).__name__}: its operations depend on its weights' values{at}: a trace with other "
+                       "weights recorded other operations or constants, e.g. a Tensor made with numpy from "
+                       "w.numpy(), or a Python branch on a weight's value, which the compiled kernels would keep "
+                       "at today's weights; compute it with Tensor operations (the work on the weights alone runs "
+                       "once per call), or fused=False runs the cell on the generic tape")
 
 
 def _constant_output(cell, outputs):
