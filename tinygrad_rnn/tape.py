@@ -599,6 +599,15 @@ class _GradMode(threading.local):
 _grad_mode = _GradMode()
 
 
+class _TraceMode(threading.local):
+    """On while this thread traces a cell for the compiled kernels (compile/trace.py): the few operations that take
+    a value off the tape for their own arithmetic (var()'s mean) record it instead, so that the kernels compute it."""
+    enabled = False
+
+
+_trace_mode = _TraceMode()
+
+
 class _GradModeContext:
     """Sets grad mode to `mode` inside `with` (restoring the previous mode after), or around a function
     when used as a decorator: `@tr.no_grad()`, or `@tr.no_grad` as torch 2 allows."""

@@ -27,7 +27,6 @@ which the trace records as an operation), which a kernel cannot bake in.
 """
 import contextlib
 import copy
-import importlib
 import os
 import sys
 import threading
@@ -41,14 +40,11 @@ from .. import random
 from ..function import FunctionCall
 from ..inplace import InPlaceWrites
 from ..recompute import Recompute
-from ..tape import _forward_checks
+from ..tape import _forward_checks, _trace_mode
 from ..tensor import Tensor
-
-_tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
 _lock = threading.Lock()
-_untraced_centred = _tensor._centred
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
@@ -139,12 +135,12 @@ def _record(cell, x, state, params):
     recorder = _Recorder(cell, x, state, params)
     with _lock, _in_place_writes_followed(cell, recorder.refs, recorder.keep):
         _forward_checks.append(recorder)
-        _tensor._centred = _tensor._traced_centred   # var()'s mean: recorded, not a constant of the data
+        was, _trace_mode.enabled = _trace_mode.enabled, True   # var()'s mean recorded (tensor._centred)
         try:
             new = _traced_forward(cell, x, state)
         finally:
             _forward_checks.remove(recorder)
-            _tensor._centred = _untraced_centred
+            _trace_mode.enabled = was
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
