@@ -385,8 +385,12 @@ def _refuse_weight_dependence(cell, first, I, sizes, dtype):
     computes something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's
     value), which the kernels, and the prelude replaying the recorded operations, would keep at this trace's
     values while the tape recomputes it at each step from the weights of the time. (The two traces before
-    differ in the input and state only: a constant made from the weights is the same in both.)"""
-    twin = copy.deepcopy(cell)
+    differ in the input and state only: a constant made from the weights is the same in both.) A cell that cannot
+    be copied (it holds a lock, a file) is not checked so: its weights are never written here."""
+    try:
+        twin = copy.deepcopy(cell)
+    except (TypeError, copy.Error):
+        return
     rng = np.random.default_rng(5)
     params = [p for _, p in twin.named_parameters()]
     for p in params:   # (the copy's own arrays: the cell's weights are not touched)
