@@ -553,8 +553,11 @@ class Recurrent(_StackedRecurrent):
     operation and the line of the cell that used it. fused=False runs the generic tape (the cell's
     step unrolled over T; cells that define `project_input` and `recurrence` get their input side
     hoisted out of the loop); fused='auto' runs the tape, with one warning, for a cell the generator
-    cannot compile. retain_states=True runs the tape (it needs each step's state as a Tensor), with one
-    warning per layer when fused. `compile=` is a deprecated alias of `fused=`.
+    cannot compile. A cell changed after construction (a parametrization registered, a weight replaced) is
+    traced again at the next call: if it no longer compiles, fused=True raises the CompileError there and
+    fused='auto' runs the tape from then on, with the same warning. retain_states=True runs the tape (it
+    needs each step's state as a Tensor), with one warning per layer when fused. `compile=` is a deprecated
+    alias of `fused=`.
 
     `layer.kernel_source(layer=0, direction=0)` returns the generated forward and BPTT (Python source).
 
