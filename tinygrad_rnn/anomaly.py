@@ -76,7 +76,7 @@ def _site_text(where):
     return f"created at {site}" + (f" (inside {library})" if library else "")
 
 
-def _forward_check(prim, inputs, outs, node):
+def _forward_check(prim, inputs, outs, node, attrs):
     """Note where a recorded operation was created, and a checksum of each input. Results are not checked: as in
     torch, a forward value may be NaN or infinite (a -inf mask); only a NaN gradient is an anomaly."""
     if node is not None:

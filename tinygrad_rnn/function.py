@@ -25,19 +25,15 @@ setup_context(ctx, inputs, output). mark_dirty (an in-place forward) is refused.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .primitives import Primitive
+from .tape import apply as tape_apply
 from .tape import is_grad_enabled, no_grad
 from .tensor import Tensor
-
-# Called as tensor.py's `apply` (looked up at each call), as every Tensor operation calls it: a cell's trace for
-# the compiled kernels (compile/trace.py) watches that name, so it sees a Function as one operation and refuses it.
-_tensor = importlib.import_module("tinygrad_rnn.tensor")   # the module (the package's `tensor` is the function)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -178,8 +174,7 @@ class Function:
         grad_on = is_grad_enabled()
         needs = tuple(grad_on and isinstance(a, Tensor) and a.requires_grad for a in args)
         stripped = tuple(None if i in slots else a for i, a in enumerate(args))
-        out = _tensor.apply(_primitive_of(cls), *[args[i] for i in slots],
-                               call=_Call(cls, stripped, slots, needs))
+        out = tape_apply(_primitive_of(cls), *[args[i] for i in slots], call=_Call(cls, stripped, slots, needs))
         outs = out if isinstance(out, tuple) else (out,)
         if outs[0]._node is not None:
             for k in outs[0]._node.saved[0].non_differentiable:

@@ -155,7 +155,7 @@ class _CutAt:
 
 
 class _LeafCollector:
-    """A forward hook (tensor._forward_checks) gathering the leaves that require grad which the
+    """A forward hook (tape._forward_checks) gathering the leaves that require grad which the
     operations of this thread read while it is installed; nested collectors each see everything.
 
     It also follows which results depend on something that requires grad (a leaf, or an argument standing in
@@ -171,7 +171,7 @@ class _LeafCollector:
         for t in sources:
             self._mark_live(t)
 
-    def __call__(self, prim, inputs, outs, node):
+    def __call__(self, prim, inputs, outs, node, attrs):
         if threading.get_ident() != self.thread:
             return
         live = False

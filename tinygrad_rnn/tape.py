@@ -139,9 +139,12 @@ class AccumulateGrad:
         return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
-# Hooks that the optional anomaly mode (anomaly.py) installs: called as check(prim, inputs, outs, node) after
-# every operation, with the input and output Tensors (node is None when it was not recorded), and
-# check(node, g, grads) after every backward step. Empty lists cost one truth test per op.
+# The engine's recording hooks, for the optional anomaly mode (anomaly.py), tr.viz, tr.checkpoint's collector
+# (recompute.py) and the trace of a compiled cell (compile/trace.py): called as check(prim, inputs, outs, node,
+# attrs) after every operation, with the input and output Tensors (node is None when it was not recorded) and the
+# primitive's attributes, whichever module called apply; and check(node, g, grads) after every backward step.
+# A hook sees every thread's operations: one that is about this thread filters by threading.get_ident().
+# Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
 # Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
@@ -185,7 +188,7 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
         _note_view_bases(tensors, inputs)
     if _forward_checks:
         for check in _forward_checks:
-            check(prim, inputs, tensors, node)
+            check(prim, inputs, tensors, node, attrs)
     return tuple(tensors) if multi else tensors[0]
 
 
@@ -594,6 +597,15 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
+
+
+class _TraceMode(threading.local):
+    """On while this thread traces a cell for the compiled kernels (compile/trace.py): the few operations that take
+    a value off the tape for their own arithmetic (var()'s mean) record it instead, so that the kernels compute it."""
+    enabled = False
+
+
+_trace_mode = _TraceMode()
 
 
 class _GradModeContext:

@@ -47,6 +47,7 @@ from .tape import (
     _accumulate_leaf_grad,
     _backward_end_hooks,
     _grad_mode,
+    _trace_mode,
     apply,
     backward_from,
     run_hooks,
@@ -2629,8 +2630,10 @@ def _centred(x, axes):
     """x minus its mean over axes, for var(). The mean is a constant here: its own gradient term is
     sum(x - mean) * ... = 0, so leaving it out changes nothing but the rounding, and gives torch's
     2 (x - mean) / (N - correction) exactly. numpy's mean divides by N, so equal values give a mean equal
-    to them and a variance of exactly 0. A constant taken from the data cannot be compiled, so the cell
-    tracer (compile/trace.py) swaps in _traced_centred while it records a cell's step."""
+    to them and a variance of exactly 0. A constant taken from the data cannot be compiled, so while this thread
+    traces a cell's step (tape._trace_mode, compile/trace.py) the mean is recorded: _traced_centred."""
+    if _trace_mode.enabled:
+        return _traced_centred(x, axes)
     n = _reduced_count(x.shape, axes)
     mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
     return x - Tensor._make(mean.astype(x._data.dtype, copy=False), False)

@@ -3,8 +3,8 @@ recurrent matrix; a parametrization's weight: weight_norm, orthogonal; on the ce
 weight-only work runs once per call on the tape (compile/prelude.py) and the kernels take its results. Held
 against the generic tape (fused=False) in float64: outputs and every gradient, over layers, directions,
 lengths and checkpointing. Before, such a cell crashed the lowering with a TypeError from inside it, and a
-parametrized cell was refused on the fused path. A weight computed by an operation the trace does not see
-(orthogonal's householder product, tr.linalg) is refused by name instead of being taken as a constant."""
+parametrized cell was refused on the fused path. The trace sees tr.linalg's operations too (orthogonal's
+householder product): they go to the prelude."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -187,21 +187,22 @@ def test_the_prelude_follows_the_weights_after_an_optimizer_step():
     np.testing.assert_allclose(layer(x)[0].detach().numpy(), twin(x)[0].detach().numpy(), rtol=1e-12)
 
 
-def test_a_weight_made_by_an_operation_the_trace_cannot_see_is_refused_not_baked_in():
+def test_orthogonal_on_a_submodule_runs_fused_and_equals_the_tape():
+    """orthogonal's householder product (tr.linalg's, called through the tape's apply) is seen by the trace, which
+    records through the tape's forward hook, and goes to the prelude; before, it was refused by name."""
     def orthogonal_submodule(layer):
         for cell in layer.cells:
             PZ.orthogonal(cell.lin_h, "weight")
-    layer = tr.nn.Recurrent(GatedCell, 4, 5, dtype=np.float64)
-    orthogonal_submodule(layer)
     x = tr.tensor(np.random.default_rng(3).standard_normal((6, 3, 4)))
-    with pytest.raises(tr.compile.CompileError, match="HouseholderProduct.*fused=False"):
-        layer(x)
-    auto = tr.nn.Recurrent(GatedCell, 4, 5, dtype=np.float64, fused=False)
-    orthogonal_submodule(auto)
-    with pytest.warns(RuntimeWarning, match="generic tape"):
-        auto.fused = "auto"   # (the cells are traced when fused is set)
-    auto_out = auto(x)[0]
-    tape = tr.nn.Recurrent(GatedCell, 4, 5, dtype=np.float64, fused=False)
-    orthogonal_submodule(tape)
-    tape.load_state_dict(auto.state_dict())
-    np.testing.assert_allclose(auto_out.detach().numpy(), tape(x)[0].detach().numpy(), rtol=1e-12)
+    outs = []
+    for fused in (True, False):
+        tr.manual_seed(7)
+        layer = tr.nn.Recurrent(GatedCell, 4, 5, dtype=np.float64, fused=fused)
+        orthogonal_submodule(layer)
+        out = layer(x)[0]
+        (out * out).sum().backward()
+        outs.append((out.detach().numpy(), [p.grad.numpy().copy() for p in layer.parameters()]))
+    assert get_kernel(layer.cells[0], np.float64)[0].prelude is not None
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-13)
+    for got, want in zip(outs[0][1], outs[1][1]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

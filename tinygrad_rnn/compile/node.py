@@ -832,12 +832,14 @@ def _settings_key(cell, dtype):
 
 def _setting(value):
     """An attribute of a cell as _settings_key compares it: a constant Tensor and an array by value; a submodule
-    (an nn.Dropout) by identity and the training flags of its modules, which its forward may read (a cell's
-    dropout toggled alone, cell.drop.eval(), is another structure: no dropout in the trace)."""
+    (an nn.Dropout) by identity, the training flags of its modules, which its forward may read (a cell's
+    dropout toggled alone, cell.drop.eval(), is another structure: no dropout in the trace), and its buffers by
+    value, which the trace took as constants (orthogonal's `base`, set anew when a weight is assigned)."""
     if isinstance(value, Tensor):
         return _freeze(value._data)
     if hasattr(value, "named_modules"):
-        return ("module", id(value), tuple(m.training for _, m in value.named_modules()))
+        return ("module", id(value), tuple(m.training for _, m in value.named_modules()),
+                tuple((name, _freeze(b._data)) for name, b in value.named_buffers() if b is not None))
     return _freeze(value)
 
 

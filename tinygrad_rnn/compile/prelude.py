@@ -14,8 +14,11 @@ those results back through the replayed operations to the cell's parameters, onc
 
 What goes: every operation on weights (and constants) alone, reading at least one weight, that reads or makes a
 matrix (2-D, more than one row) other than by a transpose (the kernels read a transposed weight matrix as it is),
-with the weight-only operations it reads. Operations on constants alone stay in the step (a (batch, n) constant
-of the trace is per-row data there). A cell without such operations has no prelude and its kernels are as before.
+or that the kernels cannot run at all (tr.special.i0 of a bias), with the weight-only operations it reads.
+Operations on constants alone stay in the step (a (batch, n) constant of the trace is per-row data there; the trace
+folds those the kernels cannot run). A cell without such operations has no prelude and its kernels are as before.
+The trace sees every primitive (the tape's forward hook), so this holds for tr.linalg's and a parametrization's
+operations as for Tensor methods: an orthogonal recurrent matrix (matrix_exp, cayley, householder) goes here.
 """
 from typing import NamedTuple
 
@@ -24,6 +27,7 @@ import numpy as np
 from .. import primitives as P
 from ..tape import apply
 from ..tensor import Tensor
+from .lower import LOWERING
 from .trace import Graph
 
 _IN_THE_KERNELS = (P.Transpose,)   # weight-only operations on matrices the kernels do themselves
@@ -67,7 +71,7 @@ def split_prelude(graph):
             continue   # constants alone (a (batch, n) constant of the trace is per-row data): left to the kernels
         weight_only.add(n)
         shapes = list(op.shapes) + [_shape_of(graph, r) for r in op.args]
-        if op.prim not in _IN_THE_KERNELS and any(_matrix(s) for s in shapes):
+        if op.prim not in _IN_THE_KERNELS and any(_matrix(s) for s in shapes) or op.prim not in LOWERING:
             cut.add(n)
     if not cut:
         return graph, None

@@ -3,11 +3,15 @@
     graph = trace_cell(cell, dtype)
 
 The cell's own Tensor code runs unchanged (x of shape (TRACE_BATCH, input_size), one placeholder
-per state part, the cell's real parameters). While it runs, `tensor.apply` (tensor.py's name for the tape's
-apply, by which every Tensor operation calls it) is wrapped so that every call is also written down with its
-operand Tensors: the tape's Nodes say which primitive ran on which earlier results, and the operands add
-what a Node drops on purpose - the values of constants (the 1 in `1 - z`), which the tape does not need but a
-kernel does.
+per state part, the cell's real parameters). While it runs, a forward hook on the tape (tape._forward_checks, the
+engine's one recording hook, which anomaly mode, tr.viz and tr.checkpoint use too; for this thread only) writes
+down every primitive applied, whichever module applied it (a Tensor method, tr.linalg, tr.special, tr.einsum,
+F.embedding, a parametrization's matrix_exp), with its operand Tensors and attributes: which primitive ran on
+which earlier results, and the values of constants (the 1 in `1 - z`), which the tape does not need but a kernel
+does. An operation on constants alone that the kernels cannot run is folded into a constant; the weights' own
+work (on parameters and constants alone) is cut out of the step by prelude.py and replayed on the tape per call.
+What ran inside another primitive's forward (a tr.autograd.Function's, a tr.checkpoint's) is seen too, and the
+enclosing primitive is then refused by name (CompileError; fused='auto' runs the cell on the tape).
 
 A graph is a flat list of Ops in recording order (so already topologically sorted: each op's
 arguments were made before it). An argument is a Ref:
@@ -22,7 +26,7 @@ cell's operations depend on the data (a where() on a mask made in numpy from ._d
 which the trace records as an operation), which a kernel cannot bake in.
 """
 import contextlib
-import importlib
+import copy
 import os
 import sys
 import threading
@@ -35,20 +39,23 @@ from .. import primitives as P
 from .. import random
 from ..function import FunctionCall
 from ..inplace import InPlaceWrites
+from ..recompute import Recompute
+from ..tape import _forward_checks, _trace_mode
 from ..tensor import Tensor
-
-_tensor = importlib.import_module("tinygrad_rnn.tensor")  # the module (the package's `tensor` is the function)
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
 _lock = threading.Lock()
-_untraced_centred = _tensor._centred
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files a cell's operations pass through on their way to apply(): a frame in one of them is never the cell's
 # line (F.gelu's erf is the line of the cell that called F.gelu or nn.GELU, not functional.py's).
 _PACKAGE = os.path.dirname(_HERE)
-_ENGINE = ("tape.py", "tensor.py", "inplace.py", "creation.py", "views.py", "tensor_args.py", "function.py")
-_ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] +
-                          [os.path.join(_PACKAGE, "nn", f) for f in ("functional.py", "layers.py", "module.py")])
+# The trace sees every primitive, so the modules that call the tape's apply themselves are among them (a cell's
+# tr.linalg.matrix_exp is the cell's line, not matrix_functions.py's).
+_ENGINE = ("tape.py", "tensor.py", "inplace.py", "creation.py", "views.py", "tensor_args.py", "function.py",
+           "tensor_methods_more.py", "tensor_functions.py", "tensor_functions_more.py", "products.py", "linalg.py",
+           "linalg_checks.py", "matrix_functions.py", "triangular.py", "ldl.py", "special.py", "recompute.py")
+_NN = ("functional.py", "functional_losses.py", "layers.py", "module.py", "parametrize.py", "parametrizations.py")
+_ENGINE_FILES = frozenset([os.path.join(_PACKAGE, f) for f in _ENGINE] + [os.path.join(_PACKAGE, "nn", f) for f in _NN])
 
 
 def _in_engine(filename):
@@ -125,53 +132,76 @@ def _freeze(value):
 
 
 def _record(cell, x, state, params):
-    ops, consts, refs = [], [], {}
-    for i, p in enumerate(params):
-        refs[id(p)] = ("param", i)
-    refs[id(x)] = ("x",)
-    for k, s in enumerate(state):
-        refs[id(s)] = ("state", k)
-    keep = []  # keep every traced Tensor alive so that id() stays unique during the trace
-    original = _tensor.apply
-
-    def ref_of(t):
-        r = refs.get(id(t))
-        if r is None:  # a Tensor the cell made itself: a constant
-            _refuse_unseen(cell, t)
-            consts.append(np.array(t._data))
-            r = refs[id(t)] = ("const", len(consts) - 1)
-            keep.append(t)
-        return r
-
-    def recording_apply(prim, *inputs, **attrs):
-        _refuse_before_running(prim, attrs)
-        out = original(prim, *inputs, **attrs)
-        outs = out if isinstance(out, tuple) else (out,)
-        n = len(ops)
-        if prim is P.Dropout:   # the mask drawn now stands for the masks the kernels read, one per step
-            attrs = _dropout_attrs(attrs, sum(op.prim is P.Dropout for op in ops))
-        ops.append(Op(prim, tuple(ref_of(t) for t in inputs), tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
-                      tuple(o.shape for o in outs), tuple(o._data.dtype for o in outs), _call_site()))
-        for slot, o in enumerate(outs):
-            refs[id(o)] = ("op", n, slot)
-            keep.append(o)
-        return out
-
-    with _lock, _in_place_writes_followed(cell, refs, keep):
-        _tensor.apply = recording_apply
-        _tensor._centred = _tensor._traced_centred   # var()'s mean: recorded, not a constant of the data
+    recorder = _Recorder(cell, x, state, params)
+    with _lock, _in_place_writes_followed(cell, recorder.refs, recorder.keep):
+        _forward_checks.append(recorder)
+        was, _trace_mode.enabled = _trace_mode.enabled, True   # var()'s mean recorded (tensor._centred)
         try:
             new = _traced_forward(cell, x, state)
         finally:
-            _tensor.apply = original
-            _tensor._centred = _untraced_centred
+            _forward_checks.remove(recorder)
+            _trace_mode.enabled = was
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
         if not isinstance(t, Tensor):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
-        outputs.append(ref_of(t))
-    return ops, consts, tuple(outputs)
+        outputs.append(recorder.ref_of(t))
+    return recorder.ops, recorder.consts, tuple(outputs)
+
+
+class _Recorder:
+    """The tape's forward hook (tape._forward_checks, the engine's recording hook, which anomaly mode, tr.viz and
+    tr.checkpoint use too) while a cell is traced: every primitive applied in this thread is written down with its
+    operands and attributes, whichever module called the tape (a Tensor method, tr.linalg, tr.special, tr.einsum,
+    F.embedding, a parametrization's matrix_exp). Another thread's operations are not the cell's: left alone."""
+
+    def __init__(self, cell, x, state, params):
+        from .lower import LOWERING  # (imported here: lower.py imports this module)
+        self.lowerable = LOWERING
+        self.cell, self.thread = cell, threading.get_ident()
+        self.ops, self.consts, self.refs = [], [], {}
+        self.constant_valued = set()   # the ops whose operands are constants or results of such ops
+        self.keep = []   # every traced Tensor kept alive, so that id() stays unique during the trace
+        for i, p in enumerate(params):
+            self.refs[id(p)] = ("param", i)
+        self.refs[id(x)] = ("x",)
+        for k, s in enumerate(state):
+            self.refs[id(s)] = ("state", k)
+
+    def ref_of(self, t):
+        r = self.refs.get(id(t))
+        if r is None:  # a Tensor the cell made itself from values, not by a primitive: a constant
+            _refuse_unseen(self.cell, t)
+            self.consts.append(np.array(t._data))
+            r = self.refs[id(t)] = ("const", len(self.consts) - 1)
+            self.keep.append(t)
+        return r
+
+    def __call__(self, prim, inputs, outs, node, attrs):
+        if threading.get_ident() != self.thread:
+            return
+        _refuse_by_kind(prim, attrs)
+        args = tuple(self.ref_of(t) for t in inputs)
+        constant = all(a[0] == "const" or a[0] == "op" and a[1] in self.constant_valued for a in args)
+        if constant and prim not in self.lowerable:
+            # constants alone, by an operation the kernels cannot run (tr.linalg.inv of a constant matrix): its
+            # results are constants of the trace, as numpy's would be; one they can run stays in the step
+            for o in outs:
+                self.consts.append(np.array(o._data))
+                self.refs[id(o)] = ("const", len(self.consts) - 1)
+                self.keep.append(o)
+            return
+        n = len(self.ops)
+        if prim is P.Dropout:   # the mask drawn now stands for the masks the kernels read, one per step
+            attrs = _dropout_attrs(attrs, sum(op.prim is P.Dropout for op in self.ops))
+        self.ops.append(Op(prim, args, tuple(sorted(attrs.items(), key=lambda kv: kv[0])),
+                           tuple(o.shape for o in outs), tuple(o._data.dtype for o in outs), _call_site()))
+        if constant:
+            self.constant_valued.add(n)
+        for slot, o in enumerate(outs):
+            self.refs[id(o)] = ("op", n, slot)
+            self.keep.append(o)
 
 
 @contextlib.contextmanager
@@ -181,8 +211,11 @@ def _in_place_writes_followed(cell, refs, keep):
     is the same, its value is not: refs are by id). Anything else written in place (a parameter, the input, a
     state, a constant, a view of a value or a viewed one) is refused: the kernels would read its old value."""
     original_write, original_own = InPlaceWrites._write, InPlaceWrites._write_own_memory
+    thread = threading.get_ident()
 
     def tracing_write(t, result, symbol, recorded=False):
+        if threading.get_ident() != thread:   # another thread's write is not the cell's
+            return original_write(t, result, symbol, recorded)
         mine = refs.get(id(t))   # (the result of an earlier write of t is t's value too: the same ref)
         shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o._data, t._data)
                      for o in keep)
@@ -196,6 +229,8 @@ def _in_place_writes_followed(cell, refs, keep):
         return out
 
     def refuse_own_memory(t, write):
+        if threading.get_ident() != thread:
+            return original_own(t, write)
         raise CompileError(f"{type(cell).__name__}: an in-place write of a parameter, the input, a state or a "
                            f"constant in forward; write it out of place (at {_call_site()})")
 
@@ -220,23 +255,31 @@ def _dropout_attrs(attrs, index):
 
 
 def _refuse_unseen(cell, t):
-    """A value the trace did not see made that the tape recorded (it has a node): an operation called through the
-    tape's apply directly rather than tensor.py's (tr.linalg, tr.special, tr.einsum, F.embedding...), on the input, a
-    state or a parameter. Taken as a constant, the kernels would keep this trace's value: refused, naming it."""
+    """A Tensor the trace did not see made, though the tape recorded it (it has a node): it was computed before the
+    step ran, on the tape, from something that requires grad (a cell attribute computed in __init__ from a
+    parameter, a Tensor computed outside and closed over). Taken as a constant, the kernels would keep this
+    trace's value while the tape follows the parameter: refused, naming it."""
     if t._node is not None:
-        raise CompileError(f"{type(cell).__name__}: a value made by {t._node.prim.__name__} from the input, a state or "
-                           f"a parameter, used at {_call_site()}, by an operation the compiled kernels cannot "
-                           "follow (the trace of a cell sees the Tensor methods and tr.nn.functional's elementwise "
-                           "functions); fused=False runs the cell on the generic tape")
+        raise CompileError(f"{type(cell).__name__}: a value made by {t._node.prim.__name__} before the step ran "
+                           f"(outside forward, e.g. in __init__ or a Tensor closed over), used at {_call_site()}: "
+                           "the compiled kernels would keep its value of now as a constant; compute it inside forward "
+                           "(work on the weights alone runs once per call), or fused=False runs the cell on the "
+                           "generic tape")
 
 
-def _refuse_before_running(prim, attrs):
-    """Operations the trace refuses by what they are, before they run: a Function (Python forward and
-    backward), and indexing with an array (positions that may come from the data, whose traces may agree)."""
+def _refuse_by_kind(prim, attrs):
+    """Operations the trace refuses by what they are: a Function (Python forward and backward), a tr.checkpoint
+    (it reruns Python code in the backward), and indexing with an array (positions that may come from the data,
+    whose traces may agree). Said when the operation is recorded, after what ran inside it."""
     if issubclass(prim, FunctionCall):
         raise CompileError(f"cannot compile {prim.__name__}, a tr.autograd.Function, used at {_call_site()}: its "
                            "forward and backward are Python code a kernel cannot run; fused='auto' runs the "
                            "cell on the generic tape (with one warning), as fused=False does")
+    if prim is Recompute:
+        raise CompileError(f"cannot compile tr.checkpoint inside a cell, used at {_call_site()}: it reruns Python "
+                           "code in the backward, which a kernel cannot; the layer's own checkpoint= (or "
+                           "memory_budget=) recomputes a compiled cell's steps; fused='auto' runs the cell on the "
+                           "generic tape (with one warning), as fused=False does")
     if prim is P.GetItem and _indexes_with_arrays(attrs["index"]):
         raise CompileError(f"cannot compile indexing with an array, used at {_call_site()}: its positions may "
                            "come from the data; for the largest value along the features use "
@@ -269,6 +312,8 @@ def trace_cell(cell, dtype, check=True):
         graphs = [_record(cell, *_placeholders(I, sizes, dtype, seed), params) for seed in ((1, 2) if check else (1,))]
         if check and _key(*graphs[0]) != _key(*graphs[1]):
             _refuse_data_dependence(cell, graphs, _record(cell, *_placeholders(I, sizes, dtype, 1), params))
+        if check:
+            _refuse_weight_dependence(cell, graphs[0], I, sizes, dtype)
     ops, consts, outputs = graphs[0]
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
@@ -333,6 +378,37 @@ def _refuse_data_dependence(cell, graphs, again):
                        "different inputs recorded different operations or constants, e.g. a where() on a "
                        "numpy mask (x.numpy() > 0, not x > 0) computed from the data; such a "
                        "cell runs on the generic tape only")
+
+
+def _refuse_weight_dependence(cell, first, I, sizes, dtype):
+    """A third trace, of a copy of the cell given other weights, must record what the first did. Else the cell
+    computes something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's
+    value), which the kernels, and the prelude replaying the recorded operations, would keep at this trace's
+    values while the tape recomputes it at each step from the weights of the time. (The two traces before
+    differ in the input and state only: a constant made from the weights is the same in both.) A cell that cannot
+    be copied (it holds a lock, a file) is not checked so: its weights are never written here."""
+    try:
+        twin = copy.deepcopy(cell)
+    except (TypeError, copy.Error):
+        return
+    rng = np.random.default_rng(5)
+    params = [p for _, p in twin.named_parameters()]
+    for p in params:   # (the copy's own arrays: the cell's weights are not touched)
+        # each weight of the other sign and another size (a branch on a sign, a max, a trunc changes), a zero one
+        # made nonzero
+        w = p._data
+        np.copyto(w, np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape)),
+                  casting="unsafe")
+    again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
+    if _key(*again) == _key(*first):
+        return
+    op = _first_difference(first, again)
+    at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
+    raise CompileError(f"{type(cell).__name__}: its operations depend on its weights' values{at}: a trace with other "
+                       "weights recorded other operations or constants, e.g. a Tensor made with numpy from "
+                       "w.numpy(), or a Python branch on a weight's value, which the compiled kernels would keep "
+                       "at today's weights; compute it with Tensor operations (the work on the weights alone runs "
+                       "once per call), or fused=False runs the cell on the generic tape")
 
 
 def _constant_output(cell, outputs):

@@ -6,7 +6,6 @@ cross-entropy of index targets (softmax, log and gather fused).
 """
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -29,8 +28,6 @@ from .checks import (
     check_float,
     check_int,
 )
-
-_tensor = importlib.import_module("tinygrad_rnn.tensor")   # the module (the package's `tensor` is the function)
 
 __all__ = ["log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "embedding", "dropout", "relu", "tanh", "sigmoid", "linear",
@@ -347,10 +344,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     keep = drawn.random(x.shape) >= p
     if x.dtype.kind != "f":   # (an integer input: promoted by the product, as before)
         return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
-    # a primitive of its own, called through tensor.py's apply as every Tensor operation is, so that a traced
-    # cell's step (compile/trace.py) sees a dropout, whose masks a compiled layer draws itself, step by step
+    # a primitive of its own, so that a traced cell's step (compile/trace.py) sees a dropout, whose masks a
+    # compiled layer draws itself, step by step
     mask = keep.astype(x.dtype) * (1.0 / (1.0 - p))
-    return _tensor.apply(P.Dropout, x, mask=mask, p=p, from_library=drawn is random.generator())
+    return apply(P.Dropout, x, mask=mask, p=p, from_library=drawn is random.generator())
 
 
 # ------------------------------------------------------------------- activations, linear, one_hot, pad, more losses

@@ -80,8 +80,9 @@ class _Orthogonal(Module):
             A = X.tril(-1)
             tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
             Q = householder_product(A, tau)
-            # X's diagonal (the 1s and -1s right_inverse set) flips columns, with no gradient (torch's .int())
-            Q = Q * Tensor(np.trunc(np.diagonal(X._data, axis1=-2, axis2=-1))[..., None, :])
+            # X's diagonal (the 1s and -1s right_inverse set) flips columns, with no gradient (torch's .int()); by
+            # Tensor operations, not numpy on X's values, so that a compiled cell's trace replays it (compile/prelude)
+            Q = Q * X.detach().diagonal(dim1=-2, dim2=-1).trunc().unsqueeze(-2)
         if getattr(self, "base", None) is not None:
             Q = self.base @ Q
         return Q.mT if transposed else Q

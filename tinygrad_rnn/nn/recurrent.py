@@ -553,8 +553,11 @@ class Recurrent(_StackedRecurrent):
     operation and the line of the cell that used it. fused=False runs the generic tape (the cell's
     step unrolled over T; cells that define `project_input` and `recurrence` get their input side
     hoisted out of the loop); fused='auto' runs the tape, with one warning, for a cell the generator
-    cannot compile. retain_states=True runs the tape (it needs each step's state as a Tensor), with one
-    warning per layer when fused. `compile=` is a deprecated alias of `fused=`.
+    cannot compile. A cell changed after construction (a parametrization registered, a weight replaced) is
+    traced again at the next call: if it no longer compiles, fused=True raises the CompileError there and
+    fused='auto' runs the tape from then on, with the same warning. retain_states=True runs the tape (it
+    needs each step's state as a Tensor), with one warning per layer when fused. `compile=` is a deprecated
+    alias of `fused=`.
 
     `layer.kernel_source(layer=0, direction=0)` returns the generated forward and BPTT (Python source).
 
@@ -623,9 +626,12 @@ class Recurrent(_StackedRecurrent):
         except CompileError as e:
             if mode != "auto":
                 raise
-            warn_user(f"Recurrent(fused='auto'): {type(self.cells[0]).__name__} runs on the generic tape: {e}",
-                      RuntimeWarning)
-            self.__dict__["_fused"] = False
+            self._warn_auto_fallback(e)
+
+    def _warn_auto_fallback(self, error):
+        warn_user(f"Recurrent(fused='auto'): {type(self.cells[0]).__name__} runs on the generic tape: {error}",
+                  RuntimeWarning)
+        self.__dict__["_fused"] = False
 
     def kernel_source(self, layer: int = 0, direction: int = 0) -> str:
         """The generated forward and BPTT kernels (Python source for Numba) of one layer and direction."""
@@ -649,8 +655,13 @@ class Recurrent(_StackedRecurrent):
         hooked = ModuleHooks.made and has_hooks(cell)   # (one test while no module has ever had a hook)
         if self._fused:
             if retain is None and not hooked:   # (what run_fused does, its kernel and views kept: CellSnapshot)
-                return self._cell_snapshot(cell, layer, direction, x.dtype).call(x, state or (), lengths)
-            self._warn_off_kernels(cell, layer, direction, hooked, retain)
+                try:
+                    return self._cell_snapshot(cell, layer, direction, x.dtype).call(x, state or (), lengths)
+                except Exception as e:   # (a cell changed since construction is traced again here)
+                    if not self._falls_back(e):
+                        raise
+            else:
+                self._warn_off_kernels(cell, layer, direction, hooked, retain)
         if state is None:
             state = self._zero_state(x.shape[1])
         state = state if self.state_count > 1 else state[0]
@@ -670,7 +681,7 @@ class Recurrent(_StackedRecurrent):
         bits = random.generator().bit_generator
         drawn_from, columns = bits.state, []
 
-        def count(prim, inputs, outs, node):
+        def count(prim, inputs, outs, node, attrs):
             if prim is P.Dropout and threading.get_ident() == thread:
                 columns.append(outs[0]._data.size)
 
@@ -703,7 +714,22 @@ class Recurrent(_StackedRecurrent):
         fused=False, or hooks on its cell (then _run, by run_planned, calls the cell each step)."""
         if not self._fused or ModuleHooks.made and has_hooks(self._cell(layer, direction)):
             return None
-        return self._fused_call(layer, direction, dtype)
+        try:
+            return self._fused_call(layer, direction, dtype)
+        except Exception as e:
+            if not self._falls_back(e):
+                raise
+            return None
+
+    def _falls_back(self, error):
+        """A cell changed since the layer was made (a parametrization registered, a weight replaced) is traced again
+        at the call: with fused='auto', a CompileError then makes the layer run on the generic tape from now on,
+        warned as at construction (True); with fused=True, or any other error, the caller raises it (False)."""
+        from ..compile import CompileError
+        if not isinstance(error, CompileError) or self._fused != "auto":
+            return False
+        self._warn_auto_fallback(error)
+        return True
 
 
 # a fused cell's weights, in _parameter_names' order
