@@ -1479,14 +1479,22 @@ def _rows_of_leading_axes(index, shape):
 
 
 class Concatenate(Primitive):
+    """`skipped`: the inputs left out, torch's legacy empty tensors (shape (0,)) beside tensors of other shapes,
+    which torch's cat skips; each gets an empty gradient."""
+
     @staticmethod
-    def forward(*arrays, axis):
+    def forward(*arrays, axis, skipped=()):
+        if skipped:
+            arrays = [a for i, a in enumerate(arrays) if i not in skipped]
         sizes = [a.shape[axis] for a in arrays]
         return np.concatenate(arrays, axis=axis), sizes
 
     @staticmethod
-    def backward(g, sizes, needs, axis):
-        return tuple(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+    def backward(g, sizes, needs, axis, skipped=()):
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+        for i in sorted(skipped):
+            pieces.insert(i, np.zeros(0, g.dtype))
+        return tuple(pieces)
 
 
 class Stack(Primitive):

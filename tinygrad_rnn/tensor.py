@@ -492,6 +492,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __int__(self) -> int:
         return int(self._one_element("int"))
 
+    def __index__(self) -> int:
+        """range(n), a_list[i], a slice's bound: a one-element int64 or bool tensor, as torch's (a float one is
+        torch's TypeError)."""
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index (this one has "
+                            f"dtype {self.dtype} and shape {self.shape})")
+        return int(self._data.reshape(()))
+
     def __format__(self, format_spec: str) -> str:
         """f"{loss:.4f}" of a 0-d tensor (clip_grad_norm_'s total, a loss) formats its number, as torch's
         Tensor.__format__; any other tensor takes only the empty spec, as torch's."""
@@ -2481,24 +2489,30 @@ def _nuclear_norm(x, dim, keepdim):
     return matrix_norm(x, "nuc", tuple(dims), keepdim)
 
 
+# x.to(True), x.to(2.5): torch wraps the number as a tensor and takes its dtype (an int is a device index)
+_SCALAR_DTYPES = {bool: np.dtype(np.bool_), float: np.dtype(np.float64)}
+
+
 def _to_arguments(args, dtype, device):
     """Tensor.to's positional arguments read as torch reads them: a device, a dtype or a tensor (its dtype) first
     (a device may be followed by a dtype), then non_blocking and copy as bools. The device is checked to be the
     CPU; returns (the dtype or None, the positional flags)."""
     from .nn.checks import check_device, is_device  # (a local import: nn imports this module)
-    args, flags = list(args), []
-    while args and isinstance(args[-1], (bool, np.bool_)):
-        flags.insert(0, args.pop())
-    if args and is_device(args[0]):
-        device = _given_once("device", device, args.pop(0))
-    if args:
-        first = args.pop(0)
-        dtype = _given_once("dtype", dtype, first.dtype if isinstance(first, Tensor) else first)
-    if args or len(flags) > 2:
-        raise TypeError(f"to: unexpected argument {(args + flags)[0]!r}; torch's forms are to(device, dtype, "
+    args = list(args)
+    if args and type(args[0]) in _SCALAR_DTYPES:   # torch reads a Python bool or float first as to(other), the
+        dtype = _given_once("dtype", dtype, _SCALAR_DTYPES[type(args.pop(0))])   # number as a tensor: its dtype
+    else:
+        if args and is_device(args[0]):
+            device = _given_once("device", device, args.pop(0))
+        if args and not isinstance(args[0], (bool, np.bool_)):
+            first = args.pop(0)
+            dtype = _given_once("dtype", dtype, first.dtype if isinstance(first, Tensor) else first)
+    if len(args) > 2 or not all(isinstance(a, (bool, np.bool_)) for a in args) \
+            or (device is not None and dtype is None and args):   # to(device, non_blocking): torch's TypeError too
+        raise TypeError(f"to: unexpected argument {args[0]!r}; torch's forms are to(device, dtype, "
                         "non_blocking, copy), to(dtype, non_blocking, copy) and to(tensor, non_blocking, copy)")
     check_device("to", device)
-    return dtype, flags
+    return dtype, args
 
 
 # ----------------------------------------------------------------------------- the helpers of the operators that
@@ -2748,14 +2762,23 @@ def _same_dtype_tensors(tensors, fn):
 def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None = None) -> Tensor:
     axis = _one_dim("concatenate", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "concatenate")
-    ref = tensors[0].shape
+    # torch's legacy empty tensors: shape (0,) ones are skipped beside tensors of other shapes
+    skipped = tuple(i for i, t in enumerate(tensors) if t.shape == (0,))
+    if len(skipped) == len(tensors) or any(t.ndim == 0 for t in tensors):
+        skipped = ()
+    first = next(i for i in range(len(tensors)) if i not in skipped)
+    ref = tensors[first].shape
     if not ref:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
     axis = _axis(axis, len(ref))
     for i, t in enumerate(tensors):
+        if i in skipped:
+            continue
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
-            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor {first}'s "
                              f"shape {ref} outside axis {axis}")
+    if skipped:
+        return apply(P.Concatenate, *tensors, axis=axis, skipped=skipped)
     return apply(P.Concatenate, *tensors, axis=axis)
 
 
