@@ -359,17 +359,24 @@ class InPlaceWrites:
     def ge_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("ge_", "ge", other)
     not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_   # torch's aliases
 
+    # -- the logical ones in place: torch records nothing for them. The values change and the version bumps, but
+    # the tensor keeps its history (a gradient passes through as it did before the write; a graph that saved the
+    # old values refuses its backward), and a leaf that requires grad may be written: a write under no_grad()
     def logical_and_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_and_", None, other, lambda: self.logical_and(other))
+        return self._logical_in_place("logical_and_", other, lambda: self.logical_and(other))
 
     def logical_or_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_or_", None, other, lambda: self.logical_or(other))
+        return self._logical_in_place("logical_or_", other, lambda: self.logical_or(other))
 
     def logical_xor_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_xor_", None, other, lambda: self.logical_xor(other))
+        return self._logical_in_place("logical_xor_", other, lambda: self.logical_xor(other))
 
     def logical_not_(self) -> Tensor:
-        return self._compare_in_place("logical_not_", None, None, self.logical_not)
+        return self._logical_in_place("logical_not_", None, self.logical_not)
+
+    def _logical_in_place(self, fn, other, make):
+        with no_grad():
+            return self._compare_in_place(fn, None, other, make)
 
     def _compare_in_place(self, fn, op, other, make=None):
         """The mask `self op other` (or make()'s) written into this tensor in its dtype; a mask that broadcasts

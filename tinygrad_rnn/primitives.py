@@ -191,6 +191,20 @@ class FloorDivide(Primitive):
                            "detach() its operands, or compute it under no_grad()")
 
 
+class Heaviside(Primitive):
+    """0 where a < 0 (and at NaN), 1 where a > 0, `values` where a == 0, as torch's heaviside. As torch 2.13, it
+    has no derivative: its result requires grad when an input does, and a backward through it is refused."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, values):
+        return np.where(a == 0, values, (a > 0).astype(a.dtype)).astype(a.dtype), None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
 class Remainder(Primitive):
     """a % b with the divisor's sign, as torch's remainder: d/da = 1, d/db = -(a // b) (torch's formula)."""
 

@@ -6,7 +6,8 @@ aminmax, cov, corrcoef, histc, bincount, unique_consecutive, dist, renorm), spli
 
 Nothing here has a forward or backward of its own: each method composes Tensor methods or primitives that hold
 them (tensor.py, primitives.py), so a gradient lives in one place; the results that torch gives no gradient
-(histc, bincount, heaviside, gcd) are computed in numpy and carry none.
+(histc, bincount, gcd) are computed in numpy and carry none (heaviside's result requires grad and refuses a
+backward, as torch's: primitives.py's Heaviside).
 
 Where this module sits: the Tensor class inherits MoreTensorMethods as it inherits InPlaceWrites (inplace.py's
 docstring), so this module does not import tensor.py when it is loaded; what it needs from there is imported
@@ -598,13 +599,14 @@ class MoreTensorMethods:
         return (-magnitude).where(sign_bit, magnitude)
 
     def heaviside(self, values: Tensor) -> Tensor:
-        """0 below zero, 1 above, values at zero, as torch's heaviside; no gradient (torch has none)."""
+        """0 below zero, 1 above, values at zero, as torch's heaviside; the result requires grad as torch's, and a
+        backward through it is refused as torch's (it has no derivative: primitives.py's Heaviside)."""
+        from . import primitives as P
         if not isinstance(values, tape.Tensor):
             raise TypeError(f"heaviside(): argument 'values' (position 1) must be Tensor, not {type(values).__name__}")
         if values.dtype != self.dtype:
             raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
-        out = np.where(self._data == 0, values._data, (self._data > 0).astype(self.dtype))
-        return _constant(out.astype(self.dtype))
+        return tape.apply(P.Heaviside, self, values)
 
     def logaddexp2(self, other: Tensor) -> Tensor:
         """log2(2**self + 2**other) without overflow, as torch's logaddexp2."""
