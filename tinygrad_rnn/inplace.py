@@ -124,6 +124,25 @@ class InPlaceWrites:
         _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
         return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
 
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        """scatter_reduce in place, as torch's (refused on a leaf that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_reduce_", identical_ok=False)
+        return self._in_place("scatter_reduce_", lambda: self.scatter_reduce(dim, index, src, reduce,
+                                                                             include_self=include_self), src)
+
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                      include_self: bool = True) -> Tensor:
+        """index_reduce in place, as torch's."""
+        _check_no_partial_overlap(self, source, "index_reduce_", identical_ok=False)
+        return self._in_place("index_reduce_", lambda: self.index_reduce(dim, index, source, reduce,
+                                                                         include_self=include_self), source)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """put in place, as torch's."""
+        _check_no_partial_overlap(self, source, "put_", identical_ok=False)
+        return self._in_place("put_", lambda: self.put(index, source, accumulate), source)
+
     def __setitem__(self, index: Any, value: float | Tensor) -> None:
         """x[index] = value, torch's index_put_ (`p.data[h:2 * h] = 1.0`, `x[mask] = 0`, `out[t] = h`): value, a number
         or a Tensor broadcasting to x[index]'s shape (converted to x's dtype, as copy_ converts), written into x on

@@ -1306,6 +1306,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
                                    "writes its one element once per index; not supported: index it once)")
             return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
                                             src.reshape(1), add).reshape(())
+        src = self._scatter_source(fn, index, src)
+        if add == "multiply":
+            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
+        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
+
+    def _scatter_source(self, fn, index, src):
+        """scatter's src checked as torch checks it (a number: a Tensor of it in index's shape): self's dtype, self's
+        number of dims, no smaller than index in any dim (only its leading index.shape part is read)."""
         if not isinstance(src, Tensor):
             if not isinstance(src, numbers.Real) or isinstance(src, bool) and self._data.dtype != bool:
                 raise TypeError(f"{fn}: src must be a Tensor or a number, got {type(src).__name__}")
@@ -1315,9 +1323,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
             raise ShapeError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
-        if add == "multiply":
-            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
-        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
+        return src
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
         """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or

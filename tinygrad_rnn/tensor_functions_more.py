@@ -25,6 +25,7 @@ __all__ = [
     "isreal", "deg2rad", "rad2deg", "frexp", "ldexp", "nextafter", "sinc", "hardshrink",
     "mvlgamma", "igamma", "igammac", "gcd", "lcm", "msort", "narrow_copy", "adjoint",
     "angle", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+    "scatter_reduce", "index_reduce", "put",
 ]
 
 
@@ -306,6 +307,21 @@ def diagflat(input: Tensor, *args: Any, **kwargs: Any) -> Any:
 def take(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.take: `input.take(*args, **kwargs)`."""
     return _tensor_input("take", input).take(*args, **kwargs)
+
+
+def scatter_reduce(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.scatter_reduce: `input.scatter_reduce(*args, **kwargs)`."""
+    return _tensor_input("scatter_reduce", input).scatter_reduce(*args, **kwargs)
+
+
+def index_reduce(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.index_reduce: `input.index_reduce(*args, **kwargs)`."""
+    return _tensor_input("index_reduce", input).index_reduce(*args, **kwargs)
+
+
+def put(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.put: `input.put(*args, **kwargs)`."""
+    return _tensor_input("put", input).put(*args, **kwargs)
 
 
 def masked_scatter(input: Tensor, *args: Any, **kwargs: Any) -> Any:

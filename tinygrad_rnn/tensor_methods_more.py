@@ -47,6 +47,34 @@ def _constant(array):
     return tape.Tensor._make(np.asarray(array), False)
 
 
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
+
+def _reduction(fn, reduce, choices):
+    """scatter_reduce's and index_reduce's reduce argument: a str among choices, refused in torch's words."""
+    if not isinstance(reduce, str):
+        raise TypeError(f"{fn}(): argument 'reduce' (position 4) must be str, not {type(reduce).__name__}")
+    if reduce not in choices:
+        if fn == "index_reduce":
+            raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+                               f"{reduce}.")
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    return reduce
+
+
+def _index_vector(fn, index, flat=False):
+    """index_reduce's (a 0-d or 1-D int64 tensor) or put's (any shape, flattened) index, as an int64 array."""
+    if not isinstance(index, tape.Tensor):
+        raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind != "i":
+        raise RuntimeError(f"{fn}(): Expected a long tensor for index, but got {_torch_name(index.dtype)}")
+    if not flat and index.ndim > 1:
+        raise IndexError(f"{fn}_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: Long and "
+                         f"size: {list(index.shape)}")
+    return index._data.reshape(-1).astype(np.int64)
+
+
 class MoreTensorMethods:
     """torch's Tensor methods of this module's docstring; the Tensor class inherits them."""
 
@@ -460,6 +488,83 @@ class MoreTensorMethods:
         if a == b:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
         return out.movedim((nd - 2, nd - 1), (a, b))
+
+    # -- reductions into places: scatter_reduce, index_reduce, put (one primitive: primitives.py's ScatterReduce)
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """torch's scatter_reduce: a copy whose places `index` names along dim (as scatter's: out[i][index[i][j]] for
+        dim 1) take the reduction ("sum", "prod", "mean", "amax", "amin") of the src values sent there, and of
+        their own value with include_self; the other places keep theirs. An integer mean rounds down, as torch's.
+        Gradients as torch's: amax/amin share theirs evenly among the tied values, prod's handles zeros."""
+        from . import primitives as P
+        fn = "scatter_reduce"
+        if not isinstance(src, tape.Tensor):
+            raise TypeError(f"{fn}(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
+        reduce = _reduction(fn, reduce, _SCATTER_REDUCTIONS)
+        if not isinstance(include_self, (bool, np.bool_)):
+            raise TypeError(f"{fn}(): argument 'include_self' must be bool, not {type(include_self).__name__}")
+        if reduce == "mean" and self.dtype == bool:
+            raise DTypeNotImplementedError('"scatter_gather_tensor_cpu_reduce_mean" not implemented for \'Bool\'')
+        from .tensor import _gather_index, _one_int_dim
+        d = _one_int_dim(fn, dim, self.ndim)
+        if self.ndim == 0:   # as gather: the one element through a 1-D view (a 0-d index and src read as 1-D)
+            index = _constant(_gather_index(index, (), 0, fn) if getattr(index, "ndim", 0) else index._data)
+            return self.reshape(1).scatter_reduce(0, index.reshape(-1), src.reshape(-1), reduce,
+                                                  include_self=include_self).reshape(())
+        index = _gather_index(index, self.shape, d, fn)
+        src = self._scatter_source(fn, index, src)
+        return tape.apply(P.ScatterReduce, self, src, index=index, axis=d, reduce=reduce,
+                          include_self=bool(include_self))
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        """torch's index_reduce: slice index[i] of self along dim reduced ("prod", "mean", "amax", "amin") with
+        slice i of source; scatter_reduce with the index spread over source's shape, so its gradients."""
+        fn = "index_reduce"
+        reduce = _reduction(fn, reduce, _INDEX_REDUCTIONS)
+        d = _axis(dim, builtins_max(self.ndim, 1))
+        i = _index_vector(fn, index)
+        if not isinstance(source, tape.Tensor):
+            raise TypeError(f"{fn}(): argument 'source' (position 3) must be Tensor, not {type(source).__name__}")
+        if self.ndim == 0:
+            if source.ndim > 1 or source.numel() != 1 or i.size != 1:
+                raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified "
+                                   f"dimension. Got self.shape = [] source.shape = {list(source.shape)}")
+            return self.reshape(1).index_reduce(0, _constant(i), source.reshape(1), reduce,
+                                                include_self=include_self).reshape(())
+        if source.ndim != self.ndim or any(n != m for k, (n, m) in enumerate(zip(source.shape, self.shape)) if k != d):
+            raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
+                               f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
+        if i.size != source.shape[d]:
+            raise RuntimeError(f"{fn}_(): Number of indices ({i.size}) should be equal to source.size(dim): "
+                               f"({source.shape[d]}), for dim: {dim}")
+        if i.size and (i.min() < 0 or i.max() >= self.shape[d]):
+            raise IndexError("index out of range in self")
+        spread = np.broadcast_to(i.reshape([-1 if k == d else 1 for k in range(self.ndim)]), source.shape)
+        return self.scatter_reduce(d, _constant(np.ascontiguousarray(spread)), source, reduce,
+                                   include_self=include_self)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """torch's put: a copy with the elements at the flattened positions `index` (negative from the end) set to
+        source's (flattened) values, or added with accumulate=True. Gradients reach self (0 where set) and source."""
+        fn = "put_"
+        i = _index_vector(fn, index, flat=True)
+        if not isinstance(source, tape.Tensor):
+            raise TypeError(f"put(): argument 'source' (position 2) must be Tensor, not {type(source).__name__}")
+        if not isinstance(accumulate, (bool, np.bool_)):
+            raise TypeError(f"put(): argument 'accumulate' (position 3) must be bool, not {type(accumulate).__name__}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"{fn}(): self and source expected to have the same dtype, but got self.dtype = "
+                               f"{_torch_name(self.dtype)} and source.dtype = {_torch_name(source.dtype)}")
+        if source.numel() != i.size:
+            raise IndexError(f"{fn}(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {i.size}")
+        n = self.numel()
+        if i.size and (i.min() < -n or i.max() >= n):
+            bad = int(i.max()) if i.max() >= n else int(i.min())
+            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+        flat, where, values = self.reshape(-1), _constant(np.where(i < 0, i + n, i)), source.reshape(-1)
+        out = flat.scatter_add(0, where, values) if accumulate else flat.scatter(0, where, values)
+        return out.reshape(self.shape)
 
     def take(self, index: Tensor) -> Tensor:
         """The elements at the indices of the flattened tensor (negative from the end), as torch's take."""
