@@ -205,6 +205,21 @@ class Heaviside(Primitive):
         raise RuntimeError("derivative for aten::heaviside is not implemented")
 
 
+class NoDerivative(Primitive):
+    """Results computed elsewhere in numpy (`values`, an attribute: an array or a tuple of them) of a torch function
+    that has no derivative, yet whose results require grad when an input does (torch's grad_fn NotImplemented):
+    torch.histogram's. A backward through them is refused in torch's words, naming the function (`name`)."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(*arrays, values, name):
+        return values, None
+
+    @staticmethod
+    def backward(g, saved, needs, values, name):
+        raise RuntimeError(f"derivative for aten::{name} is not implemented")
+
+
 class Remainder(Primitive):
     """a % b with the divisor's sign, as torch's remainder: d/da = 1, d/db = -(a // b) (torch's formula)."""
 

@@ -25,7 +25,7 @@ __all__ = [
     "isreal", "deg2rad", "rad2deg", "frexp", "ldexp", "nextafter", "sinc", "hardshrink",
     "mvlgamma", "igamma", "igammac", "gcd", "lcm", "msort", "narrow_copy", "adjoint",
     "angle", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
-    "scatter_reduce", "index_reduce", "put",
+    "scatter_reduce", "index_reduce", "put", "histogram",
 ]
 
 
@@ -322,6 +322,11 @@ def index_reduce(input: Tensor, *args: Any, **kwargs: Any) -> Any:
 def put(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.put: `input.put(*args, **kwargs)`."""
     return _tensor_input("put", input).put(*args, **kwargs)
+
+
+def histogram(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.histogram: `input.histogram(*args, **kwargs)`."""
+    return _tensor_input("histogram", input).histogram(*args, **kwargs)
 
 
 def masked_scatter(input: Tensor, *args: Any, **kwargs: Any) -> Any:

@@ -40,6 +40,12 @@ class MantissaExponent(NamedTuple):
     exponent: "Tensor"
 
 
+class Histogram(NamedTuple):
+    """What histogram returns, as torch.return_types.histogram."""
+    hist: "Tensor"
+    bin_edges: "Tensor"
+
+
 _QUANTILE_MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
@@ -317,6 +323,77 @@ class MoreTensorMethods:
             return c / c
         sd = c.diagonal().sqrt()
         return (c / sd.reshape(-1, 1) / sd.reshape(1, -1)).clip(-1, 1)
+
+    def new(self, *args: Any, device: Any = None) -> Tensor:
+        """torch's legacy constructor, in this tensor's dtype and never requiring grad: new() is empty (shape
+        (0,)), new(2, 3) a (2, 3) tensor (zeros here, as new_empty's), new([1, 2]) (a list, or a numpy array) its
+        values, new(t) of a Tensor of this dtype t's memory itself. A tuple, data to torch but a shape to torch code
+        that passes y.size() (a torch.Size, which is a tuple here), is refused rather than read either way."""
+        from .creation import tensor, zeros
+        from .nn.checks import check_device
+        check_device("new", device)
+        if args and all(_is_int(a) for a in args):
+            if builtins_min(args) < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {builtins_min(args)}: "
+                                   f"{list(args)}")
+            return zeros(*(int(a) for a in args), dtype=self.dtype)
+        if not args:
+            return zeros(0, dtype=self.dtype)
+        if len(args) > 1:
+            raise TypeError(f"new(): sizes must be ints, got {args!r}")
+        data = args[0]
+        if isinstance(data, tuple):
+            raise TypeError(f"new(): a tuple is ambiguous here (torch reads it as data, y.size() as a shape, and a "
+                            f"shape is a tuple here): write x.new(*shape) for a shape or x.new(list(values)) for "
+                            f"values, got {data!r}")
+        if isinstance(data, tape.Tensor):
+            if data.dtype != self.dtype:
+                raise TypeError(f"new(): expected a Tensor of dtype {self.dtype}, got {data.dtype}")
+            return data.detach()
+        if not isinstance(data, (list, np.ndarray)):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        values = np.asarray(data)
+        if values.dtype.kind == "f" and self.dtype.kind in "iu":   # torch truncates toward zero
+            values = np.trunc(values)
+        return tensor(values.astype(self.dtype), dtype=self.dtype)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        """As torch's Tensor.prelu: tr.nn.functional.prelu(self, weight)."""
+        from .nn.functional import prelu
+        return prelu(self, weight)
+
+    def histogram(self, bins: int | Tensor = 100, *, range: Sequence[float] | None = None,
+                  weight: Tensor | None = None, density: bool = False) -> Histogram:
+        """torch's histogram: (hist, bin_edges) of the flattened values, in the input's float dtype. bins an int
+        (equal bins over `range`, or the data's min and max, widened by 0.5 each way when they are equal, as
+        torch's linspace spaces them) or a 1-D tensor of increasing edges; the last bin holds its right edge;
+        values outside are left out; weight sums weights instead of counting; density divides by the total and
+        the widths. The results require grad when an input does, and a backward through them is refused, as
+        torch's (primitives.py's NoDerivative)."""
+        from . import primitives as P
+        x, fn = self._data.reshape(-1), "torch.histogramdd"
+        if x.dtype.kind != "f":
+            raise DTypeNotImplementedError(f'"histogramdd" not implemented for \'{_torch_name(self.dtype)}\'')
+        edges = _histogram_edges(fn, x, bins, range)
+        w = None
+        if weight is not None:
+            if not isinstance(weight, tape.Tensor) or weight.dtype != self.dtype:
+                raise RuntimeError(f"{fn}: if weight tensor is provided, input tensor and weight tensor should have "
+                                   f"the same dtype, got {getattr(weight, 'dtype', type(weight).__name__)}")
+            if weight.shape != self.shape:
+                raise RuntimeError(f"{fn}: if weight tensor is provided it should have the same shape as the input "
+                                   f"tensor, got input {list(self.shape)} and weight {list(weight.shape)}")
+            w = weight._data.reshape(-1)
+        inside = (x >= edges[0]) & (x <= edges[-1])
+        place = np.clip(np.searchsorted(edges, x[inside], side="right") - 1, 0, edges.size - 2)
+        hist = np.bincount(place, weights=None if w is None else w[inside], minlength=edges.size - 1)
+        hist = hist.astype(x.dtype)
+        if density:
+            with np.errstate(divide="ignore", invalid="ignore"):   # (no value inside: NaN, as torch's)
+                hist = (hist / (hist.sum() * np.diff(edges))).astype(x.dtype)
+        inputs = [t for t in (self, bins, weight) if isinstance(t, tape.Tensor)]
+        hist_t, edges_t = tape.apply(P.NoDerivative, *inputs, values=(hist, edges), name="histogram")
+        return Histogram(hist_t, edges_t)
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
         """Counts of the values in `bins` equal bins over [min, max] (the data's range when min == max), as
@@ -844,6 +921,35 @@ def _leading_positions(shape, index):
     dims = shape[:len(arrays)]
     arrays = [np.where(a < 0, a + n, a) for a, n in zip(np.broadcast_arrays(*arrays), dims)]
     return np.ravel_multi_index(tuple(arrays), dims)
+
+
+def _histogram_edges(fn, x, bins, range_):
+    """histogram's bin edges, in x's dtype: bins's own (a 1-D tensor), or bins + 1 spaced as torch's linspace spaces
+    them (from each end toward the middle) over range_ or x's min and max."""
+    if isinstance(bins, tape.Tensor):
+        if bins.dtype != x.dtype:
+            raise RuntimeError(f"{fn}: input tensor and bins tensors should have the same dtype, but got input with "
+                               f"dtype {_torch_name(x.dtype)} and bins with dtype {_torch_name(bins.dtype)}")
+        if bins.ndim != 1 or bins.shape[0] < 1:
+            raise RuntimeError(f"{fn}: bins tensor should have one dimension and at least 1 entry, got shape "
+                               f"{list(bins.shape)}")
+        return bins._data.copy()
+    if not _is_int(bins) or bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    if range_ is not None:
+        lo, hi = (x.dtype.type(v) for v in range_)
+    else:
+        lo, hi = (x.min(), x.max()) if x.size else (x.dtype.type(0), x.dtype.type(1))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"{fn}: dimension 0's range [{lo:g}, {hi:g}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"{fn}: min should not exceed max, but got min {lo:g} max {hi:g} for dimension 0")
+    if lo == hi:
+        lo, hi = lo - x.dtype.type(0.5), hi + x.dtype.type(0.5)
+    n = int(bins) + 1
+    step = (hi - lo) / x.dtype.type(n - 1)
+    i = np.arange(n)
+    return np.where(i < n // 2, lo + step * i.astype(x.dtype), hi - step * (n - 1 - i).astype(x.dtype)).astype(x.dtype)
 
 
 def _torch_name(dtype):
