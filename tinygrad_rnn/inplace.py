@@ -23,6 +23,7 @@ _index with x[i]) are imported from tensor.py when a method runs. tests/engine/t
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,6 +143,71 @@ class InPlaceWrites:
         """put in place, as torch's."""
         _check_no_partial_overlap(self, source, "put_", identical_ok=False)
         return self._in_place("put_", lambda: self.put(index, source, accumulate), source)
+
+    # -- torch's in-place view methods: the tensor takes another shape (and strides) over the same memory
+    def squeeze_(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        return self._view_in_place("squeeze_", lambda: self.squeeze(dim))
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        return self._view_in_place("unsqueeze_", lambda: self.unsqueeze(dim))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        return self._view_in_place("transpose_", lambda: self.transpose(dim0, dim1))
+
+    def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+        return self.transpose_(dim0, dim1)
+
+    def swapaxes_(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose_(axis0, axis1)
+
+    def t_(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._view_in_place("t_", self.t)
+
+    def as_strided_(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        """In place: as_strided's view, read-only as as_strided's is here (a write after it is refused)."""
+        return self._view_in_place("as_strided_", lambda: self.as_strided(size, stride, storage_offset))
+
+    def _view_in_place(self, fn, make):
+        """This tensor becomes make()'s view of its own memory, as torch's in-place view methods (x.t_(),
+        x.unsqueeze_(0)): the values stay, the version goes up (a graph that saved them refuses its backward, as
+        torch's counter makes it), views taken before keep their own shapes. Recorded (grad mode on, this tensor
+        requiring grad), it becomes make()'s result on the tape; a leaf that requires grad is refused, as torch
+        refuses every in-place operation on one. A computed tensor that requires grad, under no_grad(), is refused
+        too: its node's gradient would have the old shape (torch's backward fails on it later)."""
+        recorded = _grad_mode.enabled and self.requires_grad
+        if _grad_mode.enabled and self._no_grad_view:
+            raise RuntimeError(_NO_GRAD_VIEW_WRITE)
+        if recorded:
+            node = self._node
+            if node is None:
+                raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                                   f"({fn}), as torch refuses it: update parameters inside `with tr.no_grad():`")
+            if any(kept and self._slot in kept for kept in (node.retained, node.hooks)):
+                raise RuntimeError(f"{fn} on a tensor with retain_grad() or a hook registered: write the "
+                                   "out-of-place form, so that each shape has its own gradient")
+        elif self._node is not None:
+            raise RuntimeError(f"{fn} under no_grad() on a tensor computed with grad: its recorded operation would "
+                               "give a gradient of the old shape; take the out-of-place view instead")
+        version = self._version
+        if _memory_leaf(self) is None:   # as _write: a computed tensor's memory has no version a node records
+            _note_computed_write(self)
+        self.bump_version()
+        viewed = self._viewed
+        if recorded:
+            new = make()
+        else:
+            with no_grad():
+                new = make()
+        self._viewed = viewed   # (make() marks a leaf as viewed; it is this tensor itself, not a view of it)
+        if new._data.size and not np.shares_memory(new._data, self._data):
+            raise RuntimeError(f"{fn}: the view would be a copy (an internal error)")
+        self._data = new._data
+        if recorded:
+            self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+            carry_version(self._node, version + 1)
+        return self
 
     def __setitem__(self, index: Any, value: float | Tensor) -> None:
         """x[index] = value, torch's index_put_ (`p.data[h:2 * h] = 1.0`, `x[mask] = 0`, `out[t] = h`): value, a number

@@ -866,6 +866,43 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         from .creation import tensor  # (imported here: creation.py is built on this module)
         return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
+    def new(self, *args: Any, device: Any = None) -> Tensor:
+        """torch's legacy constructor, in this tensor's dtype and never requiring grad: new() is empty (shape
+        (0,)), new(2, 3) a (2, 3) tensor (zeros here, as new_empty's), new([1, 2]) (a list, or a numpy array) its
+        values, new(t) of a Tensor of this dtype t's memory itself. A tuple, data to torch but a shape to torch code
+        that passes y.size() (a torch.Size, which is a tuple here), is refused rather than read either way."""
+        check_device("new", device)
+        from .creation import tensor, zeros  # (imported here: creation.py is built on this module)
+        if args and all(_is_int(a) for a in args):
+            if min(args) < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
+                                   f"{list(args)}")
+            return zeros(*(int(a) for a in args), dtype=self.dtype)
+        if not args:
+            return zeros(0, dtype=self.dtype)
+        if len(args) > 1:
+            raise TypeError(f"new(): sizes must be ints, got {args!r}")
+        data = args[0]
+        if isinstance(data, tuple):
+            raise TypeError(f"new(): a tuple is ambiguous here (torch reads it as data, y.size() as a shape, and a "
+                            f"shape is a tuple here): write x.new(*shape) for a shape or x.new(list(values)) for "
+                            f"values, got {data!r}")
+        if isinstance(data, Tensor):
+            if data.dtype != self.dtype:
+                raise TypeError(f"new(): expected a Tensor of dtype {self.dtype}, got {data.dtype}")
+            return data.detach()
+        if not isinstance(data, (list, np.ndarray)):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        values = np.asarray(data)
+        if values.dtype.kind == "f" and self.dtype.kind in "iu":   # torch truncates toward zero
+            values = np.trunc(values)
+        return tensor(values.astype(self.dtype), dtype=self.dtype)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        """As torch's Tensor.prelu: tr.nn.functional.prelu(self, weight)."""
+        from .nn.functional import prelu  # (a local import: nn imports this module)
+        return prelu(self, weight)
+
     def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
             return self._binary(P.Power, p, "**")
