@@ -1,12 +1,13 @@
 """scatter_reduce(_), index_reduce(_) and put(_), as torch 2.13's: values, dtypes, gradients (amax/amin's shared
 evenly among ties, a's own value counted even without include_self, as torch; prod's exclusive products at zeros;
 mean's counts; integer means rounded down) and the refusals. main had none of them (AttributeError)."""
+import os
 import warnings
 
 import numpy as np
 import pytest
 from conftest import raises_as_torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
@@ -14,6 +15,9 @@ import tinygrad_rnn as tr
 torch = pytest.importorskip("torch")
 
 REDUCES = ["sum", "prod", "mean", "amax", "amin"]
+# 30 parametrizations of one property test: 10 examples each under the ci profile keep the file within seconds;
+# another profile (thorough) keeps its own number
+EXAMPLES = 10 if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci" else settings().max_examples
 TORCH_DTYPES = {np.float32: torch.float32, np.float64: torch.float64, np.int64: torch.int64}
 
 
@@ -60,6 +64,7 @@ def _problems(draw):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
 @pytest.mark.parametrize("include_self", [True, False])
 @pytest.mark.parametrize("reduce", REDUCES)
+@settings(max_examples=EXAMPLES)
 @given(problem=_problems())
 def test_scatter_reduce_as_torch(reduce, include_self, dtype, problem):
     a, index, src, dim = problem
