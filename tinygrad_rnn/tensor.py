@@ -1040,13 +1040,22 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge   # torch's aliases
 
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_and(self._data, _raw(other)), False)
+        return self._logical("logical_and", np.logical_and, other)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_or(self._data, _raw(other)), False)
+        return self._logical("logical_or", np.logical_or, other)
 
     def logical_xor(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_xor(self._data, _raw(other)), False)
+        return self._logical("logical_xor", np.logical_xor, other)
+
+    def _logical(self, fn, ufunc, other):
+        """A mask of ufunc(self, other); shapes that do not broadcast are torch's RuntimeError (a ShapeError)."""
+        b = _raw(other)
+        try:
+            np.broadcast_shapes(self.shape, np.shape(b))
+        except ValueError:
+            raise ShapeError(f"{fn}: shapes {self.shape} and {np.shape(b)} do not broadcast") from None
+        return Tensor._make(ufunc(self._data, b), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
     def isnan(self) -> Tensor: return Tensor._make(np.isnan(self._data), False)

@@ -117,6 +117,8 @@ REFUSALS = {
     "bucketize 2-D boundaries": lambda L: L.bucketize(L.tensor([0.5]), L.tensor([[1.0, 3.0]])),
     "tril_indices of -1 rows": lambda L: L.tril_indices(-1, 3),
     "triu_indices of -1 columns": lambda L: L.triu_indices(3, -1),
+    "logical_xor of shapes that do not broadcast": lambda L: L.logical_xor(L.ones(3), L.ones(4)),
+    "logical_and_ of shapes that do not broadcast": lambda L: L.ones(3).logical_and_(L.ones(2, 4)),
     "add of a list": lambda L: L.add([1.0], L.tensor([1.0])),
     "masked_fill of a list": lambda L: L.masked_fill([1.0], L.tensor([True]), 0.0),
 }
