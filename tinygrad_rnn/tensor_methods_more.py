@@ -1,8 +1,9 @@
 """More of torch's Tensor methods: what torch code reads about a tensor (stride, storage_offset, nbytes,
 is_contiguous, retains_grad...), the nan-reductions and order statistics (nansum, nanmean, quantile, kthvalue,
-aminmax, cov, corrcoef, histc, bincount, unique_consecutive, dist, renorm), splits and rearrangements
-(tensor_split, hsplit, rot90, diag_embed, take, sum_to_size, the *_scatter functions) and elementwise functions
-(float_power, fmax, copysign, logaddexp2, frexp, ldexp, gcd...).
+aminmax, cov, corrcoef, histc, histogram, bincount, unique_consecutive, dist, renorm), splits and rearrangements
+(tensor_split, hsplit, rot90, diag_embed, take, sum_to_size, the *_scatter functions), reductions into places
+(scatter_reduce, index_reduce, put) and elementwise functions (float_power, fmax, copysign, logaddexp2, frexp,
+ldexp, gcd...).
 
 Nothing here has a forward or backward of its own: each method composes Tensor methods or primitives that hold
 them (tensor.py, primitives.py), so a gradient lives in one place; the results that torch gives no gradient
