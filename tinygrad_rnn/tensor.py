@@ -1040,15 +1040,15 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge   # torch's aliases
 
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return self._logical("logical_and", np.logical_and, other)
+        return self._logical_mask("logical_and", np.logical_and, other)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return self._logical("logical_or", np.logical_or, other)
+        return self._logical_mask("logical_or", np.logical_or, other)
 
     def logical_xor(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return self._logical("logical_xor", np.logical_xor, other)
+        return self._logical_mask("logical_xor", np.logical_xor, other)
 
-    def _logical(self, fn, ufunc, other):
+    def _logical_mask(self, fn, ufunc, other):
         """A mask of ufunc(self, other); shapes that do not broadcast are torch's RuntimeError (a ShapeError)."""
         b = _raw(other)
         try:
