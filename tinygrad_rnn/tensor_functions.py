@@ -826,15 +826,15 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- sorted searches, index factories
-def searchsorted(sorted_sequence: Tensor, input: Tensor | float, *, out_int32: bool = False, right: bool = False,
+def searchsorted(sorted_sequence: Tensor, values: Tensor | float, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, sorter: Tensor | None = None) -> Tensor:
     """As torch.searchsorted: for each value, the index in sorted_sequence's last dim where it would go to keep it
     sorted (after equal values with right=True or side="right"), int64, without gradient. A 1-D sequence serves
-    every value; an N-D one is searched row by row, its leading dims those of input. sorter: the indices that sort
+    every value; an N-D one is searched row by row, its leading dims those of values. sorter: the indices that sort
     each row (argsort's)."""
     fn = "searchsorted"
     seq = _tensor_input(fn, sorted_sequence)
-    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    values = values._data if isinstance(values, Tensor) else np.asarray(values)
     if out_int32:
         raise TypeError(f"{fn}: out_int32=True asks for int32, which tensors here do not hold (int64 only)")
     if side not in (None, "left", "right"):
