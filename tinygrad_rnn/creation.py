@@ -319,12 +319,15 @@ def arange(start: float | None = None, end: float | None = None, step: float = 1
     elif start is None:
         start = 0
     for name, value in (("start", start), ("end", end), ("step", step)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if not isinstance(value, (numbers.Real, np.bool_)):
             raise TypeError(f"arange: {name} must be a number, got {type(value).__name__} {value!r}")
         if not math.isfinite(value):
             raise ValueError(f"arange: {name} must be finite, got {value!r}")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise RuntimeError("arange: step must be nonzero")   # (a RuntimeError, as torch's)
+    # torch reads True/False as the ints 1/0 (int64 results) and numpy's np.True_ as a float (the default dtype)
+    start, end, step = (int(v) if type(v) is bool else (float(v) if isinstance(v, np.bool_) else v)
+                        for v in (start, end, step))
     if (end - start) * step < 0:   # torch refuses it; numpy gives an empty range, hiding a swapped start and end
         raise ValueError(f"arange: end - start and step have opposite signs (start={start}, end={end}, step={step}): "
                          "the range would be empty")

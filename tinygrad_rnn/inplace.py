@@ -23,6 +23,7 @@ _index with x[i]) are imported from tensor.py when a method runs. tests/engine/t
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,6 +124,90 @@ class InPlaceWrites:
         """scatter_add in place, as torch's (refused on a tensor that requires grad under grad mode)."""
         _check_no_partial_overlap(self, src, "scatter_add_", identical_ok=False)
         return self._in_place("scatter_add_", lambda: self.scatter_add(dim, index, src), src)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        """scatter_reduce in place, as torch's (refused on a leaf that requires grad under grad mode)."""
+        _check_no_partial_overlap(self, src, "scatter_reduce_", identical_ok=False)
+        return self._in_place("scatter_reduce_", lambda: self.scatter_reduce(dim, index, src, reduce,
+                                                                             include_self=include_self), src)
+
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                      include_self: bool = True) -> Tensor:
+        """index_reduce in place, as torch's."""
+        _check_no_partial_overlap(self, source, "index_reduce_", identical_ok=False)
+        return self._in_place("index_reduce_", lambda: self.index_reduce(dim, index, source, reduce,
+                                                                         include_self=include_self), source)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """put in place, as torch's."""
+        _check_no_partial_overlap(self, source, "put_", identical_ok=False)
+        return self._in_place("put_", lambda: self.put(index, source, accumulate), source)
+
+    # -- torch's in-place view methods: the tensor takes another shape (and strides) over the same memory
+    def squeeze_(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        return self._view_in_place("squeeze_", lambda: self.squeeze(dim))
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        return self._view_in_place("unsqueeze_", lambda: self.unsqueeze(dim))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        return self._view_in_place("transpose_", lambda: self.transpose(dim0, dim1))
+
+    def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+        return self.transpose_(dim0, dim1)
+
+    def swapaxes_(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose_(axis0, axis1)
+
+    def t_(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._view_in_place("t_", self.t)
+
+    def as_strided_(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        """In place: as_strided's view, read-only as as_strided's is here (a write after it is refused)."""
+        return self._view_in_place("as_strided_", lambda: self.as_strided(size, stride, storage_offset))
+
+    def _view_in_place(self, fn, make):
+        """This tensor becomes make()'s view of its own memory, as torch's in-place view methods (x.t_(),
+        x.unsqueeze_(0)): the values stay, the version goes up (a graph that saved them refuses its backward, as
+        torch's counter makes it), views taken before keep their own shapes. Recorded (grad mode on, this tensor
+        requiring grad), it becomes make()'s result on the tape; a leaf that requires grad is refused, as torch
+        refuses every in-place operation on one. A computed tensor that requires grad, under no_grad(), is refused
+        too: its node's gradient would have the old shape (torch's backward fails on it later)."""
+        recorded = _grad_mode.enabled and self.requires_grad
+        if _grad_mode.enabled and self._no_grad_view:
+            raise RuntimeError(_NO_GRAD_VIEW_WRITE)
+        if recorded:
+            node = self._node
+            if node is None:
+                raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                                   f"({fn}), as torch refuses it: update parameters inside `with tr.no_grad():`")
+            if any(kept and self._slot in kept for kept in (node.retained, node.hooks)):
+                raise RuntimeError(f"{fn} on a tensor with retain_grad() or a hook registered: write the "
+                                   "out-of-place form, so that each shape has its own gradient")
+        elif self._node is not None:
+            raise RuntimeError(f"{fn} under no_grad() on a tensor computed with grad: its recorded operation would "
+                               "give a gradient of the old shape; take the out-of-place view instead")
+        version = self._version
+        if _memory_leaf(self) is None:   # as _write: a computed tensor's memory has no version a node records
+            _note_computed_write(self)
+        self.bump_version()
+        viewed = self._viewed
+        if recorded:
+            new = make()
+        else:
+            with no_grad():
+                new = make()
+        self._viewed = viewed   # (make() marks a leaf as viewed; it is this tensor itself, not a view of it)
+        if new._data.size and not np.shares_memory(new._data, self._data):
+            raise RuntimeError(f"{fn}: the view would be a copy (an internal error)")
+        self._data = new._data
+        if recorded:
+            self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
+            carry_version(self._node, version + 1)
+        return self
 
     def __setitem__(self, index: Any, value: float | Tensor) -> None:
         """x[index] = value, torch's index_put_ (`p.data[h:2 * h] = 1.0`, `x[mask] = 0`, `out[t] = h`): value, a number
@@ -359,17 +444,24 @@ class InPlaceWrites:
     def ge_(self, other: Tensor | float) -> Tensor: return self._compare_in_place("ge_", "ge", other)
     not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_   # torch's aliases
 
+    # -- the logical ones in place: torch records nothing for them. The values change and the version bumps, but
+    # the tensor keeps its history (a gradient passes through as it did before the write; a graph that saved the
+    # old values refuses its backward), and a leaf that requires grad may be written: a write under no_grad()
     def logical_and_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_and_", None, other, lambda: self.logical_and(other))
+        return self._logical_in_place("logical_and_", other, lambda: self.logical_and(other))
 
     def logical_or_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_or_", None, other, lambda: self.logical_or(other))
+        return self._logical_in_place("logical_or_", other, lambda: self.logical_or(other))
 
     def logical_xor_(self, other: Tensor) -> Tensor:
-        return self._compare_in_place("logical_xor_", None, other, lambda: self.logical_xor(other))
+        return self._logical_in_place("logical_xor_", other, lambda: self.logical_xor(other))
 
     def logical_not_(self) -> Tensor:
-        return self._compare_in_place("logical_not_", None, None, self.logical_not)
+        return self._logical_in_place("logical_not_", None, self.logical_not)
+
+    def _logical_in_place(self, fn, other, make):
+        with no_grad():
+            return self._compare_in_place(fn, None, other, make)
 
     def _compare_in_place(self, fn, op, other, make=None):
         """The mask `self op other` (or make()'s) written into this tensor in its dtype; a mask that broadcasts

@@ -191,6 +191,35 @@ class FloorDivide(Primitive):
                            "detach() its operands, or compute it under no_grad()")
 
 
+class Heaviside(Primitive):
+    """0 where a < 0 (and at NaN), 1 where a > 0, `values` where a == 0, as torch's heaviside. As torch 2.13, it
+    has no derivative: its result requires grad when an input does, and a backward through it is refused."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(a, values):
+        return np.where(a == 0, values, (a > 0).astype(a.dtype)).astype(a.dtype), None
+
+    @staticmethod
+    def backward(g, saved, needs):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+class NoDerivative(Primitive):
+    """Results computed elsewhere in numpy (`values`, an attribute: an array or a tuple of them) of a torch function
+    that has no derivative, yet whose results require grad when an input does (torch's grad_fn NotImplemented):
+    torch.histogram's. A backward through them is refused in torch's words, naming the function (`name`)."""
+    saves_tensors = False
+
+    @staticmethod
+    def forward(*arrays, values, name):
+        return values, None
+
+    @staticmethod
+    def backward(g, saved, needs, values, name):
+        raise RuntimeError(f"derivative for aten::{name} is not implemented")
+
+
 class Remainder(Primitive):
     """a % b with the divisor's sign, as torch's remainder: d/da = 1, d/db = -(a // b) (torch's formula)."""
 
@@ -1479,14 +1508,22 @@ def _rows_of_leading_axes(index, shape):
 
 
 class Concatenate(Primitive):
+    """`skipped`: the inputs left out, torch's legacy empty tensors (shape (0,)) beside tensors of other shapes,
+    which torch's cat skips; each gets an empty gradient."""
+
     @staticmethod
-    def forward(*arrays, axis):
+    def forward(*arrays, axis, skipped=()):
+        if skipped:
+            arrays = [a for i, a in enumerate(arrays) if i not in skipped]
         sizes = [a.shape[axis] for a in arrays]
         return np.concatenate(arrays, axis=axis), sizes
 
     @staticmethod
-    def backward(g, sizes, needs, axis):
-        return tuple(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+    def backward(g, sizes, needs, axis, skipped=()):
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+        for i in sorted(skipped):
+            pieces.insert(i, np.zeros(0, g.dtype))
+        return tuple(pieces)
 
 
 class Stack(Primitive):
@@ -1744,6 +1781,95 @@ class ScatterMultiply(Primitive):
     def backward(g, saved, needs, index, axis):
         raise RuntimeError("derivative for scatter with reduce='multiply' is not implemented (torch has none "
                            "either): detach() its inputs, or compute it under no_grad()")
+
+
+class ScatterReduce(Primitive):
+    """torch's scatter_reduce: a copy of a whose places `index` names along `axis` (as Scatter's) take the reduction
+    ("sum", "prod", "mean", "amax", "amin") of the src values sent there, and of a's own value with include_self;
+    the places nothing is sent to keep a's. An integer mean rounds down, as torch's. The VJPs are torch's
+    (scatter_reduce_backward): mean divides by each place's count; amax/amin share the gradient evenly among the
+    values equal to the result (a's own counted even without include_self, as torch counts it); prod divides the
+    result by each factor, with a zero's exclusive product computed apart (one zero among a place's src values gets
+    the product of the others, two give 0); without include_self a's gradient is 0 at the places written."""
+
+    @staticmethod
+    def forward(a, src, index, axis, reduce, include_self):
+        where, part = _scattered(index, axis), src[_leading(index.shape, None)]
+        out = _scatter_reduced(a, part, where, reduce, include_self)
+        return out, (a, src, out)
+
+    @staticmethod
+    def backward(g, saved, needs, index, axis, reduce, include_self):
+        a, src, out = saved
+        where, lead = _scattered(index, axis), _leading(index.shape, None)
+        part = src[lead]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if reduce == "sum":
+                ga, gs_part = g, g[where]
+            elif reduce == "mean":
+                count = _scatter_counts(a.shape, g.dtype, where, include_self)
+                ga, gs_part = g / count, g[where] / count[where]
+            elif reduce in ("amax", "amin"):
+                self_is, src_is = (a == out).astype(g.dtype), (part == out[where]).astype(g.dtype)
+                shares = self_is.copy()
+                add_at(shares, where, src_is)
+                shared = g / shares
+                ga, gs_part = self_is * shared, src_is * shared[where]
+            else:
+                ga, gs_part = _scatter_prod_grads(g, a, part, out, where, include_self)
+        if not include_self:
+            ga = np.array(ga, copy=True)
+            ga[where] = 0
+        gs = np.zeros(src.shape, g.dtype)
+        gs[lead] = gs_part
+        return ga, gs
+
+
+def _scatter_reduced(a, part, where, reduce, include_self):
+    """ScatterReduce's forward in numpy: a copy of a, reduced at `where` with `part`."""
+    out = a.copy()
+    if not include_self:
+        out[where] = _REDUCE_START[reduce](a.dtype)
+    with np.errstate(invalid="ignore"):   # (a NaN goes through amax/amin quietly, as torch's)
+        _REDUCE_UFUNC[reduce].at(out, where, part)
+    if reduce == "mean":
+        count = _scatter_counts(a.shape, a.dtype, where, include_self)
+        out = np.floor_divide(out, count) if a.dtype.kind in "iu" else out / count
+    return out
+
+
+def _scatter_counts(shape, dtype, where, include_self):
+    """How many values each place's mean averages (1 where there are none: the place keeps its value)."""
+    count = np.full(shape, 1 if include_self else 0, dtype)
+    add_at(count, where, np.ones(where[0].shape, dtype))
+    count[count == 0] = 1
+    return count
+
+
+def _scatter_prod_grads(g, a, part, out, where, include_self):
+    """prod's VJPs, torch's: the result over each factor, a zero factor's exclusive product computed apart."""
+    masked_a = np.where(a == 0, 1, a)
+    ga = g * _scatter_reduced(masked_a, part, where, "prod", include_self) / masked_a
+    src_zero = part == 0
+    zeros_there = np.zeros(a.shape, np.int64)
+    add_at(zeros_there, where, src_zero.astype(np.int64))
+    single_zero = src_zero & (zeros_there[where] == 1)
+    without_zero = _scatter_reduced(a, np.where(single_zero, 1, part), where, "prod", include_self)
+    gs_part = np.where(single_zero, (g * without_zero)[where], (g * out)[where] / np.where(src_zero, 1, part))
+    return ga, gs_part
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else (False if dtype.kind == "b" else np.iinfo(dtype).min)
+
+
+def _highest(dtype):
+    return np.inf if dtype.kind == "f" else (True if dtype.kind == "b" else np.iinfo(dtype).max)
+
+
+# what a place written without include_self starts from, and the ufunc that reduces into it
+_REDUCE_START = {"sum": lambda dt: 0, "mean": lambda dt: 0, "prod": lambda dt: 1, "amax": _lowest, "amin": _highest}
+_REDUCE_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
 
 
 def _scattered(index, axis):

@@ -493,6 +493,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __int__(self) -> int:
         return int(self._one_element("int"))
 
+    def __index__(self) -> int:
+        """range(n), a_list[i], a slice's bound: a one-element int64 or bool tensor, as torch's (a float one is
+        torch's TypeError)."""
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index (this one has "
+                            f"dtype {self.dtype} and shape {self.shape})")
+        return int(self._data.reshape(()))
+
     def __format__(self, format_spec: str) -> str:
         """f"{loss:.4f}" of a 0-d tensor (clip_grad_norm_'s total, a loss) formats its number, as torch's
         Tensor.__format__; any other tensor takes only the empty spec, as torch's."""
@@ -859,6 +867,43 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         from .creation import tensor  # (imported here: creation.py is built on this module)
         return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
+    def new(self, *args: Any, device: Any = None) -> Tensor:
+        """torch's legacy constructor, in this tensor's dtype and never requiring grad: new() is empty (shape
+        (0,)), new(2, 3) a (2, 3) tensor (zeros here, as new_empty's), new([1, 2]) (a list, or a numpy array) its
+        values, new(t) of a Tensor of this dtype t's memory itself. A tuple, data to torch but a shape to torch code
+        that passes y.size() (a torch.Size, which is a tuple here), is refused rather than read either way."""
+        check_device("new", device)
+        from .creation import tensor, zeros  # (imported here: creation.py is built on this module)
+        if args and all(_is_int(a) for a in args):
+            if min(args) < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
+                                   f"{list(args)}")
+            return zeros(*(int(a) for a in args), dtype=self.dtype)
+        if not args:
+            return zeros(0, dtype=self.dtype)
+        if len(args) > 1:
+            raise TypeError(f"new(): sizes must be ints, got {args!r}")
+        data = args[0]
+        if isinstance(data, tuple):
+            raise TypeError(f"new(): a tuple is ambiguous here (torch reads it as data, y.size() as a shape, and a "
+                            f"shape is a tuple here): write x.new(*shape) for a shape or x.new(list(values)) for "
+                            f"values, got {data!r}")
+        if isinstance(data, Tensor):
+            if data.dtype != self.dtype:
+                raise TypeError(f"new(): expected a Tensor of dtype {self.dtype}, got {data.dtype}")
+            return data.detach()
+        if not isinstance(data, (list, np.ndarray)):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        values = np.asarray(data)
+        if values.dtype.kind == "f" and self.dtype.kind in "iu":   # torch truncates toward zero
+            values = np.trunc(values)
+        return tensor(values.astype(self.dtype), dtype=self.dtype)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        """As torch's Tensor.prelu: tr.nn.functional.prelu(self, weight)."""
+        from .nn.functional import prelu  # (a local import: nn imports this module)
+        return prelu(self, weight)
+
     def __pow__(self, p: float | Tensor) -> Tensor:
         if isinstance(p, Tensor):
             return self._binary(P.Power, p, "**")
@@ -996,13 +1041,22 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge   # torch's aliases
 
     def logical_and(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_and(self._data, _raw(other)), False)
+        return self._logical_mask("logical_and", np.logical_and, other)
 
     def logical_or(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_or(self._data, _raw(other)), False)
+        return self._logical_mask("logical_or", np.logical_or, other)
 
     def logical_xor(self, other: Tensor | npt.ArrayLike) -> Tensor:
-        return Tensor._make(np.logical_xor(self._data, _raw(other)), False)
+        return self._logical_mask("logical_xor", np.logical_xor, other)
+
+    def _logical_mask(self, fn, ufunc, other):
+        """A mask of ufunc(self, other); shapes that do not broadcast are torch's RuntimeError (a ShapeError)."""
+        b = _raw(other)
+        try:
+            np.broadcast_shapes(self.shape, np.shape(b))
+        except ValueError:
+            raise ShapeError(f"{fn}: shapes {self.shape} and {np.shape(b)} do not broadcast") from None
+        return Tensor._make(ufunc(self._data, b), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
     def isnan(self) -> Tensor: return Tensor._make(np.isnan(self._data), False)
@@ -1299,6 +1353,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
                                    "writes its one element once per index; not supported: index it once)")
             return self.reshape(1)._scatter(fn, 0, index.reshape(1), src if not isinstance(src, Tensor) else
                                             src.reshape(1), add).reshape(())
+        src = self._scatter_source(fn, index, src)
+        if add == "multiply":
+            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
+        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
+
+    def _scatter_source(self, fn, index, src):
+        """scatter's src checked as torch checks it (a number: a Tensor of it in index's shape): self's dtype, self's
+        number of dims, no smaller than index in any dim (only its leading index.shape part is read)."""
         if not isinstance(src, Tensor):
             if not isinstance(src, numbers.Real) or isinstance(src, bool) and self._data.dtype != bool:
                 raise TypeError(f"{fn}: src must be a Tensor or a number, got {type(src).__name__}")
@@ -1308,9 +1370,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
             raise ShapeError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
-        if add == "multiply":
-            return apply(P.ScatterMultiply, self, src, index=index, axis=d)
-        return apply(P.Scatter, self, src, index=index, axis=d, add=bool(add))
+        return src
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
         """Running sums along `dim`, in `dtype` if given (the input cast first, as torch); a mask's or
@@ -2482,24 +2542,30 @@ def _nuclear_norm(x, dim, keepdim):
     return matrix_norm(x, "nuc", tuple(dims), keepdim)
 
 
+# x.to(True), x.to(2.5): torch wraps the number as a tensor and takes its dtype (an int is a device index)
+_SCALAR_DTYPES = {bool: np.dtype(np.bool_), float: np.dtype(np.float64)}
+
+
 def _to_arguments(args, dtype, device):
     """Tensor.to's positional arguments read as torch reads them: a device, a dtype or a tensor (its dtype) first
     (a device may be followed by a dtype), then non_blocking and copy as bools. The device is checked to be the
     CPU; returns (the dtype or None, the positional flags)."""
     from .nn.checks import check_device, is_device  # (a local import: nn imports this module)
-    args, flags = list(args), []
-    while args and isinstance(args[-1], (bool, np.bool_)):
-        flags.insert(0, args.pop())
-    if args and is_device(args[0]):
-        device = _given_once("device", device, args.pop(0))
-    if args:
-        first = args.pop(0)
-        dtype = _given_once("dtype", dtype, first.dtype if isinstance(first, Tensor) else first)
-    if args or len(flags) > 2:
-        raise TypeError(f"to: unexpected argument {(args + flags)[0]!r}; torch's forms are to(device, dtype, "
+    args = list(args)
+    if args and type(args[0]) in _SCALAR_DTYPES:   # torch reads a Python bool or float first as to(other), the
+        dtype = _given_once("dtype", dtype, _SCALAR_DTYPES[type(args.pop(0))])   # number as a tensor: its dtype
+    else:
+        if args and is_device(args[0]):
+            device = _given_once("device", device, args.pop(0))
+        if args and not isinstance(args[0], (bool, np.bool_)):
+            first = args.pop(0)
+            dtype = _given_once("dtype", dtype, first.dtype if isinstance(first, Tensor) else first)
+    if len(args) > 2 or not all(isinstance(a, (bool, np.bool_)) for a in args) \
+            or (device is not None and dtype is None and args):   # to(device, non_blocking): torch's TypeError too
+        raise TypeError(f"to: unexpected argument {args[0]!r}; torch's forms are to(device, dtype, "
                         "non_blocking, copy), to(dtype, non_blocking, copy) and to(tensor, non_blocking, copy)")
     check_device("to", device)
-    return dtype, flags
+    return dtype, args
 
 
 # ----------------------------------------------------------------------------- the helpers of the operators that
@@ -2751,14 +2817,23 @@ def _same_dtype_tensors(tensors, fn):
 def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None = None) -> Tensor:
     axis = _one_dim("concatenate", dim, axis, 0)
     tensors = _same_dtype_tensors(tensors, "concatenate")
-    ref = tensors[0].shape
+    # torch's legacy empty tensors: shape (0,) ones are skipped beside tensors of other shapes
+    skipped = tuple(i for i, t in enumerate(tensors) if t.shape == (0,))
+    if len(skipped) == len(tensors) or any(t.ndim == 0 for t in tensors):
+        skipped = ()
+    first = next(i for i in range(len(tensors)) if i not in skipped)
+    ref = tensors[first].shape
     if not ref:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
     axis = _axis(axis, len(ref))
     for i, t in enumerate(tensors):
+        if i in skipped:
+            continue
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
-            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor {first}'s "
                              f"shape {ref} outside axis {axis}")
+    if skipped:
+        return apply(P.Concatenate, *tensors, axis=axis, skipped=skipped)
     return apply(P.Concatenate, *tensors, axis=axis)
 
 

@@ -32,7 +32,8 @@ __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "pro
            "cumprod", "diff", "einsum", "meshgrid", "hstack", "vstack",
            "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
            "index_add", "index_fill", "cummax", "cummin", "logcumsumexp",
-           "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power"]
+           "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
+           "searchsorted", "bucketize", "var_mean", "std_mean", "tril_indices", "triu_indices"]
 
 # ----------------------------------------------------------------------------- reductions as functions
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -822,3 +823,96 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
 def matrix_power(input: Tensor, n: int) -> Tensor:
     """As torch.matrix_power: `tr.linalg.matrix_power(input, n)`."""
     return linalg.matrix_power(input, n)
+
+
+# ----------------------------------------------------------------------------- sorted searches, index factories
+def searchsorted(sorted_sequence: Tensor, values: Tensor | float, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """As torch.searchsorted: for each value, the index in sorted_sequence's last dim where it would go to keep it
+    sorted (after equal values with right=True or side="right"), int64, without gradient. A 1-D sequence serves
+    every value; an N-D one is searched row by row, its leading dims those of values. sorter: the indices that sort
+    each row (argsort's)."""
+    fn = "searchsorted"
+    seq = _tensor_input(fn, sorted_sequence)
+    values = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if out_int32:
+        raise TypeError(f"{fn}: out_int32=True asks for int32, which tensors here do not hold (int64 only)")
+    if side not in (None, "left", "right"):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if side == "left" and right:
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left while "
+                           "right was True")
+    where = "right" if right or side == "right" else "left"
+    rows = seq._data
+    if sorter is not None:
+        if not isinstance(sorter, Tensor) or sorter._data.dtype.kind != "i" or sorter.shape != seq.shape:
+            raise RuntimeError("torch.searchsorted(): sorter must be an int64 tensor of sorted_sequence's shape")
+        rows = np.take_along_axis(rows, sorter._data, axis=-1)
+    if seq.ndim == 0:
+        raise RuntimeError("torch.searchsorted(): input value can be a scalar only when sorted_sequence tensor "
+                           "dimension is 1, but we got sorted_sequence dim 0")
+    if seq.ndim == 1:
+        return Tensor._make(np.searchsorted(rows, values, side=where).astype(np.int64), False)
+    if values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]:
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                           f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                           f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
+    flat_rows, flat_values = rows.reshape(-1, rows.shape[-1]), values.reshape(-1, values.shape[-1])
+    out = np.stack([np.searchsorted(r, v, side=where) for r, v in zip(flat_rows, flat_values)]) \
+        if flat_rows.shape[0] else np.zeros(flat_values.shape, np.int64)
+    return Tensor._make(out.reshape(values.shape).astype(np.int64), False)
+
+
+def bucketize(input: Tensor | float, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """As torch.bucketize: the bucket of each value among 1-D increasing boundaries (boundaries[i - 1] < x <=
+    boundaries[i], or boundaries[i - 1] <= x < boundaries[i] with right=True): searchsorted(boundaries, input)."""
+    if not isinstance(boundaries, Tensor) or boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({getattr(boundaries, 'ndim', 0)})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+    """As torch.var_mean: `(input.var(...), input.mean(...))` over the same dims, keepdim alike."""
+    return _spread_and_mean("var_mean", _tensor_input("var_mean", input).var, input, args, kwargs)
+
+
+def std_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+    """As torch.std_mean: `(input.std(...), input.mean(...))` over the same dims, keepdim alike."""
+    return _spread_and_mean("std_mean", _tensor_input("std_mean", input).std, input, args, kwargs)
+
+
+def _spread_and_mean(fn, spread, input, args, kwargs):
+    out = spread(*args, **kwargs)
+    dim = args[0] if args and not isinstance(args[0], (bool, np.bool_)) else kwargs.get("dim")
+    keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+    mean = input.mean(dim, keepdim=bool(keepdim)) if dim is not None else input.mean()
+    if mean.shape != out.shape:   # (keepdim with every dim: mean() gives a 0-d tensor)
+        mean = mean.reshape(out.shape)
+    return out, mean
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: npt.DTypeLike | None = None,
+                 device: Any = None) -> Tensor:
+    """As torch.tril_indices: the (2, N) int64 row and column indices of a row x col matrix's lower triangle
+    (offset: the diagonal above or below the main one), in row-major order."""
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: npt.DTypeLike | None = None,
+                 device: Any = None) -> Tensor:
+    """As torch.triu_indices: the (2, N) int64 indices of the upper triangle, as tril_indices'."""
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+def _triangle_indices(fn, numpy_indices, row, col, offset, dtype, device):
+    check_device(fn, device)
+    for name, v in (("row", row), ("col", col), ("offset", offset)):
+        if not _is_int(v):
+            raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}")
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{fn}: row must be non-negative, got {row}" if row < 0 else
+                           f"{fn}: col must be non-negative, got {col}")
+    if dtype is not None and np.dtype(dtype) != np.int64:
+        raise TypeError(f"{fn}: dtype must be int64 here (torch's other integer dtypes are not held), got {dtype}")
+    rows, cols = numpy_indices(int(row), int(offset), int(col))
+    return Tensor._make(np.stack([rows, cols]).astype(np.int64).reshape(2, -1), False)

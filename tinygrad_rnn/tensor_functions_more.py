@@ -6,6 +6,7 @@ behaviour, so there is one place to read it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .tensor import Tensor, _tensor_input
@@ -25,6 +26,10 @@ __all__ = [
     "isreal", "deg2rad", "rad2deg", "frexp", "ldexp", "nextafter", "sinc", "hardshrink",
     "mvlgamma", "igamma", "igammac", "gcd", "lcm", "msort", "narrow_copy", "adjoint",
     "angle", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+    "scatter_reduce", "index_reduce", "put", "histogram",
+    "add", "sub", "mul", "neg", "pow", "remainder", "floor_divide", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_not", "masked_fill", "masked_select", "nonzero", "clone", "detach", "t",
+    "unflatten",
 ]
 
 
@@ -308,6 +313,26 @@ def take(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     return _tensor_input("take", input).take(*args, **kwargs)
 
 
+def scatter_reduce(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.scatter_reduce: `input.scatter_reduce(*args, **kwargs)`."""
+    return _tensor_input("scatter_reduce", input).scatter_reduce(*args, **kwargs)
+
+
+def index_reduce(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.index_reduce: `input.index_reduce(*args, **kwargs)`."""
+    return _tensor_input("index_reduce", input).index_reduce(*args, **kwargs)
+
+
+def put(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.put: `input.put(*args, **kwargs)`."""
+    return _tensor_input("put", input).put(*args, **kwargs)
+
+
+def histogram(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.histogram: `input.histogram(*args, **kwargs)`."""
+    return _tensor_input("histogram", input).histogram(*args, **kwargs)
+
+
 def masked_scatter(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.masked_scatter: `input.masked_scatter(*args, **kwargs)`."""
     return _tensor_input("masked_scatter", input).masked_scatter(*args, **kwargs)
@@ -531,3 +556,127 @@ def bitwise_left_shift(input: Tensor, *args: Any, **kwargs: Any) -> Any:
 def bitwise_right_shift(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.bitwise_right_shift: `input.bitwise_right_shift(*args, **kwargs)`."""
     return _tensor_input("bitwise_right_shift", input).bitwise_right_shift(*args, **kwargs)
+
+# -- the function forms of the Tensor's own methods and operators (torch.add(x, y) is x.add(y)); pow and remainder
+# take a number first too, as torch's (torch.pow(2, x) is 2 ** x)
+def add(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.add: `input.add(*args, **kwargs)`."""
+    return _tensor_input("add", input).add(*args, **kwargs)
+
+
+def sub(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.sub: `input.sub(*args, **kwargs)`."""
+    return _tensor_input("sub", input).sub(*args, **kwargs)
+
+
+def mul(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.mul: `input.mul(*args, **kwargs)`."""
+    return _tensor_input("mul", input).mul(*args, **kwargs)
+
+
+def neg(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.neg: `input.neg(*args, **kwargs)`."""
+    return _tensor_input("neg", input).neg(*args, **kwargs)
+
+
+def floor_divide(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.floor_divide: `input.floor_divide(*args, **kwargs)`."""
+    return _tensor_input("floor_divide", input).floor_divide(*args, **kwargs)
+
+
+def eq(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.eq: `input.eq(*args, **kwargs)`."""
+    return _tensor_input("eq", input).eq(*args, **kwargs)
+
+
+def ne(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.ne: `input.ne(*args, **kwargs)`."""
+    return _tensor_input("ne", input).ne(*args, **kwargs)
+
+
+def lt(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.lt: `input.lt(*args, **kwargs)`."""
+    return _tensor_input("lt", input).lt(*args, **kwargs)
+
+
+def le(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.le: `input.le(*args, **kwargs)`."""
+    return _tensor_input("le", input).le(*args, **kwargs)
+
+
+def gt(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.gt: `input.gt(*args, **kwargs)`."""
+    return _tensor_input("gt", input).gt(*args, **kwargs)
+
+
+def ge(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.ge: `input.ge(*args, **kwargs)`."""
+    return _tensor_input("ge", input).ge(*args, **kwargs)
+
+
+def logical_and(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.logical_and: `input.logical_and(*args, **kwargs)`."""
+    return _tensor_input("logical_and", input).logical_and(*args, **kwargs)
+
+
+def logical_or(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.logical_or: `input.logical_or(*args, **kwargs)`."""
+    return _tensor_input("logical_or", input).logical_or(*args, **kwargs)
+
+
+def logical_not(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.logical_not: `input.logical_not(*args, **kwargs)`."""
+    return _tensor_input("logical_not", input).logical_not(*args, **kwargs)
+
+
+def masked_fill(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.masked_fill: `input.masked_fill(*args, **kwargs)`."""
+    return _tensor_input("masked_fill", input).masked_fill(*args, **kwargs)
+
+
+def masked_select(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.masked_select: `input.masked_select(*args, **kwargs)`."""
+    return _tensor_input("masked_select", input).masked_select(*args, **kwargs)
+
+
+def nonzero(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.nonzero: `input.nonzero(*args, **kwargs)`."""
+    return _tensor_input("nonzero", input).nonzero(*args, **kwargs)
+
+
+def clone(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.clone: `input.clone(*args, **kwargs)`."""
+    return _tensor_input("clone", input).clone(*args, **kwargs)
+
+
+def detach(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.detach: `input.detach(*args, **kwargs)`."""
+    return _tensor_input("detach", input).detach(*args, **kwargs)
+
+
+def t(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.t: `input.t(*args, **kwargs)`."""
+    return _tensor_input("t", input).t(*args, **kwargs)
+
+
+def unflatten(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """As torch.unflatten: `input.unflatten(*args, **kwargs)`."""
+    return _tensor_input("unflatten", input).unflatten(*args, **kwargs)
+
+
+def pow(input: Tensor | float, exponent: Tensor | float) -> Tensor:
+    """As torch.pow: `input ** exponent`, a number as the base too (`tr.pow(2, x)`)."""
+    if not isinstance(input, Tensor) and isinstance(exponent, Tensor) and _is_number(input):
+        return input ** exponent
+    return _tensor_input("pow", input).pow(exponent)
+
+
+def remainder(input: Tensor | float, other: Tensor | float) -> Tensor:
+    """As torch.remainder: `input % other` with the divisor's sign, a number as the dividend too."""
+    if not isinstance(input, Tensor) and isinstance(other, Tensor) and _is_number(input):
+        return input % other
+    return _tensor_input("remainder", input).remainder(other)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

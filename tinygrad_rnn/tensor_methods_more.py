@@ -1,12 +1,14 @@
 """More of torch's Tensor methods: what torch code reads about a tensor (stride, storage_offset, nbytes,
 is_contiguous, retains_grad...), the nan-reductions and order statistics (nansum, nanmean, quantile, kthvalue,
-aminmax, cov, corrcoef, histc, bincount, unique_consecutive, dist, renorm), splits and rearrangements
-(tensor_split, hsplit, rot90, diag_embed, take, sum_to_size, the *_scatter functions) and elementwise functions
-(float_power, fmax, copysign, logaddexp2, frexp, ldexp, gcd...).
+aminmax, cov, corrcoef, histc, histogram, bincount, unique_consecutive, dist, renorm), splits and rearrangements
+(tensor_split, hsplit, rot90, diag_embed, take, sum_to_size, the *_scatter functions), reductions into places
+(scatter_reduce, index_reduce, put) and elementwise functions (float_power, fmax, copysign, logaddexp2, frexp,
+ldexp, gcd...).
 
 Nothing here has a forward or backward of its own: each method composes Tensor methods or primitives that hold
 them (tensor.py, primitives.py), so a gradient lives in one place; the results that torch gives no gradient
-(histc, bincount, heaviside, gcd) are computed in numpy and carry none.
+(histc, bincount, gcd) are computed in numpy and carry none (heaviside's result requires grad and refuses a
+backward, as torch's: primitives.py's Heaviside).
 
 Where this module sits: the Tensor class inherits MoreTensorMethods as it inherits InPlaceWrites (inplace.py's
 docstring), so this module does not import tensor.py when it is loaded; what it needs from there is imported
@@ -39,11 +41,45 @@ class MantissaExponent(NamedTuple):
     exponent: "Tensor"
 
 
+class Histogram(NamedTuple):
+    """What histogram returns, as torch.return_types.histogram."""
+    hist: "Tensor"
+    bin_edges: "Tensor"
+
+
 _QUANTILE_MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _constant(array):
     return tape.Tensor._make(np.asarray(array), False)
+
+
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
+
+def _reduction(fn, reduce, choices):
+    """scatter_reduce's and index_reduce's reduce argument: a str among choices, refused in torch's words."""
+    if not isinstance(reduce, str):
+        raise TypeError(f"{fn}(): argument 'reduce' (position 4) must be str, not {type(reduce).__name__}")
+    if reduce not in choices:
+        if fn == "index_reduce":
+            raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+                               f"{reduce}.")
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    return reduce
+
+
+def _index_vector(fn, index, flat=False):
+    """index_reduce's (a 0-d or 1-D int64 tensor) or put's (any shape, flattened) index, as an int64 array."""
+    if not isinstance(index, tape.Tensor):
+        raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind != "i":
+        raise RuntimeError(f"{fn}(): Expected a long tensor for index, but got {_torch_name(index.dtype)}")
+    if not flat and index.ndim > 1:
+        raise IndexError(f"{fn}_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: Long and "
+                         f"size: {list(index.shape)}")
+    return index._data.reshape(-1).astype(np.int64)
 
 
 class MoreTensorMethods:
@@ -289,6 +325,39 @@ class MoreTensorMethods:
         sd = c.diagonal().sqrt()
         return (c / sd.reshape(-1, 1) / sd.reshape(1, -1)).clip(-1, 1)
 
+    def histogram(self, bins: int | Tensor = 100, *, range: Sequence[float] | None = None,
+                  weight: Tensor | None = None, density: bool = False) -> Histogram:
+        """torch's histogram: (hist, bin_edges) of the flattened values, in the input's float dtype. bins an int
+        (equal bins over `range`, or the data's min and max, widened by 0.5 each way when they are equal, as
+        torch's linspace spaces them) or a 1-D tensor of increasing edges; the last bin holds its right edge;
+        values outside are left out; weight sums weights instead of counting; density divides by the total and
+        the widths. The results require grad when an input does, and a backward through them is refused, as
+        torch's (primitives.py's NoDerivative)."""
+        from . import primitives as P
+        x, fn = self._data.reshape(-1), "torch.histogramdd"
+        if x.dtype.kind != "f":
+            raise DTypeNotImplementedError(f'"histogramdd" not implemented for \'{_torch_name(self.dtype)}\'')
+        edges = _histogram_edges(fn, x, bins, range)
+        w = None
+        if weight is not None:
+            if not isinstance(weight, tape.Tensor) or weight.dtype != self.dtype:
+                raise RuntimeError(f"{fn}: if weight tensor is provided, input tensor and weight tensor should have "
+                                   f"the same dtype, got {getattr(weight, 'dtype', type(weight).__name__)}")
+            if weight.shape != self.shape:
+                raise RuntimeError(f"{fn}: if weight tensor is provided it should have the same shape as the input "
+                                   f"tensor, got input {list(self.shape)} and weight {list(weight.shape)}")
+            w = weight._data.reshape(-1)
+        inside = (x >= edges[0]) & (x <= edges[-1])
+        place = np.clip(np.searchsorted(edges, x[inside], side="right") - 1, 0, edges.size - 2)
+        hist = np.bincount(place, weights=None if w is None else w[inside], minlength=edges.size - 1)
+        hist = hist.astype(x.dtype)
+        if density:
+            with np.errstate(divide="ignore", invalid="ignore"):   # (no value inside: NaN, as torch's)
+                hist = (hist / (hist.sum() * np.diff(edges))).astype(x.dtype)
+        inputs = [t for t in (self, bins, weight) if isinstance(t, tape.Tensor)]
+        hist_t, edges_t = tape.apply(P.NoDerivative, *inputs, values=(hist, edges), name="histogram")
+        return Histogram(hist_t, edges_t)
+
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
         """Counts of the values in `bins` equal bins over [min, max] (the data's range when min == max), as
         torch's histc: values outside ignored, max in the last bin, the input's float dtype, no gradient."""
@@ -460,6 +529,83 @@ class MoreTensorMethods:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
         return out.movedim((nd - 2, nd - 1), (a, b))
 
+    # -- reductions into places: scatter_reduce, index_reduce, put (one primitive: primitives.py's ScatterReduce)
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """torch's scatter_reduce: a copy whose places `index` names along dim (as scatter's: out[i][index[i][j]] for
+        dim 1) take the reduction ("sum", "prod", "mean", "amax", "amin") of the src values sent there, and of
+        their own value with include_self; the other places keep theirs. An integer mean rounds down, as torch's.
+        Gradients as torch's: amax/amin share theirs evenly among the tied values, prod's handles zeros."""
+        from . import primitives as P
+        fn = "scatter_reduce"
+        if not isinstance(src, tape.Tensor):
+            raise TypeError(f"{fn}(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
+        reduce = _reduction(fn, reduce, _SCATTER_REDUCTIONS)
+        if not isinstance(include_self, (bool, np.bool_)):
+            raise TypeError(f"{fn}(): argument 'include_self' must be bool, not {type(include_self).__name__}")
+        if reduce == "mean" and self.dtype == bool:
+            raise DTypeNotImplementedError('"scatter_gather_tensor_cpu_reduce_mean" not implemented for \'Bool\'')
+        from .tensor import _gather_index, _one_int_dim
+        d = _one_int_dim(fn, dim, self.ndim)
+        if self.ndim == 0:   # as gather: the one element through a 1-D view (a 0-d index and src read as 1-D)
+            index = _constant(_gather_index(index, (), 0, fn) if getattr(index, "ndim", 0) else index._data)
+            return self.reshape(1).scatter_reduce(0, index.reshape(-1), src.reshape(-1), reduce,
+                                                  include_self=include_self).reshape(())
+        index = _gather_index(index, self.shape, d, fn)
+        src = self._scatter_source(fn, index, src)
+        return tape.apply(P.ScatterReduce, self, src, index=index, axis=d, reduce=reduce,
+                          include_self=bool(include_self))
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        """torch's index_reduce: slice index[i] of self along dim reduced ("prod", "mean", "amax", "amin") with
+        slice i of source; scatter_reduce with the index spread over source's shape, so its gradients."""
+        fn = "index_reduce"
+        reduce = _reduction(fn, reduce, _INDEX_REDUCTIONS)
+        d = _axis(dim, builtins_max(self.ndim, 1))
+        i = _index_vector(fn, index)
+        if not isinstance(source, tape.Tensor):
+            raise TypeError(f"{fn}(): argument 'source' (position 3) must be Tensor, not {type(source).__name__}")
+        if self.ndim == 0:
+            if source.ndim > 1 or source.numel() != 1 or i.size != 1:
+                raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified "
+                                   f"dimension. Got self.shape = [] source.shape = {list(source.shape)}")
+            return self.reshape(1).index_reduce(0, _constant(i), source.reshape(1), reduce,
+                                                include_self=include_self).reshape(())
+        if source.ndim != self.ndim or any(n != m for k, (n, m) in enumerate(zip(source.shape, self.shape)) if k != d):
+            raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
+                               f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
+        if i.size != source.shape[d]:
+            raise RuntimeError(f"{fn}_(): Number of indices ({i.size}) should be equal to source.size(dim): "
+                               f"({source.shape[d]}), for dim: {dim}")
+        if i.size and (i.min() < 0 or i.max() >= self.shape[d]):
+            raise IndexError("index out of range in self")
+        spread = np.broadcast_to(i.reshape([-1 if k == d else 1 for k in range(self.ndim)]), source.shape)
+        return self.scatter_reduce(d, _constant(np.ascontiguousarray(spread)), source, reduce,
+                                   include_self=include_self)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """torch's put: a copy with the elements at the flattened positions `index` (negative from the end) set to
+        source's (flattened) values, or added with accumulate=True. Gradients reach self (0 where set) and source."""
+        fn = "put_"
+        i = _index_vector(fn, index, flat=True)
+        if not isinstance(source, tape.Tensor):
+            raise TypeError(f"put(): argument 'source' (position 2) must be Tensor, not {type(source).__name__}")
+        if not isinstance(accumulate, (bool, np.bool_)):
+            raise TypeError(f"put(): argument 'accumulate' (position 3) must be bool, not {type(accumulate).__name__}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"{fn}(): self and source expected to have the same dtype, but got self.dtype = "
+                               f"{_torch_name(self.dtype)} and source.dtype = {_torch_name(source.dtype)}")
+        if source.numel() != i.size:
+            raise IndexError(f"{fn}(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {i.size}")
+        n = self.numel()
+        if i.size and (i.min() < -n or i.max() >= n):
+            bad = int(i.max()) if i.max() >= n else int(i.min())
+            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+        flat, where, values = self.reshape(-1), _constant(np.where(i < 0, i + n, i)), source.reshape(-1)
+        out = flat.scatter_add(0, where, values) if accumulate else flat.scatter(0, where, values)
+        return out.reshape(self.shape)
+
     def take(self, index: Tensor) -> Tensor:
         """The elements at the indices of the flattened tensor (negative from the end), as torch's take."""
         flat = self.reshape(-1)
@@ -598,13 +744,14 @@ class MoreTensorMethods:
         return (-magnitude).where(sign_bit, magnitude)
 
     def heaviside(self, values: Tensor) -> Tensor:
-        """0 below zero, 1 above, values at zero, as torch's heaviside; no gradient (torch has none)."""
+        """0 below zero, 1 above, values at zero, as torch's heaviside; the result requires grad as torch's, and a
+        backward through it is refused as torch's (it has no derivative: primitives.py's Heaviside)."""
+        from . import primitives as P
         if not isinstance(values, tape.Tensor):
             raise TypeError(f"heaviside(): argument 'values' (position 1) must be Tensor, not {type(values).__name__}")
         if values.dtype != self.dtype:
             raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
-        out = np.where(self._data == 0, values._data, (self._data > 0).astype(self.dtype))
-        return _constant(out.astype(self.dtype))
+        return tape.apply(P.Heaviside, self, values)
 
     def logaddexp2(self, other: Tensor) -> Tensor:
         """log2(2**self + 2**other) without overflow, as torch's logaddexp2."""
@@ -737,6 +884,35 @@ def _leading_positions(shape, index):
     dims = shape[:len(arrays)]
     arrays = [np.where(a < 0, a + n, a) for a, n in zip(np.broadcast_arrays(*arrays), dims)]
     return np.ravel_multi_index(tuple(arrays), dims)
+
+
+def _histogram_edges(fn, x, bins, range_):
+    """histogram's bin edges, in x's dtype: bins's own (a 1-D tensor), or bins + 1 spaced as torch's linspace spaces
+    them (from each end toward the middle) over range_ or x's min and max."""
+    if isinstance(bins, tape.Tensor):
+        if bins.dtype != x.dtype:
+            raise RuntimeError(f"{fn}: input tensor and bins tensors should have the same dtype, but got input with "
+                               f"dtype {_torch_name(x.dtype)} and bins with dtype {_torch_name(bins.dtype)}")
+        if bins.ndim != 1 or bins.shape[0] < 1:
+            raise RuntimeError(f"{fn}: bins tensor should have one dimension and at least 1 entry, got shape "
+                               f"{list(bins.shape)}")
+        return bins._data.copy()
+    if not _is_int(bins) or bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    if range_ is not None:
+        lo, hi = (x.dtype.type(v) for v in range_)
+    else:
+        lo, hi = (x.min(), x.max()) if x.size else (x.dtype.type(0), x.dtype.type(1))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"{fn}: dimension 0's range [{lo:g}, {hi:g}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"{fn}: min should not exceed max, but got min {lo:g} max {hi:g} for dimension 0")
+    if lo == hi:
+        lo, hi = lo - x.dtype.type(0.5), hi + x.dtype.type(0.5)
+    n = int(bins) + 1
+    step = (hi - lo) / x.dtype.type(n - 1)
+    i = np.arange(n)
+    return np.where(i < n // 2, lo + step * i.astype(x.dtype), hi - step * (n - 1 - i).astype(x.dtype)).astype(x.dtype)
 
 
 def _torch_name(dtype):

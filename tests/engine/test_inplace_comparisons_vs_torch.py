@@ -1,8 +1,9 @@
 """The comparisons in place, as torch 2.13's: x.eq_(y), ne_, lt_, le_, gt_, ge_, their aliases (not_equal_, less_,
 less_equal_, greater_, greater_equal_) and logical_and_/or_/xor_/not_ write the mask into x in x's dtype (1 and 0
-in a float or int64 tensor, True and False in a mask); recorded, the result's gradient is 0; a mask broadcasting
-beyond x, a leaf that requires grad, refused as torch refuses them. Also cumsum_/cumprod_'s dtype=. main had none
-of these methods (AttributeError)."""
+in a float or int64 tensor, True and False in a mask); recorded, the comparisons' result's gradient is 0; a mask
+broadcasting beyond x, a leaf that requires grad, refused as torch refuses them (the logical ones' autograd, which
+torch does not record: tests/engine/test_logical_in_place_and_heaviside_autograd_vs_torch.py). Also
+cumsum_/cumprod_'s dtype=. main had none of these methods (AttributeError)."""
 import numpy as np
 import pytest
 from conftest import raises_as_torch

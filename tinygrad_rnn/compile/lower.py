@@ -539,6 +539,8 @@ def _lower_getitem(lw, op, attrs):
 
 
 def _lower_concatenate(lw, op, attrs):
+    if attrs.get("skipped"):
+        fail(op, "concatenate with a legacy empty (shape (0,)) tensor")
     parts = [lw.get(r, op) for r in op.args]
     if len({p.kind for p in parts}) != 1 or not _feature_axis(parts[0], attrs["axis"]):
         fail(op, f"concatenate along axis {attrs['axis']}: only values of one kind along the feature (last) axis")

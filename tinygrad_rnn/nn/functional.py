@@ -1016,7 +1016,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
             raise TypeError(f"{fn}: {name} must be a Tensor of the input's dtype {input.dtype}, got {_described(p)}")
         if p is not None and p.shape != shape:
             raise ShapeError(f"{fn}: {name} must have shape normalized_shape {shape}, got {p.shape}")
-    eps = check_float(fn, "eps", eps, 0)
+    eps = _real(fn, "eps", eps)   # any number, as torch's: a negative eps computes (NaN where var + eps < 0)
     axes = tuple(range(input.ndim - k, input.ndim))
     centred = input - input.mean(axes, keepdims=True)
     var = (centred * centred).mean(axes, keepdims=True)

@@ -155,7 +155,7 @@ class LayerNorm(Module):
             raise TypeError(f"LayerNorm: normalized_shape must be an int or a sequence of ints, got "
                             f"{type(normalized_shape).__name__} {normalized_shape!r}")
         self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n, 0) for n in shape)
-        self.eps = check_float("LayerNorm", "eps", eps, 0)
+        self.eps = check_float("LayerNorm", "eps", eps)   # a negative one too, as torch's (NaN refused)
         self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
         bias, dtype = check_bool("LayerNorm", "bias", bias), check_dtype(dtype, "LayerNorm")
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None

@@ -35,6 +35,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """torch.nn.functional.batch_norm: normalise channel dim 1 by the batch's statistics (training, or no
     running statistics given) or the running ones; in training the running statistics given are updated in
     place (momentum a float here: the module turns momentum=None into its cumulative factor)."""
+    if isinstance(input, Tensor) and input.shape == (0,):   # torch's: an empty 1-D input, an empty result
+        _check_batch(input, training, eps)
+        return input.clone()
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, ...), got "
                          f"{getattr(input, 'shape', type(input).__name__)}")
