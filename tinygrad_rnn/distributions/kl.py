@@ -57,7 +57,8 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     if fn is None:
         raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
                                   f"{type(q).__name__}")
-    return fn(p, q)
+    with np.errstate(all="ignore"):   # the masked branches meet 0 * inf and inf - inf: quietly, as torch's
+        return fn(p, q)
 
 
 def _inf_where(mask, t, value=math.inf):
@@ -353,7 +354,7 @@ def _kl_uniform_gumbel(p, q):
 
 
 def _x_log_x(t):
-    return t * t.log()
+    return t.xlogy(t)   # 0 at t = 0, as torch's (t * t.log() is nan there)
 
 
 @register_kl(Uniform, Pareto)
