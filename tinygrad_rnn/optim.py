@@ -44,6 +44,7 @@ only its type checked at step().
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -72,6 +73,17 @@ def _number(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     return float(value)
+
+
+def _check_duplicates(params, groups):
+    """torch's rules: a parameter listed twice in one group is a warning (torch's words; step() then updates it once
+    per listing, as torch's does), one that is in another group already a ValueError."""
+    ids = [id(p) for p in params]
+    if len(set(ids)) != len(ids):
+        warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
+                      "error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=4)
+    if not {id(p) for g in groups for p in g["params"]}.isdisjoint(ids):
+        raise ValueError("some parameters appear in more than one parameter group")
 
 
 # torch's words for a hyperparameter out of range ("Invalid learning rate: ..."), which our messages start with
@@ -301,14 +313,7 @@ class Optimizer:
             _checked(self._check_group, group, prefix)
         else:
             self._check_group(group, True)
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
-        for p in group["params"]:
-            if id(p) in seen:
-                # torch only warns about a duplicate within a group, but such a parameter would be
-                # updated twice per step(): refuse both kinds
-                raise ValueError("a parameter appears twice among the optimizer's parameters; "
-                                 "list each parameter once (model.parameters() does)")
-            seen.add(id(p))
+        _check_duplicates(group["params"], self.param_groups)
         self.param_groups.append(group)
 
     def _check_names_as_others(self, group):
@@ -362,13 +367,14 @@ class Optimizer:
         'param_groups': [{hyperparameter: value, 'params': [index, ...]}]}. Parameters are referred
         to by their position across all groups, as in torch. The buffers are Tensors sharing the state's
         memory, as torch's (`copy.deepcopy` the dict for a snapshot that must not change under training)."""
-        index_of, groups = {}, []
+        index_of, groups, start = {}, [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            packed["params"] = []
-            for p in group["params"]:
-                index_of[id(p)] = len(index_of)
-                packed["params"].append(index_of[id(p)])
+            # torch's numbering: by position across the groups; a parameter listed twice in a group (torch's
+            # warning) numbered by its last listing
+            index_of.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index_of})
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
         state = {}
         for group in self.param_groups:
@@ -588,7 +594,7 @@ class SGD(Optimizer):
         if weight_decay != 0:
             g = g + weight_decay * p._data
         if momentum != 0:
-            buf = state.get("momentum_buffer")
+            buf = self._momentum_buffer(p, state)
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(g, copy=True)  # g may be p.grad itself
             else:
@@ -597,11 +603,21 @@ class SGD(Optimizer):
             g = g + momentum * buf if group["nesterov"] else buf
         p._data -= lr * g
 
+    def _momentum_buffer(self, p, state):
+        """p's momentum buffer as this step found it: torch gathers the buffers before it updates, so a parameter
+        listed twice in a group (torch's warning) without one gets a new buffer at each listing, the last kept."""
+        buf = state.get("momentum_buffer")
+        made = self._stepping.setdefault("momentum buffers made", set())
+        if buf is None or id(p) in made:
+            made.add(id(p))
+            return None
+        return buf
+
     def _fused_update(self, p, grad, state, group, lr, momentum, weight_decay):
         """The update above as one compiled pass (kernels.sgd_update); False if the arrays do not allow it."""
         kind, buf = kernels.NO_MOMENTUM, p._data   # without momentum the kernel never reads buf
         if momentum != 0:
-            buf = state.get("momentum_buffer")
+            buf = self._momentum_buffer(p, state)
             kind = kernels.MOMENTUM if buf is not None else kernels.FIRST_MOMENTUM
             if buf is None:
                 buf = np.empty_like(p._data)
