@@ -86,6 +86,26 @@ def _check_duplicates(params, groups):
         raise ValueError("some parameters appear in more than one parameter group")
 
 
+def _learning_rate(value, ranges=True):
+    """A group's lr: a number as a float; a 1-element Tensor kept as torch keeps it (a scheduler writes into it),
+    its value checked (a torch tensor, from torch's state dict, made ours)."""
+    number = _at_least("lr", value, 0, ranges)
+    if isinstance(value, Tensor):
+        return value
+    if callable(getattr(value, "tolist", None)) and callable(getattr(value, "numel", None)) \
+            and not isinstance(value, np.ndarray):
+        return Tensor(np.array(value.tolist(), dtype=str(value.dtype).removeprefix("torch.")))
+    return number
+
+
+def _lr_of(group):
+    """The group's lr at a step: a float, or a Tensor lr's value as a numpy scalar of its dtype, so that what a step
+    computes from it (lr / bias_correction, 1 - lr * weight_decay) is computed in that dtype, as torch computes it
+    with its tensor."""
+    lr = group["lr"]
+    return lr._data.reshape(-1)[0] if isinstance(lr, Tensor) else float(lr)
+
+
 # torch's words for a hyperparameter out of range ("Invalid learning rate: ..."), which our messages start with
 _TORCH_LABELS = {"lr": "learning rate", "eps": "epsilon value", "betas[0]": "beta parameter at index 0",
                  "betas[1]": "beta parameter at index 1"}
@@ -124,7 +144,7 @@ def _betas(group, ranges):
 
 def _adam_ranges(group, ranges):
     """lr, eps, betas and weight_decay, checked in torch's order (Adam, AdamW, NAdam, RAdam, Adamax)."""
-    group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+    group["lr"] = _learning_rate(group["lr"], ranges)
     group["eps"] = _at_least("eps", group["eps"], 0, ranges)
     _betas(group, ranges)
     group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -574,7 +594,7 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["momentum"] = _at_least("momentum", group["momentum"], 0, ranges)
         group["dampening"] = _number("dampening", group["dampening"])
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -587,7 +607,7 @@ class SGD(Optimizer):
 
     def _update(self, p, grad, state, group):
         # float() again: a scheduler may have stored a numpy scalar in the group since it was checked
-        lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        lr, momentum, weight_decay = _lr_of(group), float(group["momentum"]), float(group["weight_decay"])
         if group["fused"] is not False and self._fused_update(p, grad, state, group, lr, momentum, weight_decay):
             return
         g = -grad if group["maximize"] else grad
@@ -685,7 +705,7 @@ class Adam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps, weight_decay = _lr_of(group), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
@@ -731,7 +751,7 @@ class Adam(Optimizer):
         flat = _flat(p._data, grad, [m, v, state.get("max_exp_avg_sq", v)])
         if flat is None:
             return False
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps, weight_decay = _lr_of(group), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         kind = kernels.NO_DECAY if weight_decay == 0 else \
             kernels.DECOUPLED_DECAY if group["decoupled_weight_decay"] else kernels.L2_DECAY
@@ -818,7 +838,7 @@ class Adagrad(Optimizer):
         state["sum"] = np.full_like(p._data, float(group["initial_accumulator_value"]))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["lr_decay"] = _at_least("lr_decay", group["lr_decay"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["initial_accumulator_value"] = _at_least("initial_accumulator_value",
@@ -828,7 +848,7 @@ class Adagrad(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        lr, weight_decay = _lr_of(group), float(group["weight_decay"])
         if not state:   # (a group added by add_param_group)
             self._init_state(p, state, group)
         state["step"] = step = state["step"] + 1
@@ -879,7 +899,7 @@ class RMSprop(Optimizer):
                                       centered=centered, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["alpha"] = _at_least("alpha", group["alpha"], 0, ranges)
         group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -889,7 +909,7 @@ class RMSprop(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        lr, alpha, eps = _lr_of(group), float(group["alpha"]), float(group["eps"])
         weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
         if not state:
             state["step"] = 0
@@ -982,7 +1002,7 @@ class NAdam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps, momentum_decay = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
+        lr, eps, momentum_decay = _lr_of(group), float(group["eps"]), float(group["momentum_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         if not state:
             state.update(step=0, mu_product=_scalar_state(1.0), exp_avg=np.zeros_like(p._data),
@@ -1033,7 +1053,7 @@ class RAdam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps = float(group["lr"]), float(group["eps"])
+        lr, eps = _lr_of(group), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
@@ -1077,7 +1097,7 @@ class Adamax(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps = float(group["lr"]), float(group["eps"])
+        lr, eps = _lr_of(group), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_inf")
         g = _decayed(p, grad, group, lr)
@@ -1112,7 +1132,7 @@ class Adadelta(Optimizer):
                                       **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["rho"] = _unit_interval("rho", group["rho"], ranges, closed=True)
         group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -1120,7 +1140,7 @@ class Adadelta(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
+        lr, rho, eps = _lr_of(group), float(group["rho"]), float(group["eps"])
         _count_step(state, p, "square_avg", "acc_delta")
         g = _decayed(p, grad, group, lr)
         v, a = state["square_avg"], state["acc_delta"]
@@ -1159,7 +1179,7 @@ class ASGD(Optimizer):
                                       maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         for name in ("lambd", "alpha", "t0"):   # (torch checks no range of these)
             group[name] = _number(name, group[name])
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -1167,7 +1187,7 @@ class ASGD(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, lambd, alpha, t0 = float(group["lr"]), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
+        lr, lambd, alpha, t0 = _lr_of(group), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
         if not state:
             state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p._data))
         state["step"] = step = state["step"] + 1
@@ -1206,7 +1226,7 @@ class Rprop(Optimizer):
         super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         etas = group["etas"] = _pair("etas", group["etas"], ("etaminus", "etaplus"))
         if ranges and not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: etas must be (etaminus, etaplus) with 0 < etaminus < 1 < etaplus, "
@@ -1219,7 +1239,7 @@ class Rprop(Optimizer):
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         if not state:
-            state.update(step=0, prev=np.zeros_like(p._data), step_size=np.full_like(p._data, float(group["lr"])))
+            state.update(step=0, prev=np.zeros_like(p._data), step_size=np.full_like(p._data, _lr_of(group)))
         state["step"] += 1
         g = -grad if group["maximize"] else grad
         prev, s = state["prev"], state["step_size"]
