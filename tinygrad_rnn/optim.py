@@ -30,7 +30,8 @@ The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step 
 Each constructor takes torch 2.13's arguments in torch's order (foreach and, for Adagrad, fused change no number
 here; capturable=True is taken and its step() raises torch's AssertionError, CUDA graphs needing CUDA parameters;
 differentiable=True is refused), params as torch's (Tensors, group dicts, or (name, Tensor) pairs, the names kept
-in the group's 'param_names'), a 1-element Tensor lr used as its value, and the param groups and state dicts have
+in the group's 'param_names'), a 1-element Tensor lr kept as torch keeps it (computed with in its dtype), and the
+param groups and state dicts have
 torch's layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
 sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
 mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
@@ -66,7 +67,7 @@ def _number(name, value):
         value = value.item()
     if isinstance(value, Tensor) or (callable(getattr(value, "numel", None)) and callable(getattr(value, "item", None))
                                      and not isinstance(value, np.ndarray)):
-        # torch takes a 1-element Tensor lr (used as its value here); a torch tensor comes in torch's state dicts
+        # torch takes a 1-element Tensor lr (its value checked here); a torch tensor comes in torch's state dicts
         if value.numel() != 1:
             raise ValueError(f"Tensor {name} must be 1-element, got a Tensor of shape {tuple(value.shape)}")
         value = value.item()

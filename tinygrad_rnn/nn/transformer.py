@@ -18,7 +18,8 @@ torch's "fast path": a TransformerEncoder in eval mode, with no gradient to reco
 src_key_padding_mask and no mask, packs the batch into a nested tensor, and unpacks it padded with zeros: the
 padded positions of its output (before its norm) are 0, not the values the layers compute there. Ours gives the
 same numbers under the same conditions (see TransformerEncoder). Its per-layer fast path computes the same values
-up to float error, except at a query that may attend nowhere (nan there; ours gives the ordinary path's values).
+up to float error, except at a query that may attend nowhere: nan there, and the encoder layer gives nan under the same
+conditions (TransformerEncoderLayer._nan_rows), the number a user comparing with torch sees.
 """
 from __future__ import annotations
 
