@@ -155,7 +155,8 @@ class LBFGS(Optimizer):
                 state["t"] = alias if alias is not None and t is lr else t
                 break
             loss, flat_grad, t, evals, optimal = self._take_step(closure, group, loss, flat_grad, t, d, gtd,
-                                                                 last=n_iter == max_iter)
+                                                                 last=n_iter == max_iter,
+                                                                 max_ls=group["max_eval"] - current_evals)
             state["t"] = alias if alias is not None and t is lr else t
             current_evals += evals
             state["func_evals"] += evals
@@ -163,13 +164,15 @@ class LBFGS(Optimizer):
                     or np.abs(d * t).max() <= tolerance_change or abs(loss - prev_loss) < tolerance_change):
                 break
 
-    def _take_step(self, closure, group, loss, flat_grad, t, d, gtd, last):
-        """Move the parameters along d: by t, or by the step the line search finds. Returns the new loss and
-        gradient, the step taken, the closure calls made and whether the gradient is within tolerance_grad."""
+    def _take_step(self, closure, group, loss, flat_grad, t, d, gtd, last, max_ls):
+        """Move the parameters along d: by t, or by the step the line search finds (within max_ls evaluations: what
+        is left of max_eval, as torch 2.13 passes it). Returns the new loss and gradient, the step taken, the
+        closure calls made and whether the gradient is within tolerance_grad."""
         if group["line_search_fn"] == "strong_wolfe":
             x = [p._data.copy() for p in self._params]
             loss, flat_grad, t, evals = _strong_wolfe(
-                lambda x_, t_, d_: self._directional_evaluate(closure, x_, t_, d_), x, t, d, loss, flat_grad, gtd)
+                lambda x_, t_, d_: self._directional_evaluate(closure, x_, t_, d_), x, t, d, loss, flat_grad, gtd,
+                max_ls=max_ls)
             self._add(t, d)
             return loss, flat_grad, t, evals, np.abs(flat_grad).max() <= group["tolerance_grad"]
         self._add(t, d)

@@ -8,7 +8,8 @@ scheduler wrote). Parameters and lrs after each step are torch's, float64 parame
 
 A parameter listed twice in one group is torch's UserWarning (main refused it), updated once per listing as
 torch's step does (SGD's momentum buffers gathered before the update, as torch's), numbered in state_dict as
-torch numbers it; in two groups it is torch's ValueError."""
+torch numbers it; in two groups it is torch's ValueError. LBFGS's strong_wolfe line search is given what is left of
+max_eval, as torch's (main: 25 evaluations whatever max_eval)."""
 import warnings
 
 import numpy as np
@@ -60,7 +61,8 @@ def _run_with_tensor_lr(lib, name, kw, dtype, scheduler):
 @pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=[f"{n}{'-' + str(k) if k else ''}" for n, k in OPTIMIZERS])
 def test_a_tensor_lr_is_kept_and_gives_torchs_numbers_under_a_scheduler(name, kw, scheduler, dtype):
     if name == "LBFGS" and kw and dtype == np.float32:
-        pytest.skip("float32 strong_wolfe differs from torch's with a float lr too (NOTES: Left)")
+        pytest.skip("float32 strong_wolfe drifts from torch's over many iterations with a float lr too: a float32 "
+                    "dot's last bit flips a line-search test (NOTES-dist29: Left)")
     ours, theirs = (_run_with_tensor_lr(lib, name, kw, dtype, scheduler) for lib in (tr, torch))
     assert ours[1] == theirs[1]   # the lrs the scheduler wrote, in the Tensor's float32
     assert ours[2] == theirs[2] == (True, "Tensor", "Tensor", True)
@@ -134,3 +136,25 @@ def test_a_parameter_in_two_groups_is_torchs_value_error():
         with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
             opt.add_param_group({"params": [q, p]})
         assert len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("max_iter,max_eval", [(1, None), (3, 2), (4, 6)])
+def test_lbfgs_strong_wolfe_searches_within_what_is_left_of_max_eval_as_torchs(max_iter, max_eval, dtype):
+    """torch 2.13 gives its line search max_ls = max_eval - the evaluations made so far (main: 25 always)."""
+    results = []
+    for lib in (tr, torch):
+        p = lib.tensor(P0.astype(dtype), requires_grad=True)
+        opt = lib.optim.LBFGS([p], lr=0.05, max_iter=max_iter, max_eval=max_eval, line_search_fn="strong_wolfe")
+
+        def closure(opt=opt, p=p):
+            opt.zero_grad()
+            loss = _loss(p)
+            loss.backward()
+            return loss
+        for _ in range(2):
+            opt.step(closure)
+        state = opt.state_dict()["state"][0]
+        results.append((p.detach().numpy(), state["func_evals"], state["n_iter"]))
+    assert results[0][1:] == results[1][1:]
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=0, atol=1e-13 if dtype == np.float64 else 3e-7)
