@@ -127,7 +127,8 @@ class MultiheadAttention(Module):
         tensors = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
         return not (is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors))
 
-    def attends_nowhere(self, attn_mask, key_padding_mask, L, N, S, dtype):
+    def attends_nowhere(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, L: int, N: int, S: int,
+                        dtype: npt.DTypeLike) -> np.ndarray | None:
         """(N, L) bool: the queries that, in some head, may attend no key (their joined mask row all -inf), or None
         without masks. torch's fast paths give nan there (their softmax of a row of -inf); the ordinary path's
         scaled_dot_product_attention gives 0."""
