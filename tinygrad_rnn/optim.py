@@ -30,7 +30,8 @@ The others (Adagrad, RMSprop, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop) step 
 Each constructor takes torch 2.13's arguments in torch's order (foreach and, for Adagrad, fused change no number
 here; capturable=True is taken and its step() raises torch's AssertionError, CUDA graphs needing CUDA parameters;
 differentiable=True is refused), params as torch's (Tensors, group dicts, or (name, Tensor) pairs, the names kept
-in the group's 'param_names'), a 1-element Tensor lr used as its value, and the param groups and state dicts have
+in the group's 'param_names'), a 1-element Tensor lr kept as torch keeps it (computed with in its dtype), and the
+param groups and state dicts have
 torch's layout: the same group keys, 'state' keyed by parameter index with torch's entry names, each buffer a Tensor
 sharing the optimizer's memory and the step count a 0-d float32 Tensor (torch's float32 tensor). NAdam's
 mu_product and ASGD's eta and mu are 0-d float32 Tensors (float64 when the default dtype is), which a load casts
@@ -44,6 +45,7 @@ only its type checked at step().
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -65,13 +67,44 @@ def _number(name, value):
         value = value.item()
     if isinstance(value, Tensor) or (callable(getattr(value, "numel", None)) and callable(getattr(value, "item", None))
                                      and not isinstance(value, np.ndarray)):
-        # torch takes a 1-element Tensor lr (used as its value here); a torch tensor comes in torch's state dicts
+        # torch takes a 1-element Tensor lr (its value checked here); a torch tensor comes in torch's state dicts
         if value.numel() != 1:
             raise ValueError(f"Tensor {name} must be 1-element, got a Tensor of shape {tuple(value.shape)}")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     return float(value)
+
+
+def _check_duplicates(params, groups):
+    """torch's rules: a parameter listed twice in one group is a warning (torch's words; step() then updates it once
+    per listing, as torch's does), one that is in another group already a ValueError."""
+    ids = [id(p) for p in params]
+    if len(set(ids)) != len(ids):
+        warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
+                      "error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=4)
+    if not {id(p) for g in groups for p in g["params"]}.isdisjoint(ids):
+        raise ValueError("some parameters appear in more than one parameter group")
+
+
+def _learning_rate(value, ranges=True):
+    """A group's lr: a number as a float; a 1-element Tensor kept as torch keeps it (a scheduler writes into it),
+    its value checked (a torch tensor, from torch's state dict, made ours)."""
+    number = _at_least("lr", value, 0, ranges)
+    if isinstance(value, Tensor):
+        return value
+    if callable(getattr(value, "tolist", None)) and callable(getattr(value, "numel", None)) \
+            and not isinstance(value, np.ndarray):
+        return Tensor(np.array(value.tolist(), dtype=str(value.dtype).removeprefix("torch.")))
+    return number
+
+
+def _lr_of(group):
+    """The group's lr at a step: a float, or a Tensor lr's value as a numpy scalar of its dtype, so that what a step
+    computes from it (lr / bias_correction, 1 - lr * weight_decay) is computed in that dtype, as torch computes it
+    with its tensor."""
+    lr = group["lr"]
+    return lr._data.reshape(-1)[0] if isinstance(lr, Tensor) else float(lr)
 
 
 # torch's words for a hyperparameter out of range ("Invalid learning rate: ..."), which our messages start with
@@ -112,7 +145,7 @@ def _betas(group, ranges):
 
 def _adam_ranges(group, ranges):
     """lr, eps, betas and weight_decay, checked in torch's order (Adam, AdamW, NAdam, RAdam, Adamax)."""
-    group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+    group["lr"] = _learning_rate(group["lr"], ranges)
     group["eps"] = _at_least("eps", group["eps"], 0, ranges)
     _betas(group, ranges)
     group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -301,14 +334,7 @@ class Optimizer:
             _checked(self._check_group, group, prefix)
         else:
             self._check_group(group, True)
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
-        for p in group["params"]:
-            if id(p) in seen:
-                # torch only warns about a duplicate within a group, but such a parameter would be
-                # updated twice per step(): refuse both kinds
-                raise ValueError("a parameter appears twice among the optimizer's parameters; "
-                                 "list each parameter once (model.parameters() does)")
-            seen.add(id(p))
+        _check_duplicates(group["params"], self.param_groups)
         self.param_groups.append(group)
 
     def _check_names_as_others(self, group):
@@ -362,13 +388,14 @@ class Optimizer:
         'param_groups': [{hyperparameter: value, 'params': [index, ...]}]}. Parameters are referred
         to by their position across all groups, as in torch. The buffers are Tensors sharing the state's
         memory, as torch's (`copy.deepcopy` the dict for a snapshot that must not change under training)."""
-        index_of, groups = {}, []
+        index_of, groups, start = {}, [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            packed["params"] = []
-            for p in group["params"]:
-                index_of[id(p)] = len(index_of)
-                packed["params"].append(index_of[id(p)])
+            # torch's numbering: by position across the groups; a parameter listed twice in a group (torch's
+            # warning) numbered by its last listing
+            index_of.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index_of})
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
         state = {}
         for group in self.param_groups:
@@ -568,7 +595,7 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["momentum"] = _at_least("momentum", group["momentum"], 0, ranges)
         group["dampening"] = _number("dampening", group["dampening"])
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -581,14 +608,14 @@ class SGD(Optimizer):
 
     def _update(self, p, grad, state, group):
         # float() again: a scheduler may have stored a numpy scalar in the group since it was checked
-        lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        lr, momentum, weight_decay = _lr_of(group), float(group["momentum"]), float(group["weight_decay"])
         if group["fused"] is not False and self._fused_update(p, grad, state, group, lr, momentum, weight_decay):
             return
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
             g = g + weight_decay * p._data
         if momentum != 0:
-            buf = state.get("momentum_buffer")
+            buf = self._momentum_buffer(p, state)
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(g, copy=True)  # g may be p.grad itself
             else:
@@ -597,11 +624,21 @@ class SGD(Optimizer):
             g = g + momentum * buf if group["nesterov"] else buf
         p._data -= lr * g
 
+    def _momentum_buffer(self, p, state):
+        """p's momentum buffer as this step found it: torch gathers the buffers before it updates, so a parameter
+        listed twice in a group (torch's warning) without one gets a new buffer at each listing, the last kept."""
+        buf = state.get("momentum_buffer")
+        made = self._stepping.setdefault("momentum buffers made", set())
+        if buf is None or id(p) in made:
+            made.add(id(p))
+            return None
+        return buf
+
     def _fused_update(self, p, grad, state, group, lr, momentum, weight_decay):
         """The update above as one compiled pass (kernels.sgd_update); False if the arrays do not allow it."""
         kind, buf = kernels.NO_MOMENTUM, p._data   # without momentum the kernel never reads buf
         if momentum != 0:
-            buf = state.get("momentum_buffer")
+            buf = self._momentum_buffer(p, state)
             kind = kernels.MOMENTUM if buf is not None else kernels.FIRST_MOMENTUM
             if buf is None:
                 buf = np.empty_like(p._data)
@@ -669,7 +706,7 @@ class Adam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps, weight_decay = _lr_of(group), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run: the max starts here
@@ -715,7 +752,7 @@ class Adam(Optimizer):
         flat = _flat(p._data, grad, [m, v, state.get("max_exp_avg_sq", v)])
         if flat is None:
             return False
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps, weight_decay = _lr_of(group), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         kind = kernels.NO_DECAY if weight_decay == 0 else \
             kernels.DECOUPLED_DECAY if group["decoupled_weight_decay"] else kernels.L2_DECAY
@@ -802,7 +839,7 @@ class Adagrad(Optimizer):
         state["sum"] = np.full_like(p._data, float(group["initial_accumulator_value"]))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["lr_decay"] = _at_least("lr_decay", group["lr_decay"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["initial_accumulator_value"] = _at_least("initial_accumulator_value",
@@ -812,7 +849,7 @@ class Adagrad(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        lr, weight_decay = _lr_of(group), float(group["weight_decay"])
         if not state:   # (a group added by add_param_group)
             self._init_state(p, state, group)
         state["step"] = step = state["step"] + 1
@@ -863,7 +900,7 @@ class RMSprop(Optimizer):
                                       centered=centered, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["alpha"] = _at_least("alpha", group["alpha"], 0, ranges)
         group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -873,7 +910,7 @@ class RMSprop(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        lr, alpha, eps = _lr_of(group), float(group["alpha"]), float(group["eps"])
         weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
         if not state:
             state["step"] = 0
@@ -966,7 +1003,7 @@ class NAdam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps, momentum_decay = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
+        lr, eps, momentum_decay = _lr_of(group), float(group["eps"]), float(group["momentum_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         if not state:
             state.update(step=0, mu_product=_scalar_state(1.0), exp_avg=np.zeros_like(p._data),
@@ -1017,7 +1054,7 @@ class RAdam(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps = float(group["lr"]), float(group["eps"])
+        lr, eps = _lr_of(group), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_avg_sq")
         g = _decayed(p, grad, group, lr, group["decoupled_weight_decay"])
@@ -1061,7 +1098,7 @@ class Adamax(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, eps = float(group["lr"]), float(group["eps"])
+        lr, eps = _lr_of(group), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         step = _count_step(state, p, "exp_avg", "exp_inf")
         g = _decayed(p, grad, group, lr)
@@ -1096,7 +1133,7 @@ class Adadelta(Optimizer):
                                       **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["rho"] = _unit_interval("rho", group["rho"], ranges, closed=True)
         group["eps"] = _at_least("eps", group["eps"], 0, ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -1104,7 +1141,7 @@ class Adadelta(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
+        lr, rho, eps = _lr_of(group), float(group["rho"]), float(group["eps"])
         _count_step(state, p, "square_avg", "acc_delta")
         g = _decayed(p, grad, group, lr)
         v, a = state["square_avg"], state["acc_delta"]
@@ -1143,7 +1180,7 @@ class ASGD(Optimizer):
                                       maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         for name in ("lambd", "alpha", "t0"):   # (torch checks no range of these)
             group[name] = _number(name, group[name])
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
@@ -1151,7 +1188,7 @@ class ASGD(Optimizer):
         _check_torch_flags(group)
 
     def _update(self, p, grad, state, group):
-        lr, lambd, alpha, t0 = float(group["lr"]), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
+        lr, lambd, alpha, t0 = _lr_of(group), float(group["lambd"]), float(group["alpha"]), float(group["t0"])
         if not state:
             state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p._data))
         state["step"] = step = state["step"] + 1
@@ -1190,7 +1227,7 @@ class Rprop(Optimizer):
         super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize, **flags))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         etas = group["etas"] = _pair("etas", group["etas"], ("etaminus", "etaplus"))
         if ranges and not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: etas must be (etaminus, etaplus) with 0 < etaminus < 1 < etaplus, "
@@ -1203,7 +1240,7 @@ class Rprop(Optimizer):
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         if not state:
-            state.update(step=0, prev=np.zeros_like(p._data), step_size=np.full_like(p._data, float(group["lr"])))
+            state.update(step=0, prev=np.zeros_like(p._data), step_size=np.full_like(p._data, _lr_of(group)))
         state["step"] += 1
         g = -grad if group["maximize"] else grad
         prev, s = state["prev"], state["step_size"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .optim import Optimizer, _at_least, _number, _saved_tensor
+from .optim import Optimizer, _learning_rate, _lr_of, _number, _saved_tensor
 from .tape import enable_grad, no_grad
 from .tensor import Tensor
 
@@ -55,9 +55,9 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _check_group(self, group, ranges=True):
-        lr = _at_least("lr", group["lr"], 0, ranges)
+        lr = _learning_rate(group["lr"], ranges)
         # an int lr (torch's default, 1) stays an int, as in torch: the step t is lr after the first iteration,
-        # and torch's state then holds that int
+        # and torch's state then holds that int (a Tensor lr stays a Tensor, t computed in its dtype)
         is_int = isinstance(group["lr"], (int, np.integer)) and not isinstance(group["lr"], (bool, np.bool_))
         group["lr"] = int(group["lr"]) if is_int else lr
         for name in ("max_iter", "max_eval", "history_size"):
@@ -135,7 +135,10 @@ class LBFGS(Optimizer):
 
     def _iterate(self, closure, group, state, loss, flat_grad):
         """torch's loop: a direction, a step along it, the stopping tests; what it learnt kept in state."""
-        lr, max_iter = group["lr"], group["max_iter"]
+        lr, max_iter = (_lr_of(group) if isinstance(group["lr"], Tensor) else group["lr"]), group["max_iter"]
+        # torch's t = lr is the group's Tensor lr itself: its state's t then aliases it, and a scheduler's write
+        # into the lr changes the t the next step() reads (its s = d * t)
+        alias = group["lr"] if isinstance(group["lr"], Tensor) else None
         tolerance_change = group["tolerance_change"]
         n_iter, current_evals = 0, 1
         while n_iter < max_iter:
@@ -149,24 +152,27 @@ class LBFGS(Optimizer):
             t = min(1.0, dtype(1.0) / np.abs(flat_grad).sum()) * lr if state["n_iter"] == 1 else lr
             gtd = flat_grad.dot(d)
             if gtd > -tolerance_change:   # not a descent direction: stop
-                state["t"] = t
+                state["t"] = alias if alias is not None and t is lr else t
                 break
             loss, flat_grad, t, evals, optimal = self._take_step(closure, group, loss, flat_grad, t, d, gtd,
-                                                                 last=n_iter == max_iter)
-            state["t"] = t
+                                                                 last=n_iter == max_iter,
+                                                                 max_ls=group["max_eval"] - current_evals)
+            state["t"] = alias if alias is not None and t is lr else t
             current_evals += evals
             state["func_evals"] += evals
             if (n_iter == max_iter or current_evals >= group["max_eval"] or optimal
                     or np.abs(d * t).max() <= tolerance_change or abs(loss - prev_loss) < tolerance_change):
                 break
 
-    def _take_step(self, closure, group, loss, flat_grad, t, d, gtd, last):
-        """Move the parameters along d: by t, or by the step the line search finds. Returns the new loss and
-        gradient, the step taken, the closure calls made and whether the gradient is within tolerance_grad."""
+    def _take_step(self, closure, group, loss, flat_grad, t, d, gtd, last, max_ls):
+        """Move the parameters along d: by t, or by the step the line search finds (within max_ls evaluations: what
+        is left of max_eval, as torch 2.13 passes it). Returns the new loss and gradient, the step taken, the
+        closure calls made and whether the gradient is within tolerance_grad."""
         if group["line_search_fn"] == "strong_wolfe":
             x = [p._data.copy() for p in self._params]
             loss, flat_grad, t, evals = _strong_wolfe(
-                lambda x_, t_, d_: self._directional_evaluate(closure, x_, t_, d_), x, t, d, loss, flat_grad, gtd)
+                lambda x_, t_, d_: self._directional_evaluate(closure, x_, t_, d_), x, t, d, loss, flat_grad, gtd,
+                max_ls=max_ls)
             self._add(t, d)
             return loss, flat_grad, t, evals, np.abs(flat_grad).max() <= group["tolerance_grad"]
         self._add(t, d)
@@ -185,7 +191,8 @@ class LBFGS(Optimizer):
             return state["d"]
         old_dirs, old_stps, ro = state["old_dirs"], state["old_stps"], state["ro"]
         y = flat_grad - state["prev_flat_grad"]
-        s = state["d"] * state["t"]
+        t = state["t"]
+        s = state["d"] * (t._data.reshape(-1)[0] if isinstance(t, Tensor) else t)
         ys = y.dot(s)
         if ys > 1e-10:
             if len(old_dirs) == history_size:   # forget the oldest pair

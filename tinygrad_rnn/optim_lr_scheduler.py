@@ -123,6 +123,23 @@ def _same_kind(current, loaded):
     return True
 
 
+def _copied(value):
+    """A Tensor lr copied (torch clones it: a scheduler's base_lrs and last lrs never alias the group's), a number
+    as it is."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
+def set_lr(group, value, key="lr"):
+    """group[key] = value; a Tensor there keeps its identity and takes the value (torch's _update_param_group_val:
+    fill_), in its own dtype."""
+    current = group.get(key)
+    if isinstance(current, Tensor):
+        current._data[...] = value._data if isinstance(value, Tensor) else value
+        current.bump_version()
+    else:
+        group[key] = value
+
+
 class LRScheduler:
     """Base class: a subclass defines get_lr(), the groups' next learning rates, from
     self.last_epoch (the step count, 0 at construction) and the groups' current values."""
@@ -133,13 +150,13 @@ class LRScheduler:
         last_epoch = check_int(owner, "last_epoch", last_epoch, -1)
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copied(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(f"{owner}: param_groups[{i}] has no 'initial_lr', which resuming with last_epoch="
                                    f"{last_epoch} needs: load the optimizer's state_dict first (or use last_epoch=-1)")
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs = [_copied(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         # torch's flag (True only inside its get_lr calls): kept so the state dicts have torch's keys
         self._get_lr_called_within_step = False
@@ -182,7 +199,7 @@ class LRScheduler:
             closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
             lrs = closed_form()
         for group, lr in zip(self.optimizer.param_groups, lrs):
-            group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = self._current_lrs()
 
     def get_last_lr(self) -> list[float]:
@@ -190,7 +207,7 @@ class LRScheduler:
         return list(self._last_lr)
 
     def _current_lrs(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return [_copied(group["lr"]) for group in self.optimizer.param_groups]
 
     # -- checkpoints
     _not_state = ("optimizer",)
@@ -614,7 +631,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, low)
             if old - new > self.eps:
-                group["lr"] = new
+                set_lr(group, new)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Ours or torch's; default_min_lr may be None (min_lr was a list) or a number either way."""
@@ -719,7 +736,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self._jump_to(epoch)
         self.last_epoch = math.floor(epoch)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = self._current_lrs()
 
 
@@ -768,7 +785,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group(owner, "base_lr", base_lr, optimizer, number)
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs):
-                group["lr"] = lr
+                set_lr(group, lr)
         self.max_lrs = _per_group(owner, "max_lr", max_lr, optimizer, number)
         up = _positive(owner, "step_size_up", step_size_up)
         down = up if step_size_down is None else check_float(owner, "step_size_down", step_size_down, 0)
@@ -914,7 +931,7 @@ class SequentialLR(_CompositeScheduler):
         self.last_epoch = check_int(owner, "last_epoch", last_epoch, -1) + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:   # back to the initial lrs, each scheduler's first step undone
-            group["lr"] = group["initial_lr"]
+            set_lr(group, group["initial_lr"])
         self._undo_first_steps(self)
         first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
         first._initial_step()

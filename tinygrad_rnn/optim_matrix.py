@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optim import Optimizer, _at_least, _betas, _flag, _lerp_, _number, _torch_flags
+from .optim import Optimizer, _at_least, _betas, _flag, _learning_rate, _lerp_, _lr_of, _number, _torch_flags
 from .tensor import Tensor
 
 __all__ = ["Adafactor", "Muon", "SparseAdam"]
@@ -52,7 +52,7 @@ class Adafactor(Optimizer):
                                       **flags, maximize=maximize))
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["beta2_decay"] = beta2_decay = _number("beta2_decay", group["beta2_decay"])
         if ranges and not beta2_decay <= 0:
             raise ValueError(f"beta2_decay should be <= 0 (torch's words), got {beta2_decay:g}")
@@ -75,7 +75,7 @@ class Adafactor(Optimizer):
         group["maximize"] = _flag("maximize", group["maximize"])
 
     def _update(self, p, grad, state, group):
-        lr, beta2_decay, d, weight_decay = group["lr"], group["beta2_decay"], group["d"], group["weight_decay"]
+        lr, beta2_decay, d, weight_decay = _lr_of(group), group["beta2_decay"], group["d"], group["weight_decay"]
         # torch sets eps1 from the first parameter it updates and keeps it for the group's others
         eps1 = self._stepping.setdefault("eps1", group["eps"][0] if group["eps"][0] is not None
                                          else float(np.finfo(p._data.dtype).eps))
@@ -199,7 +199,7 @@ class Muon(Optimizer):
                                      f"(AdamW) for the others; got a parameter of shape {p._data.shape}")
 
     def _check_group(self, group, ranges=True):
-        group["lr"] = _at_least("lr", group["lr"], 0, ranges)
+        group["lr"] = _learning_rate(group["lr"], ranges)
         group["weight_decay"] = _at_least("weight_decay", group["weight_decay"], 0, ranges)
         group["momentum"] = _at_least("momentum", group["momentum"], 0, ranges)
         group["nesterov"] = _flag("nesterov", group["nesterov"])
@@ -220,7 +220,7 @@ class Muon(Optimizer):
     def _update(self, p, grad, state, group):
         if grad.ndim != 2:
             raise ValueError(f"Muon's parameter gradient must be a 2D matrix, got shape {grad.shape}")
-        lr, momentum = group["lr"], group["momentum"]
+        lr, momentum = _lr_of(group), group["momentum"]
         if "momentum_buffer" not in state:
             state["momentum_buffer"] = np.zeros_like(grad)
         buf = state["momentum_buffer"]

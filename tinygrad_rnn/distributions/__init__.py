@@ -12,7 +12,8 @@ Poisson, NegativeBinomial, Multinomial. Over vectors (multivariate.py): Dirichle
 LowRankMultivariateNormal, Independent; LKJCholesky, Wishart; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
 RelaxedBernoulli, RelaxedOneHotCategorical. TransformedDistribution (transformed_distribution.py), the transforms
 (transforms.py), biject_to / transform_to (constraint_registry.py); kl_divergence and register_kl (kl.py);
-constraints (constraints.py).
+constraints (constraints.py). ExponentialFamily (exp_family.py), the base of Normal, Exponential, Gamma, Chi2,
+Beta, Dirichlet, Bernoulli, ContinuousBernoulli, Poisson and Wishart, as torch's: the Bregman entropy and KL.
 
 Parameters and results are Tensors on the tape: log_prob, entropy, the moments and rsample (where torch's
 distribution is reparameterised) pass gradients to the parameters; sample() does not. The numbers drawn are
@@ -48,6 +49,7 @@ from .discrete import (
     Poisson,
 )
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .generalized_pareto import GeneralizedPareto
 from .kl import kl_divergence, register_kl
 from .lkj_cholesky import LKJCholesky
@@ -90,7 +92,8 @@ from .transforms import (
 from .von_mises import VonMises
 from .wishart import Wishart
 
-__all__ = ["Distribution", "constraints", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
+__all__ = ["Distribution", "ExponentialFamily", "constraints",
+           "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
            "MultivariateNormal", "Independent", "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence",
            "register_kl", "Cauchy", "StudentT", "Chi2", "FisherSnedecor", "HalfNormal", "HalfCauchy", "Gumbel",

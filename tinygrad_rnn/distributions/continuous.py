@@ -18,6 +18,7 @@ from ..special import gammainc
 from ..tensor import Tensor, stack, where
 from . import constraints
 from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
+from .exp_family import ExponentialFamily
 from .multivariate import Dirichlet
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta", "Cauchy", "StudentT", "Chi2",
@@ -34,7 +35,7 @@ def _is_number(*values):
     return all(not isinstance(v, Tensor) for v in values)
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """Normal(loc, scale, validate_args=None): N(loc, scale^2), loc and scale Tensors or numbers broadcast."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -68,6 +69,12 @@ class Normal(Distribution):
     mode = property(lambda self: self.loc)
     stddev = property(lambda self: self.scale)
     variance = property(lambda self: self.scale ** 2)
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.loc / self.scale ** 2, -0.5 * (self.scale ** 2).reciprocal()))
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x ** 2 / y + 0.5 * (-math.pi / y).log()
 
 
 class Uniform(Distribution):
@@ -112,7 +119,7 @@ class Uniform(Distribution):
     variance = property(lambda self: (self.high - self.low) ** 2 / 12)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exponential(rate, validate_args=None): density rate exp(-rate x) on x >= 0; reparameterised."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -145,6 +152,12 @@ class Exponential(Distribution):
     mode = property(lambda self: constant(np.zeros_like(self.rate._data)))
     stddev = property(lambda self: self.rate.reciprocal())
     variance = property(lambda self: self.rate ** -2)
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (-self.rate,))
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
 
 
 class Laplace(Distribution):
@@ -226,7 +239,7 @@ class LogNormal(Distribution):
     variance = property(lambda self: (self.scale ** 2).expm1() * (2 * self.loc + self.scale ** 2).exp())
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration, rate, validate_args=None): density rate^a x^(a-1) exp(-rate x) / Gamma(a);
     reparameterised (in rate by scaling, in concentration by the implicit gradient, as torch's)."""
 
@@ -262,8 +275,14 @@ class Gamma(Distribution):
     mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
     variance = property(lambda self: self.concentration / self.rate ** 2)
 
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.concentration - 1, -self.rate))
 
-class Beta(Distribution):
+    def _log_normalizer(self, x, y):
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
+
+
+class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0, validate_args=None): density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on
     [0, 1]; reparameterised (a Dirichlet of two, as torch's)."""
 
@@ -300,6 +319,13 @@ class Beta(Distribution):
     def variance(self) -> Tensor:
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+
+    # torch's natural parameters (the concentrations, not concentration - 1) and no _mean_carrier_measure: the
+    # generic entropy is torch's NotImplementedError, the generic KL equal to the closed form
+    _natural_params = property(lambda self: (self.concentration1, self.concentration0))
+
+    def _log_normalizer(self, x, y):
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
 
 
 

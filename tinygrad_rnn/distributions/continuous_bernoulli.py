@@ -13,11 +13,12 @@ from ..tensor import Tensor, where
 from . import constraints
 from .discrete import _bce_with_logits, _clamped, _ProbsOrLogits
 from .distribution import broadcast_params, constant, sample_shape_of
+from .exp_family import ExponentialFamily
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(_ProbsOrLogits):
+class ContinuousBernoulli(_ProbsOrLogits, ExponentialFamily):
     """ContinuousBernoulli(probs=None, logits=None, lims=(0.499, 0.501), validate_args=None)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -101,3 +102,15 @@ class ContinuousBernoulli(_ProbsOrLogits):
     def entropy(self) -> Tensor:
         log_probs0, log_probs1 = (-self.probs).log1p(), self.probs.log()
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.logits,))
+
+    def _log_normalizer(self, x):
+        """log((e^x - 1) / x), torch's form: its Taylor expansion where x is near 0 (lims, shifted by 1/2 as
+        torch shifts them)."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = where(outside, x, (self._lims[0] - 0.5) * (x * 0 + 1))
+        log_norm = cut.expm1().abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x ** 2 / 24.0 - x ** 4 / 2880.0
+        return where(outside, log_norm, taylor)

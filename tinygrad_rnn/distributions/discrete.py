@@ -15,6 +15,7 @@ from ..nn import functional as F
 from ..tensor import Tensor, multinomial, where
 from . import constraints
 from .distribution import Distribution, as_param, broadcast_params, constant, sample_shape_of
+from .exp_family import ExponentialFamily
 
 __all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Geometric", "Binomial",
            "Poisson", "NegativeBinomial", "Multinomial"]
@@ -241,7 +242,7 @@ class Multinomial(Distribution):
         return log_factorial_n - log_factorial_xs + (logits * value).sum(-1)
 
 
-class Bernoulli(_ProbsOrLogits):
+class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     """Bernoulli(probs=None, logits=None, validate_args=None): 1 with probability probs (= sigmoid(logits))."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -266,6 +267,12 @@ class Bernoulli(_ProbsOrLogits):
     mean = property(lambda self: self.probs)
     mode = property(lambda self: where(self.probs == 0.5, np.nan, (self.probs >= 0.5).to(self.probs.dtype)))
     variance = property(lambda self: self.probs * (1 - self.probs))
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.probs.logit(),))   # (torch's logit of probs, unclamped)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
 
 class Geometric(_ProbsOrLogits):
@@ -354,7 +361,7 @@ class Binomial(_ProbsOrLogits):
     variance = property(lambda self: self.total_count * self.probs * (1 - self.probs))
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate, validate_args=None): counts with mean rate (rate >= 0)."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -376,6 +383,12 @@ class Poisson(Distribution):
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())
     variance = property(lambda self: self.rate)
+
+    # no _mean_carrier_measure (E[-log x!] has no closed form): entropy() is torch's NotImplementedError
+    _natural_params = property(lambda self: (self.rate.log(),))
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
 
 class NegativeBinomial(_ProbsOrLogits):

@@ -50,8 +50,10 @@ def _size(shape):
 
 
 def constant(array):
-    """A Tensor of a drawn array, with no gradient (noise, a sample)."""
-    return Tensor._make(np.ascontiguousarray(array), False)
+    """A Tensor of a drawn array, with no gradient (noise, a sample); a 0-d array stays 0-d (np.ascontiguousarray
+    would make it 1-d)."""
+    array = np.asarray(array)
+    return Tensor._make(array if array.flags.c_contiguous else np.ascontiguousarray(array), False)
 
 
 def standard_gamma(concentration: Tensor, shape) -> Tensor:

@@ -11,6 +11,7 @@ from .continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, No
 from .continuous_bernoulli import ContinuousBernoulli
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson, _softplus
 from .distribution import Distribution
+from .exp_family import ExponentialFamily, log_normalizer_gradients
 from .multivariate import (
     Dirichlet,
     Independent,
@@ -22,6 +23,7 @@ from .multivariate import (
 )
 from .transformed_distribution import TransformedDistribution
 from .transformed_families import EULER, Gumbel, HalfNormal, Pareto
+from .transforms import sum_rightmost
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -55,11 +57,29 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     if fn is None:
         raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
                                   f"{type(q).__name__}")
-    return fn(p, q)
+    with np.errstate(all="ignore"):   # the masked branches meet 0 * inf and inf - inf: quietly, as torch's
+        return fn(p, q)
 
 
 def _inf_where(mask, t, value=math.inf):
     return where(mask, value, t)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """KL as the Bregman divergence of the log-normaliser F: F(theta_q) - F(theta_p) - <theta_q - theta_p,
+    grad F(theta_p)>, for two members of one family (torch's; its NotImplementedError across families)."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential families cannot be "
+                                  "computed using Bregman divergences")
+    p_nparams = [theta.detach().requires_grad_() for theta in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = log_normalizer_gradients(lg_normal, p_nparams)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for p_theta, q_theta, g in zip(p_nparams, q_nparams, gradients):
+        result = result - sum_rightmost((q_theta - p_theta) * g, len(q.event_shape))
+    return result
 
 
 @register_kl(Normal, Normal)
@@ -334,7 +354,7 @@ def _kl_uniform_gumbel(p, q):
 
 
 def _x_log_x(t):
-    return t * t.log()
+    return t.xlogy(t)   # 0 at t = 0, as torch's (t * t.log() is nan there)
 
 
 @register_kl(Uniform, Pareto)

@@ -15,11 +15,12 @@ from ..tape import apply
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution, as_param, constant, sample_shape_of, standard_gamma
+from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet", "MultivariateNormal", "LowRankMultivariateNormal", "Independent"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration, validate_args=None): a distribution over the simplex of the last dim;
     reparameterised (normalised Gamma draws, differentiable in concentration through them)."""
 
@@ -66,6 +67,12 @@ class Dirichlet(Distribution):
     def variance(self) -> Tensor:
         a0 = self.concentration.sum(-1, keepdim=True)
         return self.concentration * (a0 - self.concentration) / (a0 ** 2 * (a0 + 1))
+
+    # torch's natural parameter (the concentration) and no _mean_carrier_measure, as Beta's
+    _natural_params = property(lambda self: (self.concentration,))
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
 
 
 def _cholesky(a):

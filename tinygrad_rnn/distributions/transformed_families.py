@@ -117,6 +117,14 @@ class Weibull(TransformedDistribution):
         transforms = [PowerTransform(self.concentration_reciprocal), AffineTransform(0, self.scale)]
         super().__init__(base, transforms, validate_args)
 
+    def expand(self, batch_shape, _instance=None):
+        """As torch's Weibull.expand: the parameters expanded and the transforms made again from them (the other
+        families share their transforms with the distribution they were expanded from, as torch's)."""
+        new = super().expand(batch_shape)
+        new.concentration_reciprocal = new.concentration.reciprocal()
+        new.transforms = [PowerTransform(new.concentration_reciprocal), AffineTransform(0, new.scale)]
+        return new
+
     mean = property(lambda self: self.scale * (1 + self.concentration_reciprocal).lgamma().exp())
     mode = property(lambda self: self.scale * ((self.concentration - 1) / self.concentration)
                     ** self.concentration.reciprocal())
@@ -143,17 +151,23 @@ class Pareto(TransformedDistribution):
 
     support = property(lambda self: constraints.greater_than_eq(self.scale))
 
+    # inf where alpha <= 1 (the mean) or <= 2 (the variance), as torch's. torch clamps alpha and divides by 0; the
+    # backward of that form meets inf - inf and inf * 0 on the way to the clamp that discards them (numpy warns
+    # there, torch does not), so the alpha part is computed at a safe alpha and the inf put in by where: the same
+    # values and gradients (inf for scale, 0 for alpha there), without a nan in between.
     @property
     def mean(self) -> Tensor:
-        a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        finite = self.alpha > 1
+        a = where(finite, self.alpha, 2.0)
+        return self.scale * where(finite, a / (a - 1), math.inf)
 
     mode = property(lambda self: self.scale)
 
     @property
     def variance(self) -> Tensor:
-        a = self.alpha.clamp(min=2)
-        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+        finite = self.alpha > 2
+        a = where(finite, self.alpha, 3.0)
+        return self.scale ** 2 * where(finite, a / ((a - 1) ** 2 * (a - 2)), math.inf)
 
     def entropy(self) -> Tensor:
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())

@@ -15,7 +15,8 @@ from ..special import multigammaln
 from ..tensor import Tensor, where
 from . import constraints
 from .continuous import Chi2
-from .distribution import Distribution, as_param, constant, sample_shape_of
+from .distribution import as_param, constant, sample_shape_of
+from .exp_family import ExponentialFamily
 from .multivariate import _cholesky, _precision_to_scale_tril, _ScaleTrilMatrices, _solve_lower
 
 __all__ = ["Wishart"]
@@ -29,7 +30,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
     return (x.unsqueeze(-1) - constant(np.arange(p, dtype=x.dtype) / 2)).digamma().sum(-1)
 
 
-class Wishart(_ScaleTrilMatrices, Distribution):
+class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     """Wishart(df, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None): df >
     p - 1 (a warning below p: singular draws are likely, as torch's)."""
 
@@ -146,3 +147,13 @@ class Wishart(_ScaleTrilMatrices, Distribution):
         half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         return ((p + 1) * (p * _LOG_2 / 2 + half_log_det) + multigammaln(nu / 2, p)
                 - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return -self.precision_matrix / 2, (self.df - self._event_shape[-1] - 1) / 2
+
+    def _log_normalizer(self, x, y):
+        p = self._event_shape[-1]
+        return (y + (p + 1) / 2) * (-slogdet(-2 * x).logabsdet + _LOG_2 * p) + multigammaln(y + (p + 1) / 2, p)

@@ -13,11 +13,13 @@ torch code builds transformers and attention-augmented RNNs from.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..tape import is_grad_enabled
 from ..tensor import ShapeError, Tensor, cat
 from . import functional as F
 from . import init
@@ -88,22 +90,55 @@ class MultiheadAttention(Module):
             raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
                                "method `generate_square_subsequent_mask` to create this mask.")
         batched = query.ndim == 3
+        fast = not need_weights and self._torch_fast_path(query, key, value, attn_mask, key_padding_mask)
         if self.batch_first and batched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         elif not batched:
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
         self._check_inputs(query, key, value)
+        warn_mismatched_masks(key_padding_mask, "key_padding_mask", attn_mask, "attn_mask")
         # torch's hint: a causal self-attention without padding and without weights is computed as causal (and
         # the mask itself is not read), as torch's multi_head_attention_forward does
         causal = is_causal and key_padding_mask is None and not need_weights
         output, weights = self._attend(query, key, value, key_padding_mask, None if causal else attn_mask,
-                                       need_weights, causal)
+                                       need_weights, causal, fast)
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)
         if not batched:
             return output.squeeze(1), None if weights is None else weights.squeeze(0)
         return (output.transpose(0, 1) if self.batch_first else output), weights
+
+    def _torch_fast_path(self, query, key, value, attn_mask, key_padding_mask):
+        """Whether torch 2.13's MultiheadAttention takes its fast path (torch._native_multi_head_attention) for
+        these arguments: its conditions in its order (the device, tracing and autocast ones always hold here)."""
+        if any(m is not None and (not isinstance(m, Tensor) or m.dtype != np.bool_)
+               for m in (attn_mask, key_padding_mask)):
+            return False   # (float masks are not supported there)
+        if query.ndim != 3 or query is not key or key is not value or self.in_proj_weight is None:
+            return False
+        if self.in_proj_bias is not None and query.dtype != self.in_proj_bias.dtype:
+            return False
+        if (query.dtype != self.in_proj_weight.dtype or self.training or self.num_heads % 2 or not self.batch_first
+                or self.bias_k is not None or self.add_zero_attn or not self._qkv_same_embed_dim):
+            return False
+        if self.in_proj_bias is None:   # (torch then takes the ordinary path after all)
+            return False
+        tensors = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
+        return not (is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors))
+
+    def attends_nowhere(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, L: int, N: int, S: int,
+                        dtype: npt.DTypeLike) -> np.ndarray | None:
+        """(N, L) bool: the queries that, in some head, may attend no key (their joined mask row all -inf), or None
+        without masks. torch's fast paths give nan there (their softmax of a row of -inf); the ordinary path's
+        scaled_dot_product_attention gives 0."""
+        mask = self._joined_masks(_float_mask("attn_mask", attn_mask, dtype),
+                                  _float_mask("key_padding_mask", key_padding_mask, dtype), L, N, S)
+        return None if mask is None else self._nowhere_rows(mask, L, N, S)
+
+    def _nowhere_rows(self, mask, L, N, S):
+        rows = np.isneginf(np.broadcast_to(mask._data, (N * self.num_heads, L, S))).all(-1)
+        return rows.reshape(N, self.num_heads, L).any(1)
 
     def _check_inputs(self, query, key, value):
         if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
@@ -131,10 +166,11 @@ class MultiheadAttention(Module):
             (self.in_proj_bias[:e], self.in_proj_bias[e:2 * e], self.in_proj_bias[2 * e:])
         return [F.linear(x, wi, bi) for x, wi, bi in zip((query, key, value), w, b)]
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, is_causal=False):
+    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, is_causal=False,
+                nan_nowhere=False):
         """torch's multi_head_attention_forward on (L, N, E) inputs: (output (L, N, E), weights (N, H, L, S)).
         Without weights it is F.scaled_dot_product_attention's, as torch's: a query that may attend nowhere gives
-        zeros there (the weights' softmax gives nan)."""
+        zeros there (the weights' softmax gives nan), or nan with nan_nowhere (torch's fast path)."""
         L, N, _ = query.shape
         q, k, v = self._projections(query, key, value)
         mask = _float_mask("attn_mask", attn_mask, q.dtype)
@@ -164,6 +200,8 @@ class MultiheadAttention(Module):
         output = output.transpose(0, 1).reshape(L * N, self.embed_dim)
         # out_proj's weights, not the module: its hooks see the attention alone, as torch's functional form does
         output = F.linear(output, self.out_proj.weight, self.out_proj.bias).reshape(L, N, self.embed_dim)
+        if nan_nowhere and mask is not None:
+            output = output.masked_fill(self._nowhere_rows(mask, L, N, k.shape[1]).T[:, :, None], np.nan)
         return output, (weights.reshape(N, self.num_heads, L, k.shape[1]) if need_weights else None)
 
     def _joined_masks(self, mask, padding, L, N, S):
@@ -181,6 +219,22 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return ""
+
+
+def warn_mismatched_masks(mask, mask_name, other, other_name):
+    """torch's _canonical_mask warning (a UserWarning, in its words) for a padding mask whose dtype is not the other
+    mask's: a bool one with a float one."""
+    if isinstance(mask, Tensor) and isinstance(other, Tensor) and mask.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", UserWarning, stacklevel=4)
+
+
+def canonical_mask(name, mask, dtype):
+    """torch's F._canonical_mask as the Transformer layers call it: a bool mask made float (-inf where True), a
+    float one kept (an argument that is not a mask is left for the attention's own error)."""
+    if isinstance(mask, Tensor) and mask.dtype == np.bool_:
+        return _float_mask(name, mask, dtype)
+    return mask
 
 
 def _float_mask(name, mask, dtype):

@@ -18,7 +18,8 @@ torch's "fast path": a TransformerEncoder in eval mode, with no gradient to reco
 src_key_padding_mask and no mask, packs the batch into a nested tensor, and unpacks it padded with zeros: the
 padded positions of its output (before its norm) are 0, not the values the layers compute there. Ours gives the
 same numbers under the same conditions (see TransformerEncoder). Its per-layer fast path computes the same values
-up to float error, except at a query that may attend nowhere (nan there; ours gives the ordinary path's values).
+up to float error, except at a query that may attend nowhere: nan there, and the encoder layer gives nan under the same
+conditions (TransformerEncoderLayer._nan_rows), the number a user comparing with torch sees.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from ..tape import is_grad_enabled
 from ..tensor import ShapeError, Tensor
 from . import functional as F
 from . import init
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, canonical_mask, warn_mismatched_masks
 from .checks import check_bool, check_device, check_float, check_int
 from .layers import GELU, LayerNorm, ReLU
 from .module import Dropout, Linear, Module, ModuleList, check_dtype
@@ -76,10 +77,12 @@ class _Layer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        """Self-attention: x's positions over x's (need_weights=False: the weights are not kept)."""
-        return self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                              is_causal=is_causal)[0]
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal, nan_rows=None):
+        """Self-attention: x's positions over x's (need_weights=False: the weights are not kept); nan at the
+        (batch, position) pairs of nan_rows (torch's encoder fast path at a query that may attend nowhere)."""
+        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
+                             is_causal=is_causal)[0]
+        return out if nan_rows is None or not nan_rows.any() else out.masked_fill(nan_rows[:, :, None], np.nan)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         """The position-wise feed-forward network."""
@@ -124,14 +127,38 @@ class TransformerEncoderLayer(_Layer):
                 is_causal: bool = False) -> Tensor:
         """src (S, N, E), (N, S, E) with batch_first, or (S, E); src_mask (S, S) or (N * nhead, S, S);
         src_key_padding_mask (N, S) or (S,). Bool masks: True is "do not attend"; float masks are added."""
+        # torch's: the masks made float (-inf where a bool mask is True), with its warning for mixed types
+        warn_mismatched_masks(src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask")
+        src_key_padding_mask = canonical_mask("src_key_padding_mask", src_key_padding_mask, src.dtype)
+        src_mask = canonical_mask("src_mask", src_mask, src.dtype)
+        nowhere = self._nan_rows(src, src_mask, src_key_padding_mask)
         x = src
         if self.norm_first:
-            x = x + self.dropout1(self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal))
+            x = x + self.dropout1(self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal, nowhere))
             x = x + self.dropout2(self._ff_block(self.norm2(x)))
         else:
-            x = self.norm1(x + self.dropout1(self._sa_block(x, src_mask, src_key_padding_mask, is_causal)))
+            x = self.norm1(x + self.dropout1(self._sa_block(x, src_mask, src_key_padding_mask, is_causal, nowhere)))
             x = self.norm2(x + self.dropout2(self._ff_block(x)))
         return x
+
+    def _nan_rows(self, src, src_mask, src_key_padding_mask):
+        """(N, S) bool where torch 2.13's fast path (torch._transformer_encoder_layer_fwd: eval mode, no gradient
+        to record, batch_first, ...) gives nan: the queries that may attend nowhere (its softmax of a row of
+        -inf; the ordinary path gives the attention 0 there). None when torch takes the ordinary path."""
+        attn = self.self_attn
+        if (src_mask is None and src_key_padding_mask is None) or src.ndim != 3 or self.training \
+                or not attn.batch_first or attn.in_proj_bias is None or not attn._qkv_same_embed_dim \
+                or not self.activation_relu_or_gelu or self.norm1.eps != self.norm2.eps or attn.num_heads % 2 \
+                or any(m._module_hooks is not None and (m._module_hooks.forward or m._module_hooks.forward_pre)
+                       for m in self.modules()):
+            return None
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
+                   self.norm1.weight, self.norm1.bias, self.norm2.weight, self.norm2.bias, self.linear1.weight,
+                   self.linear1.bias, self.linear2.weight, self.linear2.bias)
+        if is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+            return None
+        N, S = src.shape[0], src.shape[1]
+        return attn.attends_nowhere(src_mask, src_key_padding_mask, S, N, S, src.dtype)
 
 
 class TransformerDecoderLayer(_Layer):
@@ -233,6 +260,9 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
         """src and masks as TransformerEncoderLayer's; is_causal None: whether mask is the causal mask."""
+        warn_mismatched_masks(src_key_padding_mask, "src_key_padding_mask", mask, "mask")
+        src_key_padding_mask = canonical_mask("src_key_padding_mask", src_key_padding_mask, src.dtype)
+        mask = canonical_mask("mask", mask, src.dtype)
         lengths = self._packed_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:   # torch's nested tensor: each sequence its first `length` positions
             src_key_padding_mask = tensor(np.arange(src.shape[1]) >= lengths[:, None])
