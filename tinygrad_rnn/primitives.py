@@ -48,6 +48,10 @@ class Primitive:
     # one (as torch frees only saved tensors): None: look (saved_needed's values, walked); True: always (a fused
     # layer's states and gates), False: never (a shape alone): the walk, a per-node cost of tiny steps, skipped.
     saves_tensors = None
+    # Whether backward may read arrays through its attributes (an array, or an object the tape cannot look into),
+    # which a leaf written in place between forward and backward then refuses (tape._backward_reads). False: the
+    # attributes are settings alone, and saved_needed says all backward reads (a fused layer's call).
+    attrs_saved = True
 
     @staticmethod
     def forward(*arrays, **attrs):

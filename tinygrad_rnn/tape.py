@@ -386,7 +386,8 @@ def _backward_reads(node, array, nodes):
     (W.T) saves nothing; the operations of the walk (`nodes`) that saved arrays of that memory read it (all of them,
     a conservative answer; without the walk's nodes, yes). Anything saved but arrays, numbers and their tuples is
     taken to read it (a custom Function's context)."""
-    if _may_read(node.prim.saved_needed(node.saved, node.needs), array) or _may_read(node.attrs, array):
+    if _may_read(node.prim.saved_needed(node.saved, node.needs), array) or (
+            node.prim.attrs_saved and _may_read(node.attrs, array)):
         return True
     if not _is_view_node(node):
         return False
