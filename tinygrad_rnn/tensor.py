@@ -235,6 +235,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _writes_through = False  # made by x.data: a recorded in-place write writes x's memory too (_in_place)
+    _counter_leaf = None  # p.detach() written on the tape (p's memory, through): the leaf whose version it shares
     _data_taken = False  # x.data was read: x's memory may change with no version moved (PackedSequence's padded)
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
