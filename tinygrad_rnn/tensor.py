@@ -1485,7 +1485,10 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             shift = np.max(self._data, axis=axes, keepdims=True)
             shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
         out = (self - shift).exp().sum(dim, keepdim=True).log() + shift
-        return out if keepdim else out.reshape(np.sum(self._data, axis=axes).shape)
+        if keepdim:
+            return out
+        dropped = range(self.ndim) if axes is None else [a % self.ndim for a in np.atleast_1d(axes)]
+        return out.reshape(tuple(n for i, n in enumerate(self.shape) if i not in dropped))
 
     # -- shape
     def reshape(self, *sizes: int | Sequence[int], shape: Sequence[int] | None = None) -> Tensor:
@@ -2633,7 +2636,8 @@ def _centred(x, axes):
     to them and a variance of exactly 0. A constant taken from the data cannot be compiled, so the cell
     tracer (compile/trace.py) swaps in _traced_centred while it records a cell's step."""
     n = _reduced_count(x.shape, axes)
-    mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
+    with np.errstate(all="ignore"):   # (inf and -inf give nan quietly, as torch's; var() is no tiny step's op)
+        mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
     return x - Tensor._make(mean.astype(x._data.dtype, copy=False), False)
 
 
