@@ -447,3 +447,12 @@ def test_pad_packed_sequence_takes_a_bool_padding_value_as_torch():
         packed = R_.pack_sequence([lib.ones(3), lib.ones(2)])
         got.append(R_.pad_packed_sequence(packed, padding_value=True)[0].numpy().tolist())
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_an_integer_input_is_torchs_error_and_the_hint_casts_it(kind):
+    """An int64 input (token ids given where embeddings were meant): torch's ValueError, and a hint that does not
+    suggest building the layer in int64 (a layer's dtype is a float)."""
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4)(torch.zeros(5, 2, 3, dtype=torch.int64)),
+                    lambda: getattr(tr.nn, kind)(3, 4)(tr.zeros(5, 2, 3, dtype=tr.int64)),
+                    r"cast the input with \.to\(float32\)")
