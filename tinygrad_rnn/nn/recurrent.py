@@ -272,8 +272,9 @@ class _StackedRecurrent(Module):
             raise ShapeError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
                              f"got {input.shape[-1]}")
         if input.dtype != self.dtype:
-            fix = (f"build the layer with dtype={input.dtype} or cast the input with .astype()"
-                   if input.dtype.kind == "f" else f"cast the input with .to({self.dtype}) (a layer's dtype is a float)")
+            fix = f"build the layer with dtype={input.dtype} or cast the input with .astype()"
+            if input.dtype.kind != "f":   # (token ids where embeddings were meant: no int64 layer to build)
+                fix = f"cast the input with .to({self.dtype}) (a layer's dtype is a float)"
             raise DTypeMismatchError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
                                      f"{fix}")
 
