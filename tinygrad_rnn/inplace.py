@@ -563,8 +563,12 @@ class InPlaceWrites:
                 return self._write(make(), fn)
         _check_recordable_in_place(self, fn)
         version = self._version
+        if _detached_leaf_memory(self):   # p.detach() written: p's memory, through, and p's version moves on
+            self._writes_through, self._counter_leaf = True, self._base
         if self._writes_through:
             new = self._write_through(make, fn)
+            if self._counter_leaf is not None:
+                self._counter_leaf._writes += 1
         else:
             new = make()
             self._write(new, fn, recorded=True)
@@ -658,6 +662,8 @@ class InPlaceWrites:
         through this tensor (their saved values no longer match). Optimizers call it after a step. A view's
         version is that of the leaf whose memory it is (`x[0]`, `p[1:]`: _memory_leaf), which graphs check."""
         leaf = _memory_leaf(self)
+        if leaf is None and self._counter_leaf is not None:   # p.detach() since written on the tape: p's counter
+            self._counter_leaf._writes += 1
         (self if leaf is None else leaf)._writes += 1
 
     @property
@@ -803,7 +809,7 @@ def _check_recordable_in_place(x, fn):
                            "out-of-place form (x = x + y) so that each value has its own gradient")
     if _is_view(x):
         _refuse_recorded_write_of_a_view(x, fn)
-    if node is None and (x._viewed or x._base is not None or x._views_computed):
+    if node is None and (x._viewed or x._base is not None or x._views_computed) and not _detached_leaf_memory(x):
         raise RuntimeError(f"{fn} in place, recorded with a gradient, on a tensor whose memory views or arrays share "
                            "(x[0], x.T, x.view(...), x.detach(), x.numpy(), the array given to from_numpy, "
                            "or a layer's reshape of x; or x = y.detach() of another tensor y): torch writes that "
@@ -816,6 +822,16 @@ def _check_recordable_in_place(x, fn):
                            "the new values and their history is rebased onto the written tensor (CopySlices); that is "
                            "not supported here, where the views would keep the old values. Write y = y + 1 (out of "
                            "place), or take the views after the write, or of y.clone()")
+
+
+def _detached_leaf_memory(x):
+    """Whether x is p.detach() of a leaf p's memory (p, or a view of p taken off the tape), not yet written on the
+    tape and with no view of its own: a recorded in-place write of x (`p.detach().copy_(w)`, w requiring grad) writes
+    p's memory and puts x alone on the tape, as torch's; p stays a leaf, its version moves on (detach() shares p's
+    counter, as torch's: x's later writes move it too, _counter_leaf). A view taken of x would follow x onto the tape
+    in torch (its history rebased), so that write is still refused, as is a detach of a computed tensor."""
+    return (x._detached and x._node is None and x._base is not None and not x._viewed and not x._views_computed
+            and x._counter_leaf is None)
 
 
 def _refuse_recorded_write_of_a_view(x, fn):

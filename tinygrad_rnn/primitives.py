@@ -48,6 +48,10 @@ class Primitive:
     # one (as torch frees only saved tensors): None: look (saved_needed's values, walked); True: always (a fused
     # layer's states and gates), False: never (a shape alone): the walk, a per-node cost of tiny steps, skipped.
     saves_tensors = None
+    # Whether backward may read arrays through its attributes (an array, or an object the tape cannot look into),
+    # which a leaf written in place between forward and backward then refuses (tape._backward_reads). False: the
+    # attributes are settings alone, and saved_needed says all backward reads (a fused layer's call).
+    attrs_saved = True
 
     @staticmethod
     def forward(*arrays, **attrs):
@@ -1230,21 +1234,22 @@ class ArgSort(Primitive):
 
 class Cumsum(Primitive):
     """Running sums along `axis`; each input reaches every output at or after it, so the gradient is the
-    running sum of g taken from the end."""
+    running sum of g taken from the end. (The ufunc's own accumulate, not np.cumsum: a warning of numpy's on
+    inf - inf is then this module's, which the library ignores as torch computes quietly: tape.py.)"""
 
     @staticmethod
     def forward(a, axis):
-        return np.cumsum(a, axis=axis, dtype=a.dtype), None
+        return np.add.accumulate(a, axis=axis, dtype=a.dtype), None
 
     @staticmethod
     def backward(g, saved, needs, axis):
-        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+        return (np.flip(np.add.accumulate(np.flip(g, axis), axis=axis), axis),)
 
 
 def _exclusive_cumprod(rows):
     """Along the last axis, the product of the entries before each one: 1, r0, r0 r1, ..."""
     shifted = np.concatenate([np.ones_like(rows[..., :1]), rows[..., :-1]], axis=-1)
-    return np.cumprod(shifted, axis=-1)
+    return np.multiply.accumulate(shifted, axis=-1)   # (the ufunc's own: see Cumsum)
 
 
 class Prod(Primitive):
@@ -1253,7 +1258,7 @@ class Prod(Primitive):
 
     @staticmethod
     def forward(a, axis, keepdims):
-        return np.prod(a, axis=axis, keepdims=keepdims), a
+        return np.multiply.reduce(a, axis=axis, keepdims=keepdims), a   # (the ufunc's own: see Cumsum)
 
     @staticmethod
     def backward(g, a, needs, axis, keepdims):

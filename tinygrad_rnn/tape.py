@@ -53,6 +53,7 @@ import itertools
 import math
 import operator
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -167,7 +168,10 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     else:
         arrays = [t._data for t in inputs]
         record = False
-    out, saved = prim.forward(*arrays, **attrs)
+    try:
+        out, saved = prim.forward(*arrays, **attrs)
+    except RuntimeWarning as e:   # numpy's, an error by a warnings filter: computed again quietly (_quietly)
+        out, saved = _quietly(e, prim.forward, *arrays, **attrs)
     multi = type(out) is tuple
     tensors = []
     for o in (out if multi else (out,)):
@@ -332,10 +336,13 @@ def _node_backward(node, gs, retain_graph):
             g[s] = gs_s
     else:
         g = gs[0]
-    if node.prim.consumes_saved:
-        input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
-    else:
-        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
+    try:
+        if node.prim.consumes_saved:
+            input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
+        else:
+            input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
+    except RuntimeWarning as e:   # (a backward that consumes its saved values is compiled: numpy never warns there)
+        input_grads = _quietly(e, node.prim.backward, g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
     if not retain_graph and _saved_tensors(node):
@@ -389,7 +396,8 @@ def _backward_reads(node, array, nodes):
     (W.T) saves nothing; the operations of the walk (`nodes`) that saved arrays of that memory read it (all of them,
     a conservative answer; without the walk's nodes, yes). Anything saved but arrays, numbers and their tuples is
     taken to read it (a custom Function's context)."""
-    if _may_read(node.prim.saved_needed(node.saved, node.needs), array) or _may_read(node.attrs, array):
+    if _may_read(node.prim.saved_needed(node.saved, node.needs), array) or (
+            node.prim.attrs_saved and _may_read(node.attrs, array)):
         return True
     if not _is_view_node(node):
         return False
@@ -507,14 +515,23 @@ def _add_cotangent(cotangents, owned, edge, gi):
     parent, pslot = edge
     shape = parent.shapes[pslot] if parent.multi else parent.shapes
     if gi.shape != shape:
-        gi = unbroadcast(gi, shape)
+        try:
+            gi = unbroadcast(gi, shape)
+        except RuntimeWarning as e:   # (numpy's, made an error: _quietly; a try costs nothing until it raises)
+            gi = _quietly(e, unbroadcast, gi, shape)
     slots = cotangents.setdefault(parent, {})
     if pslot not in slots:
         slots[pslot] = gi  # may be shared with other consumers: never written into
     elif edge in owned:
-        slots[pslot] += gi  # a weight used at every step: no new buffer per step
+        try:
+            slots[pslot] += gi  # a weight used at every step: no new buffer per step
+        except RuntimeWarning as e:
+            _added(e)
     else:
-        slots[pslot] = slots[pslot] + gi
+        try:
+            slots[pslot] = slots[pslot] + gi
+        except RuntimeWarning as e:
+            slots[pslot] = _quietly(e, np.add, slots[pslot], gi)
         owned.add(edge)
 
 
@@ -522,11 +539,45 @@ def _accumulate_leaf_grad(leaf, gi):
     """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf._data.shape:
-        gi = unbroadcast(gi, leaf._data.shape)
+        try:
+            gi = unbroadcast(gi, leaf._data.shape)
+        except RuntimeWarning as e:
+            gi = _quietly(e, unbroadcast, gi, leaf._data.shape)
     if leaf._grad is not None:
-        leaf._grad += gi
+        try:
+            leaf._grad += gi
+        except RuntimeWarning as e:
+            _added(e)
     else:
         leaf._grad = np.array(gi, dtype=leaf._data.dtype, order="C")   # (a transpose's gi is not C-ordered)
+
+
+# ----------------------------------------------------------------------------- quiet nan and inf, as torch's
+# torch computes inf - inf, 0 * inf, a sum holding both infinities quietly; numpy warns (a RuntimeWarning). Where the
+# library computes, its own modules' warnings are ignored (a filter set when this module is imported: no cost
+# per operation, and user code's numpy warns as before); a filter set after that makes them errors (warnings
+# .simplefilter("error"), pytest -W error), which apply and the walk catch: the rare path, where the computation runs
+# again under np.errstate (about 3 us a call, too much for every operation of a tiny step).
+_NUMPY_FLOATING = ("invalid value encountered", "divide by zero encountered", "overflow encountered",
+                   "underflow encountered")
+warnings.filterwarnings("ignore", message="|".join(_NUMPY_FLOATING), category=RuntimeWarning,
+                        module=r"tinygrad_rnn(\.|$)")
+
+
+def _quietly(warning, fn, *args, **kwargs):
+    """fn(*args, **kwargs) again without numpy's floating-point warnings, after its first run raised `warning`; any
+    other RuntimeWarning (a user's Function's own) raised again as it was."""
+    if not str(warning).startswith(_NUMPY_FLOATING):
+        raise warning
+    with np.errstate(all="ignore"):
+        return fn(*args, **kwargs)
+
+
+def _added(warning):
+    """After `buffer += g` raised `warning`: numpy warns once the sum is written, so a floating-point warning made an
+    error leaves it complete (nothing to compute again); any other is raised again."""
+    if not str(warning).startswith(_NUMPY_FLOATING):
+        raise warning
 
 
 def _modified_in_place(node, edge, i):

@@ -236,6 +236,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     _computed_base = None  # then a weak reference to the Node that made that memory (_note_computed_write)
     _detached = False  # made by detach(): a view of its input's memory that torch's detach_() accepts
     _writes_through = False  # made by x.data: a recorded in-place write writes x's memory too (_in_place)
+    _counter_leaf = None  # p.detach() written on the tape (p's memory, through): the leaf whose version it shares
     _data_taken = False  # x.data was read: x's memory may change with no version moved (PackedSequence's padded)
     _viewed = False  # a leaf whose memory other tensors or arrays share (_note_view_bases, numpy(), from_numpy)
     _no_grad_view = False  # a view taken under no_grad() of a tensor that requires grad (_note_view_bases)
@@ -1545,7 +1546,10 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             shift = np.max(self._data, axis=axes, keepdims=True)
             shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
         out = (self - shift).exp().sum(dim, keepdim=True).log() + shift
-        return out if keepdim else out.reshape(np.sum(self._data, axis=axes).shape)
+        if keepdim:
+            return out
+        dropped = range(self.ndim) if axes is None else [a % self.ndim for a in np.atleast_1d(axes)]
+        return out.reshape(tuple(n for i, n in enumerate(self.shape) if i not in dropped))
 
     # -- shape
     def reshape(self, *sizes: int | Sequence[int], shape: Sequence[int] | None = None) -> Tensor:
@@ -2701,7 +2705,8 @@ def _centred(x, axes):
     if _trace_mode.enabled:
         return _traced_centred(x, axes)
     n = _reduced_count(x.shape, axes)
-    mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
+    with np.errstate(all="ignore"):   # (inf and -inf give nan quietly, as torch's; var() is no tiny step's op)
+        mean = np.mean(x._data, axis=axes, keepdims=True) if n else np.zeros((), x._data.dtype)
     return x - Tensor._make(mean.astype(x._data.dtype, copy=False), False)
 
 

@@ -47,6 +47,8 @@ def _note_view_bases(tensors, inputs):
                     seen, leaf, no_grad_view = x, _memory_leaf(x), x._requires_grad or x._no_grad_view
                     if leaf is not None and not leaf._viewed:
                         leaf._viewed = True
+                    if x._detached and leaf is not None and x is not leaf:   # p.detach()'s own view: a recorded
+                        x._viewed = True                                       # write of it is then refused
                 if leaf is None:
                     t._views_computed, t._computed_base = True, _maker_of_memory(x)
                     _note_computed_view(_maker_node(x), [t._data])

@@ -2,8 +2,7 @@
 negative, 0 ** -1, exp's overflow, x % 0.0, x // 0.0): ours gives the same values and gradients without numpy's
 RuntimeWarnings (main warned from the primitives). Every warning is an error here, as under `python -W error`.
 
-Left as they are: a product or a sum whose operands already hold inf (0 * inf, inf - inf) still warns from numpy,
-as the generic Mul and Sum run without np.errstate (they are the tape's hottest primitives)."""
+Operands that already hold inf or nan (0 * inf, inf - inf): tests/engine/test_quiet_inf_operands_vs_torch.py."""
 import warnings
 
 import numpy as np

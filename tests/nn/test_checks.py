@@ -124,7 +124,8 @@ BAD_ARGUMENTS = [
     (lambda: nn.LSTM(3, 4, dropout="0.5"), TypeError, "LSTM: dropout must be a number, got str '0.5'"),
     (lambda: nn.LSTM(3, 4, dropout=True), TypeError, "LSTM: dropout must be a number, got bool True"),
     (lambda: nn.LSTM(3, 4, dropout=1.5), ValueError, r"LSTM: dropout must be in \[0, 1\], got 1.5"),
-    (lambda: nn.RNN(3, 4, bidirectional=1), TypeError, "RNN: bidirectional must be True or False, got int 1"),
+    (lambda: nn.RNN(3, 4, bidirectional=1)(tr.zeros(2, 3)), TypeError,
+     "RNN: bidirectional must be True or False, got int 1"),   # (made, as torch's; refused at the call)
     (lambda: nn.RNN(3.0, 4), TypeError, "RNN: input_size must be an int, got float 3.0"),
     (lambda: nn.RNN(3, "4"), TypeError, "RNN: hidden_size must be an int, got str '4'"),
     (lambda: nn.RNN(3, 0), ValueError, "RNN: hidden_size must be >= 1, got 0"),
@@ -254,13 +255,14 @@ def test_zero_sized_hidden_and_batch_as_torch():
 # every typed argument of every layer, cell and module, each given values of the wrong type
 _LAYER_ARGS = dict(ints=["input_size", "hidden_size", "num_layers"], bools=["bias", "batch_first", "bidirectional"],
                    floats=["dropout"])
+_TORCH_LAYER_ARGS = dict(_LAYER_ARGS, bools=["bias", "batch_first"])   # (bidirectional: refused at a call, as torch's)
 _CELL_ARGS = dict(ints=["input_size", "hidden_size"], bools=["bias"], floats=[])
 _TORCH_CELL_ARGS = dict(_CELL_ARGS, bools=[])   # (bias: any value, as torch's cells take it)
 SIGNATURES = [
-    (lambda **kw: nn.RNN(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
-    (lambda **kw: nn.GRU(**{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
+    (lambda **kw: nn.RNN(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_LAYER_ARGS),
+    (lambda **kw: nn.GRU(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_LAYER_ARGS),
     (lambda **kw: nn.LSTM(**{"input_size": 3, "hidden_size": 4, **kw}),
-     dict(_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
+     dict(_TORCH_LAYER_ARGS, ints=_LAYER_ARGS["ints"] + ["proj_size"])),
     (lambda **kw: nn.Recurrent(nn.GRUCell, **{"input_size": 3, "hidden_size": 4, **kw}), _LAYER_ARGS),
     (lambda **kw: nn.RNNCell(**{"input_size": 3, "hidden_size": 4, **kw}), _TORCH_CELL_ARGS),
     (lambda **kw: nn.LSTMCell(**{"input_size": 3, "hidden_size": 4, **kw}),

@@ -355,3 +355,44 @@ def test_activations_as_torch(module, function, args, dtype):
         for a, b in zip(ours, theirs):
             assert a.dtype == b.dtype
             np.testing.assert_allclose(a, b, **tol)
+
+
+BOOL_AS_NUMBER = [   # (function, its float argument): torch's argument parser reads a bool there as 1.0 or 0.0
+    ("huber_loss", "delta"), ("smooth_l1_loss", "beta"), ("cosine_similarity", "eps"), ("pairwise_distance", "p"),
+    ("pairwise_distance", "eps"), ("margin_ranking_loss", "margin"), ("hinge_embedding_loss", "margin"),
+]
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_], ids=repr)
+@pytest.mark.parametrize("fn,arg", BOOL_AS_NUMBER)
+def test_a_bool_where_a_float_is_asked_is_its_number_as_torch(fn, arg, value):
+    """huber_loss(delta=True) is delta 1 (torch's; ours was a TypeError); delta=False is 0, refused as torch's."""
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    t = np.sign(rng.standard_normal((3, 4)))
+
+    def call(lib):
+        F = torch.nn.functional if lib is torch else tr.nn.functional
+        x, y, target = lib.tensor(a), lib.tensor(b), lib.tensor(t)
+        if fn in ("margin_ranking_loss",):
+            return getattr(F, fn)(x, y, target, **{arg: value})
+        if fn == "hinge_embedding_loss":
+            return getattr(F, fn)(x, target, **{arg: value})
+        return getattr(F, fn)(x, y, **{arg: value})
+
+    try:
+        expected = call(torch).detach().numpy()
+    except Exception as e:  # noqa: BLE001 - torch's error type is what ours must be
+        with pytest.raises(type(e)):
+            call(tr)
+        return
+    np.testing.assert_allclose(_numpy(call(tr)), expected, rtol=1e-12)
+
+
+def test_multihead_attentions_out_proj_is_torchs_class():
+    """torch's out_proj is a NonDynamicallyQuantizableLinear (a Linear): the repr and the type name say so."""
+    ours, theirs = nn.MultiheadAttention(4, 2), torch.nn.MultiheadAttention(4, 2)
+    assert repr(ours) == repr(theirs)
+    assert type(ours.out_proj).__name__ == type(theirs.out_proj).__name__
+    assert isinstance(ours.out_proj, nn.Linear)
+    assert list(ours.state_dict()) == list(theirs.state_dict())

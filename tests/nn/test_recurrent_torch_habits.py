@@ -385,9 +385,39 @@ FLAG_VALUES = [1, 2, 0, 1.0, np.True_, np.int64(0), "yes", None]
 @pytest.mark.parametrize("value", [1, 0, np.int64(1), "yes", None], ids=repr)
 @pytest.mark.parametrize("kind", ["RNN", "LSTM"])
 def test_a_bidirectional_that_is_not_a_bool_is_torchs_type_error(kind, value):
-    """torch makes the layer, then its every forward refuses it (TypeError); ours refuses it when it is made."""
+    """torch makes the layer, then its every forward refuses it (TypeError); so does ours."""
     raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4, bidirectional=value)(torch.zeros(5, 2, 3)),
                     lambda: getattr(tr.nn, kind)(3, 4, bidirectional=value)(tr.zeros(5, 2, 3)))
+
+
+@pytest.mark.parametrize("value", FLAG_VALUES, ids=repr)
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_a_layer_is_made_with_any_bidirectional_as_torchs(kind, value):
+    """torch's RNNBase keeps any value: its truth chooses the directions (the parameters, their names, the state
+    dict), the repr shows it as given; every call refuses it, TypeError, np.True_ included."""
+    ours, theirs = getattr(tr.nn, kind)(3, 4, bidirectional=value), getattr(torch.nn, kind)(3, 4, bidirectional=value)
+    assert repr(ours) == repr(theirs)
+    assert ours.bidirectional is value or ours.bidirectional == theirs.bidirectional
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    raises_as_torch(lambda: theirs(torch.zeros(5, 2, 3)), lambda: ours(tr.zeros(5, 2, 3)),
+                    "bidirectional must be True or False")
+    raises_as_torch(lambda: theirs(torch.zeros(5, 2, 3)), lambda: ours(tr.zeros(5, 2, 3)))   # (every call)
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_bidirectional_set_after_a_call_is_checked_at_the_next(kind, fused):
+    """`layer.bidirectional = 1` after a call that kept its fused snapshot: the next call refuses it, as torch's;
+    set back to True, the layer runs as before."""
+    ours = getattr(tr.nn, kind)(3, 4, bidirectional=True, fused=fused)
+    theirs = getattr(torch.nn, kind)(3, 4, bidirectional=True)
+    before = ours(tr.zeros(5, 2, 3))[0].numpy().copy()
+    ours.bidirectional, theirs.bidirectional = 1, 1
+    raises_as_torch(lambda: theirs(torch.zeros(5, 2, 3)), lambda: ours(tr.zeros(5, 2, 3)),
+                    "bidirectional must be True or False, got int 1")
+    ours.bidirectional = True
+    np.testing.assert_array_equal(ours(tr.zeros(5, 2, 3))[0].numpy(), before)
 
 
 @pytest.mark.parametrize("value", FLAG_VALUES, ids=repr)
@@ -417,3 +447,12 @@ def test_pad_packed_sequence_takes_a_bool_padding_value_as_torch():
         packed = R_.pack_sequence([lib.ones(3), lib.ones(2)])
         got.append(R_.pad_packed_sequence(packed, padding_value=True)[0].numpy().tolist())
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_an_integer_input_is_torchs_error_and_the_hint_casts_it(kind):
+    """An int64 input (token ids given where embeddings were meant): torch's ValueError, and a hint that does not
+    suggest building the layer in int64 (a layer's dtype is a float)."""
+    raises_as_torch(lambda: getattr(torch.nn, kind)(3, 4)(torch.zeros(5, 2, 3, dtype=torch.int64)),
+                    lambda: getattr(tr.nn, kind)(3, 4)(tr.zeros(5, 2, 3, dtype=tr.int64)),
+                    r"cast the input with \.to\(float32\)")

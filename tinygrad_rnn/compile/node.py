@@ -286,6 +286,7 @@ class _ForwardPlan:
     # to the backward in `saved`, so the backward looks its own up by the two things only it knows (a key of
     # all six, T, B, I and padded too, was built and hashed at every call of a tiny step)
     backward: dict
+    kernel: "Kernel"     # whose call this is: what its backward reads (CompiledRecurrence.saved_needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +466,7 @@ class Kernel:
             plans.clear()
         plan = plans[T, B, I, padded, states_only] = _ForwardPlan(
             self._buffer_shapes(T, B, states_only), runtime.all_steps(B, T),
-            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, {})
+            T * B * max(self.widest, I) * self.dtype.itemsize, T * B * I * self.widest, {}, self)
         return plan
 
     def forward_buffers(self, arrays, T, B, states, padded, empty, states_only=False, shapes=None):
@@ -544,6 +545,26 @@ class Kernel:
         for wt, P_, i, transposed, _, _ in self.products:
             arrays[P_ if transposed else wt] = held[i]
         return arrays, all(h is w for h, w in zip(held, params))
+
+    def backward_reads(self, kept, params, need_dx):
+        """What the backward reads of a forward's `kept` arrays and the call's `params` (the parameters' own
+        arrays), as tape._backward_reads asks it: which parameters written in place between forward and backward
+        refuse it. The forward's buffers (states, gates, x) and every parameter the loop or the weight gradients
+        read, but a projected weight (W_ih) only when dx is asked for: grads reads it for dx alone, as torch's RNN,
+        GRU and LSTM save W_ih for the input's gradient only (a bias, folded into the projection, is never read:
+        torch's never saves one either). The recurrent weights' transposed copies (P<g>) count as their
+        parameter: torch saves W_hh at every step, and refuses a written one."""
+        names = _parameter_names(len(params))
+        owner = {}   # each name of a parameter's array (as held, flat, a product's operand) -> its index
+        for i in range(len(params)):
+            owner[names[i][0]] = owner[names[i][1]] = i
+        for wt, P_, i, _, _, _ in self.products:
+            owner[wt] = owner[P_] = i
+        dx_only = {f"par{pr.param}" for pr in self.prog.projections}
+        read = {owner[a.name] for a in self.backward_args if a.name in owner}
+        read |= {owner[a.name] for a in self.grads_args if a.name in owner and (need_dx or a.name not in dx_only)}
+        buffers = tuple(array for name, array in kept.items() if name not in owner and name not in self.constants)
+        return buffers, tuple(params[i] for i in sorted(read))
 
     def threads(self, T, B, I):
         """The thread count for T steps of B sequences of I inputs (_threads)."""
@@ -1019,6 +1040,7 @@ class CompiledRecurrence(Primitive):
     fresh_grads = True   # the kernels allocate every gradient they return
     consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
     saves_tensors = True   # the sequence's states (and gates): freed after the backward without a walk
+    attrs_saved = False   # the call: its kernel and settings; what backward reads is in saved (saved_needed)
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):
@@ -1032,6 +1054,17 @@ class CompiledRecurrence(Primitive):
             out, finals, saved = call.kernel.forward(x, states, params, lengths, call.reverse, call.states_only,
                                                      call.views)
         return (out,) + finals, (saved, params)
+
+    @staticmethod
+    def saved_needed(saved, needs):
+        """What the backward reads for the gradients asked for (tape._backward_reads: a parameter written in place
+        between forward and backward refuses only if it is read): Kernel.backward_reads. A checkpointed call's
+        pieces (segments.py) answer with all they hold."""
+        kept, params = saved
+        plan = kept[3] if type(kept) is tuple and len(kept) == 4 else None
+        if not isinstance(plan, _ForwardPlan):
+            return saved
+        return plan.kernel.backward_reads(kept[0], params, needs[0])
 
     @staticmethod
     def backward(gs, saved, needs, call, lengths=None, last=False):

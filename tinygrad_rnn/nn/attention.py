@@ -24,7 +24,7 @@ from ..tensor import ShapeError, Tensor, cat
 from . import functional as F
 from . import init
 from .checks import check_bool, check_device, check_int
-from .module import Linear, Module, Parameter, check_dtype
+from .module import Module, NonDynamicallyQuantizableLinear, Parameter, check_dtype
 
 __all__ = ["MultiheadAttention"]
 
@@ -73,7 +73,7 @@ class MultiheadAttention(Module):
             self.k_proj_weight = init.xavier_uniform_(Parameter(np.empty((e, self.kdim), dtype)))
             self.v_proj_weight = init.xavier_uniform_(Parameter(np.empty((e, self.vdim), dtype)))
         self.in_proj_bias = Parameter(np.zeros(3 * e, dtype)) if bias else None
-        self.out_proj = Linear(e, e, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(e, e, bias=bias, dtype=dtype)
         if bias:
             self.out_proj.bias._data[...] = 0
         self.bias_k = init.xavier_normal_(Parameter(np.empty((1, 1, e), dtype))) if add_bias_kv else None

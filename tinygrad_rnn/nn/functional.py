@@ -786,8 +786,8 @@ def l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_average: bool
     see mse_loss); weight as mse_loss's."""
     reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
     target = _check_pair("l1_loss", input, target)
-    diff = input - target
-    return _reduce("l1_loss", where(diff._data > 0, diff, 0.0) - where(diff._data < 0, diff, 0.0), reduction, weight)
+    # (abs: its gradient at 0 is sign(0) = 0, as torch's; and a nan difference stays nan, which two where()s lost)
+    return _reduce("l1_loss", (input - target).abs(), reduction, weight)
 
 
 def _clamped_log(x):
@@ -1034,11 +1034,12 @@ def _described(x):
 
 
 def _real(fn, name, value):
-    """A number argument as a Python float (a 0-d float Tensor too, as torch's float arguments take one; not a
-    bool or a str); its range is the caller's check."""
+    """A number argument as a Python float (a 0-d float Tensor too, as torch's float arguments take one; a bool as
+    its number, 1.0 or 0.0, as torch's argument parser reads one: huber_loss(delta=True) is delta 1; not a str);
+    its range is the caller's check."""
     if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "f":
         value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
         raise TypeError(f"{fn}(): argument '{name}' must be float, got {type(value).__name__} {value!r}")
     return float(value)
 
@@ -1059,7 +1060,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, size_averag
     z = (input - target).abs()
     if beta == 0:   # torch's l1_loss
         return _reduce(fn, z, reduction)
-    return _reduce(fn, where(z._data < beta, z * z * 0.5 / beta, z - 0.5 * beta), reduction)
+    small = ~(z._data >= beta)   # (nan on the square's side, as torch's kernel: its gradient nan)
+    zs = where(small, z, 0.0)   # (the square's branch of an infinite z: 0, so its zero gradient does not meet inf)
+    return _reduce(fn, where(small, zs * zs * 0.5 / beta, z - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "mean", delta: float = 1.0,
@@ -1077,7 +1080,9 @@ def huber_loss(input: Tensor, target: Tensor | npt.ArrayLike, reduction: str = "
     _float_input(fn, input)
     target = _check_pair(fn, input, target)
     z = (input - target).abs()
-    losses = where(z._data < delta, z * z * 0.5, (z - 0.5 * delta) * delta)
+    small = ~(z._data >= delta)   # (as smooth_l1_loss's)
+    zs = where(small, z, 0.0)   # (as smooth_l1_loss's: an infinite z gets torch's gradient, delta, not nan)
+    losses = where(small, zs * zs * 0.5, (z - 0.5 * delta) * delta)
     if weight is not None:
         losses = losses * _check_pair(fn, input, weight, "weight")
     return _reduce(fn, losses, reduction)

@@ -1251,6 +1251,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under torch's name for MultiheadAttention's out_proj (torch.nn.modules.linear's class of that name,
+    there to keep quantization from swapping it), so that the module's repr and type name are torch's."""
+
+
 class Embedding(Module):
     """Rows of a (num_embeddings, embedding_dim) table picked by integer ids; initialised N(0, 1) as torch.
     padding_idx (as torch): that row starts at zero and gets no gradient, so it stays what it is set to.

@@ -148,9 +148,12 @@ class _StackedRecurrent(Module):
             warnings.warn(f"{name}: dropout acts between stacked layers, never after the last one, so dropout="
                           f"{self.dropout:g} with num_layers=1 does nothing", UserWarning,
                           stacklevel=3 if isinstance(self, Recurrent) else 4)   # (the caller's line)
-        # (torch's RNNBase keeps any value, and its every forward then refuses one that is not a bool, TypeError:
-        # refused here when the layer is made, with that error type)
-        self.bidirectional = check_bool(name, "bidirectional", bidirectional)
+        # torch's RNNBase keeps any value, its truth choosing the directions, and its every forward then refuses
+        # one that is not a bool (TypeError): so do RNN, GRU and LSTM (_check_bidirectional); Recurrent, not
+        # torch's, refuses it when it is made
+        if not self._bidirectional_checked_at_call:
+            bidirectional = check_bool(name, "bidirectional", bidirectional)
+        self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype(dtype, name)
         self.states = None  # per (layer, direction): each step's state, when forward(retain_states=True)
@@ -158,6 +161,20 @@ class _StackedRecurrent(Module):
 
     def _layer_input_size(self, layer):
         return self.input_size if layer == 0 else self.output_size * self.num_directions
+
+    _bidirectional_checked_at_call = False   # RNN, GRU, LSTM: any value kept, refused at a call (as torch's)
+
+    @property
+    def bidirectional(self) -> Any:
+        return self._bidirectional
+
+    @bidirectional.setter
+    def bidirectional(self, value: Any) -> None:
+        """Kept as given (torch code may set it after construction; the directions stay those made). The fused
+        calls' snapshots are dropped, so that the next call, which takes them again, checks the value
+        (_check_bidirectional)."""
+        self._bidirectional = value
+        self.__dict__.pop("_fused_last", None)
 
     @property
     def dropout(self) -> float:
@@ -255,8 +272,11 @@ class _StackedRecurrent(Module):
             raise ShapeError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
                              f"got {input.shape[-1]}")
         if input.dtype != self.dtype:
+            fix = f"build the layer with dtype={input.dtype} or cast the input with .astype()"
+            if input.dtype.kind != "f":   # (token ids where embeddings were meant: no int64 layer to build)
+                fix = f"cast the input with .to({self.dtype}) (a layer's dtype is a float)"
             raise DTypeMismatchError(f"{name}: input dtype {input.dtype} does not match the parameters' {self.dtype}; "
-                                     f"build the layer with dtype={input.dtype} or cast the input with .astype()")
+                                     f"{fix}")
 
     def _check_lengths(self, lengths, T, B, unbatched):
         name = type(self).__name__
@@ -482,8 +502,8 @@ class _StackedRecurrent(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
-        if self.bidirectional:
-            s += ", bidirectional=True"
+        if self.bidirectional is not False:   # (as torch's repr: the value as given, 1 or "yes" too)
+            s += f", bidirectional={self.bidirectional}"
         if self.checkpoint is not None:
             s += f", checkpoint={self.checkpoint}"
         if self.memory_budget is not None:
@@ -795,6 +815,7 @@ class _TorchRecurrent(_StackedRecurrent):
 
     gates = 1
     state_count = 1
+    _bidirectional_checked_at_call = True
     mode = None  # torch's name of the recurrence: 'RNN_TANH', 'RNN_RELU', 'GRU', 'LSTM' (informative)
     proj_size = 0  # LSTM's projection of h (weight_hr_l{k}); 0: none
 
@@ -865,6 +886,7 @@ class _TorchRecurrent(_StackedRecurrent):
         last = calls.get(2 * layer + direction)   # (an int key: no tuple made per call)
         if last is not None and last.holds(held, dtype):
             return last
+        self._check_bidirectional()   # (here, where a call takes its snapshot: none is kept for a refused value)
         if not fused_available():   # (warns once)
             return None
         names = self._parameter_names(layer, direction)
@@ -874,6 +896,16 @@ class _TorchRecurrent(_StackedRecurrent):
         last = calls[2 * layer + direction] = _WeightsSnapshot.take(
             vars(self), names, dtype, self._known_kernel(cell, dtype), direction == 1)
         return last
+
+    def _check_bidirectional(self):
+        """torch's TypeError at a call of a layer whose bidirectional is not a bool (np.True_ and 1 too): its
+        RNNBase keeps any value when made, and its forward hands it to the recurrence, which refuses it. Checked
+        where a call takes a fused snapshot (none is kept for such a value) or runs on the tape: a call that reuses
+        a snapshot pays nothing."""
+        value = self._bidirectional
+        if type(value) is not bool:
+            raise TypeError(f"{type(self).__name__}: bidirectional must be True or False, got {type_name(value)} "
+                            f"{value!r} (torch's layer is made with any value and refuses it at every call, as here)")
 
     def _computes_weights(self, names):
         """Whether some of these weights are computed at each call rather than held as Parameters: a parametrized
@@ -1105,6 +1137,7 @@ class _TorchRecurrent(_StackedRecurrent):
             last = self._fused_snapshot(layer, direction, x.dtype)   # None: the kernels cannot be imported
             if last is not None:   # (what run_fused does, its kernel and views kept)
                 return last.call(x, state or (), lengths)
+        self._check_bidirectional()
         if retain is not None and self.fused:
             self._warn_tape_once("retain_states=True needs each step's state as a Tensor")
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)

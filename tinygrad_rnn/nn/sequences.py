@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from ..creation import tensor
 from ..tensor import ShapeError, Tensor, concatenate, stack, where
+from ..views import _live_views_of
 from .checks import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -208,18 +209,28 @@ class PackedSequence:
     def _current_padded(self) -> Tensor:
         """The padded batch a layer or pad_packed_sequence reads: rebuilt from .data (differentiably) when .data is no
         longer what the padded batch gives: made a leaf that requires grad after it was read, or written in place
-        since (its version moved; or, once `.data.data` was read, whose writes move no version, at every read)."""
+        since (its version moved; or, once its memory was handed out where a write moves no version, at every read:
+        _memory_handed_out). torch's PackedSequence holds .data alone, so every write of it is seen."""
         made = self._data_made
         if made is None:
             return self.padded
         data, version, from_padded = made
-        if data._version == version and not data._data_taken and not (from_padded and data.is_leaf
-                                                                      and data.requires_grad):
+        if data._version == version and not _memory_handed_out(data) and not (from_padded and data.is_leaf
+                                                                             and data.requires_grad):
             return self.padded
         padded, _, _ = _from_packed_layout(data, self.batch_sizes, _index_tensor(self._order()), None)
         object.__setattr__(self, "padded", padded)
         object.__setattr__(self, "_data_made", (data, data._version, False))
         return padded
+
+
+def _memory_handed_out(data):
+    """Whether `data`'s memory may have been written with no version moved: an array of it handed out (numpy(),
+    np.asarray, DLPack), `x.data` read of it or of a tensor sharing it, or any view of it taken (a leaf's _viewed; a
+    computed tensor's live sharers: views.py). Conservative: the padded batch is then rebuilt at every read."""
+    if data._data_taken or data._viewed:
+        return True
+    return data._node is not None and _live_views_of(data)
 
 
 def _fill(packed, padded, lengths, given_order, held_indices):
