@@ -157,3 +157,31 @@ def grad_differs(og, tg, dtype):
     if np.allclose(og, tg, rtol, atol, equal_nan=True):
         return None
     return f"gradient differs (max abs diff {np.nanmax(np.abs(og - tg)):.3g})"
+
+
+def compare_run(torch, pair, sample, dtype, training, also=None):
+    """The sample's forward through torch's module and ours (training or eval mode), then the backward: the first
+    difference as (class, what) — "refused" where ours raises and torch runs, "silent" where ours runs and torch
+    raises or the values differ (also(pair): a check of the caller's own after the outputs, e.g. the buffers),
+    "grad" where a gradient differs — or None."""
+    pair.theirs.train(training)
+    pair.ours.train(training)
+    leaves = []
+    t_args, o_args = convert(tuple(sample.forward_input.args), torch, leaves)
+    t_kwargs, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, leaves)
+    try:
+        t_out = pair.theirs(*t_args, **t_kwargs)
+    except Exception:   # noqa: BLE001
+        t_out = None
+    try:
+        o_out = pair.ours(*o_args, **o_kwargs)
+    except Exception as e:   # noqa: BLE001
+        return None if t_out is None else ("refused", f"{type(e).__name__}: {str(e)[:120]}")
+    if t_out is None:
+        return "silent", "torch raises, ours runs"
+    (t_vals, t_tensors), (o_vals, o_tensors) = flat(t_out, torch), flat(o_out, torch)
+    diff = differ(t_vals, o_vals, dtype) or (also(pair) if also else None)
+    if diff is not None:
+        return "silent", diff
+    diff = grads_differ(pair, t_tensors, o_tensors, leaves, dtype, torch)
+    return None if diff is None else ("grad", diff)

@@ -41,7 +41,15 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from bench import rnn_suite_probe
-from bench.module_probe_common import Pair, build_ours, convert, differ, flat, grads_differ, our_constructor_args
+from bench.module_probe_common import (
+    Pair,
+    build_ours,
+    compare_run,
+    convert,
+    differ,
+    flat,
+    our_constructor_args,
+)
 
 
 def module_infos(torch):
@@ -127,27 +135,7 @@ def run_sample(torch, name, sample, dtype, training):
     diff = structure_differs(pair)
     if diff:
         return "other", diff
-    pair.theirs.train(training)
-    pair.ours.train(training)
-    leaves = []
-    t_args, o_args = convert(tuple(sample.forward_input.args), torch, leaves)
-    t_kwargs, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, leaves)
-    try:
-        t_out = pair.theirs(*t_args, **t_kwargs)
-    except Exception:   # noqa: BLE001
-        t_out = None
-    try:
-        o_out = pair.ours(*o_args, **o_kwargs)
-    except Exception as e:   # noqa: BLE001
-        return None if t_out is None else ("refused", f"{type(e).__name__}: {str(e)[:120]}")
-    if t_out is None:
-        return "silent", "torch raises, ours runs"
-    (t_vals, t_tensors), (o_vals, o_tensors) = flat(t_out, torch), flat(o_out, torch)
-    diff = differ(t_vals, o_vals, dtype) or buffers_differ(pair, dtype)
-    if diff is not None:
-        return "silent", diff
-    diff = grads_differ(pair, t_tensors, o_tensors, leaves, dtype, torch)
-    return None if diff is None else ("grad", diff)
+    return compare_run(torch, pair, sample, dtype, training, also=lambda p: buffers_differ(p, dtype))
 
 
 def keyword_call_differs(torch, name, sample, dtype):

@@ -36,7 +36,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from bench import module_probe_common as common
-from bench.module_probe_common import convert, differ, flat, grads_differ
+from bench.module_probe_common import convert, differ, flat
 
 MODULES = ("RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell")
 LAYERS = ("RNN", "GRU", "LSTM")
@@ -52,27 +52,7 @@ def run_sample(torch, name, sample, dtype, training, fused):
     cons = sample.constructor_input
     torch.manual_seed(0)
     pair = Pair(torch, name, cons.args, cons.kwargs, dtype, fused)
-    pair.theirs.train(training)
-    pair.ours.train(training)
-    leaves = []
-    t_args, o_args = convert(tuple(sample.forward_input.args), torch, leaves)
-    t_kwargs, o_kwargs = convert(dict(sample.forward_input.kwargs), torch, leaves)
-    try:
-        t_out = pair.theirs(*t_args, **t_kwargs)
-    except Exception:   # noqa: BLE001
-        t_out = None
-    try:
-        o_out = pair.ours(*o_args, **o_kwargs)
-    except Exception as e:   # noqa: BLE001
-        return None if t_out is None else ("refused", f"{type(e).__name__}: {str(e)[:120]}")
-    if t_out is None:
-        return "silent", "torch raises, ours runs"
-    (t_vals, t_tensors), (o_vals, o_tensors) = flat(t_out, torch), flat(o_out, torch)
-    diff = differ(t_vals, o_vals, dtype)
-    if diff is not None:
-        return "silent", diff
-    diff = grads_differ(pair, t_tensors, o_tensors, leaves, dtype, torch)
-    return None if diff is None else ("grad", diff)
+    return common.compare_run(torch, pair, sample, dtype, training)
 
 
 def extra_samples(torch, name, dtype):

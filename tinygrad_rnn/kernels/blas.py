@@ -195,9 +195,15 @@ BLAS_SOURCE = _register()
 # Tiles of 4 to 16 rows and 64 to 768 columns measured alike; calls of 14 or 15 rows of 128x512 were slower
 # than 12 (over the limit). Other OpenBLAS kernels were not measured, so they get one call, as before. The
 # choice is compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
+# Tiles win only while the rows are few: packing B once costs as much as a few rows' products, and a tile
+# re-reads its slice of B from L2 for every 8 rows. So more than SPLIT_GEMM_FEW_ROWS rows whose product is
+# above SPLIT_GEMM_MAX_MACS multiply-adds get one call again (float32, 1 thread, one call against tiles, us;
+# an Intel Xeon with AVX-512, 2026-12-03, `python bench/step_product.py --rows 8,16,32,64`): see bench/README.md
 SPLIT_GEMM = _OPENBLAS_CORE["name"] in ("SkylakeX", "Cooperlake", "SapphireRapids")
 SPLIT_GEMM_MACS = 12 * 128 * 512
 SPLIT_GEMM_ROWS = 8
+SPLIT_GEMM_FEW_ROWS = 16
+SPLIT_GEMM_MAX_MACS = 32 * 256 * 1024
 
 
 _ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -514,7 +520,8 @@ def _gemm_checked(a, b, c, beta):
 @njit()
 def _tile(m, n, k, split):
     """(rows, columns) of C that one BLAS call of gemm computes (see SPLIT_GEMM); (m, n): one call."""
-    if not split or m * n * k <= SPLIT_GEMM_MACS:
+    macs = m * n * k
+    if not split or macs <= SPLIT_GEMM_MACS or (m > SPLIT_GEMM_FEW_ROWS and macs > SPLIT_GEMM_MAX_MACS):
         return m, n
     cols = SPLIT_GEMM_MACS // (SPLIT_GEMM_ROWS * k) // 64 * 64
     if cols < 64:          # a long inner dimension (k > 1536): not measured
