@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .kernels import factorizations
 from .linalg_checks import LinAlgError, _batch_words, _matrices
 from .primitives import Primitive
 from .tape import apply
@@ -38,7 +39,8 @@ class LDLFactorExResult(NamedTuple):
     info: Tensor
 
 
-# ----------------------------------------------------------------------------- numpy: sytf2 and sytrs
+# ----------------------------------------------------------------------------- numpy: the slow twins of sytf2 and sytrs
+# (kernels/factorizations.py's ldl_factor and ldl_solve are these, compiled, with the same arithmetic)
 def _pivot(a, k):
     """Bunch-Kaufman's choice at column k of the lower triangle: (kp, the row brought to the block's last row;
     kstep, the block's size 1 or 2), or (k, 1, True) when the column is zero (a singular D)."""
@@ -69,7 +71,7 @@ def _swap_symmetric(a, kk, kp):
     a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
 
 
-def _sytf2(a):
+def _sytf2_numpy(a):
     """LAPACK sytf2's lower LDL^T of one symmetric matrix: (LD, pivots 1-based int64, info: the 1-based index of
     D's first zero 1 x 1 block, 0 if none)."""
     a = np.tril(a).copy()
@@ -108,8 +110,9 @@ def _eliminate_2x2(a, k):
     a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
 
 
-def _sytrs(ld, pivots, b):
-    """LAPACK sytrs's solve of `A X = B` from sytf2's (LD, pivots) of one matrix: P L D L^T P^T X = B."""
+def _sytrs_numpy(ld, pivots, b):
+    """LAPACK sytrs's solve of `A X = B` from sytf2's (LD, pivots) of one matrix: P L D L^T P^T X = B. The way
+    up's dot products add their terms first to last (_take_dot), as the compiled twin does."""
     b = b.copy()
     n, k = ld.shape[0], 0
     while k < n:   # L D Y = P^T B, column by column of L
@@ -132,17 +135,23 @@ def _sytrs(ld, pivots, b):
     k = n - 1
     while k >= 0:  # L^T P^T X = Y, back up the columns
         if pivots[k] > 0:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            _take_dot(ld, b, k, k + 1)
             kp = pivots[k] - 1
             b[[k, kp]] = b[[kp, k]]
             k -= 1
         else:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
-            b[k - 1] -= ld[k + 1:, k - 1] @ b[k + 1:]
+            _take_dot(ld, b, k, k + 1)
+            _take_dot(ld, b, k - 1, k + 1)
             kp = -pivots[k] - 1   # (the block's second row, as the way down swapped it)
             b[[k, kp]] = b[[kp, k]]
             k -= 2
     return b
+
+
+def _take_dot(ld, b, k, first):
+    """b[k] -= the sum over i >= first of ld[i, k] * b[i], its terms added first to last (not BLAS's order)."""
+    if first < b.shape[0]:
+        b[k] -= np.add.accumulate(ld[first:, k, None] * b[first:], axis=0)[-1]
 
 
 # ----------------------------------------------------------------------------- the primitives (no gradient)
@@ -151,12 +160,8 @@ class LDLFactor(Primitive):
 
     @staticmethod
     def forward(a):
-        flat = a.reshape((-1,) + a.shape[-2:])
-        parts = [_sytf2(m) for m in flat]
-        ld = np.stack([p[0] for p in parts]).reshape(a.shape) if parts else np.zeros(a.shape, a.dtype)
-        pivots = np.stack([p[1] for p in parts]).reshape(a.shape[:-1]) if parts else np.zeros(a.shape[:-1], np.int64)
-        info = np.array([p[2] for p in parts], np.int64).reshape(a.shape[:-2])
-        return (ld, pivots, info), None
+        with np.errstate(all="ignore"):
+            return factorizations.ldl_factor(a), None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -172,10 +177,8 @@ class LDLSolve(Primitive):
         ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape((-1,) + ld.shape[-2:])
         pivots = np.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape((-1, pivots.shape[-1]))
         rhs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
-        x = np.empty(rhs.shape, np.result_type(ld, rhs))
         with np.errstate(all="ignore"):
-            for i in range(rhs.shape[0]):
-                x[i] = _sytrs(ld[i], pivots[i], rhs[i])
+            x = factorizations.ldl_solve(ld, pivots, rhs)
         return x.reshape(batch + b.shape[-2:]), None
 
     @staticmethod

@@ -17,10 +17,12 @@ This module is built on tensor.py, and imports nothing built on the engine (nn, 
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from .kernels import factorizations
 from .linalg_checks import _batch_words, _matrices, _mT
 from .primitives import Primitive
 from .tape import apply
@@ -53,33 +55,50 @@ class TriangularSolveResult(NamedTuple):
     cloned_coefficient: Tensor
 
 
-# ----------------------------------------------------------------------------- numpy: substitution and LU
+# ----------------------------------------------------------------------------- substitution and LU
 def _solve_tri(a, b, upper, unit=False, left=True):
     """X with `A X = B` (`X A = B` with left=False), A read in its upper or lower triangle (its diagonal taken as
-    ones if unit), by substitution row by row; the batch dims broadcast. A zero on the diagonal gives inf and NaN,
-    as LAPACK's trsm (torch's) gives: no check."""
+    ones if unit), by the compiled column sweep (kernels/factorizations.py); the batch dims broadcast. A zero on
+    the diagonal gives inf and NaN, as LAPACK's trsm (torch's) gives: no check."""
     if not left:
         return _mT(_solve_tri(_mT(a), _mT(b), not upper, unit))
+    with np.errstate(all="ignore"):
+        return factorizations.solve_triangular(a, b, upper, unit)
+
+
+def _solve_tri_numpy(a, b, upper, unit=False, left=True):
+    """_solve_tri's slow twin, with its arithmetic: reference trsm's column sweep, row k of X final once divided
+    by a[k, k] and then taken off the rows after it (before it, if upper); vectorised over the batch and B's
+    columns, a Python loop over the n rows."""
+    if not left:
+        return _mT(_solve_tri_numpy(_mT(a), _mT(b), not upper, unit))
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = np.broadcast_to(a, batch + a.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
     n = a.shape[-1]
-    x = np.empty(b.shape, np.result_type(a, b))
     with np.errstate(all="ignore"):
-        for i in (range(n - 1, -1, -1) if upper else range(n)):
-            done = slice(i + 1, n) if upper else slice(0, i)   # the rows of X already known
-            row = b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
-            x[..., i, :] = row if unit else row / a[..., i, i, None]
+        for k in (range(n - 1, -1, -1) if upper else range(n)):
+            if not unit:
+                x[..., k, :] /= a[..., k, k, None]
+            rest = slice(0, k) if upper else slice(k + 1, n)   # the rows still to solve
+            x[..., rest, :] -= x[..., k, None, :] * a[..., rest, k, None]
     return x
 
 
 def _lu(a):
-    """LAPACK getf2's LU of a (..., m, n): (LU packed, the unit diagonal of L left out; pivots, 1-based int64,
-    row j swapped with row pivots[j] - 1 at step j; info, the 1-based index of the first zero pivot or 0)."""
+    """LAPACK getf2's LU of a (..., m, n), compiled (kernels/factorizations.py): (LU packed, the unit diagonal of
+    L left out; pivots, 1-based int64, row j swapped with row pivots[j] - 1 at step j; info, the 1-based index of
+    the first zero pivot or 0)."""
+    with np.errstate(all="ignore"):
+        return factorizations.lu_factor(a)
+
+
+def _lu_numpy(a):
+    """_lu's slow twin, with its arithmetic: getf2 vectorised over the batch, a Python loop over the columns."""
     shape = a.shape
     m, n = shape[-2:]
     k = min(m, n)
-    lu = np.array(a, dtype=a.dtype).reshape((-1, m, n))
+    lu = np.array(a, dtype=a.dtype).reshape((math.prod(shape[:-2]), m, n))
     pivots = np.empty((lu.shape[0], k), np.int64)
     info = np.zeros(lu.shape[0], np.int64)
     batch = np.arange(lu.shape[0])
@@ -100,17 +119,24 @@ def _lu(a):
 
 def _permutation(pivots, m, dtype):
     """torch's P of lu_unpack (A = P L U) from LAPACK's pivots (..., k): P[perm[i], i] = 1, perm the rows the
-    swaps bring to the top."""
-    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+    swaps bring to the top (kernels/factorizations.permutation_rows)."""
+    flat = pivots.reshape((-1, pivots.shape[-1]))
+    perm = factorizations.permutation_rows(flat, m)
+    p = np.zeros((flat.shape[0], m, m), dtype)
+    p[np.arange(flat.shape[0])[:, None], perm, np.arange(m)] = 1
+    return p.reshape(pivots.shape[:-1] + (m, m))
+
+
+def _permutation_rows_numpy(pivots, m):
+    """permutation_rows' slow twin: the swaps of pivots (B, k) applied to 0..m-1, vectorised over the batch."""
+    flat = pivots - 1
     batch = np.arange(flat.shape[0])
     perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     for j in range(flat.shape[1]):
         row = perm[batch, j].copy()
         perm[batch, j] = perm[batch, flat[:, j]]
         perm[batch, flat[:, j]] = row
-    p = np.zeros((flat.shape[0], m, m), dtype)
-    p[batch[:, None], perm, np.arange(m)] = 1
-    return p.reshape(pivots.shape[:-1] + (m, m))
+    return perm
 
 
 def _unpack(lu, k):
