@@ -120,7 +120,7 @@ def _lu_numpy(a):
 def _permutation(pivots, m, dtype):
     """torch's P of lu_unpack (A = P L U) from LAPACK's pivots (..., k): P[perm[i], i] = 1, perm the rows the
     swaps bring to the top (kernels/factorizations.permutation_rows)."""
-    flat = pivots.reshape((-1, pivots.shape[-1]))
+    flat = pivots.reshape((math.prod(pivots.shape[:-1]), pivots.shape[-1]))
     perm = factorizations.permutation_rows(flat, m)
     p = np.zeros((flat.shape[0], m, m), dtype)
     p[np.arange(flat.shape[0])[:, None], perm, np.arange(m)] = 1

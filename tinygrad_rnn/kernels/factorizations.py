@@ -226,14 +226,19 @@ def _swap_symmetric(a, kk, kp):
 
 @njit(nogil=True, error_model="numpy")
 def _eliminate_1x1(a, k):
+    """sytf2's update by the 1 x 1 block at k, as the twin's: a[i, j] -= a[i, k] * (d11 * a[j, k]) for i >= j > k,
+    row by row (the rows are contiguous), then column k scaled by d11."""
     n = a.shape[0]
     d11 = _one(a) / a[k, k]
+    scaled = np.empty(n, a.dtype)
     for j in range(k + 1, n):
-        scaled = d11 * a[j, k]
-        for i in range(j, n):
-            a[i, j] = a[i, j] - a[i, k] * scaled
+        scaled[j] = d11 * a[j, k]
     for i in range(k + 1, n):
-        a[i, k] = d11 * a[i, k]
+        factor = a[i, k]
+        for j in range(k + 1, i + 1):
+            a[i, j] = a[i, j] - factor * scaled[j]
+    for i in range(k + 1, n):
+        a[i, k] = scaled[i]
 
 
 @njit(nogil=True, error_model="numpy")
@@ -250,9 +255,10 @@ def _eliminate_2x2(a, k):
     for i in range(k + 2, n):
         wk[i] = d21 * (d11 * a[i, k] - a[i, k + 1])
         wkp1[i] = d21 * (d22 * a[i, k + 1] - a[i, k])
-    for j in range(k + 2, n):
-        for i in range(j, n):
-            a[i, j] = a[i, j] - (a[i, k] * wk[j] + a[i, k + 1] * wkp1[j])
+    for i in range(k + 2, n):
+        first, second = a[i, k], a[i, k + 1]
+        for j in range(k + 2, i + 1):
+            a[i, j] = a[i, j] - (first * wk[j] + second * wkp1[j])
     for i in range(k + 2, n):
         a[i, k], a[i, k + 1] = wk[i], wkp1[i]
 
