@@ -88,7 +88,8 @@ def main(args):
     for threads in args.thread_counts:
         results = {lib: run(lib, threads, args) for lib in args.libs}
         print(f"\n{threads} thread(s); ms per call, median: process CPU / wall")
-        print("| op | n | batch | " + " | ".join(args.libs) + (" | tr / torch (CPU, wall) |" if len(args.libs) == 2 else " |"))
+        ratio = " | tr / torch (CPU, wall) |" if len(args.libs) == 2 else " |"
+        print("| op | n | batch | " + " | ".join(args.libs) + ratio)
         print("|---" * (3 + len(args.libs) + (len(args.libs) == 2)) + "|")
         for key in results[args.libs[0]]:
             cells = [f"{results[lib][key]['cpu']:.2f} / {results[lib][key]['wall']:.2f}" for lib in args.libs]

@@ -178,7 +178,10 @@ class LDLSolve(Primitive):
         pivots = np.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape((-1, pivots.shape[-1]))
         rhs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
         with np.errstate(all="ignore"):
-            x = factorizations.ldl_solve(ld, pivots, rhs)
+            x, fits = factorizations.ldl_solve(ld, pivots, rhs)
+        if not fits.all():   # (torch's LAPACK reads past the matrix there)
+            raise RuntimeError("torch.linalg.ldl_solve: the pivots end in a 2 x 2 block (a negative pivot) at the "
+                               "last row, which has no second row: not the pivots of ldl_factor")
         return x.reshape(batch + b.shape[-2:]), None
 
     @staticmethod
@@ -226,4 +229,11 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     if B.shape[-2] != ld.shape[-1]:
         raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {ld.shape[-2]} by "
                            f"{ld.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    raw = pivots._data
+    if raw.size and (raw == 0).any():
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| >= 1. Did you properly pass the result "
+                           "of ldl_factor?")
+    if raw.size and (np.abs(raw) > ld.shape[-1]).any():
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| <= LD.size(-2). Did you properly pass "
+                           "the result of ldl_factor?")
     return apply(LDLSolve, ld, B, pivots)

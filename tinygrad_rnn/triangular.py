@@ -117,14 +117,20 @@ def _lu_numpy(a):
     return lu.reshape(shape), pivots.reshape(shape[:-2] + (k,)), info.reshape(shape[:-2])
 
 
-def _permutation(pivots, m, dtype):
-    """torch's P of lu_unpack (A = P L U) from LAPACK's pivots (..., k): P[perm[i], i] = 1, perm the rows the
-    swaps bring to the top (kernels/factorizations.permutation_rows)."""
+def _rows_of(pivots, m):
+    """The row order (..., m) LAPACK's pivots (..., k), 1-based and in [1, m], make: the rows the swaps bring to the
+    top (kernels/factorizations.permutation_rows)."""
     flat = pivots.reshape((math.prod(pivots.shape[:-1]), pivots.shape[-1]))
-    perm = factorizations.permutation_rows(flat, m)
+    return factorizations.permutation_rows(flat, m).reshape(pivots.shape[:-1] + (m,))
+
+
+def _permutation(rows, dtype):
+    """torch's P of lu_unpack (A = P L U) from the row order the pivots make (_pivot_rows): P[rows[i], i] = 1."""
+    m = rows.shape[-1]
+    flat = rows.reshape((math.prod(rows.shape[:-1]), m))
     p = np.zeros((flat.shape[0], m, m), dtype)
-    p[np.arange(flat.shape[0])[:, None], perm, np.arange(m)] = 1
-    return p.reshape(pivots.shape[:-1] + (m, m))
+    p[np.arange(flat.shape[0])[:, None], flat, np.arange(m)] = 1
+    return p.reshape(rows.shape[:-1] + (m, m))
 
 
 def _permutation_rows_numpy(pivots, m):
@@ -183,7 +189,8 @@ class LUFactor(Primitive):
         k = min(m, n)
         low, up = _unpack(lu, k)
         ga = _lu_backward(g[0][..., :, :k], g[0][..., :k, :], low, up)
-        return (_permutation(pivots, m, lu.dtype) @ ga,)
+        inverse = np.argsort(_rows_of(pivots, m), axis=-1, kind="stable")   # P @ ga: ga's rows moved back
+        return (np.take_along_axis(ga, inverse[..., None], axis=-2),)
 
 
 def _lu_backward(gl, gu, low, up):
@@ -313,21 +320,38 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     return LUFactorResult(lu_, pivots)
 
 
+def _pivot_rows(fn, lu_, pivots):
+    """The row order (..., m) that lu_factor's pivots of lu_ (..., m, n) make (A = P L U: P[rows[i], i] = 1),
+    after torch's checks of the pivots: integers, one per step, each in [1, m] (fn's words)."""
+    if not isinstance(pivots, Tensor) or pivots.dtype.kind not in "iu":
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of integer dtype "
+                           f"(int64 here, int32 in torch), got {getattr(pivots, 'dtype', type(pivots))}")
+    m, n = lu_.shape[-2:]
+    k = min(m, n)
+    if pivots.shape != lu_.shape[:-2] + (k,):
+        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {pivots.shape} does not match LU_data of shape "
+                           f"{lu_.shape}: expected {lu_.shape[:-2] + (k,)}")
+    raw = pivots._data
+    if raw.size and (raw.min() < 1 or raw.max() > m):
+        if fn == "lu_unpack":
+            raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you "
+                               "properly pass the result of lu_factor?")
+        bound = "greater or equal to 1" if raw.min() < 1 else "smaller or equal to LU.size(-2)"
+        raise RuntimeError(f"Pivots given to lu_solve must all be {bound}. Did you properly pass the result of "
+                           "lu_factor?")
+    return _rows_of(raw, m)
+
+
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
               unpack_pivots: bool = True) -> LUResult:
     """As torch.lu_unpack: (P, L, U) of lu_factor's result, `A = P L U`; a part not unpacked is an empty tensor.
     L and U pass their gradients to LU_data (P has none)."""
     lu_ = _matrices("lu_unpack", LU_data, name="LU_data")
-    if not isinstance(LU_pivots, Tensor) or LU_pivots.dtype.kind not in "iu":
-        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of integer dtype "
-                           f"(int64 here, int32 in torch), got {getattr(LU_pivots, 'dtype', type(LU_pivots))}")
     m, n = lu_.shape[-2:]
     k = min(m, n)
-    if LU_pivots.shape != lu_.shape[:-2] + (k,):
-        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {LU_pivots.shape} does not match LU_data of shape "
-                           f"{lu_.shape}: expected {lu_.shape[:-2] + (k,)}")
+    rows = _pivot_rows("lu_unpack", lu_, LU_pivots)
     empty = Tensor._make(np.zeros(0, lu_.dtype), False)
-    p = Tensor._make(_permutation(LU_pivots._data, m, lu_.dtype), False) if unpack_pivots else empty
+    p = Tensor._make(_permutation(rows, lu_.dtype), False) if unpack_pivots else empty
     if not unpack_data:
         return LUResult(p, empty, empty)
     low = lu_[..., :, :k].tril(-1) + Tensor._make(np.eye(m, k, dtype=lu_.dtype), False)
@@ -352,12 +376,21 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if B.shape[-2] != lu_.shape[-1]:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation AX = B "
                            f"({lu_.shape[-2]}x{lu_.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    p = lu_unpack(lu_.detach(), pivots, unpack_data=False).P
-    if adjoint:   # A^T = U^T L^T P^T: X = P L^-T U^-T B
+    rows = _pivot_rows("lu_solve", lu_, pivots)
+    batch = np.broadcast_shapes(lu_.shape[:-2], B.shape[:-2])
+    if adjoint:   # A^T = U^T L^T P^T: X = P L^-T U^-T B, P's rows moved back (X[rows[i]] = Z[i]: LAPACK's laswp)
         y = solve_triangular(lu_.mT, B, upper=False)
-        return p @ solve_triangular(lu_.mT, y, upper=True, unitriangular=True)
-    y = solve_triangular(lu_, p.mT @ B, upper=False, unitriangular=True)   # A = P L U: X = U^-1 L^-1 P^T B
+        z = solve_triangular(lu_.mT, y, upper=True, unitriangular=True)
+        return _take_rows(z, np.argsort(rows, axis=-1, kind="stable"), batch)
+    y = solve_triangular(lu_, _take_rows(B, rows, batch), upper=False, unitriangular=True)   # X = U^-1 L^-1 P^T B
     return solve_triangular(lu_, y, upper=True)
+
+
+def _take_rows(x, rows, batch):
+    """x[..., rows[..., i], :] for each i (P^T x for P[rows[i], i] = 1: rows moved, no products), the batch dims of
+    x and rows broadcast to batch."""
+    index = np.broadcast_to(rows, batch + rows.shape[-1:])[..., None]
+    return x.expand(batch + x.shape[-2:]).take_along_dim(index, dim=-2)
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:

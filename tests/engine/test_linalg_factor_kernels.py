@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, torch_error
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.kernels import factorizations
@@ -122,7 +122,8 @@ def test_ldl_kernels_equal_their_twins(n, kind, dtype):
         a[1, 2 % n, :] = a[1, :, 2 % n] = 0                 # a zero row and column: D singular
     ld, pivots, info = factorizations.ldl_factor(a)
     b = _matrices("normal", (4, n, 2), dtype, seed=3)
-    x = factorizations.ldl_solve(ld, pivots, b)
+    x, fits = factorizations.ldl_solve(ld, pivots, b)
+    assert fits.all()
     for i in range(4):
         twin_ld, twin_pivots, twin_info = _sytf2_numpy(a[i])
         _same(ld[i], twin_ld)
@@ -156,7 +157,7 @@ def test_kernels_compiled_off_equal_the_twins():
         s = a[0] + a[0].T
         ld, pivots, info = f.ldl_factor(s)
         assert all(np.array_equal(x, y) for x, y in zip((ld, pivots), _sytf2_numpy(s)[:2]))
-        assert np.array_equal(f.ldl_solve(ld[None], pivots[None], b[:1])[0], _sytrs_numpy(ld, pivots, b[0]))
+        assert np.array_equal(f.ldl_solve(ld[None], pivots[None], b[:1])[0][0], _sytrs_numpy(ld, pivots, b[0]))
         print("ok")
     """
     env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=REPO)
@@ -241,3 +242,43 @@ def test_empty_matrices_as_torch(shape):
     for call in calls:
         ours, theirs = call(tr, tr.zeros(shape)), call(torch, torch.zeros(shape))
         assert [tuple(o.shape) for o in ours] == [tuple(t.shape) for t in theirs]
+
+
+@pytest.mark.parametrize("bad", [[0, 2, 3], [4, 2, 3], [-1, 2, 3]])
+def test_lu_pivots_out_of_range_refused_as_torch(bad):
+    """The compiled permutation reads only rows in range: pivots outside [1, m] are refused first, in torch's words
+    (an IndexError or a silent result before)."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    b = np.ones((3, 1))
+    theirs = torch.linalg.lu_factor(torch.tensor(a)).LU
+    ours = tr.linalg.lu_factor(tr.tensor(a)).LU
+    for call in (lambda lib, lu, p: lib.lu_unpack(lu, p),
+                 lambda lib, lu, p: lib.linalg.lu_solve(lu, p, lib.tensor(b))):
+        expected = torch_error(lambda call=call: call(torch, theirs, torch.tensor(bad, dtype=torch.int32)))
+        with pytest.raises(type(expected)) as raised:
+            call(tr, ours, tr.tensor(bad))
+        assert str(raised.value) == str(expected)
+
+
+@pytest.mark.parametrize("bad", [[0, 2, 3], [4, 2, 3], [-4, -4, 3]])
+def test_ldl_pivots_out_of_range_refused_as_torch(bad):
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    a = a + a.T
+    theirs = torch.linalg.ldl_factor(torch.tensor(a)).LD
+    ours = tr.linalg.ldl_factor(tr.tensor(a)).LD
+    expected = torch_error(lambda: torch.linalg.ldl_solve(theirs, torch.tensor(bad, dtype=torch.int32),
+                                                          torch.ones(3, 1, dtype=torch.float64)))
+    with pytest.raises(type(expected)) as raised:
+        tr.linalg.ldl_solve(ours, tr.tensor(bad), tr.ones(3, 1, dtype=tr.float64))
+    assert str(raised.value) == str(expected)
+
+
+def test_ldl_pivots_ending_in_half_a_block_refused():
+    """A negative pivot on the last row starts a 2 x 2 block with no second row: torch's LAPACK reads past the
+    matrix there (garbage or a crash, so it is not called here); ours refuses with a RuntimeError."""
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    ld = tr.linalg.ldl_factor(tr.tensor(a + a.T)).LD
+    with pytest.raises(RuntimeError, match="not the pivots of ldl_factor"):
+        tr.linalg.ldl_solve(ld, tr.tensor([1, 2, -3]), tr.ones(3, 1, dtype=tr.float64))

@@ -336,9 +336,13 @@ def _take_dot(ld, b, k, first):
 
 @njit(nogil=True, error_model="numpy")
 def _sytrs_one(ld, pivots, b):
-    """sytrs on one matrix: b (n, r) overwritten by X with `P L D L^T P^T X = b`, as ldl._sytrs_numpy."""
+    """sytrs on one matrix: b (n, r) overwritten by X with `P L D L^T P^T X = b`, as ldl._sytrs_numpy. Returns
+    False, b left half-solved, where a 2 x 2 block would start at the last row (pivots not sytf2's: the caller
+    checked that each |pivot| is in [1, n], and refuses these)."""
     n, k = ld.shape[0], 0
     while k < n:   # L D Y = P^T B
+        if pivots[k] < 0 and k == n - 1:
+            return False
         if pivots[k] > 0:
             _swap_rows(b, k, pivots[k] - 1)
             _take_column(ld, b, k, k, k + 1)
@@ -369,20 +373,22 @@ def _sytrs_one(ld, pivots, b):
             _take_dot(ld, b, k - 1, k + 1)
             _swap_rows(b, k, -pivots[k] - 1)
             k -= 2
-    return b
+    return True
 
 
 @njit(nogil=True, error_model="numpy")
-def ldl_solve_block(ld, pivots, x, b0, b1):
+def ldl_solve_block(ld, pivots, x, fits, b0, b1):
     for b in range(b0, b1):
-        _sytrs_one(ld[b], pivots[b], x[b])
+        fits[b] = _sytrs_one(ld[b], pivots[b], x[b])
 
 
 def ldl_solve(ld, pivots, b):
     """X with `A X = B` from (LD, pivots) of A, all three already broadcast to one batch: ld (B, n, n), pivots
-    (B, n), b (B, n, r); as ldl._sytrs_numpy on each matrix."""
+    (B, n) with each |pivot| in [1, n], b (B, n, r); as ldl._sytrs_numpy on each matrix. Returns (X, fits): fits[i]
+    False where matrix i's pivots end in an unpaired 2 x 2 block (its X then unfinished)."""
     x = np.array(b, dtype=np.result_type(ld, b), order="C")
+    fits = np.ones(x.shape[0], np.bool_)
     n = ld.shape[-1]
     _run(ldl_solve_block, x.shape[0], x.shape[0] * n * n * x.shape[-1],
-         (np.ascontiguousarray(ld, dtype=x.dtype), np.ascontiguousarray(pivots, dtype=np.int64), x))
-    return x
+         (np.ascontiguousarray(ld, dtype=x.dtype), np.ascontiguousarray(pivots, dtype=np.int64), x, fits))
+    return x, fits
