@@ -2,14 +2,16 @@
 ldl_solve (tr.linalg has them).
 
 `A = P L D L^T P^T`, L unit lower triangular and D block diagonal with 1 x 1 and 2 x 2 blocks, chosen by
-Bunch-Kaufman's pivoting: LAPACK's unblocked sytf2 (lower triangle) and its solve sytrs, written in numpy because
-numpy has no LDL (scipy has, and is not a dependency). The results are LAPACK's packed ones, torch's: LD holds L
-below its diagonal and D on it (a 2 x 2 block's off-diagonal just below), and pivots are 1-based, a 2 x 2 block's
-two entries both -p (row and column p swapped with the block's second). Pivots and infos are int64 here, torch's
-int32. torch 2.13 has no derivative for either function: the gradient is refused at backward, as torch's.
-
-Each matrix is factorized by a Python loop over its columns (the pivoting differs from matrix to matrix, so the
-batch is looped over too): meant for small matrices.
+Bunch-Kaufman's pivoting: LAPACK's unblocked sytf2 (lower triangle) and its solve sytrs, compiled with Numba
+(kernels/factorizations.py ldl_factor, ldl_solve) because numpy has no LDL (scipy has, and is not a dependency). Their
+slow twins are here in numpy (_sytf2_numpy, _sytrs_numpy: a Python loop over the columns of one matrix), with the
+same arithmetic in the same order (sytrs's dot products add their terms first to last, not in BLAS's order): the two
+agree bit for bit (tests/engine/test_linalg_factor_kernels.py). The results are LAPACK's packed ones, torch's: LD
+holds L below its diagonal and D on it (a 2 x 2 block's off-diagonal just below), and pivots are 1-based, a 2 x 2
+block's two entries both -p (row and column p swapped with the block's second). torch's is MKL's blocked sytrf: the
+same pivots (checked up to n = 300), values equal to rounding. Pivots and infos are int64 here, torch's int32. torch
+2.13 has no derivative for either function: the gradient is refused at backward, as torch's. ldl_solve refuses pivots
+out of [1, n] in torch's words, and pivots ending in half a 2 x 2 block (torch's LAPACK reads past the matrix there).
 """
 from __future__ import annotations
 

@@ -27,6 +27,9 @@ from . import blas, njit, runtime
 # of microseconds.
 PARALLEL_MIN_WORK = 1 << 20
 
+# LU: the columns of a panel, whose updates of the columns right of it are made row by row (_lu_one)
+PANEL = 32
+
 _ALPHA = (1 + np.sqrt(17.0)) / 8   # Bunch-Kaufman's threshold (float64, as LAPACK's and the twin's)
 
 
@@ -67,29 +70,53 @@ def _first_largest(a, j, column):
 
 
 @njit(nogil=True, error_model="numpy")
+def _subtract_scaled(row, factor, other):
+    """row[c] -= factor * other[c], for every c."""
+    for c in range(row.shape[0]):
+        row[c] = row[c] - factor * other[c]
+
+
+@njit(nogil=True, error_model="numpy")
 def _lu_one(a, pivots):
     """getf2 on one (m, n) matrix in place: at step j the pivot row swapped (whole rows) into row j, the column
-    below it divided by the pivot (unless it is 0), the trailing block's rank-1 update. Returns info."""
+    below it divided by the pivot (unless it is 0), the trailing block's rank-1 update. Returns info.
+
+    The rank-1 updates of the columns right of a panel of PANEL columns are delayed until the panel is factorized,
+    then done row by row, each row's PANEL updates while it sits in cache: every element still gets getf2's
+    subtractions `a[i, c] - a[i, k] * a[k, c]`, one by one in increasing k, with the same operands (row k is final
+    when row i > k uses it; a swap exchanges two rows that have had the same updates), so the numbers are getf2's."""
     m, n = a.shape
     info = 0
-    for j in range(min(m, n)):
-        p = _first_largest(a, j, j)
-        pivots[j] = p + 1
-        if p != j:
-            for c in range(n):
-                a[j, c], a[p, c] = a[p, c], a[j, c]
-        pivot = a[j, j]
-        if pivot == 0:
-            if info == 0:
+    for j0 in range(0, min(m, n), PANEL):
+        j1 = min(j0 + PANEL, min(m, n))
+        for j in range(j0, j1):
+            if not _lu_step(a, pivots, j, j1) and info == 0:
                 info = j + 1
-        else:
-            for i in range(j + 1, m):
-                a[i, j] = a[i, j] / pivot
-        for i in range(j + 1, m):
-            factor = a[i, j]
-            for c in range(j + 1, n):
-                a[i, c] = a[i, c] - factor * a[j, c]
+        for i in range(j0 + 1, m):        # the columns right of the panel: its steps k < i, in order
+            row = a[i, j1:]
+            for k in range(j0, min(i, j1)):
+                _subtract_scaled(row, a[i, k], a[k, j1:])
     return info
+
+
+@njit(nogil=True, error_model="numpy")
+def _lu_step(a, pivots, j, j1):
+    """getf2's step j, its update made in the panel's columns (< j1) only; False if the pivot is 0."""
+    m, n = a.shape
+    p = _first_largest(a, j, j)
+    pivots[j] = p + 1
+    if p != j:
+        for c in range(n):
+            a[j, c], a[p, c] = a[p, c], a[j, c]
+    pivot = a[j, j]
+    if pivot != 0:
+        for i in range(j + 1, m):
+            a[i, j] = a[i, j] / pivot
+    for i in range(j + 1, m):
+        factor = a[i, j]
+        for c in range(j + 1, j1):
+            a[i, c] = a[i, c] - factor * a[j, c]
+    return pivot != 0
 
 
 @njit(nogil=True, error_model="numpy")
@@ -145,9 +172,7 @@ def _solve_one(a, x, upper, unit):
                 x[k, c] = x[k, c] / d
         first, last = (0, k) if upper else (k + 1, n)
         for i in range(first, last):
-            factor = a[i, k]
-            for c in range(r):
-                x[i, c] = x[i, c] - x[k, c] * factor
+            _subtract_scaled(x[i], a[i, k], x[k])
     return x
 
 
@@ -234,9 +259,7 @@ def _eliminate_1x1(a, k):
     for j in range(k + 1, n):
         scaled[j] = d11 * a[j, k]
     for i in range(k + 1, n):
-        factor = a[i, k]
-        for j in range(k + 1, i + 1):
-            a[i, j] = a[i, j] - factor * scaled[j]
+        _subtract_scaled(a[i, k + 1:i + 1], a[i, k], scaled[k + 1:i + 1])
     for i in range(k + 1, n):
         a[i, k] = scaled[i]
 
@@ -256,9 +279,10 @@ def _eliminate_2x2(a, k):
         wk[i] = d21 * (d11 * a[i, k] - a[i, k + 1])
         wkp1[i] = d21 * (d22 * a[i, k + 1] - a[i, k])
     for i in range(k + 2, n):
-        first, second = a[i, k], a[i, k + 1]
-        for j in range(k + 2, i + 1):
-            a[i, j] = a[i, j] - (first * wk[j] + second * wkp1[j])
+        row, first, second = a[i, k + 2:i + 1], a[i, k], a[i, k + 1]
+        others, seconds = wk[k + 2:i + 1], wkp1[k + 2:i + 1]
+        for j in range(row.shape[0]):
+            row[j] = row[j] - (first * others[j] + second * seconds[j])
     for i in range(k + 2, n):
         a[i, k], a[i, k + 1] = wk[i], wkp1[i]
 
