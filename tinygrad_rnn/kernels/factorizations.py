@@ -160,26 +160,31 @@ def permutation_rows(pivots, m):
 
 # ----------------------------------------------------------------------------- triangular solves
 @njit(nogil=True, error_model="numpy")
-def _solve_one(at, xt, upper, unit):
-    """X overwriting xt = X^T (r, n) with `A X = x`, A (n, n) lower (upper) triangular given as at = A^T: reference
-    trsm's column sweep, row k of X final once divided by a[k, k], then taken off the rows after it (before it, if
-    upper). Transposed, so that the loop over those rows runs along contiguous memory (A's column k is at's row)."""
-    r, n = xt.shape
+def _solve_one(a, x, upper, unit):
+    """X overwriting x (n, r) with `A X = x`, A (n, n) lower (upper) triangular, in reference trsm's column sweep's
+    numbers: each x[i, c] gets `x[i, c] - x[k, c] * a[i, k]` for the rows k solved before it, in the sweep's order
+    (k ascending, descending if upper), then its division by a[i, i]. Made row by row (row i of X in registers,
+    row i of A read along memory): the same operations on the same operands, row k being final when row i uses it."""
+    n, r = x.shape
     for step in range(n):
-        k = n - 1 - step if upper else step
-        first, last = (0, k) if upper else (k + 1, n)
-        for c in range(r):
-            if not unit:
-                xt[c, k] = xt[c, k] / at[k, k]
-            _subtract_scaled(xt[c, first:last], xt[c, k], at[k, first:last])
-    return xt
+        i = n - 1 - step if upper else step
+        for done in range(step):
+            k = n - 1 - done if upper else done
+            factor = a[i, k]
+            for c in range(r):
+                x[i, c] = x[i, c] - x[k, c] * factor
+        if not unit:
+            d = a[i, i]
+            for c in range(r):
+                x[i, c] = x[i, c] / d
+    return x
 
 
 @njit(nogil=True, error_model="numpy")
-def solve_block(at, which_a, xt, upper, unit, b0, b1):
-    """_solve_one on xt[b] for b in [b0, b1), with the matrix at[which_a[b]] (batches broadcast by index)."""
+def solve_block(a, which_a, x, upper, unit, b0, b1):
+    """_solve_one on x[b] for b in [b0, b1), with the matrix a[which_a[b]] (batches broadcast by index)."""
     for b in range(b0, b1):
-        _solve_one(at[which_a[b]], xt[b], upper, unit)
+        _solve_one(a[which_a[b]], x[b], upper, unit)
 
 
 def solve_triangular(a, b, upper, unit):
@@ -188,13 +193,12 @@ def solve_triangular(a, b, upper, unit):
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n, r = b.shape[-2:]
     dtype = np.result_type(a, b)
-    at = np.ascontiguousarray(np.swapaxes(a, -1, -2), dtype=dtype).reshape((math.prod(a.shape[:-2]), n, n))
-    which_a = np.broadcast_to(np.arange(at.shape[0]).reshape(a.shape[:-2]), batch).reshape(-1)
-    xt = np.array(np.swapaxes(np.broadcast_to(b, batch + (n, r)), -1, -2), dtype=dtype, order="C")
-    xt = xt.reshape((math.prod(batch), r, n))
-    _run(solve_block, xt.shape[0], xt.shape[0] * n * n * r,
-         (at, np.ascontiguousarray(which_a, dtype=np.int64), xt, upper, unit))
-    return np.swapaxes(xt, -1, -2).reshape(batch + (n, r))
+    matrices = np.ascontiguousarray(a, dtype=dtype).reshape((math.prod(a.shape[:-2]), n, n))
+    which_a = np.broadcast_to(np.arange(matrices.shape[0]).reshape(a.shape[:-2]), batch).reshape(-1)
+    x = np.array(np.broadcast_to(b, batch + (n, r)), dtype=dtype, order="C").reshape((math.prod(batch), n, r))
+    _run(solve_block, x.shape[0], x.shape[0] * n * n * r,
+         (matrices, np.ascontiguousarray(which_a, dtype=np.int64), x, upper, unit))
+    return x.reshape(batch + (n, r))
 
 
 # ----------------------------------------------------------------------------- Bunch-Kaufman LDL^T
