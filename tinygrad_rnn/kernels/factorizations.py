@@ -1,14 +1,14 @@
 """The matrix factorizations and substitutions of tr.linalg's triangular half (triangular.py, ldl.py), compiled:
 
     lu_factor(a)                              -> (LU, pivots, info)   LAPACK getf2's LU with partial pivoting
-    solve_triangular(a, b, upper, unit)       -> X with A X = B       reference trsm's column sweep
+    solve_triangular(a, b, upper, unit)       -> X with A X = B       in reference trsm's numbers
     permutation_rows(pivots, m)               -> perm                 the row order LAPACK's swaps make
     ldl_factor(a)                             -> (LD, pivots, info)   LAPACK sytf2's Bunch-Kaufman LDL^T
     ldl_solve(ld, pivots, b)                  -> X with A X = B       LAPACK sytrs's solve
 
 Each is a loop nest over one matrix (its rows and columns) and a loop over the batch, split over the library's
 threads when the batch holds enough work (runtime.run_blocks). The arithmetic is that of their slow twins, the
-numpy functions in triangular.py (_lu_numpy, _solve_tri_numpy, _permutation_numpy) and ldl.py (_sytf2_numpy,
+numpy functions in triangular.py (_lu_numpy, _solve_tri_numpy, _permutation_rows_numpy) and ldl.py (_sytf2_numpy,
 _sytrs_numpy), operation for operation and in the same order, so the two agree bit for bit
 (tests/engine/test_linalg_factor_kernels.py); the twins loop in Python over the rows, vectorised over the batch.
 No sum is left to BLAS, whose order of additions is its own: a dot product here adds its terms first to last.
