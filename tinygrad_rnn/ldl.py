@@ -2,14 +2,16 @@
 ldl_solve (tr.linalg has them).
 
 `A = P L D L^T P^T`, L unit lower triangular and D block diagonal with 1 x 1 and 2 x 2 blocks, chosen by
-Bunch-Kaufman's pivoting: LAPACK's unblocked sytf2 (lower triangle) and its solve sytrs, written in numpy because
-numpy has no LDL (scipy has, and is not a dependency). The results are LAPACK's packed ones, torch's: LD holds L
-below its diagonal and D on it (a 2 x 2 block's off-diagonal just below), and pivots are 1-based, a 2 x 2 block's
-two entries both -p (row and column p swapped with the block's second). Pivots and infos are int64 here, torch's
-int32. torch 2.13 has no derivative for either function: the gradient is refused at backward, as torch's.
-
-Each matrix is factorized by a Python loop over its columns (the pivoting differs from matrix to matrix, so the
-batch is looped over too): meant for small matrices.
+Bunch-Kaufman's pivoting: LAPACK's unblocked sytf2 (lower triangle) and its solve sytrs, compiled with Numba
+(kernels/factorizations.py ldl_factor, ldl_solve) because numpy has no LDL (scipy has, and is not a dependency). Their
+slow twins are here in numpy (_sytf2_numpy, _sytrs_numpy: a Python loop over the columns of one matrix), with the
+same arithmetic in the same order (sytrs's dot products add their terms first to last, not in BLAS's order): the two
+agree bit for bit (tests/engine/test_linalg_factor_kernels.py). The results are LAPACK's packed ones, torch's: LD
+holds L below its diagonal and D on it (a 2 x 2 block's off-diagonal just below), and pivots are 1-based, a 2 x 2
+block's two entries both -p (row and column p swapped with the block's second). torch's is MKL's blocked sytrf: the
+same pivots (checked up to n = 300), values equal to rounding. Pivots and infos are int64 here, torch's int32. torch
+2.13 has no derivative for either function: the gradient is refused at backward, as torch's. ldl_solve refuses pivots
+out of [1, n] in torch's words, and pivots ending in half a 2 x 2 block (torch's LAPACK reads past the matrix there).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .kernels import factorizations
 from .linalg_checks import LinAlgError, _batch_words, _matrices
 from .primitives import Primitive
 from .tape import apply
@@ -38,7 +41,8 @@ class LDLFactorExResult(NamedTuple):
     info: Tensor
 
 
-# ----------------------------------------------------------------------------- numpy: sytf2 and sytrs
+# ----------------------------------------------------------------------------- numpy: the slow twins of sytf2 and sytrs
+# (kernels/factorizations.py's ldl_factor and ldl_solve are these, compiled, with the same arithmetic)
 def _pivot(a, k):
     """Bunch-Kaufman's choice at column k of the lower triangle: (kp, the row brought to the block's last row;
     kstep, the block's size 1 or 2), or (k, 1, True) when the column is zero (a singular D)."""
@@ -69,7 +73,7 @@ def _swap_symmetric(a, kk, kp):
     a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
 
 
-def _sytf2(a):
+def _sytf2_numpy(a):
     """LAPACK sytf2's lower LDL^T of one symmetric matrix: (LD, pivots 1-based int64, info: the 1-based index of
     D's first zero 1 x 1 block, 0 if none)."""
     a = np.tril(a).copy()
@@ -108,8 +112,9 @@ def _eliminate_2x2(a, k):
     a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
 
 
-def _sytrs(ld, pivots, b):
-    """LAPACK sytrs's solve of `A X = B` from sytf2's (LD, pivots) of one matrix: P L D L^T P^T X = B."""
+def _sytrs_numpy(ld, pivots, b):
+    """LAPACK sytrs's solve of `A X = B` from sytf2's (LD, pivots) of one matrix: P L D L^T P^T X = B. The way
+    up's dot products add their terms first to last (_take_dot), as the compiled twin does."""
     b = b.copy()
     n, k = ld.shape[0], 0
     while k < n:   # L D Y = P^T B, column by column of L
@@ -132,17 +137,23 @@ def _sytrs(ld, pivots, b):
     k = n - 1
     while k >= 0:  # L^T P^T X = Y, back up the columns
         if pivots[k] > 0:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            _take_dot(ld, b, k, k + 1)
             kp = pivots[k] - 1
             b[[k, kp]] = b[[kp, k]]
             k -= 1
         else:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
-            b[k - 1] -= ld[k + 1:, k - 1] @ b[k + 1:]
+            _take_dot(ld, b, k, k + 1)
+            _take_dot(ld, b, k - 1, k + 1)
             kp = -pivots[k] - 1   # (the block's second row, as the way down swapped it)
             b[[k, kp]] = b[[kp, k]]
             k -= 2
     return b
+
+
+def _take_dot(ld, b, k, first):
+    """b[k] -= the sum over i >= first of ld[i, k] * b[i], its terms added first to last (not BLAS's order)."""
+    if first < b.shape[0]:
+        b[k] -= np.add.accumulate(ld[first:, k, None] * b[first:], axis=0)[-1]
 
 
 # ----------------------------------------------------------------------------- the primitives (no gradient)
@@ -151,12 +162,8 @@ class LDLFactor(Primitive):
 
     @staticmethod
     def forward(a):
-        flat = a.reshape((-1,) + a.shape[-2:])
-        parts = [_sytf2(m) for m in flat]
-        ld = np.stack([p[0] for p in parts]).reshape(a.shape) if parts else np.zeros(a.shape, a.dtype)
-        pivots = np.stack([p[1] for p in parts]).reshape(a.shape[:-1]) if parts else np.zeros(a.shape[:-1], np.int64)
-        info = np.array([p[2] for p in parts], np.int64).reshape(a.shape[:-2])
-        return (ld, pivots, info), None
+        with np.errstate(all="ignore"):
+            return factorizations.ldl_factor(a), None
 
     @staticmethod
     def backward(g, saved, needs):
@@ -172,10 +179,11 @@ class LDLSolve(Primitive):
         ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape((-1,) + ld.shape[-2:])
         pivots = np.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape((-1, pivots.shape[-1]))
         rhs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
-        x = np.empty(rhs.shape, np.result_type(ld, rhs))
         with np.errstate(all="ignore"):
-            for i in range(rhs.shape[0]):
-                x[i] = _sytrs(ld[i], pivots[i], rhs[i])
+            x, fits = factorizations.ldl_solve(ld, pivots, rhs)
+        if not fits.all():   # (torch's LAPACK reads past the matrix there)
+            raise RuntimeError("torch.linalg.ldl_solve: the pivots end in a 2 x 2 block (a negative pivot) at the "
+                               "last row, which has no second row: not the pivots of ldl_factor")
         return x.reshape(batch + b.shape[-2:]), None
 
     @staticmethod
@@ -223,4 +231,11 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     if B.shape[-2] != ld.shape[-1]:
         raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {ld.shape[-2]} by "
                            f"{ld.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    raw = pivots._data
+    if raw.size and (raw == 0).any():
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| >= 1. Did you properly pass the result "
+                           "of ldl_factor?")
+    if raw.size and (np.abs(raw) > ld.shape[-1]).any():
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| <= LD.size(-2). Did you properly pass "
+                           "the result of ldl_factor?")
     return apply(LDLSolve, ld, B, pivots)

@@ -134,8 +134,8 @@ def _solution(a, b, fn="solve"):
 def _cholesky_rows(a):
     """LAPACK potf2's lower Cholesky factor of a (..., n, n), row by row: (L, info), info the order of a matrix's
     first leading minor that is not positive-definite (0 if none). A matrix stopped there keeps that row's
-    diagonal value (not positive) and its later rows as they were (torch's cholesky_ex's L then, for matrices
-    small enough that LAPACK does not block)."""
+    diagonal value (not positive) and its later rows as they were: torch's cholesky_ex's L then for n <= 128, and
+    in its first info rows above (see cholesky_ex)."""
     shape, n = a.shape, a.shape[-1]
     low = np.tril(a).reshape((-1, n, n)).copy()
     info = np.zeros(low.shape[0], np.int64)
@@ -543,8 +543,12 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """As torch.linalg.cholesky_ex: (L, info), info the order of the first leading minor that is not
-    positive-definite (0 if none). A failing matrix's L is LAPACK's unblocked factor stopped there (torch's, for
-    matrices under LAPACK's block size); the other matrices of the batch keep their gradients."""
+    positive-definite (0 if none). A failing matrix's L is LAPACK's unblocked factor (potf2) stopped there: its first
+    info rows are the factor's, the failing minor's non-positive value last, and the later rows are A's own. torch's
+    (MKL's potrf, torch 2.13 on x86) equals it for n <= 128; for larger n only in the first info rows: below them MKL
+    leaves a partly updated block whose values depend on torch's thread count (n = 200 failing at row 161 gives three
+    different lower parts at 1, 2 and 4 threads), so no function of A reproduces it. The other matrices of the batch
+    keep their gradients."""
     a = _matrices("cholesky_ex", A, square=True)
     try:
         return CholeskyExResult(cholesky(a, upper=upper), _no_failures(a))

@@ -2,25 +2,31 @@
 on LU and Cholesky factors, as torch.linalg.solve_triangular, lu_factor(_ex), lu, lu_solve and torch.lu_unpack,
 torch.triangular_solve, torch.cholesky_solve and torch.cholesky_inverse (tr.linalg and tr have them).
 
-numpy has no LU and no triangular solve (scipy has, and is not a dependency), so both are written here in numpy,
-vectorised over the batch and looping in Python over the n rows: fine for the small matrices this library meets.
-The LU is LAPACK's unblocked one (getf2): at step j the row with the largest |a[i, j]|, i >= j (the first of
-ties), is swapped into row j, so the pivots are LAPACK's and torch's (1-based; int64 here, torch's are int32,
-as tensors here hold no int32). The first exactly zero pivot, 1-based, is `info` (the factorization completes
-anyway, as LAPACK's). torch's LU is LAPACK's blocked one: the same pivots, and values equal to rounding.
+numpy has no LU and no triangular solve (scipy has, and is not a dependency), so both are compiled here with Numba
+(kernels/factorizations.py), each beside its slow twin in numpy (_lu_numpy, _solve_tri_numpy: vectorised over the
+batch, a Python loop over the n rows), which does the same arithmetic in the same order: the two agree bit for bit
+(tests/engine/test_linalg_factor_kernels.py). The LU is LAPACK's unblocked one (getf2): at step j the row with the
+largest |a[i, j]|, i >= j (the first of ties), is swapped into row j, so the pivots are LAPACK's and torch's
+(1-based; int64 here, torch's are int32, as tensors here hold no int32). The first exactly zero pivot, 1-based, is
+`info` (the factorization completes anyway, as LAPACK's). torch's LU is MKL's blocked getrf: the same pivots (checked
+up to n = 300, float32 and float64), values equal to rounding (within 10 n eps of the largest entry). The triangular
+solve is reference trsm's column sweep (row k of X final once divided by a[k, k], then taken off the later rows);
+lu_solve moves B's rows by the pivots (LAPACK's laswp) rather than multiplying by P.
 
 Three primitives, forward and backward side by side as in primitives.py, with torch's backward formulas
 (FunctionsManual.cpp, written for real matrices): SolveTriangular, LUFactor and CholeskySolve. The rest
 (lu, lu_unpack, lu_solve, triangular_solve, cholesky_inverse) are compositions of them and Tensor operations.
 
-This module is built on tensor.py, and imports nothing built on the engine (nn, optim, kernels).
+This module is built on tensor.py; of the layer above the engine it imports only its kernels (as primitives.py).
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from .kernels import factorizations
 from .linalg_checks import _batch_words, _matrices, _mT
 from .primitives import Primitive
 from .tape import apply
@@ -53,33 +59,50 @@ class TriangularSolveResult(NamedTuple):
     cloned_coefficient: Tensor
 
 
-# ----------------------------------------------------------------------------- numpy: substitution and LU
+# ----------------------------------------------------------------------------- substitution and LU
 def _solve_tri(a, b, upper, unit=False, left=True):
     """X with `A X = B` (`X A = B` with left=False), A read in its upper or lower triangle (its diagonal taken as
-    ones if unit), by substitution row by row; the batch dims broadcast. A zero on the diagonal gives inf and NaN,
-    as LAPACK's trsm (torch's) gives: no check."""
+    ones if unit), by the compiled column sweep (kernels/factorizations.py); the batch dims broadcast. A zero on
+    the diagonal gives inf and NaN, as LAPACK's trsm (torch's) gives: no check."""
     if not left:
         return _mT(_solve_tri(_mT(a), _mT(b), not upper, unit))
+    with np.errstate(all="ignore"):
+        return factorizations.solve_triangular(a, b, upper, unit)
+
+
+def _solve_tri_numpy(a, b, upper, unit=False, left=True):
+    """_solve_tri's slow twin, with its arithmetic: reference trsm's column sweep, row k of X final once divided
+    by a[k, k] and then taken off the rows after it (before it, if upper); vectorised over the batch and B's
+    columns, a Python loop over the n rows."""
+    if not left:
+        return _mT(_solve_tri_numpy(_mT(a), _mT(b), not upper, unit))
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = np.broadcast_to(a, batch + a.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
     n = a.shape[-1]
-    x = np.empty(b.shape, np.result_type(a, b))
     with np.errstate(all="ignore"):
-        for i in (range(n - 1, -1, -1) if upper else range(n)):
-            done = slice(i + 1, n) if upper else slice(0, i)   # the rows of X already known
-            row = b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
-            x[..., i, :] = row if unit else row / a[..., i, i, None]
+        for k in (range(n - 1, -1, -1) if upper else range(n)):
+            if not unit:
+                x[..., k, :] /= a[..., k, k, None]
+            rest = slice(0, k) if upper else slice(k + 1, n)   # the rows still to solve
+            x[..., rest, :] -= x[..., k, None, :] * a[..., rest, k, None]
     return x
 
 
 def _lu(a):
-    """LAPACK getf2's LU of a (..., m, n): (LU packed, the unit diagonal of L left out; pivots, 1-based int64,
-    row j swapped with row pivots[j] - 1 at step j; info, the 1-based index of the first zero pivot or 0)."""
+    """LAPACK getf2's LU of a (..., m, n), compiled (kernels/factorizations.py): (LU packed, the unit diagonal of
+    L left out; pivots, 1-based int64, row j swapped with row pivots[j] - 1 at step j; info, the 1-based index of
+    the first zero pivot or 0)."""
+    with np.errstate(all="ignore"):
+        return factorizations.lu_factor(a)
+
+
+def _lu_numpy(a):
+    """_lu's slow twin, with its arithmetic: getf2 vectorised over the batch, a Python loop over the columns."""
     shape = a.shape
     m, n = shape[-2:]
     k = min(m, n)
-    lu = np.array(a, dtype=a.dtype).reshape((-1, m, n))
+    lu = np.array(a, dtype=a.dtype).reshape((math.prod(shape[:-2]), m, n))
     pivots = np.empty((lu.shape[0], k), np.int64)
     info = np.zeros(lu.shape[0], np.int64)
     batch = np.arange(lu.shape[0])
@@ -98,19 +121,32 @@ def _lu(a):
     return lu.reshape(shape), pivots.reshape(shape[:-2] + (k,)), info.reshape(shape[:-2])
 
 
-def _permutation(pivots, m, dtype):
-    """torch's P of lu_unpack (A = P L U) from LAPACK's pivots (..., k): P[perm[i], i] = 1, perm the rows the
-    swaps bring to the top."""
-    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+def _rows_of(pivots, m):
+    """The row order (..., m) LAPACK's pivots (..., k), 1-based and in [1, m], make: the rows the swaps bring to the
+    top (kernels/factorizations.permutation_rows)."""
+    flat = pivots.reshape((math.prod(pivots.shape[:-1]), pivots.shape[-1]))
+    return factorizations.permutation_rows(flat, m).reshape(pivots.shape[:-1] + (m,))
+
+
+def _permutation(rows, dtype):
+    """torch's P of lu_unpack (A = P L U) from the row order the pivots make (_pivot_rows): P[rows[i], i] = 1."""
+    m = rows.shape[-1]
+    flat = rows.reshape((math.prod(rows.shape[:-1]), m))
+    p = np.zeros((flat.shape[0], m, m), dtype)
+    p[np.arange(flat.shape[0])[:, None], flat, np.arange(m)] = 1
+    return p.reshape(rows.shape[:-1] + (m, m))
+
+
+def _permutation_rows_numpy(pivots, m):
+    """permutation_rows' slow twin: the swaps of pivots (B, k) applied to 0..m-1, vectorised over the batch."""
+    flat = pivots - 1
     batch = np.arange(flat.shape[0])
     perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     for j in range(flat.shape[1]):
         row = perm[batch, j].copy()
         perm[batch, j] = perm[batch, flat[:, j]]
         perm[batch, flat[:, j]] = row
-    p = np.zeros((flat.shape[0], m, m), dtype)
-    p[batch[:, None], perm, np.arange(m)] = 1
-    return p.reshape(pivots.shape[:-1] + (m, m))
+    return perm
 
 
 def _unpack(lu, k):
@@ -157,7 +193,8 @@ class LUFactor(Primitive):
         k = min(m, n)
         low, up = _unpack(lu, k)
         ga = _lu_backward(g[0][..., :, :k], g[0][..., :k, :], low, up)
-        return (_permutation(pivots, m, lu.dtype) @ ga,)
+        inverse = np.argsort(_rows_of(pivots, m), axis=-1, kind="stable")   # P @ ga: ga's rows moved back
+        return (np.take_along_axis(ga, inverse[..., None], axis=-2),)
 
 
 def _lu_backward(gl, gu, low, up):
@@ -287,21 +324,38 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     return LUFactorResult(lu_, pivots)
 
 
+def _pivot_rows(fn, lu_, pivots):
+    """The row order (..., m) that lu_factor's pivots of lu_ (..., m, n) make (A = P L U: P[rows[i], i] = 1),
+    after torch's checks of the pivots: integers, one per step, each in [1, m] (fn's words)."""
+    if not isinstance(pivots, Tensor) or pivots.dtype.kind not in "iu":
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of integer dtype "
+                           f"(int64 here, int32 in torch), got {getattr(pivots, 'dtype', type(pivots))}")
+    m, n = lu_.shape[-2:]
+    k = min(m, n)
+    if pivots.shape != lu_.shape[:-2] + (k,):
+        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {pivots.shape} does not match LU_data of shape "
+                           f"{lu_.shape}: expected {lu_.shape[:-2] + (k,)}")
+    raw = pivots._data
+    if raw.size and (raw.min() < 1 or raw.max() > m):
+        if fn == "lu_unpack":
+            raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you "
+                               "properly pass the result of lu_factor?")
+        bound = "greater or equal to 1" if raw.min() < 1 else "smaller or equal to LU.size(-2)"
+        raise RuntimeError(f"Pivots given to lu_solve must all be {bound}. Did you properly pass the result of "
+                           "lu_factor?")
+    return _rows_of(raw, m)
+
+
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
               unpack_pivots: bool = True) -> LUResult:
     """As torch.lu_unpack: (P, L, U) of lu_factor's result, `A = P L U`; a part not unpacked is an empty tensor.
     L and U pass their gradients to LU_data (P has none)."""
     lu_ = _matrices("lu_unpack", LU_data, name="LU_data")
-    if not isinstance(LU_pivots, Tensor) or LU_pivots.dtype.kind not in "iu":
-        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of integer dtype "
-                           f"(int64 here, int32 in torch), got {getattr(LU_pivots, 'dtype', type(LU_pivots))}")
     m, n = lu_.shape[-2:]
     k = min(m, n)
-    if LU_pivots.shape != lu_.shape[:-2] + (k,):
-        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {LU_pivots.shape} does not match LU_data of shape "
-                           f"{lu_.shape}: expected {lu_.shape[:-2] + (k,)}")
+    rows = _pivot_rows("lu_unpack", lu_, LU_pivots)
     empty = Tensor._make(np.zeros(0, lu_.dtype), False)
-    p = Tensor._make(_permutation(LU_pivots._data, m, lu_.dtype), False) if unpack_pivots else empty
+    p = Tensor._make(_permutation(rows, lu_.dtype), False) if unpack_pivots else empty
     if not unpack_data:
         return LUResult(p, empty, empty)
     low = lu_[..., :, :k].tril(-1) + Tensor._make(np.eye(m, k, dtype=lu_.dtype), False)
@@ -326,12 +380,21 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if B.shape[-2] != lu_.shape[-1]:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation AX = B "
                            f"({lu_.shape[-2]}x{lu_.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    p = lu_unpack(lu_.detach(), pivots, unpack_data=False).P
-    if adjoint:   # A^T = U^T L^T P^T: X = P L^-T U^-T B
+    rows = _pivot_rows("lu_solve", lu_, pivots)
+    batch = np.broadcast_shapes(lu_.shape[:-2], B.shape[:-2])
+    if adjoint:   # A^T = U^T L^T P^T: X = P L^-T U^-T B, P's rows moved back (X[rows[i]] = Z[i]: LAPACK's laswp)
         y = solve_triangular(lu_.mT, B, upper=False)
-        return p @ solve_triangular(lu_.mT, y, upper=True, unitriangular=True)
-    y = solve_triangular(lu_, p.mT @ B, upper=False, unitriangular=True)   # A = P L U: X = U^-1 L^-1 P^T B
+        z = solve_triangular(lu_.mT, y, upper=True, unitriangular=True)
+        return _take_rows(z, np.argsort(rows, axis=-1, kind="stable"), batch)
+    y = solve_triangular(lu_, _take_rows(B, rows, batch), upper=False, unitriangular=True)   # X = U^-1 L^-1 P^T B
     return solve_triangular(lu_, y, upper=True)
+
+
+def _take_rows(x, rows, batch):
+    """x[..., rows[..., i], :] for each i (P^T x for P[rows[i], i] = 1: rows moved, no products), the batch dims of
+    x and rows broadcast to batch."""
+    index = np.broadcast_to(rows, batch + rows.shape[-1:])[..., None]
+    return x.expand(batch + x.shape[-2:]).take_along_dim(index, dim=-2)
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
