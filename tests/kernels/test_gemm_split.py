@@ -16,6 +16,15 @@ from tinygrad_rnn.kernels import blas
 DTYPES = [np.float32, np.float64]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _gemm_loaded():
+    """The public gemm called once first, in both dtypes: with an empty Numba cache, a process whose first call
+    is the private `_gemm_tiles` fails (Numba: "unsupported recursion" while the cache's loading hook binds
+    the functions that call it). Users never call `_gemm_tiles`; the kernels reach it through gemm."""
+    for dtype in DTYPES:
+        blas.gemm(np.ones((3, 2), dtype), np.ones((2, 2), dtype), np.zeros((3, 2), dtype), 0.0)
+
+
 def _operands(rng, dtype, m, k, n, b0, beta):
     """A and C as the kernels pass them: rows b0..b0+m of a step of bigger (T, B, .) arrays. C holds NaN
     where beta is 0 (BLAS overwrites it) and beyond the slice (which must stay as it was)."""
@@ -55,22 +64,23 @@ def test_gemm_tiles_match_matmul(dtype, m, k, n, data, beta, b0, seed):
 
 def test_tile_rule():
     """Products above SPLIT_GEMM_MACS multiply-adds in tiles of 8 rows and a multiple of 64 columns under it
-    (whole rows when they fit); one call when the split is off, when k is too long for 64 columns, or when
-    more than SPLIT_GEMM_FEW_ROWS rows make a product above SPLIT_GEMM_MAX_MACS."""
+    (whole rows when they fit); one call when the split is off, when k is too long for 64 columns, or when more
+    than 8 rows make a product above SPLIT_GEMM_MAX_MACS (a float64 multiply-add counting as two)."""
     assert blas.SPLIT_GEMM_MACS == 12 * 128 * 512 and blas.SPLIT_GEMM_ROWS == 8
-    assert blas.SPLIT_GEMM_FEW_ROWS == 16 and blas.SPLIT_GEMM_MAX_MACS == 32 * 256 * 1024
-    assert blas._tile(12, 512, 128, True) == (12, 512)        # small enough for one call
-    assert blas._tile(16, 512, 128, True) == (8, 512)         # LSTM H=128, forward (n=512, k=128)
-    assert blas._tile(32, 128, 512, True) == (8, 128)         # and backward
-    assert blas._tile(16, 1024, 256, True) == (8, 384)        # LSTM H=256
-    assert blas._tile(32, 256, 1024, True) == (8, 64)         # its backward, 32 rows: at SPLIT_GEMM_MAX_MACS
-    assert blas._tile(64, 256, 1024, True) == (64, 256)       # 64 rows: above it, one call
-    assert blas._tile(64, 2048, 512, True) == (64, 2048)      # LSTM H=512, 64 rows
-    assert blas._tile(64, 512, 1536, True) == (64, 512)       # GRU H=512's backward
-    assert blas._tile(16, 2048, 512, True) == (8, 192)        # few rows: tiles however big the weight
-    assert blas._tile(6400, 256, 1536, True) == (6400, 256)   # a whole sequence's input gradient
-    assert blas._tile(8, 512, 2048, True) == (8, 512)         # k > 1536
-    assert blas._tile(16, 512, 128, False) == (16, 512)
+    assert blas.SPLIT_GEMM_MAX_MACS == 32 * 256 * 1024
+    assert blas._tile(12, 512, 128, 4, True) == (12, 512)        # small enough for one call
+    assert blas._tile(16, 512, 128, 4, True) == (8, 512)         # LSTM H=128, forward (n=512, k=128)
+    assert blas._tile(32, 128, 512, 4, True) == (8, 128)         # and backward
+    assert blas._tile(16, 1024, 256, 4, True) == (8, 384)        # LSTM H=256
+    assert blas._tile(32, 256, 1024, 4, True) == (8, 64)         # its backward, 32 rows: at SPLIT_GEMM_MAX_MACS
+    assert blas._tile(32, 256, 1024, 8, True) == (32, 256)       # in float64 above it: one call
+    assert blas._tile(64, 256, 1024, 4, True) == (64, 256)       # 64 rows: above it, one call
+    assert blas._tile(64, 2048, 512, 4, True) == (64, 2048)      # LSTM H=512, 64 rows
+    assert blas._tile(64, 512, 1536, 4, True) == (64, 512)       # GRU H=512's backward
+    assert blas._tile(8, 2048, 512, 8, True) == (8, 192)         # 8 rows: tiles however big the weight
+    assert blas._tile(6400, 256, 1536, 4, True) == (6400, 256)   # a whole sequence's input gradient
+    assert blas._tile(8, 512, 2048, 4, True) == (8, 512)         # k > 1536
+    assert blas._tile(16, 512, 128, 4, False) == (16, 512)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -195,14 +195,16 @@ BLAS_SOURCE = _register()
 # Tiles of 4 to 16 rows and 64 to 768 columns measured alike; calls of 14 or 15 rows of 128x512 were slower
 # than 12 (over the limit). Other OpenBLAS kernels were not measured, so they get one call, as before. The
 # choice is compiled into the cached kernels; a cache moved to another OpenBLAS is only slower, never wrong.
-# Tiles win only while the rows are few: packing B once costs as much as a few rows' products, and a tile
-# re-reads its slice of B from L2 for every 8 rows. So more than SPLIT_GEMM_FEW_ROWS rows whose product is
-# above SPLIT_GEMM_MAX_MACS multiply-adds get one call again (float32, 1 thread, one call against tiles, us;
-# an Intel Xeon with AVX-512, 2026-12-03, `python bench/step_product.py --rows 8,16,32,64`): see bench/README.md
+# Tiles win only while the rows are few or the product small: above that, packing B once per call costs less
+# than re-reading B's slices for every 8 rows. So more than SPLIT_GEMM_ROWS rows whose product is above
+# SPLIT_GEMM_MAX_MACS multiply-adds (a float64 one counting as two) get one call again. Measured with the
+# same script on an Intel Xeon (AVX-512, 2026-12-03, quiet; one call -> tiles, us, 1 thread):
+#   float32 (16,512,2048) 585 -> 737  (32,1536,512) 723 -> 1748  (64,512,2048) 1368 -> 2907  (64,256,1024) 328 -> 424
+#           (32,768,256) 158 -> 132 and (16,256,1024) 118 -> 74 still split
+#   float64 (32,256,1024) 395 -> 492  (32,1024,256) 458 -> 768  (64,512,128) 216 -> 141 still split
 SPLIT_GEMM = _OPENBLAS_CORE["name"] in ("SkylakeX", "Cooperlake", "SapphireRapids")
 SPLIT_GEMM_MACS = 12 * 128 * 512
 SPLIT_GEMM_ROWS = 8
-SPLIT_GEMM_FEW_ROWS = 16
 SPLIT_GEMM_MAX_MACS = 32 * 256 * 1024
 
 
@@ -513,15 +515,16 @@ def _gemm_checked(a, b, c, beta):
     if k == 0 or m <= SMALL_GEMM_ROWS or m * n * k <= SMALL_GEMM_FLOPS:
         _small_gemm(a, b, c, beta)
     else:
-        rows, cols = _tile(m, n, k, SPLIT_GEMM)
+        rows, cols = _tile(m, n, k, c.itemsize, SPLIT_GEMM)
         _gemm_tiles(a, b, c, beta, rows, cols)
 
 
 @njit()
-def _tile(m, n, k, split):
-    """(rows, columns) of C that one BLAS call of gemm computes (see SPLIT_GEMM); (m, n): one call."""
+def _tile(m, n, k, itemsize, split):
+    """(rows, columns) of C that one BLAS call of gemm computes (see SPLIT_GEMM); (m, n): one call. itemsize:
+    C's, 4 or 8 (a float64 multiply-add counts as two against SPLIT_GEMM_MAX_MACS)."""
     macs = m * n * k
-    if not split or macs <= SPLIT_GEMM_MACS or (m > SPLIT_GEMM_FEW_ROWS and macs > SPLIT_GEMM_MAX_MACS):
+    if not split or macs <= SPLIT_GEMM_MACS or (m > SPLIT_GEMM_ROWS and macs * (itemsize // 4) > SPLIT_GEMM_MAX_MACS):
         return m, n
     cols = SPLIT_GEMM_MACS // (SPLIT_GEMM_ROWS * k) // 64 * 64
     if cols < 64:          # a long inner dimension (k > 1536): not measured
@@ -569,7 +572,7 @@ def _product(trans_a, trans_b, a, b, c, beta):
         _scale(c, beta)
         return
     lda, ldb = a.shape[1], b.shape[1]
-    rows, cols = (m, n) if trans_a == _TRANS or trans_b == _TRANS else _tile(m, n, k, SPLIT_GEMM)
+    rows, cols = (m, n) if trans_a == _TRANS or trans_b == _TRANS else _tile(m, n, k, c.itemsize, SPLIT_GEMM)
     if rows == m and cols == n:
         _cblas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, n)
         return
