@@ -531,7 +531,7 @@ class MoreTensorMethods:
 
     # -- reductions into places: scatter_reduce, index_reduce, put (one primitive: primitives.py's ScatterReduce)
     def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
-        """torch's scatter_reduce: a copy whose places `index` names along dim (as scatter's: out[i][index[i][j]] for
+        """torch's scatter_reduce: a copy whose places `index` names along dim (as scatter's: `out[i][index[i][j]]` for
         dim 1) take the reduction ("sum", "prod", "mean", "amax", "amin") of the src values sent there, and of
         their own value with include_self; the other places keep theirs. An integer mean rounds down, as torch's.
         Gradients as torch's: amax/amin share theirs evenly among the tied values, prod's handles zeros."""
