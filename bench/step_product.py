@@ -99,7 +99,7 @@ def main():
                 one, ours, every = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng,
                                            args.all_steps)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
-                tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, blas.SPLIT_GEMM)
+                tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, np.dtype(dtype).itemsize, blas.SPLIT_GEMM)
                 print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x"
                       + (f" {every:9.1f}" if every is not None else ""), flush=True)
 
