@@ -2,6 +2,7 @@
 
     python bench/step_product.py                      # every shape below, float32 and float64
     python bench/step_product.py --dtype float32 --rows 16,32 --shapes 128x512,512x128
+    python bench/step_product.py --rows 32 --offsets 0,16   # B on a 64-byte boundary and 16 bytes past it
 
 Every generated forward loop runs, per time step, gemm(S[t, b0:rows], Wt, C[b0:rows], 0): (M, K) batch
 rows of the state times the (K, N) weight, N = G*H (G = 4 LSTM, 3 GRU, 1 RNN, K = H); the backward loop
@@ -58,10 +59,21 @@ def _cpu(fn, *args):
     return time.thread_time() - t0
 
 
-def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False):
-    """Medians (one call, gemm, all steps or None) in microseconds per step, taking turns."""
+def _placed(a, offset):
+    """A copy of a whose first element is `offset` bytes past a 64-byte boundary (numpy's own arrays land anywhere
+    16 bytes apart: kernels/aligned.py)."""
+    buf = np.empty(a.nbytes + 128, np.uint8)
+    start = -buf.ctypes.data % 64 + offset
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False, offset=0):
+    """Medians (one call, gemm, all steps or None) in microseconds per step, taking turns. offset: where B
+    starts, in bytes past a 64-byte boundary (the library keeps its weights at 0)."""
     S = rng.standard_normal((steps, m, k)).astype(dtype)
-    W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    W = _placed((rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype), offset)
     C = np.zeros((m, n), dtype)
     C_all = np.zeros((steps, m, n), dtype)
     _loop_one_call(S, W, C, beta)   # compile, and touch every page
@@ -85,22 +97,24 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--all-steps", action="store_true", help="also every step's product as one call")
+    ap.add_argument("--offsets", default="0", help="where B starts, bytes past a 64-byte boundary, e.g. 0,16")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"OpenBLAS kernels: {blas._OPENBLAS_CORE['name'] or '?'}; SPLIT_GEMM = {blas.SPLIT_GEMM}; 1 thread; "
           f"CPU us per call, median of {args.repeats} x {args.steps} steps")
-    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'one call':>9} {'gemm':>8} {'tile':>8} {'speed-up':>8}"
+    print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'B at':>4} {'one call':>9} {'gemm':>8} {'tile':>8} "
+          f"{'speed-up':>8}"
           + (f" {'all steps':>9}" if args.all_steps else ""))
     for dtype in args.dtype.split(","):
         for shape in args.shapes.split(","):
             k, n = (int(v) for v in shape.split("x"))
             beta = 0 if n >= k else 1     # the forward's product overwrites, the backward's adds
-            for m in (int(v) for v in args.rows.split(",")):
+            for m, offset in ((int(v), int(o)) for v in args.rows.split(",") for o in args.offsets.split(",")):
                 one, ours, every = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng,
-                                           args.all_steps)
+                                           args.all_steps, offset)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
                 tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, np.dtype(dtype).itemsize, blas.SPLIT_GEMM)
-                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x"
+                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {offset:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x"
                       + (f" {every:9.1f}" if every is not None else ""), flush=True)
 
 

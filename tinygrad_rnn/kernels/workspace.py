@@ -27,6 +27,8 @@ import threading
 
 import numpy as np
 
+from . import aligned
+
 MIN_BYTES = 64 * 1024          # smaller arrays come from malloc's free lists anyway (no page faults)
 MAX_PER_SIZE = 6               # buffers owned per (bytes, dtype); beyond: plain np.empty (outputs kept by callers)
 MAX_BYTES = 512 * 1024 * 1024  # all pooled buffers together
@@ -80,7 +82,7 @@ def empty(shape, dtype):
         except IndexError:
             if _owned.get(key, 0) >= MAX_PER_SIZE or _total[0] + nbytes > MAX_BYTES:
                 return np.empty(shape, dtype)
-            buf = np.empty(size, dtype)
+            buf = aligned.empty(size, dtype)   # (the loops' vectors and BLAS's read whole cache lines)
             _owned[key] = _owned.get(key, 0) + 1
             _total[0] += nbytes
     return np.asarray(_Lease(buf, key, shape))

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random
+from ..kernels import aligned
 from ..creation import tensor
 from ..tape import RemovableHandle
 from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, _zeroed_grad, get_default_dtype
@@ -71,8 +72,15 @@ def check_dtype(dtype: npt.DTypeLike, owner: str | None = None) -> np.dtype:
 
 
 def uniform(shape: tuple[int, ...], bound: float, dtype: npt.DTypeLike) -> Parameter:
-    """U(-bound, bound) from the library's generator (tr.manual_seed makes it reproducible)."""
-    return Parameter(random.generator().uniform(-bound, bound, size=shape).astype(dtype))
+    """U(-bound, bound) from the library's generator (tr.manual_seed makes it reproducible), on a 64-byte boundary
+    (the fused loops read a recurrent weight at every step: kernels/aligned.py)."""
+    return Parameter(aligned.copy(random.generator().uniform(-bound, bound, size=shape).astype(dtype)))
+
+
+def _cast(a, dtype):
+    """a.astype(dtype), a C-contiguous array kept on a 64-byte boundary as `uniform` made it (another layout kept
+    as astype keeps it)."""
+    return aligned.copy(a, dtype) if a.flags.c_contiguous else a.astype(dtype)
 
 
 def _is_module_list(value):
@@ -464,7 +472,7 @@ class Module:
         for p in itertools.chain(self.parameters(), self.buffers()):
             # floating-point tensors only, as torch: an int64 count or a bool mask buffer keeps its dtype
             if p.dtype.kind == "f" and p.dtype != dtype:
-                p._data = p._data.astype(dtype)
+                p._data = _cast(p._data, dtype)
                 if p._grad is not None:
                     p._grad = p._grad.astype(dtype)
                 p.bump_version()  # a graph recorded before the cast must not backpropagate into it
@@ -483,7 +491,7 @@ class Module:
                 raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
                                    "dtype")
             if t._data.dtype != target:
-                t._data = t._data.astype(target)
+                t._data = _cast(t._data, target)
                 if t._grad is not None:
                     t._grad = t._grad.astype(target)
                 t.bump_version()
