@@ -114,7 +114,8 @@ def main():
                                            args.all_steps, offset)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
                 tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, np.dtype(dtype).itemsize, blas.SPLIT_GEMM)
-                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {offset:4d} {one:9.1f} {ours:8.1f} {tile:>8} {one / ours:7.2f}x"
+                print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {offset:4d} {one:9.1f} {ours:8.1f} {tile:>8} "
+                      f"{one / ours:7.2f}x"
                       + (f" {every:9.1f}" if every is not None else ""), flush=True)
 
 

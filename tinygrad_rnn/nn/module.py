@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import random
-from ..kernels import aligned
 from ..creation import tensor
+from ..kernels import aligned
 from ..tape import RemovableHandle
 from ..tensor import FLOAT_DTYPES, ShapeError, Tensor, _zeroed_grad, get_default_dtype
 from ..tensor_args import ArgumentValueError
