@@ -38,9 +38,8 @@ import numpy as np
 from .. import primitives as P
 from .. import random
 from ..function import FunctionCall
-from ..inplace import InPlaceWrites
 from ..recompute import Recompute
-from ..tape import _forward_checks, _trace_mode
+from ..tape import _forward_checks, _trace_mode, _write_checks
 from ..tensor import Tensor
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
@@ -133,13 +132,16 @@ def _freeze(value):
 
 def _record(cell, x, state, params):
     recorder = _Recorder(cell, x, state, params)
-    with _lock, _in_place_writes_followed(cell, recorder.refs, recorder.keep):
+    writes = _WriteFollower(cell, recorder.refs, recorder.keep, [x, *state, *params])
+    with _lock:
         _forward_checks.append(recorder)
+        _write_checks.append(writes)
         was, _trace_mode.enabled = _trace_mode.enabled, True   # var()'s mean recorded (tensor._centred)
         try:
             new = _traced_forward(cell, x, state)
         finally:
             _forward_checks.remove(recorder)
+            _write_checks.remove(writes)
             _trace_mode.enabled = was
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
@@ -204,41 +206,37 @@ class _Recorder:
             self.keep.append(o)
 
 
-@contextlib.contextmanager
-def _in_place_writes_followed(cell, refs, keep):
-    """While a cell is traced, an in-place write (relu_, F.relu(y, inplace=True), y += 1) of a value the trace
-    knows makes the tensor stand for the result it was given, which was recorded as an op (the Tensor object
-    is the same, its value is not: refs are by id). Anything else written in place (a parameter, the input, a
-    state, a constant, a view of a value or a viewed one) is refused: the kernels would read its old value."""
-    original_write, original_own = InPlaceWrites._write, InPlaceWrites._write_own_memory
-    thread = threading.get_ident()
+class _WriteFollower:
+    """The engine's in-place write hook (tape._write_checks) while a cell is traced, for this thread only. An
+    in-place write (relu_, F.relu(y, inplace=True), y += 1, y.unsqueeze_(0)) of a value the trace knows makes the
+    tensor stand for the result it was given, which was recorded as an op (the Tensor object is the same, its value
+    is not: refs are by id). Anything else written in place (a parameter, the input, a state, a constant, a view of
+    a value or a viewed one, a parameter's memory through .data or .detach()) is refused: the kernels would read its
+    old value."""
 
-    def tracing_write(t, result, symbol, recorded=False):
-        if threading.get_ident() != thread:   # another thread's write is not the cell's
-            return original_write(t, result, symbol, recorded)
+    def __init__(self, cell, refs, keep, leaves):
+        self.cell, self.refs, self.keep, self.thread = cell, refs, keep, threading.get_ident()
+        self.leaves = leaves   # the input, the state parts and the parameters
+
+    def __call__(self, t, new, symbol):
+        if threading.get_ident() != self.thread:   # another thread's write is not the cell's
+            return
+        name = type(self.cell).__name__
+        if new is None:   # straight into the memory of a tensor no recorded operation made
+            raise CompileError(f"{name}: an in-place write ({symbol}) of a parameter, the input, a state or a "
+                               f"constant in forward; write it out of place (at {_call_site()})")
+        refs = self.refs
         mine = refs.get(id(t))   # (the result of an earlier write of t is t's value too: the same ref)
-        shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o._data, t._data)
-                     for o in keep)
-        if id(result) not in refs or (mine or ("const",))[0] != "op" or shared:
-            raise CompileError(f"{type(cell).__name__}: an in-place write ({symbol}) of a value the compiled kernels "
-                               "cannot follow (a parameter, the input, a state, a constant, or a view or viewed "
-                               "value); write it out of place (y = y + 1, F.relu(y), inplace=False) "
-                               f"(at {_call_site()})")
-        out = original_write(t, result, symbol, recorded)
-        refs[id(t)] = refs[id(result)]
-        return out
-
-    def refuse_own_memory(t, write):
-        if threading.get_ident() != thread:
-            return original_own(t, write)
-        raise CompileError(f"{type(cell).__name__}: an in-place write of a parameter, the input, a state or a "
-                           f"constant in forward; write it out of place (at {_call_site()})")
-
-    InPlaceWrites._write, InPlaceWrites._write_own_memory = tracing_write, refuse_own_memory
-    try:
-        yield
-    finally:
-        InPlaceWrites._write, InPlaceWrites._write_own_memory = original_write, original_own
+        # a view made in place (unsqueeze_) shares t's memory and leaves the values as they are; a write changes
+        # them for every other tensor of that memory
+        writes_values = not np.may_share_memory(new._data, t._data)
+        shared = writes_values and any(o is not new and refs.get(id(o)) != mine
+                                       and np.may_share_memory(o._data, t._data) for o in self.keep + self.leaves)
+        if id(new) not in refs or (mine or ("const",))[0] != "op" or shared:
+            raise CompileError(f"{name}: an in-place write ({symbol}) of a value the compiled kernels cannot follow "
+                               "(a parameter, the input, a state, a constant, or a view or viewed value); write it "
+                               f"out of place (y = y + 1, F.relu(y), inplace=False) (at {_call_site()})")
+        refs[id(t)] = refs[id(new)]
 
 
 def _dropout_attrs(attrs, index):
