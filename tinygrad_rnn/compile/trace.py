@@ -83,6 +83,8 @@ class Graph(NamedTuple):
     param_names: list
     state_sizes: tuple
     input_size: int
+    buffers: tuple = ()   # (const index, name) of each constant that is a module buffer of the cell, read as it is
+                          # at each call where prelude.py's work reads it (cell.named_buffers()'s name)
 
 
 def _call_site():
@@ -149,7 +151,7 @@ def _record(cell, x, state, params):
         if not isinstance(t, Tensor):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(recorder.ref_of(t))
-    return recorder.ops, recorder.consts, tuple(outputs)
+    return recorder.ops, recorder.consts, tuple(outputs), tuple(recorder.buffers)
 
 
 class _Recorder:
@@ -165,6 +167,8 @@ class _Recorder:
         self.ops, self.consts, self.refs = [], [], {}
         self.constant_valued = set()   # the ops whose operands are constants or results of such ops
         self.keep = []   # every traced Tensor kept alive, so that id() stays unique during the trace
+        self.buffer_names = {id(b): name for name, b in cell.named_buffers() if b is not None}
+        self.buffers = []   # (const index, name) of the constants that are the cell's buffers
         for i, p in enumerate(params):
             self.refs[id(p)] = ("param", i)
         self.refs[id(x)] = ("x",)
@@ -177,6 +181,8 @@ class _Recorder:
             _refuse_unseen(self.cell, t)
             self.consts.append(np.array(t._data))
             r = self.refs[id(t)] = ("const", len(self.consts) - 1)
+            if id(t) in self.buffer_names:
+                self.buffers.append((r[1], self.buffer_names[id(t)]))
             self.keep.append(t)
         return r
 
@@ -306,17 +312,17 @@ def trace_cell(cell, dtype, check=True):
                            "self.hidden_size) in __init__, as tr.nn.RecurrentCell says, so that its step can be "
                            "traced for the fused kernels")
     I = int(cell.input_size)
-    with _generator_kept():
+    with _generator_kept(), _buffers_kept(cell):
         graphs = [_record(cell, *_placeholders(I, sizes, dtype, seed), params) for seed in ((1, 2) if check else (1,))]
         if check and _key(*graphs[0]) != _key(*graphs[1]):
             _refuse_data_dependence(cell, graphs, _record(cell, *_placeholders(I, sizes, dtype, 1), params))
         if check:
             _refuse_weight_dependence(cell, graphs[0], I, sizes, dtype)
-    ops, consts, outputs = graphs[0]
+    ops, consts, outputs, buffers = graphs[0]
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
-    return Graph(ops, consts, outputs, params, names, sizes, I)
+    return Graph(ops, consts, outputs, params, names, sizes, I, buffers)
 
 
 def refuse_hooks(cell):
@@ -353,6 +359,40 @@ def _generator_kept():
         yield
     finally:
         random.generator().bit_generator.state = state
+
+
+@contextlib.contextmanager
+def _buffers_kept(cell):
+    """Tracing leaves the cell's buffers as it found them, and refuses a cell whose forward writes one. A forward
+    that writes a buffer (spectral_norm's power iteration in training mode moves its _u and _v at every read of
+    the weight) changes the cell at every step on the tape: the weight of each step is another, which the kernels,
+    running one set of weights for all the steps of a call, cannot give. The buffers are put back before the
+    CompileError, so that fused='auto' runs the tape from the state the cell was in, with the tape's numbers."""
+    held = [(name, b, b._data.copy(), b._version) for name, b in cell.named_buffers() if b is not None]
+    try:
+        yield
+    finally:
+        written = []
+        for name, b, values, version in held:
+            if b._version != version or b._data.shape != values.shape or not np.array_equal(b._data, values,
+                                                                                               equal_nan=True):
+                written.append(name)
+                if b._data.shape == values.shape:
+                    np.copyto(b._data, values)
+        if written:   # (said instead of what the writes made the traces find: two traces that differ)
+            raise CompileError(_buffer_written(cell, written[0]))
+
+
+def _buffer_written(cell, name):
+    """The words of _buffers_kept's refusal: the buffer, and what to do."""
+    spectral = name.endswith(("._u", "._v")) and "parametrizations." in name
+    why = (" (spectral_norm's power iteration, which runs in training mode at every read of the weight, on the tape "
+           "at every step)" if spectral else "")
+    return (f"{type(cell).__name__}: its forward writes its buffer {name!r}{why}, so that each step of the tape "
+            "computes with other values; the compiled kernels run one set of weights for all the steps of a call "
+            "and cannot do that. Put the cell in eval mode (cell.eval(): spectral_norm's u and v then stay, and the "
+            "cell compiles, reading them at each call), or run it on the generic tape: fused=False, or "
+            "fused='auto', which falls back to it (with one warning)")
 
 
 def _refuse_data_dependence(cell, graphs, again):
@@ -426,7 +466,7 @@ def _constant_output(cell, outputs):
 def _first_difference(first, second):
     """The first Op of `first` whose primitive, operands, attributes, shapes or constant operands' values
     differ in `second` (the user's line that made the cell data-dependent), or None."""
-    (ops, consts, _), (other_ops, other_consts, _) = first, second
+    (ops, consts, *_), (other_ops, other_consts, *_) = first, second
 
     def seen(op, values):
         return (op.prim, op.args, _freeze(op.attrs), op.shapes,
@@ -439,13 +479,15 @@ def _first_difference(first, second):
     return longer[min(len(ops), len(other_ops))] if len(ops) != len(other_ops) else None
 
 
-def _key(ops, consts, outputs):
+def _key(ops, consts, outputs, buffers=(), live=()):
+    """live: the indices of constants read at each call (prelude.py's buffers): their shapes and dtypes only."""
     return (tuple((op.prim.__name__, op.args, _freeze(op.attrs), op.shapes) for op in ops),
-            tuple(_freeze(c) for c in consts), outputs)
+            tuple(("live", c.shape, c.dtype.str) if i in live else _freeze(c) for i, c in enumerate(consts)),
+            outputs, buffers)
 
 
-def graph_key(graph, dtype):
+def graph_key(graph, dtype, live=()):
     """Everything the generated kernel depends on: the structure, sizes, constants and dtype (not the
-    parameters' values)."""
+    parameters' values, nor the values of the buffers in `live`, which prelude.py reads at each call)."""
     return (np.dtype(dtype).str, graph.state_sizes, graph.input_size,
-            tuple(p.shape for p in graph.params)) + _key(graph.ops, graph.consts, graph.outputs)
+            tuple(p.shape for p in graph.params)) + _key(graph.ops, graph.consts, graph.outputs, graph.buffers, live)
