@@ -419,27 +419,55 @@ def _refuse_data_dependence(cell, graphs, again):
 
 
 def _refuse_weight_dependence(cell, first, I, sizes, dtype):
-    """A third trace, of a copy of the cell given other weights, must record what the first did. Else the cell
-    computes something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's
-    value), which the kernels, and the prelude replaying the recorded operations, would keep at this trace's
-    values while the tape recomputes it at each step from the weights of the time. (The two traces before
-    differ in the input and state only: a constant made from the weights is the same in both.) A cell that cannot
-    be copied (it holds a lock, a file) is not checked so: its weights are never written here."""
-    try:
-        twin = copy.deepcopy(cell)
-    except (TypeError, copy.Error):
-        return
-    rng = np.random.default_rng(5)
-    params = [p for _, p in twin.named_parameters()]
-    for p in params:   # (the copy's own arrays: the cell's weights are not touched)
-        # each weight of the other sign and another size (a branch on a sign, a max, a trunc changes), a zero one
-        # made nonzero
-        w = p._data
-        np.copyto(w, np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape)),
-                  casting="unsafe")
-    again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
-    if _key(*again) == _key(*first):
-        return
+    """Traces of copies of the cell given other weights must record what the first did. Else the cell computes
+    something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's value),
+    which the kernels, and the prelude replaying the recorded operations, would keep at this trace's values while
+    the tape recomputes it at each step from the weights of the time. (The two traces before differ in the input
+    and state only: a constant made from the weights is the same in both.) One copy's weights could give such a
+    constant its value again by chance, or stay on the same side of a branch (|w| < 1 at every size near the
+    weights'), so there are several copies, whose weights differ from the cell's and from each other's in sign
+    and scale (_OTHER_WEIGHTS); each must agree. A copy whose forward raises with its weights is passed over (the
+    others still look). A cell that cannot be copied (it holds a lock, a file) is not checked so: its weights are
+    never written here."""
+    for k, other in enumerate(_OTHER_WEIGHTS):
+        try:
+            twin = copy.deepcopy(cell)
+        except (TypeError, copy.Error):
+            return
+        rng = np.random.default_rng(5 + k)
+        params = [p for _, p in twin.named_parameters()]
+        for p in params:   # (the copy's own arrays: the cell's weights are not touched)
+            w = p._data
+            np.copyto(w, other(w, rng), casting="unsafe")
+        try:
+            again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
+        except Exception:   # (not with these weights: a cell may check its weights' range, or fail out of it)
+            continue
+        if _key(*again) != _key(*first):
+            _refuse_weights_read_off_the_tape(cell, first, again)
+
+
+def _other_sign(w, rng):
+    """Each weight of the other sign and another size (a branch on a sign, a max, a trunc changes); zeros made
+    nonzero."""
+    return np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape))
+
+
+def _larger(w, rng):
+    """Each weight 3-6 times as large, its sign drawn (a branch on |w| < 1, a round or a trunc near 0, a sum's
+    sign); zeros made nonzero."""
+    return np.where(w == 0, 1.0, w) * rng.uniform(3.0, 6.0, w.shape) * rng.choice([-1.0, 1.0], w.shape)
+
+
+def _smaller(w, rng):
+    """Each weight 10-100 times as small, its sign drawn (a branch on |w| > 0.1, a count of weights above one)."""
+    return np.where(w == 0, 0.01, w) * rng.uniform(0.01, 0.1, w.shape) * rng.choice([-1.0, 1.0], w.shape)
+
+
+_OTHER_WEIGHTS = (_other_sign, _larger, _smaller)
+
+
+def _refuse_weights_read_off_the_tape(cell, first, again):
     op = _first_difference(first, again)
     at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
     raise CompileError(f"{type(cell).__name__}: its operations depend on its weights' values{at}: a trace with other "
