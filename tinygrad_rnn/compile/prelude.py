@@ -12,11 +12,16 @@ they run once per call, replayed with the same primitives on the tape (`Prelude.
 enter the kernels as extra parameters (after the cell's own). The tape carries the kernels' gradients of
 those results back through the replayed operations to the cell's parameters, once per call.
 
+The module buffers those operations read (a mask, orthogonal's base, spectral_norm's u and v: trace.py notes which
+constants are the cell's buffers) are read as they are at each call (`Prelude.run`'s buffers, node.PreludeCall), so
+a buffer written since the kernels were made is not stale, and its value is no part of the kernels' key
+(trace.graph_key's live constants): a new mask finds the same kernel.
+
 What goes: every operation on weights (and constants) alone, reading at least one weight, that reads or makes a
 matrix (2-D, more than one row) other than by a transpose (the kernels read a transposed weight matrix as it is),
 or that the kernels cannot run at all (tr.special.i0 of a bias), with the weight-only operations it reads.
 Operations on constants alone stay in the step (a (batch, n) constant of the trace is per-row data there; the trace
-folds those the kernels cannot run). A cell without such operations has no prelude and its kernels are as before.
+folds those the kernels cannot run), except those the prelude reads (spectral_norm's v made a column for W v). A cell without such operations has no prelude and its kernels are as before.
 The trace sees every primitive (the tape's forward hook), so this holds for tr.linalg's and a parametrization's
 operations as for Tensor methods: an orthogonal recurrent matrix (matrix_exp, cayley, householder) goes here.
 """
