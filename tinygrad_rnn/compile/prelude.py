@@ -21,7 +21,8 @@ What goes: every operation on weights (and constants) alone, reading at least on
 matrix (2-D, more than one row) other than by a transpose (the kernels read a transposed weight matrix as it is),
 or that the kernels cannot run at all (tr.special.i0 of a bias), with the weight-only operations it reads.
 Operations on constants alone stay in the step (a (batch, n) constant of the trace is per-row data there; the trace
-folds those the kernels cannot run), except those the prelude reads (spectral_norm's v made a column for W v). A cell without such operations has no prelude and its kernels are as before.
+folds those the kernels cannot run), except those the prelude reads (spectral_norm's v made a column for W v).
+A cell without such operations has no prelude and its kernels are as before.
 The trace sees every primitive (the tape's forward hook), so this holds for tr.linalg's and a parametrization's
 operations as for Tensor methods: an orthogonal recurrent matrix (matrix_exp, cayley, householder) goes here.
 """

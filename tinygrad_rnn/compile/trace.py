@@ -440,7 +440,8 @@ def _refuse_weight_dependence(cell, first, I, sizes, dtype):
             w = p._data
             np.copyto(w, other(w, rng), casting="unsafe")
         try:
-            again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
+            with np.errstate(all="ignore"):   # (an overflow of the copies' values is no concern of the user's)
+                again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
         except Exception:   # (not with these weights: a cell may check its weights' range, or fail out of it)
             continue
         if _key(*again) != _key(*first):
