@@ -3,7 +3,10 @@ records operations through the forward hook: nothing of the library is patched w
 the trace replaced InPlaceWrites._write on the class, seen by every thread). The hook also hears the writes the
 patch did not: an in-place view (y.unsqueeze_(0)) of a value the cell computed, which the compiled layer follows
 (equal to the generic tape, float64 1e-12), and a write of a parameter's memory through .detach() on the
-tape, which is refused (CompileError; fused='auto' runs the tape, whose numbers the layer then gives)."""
+tape, which is refused (CompileError; fused='auto' runs the tape, whose numbers the layer then gives). What a cell
+runs under no_grad() is a stop-gradient in the kernels, as on the tape (before, the kernels differentiated it: other
+gradients, silently), whether the layer's first call runs under no_grad() or not; an in-place write under no_grad()
+of a value with a gradient (whose gradient the tape passes straight through) is refused."""
 import threading
 import warnings
 
@@ -126,3 +129,50 @@ def test_a_parameter_written_through_detach_is_refused_and_auto_runs_the_tape():
         outs.append(layer(_x())[0].detach().numpy())
     assert layer.fused is False
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+class NoGradScale(_Cell):
+    """A scale computed under no_grad() from the state: no gradient through it on the tape."""
+    def forward(self, x, h):
+        z = self.pre(x, h)
+        with tr.no_grad():
+            s = (h * h).mean(-1, keepdim=True) + 1.0
+        return (z / s).tanh()
+
+
+class NoGradWrite(_Cell):
+    def forward(self, x, h):
+        z = self.pre(x, h)
+        with tr.no_grad():
+            z *= 2.0
+        return z.tanh()
+
+
+@pytest.mark.parametrize("first_call_without_grad", [False, True])
+def test_what_a_cell_runs_under_no_grad_gets_no_gradient_as_on_the_tape(first_call_without_grad):
+    results = []
+    for fused in (True, False):
+        tr.manual_seed(3)
+        layer = tr.nn.Recurrent(NoGradScale, 3, 4, dtype=np.float64, fused=fused)
+        if first_call_without_grad:   # (the kernels made now are those the next call trains with)
+            with tr.no_grad():
+                layer(_x())
+        x = _x()
+        out, _ = layer(x)
+        (out * out).sum().backward()
+        results.append((out.detach().numpy(), x.grad.numpy().copy(), [p.grad.numpy().copy() for p in
+                                                                      layer.parameters()]))
+    (fo, fx, fp), (to, tx, tp) = results
+    np.testing.assert_allclose(fo, to, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fx, tx, rtol=1e-12, atol=1e-12)
+    for got, want in zip(fp, tp):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_an_in_place_write_under_no_grad_of_a_value_with_a_gradient_is_refused():
+    with pytest.raises(CompileError, match=r"NoGradWrite: an in-place write \(\*=\) under no_grad\(\) of a value "
+                                           r"with a gradient.*test_compile_write_hook.py"):
+        tr.nn.Recurrent(NoGradWrite, 3, 4, dtype=np.float64, fused=True)
+    with pytest.warns(RuntimeWarning, match="generic tape"):
+        auto = tr.nn.Recurrent(NoGradWrite, 3, 4, dtype=np.float64, fused="auto")
+    assert auto.fused is False

@@ -39,7 +39,7 @@ from .. import primitives as P
 from .. import random
 from ..function import FunctionCall
 from ..recompute import Recompute
-from ..tape import _forward_checks, _trace_mode, _write_checks
+from ..tape import _forward_checks, _grad_mode, _trace_mode, _write_checks
 from ..tensor import Tensor
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
@@ -139,12 +139,15 @@ def _record(cell, x, state, params):
         _forward_checks.append(recorder)
         _write_checks.append(writes)
         was, _trace_mode.enabled = _trace_mode.enabled, True   # var()'s mean recorded (tensor._centred)
+        # grad mode on, as for training, whatever the caller's (a first call under no_grad() makes the kernels a
+        # later call trains with): what the cell itself runs under no_grad() is a stop-gradient (_stop_gradient)
+        grad_was, _grad_mode.enabled = _grad_mode.enabled, True
         try:
             new = _traced_forward(cell, x, state)
         finally:
             _forward_checks.remove(recorder)
             _write_checks.remove(writes)
-            _trace_mode.enabled = was
+            _trace_mode.enabled, _grad_mode.enabled = was, grad_was
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
@@ -210,6 +213,19 @@ class _Recorder:
         for slot, o in enumerate(outs):
             self.refs[id(o)] = ("op", n, slot)
             self.keep.append(o)
+        if node is None and not _grad_mode.enabled and prim is not P.Detach and any(
+                t._requires_grad and t._data.dtype.kind == "f" for t in inputs):
+            self._stop_gradient(outs)
+
+    def _stop_gradient(self, outs):
+        """An operation of the cell's run under no_grad() on values with a gradient (the trace runs with grad mode
+        on): the tape sends no gradient through it, so each of its float results stands for its detach() (a
+        stop-gradient in the kernels), not for the operation's own result, which the kernels would differentiate."""
+        for o in outs:
+            if o._data.dtype.kind == "f":
+                n = len(self.ops)
+                self.ops.append(Op(P.Detach, (self.refs[id(o)],), (), (o.shape,), (o._data.dtype,), _call_site()))
+                self.refs[id(o)] = ("op", n, 0)
 
 
 class _WriteFollower:
@@ -228,6 +244,11 @@ class _WriteFollower:
         if threading.get_ident() != self.thread:   # another thread's write is not the cell's
             return
         name = type(self.cell).__name__
+        if not _grad_mode.enabled and t._requires_grad:
+            raise CompileError(f"{name}: an in-place write ({symbol}) under no_grad() of a value with a gradient: the "
+                               "tape keeps the value's gradient as it was before the write (it passes straight "
+                               "through), which the compiled kernels do not follow; write it out of place, or on a "
+                               f"detach()ed value (at {_call_site()})")
         if new is None:   # straight into the memory of a tensor no recorded operation made
             raise CompileError(f"{name}: an in-place write ({symbol}) of a parameter, the input, a state or a "
                                f"constant in forward; write it out of place (at {_call_site()})")
