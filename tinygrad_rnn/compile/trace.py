@@ -8,8 +8,11 @@ engine's one recording hook, which anomaly mode, tr.viz and tr.checkpoint use to
 down every primitive applied, whichever module applied it (a Tensor method, tr.linalg, tr.special, tr.einsum,
 F.embedding, a parametrization's matrix_exp), with its operand Tensors and attributes: which primitive ran on
 which earlier results, and the values of constants (the 1 in `1 - z`), which the tape does not need but a kernel
-does. An operation on constants alone that the kernels cannot run is folded into a constant; the weights' own
-work (on parameters and constants alone) is cut out of the step by prelude.py and replayed on the tape per call.
+does. In-place writes reach it through the engine's write hook (tape._write_checks, _WriteFollower), and what
+the cell runs under no_grad() is recorded as a stop-gradient, as the tape gives it no gradient (the trace itself
+runs with grad mode on). An operation on constants alone that the kernels cannot run is folded into a constant;
+the weights' own work (on parameters and constants alone) is cut out of the step by prelude.py and replayed on the
+tape per call.
 What ran inside another primitive's forward (a tr.autograd.Function's, a tr.checkpoint's) is seen too, and the
 enclosing primitive is then refused by name (CompileError; fused='auto' runs the cell on the tape).
 
