@@ -58,7 +58,7 @@ class InPlaceWrites:
         _check_no_partial_overlap(self, other, symbol)
         if self._updates_own_memory(prim, other):   # p -= lr * g under no_grad: no temporary array
             ufunc, operand = _IN_PLACE_UFUNCS[prim], _array(other)
-            return self._write_own_memory(lambda a: ufunc(a, operand, out=a))
+            return self._write_own_memory(lambda a: ufunc(a, operand, out=a), symbol)
         return self._in_place(symbol, lambda: self._updated(prim, other, symbol), other)
 
     def _updated(self, prim, other, symbol):
@@ -75,7 +75,7 @@ class InPlaceWrites:
     def zero_(self) -> Tensor:
         """Every element set to zero, in place."""
         if self._unrecorded_leaf():
-            return self._write_own_memory(lambda a: a.fill(0))
+            return self._write_own_memory(lambda a: a.fill(0), "zero_")
         return self._in_place("zero_", lambda: self._filled(0))
 
     def fill_(self, value: float | Tensor) -> Tensor:
@@ -87,7 +87,7 @@ class InPlaceWrites:
         if self._unrecorded_leaf() and not (isinstance(value, tape.Tensor) and value._requires_grad
                                             and _grad_mode.enabled):
             number = np.array(_fill_value(value, "fill_", "value")).astype(self.dtype)   # cast as _filled's
-            return self._write_own_memory(lambda a: a.fill(number))
+            return self._write_own_memory(lambda a: a.fill(number), "fill_")
         return self._in_place("fill_", lambda: self._filled(value), value)
 
     def _filled(self, value):
@@ -109,7 +109,7 @@ class InPlaceWrites:
         bounds = [b for b in (min, max) if b is not None]
         if (self._data.dtype.kind == "f" and bounds and all(type(b) is float or type(b) is int for b in bounds)
                 and self._unrecorded_leaf()):
-            return self._write_own_memory(lambda a: _clip_into(a, min, max))
+            return self._write_own_memory(lambda a: _clip_into(a, min, max), "clamp_")
         return self._in_place("clamp_", lambda: self.clamp(min, max))
 
     clip_ = clamp_
@@ -201,8 +201,7 @@ class InPlaceWrites:
             with no_grad():
                 new = make()
         self._viewed = viewed   # (make() marks a leaf as viewed; it is this tensor itself, not a view of it)
-        if new._data.size and not np.shares_memory(new._data, self._data):
-            raise RuntimeError(f"{fn}: the view would be a copy (an internal error)")
+        _check_view_of_own_memory(self, new, fn)
         self._data = new._data
         if recorded:
             self._node, self._slot, self._requires_grad = new._node, new._slot, new.requires_grad
@@ -224,7 +223,7 @@ class InPlaceWrites:
                 return
         value = _assigned_value(self, index, value)
         if self._unrecorded_leaf() and not (value._requires_grad and _grad_mode.enabled):
-            self._write_own_memory(lambda a: a.__setitem__(index, _converted(value._data, a.dtype)))
+            self._write_own_memory(lambda a: a.__setitem__(index, _converted(value._data, a.dtype)), "index_put_")
             return
         self._in_place("index_put_", lambda: self._index_put(index, value), value)
 
@@ -495,7 +494,7 @@ class InPlaceWrites:
         if self._data.dtype.kind != "f":   # an int64 or mask tensor takes src's values, never a gradient
             value = value.detach()
         if self._unrecorded_leaf() and not (value._requires_grad and _grad_mode.enabled):
-            return self._write_own_memory(lambda a: np.copyto(a, _converted(value._data, a.dtype)))
+            return self._write_own_memory(lambda a: np.copyto(a, _converted(value._data, a.dtype)), "copy_")
         return self._in_place("copy_", lambda: self._copied(value), value)
 
     def _copied(self, value):
@@ -544,7 +543,7 @@ class InPlaceWrites:
                                            "torch)")
         values = draw(self.dtype)
         if self._unrecorded_leaf():
-            return self._write_own_memory(lambda a: np.copyto(a, values))
+            return self._write_own_memory(lambda a: np.copyto(a, values), fn)
         return self._in_place(fn, lambda: self._copied(tape.Tensor._make(values, False)))
 
     # -- the two roads: into the tensor's memory (unrecorded), or a new array on the tape (recorded)
@@ -589,6 +588,8 @@ class InPlaceWrites:
         recorded reads this very Tensor)."""
         if new.dtype != self.dtype or new.shape != self.shape:
             _refuse_changed_result(self, new, symbol)
+        if tape._write_checks:
+            _check_write(self, new, symbol)
         if not recorded:
             _check_writable(self._data)
             self._data[...] = new._data
@@ -615,6 +616,8 @@ class InPlaceWrites:
             self._data = memory
         if new.dtype != self.dtype or new.shape != self.shape:
             _refuse_changed_result(self, new, fn)
+        if tape._write_checks:
+            _check_write(self, new, fn)
         memory[...] = new._data
         return new
 
@@ -626,11 +629,13 @@ class InPlaceWrites:
         return (self._node is None and not self._views_computed
                 and not (_grad_mode.enabled and (self._requires_grad or self._no_grad_view)))
 
-    def _write_own_memory(self, write):
+    def _write_own_memory(self, write, symbol):
         """write(array) into this tensor's memory, the values _write would put there, without the temporary
         array of the general path (whose allocation and copy made an update of 1M elements up to 8x slower),
-        and the base's version bumped, as _write's."""
+        and the base's version bumped, as _write's. symbol: the operation, for the write hooks."""
         _check_writable(self._data)
+        if tape._write_checks:
+            _check_write(self, None, symbol)
         write(self._data)
         self.bump_version()
         return self
@@ -771,6 +776,21 @@ def _clip_into(a, lo, hi):
         np.copyto(a, a.dtype.type(lo), where=a < lo)
     if hi is not None:
         np.copyto(a, a.dtype.type(hi), where=a > hi)
+
+
+def _check_view_of_own_memory(t, new, fn):
+    """An in-place view method's new view: of t's own memory (never a copy), and told to the write hooks."""
+    if new._data.size and not np.shares_memory(new._data, t._data):
+        raise RuntimeError(f"{fn}: the view would be a copy (an internal error)")
+    if tape._write_checks:
+        _check_write(t, new, fn)
+
+
+def _check_write(t, new, symbol):
+    """The engine's write hooks (tape._write_checks) told that t takes new's values (new None: written straight
+    into t's memory), before anything is written: one of them may refuse (the trace of a compiled cell)."""
+    for check in tape._write_checks:
+        check(t, new, symbol)
 
 
 def _check_no_partial_overlap(x, operand, fn, identical_ok=True):

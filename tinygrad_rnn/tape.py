@@ -148,6 +148,13 @@ class AccumulateGrad:
 # Empty lists cost one truth test per op.
 _forward_checks = []
 _backward_checks = []
+# The engine's hook for in-place writes (inplace.py), for the trace of a compiled cell (compile/trace.py), which
+# must know that a written tensor now stands for another value: called as check(tensor, new, symbol) before
+# `tensor` takes the values of `new` (a Tensor: the result an in-place operation computed; or None when the values
+# are written straight into the tensor's memory, new already, off the tape: p -= lr * g, fill_, copy_). symbol
+# names the operation ("+=", "relu_", "copy_", "unsqueeze_"). A check may raise to refuse the write, before any
+# memory is changed. Like the recording hooks, it sees every thread's writes; an empty list costs one truth test.
+_write_checks = []
 # Callbacks run with no arguments once at the end of every Tensor.backward(), after the walk, in
 # the order registered: DistributedDataParallel (nn/parallel.py) averages gradients over processes
 # here, as torch's DDP queues a callback for the end of its backward pass.

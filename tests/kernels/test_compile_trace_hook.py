@@ -84,6 +84,31 @@ class WeightBranchCell(_Base):
         return self.step(x, h).sigmoid()
 
 
+class SizeBranchCell(_Base):
+    """A branch on the weights' size that a copy of the other sign and a size near theirs (x 0.5-1.5: |w| < 0.75)
+    takes as the cell does: crafted against one perturbed copy."""
+    def forward(self, x, h):
+        if np.abs(self.U.detach().numpy()).max() < 1.0:
+            return self.step(x, h) * 0.5
+        return self.step(x, h) * 2.0
+
+
+class TruncatedCell(_Base):
+    """A constant from the weights whose value one perturbed copy gives again (each |w| < 1 truncates to 0)."""
+    def forward(self, x, h):
+        offset = tr.tensor(np.trunc(self.U.detach().numpy()).sum(axis=0))
+        return self.step(x, h) + offset
+
+
+class RangeCheckingCell(_Base):
+    """Its forward refuses weights out of a range (an assert, which copies with other weights fail): it compiles,
+    the copies that fail are passed over, and one within the range checks it."""
+    def forward(self, x, h):
+        if np.abs(self.U.detach().numpy()).max() > 2.0:
+            raise ValueError("weights out of range")
+        return self.step(x, h)
+
+
 def _run(cls, fused, dtype=np.float64, **kw):
     tr.manual_seed(3)
     layer = tr.nn.Recurrent(cls, I, H, dtype=dtype, fused=fused, **kw)
@@ -214,3 +239,21 @@ def test_work_on_the_weights_values_off_the_tape_is_refused_not_baked_in(cls):
     assert auto.fused is False
     cell = auto.cells[0]
     assert all(np.isfinite(p.numpy()).all() for p in cell.parameters())   # (the cell's own weights untouched)
+
+
+@pytest.mark.parametrize("cls", [SizeBranchCell, TruncatedCell])
+def test_a_cell_crafted_to_fool_one_perturbed_copy_is_refused(cls):
+    """The copies' weights differ in sign and scale (x 0.5-1.5 of the other sign, 3-6 times larger, 10-100 times
+    smaller): a value or a branch that one of them gives again, another does not. Before, one copy (the first)
+    checked, and these compiled with the traced weights' value kept, stale after an optimizer step."""
+    with pytest.raises(tr.compile.CompileError, match=f"{cls.__name__}: its operations depend on its weights' values"):
+        tr.nn.Recurrent(cls, I, H, dtype=np.float64)
+    with pytest.warns(RuntimeWarning, match="generic tape.*weights' values"):
+        auto = tr.nn.Recurrent(cls, I, H, dtype=np.float64, fused="auto")
+    assert auto.fused is False
+
+
+def test_a_copy_whose_forward_raises_with_its_weights_is_passed_over():
+    layer, fused = _run(RangeCheckingCell, True)
+    assert layer.fused is True
+    _assert_same(fused, _run(RangeCheckingCell, False)[1])

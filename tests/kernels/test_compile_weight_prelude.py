@@ -91,7 +91,15 @@ class _Plain(_Base):
         return self.step(x, h, self.U)
 
 
+def _spectral_norm_in_eval(layer):
+    for cell in layer.cells:
+        PZ.spectral_norm(cell, "U")
+    layer.eval()   # (in train mode its power iteration moves u and v at every step: refused, see
+    #                 test_compile_prelude_buffers_vs_torch.py)
+
+
 CASES["weight_norm on the cell"] = (_Plain, _weight_norm_cell)
+CASES["spectral_norm on the cell (eval)"] = (_Plain, _spectral_norm_in_eval)
 
 
 def _run(case, fused, dtype, num_layers=1, bidirectional=False, lengths=None, checkpoint=None, T=6, B=3):

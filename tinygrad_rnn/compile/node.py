@@ -853,7 +853,10 @@ def _settings_key(cell, dtype):
     params = tuple((name, id(p), p.shape, p.dtype.str) for name, p in cell.named_parameters())
     others = tuple(sorted((k, _setting(v)) for k, v in vars(cell).items()
                           if not (isinstance(v, Tensor) and v.requires_grad) and not k.startswith("_")))
-    key = (np.dtype(dtype).str, params, others)
+    # every buffer by value, a _private one too: the kernels keep those the step reads as constants (those only
+    # the prelude reads are read at each call: a new value is traced again, and finds the same kernel)
+    buffers = tuple((name, _freeze(b._data)) for name, b in cell.named_buffers() if b is not None)
+    key = (np.dtype(dtype).str, params, others, buffers)
     try:
         hash(key)
     except TypeError:   # e.g. a dict attribute: trace every call instead
@@ -892,7 +895,9 @@ def get_kernel(cell, dtype):
 
 def _traced_kernel(cell, dtype):
     graph = trace_cell(cell, dtype, check=False)
-    key = graph_key(graph, dtype)
+    _, prelude = split_prelude(graph)
+    # (the values of the buffers only the prelude reads are no part of the kernels: PreludeCall passes them)
+    key = graph_key(graph, dtype, prelude.live if prelude is not None else ())
     kernel = _cache.get(key)
     if kernel is None:
         with _lock:
@@ -973,11 +978,15 @@ class CellSnapshot(NamedTuple):
         values = tuple(vars(cell).values())
         direct = {id(v) for v in values if isinstance(v, Tensor) and v.requires_grad}
         if direct != {id(p) for p in params} or not all(
-                _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")):
-            values = None   # (attributes named _x are not in _settings_key either: only their identity counts)
+                _checked_by_identity(v) for k, v in vars(cell).items() if not k.startswith("_")) or any(
+                True for _ in cell.named_buffers()):
+            # (attributes named _x are not in _settings_key either: only their identity counts; a buffer, _x or
+            # not, is, by value: written in place, it is the same object)
+            values = None
         arrays = tuple((p, p._data, p._data.shape) for p in params)
         if kernel.prelude is not None:
-            return cls(np.dtype(dtype), values, arrays, PreludeCall(kernel, params, None, reverse))
+            return cls(np.dtype(dtype), values, arrays, PreludeCall(kernel, params, None, reverse,
+                                                                    buffers=prelude_buffers(kernel, cell)))
         views = kernel.parameter_views([p._data for p in params])
         return cls(np.dtype(dtype), values, arrays, KernelCall(kernel, params, views, reverse))
 
@@ -1095,16 +1104,28 @@ class CompiledRecurrence(Primitive):
 
 class PreludeCall(KernelCall):
     """A KernelCall of a kernel with a prelude (prelude.py): at each call the prelude computes the extra
-    parameters from the cell's, on the tape, and the kernels run on both (their views made per call)."""
+    parameters from the cell's, and from the cell's buffers as they are then (`buffers`: prelude_buffers), on the
+    tape, and the kernels run on both (their views made per call)."""
 
-    __slots__ = ()
+    __slots__ = ("buffers",)
+
+    def __init__(self, kernel, params, views, reverse, plan=None, states_only=False, buffers=()):
+        super().__init__(kernel, params, views, reverse, plan, states_only)
+        self.buffers = buffers
 
     def __call__(self, x, state=(), lengths=None):
-        params = self.params + self.kernel.prelude.run(self.params)
+        params = self.params + self.kernel.prelude.run(self.params, self.buffers)
         return KernelCall(self.kernel, params, None, self.reverse, self.plan)(x, state, lengths)
 
     def by_plan(self, plan):
-        return PreludeCall(self.kernel, self.params, None, self.reverse, plan)
+        return PreludeCall(self.kernel, self.params, None, self.reverse, plan, buffers=self.buffers)
+
+
+def prelude_buffers(kernel, cell):
+    """The cell's buffers (Tensors) that the kernel's prelude reads, in its order: read at each call (their
+    values now), so that a mask or spectral_norm's u and v written since the kernel was made are seen."""
+    held = dict(cell.named_buffers())
+    return tuple(held[name] for _, name in kernel.prelude.buffers)
 
 
 def _recorded(x, state, params):
@@ -1134,5 +1155,7 @@ def run_compiled(cell, x, state=(), lengths=None, reverse=False, known=None, pla
     that nothing is checked again; a caller calling often keeps a KernelCall instead. plan: a checkpointing
     plan (nn/bptt_plan.py) for the node to run and recompute by (segments.py; no views: pieces)."""
     kernel, params, views = known if known is not None else _kernel_and_params(cell, x.dtype)
-    call = KernelCall if kernel.prelude is None else PreludeCall
-    return call(kernel, params, None if plan is not None else views, reverse, plan)(x, state, lengths)
+    if kernel.prelude is not None:
+        return PreludeCall(kernel, params, None, reverse, plan, buffers=prelude_buffers(kernel, cell))(x, state,
+                                                                                                     lengths)
+    return KernelCall(kernel, params, None if plan is not None else views, reverse, plan)(x, state, lengths)

@@ -12,11 +12,17 @@ they run once per call, replayed with the same primitives on the tape (`Prelude.
 enter the kernels as extra parameters (after the cell's own). The tape carries the kernels' gradients of
 those results back through the replayed operations to the cell's parameters, once per call.
 
+The module buffers those operations read (a mask, orthogonal's base, spectral_norm's u and v: trace.py notes which
+constants are the cell's buffers) are read as they are at each call (`Prelude.run`'s buffers, node.PreludeCall), so
+a buffer written since the kernels were made is not stale, and its value is no part of the kernels' key
+(trace.graph_key's live constants): a new mask finds the same kernel.
+
 What goes: every operation on weights (and constants) alone, reading at least one weight, that reads or makes a
 matrix (2-D, more than one row) other than by a transpose (the kernels read a transposed weight matrix as it is),
 or that the kernels cannot run at all (tr.special.i0 of a bias), with the weight-only operations it reads.
 Operations on constants alone stay in the step (a (batch, n) constant of the trace is per-row data there; the trace
-folds those the kernels cannot run). A cell without such operations has no prelude and its kernels are as before.
+folds those the kernels cannot run), except those the prelude reads (spectral_norm's v made a column for W v).
+A cell without such operations has no prelude and its kernels are as before.
 The trace sees every primitive (the tape's forward hook), so this holds for tr.linalg's and a parametrization's
 operations as for Tensor methods: an orthogonal recurrent matrix (matrix_exp, cayley, householder) goes here.
 """
@@ -37,16 +43,22 @@ class Prelude(NamedTuple):
     ops: tuple        # (index in the traced graph, Op) in recording order: what run() replays
     consts: list      # the traced graph's constants (the ops' ("const", i) refs)
     results: tuple    # (op index, slot) of each computed parameter, in the order the kernels take them
+    buffers: tuple    # (const index, name) of the cell's buffers the ops read: run() takes them as they are now
+    live: frozenset   # the const indices of those buffers that the step does not read (graph_key: values not kept)
 
-    def run(self, params):
-        """The computed parameters (Tensors) from the cell's parameters, by the recorded primitives."""
+    def run(self, params, buffers=()):
+        """The computed parameters (Tensors) from the cell's parameters and its buffers (Tensors, in the order of
+        self.buffers: a mask, orthogonal's base, spectral_norm's u and v as they are at this call), by the recorded
+        primitives."""
         values = {}
+        now = {i: b for (i, _), b in zip(self.buffers, buffers)}
 
         def arg(ref):
             if ref[0] == "param":
                 return params[ref[1]]
             if ref[0] == "const":
-                return Tensor._make(self.consts[ref[1]], False)
+                held = now.get(ref[1])
+                return Tensor._make(self.consts[ref[1]] if held is None else held._data, False)
             return values[ref[1], ref[2]]
 
         for n, op in self.ops:
@@ -62,25 +74,31 @@ def _matrix(shape):
 
 def split_prelude(graph):
     """(the graph of the step without the weight-only work, its Prelude) or (graph, None) when there is none."""
-    weight_only, cut = set(), set()
+    weight_only, constant_only, cut = set(), set(), set()
     for n, op in enumerate(graph.ops):
         if op.prim is P.Dropout or not all(r[0] in ("param", "const") or r[0] == "op" and r[1] in weight_only
-                                           for r in op.args):
+                                           or r[0] == "op" and r[1] in constant_only for r in op.args):
             continue
-        if not any(r[0] == "param" or r[0] == "op" for r in op.args):
-            continue   # constants alone (a (batch, n) constant of the trace is per-row data): left to the kernels
+        if not any(r[0] == "param" or r[0] == "op" and r[1] in weight_only for r in op.args):
+            # constants alone (a (batch, n) constant of the trace is per-row data): left to the kernels, unless
+            # the prelude reads it (spectral_norm's v made a column): _with_inputs takes it there then
+            constant_only.add(n)
+            continue
         weight_only.add(n)
         shapes = list(op.shapes) + [_shape_of(graph, r) for r in op.args]
         if op.prim not in _IN_THE_KERNELS and any(_matrix(s) for s in shapes) or op.prim not in LOWERING:
             cut.add(n)
     if not cut:
         return graph, None
-    prelude = _with_inputs(graph, cut, weight_only)
+    prelude = _with_inputs(graph, cut, weight_only | constant_only)
     read_by_step = [r for n, op in enumerate(graph.ops) if n not in prelude for r in op.args]
     results = tuple(sorted({(r[1], r[2]) for r in list(read_by_step) + list(graph.outputs)
                             if r[0] == "op" and r[1] in prelude}))
+    read = {r[1] for n in prelude for r in graph.ops[n].args if r[0] == "const"}
+    buffers = tuple((i, name) for i, name in graph.buffers if i in read)
+    live = frozenset(i for i, _ in buffers) - {r[1] for r in read_by_step + list(graph.outputs) if r[0] == "const"}
     return _step_graph(graph, prelude, results), Prelude(tuple((n, graph.ops[n]) for n in sorted(prelude)),
-                                                          graph.consts, results)
+                                                          graph.consts, results, buffers, live)
 
 
 def _shape_of(graph, ref):
@@ -92,7 +110,7 @@ def _shape_of(graph, ref):
 
 
 def _with_inputs(graph, cut, weight_only):
-    """The ops in `cut` and every weight-only op they read, directly or not."""
+    """The ops in `cut` and every weight-only (or constant-only) op they read, directly or not."""
     prelude, todo = set(), list(cut)
     while todo:
         n = todo.pop()
@@ -119,4 +137,4 @@ def _step_graph(graph, prelude, results):
     stand_ins = [Tensor(np.zeros(graph.ops[n].shapes[s], graph.ops[n].dtypes[s])) for n, s in results]
     names = [f"<computed from the weights at {graph.ops[n].where}>" for n, _ in results]
     return Graph(ops, graph.consts, tuple(moved(r) for r in graph.outputs), list(graph.params) + stand_ins,
-                 list(graph.param_names) + names, graph.state_sizes, graph.input_size)
+                 list(graph.param_names) + names, graph.state_sizes, graph.input_size, graph.buffers)

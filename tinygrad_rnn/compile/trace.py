@@ -8,8 +8,11 @@ engine's one recording hook, which anomaly mode, tr.viz and tr.checkpoint use to
 down every primitive applied, whichever module applied it (a Tensor method, tr.linalg, tr.special, tr.einsum,
 F.embedding, a parametrization's matrix_exp), with its operand Tensors and attributes: which primitive ran on
 which earlier results, and the values of constants (the 1 in `1 - z`), which the tape does not need but a kernel
-does. An operation on constants alone that the kernels cannot run is folded into a constant; the weights' own
-work (on parameters and constants alone) is cut out of the step by prelude.py and replayed on the tape per call.
+does. In-place writes reach it through the engine's write hook (tape._write_checks, _WriteFollower), and what
+the cell runs under no_grad() is recorded as a stop-gradient, as the tape gives it no gradient (the trace itself
+runs with grad mode on). An operation on constants alone that the kernels cannot run is folded into a constant;
+the weights' own work (on parameters and constants alone) is cut out of the step by prelude.py and replayed on the
+tape per call.
 What ran inside another primitive's forward (a tr.autograd.Function's, a tr.checkpoint's) is seen too, and the
 enclosing primitive is then refused by name (CompileError; fused='auto' runs the cell on the tape).
 
@@ -38,9 +41,8 @@ import numpy as np
 from .. import primitives as P
 from .. import random
 from ..function import FunctionCall
-from ..inplace import InPlaceWrites
 from ..recompute import Recompute
-from ..tape import _forward_checks, _trace_mode
+from ..tape import _forward_checks, _grad_mode, _trace_mode, _write_checks
 from ..tensor import Tensor
 
 TRACE_BATCH = 3  # placeholder batch size: a 2-D value with this many rows is per-sequence data
@@ -84,6 +86,8 @@ class Graph(NamedTuple):
     param_names: list
     state_sizes: tuple
     input_size: int
+    buffers: tuple = ()   # (const index, name) of each constant that is a module buffer of the cell, read as it is
+                          # at each call where prelude.py's work reads it (cell.named_buffers()'s name)
 
 
 def _call_site():
@@ -133,21 +137,27 @@ def _freeze(value):
 
 def _record(cell, x, state, params):
     recorder = _Recorder(cell, x, state, params)
-    with _lock, _in_place_writes_followed(cell, recorder.refs, recorder.keep):
+    writes = _WriteFollower(cell, recorder.refs, recorder.keep, [x, *state, *params])
+    with _lock:
         _forward_checks.append(recorder)
+        _write_checks.append(writes)
         was, _trace_mode.enabled = _trace_mode.enabled, True   # var()'s mean recorded (tensor._centred)
+        # grad mode on, as for training, whatever the caller's (a first call under no_grad() makes the kernels a
+        # later call trains with): what the cell itself runs under no_grad() is a stop-gradient (_stop_gradient)
+        grad_was, _grad_mode.enabled = _grad_mode.enabled, True
         try:
             new = _traced_forward(cell, x, state)
         finally:
             _forward_checks.remove(recorder)
-            _trace_mode.enabled = was
+            _write_checks.remove(writes)
+            _trace_mode.enabled, _grad_mode.enabled = was, grad_was
     new = new if isinstance(new, (tuple, list)) else (new,)
     outputs = []
     for t in new:
         if not isinstance(t, Tensor):
             raise CompileError(f"{type(cell).__name__}.forward must return Tensors, got {type(t).__name__}")
         outputs.append(recorder.ref_of(t))
-    return recorder.ops, recorder.consts, tuple(outputs)
+    return recorder.ops, recorder.consts, tuple(outputs), tuple(recorder.buffers)
 
 
 class _Recorder:
@@ -163,6 +173,8 @@ class _Recorder:
         self.ops, self.consts, self.refs = [], [], {}
         self.constant_valued = set()   # the ops whose operands are constants or results of such ops
         self.keep = []   # every traced Tensor kept alive, so that id() stays unique during the trace
+        self.buffer_names = {id(b): name for name, b in cell.named_buffers() if b is not None}
+        self.buffers = []   # (const index, name) of the constants that are the cell's buffers
         for i, p in enumerate(params):
             self.refs[id(p)] = ("param", i)
         self.refs[id(x)] = ("x",)
@@ -175,6 +187,8 @@ class _Recorder:
             _refuse_unseen(self.cell, t)
             self.consts.append(np.array(t._data))
             r = self.refs[id(t)] = ("const", len(self.consts) - 1)
+            if id(t) in self.buffer_names:
+                self.buffers.append((r[1], self.buffer_names[id(t)]))
             self.keep.append(t)
         return r
 
@@ -202,43 +216,57 @@ class _Recorder:
         for slot, o in enumerate(outs):
             self.refs[id(o)] = ("op", n, slot)
             self.keep.append(o)
+        if node is None and not _grad_mode.enabled and prim is not P.Detach and any(
+                t._requires_grad and t._data.dtype.kind == "f" for t in inputs):
+            self._stop_gradient(outs)
+
+    def _stop_gradient(self, outs):
+        """An operation of the cell's run under no_grad() on values with a gradient (the trace runs with grad mode
+        on): the tape sends no gradient through it, so each of its float results stands for its detach() (a
+        stop-gradient in the kernels), not for the operation's own result, which the kernels would differentiate."""
+        for o in outs:
+            if o._data.dtype.kind == "f":
+                n = len(self.ops)
+                self.ops.append(Op(P.Detach, (self.refs[id(o)],), (), (o.shape,), (o._data.dtype,), _call_site()))
+                self.refs[id(o)] = ("op", n, 0)
 
 
-@contextlib.contextmanager
-def _in_place_writes_followed(cell, refs, keep):
-    """While a cell is traced, an in-place write (relu_, F.relu(y, inplace=True), y += 1) of a value the trace
-    knows makes the tensor stand for the result it was given, which was recorded as an op (the Tensor object
-    is the same, its value is not: refs are by id). Anything else written in place (a parameter, the input, a
-    state, a constant, a view of a value or a viewed one) is refused: the kernels would read its old value."""
-    original_write, original_own = InPlaceWrites._write, InPlaceWrites._write_own_memory
-    thread = threading.get_ident()
+class _WriteFollower:
+    """The engine's in-place write hook (tape._write_checks) while a cell is traced, for this thread only. An
+    in-place write (relu_, F.relu(y, inplace=True), y += 1, y.unsqueeze_(0)) of a value the trace knows makes the
+    tensor stand for the result it was given, which was recorded as an op (the Tensor object is the same, its value
+    is not: refs are by id). Anything else written in place (a parameter, the input, a state, a constant, a view of
+    a value or a viewed one, a parameter's memory through .data or .detach()) is refused: the kernels would read its
+    old value."""
 
-    def tracing_write(t, result, symbol, recorded=False):
-        if threading.get_ident() != thread:   # another thread's write is not the cell's
-            return original_write(t, result, symbol, recorded)
+    def __init__(self, cell, refs, keep, leaves):
+        self.cell, self.refs, self.keep, self.thread = cell, refs, keep, threading.get_ident()
+        self.leaves = leaves   # the input, the state parts and the parameters
+
+    def __call__(self, t, new, symbol):
+        if threading.get_ident() != self.thread:   # another thread's write is not the cell's
+            return
+        name = type(self.cell).__name__
+        if not _grad_mode.enabled and t._requires_grad:
+            raise CompileError(f"{name}: an in-place write ({symbol}) under no_grad() of a value with a gradient: the "
+                               "tape keeps the value's gradient as it was before the write (it passes straight "
+                               "through), which the compiled kernels do not follow; write it out of place, or on a "
+                               f"detach()ed value (at {_call_site()})")
+        if new is None:   # straight into the memory of a tensor no recorded operation made
+            raise CompileError(f"{name}: an in-place write ({symbol}) of a parameter, the input, a state or a "
+                               f"constant in forward; write it out of place (at {_call_site()})")
+        refs = self.refs
         mine = refs.get(id(t))   # (the result of an earlier write of t is t's value too: the same ref)
-        shared = any(o is not result and refs.get(id(o)) != mine and np.may_share_memory(o._data, t._data)
-                     for o in keep)
-        if id(result) not in refs or (mine or ("const",))[0] != "op" or shared:
-            raise CompileError(f"{type(cell).__name__}: an in-place write ({symbol}) of a value the compiled kernels "
-                               "cannot follow (a parameter, the input, a state, a constant, or a view or viewed "
-                               "value); write it out of place (y = y + 1, F.relu(y), inplace=False) "
-                               f"(at {_call_site()})")
-        out = original_write(t, result, symbol, recorded)
-        refs[id(t)] = refs[id(result)]
-        return out
-
-    def refuse_own_memory(t, write):
-        if threading.get_ident() != thread:
-            return original_own(t, write)
-        raise CompileError(f"{type(cell).__name__}: an in-place write of a parameter, the input, a state or a "
-                           f"constant in forward; write it out of place (at {_call_site()})")
-
-    InPlaceWrites._write, InPlaceWrites._write_own_memory = tracing_write, refuse_own_memory
-    try:
-        yield
-    finally:
-        InPlaceWrites._write, InPlaceWrites._write_own_memory = original_write, original_own
+        # a view made in place (unsqueeze_) shares t's memory and leaves the values as they are; a write changes
+        # them for every other tensor of that memory
+        writes_values = not np.may_share_memory(new._data, t._data)
+        shared = writes_values and any(o is not new and refs.get(id(o)) != mine
+                                       and np.may_share_memory(o._data, t._data) for o in self.keep + self.leaves)
+        if id(new) not in refs or (mine or ("const",))[0] != "op" or shared:
+            raise CompileError(f"{name}: an in-place write ({symbol}) of a value the compiled kernels cannot follow "
+                               "(a parameter, the input, a state, a constant, or a view or viewed value); write it "
+                               f"out of place (y = y + 1, F.relu(y), inplace=False) (at {_call_site()})")
+        refs[id(t)] = refs[id(new)]
 
 
 def _dropout_attrs(attrs, index):
@@ -308,17 +336,17 @@ def trace_cell(cell, dtype, check=True):
                            "self.hidden_size) in __init__, as tr.nn.RecurrentCell says, so that its step can be "
                            "traced for the fused kernels")
     I = int(cell.input_size)
-    with _generator_kept():
+    with _generator_kept(), _buffers_kept(cell):
         graphs = [_record(cell, *_placeholders(I, sizes, dtype, seed), params) for seed in ((1, 2) if check else (1,))]
         if check and _key(*graphs[0]) != _key(*graphs[1]):
             _refuse_data_dependence(cell, graphs, _record(cell, *_placeholders(I, sizes, dtype, 1), params))
         if check:
             _refuse_weight_dependence(cell, graphs[0], I, sizes, dtype)
-    ops, consts, outputs = graphs[0]
+    ops, consts, outputs, buffers = graphs[0]
     if len(outputs) != len(sizes):
         raise CompileError(f"{type(cell).__name__}.forward returned {len(outputs)} state parts, but its sizes() "
                            f"has {len(sizes)}")
-    return Graph(ops, consts, outputs, params, names, sizes, I)
+    return Graph(ops, consts, outputs, params, names, sizes, I, buffers)
 
 
 def refuse_hooks(cell):
@@ -357,6 +385,40 @@ def _generator_kept():
         random.generator().bit_generator.state = state
 
 
+@contextlib.contextmanager
+def _buffers_kept(cell):
+    """Tracing leaves the cell's buffers as it found them, and refuses a cell whose forward writes one. A forward
+    that writes a buffer (spectral_norm's power iteration in training mode moves its _u and _v at every read of
+    the weight) changes the cell at every step on the tape: the weight of each step is another, which the kernels,
+    running one set of weights for all the steps of a call, cannot give. The buffers are put back before the
+    CompileError, so that fused='auto' runs the tape from the state the cell was in, with the tape's numbers."""
+    held = [(name, b, b._data.copy(), b._version) for name, b in cell.named_buffers() if b is not None]
+    try:
+        yield
+    finally:
+        written = []
+        for name, b, values, version in held:
+            if b._version != version or b._data.shape != values.shape or not np.array_equal(b._data, values,
+                                                                                               equal_nan=True):
+                written.append(name)
+                if b._data.shape == values.shape:
+                    np.copyto(b._data, values)
+        if written:   # (said instead of what the writes made the traces find: two traces that differ)
+            raise CompileError(_buffer_written(cell, written[0]))
+
+
+def _buffer_written(cell, name):
+    """The words of _buffers_kept's refusal: the buffer, and what to do."""
+    spectral = name.endswith(("._u", "._v")) and "parametrizations." in name
+    why = (" (spectral_norm's power iteration, which runs in training mode at every read of the weight, on the tape "
+           "at every step)" if spectral else "")
+    return (f"{type(cell).__name__}: its forward writes its buffer {name!r}{why}, so that each step of the tape "
+            "computes with other values; the compiled kernels run one set of weights for all the steps of a call "
+            "and cannot do that. Put the cell in eval mode (cell.eval(): spectral_norm's u and v then stay, and the "
+            "cell compiles, reading them at each call), or run it on the generic tape: fused=False, or "
+            "fused='auto', which falls back to it (with one warning)")
+
+
 def _refuse_data_dependence(cell, graphs, again):
     """The CompileError for two traces that differ. `again` traced the first trace's values once more: if
     it too differs from the first, the cell draws random numbers other than dropout's (tr.rand, a Generator
@@ -381,27 +443,56 @@ def _refuse_data_dependence(cell, graphs, again):
 
 
 def _refuse_weight_dependence(cell, first, I, sizes, dtype):
-    """A third trace, of a copy of the cell given other weights, must record what the first did. Else the cell
-    computes something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's
-    value), which the kernels, and the prelude replaying the recorded operations, would keep at this trace's
-    values while the tape recomputes it at each step from the weights of the time. (The two traces before
-    differ in the input and state only: a constant made from the weights is the same in both.) A cell that cannot
-    be copied (it holds a lock, a file) is not checked so: its weights are never written here."""
-    try:
-        twin = copy.deepcopy(cell)
-    except (TypeError, copy.Error):
-        return
-    rng = np.random.default_rng(5)
-    params = [p for _, p in twin.named_parameters()]
-    for p in params:   # (the copy's own arrays: the cell's weights are not touched)
-        # each weight of the other sign and another size (a branch on a sign, a max, a trunc changes), a zero one
-        # made nonzero
-        w = p._data
-        np.copyto(w, np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape)),
-                  casting="unsafe")
-    again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
-    if _key(*again) == _key(*first):
-        return
+    """Traces of copies of the cell given other weights must record what the first did. Else the cell computes
+    something from its weights' values off the tape (numpy on w.numpy(), a Python branch on a weight's value),
+    which the kernels, and the prelude replaying the recorded operations, would keep at this trace's values while
+    the tape recomputes it at each step from the weights of the time. (The two traces before differ in the input
+    and state only: a constant made from the weights is the same in both.) One copy's weights could give such a
+    constant its value again by chance, or stay on the same side of a branch (|w| < 1 at every size near the
+    weights'), so there are several copies, whose weights differ from the cell's and from each other's in sign
+    and scale (_OTHER_WEIGHTS); each must agree. A copy whose forward raises with its weights is passed over (the
+    others still look). A cell that cannot be copied (it holds a lock, a file) is not checked so: its weights are
+    never written here."""
+    for k, other in enumerate(_OTHER_WEIGHTS):
+        try:
+            twin = copy.deepcopy(cell)
+        except (TypeError, copy.Error):
+            return
+        rng = np.random.default_rng(5 + k)
+        params = [p for _, p in twin.named_parameters()]
+        for p in params:   # (the copy's own arrays: the cell's weights are not touched)
+            w = p._data
+            np.copyto(w, other(w, rng), casting="unsafe")
+        try:
+            with np.errstate(all="ignore"):   # (an overflow of the copies' values is no concern of the user's)
+                again = _record(twin, *_placeholders(I, sizes, dtype, 1), params)
+        except Exception:   # (not with these weights: a cell may check its weights' range, or fail out of it)
+            continue
+        if _key(*again) != _key(*first):
+            _refuse_weights_read_off_the_tape(cell, first, again)
+
+
+def _other_sign(w, rng):
+    """Each weight of the other sign and another size (a branch on a sign, a max, a trunc changes); zeros made
+    nonzero."""
+    return np.where(w == 0, rng.uniform(-1.0, 1.0, w.shape), -w * rng.uniform(0.5, 1.5, w.shape))
+
+
+def _larger(w, rng):
+    """Each weight 3-6 times as large, its sign drawn (a branch on |w| < 1, a round or a trunc near 0, a sum's
+    sign); zeros made nonzero."""
+    return np.where(w == 0, 1.0, w) * rng.uniform(3.0, 6.0, w.shape) * rng.choice([-1.0, 1.0], w.shape)
+
+
+def _smaller(w, rng):
+    """Each weight 10-100 times as small, its sign drawn (a branch on |w| > 0.1, a count of weights above one)."""
+    return np.where(w == 0, 0.01, w) * rng.uniform(0.01, 0.1, w.shape) * rng.choice([-1.0, 1.0], w.shape)
+
+
+_OTHER_WEIGHTS = (_other_sign, _larger, _smaller)
+
+
+def _refuse_weights_read_off_the_tape(cell, first, again):
     op = _first_difference(first, again)
     at = f" (first at {op.prim.__name__}, used at {op.where})" if op is not None else ""
     raise CompileError(f"{type(cell).__name__}: its operations depend on its weights' values{at}: a trace with other "
@@ -428,7 +519,7 @@ def _constant_output(cell, outputs):
 def _first_difference(first, second):
     """The first Op of `first` whose primitive, operands, attributes, shapes or constant operands' values
     differ in `second` (the user's line that made the cell data-dependent), or None."""
-    (ops, consts, _), (other_ops, other_consts, _) = first, second
+    (ops, consts, *_), (other_ops, other_consts, *_) = first, second
 
     def seen(op, values):
         return (op.prim, op.args, _freeze(op.attrs), op.shapes,
@@ -441,13 +532,15 @@ def _first_difference(first, second):
     return longer[min(len(ops), len(other_ops))] if len(ops) != len(other_ops) else None
 
 
-def _key(ops, consts, outputs):
+def _key(ops, consts, outputs, buffers=(), live=()):
+    """live: the indices of constants read at each call (prelude.py's buffers): their shapes and dtypes only."""
     return (tuple((op.prim.__name__, op.args, _freeze(op.attrs), op.shapes) for op in ops),
-            tuple(_freeze(c) for c in consts), outputs)
+            tuple(("live", c.shape, c.dtype.str) if i in live else _freeze(c) for i, c in enumerate(consts)),
+            outputs, buffers)
 
 
-def graph_key(graph, dtype):
+def graph_key(graph, dtype, live=()):
     """Everything the generated kernel depends on: the structure, sizes, constants and dtype (not the
-    parameters' values)."""
+    parameters' values, nor the values of the buffers in `live`, which prelude.py reads at each call)."""
     return (np.dtype(dtype).str, graph.state_sizes, graph.input_size,
-            tuple(p.shape for p in graph.params)) + _key(graph.ops, graph.consts, graph.outputs)
+            tuple(p.shape for p in graph.params)) + _key(graph.ops, graph.consts, graph.outputs, graph.buffers, live)

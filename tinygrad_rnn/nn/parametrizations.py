@@ -263,7 +263,9 @@ class _SpectralNorm(Module):
         weight_mat = self._reshape_weight_to_matrix(weight)
         if self.training:
             self._power_method(weight_mat, self.n_power_iterations)
-        u, v = Tensor(self._u._data.copy()), Tensor(self._v._data.copy())
+        # copies, as torch's clone()s (the next power iteration writes the buffers in place); taken by an operation,
+        # so that a compiled cell's trace sees the buffers (compile/prelude.py reads them at each call)
+        u, v = self._u.clone(), self._v.clone()
         sigma = (u * (weight_mat @ v)).sum()
         return weight / sigma
 
