@@ -41,6 +41,7 @@ from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordo
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
+from .size import Size
 from .tape import (
     InplaceModificationError,
     Node,
@@ -243,7 +244,7 @@ def __getattr__(name: str):
 
 __all__ = [
     # tensors and their making
-    "Tensor", "tensor", "as_tensor",
+    "Tensor", "Size", "tensor", "as_tensor",
     "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     # torch's dtype names (not bool and float: a star import would shadow the builtins)
     "float32", "float64", "double", "int64", "long", "get_default_dtype", "set_default_dtype",

@@ -468,8 +468,8 @@ class InPlaceWrites:
         beyond this tensor's shape refused, as torch's."""
         mask = self._compare(other, op) if make is None else make()
         if mask.shape != self.shape:
-            raise RuntimeError(f"x.{fn}(): output with shape {self.shape} doesn't match the broadcast shape "
-                               f"{mask.shape}; in place, x must keep its shape (as torch)")
+            raise RuntimeError(f"x.{fn}(): output with shape {tuple(self.shape)} doesn't match the broadcast shape "
+                               f"{tuple(mask.shape)}; in place, x must keep its shape (as torch)")
         if isinstance(other, tape.Tensor):
             _check_no_partial_overlap(self, other, fn)
         return self._in_place(fn, lambda: self._copied(mask))
@@ -529,8 +529,8 @@ class InPlaceWrites:
         place; float, int64 and bool tensors, as torch's."""
         if isinstance(p, tape.Tensor):
             if not _broadcasts_to(p.shape, self.shape):
-                raise RuntimeError(f"bernoulli_: p of shape {p.shape} does not broadcast to the tensor's shape "
-                                   f"{self.shape}")
+                raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} does not broadcast to the tensor's shape "
+                                   f"{tuple(self.shape)}")
             p = p._data
         return self._drawn("bernoulli_", lambda dtype: random.bernoulli("bernoulli_", self.shape, dtype, p, generator),
                            floats_only=False)
@@ -714,7 +714,8 @@ def _copy_source(x, src):
             raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
         src = tape.Tensor._make(arr, False)
     if not _broadcasts_to(src.shape, x.shape):
-        raise ShapeError(f"copy_: the size of src {src.shape} does not broadcast to the tensor's {x.shape} (as torch: "
+        raise ShapeError(f"copy_: the size of src {tuple(src.shape)} does not broadcast to the tensor's "
+                         f"{tuple(x.shape)} (as torch: "
                          "the size of tensor a must match the size of tensor b at a non-singleton dimension)")
     return src
 
@@ -761,7 +762,8 @@ def _refuse_changed_result(x, new, symbol):
     if new.dtype != x.dtype:
         raise RuntimeError(f"{call}: result type {new.dtype} can't be cast to the desired output type {x.dtype} (as "
                            f"torch; write {fix} for a new tensor)")
-    raise RuntimeError(f"{call}: output with shape {x.shape} doesn't match the broadcast shape {new.shape}; in place, "
+    raise RuntimeError(f"{call}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
+                       f"{tuple(new.shape)}; in place, "
                        "x must keep its shape (as torch)")
 
 def _clip_into(a, lo, hi):
