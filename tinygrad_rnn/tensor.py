@@ -51,6 +51,7 @@ from .tape import (
     _trace_mode,
     apply,
     backward_from,
+    no_grad,
     run_hooks,
     run_post_accumulate_hooks,
     set_tensor_class,
@@ -828,7 +829,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __rfloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor:
         return self._binary(P.FloorDivide, o, "//", reflected=True)
     def __mod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%")
-    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%", reflected=True)
+    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor:
+        """number % x: torch's remainder(Scalar, Tensor) has no derivative (its result requires grad, a backward
+        through it is refused), where tensor % x has one (d/dx = -(a // x))."""
+        if isinstance(o, (numbers.Number, np.generic)) and self._requires_grad:
+            with no_grad():
+                values = self._binary(P.Remainder, o, "%", reflected=True)._data
+            return apply(P.NoDerivative, self, values=values, name="remainder")
+        return self._binary(P.Remainder, o, "%", reflected=True)
 
     def floor_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:
         """x // value, rounded toward minus infinity as torch's (-7 // 2 is -4); no gradient, as torch's."""
@@ -923,9 +931,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base: float) -> Tensor:
-        if np.isscalar(base) and not isinstance(base, (str, bytes)) and base > 0:
+        if self._data.dtype == bool and isinstance(base, (bool, np.bool_)):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool' (as torch): convert it with .long()")
+        if self._data.dtype.kind in "iub" and isinstance(base, (int, np.integer, np.bool_)):   # 2 ** indices: int64
+            return Tensor._make(_integer_power(int(base), self._data), False)
+        if np.isscalar(base) and not isinstance(base, (str, bytes)) and 0 < base < np.inf:
             return (self * float(np.log(base))).exp()  # base ** x = exp(x log base), exact for a positive base
-        return self._binary(P.Power, base, "**", reflected=True)  # 0 ** x and (-2) ** x need Power's edge rules
+        # 0 ** x, (-2) ** x and inf ** 0 = 1 need Power's edge rules
+        return self._binary(P.Power, base, "**", reflected=True)
 
     def pow(self, exponent: float | Tensor) -> Tensor: return self ** exponent
 
@@ -986,9 +999,9 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def _logical(self, fn, other, symbol):
         a, b = self._data, _raw(other)
         for x in (a, b):
-            if np.asarray(x).dtype.kind == "f":
-                raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
-                                "compare first (e.g. (x > 0) & (x < 1))")
+            if np.asarray(x).dtype.kind == "f":   # torch: NotImplementedError ("bitwise_and_cpu" not implemented)
+                raise DTypeNotImplementedError(f"{symbol} needs boolean (or integer) tensors, got dtype "
+                                               f"{np.asarray(x).dtype}; compare first (e.g. (x > 0) & (x < 1))")
         other = other if isinstance(other, Tensor) else Tensor._make(np.asarray(b), False)
         return _off_tape(P.Logical, self, other, op=fn)   # traced as Compare is: (x > 0) & (h < 1) in a cell
 
@@ -1000,8 +1013,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
 
     def __invert__(self) -> Tensor:
-        if self._data.dtype.kind == "f":
-            raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
+        if self._data.dtype.kind == "f":   # torch: NotImplementedError ("bitwise_not_cpu" not implemented)
+            raise DTypeNotImplementedError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
         return _off_tape(P.Logical, self, op="not")
 
     def logical_not(self) -> Tensor:
@@ -1026,15 +1039,20 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         """x / other, or its quotient rounded toward zero (rounding_mode="trunc") or minus infinity ("floor", the
         value of x // other), as torch's: int64 stays int64 when rounded, and a rounded quotient's gradient is 0
         (torch's; a backward through // is refused, as torch's floor_divide)."""
+        return self._divide(other, rounding_mode)
+
+    def _divide(self, other, rounding_mode, reflected=False):
+        """div's work: self / other (other / self when reflected, torch.div(5.0, x))."""
         if rounding_mode is None:
-            return self / other
+            return other / self if reflected else self / other
         if not isinstance(rounding_mode, str):
             raise TypeError(f"div(): argument 'rounding_mode' must be str or None, not {type(rounding_mode).__name__} "
                             "(as torch)")
         if rounding_mode not in ("trunc", "floor"):
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"{rounding_mode!r} (as torch)")
-        return self._binary(P.RoundedDivide, other, f"div(rounding_mode={rounding_mode!r})", mode=rounding_mode)
+        return self._binary(P.RoundedDivide, other, f"div(rounding_mode={rounding_mode!r})", reflected,
+                            mode=rounding_mode)
 
     divide = div   # torch's alias
 
@@ -2597,6 +2615,17 @@ _LEGACY_TYPE_NAMES = {"torch.FloatTensor": np.dtype(np.float32), "torch.DoubleTe
                       "torch.LongTensor": np.dtype(np.int64), "torch.BoolTensor": np.dtype(np.bool_)}
 
 
+def _integer_power(base: int, exponents: np.ndarray) -> np.ndarray:
+    """base ** exponents of int64 (or bool) exponents and an int base, in int64 as torch's: a negative exponent
+    gives 0, unless the base is 1 (1) or -1 (+-1 by the exponent's parity), as torch's integer pow."""
+    e = exponents.astype(np.int64)
+    out = np.power(np.int64(base), np.maximum(e, 0))
+    negative = e < 0
+    if negative.any():
+        out[negative] = 1 if base == 1 else np.where(e[negative] % 2, -1, 1) if base == -1 else 0
+    return out
+
+
 def _times_alpha(other, alpha):
     """add's and sub's other * alpha: a float Tensor times a number is a Scale, which saves nothing (torch's add and
     sub save no tensor, so a second backward through them runs); anything else the operator's product."""
@@ -3008,7 +3037,10 @@ def repeat_interleave(input: Tensor, repeats: int | Tensor | None = None, dim: i
     return _tensor_input("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
 
 
-def div(input: Tensor, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+def div(input: Tensor | float, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+    """As torch.div; a number as input too (torch.div(5.0, x) is 5.0 / x)."""
+    if not isinstance(input, Tensor) and isinstance(other, Tensor) and isinstance(input, (numbers.Real, np.generic)):
+        return other._divide(input, rounding_mode, reflected=True)
     return _tensor_input("div", input).div(other, rounding_mode=rounding_mode)
 
 
