@@ -456,13 +456,20 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     lo, hi = check_float("hardtanh", "min_val", min_val), check_float("hardtanh", "max_val", max_val)
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
-    return _result("hardtanh", input, inplace, lambda: where(input <= lo, lo, where(input >= hi, hi, input)))
+    return _result("hardtanh", input, inplace, lambda: _clamped(input, lo, hi))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(input, 0), 6), as torch.nn.functional.relu6: hardtanh(input, 0, 6), gradient 0 at 0 and at 6."""
     _activation_input("relu6", input)
-    return _result("relu6", input, inplace, lambda: where(input <= 0.0, 0.0, where(input >= 6.0, 6.0, input)))
+    return _result("relu6", input, inplace, lambda: _clamped(input, 0.0, 6.0))
+
+
+def _clamped(input, lo, hi):
+    """input clamped to [lo, hi] with hardtanh's gradient: 0 at and beyond the bounds, 1 inside and at NaN. A lower
+    bound 0 is relu's (relu6's), which keeps the input's own zero: hardtanh(-0.0, 0, 6) is -0.0, as torch's clamp."""
+    lower = input.relu() if lo == 0 else where(input <= lo, lo, input)
+    return where(input >= hi, hi, lower)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -491,13 +498,14 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _elu(input, alpha, scale=1.0, input_scale=1.0):
-    """torch's elu kernel: (exp(input * input_scale) - 1) * alpha * scale where input <= 0, else input * scale
-    (gradient alpha * scale * input_scale at 0; NaN takes the linear side, as torch's)."""
+    """torch's elu kernel: expm1(input * input_scale) * alpha * scale where input <= 0, else input * scale
+    (gradient alpha * scale * input_scale at 0; NaN takes the linear side, as torch's). expm1, as torch's: exp(x) - 1
+    would lose every digit near 0 (elu(-1e-10) is -1e-10, not 0) and make elu(-0.0) 0.0 where torch's is -0.0."""
     negative = input <= 0.0
     below = where(negative, input, 0.0)   # the positive side's exp is never computed: no overflow
     if input_scale != 1.0:
         below = below * input_scale
-    return where(negative, (below.exp() - 1.0) * (alpha * scale), input * scale if scale != 1.0 else input)
+    return where(negative, below.expm1() * (alpha * scale), input * scale if scale != 1.0 else input)
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946   # torch's
