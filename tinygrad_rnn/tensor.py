@@ -2866,7 +2866,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
     if len(skipped) == len(tensors) or any(t.ndim == 0 for t in tensors):
         skipped = ()
     first = next(i for i in range(len(tensors)) if i not in skipped)
-    ref = tensors[first].shape
+    ref = tensors[first]._data.shape
     if not ref:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
     axis = _axis(axis, len(ref))
