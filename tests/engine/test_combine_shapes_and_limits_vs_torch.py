@@ -107,7 +107,8 @@ def test_block_diag_as_torch(dtype):
         arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
         _same_gradients(lambda *xs: tr.block_diag(*xs), lambda *xs: torch.block_diag(*xs), arrays)
     _same(tr.block_diag(), torch.block_diag())
-    _same(tr.block_diag(tr.tensor([1, 2]), tr.tensor([[3]])), torch.block_diag(torch.tensor([1, 2]), torch.tensor([[3]])))
+    _same(tr.block_diag(tr.tensor([1, 2]), tr.tensor([[3]])),
+          torch.block_diag(torch.tensor([1, 2]), torch.tensor([[3]])))
     raises_as_torch(lambda: torch.block_diag(torch.ones(2, 2, 2)), lambda: tr.block_diag(tr.ones(2, 2, 2)),
                     "2 or fewer dimensions")
 
