@@ -1810,8 +1810,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[i + extra]:
                 raise ShapeError(f"expand: the tensor's shape {tuple(self.shape)} cannot be expanded to {sizes} (dim "
-                                 f"{i} "
-                                 f"has size {n}, not 1)")
+                                 f"{i} has size {n}, not 1)")
         if any(n < 0 for n in shape):
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
@@ -2875,8 +2874,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
             continue
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
             raise ShapeError(f"concatenate: tensor {i} has shape {tuple(t.shape)}, which does not match tensor "
-                             f"{first}'s "
-                             f"shape {ref} outside axis {axis}")
+                             f"{first}'s shape {ref} outside axis {axis}")
     if skipped:
         return apply(P.Concatenate, *tensors, axis=axis, skipped=skipped)
     return apply(P.Concatenate, *tensors, axis=axis)

@@ -255,8 +255,7 @@ def _check_pair(fn, a, b, name_a="A", name_b="B"):
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise RuntimeError(f"linalg.{fn}: the batch dims of {name_a} {tuple(a.shape)} and {name_b} {tuple(b.shape)} "
-                           "do not "
-                           "broadcast") from None
+                           "do not broadcast") from None
 
 
 def _check_bool(fn, **flags):

@@ -129,8 +129,7 @@ def _gaussian_var(fn, input, var):
     if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
         return var   # one dim of size 1, broadcast
     raise ValueError(f"{fn}: var is of incorrect size: {tuple(var.shape)} for input {tuple(input.shape)} (expected "
-                     "input's "
-                     "shape, its shape without the last dim, or one dim of size 1)")
+                     "input's shape, its shape without the last dim, or one dim of size 1)")
 
 
 # ------------------------------------------------------------------- margins and hinges
@@ -221,8 +220,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor | npt.A
         raise ShapeError(f"{fn}: 0D or 1D target tensor expected, multi-target not supported (got {t_ndim}-D)")
     if not input1.ndim == input2.ndim == t_ndim + 1:   # torch's RuntimeError
         raise ShapeError(f"{fn}: a {t_ndim}-D target expects {t_ndim + 1}-D inputs, got input1 {tuple(input1.shape)} "
-                         "and "
-                         f"input2 {tuple(input2.shape)}")
+                         f"and input2 {tuple(input2.shape)}")
     prod = (input1 * input2).sum(-1)
     denom = (((input1 * input1).sum(-1) + 1e-12) * ((input2 * input2).sum(-1) + 1e-12)).sqrt()
     cos = prod / denom

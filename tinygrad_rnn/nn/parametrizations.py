@@ -103,8 +103,7 @@ class _Orthogonal(Module):
         """An X with Q(X) = Q (see the class): for use_trivialization=False only the householder map has one."""
         if Q.shape != self.shape:
             raise ValueError(f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. Got a tensor of "
-                             "shape "
-                             f"{tuple(Q.shape)}.")
+                             f"shape {tuple(Q.shape)}.")
         q = Q._data
         n, k = q.shape[-2], q.shape[-1]
         transpose = n < k
