@@ -6,6 +6,8 @@ built on it; the Numba kernels in kernels/ are fast twins of compositions the ta
 and compile/ generates such twins for a user's own cell. viz.py draws the tape.
 docs/torch_api.md maps torch's Tensor API onto this one.
 """
+import math as _math
+
 import numpy as _np
 
 from . import autograd, distributed, distributions, linalg, nn, optim, special, utils, viz
@@ -31,6 +33,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .dtype_info import finfo, iinfo
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
@@ -41,6 +44,7 @@ from .products import addbmm, addmm, addmv, addr, baddbmm, cross, kron, tensordo
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .recompute import checkpoint
 from .serialization import CheckpointError, load, save
+from .size import Size
 from .tape import (
     InplaceModificationError,
     Node,
@@ -219,6 +223,8 @@ from .tensor_functions import (
     var_mean,
     vstack,
 )
+from .tensor_functions_combine import *  # noqa: F403  (torch's combining, shape and index functions)
+from .tensor_functions_combine import __all__ as _combine_functions
 from .tensor_functions_more import *  # noqa: F403  (torch's aliases and more functions: its __all__)
 from .tensor_functions_more import __all__ as _more_functions
 from .triangular import cholesky_inverse, cholesky_solve, lu_unpack, triangular_solve
@@ -228,6 +234,9 @@ from .triangular import lu_solve_old as lu_solve
 __version__ = "0.1.0"
 
 # torch's dtype names, as the numpy dtypes a Tensor holds: x.dtype == tr.float32, x.to(tr.float64), x.to(tr.long)
+# torch's constants: tr.pi, tr.e, tr.inf, tr.nan, and tr.newaxis (None) for indexing
+pi, e, inf, nan, newaxis = _math.pi, _math.e, _math.inf, _math.nan, None
+
 float32 = _np.dtype(_np.float32)
 float64 = double = _np.dtype(_np.float64)
 int64 = long = _np.dtype(_np.int64)
@@ -243,7 +252,7 @@ def __getattr__(name: str):
 
 __all__ = [
     # tensors and their making
-    "Tensor", "tensor", "as_tensor",
+    "Tensor", "Size", "tensor", "as_tensor",
     "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     # torch's dtype names (not bool and float: a star import would shadow the builtins)
     "float32", "float64", "double", "int64", "long", "get_default_dtype", "set_default_dtype",
@@ -269,8 +278,10 @@ __all__ = [
     "tan", "sinh", "cosh", "asin", "acos", "atan", "atan2", "logaddexp", "median", "nanmedian", "unique",
     "index_add", "index_copy", "index_fill", "cummax", "cummin", "logcumsumexp",
     "searchsorted", "bucketize", "var_mean", "std_mean", "tril_indices", "triu_indices",
-    # more of torch's functions and its aliases (tensor_functions_more.py)
-    *_more_functions,
+    # more of torch's functions and its aliases (tensor_functions_more.py, tensor_functions_combine.py)
+    *_more_functions, *_combine_functions,
+    # dtypes' limits and torch's constants
+    "finfo", "iinfo", "pi", "e", "inf", "nan", "newaxis",
     # torch's products (products.py)
     "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "tensordot", "cross",
     # torch's top-level linear algebra (tensor_functions.py, on linalg.py)

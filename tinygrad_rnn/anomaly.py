@@ -91,7 +91,8 @@ def _backward_check(node, g, grads):
                         "a leaf that does not require grad (input data?)" if t.is_leaf else
                         f"the output of {t.node.name()}" if t.node is not None else "a tensor")
                 raise InplaceModificationError(
-                    f"detect_anomaly: input {i} of {node.name()} ({kind}, shape {array.shape}, dtype {array.dtype}) "
+                    f"detect_anomaly: input {i} of {node.name()} ({kind}, shape {tuple(array.shape)}, dtype "
+                    f"{array.dtype}) "
                     f"was modified in place after {node.name()} read it, {_site_text(node.where)}; its gradients "
                     "would be wrong. Do not write into the array (x.numpy()) or call optimizer.step() between forward "
                     "and backward: call backward() first, or write into a copy (x.numpy().copy()).")

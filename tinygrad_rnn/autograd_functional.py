@@ -155,7 +155,7 @@ def _outputs(fn, func, inputs):
     for t in (value if is_tuple else (value,)):
         if not isinstance(t, Tensor):
             raise TypeError(f"The outputs of the user-provided function given to {fn} must be either a Tensor or a "
-                            f"tuple of Tensors but the given outputs of the user-provided function has type "
+                            "tuple of Tensors but the given outputs of the user-provided function has type "
                             f"{type(t if is_tuple else value)}.")
     return is_tuple, list(value if is_tuple else (value,))
 
@@ -176,7 +176,7 @@ def _vectors(fn, v, against, what):
             raise TypeError(f"The v given to {fn} must be either a Tensor or a tuple of Tensors but the given v has "
                             f"type {type(t)}.")
         if t.shape != ref.shape:
-            raise RuntimeError(f"v has invalid size: should be {ref.shape} but got {t.shape}.")
+            raise RuntimeError(f"v has invalid size: should be {tuple(ref.shape)} but got {tuple(t.shape)}.")
         arrays.append(np.asarray(t._data, dtype=ref.dtype))
     return arrays
 

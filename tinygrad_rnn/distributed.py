@@ -222,8 +222,8 @@ def all_gather(array_list: list[np.ndarray | Tensor], array: np.ndarray | Tensor
     outs = [_buffer(a, "all_gather", name=f"array_list[{i}]") for i, a in enumerate(array_list)]
     for i, out in enumerate(outs):
         if out.shape != data.shape or out.dtype != data.dtype:
-            raise ValueError(f"all_gather: array_list[{i}] must have array's shape {data.shape} and dtype "
-                             f"{data.dtype}, got {out.shape} and {out.dtype}")
+            raise ValueError(f"all_gather: array_list[{i}] must have array's shape {tuple(data.shape)} and dtype "
+                             f"{data.dtype}, got {tuple(out.shape)} and {out.dtype}")
     if world.comm is None:
         outs[0][...] = data
     else:

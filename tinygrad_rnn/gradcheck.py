@@ -138,7 +138,7 @@ def _compare(name, analytic, numeric, atol, rtol, eps):
     if not np.all(error <= allowed):
         worst = np.unravel_index(np.argmax(error - allowed), numeric.shape) if numeric.ndim else ()
         raise GradcheckError(
-            f"gradcheck failed for {name} (shape {numeric.shape}) at element {tuple(int(w) for w in worst)}: "
+            f"gradcheck failed for {name} (shape {tuple(numeric.shape)}) at element {tuple(int(w) for w in worst)}: "
             f"analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}, difference "
             f"{error[worst]:.3g} > tolerance atol + rtol*|numeric| = {allowed[worst]:.3g} "
             f"(atol={atol}, rtol={rtol}, eps={eps})")

@@ -467,8 +467,8 @@ class InPlaceWrites:
         beyond this tensor's shape refused, as torch's."""
         mask = self._compare(other, op) if make is None else make()
         if mask.shape != self.shape:
-            raise RuntimeError(f"x.{fn}(): output with shape {self.shape} doesn't match the broadcast shape "
-                               f"{mask.shape}; in place, x must keep its shape (as torch)")
+            raise RuntimeError(f"x.{fn}(): output with shape {tuple(self.shape)} doesn't match the broadcast shape "
+                               f"{tuple(mask.shape)}; in place, x must keep its shape (as torch)")
         if isinstance(other, tape.Tensor):
             _check_no_partial_overlap(self, other, fn)
         return self._in_place(fn, lambda: self._copied(mask))
@@ -523,13 +523,48 @@ class InPlaceWrites:
         return self._drawn("exponential_",
                            lambda dtype: random.exponential("exponential_", self.shape, dtype, lambd, generator))
 
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of the Cauchy distribution (median, scale sigma) in place."""
+        return self._drawn("cauchy_",
+                           lambda dtype: random.cauchy("cauchy_", self.shape, dtype, median, sigma, generator))
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *,
+                    generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of exp(N(mean, std^2)) in place (torch's defaults: mean 1, std 2)."""
+        return self._drawn("log_normal_",
+                           lambda dtype: random.log_normal("log_normal_", self.shape, dtype, mean, std, generator))
+
+    def geometric_(self, p: float, *, generator: np.random.Generator | None = None) -> Tensor:
+        """Samples of the geometric distribution (trials up to the first success: 1, 2, ...) in place; float and
+        int64 tensors, as torch's."""
+        if self.dtype == np.bool_:
+            raise DTypeNotImplementedError("geometric_: not implemented for a bool tensor (as torch)")
+        return self._drawn("geometric_", lambda dtype: random.geometric("geometric_", self.shape, dtype, p, generator),
+                           floats_only=False)
+
+    def random_(self, from_: int | None = None, to: int | None = None, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+        """Integers drawn uniformly in place, as torch's random_: random_(to) in [0, to), random_(from_, to) in
+        [from_, to), random_() in [0, 2**24] for float32 (the mantissa's range; 2**53 for float64), [0, 2**63 - 1]
+        for int64, [0, 1] for bool. `from` is a Python keyword: pass it by position."""
+        if to is None:
+            low, high = 0, from_
+        else:
+            low, high = (0 if from_ is None else from_), to
+        if high is None:   # the dtype's own range
+            kind = self.dtype.kind
+            high = 2 ** (np.finfo(self.dtype).nmant + 1) + 1 if kind == "f" else 2 if kind == "b" else 2 ** 63
+        return self._drawn("random_", lambda dtype: random.integers("random_", self.shape, dtype, low, high, generator),
+                           floats_only=False)
+
     def bernoulli_(self, p: float | Tensor = 0.5, *, generator: np.random.Generator | None = None) -> Tensor:
         """1 with probability p (a number, or a Tensor of probabilities broadcasting to this shape), else 0, in
         place; float, int64 and bool tensors, as torch's."""
         if isinstance(p, tape.Tensor):
             if not _broadcasts_to(p.shape, self.shape):
-                raise RuntimeError(f"bernoulli_: p of shape {p.shape} does not broadcast to the tensor's shape "
-                                   f"{self.shape}")
+                raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} does not broadcast to the tensor's shape "
+                                   f"{tuple(self.shape)}")
             p = p._data
         return self._drawn("bernoulli_", lambda dtype: random.bernoulli("bernoulli_", self.shape, dtype, p, generator),
                            floats_only=False)
@@ -719,7 +754,8 @@ def _copy_source(x, src):
             raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
         src = tape.Tensor._make(arr, False)
     if not _broadcasts_to(src.shape, x.shape):
-        raise ShapeError(f"copy_: the size of src {src.shape} does not broadcast to the tensor's {x.shape} (as torch: "
+        raise ShapeError(f"copy_: the size of src {tuple(src.shape)} does not broadcast to the tensor's "
+                         f"{tuple(x.shape)} (as torch: "
                          "the size of tensor a must match the size of tensor b at a non-singleton dimension)")
     return src
 
@@ -766,7 +802,8 @@ def _refuse_changed_result(x, new, symbol):
     if new.dtype != x.dtype:
         raise RuntimeError(f"{call}: result type {new.dtype} can't be cast to the desired output type {x.dtype} (as "
                            f"torch; write {fix} for a new tensor)")
-    raise RuntimeError(f"{call}: output with shape {x.shape} doesn't match the broadcast shape {new.shape}; in place, "
+    raise RuntimeError(f"{call}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
+                       f"{tuple(new.shape)}; in place, "
                        "x must keep its shape (as torch)")
 
 def _clip_into(a, lo, hi):

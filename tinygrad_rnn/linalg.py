@@ -429,7 +429,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     rhs = b.unsqueeze(-1) if vector else b
     if rhs.ndim < 2 or rhs.shape[-2] != a.shape[-1]:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({a.shape[-2]}x"
-                           f"{a.shape[-1]} and {b.shape})")
+                           f"{a.shape[-1]} and {tuple(b.shape)})")
     out = apply(Solve, a, rhs)
     return out.squeeze(-1) if vector else out
 

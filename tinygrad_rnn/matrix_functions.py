@@ -148,10 +148,11 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     if A.ndim < 2:
         raise ShapeError(f"{fn}: input must have at least 2 dimensions, got {A.ndim}")
     if A.shape[-2] < A.shape[-1]:
-        raise ShapeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1] (got {A.shape})")
+        raise ShapeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1] (got "
+                         f"{tuple(A.shape)})")
     if tau.ndim != A.ndim - 1 or tau.shape[:-1] != A.shape[:-2]:
         raise ShapeError(f"{fn}: Expected batch dimensions of tau to be equal to input.shape[:-2], got tau of shape "
-                         f"{tau.shape} for input of shape {A.shape}")
+                         f"{tuple(tau.shape)} for input of shape {tuple(A.shape)}")
     if A.shape[-1] < tau.shape[-1]:
         raise ShapeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1] (got {A.shape[-1]} "
                          f"and {tau.shape[-1]})")

@@ -222,7 +222,7 @@ def _grad_of(p, index):
     g = p._grad
     if g.shape != p._data.shape or g.dtype != p._data.dtype:
         raise ValueError(f"parameter {index}: grad must match data, expected shape {p._data.shape} dtype "
-                         f"{p._data.dtype}, got shape {g.shape} dtype {g.dtype}")
+                         f"{p._data.dtype}, got shape {tuple(g.shape)} dtype {g.dtype}")
     return g
 
 
@@ -479,7 +479,7 @@ class Optimizer:
                                     f"{type(value).__name__} of dtype {array.dtype}")
                 value = np.array(array, dtype=p._data.dtype, copy=True)
                 if value.shape != p._data.shape:
-                    raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {value.shape}, "
+                    raise ValueError(f"state_dict['state'][{index}]['{name}'] has shape {tuple(value.shape)}, "
                                      f"the parameter has shape {p._data.shape}")
             loaded[name] = value
         return loaded
@@ -492,7 +492,7 @@ class Optimizer:
         array = np.asarray(value)
         if array.dtype.kind not in "fiu" or array.ndim != 0:
             raise ValueError(f"{where} must be a number (a 0-d array), got {type(value).__name__} of shape "
-                             f"{array.shape}")
+                             f"{tuple(array.shape)}")
         return np.array(array, dtype=p._data.dtype)
 
     def __repr__(self):

@@ -126,7 +126,7 @@ class Adafactor(Optimizer):
             array = np.asarray(value)
             if array.dtype.kind not in "fiu" or array.shape != expected[name]:
                 raise ValueError(f"state_dict['state'][{index}]['{name}'] must be numbers of shape "
-                                 f"{expected[name]}, got {type(value).__name__} of shape {array.shape}")
+                                 f"{expected[name]}, got {type(value).__name__} of shape {tuple(array.shape)}")
             loaded[name] = np.array(array, dtype=p._data.dtype)
         return {k: loaded[k] for k in entry if k in loaded}   # (in the saved order)
 
@@ -219,7 +219,7 @@ class Muon(Optimizer):
 
     def _update(self, p, grad, state, group):
         if grad.ndim != 2:
-            raise ValueError(f"Muon's parameter gradient must be a 2D matrix, got shape {grad.shape}")
+            raise ValueError(f"Muon's parameter gradient must be a 2D matrix, got shape {tuple(grad.shape)}")
         lr, momentum = _lr_of(group), group["momentum"]
         if "momentum_buffer" not in state:
             state["momentum_buffer"] = np.zeros_like(grad)

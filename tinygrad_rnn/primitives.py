@@ -999,7 +999,7 @@ class Logit(Primitive):
 class Relu(Primitive):
     @staticmethod
     def forward(a):
-        out = np.maximum(a, 0)
+        out = np.maximum(0, a)   # in this order numpy keeps a at a tie: relu(-0.0) is -0.0, as torch's
         return out, out
 
     @staticmethod

@@ -31,7 +31,8 @@ def _check_dims(fn, named):
     """Each (name, tensor, ndim) must have that many dims, in torch's words."""
     for name, t, ndim in named:
         if t.ndim != ndim:
-            raise RuntimeError(f"{fn}: {name} must be a {ndim}-D tensor, got a {t.ndim}-D tensor of shape {t.shape}")
+            raise RuntimeError(f"{fn}: {name} must be a {ndim}-D tensor, got a {t.ndim}-D tensor of shape "
+                               f"{tuple(t.shape)}")
 
 
 def _scale(fn, name, value, x):
@@ -57,7 +58,8 @@ def _scaled_sum(fn, input, product, beta, alpha, alpha_zero_skips=True):
         raise _ProductDTypeError(f"{fn}: input and the matrices must have the same dtype, but got {x.dtype} and "
                                  f"{product.dtype} (nothing is upcast silently: convert one with .astype())")
     if not _broadcasts(x.shape, product.shape):
-        raise ShapeError(f"{fn}: input of shape {x.shape} does not broadcast to the product's shape {product.shape} "
+        raise ShapeError(f"{fn}: input of shape {tuple(x.shape)} does not broadcast to the product's shape "
+                         f"{tuple(product.shape)} "
                          "(as torch: the expanded size of the tensor must match the existing size)")
     x = x.expand(product.shape)
     if alpha == 0 and alpha_zero_skips:   # torch's kernel reads neither factor: their NaN stays out, no gradient
@@ -205,7 +207,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
                                  "(nothing is upcast silently: convert one with .astype())")
     shape = np.broadcast_shapes(a.shape, b.shape) if _broadcast_ok(a.shape, b.shape) else None
     if shape is None:
-        raise ShapeError(f"linalg.cross: the shapes {a.shape} and {b.shape} do not broadcast")
+        raise ShapeError(f"linalg.cross: the shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast")
     if dim is None:
         threes = [d for d, n in enumerate(shape) if n == 3]
         if not threes:

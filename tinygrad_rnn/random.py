@@ -182,6 +182,31 @@ def exponential(fn, shape, dtype, lambd, generator=None):
     return resolve(fn, generator).standard_exponential(shape, dtype=dtype) / dtype.type(lambd)
 
 
+def cauchy(fn, shape, dtype, median, sigma, generator=None):
+    """Cauchy with this median and scale sigma > 0, as torch's cauchy_."""
+    median, sigma = _real(fn, "median", median), _real(fn, "sigma", sigma)
+    if not sigma > 0:
+        raise ArgumentValueError(f"{fn}: cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    values = resolve(fn, generator).standard_cauchy(shape)   # (numpy draws it in float64 only)
+    return (values * sigma + median).astype(dtype)
+
+
+def log_normal(fn, shape, dtype, mean, std, generator=None):
+    """exp of N(mean, std^2), std > 0, as torch's log_normal_."""
+    mean, std = _real(fn, "mean", mean), _real(fn, "std", std)
+    if not std > 0:
+        raise ArgumentValueError(f"{fn}: log_normal_ expects std > 0.0, but found std={std:g}")
+    return resolve(fn, generator).lognormal(mean, std, shape).astype(dtype)
+
+
+def geometric(fn, shape, dtype, p, generator=None):
+    """The number of Bernoulli(p) trials up to the first success (1, 2, ...), 0 < p < 1, as torch's geometric_."""
+    p = _real(fn, "p", p)
+    if not 0 < p < 1:
+        raise ArgumentValueError(f"{fn}: geometric_ expects p to be in (0, 1), but got p={p:g}")
+    return resolve(fn, generator).geometric(p, shape).astype(dtype)
+
+
 def integers(fn, shape, dtype, low, high, generator=None):
     """Integers in [low, high), as torch's randint, in dtype (int64, a float dtype, or bool for [0, 2))."""
     for name, value in (("low", low), ("high", high)):

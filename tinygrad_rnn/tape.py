@@ -137,7 +137,7 @@ class AccumulateGrad:
         return "torch::autograd::AccumulateGrad"   # torch's own name(), so code that compares it keeps working
 
     def __repr__(self):
-        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
+        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable.shape)}>"
 
 
 # The engine's recording hooks, for the optional anomaly mode (anomaly.py), tr.viz, tr.checkpoint's collector
@@ -502,7 +502,8 @@ def _check_computed_writes(nodes):
             if any(np.may_share_memory(saved, array) for array in later):
                 raise InplaceModificationError(
                     f"one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: {node.name()} saved an array of shape {saved.shape} of a computed tensor that was "
+                    f"operation: {node.name()} saved an array of shape {tuple(saved.shape)} of a computed tensor "
+                    "that was "
                     "written in place after the forward pass recorded it (under no_grad(), through x.detach() or "
                     "a view), as torch refuses it: clone() the tensor before writing it, or run the forward pass "
                     "again.")
@@ -591,7 +592,7 @@ def _modified_in_place(node, edge, i):
     kind = "" if edge.requires_grad else " that does not require grad (a frozen weight, a buffer?)"
     return InplaceModificationError(
         f"a tensor that backward needs was modified in place after the forward pass recorded it: "
-        f"input {i} of {node.name()}, a {type(edge).__name__}{kind} of shape {edge.shape} (changed by an "
+        f"input {i} of {node.name()}, a {type(edge).__name__}{kind} of shape {tuple(edge.shape)} (changed by an "
         "optimizer step, load_state_dict or an nn.init function): call backward() first, before "
         "optimizer.step(), or run the forward pass again.")
 
@@ -609,7 +610,7 @@ def run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
         if not isinstance(out, Tensor):
             raise TypeError(f"hook {name!r} must return a Tensor or None, got {type(out).__name__}")
         if out.shape != g.shape:
-            raise ValueError(f"hook {name!r} changed the gradient's shape from {g.shape} to {out.shape}")
+            raise ValueError(f"hook {name!r} changed the gradient's shape from {tuple(g.shape)} to {tuple(out.shape)}")
         if out.dtype != g.dtype:
             raise TypeError(f"hook {name!r} changed the gradient's dtype from {g.dtype} to {out.dtype}")
         g = out._data

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from . import primitives as P
 from .inplace import InPlaceWrites, _converted
 from .random import resolve as _resolve_generator
+from .size import Size, _size
 from .tape import (
     Node,
     RemovableHandle,
@@ -50,6 +51,7 @@ from .tape import (
     _trace_mode,
     apply,
     backward_from,
+    no_grad,
     run_hooks,
     run_post_accumulate_hooks,
     set_tensor_class,
@@ -206,9 +208,9 @@ class _Size(int):
     """`x.size` is numpy's element count (an int) and `x.size()` / `x.size(dim)` torch's shape: both spellings
     work, and neither silently means the other (a method alone would make `x.size == 0` quietly False)."""
 
-    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
+    def __call__(self, dim: int | None = None) -> Size | int:
         if dim is None:
-            return self.shape
+            return _size(self.shape)
         return self.shape[_axis(dim, len(self.shape))]
 
 
@@ -392,7 +394,11 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         self.requires_grad_(value)
 
     # -- the basics users expect (attrgetters: read in C, no Python frame per access)
-    shape = property(operator.attrgetter("_data.shape"))
+    @property
+    def shape(self) -> Size:
+        """torch's shape: a tr.Size (a tuple). The engine reads numpy's, self._data.shape, on its hot paths."""
+        return _size(self._data.shape)
+
     dtype = property(operator.attrgetter("_data.dtype"))
     ndim = property(operator.attrgetter("_data.ndim"))
 
@@ -499,7 +505,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         torch's TypeError)."""
         if self._data.dtype.kind not in "biu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index (this one has "
-                            f"dtype {self.dtype} and shape {self.shape})")
+                            f"dtype {self.dtype} and shape {tuple(self.shape)})")
         return int(self._data.reshape(()))
 
     def __format__(self, format_spec: str) -> str:
@@ -512,7 +518,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def _one_element(self, fn):
         if self._data.size != 1:
             raise ValueError(f"{fn}(): only a one-element tensor converts to a Python number, this one has "
-                             f"shape {self.shape}")
+                             f"shape {tuple(self.shape)}")
         return self._data.item()
 
     def tolist(self) -> list | float:
@@ -661,13 +667,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         if grad is None:
             if self._data.size != 1:
                 raise RuntimeError(f"backward() without a gradient needs a scalar (one-element) tensor; this one "
-                                   f"has shape {self.shape}. Pass grad= an array of that shape, or reduce first "
+                                   f"has shape {tuple(self.shape)}. Pass grad= an array of that shape, or reduce first "
                                    "(e.g. loss.sum() or loss.mean())")
             # ones of the tensor's shape, (1,) * ndim: one C call (np.ones is a Python-level wrapper)
             return np.array(1, dtype=self._data.dtype, ndmin=self._data.ndim)
         grad = as_float_array(grad, self.dtype, name="grad")
         if grad.shape != self.shape:
-            raise ValueError(f"grad must have the tensor's shape: expected {self.shape}, got {grad.shape}")
+            raise ValueError(f"grad must have the tensor's shape: expected {tuple(self.shape)}, got "
+                             f"{tuple(grad.shape)}")
         return grad
 
     # -- dtype conversion
@@ -787,7 +794,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             if a.shape == b.shape:
                 raise
             # numpy's own message does not say which operation; ours names both shapes
-            raise ShapeError(f"operands of {symbol} do not broadcast: shapes {a.shape} and {b.shape}") from None
+            raise ShapeError(f"operands of {symbol} do not broadcast: shapes {a._data.shape} and "
+                             f"{b._data.shape}") from None
 
     def _mask_or_index_binary(self, prim, other, symbol, reflected, **attrs):
         """Arithmetic on a mask (bool) or indices (int) as torch does it: a mask minus anything is refused
@@ -821,7 +829,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __rfloordiv__(self, o: Tensor | npt.ArrayLike) -> Tensor:
         return self._binary(P.FloorDivide, o, "//", reflected=True)
     def __mod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%")
-    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._binary(P.Remainder, o, "%", reflected=True)
+    def __rmod__(self, o: Tensor | npt.ArrayLike) -> Tensor:
+        """number % x: torch's remainder(Scalar, Tensor) has no derivative (its result requires grad, a backward
+        through it is refused), where tensor % x has one (d/dx = -(a // x))."""
+        if isinstance(o, (numbers.Number, np.generic)) and self._requires_grad:
+            with no_grad():
+                values = self._binary(P.Remainder, o, "%", reflected=True)._data
+            return apply(P.NoDerivative, self, values=values, name="remainder")
+        return self._binary(P.Remainder, o, "%", reflected=True)
 
     def floor_divide(self, value: Tensor | npt.ArrayLike) -> Tensor:
         """x // value, rounded toward minus infinity as torch's (-7 // 2 is -4); no gradient, as torch's."""
@@ -871,8 +886,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def new(self, *args: Any, device: Any = None) -> Tensor:
         """torch's legacy constructor, in this tensor's dtype and never requiring grad: new() is empty (shape
         (0,)), new(2, 3) a (2, 3) tensor (zeros here, as new_empty's), new([1, 2]) (a list, or a numpy array) its
-        values, new(t) of a Tensor of this dtype t's memory itself. A tuple, data to torch but a shape to torch code
-        that passes y.size() (a torch.Size, which is a tuple here), is refused rather than read either way."""
+        values, new(t) of a Tensor of this dtype t's memory itself. As torch's, a tr.Size (`x.new(y.size())`) is a
+        shape and a plain tuple (`x.new((2, 3))`) values."""
         check_device("new", device)
         from .creation import tensor, zeros  # (imported here: creation.py is built on this module)
         if args and all(_is_int(a) for a in args):
@@ -885,15 +900,13 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         if len(args) > 1:
             raise TypeError(f"new(): sizes must be ints, got {args!r}")
         data = args[0]
-        if isinstance(data, tuple):
-            raise TypeError(f"new(): a tuple is ambiguous here (torch reads it as data, y.size() as a shape, and a "
-                            f"shape is a tuple here): write x.new(*shape) for a shape or x.new(list(values)) for "
-                            f"values, got {data!r}")
+        if isinstance(data, Size):
+            return self.new(*data) if data else zeros((), dtype=self.dtype)
         if isinstance(data, Tensor):
             if data.dtype != self.dtype:
                 raise TypeError(f"new(): expected a Tensor of dtype {self.dtype}, got {data.dtype}")
             return data.detach()
-        if not isinstance(data, (list, np.ndarray)):
+        if not isinstance(data, (list, tuple, np.ndarray)):
             raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
         values = np.asarray(data)
         if values.dtype.kind == "f" and self.dtype.kind in "iu":   # torch truncates toward zero
@@ -918,9 +931,14 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         return apply(P.Pow, self._numeric(), p=float(p))
 
     def __rpow__(self, base: float) -> Tensor:
-        if np.isscalar(base) and not isinstance(base, (str, bytes)) and base > 0:
+        if self._data.dtype == bool and isinstance(base, (bool, np.bool_)):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool' (as torch): convert it with .long()")
+        if self._data.dtype.kind in "iub" and isinstance(base, (int, np.integer, np.bool_)):   # 2 ** indices: int64
+            return Tensor._make(_integer_power(int(base), self._data), False)
+        if np.isscalar(base) and not isinstance(base, (str, bytes)) and 0 < base < np.inf:
             return (self * float(np.log(base))).exp()  # base ** x = exp(x log base), exact for a positive base
-        return self._binary(P.Power, base, "**", reflected=True)  # 0 ** x and (-2) ** x need Power's edge rules
+        # 0 ** x, (-2) ** x and inf ** 0 = 1 need Power's edge rules
+        return self._binary(P.Power, base, "**", reflected=True)
 
     def pow(self, exponent: float | Tensor) -> Tensor: return self ** exponent
 
@@ -930,12 +948,12 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         other = self._operand(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:   # (a RuntimeError in torch: ShapeError is both)
-            raise ShapeError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+            raise ShapeError(f"matmul needs at least 1-D operands, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
         if a._data.dtype == bool:   # numpy would give a mask of ors of ands
             raise NotImplementedError("matmul of bool tensors is not implemented (as torch): convert them with "
                                       ".float() or .long()")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
+            raise ShapeError(f"matmul shape mismatch: {tuple(a.shape)} @ {tuple(b.shape)} (inner dimensions "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ)")
         # 1-D operands are promoted to matrices and the extra axis removed again, as numpy does
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
@@ -946,7 +964,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ShapeError(f"matmul batch dimensions do not broadcast: {self.shape} @ {other.shape}") from None
+            raise ShapeError(f"matmul batch dimensions do not broadcast: {tuple(self.shape)} @ "
+                             f"{tuple(other.shape)}") from None
         out = apply(P.Matmul, a, b)
         shape = list(out.shape)
         if b_vector:
@@ -980,9 +999,9 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def _logical(self, fn, other, symbol):
         a, b = self._data, _raw(other)
         for x in (a, b):
-            if np.asarray(x).dtype.kind == "f":
-                raise TypeError(f"{symbol} needs boolean (or integer) tensors, got dtype {np.asarray(x).dtype}; "
-                                "compare first (e.g. (x > 0) & (x < 1))")
+            if np.asarray(x).dtype.kind == "f":   # torch: NotImplementedError ("bitwise_and_cpu" not implemented)
+                raise DTypeNotImplementedError(f"{symbol} needs boolean (or integer) tensors, got dtype "
+                                               f"{np.asarray(x).dtype}; compare first (e.g. (x > 0) & (x < 1))")
         other = other if isinstance(other, Tensor) else Tensor._make(np.asarray(b), False)
         return _off_tape(P.Logical, self, other, op=fn)   # traced as Compare is: (x > 0) & (h < 1) in a cell
 
@@ -994,8 +1013,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
     def __rxor__(self, o: Tensor | npt.ArrayLike) -> Tensor: return self._logical("xor", o, "^")
 
     def __invert__(self) -> Tensor:
-        if self._data.dtype.kind == "f":
-            raise TypeError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
+        if self._data.dtype.kind == "f":   # torch: NotImplementedError ("bitwise_not_cpu" not implemented)
+            raise DTypeNotImplementedError(f"~ needs a boolean (or integer) tensor, got dtype {self.dtype}")
         return _off_tape(P.Logical, self, op="not")
 
     def logical_not(self) -> Tensor:
@@ -1020,15 +1039,20 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         """x / other, or its quotient rounded toward zero (rounding_mode="trunc") or minus infinity ("floor", the
         value of x // other), as torch's: int64 stays int64 when rounded, and a rounded quotient's gradient is 0
         (torch's; a backward through // is refused, as torch's floor_divide)."""
+        return self._divide(other, rounding_mode)
+
+    def _divide(self, other, rounding_mode, reflected=False):
+        """div's work: self / other (other / self when reflected, torch.div(5.0, x))."""
         if rounding_mode is None:
-            return self / other
+            return other / self if reflected else self / other
         if not isinstance(rounding_mode, str):
             raise TypeError(f"div(): argument 'rounding_mode' must be str or None, not {type(rounding_mode).__name__} "
                             "(as torch)")
         if rounding_mode not in ("trunc", "floor"):
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"{rounding_mode!r} (as torch)")
-        return self._binary(P.RoundedDivide, other, f"div(rounding_mode={rounding_mode!r})", mode=rounding_mode)
+        return self._binary(P.RoundedDivide, other, f"div(rounding_mode={rounding_mode!r})", reflected,
+                            mode=rounding_mode)
 
     divide = div   # torch's alias
 
@@ -1056,7 +1080,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         try:
             np.broadcast_shapes(self.shape, np.shape(b))
         except ValueError:
-            raise ShapeError(f"{fn}: shapes {self.shape} and {np.shape(b)} do not broadcast") from None
+            raise ShapeError(f"{fn}: shapes {tuple(self.shape)} and {np.shape(b)} do not broadcast") from None
         return Tensor._make(ufunc(self._data, b), False)
 
     # -- masks of the special values (loss.isnan().any() guards a training step)
@@ -1234,7 +1258,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         dim, keepdim = _dim_args("amax", dim, keepdim, axis, keepdims)
         axes = _reduce_axis(dim, self.ndim)
         if _reduced_count(self.shape, axes) == 0:
-            raise ValueError(f"max over no elements (shape {self.shape}, dim {dim}) is undefined")
+            raise ValueError(f"max over no elements (shape {tuple(self.shape)}, dim {dim}) is undefined")
         return apply(P.Max, self, axis=axes, keepdims=keepdim)
 
     def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool | None = None, *,
@@ -1272,7 +1296,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         """max() / min() of all elements: ties share the gradient as amax's do, but a NaN result's gradient goes
         to the NaNs, shared (torch's evenly_distribute_backward), where amax() gives NaN everywhere."""
         if self._data.size == 0:
-            raise ValueError(f"{fn}() of a tensor with no elements (shape {self.shape}) is undefined")
+            raise ValueError(f"{fn}() of a tensor with no elements (shape {tuple(self.shape)}) is undefined")
         if fn == "max":
             return apply(P.Max, self, axis=None, keepdims=keepdim, nan_shares=True)
         return -apply(P.Max, -self, axis=None, keepdims=keepdim, nan_shares=True)
@@ -1286,7 +1310,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         if d is None:  # a 0-d tensor: its value, at index 0
             return ValuesIndices(self.clone(), Tensor._make(np.zeros((), np.int64), False))
         if self.shape[d] == 0:
-            raise ValueError(f"{fn} over dim {dim}, which is empty (shape {self.shape}), is undefined")
+            raise ValueError(f"{fn} over dim {dim}, which is empty (shape {tuple(self.shape)}), is undefined")
         indices = _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=fn)
         if self._data.dtype.kind != "f":  # a mask's or indices' own values (bool stays bool), no gradient
             at = indices._data if keepdim else np.expand_dims(indices._data, d)
@@ -1308,7 +1332,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
 
     def _arg(self, op, dim, keepdim):
         if self._data.size == 0:
-            raise ValueError(f"argmax/argmin of an empty tensor (shape {self.shape}) is undefined")
+            raise ValueError(f"argmax/argmin of an empty tensor (shape {tuple(self.shape)}) is undefined")
         d = _reduce_axis(dim, self.ndim)  # None, over all elements: the index into the flattened tensor, as torch
         return _off_tape(P.ArgMax, self, axis=d, keepdims=keepdim, op=op)
 
@@ -1370,7 +1394,8 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             raise TypeError(f"{fn}: src must have the tensor's dtype {self.dtype}, got {src.dtype} (nothing is "
                             "upcast silently: convert one with .astype())")
         if src.ndim != self.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
-            raise ShapeError(f"{fn}: index of shape {index.shape} must be no larger than src {src.shape} in any dim")
+            raise ShapeError(f"{fn}: index of shape {tuple(index.shape)} must be no larger than src "
+                             f"{tuple(src.shape)} in any dim")
         return src
 
     def cumsum(self, dim: int, *, dtype: npt.DTypeLike | None = None) -> Tensor:
@@ -1558,7 +1583,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         try:
             new_shape = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks size
         except (ValueError, TypeError):
-            raise ShapeError(f"cannot reshape a tensor of shape {self.shape} into {tuple(shape)}") from None
+            raise ShapeError(f"cannot reshape a tensor of shape {tuple(self.shape)} into {tuple(shape)}") from None
         return self if new_shape == self.shape else apply(P.Reshape, self, shape=new_shape)
 
     def view(self, *sizes: int | Sequence[int], size: Sequence[int] | None = None) -> Tensor:
@@ -1605,12 +1630,12 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         """The last two dims swapped (a batch of matrices transposed), as torch's .mT."""
         if self.ndim < 2:
             raise ValueError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-D tensor (shape "
-                             f"{self.shape})")
+                             f"{tuple(self.shape)})")
         return self.transpose(-2, -1)
 
     def t(self) -> Tensor:
         if self.ndim > 2:
-            raise ValueError(f"t() expects at most 2 dims, got shape {self.shape} (use transpose(d0, d1))")
+            raise ValueError(f"t() expects at most 2 dims, got shape {tuple(self.shape)} (use transpose(d0, d1))")
         return self.transpose()
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
@@ -1774,18 +1799,18 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         given = bool(sizes)   # (x.expand([]) of a 0-d x gives x, as torch; x.expand() is refused, as torch)
         sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         if not sizes and (self.ndim or not given):
-            raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {self.shape})")
+            raise TypeError(f"expand: give the sizes to expand to (the tensor has shape {tuple(self.shape)})")
         bad = [n for n in sizes if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_))]
         if bad:
             raise TypeError(f"expand: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
         extra = len(sizes) - self.ndim
         if extra < 0:
-            raise ShapeError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {self.shape})")
+            raise ShapeError(f"expand: {len(sizes)} sizes for a {self.ndim}-D tensor (shape {tuple(self.shape)})")
         shape = tuple(self.shape[i - extra] if n == -1 and i >= extra else n for i, n in enumerate(sizes))
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[i + extra]:
-                raise ShapeError(f"expand: the tensor's shape {self.shape} cannot be expanded to {sizes} (dim {i} "
-                                 f"has size {n}, not 1)")
+                raise ShapeError(f"expand: the tensor's shape {tuple(self.shape)} cannot be expanded to {sizes} (dim "
+                                 f"{i} has size {n}, not 1)")
         if any(n < 0 for n in shape):
             raise ValueError(f"expand: sizes {sizes}: -1 is only allowed for an existing dim")
         return self if shape == self.shape else apply(P.Expand, self, shape=shape)
@@ -1811,7 +1836,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
             raise TypeError(f"repeat: sizes must be ints, got {type(bad[0]).__name__} {bad[0]!r} in {sizes}")
         if len(sizes) < self.ndim or any(n < 0 for n in sizes):
             raise ValueError(f"repeat: sizes must be at least one non-negative int per dim of the tensor "
-                             f"(shape {self.shape}), got {sizes}")
+                             f"(shape {tuple(self.shape)}), got {sizes}")
         shape = (1,) * (len(sizes) - self.ndim) + self.shape
         x = self.reshape(tuple(d for n in shape for d in (1, n)))   # (1, n0, 1, n1, ...)
         x = x.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
@@ -2142,7 +2167,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         try:
             a, b = np.broadcast_arrays(self._data, other._data)
         except ValueError:
-            raise ShapeError(f"isclose: shapes {self.shape} and {other.shape} do not broadcast") from None
+            raise ShapeError(f"isclose: shapes {tuple(self.shape)} and {tuple(other.shape)} do not broadcast") from None
         if a.dtype == bool:
             return Tensor._make(a == b, False)
         return Tensor._make(_close(a, b, rtol, atol, equal_nan), False)
@@ -2482,7 +2507,7 @@ def _check_product_operands(fn, a, b):
     for name, t in ((first, a), (second, b)):
         if t.ndim != ndim:
             what = "a matrix" if ndim == 2 else "a 3D tensor"
-            raise ShapeError(f"{fn}: {name} must be {what}, got shape {t.shape} (as torch)")
+            raise ShapeError(f"{fn}: {name} must be {what}, got shape {tuple(t.shape)} (as torch)")
     _check_product_dtypes(fn, a, b)
     if a.dtype == bool:
         raise NotImplementedError(f"{fn} of bool tensors is not implemented (as torch): convert them with .float() or "
@@ -2492,7 +2517,7 @@ def _check_product_operands(fn, a, b):
                          f"{b.shape[0]}x{b.shape[1]})")
     if fn == "bmm" and b.shape[:2] != (a.shape[0], a.shape[2]):
         raise ShapeError(f"bmm: Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
-                         f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}] (batch1 has shape {a.shape})")
+                         f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}] (batch1 has shape {tuple(a.shape)})")
 
 
 def _select_index(index, size):
@@ -2505,7 +2530,7 @@ def _select_index(index, size):
         raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {raw.dtype} (tr.tensor of "
                            "ints makes int64)")
     if raw.ndim > 1:
-        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {raw.shape} (as torch)")
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(raw.shape)} (as torch)")
     if raw.size and (raw.min() < 0 or raw.max() >= size):
         bad = raw.min() if raw.min() < 0 else raw.max()
         raise IndexError(f"index_select(): index {bad} out of range in self (a dim of size {size}; as torch, "
@@ -2528,7 +2553,7 @@ def _repeat_counts(repeats, n):
         raise NotImplementedError(f"repeat_interleave: repeats must hold integers (int64 or int32), got dtype "
                                   f"{raw.dtype} (torch: not implemented for it)")
     if raw.ndim > 1:
-        raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {raw.shape}")
+        raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim tensor, got shape {tuple(raw.shape)}")
     if raw.size not in (1, n):
         raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
                            f"repeats.size(0) = {raw.size} and input.size(dim) = {n} (as torch)")
@@ -2589,6 +2614,17 @@ _LEGACY_TYPE_NAMES = {"torch.FloatTensor": np.dtype(np.float32), "torch.DoubleTe
                       "torch.LongTensor": np.dtype(np.int64), "torch.BoolTensor": np.dtype(np.bool_)}
 
 
+def _integer_power(base: int, exponents: np.ndarray) -> np.ndarray:
+    """base ** exponents of int64 (or bool) exponents and an int base, in int64 as torch's: a negative exponent
+    gives 0, unless the base is 1 (1) or -1 (+-1 by the exponent's parity), as torch's integer pow."""
+    e = exponents.astype(np.int64)
+    out = np.power(np.int64(base), np.maximum(e, 0))
+    negative = e < 0
+    if negative.any():
+        out[negative] = 1 if base == 1 else np.where(e[negative] % 2, -1, 1) if base == -1 else 0
+    return out
+
+
 def _times_alpha(other, alpha):
     """add's and sub's other * alpha: a float Tensor times a number is a Scale, which saves nothing (torch's add and
     sub save no tensor, so a second backward through them runs); anything else the operator's product."""
@@ -2618,7 +2654,8 @@ def _where_ints(cond, a, b):
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {tuple(cond.shape)}, input {tuple(a.shape)} and other {tuple(b.shape)} "
+                         "do not broadcast") \
             from None
     if a._data.dtype == bool and b._data.dtype == bool:
         return _off_tape(P.Where, a, b, cond)
@@ -2684,10 +2721,11 @@ def _gather_index(index, shape, d, fn):
         raise TypeError(f"{fn}: index must be an int64 (or int32) Tensor or numpy array, got dtype {raw.dtype} "
                         "(tr.tensor makes float tensors: pass np.array(indices, dtype=np.int64))")
     if raw.ndim != len(shape) and not (len(shape) == 0 and raw.ndim == 1):   # (a 0-d input takes a 1-D one too)
-        raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape {raw.shape}")
+        raise ShapeError(f"{fn}: index must have the input's number of dims ({len(shape)}), got shape "
+                         f"{tuple(raw.shape)}")
     for i, (n, m) in enumerate(zip(raw.shape, shape)):
         if i != d and n > m:
-            raise ShapeError(f"{fn}: index of shape {raw.shape} is larger than the input {shape} in dim {i}, "
+            raise ShapeError(f"{fn}: index of shape {tuple(raw.shape)} is larger than the input {shape} in dim {i}, "
                              f"which is not dim {d}")
     size = shape[d] if shape else 1
     if raw.size and (raw.min() < 0 or raw.max() >= size):
@@ -2736,7 +2774,7 @@ def _checked_index(x, index, fn=None):
     try:
         np.empty(x.shape, dtype=bool)[index]  # validate with numpy's own message, cheaply
     except IndexError as e:
-        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}") from None
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {tuple(x.shape)}: {e}") from None
     if fn is not None and _ints_first(index) is not None:
         raise NotImplementedError(f"{fn}: an index mixing ints and index tensors ({index!r}) orders the dims as "
                                   "torch does only when read: index in two steps, x[i][:, idx] = value")
@@ -2827,7 +2865,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
     if len(skipped) == len(tensors) or any(t.ndim == 0 for t in tensors):
         skipped = ()
     first = next(i for i in range(len(tensors)) if i not in skipped)
-    ref = tensors[first].shape
+    ref = tensors[first]._data.shape
     if not ref:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated (use stack, or reshape to 1-D)")
     axis = _axis(axis, len(ref))
@@ -2835,8 +2873,8 @@ def concatenate(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int 
         if i in skipped:
             continue
         if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != axis):
-            raise ShapeError(f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor {first}'s "
-                             f"shape {ref} outside axis {axis}")
+            raise ShapeError(f"concatenate: tensor {i} has shape {tuple(t.shape)}, which does not match tensor "
+                             f"{first}'s shape {ref} outside axis {axis}")
     if skipped:
         return apply(P.Concatenate, *tensors, axis=axis, skipped=skipped)
     return apply(P.Concatenate, *tensors, axis=axis)
@@ -2850,7 +2888,8 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
     tensors = _same_dtype_tensors(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ShapeError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+            raise ShapeError(f"stack: tensor {i} has shape {tuple(t.shape)}, tensor 0 has {tuple(tensors[0].shape)}; "
+                             "all must match")
     axis = _axis(axis, tensors[0].ndim + 1)   # the new dim may go after the last one
     return apply(P.Stack, *tensors, axis=axis)
 
@@ -2875,7 +2914,8 @@ def where(condition: Tensor | np.ndarray, input: Tensor | npt.ArrayLike, other: 
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} do not broadcast") \
+        raise ShapeError(f"where: condition {tuple(cond.shape)}, input {tuple(a.shape)} and other {tuple(b.shape)} "
+                         "do not broadcast") \
             from None
     return apply(P.Where, a, b, cond)   # the mask is an input without gradient: traced where it comes from
 
@@ -2909,7 +2949,7 @@ def _multinomial_probs(input, num_samples, replacement, generator):
         raise error(f"multinomial: input must be a float Tensor of probabilities, got {got}")
     if input.ndim not in (1, 2):
         raise ArgumentValueError(f"multinomial: input must be 1-D or 2-D (one distribution per row), got shape "
-                                 f"{input.shape}")
+                                 f"{tuple(input.shape)}")
     if not _is_int(num_samples):
         raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__} {num_samples!r}")
     _check_flag("multinomial", "replacement", replacement)
@@ -2995,7 +3035,10 @@ def repeat_interleave(input: Tensor, repeats: int | Tensor | None = None, dim: i
     return _tensor_input("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
 
 
-def div(input: Tensor, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+def div(input: Tensor | float, other: Tensor | npt.ArrayLike, *, rounding_mode: str | None = None) -> Tensor:
+    """As torch.div; a number as input too (torch.div(5.0, x) is 5.0 / x)."""
+    if not isinstance(input, Tensor) and isinstance(other, Tensor) and isinstance(input, (numbers.Real, np.generic)):
+        return other._divide(input, rounding_mode, reflected=True)
     return _tensor_input("div", input).div(other, rounding_mode=rounding_mode)
 
 

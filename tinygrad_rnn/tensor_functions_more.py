@@ -9,7 +9,9 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from .tensor import Tensor, _tensor_input
+import numpy as np
+
+from .tensor import Tensor, _tensor_input, _times_alpha
 
 __all__ = [
     "mode", "diagonal_scatter", "index_put", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
@@ -557,21 +559,30 @@ def bitwise_right_shift(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     """As torch.bitwise_right_shift: `input.bitwise_right_shift(*args, **kwargs)`."""
     return _tensor_input("bitwise_right_shift", input).bitwise_right_shift(*args, **kwargs)
 
-# -- the function forms of the Tensor's own methods and operators (torch.add(x, y) is x.add(y)); pow and remainder
-# take a number first too, as torch's (torch.pow(2, x) is 2 ** x)
-def add(input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """As torch.add: `input.add(*args, **kwargs)`."""
-    return _tensor_input("add", input).add(*args, **kwargs)
+# -- the function forms of the Tensor's own methods and operators (torch.add(x, y) is x.add(y)); add, sub, mul, div,
+# floor_divide, pow and remainder take a number first too, as torch's: the reflected operator's result (torch.pow(2, x)
+# is 2 ** x, torch.sub(5.0, x, alpha=2) is 5.0 - 2 * x)
+def add(input: Tensor | float, other: Any, *args: Any, alpha: float = 1, **kwargs: Any) -> Any:
+    """As torch.add: `input.add(other, alpha=alpha)`; a number as input: `input + alpha * other`."""
+    if _number_first(input, other):
+        return (other if alpha == 1 else _times_alpha(other, alpha)).__radd__(input)
+    return _tensor_input("add", input).add(other, *args, alpha=alpha, **kwargs)
 
 
-def sub(input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """As torch.sub: `input.sub(*args, **kwargs)`."""
-    return _tensor_input("sub", input).sub(*args, **kwargs)
+def sub(input: Tensor | float, other: Any, *args: Any, alpha: float = 1, **kwargs: Any) -> Any:
+    """As torch.sub: `input.sub(other, alpha=alpha)`; a number as input: `input - alpha * other`."""
+    if _number_first(input, other):
+        if other._data.dtype == bool:   # refused as torch refuses it, before alpha makes the mask numbers
+            return input - other
+        return (other if alpha == 1 else _times_alpha(other, alpha)).__rsub__(input)
+    return _tensor_input("sub", input).sub(other, *args, alpha=alpha, **kwargs)
 
 
-def mul(input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """As torch.mul: `input.mul(*args, **kwargs)`."""
-    return _tensor_input("mul", input).mul(*args, **kwargs)
+def mul(input: Tensor | float, other: Any, *args: Any, **kwargs: Any) -> Any:
+    """As torch.mul: `input.mul(other)`; a number as input: `input * other`."""
+    if _number_first(input, other) and not args and not kwargs:
+        return input * other
+    return _tensor_input("mul", input).mul(other, *args, **kwargs)
 
 
 def neg(input: Tensor, *args: Any, **kwargs: Any) -> Any:
@@ -579,9 +590,11 @@ def neg(input: Tensor, *args: Any, **kwargs: Any) -> Any:
     return _tensor_input("neg", input).neg(*args, **kwargs)
 
 
-def floor_divide(input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """As torch.floor_divide: `input.floor_divide(*args, **kwargs)`."""
-    return _tensor_input("floor_divide", input).floor_divide(*args, **kwargs)
+def floor_divide(input: Tensor | float, other: Any, *args: Any, **kwargs: Any) -> Any:
+    """As torch.floor_divide: `input.floor_divide(other)`; a number as input: `input // other`."""
+    if _number_first(input, other) and not args and not kwargs:
+        return input // other
+    return _tensor_input("floor_divide", input).floor_divide(other, *args, **kwargs)
 
 
 def eq(input: Tensor, *args: Any, **kwargs: Any) -> Any:
@@ -666,17 +679,20 @@ def unflatten(input: Tensor, *args: Any, **kwargs: Any) -> Any:
 
 def pow(input: Tensor | float, exponent: Tensor | float) -> Tensor:
     """As torch.pow: `input ** exponent`, a number as the base too (`tr.pow(2, x)`)."""
-    if not isinstance(input, Tensor) and isinstance(exponent, Tensor) and _is_number(input):
+    if _number_first(input, exponent):
         return input ** exponent
     return _tensor_input("pow", input).pow(exponent)
 
 
 def remainder(input: Tensor | float, other: Tensor | float) -> Tensor:
-    """As torch.remainder: `input % other` with the divisor's sign, a number as the dividend too."""
-    if not isinstance(input, Tensor) and isinstance(other, Tensor) and _is_number(input):
+    """As torch.remainder: `input % other` with the divisor's sign, a number as the dividend too (no derivative
+    then, as torch's)."""
+    if _number_first(input, other):
         return input % other
     return _tensor_input("remainder", input).remainder(other)
 
 
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+def _number_first(input, other):
+    """A Python or numpy number (a bool too: torch reads it as 1 or 0) where torch's function takes a number as its
+    first argument, before a Tensor."""
+    return not isinstance(input, Tensor) and isinstance(other, Tensor) and isinstance(input, (numbers.Real, np.generic))

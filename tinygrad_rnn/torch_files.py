@@ -12,10 +12,11 @@ what numpy cannot hold), so no function named in the file is ever looked up, let
 the pickle is read, tensors, storages and the stand-ins are inert records (no `__dict__`, a
 `__setstate__` that refuses), so no pickle opcode can reach a numpy object or change a stand-in. The
 result is turned into plain data afterwards: dicts (OrderedDicts too, in order), lists, tuples,
-numbers, strings, bytes, sets, a Counter, None, `np.dtype` for a saved torch dtype, and for each tensor,
-as torch.load gives a tensor, a Tensor (a Parameter for a Parameter) where ours holds its dtype (float32,
-float64, int64, bool) or else a numpy array, which owns its memory (views and tensors sharing a storage come
-back with their own values; one tensor saved twice is one Tensor, as torch gives one tensor).
+numbers, strings, bytes, sets, a Counter, None, `np.dtype` for a saved torch dtype, `tr.Size` for a
+torch.Size, and for each tensor, as torch.load gives a tensor, a Tensor (a Parameter for a Parameter) where
+ours holds its dtype (float32, float64, int64, bool) or else a numpy array, which owns its memory (views and
+tensors sharing a storage come back with their own values; one tensor saved twice is one Tensor, as torch gives
+one tensor).
 
 Anything else raises CheckpointError naming the file and what it holds: another global, a dtype numpy
 has no equivalent for (bfloat16, complex32, float8, the quantized types), a legacy (pre-1.6) file, a
@@ -34,6 +35,7 @@ import zipfile
 import numpy as np
 
 from .serialization import _DAMAGE, CheckpointError
+from .size import Size
 
 __all__: list[str] = []
 
@@ -315,7 +317,7 @@ def _check_layout(offset, size, stride, available, key):
     """Every element the tensor reads lies inside its storage, and it has no more elements than the storage
     (only a broadcast view, as expand makes, could: a copy of it would be larger than the file)."""
     def counts(x):
-        return type(x) is tuple and all(type(n) is int and n >= 0 for n in x)
+        return type(x) in (tuple, Size) and all(type(n) is int and n >= 0 for n in x)
 
     if not (type(offset) is int and offset >= 0 and counts(size) and counts(stride) and len(size) == len(stride)):
         raise ValueError(f"its pickle gives a tensor offset {offset!r}, size {size!r} and stride {stride!r}")
@@ -358,6 +360,8 @@ class _Plain:
     def _leaf(self, x):
         if type(x) is tuple:
             return tuple(self.convert(v) for v in x)
+        if type(x) is Size:   # ints only (Size() refused anything else while the pickle was read)
+            return x
         if type(x) is set:
             return {self.convert(v) for v in x}
         if type(x) is _PickledCounter:
@@ -393,7 +397,7 @@ _STAND_INS = {
     ("torch._utils", "_rebuild_parameter_with_state"): _StandIn(_rebuild_parameter),
     # torch's newer dtypes: raw bytes, the dtype given to _rebuild_tensor_v3
     ("torch.storage", "UntypedStorage"): _DType("uint8"),
-    ("torch", "Size"): tuple,
+    ("torch", "Size"): Size,   # a tensor's size in _rebuild_tensor_v2 too; a Size saved as a value loads as one
     ("collections", "OrderedDict"): _PickledOrderedDict,
     ("collections", "Counter"): _PickledCounter,   # a MultiStepLR's milestones
     ("builtins", "set"): set,

@@ -254,8 +254,8 @@ def _check_pair(fn, a, b, name_a="A", name_b="B"):
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise RuntimeError(f"linalg.{fn}: the batch dims of {name_a} {a.shape} and {name_b} {b.shape} do not "
-                           "broadcast") from None
+        raise RuntimeError(f"linalg.{fn}: the batch dims of {name_a} {tuple(a.shape)} and {name_b} {tuple(b.shape)} "
+                           "do not broadcast") from None
 
 
 def _check_bool(fn, **flags):
@@ -333,8 +333,8 @@ def _pivot_rows(fn, lu_, pivots):
     m, n = lu_.shape[-2:]
     k = min(m, n)
     if pivots.shape != lu_.shape[:-2] + (k,):
-        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {pivots.shape} does not match LU_data of shape "
-                           f"{lu_.shape}: expected {lu_.shape[:-2] + (k,)}")
+        raise RuntimeError(f"torch.lu_unpack: LU_pivots of shape {tuple(pivots.shape)} does not match LU_data of shape "
+                           f"{tuple(lu_.shape)}: expected {lu_.shape[:-2] + (k,)}")
     raw = pivots._data
     if raw.size and (raw.min() < 1 or raw.max() > m):
         if fn == "lu_unpack":

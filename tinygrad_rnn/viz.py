@@ -175,7 +175,7 @@ def to_text(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Te
     step = _step_fn(steps)
     lines = []
     for l in leaves:
-        lines.append(f"{names_of[id(l)]:>8s}  leaf        {str(l.shape):14s}")
+        lines.append(f"{names_of[id(l)]:>8s}  leaf        {str(tuple(l.shape)):14s}")
     for n in nodes:
         ins = []
         for edge in n.parents:
@@ -214,7 +214,7 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable[tuple[str, Ten
     leaf_id = {id(l): f"L{k}" for k, l in enumerate(leaves)}
     for l in leaves:
         out.append(f"  {leaf_id[id(l)]} [shape=ellipse, style=filled, fillcolor=lightblue, "
-                   f"label={_quote(names_of[id(l)] + chr(10) + str(l.shape))}];")
+                   f"label={_quote(names_of[id(l)] + chr(10) + str(tuple(l.shape)))}];")
     clusters = {}  # step -> its nodes, the steps in order of first appearance (dicts keep insertion order)
     for n in nodes:
         clusters.setdefault(step(n), []).append(n)

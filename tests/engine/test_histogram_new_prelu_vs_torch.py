@@ -140,13 +140,6 @@ def test_new_refuses_as_torch(name):
     raises_as_torch(lambda: NEW_REFUSALS[name](torch), lambda: NEW_REFUSALS[name](tr))
 
 
-def test_new_refuses_a_tuple_which_torch_reads_as_data_and_torch_code_as_a_shape():
-    """torch: x.new((2, 3)) is the values [2., 3.], x.new(y.size()) a (2, 3) tensor; here y.size() is a tuple, so
-    either reading would be wrong for someone: refused, naming both spellings."""
-    with pytest.raises(TypeError, match=r"x.new\(\*shape\)"):
-        tr.ones(2).new((2, 3))
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_shape", [(1,), (3,)])
 def test_prelu_method_as_torch(weight_shape, dtype):

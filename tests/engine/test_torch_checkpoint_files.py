@@ -28,7 +28,7 @@ def _torch():
 def _as_numpy(x):
     """torch.load's result as tr.load gives it: a tensor as a Tensor of ours where ours holds its dtype (a float
     Parameter as a Parameter), as torch.load gives tensors, else a numpy array; OrderedDicts as dicts, torch.Size
-    as a tuple, a torch dtype as its numpy dtype."""
+    as a tr.Size, a torch dtype as its numpy dtype."""
     torch = _torch()
     if isinstance(x, torch.Tensor):
         array = x.detach().numpy()
@@ -37,7 +37,7 @@ def _as_numpy(x):
             return kind(array.copy(), requires_grad=x.requires_grad)
         return tr.tensor(array) if array.dtype in (np.int64, np.bool_) else array
     if isinstance(x, torch.Size):
-        return tuple(x)
+        return tr.Size(x)
     if isinstance(x, torch.dtype):
         return np.dtype(str(x).removeprefix("torch."))
     if isinstance(x, dict):

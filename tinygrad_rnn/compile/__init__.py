@@ -77,7 +77,7 @@ class CompiledCell:
             raise TypeError(f"{self._name()}: x must be a Tensor, got {type(x).__name__}")
         I = int(self.cell.input_size)
         if x.ndim != 3 or x.shape[2] != I or x.shape[0] < 1:
-            raise ValueError(f"{self._name()}: x must have shape (T >= 1, batch, input_size={I}), got {x.shape}")
+            raise ValueError(f"{self._name()}: x must have shape (T >= 1, batch, input_size={I}), got {tuple(x.shape)}")
         if x.dtype != self.dtype:
             raise TypeError(f"{self._name()}: x has dtype {x.dtype}, expected the cell's {self.dtype}")
 
@@ -93,7 +93,8 @@ class CompiledCell:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{self._name()}: {label} must be a Tensor, got {type(p).__name__}")
             if p.shape != (B, n):
-                raise ValueError(f"{self._name()}: {label} must have shape (batch, {n}) = {(B, n)}, got {p.shape}")
+                raise ValueError(f"{self._name()}: {label} must have shape (batch, {n}) = {(B, n)}, got "
+                                 f"{tuple(p.shape)}")
             if p.dtype != self.dtype:
                 raise TypeError(f"{self._name()}: {label} has dtype {p.dtype}, expected the cell's {self.dtype}")
         return parts
@@ -105,7 +106,7 @@ class CompiledCell:
         arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
         if arr.dtype.kind not in "iu" or arr.ndim != 1:
             raise TypeError(f"{self._name()}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of "
-                            f"shape {arr.shape}")
+                            f"shape {tuple(arr.shape)}")
         if arr.shape[0] != B:
             raise ValueError(f"{self._name()}: lengths must have one entry per batch element: expected {B}, "
                              f"got {arr.shape[0]}")

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import primitives as P
 from .. import random
+from ..size import Size
 from ..tape import apply, no_grad
 from ..tensor import Tensor, get_default_dtype
 from . import constraints
@@ -100,15 +101,17 @@ class Distribution:
                                      f"invalid values:\n{value._data}")
 
     @property
-    def batch_shape(self) -> tuple[int, ...]:
-        return self._batch_shape
+    def batch_shape(self) -> Size:
+        """A tr.Size, as torch's."""
+        return Size(self._batch_shape)
 
     @property
-    def event_shape(self) -> tuple[int, ...]:
-        return self._event_shape
+    def event_shape(self) -> Size:
+        """A tr.Size, as torch's."""
+        return Size(self._event_shape)
 
     def _extended_shape(self, sample_shape=()):
-        return tuple(sample_shape) + self._batch_shape + self._event_shape
+        return Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         """Draws of shape sample_shape + batch_shape + event_shape from the library's generator (tr.manual_seed),

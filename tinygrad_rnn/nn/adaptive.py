@@ -76,14 +76,15 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         if targets.ndim == 1:
             if input.ndim == 0 or input.shape[0] != targets.shape[0]:
                 raise ShapeError(f"{fn}: input and target should have the same size in the batch dimension, got "
-                                 f"input {input.shape} and target {targets.shape}")
+                                 f"input {tuple(input.shape)} and target {tuple(targets.shape)}")
             if input.ndim != 2:
-                raise ShapeError(f"{fn}: a 1-D target expects a 2-D input, got input of shape {input.shape}")
+                raise ShapeError(f"{fn}: a 1-D target expects a 2-D input, got input of shape {tuple(input.shape)}")
         elif targets.ndim == 0:
             if input.ndim != 1:
-                raise ShapeError(f"{fn}: a 0-D target expects a 1-D input, got input of shape {input.shape}")
+                raise ShapeError(f"{fn}: a 0-D target expects a 1-D input, got input of shape {tuple(input.shape)}")
         else:
-            raise ShapeError(f"{fn}: 0-D or 1-D target expected, multi-target not supported (got {targets.shape})")
+            raise ShapeError(f"{fn}: 0-D or 1-D target expected, multi-target not supported (got "
+                             f"{tuple(targets.shape)})")
         batched = targets.ndim == 1
         targets = targets.reshape(-1).astype(np.int64)
         if targets.size and (targets.min() < 0 or targets.max() >= self.n_classes):

@@ -143,15 +143,17 @@ class MultiheadAttention(Module):
     def _check_inputs(self, query, key, value):
         if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
             raise AttentionArgumentError(f"MultiheadAttention: query, key and value must be 3-D (batched) or 2-D "
-                                         f"(unbatched) alike, got shapes {query.shape}, {key.shape}, {value.shape}")
+                                         f"(unbatched) alike, got shapes {tuple(query.shape)}, {tuple(key.shape)}, "
+                                         f"{tuple(value.shape)}")
         if query.shape[-1] != self.embed_dim:
             raise AttentionArgumentError(f"was expecting embedding dimension of {self.embed_dim}, but got "
                                          f"{query.shape[-1]}")
         if key.shape[:2] != value.shape[:2]:
-            raise AttentionArgumentError(f"key shape {key.shape} does not match value shape {value.shape}")
+            raise AttentionArgumentError(f"key shape {tuple(key.shape)} does not match value shape "
+                                         f"{tuple(value.shape)}")
         if key.shape[1] != query.shape[1]:   # torch fails in a reshape: a RuntimeError
             raise ShapeError(f"MultiheadAttention: key and value must have query's batch size {query.shape[1]}, got "
-                             f"key {key.shape} and value {value.shape}")
+                             f"key {tuple(key.shape)} and value {tuple(value.shape)}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
             raise ShapeError(f"MultiheadAttention: key and value must end in kdim={self.kdim} and vdim={self.vdim}, "
                              f"got {key.shape[-1]} and {value.shape[-1]}")
@@ -209,11 +211,13 @@ class MultiheadAttention(Module):
         if mask is not None:
             expected = (L, S) if mask.ndim == 2 else (N * self.num_heads, L, S)
             if mask.ndim not in (2, 3) or mask.shape != expected:
-                raise ShapeError(f"The shape of the {mask.ndim}D attn_mask is {mask.shape}, but should be {expected}.")
+                raise ShapeError(f"The shape of the {mask.ndim}D attn_mask is {tuple(mask.shape)}, but should be "
+                                 f"{expected}.")
         if padding is None:
             return mask
         if padding.shape != (N, S):
-            raise AttentionArgumentError(f"expecting key_padding_mask shape of {(N, S)}, but got {padding.shape}")
+            raise AttentionArgumentError(f"expecting key_padding_mask shape of {(N, S)}, but got "
+                                         f"{tuple(padding.shape)}")
         padding = padding.reshape(N, 1, 1, S).expand(N, self.num_heads, 1, S).reshape(N * self.num_heads, 1, S)
         return padding if mask is None else mask + padding
 

@@ -174,7 +174,7 @@ class RecurrentCell(Module):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(x)}")
         if x.ndim not in (1, 2):
             raise ValueError(f"{type(self).__name__}: input must be 1-D (input_size,) or 2-D (batch, input_size), "
-                             f"got shape {x.shape}")
+                             f"got shape {tuple(x.shape)}")
         if getattr(self, "input_size", None) is not None and x.shape[-1] != self.input_size:
             raise ShapeError(f"{type(self).__name__}: input.shape[-1] must equal input_size: expected "
                              f"{self.input_size}, got {x.shape[-1]}")   # (a ValueError, and torch's RuntimeError)
@@ -240,7 +240,7 @@ def _check_state(cell, state, x, unbatched):
         expected = (size,) if unbatched else (x.shape[0], size)
         if p.shape != expected:
             raise ShapeError(f"{name}: {label}.shape must be {'(hidden,)' if unbatched else '(batch, hidden)'}: "
-                             f"expected {expected}, got {p.shape}")
+                             f"expected {expected}, got {tuple(p.shape)}")
         if p.dtype != x.dtype:
             raise DTypeMismatchError(f"{name}: {label} dtype {p.dtype} does not match the input's {x.dtype}")
 

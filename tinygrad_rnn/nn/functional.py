@@ -124,10 +124,11 @@ def _rows_by_class(fn, input, targets):
         raise ValueError(f"{fn}: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...), got a scalar")
     _float_input(fn, input)
     class_axis = 0 if input.ndim == 1 else 1
-    expected = input.shape[:class_axis] + input.shape[class_axis + 1:]
+    shape = input._data.shape
+    expected = shape[:class_axis] + shape[class_axis + 1:]
     if targets.shape != expected:   # torch: a ValueError for another batch size, a RuntimeError otherwise
-        raise ShapeError(f"{fn}: target must have shape {expected} for input of shape {input.shape}, "
-                         f"got {targets.shape}")
+        raise ShapeError(f"{fn}: target must have shape {expected} for input of shape {tuple(input.shape)}, "
+                         f"got {tuple(targets.shape)}")
     n_classes = input.shape[class_axis]
     if n_classes == 0:
         raise ValueError(f"{fn}: input has no classes (C = 0)")
@@ -455,13 +456,20 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     lo, hi = check_float("hardtanh", "min_val", min_val), check_float("hardtanh", "max_val", max_val)
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
-    return _result("hardtanh", input, inplace, lambda: where(input <= lo, lo, where(input >= hi, hi, input)))
+    return _result("hardtanh", input, inplace, lambda: _clamped(input, lo, hi))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(input, 0), 6), as torch.nn.functional.relu6: hardtanh(input, 0, 6), gradient 0 at 0 and at 6."""
     _activation_input("relu6", input)
-    return _result("relu6", input, inplace, lambda: where(input <= 0.0, 0.0, where(input >= 6.0, 6.0, input)))
+    return _result("relu6", input, inplace, lambda: _clamped(input, 0.0, 6.0))
+
+
+def _clamped(input, lo, hi):
+    """input clamped to [lo, hi] with hardtanh's gradient: 0 at and beyond the bounds, 1 inside and at NaN. A lower
+    bound 0 is relu's (relu6's), which keeps the input's own zero: hardtanh(-0.0, 0, 6) is -0.0, as torch's clamp."""
+    lower = input.relu() if lo == 0 else where(input <= lo, lo, input)
+    return where(input >= hi, hi, lower)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -490,13 +498,14 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _elu(input, alpha, scale=1.0, input_scale=1.0):
-    """torch's elu kernel: (exp(input * input_scale) - 1) * alpha * scale where input <= 0, else input * scale
-    (gradient alpha * scale * input_scale at 0; NaN takes the linear side, as torch's)."""
+    """torch's elu kernel: expm1(input * input_scale) * alpha * scale where input <= 0, else input * scale
+    (gradient alpha * scale * input_scale at 0; NaN takes the linear side, as torch's). expm1, as torch's: exp(x) - 1
+    would lose every digit near 0 (elu(-1e-10) is -1e-10, not 0) and make elu(-0.0) 0.0 where torch's is -0.0."""
     negative = input <= 0.0
     below = where(negative, input, 0.0)   # the positive side's exp is never computed: no overflow
     if input_scale != 1.0:
         below = below * input_scale
-    return where(negative, (below.exp() - 1.0) * (alpha * scale), input * scale if scale != 1.0 else input)
+    return where(negative, below.expm1() * (alpha * scale), input * scale if scale != 1.0 else input)
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946   # torch's
@@ -707,7 +716,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
     if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:   # torch's RuntimeError too
         raise ShapeError(f"linear: expected input (..., in_features) and weight (out_features, in_features), got "
-                         f"input {input.shape} and weight {weight.shape}")
+                         f"input {tuple(input.shape)} and weight {tuple(weight.shape)}")
     y = input @ weight.T
     return y if bias is None else y + bias
 
@@ -772,7 +781,7 @@ def _check_pair(fn, input, target, name="target"):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, Tensor) else input._operand(target)
     if target.shape != input.shape:   # (torch: a ValueError, or a RuntimeError where they do not broadcast)
-        raise ShapeError(f"{fn}: {name} shape {target.shape} must equal input shape {input.shape}")
+        raise ShapeError(f"{fn}: {name} shape {tuple(target.shape)} must equal input shape {tuple(input.shape)}")
     if target.dtype != input.dtype:
         raise DTypeMismatchError(f"{fn}: {name} dtype {target.dtype} does not match input dtype {input.dtype}")
     return target
@@ -835,7 +844,8 @@ def _weight_tensor(fn, name, w, input):
     except ValueError:
         fits = False
     if not fits:   # torch's RuntimeError too
-        raise ShapeError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's shape {input.shape}")
+        raise ShapeError(f"{fn}: {name} of shape {tuple(w.shape)} does not broadcast to the input's shape "
+                         f"{tuple(input.shape)}")
     return w
 
 
@@ -918,7 +928,7 @@ def _pad_by_index(input, pairs, mode, value):
         kept = input.shape[1:] if input.ndim == k + 2 else input.shape   # only a batch dim may be empty
         if 0 in kept:
             raise ShapeError(f"pad: mode {mode!r} expects non-zero dimensions but for a batch dim, got input shape "
-                             f"{input.shape}")
+                             f"{tuple(input.shape)}")
     x = input
     for j, (left, right) in enumerate(pairs):
         axis = x.ndim - 1 - j
@@ -1010,12 +1020,12 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     k = len(shape)
     if input.ndim < k or input.shape[input.ndim - k:] != shape:   # torch's RuntimeError too
         raise ShapeError(f"{fn}: the input's last {k} dimension(s) must be normalized_shape {shape}, got input "
-                         f"shape {input.shape}")
+                         f"shape {tuple(input.shape)}")
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and (not isinstance(p, Tensor) or p.dtype != input.dtype):
             raise TypeError(f"{fn}: {name} must be a Tensor of the input's dtype {input.dtype}, got {_described(p)}")
         if p is not None and p.shape != shape:
-            raise ShapeError(f"{fn}: {name} must have shape normalized_shape {shape}, got {p.shape}")
+            raise ShapeError(f"{fn}: {name} must have shape normalized_shape {shape}, got {tuple(p.shape)}")
     eps = _real(fn, "eps", eps)   # any number, as torch's: a negative eps computes (NaN where var + eps < 0)
     axes = tuple(range(input.ndim - k, input.ndim))
     centred = input - input.mean(axes, keepdims=True)
@@ -1145,7 +1155,8 @@ def _two_float_tensors(fn, x1, x2):
     try:
         return np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:   # torch's RuntimeError too
-        raise ShapeError(f"{fn}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast") from None
+        raise ShapeError(f"{fn}: x1 of shape {tuple(x1.shape)} and x2 of shape {tuple(x2.shape)} do not "
+                         "broadcast") from None
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -1250,17 +1261,17 @@ def _attention_operands(query, key, value):
             raise TypeError(f"{fn}: {name} must be a Tensor, got {type(t).__name__}")
     if min(query.ndim, key.ndim, value.ndim) < 2:
         raise ShapeError(f"{fn}: query, key and value must all be at least 2-D (..., L or S, E), got query "
-                         f"{query.shape}, key {key.shape} and value {value.shape}")
+                         f"{tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)}")
     if not query.dtype == key.dtype == value.dtype:
         raise DTypeMismatchError(f"{fn}: query, key and value must have one dtype (as torch: nothing is upcast "
                                  f"silently), got {query.dtype}, {key.dtype} and {value.dtype}")
     query._floating(fn)
     if key.shape[-1] != query.shape[-1]:
-        raise ShapeError(f"{fn}: key's last dim (E) must be query's, {query.shape[-1]}: got query {query.shape} "
-                         f"and key {key.shape}")
+        raise ShapeError(f"{fn}: key's last dim (E) must be query's, {query.shape[-1]}: got query {tuple(query.shape)} "
+                         f"and key {tuple(key.shape)}")
     if value.shape[-2] != key.shape[-2]:
         raise ShapeError(f"{fn}: value must have key's number of positions S = {key.shape[-2]} (dim -2): got "
-                         f"key {key.shape} and value {value.shape}")
+                         f"key {tuple(key.shape)} and value {tuple(value.shape)}")
     return query, key, value
 
 
@@ -1282,7 +1293,7 @@ def _repeat_heads(q, t, name):
     """key or value with its heads (dim -3) repeated to query's: each head serves a group of query heads."""
     if q.ndim < 3 or t.ndim < 3:
         raise IndexError(f"scaled_dot_product_attention: enable_gqa=True needs a heads dim (-3) in query and "
-                         f"{name}, got query {q.shape} and {name} {t.shape}")
+                         f"{name}, got query {tuple(q.shape)} and {name} {tuple(t.shape)}")
     heads, kv_heads = q.shape[-3], t.shape[-3]
     if heads % kv_heads:
         raise ShapeError(f"scaled_dot_product_attention: the number of heads in {name} ({kv_heads}) must divide "
@@ -1295,8 +1306,9 @@ def _attention_batch(q, k, v):
     try:
         return np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
-        raise ShapeError(f"scaled_dot_product_attention: the batch dims of query {q.shape}, key {k.shape} and "
-                         f"value {v.shape} do not broadcast") from None
+        raise ShapeError(f"scaled_dot_product_attention: the batch dims of query {tuple(q.shape)}, key "
+                         f"{tuple(k.shape)} and "
+                         f"value {tuple(v.shape)} do not broadcast") from None
 
 
 def _apply_attention_mask(scores, attn_mask, shape):
@@ -1317,7 +1329,7 @@ def _apply_attention_mask(scores, attn_mask, shape):
     except ValueError:
         fits = False
     if not fits:
-        raise ShapeError(f"{fn}: attn_mask {mask.shape} does not broadcast to the scores' shape {tuple(shape)} "
+        raise ShapeError(f"{fn}: attn_mask {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(shape)} "
                          "(batch..., L, S)")
     if mask.dtype == np.bool_:
         return scores.masked_fill(~mask._data, -math.inf)
@@ -1379,7 +1391,7 @@ def _ctc_log_probs(fn, log_probs):
         raise DTypeNotImplementedError(f"{fn}: log_probs must be float32 or float64, got {log_probs.dtype}")
     if log_probs.ndim not in (2, 3):   # torch's RuntimeError
         raise ShapeError(f"{fn}: log_probs must be (T, N, C), or (T, C) for one sequence, got shape "
-                         f"{log_probs.shape}")
+                         f"{tuple(log_probs.shape)}")
     if log_probs.ndim == 2:
         return log_probs.reshape(log_probs.shape[0], 1, log_probs.shape[1]), True
     return log_probs, False
@@ -1424,13 +1436,13 @@ def _ctc_targets(fn, targets, target_lengths, batch):
     longest = int(target_lengths.max()) if batch else 0
     if arr.ndim == 2:
         if arr.shape[0] != batch:
-            raise ShapeError(f"{fn}: padded targets must have N = {batch} rows, got shape {arr.shape}")
+            raise ShapeError(f"{fn}: padded targets must have N = {batch} rows, got shape {tuple(arr.shape)}")
         if arr.shape[1] < longest:
             raise ShapeError(f"{fn}: target_lengths ask for {longest} labels, but targets hold {arr.shape[1]} per "
-                             f"sequence (shape {arr.shape})")
+                             f"sequence (shape {tuple(arr.shape)})")
         return np.ascontiguousarray(arr[:, :longest])
     if arr.ndim != 1:
-        raise ShapeError(f"{fn}: targets must be padded (N, S) or concatenated 1-D, got shape {arr.shape}")
+        raise ShapeError(f"{fn}: targets must be padded (N, S) or concatenated 1-D, got shape {tuple(arr.shape)}")
     if arr.size != target_lengths.sum():
         raise ShapeError(f"{fn}: concatenated targets must hold sum(target_lengths) = {target_lengths.sum()} "
                          f"labels, got {arr.size}")

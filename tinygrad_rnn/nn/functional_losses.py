@@ -54,7 +54,7 @@ def _sign_target(fn, input, target, shape=None):
             raise TypeError(f"{fn}: target must be a Tensor of numbers, got {F._described(target)}")
         target = Tensor._make(arr.astype(input.dtype), False)
     if target.shape != tuple(shape):   # torch broadcasts some silently; here the shapes must agree
-        raise ShapeError(f"{fn}: target shape {target.shape} must equal {tuple(shape)}")
+        raise ShapeError(f"{fn}: target shape {tuple(target.shape)} must equal {tuple(shape)}")
     return target
 
 
@@ -128,8 +128,8 @@ def _gaussian_var(fn, input, var):
         return var.unsqueeze(-1)
     if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
         return var   # one dim of size 1, broadcast
-    raise ValueError(f"{fn}: var is of incorrect size: {var.shape} for input {input.shape} (expected input's "
-                     "shape, its shape without the last dim, or one dim of size 1)")
+    raise ValueError(f"{fn}: var is of incorrect size: {tuple(var.shape)} for input {tuple(input.shape)} (expected "
+                     "input's shape, its shape without the last dim, or one dim of size 1)")
 
 
 # ------------------------------------------------------------------- margins and hinges
@@ -148,7 +148,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor | npt.Arr
     t_shape = np.shape(target._data if isinstance(target, Tensor) else target)
     if not input1.ndim == input2.ndim == len(t_shape):
         raise ShapeError(f"{fn}: all input tensors should have the same number of dimensions, got input1 "
-                         f"{input1.shape}, input2 {input2.shape} and target {t_shape}")
+                         f"{tuple(input1.shape)}, input2 {tuple(input2.shape)} and target {t_shape}")
     try:
         shape = np.broadcast_shapes(shape, t_shape)
     except ValueError:
@@ -219,8 +219,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor | npt.A
     if t_ndim > 1:
         raise ShapeError(f"{fn}: 0D or 1D target tensor expected, multi-target not supported (got {t_ndim}-D)")
     if not input1.ndim == input2.ndim == t_ndim + 1:   # torch's RuntimeError
-        raise ShapeError(f"{fn}: a {t_ndim}-D target expects {t_ndim + 1}-D inputs, got input1 {input1.shape} and "
-                         f"input2 {input2.shape}")
+        raise ShapeError(f"{fn}: a {t_ndim}-D target expects {t_ndim + 1}-D inputs, got input1 {tuple(input1.shape)} "
+                         f"and input2 {tuple(input2.shape)}")
     prod = (input1 * input2).sum(-1)
     denom = (((input1 * input1).sum(-1) + 1e-12) * ((input2 * input2).sum(-1) + 1e-12)).sqrt()
     cos = prod / denom
@@ -250,7 +250,7 @@ def multi_margin_loss(input: Tensor, target: Tensor | npt.ArrayLike, p: int = 1,
     n, n_classes = rows.shape
     if targets.ndim > 1 or targets.size != n:   # torch's RuntimeError
         raise ShapeError(f"{fn}: target must be 1-D with one class index per sample ({n}), got shape "
-                         f"{targets.shape} for input {input.shape}")
+                         f"{tuple(targets.shape)} for input {tuple(input.shape)}")
     flat = targets.reshape(-1)
     if flat.size and (flat.min() < 0 or flat.max() >= n_classes):   # torch's RuntimeError "target out of range"
         raise ArgumentValueError(f"{fn}: target out of range: class indices must lie in [0, {n_classes}), got "
@@ -284,7 +284,7 @@ def _class_rows(fn, input):
     fine, no classes or more dims are not: torch's RuntimeError)."""
     if not (input.ndim == 2 and input.shape[1] > 0 or input.ndim < 2 and input.size > 0):
         raise ShapeError(f"{fn}: expected a non-empty vector or matrix with optional 0-dim batch size, got shape "
-                         f"{input.shape}")
+                         f"{tuple(input.shape)}")
     return input.reshape(-1, input.shape[-1] if input.ndim else 1)
 
 
@@ -301,7 +301,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor | npt.ArrayLike, *, siz
     n, n_classes = rows.shape
     fits = targets.shape == input.shape if input.ndim == 2 else targets.ndim <= 1 and targets.size == n_classes
     if not fits:
-        raise ShapeError(f"{fn}: inconsistent target size: {targets.shape} for input of size {input.shape}")
+        raise ShapeError(f"{fn}: inconsistent target size: {tuple(targets.shape)} for input of size "
+                         f"{tuple(input.shape)}")
     listed = targets.reshape(n, n_classes)
     if listed.size and (listed.min() < -1 or listed.max() >= n_classes):
         raise ArgumentValueError(f"{fn}: target is out of range: entries must lie in [-1, {n_classes}) (-1 ends "
@@ -425,7 +426,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     try:
         batch = np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
     except ValueError:
-        raise ShapeError(f"{fn}: the batch dims of x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
+        raise ShapeError(f"{fn}: the batch dims of x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)} do not "
+                         "broadcast") from None
     x1, x2 = (x.expand(*batch, *x.shape[-2:]) if x.shape[:-2] != batch else x for x in (x1, x2))
     by_matmul = compute_mode == "use_mm_for_euclid_dist" or (
         compute_mode == CDIST_MODES[0] and (x1.shape[-2] > 25 or x2.shape[-2] > 25))

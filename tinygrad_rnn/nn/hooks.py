@@ -417,7 +417,8 @@ def _as_gradient(value, meta, name, i):
         raise TypeError(f"a module backward hook's {name}[{i}] must be a Tensor or None, got {type(value).__name__}")
     shape, dtype = meta
     if value.shape != shape:   # (torch's RuntimeError too: "hook 'hook' has changed the size of value")
-        raise ShapeError(f"a module backward hook's {name}[{i}] must have shape {shape}, got {value.shape}")
+        raise ShapeError(f"a module backward hook's {name}[{i}] must have shape {tuple(shape)}, got "
+                         f"{tuple(value.shape)}")
     if value.dtype != dtype:   # (torch's RuntimeError too, rather than a silent cast)
         raise DTypeMismatchError(f"a module backward hook's {name}[{i}] must have dtype {dtype}, got {value.dtype}")
     return value._data

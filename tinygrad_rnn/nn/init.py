@@ -77,7 +77,7 @@ def _fans(fn, tensor):
     """(fan_in, fan_out) as torch: size(1) and size(0), each times the product of the remaining dims."""
     if tensor.ndim < 2:
         raise ValueError(f"{fn}: fan in and fan out cannot be computed for a tensor with fewer than 2 "
-                         f"dimensions, got shape {tensor.shape}")
+                         f"dimensions, got shape {tuple(tensor.shape)}")
     receptive = int(np.prod(tensor.shape[2:]))
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -143,7 +143,7 @@ def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (ones on the diagonal) into a 2-D tensor."""
     _tensor("eye_", tensor)
     if tensor.ndim != 2:
-        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
     return _write("eye_", tensor, np.eye(*tensor.shape))
 
 
@@ -199,7 +199,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generato
     fn = "orthogonal_"
     _random_fill(fn, tensor)
     if tensor.ndim < 2:
-        raise ValueError(f"{fn}: only tensors with 2 or more dimensions are supported, got shape {tensor.shape}")
+        raise ValueError(f"{fn}: only tensors with 2 or more dimensions are supported, got shape {tuple(tensor.shape)}")
     if tensor.size == 0:
         return tensor
     gain = _number(fn, "gain", gain)

@@ -798,8 +798,8 @@ def _load_problem(name, value, p, assign):
         return (f"{name}: a value of dtype {value.dtype} cannot be copied into a {p.dtype} "
                 "parameter (numbers or bools only)")
     if value.shape != p.shape:
-        return (f"size mismatch for {name}: copying a param with shape {value.shape} from "
-                f"checkpoint, the shape in current model is {p.shape}")
+        return (f"size mismatch for {name}: copying a param with shape {tuple(value.shape)} from "
+                f"checkpoint, the shape in current model is {tuple(p.shape)}")
     if assign and isinstance(p, Parameter) and value.dtype not in FLOAT_DTYPES:
         return f"{name}: assign=True makes the value the parameter, so it must be float32 or float64, got {value.dtype}"
     return None
@@ -834,7 +834,7 @@ def _check_slot(module, name, old, new, value):
         return
     expected = "tr.nn.Parameter" if old == "parameter" else "tr.nn.Module"
     raise TypeError(f"{type(module).__name__}: cannot assign a {type(value).__name__} as {old} {name!r} ({expected} "
-                    f"or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set .data"
+                    "or None expected, as torch)" + (": wrap it in tr.nn.Parameter, or set .data"
                                                       if old == "parameter" and isinstance(value, Tensor) else ""))
 
 
@@ -1299,7 +1299,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight)
             if self.weight.shape != (num_embeddings, embedding_dim):   # torch asserts it
                 raise ArgumentAssertionError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}) "
-                                             f"(num_embeddings, embedding_dim), got {self.weight.shape}")
+                                             f"(num_embeddings, embedding_dim), got {tuple(self.weight.shape)}")
         self.weight.requires_grad_(not check_bool("Embedding", "_freeze", _freeze))
 
     @classmethod

@@ -188,7 +188,7 @@ class _BatchNorm(_NormBase):
             raise ValueError(f"expected {ranks} input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
             raise ShapeError(f"{owner}: expected {self.num_features} channels (dim 1), got {input.shape[1]} "
-                             f"(input of shape {input.shape})")
+                             f"(input of shape {tuple(input.shape)})")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data[...] += 1

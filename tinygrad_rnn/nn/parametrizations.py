@@ -102,8 +102,8 @@ class _Orthogonal(Module):
     def right_inverse(self, Q: Tensor) -> Tensor:
         """An X with Q(X) = Q (see the class): for use_trivialization=False only the householder map has one."""
         if Q.shape != self.shape:
-            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. Got a tensor of shape "
-                             f"{Q.shape}.")
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. Got a tensor of "
+                             f"shape {tuple(Q.shape)}.")
         q = Q._data
         n, k = q.shape[-2], q.shape[-1]
         transpose = n < k

@@ -159,7 +159,7 @@ def _check_unchanged(z, shape, dtype):
                          f"is enabled.\nunparametrized dtype: {dtype}\nparametrized dtype: {z.dtype}")
     if z.shape != shape:
         raise ValueError("Registering a parametrization may not change the shape of the tensor, unless `unsafe` flag "
-                         f"is enabled.\nunparametrized shape: {shape}\nparametrized shape: {z.shape}")
+                         f"is enabled.\nunparametrized shape: {shape}\nparametrized shape: {tuple(z.shape)}")
 
 
 # ----------------------------------------------------------------------------- the module's class and property

@@ -200,14 +200,14 @@ class _StackedRecurrent(Module):
             return self._forward_packed(input, hx, lengths, retain_states)
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type_name(input)}")
-        shape = input.shape
+        shape = input._data.shape   # (numpy's: the engine's hot path makes no tr.Size)
         if len(shape) not in (2, 3) or shape[-1] != self.input_size or input.dtype != self.dtype:
             self._refuse_input(input)
         unbatched = len(shape) == 2
         x = input.reshape(shape[0], 1, shape[1]) if unbatched else input
         if self.batch_first and not unbatched:
             x = x.transpose(1, 0, 2)
-        T, B = x.shape[0], x.shape[1]
+        T, B, _ = x._data.shape
         if T == 0:   # (a ShapeError: a ValueError, and the RuntimeError torch raises)
             raise ShapeError(f"{type(self).__name__}: the input sequence is empty (seq length 0)")
         if lengths is not None:
@@ -267,7 +267,7 @@ class _StackedRecurrent(Module):
         name = type(self).__name__
         if input.ndim not in (2, 3):
             raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
-                             f"input_size) or 2-D unbatched (seq, input_size), got shape {input.shape}")
+                             f"input_size) or 2-D unbatched (seq, input_size), got shape {tuple(input.shape)}")
         if input.shape[-1] != self.input_size:
             raise ShapeError(f"{name}: input.shape[-1] must equal input_size: expected {self.input_size}, "
                              f"got {input.shape[-1]}")
@@ -287,7 +287,7 @@ class _StackedRecurrent(Module):
             arr = arr.astype(np.int64)
         if arr.dtype.kind not in "iu" or arr.ndim != 1:
             raise TypeError(f"{name}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape "
-                            f"{arr.shape}")
+                            f"{tuple(arr.shape)}")
         if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch's packing raises)
             raise LengthsError(f"{name}: lengths must have one entry per batch element: expected {B}, "
                                f"got {arr.shape[0]}")
@@ -316,7 +316,7 @@ class _StackedRecurrent(Module):
             expected = (LD, size) if unbatched else (LD, B, size)
             if p.shape != expected:
                 raise ShapeError(f"{name}: {label} must have shape (num_layers * num_directions, "
-                                 f"{'' if unbatched else 'batch, '}hidden) = {expected}, got {p.shape}")
+                                 f"{'' if unbatched else 'batch, '}hidden) = {expected}, got {tuple(p.shape)}")
             if p.dtype != self.dtype:
                 raise DTypeMismatchError(f"{name}: {label} dtype {p.dtype} does not match the parameters' "
                                          f"{self.dtype}")

@@ -274,7 +274,7 @@ def _checked_batch_sizes(fn, sizes, rows):
     sizes = np.asarray(sizes)
     if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or len(sizes) == 0:
         raise TypeError(f"{fn}: batch_sizes must be a non-empty 1-D int Tensor, got {sizes.dtype} of shape "
-                        f"{sizes.shape}")
+                        f"{tuple(sizes.shape)}")
     if sizes[-1] < 1 or np.any(np.diff(sizes) > 0) or sizes.sum() != rows:
         raise ValueError(f"{fn}: batch_sizes must be positive, non-increasing and add up to data's {rows} rows, "
                          f"got {sizes.tolist()}")
@@ -334,7 +334,7 @@ def _check_lengths(fn, lengths, T, B, shortest=1):
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
         raise ArgumentTypeError(f"{fn}: lengths must be a 1-D sequence of ints, got {arr.dtype} array of shape "
-                                f"{arr.shape}")
+                                f"{tuple(arr.shape)}")
     if arr.shape[0] != B:   # (LengthsError: a ValueError, and the RuntimeError torch raises)
         raise LengthsError(f"{fn}: lengths must have one entry per sequence in the batch: expected {B}, "
                            f"got {arr.shape[0]}")
@@ -389,10 +389,10 @@ def _check_sequence(fn, i, s, first):
         raise TypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got {type_name(s)}")
     if s.ndim < 1:   # (ArgumentTypeError: a TypeError, and the RuntimeError torch raises)
         raise ArgumentTypeError(f"{fn}: sequences[{i}] must be a Tensor of at least 1 dimension, got a Tensor of "
-                                f"shape {s.shape}")
+                                f"shape {tuple(s.shape)}")
     if s.shape[1:] != first.shape[1:]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
-        raise ShapeError(f"{fn}: sequences[{i}] has shape {s.shape}; every sequence must match sequences[0] "
-                         f"after the length, {first.shape[1:]}")
+        raise ShapeError(f"{fn}: sequences[{i}] has shape {tuple(s.shape)}; every sequence must match sequences[0] "
+                         f"after the length, {tuple(first.shape[1:])}")
     if s.dtype != first.dtype:   # (torch promotes them: nothing is upcast silently here)
         raise TypeError(f"{fn}: sequences[{i}] has dtype {s.dtype}, sequences[0] {first.dtype}; every sequence "
                         "must have one dtype (convert with .to())")
@@ -407,11 +407,11 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | npt.ArrayLike, batch_f
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: input must be a Tensor of at least 2 dimensions, got {type_name(input)}")
     if input.ndim < 2:
-        raise InputRankError(f"{fn}: input must be a Tensor of at least 2 dimensions, got shape {input.shape}")
+        raise InputRankError(f"{fn}: input must be a Tensor of at least 2 dimensions, got shape {tuple(input.shape)}")
     batch_first = check_bool(fn, "batch_first", batch_first)  # "False" is truthy: never read as True
     enforce_sorted = check_bool(fn, "enforce_sorted", enforce_sorted)
     if 0 in input.shape[:2]:   # (ShapeError: a ValueError, and the RuntimeError torch raises)
-        raise ShapeError(f"{fn}: cannot pack an empty batch: input has shape {input.shape} (no "
+        raise ShapeError(f"{fn}: cannot pack an empty batch: input has shape {tuple(input.shape)} (no "
                          f"{'sequences' if input.shape[1 if batch_first else 0] else 'steps'}"
                          f"{', batch_first=True' if batch_first else ''})")
     if batch_first:
@@ -478,7 +478,7 @@ def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | npt.ArrayLike,
                         f"{type_name(padded_sequences)}")
     if padded_sequences.ndim < 2:   # (InputRankError: a TypeError, and the IndexError torch raises)
         raise InputRankError(f"{fn}: padded_sequences must be a Tensor of at least 2 dimensions, got shape "
-                             f"{padded_sequences.shape}")
+                             f"{tuple(padded_sequences.shape)}")
     x = padded_sequences if batch_first else padded_sequences.swapaxes(0, 1)  # (B, T, *)
     lengths = _check_lengths(fn, lengths, x.shape[1], x.shape[0], shortest=0)
     return [x[b, :n] for b, n in enumerate(lengths)]

@@ -243,7 +243,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     if not isinstance(vec, Tensor):
         raise TypeError(f"{fn}: vec must be a Tensor, got {type(vec).__name__}")
     if vec.ndim != 1:
-        raise RuntimeError(f"{fn}: vec must be 1-D, got shape {vec.shape}")
+        raise RuntimeError(f"{fn}: vec must be 1-D, got shape {tuple(vec.shape)}")
     params = [parameters] if isinstance(parameters, Tensor) else _listed(fn, "parameters", parameters)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):

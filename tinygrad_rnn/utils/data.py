@@ -296,7 +296,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
         array = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if array.ndim != 1:
-            raise ValueError(f"weights should be a 1d sequence but given weights have shape {array.shape}")
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(array.shape)}")
         _check_generator("WeightedRandomSampler", generator)
         self.weights = Tensor._make(array, False)
         self.num_samples = num_samples
