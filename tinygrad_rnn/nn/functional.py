@@ -1454,7 +1454,7 @@ def _ctc_check_labels(fn, padded, target_lengths, n_classes, blank):
 
 # the convolution and batch normalisation live with their modules (conv.py is built on pad() above)
 from .bilinear import bilinear  # noqa: E402
-from .conv import conv1d, conv2d  # noqa: E402
+from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
 from .functional_losses import (  # noqa: E402
     cosine_embedding_loss,
     gaussian_nll_loss,
@@ -1485,7 +1485,8 @@ from .pooling import (  # noqa: E402
     max_pool3d,
 )
 
-__all__ += ["bilinear", "conv1d", "conv2d", "batch_norm", "instance_norm", "group_norm",
+__all__ += ["bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+            "batch_norm", "instance_norm", "group_norm",
             "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
             "adaptive_max_pool2d", "adaptive_max_pool3d",
