@@ -112,11 +112,11 @@ def test_the_functional_form_takes_torch_s_arguments_in_torch_s_order():
 
 
 def test_initialisation_bounds_are_torch_s():
-    conv = tr.nn.ConvTranspose2d(4, 6, (3, 2), groups=2)
-    bound = 1 / math.sqrt(6 // 2 * 3 * 2)   # torch's fan-in of a (C_in, C_out / groups, *K) weight
-    for p in (conv.weight, conv.bias):
-        assert np.abs(p.numpy()).max() <= bound and np.abs(p.numpy()).max() > 0.7 * bound
-    assert conv.weight.shape == (4, 3, 3, 2)
+    conv = tr.nn.ConvTranspose2d(4, 64, (3, 2), groups=2)
+    bound = 1 / math.sqrt(64 // 2 * 3 * 2)   # torch's fan-in of a (C_in, C_out / groups, *K) weight
+    for p in (conv.weight, conv.bias):   # (64 draws of the bias: all below 0.8 * bound once in 10^6)
+        assert np.abs(p.numpy()).max() <= bound and np.abs(p.numpy()).max() > 0.8 * bound
+    assert conv.weight.shape == (4, 32, 3, 2)
 
 
 def transpose(lib, x_shape, w_shape, d=1, **kwargs):
