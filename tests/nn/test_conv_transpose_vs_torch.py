@@ -138,6 +138,7 @@ REFUSED = {
     "4-D input": lambda lib: transpose(lib, (2, 2, 4, 5), (4, 3, 3)),
     "2-D input to 3-D": lambda lib: transpose(lib, (4, 5), (4, 3, 3, 3, 3), d=3),
     "two strides for 1-D": lambda lib: transpose(lib, (2, 4, 5), (4, 3, 3), stride=(1, 2)),
+    "module padding string": lambda lib: lib.nn.ConvTranspose1d(4, 3, 3, padding="same")(lib.ones(2, 4, 5)),
     "padding mode": lambda lib: lib.nn.ConvTranspose1d(4, 3, 3, padding_mode="reflect"),
     "unknown padding mode": lambda lib: lib.nn.ConvTranspose2d(4, 3, 3, padding_mode="bogus"),
     "in_channels and groups": lambda lib: lib.nn.ConvTranspose2d(3, 4, 3, groups=2),

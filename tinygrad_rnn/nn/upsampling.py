@@ -172,6 +172,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         align_corners = False
     sizes, factors = _output_sizes(input, size, scale_factor, mode, recompute_scale_factor)
     _check_mode(input, mode, antialias)
+    if not input.is_floating_point():   # torch's kernels take no integer input (nor bool)
+        raise NotImplementedError(f"interpolate: {mode} mode is not implemented for {input.dtype} input (a "
+                                  "floating-point one only, as torch's)")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[input.ndim - 3](input, sizes)
     _check_sizes(input, sizes)
@@ -181,8 +184,6 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
             index = _nearest_index(n, out, factor, mode == "nearest-exact", mode == "nearest" and input.ndim == 4)
             y = y.index_select(2 + i, Tensor._make(index, False))
         return y
-    if not input.is_floating_point():
-        raise RuntimeError(f"interpolate: {mode} mode needs a floating-point input, got {input.dtype}")
     # torch's linear modes leave a dim whose size does not change as it is, whatever the scale_factor
     matrices = [None if n == out and mode != "bicubic" else
                 _weight_matrix(n, out, factor, align_corners, mode == "bicubic", input.dtype)
