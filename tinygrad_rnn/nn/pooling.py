@@ -1,6 +1,6 @@
-"""Pooling over one or two spatial dims, as torch.nn.MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d,
-AdaptiveMaxPool1d/2d and their torch.nn.functional forms (torch 2.13). Inputs are (N, C, *spatial) or unbatched
-(C, *spatial).
+"""Pooling over one, two or three spatial dims, as torch.nn.MaxPool1d/2d/3d, AvgPool1d/2d/3d,
+AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d and their torch.nn.functional forms (torch 2.13). Inputs are
+(N, C, *spatial) or unbatched (C, *spatial).
 
 Output sizes are torch's: out = floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1, rounded up
 instead with ceil_mode, where the last window must still start inside the input or its left padding.
@@ -12,13 +12,13 @@ instead with ceil_mode, where the last window must still start inside the input 
   count: the window within input and padding (count_include_pad) or within the input alone, or divisor_override.
 - Adaptive average pooling averages the windows [floor(i * size / out), ceil((i + 1) * size / out)) of each dim:
   a product with one averaging matrix per dim (separable), so its gradient is the transposed product.
-- Adaptive max pooling picks the maximum of those windows, as max pooling does.
+- Adaptive max pooling picks the maximum of those windows, as max pooling does: every window gathered at once,
+  padded to the longest window of its dim (the padding masked out), so no loop runs over the output.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import product
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,11 @@ from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-           "adaptive_max_pool1d", "adaptive_max_pool2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "adaptive_max_pool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d",
+           "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
 
 # --- arguments and sizes ---------------------------------------------------------------------------------------
@@ -169,6 +171,14 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """torch.nn.functional.max_pool3d: input (N, C, D, H, W) or (C, D, H, W); with return_indices also the int64
+    flat index ((d * H + h) * W + w) of each maximum, as torch's."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
 # --- average pooling ----------------------------------------------------------------------------------------------
 
 def _divisors(x, out, kernel, stride, padding, count_include_pad):
@@ -214,6 +224,15 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     """torch.nn.functional.avg_pool2d: input (N, C, H, W) or (C, H, W); divisor_override divides every window's
     sum by that number instead."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """torch.nn.functional.avg_pool3d: input (N, C, D, H, W) or (C, D, H, W); divisor_override divides every
+    window's sum by that number instead."""
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 
 
@@ -269,25 +288,50 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
     return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
 
 
+def adaptive_avg_pool3d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
+    """torch.nn.functional.adaptive_avg_pool3d: input (N, C, D, H, W) or (C, D, H, W) to (..., D_out, H_out,
+    W_out); output_size an int or a triple, None keeping that dim's size."""
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
+
+
 def _adaptive_max_pool(name, d, input, output_size, return_indices):
     x, unbatched = _spatial_input(name, input, d)
     out = _adaptive_sizes(name, x, output_size, d)
-    bounds = [_adaptive_bounds(x.shape[2 + i], out[i]) for i in range(d)]
-    flat = np.zeros((*x.shape[:2], *out), np.int64)
-    for position in product(*(range(o) for o in out)):   # a loop over the output's windows (numpy, no tape)
-        lows = [int(bounds[i][0][position[i]]) for i in range(d)]
-        highs = [int(bounds[i][1][position[i]]) for i in range(d)]
-        window = x._data[(Ellipsis,) + tuple(slice(lo, hi) for lo, hi in zip(lows, highs))]
-        taps = window.reshape(-1, math.prod(window.shape[2:]))
-        pick = np.unravel_index(_first_max(taps, np.ones(taps.shape, bool)), window.shape[2:])
-        index = np.zeros(len(taps), np.int64)
-        for i in range(d):
-            index = index * x.shape[2 + i] + lows[i] + pick[i]
-        flat[(Ellipsis,) + position] = index.reshape(x.shape[:2])
-    y = _pick_by_index(x, flat) if min(out) > 0 else x[(Ellipsis,) + tuple(slice(0, 0) for _ in range(d))]
+    if min(out) == 0:
+        y, flat = x[(Ellipsis,) + tuple(slice(0, 0) for _ in range(d))], np.zeros((*x.shape[:2], *out), np.int64)
+    else:
+        flat = _adaptive_max_indices(x._data, out)
+        y = _pick_by_index(x, flat)
     if unbatched:
         y, flat = y.squeeze(0), flat[0]
     return (y, Tensor._make(flat, False)) if return_indices else y
+
+
+def _adaptive_max_indices(data, out):
+    """The flat spatial index of torch's pick in each adaptive window of data (N, C, *spatial), (N, C, *out): each
+    dim's windows as rows of `longest` taps (a tap past its window's end repeats the window's last entry and is
+    masked out), gathered at once by an open mesh of per-dim indices (numpy, no tape)."""
+    d, spatial = len(out), data.shape[2:]
+    positions, valid = [], np.ones((), bool)
+    for i, (size, o) in enumerate(zip(spatial, out)):
+        starts, ends = _adaptive_bounds(size, o)
+        taps = np.arange(int((ends - starts).max()))
+        index = np.minimum(starts[:, None] + taps, ends[:, None] - 1)        # (out_i, longest_i)
+        inside = starts[:, None] + taps < ends[:, None]
+        shape = [1] * (2 * d)
+        shape[i], shape[d + i] = o, len(taps)
+        positions.append(index.reshape(shape))
+        valid = valid & inside.reshape(shape)                                # (*out, *longest) at the end
+    windows = data[(slice(None), slice(None)) + tuple(positions)]           # (N, C, *out, *longest)
+    taps = math.prod(windows.shape[2 + d:])
+    valid = np.broadcast_to(valid, windows.shape[2:]).reshape(1, -1, taps)
+    valid = np.broadcast_to(valid, (data.shape[0] * data.shape[1], valid.shape[1], taps)).reshape(-1, taps)
+    pick = _first_max(windows.reshape(-1, taps), valid).reshape(*data.shape[:2], *out)
+    flat = np.zeros(pick.shape, np.int64)
+    for i, tap in enumerate(np.unravel_index(pick, windows.shape[2 + d:])):
+        start = _adaptive_bounds(spatial[i], out[i])[0].reshape((-1,) + (1,) * (d - 1 - i))
+        flat = flat * spatial[i] + start + tap
+    return flat
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],
@@ -302,6 +346,13 @@ def adaptive_max_pool2d(input: Tensor, output_size: int | Sequence[int | None],
     """torch.nn.functional.adaptive_max_pool2d: input (N, C, H, W) or (C, H, W) to (..., H_out, W_out); with
     return_indices also the int64 flat index (h * W + w) of each maximum."""
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """torch.nn.functional.adaptive_max_pool3d: input (N, C, D, H, W) or (C, D, H, W) to (..., D_out, H_out,
+    W_out); with return_indices also the int64 flat index ((d * H + h) * W + w) of each maximum."""
+    return _adaptive_max_pool("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
 # --- modules ------------------------------------------------------------------------------------------------------
@@ -337,6 +388,13 @@ class MaxPool2d(_MaxPoolNd):
     _function = staticmethod(max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """torch.nn.MaxPool3d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+    each an int or a (depth, height, width) triple; stride None is the kernel size; (N, C, D, H, W) or
+    (C, D, H, W) input."""
+    _function = staticmethod(max_pool3d)
+
+
 class AvgPool1d(Module):
     """torch.nn.AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     (N, C, L) or (C, L) input; its arguments kept as 1-tuples, as torch's."""
@@ -358,6 +416,7 @@ class AvgPool1d(Module):
 class AvgPool2d(Module):
     """torch.nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
     divisor_override=None): each size an int or a (height, width) pair; (N, C, H, W) or (C, H, W) input."""
+    _function: Any = staticmethod(avg_pool2d)
 
     def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                  padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
@@ -367,11 +426,18 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                          self.divisor_override)
+        return type(self)._function(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                    self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """torch.nn.AvgPool3d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None): each size an int or a (depth, height, width) triple; (N, C, D, H, W) or (C, D, H, W)
+    input."""
+    _function = staticmethod(avg_pool3d)
 
 
 class _AdaptivePool(Module):
@@ -397,6 +463,11 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     _function = staticmethod(adaptive_avg_pool2d)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """torch.nn.AdaptiveAvgPool3d(output_size): an int or a triple (None keeps that size)."""
+    _function = staticmethod(adaptive_avg_pool3d)
+
+
 class _AdaptiveMaxPool(_AdaptivePool):
     def __init__(self, output_size: int | Sequence[int | None], return_indices: bool = False) -> None:
         self.output_size, self.return_indices = output_size, return_indices
@@ -413,3 +484,8 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPool):
 class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """torch.nn.AdaptiveMaxPool2d(output_size, return_indices=False): an int or a pair (None keeps that size)."""
     _function = staticmethod(adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """torch.nn.AdaptiveMaxPool3d(output_size, return_indices=False): an int or a triple (None keeps that size)."""
+    _function = staticmethod(adaptive_max_pool3d)
