@@ -139,6 +139,11 @@ class Distribution:
     def entropy(self) -> Tensor:
         raise NotImplementedError
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every value of a discrete distribution along a new dim 0: (cardinality,) + batch_shape + event_shape
+        (with expand=False the batch dims are 1s); the batch entries enumerated in lock-step, as torch's."""
+        raise NotImplementedError
+
     @property
     def mean(self) -> Tensor:
         raise NotImplementedError
