@@ -515,11 +515,13 @@ class Tanh(Primitive):
 class Sigmoid(Primitive):
     @staticmethod
     def forward(a):
-        # sigmoid(a) = (1 + tanh(a/2)) / 2: no exp, so no overflow at a = -1e4 (1/(1+exp(-a))
-        # overflows there), and tanh is one fast numpy call. Python scalars keep a's dtype.
-        out = np.tanh(a * 0.5)
+        # torch's 1 / (1 + exp(-a)), accurate to the last place everywhere (kernels/vecmath.py's form too). The
+        # tanh form (1 + tanh(a/2)) / 2 cancels left of 0: float32 gave 0 below a = -17 and float64 below -37,
+        # where the result is 4e-8 and 9e-17 (Bernoulli(logits=...).probs, logits_to_probs). exp(-a) overflows
+        # to inf far left, giving torch's exact 0; the tape's filter keeps numpy's overflow warning quiet.
+        out = np.exp(-a)
         out += 1
-        out *= 0.5
+        out = np.reciprocal(out)
         return out, out
 
     @staticmethod
