@@ -7,10 +7,9 @@ import inspect
 
 import numpy as np
 import pytest
+from conftest import outcome, raises_as_torch
 
 import tinygrad_rnn as tr
-
-from conftest import outcome, raises_as_torch
 
 torch = pytest.importorskip("torch")
 
@@ -82,7 +81,8 @@ def test_is_a_transformed_distribution_with_torch_s_base_and_transforms(name):
     assert type(ours.base_dist).__name__ == type(theirs.base_dist).__name__
     assert (tuple(ours.base_dist.batch_shape), tuple(ours.base_dist.event_shape)) == \
         (tuple(theirs.base_dist.batch_shape), tuple(theirs.base_dist.event_shape))
-    ours_t, theirs_t = [_transform_params(t) for t in ours.transforms], [_transform_params(t) for t in theirs.transforms]
+    ours_t = [_transform_params(t) for t in ours.transforms]
+    theirs_t = [_transform_params(t) for t in theirs.transforms]
     assert [n for n, _ in ours_t] == [n for n, _ in theirs_t]
     for (_, a), (_, b) in zip(ours_t, theirs_t):
         assert a.keys() == b.keys()
@@ -110,8 +110,8 @@ def test_log_prob_and_its_gradients_are_torch_s(name):
 def test_cdf_and_icdf_come_through_the_transforms_as_torch_s(name):
     _, _, value, prob = FAMILIES[name]
     for method, arg in (("cdf", value), ("icdf", prob if prob is not None else UNIT)):
-        theirs = outcome(lambda: getattr(_made(torch, name, grad=False)[0], method)(t_of(torch, arg)))
-        ours = outcome(lambda: getattr(_made(tr, name, grad=False)[0], method)(t_of(tr, arg)))
+        theirs = outcome(lambda m=method, a=arg: getattr(_made(torch, name, grad=False)[0], m)(t_of(torch, a)))
+        ours = outcome(lambda m=method, a=arg: getattr(_made(tr, name, grad=False)[0], m)(t_of(tr, a)))
         if isinstance(theirs, type):
             assert isinstance(ours, type) and issubclass(ours, theirs), (method, ours, theirs)
         else:
@@ -182,8 +182,8 @@ def test_lognormal_kl_goes_through_the_transformed_pair_as_torch_s():
     for other in (lambda lib: D(lib).Normal(t_of(lib, REAL), t_of(lib, POS)),
                   lambda lib: D(lib).TransformedDistribution(D(lib).Normal(t_of(lib, REAL), t_of(lib, POS)),
                                                              D(lib).SigmoidTransform())):
-        raises_as_torch(lambda: D(torch).kl_divergence(_made(torch, "LogNormal")[0], other(torch)),
-                        lambda: D(tr).kl_divergence(_made(tr, "LogNormal")[0], other(tr)))
+        raises_as_torch(lambda o=other: D(torch).kl_divergence(_made(torch, "LogNormal")[0], o(torch)),
+                        lambda o=other: D(tr).kl_divergence(_made(tr, "LogNormal")[0], o(tr)))
 
 
 def _enumerables(lib):
@@ -229,8 +229,8 @@ def test_dependent_constraints_are_torch_s():
         assert (custom.is_discrete, custom.event_dim) == (True, 1) and c.is_dependent(custom)
         assert repr(custom) == "Dependent()"
     for attr in ("is_discrete", "event_dim"):
-        raises_as_torch(lambda: getattr(torch.distributions.constraints.dependent, attr),
-                        lambda: getattr(tr.distributions.constraints.dependent, attr), "cannot be determined")
+        raises_as_torch(lambda a=attr: getattr(torch.distributions.constraints.dependent, a),
+                        lambda a=attr: getattr(tr.distributions.constraints.dependent, a), "cannot be determined")
     raises_as_torch(lambda: torch.distributions.constraints.dependent.check(torch.zeros(2)),
                     lambda: tr.distributions.constraints.dependent.check(tr.zeros(2)), "dependent constraint")
 
@@ -322,7 +322,25 @@ def test_distributions_utils_are_torch_s(dtype):
             np.testing.assert_allclose(a, b, rtol=1e-6 if dtype == np.float32 else 1e-12)
     raises_as_torch(lambda: torch.distributions.utils.broadcast_all([1.0], 2.0),
                     lambda: tr.distributions.utils.broadcast_all([1.0], 2.0), "Number")
-    raises_as_torch(lambda: torch.distributions.utils.vec_to_tril_matrix(torch.zeros(4)),
-                    lambda: tr.distributions.utils.vec_to_tril_matrix(tr.zeros(4)), "lower triangular")
+    raises_as_torch(lambda: torch.distributions.utils.vec_to_tril_matrix(torch.zeros(5)),
+                    lambda: tr.distributions.utils.vec_to_tril_matrix(tr.zeros(5)), "lower triangular")
     raises_as_torch(lambda: torch.distributions.utils.tril_matrix_to_vec(torch.zeros(3, 3), diag=3),
                     lambda: tr.distributions.utils.tril_matrix_to_vec(tr.zeros(3, 3), diag=3), "outside")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_the_far_left_tail_as_torch_s(dtype):
+    """Bernoulli(logits=-30).probs is 9.4e-14, not 0: the engine's sigmoid is torch's 1 / (1 + exp(-x)) (its
+    tanh form lost everything below -17 in float32, -37 in float64)."""
+    x = np.array([-1e4, -745.0, -100.0, -72.0, -40.0, -30.0, -20.0, -17.0, -5.0, 0.0, 5.0, 30.0, 1e4], dtype)
+    expected = torch.from_numpy(x).sigmoid().numpy()
+    got = tr.tensor(x).sigmoid().numpy()
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+    probs = {lib: D(lib).Bernoulli(logits=t_of(lib, x[3:9], dtype=dtype)).probs.numpy() for lib in (torch, tr)}
+    np.testing.assert_allclose(probs[tr], probs[torch], rtol=4 * np.finfo(dtype).eps, atol=0)
+    leaf = tr.tensor(x, requires_grad=True)
+    leaf.sigmoid().sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    theirs.sigmoid().sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), theirs.grad.numpy(), rtol=8 * np.finfo(dtype).eps, atol=0)
