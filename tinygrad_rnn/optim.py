@@ -1192,18 +1192,44 @@ class ASGD(Optimizer):
         if not state:
             state.update(step=0, eta=_scalar_state(lr), mu=_scalar_state(1.0), ax=np.zeros_like(p._data))
         state["step"] = step = state["step"] + 1
-        g = _decayed(p, grad, group, lr)
-        eta = float(state["eta"])
-        p._data *= 1 - lambd * eta
-        p._data += -eta * g
-        ax = state["ax"]
-        if float(state["mu"]) != 1:
-            # mu in p's dtype, as torch multiplies by a 0-d tensor of another float dtype
-            ax += (p._data - ax) * p._data.dtype.type(state["mu"])
+        if group["foreach"]:
+            self._foreach_update(p, grad, state, group, lr, lambd)
         else:
-            ax[...] = p._data
-        state["eta"][...] = lr / ((1 + lambd * lr * step) ** alpha)
-        state["mu"][...] = 1 / max(1, step - t0)
+            g = _decayed(p, grad, group, lr)
+            eta = float(state["eta"])
+            p._data *= 1 - lambd * eta
+            p._data += -eta * g
+            ax = state["ax"]
+            if float(state["mu"]) != 1:
+                # mu in p's dtype, as torch multiplies by a 0-d tensor of another float dtype
+                ax += (p._data - ax) * p._data.dtype.type(state["mu"])
+            else:
+                ax[...] = p._data
+        # torch's torch.as_tensor(number): the new eta and mu rounded to the default dtype, whatever eta's own
+        # (float64 after a load_state_dict of a float64 model's state); foreach=True computes eta from its float32
+        # step count, in float32, and lr / tensor is torch's tensor.reciprocal() * lr
+        default = get_default_dtype().type
+        if group["foreach"]:
+            power = (1 + np.float32(lambd * lr) * np.float32(step)) ** np.float32(alpha)
+            eta = np.reciprocal(power) * np.float32(lr)
+        else:
+            eta = default(lr / ((1 + lambd * lr * step) ** alpha))
+        state["eta"][...] = eta
+        state["mu"][...] = default(1 / max(1, step - t0))
+
+    @staticmethod
+    def _foreach_update(p, grad, state, group, lr, lambd):
+        """torch's _multi_tensor_asgd: p <- p - eta (g + weight_decay p + lambd p) and ax <- ax + (p - ax) mu, each
+        add a fused multiply-add (torch's add with alpha and addcmul), mu = 1 included."""
+        from .optim_lbfgs import _fused_add
+        g = -grad if group["maximize"] else grad
+        weight_decay = float(group["weight_decay"])
+        if weight_decay != 0:
+            g = _fused_add(g, weight_decay, p._data)
+        g = _fused_add(g, lambd, p._data)
+        p._data[...] = _fused_add(p._data, -p._data.dtype.type(state["eta"]), g)
+        ax = state["ax"]
+        ax[...] = _fused_add(ax, p._data.dtype.type(state["mu"]), p._data - ax)
 
 
 class Rprop(Optimizer):

@@ -9,9 +9,14 @@ vector (the gradients gathered into it, the update scattered back), so the state
 step t, the history) is kept on the first parameter, as torch keeps it.
 
 The arithmetic follows torch's operation by operation (in the parameters' dtype: a float32 model's dot
-products are float32 numbers), so a float64 run takes torch's steps to rounding, the same number of
-closure calls included; the interpolation and the line search are written out below from the published
-algorithm (Nocedal and Wright, Numerical Optimization, algorithms 3.5 and 3.6), as torch's follows it.
+products are float32 numbers, and numpy 2's Python scalars promote as torch's do, so the line search's tests
+compare float32 numbers as torch's do; torch's add_(v, alpha=a) is one fused multiply-add, here too), so a
+float64 run takes torch's steps to rounding, the same number of closure calls included. What stays apart is the
+order of the sums: torch's dot is MKL's and its |g|_1 its own reduction, ours numpy's (a last-place difference).
+L-BFGS amplifies such differences: torch itself, started one last place away, ends 1e-4..5e-2 away after 20..80
+float32 iterations of a small net, so float32 runs are compared with that noise. The interpolation and the line
+search are written out below from the published algorithm (Nocedal and Wright, Numerical Optimization,
+algorithms 3.5 and 3.6), as torch's follows it.
 """
 from __future__ import annotations
 
@@ -85,7 +90,9 @@ class LBFGS(Optimizer):
     def _add(self, step, direction):
         offset = 0
         for p in self._params:
-            p._data += step * direction[offset:offset + p._data.size].reshape(p._data.shape)
+            if isinstance(step, Tensor):
+                step = step._data.reshape(-1)[0]
+            p._data[...] = _fused_add(p._data, step, direction[offset:offset + p._data.size].reshape(p._data.shape))
             p.bump_version()   # a graph recorded before can no longer backpropagate
             offset += p._data.size
 
@@ -205,11 +212,11 @@ class LBFGS(Optimizer):
         q = -flat_grad
         for i in range(len(old_dirs) - 1, -1, -1):
             al[i] = old_stps[i].dot(q) * ro[i]
-            q = q - al[i] * old_dirs[i]
+            q = _fused_add(q, -al[i], old_dirs[i])
         r = q * state["H_diag"]
         for i in range(len(old_dirs)):
             be_i = old_dirs[i].dot(r) * ro[i]
-            r = r + (al[i] - be_i) * old_stps[i]
+            r = _fused_add(r, al[i] - be_i, old_stps[i])
         state["d"] = r
         return r
 
@@ -237,6 +244,40 @@ class LBFGS(Optimizer):
             else:
                 loaded[name] = _loaded_number_or_vector(value, dtype)
         return loaded
+
+
+def _fused_add(c: np.ndarray, alpha, v: np.ndarray) -> np.ndarray:
+    """c + alpha * v rounded once, as torch's c.add_(v, alpha=alpha) computes it (a fused multiply-add on CPU,
+    alpha first rounded to c's dtype). numpy has no fma: float32 is computed in float64, where the product of two
+    float32 numbers is exact and the sum's rounding is the float32 one's but for a double rounding (about one
+    element in 2^29); float64 by error-free transformations (Dekker's product, Knuth's sum: c + a b to about
+    2^-106 before the final rounding). Two roundings, numpy's c + alpha * v, differ in the last place in a quarter
+    of the elements, and L-BFGS, whose steps feed its next directions, drifts from torch on that: 1e-4..1e-1 in
+    float32 over 30 iterations."""
+    alpha = c.dtype.type(alpha)
+    if c.dtype == np.float32:
+        return (c.astype(np.float64) + np.float64(alpha) * v.astype(np.float64)).astype(np.float32)
+    if c.dtype != np.float64:
+        return c + alpha * v
+    product, product_error = _two_product(np.float64(alpha), v)
+    total = c + product
+    back = total - c
+    sum_error = (c - (total - back)) + (product - back)
+    return total + (product_error + sum_error)
+
+
+def _two_product(a, b):
+    """a * b as an unevaluated sum p + e exactly (Dekker's split of each factor into 26-bit halves)."""
+    p = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _split(x):
+    scaled = 134217729.0 * x   # 2^27 + 1
+    hi = scaled - (scaled - x)
+    return hi, x - hi
 
 
 def _loaded_number_or_vector(value, dtype):

@@ -140,6 +140,14 @@ def set_lr(group, value, key="lr"):
         group[key] = value
 
 
+def _warn_outside_step(scheduler) -> None:
+    """torch's UserWarning when a built-in scheduler's get_lr() is called outside step() (it computes the next lrs
+    from the current ones, so it is not the lr in use): get_last_lr() is."""
+    if not scheduler._get_lr_called_within_step:
+        warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                      UserWarning, stacklevel=3)
+
+
 class LRScheduler:
     """Base class: a subclass defines get_lr(), the groups' next learning rates, from
     self.last_epoch (the step count, 0 at construction) and the groups' current values."""
@@ -158,8 +166,6 @@ class LRScheduler:
                                    f"{last_epoch} needs: load the optimizer's state_dict first (or use last_epoch=-1)")
         self.base_lrs = [_copied(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        # torch's flag (True only inside its get_lr calls): kept so the state dicts have torch's keys
-        self._get_lr_called_within_step = False
         self._initial_step()
 
     def _initial_step(self):
@@ -167,6 +173,9 @@ class LRScheduler:
         scheduler's turn comes)."""
         self._step_count = 0
         self._is_initial = True
+        # torch's flag (True only while step() calls get_lr: a call from outside warns), in torch's place among
+        # the state dict's keys
+        self._get_lr_called_within_step = False
         try:
             self.step()
         finally:
@@ -191,13 +200,17 @@ class LRScheduler:
     def _update_lr(self, epoch=None):
         """Write the next lrs into the groups; with `epoch`, the lrs at that epoch, in closed form where the
         scheduler has one (as torch: how SequentialLR restarts a scheduler at its milestone, at epoch 0)."""
-        if epoch is None:
-            self.last_epoch += 1
-            lrs = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
-            lrs = closed_form()
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                lrs = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
+                lrs = closed_form()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, lrs):
             set_lr(group, lr)
         self._last_lr = self._current_lrs()
@@ -215,9 +228,14 @@ class LRScheduler:
     # constructor's checks (a step_size of 0 loaded would raise ZeroDivisionError at the next step)
     _load_checks = {"last_epoch": (check_int, -1), "_step_count": (check_int, 0), "base_lrs": (check_float, 0)}
 
+    # the keys torch's state dict starts with, in its order, where it sets its attributes in another order than ours
+    _state_order: tuple = ()
+
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (and functions): plain numbers and lists, as torch."""
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items() if k not in self._not_state}
+        """Every attribute but the optimizer (and functions): plain numbers and lists, as torch, in torch's order."""
+        names = [k for k in self._state_order if k in vars(self)]
+        names += [k for k in vars(self) if k not in names and k not in self._not_state]
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in ((k, vars(self)[k]) for k in names)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not isinstance(state_dict, dict):
@@ -239,6 +257,10 @@ class LRScheduler:
                           else f"{k}[{i}]", item, *bounds)
         for k, v in state_dict.items():
             setattr(self, k, list(v) if isinstance(v, list) else v)
+
+
+class _LRScheduler(LRScheduler):
+    """torch's old name of LRScheduler, kept for the subclasses written against it (torch keeps it too)."""
 
 
 class _LambdaScheduler(LRScheduler):
@@ -294,6 +316,7 @@ class LambdaLR(_LambdaScheduler):
     """lr = initial_lr * lr_lambda(epoch); one function for all groups or a list with one per group."""
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         return [base * factor for base, factor in zip(self.base_lrs, self._factors())]
 
 
@@ -302,6 +325,7 @@ class MultiplicativeLR(_LambdaScheduler):
     group."""
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self._is_initial:
             return self._current_lrs()
         return [lr * factor for lr, factor in zip(self._current_lrs(), self._factors())]
@@ -318,6 +342,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -339,6 +364,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         times = self.milestones.get(self.last_epoch, 0)
         if not times:
             return self._current_lrs()
@@ -387,6 +413,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -409,6 +436,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -430,6 +458,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -451,6 +480,8 @@ class OneCycleLR(LRScheduler):
     max_lr / div_factor to max_lr over pct_start of total_steps, then anneals to
     initial_lr / final_div_factor (three_phase: back to initial_lr first); the momentum (SGD,
     RMSprop) or beta1 (Adam) moves the other way between max_momentum and base_momentum."""
+
+    _state_order = ("total_steps", "_schedule_phases", "_anneal_func_type", "cycle_momentum", "use_beta1")
 
     _load_checks = {**LRScheduler._load_checks, "total_steps": (check_int, 1),
                     "_anneal_func_type": (check_choice, ("cos", "linear"))}
@@ -510,6 +541,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")
@@ -559,6 +591,9 @@ def _one_cycle_phases(n, pct_start, three_phase):
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by factor when a metric has not improved for `patience` steps:
     step(metric) once per epoch with, e.g., the validation loss."""
+
+    _state_order = ("factor", "default_min_lr", "min_lrs", "patience", "cooldown", "eps", "last_epoch", "_last_lr",
+                    "mode_worse", "mode", "threshold", "threshold_mode", "best", "cooldown_counter", "num_bad_epochs")
 
     _load_checks = {"last_epoch": (check_int, 0), "mode": (check_choice, ("min", "max")),
                     "factor": (_fraction,), "patience": (check_int, 0), "threshold": (check_float, 0),
@@ -659,6 +694,7 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
@@ -686,6 +722,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         decay = ((1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)) \
@@ -717,6 +754,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         lo = self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
 
@@ -735,7 +773,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         else:
             self._jump_to(epoch)
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._get_lr_called_within_step = True
+        try:
+            lrs = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             set_lr(group, lr)
         self._last_lr = self._current_lrs()
 
@@ -836,6 +879,7 @@ class CyclicLR(LRScheduler):
         return self.gamma ** x
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)

@@ -22,7 +22,7 @@ from .nn.checks import check_float, check_int
 from .nn.module import Module
 from .nn.normalization import _BatchNorm
 from .optim import Optimizer, _lerp_
-from .optim_lr_scheduler import LRScheduler, _per_group
+from .optim_lr_scheduler import LRScheduler, _per_group, _warn_outside_step
 from .tape import no_grad
 from .tensor import Tensor
 
@@ -201,6 +201,7 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list[float]:
+        _warn_outside_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

@@ -1,8 +1,8 @@
 """tr.optim.LBFGS against torch.optim.LBFGS (torch 2.13): the same model, data and closure in both, so each
 step takes torch's path: the same closure calls and iterations, the same losses and parameters to rounding
-(float64; torch's add with alpha fuses a multiply-add where numpy rounds twice, so runs drift apart by ~1e-9
-over tens of iterations), with and without the strong-Wolfe line search, a short history that forgets, and a
-parameter the loss does not reach. Checkpoints resume exactly and torch's state dict loads."""
+(float64), with and without the strong-Wolfe line search, a short history that forgets, and a parameter the loss
+does not reach. Checkpoints resume exactly and torch's state dict loads. torch's add with alpha is a fused
+multiply-add: ours too, to the last place; a long float32 run stays within torch's own float32 noise."""
 import numpy as np
 import pytest
 from conftest import raises_as_torch
@@ -167,3 +167,85 @@ def test_refusals_as_torch():
         tr.optim.LBFGS([tr.zeros(2, requires_grad=True)], line_search_fn="armijo")
     with pytest.raises(ValueError, match="learning rate"):
         tr.optim.LBFGS([tr.zeros(2, requires_grad=True)], lr=-1.0)
+
+
+# -- torch's arithmetic: its add_(v, alpha=a) is one fused multiply-add (one rounding), in each parameter update and
+# in the two-loop recursion; numpy's p + a * v rounds twice (a last-place difference in about a quarter of the
+# elements). The dot products and |g|_1 are BLAS's and torch's reductions, summed in an order of their own: those
+# stay a last-place difference, so a long float32 run is compared with torch's own sensitivity to one last place.
+
+def _identical_closure(lib, p, fg, dtype):
+    """The loss and gradient from numpy in float64 (rounded to the dtype): the same numbers in both libraries, so
+    only the optimizer's own arithmetic can differ."""
+    def closure():
+        f, g = fg(p.detach().numpy().astype(np.float64))
+        p.grad = lib.tensor(g.astype(dtype))
+        return f
+    return closure
+
+
+def _extended_rosenbrock(x):
+    f = np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return f, g
+
+
+def _lbfgs_run(lib, x0, fg, dtype, **kwargs):
+    p = torch.nn.Parameter(torch.tensor(x0)) if lib is torch else tr.nn.Parameter(x0.copy())
+    opt = lib.optim.LBFGS([p], tolerance_grad=0, tolerance_change=0, **kwargs)
+    opt.step(_identical_closure(lib, p, fg, dtype))
+    return p.detach().numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lr", [1, 0.37, 2.5])
+def test_an_update_is_torch_s_fused_multiply_add_to_the_last_place(dtype, lr):
+    """One iteration: p + t d with t = lr exactly (|g|_1 <= 1, so torch's min(1, 1 / |g|_1) is 1): the parameters
+    equal torch's bit for bit."""
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 33, 200):
+        x0 = rng.standard_normal(n).astype(dtype)
+        g = rng.standard_normal(n)
+        g = g / (np.abs(g).sum() * 1.5)
+        fg = lambda x, g=g: (float(x @ g), g)   # noqa: E731
+        ours, theirs = (_lbfgs_run(lib, x0, fg, dtype, lr=lr, max_iter=1) for lib in (tr, torch))
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_multiply_add_is_torch_s_add_with_alpha(dtype):
+    from tinygrad_rnn.optim_lbfgs import _fused_add
+    rng = np.random.default_rng(4)
+    for n in (3, 16, 1001):
+        c, v = rng.standard_normal(n).astype(dtype), (rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n))
+        v = v.astype(dtype)
+        for alpha in (dtype(rng.standard_normal()), -1e-3, 0.1, dtype(7.25e5)):
+            expected = torch.from_numpy(c.copy()).add_(torch.from_numpy(v), alpha=float(alpha)).numpy()
+            got = _fused_add(c, alpha, v)
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_thirty_float32_iterations_stay_within_torch_s_own_float32_noise(line_search_fn):
+    """The extended Rosenbrock function in 10 dims, 30 iterations: ours is no further from torch's than torch is
+    from itself started one last place away in one coordinate (its float32 noise); float64 to 1e-10."""
+    x0 = np.random.default_rng(1).uniform(-1.5, 1.5, 10)
+    kwargs = dict(max_iter=30, max_eval=60, history_size=10, line_search_fn=line_search_fn,
+                  lr=1 if line_search_fn else 0.5)
+    x32 = x0.astype(np.float32)
+    theirs = _lbfgs_run(torch, x32, _extended_rosenbrock, np.float32, **kwargs)
+    ours = _lbfgs_run(tr, x32, _extended_rosenbrock, np.float32, **kwargs)
+    assert ours.dtype == np.float32
+    noise = 0.0
+    for i, direction in ((0, 1), (3, -1), (8, 1)):
+        nudged = x32.copy()
+        nudged[i] = np.nextafter(nudged[i], np.float32(direction * np.inf))
+        noise = max(noise, np.abs(_lbfgs_run(torch, nudged, _extended_rosenbrock, np.float32, **kwargs)
+                                  - theirs).max())
+    assert 0 < noise < 1e-2
+    assert np.abs(ours - theirs).max() <= 3 * noise
+    theirs64, ours64 = (_lbfgs_run(lib, x0, _extended_rosenbrock, np.float64, **kwargs) for lib in (torch, tr))
+    np.testing.assert_allclose(ours64, theirs64, rtol=0, atol=1e-10)

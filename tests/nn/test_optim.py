@@ -994,7 +994,8 @@ def test_fused_and_foreach_together_are_refused_as_torch(name):
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
 def test_torch_switches_are_accepted_and_change_no_number(name):
-    """foreach=True/False change nothing here (one update per parameter, on the CPU); capturable=True (torch's
+    """foreach=True/False change nothing here (one update per parameter, on the CPU) but ASGD's, whose foreach=True
+    is torch's other arithmetic (tests/nn/test_optim_drawn_vs_torch.py); capturable=True (torch's
     CUDA graphs) is taken, and its step raises torch's AssertionError on CPU parameters; differentiable=True
     (autograd through the update) is refused by name rather than ignored."""
     kwargs = dict(SETTINGS[[n for n, _ in SETTINGS].index(name)][1])
@@ -1007,7 +1008,10 @@ def test_torch_switches_are_accepted_and_change_no_number(name):
     for extra in switches:
         got, opt = run_ours(getattr(optim, name), dict(kwargs, **extra), x0, grads)
         for p, q in zip(got, base):
-            np.testing.assert_array_equal(p._data, q._data)
+            if name == "ASGD" and extra["foreach"]:
+                np.testing.assert_allclose(p._data, q._data, rtol=1e-6)
+            else:
+                np.testing.assert_array_equal(p._data, q._data)
         assert all(g[k] == v for g in opt.param_groups for k, v in extra.items())
     with pytest.raises(ValueError, match="differentiable=True .* is not implemented"):
         getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], differentiable=True)

@@ -10,10 +10,13 @@ Weibull, Pareto, Kumaraswamy, InverseGamma, LogisticNormal; ContinuousBernoulli,
 own files). Discrete (discrete.py): Categorical, OneHotCategorical(StraightThrough), Bernoulli, Geometric, Binomial,
 Poisson, NegativeBinomial, Multinomial. Over vectors (multivariate.py): Dirichlet, MultivariateNormal,
 LowRankMultivariateNormal, Independent; LKJCholesky, Wishart; MixtureSameFamily (mixture.py). Relaxed (relaxed.py):
-RelaxedBernoulli, RelaxedOneHotCategorical. TransformedDistribution (transformed_distribution.py), the transforms
-(transforms.py), biject_to / transform_to (constraint_registry.py); kl_divergence and register_kl (kl.py);
-constraints (constraints.py). ExponentialFamily (exp_family.py), the base of Normal, Exponential, Gamma, Chi2,
-Beta, Dirichlet, Bernoulli, ContinuousBernoulli, Poisson and Wishart, as torch's: the Bregman entropy and KL.
+RelaxedBernoulli, RelaxedOneHotCategorical (and their bases LogitRelaxedBernoulli, ExpRelaxedCategorical).
+TransformedDistribution (transformed_distribution.py), the transforms (transforms.py), biject_to / transform_to
+(constraint_registry.py); kl_divergence and register_kl (kl.py); constraints (constraints.py); torch's helpers
+broadcast_all, probs_to_logits, lazy_property... (utils.py). ExponentialFamily (exp_family.py), the base of Normal,
+Exponential, Gamma, Chi2, Beta, Dirichlet, Bernoulli, ContinuousBernoulli, Poisson and Wishart, as torch's: the
+Bregman entropy and KL. As torch's, LogNormal, the relaxed pair and the families of transformed_families.py are
+TransformedDistributions (isinstance, base_dist, transforms).
 
 Parameters and results are Tensors on the tape: log_prob, entropy, the moments and rsample (where torch's
 distribution is reparameterised) pass gradients to the parameters; sample() does not. The numbers drawn are
@@ -21,7 +24,7 @@ numpy's, from the library's generator (tr.manual_seed), not torch's. Arguments a
 validate_args=True checks them (its default): a parameter outside its constraint or a value outside the support
 is a ValueError in torch's words.
 """
-from . import constraints, transforms
+from . import constraints, transforms, utils
 from .constraint_registry import biject_to, transform_to
 from .continuous import (
                                    Beta,
@@ -92,7 +95,7 @@ from .transforms import (
 from .von_mises import VonMises
 from .wishart import Wishart
 
-__all__ = ["Distribution", "ExponentialFamily", "constraints",
+__all__ = ["Distribution", "ExponentialFamily", "constraints", "utils",
            "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta",
            "Categorical", "OneHotCategorical", "Bernoulli", "Geometric", "Binomial", "Poisson", "Dirichlet",
            "MultivariateNormal", "Independent", "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence",

@@ -9,7 +9,7 @@ __all__ = ["Constraint", "real", "real_vector", "positive", "nonnegative", "unit
            "nonnegative_integer", "positive_definite", "lower_cholesky", "one_hot", "greater_than", "less_than",
            "greater_than_eq", "interval", "half_open_interval", "integer_interval", "independent", "dependent",
            "is_dependent", "positive_integer", "lower_triangular", "corr_cholesky", "square", "symmetric",
-           "positive_semidefinite", "cat", "stack", "multinomial"]
+           "positive_semidefinite", "cat", "stack", "multinomial", "dependent_property", "MixtureSameFamilyConstraint"]
 
 
 def _array(value):
@@ -28,7 +28,49 @@ class Constraint:
 
 
 class _Dependent(Constraint):
-    """A set that depends on other parameters (Uniform's low and high): not checked on its own."""
+    """A set that depends on other parameters (Uniform's low and high): not checked on its own (check is torch's
+    ValueError). is_discrete and event_dim are known only when given (`dependent(is_discrete=True, event_dim=1)`);
+    otherwise reading them is torch's NotImplementedError."""
+
+    def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
+        self._is_discrete, self._event_dim = is_discrete, event_dim
+
+    @property
+    def is_discrete(self) -> bool:
+        if self._is_discrete is NotImplemented:
+            raise NotImplementedError(".is_discrete cannot be determined statically")
+        return self._is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        if self._event_dim is NotImplemented:
+            raise NotImplementedError(".event_dim cannot be determined statically")
+        return self._event_dim
+
+    def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
+        if is_discrete is NotImplemented:
+            is_discrete = self._is_discrete
+        if event_dim is NotImplemented:
+            event_dim = self._event_dim
+        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+
+    def check(self, value):
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+    def __repr__(self) -> str:
+        return "Dependent()"
+
+
+class _DependentProperty(property, _Dependent):
+    """A property on an instance and a dependent constraint on the class, as torch's `dependent_property`:
+    `@constraints.dependent_property(is_discrete=False, event_dim=0) def support(self): ...`."""
+
+    def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented):
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
+
+    def __call__(self, fn):
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
     def __repr__(self) -> str:
         return "Dependent()"
@@ -276,7 +318,32 @@ class IndependentConstraint(Constraint):
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
+class MixtureSameFamilyConstraint(Constraint):
+    """MixtureSameFamily's support: the component's, checked with the component dim put back (every component
+    must accept a value)."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    is_discrete = property(lambda self: self.base_constraint.is_discrete)
+    event_dim = property(lambda self: self.base_constraint.event_dim)
+
+    def check(self, value):
+        a = _array(value)
+        result = np.asarray(self.base_constraint.check(np.expand_dims(a, -1 - self.event_dim)))
+        if a.ndim < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {a.ndim}")
+        keep = a.ndim - self.event_dim
+        return result.reshape(result.shape[:keep] + (-1,)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
 dependent = _Dependent()
+dependent_property = _DependentProperty
 real = Real()
 real_vector = IndependentConstraint(real, 1)
 positive = GreaterThan(0.0)

@@ -1,6 +1,6 @@
 """The univariate continuous distributions, as torch's (torch 2.13): Normal, Uniform, Exponential, Laplace,
-LogNormal, Gamma and Beta (Beta is torch's Dirichlet of two, so it shares Dirichlet's sampler), Cauchy, StudentT,
-Chi2 (a Gamma) and FisherSnedecor (a ratio of Gammas).
+LogNormal (torch's TransformedDistribution of Normal by exp), Gamma and Beta (Beta is torch's Dirichlet of two, so
+it shares Dirichlet's sampler), Cauchy, StudentT, Chi2 (a Gamma) and FisherSnedecor (a ratio of Gammas).
 
 Each rsample is reparameterised where torch's is: a transform of parameter-free noise (loc + scale * noise), or
 for Gamma (and Beta, Dirichlet through it) numpy's gamma draws given the implicit gradient dx/dconcentration
@@ -20,6 +20,8 @@ from . import constraints
 from .distribution import Distribution, broadcast_params, constant, sample_shape_of, standard_gamma
 from .exp_family import ExponentialFamily
 from .multivariate import Dirichlet
+from .transformed_distribution import TransformedDistribution
+from .transforms import ExpTransform
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gamma", "Beta", "Cauchy", "StudentT", "Chi2",
            "FisherSnedecor"]
@@ -199,44 +201,31 @@ class Laplace(Distribution):
     variance = property(lambda self: 2 * self.scale ** 2)
 
 
-class LogNormal(Distribution):
-    """LogNormal(loc, scale, validate_args=None): exp of Normal(loc, scale) (torch's TransformedDistribution of
-    Normal by exp); reparameterised."""
+class LogNormal(TransformedDistribution):
+    """LogNormal(loc, scale, validate_args=None): exp of Normal(loc, scale), torch's TransformedDistribution of
+    Normal by ExpTransform (base_dist, transforms, log_prob, cdf, icdf and KL come through them, as torch's);
+    reparameterised."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self.base_dist = Normal(loc, scale, validate_args=validate_args)
-        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
-        super().__init__(self.base_dist.batch_shape, (), validate_args)
+        super().__init__(Normal(loc, scale, validate_args=validate_args), ExpTransform(), validate_args)
 
-    def rsample(self, sample_shape=()) -> Tensor:
-        return self.base_dist.rsample(sample_shape).exp()
-
-    def log_prob(self, value) -> Tensor:
-        value = self._value(value, self.loc.dtype)
-        log_value = value.log()
-        return self.base_dist.log_prob(log_value) - log_value
-
-    def cdf(self, value) -> Tensor:
-        return self.base_dist.cdf(self._value(value, self.loc.dtype).log())
-
-    def icdf(self, value) -> Tensor:
-        return self.base_dist.icdf(value).exp()
+    loc = property(lambda self: self.base_dist.loc)
+    scale = property(lambda self: self.base_dist.scale)
 
     def entropy(self) -> Tensor:
         return self.base_dist.entropy() + self.loc
 
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape)
-        new.base_dist = self.base_dist.expand(batch_shape)
-        return new
-
     mean = property(lambda self: (self.loc + self.scale ** 2 / 2).exp())
-    mode = property(lambda self: (self.loc - self.scale ** 2).exp())
-    variance = property(lambda self: (self.scale ** 2).expm1() * (2 * self.loc + self.scale ** 2).exp())
+    mode = property(lambda self: (self.loc - self.scale.square()).exp())
+
+    @property
+    def variance(self) -> Tensor:
+        scale_sq = self.scale ** 2
+        return scale_sq.expm1() * (2 * self.loc + scale_sq).exp()
 
 
 class Gamma(ExponentialFamily):

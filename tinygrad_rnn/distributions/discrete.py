@@ -45,6 +45,13 @@ def _bce_with_logits(logits, target):
     return logits.clamp(min=0) - logits * target + (-logits.abs()).exp().log1p()
 
 
+def _enumerated(values: np.ndarray, batch_shape, event_shape, expand: bool) -> Tensor:
+    """values (n,) + event_shape along dim 0, then 1s (expand=False) or the batch shape: torch's enumerate_support."""
+    n = values.shape[0]
+    values = values.reshape((n,) + (1,) * len(batch_shape) + tuple(event_shape))
+    return constant(np.broadcast_to(values, (n,) + tuple(batch_shape) + tuple(event_shape)) if expand else values)
+
+
 class _ProbsOrLogits(Distribution):
     """probs and logits: the given one is an attribute; the other computed when first read."""
 
@@ -125,8 +132,7 @@ class Categorical(_ProbsOrLogits):
         return -(logits * self.probs).sum(-1)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        values = np.arange(self._num_events, dtype=np.int64).reshape((-1,) + (1,) * len(self._batch_shape))
-        return constant(np.broadcast_to(values, (self._num_events,) + self._batch_shape) if expand else values)
+        return _enumerated(np.arange(self._num_events, dtype=np.int64), self._batch_shape, (), expand)
 
     mean = property(lambda self: self.probs[..., 0] * np.nan)
     mode = property(lambda self: self.probs.argmax(-1))
@@ -159,6 +165,10 @@ class OneHotCategorical(Distribution):
 
     def entropy(self) -> Tensor:
         return self._categorical.entropy()
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        n = self._event_shape[0]
+        return _enumerated(np.eye(n, dtype=self.probs.dtype), self._batch_shape, (n,), expand)
 
     def expand(self, batch_shape, _instance=None):
         new = super().expand(batch_shape)
@@ -264,6 +274,9 @@ class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     def entropy(self) -> Tensor:
         return _bce_with_logits(self.logits, self.probs)
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        return _enumerated(np.arange(2, dtype=self.logits.dtype), self._batch_shape, (), expand)
+
     mean = property(lambda self: self.probs)
     mode = property(lambda self: where(self.probs == 0.5, np.nan, (self.probs >= 0.5).to(self.probs.dtype)))
     variance = property(lambda self: self.probs * (1 - self.probs))
@@ -355,6 +368,13 @@ class Binomial(_ProbsOrLogits):
             (-1,) + (1,) * len(self._batch_shape)))
         log_prob = self.log_prob(values.expand(((int(count) + 1,) + self._batch_shape)))
         return -(log_prob.exp() * log_prob).sum(0)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        counts = self.total_count._data
+        count = int(counts.max())
+        if not counts.min() == count:
+            raise NotImplementedError("Inhomogeneous total count not supported by `enumerate_support`.")
+        return _enumerated(np.arange(1 + count, dtype=counts.dtype), self._batch_shape, (), expand)
 
     mean = property(lambda self: self.total_count * self.probs)
     mode = property(lambda self: ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count))

@@ -15,6 +15,7 @@ from ..size import Size
 from ..tape import apply, no_grad
 from ..tensor import Tensor, get_default_dtype
 from . import constraints
+from .utils import lazy_property
 
 
 def as_param(name, value, dtype=None):
@@ -91,8 +92,8 @@ class Distribution:
             self._validate_args = validate_args
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
-                if constraints.is_dependent(constraint) or (
-                        name not in self.__dict__ and isinstance(getattr(type(self), name, None), cached_property)):
+                lazy = isinstance(getattr(type(self), name, None), (cached_property, lazy_property))
+                if constraints.is_dependent(constraint) or (name not in self.__dict__ and lazy):
                     continue   # a parameter computed from the given one (logits from probs) is not checked
                 value = getattr(self, name)   # (a property too: HalfNormal's scale is its base's, Chi2's df)
                 if not np.all(constraint.check(value)):
@@ -140,6 +141,11 @@ class Distribution:
         raise NotImplementedError
 
     def entropy(self) -> Tensor:
+        raise NotImplementedError
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every value of a discrete distribution along a new dim 0: (cardinality,) + batch_shape + event_shape
+        (with expand=False the batch dims are 1s); the batch entries enumerated in lock-step, as torch's."""
         raise NotImplementedError
 
     @property

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, where
-from .continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
+from .continuous import Beta, Cauchy, Exponential, Gamma, Laplace, Normal, Uniform
 from .continuous_bernoulli import ContinuousBernoulli
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson, _softplus
 from .distribution import Distribution
@@ -87,11 +87,6 @@ def _kl_normal_normal(p, q):
     var_ratio = (p.scale / q.scale) ** 2
     t1 = ((p.loc - q.loc) / q.scale) ** 2
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
-
-
-@register_kl(LogNormal, LogNormal)
-def _kl_lognormal_lognormal(p, q):
-    return _kl_normal_normal(p.base_dist, q.base_dist)
 
 
 @register_kl(Bernoulli, Bernoulli)

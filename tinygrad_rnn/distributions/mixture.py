@@ -14,25 +14,6 @@ from .distribution import Distribution, constant
 __all__ = ["MixtureSameFamily"]
 
 
-class MixtureSameFamilyConstraint(constraints.Constraint):
-    """The component's support, checked with the component dim put back (all components must accept a value)."""
-
-    def __init__(self, base_constraint):
-        self.base_constraint = base_constraint
-
-    is_discrete = property(lambda self: self.base_constraint.is_discrete)
-    event_dim = property(lambda self: self.base_constraint.event_dim)
-
-    def check(self, value):
-        a = np.asarray(value._data if isinstance(value, Tensor) else value)
-        result = np.asarray(self.base_constraint.check(np.expand_dims(a, -1 - self.event_dim)))
-        keep = a.ndim - self.event_dim
-        return result.reshape(result.shape[:keep] + (-1,)).all(-1)
-
-    def __repr__(self) -> str:
-        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
-
-
 class MixtureSameFamily(Distribution):
     """MixtureSameFamily(mixture_distribution, component_distribution, validate_args=None): draw a component from
     the Categorical, then a value from it."""
@@ -69,7 +50,7 @@ class MixtureSameFamily(Distribution):
         new._batch_shape = batch_shape
         return new
 
-    support = property(lambda self: MixtureSameFamilyConstraint(self._component_distribution.support))
+    support = property(lambda self: constraints.MixtureSameFamilyConstraint(self._component_distribution.support))
     mixture_distribution = property(lambda self: self._mixture_distribution)
     component_distribution = property(lambda self: self._component_distribution)
 

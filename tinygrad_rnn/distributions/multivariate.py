@@ -326,6 +326,8 @@ class Independent(Distribution):
         super().__init__(batch[:split], batch[split:] + base_distribution.event_shape, validate_args)
 
     has_rsample = property(lambda self: self.base_dist.has_rsample)
+    has_enumerate_support = property(lambda self: self.reinterpreted_batch_ndims == 0
+                                     and self.base_dist.has_enumerate_support)
     support = property(lambda self: constraints.independent(self.base_dist.support, self.reinterpreted_batch_ndims))
 
     def _summed(self, t):
@@ -353,6 +355,11 @@ class Independent(Distribution):
 
     def cdf(self, value) -> Tensor:
         raise NotImplementedError
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        if self.reinterpreted_batch_ndims > 0:
+            raise NotImplementedError("Enumeration over cartesian product is not implemented")
+        return self.base_dist.enumerate_support(expand=expand)
 
     mean = property(lambda self: self.base_dist.mean)
     mode = property(lambda self: self.base_dist.mode)
