@@ -53,7 +53,6 @@ import itertools
 import math
 import operator
 import threading
-import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -168,10 +167,10 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     else:
         arrays = [t._data for t in inputs]
         record = False
-    try:
+    if prim.quiet_forward:   # the library's numpy: inf - inf, 0 * inf quietly, as torch's (_quietly)
+        out, saved = _quietly(prim.forward, *arrays, **attrs)
+    else:   # a view, Numba kernels, a user's Function: called as it is
         out, saved = prim.forward(*arrays, **attrs)
-    except RuntimeWarning as e:   # numpy's, an error by a warnings filter: computed again quietly (_quietly)
-        out, saved = _quietly(e, prim.forward, *arrays, **attrs)
     multi = type(out) is tuple
     tensors = []
     for o in (out if multi else (out,)):
@@ -257,42 +256,80 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                   post_accumulate: bool = True) -> None:
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`. A leaf's
     post-accumulate-grad hooks run once its .grad holds this walk's gradient (not when post_accumulate is False:
-    tr.autograd.grad's walk, whose gradients are handed back rather than accumulated)."""
+    tr.autograd.grad's walk, whose gradients are handed back rather than accumulated). The library's nodes run
+    under np.errstate (_walk_quietly), those that run the user's code with the user's numpy settings (_user_node)."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
     nodes = _reachable_nodes(root)
     _check_before_the_walk(nodes)
-    written = _computed_write_count
-    for node in nodes:
+    walk = (nodes, cotangents, owned, hooked_leaves, retain_graph)
+    at, written = _walk_quietly(walk, 0, _computed_write_count)
+    while at is not None:   # nodes[at] runs the user's code
+        at, written = _walk_quietly(walk, at + 1, _user_node(walk, at, written))
+    if hooked_leaves:
+        _accumulate_hooked_leaves(hooked_leaves, post_accumulate)
+
+
+@np.errstate(all="ignore")
+def _walk_quietly(walk, start, written):
+    """The walk's nodes from nodes[start] on, under np.errstate(all="ignore") (the library's numpy: inf - inf,
+    0 * inf quietly, as torch's), up to one that runs the user's code: (its index or None at the end, the count of
+    computed tensors' writes checked, `written` on entry). walk: (nodes, cotangents, owned, hooked_leaves,
+    retain_graph), backward_from's."""
+    nodes, cotangents, owned, hooked_leaves, retain_graph = walk
+    for at in range(start, len(nodes)):
+        node = nodes[at]
         gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
         if gs is None:
             continue
-        if node.hooks or _computed_write_count != written:
+        if node.hooks or node.prim.runs_user_code:
+            cotangents[node] = gs
+            return at, written
+        if _computed_write_count != written:
             gs, written = _before_node_backward(node, gs, nodes, written)
+        _pass_on(node, _node_backward(node, gs, retain_graph), cotangents, owned, hooked_leaves)
+    return None, written
+
+
+def _user_node(walk, at, written):
+    """The backward of nodes[at], which runs the user's code (hooks of its outputs, a custom Function's backward, a
+    checkpointed function run again, a module's backward hook): that code with the user's own numpy settings, the
+    library's arithmetic quietly. (The count of computed tensors' writes checked.)"""
+    nodes, cotangents, owned, hooked_leaves, retain_graph = walk
+    node = nodes[at]
+    gs, written = _before_node_backward(node, cotangents.pop(node), nodes, written)
+    if node.prim.runs_user_code:
         input_grads = _node_backward(node, gs, retain_graph)
-        fresh = node.prim.fresh_grads
-        for edge, gi in zip(node.parents, input_grads):
-            if edge is None or gi is None:
-                continue
-            if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-                _add_cotangent(cotangents, owned, edge, gi)
-            elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
-                gi = unbroadcast(gi, edge._data.shape)
-                hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
-            elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-                edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
-            else:
-                _accumulate_leaf_grad(edge, gi)
-    if hooked_leaves:
-        _accumulate_hooked_leaves(hooked_leaves, post_accumulate)
+    else:
+        input_grads = _quietly(_node_backward, node, gs, retain_graph)
+    _quietly(_pass_on, node, input_grads, cotangents, owned, hooked_leaves)
+    return written
+
+
+def _pass_on(node, input_grads, cotangents, owned, hooked_leaves):
+    """Hand node's input gradients on: into the cotangents of the nodes that made its inputs, into the leaves'
+    .grad, or (a leaf with hooks) into its sum for the end of the walk."""
+    fresh = node.prim.fresh_grads
+    for edge, gi in zip(node.parents, input_grads):
+        if edge is None or gi is None:
+            continue
+        if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
+            _add_cotangent(cotangents, owned, edge, gi)
+        elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
+            gi = unbroadcast(gi, edge._data.shape)
+            hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
+        elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+            edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
+        else:
+            _accumulate_leaf_grad(edge, gi)
 
 
 def _accumulate_hooked_leaves(hooked_leaves, post_accumulate):
     """The end of the walk for the leaves with hooks: each leaf's whole gradient through its register_hook hooks
     into .grad, then its post-accumulate-grad hooks (when the walk accumulates)."""
     for leaf, gi in hooked_leaves.items():
-        _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
+        _quietly(_accumulate_leaf_grad, leaf, run_hooks(leaf._hooks, gi))   # (the hooks: the user's numpy settings)
         if post_accumulate and leaf._post_accumulate_hooks:
             run_post_accumulate_hooks(leaf)
 
@@ -329,20 +366,17 @@ def _node_backward(node, gs, retain_graph):
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
                 # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
-                t._grad = np.array(gs[s], copy=True) if t._grad is None else t._grad + gs[s]
+                t._grad = np.array(gs[s], copy=True) if t._grad is None else _quietly(np.add, t._grad, gs[s])
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
             g[s] = gs_s
     else:
         g = gs[0]
-    try:
-        if node.prim.consumes_saved:
-            input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
-        else:
-            input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
-    except RuntimeWarning as e:   # (a backward that consumes its saved values is compiled: numpy never warns there)
-        input_grads = _quietly(e, node.prim.backward, g, node.saved, node.needs, **node.attrs)
+    if node.prim.consumes_saved:
+        input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
+    else:
+        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
     if not retain_graph and _saved_tensors(node):
@@ -515,23 +549,14 @@ def _add_cotangent(cotangents, owned, edge, gi):
     parent, pslot = edge
     shape = parent.shapes[pslot] if parent.multi else parent.shapes
     if gi.shape != shape:
-        try:
-            gi = unbroadcast(gi, shape)
-        except RuntimeWarning as e:   # (numpy's, made an error: _quietly; a try costs nothing until it raises)
-            gi = _quietly(e, unbroadcast, gi, shape)
+        gi = unbroadcast(gi, shape)
     slots = cotangents.setdefault(parent, {})
     if pslot not in slots:
         slots[pslot] = gi  # may be shared with other consumers: never written into
     elif edge in owned:
-        try:
-            slots[pslot] += gi  # a weight used at every step: no new buffer per step
-        except RuntimeWarning as e:
-            _added(e)
+        slots[pslot] += gi  # a weight used at every step: no new buffer per step
     else:
-        try:
-            slots[pslot] = slots[pslot] + gi
-        except RuntimeWarning as e:
-            slots[pslot] = _quietly(e, np.add, slots[pslot], gi)
+        slots[pslot] = slots[pslot] + gi
         owned.add(edge)
 
 
@@ -539,45 +564,26 @@ def _accumulate_leaf_grad(leaf, gi):
     """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf._data.shape:
-        try:
-            gi = unbroadcast(gi, leaf._data.shape)
-        except RuntimeWarning as e:
-            gi = _quietly(e, unbroadcast, gi, leaf._data.shape)
+        gi = unbroadcast(gi, leaf._data.shape)
     if leaf._grad is not None:
-        try:
-            leaf._grad += gi
-        except RuntimeWarning as e:
-            _added(e)
+        leaf._grad += gi
     else:
         leaf._grad = np.array(gi, dtype=leaf._data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
 # ----------------------------------------------------------------------------- quiet nan and inf, as torch's
-# torch computes inf - inf, 0 * inf, a sum holding both infinities quietly; numpy warns (a RuntimeWarning). Where the
-# library computes, its own modules' warnings are ignored (a filter set when this module is imported: no cost
-# per operation, and user code's numpy warns as before); a filter set after that makes them errors (warnings
-# .simplefilter("error"), pytest -W error), which apply and the walk catch: the rare path, where the computation runs
-# again under np.errstate (about 3 us a call, too much for every operation of a tiny step).
-_NUMPY_FLOATING = ("invalid value encountered", "divide by zero encountered", "overflow encountered",
-                   "underflow encountered")
-warnings.filterwarnings("ignore", message="|".join(_NUMPY_FLOATING), category=RuntimeWarning,
-                        module=r"tinygrad_rnn(\.|$)")
-
-
-def _quietly(warning, fn, *args, **kwargs):
-    """fn(*args, **kwargs) again without numpy's floating-point warnings, after its first run raised `warning`; any
-    other RuntimeWarning (a user's Function's own) raised again as it was."""
-    if not str(warning).startswith(_NUMPY_FLOATING):
-        raise warning
-    with np.errstate(all="ignore"):
-        return fn(*args, **kwargs)
-
-
-def _added(warning):
-    """After `buffer += g` raised `warning`: numpy warns once the sum is written, so a floating-point warning made an
-    error leaves it complete (nothing to compute again); any other is raised again."""
-    if not str(warning).startswith(_NUMPY_FLOATING):
-        raise warning
+# torch computes inf - inf, 0 * inf, an overflow quietly; numpy warns (a RuntimeWarning; an error under a filter such
+# as warnings.simplefilter("error"), or under np.errstate(all="raise")). The library's numpy runs under
+# np.errstate(all="ignore"), numpy's own switch for this (a context variable: this thread's, put back on the way out),
+# and no warnings filter is ever installed, so the user's filters and the user's own numpy are as they were: a
+# primitive's forward (apply, unless Primitive.quiet_forward is False: a view, Numba kernels, a user's Function), and
+# the walk, in stretches of the library's nodes (_walk_quietly) between the nodes that run the user's code (hooks, a
+# custom Function's backward, a checkpointed function run again: _user_node), which see the user's own settings.
+@np.errstate(all="ignore")
+def _quietly(fn, *args, **kwargs):
+    """fn(*args, **kwargs) under np.errstate(all="ignore") (the decorator's form: a call costs ~0.3 us, the `with`
+    form's object twice that)."""
+    return fn(*args, **kwargs)
 
 
 def _modified_in_place(node, edge, i):

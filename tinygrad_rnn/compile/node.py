@@ -1041,6 +1041,7 @@ class CompiledRecurrence(Primitive):
     consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
     saves_tensors = True   # the sequence's states (and gates): freed after the backward without a walk
     attrs_saved = False   # the call: its kernel and settings; what backward reads is in saved (saved_needed)
+    quiet_forward = False   # Numba kernels: nothing numpy warns about, and no errstate per call of a tiny step
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):
