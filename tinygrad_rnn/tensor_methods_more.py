@@ -257,7 +257,12 @@ class MoreTensorMethods:
         valid = (~np.isnan(ordered._data)).sum(axis=d, keepdims=True)
         count = valid if ignore_nan else np.full_like(valid, x.shape[d])
         has_nan = None if ignore_nan else valid < x.shape[d]
-        out = [self._quantile_at(ordered, d, float(level), count, interpolation, has_nan) for level in qs.reshape(-1)]
+        # a q that requires grad: the linear interpolation's weight is read from it on the tape, as torch's (its
+        # gradient; the other interpolations give q none, as torch's)
+        on_tape = isinstance(q, tape.Tensor) and q.requires_grad and interpolation == "linear"
+        levels = q.reshape(-1) if on_tape else qs.reshape(-1)
+        out = [self._quantile_at(ordered, d, levels[i] if on_tape else float(levels[i]), count, interpolation,
+                                 has_nan) for i in range(qs.size)]
         out = [self._quantile_shape(o, dim, d, keepdim) for o in out]
         return out[0] if qs.ndim == 0 else stack(out)
 
@@ -283,7 +288,11 @@ class MoreTensorMethods:
     def _quantile_at(ordered, d, level, count, interpolation, has_nan):
         """One quantile along d of the sorted values, reading the count valid ones of each slice. Where torch's
         result is NaN its rank reads a NaN, as torch's does (so the gradient goes where torch's goes): the last
-        sorted value of a slice holding NaN in quantile, the first of an all-NaN slice in nanquantile."""
+        sorted value of a slice holding NaN in quantile, the first of an all-NaN slice in nanquantile. level: a
+        number, or a 0-d Tensor that requires grad (linear interpolation only: its weight then on the tape)."""
+        level_t = level if isinstance(level, tape.Tensor) else None
+        if level_t is not None:
+            level = float(level_t._data)
         rank = np.maximum(level * (count - 1).astype(ordered.dtype), 0)
         if has_nan is not None:
             rank = np.where(has_nan, ordered.shape[d] - 1, rank).astype(ordered.dtype)
@@ -298,7 +307,12 @@ class MoreTensorMethods:
             return above
         if interpolation == "midpoint":
             return below.lerp(above, 0.5)
-        return below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
+        if level_t is None:
+            return below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
+        rank_t = (level_t * _constant((count - 1).astype(ordered.dtype))).clamp(min=0)
+        if has_nan is not None:
+            rank_t = rank_t.where(_constant(~has_nan), _constant(rank))
+        return below.lerp(above, rank_t - _constant(low.astype(ordered.dtype)))
 
     def _quantile_shape(self, out, dim, d, keepdim):
         if dim is None:

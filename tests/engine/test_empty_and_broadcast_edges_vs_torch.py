@@ -4,7 +4,7 @@ a single row (0-d, was (1, 1)); linalg.vander of a 0-d x ((1, N), was (N,)); qua
 input along dim 0 (0-d with keepdim too, was (1,)); searchsorted of (0, 0) and (0, n) sequences and
 unique_consecutive along a dim of an empty tensor (numpy's reshape error before); masked_scatter with a mask
 larger than self (self broadcast, gradient summed back; masked_scatter_ refused, as torch's); group_norm of a batch
-of 0 (was refused)."""
+of 0 (was refused); quantile and nanquantile of a q that requires grad (linear: torch's gradient to q, was none)."""
 import numpy as np
 import pytest
 from conftest import outcome
@@ -78,3 +78,26 @@ def test_group_norm_of_a_batch_of_0_has_torchs_shape_and_empty_gradients():
         y.sum().backward()
         assert tuple(y.shape) == (0, 4, 3) and tuple(x.grad.shape) == (0, 4, 3)
         np.testing.assert_array_equal(w.grad.numpy(), np.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [1, None])
+@pytest.mark.parametrize("q", [[0.3, 0.8], 0.45], ids=["1-D q", "0-d q"])
+@pytest.mark.parametrize("fn", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "midpoint"])
+def test_quantile_of_a_q_that_requires_grad_gives_it_torchs_gradient(fn, q, dim, dtype, interpolation):
+    """The linear interpolation's weight depends on q: torch's gradient reaches q (0 from a slice whose result is
+    NaN); the other interpolations give q none, as torch's."""
+    xs = np.array([[1.0, 5.0, 2.0, np.nan], [3.0, 0.0, 7.0, 4.0]], dtype)
+    results = []
+    for lib in (torch, tr):
+        kind = getattr(lib, np.dtype(dtype).name)
+        x, qt = lib.tensor(xs, requires_grad=True), lib.tensor(q, dtype=kind, requires_grad=True)
+        y = getattr(lib, fn)(x, qt, dim=dim, interpolation=interpolation)
+        y.backward(lib.ones(y.shape, dtype=kind))
+        results.append([y.detach().numpy(), None if qt.grad is None else qt.grad.numpy(), x.grad.numpy()])
+    for got, want in zip(results[1], results[0], strict=True):
+        if want is None:
+            assert got is None
+            continue
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
