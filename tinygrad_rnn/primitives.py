@@ -53,12 +53,12 @@ class Primitive:
     # attributes are settings alone, and saved_needed says all backward reads (a fused layer's call).
     attrs_saved = True
     # Whether the tape runs forward under np.errstate(all="ignore") (tape.apply): numpy warns of inf - inf, 0 * inf,
-    # an overflow, which torch computes quietly (the walk runs every backward so: tape._walk_quietly). False for a
+    # an overflow, which torch computes quietly (the walk runs every backward so: tape._QuietWalk). False for a
     # forward that computes nothing numpy warns about (a view, Numba kernels: the errstate costs ~0.3 us a call) or
     # runs the user's code (a custom Function's: the user's own numpy settings).
     quiet_forward = True
     # Whether backward runs the user's code (a custom Function's backward, a hook, a checkpointed function run again):
-    # the walk then runs it with the user's own numpy settings, outside the library's np.errstate (tape._user_node).
+    # the walk then runs it with the user's own numpy settings, stepping out of its np.errstate (tape._QuietWalk).
     runs_user_code = False
 
     @staticmethod

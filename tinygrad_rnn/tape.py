@@ -256,73 +256,59 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
                   post_accumulate: bool = True) -> None:
     """Reverse-mode sweep from output `slot` of node `root`, seeded with cotangent `grad`. A leaf's
     post-accumulate-grad hooks run once its .grad holds this walk's gradient (not when post_accumulate is False:
-    tr.autograd.grad's walk, whose gradients are handed back rather than accumulated). The library's nodes run
-    under np.errstate (_walk_quietly), those that run the user's code with the user's numpy settings (_user_node)."""
+    tr.autograd.grad's walk, whose gradients are handed back rather than accumulated)."""
     cotangents = {root: {slot: grad}}
     owned = set()  # (node, slot) whose cotangent buffer this walk allocated: safe to add into in place
     hooked_leaves = {}  # leaf -> its gradient summed over this walk, for its hooks to see once at the end
     nodes = _reachable_nodes(root)
     _check_before_the_walk(nodes)
-    walk = (nodes, cotangents, owned, hooked_leaves, retain_graph)
-    at, written = _walk_quietly(walk, 0, _computed_write_count)
-    while at is not None:   # nodes[at] runs the user's code
-        at, written = _walk_quietly(walk, at + 1, _user_node(walk, at, written))
+    written = _computed_write_count
+    with _QuietWalk() as quiet:
+        for node in nodes:
+            gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
+            if gs is None:
+                continue
+            if node.hooks or _computed_write_count != written:
+                gs, written = _before_node_backward(node, gs, nodes, written, quiet)
+            input_grads = _node_backward(node, gs, retain_graph, quiet)
+            fresh = node.prim.fresh_grads
+            for edge, gi in zip(node.parents, input_grads):
+                if edge is None or gi is None:
+                    continue
+                if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
+                    _add_cotangent(cotangents, owned, edge, gi)
+                elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
+                    gi = unbroadcast(gi, edge._data.shape)
+                    hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
+                elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+                    edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
+                else:
+                    _accumulate_leaf_grad(edge, gi)
     if hooked_leaves:
         _accumulate_hooked_leaves(hooked_leaves, post_accumulate)
 
 
-@np.errstate(all="ignore")
-def _walk_quietly(walk, start, written):
-    """The walk's nodes from nodes[start] on, under np.errstate(all="ignore") (the library's numpy: inf - inf,
-    0 * inf quietly, as torch's), up to one that runs the user's code: (its index or None at the end, the count of
-    computed tensors' writes checked, `written` on entry). walk: (nodes, cotangents, owned, hooked_leaves,
-    retain_graph), backward_from's."""
-    nodes, cotangents, owned, hooked_leaves, retain_graph = walk
-    for at in range(start, len(nodes)):
-        node = nodes[at]
-        gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
-        if gs is None:
-            continue
-        if node.hooks or node.prim.runs_user_code:
-            cotangents[node] = gs
-            return at, written
-        if _computed_write_count != written:
-            gs, written = _before_node_backward(node, gs, nodes, written)
-        _pass_on(node, _node_backward(node, gs, retain_graph), cotangents, owned, hooked_leaves)
-    return None, written
+class _QuietWalk:
+    """np.errstate(all="ignore") over a backward walk (the library's numpy: inf - inf, 0 * inf quietly, as torch's),
+    stepped out of around the user's code the walk runs (tensor hooks, a custom Function's backward, a module's
+    backward hook, a checkpointed function run again: Primitive.runs_user_code), which so sees the user's own numpy
+    settings: leaving an errstate puts back the settings it found."""
 
+    def __enter__(self):
+        self._state = np.errstate(all="ignore")
+        self._state.__enter__()
+        return self
 
-def _user_node(walk, at, written):
-    """The backward of nodes[at], which runs the user's code (hooks of its outputs, a custom Function's backward, a
-    checkpointed function run again, a module's backward hook): that code with the user's own numpy settings, the
-    library's arithmetic quietly. (The count of computed tensors' writes checked.)"""
-    nodes, cotangents, owned, hooked_leaves, retain_graph = walk
-    node = nodes[at]
-    gs, written = _before_node_backward(node, cotangents.pop(node), nodes, written)
-    if node.prim.runs_user_code:
-        input_grads = _node_backward(node, gs, retain_graph)
-    else:
-        input_grads = _quietly(_node_backward, node, gs, retain_graph)
-    _quietly(_pass_on, node, input_grads, cotangents, owned, hooked_leaves)
-    return written
+    def __exit__(self, *exc):
+        self._state.__exit__(*exc)
 
-
-def _pass_on(node, input_grads, cotangents, owned, hooked_leaves):
-    """Hand node's input gradients on: into the cotangents of the nodes that made its inputs, into the leaves'
-    .grad, or (a leaf with hooks) into its sum for the end of the walk."""
-    fresh = node.prim.fresh_grads
-    for edge, gi in zip(node.parents, input_grads):
-        if edge is None or gi is None:
-            continue
-        if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-            _add_cotangent(cotangents, owned, edge, gi)
-        elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
-            gi = unbroadcast(gi, edge._data.shape)
-            hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
-        elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-            edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
-        else:
-            _accumulate_leaf_grad(edge, gi)
+    def users(self, fn, *args, **kwargs):
+        """fn(*args, **kwargs) with the settings the walk found, then quiet again."""
+        self._state.__exit__(None, None, None)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.__enter__()
 
 
 def _accumulate_hooked_leaves(hooked_leaves, post_accumulate):
@@ -334,13 +320,14 @@ def _accumulate_hooked_leaves(hooked_leaves, post_accumulate):
             run_post_accumulate_hooks(leaf)
 
 
-def _before_node_backward(node, gs, nodes, written):
+def _before_node_backward(node, gs, nodes, written, quiet):
     """What the walk runs before a node's backward when hooks are involved: the tensor hooks of its outputs (every
-    consumer has added in: the gradient of each hooked output is complete), then, if a hook of this walk (those, a
-    module's backward hook, a custom Function's backward) wrote a computed tensor in place, torch's refusal for the
-    nodes still to run that saved its memory. (gs, the write count now checked.)"""
+    consumer has added in: the gradient of each hooked output is complete; with the user's numpy settings: quiet, the
+    walk's _QuietWalk), then, if a hook of this walk (those, a module's backward hook, a custom Function's backward)
+    wrote a computed tensor in place, torch's refusal for the nodes still to run that saved its memory. (gs, the
+    write count now checked.)"""
     if node.hooks:
-        gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
+        gs = {s: quiet.users(run_hooks, node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
     if _computed_write_count != written:
         _check_computed_writes([n for n in nodes if n.seq <= node.seq])
     return gs, _computed_write_count
@@ -359,8 +346,9 @@ def _check_before_the_walk(nodes):
         _check_computed_writes(nodes)
 
 
-def _node_backward(node, gs, retain_graph):
-    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
+def _node_backward(node, gs, retain_graph, quiet):
+    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it (a VJP that runs
+    the user's code with the user's numpy settings: quiet, the walk's _QuietWalk)."""
     _check_saved_values(node)  # again: a hook run by this walk may have written a tensor in place
     if node.retained:
         for s, t in node.retained.items():
@@ -375,6 +363,8 @@ def _node_backward(node, gs, retain_graph):
         g = gs[0]
     if node.prim.consumes_saved:
         input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
+    elif node.prim.runs_user_code:
+        input_grads = quiet.users(node.prim.backward, g, node.saved, node.needs, **node.attrs)
     else:
         input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
@@ -577,8 +567,8 @@ def _accumulate_leaf_grad(leaf, gi):
 # np.errstate(all="ignore"), numpy's own switch for this (a context variable: this thread's, put back on the way out),
 # and no warnings filter is ever installed, so the user's filters and the user's own numpy are as they were: a
 # primitive's forward (apply, unless Primitive.quiet_forward is False: a view, Numba kernels, a user's Function), and
-# the walk, in stretches of the library's nodes (_walk_quietly) between the nodes that run the user's code (hooks, a
-# custom Function's backward, a checkpointed function run again: _user_node), which see the user's own settings.
+# the walk (_QuietWalk), which steps out of it around the user's code it runs (hooks, a custom Function's backward, a
+# checkpointed function run again), so that code sees the user's own settings.
 @np.errstate(all="ignore")
 def _quietly(fn, *args, **kwargs):
     """fn(*args, **kwargs) under np.errstate(all="ignore") (the decorator's form: a call costs ~0.3 us, the `with`
