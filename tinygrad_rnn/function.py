@@ -79,6 +79,8 @@ class _Call(NamedTuple):
 
 class FunctionCall(Primitive):
     """The primitive of every Function call (a subclass per Function class, for its name)."""
+    quiet_forward = False   # the user's forward and backward: with the user's own numpy settings (tape.py)
+    runs_user_code = True
 
     @staticmethod
     def forward(*arrays, call):

@@ -842,7 +842,7 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     n = N if N is not None else (x.shape[-1] if x.ndim else 1)
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
-    column = x.unsqueeze(-1)
+    column = (x.reshape(1) if x.ndim == 0 else x).unsqueeze(-1)   # (a 0-d x: one value, (1, N) as torch's)
     powers = column.broadcast_to(column.shape[:-1] + (n - 1,)).cumprod(-1)
     ones = Tensor._make(np.ones(column.shape, x.dtype), False)
     return concatenate([ones, powers], -1)

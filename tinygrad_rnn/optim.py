@@ -369,6 +369,11 @@ class Optimizer:
             _checked(self._check_group, group, f"param_groups[{i}]", ranges=False)
             if group.get("capturable") and any(p._grad is not None for p in group["params"]):
                 raise _not_capturable(i)
+        self._update_all()
+        return loss
+
+    @np.errstate(all="ignore")   # inf or nan gradients: inf or nan parameters quietly, as torch's (numpy would warn)
+    def _update_all(self):
         index = 0
         for group in self.param_groups:
             self._stepping = {}   # what the group's parameters share at this step (_group_constants)
@@ -377,7 +382,6 @@ class Optimizer:
                     self._update(p, _grad_of(p, index), self.state.setdefault(p, {}), group)
                     p.bump_version()  # a graph recorded before this step can no longer backpropagate
                 index += 1
-        return loss
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError
@@ -1270,7 +1274,7 @@ class Rprop(Optimizer):
         state["step"] += 1
         g = -grad if group["maximize"] else grad
         prev, s = state["prev"], state["step_size"]
-        factor = np.array(np.sign(g * prev))   # (an array even for a 0-d parameter: it is written below)
+        factor = _sign(g * prev)   # (an array even for a 0-d parameter: it is written below)
         factor[factor > 0] = etaplus     # (in torch's order: each assignment sees the previous ones)
         factor[factor < 0] = etaminus
         factor[factor == 0] = 1
@@ -1279,8 +1283,14 @@ class Rprop(Optimizer):
         np.minimum(s, step_size_max, out=s)
         g = np.array(g, copy=True)
         g[factor == etaminus] = 0
-        p._data -= np.sign(g) * s
+        p._data -= _sign(g) * s
         prev[...] = g
+
+
+def _sign(a):
+    """torch's sign, as Rprop's step reads it: (a > 0) - (a < 0), 0 at NaN (numpy's sign gives NaN there, which
+    would make the step sizes and the parameter NaN where torch's keep them), an array even for a 0-d a."""
+    return np.array((a > 0).astype(a.dtype) - (a < 0))
 
 
 def _pair(name, value, names):

@@ -128,6 +128,10 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
         with enable_grad():
             orig_loss = closure()
+        return self._step_quietly(_with_callers_numpy(closure), group, state, orig_loss)
+
+    @np.errstate(all="ignore")   # inf or nan gradients: inf or nan parameters quietly, as torch's (numpy would warn)
+    def _step_quietly(self, closure, group, state, orig_loss):
         loss = float(orig_loss.item() if isinstance(orig_loss, Tensor) else orig_loss)
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
@@ -278,6 +282,17 @@ def _split(x):
     scaled = 134217729.0 * x   # 2^27 + 1
     hi = scaled - (scaled - x)
     return hi, x - hi
+
+
+def _with_callers_numpy(closure):
+    """closure, to be called inside step's np.errstate(all="ignore") with the caller's own numpy settings (read once
+    per step(): a few microseconds, where the closure's calls cost far more)."""
+    settings = dict(np.geterr(), call=np.geterrcall())
+
+    def evaluate():
+        with np.errstate(**settings):
+            return closure()
+    return evaluate
 
 
 def _loaded_number_or_vector(value, dtype):

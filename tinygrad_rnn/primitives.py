@@ -52,6 +52,14 @@ class Primitive:
     # which a leaf written in place between forward and backward then refuses (tape._backward_reads). False: the
     # attributes are settings alone, and saved_needed says all backward reads (a fused layer's call).
     attrs_saved = True
+    # Whether the tape runs forward under np.errstate(all="ignore") (tape.apply): numpy warns of inf - inf, 0 * inf,
+    # an overflow, which torch computes quietly (the walk runs every backward so: tape._QuietWalk). False for a
+    # forward that computes nothing numpy warns about (a view, Numba kernels: the errstate costs ~0.3 us a call) or
+    # runs the user's code (a custom Function's: the user's own numpy settings).
+    quiet_forward = True
+    # Whether backward runs the user's code (a custom Function's backward, a hook, a checkpointed function run again):
+    # the walk then runs it with the user's own numpy settings, stepping out of its np.errstate (tape._QuietWalk).
+    runs_user_code = False
 
     @staticmethod
     def forward(*arrays, **attrs):
@@ -1035,6 +1043,7 @@ class Clip(Primitive):
 
 class Copy(Primitive):
     """A copy of a (Tensor.clone): the values in a new array, the gradient passed through."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a):
@@ -1064,6 +1073,7 @@ class Detach(Primitive):
     flows. tensor.py applies it off the tape, so the result has no history; it is still an operation, so
     that a traced cell sees a stop-gradient of its data (compile/rules.py: the value, no VJP), not a
     constant taken from the data."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a):
@@ -1078,6 +1088,7 @@ class Seed(Primitive):
     """Several outputs joined into one scalar root whose backward hands each output its cotangent, so that one
     walk (tape.backward_from, which starts at one root) seeds them all: tr.autograd.grad of several outputs,
     and a checkpoint's recomputed outputs (recompute.py)."""
+    quiet_forward = False   # (a zero: nothing numpy warns about)
 
     @staticmethod
     def forward(*arrays, cotangents):
@@ -1094,6 +1105,8 @@ class HookedIdentity(Primitive):
     input (None for none). nn.Module's full backward hooks (nn/hooks.py) put one before a module's tensor inputs
     and one after its tensor outputs, as torch's BackwardHookFunction: the walk reaches it once every gradient of
     its outputs is summed, so the hook sees them whole."""
+    quiet_forward = False   # (the arrays as they are)
+    runs_user_code = True   # (the module's backward hooks)
     saves_tensors = False
 
     @staticmethod
@@ -1372,6 +1385,7 @@ def _einsum_grad(i, g, operands, subscripts, output):
 
 # ----------------------------------------------------------------------------- shape and indexing
 class Reshape(Primitive):
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
     saves_tensors = False   # (the input's shape)
 
     @staticmethod
@@ -1386,6 +1400,7 @@ class Reshape(Primitive):
 class Expand(Primitive):
     """a broadcast to `shape` (a read-only view, as torch's expand is a view). Its backward is g itself: summing
     g back to a's shape is broadcasting's adjoint, which the tape walk applies to every gradient (unbroadcast)."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a, shape):
@@ -1397,6 +1412,8 @@ class Expand(Primitive):
 
 
 class Transpose(Primitive):
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
+
     @staticmethod
     def forward(a, axes):
         return np.transpose(a, axes), None
@@ -1423,6 +1440,7 @@ class GetItem(Primitive):
     lookup, the common case) takes kernels/scatter.py's compiled loop instead, which adds the same rows in the
     same order, so the same bits (13x faster there; bench/getitem_backward.py); so do integer arrays on the first
     few axes (logp[arange(N), y]: rows of a flattened over those axes)."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a, index):
@@ -1550,6 +1568,7 @@ class Split(Primitive):
     """Split into pieces along an axis: one node with several outputs, so backward writes one
     gradient buffer instead of one full-size zero array per piece (chunking LSTM gates, or
     unbinding a sequence into T steps, would otherwise cost O(pieces) copies of the input)."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a, sizes, axis):
@@ -1571,6 +1590,7 @@ class Split(Primitive):
 class Unstack(Primitive):
     """The slices along an axis as separate outputs (views, no copies): how an unrolled layer
     reads its input one time step at a time. Backward stacks the steps' gradients once."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
 
     @staticmethod
     def forward(a, axis):
@@ -1604,6 +1624,7 @@ def diagonal_view(a, offset, dim1, dim2):
 
 class Diagonal(Primitive):
     """torch's diagonal: a view (diagonal_view). Backward puts g on the same diagonal of zeros."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
     saves_tensors = False   # (the input's shape and dtype)
 
     @staticmethod
@@ -1633,6 +1654,7 @@ class Unfold(Primitive):
     """torch's unfold: a view (windows_view). Backward adds each window's gradient back where the window came
     from: the k-th entries of all windows are distinct places, so one strided add per k (overlapping windows
     add up)."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
     saves_tensors = False   # (the input's shape and dtype)
 
     @staticmethod
@@ -1662,6 +1684,7 @@ class AsStrided(Primitive):
     """torch's as_strided over a's elements in row-major order (a is C-contiguous: they are its memory): a read-only
     view, since its elements may share memory (a stride 0, rows that overlap). Backward adds each element's
     gradient to the place it read (np.add.at: a place read twice gets both)."""
+    quiet_forward = False   # (a view or a copy of the values: nothing numpy warns about)
     saves_tensors = False   # (the input's shape and dtype)
 
     @staticmethod

@@ -71,6 +71,8 @@ class Recompute(Primitive):
     """(tensor args..., parameters...) -> fn's outputs; backward recomputes fn (module docstring)."""
 
     fresh_grads = True  # the input gradients are the .grad buffers of leaf copies made for this call
+    quiet_forward = False  # (the outputs checkpoint() computed)
+    runs_user_code = True  # backward runs fn again: with the user's own numpy settings (tape.py)
 
     @staticmethod
     def forward(*arrays, call):

@@ -53,7 +53,6 @@ import itertools
 import math
 import operator
 import threading
-import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -175,10 +174,10 @@ def apply(prim: type, *inputs: Tensor, **attrs: Any) -> Tensor | tuple[Tensor, .
     else:
         arrays = [t._data for t in inputs]
         record = False
-    try:
+    if prim.quiet_forward:   # the library's numpy: inf - inf, 0 * inf quietly, as torch's (_quietly)
+        out, saved = _quietly(prim.forward, *arrays, **attrs)
+    else:   # a view, Numba kernels, a user's Function: called as it is
         out, saved = prim.forward(*arrays, **attrs)
-    except RuntimeWarning as e:   # numpy's, an error by a warnings filter: computed again quietly (_quietly)
-        out, saved = _quietly(e, prim.forward, *arrays, **attrs)
     multi = type(out) is tuple
     tensors = []
     for o in (out if multi else (out,)):
@@ -271,46 +270,71 @@ def backward_from(root: Node, slot: int, grad: np.ndarray, retain_graph: bool = 
     nodes = _reachable_nodes(root)
     _check_before_the_walk(nodes)
     written = _computed_write_count
-    for node in nodes:
-        gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
-        if gs is None:
-            continue
-        if node.hooks or _computed_write_count != written:
-            gs, written = _before_node_backward(node, gs, nodes, written)
-        input_grads = _node_backward(node, gs, retain_graph)
-        fresh = node.prim.fresh_grads
-        for edge, gi in zip(node.parents, input_grads):
-            if edge is None or gi is None:
+    with _QuietWalk() as quiet:
+        for node in nodes:
+            gs = cotangents.pop(node, None)  # dropped once used: BPTT frees memory as it goes
+            if gs is None:
                 continue
-            if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
-                _add_cotangent(cotangents, owned, edge, gi)
-            elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
-                gi = unbroadcast(gi, edge._data.shape)
-                hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
-            elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
-                edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
-            else:
-                _accumulate_leaf_grad(edge, gi)
+            if node.hooks or _computed_write_count != written:
+                gs, written = _before_node_backward(node, gs, nodes, written, quiet)
+            input_grads = _node_backward(node, gs, retain_graph, quiet)
+            fresh = node.prim.fresh_grads
+            for edge, gi in zip(node.parents, input_grads):
+                if edge is None or gi is None:
+                    continue
+                if type(edge) is tuple:  # an intermediate: add to its node's cotangent for that slot
+                    _add_cotangent(cotangents, owned, edge, gi)
+                elif edge._hooks:  # a leaf with hooks: they see its whole gradient once, as torch's do
+                    gi = unbroadcast(gi, edge._data.shape)
+                    hooked_leaves[edge] = gi if edge not in hooked_leaves else hooked_leaves[edge] + gi
+                elif fresh and edge._grad is None:  # the leaf's first gradient, made for it alone: kept as it is
+                    edge._grad = gi  # (a fused layer's step passes here once per parameter: no call, no checks)
+                else:
+                    _accumulate_leaf_grad(edge, gi)
     if hooked_leaves:
         _accumulate_hooked_leaves(hooked_leaves, post_accumulate)
+
+
+class _QuietWalk:
+    """np.errstate(all="ignore") over a backward walk (the library's numpy: inf - inf, 0 * inf quietly, as torch's),
+    stepped out of around the user's code the walk runs (tensor hooks, a custom Function's backward, a module's
+    backward hook, a checkpointed function run again: Primitive.runs_user_code), which so sees the user's own numpy
+    settings: leaving an errstate puts back the settings it found."""
+
+    def __enter__(self):
+        self._state = np.errstate(all="ignore")
+        self._state.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._state.__exit__(*exc)
+
+    def users(self, fn, *args, **kwargs):
+        """fn(*args, **kwargs) with the settings the walk found, then quiet again."""
+        self._state.__exit__(None, None, None)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.__enter__()
 
 
 def _accumulate_hooked_leaves(hooked_leaves, post_accumulate):
     """The end of the walk for the leaves with hooks: each leaf's whole gradient through its register_hook hooks
     into .grad, then its post-accumulate-grad hooks (when the walk accumulates)."""
     for leaf, gi in hooked_leaves.items():
-        _accumulate_leaf_grad(leaf, run_hooks(leaf._hooks, gi))
+        _quietly(_accumulate_leaf_grad, leaf, run_hooks(leaf._hooks, gi))   # (the hooks: the user's numpy settings)
         if post_accumulate and leaf._post_accumulate_hooks:
             run_post_accumulate_hooks(leaf)
 
 
-def _before_node_backward(node, gs, nodes, written):
+def _before_node_backward(node, gs, nodes, written, quiet):
     """What the walk runs before a node's backward when hooks are involved: the tensor hooks of its outputs (every
-    consumer has added in: the gradient of each hooked output is complete), then, if a hook of this walk (those, a
-    module's backward hook, a custom Function's backward) wrote a computed tensor in place, torch's refusal for the
-    nodes still to run that saved its memory. (gs, the write count now checked.)"""
+    consumer has added in: the gradient of each hooked output is complete; with the user's numpy settings: quiet, the
+    walk's _QuietWalk), then, if a hook of this walk (those, a module's backward hook, a custom Function's backward)
+    wrote a computed tensor in place, torch's refusal for the nodes still to run that saved its memory. (gs, the
+    write count now checked.)"""
     if node.hooks:
-        gs = {s: run_hooks(node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
+        gs = {s: quiet.users(run_hooks, node.hooks[s], g) if s in node.hooks else g for s, g in gs.items()}
     if _computed_write_count != written:
         _check_computed_writes([n for n in nodes if n.seq <= node.seq])
     return gs, _computed_write_count
@@ -329,27 +353,27 @@ def _check_before_the_walk(nodes):
         _check_computed_writes(nodes)
 
 
-def _node_backward(node, gs, retain_graph):
-    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it."""
+def _node_backward(node, gs, retain_graph, quiet):
+    """One node's step of the walk: its VJP applied to the cotangents {slot: array} that reached it (a VJP that runs
+    the user's code with the user's numpy settings: quiet, the walk's _QuietWalk)."""
     _check_saved_values(node)  # again: a hook run by this walk may have written a tensor in place
     if node.retained:
         for s, t in node.retained.items():
             if s in gs:  # a copy: cotangents are shared (Add passes one array to both inputs) and may be
                 # stride-0 views (Sum's); users write into .grad. Summed over backward calls, as a leaf's
-                t._grad = np.array(gs[s], copy=True) if t._grad is None else t._grad + gs[s]
+                t._grad = np.array(gs[s], copy=True) if t._grad is None else _quietly(np.add, t._grad, gs[s])
     if node.multi:  # one cotangent per output slot, None where no gradient arrived
         g = [None] * len(node.shapes)
         for s, gs_s in gs.items():
             g[s] = gs_s
     else:
         g = gs[0]
-    try:
-        if node.prim.consumes_saved:
-            input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
-        else:
-            input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
-    except RuntimeWarning as e:   # (a backward that consumes its saved values is compiled: numpy never warns there)
-        input_grads = _quietly(e, node.prim.backward, g, node.saved, node.needs, **node.attrs)
+    if node.prim.consumes_saved:
+        input_grads = node.prim.backward(g, node.saved, node.needs, last=not retain_graph, **node.attrs)
+    elif node.prim.runs_user_code:
+        input_grads = quiet.users(node.prim.backward, g, node.saved, node.needs, **node.attrs)
+    else:
+        input_grads = node.prim.backward(g, node.saved, node.needs, **node.attrs)
     for check in _backward_checks:
         check(node, g, input_grads)
     if not retain_graph and _saved_tensors(node):
@@ -523,23 +547,14 @@ def _add_cotangent(cotangents, owned, edge, gi):
     parent, pslot = edge
     shape = parent.shapes[pslot] if parent.multi else parent.shapes
     if gi.shape != shape:
-        try:
-            gi = unbroadcast(gi, shape)
-        except RuntimeWarning as e:   # (numpy's, made an error: _quietly; a try costs nothing until it raises)
-            gi = _quietly(e, unbroadcast, gi, shape)
+        gi = unbroadcast(gi, shape)
     slots = cotangents.setdefault(parent, {})
     if pslot not in slots:
         slots[pslot] = gi  # may be shared with other consumers: never written into
     elif edge in owned:
-        try:
-            slots[pslot] += gi  # a weight used at every step: no new buffer per step
-        except RuntimeWarning as e:
-            _added(e)
+        slots[pslot] += gi  # a weight used at every step: no new buffer per step
     else:
-        try:
-            slots[pslot] = slots[pslot] + gi
-        except RuntimeWarning as e:
-            slots[pslot] = _quietly(e, np.add, slots[pslot], gi)
+        slots[pslot] = slots[pslot] + gi
         owned.add(edge)
 
 
@@ -547,45 +562,26 @@ def _accumulate_leaf_grad(leaf, gi):
     """Accumulate into leaf.grad, in a buffer the leaf owns (gi may be shared or a view). (A fresh
     gradient, Primitive.fresh_grads, is kept as it is by backward_from when it is the leaf's first.)"""
     if gi.shape != leaf._data.shape:
-        try:
-            gi = unbroadcast(gi, leaf._data.shape)
-        except RuntimeWarning as e:
-            gi = _quietly(e, unbroadcast, gi, leaf._data.shape)
+        gi = unbroadcast(gi, leaf._data.shape)
     if leaf._grad is not None:
-        try:
-            leaf._grad += gi
-        except RuntimeWarning as e:
-            _added(e)
+        leaf._grad += gi
     else:
         leaf._grad = np.array(gi, dtype=leaf._data.dtype, order="C")   # (a transpose's gi is not C-ordered)
 
 
 # ----------------------------------------------------------------------------- quiet nan and inf, as torch's
-# torch computes inf - inf, 0 * inf, a sum holding both infinities quietly; numpy warns (a RuntimeWarning). Where the
-# library computes, its own modules' warnings are ignored (a filter set when this module is imported: no cost
-# per operation, and user code's numpy warns as before); a filter set after that makes them errors (warnings
-# .simplefilter("error"), pytest -W error), which apply and the walk catch: the rare path, where the computation runs
-# again under np.errstate (about 3 us a call, too much for every operation of a tiny step).
-_NUMPY_FLOATING = ("invalid value encountered", "divide by zero encountered", "overflow encountered",
-                   "underflow encountered")
-warnings.filterwarnings("ignore", message="|".join(_NUMPY_FLOATING), category=RuntimeWarning,
-                        module=r"tinygrad_rnn(\.|$)")
-
-
-def _quietly(warning, fn, *args, **kwargs):
-    """fn(*args, **kwargs) again without numpy's floating-point warnings, after its first run raised `warning`; any
-    other RuntimeWarning (a user's Function's own) raised again as it was."""
-    if not str(warning).startswith(_NUMPY_FLOATING):
-        raise warning
-    with np.errstate(all="ignore"):
-        return fn(*args, **kwargs)
-
-
-def _added(warning):
-    """After `buffer += g` raised `warning`: numpy warns once the sum is written, so a floating-point warning made an
-    error leaves it complete (nothing to compute again); any other is raised again."""
-    if not str(warning).startswith(_NUMPY_FLOATING):
-        raise warning
+# torch computes inf - inf, 0 * inf, an overflow quietly; numpy warns (a RuntimeWarning; an error under a filter such
+# as warnings.simplefilter("error"), or under np.errstate(all="raise")). The library's numpy runs under
+# np.errstate(all="ignore"), numpy's own switch for this (a context variable: this thread's, put back on the way out),
+# and no warnings filter is ever installed, so the user's filters and the user's own numpy are as they were: a
+# primitive's forward (apply, unless Primitive.quiet_forward is False: a view, Numba kernels, a user's Function), and
+# the walk (_QuietWalk), which steps out of it around the user's code it runs (hooks, a custom Function's backward, a
+# checkpointed function run again), so that code sees the user's own settings.
+@np.errstate(all="ignore")
+def _quietly(fn, *args, **kwargs):
+    """fn(*args, **kwargs) under np.errstate(all="ignore") (the decorator's form: a call costs ~0.3 us, the `with`
+    form's object twice that)."""
+    return fn(*args, **kwargs)
 
 
 def _modified_in_place(node, edge, i):

@@ -48,6 +48,7 @@ from .tape import (
     _accumulate_leaf_grad,
     _backward_end_hooks,
     _grad_mode,
+    _quietly,
     _trace_mode,
     apply,
     backward_from,
@@ -658,7 +659,7 @@ class Tensor(InPlaceWrites, MoreTensorMethods):
         """A leaf's backward(): its own gradient through its hooks into .grad (into the array .grad wraps, as
         torch: p.grad keeps its object), then its post-accumulate-grad hooks."""
         grad = grad if not self._hooks else run_hooks(self._hooks, grad)
-        _accumulate_leaf_grad(self, grad)
+        _quietly(_accumulate_leaf_grad, self, grad)   # (inf + -inf quietly, as torch's: tape.py)
         if self._post_accumulate_hooks:
             run_post_accumulate_hooks(self)
 

@@ -11,6 +11,7 @@ This module is built on tensor.py and creation.py, and imports nothing built on 
 from __future__ import annotations
 
 import builtins  # (this module's sum, max and min are torch's: the builtins by their full name)
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -857,7 +858,8 @@ def searchsorted(sorted_sequence: Tensor, values: Tensor | float, *, out_int32: 
         raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
                            f"dimensions of boundaries tensor and input value tensor must match, but we got "
                            f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
-    flat_rows, flat_values = rows.reshape(-1, rows.shape[-1]), values.reshape(-1, values.shape[-1])
+    n = math.prod(seq.shape[:-1])   # (not reshape(-1, ...): a (0, 0) sequence has no -1 to infer)
+    flat_rows, flat_values = rows.reshape(n, rows.shape[-1]), values.reshape(n, values.shape[-1])
     out = np.stack([np.searchsorted(r, v, side=where) for r, v in zip(flat_rows, flat_values)]) \
         if flat_rows.shape[0] else np.zeros(flat_values.shape, np.int64)
     return Tensor._make(out.reshape(values.shape).astype(np.int64), False)

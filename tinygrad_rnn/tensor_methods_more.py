@@ -187,9 +187,11 @@ class MoreTensorMethods:
 
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
         """(amin, amax) over dim (all elements when None), as torch's aminmax."""
-        if self._data.size == 0:
+        if dim is None and self._data.size == 0:
             raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
                                "no identity.")
+        if dim is not None and self.ndim and self.shape[_axis(dim, self.ndim)] == 0:   # (other dims may be empty)
+            raise IndexError(f"aminmax: Expected reduction dim {_axis(dim, self.ndim)} to have non-zero size.")
         return MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def dist(self, other: Tensor, p: float = 2) -> Tensor:
@@ -255,7 +257,12 @@ class MoreTensorMethods:
         valid = (~np.isnan(ordered._data)).sum(axis=d, keepdims=True)
         count = valid if ignore_nan else np.full_like(valid, x.shape[d])
         has_nan = None if ignore_nan else valid < x.shape[d]
-        out = [self._quantile_at(ordered, d, float(level), count, interpolation, has_nan) for level in qs.reshape(-1)]
+        # a q that requires grad: the linear interpolation's weight is read from it on the tape, as torch's (its
+        # gradient; the other interpolations give q none, as torch's)
+        on_tape = isinstance(q, tape.Tensor) and q.requires_grad and interpolation == "linear"
+        levels = q.reshape(-1) if on_tape else qs.reshape(-1)
+        out = [self._quantile_at(ordered, d, levels[i] if on_tape else float(levels[i]), count, interpolation,
+                                 has_nan) for i in range(qs.size)]
         out = [self._quantile_shape(o, dim, d, keepdim) for o in out]
         return out[0] if qs.ndim == 0 else stack(out)
 
@@ -281,7 +288,11 @@ class MoreTensorMethods:
     def _quantile_at(ordered, d, level, count, interpolation, has_nan):
         """One quantile along d of the sorted values, reading the count valid ones of each slice. Where torch's
         result is NaN its rank reads a NaN, as torch's does (so the gradient goes where torch's goes): the last
-        sorted value of a slice holding NaN in quantile, the first of an all-NaN slice in nanquantile."""
+        sorted value of a slice holding NaN in quantile, the first of an all-NaN slice in nanquantile. level: a
+        number, or a 0-d Tensor that requires grad (linear interpolation only: its weight then on the tape)."""
+        level_t = level if isinstance(level, tape.Tensor) else None
+        if level_t is not None:
+            level = float(level_t._data)
         rank = np.maximum(level * (count - 1).astype(ordered.dtype), 0)
         if has_nan is not None:
             rank = np.where(has_nan, ordered.shape[d] - 1, rank).astype(ordered.dtype)
@@ -296,16 +307,23 @@ class MoreTensorMethods:
             return above
         if interpolation == "midpoint":
             return below.lerp(above, 0.5)
-        return below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
+        if level_t is None:
+            return below.lerp(above, _constant((rank - low).astype(ordered.dtype)))
+        rank_t = (level_t * _constant((count - 1).astype(ordered.dtype))).clamp(min=0)
+        if has_nan is not None:
+            rank_t = rank_t.where(_constant(~has_nan), _constant(rank))
+        return below.lerp(above, rank_t - _constant(low.astype(ordered.dtype)))
 
     def _quantile_shape(self, out, dim, d, keepdim):
         if dim is None:
             return out.reshape((1,) * self.ndim) if keepdim else out.reshape(())
-        return out if keepdim or self.ndim == 0 else out.squeeze(d)
+        if self.ndim == 0:   # a 0-d input's quantile is 0-d, keepdim or not, as torch's
+            return out.reshape(())
+        return out if keepdim else out.squeeze(d)
 
     def cov(self, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
         """The covariance matrix of the variables in the rows (observations in the columns), as torch's cov
-        (a 1-D input one variable: a 0-D result). Weights are not implemented here."""
+        (one variable, a 1-D input or a single row: a 0-D result). Weights are not implemented here."""
         if fweights is not None or aweights is not None:
             raise NotImplementedError("cov: fweights and aweights are not implemented here")
         if self.ndim > 2:
@@ -315,7 +333,7 @@ class MoreTensorMethods:
         centred = x - x.mean(1, keepdim=True)
         divisor = max(x.shape[1] - correction, 0)
         c = (centred @ centred.transpose(0, 1)) / float(divisor)
-        return c.reshape(()) if self.ndim < 2 else c
+        return c.reshape(()) if x.shape[0] == 1 else c   # one variable (a 1-D input, or one row): 0-d, as torch's
 
     def corrcoef(self) -> Tensor:
         """Pearson's correlation coefficients of the rows, as torch's corrcoef (clipped to [-1, 1])."""
@@ -400,7 +418,9 @@ class MoreTensorMethods:
         """The first element of each run of equal consecutive elements (slices along dim), as torch's, with the
         run each element belongs to and the runs' lengths when asked; no gradient (as torch)."""
         a = self._data.reshape(-1) if dim is None else np.moveaxis(self._data, _axis(dim, self.ndim), 0)
-        rows = a.reshape(a.shape[0], -1)
+        if dim is not None and a.size == 0:
+            return self._unique_consecutive_empty(a, return_inverse, return_counts)
+        rows = a.reshape(a.shape[0], math.prod(a.shape[1:]))
         starts = np.ones(a.shape[0], bool)
         starts[1:] = np.any(rows[1:] != rows[:-1], axis=1)
         values = a[starts] if dim is None else np.moveaxis(a[starts], 0, _axis(dim, self.ndim))
@@ -410,6 +430,18 @@ class MoreTensorMethods:
             out.append(_constant(inverse.reshape(self.shape) if dim is None else inverse))
         if return_counts:
             out.append(_constant(np.diff(np.append(np.flatnonzero(starts), a.shape[0])).astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def _unique_consecutive_empty(self, a, return_inverse, return_counts):
+        """unique_consecutive along a dim of an empty tensor (a: that dim first), as torch's: the input itself when
+        the dim is the empty one (no runs: empty inverse and counts), torch's RuntimeError when another dim is."""
+        if a.shape[0] != 0:
+            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
+        out = [_constant(self._data.copy())]
+        if return_inverse:
+            out.append(_constant(np.zeros(0, np.int64)))
+        if return_counts:
+            out.append(_constant(np.zeros(0, np.int64)))
         return out[0] if len(out) == 1 else tuple(out)
 
     def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
@@ -644,12 +676,14 @@ class MoreTensorMethods:
 
     def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
         """self with the elements where mask is True taken from source in order, as torch's masked_scatter
-        (gradients to both)."""
-        mask = mask.broadcast_to(self.shape) if mask.shape != self.shape else mask
+        (gradients to both). self and mask broadcast together, as torch's (masked_scatter_ keeps self's shape)."""
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        base = self.broadcast_to(shape) if self.shape != shape else self
+        mask = mask.broadcast_to(shape) if mask.shape != shape else mask
         k = int(mask._data.sum())
         if source.numel() < k:
             raise RuntimeError("masked_scatter: expected source to have at least as many elements as ones in mask")
-        out = self.clone()
+        out = base.clone()
         out[mask] = source.reshape(-1)[:k]
         return out
 
@@ -864,6 +898,9 @@ class MoreTensorMethods:
         return self._in_place("bitwise_right_shift_", lambda: self.bitwise_right_shift(other))
 
     def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        if np.broadcast_shapes(self.shape, mask.shape) != self.shape:   # (torch's expand of the mask, refused)
+            raise RuntimeError(f"masked_scatter_: the mask of shape {list(mask.shape)} does not broadcast to the "
+                               f"tensor's shape {list(self.shape)}")
         return self._binary_in_place("masked_scatter_", lambda: self.masked_scatter(mask, source), source)
 
     def renorm_(self, p: float, dim: int, maxnorm: float) -> Tensor:

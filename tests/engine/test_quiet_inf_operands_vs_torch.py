@@ -1,9 +1,9 @@
 """Operations whose operands already hold inf or nan (inf - inf, 0 * inf, a sum of both infinities, a product or a
 running sum through them, a backward that multiplies a zero gradient by inf), held against torch 2.13, which
 computes them quietly: ours gives torch's values and gradients without numpy's RuntimeWarning, both when warnings
-are errors (`warnings.simplefilter("error")`, pytest -W error: apply and the walk compute again under np.errstate)
-and with the filters as they were when the library was imported (its own modules' floating-point warnings
-ignored: tape.py). User code's numpy keeps its warnings."""
+are errors (`warnings.simplefilter("error")`, pytest -W error) and when every warning is shown: the library's numpy
+runs under np.errstate (tape.py; no warnings filter: tests/engine/test_numpy_errstate_local_vs_torch.py). User
+code's numpy keeps its warnings."""
 import os
 import subprocess
 import sys
@@ -89,9 +89,8 @@ def test_inf_and_nan_operands_are_torchs_with_warnings_made_errors(case, dtype, 
 
 
 def test_inf_and_nan_operands_warn_nothing_with_the_filters_as_imported():
-    """A fresh process showing every warning (python -W always): the library's operations warn nothing (its
-    filter, set at import, comes first); numpy called from the user's own code warns as before. (In a process: a
-    filter set while pytest imported the library is gone with the catch_warnings block it was set in.)"""
+    """A fresh process showing every warning (python -W always): the library's operations warn nothing (they run
+    under np.errstate); numpy called from the user's own code warns as before."""
     code = ("import sys, numpy as np, tinygrad_rnn as tr\ninf, nan = np.inf, np.nan\n"
             f"x = tr.tensor({X!r}, requires_grad=True); y = tr.tensor({Y!r}, requires_grad=True)\n"
             "F = tr.nn.functional\n"
@@ -110,8 +109,8 @@ def test_inf_and_nan_operands_warn_nothing_with_the_filters_as_imported():
 
 
 def test_a_users_own_runtime_warning_inside_a_function_is_not_swallowed():
-    """A custom Function's forward that warns a RuntimeWarning of its own, made an error, raises it (it is not
-    numpy's floating-point warning, which alone is computed again quietly)."""
+    """A custom Function's forward that warns a RuntimeWarning of its own, made an error, raises it (the user's
+    code runs with the user's filters and numpy settings)."""
     class Loud(tr.autograd.Function):
         @staticmethod
         def forward(ctx, x):

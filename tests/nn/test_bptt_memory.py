@@ -461,7 +461,7 @@ def test_the_stored_piece_keeps_the_output_rows_it_wrote_not_a_copy(split_everyt
     ckpt = _make((nn.LSTM, {}), {"checkpoint": True}, 1, False, np.float64, True)
     out, (h, c) = ckpt(x)
     np.testing.assert_array_equal(out.data, plain(x)[0].data)
-    kept, _ = out._node.saved[0]
+    kept, _ = out._node.saved[0].saved   # (node._Checkpointed: forward_by_plan's, and the parameters' versions)
     stored = [piece for piece in kept if type(piece) is segments._Keep]
     assert len(stored) == 1 and stored[0].steps == math.floor(bp.SQRT_STORED_PIECES * math.ceil(math.sqrt(30)))
     assert np.shares_memory(stored[0].arrays["S0"], out.data)

@@ -1060,6 +1060,7 @@ class CompiledRecurrence(Primitive):
     consumes_saved = True   # backward(last=True) may write over what the forward saved (Kernel.backward's consume)
     saves_tensors = True   # the sequence's states (and gates): freed after the backward without a walk
     attrs_saved = False   # the call: its kernel and settings; what backward reads is in saved (saved_needed)
+    quiet_forward = False   # Numba kernels: nothing numpy warns about, and no errstate per call of a tiny step
 
     @staticmethod
     def forward(x, *rest, call, lengths=None):
@@ -1069,6 +1070,7 @@ class CompiledRecurrence(Primitive):
             from .segments import forward_by_plan
             out, finals, saved = forward_by_plan(call.kernel, x, states, params, lengths, call.reverse, call.plan,
                                                  call.states_only)
+            saved = _Checkpointed(saved, _versions(call.params))
         else:
             out, finals, saved = call.kernel.forward(x, states, params, lengths, call.reverse, call.states_only,
                                                      call.views)
@@ -1080,6 +1082,8 @@ class CompiledRecurrence(Primitive):
         between forward and backward refuses only if it is read): Kernel.backward_reads. A checkpointed call's
         pieces (segments.py) answer with all they hold."""
         kept, params = saved
+        if type(kept) is _Checkpointed:
+            return kept.read(params)
         plan = kept[3] if type(kept) is tuple and len(kept) == 4 else None
         if not isinstance(plan, _ForwardPlan):
             return saved
@@ -1091,8 +1095,11 @@ class CompiledRecurrence(Primitive):
         n_states = len(needs) - 1 - len(params)
         dout, dfinals = gs[0], gs[1:]
         if call.plan is not None:
-            from .segments import backward_by_plan
-            dx, dstates, dparams = backward_by_plan(call.kernel, saved, dout, dfinals, params, needs[1 + n_states:],
+            from .segments import backward_by_plan, rerun_forward
+            pieces = saved.saved
+            if saved.versions != _versions(call.params):   # a parameter written in place since the forward
+                pieces = rerun_forward(call.kernel, pieces, params, lengths, call.plan)
+            dx, dstates, dparams = backward_by_plan(call.kernel, pieces, dout, dfinals, params, needs[1 + n_states:],
                                                     needs[0])
         else:
             dx, dstates, dparams = call.kernel.backward(saved, dout, dfinals, params, needs[1 + n_states:], needs[0],
@@ -1100,6 +1107,29 @@ class CompiledRecurrence(Primitive):
         if n_states:
             return (dx,) + tuple(dstates)[:n_states] + tuple(dparams)
         return (dx, *dparams)
+
+
+class _Checkpointed(NamedTuple):
+    """A checkpointed call's saved values: forward_by_plan's, and the versions of the call's parameters then.
+    As torch's non-reentrant checkpoint, a parameter written in place between forward and backward is no refusal:
+    the backward runs the forward again with the values the parameters hold now (segments.rerun_forward), so its
+    gradients are those of a fresh forward at those values (torch's, recomputing the whole call). A kernel with a
+    prelude (prelude.py) is the exception: its extra parameters were computed on the tape from the old values, so a
+    written parameter is read by the backward, and refused, as before."""
+    saved: tuple
+    versions: tuple
+
+    def read(self, params):
+        """What the backward reads (CompiledRecurrence.saved_needed): the input, the state and what the pieces
+        kept, and the parameters only when they cannot be rerun."""
+        from .segments import arrays_read
+        kernel = self.saved[1].kernel
+        return arrays_read(self.saved, len(params)) + (params if kernel.prelude is not None else ())
+
+
+def _versions(params):
+    """The in-place writes counted on each parameter Tensor (Tensor._writes, as the tape's versions)."""
+    return tuple(p._writes for p in params)
 
 
 class PreludeCall(KernelCall):

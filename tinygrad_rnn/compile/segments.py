@@ -91,9 +91,10 @@ class _Gradients(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- forward
-def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only=False):
+def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_only=False, masks=None):
     """As Kernel.forward, by `plan`: (out (T, B, n_0) in real time, finals as (1, B, n), saved).
-    states_only: no backward follows (every piece runs forward_states)."""
+    states_only: no backward follows (every piece runs forward_states). masks: the dropouts' masks (those of
+    a forward run again: rerun_forward), else drawn."""
     T, B, _ = x.shape
     dt = kernel.prog.dtype
     padded = lengths is not None
@@ -107,7 +108,7 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
     else:
         out = np.empty((T, B, kernel.prog.state_sizes[0]), dt)
     seq = _Sequence(kernel, kernel._parameters(params), np.ascontiguousarray(x), lens, padded, reverse, history,
-                    kernel.draw_masks(T, B))
+                    kernel.draw_masks(T, B) if masks is None else masks)
     threads = runtime.threads_for(plan[0].steps, B, x.shape[2], kernel.widest)
     if _overlaps(threads, B) and len(plan) > 1:
         kept, final = _forward_overlapped(seq, plan, entering, out, threads, states_only)
@@ -117,6 +118,29 @@ def forward_by_plan(kernel, x, states, params, lengths, reverse, plan, states_on
         out[np.arange(T)[:, None] >= lens[None, :]] = 0
     finals = tuple(f.reshape(1, *f.shape) for f in final)
     return _in_time_order(out, lens, padded, reverse), finals, (kept, seq._replace(base=None, history=None))
+
+
+def rerun_forward(kernel, saved, params, lengths, plan):
+    """forward_by_plan's `saved` made again from the same input, initial state and dropout masks with the
+    parameters' current values: a parameter was written in place since the forward, and the backward, as torch's
+    non-reentrant checkpoint, recomputes with the values the parameters hold now (the pieces kept from the forward
+    hold the old ones)."""
+    kept, seq = saved
+    return forward_by_plan(kernel, seq.x, kept[0].entering, params, lengths, seq.reverse, plan,
+                           masks=seq.masks)[2]
+
+
+def arrays_read(saved, n_params):
+    """The arrays of forward_by_plan's `saved` (the input, the masks, what each piece kept but the parameters and
+    the kernel's constants): what its backward reads apart from the parameters, whose in-place writes it follows
+    (rerun_forward); tape._backward_reads asks."""
+    kept, seq = saved
+    k = seq.kernel
+    own = {name for par, vec, _, _ in _parameter_names(n_params) for name in (par, vec)}
+    own |= {name for wt, P_, _, _, _, _ in k.products for name in (wt, P_)} | set(k.constants)
+    pieces = tuple(({n: v for n, v in piece.arrays.items() if n not in own} if type(piece) is _Keep else {},
+                    piece.entering) for piece in kept)
+    return seq.x, seq.masks or {}, pieces
 
 
 def _forward_pieces(seq, plan, a, entering, out, states_only=False):

@@ -98,7 +98,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    grouped = input.reshape(n, num_groups, -1)
+    grouped = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))   # (no -1: n may be 0)
     mean = grouped.mean(dim=2, keepdim=True)
     var = ((grouped - mean) ** 2).mean(dim=2, keepdim=True)
     y = ((grouped - mean) / (var + eps).sqrt()).reshape(*input.shape)
