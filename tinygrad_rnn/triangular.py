@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .kernels import factorizations
-from .linalg_checks import _batch_words, _matrices, _mT
+from .linalg_checks import _batch_words, _matrices, _mT, _warn_deprecated
 from .primitives import Primitive
 from .tape import apply
 from .tensor import Tensor
@@ -284,7 +284,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False) -> TriangularSolveResult:
     """As torch.triangular_solve (deprecated there for linalg.solve_triangular, whose arguments are the other way
-    round): (X with `A X = b`, or `A^T X = b` with transpose; a copy of A)."""
+    round): (X with `A X = b`, or `A^T X = b` with transpose; a copy of A). torch's deprecation warning, once."""
+    _warn_deprecated("triangular_solve")
     a = _matrices("triangular_solve", A, square=True)
     _check_bool("triangular_solve", upper=upper, transpose=transpose, unitriangular=unitriangular)
     coefficient = a.mT if transpose else a
@@ -420,12 +421,15 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
 # ----------------------------------------------------------------------------- torch's deprecated spellings
 def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:
     """As torch.lu (tr.lu, x.lu(); deprecated there for linalg.lu_factor): (LU, pivots), and infos with
-    get_infos=True; a singular A is factorized, not refused."""
+    get_infos=True; a singular A is factorized, not refused. torch's deprecation warning, once."""
+    _warn_deprecated("lu")
     _check_bool("lu", pivot=pivot, get_infos=get_infos)
     lu_, pivots, info = lu_factor_ex(_matrices("lu", A), pivot=pivot)
     return (lu_, pivots, info) if get_infos else (lu_, pivots)
 
 
 def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
-    """As torch.lu_solve (tr.lu_solve, x.lu_solve(); deprecated there): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    """As torch.lu_solve (tr.lu_solve, x.lu_solve(); deprecated there): linalg.lu_solve(LU_data, LU_pivots, b).
+    torch's deprecation warning, once."""
+    _warn_deprecated("lu_solve")
     return lu_solve(LU_data, LU_pivots, b)
