@@ -10,23 +10,30 @@ import warnings
 import numpy as np
 
 from .tensor import Tensor
+from .tensor_args import DTypeNotImplementedError
 
 
 class LinAlgError(RuntimeError):
     """A matrix the factorization cannot take (singular, not positive-definite), as torch.linalg.LinAlgError."""
 
 
-def _matrices(fn, A, square=False, name="A"):
-    """A as a float Tensor of (batches of) matrices, square if asked, in torch's words otherwise."""
+def _matrices(fn, A, square=False, name="A", kernel=None, integers=False):
+    """A as a float Tensor of (batches of) matrices, square if asked, in torch's words otherwise. An integer or bool
+    A is torch's RuntimeError, or its NotImplementedError naming the CPU kernel where torch gets that far (`kernel`,
+    after the shape checks); int64 matrices pass with integers=True."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.{fn}(): argument '{name}' must be Tensor, not {type(A).__name__}")
-    if A.dtype.kind != "f":
+    allowed = "fi" if integers else "f"
+    if A.dtype.kind not in allowed and kernel is None:
         raise RuntimeError(f"linalg.{fn}: Expected a floating point tensor as input. Got {A.dtype}")
     if A.ndim < 2:
         raise RuntimeError(f"linalg.{fn}: The input tensor {name} must have at least 2 dimensions.")
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.{fn}: {name} must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if A.dtype.kind not in allowed:   # (a TypeError too, as the library's other dtype checks)
+        names = {"int64": "Long", "bool": "Bool"}
+        raise DTypeNotImplementedError(f"\"{kernel}\" not implemented for '{names.get(A.dtype.name, A.dtype.name)}'")
     return A
 
 

@@ -307,7 +307,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     """As torch.linalg.lu_factor_ex: (LU, pivots, info), LU holding L below its diagonal (L's unit diagonal left
     out) and U on and above it, `A = P L U` with P from pivots (lu_unpack); info the 1-based index of the first
     zero pivot (0 if none). Pivots and info are int64 (torch's int32), with torch's values."""
-    a = _matrices("lu_factor_ex", A)
+    a = _matrices("lu_factor_ex", A, kernel="lu_cpu")
     _check_bool("lu_factor_ex", pivot=pivot, check_errors=check_errors)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
@@ -320,7 +320,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """As torch.linalg.lu_factor: lu_factor_ex's (LU, pivots), refusing a singular A with torch's RuntimeError (a
     zero pivot would divide by zero in lu_solve); lu_factor_ex and lu take one."""
-    lu_, pivots, info = lu_factor_ex(_matrices("lu_factor", A), pivot=pivot)
+    lu_, pivots, info = lu_factor_ex(_matrices("lu_factor", A, kernel="lu_cpu"), pivot=pivot)
     _refuse_singular("lu_factor", info._data)
     return LUFactorResult(lu_, pivots)
 
@@ -366,7 +366,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """As torch.linalg.lu: (P, L, U) with `A = P L U`, L (..., m, k) unit lower triangular, U (..., k, n) upper,
     k = min(m, n); a singular A is factorized too."""
-    lu_, pivots, _ = lu_factor_ex(_matrices("lu", A), pivot=pivot)
+    lu_, pivots, _ = lu_factor_ex(_matrices("lu", A, kernel="lu_cpu"), pivot=pivot)
     return lu_unpack(lu_, pivots)
 
 
@@ -424,7 +424,7 @@ def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tens
     get_infos=True; a singular A is factorized, not refused. torch's deprecation warning, once."""
     _warn_deprecated("lu")
     _check_bool("lu", pivot=pivot, get_infos=get_infos)
-    lu_, pivots, info = lu_factor_ex(_matrices("lu", A), pivot=pivot)
+    lu_, pivots, info = lu_factor_ex(_matrices("lu", A, kernel="lu_cpu"), pivot=pivot)
     return (lu_, pivots, info) if get_infos else (lu_, pivots)
 
 
