@@ -869,9 +869,9 @@ def cond(A: Tensor, p: str | float | None = None) -> Tensor:
     if not (p is None or (isinstance(p, str) and p in ("fro", "nuc"))
             or (_is_number(p) and p in (2, -2, np.inf, -np.inf, 1, -1))):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if not isinstance(p, str) and _matrices("cond", A).numel() == 0:   # 0 for empty matrices, of any shape for a
+        return _empty_condition(A)                                    # numeric p: torch checks squareness after
     if p is None or (_is_number(p) and abs(p) == 2):
-        if _matrices("cond", A).numel() == 0:
-            return _empty_condition(A)
         s = svdvals(_matrices("cond", A))
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
