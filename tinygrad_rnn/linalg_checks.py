@@ -84,6 +84,9 @@ _DEPRECATED = {
                         "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
                         "X = torch.linalg.solve_triangular(A, B).",
 }
+_DEPRECATED["chain_matmul"] = ("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                                "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather "
+                                "than multiple parameters.")
 _WARNED: set[str] = set()
 
 

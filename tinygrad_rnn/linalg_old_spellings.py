@@ -1,8 +1,9 @@
 """torch's older top-level linear-algebra spellings, which torch 2.13 keeps beside torch.linalg: torch.svd (V, not
 Vh; some=, compute_uv=), torch.qr (some=) and torch.cholesky (upper=, the triangle it names read), each tr.linalg's
 with torch's arguments, results, errors and deprecation warnings (qr's and cholesky's, once per process as torch's;
-torch.svd's is commented out in torch 2.13: none). And the functions torch 2.13 removed but still names (symeig,
-eig, lstsq, solve, matrix_rank): each raises torch's RuntimeError, in its words, saying what replaces it.
+torch.svd's is commented out in torch 2.13: none), and torch.chain_matmul (linalg.multi_dot, with its warning).
+And the functions torch 2.13 removed but still names (symeig, eig, lstsq, solve, matrix_rank): each raises torch's
+RuntimeError, in its words, saying what replaces it.
 
 tr.svd, tr.qr, tr.cholesky, x.svd(), x.qr(), x.cholesky() are these (tensor_methods_more.py holds the methods).
 This module is built on linalg.py; it has no primitive of its own, so the gradients are tr.linalg's.
@@ -15,12 +16,13 @@ import numpy as np
 
 from .linalg import LinAlgError, QRResult
 from .linalg import cholesky as _linalg_cholesky
+from .linalg import multi_dot as _multi_dot
 from .linalg import qr as _linalg_qr
 from .linalg import svd as _linalg_svd
 from .linalg_checks import _warn_deprecated
 from .tensor import Tensor
 
-__all__ = ["svd", "qr", "cholesky", "symeig", "eig", "lstsq", "solve", "matrix_rank", "SVDOldResult"]
+__all__ = ["svd", "qr", "cholesky", "chain_matmul", "symeig", "eig", "lstsq", "solve", "matrix_rank", "SVDOldResult"]
 
 
 class SVDOldResult(NamedTuple):
@@ -92,6 +94,20 @@ def cholesky(input: Tensor, upper: bool = False) -> Tensor:
 
 def _torch_name(dtype):
     return {"int64": "Long", "bool": "Bool"}.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """As torch.chain_matmul (deprecated there for linalg.multi_dot): the product of the 2-D matrices in order (a copy
+    of a single one), with torch's deprecation warning (once)."""
+    _warn_deprecated("chain_matmul")
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if not isinstance(m, Tensor):
+            raise TypeError(f"chain_matmul(): argument 'matrices' must be tuple of Tensors, not {type(m).__name__}")
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    return matrices[0].clone() if len(matrices) == 1 else _multi_dot(list(matrices))
 
 
 # ----------------------------------------------------------------------------- removed in torch 2.0, still named

@@ -158,6 +158,7 @@ SPELLINGS = {
     "lu": (lambda lib, a: lib.lu(a), None),
     "lu_solve": (lambda lib, a: lib.lu_solve(a, *lib.linalg.lu_factor(a)), None),
     "triangular_solve": (lambda lib, a: lib.triangular_solve(a, lib.eye(3, dtype=a.dtype)), None),
+    "chain_matmul": (lambda lib, a: lib.chain_matmul(a, a, a), None),
 }
 
 
@@ -176,6 +177,33 @@ def test_deprecated_spellings_warn_in_torch_words_once(name, monkeypatch):
 
 def test_svd_does_not_warn():
     assert _warnings_of(lambda: tr.svd(tr.eye(3))) == _warnings_of(lambda: torch.svd(torch.eye(3))) == []
+
+
+@pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes", [[(2, 3)], [(2, 3), (3, 4)], [(2, 3), (3, 4), (4, 1)]])
+def test_chain_matmul(shapes, dtype):
+    rng = np.random.default_rng(14)
+    pairs = [_pair(rng.standard_normal(s), dtype) for s in shapes]
+    out, ref = tr.chain_matmul(*[p[0] for p in pairs]), torch.chain_matmul(*[p[1] for p in pairs])
+    _close(out, ref, dtype)
+    assert out is not pairs[0][0]
+    w = rng.standard_normal(out.shape).astype(dtype)
+    (out * tr.tensor(w)).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), **TOL[dtype])
+
+
+@pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated")
+@pytest.mark.parametrize("call,words", [
+    (lambda lib: lib.chain_matmul(), "one or more"),
+    (lambda lib: lib.chain_matmul(lib.ones(3)), "dimension is 1"),
+    (lambda lib: lib.chain_matmul(lib.ones(2, 3), lib.ones(2, 3)), None),
+    (lambda lib: lib.chain_matmul(lib.ones(2, 2, 2)), "dimension is 3"),
+])
+def test_chain_matmul_errors(call, words):
+    raises_as_torch(lambda: call(torch), lambda: call(tr), words)
 
 
 # ----------------------------------------------------------------------------- removed in torch 2.0
