@@ -631,9 +631,9 @@ def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2,
     if ord in (1, -1, np.inf, -np.inf):
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = a.abs().sum(summed, keepdim=True)
-        if sums.shape[over] == 0:   # torch's max over no columns (rows) is 0, its min an IndexError
+        if sums.shape[over] == 0:   # torch's max over no columns (rows) is 0, off the tape; its min an IndexError
             _refuse_empty_min(ord, over)
-            out = sums.sum(over, keepdim=True)
+            out = sums.sum(over, keepdim=True).detach()
         else:
             out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
         return out if keepdim else out.squeeze((rows, cols))
@@ -643,9 +643,9 @@ def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2,
 def _spectral_norm(a, ord, rows, cols, keepdim):
     """matrix_norm's "nuc", 2 and -2, from the singular values of A with `dim` moved last."""
     s = svdvals(a.movedim((rows, cols), (-2, -1)))
-    if s.shape[-1] == 0:   # an empty matrix: no singular values, norm 0 as torch's (-2: its IndexError)
-        _refuse_empty_min(ord, -1)
-        out = s.sum(-1)
+    if s.shape[-1] == 0:   # an empty matrix: no singular values, norm 0 as torch's (-2: its IndexError); torch's
+        _refuse_empty_min(ord, -1)   # max over nothing (ord 2) is off the tape, its sum ("nuc") on it
+        out = s.sum(-1) if ord == "nuc" else s.sum(-1).detach()
     else:
         out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
     if keepdim:

@@ -189,6 +189,8 @@ def test_matrix_norm_of_empty_matrices(shape, ord):
         raises_as_torch(theirs, ours, "non-zero size")
         return
     np.testing.assert_array_equal(ours().numpy(), ref.numpy())
+    x, y = tr.zeros(shape, requires_grad=True), torch.zeros(shape, requires_grad=True)
+    assert tr.linalg.matrix_norm(x, ord).requires_grad == torch.linalg.matrix_norm(y, ord).requires_grad
 
 
 @pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3)])
