@@ -63,11 +63,11 @@ def geqrf(input: Tensor) -> GeqrfResult:
     return GeqrfResult(*apply(Geqrf, a))
 
 
-def orgqr(input: Tensor, tau: Tensor) -> Tensor:
-    """As torch.orgqr: linalg.householder_product(input, tau)."""
+def orgqr(input: Tensor, input2: Tensor) -> Tensor:
+    """As torch.orgqr: linalg.householder_product(input, input2), input2 the tau (torch's binding's name)."""
     _float_tensor("orgqr", "input", input, "orgqr")
-    _float_tensor("orgqr", "input2", tau, "orgqr")
-    return householder_product(input, tau)
+    _float_tensor("orgqr", "input2", input2, "orgqr")
+    return householder_product(input, input2)
 
 
 def _ormqr_checks(a, tau, c, left):

@@ -123,7 +123,7 @@ def symeig(input: Tensor, eigenvectors: bool = False, upper: bool = True, *, out
         "eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
 
 
-def eig(input: Tensor, eigenvectors: bool = False, *, e: None = None, v: None = None) -> NoReturn:
+def eig(self: Tensor, eigenvectors: bool = False, *, e: None = None, v: None = None) -> NoReturn:
     """torch.eig, removed: raises torch's RuntimeError (torch.linalg.eig replaces it there; here see linalg.eig)."""
     raise RuntimeError(
         _REMOVED + "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real "
