@@ -37,6 +37,9 @@ from .dtype_info import finfo, iinfo
 from .gradcheck import GradcheckError, gradcheck
 from .kernels.blas import num_threads as get_num_threads
 from .kernels.blas import set_num_threads
+from .linalg_householder import geqrf, orgqr, ormqr
+from .linalg_lowrank import pca_lowrank, svd_lowrank
+from .linalg_old_spellings import chain_matmul, cholesky, eig, lstsq, matrix_rank, qr, solve, svd, symeig
 from .matrix_functions import matrix_exp
 from .nn.functional import cosine_similarity, pairwise_distance, pdist
 from .nn.functional_losses import cdist
@@ -288,6 +291,10 @@ __all__ = [
     "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
     # torch's top-level triangular solves (triangular.py)
     "triangular_solve", "lu_unpack", "cholesky_solve", "cholesky_inverse", "lu", "lu_solve",
+    # torch's older spellings (linalg_old_spellings.py: svd, qr, cholesky; the removed ones raise), geqrf/orgqr/ormqr
+    # (linalg_householder.py), the randomized low-rank SVD and PCA (linalg_lowrank.py)
+    "svd", "qr", "cholesky", "chain_matmul", "symeig", "eig", "lstsq", "solve", "matrix_rank", "geqrf", "orgqr",
+    "ormqr", "svd_lowrank", "pca_lowrank",
     # the tape, checking and debugging
     "apply", "Node", "gradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "set_detect_anomaly", "is_anomaly_check_nan_enabled", "InplaceModificationError",

@@ -176,6 +176,8 @@ class LDLSolve(Primitive):
     @staticmethod
     def forward(ld, b, pivots):
         batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2], pivots.shape[:-1])
+        if b.size == 0 or ld.size == 0:   # no unknowns or no right-hand sides: an empty X, as torch's
+            return np.zeros(batch + b.shape[-2:], b.dtype), None
         ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape((-1,) + ld.shape[-2:])
         pivots = np.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape((-1, pivots.shape[-1]))
         rhs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])

@@ -436,8 +436,9 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """As torch.linalg.cholesky: L lower triangular with `A = L L^T` (upper=True: `U = L^T`, `A = U^T U`) of
-    symmetric positive-definite matrices (only the lower triangle is read, as torch)."""
-    low = apply(Cholesky, _matrices("cholesky", A, square=True))
+    symmetric positive-definite matrices; the lower triangle is read, the upper with upper=True, as torch's."""
+    a = _matrices("cholesky", A, square=True)
+    low = apply(Cholesky, a.mT if upper else a)   # A's upper triangle is A^T's lower
     return low.mT if upper else low
 
 
@@ -487,7 +488,7 @@ def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     """As torch.linalg.eigh: (eigenvalues ascending, eigenvectors as columns) of symmetric matrices, read from the
     lower triangle (UPLO="L") or the upper ("U")."""
-    a = _matrices("eigh", A, square=True)
+    a = _matrices("eigh", A, square=True, kernel="linalg_eigh_cpu")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return EighResult(*apply(Eigh, a, uplo=UPLO))
@@ -554,14 +555,14 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         return CholeskyExResult(cholesky(a, upper=upper), _no_failures(a))
     except LinAlgError:
         pass
-    partial, info = _cholesky_rows(a._data)
+    partial, info = _cholesky_rows((a.mT if upper else a)._data)   # the triangle upper names, as cholesky's
     if check_errors:
         element, order = _batch_words(info)
         raise LinAlgError(f"linalg.cholesky_ex: {element}The factorization could not be completed because the input "
                           f"is not positive-definite (the leading minor of order {order} is not positive-definite).")
     failed = np.broadcast_to((info != 0)[..., None, None], a.shape)
     eye = np.eye(a.shape[-1], dtype=a.dtype)
-    low = where(failed, Tensor._make(partial, False), cholesky(where(failed, eye, a)))
+    low = where(failed, Tensor._make(partial, False), cholesky(where(failed, eye, a.mT if upper else a)))
     return CholeskyExResult(low.mT if upper else low, Tensor._make(info, False))
 
 
@@ -630,7 +631,11 @@ def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2,
     if ord in (1, -1, np.inf, -np.inf):
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = a.abs().sum(summed, keepdim=True)
-        out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
+        if sums.shape[over] == 0:   # torch's max over no columns (rows) is 0, off the tape; its min an IndexError
+            _refuse_empty_min(ord, over)
+            out = sums.sum(over, keepdim=True).detach()
+        else:
+            out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
         return out if keepdim else out.squeeze((rows, cols))
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
@@ -638,11 +643,20 @@ def matrix_norm(A: Tensor, ord: str | float = "fro", dim: tuple[int, int] = (-2,
 def _spectral_norm(a, ord, rows, cols, keepdim):
     """matrix_norm's "nuc", 2 and -2, from the singular values of A with `dim` moved last."""
     s = svdvals(a.movedim((rows, cols), (-2, -1)))
-    out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+    if s.shape[-1] == 0:   # an empty matrix: no singular values, norm 0 as torch's (-2: its IndexError); torch's
+        _refuse_empty_min(ord, -1)   # max over nothing (ord 2) is off the tape, its sum ("nuc") on it
+        out = s.sum(-1) if ord == "nuc" else s.sum(-1).detach()
+    else:
+        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
     if keepdim:
         for d in sorted((rows, cols)):
             out = out.unsqueeze(d)
     return out
+
+
+def _refuse_empty_min(ord, dim):
+    if ord in (-1, -2, -np.inf):
+        raise IndexError(f"amin(): Expected reduction dim {dim} to have non-zero size.")
 
 
 def norm(A: Tensor, ord: str | float | None = None, dim: int | Sequence[int] | None = None, keepdim: bool = False,
@@ -744,7 +758,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """As torch.linalg.matrix_power: A multiplied by itself n times (by squaring), the identity for n = 0 (gradient
     0), inv(A) to the power -n for a negative n."""
-    a = _matrices("matrix_power", A, square=True)
+    a = _matrices("matrix_power", A, square=True, integers=True)   # int64 too, as torch (inv refuses n < 0)
     if not _is_int(n):
         raise TypeError(f"linalg.matrix_power(): argument 'n' must be int, not {type(n).__name__}")
     if n == 0:   # the identity; where A requires grad, a result of A's (gradient 0), as torch's copy of it is
@@ -855,14 +869,23 @@ def cond(A: Tensor, p: str | float | None = None) -> Tensor:
     if not (p is None or (isinstance(p, str) and p in ("fro", "nuc"))
             or (_is_number(p) and p in (2, -2, np.inf, -np.inf, 1, -1))):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if not isinstance(p, str) and _matrices("cond", A).numel() == 0:   # 0 for empty matrices, of any shape for a
+        return _empty_condition(A)                                    # numeric p: torch checks squareness after
     if p is None or (_is_number(p) and abs(p) == 2):
         s = svdvals(_matrices("cond", A))
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
     a = _matrices(f"cond(ord={p})", A, square=True)
+    if a.numel() == 0:
+        return _empty_condition(a)
     inverse, info = inv_ex(a)
     out = matrix_norm(a, p) * matrix_norm(inverse, p)
     return where(info._data != 0, np.inf, out) if info._data.any() else out
+
+
+def _empty_condition(a):
+    """cond of empty matrices: 0 for each, as torch's."""
+    return Tensor._make(np.zeros(a.shape[:-2], a.dtype), False)
 
 
 def _is_number(p):

@@ -15,6 +15,7 @@ import numpy as np
 from .primitives import Primitive
 from .tape import apply
 from .tensor import FLOAT_DTYPES, ShapeError, Tensor
+from .tensor_args import DTypeNotImplementedError, _ProductDTypeError
 
 __all__ = ["matrix_exp", "householder_product"]
 
@@ -24,8 +25,9 @@ def _square_batches(fn, name, a):
     """a as a float Tensor of square matrices (..., n, n), or torch's error naming `name`."""
     if not isinstance(a, Tensor):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{fn}: {name} must be float32 or float64, got {a.dtype}")
+    if a.dtype not in FLOAT_DTYPES:   # (torch's RuntimeError: this is a TypeError too)
+        raise DTypeNotImplementedError(f"linalg.{fn}: Expected a floating point or complex tensor as input. Got "
+                                       f"{a.dtype}")
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ShapeError(f"{fn}: {name} must be batches of square matrices, but they are "
                          + (f"{a.shape[-2]} by {a.shape[-1]} matrices" if a.ndim >= 2 else f"a {a.ndim}-D tensor"))
@@ -59,6 +61,8 @@ def _expm(a):
 
 def _expm_batch(a):
     """exp of each matrix of a (..., n, n), in a's dtype (computed in float64)."""
+    if a.size == 0:
+        return a.copy()
     flat = a.reshape(-1, a.shape[-2], a.shape[-1]).astype(np.float64)
     out = np.stack([_expm(m) for m in flat]) if len(flat) else flat
     return out.reshape(a.shape).astype(a.dtype)
@@ -143,8 +147,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     for name, t in (("input", A), ("tau", tau)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{fn}: {name} must be a Tensor, got {type(t).__name__}")
-        if t.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{fn}: {name} must be float32 or float64, got {t.dtype}")
+        if t.dtype not in FLOAT_DTYPES:   # (torch's NotImplementedError: this is a TypeError too)
+            kind = {"int64": "Long", "bool": "Bool"}.get(t.dtype.name, t.dtype.name)
+            raise DTypeNotImplementedError(f"\"orgqr_cpu\" not implemented for '{kind}' ({fn}'s {name})")
     if A.ndim < 2:
         raise ShapeError(f"{fn}: input must have at least 2 dimensions, got {A.ndim}")
     if A.shape[-2] < A.shape[-1]:
@@ -157,5 +162,5 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         raise ShapeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1] (got {A.shape[-1]} "
                          f"and {tau.shape[-1]})")
     if A.dtype != tau.dtype:
-        raise TypeError(f"{fn}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
+        raise _ProductDTypeError(f"{fn}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
     return apply(HouseholderProduct, A, tau)

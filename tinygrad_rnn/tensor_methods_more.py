@@ -910,6 +910,48 @@ class MoreTensorMethods:
         from .matrix_functions import matrix_exp
         return matrix_exp(self)
 
+    # -- torch's older linear-algebra spellings (linalg_old_spellings.py) and LAPACK's Householder QR
+    # (linalg_householder.py); torch's removed symeig, eig, lstsq and solve raise its RuntimeError
+    def svd(self, some: bool = True, compute_uv: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+        from .linalg_old_spellings import svd
+        return svd(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> tuple[Tensor, Tensor]:
+        from .linalg_old_spellings import qr
+        return qr(self, some)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        from .linalg_old_spellings import cholesky
+        return cholesky(self, upper)
+
+    def geqrf(self) -> tuple[Tensor, Tensor]:
+        from .linalg_householder import geqrf
+        return geqrf(self)
+
+    def orgqr(self, input2: Tensor) -> Tensor:
+        from .linalg_householder import orgqr
+        return orgqr(self, input2)
+
+    def ormqr(self, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False) -> Tensor:
+        from .linalg_householder import ormqr
+        return ormqr(self, input2, input3, left, transpose)
+
+    def symeig(self, eigenvectors: bool = False) -> Any:
+        from .linalg_old_spellings import symeig
+        return symeig(self, eigenvectors)
+
+    def eig(self, eigenvectors: bool = False) -> Any:
+        from .linalg_old_spellings import eig
+        return eig(self, eigenvectors)
+
+    def lstsq(self, other: Tensor) -> Any:
+        from .linalg_old_spellings import lstsq
+        return lstsq(self, other)
+
+    def solve(self, other: Tensor) -> Any:
+        from .linalg_old_spellings import solve
+        return solve(self, other)
+
 
 def _leading_positions(shape, index):
     """The flat positions, among the leading len(index) dims of shape, that the index tensors name (bool masks

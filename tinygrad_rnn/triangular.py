@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .kernels import factorizations
-from .linalg_checks import _batch_words, _matrices, _mT
+from .linalg_checks import _batch_words, _matrices, _mT, _warn_deprecated
 from .primitives import Primitive
 from .tape import apply
 from .tensor import Tensor
@@ -284,7 +284,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False) -> TriangularSolveResult:
     """As torch.triangular_solve (deprecated there for linalg.solve_triangular, whose arguments are the other way
-    round): (X with `A X = b`, or `A^T X = b` with transpose; a copy of A)."""
+    round): (X with `A X = b`, or `A^T X = b` with transpose; a copy of A). torch's deprecation warning, once."""
+    _warn_deprecated("triangular_solve")
     a = _matrices("triangular_solve", A, square=True)
     _check_bool("triangular_solve", upper=upper, transpose=transpose, unitriangular=unitriangular)
     coefficient = a.mT if transpose else a
@@ -306,7 +307,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     """As torch.linalg.lu_factor_ex: (LU, pivots, info), LU holding L below its diagonal (L's unit diagonal left
     out) and U on and above it, `A = P L U` with P from pivots (lu_unpack); info the 1-based index of the first
     zero pivot (0 if none). Pivots and info are int64 (torch's int32), with torch's values."""
-    a = _matrices("lu_factor_ex", A)
+    a = _matrices("lu_factor_ex", A, kernel="lu_cpu")
     _check_bool("lu_factor_ex", pivot=pivot, check_errors=check_errors)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
@@ -319,7 +320,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """As torch.linalg.lu_factor: lu_factor_ex's (LU, pivots), refusing a singular A with torch's RuntimeError (a
     zero pivot would divide by zero in lu_solve); lu_factor_ex and lu take one."""
-    lu_, pivots, info = lu_factor_ex(_matrices("lu_factor", A), pivot=pivot)
+    lu_, pivots, info = lu_factor_ex(_matrices("lu_factor", A, kernel="lu_cpu"), pivot=pivot)
     _refuse_singular("lu_factor", info._data)
     return LUFactorResult(lu_, pivots)
 
@@ -365,7 +366,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """As torch.linalg.lu: (P, L, U) with `A = P L U`, L (..., m, k) unit lower triangular, U (..., k, n) upper,
     k = min(m, n); a singular A is factorized too."""
-    lu_, pivots, _ = lu_factor_ex(_matrices("lu", A), pivot=pivot)
+    lu_, pivots, _ = lu_factor_ex(_matrices("lu", A, kernel="lu_cpu"), pivot=pivot)
     return lu_unpack(lu_, pivots)
 
 
@@ -420,12 +421,15 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
 # ----------------------------------------------------------------------------- torch's deprecated spellings
 def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:
     """As torch.lu (tr.lu, x.lu(); deprecated there for linalg.lu_factor): (LU, pivots), and infos with
-    get_infos=True; a singular A is factorized, not refused."""
+    get_infos=True; a singular A is factorized, not refused. torch's deprecation warning, once."""
+    _warn_deprecated("lu")
     _check_bool("lu", pivot=pivot, get_infos=get_infos)
-    lu_, pivots, info = lu_factor_ex(_matrices("lu", A), pivot=pivot)
+    lu_, pivots, info = lu_factor_ex(_matrices("lu", A, kernel="lu_cpu"), pivot=pivot)
     return (lu_, pivots, info) if get_infos else (lu_, pivots)
 
 
 def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
-    """As torch.lu_solve (tr.lu_solve, x.lu_solve(); deprecated there): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    """As torch.lu_solve (tr.lu_solve, x.lu_solve(); deprecated there): linalg.lu_solve(LU_data, LU_pivots, b).
+    torch's deprecation warning, once."""
+    _warn_deprecated("lu_solve")
     return lu_solve(LU_data, LU_pivots, b)
