@@ -15,7 +15,7 @@ import numpy as np
 from .size import Size
 from .tensor import ShapeError, Tensor, _tensor_input, cat, stack
 from .tensor_args import _is_int
-from .tensor_functions import meshgrid, vstack
+from .tensor_functions import _non_empty, meshgrid, vstack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "cartesian_prod", "combinations", "column_stack",
            "dstack", "row_stack", "concat", "broadcast_shapes", "unravel_index", "isin", "is_tensor", "all", "any"]
@@ -72,13 +72,13 @@ def atleast_3d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ..
 # ----------------------------------------------------------------------------- stacking
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """As torch.column_stack: 0-d and 1-D tensors as columns (n, 1), then cat along dim 1."""
-    tensors = _tensors("column_stack", tensors)
+    tensors = _non_empty("column_stack", tensors)
     return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
 
 
 def dstack(tensors: Sequence[Tensor]) -> Tensor:
     """As torch.dstack: each at least 3-D (atleast_3d), then cat along dim 2."""
-    return cat(atleast_3d(_tensors("dstack", tensors)), 2)
+    return cat(atleast_3d(_non_empty("dstack", tensors)), 2)
 
 
 def block_diag(*tensors: Tensor) -> Tensor:
@@ -187,13 +187,3 @@ def isin(elements: Tensor | float, test_elements: Tensor | float, *, assume_uniq
     if a.dtype == np.bool_ or b.dtype == np.bool_:
         raise NotImplementedError("Unsupported input type encountered for isin(): Bool (as torch's RuntimeError)")
     return Tensor._make(np.isin(a, b, invert=bool(invert)), False)
-
-
-def _tensors(fn, tensors):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError(f"{fn} expects a non-empty TensorList")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}(): expected a sequence of Tensors, got {type(t).__name__} at {i}")
-    return tensors
