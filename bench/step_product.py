@@ -3,6 +3,7 @@
     python bench/step_product.py                      # every shape below, float32 and float64
     python bench/step_product.py --dtype float32 --rows 16,32 --shapes 128x512,512x128
     python bench/step_product.py --rows 32 --offsets 0,16   # B on a 64-byte boundary and 16 bytes past it
+    python bench/step_product.py --rows 16,32,64 --tiles    # also 8-row tiles where gemm makes one call
 
 Every generated forward loop runs, per time step, gemm(S[t, b0:rows], Wt, C[b0:rows], 0): (M, K) batch
 rows of the state times the (K, N) weight, N = G*H (G = 4 LSTM, 3 GRU, 1 RNN, K = H); the backward loop
@@ -38,9 +39,18 @@ SHAPES = ["64x256", "256x64", "128x512", "512x128", "256x1024", "1024x256", "256
 
 
 @njit()
-def _loop_one_call(S, W, C, beta):
+def _loop_tiles(S, W, C, beta, rows, cols):
     for t in range(S.shape[0]):
-        blas._gemm_tiles(S[t], W, C, C.dtype.type(beta), S.shape[1], W.shape[1])
+        blas._gemm_tiles(S[t], W, C, C.dtype.type(beta), rows, cols)
+
+
+def _loop_one_call(S, W, C, beta):
+    _loop_tiles(S, W, C, beta, S.shape[1], W.shape[1])
+
+
+def _eight_row_tiles(k, n):
+    """The tiles blas._tile would pick for this product without its bound for many rows (SPLIT_GEMM_MAX_MACS)."""
+    return blas.SPLIT_GEMM_ROWS, min(n, max(64, blas.SPLIT_GEMM_MACS // (blas.SPLIT_GEMM_ROWS * k) // 64 * 64))
 
 
 @njit()
@@ -69,9 +79,9 @@ def _placed(a, offset):
     return out
 
 
-def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False, offset=0):
-    """Medians (one call, gemm, all steps or None) in microseconds per step, taking turns. offset: where B
-    starts, in bytes past a 64-byte boundary (the library keeps its weights at 0)."""
+def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False, offset=0, tiles=False):
+    """Medians (one call, gemm, all steps or None, 8-row tiles or None) in microseconds per step, taking turns.
+    offset: where B starts, in bytes past a 64-byte boundary (the library keeps its weights at 0)."""
     S = rng.standard_normal((steps, m, k)).astype(dtype)
     W = _placed((rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype), offset)
     C = np.zeros((m, n), dtype)
@@ -79,14 +89,17 @@ def measure(dtype, m, k, n, beta, steps, repeats, rng, all_steps=False, offset=0
     _loop_one_call(S, W, C, beta)   # compile, and touch every page
     _loop_gemm(S, W, C, beta)
     _all_steps(S, W, C_all, beta)
-    one, ours, every = [], [], []
+    rows, cols = _eight_row_tiles(k, n)
+    one, ours, every, tiled = [], [], [], []
     for _ in range(repeats):
         one.append(_cpu(_loop_one_call, S, W, C, beta))
         ours.append(_cpu(_loop_gemm, S, W, C, beta))
         if all_steps:
             every.append(_cpu(_all_steps, S, W, C_all, beta))
-    return (np.median(one) / steps * 1e6, np.median(ours) / steps * 1e6,
-            np.median(every) / steps * 1e6 if all_steps else None)
+        if tiles:
+            tiled.append(_cpu(_loop_tiles, S, W, C, beta, rows, cols))
+    per_step = [np.median(x) / steps * 1e6 if x else None for x in (one, ours, every, tiled)]
+    return tuple(per_step)
 
 
 def main():
@@ -98,25 +111,28 @@ def main():
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--all-steps", action="store_true", help="also every step's product as one call")
     ap.add_argument("--offsets", default="0", help="where B starts, bytes past a 64-byte boundary, e.g. 0,16")
+    ap.add_argument("--tiles", action="store_true", help="also 8-row tiles where gemm makes one call (the bound "
+                    "for many rows, SPLIT_GEMM_MAX_MACS, left out)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"OpenBLAS kernels: {blas._OPENBLAS_CORE['name'] or '?'}; SPLIT_GEMM = {blas.SPLIT_GEMM}; 1 thread; "
           f"CPU us per call, median of {args.repeats} x {args.steps} steps")
     print(f"{'dtype':8} {'M':>3} {'K':>5} {'N':>5} {'beta':>4} {'B at':>4} {'one call':>9} {'gemm':>8} {'tile':>8} "
           f"{'speed-up':>8}"
-          + (f" {'all steps':>9}" if args.all_steps else ""))
+          + (f" {'all steps':>9}" if args.all_steps else "") + (f" {'8-row tiles':>12}" if args.tiles else ""))
     for dtype in args.dtype.split(","):
         for shape in args.shapes.split(","):
             k, n = (int(v) for v in shape.split("x"))
             beta = 0 if n >= k else 1     # the forward's product overwrites, the backward's adds
             for m, offset in ((int(v), int(o)) for v in args.rows.split(",") for o in args.offsets.split(",")):
-                one, ours, every = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng,
-                                           args.all_steps, offset)
+                one, ours, every, tiled = measure(np.dtype(dtype), m, k, n, beta, args.steps, args.repeats, rng,
+                                                  args.all_steps, offset, args.tiles)
                 small = m <= blas.SMALL_GEMM_ROWS or m * n * k <= blas.SMALL_GEMM_FLOPS   # gemm's own loop
                 tile = "loop" if small else "%dx%d" % blas._tile(m, n, k, np.dtype(dtype).itemsize, blas.SPLIT_GEMM)
                 print(f"{dtype:8} {m:3d} {k:5d} {n:5d} {beta:4d} {offset:4d} {one:9.1f} {ours:8.1f} {tile:>8} "
                       f"{one / ours:7.2f}x"
-                      + (f" {every:9.1f}" if every is not None else ""), flush=True)
+                      + (f" {every:9.1f}" if every is not None else "")
+                      + (f" {tiled:12.1f}" if tiled is not None else ""), flush=True)
 
 
 if __name__ == "__main__":
